@@ -20,17 +20,29 @@
  * entry of its file, so diagnostics and relative paths need only the
  * setting. */
 struct xz_config_file {
+	size_t index;  /* order of first appearance: sorts diagnostics */
 	char *lcname;  /* the name libconfig recorded */
 	char *display; /* the name diagnostics show */
 	char *dir;     /* absolute directory, for relative paths */
 };
 
+/* A diagnostic held back until the load ends, to be reported in file
+ * order whatever order the checks ran in. */
+struct pending {
+	size_t file; /* index of the file */
+	int    line;
+	size_t seq;
+	char  *text; /* the whole "FILE:LINE: message" line */
+};
+
 /* The state of one load. */
 typedef struct ld {
-	xz_config  *c;
-	xz_diag    *d;
-	const char *builtin_dir;
-	int         nerr;
+	xz_config      *c;
+	xz_diag        *d;
+	const char     *builtin_dir;
+	int             nerr;
+	struct pending *pend;
+	size_t          npend, cap;
 } ld;
 
 /* Malloc'ed printf. The caller frees; NULL on out of memory. */
@@ -195,6 +207,7 @@ file_entry(xz_config *c, const char *lcname)
 	c->files = files;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
+	f->index   = c->nfiles;
 	f->lcname  = strdup(key);
 	f->display = display_name(c, key);
 	if (strcmp(key, c->path) == 0)
@@ -259,6 +272,37 @@ verr_at(xz_diag *d, const char *file, int line, int *nerr, const char *fmt,
 	(*nerr)++;
 }
 
+/* Hold back one diagnostic; file NULL: the main file, without line. */
+static void
+vpend(ld *l, const struct xz_config_file *f, int line, const char *fmt,
+    va_list ap)
+{
+	struct pending *p;
+	char            msg[1024];
+
+	l->nerr++;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (l->npend == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		p          = realloc(l->pend, cap * sizeof(*p));
+		if (p == NULL)
+			return;
+		l->pend = p;
+		l->cap  = cap;
+	}
+	p       = &l->pend[l->npend];
+	p->file = f != NULL ? f->index : 0;
+	p->line = f != NULL ? line : 0;
+	p->seq  = l->npend;
+	if (f != NULL)
+		p->text = xasprintf("%s:%d: %s", f->display, line, msg);
+	else
+		p->text = xasprintf("%s: %s",
+		    l->c->path != NULL ? l->c->path : "?", msg);
+	if (p->text != NULL)
+		l->npend++;
+}
+
 /* An error at setting s (its file and line). */
 static void
 err(ld *l, const config_setting_t *s, const char *fmt, ...)
@@ -269,16 +313,54 @@ err(ld *l, const config_setting_t *s, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	verr_at(l->d, xz_config_file_of(s), (int) config_setting_source_line(s),
-	    &l->nerr, fmt, ap);
+	vpend(l, config_setting_get_hook(s),
+	    (int) config_setting_source_line(s), fmt, ap);
+	va_end(ap);
+}
+
+/* An error about the whole file (no line). */
+static void
+err_file(ld *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+err_file(ld *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpend(l, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
 static void
 oom(ld *l)
 {
-	xz_diag_add(l->d, l->c->path, 0, "out of memory");
-	l->nerr++;
+	err_file(l, "out of memory");
+}
+
+static int
+pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Move the held-back diagnostics to d, in file order. */
+static void
+flush_pending(ld *l)
+{
+	qsort(l->pend, l->npend, sizeof(*l->pend), pending_cmp);
+	for (size_t i = 0; i < l->npend; i++) {
+		xz_diag_add(l->d, NULL, 0, "%s", l->pend[i].text);
+		free(l->pend[i].text);
+	}
+	free(l->pend);
+	l->pend  = NULL;
+	l->npend = l->cap = 0;
 }
 
 static const char *
@@ -674,11 +756,8 @@ parse_node(ld *l)
 	c->workers   = XZ_DEFAULT_WORKERS;
 	if (g == NULL) {
 		if (config_setting_get_member(config_root_setting(&c->cfg),
-			"node") == NULL) {
-			xz_diag_add(l->d, c->path, 0,
-			    "missing required section 'node'");
-			l->nerr++;
-		}
+			"node") == NULL)
+			err_file(l, "missing required section 'node'");
 		return;
 	}
 	check_keys(l, g, keys, "node");
@@ -1085,7 +1164,7 @@ xz_config_load(xz_config *c, const char *path, const char *builtin_plugin_dir,
 {
 	static const char *const sections[] = { "node", "bus", "lua",
 		"plugins", "scripts", NULL };
-	ld                      l = { c, d, builtin_plugin_dir, 0 };
+	ld l = { .c = c, .d = d, .builtin_dir = builtin_plugin_dir };
 	const config_setting_t *root;
 	struct stat             st;
 	char                   *dir;
@@ -1143,9 +1222,11 @@ xz_config_load(xz_config *c, const char *path, const char *builtin_plugin_dir,
 	parse_lua(&l);
 	parse_entries(&l, 0);
 	parse_entries(&l, 1);
+	flush_pending(&l);
 	if (l.nerr == 0)
 		return 0;
 fail:
+	flush_pending(&l);
 	xz_config_free(c);
 	return -1;
 }
@@ -1396,6 +1477,35 @@ xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
 		    label, type_name(config_setting_type(g)));
 		g = NULL;
 	}
+	/* Defaults are checked even when the option is given (a broken one
+	 * is a bug of the plugin); absent options take theirs, or are missing
+	 * when required. Reported at the entry, which comes before its
+	 * options. */
+	for (size_t k = 0; k < n; k++) {
+		const xz_option_decl   *o = &decls[k];
+		const config_setting_t *s =
+		    g != NULL ? config_setting_get_member(g, o->name) : NULL;
+
+		if (o->type < XZ_OPT_INT || o->type > XZ_OPT_STRING)
+			continue;
+		if (o->def != NULL) {
+			xz_optval tmp = { .decl = o };
+			if (parse_default(o, &tmp) != 0)
+				opt_err(pc, NULL, d, &nerr,
+				    "%s: option '%s' has an invalid default "
+				    "'%s' for type %s (a bug in the plugin)",
+				    label, o->name, o->def,
+				    opt_type_name(o->type));
+			else if (s == NULL && !o->required)
+				res.vals[k] = tmp;
+			else if (o->type == XZ_OPT_STRING)
+				free(tmp.v.s);
+		}
+		if (s == NULL && o->required)
+			opt_err(pc, NULL, d, &nerr,
+			    "%s: missing required option '%s' (%s)", label,
+			    o->name, opt_type_name(o->type));
+	}
 	/* Given values, in file order so diagnostics follow the file. */
 	for (int i = 0; g != NULL && i < config_setting_length(g); i++) {
 		const config_setting_t *s   = config_setting_get_elem(g, i);
@@ -1411,25 +1521,6 @@ xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
 		else
 			take_value(pc, label, &decls[k], s, &res.vals[k], d,
 			    &nerr);
-	}
-	/* Defaults, then what is still missing. */
-	for (size_t k = 0; k < n; k++) {
-		const xz_option_decl *o = &decls[k];
-		const config_setting_t *s =
-		    g != NULL ? config_setting_get_member(g, o->name) : NULL;
-
-		if (s != NULL || o->type < XZ_OPT_INT || o->type > XZ_OPT_STRING)
-			continue;
-		if (o->required) {
-			opt_err(pc, NULL, d, &nerr,
-			    "%s: missing required option '%s' (%s)", label,
-			    o->name, opt_type_name(o->type));
-		} else if (o->def != NULL && parse_default(o, &res.vals[k]) != 0) {
-			opt_err(pc, NULL, d, &nerr,
-			    "%s: option '%s' has an invalid default '%s' for "
-			    "type %s (a bug in the plugin)",
-			    label, o->name, o->def, opt_type_name(o->type));
-		}
 	}
 	free(names);
 	if (nerr != 0) {
