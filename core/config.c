@@ -353,7 +353,8 @@ pending_cmp(const void *a, const void *b)
 static void
 flush_pending(ld *l)
 {
-	qsort(l->pend, l->npend, sizeof(*l->pend), pending_cmp);
+	if (l->npend > 1)
+		qsort(l->pend, l->npend, sizeof(*l->pend), pending_cmp);
 	for (size_t i = 0; i < l->npend; i++) {
 		xz_diag_add(l->d, NULL, 0, "%s", l->pend[i].text);
 		free(l->pend[i].text);
