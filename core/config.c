@@ -983,7 +983,8 @@ resolve_file(ld *l, xz_plugin_cfg *pc, const char *label,
 	free(own);
 }
 
-/* Parse one element of `plugins` (scripts: 0) or `scripts` (1). */
+/* Parse element `index` of `plugins` (script 0) or `scripts` (script 1)
+ * into the next free xz_plugin_cfg. */
 static void
 parse_entry(ld *l, const config_setting_t *e, int index, int script)
 {
@@ -1020,12 +1021,12 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 			    "%s name '%s' is invalid (must match "
 			    "[a-z][a-z0-9_-]{0,62})",
 			    what, v);
+		} else if ((pc->name = strdup(v)) == NULL) {
+			oom(l);
 		} else {
 			named = 1;
 			snprintf(label, sizeof(label), "%s '%s'", what, v);
 		}
-		if ((pc->name = strdup(v)) == NULL)
-			oom(l);
 	} else if (config_setting_get_member(e, "name") == NULL) {
 		err(l, e, "%s: name is required", label);
 	}
@@ -1086,8 +1087,7 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 	}
 
 	/* Only a complete entry has a file to look for. */
-	if (pc->name != NULL && named && ok_kind
-	    && (pc->kind == XZ_PLUGIN_SO || pc->path != NULL))
+	if (named && ok_kind && (pc->kind == XZ_PLUGIN_SO || pc->path != NULL))
 		resolve_file(l, pc, label, e, at_path);
 }
 
