@@ -20,10 +20,10 @@
  * entry of its file, so diagnostics and relative paths need only the
  * setting. */
 struct xz_config_file {
-	size_t index;  /* order of first appearance: sorts diagnostics */
-	char *lcname;  /* the name libconfig recorded */
-	char *display; /* the name diagnostics show */
-	char *dir;     /* absolute directory, for relative paths */
+	size_t index; /* order of first appearance: sorts diagnostics */
+	char  *lcname; /* the name libconfig recorded */
+	char  *display; /* the name diagnostics show */
+	char  *dir; /* absolute directory, for relative paths */
 };
 
 /* A diagnostic held back until the load ends, to be reported in file
@@ -46,8 +46,8 @@ typedef struct ld {
 } ld;
 
 /* Malloc'ed printf. The caller frees; NULL on out of memory. */
-static char *
-xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 static char *
 xasprintf(const char *fmt, ...)
 {
@@ -228,7 +228,8 @@ file_entry(xz_config *c, const char *lcname)
 static int
 tag_files(xz_config *c, config_setting_t *s)
 {
-	struct xz_config_file *f = file_entry(c, config_setting_source_file(s));
+	struct xz_config_file *f
+	    = file_entry(c, config_setting_source_file(s));
 
 	if (f == NULL)
 		return -1;
@@ -297,15 +298,14 @@ vpend(ld *l, const struct xz_config_file *f, int line, const char *fmt,
 	if (f != NULL)
 		p->text = xasprintf("%s:%d: %s", f->display, line, msg);
 	else
-		p->text = xasprintf("%s: %s",
-		    l->c->path != NULL ? l->c->path : "?", msg);
+		p->text = xasprintf(
+		    "%s: %s", l->c->path != NULL ? l->c->path : "?", msg);
 	if (p->text != NULL)
 		l->npend++;
 }
 
 /* An error at setting s (its file and line). */
-static void
-err(ld *l, const config_setting_t *s, const char *fmt, ...)
+static void err(ld *l, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void
 err(ld *l, const config_setting_t *s, const char *fmt, ...)
@@ -319,8 +319,8 @@ err(ld *l, const config_setting_t *s, const char *fmt, ...)
 }
 
 /* An error about the whole file (no line). */
-static void
-err_file(ld *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err_file(ld *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void
 err_file(ld *l, const char *fmt, ...)
 {
@@ -353,7 +353,8 @@ pending_cmp(const void *a, const void *b)
 static void
 flush_pending(ld *l)
 {
-	qsort(l->pend, l->npend, sizeof(*l->pend), pending_cmp);
+	if (l->npend > 1)
+		qsort(l->pend, l->npend, sizeof(*l->pend), pending_cmp);
 	for (size_t i = 0; i < l->npend; i++) {
 		xz_diag_add(l->d, NULL, 0, "%s", l->pend[i].text);
 		free(l->pend[i].text);
@@ -411,8 +412,8 @@ edit_distance(const char *a, const char *b)
 				v = d[i][j - 1] + 1;
 			if (d[i - 1][j - 1] + cost < v)
 				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2]
+			    && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
 				v = d[i - 2][j - 2] + 1;
 			d[i][j] = v;
 		}
@@ -425,7 +426,7 @@ edit_distance(const char *a, const char *b)
 static int
 close_enough(const char *word, const char *cand, int *best)
 {
-	size_t len  = strlen(word) > strlen(cand) ? strlen(word) : strlen(cand);
+	size_t len = strlen(word) > strlen(cand) ? strlen(word) : strlen(cand);
 	int    dist = edit_distance(word, cand);
 
 	if (dist > 2 || (size_t) dist * 3 > len || dist >= *best)
@@ -475,8 +476,8 @@ pattern_ok(const char *p)
 		} else {
 			for (size_t k = start; k < i; k++) {
 				unsigned char ch = (unsigned char) p[k];
-				if (ch < 0x21 || ch > 0x7e || ch == '*' ||
-				    ch == '>')
+				if (ch < 0x21 || ch > 0x7e || ch == '*'
+				    || ch == '>')
 					return 0;
 			}
 		}
@@ -495,9 +496,9 @@ plugin_name_ok(const char *s)
 	if (len == 0 || len > 63 || !(s[0] >= 'a' && s[0] <= 'z'))
 		return 0;
 	for (size_t i = 1; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-			(s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-			s[i] == '-'))
+		if (!((s[i] >= 'a' && s[i] <= 'z')
+		        || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'
+		        || s[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -511,9 +512,9 @@ node_name_ok(const char *s)
 	if (len == 0 || len > 63)
 		return 0;
 	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-			(s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-			s[i] == '-'))
+		if (!((s[i] >= 'a' && s[i] <= 'z')
+		        || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'
+		        || s[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -522,9 +523,8 @@ node_name_ok(const char *s)
 static int
 check_url(ld *l, const config_setting_t *s, const char *what, const char *u)
 {
-	static const char *const schemes[] = {
-		"ipc://", "tcp://", "tls+tcp://", "inproc://", NULL
-	};
+	static const char *const schemes[]
+	    = { "ipc://", "tcp://", "tls+tcp://", "inproc://", NULL };
 	const char *rest = NULL, *colon;
 	size_t      i;
 
@@ -548,20 +548,22 @@ check_url(ld *l, const config_setting_t *s, const char *what, const char *u)
 	}
 	if (i == 0 && strlen(rest) > 107) {
 		/* sun_path holds 108 bytes with the NUL */
-		err(l, s, "%s: invalid URL '%s' (ipc path longer than 107 bytes)",
+		err(l, s,
+		    "%s: invalid URL '%s' (ipc path longer than 107 bytes)",
 		    what, u);
 		return -1;
 	}
 	if (i == 1 || i == 2) {
-		long port;
+		long  port;
 		char *end;
 
 		colon = strrchr(rest, ':');
-		if (colon == NULL || colon[1] == '\0' ||
-		    (port = strtol(colon + 1, &end, 10), *end != '\0') ||
-		    port < 0 || port > 65535 || !isdigit((unsigned char) colon[1])) {
-			err(l, s, "%s: invalid URL '%s' (%s needs HOST:PORT)", what,
-			    u, schemes[i]);
+		if (colon == NULL || colon[1] == '\0'
+		    || (port = strtol(colon + 1, &end, 10), *end != '\0')
+		    || port < 0 || port > 65535
+		    || !isdigit((unsigned char) colon[1])) {
+			err(l, s, "%s: invalid URL '%s' (%s needs HOST:PORT)",
+			    what, u, schemes[i]);
 			return -1;
 		}
 	}
@@ -582,8 +584,8 @@ get_int(ld *l, const config_setting_t *g, const char *pfx, const char *key,
 
 	if (s == NULL)
 		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_INT &&
-	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+	if (config_setting_type(s) != CONFIG_TYPE_INT
+	    && config_setting_type(s) != CONFIG_TYPE_INT64) {
 		err(l, s, "%s%s must be an integer, got %s", pfx, key,
 		    type_name(config_setting_type(s)));
 		return -1;
@@ -642,16 +644,15 @@ get_str(ld *l, const config_setting_t *g, const char *pfx, const char *key,
 /* An array or list of non-empty strings; bad elements are reported and
  * left out by the caller's check of each element (returns the setting). */
 static const config_setting_t *
-get_strlist(ld *l, const config_setting_t *g, const char *pfx,
-    const char *key)
+get_strlist(ld *l, const config_setting_t *g, const char *pfx, const char *key)
 {
-	const config_setting_t *s = config_setting_get_member(g, key);
+	const config_setting_t *s   = config_setting_get_member(g, key);
 	int                     bad = 0;
 
 	if (s == NULL)
 		return NULL;
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
-	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY
+	    && config_setting_type(s) != CONFIG_TYPE_LIST) {
 		err(l, s, "%s%s must be an array of strings, got %s", pfx, key,
 		    type_name(config_setting_type(s)));
 		return NULL;
@@ -659,8 +660,8 @@ get_strlist(ld *l, const config_setting_t *g, const char *pfx,
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			err(l, e, "%s%s[%d] must be a string, got %s", pfx, key, i,
-			    type_name(config_setting_type(e)));
+			err(l, e, "%s%s[%d] must be a string, got %s", pfx,
+			    key, i, type_name(config_setting_type(e)));
 			bad = 1;
 		} else if (config_setting_get_string(e)[0] == '\0') {
 			err(l, e, "%s%s[%d] must not be empty", pfx, key, i);
@@ -673,8 +674,8 @@ get_strlist(ld *l, const config_setting_t *g, const char *pfx,
 /* Copy the strings of a checked list. Each string and the array are owned
  * by the config (freed by xz_config_free). */
 static int
-copy_strlist(ld *l, const config_setting_t *s, int resolve, char ***out,
-    size_t *n)
+copy_strlist(
+    ld *l, const config_setting_t *s, int resolve, char ***out, size_t *n)
 {
 	int len = config_setting_length(s);
 
@@ -726,8 +727,8 @@ check_keys(ld *l, const config_setting_t *g, const char *const *keys,
 static const config_setting_t *
 section(ld *l, const char *key)
 {
-	const config_setting_t *s =
-	    config_setting_get_member(config_root_setting(&l->c->cfg), key);
+	const config_setting_t *s
+	    = config_setting_get_member(config_root_setting(&l->c->cfg), key);
 
 	if (s == NULL)
 		return NULL;
@@ -746,17 +747,18 @@ parse_node(ld *l)
 {
 	static const char *const keys[] = { "name", "control", "data_dir",
 		"log_level", "workers", "plugin_path", NULL };
-	xz_config              *c = l->c;
-	const config_setting_t *g = section(l, "node");
-	const config_setting_t *at, *pp;
-	const char             *v;
-	long long               n;
+	xz_config               *c      = l->c;
+	const config_setting_t  *g      = section(l, "node");
+	const config_setting_t  *at, *pp;
+	const char              *v;
+	long long                n;
 
 	c->log_level = XZ_DEFAULT_LOG_LEVEL;
 	c->workers   = XZ_DEFAULT_WORKERS;
 	if (g == NULL) {
-		if (config_setting_get_member(config_root_setting(&c->cfg),
-			"node") == NULL)
+		if (config_setting_get_member(
+		        config_root_setting(&c->cfg), "node")
+		    == NULL)
 			err_file(l, "missing required section 'node'");
 		return;
 	}
@@ -775,12 +777,12 @@ parse_node(ld *l)
 	}
 
 	if (get_str(l, g, "node.", "control", &v, &at) > 0) {
-		if (check_url(l, at, "node.control", v) == 0 &&
-		    (c->control_url = strdup(v)) == NULL)
+		if (check_url(l, at, "node.control", v) == 0
+		    && (c->control_url = strdup(v)) == NULL)
 			oom(l);
 	} else if (c->node_name != NULL) {
-		c->control_url =
-		    xasprintf("ipc:///tmp/xiezhi-%s.sock", c->node_name);
+		c->control_url
+		    = xasprintf("ipc:///tmp/xiezhi-%s.sock", c->node_name);
 		if (c->control_url == NULL)
 			oom(l);
 	}
@@ -790,8 +792,8 @@ parse_node(ld *l)
 			oom(l);
 	} else if (c->node_name != NULL) {
 		char *rel = xasprintf("var/%s", c->node_name);
-		if (rel == NULL ||
-		    (c->data_dir = path_resolve(c->dir, rel)) == NULL)
+		if (rel == NULL
+		    || (c->data_dir = path_resolve(c->dir, rel)) == NULL)
 			oom(l);
 		free(rel);
 	}
@@ -820,11 +822,11 @@ parse_bus(ld *l)
 	static const char *const keys[] = { "listen", "mailbox_capacity",
 		"max_payload", "publish_timeout_ms", "request_timeout_ms",
 		"best_effort", NULL };
-	xz_config              *c = l->c;
-	const config_setting_t *g = section(l, "bus");
-	const config_setting_t *s;
-	long long               n;
-	int                     bad;
+	xz_config               *c      = l->c;
+	const config_setting_t  *g      = section(l, "bus");
+	const config_setting_t  *s;
+	long long                n;
+	int                      bad;
 
 	c->mailbox_capacity   = XZ_DEFAULT_MAILBOX_CAPACITY;
 	c->max_payload        = XZ_DEFAULT_MAX_PAYLOAD;
@@ -846,10 +848,12 @@ parse_bus(ld *l)
 	if ((s = get_strlist(l, g, "bus.", "listen")) != NULL) {
 		bad = 0;
 		for (int i = 0; i < config_setting_length(s); i++) {
-			const config_setting_t *e = config_setting_get_elem(s, i);
+			const config_setting_t *e
+			    = config_setting_get_elem(s, i);
 			char what[64];
 			snprintf(what, sizeof(what), "bus.listen[%d]", i);
-			if (check_url(l, e, what, config_setting_get_string(e)))
+			if (check_url(
+			        l, e, what, config_setting_get_string(e)))
 				bad = 1;
 		}
 		if (!bad)
@@ -858,18 +862,21 @@ parse_bus(ld *l)
 	if ((s = get_strlist(l, g, "bus.", "best_effort")) != NULL) {
 		bad = 0;
 		for (int i = 0; i < config_setting_length(s); i++) {
-			const config_setting_t *e = config_setting_get_elem(s, i);
-			const char             *p = config_setting_get_string(e);
+			const config_setting_t *e
+			    = config_setting_get_elem(s, i);
+			const char *p = config_setting_get_string(e);
 			if (!pattern_ok(p)) {
 				err(l, e,
-				    "bus.best_effort[%d]: invalid topic pattern "
+				    "bus.best_effort[%d]: invalid topic "
+				    "pattern "
 				    "'%s'",
 				    i, p);
 				bad = 1;
 			}
 		}
 		if (!bad)
-			copy_strlist(l, s, 0, &c->best_effort, &c->nbest_effort);
+			copy_strlist(
+			    l, s, 0, &c->best_effort, &c->nbest_effort);
 	}
 }
 
@@ -878,9 +885,9 @@ parse_lua(ld *l)
 {
 	static const char *const keys[] = { "memory_limit_kb",
 		"instruction_limit", "time_limit_ms", "max_failures", NULL };
-	xz_config              *c = l->c;
-	const config_setting_t *g = section(l, "lua");
-	long long               n;
+	xz_config               *c      = l->c;
+	const config_setting_t  *g      = section(l, "lua");
+	long long                n;
 
 	c->lua.memory_limit_kb   = XZ_DEFAULT_LUA_MEMORY_LIMIT_KB;
 	c->lua.instruction_limit = XZ_DEFAULT_LUA_INSTRUCTION_LIMIT;
@@ -891,8 +898,9 @@ parse_lua(ld *l)
 	check_keys(l, g, keys, "lua");
 	if (get_int(l, g, "lua.", "memory_limit_kb", 64, 4194304, &n) > 0)
 		c->lua.memory_limit_kb = (uint32_t) n;
-	if (get_int(l, g, "lua.", "instruction_limit", 1000,
-		1000000000000LL, &n) > 0)
+	if (get_int(
+	        l, g, "lua.", "instruction_limit", 1000, 1000000000000LL, &n)
+	    > 0)
 		c->lua.instruction_limit = (uint64_t) n;
 	if (get_int(l, g, "lua.", "time_limit_ms", 1, 3600000, &n) > 0)
 		c->lua.time_limit_ms = (uint32_t) n;
@@ -919,27 +927,27 @@ static void
 resolve_file(ld *l, xz_plugin_cfg *pc, const char *label,
     const config_setting_t *entry, const config_setting_t *at)
 {
-	xz_config  *c = l->c;
+	xz_config  *c   = l->c;
 	size_t      max = c->nplugin_path + 3, ntried = 0;
 	char      **tried;
 	const char *found = NULL, *fname;
-	char       *own = NULL;
+	char       *own   = NULL;
 
 	if ((tried = calloc(max, sizeof(*tried))) == NULL) {
 		oom(l);
 		return;
 	}
 	if (pc->path != NULL)
-		found = try_path(tried, &ntried,
-		    path_resolve(dir_of(l, at), pc->path));
-	if (found == NULL && pc->kind == XZ_PLUGIN_SO &&
-	    (pc->path == NULL || pc->path[0] != '/')) {
+		found = try_path(
+		    tried, &ntried, path_resolve(dir_of(l, at), pc->path));
+	if (found == NULL && pc->kind == XZ_PLUGIN_SO
+	    && (pc->path == NULL || pc->path[0] != '/')) {
 		if (pc->path != NULL)
 			fname = base_part(pc->path);
 		else
 			fname = own = xasprintf("%s.so", pc->name);
-		for (size_t i = 0; fname != NULL && found == NULL &&
-		     i < c->nplugin_path;
+		for (size_t i = 0;
+		     fname != NULL && found == NULL && i < c->nplugin_path;
 		     i++)
 			found = try_path(tried, &ntried,
 			    path_resolve(c->plugin_path[i], fname));
@@ -956,14 +964,17 @@ resolve_file(ld *l, xz_plugin_cfg *pc, const char *label,
 
 		list[0] = '\0';
 		for (size_t i = 0; i < ntried && o < sizeof(list); i++)
-			o += (size_t) snprintf(list + o, sizeof(list) - o, "%s%s",
-			    i ? ", " : "", tried[i]);
+			o += (size_t) snprintf(list + o, sizeof(list) - o,
+			    "%s%s", i ? ", " : "", tried[i]);
 		if (ntried == 0)
 			snprintf(list, sizeof(list),
 			    "nothing: no node.plugin_path and no built-in "
 			    "plugin directory");
-		err(l, at != NULL ? at : entry, "%s: cannot find %s (tried %s)",
-		    label, pc->path != NULL ? pc->path : own != NULL ? own : "?",
+		err(l, at != NULL ? at : entry,
+		    "%s: cannot find %s (tried %s)", label,
+		    pc->path != NULL  ? pc->path
+		        : own != NULL ? own
+		                      : "?",
 		    list);
 	}
 	for (size_t i = 0; i < ntried; i++)
@@ -972,14 +983,15 @@ resolve_file(ld *l, xz_plugin_cfg *pc, const char *label,
 	free(own);
 }
 
-/* Parse one element of `plugins` (scripts: 0) or `scripts` (1). */
+/* Parse element `index` of `plugins` (script 0) or `scripts` (script 1)
+ * into the next free xz_plugin_cfg. */
 static void
 parse_entry(ld *l, const config_setting_t *e, int index, int script)
 {
-	static const char *const plugin_keys[] = { "name", "kind", "path",
-		"enabled", "options", NULL };
-	static const char *const script_keys[] = { "name", "path", "enabled",
-		"options", NULL };
+	static const char *const plugin_keys[]
+	    = { "name", "kind", "path", "enabled", "options", NULL };
+	static const char *const script_keys[]
+	    = { "name", "path", "enabled", "options", NULL };
 	const char             *list = script ? "scripts" : "plugins";
 	const char             *what = script ? "script" : "plugin";
 	xz_config              *c    = l->c;
@@ -1009,12 +1021,12 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 			    "%s name '%s' is invalid (must match "
 			    "[a-z][a-z0-9_-]{0,62})",
 			    what, v);
+		} else if ((pc->name = strdup(v)) == NULL) {
+			oom(l);
 		} else {
 			named = 1;
 			snprintf(label, sizeof(label), "%s '%s'", what, v);
 		}
-		if ((pc->name = strdup(v)) == NULL)
-			oom(l);
 	} else if (config_setting_get_member(e, "name") == NULL) {
 		err(l, e, "%s: name is required", label);
 	}
@@ -1025,7 +1037,8 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 	if (named) {
 		for (size_t i = 0; i + 1 < c->nplugins; i++) {
 			const xz_plugin_cfg *o = &c->plugins[i];
-			if (o->name != NULL && strcmp(o->name, pc->name) == 0) {
+			if (o->name != NULL
+			    && strcmp(o->name, pc->name) == 0) {
 				err(l, at_name,
 				    "duplicate name '%s' (first declared at "
 				    "%s:%d)",
@@ -1059,8 +1072,8 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 	if (get_str(l, e, pfx, "path", &v, &at_path) > 0) {
 		if ((pc->path = strdup(v)) == NULL)
 			oom(l);
-	} else if (config_setting_get_member(e, "path") == NULL &&
-	    pc->kind != XZ_PLUGIN_SO && ok_kind) {
+	} else if (config_setting_get_member(e, "path") == NULL
+	    && pc->kind != XZ_PLUGIN_SO && ok_kind) {
 		err(l, e, "%spath is required%s", pfx,
 		    script ? "" : " for a lua plugin");
 	}
@@ -1074,8 +1087,7 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 	}
 
 	/* Only a complete entry has a file to look for. */
-	if (pc->name != NULL && named && ok_kind &&
-	    (pc->kind == XZ_PLUGIN_SO || pc->path != NULL))
+	if (named && ok_kind && (pc->kind == XZ_PLUGIN_SO || pc->path != NULL))
 		resolve_file(l, pc, label, e, at_path);
 }
 
@@ -1083,15 +1095,16 @@ static void
 parse_entries(ld *l, int script)
 {
 	const char             *key = script ? "scripts" : "plugins";
-	const config_setting_t *s   = config_setting_get_member(
-            config_root_setting(&l->c->cfg), key);
-	xz_plugin_cfg          *more;
-	int                     n;
+	const config_setting_t *s
+	    = config_setting_get_member(config_root_setting(&l->c->cfg), key);
+	xz_plugin_cfg *more;
+	int            n;
 
 	if (s == NULL)
 		return;
-	if (!config_setting_is_list(s) &&
-	    !(config_setting_is_array(s) && config_setting_length(s) == 0)) {
+	if (!config_setting_is_list(s)
+	    && !(
+	        config_setting_is_array(s) && config_setting_length(s) == 0)) {
 		err(l, s, "%s must be a list, got %s", key,
 		    type_name(config_setting_type(s)));
 		return;
@@ -1099,8 +1112,8 @@ parse_entries(ld *l, int script)
 	n = config_setting_length(s);
 	if (n == 0)
 		return;
-	more = realloc(l->c->plugins,
-	    (l->c->nplugins + (size_t) n) * sizeof(*more));
+	more = realloc(
+	    l->c->plugins, (l->c->nplugins + (size_t) n) * sizeof(*more));
 	if (more == NULL) {
 		oom(l);
 		return;
@@ -1128,8 +1141,9 @@ include_name_at(const char *file, int line)
 		if (++n == line)
 			break;
 	fclose(f);
-	if (n == line && (p = strstr(buf, "@include")) != NULL &&
-	    (p = strchr(p, '"')) != NULL && (q = strchr(p + 1, '"')) != NULL)
+	if (n == line && (p = strstr(buf, "@include")) != NULL
+	    && (p = strchr(p, '"')) != NULL
+	    && (q = strchr(p + 1, '"')) != NULL)
 		out = strndup(p + 1, (size_t) (q - p - 1));
 	return out;
 }
@@ -1148,22 +1162,24 @@ report_parse_error(ld *l)
 	if (file != NULL && strcmp(text, "cannot open include file") == 0)
 		inc = include_name_at(file, line);
 	if (inc != NULL)
-		xz_diag_add(l->d, file, line, "cannot open include file '%s' "
-		    "(tried %s/%s)", inc, c->dir, inc);
+		xz_diag_add(l->d, file, line,
+		    "cannot open include file '%s' "
+		    "(tried %s/%s)",
+		    inc, c->dir, inc);
 	else
-		xz_diag_add(l->d, file != NULL ? file : c->path, line, "%s",
-		    text);
+		xz_diag_add(
+		    l->d, file != NULL ? file : c->path, line, "%s", text);
 	l->nerr++;
 	free(inc);
 	free(file);
 }
 
 int
-xz_config_load(xz_config *c, const char *path, const char *builtin_plugin_dir,
-    xz_diag *d)
+xz_config_load(
+    xz_config *c, const char *path, const char *builtin_plugin_dir, xz_diag *d)
 {
-	static const char *const sections[] = { "node", "bus", "lua",
-		"plugins", "scripts", NULL };
+	static const char *const sections[]
+	    = { "node", "bus", "lua", "plugins", "scripts", NULL };
 	ld l = { .c = c, .d = d, .builtin_dir = builtin_plugin_dir };
 	const config_setting_t *root;
 	struct stat             st;
@@ -1172,20 +1188,21 @@ xz_config_load(xz_config *c, const char *path, const char *builtin_plugin_dir,
 
 	memset(c, 0, sizeof(*c));
 	config_init(&c->cfg);
-	if ((c->path = strdup(path)) == NULL || (dir = dir_part(path)) == NULL) {
+	if ((c->path = strdup(path)) == NULL
+	    || (dir = dir_part(path)) == NULL) {
 		oom(&l);
 		goto fail;
 	}
 	c->dir = realpath(dir, NULL);
 	free(dir);
 	if (c->dir == NULL || stat(path, &st) != 0) {
-		xz_diag_add(d, NULL, 0, "cannot read %s: %s", path,
-		    strerror(errno));
+		xz_diag_add(
+		    d, NULL, 0, "cannot read %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		xz_diag_add(d, NULL, 0, "cannot read %s: %s", path,
-		    strerror(EISDIR));
+		xz_diag_add(
+		    d, NULL, 0, "cannot read %s: %s", path, strerror(EISDIR));
 		goto fail;
 	}
 	config_set_include_dir(&c->cfg, c->dir);
@@ -1205,7 +1222,7 @@ xz_config_load(xz_config *c, const char *path, const char *builtin_plugin_dir,
 
 	root = config_root_setting(&c->cfg);
 	for (int i = 0; i < config_setting_length(root); i++) {
-		const config_setting_t *s    = config_setting_get_elem(root, i);
+		const config_setting_t *s = config_setting_get_elem(root, i);
 		const char             *name = config_setting_name(s);
 		size_t                  k;
 		for (k = 0; sections[k] != NULL; k++)
@@ -1269,8 +1286,8 @@ xz_config_free(xz_config *c)
 int
 xz_log_level_parse(const char *s)
 {
-	static const char *const names[] = { "error", "warn", "info",
-		"debug" };
+	static const char *const names[]
+	    = { "error", "warn", "info", "debug" };
 
 	if (s == NULL)
 		return -1;
@@ -1315,8 +1332,8 @@ parse_default(const xz_option_decl *o, xz_optval *v)
 	errno = 0;
 	switch (o->type) {
 	case XZ_OPT_INT: {
-		long long n;
-		int       neg = s[0] == '-';
+		long long   n;
+		int         neg    = s[0] == '-';
 		const char *digits = s + (neg || s[0] == '+');
 
 		if (!isdigit((unsigned char) digits[0]))
@@ -1361,9 +1378,9 @@ parse_default(const xz_option_decl *o, xz_optval *v)
 }
 
 /* An error at an options setting, or at the entry when s is NULL. */
-static void
-opt_err(const xz_plugin_cfg *pc, const config_setting_t *s, xz_diag *d,
-    int *nerr, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void opt_err(const xz_plugin_cfg *pc, const config_setting_t *s,
+    xz_diag *d, int *nerr, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static void
 opt_err(const xz_plugin_cfg *pc, const config_setting_t *s, xz_diag *d,
     int *nerr, const char *fmt, ...)
@@ -1381,19 +1398,19 @@ opt_err(const xz_plugin_cfg *pc, const config_setting_t *s, xz_diag *d,
 
 /* Take the value of s for option o; reports a wrong type or range. */
 static void
-take_value(const xz_plugin_cfg *pc, const char *label,
-    const xz_option_decl *o, const config_setting_t *s, xz_optval *v,
-    xz_diag *d, int *nerr)
+take_value(const xz_plugin_cfg *pc, const char *label, const xz_option_decl *o,
+    const config_setting_t *s, xz_optval *v, xz_diag *d, int *nerr)
 {
 	int type = config_setting_type(s);
 	int ok   = 0;
 
 	switch (o->type) {
 	case XZ_OPT_INT:
-		if ((ok = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64))
+		if ((ok = type == CONFIG_TYPE_INT
+		            || type == CONFIG_TYPE_INT64))
 			v->v.i = config_setting_get_int64(s);
-		if (ok && o->min < o->max &&
-		    (v->v.i < o->min || v->v.i > o->max)) {
+		if (ok && o->min < o->max
+		    && (v->v.i < o->min || v->v.i > o->max)) {
 			opt_err(pc, s, d, nerr,
 			    "%s: option '%s' must be between %lld and %lld, "
 			    "got %lld",
@@ -1406,8 +1423,8 @@ take_value(const xz_plugin_cfg *pc, const char *label,
 		if (type == CONFIG_TYPE_FLOAT) {
 			v->v.f = config_setting_get_float(s);
 			ok     = 1;
-		} else if (type == CONFIG_TYPE_INT ||
-		    type == CONFIG_TYPE_INT64) {
+		} else if (type == CONFIG_TYPE_INT
+		    || type == CONFIG_TYPE_INT64) {
 			v->v.f = (double) config_setting_get_int64(s);
 			ok     = 1;
 		}
@@ -1417,8 +1434,9 @@ take_value(const xz_plugin_cfg *pc, const char *label,
 			v->v.b = config_setting_get_bool(s);
 		break;
 	case XZ_OPT_STRING:
-		if ((ok = type == CONFIG_TYPE_STRING) &&
-		    (v->v.s = strdup(config_setting_get_string(s))) == NULL) {
+		if ((ok = type == CONFIG_TYPE_STRING)
+		    && (v->v.s = strdup(config_setting_get_string(s)))
+		        == NULL) {
 			opt_err(pc, s, d, nerr, "%s: out of memory", label);
 			return;
 		}
@@ -1427,9 +1445,9 @@ take_value(const xz_plugin_cfg *pc, const char *label,
 		return; /* reported with the declarations */
 	}
 	if (!ok) {
-		opt_err(pc, s, d, nerr, "%s: option '%s' must be %s %s, got %s",
-		    label, o->name, article(o->type), opt_type_name(o->type),
-		    type_name(type));
+		opt_err(pc, s, d, nerr,
+		    "%s: option '%s' must be %s %s, got %s", label, o->name,
+		    article(o->type), opt_type_name(o->type), type_name(type));
 		return;
 	}
 	v->set = 1;
@@ -1439,11 +1457,11 @@ int
 xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
     xz_optvals *out, xz_diag *d)
 {
-	const config_setting_t *g = pc->options;
+	const config_setting_t *g   = pc->options;
 	xz_optvals              res = { NULL, 0 };
 	const char            **names;
 	char                    label[96], hint[96];
-	size_t                  n = 0;
+	size_t                  n    = 0;
 	int                     nerr = 0;
 
 	out->vals  = NULL;
@@ -1465,7 +1483,8 @@ xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
 	for (size_t i = 0; i < n; i++) {
 		res.vals[i].decl = &decls[i];
 		names[i]         = decls[i].name;
-		if (decls[i].type < XZ_OPT_INT || decls[i].type > XZ_OPT_STRING)
+		if (decls[i].type < XZ_OPT_INT
+		    || decls[i].type > XZ_OPT_STRING)
 			opt_err(pc, NULL, d, &nerr,
 			    "%s: option '%s' has an unknown type %d (a bug in "
 			    "the plugin)",
@@ -1483,8 +1502,8 @@ xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
 	 * options. */
 	for (size_t k = 0; k < n; k++) {
 		const xz_option_decl   *o = &decls[k];
-		const config_setting_t *s =
-		    g != NULL ? config_setting_get_member(g, o->name) : NULL;
+		const config_setting_t *s
+		    = g != NULL ? config_setting_get_member(g, o->name) : NULL;
 
 		if (o->type < XZ_OPT_INT || o->type > XZ_OPT_STRING)
 			continue;
@@ -1517,10 +1536,11 @@ xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
 				break;
 		if (k == n)
 			opt_err(pc, s, d, &nerr, "%s: unknown option '%s'%s",
-			    label, key, suggest(key, names, hint, sizeof(hint)));
+			    label, key,
+			    suggest(key, names, hint, sizeof(hint)));
 		else
-			take_value(pc, label, &decls[k], s, &res.vals[k], d,
-			    &nerr);
+			take_value(
+			    pc, label, &decls[k], s, &res.vals[k], d, &nerr);
 	}
 	free(names);
 	if (nerr != 0) {
@@ -1537,8 +1557,9 @@ xz_optvals_free(xz_optvals *o)
 	if (o == NULL)
 		return;
 	for (size_t i = 0; i < o->count; i++)
-		if (o->vals[i].decl != NULL &&
-		    o->vals[i].decl->type == XZ_OPT_STRING && o->vals[i].set)
+		if (o->vals[i].decl != NULL
+		    && o->vals[i].decl->type == XZ_OPT_STRING
+		    && o->vals[i].set)
 			free(o->vals[i].v.s);
 	free(o->vals);
 	o->vals  = NULL;
