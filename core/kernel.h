@@ -61,6 +61,8 @@ int  xz_kernel_start(xz_kernel *k, xz_diag *d);
 void xz_kernel_run(xz_kernel *k);
 /* Ask the node to stop; async-signal-safe. */
 void xz_kernel_stop(xz_kernel *k);
+/* Hot-reload every Lua plugin and script (SIGHUP); async-signal-safe. */
+void xz_kernel_reload_all(xz_kernel *k);
 /* Graceful shutdown (if started) and free. */
 void xz_kernel_free(xz_kernel *k);
 
