@@ -36,7 +36,9 @@
 static double
 now_s(void)
 {
-	return (double) xz_mono_us() / 1e6;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 /* Shared state of the bench actors (one bench at a time). */

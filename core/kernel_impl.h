@@ -195,6 +195,7 @@ struct xz_kernel {
 	pthread_cond_t  rq_cv;
 	xz_plugin      *rq_head, *rq_tail;
 	int             rq_idle;
+	atomic_int      rq_len; /* run queue length, for spinning workers */
 	bool            rq_stop;
 	atomic_long     inflight; /* queued or running messages + jobs */
 	pthread_mutex_t quiet_mu;

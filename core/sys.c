@@ -168,7 +168,7 @@ batch_finish(reload_batch *b)
 		if (json_object_size(b->failed) > 0) {
 			char       *s = json_dumps(b->failed, JSON_COMPACT);
 			const char *one = NULL;
-			json_t     *v;
+			json_t     *v   = NULL;
 			json_object_foreach(b->failed, one, v) break;
 			char msg[1536];
 			snprintf(msg, sizeof(msg), "%s",
