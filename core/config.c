@@ -6,6 +6,7 @@
  * xz_diag and counts, and the load fails at the end if anything was wrong.
  */
 #include "config.h"
+#include "topic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -454,39 +455,6 @@ suggest(const char *word, const char *const *names, char *buf, size_t size)
 
 /* ---- value checks --------------------------------------------------- */
 
-/* A valid subscription pattern as topic.h defines it. Kept local until
- * core/topic.c lands; xz_pattern_valid() then replaces it. */
-static int
-pattern_ok(const char *p)
-{
-	size_t len = strlen(p);
-	size_t i   = 0;
-
-	if (len == 0 || len > 255)
-		return 0;
-	while (i < len) {
-		size_t start = i;
-		while (i < len && p[i] != '.')
-			i++;
-		if (i == start)
-			return 0; /* empty token */
-		if (i - start == 1 && (p[start] == '*' || p[start] == '>')) {
-			if (p[start] == '>' && i != len)
-				return 0; /* '>' only as the last token */
-		} else {
-			for (size_t k = start; k < i; k++) {
-				unsigned char ch = (unsigned char) p[k];
-				if (ch < 0x21 || ch > 0x7e || ch == '*'
-				    || ch == '>')
-					return 0;
-			}
-		}
-		if (i < len && ++i == len)
-			return 0; /* trailing dot */
-	}
-	return 1;
-}
-
 /* [a-z][a-z0-9_-]{0,62} */
 static int
 plugin_name_ok(const char *s)
@@ -865,7 +833,7 @@ parse_bus(ld *l)
 			const config_setting_t *e
 			    = config_setting_get_elem(s, i);
 			const char *p = config_setting_get_string(e);
-			if (!pattern_ok(p)) {
+			if (!xz_pattern_valid(p, strlen(p))) {
 				err(l, e,
 				    "bus.best_effort[%d]: invalid topic "
 				    "pattern "
