@@ -256,6 +256,32 @@ test_defaults(void **state)
 	xz_config_free(&c);
 }
 
+static void
+test_relative_paths_follow_declaring_file(void **state)
+{
+	xz_config c;
+	char      dir[PATH_MAX], want[PATH_MAX * 2];
+
+	(void) state;
+	load_ok(&c, CFG("rel/main.cfg"), NULL);
+	real(CFG("rel"), dir);
+	/* declared in rel/sub/node.cfg */
+	snprintf(want, sizeof(want), "%s/sub/data", dir);
+	assert_string_equal(c.data_dir, want);
+	snprintf(want, sizeof(want), "%s/pp", dir);
+	assert_string_equal(c.plugin_path[0], want);
+	assert_string_equal(c.plugin_path[1], "/abs/pp");
+	snprintf(want, sizeof(want), "%s/sub/scripts/tick.lua", dir);
+	assert_string_equal(find_plugin(&c, "legal")->resolved, want);
+	assert_string_equal(
+	    find_plugin(&c, "legal")->file, CFG("rel/sub/node.cfg"));
+	/* declared in rel/main.cfg */
+	assert_string_equal(find_plugin(&c, "tick")->resolved, want);
+	assert_string_equal(
+	    find_plugin(&c, "tick")->file, CFG("rel/main.cfg"));
+	xz_config_free(&c);
+}
+
 /* ---- one test per error kind ------------------------------------------ */
 
 static void
@@ -790,6 +816,7 @@ main(void)
 		    test_good_config_resolves_everything, tmp_setup,
 		    tmp_teardown),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_relative_paths_follow_declaring_file),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_unknown_settings),
