@@ -20,6 +20,8 @@
 #include "config.h"
 
 #define CFG(name) XZ_TEST_DATA "/config/" name
+#define X10 "xxxxxxxxxx"
+#define X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
 
 /* realpath of a fixture path, in a static buffer per call site. */
 static char *
@@ -439,13 +441,15 @@ test_bad_urls_and_patterns(void **state)
 	    CFG("urls.cfg") ":7: bus.listen[3]: invalid URL "
 	                    "'tls+tcp://host:99999' (tls+tcp:// needs "
 	                    "HOST:PORT)",
-	    CFG("urls.cfg") ":8: bus.best_effort[1]: invalid topic pattern "
+	    CFG("urls.cfg") ":8: bus.listen[4]: invalid URL 'ipc:///tmp/" X100
+	                    ".sock' (ipc path longer than 107 bytes)",
+	    CFG("urls.cfg") ":9: bus.best_effort[1]: invalid topic pattern "
 	                    "'a..b'",
-	    CFG("urls.cfg") ":8: bus.best_effort[2]: invalid topic pattern "
+	    CFG("urls.cfg") ":9: bus.best_effort[2]: invalid topic pattern "
 	                    "'a.>.b'",
-	    CFG("urls.cfg") ":8: bus.best_effort[3]: invalid topic pattern "
+	    CFG("urls.cfg") ":9: bus.best_effort[3]: invalid topic pattern "
 	                    "'a*'",
-	    CFG("urls.cfg") ":8: bus.best_effort[4]: invalid topic pattern "
+	    CFG("urls.cfg") ":9: bus.best_effort[4]: invalid topic pattern "
 	                    "'b.'");
 }
 
