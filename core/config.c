@@ -2,8 +2,9 @@
  * config.c - the deployment file: read with libconfig, checked against the
  * schema documented in config.h, defaults applied, paths resolved.
  *
- * Validation never stops at the first problem: every check appends to the
- * xz_diag and counts, and the load fails at the end if anything was wrong.
+ * Validation never stops at the first problem: every check records a
+ * FILE:LINE diagnostic and counts it; at the end they reach the xz_diag in
+ * file order, and the load fails if there was any.
  */
 #include "config.h"
 #include "topic.h"
@@ -609,8 +610,8 @@ get_str(ld *l, const config_setting_t *g, const char *pfx, const char *key,
 	return 1;
 }
 
-/* An array or list of non-empty strings; bad elements are reported and
- * left out by the caller's check of each element (returns the setting). */
+/* An array or list of non-empty strings: the setting, or NULL when absent
+ * or when anything is wrong (every bad element is reported). */
 static const config_setting_t *
 get_strlist(ld *l, const config_setting_t *g, const char *pfx, const char *key)
 {
