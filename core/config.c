@@ -2,10 +2,12 @@
  * config.c - the deployment file: read with libconfig, checked against the
  * schema documented in config.h, defaults applied, paths resolved.
  *
- * Validation never stops at the first problem: every check appends to the
- * xz_diag and counts, and the load fails at the end if anything was wrong.
+ * Validation never stops at the first problem: every check records a
+ * FILE:LINE diagnostic and counts it; at the end they reach the xz_diag in
+ * file order, and the load fails if there was any.
  */
 #include "config.h"
+#include "topic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -454,39 +456,6 @@ suggest(const char *word, const char *const *names, char *buf, size_t size)
 
 /* ---- value checks --------------------------------------------------- */
 
-/* A valid subscription pattern as topic.h defines it. Kept local until
- * core/topic.c lands; xz_pattern_valid() then replaces it. */
-static int
-pattern_ok(const char *p)
-{
-	size_t len = strlen(p);
-	size_t i   = 0;
-
-	if (len == 0 || len > 255)
-		return 0;
-	while (i < len) {
-		size_t start = i;
-		while (i < len && p[i] != '.')
-			i++;
-		if (i == start)
-			return 0; /* empty token */
-		if (i - start == 1 && (p[start] == '*' || p[start] == '>')) {
-			if (p[start] == '>' && i != len)
-				return 0; /* '>' only as the last token */
-		} else {
-			for (size_t k = start; k < i; k++) {
-				unsigned char ch = (unsigned char) p[k];
-				if (ch < 0x21 || ch > 0x7e || ch == '*'
-				    || ch == '>')
-					return 0;
-			}
-		}
-		if (i < len && ++i == len)
-			return 0; /* trailing dot */
-	}
-	return 1;
-}
-
 /* [a-z][a-z0-9_-]{0,62} */
 static int
 plugin_name_ok(const char *s)
@@ -641,8 +610,8 @@ get_str(ld *l, const config_setting_t *g, const char *pfx, const char *key,
 	return 1;
 }
 
-/* An array or list of non-empty strings; bad elements are reported and
- * left out by the caller's check of each element (returns the setting). */
+/* An array or list of non-empty strings: the setting, or NULL when absent
+ * or when anything is wrong (every bad element is reported). */
 static const config_setting_t *
 get_strlist(ld *l, const config_setting_t *g, const char *pfx, const char *key)
 {
@@ -865,7 +834,7 @@ parse_bus(ld *l)
 			const config_setting_t *e
 			    = config_setting_get_elem(s, i);
 			const char *p = config_setting_get_string(e);
-			if (!pattern_ok(p)) {
+			if (!xz_pattern_valid(p, strlen(p))) {
 				err(l, e,
 				    "bus.best_effort[%d]: invalid topic "
 				    "pattern "

@@ -20,6 +20,8 @@
 #include "config.h"
 
 #define CFG(name) XZ_TEST_DATA "/config/" name
+#define X10 "xxxxxxxxxx"
+#define X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 X10
 
 /* realpath of a fixture path, in a static buffer per call site. */
 static char *
@@ -256,6 +258,32 @@ test_defaults(void **state)
 	xz_config_free(&c);
 }
 
+static void
+test_relative_paths_follow_declaring_file(void **state)
+{
+	xz_config c;
+	char      dir[PATH_MAX], want[PATH_MAX * 2];
+
+	(void) state;
+	load_ok(&c, CFG("rel/main.cfg"), NULL);
+	real(CFG("rel"), dir);
+	/* declared in rel/sub/node.cfg */
+	snprintf(want, sizeof(want), "%s/sub/data", dir);
+	assert_string_equal(c.data_dir, want);
+	snprintf(want, sizeof(want), "%s/pp", dir);
+	assert_string_equal(c.plugin_path[0], want);
+	assert_string_equal(c.plugin_path[1], "/abs/pp");
+	snprintf(want, sizeof(want), "%s/sub/scripts/tick.lua", dir);
+	assert_string_equal(find_plugin(&c, "legal")->resolved, want);
+	assert_string_equal(
+	    find_plugin(&c, "legal")->file, CFG("rel/sub/node.cfg"));
+	/* declared in rel/main.cfg */
+	assert_string_equal(find_plugin(&c, "tick")->resolved, want);
+	assert_string_equal(
+	    find_plugin(&c, "tick")->file, CFG("rel/main.cfg"));
+	xz_config_free(&c);
+}
+
 /* ---- one test per error kind ------------------------------------------ */
 
 static void
@@ -413,13 +441,15 @@ test_bad_urls_and_patterns(void **state)
 	    CFG("urls.cfg") ":7: bus.listen[3]: invalid URL "
 	                    "'tls+tcp://host:99999' (tls+tcp:// needs "
 	                    "HOST:PORT)",
-	    CFG("urls.cfg") ":8: bus.best_effort[1]: invalid topic pattern "
+	    CFG("urls.cfg") ":8: bus.listen[4]: invalid URL 'ipc:///tmp/" X100
+	                    ".sock' (ipc path longer than 107 bytes)",
+	    CFG("urls.cfg") ":9: bus.best_effort[1]: invalid topic pattern "
 	                    "'a..b'",
-	    CFG("urls.cfg") ":8: bus.best_effort[2]: invalid topic pattern "
+	    CFG("urls.cfg") ":9: bus.best_effort[2]: invalid topic pattern "
 	                    "'a.>.b'",
-	    CFG("urls.cfg") ":8: bus.best_effort[3]: invalid topic pattern "
+	    CFG("urls.cfg") ":9: bus.best_effort[3]: invalid topic pattern "
 	                    "'a*'",
-	    CFG("urls.cfg") ":8: bus.best_effort[4]: invalid topic pattern "
+	    CFG("urls.cfg") ":9: bus.best_effort[4]: invalid topic pattern "
 	                    "'b.'");
 }
 
@@ -790,6 +820,7 @@ main(void)
 		    test_good_config_resolves_everything, tmp_setup,
 		    tmp_teardown),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_relative_paths_follow_declaring_file),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_unknown_settings),
