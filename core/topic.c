@@ -225,7 +225,8 @@ kid_place(struct tnode **kids, uint32_t cap, struct tnode *k)
 	kids[i] = k;
 }
 
-/* Rehash n's children into a table of cap slots. -1 on out of memory. */
+/* Rehash n's children into a new table of cap slots, owned by n (freed when
+ * n loses its last child or is freed). -1 on out of memory. */
 static int
 kid_resize(struct tnode *n, uint32_t cap)
 {
@@ -386,6 +387,8 @@ is_wild(const char *tok, size_t len, char w)
 	return len == 1 && tok[0] == w;
 }
 
+/* Nodes and item arrays created here belong to the index: freed when their
+ * last pattern is removed, or by xz_tindex_free. */
 int
 xz_tindex_add(xz_tindex *ix, const char *pattern, void *item)
 {
