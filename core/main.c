@@ -764,8 +764,19 @@ cmd_bench(int argc, char **argv)
 	    builtin_plugin_dir(), argc > 0 ? argv[0] : "xiezhi");
 }
 
+static int dispatch(int argc, char **argv);
+
 int
 main(int argc, char **argv)
+{
+	int rc = dispatch(argc, argv);
+	/* Free nng's global state so leak checkers see a clean exit. */
+	nng_fini();
+	return rc;
+}
+
+static int
+dispatch(int argc, char **argv)
 {
 	const char *cmd;
 
