@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "audit_cli.h"
 #include "bench.h"
 #include "client.h"
 #include "config.h"
@@ -46,6 +47,7 @@ static const char usage_main[] =
     "  status  [-c FILE|-u URL]               plugins, queues, counters, drops (JSON)\n"
     "  reload  [-c FILE|-u URL] [NAME]        hot-reload a Lua plugin/script (all if no NAME)\n"
     "  console [-c FILE|-u URL] [-e CHUNK]    Lua console on a running node\n"
+    "  audit   verify|query ...               check or search the hash-chained audit trail\n"
     "  bench   [--json] [-n COUNT]            built-in benchmark with raw nng baselines\n"
     "  version                                print the version\n"
     "\n"
@@ -822,6 +824,8 @@ dispatch(int argc, char **argv)
 		return cmd_console(argc, argv);
 	if (strcmp(cmd, "bench") == 0)
 		return cmd_bench(argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return xz_audit_cli_main(argc, argv);
 	if (strcmp(cmd, "bench-peer") == 0)
 		return xz_bench_peer_main(argc, argv);
 	fprintf(stderr, "xiezhi: unknown command '%s'\n\n%s", cmd, usage_main);
