@@ -43,6 +43,18 @@ mono_abs(uint64_t us, struct timespec *ts)
 	ts->tv_nsec = (long) (us % 1000000u) * 1000;
 }
 
+/* Hot locks spin briefly before sleeping: hand-offs between two busy
+ * workers then rarely cost a futex call. */
+void
+xz_mutex_init_hot(pthread_mutex_t *mu)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(mu, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 int
 xz_actor_init(xz_plugin *p, uint32_t cap)
 {
@@ -52,7 +64,7 @@ xz_actor_init(xz_plugin *p, uint32_t cap)
 	if (p->ring == NULL)
 		return XZ_ENOMEM;
 	p->cap = cap;
-	pthread_mutex_init(&p->mu, NULL);
+	xz_mutex_init_hot(&p->mu);
 	pthread_mutex_init(&p->cmu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

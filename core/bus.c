@@ -388,20 +388,15 @@ count_visit(void *ctx, void *item)
 /* Deliver msg to every chosen target. Returns XZ_OK or the first error;
  * *ok gets the number of successful deliveries. */
 static int
-deliver_all(xz_kernel *k, xz_kmsg *msg, struct collect *c, size_t *ok)
+deliver_all(xz_kernel *k, xz_kmsg *msg, struct collect *c, bool be,
+    size_t *ok)
 {
-	bool     be = false;
 	int      first_err = XZ_OK;
 	uint64_t deadline;
 
 	*ok = 0;
 	if (c->n == 0)
 		return XZ_OK;
-	if (k->nbest_effort_patterns > 0) {
-		pthread_rwlock_rdlock(&k->bus_lock);
-		xz_tindex_match(k->best_effort, msg->pub.topic, count_visit, &be);
-		pthread_rwlock_unlock(&k->bus_lock);
-	}
 	deadline = xz_mono_us() + (uint64_t) k->publish_timeout_ms * 1000u;
 	for (size_t i = 0; i < c->n; i++) {
 		xz_sub *s = c->v[i];
@@ -434,12 +429,15 @@ xz_bus_route(xz_kernel *k, xz_kmsg *msg, size_t *ntargets)
 {
 	struct collect c = { .cap = 32 };
 	size_t         ok;
+	bool           be = false;
 	int            rc;
 
 	c.v = c.local;
 	pthread_rwlock_rdlock(&k->bus_lock);
 	xz_tindex_match(k->subs, msg->pub.topic, collect_visit, &c);
 	collect_choose(k, &c);
+	if (c.n > 0 && k->nbest_effort_patterns > 0)
+		xz_tindex_match(k->best_effort, msg->pub.topic, count_visit, &be);
 	pthread_rwlock_unlock(&k->bus_lock);
 	atomic_fetch_add_explicit(&k->published, 1, memory_order_relaxed);
 	if (ntargets != NULL)
@@ -451,7 +449,7 @@ xz_bus_route(xz_kernel *k, xz_kmsg *msg, size_t *ntargets)
 			free(c.v);
 		return XZ_ENOMEM;
 	}
-	rc = deliver_all(k, msg, &c, &ok);
+	rc = deliver_all(k, msg, &c, be, &ok);
 	if (ntargets != NULL)
 		*ntargets = ok;
 	return rc;

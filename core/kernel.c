@@ -95,7 +95,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	k->base_real_us = (uint64_t) rt.tv_sec * 1000000u +
 	    (uint64_t) rt.tv_nsec / 1000u;
 	k->base_mono_us = xz_mono_us();
-	pthread_mutex_init(&k->rq_mu, NULL);
+	xz_mutex_init_hot(&k->rq_mu);
 	pthread_cond_init(&k->rq_cv, NULL);
 	pthread_mutex_init(&k->quiet_mu, NULL);
 	pthread_cond_init(&k->quiet_cv, NULL);

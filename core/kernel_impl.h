@@ -244,6 +244,7 @@ uint64_t xz_now_us(const xz_kernel *k);
 void     xz_new_id(xz_kernel *k, uint8_t id[16], uint64_t *key);
 
 /* actor.c */
+void xz_mutex_init_hot(pthread_mutex_t *mu);
 int  xz_actor_init(xz_plugin *p, uint32_t cap);
 void xz_actor_fini(xz_plugin *p);
 /* Deliver msg to p for sub. XZ_OK; XZ_EFULL when dropped (best effort, or

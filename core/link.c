@@ -234,7 +234,7 @@ peer_get(xz_link *l, nng_pipe pipe)
 	peer->cap  = l->k->cfg->mailbox_capacity;
 	snprintf(peer->name, sizeof(peer->name), "link-%u",
 	    (unsigned) nng_pipe_id(pipe));
-	pthread_mutex_init(&peer->mu, NULL);
+	xz_mutex_init_hot(&peer->mu);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
