@@ -268,7 +268,7 @@ xz_kernel_load(xz_kernel *k, xz_diag *d)
 struct cb_ctx {
 	xz_plugin *p;
 	int        rc;
-	int        which; /* 0 init, 1 start, 2 stop */
+	int        which; /* 0 init, 1 start, 2 stop, 3 fini */
 };
 
 static void
@@ -288,6 +288,9 @@ run_cb(void *arg)
 		if (p->desc->stop)
 			p->desc->stop(p->state);
 		break;
+	case 3:
+		p->desc->fini(p->state);
+		break;
 	}
 }
 
@@ -303,14 +306,11 @@ plugin_call(xz_plugin *p, int which)
 static void
 plugin_isolate(xz_kernel *k, xz_plugin *p, bool inited)
 {
+	p->phase = XZ_PHASE_FAILED; /* from now on, only fini runs */
 	xz_bus_unsubscribe_all(k, p, NULL);
 	xz_timers_drop_owner(k, p);
-	if (inited) {
-		xz_current = p;
-		p->desc->fini(p->state);
-		xz_current = NULL;
-	}
-	p->phase = XZ_PHASE_FAILED;
+	if (inited)
+		plugin_call(p, 3);
 }
 
 static bool

@@ -116,7 +116,7 @@ struct xz_plugin {
 	xz_optvals            opts;
 	void                 *dl; /* dlopen handle, or NULL */
 	void                 *state;
-	int                   phase;
+	atomic_int            phase; /* enum xz_phase; read by workers */
 	int                   index; /* start order */
 
 	pthread_mutex_t mu;
