@@ -228,7 +228,8 @@ order_plugins(xz_kernel *k, xz_diag *d)
 		}
 	}
 	if (errors == 0) {
-		memcpy(k->plugins, sorted, n * sizeof(*sorted));
+		if (n > 0)
+			memcpy(k->plugins, sorted, n * sizeof(*sorted));
 		for (size_t i = 0; i < n; i++)
 			k->plugins[i]->index = (int) i;
 	}

@@ -112,6 +112,8 @@ struct xz_plugin {
 	xz_kernel            *k;
 	char                 *name; /* owned */
 	const xz_plugin_desc *desc;
+	xz_plugin_ext        *ext; /* desc as an extension (Lua), or NULL;
+	                              released by the loader */
 	const xz_plugin_cfg  *pc; /* NULL for built-ins */
 	xz_optvals            opts;
 	void                 *dl; /* dlopen handle, or NULL */
