@@ -273,8 +273,17 @@ run_actor(xz_plugin *p)
 		p->head  = (p->head + 1) % p->cap;
 	}
 	p->count -= n;
-	if (p->waiters > 0 && n > 0)
-		pthread_cond_broadcast(&p->not_full);
+	/* Wake blocked publishers once the mailbox is half empty (one wake-up
+	 * per half mailbox instead of one per batch), or when a millisecond
+	 * passed since the last wake-up (a slow subscriber must not hold a
+	 * publisher back much longer than the room it frees). */
+	if (p->waiters > 0 && n > 0) {
+		uint64_t now = xz_mono_us();
+		if (p->count <= p->cap / 2 || now - p->last_wake_us > 1000) {
+			p->last_wake_us = now;
+			pthread_cond_broadcast(&p->not_full);
+		}
+	}
 	pthread_mutex_unlock(&p->mu);
 
 	xz_current = p;
