@@ -223,6 +223,12 @@ xz_plugin_post(xz_plugin *p, void (*fn)(void *arg), void *arg)
 static void
 run_job(xz_plugin *p, xz_job *j)
 {
+	/* After a failed init or start, no callback of the plugin runs:
+	 * drop its timer and reply jobs (kernel posts still run). */
+	if (p->phase == XZ_PHASE_FAILED && j->type != XZ_JOB_POST) {
+		job_discard(j);
+		return;
+	}
 	switch (j->type) {
 	case XZ_JOB_TIMER: {
 		xz_timer_fn fn;
@@ -277,7 +283,8 @@ run_actor(xz_plugin *p)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		xz_sub *s = batch[i].sub;
-		if (atomic_load_explicit(&s->active, memory_order_acquire))
+		if (atomic_load_explicit(&s->active, memory_order_acquire) &&
+		    p->phase != XZ_PHASE_FAILED)
 			s->fn(s->ud, &batch[i].msg->pub);
 		xz_kmsg_unref(batch[i].msg);
 		xz_sub_unref(s);
