@@ -1,12 +1,14 @@
 /*
  * bad_initfail: init subscribes to "initfail.>" (events and requests) and
- * arms a 1 ms periodic timer, then returns XZ_EIO. After a failed init the
- * kernel must run no callback of the plugin: every callback here appends
- * its name to the file named by the option `marker`, so the file must
- * never appear.
+ * arms a 1 ms periodic timer, publishes an event to itself and waits 20 ms
+ * (so the event is queued and the timer has fired), then returns XZ_EIO. After
+ * a failed init the kernel must run no callback of the plugin: every callback
+ * here appends its name to the file named by the option `marker`, so the file
+ * must never appear.
  */
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xiezhi/xiezhi.h>
@@ -22,6 +24,14 @@ mark(const char *what)
 	(void) !write(fd, what, strlen(what));
 	(void) !write(fd, "\n", 1);
 	close(fd);
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
+	while (nanosleep(&ts, &ts) != 0)
+		;
 }
 
 static void
@@ -57,6 +67,11 @@ p_init(xz_plugin *self, const xz_host *host, void **state)
 	if ((rc = host->timer_start(self, 1, 1, on_timer, NULL, NULL))
 	    != XZ_OK)
 		return rc;
+	/* An event to itself now sits in its mailbox, and the timer gets
+	 * time to fire: neither may reach a callback after the failure. */
+	if ((rc = host->publish(self, "initfail.self", "{}", 2)) != XZ_OK)
+		return rc;
+	nap_ms(20);
 	return XZ_EIO;
 }
 
