@@ -37,8 +37,7 @@ typedef struct console {
 
 static const xz_option_decl console_opts[] = {
 	{ "idle_timeout_s", XZ_OPT_INT, "300", 0,
-	    "close a console session after this many idle seconds", 1,
-	    86400 },
+	    "close a console session after this many idle seconds", 1, 86400 },
 	{ "max_sessions", XZ_OPT_INT, "16", 0,
 	    "console sessions kept at once (least recently used goes)", 1,
 	    CONSOLE_MAX_SESSIONS },
@@ -60,7 +59,7 @@ session_close(session *s)
 static session *
 session_get(console *c, const char *id)
 {
-	uint64_t now  = c->host->now_ms(c->self);
+	uint64_t now    = c->host->now_ms(c->self);
 	session *free_s = NULL, *lru = NULL;
 
 	for (int i = 0; i < c->max_sessions; i++) {
@@ -71,7 +70,8 @@ session_get(console *c, const char *id)
 		}
 		if (s->vm == NULL && free_s == NULL)
 			free_s = s;
-		if (s->vm != NULL && (lru == NULL || s->last_ms < lru->last_ms))
+		if (s->vm != NULL
+		    && (lru == NULL || s->last_ms < lru->last_ms))
 			lru = s;
 	}
 	if (free_s == NULL) {
@@ -129,11 +129,11 @@ eval_done(xz_lua_call *call, int ok, int nres)
 
 	vm->capture = NULL;
 	if (!ok) {
-		m = lua_tostring(vm->L, -1);
-		m = m ? m : "error";
+		m          = lua_tostring(vm->L, -1);
+		m          = m ? m : "error";
 		char *line = strndup(m, strcspn(m, "\n"));
-		vm->host->reply_error(vm->self, call->req, "lua_error",
-		    line ? line : m);
+		vm->host->reply_error(
+		    vm->self, call->req, "lua_error", line ? line : m);
 		free(line);
 		s->out.len = 0;
 		return;
@@ -145,8 +145,8 @@ eval_done(xz_lua_call *call, int ok, int nres)
 		if (i > 0)
 			xz_lua_buf_add(&b, ",", 1);
 		mark = b.len;
-		if (xz_lua_json_encode(vm, call->co, idx, &b, err,
-			sizeof(err)) != 0) {
+		if (xz_lua_json_encode(vm, call->co, idx, &b, err, sizeof(err))
+		    != 0) {
 			size_t      l;
 			const char *t;
 			b.len = mark;
@@ -162,8 +162,8 @@ eval_done(xz_lua_call *call, int ok, int nres)
 	if (b.p != NULL)
 		vm->host->reply(vm->self, call->req, b.p, b.len);
 	else
-		vm->host->reply_error(vm->self, call->req, "internal",
-		    "out of memory");
+		vm->host->reply_error(
+		    vm->self, call->req, "internal", "out of memory");
 	xz_lua_buf_free(&b);
 }
 
@@ -179,7 +179,7 @@ run_eval(lua_State *L, void *ud)
 	struct eval_job *j  = ud;
 	xz_lua_vm       *vm = j->s->vm;
 	xz_lua_call     *c;
-	size_t           n = strlen(j->chunk);
+	size_t           n   = strlen(j->chunk);
 	char            *ret = malloc(n + 8);
 
 	if (ret == NULL)
@@ -188,8 +188,8 @@ run_eval(lua_State *L, void *ud)
 	memcpy(ret + 7, j->chunk, n + 1);
 	if (luaL_loadbufferx(L, ret, n + 7, "=console", "t") != LUA_OK) {
 		lua_pop(L, 1);
-		if (luaL_loadbufferx(L, j->chunk, n, "=console", "t") !=
-		    LUA_OK) {
+		if (luaL_loadbufferx(L, j->chunk, n, "=console", "t")
+		    != LUA_OK) {
 			free(ret);
 			vm->host->reply_error(vm->self, j->msg, "lua_error",
 			    lua_tostring(L, -1));
@@ -217,10 +217,11 @@ on_eval(void *ud, const xz_msg *msg)
 
 	if (msg->kind != XZ_KIND_REQUEST)
 		return;
-	req = json_loadb(msg->data, msg->len, 0, &je);
+	req    = json_loadb(msg->data, msg->len, 0, &je);
 	jchunk = req ? json_object_get(req, "chunk") : NULL;
 	jsess  = req ? json_object_get(req, "session") : NULL;
-	if (!json_is_string(jchunk) || (jsess != NULL && !json_is_string(jsess))) {
+	if (!json_is_string(jchunk)
+	    || (jsess != NULL && !json_is_string(jsess))) {
 		c->host->reply_error(c->self, msg, "bad_request",
 		    "expected {\"chunk\":\"lua code\",\"session\":\"id\"}");
 		json_decref(req);
@@ -237,8 +238,8 @@ on_eval(void *ud, const xz_msg *msg)
 	j.msg   = msg;
 	j.chunk = json_string_value(jchunk);
 	if (xz_lua_vm_protect(s->vm, "console", run_eval, &j) != LUA_OK)
-		c->host->reply_error(c->self, msg, "lua_error",
-		    "console state out of memory");
+		c->host->reply_error(
+		    c->self, msg, "lua_error", "console state out of memory");
 	if (s->vm->L != NULL)
 		s->vm->capture = NULL;
 	json_decref(req);
@@ -253,8 +254,8 @@ on_sweep(void *ud, uint64_t id)
 	(void) id;
 	for (int i = 0; i < c->max_sessions; i++) {
 		session *s = &c->s[i];
-		if (s->vm != NULL && s->vm->calls == NULL &&
-		    now - s->last_ms > (uint64_t) c->idle_ms) {
+		if (s->vm != NULL && s->vm->calls == NULL
+		    && now - s->last_ms > (uint64_t) c->idle_ms) {
 			c->host->log(c->self, XZ_LOG_DEBUG,
 			    "console session '%s' closed after %lld s idle",
 			    s->id, (long long) (c->idle_ms / 1000));
@@ -266,7 +267,7 @@ on_sweep(void *ud, uint64_t id)
 static int
 console_init(xz_plugin *self, const xz_host *host, void **state)
 {
-	console        *c = calloc(1, sizeof(*c));
+	console         *c = calloc(1, sizeof(*c));
 	const xz_config *cfg;
 	int64_t          v;
 	int              r;
@@ -279,14 +280,16 @@ console_init(xz_plugin *self, const xz_host *host, void **state)
 	c->idle_ms      = 300000;
 	if (host->opt_int(self, "idle_timeout_s", &v) == XZ_OK)
 		c->idle_ms = v * 1000;
-	if (host->opt_int(self, "max_sessions", &v) == XZ_OK && v >= 1 &&
-	    v <= CONSOLE_MAX_SESSIONS)
+	if (host->opt_int(self, "max_sessions", &v) == XZ_OK && v >= 1
+	    && v <= CONSOLE_MAX_SESSIONS)
 		c->max_sessions = (int) v;
 	cfg = xz_kernel_config(xz_plugin_kernel(self));
 	xz_lua_limits_effective(cfg ? &cfg->lua : NULL, &c->lim);
-	r = host->subscribe(self, "xz.sys.console.eval", NULL, on_eval, c, NULL);
+	r = host->subscribe(
+	    self, "xz.sys.console.eval", NULL, on_eval, c, NULL);
 	if (r == XZ_OK)
-		r = host->timer_start(self, 10000, 10000, on_sweep, c, &c->timer);
+		r = host->timer_start(
+		    self, 10000, 10000, on_sweep, c, &c->timer);
 	if (r != XZ_OK) {
 		free(c);
 		return r;
@@ -312,7 +315,7 @@ static const xz_plugin_desc console_desc = {
 	.name        = "console",
 	.version     = XZ_VERSION_STRING,
 	.description = "Lua console: evaluates xz.sys.console.eval chunks in "
-		       "sandboxed sessions",
+	               "sandboxed sessions",
 	.options     = console_opts,
 	.init        = console_init,
 	.fini        = console_fini,

@@ -34,8 +34,8 @@ quarantine(xz_lua_script *sc, xz_lua_vm *vm, const char *msg)
 	char   *s;
 
 	snprintf(reason, sizeof(reason),
-	    "hit its limits %u times in a row; last: %.*s",
-	    sc->failures, (int) strcspn(msg, "\n"), msg);
+	    "hit its limits %u times in a row; last: %.*s", sc->failures,
+	    (int) strcspn(msg, "\n"), msg);
 	xz_lua_vm_detach(vm);
 	sc->quarantined = 1;
 	sc->host->log(sc->self, XZ_LOG_ERROR,
@@ -51,8 +51,8 @@ quarantine(xz_lua_script *sc, xz_lua_vm *vm, const char *msg)
 }
 
 void
-xz_lua_script_failed(xz_lua_vm *vm, const char *what, const char *msg,
-    int limit_kind)
+xz_lua_script_failed(
+    xz_lua_vm *vm, const char *what, const char *msg, int limit_kind)
 {
 	xz_lua_script *sc = vm->sc;
 
@@ -70,4 +70,3 @@ xz_lua_script_failed(xz_lua_vm *vm, const char *what, const char *msg,
 	if (++sc->failures >= vm->lim.max_failures)
 		quarantine(sc, vm, msg);
 }
-

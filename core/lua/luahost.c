@@ -30,8 +30,8 @@
  * diagnostic on the resolved path (Lua shortens long chunk names).
  */
 static void
-diag_lua(xz_diag *d, const lua_desc_ctx *ctx, const char *prefix,
-    const char *msg)
+diag_lua(
+    xz_diag *d, const lua_desc_ctx *ctx, const char *prefix, const char *msg)
 {
 	const char *shown = ctx->chunk + 1;
 	size_t      sl    = strlen(shown);
@@ -39,8 +39,8 @@ diag_lua(xz_diag *d, const lua_desc_ctx *ctx, const char *prefix,
 	int         line  = 0;
 	const char *rest  = msg;
 
-	if (strncmp(msg, shown, sl) == 0 && msg[sl] == ':' &&
-	    isdigit((unsigned char) msg[sl + 1])) {
+	if (strncmp(msg, shown, sl) == 0 && msg[sl] == ':'
+	    && isdigit((unsigned char) msg[sl + 1])) {
 		char *end;
 		line = (int) strtol(msg + sl + 1, &end, 10);
 		if (*end == ':') {
@@ -51,7 +51,7 @@ diag_lua(xz_diag *d, const lua_desc_ctx *ctx, const char *prefix,
 			line = 0;
 		}
 	}
-	len -= (size_t)(rest - msg);
+	len -= (size_t) (rest - msg);
 	xz_diag_add(d, ctx->path, line, "%s%.*s", prefix, (int) len, rest);
 }
 
@@ -106,8 +106,8 @@ opt_type_of(const char *s)
 	return 0;
 }
 
-static int read_option_(lua_State *L, lua_desc_ctx *ctx, int i,
-    int opts_line, xz_option_decl *o, xz_diag *d);
+static int read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
+    xz_option_decl *o, xz_diag *d);
 
 /* Read one entry of `options` (table at the top of L, left there) into o.
  * Returns 0 or -1 with a diagnostic. */
@@ -149,9 +149,9 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 		snprintf(where, sizeof(where), "'%s'", name);
 		line = source_line(ctx->path, where, opts_line);
 	}
-	if (!islower((unsigned char) name[0]) ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-		strlen(name)) {
+	if (!islower((unsigned char) name[0])
+	    || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_")
+	        != strlen(name)) {
 		xz_diag_add(d, ctx->path, line,
 		    "option #%d: field 'name' must match [a-z][a-z0-9_]*, "
 		    "got '%s'",
@@ -162,8 +162,8 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 	lua_pop(L, 1);
 	snprintf(where, sizeof(where), "option '%s'", o->name);
 
-	if (lua_getfield(L, -1, "type") != LUA_TSTRING ||
-	    (t = opt_type_of(lua_tostring(L, -1))) == 0) {
+	if (lua_getfield(L, -1, "type") != LUA_TSTRING
+	    || (t = opt_type_of(lua_tostring(L, -1))) == 0) {
 		xz_diag_add(d, ctx->path, line,
 		    "%s: field 'type' must be one of \"int\", \"float\", "
 		    "\"bool\", \"string\"",
@@ -186,7 +186,8 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 		} else {
 			xz_diag_add(d, ctx->path, line,
 			    "%s: field 'default' must be %s", where,
-			    t == XZ_OPT_INT ? "an integer" : "of the option's type");
+			    t == XZ_OPT_INT ? "an integer"
+			                    : "of the option's type");
 			return -1;
 		}
 		o->def = strdup(def);
@@ -274,8 +275,9 @@ opts_from_config(lua_desc_ctx *ctx, const xz_plugin_cfg *pc)
 	if ((ctx->opts = calloc((size_t) n + 1, sizeof(*ctx->opts))) == NULL)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		config_setting_t *s = config_setting_get_elem(pc->options, (unsigned) i);
-		xz_option_decl   *o = &ctx->opts[ctx->nopts];
+		config_setting_t *s
+		    = config_setting_get_elem(pc->options, (unsigned) i);
+		xz_option_decl *o = &ctx->opts[ctx->nopts];
 		switch (config_setting_type(s)) {
 		case CONFIG_TYPE_INT:
 		case CONFIG_TYPE_INT64:
@@ -310,7 +312,8 @@ push_cfg_options(lua_State *L, const xz_plugin_cfg *pc)
 
 	lua_newtable(L);
 	for (int i = 0; i < n; i++) {
-		config_setting_t *s = config_setting_get_elem(pc->options, (unsigned) i);
+		config_setting_t *s
+		    = config_setting_get_elem(pc->options, (unsigned) i);
 		switch (config_setting_type(s)) {
 		case CONFIG_TYPE_INT:
 		case CONFIG_TYPE_INT64:
@@ -367,7 +370,9 @@ read_plugin_table(lua_State *L, lua_desc_ctx *ctx, xz_diag *d)
 		lua_pop(L, 1);
 	}
 	for (int i = 0; i < 3; i++) {
-		const char *f = i == 0 ? "name" : i == 1 ? "version" : "description";
+		const char *f = i == 0 ? "name"
+		    : i == 1           ? "version"
+		                       : "description";
 		t             = lua_getfield(L, -1, f);
 		if (t != LUA_TNIL && t != LUA_TSTRING) {
 			xz_diag_add(d, ctx->path, source_line(ctx->path, f, 1),
@@ -375,7 +380,8 @@ read_plugin_table(lua_State *L, lua_desc_ctx *ctx, xz_diag *d)
 			    lua_typename(L, t));
 			errs++;
 		} else if (t == LUA_TSTRING && i > 0) {
-			char **dst = i == 1 ? &ctx->version : &ctx->description;
+			char **dst
+			    = i == 1 ? &ctx->version : &ctx->description;
 			free(*dst);
 			*dst = strdup(lua_tostring(L, -1));
 		}
@@ -385,8 +391,8 @@ read_plugin_table(lua_State *L, lua_desc_ctx *ctx, xz_diag *d)
 	if (t == LUA_TTABLE) {
 		lua_pushnil(L);
 		while (lua_next(L, -2) != 0) {
-			if (lua_type(L, -2) != LUA_TSTRING ||
-			    !lua_isfunction(L, -1)) {
+			if (lua_type(L, -2) != LUA_TSTRING
+			    || !lua_isfunction(L, -1)) {
 				xz_diag_add(d, ctx->path,
 				    source_line(ctx->path, "handlers", 1),
 				    "field 'handlers' must map topic patterns "
@@ -398,7 +404,8 @@ read_plugin_table(lua_State *L, lua_desc_ctx *ctx, xz_diag *d)
 			lua_pop(L, 1);
 		}
 	} else if (t != LUA_TNIL) {
-		xz_diag_add(d, ctx->path, source_line(ctx->path, "handlers", 1),
+		xz_diag_add(d, ctx->path,
+		    source_line(ctx->path, "handlers", 1),
 		    "field 'handlers' must be a table, got %s",
 		    lua_typename(L, t));
 		errs++;
@@ -414,16 +421,18 @@ read_plugin_table(lua_State *L, lua_desc_ctx *ctx, xz_diag *d)
 		for (size_t i = 1; i <= n; i++) {
 			lua_rawgeti(L, -1, (lua_Integer) i);
 			if (read_option(L, ctx, (int) i, line,
-				&ctx->opts[ctx->nopts], d) != 0)
+			        &ctx->opts[ctx->nopts], d)
+			    != 0)
 				errs++;
 			ctx->nopts++;
 			lua_pop(L, 1);
 		}
 		for (size_t i = 0; i < ctx->nopts; i++)
 			for (size_t j = i + 1; j < ctx->nopts; j++)
-				if (ctx->opts[i].name && ctx->opts[j].name &&
-				    strcmp(ctx->opts[i].name,
-					ctx->opts[j].name) == 0) {
+				if (ctx->opts[i].name && ctx->opts[j].name
+				    && strcmp(ctx->opts[i].name,
+				           ctx->opts[j].name)
+				        == 0) {
 					xz_diag_add(d, ctx->path, line,
 					    "option '%s' declared twice",
 					    ctx->opts[i].name);
@@ -467,19 +476,20 @@ push_host_options(xz_lua_script *sc, lua_State *L)
 			lua_pushinteger(L, (lua_Integer) iv);
 			break;
 		case XZ_OPT_FLOAT:
-			if (sc->host->opt_float(sc->self, o->name, &fv) !=
-			    XZ_OK)
+			if (sc->host->opt_float(sc->self, o->name, &fv)
+			    != XZ_OK)
 				continue;
 			lua_pushnumber(L, fv);
 			break;
 		case XZ_OPT_BOOL:
-			if (sc->host->opt_bool(sc->self, o->name, &bv) != XZ_OK)
+			if (sc->host->opt_bool(sc->self, o->name, &bv)
+			    != XZ_OK)
 				continue;
 			lua_pushboolean(L, bv);
 			break;
 		default:
-			if ((sv = sc->host->opt_string(sc->self, o->name)) ==
-			    NULL)
+			if ((sv = sc->host->opt_string(sc->self, o->name))
+			    == NULL)
 				continue;
 			lua_pushstring(L, sv);
 		}
@@ -530,7 +540,8 @@ build_vm(xz_lua_script *sc, xz_diag *d)
 	lua_State    *L;
 	int           st;
 
-	vm = xz_lua_vm_new(&ctx->lim, sc->host, sc->self, ctx->name, ctx->path);
+	vm = xz_lua_vm_new(
+	    &ctx->lim, sc->host, sc->self, ctx->name, ctx->path);
 	if (vm == NULL) {
 		xz_diag_add(d, ctx->path, 0, "%s '%s': out of memory",
 		    kind_word(ctx), ctx->name);
@@ -558,8 +569,8 @@ build_vm(xz_lua_script *sc, xz_diag *d)
 				uint64_t    id;
 				const char *pat;
 				int         r;
-				if (lua_type(L, -2) != LUA_TSTRING ||
-				    !lua_isfunction(L, -1)) {
+				if (lua_type(L, -2) != LUA_TSTRING
+				    || !lua_isfunction(L, -1)) {
 					xz_diag_add(d, ctx->path, 0,
 					    "field 'handlers' must map topic "
 					    "patterns to functions");
@@ -600,9 +611,10 @@ log_diag(xz_lua_script *sc, const xz_diag *d)
 static int
 lp_init(xz_plugin *self, const xz_host *host, void **state)
 {
-	const xz_plugin_ext *ext = (const xz_plugin_ext *) xz_plugin_desc_of(self);
-	xz_lua_script       *sc;
-	xz_diag              d;
+	const xz_plugin_ext *ext
+	    = (const xz_plugin_ext *) xz_plugin_desc_of(self);
+	xz_lua_script *sc;
+	xz_diag        d;
 
 	if (ext == NULL || ext->ext_magic != XZ_PLUGIN_EXT_MAGIC)
 		return XZ_EINTERNAL;
@@ -679,7 +691,8 @@ lp_reload(void *state, xz_diag *d)
 		    "reload of %s '%s' failed; the running version stays:",
 		    kind_word(sc->ctx), sc->ctx->name);
 		for (size_t i = before; i < d->count; i++)
-			sc->host->log(sc->self, XZ_LOG_ERROR, "%s", d->lines[i]);
+			sc->host->log(
+			    sc->self, XZ_LOG_ERROR, "%s", d->lines[i]);
 		return XZ_EINVAL;
 	}
 	if (call_field(nvm, sc->ctx, "start", 0, d) != LUA_OK) {
@@ -737,27 +750,27 @@ xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
 	}
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return XZ_ENOMEM;
-	shown       = strlen(pc->path) <= 48 ? pc->path : pc->resolved;
-	ctx->kind   = pc->kind;
-	ctx->name   = strdup(pc->name);
-	ctx->path   = strdup(pc->resolved);
-	ctx->chunk  = malloc(strlen(shown) + 2);
+	shown            = strlen(pc->path) <= 48 ? pc->path : pc->resolved;
+	ctx->kind        = pc->kind;
+	ctx->name        = strdup(pc->name);
+	ctx->path        = strdup(pc->resolved);
+	ctx->chunk       = malloc(strlen(shown) + 2);
 	ctx->version     = strdup("0");
 	ctx->description = strdup("");
 	if (cfg != NULL)
 		xz_lua_limits_effective(&cfg->lua, &ctx->lim);
 	else
 		xz_lua_limits_effective(NULL, &ctx->lim);
-	if (!ctx->name || !ctx->path || !ctx->chunk || !ctx->version ||
-	    !ctx->description) {
+	if (!ctx->name || !ctx->path || !ctx->chunk || !ctx->version
+	    || !ctx->description) {
 		ctx_free(ctx);
 		return XZ_ENOMEM;
 	}
 	ctx->chunk[0] = '@';
 	strcpy(ctx->chunk + 1, shown);
 
-	if ((vm = xz_lua_vm_new(&ctx->lim, NULL, NULL, ctx->name, ctx->path)) ==
-	    NULL) {
+	if ((vm = xz_lua_vm_new(&ctx->lim, NULL, NULL, ctx->name, ctx->path))
+	    == NULL) {
 		ctx_free(ctx);
 		return XZ_ENOMEM;
 	}

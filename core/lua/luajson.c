@@ -81,8 +81,8 @@ utf8_len(const unsigned char *s, size_t n)
 			return 0;
 		cp = (cp << 6) | (s[i] & 0x3f);
 	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+	    || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
 	return len;
 }
@@ -90,9 +90,9 @@ utf8_len(const unsigned char *s, size_t n)
 static int
 enc_string(enc *e, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *) s;
-	size_t               i = 0, run;
+	static const char    hex[] = "0123456789abcdef";
+	const unsigned char *p     = (const unsigned char *) s;
+	size_t               i     = 0, run;
 	char                 esc[8];
 
 	/* worst case 6 bytes per input byte, plus the quotes */
@@ -101,8 +101,8 @@ enc_string(enc *e, const char *s, size_t n)
 	e->b->p[e->b->len++] = '"';
 	while (i < n) {
 		run = i;
-		while (run < n && p[run] >= 0x20 && p[run] < 0x80 &&
-		    p[run] != '"' && p[run] != '\\')
+		while (run < n && p[run] >= 0x20 && p[run] < 0x80
+		    && p[run] != '"' && p[run] != '\\')
 			run++;
 		if (run > i && enc_put(e, s + i, run - i) != 0)
 			return -1;
@@ -204,8 +204,8 @@ enc_is_array(enc *e, int idx, lua_Integer *n)
 	lua_pushnil(L);
 	while (lua_next(L, idx) != 0) {
 		lua_pop(L, 1);
-		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 ||
-		    lua_tointeger(L, -1) > len) {
+		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1
+		    || lua_tointeger(L, -1) > len) {
 			lua_pop(L, 1);
 			return 0;
 		}
@@ -290,7 +290,7 @@ enc_value(enc *e, int idx)
 		return enc_put(e, "null", 4);
 	case LUA_TBOOLEAN:
 		return lua_toboolean(L, idx) ? enc_put(e, "true", 4)
-					     : enc_put(e, "false", 5);
+		                             : enc_put(e, "false", 5);
 	case LUA_TNUMBER:
 		return enc_number(e, idx);
 	case LUA_TSTRING: {
@@ -355,18 +355,19 @@ dec_fail(dec *d, const char *what)
 		snprintf(d->err, d->errlen, "json: %s at end of input", what);
 	else if ((unsigned char) *d->p >= 0x20 && (unsigned char) *d->p < 0x7f)
 		snprintf(d->err, d->errlen, "json: %s at offset %zu ('%c')",
-		    what, (size_t)(d->p - d->s), *d->p);
+		    what, (size_t) (d->p - d->s), *d->p);
 	else
 		snprintf(d->err, d->errlen, "json: %s at offset %zu", what,
-		    (size_t)(d->p - d->s));
+		    (size_t) (d->p - d->s));
 	return -1;
 }
 
 static void
 dec_ws(dec *d)
 {
-	while (d->p < d->end &&
-	    (*d->p == ' ' || *d->p == '\n' || *d->p == '\r' || *d->p == '\t'))
+	while (d->p < d->end
+	    && (*d->p == ' ' || *d->p == '\n' || *d->p == '\r'
+	        || *d->p == '\t'))
 		d->p++;
 }
 
@@ -425,16 +426,16 @@ dec_string(dec *d)
 	const char *q     = start;
 	luaL_Buffer b;
 
-	while (q < d->end && *q != '"' && *q != '\\' &&
-	    (unsigned char) *q >= 0x20)
+	while (q < d->end && *q != '"' && *q != '\\'
+	    && (unsigned char) *q >= 0x20)
 		q++;
 	if (q < d->end && *q == '"') {
-		lua_pushlstring(d->L, start, (size_t)(q - start));
+		lua_pushlstring(d->L, start, (size_t) (q - start));
 		d->p = q + 1;
 		return 0;
 	}
 	luaL_buffinit(d->L, &b);
-	luaL_addlstring(&b, start, (size_t)(q - start));
+	luaL_addlstring(&b, start, (size_t) (q - start));
 	d->p = q;
 	for (;;) {
 		if (d->p >= d->end)
@@ -448,10 +449,10 @@ dec_string(dec *d)
 			return dec_fail(d, "control character in string");
 		if (c != '\\') {
 			const char *r = d->p;
-			while (r < d->end && *r != '"' && *r != '\\' &&
-			    (unsigned char) *r >= 0x20)
+			while (r < d->end && *r != '"' && *r != '\\'
+			    && (unsigned char) *r >= 0x20)
 				r++;
-			luaL_addlstring(&b, d->p, (size_t)(r - d->p));
+			luaL_addlstring(&b, d->p, (size_t) (r - d->p));
 			d->p = r;
 			continue;
 		}
@@ -484,23 +485,28 @@ dec_string(dec *d)
 			luaL_addchar(&b, '\t');
 			break;
 		case 'u': {
-			unsigned cp, lo;
-			char     o[4];
+			unsigned    cp, lo;
+			char        o[4];
+			const char *esc = d->p - 1;
 			if (d->end - d->p < 5 || hex4(d->p + 1, &cp) != 0)
 				return dec_fail(d, "bad \\u escape");
 			d->p += 4;
 			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (d->end - d->p < 7 || d->p[1] != '\\' ||
-				    d->p[2] != 'u' || hex4(d->p + 3, &lo) != 0 ||
-				    lo < 0xdc00 || lo > 0xdfff)
-					return dec_fail(d,
-					    "lone surrogate in \\u escape");
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				    (lo - 0xdc00);
+				if (d->end - d->p < 7 || d->p[1] != '\\'
+				    || d->p[2] != 'u'
+				    || hex4(d->p + 3, &lo) != 0 || lo < 0xdc00
+				    || lo > 0xdfff) {
+					d->p = esc;
+					return dec_fail(
+					    d, "lone surrogate in \\u escape");
+				}
+				cp = 0x10000 + ((cp - 0xd800) << 10)
+				    + (lo - 0xdc00);
 				d->p += 6;
 			} else if (cp >= 0xdc00 && cp <= 0xdfff) {
-				return dec_fail(d,
-				    "lone surrogate in \\u escape");
+				d->p = esc;
+				return dec_fail(
+				    d, "lone surrogate in \\u escape");
 			}
 			luaL_addlstring(&b, o, utf8_put(o, cp));
 			break;
@@ -517,7 +523,7 @@ dec_string(dec *d)
 static int
 dec_number(dec *d)
 {
-	const char *p = d->p, *digits;
+	const char *p       = d->p, *digits;
 	int         isfloat = 0;
 	int         neg     = 0;
 
@@ -562,7 +568,7 @@ dec_number(dec *d)
 		lua_pushinteger(d->L, neg ? -v : v);
 	} else {
 		char   buf[512];
-		size_t n = (size_t)(p - d->p);
+		size_t n = (size_t) (p - d->p);
 		char  *endp;
 		if (n >= sizeof(buf))
 			return dec_fail(d, "number too long");
@@ -587,7 +593,7 @@ dec_number(dec *d)
 static int
 dec_literal(dec *d, const char *lit, size_t n)
 {
-	if ((size_t)(d->end - d->p) < n || memcmp(d->p, lit, n) != 0)
+	if ((size_t) (d->end - d->p) < n || memcmp(d->p, lit, n) != 0)
 		return dec_fail(d, "unexpected character");
 	d->p += n;
 	return 0;

@@ -42,9 +42,9 @@ enum xz_lua_limit {
 	XZ_LUA_LIMIT_CLOSING, /* finalizers at lua_close get no budget */
 };
 
-typedef struct xz_lua_vm     xz_lua_vm;
-typedef struct xz_lua_call   xz_lua_call;
-typedef struct xz_lua_script xz_lua_script;
+typedef struct xz_lua_vm      xz_lua_vm;
+typedef struct xz_lua_call    xz_lua_call;
+typedef struct xz_lua_script  xz_lua_script;
 typedef struct xz_lua_pending xz_lua_pending;
 
 /* Growable byte buffer (malloc), owned by whoever holds it. */
@@ -63,18 +63,18 @@ void xz_lua_buf_free(xz_lua_buf *b);
  * vm's call list; freed when the coroutine ends or the vm is retired.
  */
 struct xz_lua_call {
-	xz_lua_vm     *vm;
-	lua_State     *co;
-	int            co_ref;  /* registry ref anchoring co */
-	const xz_msg  *req;     /* request being handled, or NULL */
-	int            retained; /* req was retained (must be released) */
-	int            replied;
-	int            waiting; /* yielded in xz.request */
-	char           what[128]; /* "handler of TOPIC" for error lines */
+	xz_lua_vm    *vm;
+	lua_State    *co;
+	int           co_ref; /* registry ref anchoring co */
+	const xz_msg *req; /* request being handled, or NULL */
+	int           retained; /* req was retained (must be released) */
+	int           replied;
+	int           waiting; /* yielded in xz.request */
+	char          what[128]; /* "handler of TOPIC" for error lines */
 	/* Completion: default replies with the handler's return value. */
 	void (*done)(xz_lua_call *c, int ok, int nres);
-	void          *done_ud;
-	xz_lua_call   *prev, *next;
+	void        *done_ud;
+	xz_lua_call *prev, *next;
 };
 
 typedef struct xz_lua_sub {
@@ -105,27 +105,28 @@ struct xz_lua_vm {
 	xz_lua_limits lim;
 	uint64_t      instr_used;
 	uint64_t      deadline_ns; /* CLOCK_MONOTONIC */
-	int           limit_hit;   /* enum xz_lua_limit */
-	int           limited;     /* a call is running under limits */
+	int           limit_hit; /* enum xz_lua_limit */
+	int           limited; /* a call is running under limits */
 
-	/* Binding to a node (NULL host: a scratch state for describe/tests). */
+	/* Binding to a node (NULL host: a scratch state for describe/tests).
+	 */
 	const xz_host *host;
 	xz_plugin     *self;
 	xz_lua_script *sc;
 	const char    *name; /* for log lines; owned elsewhere */
-	char          *dir;  /* directory of the script, for require */
+	char          *dir; /* directory of the script, for require */
 
-	int refs;     /* owner + pending requests; freed at 0 */
+	int refs; /* owner + pending requests; freed at 0 */
 	int detached; /* quarantined: subscriptions and timers removed */
 	/* Where this vm's outstanding requests are listed (the owner frees
 	 * what is left at fini); NULL: xz.request is not available. */
 	xz_lua_pending **pend_list;
 
 	/* Registry refs. */
-	int ref_array_mt;  /* xz.json.array */
+	int ref_array_mt; /* xz.json.array */
 	int ref_protected; /* weak set of read-only tables */
-	int ref_modules;   /* require cache */
-	int ref_plugin;    /* the table the chunk returned, or LUA_NOREF */
+	int ref_modules; /* require cache */
+	int ref_plugin; /* the table the chunk returned, or LUA_NOREF */
 
 	/* What the vm registered with the kernel. */
 	xz_lua_sub   **subs;
@@ -184,14 +185,14 @@ int xz_lua_pcall(xz_lua_vm *vm, int nargs, int nres);
  * a kernel callback goes through here, so a memory error never escapes).
  * An error is logged and counted as `what`. Returns the Lua status. */
 int xz_lua_vm_protect(xz_lua_vm *vm, const char *what,
-    int (*fn)(lua_State *L, void *ud), void *ud);
+    int (*fn)(lua_State *L, void *ud), void     *ud);
 
 /* A new call: a coroutine (from the pool) linked into the vm's calls.
  * Push the function and its args on c->co, then xz_lua_call_resume. Raises
  * a Lua error on out of memory; use inside xz_lua_vm_protect. The call is
  * freed when it completes. */
 xz_lua_call *xz_lua_call_new(xz_lua_vm *vm, const xz_msg *req,
-    void (*done)(xz_lua_call *, int, int), void *done_ud);
+    void (*done)(xz_lua_call *, int, int), void          *done_ud);
 /* Resume c with nargs values pushed on c->co (the first run: the function
  * and its args). Handles completion, errors and limits. */
 void xz_lua_call_resume(xz_lua_call *c, int nargs, const char *what);
@@ -223,8 +224,8 @@ int xz_lua_json_encode(xz_lua_vm *vm, lua_State *L, int idx, xz_lua_buf *b,
     char *err, size_t errlen);
 /* Decode s[0..len) and push the value. Returns 0, or -1 with nothing
  * pushed and a message in err. */
-int xz_lua_json_decode(xz_lua_vm *vm, lua_State *L, const char *s,
-    size_t len, char *err, size_t errlen);
+int xz_lua_json_decode(xz_lua_vm *vm, lua_State *L, const char *s, size_t len,
+    char *err, size_t errlen);
 /* Register xz.json (table at the top of the stack gets field json). */
 void xz_lua_json_open(lua_State *L, xz_lua_vm *vm);
 
@@ -249,9 +250,9 @@ void xz_lua_pending_free_all(xz_lua_pending **head);
 /* What xz_lua_describe learnt about a script (the descriptor's ctx). */
 typedef struct lua_desc_ctx {
 	char           *name;
-	char           *path;    /* resolved script path */
-	char           *chunk;   /* "@<path as written>" for messages */
-	int             kind;    /* enum xz_plugin_kind */
+	char           *path; /* resolved script path */
+	char           *chunk; /* "@<path as written>" for messages */
+	int             kind; /* enum xz_plugin_kind */
 	char           *version;
 	char           *description;
 	xz_option_decl *opts; /* nopts + 1 entries, last {NULL} */
@@ -264,7 +265,7 @@ struct xz_lua_script {
 	xz_plugin      *self;
 	const xz_host  *host;
 	lua_desc_ctx   *ctx; /* the descriptor's, valid until release */
-	xz_lua_vm      *vm;  /* current version, NULL once quarantined */
+	xz_lua_vm      *vm; /* current version, NULL once quarantined */
 	xz_lua_pending *pending;
 	uint32_t        failures; /* limit hits in a row */
 	int             quarantined;
@@ -273,11 +274,10 @@ struct xz_lua_script {
 /* "script" or "Lua plugin". */
 const char *xz_lua_kind_word(int kind);
 
-
 /* A call of vm failed: log it with traceback, count it, and quarantine
  * the script after too many limit hits in a row. */
-void xz_lua_script_failed(xz_lua_vm *vm, const char *what, const char *msg,
-    int limit_kind);
+void xz_lua_script_failed(
+    xz_lua_vm *vm, const char *what, const char *msg, int limit_kind);
 /* A call of vm completed normally. */
 void xz_lua_script_ok(xz_lua_vm *vm);
 

@@ -119,9 +119,11 @@ vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return NULL;
 	}
 	if (nsize > osize && vm->mem_limit != 0) {
-		size_t cap = vm->mem_limit + (vm->mem_slack ? XZ_LUA_MEM_SLACK : 0);
+		size_t cap
+		    = vm->mem_limit + (vm->mem_slack ? XZ_LUA_MEM_SLACK : 0);
 		if (vm->mem_used + (nsize - osize) > cap)
-			return NULL; /* Lua collects and retries, then LUA_ERRMEM */
+			return NULL; /* Lua collects and retries, then
+			                LUA_ERRMEM */
 	}
 	if ((np = realloc(ptr, nsize)) == NULL)
 		return NULL;
@@ -190,11 +192,12 @@ vm_hook(lua_State *L, lua_Debug *ar)
 void
 xz_lua_limits_begin(xz_lua_vm *vm, lua_State *L)
 {
-	vm->instr_used  = 0;
-	vm->deadline_ns = now_ns() + (uint64_t) vm->lim.time_limit_ms * 1000000u;
-	vm->limit_hit   = XZ_LUA_LIMIT_NONE;
-	vm->mem_slack   = 0;
-	vm->limited     = 1;
+	vm->instr_used = 0;
+	vm->deadline_ns
+	    = now_ns() + (uint64_t) vm->lim.time_limit_ms * 1000000u;
+	vm->limit_hit = XZ_LUA_LIMIT_NONE;
+	vm->mem_slack = 0;
+	vm->limited   = 1;
 	lua_sethook(L, vm_hook, LUA_MASKCOUNT, XZ_LUA_HOOK_STEP);
 }
 
@@ -218,7 +221,8 @@ xz_lua_log(xz_lua_vm *vm, int level, const char *fmt, ...)
 	if (vm->host != NULL)
 		vm->host->log(vm->self, level, "%s", msg);
 	else
-		fprintf(stderr, "lua %s: %s\n", vm->name ? vm->name : "?", msg);
+		fprintf(
+		    stderr, "lua %s: %s\n", vm->name ? vm->name : "?", msg);
 }
 
 /* ---- sandboxed base functions ---- */
@@ -312,8 +316,8 @@ sb_print(lua_State *L)
 	if (vm->capture != NULL) {
 		size_t      l;
 		const char *s = lua_tolstring(L, -1, &l);
-		if (xz_lua_buf_add(vm->capture, s, l) != 0 ||
-		    xz_lua_buf_add(vm->capture, "\n", 1) != 0)
+		if (xz_lua_buf_add(vm->capture, s, l) != 0
+		    || xz_lua_buf_add(vm->capture, "\n", 1) != 0)
 			return luaL_error(L, "print: out of memory");
 	} else {
 		xz_lua_log(vm, XZ_LOG_INFO, "%s", lua_tostring(L, -1));
@@ -328,14 +332,16 @@ sb_load(lua_State *L)
 	int n = lua_gettop(L);
 
 	if (n < 1)
-		return luaL_error(L, "bad argument #1 to 'load' (value expected)");
+		return luaL_error(
+		    L, "bad argument #1 to 'load' (value expected)");
 	if (n < 3)
 		lua_settop(L, 3);
 	else if (!lua_isnoneornil(L, 3)) {
 		const char *mode = luaL_checkstring(L, 3);
 		if (strchr(mode, 't') == NULL)
-			return luaL_error(L, "load: binary chunks are not "
-					     "allowed in the sandbox");
+			return luaL_error(L,
+			    "load: binary chunks are not "
+			    "allowed in the sandbox");
 	}
 	lua_pushliteral(L, "t");
 	lua_replace(L, 3);
@@ -357,14 +363,16 @@ sb_setmetatable(lua_State *L)
 	int t = lua_type(L, 2);
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	luaL_argexpected(
+	    L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
 	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
 		return luaL_error(L, "cannot change a protected metatable");
 	if (t == LUA_TTABLE) {
 		lua_pushliteral(L, "__gc");
 		if (lua_rawget(L, 2) != LUA_TNIL)
-			return luaL_error(L, "setmetatable: __gc metamethods "
-					     "are not allowed in the sandbox");
+			return luaL_error(L,
+			    "setmetatable: __gc metamethods "
+			    "are not allowed in the sandbox");
 		lua_pop(L, 1);
 	}
 	lua_settop(L, 2);
@@ -424,7 +432,8 @@ xz_lua_loadfile(lua_State *L, const char *path, const char *chunkname)
 	const char *data;
 
 	if ((f = fopen(path, "rb")) == NULL) {
-		lua_pushfstring(L, "%s: cannot open: %s", path, strerror(errno));
+		lua_pushfstring(
+		    L, "%s: cannot open: %s", path, strerror(errno));
 		return LUA_ERRFILE;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
@@ -473,9 +482,9 @@ sb_require(lua_State *L)
 	char        chunk[4100];
 	int         n;
 
-	if (len == 0 || len > 200 || name[0] == '.' || name[len - 1] == '.' ||
-	    strstr(name, "..") != NULL ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") != len)
+	if (len == 0 || len > 200 || name[0] == '.' || name[len - 1] == '.'
+	    || strstr(name, "..") != NULL
+	    || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.") != len)
 		return luaL_error(L,
 		    "require: module name '%s' not allowed (only the "
 		    "plugin's own modules, [a-z0-9_.]+)",
@@ -483,14 +492,15 @@ sb_require(lua_State *L)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, vm->ref_modules);
 	lua_getfield(L, -1, name);
 	if (lua_islightuserdata(L, -1))
-		return luaL_error(L, "require: module '%s' requires itself",
-		    name);
+		return luaL_error(
+		    L, "require: module '%s' requires itself", name);
 	if (!lua_isnil(L, -1))
 		return 1;
 	lua_pop(L, 1);
 	if (vm->dir == NULL)
-		return luaL_error(L, "require: module '%s' not found (this "
-				     "state has no plugin directory)",
+		return luaL_error(L,
+		    "require: module '%s' not found (this "
+		    "state has no plugin directory)",
 		    name);
 	n = snprintf(path, sizeof(path), "%s/", vm->dir);
 	for (size_t i = 0; i < len && n < (int) sizeof(path) - 8; i++)
@@ -521,10 +531,10 @@ sb_require(lua_State *L)
 }
 
 /* Names kept from the base library. */
-static const char *const base_keep[] = { "assert", "error", "getmetatable",
-	"ipairs", "next", "pairs", "rawequal", "rawget", "rawlen", "select",
-	"setmetatable", "tonumber", "tostring", "type", "_VERSION", "_G",
-	NULL };
+static const char *const base_keep[]
+    = { "assert", "error", "getmetatable", "ipairs", "next", "pairs",
+	      "rawequal", "rawget", "rawlen", "select", "setmetatable",
+	      "tonumber", "tostring", "type", "_VERSION", "_G", NULL };
 
 static void
 open_sandbox(lua_State *L, xz_lua_vm *vm)
@@ -600,8 +610,8 @@ vm_setup(lua_State *L)
 }
 
 xz_lua_vm *
-xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host,
-    xz_plugin *self, const char *name, const char *script_path)
+xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host, xz_plugin *self,
+    const char *name, const char *script_path)
 {
 	xz_lua_vm *vm = calloc(1, sizeof(*vm));
 	int        st;
@@ -618,8 +628,9 @@ xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host,
 	vm->ref_array_mt = LUA_NOREF;
 	if (script_path != NULL) {
 		const char *slash = strrchr(script_path, '/');
-		vm->dir = slash ? strndup(script_path, (size_t)(slash - script_path))
-				: strdup(".");
+		vm->dir           = slash
+		              ? strndup(script_path, (size_t) (slash - script_path))
+		              : strdup(".");
 		if (vm->dir == NULL) {
 			free(vm);
 			return NULL;
@@ -677,7 +688,7 @@ xz_lua_vm_protect(xz_lua_vm *vm, const char *what,
 	if (st != LUA_OK) {
 		const char *m = lua_tostring(L, -1);
 		int         k = st == LUA_ERRMEM ? XZ_LUA_LIMIT_MEMORY
-						 : XZ_LUA_LIMIT_NONE;
+		                                 : XZ_LUA_LIMIT_NONE;
 		xz_lua_script_failed(vm, what, m ? m : "error", k);
 		lua_settop(L, 0);
 	}
@@ -705,7 +716,8 @@ co_put(xz_lua_vm *vm, lua_State *co, int ref, int reusable)
 	if (vm->L == NULL)
 		return;
 	*(xz_lua_call **) lua_getextraspace(co) = NULL;
-	if (reusable && vm->npool < (int) (sizeof(vm->pool) / sizeof(vm->pool[0]))) {
+	if (reusable
+	    && vm->npool < (int) (sizeof(vm->pool) / sizeof(vm->pool[0]))) {
 		lua_settop(co, 0);
 		vm->pool[vm->npool]     = co;
 		vm->pool_ref[vm->npool] = ref;
@@ -716,7 +728,7 @@ co_put(xz_lua_vm *vm, lua_State *co, int ref, int reusable)
 }
 
 xz_lua_call *
-xz_lua_call_new(xz_lua_vm *vm, const xz_msg *req,
+xz_lua_call_new(xz_lua_vm *vm, const xz_msg     *req,
     void (*done)(xz_lua_call *, int, int), void *done_ud)
 {
 	xz_lua_call *c;
@@ -765,25 +777,25 @@ xz_lua_call_done_reply(xz_lua_call *c, int ok, int nres)
 	xz_lua_vm *vm = c->vm;
 	char       err[256];
 
-	if (c->req == NULL || c->replied || c->req->kind != XZ_KIND_REQUEST ||
-	    vm->host == NULL)
+	if (c->req == NULL || c->replied || c->req->kind != XZ_KIND_REQUEST
+	    || vm->host == NULL)
 		return;
 	if (!ok) {
 		c->replied = 1;
 		vm->host->reply_error(vm->self, c->req, "script_error",
 		    lua_isstring(vm->L, -1) ? lua_tostring(vm->L, -1)
-					    : "script error");
+		                            : "script error");
 		return;
 	}
 	if (nres < 1 || lua_isnil(c->co, -nres))
 		return;
 	vm->enc.len = 0;
-	if (xz_lua_json_encode(vm, c->co, -nres, &vm->enc, err,
-		sizeof(err)) != 0) {
+	if (xz_lua_json_encode(vm, c->co, -nres, &vm->enc, err, sizeof(err))
+	    != 0) {
 		c->replied = 1;
 		vm->host->reply_error(vm->self, c->req, "script_error", err);
-		xz_lua_log(vm, XZ_LOG_ERROR, "reply to %s: %s", c->req->topic,
-		    err);
+		xz_lua_log(
+		    vm, XZ_LOG_ERROR, "reply to %s: %s", c->req->topic, err);
 		return;
 	}
 	c->replied = 1;
@@ -811,7 +823,7 @@ push_error(xz_lua_vm *vm, lua_State *co)
 void
 xz_lua_call_resume(xz_lua_call *c, int nargs, const char *what)
 {
-	xz_lua_vm *vm = c->vm;
+	xz_lua_vm *vm   = c->vm;
 	int        nres = 0, st, lim;
 
 	c->waiting = 0;
@@ -827,8 +839,8 @@ xz_lua_call_resume(xz_lua_call *c, int nargs, const char *what)
 		xz_lua_limits_end(vm);
 		if (!c->waiting) {
 			lua_settop(c->co, 0);
-			lua_pushfstring(vm->L, "%s: yield outside xz.request",
-			    what);
+			lua_pushfstring(
+			    vm->L, "%s: yield outside xz.request", what);
 			c->done(c, 0, 0);
 			lua_pop(vm->L, 1);
 			call_free(c, 0);
@@ -864,8 +876,8 @@ msgh(lua_State *L)
 
 	vm->mem_slack = 1;
 	if (m == NULL)
-		m = lua_pushfstring(L, "(error object is a %s value)",
-		    luaL_typename(L, 1));
+		m = lua_pushfstring(
+		    L, "(error object is a %s value)", luaL_typename(L, 1));
 	luaL_traceback(L, L, m, 1);
 	return 1;
 }
@@ -883,8 +895,8 @@ xz_lua_pcall(xz_lua_vm *vm, int nargs, int nres)
 	st = lua_pcall(L, nargs, nres, base);
 	if (st == LUA_ERRMEM && vm->limit_hit == XZ_LUA_LIMIT_NONE)
 		vm->limit_hit = XZ_LUA_LIMIT_MEMORY;
-	if (st != LUA_OK && vm->limit_hit != XZ_LUA_LIMIT_NONE &&
-	    st != LUA_ERRMEM) {
+	if (st != LUA_OK && vm->limit_hit != XZ_LUA_LIMIT_NONE
+	    && st != LUA_ERRMEM) {
 		/* keep the message (it already says which limit) */
 	}
 	vm->instr_used = 0;

@@ -49,9 +49,9 @@ xz_lua_push_msg(xz_lua_vm *vm, lua_State *L, const xz_msg *msg)
 {
 	char err[256];
 
-	if (msg->content_type != XZ_CT_JSON ||
-	    xz_lua_json_decode(vm, L, msg->data, msg->len, err,
-		sizeof(err)) != 0)
+	if (msg->content_type != XZ_CT_JSON
+	    || xz_lua_json_decode(vm, L, msg->data, msg->len, err, sizeof(err))
+	        != 0)
 		lua_pushlstring(L, msg->data, msg->len);
 	lua_pushlstring(L, msg->topic, msg->topic_len);
 	lua_pushstring(L, msg->source ? msg->source : "");
@@ -188,8 +188,8 @@ l_publish(lua_State *L)
 	r = vm->host->publish(vm->self, topic, vm->enc.p, vm->enc.len);
 	if (r != XZ_OK) {
 		if (r == XZ_EINVAL)
-			return luaL_error(L, "xz.publish: invalid topic '%s'",
-			    topic);
+			return luaL_error(
+			    L, "xz.publish: invalid topic '%s'", topic);
 		lua_pushnil(L);
 		lua_pushstring(L, vm->host->strerror(r));
 		return 2;
@@ -228,23 +228,25 @@ push_reply(lua_State *L, xz_lua_vm *vm, int status, const xz_msg *reply)
 	char err[256];
 
 	if (status == XZ_OK && (reply->flags & XZ_MSG_ERROR) == 0) {
-		if (reply->content_type != XZ_CT_JSON ||
-		    xz_lua_json_decode(vm, L, reply->data, reply->len, err,
-			sizeof(err)) != 0)
+		if (reply->content_type != XZ_CT_JSON
+		    || xz_lua_json_decode(
+		           vm, L, reply->data, reply->len, err, sizeof(err))
+		        != 0)
 			lua_pushlstring(L, reply->data, reply->len);
 		return 1;
 	}
 	lua_pushnil(L);
 	lua_pushstring(L, status_code(status));
-	lua_pushstring(L, vm->host->strerror(status == XZ_OK ? XZ_EINTERNAL
-							     : status));
+	lua_pushstring(
+	    L, vm->host->strerror(status == XZ_OK ? XZ_EINTERNAL : status));
 	/* {"error":{"code":..,"message":..}} says more than the status */
-	if (reply != NULL && reply->len > 0 &&
-	    xz_lua_json_decode(vm, L, reply->data, reply->len, err,
-		sizeof(err)) == 0) {
+	if (reply != NULL && reply->len > 0
+	    && xz_lua_json_decode(
+	           vm, L, reply->data, reply->len, err, sizeof(err))
+	        == 0) {
 		int t = lua_gettop(L);
-		if (lua_istable(L, t) &&
-		    lua_getfield(L, t, "error") == LUA_TTABLE) {
+		if (lua_istable(L, t)
+		    && lua_getfield(L, t, "error") == LUA_TTABLE) {
 			if (lua_getfield(L, t + 1, "code") == LUA_TSTRING)
 				lua_replace(L, t - 2);
 			else
@@ -262,7 +264,7 @@ push_reply(lua_State *L, xz_lua_vm *vm, int status, const xz_msg *reply)
 static int
 run_reply(lua_State *L, void *ud)
 {
-	struct reply_job *j = ud;
+	struct reply_job *j   = ud;
 	int               top = lua_gettop(L);
 	int               n   = push_reply(L, j->c->vm, j->status, j->reply);
 
@@ -328,15 +330,17 @@ l_request(lua_State *L)
 	int             r;
 
 	if (c == NULL || vm->host == NULL || vm->pend_list == NULL)
-		return luaL_error(L, "xz.request: only in a handler or timer "
-				     "function, not at load or in init");
+		return luaL_error(L,
+		    "xz.request: only in a handler or timer "
+		    "function, not at load or in init");
 	if (!lua_isyieldable(L))
-		return luaL_error(L, "xz.request: cannot wait here (inside "
-				     "a metamethod, iterator or sort "
-				     "function)");
+		return luaL_error(L,
+		    "xz.request: cannot wait here (inside "
+		    "a metamethod, iterator or sort "
+		    "function)");
 	if (tmo < 0 || tmo > 3600000)
-		return luaL_error(L, "xz.request: timeout %d ms out of range",
-		    (int) tmo);
+		return luaL_error(
+		    L, "xz.request: timeout %d ms out of range", (int) tmo);
 	encode_arg(L, vm, 2, "xz.request");
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return luaL_error(L, "xz.request: out of memory");
@@ -354,8 +358,8 @@ l_request(lua_State *L)
 		free(p);
 		vm->refs--;
 		if (r == XZ_EINVAL)
-			return luaL_error(L, "xz.request: invalid topic '%s'",
-			    topic);
+			return luaL_error(
+			    L, "xz.request: invalid topic '%s'", topic);
 		lua_pushnil(L);
 		lua_pushstring(L, status_code(r));
 		lua_pushstring(L, vm->host->strerror(r));
@@ -495,8 +499,8 @@ timer_start(lua_State *L, int periodic)
 	t->vm       = vm;
 	t->periodic = periodic;
 	t->fn_ref   = luaL_ref(L, LUA_REGISTRYINDEX);
-	r = vm->host->timer_start(vm->self, (uint64_t) ms,
-	    periodic ? (uint64_t) ms : 0, on_timer, t, &t->id);
+	r           = vm->host->timer_start(vm->self, (uint64_t) ms,
+            periodic ? (uint64_t) ms : 0, on_timer, t, &t->id);
 	if (r != XZ_OK) {
 		luaL_unref(L, LUA_REGISTRYINDEX, t->fn_ref);
 		free(t);
@@ -554,8 +558,8 @@ l_now(lua_State *L)
 	} else {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		lua_pushinteger(L, (lua_Integer) ts.tv_sec * 1000 +
-			ts.tv_nsec / 1000000);
+		lua_pushinteger(
+		    L, (lua_Integer) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	}
 	return 1;
 }
@@ -563,8 +567,8 @@ l_now(lua_State *L)
 static int
 l_log(lua_State *L)
 {
-	static const char *const levels[] = { "error", "warn", "info",
-		"debug", NULL };
+	static const char *const levels[]
+	    = { "error", "warn", "info", "debug", NULL };
 	xz_lua_vm  *vm    = vm_checked(L);
 	int         level = luaL_checkoption(L, 1, NULL, levels);
 	int         n     = lua_gettop(L);
@@ -676,8 +680,8 @@ db_prepare(lua_State *L, sqlite3 *db, const char *fn)
 		lua_setfield(L, -2, "__gc");
 	}
 	lua_setmetatable(L, -2);
-	if (sqlite3_prepare_v2(db, sql, (int) sl, &b->stmt, &tail) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, (int) sl, &b->stmt, &tail)
+	    != SQLITE_OK)
 		luaL_error(L, "%s: %s", fn, sqlite3_errmsg(db));
 	if (b->stmt == NULL)
 		luaL_error(L, "%s: empty statement", fn);
@@ -695,14 +699,14 @@ db_prepare(lua_State *L, sqlite3 *db, const char *fn)
 				rc = sqlite3_bind_int64(b->stmt, p,
 				    (sqlite3_int64) lua_tointeger(L, i));
 			else
-				rc = sqlite3_bind_double(b->stmt, p,
-				    (double) lua_tonumber(L, i));
+				rc = sqlite3_bind_double(
+				    b->stmt, p, (double) lua_tonumber(L, i));
 			break;
 		case LUA_TSTRING: {
 			size_t      l;
 			const char *s = lua_tolstring(L, i, &l);
-			rc = sqlite3_bind_text(b->stmt, p, s, (int) l,
-			    SQLITE_TRANSIENT);
+			rc            = sqlite3_bind_text(
+			               b->stmt, p, s, (int) l, SQLITE_TRANSIENT);
 			break;
 		}
 		case LUA_TLIGHTUSERDATA:
@@ -733,8 +737,8 @@ l_db_exec(lua_State *L)
 
 	if (lua_gettop(L) == 1) { /* no parameters: may hold several */
 		char *err = NULL;
-		if (sqlite3_exec(db, luaL_checkstring(L, 1), NULL, NULL,
-			&err) != SQLITE_OK) {
+		if (sqlite3_exec(db, luaL_checkstring(L, 1), NULL, NULL, &err)
+		    != SQLITE_OK) {
 			lua_pushfstring(L, "xz.db.exec: %s",
 			    err ? err : sqlite3_errmsg(db));
 			sqlite3_free(err);
@@ -761,9 +765,9 @@ l_db_exec(lua_State *L)
 static int
 l_db_query(lua_State *L)
 {
-	xz_lua_vm  *vm = vm_checked(L);
-	sqlite3    *db = db_get(L, vm, "xz.db.query");
-	stmt_box   *b  = db_prepare(L, db, "xz.db.query");
+	xz_lua_vm  *vm  = vm_checked(L);
+	sqlite3    *db  = db_get(L, vm, "xz.db.query");
+	stmt_box   *b   = db_prepare(L, db, "xz.db.query");
 	lua_Integer row = 0;
 	int         rc, ncol;
 
@@ -776,12 +780,13 @@ l_db_query(lua_State *L)
 		for (int i = 0; i < ncol; i++) {
 			switch (sqlite3_column_type(b->stmt, i)) {
 			case SQLITE_INTEGER:
-				lua_pushinteger(L, (lua_Integer)
-					sqlite3_column_int64(b->stmt, i));
+				lua_pushinteger(L,
+				    (lua_Integer) sqlite3_column_int64(
+				        b->stmt, i));
 				break;
 			case SQLITE_FLOAT:
-				lua_pushnumber(L,
-				    sqlite3_column_double(b->stmt, i));
+				lua_pushnumber(
+				    L, sqlite3_column_double(b->stmt, i));
 				break;
 			case SQLITE_NULL:
 				lua_pushlightuserdata(L, XZ_LUA_NULL);
@@ -789,7 +794,7 @@ l_db_query(lua_State *L)
 			default:
 				lua_pushlstring(L,
 				    (const char *) sqlite3_column_blob(
-					b->stmt, i),
+				        b->stmt, i),
 				    (size_t) sqlite3_column_bytes(b->stmt, i));
 			}
 			lua_setfield(L, -2, sqlite3_column_name(b->stmt, i));
@@ -815,9 +820,9 @@ xz_lua_xz_open(lua_State *L, xz_lua_vm *vm)
 		{ "request", l_request }, { "call", l_request },
 		{ "reply", l_reply }, { "reply_error", l_reply_error },
 		{ "log", l_log }, { "now", l_now }, { NULL, NULL } };
-	static const luaL_Reg timer[] = { { "after", l_timer_after },
-		{ "every", l_timer_every }, { "cancel", l_timer_cancel },
-		{ NULL, NULL } };
+	static const luaL_Reg timer[]
+	    = { { "after", l_timer_after }, { "every", l_timer_every },
+		      { "cancel", l_timer_cancel }, { NULL, NULL } };
 	static const luaL_Reg db[] = { { "exec", l_db_exec },
 		{ "query", l_db_query }, { NULL, NULL } };
 

@@ -59,19 +59,19 @@ run(xz_lua_vm *vm, const char *code, char *out, size_t outlen)
 	return st;
 }
 
-#define EXPECT_ERR(vm, code, msg)                                           \
-	do {                                                                \
-		char out_[512];                                             \
-		assert_int_not_equal(run(vm, code, out_, sizeof(out_)),     \
-		    LUA_OK);                                                \
-		assert_string_equal(out_, msg);                             \
+#define EXPECT_ERR(vm, code, msg)                                             \
+	do {                                                                  \
+		char out_[512];                                               \
+		assert_int_not_equal(                                         \
+		    run(vm, code, out_, sizeof(out_)), LUA_OK);               \
+		assert_string_equal(out_, msg);                               \
 	} while (0)
 
-#define EXPECT_OK(vm, code, result)                                         \
-	do {                                                                \
-		char out_[512];                                             \
-		assert_int_equal(run(vm, code, out_, sizeof(out_)), LUA_OK); \
-		assert_string_equal(out_, result);                          \
+#define EXPECT_OK(vm, code, result)                                           \
+	do {                                                                  \
+		char out_[512];                                               \
+		assert_int_equal(run(vm, code, out_, sizeof(out_)), LUA_OK);  \
+		assert_string_equal(out_, result);                            \
 	} while (0)
 
 static void
@@ -102,7 +102,7 @@ test_no_os_io_debug(void **st)
 static void
 test_require_only_own_modules(void **st)
 {
-	char       dir[]  = "/tmp/xz_lua_req_XXXXXX";
+	char       dir[] = "/tmp/xz_lua_req_XXXXXX";
 	char       path[256], mod[256];
 	FILE      *f;
 	xz_lua_vm *vm;
@@ -233,8 +233,8 @@ test_time_limit(void **st)
 	EXPECT_ERR(vm, "local x = 0\nwhile true do x = x + 1 end",
 	    "t:2: time limit exceeded");
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	ms = (double) (b.tv_sec - a.tv_sec) * 1e3 +
-	    (double) (b.tv_nsec - a.tv_nsec) / 1e6;
+	ms = (double) (b.tv_sec - a.tv_sec) * 1e3
+	    + (double) (b.tv_nsec - a.tv_nsec) / 1e6;
 	assert_true(ms >= 50.0);
 	assert_true(ms < 1000.0);
 	vm_free(vm);
@@ -247,28 +247,26 @@ test_memory_bombs(void **st)
 	char       out[512];
 
 	(void) st;
-	assert_int_equal(run(vm, "return string.rep('x', 1e9)", out,
-			     sizeof(out)),
+	assert_int_equal(
+	    run(vm, "return string.rep('x', 1e9)", out, sizeof(out)),
 	    LUA_ERRMEM);
 	assert_string_equal(out, "not enough memory");
-	assert_int_equal(run(vm,
-			     "local t = {} for i = 1, 1e9 do t[i] = i end",
-			     out, sizeof(out)),
+	assert_int_equal(run(vm, "local t = {} for i = 1, 1e9 do t[i] = i end",
+	                     out, sizeof(out)),
 	    LUA_ERRMEM);
-	assert_int_equal(run(vm,
-			     "local s = 'x' while true do s = s .. s end",
-			     out, sizeof(out)),
+	assert_int_equal(run(vm, "local s = 'x' while true do s = s .. s end",
+	                     out, sizeof(out)),
 	    LUA_ERRMEM);
 	/* inside pcall: re-raised, not returned */
 	assert_int_equal(run(vm,
-			     "local ok, e = pcall(string.rep, 'x', 1e9)\n"
-			     "return 'swallowed: ' .. tostring(e)",
-			     out, sizeof(out)),
+	                     "local ok, e = pcall(string.rep, 'x', 1e9)\n"
+	                     "return 'swallowed: ' .. tostring(e)",
+	                     out, sizeof(out)),
 	    LUA_ERRMEM);
 	assert_int_equal(run(vm,
-			     "while true do pcall(function() local t = {} "
-			     "for i = 1, 1e9 do t[i] = {} end end) end",
-			     out, sizeof(out)),
+	                     "while true do pcall(function() local t = {} "
+	                     "for i = 1, 1e9 do t[i] = {} end end) end",
+	                     out, sizeof(out)),
 	    LUA_ERRMEM);
 	/* the cap held, and the state still works */
 	assert_true(vm->mem_peak <= 2048u * 1024u + 256u * 1024u);
@@ -309,8 +307,8 @@ test_call_in_coroutine(void **st)
 	(void) st;
 	/* a handler call: a pooled coroutine, limits per call */
 	assert_int_equal(luaL_loadstring(L,
-			     "return function(n) local s = 0 for i = 1, n do "
-			     "s = s + i end hits = (hits or 0) + 1 end"),
+	                     "return function(n) local s = 0 for i = 1, n do "
+	                     "s = s + i end hits = (hits or 0) + 1 end"),
 	    LUA_OK);
 	assert_int_equal(xz_lua_pcall(vm, 0, 1), LUA_OK);
 	int fn = luaL_ref(L, LUA_REGISTRYINDEX);
