@@ -37,9 +37,34 @@
  * Relative paths (data_dir, plugin path, script path, plugin_path entries,
  * ipc:// file names are left alone) are resolved against the directory of
  * the file that declares them. `@include "file"` is resolved against the
- * main file's directory.
+ * main file's directory, also inside an included file (libconfig 1.5 joins
+ * every include with that directory, so absolute includes do not work).
  *
- * Every error is reported as "FILE:LINE: message" naming the setting.
+ * Defaults and ranges (an absent setting takes its default):
+ *   node.control      "ipc:///tmp/xiezhi-<name>.sock"
+ *   node.data_dir     "var/<name>", relative to the main file's directory
+ *   node.log_level    "info"
+ *   node.workers      2, 1..64
+ *   bus.mailbox_capacity   4096, 1..16777216
+ *   bus.max_payload        1048576, 1024..1073741824
+ *   bus.publish_timeout_ms 5000, 0..3600000
+ *   bus.request_timeout_ms 5000, 1..3600000
+ *   lua.memory_limit_kb    16384, 64..4194304
+ *   lua.instruction_limit  10000000, 1000..1000000000000
+ *   lua.time_limit_ms      500, 1..3600000
+ *   lua.max_failures       5, 1..1000000
+ *   plugin/script enabled  true
+ * URLs start with ipc://, tcp://, tls+tcp:// or inproc:// (tcp needs a
+ * port). Plugin and script names match [a-z][a-z0-9_-]{0,62} and are unique
+ * across both lists. A `so` plugin without path is "<name>.so" searched in
+ * node.plugin_path, then in the built-in plugin directory; a relative path
+ * is tried next to the declaring file first, then by its file name in the
+ * same directories. Lua plugins and scripts need a path that exists.
+ * Disabled entries are checked like the others, except that a file that
+ * cannot be found is not an error (resolved stays NULL).
+ *
+ * Every error is reported as "FILE:LINE: message" naming the setting, and
+ * validation goes on to report every problem it can find.
  */
 #ifndef XZ_CONFIG_H
 #define XZ_CONFIG_H
@@ -102,6 +127,10 @@ typedef struct xz_config {
 
 	xz_plugin_cfg *plugins; /* `plugins` then `scripts`, in file order */
 	size_t         nplugins;
+
+	/* Every file the tree was read from (main + includes), private. */
+	struct xz_config_file **files;
+	size_t                  nfiles;
 } xz_config;
 
 /* Defaults, used when a setting is absent. */
@@ -109,6 +138,12 @@ typedef struct xz_config {
 #define XZ_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
 #define XZ_DEFAULT_PUBLISH_TIMEOUT_MS 5000u
 #define XZ_DEFAULT_REQUEST_TIMEOUT_MS 5000u
+#define XZ_DEFAULT_WORKERS 2
+#define XZ_DEFAULT_LOG_LEVEL XZ_LOG_INFO
+#define XZ_DEFAULT_LUA_MEMORY_LIMIT_KB 16384u
+#define XZ_DEFAULT_LUA_INSTRUCTION_LIMIT 10000000u
+#define XZ_DEFAULT_LUA_TIME_LIMIT_MS 500u
+#define XZ_DEFAULT_LUA_MAX_FAILURES 5u
 
 /*
  * Read and validate a deployment file. Returns 0 and fills *c (free with
@@ -118,7 +153,13 @@ typedef struct xz_config {
  */
 int xz_config_load(xz_config *c, const char *path,
     const char *builtin_plugin_dir, xz_diag *d);
+/* Free everything load allocated. Safe on a zeroed struct and twice. */
 void xz_config_free(xz_config *c);
+
+/* The file a setting of a loaded config was read from, as diagnostics name
+ * it (an include is shown joined with the main file's directory). Owned by
+ * the config. Use with config_setting_source_line() for FILE:LINE. */
+const char *xz_config_file_of(const config_setting_t *s);
 
 /* Resolved option values of one plugin instance. */
 typedef struct xz_optval {

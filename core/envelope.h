@@ -71,16 +71,22 @@ size_t xz_env_size(const xz_env *e);
 size_t xz_env_encode(const xz_env *e, uint8_t *buf, size_t cap);
 /*
  * Decode exactly len bytes. 0 on success, else an XZ_E* code:
- * XZ_EPROTO (bad magic, version, kind, flags, reserved, lengths that do not
- * add up, invalid topic/pattern), XZ_ETOOBIG (payload over max_payload).
+ * XZ_EPROTO (bad magic, version, kind, content type, flags, reserved,
+ * lengths that do not add up, invalid topic/pattern, a source byte outside
+ * printable ASCII 0x20..0x7e, a CREDIT payload other than 4 bytes),
+ * XZ_ETOOBIG (payload over max_payload). On error *out is not touched.
  */
 int xz_env_decode(const uint8_t *buf, size_t len, size_t max_payload,
     xz_env *out);
 
 /* Batch iteration: returns 1 and the next record in (*rec, *rec_len),
  * 0 at a clean end, or -1 (XZ_EPROTO) on a truncated or zero-length
- * record. *off starts at 0. */
+ * record (or one shorter than XZ_ENV_HDR, which no envelope is). *off
+ * starts at 0. */
 int xz_batch_next(const uint8_t *buf, size_t len, size_t *off,
     const uint8_t **rec, size_t *rec_len);
+/* Append one record ([u32 length][envelope]) at buf: returns the bytes
+ * written (4 + xz_env_size(e)), or 0 as xz_env_encode does. */
+size_t xz_batch_append(const xz_env *e, uint8_t *buf, size_t cap);
 
 #endif

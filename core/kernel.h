@@ -25,9 +25,10 @@
 typedef struct xz_kernel xz_kernel;
 
 /*
- * A descriptor the core builds itself (Lua plugins, built-in actors) may
- * extend xz_plugin_desc with hooks. desc must be the first member;
- * desc.struct_size stays sizeof(xz_plugin_desc), ext_magic tells them apart.
+ * A descriptor the core builds itself (Lua plugins) extends xz_plugin_desc
+ * with hooks. desc must be the first member and desc.struct_size stays
+ * sizeof(xz_plugin_desc); the loader knows which instances carry one (it
+ * got them from xz_lua_describe), so ext_magic is only a sanity marker.
  */
 #define XZ_PLUGIN_EXT_MAGIC 0x787a6578u /* "xzex" */
 typedef struct xz_plugin_ext {
@@ -61,6 +62,8 @@ int  xz_kernel_start(xz_kernel *k, xz_diag *d);
 void xz_kernel_run(xz_kernel *k);
 /* Ask the node to stop; async-signal-safe. */
 void xz_kernel_stop(xz_kernel *k);
+/* Hot-reload every Lua plugin and script (SIGHUP); async-signal-safe. */
+void xz_kernel_reload_all(xz_kernel *k);
 /* Graceful shutdown (if started) and free. */
 void xz_kernel_free(xz_kernel *k);
 

@@ -117,8 +117,9 @@ typedef void (*xz_handler)(void *ud, const xz_msg *msg);
 
 /*
  * A request's completion: runs exactly once, in the plugin's actor context.
- * status is XZ_OK with the reply, or XZ_ETIMEDOUT / XZ_ENORESPONDERS /
- * XZ_ECLOSED; in every case reply is non-NULL, and on error its payload is
+ * status is XZ_OK with the reply (which may itself be an error reply from
+ * the responder: XZ_MSG_ERROR set), or XZ_ETIMEDOUT; in every case reply is
+ * non-NULL, and on error its payload is
  * {"error":{"code":"...","message":"..."}} with XZ_MSG_ERROR set.
  */
 typedef void (*xz_reply_fn)(void *ud, int status, const xz_msg *reply);
@@ -209,7 +210,10 @@ struct xz_host {
 	int (*unsubscribe)(xz_plugin *self, uint64_t sub_id);
 
 	/* Send a request. timeout_ms 0 means the node's default. XZ_OK means
-	 * fn will run exactly once later; any error means it never runs. */
+	 * fn will run exactly once later; any error means it never runs:
+	 * XZ_ENORESPONDERS at once when no subscription matches the topic,
+	 * XZ_EINVAL for a bad topic, XZ_ETOOBIG, XZ_ETIMEDOUT when every
+	 * matching mailbox stayed full past the publish deadline. */
 	int (*request)(xz_plugin *self, const char *topic, const void *data,
 	    size_t len, uint32_t timeout_ms, xz_reply_fn fn, void *ud);
 

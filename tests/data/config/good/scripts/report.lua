@@ -1,0 +1,2 @@
+-- fixture: the config module only checks that this file exists
+return {}

@@ -1,0 +1,286 @@
+# lib.sh - shared helpers of the integration tests (source it, don't run it).
+#
+#   #!/usr/bin/env bash
+#   set -euo pipefail
+#   . "$(dirname "$0")/lib.sh"
+#   xz_setup                       # temp dir $XZ_T, cleanup trap, $XZ_CFG path
+#   xz_config <<'EOF'              # writes $XZ_CFG: node section filled in,
+#   plugins = ( { name = "x"; kind = "so"; } );   # stdin appended verbatim
+#   EOF
+#   start_node                     # runs `$XZ_BIN run -c $XZ_CFG` in the
+#                                  # background, waits for xz.sys.ping
+#   check "ping answers" xz call xz.sys.ping
+#   assert_eq "node name" t1 "$(xz call xz.sys.ping | jq -r .node)"
+#   stop_node                      # SIGTERM, wait, assert exit 0
+#   finish                         # prints PASS/FAIL, exits 0/1
+#
+# Environment (set by ctest, see tests/CMakeLists.txt): XZ_BIN (the xiezhi
+# binary), XZ_BUILD, XZ_SRC, XZ_PLUGIN_DIR. Run a test by hand with e.g.
+#   XZ_BIN=build/xiezhi XZ_PLUGIN_DIR=build/plugins bash tests/integration/t_cli.sh
+#
+# Every node gets its own control socket and data_dir inside $XZ_T (never
+# the defaults: several people run tests on one machine). Failures are
+# counted by the assert helpers (the test goes on and `finish` reports
+# FAIL); `die MSG` stops at once. A node's output goes to $XZ_T/NAME.log,
+# which is printed when the test fails.
+
+: "${XZ_BIN:?XZ_BIN must point to the xiezhi binary}"
+XZ_BIN=$(readlink -f "$XZ_BIN")
+export XZ_PLUGIN_DIR="${XZ_PLUGIN_DIR:-$(dirname "$XZ_BIN")/plugins}"
+XZ_SRC="${XZ_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+XZ_TEST_NAME=$(basename "$0" .sh)
+XZ_FAILS=0
+XZ_CHECKS=0
+XZ_NODES=() # "name:pid" of running nodes
+
+# xz_setup: make the temp dir $XZ_T and the default node paths; install the
+# cleanup trap (kills every node still running, removes $XZ_T unless
+# XZ_KEEP=1).
+xz_setup() {
+	XZ_T=$(mktemp -d "${TMPDIR:-/tmp}/xz-${XZ_TEST_NAME}.XXXXXX")
+	XZ_CFG="$XZ_T/node.cfg"
+	XZ_NODE_NAME="n1"
+	trap _xz_cleanup EXIT
+	trap 'exit 130' INT TERM
+	echo "== $XZ_TEST_NAME (temp dir $XZ_T)"
+}
+
+_xz_cleanup() {
+	local rc=$? entry pid
+	for entry in "${XZ_NODES[@]}"; do
+		pid=${entry##*:}
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "$rc" -ne 0 ] || [ "$XZ_FAILS" -ne 0 ]; then
+		_xz_dump_logs
+	fi
+	if [ "${XZ_KEEP:-0}" != 1 ] && [ -n "${XZ_T:-}" ]; then
+		rm -rf "$XZ_T"
+	fi
+}
+
+_xz_dump_logs() {
+	local f
+	for f in "$XZ_T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "---- $f (last 40 lines)"
+		tail -n 40 "$f"
+	done
+}
+
+# xz_config [FILE [NAME]] < extra: write a config with a node section
+# (name NAME, control ipc socket and data_dir inside $XZ_T) followed by
+# stdin (bus, plugins, ...; give </dev/null for nothing). Defaults: FILE=$XZ_CFG, NAME=n1. Give
+# XZ_NODE_EXTRA="log_level = \"debug\";" to add keys to the node group.
+xz_config() {
+	local file=${1:-$XZ_CFG} name=${2:-n1}
+	mkdir -p "$XZ_T/$name"
+	{
+		echo "node = {"
+		echo "  name = \"$name\";"
+		echo "  control = \"ipc://$XZ_T/$name/ctl.sock\";"
+		echo "  data_dir = \"$XZ_T/$name/data\";"
+		echo "  plugin_path = [ \"$XZ_PLUGIN_DIR\" ];"
+		if [ -n "${XZ_NODE_EXTRA:-}" ]; then
+			echo "  $XZ_NODE_EXTRA"
+		fi
+		echo "};"
+		cat
+	} >"$file"
+}
+
+# xz ARGS...: the CLI against the default config: `xz call TOPIC JSON` is
+# `$XZ_BIN call -c $XZ_CFG TOPIC JSON`. Commands without -c (version,
+# bench, or when ARGS already hold -c/-u) are passed through as they are.
+xz() {
+	local cmd=$1
+	shift
+	case "$cmd" in
+	version | bench | --help | help) "$XZ_BIN" "$cmd" "$@" ;;
+	*)
+		local a
+		for a in "$@"; do
+			if [ "$a" = -c ] || [ "$a" = -u ]; then
+				"$XZ_BIN" "$cmd" "$@"
+				return
+			fi
+		done
+		"$XZ_BIN" "$cmd" -c "$XZ_CFG" "$@"
+		;;
+	esac
+}
+
+# start_node [FILE [NAME]]: run a node in the background (output in
+# $XZ_T/NAME.log), wait until it answers xz.sys.ping (20 s, or dies).
+# Sets NODE_PID (and remembers the pid for stop_node/cleanup).
+start_node() {
+	local file=${1:-$XZ_CFG} name=${2:-n1} i
+	"$XZ_BIN" run -c "$file" >>"$XZ_T/$name.log" 2>&1 &
+	NODE_PID=$!
+	XZ_NODES+=("$name:$NODE_PID")
+	for i in $(seq 1 200); do
+		if ! kill -0 "$NODE_PID" 2>/dev/null; then
+			_xz_dump_logs
+			die "node $name exited during start-up"
+		fi
+		if "$XZ_BIN" call -c "$file" xz.sys.ping '{}' -t 500 \
+			>/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "node $name does not answer xz.sys.ping after 20 s"
+}
+
+# node_pid [NAME]: the pid of a running node started by start_node.
+node_pid() {
+	local name=${1:-n1} entry
+	for entry in "${XZ_NODES[@]}"; do
+		if [ "${entry%%:*}" = "$name" ]; then
+			echo "${entry##*:}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# stop_node [NAME [SIGNAL]]: send SIGTERM (or SIGNAL), wait up to 60 s,
+# and assert the node exits 0. The exit status goes to NODE_RC (the
+# function itself returns 0, so set -e does not cut the test short).
+stop_node() {
+	local name=${1:-n1} sig=${2:-TERM} pid rc=0 i entry keep=()
+	pid=$(node_pid "$name") || die "stop_node: no node named $name"
+	kill "-$sig" "$pid"
+	for i in $(seq 1 600); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null || true
+		fail "node $name still running 60 s after SIG$sig"
+	fi
+	wait "$pid" || rc=$?
+	for entry in "${XZ_NODES[@]}"; do
+		[ "${entry%%:*}" = "$name" ] || keep+=("$entry")
+	done
+	XZ_NODES=("${keep[@]+"${keep[@]}"}")
+	NODE_RC=$rc
+	assert_eq "node $name exits 0 after SIG$sig" 0 "$rc"
+}
+
+# wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds; returns
+# 1 (without failing the test) if it never did.
+wait_for() {
+	local secs=$1 i
+	shift
+	for i in $(seq 1 $((secs * 10))); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# pass MSG / fail MSG: record one check.
+pass() {
+	XZ_CHECKS=$((XZ_CHECKS + 1))
+	echo "  ok   $*"
+}
+fail() {
+	XZ_CHECKS=$((XZ_CHECKS + 1))
+	XZ_FAILS=$((XZ_FAILS + 1))
+	echo "  FAIL $*"
+}
+
+# die MSG: fail and stop the test now.
+die() {
+	fail "$*"
+	finish
+}
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1 ($3)"
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+
+# assert_contains WHAT NEEDLE HAYSTACK
+assert_contains() {
+	case "$3" in
+	*"$2"*) pass "$1" ;;
+	*) fail "$1: '$2' not found in: $3" ;;
+	esac
+}
+
+# assert_le WHAT A B: integers, A <= B.
+assert_le() {
+	if [ "$2" -le "$3" ]; then
+		pass "$1 ($2 <= $3)"
+	else
+		fail "$1: $2 > $3"
+	fi
+}
+
+# assert_exit WHAT EXPECTED CMD...: run CMD (output kept in $OUT and $ERR)
+# and check its exit status.
+assert_exit() {
+	local what=$1 want=$2 rc=0
+	shift 2
+	"$@" >"$XZ_T/.out" 2>"$XZ_T/.err" || rc=$?
+	OUT=$(cat "$XZ_T/.out")
+	ERR=$(cat "$XZ_T/.err")
+	if [ "$rc" = "$want" ]; then
+		pass "$what (exit $rc)"
+	else
+		fail "$what: exit $rc, expected $want; stdout: $OUT; stderr: $ERR"
+	fi
+}
+
+# check WHAT CMD...: CMD must succeed.
+check() {
+	assert_exit "$1" 0 "${@:2}"
+}
+
+# json FILTER: jq on stdin, raw output (needs jq).
+json() {
+	jq -r "$1"
+}
+
+# status_get FILTER: a field of `xiezhi status` (e.g. '.bus.dropped').
+status_get() {
+	xz status | jq -r "$1"
+}
+
+# counter PLUGIN NAME: a counter of a plugin from `xiezhi status`
+# (0 when absent).
+counter() {
+	xz status | jq -r --arg p "$1" --arg c "$2" \
+		'(.plugins[] | select(.name == $p) | .counters[$c]) // 0'
+}
+
+# rss_kib PID: resident set size of a process in KiB (VmRSS).
+rss_kib() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# sanitized: true when the binary is built with ASan (RSS and timing
+# figures do not apply then).
+sanitized() {
+	[ "${XZ_SANITIZE:-0}" = 1 ] || [ "${XZ_SANITIZE:-}" = ON ] ||
+		nm -D "$XZ_BIN" 2>/dev/null | grep -q __asan_init
+}
+
+# finish: print the verdict and exit (0 when every check passed).
+finish() {
+	if [ "$XZ_FAILS" -eq 0 ]; then
+		echo "PASS $XZ_TEST_NAME ($XZ_CHECKS checks)"
+		exit 0
+	fi
+	echo "FAIL $XZ_TEST_NAME ($XZ_FAILS of $XZ_CHECKS checks failed)"
+	exit 1
+}
