@@ -684,15 +684,9 @@ lp_reload(void *state, xz_diag *d)
 {
 	xz_lua_script *sc = state;
 	xz_lua_vm     *nvm, *old;
-	size_t         before = d->count;
 
+	/* On failure the kernel reports d (log and the reload reply). */
 	if ((nvm = build_vm(sc, d)) == NULL) {
-		sc->host->log(sc->self, XZ_LOG_ERROR,
-		    "reload of %s '%s' failed; the running version stays:",
-		    kind_word(sc->ctx), sc->ctx->name);
-		for (size_t i = before; i < d->count; i++)
-			sc->host->log(
-			    sc->self, XZ_LOG_ERROR, "%s", d->lines[i]);
 		return XZ_EINVAL;
 	}
 	if (call_field(nvm, sc->ctx, "start", 0, d) != LUA_OK) {
@@ -716,7 +710,6 @@ lp_reload(void *state, xz_diag *d)
 		xz_lua_vm_retire(old);
 		xz_lua_vm_unref(old);
 	}
-	sc->host->log(sc->self, XZ_LOG_INFO, "reloaded %s", sc->ctx->path);
 	return XZ_OK;
 }
 
