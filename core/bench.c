@@ -57,6 +57,8 @@ static struct {
 	unsigned   nlat;
 	double     t0;
 	int        publish_errors;
+	const char *pl; /* what publish_loop sends */
+	size_t      pllen;
 } B;
 
 static const char payload[PAYLOAD] =
@@ -111,7 +113,7 @@ publish_loop(void *arg)
 {
 	(void) arg;
 	for (unsigned i = 0; i < B.n; i++)
-		if (B.h->publish(B.pub, B.topic, payload, PAYLOAD) != XZ_OK)
+		if (B.h->publish(B.pub, B.topic, B.pl, B.pllen) != XZ_OK)
 			B.publish_errors++;
 }
 
@@ -122,12 +124,46 @@ start_reqrep(void *arg)
 	send_next();
 }
 
+/* The C rule: decode a 5-field alarm event, publish a derived event. The
+ * Lua rule (examples/lua-plugin/bench_rule.lua) does the same work. */
+static void
+on_rule(void *ud, const xz_msg *m)
+{
+	xz_plugin   *self = ud;
+	json_error_t e;
+	json_t      *in = json_loadb(m->data, m->len, 0, &e);
+	if (in == NULL)
+		return;
+	json_int_t level = json_integer_value(json_object_get(in, "level"));
+	const char *kind = json_string_value(json_object_get(in, "kind"));
+	json_t     *out  = json_pack("{s:O,s:b,s:I}", "id",
+	         json_object_get(in, "id"), "alarm",
+	         level >= 2 || (kind && strcmp(kind, "PERIMETER") == 0),
+	         "level", level);
+	char *s = out ? json_dumps(out, JSON_COMPACT) : NULL;
+	if (s != NULL)
+		B.h->publish(self, "bench.cout", s, strlen(s));
+	free(s);
+	json_decref(out);
+	json_decref(in);
+}
+
 static int
 role_init(xz_plugin *self, const xz_host *h, void **state)
 {
 	const char *name = h->name(self);
 	B.h              = h;
 	*state           = self;
+	if (strcmp(name, "crule") == 0)
+		return h->subscribe(self, "bench.cin", NULL, on_rule, self,
+		    NULL);
+	if (strcmp(name, "sink") == 0) {
+		int rc = h->subscribe(self, "bench.cout", NULL, on_event, self,
+		    NULL);
+		return rc ? rc
+		          : h->subscribe(self, "bench.out", NULL, on_event,
+		                self, NULL);
+	}
 	if (strncmp(name, "sub", 3) == 0)
 		return h->subscribe(self, "bench.local.*", NULL, on_event, self,
 		    NULL);
@@ -190,6 +226,10 @@ static double
 run_pubsub(const char *topic, unsigned n, unsigned subs)
 {
 	atomic_store(&B.received, 0);
+	if (B.pl == NULL) {
+		B.pl    = payload;
+		B.pllen = PAYLOAD;
+	}
 	B.n      = n;
 	B.topic  = topic;
 	B.expect = n * subs;
@@ -201,12 +241,17 @@ run_pubsub(const char *topic, unsigned n, unsigned subs)
 }
 
 static int
-write_config(const char *dir, char *path, size_t n)
+write_config(const char *dir, char *path, size_t n, const char *lua_rule)
 {
 	FILE *f;
 	snprintf(path, n, "%s/bench.cfg", dir);
 	if ((f = fopen(path, "w")) == NULL)
 		return -1;
+	if (lua_rule != NULL)
+		fprintf(f,
+		    "plugins = ( { name = \"luarule\"; kind = \"lua\"; "
+		    "path = \"%s\"; } );\n",
+		    lua_rule);
 	fprintf(f,
 	    "node = { name = \"bench\"; control = \"ipc://%s/control.sock\";\n"
 	    "  data_dir = \"%s/data\"; log_level = \"warn\"; workers = 2; };\n"
@@ -326,7 +371,11 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 	int        rc = 1;
 
 	memset(&cfg, 0, sizeof(cfg));
-	if (mkdtemp(dir) == NULL || write_config(dir, cfgpath, sizeof(cfgpath)))
+	const char *lua_rule = XZ_SOURCE_DIR "/examples/lua-plugin/bench_rule.lua";
+	if (access(lua_rule, R_OK) != 0)
+		lua_rule = NULL;
+	if (mkdtemp(dir) == NULL ||
+	    write_config(dir, cfgpath, sizeof(cfgpath), lua_rule))
 		return 1;
 	xz_diag_init(&d);
 	sem_init(&B.done, 0, 0);
@@ -336,7 +385,7 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 		goto out;
 	}
 	const char *roles[] = { "publisher", "sub1", "sub2", "sub3", "sub4",
-		"requester", "responder" };
+		"requester", "responder", "crule", "sink" };
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 		if (xz_kernel_add(k, roles[i], &role_desc, &d) != XZ_OK)
 			goto fail;
@@ -373,6 +422,18 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 	free(B.lat);
 	B.lat = NULL;
 
+	/* Rules: 5-field JSON event in, derived event out, counted by sink. */
+	static const char ev[] = "{\"id\":12345,\"kind\":\"PERIMETER\","
+	                         "\"level\":2,\"location\":\"wing-3\","
+	                         "\"ts\":1795930000000}";
+	unsigned rn = n / 4 > 1000 ? n / 4 : 1000;
+	B.pl        = ev;
+	B.pllen     = sizeof(ev) - 1;
+	double r_crule = run_pubsub("bench.cin", rn, 1);
+	double r_lrule = lua_rule ? run_pubsub("bench.in", rn, 1) : NAN;
+	B.pl           = payload;
+	B.pllen        = PAYLOAD;
+
 	snprintf(url, sizeof(url), "ipc://%s/bus.sock", dir);
 	r_ipc = run_ipc(self_exe, url, n / 2);
 
@@ -384,16 +445,31 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 	xz_bench_raw_reqrep_latency("inproc://xz-bench-rr", PAYLOAD, rr,
 	    &raw_p50, &raw_p99);
 
-	json_t *o = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i}",
-	    "local_pubsub_msgs_per_s", r_pub, "local_fanout4_deliveries_per_s",
-	    r_fan, "local_reqrep_p50_us", p50, "local_reqrep_p99_us", p99,
-	    "ipc_pubsub_msgs_per_s", r_ipc, "raw_nng_inproc_pair_msgs_per_s",
-	    raw_inproc, "raw_nng_ipc_pair_msgs_per_s", raw_ipc,
-	    "raw_nng_inproc_reqrep_p50_us", raw_p50,
-	    "raw_nng_inproc_reqrep_p99_us", raw_p99, "payload_bytes", PAYLOAD,
-	    "messages", (int) n);
+	/* A figure that could not be measured is null, never a made-up 0. */
+	struct {
+		const char *key;
+		double      v;
+	} figs[] = {
+		{ "local_pubsub_msgs_per_s", r_pub },
+		{ "local_fanout4_deliveries_per_s", r_fan },
+		{ "local_reqrep_p50_us", p50 },
+		{ "local_reqrep_p99_us", p99 },
+		{ "ipc_pubsub_msgs_per_s", r_ipc },
+		{ "raw_nng_inproc_pair_msgs_per_s", raw_inproc },
+		{ "raw_nng_ipc_pair_msgs_per_s", raw_ipc },
+		{ "raw_nng_inproc_reqrep_p50_us", raw_p50 },
+		{ "raw_nng_inproc_reqrep_p99_us", raw_p99 },
+		{ "c_rule_msgs_per_s", r_crule },
+		{ "lua_rule_msgs_per_s", r_lrule },
+	};
+	json_t *o = json_object();
+	for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++)
+		json_object_set_new(o, figs[i].key,
+		    isfinite(figs[i].v) ? json_real(figs[i].v) : json_null());
+	json_object_set_new(o, "payload_bytes", json_integer(PAYLOAD));
+	json_object_set_new(o, "messages", json_integer(n));
 	if (json) {
-		char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+		char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
 		printf("%s\n", s);
 		free(s);
 	} else {
@@ -409,6 +485,9 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 		printf("  ipc pub/sub (process)   %12.0f msg/s   raw nng ipc "
 		       "pair    %12.0f msg/s   ratio %.2f\n",
 		    r_ipc, raw_ipc, r_ipc / raw_ipc);
+		printf("  rule, C (jansson)       %12.0f msg/s\n", r_crule);
+		printf("  rule, Lua               %12.0f msg/s   Lua/C %.2f\n",
+		    r_lrule, r_lrule / r_crule);
 	}
 	json_decref(o);
 	rc = B.publish_errors ? 1 : 0;

@@ -228,7 +228,8 @@ order_plugins(xz_kernel *k, xz_diag *d)
 		}
 	}
 	if (errors == 0) {
-		memcpy(k->plugins, sorted, n * sizeof(*sorted));
+		if (n > 0)
+			memcpy(k->plugins, sorted, n * sizeof(*sorted));
 		for (size_t i = 0; i < n; i++)
 			k->plugins[i]->index = (int) i;
 	}
@@ -268,7 +269,7 @@ xz_kernel_load(xz_kernel *k, xz_diag *d)
 struct cb_ctx {
 	xz_plugin *p;
 	int        rc;
-	int        which; /* 0 init, 1 start, 2 stop */
+	int        which; /* 0 init, 1 start, 2 stop, 3 fini */
 };
 
 static void
@@ -287,6 +288,9 @@ run_cb(void *arg)
 	case 2:
 		if (p->desc->stop)
 			p->desc->stop(p->state);
+		break;
+	case 3:
+		p->desc->fini(p->state);
 		break;
 	}
 	/* Mark a failure here, in the actor's context, so that no job or
@@ -308,14 +312,11 @@ plugin_call(xz_plugin *p, int which)
 static void
 plugin_isolate(xz_kernel *k, xz_plugin *p, bool inited)
 {
+	p->phase = XZ_PHASE_FAILED; /* from now on, only fini runs */
 	xz_bus_unsubscribe_all(k, p, NULL);
 	xz_timers_drop_owner(k, p);
-	if (inited) {
-		xz_current = p;
-		p->desc->fini(p->state);
-		xz_current = NULL;
-	}
-	p->phase = XZ_PHASE_FAILED;
+	if (inited)
+		plugin_call(p, 3);
 }
 
 static bool

@@ -25,9 +25,10 @@
 typedef struct xz_kernel xz_kernel;
 
 /*
- * A descriptor the core builds itself (Lua plugins, built-in actors) may
- * extend xz_plugin_desc with hooks. desc must be the first member;
- * desc.struct_size stays sizeof(xz_plugin_desc), ext_magic tells them apart.
+ * A descriptor the core builds itself (Lua plugins) extends xz_plugin_desc
+ * with hooks. desc must be the first member and desc.struct_size stays
+ * sizeof(xz_plugin_desc); the loader knows which instances carry one (it
+ * got them from xz_lua_describe), so ext_magic is only a sanity marker.
  */
 #define XZ_PLUGIN_EXT_MAGIC 0x787a6578u /* "xzex" */
 typedef struct xz_plugin_ext {

@@ -112,11 +112,13 @@ struct xz_plugin {
 	xz_kernel            *k;
 	char                 *name; /* owned */
 	const xz_plugin_desc *desc;
+	xz_plugin_ext        *ext; /* desc as an extension (Lua), or NULL;
+	                              released by the loader */
 	const xz_plugin_cfg  *pc; /* NULL for built-ins */
 	xz_optvals            opts;
 	void                 *dl; /* dlopen handle, or NULL */
 	void                 *state;
-	int                   phase;
+	atomic_int            phase; /* enum xz_phase; read by workers */
 	int                   index; /* start order */
 
 	pthread_mutex_t mu;
@@ -124,6 +126,7 @@ struct xz_plugin {
 	xz_slot        *ring; /* owned, cap slots */
 	uint32_t        cap, head, count;
 	uint32_t        waiters;
+	uint64_t        last_wake_us; /* of blocked publishers */
 	xz_job         *jobs, *jobs_tail;
 	bool            scheduled;
 	bool            closed;

@@ -111,11 +111,9 @@ instance_make(xz_kernel *k, const xz_plugin_cfg *pc, const char *name,
 }
 
 static void
-ext_release(const xz_plugin_desc *desc)
+ext_release(xz_plugin_ext *ext)
 {
-	xz_plugin_ext *ext = (xz_plugin_ext *) (void *) desc;
-	if (desc != NULL && desc->struct_size == sizeof(xz_plugin_desc) &&
-	    ext->ext_magic == XZ_PLUGIN_EXT_MAGIC && ext->release != NULL)
+	if (ext != NULL && ext->release != NULL)
 		ext->release(ext);
 }
 
@@ -135,7 +133,9 @@ xz_loader_open(xz_kernel *k, const xz_plugin_cfg *pc, xz_plugin **out,
 			return rc;
 		rc = instance_make(k, pc, pc->name, &ext->desc, NULL, out, d);
 		if (rc != XZ_OK)
-			ext_release(&ext->desc);
+			ext_release(ext);
+		else
+			(*out)->ext = ext;
 		return rc;
 	}
 	if (pc->resolved == NULL) {
@@ -206,12 +206,10 @@ xz_kernel_add(xz_kernel *k, const char *name, const xz_plugin_desc *desc,
 void
 xz_loader_close(xz_plugin *p)
 {
-	const xz_plugin_desc *desc = p->desc;
-
 	xz_store_close(p);
 	xz_optvals_free(&p->opts);
 	xz_actor_fini(p);
-	ext_release(desc);
+	ext_release(p->ext);
 	if (p->dl != NULL)
 		dlclose(p->dl);
 	free(p->name);

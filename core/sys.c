@@ -201,7 +201,7 @@ reload_run(void *arg)
 	reload_job    *j   = arg;
 	reload_batch  *b   = j->b;
 	xz_plugin     *p   = j->target;
-	xz_plugin_ext *ext = (xz_plugin_ext *) (void *) p->desc;
+	xz_plugin_ext *ext = p->ext;
 	xz_diag        d;
 	int            rc;
 	bool           last;
@@ -236,10 +236,8 @@ reload_run(void *arg)
 static bool
 reloadable(xz_plugin *p)
 {
-	const xz_plugin_ext *ext = (const xz_plugin_ext *) (const void *) p->desc;
-	return p->phase == XZ_PHASE_STARTED &&
-	    p->desc->struct_size == sizeof(xz_plugin_desc) &&
-	    ext->ext_magic == XZ_PLUGIN_EXT_MAGIC && ext->reload != NULL;
+	return p->phase == XZ_PHASE_STARTED && p->ext != NULL &&
+	    p->ext->reload != NULL;
 }
 
 /* Start reloads of targets (NULL name: all). Returns the number queued,
