@@ -73,8 +73,8 @@ static void
 call(xz_plugin *from, const char *topic, const char *json, done *d)
 {
 	memset(d, 0, sizeof(*d));
-	assert_int_equal(H->request(from, topic, json, strlen(json), 5000,
-	                     on_done, d),
+	assert_int_equal(
+	    H->request(from, topic, json, strlen(json), 5000, on_done, d),
 	    XZ_OK);
 	assert_int_equal(kt_wait_count(&d->calls, 1, 10000), 1);
 }
@@ -109,12 +109,12 @@ test_timer_one_shot_and_periodic(void **state)
 	xz_plugin *a = kt_add_actor(&n, "a");
 	assert_int_equal(kt_start(&n), XZ_OK);
 	long t0 = kt_mono_ms();
-	assert_int_equal(H->timer_start(a, 100, 0, on_tick, &once, &id_once),
-	    XZ_OK);
-	assert_int_equal(H->timer_start(a, 20, 20, on_tick, &every, &id_every),
-	    XZ_OK);
-	assert_int_equal(H->timer_start(a, 150, 0, on_tick, &never, &id_never),
-	    XZ_OK);
+	assert_int_equal(
+	    H->timer_start(a, 100, 0, on_tick, &once, &id_once), XZ_OK);
+	assert_int_equal(
+	    H->timer_start(a, 20, 20, on_tick, &every, &id_every), XZ_OK);
+	assert_int_equal(
+	    H->timer_start(a, 150, 0, on_tick, &never, &id_never), XZ_OK);
 	assert_int_not_equal(id_once, id_every);
 	assert_int_equal(H->timer_cancel(a, id_never), XZ_OK);
 	assert_int_equal(H->timer_cancel(a, id_never), XZ_ENOENT);
@@ -130,8 +130,8 @@ test_timer_one_shot_and_periodic(void **state)
 	assert_int_equal(H->timer_cancel(a, id_once), XZ_ENOENT);
 	long ticks = atomic_load(&every.fired);
 	if (ticks < 5 || ticks > 25)
-		fail_msg("20 ms periodic timer fired %ld times in ~400 ms",
-		    ticks);
+		fail_msg(
+		    "20 ms periodic timer fired %ld times in ~400 ms", ticks);
 	assert_int_equal(every.last_id, id_every);
 	assert_int_equal(H->timer_cancel(a, id_every), XZ_OK);
 	kt_sleep_ms(30); /* a job handed over before the cancel may run */
@@ -145,10 +145,10 @@ test_timer_one_shot_and_periodic(void **state)
  * hand them over, then cancel. The actor is busy meanwhile, so each
  * callback is queued behind this job: the cancel must win every time. */
 typedef struct race {
-	xz_plugin  *p;
-	tick        t;
-	int         cancel_fail;
-	int         rounds;
+	xz_plugin *p;
+	tick       t;
+	int        cancel_fail;
+	int        rounds;
 } race;
 
 static void
@@ -158,8 +158,8 @@ race_round(void *arg)
 	for (int i = 0; i < r->rounds; i++) {
 		uint64_t id;
 		uint64_t period = (uint64_t) (i % 2); /* one-shot, periodic */
-		if (H->timer_start(r->p, 0, period, on_tick, &r->t, &id) !=
-		    XZ_OK) {
+		if (H->timer_start(r->p, 0, period, on_tick, &r->t, &id)
+		    != XZ_OK) {
 			r->cancel_fail++;
 			continue;
 		}
@@ -203,18 +203,19 @@ test_clock_advance(void **state)
 	xz_plugin *a = kt_add_actor(&n, "a");
 	assert_int_equal(kt_start(&n), XZ_OK);
 	uint64_t before = H->now_ms(a);
-	assert_int_equal(H->timer_start(a, 600000, 0, on_tick, &ten_min, NULL),
-	    XZ_OK);
-	assert_int_equal(H->timer_start(a, 7200000, 0, on_tick, &two_h, NULL),
-	    XZ_OK);
 	assert_int_equal(
-	    H->timer_start(a, 3600000, 3600000, on_tick, &hourly, NULL), XZ_OK);
+	    H->timer_start(a, 600000, 0, on_tick, &ten_min, NULL), XZ_OK);
+	assert_int_equal(
+	    H->timer_start(a, 7200000, 0, on_tick, &two_h, NULL), XZ_OK);
+	assert_int_equal(
+	    H->timer_start(a, 3600000, 3600000, on_tick, &hourly, NULL),
+	    XZ_OK);
 	call(a, "xz.sys.clock.advance", "{\"ms\":3600000}", &d);
 	assert_int_equal(d.status, XZ_OK);
 	json_t *o = json_loads(d.text, 0, NULL);
 	assert_non_null(o);
-	uint64_t now = (uint64_t) json_integer_value(json_object_get(o,
-	    "now_ms"));
+	uint64_t now
+	    = (uint64_t) json_integer_value(json_object_get(o, "now_ms"));
 	json_decref(o);
 	if (now < before + 3600000 || now > before + 3600000 + 5000)
 		fail_msg("now_ms %llu after advancing %llu by 1 h",
@@ -243,6 +244,13 @@ test_clock_advance(void **state)
 	kt_destroy(&n);
 }
 
+static void
+on_silent(void *ud, const xz_msg *m)
+{
+	(void) ud;
+	(void) m;
+}
+
 /* Advancing the clock must not expire requests in flight: deadlines are
  * promises in real time (the advance request itself is one of them). */
 static void
@@ -254,6 +262,7 @@ test_clock_advance_keeps_requests(void **state)
 
 	node_open(&n, "");
 	xz_plugin *a = kt_add_actor(&n, "a");
+	xz_plugin *b = kt_add_actor(&n, "b");
 	assert_int_equal(kt_start(&n), XZ_OK);
 	for (int i = 0; i < 300; i++) {
 		call(a, "xz.sys.clock.advance", "{\"ms\":86400000}", &d);
@@ -261,6 +270,21 @@ test_clock_advance_keeps_requests(void **state)
 			fail_msg("advance #%d got status %d: %s", i, d.status,
 			    d.text);
 	}
+	/* A request waiting for a reply keeps its real-time deadline. */
+	done w = { 0 };
+	assert_int_equal(
+	    H->subscribe(b, "svc.silent", NULL, on_silent, NULL, NULL), XZ_OK);
+	long t0 = kt_mono_ms();
+	assert_int_equal(
+	    H->request(a, "svc.silent", "{}", 2, 600, on_done, &w), XZ_OK);
+	call(a, "xz.sys.clock.advance", "{\"ms\":86400000}", &d);
+	kt_sleep_ms(200);
+	assert_int_equal(atomic_load(&w.calls), 0);
+	assert_int_equal(kt_wait_count(&w.calls, 1, 5000), 1);
+	assert_int_equal(w.status, XZ_ETIMEDOUT);
+	long took = kt_mono_ms() - t0;
+	if (took < 550 || took > 3000)
+		fail_msg("600 ms request timed out after %ld ms", took);
 	kt_destroy(&n);
 }
 
@@ -286,9 +310,9 @@ ev(const char *fmt, ...)
 /* A relay republishes each "in.*" as "out.<n>"; a sink counts "out.*"
  * slowly. Both record their lifecycle in ev_log. */
 typedef struct stage {
-	xz_plugin *self;
-	long       handled;
-	long       errors; /* publishes refused */
+	xz_plugin  *self;
+	long        handled;
+	long        errors; /* publishes refused */
 	const char *name;
 } stage;
 
@@ -389,7 +413,8 @@ test_shutdown_drains_then_stops_in_reverse(void **state)
 	ev_n = 0;
 	node_open(&n, "");
 	/* relay requires sink: added first, it must start second. */
-	assert_int_equal(xz_kernel_add(n.k, "relay", &relay_desc, &n.d), XZ_OK);
+	assert_int_equal(
+	    xz_kernel_add(n.k, "relay", &relay_desc, &n.d), XZ_OK);
 	assert_int_equal(xz_kernel_add(n.k, "sink", &sink_desc, &n.d), XZ_OK);
 	assert_int_equal(kt_start(&n), XZ_OK);
 	for (int i = 0; i < 300; i++)
@@ -400,8 +425,7 @@ test_shutdown_drains_then_stops_in_reverse(void **state)
 	kt_destroy(&n);
 	const char *want[] = { "init sink", "init relay", "start sink",
 		"start relay", "stop relay handled 300 refused 0",
-		"stop sink handled 300 refused 0",
-		"fini relay", "fini sink" };
+		"stop sink handled 300 refused 0", "fini relay", "fini sink" };
 	assert_int_equal(ev_n, 8);
 	for (int i = 0; i < 8; i++)
 		assert_string_equal(ev_log[i], want[i]);
@@ -426,20 +450,22 @@ store_work(void *arg)
 	j->rc = -1;
 	if (db == NULL)
 		return;
-	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) !=
-	        SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW)
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL)
+	        != SQLITE_OK
+	    || sqlite3_step(st) != SQLITE_ROW)
 		return;
 	snprintf(j->mode, sizeof(j->mode), "%s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	if (sqlite3_exec(db,
 	        "CREATE TABLE IF NOT EXISTS visits (id INTEGER PRIMARY KEY, "
 	        "who TEXT); INSERT INTO visits (who) VALUES ('P1234AB');",
-	        NULL, NULL, NULL) != SQLITE_OK)
+	        NULL, NULL, NULL)
+	    != SQLITE_OK)
 		return;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM visits", -1, &st,
-	        NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW)
+	if (sqlite3_prepare_v2(
+	        db, "SELECT count(*) FROM visits", -1, &st, NULL)
+	        != SQLITE_OK
+	    || sqlite3_step(st) != SQLITE_ROW)
 		return;
 	j->rows = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
