@@ -17,8 +17,13 @@ done
 # A toolchain environment that cannot see anything but the prefix.
 unset PKG_CONFIG_PATH CMAKE_PREFIX_PATH xiezhi_DIR
 export PKG_CONFIG_LIBDIR="${PKG_CONFIG_LIBDIR:-$(pkg-config --variable pc_path pkg-config)}"
-# Out-of-tree plugins build without the sanitizer flags of the tree.
+# Out-of-tree plugins take their flags from the environment, as an
+# integrator's would; under the sanitizer build they are instrumented too.
 unset CFLAGS LDFLAGS
+if sanitized; then
+	export CFLAGS="-g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+	export LDFLAGS="-fsanitize=address,undefined"
+fi
 
 # --- install, then move the prefix --------------------------------------
 check "cmake --install into a temp prefix" \
