@@ -223,14 +223,11 @@ xz_plugin_post(xz_plugin *p, void (*fn)(void *arg), void *arg)
 static void
 run_job(xz_plugin *p, xz_job *j)
 {
-	/* A failed plugin gets no callback again: its timer fires and
-	 * replies are discarded. Kernel posts still run (they include the
-	 * call of its fini). */
+	/* After a failed init or start, no callback of the plugin runs:
+	 * drop its timer and reply jobs (kernel posts still run: they
+	 * include the call of its fini). */
 	if (p->phase == XZ_PHASE_FAILED && j->type != XZ_JOB_POST) {
-		if (j->type == XZ_JOB_REPLY)
-			job_discard(j);
-		else
-			free(j);
+		job_discard(j);
 		return;
 	}
 	switch (j->type) {
@@ -273,8 +270,17 @@ run_actor(xz_plugin *p)
 		p->head  = (p->head + 1) % p->cap;
 	}
 	p->count -= n;
-	if (p->waiters > 0 && n > 0)
-		pthread_cond_broadcast(&p->not_full);
+	/* Wake blocked publishers once the mailbox is half empty (one wake-up
+	 * per half mailbox instead of one per batch), or when a millisecond
+	 * passed since the last wake-up (a slow subscriber must not hold a
+	 * publisher back much longer than the room it frees). */
+	if (p->waiters > 0 && n > 0) {
+		uint64_t now = xz_mono_us();
+		if (p->count <= p->cap / 2 || now - p->last_wake_us > 1000) {
+			p->last_wake_us = now;
+			pthread_cond_broadcast(&p->not_full);
+		}
+	}
 	pthread_mutex_unlock(&p->mu);
 
 	xz_current = p;

@@ -126,6 +126,7 @@ struct xz_plugin {
 	xz_slot        *ring; /* owned, cap slots */
 	uint32_t        cap, head, count;
 	uint32_t        waiters;
+	uint64_t        last_wake_us; /* of blocked publishers */
 	xz_job         *jobs, *jobs_tail;
 	bool            scheduled;
 	bool            closed;
