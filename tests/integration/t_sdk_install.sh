@@ -56,6 +56,20 @@ assert_eq "pkg-config include dir is the moved prefix's" \
 assert_eq "pkg-config gives no libs (plugins never link the core)" \
 	"" "$($PC --libs xiezhi | tr -d ' ')"
 
+# --- the header alone --------------------------------------------------------
+printf '#include <xiezhi/xiezhi.h>\nint main(void) { return XZ_OK; }\n' \
+	>"$XZ_T/header.c"
+check "the installed header compiles alone as strict C11" \
+	cc -std=c11 -Wall -Wextra -Werror -pedantic -I"$P/include" \
+	-c "$XZ_T/header.c" -o "$XZ_T/header.o"
+if command -v c++ >/dev/null; then
+	check "the installed header compiles as C++17" \
+		c++ -std=c++17 -Wall -Wextra -Werror -pedantic -I"$P/include" \
+		-x c++ -c "$XZ_T/header.c" -o "$XZ_T/header.o"
+else
+	echo "  skip C++17 check: no c++ compiler"
+fi
+
 # --- builds -----------------------------------------------------------------
 cp -r "$XZ_SRC/examples/c-plugin" "$XZ_T/example"
 cp -r "$P/share/xiezhi/template" "$XZ_T/tpl-cmake"
