@@ -22,7 +22,6 @@
  * publish_errors.
  */
 #include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,7 +87,6 @@ on_greet(void *ud, const xz_msg *msg)
 	const char   *name = "world";
 	json_error_t  jerr;
 	json_t       *req, *jname;
-	char          text[256];
 
 	if (msg->kind != XZ_KIND_REQUEST) /* someone published an event */
 		return;
@@ -114,13 +112,14 @@ on_greet(void *ud, const xz_msg *msg)
 		}
 		name = json_string_value(jname);
 	}
-	snprintf(text, sizeof(text), "%s, %s!", h->greeting, name);
-	json_decref(req); /* name pointed into req: used up above */
 	h->greetings++;
 	h->host->counter_add(h->self, "greetings", 1);
+	/* "o" hands the new string to the object: one decref frees both. */
 	reply_json(h, msg,
-	    json_pack("{s:s,s:I}", "greeting", text, "count",
+	    json_pack("{s:o,s:I}", "greeting",
+	        json_sprintf("%s, %s!", h->greeting, name), "count",
 	        (json_int_t) h->greetings));
+	json_decref(req); /* last: name points into req */
 }
 
 /* The heartbeat timer: runs in the actor, on the kernel clock. */
