@@ -599,6 +599,18 @@ cmd_query(int argc, char **argv)
 int
 xz_audit_cli_main(int argc, char **argv)
 {
+	/* `xiezhi audit -c FILE verify` works too: bring the subcommand to
+	 * the front (getopt permutes the rest). */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "verify") == 0
+		    || strcmp(argv[i], "query") == 0) {
+			char *sub = argv[i];
+			memmove(argv + 2, argv + 1,
+			    (size_t) (i - 1) * sizeof(char *));
+			argv[1] = sub;
+			break;
+		}
+	}
 	if (argc < 2) {
 		fputs(usage_audit, stderr);
 		return EXIT_USAGE;

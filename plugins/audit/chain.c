@@ -407,30 +407,40 @@ hashes_at(const xz_audit_rec *r, int64_t s, const char *stored)
 	return strcmp(t.hash, stored) == 0;
 }
 
-/* Classify a record whose content does not hash to its stored hash. */
+/* Classify a record whose content does not hash to its stored hash: an
+ * intact record hashes at the seq it was written with; look for that seq
+ * nearby. Its predecessor still present elsewhere means the records were
+ * reordered; gone means records before it were deleted and renumbered. */
 static void
 classify_mismatch(sqlite3 *db, const xz_audit_rec *r, const char *stored,
     const char *expected_prev, xz_audit_verdict *v)
 {
 	if (strcmp(r->prev_hash, expected_prev) != 0) {
-		/* An intact record in the wrong place? */
-		int64_t p = seq_of_hash(db, r->prev_hash);
-		if (p > 0 && hashes_at(r, p + 1, stored)) {
-			fail(v, r->seq, "reordered",
-			    "record %lld holds the record written as %lld",
-			    (long long) r->seq, (long long) (p + 1));
-			return;
-		}
-		for (int64_t k = 1; k <= 64; k++)
-			if (hashes_at(r, r->seq + k, stored)) {
-				fail(v, r->seq, "deleted",
-				    "record %lld is the record written as "
-				    "%lld: %lld record(s) before it were "
-				    "deleted and the rest renumbered",
-				    (long long) r->seq,
-				    (long long) (r->seq + k), (long long) k);
+		for (int64_t k = 1; k <= 64; k++) {
+			int64_t s;
+			for (int sign = 1; sign >= -1; sign -= 2) {
+				s = r->seq + sign * k;
+				if (s < 1 || !hashes_at(r, s, stored))
+					continue;
+				if (seq_of_hash(db, r->prev_hash) > 0
+				    || s < r->seq)
+					fail(v, r->seq, "reordered",
+					    "record %lld holds the record "
+					    "written as %lld",
+					    (long long) r->seq, (long long) s);
+				else
+					fail(v, r->seq, "deleted",
+					    "record %lld is the record "
+					    "written "
+					    "as %lld: %lld record(s) before "
+					    "it "
+					    "were deleted and the rest "
+					    "renumbered",
+					    (long long) r->seq, (long long) s,
+					    (long long) k);
 				return;
 			}
+		}
 	}
 	fail(v, r->seq, "edited",
 	    "record %lld does not match its hash (a field was changed)",
