@@ -60,5 +60,8 @@ assert_eq "greeting word by default" '{"greeting":"Hello, Bo!","count":1}' "$OUT
 sleep 0.5 # five periods
 assert_eq "heartbeat = false: no heartbeat in 5 periods" 0 \
 	"$(counter hello heartbeats)"
+assert_eq "every counter is shown, from zero" \
+	'{"bad_requests":0,"greetings":1,"heartbeats":0,"publish_errors":0}' \
+	"$(xz status | jq -S -c '.plugins[] | select(.name == "hello") | .counters')"
 stop_node
 finish
