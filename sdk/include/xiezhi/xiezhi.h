@@ -161,7 +161,11 @@ typedef struct xz_plugin_desc {
 	const char *version;
 	const char *description;
 	const xz_option_decl *options; /* may be NULL; ends with {NULL} */
+#ifndef __cplusplus
 	const char *const    *requires; /* plugin names; NULL-terminated */
+#else
+	const char *const *requires_; /* C++20 reserves `requires` */
+#endif
 
 	/* Mandatory. Called once; *state is the plugin's own pointer, passed
 	 * to every later callback. Return XZ_OK, or an error after which no
