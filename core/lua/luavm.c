@@ -769,6 +769,8 @@ call_free(xz_lua_call *c, int reusable)
 		vm->host->msg_release(vm->self, c->req);
 	co_put(vm, c->co, c->co_ref, reusable);
 	free(c);
+	if (vm->enc.cap > XZ_LUA_ENC_KEEP)
+		xz_lua_buf_free(&vm->enc);
 }
 
 void

@@ -106,6 +106,10 @@ xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
 		lua_pop(L, 1);
 		return XZ_OK;
 	}
+	if (vm->nsubs >= XZ_LUA_MAX_SUBS) {
+		lua_pop(L, 1);
+		return XZ_ELIMIT;
+	}
 	if (vm->nsubs == vm->capsubs) {
 		size_t       cap = vm->capsubs ? vm->capsubs * 2 : 8;
 		xz_lua_sub **ns  = realloc(vm->subs, cap * sizeof(*ns));
@@ -144,7 +148,11 @@ l_subscribe(lua_State *L)
 
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	lua_settop(L, 2);
-	if ((r = xz_lua_subscribe(vm, L, pattern, group, &id)) != XZ_OK)
+	if ((r = xz_lua_subscribe(vm, L, pattern, group, &id)) == XZ_ELIMIT)
+		return luaL_error(L,
+		    "xz.subscribe('%s'): too many subscriptions (%d)", pattern,
+		    (int) XZ_LUA_MAX_SUBS);
+	if (r != XZ_OK)
 		return luaL_error(L, "xz.subscribe('%s'): %s", pattern,
 		    vm->host ? vm->host->strerror(r) : "failed");
 	lua_pushinteger(L, (lua_Integer) id);
@@ -486,6 +494,9 @@ timer_start(lua_State *L, int periodic)
 		lua_pushinteger(L, 0);
 		return 1;
 	}
+	if (vm->ntimers >= XZ_LUA_MAX_TIMERS)
+		return luaL_error(L, "xz.timer: too many timers (%d)",
+		    (int) XZ_LUA_MAX_TIMERS);
 	if (vm->ntimers == vm->captimers) {
 		size_t         cap = vm->captimers ? vm->captimers * 2 : 8;
 		xz_lua_timer **nt  = realloc(vm->timers, cap * sizeof(*nt));
