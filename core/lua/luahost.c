@@ -38,17 +38,26 @@ diag_lua(
 	size_t      len   = strcspn(msg, "\n");
 	int         line  = 0;
 	const char *rest  = msg;
+	const char *c     = memchr(msg, ':', len);
 
-	if (strncmp(msg, shown, sl) == 0 && msg[sl] == ':'
-	    && isdigit((unsigned char) msg[sl + 1])) {
+	/* "NAME:LINE: text" where NAME is our chunk name, or its tail after
+	 * "..." when Lua shortened it; another name (a required module)
+	 * stays in the text. */
+	while (c != NULL && !isdigit((unsigned char) c[1]))
+		c = memchr(c + 1, ':', len - (size_t) (c + 1 - msg));
+	if (c != NULL) {
+		size_t pl   = (size_t) (c - msg);
+		int    ours = (pl == sl && strncmp(msg, shown, sl) == 0)
+		    || (pl > 3 && strncmp(msg, "...", 3) == 0 && pl - 3 <= sl
+		        && strncmp(msg + 3, shown + sl - (pl - 3), pl - 3)
+		            == 0);
 		char *end;
-		line = (int) strtol(msg + sl + 1, &end, 10);
-		if (*end == ':') {
+		long  n = strtol(c + 1, &end, 10);
+		if (ours && *end == ':') {
+			line = (int) n;
 			rest = end + 1;
 			while (*rest == ' ')
 				rest++;
-		} else {
-			line = 0;
 		}
 	}
 	len -= (size_t) (rest - msg);

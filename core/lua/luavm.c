@@ -899,14 +899,7 @@ xz_lua_pcall(xz_lua_vm *vm, int nargs, int nres)
 	lua_insert(L, base);
 	xz_lua_limits_begin(vm, L);
 	st = lua_pcall(L, nargs, nres, base);
-	if (st == LUA_ERRMEM && vm->limit_hit == XZ_LUA_LIMIT_NONE)
-		vm->limit_hit = XZ_LUA_LIMIT_MEMORY;
-	if (st != LUA_OK && vm->limit_hit != XZ_LUA_LIMIT_NONE
-	    && st != LUA_ERRMEM) {
-		/* keep the message (it already says which limit) */
-	}
-	vm->instr_used = 0;
-	vm->limited    = 0;
+	xz_lua_limits_end(vm);
 	lua_remove(L, base);
 	return st;
 }
