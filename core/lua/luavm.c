@@ -305,12 +305,11 @@ sb_print(lua_State *L)
 
 	luaL_buffinit(L, &b);
 	for (int i = 1; i <= n; i++) {
-		size_t      l;
-		const char *s = luaL_tolstring(L, i, &l);
+		/* buffer operations must see the stack as they left it */
 		if (i > 1)
 			luaL_addchar(&b, '\t');
+		luaL_tolstring(L, i, NULL);
 		luaL_addvalue(&b);
-		(void) s;
 	}
 	luaL_pushresult(&b);
 	if (vm->capture != NULL) {

@@ -272,11 +272,9 @@ push_reply(lua_State *L, xz_lua_vm *vm, int status, const xz_msg *reply)
 static int
 run_reply(lua_State *L, void *ud)
 {
-	struct reply_job *j   = ud;
-	int               top = lua_gettop(L);
-	int               n   = push_reply(L, j->c->vm, j->status, j->reply);
+	struct reply_job *j = ud;
+	int               n = push_reply(L, j->c->vm, j->status, j->reply);
 
-	(void) top;
 	if (!lua_checkstack(j->c->co, n))
 		return luaL_error(L, "out of stack");
 	lua_xmove(L, j->c->co, n);
@@ -587,9 +585,9 @@ l_log(lua_State *L)
 
 	luaL_buffinit(L, &b);
 	for (int i = 2; i <= n; i++) {
-		luaL_tolstring(L, i, NULL);
 		if (i > 2)
 			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
