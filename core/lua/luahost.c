@@ -287,6 +287,7 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 	return 0;
 }
 
+/* Strings go into ctx->opts, freed by ctx_free. */
 /* Options of a script that declares none: whatever the config gives. */
 static int
 opts_from_config(lua_desc_ctx *ctx, const xz_plugin_cfg *pc)
@@ -629,6 +630,7 @@ log_diag(xz_lua_script *sc, const xz_diag *d)
 		sc->host->log(sc->self, XZ_LOG_ERROR, "%s", d->lines[i]);
 }
 
+/* The script state is freed by lp_fini (or here, if init fails). */
 static int
 lp_init(xz_plugin *self, const xz_host *host, void **state)
 {

@@ -694,6 +694,8 @@ xz_lua_vm_protect(xz_lua_vm *vm, const char *what,
 	return st;
 }
 
+/* A coroutine anchored in the registry (ref in *ref); give it back with
+ * co_put, which pools it or drops the ref. */
 static lua_State *
 co_get(xz_lua_vm *vm, int *ref)
 {

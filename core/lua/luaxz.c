@@ -94,6 +94,8 @@ on_msg(void *ud, const xz_msg *msg)
 	xz_lua_vm_protect(j.vm, msg->topic, run_msg, &j);
 }
 
+/* The subscription record is owned by the vm: freed by xz.unsubscribe or
+ * xz_lua_vm_detach. */
 int
 xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
     const char *group, uint64_t *id)
@@ -325,6 +327,8 @@ xz_lua_pending_free_all(xz_lua_pending **head)
 	}
 }
 
+/* The pending record (and the vm ref it holds) is freed by on_reply, or
+ * by xz_lua_pending_free_all at fini. */
 static int
 l_request(lua_State *L)
 {
@@ -475,6 +479,8 @@ on_timer(void *ud, uint64_t id)
 	}
 }
 
+/* The timer record is owned by the vm: freed after a one-shot fires, by
+ * xz.timer.cancel or by xz_lua_vm_detach. */
 static int
 timer_start(lua_State *L, int periodic)
 {
