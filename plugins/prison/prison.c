@@ -109,7 +109,7 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	    (rc = prison_rollcall_serve(p)) == XZ_OK)
 		rc = prison_records_serve(p);
 	if (rc != XZ_OK) {
-		host->log(self, XZ_LOG_ERROR, "prison: subscribe: %s",
+		host->log(self, XZ_LOG_ERROR, "subscribe: %s",
 		    host->strerror(rc));
 		kit_ctx_fini(&p->c);
 		free(p);

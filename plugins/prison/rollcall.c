@@ -2,7 +2,8 @@
  * rollcall.c - roll calls: scheduled per location, counted, reconciled or
  * flagged. Counts per location: expected, counted, out (court, hospital,
  * work party) and in reception; a location balances when counted + out +
- * reception == expected. A discrepancy raises a ROLLCALL_DISCREPANCY
+ * reception == expected; a count without "expected" takes it from the
+ * prisoners IN at that location and below. A discrepancy raises a ROLLCALL_DISCREPANCY
  * alarm in the same transaction (with its SLA clock).
  */
 #include <string.h>
@@ -43,6 +44,28 @@ check_counts(json_t *counts, int64_t *missing, kit_err *e)
 	return 0;
 }
 
+/* Counts without "expected" take it from the register: the prisoners IN
+ * at that location and below. */
+static void
+fill_expected(prison *p, json_t *counts)
+{
+	size_t  i;
+	json_t *c;
+
+	json_array_foreach(counts, i, c)
+	{
+		const char *loc = kit_str(c, "location");
+		json_t     *page;
+		if (json_object_get(c, "expected") || loc == NULL)
+			continue;
+		page = kit_store_list(
+		    &p->c.store, "prisoner", "IN", loc, NULL, 1, 0);
+		json_object_set_new(
+		    c, "expected", json_integer(kit_int(page, "total", 0)));
+		json_decref(page);
+	}
+}
+
 static int
 on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
     json_t *rec, json_t *ev, kit_err *e)
@@ -54,6 +77,7 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	if (strcmp(t->from, "IN_PROGRESS") != 0 &&
 	    !(strcmp(t->from, "DISCREPANCY") == 0 && counts))
 		return 0;
+	fill_expected(p, counts);
 	if (check_counts(counts, &missing, e) != 0)
 		return -1;
 	if (strcmp(t->action, "reconcile") == 0 && missing != 0) {
@@ -155,6 +179,7 @@ submit_fn(const kit_kind *k, kit_req *r)
 		kit_reply_err(r, &e, "rollcall", NULL);
 		return;
 	}
+	fill_expected(k->ud, json_object_get(r->body, "counts"));
 	if (check_counts(json_object_get(r->body, "counts"), &missing, &e) !=
 	    0) {
 		kit_reply_err(r, &e, "rollcall", id);

@@ -95,7 +95,7 @@ rehab_init(xz_plugin *self, const xz_host *host, void **state)
 	if ((rc = rehab_resident_serve(h)) != XZ_OK ||
 	    (rc = rehab_assessment_serve(h)) != XZ_OK ||
 	    (rc = rehab_casework_serve(h)) != XZ_OK) {
-		host->log(self, XZ_LOG_ERROR, "rehab: subscribe: %s",
+		host->log(self, XZ_LOG_ERROR, "subscribe: %s",
 		    host->strerror(rc));
 		kit_ctx_fini(&h->c);
 		free(h);
