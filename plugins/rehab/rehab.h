@@ -7,7 +7,7 @@
 #ifndef XZ_REHAB_H
 #define XZ_REHAB_H
 
-#include "kit/kit.h"
+#include "../prison/kit/kit.h" /* the scenario kit */
 
 enum rehab_kind_id { RK_RESIDENT, RK_ASSESSMENT, RK_DISPOSITION, RK_PLAN,
 	RK_N };

@@ -55,8 +55,10 @@ kit_fsm_allowed(const kit_fsm *m, const char *state, char *buf, size_t size)
 			continue;
 		int n = snprintf(buf + used, size - used, "%s%s",
 		    used ? ", " : "", t->action);
-		if (n < 0 || (size_t) n >= size - used)
+		if (n < 0 || (size_t) n >= size - used) {
+			buf[used] = '\0'; /* keep whole actions only */
 			break;
+		}
 		used += (size_t) n;
 	}
 	if (used == 0)

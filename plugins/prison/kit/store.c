@@ -60,7 +60,7 @@ static const char *const sql[KIT_ST_N] = {
 };
 
 static int
-fail(kit_store *st, const char *what)
+store_fail(kit_store *st, const char *what)
 {
 	snprintf(st->err, sizeof(st->err), "store: %s: %s", what,
 	    sqlite3_errmsg(st->db));
@@ -83,7 +83,7 @@ kit_store_init(kit_store *st, sqlite3 *db)
 	for (int i = 0; i < KIT_ST_N; i++) {
 		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		        &st->st[i], NULL) != SQLITE_OK) {
-			fail(st, sql[i]);
+			store_fail(st, sql[i]);
 			kit_store_fini(st);
 			return -1;
 		}
@@ -109,7 +109,7 @@ step_done(kit_store *st, enum kit_stmt which)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return fail(st, sql[which]);
+		return store_fail(st, sql[which]);
 	return 0;
 }
 
@@ -148,7 +148,7 @@ kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
-		return fail(st, "next sequence number");
+		return store_fail(st, "next sequence number");
 	return 0;
 }
 
@@ -197,7 +197,7 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 	sqlite3_clear_bindings(s);
 	free(text);
 	if (rc != SQLITE_DONE)
-		return fail(st, insert ? "insert record" : "update record");
+		return store_fail(st, insert ? "insert record" : "update record");
 	if (!insert && sqlite3_changes(st->db) != 1) {
 		snprintf(st->err, sizeof(st->err), "store: no %s %s to update",
 		    kind, json_string_value(json_object_get(rec, "id")));
@@ -228,7 +228,7 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 	if (rc == SQLITE_ROW)
 		rec = column_json(s, 0);
 	else if (rc != SQLITE_DONE)
-		fail(st, "load record");
+		store_fail(st, "load record");
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return rec;
