@@ -134,8 +134,8 @@ seed_one(prison *p, kit_req *r, int kind, json_t *fields, kit_err *e)
 }
 
 /* The demo prison: P1 → areas A, B → wings 1, 2 → landings 1, 2 → cells
- * 001..004 (working capacity 2; cell 004 of each landing is a specialist
- * cell), and 40 prisoners A0001AA... in the first cells. */
+ * 001..004 (47 locations; working capacity 2; cell 004 of each landing is
+ * a specialist cell), and 40 prisoners A0001AA... in cells 001..003. */
 static int
 seed(prison *p)
 {
@@ -227,7 +227,9 @@ seed(prison *p)
 	if (kit_tx_commit(&p->c, &e) != 0)
 		goto out;
 	p->c.host->log(p->c.self, XZ_LOG_INFO,
-	    "seeded the demo prison P1: 39 locations, %d prisoners", n);
+	    "seeded the demo prison P1: 47 locations (32 cells), %d "
+	    "prisoners",
+	    n);
 	rc = 0;
 	goto out;
 abort:
