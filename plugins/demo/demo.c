@@ -9,8 +9,8 @@ static const xz_option_decl options[] = {
 	    "units of traffic per second (0: silent)", 0, 10000 },
 	{ "discrepancy_percent", XZ_OPT_INT, "20", 0,
 	    "share of roll calls that come out with a discrepancy", 0, 100 },
-	{ "seed", XZ_OPT_INT, "0", 0,
-	    "random seed (0: from the clock)", 0, 2147483647 },
+	{ "seed", XZ_OPT_INT, "0", 0, "random seed (0: from the clock)", 0,
+	    2147483647 },
 	{ NULL, 0, NULL, 0, NULL, 0, 0 },
 };
 
@@ -18,7 +18,7 @@ static const xz_option_decl options[] = {
 static int
 demo_init(xz_plugin *self, const xz_host *host, void **state)
 {
-	demo   *d = calloc(1, sizeof(*d));
+	demo   *d    = calloc(1, sizeof(*d));
 	int64_t seed = 0;
 
 	if (d == NULL)
@@ -52,8 +52,8 @@ demo_start(void *state)
 	    d->rate >= 1000 ? 1 : (uint64_t) (1000 / d->rate), on_tick, d,
 	    &d->timer);
 	if (rc != XZ_OK)
-		d->host->log(d->self, XZ_LOG_ERROR, "timer: %s",
-		    d->host->strerror(rc));
+		d->host->log(
+		    d->self, XZ_LOG_ERROR, "timer: %s", d->host->strerror(rc));
 	return rc;
 }
 

@@ -33,7 +33,7 @@ typedef struct demo_job {
 	struct demo *d;
 	int          used;
 	int          type;
-	int          place;    /* index into places */
+	int          place; /* index into places */
 	int          discrepancy;
 	char         id[40];
 } demo_job;
@@ -44,7 +44,7 @@ typedef struct demo_job {
 typedef struct demo {
 	xz_plugin     *self;
 	const xz_host *host;
-	int64_t        rate;           /* events per second */
+	int64_t        rate; /* events per second */
 	int64_t        discrepancy_pc; /* roll calls with a discrepancy */
 	uint64_t       rng;
 	uint64_t       timer;
@@ -69,7 +69,7 @@ typedef struct demo {
 
 /* traffic.c */
 uint32_t demo_rand(demo *d, uint32_t n); /* 0..n-1 */
-void     demo_load(demo *d);             /* ask for places and residents */
-void     demo_tick(demo *d);             /* one unit of traffic */
+void     demo_load(demo *d); /* ask for places and residents */
+void     demo_tick(demo *d); /* one unit of traffic */
 
 #endif

@@ -12,15 +12,23 @@
 
 #include "demo.h"
 
-enum { J_PRISONERS, J_RESIDENTS, J_RAISE, J_ACTION, J_RC_SCHEDULE,
-	J_RC_START, J_RC_SUBMIT, J_RC_RECOUNT };
+enum {
+	J_PRISONERS,
+	J_RESIDENTS,
+	J_RAISE,
+	J_ACTION,
+	J_RC_SCHEDULE,
+	J_RC_START,
+	J_RC_SUBMIT,
+	J_RC_RECOUNT
+};
 
-static const char *const next_action[] = { "acknowledge", "dispatch",
-	"arrive", "handle", "resolve", "close" };
+static const char *const next_action[]
+    = { "acknowledge", "dispatch", "arrive", "handle", "resolve", "close" };
 #define N_STAGES 6
 
-static const char *const sensor_kinds[] = { "PERIMETER", "FIGHT",
-	"SELF_HARM", "FIRE", "MEDICAL", "DRONE", "CONTRABAND" };
+static const char *const sensor_kinds[] = { "PERIMETER", "FIGHT", "SELF_HARM",
+	"FIRE", "MEDICAL", "DRONE", "CONTRABAND" };
 
 uint32_t
 demo_rand(demo *d, uint32_t n)
@@ -89,7 +97,8 @@ demo_load(demo *d)
 	}
 	if (d->nresidents == 0 && (j = job_new(d, J_RESIDENTS))) {
 		d->loading++;
-		send(d, j, "rehab.resident.list", json_pack("{s:i}", "limit", 1000));
+		send(d, j, "rehab.resident.list",
+		    json_pack("{s:i}", "limit", 1000));
 	}
 }
 
@@ -141,8 +150,8 @@ drop_alarm(demo *d, int i)
 static void
 submit_counts(demo *d, demo_job *prev, const char *id)
 {
-	demo_job   *j = job_new(d, J_RC_SUBMIT);
-	demo_place *pl = &d->places[prev->place];
+	demo_job   *j       = job_new(d, J_RC_SUBMIT);
+	demo_place *pl      = &d->places[prev->place];
 	int         missing = prev->discrepancy ? 1 : 0;
 
 	if (j == NULL)
@@ -151,21 +160,23 @@ submit_counts(demo *d, demo_job *prev, const char *id)
 	j->discrepancy = prev->discrepancy;
 	snprintf(j->id, sizeof(j->id), "%s", id);
 	send(d, j, "prison.rollcall.submit",
-	    json_pack("{s:s,s:[{s:s,s:i,s:i}]}", "id", id, "counts", "location",
-	        pl->path, "counted", pl->prisoners - missing, "out", 0));
+	    json_pack("{s:s,s:[{s:s,s:i,s:i}]}", "id", id, "counts",
+	        "location", pl->path, "counted", pl->prisoners - missing,
+	        "out", 0));
 }
 
 static void
 on_reply(void *ud, int status, const xz_msg *reply)
 {
-	demo_job   *j   = ud;
-	demo       *d   = j->d;
-	int         err = status != XZ_OK || (reply->flags & XZ_MSG_ERROR);
-	json_t     *o   = err ? NULL : json_loadb(reply->data, reply->len, 0, NULL);
-	const char *id  = o ? json_string_value(json_object_get(o, "id")) : NULL;
-	size_t      i;
-	json_t     *it;
-	int         k;
+	demo_job *j   = ud;
+	demo     *d   = j->d;
+	int       err = status != XZ_OK || (reply->flags & XZ_MSG_ERROR);
+	json_t *o = err ? NULL : json_loadb(reply->data, reply->len, 0, NULL);
+	const char *id
+	    = o ? json_string_value(json_object_get(o, "id")) : NULL;
+	size_t  i;
+	json_t *it;
+	int     k;
 
 	if (err)
 		d->host->counter_add(d->self, "replies_refused", 1);
@@ -175,7 +186,8 @@ on_reply(void *ud, int status, const xz_msg *reply)
 		d->loading--;
 		json_array_foreach(json_object_get(o, "items"), i, it)
 		{
-			const char *rid = json_string_value(json_object_get(it, "id"));
+			const char *rid
+			    = json_string_value(json_object_get(it, "id"));
 			if (j->type == J_PRISONERS) {
 				const char *cell = json_string_value(
 				    json_object_get(it, "cell"));
@@ -192,8 +204,7 @@ on_reply(void *ud, int status, const xz_msg *reply)
 			}
 		}
 		if (!err)
-			d->host->log(d->self, XZ_LOG_INFO,
-			    "%s: %zu record(s)",
+			d->host->log(d->self, XZ_LOG_INFO, "%s: %zu record(s)",
 			    j->type == J_PRISONERS ? "prisoners" : "residents",
 			    json_array_size(json_object_get(o, "items")));
 		break;
@@ -205,9 +216,11 @@ on_reply(void *ud, int status, const xz_msg *reply)
 		k = find_alarm(d, j->id);
 		if (k < 0)
 			break;
-		if (err || d->alarms[k].stage + 1 >= N_STAGES ||
-		    strcmp(json_string_value(json_object_get(o, "state")) ?: "",
-		        "FALSE_ALARM") == 0)
+		if (err || d->alarms[k].stage + 1 >= N_STAGES
+		    || strcmp(json_string_value(json_object_get(o, "state"))
+		               ?: "",
+		           "FALSE_ALARM")
+		        == 0)
 			drop_alarm(d, k);
 		else
 			d->alarms[k].stage++;
@@ -230,8 +243,8 @@ on_reply(void *ud, int status, const xz_msg *reply)
 		break;
 	case J_RC_SUBMIT:
 		if (o && json_object_get(o, "alarm_id")) {
-			track_alarm(d, json_string_value(
-			                   json_object_get(o, "alarm_id")));
+			track_alarm(d,
+			    json_string_value(json_object_get(o, "alarm_id")));
 			if (d->nrecounts < DEMO_MAX_RECOUNTS) {
 				snprintf(d->recounts[d->nrecounts].id,
 				    sizeof(d->recounts[0].id), "%s", j->id);
@@ -249,8 +262,8 @@ on_reply(void *ud, int status, const xz_msg *reply)
 static void
 raise_alarm(demo *d)
 {
-	demo_job *j = job_new(d, J_RAISE);
-	int       p = (int) demo_rand(d, (uint32_t) d->nplaces);
+	demo_job *j  = job_new(d, J_RAISE);
+	int       p  = (int) demo_rand(d, (uint32_t) d->nplaces);
 	int       lv = demo_rand(d, 10) == 0 ? 2 : 1;
 
 	if (j == NULL)
@@ -265,9 +278,9 @@ raise_alarm(demo *d)
 static void
 progress_alarm(demo *d)
 {
-	int         k = (int) demo_rand(d, (uint32_t) d->nalarms);
-	demo_alarm *a = &d->alarms[k];
-	demo_job   *j = job_new(d, J_ACTION);
+	int         k      = (int) demo_rand(d, (uint32_t) d->nalarms);
+	demo_alarm *a      = &d->alarms[k];
+	demo_job   *j      = job_new(d, J_ACTION);
 	const char *action = next_action[a->stage];
 	json_t     *body;
 
@@ -308,8 +321,9 @@ rollcall(demo *d)
 		        d->recounts[k].id, "reason",
 		        "recount: one prisoner in healthcare", "counts",
 		        "location", d->places[d->recounts[k].place].path,
-		        "counted", d->places[d->recounts[k].place].prisoners - 1,
-		        "out", 1));
+		        "counted",
+		        d->places[d->recounts[k].place].prisoners - 1, "out",
+		        1));
 		d->nrecounts--;
 		return;
 	}
@@ -324,14 +338,13 @@ rollcall(demo *d)
 static void
 assessment(demo *d)
 {
-	int         k = (int) demo_rand(d, (uint32_t) d->nresidents);
+	int         k     = (int) demo_rand(d, (uint32_t) d->nresidents);
 	const char *phase = d->residents[k].phase;
 	int         detox = strcmp(phase, "PHYSIOLOGICAL_DETOX") == 0;
-	int         fail  = (int) demo_rand(d, 10) < 3 ? (int) demo_rand(d, 5)
-	                                               : -1;
-	char        session[48];
-	json_t     *ev;
-	char       *s;
+	int     fail = (int) demo_rand(d, 10) < 3 ? (int) demo_rand(d, 5) : -1;
+	char    session[48];
+	json_t *ev;
+	char   *s;
 
 	snprintf(session, sizeof(session), "demo-%llu-%u",
 	    (unsigned long long) d->ticks, demo_rand(d, 1000000));
@@ -353,7 +366,8 @@ assessment(demo *d)
 	s = json_dumps(ev, JSON_COMPACT);
 	json_decref(ev);
 	if (s) {
-		d->host->publish(d->self, "rehab.assessment.scored", s, strlen(s));
+		d->host->publish(
+		    d->self, "rehab.assessment.scored", s, strlen(s));
 		free(s);
 	}
 }
@@ -364,8 +378,8 @@ demo_tick(demo *d)
 	uint32_t r = demo_rand(d, 100);
 
 	d->ticks++;
-	if ((d->nplaces == 0 || d->nresidents == 0) && d->loading == 0 &&
-	    (d->ticks == 1 || d->ticks % 20 == 0))
+	if ((d->nplaces == 0 || d->nresidents == 0) && d->loading == 0
+	    && (d->ticks == 1 || d->ticks % 20 == 0))
 		demo_load(d);
 	if (r < 35 && d->nplaces)
 		raise_alarm(d);

@@ -41,7 +41,8 @@ check_machine(const kit_fsm *m, const allowed *want, size_t n)
 	for (size_t r = 0; r < m->nrows; r++) {
 		int seen_from = 0, seen_to = 0;
 		for (size_t i = 0; i < n; i++) {
-			seen_from |= strcmp(want[i].state, m->rows[r].from) == 0;
+			seen_from
+			    |= strcmp(want[i].state, m->rows[r].from) == 0;
 			seen_to |= strcmp(want[i].state, m->rows[r].to) == 0;
 		}
 		if (!seen_from || !seen_to)
@@ -57,7 +58,7 @@ check_refusals(const kit_fsm *m, const allowed *want, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t r = 0; r < m->nrows; r++) {
-			const char *a      = m->rows[r].action;
+			const char *a = m->rows[r].action;
 			char        pat[64];
 			int         listed = 0;
 			snprintf(pat, sizeof(pat), "%s", a);
@@ -65,26 +66,28 @@ check_refusals(const kit_fsm *m, const allowed *want, size_t n)
 			const char *s = want[i].actions;
 			while (*s) {
 				size_t len = strcspn(s, ",");
-				if (len == strlen(a) && strncmp(s, a, len) == 0)
+				if (len == strlen(a)
+				    && strncmp(s, a, len) == 0)
 					listed = 1;
 				s += len;
 				while (*s == ',' || *s == ' ')
 					s++;
 			}
-			const kit_transition *t =
-			    kit_fsm_find(m, want[i].state, a);
+			const kit_transition *t
+			    = kit_fsm_find(m, want[i].state, a);
 			if ((t != NULL) != listed)
-				fail_msg("%s %s %s: %s", m->name, want[i].state,
-				    a, t ? "allowed but not listed"
-				         : "refused but listed");
+				fail_msg("%s %s %s: %s", m->name,
+				    want[i].state, a,
+				    t ? "allowed but not listed"
+				      : "refused but listed");
 		}
 	}
 }
 
-#define CHECK(m, w)                                                       \
-	do {                                                              \
-		check_machine(&(m), (w), sizeof(w) / sizeof((w)[0]));     \
-		check_refusals(&(m), (w), sizeof(w) / sizeof((w)[0]));    \
+#define CHECK(m, w)                                                           \
+	do {                                                                  \
+		check_machine(&(m), (w), sizeof(w) / sizeof((w)[0]));         \
+		check_refusals(&(m), (w), sizeof(w) / sizeof((w)[0]));        \
 	} while (0)
 
 static void
@@ -92,9 +95,11 @@ test_alarm(void **st)
 {
 	(void) st;
 	static const allowed w[] = {
-		{ "RAISED", "acknowledge, dismiss, escalate, attach-evidence" },
-		{ "ACKNOWLEDGED", "dispatch, resolve, dismiss, escalate, "
-		                  "attach-evidence" },
+		{ "RAISED",
+		    "acknowledge, dismiss, escalate, attach-evidence" },
+		{ "ACKNOWLEDGED",
+		    "dispatch, resolve, dismiss, escalate, "
+		    "attach-evidence" },
 		{ "DISPATCHED", "arrive, resolve, escalate, attach-evidence" },
 		{ "ON_SCENE", "handle, resolve, escalate, attach-evidence" },
 		{ "HANDLING", "resolve, escalate, attach-evidence" },
@@ -124,13 +129,15 @@ test_refusal_text(void **st)
 	(void) st;
 	kit_fsm_refusal(&prison_alarm_fsm, "ALM-00000001", "CLOSED",
 	    "acknowledge", buf, sizeof(buf));
-	assert_string_equal(buf, "alarm ALM-00000001 is CLOSED: acknowledge "
-	                         "is not allowed (allowed: none)");
+	assert_string_equal(buf,
+	    "alarm ALM-00000001 is CLOSED: acknowledge "
+	    "is not allowed (allowed: none)");
 	kit_fsm_refusal(&prison_alarm_fsm, "ALM-00000002", "RESOLVED",
 	    "dispatch", buf, sizeof(buf));
-	assert_string_equal(buf, "alarm ALM-00000002 is RESOLVED: dispatch is "
-	                         "not allowed (allowed: close, reopen, "
-	                         "attach-evidence)");
+	assert_string_equal(buf,
+	    "alarm ALM-00000002 is RESOLVED: dispatch is "
+	    "not allowed (allowed: close, reopen, "
+	    "attach-evidence)");
 	/* a buffer too small is cut, never overrun */
 	kit_fsm_allowed(&prison_alarm_fsm, "ACKNOWLEDGED", buf, 12);
 	assert_string_equal(buf, "dispatch");
@@ -147,10 +154,12 @@ test_rollcall_incident_visit(void **st)
 		{ "RECONCILED", "none" },
 	};
 	static const allowed inc[] = {
-		{ "DRAFT", "update, submit, mark-duplicate, "
-		           "mark-not-reportable" },
-		{ "AWAITING_REVIEW", "request-changes, close, mark-duplicate, "
-		                     "mark-not-reportable" },
+		{ "DRAFT",
+		    "update, submit, mark-duplicate, "
+		    "mark-not-reportable" },
+		{ "AWAITING_REVIEW",
+		    "request-changes, close, mark-duplicate, "
+		    "mark-not-reportable" },
 		{ "NEEDS_UPDATING", "update" },
 		{ "UPDATED", "request-changes, close" },
 		{ "CLOSED", "reopen" },
@@ -206,9 +215,9 @@ test_rehab(void **st)
 	CHECK(rehab_plan_fsm, plan);
 	CHECK(rehab_assessment_fsm, as);
 	/* the phases follow the national model, in order */
-	assert_string_equal(kit_fsm_find(&rehab_resident_fsm,
-	                        "PHYSIOLOGICAL_DETOX", "advance")
-	                        ->to,
+	assert_string_equal(
+	    kit_fsm_find(&rehab_resident_fsm, "PHYSIOLOGICAL_DETOX", "advance")
+	        ->to,
 	    "EDUCATION_ADAPTATION");
 	assert_string_equal(kit_fsm_find(&rehab_resident_fsm,
 	                        "REHABILITATION_CONSOLIDATION", "advance")
@@ -266,20 +275,21 @@ test_store(void **st)
 
 	/* location P1.A: itself and below, not P1.AB */
 	page = kit_store_list(&s, "alarm", NULL, "P1.A", NULL, 10, 0);
-	assert_int_equal(json_integer_value(json_object_get(page, "total")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(page, "total")), 2);
 	json_decref(page);
 	page = kit_store_list(&s, "alarm", "RAISED", NULL, NULL, 2, 0);
-	assert_int_equal(json_integer_value(json_object_get(page, "total")), 3);
+	assert_int_equal(
+	    json_integer_value(json_object_get(page, "total")), 3);
 	assert_int_equal(json_array_size(json_object_get(page, "items")), 2);
 	assert_int_equal(
 	    json_integer_value(json_object_get(page, "next_offset")), 2);
 	json_decref(page);
 	page = kit_store_list(&s, "alarm", "RAISED", NULL, NULL, 2, 2);
 	assert_null(json_object_get(page, "next_offset"));
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(json_object_get(page, "items"),
-	                            0),
-	                        "id")),
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(json_object_get(page, "items"), 0), "id")),
 	    "A3");
 	json_decref(page);
 	kit_store_fini(&s);
@@ -290,21 +300,21 @@ test_store(void **st)
 	assert_int_equal(kit_store_init(&s, db), 0);
 	r = kit_store_load(&s, "alarm", "A2");
 	assert_non_null(r);
-	assert_string_equal(json_string_value(json_object_get(r, "location")),
-	    "P1.A.1.2");
+	assert_string_equal(
+	    json_string_value(json_object_get(r, "location")), "P1.A.1.2");
 	json_decref(r);
 	assert_null(kit_store_load(&s, "alarm", "nope"));
 	assert_string_equal(s.err, "");
 	r = kit_store_history(&s, "alarm", "A1");
 	assert_int_equal(json_array_size(r), 1);
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(r, 0), "why")),
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(r, 0), "why")),
 	    "checked CCTV");
 	json_decref(r);
 	r = kit_store_due(&s, "alarm");
 	assert_int_equal(json_array_size(r), 3);
-	assert_string_equal(json_string_value(
-	                        json_object_get(json_array_get(r, 0), "id")),
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(r, 0), "id")),
 	    "A1");
 	json_decref(r);
 	r = kit_store_stats(&s, "alarm");
