@@ -55,7 +55,7 @@ assert_eq "and nothing else within 4 s (sub times out)" 3 "$rc"
 check "get" xz call $LONG collab.transfer.get "{\"transfer_id\":\"$T\",$PRISON}"
 assert_eq "history across restarts" "send,receive" "$(jq -r '[.history[].action] | join(",")' <<<"$OUT")"
 assert_eq "clocks" "notify:OVERDUE serve:OVERDUE" "$(jq -r '[.clocks[] | "\(.clock):\(.status)"] | join(" ")' <<<"$OUT")"
-assert_eq "overdue counter" 1 "$(counter collab overdue)"
+assert_eq "overdue counter" 1 "$(xz status $LONG | jq -r '.plugins[] | select(.name == "collab") | .counters.overdue')"
 stop_node
 
 # Options are declared with ranges: the kernel refuses 0 days.
