@@ -293,6 +293,11 @@ run_cb(void *arg)
 		p->desc->fini(p->state);
 		break;
 	}
+	/* Mark a failure here, in the actor's context, so that no job or
+	 * message queued meanwhile (a timer armed or an event published in
+	 * init) reaches the plugin once this callback returns. */
+	if (c->which <= 1 && c->rc != XZ_OK)
+		p->phase = XZ_PHASE_FAILED;
 }
 
 static int
