@@ -92,6 +92,21 @@ free_opts(xz_option_decl *o, size_t n)
 	free(o);
 }
 
+static const char *
+opt_type_word(int t)
+{
+	switch (t) {
+	case XZ_OPT_INT:
+		return "an integer";
+	case XZ_OPT_FLOAT:
+		return "a number";
+	case XZ_OPT_BOOL:
+		return "a boolean";
+	default:
+		return "a string";
+	}
+}
+
 static int
 opt_type_of(const char *s)
 {
@@ -186,8 +201,7 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 		} else {
 			xz_diag_add(d, ctx->path, line,
 			    "%s: field 'default' must be %s", where,
-			    t == XZ_OPT_INT ? "an integer"
-			                    : "of the option's type");
+			    opt_type_word(t));
 			return -1;
 		}
 		o->def = strdup(def);
@@ -195,9 +209,8 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 	case LUA_TBOOLEAN:
 		if (t != XZ_OPT_BOOL) {
 			xz_diag_add(d, ctx->path, line,
-			    "%s: field 'default' must be of the option's "
-			    "type",
-			    where);
+			    "%s: field 'default' must be %s", where,
+			    opt_type_word(t));
 			return -1;
 		}
 		o->def = strdup(lua_toboolean(L, -1) ? "true" : "false");
@@ -205,16 +218,15 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 	case LUA_TSTRING:
 		if (t != XZ_OPT_STRING) {
 			xz_diag_add(d, ctx->path, line,
-			    "%s: field 'default' must be of the option's "
-			    "type",
-			    where);
+			    "%s: field 'default' must be %s", where,
+			    opt_type_word(t));
 			return -1;
 		}
 		o->def = strdup(lua_tostring(L, -1));
 		break;
 	default:
 		xz_diag_add(d, ctx->path, line,
-		    "%s: field 'default' must be of the option's type", where);
+		    "%s: field 'default' must be %s", where, opt_type_word(t));
 		return -1;
 	}
 	lua_pop(L, 1);

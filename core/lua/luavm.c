@@ -781,10 +781,13 @@ xz_lua_call_done_reply(xz_lua_call *c, int ok, int nres)
 	    || vm->host == NULL)
 		return;
 	if (!ok) {
+		/* the first line: file:line and message, no traceback */
+		const char *m = lua_tostring(vm->L, -1);
+		char        line[512];
+		m = m ? m : "script error";
+		snprintf(line, sizeof(line), "%.*s", (int) strcspn(m, "\n"), m);
 		c->replied = 1;
-		vm->host->reply_error(vm->self, c->req, "script_error",
-		    lua_isstring(vm->L, -1) ? lua_tostring(vm->L, -1)
-		                            : "script error");
+		vm->host->reply_error(vm->self, c->req, "script_error", line);
 		return;
 	}
 	if (nres < 1 || lua_isnil(c->co, -nres))
