@@ -317,6 +317,7 @@ int  xz_timer_cancel(xz_kernel *k, uint64_t id);
  * the timer is still alive. */
 int  xz_timer_take(xz_kernel *k, uint64_t id, xz_timer_fn *fn, void **ud);
 void xz_timers_kick(xz_kernel *k); /* clock moved */
+void xz_timers_advance(xz_kernel *k, uint64_t delta_us);
 void xz_timers_pause_plugins(xz_kernel *k);
 void xz_timers_drop_owner(xz_kernel *k, xz_plugin *owner);
 

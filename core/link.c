@@ -368,7 +368,10 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 		}
 		break;
 	case XZ_KIND_REQUEST: {
-		uint64_t now = xz_now_us(k);
+		/* The peer's deadline is in real time: compare it with the
+		 * kernel clock minus what xz.sys.clock.advance added. */
+		uint64_t now = xz_now_us(k) -
+		    (uint64_t) atomic_load(&k->clock_offset_us);
 		uint32_t tmo = 0;
 		if (e->deadline_us > now)
 			tmo = (uint32_t) ((e->deadline_us - now) / 1000u);

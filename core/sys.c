@@ -134,10 +134,9 @@ on_clock(void *ud, const xz_msg *m)
 			    "expected {\"ms\": <non-negative integer>}");
 			return;
 		}
-		atomic_fetch_add(&k->clock_offset_us,
-		    (int_fast64_t) json_integer_value(ms) * 1000);
+		xz_timers_advance(k,
+		    (uint64_t) json_integer_value(ms) * 1000u);
 		json_decref(o);
-		xz_timers_kick(k);
 	}
 	reply_json(st, m, json_pack("{s:I}", "now_ms",
 	                      (json_int_t) (xz_now_us(k) / 1000u)));

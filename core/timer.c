@@ -261,6 +261,25 @@ xz_timer_take(xz_kernel *k, uint64_t id, xz_timer_fn *fn, void **ud)
 	return alive;
 }
 
+/* Move the kernel clock forward by delta_us. Plugin timers follow the
+ * clock (what came due fires now); request deadlines do not: they are
+ * promises in real time, so they move with it and stay as far away as
+ * they were. Both happen under tm_mu, so the timer thread never sees the
+ * new clock with the old deadlines. */
+void
+xz_timers_advance(xz_kernel *k, uint64_t delta_us)
+{
+	pthread_mutex_lock(&k->tm_mu);
+	atomic_fetch_add(&k->clock_offset_us, (int_fast64_t) delta_us);
+	for (size_t i = 0; i < k->nheap; i++)
+		if (k->heap[i]->owner == NULL)
+			k->heap[i]->due_us += delta_us;
+	for (size_t i = k->nheap / 2; i-- > 0;)
+		heap_down(k, i);
+	pthread_cond_signal(&k->tm_cv);
+	pthread_mutex_unlock(&k->tm_mu);
+}
+
 void
 xz_timers_kick(xz_kernel *k)
 {

@@ -785,7 +785,8 @@ xz_lua_call_done_reply(xz_lua_call *c, int ok, int nres)
 		const char *m = lua_tostring(vm->L, -1);
 		char        line[512];
 		m = m ? m : "script error";
-		snprintf(line, sizeof(line), "%.*s", (int) strcspn(m, "\n"), m);
+		snprintf(
+		    line, sizeof(line), "%.*s", (int) strcspn(m, "\n"), m);
 		c->replied = 1;
 		vm->host->reply_error(vm->self, c->req, "script_error", line);
 		return;

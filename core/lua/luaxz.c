@@ -656,9 +656,14 @@ stmt_gc(lua_State *L)
 static sqlite3 *
 db_get(lua_State *L, xz_lua_vm *vm, const char *fn)
 {
-	sqlite3 *db = vm->host != NULL ? vm->host->store(vm->self) : NULL;
+	sqlite3 *db;
 
-	if (db == NULL)
+	if (vm->host == NULL)
+		luaL_error(L,
+		    "%s: no store while the node checks the script (use "
+		    "xz.db in init or in handlers)",
+		    fn);
+	if ((db = vm->host->store(vm->self)) == NULL)
 		luaL_error(L, "%s: no store available for this plugin", fn);
 	return db;
 }

@@ -22,7 +22,6 @@
  * publish_errors.
  */
 #include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +41,9 @@ struct hello {
 	uint64_t       greetings; /* answered since start */
 	uint64_t       seq; /* last heartbeat sequence number */
 };
+
+static const char *const hello_counters[]
+    = { "greetings", "bad_requests", "heartbeats", "publish_errors" };
 
 static const xz_option_decl hello_options[] = {
 	{ .name          = "greeting",
@@ -88,7 +90,6 @@ on_greet(void *ud, const xz_msg *msg)
 	const char   *name = "world";
 	json_error_t  jerr;
 	json_t       *req, *jname;
-	char          text[256];
 
 	if (msg->kind != XZ_KIND_REQUEST) /* someone published an event */
 		return;
@@ -114,13 +115,14 @@ on_greet(void *ud, const xz_msg *msg)
 		}
 		name = json_string_value(jname);
 	}
-	snprintf(text, sizeof(text), "%s, %s!", h->greeting, name);
-	json_decref(req); /* name pointed into req: used up above */
 	h->greetings++;
 	h->host->counter_add(h->self, "greetings", 1);
+	/* "o" hands the new string to the object: one decref frees both. */
 	reply_json(h, msg,
-	    json_pack("{s:s,s:I}", "greeting", text, "count",
+	    json_pack("{s:o,s:I}", "greeting",
+	        json_sprintf("%s, %s!", h->greeting, name), "count",
 	        (json_int_t) h->greetings));
+	json_decref(req); /* last: name points into req */
 }
 
 /* The heartbeat timer: runs in the actor, on the kernel clock. */
@@ -188,6 +190,11 @@ hello_init(xz_plugin *self, const xz_host *host, void **state)
 		free(h);
 		return rc;
 	}
+	/* Counters appear in `xiezhi status` from the first add: show them
+	 * at zero from the start. */
+	for (size_t i = 0;
+	     i < sizeof(hello_counters) / sizeof(*hello_counters); i++)
+		host->counter_add(self, hello_counters[i], 0);
 	*state = h;
 	return XZ_OK;
 }

@@ -169,14 +169,6 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 
 	if (strcmp(a, "escalate") == 0) {
 		int64_t to = kit_int(r->body, "level", level + 1);
-		if (r->msg == NULL && level >= 3) {
-			/* an SLA miss at the top level: the clock stops */
-			json_object_set_new(ev, "from_level", json_integer(3));
-			json_object_set_new(ev, "to_level", json_integer(3));
-			json_object_set_new(rec, "due_ms", json_integer(0));
-			json_object_del(rec, "sla_stage");
-			return 0;
-		}
 		if (to <= level || to > 3) {
 			kit_err_set(e, "bad_request",
 			    "alarm %s is at level %lld: escalate needs a higher "
@@ -253,6 +245,39 @@ after_action(
 	prison_alarm_arm(k->ud, kit_str(rec, "id"), kit_int(rec, "due_ms", 0));
 }
 
+/* An SLA missed at level 3: there is no higher level; the breach is
+ * recorded in the history and the clock stops. */
+static void
+stop_clock(prison *p, kit_req *r, json_t *rec, const char *why)
+{
+	kit_err    e;
+	kit_change ch = { .action = "sla-breach",
+		.from             = kit_str(rec, "state"),
+		.to               = kit_str(rec, "state"),
+		.who              = r->actor.user,
+		.role             = r->actor.role,
+		.why              = why,
+		.at_ms            = r->now_ms };
+
+	json_object_set_new(rec, "due_ms", json_integer(0));
+	json_object_del(rec, "sla_stage");
+	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
+	if (kit_tx_begin(&p->c, &e) != 0)
+		goto fail;
+	if (kit_store_save(&p->c.store, "alarm", rec, 0) != 0 ||
+	    kit_store_history_add(&p->c.store, "alarm", kit_str(rec, "id"),
+	        &ch) != 0) {
+		kit_err_set(&e, "store_error", "%s", p->c.store.err);
+		kit_tx_abort(&p->c);
+		goto fail;
+	}
+	if (kit_tx_commit(&p->c, &e) == 0)
+		return;
+fail:
+	p->c.host->log(p->c.self, XZ_LOG_ERROR, "alarm %s: %s",
+	    kit_str(rec, "id"), e.msg);
+}
+
 static void
 on_timer(void *ud, uint64_t timer_id)
 {
@@ -303,6 +328,12 @@ on_timer(void *ud, uint64_t timer_id)
 	    (long long) level);
 	json_object_set_new(r.body, "reason", json_string(why));
 	r.why = kit_str(r.body, "reason");
+	if (level >= 3) {
+		stop_clock(p, &r, rec, why);
+		json_decref(rec);
+		kit_req_done(&r);
+		return;
+	}
 	json_decref(rec);
 	rec = kit_apply(&p->kinds[PK_ALARM], &r, id, "escalate", &e);
 	if (rec == NULL)

@@ -120,6 +120,9 @@ on_count(void *ud, const xz_msg *msg)
 	struct tpl *t = ud;
 	int64_t     n = 0;
 
+	/* CHANGE: a real request names who acts ({"actor":{"user":..}}):
+	 * parse msg->data and refuse with reply_error(.., "bad_request",
+	 * ..) when it does not (see examples/c-plugin/visitor_log.c). */
 	if (msg->kind != XZ_KIND_REQUEST) {
 		t->host->log(t->self, XZ_LOG_WARN,
 		    "%s is a request topic; event from %s ignored", msg->topic,

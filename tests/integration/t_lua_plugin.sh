@@ -125,6 +125,16 @@ check "same session" xz call xz.sys.console.eval '{"chunk":"return x + 1","sessi
 assert_eq "session state" '[42]' "$(echo "$OUT" | jq -c .results)"
 check "other session" xz call xz.sys.console.eval '{"chunk":"return x","session":"s2"}'
 assert_eq "sessions are separate" '[null]' "$(echo "$OUT" | jq -c .results)"
+# (the reply to the advance itself may be judged late by the moved clock)
+xz call xz.sys.clock.advance '{"ms":310000}' >/dev/null 2>&1 || true
+s1_fresh() {
+	[ "$(xz call xz.sys.console.eval '{"chunk":"return x","session":"s1"}' | jq -c .results)" = '[null]' ]
+}
+if wait_for 5 s1_fresh; then
+	pass "an idle session expires and starts afresh"
+else
+	fail "session s1 still holds x after the idle timeout"
+fi
 stop_node
 
 # `xiezhi check` reports FILE:LINE for broken scripts and schemas

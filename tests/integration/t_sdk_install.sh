@@ -17,8 +17,13 @@ done
 # A toolchain environment that cannot see anything but the prefix.
 unset PKG_CONFIG_PATH CMAKE_PREFIX_PATH xiezhi_DIR
 export PKG_CONFIG_LIBDIR="${PKG_CONFIG_LIBDIR:-$(pkg-config --variable pc_path pkg-config)}"
-# Out-of-tree plugins build without the sanitizer flags of the tree.
+# Out-of-tree plugins take their flags from the environment, as an
+# integrator's would; under the sanitizer build they are instrumented too.
 unset CFLAGS LDFLAGS
+if sanitized; then
+	export CFLAGS="-g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+	export LDFLAGS="-fsanitize=address,undefined"
+fi
 
 # --- install, then move the prefix --------------------------------------
 check "cmake --install into a temp prefix" \
@@ -50,6 +55,20 @@ assert_eq "pkg-config include dir is the moved prefix's" \
 	"$(readlink -f "$P/include")" "$(readlink -f "$inc")"
 assert_eq "pkg-config gives no libs (plugins never link the core)" \
 	"" "$($PC --libs xiezhi | tr -d ' ')"
+
+# --- the header alone --------------------------------------------------------
+printf '#include <xiezhi/xiezhi.h>\nint main(void) { return XZ_OK; }\n' \
+	>"$XZ_T/header.c"
+check "the installed header compiles alone as strict C11" \
+	cc -std=c11 -Wall -Wextra -Werror -pedantic -I"$P/include" \
+	-c "$XZ_T/header.c" -o "$XZ_T/header.o"
+if command -v c++ >/dev/null; then
+	check "the installed header compiles as C++17" \
+		c++ -std=c++17 -Wall -Wextra -Werror -pedantic -I"$P/include" \
+		-x c++ -c "$XZ_T/header.c" -o "$XZ_T/header.o"
+else
+	echo "  skip C++17 check: no c++ compiler"
+fi
 
 # --- builds -----------------------------------------------------------------
 cp -r "$XZ_SRC/examples/c-plugin" "$XZ_T/example"

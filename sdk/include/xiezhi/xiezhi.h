@@ -168,8 +168,10 @@ typedef struct xz_plugin_desc {
 	 * other callback of this plugin runs (not even fini): undo your own
 	 * work before returning it. */
 	int (*init)(xz_plugin *self, const xz_host *host, void **state);
-	/* Optional. After every plugin it requires has started. An error
-	 * stops the node's start-up (already started plugins are stopped). */
+	/* Optional. After every plugin's init, and after every plugin it
+	 * requires has started. An error disables this plugin only (FAILED
+	 * in status; its subscriptions and timers are removed, fini runs,
+	 * plugins requiring it are not started); the node keeps running. */
 	int (*start)(void *state);
 	/* Optional. Stop producing; the kernel has drained the bus first. */
 	void (*stop)(void *state);
