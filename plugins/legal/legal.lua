@@ -595,7 +595,8 @@ local function routing_input(d, b)
 		specialty = str(b.specialty) or nn(d.specialty),
 		region = str(b.region) or nn(d.region),
 		applicant_id = str(b.applicant_id) or nn(d.applicant_id),
-		parties = strlist(b.parties) or nn(d.parties) or {},
+		parties = (b.parties ~= nil and strlist(b.parties))
+			or nn(d.parties) or {},
 	}
 end
 
