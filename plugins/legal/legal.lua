@@ -655,7 +655,7 @@ AFTER.aid.assign = function(ctx, rec)
 		return
 	end
 	local p = rec.data.provider
-	local slot = xz.now() + cfg.legal_visit_lead_h * HOUR
+	local slot = rec.data.assigned_ms + cfg.legal_visit_lead_h * HOUR
 	local actor = { user = SYSTEM.user, role = SYSTEM.role,
 		agency = SYSTEM.agency }
 	local visit, code, msg = xz.request("prison.visit.request", {
@@ -916,16 +916,24 @@ local function on_visit(ev, topic)
 	if not rec or type(rec.data.visit) ~= "table" then
 		return
 	end
-	rec.data.visit.state = str(ev.state) or rec.data.visit.state
+	local what = topic:match("[^.]+$")
+	-- kit events name the new state "to"
+	rec.data.visit.state = str(ev.to) or str(ev.state) or string.upper(what)
 	rec.data.visit.outcome = str(ev.outcome) or NULL
 	rec.updated_ms = xz.now()
 	store.tx(function()
 		store.save(rec)
-		store.add_history("aid", aid_id, "visit-" .. topic:match("[^.]+$"),
-			rec.state, rec.state, { user = str(ev.who) or "prison" },
-			rec.updated_ms, "visit " .. ev.id)
+		store.add_history("aid", aid_id, "visit-" .. what, rec.state,
+			rec.state, { user = str(ev.who) or "prison" }, rec.updated_ms,
+			"visit " .. ev.id)
 		return true
 	end)
+	audit({ actor = { user = str(ev.who) or "prison", role = str(ev.role) },
+		corr = new_corr(), purpose = "legal visit" }, "UPDATE",
+		fsm.aid.subject_type, aid_id, "visit_" .. what .. ":" .. ev.id)
+	emit("legal.aid.visit-" .. what, { id = aid_id, visit_id = ev.id,
+		visit_state = rec.data.visit.state, outcome = rec.data.visit.outcome,
+		prisoner_id = rec.data.prisoner_id, at_ms = rec.updated_ms })
 end
 
 -- Requests -------------------------------------------------------------
