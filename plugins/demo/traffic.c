@@ -286,7 +286,9 @@ progress_alarm(demo *d)
 
 	if (j == NULL)
 		return;
-	snprintf(j->id, sizeof(j->id), "%s", a->id);
+	size_t idlen = strnlen(a->id, sizeof(j->id) - 1);
+	memmove(j->id, a->id, idlen); /* gcc cannot prove they differ */
+	j->id[idlen] = '\0';
 	if (a->stage == 0 && demo_rand(d, 8) == 0)
 		action = "dismiss";
 	body = json_pack("{s:s}", "id", a->id);
