@@ -340,6 +340,10 @@ vlog_init(xz_plugin *self, const xz_host *host, void **state)
 	            self, "visitor-log.visits", NULL, on_visits, v, NULL))
 	        != XZ_OK)
 		goto fail;
+	/* Show the counters at zero in `xiezhi status` from the start. */
+	host->counter_add(self, "visits", 0);
+	host->counter_add(self, "duplicates", 0);
+	host->counter_add(self, "rejected", 0);
 	*state = v;
 	return XZ_OK;
 fail:

@@ -42,6 +42,9 @@ struct hello {
 	uint64_t       seq; /* last heartbeat sequence number */
 };
 
+static const char *const hello_counters[]
+    = { "greetings", "bad_requests", "heartbeats", "publish_errors" };
+
 static const xz_option_decl hello_options[] = {
 	{ .name          = "greeting",
 	    .type        = XZ_OPT_STRING,
@@ -187,6 +190,11 @@ hello_init(xz_plugin *self, const xz_host *host, void **state)
 		free(h);
 		return rc;
 	}
+	/* Counters appear in `xiezhi status` from the first add: show them
+	 * at zero from the start. */
+	for (size_t i = 0;
+	     i < sizeof(hello_counters) / sizeof(*hello_counters); i++)
+		host->counter_add(self, hello_counters[i], 0);
 	*state = h;
 	return XZ_OK;
 }

@@ -49,6 +49,24 @@ stop_node
 assert_contains "start-up log names the period" \
 	"INFO  hello: heartbeat every 100 ms" "$(cat "$XZ_T/n1.log")"
 
+# --- the heartbeat follows the kernel clock ---------------------------------
+xz_config <<'EOF2'
+plugins = ( { name = "hello"; kind = "so"; } );   # interval_ms 10000
+EOF2
+start_node
+assert_eq "no heartbeat in the first 10 s" 0 "$(counter hello heartbeats)"
+check "advance the kernel clock 10 s" xz call xz.sys.clock.advance '{"ms":10000}'
+beats_are() { [ "$(counter hello heartbeats)" = "$1" ]; }
+if wait_for 10 beats_are 1; then pass "one heartbeat after 10 s of kernel clock"
+else fail "heartbeats after 10 s of kernel clock: $(counter hello heartbeats)"; fi
+check "advance the kernel clock 35 s more" xz call xz.sys.clock.advance '{"ms":35000}'
+if wait_for 10 beats_are 2; then pass "a jump of 3.5 periods gives one heartbeat, not a burst"
+else fail "heartbeats after the jump: $(counter hello heartbeats)"; fi
+sleep 0.3
+assert_eq "and no more after it" 2 "$(counter hello heartbeats)"
+check "greet after the clock moved" xz call hello.greet '{"name":"Cy"}'
+stop_node
+
 # --- heartbeat = false: requests only ---------------------------------------
 xz_config <<'EOF2'
 plugins = ( { name = "hello"; kind = "so";
@@ -60,5 +78,8 @@ assert_eq "greeting word by default" '{"greeting":"Hello, Bo!","count":1}' "$OUT
 sleep 0.5 # five periods
 assert_eq "heartbeat = false: no heartbeat in 5 periods" 0 \
 	"$(counter hello heartbeats)"
+assert_eq "every counter is shown, from zero" \
+	'{"bad_requests":0,"greetings":1,"heartbeats":0,"publish_errors":0}' \
+	"$(xz status | jq -S -c '.plugins[] | select(.name == "hello") | .counters')"
 stop_node
 finish
