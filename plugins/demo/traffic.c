@@ -378,16 +378,20 @@ void
 demo_tick(demo *d)
 {
 	uint32_t r = demo_rand(d, 100);
+	/* an alarm takes six operator steps: raise about one alarm for six
+	 * steps, and none while many are being worked, so the open alarms
+	 * stay bounded like a real shift's */
+	int can_raise = d->nplaces && d->nalarms < DEMO_MAX_ALARMS / 2;
 
 	d->ticks++;
 	if ((d->nplaces == 0 || d->nresidents == 0) && d->loading == 0
 	    && (d->ticks == 1 || d->ticks % 20 == 0))
 		demo_load(d);
-	if (r < 35 && d->nplaces)
+	if (r < 12 && can_raise)
 		raise_alarm(d);
-	else if (r < 70 && d->nalarms)
+	else if (r < 72 && d->nalarms)
 		progress_alarm(d);
-	else if (r < 70 && d->nplaces)
+	else if (r < 72 && can_raise)
 		raise_alarm(d);
 	else if (r < 80 && d->nplaces)
 		rollcall(d);

@@ -257,13 +257,27 @@ prison_start(void *state)
 	p->c.host->opt_bool(p->c.self, "seed_demo_data", &s);
 	if (s && seed(p) != 0)
 		return XZ_EIO;
-	return prison_alarm_reload(p);
+	if (prison_alarm_reload(p) != 0)
+		return XZ_EIO;
+	kit_group_enable(&p->c);
+	return XZ_OK;
+}
+
+/* The group-commit point: the batch's changes become durable, then its
+ * events and replies go out. */
+static void
+prison_batch_end(void *state)
+{
+	prison *p = state;
+	kit_batch_end(&p->c);
 }
 
 static void
 prison_stop(void *state)
 {
-	prison_alarm_disarm_all(state);
+	prison *p = state;
+	kit_batch_end(&p->c);
+	prison_alarm_disarm_all(p);
 }
 
 static void
@@ -286,6 +300,7 @@ static const xz_plugin_desc desc = {
 	.start       = prison_start,
 	.stop        = prison_stop,
 	.fini        = prison_fini,
+	.batch_end   = prison_batch_end,
 };
 
 XZ_EXPORT const xz_plugin_desc *

@@ -110,8 +110,6 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		    rec, "alarm_id", json_string(kit_str(alarm, "id")));
 		json_object_set_new(
 		    ev, "alarm_id", json_string(kit_str(alarm, "id")));
-		json_object_set_new(rec, "alarm_due_ms",
-		    json_integer(kit_int(alarm, "due_ms", 0)));
 		json_decref(alarm);
 	}
 	return 0;
@@ -121,10 +119,18 @@ static void
 after_action(
     const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec)
 {
+	prison *p = k->ud;
+	json_t *alarm;
+
 	(void) r;
-	if (strcmp(t->action, "flag") == 0)
-		prison_alarm_arm(k->ud, kit_str(rec, "alarm_id"),
-		    kit_int(rec, "alarm_due_ms", 0));
+	if (strcmp(t->action, "flag") != 0)
+		return;
+	/* arm the SLA clock of the alarm the discrepancy raised */
+	alarm = kit_store_load(&p->c.store, "alarm", kit_str(rec, "alarm_id"));
+	if (alarm)
+		prison_alarm_arm(
+		    p, kit_str(alarm, "id"), kit_int(alarm, "due_ms", 0));
+	json_decref(alarm);
 }
 
 /* prison.rollcall.schedule {"location","at_ms"?} */

@@ -173,7 +173,25 @@ rehab_start(void *state)
 	int    s = 0;
 
 	h->c.host->opt_bool(h->c.self, "seed_demo_data", &s);
-	return s && seed(h) != 0 ? XZ_EIO : XZ_OK;
+	if (s && seed(h) != 0)
+		return XZ_EIO;
+	kit_group_enable(&h->c);
+	return XZ_OK;
+}
+
+/* The group-commit point (see kit_batch_end). */
+static void
+rehab_batch_end(void *state)
+{
+	rehab *h = state;
+	kit_batch_end(&h->c);
+}
+
+static void
+rehab_stop(void *state)
+{
+	rehab *h = state;
+	kit_batch_end(&h->c);
 }
 
 static void
@@ -193,7 +211,9 @@ static const xz_plugin_desc desc = {
 	.options     = options,
 	.init        = rehab_init,
 	.start       = rehab_start,
+	.stop        = rehab_stop,
 	.fini        = rehab_fini,
+	.batch_end   = rehab_batch_end,
 };
 
 XZ_EXPORT const xz_plugin_desc *

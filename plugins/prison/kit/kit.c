@@ -8,6 +8,12 @@
 
 #include "kit.h"
 
+/* A reply held back until the batch's commit. */
+typedef struct kit_deferred {
+	const xz_msg *msg; /* retained */
+	char         *data; /* malloc'd JSON */
+} kit_deferred;
+
 typedef struct kit_binding {
 	struct kit_binding *next;
 	kit_ctx            *c;
@@ -38,17 +44,38 @@ kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
 		snprintf(err, errlen, "%s: %s", scenario, c->store.err);
 		return -1;
 	}
-	c->pending = json_array();
+	c->pending      = json_array();
+	c->batch_events = json_array();
 	return 0;
 }
 
 void
 kit_ctx_fini(kit_ctx *c)
 {
+	/* the node is going: make the batch durable, answer nobody */
+	if (c->batch_open) {
+		if (kit_store_commit(&c->store) != 0)
+			kit_store_rollback(&c->store);
+		c->batch_open = 0;
+	}
+	for (size_t i = 0; i < c->ndeferred; i++) {
+		c->host->msg_release(c->self, c->deferred[i].msg);
+		free(c->deferred[i].data);
+	}
+	free(c->deferred);
+	c->deferred  = NULL;
+	c->ndeferred = 0;
 	kit_store_fini(&c->store);
 	json_decref(c->pending);
-	c->pending = NULL;
+	json_decref(c->batch_events);
+	c->pending = c->batch_events = NULL;
 	kit_serve_free(c);
+}
+
+void
+kit_group_enable(kit_ctx *c)
+{
+	c->group = c->host->abi_minor >= 1;
 }
 
 const char *
@@ -154,6 +181,24 @@ kit_req_done(kit_req *r)
 	r->body = NULL;
 }
 
+/* Hold a reply (data: taken on success) until the batch commits. */
+static int
+defer_reply(kit_ctx *c, const xz_msg *m, char *data)
+{
+	if (c->ndeferred == c->cap_deferred) {
+		size_t        n = c->cap_deferred ? 2 * c->cap_deferred : 64;
+		kit_deferred *d = realloc(c->deferred, n * sizeof(*d));
+		if (d == NULL)
+			return -1;
+		c->deferred     = d;
+		c->cap_deferred = n;
+	}
+	c->deferred[c->ndeferred].msg  = c->host->msg_retain(c->self, m);
+	c->deferred[c->ndeferred].data = data;
+	c->ndeferred++;
+	return 0;
+}
+
 void
 kit_reply(kit_req *r, json_t *obj)
 {
@@ -170,6 +215,8 @@ kit_reply(kit_req *r, json_t *obj)
 		    r->c->self, r->msg, "internal", "out of memory");
 		return;
 	}
+	if (r->c->batch_open && defer_reply(r->c, r->msg, s) == 0)
+		return; /* sent by kit_batch_end, after the commit */
 	r->c->host->reply(r->c->self, r->msg, s, strlen(s));
 	free(s);
 }
@@ -242,12 +289,22 @@ kit_audit(kit_req *r, const char *action, const char *subject_type,
 int
 kit_tx_begin(kit_ctx *c, kit_err *e)
 {
-	if (kit_store_begin(&c->store) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
-		return -1;
+	if (c->group) {
+		if (!c->batch_open) {
+			if (kit_store_begin(&c->store) != 0)
+				goto fail;
+			c->batch_open = 1;
+		}
+		if (kit_store_savepoint(&c->store) != 0)
+			goto fail;
+	} else if (kit_store_begin(&c->store) != 0) {
+		goto fail;
 	}
 	c->in_tx = 1;
 	return 0;
+fail:
+	kit_err_set(e, "store_error", "%s", c->store.err);
+	return -1;
 }
 
 int
@@ -256,6 +313,17 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 	size_t  i;
 	json_t *ev;
 
+	if (c->group) {
+		if (kit_store_release(&c->store) != 0) {
+			kit_err_set(e, "store_error", "%s", c->store.err);
+			kit_tx_abort(c);
+			return -1;
+		}
+		c->in_tx = 0;
+		json_array_extend(c->batch_events, c->pending);
+		json_array_clear(c->pending);
+		return 0;
+	}
 	if (kit_store_commit(&c->store) != 0) {
 		kit_err_set(e, "store_error", "%s", c->store.err);
 		kit_tx_abort(c);
@@ -274,9 +342,51 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 void
 kit_tx_abort(kit_ctx *c)
 {
-	kit_store_rollback(&c->store);
+	if (c->group)
+		kit_store_rollback_to(&c->store);
+	else
+		kit_store_rollback(&c->store);
 	c->in_tx = 0;
 	json_array_clear(c->pending);
+}
+
+void
+kit_batch_end(kit_ctx *c)
+{
+	size_t  i;
+	json_t *ev;
+	int     ok;
+
+	if (!c->batch_open)
+		return;
+	c->batch_open = 0;
+	ok            = kit_store_commit(&c->store) == 0;
+	if (!ok) {
+		c->host->log(c->self, XZ_LOG_ERROR,
+		    "group commit of %zu change(s) failed: %s", c->ndeferred,
+		    c->store.err);
+		kit_store_rollback(&c->store);
+		c->host->counter_add(c->self, "commit_failed", 1);
+	} else {
+		json_array_foreach(c->batch_events, i, ev)
+		{
+			publish_now(c, kit_str(ev, "topic"),
+			    json_object_get(ev, "data"));
+		}
+	}
+	json_array_clear(c->batch_events);
+	for (i = 0; i < c->ndeferred; i++) {
+		kit_deferred *d = &c->deferred[i];
+		if (ok)
+			c->host->reply(
+			    c->self, d->msg, d->data, strlen(d->data));
+		else
+			c->host->reply_error(c->self, d->msg, "store_error",
+			    "the change was not stored: the commit failed");
+		c->host->msg_release(c->self, d->msg);
+		free(d->data);
+	}
+	c->ndeferred = 0;
 }
 
 /* The who/when/why fields every event carries. */

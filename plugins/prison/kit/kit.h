@@ -29,6 +29,14 @@ typedef struct kit_ctx {
 	int            in_tx;
 	int64_t        list_max; /* largest page a list returns */
 	struct kit_binding *bindings; /* made by kit_serve, freed in fini */
+	/* group commit (SDK 1.1 batch_end): one transaction per batch of
+	 * messages, one savepoint per request; replies and events wait for
+	 * the batch's commit */
+	int                  group;
+	int                  batch_open;
+	json_t              *batch_events;
+	struct kit_deferred *deferred;
+	size_t               ndeferred, cap_deferred;
 } kit_ctx;
 
 typedef struct kit_actor {
@@ -107,6 +115,14 @@ void kit_emit(kit_ctx *c, const char *topic, json_t *data);
 /* Publish the audit event audit.<scenario>.<action lowercased>. */
 void kit_audit(kit_req *r, const char *action, const char *subject_type,
     const char *subject_id, const char *outcome);
+
+/* Group commit: from now on (call it at the end of start when the host
+ * has SDK 1.1, whose batch_end calls kit_batch_end) changes of one batch
+ * share a transaction. kit_batch_end commits it, then publishes the
+ * batch's events and sends its replies; on a failed commit every request
+ * of the batch gets a store_error reply and no event is published. */
+void kit_group_enable(kit_ctx *c);
+void kit_batch_end(kit_ctx *c);
 
 int  kit_tx_begin(kit_ctx *c, kit_err *e);
 int  kit_tx_commit(kit_ctx *c, kit_err *e);

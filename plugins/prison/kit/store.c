@@ -57,6 +57,9 @@ static const char *const sql[KIT_ST_N] = {
 	  " AND (?4 IS NULL OR owner=?4)",
 	[KIT_ST_DUE] = "SELECT data FROM records WHERE kind=?1 AND due_ms > 0"
 	               " ORDER BY due_ms",
+	[KIT_ST_SAVEPOINT]   = "SAVEPOINT req",
+	[KIT_ST_RELEASE]     = "RELEASE req",
+	[KIT_ST_ROLLBACK_TO] = "ROLLBACK TO req",
 	[KIT_ST_STATS]
 	= "SELECT state, coalesce(level, 0), count(*) FROM records"
 	  " WHERE kind=?1 GROUP BY state, level",
@@ -135,6 +138,26 @@ kit_store_rollback(kit_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		(void) step_done(st, KIT_ST_ROLLBACK);
+}
+
+int
+kit_store_savepoint(kit_store *st)
+{
+	st->err[0] = '\0';
+	return step_done(st, KIT_ST_SAVEPOINT);
+}
+
+int
+kit_store_release(kit_store *st)
+{
+	return step_done(st, KIT_ST_RELEASE);
+}
+
+void
+kit_store_rollback_to(kit_store *st)
+{
+	(void) step_done(st, KIT_ST_ROLLBACK_TO);
+	(void) step_done(st, KIT_ST_RELEASE);
 }
 
 int

@@ -34,6 +34,9 @@ enum kit_stmt {
 	KIT_ST_COUNT,
 	KIT_ST_DUE,
 	KIT_ST_STATS,
+	KIT_ST_SAVEPOINT,
+	KIT_ST_RELEASE,
+	KIT_ST_ROLLBACK_TO,
 	KIT_ST_N
 };
 
@@ -62,6 +65,12 @@ void kit_store_fini(kit_store *st);
 int  kit_store_begin(kit_store *st);
 int  kit_store_commit(kit_store *st);
 void kit_store_rollback(kit_store *st);
+
+/* A savepoint inside the open transaction: one request of a group
+ * commit, undone alone when it fails. */
+int  kit_store_savepoint(kit_store *st);
+int  kit_store_release(kit_store *st);
+void kit_store_rollback_to(kit_store *st);
 
 /* Next number of a kind's sequence (1, 2, ...), in the open transaction. */
 int kit_store_next_seq(kit_store *st, const char *kind, int64_t *out);
