@@ -31,6 +31,15 @@ xz_client_id(xz_client *c, uint8_t id[16])
 	}
 }
 
+static void
+on_pipe_gone(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	xz_client *c = arg;
+	(void) pipe;
+	(void) ev;
+	__atomic_store_n(&c->lost, 1, __ATOMIC_RELEASE);
+}
+
 int
 xz_client_open(xz_client *c, const char *url, const char *name,
     int timeout_ms)
@@ -57,6 +66,7 @@ xz_client_open(xz_client *c, const char *url, const char *name,
 		nng_close(c->sock);
 		return rc;
 	}
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, on_pipe_gone, c);
 	char hello[160];
 	snprintf(hello, sizeof(hello), "{\"name\":\"%s-%d\"}", name,
 	    (int) getpid());
@@ -162,11 +172,24 @@ xz_client_next(xz_client *c, xz_env *e, int timeout_ms)
 			c->in = NULL;
 		}
 		xz_client_flush(c);
-		nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO,
-		    timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
-		if ((rc = nng_recvmsg(c->sock, &c->in, 0)) != 0) {
+		/* Wait in slices, so a node that went away ends the wait. */
+		for (int waited = 0;;) {
+			int slice = 250;
+			if (timeout_ms >= 0 && timeout_ms - waited < slice)
+				slice = timeout_ms - waited;
+			nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO,
+			    slice > 0 ? slice : 0);
+			rc = nng_recvmsg(c->sock, &c->in, 0);
+			if (rc == 0)
+				break;
 			c->in = NULL;
-			return rc;
+			if (rc != NNG_ETIMEDOUT)
+				return rc;
+			if (__atomic_load_n(&c->lost, __ATOMIC_ACQUIRE))
+				return NNG_ECLOSED;
+			waited += slice;
+			if (timeout_ms >= 0 && waited >= timeout_ms)
+				return NNG_ETIMEDOUT;
 		}
 		c->in_off = 0;
 		if ((rc = send_credit(c)) != 0)
