@@ -223,14 +223,11 @@ xz_plugin_post(xz_plugin *p, void (*fn)(void *arg), void *arg)
 static void
 run_job(xz_plugin *p, xz_job *j)
 {
-	/* A failed plugin gets no callback again: its timer fires and
-	 * replies are discarded. Kernel posts still run (they include the
-	 * call of its fini). */
+	/* After a failed init or start, no callback of the plugin runs:
+	 * drop its timer and reply jobs (kernel posts still run: they
+	 * include the call of its fini). */
 	if (p->phase == XZ_PHASE_FAILED && j->type != XZ_JOB_POST) {
-		if (j->type == XZ_JOB_REPLY)
-			job_discard(j);
-		else
-			free(j);
+		job_discard(j);
 		return;
 	}
 	switch (j->type) {

@@ -148,6 +148,74 @@ on_rule(void *ud, const xz_msg *m)
 	json_decref(in);
 }
 
+/* The prison alarm flow: raise -> acknowledge -> resolve through the
+ * prison plugin's requests, FLOW_WINDOW flows in flight. Each step is a
+ * stored (SQLite, WAL) and published change. */
+#define FLOW_WINDOW 32
+static struct {
+	xz_plugin  *self;
+	unsigned    left, done, failed;
+	const char *why;
+} AF;
+
+static void flow_step(int step, const char *id);
+
+static void
+on_flow_reply(void *ud, int status, const xz_msg *r)
+{
+	int          step = (int) (intptr_t) ud;
+	json_error_t e;
+	json_t      *o  = json_loadb(r->data, r->len, 0, &e);
+	const char  *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+
+	if (status != XZ_OK || (r->flags & XZ_MSG_ERROR) || id == NULL) {
+		AF.failed++;
+		step = 2; /* abandon this flow */
+	}
+	if (step < 2)
+		flow_step(step + 1, id);
+	else if (++AF.done == AF.left)
+		sem_post(&B.done);
+	else if (AF.done + FLOW_WINDOW <= AF.left)
+		flow_step(0, NULL);
+	json_decref(o);
+}
+
+static void
+flow_step(int step, const char *id)
+{
+	static const char *const topics[] = { "prison.alarm.raise",
+		"prison.alarm.acknowledge", "prison.alarm.resolve" };
+	char body[256];
+
+	if (step == 0)
+		snprintf(body, sizeof(body),
+		    "{\"actor\":{\"user\":\"bench\",\"role\":\"OFFICER\","
+		    "\"agency\":\"prison-1\"},\"kind\":\"PERIMETER\","
+		    "\"level\":1,\"location\":\"bench\",\"source\":"
+		    "\"sensor\"}");
+	else
+		snprintf(body, sizeof(body),
+		    "{\"actor\":{\"user\":\"bench\",\"role\":\"OFFICER\","
+		    "\"agency\":\"prison-1\"},\"id\":\"%s\",\"reason\":"
+		    "\"bench\"}",
+		    id);
+	if (B.h->request(AF.self, topics[step], body, strlen(body), 10000,
+	        on_flow_reply, (void *) (intptr_t) step) != XZ_OK) {
+		AF.failed++;
+		if (++AF.done == AF.left)
+			sem_post(&B.done);
+	}
+}
+
+static void
+start_flows(void *arg)
+{
+	(void) arg;
+	for (unsigned i = 0; i < FLOW_WINDOW && i < AF.left; i++)
+		flow_step(0, NULL);
+}
+
 static int
 role_init(xz_plugin *self, const xz_host *h, void **state)
 {
@@ -174,6 +242,8 @@ role_init(xz_plugin *self, const xz_host *h, void **state)
 		B.pub = self;
 	if (strcmp(name, "requester") == 0)
 		B.req = self;
+	if (strcmp(name, "alarms") == 0)
+		AF.self = self;
 	return XZ_OK;
 }
 
@@ -241,17 +311,21 @@ run_pubsub(const char *topic, unsigned n, unsigned subs)
 }
 
 static int
-write_config(const char *dir, char *path, size_t n, const char *lua_rule)
+write_config(const char *dir, char *path, size_t n, const char *lua_rule,
+    bool prison)
 {
 	FILE *f;
 	snprintf(path, n, "%s/bench.cfg", dir);
 	if ((f = fopen(path, "w")) == NULL)
 		return -1;
+	fprintf(f, "plugins = (\n");
 	if (lua_rule != NULL)
 		fprintf(f,
-		    "plugins = ( { name = \"luarule\"; kind = \"lua\"; "
-		    "path = \"%s\"; } );\n",
-		    lua_rule);
+		    "  { name = \"luarule\"; kind = \"lua\"; path = \"%s\"; }%s\n",
+		    lua_rule, prison ? "," : "");
+	if (prison)
+		fprintf(f, "  { name = \"prison\"; kind = \"so\"; }\n");
+	fprintf(f, ");\n");
 	fprintf(f,
 	    "node = { name = \"bench\"; control = \"ipc://%s/control.sock\";\n"
 	    "  data_dir = \"%s/data\"; log_level = \"warn\"; workers = 2; };\n"
@@ -374,8 +448,11 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 	const char *lua_rule = XZ_SOURCE_DIR "/examples/lua-plugin/bench_rule.lua";
 	if (access(lua_rule, R_OK) != 0)
 		lua_rule = NULL;
+	char prison_so[1024];
+	snprintf(prison_so, sizeof(prison_so), "%s/prison.so", plugin_dir);
+	bool prison = access(prison_so, R_OK) == 0;
 	if (mkdtemp(dir) == NULL ||
-	    write_config(dir, cfgpath, sizeof(cfgpath), lua_rule))
+	    write_config(dir, cfgpath, sizeof(cfgpath), lua_rule, prison))
 		return 1;
 	xz_diag_init(&d);
 	sem_init(&B.done, 0, 0);
@@ -385,7 +462,7 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 		goto out;
 	}
 	const char *roles[] = { "publisher", "sub1", "sub2", "sub3", "sub4",
-		"requester", "responder", "crule", "sink" };
+		"requester", "responder", "crule", "sink", "alarms" };
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 		if (xz_kernel_add(k, roles[i], &role_desc, &d) != XZ_OK)
 			goto fail;
@@ -434,6 +511,22 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 	B.pl           = payload;
 	B.pllen        = PAYLOAD;
 
+	double r_flow = NAN;
+	if (prison) {
+		unsigned flows = n / 50 > 2000 ? n / 50 : 2000;
+		AF.left        = flows;
+		AF.done        = 0;
+		AF.failed      = 0;
+		double t       = now_s();
+		xz_plugin_post(AF.self, start_flows, NULL);
+		if (wait_done(300) == 0 && AF.failed == 0)
+			r_flow = (double) flows / (now_s() - t);
+		else
+			fprintf(stderr, "xiezhi bench: %u of %u alarm flows "
+			                "failed\n",
+			    AF.failed, flows);
+	}
+
 	snprintf(url, sizeof(url), "ipc://%s/bus.sock", dir);
 	r_ipc = run_ipc(self_exe, url, n / 2);
 
@@ -461,6 +554,7 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 		{ "raw_nng_inproc_reqrep_p99_us", raw_p99 },
 		{ "c_rule_msgs_per_s", r_crule },
 		{ "lua_rule_msgs_per_s", r_lrule },
+		{ "prison_alarm_flow_per_s", r_flow },
 	};
 	json_t *o = json_object();
 	for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++)
@@ -488,6 +582,9 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 		printf("  rule, C (jansson)       %12.0f msg/s\n", r_crule);
 		printf("  rule, Lua               %12.0f msg/s   Lua/C %.2f\n",
 		    r_lrule, r_lrule / r_crule);
+		printf("  prison alarm flows      %12.0f flows/s (raise, "
+		       "acknowledge, resolve; stored and published)\n",
+		    r_flow);
 	}
 	json_decref(o);
 	rc = B.publish_errors ? 1 : 0;

@@ -296,7 +296,7 @@ run_cb(void *arg)
 	/* Mark a failure here, in the actor's context, so that no job or
 	 * message queued meanwhile (a timer armed or an event published in
 	 * init) reaches the plugin once this callback returns. */
-	if (c->which != 2 && c->rc != XZ_OK)
+	if (c->which <= 1 && c->rc != XZ_OK)
 		p->phase = XZ_PHASE_FAILED;
 }
 

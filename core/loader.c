@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include "kernel_impl.h"
+
+/* Size of xz_plugin_desc in ABI 1.0 (members after fini are newer). */
+#define XZ_DESC_SIZE_1_0 \
+	(offsetof(xz_plugin_desc, fini) + sizeof(((xz_plugin_desc *) 0)->fini))
 #include "lua/luahost.h"
 
 static int
@@ -39,11 +43,13 @@ check_desc(const xz_plugin_cfg *pc, const char *name,
 		    XZ_ABI_MINOR);
 		return -1;
 	}
-	if (d->struct_size < sizeof(xz_plugin_desc)) {
+	/* A plugin built against an older minor has a shorter descriptor:
+	 * accept anything that holds the ABI 1.0 members. */
+	if (d->struct_size < XZ_DESC_SIZE_1_0) {
 		xz_diag_add(diag, file, line,
 		    "plugin '%s': descriptor is %u bytes, expected at least "
 		    "%zu",
-		    name, d->struct_size, sizeof(xz_plugin_desc));
+		    name, d->struct_size, XZ_DESC_SIZE_1_0);
 		return -1;
 	}
 	if (d->name == NULL || d->version == NULL) {

@@ -18,8 +18,8 @@
 /* Build the descriptor of a Lua plugin (kind lua) or operator script (kind
  * script). Errors (FILE:LINE) go to d; returns XZ_OK or an error. The
  * descriptor is freed through its release hook. */
-int xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg,
-    xz_diag *d, xz_plugin_ext **out);
+int xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
+    xz_plugin_ext **out);
 
 /* The console actor (built in, name "console"): answers
  * xz.sys.console.eval requests {"chunk": "..."} with the printed results. */

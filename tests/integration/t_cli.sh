@@ -96,7 +96,7 @@ assert_exit "status" 0 xz status
 st=$OUT
 assert_eq "status node" n1 "$(echo "$st" | json .node)"
 assert_eq "status version" "$("$XZ_BIN" version | awk '{print $2}')" "$(echo "$st" | json .version)"
-assert_eq "status plugins" "deaf,slow,sys" "$(echo "$st" | json '[.plugins[].name] | sort | join(",")')"
+assert_eq "status plugins" "console,deaf,slow,sys" "$(echo "$st" | json '[.plugins[].name] | sort | join(",")')"
 assert_eq "slow state" running "$(echo "$st" | json '.plugins[] | select(.name=="slow") | .state')"
 assert_eq "slow counter received" 6 "$(echo "$st" | json '.plugins[] | select(.name=="slow") | .counters.received')"
 for f in queue_depth queue_capacity delivered handled dropped backpressure_timeouts; do

@@ -161,15 +161,21 @@ typedef struct xz_plugin_desc {
 	const char *version;
 	const char *description;
 	const xz_option_decl *options; /* may be NULL; ends with {NULL} */
+#ifndef __cplusplus
 	const char *const    *requires; /* plugin names; NULL-terminated */
+#else
+	const char *const *requires_; /* C++20 reserves `requires` */
+#endif
 
 	/* Mandatory. Called once; *state is the plugin's own pointer, passed
 	 * to every later callback. Return XZ_OK, or an error after which no
 	 * other callback of this plugin runs (not even fini): undo your own
 	 * work before returning it. */
 	int (*init)(xz_plugin *self, const xz_host *host, void **state);
-	/* Optional. After every plugin it requires has started. An error
-	 * stops the node's start-up (already started plugins are stopped). */
+	/* Optional. After every plugin's init, and after every plugin it
+	 * requires has started. An error disables this plugin only (FAILED
+	 * in status; its subscriptions and timers are removed, fini runs,
+	 * plugins requiring it are not started); the node keeps running. */
 	int (*start)(void *state);
 	/* Optional. Stop producing; the kernel has drained the bus first. */
 	void (*stop)(void *state);

@@ -1,0 +1,606 @@
+/*
+ * audit.c - the audit plugin: every event on audit.> (and xz.sys.audit.>)
+ * becomes an append-only, hash-chained record in the plugin's SQLite store;
+ * requests audit.verify, audit.query and audit.prune. See docs/audit.md.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <xiezhi/xiezhi.h>
+
+#include "chain.h"
+
+#define DAY_MS 86400000LL
+
+typedef struct audit_state {
+	xz_plugin     *self;
+	const xz_host *h;
+	sqlite3       *db;
+	char          *head_path; /* side file, owned */
+	int64_t        retention_days;
+	int64_t        query_limit_max;
+	uint64_t       prune_timer;
+} audit_state;
+
+static const xz_option_decl options[] = {
+	{ "retention_days", XZ_OPT_INT, "183", 0,
+	    "days a record is kept before pruning (Cybersecurity Law art. 21: "
+	    "at least 6 months); pruning leaves a PRUNE checkpoint record",
+	    183, 36500 },
+	{ "prune_interval_s", XZ_OPT_INT, "3600", 0,
+	    "how often the retention check runs (kernel clock)", 1, 604800 },
+	{ "query_limit_max", XZ_OPT_INT, "10000", 0,
+	    "the most records one audit.query returns", 1, 1000000 },
+	{ NULL, 0, NULL, 0, NULL, 0, 0 }
+};
+
+static void
+hex16(const uint8_t id[16], char out[33])
+{
+	static const char d[] = "0123456789abcdef";
+	for (int i = 0; i < 16; i++) {
+		out[2 * i]     = d[id[i] >> 4];
+		out[2 * i + 1] = d[id[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/*
+ * Append one record in its own transaction and move the side file.
+ * 0 written, 1 duplicate event id, -1 error (logged).
+ */
+static int
+append(audit_state *st, xz_audit_rec *r)
+{
+	char err[256];
+	int  rc;
+
+	r->at_ms = (int64_t) st->h->now_ms(st->self);
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+	    != SQLITE_OK) {
+		st->h->log(st->self, XZ_LOG_ERROR, "audit: begin: %s",
+		    sqlite3_errmsg(st->db));
+		st->h->counter_add(st->self, "errors", 1);
+		return -1;
+	}
+	rc = xz_audit_insert(st->db, r, err, sizeof(err));
+	if (rc == 0
+	    && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(
+		    err, sizeof(err), "commit: %s", sqlite3_errmsg(st->db));
+		rc = -1;
+	}
+	if (rc != 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		if (rc < 0) {
+			st->h->log(st->self, XZ_LOG_ERROR,
+			    "audit: record from topic '%s' not written: %s",
+			    r->f[XZ_AF_TOPIC] ? r->f[XZ_AF_TOPIC] : "?", err);
+			st->h->counter_add(st->self, "errors", 1);
+		} else {
+			st->h->counter_add(st->self, "duplicates", 1);
+		}
+		return rc;
+	}
+	if (xz_audit_head_write(st->head_path, r->seq, r->hash) != 0)
+		st->h->log(st->self, XZ_LOG_WARN,
+		    "audit: cannot write the head file %s", st->head_path);
+	st->h->counter_add(st->self, "records", 1);
+	return 0;
+}
+
+/* A JSON value as record text: strings as they are, others as JSON.
+ * The result is malloc'd (caller frees) or NULL for absent/null. */
+static char *
+field_text(json_t *v)
+{
+	if (v == NULL || json_is_null(v))
+		return NULL;
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+static void
+record_event(audit_state *st, const xz_msg *m)
+{
+	xz_audit_rec r;
+	char        *own[XZ_AF_COUNT] = { 0 };
+	char         id[33];
+	json_error_t je;
+	json_t      *o = json_loadb(m->data, m->len, 0, &je);
+
+	memset(&r, 0, sizeof(r));
+	hex16(m->id, id);
+	r.f[XZ_AF_EVENT_ID] = id;
+	r.f[XZ_AF_TOPIC]    = m->topic;
+	r.f[XZ_AF_SOURCE]   = m->source;
+	if (json_is_object(o)) {
+		json_t     *rest             = json_deep_copy(o);
+		json_t     *actor            = json_object_get(o, "actor");
+		const char *actor_keys[3][2] = { { "who", "user" },
+			{ "role", "role" }, { "agency", "agency" } };
+		for (int i = XZ_AF_WHO; i <= XZ_AF_TIME; i++) {
+			const char *name = xz_audit_field_names[i];
+			own[i] = field_text(json_object_get(o, name));
+			json_object_del(rest, name);
+		}
+		/* {"actor":{"user","role","agency"}} as requests carry it. */
+		for (int i = 0; i < 3; i++)
+			if (own[XZ_AF_WHO + i] == NULL
+			    && json_is_object(actor))
+				own[XZ_AF_WHO + i] = field_text(
+				    json_object_get(actor, actor_keys[i][1]));
+		if (json_object_size(rest) > 0)
+			own[XZ_AF_DETAIL]
+			    = json_dumps(rest, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(rest);
+	} else {
+		/* Not an object: keep what came, never drop it. */
+		json_t *d          = json_pack("{s:s%}", "malformed_payload",
+		             (const char *) m->data, m->len);
+		own[XZ_AF_DETAIL]  = d ? json_dumps(d, JSON_COMPACT) : NULL;
+		own[XZ_AF_OUTCOME] = strdup("malformed");
+		json_decref(d);
+		st->h->counter_add(st->self, "malformed", 1);
+	}
+	json_decref(o);
+	for (int i = XZ_AF_WHO; i < XZ_AF_COUNT; i++)
+		r.f[i] = own[i];
+	append(st, &r);
+	for (int i = 0; i < XZ_AF_COUNT; i++)
+		free(own[i]);
+}
+
+/* Record a request the plugin served (VIEW of the log, PRUNE, ALERT). */
+static void
+record_own(audit_state *st, const xz_msg *req, const char *action,
+    const char *subject_id, const char *purpose, const char *outcome,
+    json_t *detail)
+{
+	xz_audit_rec r;
+	char         corr[33];
+	json_t      *o = req ? json_loadb(req->data, req->len, 0, NULL) : NULL;
+	json_t      *actor = json_object_get(o, "actor");
+	char        *who   = field_text(json_object_get(actor, "user"));
+	char        *role  = field_text(json_object_get(actor, "role"));
+	char        *ag    = field_text(json_object_get(actor, "agency"));
+	char *det = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS)
+	                   : NULL;
+
+	memset(&r, 0, sizeof(r));
+	if (req != NULL)
+		hex16(req->id, corr);
+	r.f[XZ_AF_TOPIC]        = req ? req->topic : "audit.internal";
+	r.f[XZ_AF_SOURCE]       = req ? req->source : st->h->name(st->self);
+	r.f[XZ_AF_WHO]          = who ? who : (req ? NULL : "audit");
+	r.f[XZ_AF_ROLE]         = role ? role : (req ? NULL : "SYSTEM");
+	r.f[XZ_AF_AGENCY]       = ag;
+	r.f[XZ_AF_ACTION]       = action;
+	r.f[XZ_AF_SUBJECT_TYPE] = "audit_log";
+	r.f[XZ_AF_SUBJECT_ID]   = subject_id;
+	r.f[XZ_AF_PURPOSE]      = purpose;
+	r.f[XZ_AF_SERVICE]      = "audit";
+	r.f[XZ_AF_OUTCOME]      = outcome;
+	r.f[XZ_AF_CORR]         = req ? corr : NULL;
+	r.f[XZ_AF_DETAIL]       = det;
+	append(st, &r);
+	free(who);
+	free(role);
+	free(ag);
+	free(det);
+	json_decref(o);
+}
+
+static json_t *
+verdict_json(const xz_audit_verdict *v)
+{
+	json_t *o = json_pack(
+	    "{s:b,s:I}", "ok", v->ok, "records", (json_int_t) v->records);
+	if (!v->ok) {
+		json_object_set_new(
+		    o, "first_bad_seq", json_integer(v->first_bad_seq));
+		json_object_set_new(o, "reason", json_string(v->reason));
+		json_object_set_new(o, "detail", json_string(v->detail));
+	} else {
+		json_object_set_new(o, "last_seq", json_integer(v->last_seq));
+		json_object_set_new(o, "last_hash", json_string(v->last_hash));
+	}
+	if (v->pruned_to > 0)
+		json_object_set_new(
+		    o, "pruned_to", json_integer(v->pruned_to));
+	json_object_set_new(o, "head_file",
+	    json_string(v->head_file == 1 ? "checked"
+	            : v->head_file == 0   ? "missing"
+	                                  : "not checked"));
+	return o;
+}
+
+static void
+reply_json(audit_state *st, const xz_msg *m, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s == NULL)
+		st->h->reply_error(st->self, m, "internal", "out of memory");
+	else
+		st->h->reply(st->self, m, s, strlen(s));
+	free(s);
+	json_decref(o);
+}
+
+static void
+on_verify(audit_state *st, const xz_msg *m)
+{
+	xz_audit_verdict v;
+
+	if (xz_audit_verify(st->db, st->head_path, &v) != 0) {
+		st->h->reply_error(st->self, m, "io_error", v.detail);
+		return;
+	}
+	reply_json(st, m, verdict_json(&v));
+}
+
+static int
+opt_str(json_t *o, const char *k, const char **out)
+{
+	json_t *v = json_object_get(o, k);
+	*out      = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -1;
+	*out = json_string_value(v);
+	return 0;
+}
+
+static json_t *
+row_json(sqlite3_stmt *q)
+{
+	json_t *r = json_object();
+	json_object_set_new(
+	    r, "seq", json_integer(sqlite3_column_int64(q, 0)));
+	json_object_set_new(
+	    r, "at", json_string((const char *) sqlite3_column_text(q, 1)));
+	for (int i = 0; i < XZ_AF_COUNT; i++) {
+		const char *t = (const char *) sqlite3_column_text(q, 2 + i);
+		if (t == NULL)
+			continue;
+		if (i == XZ_AF_DETAIL) {
+			json_t *d = json_loads(t, JSON_DECODE_ANY, NULL);
+			json_object_set_new(
+			    r, "detail", d ? d : json_string(t));
+		} else {
+			json_object_set_new(
+			    r, xz_audit_field_names[i], json_string(t));
+		}
+	}
+	json_object_set_new(r, "prev_hash",
+	    json_string(
+	        (const char *) sqlite3_column_text(q, 2 + XZ_AF_COUNT)));
+	json_object_set_new(r, "hash",
+	    json_string(
+	        (const char *) sqlite3_column_text(q, 3 + XZ_AF_COUNT)));
+	return r;
+}
+
+static void
+on_query(audit_state *st, const xz_msg *m)
+{
+	json_t       *o = json_loadb(m->data, m->len, 0, NULL);
+	const char   *stype, *sid, *who, *from, *to, *purpose;
+	int64_t       from_ms = INT64_MIN, to_ms = INT64_MAX, limit = 100;
+	json_t       *lim = json_object_get(o, "limit");
+	sqlite3_stmt *q   = NULL;
+	char          sql[1024], msg[256];
+
+	if (!json_is_object(o) || opt_str(o, "subject_type", &stype)
+	    || opt_str(o, "subject_id", &sid) || opt_str(o, "who", &who)
+	    || opt_str(o, "from", &from) || opt_str(o, "to", &to)
+	    || opt_str(o, "purpose", &purpose)
+	    || (lim != NULL && !json_is_integer(lim))) {
+		st->h->reply_error(st->self, m, "bad_request",
+		    "audit.query takes {subject_type, subject_id, who, from, "
+		    "to, purpose: strings; limit: integer}");
+		record_own(
+		    st, m, "REFUSE", "query", NULL, "bad_request", NULL);
+		json_decref(o);
+		return;
+	}
+	if ((from && xz_audit_parse_time(from, 0, &from_ms))
+	    || (to && xz_audit_parse_time(to, 1, &to_ms))) {
+		snprintf(msg, sizeof(msg),
+		    "audit.query: '%s' is not a time (YYYY-MM-DD"
+		    "[THH:MM[:SS[.mmm]]][Z] UTC, or ms since the epoch)",
+		    from && xz_audit_parse_time(from, 0, &from_ms) ? from
+		                                                   : to);
+		st->h->reply_error(st->self, m, "bad_request", msg);
+		record_own(
+		    st, m, "REFUSE", "query", purpose, "bad_request", NULL);
+		json_decref(o);
+		return;
+	}
+	if (lim != NULL)
+		limit = json_integer_value(lim);
+	if (limit < 1 || limit > st->query_limit_max) {
+		snprintf(msg, sizeof(msg),
+		    "audit.query: limit must be 1..%" PRId64,
+		    st->query_limit_max);
+		st->h->reply_error(st->self, m, "bad_request", msg);
+		record_own(
+		    st, m, "REFUSE", "query", purpose, "bad_request", NULL);
+		json_decref(o);
+		return;
+	}
+	snprintf(sql, sizeof(sql),
+	    "SELECT seq, at, event_id, topic, source, who, role, agency,"
+	    " action, subject_type, subject_id, purpose, recipient, service,"
+	    " outcome, corr, time, detail, prev_hash, hash FROM audit_log"
+	    " WHERE (?1 IS NULL OR subject_type = ?1)"
+	    " AND (?2 IS NULL OR subject_id = ?2)"
+	    " AND (?3 IS NULL OR who = ?3) AND at_ms >= ?4 AND at_ms <= ?5"
+	    " ORDER BY seq LIMIT ?6");
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		st->h->reply_error(
+		    st->self, m, "io_error", sqlite3_errmsg(st->db));
+		json_decref(o);
+		return;
+	}
+	if (stype)
+		sqlite3_bind_text(q, 1, stype, -1, SQLITE_STATIC);
+	if (sid)
+		sqlite3_bind_text(q, 2, sid, -1, SQLITE_STATIC);
+	if (who)
+		sqlite3_bind_text(q, 3, who, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, from_ms);
+	sqlite3_bind_int64(q, 5, to_ms);
+	sqlite3_bind_int64(q, 6, limit);
+	json_t *recs = json_array();
+	while (sqlite3_step(q) == SQLITE_ROW)
+		json_array_append_new(recs, row_json(q));
+	sqlite3_finalize(q);
+	size_t n = json_array_size(recs);
+
+	/* The query itself is a VIEW of the audit log. */
+	json_t *filter = json_deep_copy(o);
+	json_object_del(filter, "actor");
+	json_object_del(filter, "purpose");
+	char sub[160];
+	snprintf(sub, sizeof(sub), "%s%s%s%s%s", stype ? stype : "",
+	    stype || sid ? ":" : "", sid ? sid : "",
+	    who ? (stype || sid ? " who=" : "who=") : "", who ? who : "");
+	snprintf(msg, sizeof(msg), "ok: %zu records", n);
+	record_own(st, m, "VIEW", sub[0] ? sub : "*", purpose, msg, filter);
+	json_decref(filter);
+	reply_json(st, m,
+	    json_pack("{s:o,s:I}", "records", recs, "count", (json_int_t) n));
+	json_decref(o);
+}
+
+/* Prune by retention; 1 if something was pruned. */
+static int
+prune(audit_state *st, const xz_msg *req, json_t **result)
+{
+	int64_t now    = (int64_t) st->h->now_ms(st->self);
+	int64_t cutoff = now - st->retention_days * DAY_MS;
+	int64_t lo = 0, hi = 0;
+	char    hash[XZ_SHA256_HEX], err[256];
+	int     rc;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+	    != SQLITE_OK)
+		return -1;
+	rc = xz_audit_prune(
+	    st->db, cutoff, now, &lo, &hi, hash, err, sizeof(err));
+	if (rc <= 0) {
+		sqlite3_exec(
+		    st->db, rc < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+		if (rc < 0)
+			st->h->log(
+			    st->self, XZ_LOG_ERROR, "audit: prune: %s", err);
+		if (result)
+			*result = json_pack("{s:I}", "pruned", (json_int_t) 0);
+		return rc;
+	}
+	/* The PRUNE record goes into the same transaction: no prune without
+	 * its record. */
+	xz_audit_rec r;
+	char         sub[64], out[64], corr[33];
+	json_t      *d   = json_pack("{s:I,s:I,s:s,s:I,s:I}", "pruned_from",
+	           (json_int_t) lo, "pruned_to", (json_int_t) hi, "pruned_hash", hash,
+	           "retention_days", (json_int_t) st->retention_days, "cutoff_ms",
+	           (json_int_t) cutoff);
+	char        *det = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	memset(&r, 0, sizeof(r));
+	snprintf(
+	    sub, sizeof(sub), "%lld-%lld", (long long) lo, (long long) hi);
+	snprintf(out, sizeof(out), "pruned %lld records",
+	    (long long) (hi - lo + 1));
+	if (req)
+		hex16(req->id, corr);
+	r.at_ms                 = now;
+	r.f[XZ_AF_TOPIC]        = req ? req->topic : "audit.retention";
+	r.f[XZ_AF_SOURCE]       = req ? req->source : st->h->name(st->self);
+	r.f[XZ_AF_WHO]          = "audit";
+	r.f[XZ_AF_ROLE]         = "SYSTEM";
+	r.f[XZ_AF_ACTION]       = "PRUNE";
+	r.f[XZ_AF_SUBJECT_TYPE] = "audit_log";
+	r.f[XZ_AF_SUBJECT_ID]   = sub;
+	r.f[XZ_AF_PURPOSE]      = "retention";
+	r.f[XZ_AF_SERVICE]      = "audit";
+	r.f[XZ_AF_OUTCOME]      = out;
+	r.f[XZ_AF_CORR]         = req ? corr : NULL;
+	r.f[XZ_AF_DETAIL]       = det;
+	rc = xz_audit_insert(st->db, &r, err, sizeof(err));
+	if (rc != 0
+	    || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->h->log(st->self, XZ_LOG_ERROR, "audit: prune: %s", err);
+		free(det);
+		json_decref(d);
+		return -1;
+	}
+	xz_audit_head_write(st->head_path, r.seq, r.hash);
+	st->h->log(st->self, XZ_LOG_INFO,
+	    "audit: pruned records %lld..%lld (older than %lld days); "
+	    "checkpoint record %lld",
+	    (long long) lo, (long long) hi, (long long) st->retention_days,
+	    (long long) r.seq);
+	st->h->counter_add(st->self, "pruned", hi - lo + 1);
+	if (result) {
+		json_object_set_new(
+		    d, "pruned", json_integer((json_int_t) (hi - lo + 1)));
+		json_object_set_new(d, "checkpoint_seq", json_integer(r.seq));
+		*result = json_incref(d);
+	}
+	free(det);
+	json_decref(d);
+	return 1;
+}
+
+static void
+on_prune_timer(void *ud, uint64_t id)
+{
+	(void) id;
+	prune(ud, NULL, NULL);
+}
+
+static void
+on_audit(void *ud, const xz_msg *m)
+{
+	audit_state *st = ud;
+
+	if (m->kind == XZ_KIND_REQUEST) {
+		if (strcmp(m->topic, "audit.verify") == 0)
+			on_verify(st, m);
+		else if (strcmp(m->topic, "audit.query") == 0)
+			on_query(st, m);
+		else if (strcmp(m->topic, "audit.prune") == 0) {
+			json_t *res = NULL;
+			if (prune(st, m, &res) < 0)
+				st->h->reply_error(st->self, m, "io_error",
+				    "prune failed (see the node log)");
+			else
+				reply_json(st, m, res);
+		} else {
+			char msg[300];
+			snprintf(msg, sizeof(msg),
+			    "'%s' is not an audit request (audit.verify, "
+			    "audit.query, audit.prune); audit records are "
+			    "published as events",
+			    m->topic);
+			st->h->reply_error(st->self, m, "not_found", msg);
+		}
+		return;
+	}
+	if (m->kind == XZ_KIND_EVENT)
+		record_event(st, m);
+}
+
+static int
+audit_init(xz_plugin *self, const xz_host *host, void **state)
+{
+	audit_state *st = calloc(1, sizeof(*st));
+	char         err[256];
+	int64_t      v;
+
+	if (st == NULL)
+		return XZ_ENOMEM;
+	st->self = self;
+	st->h    = host;
+	host->opt_int(self, "retention_days", &st->retention_days);
+	host->opt_int(self, "query_limit_max", &st->query_limit_max);
+	st->db = host->store(self);
+	if (st->db == NULL) {
+		free(st);
+		return XZ_EIO;
+	}
+	if (xz_audit_schema(st->db, err, sizeof(err)) != 0) {
+		host->log(self, XZ_LOG_ERROR, "%s", err);
+		free(st);
+		return XZ_EIO;
+	}
+	st->head_path
+	    = xz_audit_head_path(sqlite3_db_filename(st->db, "main"));
+	if (st->head_path == NULL) {
+		free(st);
+		return XZ_ENOMEM;
+	}
+	if (host->subscribe(self, "audit.>", NULL, on_audit, st, NULL)
+	    || host->subscribe(
+	        self, "xz.sys.audit.>", NULL, on_audit, st, NULL)) {
+		free(st->head_path);
+		free(st);
+		return XZ_EINVAL;
+	}
+	(void) v;
+	*state = st;
+	return XZ_OK;
+}
+
+static int
+audit_start(void *state)
+{
+	audit_state     *st = state;
+	xz_audit_verdict v;
+	int64_t          every;
+
+	if (xz_audit_verify(st->db, st->head_path, &v) == 0 && !v.ok) {
+		char out[96];
+		st->h->log(st->self, XZ_LOG_ERROR,
+		    "audit: the log in %s fails verification at record %lld "
+		    "(%s): %s",
+		    sqlite3_db_filename(st->db, "main"),
+		    (long long) v.first_bad_seq, v.reason, v.detail);
+		snprintf(out, sizeof(out), "tamper:%s@%lld", v.reason,
+		    (long long) v.first_bad_seq);
+		json_t *d = json_pack("{s:s,s:I,s:s}", "reason", v.reason,
+		    "first_bad_seq", (json_int_t) v.first_bad_seq, "detail",
+		    v.detail);
+		record_own(st, NULL, "ALERT", "chain",
+		    "integrity check at start", out, d);
+		json_decref(d);
+		st->h->counter_add(st->self, "integrity_failures", 1);
+	}
+	prune(st, NULL, NULL);
+	st->h->opt_int(st->self, "prune_interval_s", &every);
+	return st->h->timer_start(st->self, (uint64_t) every * 1000u,
+	    (uint64_t) every * 1000u, on_prune_timer, st, &st->prune_timer);
+}
+
+static void
+audit_stop(void *state)
+{
+	audit_state *st = state;
+	st->h->timer_cancel(st->self, st->prune_timer);
+}
+
+static void
+audit_fini(void *state)
+{
+	audit_state *st = state;
+	free(st->head_path);
+	free(st);
+}
+
+static const xz_plugin_desc desc = {
+	XZ_PLUGIN_DESC_HEADER,
+	.name        = "audit",
+	.version     = "0.1.0",
+	.description = "append-only, hash-chained audit trail of audit.> "
+	               "events; audit.verify, audit.query, audit.prune",
+	.options     = options,
+	.init        = audit_init,
+	.start       = audit_start,
+	.stop        = audit_stop,
+	.fini        = audit_fini,
+};
+
+XZ_EXPORT const xz_plugin_desc *
+xz_plugin_entry(void)
+{
+	return &desc;
+}

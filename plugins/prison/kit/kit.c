@@ -1,0 +1,654 @@
+/* kit.c - requests, replies, events and generic record operations shared
+ * by the scenario plugins (see kit.h). */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kit.h"
+
+typedef struct kit_binding {
+	struct kit_binding *next;
+	kit_ctx            *c;
+	const kit_kind     *k;
+	kit_req_fn          fn;
+	const char         *action; /* generic action handlers */
+	int                 need_actor;
+} kit_binding;
+
+int
+kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
+    const char *scenario, char *err, size_t errlen)
+{
+	struct sqlite3 *db;
+
+	memset(c, 0, sizeof(*c));
+	c->self     = self;
+	c->host     = host;
+	c->scenario = scenario;
+	c->list_max = 1000;
+	db          = host->store(self);
+	if (db == NULL) {
+		snprintf(err, errlen, "%s: cannot open the plugin's store",
+		    scenario);
+		return -1;
+	}
+	if (kit_store_init(&c->store, db) != 0) {
+		snprintf(err, errlen, "%s: %s", scenario, c->store.err);
+		return -1;
+	}
+	c->pending = json_array();
+	return 0;
+}
+
+void
+kit_ctx_fini(kit_ctx *c)
+{
+	kit_store_fini(&c->store);
+	json_decref(c->pending);
+	c->pending = NULL;
+	kit_serve_free(c);
+}
+
+const char *
+kit_str(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int64_t
+kit_int(json_t *o, const char *key, int64_t def)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+void
+kit_err_set(kit_err *e, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void
+hex16(const uint8_t id[16], char out[33])
+{
+	static const char d[] = "0123456789abcdef";
+	for (int i = 0; i < 16; i++) {
+		out[2 * i]     = d[id[i] >> 4];
+		out[2 * i + 1] = d[id[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+int
+kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
+{
+	json_error_t je;
+	json_t      *actor;
+
+	memset(r, 0, sizeof(*r));
+	r->c      = c;
+	r->msg    = m;
+	r->now_ms = (int64_t) c->host->now_ms(c->self);
+	hex16(m->id, r->corr);
+	if (m->len == 0)
+		r->body = json_object();
+	else
+		r->body = json_loadb(m->data, m->len, 0, &je);
+	if (!json_is_object(r->body)) {
+		char msg[300];
+		snprintf(msg, sizeof(msg),
+		    "%s: payload must be a JSON object (%s)", m->topic,
+		    r->body ? "not an object" : je.text);
+		json_decref(r->body);
+		r->body = NULL;
+		c->host->reply_error(c->self, m, "bad_request", msg);
+		return -1;
+	}
+	actor          = json_object_get(r->body, "actor");
+	r->actor.user  = kit_str(actor, "user");
+	r->actor.role  = kit_str(actor, "role");
+	r->actor.agency = kit_str(actor, "agency");
+	r->why         = kit_str(r->body, "reason");
+	r->purpose     = kit_str(r->body, "purpose");
+	if (need_actor && r->actor.user == NULL) {
+		kit_err e;
+		kit_err_set(&e, "bad_request",
+		    "%s: who acts is missing: give "
+		    "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}",
+		    m->topic);
+		kit_reply_err(r, &e, NULL, NULL);
+		kit_req_done(r);
+		return -1;
+	}
+	if (r->actor.user == NULL)
+		r->actor.user = "anonymous";
+	return 0;
+}
+
+void
+kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body)
+{
+	memset(r, 0, sizeof(*r));
+	r->c           = c;
+	r->body        = body ? body : json_object();
+	r->actor.user  = user;
+	r->actor.role  = "SYSTEM";
+	r->actor.agency = c->host->name(c->self);
+	r->why         = kit_str(r->body, "reason");
+	r->now_ms      = (int64_t) c->host->now_ms(c->self);
+	snprintf(r->corr, sizeof(r->corr), "internal");
+}
+
+void
+kit_req_done(kit_req *r)
+{
+	json_decref(r->body);
+	r->body = NULL;
+}
+
+void
+kit_reply(kit_req *r, json_t *obj)
+{
+	char *s;
+
+	if (r->msg == NULL || r->msg->kind != XZ_KIND_REQUEST) {
+		json_decref(obj);
+		return;
+	}
+	s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (s == NULL) {
+		r->c->host->reply_error(
+		    r->c->self, r->msg, "internal", "out of memory");
+		return;
+	}
+	r->c->host->reply(r->c->self, r->msg, s, strlen(s));
+	free(s);
+}
+
+void
+kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
+    const char *subject_id)
+{
+	kit_audit(r, "REFUSE", subject_type ? subject_type : "request",
+	    subject_id ? subject_id : (r->msg ? r->msg->topic : "internal"),
+	    e->code);
+	if (r->msg && r->msg->kind == XZ_KIND_REQUEST)
+		r->c->host->reply_error(r->c->self, r->msg, e->code, e->msg);
+	else
+		r->c->host->log(r->c->self, XZ_LOG_WARN, "%s: %s",
+		    e->code, e->msg);
+}
+
+static void
+publish_now(kit_ctx *c, const char *topic, json_t *data)
+{
+	char *s = json_dumps(data, JSON_COMPACT);
+	int   rc;
+
+	if (s == NULL)
+		return;
+	rc = c->host->publish(c->self, topic, s, strlen(s));
+	if (rc != XZ_OK) {
+		c->host->log(c->self, XZ_LOG_ERROR, "publish %s: %s", topic,
+		    c->host->strerror(rc));
+		c->host->counter_add(c->self, "publish_failed", 1);
+	}
+	free(s);
+}
+
+void
+kit_emit(kit_ctx *c, const char *topic, json_t *data)
+{
+	if (c->in_tx) {
+		json_array_append_new(c->pending,
+		    json_pack("{s:s,s:o}", "topic", topic, "data", data));
+		return;
+	}
+	publish_now(c, topic, data);
+	json_decref(data);
+}
+
+void
+kit_audit(kit_req *r, const char *action, const char *subject_type,
+    const char *subject_id, const char *outcome)
+{
+	char    topic[128];
+	size_t  n;
+	json_t *ev;
+
+	n = (size_t) snprintf(
+	    topic, sizeof(topic), "audit.%s.", r->c->scenario);
+	for (const char *p = action; *p && n + 1 < sizeof(topic); p++)
+		topic[n++] = (char) tolower((unsigned char) *p);
+	topic[n] = '\0';
+	ev = json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s,s:s?,s:s,s:s,s:I}", "who",
+	    r->actor.user, "role", r->actor.role, "agency", r->actor.agency,
+	    "action", action, "subject_type", subject_type, "subject_id",
+	    subject_id, "purpose", r->purpose, "outcome", outcome, "corr",
+	    r->corr, "time", (json_int_t) r->now_ms);
+	if (ev)
+		kit_emit(r->c, topic, ev);
+}
+
+int
+kit_tx_begin(kit_ctx *c, kit_err *e)
+{
+	if (kit_store_begin(&c->store) != 0) {
+		kit_err_set(e, "store_error", "%s", c->store.err);
+		return -1;
+	}
+	c->in_tx = 1;
+	return 0;
+}
+
+int
+kit_tx_commit(kit_ctx *c, kit_err *e)
+{
+	size_t  i;
+	json_t *ev;
+
+	if (kit_store_commit(&c->store) != 0) {
+		kit_err_set(e, "store_error", "%s", c->store.err);
+		kit_tx_abort(c);
+		return -1;
+	}
+	c->in_tx = 0;
+	json_array_foreach(c->pending, i, ev)
+	{
+		publish_now(c, kit_str(ev, "topic"),
+		    json_object_get(ev, "data"));
+	}
+	json_array_clear(c->pending);
+	return 0;
+}
+
+void
+kit_tx_abort(kit_ctx *c)
+{
+	kit_store_rollback(&c->store);
+	c->in_tx = 0;
+	json_array_clear(c->pending);
+}
+
+/* The who/when/why fields every event carries. */
+static void
+event_common(json_t *ev, kit_req *r)
+{
+	json_object_set_new(ev, "who", json_string(r->actor.user));
+	if (r->actor.role)
+		json_object_set_new(ev, "role", json_string(r->actor.role));
+	json_object_set_new(ev, "at_ms", json_integer(r->now_ms));
+	if (r->why)
+		json_object_set_new(ev, "reason", json_string(r->why));
+}
+
+json_t *
+kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
+    json_t *event_extra, kit_err *e)
+{
+	kit_ctx    *c = r->c;
+	char        idbuf[64];
+	const char *id = kit_str(fields, "id");
+	const char *state;
+	kit_change  ch;
+	json_t     *ev;
+	const char *kv;
+	json_t     *v;
+
+	if (id == NULL) {
+		int64_t n;
+		if (kit_store_next_seq(&c->store, k->name, &n) != 0) {
+			kit_err_set(e, "store_error", "%s", c->store.err);
+			goto fail;
+		}
+		snprintf(idbuf, sizeof(idbuf), "%s-%08lld", k->prefix,
+		    (long long) n);
+		json_object_set_new(fields, "id", json_string(idbuf));
+		id = kit_str(fields, "id");
+	} else {
+		json_t *old = kit_store_load(&c->store, k->name, id);
+		if (old) {
+			json_decref(old);
+			kit_err_set(e, "exists", "%s %s already exists",
+			    k->name, id);
+			goto fail;
+		}
+	}
+	if (kit_str(fields, "state") == NULL)
+		json_object_set_new(
+		    fields, "state", json_string(k->fsm->initial));
+	state = kit_str(fields, "state");
+	json_object_set_new(fields, "created_ms", json_integer(r->now_ms));
+	json_object_set_new(fields, "updated_ms", json_integer(r->now_ms));
+	json_object_set_new(fields, "created_by", json_string(r->actor.user));
+	if (kit_store_save(&c->store, k->name, fields, 1) != 0) {
+		kit_err_set(e, "store_error", "%s", c->store.err);
+		goto fail;
+	}
+	ch = (kit_change) { .action = "create",
+		.from               = NULL,
+		.to                 = state,
+		.who                = r->actor.user,
+		.role               = r->actor.role,
+		.why                = r->why,
+		.at_ms              = r->now_ms };
+	if (kit_store_history_add(&c->store, k->name, id, &ch) != 0) {
+		kit_err_set(e, "store_error", "%s", c->store.err);
+		goto fail;
+	}
+	ev = json_pack("{s:s,s:s}", "id", id, "state", state);
+	json_object_foreach(event_extra, kv, v)
+	{
+		json_object_set(ev, kv, v);
+	}
+	json_decref(event_extra);
+	event_common(ev, r);
+	{
+		char topic[128];
+		snprintf(topic, sizeof(topic), "%s.%s.%s", c->scenario,
+		    k->name, k->created_event);
+		kit_emit(c, topic, ev);
+	}
+	kit_audit(r, "CREATE", k->subject_type, id, "ok");
+	return fields;
+fail:
+	json_decref(fields);
+	json_decref(event_extra);
+	return NULL;
+}
+
+json_t *
+kit_apply_tx(const kit_kind *k, kit_req *r, const char *id,
+    const char *action, const kit_transition **tp, kit_err *e)
+{
+	kit_ctx              *c = r->c;
+	json_t               *rec;
+	const kit_transition *t;
+	char                  from[64];
+	kit_change            ch;
+	json_t               *ev;
+
+	rec = kit_store_load(&c->store, k->name, id);
+	if (rec == NULL) {
+		if (c->store.err[0])
+			kit_err_set(e, "store_error", "%s", c->store.err);
+		else
+			kit_err_set(e, "not_found", "no %s with id %s",
+			    k->name, id);
+		return NULL;
+	}
+	snprintf(from, sizeof(from), "%s", kit_str(rec, "state"));
+	t = kit_fsm_find(k->fsm, from, action);
+	if (t == NULL) {
+		kit_err_set(e, "invalid_state", "%s", "");
+		kit_fsm_refusal(k->fsm, id, from, action, e->msg,
+		    sizeof(e->msg));
+		json_decref(rec);
+		return NULL;
+	}
+	json_object_set_new(rec, "state", json_string(t->to));
+	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
+	ev = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "action", action,
+	    "from", from, "to", t->to);
+	event_common(ev, r);
+	if (k->on_action && k->on_action(k, r, t, rec, ev, e) != 0) {
+		json_decref(ev);
+		json_decref(rec);
+		return NULL;
+	}
+	if (kit_store_save(&c->store, k->name, rec, 0) != 0) {
+		kit_err_set(e, "store_error", "%s", c->store.err);
+		goto fail;
+	}
+	ch = (kit_change) { .action = action,
+		.from               = from,
+		.to                 = t->to,
+		.who                = r->actor.user,
+		.role               = r->actor.role,
+		.why                = r->why,
+		.at_ms              = r->now_ms };
+	if (kit_store_history_add(&c->store, k->name, id, &ch) != 0) {
+		kit_err_set(e, "store_error", "%s", c->store.err);
+		goto fail;
+	}
+	{
+		char topic[128];
+		snprintf(topic, sizeof(topic), "%s.%s.%s", c->scenario,
+		    k->name, t->event);
+		kit_emit(c, topic, ev);
+	}
+	kit_audit(r, "UPDATE", k->subject_type, id, "ok");
+	if (tp)
+		*tp = t;
+	return rec;
+fail:
+	json_decref(ev);
+	json_decref(rec);
+	return NULL;
+}
+
+json_t *
+kit_apply(const kit_kind *k, kit_req *r, const char *id, const char *action,
+    kit_err *e)
+{
+	const kit_transition *t = NULL;
+	json_t               *rec;
+
+	if (kit_tx_begin(r->c, e) != 0)
+		return NULL;
+	rec = kit_apply_tx(k, r, id, action, &t, e);
+	if (rec == NULL) {
+		kit_tx_abort(r->c);
+		return NULL;
+	}
+	if (kit_tx_commit(r->c, e) != 0) {
+		json_decref(rec);
+		return NULL;
+	}
+	if (k->after_action)
+		k->after_action(k, r, t, rec);
+	return rec;
+}
+
+void
+kit_create_reply(
+    const kit_kind *k, kit_req *r, json_t *fields, json_t *event_extra)
+{
+	kit_err e;
+	json_t *rec;
+
+	if (kit_tx_begin(r->c, &e) != 0) {
+		json_decref(fields);
+		json_decref(event_extra);
+		kit_reply_err(r, &e, k->subject_type, NULL);
+		return;
+	}
+	rec = kit_create_tx(k, r, fields, event_extra, &e);
+	if (rec == NULL) {
+		kit_tx_abort(r->c);
+		kit_reply_err(r, &e, k->subject_type, NULL);
+		return;
+	}
+	if (kit_tx_commit(r->c, &e) != 0) {
+		json_decref(rec);
+		kit_reply_err(r, &e, k->subject_type, NULL);
+		return;
+	}
+	kit_reply(r, rec);
+}
+
+static void
+on_request(void *ud, const xz_msg *m)
+{
+	kit_binding *b = ud;
+	kit_req      r;
+
+	if (m->kind != XZ_KIND_REQUEST)
+		return; /* someone published on a request topic: not ours */
+	if (kit_req_parse(b->c, m, &r, b->need_actor) != 0)
+		return;
+	b->fn(b->k, &r);
+	kit_req_done(&r);
+}
+
+/* The generic action handler: {"id":..., "actor":..., "reason":...}. */
+static void
+on_action(void *ud, const xz_msg *m)
+{
+	kit_binding *b = ud;
+	kit_req      r;
+	kit_err      e;
+	const char  *id;
+	json_t      *rec;
+
+	if (m->kind != XZ_KIND_REQUEST)
+		return;
+	if (kit_req_parse(b->c, m, &r, 1) != 0)
+		return;
+	id = kit_str(r.body, "id");
+	if (id == NULL) {
+		kit_err_set(&e, "bad_request", "%s: \"id\" (string) is missing",
+		    m->topic);
+		kit_reply_err(&r, &e, b->k->subject_type, NULL);
+	} else if ((rec = kit_apply(b->k, &r, id, b->action, &e)) == NULL) {
+		kit_reply_err(&r, &e, b->k->subject_type, id);
+	} else {
+		kit_reply(&r, rec);
+	}
+	kit_req_done(&r);
+}
+
+static void
+get_fn(const kit_kind *k, kit_req *r)
+{
+	const char *id = kit_str(r->body, "id");
+	json_t     *rec;
+	kit_err     e;
+
+	if (id == NULL) {
+		kit_err_set(&e, "bad_request", "%s.%s.get: \"id\" is missing",
+		    r->c->scenario, k->name);
+		kit_reply_err(r, &e, k->subject_type, NULL);
+		return;
+	}
+	rec = kit_store_load(&r->c->store, k->name, id);
+	if (rec == NULL) {
+		kit_err_set(&e, "not_found", "no %s with id %s", k->name, id);
+		kit_reply_err(r, &e, k->subject_type, id);
+		return;
+	}
+	if (!json_is_false(json_object_get(r->body, "history")))
+		json_object_set_new(rec, "history",
+		    kit_store_history(&r->c->store, k->name, id));
+	{
+		char allowed[256];
+		kit_fsm_allowed(k->fsm, kit_str(rec, "state"), allowed,
+		    sizeof(allowed));
+		json_object_set_new(rec, "allowed", json_string(allowed));
+	}
+	if (k->on_get)
+		k->on_get(k, r, rec);
+	if (k->personal)
+		kit_audit(r, "VIEW", k->subject_type, id, "ok");
+	kit_reply(r, rec);
+}
+
+static void
+list_fn(const kit_kind *k, kit_req *r)
+{
+	int64_t limit  = kit_int(r->body, "limit", 50);
+	int64_t offset = kit_int(r->body, "offset", 0);
+	kit_err e;
+
+	if (limit < 1 || limit > r->c->list_max || offset < 0) {
+		kit_err_set(&e, "bad_request",
+		    "%s.%s.list: limit must be 1..%lld and offset >= 0",
+		    r->c->scenario, k->name, (long long) r->c->list_max);
+		kit_reply_err(r, &e, k->subject_type, NULL);
+		return;
+	}
+	if (k->personal)
+		kit_audit(r, "VIEW", k->subject_type, "list", "ok");
+	kit_reply(r, kit_store_list(&r->c->store, k->name,
+	                 kit_str(r->body, "state"),
+	                 kit_str(r->body, "location"),
+	                 kit_str(r->body, "owner"), limit, offset));
+}
+
+static kit_binding *
+bind_new(kit_ctx *c, const kit_kind *k)
+{
+	kit_binding *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	b->c        = c;
+	b->k        = k;
+	b->next     = c->bindings;
+	c->bindings = b;
+	return b;
+}
+
+int
+kit_serve(kit_ctx *c, const char *topic, const kit_kind *k, kit_req_fn fn,
+    int need_actor)
+{
+	kit_binding *b = bind_new(c, k);
+	if (b == NULL)
+		return XZ_ENOMEM;
+	b->fn         = fn;
+	b->need_actor = need_actor;
+	return c->host->subscribe(c->self, topic, NULL, on_request, b, NULL);
+}
+
+int
+kit_serve_kind(kit_ctx *c, const kit_kind *k)
+{
+	char topic[128];
+	int  rc;
+
+	snprintf(topic, sizeof(topic), "%s.%s.get", c->scenario, k->name);
+	if ((rc = kit_serve(c, topic, k, get_fn, 0)) != XZ_OK)
+		return rc;
+	snprintf(topic, sizeof(topic), "%s.%s.list", c->scenario, k->name);
+	if ((rc = kit_serve(c, topic, k, list_fn, 0)) != XZ_OK)
+		return rc;
+	for (size_t i = 0; i < k->fsm->nrows; i++) {
+		const char  *a   = k->fsm->rows[i].action;
+		int          dup = 0;
+		kit_binding *b;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(k->fsm->rows[j].action, a) == 0)
+				dup = 1;
+		if (dup)
+			continue;
+		if ((b = bind_new(c, k)) == NULL)
+			return XZ_ENOMEM;
+		b->action = a;
+		snprintf(topic, sizeof(topic), "%s.%s.%s", c->scenario,
+		    k->name, a);
+		rc = c->host->subscribe(
+		    c->self, topic, NULL, on_action, b, NULL);
+		if (rc != XZ_OK)
+			return rc;
+	}
+	return XZ_OK;
+}
+
+void
+kit_serve_free(kit_ctx *c)
+{
+	while (c->bindings) {
+		kit_binding *b = c->bindings;
+		c->bindings    = b->next;
+		free(b);
+	}
+}

@@ -1,0 +1,156 @@
+/*
+ * kit.h - what the scenario plugins (prison, rehab) share: parsing a
+ * request and its actor, replies and error replies, events published
+ * after the transaction that made them commits, audit events, and the
+ * generic record operations (create, apply an action of a state machine,
+ * get, list) on top of store.h and fsm.h.
+ *
+ * Topics: a record kind K of scenario S answers S.K.get, S.K.list and
+ * S.K.<action> for each action of its machine, and publishes
+ * S.K.<event> (the transition's past tense) after each change.
+ */
+#ifndef XZ_KIT_KIT_H
+#define XZ_KIT_KIT_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <xiezhi/xiezhi.h>
+
+#include "fsm.h"
+#include "store.h"
+
+typedef struct kit_ctx {
+	xz_plugin     *self;
+	const xz_host *host;
+	const char    *scenario; /* "prison": topic and audit prefix */
+	kit_store      store;
+	json_t        *pending; /* events queued in the open transaction */
+	int            in_tx;
+	int64_t        list_max; /* largest page a list returns */
+	struct kit_binding *bindings; /* made by kit_serve, freed in fini */
+} kit_ctx;
+
+typedef struct kit_actor {
+	const char *user;
+	const char *role;
+	const char *agency;
+} kit_actor;
+
+/* One request being served (or an internal action: msg NULL). */
+typedef struct kit_req {
+	kit_ctx      *c;
+	const xz_msg *msg;  /* NULL for internal actions (timers) */
+	json_t       *body; /* owned: the decoded payload */
+	kit_actor     actor;
+	const char   *why;     /* body.reason, may be NULL */
+	const char   *purpose; /* body.purpose, may be NULL */
+	char          corr[33];
+	int64_t       now_ms;
+} kit_req;
+
+/* An error to reply with: code is "invalid_state", "not_found", ... */
+typedef struct kit_err {
+	const char *code;
+	char        msg[512];
+} kit_err;
+
+typedef struct kit_kind kit_kind;
+
+/* Hook run inside the transaction after rec's state was set to t->to and
+ * before it is saved. It may change rec, add fields to the event it will
+ * publish, create other records; return -1 with e set to refuse (the
+ * whole transaction is rolled back). */
+typedef int (*kit_on_action)(const kit_kind *k, kit_req *r,
+    const kit_transition *t, json_t *rec, json_t *event, kit_err *e);
+/* Hook run after the transaction committed (timers, ...). */
+typedef void (*kit_after_action)(
+    const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec);
+
+struct kit_kind {
+	const char      *name;          /* "alarm": store kind and topic */
+	const char      *prefix;        /* id prefix: "ALM" */
+	const char      *created_event; /* "raised" */
+	const char      *subject_type;  /* audit subject type */
+	const kit_fsm   *fsm;
+	int              personal; /* reads are audited as VIEW */
+	kit_on_action    on_action;
+	kit_after_action after_action;
+	/* Optional: add computed fields to a record before S.K.get replies. */
+	void (*on_get)(const kit_kind *k, kit_req *r, json_t *rec);
+	void            *ud; /* the plugin's state */
+};
+
+int  kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
+     const char *scenario, char *err, size_t errlen);
+void kit_ctx_fini(kit_ctx *c);
+
+/* Decode a request; on failure reply bad_request and return -1. With
+ * need_actor, body.actor.user is required. kit_req_done frees it. */
+int  kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor);
+/* An internal request (timer, subscription) acting as `user`. Takes
+ * ownership of body (may be NULL). */
+void kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body);
+void kit_req_done(kit_req *r);
+
+/* Reply to r with obj (stolen). No-op for internal requests. */
+void kit_reply(kit_req *r, json_t *obj);
+/* Reply with an error and publish the REFUSE audit event. */
+void kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
+    const char *subject_id);
+void kit_err_set(kit_err *e, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Publish data (stolen) on topic: queued until commit inside a
+ * transaction, at once outside. */
+void kit_emit(kit_ctx *c, const char *topic, json_t *data);
+/* Publish the audit event audit.<scenario>.<action lowercased>. */
+void kit_audit(kit_req *r, const char *action, const char *subject_type,
+    const char *subject_id, const char *outcome);
+
+int  kit_tx_begin(kit_ctx *c, kit_err *e);
+int  kit_tx_commit(kit_ctx *c, kit_err *e);
+void kit_tx_abort(kit_ctx *c);
+
+/* Inside a transaction: create a record of kind k from fields (stolen;
+ * "id" taken from it if present, else PREFIX-00000001 from the kind's
+ * sequence), in state fields.state or the machine's initial state. Saves
+ * it, writes history, queues the created event (with the given extra
+ * event fields, stolen, may be NULL) and a CREATE audit. Returns the
+ * record (the caller owns it: json_decref) or NULL with e set. */
+json_t *kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
+    json_t *event_extra, kit_err *e);
+
+/* Begin, kit_create_tx, commit, reply with the record (or the error). */
+void kit_create_reply(const kit_kind *k, kit_req *r, json_t *fields,
+    json_t *event_extra);
+
+/* Inside a transaction: apply `action` to record `id`. Returns the new
+ * record (caller owns it) or NULL with e set (invalid_state names the
+ * current state and the allowed actions). *tp gets the transition. */
+json_t *kit_apply_tx(const kit_kind *k, kit_req *r, const char *id,
+    const char *action, const kit_transition **tp, kit_err *e);
+
+/* Begin, kit_apply_tx, commit and after_action: returns the record
+ * (caller owns it) or NULL with e set. */
+json_t *kit_apply(const kit_kind *k, kit_req *r, const char *id,
+    const char *action, kit_err *e);
+
+/* Subscribe the generic handlers of kind k: <s>.<k>.get, <s>.<k>.list
+ * and one per action of its machine. */
+int kit_serve_kind(kit_ctx *c, const kit_kind *k);
+
+/* Subscribe one request handler: fn(k, r) runs with the parsed request
+ * (need_actor as in kit_req_parse) and must reply. */
+typedef void (*kit_req_fn)(const kit_kind *k, kit_req *r);
+int kit_serve(kit_ctx *c, const char *topic, const kit_kind *k,
+    kit_req_fn fn, int need_actor);
+
+/* Helpers to read request fields. */
+const char *kit_str(json_t *o, const char *key);
+int64_t     kit_int(json_t *o, const char *key, int64_t def);
+
+/* Free the bindings made by kit_serve (call from fini). */
+void kit_serve_free(kit_ctx *c);
+
+#endif

@@ -1,0 +1,377 @@
+/* store.c - records and their history in the plugin's SQLite database. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+
+static const char *const schema =
+    "CREATE TABLE IF NOT EXISTS records("
+    " kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL,"
+    " location TEXT, level INTEGER, due_ms INTEGER NOT NULL DEFAULT 0,"
+    " owner TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " data TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS records_state ON records(kind, state);"
+    "CREATE INDEX IF NOT EXISTS records_owner ON records(kind, owner);"
+    "CREATE INDEX IF NOT EXISTS records_due ON records(kind, due_ms)"
+    " WHERE due_ms > 0;"
+    "CREATE TABLE IF NOT EXISTS history("
+    " seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
+    " action TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL,"
+    " who TEXT NOT NULL, role TEXT, at_ms INTEGER NOT NULL, why TEXT);"
+    "CREATE INDEX IF NOT EXISTS history_rec ON history(kind, id);"
+    "CREATE TABLE IF NOT EXISTS seq(kind TEXT PRIMARY KEY,"
+    " n INTEGER NOT NULL);";
+
+static const char *const sql[KIT_ST_N] = {
+	[KIT_ST_BEGIN]    = "BEGIN IMMEDIATE",
+	[KIT_ST_COMMIT]   = "COMMIT",
+	[KIT_ST_ROLLBACK] = "ROLLBACK",
+	[KIT_ST_INSERT]   = "INSERT INTO records(kind, id, state, location,"
+	                    " level, due_ms, owner, created_ms, updated_ms,"
+	                    " data) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	[KIT_ST_UPDATE]   = "UPDATE records SET state=?3, location=?4,"
+	                    " level=?5, due_ms=?6, owner=?7, updated_ms=?9,"
+	                    " data=?10 WHERE kind=?1 AND id=?2",
+	[KIT_ST_GET]  = "SELECT data FROM records WHERE kind=?1 AND id=?2",
+	[KIT_ST_HIST_ADD] = "INSERT INTO history(kind, id, action, from_state,"
+	                    " to_state, who, role, at_ms, why)"
+	                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+	[KIT_ST_HIST_GET] = "SELECT action, from_state, to_state, who, role,"
+	                    " at_ms, why FROM history WHERE kind=?1 AND id=?2"
+	                    " ORDER BY seq",
+	[KIT_ST_SEQ]      = "INSERT INTO seq(kind, n) VALUES(?1, 1)"
+	                    " ON CONFLICT(kind) DO UPDATE SET n = n + 1"
+	                    " RETURNING n",
+	[KIT_ST_LIST]     = "SELECT data FROM records WHERE kind=?1"
+	                " AND (?2 IS NULL OR state=?2)"
+	                " AND (?3 IS NULL OR location=?3"
+	                "      OR substr(location, 1, length(?3) + 1) = ?3 || '.')"
+	                " AND (?4 IS NULL OR owner=?4)"
+	                " ORDER BY id LIMIT ?5 OFFSET ?6",
+	[KIT_ST_COUNT]    = "SELECT count(*) FROM records WHERE kind=?1"
+	                 " AND (?2 IS NULL OR state=?2)"
+	                 " AND (?3 IS NULL OR location=?3"
+	                 "      OR substr(location, 1, length(?3) + 1) = ?3 || '.')"
+	                 " AND (?4 IS NULL OR owner=?4)",
+	[KIT_ST_DUE]   = "SELECT data FROM records WHERE kind=?1 AND due_ms > 0"
+	               " ORDER BY due_ms",
+	[KIT_ST_STATS] = "SELECT state, coalesce(level, 0), count(*) FROM records"
+	                 " WHERE kind=?1 GROUP BY state, level",
+};
+
+static int
+fail(kit_store *st, const char *what)
+{
+	snprintf(st->err, sizeof(st->err), "store: %s: %s", what,
+	    sqlite3_errmsg(st->db));
+	return -1;
+}
+
+int
+kit_store_init(kit_store *st, sqlite3 *db)
+{
+	char *msg = NULL;
+
+	memset(st, 0, sizeof(*st));
+	st->db = db;
+	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(st->err, sizeof(st->err), "store: schema: %s",
+		    msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	for (int i = 0; i < KIT_ST_N; i++) {
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		        &st->st[i], NULL) != SQLITE_OK) {
+			fail(st, sql[i]);
+			kit_store_fini(st);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+kit_store_fini(kit_store *st)
+{
+	for (int i = 0; i < KIT_ST_N; i++) {
+		sqlite3_finalize(st->st[i]);
+		st->st[i] = NULL;
+	}
+}
+
+static int
+step_done(kit_store *st, enum kit_stmt which)
+{
+	sqlite3_stmt *s  = st->st[which];
+	int           rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return fail(st, sql[which]);
+	return 0;
+}
+
+int
+kit_store_begin(kit_store *st)
+{
+	st->err[0] = '\0';
+	return step_done(st, KIT_ST_BEGIN);
+}
+
+int
+kit_store_commit(kit_store *st)
+{
+	return step_done(st, KIT_ST_COMMIT);
+}
+
+void
+kit_store_rollback(kit_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void) step_done(st, KIT_ST_ROLLBACK);
+}
+
+int
+kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
+{
+	sqlite3_stmt *s = st->st[KIT_ST_SEQ];
+	int           rc;
+
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, "next sequence number");
+	return 0;
+}
+
+static void
+bind_opt_text(sqlite3_stmt *s, int i, json_t *v)
+{
+	if (json_is_string(v))
+		sqlite3_bind_text(s, i, json_string_value(v), -1,
+		    SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int
+kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
+{
+	enum kit_stmt w = insert ? KIT_ST_INSERT : KIT_ST_UPDATE;
+	sqlite3_stmt *s = st->st[w];
+	char         *text;
+	json_t       *level = json_object_get(rec, "level");
+	int           rc;
+
+	text = json_dumps(rec, JSON_COMPACT);
+	if (text == NULL) {
+		snprintf(st->err, sizeof(st->err), "store: out of memory");
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	bind_opt_text(s, 2, json_object_get(rec, "id"));
+	bind_opt_text(s, 3, json_object_get(rec, "state"));
+	bind_opt_text(s, 4, json_object_get(rec, "location"));
+	if (json_is_integer(level))
+		sqlite3_bind_int64(s, 5, json_integer_value(level));
+	else
+		sqlite3_bind_null(s, 5);
+	sqlite3_bind_int64(s, 6,
+	    json_integer_value(json_object_get(rec, "due_ms")));
+	bind_opt_text(s, 7, json_object_get(rec, "owner"));
+	sqlite3_bind_int64(s, 8,
+	    json_integer_value(json_object_get(rec, "created_ms")));
+	sqlite3_bind_int64(s, 9,
+	    json_integer_value(json_object_get(rec, "updated_ms")));
+	sqlite3_bind_text(s, 10, text, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	free(text);
+	if (rc != SQLITE_DONE)
+		return fail(st, insert ? "insert record" : "update record");
+	if (!insert && sqlite3_changes(st->db) != 1) {
+		snprintf(st->err, sizeof(st->err), "store: no %s %s to update",
+		    kind, json_string_value(json_object_get(rec, "id")));
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse a text column as JSON; the caller owns the result. */
+static json_t *
+column_json(sqlite3_stmt *s, int col)
+{
+	const char *t = (const char *) sqlite3_column_text(s, col);
+	return t ? json_loads(t, 0, NULL) : NULL;
+}
+
+json_t *
+kit_store_load(kit_store *st, const char *kind, const char *id)
+{
+	sqlite3_stmt *s   = st->st[KIT_ST_GET];
+	json_t       *rec = NULL;
+	int           rc;
+
+	st->err[0] = '\0';
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rec = column_json(s, 0);
+	else if (rc != SQLITE_DONE)
+		fail(st, "load record");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rec;
+}
+
+int
+kit_store_history_add(
+    kit_store *st, const char *kind, const char *id, const kit_change *c)
+{
+	sqlite3_stmt *s = st->st[KIT_ST_HIST_ADD];
+
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, c->action, -1, SQLITE_TRANSIENT);
+	if (c->from)
+		sqlite3_bind_text(s, 4, c->from, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, c->to, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, c->who ? c->who : "?", -1, SQLITE_TRANSIENT);
+	if (c->role)
+		sqlite3_bind_text(s, 7, c->role, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 8, c->at_ms);
+	if (c->why)
+		sqlite3_bind_text(s, 9, c->why, -1, SQLITE_TRANSIENT);
+	return step_done(st, KIT_ST_HIST_ADD);
+}
+
+static json_t *
+col_text_or_null(sqlite3_stmt *s, int col)
+{
+	const char *t = (const char *) sqlite3_column_text(s, col);
+	return t ? json_string(t) : json_null();
+}
+
+json_t *
+kit_store_history(kit_store *st, const char *kind, const char *id)
+{
+	sqlite3_stmt *s   = st->st[KIT_ST_HIST_GET];
+	json_t       *arr = json_array();
+
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		json_array_append_new(arr,
+		    json_pack("{s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "action",
+		        col_text_or_null(s, 0), "from", col_text_or_null(s, 1),
+		        "to", col_text_or_null(s, 2), "who",
+		        col_text_or_null(s, 3), "role", col_text_or_null(s, 4),
+		        "at_ms", (json_int_t) sqlite3_column_int64(s, 5), "why",
+		        col_text_or_null(s, 6)));
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return arr;
+}
+
+static void
+bind_filters(sqlite3_stmt *s, const char *kind, const char *state,
+    const char *location, const char *owner)
+{
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	if (state)
+		sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
+	if (location)
+		sqlite3_bind_text(s, 3, location, -1, SQLITE_TRANSIENT);
+	if (owner)
+		sqlite3_bind_text(s, 4, owner, -1, SQLITE_TRANSIENT);
+}
+
+json_t *
+kit_store_list(kit_store *st, const char *kind, const char *state,
+    const char *location, const char *owner, int64_t limit, int64_t offset)
+{
+	sqlite3_stmt *s     = st->st[KIT_ST_LIST];
+	json_t       *items = json_array();
+	int64_t       total = 0;
+
+	bind_filters(s, kind, state, location, owner);
+	sqlite3_bind_int64(s, 5, limit);
+	sqlite3_bind_int64(s, 6, offset);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		json_t *r = column_json(s, 0);
+		if (r)
+			json_array_append_new(items, r);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+
+	s = st->st[KIT_ST_COUNT];
+	bind_filters(s, kind, state, location, owner);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		total = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+
+	json_t *page = json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total",
+	    (json_int_t) total, "limit", (json_int_t) limit, "offset",
+	    (json_int_t) offset);
+	if (offset + (int64_t) json_array_size(items) < total)
+		json_object_set_new(page, "next_offset",
+		    json_integer(offset + (int64_t) json_array_size(items)));
+	return page;
+}
+
+json_t *
+kit_store_due(kit_store *st, const char *kind)
+{
+	sqlite3_stmt *s   = st->st[KIT_ST_DUE];
+	json_t       *arr = json_array();
+
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		json_t *r = column_json(s, 0);
+		if (r)
+			json_array_append_new(arr, r);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return arr;
+}
+
+json_t *
+kit_store_stats(kit_store *st, const char *kind)
+{
+	sqlite3_stmt *s   = st->st[KIT_ST_STATS];
+	json_t       *out = json_object();
+
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *state = (const char *) sqlite3_column_text(s, 0);
+		char        lvl[24];
+		json_t     *by;
+
+		snprintf(lvl, sizeof(lvl), "%lld",
+		    (long long) sqlite3_column_int64(s, 1));
+		by = json_object_get(out, state);
+		if (by == NULL) {
+			by = json_object();
+			json_object_set_new(out, state, by);
+		}
+		json_object_set_new(
+		    by, lvl, json_integer(sqlite3_column_int64(s, 2)));
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return out;
+}

@@ -1,0 +1,98 @@
+/*
+ * store.h - the record store of a scenario plugin, on the plugin's own
+ * SQLite database (host->store()).
+ *
+ * Every aggregate (alarm, roll call, resident, ...) is one row of
+ * `records`: its JSON object in `data`, and the fields that lists filter
+ * and timers need mirrored in columns (state, location, level, due_ms,
+ * owner). Every change appends a row to `history` (from, to, who, when,
+ * why). Statements are prepared once per plugin and reused.
+ *
+ * A record object always has "id" and "state"; it may have "location"
+ * (a dotted location path), "level", "due_ms", "owner" (the id of the
+ * record it belongs to), and has "created_ms" and "updated_ms".
+ */
+#ifndef XZ_KIT_STORE_H
+#define XZ_KIT_STORE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+enum kit_stmt {
+	KIT_ST_BEGIN,
+	KIT_ST_COMMIT,
+	KIT_ST_ROLLBACK,
+	KIT_ST_INSERT,
+	KIT_ST_UPDATE,
+	KIT_ST_GET,
+	KIT_ST_HIST_ADD,
+	KIT_ST_HIST_GET,
+	KIT_ST_SEQ,
+	KIT_ST_LIST,
+	KIT_ST_COUNT,
+	KIT_ST_DUE,
+	KIT_ST_STATS,
+	KIT_ST_N
+};
+
+typedef struct kit_store {
+	sqlite3      *db; /* owned by the kernel */
+	sqlite3_stmt *st[KIT_ST_N];
+	char          err[256]; /* the last error, for people */
+} kit_store;
+
+/* A change to write into history. */
+typedef struct kit_change {
+	const char *action; /* "acknowledge" */
+	const char *from;   /* NULL on creation */
+	const char *to;
+	const char *who;
+	const char *role;
+	const char *why; /* may be NULL */
+	int64_t     at_ms;
+} kit_change;
+
+/* Create the tables and prepare the statements. On error st->err says
+ * why. kit_store_fini finalizes the statements (not the db). */
+int  kit_store_init(kit_store *st, sqlite3 *db);
+void kit_store_fini(kit_store *st);
+
+int kit_store_begin(kit_store *st);
+int kit_store_commit(kit_store *st);
+void kit_store_rollback(kit_store *st);
+
+/* Next number of a kind's sequence (1, 2, ...), in the open transaction. */
+int kit_store_next_seq(kit_store *st, const char *kind, int64_t *out);
+
+/* Insert (insert != 0) or update the record `rec` of `kind`. */
+int kit_store_save(
+    kit_store *st, const char *kind, json_t *rec, int insert);
+
+/* Load a record. The caller owns the result (json_decref); NULL if absent
+ * (st->err empty) or on error (st->err set). */
+json_t *kit_store_load(kit_store *st, const char *kind, const char *id);
+
+int kit_store_history_add(
+    kit_store *st, const char *kind, const char *id, const kit_change *c);
+
+/* The history of a record as an array of {"action","from","to","who",
+ * "role","at_ms","why"}; the caller owns it. */
+json_t *kit_store_history(kit_store *st, const char *kind, const char *id);
+
+/* A page of records of `kind` (filters may be NULL: state exact, location
+ * the given node or anything below it, owner exact), ordered by id. The
+ * caller owns the result: {"items":[...],"total":N,"limit":L,"offset":O}
+ * plus "next_offset" when more remain. */
+json_t *kit_store_list(kit_store *st, const char *kind, const char *state,
+    const char *location, const char *owner, int64_t limit, int64_t offset);
+
+/* Every record of `kind` with a due time (due_ms > 0); caller owns it. */
+json_t *kit_store_due(kit_store *st, const char *kind);
+
+/* Counts of `kind` by state and level: {"RAISED":{"1":3},...}; caller
+ * owns it. */
+json_t *kit_store_stats(kit_store *st, const char *kind);
+
+#endif

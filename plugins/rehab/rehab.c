@@ -1,0 +1,202 @@
+/*
+ * rehab.c - the rehab plugin: descriptor, options, life cycle, and the
+ * demo seed (residents across the four phases, on an empty store when
+ * seed_demo_data is true).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "rehab.h"
+
+static const xz_option_decl options[] = {
+	{ "term_months", XZ_OPT_INT, "24", 0,
+	    "default term of compulsory isolated rehabilitation, months", 1,
+	    36 },
+	{ "handbook_days", XZ_OPT_INT, "7", 0,
+	    "days after admission within which the handbook is created", 1,
+	    60 },
+	{ "detox_min_days", XZ_OPT_INT, "30", 0,
+	    "minimum stay in PHYSIOLOGICAL_DETOX before advancing", 0, 365 },
+	{ "education_min_days", XZ_OPT_INT, "90", 0,
+	    "minimum stay in EDUCATION_ADAPTATION before advancing", 0, 730 },
+	{ "consolidation_min_days", XZ_OPT_INT, "180", 0,
+	    "minimum stay in REHABILITATION_CONSOLIDATION before advancing", 0,
+	    730 },
+	{ "early_release_min_days", XZ_OPT_INT, "365", 0,
+	    "days served before an EARLY_RELEASE may be proposed", 0, 1095 },
+	{ "extension_max_months", XZ_OPT_INT, "12", 0,
+	    "longest EXTENSION a disposition may propose, months", 1, 12 },
+	{ "community_rehab_max_months", XZ_OPT_INT, "36", 0,
+	    "longest COMMUNITY_REHAB a disposition may propose, months", 1,
+	    36 },
+	{ "list_max", XZ_OPT_INT, "1000", 0,
+	    "largest page a list request returns", 1, 100000 },
+	{ "seed_demo_data", XZ_OPT_BOOL, "false", 0,
+	    "on an empty store, admit 12 demo residents R0001..R0012", 0, 0 },
+	{ NULL, 0, NULL, 0, NULL, 0, 0 },
+};
+
+static int64_t
+opt_i(rehab *h, const char *name, int64_t def)
+{
+	int64_t v;
+	return h->c.host->opt_int(h->c.self, name, &v) == XZ_OK ? v : def;
+}
+
+static void
+kind_init(rehab *h, int i, const char *name, const char *prefix,
+    const char *created, const kit_fsm *fsm)
+{
+	kit_kind *k      = &h->kinds[i];
+	k->name          = name;
+	k->prefix        = prefix;
+	k->created_event = created;
+	k->subject_type  = name;
+	k->fsm           = fsm;
+	k->personal      = 1; /* health and drug data: every read audited */
+	k->ud            = h;
+}
+
+/* init allocates the plugin state; fini frees it. */
+static int
+rehab_init(xz_plugin *self, const xz_host *host, void **state)
+{
+	rehab *h = calloc(1, sizeof(*h));
+	char   err[300];
+	int    rc;
+
+	if (h == NULL)
+		return XZ_ENOMEM;
+	if (kit_ctx_init(&h->c, self, host, "rehab", err, sizeof(err)) != 0) {
+		host->log(self, XZ_LOG_ERROR, "%s", err);
+		kit_ctx_fini(&h->c);
+		free(h);
+		return XZ_EIO;
+	}
+	h->term_months       = opt_i(h, "term_months", 24);
+	h->handbook_days     = opt_i(h, "handbook_days", 7);
+	h->phase_min_days[0] = opt_i(h, "detox_min_days", 30);
+	h->phase_min_days[1] = opt_i(h, "education_min_days", 90);
+	h->phase_min_days[2] = opt_i(h, "consolidation_min_days", 180);
+	h->early_release_min_days = opt_i(h, "early_release_min_days", 365);
+	h->extension_max_months   = opt_i(h, "extension_max_months", 12);
+	h->community_rehab_max_months =
+	    opt_i(h, "community_rehab_max_months", 36);
+	h->c.list_max = opt_i(h, "list_max", 1000);
+
+	kind_init(h, RK_RESIDENT, "resident", "R", "admitted",
+	    &rehab_resident_fsm);
+	kind_init(h, RK_ASSESSMENT, "assessment", "AS", "recorded",
+	    &rehab_assessment_fsm);
+	kind_init(h, RK_DISPOSITION, "disposition", "DSP", "proposed",
+	    &rehab_disposition_fsm);
+	kind_init(h, RK_PLAN, "plan", "CP", "drafted", &rehab_plan_fsm);
+
+	if ((rc = rehab_resident_serve(h)) != XZ_OK ||
+	    (rc = rehab_assessment_serve(h)) != XZ_OK ||
+	    (rc = rehab_casework_serve(h)) != XZ_OK) {
+		host->log(self, XZ_LOG_ERROR, "rehab: subscribe: %s",
+		    host->strerror(rc));
+		kit_ctx_fini(&h->c);
+		free(h);
+		return rc;
+	}
+	*state = h;
+	return XZ_OK;
+}
+
+static const char *const phases[] = { "PHYSIOLOGICAL_DETOX",
+	"EDUCATION_ADAPTATION", "REHABILITATION_CONSOLIDATION",
+	"RETURN_GUIDANCE" };
+static const char *const names[] = { "Sun Hao", "Ma Lin", "Zhu Yan",
+	"Hu Bo", "Guo Jing", "He Ping", "Gao Yu", "Lin Tao", "Luo Qi",
+	"Zheng Kai", "Liang Rui", "Xie Nan" };
+
+/* Twelve residents, three per phase, admitted 10 to 700 days ago. */
+static int
+seed(rehab *h)
+{
+	kit_req r;
+	kit_err e;
+	json_t *page = kit_store_list(
+	    &h->c.store, "resident", NULL, NULL, NULL, 1, 0);
+	int64_t have = kit_int(page, "total", 0);
+	char    id[16], dec[32];
+
+	json_decref(page);
+	if (have > 0)
+		return 0;
+	kit_req_internal(&h->c, &r, "system:seed", NULL);
+	if (kit_tx_begin(&h->c, &e) != 0)
+		goto fail;
+	for (int i = 0; i < 12; i++) {
+		int64_t at = r.now_ms - (int64_t) (10 + i * 62) * REHAB_DAY_MS;
+		json_t *rec;
+		snprintf(id, sizeof(id), "R%04d", i + 1);
+		snprintf(dec, sizeof(dec), "PSB-2026-%05d", 1000 + i);
+		rec = kit_create_tx(&h->kinds[RK_RESIDENT], &r,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "id",
+		        id, "state", phases[i / 3], "name", names[i],
+		        "decision_no", dec, "deciding_authority",
+		        "public security", "admitted_ms", (json_int_t) at,
+		        "term_months", (json_int_t) h->term_months, "term_end_ms",
+		        (json_int_t) rehab_add_months(at, h->term_months),
+		        "handbook_due_ms",
+		        (json_int_t) (at + h->handbook_days * REHAB_DAY_MS),
+		        "phase_since_ms",
+		        (json_int_t) (r.now_ms - (int64_t) (i % 3 + 1) * 20 *
+		                                    REHAB_DAY_MS)),
+		    NULL, &e);
+		if (rec == NULL) {
+			kit_tx_abort(&h->c);
+			goto fail;
+		}
+		json_decref(rec);
+	}
+	if (kit_tx_commit(&h->c, &e) != 0)
+		goto fail;
+	h->c.host->log(h->c.self, XZ_LOG_INFO,
+	    "seeded 12 demo residents R0001..R0012");
+	kit_req_done(&r);
+	return 0;
+fail:
+	h->c.host->log(h->c.self, XZ_LOG_ERROR, "seed: %s", e.msg);
+	kit_req_done(&r);
+	return -1;
+}
+
+static int
+rehab_start(void *state)
+{
+	rehab *h = state;
+	int    s = 0;
+
+	h->c.host->opt_bool(h->c.self, "seed_demo_data", &s);
+	return s && seed(h) != 0 ? XZ_EIO : XZ_OK;
+}
+
+static void
+rehab_fini(void *state)
+{
+	rehab *h = state;
+	kit_ctx_fini(&h->c);
+	free(h);
+}
+
+static const xz_plugin_desc desc = {
+	XZ_PLUGIN_DESC_HEADER,
+	.name        = "rehab",
+	.version     = "0.1.0",
+	.description = "compulsory isolated drug rehabilitation: residents, "
+	               "phases, assessments, dispositions, correction plans",
+	.options     = options,
+	.init        = rehab_init,
+	.start       = rehab_start,
+	.fini        = rehab_fini,
+};
+
+XZ_EXPORT const xz_plugin_desc *
+xz_plugin_entry(void)
+{
+	return &desc;
+}

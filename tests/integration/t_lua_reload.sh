@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# t_lua_reload.sh - hot reload of a Lua plugin on a real node: the new
+# version takes over, a broken one leaves the running one in place and the
+# CLI prints why, a reply that arrives for a retired version touches
+# nothing (run under ASan in CI), and 1,000 reloads bring memory back to
+# its baseline.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+xz_setup
+
+version() { # version N: write the plugin as version N
+	cat >"$XZ_T/app.lua" <<EOF
+local hits = 0
+return {
+	name = "app",
+	version = "$1",
+	init = function() xz.log("info", "app v$1 init") end,
+	handlers = {
+		["app.ver"] = function() hits = hits + 1 return { v = $1, hits = hits } end,
+		-- handled across a yield: the reply to its own request comes late
+		["app.slow"] = function()
+			local r, err = xz.request("peer.late", {}, 3000)
+			return { v = $1, r = r, err = err }
+		end,
+	},
+	timer_probe = xz.timer.every and true,
+}
+EOF
+}
+version 1
+cat >"$XZ_T/peer.lua" <<'EOF'
+-- replies 600 ms late: it waits for a request that times out first
+xz.subscribe("peer.late", function()
+	xz.request("peer.void", {}, 600)
+	return { late = true }
+end)
+xz.subscribe("peer.void", function() end)
+EOF
+cat >"$XZ_T/driver.lua" <<'EOF'
+-- reloads `app` n times from inside the node (1,000 CLI processes would
+-- measure the CLI, not the reload)
+xz.subscribe("driver.reload", function(d)
+	local ok, failed = 0, 0
+	for i = 1, d.n do
+		local r, err, msg = xz.request("xz.sys.reload", { name = "app" }, 10000)
+		if r then ok = ok + 1 else failed = failed + 1 end
+	end
+	return { ok = ok, failed = failed }
+end)
+EOF
+xz_config <<EOF
+plugins = ( { name = "app"; kind = "lua"; path = "$XZ_T/app.lua"; } );
+scripts = ( { name = "peer"; path = "$XZ_T/peer.lua"; },
+            { name = "driver"; path = "$XZ_T/driver.lua"; } );
+EOF
+start_node
+
+check "v1 answers" xz call app.ver '{}'
+assert_eq "v1" 1 "$(echo "$OUT" | jq .v)"
+
+version 2
+check "reload app" xz reload app
+assert_eq "reload reply" '{"reloaded":["app"]}' "$(echo "$OUT" | jq -c .)"
+check "v2 answers" xz call app.ver '{}'
+assert_eq "v2 with fresh state" '{"hits":1,"v":2}' "$(echo "$OUT" | jq -cS .)"
+
+# A syntax error: v2 stays, and the CLI says why (FILE:LINE).
+cp "$XZ_T/app.lua" "$XZ_T/app.v2"
+printf 'return { name = "app", handlers = {\n  ["app.ver"] = function() return { v = 3 } end\n' >"$XZ_T/app.lua"
+assert_exit "broken reload fails" 1 xz reload app
+assert_eq "error code" reload_failed "$(echo "$OUT" | jq -r .error.code)"
+assert_contains "the CLI prints why, with file:line" \
+	"$XZ_T/app.lua:3: '}' expected (to close '{' at line 1) near <eof>" "$OUT"
+check "v2 still answers" xz call app.ver '{}'
+assert_eq "still v2, state kept" '{"hits":2,"v":2}' "$(echo "$OUT" | jq -cS .)"
+
+# A failing init: v2 stays too.
+cat >"$XZ_T/app.lua" <<'EOF'
+return {
+	init = function(cfg)
+		error("cannot open the register")
+	end,
+	handlers = { ["app.ver"] = function() return { v = 4 } end },
+}
+EOF
+assert_exit "reload with failing init fails" 1 xz reload app
+assert_contains "init error with file:line" \
+	"$XZ_T/app.lua:3: init(): cannot open the register" "$OUT"
+check "v2 still answers after the failed init" xz call app.ver '{}'
+assert_eq "still v2" 2 "$(echo "$OUT" | jq .v)"
+check "a failed reload left no second subscriber" xz call app.ver '{}'
+assert_eq "one answer from v2" '{"hits":4,"v":2}' "$(echo "$OUT" | jq -cS .)"
+
+# A request in flight across a reload: the old version waits in
+# xz.request when it is retired; its reply arrives 600 ms later and must
+# find nothing to resume.
+cp "$XZ_T/app.v2" "$XZ_T/app.lua"
+sed -i 's/v = 2/v = 5/; s/version = "2"/version = "5"/' "$XZ_T/app.lua"
+xz call app.slow '{}' -t 2000 >"$XZ_T/slow.out" 2>&1 &
+slow=$!
+sleep 0.2
+check "reload while a handler waits for its reply" xz reload app
+rc=0
+wait "$slow" || rc=$?
+assert_eq "the retired handler's caller gets no reply (timeout)" 3 "$rc"
+sleep 0.6
+check "the node survives the late reply" xz call app.ver '{}'
+assert_eq "v5 answers" 5 "$(echo "$OUT" | jq .v)"
+check "the new version handles the slow request itself" xz call app.slow '{}' -t 3000
+assert_eq "late reply delivered to v5" '{"late":true}' "$(echo "$OUT" | jq -c .r)"
+
+# 1,000 reloads: memory comes back to its baseline.
+pid=$(node_pid)
+check "100 reloads to warm up" xz call driver.reload '{"n":100}' -t 60000
+assert_eq "100 reloads ok" '{"failed":0,"ok":100}' "$(echo "$OUT" | jq -cS .)"
+base=$(rss_kib "$pid")
+check "1,000 reloads" xz call driver.reload '{"n":1000}' -t 120000
+assert_eq "1,000 reloads ok" '{"failed":0,"ok":1000}' "$(echo "$OUT" | jq -cS .)"
+after=$(rss_kib "$pid")
+echo "  VmRSS: $base KiB after 100 reloads, $after KiB after 1,100"
+if sanitized; then
+	pass "RSS bound not checked under ASan"
+else
+	assert_le "VmRSS within 2 MiB of the baseline" "$after" $((base + 2048))
+fi
+check "still serving" xz call app.ver '{}'
+assert_eq "v5 after 1,100 reloads" 5 "$(echo "$OUT" | jq .v)"
+stop_node
+finish
