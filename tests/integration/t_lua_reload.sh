@@ -10,16 +10,17 @@ xz_setup
 
 version() { # version N: write the plugin as version N
 	cat >"$XZ_T/app.lua" <<EOF
-local hits = 0
+local hits, waiting = 0, 0
 return {
 	name = "app",
 	version = "$1",
 	init = function() xz.log("info", "app v$1 init") end,
 	handlers = {
 		["app.ver"] = function() hits = hits + 1 return { v = $1, hits = hits } end,
+		["app.waiting"] = function() return { n = waiting } end,
 		-- handled across a yield: the reply to its own request comes late
 		["app.slow"] = function()
-			xz.publish("app.waiting", {})
+			waiting = waiting + 1
 			local r, err = xz.request("peer.late", {}, 8000)
 			return { v = $1, r = r, err = err }
 		end,
@@ -97,19 +98,16 @@ assert_eq "one answer from v2" '{"hits":4,"v":2}' "$(echo "$OUT" | jq -cS .)"
 # the caller gives up at 6 s) and must find nothing to resume.
 cp "$XZ_T/app.v2" "$XZ_T/app.lua"
 sed -i 's/v = 2/v = 5/; s/version = "2"/version = "5"/' "$XZ_T/app.lua"
-xz sub app.waiting -n 1 >"$XZ_T/waiting.out" 2>&1 &
-waiting=$!
-sleep 0.3
 xz call app.slow '{}' -t 6000 >"$XZ_T/slow.out" 2>&1 &
 slow=$!
 # app.slow announces it is about to wait in its own request
-wait_for 10 grep -q app.waiting "$XZ_T/waiting.out" ||
+app_waits() { [ "$(xz call app.waiting '{}' | jq .n)" = 1 ]; }
+wait_for 10 app_waits ||
 	fail "app.slow never reached its xz.request"
 check "reload while a handler waits for its reply" xz reload app
 rc=0
 wait "$slow" || rc=$?
 assert_eq "the retired handler's caller gets no reply (timeout)" 3 "$rc"
-kill "$waiting" 2>/dev/null || true
 [ "$rc" = 3 ] || cat "$XZ_T/slow.out"
 check "the node survives the late reply" xz call app.ver '{}'
 assert_eq "v5 answers" 5 "$(echo "$OUT" | jq .v)"
@@ -132,5 +130,11 @@ else
 fi
 check "still serving" xz call app.ver '{}'
 assert_eq "v5 after 1,100 reloads" 5 "$(echo "$OUT" | jq .v)"
+
+# SIGHUP reloads every Lua plugin and script
+sed -i 's/v = 5/v = 6/' "$XZ_T/app.lua"
+kill -HUP "$pid"
+is_v6() { [ "$(xz call app.ver '{}' | jq .v)" = 6 ]; }
+if wait_for 10 is_v6; then pass "SIGHUP reloaded app (v6)"; else fail "app not v6 after SIGHUP"; fi
 stop_node
 finish
