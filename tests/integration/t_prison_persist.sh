@@ -8,7 +8,8 @@ set -euo pipefail
 xz_setup
 xz_config <<'EOF2'
 plugins = ( { name = "prison"; kind = "so";
-              options = { alarm_ack_sla_s = 2; alarm_dispatch_sla_s = 60; }; } );
+              options = { alarm_ack_sla_s = 2; alarm_dispatch_sla_s = 60;
+                          alarm_ack_sla_l2_s = 600; }; } );
 EOF2
 start_node
 
