@@ -31,6 +31,9 @@ static const xz_option_decl options[] = {
 	    1, 168 },
 	{ "prisoner_number_pattern", XZ_OPT_STRING, "^[A-Z][0-9]{4}[A-Z]{2}$",
 	    0, "POSIX extended regex a prisoner number must match", 0, 0 },
+	{ "sweep_s", XZ_OPT_INT, "60", 0,
+	    "how often overdue kiosk requests are looked for, seconds", 1,
+	    3600 },
 	{ "list_max", XZ_OPT_INT, "1000", 0,
 	    "largest page a list request returns", 1, 100000 },
 	{ "seed_demo_data", XZ_OPT_BOOL, "false", 0,
@@ -248,6 +251,18 @@ out:
 	return rc;
 }
 
+/* A kiosk legal-aid request not forwarded within kiosk_forward_h is
+ * reported on prison.kiosk.forward-overdue, once. */
+static void
+on_sweep(void *ud, uint64_t timer_id)
+{
+	prison *p = ud;
+
+	(void) timer_id;
+	kit_sweep_overdue(&p->c, &p->kinds[PK_KIOSK], "SUBMITTED",
+	    "forward_by_ms", NULL, "prison.kiosk.forward-overdue");
+}
+
 static int
 prison_start(void *state)
 {
@@ -260,7 +275,10 @@ prison_start(void *state)
 	if (prison_alarm_reload(p) != 0)
 		return XZ_EIO;
 	kit_group_enable(&p->c);
-	return XZ_OK;
+	return p->c.host->timer_start(p->c.self,
+	    (uint64_t) opt_i(p, "sweep_s", 60) * 1000,
+	    (uint64_t) opt_i(p, "sweep_s", 60) * 1000, on_sweep, p,
+	    &p->sweep_timer);
 }
 
 /* The group-commit point: the batch's changes become durable, then its
@@ -278,6 +296,9 @@ prison_stop(void *state)
 	prison *p = state;
 	kit_batch_end(&p->c);
 	prison_alarm_disarm_all(p);
+	if (p->sweep_timer)
+		p->c.host->timer_cancel(p->c.self, p->sweep_timer);
+	p->sweep_timer = 0;
 }
 
 static void

@@ -39,6 +39,7 @@ typedef struct prison {
 	int       incident_auto_draft;
 	int64_t   kiosk_forward_h;
 	sla_slot *slots; /* armed SLA timers, one per open alarm */
+	uint64_t  sweep_timer; /* statutory clocks (kiosk forwarding) */
 } prison;
 
 /* alarm.c */

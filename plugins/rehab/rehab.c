@@ -29,6 +29,8 @@ static const xz_option_decl options[] = {
 	{ "community_rehab_max_months", XZ_OPT_INT, "36", 0,
 	    "longest COMMUNITY_REHAB a disposition may propose, months", 1,
 	    36 },
+	{ "sweep_s", XZ_OPT_INT, "3600", 0,
+	    "how often overdue handbooks are looked for, seconds", 1, 86400 },
 	{ "list_max", XZ_OPT_INT, "1000", 0,
 	    "largest page a list request returns", 1, 100000 },
 	{ "seed_demo_data", XZ_OPT_BOOL, "false", 0,
@@ -166,6 +168,19 @@ fail:
 	return -1;
 }
 
+/* A resident without a handbook handbook_days after admission is reported
+ * on rehab.resident.handbook-overdue, once. */
+static void
+on_sweep(void *ud, uint64_t timer_id)
+{
+	rehab *h = ud;
+
+	(void) timer_id;
+	kit_sweep_overdue(&h->c, &h->kinds[RK_RESIDENT], "PHYSIOLOGICAL_DETOX",
+	    "handbook_due_ms", "handbook_ms",
+	    "rehab.resident.handbook-overdue");
+}
+
 static int
 rehab_start(void *state)
 {
@@ -176,7 +191,10 @@ rehab_start(void *state)
 	if (s && seed(h) != 0)
 		return XZ_EIO;
 	kit_group_enable(&h->c);
-	return XZ_OK;
+	return h->c.host->timer_start(h->c.self,
+	    (uint64_t) opt_i(h, "sweep_s", 3600) * 1000,
+	    (uint64_t) opt_i(h, "sweep_s", 3600) * 1000, on_sweep, h,
+	    &h->sweep_timer);
 }
 
 /* The group-commit point (see kit_batch_end). */
@@ -192,6 +210,9 @@ rehab_stop(void *state)
 {
 	rehab *h = state;
 	kit_batch_end(&h->c);
+	if (h->sweep_timer)
+		h->c.host->timer_cancel(h->c.self, h->sweep_timer);
+	h->sweep_timer = 0;
 }
 
 static void

@@ -31,6 +31,7 @@ typedef struct rehab {
 	int64_t  early_release_min_days;
 	int64_t  extension_max_months;
 	int64_t  community_rehab_max_months;
+	uint64_t sweep_timer; /* statutory clocks (handbook) */
 } rehab;
 
 #define REHAB_DAY_MS (86400LL * 1000)

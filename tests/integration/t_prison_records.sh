@@ -8,8 +8,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
 xz_config <<'EOF2'
+# SLA clocks long enough that a slow machine does not escalate anything
 plugins = ( { name = "prison"; kind = "so";
-              options = { seed_demo_data = true; }; } );
+              options = { seed_demo_data = true; alarm_ack_sla_s = 86400;
+                          alarm_ack_sla_l2_s = 86400;
+                          alarm_ack_sla_l3_s = 86400; }; } );
 EOF2
 start_node
 
@@ -105,6 +108,16 @@ wait_for 5 test -s "$XZ_T/kiosk" || fail "no kiosk event"
 assert_eq "prison.kiosk.legal-aid-requested for legal services" \
 	"prison.kiosk.legal-aid-requested KIO-00000001 A0002AB INMATE 86400000" \
 	"$(json '[.topic, .data.id, .data.prisoner_id, .data.applicant_type, (.data.forward_by_ms - .data.at_ms)] | map(tostring) | join(" ")' <"$XZ_T/kiosk")"
+
+xz sub 'prison.kiosk.forward-overdue' -n 1 >"$XZ_T/overdue" 2>/dev/null &
+sleep 0.3
+xz call xz.sys.clock.advance '{"ms":90000000}' >/dev/null # 25 h
+wait_for 5 test -s "$XZ_T/overdue" || fail "no prison.kiosk.forward-overdue"
+assert_eq "not forwarded within 24 h: reported once" \
+	"KIO-00000001 SUBMITTED overdue:system:clock" \
+	"$(json .data.id <"$XZ_T/overdue") $(call prison.kiosk.get '{"id":"KIO-00000001"}' | json '.state + " " + .history[-1].action + ":" + .history[-1].who')"
+assert_eq "legal services acknowledge it" FORWARDED \
+	"$(call prison.kiosk.forward "{\"actor\":{\"user\":\"legal-svc\",\"role\":\"SYSTEM\"},\"id\":\"KIO-00000001\"}" | json .state)"
 
 # -- alarms: false alarm, lists with filters and paging, who acts
 call prison.alarm.raise "{$A,\"kind\":\"DRONE\",\"location\":\"P1.B\",\"source\":\"video\"}" >/dev/null

@@ -9,7 +9,8 @@ set -euo pipefail
 xz_setup
 xz_config <<EOF2
 plugins = ( { name = "prison"; kind = "so";
-              options = { seed_demo_data = true; }; } );
+              options = { seed_demo_data = true;
+                          alarm_dispatch_sla_l2_s = 600; }; } );
 scripts = (
   { name = "rollcall_escalation"; path = "$XZ_SRC/scripts/rollcall_escalation.lua";
     options = { escalate_after_s = 30; }; },

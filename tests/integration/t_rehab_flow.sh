@@ -137,6 +137,20 @@ assert_eq "events for the deciding authority" \
 assert_eq "resident reads are audited" 1 \
 	"$(grep -c '"action":"VIEW","subject_type":"resident","subject_id":"R9001"' "$XZ_T/audit" || true)"
 
+# the handbook clock: 7 days after admission
+call rehab.resident.admit "{$S,\"id\":\"R9003\",\"name\":\"Bai Xue\",\"decision_no\":\"PSB-2026-79\"}" >/dev/null
+call rehab.resident.admit "{$S,\"id\":\"R9004\",\"name\":\"Shi Lei\",\"decision_no\":\"PSB-2026-80\"}" >/dev/null
+assert_eq "handbook issued for R9004" 1 \
+	"$(call rehab.resident.issue-handbook "{$S,\"id\":\"R9004\"}" | json '.handbook_ms > 0 | if . then 1 else 0 end')"
+assert_eq "a second handbook is refused" "exists: resident R9004 already has a handbook" \
+	"$(errmsg rehab.resident.issue-handbook "{$S,\"id\":\"R9004\"}")"
+xz call xz.sys.clock.advance '{"ms":691200000}' >/dev/null # 8 days
+wait_for 5 grep -q '"topic":"rehab.resident.handbook-overdue"' "$XZ_T/events" ||
+	fail "no rehab.resident.handbook-overdue"
+sleep 0.3
+assert_eq "the residents without a handbook are reported, not R9004" "R9002 R9003" \
+	"$(grep '"topic":"rehab.resident.handbook-overdue"' "$XZ_T/events" | json .data.id | tr '\n' ' ' | sed 's/ $//')"
+
 kill "$SUB" "$SUB2" 2>/dev/null || true
 stop_node
 finish

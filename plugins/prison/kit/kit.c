@@ -762,3 +762,62 @@ kit_serve_free(kit_ctx *c)
 		free(b);
 	}
 }
+
+int
+kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
+    const char *due_field, const char *skip_field, const char *topic)
+{
+	kit_req r;
+	kit_err e;
+	json_t *page, *rec;
+	size_t  i;
+	int     n = 0;
+
+	kit_req_internal(c, &r, "system:clock", NULL);
+	page = kit_store_list(
+	    &c->store, k->name, state, NULL, NULL, INT64_MAX, 0);
+	if (kit_tx_begin(c, &e) != 0)
+		goto fail;
+	json_array_foreach(json_object_get(page, "items"), i, rec)
+	{
+		int64_t     due = kit_int(rec, due_field, 0);
+		const char *id  = kit_str(rec, "id");
+		kit_change  ch  = { .action = "overdue",
+			  .from             = state,
+			  .to               = state,
+			  .who              = r.actor.user,
+			  .role             = r.actor.role,
+			  .why              = due_field,
+			  .at_ms            = r.now_ms };
+
+		if (due <= 0 || due > r.now_ms
+		    || json_object_get(rec, "overdue_ms")
+		    || (skip_field && json_object_get(rec, skip_field)))
+			continue;
+		json_object_set_new(rec, "overdue_ms", json_integer(r.now_ms));
+		if (kit_store_save(&c->store, k->name, rec, 0) != 0
+		    || kit_store_history_add(&c->store, k->name, id, &ch)
+		        != 0) {
+			kit_err_set(&e, "store_error", "%s", c->store.err);
+			kit_tx_abort(c);
+			goto fail;
+		}
+		kit_emit(c, topic,
+		    json_pack("{s:s,s:I,s:I}", "id", id, "due_ms",
+		        (json_int_t) due, "at_ms", (json_int_t) r.now_ms));
+		n++;
+	}
+	if (kit_tx_commit(c, &e) != 0)
+		goto fail;
+	if (n)
+		c->host->counter_add(c->self, "overdue_reported", n);
+	json_decref(page);
+	kit_req_done(&r);
+	return n;
+fail:
+	c->host->log(
+	    c->self, XZ_LOG_ERROR, "%s: overdue sweep: %s", k->name, e.msg);
+	json_decref(page);
+	kit_req_done(&r);
+	return -1;
+}

@@ -169,4 +169,13 @@ int64_t     kit_int(json_t *o, const char *key, int64_t def);
 /* Free the bindings made by kit_serve (call from fini). */
 void kit_serve_free(kit_ctx *c);
 
+/* Statutory clocks kept as a due time in a record: every record of kind k
+ * in `state` whose integer field due_field is past (<= now), that has no
+ * skip_field (may be NULL: the thing was done) and was not reported yet,
+ * is marked (field overdue_ms, a history row "overdue") and reported on
+ * `topic` as {"id","due_ms","at_ms"}. One transaction; returns how many
+ * were reported, or -1 (logged). */
+int kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
+    const char *due_field, const char *skip_field, const char *topic);
+
 #endif
