@@ -112,12 +112,12 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 		c->host->reply_error(c->self, m, "bad_request", msg);
 		return -1;
 	}
-	actor          = json_object_get(r->body, "actor");
-	r->actor.user  = kit_str(actor, "user");
-	r->actor.role  = kit_str(actor, "role");
+	actor           = json_object_get(r->body, "actor");
+	r->actor.user   = kit_str(actor, "user");
+	r->actor.role   = kit_str(actor, "role");
 	r->actor.agency = kit_str(actor, "agency");
-	r->why         = kit_str(r->body, "reason");
-	r->purpose     = kit_str(r->body, "purpose");
+	r->why          = kit_str(r->body, "reason");
+	r->purpose      = kit_str(r->body, "purpose");
 	if (need_actor && r->actor.user == NULL) {
 		kit_err e;
 		kit_err_set(&e, "bad_request",
@@ -137,13 +137,13 @@ void
 kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body)
 {
 	memset(r, 0, sizeof(*r));
-	r->c           = c;
-	r->body        = body ? body : json_object();
-	r->actor.user  = user;
-	r->actor.role  = "SYSTEM";
+	r->c            = c;
+	r->body         = body ? body : json_object();
+	r->actor.user   = user;
+	r->actor.role   = "SYSTEM";
 	r->actor.agency = c->host->name(c->self);
-	r->why         = kit_str(r->body, "reason");
-	r->now_ms      = (int64_t) c->host->now_ms(c->self);
+	r->why          = kit_str(r->body, "reason");
+	r->now_ms       = (int64_t) c->host->now_ms(c->self);
 	snprintf(r->corr, sizeof(r->corr), "internal");
 }
 
@@ -184,8 +184,8 @@ kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
 	if (r->msg && r->msg->kind == XZ_KIND_REQUEST)
 		r->c->host->reply_error(r->c->self, r->msg, e->code, e->msg);
 	else
-		r->c->host->log(r->c->self, XZ_LOG_WARN, "%s: %s",
-		    e->code, e->msg);
+		r->c->host->log(
+		    r->c->self, XZ_LOG_WARN, "%s: %s", e->code, e->msg);
 }
 
 static void
@@ -264,8 +264,8 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 	c->in_tx = 0;
 	json_array_foreach(c->pending, i, ev)
 	{
-		publish_now(c, kit_str(ev, "topic"),
-		    json_object_get(ev, "data"));
+		publish_now(
+		    c, kit_str(ev, "topic"), json_object_get(ev, "data"));
 	}
 	json_array_clear(c->pending);
 	return 0;
@@ -318,8 +318,8 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 		json_t *old = kit_store_load(&c->store, k->name, id);
 		if (old) {
 			json_decref(old);
-			kit_err_set(e, "exists", "%s %s already exists",
-			    k->name, id);
+			kit_err_set(
+			    e, "exists", "%s %s already exists", k->name, id);
 			goto fail;
 		}
 	}
@@ -367,8 +367,8 @@ fail:
 }
 
 json_t *
-kit_apply_tx(const kit_kind *k, kit_req *r, const char *id,
-    const char *action, const kit_transition **tp, kit_err *e)
+kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
+    const kit_transition **tp, kit_err *e)
 {
 	kit_ctx              *c = r->c;
 	json_t               *rec;
@@ -382,23 +382,23 @@ kit_apply_tx(const kit_kind *k, kit_req *r, const char *id,
 		if (c->store.err[0])
 			kit_err_set(e, "store_error", "%s", c->store.err);
 		else
-			kit_err_set(e, "not_found", "no %s with id %s",
-			    k->name, id);
+			kit_err_set(
+			    e, "not_found", "no %s with id %s", k->name, id);
 		return NULL;
 	}
 	snprintf(from, sizeof(from), "%s", kit_str(rec, "state"));
 	t = kit_fsm_find(k->fsm, from, action);
 	if (t == NULL) {
 		kit_err_set(e, "invalid_state", "%s", "");
-		kit_fsm_refusal(k->fsm, id, from, action, e->msg,
-		    sizeof(e->msg));
+		kit_fsm_refusal(
+		    k->fsm, id, from, action, e->msg, sizeof(e->msg));
 		json_decref(rec);
 		return NULL;
 	}
 	json_object_set_new(rec, "state", json_string(t->to));
 	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
-	ev = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "action", action,
-	    "from", from, "to", t->to);
+	ev = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "action", action, "from",
+	    from, "to", t->to);
 	event_common(ev, r);
 	if (k->on_action && k->on_action(k, r, t, rec, ev, e) != 0) {
 		json_decref(ev);
@@ -516,8 +516,8 @@ on_action(void *ud, const xz_msg *m)
 		return;
 	id = kit_str(r.body, "id");
 	if (id == NULL) {
-		kit_err_set(&e, "bad_request", "%s: \"id\" (string) is missing",
-		    m->topic);
+		kit_err_set(&e, "bad_request",
+		    "%s: \"id\" (string) is missing", m->topic);
 		kit_reply_err(&r, &e, b->k->subject_type, NULL);
 	} else if ((rec = kit_apply(b->k, &r, id, b->action, &e)) == NULL) {
 		kit_reply_err(&r, &e, b->k->subject_type, id);
@@ -551,8 +551,8 @@ get_fn(const kit_kind *k, kit_req *r)
 		    kit_store_history(&r->c->store, k->name, id));
 	{
 		char allowed[256];
-		kit_fsm_allowed(k->fsm, kit_str(rec, "state"), allowed,
-		    sizeof(allowed));
+		kit_fsm_allowed(
+		    k->fsm, kit_str(rec, "state"), allowed, sizeof(allowed));
 		json_object_set_new(rec, "allowed", json_string(allowed));
 	}
 	if (k->on_get)
@@ -578,10 +578,10 @@ list_fn(const kit_kind *k, kit_req *r)
 	}
 	if (k->personal)
 		kit_audit(r, "VIEW", k->subject_type, "list", "ok");
-	kit_reply(r, kit_store_list(&r->c->store, k->name,
-	                 kit_str(r->body, "state"),
-	                 kit_str(r->body, "location"),
-	                 kit_str(r->body, "owner"), limit, offset));
+	kit_reply(r,
+	    kit_store_list(&r->c->store, k->name, kit_str(r->body, "state"),
+	        kit_str(r->body, "location"), kit_str(r->body, "owner"), limit,
+	        offset));
 }
 
 static kit_binding *
@@ -633,8 +633,8 @@ kit_serve_kind(kit_ctx *c, const kit_kind *k)
 		if ((b = bind_new(c, k)) == NULL)
 			return XZ_ENOMEM;
 		b->action = a;
-		snprintf(topic, sizeof(topic), "%s.%s.%s", c->scenario,
-		    k->name, a);
+		snprintf(
+		    topic, sizeof(topic), "%s.%s.%s", c->scenario, k->name, a);
 		rc = c->host->subscribe(
 		    c->self, topic, NULL, on_action, b, NULL);
 		if (rc != XZ_OK)
