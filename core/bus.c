@@ -243,13 +243,19 @@ sub_detach(xz_kernel *k, xz_sub *s)
 }
 
 int
-xz_bus_unsubscribe_id(xz_kernel *k, uint64_t id)
+xz_bus_unsubscribe_id(xz_kernel *k, xz_plugin *owner, uint64_t id)
 {
 	xz_sub *s;
 
 	pthread_rwlock_wrlock(&k->bus_lock);
-	if ((s = xz_u64map_del(&k->subs_by_id, id)) != NULL)
+	/* Only the owner may remove a subscription: a plugin passing another
+	 * one's id (or the sys actor's) gets XZ_ENOENT. */
+	s = xz_u64map_get(&k->subs_by_id, id);
+	if (s != NULL && s->owner == owner) {
+		xz_u64map_del(&k->subs_by_id, id);
 		sub_detach(k, s);
+	} else
+		s = NULL;
 	pthread_rwlock_unlock(&k->bus_lock);
 	if (s == NULL)
 		return XZ_ENOENT;
@@ -599,7 +605,7 @@ xz_bus_request(xz_kernel *k, xz_plugin *requester, struct xz_peer *peer,
 	/* Nobody got it: withdraw, unless a reply raced in already. */
 	if ((pd = pending_take(k, key, NULL)) == NULL)
 		return XZ_OK;
-	xz_timer_cancel(k, pd->timer_id);
+	xz_timer_cancel(k, NULL, pd->timer_id);
 	if (pd->peer)
 		xz_peer_unref(pd->peer);
 	free(pd->topic);
@@ -624,7 +630,7 @@ xz_bus_complete(xz_kernel *k, const uint8_t corr[16], uint64_t key,
 
 	if (pd == NULL)
 		return XZ_ENOENT;
-	xz_timer_cancel(k, pd->timer_id);
+	xz_timer_cancel(k, NULL, pd->timer_id);
 	r = xz_kmsg_new(k, XZ_KIND_REPLY, pd->topic, strlen(pd->topic),
 	    source, data, len);
 	if (r == NULL) {

@@ -76,7 +76,7 @@ h_unsubscribe(xz_plugin *self, uint64_t sub_id)
 {
 	if (self == NULL)
 		return XZ_EINVAL;
-	return xz_bus_unsubscribe_id(self->k, sub_id);
+	return xz_bus_unsubscribe_id(self->k, self, sub_id);
 }
 
 static int
@@ -155,7 +155,7 @@ h_timer_cancel(xz_plugin *self, uint64_t id)
 {
 	if (self == NULL)
 		return XZ_EINVAL;
-	return xz_timer_cancel(self->k, id);
+	return xz_timer_cancel(self->k, self, id);
 }
 
 static uint64_t

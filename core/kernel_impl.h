@@ -118,6 +118,7 @@ struct xz_plugin {
 	xz_optvals            opts;
 	void                 *dl; /* dlopen handle, or NULL */
 	void                 *state;
+	void (*batch_end)(void *state); /* desc->batch_end if it has one */
 	atomic_int            phase; /* enum xz_phase; read by workers */
 	int                   index; /* start order */
 
@@ -277,7 +278,9 @@ int  xz_bus_route(xz_kernel *k, xz_kmsg *msg, size_t *ntargets);
 int  xz_bus_subscribe(xz_kernel *k, xz_plugin *owner, struct xz_peer *peer,
      const char *pattern, const char *group, xz_handler fn, void *ud,
      uint64_t *id);
-int  xz_bus_unsubscribe_id(xz_kernel *k, uint64_t id);
+/* Remove subscription id if owner (NULL: a peer's) holds it; XZ_ENOENT
+ * otherwise. */
+int  xz_bus_unsubscribe_id(xz_kernel *k, xz_plugin *owner, uint64_t id);
 /* Remove every subscription of an owner or a peer. */
 void xz_bus_unsubscribe_all(xz_kernel *k, xz_plugin *owner,
      struct xz_peer *peer);
@@ -312,7 +315,8 @@ void xz_timers_fini(xz_kernel *k);
 int  xz_timer_add(xz_kernel *k, xz_plugin *owner, uint64_t pending_key,
      uint64_t delay_us, uint64_t period_us, xz_timer_fn fn, void *ud,
      uint64_t *id);
-int  xz_timer_cancel(xz_kernel *k, uint64_t id);
+/* Cancel timer id if owner holds it (NULL: a request deadline). */
+int  xz_timer_cancel(xz_kernel *k, xz_plugin *owner, uint64_t id);
 /* Called by the actor running a timer job: returns 1 and the callback if
  * the timer is still alive. */
 int  xz_timer_take(xz_kernel *k, uint64_t id, xz_timer_fn *fn, void **ud);

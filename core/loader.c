@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include "kernel_impl.h"
+
+/* Size of xz_plugin_desc in ABI 1.0 (members after fini are newer). */
+#define XZ_DESC_SIZE_1_0 \
+	(offsetof(xz_plugin_desc, fini) + sizeof(((xz_plugin_desc *) 0)->fini))
 #include "lua/luahost.h"
 
 static int
@@ -39,11 +43,13 @@ check_desc(const xz_plugin_cfg *pc, const char *name,
 		    XZ_ABI_MINOR);
 		return -1;
 	}
-	if (d->struct_size < sizeof(xz_plugin_desc)) {
+	/* A plugin built against an older minor has a shorter descriptor:
+	 * accept anything that holds the ABI 1.0 members. */
+	if (d->struct_size < XZ_DESC_SIZE_1_0) {
 		xz_diag_add(diag, file, line,
 		    "plugin '%s': descriptor is %u bytes, expected at least "
 		    "%zu",
-		    name, d->struct_size, sizeof(xz_plugin_desc));
+		    name, d->struct_size, XZ_DESC_SIZE_1_0);
 		return -1;
 	}
 	if (d->name == NULL || d->version == NULL) {
@@ -99,6 +105,11 @@ instance_make(xz_kernel *k, const xz_plugin_cfg *pc, const char *name,
 	p->desc = desc;
 	p->pc   = pc;
 	p->dl   = dl;
+	/* Members past 1.0 exist only if the plugin's descriptor has them. */
+	if (desc->abi_minor >= 1 &&
+	    desc->struct_size >= offsetof(xz_plugin_desc, batch_end) +
+	            sizeof(desc->batch_end))
+		p->batch_end = desc->batch_end;
 	if (pc != NULL &&
 	    xz_options_resolve(pc, desc->options, &p->opts, d) != 0) {
 		p->dl   = NULL; /* the caller still owns dl and desc */

@@ -25,11 +25,28 @@
 #define EXIT_TIMEOUT 3
 #define DEFAULT_CONFIG "config/xiezhi.cfg"
 
-static const char *builtin_plugin_dir(void)
+/* Where `so` plugins given without a path are found: $XZ_PLUGIN_DIR, else
+ * <exe>/../lib/xiezhi/plugins (an installed tree, wherever it was moved),
+ * else the build tree's folder, else the configured install folder. */
+static const char *
+builtin_plugin_dir(void)
 {
+	static char dir[4096];
 	const char *env = getenv("XZ_PLUGIN_DIR");
+	ssize_t     n;
+
 	if (env != NULL && env[0] != '\0')
 		return env;
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 64);
+	if (n > 0) {
+		dir[n]      = '\0';
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL) {
+			strcpy(slash, "/../lib/xiezhi/plugins");
+			if (access(dir, R_OK) == 0)
+				return dir;
+		}
+	}
 	return access(XZ_BUILD_PLUGIN_DIR, R_OK) == 0 ? XZ_BUILD_PLUGIN_DIR
 	                                              : XZ_INSTALL_PLUGIN_DIR;
 }

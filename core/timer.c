@@ -227,12 +227,17 @@ xz_timer_add(xz_kernel *k, xz_plugin *owner, uint64_t pending_key,
 }
 
 int
-xz_timer_cancel(xz_kernel *k, uint64_t id)
+xz_timer_cancel(xz_kernel *k, xz_plugin *owner, uint64_t id)
 {
 	xz_timer *t;
 
 	pthread_mutex_lock(&k->tm_mu);
-	t = xz_u64map_del(&k->timers, id);
+	/* Only the owner may cancel (owner NULL: a request deadline). */
+	t = xz_u64map_get(&k->timers, id);
+	if (t != NULL && t->owner != owner)
+		t = NULL;
+	if (t != NULL)
+		xz_u64map_del(&k->timers, id);
 	if (t != NULL && !t->fired)
 		heap_remove(k, t);
 	pthread_mutex_unlock(&k->tm_mu);

@@ -34,6 +34,7 @@ return {
 			local ok, err = pcall(string.rep, "x", 1e9)
 			return "swallowed: " .. tostring(err)
 		end,
+		["evil.subs"] = function() for i = 1, 1e6 do xz.subscribe("x.y", print) end end,
 	},
 }
 EOF
@@ -73,6 +74,7 @@ assert_eq "binary chunk refused" '{"err":"attempt to load a binary chunk (mode i
 	"$(echo "$OUT" | jq -cS .)"
 attempt evil.sethook "$L:14: attempt to index a nil value (global 'debug')"
 attempt evil.gc "$L:15: setmetatable: __gc metamethods are not allowed in the sandbox"
+attempt evil.subs "$L:27: xz.subscribe('x.y'): too many subscriptions (4096)"
 good_serves "after the plain escapes"
 assert_eq "plain errors are not limit hits" 0 "$(counter evil lua_limit_hits)"
 

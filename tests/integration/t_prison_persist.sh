@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Alarms and their SLA clocks survive kill -9: every acknowledged change is
+# in the store after a restart, the SLA timers of open alarms are re-armed
+# from their stored due times, and an alarm that became overdue while the
+# node was down escalates at once.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+xz_setup
+xz_config <<'EOF2'
+plugins = ( { name = "prison"; kind = "so";
+              options = { alarm_ack_sla_s = 2; alarm_dispatch_sla_s = 60; }; } );
+EOF2
+start_node
+
+A='"actor":{"user":"officer-7","role":"OFFICER","agency":"prison-1"}'
+call() { xz call "$1" "$2" 2>/dev/null || true; }
+field() { call prison.alarm.get "{\"id\":\"$1\"}" | json "$2"; }
+
+for loc in P1.A.1 P1.A.2 P1.B.1; do
+	call prison.alarm.raise "{$A,\"kind\":\"PERIMETER\",\"location\":\"$loc\",\"source\":\"sensor\"}" >/dev/null
+done
+call prison.alarm.acknowledge "{$A,\"id\":\"ALM-00000002\"}" >/dev/null
+call prison.alarm.acknowledge "{$A,\"id\":\"ALM-00000003\"}" >/dev/null
+assert_eq "alarm 3 resolved before the crash" RESOLVED \
+	"$(call prison.alarm.resolve "{$A,\"id\":\"ALM-00000003\",\"outcome\":\"fox on the fence\"}" | json .state)"
+
+# the crash: no shutdown at all
+kill -KILL "$NODE_PID"
+wait "$NODE_PID" 2>/dev/null || true
+XZ_NODES=()
+sleep 2.5 # alarm 1's 2-second acknowledge clock runs out while down
+
+start_node
+assert_eq "all three alarms are there" 3 \
+	"$(call prison.alarm.list '{"limit":10}' | json .total)"
+assert_eq "alarm 2 kept its acknowledgement and history" \
+	"ACKNOWLEDGED create,acknowledge" \
+	"$(call prison.alarm.get '{"id":"ALM-00000002"}' | json '.state + " " + ([.history[].action] | join(","))')"
+assert_eq "alarm 3 kept its resolution and its incident report" \
+	"RESOLVED INC-00000001 DRAFT" \
+	"$(field ALM-00000003 '.state + " " + .incident_id') $(call prison.incident.get '{"id":"INC-00000001"}' | json .state)"
+wait_for 5 test "$(field ALM-00000001 .level)" = 2 ||
+	fail "alarm 1 did not escalate at once after the restart"
+assert_eq "overdue alarm escalated at start by the SLA clock" \
+	"2 system:sla acknowledge SLA of level 1 missed" \
+	"$(field ALM-00000001 '[.level, .history[-1].who, .history[-1].why] | map(tostring) | join(" ")')"
+assert_contains "the node says what it re-armed" \
+	"re-armed 2 alarm SLA timer(s) from the store (1 overdue)" \
+	"$(cat "$XZ_T/n1.log")"
+
+# alarm 2's dispatch clock (60 s from its acknowledgement) was re-armed too
+assert_eq "alarm 2 still level 1 before its dispatch SLA" 1 \
+	"$(field ALM-00000002 .level)"
+xz call xz.sys.clock.advance '{"ms":61000}' >/dev/null
+wait_for 5 test "$(field ALM-00000002 .level)" = 2 ||
+	fail "alarm 2 did not escalate when its re-armed dispatch SLA passed"
+assert_eq "alarm 2 escalated on the dispatch SLA" \
+	"dispatch SLA of level 1 missed" \
+	"$(field ALM-00000002 '.history[-1].why')"
+
+stop_node
+finish
