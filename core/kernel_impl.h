@@ -347,6 +347,10 @@ void            xz_store_close(xz_plugin *p);
 
 /* sys.c */
 const xz_plugin_desc *xz_sys_desc(void);
+/* Publish an audit event on audit.sys.* (reloads, configuration). */
+void xz_sys_audit(xz_kernel *k, const char *who, const char *action,
+     const char *subject_type, const char *subject_id, const char *purpose,
+     const char *outcome);
 /* Reload every plugin with a reload hook; results are logged. */
 void xz_sys_reload_all(xz_kernel *k);
 /* Status of the node as a JSON string; caller frees. */

@@ -80,6 +80,27 @@ xz_status_json(xz_kernel *k)
 	return s;
 }
 
+void
+xz_sys_audit(xz_kernel *k, const char *who, const char *action,
+    const char *subject_type, const char *subject_id, const char *purpose,
+    const char *outcome)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "who",
+	    who, "role", "SYSTEM", "agency", k->cfg->node_name, "action",
+	    action, "subject_type", subject_type, "subject_id", subject_id,
+	    "purpose", purpose, "outcome", outcome, "time",
+	    (json_int_t) (xz_now_us(k) / 1000u));
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char  topic[64];
+
+	snprintf(topic, sizeof(topic), "audit.sys.%s",
+	    strcmp(subject_type, "plugin") == 0 ? "reload" : "config");
+	if (s != NULL)
+		xz_kernel_publish(k, "sys", topic, s, strlen(s));
+	free(s);
+	json_decref(o);
+}
+
 typedef struct sys_state {
 	xz_plugin     *self;
 	const xz_host *h;
@@ -226,6 +247,9 @@ reload_run(void *arg)
 	}
 	last = --b->left == 0;
 	pthread_mutex_unlock(&b->mu);
+	/* Every reload is an audit record (who asked, what, the outcome). */
+	xz_sys_audit(p->k, b->req ? b->req->source : "signal:SIGHUP", "UPDATE",
+	    "plugin", p->name, "hot reload", rc == XZ_OK ? "ok" : "failed");
 	xz_diag_free(&d);
 	free(j);
 	if (last)
