@@ -415,6 +415,10 @@ deliver_all(xz_kernel *k, xz_kmsg *msg, struct collect *c, bool be,
 			(*ok)++;
 		} else if (rc == XZ_EFULL && be) {
 			atomic_fetch_add(&k->dropped_total, 1);
+		} else if (rc == XZ_ECLOSED && s->owner == NULL) {
+			/* A link peer that went away (its subscriptions
+			 * are reaped later): as if it had unsubscribed,
+			 * not the publisher's error. */
 		} else {
 			if (rc == XZ_ETIMEDOUT)
 				atomic_fetch_add(&k->backpressure_timeouts, 1);

@@ -31,6 +31,21 @@ xz_client_id(xz_client *c, uint8_t id[16])
 	}
 }
 
+/* Blocking sends and receives wake up this often to notice that the node
+ * went away: a pair1 socket whose peer is gone just waits for a new one,
+ * so without this `xiezhi pub` or `sub` would hang forever on a node that
+ * stopped. */
+#define CLIENT_POLL_MS 100
+
+static void
+on_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	xz_client *c = arg;
+	(void) p;
+	(void) ev;
+	atomic_store(&c->gone, 1);
+}
+
 int
 xz_client_open(xz_client *c, const char *url, const char *name,
     int timeout_ms)
@@ -46,6 +61,8 @@ xz_client_open(xz_client *c, const char *url, const char *name,
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 256u * 1024u * 1024u);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 20);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 200);
+	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, CLIENT_POLL_MS);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, on_pipe_gone, c);
 	/* Retry the dial until the node is up or the time is over. */
 	for (int waited = 0;; waited += 50) {
 		rc = nng_dial(c->sock, url, NULL, 0);
@@ -92,9 +109,12 @@ xz_client_flush(xz_client *c)
 	if ((rc = nng_msg_alloc(&m, c->out_len)) != 0)
 		return rc;
 	memcpy(nng_msg_body(m), c->out, c->out_len);
-	if ((rc = nng_sendmsg(c->sock, m, 0)) != 0) {
-		nng_msg_free(m);
-		return rc;
+	/* Held back by the node (flow control) is fine; a node gone is not. */
+	while ((rc = nng_sendmsg(c->sock, m, 0)) != 0) {
+		if (rc != NNG_ETIMEDOUT || atomic_load(&c->gone)) {
+			nng_msg_free(m);
+			return rc == NNG_ETIMEDOUT ? NNG_ECLOSED : rc;
+		}
 	}
 	c->out_len = 0;
 	return 0;
@@ -162,11 +182,22 @@ xz_client_next(xz_client *c, xz_env *e, int timeout_ms)
 			c->in = NULL;
 		}
 		xz_client_flush(c);
-		nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO,
-		    timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
-		if ((rc = nng_recvmsg(c->sock, &c->in, 0)) != 0) {
+		/* Wait in slices, to notice a node that went away. */
+		for (;;) {
+			int slice = timeout_ms < 0 || timeout_ms > CLIENT_POLL_MS
+			    ? CLIENT_POLL_MS
+			    : timeout_ms;
+			nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, slice);
+			rc = nng_recvmsg(c->sock, &c->in, 0);
+			if (rc == 0)
+				break;
 			c->in = NULL;
-			return rc;
+			if (rc != NNG_ETIMEDOUT)
+				return rc;
+			if (atomic_load(&c->gone))
+				return NNG_ECLOSED;
+			if (timeout_ms >= 0 && (timeout_ms -= slice) <= 0)
+				return NNG_ETIMEDOUT;
 		}
 		c->in_off = 0;
 		if ((rc = send_credit(c)) != 0)

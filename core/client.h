@@ -9,6 +9,7 @@
 #define XZ_CLIENT_H
 
 #include <nng/nng.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@ typedef struct xz_client {
 	nng_msg   *in; /* current received batch (owned) */
 	size_t     in_off;
 	size_t     max_payload;
+	atomic_int gone; /* the node dropped the connection */
 } xz_client;
 
 /* Dial url and say hello as `name`. 0 or an nng error (dial waits up to
@@ -36,7 +38,8 @@ void xz_client_id(xz_client *c, uint8_t id[16]);
 int  xz_client_put(xz_client *c, const xz_env *e);
 int  xz_client_flush(xz_client *c);
 /* Next envelope from the node, valid until the next call. 0, NNG_ETIMEDOUT,
- * or another error. timeout_ms < 0: wait forever. */
+ * or another error (NNG_ECLOSED once the node dropped the connection).
+ * timeout_ms < 0: wait forever. */
 int  xz_client_next(xz_client *c, xz_env *e, int timeout_ms);
 /* Wall clock in microseconds. */
 uint64_t xz_client_now_us(void);

@@ -587,6 +587,14 @@ xz_link_stop(xz_kernel *k)
 	if (l == NULL)
 		return;
 	atomic_store(&l->stop, true);
+	/* Kill the peers before joining rx: rx may be blocked delivering a
+	 * reply to a peer that does not read (a `pub` mid-burst gets one
+	 * "closed" error per event once intake stops), and nothing goes out
+	 * to peers any more anyway. */
+	pthread_mutex_lock(&l->mu);
+	for (struct xz_peer *p = l->peers; p != NULL; p = p->next)
+		peer_kill(p);
+	pthread_mutex_unlock(&l->mu);
 	if (l->rx_started)
 		pthread_join(l->rx, NULL);
 	/* Kill first, close next (unblocks a send to a peer that stopped

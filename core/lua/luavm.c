@@ -605,6 +605,8 @@ vm_setup(lua_State *L)
 	lua_setmetatable(L, -2);
 	vm->ref_protected = luaL_ref(L, LUA_REGISTRYINDEX);
 	open_sandbox(L, vm);
+	lua_newtable(L); /* no options until the owner sets them */
+	xz_lua_set_config(vm);
 	return 0;
 }
 

@@ -856,6 +856,4 @@ xz_lua_xz_open(lua_State *L, xz_lua_vm *vm)
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, vm->name ? vm->name : "");
 	lua_setfield(L, -2, "name");
-	lua_newtable(L);
-	lua_setfield(L, -2, "config");
 }

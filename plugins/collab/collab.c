@@ -1245,7 +1245,9 @@ on_request(void *ud, const xz_msg *m)
 	action = m->topic + strlen("collab.transfer.");
 	o      = json_loadb(m->data, m->len, 0, NULL);
 	if (!json_is_object(o)) {
-		refuse(c, m, NULL, "bad_request", NULL,
+		actor none; /* unknown: not the plugin itself */
+		memset(&none, 0, sizeof(none));
+		refuse(c, m, &none, "bad_request", NULL,
 		    "%s: the payload must be a JSON object", m->topic);
 		json_decref(o);
 		return;

@@ -299,8 +299,10 @@ progress_alarm(demo *d)
 	action = next_action[a->stage];
 	if (j == NULL)
 		return;
-	a->busy = 1;
-	snprintf(j->id, sizeof(j->id), "%s", a->id);
+	a->busy      = 1;
+	size_t idlen = strnlen(a->id, sizeof(j->id) - 1);
+	memmove(j->id, a->id, idlen); /* gcc cannot prove they differ */
+	j->id[idlen] = '\0';
 	if (a->stage == 0 && demo_rand(d, 8) == 0)
 		action = "dismiss";
 	body = json_pack("{s:s}", "id", a->id);

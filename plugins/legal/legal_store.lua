@@ -6,6 +6,8 @@ local M = {}
 local json = xz.json
 
 function M.init()
+	-- one transaction: one sync instead of one per table
+	xz.db.exec("BEGIN")
 	xz.db.exec([[CREATE TABLE IF NOT EXISTS records (
 		kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL,
 		data TEXT NOT NULL, created_ms INTEGER, updated_ms INTEGER,
@@ -28,6 +30,7 @@ function M.init()
 		ref TEXT PRIMARY KEY, kind TEXT, id TEXT)]])
 	xz.db.exec([[CREATE TABLE IF NOT EXISTS visits (
 		visit_id TEXT PRIMARY KEY, aid_id TEXT NOT NULL)]])
+	xz.db.exec("COMMIT")
 end
 
 -- Run fn inside one transaction; a Lua error rolls it back and is raised

@@ -16,42 +16,59 @@ check "provider added" lcall legal.provider.add '"id":"L1","type":"LAWYER",
   "name":"Li Wei","licence":"11101200010001","region":"R1","capacity":100,
   "specialties":["CRIMINAL","CIVIL"],"conflicts":[]'
 
-# body ACTION: the fields an action needs (refused ones never read them).
-body() {
+# body ACTION as a Lua table constructor's fields.
+lbody() {
 	case "$1" in
-	assign) echo '"to":"staff-3"' ;;
-	refer) echo '"to":"MEDIATION"' ;;
-	answer) echo '"answer":"Article 12 applies"' ;;
-	rate-bad) echo '"score":1' ;;
-	rate) echo '"score":5' ;;
-	revisit) echo '"note":"called back, satisfied now"' ;;
-	request-supplement) echo '"items":["income certificate"]' ;;
-	close) echo '"outcome":"DEFENDED"' ;;
-	*) echo '"reason":"because"' ;;
+	assign) echo 'to = "staff-3"' ;;
+	refer) echo 'to = "MEDIATION"' ;;
+	answer) echo 'answer = "Article 12 applies"' ;;
+	rate-bad) echo 'score = 1' ;;
+	rate) echo 'score = 5' ;;
+	revisit) echo 'note = "called back, satisfied now"' ;;
+	request-supplement) echo 'items = { "income certificate" }' ;;
+	close) echo 'outcome = "DEFENDED"' ;;
+	*) echo 'reason = "because"' ;;
 	esac
 }
+LUA_ACTOR='actor = { user = "officer-7", role = "OFFICER", agency = "prison-1" }'
 
-# drive AGG ID ACTION...: apply actions in turn, each must succeed and
-# lead to the state given after a colon (assign:ASSIGNED).
+# console CHUNK: run a Lua chunk on the node (one process for many
+# requests: xiezhi console -e) and print its first result.
+console() {
+	xz console -e "$1" | jq -r '.results[0]'
+}
+
+# drive AGG ID ACTION:STATE...: apply actions in turn (in one console
+# chunk); each must succeed and lead to the state after the colon.
 drive() {
-	local agg=$1 id=$2 step action want b got
+	local agg=$1 id=$2 step action b chunk steps=() want got i=0
 	shift 2
+	chunk="local out = {}"
 	for step in "$@"; do
 		action=${step%%:*}
-		want=${step##*:}
-		b=$(body "$action")
+		b=$(lbody "$action")
 		[ "$action" = rate-bad ] && action=rate
-		if [ "$agg" = aid ] && [ "$action" = assign ]; then b='"reason":"x"'; fi
-		got=$(lcall "legal.$agg.$action" "\"id\":\"$id\",$b" | jq -r .state) ||
-			got="error: $got"
-		assert_eq "$agg $id $action -> $want" "$want" "$got"
+		if [ "$agg" = aid ] && [ "$action" = assign ]; then b='reason = "x"'; fi
+		chunk="$chunk
+do local r, c, m = xz.request(\"legal.$agg.$action\", { $LUA_ACTOR, id = \"$id\", $b })
+out[#out + 1] = r and r.state or (tostring(c) .. \": \" .. tostring(m)) end"
+		steps+=("$step")
+	done
+	chunk="$chunk
+return table.concat(out, \"\\n\")"
+	mapfile -t got < <(console "$chunk")
+	for step in "${steps[@]}"; do
+		action=${step%%:*}
+		want=${step##*:}
+		assert_eq "$agg $id $action -> $want" "$want" "${got[$i]:-none}"
+		i=$((i + 1))
 	done
 }
 
 # refusals AGG ID STATE ALLOWED: every action not in ALLOWED is refused
-# with the exact message; the state stays.
+# with the exact message (all tried in one console chunk); the state stays.
 refusals() {
-	local agg=$1 id=$2 state=$3 allowed=$4 a actions noun msg
+	local agg=$1 id=$2 state=$3 allowed=$4 a actions noun chunk refused=() got i=0
 	if [ "$agg" = aid ]; then
 		actions="receive start-review request-supplement supplement grant
 		  refuse object uphold overturn assign start-service close terminate"
@@ -60,13 +77,22 @@ refusals() {
 		actions="assign callback answer refer close rate revisit"
 		noun="service request"
 	fi
+	chunk='local out = {}'
 	for a in $actions; do
 		case ", $allowed, " in *", $a, "*) continue ;; esac
-		assert_exit "$agg $state refuses $a" 1 \
-			lcall "legal.$agg.$a" "\"id\":\"$id\",$(body "$a")"
-		msg="legal.$agg.$a: $noun $id is $state; allowed actions: $allowed"
-		assert_eq "$agg $state $a message" "invalid_state|$msg" \
-			"$(echo "$OUT" | jq -r '.error.code + "|" + .error.message')"
+		refused+=("$a")
+		chunk="$chunk
+do local r, c, m = xz.request(\"legal.$agg.$a\", { $LUA_ACTOR, id = \"$id\", $(lbody "$a") })
+out[#out + 1] = r and (\"accepted: \" .. r.state) or (c .. \"|\" .. m) end"
+	done
+	chunk="$chunk
+return table.concat(out, \"\\n\")"
+	mapfile -t got < <(console "$chunk")
+	for a in "${refused[@]}"; do
+		assert_eq "$agg $state refuses $a" \
+			"invalid_state|legal.$agg.$a: $noun $id is $state; allowed actions: $allowed" \
+			"${got[$i]:-none}"
+		i=$((i + 1))
 	done
 	assert_eq "$agg $id still $state" "$state" \
 		"$(lcall "legal.$agg.get" "\"id\":\"$id\",\"purpose\":\"test\"" | jq -r .state)"

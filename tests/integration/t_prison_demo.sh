@@ -9,7 +9,9 @@ cp "$XZ_SRC/config/scenarios.cfg" "$XZ_T/scenarios.cfg"
 # a faster demo than the default 2/s, so a few seconds show every kind
 sed -i 's/events_per_s        = 2;/events_per_s        = 40;/' "$XZ_T/scenarios.cfg"
 xz_config <<'EOF2'
+plugins = (
 @include "scenarios.cfg"
+);
 EOF2
 check "xiezhi check accepts config/scenarios.cfg" xz check
 start_node

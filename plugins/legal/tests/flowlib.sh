@@ -48,6 +48,9 @@ flow_node() {
 		esac
 	done
 	{
+		# a generous per-call deadline: the sanitizer build on a shared,
+		# loaded machine is slow (the default 500 ms is for production)
+		echo "lua = { time_limit_ms = 5000; };"
 		echo "plugins = ("
 		local first=1
 		for p in "$@"; do
