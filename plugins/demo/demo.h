@@ -26,6 +26,7 @@ typedef struct demo_place {
 typedef struct demo_alarm {
 	char id[40];
 	int  stage; /* index into the operator's next actions */
+	int  busy; /* a request for it is in flight */
 } demo_alarm;
 
 /* A request in flight (a fixed pool: nothing leaks at shutdown). */

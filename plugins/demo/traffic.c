@@ -57,6 +57,7 @@ job_new(demo *d, int type)
 }
 
 static void on_reply(void *ud, int status, const xz_msg *reply);
+static int  find_alarm(demo *d, const char *id);
 
 /* Send a request (body stolen) as the demo operator. */
 static void
@@ -81,6 +82,8 @@ send(demo *d, demo_job *j, const char *topic, json_t *body)
 		j->used = 0; /* the callback never runs */
 		if (j->type == J_PRISONERS || j->type == J_RESIDENTS)
 			d->loading--;
+		if (j->type == J_ACTION && find_alarm(d, j->id) >= 0)
+			d->alarms[find_alarm(d, j->id)].busy = 0;
 		d->host->counter_add(d->self, "requests_failed", 1);
 	}
 }
@@ -129,6 +132,7 @@ track_alarm(demo *d, const char *id)
 	if (id == NULL || d->nalarms >= DEMO_MAX_ALARMS)
 		return;
 	snprintf(d->alarms[d->nalarms].id, sizeof(d->alarms[0].id), "%s", id);
+	d->alarms[d->nalarms].busy    = 0;
 	d->alarms[d->nalarms++].stage = 0;
 }
 
@@ -216,6 +220,7 @@ on_reply(void *ud, int status, const xz_msg *reply)
 		k = find_alarm(d, j->id);
 		if (k < 0)
 			break;
+		d->alarms[k].busy = 0;
 		if (err || d->alarms[k].stage + 1 >= N_STAGES
 		    || strcmp(json_string_value(json_object_get(o, "state"))
 		               ?: "",
@@ -278,14 +283,23 @@ raise_alarm(demo *d)
 static void
 progress_alarm(demo *d)
 {
-	int         k      = (int) demo_rand(d, (uint32_t) d->nalarms);
-	demo_alarm *a      = &d->alarms[k];
-	demo_job   *j      = job_new(d, J_ACTION);
-	const char *action = next_action[a->stage];
+	int         k = (int) demo_rand(d, (uint32_t) d->nalarms);
+	demo_alarm *a;
+	demo_job   *j;
+	const char *action;
 	json_t     *body;
 
+	/* one request at a time per alarm, as one operator works it */
+	for (int tries = 0; d->alarms[k].busy && tries < d->nalarms; tries++)
+		k = (k + 1) % d->nalarms;
+	a = &d->alarms[k];
+	if (a->busy)
+		return;
+	j      = job_new(d, J_ACTION);
+	action = next_action[a->stage];
 	if (j == NULL)
 		return;
+	a->busy      = 1;
 	size_t idlen = strnlen(a->id, sizeof(j->id) - 1);
 	memmove(j->id, a->id, idlen); /* gcc cannot prove they differ */
 	j->id[idlen] = '\0';

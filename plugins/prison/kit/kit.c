@@ -244,7 +244,11 @@ publish_now(kit_ctx *c, const char *topic, json_t *data)
 	if (s == NULL)
 		return;
 	rc = c->host->publish(c->self, topic, s, strlen(s));
-	if (rc != XZ_OK) {
+	if (rc == XZ_ECLOSED) {
+		/* a subscriber (a CLI `sub`) went away meanwhile, or the node
+		 * is stopping: the others got it */
+		c->host->counter_add(c->self, "publish_closed", 1);
+	} else if (rc != XZ_OK) {
 		c->host->log(c->self, XZ_LOG_ERROR, "publish %s: %s", topic,
 		    c->host->strerror(rc));
 		c->host->counter_add(c->self, "publish_failed", 1);
