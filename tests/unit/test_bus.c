@@ -622,5 +622,7 @@ main(void)
 		cmocka_unit_test(test_unsubscribe),
 		cmocka_unit_test(test_fanout_shares_one_message),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	nng_fini(); /* leak checkers: free nng's global state */
+	return failed;
 }
