@@ -99,5 +99,17 @@ check "a message over the receive limit" "$RAW" "ipc://$XZ_T/n1/ctl.sock" huge
 check "the node still answers" xz call xz.sys.ping
 assert_eq "raw still 1" 1 "$(xz call raw.count | json .count)"
 
+echo "-- clients notice a node that stops"
+start_sub "$XZ_T/sub4" -u "$BUS" 'never.>'
+waiting=$SUB_PID
 stop_node
+gone() { ! kill -0 "$waiting" 2>/dev/null; }
+if wait_for 10 gone; then pass "sub without -n ends when the node stops"; else
+	fail "sub still running 10 s after the node stopped"
+	kill "$waiting" 2>/dev/null || true
+fi
+sub_rc=0
+wait "$waiting" || sub_rc=$?
+assert_eq "and says so with exit 1" 1 "$sub_rc"
+assert_contains "why" "xiezhi sub: " "$(cat "$XZ_T/sub4.err")"
 finish
