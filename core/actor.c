@@ -299,6 +299,10 @@ run_actor(xz_plugin *p)
 		xz_kmsg_unref(batch[i].msg);
 		xz_sub_unref(s);
 	}
+	/* Group commit point (ABI 1.1): only for descriptors that have it. */
+	if ((n > 0 || done > 0) && p->batch_end != NULL &&
+	    p->phase != XZ_PHASE_FAILED)
+		p->batch_end(p->state);
 	xz_current = NULL;
 	if (n > 0)
 		atomic_fetch_add_explicit(&p->handled, n, memory_order_relaxed);

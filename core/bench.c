@@ -151,7 +151,7 @@ on_rule(void *ud, const xz_msg *m)
 /* The prison alarm flow: raise -> acknowledge -> resolve through the
  * prison plugin's requests, FLOW_WINDOW flows in flight. Each step is a
  * stored (SQLite, WAL) and published change. */
-#define FLOW_WINDOW 32
+#define FLOW_WINDOW 128
 static struct {
 	xz_plugin  *self;
 	unsigned    left, done, failed;

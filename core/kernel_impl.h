@@ -118,6 +118,7 @@ struct xz_plugin {
 	xz_optvals            opts;
 	void                 *dl; /* dlopen handle, or NULL */
 	void                 *state;
+	void (*batch_end)(void *state); /* desc->batch_end if it has one */
 	atomic_int            phase; /* enum xz_phase; read by workers */
 	int                   index; /* start order */
 

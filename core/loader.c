@@ -105,6 +105,11 @@ instance_make(xz_kernel *k, const xz_plugin_cfg *pc, const char *name,
 	p->desc = desc;
 	p->pc   = pc;
 	p->dl   = dl;
+	/* Members past 1.0 exist only if the plugin's descriptor has them. */
+	if (desc->abi_minor >= 1 &&
+	    desc->struct_size >= offsetof(xz_plugin_desc, batch_end) +
+	            sizeof(desc->batch_end))
+		p->batch_end = desc->batch_end;
 	if (pc != NULL &&
 	    xz_options_resolve(pc, desc->options, &p->opts, d) != 0) {
 		p->dl   = NULL; /* the caller still owns dl and desc */

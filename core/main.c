@@ -331,7 +331,9 @@ do_request(xz_client *c, const char *topic, const char *json, long tmo,
 			return EXIT_TIMEOUT;
 		}
 		if (rc != 0) {
-			fprintf(stderr, "xiezhi: %s\n", nng_strerror(rc));
+			fprintf(stderr, "xiezhi: %s\n",
+			    rc == NNG_ECLOSED ? "the node closed the connection"
+			                      : nng_strerror(rc));
 			return 1;
 		}
 		if (r.kind != XZ_KIND_REPLY || memcmp(r.corr, id, 16) != 0)
@@ -575,7 +577,9 @@ cmd_sub(int argc, char **argv)
 			return EXIT_TIMEOUT;
 		}
 		if (rc != 0) {
-			fprintf(stderr, "xiezhi sub: %s\n", nng_strerror(rc));
+			fprintf(stderr, "xiezhi sub: %s\n",
+			    rc == NNG_ECLOSED ? "the node closed the connection"
+			                      : nng_strerror(rc));
 			xz_client_close(&c);
 			return 1;
 		}

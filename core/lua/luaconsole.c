@@ -55,6 +55,8 @@ session_close(session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Sessions belong to the console: closed by session_close (idle sweep,
+ * eviction, fini). */
 /* Find or open session id; NULL on out of memory. */
 static session *
 session_get(console *c, const char *id)
@@ -264,6 +266,7 @@ on_sweep(void *ud, uint64_t id)
 	}
 }
 
+/* The console state is freed by console_fini. */
 static int
 console_init(xz_plugin *self, const xz_host *host, void **state)
 {

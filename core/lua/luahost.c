@@ -38,17 +38,26 @@ diag_lua(
 	size_t      len   = strcspn(msg, "\n");
 	int         line  = 0;
 	const char *rest  = msg;
+	const char *c     = memchr(msg, ':', len);
 
-	if (strncmp(msg, shown, sl) == 0 && msg[sl] == ':'
-	    && isdigit((unsigned char) msg[sl + 1])) {
+	/* "NAME:LINE: text" where NAME is our chunk name, or its tail after
+	 * "..." when Lua shortened it; another name (a required module)
+	 * stays in the text. */
+	while (c != NULL && !isdigit((unsigned char) c[1]))
+		c = memchr(c + 1, ':', len - (size_t) (c + 1 - msg));
+	if (c != NULL) {
+		size_t pl   = (size_t) (c - msg);
+		int    ours = (pl == sl && strncmp(msg, shown, sl) == 0)
+		    || (pl > 3 && strncmp(msg, "...", 3) == 0 && pl - 3 <= sl
+		        && strncmp(msg + 3, shown + sl - (pl - 3), pl - 3)
+		            == 0);
 		char *end;
-		line = (int) strtol(msg + sl + 1, &end, 10);
-		if (*end == ':') {
+		long  n = strtol(c + 1, &end, 10);
+		if (ours && *end == ':') {
+			line = (int) n;
 			rest = end + 1;
 			while (*rest == ' ')
 				rest++;
-		} else {
-			line = 0;
 		}
 	}
 	len -= (size_t) (rest - msg);
@@ -278,6 +287,7 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 	return 0;
 }
 
+/* Strings go into ctx->opts, freed by ctx_free. */
 /* Options of a script that declares none: whatever the config gives. */
 static int
 opts_from_config(lua_desc_ctx *ctx, const xz_plugin_cfg *pc)
@@ -620,6 +630,7 @@ log_diag(xz_lua_script *sc, const xz_diag *d)
 		sc->host->log(sc->self, XZ_LOG_ERROR, "%s", d->lines[i]);
 }
 
+/* The script state is freed by lp_fini (or here, if init fails). */
 static int
 lp_init(xz_plugin *self, const xz_host *host, void **state)
 {

@@ -31,6 +31,15 @@
 #define XZ_LUA_DEFAULT_TIME_MS 500u
 #define XZ_LUA_DEFAULT_MAX_FAILURES 5u
 
+/* Subscriptions and timers one state may hold: their C side is not
+ * counted by the state's allocator, so a loop must not create millions. */
+#define XZ_LUA_MAX_SUBS 4096u
+#define XZ_LUA_MAX_TIMERS 4096u
+
+/* The JSON scratch buffer is released after a call that grew it past
+ * this (a state is not charged for it). */
+#define XZ_LUA_ENC_KEEP (256u * 1024u)
+
 /* Instructions between two runs of the count hook. */
 #define XZ_LUA_HOOK_STEP 1000
 

@@ -305,12 +305,11 @@ sb_print(lua_State *L)
 
 	luaL_buffinit(L, &b);
 	for (int i = 1; i <= n; i++) {
-		size_t      l;
-		const char *s = luaL_tolstring(L, i, &l);
+		/* buffer operations must see the stack as they left it */
 		if (i > 1)
 			luaL_addchar(&b, '\t');
+		luaL_tolstring(L, i, NULL);
 		luaL_addvalue(&b);
-		(void) s;
 	}
 	luaL_pushresult(&b);
 	if (vm->capture != NULL) {
@@ -606,6 +605,8 @@ vm_setup(lua_State *L)
 	lua_setmetatable(L, -2);
 	vm->ref_protected = luaL_ref(L, LUA_REGISTRYINDEX);
 	open_sandbox(L, vm);
+	lua_newtable(L); /* no options until the owner sets them */
+	xz_lua_set_config(vm);
 	return 0;
 }
 
@@ -695,6 +696,8 @@ xz_lua_vm_protect(xz_lua_vm *vm, const char *what,
 	return st;
 }
 
+/* A coroutine anchored in the registry (ref in *ref); give it back with
+ * co_put, which pools it or drops the ref. */
 static lua_State *
 co_get(xz_lua_vm *vm, int *ref)
 {
@@ -769,6 +772,8 @@ call_free(xz_lua_call *c, int reusable)
 		vm->host->msg_release(vm->self, c->req);
 	co_put(vm, c->co, c->co_ref, reusable);
 	free(c);
+	if (vm->enc.cap > XZ_LUA_ENC_KEEP)
+		xz_lua_buf_free(&vm->enc);
 }
 
 void
@@ -897,14 +902,7 @@ xz_lua_pcall(xz_lua_vm *vm, int nargs, int nres)
 	lua_insert(L, base);
 	xz_lua_limits_begin(vm, L);
 	st = lua_pcall(L, nargs, nres, base);
-	if (st == LUA_ERRMEM && vm->limit_hit == XZ_LUA_LIMIT_NONE)
-		vm->limit_hit = XZ_LUA_LIMIT_MEMORY;
-	if (st != LUA_OK && vm->limit_hit != XZ_LUA_LIMIT_NONE
-	    && st != LUA_ERRMEM) {
-		/* keep the message (it already says which limit) */
-	}
-	vm->instr_used = 0;
-	vm->limited    = 0;
+	xz_lua_limits_end(vm);
 	lua_remove(L, base);
 	return st;
 }

@@ -94,6 +94,8 @@ on_msg(void *ud, const xz_msg *msg)
 	xz_lua_vm_protect(j.vm, msg->topic, run_msg, &j);
 }
 
+/* The subscription record is owned by the vm: freed by xz.unsubscribe or
+ * xz_lua_vm_detach. */
 int
 xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
     const char *group, uint64_t *id)
@@ -105,6 +107,10 @@ xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
 	if (vm->host == NULL) { /* scratch state: describe only */
 		lua_pop(L, 1);
 		return XZ_OK;
+	}
+	if (vm->nsubs >= XZ_LUA_MAX_SUBS) {
+		lua_pop(L, 1);
+		return XZ_ELIMIT;
 	}
 	if (vm->nsubs == vm->capsubs) {
 		size_t       cap = vm->capsubs ? vm->capsubs * 2 : 8;
@@ -144,7 +150,11 @@ l_subscribe(lua_State *L)
 
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	lua_settop(L, 2);
-	if ((r = xz_lua_subscribe(vm, L, pattern, group, &id)) != XZ_OK)
+	if ((r = xz_lua_subscribe(vm, L, pattern, group, &id)) == XZ_ELIMIT)
+		return luaL_error(L,
+		    "xz.subscribe('%s'): too many subscriptions (%d)", pattern,
+		    (int) XZ_LUA_MAX_SUBS);
+	if (r != XZ_OK)
 		return luaL_error(L, "xz.subscribe('%s'): %s", pattern,
 		    vm->host ? vm->host->strerror(r) : "failed");
 	lua_pushinteger(L, (lua_Integer) id);
@@ -264,11 +274,9 @@ push_reply(lua_State *L, xz_lua_vm *vm, int status, const xz_msg *reply)
 static int
 run_reply(lua_State *L, void *ud)
 {
-	struct reply_job *j   = ud;
-	int               top = lua_gettop(L);
-	int               n   = push_reply(L, j->c->vm, j->status, j->reply);
+	struct reply_job *j = ud;
+	int               n = push_reply(L, j->c->vm, j->status, j->reply);
 
-	(void) top;
 	if (!lua_checkstack(j->c->co, n))
 		return luaL_error(L, "out of stack");
 	lua_xmove(L, j->c->co, n);
@@ -319,6 +327,8 @@ xz_lua_pending_free_all(xz_lua_pending **head)
 	}
 }
 
+/* The pending record (and the vm ref it holds) is freed by on_reply, or
+ * by xz_lua_pending_free_all at fini. */
 static int
 l_request(lua_State *L)
 {
@@ -469,6 +479,8 @@ on_timer(void *ud, uint64_t id)
 	}
 }
 
+/* The timer record is owned by the vm: freed after a one-shot fires, by
+ * xz.timer.cancel or by xz_lua_vm_detach. */
 static int
 timer_start(lua_State *L, int periodic)
 {
@@ -486,6 +498,9 @@ timer_start(lua_State *L, int periodic)
 		lua_pushinteger(L, 0);
 		return 1;
 	}
+	if (vm->ntimers >= XZ_LUA_MAX_TIMERS)
+		return luaL_error(L, "xz.timer: too many timers (%d)",
+		    (int) XZ_LUA_MAX_TIMERS);
 	if (vm->ntimers == vm->captimers) {
 		size_t         cap = vm->captimers ? vm->captimers * 2 : 8;
 		xz_lua_timer **nt  = realloc(vm->timers, cap * sizeof(*nt));
@@ -576,9 +591,9 @@ l_log(lua_State *L)
 
 	luaL_buffinit(L, &b);
 	for (int i = 2; i <= n; i++) {
-		luaL_tolstring(L, i, NULL);
 		if (i > 2)
 			luaL_addchar(&b, ' ');
+		luaL_tolstring(L, i, NULL);
 		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
@@ -841,6 +856,4 @@ xz_lua_xz_open(lua_State *L, xz_lua_vm *vm)
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, vm->name ? vm->name : "");
 	lua_setfield(L, -2, "name");
-	lua_newtable(L);
-	lua_setfield(L, -2, "config");
 }

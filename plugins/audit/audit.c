@@ -325,6 +325,8 @@ on_query(audit_state *st, const xz_msg *m)
 	}
 	if (lim != NULL)
 		limit = json_integer_value(lim);
+	else if (limit > st->query_limit_max)
+		limit = st->query_limit_max;
 	if (limit < 1 || limit > st->query_limit_max) {
 		snprintf(msg, sizeof(msg),
 		    "audit.query: limit must be 1..%" PRId64,

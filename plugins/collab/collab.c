@@ -32,9 +32,9 @@
 
 static const char *const agencies[] = { "POLICE", "PROCURATORATE", "COURT",
 	"PRISON", "COMMUNITY_CORRECTIONS", "REHAB_CENTRE", NULL };
-static const char *const types[] = { "ARREST", "PROSECUTION", "TRIAL",
-	"EXECUTION", "COMMUTATION_PAROLE", "CUSTODY_TRANSFER",
-	"COMMUNITY_CORRECTION", "REHAB_DECISION", NULL };
+static const char *const types[]    = { "ARREST", "PROSECUTION", "TRIAL",
+	   "EXECUTION", "COMMUTATION_PAROLE", "CUSTODY_TRANSFER",
+	   "COMMUNITY_CORRECTION", "REHAB_DECISION", NULL };
 
 enum party { FROM, TO, EITHER };
 
@@ -66,11 +66,11 @@ typedef struct collab {
 	xz_plugin     *self;
 	const xz_host *h;
 	sqlite3       *db;
-	int64_t        cc_notify_days, cc_serve_days, arrest_days,
-	    prosecution_days, notify_days, list_max;
-	int            check_agency;
-	uint64_t       timer;
-	int            timer_armed;
+	int64_t cc_notify_days, cc_serve_days, arrest_days, prosecution_days,
+	    notify_days, list_max;
+	int      check_agency;
+	uint64_t timer;
+	int      timer_armed;
 } collab;
 
 static const xz_option_decl options[] = {
@@ -177,15 +177,15 @@ audit(collab *c, const xz_msg *req, const actor *a, const char *verb,
     const char *action, const char *stype, const char *sid,
     const char *outcome, const char *transfer_id, const char *purpose)
 {
-	char   topic[96], corr[33], at[32];
+	char    topic[96], corr[33], at[32];
 	json_t *o;
 
 	snprintf(topic, sizeof(topic), "audit.collab.%s", verb);
 	iso(now_ms(c), at);
-	o = json_pack("{s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s,s:s,s:s}",
-	    "who", a ? a->user : "collab", "role", a ? a->role : "SYSTEM",
-	    "agency", a ? a->agency : NULL, "action", action, "subject_type",
-	    stype, "subject_id", sid, "purpose", purpose, "outcome", outcome,
+	o = json_pack("{s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s,s:s,s:s}", "who",
+	    a ? a->user : "collab", "role", a ? a->role : "SYSTEM", "agency",
+	    a ? a->agency : NULL, "action", action, "subject_type", stype,
+	    "subject_id", sid, "purpose", purpose, "outcome", outcome,
 	    "service", "collab", "time", at);
 	if (req != NULL) {
 		for (int i = 0; i < 16; i++)
@@ -193,15 +193,15 @@ audit(collab *c, const xz_msg *req, const actor *a, const char *verb,
 		json_object_set_new(o, "corr", json_string(corr));
 	}
 	if (transfer_id != NULL)
-		json_object_set_new(o, "transfer_id", json_string(transfer_id));
+		json_object_set_new(
+		    o, "transfer_id", json_string(transfer_id));
 	publish(c, topic, o);
 	json_decref(o);
 }
 
 /* Refuse a request: error reply and an audit REFUSE record. */
-static void
-refuse(collab *c, const xz_msg *m, const actor *a, const char *code,
-    const char *transfer_id, const char *fmt, ...)
+static void refuse(collab *c, const xz_msg *m, const actor *a,
+    const char *code, const char *transfer_id, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
 static void
@@ -226,8 +226,8 @@ exec(collab *c, const char *sql)
 {
 	char *e = NULL;
 	if (sqlite3_exec(c->db, sql, NULL, NULL, &e) != SQLITE_OK) {
-		c->h->log(c->self, XZ_LOG_ERROR, "collab: %s: %s", sql,
-		    e ? e : "?");
+		c->h->log(
+		    c->self, XZ_LOG_ERROR, "collab: %s: %s", sql, e ? e : "?");
 		sqlite3_free(e);
 		return -1;
 	}
@@ -260,7 +260,8 @@ schema(collab *c)
 	    " transfer_id TEXT NOT NULL REFERENCES transfers(id),"
 	    " clock TEXT NOT NULL, due_ms INTEGER NOT NULL,"
 	    " status TEXT NOT NULL, PRIMARY KEY (transfer_id, clock));"
-	    "CREATE INDEX IF NOT EXISTS clocks_due ON clocks(status, due_ms);");
+	    "CREATE INDEX IF NOT EXISTS clocks_due ON clocks(status, "
+	    "due_ms);");
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -277,12 +278,13 @@ load(collab *c, const char *id, int with_history)
 	        "SELECT package, state, pkg_hash, created_ms, updated_ms,"
 	        " return_reason, decision, accepted, missing FROM transfers"
 	        " WHERE id = ?",
-	        -1, &st, NULL) != SQLITE_OK)
+	        -1, &st, NULL)
+	    != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		o = json_loads((const char *) sqlite3_column_text(st, 0), 0,
-		    NULL);
+		o = json_loads(
+		    (const char *) sqlite3_column_text(st, 0), 0, NULL);
 		if (o == NULL)
 			o = json_object();
 		json_object_set_new(o, "transfer_id", json_string(id));
@@ -298,15 +300,16 @@ load(collab *c, const char *id, int with_history)
 		for (int i = 0; i < 2; i++)
 			if (sqlite3_column_type(st, 5 + i) != SQLITE_NULL)
 				json_object_set_new(o, keys[i],
-				    json_string((const char *)
-				                    sqlite3_column_text(st, 5 + i)));
-		const char *lists[] = { "accepted_documents",
-			"missing_documents" };
+				    json_string(
+				        (const char *) sqlite3_column_text(
+				            st, 5 + i)));
+		const char *lists[]
+		    = { "accepted_documents", "missing_documents" };
 		for (int i = 0; i < 2; i++)
 			if (sqlite3_column_type(st, 7 + i) != SQLITE_NULL) {
-				json_t *l = json_loads((const char *)
-				                           sqlite3_column_text(
-				                               st, 7 + i),
+				json_t *l = json_loads(
+				    (const char *) sqlite3_column_text(
+				        st, 7 + i),
 				    0, NULL);
 				if (l)
 					json_object_set_new(o, lists[i], l);
@@ -320,7 +323,8 @@ load(collab *c, const char *id, int with_history)
 	if (sqlite3_prepare_v2(c->db,
 	        "SELECT clock, due_ms, status FROM clocks WHERE"
 	        " transfer_id = ? ORDER BY due_ms, clock",
-	        -1, &st, NULL) == SQLITE_OK) {
+	        -1, &st, NULL)
+	    == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			iso(sqlite3_column_int64(st, 1), at);
@@ -339,22 +343,25 @@ load(collab *c, const char *id, int with_history)
 	        "SELECT from_state, to_state, action, by_user, by_role,"
 	        " by_agency, at_ms, reason FROM history WHERE"
 	        " transfer_id = ? ORDER BY n",
-	        -1, &st, NULL) == SQLITE_OK) {
+	        -1, &st, NULL)
+	    == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			iso(sqlite3_column_int64(st, 6), at);
-			json_t *h = json_pack("{s:s?,s:s,s:s,s:{s:s?,s:s?,s:s?},"
-			                      "s:s}",
-			    "from", sqlite3_column_text(st, 0), "to",
-			    sqlite3_column_text(st, 1), "action",
-			    sqlite3_column_text(st, 2), "by", "user",
-			    sqlite3_column_text(st, 3), "role",
-			    sqlite3_column_text(st, 4), "agency",
-			    sqlite3_column_text(st, 5), "at", at);
+			json_t *h
+			    = json_pack("{s:s?,s:s,s:s,s:{s:s?,s:s?,s:s?},"
+			                "s:s}",
+			        "from", sqlite3_column_text(st, 0), "to",
+			        sqlite3_column_text(st, 1), "action",
+			        sqlite3_column_text(st, 2), "by", "user",
+			        sqlite3_column_text(st, 3), "role",
+			        sqlite3_column_text(st, 4), "agency",
+			        sqlite3_column_text(st, 5), "at", at);
 			if (sqlite3_column_type(st, 7) != SQLITE_NULL)
 				json_object_set_new(h, "reason",
-				    json_string((const char *)
-				                    sqlite3_column_text(st, 7)));
+				    json_string(
+				        (const char *) sqlite3_column_text(
+				            st, 7)));
 			json_array_append_new(hist, h);
 		}
 		sqlite3_finalize(st);
@@ -382,7 +389,7 @@ static void on_timer(void *ud, uint64_t id);
 static void
 arm(collab *c)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st  = NULL;
 	int64_t       due = -1;
 
 	if (c->timer_armed) {
@@ -391,26 +398,28 @@ arm(collab *c)
 	}
 	if (sqlite3_prepare_v2(c->db,
 	        "SELECT min(due_ms) FROM clocks WHERE status = 'PENDING'", -1,
-	        &st, NULL) != SQLITE_OK)
+	        &st, NULL)
+	    != SQLITE_OK)
 		return;
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+	if (sqlite3_step(st) == SQLITE_ROW
+	    && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		due = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (due < 0)
 		return;
 	int64_t now   = now_ms(c);
 	int64_t delay = due > now ? due - now : 0;
-	if (c->h->timer_start(c->self, (uint64_t) delay, 0, on_timer, c,
-	        &c->timer) == XZ_OK)
+	if (c->h->timer_start(
+	        c->self, (uint64_t) delay, 0, on_timer, c, &c->timer)
+	    == XZ_OK)
 		c->timer_armed = 1;
 }
 
 static void
 on_timer(void *ud, uint64_t id)
 {
-	collab       *c = ud;
-	sqlite3_stmt *st = NULL;
+	collab       *c   = ud;
+	sqlite3_stmt *st  = NULL;
 	int64_t       now = now_ms(c);
 	json_t       *due = json_array();
 
@@ -422,21 +431,23 @@ on_timer(void *ud, uint64_t id)
 	        " FROM clocks k JOIN transfers t ON t.id = k.transfer_id"
 	        " WHERE k.status = 'PENDING' AND k.due_ms <= ?"
 	        " ORDER BY k.due_ms",
-	        -1, &st, NULL) == SQLITE_OK) {
+	        -1, &st, NULL)
+	    == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, now);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char at[32];
 			iso(sqlite3_column_int64(st, 2), at);
 			json_array_append_new(due,
-			    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s}}",
+			    json_pack(
+			        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s}}",
 			        "transfer_id", sqlite3_column_text(st, 0),
 			        "clock", sqlite3_column_text(st, 1), "due_at",
-			        at, "state", sqlite3_column_text(st, 3), "type",
-			        sqlite3_column_text(st, 4), "from_agency",
-			        sqlite3_column_text(st, 5), "to_agency",
-			        sqlite3_column_text(st, 6), "subject", "type",
-			        sqlite3_column_text(st, 7), "id",
-			        sqlite3_column_text(st, 8)));
+			        at, "state", sqlite3_column_text(st, 3),
+			        "type", sqlite3_column_text(st, 4),
+			        "from_agency", sqlite3_column_text(st, 5),
+			        "to_agency", sqlite3_column_text(st, 6),
+			        "subject", "type", sqlite3_column_text(st, 7),
+			        "id", sqlite3_column_text(st, 8)));
 		}
 		sqlite3_finalize(st);
 	}
@@ -444,13 +455,15 @@ on_timer(void *ud, uint64_t id)
 	json_t *e;
 	json_array_foreach(due, i, e)
 	{
-		const char *tid = json_string_value(
-		    json_object_get(e, "transfer_id"));
-		const char *clk = json_string_value(json_object_get(e, "clock"));
+		const char *tid
+		    = json_string_value(json_object_get(e, "transfer_id"));
+		const char *clk
+		    = json_string_value(json_object_get(e, "clock"));
 		if (sqlite3_prepare_v2(c->db,
 		        "UPDATE clocks SET status = 'OVERDUE' WHERE"
 		        " transfer_id = ? AND clock = ?",
-		        -1, &st, NULL) == SQLITE_OK) {
+		        -1, &st, NULL)
+		    == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, tid, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, clk, -1, SQLITE_STATIC);
 			sqlite3_step(st);
@@ -489,7 +502,8 @@ add_clock(collab *c, const char *id, const char *clock, int64_t days,
 	if (sqlite3_prepare_v2(c->db,
 	        "INSERT OR IGNORE INTO clocks (transfer_id, clock, due_ms,"
 	        " status) VALUES (?, ?, ?, 'PENDING')",
-	        -1, &st, NULL) != SQLITE_OK)
+	        -1, &st, NULL)
+	    != SQLITE_OK)
 		return;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, clock, -1, SQLITE_STATIC);
@@ -505,7 +519,8 @@ set_clocks(collab *c, const char *id, const char *status, const char *which)
 	if (sqlite3_prepare_v2(c->db,
 	        "UPDATE clocks SET status = ?1 WHERE transfer_id = ?2 AND"
 	        " status = 'PENDING' AND (?3 IS NULL OR clock = ?3)",
-	        -1, &st, NULL) != SQLITE_OK)
+	        -1, &st, NULL)
+	    != SQLITE_OK)
 		return;
 	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -547,7 +562,8 @@ history(collab *c, const char *id, const char *from, const char *to,
 	        "INSERT INTO history (transfer_id, from_state, to_state,"
 	        " action, by_user, by_role, by_agency, at_ms, reason)"
 	        " VALUES (?,?,?,?,?,?,?,?,?)",
-	        -1, &st, NULL) != SQLITE_OK)
+	        -1, &st, NULL)
+	    != SQLITE_OK)
 		return;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (from)
@@ -580,9 +596,10 @@ announce(collab *c, json_t *t, const char *event, const char *from_state,
 	    json_object_get(t, "type"), "from_agency",
 	    json_object_get(t, "from_agency"), "to_agency",
 	    json_object_get(t, "to_agency"), "subject",
-	    json_object_get(t, "subject"), "state", json_object_get(t, "state"),
-	    "from_state", from_state, "event", event, "by", "user", a->user,
-	    "role", a->role, "agency", a->agency, "at", at);
+	    json_object_get(t, "subject"), "state",
+	    json_object_get(t, "state"), "from_state", from_state, "event",
+	    event, "by", "user", a->user, "role", a->role, "agency", a->agency,
+	    "at", at);
 	if (reason)
 		json_object_set_new(e, "reason", json_string(reason));
 	if (json_object_get(t, "decision"))
@@ -617,7 +634,8 @@ is_hex64(const char *s)
 	if (s == NULL || strlen(s) != 64)
 		return 0;
 	for (int i = 0; i < 64; i++)
-		if (!isdigit((unsigned char) s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+		if (!isdigit((unsigned char) s[i])
+		    && !(s[i] >= 'a' && s[i] <= 'f'))
 			return 0;
 	return 1;
 }
@@ -641,8 +659,8 @@ canonical(json_t *o, char *err, size_t n)
 	static const char *const known[] = { "transfer_id", "type",
 		"from_agency", "to_agency", "subject", "documents", "due_days",
 		"reason", "actor", "purpose", NULL };
-	const char *k;
-	json_t     *v;
+	const char              *k;
+	json_t                  *v;
 
 	json_object_foreach(o, k, v) if (!in_list(known, k))
 	{
@@ -650,7 +668,8 @@ canonical(json_t *o, char *err, size_t n)
 		return NULL;
 	}
 	const char *type = json_string_value(json_object_get(o, "type"));
-	const char *from = json_string_value(json_object_get(o, "from_agency"));
+	const char *from
+	    = json_string_value(json_object_get(o, "from_agency"));
 	const char *to   = json_string_value(json_object_get(o, "to_agency"));
 	json_t     *subj = json_object_get(o, "subject");
 	json_t     *docs = json_object_get(o, "documents");
@@ -658,8 +677,10 @@ canonical(json_t *o, char *err, size_t n)
 	json_t     *why  = json_object_get(o, "reason");
 	if (!in_list(types, type)) {
 		snprintf(err, n,
-		    "type must be one of ARREST, PROSECUTION, TRIAL, EXECUTION, "
-		    "COMMUTATION_PAROLE, CUSTODY_TRANSFER, COMMUNITY_CORRECTION, "
+		    "type must be one of ARREST, PROSECUTION, TRIAL, "
+		    "EXECUTION, "
+		    "COMMUTATION_PAROLE, CUSTODY_TRANSFER, "
+		    "COMMUNITY_CORRECTION, "
 		    "REHAB_DECISION");
 		return NULL;
 	}
@@ -671,13 +692,14 @@ canonical(json_t *o, char *err, size_t n)
 		return NULL;
 	}
 	if (strcmp(from, to) == 0) {
-		snprintf(err, n, "from_agency and to_agency are both %s", from);
+		snprintf(
+		    err, n, "from_agency and to_agency are both %s", from);
 		return NULL;
 	}
 	const char *st = json_string_value(json_object_get(subj, "type"));
 	const char *si = json_string_value(json_object_get(subj, "id"));
-	if (!json_is_object(subj) || json_object_size(subj) != 2 ||
-	    st == NULL || si == NULL || !*st || !*si) {
+	if (!json_is_object(subj) || json_object_size(subj) != 2 || st == NULL
+	    || si == NULL || !*st || !*si) {
 		snprintf(err, n,
 		    "subject must be {\"type\":..,\"id\":..} (non-empty "
 		    "strings, nothing else: details are fetched by request)");
@@ -687,8 +709,9 @@ canonical(json_t *o, char *err, size_t n)
 		snprintf(err, n, "documents must be a non-empty array");
 		return NULL;
 	}
-	if (due && (!json_is_integer(due) || json_integer_value(due) < 1 ||
-	               json_integer_value(due) > 365)) {
+	if (due
+	    && (!json_is_integer(due) || json_integer_value(due) < 1
+	        || json_integer_value(due) > 365)) {
 		snprintf(err, n, "due_days must be an integer 1..365");
 		return NULL;
 	}
@@ -696,20 +719,22 @@ canonical(json_t *o, char *err, size_t n)
 		snprintf(err, n, "reason must be a string");
 		return NULL;
 	}
-	size_t  nd  = json_array_size(docs);
-	json_t **dv = calloc(nd, sizeof(*dv));
-	json_t *out = NULL;
+	size_t   nd  = json_array_size(docs);
+	json_t **dv  = calloc(nd, sizeof(*dv));
+	json_t  *out = NULL;
 	if (dv == NULL)
 		return NULL;
 	for (size_t i = 0; i < nd; i++) {
-		json_t     *d    = json_array_get(docs, i);
-		const char *name = json_string_value(json_object_get(d, "name"));
-		const char *mt   = json_string_value(
-		    json_object_get(d, "media_type"));
-		const char *h  = json_string_value(json_object_get(d, "sha256"));
-		json_t     *sz = json_object_get(d, "size");
-		if (!json_is_object(d) || json_object_size(d) != 4 || !name ||
-		    !*name || !mt || !strchr(mt, '/')) {
+		json_t     *d = json_array_get(docs, i);
+		const char *name
+		    = json_string_value(json_object_get(d, "name"));
+		const char *mt
+		    = json_string_value(json_object_get(d, "media_type"));
+		const char *h
+		    = json_string_value(json_object_get(d, "sha256"));
+		json_t *sz = json_object_get(d, "size");
+		if (!json_is_object(d) || json_object_size(d) != 4 || !name
+		    || !*name || !mt || !strchr(mt, '/')) {
 			snprintf(err, n,
 			    "documents[%zu] must be {name, media_type "
 			    "(type/subtype), sha256, size}",
@@ -725,14 +750,16 @@ canonical(json_t *o, char *err, size_t n)
 		}
 		if (!json_is_integer(sz) || json_integer_value(sz) < 0) {
 			snprintf(err, n,
-			    "documents[%zu].size must be a non-negative integer",
+			    "documents[%zu].size must be a non-negative "
+			    "integer",
 			    i);
 			goto done;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(json_string_value(
 			               json_object_get(dv[j], "name")),
-			        name) == 0) {
+			        name)
+			    == 0) {
 				snprintf(err, n,
 				    "documents[%zu]: two documents named '%s'",
 				    i, name);
@@ -770,10 +797,11 @@ do_send(collab *c, const xz_msg *m, json_t *o)
 		refuse(c, m, &a, "bad_request", NULL, "%s", err);
 		return;
 	}
-	const char *from = json_string_value(json_object_get(pkg, "from_agency"));
-	const char *to   = json_string_value(json_object_get(pkg, "to_agency"));
-	const char *type = json_string_value(json_object_get(pkg, "type"));
-	json_t     *subj = json_object_get(pkg, "subject");
+	const char *from
+	    = json_string_value(json_object_get(pkg, "from_agency"));
+	const char *to = json_string_value(json_object_get(pkg, "to_agency"));
+	const char *type  = json_string_value(json_object_get(pkg, "type"));
+	json_t     *subj  = json_object_get(pkg, "subject");
 	const char *stype = json_string_value(json_object_get(subj, "type"));
 	const char *sid   = json_string_value(json_object_get(subj, "id"));
 	if (c->check_agency && strcmp(a.code, from) != 0) {
@@ -788,11 +816,11 @@ do_send(collab *c, const xz_msg *m, json_t *o)
 	xz_sha256_hex(canon, strlen(canon), hash);
 
 	/* Deduplication by package hash. */
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st           = NULL;
 	char          existing[80] = "";
 	if (sqlite3_prepare_v2(c->db,
-	        "SELECT id FROM transfers WHERE pkg_hash = ?", -1, &st,
-	        NULL) == SQLITE_OK) {
+	        "SELECT id FROM transfers WHERE pkg_hash = ?", -1, &st, NULL)
+	    == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
 			snprintf(existing, sizeof(existing), "%s",
@@ -842,7 +870,8 @@ do_send(collab *c, const xz_msg *m, json_t *o)
 	        "INSERT INTO transfers (id, pkg_hash, type, from_agency,"
 	        " to_agency, subject_type, subject_id, state, package,"
 	        " created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,'SENT',?,?,?)",
-	        -1, &st, NULL) != SQLITE_OK) {
+	        -1, &st, NULL)
+	    != SQLITE_OK) {
 		exec(c, "ROLLBACK");
 		refuse(c, m, &a, "io_error", id, "%s", sqlite3_errmsg(c->db));
 		json_decref(pkg);
@@ -878,10 +907,10 @@ do_send(collab *c, const xz_msg *m, json_t *o)
 	} else {
 		add_clock(c, id, "notify", c->notify_days, now);
 	}
-	int64_t decide = dd ? json_integer_value(dd)
-	               : strcmp(type, "ARREST") == 0      ? c->arrest_days
-	               : strcmp(type, "PROSECUTION") == 0 ? c->prosecution_days
-	                                                  : 0;
+	int64_t decide = dd                    ? json_integer_value(dd)
+	    : strcmp(type, "ARREST") == 0      ? c->arrest_days
+	    : strcmp(type, "PROSECUTION") == 0 ? c->prosecution_days
+	                                       : 0;
 	add_clock(c, id, "decide", decide, now);
 	exec(c, "COMMIT");
 	t = load(c, id, 0);
@@ -914,9 +943,8 @@ has_name(json_t *arr, const char *name)
 {
 	json_t *v;
 	size_t  i;
-	json_array_foreach(arr, i, v) if (json_is_string(v) &&
-	                                  strcmp(json_string_value(v), name) == 0)
-	    return 1;
+	json_array_foreach(arr, i, v) if (json_is_string(v)
+	    && strcmp(json_string_value(v), name) == 0) return 1;
 	return 0;
 }
 
@@ -939,14 +967,17 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 		refuse(c, m, &a, "not_found", id, "no transfer '%s'", id);
 		return;
 	}
-	const char *state = json_string_value(json_object_get(t, "state"));
-	int         ok    = 0;
+	char state[32];
+	int  ok = 0;
+	snprintf(state, sizeof(state), "%s",
+	    json_string_value(json_object_get(t, "state")));
 	for (int i = 0; i < 3 && tr->from[i]; i++)
 		ok |= strcmp(tr->from[i], state) == 0;
 	if (!ok) {
 		for (size_t i = 0; i < NTRANS; i++)
 			for (int j = 0; j < 3 && transitions[i].from[j]; j++)
-				if (strcmp(transitions[i].from[j], state) == 0) {
+				if (strcmp(transitions[i].from[j], state)
+				    == 0) {
 					if (allowed[0])
 						strcat(allowed, ", ");
 					strcat(allowed, transitions[i].action);
@@ -957,11 +988,15 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 		json_decref(t);
 		return;
 	}
-	const char *from = json_string_value(json_object_get(t, "from_agency"));
-	const char *to   = json_string_value(json_object_get(t, "to_agency"));
-	if (c->check_agency &&
-	    !((tr->party != TO && strcmp(a.code, from) == 0) ||
-	        (tr->party != FROM && strcmp(a.code, to) == 0))) {
+	/* Copies: t is reloaded below. */
+	char from[32], to[32];
+	snprintf(from, sizeof(from), "%s",
+	    json_string_value(json_object_get(t, "from_agency")));
+	snprintf(to, sizeof(to), "%s",
+	    json_string_value(json_object_get(t, "to_agency")));
+	if (c->check_agency
+	    && !((tr->party != TO && strcmp(a.code, from) == 0)
+	        || (tr->party != FROM && strcmp(a.code, to) == 0))) {
 		refuse(c, m, &a, "forbidden", id,
 		    "only %s%s%s may %s transfer '%s'; the actor's agency is "
 		    "'%s'",
@@ -971,9 +1006,10 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 		json_decref(t);
 		return;
 	}
-	const char *reason   = json_string_value(json_object_get(o, "reason"));
-	const char *decision = json_string_value(json_object_get(o, "decision"));
-	json_t     *acc = NULL, *missing = NULL;
+	const char *reason = json_string_value(json_object_get(o, "reason"));
+	const char *decision
+	    = json_string_value(json_object_get(o, "decision"));
+	json_t *acc = NULL, *missing = NULL;
 	if (strcmp(tr->action, "return") == 0 && (!reason || !*reason)) {
 		refuse(c, m, &a, "bad_request", id,
 		    "a returned transfer needs a \"reason\"");
@@ -982,7 +1018,8 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 	}
 	if (strcmp(tr->action, "decide") == 0 && (!decision || !*decision)) {
 		refuse(c, m, &a, "bad_request", id,
-		    "decide needs a \"decision\" (e.g. APPROVED, REJECTED, the "
+		    "decide needs a \"decision\" (e.g. APPROVED, REJECTED, "
+		    "the "
 		    "decision number)");
 		json_decref(t);
 		return;
@@ -991,11 +1028,10 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 		json_t *names = doc_names(t), *v;
 		json_t *given = json_object_get(o, "accepted");
 		size_t  i;
-		int     bad = !json_is_array(given) || json_array_size(given) == 0;
-		json_array_foreach(given, i, v) if (!json_is_string(v) ||
-		                                    !has_name(names,
-		                                        json_string_value(v)))
-		    bad = 1;
+		int bad = !json_is_array(given) || json_array_size(given) == 0;
+		json_array_foreach(given, i, v) if (!json_is_string(v)
+		    || !has_name(names, json_string_value(v))) bad
+		    = 1;
 		if (bad || json_array_size(given) >= json_array_size(names)) {
 			refuse(c, m, &a, "bad_request", id,
 			    "partially-accept needs \"accepted\": a non-empty "
@@ -1012,9 +1048,9 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 		json_decref(names);
 	}
 
-	int64_t now = now_ms(c);
-	char   *accs = acc ? json_dumps(acc, JSON_COMPACT) : NULL;
-	char   *miss = missing ? json_dumps(missing, JSON_COMPACT) : NULL;
+	int64_t now      = now_ms(c);
+	char   *accs     = acc ? json_dumps(acc, JSON_COMPACT) : NULL;
+	char   *miss     = missing ? json_dumps(missing, JSON_COMPACT) : NULL;
 	sqlite3_stmt *st = NULL;
 	exec(c, "BEGIN IMMEDIATE");
 	if (sqlite3_prepare_v2(c->db,
@@ -1025,7 +1061,8 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 	        "  ELSE coalesce(?6, accepted) END,"
 	        " missing = CASE WHEN ?2 = 'ACCEPTED' THEN NULL"
 	        "  ELSE coalesce(?7, missing) END WHERE id = ?1",
-	        -1, &st, NULL) == SQLITE_OK) {
+	        -1, &st, NULL)
+	    == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, tr->to, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
@@ -1050,18 +1087,18 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 		set_clocks(c, id, "MET", "serve");
 	else if (strcmp(tr->to, "DECIDED") == 0)
 		set_clocks(c, id, "MET", "decide");
-	else if (strcmp(tr->to, "RETURNED") == 0 ||
-	         strcmp(tr->to, "CLOSED") == 0)
+	else if (strcmp(tr->to, "RETURNED") == 0
+	    || strcmp(tr->to, "CLOSED") == 0)
 		set_clocks(c, id, "STOPPED", NULL);
 	exec(c, "COMMIT");
 	json_decref(t);
 	t = load(c, id, 0);
 	reply(c, m, t);
 	/* The next one to act: the sender after a return or a decision. */
-	const char *inbox = strcmp(tr->to, "RETURNED") == 0 ||
-	                            strcmp(tr->to, "DECIDED") == 0
-	                        ? from
-	                        : NULL;
+	const char *inbox
+	    = strcmp(tr->to, "RETURNED") == 0 || strcmp(tr->to, "DECIDED") == 0
+	    ? from
+	    : NULL;
 	announce(c, t, tr->event, state, &a,
 	    strcmp(tr->action, "decide") == 0 ? NULL : reason, inbox);
 	json_t *subj = json_object_get(t, "subject");
@@ -1081,10 +1118,12 @@ do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
 static int
 is_party(const actor *a, json_t *t)
 {
-	return strcmp(a->code, json_string_value(
-	                           json_object_get(t, "from_agency"))) == 0 ||
-	       strcmp(a->code,
-	           json_string_value(json_object_get(t, "to_agency"))) == 0;
+	return strcmp(a->code,
+	           json_string_value(json_object_get(t, "from_agency")))
+	    == 0
+	    || strcmp(
+	           a->code, json_string_value(json_object_get(t, "to_agency")))
+	    == 0;
 }
 
 static void
@@ -1125,19 +1164,18 @@ static void
 do_list(collab *c, const xz_msg *m, json_t *o)
 {
 	actor         a;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st    = NULL;
 	const char   *state = json_string_value(json_object_get(o, "state"));
 	const char   *type  = json_string_value(json_object_get(o, "type"));
-	const char   *dir   = json_string_value(json_object_get(o, "direction"));
-	json_t       *lim   = json_object_get(o, "limit");
-	int64_t       limit = lim ? json_integer_value(lim) : 100;
+	const char   *dir = json_string_value(json_object_get(o, "direction"));
+	json_t       *lim = json_object_get(o, "limit");
+	int64_t       limit  = lim ? json_integer_value(lim) : 100;
 	char          ag[32] = "";
 
 	if (get_actor(c, m, o, &a, c->check_agency) != 0)
 		return;
-	if ((lim && !json_is_integer(lim)) || limit < 1 ||
-	    limit > c->list_max ||
-	    (dir && strcmp(dir, "in") && strcmp(dir, "out"))) {
+	if ((lim && !json_is_integer(lim)) || limit < 1 || limit > c->list_max
+	    || (dir && strcmp(dir, "in") && strcmp(dir, "out"))) {
 		refuse(c, m, &a, "bad_request", NULL,
 		    "list takes {state, type, direction: \"in\"|\"out\", "
 		    "agency, limit: 1..%" PRId64 "}",
@@ -1147,16 +1185,18 @@ do_list(collab *c, const xz_msg *m, json_t *o)
 	if (c->check_agency)
 		snprintf(ag, sizeof(ag), "%s", a.code);
 	else if (json_string_value(json_object_get(o, "agency")))
-		agency_code(json_string_value(json_object_get(o, "agency")), ag,
-		    sizeof(ag));
+		agency_code(json_string_value(json_object_get(o, "agency")),
+		    ag, sizeof(ag));
 	if (sqlite3_prepare_v2(c->db,
 	        "SELECT id FROM transfers WHERE (?1 IS NULL OR state = ?1)"
 	        " AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR"
 	        " (?4 IS NOT 'out' AND to_agency = ?3) OR"
 	        " (?4 IS NOT 'in' AND from_agency = ?3))"
 	        " ORDER BY created_ms, id LIMIT ?5",
-	        -1, &st, NULL) != SQLITE_OK) {
-		refuse(c, m, &a, "io_error", NULL, "%s", sqlite3_errmsg(c->db));
+	        -1, &st, NULL)
+	    != SQLITE_OK) {
+		refuse(
+		    c, m, &a, "io_error", NULL, "%s", sqlite3_errmsg(c->db));
 		return;
 	}
 	if (state)
@@ -1205,7 +1245,9 @@ on_request(void *ud, const xz_msg *m)
 	action = m->topic + strlen("collab.transfer.");
 	o      = json_loadb(m->data, m->len, 0, NULL);
 	if (!json_is_object(o)) {
-		refuse(c, m, NULL, "bad_request", NULL,
+		actor none; /* unknown: not the plugin itself */
+		memset(&none, 0, sizeof(none));
+		refuse(c, m, &none, "bad_request", NULL,
 		    "%s: the payload must be a JSON object", m->topic);
 		json_decref(o);
 		return;
@@ -1226,19 +1268,19 @@ on_request(void *ud, const xz_msg *m)
 static int
 collab_init(xz_plugin *self, const xz_host *host, void **state)
 {
-	static const char *const reqs[] = { "send", "receive", "accept",
-		"partially-accept", "return", "decide", "close", "get", "list",
-		NULL };
+	static const char *const reqs[]
+	    = { "send", "receive", "accept", "partially-accept", "return",
+		      "decide", "close", "get", "list", NULL };
 	collab *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return XZ_ENOMEM;
 	c->self = self;
 	c->h    = host;
-	host->opt_int(self, "community_correction_notify_days",
-	    &c->cc_notify_days);
-	host->opt_int(self, "community_correction_serve_days",
-	    &c->cc_serve_days);
+	host->opt_int(
+	    self, "community_correction_notify_days", &c->cc_notify_days);
+	host->opt_int(
+	    self, "community_correction_serve_days", &c->cc_serve_days);
 	host->opt_int(self, "arrest_decide_days", &c->arrest_days);
 	host->opt_int(self, "prosecution_decide_days", &c->prosecution_days);
 	host->opt_int(self, "notify_days", &c->notify_days);

@@ -25,12 +25,12 @@ struct sla_slot {
 	char      id[48];
 };
 
-static const char *const alarm_kinds[] = { "PERIMETER", "FIGHT",
-	"SELF_HARM", "FIRE", "MEDICAL", "DRONE", "ROLLCALL_DISCREPANCY",
-	"ESCAPE", "CONTRABAND", "ASSAULT_ON_STAFF", "EQUIPMENT", NULL };
+static const char *const alarm_kinds[] = { "PERIMETER", "FIGHT", "SELF_HARM",
+	"FIRE", "MEDICAL", "DRONE", "ROLLCALL_DISCREPANCY", "ESCAPE",
+	"CONTRABAND", "ASSAULT_ON_STAFF", "EQUIPMENT", NULL };
 
-static const char *const alarm_sources[] = { "sensor", "staff", "video",
-	"system", NULL };
+static const char *const alarm_sources[]
+    = { "sensor", "staff", "video", "system", NULL };
 
 static int
 in_list(const char *const *list, const char *s)
@@ -160,8 +160,8 @@ raise_fn(const kit_kind *k, kit_req *r)
 
 /* In the transaction of an alarm action: levels, SLA, action data. */
 static int
-on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
-    json_t *rec, json_t *ev, kit_err *e)
+on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
+    json_t *ev, kit_err *e)
 {
 	prison     *p     = k->ud;
 	int64_t     level = kit_int(rec, "level", 1);
@@ -171,7 +171,8 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		int64_t to = kit_int(r->body, "level", level + 1);
 		if (to <= level || to > 3) {
 			kit_err_set(e, "bad_request",
-			    "alarm %s is at level %lld: escalate needs a higher "
+			    "alarm %s is at level %lld: escalate needs a "
+			    "higher "
 			    "level, at most 3",
 			    kit_str(rec, "id"), (long long) level);
 			return -1;
@@ -213,17 +214,20 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	} else if (strcmp(a, "resolve") == 0 || strcmp(a, "dismiss") == 0) {
 		const char *outcome = kit_str(r->body, "outcome");
 		if (outcome)
-			json_object_set_new(rec, "outcome", json_string(outcome));
-		json_object_set_new(rec, "resolved_ms", json_integer(r->now_ms));
+			json_object_set_new(
+			    rec, "outcome", json_string(outcome));
+		json_object_set_new(
+		    rec, "resolved_ms", json_integer(r->now_ms));
 	}
 	if (strcmp(t->from, t->to) != 0)
 		set_due(p, rec, r->now_ms);
-	json_object_set_new(ev, "level", json_integer(kit_int(rec, "level", 1)));
-	json_object_set_new(ev, "location", json_string(kit_str(rec, "location")
-	                                                    ?: ""));
+	json_object_set_new(
+	    ev, "level", json_integer(kit_int(rec, "level", 1)));
+	json_object_set_new(
+	    ev, "location", json_string(kit_str(rec, "location") ?: ""));
 	/* the incident report drafted from a resolved alarm */
-	if (strcmp(a, "resolve") == 0 && p->incident_auto_draft &&
-	    json_object_get(rec, "incident_id") == NULL) {
+	if (strcmp(a, "resolve") == 0 && p->incident_auto_draft
+	    && json_object_get(rec, "incident_id") == NULL) {
 		json_t *inc = prison_incident_from_alarm_tx(p, r, rec, e);
 		if (inc == NULL)
 			return -1;
@@ -264,9 +268,10 @@ stop_clock(prison *p, kit_req *r, json_t *rec, const char *why)
 	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
 	if (kit_tx_begin(&p->c, &e) != 0)
 		goto fail;
-	if (kit_store_save(&p->c.store, "alarm", rec, 0) != 0 ||
-	    kit_store_history_add(&p->c.store, "alarm", kit_str(rec, "id"),
-	        &ch) != 0) {
+	if (kit_store_save(&p->c.store, "alarm", rec, 0) != 0
+	    || kit_store_history_add(
+	           &p->c.store, "alarm", kit_str(rec, "id"), &ch)
+	        != 0) {
 		kit_err_set(&e, "store_error", "%s", p->c.store.err);
 		kit_tx_abort(&p->c);
 		goto fail;
@@ -404,7 +409,7 @@ prison_alarm_reload(prison *p)
 	json_t *due = kit_store_due(&p->c.store, "alarm");
 	size_t  i;
 	json_t *rec;
-	int64_t now = (int64_t) p->c.host->now_ms(p->c.self);
+	int64_t now     = (int64_t) p->c.host->now_ms(p->c.self);
 	size_t  overdue = 0;
 
 	json_array_foreach(due, i, rec)
@@ -447,8 +452,8 @@ prison_alarm_serve(prison *p)
 	k->after_action = after_action;
 	if ((rc = kit_serve_kind(&p->c, k)) != XZ_OK)
 		return rc;
-	if ((rc = kit_serve(&p->c, "prison.alarm.raise", k, raise_fn, 1)) !=
-	    XZ_OK)
+	if ((rc = kit_serve(&p->c, "prison.alarm.raise", k, raise_fn, 1))
+	    != XZ_OK)
 		return rc;
 	return kit_serve(&p->c, "prison.alarm.stats", k, stats_fn, 0);
 }

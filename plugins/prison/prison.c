@@ -31,6 +31,9 @@ static const xz_option_decl options[] = {
 	    1, 168 },
 	{ "prisoner_number_pattern", XZ_OPT_STRING, "^[A-Z][0-9]{4}[A-Z]{2}$",
 	    0, "POSIX extended regex a prisoner number must match", 0, 0 },
+	{ "sweep_s", XZ_OPT_INT, "60", 0,
+	    "how often overdue kiosk requests are looked for, seconds", 1,
+	    3600 },
 	{ "list_max", XZ_OPT_INT, "1000", 0,
 	    "largest page a list request returns", 1, 100000 },
 	{ "seed_demo_data", XZ_OPT_BOOL, "false", 0,
@@ -72,19 +75,18 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 
 	if (p == NULL)
 		return XZ_ENOMEM;
-	if (kit_ctx_init(&p->c, self, host, "prison", err, sizeof(err)) !=
-	    0) {
+	if (kit_ctx_init(&p->c, self, host, "prison", err, sizeof(err)) != 0) {
 		host->log(self, XZ_LOG_ERROR, "%s", err);
 		kit_ctx_fini(&p->c);
 		free(p);
 		return XZ_EIO;
 	}
-	p->ack_sla_s[1]      = opt_i(p, "alarm_ack_sla_s", 15);
-	p->dispatch_sla_s[1] = opt_i(p, "alarm_dispatch_sla_s", 60);
-	p->ack_sla_s[2]      = opt_i(p, "alarm_ack_sla_l2_s", 10);
-	p->dispatch_sla_s[2] = opt_i(p, "alarm_dispatch_sla_l2_s", 45);
-	p->ack_sla_s[3]      = opt_i(p, "alarm_ack_sla_l3_s", 5);
-	p->dispatch_sla_s[3] = opt_i(p, "alarm_dispatch_sla_l3_s", 30);
+	p->ack_sla_s[1]         = opt_i(p, "alarm_ack_sla_s", 15);
+	p->dispatch_sla_s[1]    = opt_i(p, "alarm_dispatch_sla_s", 60);
+	p->ack_sla_s[2]         = opt_i(p, "alarm_ack_sla_l2_s", 10);
+	p->dispatch_sla_s[2]    = opt_i(p, "alarm_dispatch_sla_l2_s", 45);
+	p->ack_sla_s[3]         = opt_i(p, "alarm_ack_sla_l3_s", 5);
+	p->dispatch_sla_s[3]    = opt_i(p, "alarm_dispatch_sla_l3_s", 30);
 	p->rollcall_alarm_level = opt_i(p, "rollcall_alarm_level", 1);
 	p->kiosk_forward_h      = opt_i(p, "kiosk_forward_h", 24);
 	p->c.list_max           = opt_i(p, "list_max", 1000);
@@ -96,8 +98,8 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	    &prison_rollcall_fsm, 0);
 	kind_init(p, PK_INCIDENT, "incident", "INC", "drafted",
 	    &prison_incident_fsm, 1);
-	kind_init(p, PK_VISIT, "visit", "VIS", "requested", &prison_visit_fsm,
-	    1);
+	kind_init(
+	    p, PK_VISIT, "visit", "VIS", "requested", &prison_visit_fsm, 1);
 	kind_init(p, PK_PRISONER, "prisoner", "P", "admitted",
 	    &prison_prisoner_fsm, 1);
 	kind_init(p, PK_LOCATION, "location", "LOC", "created",
@@ -105,12 +107,12 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	kind_init(p, PK_KIOSK, "kiosk", "KIO", "legal-aid-requested",
 	    &prison_kiosk_fsm, 1);
 
-	if ((rc = prison_alarm_serve(p)) == XZ_OK &&
-	    (rc = prison_rollcall_serve(p)) == XZ_OK)
+	if ((rc = prison_alarm_serve(p)) == XZ_OK
+	    && (rc = prison_rollcall_serve(p)) == XZ_OK)
 		rc = prison_records_serve(p);
 	if (rc != XZ_OK) {
-		host->log(self, XZ_LOG_ERROR, "prison: subscribe: %s",
-		    host->strerror(rc));
+		host->log(
+		    self, XZ_LOG_ERROR, "subscribe: %s", host->strerror(rc));
 		kit_ctx_fini(&p->c);
 		free(p);
 		return rc;
@@ -119,10 +121,10 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	return XZ_OK;
 }
 
-static const char *const surnames[] = { "Wang", "Li", "Zhang", "Liu",
-	"Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu" };
-static const char *const given[] = { "Wei", "Fang", "Jun", "Lei", "Ming",
-	"Qiang", "Hao", "Tao" };
+static const char *const surnames[] = { "Wang", "Li", "Zhang", "Liu", "Chen",
+	"Yang", "Zhao", "Huang", "Zhou", "Wu" };
+static const char *const given[]
+    = { "Wei", "Fang", "Jun", "Lei", "Ming", "Qiang", "Hao", "Tao" };
 
 /* One record created by the seed; -1 with e set on failure. */
 static int
@@ -134,17 +136,17 @@ seed_one(prison *p, kit_req *r, int kind, json_t *fields, kit_err *e)
 }
 
 /* The demo prison: P1 → areas A, B → wings 1, 2 → landings 1, 2 → cells
- * 001..004 (working capacity 2; cell 004 of each landing is a specialist
- * cell), and 40 prisoners A0001AA... in the first cells. */
+ * 001..004 (47 locations; working capacity 2; cell 004 of each landing is
+ * a specialist cell), and 40 prisoners A0001AA... in cells 001..003. */
 static int
 seed(prison *p)
 {
 	kit_req r;
 	kit_err e;
-	json_t *page = kit_store_list(
-	    &p->c.store, "location", NULL, NULL, NULL, 1, 0);
+	json_t *page
+	    = kit_store_list(&p->c.store, "location", NULL, NULL, NULL, 1, 0);
 	int64_t have = kit_int(page, "total", 0);
-	int     rc   = -1, n = 0;
+	int     rc = -1, n = 0;
 	char    id[64], num[16], name[64];
 
 	json_decref(page);
@@ -161,19 +163,20 @@ seed(prison *p)
 	for (char a = 'A'; a <= 'B'; a++) {
 		snprintf(id, sizeof(id), "P1.%c", a);
 		if (seed_one(p, &r, PK_LOCATION,
-		        json_pack("{s:s,s:s,s:s,s:s}", "id", id, "location", id,
-		            "type", "AREA", "parent", "P1"),
+		        json_pack("{s:s,s:s,s:s,s:s}", "id", id, "location",
+		            id, "type", "AREA", "parent", "P1"),
 		        &e))
 			goto abort;
 		for (int w = 1; w <= 2; w++) {
 			snprintf(id, sizeof(id), "P1.%c.%d", a, w);
 			if (seed_one(p, &r, PK_LOCATION,
-			        json_pack("{s:s,s:s,s:s}", "id", id, "location",
-			            id, "type", "WING"),
+			        json_pack("{s:s,s:s,s:s}", "id", id,
+			            "location", id, "type", "WING"),
 			        &e))
 				goto abort;
 			for (int l = 1; l <= 2; l++) {
-				snprintf(id, sizeof(id), "P1.%c.%d.%d", a, w, l);
+				snprintf(
+				    id, sizeof(id), "P1.%c.%d.%d", a, w, l);
 				if (seed_one(p, &r, PK_LOCATION,
 				        json_pack("{s:s,s:s,s:s}", "id", id,
 				            "location", id, "type", "LANDING"),
@@ -181,8 +184,8 @@ seed(prison *p)
 					goto abort;
 				for (int c = 1; c <= 4; c++) {
 					json_t *f;
-					snprintf(id, sizeof(id), "P1.%c.%d.%d.%03d",
-					    a, w, l, c);
+					snprintf(id, sizeof(id),
+					    "P1.%c.%d.%d.%03d", a, w, l, c);
 					f = json_pack(
 					    "{s:s,s:s,s:s,s:{s:i,s:i,s:i}}",
 					    "id", id, "location", id, "type",
@@ -194,29 +197,36 @@ seed(prison *p)
 						    json_string(a == 'A'
 						            ? "SAFE_CELL"
 						            : "MEDICAL"));
-					if (seed_one(p, &r, PK_LOCATION, f, &e))
+					if (seed_one(
+					        p, &r, PK_LOCATION, f, &e))
 						goto abort;
-					for (int b = 0; b < 2 && c < 4 && n < 40;
+					for (int b = 0;
+					     b < 2 && c < 4 && n < 40;
 					     b++, n++) {
 						snprintf(num, sizeof(num),
 						    "A%04d%c%c", n + 1,
-						    'A' + n / 26, 'A' + n % 26);
+						    'A' + n / 26,
+						    'A' + n % 26);
 						snprintf(name, sizeof(name),
-						    "%s %s",
-						    surnames[n % 10],
+						    "%s %s", surnames[n % 10],
 						    given[(n / 10 + n) % 8]);
-						if (seed_one(p, &r, PK_PRISONER,
-						        json_pack("{s:s,s:s,s:s,s:s,"
-						                  "s:s,s:s,s:I}",
-						            "id", num, "name", name,
+						if (seed_one(p, &r,
+						        PK_PRISONER,
+						        json_pack(
+						            "{s:s,s:s,s:s,s:s,"
+						            "s:s,s:s,s:I}",
+						            "id", num, "name",
+						            name,
 						            "legal_status",
 						            n % 5 ? "SENTENCED"
 						                  : "REMAND",
 						            "category",
-						            n % 3 ? "C" : "B", "cell",
-						            id, "location", id,
+						            n % 3 ? "C" : "B",
+						            "cell", id,
+						            "location", id,
 						            "reception_ms",
-						            (json_int_t) r.now_ms),
+						            (json_int_t)
+						                r.now_ms),
 						        &e))
 							goto abort;
 					}
@@ -227,7 +237,9 @@ seed(prison *p)
 	if (kit_tx_commit(&p->c, &e) != 0)
 		goto out;
 	p->c.host->log(p->c.self, XZ_LOG_INFO,
-	    "seeded the demo prison P1: 39 locations, %d prisoners", n);
+	    "seeded the demo prison P1: 47 locations (32 cells), %d "
+	    "prisoners",
+	    n);
 	rc = 0;
 	goto out;
 abort:
@@ -239,6 +251,18 @@ out:
 	return rc;
 }
 
+/* A kiosk legal-aid request not forwarded within kiosk_forward_h is
+ * reported on prison.kiosk.forward-overdue, once. */
+static void
+on_sweep(void *ud, uint64_t timer_id)
+{
+	prison *p = ud;
+
+	(void) timer_id;
+	kit_sweep_overdue(&p->c, &p->kinds[PK_KIOSK], "SUBMITTED",
+	    "forward_by_ms", NULL, "prison.kiosk.forward-overdue");
+}
+
 static int
 prison_start(void *state)
 {
@@ -248,13 +272,33 @@ prison_start(void *state)
 	p->c.host->opt_bool(p->c.self, "seed_demo_data", &s);
 	if (s && seed(p) != 0)
 		return XZ_EIO;
-	return prison_alarm_reload(p);
+	if (prison_alarm_reload(p) != 0)
+		return XZ_EIO;
+	kit_group_enable(&p->c);
+	return p->c.host->timer_start(p->c.self,
+	    (uint64_t) opt_i(p, "sweep_s", 60) * 1000,
+	    (uint64_t) opt_i(p, "sweep_s", 60) * 1000, on_sweep, p,
+	    &p->sweep_timer);
+}
+
+/* The group-commit point: the batch's changes become durable, then its
+ * events and replies go out. */
+static void
+prison_batch_end(void *state)
+{
+	prison *p = state;
+	kit_batch_end(&p->c);
 }
 
 static void
 prison_stop(void *state)
 {
-	prison_alarm_disarm_all(state);
+	prison *p = state;
+	kit_batch_end(&p->c);
+	prison_alarm_disarm_all(p);
+	if (p->sweep_timer)
+		p->c.host->timer_cancel(p->c.self, p->sweep_timer);
+	p->sweep_timer = 0;
 }
 
 static void
@@ -277,6 +321,7 @@ static const xz_plugin_desc desc = {
 	.start       = prison_start,
 	.stop        = prison_stop,
 	.fini        = prison_fini,
+	.batch_end   = prison_batch_end,
 };
 
 XZ_EXPORT const xz_plugin_desc *

@@ -39,10 +39,9 @@ static const kit_transition alarm_rows[] = {
 	{ "attach-evidence", "RESOLVED", "RESOLVED", "evidence-attached" },
 	{ "attach-evidence", "REOPENED", "REOPENED", "evidence-attached" },
 };
-static const char *const alarm_terminal[] = { "CLOSED", "FALSE_ALARM",
-	NULL };
-const kit_fsm prison_alarm_fsm = { "alarm", "RAISED", alarm_rows,
-	N(alarm_rows), alarm_terminal };
+static const char *const alarm_terminal[] = { "CLOSED", "FALSE_ALARM", NULL };
+const kit_fsm            prison_alarm_fsm
+    = { "alarm", "RAISED", alarm_rows, N(alarm_rows), alarm_terminal };
 
 /* Roll call: SCHEDULED → IN_PROGRESS → RECONCILED or DISCREPANCY; a
  * discrepancy is reconciled after a recount. */
@@ -64,11 +63,13 @@ static const kit_transition incident_rows[] = {
 	{ "request-changes", "AWAITING_REVIEW", "NEEDS_UPDATING",
 	    "changes-requested" },
 	{ "update", "NEEDS_UPDATING", "UPDATED", "updated" },
-	{ "request-changes", "UPDATED", "NEEDS_UPDATING", "changes-requested" },
+	{ "request-changes", "UPDATED", "NEEDS_UPDATING",
+	    "changes-requested" },
 	{ "close", "AWAITING_REVIEW", "CLOSED", "closed" },
 	{ "close", "UPDATED", "CLOSED", "closed" },
 	{ "mark-duplicate", "DRAFT", "DUPLICATE", "marked-duplicate" },
-	{ "mark-duplicate", "AWAITING_REVIEW", "DUPLICATE", "marked-duplicate" },
+	{ "mark-duplicate", "AWAITING_REVIEW", "DUPLICATE",
+	    "marked-duplicate" },
 	{ "mark-not-reportable", "DRAFT", "NOT_REPORTABLE",
 	    "marked-not-reportable" },
 	{ "mark-not-reportable", "AWAITING_REVIEW", "NOT_REPORTABLE",
@@ -77,8 +78,8 @@ static const kit_transition incident_rows[] = {
 	{ "update", "REOPENED", "UPDATED", "updated" },
 	{ "close", "REOPENED", "CLOSED", "closed" },
 };
-static const char *const incident_terminal[] = { "DUPLICATE",
-	"NOT_REPORTABLE", NULL };
+static const char *const incident_terminal[]
+    = { "DUPLICATE", "NOT_REPORTABLE", NULL };
 const kit_fsm prison_incident_fsm = { "incident", "DRAFT", incident_rows,
 	N(incident_rows), incident_terminal };
 
@@ -92,10 +93,10 @@ static const kit_transition visit_rows[] = {
 	{ "cancel", "APPROVED", "CANCELLED", "cancelled" },
 	{ "cancel", "BOOKED", "CANCELLED", "cancelled" },
 };
-static const char *const visit_terminal[] = { "REJECTED", "COMPLETED",
-	"CANCELLED", NULL };
-const kit_fsm prison_visit_fsm = { "visit", "REQUESTED", visit_rows,
-	N(visit_rows), visit_terminal };
+static const char *const visit_terminal[]
+    = { "REJECTED", "COMPLETED", "CANCELLED", NULL };
+const kit_fsm prison_visit_fsm
+    = { "visit", "REQUESTED", visit_rows, N(visit_rows), visit_terminal };
 
 /* Prisoner in/out status: IN, OUT, TRANSFER. */
 static const kit_transition prisoner_rows[] = {
@@ -106,21 +107,21 @@ static const kit_transition prisoner_rows[] = {
 	{ "receive", "OUT", "IN", "received" },
 	{ "release", "TRANSFER", "OUT", "released" },
 };
-const kit_fsm prison_prisoner_fsm = { "prisoner", "IN", prisoner_rows,
-	N(prisoner_rows), NULL };
+const kit_fsm prison_prisoner_fsm
+    = { "prisoner", "IN", prisoner_rows, N(prisoner_rows), NULL };
 
 /* Location status: ACTIVE, INACTIVE (with a deactivation reason). */
 static const kit_transition location_rows[] = {
 	{ "deactivate", "ACTIVE", "INACTIVE", "deactivated" },
 	{ "reactivate", "INACTIVE", "ACTIVE", "reactivated" },
 };
-const kit_fsm prison_location_fsm = { "location", "ACTIVE", location_rows,
-	N(location_rows), NULL };
+const kit_fsm prison_location_fsm
+    = { "location", "ACTIVE", location_rows, N(location_rows), NULL };
 
 /* Kiosk legal-aid request: SUBMITTED until legal services forward it. */
 static const kit_transition kiosk_rows[] = {
 	{ "forward", "SUBMITTED", "FORWARDED", "forwarded" },
 };
 static const char *const kiosk_terminal[] = { "FORWARDED", NULL };
-const kit_fsm prison_kiosk_fsm = { "kiosk", "SUBMITTED", kiosk_rows,
-	N(kiosk_rows), kiosk_terminal };
+const kit_fsm            prison_kiosk_fsm
+    = { "kiosk", "SUBMITTED", kiosk_rows, N(kiosk_rows), kiosk_terminal };

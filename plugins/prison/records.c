@@ -19,8 +19,7 @@ in_list(const char *const *list, const char *s)
 }
 
 static void
-refuse(kit_req *r, const char *subject_type, const char *code,
-    const char *msg)
+refuse(kit_req *r, const char *subject_type, const char *code, const char *msg)
 {
 	kit_err e;
 	kit_err_set(&e, code, "%s", msg);
@@ -40,17 +39,16 @@ copy_keys(json_t *dst, json_t *src, const char *const *keys)
 
 /* ---- incident reports ------------------------------------------------ */
 
-static const char *const incident_keys[] = { "type", "location",
-	"occurred_ms", "description", "prisoners", "staff", "outcomes",
-	NULL };
+static const char *const incident_keys[] = { "type", "location", "occurred_ms",
+	"description", "prisoners", "staff", "outcomes", NULL };
 static const char *const prisoner_roles[] = { "ASSAILANT", "VICTIM",
 	"PERPETRATOR", "INVOLVED", "WITNESS", "SUSPECTED", NULL };
-static const char *const staff_roles[] = { "FIRST_ON_SCENE", "ACTIONED",
-	"INVOLVED", "WITNESS", "AUTHORISING", NULL };
+static const char *const staff_roles[]    = { "FIRST_ON_SCENE", "ACTIONED",
+	   "INVOLVED", "WITNESS", "AUTHORISING", NULL };
 
 static int
-check_people(json_t *arr, const char *what, const char *const *roles,
-    kit_err *e)
+check_people(
+    json_t *arr, const char *what, const char *const *roles, kit_err *e)
 {
 	size_t  i;
 	json_t *v;
@@ -61,8 +59,8 @@ check_people(json_t *arr, const char *what, const char *const *roles,
 		goto bad;
 	json_array_foreach(arr, i, v)
 	{
-		if (kit_str(v, "id") == NULL ||
-		    !in_list(roles, kit_str(v, "role")))
+		if (kit_str(v, "id") == NULL
+		    || !in_list(roles, kit_str(v, "role")))
 			goto bad;
 	}
 	return 0;
@@ -76,15 +74,14 @@ bad:
 }
 
 json_t *
-prison_incident_from_alarm_tx(
-    prison *p, kit_req *r, json_t *alarm, kit_err *e)
+prison_incident_from_alarm_tx(prison *p, kit_req *r, json_t *alarm, kit_err *e)
 {
 	char    desc[256];
 	json_t *fields;
 
-	snprintf(desc, sizeof(desc), "Drafted from alarm %s (%s, level %lld)%s%s",
-	    kit_str(alarm, "id"), kit_str(alarm, "kind"),
-	    (long long) kit_int(alarm, "level", 1),
+	snprintf(desc, sizeof(desc),
+	    "Drafted from alarm %s (%s, level %lld)%s%s", kit_str(alarm, "id"),
+	    kit_str(alarm, "kind"), (long long) kit_int(alarm, "level", 1),
 	    kit_str(alarm, "outcome") ? ": " : "",
 	    kit_str(alarm, "outcome") ? kit_str(alarm, "outcome") : "");
 	fields = json_pack("{s:s,s:s?,s:I,s:s,s:s,s:s}", "type",
@@ -112,8 +109,8 @@ incident_draft_fn(const kit_kind *k, kit_req *r)
 		json_t *alarm = kit_store_load(&p->c.store, "alarm", alarm_id);
 		json_t *rec;
 		if (alarm == NULL) {
-			kit_err_set(&e, "not_found", "no alarm with id %s",
-			    alarm_id);
+			kit_err_set(
+			    &e, "not_found", "no alarm with id %s", alarm_id);
 			kit_reply_err(r, &e, "incident", NULL);
 			return;
 		}
@@ -134,10 +131,10 @@ incident_draft_fn(const kit_kind *k, kit_req *r)
 		if (rec) {
 			json_object_set_new(alarm, "incident_id",
 			    json_string(kit_str(rec, "id")));
-			if (kit_store_save(&p->c.store, "alarm", alarm, 0) !=
-			    0) {
-				kit_err_set(&e, "store_error", "%s",
-				    p->c.store.err);
+			if (kit_store_save(&p->c.store, "alarm", alarm, 0)
+			    != 0) {
+				kit_err_set(
+				    &e, "store_error", "%s", p->c.store.err);
 				json_decref(rec);
 				rec = NULL;
 			}
@@ -156,17 +153,19 @@ incident_draft_fn(const kit_kind *k, kit_req *r)
 		kit_reply(r, rec);
 		return;
 	}
-	if (kit_str(r->body, "type") == NULL ||
-	    kit_str(r->body, "location") == NULL) {
+	if (kit_str(r->body, "type") == NULL
+	    || kit_str(r->body, "location") == NULL) {
 		refuse(r, "incident", "bad_request",
 		    "prison.incident.draft: give \"alarm_id\", or \"type\" "
 		    "and \"location\"");
 		return;
 	}
 	if (check_people(json_object_get(r->body, "prisoners"), "prisoners",
-	        prisoner_roles, &e) != 0 ||
-	    check_people(json_object_get(r->body, "staff"), "staff",
-	        staff_roles, &e) != 0) {
+	        prisoner_roles, &e)
+	        != 0
+	    || check_people(
+	           json_object_get(r->body, "staff"), "staff", staff_roles, &e)
+	        != 0) {
 		kit_reply_err(r, &e, "incident", NULL);
 		return;
 	}
@@ -193,9 +192,11 @@ incident_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		return -1;
 	}
 	if (check_people(json_object_get(ch, "prisoners"), "prisoners",
-	        prisoner_roles, e) != 0 ||
-	    check_people(json_object_get(ch, "staff"), "staff", staff_roles,
-	        e) != 0)
+	        prisoner_roles, e)
+	        != 0
+	    || check_people(
+	           json_object_get(ch, "staff"), "staff", staff_roles, e)
+	        != 0)
 		return -1;
 	copy_keys(rec, ch, incident_keys);
 	return 0;
@@ -203,19 +204,19 @@ incident_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 
 /* ---- the location tree ----------------------------------------------- */
 
-static const char *const location_types[] = { "PRISON", "AREA", "WING",
-	"LANDING", "CELL", NULL };
-static const char *const specialist_types[] = { "SAFE_CELL",
-	"CONSTANT_SUPERVISION", "MEDICAL", NULL };
-static const char *const deactivation_reasons[] = { "DAMAGED",
-	"SECURITY_SEALED", "STAFF_SHORTAGE", NULL };
+static const char *const location_types[]
+    = { "PRISON", "AREA", "WING", "LANDING", "CELL", NULL };
+static const char *const specialist_types[]
+    = { "SAFE_CELL", "CONSTANT_SUPERVISION", "MEDICAL", NULL };
+static const char *const deactivation_reasons[]
+    = { "DAMAGED", "SECURITY_SEALED", "STAFF_SHORTAGE", NULL };
 
 /* Prisoners IN at a location (exactly there, or below with subtree). */
 static int64_t
 occupancy(prison *p, const char *loc)
 {
-	json_t *page = kit_store_list(
-	    &p->c.store, "prisoner", "IN", loc, NULL, 1, 0);
+	json_t *page
+	    = kit_store_list(&p->c.store, "prisoner", "IN", loc, NULL, 1, 0);
 	int64_t n = kit_int(page, "total", 0);
 	json_decref(page);
 	return n;
@@ -248,9 +249,9 @@ location_create_fn(const kit_kind *k, kit_req *r)
 		    "SAFE_CELL, CONSTANT_SUPERVISION or MEDICAL");
 		return;
 	}
-	if (strcmp(type, "CELL") == 0 &&
-	    (kit_int(cap, "working", -1) < 0 ||
-	        kit_int(cap, "certified", -1) < 0)) {
+	if (strcmp(type, "CELL") == 0
+	    && (kit_int(cap, "working", -1) < 0
+	        || kit_int(cap, "certified", -1) < 0)) {
 		refuse(r, "location", "bad_request",
 		    "prison.location.create: a CELL needs \"capacity\": "
 		    "{\"certified\":N,\"working\":N,\"max\":N}");
@@ -265,8 +266,8 @@ location_create_fn(const kit_kind *k, kit_req *r)
 	}
 	fields = json_object();
 	copy_keys(fields, r->body,
-	    (const char *const[]) { "id", "type", "name", "capacity",
-	        "specialist", NULL });
+	    (const char *const[]) {
+	        "id", "type", "name", "capacity", "specialist", NULL });
 	json_object_set_new(fields, "location", json_string(id));
 	if (dot) {
 		char    parent[256];
@@ -329,8 +330,9 @@ check_cell(prison *p, const char *cell, kit_err *e)
 	if (loc == NULL)
 		kit_err_set(e, "not_found", "no location with id %s", cell);
 	else if (strcmp(kit_str(loc, "type"), "CELL") != 0)
-		kit_err_set(e, "bad_request", "location %s is a %s, not a CELL",
-		    cell, kit_str(loc, "type"));
+		kit_err_set(e, "bad_request",
+		    "location %s is a %s, not a CELL", cell,
+		    kit_str(loc, "type"));
 	else if (strcmp(kit_str(loc, "state"), "ACTIVE") != 0)
 		kit_err_set(e, "invalid_state",
 		    "cell %s is %s (%s): it takes no prisoner", cell,
@@ -339,8 +341,8 @@ check_cell(prison *p, const char *cell, kit_err *e)
 		        ? kit_str(loc, "deactivation_reason")
 		        : "no reason");
 	else {
-		int64_t working = kit_int(
-		    json_object_get(loc, "capacity"), "working", 0);
+		int64_t working
+		    = kit_int(json_object_get(loc, "capacity"), "working", 0);
 		int64_t occ = occupancy(p, cell);
 		if (occ >= working)
 			kit_err_set(e, "capacity_exceeded",
@@ -355,8 +357,8 @@ check_cell(prison *p, const char *cell, kit_err *e)
 
 /* ---- prisoners ------------------------------------------------------- */
 
-static const char *const legal_statuses[] = { "REMAND",
-	"CONVICTED_UNSENTENCED", "SENTENCED", "RECALL", NULL };
+static const char *const legal_statuses[]
+    = { "REMAND", "CONVICTED_UNSENTENCED", "SENTENCED", "RECALL", NULL };
 
 /* prison.prisoner.admit {"id":"A1234BC","name","legal_status","category",
  * "cell","release_date","alerts":[]} */
@@ -366,15 +368,15 @@ prisoner_admit_fn(const kit_kind *k, kit_req *r)
 	prison     *p    = k->ud;
 	const char *id   = kit_str(r->body, "id");
 	const char *cell = kit_str(r->body, "cell");
-	const char *pat  = p->c.host->opt_string(p->c.self,
-	     "prisoner_number_pattern");
-	regex_t     re;
-	kit_err     e;
-	json_t     *fields;
-	char        msg[300];
+	const char *pat
+	    = p->c.host->opt_string(p->c.self, "prisoner_number_pattern");
+	regex_t re;
+	kit_err e;
+	json_t *fields;
+	char    msg[300];
 
-	if (id == NULL || kit_str(r->body, "name") == NULL || cell == NULL ||
-	    !in_list(legal_statuses, kit_str(r->body, "legal_status"))) {
+	if (id == NULL || kit_str(r->body, "name") == NULL || cell == NULL
+	    || !in_list(legal_statuses, kit_str(r->body, "legal_status"))) {
 		refuse(r, "prisoner", "bad_request",
 		    "prison.prisoner.admit: \"id\" (prisoner number), "
 		    "\"name\", \"cell\" and \"legal_status\" (REMAND, "
@@ -413,7 +415,8 @@ prisoner_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	prison     *p    = k->ud;
 	const char *cell = kit_str(r->body, "cell");
 
-	if (strcmp(t->action, "move") == 0 || strcmp(t->action, "receive") == 0) {
+	if (strcmp(t->action, "move") == 0
+	    || strcmp(t->action, "receive") == 0) {
 		if (cell == NULL) {
 			kit_err_set(e, "bad_request",
 			    "prison.prisoner.%s: \"cell\" is missing",
@@ -423,8 +426,8 @@ prisoner_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		if (check_cell(p, cell, e) != 0)
 			return -1;
 		json_object_set_new(ev, "from_cell",
-		    json_string(kit_str(rec, "cell") ? kit_str(rec, "cell")
-		                                    : ""));
+		    json_string(
+		        kit_str(rec, "cell") ? kit_str(rec, "cell") : ""));
 		json_object_set_new(ev, "cell", json_string(cell));
 		json_object_set_new(rec, "cell", json_string(cell));
 		json_object_set_new(rec, "location", json_string(cell));
@@ -434,8 +437,7 @@ prisoner_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 
 /* ---- visits ---------------------------------------------------------- */
 
-static const char *const visit_types[] = { "SOCIAL", "LEGAL", "VIDEO",
-	NULL };
+static const char *const visit_types[] = { "SOCIAL", "LEGAL", "VIDEO", NULL };
 static const char *const visit_outcomes[] = { "ATTENDED", "VISITOR_NO_SHOW",
 	"PRISONER_REFUSED", "TERMINATED_EARLY", NULL };
 
@@ -450,8 +452,8 @@ visit_request_fn(const kit_kind *k, kit_req *r)
 	json_t     *fields;
 	char        msg[256];
 
-	if (pid == NULL || !in_list(visit_types, type) ||
-	    !json_is_object(json_object_get(r->body, "visitor"))) {
+	if (pid == NULL || !in_list(visit_types, type)
+	    || !json_is_object(json_object_get(r->body, "visitor"))) {
 		refuse(r, "visit", "bad_request",
 		    "prison.visit.request: \"prisoner_id\", \"type\" (SOCIAL, "
 		    "LEGAL, VIDEO) and \"visitor\" ({\"name\",...}) are "
@@ -482,11 +484,12 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 {
 	(void) k;
 	if (strcmp(t->action, "book") == 0) {
-		int64_t slot = kit_int(r->body, "slot_ms",
-		    kit_int(rec, "slot_ms", 0));
+		int64_t slot
+		    = kit_int(r->body, "slot_ms", kit_int(rec, "slot_ms", 0));
 		if (slot <= 0) {
 			kit_err_set(e, "bad_request",
-			    "prison.visit.book: \"slot_ms\" (when) is missing");
+			    "prison.visit.book: \"slot_ms\" (when) is "
+			    "missing");
 			return -1;
 		}
 		json_object_set_new(rec, "slot_ms", json_integer(slot));
@@ -503,8 +506,8 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		json_object_set_new(rec, "outcome", json_string(o));
 		json_object_set_new(ev, "outcome", json_string(o));
 	}
-	json_object_set_new(ev, "prisoner_id",
-	    json_string(kit_str(rec, "prisoner_id")));
+	json_object_set_new(
+	    ev, "prisoner_id", json_string(kit_str(rec, "prisoner_id")));
 	json_object_set_new(ev, "type", json_string(kit_str(rec, "type")));
 	return 0;
 }
@@ -540,8 +543,8 @@ kiosk_fn(const kit_kind *k, kit_req *r)
 	by     = r->now_ms + p->kiosk_forward_h * 3600 * 1000;
 	fields = json_object();
 	copy_keys(fields, r->body,
-	    (const char *const[]) { "prisoner_id", "matter", "language",
-	        NULL });
+	    (const char *const[]) {
+	        "prisoner_id", "matter", "language", NULL });
 	json_object_set_new(fields, "owner", json_string(pid));
 	json_object_set_new(fields, "forward_by_ms", json_integer(by));
 	kit_create_reply(k, r, fields,

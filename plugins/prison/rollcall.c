@@ -2,8 +2,9 @@
  * rollcall.c - roll calls: scheduled per location, counted, reconciled or
  * flagged. Counts per location: expected, counted, out (court, hospital,
  * work party) and in reception; a location balances when counted + out +
- * reception == expected. A discrepancy raises a ROLLCALL_DISCREPANCY
- * alarm in the same transaction (with its SLA clock).
+ * reception == expected; a count without "expected" takes it from the
+ * prisoners IN at that location and below. A discrepancy raises a
+ * ROLLCALL_DISCREPANCY alarm in the same transaction (with its SLA clock).
  */
 #include <string.h>
 
@@ -37,23 +38,46 @@ check_counts(json_t *counts, int64_t *missing, kit_err *e)
 			    i);
 			return -1;
 		}
-		*missing += exp - cnt - kit_int(c, "out", 0) -
-		    kit_int(c, "reception", 0);
+		*missing += exp - cnt - kit_int(c, "out", 0)
+		    - kit_int(c, "reception", 0);
 	}
 	return 0;
 }
 
+/* Counts without "expected" take it from the register: the prisoners IN
+ * at that location and below. */
+static void
+fill_expected(prison *p, json_t *counts)
+{
+	size_t  i;
+	json_t *c;
+
+	json_array_foreach(counts, i, c)
+	{
+		const char *loc = kit_str(c, "location");
+		json_t     *page;
+		if (json_object_get(c, "expected") || loc == NULL)
+			continue;
+		page = kit_store_list(
+		    &p->c.store, "prisoner", "IN", loc, NULL, 1, 0);
+		json_object_set_new(
+		    c, "expected", json_integer(kit_int(page, "total", 0)));
+		json_decref(page);
+	}
+}
+
 static int
-on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
-    json_t *rec, json_t *ev, kit_err *e)
+on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
+    json_t *ev, kit_err *e)
 {
 	prison *p      = k->ud;
 	json_t *counts = json_object_get(r->body, "counts");
 	int64_t missing;
 
-	if (strcmp(t->from, "IN_PROGRESS") != 0 &&
-	    !(strcmp(t->from, "DISCREPANCY") == 0 && counts))
+	if (strcmp(t->from, "IN_PROGRESS") != 0
+	    && !(strcmp(t->from, "DISCREPANCY") == 0 && counts))
 		return 0;
+	fill_expected(p, counts);
 	if (check_counts(counts, &missing, e) != 0)
 		return -1;
 	if (strcmp(t->action, "reconcile") == 0 && missing != 0) {
@@ -79,15 +103,13 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		    kit_str(rec, "location"), "source", "system",
 		    "rollcall_id", kit_str(rec, "id"), "missing",
 		    (json_int_t) missing);
-		json_t *alarm = prison_alarm_raise_tx(p, r, fields, e);
+		json_t *alarm  = prison_alarm_raise_tx(p, r, fields, e);
 		if (alarm == NULL)
 			return -1;
-		json_object_set_new(rec, "alarm_id",
-		    json_string(kit_str(alarm, "id")));
-		json_object_set_new(ev, "alarm_id",
-		    json_string(kit_str(alarm, "id")));
-		json_object_set_new(rec, "alarm_due_ms",
-		    json_integer(kit_int(alarm, "due_ms", 0)));
+		json_object_set_new(
+		    rec, "alarm_id", json_string(kit_str(alarm, "id")));
+		json_object_set_new(
+		    ev, "alarm_id", json_string(kit_str(alarm, "id")));
 		json_decref(alarm);
 	}
 	return 0;
@@ -97,10 +119,18 @@ static void
 after_action(
     const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec)
 {
+	prison *p = k->ud;
+	json_t *alarm;
+
 	(void) r;
-	if (strcmp(t->action, "flag") == 0)
-		prison_alarm_arm(k->ud, kit_str(rec, "alarm_id"),
-		    kit_int(rec, "alarm_due_ms", 0));
+	if (strcmp(t->action, "flag") != 0)
+		return;
+	/* arm the SLA clock of the alarm the discrepancy raised */
+	alarm = kit_store_load(&p->c.store, "alarm", kit_str(rec, "alarm_id"));
+	if (alarm)
+		prison_alarm_arm(
+		    p, kit_str(alarm, "id"), kit_int(alarm, "due_ms", 0));
+	json_decref(alarm);
 }
 
 /* prison.rollcall.schedule {"location","at_ms"?} */
@@ -155,8 +185,9 @@ submit_fn(const kit_kind *k, kit_req *r)
 		kit_reply_err(r, &e, "rollcall", NULL);
 		return;
 	}
-	if (check_counts(json_object_get(r->body, "counts"), &missing, &e) !=
-	    0) {
+	fill_expected(k->ud, json_object_get(r->body, "counts"));
+	if (check_counts(json_object_get(r->body, "counts"), &missing, &e)
+	    != 0) {
 		kit_reply_err(r, &e, "rollcall", id);
 		return;
 	}
@@ -178,8 +209,9 @@ prison_rollcall_serve(prison *p)
 	k->after_action = after_action;
 	if ((rc = kit_serve_kind(&p->c, k)) != XZ_OK)
 		return rc;
-	if ((rc = kit_serve(&p->c, "prison.rollcall.schedule", k, schedule_fn,
-	         1)) != XZ_OK)
+	if ((rc = kit_serve(
+	         &p->c, "prison.rollcall.schedule", k, schedule_fn, 1))
+	    != XZ_OK)
 		return rc;
 	return kit_serve(&p->c, "prison.rollcall.submit", k, submit_fn, 1);
 }

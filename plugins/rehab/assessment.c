@@ -16,8 +16,8 @@
 static const char *const detox_items[] = { "drug_test_negative",
 	"withdrawal_medication_stopped", "acute_symptoms_gone",
 	"no_marked_protracted_symptoms", "no_drug_induced_psychosis", NULL };
-static const char *const kinds[] = { "ADMISSION", "DETOX", "PHASE",
-	"ONE_YEAR", "PRE_EXPIRY", NULL };
+static const char *const kinds[]
+    = { "ADMISSION", "DETOX", "PHASE", "ONE_YEAR", "PRE_EXPIRY", NULL };
 
 static int
 in_list(const char *const *list, const char *s)
@@ -33,8 +33,8 @@ in_list(const char *const *list, const char *s)
 static json_t *
 build(rehab *h, json_t *body, const char *source, kit_err *e)
 {
-	const char *rid  = kit_str(body, "resident_id");
-	const char *kind = kit_str(body, "kind");
+	const char *rid   = kit_str(body, "resident_id");
+	const char *kind  = kit_str(body, "kind");
 	json_t     *detox = json_object_get(body, "detox");
 	json_t     *res;
 	json_t     *f;
@@ -56,12 +56,12 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 		score += json_is_true(v) ? 20 : 0;
 	}
 	full = strcmp(kind, "ADMISSION") != 0 && strcmp(kind, "DETOX") != 0;
-	if (full &&
-	    (!in_list((const char *const[]) { "PASS", "FAIL", NULL },
-	         kit_str(body, "psycho_physical")) ||
-	        !in_list((const char *const[]) { "PASS", "FAIL", NULL },
-	            kit_str(body, "behaviour")) ||
-	        !in_list((const char *const[]) { "GOOD", "FAIR", NULL },
+	if (full
+	    && (!in_list((const char *const[]) { "PASS", "FAIL", NULL },
+	            kit_str(body, "psycho_physical"))
+	        || !in_list((const char *const[]) { "PASS", "FAIL", NULL },
+	            kit_str(body, "behaviour"))
+	        || !in_list((const char *const[]) { "GOOD", "FAIR", NULL },
 	            kit_str(body, "social")))) {
 		kit_err_set(e, "bad_request",
 		    "assessment: a %s assessment needs \"psycho_physical\" "
@@ -83,17 +83,17 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 	}
 	passed = score == 100;
 	if (full)
-		passed = passed &&
-		    strcmp(kit_str(body, "psycho_physical"), "PASS") == 0 &&
-		    strcmp(kit_str(body, "behaviour"), "PASS") == 0;
+		passed = passed
+		    && strcmp(kit_str(body, "psycho_physical"), "PASS") == 0
+		    && strcmp(kit_str(body, "behaviour"), "PASS") == 0;
 	f = json_pack("{s:s,s:s,s:s,s:s,s:O,s:i,s:b,s:s}", "resident_id", rid,
 	    "owner", rid, "kind", kind, "phase", kit_str(res, "state"),
 	    "detox", detox, "detox_score", score, "passed", passed, "source",
 	    source);
 	json_decref(res);
-	for (const char *const *k = (const char *const[]) { "psycho_physical",
-	         "behaviour", "social", "assessors", "evidence", "session_id",
-	         NULL };
+	for (const char *const *k
+	     = (const char *const[]) { "psycho_physical", "behaviour",
+	         "social", "assessors", "evidence", "session_id", NULL };
 	     *k; k++)
 		if (json_object_get(body, *k))
 			json_object_set(f, *k, json_object_get(body, *k));
@@ -173,7 +173,8 @@ on_scored(void *ud, const xz_msg *m)
 	if (rec == NULL) {
 		kit_tx_abort(&h->c);
 		if (strcmp(e.code, "exists") == 0) { /* redelivered: done */
-			h->c.host->counter_add(h->c.self, "scored_duplicate", 1);
+			h->c.host->counter_add(
+			    h->c.self, "scored_duplicate", 1);
 			kit_req_done(&r);
 			return;
 		}
@@ -204,13 +205,14 @@ rehab_passing_assessment(
 
 	json_array_foreach(items, i, a)
 	{
-		if (!json_is_true(json_object_get(a, "passed")) ||
-		    !in_list(want, kit_str(a, "kind")))
+		if (!json_is_true(json_object_get(a, "passed"))
+		    || !in_list(want, kit_str(a, "kind")))
 			continue;
 		if (phase && strcmp(phase, kit_str(a, "phase") ?: "") != 0)
 			continue;
-		if (best == NULL || kit_int(a, "created_ms", 0) >=
-		                        kit_int(best, "created_ms", 0))
+		if (best == NULL
+		    || kit_int(a, "created_ms", 0)
+		        >= kit_int(best, "created_ms", 0))
 			best = a;
 	}
 	if (best)
@@ -227,9 +229,9 @@ rehab_assessment_serve(rehab *h)
 
 	if ((rc = kit_serve_kind(&h->c, k)) != XZ_OK)
 		return rc;
-	if ((rc = kit_serve(&h->c, "rehab.assessment.record", k, record_fn,
-	         1)) != XZ_OK)
+	if ((rc = kit_serve(&h->c, "rehab.assessment.record", k, record_fn, 1))
+	    != XZ_OK)
 		return rc;
-	return h->c.host->subscribe(h->c.self, "rehab.assessment.scored", NULL,
-	    on_scored, k, NULL);
+	return h->c.host->subscribe(
+	    h->c.self, "rehab.assessment.scored", NULL, on_scored, k, NULL);
 }

@@ -16,8 +16,8 @@
 
 #include "rehab.h"
 
-static const char *const disposition_types[] = { "ON_SCHEDULE",
-	"EARLY_RELEASE", "EXTENSION", "COMMUNITY_REHAB", NULL };
+static const char *const disposition_types[]
+    = { "ON_SCHEDULE", "EARLY_RELEASE", "EXTENSION", "COMMUNITY_REHAB", NULL };
 
 static int
 in_list(const char *const *list, const char *s)
@@ -32,9 +32,9 @@ in_list(const char *const *list, const char *s)
 static void
 propose_fn(const kit_kind *k, kit_req *r)
 {
-	rehab      *h    = k->ud;
-	const char *rid  = kit_str(r->body, "resident_id");
-	const char *type = kit_str(r->body, "type");
+	rehab      *h      = k->ud;
+	const char *rid    = kit_str(r->body, "resident_id");
+	const char *type   = kit_str(r->body, "type");
 	int64_t     months = kit_int(r->body, "months", 0);
 	json_t     *res;
 	json_t     *f;
@@ -58,22 +58,23 @@ propose_fn(const kit_kind *k, kit_req *r)
 		json_decref(res);
 		goto refuse;
 	}
-	f = json_pack("{s:s,s:s,s:s}", "resident_id", rid, "owner", rid, "type",
-	    type);
+	f = json_pack(
+	    "{s:s,s:s,s:s}", "resident_id", rid, "owner", rid, "type", type);
 	if (strcmp(type, "EARLY_RELEASE") == 0) {
-		int64_t days = (r->now_ms - kit_int(res, "admitted_ms", 0)) /
-		    REHAB_DAY_MS;
+		int64_t days = (r->now_ms - kit_int(res, "admitted_ms", 0))
+		    / REHAB_DAY_MS;
 		json_t *a;
 		if (days < h->early_release_min_days) {
 			kit_err_set(&e, "invalid_state",
-			    "resident %s has served %lld day(s): early release "
+			    "resident %s has served %lld day(s): early "
+			    "release "
 			    "needs at least %lld",
 			    rid, (long long) days,
 			    (long long) h->early_release_min_days);
 			goto refuse_f;
 		}
-		a = rehab_passing_assessment(h, rid,
-		    (const char *const[]) { "ONE_YEAR", NULL }, NULL);
+		a = rehab_passing_assessment(
+		    h, rid, (const char *const[]) { "ONE_YEAR", NULL }, NULL);
 		if (a == NULL) {
 			kit_err_set(&e, "invalid_state",
 			    "resident %s has no approved, passing ONE_YEAR "
@@ -83,8 +84,8 @@ propose_fn(const kit_kind *k, kit_req *r)
 		}
 		json_object_set_new(f, "basis", json_string(kit_str(a, "id")));
 		json_decref(a);
-	} else if (strcmp(type, "EXTENSION") == 0 ||
-	           strcmp(type, "COMMUNITY_REHAB") == 0) {
+	} else if (strcmp(type, "EXTENSION") == 0
+	    || strcmp(type, "COMMUNITY_REHAB") == 0) {
 		int64_t max = type[0] == 'E' ? h->extension_max_months
 		                             : h->community_rehab_max_months;
 		if (months < 1 || months > max) {
@@ -97,9 +98,10 @@ propose_fn(const kit_kind *k, kit_req *r)
 		json_object_set_new(f, "months", json_integer(months));
 	}
 	if (json_object_get(r->body, "grounds"))
-		json_object_set(f, "grounds", json_object_get(r->body, "grounds"));
-	json_object_set_new(f, "authority",
-	    json_string(kit_str(res, "deciding_authority")));
+		json_object_set(
+		    f, "grounds", json_object_get(r->body, "grounds"));
+	json_object_set_new(
+	    f, "authority", json_string(kit_str(res, "deciding_authority")));
 	json_decref(res);
 	kit_create_reply(k, r, f,
 	    json_pack("{s:s,s:s,s:I,s:s?}", "resident_id", rid, "type", type,
@@ -118,8 +120,8 @@ static int
 disposition_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
     json_t *rec, json_t *ev, kit_err *e)
 {
-	rehab      *h   = k->ud;
-	const char *rid = kit_str(rec, "resident_id");
+	rehab      *h    = k->ud;
+	const char *rid  = kit_str(rec, "resident_id");
 	const char *type = kit_str(rec, "type");
 	json_t     *res;
 	kit_change  ch;
@@ -137,8 +139,8 @@ disposition_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		return -1;
 	}
 	if (strcmp(type, "EXTENSION") == 0) {
-		int64_t end = rehab_add_months(kit_int(res, "term_end_ms", 0),
-		    kit_int(rec, "months", 0));
+		int64_t end = rehab_add_months(
+		    kit_int(res, "term_end_ms", 0), kit_int(rec, "months", 0));
 		json_object_set_new(res, "term_end_ms", json_integer(end));
 		json_object_set_new(ev, "term_end_ms", json_integer(end));
 	} else {
@@ -157,8 +159,8 @@ disposition_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		.role               = r->actor.role,
 		.why                = kit_str(rec, "id"),
 		.at_ms              = r->now_ms };
-	if (kit_store_save(&h->c.store, "resident", res, 0) != 0 ||
-	    kit_store_history_add(&h->c.store, "resident", rid, &ch) != 0) {
+	if (kit_store_save(&h->c.store, "resident", res, 0) != 0
+	    || kit_store_history_add(&h->c.store, "resident", rid, &ch) != 0) {
 		kit_err_set(e, "store_error", "%s", h->c.store.err);
 		json_decref(res);
 		return -1;
@@ -216,10 +218,10 @@ plan_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		}
 		json_object_set(rec, "goals", g);
 	} else if (strcmp(t->action, "record-session") == 0) {
-		json_t *s = json_object_get(r->body, "session");
+		json_t *s   = json_object_get(r->body, "session");
 		json_t *arr = json_object_get(rec, "sessions");
-		if (!json_is_object(s) || !json_is_boolean(json_object_get(s,
-		                              "attended"))) {
+		if (!json_is_object(s)
+		    || !json_is_boolean(json_object_get(s, "attended"))) {
 			kit_err_set(e, "bad_request",
 			    "rehab.plan.record-session: \"session\" must be "
 			    "{\"topic\":..,\"at_ms\":..,\"attended\":true|"
@@ -231,7 +233,8 @@ plan_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 			json_object_set_new(rec, "sessions", arr);
 		}
 		json_array_append(arr, s);
-		json_object_set(ev, "attended", json_object_get(s, "attended"));
+		json_object_set(
+		    ev, "attended", json_object_get(s, "attended"));
 		json_object_set_new(
 		    ev, "sessions", json_integer(json_array_size(arr)));
 	}
@@ -247,11 +250,12 @@ rehab_casework_serve(rehab *h)
 
 	d->on_action = disposition_on_action;
 	p->on_action = plan_on_action;
-	if ((rc = kit_serve_kind(&h->c, d)) != XZ_OK ||
-	    (rc = kit_serve_kind(&h->c, p)) != XZ_OK)
+	if ((rc = kit_serve_kind(&h->c, d)) != XZ_OK
+	    || (rc = kit_serve_kind(&h->c, p)) != XZ_OK)
 		return rc;
-	if ((rc = kit_serve(&h->c, "rehab.disposition.propose", d, propose_fn,
-	         1)) != XZ_OK)
+	if ((rc = kit_serve(
+	         &h->c, "rehab.disposition.propose", d, propose_fn, 1))
+	    != XZ_OK)
 		return rc;
 	return kit_serve(&h->c, "rehab.plan.draft", p, plan_draft_fn, 1);
 }

@@ -29,6 +29,8 @@ static const xz_option_decl options[] = {
 	{ "community_rehab_max_months", XZ_OPT_INT, "36", 0,
 	    "longest COMMUNITY_REHAB a disposition may propose, months", 1,
 	    36 },
+	{ "sweep_s", XZ_OPT_INT, "3600", 0,
+	    "how often overdue handbooks are looked for, seconds", 1, 86400 },
 	{ "list_max", XZ_OPT_INT, "1000", 0,
 	    "largest page a list request returns", 1, 100000 },
 	{ "seed_demo_data", XZ_OPT_BOOL, "false", 0,
@@ -73,30 +75,30 @@ rehab_init(xz_plugin *self, const xz_host *host, void **state)
 		free(h);
 		return XZ_EIO;
 	}
-	h->term_months       = opt_i(h, "term_months", 24);
-	h->handbook_days     = opt_i(h, "handbook_days", 7);
-	h->phase_min_days[0] = opt_i(h, "detox_min_days", 30);
-	h->phase_min_days[1] = opt_i(h, "education_min_days", 90);
-	h->phase_min_days[2] = opt_i(h, "consolidation_min_days", 180);
+	h->term_months            = opt_i(h, "term_months", 24);
+	h->handbook_days          = opt_i(h, "handbook_days", 7);
+	h->phase_min_days[0]      = opt_i(h, "detox_min_days", 30);
+	h->phase_min_days[1]      = opt_i(h, "education_min_days", 90);
+	h->phase_min_days[2]      = opt_i(h, "consolidation_min_days", 180);
 	h->early_release_min_days = opt_i(h, "early_release_min_days", 365);
 	h->extension_max_months   = opt_i(h, "extension_max_months", 12);
-	h->community_rehab_max_months =
-	    opt_i(h, "community_rehab_max_months", 36);
+	h->community_rehab_max_months
+	    = opt_i(h, "community_rehab_max_months", 36);
 	h->c.list_max = opt_i(h, "list_max", 1000);
 
-	kind_init(h, RK_RESIDENT, "resident", "R", "admitted",
-	    &rehab_resident_fsm);
+	kind_init(
+	    h, RK_RESIDENT, "resident", "R", "admitted", &rehab_resident_fsm);
 	kind_init(h, RK_ASSESSMENT, "assessment", "AS", "recorded",
 	    &rehab_assessment_fsm);
 	kind_init(h, RK_DISPOSITION, "disposition", "DSP", "proposed",
 	    &rehab_disposition_fsm);
 	kind_init(h, RK_PLAN, "plan", "CP", "drafted", &rehab_plan_fsm);
 
-	if ((rc = rehab_resident_serve(h)) != XZ_OK ||
-	    (rc = rehab_assessment_serve(h)) != XZ_OK ||
-	    (rc = rehab_casework_serve(h)) != XZ_OK) {
-		host->log(self, XZ_LOG_ERROR, "rehab: subscribe: %s",
-		    host->strerror(rc));
+	if ((rc = rehab_resident_serve(h)) != XZ_OK
+	    || (rc = rehab_assessment_serve(h)) != XZ_OK
+	    || (rc = rehab_casework_serve(h)) != XZ_OK) {
+		host->log(
+		    self, XZ_LOG_ERROR, "subscribe: %s", host->strerror(rc));
 		kit_ctx_fini(&h->c);
 		free(h);
 		return rc;
@@ -105,12 +107,12 @@ rehab_init(xz_plugin *self, const xz_host *host, void **state)
 	return XZ_OK;
 }
 
-static const char *const phases[] = { "PHYSIOLOGICAL_DETOX",
-	"EDUCATION_ADAPTATION", "REHABILITATION_CONSOLIDATION",
-	"RETURN_GUIDANCE" };
-static const char *const names[] = { "Sun Hao", "Ma Lin", "Zhu Yan",
-	"Hu Bo", "Guo Jing", "He Ping", "Gao Yu", "Lin Tao", "Luo Qi",
-	"Zheng Kai", "Liang Rui", "Xie Nan" };
+static const char *const phases[]
+    = { "PHYSIOLOGICAL_DETOX", "EDUCATION_ADAPTATION",
+	      "REHABILITATION_CONSOLIDATION", "RETURN_GUIDANCE" };
+static const char *const names[] = { "Sun Hao", "Ma Lin", "Zhu Yan", "Hu Bo",
+	"Guo Jing", "He Ping", "Gao Yu", "Lin Tao", "Luo Qi", "Zheng Kai",
+	"Liang Rui", "Xie Nan" };
 
 /* Twelve residents, three per phase, admitted 10 to 700 days ago. */
 static int
@@ -118,8 +120,8 @@ seed(rehab *h)
 {
 	kit_req r;
 	kit_err e;
-	json_t *page = kit_store_list(
-	    &h->c.store, "resident", NULL, NULL, NULL, 1, 0);
+	json_t *page
+	    = kit_store_list(&h->c.store, "resident", NULL, NULL, NULL, 1, 0);
 	int64_t have = kit_int(page, "total", 0);
 	char    id[16], dec[32];
 
@@ -135,17 +137,18 @@ seed(rehab *h)
 		snprintf(id, sizeof(id), "R%04d", i + 1);
 		snprintf(dec, sizeof(dec), "PSB-2026-%05d", 1000 + i);
 		rec = kit_create_tx(&h->kinds[RK_RESIDENT], &r,
-		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "id",
-		        id, "state", phases[i / 3], "name", names[i],
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}",
+		        "id", id, "state", phases[i / 3], "name", names[i],
 		        "decision_no", dec, "deciding_authority",
 		        "public security", "admitted_ms", (json_int_t) at,
-		        "term_months", (json_int_t) h->term_months, "term_end_ms",
+		        "term_months", (json_int_t) h->term_months,
+		        "term_end_ms",
 		        (json_int_t) rehab_add_months(at, h->term_months),
 		        "handbook_due_ms",
 		        (json_int_t) (at + h->handbook_days * REHAB_DAY_MS),
 		        "phase_since_ms",
-		        (json_int_t) (r.now_ms - (int64_t) (i % 3 + 1) * 20 *
-		                                    REHAB_DAY_MS)),
+		        (json_int_t) (r.now_ms
+		            - (int64_t) (i % 3 + 1) * 20 * REHAB_DAY_MS)),
 		    NULL, &e);
 		if (rec == NULL) {
 			kit_tx_abort(&h->c);
@@ -155,14 +158,27 @@ seed(rehab *h)
 	}
 	if (kit_tx_commit(&h->c, &e) != 0)
 		goto fail;
-	h->c.host->log(h->c.self, XZ_LOG_INFO,
-	    "seeded 12 demo residents R0001..R0012");
+	h->c.host->log(
+	    h->c.self, XZ_LOG_INFO, "seeded 12 demo residents R0001..R0012");
 	kit_req_done(&r);
 	return 0;
 fail:
 	h->c.host->log(h->c.self, XZ_LOG_ERROR, "seed: %s", e.msg);
 	kit_req_done(&r);
 	return -1;
+}
+
+/* A resident without a handbook handbook_days after admission is reported
+ * on rehab.resident.handbook-overdue, once. */
+static void
+on_sweep(void *ud, uint64_t timer_id)
+{
+	rehab *h = ud;
+
+	(void) timer_id;
+	kit_sweep_overdue(&h->c, &h->kinds[RK_RESIDENT], "PHYSIOLOGICAL_DETOX",
+	    "handbook_due_ms", "handbook_ms",
+	    "rehab.resident.handbook-overdue");
 }
 
 static int
@@ -172,7 +188,31 @@ rehab_start(void *state)
 	int    s = 0;
 
 	h->c.host->opt_bool(h->c.self, "seed_demo_data", &s);
-	return s && seed(h) != 0 ? XZ_EIO : XZ_OK;
+	if (s && seed(h) != 0)
+		return XZ_EIO;
+	kit_group_enable(&h->c);
+	return h->c.host->timer_start(h->c.self,
+	    (uint64_t) opt_i(h, "sweep_s", 3600) * 1000,
+	    (uint64_t) opt_i(h, "sweep_s", 3600) * 1000, on_sweep, h,
+	    &h->sweep_timer);
+}
+
+/* The group-commit point (see kit_batch_end). */
+static void
+rehab_batch_end(void *state)
+{
+	rehab *h = state;
+	kit_batch_end(&h->c);
+}
+
+static void
+rehab_stop(void *state)
+{
+	rehab *h = state;
+	kit_batch_end(&h->c);
+	if (h->sweep_timer)
+		h->c.host->timer_cancel(h->c.self, h->sweep_timer);
+	h->sweep_timer = 0;
 }
 
 static void
@@ -192,7 +232,9 @@ static const xz_plugin_desc desc = {
 	.options     = options,
 	.init        = rehab_init,
 	.start       = rehab_start,
+	.stop        = rehab_stop,
 	.fini        = rehab_fini,
+	.batch_end   = rehab_batch_end,
 };
 
 XZ_EXPORT const xz_plugin_desc *

@@ -7,10 +7,15 @@
 #ifndef XZ_REHAB_H
 #define XZ_REHAB_H
 
-#include "kit/kit.h"
+#include "../prison/kit/kit.h" /* the scenario kit */
 
-enum rehab_kind_id { RK_RESIDENT, RK_ASSESSMENT, RK_DISPOSITION, RK_PLAN,
-	RK_N };
+enum rehab_kind_id {
+	RK_RESIDENT,
+	RK_ASSESSMENT,
+	RK_DISPOSITION,
+	RK_PLAN,
+	RK_N
+};
 
 extern const kit_fsm rehab_resident_fsm;
 extern const kit_fsm rehab_assessment_fsm;
@@ -26,22 +31,23 @@ typedef struct rehab {
 	int64_t  early_release_min_days;
 	int64_t  extension_max_months;
 	int64_t  community_rehab_max_months;
+	uint64_t sweep_timer; /* statutory clocks (handbook) */
 } rehab;
 
 #define REHAB_DAY_MS (86400LL * 1000)
 
 /* resident.c */
-int     rehab_resident_serve(rehab *h);
+int rehab_resident_serve(rehab *h);
 /* ms + months on the calendar (UTC). */
 int64_t rehab_add_months(int64_t ms, int64_t months);
 
 /* assessment.c */
-int     rehab_assessment_serve(rehab *h);
+int rehab_assessment_serve(rehab *h);
 /* The newest APPROVED and passed assessment of resident `rid` whose kind
  * is one of kinds (NULL-terminated) and, if phase is non-NULL, taken in
  * that phase. Caller owns the result; NULL if none. */
-json_t *rehab_passing_assessment(rehab *h, const char *rid,
-    const char *const *kinds, const char *phase);
+json_t *rehab_passing_assessment(
+    rehab *h, const char *rid, const char *const *kinds, const char *phase);
 
 /* casework.c: dispositions and correction plans */
 int rehab_casework_serve(rehab *h);

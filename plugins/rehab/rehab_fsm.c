@@ -29,10 +29,10 @@ static const kit_transition assessment_rows[] = {
 	{ "approve", "SCORED", "APPROVED", "approved" },
 	{ "reject", "SCORED", "REJECTED", "rejected" },
 };
-static const char *const assessment_terminal[] = { "APPROVED", "REJECTED",
-	NULL };
-const kit_fsm rehab_assessment_fsm = { "assessment", "SCORED",
-	assessment_rows, N(assessment_rows), assessment_terminal };
+static const char *const assessment_terminal[]
+    = { "APPROVED", "REJECTED", NULL };
+const kit_fsm rehab_assessment_fsm = { "assessment", "SCORED", assessment_rows,
+	N(assessment_rows), assessment_terminal };
 
 /* Disposition proposal, decided by the outside deciding authority. */
 static const kit_transition disposition_rows[] = {
@@ -40,8 +40,8 @@ static const kit_transition disposition_rows[] = {
 	{ "reject", "PROPOSED", "REJECTED", "rejected" },
 	{ "withdraw", "PROPOSED", "WITHDRAWN", "withdrawn" },
 };
-static const char *const disposition_terminal[] = { "APPROVED", "REJECTED",
-	"WITHDRAWN", NULL };
+static const char *const disposition_terminal[]
+    = { "APPROVED", "REJECTED", "WITHDRAWN", NULL };
 const kit_fsm rehab_disposition_fsm = { "disposition", "PROPOSED",
 	disposition_rows, N(disposition_rows), disposition_terminal };
 
@@ -59,5 +59,5 @@ static const kit_transition plan_rows[] = {
 	{ "end", "APPROVED", "ENDED", "ended" },
 };
 static const char *const plan_terminal[] = { "COMPLETED", "ENDED", NULL };
-const kit_fsm rehab_plan_fsm = { "plan", "DRAFT", plan_rows, N(plan_rows),
-	plan_terminal };
+const kit_fsm            rehab_plan_fsm
+    = { "plan", "DRAFT", plan_rows, N(plan_rows), plan_terminal };

@@ -47,6 +47,10 @@ xz_setup() {
 
 _xz_cleanup() {
 	local rc=$? entry pid
+	# Background helpers of the test (subscribers...) go too.
+	for pid in $(jobs -p); do
+		kill "$pid" 2>/dev/null || true
+	done
 	for entry in "${XZ_NODES[@]}"; do
 		pid=${entry##*:}
 		kill -KILL "$pid" 2>/dev/null || true

@@ -31,6 +31,25 @@ rc=0
 err=$(sqlite3 "$DATA/audit.db" "DELETE FROM audit_log WHERE seq=1" 2>&1) || rc=$?
 assert_eq "DELETE refused by the append-only trigger (SQLITE_CONSTRAINT)" 19 "$rc"
 
+
+# The documented record encoding (docs/audit.md), rebuilt independently in
+# SQL: the stored hash of every record is SHA-256 over it.
+canon_sql() { # SEQ -> the canonical text of record SEQ
+	local f q="'xiezhi-audit-v1' || char(10) || 'seq=' || seq || char(10) || 'at_ms=' || at_ms || char(10)"
+	for f in at event_id topic source who role agency action subject_type subject_id purpose \
+		recipient service outcome corr time detail prev_hash; do
+		local name=$f
+		[ "$f" = prev_hash ] && name=prev
+		q="$q || CASE WHEN $f IS NULL THEN '$name=-' ELSE '$name=' || length(CAST($f AS BLOB)) || ':' || $f END || char(10)"
+	done
+	echo "SELECT $q FROM audit_log WHERE seq = $1"
+}
+for s in 1 5 10; do
+	assert_eq "record $s's hash is SHA-256 of the documented encoding" \
+		"$(sqlite3 "$DATA/audit.db" "SELECT hash FROM audit_log WHERE seq = $s")" \
+		"$(sqlite3 "$DATA/audit.db" "$(canon_sql $s)" | head -c -1 | sha256sum | cut -d' ' -f1)"
+done
+
 n=0
 # tamper NAME SQL: copy the pristine file and its head file, apply SQL.
 tamper() {
@@ -47,6 +66,15 @@ tamper "UPDATE audit_log SET subject_id='B9999ZZ' WHERE seq=4"
 assert_exit "edited field detected" 1 "$XZ_BIN" audit verify -f "$T.db"
 assert_contains "edited at record 4" "FAIL: record 4: edited:" "$OUT"
 assert_contains "the bad record is printed" '"subject_id":"B9999ZZ"' "$OUT"
+
+# Edit record 4 AND recompute its hash (and the anchor if it were last):
+# record 5 still links to the original.
+tamper "UPDATE audit_log SET purpose = 'curiosity' WHERE seq = 4"
+NEWH=$(sqlite3 "$T.db" "$(canon_sql 4)" | head -c -1 | sha256sum | cut -d' ' -f1)
+sqlite3 "$T.db" "UPDATE audit_log SET hash = '$NEWH' WHERE seq = 4"
+assert_exit "edit with a recomputed hash detected" 1 "$XZ_BIN" audit verify -f "$T.db"
+assert_contains "edited at record 4 (record 5 still links to the original)" \
+	"FAIL: record 4: edited: record 4's hash was changed (record 5 still links to the original)" "$OUT"
 
 tamper "UPDATE audit_log SET at_ms = at_ms + 1 WHERE seq=9"
 assert_exit "edited time detected" 1 "$XZ_BIN" audit verify -f "$T.db"

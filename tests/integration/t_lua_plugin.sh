@@ -120,6 +120,8 @@ assert_contains "console syntax error" "console:1: unexpected symbol near '='" "
 assert_exit "console sandbox" 1 xz console -e 'os.exit(1)'
 assert_contains "no os in the console" "attempt to index a nil value (global 'os')" \
 	"$(echo "$OUT" | jq -r .error.message)"
+assert_exit "console config is read-only too" 1 xz console -e 'xz.config.x = 1'
+assert_eq "read-only config" "console:1: xz.config is read-only (key 'x')" "$(echo "$OUT" | jq -r .error.message)"
 check "console sessions keep state" xz call xz.sys.console.eval '{"chunk":"x = 41","session":"s1"}'
 check "same session" xz call xz.sys.console.eval '{"chunk":"return x + 1","session":"s1"}'
 assert_eq "session state" '[42]' "$(echo "$OUT" | jq -c .results)"

@@ -222,8 +222,10 @@ kt_capture_begin(kt_capture *c, const char *path)
 	int fd;
 
 	fflush(stderr);
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	c->saved = dup(2);
+	size_t plen = strnlen(path, sizeof(c->path) - 1);
+	memcpy(c->path, path, plen);
+	c->path[plen] = '\0';
+	c->saved      = dup(2);
 	fd       = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (c->saved < 0 || fd < 0) {
 		perror(path);

@@ -326,6 +326,26 @@ test_call_in_coroutine(void **st)
 	vm_free(vm);
 }
 
+static void
+test_print_capture(void **st)
+{
+	xz_lua_vm *vm  = vm_with(0, 0, 0, NULL);
+	xz_lua_buf out = { 0 };
+
+	(void) st;
+	vm->capture = &out;
+	/* long enough to make print's buffer grow between its arguments */
+	EXPECT_OK(vm,
+	    "print(string.rep('a', 5000), 1, nil, true, 2.5) print() "
+	    "return 0",
+	    "0");
+	assert_int_equal(out.len, 5000 + 16 + 1);
+	assert_memory_equal(out.p + 5000, "\t1\tnil\ttrue\t2.5\n\n", 17);
+	vm->capture = NULL;
+	xz_lua_buf_free(&out);
+	vm_free(vm);
+}
+
 int
 main(void)
 {
@@ -339,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_memory_bombs),
 		cmocka_unit_test(test_no_finalizers),
 		cmocka_unit_test(test_call_in_coroutine),
+		cmocka_unit_test(test_print_capture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,8 +9,8 @@ kit_fsm_find(const kit_fsm *m, const char *state, const char *action)
 {
 	for (size_t i = 0; i < m->nrows; i++) {
 		const kit_transition *t = &m->rows[i];
-		if (strcmp(t->action, action) == 0 &&
-		    strcmp(t->from, state) == 0)
+		if (strcmp(t->action, action) == 0
+		    && strcmp(t->from, state) == 0)
 			return t;
 	}
 	return NULL;
@@ -48,15 +48,17 @@ kit_fsm_allowed(const kit_fsm *m, const char *state, char *buf, size_t size)
 		if (strcmp(t->from, state) != 0)
 			continue;
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->rows[j].from, state) == 0 &&
-			    strcmp(m->rows[j].action, t->action) == 0)
+			if (strcmp(m->rows[j].from, state) == 0
+			    && strcmp(m->rows[j].action, t->action) == 0)
 				dup = 1;
 		if (dup)
 			continue;
 		int n = snprintf(buf + used, size - used, "%s%s",
 		    used ? ", " : "", t->action);
-		if (n < 0 || (size_t) n >= size - used)
+		if (n < 0 || (size_t) n >= size - used) {
+			buf[used] = '\0'; /* keep whole actions only */
 			break;
+		}
 		used += (size_t) n;
 	}
 	if (used == 0)

@@ -15,13 +15,13 @@
 
 typedef struct kit_transition {
 	const char *action; /* request verb: "acknowledge" */
-	const char *from;   /* state before: "RAISED" */
-	const char *to;     /* state after: "ACKNOWLEDGED" */
-	const char *event;  /* event verb (past tense): "acknowledged" */
+	const char *from; /* state before: "RAISED" */
+	const char *to; /* state after: "ACKNOWLEDGED" */
+	const char *event; /* event verb (past tense): "acknowledged" */
 } kit_transition;
 
 typedef struct kit_fsm {
-	const char           *name;    /* aggregate: "alarm" */
+	const char           *name; /* aggregate: "alarm" */
 	const char           *initial; /* state of a new record */
 	const kit_transition *rows;
 	size_t                nrows;

@@ -8,6 +8,12 @@
 
 #include "kit.h"
 
+/* A reply held back until the batch's commit. */
+typedef struct kit_deferred {
+	const xz_msg *msg; /* retained */
+	char         *data; /* malloc'd JSON */
+} kit_deferred;
+
 typedef struct kit_binding {
 	struct kit_binding *next;
 	kit_ctx            *c;
@@ -38,17 +44,38 @@ kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
 		snprintf(err, errlen, "%s: %s", scenario, c->store.err);
 		return -1;
 	}
-	c->pending = json_array();
+	c->pending      = json_array();
+	c->batch_events = json_array();
 	return 0;
 }
 
 void
 kit_ctx_fini(kit_ctx *c)
 {
+	/* the node is going: make the batch durable, answer nobody */
+	if (c->batch_open) {
+		if (kit_store_commit(&c->store) != 0)
+			kit_store_rollback(&c->store);
+		c->batch_open = 0;
+	}
+	for (size_t i = 0; i < c->ndeferred; i++) {
+		c->host->msg_release(c->self, c->deferred[i].msg);
+		free(c->deferred[i].data);
+	}
+	free(c->deferred);
+	c->deferred  = NULL;
+	c->ndeferred = 0;
 	kit_store_fini(&c->store);
 	json_decref(c->pending);
-	c->pending = NULL;
+	json_decref(c->batch_events);
+	c->pending = c->batch_events = NULL;
 	kit_serve_free(c);
+}
+
+void
+kit_group_enable(kit_ctx *c)
+{
+	c->group = c->host->abi_minor >= 1;
 }
 
 const char *
@@ -112,12 +139,12 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 		c->host->reply_error(c->self, m, "bad_request", msg);
 		return -1;
 	}
-	actor          = json_object_get(r->body, "actor");
-	r->actor.user  = kit_str(actor, "user");
-	r->actor.role  = kit_str(actor, "role");
+	actor           = json_object_get(r->body, "actor");
+	r->actor.user   = kit_str(actor, "user");
+	r->actor.role   = kit_str(actor, "role");
 	r->actor.agency = kit_str(actor, "agency");
-	r->why         = kit_str(r->body, "reason");
-	r->purpose     = kit_str(r->body, "purpose");
+	r->why          = kit_str(r->body, "reason");
+	r->purpose      = kit_str(r->body, "purpose");
 	if (need_actor && r->actor.user == NULL) {
 		kit_err e;
 		kit_err_set(&e, "bad_request",
@@ -137,13 +164,13 @@ void
 kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body)
 {
 	memset(r, 0, sizeof(*r));
-	r->c           = c;
-	r->body        = body ? body : json_object();
-	r->actor.user  = user;
-	r->actor.role  = "SYSTEM";
+	r->c            = c;
+	r->body         = body ? body : json_object();
+	r->actor.user   = user;
+	r->actor.role   = "SYSTEM";
 	r->actor.agency = c->host->name(c->self);
-	r->why         = kit_str(r->body, "reason");
-	r->now_ms      = (int64_t) c->host->now_ms(c->self);
+	r->why          = kit_str(r->body, "reason");
+	r->now_ms       = (int64_t) c->host->now_ms(c->self);
 	snprintf(r->corr, sizeof(r->corr), "internal");
 }
 
@@ -152,6 +179,24 @@ kit_req_done(kit_req *r)
 {
 	json_decref(r->body);
 	r->body = NULL;
+}
+
+/* Hold a reply (data: taken on success) until the batch commits. */
+static int
+defer_reply(kit_ctx *c, const xz_msg *m, char *data)
+{
+	if (c->ndeferred == c->cap_deferred) {
+		size_t        n = c->cap_deferred ? 2 * c->cap_deferred : 64;
+		kit_deferred *d = realloc(c->deferred, n * sizeof(*d));
+		if (d == NULL)
+			return -1;
+		c->deferred     = d;
+		c->cap_deferred = n;
+	}
+	c->deferred[c->ndeferred].msg  = c->host->msg_retain(c->self, m);
+	c->deferred[c->ndeferred].data = data;
+	c->ndeferred++;
+	return 0;
 }
 
 void
@@ -170,6 +215,8 @@ kit_reply(kit_req *r, json_t *obj)
 		    r->c->self, r->msg, "internal", "out of memory");
 		return;
 	}
+	if (r->c->batch_open && defer_reply(r->c, r->msg, s) == 0)
+		return; /* sent by kit_batch_end, after the commit */
 	r->c->host->reply(r->c->self, r->msg, s, strlen(s));
 	free(s);
 }
@@ -184,8 +231,8 @@ kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
 	if (r->msg && r->msg->kind == XZ_KIND_REQUEST)
 		r->c->host->reply_error(r->c->self, r->msg, e->code, e->msg);
 	else
-		r->c->host->log(r->c->self, XZ_LOG_WARN, "%s: %s",
-		    e->code, e->msg);
+		r->c->host->log(
+		    r->c->self, XZ_LOG_WARN, "%s: %s", e->code, e->msg);
 }
 
 static void
@@ -242,12 +289,22 @@ kit_audit(kit_req *r, const char *action, const char *subject_type,
 int
 kit_tx_begin(kit_ctx *c, kit_err *e)
 {
-	if (kit_store_begin(&c->store) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
-		return -1;
+	if (c->group) {
+		if (!c->batch_open) {
+			if (kit_store_begin(&c->store) != 0)
+				goto fail;
+			c->batch_open = 1;
+		}
+		if (kit_store_savepoint(&c->store) != 0)
+			goto fail;
+	} else if (kit_store_begin(&c->store) != 0) {
+		goto fail;
 	}
 	c->in_tx = 1;
 	return 0;
+fail:
+	kit_err_set(e, "store_error", "%s", c->store.err);
+	return -1;
 }
 
 int
@@ -256,6 +313,17 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 	size_t  i;
 	json_t *ev;
 
+	if (c->group) {
+		if (kit_store_release(&c->store) != 0) {
+			kit_err_set(e, "store_error", "%s", c->store.err);
+			kit_tx_abort(c);
+			return -1;
+		}
+		c->in_tx = 0;
+		json_array_extend(c->batch_events, c->pending);
+		json_array_clear(c->pending);
+		return 0;
+	}
 	if (kit_store_commit(&c->store) != 0) {
 		kit_err_set(e, "store_error", "%s", c->store.err);
 		kit_tx_abort(c);
@@ -264,8 +332,8 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 	c->in_tx = 0;
 	json_array_foreach(c->pending, i, ev)
 	{
-		publish_now(c, kit_str(ev, "topic"),
-		    json_object_get(ev, "data"));
+		publish_now(
+		    c, kit_str(ev, "topic"), json_object_get(ev, "data"));
 	}
 	json_array_clear(c->pending);
 	return 0;
@@ -274,9 +342,51 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 void
 kit_tx_abort(kit_ctx *c)
 {
-	kit_store_rollback(&c->store);
+	if (c->group)
+		kit_store_rollback_to(&c->store);
+	else
+		kit_store_rollback(&c->store);
 	c->in_tx = 0;
 	json_array_clear(c->pending);
+}
+
+void
+kit_batch_end(kit_ctx *c)
+{
+	size_t  i;
+	json_t *ev;
+	int     ok;
+
+	if (!c->batch_open)
+		return;
+	c->batch_open = 0;
+	ok            = kit_store_commit(&c->store) == 0;
+	if (!ok) {
+		c->host->log(c->self, XZ_LOG_ERROR,
+		    "group commit of %zu change(s) failed: %s", c->ndeferred,
+		    c->store.err);
+		kit_store_rollback(&c->store);
+		c->host->counter_add(c->self, "commit_failed", 1);
+	} else {
+		json_array_foreach(c->batch_events, i, ev)
+		{
+			publish_now(c, kit_str(ev, "topic"),
+			    json_object_get(ev, "data"));
+		}
+	}
+	json_array_clear(c->batch_events);
+	for (i = 0; i < c->ndeferred; i++) {
+		kit_deferred *d = &c->deferred[i];
+		if (ok)
+			c->host->reply(
+			    c->self, d->msg, d->data, strlen(d->data));
+		else
+			c->host->reply_error(c->self, d->msg, "store_error",
+			    "the change was not stored: the commit failed");
+		c->host->msg_release(c->self, d->msg);
+		free(d->data);
+	}
+	c->ndeferred = 0;
 }
 
 /* The who/when/why fields every event carries. */
@@ -318,8 +428,8 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 		json_t *old = kit_store_load(&c->store, k->name, id);
 		if (old) {
 			json_decref(old);
-			kit_err_set(e, "exists", "%s %s already exists",
-			    k->name, id);
+			kit_err_set(
+			    e, "exists", "%s %s already exists", k->name, id);
 			goto fail;
 		}
 	}
@@ -367,8 +477,8 @@ fail:
 }
 
 json_t *
-kit_apply_tx(const kit_kind *k, kit_req *r, const char *id,
-    const char *action, const kit_transition **tp, kit_err *e)
+kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
+    const kit_transition **tp, kit_err *e)
 {
 	kit_ctx              *c = r->c;
 	json_t               *rec;
@@ -382,23 +492,23 @@ kit_apply_tx(const kit_kind *k, kit_req *r, const char *id,
 		if (c->store.err[0])
 			kit_err_set(e, "store_error", "%s", c->store.err);
 		else
-			kit_err_set(e, "not_found", "no %s with id %s",
-			    k->name, id);
+			kit_err_set(
+			    e, "not_found", "no %s with id %s", k->name, id);
 		return NULL;
 	}
 	snprintf(from, sizeof(from), "%s", kit_str(rec, "state"));
 	t = kit_fsm_find(k->fsm, from, action);
 	if (t == NULL) {
 		kit_err_set(e, "invalid_state", "%s", "");
-		kit_fsm_refusal(k->fsm, id, from, action, e->msg,
-		    sizeof(e->msg));
+		kit_fsm_refusal(
+		    k->fsm, id, from, action, e->msg, sizeof(e->msg));
 		json_decref(rec);
 		return NULL;
 	}
 	json_object_set_new(rec, "state", json_string(t->to));
 	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
-	ev = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "action", action,
-	    "from", from, "to", t->to);
+	ev = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "action", action, "from",
+	    from, "to", t->to);
 	event_common(ev, r);
 	if (k->on_action && k->on_action(k, r, t, rec, ev, e) != 0) {
 		json_decref(ev);
@@ -516,8 +626,8 @@ on_action(void *ud, const xz_msg *m)
 		return;
 	id = kit_str(r.body, "id");
 	if (id == NULL) {
-		kit_err_set(&e, "bad_request", "%s: \"id\" (string) is missing",
-		    m->topic);
+		kit_err_set(&e, "bad_request",
+		    "%s: \"id\" (string) is missing", m->topic);
 		kit_reply_err(&r, &e, b->k->subject_type, NULL);
 	} else if ((rec = kit_apply(b->k, &r, id, b->action, &e)) == NULL) {
 		kit_reply_err(&r, &e, b->k->subject_type, id);
@@ -551,8 +661,8 @@ get_fn(const kit_kind *k, kit_req *r)
 		    kit_store_history(&r->c->store, k->name, id));
 	{
 		char allowed[256];
-		kit_fsm_allowed(k->fsm, kit_str(rec, "state"), allowed,
-		    sizeof(allowed));
+		kit_fsm_allowed(
+		    k->fsm, kit_str(rec, "state"), allowed, sizeof(allowed));
 		json_object_set_new(rec, "allowed", json_string(allowed));
 	}
 	if (k->on_get)
@@ -578,10 +688,10 @@ list_fn(const kit_kind *k, kit_req *r)
 	}
 	if (k->personal)
 		kit_audit(r, "VIEW", k->subject_type, "list", "ok");
-	kit_reply(r, kit_store_list(&r->c->store, k->name,
-	                 kit_str(r->body, "state"),
-	                 kit_str(r->body, "location"),
-	                 kit_str(r->body, "owner"), limit, offset));
+	kit_reply(r,
+	    kit_store_list(&r->c->store, k->name, kit_str(r->body, "state"),
+	        kit_str(r->body, "location"), kit_str(r->body, "owner"), limit,
+	        offset));
 }
 
 static kit_binding *
@@ -633,8 +743,8 @@ kit_serve_kind(kit_ctx *c, const kit_kind *k)
 		if ((b = bind_new(c, k)) == NULL)
 			return XZ_ENOMEM;
 		b->action = a;
-		snprintf(topic, sizeof(topic), "%s.%s.%s", c->scenario,
-		    k->name, a);
+		snprintf(
+		    topic, sizeof(topic), "%s.%s.%s", c->scenario, k->name, a);
 		rc = c->host->subscribe(
 		    c->self, topic, NULL, on_action, b, NULL);
 		if (rc != XZ_OK)
@@ -651,4 +761,63 @@ kit_serve_free(kit_ctx *c)
 		c->bindings    = b->next;
 		free(b);
 	}
+}
+
+int
+kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
+    const char *due_field, const char *skip_field, const char *topic)
+{
+	kit_req r;
+	kit_err e;
+	json_t *page, *rec;
+	size_t  i;
+	int     n = 0;
+
+	kit_req_internal(c, &r, "system:clock", NULL);
+	page = kit_store_list(
+	    &c->store, k->name, state, NULL, NULL, INT64_MAX, 0);
+	if (kit_tx_begin(c, &e) != 0)
+		goto fail;
+	json_array_foreach(json_object_get(page, "items"), i, rec)
+	{
+		int64_t     due = kit_int(rec, due_field, 0);
+		const char *id  = kit_str(rec, "id");
+		kit_change  ch  = { .action = "overdue",
+			  .from             = state,
+			  .to               = state,
+			  .who              = r.actor.user,
+			  .role             = r.actor.role,
+			  .why              = due_field,
+			  .at_ms            = r.now_ms };
+
+		if (due <= 0 || due > r.now_ms
+		    || json_object_get(rec, "overdue_ms")
+		    || (skip_field && json_object_get(rec, skip_field)))
+			continue;
+		json_object_set_new(rec, "overdue_ms", json_integer(r.now_ms));
+		if (kit_store_save(&c->store, k->name, rec, 0) != 0
+		    || kit_store_history_add(&c->store, k->name, id, &ch)
+		        != 0) {
+			kit_err_set(&e, "store_error", "%s", c->store.err);
+			kit_tx_abort(c);
+			goto fail;
+		}
+		kit_emit(c, topic,
+		    json_pack("{s:s,s:I,s:I}", "id", id, "due_ms",
+		        (json_int_t) due, "at_ms", (json_int_t) r.now_ms));
+		n++;
+	}
+	if (kit_tx_commit(c, &e) != 0)
+		goto fail;
+	if (n)
+		c->host->counter_add(c->self, "overdue_reported", n);
+	json_decref(page);
+	kit_req_done(&r);
+	return n;
+fail:
+	c->host->log(
+	    c->self, XZ_LOG_ERROR, "%s: overdue sweep: %s", k->name, e.msg);
+	json_decref(page);
+	kit_req_done(&r);
+	return -1;
 }

@@ -29,6 +29,14 @@ typedef struct kit_ctx {
 	int            in_tx;
 	int64_t        list_max; /* largest page a list returns */
 	struct kit_binding *bindings; /* made by kit_serve, freed in fini */
+	/* group commit (SDK 1.1 batch_end): one transaction per batch of
+	 * messages, one savepoint per request; replies and events wait for
+	 * the batch's commit */
+	int                  group;
+	int                  batch_open;
+	json_t              *batch_events;
+	struct kit_deferred *deferred;
+	size_t               ndeferred, cap_deferred;
 } kit_ctx;
 
 typedef struct kit_actor {
@@ -40,10 +48,10 @@ typedef struct kit_actor {
 /* One request being served (or an internal action: msg NULL). */
 typedef struct kit_req {
 	kit_ctx      *c;
-	const xz_msg *msg;  /* NULL for internal actions (timers) */
+	const xz_msg *msg; /* NULL for internal actions (timers) */
 	json_t       *body; /* owned: the decoded payload */
 	kit_actor     actor;
-	const char   *why;     /* body.reason, may be NULL */
+	const char   *why; /* body.reason, may be NULL */
 	const char   *purpose; /* body.purpose, may be NULL */
 	char          corr[33];
 	int64_t       now_ms;
@@ -68,17 +76,17 @@ typedef void (*kit_after_action)(
     const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec);
 
 struct kit_kind {
-	const char      *name;          /* "alarm": store kind and topic */
-	const char      *prefix;        /* id prefix: "ALM" */
+	const char      *name; /* "alarm": store kind and topic */
+	const char      *prefix; /* id prefix: "ALM" */
 	const char      *created_event; /* "raised" */
-	const char      *subject_type;  /* audit subject type */
+	const char      *subject_type; /* audit subject type */
 	const kit_fsm   *fsm;
 	int              personal; /* reads are audited as VIEW */
 	kit_on_action    on_action;
 	kit_after_action after_action;
 	/* Optional: add computed fields to a record before S.K.get replies. */
 	void (*on_get)(const kit_kind *k, kit_req *r, json_t *rec);
-	void            *ud; /* the plugin's state */
+	void *ud; /* the plugin's state */
 };
 
 int  kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
@@ -87,7 +95,7 @@ void kit_ctx_fini(kit_ctx *c);
 
 /* Decode a request; on failure reply bad_request and return -1. With
  * need_actor, body.actor.user is required. kit_req_done frees it. */
-int  kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor);
+int kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor);
 /* An internal request (timer, subscription) acting as `user`. Takes
  * ownership of body (may be NULL). */
 void kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body);
@@ -108,6 +116,14 @@ void kit_emit(kit_ctx *c, const char *topic, json_t *data);
 void kit_audit(kit_req *r, const char *action, const char *subject_type,
     const char *subject_id, const char *outcome);
 
+/* Group commit: from now on (call it at the end of start when the host
+ * has SDK 1.1, whose batch_end calls kit_batch_end) changes of one batch
+ * share a transaction. kit_batch_end commits it, then publishes the
+ * batch's events and sends its replies; on a failed commit every request
+ * of the batch gets a store_error reply and no event is published. */
+void kit_group_enable(kit_ctx *c);
+void kit_batch_end(kit_ctx *c);
+
 int  kit_tx_begin(kit_ctx *c, kit_err *e);
 int  kit_tx_commit(kit_ctx *c, kit_err *e);
 void kit_tx_abort(kit_ctx *c);
@@ -122,8 +138,8 @@ json_t *kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
     json_t *event_extra, kit_err *e);
 
 /* Begin, kit_create_tx, commit, reply with the record (or the error). */
-void kit_create_reply(const kit_kind *k, kit_req *r, json_t *fields,
-    json_t *event_extra);
+void kit_create_reply(
+    const kit_kind *k, kit_req *r, json_t *fields, json_t *event_extra);
 
 /* Inside a transaction: apply `action` to record `id`. Returns the new
  * record (caller owns it) or NULL with e set (invalid_state names the
@@ -143,8 +159,8 @@ int kit_serve_kind(kit_ctx *c, const kit_kind *k);
 /* Subscribe one request handler: fn(k, r) runs with the parsed request
  * (need_actor as in kit_req_parse) and must reply. */
 typedef void (*kit_req_fn)(const kit_kind *k, kit_req *r);
-int kit_serve(kit_ctx *c, const char *topic, const kit_kind *k,
-    kit_req_fn fn, int need_actor);
+int kit_serve(kit_ctx *c, const char *topic, const kit_kind *k, kit_req_fn fn,
+    int need_actor);
 
 /* Helpers to read request fields. */
 const char *kit_str(json_t *o, const char *key);
@@ -152,5 +168,14 @@ int64_t     kit_int(json_t *o, const char *key, int64_t def);
 
 /* Free the bindings made by kit_serve (call from fini). */
 void kit_serve_free(kit_ctx *c);
+
+/* Statutory clocks kept as a due time in a record: every record of kind k
+ * in `state` whose integer field due_field is past (<= now), that has no
+ * skip_field (may be NULL: the thing was done) and was not reported yet,
+ * is marked (field overdue_ms, a history row "overdue") and reported on
+ * `topic` as {"id","due_ms","at_ms"}. One transaction; returns how many
+ * were reported, or -1 (logged). */
+int kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
+    const char *due_field, const char *skip_field, const char *topic);
 
 #endif

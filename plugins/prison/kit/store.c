@@ -4,23 +4,23 @@
 
 #include "store.h"
 
-static const char *const schema =
-    "CREATE TABLE IF NOT EXISTS records("
-    " kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL,"
-    " location TEXT, level INTEGER, due_ms INTEGER NOT NULL DEFAULT 0,"
-    " owner TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
-    " data TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS records_state ON records(kind, state);"
-    "CREATE INDEX IF NOT EXISTS records_owner ON records(kind, owner);"
-    "CREATE INDEX IF NOT EXISTS records_due ON records(kind, due_ms)"
-    " WHERE due_ms > 0;"
-    "CREATE TABLE IF NOT EXISTS history("
-    " seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
-    " action TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL,"
-    " who TEXT NOT NULL, role TEXT, at_ms INTEGER NOT NULL, why TEXT);"
-    "CREATE INDEX IF NOT EXISTS history_rec ON history(kind, id);"
-    "CREATE TABLE IF NOT EXISTS seq(kind TEXT PRIMARY KEY,"
-    " n INTEGER NOT NULL);";
+static const char *const schema
+    = "CREATE TABLE IF NOT EXISTS records("
+      " kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL,"
+      " location TEXT, level INTEGER, due_ms INTEGER NOT NULL DEFAULT 0,"
+      " owner TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+      " data TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;"
+      "CREATE INDEX IF NOT EXISTS records_state ON records(kind, state);"
+      "CREATE INDEX IF NOT EXISTS records_owner ON records(kind, owner);"
+      "CREATE INDEX IF NOT EXISTS records_due ON records(kind, due_ms)"
+      " WHERE due_ms > 0;"
+      "CREATE TABLE IF NOT EXISTS history("
+      " seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
+      " action TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL,"
+      " who TEXT NOT NULL, role TEXT, at_ms INTEGER NOT NULL, why TEXT);"
+      "CREATE INDEX IF NOT EXISTS history_rec ON history(kind, id);"
+      "CREATE TABLE IF NOT EXISTS seq(kind TEXT PRIMARY KEY,"
+      " n INTEGER NOT NULL);";
 
 static const char *const sql[KIT_ST_N] = {
 	[KIT_ST_BEGIN]    = "BEGIN IMMEDIATE",
@@ -32,7 +32,7 @@ static const char *const sql[KIT_ST_N] = {
 	[KIT_ST_UPDATE]   = "UPDATE records SET state=?3, location=?4,"
 	                    " level=?5, due_ms=?6, owner=?7, updated_ms=?9,"
 	                    " data=?10 WHERE kind=?1 AND id=?2",
-	[KIT_ST_GET]  = "SELECT data FROM records WHERE kind=?1 AND id=?2",
+	[KIT_ST_GET]      = "SELECT data FROM records WHERE kind=?1 AND id=?2",
 	[KIT_ST_HIST_ADD] = "INSERT INTO history(kind, id, action, from_state,"
 	                    " to_state, who, role, at_ms, why)"
 	                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
@@ -42,25 +42,31 @@ static const char *const sql[KIT_ST_N] = {
 	[KIT_ST_SEQ]      = "INSERT INTO seq(kind, n) VALUES(?1, 1)"
 	                    " ON CONFLICT(kind) DO UPDATE SET n = n + 1"
 	                    " RETURNING n",
-	[KIT_ST_LIST]     = "SELECT data FROM records WHERE kind=?1"
-	                " AND (?2 IS NULL OR state=?2)"
-	                " AND (?3 IS NULL OR location=?3"
-	                "      OR substr(location, 1, length(?3) + 1) = ?3 || '.')"
-	                " AND (?4 IS NULL OR owner=?4)"
-	                " ORDER BY id LIMIT ?5 OFFSET ?6",
-	[KIT_ST_COUNT]    = "SELECT count(*) FROM records WHERE kind=?1"
-	                 " AND (?2 IS NULL OR state=?2)"
-	                 " AND (?3 IS NULL OR location=?3"
-	                 "      OR substr(location, 1, length(?3) + 1) = ?3 || '.')"
-	                 " AND (?4 IS NULL OR owner=?4)",
-	[KIT_ST_DUE]   = "SELECT data FROM records WHERE kind=?1 AND due_ms > 0"
+	[KIT_ST_LIST]
+	= "SELECT data FROM records WHERE kind=?1"
+	  " AND (?2 IS NULL OR state=?2)"
+	  " AND (?3 IS NULL OR location=?3"
+	  "      OR substr(location, 1, length(?3) + 1) = ?3 || '.')"
+	  " AND (?4 IS NULL OR owner=?4)"
+	  " ORDER BY id LIMIT ?5 OFFSET ?6",
+	[KIT_ST_COUNT]
+	= "SELECT count(*) FROM records WHERE kind=?1"
+	  " AND (?2 IS NULL OR state=?2)"
+	  " AND (?3 IS NULL OR location=?3"
+	  "      OR substr(location, 1, length(?3) + 1) = ?3 || '.')"
+	  " AND (?4 IS NULL OR owner=?4)",
+	[KIT_ST_DUE] = "SELECT data FROM records WHERE kind=?1 AND due_ms > 0"
 	               " ORDER BY due_ms",
-	[KIT_ST_STATS] = "SELECT state, coalesce(level, 0), count(*) FROM records"
-	                 " WHERE kind=?1 GROUP BY state, level",
+	[KIT_ST_SAVEPOINT]   = "SAVEPOINT req",
+	[KIT_ST_RELEASE]     = "RELEASE req",
+	[KIT_ST_ROLLBACK_TO] = "ROLLBACK TO req",
+	[KIT_ST_STATS]
+	= "SELECT state, coalesce(level, 0), count(*) FROM records"
+	  " WHERE kind=?1 GROUP BY state, level",
 };
 
 static int
-fail(kit_store *st, const char *what)
+store_fail(kit_store *st, const char *what)
 {
 	snprintf(st->err, sizeof(st->err), "store: %s: %s", what,
 	    sqlite3_errmsg(st->db));
@@ -81,9 +87,10 @@ kit_store_init(kit_store *st, sqlite3 *db)
 		return -1;
 	}
 	for (int i = 0; i < KIT_ST_N; i++) {
-		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		        &st->st[i], NULL) != SQLITE_OK) {
-			fail(st, sql[i]);
+		if (sqlite3_prepare_v3(db, sql[i], -1,
+		        SQLITE_PREPARE_PERSISTENT, &st->st[i], NULL)
+		    != SQLITE_OK) {
+			store_fail(st, sql[i]);
 			kit_store_fini(st);
 			return -1;
 		}
@@ -109,7 +116,7 @@ step_done(kit_store *st, enum kit_stmt which)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return fail(st, sql[which]);
+		return store_fail(st, sql[which]);
 	return 0;
 }
 
@@ -134,6 +141,26 @@ kit_store_rollback(kit_store *st)
 }
 
 int
+kit_store_savepoint(kit_store *st)
+{
+	st->err[0] = '\0';
+	return step_done(st, KIT_ST_SAVEPOINT);
+}
+
+int
+kit_store_release(kit_store *st)
+{
+	return step_done(st, KIT_ST_RELEASE);
+}
+
+void
+kit_store_rollback_to(kit_store *st)
+{
+	(void) step_done(st, KIT_ST_ROLLBACK_TO);
+	(void) step_done(st, KIT_ST_RELEASE);
+}
+
+int
 kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 {
 	sqlite3_stmt *s = st->st[KIT_ST_SEQ];
@@ -148,7 +175,7 @@ kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
-		return fail(st, "next sequence number");
+		return store_fail(st, "next sequence number");
 	return 0;
 }
 
@@ -156,8 +183,8 @@ static void
 bind_opt_text(sqlite3_stmt *s, int i, json_t *v)
 {
 	if (json_is_string(v))
-		sqlite3_bind_text(s, i, json_string_value(v), -1,
-		    SQLITE_TRANSIENT);
+		sqlite3_bind_text(
+		    s, i, json_string_value(v), -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(s, i);
 }
@@ -184,20 +211,21 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 		sqlite3_bind_int64(s, 5, json_integer_value(level));
 	else
 		sqlite3_bind_null(s, 5);
-	sqlite3_bind_int64(s, 6,
-	    json_integer_value(json_object_get(rec, "due_ms")));
+	sqlite3_bind_int64(
+	    s, 6, json_integer_value(json_object_get(rec, "due_ms")));
 	bind_opt_text(s, 7, json_object_get(rec, "owner"));
-	sqlite3_bind_int64(s, 8,
-	    json_integer_value(json_object_get(rec, "created_ms")));
-	sqlite3_bind_int64(s, 9,
-	    json_integer_value(json_object_get(rec, "updated_ms")));
+	sqlite3_bind_int64(
+	    s, 8, json_integer_value(json_object_get(rec, "created_ms")));
+	sqlite3_bind_int64(
+	    s, 9, json_integer_value(json_object_get(rec, "updated_ms")));
 	sqlite3_bind_text(s, 10, text, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	free(text);
 	if (rc != SQLITE_DONE)
-		return fail(st, insert ? "insert record" : "update record");
+		return store_fail(
+		    st, insert ? "insert record" : "update record");
 	if (!insert && sqlite3_changes(st->db) != 1) {
 		snprintf(st->err, sizeof(st->err), "store: no %s %s to update",
 		    kind, json_string_value(json_object_get(rec, "id")));
@@ -228,7 +256,7 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 	if (rc == SQLITE_ROW)
 		rec = column_json(s, 0);
 	else if (rc != SQLITE_DONE)
-		fail(st, "load record");
+		store_fail(st, "load record");
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return rec;
@@ -276,8 +304,8 @@ kit_store_history(kit_store *st, const char *kind, const char *id)
 		        col_text_or_null(s, 0), "from", col_text_or_null(s, 1),
 		        "to", col_text_or_null(s, 2), "who",
 		        col_text_or_null(s, 3), "role", col_text_or_null(s, 4),
-		        "at_ms", (json_int_t) sqlite3_column_int64(s, 5), "why",
-		        col_text_or_null(s, 6)));
+		        "at_ms", (json_int_t) sqlite3_column_int64(s, 5),
+		        "why", col_text_or_null(s, 6)));
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);

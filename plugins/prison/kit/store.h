@@ -34,6 +34,9 @@ enum kit_stmt {
 	KIT_ST_COUNT,
 	KIT_ST_DUE,
 	KIT_ST_STATS,
+	KIT_ST_SAVEPOINT,
+	KIT_ST_RELEASE,
+	KIT_ST_ROLLBACK_TO,
 	KIT_ST_N
 };
 
@@ -46,7 +49,7 @@ typedef struct kit_store {
 /* A change to write into history. */
 typedef struct kit_change {
 	const char *action; /* "acknowledge" */
-	const char *from;   /* NULL on creation */
+	const char *from; /* NULL on creation */
 	const char *to;
 	const char *who;
 	const char *role;
@@ -59,16 +62,21 @@ typedef struct kit_change {
 int  kit_store_init(kit_store *st, sqlite3 *db);
 void kit_store_fini(kit_store *st);
 
-int kit_store_begin(kit_store *st);
-int kit_store_commit(kit_store *st);
+int  kit_store_begin(kit_store *st);
+int  kit_store_commit(kit_store *st);
 void kit_store_rollback(kit_store *st);
+
+/* A savepoint inside the open transaction: one request of a group
+ * commit, undone alone when it fails. */
+int  kit_store_savepoint(kit_store *st);
+int  kit_store_release(kit_store *st);
+void kit_store_rollback_to(kit_store *st);
 
 /* Next number of a kind's sequence (1, 2, ...), in the open transaction. */
 int kit_store_next_seq(kit_store *st, const char *kind, int64_t *out);
 
 /* Insert (insert != 0) or update the record `rec` of `kind`. */
-int kit_store_save(
-    kit_store *st, const char *kind, json_t *rec, int insert);
+int kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert);
 
 /* Load a record. The caller owns the result (json_decref); NULL if absent
  * (st->err empty) or on error (st->err set). */

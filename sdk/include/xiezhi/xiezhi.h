@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define XZ_ABI_MAJOR 1
-#define XZ_ABI_MINOR 0
+#define XZ_ABI_MINOR 1
 
 #define XZ_VERSION_STRING "0.1.0"
 
@@ -181,6 +181,14 @@ typedef struct xz_plugin_desc {
 	void (*stop)(void *state);
 	/* Mandatory. Free everything; no callback runs after it. */
 	void (*fini)(void *state);
+
+	/* ABI 1.1. Optional. Runs in the actor context after each batch of
+	 * messages and jobs the kernel handed the plugin in one turn (up to a
+	 * few hundred, more under load). A plugin may keep one store
+	 * transaction open across the batch and commit it here, then send the
+	 * replies and events it held back: group commit, so a busy plugin
+	 * pays one commit per batch instead of one per request. */
+	void (*batch_end)(void *state);
 } xz_plugin_desc;
 
 /*

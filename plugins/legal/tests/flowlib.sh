@@ -1,0 +1,110 @@
+# flowlib.sh - helpers shared by the legal and end-to-end flow tests
+# (tests/integration/t_legal_*.sh, t_flow_*.sh). Source it after lib.sh
+# and xz_setup.
+#
+#   flow_node prison audit legal    write $XZ_CFG with these plugins (a
+#                                   plugin whose .so is not built makes
+#                                   flow_have fail) and start the node
+#   flow_have NAME                  true when the plugin is available
+#   lcall TOPIC 'FIELDS'            `xz call TOPIC {"actor":..,FIELDS}`
+#   advance MS                      move the kernel clock forward
+#   sub_bg PATTERN N FILE           start `xz sub` in the background; waits
+#                                   until it is subscribed
+#   audit_rows 'QUERY FIELDS'       audit.query records as JSON lines
+
+ACTOR='"actor":{"user":"officer-7","role":"OFFICER","agency":"prison-1"}'
+LEGAL_DIR="$XZ_SRC/plugins/legal"
+
+# flow_have NAME: the plugin NAME can run on this build.
+flow_have() {
+	case "$1" in
+	legal) [ -f "$LEGAL_DIR/legal.lua" ] ;;
+	*) [ -f "$XZ_PLUGIN_DIR/$1.so" ] ;;
+	esac
+}
+
+# flow_skip_unless NAME...: print a SKIP line and exit 0 when a plugin is
+# missing (a flow is never faked without its plugin).
+flow_skip_unless() {
+	local p
+	for p in "$@"; do
+		if ! flow_have "$p"; then
+			echo "SKIP $XZ_TEST_NAME: plugin '$p' is not in this tree" \
+				"($XZ_PLUGIN_DIR/$p.so missing)"
+			exit 0
+		fi
+	done
+}
+
+# flow_node [-l LEGAL_LUA] [-o 'legal options'] NAME...: the config and the
+# node. The legal plugin is run from LEGAL_LUA (default: the source tree).
+flow_node() {
+	local lua="$LEGAL_DIR/legal.lua" lopts="" p
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-l) lua=$2; shift 2 ;;
+		-o) lopts=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
+	{
+		# a generous per-call deadline: the sanitizer build on a shared,
+		# loaded machine is slow (the default 500 ms is for production)
+		echo "lua = { time_limit_ms = 5000; };"
+		echo "plugins = ("
+		local first=1
+		for p in "$@"; do
+			[ $first = 1 ] || echo ","
+			first=0
+			case "$p" in
+			legal) echo "  { name = \"legal\"; kind = \"lua\"; path = \"$lua\";" \
+				"options = { $lopts }; }" ;;
+			prison) echo "  { name = \"prison\"; kind = \"so\";" \
+				"options = { seed_demo_data = true; }; }" ;;
+			rehab) echo "  { name = \"rehab\"; kind = \"so\";" \
+				"options = { seed_demo_data = true; }; }" ;;
+			*) echo "  { name = \"$p\"; kind = \"so\"; }" ;;
+			esac
+		done
+		echo ");"
+	} | xz_config
+	start_node
+}
+
+lcall() {
+	local topic=$1 fields=${2:-}
+	if [ -n "$fields" ]; then
+		xz call "$topic" "{$ACTOR,$fields}"
+	else
+		xz call "$topic" "{$ACTOR}"
+	fi
+}
+
+advance() {
+	xz call xz.sys.clock.advance "{\"ms\":$1}" >/dev/null
+}
+
+now_ms() {
+	xz call xz.sys.clock.now '{}' | jq -r .now_ms
+}
+
+# sub_bg PATTERN N FILE: subscribe in the background; SUB_PID is set.
+sub_bg() {
+	XZ_SUB_READY=1 xz sub "$1" -n "$2" >"$3" 2>"$3.err" &
+	SUB_PID=$!
+	wait_for 5 grep -q "xiezhi sub: ready" "$3.err" ||
+		fail "xiezhi sub $1 not ready after 5 s"
+}
+
+# sub_wait FILE N [SECONDS]: wait until FILE has N lines.
+sub_wait() {
+	local f=$1 n=$2 secs=${3:-5}
+	wait_for "$secs" test "$(wc -l <"$f")" -ge "$n"
+}
+
+# audit_rows 'FIELDS': the audit records matching {FIELDS} (one JSON per
+# line, oldest first).
+audit_rows() {
+	xz call audit.query "{$ACTOR,\"purpose\":\"test\",\"limit\":10000${1:+,$1}}" |
+		jq -c '.records[]'
+}

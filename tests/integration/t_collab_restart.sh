@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Case transfers survive a restart: state, history and statutory clocks are
+# in the store, and the clocks are re-armed from it (an overdue clock fires
+# once, never again after the next restart). Options change the clocks.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+xz_setup
+xz_config <<'EOF2'
+plugins = (
+  { name = "collab"; kind = "so";
+    options = { community_correction_notify_days = 3; community_correction_serve_days = 8; }; }
+);
+EOF2
+LONG="-t 600000" # generous deadlines (a loaded machine, clock jumps)
+H=$(printf 'doc' | sha256sum | cut -d' ' -f1)
+PRISON='"actor":{"user":"w-1","role":"WARDEN","agency":"PRISON"}'
+CC='"actor":{"user":"o-1","role":"OFFICER","agency":"COMMUNITY_CORRECTIONS"}'
+PKG="{\"type\":\"COMMUNITY_CORRECTION\",\"from_agency\":\"PRISON\",\"to_agency\":\"COMMUNITY_CORRECTIONS\",\"subject\":{\"type\":\"prisoner\",\"id\":\"A1234BC\"},\"documents\":[{\"name\":\"parole-order\",\"media_type\":\"application/pdf\",\"sha256\":\"$H\",\"size\":10}],\"reason\":\"released on parole\",$PRISON}"
+
+start_node
+check "send" xz call collab.transfer.send "$PKG"
+T=$(jq -r .transfer_id <<<"$OUT")
+assert_eq "clocks from the options: 3 and 8 days" "notify:3 serve:8" \
+	"$(jq -r --arg s "$(jq -r .sent_at <<<"$OUT")" '[.clocks[] | "\(.clock):\(((.due_at[:19] + "Z" | fromdate) - ($s[:19] + "Z" | fromdate)) / 86400)"] | join(" ")' <<<"$OUT")"
+stop_node
+
+start_node
+check "get after a restart" xz call collab.transfer.get "{\"transfer_id\":\"$T\",$CC}"
+assert_eq "still SENT with its history" "SENT send:w-1" \
+	"$(jq -r '"\(.state) \([.history[] | "\(.action):\(.by.user)"] | join(","))"' <<<"$OUT")"
+check "the same package after a restart" xz call collab.transfer.send "$PKG"
+assert_eq "is a duplicate" "$T true" "$(jq -r '"\(.transfer_id) \(.duplicate)"' <<<"$OUT")"
+XZ_SUB_READY=1 xz sub collab.transfer.overdue -n 1 -t 20000 >"$XZ_T/o1.out" 2>"$XZ_T/o1.err" &
+SUB=$!
+wait_for 10 grep -q ready "$XZ_T/o1.err" || fail "subscriber ready"
+check "advance 4 days" xz call $LONG xz.sys.clock.advance '{"ms":345600000}'
+wait "$SUB" || true
+assert_eq "the re-armed notify clock fires" "$T notify SENT" \
+	"$(jq -r '"\(.data.transfer_id) \(.data.clock) \(.data.state)"' "$XZ_T/o1.out")"
+check "receive (late)" xz call $LONG collab.transfer.receive "{\"transfer_id\":\"$T\",$CC}"
+assert_eq "notify stays OVERDUE, serve pending" "notify:OVERDUE serve:PENDING" \
+	"$(jq -r '[.clocks[] | "\(.clock):\(.status)"] | join(" ")' <<<"$OUT")"
+stop_node
+
+start_node
+XZ_SUB_READY=1 xz sub collab.transfer.overdue -n 2 -t 4000 >"$XZ_T/o2.out" 2>"$XZ_T/o2.err" &
+SUB=$!
+wait_for 10 grep -q ready "$XZ_T/o2.err" || fail "subscriber ready"
+check "advance 9 days" xz call $LONG xz.sys.clock.advance '{"ms":777600000}'
+rc=0
+wait "$SUB" || rc=$?
+assert_eq "only the serve clock fires (notify fired before the restart)" "$T serve" \
+	"$(jq -r '"\(.data.transfer_id) \(.data.clock)"' "$XZ_T/o2.out" | paste -sd,)"
+assert_eq "and nothing else within 4 s (sub times out)" 3 "$rc"
+check "get" xz call $LONG collab.transfer.get "{\"transfer_id\":\"$T\",$PRISON}"
+assert_eq "history across restarts" "send,receive" "$(jq -r '[.history[].action] | join(",")' <<<"$OUT")"
+assert_eq "clocks" "notify:OVERDUE serve:OVERDUE" "$(jq -r '[.clocks[] | "\(.clock):\(.status)"] | join(" ")' <<<"$OUT")"
+assert_eq "overdue counter" 1 "$(xz status $LONG | jq -r '.plugins[] | select(.name == "collab") | .counters.overdue')"
+stop_node
+
+# Options are declared with ranges: the kernel refuses 0 days.
+xz_config "$XZ_T/bad.cfg" <<'EOF2'
+plugins = ( { name = "collab"; kind = "so"; options = { community_correction_notify_days = 0; }; } );
+EOF2
+assert_exit "an out-of-range option is refused" 1 "$XZ_BIN" check -c "$XZ_T/bad.cfg"
+assert_contains "naming the option" "community_correction_notify_days" "$ERR"
+finish

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# t_flow_1_kiosk_legal_aid.sh - DOMAIN.md flow 1 on a real node with the
+# prison, legal and audit plugins, through the bus only: a prisoner asks
+# for legal aid at a kiosk -> prison.kiosk.legal-aid-requested -> legal
+# opens an application (24 h forward clock) -> received, reviewed,
+# granted (7 d) -> provider assigned (3 d) -> the prison books a LEGAL
+# visit -> the visit takes place -> the application is closed and its
+# outcome published for the prisoner's record. The audit trail must hold
+# every step, and its chain must verify.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+xz_setup
+. "$XZ_SRC/plugins/legal/tests/flowlib.sh"
+flow_skip_unless prison legal
+WITH_AUDIT=0
+if flow_have audit; then WITH_AUDIT=1; fi
+if [ $WITH_AUDIT = 1 ]; then flow_node prison legal audit; else flow_node prison legal; fi
+H=3600000
+D=$((24 * H))
+
+check "lawyer in the directory" lcall legal.provider.add '"id":"LAW-0001",
+  "type":"LAWYER","name":"Li Wei","licence":"11101201010001","region":"R1",
+  "capacity":3,"specialties":["CRIMINAL"],"conflicts":[]'
+sub_bg 'legal.aid.*' 1000 "$XZ_T/legal.txt"
+LEGAL_SUB=$SUB_PID
+sub_bg 'prison.kiosk.forwarded' 1 "$XZ_T/fwd.txt"
+
+echo "-- 1. the prisoner's kiosk request"
+PRISONER=A0001AA
+K=$(xz call prison.kiosk.legal-aid "{\"actor\":{\"user\":\"kiosk-3\",\"role\":\"KIOSK\",\"agency\":\"prison-1\"},
+  \"prisoner_id\":\"$PRISONER\",\"matter\":\"appeal against sentence\"}")
+KID=$(echo "$K" | jq -r .id)
+FORWARD_BY=$(echo "$K" | jq -r .forward_by_ms)
+assert_eq "kiosk request submitted" SUBMITTED "$(echo "$K" | jq -r .state)"
+
+wait_for 5 grep -q '"legal.aid.opened"' "$XZ_T/legal.txt" || fail "no legal.aid.opened"
+OPENED=$(grep '"legal.aid.opened"' "$XZ_T/legal.txt" | head -n1)
+LA=$(echo "$OPENED" | jq -r .data.id)
+assert_eq "application opened from the kiosk event" \
+	"FORWARDED|INMATE|$PRISONER|prison.kiosk.legal-aid-requested:$KID" \
+	"$(echo "$OPENED" | jq -r '.data | "\(.state)|\(.applicant_type)|\(.prisoner_id)|\(.source_ref)"')"
+sub_wait "$XZ_T/fwd.txt" 1 || fail "no prison.kiosk.forwarded"
+assert_eq "the prison's kiosk request is marked forwarded" FORWARDED \
+	"$(xz call prison.kiosk.get "{$ACTOR,\"id\":\"$KID\"}" | jq -r .state)"
+APP=$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"")
+assert_eq "24 h forward clock from the request time (= the prison's forward_by)" \
+	"forward|RUNNING|$FORWARD_BY" "$(echo "$APP" | jq -r '.clocks[0] | "\(.clock)|\(.status)|\(.due_ms)"')"
+assert_eq "means check exemption in custody" true "$(echo "$APP" | jq -r .means_exempt)"
+
+echo "-- 2. received and decided within 7 days"
+advance $((20 * H))
+assert_eq "received" RECEIVED "$(lcall legal.aid.receive "\"id\":\"$LA\"" | jq -r .state)"
+assert_eq "under review" UNDER_REVIEW "$(lcall legal.aid.start-review "\"id\":\"$LA\"" | jq -r .state)"
+advance $((5 * D))
+assert_eq "granted" GRANTED "$(lcall legal.aid.grant "\"id\":\"$LA\"" | jq -r .state)"
+
+echo "-- 3. provider assigned within 3 days, LEGAL visit booked"
+advance $((2 * D))
+A=$(lcall legal.aid.assign "\"id\":\"$LA\"")
+assert_eq "assigned by the routing rule" "ASSIGNED|LAW-0001" \
+	"$(echo "$A" | jq -r '"\(.state)|\(.provider_id)"')"
+VID=$(echo "$A" | jq -r .visit.id)
+assert_eq "visit booked (legal's record)" BOOKED "$(echo "$A" | jq -r .visit.state)"
+V=$(xz call prison.visit.get "{$ACTOR,\"id\":\"$VID\"}")
+assert_eq "the prison's visit" "BOOKED|LEGAL|$PRISONER|$LA|Li Wei" \
+	"$(echo "$V" | jq -r '"\(.state)|\(.type)|\(.prisoner_id)|\(.legal_aid_id)|\(.visitor.name)"')"
+assert_eq "slot 48 h after the assignment" "$(($(echo "$A" | jq -r .assigned_ms) + 48 * H))" \
+	"$(echo "$V" | jq -r .slot_ms)"
+wait_for 5 grep -q '"legal.aid.visit-booked"' "$XZ_T/legal.txt" || true
+assert_eq "visit-booked event" "$VID" \
+	"$(grep '"legal.aid.visit-booked"' "$XZ_T/legal.txt" | jq -r .data.visit_id)"
+
+echo "-- 4. service, visit, closure"
+assert_eq "in service" IN_SERVICE "$(lcall legal.aid.start-service "\"id\":\"$LA\"" | jq -r .state)"
+advance $((2 * D))
+check "visit completed at the prison" xz call prison.visit.complete \
+	"{$ACTOR,\"id\":\"$VID\",\"outcome\":\"ATTENDED\"}"
+wait_for 5 grep -q '"legal.aid.visit-completed"' "$XZ_T/legal.txt" || true
+assert_eq "legal follows the visit" "COMPLETED|ATTENDED" \
+	"$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"" | jq -r '"\(.visit.state)|\(.visit.outcome)"')"
+C=$(lcall legal.aid.close "\"id\":\"$LA\",\"outcome\":\"APPEAL_LODGED\"")
+assert_eq "closed" CLOSED "$(echo "$C" | jq -r .state)"
+wait_for 5 grep -q '"legal.aid.closed"' "$XZ_T/legal.txt" || true
+assert_eq "outcome published for the prisoner's record" "$PRISONER|APPEAL_LODGED|INMATE" \
+	"$(grep '"legal.aid.closed"' "$XZ_T/legal.txt" | jq -r '.data | "\(.prisoner_id)|\(.outcome)|\(.applicant_type)"')"
+APP=$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"")
+assert_eq "every clock met" "forward:MET review:MET assign:MET" \
+	"$(echo "$APP" | jq -r '[.clocks[] | "\(.clock):\(.status)"] | join(" ")')"
+assert_eq "history" "create receive start-review grant assign visit-booked start-service visit-completed close" \
+	"$(echo "$APP" | jq -r '[.history[].action] | join(" ")')"
+assert_eq "no SLA breach" 0 "$(grep -c sla-breached "$XZ_T/legal.txt" || true)"
+
+if [ $WITH_AUDIT = 1 ]; then
+	echo "-- 5. the audit trail"
+	sleep 0.3
+	assert_eq "audit of the application" \
+		"CREATE:created:FORWARDED VIEW:disclosed UPDATE:FORWARDED->RECEIVED UPDATE:RECEIVED->UNDER_REVIEW UPDATE:UNDER_REVIEW->GRANTED UPDATE:GRANTED->ASSIGNED UPDATE:visit_booked:$VID UPDATE:ASSIGNED->IN_SERVICE UPDATE:visit_completed:$VID VIEW:disclosed UPDATE:IN_SERVICE->CLOSED VIEW:disclosed" \
+		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r '"\(.action):\(.outcome)"' | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "who acted" "legal officer-7" \
+		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r .who | sort -u | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "the prison's side: kiosk created, forwarded, read" "CREATE UPDATE VIEW" \
+		"$(audit_rows "\"subject_id\":\"$KID\"" | jq -r .action | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "the prison's side: visit requested, approved, booked, read, completed" \
+		"CREATE UPDATE UPDATE VIEW UPDATE" \
+		"$(audit_rows "\"subject_id\":\"$VID\"" | jq -r .action | tr '\n' ' ' | sed 's/ $//')"
+	assert_eq "the chain verifies" true "$(lcall audit.verify | jq -r .ok)"
+else
+	echo "SKIP audit checks: the audit plugin is not in this tree"
+fi
+kill "$LEGAL_SUB" 2>/dev/null || true
+stop_node
+finish
