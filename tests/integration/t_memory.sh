@@ -24,6 +24,12 @@ mkdir -p "$XZ_T/n1"
 # The default deployment, with its own sockets and data_dir; every
 # relative path of the include made absolute (it moves to $XZ_T).
 deploy() { # EXTRA_PLUGIN_ENTRIES -> $XZ_T/plugins.cfg and $XZ_CFG
+	local f
+	# the other includes (audit.cfg, ...), relative paths made absolute
+	for f in "$CFG_DIR"/*.cfg; do
+		case "$(basename "$f")" in xiezhi.cfg | plugins.cfg) continue ;; esac
+		sed -E "s#path *= *\"([^/\"][^\"]*)\"#path = \"$CFG_DIR/\\1\"#g" "$f" >"$XZ_T/$(basename "$f")"
+	done
 	sed -E "s#path *= *\"([^/\"][^\"]*)\"#path = \"$CFG_DIR/\\1\"#g" "$CFG_DIR/plugins.cfg" |
 		ADD="$1" awk '
 		BEGIN { add = ENVIRON["ADD"] }

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nng/nng.h>
+
 #include "config.h"
 #include "diag.h"
 #include "kernel.h"

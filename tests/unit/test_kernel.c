@@ -515,5 +515,7 @@ main(void)
 		cmocka_unit_test(test_shutdown_drains_then_stops_in_reverse),
 		cmocka_unit_test(test_store_wal_survives_restart),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	nng_fini(); /* leak checkers: free nng's global state */
+	return failed;
 }

@@ -400,5 +400,7 @@ main(void)
 		cmocka_unit_test(test_options_values),
 		cmocka_unit_test(test_options_errors),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	nng_fini(); /* leak checkers: free nng's global state */
+	return failed;
 }
