@@ -390,9 +390,7 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	}
 	if ((rc = xz_link_start(k, d)) != XZ_OK)
 		return rc;
-	/* The deployment the node runs with is an audit record. */
-	xz_sys_audit(k, "system", "UPDATE", "config",
-	    k->cfg->path ? k->cfg->path : "(built in)", "node start", "ok");
+
 	xz_log(k, XZ_LOG_INFO, "kernel", "node '%s' running: %zu plugins, "
 	       "control %s",
 	    k->cfg->node_name, k->nplugins, k->cfg->control_url);

@@ -9,6 +9,7 @@
  *   xz.sys.clock.advance     {"ms":N}           -> {"now_ms":..}
  *   xz.sys.reload            {"name":"x"} | {}  -> {"reloaded":[..]}
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -369,6 +370,16 @@ xz_sys_reload_all(xz_kernel *k)
 		reload_start(k, sys, NULL, NULL, &why);
 }
 
+/* After a burst, glibc keeps freed memory in its arenas; hand it back to
+ * the system every few seconds so the node returns to its idle size. */
+static void
+on_trim(void *ud, uint64_t id)
+{
+	(void) ud;
+	(void) id;
+	malloc_trim(0);
+}
+
 static int
 sys_init(xz_plugin *self, const xz_host *h, void **state)
 {
@@ -381,7 +392,8 @@ sys_init(xz_plugin *self, const xz_host *h, void **state)
 	if (h->subscribe(self, "xz.sys.ping", NULL, on_ping, st, NULL) ||
 	    h->subscribe(self, "xz.sys.status", NULL, on_status, st, NULL) ||
 	    h->subscribe(self, "xz.sys.clock.*", NULL, on_clock, st, NULL) ||
-	    h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL)) {
+	    h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL) ||
+	    h->timer_start(self, 5000, 5000, on_trim, st, NULL)) {
 		free(st);
 		return XZ_ENOMEM;
 	}
