@@ -35,6 +35,7 @@
 #define LINK_WINDOW 2
 #define LINK_BATCH_BYTES (256 * 1024)
 #define LINK_BATCH_MAX 4096
+#define LINK_INQ 64 /* inbound batches queued per peer */
 
 struct xz_peer {
 	atomic_int      refs;
@@ -49,6 +50,15 @@ struct xz_peer {
 	int             outstanding;
 	bool            dead, tx_started;
 	pthread_t       tx;
+	/* Inbound: batches from this peer wait here for the peer's own
+	 * worker, which routes them (and may wait on backpressure); the
+	 * receiver thread only takes CREDITs itself, so a full queue can
+	 * never hold back the credits that would empty it. */
+	nng_msg       **inq; /* ring of LINK_INQ batches (owned) */
+	uint32_t        inhead, incount;
+	pthread_t       rxw;
+	bool            rxw_started;
+	atomic_bool     rxw_done;
 	struct xz_peer *next;
 };
 
@@ -62,6 +72,7 @@ typedef struct xz_link {
 	struct xz_peer *peers;
 	size_t          npeers;
 	atomic_bool     stop;
+	atomic_bool     reap_wanted; /* a peer's worker finished */
 	uint64_t        last_reject_log_us;
 } xz_link;
 
@@ -88,6 +99,12 @@ xz_peer_unref(struct xz_peer *peer)
 		peer->count--;
 	}
 	free(peer->q);
+	while (peer->inq != NULL && peer->incount > 0) {
+		nng_msg_free(peer->inq[peer->inhead]);
+		peer->inhead = (peer->inhead + 1) % LINK_INQ;
+		peer->incount--;
+	}
+	free(peer->inq);
 	pthread_mutex_destroy(&peer->mu);
 	pthread_cond_destroy(&peer->cv);
 	free(peer);
@@ -215,6 +232,9 @@ tx_main(void *arg)
 	return NULL;
 }
 
+static void *rxw_main(void *arg);
+static void  peer_kill(struct xz_peer *peer);
+
 static struct xz_peer *
 peer_get(xz_link *l, nng_pipe pipe)
 {
@@ -240,14 +260,23 @@ peer_get(xz_link *l, nng_pipe pipe)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&peer->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	peer->q = calloc(2 * (size_t) peer->cap, sizeof(*peer->q));
-	if (peer->q == NULL ||
+	peer->q   = calloc(2 * (size_t) peer->cap, sizeof(*peer->q));
+	peer->inq = calloc(LINK_INQ, sizeof(*peer->inq));
+	if (peer->q == NULL || peer->inq == NULL ||
 	    pthread_create(&peer->tx, NULL, tx_main, peer) != 0) {
 		pthread_mutex_unlock(&l->mu);
 		xz_peer_unref(peer);
 		return NULL;
 	}
 	peer->tx_started = true;
+	if (pthread_create(&peer->rxw, NULL, rxw_main, peer) != 0) {
+		pthread_mutex_unlock(&l->mu);
+		peer_kill(peer);
+		pthread_join(peer->tx, NULL);
+		xz_peer_unref(peer);
+		return NULL;
+	}
+	peer->rxw_started = true;
 	peer->next       = l->peers;
 	l->peers         = peer;
 	l->npeers++;
@@ -273,7 +302,10 @@ reap(xz_link *l, bool all)
 	pthread_mutex_lock(&l->mu);
 	for (struct xz_peer **pp = &l->peers; *pp != NULL;) {
 		struct xz_peer *p = *pp;
-		if (all || p->dead) {
+		/* A dead peer's worker may still be routing what it sent
+		 * (and waiting on backpressure): reap it once it is done. */
+		if (all || (p->dead && (!p->rxw_started ||
+		                           atomic_load(&p->rxw_done)))) {
 			*pp     = p->next;
 			p->next = dead;
 			dead    = p;
@@ -289,6 +321,8 @@ reap(xz_link *l, bool all)
 		peer_kill(p);
 		if (p->tx_started)
 			pthread_join(p->tx, NULL);
+		if (p->rxw_started)
+			pthread_join(p->rxw, NULL);
 		xz_bus_unsubscribe_all(l->k, NULL, p);
 		xz_peer_unref(p);
 	}
@@ -306,6 +340,7 @@ on_pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 			break;
 		}
 	pthread_mutex_unlock(&l->mu);
+	atomic_store(&l->reap_wanted, true);
 }
 
 /* Send one envelope to a peer right away (error replies from the link). */
@@ -460,7 +495,9 @@ reject(xz_link *l, const char *why, uint32_t pipe)
 	}
 }
 
-static void
+/* Returns true when the batch went to the peer's worker (which then owns
+ * msg); false when the caller still owns it. */
+static bool
 handle_batch(xz_link *l, nng_msg *msg)
 {
 	const uint8_t  *buf = nng_msg_body(msg);
@@ -479,25 +516,83 @@ handle_batch(xz_link *l, nng_msg *msg)
 			reject(l, rc == XZ_ETOOBIG ? "payload over max_payload"
 			                           : "malformed envelope",
 			    (unsigned) nng_pipe_id(pipe));
-			return;
+			return false;
 		}
 		if (e.kind == XZ_KIND_ACK) {
 			reject(l, "unexpected envelope kind",
 			    (unsigned) nng_pipe_id(pipe));
-			return;
+			return false;
 		}
 	}
 	if (r < 0 || len == 0) {
 		reject(l, "truncated batch", (unsigned) nng_pipe_id(pipe));
-		return;
+		return false;
 	}
 	if ((peer = peer_get(l, pipe)) == NULL)
-		return;
-	off = 0;
+		return false;
+	off          = 0;
+	size_t other = 0;
 	while (xz_batch_next(buf, len, &off, &rec, &rlen) == 1) {
 		xz_env_decode(rec, rlen, maxp, &e);
-		handle_env(l, peer, &e);
+		if (e.kind == XZ_KIND_CREDIT)
+			handle_env(l, peer, &e);
+		else
+			other++;
 	}
+	if (other == 0)
+		return false;
+	/* Hand the batch to the peer's worker (it skips the credits). */
+	pthread_mutex_lock(&peer->mu);
+	while (peer->incount == LINK_INQ && !peer->dead)
+		pthread_cond_wait(&peer->cv, &peer->mu);
+	if (peer->dead && peer->incount == LINK_INQ) {
+		pthread_mutex_unlock(&peer->mu);
+		return false;
+	}
+	peer->inq[(peer->inhead + peer->incount) % LINK_INQ] = msg;
+	peer->incount++;
+	pthread_cond_broadcast(&peer->cv);
+	pthread_mutex_unlock(&peer->mu);
+	return true;
+}
+
+/* The peer's worker: routes its batches in order; may wait on
+ * backpressure without holding anyone else up. Drains what was queued
+ * even after the peer went away (it was accepted), then exits. */
+static void *
+rxw_main(void *arg)
+{
+	struct xz_peer *peer = arg;
+	xz_link        *l    = peer->l;
+	size_t          maxp = l->k->cfg->max_payload;
+
+	for (;;) {
+		pthread_mutex_lock(&peer->mu);
+		while (peer->incount == 0 && !peer->dead)
+			pthread_cond_wait(&peer->cv, &peer->mu);
+		if (peer->incount == 0) {
+			pthread_mutex_unlock(&peer->mu);
+			break;
+		}
+		nng_msg *msg = peer->inq[peer->inhead];
+		peer->inhead = (peer->inhead + 1) % LINK_INQ;
+		peer->incount--;
+		pthread_cond_broadcast(&peer->cv);
+		pthread_mutex_unlock(&peer->mu);
+
+		const uint8_t *buf = nng_msg_body(msg), *rec;
+		size_t         len = nng_msg_len(msg), off = 0, rlen;
+		xz_env         e;
+		while (xz_batch_next(buf, len, &off, &rec, &rlen) == 1) {
+			xz_env_decode(rec, rlen, maxp, &e);
+			if (e.kind != XZ_KIND_CREDIT)
+				handle_env(l, peer, &e);
+		}
+		nng_msg_free(msg);
+	}
+	atomic_store(&peer->rxw_done, true);
+	atomic_store(&l->reap_wanted, true);
+	return NULL;
 }
 
 static void *
@@ -508,14 +603,14 @@ rx_main(void *arg)
 	while (!atomic_load(&l->stop)) {
 		nng_msg *msg;
 		int      rc = nng_recvmsg(l->sock, &msg, 0);
-		if (rc == NNG_ETIMEDOUT) {
+		if (rc == NNG_ETIMEDOUT || atomic_exchange(&l->reap_wanted, false))
 			reap(l, false);
+		if (rc == NNG_ETIMEDOUT)
 			continue;
-		}
 		if (rc != 0)
 			break;
-		handle_batch(l, msg);
-		nng_msg_free(msg);
+		if (!handle_batch(l, msg))
+			nng_msg_free(msg);
 	}
 	return NULL;
 }
