@@ -269,6 +269,14 @@ peer_get(xz_link *l, nng_pipe pipe)
 		return NULL;
 	}
 	peer->tx_started = true;
+	/* A batch can arrive after its pipe was removed (the client's last
+	 * credit, sent as it closes): route it, but as a peer already dead,
+	 * which is reaped once its worker drained it. nng finds no address
+	 * for a pipe that is gone. */
+	nng_sockaddr sa;
+	if (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == NNG_ENOENT ||
+	    nng_pipe_get_addr(pipe, NNG_OPT_LOCADDR, &sa) == NNG_ENOENT)
+		peer->dead = true;
 	if (pthread_create(&peer->rxw, NULL, rxw_main, peer) != 0) {
 		pthread_mutex_unlock(&l->mu);
 		peer_kill(peer);
