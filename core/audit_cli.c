@@ -21,13 +21,14 @@
 #include <sqlite3.h>
 
 #include "audit_cli.h"
+#include "cli_common.h"
 #include "chain.h"
 #include "client.h"
 #include "config.h"
 
 #define EXIT_USAGE 2
 #define EXIT_TIMEOUT 3
-#define DEFAULT_CONFIG "config/xiezhi.cfg"
+#define DEFAULT_CONFIG XZ_DEFAULT_CONFIG
 
 static const char usage_audit[]
     = "usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u URL]\n"
@@ -84,15 +85,6 @@ typedef struct aopts {
 	long limit, timeout_ms;
 } aopts;
 
-static const char *
-plugin_dir(void)
-{
-	const char *env = getenv("XZ_PLUGIN_DIR");
-	if (env != NULL && env[0] != '\0')
-		return env;
-	return access(XZ_BUILD_PLUGIN_DIR, R_OK) == 0 ? XZ_BUILD_PLUGIN_DIR
-	                                              : XZ_INSTALL_PLUGIN_DIR;
-}
 
 /* -1: --help printed (exit 0); 0 ok; EXIT_USAGE. */
 static int
@@ -219,39 +211,16 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 static int
 load_cfg(const char *path, xz_config *cfg)
 {
-	xz_diag d;
-	int     rc;
-
-	xz_diag_init(&d);
-	rc = xz_config_load(cfg, path, plugin_dir(), &d);
-	if (rc != 0)
-		xz_diag_print(&d, stderr);
-	xz_diag_free(&d);
-	return rc;
+	return xz_cli_load_config(path, cfg);
 }
 
 /* The node's URL (-u, $XZ_URL, or -c's control URL); caller frees. */
 static char *
 node_url(const char *sub, const aopts *o)
 {
-	const char *env = getenv("XZ_URL");
-	xz_config   cfg;
-	char       *url;
-
-	if (o->url != NULL)
-		return strdup(o->url);
-	if (o->config == NULL && env != NULL && env[0] != '\0')
-		return strdup(env);
-	if (load_cfg(o->config ? o->config : DEFAULT_CONFIG, &cfg) != 0) {
-		fprintf(stderr,
-		    "xiezhi audit %s: cannot read the deployment to find the "
-		    "node (give -u URL or -c FILE)\n",
-		    sub);
-		return NULL;
-	}
-	url = strdup(cfg.control_url);
-	xz_config_free(&cfg);
-	return url;
+	char what[64];
+	snprintf(what, sizeof(what), "audit %s", sub);
+	return xz_cli_node_url(what, o->config, o->url);
 }
 
 /*

@@ -16,6 +16,7 @@
 
 #include "audit_cli.h"
 #include "bench.h"
+#include "cli_common.h"
 #include "client.h"
 #include "config.h"
 #include "kernel.h"
@@ -23,33 +24,7 @@
 
 #define EXIT_USAGE 2
 #define EXIT_TIMEOUT 3
-#define DEFAULT_CONFIG "config/xiezhi.cfg"
-
-/* Where `so` plugins given without a path are found: $XZ_PLUGIN_DIR, else
- * <exe>/../lib/xiezhi/plugins (an installed tree, wherever it was moved),
- * else the build tree's folder, else the configured install folder. */
-static const char *
-builtin_plugin_dir(void)
-{
-	static char dir[4096];
-	const char *env = getenv("XZ_PLUGIN_DIR");
-	ssize_t     n;
-
-	if (env != NULL && env[0] != '\0')
-		return env;
-	n = readlink("/proc/self/exe", dir, sizeof(dir) - 64);
-	if (n > 0) {
-		dir[n]      = '\0';
-		char *slash = strrchr(dir, '/');
-		if (slash != NULL) {
-			strcpy(slash, "/../lib/xiezhi/plugins");
-			if (access(dir, R_OK) == 0)
-				return dir;
-		}
-	}
-	return access(XZ_BUILD_PLUGIN_DIR, R_OK) == 0 ? XZ_BUILD_PLUGIN_DIR
-	                                              : XZ_INSTALL_PLUGIN_DIR;
-}
+#define DEFAULT_CONFIG XZ_DEFAULT_CONFIG
 
 static const char usage_main[] =
     "usage: xiezhi COMMAND [options]\n"
@@ -201,40 +176,13 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 static int
 load_config(const char *path, xz_config *cfg)
 {
-	xz_diag d;
-	int     rc;
-
-	xz_diag_init(&d);
-	rc = xz_config_load(cfg, path, builtin_plugin_dir(), &d);
-	if (rc != 0)
-		xz_diag_print(&d, stderr);
-	xz_diag_free(&d);
-	return rc;
+	return xz_cli_load_config(path, cfg);
 }
 
-/* The URL to reach: -u, else $XZ_URL, else the control URL of -c or the
- * default config. Returns a malloc'd string. */
 static char *
 target_url(const char *cmd, const opts *o)
 {
-	const char *env = getenv("XZ_URL");
-	xz_config   cfg;
-	char       *url;
-
-	if (o->url != NULL)
-		return strdup(o->url);
-	if (o->config == NULL && env != NULL && env[0] != '\0')
-		return strdup(env);
-	if (load_config(o->config ? o->config : DEFAULT_CONFIG, &cfg) != 0) {
-		fprintf(stderr,
-		    "xiezhi %s: cannot read the deployment to find the node "
-		    "(give -u URL or -c FILE)\n",
-		    cmd);
-		return NULL;
-	}
-	url = strdup(cfg.control_url);
-	xz_config_free(&cfg);
-	return url;
+	return xz_cli_node_url(cmd, o->config, o->url);
 }
 
 static int
@@ -784,7 +732,7 @@ cmd_bench(int argc, char **argv)
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
 	return xz_bench_main(o.json, o.count > 0 ? (unsigned) o.count : 0,
-	    builtin_plugin_dir(), argc > 0 ? argv[0] : "xiezhi");
+	    xz_cli_plugin_dir(), argc > 0 ? argv[0] : "xiezhi");
 }
 
 static int dispatch(int argc, char **argv);
