@@ -242,7 +242,8 @@ run_job(xz_plugin *p, xz_job *j)
 	case XZ_JOB_REPLY: {
 		xz_pending *pd = j->u.reply.pending;
 		if (pd->fn != NULL)
-			pd->fn(pd->ud, j->u.reply.status, &j->u.reply.reply->pub);
+			pd->fn(
+			    pd->ud, j->u.reply.status, &j->u.reply.reply->pub);
 		job_discard(j);
 		return;
 	}
@@ -264,7 +265,7 @@ run_actor(xz_plugin *p)
 	pthread_mutex_lock(&p->mu);
 	jobs    = p->jobs;
 	p->jobs = p->jobs_tail = NULL;
-	n                      = p->count < ACTOR_BATCH ? p->count : ACTOR_BATCH;
+	n = p->count < ACTOR_BATCH ? p->count : ACTOR_BATCH;
 	for (uint32_t i = 0; i < n; i++) {
 		batch[i] = p->ring[p->head];
 		p->head  = (p->head + 1) % p->cap;
@@ -293,19 +294,20 @@ run_actor(xz_plugin *p)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		xz_sub *s = batch[i].sub;
-		if (atomic_load_explicit(&s->active, memory_order_acquire) &&
-		    p->phase != XZ_PHASE_FAILED)
+		if (atomic_load_explicit(&s->active, memory_order_acquire)
+		    && p->phase != XZ_PHASE_FAILED)
 			s->fn(s->ud, &batch[i].msg->pub);
 		xz_kmsg_unref(batch[i].msg);
 		xz_sub_unref(s);
 	}
 	/* Group commit point (ABI 1.1): only for descriptors that have it. */
-	if ((n > 0 || done > 0) && p->batch_end != NULL &&
-	    p->phase != XZ_PHASE_FAILED)
+	if ((n > 0 || done > 0) && p->batch_end != NULL
+	    && p->phase != XZ_PHASE_FAILED)
 		p->batch_end(p->state);
 	xz_current = NULL;
 	if (n > 0)
-		atomic_fetch_add_explicit(&p->handled, n, memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &p->handled, n, memory_order_relaxed);
 
 	pthread_mutex_lock(&p->mu);
 	again = p->count > 0 || p->jobs != NULL;
@@ -326,9 +328,10 @@ worker_main(void *arg)
 	for (;;) {
 		if (k->rq_head == NULL && !k->rq_stop) {
 			pthread_mutex_unlock(&k->rq_mu);
-			for (int i = 0; i < WORKER_SPIN &&
-			     atomic_load_explicit(&k->rq_len,
-			         memory_order_acquire) == 0;
+			for (int i = 0; i < WORKER_SPIN
+			     && atomic_load_explicit(
+			            &k->rq_len, memory_order_acquire)
+			         == 0;
 			     i++)
 				__builtin_ia32_pause();
 			pthread_mutex_lock(&k->rq_mu);
@@ -361,7 +364,8 @@ xz_workers_start(xz_kernel *k, int n)
 		return XZ_ENOMEM;
 	k->rq_stop = false;
 	for (int i = 0; i < n; i++) {
-		if (pthread_create(&k->workers[i], NULL, worker_main, k) != 0) {
+		if (pthread_create(&k->workers[i], NULL, worker_main, k)
+		    != 0) {
 			xz_workers_stop(k);
 			return XZ_ENOMEM;
 		}

@@ -85,7 +85,6 @@ typedef struct aopts {
 	long limit, timeout_ms;
 } aopts;
 
-
 /* -1: --help printed (exit 0); 0 ok; EXIT_USAGE. */
 static int
 parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)

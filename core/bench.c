@@ -45,24 +45,24 @@ now_s(void)
 static struct {
 	const xz_host *h;
 	xz_plugin     *pub;
-	unsigned       n;        /* messages to publish */
+	unsigned       n; /* messages to publish */
 	const char    *topic;
 	atomic_uint    received; /* over all subscribers */
 	unsigned       expect;
 	sem_t          done;
 	/* reqrep */
-	xz_plugin *req;
-	unsigned   rr_left;
-	double    *lat; /* owned by the bench run */
-	unsigned   nlat;
-	double     t0;
-	int        publish_errors;
+	xz_plugin  *req;
+	unsigned    rr_left;
+	double     *lat; /* owned by the bench run */
+	unsigned    nlat;
+	double      t0;
+	int         publish_errors;
 	const char *pl; /* what publish_loop sends */
 	size_t      pllen;
 } B;
 
-static const char payload[PAYLOAD] =
-    "{\"id\":1,\"kind\":\"PERIMETER\",\"level\":2,\"loc\":\"w1\",\"x\":0}";
+static const char payload[PAYLOAD]
+    = "{\"id\":1,\"kind\":\"PERIMETER\",\"level\":2,\"loc\":\"w1\",\"x\":0}";
 
 static void
 on_event(void *ud, const xz_msg *m)
@@ -101,8 +101,9 @@ static void
 send_next(void)
 {
 	B.t0 = now_s();
-	if (B.h->request(B.req, "bench.rr", payload, PAYLOAD, 5000, on_reply,
-	        NULL) != XZ_OK) {
+	if (B.h->request(
+	        B.req, "bench.rr", payload, PAYLOAD, 5000, on_reply, NULL)
+	    != XZ_OK) {
 		B.rr_left = 0;
 		sem_post(&B.done);
 	}
@@ -134,13 +135,13 @@ on_rule(void *ud, const xz_msg *m)
 	json_t      *in = json_loadb(m->data, m->len, 0, &e);
 	if (in == NULL)
 		return;
-	json_int_t level = json_integer_value(json_object_get(in, "level"));
-	const char *kind = json_string_value(json_object_get(in, "kind"));
-	json_t     *out  = json_pack("{s:O,s:b,s:I}", "id",
-	         json_object_get(in, "id"), "alarm",
-	         level >= 2 || (kind && strcmp(kind, "PERIMETER") == 0),
-	         "level", level);
-	char *s = out ? json_dumps(out, JSON_COMPACT) : NULL;
+	json_int_t  level = json_integer_value(json_object_get(in, "level"));
+	const char *kind  = json_string_value(json_object_get(in, "kind"));
+	json_t     *out   = json_pack("{s:O,s:b,s:I}", "id",
+	          json_object_get(in, "id"), "alarm",
+	          level >= 2 || (kind && strcmp(kind, "PERIMETER") == 0), "level",
+	          level);
+	char       *s     = out ? json_dumps(out, JSON_COMPACT) : NULL;
 	if (s != NULL)
 		B.h->publish(self, "bench.cout", s, strlen(s));
 	free(s);
@@ -165,8 +166,9 @@ on_flow_reply(void *ud, int status, const xz_msg *r)
 {
 	int          step = (int) (intptr_t) ud;
 	json_error_t e;
-	json_t      *o  = json_loadb(r->data, r->len, 0, &e);
-	const char  *id = o ? json_string_value(json_object_get(o, "id")) : NULL;
+	json_t      *o = json_loadb(r->data, r->len, 0, &e);
+	const char  *id
+	    = o ? json_string_value(json_object_get(o, "id")) : NULL;
 
 	if (status != XZ_OK || (r->flags & XZ_MSG_ERROR) || id == NULL) {
 		AF.failed++;
@@ -186,7 +188,7 @@ flow_step(int step, const char *id)
 {
 	static const char *const topics[] = { "prison.alarm.raise",
 		"prison.alarm.acknowledge", "prison.alarm.resolve" };
-	char body[256];
+	char                     body[256];
 
 	if (step == 0)
 		snprintf(body, sizeof(body),
@@ -201,7 +203,8 @@ flow_step(int step, const char *id)
 		    "\"bench\"}",
 		    id);
 	if (B.h->request(AF.self, topics[step], body, strlen(body), 10000,
-	        on_flow_reply, (void *) (intptr_t) step) != XZ_OK) {
+	        on_flow_reply, (void *) (intptr_t) step)
+	    != XZ_OK) {
 		AF.failed++;
 		if (++AF.done == AF.left)
 			sem_post(&B.done);
@@ -223,21 +226,21 @@ role_init(xz_plugin *self, const xz_host *h, void **state)
 	B.h              = h;
 	*state           = self;
 	if (strcmp(name, "crule") == 0)
-		return h->subscribe(self, "bench.cin", NULL, on_rule, self,
-		    NULL);
+		return h->subscribe(
+		    self, "bench.cin", NULL, on_rule, self, NULL);
 	if (strcmp(name, "sink") == 0) {
-		int rc = h->subscribe(self, "bench.cout", NULL, on_event, self,
-		    NULL);
+		int rc = h->subscribe(
+		    self, "bench.cout", NULL, on_event, self, NULL);
 		return rc ? rc
-		          : h->subscribe(self, "bench.out", NULL, on_event,
-		                self, NULL);
+		          : h->subscribe(
+		              self, "bench.out", NULL, on_event, self, NULL);
 	}
 	if (strncmp(name, "sub", 3) == 0)
-		return h->subscribe(self, "bench.local.*", NULL, on_event, self,
-		    NULL);
+		return h->subscribe(
+		    self, "bench.local.*", NULL, on_event, self, NULL);
 	if (strcmp(name, "responder") == 0)
-		return h->subscribe(self, "bench.rr", NULL, on_request, self,
-		    NULL);
+		return h->subscribe(
+		    self, "bench.rr", NULL, on_request, self, NULL);
 	if (strcmp(name, "publisher") == 0)
 		B.pub = self;
 	if (strcmp(name, "requester") == 0)
@@ -311,8 +314,8 @@ run_pubsub(const char *topic, unsigned n, unsigned subs)
 }
 
 static int
-write_config(const char *dir, char *path, size_t n, const char *lua_rule,
-    bool prison)
+write_config(
+    const char *dir, char *path, size_t n, const char *lua_rule, bool prison)
 {
 	FILE *f;
 	snprintf(path, n, "%s/bench.cfg", dir);
@@ -321,7 +324,8 @@ write_config(const char *dir, char *path, size_t n, const char *lua_rule,
 	fprintf(f, "plugins = (\n");
 	if (lua_rule != NULL)
 		fprintf(f,
-		    "  { name = \"luarule\"; kind = \"lua\"; path = \"%s\"; }%s\n",
+		    "  { name = \"luarule\"; kind = \"lua\"; path = \"%s\"; "
+		    "}%s\n",
 		    lua_rule, prison ? "," : "");
 	if (prison)
 		fprintf(f, "  { name = \"prison\"; kind = \"so\"; }\n");
@@ -345,16 +349,20 @@ xz_bench_peer_main(int argc, char **argv)
 	unsigned  count, got = 0;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: xiezhi bench-peer URL PATTERN COUNT\n");
+		fprintf(
+		    stderr, "usage: xiezhi bench-peer URL PATTERN COUNT\n");
 		return 2;
 	}
 	count = (unsigned) strtoul(argv[3], NULL, 10);
 	if (xz_client_open(&c, argv[1], "bench-peer", 5000) != 0)
 		return 1;
-	xz_env s = { .kind = XZ_KIND_SUB, .topic = argv[2],
+	xz_env s = { .kind = XZ_KIND_SUB,
+		.topic     = argv[2],
 		.topic_len = strlen(argv[2]) };
-	xz_env p = { .kind = XZ_KIND_REQUEST, .topic = "xz.sys.ping",
-		.topic_len = 11, .payload = (const uint8_t *) "{}",
+	xz_env p = { .kind   = XZ_KIND_REQUEST,
+		.topic       = "xz.sys.ping",
+		.topic_len   = 11,
+		.payload     = (const uint8_t *) "{}",
 		.payload_len = 2 };
 	xz_client_id(&c, s.id);
 	xz_client_id(&c, p.id);
@@ -406,8 +414,8 @@ run_ipc(const char *self_exe, const char *url, unsigned n)
 	}
 	close(fds[1]);
 	f = fdopen(fds[0], "r");
-	if (f == NULL || fgets(line, sizeof(line), f) == NULL ||
-	    strncmp(line, "READY", 5) != 0) {
+	if (f == NULL || fgets(line, sizeof(line), f) == NULL
+	    || strncmp(line, "READY", 5) != 0) {
 		if (f)
 			fclose(f);
 		kill(pid, SIGKILL);
@@ -432,32 +440,33 @@ run_ipc(const char *self_exe, const char *url, unsigned n)
 }
 
 int
-xz_bench_main(bool json, unsigned count, const char *plugin_dir,
-    const char *self_exe)
+xz_bench_main(
+    bool json, unsigned count, const char *plugin_dir, const char *self_exe)
 {
 	char       dir[] = "/tmp/xiezhi-bench-XXXXXX";
 	char       cfgpath[512], url[600];
 	xz_config  cfg;
 	xz_diag    d;
-	xz_kernel *k = NULL;
+	xz_kernel *k  = NULL;
 	unsigned   n  = count ? count : 1000000;
 	unsigned   rr = n / 20 > 2000 ? n / 20 : 2000;
 	int        rc = 1;
 
 	memset(&cfg, 0, sizeof(cfg));
-	const char *lua_rule = XZ_SOURCE_DIR "/examples/lua-plugin/bench_rule.lua";
+	const char *lua_rule
+	    = XZ_SOURCE_DIR "/examples/lua-plugin/bench_rule.lua";
 	if (access(lua_rule, R_OK) != 0)
 		lua_rule = NULL;
 	char prison_so[1024];
 	snprintf(prison_so, sizeof(prison_so), "%s/prison.so", plugin_dir);
 	bool prison = access(prison_so, R_OK) == 0;
-	if (mkdtemp(dir) == NULL ||
-	    write_config(dir, cfgpath, sizeof(cfgpath), lua_rule, prison))
+	if (mkdtemp(dir) == NULL
+	    || write_config(dir, cfgpath, sizeof(cfgpath), lua_rule, prison))
 		return 1;
 	xz_diag_init(&d);
 	sem_init(&B.done, 0, 0);
-	if (xz_config_load(&cfg, cfgpath, plugin_dir, &d) != 0 ||
-	    xz_kernel_new(&k, &cfg, &d) != XZ_OK) {
+	if (xz_config_load(&cfg, cfgpath, plugin_dir, &d) != 0
+	    || xz_kernel_new(&k, &cfg, &d) != XZ_OK) {
 		xz_diag_print(&d, stderr);
 		goto out;
 	}
@@ -503,10 +512,10 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 	static const char ev[] = "{\"id\":12345,\"kind\":\"PERIMETER\","
 	                         "\"level\":2,\"location\":\"wing-3\","
 	                         "\"ts\":1795930000000}";
-	unsigned rn = n / 4 > 1000 ? n / 4 : 1000;
-	B.pl        = ev;
-	B.pllen     = sizeof(ev) - 1;
-	double r_crule = run_pubsub("bench.cin", rn, 1);
+	unsigned          rn   = n / 4 > 1000 ? n / 4 : 1000;
+	B.pl                   = ev;
+	B.pllen                = sizeof(ev) - 1;
+	double r_crule         = run_pubsub("bench.cin", rn, 1);
 	double r_lrule = lua_rule ? run_pubsub("bench.in", rn, 1) : NAN;
 	B.pl           = payload;
 	B.pllen        = PAYLOAD;
@@ -522,8 +531,9 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 		if (wait_done(300) == 0 && AF.failed == 0)
 			r_flow = (double) flows / (now_s() - t);
 		else
-			fprintf(stderr, "xiezhi bench: %u of %u alarm flows "
-			                "failed\n",
+			fprintf(stderr,
+			    "xiezhi bench: %u of %u alarm flows "
+			    "failed\n",
 			    AF.failed, flows);
 	}
 
@@ -531,12 +541,12 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 	r_ipc = run_ipc(self_exe, url, n / 2);
 
 	char rawurl[600];
-	xz_bench_raw_pair_throughput("inproc://xz-bench-raw", PAYLOAD, n,
-	    &raw_inproc);
+	xz_bench_raw_pair_throughput(
+	    "inproc://xz-bench-raw", PAYLOAD, n, &raw_inproc);
 	snprintf(rawurl, sizeof(rawurl), "ipc://%s/raw.sock", dir);
 	xz_bench_raw_pair_throughput(rawurl, PAYLOAD, n / 2, &raw_ipc);
-	xz_bench_raw_reqrep_latency("inproc://xz-bench-rr", PAYLOAD, rr,
-	    &raw_p50, &raw_p99);
+	xz_bench_raw_reqrep_latency(
+	    "inproc://xz-bench-rr", PAYLOAD, rr, &raw_p50, &raw_p99);
 
 	/* A figure that could not be measured is null, never a made-up 0. */
 	struct {
@@ -569,10 +579,12 @@ xz_bench_main(bool json, unsigned count, const char *plugin_dir,
 	} else {
 		printf("xiezhi bench: %u messages of %d bytes, same run\n", n,
 		    PAYLOAD);
-		printf("  local pub/sub (1:1)     %12.0f msg/s   raw nng inproc "
-		       "pair %12.0f msg/s   ratio %.2f\n",
+		printf(
+		    "  local pub/sub (1:1)     %12.0f msg/s   raw nng inproc "
+		    "pair %12.0f msg/s   ratio %.2f\n",
 		    r_pub, raw_inproc, r_pub / raw_inproc);
-		printf("  local fan-out (1:4)     %12.0f deliveries/s\n", r_fan);
+		printf(
+		    "  local fan-out (1:4)     %12.0f deliveries/s\n", r_fan);
 		printf("  local req/rep p50 / p99 %9.1f / %.1f us   raw nng "
 		       "inproc req/rep p50 %.1f us\n",
 		    p50, p99, raw_p50);

@@ -10,8 +10,8 @@
 
 /* Run every measurement and print a report (or one JSON object).
  * count 0: defaults. self_exe: argv[0], to spawn the ipc peer. */
-int xz_bench_main(bool json, unsigned count, const char *plugin_dir,
-    const char *self_exe);
+int xz_bench_main(
+    bool json, unsigned count, const char *plugin_dir, const char *self_exe);
 /* `xiezhi bench-peer URL PATTERN COUNT`: the out-of-process subscriber. */
 int xz_bench_peer_main(int argc, char **argv);
 

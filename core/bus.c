@@ -26,7 +26,7 @@ xz_kmsg_new(xz_kernel *k, int kind, const char *topic, size_t topic_len,
     const char *source, const void *data, size_t len)
 {
 	size_t   slen = source ? strlen(source) : 0;
-	xz_kmsg *m    = malloc(sizeof(*m) + topic_len + 1 + slen + 1 + len + 1);
+	xz_kmsg *m = malloc(sizeof(*m) + topic_len + 1 + slen + 1 + len + 1);
 
 	if (m == NULL)
 		return NULL;
@@ -60,8 +60,9 @@ xz_kmsg_new(xz_kernel *k, int kind, const char *topic, size_t topic_len,
 void
 xz_kmsg_unref(xz_kmsg *m)
 {
-	if (m != NULL && atomic_fetch_sub_explicit(&m->refs, 1,
-	                     memory_order_acq_rel) == 1)
+	if (m != NULL
+	    && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel)
+	        == 1)
 		free(m);
 }
 
@@ -103,7 +104,8 @@ xz_bus_init(xz_kernel *k)
 	k->publish_timeout_ms    = c ? c->publish_timeout_ms : 5000;
 	for (size_t i = 0; c != NULL && i < c->nbest_effort; i++)
 		if (xz_tindex_add(k->best_effort, c->best_effort[i],
-		        (void *) c->best_effort[i]) != 0)
+		        (void *) c->best_effort[i])
+		    != 0)
 			return XZ_EINVAL;
 	return XZ_OK;
 }
@@ -210,8 +212,8 @@ xz_bus_subscribe(xz_kernel *k, xz_plugin *owner, struct xz_peer *peer,
 		xz_sub_unref(s);
 		return XZ_ENOMEM;
 	}
-	if (xz_tindex_add(k->subs, s->pattern, s) != 0 ||
-	    xz_u64map_put(&k->subs_by_id, s->id, s) != 0) {
+	if (xz_tindex_add(k->subs, s->pattern, s) != 0
+	    || xz_u64map_put(&k->subs_by_id, s->id, s) != 0) {
 		xz_tindex_remove(k->subs, s->pattern, s);
 		pthread_rwlock_unlock(&k->bus_lock);
 		xz_sub_unref(s);
@@ -270,15 +272,15 @@ xz_bus_unsubscribe_all(xz_kernel *k, xz_plugin *owner, struct xz_peer *peer)
 }
 
 void
-xz_bus_unsubscribe_pattern(xz_kernel *k, struct xz_peer *peer,
-    const char *pattern)
+xz_bus_unsubscribe_pattern(
+    xz_kernel *k, struct xz_peer *peer, const char *pattern)
 {
 	xz_bus_unsubscribe_pattern_of(k, NULL, peer, pattern);
 }
 
 void
-xz_bus_unsubscribe_pattern_of(xz_kernel *k, xz_plugin *owner,
-    struct xz_peer *peer, const char *pattern)
+xz_bus_unsubscribe_pattern_of(
+    xz_kernel *k, xz_plugin *owner, struct xz_peer *peer, const char *pattern)
 {
 	xz_sub **gone = NULL;
 	size_t   n = 0, cap = 0;
@@ -289,8 +291,8 @@ xz_bus_unsubscribe_pattern_of(xz_kernel *k, xz_plugin *owner,
 		if (key == 0 || key == UINT64_MAX)
 			continue;
 		xz_sub *s = k->subs_by_id.vals[i];
-		if (s->owner != owner || s->peer != peer ||
-		    (pattern != NULL && strcmp(s->pattern, pattern) != 0))
+		if (s->owner != owner || s->peer != peer
+		    || (pattern != NULL && strcmp(s->pattern, pattern) != 0))
 			continue;
 		if (n == cap) {
 			size_t   c = cap ? cap * 2 : 16;
@@ -327,8 +329,9 @@ collect_visit(void *ctx, void *item)
 
 	if (c->n == c->cap) {
 		size_t   cap = c->cap * 2;
-		xz_sub **v   = c->v == c->local ? malloc(cap * sizeof(*v))
-		                                : realloc(c->v, cap * sizeof(*v));
+		xz_sub **v   = c->v == c->local
+		      ? malloc(cap * sizeof(*v))
+		      : realloc(c->v, cap * sizeof(*v));
 		if (v == NULL) {
 			c->oom = true;
 			return;
@@ -354,23 +357,23 @@ collect_choose(xz_kernel *k, struct collect *c)
 			continue;
 		if (s->group == NULL) {
 			c->v[out++] = s;
-			atomic_fetch_add_explicit(&s->refs, 1,
-			    memory_order_relaxed);
+			atomic_fetch_add_explicit(
+			    &s->refs, 1, memory_order_relaxed);
 			continue;
 		}
 		/* Members of this group among the rest; blank them out. */
 		size_t members = 0;
 		for (size_t j = i; j < c->n; j++)
-			if (c->v[j] != NULL && c->v[j]->group != NULL &&
-			    strcmp(c->v[j]->group, s->group) == 0)
+			if (c->v[j] != NULL && c->v[j]->group != NULL
+			    && strcmp(c->v[j]->group, s->group) == 0)
 				members++;
-		xz_qgroup *g    = group_find(k, s->group);
-		size_t     pick = g ? atomic_fetch_add(&g->rr, 1) % members : 0;
-		xz_sub    *chosen = NULL;
+		xz_qgroup *g   = group_find(k, s->group);
+		size_t  pick   = g ? atomic_fetch_add(&g->rr, 1) % members : 0;
+		xz_sub *chosen = NULL;
 		for (size_t j = i, m = 0; j < c->n; j++) {
 			xz_sub *t = c->v[j];
-			if (t == NULL || t->group == NULL ||
-			    strcmp(t->group, s->group) != 0)
+			if (t == NULL || t->group == NULL
+			    || strcmp(t->group, s->group) != 0)
 				continue;
 			if (m++ == pick)
 				chosen = t;
@@ -378,8 +381,8 @@ collect_choose(xz_kernel *k, struct collect *c)
 				c->v[j] = NULL;
 		}
 		c->v[out++] = chosen;
-		atomic_fetch_add_explicit(&chosen->refs, 1,
-		    memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &chosen->refs, 1, memory_order_relaxed);
 	}
 	c->n = out;
 }
@@ -394,8 +397,7 @@ count_visit(void *ctx, void *item)
 /* Deliver msg to every chosen target. Returns XZ_OK or the first error;
  * *ok gets the number of successful deliveries. */
 static int
-deliver_all(xz_kernel *k, xz_kmsg *msg, struct collect *c, bool be,
-    size_t *ok)
+deliver_all(xz_kernel *k, xz_kmsg *msg, struct collect *c, bool be, size_t *ok)
 {
 	int      first_err = XZ_OK;
 	uint64_t deadline;
@@ -427,8 +429,8 @@ deliver_all(xz_kernel *k, xz_kmsg *msg, struct collect *c, bool be,
 		}
 		xz_sub_unref(s);
 	}
-	atomic_fetch_add_explicit(&k->delivered_total, *ok,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &k->delivered_total, *ok, memory_order_relaxed);
 	if (c->v != c->local)
 		free(c->v);
 	return first_err;
@@ -447,7 +449,8 @@ xz_bus_route(xz_kernel *k, xz_kmsg *msg, size_t *ntargets)
 	xz_tindex_match(k->subs, msg->pub.topic, collect_visit, &c);
 	collect_choose(k, &c);
 	if (c.n > 0 && k->nbest_effort_patterns > 0)
-		xz_tindex_match(k->best_effort, msg->pub.topic, count_visit, &be);
+		xz_tindex_match(
+		    k->best_effort, msg->pub.topic, count_visit, &be);
 	pthread_rwlock_unlock(&k->bus_lock);
 	atomic_fetch_add_explicit(&k->published, 1, memory_order_relaxed);
 	if (ntargets != NULL)
@@ -492,7 +495,7 @@ xz_error_json(const char *code, const char *message, size_t *len)
 {
 	json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code,
 	    "message", message ? message : "");
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char   *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
 	*len = s ? strlen(s) : 0;
@@ -517,10 +520,10 @@ complete(xz_kernel *k, xz_pending *pd, xz_kmsg *reply, int status)
 			return;
 		}
 		memcpy(reply->pub.corr, pd->req_id, 16);
-		j->type               = XZ_JOB_REPLY;
-		j->u.reply.pending    = pd;
-		j->u.reply.reply      = reply;
-		j->u.reply.status     = status;
+		j->type            = XZ_JOB_REPLY;
+		j->u.reply.pending = pd;
+		j->u.reply.reply   = reply;
+		j->u.reply.status  = status;
 		xz_actor_job(pd->requester, j);
 		return;
 	}
@@ -543,8 +546,8 @@ pending_take(xz_kernel *k, uint64_t key, const uint8_t *internal_id)
 
 	pthread_mutex_lock(&k->pending_mu);
 	pd = xz_u64map_get(&k->pending, key);
-	if (pd != NULL && internal_id != NULL &&
-	    memcmp(pd->internal_id, internal_id, 16) != 0)
+	if (pd != NULL && internal_id != NULL
+	    && memcmp(pd->internal_id, internal_id, 16) != 0)
 		pd = NULL;
 	if (pd != NULL)
 		xz_u64map_del(&k->pending, key);
@@ -569,13 +572,14 @@ xz_bus_request(xz_kernel *k, xz_plugin *requester, struct xz_peer *peer,
 		return XZ_ETOOBIG;
 	if (timeout_ms == 0)
 		timeout_ms = k->cfg->request_timeout_ms;
-	m = xz_kmsg_new(k, XZ_KIND_REQUEST, topic, topic_len, source, data,
-	    len);
+	m = xz_kmsg_new(
+	    k, XZ_KIND_REQUEST, topic, topic_len, source, data, len);
 	if (m == NULL)
 		return XZ_ENOMEM;
-	m->pub.deadline_us = m->pub.timestamp_us + (uint64_t) timeout_ms * 1000u;
-	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
-	    (pd->topic = strndup(topic, topic_len)) == NULL) {
+	m->pub.deadline_us
+	    = m->pub.timestamp_us + (uint64_t) timeout_ms * 1000u;
+	if ((pd = calloc(1, sizeof(*pd))) == NULL
+	    || (pd->topic = strndup(topic, topic_len)) == NULL) {
 		free(pd);
 		xz_kmsg_unref(m);
 		return XZ_ENOMEM;
@@ -594,9 +598,10 @@ xz_bus_request(xz_kernel *k, xz_plugin *requester, struct xz_peer *peer,
 	pthread_mutex_lock(&k->pending_mu);
 	rc = xz_u64map_put(&k->pending, pd->key, pd);
 	pthread_mutex_unlock(&k->pending_mu);
-	if (rc != 0 ||
-	    xz_timer_add(k, NULL, pd->key, (uint64_t) timeout_ms * 1000u, 0,
-	        NULL, NULL, &pd->timer_id) != XZ_OK) {
+	if (rc != 0
+	    || xz_timer_add(k, NULL, pd->key, (uint64_t) timeout_ms * 1000u, 0,
+	           NULL, NULL, &pd->timer_id)
+	        != XZ_OK) {
 		pending_take(k, pd->key, NULL);
 		goto fail_nomem;
 	}
@@ -635,13 +640,13 @@ xz_bus_complete(xz_kernel *k, const uint8_t corr[16], uint64_t key,
 	if (pd == NULL)
 		return XZ_ENOENT;
 	xz_timer_cancel(k, NULL, pd->timer_id);
-	r = xz_kmsg_new(k, XZ_KIND_REPLY, pd->topic, strlen(pd->topic),
-	    source, data, len);
+	r = xz_kmsg_new(
+	    k, XZ_KIND_REPLY, pd->topic, strlen(pd->topic), source, data, len);
 	if (r == NULL) {
 		size_t n;
 		char  *e = xz_error_json("internal", "out of memory", &n);
-		r = xz_kmsg_new(NULL, XZ_KIND_REPLY, pd->topic,
-		    strlen(pd->topic), source, e, n);
+		r        = xz_kmsg_new(NULL, XZ_KIND_REPLY, pd->topic,
+		           strlen(pd->topic), source, e, n);
 		free(e);
 		if (r == NULL) {
 			if (pd->peer)

@@ -53,7 +53,8 @@ xz_cli_node_url(const char *what, const char *config, const char *url)
 		return strdup(url);
 	if (config == NULL && env != NULL && env[0] != '\0')
 		return strdup(env);
-	if (xz_cli_load_config(config ? config : XZ_DEFAULT_CONFIG, &cfg) != 0) {
+	if (xz_cli_load_config(config ? config : XZ_DEFAULT_CONFIG, &cfg)
+	    != 0) {
 		fprintf(stderr,
 		    "xiezhi %s: cannot read the deployment to find the node "
 		    "(give -u URL or -c FILE)\n",

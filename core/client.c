@@ -47,8 +47,7 @@ on_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
 }
 
 int
-xz_client_open(xz_client *c, const char *url, const char *name,
-    int timeout_ms)
+xz_client_open(xz_client *c, const char *url, const char *name, int timeout_ms)
 {
 	int rc;
 
@@ -77,8 +76,10 @@ xz_client_open(xz_client *c, const char *url, const char *name,
 	char hello[160];
 	snprintf(hello, sizeof(hello), "{\"name\":\"%s-%d\"}", name,
 	    (int) getpid());
-	xz_env e = { .kind = XZ_KIND_HELLO, .topic = "xz.hello",
-		.topic_len = 8, .payload = (const uint8_t *) hello,
+	xz_env e = { .kind   = XZ_KIND_HELLO,
+		.topic       = "xz.hello",
+		.topic_len   = 8,
+		.payload     = (const uint8_t *) hello,
 		.payload_len = strlen(hello) };
 	xz_client_id(c, e.id);
 	if ((rc = xz_client_put(c, &e)) == 0)
@@ -126,8 +127,8 @@ xz_client_put(xz_client *c, const xz_env *e)
 	size_t sz = xz_env_size(e);
 	int    rc;
 
-	if (c->out_len > 0 && c->out_len + 4 + sz > CLIENT_BATCH_BYTES &&
-	    (rc = xz_client_flush(c)) != 0)
+	if (c->out_len > 0 && c->out_len + 4 + sz > CLIENT_BATCH_BYTES
+	    && (rc = xz_client_flush(c)) != 0)
 		return rc;
 	if (c->out_len + 4 + sz > c->out_cap) {
 		size_t   cap = (c->out_len + 4 + sz) * 2;
@@ -152,9 +153,12 @@ static int
 send_credit(xz_client *c)
 {
 	static const uint8_t one[4] = { 1, 0, 0, 0 };
-	xz_env e = { .kind = XZ_KIND_CREDIT, .topic = "xz.credit",
-		.topic_len = 9, .payload = one, .payload_len = 4 };
-	int rc;
+	xz_env               e      = { .kind   = XZ_KIND_CREDIT,
+		                   .topic       = "xz.credit",
+		                   .topic_len   = 9,
+		                   .payload     = one,
+		                   .payload_len = 4 };
+	int                  rc;
 
 	xz_client_id(c, e.id);
 	if ((rc = xz_client_put(c, &e)) != 0)
@@ -173,8 +177,9 @@ xz_client_next(xz_client *c, xz_env *e, int timeout_ms)
 		if (c->in != NULL) {
 			int r = xz_batch_next(nng_msg_body(c->in),
 			    nng_msg_len(c->in), &c->in_off, &rec, &rlen);
-			if (r == 1 && xz_env_decode(rec, rlen, c->max_payload,
-			                  e) == 0)
+			if (r == 1
+			    && xz_env_decode(rec, rlen, c->max_payload, e)
+			        == 0)
 				return 0;
 			if (r == 1)
 				continue; /* skip what we cannot read */
@@ -184,7 +189,8 @@ xz_client_next(xz_client *c, xz_env *e, int timeout_ms)
 		xz_client_flush(c);
 		/* Wait in slices, to notice a node that went away. */
 		for (;;) {
-			int slice = timeout_ms < 0 || timeout_ms > CLIENT_POLL_MS
+			int slice
+			    = timeout_ms < 0 || timeout_ms > CLIENT_POLL_MS
 			    ? CLIENT_POLL_MS
 			    : timeout_ms;
 			nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, slice);

@@ -85,13 +85,13 @@ enum xz_plugin_kind {
 /* One entry of `plugins` or `scripts`. All strings owned by xz_config. */
 typedef struct xz_plugin_cfg {
 	char *name;
-	int   kind;    /* enum xz_plugin_kind */
-	char *path;    /* as written, or NULL when not given (so: <name>.so) */
+	int   kind; /* enum xz_plugin_kind */
+	char *path; /* as written, or NULL when not given (so: <name>.so) */
 	char *resolved; /* absolute path if found, else NULL */
 	int   enabled;
 	const config_setting_t *options; /* the `options` group, or NULL */
-	const char             *file;    /* declaring file (owned by cfg) */
-	int                     line;    /* line of the entry */
+	const char             *file; /* declaring file (owned by cfg) */
+	int                     line; /* line of the entry */
 } xz_plugin_cfg;
 
 typedef struct xz_lua_limits {
@@ -102,9 +102,9 @@ typedef struct xz_lua_limits {
 } xz_lua_limits;
 
 typedef struct xz_config {
-	config_t cfg;  /* libconfig tree, kept alive for options */
+	config_t cfg; /* libconfig tree, kept alive for options */
 	char    *path; /* the main file as given */
-	char    *dir;  /* its directory (absolute) */
+	char    *dir; /* its directory (absolute) */
 
 	char  *node_name;
 	char  *control_url;
@@ -164,7 +164,7 @@ const char *xz_config_file_of(const config_setting_t *s);
 /* Resolved option values of one plugin instance. */
 typedef struct xz_optval {
 	const xz_option_decl *decl; /* points into the plugin's table */
-	int                   set;  /* has a value (given or default) */
+	int                   set; /* has a value (given or default) */
 	union {
 		int64_t i;
 		double  f;
@@ -185,8 +185,8 @@ typedef struct xz_optvals {
  * FILE:LINE errors naming the plugin and the option. Returns the number of
  * errors; on 0, *out is filled (free with xz_optvals_free).
  */
-int  xz_options_resolve(const xz_plugin_cfg *pc,
-     const xz_option_decl *decls, xz_optvals *out, xz_diag *d);
+int  xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
+     xz_optvals *out, xz_diag *d);
 void xz_optvals_free(xz_optvals *o);
 const xz_optval *xz_optvals_find(const xz_optvals *o, const char *name);
 

@@ -11,9 +11,9 @@
 #include <stdio.h>
 
 typedef struct xz_diag {
-	char  **lines; /* owned; each line owned; freed by xz_diag_free */
-	size_t  count;
-	size_t  cap;
+	char **lines; /* owned; each line owned; freed by xz_diag_free */
+	size_t count;
+	size_t cap;
 } xz_diag;
 
 void xz_diag_init(xz_diag *d);

@@ -76,8 +76,8 @@ size_t xz_env_encode(const xz_env *e, uint8_t *buf, size_t cap);
  * printable ASCII 0x20..0x7e, a CREDIT payload other than 4 bytes),
  * XZ_ETOOBIG (payload over max_payload). On error *out is not touched.
  */
-int xz_env_decode(const uint8_t *buf, size_t len, size_t max_payload,
-    xz_env *out);
+int xz_env_decode(
+    const uint8_t *buf, size_t len, size_t max_payload, xz_env *out);
 
 /* Batch iteration: returns 1 and the next record in (*rec, *rec_len),
  * 0 at a clean end, or -1 (XZ_EPROTO) on a truncated or zero-length

@@ -57,8 +57,8 @@ h_publish(xz_plugin *self, const char *topic, const void *data, size_t len)
 {
 	if (self == NULL || topic == NULL || (data == NULL && len > 0))
 		return XZ_EINVAL;
-	return xz_bus_publish(self->k, self->name, topic, strlen(topic), data,
-	    len, XZ_CT_JSON);
+	return xz_bus_publish(
+	    self->k, self->name, topic, strlen(topic), data, len, XZ_CT_JSON);
 }
 
 static int
@@ -67,8 +67,8 @@ h_subscribe(xz_plugin *self, const char *pattern, const char *queue_group,
 {
 	if (self == NULL || handler == NULL)
 		return XZ_EINVAL;
-	return xz_bus_subscribe(self->k, self, NULL, pattern, queue_group,
-	    handler, ud, sub_id);
+	return xz_bus_subscribe(
+	    self->k, self, NULL, pattern, queue_group, handler, ud, sub_id);
 }
 
 static int
@@ -83,8 +83,8 @@ static int
 h_request(xz_plugin *self, const char *topic, const void *data, size_t len,
     uint32_t timeout_ms, xz_reply_fn fn, void *ud)
 {
-	if (self == NULL || topic == NULL || fn == NULL ||
-	    (data == NULL && len > 0))
+	if (self == NULL || topic == NULL || fn == NULL
+	    || (data == NULL && len > 0))
 		return XZ_EINVAL;
 	return xz_bus_request(self->k, self, NULL, NULL, self->name, topic,
 	    strlen(topic), data, len, timeout_ms, fn, ud);
@@ -93,25 +93,25 @@ h_request(xz_plugin *self, const char *topic, const void *data, size_t len,
 static int
 h_reply(xz_plugin *self, const xz_msg *req, const void *data, size_t len)
 {
-	if (self == NULL || req == NULL || req->kind != XZ_KIND_REQUEST ||
-	    (data == NULL && len > 0))
+	if (self == NULL || req == NULL || req->kind != XZ_KIND_REQUEST
+	    || (data == NULL && len > 0))
 		return XZ_EINVAL;
 	if (len > self->k->cfg->max_payload)
 		return XZ_ETOOBIG;
-	return xz_bus_complete(self->k, req->id, xz_kmsg_of(req)->key,
-	    self->name, data, len, 0);
+	return xz_bus_complete(
+	    self->k, req->id, xz_kmsg_of(req)->key, self->name, data, len, 0);
 }
 
 static int
-h_reply_error(xz_plugin *self, const xz_msg *req, const char *code,
-    const char *message)
+h_reply_error(
+    xz_plugin *self, const xz_msg *req, const char *code, const char *message)
 {
 	size_t n;
 	char  *e;
 	int    rc;
 
-	if (self == NULL || req == NULL || req->kind != XZ_KIND_REQUEST ||
-	    code == NULL)
+	if (self == NULL || req == NULL || req->kind != XZ_KIND_REQUEST
+	    || code == NULL)
 		return XZ_EINVAL;
 	if ((e = xz_error_json(code, message, &n)) == NULL)
 		return XZ_ENOMEM;
@@ -143,8 +143,8 @@ static int
 h_timer_start(xz_plugin *self, uint64_t delay_ms, uint64_t period_ms,
     xz_timer_fn fn, void *ud, uint64_t *timer_id)
 {
-	if (self == NULL || fn == NULL || delay_ms > UINT64_MAX / 1000 ||
-	    period_ms > UINT64_MAX / 1000)
+	if (self == NULL || fn == NULL || delay_ms > UINT64_MAX / 1000
+	    || period_ms > UINT64_MAX / 1000)
 		return XZ_EINVAL;
 	return xz_timer_add(self->k, self, 0, delay_ms * 1000u,
 	    period_ms * 1000u, fn, ud, timer_id);
@@ -242,10 +242,10 @@ h_counter_add(xz_plugin *self, const char *name, int64_t delta)
 			pthread_mutex_unlock(&self->cmu);
 			return;
 		}
-	xz_counter *v = realloc(self->counters,
-	    (self->ncounters + 1) * sizeof(*v));
+	xz_counter *v
+	    = realloc(self->counters, (self->ncounters + 1) * sizeof(*v));
 	if (v != NULL) {
-		self->counters = v;
+		self->counters           = v;
 		v[self->ncounters].name  = strdup(name);
 		v[self->ncounters].value = delta;
 		if (v[self->ncounters].name != NULL)

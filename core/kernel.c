@@ -20,9 +20,8 @@
 #include "kernel_impl.h"
 #include "lua/luahost.h"
 
-static const char *const level_names[] = { "ERROR", "WARN", "INFO",
-	"DEBUG" };
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
+static pthread_mutex_t   log_mu        = PTHREAD_MUTEX_INITIALIZER;
 
 void
 xz_log(const xz_kernel *k, int level, const char *who, const char *fmt, ...)
@@ -54,17 +53,17 @@ xz_log(const xz_kernel *k, int level, const char *who, const char *fmt, ...)
 uint64_t
 xz_now_us(const xz_kernel *k)
 {
-	return k->base_real_us + (xz_mono_us() - k->base_mono_us) +
-	    (uint64_t) atomic_load_explicit(&k->clock_offset_us,
-	        memory_order_relaxed);
+	return k->base_real_us + (xz_mono_us() - k->base_mono_us)
+	    + (uint64_t) atomic_load_explicit(
+	        &k->clock_offset_us, memory_order_relaxed);
 }
 
 void
 xz_new_id(xz_kernel *k, uint8_t id[16], uint64_t *key)
 {
-	uint64_t n = atomic_fetch_add_explicit(&k->next_id, 1,
-	                 memory_order_relaxed) +
-	    1;
+	uint64_t n
+	    = atomic_fetch_add_explicit(&k->next_id, 1, memory_order_relaxed)
+	    + 1;
 	uint64_t p = k->node_prefix;
 
 	for (int i = 0; i < 8; i++) {
@@ -88,12 +87,13 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	}
 	k->cfg       = cfg;
 	k->log_level = cfg->log_level;
-	if (getrandom(&k->node_prefix, sizeof(k->node_prefix), 0) !=
-	    (ssize_t) sizeof(k->node_prefix))
-		k->node_prefix = (uint64_t) getpid() << 32 ^ (uint64_t) time(NULL);
+	if (getrandom(&k->node_prefix, sizeof(k->node_prefix), 0)
+	    != (ssize_t) sizeof(k->node_prefix))
+		k->node_prefix
+		    = (uint64_t) getpid() << 32 ^ (uint64_t) time(NULL);
 	clock_gettime(CLOCK_REALTIME, &rt);
-	k->base_real_us = (uint64_t) rt.tv_sec * 1000000u +
-	    (uint64_t) rt.tv_nsec / 1000u;
+	k->base_real_us
+	    = (uint64_t) rt.tv_sec * 1000000u + (uint64_t) rt.tv_nsec / 1000u;
 	k->base_mono_us = xz_mono_us();
 	xz_mutex_init_hot(&k->rq_mu);
 	pthread_cond_init(&k->rq_cv, NULL);
@@ -147,8 +147,8 @@ int
 xz_kernel_publish(xz_kernel *k, const char *source, const char *topic,
     const void *data, size_t len)
 {
-	return xz_bus_publish(k, source, topic, strlen(topic), data, len,
-	    XZ_CT_JSON);
+	return xz_bus_publish(
+	    k, source, topic, strlen(topic), data, len, XZ_CT_JSON);
 }
 
 /* Index of the plugin providing `name` (instance or descriptor name). */
@@ -250,8 +250,8 @@ xz_kernel_load(xz_kernel *k, xz_diag *d)
 			continue;
 		if (xz_loader_open(k, pc, &p, d) != XZ_OK)
 			continue;
-		xz_plugin **v = realloc(k->plugins,
-		    (k->nplugins + 1) * sizeof(*v));
+		xz_plugin **v
+		    = realloc(k->plugins, (k->nplugins + 1) * sizeof(*v));
 		if (v == NULL) {
 			xz_loader_close(p);
 			xz_diag_add(d, NULL, 0, "out of memory");
@@ -340,14 +340,16 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		return XZ_EINVAL;
 	if (xz_kernel_add(k, "sys", xz_sys_desc(), d) != XZ_OK)
 		return XZ_EINVAL;
-	if (console != NULL && xz_kernel_add(k, "console", console, d) != XZ_OK)
+	if (console != NULL
+	    && xz_kernel_add(k, "console", console, d) != XZ_OK)
 		return XZ_EINVAL;
 	if (order_plugins(k, d) != 0)
 		return XZ_EINVAL;
 	k->started_at_us = xz_now_us(k);
-	if ((rc = xz_timers_init(k)) != XZ_OK ||
-	    (rc = xz_workers_start(k, k->cfg->workers > 1 ? k->cfg->workers
-	                                                  : 2)) != XZ_OK) {
+	if ((rc = xz_timers_init(k)) != XZ_OK
+	    || (rc = xz_workers_start(
+	            k, k->cfg->workers > 1 ? k->cfg->workers : 2))
+	        != XZ_OK) {
 		xz_diag_add(d, NULL, 0, "cannot start threads");
 		return rc;
 	}
@@ -391,8 +393,9 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	if ((rc = xz_link_start(k, d)) != XZ_OK)
 		return rc;
 
-	xz_log(k, XZ_LOG_INFO, "kernel", "node '%s' running: %zu plugins, "
-	       "control %s",
+	xz_log(k, XZ_LOG_INFO, "kernel",
+	    "node '%s' running: %zu plugins, "
+	    "control %s",
 	    k->cfg->node_name, k->nplugins, k->cfg->control_url);
 	return XZ_OK;
 }
@@ -441,7 +444,8 @@ shutdown_node(xz_kernel *k)
 		    "drain took over 30 s; stopping anyway");
 	for (size_t i = k->nplugins; i-- > 0;) {
 		xz_plugin *p = k->plugins[i];
-		if (p->phase != XZ_PHASE_STARTED && p->phase != XZ_PHASE_INITED)
+		if (p->phase != XZ_PHASE_STARTED
+		    && p->phase != XZ_PHASE_INITED)
 			continue;
 		plugin_call(p, 2);
 		p->phase = XZ_PHASE_STOPPED;

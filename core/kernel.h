@@ -45,19 +45,19 @@ typedef struct xz_plugin_ext {
 } xz_plugin_ext;
 
 /* Create a kernel for cfg (borrowed: it must outlive the kernel). */
-int  xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d);
+int xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d);
 /* Load and validate every enabled plugin of the config. Returns the number
  * of errors appended to d. */
-int  xz_kernel_load(xz_kernel *k, xz_diag *d);
+int xz_kernel_load(xz_kernel *k, xz_diag *d);
 /* Add an instance from a descriptor (built-in actors, bench plugins),
  * before xz_kernel_start. The kernel never frees desc unless it is an
  * xz_plugin_ext with release. */
-int  xz_kernel_add(xz_kernel *k, const char *name, const xz_plugin_desc *desc,
-     xz_diag *d);
+int xz_kernel_add(
+    xz_kernel *k, const char *name, const xz_plugin_desc *desc, xz_diag *d);
 /* Start workers and timers, init and start every plugin in requires
  * order, bind endpoints. Errors go to d; on error everything started is
  * stopped again. */
-int  xz_kernel_start(xz_kernel *k, xz_diag *d);
+int xz_kernel_start(xz_kernel *k, xz_diag *d);
 /* Block until xz_kernel_stop is called (or a signal handler calls it). */
 void xz_kernel_run(xz_kernel *k);
 /* Ask the node to stop; async-signal-safe. */
@@ -68,7 +68,7 @@ void xz_kernel_reload_all(xz_kernel *k);
 void xz_kernel_free(xz_kernel *k);
 
 /* The host table every plugin gets. */
-const xz_host *xz_kernel_host(void);
+const xz_host   *xz_kernel_host(void);
 const xz_config *xz_kernel_config(const xz_kernel *k);
 
 /* Introspection used by the Lua host and built-in actors. */

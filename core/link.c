@@ -46,10 +46,10 @@ struct xz_peer {
 	pthread_cond_t  cv;
 	xz_kmsg       **q; /* ring of 2*cap: cap for events, the rest for
 	                      replies, which never wait */
-	uint32_t        cap, head, count;
-	int             outstanding;
-	bool            dead, tx_started;
-	pthread_t       tx;
+	uint32_t  cap, head, count;
+	int       outstanding;
+	bool      dead, tx_started;
+	pthread_t tx;
 	/* Inbound: batches from this peer wait here for the peer's own
 	 * worker, which routes them (and may wait on backpressure); the
 	 * receiver thread only takes CREDITs itself, so a full queue can
@@ -134,7 +134,8 @@ xz_peer_deliver(struct xz_peer *peer, xz_kmsg *msg, bool best_effort,
 			pthread_mutex_unlock(&peer->mu);
 			return XZ_ECLOSED;
 		}
-		if (reply ? peer->count < 2 * peer->cap : peer->count < peer->cap)
+		if (reply ? peer->count < 2 * peer->cap
+		          : peer->count < peer->cap)
 			break;
 		if (best_effort && !reply) {
 			pthread_mutex_unlock(&peer->mu);
@@ -144,13 +145,14 @@ xz_peer_deliver(struct xz_peer *peer, xz_kmsg *msg, bool best_effort,
 			pthread_mutex_unlock(&peer->mu);
 			return XZ_ETIMEDOUT;
 		}
-		struct timespec ts = { .tv_sec = (time_t) (deadline_mono_us /
-			                               1000000u),
-			.tv_nsec = (long) (deadline_mono_us % 1000000u) * 1000 };
+		struct timespec ts
+		    = { .tv_sec = (time_t) (deadline_mono_us / 1000000u),
+			      .tv_nsec
+			      = (long) (deadline_mono_us % 1000000u) * 1000 };
 		pthread_cond_timedwait(&peer->cv, &peer->mu, &ts);
 	}
-	peer->q[(peer->head + peer->count) % (2 * peer->cap)] =
-	    xz_kmsg_ref(msg);
+	peer->q[(peer->head + peer->count) % (2 * peer->cap)]
+	    = xz_kmsg_ref(msg);
 	peer->count++;
 	pthread_cond_broadcast(&peer->cv);
 	pthread_mutex_unlock(&peer->mu);
@@ -188,14 +190,14 @@ tx_main(void *arg)
 
 	pthread_mutex_lock(&peer->mu);
 	for (;;) {
-		while (!peer->dead &&
-		    (peer->count == 0 || peer->outstanding >= LINK_WINDOW))
+		while (!peer->dead
+		    && (peer->count == 0 || peer->outstanding >= LINK_WINDOW))
 			pthread_cond_wait(&peer->cv, &peer->mu);
 		if (peer->dead)
 			break;
 		size_t n = 0, bytes = 0;
-		while (peer->count > 0 && n < LINK_BATCH_MAX &&
-		    bytes < LINK_BATCH_BYTES) {
+		while (peer->count > 0 && n < LINK_BATCH_MAX
+		    && bytes < LINK_BATCH_BYTES) {
 			xz_kmsg *m = peer->q[peer->head];
 			xz_env   e;
 			bytes += 4 + env_of(m, &e);
@@ -262,8 +264,8 @@ peer_get(xz_link *l, nng_pipe pipe)
 	pthread_condattr_destroy(&ca);
 	peer->q   = calloc(2 * (size_t) peer->cap, sizeof(*peer->q));
 	peer->inq = calloc(LINK_INQ, sizeof(*peer->inq));
-	if (peer->q == NULL || peer->inq == NULL ||
-	    pthread_create(&peer->tx, NULL, tx_main, peer) != 0) {
+	if (peer->q == NULL || peer->inq == NULL
+	    || pthread_create(&peer->tx, NULL, tx_main, peer) != 0) {
 		pthread_mutex_unlock(&l->mu);
 		xz_peer_unref(peer);
 		return NULL;
@@ -274,8 +276,8 @@ peer_get(xz_link *l, nng_pipe pipe)
 	 * which is reaped once its worker drained it. nng finds no address
 	 * for a pipe that is gone. */
 	nng_sockaddr sa;
-	if (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == NNG_ENOENT ||
-	    nng_pipe_get_addr(pipe, NNG_OPT_LOCADDR, &sa) == NNG_ENOENT)
+	if (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == NNG_ENOENT
+	    || nng_pipe_get_addr(pipe, NNG_OPT_LOCADDR, &sa) == NNG_ENOENT)
 		peer->dead = true;
 	if (pthread_create(&peer->rxw, NULL, rxw_main, peer) != 0) {
 		pthread_mutex_unlock(&l->mu);
@@ -285,8 +287,8 @@ peer_get(xz_link *l, nng_pipe pipe)
 		return NULL;
 	}
 	peer->rxw_started = true;
-	peer->next       = l->peers;
-	l->peers         = peer;
+	peer->next        = l->peers;
+	l->peers          = peer;
 	l->npeers++;
 	pthread_mutex_unlock(&l->mu);
 	return peer;
@@ -312,8 +314,9 @@ reap(xz_link *l, bool all)
 		struct xz_peer *p = *pp;
 		/* A dead peer's worker may still be routing what it sent
 		 * (and waiting on backpressure): reap it once it is done. */
-		if (all || (p->dead && (!p->rxw_started ||
-		                           atomic_load(&p->rxw_done)))) {
+		if (all
+		    || (p->dead
+		        && (!p->rxw_started || atomic_load(&p->rxw_done)))) {
 			*pp     = p->next;
 			p->next = dead;
 			dead    = p;
@@ -359,7 +362,7 @@ peer_reply_error(xz_link *l, struct xz_peer *peer, const uint8_t corr[16],
 	size_t   n;
 	char    *e = xz_error_json(code, text, &n);
 	xz_kmsg *m = e ? xz_kmsg_new(l->k, XZ_KIND_REPLY, topic, topic_len,
-	                     l->k->cfg->node_name, e, n)
+	                 l->k->cfg->node_name, e, n)
 	               : NULL;
 	free(e);
 	if (m == NULL)
@@ -413,16 +416,15 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 	case XZ_KIND_REQUEST: {
 		/* The peer's deadline is in real time: compare it with the
 		 * kernel clock minus what xz.sys.clock.advance added. */
-		uint64_t now = xz_now_us(k) -
-		    (uint64_t) atomic_load(&k->clock_offset_us);
+		uint64_t now = xz_now_us(k)
+		    - (uint64_t) atomic_load(&k->clock_offset_us);
 		uint32_t tmo = 0;
 		if (e->deadline_us > now)
 			tmo = (uint32_t) ((e->deadline_us - now) / 1000u);
 		else if (e->deadline_us != 0)
 			tmo = 1;
 		rc = xz_bus_request(k, NULL, peer, e->id, peer->name, topic,
-		    e->topic_len, e->payload, e->payload_len, tmo, NULL,
-		    NULL);
+		    e->topic_len, e->payload, e->payload_len, tmo, NULL, NULL);
 		if (rc != XZ_OK) {
 			if (rc == XZ_ENORESPONDERS)
 				snprintf(text, sizeof(text),
@@ -456,10 +458,10 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 	case XZ_KIND_CREDIT: {
 		uint32_t n = 1;
 		if (e->payload_len == 4)
-			n = (uint32_t) e->payload[0] |
-			    (uint32_t) e->payload[1] << 8 |
-			    (uint32_t) e->payload[2] << 16 |
-			    (uint32_t) e->payload[3] << 24;
+			n = (uint32_t) e->payload[0]
+			    | (uint32_t) e->payload[1] << 8
+			    | (uint32_t) e->payload[2] << 16
+			    | (uint32_t) e->payload[3] << 24;
 		pthread_mutex_lock(&peer->mu);
 		peer->outstanding -= (int) n;
 		if (peer->outstanding < 0)
@@ -470,8 +472,8 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 	}
 	case XZ_KIND_HELLO: {
 		json_error_t je;
-		json_t *o = json_loadb((const char *) e->payload, e->payload_len,
-		    0, &je);
+		json_t      *o = json_loadb(
+		         (const char *) e->payload, e->payload_len, 0, &je);
 		json_t *nm = o ? json_object_get(o, "name") : NULL;
 		if (json_is_string(nm)) {
 			pthread_mutex_lock(&peer->mu);
@@ -521,8 +523,9 @@ handle_batch(xz_link *l, nng_msg *msg)
 	while ((r = xz_batch_next(buf, len, &off, &rec, &rlen)) == 1) {
 		int rc = xz_env_decode(rec, rlen, maxp, &e);
 		if (rc != XZ_OK) {
-			reject(l, rc == XZ_ETOOBIG ? "payload over max_payload"
-			                           : "malformed envelope",
+			reject(l,
+			    rc == XZ_ETOOBIG ? "payload over max_payload"
+			                     : "malformed envelope",
 			    (unsigned) nng_pipe_id(pipe));
 			return false;
 		}
@@ -611,7 +614,8 @@ rx_main(void *arg)
 	while (!atomic_load(&l->stop)) {
 		nng_msg *msg;
 		int      rc = nng_recvmsg(l->sock, &msg, 0);
-		if (rc == NNG_ETIMEDOUT || atomic_exchange(&l->reap_wanted, false))
+		if (rc == NNG_ETIMEDOUT
+		    || atomic_exchange(&l->reap_wanted, false))
 			reap(l, false);
 		if (rc == NNG_ETIMEDOUT)
 			continue;
@@ -637,8 +641,8 @@ listen_one(xz_link *l, const char *url, bool control, xz_diag *d)
 	if (control && strncmp(url, "ipc://", 6) == 0)
 		nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
 	if ((rc = nng_listener_start(lst, 0)) != 0) {
-		xz_diag_add(d, l->k->cfg->path, 0,
-		    "cannot listen on %s: %s%s", url, nng_strerror(rc),
+		xz_diag_add(d, l->k->cfg->path, 0, "cannot listen on %s: %s%s",
+		    url, nng_strerror(rc),
 		    rc == NNG_EADDRINUSE ? " (is another node running?)" : "");
 		nng_listener_close(lst);
 		return rc;

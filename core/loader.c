@@ -16,13 +16,13 @@
 #include "kernel_impl.h"
 
 /* Size of xz_plugin_desc in ABI 1.0 (members after fini are newer). */
-#define XZ_DESC_SIZE_1_0 \
+#define XZ_DESC_SIZE_1_0                                                      \
 	(offsetof(xz_plugin_desc, fini) + sizeof(((xz_plugin_desc *) 0)->fini))
 #include "lua/luahost.h"
 
 static int
-check_desc(const xz_plugin_cfg *pc, const char *name,
-    const xz_plugin_desc *d, xz_diag *diag)
+check_desc(const xz_plugin_cfg *pc, const char *name, const xz_plugin_desc *d,
+    xz_diag *diag)
 {
 	const char *file = pc ? pc->file : NULL;
 	int         line = pc ? pc->line : 0;
@@ -77,8 +77,10 @@ plugin_new(xz_kernel *k, const char *name)
 		return NULL;
 	}
 	p->k = k;
-	if (xz_actor_init(p, k->cfg ? k->cfg->mailbox_capacity
-	                            : XZ_DEFAULT_MAILBOX_CAPACITY) != XZ_OK) {
+	if (xz_actor_init(p,
+	        k->cfg ? k->cfg->mailbox_capacity
+	               : XZ_DEFAULT_MAILBOX_CAPACITY)
+	    != XZ_OK) {
 		free(p->name);
 		free(p);
 		return NULL;
@@ -106,12 +108,12 @@ instance_make(xz_kernel *k, const xz_plugin_cfg *pc, const char *name,
 	p->pc   = pc;
 	p->dl   = dl;
 	/* Members past 1.0 exist only if the plugin's descriptor has them. */
-	if (desc->abi_minor >= 1 &&
-	    desc->struct_size >= offsetof(xz_plugin_desc, batch_end) +
-	            sizeof(desc->batch_end))
+	if (desc->abi_minor >= 1
+	    && desc->struct_size >= offsetof(xz_plugin_desc, batch_end)
+	            + sizeof(desc->batch_end))
 		p->batch_end = desc->batch_end;
-	if (pc != NULL &&
-	    xz_options_resolve(pc, desc->options, &p->opts, d) != 0) {
+	if (pc != NULL
+	    && xz_options_resolve(pc, desc->options, &p->opts, d) != 0) {
 		p->dl   = NULL; /* the caller still owns dl and desc */
 		p->desc = NULL;
 		xz_loader_close(p);
@@ -129,8 +131,8 @@ ext_release(xz_plugin_ext *ext)
 }
 
 int
-xz_loader_open(xz_kernel *k, const xz_plugin_cfg *pc, xz_plugin **out,
-    xz_diag *d)
+xz_loader_open(
+    xz_kernel *k, const xz_plugin_cfg *pc, xz_plugin **out, xz_diag *d)
 {
 	const xz_plugin_desc *(*entry)(void);
 	const xz_plugin_desc *desc;
@@ -158,8 +160,9 @@ xz_loader_open(xz_kernel *k, const xz_plugin_cfg *pc, xz_plugin **out,
 	dlerror();
 	if ((dl = dlopen(pc->resolved, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		const char *e = dlerror();
-		xz_diag_add(d, pc->file, pc->line, "plugin '%s': cannot load: %s",
-		    pc->name, e ? e : "unknown dlopen error");
+		xz_diag_add(d, pc->file, pc->line,
+		    "plugin '%s': cannot load: %s", pc->name,
+		    e ? e : "unknown dlopen error");
 		return XZ_EINVAL;
 	}
 	*(void **) (&entry) = dlsym(dl, "xz_plugin_entry");
@@ -185,20 +188,20 @@ xz_loader_open(xz_kernel *k, const xz_plugin_cfg *pc, xz_plugin **out,
 }
 
 int
-xz_kernel_add(xz_kernel *k, const char *name, const xz_plugin_desc *desc,
-    xz_diag *d)
+xz_kernel_add(
+    xz_kernel *k, const char *name, const xz_plugin_desc *desc, xz_diag *d)
 {
 	xz_plugin  *p;
 	xz_plugin **v;
 
 	if (k->started) {
-		xz_diag_add(d, NULL, 0, "plugin '%s': node already started",
-		    name);
+		xz_diag_add(
+		    d, NULL, 0, "plugin '%s': node already started", name);
 		return XZ_ESTATE;
 	}
 	if (xz_kernel_find(k, name) != NULL) {
-		xz_diag_add(d, NULL, 0, "plugin '%s': name already in use",
-		    name);
+		xz_diag_add(
+		    d, NULL, 0, "plugin '%s': name already in use", name);
 		return XZ_EEXIST;
 	}
 	if (instance_make(k, NULL, name, desc, NULL, &p, d) != XZ_OK)
@@ -208,7 +211,7 @@ xz_kernel_add(xz_kernel *k, const char *name, const xz_plugin_desc *desc,
 		xz_loader_close(p);
 		return XZ_ENOMEM;
 	}
-	k->plugins               = v;
+	k->plugins                = v;
 	k->plugins[k->nplugins++] = p;
 	return XZ_OK;
 }

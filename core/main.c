@@ -26,67 +26,86 @@
 #define EXIT_TIMEOUT 3
 #define DEFAULT_CONFIG XZ_DEFAULT_CONFIG
 
-static const char usage_main[] =
-    "usage: xiezhi COMMAND [options]\n"
-    "\n"
-    "commands:\n"
-    "  run     [-c FILE]                      run a node (default " DEFAULT_CONFIG ")\n"
-    "  check   [-c FILE]                      validate config, plugins and scripts as run would\n"
-    "  pub     [-c FILE|-u URL] TOPIC [JSON|-] publish (- : one JSON payload per stdin line)\n"
-    "  sub     [-c FILE|-u URL] PATTERN [-n COUNT] [-q GROUP] [-t MS]\n"
-    "                                         print one JSON line per event\n"
-    "  call    [-c FILE|-u URL] TOPIC [JSON] [-t MS]  send a request, print the reply\n"
-    "  status  [-c FILE|-u URL]               plugins, queues, counters, drops (JSON)\n"
-    "  reload  [-c FILE|-u URL] [NAME]        hot-reload a Lua plugin/script (all if no NAME)\n"
-    "  console [-c FILE|-u URL] [-e CHUNK]    Lua console on a running node\n"
-    "  audit   verify|query ...               check or search the hash-chained audit trail\n"
-    "  bench   [--json] [-n COUNT]            built-in benchmark with raw nng baselines\n"
-    "  version                                print the version\n"
-    "\n"
-    "`xiezhi COMMAND --help` describes one command.\n"
-    "exit codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n";
+static const char usage_main[]
+    = "usage: xiezhi COMMAND [options]\n"
+      "\n"
+      "commands:\n"
+      "  run     [-c FILE]                      run a node "
+      "(default " DEFAULT_CONFIG ")\n"
+      "  check   [-c FILE]                      validate config, plugins and "
+      "scripts as run would\n"
+      "  pub     [-c FILE|-u URL] TOPIC [JSON|-] publish (- : one JSON "
+      "payload per stdin line)\n"
+      "  sub     [-c FILE|-u URL] PATTERN [-n COUNT] [-q GROUP] [-t MS]\n"
+      "                                         print one JSON line per "
+      "event\n"
+      "  call    [-c FILE|-u URL] TOPIC [JSON] [-t MS]  send a request, print "
+      "the reply\n"
+      "  status  [-c FILE|-u URL]               plugins, queues, counters, "
+      "drops (JSON)\n"
+      "  reload  [-c FILE|-u URL] [NAME]        hot-reload a Lua "
+      "plugin/script (all if no NAME)\n"
+      "  console [-c FILE|-u URL] [-e CHUNK]    Lua console on a running "
+      "node\n"
+      "  audit   verify|query ...               check or search the "
+      "hash-chained audit trail\n"
+      "  bench   [--json] [-n COUNT]            built-in benchmark with raw "
+      "nng baselines\n"
+      "  version                                print the version\n"
+      "\n"
+      "`xiezhi COMMAND --help` describes one command.\n"
+      "exit codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n";
 
 struct cmd_help {
 	const char *name, *text;
 };
 static const struct cmd_help helps[] = {
-	{ "run", "usage: xiezhi run [-c FILE]\n"
-	         "Run a node from a deployment file (default " DEFAULT_CONFIG
-	         ").\nSIGTERM/SIGINT stop it gracefully (drain, stop "
-	         "plugins in reverse order, exit 0);\nSIGHUP reloads every "
-	         "Lua plugin and script.\n" },
-	{ "check", "usage: xiezhi check [-c FILE]\n"
-	           "Validate the deployment exactly as run does before "
-	           "starting anything:\nconfig syntax and keys, plugins "
-	           "(open, ABI, options, requires), scripts.\nPrints every "
-	           "problem as FILE:LINE: message; exit 0 when all is "
-	           "well.\n" },
-	{ "pub", "usage: xiezhi pub [-c FILE|-u URL] TOPIC [JSON|-]\n"
-	         "Publish one event (payload JSON, default {}), or with - one "
-	         "event per line\nof standard input. Exit 1 if the node "
-	         "refused any of them.\n" },
-	{ "sub", "usage: xiezhi sub [-c FILE|-u URL] PATTERN [-n COUNT] [-q "
-	         "GROUP] [-t MS]\n"
-	         "Subscribe (wildcards * and >) and print one JSON line per "
-	         "event:\n{\"topic\":..,\"source\":..,\"data\":..}. Stops after "
-	         "COUNT events, or after MS ms\nwithout one (exit 3).\n" },
-	{ "call", "usage: xiezhi call [-c FILE|-u URL] TOPIC [JSON] [-t MS]\n"
-	          "Send a request (default deadline 5000 ms) and print the "
-	          "reply.\nExit 0 on a reply, 1 on an error reply, 3 on "
-	          "timeout or no responders.\n" },
-	{ "status", "usage: xiezhi status [-c FILE|-u URL]\n"
-	            "Print the node's status as JSON.\n" },
-	{ "reload", "usage: xiezhi reload [-c FILE|-u URL] [NAME]\n"
-	            "Hot-reload a Lua plugin or script (every one without "
-	            "NAME). A broken\nversion leaves the old one running and "
-	            "the reason is printed (exit 1).\n" },
-	{ "console", "usage: xiezhi console [-c FILE|-u URL] [-e CHUNK]\n"
-	             "An interactive Lua prompt on a running node (sandboxed, "
-	             "with the xz module);\n-e runs one chunk and prints its "
-	             "results.\n" },
-	{ "bench", "usage: xiezhi bench [--json] [-n COUNT]\n"
-	           "Measure the platform and raw nng in the same run (64-byte "
-	           "payloads).\n" },
+	{ "run",
+	    "usage: xiezhi run [-c FILE]\n"
+	    "Run a node from a deployment file (default " DEFAULT_CONFIG
+	    ").\nSIGTERM/SIGINT stop it gracefully (drain, stop "
+	    "plugins in reverse order, exit 0);\nSIGHUP reloads every "
+	    "Lua plugin and script.\n" },
+	{ "check",
+	    "usage: xiezhi check [-c FILE]\n"
+	    "Validate the deployment exactly as run does before "
+	    "starting anything:\nconfig syntax and keys, plugins "
+	    "(open, ABI, options, requires), scripts.\nPrints every "
+	    "problem as FILE:LINE: message; exit 0 when all is "
+	    "well.\n" },
+	{ "pub",
+	    "usage: xiezhi pub [-c FILE|-u URL] TOPIC [JSON|-]\n"
+	    "Publish one event (payload JSON, default {}), or with - one "
+	    "event per line\nof standard input. Exit 1 if the node "
+	    "refused any of them.\n" },
+	{ "sub",
+	    "usage: xiezhi sub [-c FILE|-u URL] PATTERN [-n COUNT] [-q "
+	    "GROUP] [-t MS]\n"
+	    "Subscribe (wildcards * and >) and print one JSON line per "
+	    "event:\n{\"topic\":..,\"source\":..,\"data\":..}. Stops after "
+	    "COUNT events, or after MS ms\nwithout one (exit 3).\n" },
+	{ "call",
+	    "usage: xiezhi call [-c FILE|-u URL] TOPIC [JSON] [-t MS]\n"
+	    "Send a request (default deadline 5000 ms) and print the "
+	    "reply.\nExit 0 on a reply, 1 on an error reply, 3 on "
+	    "timeout or no responders.\n" },
+	{ "status",
+	    "usage: xiezhi status [-c FILE|-u URL]\n"
+	    "Print the node's status as JSON.\n" },
+	{ "reload",
+	    "usage: xiezhi reload [-c FILE|-u URL] [NAME]\n"
+	    "Hot-reload a Lua plugin or script (every one without "
+	    "NAME). A broken\nversion leaves the old one running and "
+	    "the reason is printed (exit 1).\n" },
+	{ "console",
+	    "usage: xiezhi console [-c FILE|-u URL] [-e CHUNK]\n"
+	    "An interactive Lua prompt on a running node (sandboxed, "
+	    "with the xz module);\n-e runs one chunk and prints its "
+	    "results.\n" },
+	{ "bench",
+	    "usage: xiezhi bench [--json] [-n COUNT]\n"
+	    "Measure the platform and raw nng in the same run (64-byte "
+	    "payloads).\n" },
 	{ "version", "usage: xiezhi version\n" },
 };
 
@@ -120,13 +139,14 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 {
 	static const struct option lo[] = { { "help", no_argument, 0, 'h' },
 		{ "json", no_argument, 0, 'J' }, { 0, 0, 0, 0 } };
-	int ch;
+	int                        ch;
 
 	memset(o, 0, sizeof(*o));
 	o->count      = -1;
 	o->timeout_ms = -1;
 	optind        = 1;
-	while ((ch = getopt_long(argc, argv, "c:u:n:t:q:e:h", lo, NULL)) != -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "c:u:n:t:q:e:h", lo, NULL)) != -1) {
 		char *end;
 		switch (ch) {
 		case 'c':
@@ -137,8 +157,8 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 			break;
 		case 'n':
 		case 't':
-			errno   = 0;
-			long v  = strtol(optarg, &end, 10);
+			errno  = 0;
+			long v = strtol(optarg, &end, 10);
 			if (errno || *end || v < 0) {
 				fprintf(stderr,
 				    "xiezhi %s: -%c needs a non-negative "
@@ -212,8 +232,9 @@ check_json(const char *cmd, const char *text, size_t len)
 	json_t      *v = json_loadb(text, len, JSON_DECODE_ANY, &e);
 
 	if (v == NULL) {
-		fprintf(stderr, "xiezhi %s: payload is not valid JSON: %s "
-		                "(column %d)\n",
+		fprintf(stderr,
+		    "xiezhi %s: payload is not valid JSON: %s "
+		    "(column %d)\n",
 		    cmd, e.text, e.column);
 		return -1;
 	}
@@ -224,12 +245,12 @@ check_json(const char *cmd, const char *text, size_t len)
 static const char *
 env_code(const xz_env *e)
 {
-	static char code[64];
+	static char  code[64];
 	json_error_t je;
-	json_t *o = json_loadb((const char *) e->payload, e->payload_len, 0,
-	    &je);
-	json_t *c = o ? json_object_get(json_object_get(o, "error"), "code")
-	              : NULL;
+	json_t      *o
+	    = json_loadb((const char *) e->payload, e->payload_len, 0, &je);
+	json_t *c
+	    = o ? json_object_get(json_object_get(o, "error"), "code") : NULL;
 	snprintf(code, sizeof(code), "%s",
 	    json_is_string(c) ? json_string_value(c) : "");
 	json_decref(o);
@@ -247,12 +268,14 @@ exit_for_error(const xz_env *e)
 
 /* Send a request and wait for its reply; prints the reply on stdout. */
 static int
-do_request(xz_client *c, const char *topic, const char *json, long tmo,
-    bool pretty)
+do_request(
+    xz_client *c, const char *topic, const char *json, long tmo, bool pretty)
 {
-	xz_env   e = { .kind = XZ_KIND_REQUEST, .topic = topic,
-		  .topic_len = strlen(topic), .payload = (const uint8_t *) json,
-		  .payload_len = strlen(json) };
+	xz_env   e     = { .kind   = XZ_KIND_REQUEST,
+		      .topic       = topic,
+		      .topic_len   = strlen(topic),
+		      .payload     = (const uint8_t *) json,
+		      .payload_len = strlen(json) };
 	uint64_t start = xz_client_now_us();
 	int      rc;
 
@@ -261,38 +284,42 @@ do_request(xz_client *c, const char *topic, const char *json, long tmo,
 	e.deadline_us  = start + (uint64_t) tmo * 1000u;
 	uint8_t id[16];
 	memcpy(id, e.id, 16);
-	if ((rc = xz_client_put(c, &e)) != 0 || (rc = xz_client_flush(c)) != 0) {
+	if ((rc = xz_client_put(c, &e)) != 0
+	    || (rc = xz_client_flush(c)) != 0) {
 		fprintf(stderr, "xiezhi: send failed: %s\n", nng_strerror(rc));
 		return 1;
 	}
 	for (;;) {
-		uint64_t now  = xz_client_now_us();
-		long     left = (long) ((start + (uint64_t) tmo * 1000u + 1000000u -
-		                    now) / 1000u);
-		xz_env   r;
+		uint64_t now = xz_client_now_us();
+		long     left
+		    = (long) ((start + (uint64_t) tmo * 1000u + 1000000u - now)
+		        / 1000u);
+		xz_env r;
 		if (now > start + (uint64_t) tmo * 1000u + 1000000u)
 			left = 0;
 		rc = xz_client_next(c, &r, left > 0 ? (int) left : 1);
 		if (rc == NNG_ETIMEDOUT) {
-			fprintf(stderr, "xiezhi: no reply to '%s' within %ld ms\n",
-			    topic, tmo);
+			fprintf(stderr,
+			    "xiezhi: no reply to '%s' within %ld ms\n", topic,
+			    tmo);
 			return EXIT_TIMEOUT;
 		}
 		if (rc != 0) {
 			fprintf(stderr, "xiezhi: %s\n",
-			    rc == NNG_ECLOSED ? "the node closed the connection"
-			                      : nng_strerror(rc));
+			    rc == NNG_ECLOSED
+			        ? "the node closed the connection"
+			        : nng_strerror(rc));
 			return 1;
 		}
 		if (r.kind != XZ_KIND_REPLY || memcmp(r.corr, id, 16) != 0)
 			continue;
 		if (pretty) {
 			json_error_t je;
-			json_t *v = json_loadb((const char *) r.payload,
-			    r.payload_len, JSON_DECODE_ANY, &je);
-			char *s = v ? json_dumps(v, JSON_INDENT(2) |
-			                                JSON_ENCODE_ANY)
-			            : NULL;
+			json_t      *v = json_loadb((const char *) r.payload,
+			         r.payload_len, JSON_DECODE_ANY, &je);
+			char        *s = v
+			           ? json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY)
+			           : NULL;
 			if (s)
 				printf("%s\n", s);
 			else
@@ -306,7 +333,8 @@ do_request(xz_client *c, const char *topic, const char *json, long tmo,
 		}
 		fflush(stdout);
 		if (r.flags & XZ_MSG_ERROR) {
-			fprintf(stderr, "xiezhi: error reply from '%s'\n", topic);
+			fprintf(
+			    stderr, "xiezhi: error reply from '%s'\n", topic);
 			return exit_for_error(&r);
 		}
 		return 0;
@@ -336,19 +364,19 @@ cmd_call(int argc, char **argv)
 		return EXIT_USAGE;
 	if (connect_node("call", &o, &c) != 0)
 		return 1;
-	rc = do_request(&c, topic, json, o.timeout_ms >= 0 ? o.timeout_ms : 5000,
-	    false);
+	rc = do_request(
+	    &c, topic, json, o.timeout_ms >= 0 ? o.timeout_ms : 5000, false);
 	xz_client_close(&c);
 	return rc;
 }
 
 static int
-simple_request(const char *cmd, int argc, char **argv, const char *topic,
-    bool name_arg)
+simple_request(
+    const char *cmd, int argc, char **argv, const char *topic, bool name_arg)
 {
 	opts      o;
 	xz_client c;
-	int       rc = parse_opts(cmd, argc, argv, &o);
+	int       rc        = parse_opts(cmd, argc, argv, &o);
 	char      body[512] = "{}";
 
 	if (rc != 0)
@@ -366,8 +394,8 @@ simple_request(const char *cmd, int argc, char **argv, const char *topic,
 	}
 	if (connect_node(cmd, &o, &c) != 0)
 		return 1;
-	rc = do_request(&c, topic, body, o.timeout_ms >= 0 ? o.timeout_ms : 10000,
-	    true);
+	rc = do_request(
+	    &c, topic, body, o.timeout_ms >= 0 ? o.timeout_ms : 10000, true);
 	xz_client_close(&c);
 	return rc;
 }
@@ -397,8 +425,8 @@ cmd_pub(int argc, char **argv)
 		return EXIT_USAGE;
 	if (connect_node("pub", &o, &c) != 0)
 		return 1;
-	char  *line = NULL;
-	size_t cap  = 0;
+	char  *line   = NULL;
+	size_t cap    = 0;
 	long   lineno = 0;
 	for (;;) {
 		const char *payload = json;
@@ -408,13 +436,15 @@ cmd_pub(int argc, char **argv)
 			if (n < 0)
 				break;
 			lineno++;
-			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			while (n > 0
+			    && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 				line[--n] = '\0';
 			if (n == 0)
 				continue;
 			if (check_json("pub", line, (size_t) n) != 0) {
-				fprintf(stderr, "xiezhi pub: stdin line %ld "
-				                "skipped\n",
+				fprintf(stderr,
+				    "xiezhi pub: stdin line %ld "
+				    "skipped\n",
 				    lineno);
 				failed++;
 				continue;
@@ -422,9 +452,10 @@ cmd_pub(int argc, char **argv)
 			payload = line;
 			plen    = (size_t) n;
 		}
-		xz_env e = { .kind = XZ_KIND_EVENT, .topic = topic,
-			.topic_len = strlen(topic),
-			.payload = (const uint8_t *) payload,
+		xz_env e = { .kind   = XZ_KIND_EVENT,
+			.topic       = topic,
+			.topic_len   = strlen(topic),
+			.payload     = (const uint8_t *) payload,
 			.payload_len = plen };
 		xz_client_id(&c, e.id);
 		e.timestamp_us = xz_client_now_us();
@@ -440,11 +471,14 @@ cmd_pub(int argc, char **argv)
 	}
 	free(line);
 	/* A ping after the events: its reply means every event before it was
-	 * taken (in order) by the node; error replies for events come first. */
-	xz_env   p = { .kind = XZ_KIND_REQUEST, .topic = "xz.sys.ping",
-		  .topic_len = 11, .payload = (const uint8_t *) "{}",
-		  .payload_len = 2 };
-	uint8_t  pid[16];
+	 * taken (in order) by the node; error replies for events come first.
+	 */
+	xz_env  p = { .kind   = XZ_KIND_REQUEST,
+		 .topic       = "xz.sys.ping",
+		 .topic_len   = 11,
+		 .payload     = (const uint8_t *) "{}",
+		 .payload_len = 2 };
+	uint8_t pid[16];
 	xz_client_id(&c, p.id);
 	memcpy(pid, p.id, 16);
 	p.timestamp_us = xz_client_now_us();
@@ -455,8 +489,9 @@ cmd_pub(int argc, char **argv)
 		xz_env r;
 		rc = xz_client_next(&c, &r, 65000);
 		if (rc != 0) {
-			fprintf(stderr, "xiezhi pub: no confirmation from the "
-			                "node: %s\n",
+			fprintf(stderr,
+			    "xiezhi pub: no confirmation from the "
+			    "node: %s\n",
 			    nng_strerror(rc));
 			failed++;
 			break;
@@ -474,7 +509,8 @@ cmd_pub(int argc, char **argv)
 	xz_client_close(&c);
 	if (lines)
 		fprintf(stderr, "xiezhi pub: %zu published, %d failed\n",
-		    sent - (size_t) (failed > (int) sent ? (int) sent : 0), failed);
+		    sent - (size_t) (failed > (int) sent ? (int) sent : 0),
+		    failed);
 	return failed ? 1 : 0;
 }
 
@@ -483,7 +519,7 @@ cmd_sub(int argc, char **argv)
 {
 	opts      o;
 	xz_client c;
-	int       rc = parse_opts("sub", argc, argv, &o);
+	int       rc  = parse_opts("sub", argc, argv, &o);
 	long      got = 0;
 
 	if (rc != 0)
@@ -499,14 +535,17 @@ cmd_sub(int argc, char **argv)
 	}
 	if (connect_node("sub", &o, &c) != 0)
 		return 1;
-	xz_env s = { .kind = XZ_KIND_SUB, .topic = pattern,
-		.topic_len = strlen(pattern),
-		.payload = (const uint8_t *) (o.group ? o.group : ""),
+	xz_env s = { .kind   = XZ_KIND_SUB,
+		.topic       = pattern,
+		.topic_len   = strlen(pattern),
+		.payload     = (const uint8_t *) (o.group ? o.group : ""),
 		.payload_len = o.group ? strlen(o.group) : 0 };
 	xz_client_id(&c, s.id);
 	/* Ping after the subscription: once answered, it is in place. */
-	xz_env p = { .kind = XZ_KIND_REQUEST, .topic = "xz.sys.ping",
-		.topic_len = 11, .payload = (const uint8_t *) "{}",
+	xz_env p = { .kind   = XZ_KIND_REQUEST,
+		.topic       = "xz.sys.ping",
+		.topic_len   = 11,
+		.payload     = (const uint8_t *) "{}",
 		.payload_len = 2 };
 	xz_client_id(&c, p.id);
 	p.timestamp_us = xz_client_now_us();
@@ -518,16 +557,17 @@ cmd_sub(int argc, char **argv)
 		fprintf(stderr, "xiezhi sub: subscribing to %s\n", pattern);
 	while (o.count < 0 || got < o.count) {
 		xz_env e;
-		rc = xz_client_next(&c, &e,
-		    o.timeout_ms >= 0 ? (int) o.timeout_ms : -1);
+		rc = xz_client_next(
+		    &c, &e, o.timeout_ms >= 0 ? (int) o.timeout_ms : -1);
 		if (rc == NNG_ETIMEDOUT) {
 			xz_client_close(&c);
 			return EXIT_TIMEOUT;
 		}
 		if (rc != 0) {
 			fprintf(stderr, "xiezhi sub: %s\n",
-			    rc == NNG_ECLOSED ? "the node closed the connection"
-			                      : nng_strerror(rc));
+			    rc == NNG_ECLOSED
+			        ? "the node closed the connection"
+			        : nng_strerror(rc));
 			xz_client_close(&c);
 			return 1;
 		}
@@ -539,14 +579,15 @@ cmd_sub(int argc, char **argv)
 		if (e.kind != XZ_KIND_EVENT && e.kind != XZ_KIND_REQUEST)
 			continue;
 		json_error_t je;
-		json_t *data = json_loadb((const char *) e.payload,
-		    e.payload_len, JSON_DECODE_ANY, &je);
+		json_t      *data = json_loadb((const char *) e.payload,
+		         e.payload_len, JSON_DECODE_ANY, &je);
 		if (data == NULL)
-			data = json_stringn((const char *) e.payload,
-			    e.payload_len);
+			data = json_stringn(
+			    (const char *) e.payload, e.payload_len);
 		json_t *line = json_pack("{s:s%,s:s%,s:o}", "topic", e.topic,
-		    e.topic_len, "source", e.source, e.source_len, "data", data);
-		char *out = line ? json_dumps(line, JSON_COMPACT) : NULL;
+		    e.topic_len, "source", e.source, e.source_len, "data",
+		    data);
+		char   *out  = line ? json_dumps(line, JSON_COMPACT) : NULL;
 		if (out != NULL) {
 			fputs(out, stdout);
 			fputc('\n', stdout);
@@ -578,11 +619,11 @@ cmd_console(int argc, char **argv)
 		return 1;
 	snprintf(session, sizeof(session), "cli-%d", (int) getpid());
 	if (o.chunk != NULL) {
-		json_t *b = json_pack("{s:s,s:s}", "chunk", o.chunk, "session",
-		    session);
-		char   *s = json_dumps(b, JSON_COMPACT);
-		rc        = do_request(&c, "xz.sys.console.eval", s,
-		           o.timeout_ms >= 0 ? o.timeout_ms : 10000, false);
+		json_t *b = json_pack(
+		    "{s:s,s:s}", "chunk", o.chunk, "session", session);
+		char *s = json_dumps(b, JSON_COMPACT);
+		rc      = do_request(&c, "xz.sys.console.eval", s,
+                    o.timeout_ms >= 0 ? o.timeout_ms : 10000, false);
 		free(s);
 		json_decref(b);
 		xz_client_close(&c);
@@ -603,9 +644,9 @@ cmd_console(int argc, char **argv)
 			line[--n] = '\0';
 		if (n == 0)
 			continue;
-		json_t *b = json_pack("{s:s,s:s}", "chunk", line, "session",
-		    session);
-		char   *s = json_dumps(b, JSON_COMPACT);
+		json_t *b = json_pack(
+		    "{s:s,s:s}", "chunk", line, "session", session);
+		char *s = json_dumps(b, JSON_COMPACT);
 		do_request(&c, "xz.sys.console.eval", s, 10000, false);
 		free(s);
 		json_decref(b);
@@ -690,10 +731,11 @@ cmd_run(int argc, char **argv)
 	if (load_config(o.config ? o.config : DEFAULT_CONFIG, &cfg) != 0)
 		return 1;
 	xz_diag_init(&d);
-	if (xz_kernel_new(&k, &cfg, &d) != XZ_OK ||
-	    xz_kernel_load(k, &d) != 0) {
+	if (xz_kernel_new(&k, &cfg, &d) != XZ_OK
+	    || xz_kernel_load(k, &d) != 0) {
 		xz_diag_print(&d, stderr);
-		fprintf(stderr, "xiezhi run: not starting (see `xiezhi check`)\n");
+		fprintf(
+		    stderr, "xiezhi run: not starting (see `xiezhi check`)\n");
 		xz_kernel_free(k);
 		xz_diag_free(&d);
 		xz_config_free(&cfg);
@@ -758,8 +800,8 @@ dispatch(int argc, char **argv)
 	cmd = argv[1];
 	argc--;
 	argv++;
-	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
-	    strcmp(cmd, "help") == 0) {
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0
+	    || strcmp(cmd, "help") == 0) {
 		if (argc > 1)
 			return print_help(argv[1], stdout);
 		fputs(usage_main, stdout);
@@ -784,11 +826,11 @@ dispatch(int argc, char **argv)
 	if (strcmp(cmd, "call") == 0)
 		return cmd_call(argc, argv);
 	if (strcmp(cmd, "status") == 0)
-		return simple_request("status", argc, argv, "xz.sys.status",
-		    false);
+		return simple_request(
+		    "status", argc, argv, "xz.sys.status", false);
 	if (strcmp(cmd, "reload") == 0)
-		return simple_request("reload", argc, argv, "xz.sys.reload",
-		    true);
+		return simple_request(
+		    "reload", argc, argv, "xz.sys.reload", true);
 	if (strcmp(cmd, "console") == 0)
 		return cmd_console(argc, argv);
 	if (strcmp(cmd, "bench") == 0)

@@ -45,7 +45,7 @@ xz_store_open(xz_plugin *p)
 {
 	const xz_config *c = p->k->cfg;
 	char             path[PATH_MAX];
-	sqlite3         *db = NULL;
+	sqlite3         *db  = NULL;
 	char            *err = NULL;
 
 	if (p->db != NULL)
@@ -60,15 +60,18 @@ xz_store_open(xz_plugin *p)
 		    strerror(errno));
 		return NULL;
 	}
-	if ((size_t) snprintf(path, sizeof(path), "%s/%s.db", c->data_dir,
-	        p->name) >= sizeof(path))
+	if ((size_t) snprintf(
+	        path, sizeof(path), "%s/%s.db", c->data_dir, p->name)
+	    >= sizeof(path))
 		return NULL;
 	if (sqlite3_open_v2(path, &db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK) {
-		xz_log(p->k, XZ_LOG_ERROR, p->name, "store: cannot open %s: %s",
-		    path, db ? sqlite3_errmsg(db) : "out of memory");
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+	            | SQLITE_OPEN_NOMUTEX,
+	        NULL)
+	    != SQLITE_OK) {
+		xz_log(p->k, XZ_LOG_ERROR, p->name,
+		    "store: cannot open %s: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -76,7 +79,8 @@ xz_store_open(xz_plugin *p)
 	if (sqlite3_exec(db,
 	        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
 	        "PRAGMA foreign_keys=ON;",
-	        NULL, NULL, &err) != SQLITE_OK) {
+	        NULL, NULL, &err)
+	    != SQLITE_OK) {
 		xz_log(p->k, XZ_LOG_ERROR, p->name, "store: %s: %s", path,
 		    err ? err : "pragma failed");
 		sqlite3_free(err);

@@ -17,8 +17,8 @@
 
 #include "kernel_impl.h"
 
-static const char *const phase_names[] = { "loaded", "inited", "running",
-	"stopped", "failed" };
+static const char *const phase_names[]
+    = { "loaded", "inited", "running", "stopped", "failed" };
 
 char *
 xz_status_json(xz_kernel *k)
@@ -28,7 +28,7 @@ xz_status_json(xz_kernel *k)
 	char   *s;
 
 	for (size_t i = 0; i < k->nplugins; i++) {
-		xz_plugin *p = k->plugins[i];
+		xz_plugin *p        = k->plugins[i];
 		json_t    *counters = json_object();
 		uint32_t   depth;
 
@@ -62,8 +62,8 @@ xz_status_json(xz_kernel *k)
 	uint64_t now = xz_now_us(k);
 	root         = json_pack("{s:s,s:s,s:I,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I,"
 	                                 "s:I,s:I,s:I}}",
-	            "node", k->cfg->node_name, "version", XZ_VERSION_STRING,
-	            "now_ms", (json_int_t) (now / 1000u), "uptime_ms",
+	            "node", k->cfg->node_name, "version", XZ_VERSION_STRING, "now_ms",
+	            (json_int_t) (now / 1000u), "uptime_ms",
 	            (json_int_t) ((now - k->started_at_us) / 1000u), "plugins",
 	            plugins, "bus", "published",
 	            (json_int_t) atomic_load(&k->published), "delivered",
@@ -72,11 +72,10 @@ xz_status_json(xz_kernel *k)
 	            "backpressure_timeouts",
 	            (json_int_t) atomic_load(&k->backpressure_timeouts),
 	            "rejected_envelopes",
-	            (json_int_t) atomic_load(&k->rejected_envelopes),
-	            "subscriptions", (json_int_t) nsubs, "pending_requests",
-	            (json_int_t) pending, "links",
-	            (json_int_t) xz_link_peer_count(k));
-	s = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	            (json_int_t) atomic_load(&k->rejected_envelopes), "subscriptions",
+	            (json_int_t) nsubs, "pending_requests", (json_int_t) pending,
+	            "links", (json_int_t) xz_link_peer_count(k));
+	s            = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return s;
 }
@@ -91,8 +90,8 @@ xz_sys_audit(xz_kernel *k, const char *who, const char *action,
 	    action, "subject_type", subject_type, "subject_id", subject_id,
 	    "purpose", purpose, "outcome", outcome, "time",
 	    (json_int_t) (xz_now_us(k) / 1000u));
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	char  topic[64];
+	char   *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char    topic[64];
 
 	snprintf(topic, sizeof(topic), "audit.sys.%s",
 	    strcmp(subject_type, "plugin") == 0 ? "reload" : "config");
@@ -123,8 +122,9 @@ static void
 on_ping(void *ud, const xz_msg *m)
 {
 	sys_state *st = ud;
-	reply_json(st, m, json_pack("{s:b,s:s}", "pong", 1, "node",
-	                      st->self->k->cfg->node_name));
+	reply_json(st, m,
+	    json_pack(
+	        "{s:b,s:s}", "pong", 1, "node", st->self->k->cfg->node_name));
 }
 
 static void
@@ -143,32 +143,32 @@ on_status(void *ud, const xz_msg *m)
 static void
 on_clock(void *ud, const xz_msg *m)
 {
-	sys_state  *st = ud;
-	xz_kernel  *k  = st->self->k;
+	sys_state   *st = ud;
+	xz_kernel   *k  = st->self->k;
 	json_error_t e;
 
 	if (strcmp(m->topic, "xz.sys.clock.advance") == 0) {
-		json_t  *o  = json_loadb(m->data, m->len, 0, &e);
-		json_t  *ms = o ? json_object_get(o, "ms") : NULL;
+		json_t *o  = json_loadb(m->data, m->len, 0, &e);
+		json_t *ms = o ? json_object_get(o, "ms") : NULL;
 		if (!json_is_integer(ms) || json_integer_value(ms) < 0) {
 			json_decref(o);
 			st->h->reply_error(st->self, m, "bad_request",
 			    "expected {\"ms\": <non-negative integer>}");
 			return;
 		}
-		xz_timers_advance(k,
-		    (uint64_t) json_integer_value(ms) * 1000u);
+		xz_timers_advance(
+		    k, (uint64_t) json_integer_value(ms) * 1000u);
 		json_decref(o);
 	}
-	reply_json(st, m, json_pack("{s:I}", "now_ms",
-	                      (json_int_t) (xz_now_us(k) / 1000u)));
+	reply_json(st, m,
+	    json_pack("{s:I}", "now_ms", (json_int_t) (xz_now_us(k) / 1000u)));
 }
 
 /* One reload: run in the target's actor context, answer from there. */
 typedef struct reload_batch {
 	pthread_mutex_t mu;
 	int             left;
-	json_t         *done;   /* names reloaded */
+	json_t         *done; /* names reloaded */
 	json_t         *failed; /* {name: reason} */
 	xz_plugin      *sys;
 	const xz_msg   *req; /* retained, or NULL (SIGHUP) */
@@ -187,7 +187,7 @@ batch_finish(reload_batch *b)
 
 	if (b->req != NULL) {
 		if (json_object_size(b->failed) > 0) {
-			char       *s = json_dumps(b->failed, JSON_COMPACT);
+			char       *s   = json_dumps(b->failed, JSON_COMPACT);
 			const char *one = NULL;
 			json_t     *v   = NULL;
 			json_object_foreach(b->failed, one, v) break;
@@ -260,17 +260,17 @@ reload_run(void *arg)
 static bool
 reloadable(xz_plugin *p)
 {
-	return p->phase == XZ_PHASE_STARTED && p->ext != NULL &&
-	    p->ext->reload != NULL;
+	return p->phase == XZ_PHASE_STARTED && p->ext != NULL
+	    && p->ext->reload != NULL;
 }
 
 /* Start reloads of targets (NULL name: all). Returns the number queued,
  * or -1 with *why set. */
 static int
-reload_start(xz_kernel *k, xz_plugin *sys, const char *name,
-    const xz_msg *req, const char **why)
+reload_start(xz_kernel *k, xz_plugin *sys, const char *name, const xz_msg *req,
+    const char **why)
 {
-	reload_batch *b = calloc(1, sizeof(*b));
+	reload_batch *b      = calloc(1, sizeof(*b));
 	int           queued = 0;
 
 	if (b == NULL) {
@@ -352,7 +352,8 @@ on_reload(void *ud, const xz_msg *m)
 		return;
 	}
 	if (reload_start(st->self->k, st->self,
-	        name ? json_string_value(name) : NULL, m, &why) < 0) {
+	        name ? json_string_value(name) : NULL, m, &why)
+	    < 0) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "cannot reload '%s': %s",
 		    name ? json_string_value(name) : "*", why);
@@ -389,11 +390,11 @@ sys_init(xz_plugin *self, const xz_host *h, void **state)
 	st->self = self;
 	st->h    = h;
 	*state   = st;
-	if (h->subscribe(self, "xz.sys.ping", NULL, on_ping, st, NULL) ||
-	    h->subscribe(self, "xz.sys.status", NULL, on_status, st, NULL) ||
-	    h->subscribe(self, "xz.sys.clock.*", NULL, on_clock, st, NULL) ||
-	    h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL) ||
-	    h->timer_start(self, 5000, 5000, on_trim, st, NULL)) {
+	if (h->subscribe(self, "xz.sys.ping", NULL, on_ping, st, NULL)
+	    || h->subscribe(self, "xz.sys.status", NULL, on_status, st, NULL)
+	    || h->subscribe(self, "xz.sys.clock.*", NULL, on_clock, st, NULL)
+	    || h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL)
+	    || h->timer_start(self, 5000, 5000, on_trim, st, NULL)) {
 		free(st);
 		return XZ_ENOMEM;
 	}

@@ -20,9 +20,9 @@
 static void
 heap_swap(xz_kernel *k, size_t a, size_t b)
 {
-	xz_timer *t = k->heap[a];
-	k->heap[a]  = k->heap[b];
-	k->heap[b]  = t;
+	xz_timer *t         = k->heap[a];
+	k->heap[a]          = k->heap[b];
+	k->heap[b]          = t;
 	k->heap[a]->heap_ix = a;
 	k->heap[b]->heap_ix = b;
 }
@@ -113,8 +113,8 @@ fire(xz_kernel *k, xz_timer *t)
 	}
 	if (j == NULL)
 		return;
-	j->type       = XZ_JOB_TIMER;
-	j->u.timer_id = t->id;
+	j->type          = XZ_JOB_TIMER;
+	j->u.timer_id    = t->id;
 	xz_plugin *owner = t->owner;
 	pthread_mutex_unlock(&k->tm_mu);
 	xz_actor_job(owner, j);

@@ -41,8 +41,8 @@ int xz_tindex_remove(xz_tindex *ix, const char *pattern, void *item);
  * Returns the number of matches (fn may be NULL to only count them). An
  * invalid topic matches nothing. */
 typedef void (*xz_tindex_visit)(void *ctx, void *item);
-size_t xz_tindex_match(const xz_tindex *ix, const char *topic,
-    xz_tindex_visit fn, void *ctx);
+size_t xz_tindex_match(
+    const xz_tindex *ix, const char *topic, xz_tindex_visit fn, void *ctx);
 /* Number of (pattern, item) pairs held. */
 size_t xz_tindex_size(const xz_tindex *ix);
 /* Number of trie nodes, the root included (1 when empty): lets tests check

@@ -33,7 +33,9 @@ xz_u64map_fini(xz_u64map *m)
 static int
 grow(xz_u64map *m)
 {
-	size_t    cap = m->cap == 0 ? 64 : (m->count * 2 < m->used ? m->cap : m->cap * 2);
+	size_t    cap  = m->cap == 0
+	        ? 64
+	        : (m->count * 2 < m->used ? m->cap : m->cap * 2);
 	uint64_t *keys = calloc(cap, sizeof(*keys));
 	void    **vals = calloc(cap, sizeof(*vals));
 

@@ -226,7 +226,7 @@ kt_capture_begin(kt_capture *c, const char *path)
 	memcpy(c->path, path, plen);
 	c->path[plen] = '\0';
 	c->saved      = dup(2);
-	fd       = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	fd            = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (c->saved < 0 || fd < 0) {
 		perror(path);
 		abort();

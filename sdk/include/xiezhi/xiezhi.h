@@ -40,22 +40,22 @@ extern "C" {
 /* Errors are values. XZ_OK is 0; host->strerror() names the others. */
 enum xz_err {
 	XZ_OK = 0,
-	XZ_EINVAL,        /* invalid argument (bad topic, bad option name) */
-	XZ_ENOMEM,        /* out of memory */
-	XZ_ENOENT,        /* no such thing (option, subscription, timer) */
-	XZ_EEXIST,        /* already exists */
-	XZ_ETIMEDOUT,     /* deadline passed (request, backpressure wait) */
+	XZ_EINVAL, /* invalid argument (bad topic, bad option name) */
+	XZ_ENOMEM, /* out of memory */
+	XZ_ENOENT, /* no such thing (option, subscription, timer) */
+	XZ_EEXIST, /* already exists */
+	XZ_ETIMEDOUT, /* deadline passed (request, backpressure wait) */
 	XZ_ENORESPONDERS, /* a request matched no subscriber */
-	XZ_ECLOSED,       /* the node or the link is shutting down */
-	XZ_EFULL,         /* a bounded queue is full */
-	XZ_ETOOBIG,       /* payload or topic over the configured limit */
-	XZ_EPROTO,        /* malformed envelope or protocol violation */
-	XZ_ESTATE,        /* not allowed in the current state */
-	XZ_EIO,           /* I/O or store error */
-	XZ_EPERM,         /* not permitted */
-	XZ_ETYPE,         /* wrong type (option read with the wrong getter) */
-	XZ_ELIMIT,        /* a resource limit was hit */
-	XZ_EINTERNAL,     /* a bug: please report */
+	XZ_ECLOSED, /* the node or the link is shutting down */
+	XZ_EFULL, /* a bounded queue is full */
+	XZ_ETOOBIG, /* payload or topic over the configured limit */
+	XZ_EPROTO, /* malformed envelope or protocol violation */
+	XZ_ESTATE, /* not allowed in the current state */
+	XZ_EIO, /* I/O or store error */
+	XZ_EPERM, /* not permitted */
+	XZ_ETYPE, /* wrong type (option read with the wrong getter) */
+	XZ_ELIMIT, /* a resource limit was hit */
+	XZ_EINTERNAL, /* a bug: please report */
 	XZ_ERR_COUNT
 };
 
@@ -92,18 +92,18 @@ enum xz_content_type {
  */
 typedef struct xz_msg {
 	uint32_t    struct_size;
-	uint8_t     kind;         /* enum xz_kind */
+	uint8_t     kind; /* enum xz_kind */
 	uint8_t     content_type; /* enum xz_content_type */
-	uint16_t    flags;        /* XZ_MSG_* */
-	const char *topic;        /* NUL-terminated */
+	uint16_t    flags; /* XZ_MSG_* */
+	const char *topic; /* NUL-terminated */
 	size_t      topic_len;
-	const char *source;      /* publishing plugin or link peer, NUL-term. */
-	const void *data;        /* payload; NUL-terminated for convenience */
-	size_t      len;         /* payload length, without the NUL */
-	uint8_t     id[16];      /* unique message id */
-	uint8_t     corr[16];    /* correlation id (a reply: the request's id) */
+	const char *source; /* publishing plugin or link peer, NUL-term. */
+	const void *data; /* payload; NUL-terminated for convenience */
+	size_t      len; /* payload length, without the NUL */
+	uint8_t     id[16]; /* unique message id */
+	uint8_t     corr[16]; /* correlation id (a reply: the request's id) */
 	uint64_t    timestamp_us; /* kernel clock, microseconds since epoch */
-	uint64_t    deadline_us;  /* requests: kernel-clock deadline, else 0 */
+	uint64_t    deadline_us; /* requests: kernel-clock deadline, else 0 */
 } xz_msg;
 
 /* Opaque handle of one plugin instance, owned by the kernel. */
@@ -154,15 +154,15 @@ typedef struct xz_option_decl {
 
 /* The static descriptor a plugin returns from xz_plugin_entry(). */
 typedef struct xz_plugin_desc {
-	uint32_t    struct_size; /* sizeof(xz_plugin_desc) */
-	uint16_t    abi_major;   /* XZ_ABI_MAJOR */
-	uint16_t    abi_minor;   /* XZ_ABI_MINOR */
-	const char *name;        /* [a-z][a-z0-9_-]* */
-	const char *version;
-	const char *description;
+	uint32_t              struct_size; /* sizeof(xz_plugin_desc) */
+	uint16_t              abi_major; /* XZ_ABI_MAJOR */
+	uint16_t              abi_minor; /* XZ_ABI_MINOR */
+	const char           *name; /* [a-z][a-z0-9_-]* */
+	const char           *version;
+	const char           *description;
 	const xz_option_decl *options; /* may be NULL; ends with {NULL} */
 #ifndef __cplusplus
-	const char *const    *requires; /* plugin names; NULL-terminated */
+	const char *const *requires; /* plugin names; NULL-terminated */
 #else
 	const char *const *requires_; /* C++20 reserves `requires` */
 #endif
@@ -211,8 +211,8 @@ struct xz_host {
 	 * deadline, then return XZ_ETIMEDOUT (nothing is delivered to that
 	 * subscriber); on a best-effort topic the message is dropped for that
 	 * subscriber and counted. Returns XZ_OK even with no subscriber. */
-	int (*publish)(xz_plugin *self, const char *topic, const void *data,
-	    size_t len);
+	int (*publish)(
+	    xz_plugin *self, const char *topic, const void *data, size_t len);
 
 	/* Subscribe to a pattern ('*' one token, '>' the rest). With a
 	 * non-NULL queue group, each message goes to one member of the
@@ -281,8 +281,8 @@ struct xz_host {
 #define XZ_EXPORT __attribute__((visibility("default")))
 
 /* Fill the ABI header of a descriptor. */
-#define XZ_PLUGIN_DESC_HEADER                                               \
-	.struct_size = sizeof(xz_plugin_desc), .abi_major = XZ_ABI_MAJOR,   \
+#define XZ_PLUGIN_DESC_HEADER                                                 \
+	.struct_size = sizeof(xz_plugin_desc), .abi_major = XZ_ABI_MAJOR,     \
 	.abi_minor = XZ_ABI_MINOR
 
 /* Every plugin defines this and returns a pointer to a static descriptor. */
