@@ -7,8 +7,8 @@
  * an expression is evaluated as `return <chunk>`, as in the lua REPL.
  * Sessions are closed after idle_timeout_s without use.
  */
-#include "luahost.h"
-#include "luapriv.h"
+#include "lua/luahost.h"
+#include "lua/luapriv.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * max_failures limit hits in a row (subscriptions and timers removed,
  * xz.script.failed published).
  */
-#include "luapriv.h"
+#include "lua/luapriv.h"
 
 #include <jansson.h>
 #include <stdio.h>

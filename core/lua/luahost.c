@@ -14,8 +14,8 @@
  *   reload  a new vm as in init + start; only then the old one is
  *           stopped and retired, in the same actor turn
  */
-#include "luahost.h"
-#include "luapriv.h"
+#include "lua/luahost.h"
+#include "lua/luapriv.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -837,4 +837,15 @@ xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
 	ext->ctx              = ctx;
 	*out                  = ext;
 	return XZ_OK;
+}
+
+static const xz_kernel_ext lua_ext = {
+	.describe = xz_lua_describe,
+	.console  = xz_lua_console_desc,
+};
+
+const xz_kernel_ext *
+xz_lua_kernel_ext(void)
+{
+	return &lua_ext;
 }

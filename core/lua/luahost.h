@@ -11,9 +11,9 @@
 #ifndef XZ_LUAHOST_H
 #define XZ_LUAHOST_H
 
-#include "config.h"
-#include "diag.h"
-#include "kernel.h"
+#include "config/config.h"
+#include "util/diag.h"
+#include "kernel/kernel.h"
 
 /* Build the descriptor of a Lua plugin (kind lua) or operator script (kind
  * script). Errors (FILE:LINE) go to d; returns XZ_OK or an error. The
@@ -24,5 +24,9 @@ int xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
 /* The console actor (built in, name "console"): answers
  * xz.sys.console.eval requests {"chunk": "..."} with the printed results. */
 const xz_plugin_desc *xz_lua_console_desc(void);
+
+/* The Lua host as the kernel's extension (xz_kernel_set_ext): Lua
+ * plugins, operator scripts and the `console` actor. */
+const xz_kernel_ext *xz_lua_kernel_ext(void);
 
 #endif

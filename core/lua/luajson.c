@@ -13,7 +13,7 @@
  *     integers, other numbers to floats; floats encode with a fraction or
  *     exponent ("1.0"), so the subtype survives.
  */
-#include "luapriv.h"
+#include "lua/luapriv.h"
 
 #include <errno.h>
 #include <math.h>

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config/config.h"
 #include <xiezhi/xiezhi.h>
 
 /* Defaults when the config's `lua` group leaves a limit at 0. */

@@ -4,7 +4,7 @@
  * handler calls in pooled coroutines, and require of the plugin's own
  * modules.
  */
-#include "luapriv.h"
+#include "lua/luapriv.h"
 
 #include <errno.h>
 #include <lualib.h>

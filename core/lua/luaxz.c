@@ -6,7 +6,7 @@
  * handler may call xz.request, which yields until the reply or the
  * deadline. Handlers and timer functions are held by registry reference.
  */
-#include "luapriv.h"
+#include "lua/luapriv.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

@@ -21,9 +21,10 @@
 
 #include <nng/nng.h>
 
-#include "config.h"
-#include "diag.h"
-#include "kernel.h"
+#include "config/config.h"
+#include "util/diag.h"
+#include "kernel/kernel.h"
+#include "lua/luahost.h"
 
 /* A node built from DIR/node.cfg. */
 typedef struct kt_node {
@@ -168,6 +169,7 @@ kt_open(kt_node *n, const char *node_extra, const char *rest)
 	n->have_cfg = true;
 	if (xz_kernel_new(&n->k, &n->cfg, &n->d) != XZ_OK)
 		return (int) n->d.count;
+	xz_kernel_set_ext(n->k, xz_lua_kernel_ext());
 	xz_kernel_load(n->k, &n->d);
 	return (int) n->d.count;
 }

@@ -17,7 +17,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 
-#include "bench_raw.h"
+#include "bench/bench_raw.h"
 
 static char ipc_path[128];
 static char ipc_url[160];

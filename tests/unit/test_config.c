@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define CFG(name) XZ_TEST_DATA "/config/" name
 #define X10 "xxxxxxxxxx"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "envelope.h"
+#include "wire/envelope.h"
 #include <xiezhi/xiezhi.h>
 
 static uint64_t rng_state;

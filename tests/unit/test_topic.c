@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "topic.h"
+#include "util/topic.h"
 
 /* ---- a fixed-seed PRNG (splitmix64) ---- */
 

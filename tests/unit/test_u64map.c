@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "u64map.h"
+#include "util/u64map.h"
 
 #define KEYS 5000
 

@@ -37,27 +37,30 @@ extern "C" {
 
 #define XZ_VERSION_STRING "0.1.0"
 
-/* Errors are values. XZ_OK is 0; host->strerror() names the others. */
-enum xz_err {
-	XZ_OK = 0,
-	XZ_EINVAL, /* invalid argument (bad topic, bad option name) */
-	XZ_ENOMEM, /* out of memory */
-	XZ_ENOENT, /* no such thing (option, subscription, timer) */
-	XZ_EEXIST, /* already exists */
-	XZ_ETIMEDOUT, /* deadline passed (request, backpressure wait) */
-	XZ_ENORESPONDERS, /* a request matched no subscriber */
-	XZ_ECLOSED, /* the node or the link is shutting down */
-	XZ_EFULL, /* a bounded queue is full */
-	XZ_ETOOBIG, /* payload or topic over the configured limit */
-	XZ_EPROTO, /* malformed envelope or protocol violation */
-	XZ_ESTATE, /* not allowed in the current state */
-	XZ_EIO, /* I/O or store error */
-	XZ_EPERM, /* not permitted */
-	XZ_ETYPE, /* wrong type (option read with the wrong getter) */
-	XZ_ELIMIT, /* a resource limit was hit */
-	XZ_EINTERNAL, /* a bug: please report */
-	XZ_ERR_COUNT
-};
+/* Errors are values. XZ_OK is 0; host->strerror() names the others.
+ * One list: X(symbol, value, wire code of an error reply, message). */
+#define XZ_ERROR_LIST(X)                                                      \
+	X(XZ_OK, 0, "ok", "ok")                                               \
+	X(XZ_EINVAL, 1, "bad_request", "invalid argument")                    \
+	X(XZ_ENOMEM, 2, "internal", "out of memory")                          \
+	X(XZ_ENOENT, 3, "not_found", "not found")                             \
+	X(XZ_EEXIST, 4, "exists", "already exists")                           \
+	X(XZ_ETIMEDOUT, 5, "timeout", "timed out")                            \
+	X(XZ_ENORESPONDERS, 6, "no_responders", "no responders")              \
+	X(XZ_ECLOSED, 7, "unavailable", "closed")                             \
+	X(XZ_EFULL, 8, "capacity_exceeded", "queue full")                     \
+	X(XZ_ETOOBIG, 9, "too_large", "too big")                              \
+	X(XZ_EPROTO, 10, "bad_request", "protocol error")                     \
+	X(XZ_ESTATE, 11, "invalid_state", "invalid state")                    \
+	X(XZ_EIO, 12, "store_error", "I/O error")                             \
+	X(XZ_EPERM, 13, "forbidden", "not permitted")                         \
+	X(XZ_ETYPE, 14, "bad_request", "wrong type")                          \
+	X(XZ_ELIMIT, 15, "capacity_exceeded", "limit exceeded")               \
+	X(XZ_EINTERNAL, 16, "internal", "internal error")
+
+#define XZ_ERR_ENUM_(sym, val, wire, msg) sym = val,
+enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
+#undef XZ_ERR_ENUM_
 
 enum xz_log_level {
 	XZ_LOG_ERROR = 0,

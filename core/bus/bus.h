@@ -1,0 +1,112 @@
+/*
+ * bus.h - local routing: subscriptions, publish with backpressure, queue
+ * groups, request/reply with deadlines and an explicit "no responders".
+ *
+ * A subscription delivers to one of two kinds of target: an actor (a
+ * plugin instance: the message lands in its mailbox) or a remote target
+ * (xz_target: a link peer, implemented by the link layer above). The bus
+ * calls a remote target only through its ops, so it never depends on the
+ * link layer.
+ *
+ * Lock order: bus.lock (rwlock) -> actor.mu / a target's own lock.
+ * pending_mu is a leaf.
+ */
+#ifndef XZ_BUS_BUS_H
+#define XZ_BUS_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sched/actor.h"
+#include "sched/timer.h"
+#include "util/clock.h"
+#include "util/id.h"
+#include "wire/kmsg.h"
+
+typedef struct xz_bus    xz_bus;
+typedef struct xz_target xz_target;
+
+typedef struct xz_target_ops {
+	/* Queue msg (adds its own reference). XZ_OK, XZ_EFULL (best effort
+	 * and no room), XZ_ETIMEDOUT (no room until deadline), XZ_ECLOSED
+	 * (the target went away). Replies must always find room. */
+	int (*deliver)(xz_target *t, xz_kmsg *msg, bool best_effort,
+	    uint64_t deadline_mono_us);
+	void (*ref)(xz_target *t);
+	void (*unref)(xz_target *t);
+} xz_target_ops;
+
+/* Embedded as the first member of the implementer's struct. */
+struct xz_target {
+	const xz_target_ops *ops;
+};
+
+typedef struct xz_bus_cfg {
+	uint32_t           max_payload;
+	uint32_t           publish_timeout_ms;
+	uint32_t           request_timeout_ms;
+	const char *const *best_effort; /* patterns; borrowed */
+	size_t             nbest_effort;
+} xz_bus_cfg;
+
+typedef struct xz_bus_stats {
+	uint64_t published, delivered, dropped, backpressure_timeouts;
+	uint64_t failed_replies; /* completions that found no memory */
+	size_t   pending, subscriptions;
+} xz_bus_stats;
+
+/* A bus using timers, clock and ids (borrowed; they outlive it). The
+ * best-effort patterns are copied. XZ_EINVAL for a bad pattern. */
+int  xz_bus_new(xz_bus **out, const xz_bus_cfg *cfg, xz_timers *timers,
+     xz_clock *clk, xz_idgen *ids);
+void xz_bus_free(xz_bus *b);
+/* Stop intake: publishes from outside any actor get XZ_ECLOSED. */
+void xz_bus_close_intake(xz_bus *b);
+void xz_bus_stats_get(xz_bus *b, xz_bus_stats *st);
+
+/* A message with a fresh id and the kernel clock's timestamp. The caller
+ * owns the reference; NULL on ENOMEM. */
+xz_kmsg *xz_bus_msg(xz_bus *b, int kind, const char *topic, size_t topic_len,
+    const char *source, const void *data, size_t len);
+/* Route msg (EVENT or REQUEST) to the matching subscriptions. XZ_OK or
+ * the first delivery error; *ntargets (if not NULL) gets the number of
+ * successful deliveries. The caller keeps its reference. */
+int xz_bus_route(xz_bus *b, xz_kmsg *msg, size_t *ntargets);
+
+/* Subscribe owner (an actor: fn runs in its context) or peer (a remote
+ * target; fn unused). *id (if not NULL) gets the subscription's id. */
+int xz_bus_subscribe(xz_bus *b, xz_actor *owner, xz_target *peer,
+    const char *pattern, const char *group, xz_handler fn, void *ud,
+    uint64_t *id);
+/* Remove subscription id if owner holds it (NULL: a peer's); XZ_ENOENT
+ * otherwise. */
+int xz_bus_unsubscribe_id(xz_bus *b, xz_actor *owner, uint64_t id);
+/* Remove every subscription of owner / peer (with that pattern if given).
+ * Allocates nothing, so it cannot fail. */
+void xz_bus_unsubscribe_all(xz_bus *b, xz_actor *owner, xz_target *peer);
+void xz_bus_unsubscribe_pattern(
+    xz_bus *b, xz_target *peer, const char *pattern);
+
+/* Publish an event (topic and data copied). */
+int xz_bus_publish(xz_bus *b, const char *source, const char *topic,
+    size_t topic_len, const void *data, size_t len, int content_type);
+/*
+ * Start a request from an actor (fn runs once in its context) or for a
+ * peer (the reply goes to it with corr = peer_req_id). timeout_ms 0: the
+ * bus's default. XZ_OK, or an error and nothing is kept:
+ * XZ_ENORESPONDERS when nothing matched.
+ */
+int xz_bus_request(xz_bus *b, xz_actor *requester, xz_target *peer,
+    const uint8_t *peer_req_id, const char *source, const char *topic,
+    size_t topic_len, const void *data, size_t len, uint32_t timeout_ms,
+    xz_reply_fn fn, void *ud);
+/* Complete the pending request whose id is corr (key: its counter half).
+ * XZ_ENOENT when it already completed or timed out. */
+int xz_bus_complete(xz_bus *b, const uint8_t corr[16], uint64_t key,
+    const char *source, const void *data, size_t len, uint16_t flags);
+
+/* {"error":{"code":code,"message":message}}; the caller frees. */
+char *xz_error_json(const char *code, const char *message, size_t *len);
+
+#endif

@@ -1,0 +1,854 @@
+/*
+ * main.c - the xiezhi command line.
+ *
+ * Exit codes: 0 ok, 1 error (including an error reply), 2 usage,
+ * 3 timeout or no responders.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/audit_cli.h"
+#include "bench/bench.h"
+#include "cli/cli_common.h"
+#include "wire/client.h"
+#include "config/config.h"
+#include "kernel/kernel.h"
+#include "lua/luahost.h"
+#include "util/topic.h"
+
+#define EXIT_USAGE 2
+#define EXIT_TIMEOUT 3
+#define DEFAULT_CONFIG XZ_DEFAULT_CONFIG
+
+/* A kernel with the Lua host plugged in: what `run` and `check` load. */
+static int
+node_new(xz_kernel **k, xz_config *cfg, xz_diag *d)
+{
+	int rc = xz_kernel_new(k, cfg, d);
+	if (rc == XZ_OK)
+		xz_kernel_set_ext(*k, xz_lua_kernel_ext());
+	return rc;
+}
+
+static const char usage_main[]
+    = "usage: xiezhi COMMAND [options]\n"
+      "\n"
+      "commands:\n"
+      "  run     [-c FILE]                      run a node "
+      "(default " DEFAULT_CONFIG ")\n"
+      "  check   [-c FILE]                      validate config, plugins and "
+      "scripts as run would\n"
+      "  pub     [-c FILE|-u URL] TOPIC [JSON|-] publish (- : one JSON "
+      "payload per stdin line)\n"
+      "  sub     [-c FILE|-u URL] PATTERN [-n COUNT] [-q GROUP] [-t MS]\n"
+      "                                         print one JSON line per "
+      "event\n"
+      "  call    [-c FILE|-u URL] TOPIC [JSON] [-t MS]  send a request, print "
+      "the reply\n"
+      "  status  [-c FILE|-u URL]               plugins, queues, counters, "
+      "drops (JSON)\n"
+      "  reload  [-c FILE|-u URL] [NAME]        hot-reload a Lua "
+      "plugin/script (all if no NAME)\n"
+      "  console [-c FILE|-u URL] [-e CHUNK]    Lua console on a running "
+      "node\n"
+      "  audit   verify|query ...               check or search the "
+      "hash-chained audit trail\n"
+      "  bench   [--json] [-n COUNT]            built-in benchmark with raw "
+      "nng baselines\n"
+      "  version                                print the version\n"
+      "\n"
+      "`xiezhi COMMAND --help` describes one command.\n"
+      "exit codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n";
+
+struct cmd_help {
+	const char *name, *text;
+};
+static const struct cmd_help helps[] = {
+	{ "run",
+	    "usage: xiezhi run [-c FILE]\n"
+	    "Run a node from a deployment file (default " DEFAULT_CONFIG
+	    ").\nSIGTERM/SIGINT stop it gracefully (drain, stop "
+	    "plugins in reverse order, exit 0);\nSIGHUP reloads every "
+	    "Lua plugin and script.\n" },
+	{ "check",
+	    "usage: xiezhi check [-c FILE]\n"
+	    "Validate the deployment exactly as run does before "
+	    "starting anything:\nconfig syntax and keys, plugins "
+	    "(open, ABI, options, requires), scripts.\nPrints every "
+	    "problem as FILE:LINE: message; exit 0 when all is "
+	    "well.\n" },
+	{ "pub",
+	    "usage: xiezhi pub [-c FILE|-u URL] TOPIC [JSON|-]\n"
+	    "Publish one event (payload JSON, default {}), or with - one "
+	    "event per line\nof standard input. Exit 1 if the node "
+	    "refused any of them.\n" },
+	{ "sub",
+	    "usage: xiezhi sub [-c FILE|-u URL] PATTERN [-n COUNT] [-q "
+	    "GROUP] [-t MS]\n"
+	    "Subscribe (wildcards * and >) and print one JSON line per "
+	    "event:\n{\"topic\":..,\"source\":..,\"data\":..}. Stops after "
+	    "COUNT events, or after MS ms\nwithout one (exit 3).\n" },
+	{ "call",
+	    "usage: xiezhi call [-c FILE|-u URL] TOPIC [JSON] [-t MS]\n"
+	    "Send a request (default deadline 5000 ms) and print the "
+	    "reply.\nExit 0 on a reply, 1 on an error reply, 3 on "
+	    "timeout or no responders.\n" },
+	{ "status",
+	    "usage: xiezhi status [-c FILE|-u URL]\n"
+	    "Print the node's status as JSON.\n" },
+	{ "reload",
+	    "usage: xiezhi reload [-c FILE|-u URL] [NAME]\n"
+	    "Hot-reload a Lua plugin or script (every one without "
+	    "NAME). A broken\nversion leaves the old one running and "
+	    "the reason is printed (exit 1).\n" },
+	{ "console",
+	    "usage: xiezhi console [-c FILE|-u URL] [-e CHUNK]\n"
+	    "An interactive Lua prompt on a running node (sandboxed, "
+	    "with the xz module);\n-e runs one chunk and prints its "
+	    "results.\n" },
+	{ "bench",
+	    "usage: xiezhi bench [--json] [-n COUNT]\n"
+	    "Measure the platform and raw nng in the same run (64-byte "
+	    "payloads).\n" },
+	{ "version", "usage: xiezhi version\n" },
+};
+
+static int
+print_help(const char *cmd, FILE *out)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (strcmp(helps[i].name, cmd) == 0) {
+			fputs(helps[i].text, out);
+			return 0;
+		}
+	fputs(usage_main, out);
+	return 0;
+}
+
+/* Common options of the commands. */
+typedef struct opts {
+	const char *config;
+	const char *url;
+	long        count;
+	long        timeout_ms;
+	const char *group;
+	const char *chunk;
+	bool        json;
+	int         argc; /* positional */
+	char      **argv;
+} opts;
+
+static int
+parse_opts(const char *cmd, int argc, char **argv, opts *o)
+{
+	static const struct option lo[] = { { "help", no_argument, 0, 'h' },
+		{ "json", no_argument, 0, 'J' }, { 0, 0, 0, 0 } };
+	int                        ch;
+
+	memset(o, 0, sizeof(*o));
+	o->count      = -1;
+	o->timeout_ms = -1;
+	optind        = 1;
+	while (
+	    (ch = getopt_long(argc, argv, "c:u:n:t:q:e:h", lo, NULL)) != -1) {
+		char *end;
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'u':
+			o->url = optarg;
+			break;
+		case 'n':
+		case 't':
+			errno  = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 0) {
+				fprintf(stderr,
+				    "xiezhi %s: -%c needs a non-negative "
+				    "integer, got '%s'\n",
+				    cmd, ch, optarg);
+				return EXIT_USAGE;
+			}
+			if (ch == 'n')
+				o->count = v;
+			else
+				o->timeout_ms = v;
+			break;
+		case 'q':
+			o->group = optarg;
+			break;
+		case 'e':
+			o->chunk = optarg;
+			break;
+		case 'J':
+			o->json = true;
+			break;
+		case 'h':
+			print_help(cmd, stdout);
+			return -1;
+		default:
+			print_help(cmd, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+	return 0;
+}
+
+static int
+load_config(const char *path, xz_config *cfg)
+{
+	return xz_cli_load_config(path, cfg);
+}
+
+static char *
+target_url(const char *cmd, const opts *o)
+{
+	return xz_cli_node_url(cmd, o->config, o->url);
+}
+
+static int
+connect_node(const char *cmd, const opts *o, xz_client *c)
+{
+	char *url = target_url(cmd, o);
+	int   rc;
+
+	if (url == NULL)
+		return 1;
+	rc = xz_client_open(c, url, cmd, 1000);
+	if (rc != 0) {
+		fprintf(stderr, "xiezhi %s: cannot reach the node at %s: %s\n",
+		    cmd, url, nng_strerror(rc));
+		free(url);
+		return 1;
+	}
+	free(url);
+	return 0;
+}
+
+/* Check that text is one JSON value; the bus carries JSON objects. */
+static int
+check_json(const char *cmd, const char *text, size_t len)
+{
+	json_error_t e;
+	json_t      *v = json_loadb(text, len, JSON_DECODE_ANY, &e);
+
+	if (v == NULL) {
+		fprintf(stderr,
+		    "xiezhi %s: payload is not valid JSON: %s "
+		    "(column %d)\n",
+		    cmd, e.text, e.column);
+		return -1;
+	}
+	json_decref(v);
+	return 0;
+}
+
+static const char *
+env_code(const xz_env *e)
+{
+	static char  code[64];
+	json_error_t je;
+	json_t      *o
+	    = json_loadb((const char *) e->payload, e->payload_len, 0, &je);
+	json_t *c
+	    = o ? json_object_get(json_object_get(o, "error"), "code") : NULL;
+	snprintf(code, sizeof(code), "%s",
+	    json_is_string(c) ? json_string_value(c) : "");
+	json_decref(o);
+	return code;
+}
+
+static int
+exit_for_error(const xz_env *e)
+{
+	const char *code = env_code(e);
+	if (strcmp(code, "timeout") == 0 || strcmp(code, "no_responders") == 0)
+		return EXIT_TIMEOUT;
+	return 1;
+}
+
+/* Send a request and wait for its reply; prints the reply on stdout. */
+static int
+do_request(
+    xz_client *c, const char *topic, const char *json, long tmo, bool pretty)
+{
+	xz_env   e     = { .kind   = XZ_KIND_REQUEST,
+		      .topic       = topic,
+		      .topic_len   = strlen(topic),
+		      .payload     = (const uint8_t *) json,
+		      .payload_len = strlen(json) };
+	uint64_t start = xz_client_now_us();
+	int      rc;
+
+	xz_client_id(c, e.id);
+	e.timestamp_us = start;
+	e.deadline_us  = start + (uint64_t) tmo * 1000u;
+	uint8_t id[16];
+	memcpy(id, e.id, 16);
+	if ((rc = xz_client_put(c, &e)) != 0
+	    || (rc = xz_client_flush(c)) != 0) {
+		fprintf(stderr, "xiezhi: send failed: %s\n", nng_strerror(rc));
+		return 1;
+	}
+	for (;;) {
+		uint64_t now = xz_client_now_us();
+		long     left
+		    = (long) ((start + (uint64_t) tmo * 1000u + 1000000u - now)
+		        / 1000u);
+		xz_env r;
+		if (now > start + (uint64_t) tmo * 1000u + 1000000u)
+			left = 0;
+		rc = xz_client_next(c, &r, left > 0 ? (int) left : 1);
+		if (rc == NNG_ETIMEDOUT) {
+			fprintf(stderr,
+			    "xiezhi: no reply to '%s' within %ld ms\n", topic,
+			    tmo);
+			return EXIT_TIMEOUT;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "xiezhi: %s\n",
+			    rc == NNG_ECLOSED
+			        ? "the node closed the connection"
+			        : nng_strerror(rc));
+			return 1;
+		}
+		if (r.kind != XZ_KIND_REPLY || memcmp(r.corr, id, 16) != 0)
+			continue;
+		if (pretty) {
+			json_error_t je;
+			json_t      *v = json_loadb((const char *) r.payload,
+			         r.payload_len, JSON_DECODE_ANY, &je);
+			char        *s = v
+			           ? json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY)
+			           : NULL;
+			if (s)
+				printf("%s\n", s);
+			else
+				printf("%.*s\n", (int) r.payload_len,
+				    (const char *) r.payload);
+			free(s);
+			json_decref(v);
+		} else {
+			printf("%.*s\n", (int) r.payload_len,
+			    (const char *) r.payload);
+		}
+		fflush(stdout);
+		if (r.flags & XZ_MSG_ERROR) {
+			fprintf(
+			    stderr, "xiezhi: error reply from '%s'\n", topic);
+			return exit_for_error(&r);
+		}
+		return 0;
+	}
+}
+
+static int
+cmd_call(int argc, char **argv)
+{
+	opts      o;
+	xz_client c;
+	int       rc = parse_opts("call", argc, argv, &o);
+
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (o.argc < 1 || o.argc > 2) {
+		print_help("call", stderr);
+		return EXIT_USAGE;
+	}
+	const char *topic = o.argv[0];
+	const char *json  = o.argc == 2 ? o.argv[1] : "{}";
+	if (!xz_topic_valid(topic, strlen(topic))) {
+		fprintf(stderr, "xiezhi call: invalid topic '%s'\n", topic);
+		return EXIT_USAGE;
+	}
+	if (check_json("call", json, strlen(json)) != 0)
+		return EXIT_USAGE;
+	if (connect_node("call", &o, &c) != 0)
+		return 1;
+	rc = do_request(
+	    &c, topic, json, o.timeout_ms >= 0 ? o.timeout_ms : 5000, false);
+	xz_client_close(&c);
+	return rc;
+}
+
+static int
+simple_request(
+    const char *cmd, int argc, char **argv, const char *topic, bool name_arg)
+{
+	opts      o;
+	xz_client c;
+	int       rc        = parse_opts(cmd, argc, argv, &o);
+	char      body[512] = "{}";
+
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (o.argc > (name_arg ? 1 : 0)) {
+		print_help(cmd, stderr);
+		return EXIT_USAGE;
+	}
+	if (name_arg && o.argc == 1) {
+		json_t *b = json_pack("{s:s}", "name", o.argv[0]);
+		char   *s = json_dumps(b, JSON_COMPACT);
+		snprintf(body, sizeof(body), "%s", s ? s : "{}");
+		free(s);
+		json_decref(b);
+	}
+	if (connect_node(cmd, &o, &c) != 0)
+		return 1;
+	rc = do_request(
+	    &c, topic, body, o.timeout_ms >= 0 ? o.timeout_ms : 10000, true);
+	xz_client_close(&c);
+	return rc;
+}
+
+static int
+cmd_pub(int argc, char **argv)
+{
+	opts      o;
+	xz_client c;
+	int       rc = parse_opts("pub", argc, argv, &o), failed = 0;
+	size_t    sent = 0;
+
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (o.argc < 1 || o.argc > 2) {
+		print_help("pub", stderr);
+		return EXIT_USAGE;
+	}
+	const char *topic = o.argv[0];
+	const char *json  = o.argc == 2 ? o.argv[1] : "{}";
+	bool        lines = strcmp(json, "-") == 0;
+	if (!xz_topic_valid(topic, strlen(topic))) {
+		fprintf(stderr, "xiezhi pub: invalid topic '%s'\n", topic);
+		return EXIT_USAGE;
+	}
+	if (!lines && check_json("pub", json, strlen(json)) != 0)
+		return EXIT_USAGE;
+	if (connect_node("pub", &o, &c) != 0)
+		return 1;
+	char  *line   = NULL;
+	size_t cap    = 0;
+	long   lineno = 0;
+	for (;;) {
+		const char *payload = json;
+		size_t      plen    = strlen(json);
+		if (lines) {
+			ssize_t n = getline(&line, &cap, stdin);
+			if (n < 0)
+				break;
+			lineno++;
+			while (n > 0
+			    && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+				line[--n] = '\0';
+			if (n == 0)
+				continue;
+			if (check_json("pub", line, (size_t) n) != 0) {
+				fprintf(stderr,
+				    "xiezhi pub: stdin line %ld "
+				    "skipped\n",
+				    lineno);
+				failed++;
+				continue;
+			}
+			payload = line;
+			plen    = (size_t) n;
+		}
+		xz_env e = { .kind   = XZ_KIND_EVENT,
+			.topic       = topic,
+			.topic_len   = strlen(topic),
+			.payload     = (const uint8_t *) payload,
+			.payload_len = plen };
+		xz_client_id(&c, e.id);
+		e.timestamp_us = xz_client_now_us();
+		if ((rc = xz_client_put(&c, &e)) != 0) {
+			fprintf(stderr, "xiezhi pub: send failed: %s\n",
+			    nng_strerror(rc));
+			failed++;
+			break;
+		}
+		sent++;
+		if (!lines)
+			break;
+	}
+	free(line);
+	/* A ping after the events: its reply means every event before it was
+	 * taken (in order) by the node; error replies for events come first.
+	 */
+	xz_env  p = { .kind   = XZ_KIND_REQUEST,
+		 .topic       = "xz.sys.ping",
+		 .topic_len   = 11,
+		 .payload     = (const uint8_t *) "{}",
+		 .payload_len = 2 };
+	uint8_t pid[16];
+	xz_client_id(&c, p.id);
+	memcpy(pid, p.id, 16);
+	p.timestamp_us = xz_client_now_us();
+	p.deadline_us  = p.timestamp_us + 60000000u;
+	xz_client_put(&c, &p);
+	xz_client_flush(&c);
+	for (;;) {
+		xz_env r;
+		rc = xz_client_next(&c, &r, 65000);
+		if (rc != 0) {
+			fprintf(stderr,
+			    "xiezhi pub: no confirmation from the "
+			    "node: %s\n",
+			    nng_strerror(rc));
+			failed++;
+			break;
+		}
+		if (r.kind != XZ_KIND_REPLY)
+			continue;
+		if (memcmp(r.corr, pid, 16) == 0)
+			break;
+		if (r.flags & XZ_MSG_ERROR) {
+			fprintf(stderr, "xiezhi pub: refused: %.*s\n",
+			    (int) r.payload_len, (const char *) r.payload);
+			failed++;
+		}
+	}
+	xz_client_close(&c);
+	if (lines)
+		fprintf(stderr, "xiezhi pub: %zu published, %d failed\n",
+		    sent - (size_t) (failed > (int) sent ? (int) sent : 0),
+		    failed);
+	return failed ? 1 : 0;
+}
+
+static int
+cmd_sub(int argc, char **argv)
+{
+	opts      o;
+	xz_client c;
+	int       rc  = parse_opts("sub", argc, argv, &o);
+	long      got = 0;
+
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (o.argc != 1) {
+		print_help("sub", stderr);
+		return EXIT_USAGE;
+	}
+	const char *pattern = o.argv[0];
+	if (!xz_pattern_valid(pattern, strlen(pattern))) {
+		fprintf(stderr, "xiezhi sub: invalid pattern '%s'\n", pattern);
+		return EXIT_USAGE;
+	}
+	if (connect_node("sub", &o, &c) != 0)
+		return 1;
+	xz_env s = { .kind   = XZ_KIND_SUB,
+		.topic       = pattern,
+		.topic_len   = strlen(pattern),
+		.payload     = (const uint8_t *) (o.group ? o.group : ""),
+		.payload_len = o.group ? strlen(o.group) : 0 };
+	xz_client_id(&c, s.id);
+	/* Ping after the subscription: once answered, it is in place. */
+	xz_env p = { .kind   = XZ_KIND_REQUEST,
+		.topic       = "xz.sys.ping",
+		.topic_len   = 11,
+		.payload     = (const uint8_t *) "{}",
+		.payload_len = 2 };
+	xz_client_id(&c, p.id);
+	p.timestamp_us = xz_client_now_us();
+	p.deadline_us  = p.timestamp_us + 5000000u;
+	xz_client_put(&c, &s);
+	xz_client_put(&c, &p);
+	xz_client_flush(&c);
+	if (getenv("XZ_SUB_READY") != NULL)
+		fprintf(stderr, "xiezhi sub: subscribing to %s\n", pattern);
+	while (o.count < 0 || got < o.count) {
+		xz_env e;
+		rc = xz_client_next(
+		    &c, &e, o.timeout_ms >= 0 ? (int) o.timeout_ms : -1);
+		if (rc == NNG_ETIMEDOUT) {
+			xz_client_close(&c);
+			return EXIT_TIMEOUT;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "xiezhi sub: %s\n",
+			    rc == NNG_ECLOSED
+			        ? "the node closed the connection"
+			        : nng_strerror(rc));
+			xz_client_close(&c);
+			return 1;
+		}
+		if (e.kind == XZ_KIND_REPLY && memcmp(e.corr, p.id, 16) == 0) {
+			if (getenv("XZ_SUB_READY") != NULL)
+				fprintf(stderr, "xiezhi sub: ready\n");
+			continue;
+		}
+		if (e.kind != XZ_KIND_EVENT && e.kind != XZ_KIND_REQUEST)
+			continue;
+		json_error_t je;
+		json_t      *data = json_loadb((const char *) e.payload,
+		         e.payload_len, JSON_DECODE_ANY, &je);
+		if (data == NULL)
+			data = json_stringn(
+			    (const char *) e.payload, e.payload_len);
+		json_t *line = json_pack("{s:s%,s:s%,s:o}", "topic", e.topic,
+		    e.topic_len, "source", e.source, e.source_len, "data",
+		    data);
+		char   *out  = line ? json_dumps(line, JSON_COMPACT) : NULL;
+		if (out != NULL) {
+			fputs(out, stdout);
+			fputc('\n', stdout);
+			fflush(stdout);
+		}
+		free(out);
+		json_decref(line);
+		got++;
+	}
+	xz_client_close(&c);
+	return 0;
+}
+
+static int
+cmd_console(int argc, char **argv)
+{
+	opts      o;
+	xz_client c;
+	int       rc = parse_opts("console", argc, argv, &o);
+	char      session[32];
+
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (o.argc != 0) {
+		print_help("console", stderr);
+		return EXIT_USAGE;
+	}
+	if (connect_node("console", &o, &c) != 0)
+		return 1;
+	snprintf(session, sizeof(session), "cli-%d", (int) getpid());
+	if (o.chunk != NULL) {
+		json_t *b = json_pack(
+		    "{s:s,s:s}", "chunk", o.chunk, "session", session);
+		char *s = json_dumps(b, JSON_COMPACT);
+		rc      = do_request(&c, "xz.sys.console.eval", s,
+                    o.timeout_ms >= 0 ? o.timeout_ms : 10000, false);
+		free(s);
+		json_decref(b);
+		xz_client_close(&c);
+		return rc;
+	}
+	char  *line = NULL;
+	size_t cap  = 0;
+	bool   tty  = isatty(0);
+	for (;;) {
+		if (tty) {
+			fputs("xz> ", stdout);
+			fflush(stdout);
+		}
+		ssize_t n = getline(&line, &cap, stdin);
+		if (n < 0)
+			break;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0)
+			continue;
+		json_t *b = json_pack(
+		    "{s:s,s:s}", "chunk", line, "session", session);
+		char *s = json_dumps(b, JSON_COMPACT);
+		do_request(&c, "xz.sys.console.eval", s, 10000, false);
+		free(s);
+		json_decref(b);
+	}
+	free(line);
+	xz_client_close(&c);
+	return 0;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	opts       o;
+	xz_config  cfg;
+	xz_kernel *k;
+	xz_diag    d;
+	int        rc = parse_opts("check", argc, argv, &o), errors;
+
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (o.argc != 0) {
+		print_help("check", stderr);
+		return EXIT_USAGE;
+	}
+	const char *path = o.config ? o.config : DEFAULT_CONFIG;
+	if (load_config(path, &cfg) != 0)
+		return 1;
+	xz_diag_init(&d);
+	if (node_new(&k, &cfg, &d) != XZ_OK) {
+		xz_diag_print(&d, stderr);
+		xz_diag_free(&d);
+		xz_config_free(&cfg);
+		return 1;
+	}
+	errors = xz_kernel_load(k, &d);
+	xz_diag_print(&d, stderr);
+	if (errors == 0) {
+		size_t n = 0;
+		for (size_t i = 0; i < cfg.nplugins; i++)
+			n += cfg.plugins[i].enabled ? 1 : 0;
+		printf("%s: ok (node '%s', %zu plugins and scripts enabled)\n",
+		    path, cfg.node_name, n);
+	}
+	xz_kernel_free(k);
+	xz_diag_free(&d);
+	xz_config_free(&cfg);
+	return errors ? 1 : 0;
+}
+
+static xz_kernel *volatile running_kernel;
+
+static void
+on_stop_signal(int sig)
+{
+	(void) sig;
+	xz_kernel_stop(running_kernel);
+}
+
+static void
+on_hup(int sig)
+{
+	(void) sig;
+	xz_kernel_reload_all(running_kernel);
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	opts             o;
+	xz_config        cfg;
+	xz_kernel       *k;
+	xz_diag          d;
+	struct sigaction sa;
+	int              rc = parse_opts("run", argc, argv, &o);
+
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (o.argc != 0) {
+		print_help("run", stderr);
+		return EXIT_USAGE;
+	}
+	if (load_config(o.config ? o.config : DEFAULT_CONFIG, &cfg) != 0)
+		return 1;
+	xz_diag_init(&d);
+	if (node_new(&k, &cfg, &d) != XZ_OK || xz_kernel_load(k, &d) != 0) {
+		xz_diag_print(&d, stderr);
+		fprintf(
+		    stderr, "xiezhi run: not starting (see `xiezhi check`)\n");
+		xz_kernel_free(k);
+		xz_diag_free(&d);
+		xz_config_free(&cfg);
+		return 1;
+	}
+	running_kernel = k;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (xz_kernel_start(k, &d) != XZ_OK) {
+		xz_diag_print(&d, stderr);
+		xz_kernel_free(k);
+		running_kernel = NULL;
+		xz_diag_free(&d);
+		xz_config_free(&cfg);
+		return 1;
+	}
+	xz_kernel_run(k);
+	xz_kernel_free(k);
+	running_kernel = NULL;
+	xz_diag_free(&d);
+	xz_config_free(&cfg);
+	return 0;
+}
+
+static int
+cmd_bench(int argc, char **argv)
+{
+	opts o;
+	int  rc = parse_opts("bench", argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	return xz_bench_main(o.json, o.count > 0 ? (unsigned) o.count : 0,
+	    xz_cli_plugin_dir(), argc > 0 ? argv[0] : "xiezhi");
+}
+
+static int dispatch(int argc, char **argv);
+
+int
+main(int argc, char **argv)
+{
+	int rc = dispatch(argc, argv);
+	/* Free nng's global state so leak checkers see a clean exit. */
+	nng_fini();
+	return rc;
+}
+
+static int
+dispatch(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	argc--;
+	argv++;
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0
+	    || strcmp(cmd, "help") == 0) {
+		if (argc > 1)
+			return print_help(argv[1], stdout);
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		if (argc > 1 && strcmp(argv[1], "--help") == 0)
+			return print_help("version", stdout);
+		printf("xiezhi %s (plugin ABI %d.%d, nng %s, %s)\n",
+		    XZ_VERSION_STRING, XZ_ABI_MAJOR, XZ_ABI_MINOR,
+		    nng_version(), "Lua 5.4");
+		return 0;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc, argv);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc, argv);
+	if (strcmp(cmd, "pub") == 0)
+		return cmd_pub(argc, argv);
+	if (strcmp(cmd, "sub") == 0)
+		return cmd_sub(argc, argv);
+	if (strcmp(cmd, "call") == 0)
+		return cmd_call(argc, argv);
+	if (strcmp(cmd, "status") == 0)
+		return simple_request(
+		    "status", argc, argv, "xz.sys.status", false);
+	if (strcmp(cmd, "reload") == 0)
+		return simple_request(
+		    "reload", argc, argv, "xz.sys.reload", true);
+	if (strcmp(cmd, "console") == 0)
+		return cmd_console(argc, argv);
+	if (strcmp(cmd, "bench") == 0)
+		return cmd_bench(argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return xz_audit_cli_main(argc, argv);
+	if (strcmp(cmd, "bench-peer") == 0)
+		return xz_bench_peer_main(argc, argv);
+	fprintf(stderr, "xiezhi: unknown command '%s'\n\n%s", cmd, usage_main);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,1547 @@
+/*
+ * config.c - the deployment file: read with libconfig, checked against the
+ * schema documented in config.h, defaults applied, paths resolved.
+ *
+ * Validation never stops at the first problem: every check records a
+ * FILE:LINE diagnostic and counts it; at the end they reach the xz_diag in
+ * file order, and the load fails if there was any.
+ */
+#include "config/config.h"
+#include "util/topic.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* One file the tree was read from. Every setting's hook points to the
+ * entry of its file, so diagnostics and relative paths need only the
+ * setting. */
+struct xz_config_file {
+	size_t index; /* order of first appearance: sorts diagnostics */
+	char  *lcname; /* the name libconfig recorded */
+	char  *display; /* the name diagnostics show */
+	char  *dir; /* absolute directory, for relative paths */
+};
+
+/* A diagnostic held back until the load ends, to be reported in file
+ * order whatever order the checks ran in. */
+struct pending {
+	size_t file; /* index of the file */
+	int    line;
+	size_t seq;
+	char  *text; /* the whole "FILE:LINE: message" line */
+};
+
+/* The state of one load. */
+typedef struct ld {
+	xz_config      *c;
+	xz_diag        *d;
+	const char     *builtin_dir;
+	int             nerr;
+	struct pending *pend;
+	size_t          npend, cap;
+} ld;
+
+/* Malloc'ed printf. The caller frees; NULL on out of memory. */
+static char *xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char   *out;
+	int     n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (out = malloc((size_t) n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(out, (size_t) n + 1, fmt, ap);
+	va_end(ap);
+	return out;
+}
+
+/* The directory part of p as written ("." when there is none). Malloc'ed;
+ * the caller frees. */
+static char *
+dir_part(const char *p)
+{
+	const char *slash = strrchr(p, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == p)
+		return strdup("/");
+	return strndup(p, (size_t) (slash - p));
+}
+
+static const char *
+base_part(const char *p)
+{
+	const char *slash = strrchr(p, '/');
+
+	return slash != NULL ? slash + 1 : p;
+}
+
+/*
+ * Absolute, lexically normalised path of p (relative to the absolute
+ * directory dir unless p is absolute): no "." or ".." components, no
+ * doubled or trailing slashes. Symlinks are not followed. Malloc'ed; the
+ * caller frees.
+ */
+static char *
+path_resolve(const char *dir, const char *p)
+{
+	char       *buf, *out;
+	const char *s;
+	size_t      o = 0;
+
+	if (p[0] == '/')
+		buf = strdup(p);
+	else
+		buf = xasprintf("%s/%s", dir, p);
+	if (buf == NULL)
+		return NULL;
+	if ((out = malloc(strlen(buf) + 2)) == NULL) {
+		free(buf);
+		return NULL;
+	}
+	out[o++] = '/';
+	for (s = buf; *s != '\0';) {
+		const char *e;
+		size_t      len;
+
+		while (*s == '/')
+			s++;
+		for (e = s; *e != '\0' && *e != '/'; e++)
+			;
+		len = (size_t) (e - s);
+		if (len == 0)
+			break;
+		if (len == 2 && s[0] == '.' && s[1] == '.') {
+			if (o > 1) {
+				o--;
+				while (o > 1 && out[o - 1] != '/')
+					o--;
+			}
+		} else if (!(len == 1 && s[0] == '.')) {
+			memcpy(out + o, s, len);
+			o += len;
+			out[o++] = '/';
+		}
+		s = e;
+	}
+	if (o > 1)
+		o--;
+	out[o] = '\0';
+	free(buf);
+	return out;
+}
+
+static int
+is_regular_file(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* ---- files and diagnostics ------------------------------------------ */
+
+/* How diagnostics name a file libconfig recorded as lcname: the main file
+ * as given, an include joined with the main file's directory as given
+ * (libconfig opened it relative to the include directory). Malloc'ed; the
+ * caller frees. */
+static char *
+display_name(const xz_config *c, const char *lcname)
+{
+	char *dir, *out;
+
+	if (lcname == NULL || strcmp(lcname, c->path) == 0)
+		return strdup(c->path);
+	if (lcname[0] == '/')
+		return strdup(lcname);
+	if ((dir = dir_part(c->path)) == NULL)
+		return NULL;
+	if (strcmp(dir, ".") == 0)
+		out = strdup(lcname);
+	else if (strcmp(dir, "/") == 0)
+		out = xasprintf("/%s", lcname);
+	else
+		out = xasprintf("%s/%s", dir, lcname);
+	free(dir);
+	return out;
+}
+
+static void
+file_free(struct xz_config_file *f)
+{
+	if (f == NULL)
+		return;
+	free(f->lcname);
+	free(f->display);
+	free(f->dir);
+	free(f);
+}
+
+/* The table entry of lcname, added on first use; NULL on out of memory. */
+static struct xz_config_file *
+file_entry(xz_config *c, const char *lcname)
+{
+	struct xz_config_file  *f;
+	struct xz_config_file **files;
+	char                   *abs;
+	const char             *key = lcname != NULL ? lcname : c->path;
+
+	for (size_t i = 0; i < c->nfiles; i++)
+		if (strcmp(c->files[i]->lcname, key) == 0)
+			return c->files[i];
+	files = realloc(c->files, (c->nfiles + 1) * sizeof(*files));
+	if (files == NULL)
+		return NULL;
+	c->files = files;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->index   = c->nfiles;
+	f->lcname  = strdup(key);
+	f->display = display_name(c, key);
+	if (strcmp(key, c->path) == 0)
+		f->dir = strdup(c->dir);
+	else if ((abs = path_resolve(c->dir, key)) != NULL) {
+		f->dir = dir_part(abs);
+		free(abs);
+	}
+	if (f->lcname == NULL || f->display == NULL || f->dir == NULL) {
+		file_free(f);
+		return NULL;
+	}
+	c->files[c->nfiles++] = f;
+	return f;
+}
+
+/* Point every setting's hook at the entry of its file. */
+static int
+tag_files(xz_config *c, config_setting_t *s)
+{
+	struct xz_config_file *f
+	    = file_entry(c, config_setting_source_file(s));
+
+	if (f == NULL)
+		return -1;
+	config_setting_set_hook(s, f);
+	if (config_setting_is_aggregate(s)) {
+		int n = config_setting_length(s);
+		for (int i = 0; i < n; i++)
+			if (tag_files(c, config_setting_get_elem(s, i)) != 0)
+				return -1;
+	}
+	return 0;
+}
+
+const char *
+xz_config_file_of(const config_setting_t *s)
+{
+	const struct xz_config_file *f = config_setting_get_hook(s);
+
+	if (f != NULL)
+		return f->display;
+	return config_setting_source_file(s);
+}
+
+/* The absolute directory of the file that declares s. */
+static const char *
+dir_of(const ld *l, const config_setting_t *s)
+{
+	const struct xz_config_file *f = config_setting_get_hook(s);
+
+	return f != NULL ? f->dir : l->c->dir;
+}
+
+static void
+verr_at(xz_diag *d, const char *file, int line, int *nerr, const char *fmt,
+    va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	xz_diag_add(d, file, line, "%s", msg);
+	(*nerr)++;
+}
+
+/* Hold back one diagnostic; file NULL: the main file, without line. */
+static void
+vpend(ld *l, const struct xz_config_file *f, int line, const char *fmt,
+    va_list ap)
+{
+	struct pending *p;
+	char            msg[1024];
+
+	l->nerr++;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (l->npend == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		p          = realloc(l->pend, cap * sizeof(*p));
+		if (p == NULL)
+			return;
+		l->pend = p;
+		l->cap  = cap;
+	}
+	p       = &l->pend[l->npend];
+	p->file = f != NULL ? f->index : 0;
+	p->line = f != NULL ? line : 0;
+	p->seq  = l->npend;
+	if (f != NULL)
+		p->text = xasprintf("%s:%d: %s", f->display, line, msg);
+	else
+		p->text = xasprintf(
+		    "%s: %s", l->c->path != NULL ? l->c->path : "?", msg);
+	if (p->text != NULL)
+		l->npend++;
+}
+
+/* An error at setting s (its file and line). */
+static void err(ld *l, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+err(ld *l, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpend(l, config_setting_get_hook(s),
+	    (int) config_setting_source_line(s), fmt, ap);
+	va_end(ap);
+}
+
+/* An error about the whole file (no line). */
+static void err_file(ld *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void
+err_file(ld *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vpend(l, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+static void
+oom(ld *l)
+{
+	err_file(l, "out of memory");
+}
+
+static int
+pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Move the held-back diagnostics to d, in file order. */
+static void
+flush_pending(ld *l)
+{
+	if (l->npend > 1)
+		qsort(l->pend, l->npend, sizeof(*l->pend), pending_cmp);
+	for (size_t i = 0; i < l->npend; i++) {
+		xz_diag_add(l->d, NULL, 0, "%s", l->pend[i].text);
+		free(l->pend[i].text);
+	}
+	free(l->pend);
+	l->pend  = NULL;
+	l->npend = l->cap = 0;
+}
+
+static const char *
+type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "integer";
+	case CONFIG_TYPE_FLOAT:
+		return "float";
+	case CONFIG_TYPE_STRING:
+		return "string";
+	case CONFIG_TYPE_BOOL:
+		return "boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "array";
+	case CONFIG_TYPE_LIST:
+		return "list";
+	default:
+		return "nothing";
+	}
+}
+
+/* ---- spelling suggestions ------------------------------------------- */
+
+/* Optimal string alignment distance (Levenshtein plus adjacent
+ * transpositions), capped: names longer than 64 bytes get INT_MAX. */
+static int
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int    d[65][65];
+
+	if (la > 64 || lb > 64)
+		return INT_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (int) i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (int) j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			int cost = a[i - 1] != b[j - 1];
+			int v    = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2]
+			    && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* Is the candidate close enough to suggest? At most two edits, and at
+ * most a third of the longer name. */
+static int
+close_enough(const char *word, const char *cand, int *best)
+{
+	size_t len = strlen(word) > strlen(cand) ? strlen(word) : strlen(cand);
+	int    dist = edit_distance(word, cand);
+
+	if (dist > 2 || (size_t) dist * 3 > len || dist >= *best)
+		return 0;
+	*best = dist;
+	return 1;
+}
+
+/* " (did you mean 'x'?)" for the closest of names[], or "". Writes into
+ * buf. */
+static const char *
+suggest(const char *word, const char *const *names, char *buf, size_t size)
+{
+	const char *pick = NULL;
+	int         best = INT_MAX;
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (close_enough(word, names[i], &best))
+			pick = names[i];
+	if (pick == NULL)
+		return "";
+	snprintf(buf, size, " (did you mean '%s'?)", pick);
+	return buf;
+}
+
+/* ---- value checks --------------------------------------------------- */
+
+/* [a-z][a-z0-9_-]{0,62} */
+static int
+plugin_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 63 || !(s[0] >= 'a' && s[0] <= 'z'))
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z')
+		        || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'
+		        || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* [a-z0-9_-]{1,63} */
+static int
+node_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 63)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z')
+		        || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'
+		        || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* Check a URL of the bus; reports at s under the name what. */
+static int
+check_url(ld *l, const config_setting_t *s, const char *what, const char *u)
+{
+	static const char *const schemes[]
+	    = { "ipc://", "tcp://", "tls+tcp://", "inproc://", NULL };
+	const char *rest = NULL, *colon;
+	size_t      i;
+
+	for (i = 0; schemes[i] != NULL; i++) {
+		if (strncmp(u, schemes[i], strlen(schemes[i])) == 0) {
+			rest = u + strlen(schemes[i]);
+			break;
+		}
+	}
+	if (rest == NULL) {
+		err(l, s,
+		    "%s: invalid URL '%s' (must start with ipc://, tcp://, "
+		    "tls+tcp:// or inproc://)",
+		    what, u);
+		return -1;
+	}
+	if (*rest == '\0') {
+		err(l, s, "%s: invalid URL '%s' (nothing after %s)", what, u,
+		    schemes[i]);
+		return -1;
+	}
+	if (i == 0 && strlen(rest) > 107) {
+		/* sun_path holds 108 bytes with the NUL */
+		err(l, s,
+		    "%s: invalid URL '%s' (ipc path longer than 107 bytes)",
+		    what, u);
+		return -1;
+	}
+	if (i == 1 || i == 2) {
+		long  port;
+		char *end;
+
+		colon = strrchr(rest, ':');
+		if (colon == NULL || colon[1] == '\0'
+		    || (port = strtol(colon + 1, &end, 10), *end != '\0')
+		    || port < 0 || port > 65535
+		    || !isdigit((unsigned char) colon[1])) {
+			err(l, s, "%s: invalid URL '%s' (%s needs HOST:PORT)",
+			    what, u, schemes[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- typed getters -------------------------------------------------- */
+/* Each returns 1 and sets *out when the member is present and valid, 0
+ * when absent, -1 (after reporting) when present but wrong. pfx names the
+ * owner: "node." or "plugin 'x': ". */
+
+static int
+get_int(ld *l, const config_setting_t *g, const char *pfx, const char *key,
+    long long min, long long max, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	long long               v;
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_INT
+	    && config_setting_type(s) != CONFIG_TYPE_INT64) {
+		err(l, s, "%s%s must be an integer, got %s", pfx, key,
+		    type_name(config_setting_type(s)));
+		return -1;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		err(l, s, "%s%s must be between %lld and %lld, got %lld", pfx,
+		    key, min, max, v);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+static int
+get_bool(ld *l, const config_setting_t *g, const char *pfx, const char *key,
+    int *out)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		err(l, s, "%s%s must be a boolean, got %s", pfx, key,
+		    type_name(config_setting_type(s)));
+		return -1;
+	}
+	*out = config_setting_get_bool(s);
+	return 1;
+}
+
+/* A non-empty string; *at gets the setting for later messages. */
+static int
+get_str(ld *l, const config_setting_t *g, const char *pfx, const char *key,
+    const char **out, const config_setting_t **at)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		err(l, s, "%s%s must be a string, got %s", pfx, key,
+		    type_name(config_setting_type(s)));
+		return -1;
+	}
+	if (config_setting_get_string(s)[0] == '\0') {
+		err(l, s, "%s%s must not be empty", pfx, key);
+		return -1;
+	}
+	*out = config_setting_get_string(s);
+	if (at != NULL)
+		*at = s;
+	return 1;
+}
+
+/* An array or list of non-empty strings: the setting, or NULL when absent
+ * or when anything is wrong (every bad element is reported). */
+static const config_setting_t *
+get_strlist(ld *l, const config_setting_t *g, const char *pfx, const char *key)
+{
+	const config_setting_t *s   = config_setting_get_member(g, key);
+	int                     bad = 0;
+
+	if (s == NULL)
+		return NULL;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY
+	    && config_setting_type(s) != CONFIG_TYPE_LIST) {
+		err(l, s, "%s%s must be an array of strings, got %s", pfx, key,
+		    type_name(config_setting_type(s)));
+		return NULL;
+	}
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			err(l, e, "%s%s[%d] must be a string, got %s", pfx,
+			    key, i, type_name(config_setting_type(e)));
+			bad = 1;
+		} else if (config_setting_get_string(e)[0] == '\0') {
+			err(l, e, "%s%s[%d] must not be empty", pfx, key, i);
+			bad = 1;
+		}
+	}
+	return bad ? NULL : s;
+}
+
+/* Copy the strings of a checked list. Each string and the array are owned
+ * by the config (freed by xz_config_free). */
+static int
+copy_strlist(
+    ld *l, const config_setting_t *s, int resolve, char ***out, size_t *n)
+{
+	int len = config_setting_length(s);
+
+	if (len == 0)
+		return 0;
+	if ((*out = calloc((size_t) len, sizeof(**out))) == NULL) {
+		oom(l);
+		return -1;
+	}
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char             *v = config_setting_get_string(e);
+		char                   *cp;
+
+		cp = resolve ? path_resolve(dir_of(l, e), v) : strdup(v);
+		if (cp == NULL) {
+			oom(l);
+			return -1;
+		}
+		(*out)[(*n)++] = cp;
+	}
+	return 0;
+}
+
+/* Report members of g not in keys[], naming the owner ("node", "plugin
+ * 'x'"), with a suggestion when one is close. */
+static void
+check_keys(ld *l, const config_setting_t *g, const char *const *keys,
+    const char *where)
+{
+	char hint[96];
+
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s    = config_setting_get_elem(g, i);
+		const char             *name = config_setting_name(s);
+		size_t                  k;
+
+		for (k = 0; keys[k] != NULL; k++)
+			if (strcmp(keys[k], name) == 0)
+				break;
+		if (keys[k] == NULL)
+			err(l, s, "unknown setting '%s' in %s%s", name, where,
+			    suggest(name, keys, hint, sizeof(hint)));
+	}
+}
+
+/* The group named key at the top level: NULL when absent or not a group
+ * (reported). */
+static const config_setting_t *
+section(ld *l, const char *key)
+{
+	const config_setting_t *s
+	    = config_setting_get_member(config_root_setting(&l->c->cfg), key);
+
+	if (s == NULL)
+		return NULL;
+	if (!config_setting_is_group(s)) {
+		err(l, s, "%s must be a group, got %s", key,
+		    type_name(config_setting_type(s)));
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- sections ------------------------------------------------------- */
+
+static void
+parse_node(ld *l)
+{
+	static const char *const keys[] = { "name", "control", "data_dir",
+		"log_level", "workers", "plugin_path", NULL };
+	xz_config               *c      = l->c;
+	const config_setting_t  *g      = section(l, "node");
+	const config_setting_t  *at, *pp;
+	const char              *v;
+	long long                n;
+
+	c->log_level = XZ_DEFAULT_LOG_LEVEL;
+	c->workers   = XZ_DEFAULT_WORKERS;
+	if (g == NULL) {
+		if (config_setting_get_member(
+		        config_root_setting(&c->cfg), "node")
+		    == NULL)
+			err_file(l, "missing required section 'node'");
+		return;
+	}
+	check_keys(l, g, keys, "node");
+
+	if (get_str(l, g, "node.", "name", &v, &at) > 0) {
+		if (!node_name_ok(v))
+			err(l, at,
+			    "node.name '%s' is invalid (must match "
+			    "[a-z0-9_-]{1,63})",
+			    v);
+		else if ((c->node_name = strdup(v)) == NULL)
+			oom(l);
+	} else if (config_setting_get_member(g, "name") == NULL) {
+		err(l, g, "node.name is required");
+	}
+
+	if (get_str(l, g, "node.", "control", &v, &at) > 0) {
+		if (check_url(l, at, "node.control", v) == 0
+		    && (c->control_url = strdup(v)) == NULL)
+			oom(l);
+	} else if (c->node_name != NULL) {
+		c->control_url
+		    = xasprintf("ipc:///tmp/xiezhi-%s.sock", c->node_name);
+		if (c->control_url == NULL)
+			oom(l);
+	}
+
+	if (get_str(l, g, "node.", "data_dir", &v, &at) > 0) {
+		if ((c->data_dir = path_resolve(dir_of(l, at), v)) == NULL)
+			oom(l);
+	} else if (c->node_name != NULL) {
+		char *rel = xasprintf("var/%s", c->node_name);
+		if (rel == NULL
+		    || (c->data_dir = path_resolve(c->dir, rel)) == NULL)
+			oom(l);
+		free(rel);
+	}
+
+	if (get_str(l, g, "node.", "log_level", &v, &at) > 0) {
+		int lv = xz_log_level_parse(v);
+		if (lv < 0)
+			err(l, at,
+			    "node.log_level must be one of error, warn, info, "
+			    "debug, got '%s'",
+			    v);
+		else
+			c->log_level = lv;
+	}
+
+	if (get_int(l, g, "node.", "workers", 1, 64, &n) > 0)
+		c->workers = (int) n;
+
+	if ((pp = get_strlist(l, g, "node.", "plugin_path")) != NULL)
+		copy_strlist(l, pp, 1, &c->plugin_path, &c->nplugin_path);
+}
+
+static void
+parse_bus(ld *l)
+{
+	static const char *const keys[] = { "listen", "mailbox_capacity",
+		"max_payload", "publish_timeout_ms", "request_timeout_ms",
+		"best_effort", NULL };
+	xz_config               *c      = l->c;
+	const config_setting_t  *g      = section(l, "bus");
+	const config_setting_t  *s;
+	long long                n;
+	int                      bad;
+
+	c->mailbox_capacity   = XZ_DEFAULT_MAILBOX_CAPACITY;
+	c->max_payload        = XZ_DEFAULT_MAX_PAYLOAD;
+	c->publish_timeout_ms = XZ_DEFAULT_PUBLISH_TIMEOUT_MS;
+	c->request_timeout_ms = XZ_DEFAULT_REQUEST_TIMEOUT_MS;
+	if (g == NULL)
+		return;
+	check_keys(l, g, keys, "bus");
+
+	if (get_int(l, g, "bus.", "mailbox_capacity", 1, 16777216, &n) > 0)
+		c->mailbox_capacity = (uint32_t) n;
+	if (get_int(l, g, "bus.", "max_payload", 1024, 1073741824, &n) > 0)
+		c->max_payload = (uint32_t) n;
+	if (get_int(l, g, "bus.", "publish_timeout_ms", 0, 3600000, &n) > 0)
+		c->publish_timeout_ms = (uint32_t) n;
+	if (get_int(l, g, "bus.", "request_timeout_ms", 1, 3600000, &n) > 0)
+		c->request_timeout_ms = (uint32_t) n;
+
+	if ((s = get_strlist(l, g, "bus.", "listen")) != NULL) {
+		bad = 0;
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *e
+			    = config_setting_get_elem(s, i);
+			char what[64];
+			snprintf(what, sizeof(what), "bus.listen[%d]", i);
+			if (check_url(
+			        l, e, what, config_setting_get_string(e)))
+				bad = 1;
+		}
+		if (!bad)
+			copy_strlist(l, s, 0, &c->listen, &c->nlisten);
+	}
+	if ((s = get_strlist(l, g, "bus.", "best_effort")) != NULL) {
+		bad = 0;
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *e
+			    = config_setting_get_elem(s, i);
+			const char *p = config_setting_get_string(e);
+			if (!xz_pattern_valid(p, strlen(p))) {
+				err(l, e,
+				    "bus.best_effort[%d]: invalid topic "
+				    "pattern "
+				    "'%s'",
+				    i, p);
+				bad = 1;
+			}
+		}
+		if (!bad)
+			copy_strlist(
+			    l, s, 0, &c->best_effort, &c->nbest_effort);
+	}
+}
+
+static void
+parse_lua(ld *l)
+{
+	static const char *const keys[] = { "memory_limit_kb",
+		"instruction_limit", "time_limit_ms", "max_failures", NULL };
+	xz_config               *c      = l->c;
+	const config_setting_t  *g      = section(l, "lua");
+	long long                n;
+
+	c->lua.memory_limit_kb   = XZ_DEFAULT_LUA_MEMORY_LIMIT_KB;
+	c->lua.instruction_limit = XZ_DEFAULT_LUA_INSTRUCTION_LIMIT;
+	c->lua.time_limit_ms     = XZ_DEFAULT_LUA_TIME_LIMIT_MS;
+	c->lua.max_failures      = XZ_DEFAULT_LUA_MAX_FAILURES;
+	if (g == NULL)
+		return;
+	check_keys(l, g, keys, "lua");
+	if (get_int(l, g, "lua.", "memory_limit_kb", 64, 4194304, &n) > 0)
+		c->lua.memory_limit_kb = (uint32_t) n;
+	if (get_int(
+	        l, g, "lua.", "instruction_limit", 1000, 1000000000000LL, &n)
+	    > 0)
+		c->lua.instruction_limit = (uint64_t) n;
+	if (get_int(l, g, "lua.", "time_limit_ms", 1, 3600000, &n) > 0)
+		c->lua.time_limit_ms = (uint32_t) n;
+	if (get_int(l, g, "lua.", "max_failures", 1, 1000000, &n) > 0)
+		c->lua.max_failures = (uint32_t) n;
+}
+
+/* ---- plugins and scripts -------------------------------------------- */
+
+/* Append a candidate path to tried[] (malloc'ed, freed by the caller) and
+ * return it if it names a regular file. */
+static const char *
+try_path(char **tried, size_t *ntried, char *cand)
+{
+	if (cand == NULL)
+		return NULL;
+	tried[(*ntried)++] = cand;
+	return is_regular_file(cand) ? cand : NULL;
+}
+
+/* Find the file of entry pc. `at` is the path setting, or NULL. Reports a
+ * missing file for enabled entries only. */
+static void
+resolve_file(ld *l, xz_plugin_cfg *pc, const char *label,
+    const config_setting_t *entry, const config_setting_t *at)
+{
+	xz_config  *c   = l->c;
+	size_t      max = c->nplugin_path + 3, ntried = 0;
+	char      **tried;
+	const char *found = NULL, *fname;
+	char       *own   = NULL;
+
+	if ((tried = calloc(max, sizeof(*tried))) == NULL) {
+		oom(l);
+		return;
+	}
+	if (pc->path != NULL)
+		found = try_path(
+		    tried, &ntried, path_resolve(dir_of(l, at), pc->path));
+	if (found == NULL && pc->kind == XZ_PLUGIN_SO
+	    && (pc->path == NULL || pc->path[0] != '/')) {
+		if (pc->path != NULL)
+			fname = base_part(pc->path);
+		else
+			fname = own = xasprintf("%s.so", pc->name);
+		for (size_t i = 0;
+		     fname != NULL && found == NULL && i < c->nplugin_path;
+		     i++)
+			found = try_path(tried, &ntried,
+			    path_resolve(c->plugin_path[i], fname));
+		if (fname != NULL && found == NULL && l->builtin_dir != NULL)
+			found = try_path(tried, &ntried,
+			    path_resolve(l->builtin_dir, fname));
+	}
+	if (found != NULL) {
+		if ((pc->resolved = realpath(found, NULL)) == NULL)
+			oom(l);
+	} else if (pc->enabled) {
+		char   list[2048];
+		size_t o = 0;
+
+		list[0] = '\0';
+		for (size_t i = 0; i < ntried && o < sizeof(list); i++)
+			o += (size_t) snprintf(list + o, sizeof(list) - o,
+			    "%s%s", i ? ", " : "", tried[i]);
+		if (ntried == 0)
+			snprintf(list, sizeof(list),
+			    "nothing: no node.plugin_path and no built-in "
+			    "plugin directory");
+		err(l, at != NULL ? at : entry,
+		    "%s: cannot find %s (tried %s)", label,
+		    pc->path != NULL  ? pc->path
+		        : own != NULL ? own
+		                      : "?",
+		    list);
+	}
+	for (size_t i = 0; i < ntried; i++)
+		free(tried[i]);
+	free(tried);
+	free(own);
+}
+
+/* Parse element `index` of `plugins` (script 0) or `scripts` (script 1)
+ * into the next free xz_plugin_cfg. */
+static void
+parse_entry(ld *l, const config_setting_t *e, int index, int script)
+{
+	static const char *const plugin_keys[]
+	    = { "name", "kind", "path", "enabled", "options", NULL };
+	static const char *const script_keys[]
+	    = { "name", "path", "enabled", "options", NULL };
+	const char             *list = script ? "scripts" : "plugins";
+	const char             *what = script ? "script" : "plugin";
+	xz_config              *c    = l->c;
+	xz_plugin_cfg          *pc;
+	const config_setting_t *at_name = NULL, *at_path = NULL, *at_kind;
+	const config_setting_t *opts;
+	const char             *v;
+	char                    label[96], pfx[100];
+	int                     named = 0, ok_kind = 1;
+
+	if (!config_setting_is_group(e)) {
+		err(l, e, "%s[%d] must be a group, got %s", list, index,
+		    type_name(config_setting_type(e)));
+		return;
+	}
+	pc          = &c->plugins[c->nplugins++];
+	pc->kind    = script ? XZ_PLUGIN_SCRIPT : 0;
+	pc->enabled = 1;
+	pc->file    = xz_config_file_of(e);
+	pc->line    = (int) config_setting_source_line(e);
+
+	snprintf(label, sizeof(label), "%s[%d]", list, index);
+	snprintf(pfx, sizeof(pfx), "%s: ", label);
+	if (get_str(l, e, pfx, "name", &v, &at_name) > 0) {
+		if (!plugin_name_ok(v)) {
+			err(l, at_name,
+			    "%s name '%s' is invalid (must match "
+			    "[a-z][a-z0-9_-]{0,62})",
+			    what, v);
+		} else if ((pc->name = strdup(v)) == NULL) {
+			oom(l);
+		} else {
+			named = 1;
+			snprintf(label, sizeof(label), "%s '%s'", what, v);
+		}
+	} else if (config_setting_get_member(e, "name") == NULL) {
+		err(l, e, "%s: name is required", label);
+	}
+	snprintf(pfx, sizeof(pfx), "%s: ", label);
+	check_keys(l, e, script ? script_keys : plugin_keys, label);
+
+	/* names share one address space: plugins and scripts together */
+	if (named) {
+		for (size_t i = 0; i + 1 < c->nplugins; i++) {
+			const xz_plugin_cfg *o = &c->plugins[i];
+			if (o->name != NULL
+			    && strcmp(o->name, pc->name) == 0) {
+				err(l, at_name,
+				    "duplicate name '%s' (first declared at "
+				    "%s:%d)",
+				    pc->name, o->file, o->line);
+				break;
+			}
+		}
+	}
+
+	if (!script) {
+		at_kind = config_setting_get_member(e, "kind");
+		if (get_str(l, e, pfx, "kind", &v, &at_kind) > 0) {
+			if (strcmp(v, "so") == 0)
+				pc->kind = XZ_PLUGIN_SO;
+			else if (strcmp(v, "lua") == 0)
+				pc->kind = XZ_PLUGIN_LUA;
+			else {
+				err(l, at_kind,
+				    "%skind must be \"so\" or \"lua\", got "
+				    "\"%s\"",
+				    pfx, v);
+				ok_kind = 0;
+			}
+		} else if (at_kind == NULL) {
+			err(l, e, "%skind is required (\"so\" or \"lua\")",
+			    pfx);
+			ok_kind = 0;
+		} else
+			ok_kind = 0;
+	}
+	if (get_str(l, e, pfx, "path", &v, &at_path) > 0) {
+		if ((pc->path = strdup(v)) == NULL)
+			oom(l);
+	} else if (config_setting_get_member(e, "path") == NULL
+	    && pc->kind != XZ_PLUGIN_SO && ok_kind) {
+		err(l, e, "%spath is required%s", pfx,
+		    script ? "" : " for a lua plugin");
+	}
+	get_bool(l, e, pfx, "enabled", &pc->enabled);
+	if ((opts = config_setting_get_member(e, "options")) != NULL) {
+		if (!config_setting_is_group(opts))
+			err(l, opts, "%soptions must be a group, got %s", pfx,
+			    type_name(config_setting_type(opts)));
+		else
+			pc->options = opts;
+	}
+
+	/* Only a complete entry has a file to look for. */
+	if (named && ok_kind && (pc->kind == XZ_PLUGIN_SO || pc->path != NULL))
+		resolve_file(l, pc, label, e, at_path);
+}
+
+static void
+parse_entries(ld *l, int script)
+{
+	const char             *key = script ? "scripts" : "plugins";
+	const config_setting_t *s
+	    = config_setting_get_member(config_root_setting(&l->c->cfg), key);
+	xz_plugin_cfg *more;
+	int            n;
+
+	if (s == NULL)
+		return;
+	if (!config_setting_is_list(s)
+	    && !(
+	        config_setting_is_array(s) && config_setting_length(s) == 0)) {
+		err(l, s, "%s must be a list, got %s", key,
+		    type_name(config_setting_type(s)));
+		return;
+	}
+	n = config_setting_length(s);
+	if (n == 0)
+		return;
+	more = realloc(
+	    l->c->plugins, (l->c->nplugins + (size_t) n) * sizeof(*more));
+	if (more == NULL) {
+		oom(l);
+		return;
+	}
+	memset(more + l->c->nplugins, 0, (size_t) n * sizeof(*more));
+	l->c->plugins = more;
+	for (int i = 0; i < n; i++)
+		parse_entry(l, config_setting_get_elem(s, i), i, script);
+}
+
+/* ---- load and free -------------------------------------------------- */
+
+/* The name in `@include "NAME"` on line `line` of file, or NULL.
+ * Malloc'ed; the caller frees. */
+static char *
+include_name_at(const char *file, int line)
+{
+	FILE *f = fopen(file, "r");
+	char  buf[1024], *p, *q, *out = NULL;
+	int   n = 0;
+
+	if (f == NULL)
+		return NULL;
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		if (++n == line)
+			break;
+	fclose(f);
+	if (n == line && (p = strstr(buf, "@include")) != NULL
+	    && (p = strchr(p, '"')) != NULL
+	    && (q = strchr(p + 1, '"')) != NULL)
+		out = strndup(p + 1, (size_t) (q - p - 1));
+	return out;
+}
+
+static void
+report_parse_error(ld *l)
+{
+	xz_config  *c    = l->c;
+	const char *text = config_error_text(&c->cfg);
+	char       *file = display_name(c, config_error_file(&c->cfg));
+	int         line = config_error_line(&c->cfg);
+	char       *inc  = NULL;
+
+	if (text == NULL)
+		text = "parse error";
+	if (file != NULL && strcmp(text, "cannot open include file") == 0)
+		inc = include_name_at(file, line);
+	if (inc != NULL)
+		xz_diag_add(l->d, file, line,
+		    "cannot open include file '%s' "
+		    "(tried %s/%s)",
+		    inc, c->dir, inc);
+	else
+		xz_diag_add(
+		    l->d, file != NULL ? file : c->path, line, "%s", text);
+	l->nerr++;
+	free(inc);
+	free(file);
+}
+
+int
+xz_config_load(
+    xz_config *c, const char *path, const char *builtin_plugin_dir, xz_diag *d)
+{
+	static const char *const sections[]
+	    = { "node", "bus", "lua", "plugins", "scripts", NULL };
+	ld l = { .c = c, .d = d, .builtin_dir = builtin_plugin_dir };
+	const config_setting_t *root;
+	struct stat             st;
+	char                   *dir;
+	char                    hint[96];
+
+	memset(c, 0, sizeof(*c));
+	config_init(&c->cfg);
+	if ((c->path = strdup(path)) == NULL
+	    || (dir = dir_part(path)) == NULL) {
+		oom(&l);
+		goto fail;
+	}
+	c->dir = realpath(dir, NULL);
+	free(dir);
+	if (c->dir == NULL || stat(path, &st) != 0) {
+		xz_diag_add(
+		    d, NULL, 0, "cannot read %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		xz_diag_add(
+		    d, NULL, 0, "cannot read %s: %s", path, strerror(EISDIR));
+		goto fail;
+	}
+	config_set_include_dir(&c->cfg, c->dir);
+	errno = 0;
+	if (!config_read_file(&c->cfg, path)) {
+		if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO)
+			xz_diag_add(d, NULL, 0, "cannot read %s: %s", path,
+			    errno != 0 ? strerror(errno) : "I/O error");
+		else
+			report_parse_error(&l);
+		goto fail;
+	}
+	if (tag_files(c, config_root_setting(&c->cfg)) != 0) {
+		oom(&l);
+		goto fail;
+	}
+
+	root = config_root_setting(&c->cfg);
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, i);
+		const char             *name = config_setting_name(s);
+		size_t                  k;
+		for (k = 0; sections[k] != NULL; k++)
+			if (strcmp(sections[k], name) == 0)
+				break;
+		if (sections[k] == NULL)
+			err(&l, s,
+			    "unknown section '%s' (expected node, bus, lua, "
+			    "plugins or scripts)%s",
+			    name, suggest(name, sections, hint, sizeof(hint)));
+	}
+	parse_node(&l);
+	parse_bus(&l);
+	parse_lua(&l);
+	parse_entries(&l, 0);
+	parse_entries(&l, 1);
+	flush_pending(&l);
+	if (l.nerr == 0)
+		return 0;
+fail:
+	flush_pending(&l);
+	xz_config_free(c);
+	return -1;
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+xz_config_free(xz_config *c)
+{
+	if (c == NULL)
+		return;
+	if (config_root_setting(&c->cfg) != NULL)
+		config_destroy(&c->cfg);
+	free(c->path);
+	free(c->dir);
+	free(c->node_name);
+	free(c->control_url);
+	free(c->data_dir);
+	free_strv(c->plugin_path, c->nplugin_path);
+	free_strv(c->listen, c->nlisten);
+	free_strv(c->best_effort, c->nbest_effort);
+	for (size_t i = 0; i < c->nplugins; i++) {
+		free(c->plugins[i].name);
+		free(c->plugins[i].path);
+		free(c->plugins[i].resolved);
+	}
+	free(c->plugins);
+	for (size_t i = 0; i < c->nfiles; i++)
+		file_free(c->files[i]);
+	free(c->files);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+xz_log_level_parse(const char *s)
+{
+	static const char *const names[]
+	    = { "error", "warn", "info", "debug" };
+
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- plugin options ------------------------------------------------- */
+
+static const char *
+opt_type_name(int type)
+{
+	switch (type) {
+	case XZ_OPT_INT:
+		return "integer";
+	case XZ_OPT_FLOAT:
+		return "number";
+	case XZ_OPT_BOOL:
+		return "boolean";
+	case XZ_OPT_STRING:
+		return "string";
+	default:
+		return "?";
+	}
+}
+
+static const char *
+article(int type)
+{
+	return type == XZ_OPT_INT ? "an" : "a";
+}
+
+/* Parse a default written as in a config file. 0, or -1 if broken. */
+static int
+parse_default(const xz_option_decl *o, xz_optval *v)
+{
+	const char *s = o->def;
+	char       *end;
+
+	errno = 0;
+	switch (o->type) {
+	case XZ_OPT_INT: {
+		long long   n;
+		int         neg    = s[0] == '-';
+		const char *digits = s + (neg || s[0] == '+');
+
+		if (!isdigit((unsigned char) digits[0]))
+			return -1;
+		if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+			n = (long long) strtoull(digits, &end, 16);
+		else
+			n = strtoll(digits, &end, 10);
+		if (*end == 'L' && end[1] == '\0')
+			end++;
+		if (*end != '\0' || errno != 0)
+			return -1;
+		v->v.i = neg ? -n : n;
+		if (o->min < o->max && (v->v.i < o->min || v->v.i > o->max))
+			return -1;
+		break;
+	}
+	case XZ_OPT_FLOAT:
+		if (s[0] == '\0' || isspace((unsigned char) s[0]))
+			return -1;
+		v->v.f = strtod(s, &end);
+		if (*end != '\0' || errno != 0)
+			return -1;
+		break;
+	case XZ_OPT_BOOL:
+		if (strcasecmp(s, "true") == 0)
+			v->v.b = 1;
+		else if (strcasecmp(s, "false") == 0)
+			v->v.b = 0;
+		else
+			return -1;
+		break;
+	case XZ_OPT_STRING:
+		if ((v->v.s = strdup(s)) == NULL)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	v->set = 1;
+	return 0;
+}
+
+/* An error at an options setting, or at the entry when s is NULL. */
+static void opt_err(const xz_plugin_cfg *pc, const config_setting_t *s,
+    xz_diag *d, int *nerr, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void
+opt_err(const xz_plugin_cfg *pc, const config_setting_t *s, xz_diag *d,
+    int *nerr, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (s != NULL)
+		verr_at(d, xz_config_file_of(s),
+		    (int) config_setting_source_line(s), nerr, fmt, ap);
+	else
+		verr_at(d, pc->file, pc->line, nerr, fmt, ap);
+	va_end(ap);
+}
+
+/* Take the value of s for option o; reports a wrong type or range. */
+static void
+take_value(const xz_plugin_cfg *pc, const char *label, const xz_option_decl *o,
+    const config_setting_t *s, xz_optval *v, xz_diag *d, int *nerr)
+{
+	int type = config_setting_type(s);
+	int ok   = 0;
+
+	switch (o->type) {
+	case XZ_OPT_INT:
+		if ((ok = type == CONFIG_TYPE_INT
+		            || type == CONFIG_TYPE_INT64))
+			v->v.i = config_setting_get_int64(s);
+		if (ok && o->min < o->max
+		    && (v->v.i < o->min || v->v.i > o->max)) {
+			opt_err(pc, s, d, nerr,
+			    "%s: option '%s' must be between %lld and %lld, "
+			    "got %lld",
+			    label, o->name, (long long) o->min,
+			    (long long) o->max, (long long) v->v.i);
+			return;
+		}
+		break;
+	case XZ_OPT_FLOAT:
+		if (type == CONFIG_TYPE_FLOAT) {
+			v->v.f = config_setting_get_float(s);
+			ok     = 1;
+		} else if (type == CONFIG_TYPE_INT
+		    || type == CONFIG_TYPE_INT64) {
+			v->v.f = (double) config_setting_get_int64(s);
+			ok     = 1;
+		}
+		break;
+	case XZ_OPT_BOOL:
+		if ((ok = type == CONFIG_TYPE_BOOL))
+			v->v.b = config_setting_get_bool(s);
+		break;
+	case XZ_OPT_STRING:
+		if ((ok = type == CONFIG_TYPE_STRING)
+		    && (v->v.s = strdup(config_setting_get_string(s)))
+		        == NULL) {
+			opt_err(pc, s, d, nerr, "%s: out of memory", label);
+			return;
+		}
+		break;
+	default:
+		return; /* reported with the declarations */
+	}
+	if (!ok) {
+		opt_err(pc, s, d, nerr,
+		    "%s: option '%s' must be %s %s, got %s", label, o->name,
+		    article(o->type), opt_type_name(o->type), type_name(type));
+		return;
+	}
+	v->set = 1;
+}
+
+int
+xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
+    xz_optvals *out, xz_diag *d)
+{
+	const config_setting_t *g   = pc->options;
+	xz_optvals              res = { NULL, 0 };
+	const char            **names;
+	char                    label[96], hint[96];
+	size_t                  n    = 0;
+	int                     nerr = 0;
+
+	out->vals  = NULL;
+	out->count = 0;
+	snprintf(label, sizeof(label), "%s '%s'",
+	    pc->kind == XZ_PLUGIN_SCRIPT ? "script" : "plugin",
+	    pc->name != NULL ? pc->name : "?");
+	while (decls != NULL && decls[n].name != NULL)
+		n++;
+	res.vals = calloc(n ? n : 1, sizeof(*res.vals));
+	names    = calloc(n + 1, sizeof(*names));
+	if (res.vals == NULL || names == NULL) {
+		free(res.vals);
+		free(names);
+		xz_diag_add(d, pc->file, pc->line, "%s: out of memory", label);
+		return 1;
+	}
+	res.count = n;
+	for (size_t i = 0; i < n; i++) {
+		res.vals[i].decl = &decls[i];
+		names[i]         = decls[i].name;
+		if (decls[i].type < XZ_OPT_INT
+		    || decls[i].type > XZ_OPT_STRING)
+			opt_err(pc, NULL, d, &nerr,
+			    "%s: option '%s' has an unknown type %d (a bug in "
+			    "the plugin)",
+			    label, decls[i].name, decls[i].type);
+	}
+
+	if (g != NULL && !config_setting_is_group(g)) {
+		opt_err(pc, g, d, &nerr, "%s: options must be a group, got %s",
+		    label, type_name(config_setting_type(g)));
+		g = NULL;
+	}
+	/* Defaults are checked even when the option is given (a broken one
+	 * is a bug of the plugin); absent options take theirs, or are missing
+	 * when required. Reported at the entry, which comes before its
+	 * options. */
+	for (size_t k = 0; k < n; k++) {
+		const xz_option_decl   *o = &decls[k];
+		const config_setting_t *s
+		    = g != NULL ? config_setting_get_member(g, o->name) : NULL;
+
+		if (o->type < XZ_OPT_INT || o->type > XZ_OPT_STRING)
+			continue;
+		if (o->def != NULL) {
+			xz_optval tmp = { .decl = o };
+			if (parse_default(o, &tmp) != 0)
+				opt_err(pc, NULL, d, &nerr,
+				    "%s: option '%s' has an invalid default "
+				    "'%s' for type %s (a bug in the plugin)",
+				    label, o->name, o->def,
+				    opt_type_name(o->type));
+			else if (s == NULL && !o->required)
+				res.vals[k] = tmp;
+			else if (o->type == XZ_OPT_STRING)
+				free(tmp.v.s);
+		}
+		if (s == NULL && o->required)
+			opt_err(pc, NULL, d, &nerr,
+			    "%s: missing required option '%s' (%s)", label,
+			    o->name, opt_type_name(o->type));
+	}
+	/* Given values, in file order so diagnostics follow the file. */
+	for (int i = 0; g != NULL && i < config_setting_length(g); i++) {
+		const config_setting_t *s   = config_setting_get_elem(g, i);
+		const char             *key = config_setting_name(s);
+		size_t                  k;
+
+		for (k = 0; k < n; k++)
+			if (strcmp(decls[k].name, key) == 0)
+				break;
+		if (k == n)
+			opt_err(pc, s, d, &nerr, "%s: unknown option '%s'%s",
+			    label, key,
+			    suggest(key, names, hint, sizeof(hint)));
+		else
+			take_value(
+			    pc, label, &decls[k], s, &res.vals[k], d, &nerr);
+	}
+	free(names);
+	if (nerr != 0) {
+		xz_optvals_free(&res);
+		return nerr;
+	}
+	*out = res;
+	return 0;
+}
+
+void
+xz_optvals_free(xz_optvals *o)
+{
+	if (o == NULL)
+		return;
+	for (size_t i = 0; i < o->count; i++)
+		if (o->vals[i].decl != NULL
+		    && o->vals[i].decl->type == XZ_OPT_STRING
+		    && o->vals[i].set)
+			free(o->vals[i].v.s);
+	free(o->vals);
+	o->vals  = NULL;
+	o->count = 0;
+}
+
+const xz_optval *
+xz_optvals_find(const xz_optvals *o, const char *name)
+{
+	if (o == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < o->count; i++)
+		if (strcmp(o->vals[i].decl->name, name) == 0)
+			return &o->vals[i];
+	return NULL;
+}

@@ -1,0 +1,196 @@
+/*
+ * config.h - the deployment file (libconfig), parsed and validated.
+ *
+ * Layout of a deployment (every section optional but `node`):
+ *
+ *   node = {
+ *     name      = "xiezhi-1";                     # [a-z0-9_-]+, required
+ *     control   = "ipc:///tmp/xiezhi-1.sock";     # CLI endpoint, mode 0600
+ *     data_dir  = "../var/xiezhi-1";              # SQLite files live here
+ *     log_level = "info";                         # error|warn|info|debug
+ *     workers   = 2;                              # actor worker threads
+ *     plugin_path = [ "/opt/xiezhi/plugins" ];    # where `so` plugins are
+ *   };
+ *   bus = {
+ *     listen             = [ "ipc:///tmp/xiezhi-1-bus.sock" ];
+ *     mailbox_capacity   = 4096;     # messages per plugin mailbox
+ *     max_payload        = 1048576;  # bytes
+ *     publish_timeout_ms = 5000;     # backpressure wait on business topics
+ *     request_timeout_ms = 5000;     # default request deadline
+ *     best_effort        = [ "telemetry.>" ];  # topics that may drop
+ *   };
+ *   lua = {                          # defaults for every Lua state
+ *     memory_limit_kb   = 16384;
+ *     instruction_limit = 10000000;  # per handler call
+ *     time_limit_ms     = 500;       # per handler call
+ *     max_failures      = 5;         # limit hits before quarantine
+ *   };
+ *   plugins = (
+ *     { name = "prison"; kind = "so"; path = "prison.so"; enabled = true;
+ *       options = { alarm_ack_sla_s = 15; }; }
+ *   );
+ *   scripts = (                      # operator Lua scripts
+ *     { name = "sla_report"; path = "../scripts/sla_report.lua";
+ *       enabled = true; options = { every_s = 60; }; }
+ *   );
+ *
+ * Relative paths (data_dir, plugin path, script path, plugin_path entries,
+ * ipc:// file names are left alone) are resolved against the directory of
+ * the file that declares them. `@include "file"` is resolved against the
+ * main file's directory, also inside an included file (libconfig 1.5 joins
+ * every include with that directory, so absolute includes do not work).
+ *
+ * Defaults and ranges (an absent setting takes its default):
+ *   node.control      "ipc:///tmp/xiezhi-<name>.sock"
+ *   node.data_dir     "var/<name>", relative to the main file's directory
+ *   node.log_level    "info"
+ *   node.workers      2, 1..64
+ *   bus.mailbox_capacity   4096, 1..16777216
+ *   bus.max_payload        1048576, 1024..1073741824
+ *   bus.publish_timeout_ms 5000, 0..3600000
+ *   bus.request_timeout_ms 5000, 1..3600000
+ *   lua.memory_limit_kb    16384, 64..4194304
+ *   lua.instruction_limit  10000000, 1000..1000000000000
+ *   lua.time_limit_ms      500, 1..3600000
+ *   lua.max_failures       5, 1..1000000
+ *   plugin/script enabled  true
+ * URLs start with ipc://, tcp://, tls+tcp:// or inproc:// (tcp needs a
+ * port). Plugin and script names match [a-z][a-z0-9_-]{0,62} and are unique
+ * across both lists. A `so` plugin without path is "<name>.so" searched in
+ * node.plugin_path, then in the built-in plugin directory; a relative path
+ * is tried next to the declaring file first, then by its file name in the
+ * same directories. Lua plugins and scripts need a path that exists.
+ * Disabled entries are checked like the others, except that a file that
+ * cannot be found is not an error (resolved stays NULL).
+ *
+ * Every error is reported as "FILE:LINE: message" naming the setting, and
+ * validation goes on to report every problem it can find.
+ */
+#ifndef XZ_CONFIG_H
+#define XZ_CONFIG_H
+
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/diag.h"
+#include <xiezhi/xiezhi.h>
+
+enum xz_plugin_kind {
+	XZ_PLUGIN_SO     = 1, /* shared object */
+	XZ_PLUGIN_LUA    = 2, /* Lua plugin (a script returning a plugin) */
+	XZ_PLUGIN_SCRIPT = 3, /* operator script from the `scripts` list */
+};
+
+/* One entry of `plugins` or `scripts`. All strings owned by xz_config. */
+typedef struct xz_plugin_cfg {
+	char *name;
+	int   kind; /* enum xz_plugin_kind */
+	char *path; /* as written, or NULL when not given (so: <name>.so) */
+	char *resolved; /* absolute path if found, else NULL */
+	int   enabled;
+	const config_setting_t *options; /* the `options` group, or NULL */
+	const char             *file; /* declaring file (owned by cfg) */
+	int                     line; /* line of the entry */
+} xz_plugin_cfg;
+
+typedef struct xz_lua_limits {
+	uint32_t memory_limit_kb;
+	uint64_t instruction_limit;
+	uint32_t time_limit_ms;
+	uint32_t max_failures;
+} xz_lua_limits;
+
+typedef struct xz_config {
+	config_t cfg; /* libconfig tree, kept alive for options */
+	char    *path; /* the main file as given */
+	char    *dir; /* its directory (absolute) */
+
+	char  *node_name;
+	char  *control_url;
+	char  *data_dir; /* absolute */
+	int    log_level; /* enum xz_log_level */
+	int    workers;
+	char **plugin_path; /* absolute directories */
+	size_t nplugin_path;
+
+	char   **listen;
+	size_t   nlisten;
+	uint32_t mailbox_capacity;
+	uint32_t max_payload;
+	uint32_t publish_timeout_ms;
+	uint32_t request_timeout_ms;
+	char   **best_effort;
+	size_t   nbest_effort;
+
+	xz_lua_limits lua;
+
+	xz_plugin_cfg *plugins; /* `plugins` then `scripts`, in file order */
+	size_t         nplugins;
+
+	/* Every file the tree was read from (main + includes), private. */
+	struct xz_config_file **files;
+	size_t                  nfiles;
+} xz_config;
+
+/* Defaults, used when a setting is absent. */
+#define XZ_DEFAULT_MAILBOX_CAPACITY 4096u
+#define XZ_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
+#define XZ_DEFAULT_PUBLISH_TIMEOUT_MS 5000u
+#define XZ_DEFAULT_REQUEST_TIMEOUT_MS 5000u
+#define XZ_DEFAULT_WORKERS 2
+#define XZ_DEFAULT_LOG_LEVEL XZ_LOG_INFO
+#define XZ_DEFAULT_LUA_MEMORY_LIMIT_KB 16384u
+#define XZ_DEFAULT_LUA_INSTRUCTION_LIMIT 10000000u
+#define XZ_DEFAULT_LUA_TIME_LIMIT_MS 500u
+#define XZ_DEFAULT_LUA_MAX_FAILURES 5u
+
+/*
+ * Read and validate a deployment file. Returns 0 and fills *c (free with
+ * xz_config_free) or returns -1 with every problem in d; *c is then freed
+ * already. builtin_plugin_dir (may be NULL) is searched after plugin_path
+ * for `so` plugins given without a path.
+ */
+int xz_config_load(xz_config *c, const char *path,
+    const char *builtin_plugin_dir, xz_diag *d);
+/* Free everything load allocated. Safe on a zeroed struct and twice. */
+void xz_config_free(xz_config *c);
+
+/* The file a setting of a loaded config was read from, as diagnostics name
+ * it (an include is shown joined with the main file's directory). Owned by
+ * the config. Use with config_setting_source_line() for FILE:LINE. */
+const char *xz_config_file_of(const config_setting_t *s);
+
+/* Resolved option values of one plugin instance. */
+typedef struct xz_optval {
+	const xz_option_decl *decl; /* points into the plugin's table */
+	int                   set; /* has a value (given or default) */
+	union {
+		int64_t i;
+		double  f;
+		int     b;
+		char   *s; /* owned */
+	} v;
+} xz_optval;
+
+typedef struct xz_optvals {
+	xz_optval *vals; /* owned */
+	size_t     count;
+} xz_optvals;
+
+/*
+ * Check a plugin's `options` group against its declared options and
+ * resolve every value (given, else default). Unknown keys, wrong types,
+ * out-of-range ints and missing required values are appended to d as
+ * FILE:LINE errors naming the plugin and the option. Returns the number of
+ * errors; on 0, *out is filled (free with xz_optvals_free).
+ */
+int  xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
+     xz_optvals *out, xz_diag *d);
+void xz_optvals_free(xz_optvals *o);
+const xz_optval *xz_optvals_find(const xz_optvals *o, const char *name);
+
+/* "error" -> XZ_LOG_ERROR ...; -1 if unknown. */
+int xz_log_level_parse(const char *s);
+
+#endif

@@ -1,0 +1,416 @@
+/*
+ * kernel.c - the node's lifecycle: load, order, start, run, drain, stop.
+ *
+ * Static problems (config, a plugin that cannot be opened, bad options,
+ * a requires cycle) are found by xz_kernel_load, which is all that
+ * `xiezhi check` runs. At run time a plugin whose init or start fails is
+ * isolated: it is logged, marked FAILED in status, never called again, and
+ * the plugins that require it are not started; the node keeps running.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/kernel_priv.h"
+#include "util/errors.h"
+
+int
+xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
+{
+	xz_kernel *k = calloc(1, sizeof(*k));
+	xz_bus_cfg bc;
+
+	*out = NULL;
+	if (k == NULL) {
+		xz_diag_add(d, NULL, 0, "out of memory");
+		return XZ_ENOMEM;
+	}
+	k->cfg = cfg;
+	xz_log_set_level(cfg->log_level);
+	xz_idgen_init(&k->ids);
+	xz_clock_init(&k->clock);
+	k->stop_pipe[0] = k->stop_pipe[1] = -1;
+	bc                                = (xz_bus_cfg) {
+		                               .max_payload        = cfg->max_payload,
+		                               .publish_timeout_ms = cfg->publish_timeout_ms,
+		                               .request_timeout_ms = cfg->request_timeout_ms,
+		                               .best_effort        = (const char *const *) cfg->best_effort,
+		                               .nbest_effort       = cfg->nbest_effort,
+	};
+	if (pipe2(k->stop_pipe, O_CLOEXEC) != 0
+	    || (k->sched = xz_sched_new()) == NULL
+	    || (k->timers = xz_timers_new(&k->clock)) == NULL
+	    || xz_bus_new(&k->bus, &bc, k->timers, &k->clock, &k->ids)
+	        != XZ_OK) {
+		xz_diag_add(d, NULL, 0, "cannot create the kernel: %s",
+		    strerror(errno));
+		xz_kernel_free(k);
+		return XZ_ENOMEM;
+	}
+	*out = k;
+	return XZ_OK;
+}
+
+void
+xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext)
+{
+	k->ext = ext;
+}
+
+/* Index of the plugin providing `name` (instance or descriptor name). */
+static ssize_t
+provider(xz_kernel *k, const char *name)
+{
+	for (size_t i = 0; i < k->nplugins; i++)
+		if (strcmp(k->plugins[i]->name, name) == 0)
+			return (ssize_t) i;
+	for (size_t i = 0; i < k->nplugins; i++)
+		if (strcmp(k->plugins[i]->desc->name, name) == 0)
+			return (ssize_t) i;
+	return -1;
+}
+
+/* Order plugins so each comes after what it requires (stable: config
+ * order otherwise). Reports missing requirements and cycles. */
+static int
+order_plugins(xz_kernel *k, xz_diag *d)
+{
+	size_t      n      = k->nplugins;
+	int        *state  = calloc(n + 1, sizeof(*state));
+	xz_plugin **sorted = calloc(n + 1, sizeof(*sorted));
+	size_t      out = 0, errors = 0;
+
+	if (state == NULL || sorted == NULL) {
+		free(state);
+		free(sorted);
+		xz_diag_add(d, NULL, 0, "out of memory");
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		xz_plugin *p = k->plugins[i];
+		for (const char *const *r = p->desc->requires; r && *r; r++)
+			if (provider(k, *r) < 0) {
+				xz_diag_add(d, p->pc ? p->pc->file : NULL,
+				    p->pc ? p->pc->line : 0,
+				    "plugin '%s' requires '%s', which is not "
+				    "in this deployment (or is disabled)",
+				    p->name, *r);
+				errors++;
+			}
+	}
+	/* Repeatedly emit the first plugin whose requirements are out. */
+	while (errors == 0 && out < n) {
+		bool progress = false;
+		for (size_t i = 0; i < n; i++) {
+			if (state[i])
+				continue;
+			xz_plugin *p     = k->plugins[i];
+			bool       ready = true;
+			for (const char *const *r = p->desc->requires; r && *r;
+			     r++) {
+				ssize_t j = provider(k, *r);
+				if (j >= 0 && (size_t) j != i && !state[j])
+					ready = false;
+			}
+			if (ready) {
+				state[i]      = 1;
+				sorted[out++] = p;
+				progress      = true;
+				break;
+			}
+		}
+		if (!progress) {
+			for (size_t i = 0; i < n; i++) {
+				if (state[i])
+					continue;
+				xz_plugin *p = k->plugins[i];
+				xz_diag_add(d, p->pc ? p->pc->file : NULL,
+				    p->pc ? p->pc->line : 0,
+				    "plugin '%s' is part of a requires cycle",
+				    p->name);
+				errors++;
+			}
+			break;
+		}
+	}
+	if (errors == 0) {
+		if (n > 0)
+			memcpy(k->plugins, sorted, n * sizeof(*sorted));
+		for (size_t i = 0; i < n; i++)
+			k->plugins[i]->index = (int) i;
+	}
+	free(state);
+	free(sorted);
+	return (int) errors;
+}
+
+int
+xz_kernel_load(xz_kernel *k, xz_diag *d)
+{
+	size_t before = d->count;
+
+	for (size_t i = 0; i < k->cfg->nplugins; i++) {
+		const xz_plugin_cfg *pc = &k->cfg->plugins[i];
+		xz_plugin           *p;
+		if (!pc->enabled)
+			continue;
+		if (xz_loader_open(k, pc, &p, d) != XZ_OK)
+			continue;
+		xz_plugin **v
+		    = realloc(k->plugins, (k->nplugins + 1) * sizeof(*v));
+		if (v == NULL) {
+			xz_loader_close(p);
+			xz_diag_add(d, NULL, 0, "out of memory");
+			break;
+		}
+		k->plugins                = v;
+		k->plugins[k->nplugins++] = p;
+	}
+	k->loaded = true;
+	if (d->count == before)
+		order_plugins(k, d);
+	return (int) (d->count - before);
+}
+
+struct cb_ctx {
+	xz_plugin *p;
+	int        rc;
+	int        which; /* 0 init, 1 start, 2 stop, 3 fini */
+};
+
+static void
+run_cb(void *arg)
+{
+	struct cb_ctx *c = arg;
+	xz_plugin     *p = c->p;
+
+	switch (c->which) {
+	case 0:
+		c->rc = p->desc->init(p, xz_kernel_host(), &p->state);
+		break;
+	case 1:
+		c->rc = p->desc->start ? p->desc->start(p->state) : XZ_OK;
+		break;
+	case 2:
+		if (p->desc->stop)
+			p->desc->stop(p->state);
+		break;
+	case 3:
+		p->desc->fini(p->state);
+		break;
+	}
+	/* Mark a failure here, in the actor's context, so that no job or
+	 * message queued meanwhile (a timer armed or an event published in
+	 * init) reaches the plugin once this callback returns. */
+	if (c->which <= 1 && c->rc != XZ_OK)
+		xz_plugin_fail(p);
+}
+
+static int
+plugin_call(xz_plugin *p, int which)
+{
+	struct cb_ctx c = { .p = p, .which = which };
+	xz_actor_call(&p->actor, run_cb, &c);
+	return c.rc;
+}
+
+/* Undo a plugin that failed after init: no callback but fini runs. */
+static void
+plugin_isolate(xz_kernel *k, xz_plugin *p, bool inited)
+{
+	xz_plugin_fail(p); /* from now on, only fini runs */
+	xz_bus_unsubscribe_all(k->bus, &p->actor, NULL);
+	xz_timers_drop_owner(k->timers, p);
+	if (inited)
+		plugin_call(p, 3);
+}
+
+static bool
+requirement_failed(xz_kernel *k, xz_plugin *p)
+{
+	for (const char *const *r = p->desc->requires; r && *r; r++) {
+		ssize_t j = provider(k, *r);
+		if (j >= 0 && k->plugins[j]->phase == XZ_PHASE_FAILED)
+			return true;
+	}
+	return false;
+}
+
+int
+xz_kernel_start(xz_kernel *k, xz_diag *d)
+{
+	const xz_plugin_desc *console
+	    = k->ext && k->ext->console ? k->ext->console() : NULL;
+	int rc;
+
+	if (!k->loaded && xz_kernel_load(k, d) != 0)
+		return XZ_EINVAL;
+	if (xz_kernel_add(k, "sys", xz_sys_desc(), d) != XZ_OK)
+		return XZ_EINVAL;
+	if (console != NULL
+	    && xz_kernel_add(k, "console", console, d) != XZ_OK)
+		return XZ_EINVAL;
+	if (order_plugins(k, d) != 0)
+		return XZ_EINVAL;
+	k->started_at_us = xz_clock_now_us(&k->clock);
+	if ((rc = xz_timers_start(k->timers)) != XZ_OK
+	    || (rc = xz_sched_start(
+	            k->sched, k->cfg->workers > 1 ? k->cfg->workers : 2))
+	        != XZ_OK) {
+		xz_diag_add(d, NULL, 0, "cannot start threads");
+		return rc;
+	}
+	k->started = true;
+	for (size_t i = 0; i < k->nplugins; i++) {
+		xz_plugin *p = k->plugins[i];
+		if (requirement_failed(k, p)) {
+			xz_log(XZ_LOG_ERROR, p->name,
+			    "not started: a plugin it requires failed");
+			xz_plugin_fail(p);
+			continue;
+		}
+		if ((rc = plugin_call(p, 0)) != XZ_OK) {
+			xz_log(XZ_LOG_ERROR, p->name,
+			    "init failed: %s; the plugin is disabled",
+			    xz_strerror(rc));
+			plugin_isolate(k, p, false);
+			continue;
+		}
+		p->phase = XZ_PHASE_INITED;
+	}
+	for (size_t i = 0; i < k->nplugins; i++) {
+		xz_plugin *p = k->plugins[i];
+		if (p->phase != XZ_PHASE_INITED)
+			continue;
+		if (requirement_failed(k, p)) {
+			xz_log(XZ_LOG_ERROR, p->name,
+			    "not started: a plugin it requires failed");
+			plugin_isolate(k, p, true);
+			continue;
+		}
+		if ((rc = plugin_call(p, 1)) != XZ_OK) {
+			xz_log(XZ_LOG_ERROR, p->name,
+			    "start failed: %s; the plugin is disabled",
+			    xz_strerror(rc));
+			plugin_isolate(k, p, true);
+			continue;
+		}
+		p->phase = XZ_PHASE_STARTED;
+	}
+	xz_link_cfg lc = {
+		.node_name      = k->cfg->node_name,
+		.control_url    = k->cfg->control_url,
+		.listen         = (const char *const *) k->cfg->listen,
+		.nlisten        = k->cfg->nlisten,
+		.max_payload    = k->cfg->max_payload,
+		.queue_capacity = k->cfg->mailbox_capacity,
+		.config_file    = k->cfg->path,
+	};
+	if ((rc = xz_link_start(&k->link, &lc, k->bus, &k->clock, d)) != XZ_OK)
+		return rc;
+
+	xz_log(XZ_LOG_INFO, "kernel",
+	    "node '%s' running: %zu plugins, "
+	    "control %s",
+	    k->cfg->node_name, k->nplugins, k->cfg->control_url);
+	return XZ_OK;
+}
+
+void
+xz_kernel_stop(xz_kernel *k)
+{
+	char c = 'S';
+	if (k != NULL && k->stop_pipe[1] >= 0)
+		(void) !write(k->stop_pipe[1], &c, 1);
+}
+
+void
+xz_kernel_reload_all(xz_kernel *k)
+{
+	char c = 'H';
+	if (k != NULL && k->stop_pipe[1] >= 0)
+		(void) !write(k->stop_pipe[1], &c, 1);
+}
+
+void
+xz_kernel_run(xz_kernel *k)
+{
+	char c;
+
+	for (;;) {
+		ssize_t n = read(k->stop_pipe[0], &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || c == 'S')
+			break;
+		if (c == 'H')
+			xz_sys_reload_all(k);
+	}
+}
+
+static void
+shutdown_node(xz_kernel *k)
+{
+	atomic_store(&k->stopping, true);
+	xz_bus_close_intake(k->bus);
+	xz_log(XZ_LOG_INFO, "kernel", "stopping: draining the bus");
+	xz_link_stop(k->link);
+	k->link = NULL;
+	xz_timers_pause_owned(k->timers);
+	if (xz_sched_wait_quiet(k->sched, 30000) != 0)
+		xz_log(XZ_LOG_WARN, "kernel",
+		    "drain took over 30 s; stopping anyway");
+	for (size_t i = k->nplugins; i-- > 0;) {
+		xz_plugin *p = k->plugins[i];
+		if (p->phase != XZ_PHASE_STARTED
+		    && p->phase != XZ_PHASE_INITED)
+			continue;
+		plugin_call(p, 2);
+		atomic_store(&p->phase, XZ_PHASE_STOPPED);
+		xz_sched_wait_quiet(k->sched, 10000);
+	}
+	for (size_t i = 0; i < k->nplugins; i++) {
+		xz_bus_unsubscribe_all(k->bus, &k->plugins[i]->actor, NULL);
+		xz_actor_close(&k->plugins[i]->actor);
+	}
+	xz_sched_stop(k->sched);
+	xz_timers_stop(k->timers);
+	for (size_t i = k->nplugins; i-- > 0;) {
+		xz_plugin *p = k->plugins[i];
+		if (p->phase != XZ_PHASE_STOPPED)
+			continue;
+		xz_current_actor = &p->actor;
+		p->desc->fini(p->state);
+		xz_current_actor = NULL;
+	}
+	xz_log(XZ_LOG_INFO, "kernel", "stopped");
+}
+
+void
+xz_kernel_free(xz_kernel *k)
+{
+	if (k == NULL)
+		return;
+	if (k->started)
+		shutdown_node(k);
+	for (size_t i = 0; k->bus != NULL && i < k->nplugins; i++)
+		xz_bus_unsubscribe_all(k->bus, &k->plugins[i]->actor, NULL);
+	/* The bus first: its pending requests hold timers' deadlines. */
+	xz_bus_free(k->bus);
+	xz_timers_free(k->timers);
+	for (size_t i = 0; i < k->nplugins; i++)
+		xz_loader_close(k->plugins[i]);
+	xz_sched_free(k->sched);
+	free(k->plugins);
+	if (k->stop_pipe[0] >= 0)
+		close(k->stop_pipe[0]);
+	if (k->stop_pipe[1] >= 0)
+		close(k->stop_pipe[1]);
+	free(k);
+}

@@ -1,0 +1,59 @@
+/*
+ * kernel_priv.h - the kernel record and the kernel layer's internal calls,
+ * grouped by the file that owns them. Files of core/kernel only.
+ *
+ * Inside the layer calls go one way: kernel.c -> sys.c -> host.c ->
+ * store.c, loader.c -> plugin.c. Nothing below calls kernel.c.
+ */
+#ifndef XZ_KERNEL_PRIV_H
+#define XZ_KERNEL_PRIV_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "bus/bus.h"
+#include "kernel/plugin.h"
+#include "link/link.h"
+#include "sched/timer.h"
+#include "util/clock.h"
+#include "util/id.h"
+
+struct xz_kernel {
+	xz_config           *cfg; /* borrowed */
+	const xz_kernel_ext *ext; /* Lua loader, console; or NULL */
+	xz_clock             clock;
+	xz_idgen             ids;
+	xz_sched            *sched; /* owned */
+	xz_timers           *timers; /* owned */
+	xz_bus              *bus; /* owned */
+	xz_link             *link; /* owned, while started */
+
+	xz_plugin **plugins; /* owned; in start order after sort */
+	size_t      nplugins;
+	bool        loaded, started;
+
+	int         stop_pipe[2];
+	atomic_bool stopping;
+	uint64_t    started_at_us;
+};
+
+/* loader.c: open a configured plugin / free an instance not running. */
+int xz_loader_open(
+    xz_kernel *k, const xz_plugin_cfg *pc, xz_plugin **out, xz_diag *d);
+void xz_loader_close(xz_plugin *p);
+
+/* store.c: the instance's SQLite database, opened on first use. */
+struct sqlite3 *xz_store_open(xz_plugin *p);
+void            xz_store_close(xz_plugin *p);
+
+/* sys.c: the built-in `sys` actor (ping, status, clock, reload). */
+const xz_plugin_desc *xz_sys_desc(void);
+void xz_sys_audit(xz_kernel *k, const char *who, const char *action,
+    const char *subject_type, const char *subject_id, const char *purpose,
+    const char *outcome);
+/* Reload every plugin with a reload hook; results are logged. */
+void xz_sys_reload_all(xz_kernel *k);
+/* Status of the node as a JSON string; the caller frees. */
+char *xz_status_json(xz_kernel *k);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * plugin.h - a plugin instance inside the kernel layer: an actor (first
+ * member, so the sched layer's xz_actor pointer is the instance) plus what
+ * the kernel knows of it. loader.c creates and frees instances; kernel.c
+ * owns the list. Nothing outside core/kernel includes this.
+ */
+#ifndef XZ_KERNEL_PLUGIN_H
+#define XZ_KERNEL_PLUGIN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "config/config.h"
+#include "kernel/kernel.h"
+#include "sched/actor.h"
+
+struct sqlite3;
+
+enum xz_phase {
+	XZ_PHASE_LOADED = 0,
+	XZ_PHASE_INITED,
+	XZ_PHASE_STARTED,
+	XZ_PHASE_STOPPED,
+	XZ_PHASE_FAILED,
+};
+
+typedef struct xz_counter {
+	char   *name; /* owned */
+	int64_t value;
+} xz_counter;
+
+struct xz_plugin {
+	xz_actor              actor; /* first */
+	xz_kernel            *k;
+	char                 *name; /* owned */
+	const xz_plugin_desc *desc;
+	xz_plugin_ext        *ext; /* desc as an extension (Lua), or NULL;
+	                              released by the loader */
+	const xz_plugin_cfg *pc; /* NULL for built-ins */
+	xz_optvals           opts;
+	void                *dl; /* dlopen handle, or NULL */
+	void                *state;
+	atomic_int           phase; /* enum xz_phase; read by workers */
+	int                  index; /* start order */
+
+	pthread_mutex_t cmu; /* counters */
+	xz_counter     *counters; /* owned */
+	size_t          ncounters;
+
+	struct sqlite3 *db; /* store.c; NULL until first use */
+};
+
+static inline xz_plugin *
+xz_plugin_of(xz_actor *a)
+{
+	return (xz_plugin *) (void *) a;
+}
+
+/* The instance whose callback runs on this thread, or NULL. */
+static inline xz_plugin *
+xz_plugin_current(void)
+{
+	return xz_current_actor ? xz_plugin_of(xz_current_actor) : NULL;
+}
+
+/* From now on only fini runs: no handler, timer or reply callback. */
+static inline void
+xz_plugin_fail(xz_plugin *p)
+{
+	atomic_store(&p->phase, XZ_PHASE_FAILED);
+	atomic_store(&p->actor.failed, true);
+}
+
+#endif

@@ -1,0 +1,427 @@
+/*
+ * sys.c - the kernel's own actor, "sys": answers the node's management
+ * requests on the bus, so the CLI (and any plugin) reaches them the same
+ * way as anything else.
+ *
+ *   xz.sys.ping              {}                 -> {"pong":true,"node":..}
+ *   xz.sys.status            {}                 -> the status document
+ *   xz.sys.clock.now         {}                 -> {"now_ms":..}
+ *   xz.sys.clock.advance     {"ms":N}           -> {"now_ms":..}
+ *   xz.sys.reload            {"name":"x"} | {}  -> {"reloaded":[..]}
+ */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "kernel/kernel_priv.h"
+
+static const char *const phase_names[]
+    = { "loaded", "inited", "running", "stopped", "failed" };
+
+char *
+xz_status_json(xz_kernel *k)
+{
+	json_t *plugins = json_array();
+	json_t *root;
+	char   *s;
+
+	for (size_t i = 0; i < k->nplugins; i++) {
+		xz_plugin *p        = k->plugins[i];
+		json_t    *counters = json_object();
+		uint32_t   depth;
+
+		pthread_mutex_lock(&p->actor.mu);
+		depth = p->actor.count;
+		pthread_mutex_unlock(&p->actor.mu);
+		pthread_mutex_lock(&p->cmu);
+		for (size_t j = 0; j < p->ncounters; j++)
+			json_object_set_new(counters, p->counters[j].name,
+			    json_integer(p->counters[j].value));
+		pthread_mutex_unlock(&p->cmu);
+		json_array_append_new(plugins,
+		    json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+		        "name", p->name, "plugin", p->desc->name, "version",
+		        p->desc->version, "state",
+		        phase_names[atomic_load(&p->phase)], "queue_depth",
+		        (json_int_t) depth, "queue_capacity",
+		        (json_int_t) p->actor.cap, "delivered",
+		        (json_int_t) atomic_load(&p->actor.delivered),
+		        "handled", (json_int_t) atomic_load(&p->actor.handled),
+		        "dropped", (json_int_t) atomic_load(&p->actor.dropped),
+		        "backpressure_timeouts",
+		        (json_int_t) atomic_load(&p->actor.timeouts),
+		        "counters", counters));
+	}
+	xz_bus_stats  bs;
+	xz_link_stats ls = { 0 };
+	xz_bus_stats_get(k->bus, &bs);
+	if (k->link != NULL)
+		xz_link_stats_get(k->link, &ls);
+	uint64_t now = xz_clock_now_us(&k->clock);
+	/* Every loss the node knows of is a number here: drops on best-effort
+	 * topics, backpressure timeouts, rejected envelopes, envelopes a
+	 * link could not send, replies that found no memory (their
+	 * requesters got a timeout), timers handed over late. */
+	root = json_pack("{s:s,s:s,s:I,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	                 "s:I,s:I,s:I,s:I}}",
+	    "node", k->cfg->node_name, "version", XZ_VERSION_STRING, "now_ms",
+	    (json_int_t) (now / 1000u), "uptime_ms",
+	    (json_int_t) ((now - k->started_at_us) / 1000u), "plugins",
+	    plugins, "bus", "published", (json_int_t) bs.published,
+	    "delivered", (json_int_t) bs.delivered, "dropped",
+	    (json_int_t) bs.dropped, "backpressure_timeouts",
+	    (json_int_t) bs.backpressure_timeouts, "rejected_envelopes",
+	    (json_int_t) ls.rejected, "link_send_failed",
+	    (json_int_t) ls.tx_failed, "reply_failed",
+	    (json_int_t) bs.failed_replies, "timer_retries",
+	    (json_int_t) xz_timers_retries(k->timers), "subscriptions",
+	    (json_int_t) bs.subscriptions, "pending_requests",
+	    (json_int_t) bs.pending, "links", (json_int_t) ls.peers);
+	s    = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	return s;
+}
+
+void
+xz_sys_audit(xz_kernel *k, const char *who, const char *action,
+    const char *subject_type, const char *subject_id, const char *purpose,
+    const char *outcome)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "who",
+	    who, "role", "SYSTEM", "agency", k->cfg->node_name, "action",
+	    action, "subject_type", subject_type, "subject_id", subject_id,
+	    "purpose", purpose, "outcome", outcome, "time",
+	    (json_int_t) (xz_clock_now_us(&k->clock) / 1000u));
+	char   *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char    topic[64];
+
+	snprintf(topic, sizeof(topic), "audit.sys.%s",
+	    strcmp(subject_type, "plugin") == 0 ? "reload" : "config");
+	if (s != NULL)
+		xz_kernel_publish(k, "sys", topic, s, strlen(s));
+	free(s);
+	json_decref(o);
+}
+
+typedef struct sys_state {
+	xz_plugin     *self;
+	const xz_host *h;
+} sys_state;
+
+static void
+reply_json(sys_state *st, const xz_msg *req, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s == NULL)
+		st->h->reply_error(st->self, req, "internal", "out of memory");
+	else
+		st->h->reply(st->self, req, s, strlen(s));
+	free(s);
+	json_decref(o);
+}
+
+static void
+on_ping(void *ud, const xz_msg *m)
+{
+	sys_state *st = ud;
+	reply_json(st, m,
+	    json_pack(
+	        "{s:b,s:s}", "pong", 1, "node", st->self->k->cfg->node_name));
+}
+
+static void
+on_status(void *ud, const xz_msg *m)
+{
+	sys_state *st = ud;
+	char      *s  = xz_status_json(st->self->k);
+	if (s == NULL) {
+		st->h->reply_error(st->self, m, "internal", "out of memory");
+		return;
+	}
+	st->h->reply(st->self, m, s, strlen(s));
+	free(s);
+}
+
+static void
+on_clock(void *ud, const xz_msg *m)
+{
+	sys_state   *st = ud;
+	xz_kernel   *k  = st->self->k;
+	json_error_t e;
+
+	if (strcmp(m->topic, "xz.sys.clock.advance") == 0) {
+		json_t *o  = json_loadb(m->data, m->len, 0, &e);
+		json_t *ms = o ? json_object_get(o, "ms") : NULL;
+		if (!json_is_integer(ms) || json_integer_value(ms) < 0) {
+			json_decref(o);
+			st->h->reply_error(st->self, m, "bad_request",
+			    "expected {\"ms\": <non-negative integer>}");
+			return;
+		}
+		xz_timers_advance(
+		    k->timers, (uint64_t) json_integer_value(ms) * 1000u);
+		json_decref(o);
+	}
+	reply_json(st, m,
+	    json_pack("{s:I}", "now_ms",
+	        (json_int_t) (xz_clock_now_us(&k->clock) / 1000u)));
+}
+
+/* One reload: run in the target's actor context, answer from there. */
+typedef struct reload_batch {
+	pthread_mutex_t mu;
+	int             left;
+	json_t         *done; /* names reloaded */
+	json_t         *failed; /* {name: reason} */
+	xz_plugin      *sys;
+	const xz_msg   *req; /* retained, or NULL (SIGHUP) */
+} reload_batch;
+
+typedef struct reload_job {
+	reload_batch *b;
+	xz_plugin    *target;
+} reload_job;
+
+static void
+batch_finish(reload_batch *b)
+{
+	const xz_host *h = xz_kernel_host();
+
+	if (b->req != NULL) {
+		if (json_object_size(b->failed) > 0) {
+			char       *s   = json_dumps(b->failed, JSON_COMPACT);
+			const char *one = NULL;
+			json_t     *v   = NULL;
+			json_object_foreach(b->failed, one, v) break;
+			char msg[1536];
+			snprintf(msg, sizeof(msg), "%s",
+			    json_object_size(b->failed) == 1 && v
+			        ? json_string_value(v)
+			        : (s ? s : "reload failed"));
+			h->reply_error(b->sys, b->req, "reload_failed", msg);
+			free(s);
+		} else {
+			json_t *o = json_pack("{s:O}", "reloaded", b->done);
+			char   *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			if (s)
+				h->reply(b->sys, b->req, s, strlen(s));
+			free(s);
+			json_decref(o);
+		}
+		h->msg_release(b->sys, b->req);
+	}
+	xz_log(XZ_LOG_INFO, "sys", "reload: %zu reloaded, %zu failed",
+	    json_array_size(b->done), json_object_size(b->failed));
+	json_decref(b->done);
+	json_decref(b->failed);
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+}
+
+static void
+reload_run(void *arg)
+{
+	reload_job    *j   = arg;
+	reload_batch  *b   = j->b;
+	xz_plugin     *p   = j->target;
+	xz_plugin_ext *ext = p->ext;
+	xz_diag        d;
+	int            rc;
+	bool           last;
+
+	xz_diag_init(&d);
+	rc = ext->reload(p->state, &d);
+	pthread_mutex_lock(&b->mu);
+	if (rc == XZ_OK) {
+		json_array_append_new(b->done, json_string(p->name));
+		xz_log(XZ_LOG_INFO, p->name, "reloaded");
+	} else {
+		char   buf[1024] = "";
+		size_t off       = 0;
+		for (size_t i = 0; i < d.count && off < sizeof(buf) - 2; i++)
+			off += (size_t) snprintf(buf + off, sizeof(buf) - off,
+			    "%s%s", i ? "; " : "", d.lines[i]);
+		if (d.count == 0)
+			snprintf(buf, sizeof(buf), "%s",
+			    xz_kernel_host()->strerror(rc));
+		json_object_set_new(b->failed, p->name, json_string(buf));
+		xz_log(XZ_LOG_ERROR, p->name,
+		    "reload failed, the running version stays: %s", buf);
+	}
+	last = --b->left == 0;
+	pthread_mutex_unlock(&b->mu);
+	/* Every reload is an audit record (who asked, what, the outcome). */
+	xz_sys_audit(p->k, b->req ? b->req->source : "signal:SIGHUP", "UPDATE",
+	    "plugin", p->name, "hot reload", rc == XZ_OK ? "ok" : "failed");
+	xz_diag_free(&d);
+	free(j);
+	if (last)
+		batch_finish(b);
+}
+
+static bool
+reloadable(xz_plugin *p)
+{
+	return p->phase == XZ_PHASE_STARTED && p->ext != NULL
+	    && p->ext->reload != NULL;
+}
+
+/* Start reloads of targets (NULL name: all). Returns the number queued,
+ * or -1 with *why set. */
+static int
+reload_start(xz_kernel *k, xz_plugin *sys, const char *name, const xz_msg *req,
+    const char **why)
+{
+	reload_batch *b      = calloc(1, sizeof(*b));
+	int           queued = 0;
+
+	if (b == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	pthread_mutex_init(&b->mu, NULL);
+	b->done   = json_array();
+	b->failed = json_object();
+	b->sys    = sys;
+	b->left   = 1; /* held until every job is queued */
+	if (req != NULL)
+		b->req = xz_kernel_host()->msg_retain(sys, req);
+	for (size_t i = 0; i < k->nplugins; i++) {
+		xz_plugin *p = k->plugins[i];
+		if (name != NULL && strcmp(p->name, name) != 0)
+			continue;
+		if (!reloadable(p)) {
+			if (name != NULL) {
+				*why = p->phase != XZ_PHASE_STARTED
+				    ? "plugin is not running"
+				    : "plugin is not a Lua plugin or script "
+				      "(a shared object reloads by restarting "
+				      "the node)";
+				goto none;
+			}
+			continue;
+		}
+		reload_job *j = calloc(1, sizeof(*j));
+		if (j == NULL)
+			continue;
+		j->b      = b;
+		j->target = p;
+		pthread_mutex_lock(&b->mu);
+		b->left++;
+		pthread_mutex_unlock(&b->mu);
+		if (xz_plugin_post(p, reload_run, j) != XZ_OK) {
+			free(j);
+			pthread_mutex_lock(&b->mu);
+			b->left--;
+			pthread_mutex_unlock(&b->mu);
+			continue;
+		}
+		queued++;
+	}
+	if (name != NULL && queued == 0) {
+		*why = "no such plugin";
+		goto none;
+	}
+	pthread_mutex_lock(&b->mu);
+	bool last = --b->left == 0;
+	pthread_mutex_unlock(&b->mu);
+	if (last)
+		batch_finish(b);
+	return queued;
+none:
+	if (b->req)
+		xz_kernel_host()->msg_release(sys, b->req);
+	json_decref(b->done);
+	json_decref(b->failed);
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+	return -1;
+}
+
+static void
+on_reload(void *ud, const xz_msg *m)
+{
+	sys_state   *st = ud;
+	json_error_t e;
+	json_t      *o    = json_loadb(m->data, m->len, 0, &e);
+	json_t      *name = o ? json_object_get(o, "name") : NULL;
+	const char  *why  = NULL;
+
+	if (m->len > 0 && (o == NULL || (name && !json_is_string(name)))) {
+		json_decref(o);
+		st->h->reply_error(st->self, m, "bad_request",
+		    "expected {\"name\": \"plugin\"} or {}");
+		return;
+	}
+	if (reload_start(st->self->k, st->self,
+	        name ? json_string_value(name) : NULL, m, &why)
+	    < 0) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "cannot reload '%s': %s",
+		    name ? json_string_value(name) : "*", why);
+		st->h->reply_error(st->self, m, "not_reloadable", msg);
+	}
+	json_decref(o);
+}
+
+void
+xz_sys_reload_all(xz_kernel *k)
+{
+	xz_plugin  *sys = xz_kernel_find(k, "sys");
+	const char *why = NULL;
+	if (sys != NULL)
+		reload_start(k, sys, NULL, NULL, &why);
+}
+
+/* After a burst, glibc keeps freed memory in its arenas; hand it back to
+ * the system every few seconds so the node returns to its idle size. */
+static void
+on_trim(void *ud, uint64_t id)
+{
+	(void) ud;
+	(void) id;
+	malloc_trim(0);
+}
+
+static int
+sys_init(xz_plugin *self, const xz_host *h, void **state)
+{
+	sys_state *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return XZ_ENOMEM;
+	st->self = self;
+	st->h    = h;
+	*state   = st;
+	if (h->subscribe(self, "xz.sys.ping", NULL, on_ping, st, NULL)
+	    || h->subscribe(self, "xz.sys.status", NULL, on_status, st, NULL)
+	    || h->subscribe(self, "xz.sys.clock.*", NULL, on_clock, st, NULL)
+	    || h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL)
+	    || h->timer_start(self, 5000, 5000, on_trim, st, NULL)) {
+		free(st);
+		return XZ_ENOMEM;
+	}
+	return XZ_OK;
+}
+
+static void
+sys_fini(void *state)
+{
+	free(state);
+}
+
+static const xz_plugin_desc sys_desc = {
+	XZ_PLUGIN_DESC_HEADER,
+	.name        = "sys",
+	.version     = XZ_VERSION_STRING,
+	.description = "the kernel's management requests (xz.sys.*)",
+	.init        = sys_init,
+	.fini        = sys_fini,
+};
+
+const xz_plugin_desc *
+xz_sys_desc(void)
+{
+	return &sys_desc;
+}

@@ -1,0 +1,726 @@
+/*
+ * link.c - the node's nng endpoints: the control endpoint and the bus
+ * listeners, all on one pair1 socket in polyamorous mode, one pipe per
+ * connected peer (a CLI, a subscriber process, another node).
+ *
+ * Why poly pair1 with credits: pair1 keeps order and carries any message
+ * kind both ways, and poly mode lets one listening socket serve many peers
+ * addressed by pipe. But nng's poly mode *drops* a message when the
+ * target pipe's 2-deep send queue is full (pair1_poly.c, tryput). So each
+ * peer gets flow control on top: the node sends at most LINK_WINDOW
+ * batches a peer has not acknowledged with a CREDIT envelope, which keeps
+ * that queue from ever being full. Nothing is dropped on a link; a slow
+ * peer pushes back on the publishers like a slow plugin does.
+ *
+ * Receiving: one thread reads every pipe's batches with blocking
+ * nng_recvmsg (never an aio callback: routing may wait on backpressure,
+ * and an aio callback must not block). It validates a whole batch before
+ * acting on any of it; a malformed one is counted and dropped.
+ *
+ * Sending: one thread per peer takes what is queued for it, packs it into
+ * one nng message (up to LINK_BATCH_BYTES), and sends.
+ */
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "link/link.h"
+#include "util/clock.h"
+#include "util/errors.h"
+#include "util/log.h"
+#include "util/topic.h"
+#include "wire/envelope.h"
+
+#define LINK_WINDOW 2
+#define LINK_BATCH_BYTES (256 * 1024)
+#define LINK_BATCH_MAX 4096
+#define LINK_INQ 64 /* inbound batches queued per peer */
+
+struct xz_peer {
+	xz_target       target; /* first: the bus delivers through it */
+	atomic_int      refs;
+	struct xz_link *l;
+	nng_pipe        pipe;
+	char            name[XZ_SOURCE_MAX + 1];
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	xz_kmsg       **q; /* ring of 2*cap: cap for events, the rest for
+	                      replies, which never wait */
+	uint32_t  cap, head, count;
+	int       outstanding;
+	bool      dead, tx_started;
+	pthread_t tx;
+	/* Inbound: batches from this peer wait here for the peer's own
+	 * worker, which routes them (and may wait on backpressure); the
+	 * receiver thread only takes CREDITs itself, so a full queue can
+	 * never hold back the credits that would empty it. */
+	nng_msg       **inq; /* ring of LINK_INQ batches (owned) */
+	uint32_t        inhead, incount;
+	pthread_t       rxw;
+	bool            rxw_started;
+	atomic_bool     rxw_done;
+	struct xz_peer *next;
+};
+
+struct xz_link {
+	xz_link_cfg          cfg; /* strings borrowed */
+	xz_bus              *bus;
+	xz_clock            *clk;
+	atomic_uint_fast64_t rejected, tx_failed;
+	uint64_t             last_tx_log_us;
+	nng_socket           sock;
+	bool                 open;
+	pthread_t            rx;
+	bool                 rx_started;
+	pthread_mutex_t      mu; /* peers list */
+	struct xz_peer      *peers;
+	size_t               npeers;
+	atomic_bool          stop;
+	atomic_bool          reap_wanted; /* a peer's worker finished */
+	uint64_t             last_reject_log_us;
+};
+
+static void
+peer_ref(xz_target *t)
+{
+	atomic_fetch_add(&((struct xz_peer *) t)->refs, 1);
+}
+
+static void
+peer_unref(xz_target *t)
+{
+	struct xz_peer *peer = (struct xz_peer *) t;
+	if (atomic_fetch_sub(&peer->refs, 1) != 1)
+		return;
+	while (peer->count > 0) {
+		xz_kmsg_unref(peer->q[peer->head]);
+		peer->head = (peer->head + 1) % (2 * peer->cap);
+		peer->count--;
+	}
+	free(peer->q);
+	while (peer->inq != NULL && peer->incount > 0) {
+		nng_msg_free(peer->inq[peer->inhead]);
+		peer->inhead = (peer->inhead + 1) % LINK_INQ;
+		peer->incount--;
+	}
+	free(peer->inq);
+	pthread_mutex_destroy(&peer->mu);
+	pthread_cond_destroy(&peer->cv);
+	free(peer);
+}
+
+void
+xz_link_stats_get(xz_link *l, xz_link_stats *st)
+{
+	pthread_mutex_lock(&l->mu);
+	st->peers = l->npeers;
+	pthread_mutex_unlock(&l->mu);
+	st->rejected  = atomic_load(&l->rejected);
+	st->tx_failed = atomic_load(&l->tx_failed);
+}
+
+static int
+peer_deliver(
+    xz_target *t, xz_kmsg *msg, bool best_effort, uint64_t deadline_mono_us)
+{
+	struct xz_peer *peer  = (struct xz_peer *) t;
+	bool            reply = msg->pub.kind == XZ_KIND_REPLY;
+
+	pthread_mutex_lock(&peer->mu);
+	for (;;) {
+		if (peer->dead) {
+			pthread_mutex_unlock(&peer->mu);
+			return XZ_ECLOSED;
+		}
+		if (reply ? peer->count < 2 * peer->cap
+		          : peer->count < peer->cap)
+			break;
+		if (best_effort && !reply) {
+			pthread_mutex_unlock(&peer->mu);
+			return XZ_EFULL;
+		}
+		if (xz_mono_us() >= deadline_mono_us) {
+			pthread_mutex_unlock(&peer->mu);
+			return XZ_ETIMEDOUT;
+		}
+		struct timespec ts;
+		xz_mono_abs(deadline_mono_us, &ts);
+		pthread_cond_timedwait(&peer->cv, &peer->mu, &ts);
+	}
+	peer->q[(peer->head + peer->count) % (2 * peer->cap)]
+	    = xz_kmsg_ref(msg);
+	peer->count++;
+	pthread_cond_broadcast(&peer->cv);
+	pthread_mutex_unlock(&peer->mu);
+	return XZ_OK;
+}
+
+static const xz_target_ops peer_ops = {
+	.deliver = peer_deliver,
+	.ref     = peer_ref,
+	.unref   = peer_unref,
+};
+
+static size_t
+env_of(const xz_kmsg *m, xz_env *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->kind         = m->pub.kind;
+	e->content_type = m->pub.content_type;
+	e->flags        = m->pub.flags;
+	memcpy(e->id, m->pub.id, 16);
+	memcpy(e->corr, m->pub.corr, 16);
+	e->timestamp_us = m->pub.timestamp_us;
+	e->deadline_us  = m->pub.deadline_us;
+	e->topic        = m->pub.topic;
+	e->topic_len    = m->pub.topic_len;
+	e->source       = m->pub.source;
+	e->source_len   = strlen(m->pub.source);
+	if (e->source_len > XZ_SOURCE_MAX)
+		e->source_len = XZ_SOURCE_MAX;
+	e->payload     = m->pub.data;
+	e->payload_len = m->pub.len;
+	return xz_env_size(e);
+}
+
+/* A batch that could not be sent (out of memory, or the pipe closed
+ * under it): counted in status, logged at most once a second. */
+static void
+tx_failed(xz_link *l, struct xz_peer *peer, size_t n, int rc)
+{
+	uint64_t now = xz_mono_us();
+
+	atomic_fetch_add(&l->tx_failed, n);
+	if (now - l->last_tx_log_us > 1000000u) {
+		l->last_tx_log_us = now;
+		xz_log(XZ_LOG_ERROR, "link", "%zu messages to %s not sent: %s",
+		    n, peer->name, nng_strerror(rc));
+	}
+}
+
+static void *
+tx_main(void *arg)
+{
+	struct xz_peer *peer = arg;
+	xz_link        *l    = peer->l;
+	xz_kmsg        *batch[LINK_BATCH_MAX];
+
+	pthread_mutex_lock(&peer->mu);
+	for (;;) {
+		while (!peer->dead
+		    && (peer->count == 0 || peer->outstanding >= LINK_WINDOW))
+			pthread_cond_wait(&peer->cv, &peer->mu);
+		if (peer->dead)
+			break;
+		size_t n = 0, bytes = 0;
+		while (peer->count > 0 && n < LINK_BATCH_MAX
+		    && bytes < LINK_BATCH_BYTES) {
+			xz_kmsg *m = peer->q[peer->head];
+			xz_env   e;
+			bytes += 4 + env_of(m, &e);
+			batch[n++] = m;
+			peer->head = (peer->head + 1) % (2 * peer->cap);
+			peer->count--;
+		}
+		peer->outstanding++;
+		pthread_cond_broadcast(&peer->cv);
+		pthread_mutex_unlock(&peer->mu);
+
+		nng_msg *out = NULL;
+		int      rc  = nng_msg_alloc(&out, bytes);
+		if (rc == 0) {
+			uint8_t *p = nng_msg_body(out);
+			for (size_t i = 0; i < n; i++) {
+				xz_env e;
+				size_t sz = env_of(batch[i], &e);
+				p[0]      = (uint8_t) sz;
+				p[1]      = (uint8_t) (sz >> 8);
+				p[2]      = (uint8_t) (sz >> 16);
+				p[3]      = (uint8_t) (sz >> 24);
+				xz_env_encode(&e, p + 4, sz);
+				p += 4 + sz;
+			}
+			nng_msg_set_pipe(out, peer->pipe);
+			/* nng owns out only when the send succeeds. */
+			if ((rc = nng_sendmsg(l->sock, out, 0)) != 0)
+				nng_msg_free(out);
+		}
+		for (size_t i = 0; i < n; i++)
+			xz_kmsg_unref(batch[i]);
+		pthread_mutex_lock(&peer->mu);
+		if (rc != 0) {
+			/* The batch is lost: no credit will come back for
+			 * it, so return its slot, and say so. */
+			peer->outstanding--;
+			tx_failed(l, peer, n, rc);
+		}
+	}
+	pthread_mutex_unlock(&peer->mu);
+	return NULL;
+}
+
+static void *rxw_main(void *arg);
+static void  peer_kill(struct xz_peer *peer);
+
+static struct xz_peer *
+peer_get(xz_link *l, nng_pipe pipe)
+{
+	struct xz_peer *peer;
+
+	pthread_mutex_lock(&l->mu);
+	for (peer = l->peers; peer != NULL; peer = peer->next)
+		if (nng_pipe_id(peer->pipe) == nng_pipe_id(pipe))
+			break;
+	if (peer != NULL || (peer = calloc(1, sizeof(*peer))) == NULL) {
+		pthread_mutex_unlock(&l->mu);
+		return peer;
+	}
+	atomic_init(&peer->refs, 1); /* the list's reference */
+	peer->l          = l;
+	peer->pipe       = pipe;
+	peer->target.ops = &peer_ops;
+	peer->cap        = l->cfg.queue_capacity;
+	snprintf(peer->name, sizeof(peer->name), "link-%u",
+	    (unsigned) nng_pipe_id(pipe));
+	xz_mutex_init_hot(&peer->mu);
+	xz_cond_init_mono(&peer->cv);
+	peer->q   = calloc(2 * (size_t) peer->cap, sizeof(*peer->q));
+	peer->inq = calloc(LINK_INQ, sizeof(*peer->inq));
+	if (peer->q == NULL || peer->inq == NULL
+	    || pthread_create(&peer->tx, NULL, tx_main, peer) != 0) {
+		pthread_mutex_unlock(&l->mu);
+		peer_unref(&peer->target);
+		return NULL;
+	}
+	peer->tx_started = true;
+	/* A batch can arrive after its pipe was removed (the client's last
+	 * credit, sent as it closes): route it, but as a peer already dead,
+	 * which is reaped once its worker drained it. nng finds no address
+	 * for a pipe that is gone. */
+	nng_sockaddr sa;
+	if (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == NNG_ENOENT
+	    || nng_pipe_get_addr(pipe, NNG_OPT_LOCADDR, &sa) == NNG_ENOENT)
+		peer->dead = true;
+	if (pthread_create(&peer->rxw, NULL, rxw_main, peer) != 0) {
+		pthread_mutex_unlock(&l->mu);
+		peer_kill(peer);
+		pthread_join(peer->tx, NULL);
+		peer_unref(&peer->target);
+		return NULL;
+	}
+	peer->rxw_started = true;
+	peer->next        = l->peers;
+	l->peers          = peer;
+	l->npeers++;
+	pthread_mutex_unlock(&l->mu);
+	return peer;
+}
+
+static void
+peer_kill(struct xz_peer *peer)
+{
+	pthread_mutex_lock(&peer->mu);
+	peer->dead = true;
+	pthread_cond_broadcast(&peer->cv);
+	pthread_mutex_unlock(&peer->mu);
+}
+
+/* Join and free dead peers (rx thread, or stop). */
+static void
+reap(xz_link *l, bool all)
+{
+	struct xz_peer *dead = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	for (struct xz_peer **pp = &l->peers; *pp != NULL;) {
+		struct xz_peer *p = *pp;
+		/* A dead peer's worker may still be routing what it sent
+		 * (and waiting on backpressure): reap it once it is done. */
+		if (all
+		    || (p->dead
+		        && (!p->rxw_started || atomic_load(&p->rxw_done)))) {
+			*pp     = p->next;
+			p->next = dead;
+			dead    = p;
+			l->npeers--;
+		} else {
+			pp = &p->next;
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	while (dead != NULL) {
+		struct xz_peer *p = dead;
+		dead              = p->next;
+		peer_kill(p);
+		if (p->tx_started)
+			pthread_join(p->tx, NULL);
+		if (p->rxw_started)
+			pthread_join(p->rxw, NULL);
+		xz_bus_unsubscribe_all(l->bus, NULL, &p->target);
+		peer_unref(&p->target);
+	}
+}
+
+static void
+on_pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	xz_link *l = arg;
+	(void) ev;
+	pthread_mutex_lock(&l->mu);
+	for (struct xz_peer *p = l->peers; p != NULL; p = p->next)
+		if (nng_pipe_id(p->pipe) == nng_pipe_id(pipe)) {
+			peer_kill(p);
+			break;
+		}
+	pthread_mutex_unlock(&l->mu);
+	atomic_store(&l->reap_wanted, true);
+}
+
+/* Send one envelope to a peer right away (error replies from the link). */
+static void
+peer_reply_error(xz_link *l, struct xz_peer *peer, const uint8_t corr[16],
+    const char *topic, size_t topic_len, const char *code, const char *text)
+{
+	size_t   n;
+	char    *e = xz_error_json(code, text, &n);
+	xz_kmsg *m = e ? xz_bus_msg(l->bus, XZ_KIND_REPLY, topic, topic_len,
+	                 l->cfg.node_name, e, n)
+	               : NULL;
+	free(e);
+	if (m == NULL)
+		return;
+	memcpy(m->pub.corr, corr, 16);
+	m->pub.flags = XZ_MSG_ERROR;
+	peer_deliver(&peer->target, m, false, xz_mono_us() + 1000000u);
+	xz_kmsg_unref(m);
+}
+
+static void
+handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
+{
+	char topic[XZ_TOPIC_MAX + 1];
+	char text[400];
+	int  rc;
+
+	memcpy(topic, e->topic, e->topic_len);
+	topic[e->topic_len] = '\0';
+	switch (e->kind) {
+	case XZ_KIND_EVENT:
+		rc = xz_bus_publish(l->bus, peer->name, topic, e->topic_len,
+		    e->payload, e->payload_len, e->content_type);
+		if (rc != XZ_OK) {
+			snprintf(text, sizeof(text), "publish to '%s': %s",
+			    topic, xz_strerror(rc));
+			peer_reply_error(l, peer, e->id, topic, e->topic_len,
+			    xz_err_code(rc), text);
+		}
+		break;
+	case XZ_KIND_REQUEST: {
+		/* The peer's deadline is in real time: compare it with the
+		 * kernel clock minus what xz.sys.clock.advance added. */
+		uint64_t now = xz_clock_real_us(l->clk);
+		uint32_t tmo = 0;
+		if (e->deadline_us > now)
+			tmo = (uint32_t) ((e->deadline_us - now) / 1000u);
+		else if (e->deadline_us != 0)
+			tmo = 1;
+		rc = xz_bus_request(l->bus, NULL, &peer->target, e->id,
+		    peer->name, topic, e->topic_len, e->payload,
+		    e->payload_len, tmo, NULL, NULL);
+		if (rc != XZ_OK) {
+			if (rc == XZ_ENORESPONDERS)
+				snprintf(text, sizeof(text),
+				    "no subscriber for '%s'", topic);
+			else
+				snprintf(text, sizeof(text),
+				    "request to '%s': %s", topic,
+				    xz_strerror(rc));
+			peer_reply_error(l, peer, e->id, topic, e->topic_len,
+			    xz_err_code(rc), text);
+		}
+		break;
+	}
+	case XZ_KIND_REPLY:
+		xz_bus_complete(l->bus, e->corr, xz_id_key(e->corr),
+		    peer->name, e->payload, e->payload_len, e->flags);
+		break;
+	case XZ_KIND_SUB: {
+		char group[65] = "";
+		if (e->payload_len < sizeof(group)) {
+			memcpy(group, e->payload, e->payload_len);
+			group[e->payload_len] = '\0';
+		}
+		xz_bus_subscribe(l->bus, NULL, &peer->target, topic,
+		    group[0] ? group : NULL, NULL, NULL, NULL);
+		break;
+	}
+	case XZ_KIND_UNSUB:
+		xz_bus_unsubscribe_pattern(l->bus, &peer->target, topic);
+		break;
+	case XZ_KIND_CREDIT: {
+		uint32_t n = 1;
+		if (e->payload_len == 4)
+			n = (uint32_t) e->payload[0]
+			    | (uint32_t) e->payload[1] << 8
+			    | (uint32_t) e->payload[2] << 16
+			    | (uint32_t) e->payload[3] << 24;
+		pthread_mutex_lock(&peer->mu);
+		peer->outstanding -= (int) n;
+		if (peer->outstanding < 0)
+			peer->outstanding = 0;
+		pthread_cond_broadcast(&peer->cv);
+		pthread_mutex_unlock(&peer->mu);
+		break;
+	}
+	case XZ_KIND_HELLO: {
+		json_error_t je;
+		json_t      *o = json_loadb(
+		         (const char *) e->payload, e->payload_len, 0, &je);
+		json_t *nm = o ? json_object_get(o, "name") : NULL;
+		if (json_is_string(nm)) {
+			pthread_mutex_lock(&peer->mu);
+			snprintf(peer->name, sizeof(peer->name), "%s",
+			    json_string_value(nm));
+			for (char *p = peer->name; *p; p++)
+				if (*p < 0x21 || *p > 0x7e)
+					*p = '_';
+			pthread_mutex_unlock(&peer->mu);
+		}
+		json_decref(o);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void
+reject(xz_link *l, const char *why, uint32_t pipe)
+{
+	uint64_t now = xz_mono_us();
+	atomic_fetch_add(&l->rejected, 1);
+	/* At most one log line per second: garbage must not flood logs. */
+	if (now - l->last_reject_log_us > 1000000u) {
+		l->last_reject_log_us = now;
+		xz_log(XZ_LOG_WARN, "link",
+		    "rejected a message from pipe %u: %s", pipe, why);
+	}
+}
+
+/* Returns true when the batch went to the peer's worker (which then owns
+ * msg); false when the caller still owns it. */
+static bool
+handle_batch(xz_link *l, nng_msg *msg)
+{
+	const uint8_t  *buf = nng_msg_body(msg);
+	size_t          len = nng_msg_len(msg), off = 0, rlen;
+	const uint8_t  *rec;
+	xz_env          e;
+	int             r;
+	nng_pipe        pipe = nng_msg_get_pipe(msg);
+	struct xz_peer *peer;
+	size_t          maxp = l->cfg.max_payload;
+
+	/* Validate all first: a batch is taken whole or not at all. */
+	while ((r = xz_batch_next(buf, len, &off, &rec, &rlen)) == 1) {
+		int rc = xz_env_decode(rec, rlen, maxp, &e);
+		if (rc != XZ_OK) {
+			reject(l,
+			    rc == XZ_ETOOBIG ? "payload over max_payload"
+			                     : "malformed envelope",
+			    (unsigned) nng_pipe_id(pipe));
+			return false;
+		}
+		if (e.kind == XZ_KIND_ACK) {
+			reject(l, "unexpected envelope kind",
+			    (unsigned) nng_pipe_id(pipe));
+			return false;
+		}
+	}
+	if (r < 0 || len == 0) {
+		reject(l, "truncated batch", (unsigned) nng_pipe_id(pipe));
+		return false;
+	}
+	if ((peer = peer_get(l, pipe)) == NULL)
+		return false;
+	off          = 0;
+	size_t other = 0;
+	while (xz_batch_next(buf, len, &off, &rec, &rlen) == 1) {
+		xz_env_decode(rec, rlen, maxp, &e);
+		if (e.kind == XZ_KIND_CREDIT)
+			handle_env(l, peer, &e);
+		else
+			other++;
+	}
+	if (other == 0)
+		return false;
+	/* Hand the batch to the peer's worker (it skips the credits). */
+	pthread_mutex_lock(&peer->mu);
+	while (peer->incount == LINK_INQ && !peer->dead)
+		pthread_cond_wait(&peer->cv, &peer->mu);
+	if (peer->dead && peer->incount == LINK_INQ) {
+		pthread_mutex_unlock(&peer->mu);
+		return false;
+	}
+	peer->inq[(peer->inhead + peer->incount) % LINK_INQ] = msg;
+	peer->incount++;
+	pthread_cond_broadcast(&peer->cv);
+	pthread_mutex_unlock(&peer->mu);
+	return true;
+}
+
+/* The peer's worker: routes its batches in order; may wait on
+ * backpressure without holding anyone else up. Drains what was queued
+ * even after the peer went away (it was accepted), then exits. */
+static void *
+rxw_main(void *arg)
+{
+	struct xz_peer *peer = arg;
+	xz_link        *l    = peer->l;
+	size_t          maxp = l->cfg.max_payload;
+
+	for (;;) {
+		pthread_mutex_lock(&peer->mu);
+		while (peer->incount == 0 && !peer->dead)
+			pthread_cond_wait(&peer->cv, &peer->mu);
+		if (peer->incount == 0) {
+			pthread_mutex_unlock(&peer->mu);
+			break;
+		}
+		nng_msg *msg = peer->inq[peer->inhead];
+		peer->inhead = (peer->inhead + 1) % LINK_INQ;
+		peer->incount--;
+		pthread_cond_broadcast(&peer->cv);
+		pthread_mutex_unlock(&peer->mu);
+
+		const uint8_t *buf = nng_msg_body(msg), *rec;
+		size_t         len = nng_msg_len(msg), off = 0, rlen;
+		xz_env         e;
+		while (xz_batch_next(buf, len, &off, &rec, &rlen) == 1) {
+			xz_env_decode(rec, rlen, maxp, &e);
+			if (e.kind != XZ_KIND_CREDIT)
+				handle_env(l, peer, &e);
+		}
+		nng_msg_free(msg);
+	}
+	atomic_store(&peer->rxw_done, true);
+	atomic_store(&l->reap_wanted, true);
+	return NULL;
+}
+
+static void *
+rx_main(void *arg)
+{
+	xz_link *l = arg;
+
+	while (!atomic_load(&l->stop)) {
+		nng_msg *msg;
+		int      rc = nng_recvmsg(l->sock, &msg, 0);
+		if (rc == NNG_ETIMEDOUT
+		    || atomic_exchange(&l->reap_wanted, false))
+			reap(l, false);
+		if (rc == NNG_ETIMEDOUT)
+			continue;
+		if (rc != 0)
+			break;
+		if (!handle_batch(l, msg))
+			nng_msg_free(msg);
+	}
+	return NULL;
+}
+
+static int
+listen_one(xz_link *l, const char *url, bool control, xz_diag *d)
+{
+	nng_listener lst;
+	int          rc;
+
+	if ((rc = nng_listener_create(&lst, l->sock, url)) != 0) {
+		xz_diag_add(d, l->cfg.config_file, 0,
+		    "cannot listen on %s: %s", url, nng_strerror(rc));
+		return rc;
+	}
+	if (control && strncmp(url, "ipc://", 6) == 0)
+		nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
+	if ((rc = nng_listener_start(lst, 0)) != 0) {
+		xz_diag_add(d, l->cfg.config_file, 0,
+		    "cannot listen on %s: %s%s", url, nng_strerror(rc),
+		    rc == NNG_EADDRINUSE ? " (is another node running?)" : "");
+		nng_listener_close(lst);
+		return rc;
+	}
+	if (control && strncmp(url, "ipc://", 6) == 0)
+		chmod(url + 6, 0600);
+	return 0;
+}
+
+int
+xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
+    xz_clock *clk, xz_diag *d)
+{
+	xz_link *l = calloc(1, sizeof(*l));
+	size_t   maxrecv;
+	int      rc;
+
+	*out = l;
+	if (l == NULL)
+		return XZ_ENOMEM;
+	l->cfg = *cfg;
+	l->bus = bus;
+	l->clk = clk;
+	pthread_mutex_init(&l->mu, NULL);
+	if ((rc = nng_pair1_open_poly(&l->sock)) != 0) {
+		xz_diag_add(d, NULL, 0, "cannot open the link socket: %s",
+		    nng_strerror(rc));
+		return XZ_EIO;
+	}
+	l->open = true;
+	/* A batch may hold many envelopes; bound it all the same. */
+	maxrecv = (size_t) cfg->max_payload * 2 + LINK_BATCH_BYTES;
+	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, maxrecv);
+	nng_socket_set_ms(l->sock, NNG_OPT_RECVTIMEO, 200);
+	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
+	if (listen_one(l, cfg->control_url, true, d) != 0)
+		return XZ_EIO;
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (listen_one(l, cfg->listen[i], false, d) != 0)
+			return XZ_EIO;
+	if (pthread_create(&l->rx, NULL, rx_main, l) != 0)
+		return XZ_ENOMEM;
+	l->rx_started = true;
+	return XZ_OK;
+}
+
+void
+xz_link_stop(xz_link *l)
+{
+	if (l == NULL)
+		return;
+	atomic_store(&l->stop, true);
+	/* Kill the peers before joining rx: rx may be blocked delivering a
+	 * reply to a peer that does not read (a `pub` mid-burst gets one
+	 * "closed" error per event once intake stops), and nothing goes out
+	 * to peers any more anyway. */
+	pthread_mutex_lock(&l->mu);
+	for (struct xz_peer *p = l->peers; p != NULL; p = p->next)
+		peer_kill(p);
+	pthread_mutex_unlock(&l->mu);
+	if (l->rx_started)
+		pthread_join(l->rx, NULL);
+	/* Kill first, close next (unblocks a send to a peer that stopped
+	 * reading), join last. */
+	pthread_mutex_lock(&l->mu);
+	for (struct xz_peer *p = l->peers; p != NULL; p = p->next)
+		peer_kill(p);
+	pthread_mutex_unlock(&l->mu);
+	if (l->open)
+		nng_close(l->sock);
+	reap(l, true);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}

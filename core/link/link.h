@@ -1,0 +1,43 @@
+/*
+ * link.h - the node's nng endpoints: the control endpoint and the bus
+ * listeners, one pair1 socket in polyamorous mode, one pipe per connected
+ * peer (a CLI, a subscriber process, another node). Each peer is a remote
+ * target of the bus (bus.h: xz_target).
+ */
+#ifndef XZ_LINK_LINK_H
+#define XZ_LINK_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "util/diag.h"
+
+typedef struct xz_link xz_link;
+
+/* What the link needs of the deployment (strings borrowed for the
+ * link's life). */
+typedef struct xz_link_cfg {
+	const char        *node_name;
+	const char        *control_url;
+	const char *const *listen;
+	size_t             nlisten;
+	uint32_t           max_payload;
+	uint32_t           queue_capacity; /* messages queued per peer */
+	const char        *config_file; /* for diagnostics */
+} xz_link_cfg;
+
+typedef struct xz_link_stats {
+	size_t   peers;
+	uint64_t rejected; /* malformed or oversized envelopes */
+	uint64_t tx_failed; /* envelopes lost to a failed send (logged) */
+} xz_link_stats;
+
+/* Bind every endpoint and start serving. On error *out may still hold a
+ * link to stop (xz_link_stop frees it). */
+int  xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
+     xz_clock *clk, xz_diag *d);
+void xz_link_stop(xz_link *l);
+void xz_link_stats_get(xz_link *l, xz_link_stats *st);
+
+#endif

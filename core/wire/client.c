@@ -1,0 +1,212 @@
+#include "wire/client.h"
+
+#include <nng/protocol/pair1/pair.h>
+#include <nng/supplemental/util/platform.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xiezhi/xiezhi.h>
+
+#define CLIENT_BATCH_BYTES (256 * 1024)
+
+uint64_t
+xz_client_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+void
+xz_client_id(xz_client *c, uint8_t id[16])
+{
+	uint64_t n = ++c->counter;
+	for (int i = 0; i < 8; i++) {
+		id[i]     = (uint8_t) (c->prefix >> (8 * i));
+		id[8 + i] = (uint8_t) (n >> (8 * i));
+	}
+}
+
+/* Blocking sends and receives wake up this often to notice that the node
+ * went away: a pair1 socket whose peer is gone just waits for a new one,
+ * so without this `xiezhi pub` or `sub` would hang forever on a node that
+ * stopped. */
+#define CLIENT_POLL_MS 100
+
+static void
+on_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	xz_client *c = arg;
+	(void) p;
+	(void) ev;
+	atomic_store(&c->gone, 1);
+}
+
+int
+xz_client_open(xz_client *c, const char *url, const char *name, int timeout_ms)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->max_payload = 64u * 1024u * 1024u;
+	if (getrandom(&c->prefix, sizeof(c->prefix), 0) != sizeof(c->prefix))
+		c->prefix = (uint64_t) getpid() << 20 ^ xz_client_now_us();
+	if ((rc = nng_pair1_open(&c->sock)) != 0)
+		return rc;
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 256u * 1024u * 1024u);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 20);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 200);
+	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, CLIENT_POLL_MS);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, on_pipe_gone, c);
+	/* Retry the dial until the node is up or the time is over. */
+	for (int waited = 0;; waited += 50) {
+		rc = nng_dial(c->sock, url, NULL, 0);
+		if (rc == 0 || waited >= timeout_ms)
+			break;
+		nng_msleep(50);
+	}
+	if (rc != 0) {
+		nng_close(c->sock);
+		return rc;
+	}
+	char hello[160];
+	snprintf(hello, sizeof(hello), "{\"name\":\"%s-%d\"}", name,
+	    (int) getpid());
+	xz_env e = { .kind   = XZ_KIND_HELLO,
+		.topic       = "xz.hello",
+		.topic_len   = 8,
+		.payload     = (const uint8_t *) hello,
+		.payload_len = strlen(hello) };
+	xz_client_id(c, e.id);
+	if ((rc = xz_client_put(c, &e)) == 0)
+		rc = xz_client_flush(c);
+	return rc;
+}
+
+void
+xz_client_close(xz_client *c)
+{
+	xz_client_flush(c);
+	if (c->in != NULL)
+		nng_msg_free(c->in);
+	free(c->out);
+	/* Let queued messages leave before the socket goes. */
+	nng_close(c->sock);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+xz_client_flush(xz_client *c)
+{
+	nng_msg *m;
+	int      rc;
+
+	if (c->out_len == 0)
+		return 0;
+	if ((rc = nng_msg_alloc(&m, c->out_len)) != 0)
+		return rc;
+	memcpy(nng_msg_body(m), c->out, c->out_len);
+	/* Held back by the node (flow control) is fine; a node gone is not. */
+	while ((rc = nng_sendmsg(c->sock, m, 0)) != 0) {
+		if (rc != NNG_ETIMEDOUT || atomic_load(&c->gone)) {
+			nng_msg_free(m);
+			return rc == NNG_ETIMEDOUT ? NNG_ECLOSED : rc;
+		}
+	}
+	c->out_len = 0;
+	return 0;
+}
+
+int
+xz_client_put(xz_client *c, const xz_env *e)
+{
+	size_t sz = xz_env_size(e);
+	int    rc;
+
+	if (c->out_len > 0 && c->out_len + 4 + sz > CLIENT_BATCH_BYTES
+	    && (rc = xz_client_flush(c)) != 0)
+		return rc;
+	if (c->out_len + 4 + sz > c->out_cap) {
+		size_t   cap = (c->out_len + 4 + sz) * 2;
+		uint8_t *p   = realloc(c->out, cap);
+		if (p == NULL)
+			return XZ_ENOMEM;
+		c->out     = p;
+		c->out_cap = cap;
+	}
+	uint8_t *p = c->out + c->out_len;
+	p[0]       = (uint8_t) sz;
+	p[1]       = (uint8_t) (sz >> 8);
+	p[2]       = (uint8_t) (sz >> 16);
+	p[3]       = (uint8_t) (sz >> 24);
+	if (xz_env_encode(e, p + 4, sz) != sz)
+		return XZ_EINVAL;
+	c->out_len += 4 + sz;
+	return 0;
+}
+
+static int
+send_credit(xz_client *c)
+{
+	static const uint8_t one[4] = { 1, 0, 0, 0 };
+	xz_env               e      = { .kind   = XZ_KIND_CREDIT,
+		                   .topic       = "xz.credit",
+		                   .topic_len   = 9,
+		                   .payload     = one,
+		                   .payload_len = 4 };
+	int                  rc;
+
+	xz_client_id(c, e.id);
+	if ((rc = xz_client_put(c, &e)) != 0)
+		return rc;
+	return xz_client_flush(c);
+}
+
+int
+xz_client_next(xz_client *c, xz_env *e, int timeout_ms)
+{
+	const uint8_t *rec;
+	size_t         rlen;
+	int            rc;
+
+	for (;;) {
+		if (c->in != NULL) {
+			int r = xz_batch_next(nng_msg_body(c->in),
+			    nng_msg_len(c->in), &c->in_off, &rec, &rlen);
+			if (r == 1
+			    && xz_env_decode(rec, rlen, c->max_payload, e)
+			        == 0)
+				return 0;
+			if (r == 1)
+				continue; /* skip what we cannot read */
+			nng_msg_free(c->in);
+			c->in = NULL;
+		}
+		xz_client_flush(c);
+		/* Wait in slices, to notice a node that went away. */
+		for (;;) {
+			int slice
+			    = timeout_ms < 0 || timeout_ms > CLIENT_POLL_MS
+			    ? CLIENT_POLL_MS
+			    : timeout_ms;
+			nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, slice);
+			rc = nng_recvmsg(c->sock, &c->in, 0);
+			if (rc == 0)
+				break;
+			c->in = NULL;
+			if (rc != NNG_ETIMEDOUT)
+				return rc;
+			if (atomic_load(&c->gone))
+				return NNG_ECLOSED;
+			if (timeout_ms >= 0 && (timeout_ms -= slice) <= 0)
+				return NNG_ETIMEDOUT;
+		}
+		c->in_off = 0;
+		if ((rc = send_credit(c)) != 0)
+			return rc;
+	}
+}

@@ -1,0 +1,47 @@
+/*
+ * client.h - the peer side of a link: how the CLI (and any process) talks
+ * to a node. A monogamous pair1 socket dialed to the node's control or bus
+ * endpoint; envelopes are batched on send, and every received batch is
+ * acknowledged with a CREDIT envelope once taken off the socket (the node's
+ * flow control, see link.c).
+ */
+#ifndef XZ_CLIENT_H
+#define XZ_CLIENT_H
+
+#include <nng/nng.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/envelope.h"
+
+typedef struct xz_client {
+	nng_socket sock;
+	uint64_t   prefix, counter; /* message ids */
+	uint8_t   *out; /* owned send buffer */
+	size_t     out_len, out_cap;
+	nng_msg   *in; /* current received batch (owned) */
+	size_t     in_off;
+	size_t     max_payload;
+	atomic_int gone; /* the node dropped the connection */
+} xz_client;
+
+/* Dial url and say hello as `name`. 0 or an nng error (dial waits up to
+ * timeout_ms for the node). */
+int xz_client_open(
+    xz_client *c, const char *url, const char *name, int timeout_ms);
+void xz_client_close(xz_client *c);
+/* A new message id. */
+void xz_client_id(xz_client *c, uint8_t id[16]);
+/* Queue one envelope (copied); flushed when the buffer fills or on
+ * xz_client_flush. 0 or an nng / XZ error. */
+int xz_client_put(xz_client *c, const xz_env *e);
+int xz_client_flush(xz_client *c);
+/* Next envelope from the node, valid until the next call. 0, NNG_ETIMEDOUT,
+ * or another error (NNG_ECLOSED once the node dropped the connection).
+ * timeout_ms < 0: wait forever. */
+int xz_client_next(xz_client *c, xz_env *e, int timeout_ms);
+/* Wall clock in microseconds. */
+uint64_t xz_client_now_us(void);
+
+#endif
