@@ -56,15 +56,21 @@ typedef struct xz_lua_call    xz_lua_call;
 typedef struct xz_lua_script  xz_lua_script;
 typedef struct xz_lua_pending xz_lua_pending;
 
-/* Growable byte buffer (malloc), owned by whoever holds it. */
+/* ---- luabuf.c ---- */
+
+/* Growable byte buffer (malloc), owned by whoever holds it; a zeroed
+ * struct is an empty buffer. p stays NUL-terminated after an add. */
 typedef struct xz_lua_buf {
 	char  *p;
 	size_t len;
 	size_t cap;
 } xz_lua_buf;
 
-int  xz_lua_buf_reserve(xz_lua_buf *b, size_t more);
-int  xz_lua_buf_add(xz_lua_buf *b, const void *p, size_t n);
+/* Make room for more bytes plus a NUL. Returns 0, or -1 (b unchanged). */
+int xz_lua_buf_reserve(xz_lua_buf *b, size_t more);
+/* Append n bytes. Returns 0, or -1 on out of memory (b unchanged). */
+int xz_lua_buf_add(xz_lua_buf *b, const void *p, size_t n);
+/* Free the bytes; b is an empty buffer again. */
 void xz_lua_buf_free(xz_lua_buf *b);
 
 /*
@@ -155,9 +161,17 @@ struct xz_lua_vm {
 	xz_lua_buf enc; /* scratch JSON encoding buffer */
 };
 
-/* The light userdata xz.null points at. */
-extern const char xz_lua_null_tag;
-#define XZ_LUA_NULL ((void *) &xz_lua_null_tag)
+/* The vm of a state: luavm.c gives every state the vm as its allocator's
+ * ud. Inline so that the files below luavm.c can find their vm without
+ * depending on it. */
+static inline xz_lua_vm *
+xz_lua_vm_of(lua_State *L)
+{
+	void *ud;
+
+	lua_getallocf(L, &ud);
+	return ud;
+}
 
 /* ---- luavm.c ---- */
 
@@ -214,9 +228,6 @@ void xz_lua_vm_detach(xz_lua_vm *vm);
 /* The call a running coroutine belongs to, or NULL. */
 xz_lua_call *xz_lua_call_current(lua_State *L);
 
-/* The vm of a state. */
-xz_lua_vm *xz_lua_vm_of(lua_State *L);
-
 /* Mark the table at idx read-only for rawset. */
 void xz_lua_protect(lua_State *L, int idx);
 
@@ -225,6 +236,10 @@ void xz_lua_log(xz_lua_vm *vm, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- luajson.c ---- */
+
+/* The light userdata xz.null points at (JSON null, SQL NULL). */
+extern const char xz_lua_null_tag;
+#define XZ_LUA_NULL ((void *) &xz_lua_null_tag)
 
 /* Encode the value at idx into b (appending). Returns 0, or -1 with a
  * message in err. Never raises a Lua error for bad input (a Lua memory

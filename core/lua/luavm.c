@@ -15,50 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const char xz_lua_null_tag = 0;
-
 /* Error handling (message, traceback) may exceed the memory cap by this
  * much, so a state at its cap can still report why. */
 #define XZ_LUA_MEM_SLACK (256u * 1024u)
-
-int
-xz_lua_buf_reserve(xz_lua_buf *b, size_t more)
-{
-	size_t cap;
-	char  *p;
-
-	if (b->cap - b->len > more)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap - b->len <= more) {
-		if (cap > ((size_t) -1) / 2)
-			return -1;
-		cap *= 2;
-	}
-	if ((p = realloc(b->p, cap)) == NULL)
-		return -1;
-	b->p   = p;
-	b->cap = cap;
-	return 0;
-}
-
-int
-xz_lua_buf_add(xz_lua_buf *b, const void *p, size_t n)
-{
-	if (xz_lua_buf_reserve(b, n) != 0)
-		return -1;
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-void
-xz_lua_buf_free(xz_lua_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
 
 static uint64_t
 now_ns(void)
@@ -131,15 +90,6 @@ vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (vm->mem_used > vm->mem_peak)
 		vm->mem_peak = vm->mem_used;
 	return np;
-}
-
-xz_lua_vm *
-xz_lua_vm_of(lua_State *L)
-{
-	void *ud;
-
-	lua_getallocf(L, &ud);
-	return ud;
 }
 
 xz_lua_call *
