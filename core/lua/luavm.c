@@ -3,6 +3,9 @@
  * libraries, limits enforced by a count hook that pcall cannot swallow,
  * handler calls in pooled coroutines, and require of the plugin's own
  * modules.
+ *
+ * Uses luajson.c and luabuf.c only; what lies above (the xz module, the
+ * failure policy) is reached through the hooks given to xz_lua_vm_create.
  */
 #include "luapriv.h"
 
@@ -486,7 +489,7 @@ static const char *const base_keep[]
 	      "tonumber", "tostring", "type", "_VERSION", "_G", NULL };
 
 static void
-open_sandbox(lua_State *L, xz_lua_vm *vm)
+open_sandbox(lua_State *L)
 {
 	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
 	/* Keep the original load as the upvalue of the text-only one. */
@@ -536,9 +539,6 @@ open_sandbox(lua_State *L, xz_lua_vm *vm)
 	lua_pop(L, 1);
 	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
 	lua_pop(L, 1);
-
-	xz_lua_xz_open(L, vm);
-	lua_setglobal(L, "xz");
 }
 
 static int
@@ -554,21 +554,22 @@ vm_setup(lua_State *L)
 	lua_setfield(L, -2, "__mode");
 	lua_setmetatable(L, -2);
 	vm->ref_protected = luaL_ref(L, LUA_REGISTRYINDEX);
-	open_sandbox(L, vm);
-	lua_newtable(L); /* no options until the owner sets them */
-	xz_lua_set_config(vm);
+	open_sandbox(L);
+	vm->hooks->open(L, vm);
 	return 0;
 }
 
 xz_lua_vm *
-xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host, xz_plugin *self,
-    const char *name, const char *script_path)
+xz_lua_vm_create(const xz_lua_vm_hooks *hooks, const xz_lua_limits *lim,
+    const xz_host *host, xz_plugin *self, const char *name,
+    const char *script_path)
 {
 	xz_lua_vm *vm = calloc(1, sizeof(*vm));
 	int        st;
 
 	if (vm == NULL)
 		return NULL;
+	vm->hooks = hooks;
 	xz_lua_limits_effective(lim, &vm->lim);
 	vm->mem_limit    = (size_t) vm->lim.memory_limit_kb * 1024u;
 	vm->host         = host;
@@ -640,7 +641,7 @@ xz_lua_vm_protect(xz_lua_vm *vm, const char *what,
 		const char *m = lua_tostring(L, -1);
 		int         k = st == LUA_ERRMEM ? XZ_LUA_LIMIT_MEMORY
 		                                 : XZ_LUA_LIMIT_NONE;
-		xz_lua_script_failed(vm, what, m ? m : "error", k);
+		vm->hooks->failed(vm, what, m ? m : "error", k);
 		lua_settop(L, 0);
 	}
 	return st;
@@ -815,14 +816,14 @@ xz_lua_call_resume(xz_lua_call *c, int nargs, const char *what)
 	if (st == LUA_OK) {
 		xz_lua_limits_end(vm);
 		c->done(c, 1, nres);
-		xz_lua_script_ok(vm);
+		vm->hooks->ok(vm);
 		call_free(c, 1);
 		return;
 	}
 	push_error(vm, c->co);
 	xz_lua_limits_end(vm);
 	c->done(c, 0, 0);
-	xz_lua_script_failed(vm, what, lua_tostring(vm->L, -1), lim);
+	vm->hooks->failed(vm, what, lua_tostring(vm->L, -1), lim);
 	lua_pop(vm->L, 1);
 	call_free(c, 0);
 }
