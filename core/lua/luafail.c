@@ -3,6 +3,9 @@
  * file:line and traceback, per-script counters, and quarantine after
  * max_failures limit hits in a row (subscriptions and timers removed,
  * xz.script.failed published).
+ *
+ * Uses luavm.c only. luavm.c calls back here through the failed and ok
+ * hooks that xz_lua_vm_new (luaxz.c) installs, never by symbol.
  */
 #include "lua/luapriv.h"
 

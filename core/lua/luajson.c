@@ -23,6 +23,8 @@
 
 #define JSON_MAX_DEPTH 128
 
+const char xz_lua_null_tag = 0;
+
 /* ---- encoder ---- */
 
 typedef struct enc {

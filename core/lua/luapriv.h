@@ -8,11 +8,20 @@
  * still arrive (refs counts them), so a late reply finds "dead" instead of
  * freed memory.
  *
+ * The files form a stack: each uses symbols of the files below it only,
+ * never of one above (issue 8: no object file may reach, through any
+ * chain, a file that uses one of its own symbols). A lower file calls up
+ * through the hooks the upper one hands it (xz_lua_vm_hooks).
+ *
+ *   luaconsole.c the console actor                        uses all below
+ *   luahost.c    Lua plugins and operator scripts          uses all below
+ *   luaxz.c      the `xz` module; xz_lua_vm_new wires the vm's hooks
+ *                                                  uses luafail and below
+ *   luafail.c    failed calls: log, counters, quarantine  uses luavm
  *   luavm.c      allocator, sandbox, limits, coroutine calls, require
- *   luajson.c    JSON <-> Lua values, directly over the Lua stack
- *   luaxz.c      the `xz` module bound to the host table
- *   luahost.c    Lua plugins and operator scripts as kernel plugins
- *   luaconsole.c the console actor
+ *                                                  uses luajson, luabuf
+ *   luajson.c    JSON <-> Lua values, xz.null             uses luabuf
+ *   luabuf.c     the growable byte buffer                 uses libc only
  */
 #ifndef XZ_LUAPRIV_H
 #define XZ_LUAPRIV_H
@@ -56,15 +65,38 @@ typedef struct xz_lua_call    xz_lua_call;
 typedef struct xz_lua_script  xz_lua_script;
 typedef struct xz_lua_pending xz_lua_pending;
 
-/* Growable byte buffer (malloc), owned by whoever holds it. */
+/*
+ * What the layer above luavm.c gives a vm at creation, so that luavm.c
+ * reaches the xz module and the failure policy without using their
+ * symbols. Every hook is required.
+ */
+typedef struct xz_lua_vm_hooks {
+	/* Install the globals above the sandbox (the xz module, an empty
+	 * xz.config). Runs once, in protected mode, while the vm is
+	 * created; L is vm->L. */
+	void (*open)(lua_State *L, xz_lua_vm *vm);
+	/* A call of vm failed (msg may be NULL; limit_kind is an enum
+	 * xz_lua_limit) / completed normally. */
+	void (*failed)(
+	    xz_lua_vm *vm, const char *what, const char *msg, int limit_kind);
+	void (*ok)(xz_lua_vm *vm);
+} xz_lua_vm_hooks;
+
+/* ---- luabuf.c ---- */
+
+/* Growable byte buffer (malloc), owned by whoever holds it; a zeroed
+ * struct is an empty buffer. p stays NUL-terminated after an add. */
 typedef struct xz_lua_buf {
 	char  *p;
 	size_t len;
 	size_t cap;
 } xz_lua_buf;
 
-int  xz_lua_buf_reserve(xz_lua_buf *b, size_t more);
-int  xz_lua_buf_add(xz_lua_buf *b, const void *p, size_t n);
+/* Make room for more bytes plus a NUL. Returns 0, or -1 (b unchanged). */
+int xz_lua_buf_reserve(xz_lua_buf *b, size_t more);
+/* Append n bytes. Returns 0, or -1 on out of memory (b unchanged). */
+int xz_lua_buf_add(xz_lua_buf *b, const void *p, size_t n);
+/* Free the bytes; b is an empty buffer again. */
 void xz_lua_buf_free(xz_lua_buf *b);
 
 /*
@@ -103,6 +135,8 @@ typedef struct xz_lua_timer {
 
 struct xz_lua_vm {
 	lua_State *L;
+	/* Given at creation; static storage, never freed. */
+	const xz_lua_vm_hooks *hooks;
 
 	/* Counting allocator. */
 	size_t mem_used;
@@ -155,17 +189,45 @@ struct xz_lua_vm {
 	xz_lua_buf enc; /* scratch JSON encoding buffer */
 };
 
-/* The light userdata xz.null points at. */
+/* The vm of a state: luavm.c gives every state the vm as its allocator's
+ * ud. Inline so that the files below luavm.c can find their vm without
+ * depending on it. */
+static inline xz_lua_vm *
+xz_lua_vm_of(lua_State *L)
+{
+	void *ud;
+
+	lua_getallocf(L, &ud);
+	return ud;
+}
+
+/* ---- luajson.c ---- */
+
+/* The light userdata xz.null points at (JSON null, SQL NULL). */
 extern const char xz_lua_null_tag;
 #define XZ_LUA_NULL ((void *) &xz_lua_null_tag)
+
+/* Encode the value at idx into b (appending). Returns 0, or -1 with a
+ * message in err. Never raises a Lua error for bad input (a Lua memory
+ * error may still propagate). */
+int xz_lua_json_encode(xz_lua_vm *vm, lua_State *L, int idx, xz_lua_buf *b,
+    char *err, size_t errlen);
+/* Decode s[0..len) and push the value. Returns 0, or -1 with nothing
+ * pushed and a message in err. */
+int xz_lua_json_decode(xz_lua_vm *vm, lua_State *L, const char *s, size_t len,
+    char *err, size_t errlen);
+/* Register xz.json (table at the top of the stack gets field json). */
+void xz_lua_json_open(lua_State *L, xz_lua_vm *vm);
 
 /* ---- luavm.c ---- */
 
 /* Create a sandboxed state with the base subset, string (no dump), table,
- * math, utf8 and the xz module. host may be NULL (scratch state). Returns
- * NULL on out of memory. Free with xz_lua_vm_retire + xz_lua_vm_unref. */
-xz_lua_vm *xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host,
-    xz_plugin *self, const char *name, const char *script_path);
+ * math and utf8, then run hooks->open. host may be NULL (scratch state).
+ * Returns NULL on out of memory. The caller holds the vm's one ref:
+ * xz_lua_vm_retire, then xz_lua_vm_unref. */
+xz_lua_vm *xz_lua_vm_create(const xz_lua_vm_hooks *hooks,
+    const xz_lua_limits *lim, const xz_host *host, xz_plugin *self,
+    const char *name, const char *script_path);
 /* Unsubscribe, cancel timers, release retained requests and close the
  * state. The struct stays until its last ref goes. Idempotent. */
 void xz_lua_vm_retire(xz_lua_vm *vm);
@@ -214,9 +276,6 @@ void xz_lua_vm_detach(xz_lua_vm *vm);
 /* The call a running coroutine belongs to, or NULL. */
 xz_lua_call *xz_lua_call_current(lua_State *L);
 
-/* The vm of a state. */
-xz_lua_vm *xz_lua_vm_of(lua_State *L);
-
 /* Mark the table at idx read-only for rawset. */
 void xz_lua_protect(lua_State *L, int idx);
 
@@ -224,37 +283,7 @@ void xz_lua_protect(lua_State *L, int idx);
 void xz_lua_log(xz_lua_vm *vm, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* ---- luajson.c ---- */
-
-/* Encode the value at idx into b (appending). Returns 0, or -1 with a
- * message in err. Never raises a Lua error for bad input (a Lua memory
- * error may still propagate). */
-int xz_lua_json_encode(xz_lua_vm *vm, lua_State *L, int idx, xz_lua_buf *b,
-    char *err, size_t errlen);
-/* Decode s[0..len) and push the value. Returns 0, or -1 with nothing
- * pushed and a message in err. */
-int xz_lua_json_decode(xz_lua_vm *vm, lua_State *L, const char *s, size_t len,
-    char *err, size_t errlen);
-/* Register xz.json (table at the top of the stack gets field json). */
-void xz_lua_json_open(lua_State *L, xz_lua_vm *vm);
-
-/* ---- luaxz.c ---- */
-
-/* Push the xz module table for vm (called by xz_lua_vm_new). */
-void xz_lua_xz_open(lua_State *L, xz_lua_vm *vm);
-/* Replace xz.config by a read-only view of the table at the top (popped).
- */
-void xz_lua_set_config(xz_lua_vm *vm);
-/* Push the handler arguments of msg (data, topic, source); returns 3. */
-int xz_lua_push_msg(xz_lua_vm *vm, lua_State *L, const xz_msg *msg);
-/* Subscribe fn (at the top of L's stack, popped) to pattern. */
-int xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
-    const char *group, uint64_t *id);
-/* Free every outstanding request of a list at fini (no callback runs
- * after it); drops their vm refs. */
-void xz_lua_pending_free_all(xz_lua_pending **head);
-
-/* ---- luahost.c / luafail.c ---- */
+/* ---- luafail.c, and the script records luahost.c fills ---- */
 
 /* What xz_lua_describe learnt about a script (the descriptor's ctx). */
 typedef struct lua_desc_ctx {
@@ -284,10 +313,29 @@ struct xz_lua_script {
 const char *xz_lua_kind_word(int kind);
 
 /* A call of vm failed: log it with traceback, count it, and quarantine
- * the script after too many limit hits in a row. */
+ * the script after too many limit hits in a row. The vm's failed hook. */
 void xz_lua_script_failed(
     xz_lua_vm *vm, const char *what, const char *msg, int limit_kind);
-/* A call of vm completed normally. */
+/* A call of vm completed normally. The vm's ok hook. */
 void xz_lua_script_ok(xz_lua_vm *vm);
+
+/* ---- luaxz.c ---- */
+
+/* A vm (xz_lua_vm_create) with the xz module and the failure policy of
+ * luafail.c as its hooks. Returns NULL on out of memory. The caller holds
+ * the vm's one ref: xz_lua_vm_retire, then xz_lua_vm_unref. */
+xz_lua_vm *xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host,
+    xz_plugin *self, const char *name, const char *script_path);
+/* Replace xz.config by a read-only view of the table at the top (popped).
+ */
+void xz_lua_set_config(xz_lua_vm *vm);
+/* Push the handler arguments of msg (data, topic, source); returns 3. */
+int xz_lua_push_msg(xz_lua_vm *vm, lua_State *L, const xz_msg *msg);
+/* Subscribe fn (at the top of L's stack, popped) to pattern. */
+int xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
+    const char *group, uint64_t *id);
+/* Free every outstanding request of a list at fini (no callback runs
+ * after it); drops their vm refs. */
+void xz_lua_pending_free_all(xz_lua_pending **head);
 
 #endif

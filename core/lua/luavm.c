@@ -3,6 +3,9 @@
  * libraries, limits enforced by a count hook that pcall cannot swallow,
  * handler calls in pooled coroutines, and require of the plugin's own
  * modules.
+ *
+ * Uses luajson.c and luabuf.c only; what lies above (the xz module, the
+ * failure policy) is reached through the hooks given to xz_lua_vm_create.
  */
 #include "lua/luapriv.h"
 
@@ -15,50 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const char xz_lua_null_tag = 0;
-
 /* Error handling (message, traceback) may exceed the memory cap by this
  * much, so a state at its cap can still report why. */
 #define XZ_LUA_MEM_SLACK (256u * 1024u)
-
-int
-xz_lua_buf_reserve(xz_lua_buf *b, size_t more)
-{
-	size_t cap;
-	char  *p;
-
-	if (b->cap - b->len > more)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap - b->len <= more) {
-		if (cap > ((size_t) -1) / 2)
-			return -1;
-		cap *= 2;
-	}
-	if ((p = realloc(b->p, cap)) == NULL)
-		return -1;
-	b->p   = p;
-	b->cap = cap;
-	return 0;
-}
-
-int
-xz_lua_buf_add(xz_lua_buf *b, const void *p, size_t n)
-{
-	if (xz_lua_buf_reserve(b, n) != 0)
-		return -1;
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-void
-xz_lua_buf_free(xz_lua_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
 
 static uint64_t
 now_ns(void)
@@ -131,15 +93,6 @@ vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	if (vm->mem_used > vm->mem_peak)
 		vm->mem_peak = vm->mem_used;
 	return np;
-}
-
-xz_lua_vm *
-xz_lua_vm_of(lua_State *L)
-{
-	void *ud;
-
-	lua_getallocf(L, &ud);
-	return ud;
 }
 
 xz_lua_call *
@@ -536,7 +489,7 @@ static const char *const base_keep[]
 	      "tonumber", "tostring", "type", "_VERSION", "_G", NULL };
 
 static void
-open_sandbox(lua_State *L, xz_lua_vm *vm)
+open_sandbox(lua_State *L)
 {
 	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
 	/* Keep the original load as the upvalue of the text-only one. */
@@ -586,9 +539,6 @@ open_sandbox(lua_State *L, xz_lua_vm *vm)
 	lua_pop(L, 1);
 	luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
 	lua_pop(L, 1);
-
-	xz_lua_xz_open(L, vm);
-	lua_setglobal(L, "xz");
 }
 
 static int
@@ -604,21 +554,22 @@ vm_setup(lua_State *L)
 	lua_setfield(L, -2, "__mode");
 	lua_setmetatable(L, -2);
 	vm->ref_protected = luaL_ref(L, LUA_REGISTRYINDEX);
-	open_sandbox(L, vm);
-	lua_newtable(L); /* no options until the owner sets them */
-	xz_lua_set_config(vm);
+	open_sandbox(L);
+	vm->hooks->open(L, vm);
 	return 0;
 }
 
 xz_lua_vm *
-xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host, xz_plugin *self,
-    const char *name, const char *script_path)
+xz_lua_vm_create(const xz_lua_vm_hooks *hooks, const xz_lua_limits *lim,
+    const xz_host *host, xz_plugin *self, const char *name,
+    const char *script_path)
 {
 	xz_lua_vm *vm = calloc(1, sizeof(*vm));
 	int        st;
 
 	if (vm == NULL)
 		return NULL;
+	vm->hooks = hooks;
 	xz_lua_limits_effective(lim, &vm->lim);
 	vm->mem_limit    = (size_t) vm->lim.memory_limit_kb * 1024u;
 	vm->host         = host;
@@ -690,7 +641,7 @@ xz_lua_vm_protect(xz_lua_vm *vm, const char *what,
 		const char *m = lua_tostring(L, -1);
 		int         k = st == LUA_ERRMEM ? XZ_LUA_LIMIT_MEMORY
 		                                 : XZ_LUA_LIMIT_NONE;
-		xz_lua_script_failed(vm, what, m ? m : "error", k);
+		vm->hooks->failed(vm, what, m ? m : "error", k);
 		lua_settop(L, 0);
 	}
 	return st;
@@ -865,14 +816,14 @@ xz_lua_call_resume(xz_lua_call *c, int nargs, const char *what)
 	if (st == LUA_OK) {
 		xz_lua_limits_end(vm);
 		c->done(c, 1, nres);
-		xz_lua_script_ok(vm);
+		vm->hooks->ok(vm);
 		call_free(c, 1);
 		return;
 	}
 	push_error(vm, c->co);
 	xz_lua_limits_end(vm);
 	c->done(c, 0, 0);
-	xz_lua_script_failed(vm, what, lua_tostring(vm->L, -1), lim);
+	vm->hooks->failed(vm, what, lua_tostring(vm->L, -1), lim);
 	lua_pop(vm->L, 1);
 	call_free(c, 0);
 }

@@ -5,6 +5,10 @@
  * xz_lua_vm_protect and runs the script's function in a coroutine, so a
  * handler may call xz.request, which yields until the reply or the
  * deadline. Handlers and timer functions are held by registry reference.
+ *
+ * This file is the top of the vm stack (see luapriv.h): xz_lua_vm_new
+ * hands luavm.c the module and luafail.c's failure policy as hooks, so
+ * neither of them uses a symbol of a file above it.
  */
 #include "lua/luapriv.h"
 
@@ -832,8 +836,9 @@ l_db_query(lua_State *L)
 	return 1;
 }
 
-void
-xz_lua_xz_open(lua_State *L, xz_lua_vm *vm)
+/* Push the xz module table for vm. */
+static void
+xz_open(lua_State *L, xz_lua_vm *vm)
 {
 	static const luaL_Reg fns[] = { { "publish", l_publish },
 		{ "subscribe", l_subscribe }, { "unsubscribe", l_unsubscribe },
@@ -856,4 +861,30 @@ xz_lua_xz_open(lua_State *L, xz_lua_vm *vm)
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, vm->name ? vm->name : "");
 	lua_setfield(L, -2, "name");
+}
+
+/* ---- the vm of a plugin, script or console ---- */
+
+/* The open hook: the xz module and an empty xz.config, installed as the
+ * last step of the sandbox. */
+static void
+vm_open(lua_State *L, xz_lua_vm *vm)
+{
+	xz_open(L, vm);
+	lua_setglobal(L, "xz");
+	lua_newtable(L); /* no options until the owner sets them */
+	xz_lua_set_config(vm);
+}
+
+static const xz_lua_vm_hooks vm_hooks = {
+	.open   = vm_open,
+	.failed = xz_lua_script_failed,
+	.ok     = xz_lua_script_ok,
+};
+
+xz_lua_vm *
+xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host, xz_plugin *self,
+    const char *name, const char *script_path)
+{
+	return xz_lua_vm_create(&vm_hooks, lim, host, self, name, script_path);
 }
