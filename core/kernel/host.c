@@ -283,6 +283,13 @@ h_name(xz_plugin *self)
 	return self ? self->name : NULL;
 }
 
+/* Since ABI 1.2: the node's version, for plugins built elsewhere. */
+static const char *
+h_version(void)
+{
+	return XZ_VERSION_STRING;
+}
+
 static const xz_host host_table = {
 	.struct_size  = sizeof(xz_host),
 	.abi_major    = XZ_ABI_MAJOR,
@@ -307,6 +314,7 @@ static const xz_host host_table = {
 	.store        = h_store,
 	.counter_add  = h_counter_add,
 	.name         = h_name,
+	.version      = h_version,
 };
 
 const xz_host *

@@ -63,7 +63,7 @@ reply_json(struct tpl *t, const xz_msg *req, json_t *obj)
 	json_decref(obj);
 	if (s == NULL) {
 		t->host->reply_error(
-		    t->self, req, "internal", "out of memory");
+		    t->self, req, XZ_REPLY_INTERNAL, "out of memory");
 		return;
 	}
 	t->host->reply(t->self, req, s, strlen(s)); /* copies s */
@@ -113,27 +113,39 @@ on_note(void *ud, const xz_msg *msg)
 }
 
 /* A request handler: answer with host->reply or host->reply_error exactly
- * once (here, or later after msg_retain). CHANGE: your request. */
+ * once (here, or later after msg_retain). Error replies take a code of
+ * the closed set XZ_REPLY_* (xiezhi.h, docs/sdk.md) and a message that
+ * names the topic and the field. CHANGE: your request. */
 static void
 on_count(void *ud, const xz_msg *msg)
 {
 	struct tpl *t = ud;
+	json_t     *req;
 	int64_t     n = 0;
 
-	/* CHANGE: a real request names who acts ({"actor":{"user":..}}):
-	 * parse msg->data and refuse with reply_error(.., "bad_request",
-	 * ..) when it does not (see examples/c-plugin/visitor_log.c). */
 	if (msg->kind != XZ_KIND_REQUEST) {
 		t->host->log(t->self, XZ_LOG_WARN,
 		    "%s is a request topic; event from %s ignored", msg->topic,
 		    msg->source);
 		return;
 	}
+	/* CHANGE: a real request names who acts ({"actor":{"user":..}}):
+	 * refuse one that does not with XZ_REPLY_BAD_REQUEST too (see
+	 * examples/c-plugin/visitor_log.c). */
+	req = json_loadb(msg->data, msg->len, 0, NULL);
+	if (!json_is_object(req)) {
+		json_decref(req);
+		t->host->reply_error(t->self, msg, XZ_REPLY_BAD_REQUEST,
+		    PLUGIN_NAME ".count: the payload must be a JSON object");
+		return;
+	}
+	json_decref(req);
 	if (sqlite3_step(t->count) == SQLITE_ROW)
 		n = sqlite3_column_int64(t->count, 0);
 	else {
+		/* The store failed: say so with its own code. */
 		t->host->reply_error(
-		    t->self, msg, "internal", sqlite3_errmsg(t->db));
+		    t->self, msg, XZ_REPLY_STORE_ERROR, sqlite3_errmsg(t->db));
 		sqlite3_reset(t->count);
 		return;
 	}

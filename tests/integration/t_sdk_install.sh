@@ -181,6 +181,11 @@ check "template.note.added twice (same id)" xz pub template.note.added - <<'EOF2
 EOF2
 check "template.count answers" xz call template.count '{}'
 assert_eq "template counts one note" '{"notes":1}' "$OUT"
+assert_exit "template.count refuses a payload that is no object" 1 \
+	xz call template.count '[1]'
+assert_eq "with the reply code XZ_REPLY_BAD_REQUEST" \
+	'{"error":{"code":"bad_request","message":"template.count: the payload must be a JSON object"}}' \
+	"$OUT"
 check "template ticks" xz sub template.tick -n 1 -t 5000
 assert_contains "tick payload" '"data":{"seq":' "$OUT"
 stop_node

@@ -12,6 +12,8 @@
  *     xz_plugin_desc. Members are only ever appended; every struct that can
  *     grow starts with its size. A plugin built against an older minor keeps
  *     loading; a plugin built against a newer minor than the host is refused.
+ *     Each appended member says "Since 1.x"; test for it with
+ *     XZ_HAS_MEMBER(). 1.1: xz_plugin_desc.batch_end. 1.2: xz_host.version.
  *
  * Threading: a plugin is an actor. The kernel runs its callbacks (init,
  * start, stop, fini, message handlers, timer and reply callbacks) one at a
@@ -33,34 +35,165 @@ extern "C" {
 #endif
 
 #define XZ_ABI_MAJOR 1
-#define XZ_ABI_MINOR 1
+#define XZ_ABI_MINOR 2
 
+/* The SDK's version. The node that loads a plugin may be newer: ask it with
+ * host->version() (since 1.2). sdk/CMakeLists.txt checks that the string
+ * and the three numbers agree with the project version. */
+#define XZ_VERSION_MAJOR 0
+#define XZ_VERSION_MINOR 1
+#define XZ_VERSION_PATCH 0
 #define XZ_VERSION_STRING "0.1.0"
 
-/* Errors are values. XZ_OK is 0; host->strerror() names the others.
- * One list: X(symbol, value, wire code of an error reply, message). */
+/*
+ * Compiler attributes. GCC and Clang get them; any other compiler gets
+ * nothing, and the header still compiles (as C11 or C++).
+ */
+#ifdef __GNUC__
+#define XZ_PRINTF_LIKE(fmt, first) __attribute__((format(printf, fmt, first)))
+#define XZ_EXPORT __attribute__((visibility("default")))
+#else
+#define XZ_PRINTF_LIKE(fmt, first)
+#define XZ_EXPORT
+#endif
+
+/*
+ * Does *ptr, a struct of type `type` that starts with its struct_size, hold
+ * `member`? Use it before touching a member appended after 1.0 (each is
+ * marked "Since 1.x"), e.g. on a host older than your headers:
+ *
+ *   if (XZ_HAS_MEMBER(host, xz_host, version))
+ *           host->log(self, XZ_LOG_INFO, "node %s", host->version());
+ */
+#define XZ_HAS_MEMBER(ptr, type, member)                                      \
+	((size_t) (ptr)->struct_size                                          \
+	    >= offsetof(type, member) + sizeof(((type *) 0)->member))
+
+/*
+ * The error list: the single source of enum xz_err, of host->strerror()'s
+ * messages and of the wire names the kernel writes in
+ * {"error":{"code":WIRE,...}} when a host call fails for a remote caller.
+ *
+ *   X(symbol, value, "wire_name", "message")
+ *
+ * Values are ABI: never change or reuse one; a new code takes the next
+ * value and goes last. Every wire name is a reply code
+ * (XZ_REPLY_CODE_LIST below), so a caller across a link sees one
+ * vocabulary whichever side failed; several errors may share one.
+ */
 #define XZ_ERROR_LIST(X)                                                      \
 	X(XZ_OK, 0, "ok", "ok")                                               \
+	/* invalid argument (bad topic, bad option name) */                   \
 	X(XZ_EINVAL, 1, "bad_request", "invalid argument")                    \
-	X(XZ_ENOMEM, 2, "internal", "out of memory")                          \
+	X(XZ_ENOMEM, 2, "internal", "out of memory")                     \
+	/* no such thing (option, subscription, timer) */                     \
 	X(XZ_ENOENT, 3, "not_found", "not found")                             \
 	X(XZ_EEXIST, 4, "exists", "already exists")                           \
+	/* deadline passed (request, backpressure wait) */                    \
 	X(XZ_ETIMEDOUT, 5, "timeout", "timed out")                            \
+	/* a request matched no subscriber */                                 \
 	X(XZ_ENORESPONDERS, 6, "no_responders", "no responders")              \
-	X(XZ_ECLOSED, 7, "unavailable", "closed")                             \
-	X(XZ_EFULL, 8, "capacity_exceeded", "queue full")                     \
-	X(XZ_ETOOBIG, 9, "too_large", "too big")                              \
-	X(XZ_EPROTO, 10, "bad_request", "protocol error")                     \
+	/* the node or the link is shutting down */                           \
+	X(XZ_ECLOSED, 7, "unavailable", "closed")                                  \
+	/* a bounded queue is full */                                         \
+	X(XZ_EFULL, 8, "capacity_exceeded", "queue full")                            \
+	/* payload or topic over the configured limit */                      \
+	X(XZ_ETOOBIG, 9, "too_large", "too big")                                \
+	/* malformed envelope or protocol violation */                        \
+	X(XZ_EPROTO, 10, "bad_request", "protocol error")                  \
+	/* not allowed in the current state */                                \
 	X(XZ_ESTATE, 11, "invalid_state", "invalid state")                    \
+	/* I/O or store error */                                              \
 	X(XZ_EIO, 12, "store_error", "I/O error")                             \
 	X(XZ_EPERM, 13, "forbidden", "not permitted")                         \
-	X(XZ_ETYPE, 14, "bad_request", "wrong type")                          \
+	/* wrong type (option read with the wrong getter) */                  \
+	X(XZ_ETYPE, 14, "bad_request", "wrong type")                           \
+	/* a resource limit was hit */                                        \
 	X(XZ_ELIMIT, 15, "capacity_exceeded", "limit exceeded")               \
+	/* a bug: please report */                                            \
 	X(XZ_EINTERNAL, 16, "internal", "internal error")
 
+/* Errors are values. XZ_OK is 0; host->strerror() names the others. */
 #define XZ_ERR_ENUM_(sym, val, wire, msg) sym = val,
 enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 #undef XZ_ERR_ENUM_
+
+/*
+ * Reply codes: the closed set of "code" values in an error reply
+ * {"error":{"code":CODE,"message":TEXT}} (host->reply_error). Use the
+ * constants, never a free string; put the details a person needs (which
+ * field, which state, which limit) in the message.
+ *
+ *   X(SYMBOL, "wire_string", "meaning", http_status)
+ *
+ * http_status is how an HTTP gateway answers a caller that got the code.
+ * Codes are only ever added; none is renamed or removed.
+ */
+#define XZ_REPLY_BAD_REQUEST "bad_request"
+#define XZ_REPLY_NOT_FOUND "not_found"
+#define XZ_REPLY_INVALID_STATE "invalid_state"
+#define XZ_REPLY_FORBIDDEN "forbidden"
+#define XZ_REPLY_EXISTS "exists"
+#define XZ_REPLY_CAPACITY_EXCEEDED "capacity_exceeded"
+#define XZ_REPLY_STORE_ERROR "store_error"
+#define XZ_REPLY_TIMEOUT "timeout"
+#define XZ_REPLY_NO_RESPONDERS "no_responders"
+#define XZ_REPLY_UNAVAILABLE "unavailable"
+#define XZ_REPLY_TOO_LARGE "too_large"
+#define XZ_REPLY_INTERNAL "internal"
+
+#define XZ_REPLY_CODE_LIST(X)                                                 \
+	X(XZ_REPLY_BAD_REQUEST, "bad_request",                                \
+	    "the payload is malformed or a field is missing, of the wrong "   \
+	    "type or out of range (the message names it): fix the request, "  \
+	    "do not retry it as is",                                          \
+	    400)                                                              \
+	X(XZ_REPLY_NOT_FOUND, "not_found",                                    \
+	    "the record the request names does not exist: check the id", 404) \
+	X(XZ_REPLY_INVALID_STATE, "invalid_state",                            \
+	    "the record exists but its state does not allow this action "     \
+	    "(the message names the state and the allowed actions): read "    \
+	    "it again before deciding",                                       \
+	    409)                                                              \
+	X(XZ_REPLY_FORBIDDEN, "forbidden",                                    \
+	    "the acting principal may not do this (refusal audited): do not " \
+	    "retry with the same actor",                                      \
+	    403)                                                              \
+	X(XZ_REPLY_EXISTS, "exists",                                          \
+	    "a record with this id or key already exists: use it, or create " \
+	    "with another id",                                                \
+	    409)                                                              \
+	X(XZ_REPLY_CAPACITY_EXCEEDED, "capacity_exceeded",                    \
+	    "a business limit or quota is reached (a full cell, a case "      \
+	    "load, a rate): retry later or choose another target",            \
+	    429)                                                              \
+	X(XZ_REPLY_STORE_ERROR, "store_error",                                \
+	    "the responder's database failed and nothing was changed (the "   \
+	    "message has the SQLite error): retry later, operators see the "  \
+	    "log",                                                            \
+	    500)                                                              \
+	X(XZ_REPLY_TIMEOUT, "timeout",                                        \
+	    "no reply before the deadline (the kernel's, or the responder's " \
+	    "own downstream request): the action may or may not have "        \
+	    "happened, retry only idempotent requests",                       \
+	    504)                                                              \
+	X(XZ_REPLY_NO_RESPONDERS, "no_responders",                            \
+	    "nothing subscribes to the topic (plugin not loaded or not "      \
+	    "started; the kernel sends it): nothing was done",                \
+	    503)                                                              \
+	X(XZ_REPLY_UNAVAILABLE, "unavailable",                                \
+	    "the responder cannot serve now (stopping, restarting, or a "     \
+	    "service it needs is down): nothing was done, retry with "        \
+	    "backoff",                                                        \
+	    503)                                                              \
+	X(XZ_REPLY_TOO_LARGE, "too_large",                                    \
+	    "the payload, a field or a result is over a size limit (the "     \
+	    "message names the limit): send less or page through it",         \
+	    413)                                                              \
+	X(XZ_REPLY_INTERNAL, "internal",                                      \
+	    "a bug or resource failure on the responder's side (logged "      \
+	    "there): report it, retrying rarely helps",                       \
+	    500)
 
 enum xz_log_level {
 	XZ_LOG_ERROR = 0,
@@ -185,7 +318,7 @@ typedef struct xz_plugin_desc {
 	/* Mandatory. Free everything; no callback runs after it. */
 	void (*fini)(void *state);
 
-	/* ABI 1.1. Optional. Runs in the actor context after each batch of
+	/* Since 1.1. Optional. Runs in the actor context after each batch of
 	 * messages and jobs the kernel handed the plugin in one turn (up to a
 	 * few hundred, more under load). A plugin may keep one store
 	 * transaction open across the batch and commit it here, then send the
@@ -196,7 +329,9 @@ typedef struct xz_plugin_desc {
 
 /*
  * The host table. The kernel owns it; it stays valid until fini returns.
- * Check host->struct_size before using a member appended after 1.0.
+ * Members without a mark are ABI 1.0; before using one marked "Since 1.x",
+ * check XZ_HAS_MEMBER(host, xz_host, member) if the plugin may run on an
+ * older host (it set .abi_minor below XZ_ABI_MINOR).
  */
 struct xz_host {
 	uint32_t struct_size;
@@ -207,7 +342,7 @@ struct xz_host {
 
 	/* Logging: one line per record (time, level, plugin, message). */
 	void (*log)(xz_plugin *self, int level, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
+	    XZ_PRINTF_LIKE(3, 4);
 
 	/* Publish an event. Topic and data are copied. On a business topic a
 	 * full subscriber mailbox makes this wait up to the node's publish
@@ -278,17 +413,20 @@ struct xz_host {
 
 	/* The instance name (from the config). Owned by the kernel. */
 	const char *(*name)(xz_plugin *self);
-};
 
-/* Mark the entry symbol (plugins build with -fvisibility=hidden). */
-#define XZ_EXPORT __attribute__((visibility("default")))
+	/* Since 1.2. The version of the node running the plugin, as its
+	 * XZ_VERSION_STRING ("0.1.0"); the node's ABI is abi_major.abi_minor
+	 * above. A static string. */
+	const char *(*version)(void);
+};
 
 /* Fill the ABI header of a descriptor. */
 #define XZ_PLUGIN_DESC_HEADER                                                 \
 	.struct_size = sizeof(xz_plugin_desc), .abi_major = XZ_ABI_MAJOR,     \
 	.abi_minor = XZ_ABI_MINOR
 
-/* Every plugin defines this and returns a pointer to a static descriptor. */
+/* Every plugin defines this and returns a pointer to a static descriptor.
+ * XZ_EXPORT keeps it visible when plugins build with -fvisibility=hidden. */
 XZ_EXPORT const xz_plugin_desc *xz_plugin_entry(void);
 
 #ifdef __cplusplus
