@@ -41,6 +41,22 @@
 #define LINK_BATCH_MAX 4096
 #define LINK_INQ 64 /* inbound batches queued per peer */
 
+/* An inbound batch, decoded once: the envelopes point into msg's body,
+ * which lives as long as the batch. Owned by whoever holds it: the
+ * receiver, then the peer's queue, then the peer's worker. */
+struct inbatch {
+	nng_msg *msg;
+	size_t   n;
+	xz_env   env[];
+};
+
+static void
+inbatch_free(struct inbatch *b)
+{
+	nng_msg_free(b->msg);
+	free(b);
+}
+
 struct xz_peer {
 	xz_target       target; /* first: the bus delivers through it */
 	atomic_int      refs;
@@ -59,12 +75,12 @@ struct xz_peer {
 	 * worker, which routes them (and may wait on backpressure); the
 	 * receiver thread only takes CREDITs itself, so a full queue can
 	 * never hold back the credits that would empty it. */
-	nng_msg       **inq; /* ring of LINK_INQ batches (owned) */
-	uint32_t        inhead, incount;
-	pthread_t       rxw;
-	bool            rxw_started;
-	atomic_bool     rxw_done;
-	struct xz_peer *next;
+	struct inbatch **inq; /* ring of LINK_INQ batches (owned) */
+	uint32_t         inhead, incount;
+	pthread_t        rxw;
+	bool             rxw_started;
+	atomic_bool      rxw_done;
+	struct xz_peer  *next;
 };
 
 struct xz_link {
@@ -104,7 +120,7 @@ peer_unref(xz_target *t)
 	}
 	free(peer->q);
 	while (peer->inq != NULL && peer->incount > 0) {
-		nng_msg_free(peer->inq[peer->inhead]);
+		inbatch_free(peer->inq[peer->inhead]);
 		peer->inhead = (peer->inhead + 1) % LINK_INQ;
 		peer->incount--;
 	}
@@ -512,66 +528,90 @@ reject(xz_link *l, const char *why, uint32_t pipe)
 	}
 }
 
-/* Returns true when the batch went to the peer's worker (which then owns
- * msg); false when the caller still owns it. */
-static bool
+/* Decode a whole batch once: NULL (counted and logged) when any record
+ * is malformed, oversized or of a kind a peer may not send, or when the
+ * batch is truncated or empty. Takes msg in every case. */
+static struct inbatch *
+decode_batch(xz_link *l, nng_msg *msg)
+{
+	const uint8_t  *buf = nng_msg_body(msg), *rec;
+	size_t          len = nng_msg_len(msg), off = 0, rlen, n = 0;
+	unsigned        pipe = (unsigned) nng_pipe_id(nng_msg_get_pipe(msg));
+	struct inbatch *b;
+	int             r;
+
+	/* Count the records (lengths only), then decode each once. */
+	while ((r = xz_batch_next(buf, len, &off, &rec, &rlen)) == 1)
+		n++;
+	if (r < 0 || n == 0) {
+		reject(l, "truncated batch", pipe);
+		nng_msg_free(msg);
+		return NULL;
+	}
+	if ((b = malloc(sizeof(*b) + n * sizeof(b->env[0]))) == NULL) {
+		reject(l, "out of memory", pipe);
+		nng_msg_free(msg);
+		return NULL;
+	}
+	b->msg = msg;
+	b->n   = 0;
+	off    = 0;
+	while (xz_batch_next(buf, len, &off, &rec, &rlen) == 1) {
+		xz_env *e  = &b->env[b->n];
+		int     rc = xz_env_decode(rec, rlen, l->cfg.max_payload, e);
+		if (rc != XZ_OK || e->kind == XZ_KIND_ACK) {
+			reject(l,
+			    rc == XZ_ETOOBIG  ? "payload over max_payload"
+			        : rc != XZ_OK ? "malformed envelope"
+			                      : "unexpected envelope kind",
+			    pipe);
+			inbatch_free(b);
+			return NULL;
+		}
+		b->n++;
+	}
+	return b;
+}
+
+/* A batch is taken whole or not at all. The receiver takes the CREDITs
+ * itself and hands the batch to the peer's worker if anything else is in
+ * it. Takes msg. */
+static void
 handle_batch(xz_link *l, nng_msg *msg)
 {
-	const uint8_t  *buf = nng_msg_body(msg);
-	size_t          len = nng_msg_len(msg), off = 0, rlen;
-	const uint8_t  *rec;
-	xz_env          e;
-	int             r;
 	nng_pipe        pipe = nng_msg_get_pipe(msg);
+	struct inbatch *b    = decode_batch(l, msg);
 	struct xz_peer *peer;
-	size_t          maxp = l->cfg.max_payload;
+	size_t          other = 0;
 
-	/* Validate all first: a batch is taken whole or not at all. */
-	while ((r = xz_batch_next(buf, len, &off, &rec, &rlen)) == 1) {
-		int rc = xz_env_decode(rec, rlen, maxp, &e);
-		if (rc != XZ_OK) {
-			reject(l,
-			    rc == XZ_ETOOBIG ? "payload over max_payload"
-			                     : "malformed envelope",
-			    (unsigned) nng_pipe_id(pipe));
-			return false;
-		}
-		if (e.kind == XZ_KIND_ACK) {
-			reject(l, "unexpected envelope kind",
-			    (unsigned) nng_pipe_id(pipe));
-			return false;
-		}
+	if (b == NULL)
+		return;
+	if ((peer = peer_get(l, pipe)) == NULL) {
+		inbatch_free(b);
+		return;
 	}
-	if (r < 0 || len == 0) {
-		reject(l, "truncated batch", (unsigned) nng_pipe_id(pipe));
-		return false;
-	}
-	if ((peer = peer_get(l, pipe)) == NULL)
-		return false;
-	off          = 0;
-	size_t other = 0;
-	while (xz_batch_next(buf, len, &off, &rec, &rlen) == 1) {
-		xz_env_decode(rec, rlen, maxp, &e);
-		if (e.kind == XZ_KIND_CREDIT)
-			handle_env(l, peer, &e);
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->env[i].kind == XZ_KIND_CREDIT)
+			handle_env(l, peer, &b->env[i]);
 		else
 			other++;
 	}
-	if (other == 0)
-		return false;
-	/* Hand the batch to the peer's worker (it skips the credits). */
+	if (other == 0) {
+		inbatch_free(b);
+		return;
+	}
 	pthread_mutex_lock(&peer->mu);
 	while (peer->incount == LINK_INQ && !peer->dead)
 		pthread_cond_wait(&peer->cv, &peer->mu);
 	if (peer->dead && peer->incount == LINK_INQ) {
 		pthread_mutex_unlock(&peer->mu);
-		return false;
+		inbatch_free(b);
+		return;
 	}
-	peer->inq[(peer->inhead + peer->incount) % LINK_INQ] = msg;
+	peer->inq[(peer->inhead + peer->incount) % LINK_INQ] = b;
 	peer->incount++;
 	pthread_cond_broadcast(&peer->cv);
 	pthread_mutex_unlock(&peer->mu);
-	return true;
 }
 
 /* The peer's worker: routes its batches in order; may wait on
@@ -582,7 +622,6 @@ rxw_main(void *arg)
 {
 	struct xz_peer *peer = arg;
 	xz_link        *l    = peer->l;
-	size_t          maxp = l->cfg.max_payload;
 
 	for (;;) {
 		pthread_mutex_lock(&peer->mu);
@@ -592,21 +631,16 @@ rxw_main(void *arg)
 			pthread_mutex_unlock(&peer->mu);
 			break;
 		}
-		nng_msg *msg = peer->inq[peer->inhead];
-		peer->inhead = (peer->inhead + 1) % LINK_INQ;
+		struct inbatch *b = peer->inq[peer->inhead];
+		peer->inhead      = (peer->inhead + 1) % LINK_INQ;
 		peer->incount--;
 		pthread_cond_broadcast(&peer->cv);
 		pthread_mutex_unlock(&peer->mu);
 
-		const uint8_t *buf = nng_msg_body(msg), *rec;
-		size_t         len = nng_msg_len(msg), off = 0, rlen;
-		xz_env         e;
-		while (xz_batch_next(buf, len, &off, &rec, &rlen) == 1) {
-			xz_env_decode(rec, rlen, maxp, &e);
-			if (e.kind != XZ_KIND_CREDIT)
-				handle_env(l, peer, &e);
-		}
-		nng_msg_free(msg);
+		for (size_t i = 0; i < b->n; i++)
+			if (b->env[i].kind != XZ_KIND_CREDIT)
+				handle_env(l, peer, &b->env[i]);
+		inbatch_free(b);
 	}
 	atomic_store(&peer->rxw_done, true);
 	atomic_store(&l->reap_wanted, true);
@@ -628,8 +662,7 @@ rx_main(void *arg)
 			continue;
 		if (rc != 0)
 			break;
-		if (!handle_batch(l, msg))
-			nng_msg_free(msg);
+		handle_batch(l, msg);
 	}
 	return NULL;
 }
