@@ -105,7 +105,7 @@ if [ $WITH_AUDIT = 1 ]; then
 		"$(audit_rows "\"subject_id\":\"$VID\"" | jq -r .action | tr '\n' ' ' | sed 's/ $//')"
 	assert_eq "the chain verifies" true "$(lcall audit.verify | jq -r .ok)"
 else
-	echo "SKIP audit checks: the audit plugin is not in this tree"
+	skip "audit checks: the audit plugin is not built"
 fi
 kill "$LEGAL_SUB" 2>/dev/null || true
 stop_node

@@ -73,7 +73,7 @@ if [ $WITH_AUDIT = 1 ]; then
 		"$(audit_rows "\"subject_id\":\"$RES\"" | jq -r .action | grep -m1 VIEW)"
 	assert_eq "the chain verifies" true "$(lcall audit.verify | jq -r .ok)"
 else
-	echo "SKIP audit checks: the audit plugin is not in this tree"
+	skip "audit checks: the audit plugin is not built"
 fi
 kill "$SUB1" 2>/dev/null || true
 stop_node

@@ -70,7 +70,7 @@ if [ $WITH_AUDIT = 1 ]; then
 		"$(audit_rows "\"subject_id\":\"$INC\"" | jq -r .action | tr '\n' ' ')"
 	assert_eq "the chain verifies" true "$(lcall audit.verify | jq -r .ok)"
 else
-	echo "SKIP audit checks: the audit plugin is not in this tree"
+	skip "audit checks: the audit plugin is not built"
 fi
 kill "$SUB1" 2>/dev/null || true
 stop_node

@@ -12,9 +12,7 @@ set -euo pipefail
 xz_setup
 
 if sanitized; then
-	echo "  skip: RSS figures do not apply to a sanitizer build"
-	echo "PASS $XZ_TEST_NAME (skipped under ASan)"
-	exit 0
+	skip_test "RSS figures do not apply to a sanitizer build"
 fi
 
 N=100000

@@ -67,7 +67,7 @@ if command -v c++ >/dev/null; then
 		c++ -std=c++17 -Wall -Wextra -Werror -pedantic -I"$P/include" \
 		-x c++ -c "$XZ_T/header.c" -o "$XZ_T/header.o"
 else
-	echo "  skip C++17 check: no c++ compiler"
+	skip "the installed header compiles as C++17: no c++ compiler"
 fi
 
 # --- builds -----------------------------------------------------------------

@@ -2,10 +2,10 @@
 # (tests/integration/t_legal_*.sh, t_flow_*.sh). Source it after lib.sh
 # and xz_setup.
 #
-#   flow_node prison audit legal    write $XZ_CFG with these plugins (a
-#                                   plugin whose .so is not built makes
-#                                   flow_have fail) and start the node
+#   flow_node prison audit legal    write $XZ_CFG with these plugins and
+#                                   start the node
 #   flow_have NAME                  true when the plugin is available
+#   flow_skip_unless NAME...        skip the test (exit 77) without them
 #   lcall TOPIC 'FIELDS'            `xz call TOPIC {"actor":..,FIELDS}`
 #   advance MS                      move the kernel clock forward
 #   sub_bg PATTERN N FILE           start `xz sub` in the background; waits
@@ -15,24 +15,26 @@
 ACTOR='"actor":{"user":"officer-7","role":"OFFICER","agency":"prison-1"}'
 LEGAL_DIR="$XZ_SRC/plugins/legal"
 
-# flow_have NAME: the plugin NAME can run on this build.
-flow_have() {
+# flow_file NAME: the file the plugin NAME runs from.
+flow_file() {
 	case "$1" in
-	legal) [ -f "$LEGAL_DIR/legal.lua" ] ;;
-	*) [ -f "$XZ_PLUGIN_DIR/$1.so" ] ;;
+	legal) echo "$LEGAL_DIR/legal.lua" ;;
+	*) echo "$XZ_PLUGIN_DIR/$1.so" ;;
 	esac
 }
 
-# flow_skip_unless NAME...: print a SKIP line and exit 0 when a plugin is
-# missing (a flow is never faked without its plugin).
+# flow_have NAME: the plugin NAME can run on this build.
+flow_have() {
+	[ -f "$(flow_file "$1")" ]
+}
+
+# flow_skip_unless NAME...: skip the test (skip_test, exit 77) when a
+# plugin is missing: a flow is never faked without its plugin.
 flow_skip_unless() {
 	local p
 	for p in "$@"; do
-		if ! flow_have "$p"; then
-			echo "SKIP $XZ_TEST_NAME: plugin '$p' is not in this tree" \
-				"($XZ_PLUGIN_DIR/$p.so missing)"
-			exit 0
-		fi
+		flow_have "$p" ||
+			skip_test "plugin '$p' is not built ($(flow_file "$p") missing)"
 	done
 }
 
