@@ -65,7 +65,7 @@ xz_status_json(xz_kernel *k)
 	 * link could not send, replies that found no memory (their
 	 * requesters got a timeout), timers handed over late. */
 	root = json_pack("{s:s,s:s,s:I,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	                 "s:I,s:I,s:I,s:I}}",
+	                 "s:I,s:I,s:I,s:I,s:I}}",
 	    "node", k->cfg->node_name, "version", XZ_VERSION_STRING, "now_ms",
 	    (json_int_t) (now / 1000u), "uptime_ms",
 	    (json_int_t) ((now - k->started_at_us) / 1000u), "plugins",
@@ -73,7 +73,8 @@ xz_status_json(xz_kernel *k)
 	    "delivered", (json_int_t) bs.delivered, "dropped",
 	    (json_int_t) bs.dropped, "backpressure_timeouts",
 	    (json_int_t) bs.backpressure_timeouts, "rejected_envelopes",
-	    (json_int_t) ls.rejected, "link_send_failed",
+	    (json_int_t) ls.rejected, "link_violations",
+	    (json_int_t) ls.violations, "link_send_failed",
 	    (json_int_t) ls.tx_failed, "reply_failed",
 	    (json_int_t) bs.failed_replies, "timer_retries",
 	    (json_int_t) xz_timers_retries(k->timers), "subscriptions",

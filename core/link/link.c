@@ -39,7 +39,9 @@
 #define LINK_WINDOW 2
 #define LINK_BATCH_BYTES (256 * 1024)
 #define LINK_BATCH_MAX 4096
-#define LINK_INQ 64 /* inbound batches queued per peer */
+/* Inbound batches a peer may have queued: exactly what it may send
+ * before the node grants more, so the receiver never waits for room. */
+#define LINK_INQ XZ_LINK_CREDIT_INITIAL
 
 /* An inbound batch, decoded once: the envelopes point into msg's body,
  * which lives as long as the batch. Owned by whoever holds it: the
@@ -67,8 +69,12 @@ struct xz_peer {
 	pthread_cond_t  cv;
 	xz_kmsg       **q; /* ring of 2*cap: cap for events, the rest for
 	                      replies, which never wait */
-	uint32_t  cap, head, count;
-	int       outstanding;
+	uint32_t cap, head, count;
+	int      outstanding;
+	/* Inbound flow control: batches the peer may still send (the
+	 * initial credit, then what the node granted), and credits freed by
+	 * the worker that the sender must still grant. */
+	uint32_t  in_credit, grant_owed;
 	bool      dead, tx_started;
 	pthread_t tx;
 	/* Inbound: batches from this peer wait here for the peer's own
@@ -87,7 +93,7 @@ struct xz_link {
 	xz_link_cfg          cfg; /* strings borrowed */
 	xz_bus              *bus;
 	xz_clock            *clk;
-	atomic_uint_fast64_t rejected, tx_failed;
+	atomic_uint_fast64_t rejected, tx_failed, violations;
 	uint64_t             last_tx_log_us;
 	nng_socket           sock;
 	bool                 open;
@@ -136,8 +142,9 @@ xz_link_stats_get(xz_link *l, xz_link_stats *st)
 	pthread_mutex_lock(&l->mu);
 	st->peers = l->npeers;
 	pthread_mutex_unlock(&l->mu);
-	st->rejected  = atomic_load(&l->rejected);
-	st->tx_failed = atomic_load(&l->tx_failed);
+	st->rejected   = atomic_load(&l->rejected);
+	st->tx_failed  = atomic_load(&l->tx_failed);
+	st->violations = atomic_load(&l->violations);
 }
 
 static int
@@ -229,11 +236,31 @@ tx_main(void *arg)
 	pthread_mutex_lock(&peer->mu);
 	for (;;) {
 		while (!peer->dead
-		    && (peer->count == 0 || peer->outstanding >= LINK_WINDOW))
+		    && ((peer->count == 0 && peer->grant_owed == 0)
+		        || peer->outstanding >= LINK_WINDOW))
 			pthread_cond_wait(&peer->cv, &peer->mu);
 		if (peer->dead)
 			break;
-		size_t n = 0, bytes = 0;
+		size_t   n = 0, bytes = 0;
+		uint32_t grant = peer->grant_owed;
+		uint8_t  grant_le[4];
+		xz_env   ge;
+		if (grant > 0) {
+			/* Granted before it is sent: the peer may use it as
+			 * soon as it arrives. */
+			peer->in_credit += grant;
+			peer->grant_owed = 0;
+			grant_le[0]      = (uint8_t) grant;
+			grant_le[1]      = (uint8_t) (grant >> 8);
+			grant_le[2]      = (uint8_t) (grant >> 16);
+			grant_le[3]      = (uint8_t) (grant >> 24);
+			ge               = (xz_env) { .kind = XZ_KIND_CREDIT,
+				              .topic        = "xz.credit",
+				              .topic_len    = 9,
+				              .payload      = grant_le,
+				              .payload_len  = 4 };
+			bytes += 4 + xz_env_size(&ge);
+		}
 		while (peer->count > 0 && n < LINK_BATCH_MAX
 		    && bytes < LINK_BATCH_BYTES) {
 			xz_kmsg *m = peer->q[peer->head];
@@ -251,6 +278,8 @@ tx_main(void *arg)
 		int      rc  = nng_msg_alloc(&out, bytes);
 		if (rc == 0) {
 			uint8_t *p = nng_msg_body(out);
+			if (grant > 0)
+				p += xz_batch_append(&ge, p, bytes);
 			for (size_t i = 0; i < n; i++) {
 				xz_env e;
 				size_t sz = env_of(batch[i], &e);
@@ -271,8 +300,11 @@ tx_main(void *arg)
 		pthread_mutex_lock(&peer->mu);
 		if (rc != 0) {
 			/* The batch is lost: no credit will come back for
-			 * it, so return its slot, and say so. */
+			 * it, so return its slot, and say so. A grant in it
+			 * is owed again. */
 			peer->outstanding--;
+			peer->in_credit -= grant;
+			peer->grant_owed += grant;
 			tx_failed(l, peer, n, rc);
 		}
 	}
@@ -283,8 +315,9 @@ tx_main(void *arg)
 static void *rxw_main(void *arg);
 static void  peer_kill(struct xz_peer *peer);
 
+/* The peer of pipe; created if create (else NULL when unknown). */
 static struct xz_peer *
-peer_get(xz_link *l, nng_pipe pipe)
+peer_get(xz_link *l, nng_pipe pipe, bool create)
 {
 	struct xz_peer *peer;
 
@@ -292,7 +325,8 @@ peer_get(xz_link *l, nng_pipe pipe)
 	for (peer = l->peers; peer != NULL; peer = peer->next)
 		if (nng_pipe_id(peer->pipe) == nng_pipe_id(pipe))
 			break;
-	if (peer != NULL || (peer = calloc(1, sizeof(*peer))) == NULL) {
+	if (peer != NULL || !create
+	    || (peer = calloc(1, sizeof(*peer))) == NULL) {
 		pthread_mutex_unlock(&l->mu);
 		return peer;
 	}
@@ -300,6 +334,7 @@ peer_get(xz_link *l, nng_pipe pipe)
 	peer->l          = l;
 	peer->pipe       = pipe;
 	peer->target.ops = &peer_ops;
+	peer->in_credit  = XZ_LINK_CREDIT_INITIAL;
 	peer->cap        = l->cfg.queue_capacity;
 	snprintf(peer->name, sizeof(peer->name), "link-%u",
 	    (unsigned) nng_pipe_id(pipe));
@@ -416,6 +451,16 @@ peer_reply_error(xz_link *l, struct xz_peer *peer, const uint8_t corr[16],
 	xz_kmsg_unref(m);
 }
 
+/* A peer that breaks the link protocol is disconnected: logged with the
+ * reason, counted; what it sent before is kept. */
+static void
+peer_violation(xz_link *l, struct xz_peer *peer, const char *why)
+{
+	atomic_fetch_add(&l->violations, 1);
+	xz_log(XZ_LOG_WARN, "link", "%s disconnected: %s", peer->name, why);
+	nng_pipe_close(peer->pipe);
+}
+
 static void
 handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 {
@@ -485,12 +530,18 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 			    | (uint32_t) e->payload[1] << 8
 			    | (uint32_t) e->payload[2] << 16
 			    | (uint32_t) e->payload[3] << 24;
+		/* A peer whose pipe is gone may still acknowledge what it
+		 * took before it closed: not a violation. */
 		pthread_mutex_lock(&peer->mu);
-		peer->outstanding -= (int) n;
-		if (peer->outstanding < 0)
-			peer->outstanding = 0;
+		bool owed = n <= (uint32_t) peer->outstanding || peer->dead;
+		peer->outstanding = n <= (uint32_t) peer->outstanding
+		    ? peer->outstanding - (int) n
+		    : 0;
 		pthread_cond_broadcast(&peer->cv);
 		pthread_mutex_unlock(&peer->mu);
+		if (!owed)
+			peer_violation(
+			    l, peer, "acknowledged batches never sent");
 		break;
 	}
 	case XZ_KIND_HELLO: {
@@ -586,28 +637,32 @@ handle_batch(xz_link *l, nng_msg *msg)
 
 	if (b == NULL)
 		return;
-	if ((peer = peer_get(l, pipe)) == NULL) {
+	for (size_t i = 0; i < b->n; i++)
+		other += b->env[i].kind != XZ_KIND_CREDIT;
+	/* Credits from a peer already reaped (its last acknowledgements,
+	 * sent as it closed) concern nothing any more: no peer is made for
+	 * them. */
+	if ((peer = peer_get(l, pipe, other > 0)) == NULL) {
 		inbatch_free(b);
 		return;
 	}
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->n; i++)
 		if (b->env[i].kind == XZ_KIND_CREDIT)
 			handle_env(l, peer, &b->env[i]);
-		else
-			other++;
-	}
 	if (other == 0) {
 		inbatch_free(b);
 		return;
 	}
+	/* Never waits: a peer sends a batch only with a credit, and the
+	 * queue holds as many batches as it has credits. */
 	pthread_mutex_lock(&peer->mu);
-	while (peer->incount == LINK_INQ && !peer->dead)
-		pthread_cond_wait(&peer->cv, &peer->mu);
-	if (peer->dead && peer->incount == LINK_INQ) {
+	if (peer->in_credit == 0 || peer->incount == LINK_INQ) {
 		pthread_mutex_unlock(&peer->mu);
 		inbatch_free(b);
+		peer_violation(l, peer, "sent a batch without credit");
 		return;
 	}
+	peer->in_credit--;
 	peer->inq[(peer->inhead + peer->incount) % LINK_INQ] = b;
 	peer->incount++;
 	pthread_cond_broadcast(&peer->cv);
@@ -641,6 +696,11 @@ rxw_main(void *arg)
 			if (b->env[i].kind != XZ_KIND_CREDIT)
 				handle_env(l, peer, &b->env[i]);
 		inbatch_free(b);
+		/* Routed: the peer may send one more. */
+		pthread_mutex_lock(&peer->mu);
+		peer->grant_owed++;
+		pthread_cond_broadcast(&peer->cv);
+		pthread_mutex_unlock(&peer->mu);
 	}
 	atomic_store(&peer->rxw_done, true);
 	atomic_store(&l->reap_wanted, true);

@@ -31,6 +31,7 @@ typedef struct xz_link_stats {
 	size_t   peers;
 	uint64_t rejected; /* malformed or oversized envelopes */
 	uint64_t tx_failed; /* envelopes lost to a failed send (logged) */
+	uint64_t violations; /* peers disconnected for breaking the protocol */
 } xz_link_stats;
 
 /* Bind every endpoint and start serving. On error *out may still hold a

@@ -53,6 +53,7 @@ xz_client_open(xz_client *c, const char *url, const char *name, int timeout_ms)
 
 	memset(c, 0, sizeof(*c));
 	c->max_payload = 64u * 1024u * 1024u;
+	c->credit      = XZ_LINK_CREDIT_INITIAL;
 	if (getrandom(&c->prefix, sizeof(c->prefix), 0) != sizeof(c->prefix))
 		c->prefix = (uint64_t) getpid() << 20 ^ xz_client_now_us();
 	if ((rc = nng_pair1_open(&c->sock)) != 0)
@@ -93,32 +94,16 @@ xz_client_close(xz_client *c)
 	xz_client_flush(c);
 	if (c->in != NULL)
 		nng_msg_free(c->in);
+	while (c->held_count > 0) {
+		nng_msg_free(c->held[c->held_head]);
+		c->held_head = (c->held_head + 1) % c->held_cap;
+		c->held_count--;
+	}
+	free(c->held);
 	free(c->out);
 	/* Let queued messages leave before the socket goes. */
 	nng_close(c->sock);
 	memset(c, 0, sizeof(*c));
-}
-
-int
-xz_client_flush(xz_client *c)
-{
-	nng_msg *m;
-	int      rc;
-
-	if (c->out_len == 0)
-		return 0;
-	if ((rc = nng_msg_alloc(&m, c->out_len)) != 0)
-		return rc;
-	memcpy(nng_msg_body(m), c->out, c->out_len);
-	/* Held back by the node (flow control) is fine; a node gone is not. */
-	while ((rc = nng_sendmsg(c->sock, m, 0)) != 0) {
-		if (rc != NNG_ETIMEDOUT || atomic_load(&c->gone)) {
-			nng_msg_free(m);
-			return rc == NNG_ETIMEDOUT ? NNG_ECLOSED : rc;
-		}
-	}
-	c->out_len = 0;
-	return 0;
 }
 
 int
@@ -149,6 +134,8 @@ xz_client_put(xz_client *c, const xz_env *e)
 	return 0;
 }
 
+/* Acknowledge one received batch: a batch of its own (CREDITs never need
+ * a credit, so this never waits for the node). */
 static int
 send_credit(xz_client *c)
 {
@@ -158,12 +145,146 @@ send_credit(xz_client *c)
 		                   .topic_len   = 9,
 		                   .payload     = one,
 		                   .payload_len = 4 };
+	uint8_t              buf[4 + XZ_ENV_HDR + 16];
+	size_t               n;
 	int                  rc;
 
 	xz_client_id(c, e.id);
-	if ((rc = xz_client_put(c, &e)) != 0)
+	if ((n = xz_batch_append(&e, buf, sizeof(buf))) == 0)
+		return XZ_EINTERNAL;
+	while ((rc = nng_send(c->sock, buf, n, 0)) != 0) {
+		if (rc != NNG_ETIMEDOUT || atomic_load(&c->gone))
+			return rc == NNG_ETIMEDOUT ? NNG_ECLOSED : rc;
+	}
+	return 0;
+}
+
+/* Count the node's grants in a batch just taken off the socket. */
+static void
+take_grants(xz_client *c, nng_msg *m)
+{
+	const uint8_t *rec;
+	size_t         off = 0, rlen;
+	xz_env         e;
+
+	while (
+	    xz_batch_next(nng_msg_body(m), nng_msg_len(m), &off, &rec, &rlen)
+	    == 1)
+		if (xz_env_decode(rec, rlen, c->max_payload, &e) == 0
+		    && e.kind == XZ_KIND_CREDIT && e.payload_len == 4)
+			c->credit += (uint32_t) e.payload[0]
+			    | (uint32_t) e.payload[1] << 8
+			    | (uint32_t) e.payload[2] << 16
+			    | (uint32_t) e.payload[3] << 24;
+}
+
+/* Receive one batch, waiting in slices of CLIENT_POLL_MS to notice a node
+ * that went away; timeout_ms < 0: no limit. Grants are counted and the
+ * batch acknowledged at once. */
+static int
+recv_batch(xz_client *c, nng_msg **out, int timeout_ms)
+{
+	int rc;
+
+	for (;;) {
+		int slice = timeout_ms < 0 || timeout_ms > CLIENT_POLL_MS
+		    ? CLIENT_POLL_MS
+		    : timeout_ms;
+		nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, slice);
+		rc = nng_recvmsg(c->sock, out, 0);
+		if (rc == 0)
+			break;
+		*out = NULL;
+		if (rc != NNG_ETIMEDOUT)
+			return rc;
+		if (atomic_load(&c->gone))
+			return NNG_ECLOSED;
+		if (timeout_ms >= 0 && (timeout_ms -= slice) <= 0)
+			return NNG_ETIMEDOUT;
+	}
+	take_grants(c, *out);
+	if ((rc = send_credit(c)) != 0) {
+		nng_msg_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* True when a batch holds anything but CREDITs. */
+static bool
+has_data(xz_client *c, nng_msg *m)
+{
+	const uint8_t *rec;
+	size_t         off = 0, rlen;
+	xz_env         e;
+
+	while (
+	    xz_batch_next(nng_msg_body(m), nng_msg_len(m), &off, &rec, &rlen)
+	    == 1)
+		if (xz_env_decode(rec, rlen, c->max_payload, &e) != 0
+		    || e.kind != XZ_KIND_CREDIT)
+			return true;
+	return false;
+}
+
+/* No credit left: read until the node grants some, keeping what else
+ * arrives meanwhile (in order) for xz_client_next. */
+static int
+wait_credit(xz_client *c)
+{
+	while (c->credit == 0) {
+		nng_msg *m;
+		int      rc = recv_batch(c, &m, -1);
+		if (rc != 0)
+			return rc;
+		if (!has_data(c, m)) {
+			nng_msg_free(m);
+			continue;
+		}
+		if (c->held_count == c->held_cap) {
+			size_t    cap = c->held_cap ? c->held_cap * 2 : 8;
+			nng_msg **v   = malloc(cap * sizeof(*v));
+			if (v == NULL) {
+				nng_msg_free(m);
+				return XZ_ENOMEM;
+			}
+			for (size_t i = 0; i < c->held_count; i++)
+				v[i] = c->held[(c->held_head + i)
+				    % c->held_cap];
+			free(c->held);
+			c->held      = v;
+			c->held_cap  = cap;
+			c->held_head = 0;
+		}
+		c->held[(c->held_head + c->held_count) % c->held_cap] = m;
+		c->held_count++;
+	}
+	return 0;
+}
+
+int
+xz_client_flush(xz_client *c)
+{
+	nng_msg *m;
+	int      rc;
+
+	if (c->out_len == 0)
+		return 0;
+	if ((rc = wait_credit(c)) != 0)
 		return rc;
-	return xz_client_flush(c);
+	if ((rc = nng_msg_alloc(&m, c->out_len)) != 0)
+		return rc;
+	memcpy(nng_msg_body(m), c->out, c->out_len);
+	/* Held back by nng is fine; a node gone is not. */
+	while ((rc = nng_sendmsg(c->sock, m, 0)) != 0) {
+		if (rc != NNG_ETIMEDOUT || atomic_load(&c->gone)) {
+			nng_msg_free(m);
+			return rc == NNG_ETIMEDOUT ? NNG_ECLOSED : rc;
+		}
+	}
+	c->credit--;
+	c->out_len = 0;
+	return 0;
 }
 
 int
@@ -179,34 +300,27 @@ xz_client_next(xz_client *c, xz_env *e, int timeout_ms)
 			    nng_msg_len(c->in), &c->in_off, &rec, &rlen);
 			if (r == 1
 			    && xz_env_decode(rec, rlen, c->max_payload, e)
-			        == 0)
+			        == 0) {
+				if (e->kind == XZ_KIND_CREDIT)
+					continue; /* counted on receipt */
 				return 0;
+			}
 			if (r == 1)
 				continue; /* skip what we cannot read */
 			nng_msg_free(c->in);
 			c->in = NULL;
 		}
-		xz_client_flush(c);
-		/* Wait in slices, to notice a node that went away. */
-		for (;;) {
-			int slice
-			    = timeout_ms < 0 || timeout_ms > CLIENT_POLL_MS
-			    ? CLIENT_POLL_MS
-			    : timeout_ms;
-			nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, slice);
-			rc = nng_recvmsg(c->sock, &c->in, 0);
-			if (rc == 0)
-				break;
-			c->in = NULL;
-			if (rc != NNG_ETIMEDOUT)
-				return rc;
-			if (atomic_load(&c->gone))
-				return NNG_ECLOSED;
-			if (timeout_ms >= 0 && (timeout_ms -= slice) <= 0)
-				return NNG_ETIMEDOUT;
+		if (c->held_count > 0) {
+			c->in        = c->held[c->held_head];
+			c->held_head = (c->held_head + 1) % c->held_cap;
+			c->held_count--;
+			c->in_off = 0;
+			continue;
 		}
-		c->in_off = 0;
-		if ((rc = send_credit(c)) != 0)
+		if ((rc = xz_client_flush(c)) != 0)
 			return rc;
+		if ((rc = recv_batch(c, &c->in, timeout_ms)) != 0)
+			return rc;
+		c->in_off = 0;
 	}
 }

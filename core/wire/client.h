@@ -3,7 +3,11 @@
  * to a node. A monogamous pair1 socket dialed to the node's control or bus
  * endpoint; envelopes are batched on send, and every received batch is
  * acknowledged with a CREDIT envelope once taken off the socket (the node's
- * flow control, see link.c).
+ * flow control, see link.c). Sending follows the node's grants
+ * (XZ_LINK_CREDIT_INITIAL, then the CREDITs it sends): with none left, a
+ * flush reads the socket until one arrives, keeping (and acknowledging)
+ * the batches it reads meanwhile for xz_client_next, so neither side ever
+ * waits for the other.
  */
 #ifndef XZ_CLIENT_H
 #define XZ_CLIENT_H
@@ -24,6 +28,10 @@ typedef struct xz_client {
 	size_t     in_off;
 	size_t     max_payload;
 	atomic_int gone; /* the node dropped the connection */
+	uint32_t   credit; /* batches we may still send */
+	nng_msg  **held; /* owned FIFO of batches read while waiting for
+	                    credit, already acknowledged */
+	size_t held_head, held_count, held_cap;
 } xz_client;
 
 /* Dial url and say hello as `name`. 0 or an nng error (dial waits up to

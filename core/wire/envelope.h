@@ -39,6 +39,17 @@
 #define XZ_ENV_HDR 64
 #define XZ_SOURCE_MAX 64
 
+/*
+ * Flow control on a link, in both directions, counted in batches (one nng
+ * message each): a side may have at most this many batches holding
+ * anything but CREDITs in flight to the other before the other has
+ * granted more. CREDIT(n) from the node to a peer grants n more batches;
+ * CREDIT(n) from a peer acknowledges n batches it took off its socket.
+ * A batch of CREDITs only never needs (nor uses) a credit: credits must
+ * always be able to flow, or each side could wait for the other's.
+ */
+#define XZ_LINK_CREDIT_INITIAL 64
+
 /* Link control kinds (never seen by plugins). */
 enum xz_link_kind {
 	XZ_KIND_SUB    = 16, /* topic = pattern; payload = queue group or "" */
