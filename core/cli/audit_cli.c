@@ -26,10 +26,6 @@
 #include "wire/client.h"
 #include "config/config.h"
 
-#define EXIT_USAGE 2
-#define EXIT_TIMEOUT 3
-#define DEFAULT_CONFIG XZ_DEFAULT_CONFIG
-
 static const char usage_audit[]
     = "usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u URL]\n"
       "                           [--head FILE | --no-head] [--name NAME]\n"
@@ -85,7 +81,7 @@ typedef struct aopts {
 	long limit, timeout_ms;
 } aopts;
 
-/* -1: --help printed (exit 0); 0 ok; EXIT_USAGE. */
+/* -1: --help printed (exit 0); 0 ok; XZ_EXIT_USAGE. */
 static int
 parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 {
@@ -147,7 +143,7 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 				    sub, ch,
 				    ch == 'n' ? "positive" : "non-negative",
 				    optarg);
-				return EXIT_USAGE;
+				return XZ_EXIT_USAGE;
 			}
 			if (ch == 'n')
 				o->limit = v;
@@ -195,136 +191,76 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 			return -1;
 		default:
 			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return XZ_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr,
 		    "xiezhi audit %s: unexpected argument '%s'\n%s", sub,
 		    argv[optind], usage);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	return 0;
 }
 
-static int
-load_cfg(const char *path, xz_config *cfg)
-{
-	return xz_cli_load_config(path, cfg);
-}
-
-/* The node's URL (-u, $XZ_URL, or -c's control URL); caller frees. */
-static char *
-node_url(const char *sub, const aopts *o)
-{
-	char what[64];
-	snprintf(what, sizeof(what), "audit %s", sub);
-	return xz_cli_node_url(what, o->config, o->url);
-}
-
 /*
- * Send one request and wait for its reply. On XZ_OK-like success returns 0
- * and *reply (caller decrefs); an error reply is printed and gives 1 (or 3
- * for timeout/no_responders); transport failures 1 or 3.
+ * Send one request to the node (-u, $XZ_URL, or -c's control URL) and wait
+ * for its reply. Returns 0 and *reply (caller decrefs); an error reply is
+ * printed and gives 1 (or 3 for timeout/no_responders); transport failures
+ * 1 or 3.
  */
 static int
 request(const char *sub, const aopts *o, const char *topic, json_t *body,
     long tmo, json_t **reply)
 {
 	xz_client c;
-	char     *url = node_url(sub, o);
+	xz_env    r;
+	char      what[64];
 	char     *json;
 	int       rc;
 
 	*reply = NULL;
-	if (url == NULL)
+	snprintf(what, sizeof(what), "audit %s", sub);
+	if (xz_cli_connect(what, o->config, o->url, "audit", &c) != 0)
 		return 1;
-	rc = xz_client_open(&c, url, "audit", 1000);
-	if (rc != 0) {
-		fprintf(stderr,
-		    "xiezhi audit %s: cannot reach the node at %s: "
-		    "%s\n",
-		    sub, url, nng_strerror(rc));
-		free(url);
-		return 1;
-	}
-	free(url);
-	json           = json_dumps(body, JSON_COMPACT);
-	xz_env   e     = { .kind   = XZ_KIND_REQUEST,
-		      .topic       = topic,
-		      .topic_len   = strlen(topic),
-		      .payload     = (const uint8_t *) json,
-		      .payload_len = json ? strlen(json) : 0 };
-	uint64_t start = xz_client_now_us();
-	uint8_t  id[16];
-	xz_client_id(&c, e.id);
-	memcpy(id, e.id, 16);
-	e.timestamp_us = start;
-	e.deadline_us  = start + (uint64_t) tmo * 1000u;
-	if ((rc = xz_client_put(&c, &e)) != 0
-	    || (rc = xz_client_flush(&c)) != 0) {
-		fprintf(stderr, "xiezhi audit %s: send failed: %s\n", sub,
-		    nng_strerror(rc));
-		free(json);
+	if ((json = json_dumps(body, JSON_COMPACT)) == NULL) {
+		fprintf(stderr, "xiezhi %s: out of memory\n", what);
 		xz_client_close(&c);
 		return 1;
 	}
+	rc = xz_client_request(
+	    &c, topic, json, strlen(json), tmo, &r, NULL, NULL);
 	free(json);
-	for (;;) {
-		xz_env   r;
-		uint64_t end  = start + (uint64_t) tmo * 1000u + 1000000u;
-		uint64_t now  = xz_client_now_us();
-		int      left = now >= end ? 1 : (int) ((end - now) / 1000u);
-		rc            = xz_client_next(&c, &r, left);
-		if (rc == NNG_ETIMEDOUT) {
-			fprintf(stderr,
-			    "xiezhi audit %s: no reply to '%s' within %ld "
-			    "ms\n",
-			    sub, topic, tmo);
-			xz_client_close(&c);
-			return EXIT_TIMEOUT;
-		}
-		if (rc != 0) {
-			fprintf(stderr, "xiezhi audit %s: %s\n", sub,
-			    nng_strerror(rc));
-			xz_client_close(&c);
-			return 1;
-		}
-		if (r.kind != XZ_KIND_REPLY || memcmp(r.corr, id, 16) != 0)
-			continue;
-		json_t *v = json_loadb(
-		    (const char *) r.payload, r.payload_len, 0, NULL);
+	if (rc != 0) {
+		char prefix[80];
+		snprintf(prefix, sizeof(prefix), "xiezhi %s", what);
+		rc = xz_cli_no_reply(prefix, topic, tmo, rc);
 		xz_client_close(&c);
-		if (r.flags & XZ_MSG_ERROR) {
-			json_t     *err = json_object_get(v, "error");
-			const char *code
-			    = json_string_value(json_object_get(err, "code"));
-			printf("%.*s\n", (int) r.payload_len,
-			    (const char *) r.payload);
-			fprintf(stderr, "xiezhi audit %s: %s: %s\n", sub,
-			    code ? code : "error",
-			    json_string_value(json_object_get(err, "message"))
-			        ? json_string_value(
-			            json_object_get(err, "message"))
-			        : "");
-			rc = code
-			        && (strcmp(code, "timeout") == 0
-			            || strcmp(code, "no_responders") == 0)
-			    ? EXIT_TIMEOUT
-			    : 1;
-			json_decref(v);
-			return rc;
-		}
-		if (v == NULL) {
-			fprintf(stderr,
-			    "xiezhi audit %s: the reply is not "
-			    "JSON\n",
-			    sub);
-			return 1;
-		}
-		*reply = v;
-		return 0;
+		return rc;
 	}
+	json_t *v
+	    = json_loadb((const char *) r.payload, r.payload_len, 0, NULL);
+	if (r.flags & XZ_MSG_ERROR) {
+		json_t     *err = json_object_get(v, "error");
+		const char *code
+		    = json_string_value(json_object_get(err, "code"));
+		const char *msg
+		    = json_string_value(json_object_get(err, "message"));
+		printf(
+		    "%.*s\n", (int) r.payload_len, (const char *) r.payload);
+		fprintf(stderr, "xiezhi %s: %s: %s\n", what,
+		    code ? code : "error", msg ? msg : "");
+		rc = xz_cli_exit_for_code(code);
+	} else if (v == NULL) {
+		fprintf(stderr, "xiezhi %s: the reply is not JSON\n", what);
+		rc = 1;
+	} else {
+		*reply = v;
+		v      = NULL;
+	}
+	json_decref(v);
+	xz_client_close(&c);
+	return rc;
 }
 
 /* Print the stored row of seq (if any) as one JSON line. */
@@ -433,7 +369,7 @@ cmd_verify(int argc, char **argv)
 		fprintf(stderr,
 		    "xiezhi audit verify: give -f, or -c/-u, not "
 		    "both\n");
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	if (o.file != NULL)
 		return verify_file(o.file, &o);
@@ -445,9 +381,11 @@ cmd_verify(int argc, char **argv)
 			fprintf(stderr,
 			    "xiezhi audit verify: --offline needs "
 			    "-c FILE\n");
-			return EXIT_USAGE;
+			return XZ_EXIT_USAGE;
 		}
-		if (load_cfg(o.config ? o.config : DEFAULT_CONFIG, &cfg) != 0)
+		if (xz_cli_load_config(
+		        o.config ? o.config : XZ_DEFAULT_CONFIG, &cfg)
+		    != 0)
 			return 1;
 		n    = strlen(cfg.data_dir) + strlen(o.name) + 8;
 		path = malloc(n);
@@ -498,7 +436,7 @@ cmd_query(int argc, char **argv)
 		fprintf(stderr,
 		    "xiezhi audit query: queries go through the "
 		    "node (so they are audited); give -c or -u\n");
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	if ((o.since && xz_audit_parse_time(o.since, 0, &ms))
 	    || (o.until && xz_audit_parse_time(o.until, 1, &ms))) {
@@ -507,7 +445,7 @@ cmd_query(int argc, char **argv)
 		    "(YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z] UTC, or ms)\n",
 		    o.since && xz_audit_parse_time(o.since, 0, &ms) ? o.since
 		                                                    : o.until);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	json_t *body = json_object();
 	if (o.subject) {
@@ -517,7 +455,7 @@ cmd_query(int argc, char **argv)
 			    "xiezhi audit query: --subject needs "
 			    "TYPE:ID or TYPE\n");
 			json_decref(body);
-			return EXIT_USAGE;
+			return XZ_EXIT_USAGE;
 		}
 		json_object_set_new(body, "subject_type",
 		    colon
@@ -581,7 +519,7 @@ xz_audit_cli_main(int argc, char **argv)
 	}
 	if (argc < 2) {
 		fputs(usage_audit, stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
 	    || strcmp(argv[1], "help") == 0) {
@@ -594,5 +532,5 @@ xz_audit_cli_main(int argc, char **argv)
 		return cmd_query(argc - 1, argv + 1);
 	fprintf(stderr, "xiezhi audit: unknown subcommand '%s'\n%s", argv[1],
 	    usage_audit);
-	return EXIT_USAGE;
+	return XZ_EXIT_USAGE;
 }

@@ -1,5 +1,6 @@
 #include "cli/cli_common.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,4 +65,45 @@ xz_cli_node_url(const char *what, const char *config, const char *url)
 	out = strdup(cfg.control_url);
 	xz_config_free(&cfg);
 	return out;
+}
+
+int
+xz_cli_connect(const char *what, const char *config, const char *url,
+    const char *name, xz_client *c)
+{
+	char *u = xz_cli_node_url(what, config, url);
+	int   rc;
+
+	if (u == NULL)
+		return -1;
+	if ((rc = xz_client_open(c, u, name, 1000)) != 0)
+		fprintf(stderr, "xiezhi %s: cannot reach the node at %s: %s\n",
+		    what, u, nng_strerror(rc));
+	free(u);
+	return rc != 0 ? -1 : 0;
+}
+
+int
+xz_cli_no_reply(
+    const char *prefix, const char *topic, int64_t timeout_ms, int rc)
+{
+	if (rc == NNG_ETIMEDOUT) {
+		fprintf(stderr, "%s: no reply to '%s' within %" PRId64 " ms\n",
+		    prefix, topic, timeout_ms);
+		return XZ_EXIT_TIMEOUT;
+	}
+	fprintf(stderr, "%s: %s\n", prefix,
+	    rc == NNG_ECLOSED ? "the node closed the connection"
+	                      : nng_strerror(rc));
+	return 1;
+}
+
+int
+xz_cli_exit_for_code(const char *code)
+{
+	if (code != NULL
+	    && (strcmp(code, XZ_REPLY_TIMEOUT) == 0
+	        || strcmp(code, XZ_REPLY_NO_RESPONDERS) == 0))
+		return XZ_EXIT_TIMEOUT;
+	return 1;
 }

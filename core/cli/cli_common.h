@@ -1,14 +1,20 @@
 /*
  * cli_common.h - what every `xiezhi` subcommand that talks to a node needs:
- * where plugins are, reading a deployment, and finding the node's URL.
+ * where plugins are, reading a deployment, finding and dialing the node,
+ * and the messages and exit codes of a request that failed.
  * Shared by main.c and audit_cli.c.
  */
 #ifndef XZ_CLI_COMMON_H
 #define XZ_CLI_COMMON_H
 
 #include "config/config.h"
+#include "wire/client.h"
 
 #define XZ_DEFAULT_CONFIG "config/xiezhi.cfg"
+
+/* Exit codes of every command: 0 ok, 1 error (including an error reply). */
+#define XZ_EXIT_USAGE 2
+#define XZ_EXIT_TIMEOUT 3 /* timeout or no responders */
 
 /* Where `so` plugins given without a path are found: $XZ_PLUGIN_DIR, else
  * <exe>/../lib/xiezhi/plugins (an installed tree, wherever it was moved),
@@ -21,5 +27,18 @@ int xz_cli_load_config(const char *path, xz_config *cfg);
  * given), else the control URL of config (default XZ_DEFAULT_CONFIG).
  * Returns a malloc'd string, or NULL after printing why ("xiezhi WHAT:"). */
 char *xz_cli_node_url(const char *what, const char *config, const char *url);
+/* Dial the node (found as xz_cli_node_url does) and say hello as name.
+ * 0, or -1 after printing why ("xiezhi WHAT: cannot reach the node at
+ * URL: ..."). Close c with xz_client_close after 0. */
+int xz_cli_connect(const char *what, const char *config, const char *url,
+    const char *name, xz_client *c);
+/* Print why xz_client_request returned rc without a reply, as "PREFIX:
+ * ...", and return the exit code (XZ_EXIT_TIMEOUT for a timeout, else 1).
+ */
+int xz_cli_no_reply(
+    const char *prefix, const char *topic, int64_t timeout_ms, int rc);
+/* The exit code of an error reply with this code (NULL: none):
+ * XZ_EXIT_TIMEOUT for timeout and no_responders, else 1. */
+int xz_cli_exit_for_code(const char *code);
 
 #endif

@@ -23,10 +23,6 @@
 #include "lua/luahost.h"
 #include "util/topic.h"
 
-#define EXIT_USAGE 2
-#define EXIT_TIMEOUT 3
-#define DEFAULT_CONFIG XZ_DEFAULT_CONFIG
-
 /* A kernel with the Lua host plugged in: what `run` and `check` load. */
 static int
 node_new(xz_kernel **k, xz_config *cfg, xz_diag *d)
@@ -42,7 +38,7 @@ static const char usage_main[]
       "\n"
       "commands:\n"
       "  run     [-c FILE]                      run a node "
-      "(default " DEFAULT_CONFIG ")\n"
+      "(default " XZ_DEFAULT_CONFIG ")\n"
       "  check   [-c FILE]                      validate config, plugins and "
       "scripts as run would\n"
       "  pub     [-c FILE|-u URL] TOPIC [JSON|-] publish (- : one JSON "
@@ -73,7 +69,7 @@ struct cmd_help {
 static const struct cmd_help helps[] = {
 	{ "run",
 	    "usage: xiezhi run [-c FILE]\n"
-	    "Run a node from a deployment file (default " DEFAULT_CONFIG
+	    "Run a node from a deployment file (default " XZ_DEFAULT_CONFIG
 	    ").\nSIGTERM/SIGINT stop it gracefully (drain, stop "
 	    "plugins in reverse order, exit 0);\nSIGHUP reloads every "
 	    "Lua plugin and script.\n" },
@@ -175,7 +171,7 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 				    "xiezhi %s: -%c needs a non-negative "
 				    "integer, got '%s'\n",
 				    cmd, ch, optarg);
-				return EXIT_USAGE;
+				return XZ_EXIT_USAGE;
 			}
 			if (ch == 'n')
 				o->count = v;
@@ -196,7 +192,7 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 			return -1;
 		default:
 			print_help(cmd, stderr);
-			return EXIT_USAGE;
+			return XZ_EXIT_USAGE;
 		}
 	}
 	o->argc = argc - optind;
@@ -205,34 +201,9 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 }
 
 static int
-load_config(const char *path, xz_config *cfg)
-{
-	return xz_cli_load_config(path, cfg);
-}
-
-static char *
-target_url(const char *cmd, const opts *o)
-{
-	return xz_cli_node_url(cmd, o->config, o->url);
-}
-
-static int
 connect_node(const char *cmd, const opts *o, xz_client *c)
 {
-	char *url = target_url(cmd, o);
-	int   rc;
-
-	if (url == NULL)
-		return 1;
-	rc = xz_client_open(c, url, cmd, 1000);
-	if (rc != 0) {
-		fprintf(stderr, "xiezhi %s: cannot reach the node at %s: %s\n",
-		    cmd, url, nng_strerror(rc));
-		free(url);
-		return 1;
-	}
-	free(url);
-	return 0;
+	return xz_cli_connect(cmd, o->config, o->url, cmd, c) != 0 ? 1 : 0;
 }
 
 /* Check that text is one JSON value; the bus carries JSON objects. */
@@ -253,28 +224,17 @@ check_json(const char *cmd, const char *text, size_t len)
 	return 0;
 }
 
-static const char *
-env_code(const xz_env *e)
-{
-	static char  code[64];
-	json_error_t je;
-	json_t      *o
-	    = json_loadb((const char *) e->payload, e->payload_len, 0, &je);
-	json_t *c
-	    = o ? json_object_get(json_object_get(o, "error"), "code") : NULL;
-	snprintf(code, sizeof(code), "%s",
-	    json_is_string(c) ? json_string_value(c) : "");
-	json_decref(o);
-	return code;
-}
-
+/* The exit code of an error reply: by its {"error":{"code":..}}. */
 static int
 exit_for_error(const xz_env *e)
 {
-	const char *code = env_code(e);
-	if (strcmp(code, "timeout") == 0 || strcmp(code, "no_responders") == 0)
-		return EXIT_TIMEOUT;
-	return 1;
+	json_t *o
+	    = json_loadb((const char *) e->payload, e->payload_len, 0, NULL);
+	int rc = xz_cli_exit_for_code(json_string_value(
+	    json_object_get(json_object_get(o, "error"), "code")));
+
+	json_decref(o);
+	return rc;
 }
 
 /* Send a request and wait for its reply; prints the reply on stdout. */
@@ -282,74 +242,34 @@ static int
 do_request(
     xz_client *c, const char *topic, const char *json, long tmo, bool pretty)
 {
-	xz_env   e     = { .kind   = XZ_KIND_REQUEST,
-		      .topic       = topic,
-		      .topic_len   = strlen(topic),
-		      .payload     = (const uint8_t *) json,
-		      .payload_len = strlen(json) };
-	uint64_t start = xz_client_now_us();
-	int      rc;
+	xz_env r;
+	int    rc = xz_client_request(
+	       c, topic, json, strlen(json), tmo, &r, NULL, NULL);
 
-	xz_client_id(c, e.id);
-	e.timestamp_us = start;
-	e.deadline_us  = start + (uint64_t) tmo * 1000u;
-	uint8_t id[16];
-	memcpy(id, e.id, 16);
-	if ((rc = xz_client_put(c, &e)) != 0
-	    || (rc = xz_client_flush(c)) != 0) {
-		fprintf(stderr, "xiezhi: send failed: %s\n", nng_strerror(rc));
-		return 1;
-	}
-	for (;;) {
-		uint64_t now = xz_client_now_us();
-		long     left
-		    = (long) ((start + (uint64_t) tmo * 1000u + 1000000u - now)
-		        / 1000u);
-		xz_env r;
-		if (now > start + (uint64_t) tmo * 1000u + 1000000u)
-			left = 0;
-		rc = xz_client_next(c, &r, left > 0 ? (int) left : 1);
-		if (rc == NNG_ETIMEDOUT) {
-			fprintf(stderr,
-			    "xiezhi: no reply to '%s' within %ld ms\n", topic,
-			    tmo);
-			return EXIT_TIMEOUT;
-		}
-		if (rc != 0) {
-			fprintf(stderr, "xiezhi: %s\n",
-			    rc == NNG_ECLOSED
-			        ? "the node closed the connection"
-			        : nng_strerror(rc));
-			return 1;
-		}
-		if (r.kind != XZ_KIND_REPLY || memcmp(r.corr, id, 16) != 0)
-			continue;
-		if (pretty) {
-			json_error_t je;
-			json_t      *v = json_loadb((const char *) r.payload,
-			         r.payload_len, JSON_DECODE_ANY, &je);
-			char        *s = v
-			           ? json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY)
-			           : NULL;
-			if (s)
-				printf("%s\n", s);
-			else
-				printf("%.*s\n", (int) r.payload_len,
-				    (const char *) r.payload);
-			free(s);
-			json_decref(v);
-		} else {
+	if (rc != 0)
+		return xz_cli_no_reply("xiezhi", topic, tmo, rc);
+	if (pretty) {
+		json_t *v = json_loadb((const char *) r.payload, r.payload_len,
+		    JSON_DECODE_ANY, NULL);
+		char   *s = v ? json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY)
+		              : NULL;
+		if (s)
+			printf("%s\n", s);
+		else
 			printf("%.*s\n", (int) r.payload_len,
 			    (const char *) r.payload);
-		}
-		fflush(stdout);
-		if (r.flags & XZ_MSG_ERROR) {
-			fprintf(
-			    stderr, "xiezhi: error reply from '%s'\n", topic);
-			return exit_for_error(&r);
-		}
-		return 0;
+		free(s);
+		json_decref(v);
+	} else {
+		printf(
+		    "%.*s\n", (int) r.payload_len, (const char *) r.payload);
 	}
+	fflush(stdout);
+	if (r.flags & XZ_MSG_ERROR) {
+		fprintf(stderr, "xiezhi: error reply from '%s'\n", topic);
+		return exit_for_error(&r);
+	}
+	return 0;
 }
 
 static int
@@ -363,16 +283,16 @@ cmd_call(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.argc < 1 || o.argc > 2) {
 		print_help("call", stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	const char *topic = o.argv[0];
 	const char *json  = o.argc == 2 ? o.argv[1] : "{}";
 	if (!xz_topic_valid(topic, strlen(topic))) {
 		fprintf(stderr, "xiezhi call: invalid topic '%s'\n", topic);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	if (check_json("call", json, strlen(json)) != 0)
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	if (connect_node("call", &o, &c) != 0)
 		return 1;
 	rc = do_request(
@@ -394,7 +314,7 @@ simple_request(
 		return rc < 0 ? 0 : rc;
 	if (o.argc > (name_arg ? 1 : 0)) {
 		print_help(cmd, stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	if (name_arg && o.argc == 1) {
 		json_t *b = json_pack("{s:s}", "name", o.argv[0]);
@@ -411,6 +331,19 @@ simple_request(
 	return rc;
 }
 
+/* An error reply to an event, before the confirming ping's reply. */
+static void
+pub_refused(const xz_env *r, void *arg)
+{
+	int *failed = arg;
+
+	if (r->kind == XZ_KIND_REPLY && (r->flags & XZ_MSG_ERROR)) {
+		fprintf(stderr, "xiezhi pub: refused: %.*s\n",
+		    (int) r->payload_len, (const char *) r->payload);
+		(*failed)++;
+	}
+}
+
 static int
 cmd_pub(int argc, char **argv)
 {
@@ -423,17 +356,17 @@ cmd_pub(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.argc < 1 || o.argc > 2) {
 		print_help("pub", stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	const char *topic = o.argv[0];
 	const char *json  = o.argc == 2 ? o.argv[1] : "{}";
 	bool        lines = strcmp(json, "-") == 0;
 	if (!xz_topic_valid(topic, strlen(topic))) {
 		fprintf(stderr, "xiezhi pub: invalid topic '%s'\n", topic);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	if (!lines && check_json("pub", json, strlen(json)) != 0)
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	if (connect_node("pub", &o, &c) != 0)
 		return 1;
 	char  *line   = NULL;
@@ -484,38 +417,14 @@ cmd_pub(int argc, char **argv)
 	/* A ping after the events: its reply means every event before it was
 	 * taken (in order) by the node; error replies for events come first.
 	 */
-	xz_env  p = { .kind   = XZ_KIND_REQUEST,
-		 .topic       = "xz.sys.ping",
-		 .topic_len   = 11,
-		 .payload     = (const uint8_t *) "{}",
-		 .payload_len = 2 };
-	uint8_t pid[16];
-	xz_client_id(&c, p.id);
-	memcpy(pid, p.id, 16);
-	p.timestamp_us = xz_client_now_us();
-	p.deadline_us  = p.timestamp_us + 60000000u;
-	xz_client_put(&c, &p);
-	xz_client_flush(&c);
-	for (;;) {
-		xz_env r;
-		rc = xz_client_next(&c, &r, 65000);
-		if (rc != 0) {
-			fprintf(stderr,
-			    "xiezhi pub: no confirmation from the "
-			    "node: %s\n",
-			    nng_strerror(rc));
-			failed++;
-			break;
-		}
-		if (r.kind != XZ_KIND_REPLY)
-			continue;
-		if (memcmp(r.corr, pid, 16) == 0)
-			break;
-		if (r.flags & XZ_MSG_ERROR) {
-			fprintf(stderr, "xiezhi pub: refused: %.*s\n",
-			    (int) r.payload_len, (const char *) r.payload);
-			failed++;
-		}
+	xz_env r;
+	rc = xz_client_request(
+	    &c, "xz.sys.ping", "{}", 2, 64000, &r, pub_refused, &failed);
+	if (rc != 0) {
+		fprintf(stderr,
+		    "xiezhi pub: no confirmation from the node: %s\n",
+		    nng_strerror(rc));
+		failed++;
 	}
 	xz_client_close(&c);
 	if (lines)
@@ -537,12 +446,12 @@ cmd_sub(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.argc != 1) {
 		print_help("sub", stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	const char *pattern = o.argv[0];
 	if (!xz_pattern_valid(pattern, strlen(pattern))) {
 		fprintf(stderr, "xiezhi sub: invalid pattern '%s'\n", pattern);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	if (connect_node("sub", &o, &c) != 0)
 		return 1;
@@ -572,7 +481,7 @@ cmd_sub(int argc, char **argv)
 		    &c, &e, o.timeout_ms >= 0 ? (int) o.timeout_ms : -1);
 		if (rc == NNG_ETIMEDOUT) {
 			xz_client_close(&c);
-			return EXIT_TIMEOUT;
+			return XZ_EXIT_TIMEOUT;
 		}
 		if (rc != 0) {
 			fprintf(stderr, "xiezhi sub: %s\n",
@@ -624,7 +533,7 @@ cmd_console(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.argc != 0) {
 		print_help("console", stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	if (connect_node("console", &o, &c) != 0)
 		return 1;
@@ -680,10 +589,10 @@ cmd_check(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.argc != 0) {
 		print_help("check", stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
-	const char *path = o.config ? o.config : DEFAULT_CONFIG;
-	if (load_config(path, &cfg) != 0)
+	const char *path = o.config ? o.config : XZ_DEFAULT_CONFIG;
+	if (xz_cli_load_config(path, &cfg) != 0)
 		return 1;
 	xz_diag_init(&d);
 	if (node_new(&k, &cfg, &d) != XZ_OK) {
@@ -737,9 +646,10 @@ cmd_run(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.argc != 0) {
 		print_help("run", stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
-	if (load_config(o.config ? o.config : DEFAULT_CONFIG, &cfg) != 0)
+	if (xz_cli_load_config(o.config ? o.config : XZ_DEFAULT_CONFIG, &cfg)
+	    != 0)
 		return 1;
 	xz_diag_init(&d);
 	if (node_new(&k, &cfg, &d) != XZ_OK || xz_kernel_load(k, &d) != 0) {
@@ -805,7 +715,7 @@ dispatch(int argc, char **argv)
 
 	if (argc < 2) {
 		fputs(usage_main, stderr);
-		return EXIT_USAGE;
+		return XZ_EXIT_USAGE;
 	}
 	cmd = argv[1];
 	argc--;
@@ -850,5 +760,5 @@ dispatch(int argc, char **argv)
 	if (strcmp(cmd, "bench-peer") == 0)
 		return xz_bench_peer_main(argc, argv);
 	fprintf(stderr, "xiezhi: unknown command '%s'\n\n%s", cmd, usage_main);
-	return EXIT_USAGE;
+	return XZ_EXIT_USAGE;
 }

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct pending {
 
 /* The state of one load. */
 typedef struct ld {
+	config_t        cfg; /* the libconfig tree, freed when the load ends */
 	xz_config      *c;
 	xz_diag        *d;
 	const char     *builtin_dir;
@@ -245,8 +247,10 @@ tag_files(xz_config *c, config_setting_t *s)
 	return 0;
 }
 
-const char *
-xz_config_file_of(const config_setting_t *s)
+/* The file s was read from, as diagnostics name it (an include is shown
+ * joined with the main file's directory). Owned by the config. */
+static const char *
+file_of(const config_setting_t *s)
 {
 	const struct xz_config_file *f = config_setting_get_hook(s);
 
@@ -366,28 +370,60 @@ flush_pending(ld *l)
 	l->npend = l->cap = 0;
 }
 
-static const char *
-type_name(int type)
+/* enum xz_cfg_type of a libconfig type; 0 for none. */
+static int
+cfg_type(int lctype)
 {
-	switch (type) {
+	switch (lctype) {
 	case CONFIG_TYPE_GROUP:
-		return "group";
+		return XZ_CFG_GROUP;
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
-		return "integer";
+		return XZ_CFG_INT;
 	case CONFIG_TYPE_FLOAT:
-		return "float";
+		return XZ_CFG_FLOAT;
 	case CONFIG_TYPE_STRING:
-		return "string";
+		return XZ_CFG_STRING;
 	case CONFIG_TYPE_BOOL:
-		return "boolean";
+		return XZ_CFG_BOOL;
 	case CONFIG_TYPE_ARRAY:
-		return "array";
+		return XZ_CFG_ARRAY;
 	case CONFIG_TYPE_LIST:
+		return XZ_CFG_LIST;
+	default:
+		return 0;
+	}
+}
+
+/* How errors name an enum xz_cfg_type ("got list"). */
+static const char *
+cfg_type_name(int type)
+{
+	switch (type) {
+	case XZ_CFG_GROUP:
+		return "group";
+	case XZ_CFG_INT:
+		return "integer";
+	case XZ_CFG_FLOAT:
+		return "float";
+	case XZ_CFG_STRING:
+		return "string";
+	case XZ_CFG_BOOL:
+		return "boolean";
+	case XZ_CFG_ARRAY:
+		return "array";
+	case XZ_CFG_LIST:
 		return "list";
 	default:
 		return "nothing";
 	}
+}
+
+/* How errors name a libconfig type. */
+static const char *
+type_name(int lctype)
+{
+	return cfg_type_name(cfg_type(lctype));
 }
 
 /* ---- spelling suggestions ------------------------------------------- */
@@ -697,7 +733,7 @@ static const config_setting_t *
 section(ld *l, const char *key)
 {
 	const config_setting_t *s
-	    = config_setting_get_member(config_root_setting(&l->c->cfg), key);
+	    = config_setting_get_member(config_root_setting(&l->cfg), key);
 
 	if (s == NULL)
 		return NULL;
@@ -726,7 +762,7 @@ parse_node(ld *l)
 	c->workers   = XZ_DEFAULT_WORKERS;
 	if (g == NULL) {
 		if (config_setting_get_member(
-		        config_root_setting(&c->cfg), "node")
+		        config_root_setting(&l->cfg), "node")
 		    == NULL)
 			err_file(l, "missing required section 'node'");
 		return;
@@ -952,6 +988,54 @@ resolve_file(ld *l, xz_plugin_cfg *pc, const char *label,
 	free(own);
 }
 
+/* Copy the members of an `options` group into pc->options, so that no
+ * libconfig type leaves this file. */
+static void
+copy_options(ld *l, xz_plugin_cfg *pc, const config_setting_t *g)
+{
+	int n = config_setting_length(g);
+
+	if (n == 0)
+		return;
+	if ((pc->options = calloc((size_t) n, sizeof(*pc->options))) == NULL) {
+		oom(l);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, i);
+		xz_cfg_option          *o = &pc->options[pc->noptions];
+
+		o->type = cfg_type(config_setting_type(s));
+		o->file = file_of(s);
+		o->line = (int) config_setting_source_line(s);
+		switch (o->type) {
+		case XZ_CFG_INT:
+			o->v.i = config_setting_get_int64(s);
+			break;
+		case XZ_CFG_FLOAT:
+			o->v.f = config_setting_get_float(s);
+			break;
+		case XZ_CFG_BOOL:
+			o->v.b = config_setting_get_bool(s);
+			break;
+		case XZ_CFG_STRING:
+			if ((o->v.s = strdup(config_setting_get_string(s)))
+			    == NULL) {
+				oom(l);
+				return;
+			}
+			break;
+		default:
+			break;
+		}
+		pc->noptions++; /* counted before name: freed either way */
+		if ((o->name = strdup(config_setting_name(s))) == NULL) {
+			oom(l);
+			return;
+		}
+	}
+}
+
 /* Parse element `index` of `plugins` (script 0) or `scripts` (script 1)
  * into the next free xz_plugin_cfg. */
 static void
@@ -979,7 +1063,7 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 	pc          = &c->plugins[c->nplugins++];
 	pc->kind    = script ? XZ_PLUGIN_SCRIPT : 0;
 	pc->enabled = 1;
-	pc->file    = xz_config_file_of(e);
+	pc->file    = file_of(e);
 	pc->line    = (int) config_setting_source_line(e);
 
 	snprintf(label, sizeof(label), "%s[%d]", list, index);
@@ -1052,7 +1136,7 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 			err(l, opts, "%soptions must be a group, got %s", pfx,
 			    type_name(config_setting_type(opts)));
 		else
-			pc->options = opts;
+			copy_options(l, pc, opts);
 	}
 
 	/* Only a complete entry has a file to look for. */
@@ -1065,7 +1149,7 @@ parse_entries(ld *l, int script)
 {
 	const char             *key = script ? "scripts" : "plugins";
 	const config_setting_t *s
-	    = config_setting_get_member(config_root_setting(&l->c->cfg), key);
+	    = config_setting_get_member(config_root_setting(&l->cfg), key);
 	xz_plugin_cfg *more;
 	int            n;
 
@@ -1121,9 +1205,9 @@ static void
 report_parse_error(ld *l)
 {
 	xz_config  *c    = l->c;
-	const char *text = config_error_text(&c->cfg);
-	char       *file = display_name(c, config_error_file(&c->cfg));
-	int         line = config_error_line(&c->cfg);
+	const char *text = config_error_text(&l->cfg);
+	char       *file = display_name(c, config_error_file(&l->cfg));
+	int         line = config_error_line(&l->cfg);
 	char       *inc  = NULL;
 
 	if (text == NULL)
@@ -1154,9 +1238,10 @@ xz_config_load(
 	struct stat             st;
 	char                   *dir;
 	char                    hint[96];
+	int                     rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	config_init(&c->cfg);
+	config_init(&l.cfg);
 	if ((c->path = strdup(path)) == NULL
 	    || (dir = dir_part(path)) == NULL) {
 		oom(&l);
@@ -1174,22 +1259,22 @@ xz_config_load(
 		    d, NULL, 0, "cannot read %s: %s", path, strerror(EISDIR));
 		goto fail;
 	}
-	config_set_include_dir(&c->cfg, c->dir);
+	config_set_include_dir(&l.cfg, c->dir);
 	errno = 0;
-	if (!config_read_file(&c->cfg, path)) {
-		if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO)
+	if (!config_read_file(&l.cfg, path)) {
+		if (config_error_type(&l.cfg) == CONFIG_ERR_FILE_IO)
 			xz_diag_add(d, NULL, 0, "cannot read %s: %s", path,
 			    errno != 0 ? strerror(errno) : "I/O error");
 		else
 			report_parse_error(&l);
 		goto fail;
 	}
-	if (tag_files(c, config_root_setting(&c->cfg)) != 0) {
+	if (tag_files(c, config_root_setting(&l.cfg)) != 0) {
 		oom(&l);
 		goto fail;
 	}
 
-	root = config_root_setting(&c->cfg);
+	root = config_root_setting(&l.cfg);
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, i);
 		const char             *name = config_setting_name(s);
@@ -1208,13 +1293,13 @@ xz_config_load(
 	parse_lua(&l);
 	parse_entries(&l, 0);
 	parse_entries(&l, 1);
-	flush_pending(&l);
-	if (l.nerr == 0)
-		return 0;
+	rc = l.nerr == 0 ? 0 : -1;
 fail:
 	flush_pending(&l);
-	xz_config_free(c);
-	return -1;
+	config_destroy(&l.cfg);
+	if (rc != 0)
+		xz_config_free(c);
+	return rc;
 }
 
 static void
@@ -1230,8 +1315,6 @@ xz_config_free(xz_config *c)
 {
 	if (c == NULL)
 		return;
-	if (config_root_setting(&c->cfg) != NULL)
-		config_destroy(&c->cfg);
 	free(c->path);
 	free(c->dir);
 	free(c->node_name);
@@ -1241,9 +1324,17 @@ xz_config_free(xz_config *c)
 	free_strv(c->listen, c->nlisten);
 	free_strv(c->best_effort, c->nbest_effort);
 	for (size_t i = 0; i < c->nplugins; i++) {
-		free(c->plugins[i].name);
-		free(c->plugins[i].path);
-		free(c->plugins[i].resolved);
+		xz_plugin_cfg *pc = &c->plugins[i];
+
+		free(pc->name);
+		free(pc->path);
+		free(pc->resolved);
+		for (size_t k = 0; k < pc->noptions; k++) {
+			free(pc->options[k].name);
+			if (pc->options[k].type == XZ_CFG_STRING)
+				free(pc->options[k].v.s);
+		}
+		free(pc->options);
 	}
 	free(c->plugins);
 	for (size_t i = 0; i < c->nfiles; i++)
@@ -1346,20 +1437,19 @@ parse_default(const xz_option_decl *o, xz_optval *v)
 	return 0;
 }
 
-/* An error at an options setting, or at the entry when s is NULL. */
-static void opt_err(const xz_plugin_cfg *pc, const config_setting_t *s,
+/* An error at a given option, or at the entry when s is NULL. */
+static void opt_err(const xz_plugin_cfg *pc, const xz_cfg_option *s,
     xz_diag *d, int *nerr, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static void
-opt_err(const xz_plugin_cfg *pc, const config_setting_t *s, xz_diag *d,
-    int *nerr, const char *fmt, ...)
+opt_err(const xz_plugin_cfg *pc, const xz_cfg_option *s, xz_diag *d, int *nerr,
+    const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (s != NULL)
-		verr_at(d, xz_config_file_of(s),
-		    (int) config_setting_source_line(s), nerr, fmt, ap);
+		verr_at(d, s->file, s->line, nerr, fmt, ap);
 	else
 		verr_at(d, pc->file, pc->line, nerr, fmt, ap);
 	va_end(ap);
@@ -1368,16 +1458,14 @@ opt_err(const xz_plugin_cfg *pc, const config_setting_t *s, xz_diag *d,
 /* Take the value of s for option o; reports a wrong type or range. */
 static void
 take_value(const xz_plugin_cfg *pc, const char *label, const xz_option_decl *o,
-    const config_setting_t *s, xz_optval *v, xz_diag *d, int *nerr)
+    const xz_cfg_option *s, xz_optval *v, xz_diag *d, int *nerr)
 {
-	int type = config_setting_type(s);
-	int ok   = 0;
+	int ok = 0;
 
 	switch (o->type) {
 	case XZ_OPT_INT:
-		if ((ok = type == CONFIG_TYPE_INT
-		            || type == CONFIG_TYPE_INT64))
-			v->v.i = config_setting_get_int64(s);
+		if ((ok = s->type == XZ_CFG_INT))
+			v->v.i = s->v.i;
 		if (ok && o->min < o->max
 		    && (v->v.i < o->min || v->v.i > o->max)) {
 			opt_err(pc, s, d, nerr,
@@ -1389,23 +1477,21 @@ take_value(const xz_plugin_cfg *pc, const char *label, const xz_option_decl *o,
 		}
 		break;
 	case XZ_OPT_FLOAT:
-		if (type == CONFIG_TYPE_FLOAT) {
-			v->v.f = config_setting_get_float(s);
+		if (s->type == XZ_CFG_FLOAT) {
+			v->v.f = s->v.f;
 			ok     = 1;
-		} else if (type == CONFIG_TYPE_INT
-		    || type == CONFIG_TYPE_INT64) {
-			v->v.f = (double) config_setting_get_int64(s);
+		} else if (s->type == XZ_CFG_INT) {
+			v->v.f = (double) s->v.i;
 			ok     = 1;
 		}
 		break;
 	case XZ_OPT_BOOL:
-		if ((ok = type == CONFIG_TYPE_BOOL))
-			v->v.b = config_setting_get_bool(s);
+		if ((ok = s->type == XZ_CFG_BOOL))
+			v->v.b = s->v.b;
 		break;
 	case XZ_OPT_STRING:
-		if ((ok = type == CONFIG_TYPE_STRING)
-		    && (v->v.s = strdup(config_setting_get_string(s)))
-		        == NULL) {
+		if ((ok = s->type == XZ_CFG_STRING)
+		    && (v->v.s = strdup(s->v.s)) == NULL) {
 			opt_err(pc, s, d, nerr, "%s: out of memory", label);
 			return;
 		}
@@ -1416,22 +1502,33 @@ take_value(const xz_plugin_cfg *pc, const char *label, const xz_option_decl *o,
 	if (!ok) {
 		opt_err(pc, s, d, nerr,
 		    "%s: option '%s' must be %s %s, got %s", label, o->name,
-		    article(o->type), opt_type_name(o->type), type_name(type));
+		    article(o->type), opt_type_name(o->type),
+		    cfg_type_name(s->type));
 		return;
 	}
 	v->set = 1;
+}
+
+/* The option named name in pc's options group, or NULL. (libconfig
+ * refuses a group with a name twice.) */
+static const xz_cfg_option *
+given(const xz_plugin_cfg *pc, const char *name)
+{
+	for (size_t i = 0; i < pc->noptions; i++)
+		if (strcmp(pc->options[i].name, name) == 0)
+			return &pc->options[i];
+	return NULL;
 }
 
 int
 xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
     xz_optvals *out, xz_diag *d)
 {
-	const config_setting_t *g   = pc->options;
-	xz_optvals              res = { NULL, 0 };
-	const char            **names;
-	char                    label[96], hint[96];
-	size_t                  n    = 0;
-	int                     nerr = 0;
+	xz_optvals   res = { NULL, 0 };
+	const char **names;
+	char         label[96], hint[96];
+	size_t       n    = 0;
+	int          nerr = 0;
 
 	out->vals  = NULL;
 	out->count = 0;
@@ -1460,19 +1557,13 @@ xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
 			    label, decls[i].name, decls[i].type);
 	}
 
-	if (g != NULL && !config_setting_is_group(g)) {
-		opt_err(pc, g, d, &nerr, "%s: options must be a group, got %s",
-		    label, type_name(config_setting_type(g)));
-		g = NULL;
-	}
 	/* Defaults are checked even when the option is given (a broken one
 	 * is a bug of the plugin); absent options take theirs, or are missing
 	 * when required. Reported at the entry, which comes before its
 	 * options. */
 	for (size_t k = 0; k < n; k++) {
-		const xz_option_decl   *o = &decls[k];
-		const config_setting_t *s
-		    = g != NULL ? config_setting_get_member(g, o->name) : NULL;
+		const xz_option_decl *o = &decls[k];
+		const xz_cfg_option  *s = given(pc, o->name);
 
 		if (o->type < XZ_OPT_INT || o->type > XZ_OPT_STRING)
 			continue;
@@ -1495,10 +1586,10 @@ xz_options_resolve(const xz_plugin_cfg *pc, const xz_option_decl *decls,
 			    o->name, opt_type_name(o->type));
 	}
 	/* Given values, in file order so diagnostics follow the file. */
-	for (int i = 0; g != NULL && i < config_setting_length(g); i++) {
-		const config_setting_t *s   = config_setting_get_elem(g, i);
-		const char             *key = config_setting_name(s);
-		size_t                  k;
+	for (size_t i = 0; i < pc->noptions; i++) {
+		const xz_cfg_option *s   = &pc->options[i];
+		const char          *key = s->name;
+		size_t               k;
 
 		for (k = 0; k < n; k++)
 			if (strcmp(decls[k].name, key) == 0)

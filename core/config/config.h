@@ -1,5 +1,7 @@
 /*
- * config.h - the deployment file (libconfig), parsed and validated.
+ * config.h - the deployment file (libconfig), parsed and validated. Only
+ * config.c sees libconfig: what it hands on (xz_config, each plugin's
+ * options as an xz_cfg_option list) is plain C data.
  *
  * Layout of a deployment (every section optional but `node`):
  *
@@ -69,7 +71,6 @@
 #ifndef XZ_CONFIG_H
 #define XZ_CONFIG_H
 
-#include <libconfig.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,34 @@ enum xz_plugin_kind {
 	XZ_PLUGIN_SCRIPT = 3, /* operator script from the `scripts` list */
 };
 
+/* The type of an option value as the file writes it. A group, array or
+ * list keeps only its type: options are scalars, and the type is what an
+ * error about it names. */
+enum xz_cfg_type {
+	XZ_CFG_INT    = 1, /* int or int64 (5, 5000000000L, 0x10) */
+	XZ_CFG_FLOAT  = 2,
+	XZ_CFG_BOOL   = 3,
+	XZ_CFG_STRING = 4,
+	XZ_CFG_GROUP  = 5, /* { ... } */
+	XZ_CFG_ARRAY  = 6, /* [ ... ] */
+	XZ_CFG_LIST   = 7, /* ( ... ) */
+};
+
+/* One member of a plugin's `options` group, copied out of the file with
+ * the place it was written, for diagnostics. Owned by xz_config. */
+typedef struct xz_cfg_option {
+	char *name;
+	int   type; /* enum xz_cfg_type */
+	union {
+		int64_t i;
+		double  f;
+		int     b;
+		char   *s;
+	} v; /* unused for a group, array or list */
+	const char *file; /* declaring file, as diagnostics name it */
+	int         line;
+} xz_cfg_option;
+
 /* One entry of `plugins` or `scripts`. All strings owned by xz_config. */
 typedef struct xz_plugin_cfg {
 	char *name;
@@ -89,9 +118,11 @@ typedef struct xz_plugin_cfg {
 	char *path; /* as written, or NULL when not given (so: <name>.so) */
 	char *resolved; /* absolute path if found, else NULL */
 	int   enabled;
-	const config_setting_t *options; /* the `options` group, or NULL */
-	const char             *file; /* declaring file (owned by cfg) */
-	int                     line; /* line of the entry */
+	/* The `options` group, in file order; NULL when absent or empty. */
+	xz_cfg_option *options;
+	size_t         noptions;
+	const char    *file; /* declaring file (owned by cfg) */
+	int            line; /* line of the entry */
 } xz_plugin_cfg;
 
 typedef struct xz_lua_limits {
@@ -102,9 +133,8 @@ typedef struct xz_lua_limits {
 } xz_lua_limits;
 
 typedef struct xz_config {
-	config_t cfg; /* libconfig tree, kept alive for options */
-	char    *path; /* the main file as given */
-	char    *dir; /* its directory (absolute) */
+	char *path; /* the main file as given */
+	char *dir; /* its directory (absolute) */
 
 	char  *node_name;
 	char  *control_url;
@@ -128,7 +158,8 @@ typedef struct xz_config {
 	xz_plugin_cfg *plugins; /* `plugins` then `scripts`, in file order */
 	size_t         nplugins;
 
-	/* Every file the tree was read from (main + includes), private. */
+	/* Every file the tree was read from (main + includes), private;
+	 * `file` members above point into it. */
 	struct xz_config_file **files;
 	size_t                  nfiles;
 } xz_config;
@@ -156,11 +187,6 @@ int xz_config_load(xz_config *c, const char *path,
 /* Free everything load allocated. Safe on a zeroed struct and twice. */
 void xz_config_free(xz_config *c);
 
-/* The file a setting of a loaded config was read from, as diagnostics name
- * it (an include is shown joined with the main file's directory). Owned by
- * the config. Use with config_setting_source_line() for FILE:LINE. */
-const char *xz_config_file_of(const config_setting_t *s);
-
 /* Resolved option values of one plugin instance. */
 typedef struct xz_optval {
 	const xz_option_decl *decl; /* points into the plugin's table */
@@ -179,7 +205,7 @@ typedef struct xz_optvals {
 } xz_optvals;
 
 /*
- * Check a plugin's `options` group against its declared options and
+ * Check a plugin's options (pc->options) against its declared options and
  * resolve every value (given, else default). Unknown keys, wrong types,
  * out-of-range ints and missing required values are appended to d as
  * FILE:LINE errors naming the plugin and the option. Returns the number of

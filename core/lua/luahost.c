@@ -292,32 +292,30 @@ read_option_(lua_State *L, lua_desc_ctx *ctx, int i, int opts_line,
 static int
 opts_from_config(lua_desc_ctx *ctx, const xz_plugin_cfg *pc)
 {
-	int n = pc->options ? config_setting_length(pc->options) : 0;
+	size_t n = pc->noptions;
 
-	if ((ctx->opts = calloc((size_t) n + 1, sizeof(*ctx->opts))) == NULL)
+	if ((ctx->opts = calloc(n + 1, sizeof(*ctx->opts))) == NULL)
 		return -1;
-	for (int i = 0; i < n; i++) {
-		config_setting_t *s
-		    = config_setting_get_elem(pc->options, (unsigned) i);
-		xz_option_decl *o = &ctx->opts[ctx->nopts];
-		switch (config_setting_type(s)) {
-		case CONFIG_TYPE_INT:
-		case CONFIG_TYPE_INT64:
+	for (size_t i = 0; i < n; i++) {
+		const xz_cfg_option *s = &pc->options[i];
+		xz_option_decl      *o = &ctx->opts[ctx->nopts];
+		switch (s->type) {
+		case XZ_CFG_INT:
 			o->type = XZ_OPT_INT;
 			break;
-		case CONFIG_TYPE_FLOAT:
+		case XZ_CFG_FLOAT:
 			o->type = XZ_OPT_FLOAT;
 			break;
-		case CONFIG_TYPE_BOOL:
+		case XZ_CFG_BOOL:
 			o->type = XZ_OPT_BOOL;
 			break;
-		case CONFIG_TYPE_STRING:
+		case XZ_CFG_STRING:
 			o->type = XZ_OPT_STRING;
 			break;
 		default:
 			continue; /* the kernel reports the wrong type */
 		}
-		o->name        = strdup(config_setting_name(s));
+		o->name        = strdup(s->name);
 		o->description = strdup("(from the config)");
 		if (o->name == NULL || o->description == NULL)
 			return -1;
@@ -330,30 +328,26 @@ opts_from_config(lua_desc_ctx *ctx, const xz_plugin_cfg *pc)
 static void
 push_cfg_options(lua_State *L, const xz_plugin_cfg *pc)
 {
-	int n = pc->options ? config_setting_length(pc->options) : 0;
-
 	lua_newtable(L);
-	for (int i = 0; i < n; i++) {
-		config_setting_t *s
-		    = config_setting_get_elem(pc->options, (unsigned) i);
-		switch (config_setting_type(s)) {
-		case CONFIG_TYPE_INT:
-		case CONFIG_TYPE_INT64:
-			lua_pushinteger(L, config_setting_get_int64(s));
+	for (size_t i = 0; i < pc->noptions; i++) {
+		const xz_cfg_option *s = &pc->options[i];
+		switch (s->type) {
+		case XZ_CFG_INT:
+			lua_pushinteger(L, s->v.i);
 			break;
-		case CONFIG_TYPE_FLOAT:
-			lua_pushnumber(L, config_setting_get_float(s));
+		case XZ_CFG_FLOAT:
+			lua_pushnumber(L, s->v.f);
 			break;
-		case CONFIG_TYPE_BOOL:
-			lua_pushboolean(L, config_setting_get_bool(s));
+		case XZ_CFG_BOOL:
+			lua_pushboolean(L, s->v.b);
 			break;
-		case CONFIG_TYPE_STRING:
-			lua_pushstring(L, config_setting_get_string(s));
+		case XZ_CFG_STRING:
+			lua_pushstring(L, s->v.s);
 			break;
 		default:
-			continue;
+			continue; /* not a scalar: the kernel reports it */
 		}
-		lua_setfield(L, -2, config_setting_name(s));
+		lua_setfield(L, -2, s->name);
 	}
 }
 

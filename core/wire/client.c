@@ -2,6 +2,7 @@
 
 #include <nng/protocol/pair1/pair.h>
 #include <nng/supplemental/util/platform.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,5 +323,44 @@ xz_client_next(xz_client *c, xz_env *e, int timeout_ms)
 		if ((rc = recv_batch(c, &c->in, timeout_ms)) != 0)
 			return rc;
 		c->in_off = 0;
+	}
+}
+
+int
+xz_client_request(xz_client *c, const char *topic, const void *payload,
+    size_t len, int64_t timeout_ms, xz_env *reply, xz_client_other_fn other,
+    void *arg)
+{
+	uint64_t start = xz_client_now_us();
+	uint64_t tmo   = timeout_ms > 0 ? (uint64_t) timeout_ms * 1000u : 0;
+	uint64_t end   = start + tmo + 1000000u;
+	xz_env   e     = { .kind    = XZ_KIND_REQUEST,
+		      .topic        = topic,
+		      .topic_len    = strlen(topic),
+		      .payload      = payload,
+		      .payload_len  = len,
+		      .timestamp_us = start,
+		      .deadline_us  = start + tmo };
+	int      rc;
+
+	xz_client_id(c, e.id);
+	if ((rc = xz_client_put(c, &e)) != 0 || (rc = xz_client_flush(c)) != 0)
+		return rc;
+	for (;;) {
+		uint64_t now  = xz_client_now_us();
+		uint64_t left = now < end ? (end - now) / 1000u : 0;
+
+		/* Past the end, one short wait still takes what has come. */
+		rc = xz_client_next(c, reply,
+		    left > INT_MAX ? INT_MAX
+		        : left > 0 ? (int) left
+		                   : 1);
+		if (rc != 0)
+			return rc;
+		if (reply->kind == XZ_KIND_REPLY
+		    && memcmp(reply->corr, e.id, sizeof(e.id)) == 0)
+			return 0;
+		if (other != NULL)
+			other(reply, arg);
 	}
 }

@@ -49,6 +49,22 @@ int xz_client_flush(xz_client *c);
  * or another error (NNG_ECLOSED once the node dropped the connection).
  * timeout_ms < 0: wait forever. */
 int xz_client_next(xz_client *c, xz_env *e, int timeout_ms);
+/* Called by xz_client_request for an envelope that is not its reply. */
+typedef void (*xz_client_other_fn)(const xz_env *e, void *arg);
+/*
+ * Send a request to topic (payload copied, deadline timeout_ms from now)
+ * and wait for its reply: the REPLY envelope correlated with it. What
+ * arrives before it goes to other(e, arg), or is skipped when other is
+ * NULL. The wait lasts one second past the deadline, so that the node's
+ * own `timeout` error reply comes before a local timeout.
+ * Returns 0 with *reply valid until the next call on c (an error reply has
+ * XZ_MSG_ERROR in reply->flags); NNG_ETIMEDOUT without a reply;
+ * NNG_ECLOSED once the node dropped the connection; or the error of
+ * xz_client_put, xz_client_flush or xz_client_next.
+ */
+int xz_client_request(xz_client *c, const char *topic, const void *payload,
+    size_t len, int64_t timeout_ms, xz_env *reply, xz_client_other_fn other,
+    void *arg);
 /* Wall clock in microseconds. */
 uint64_t xz_client_now_us(void);
 

@@ -216,12 +216,15 @@ test_good_config_resolves_everything(void **state)
 	assert_string_equal(p->file, CFG("good/main.cfg"));
 	assert_int_equal(p->line, 26);
 
-	/* settings know their file, include or not */
-	assert_string_equal(xz_config_file_of(c.plugins[0].options),
-	    CFG("good/inc/plugins.cfg"));
-	assert_string_equal(
-	    xz_config_file_of(config_lookup(&c.cfg, "node.workers")),
-	    CFG("good/main.cfg"));
+	/* options are copied out with the file and line they were read at */
+	p = &c.plugins[0];
+	assert_int_equal(p->noptions, 1);
+	assert_string_equal(p->options[0].name, "alarm_ack_sla_s");
+	assert_int_equal(p->options[0].type, XZ_CFG_INT);
+	assert_true(p->options[0].v.i == 15);
+	assert_string_equal(p->options[0].file, CFG("good/inc/plugins.cfg"));
+	assert_int_equal(p->options[0].line, 4);
+	assert_int_equal(c.plugins[1].noptions, 0);
 
 	xz_config_free(&c);
 	assert_null(c.path);
@@ -728,6 +731,76 @@ test_options_errors(void **state)
 	xz_config_free(&c);
 }
 
+/* Every kind of value reaches the option list as plain data, with its
+ * line; an aggregate keeps its type for the error that names it. */
+static void
+test_options_neutral_list(void **state)
+{
+	static const xz_option_decl decls[] = {
+		{ "i", XZ_OPT_INT, NULL, 0, "", 0, 0 },
+		{ "g", XZ_OPT_INT, NULL, 0, "", 0, 0 },
+		{ "a", XZ_OPT_STRING, NULL, 0, "", 0, 0 },
+		{ "l", XZ_OPT_BOOL, NULL, 0, "", 0, 0 },
+		{ NULL, 0, NULL, 0, NULL, 0, 0 },
+	};
+	static const struct {
+		const char *name;
+		int         type, line;
+	} want[] = { { "i", XZ_CFG_INT, 3 }, { "f", XZ_CFG_FLOAT, 4 },
+		{ "b", XZ_CFG_BOOL, 5 }, { "s", XZ_CFG_STRING, 6 },
+		{ "g", XZ_CFG_GROUP, 7 }, { "a", XZ_CFG_ARRAY, 8 },
+		{ "l", XZ_CFG_LIST, 9 } };
+	const xz_plugin_cfg *p;
+	xz_config            c;
+	xz_diag              d;
+	xz_optvals           o;
+	char                 cfg[PATH_MAX], line[PATH_MAX + 128];
+
+	(void) state;
+	put_file("opts.cfg",
+	    "node = { name = \"n\"; };\n"
+	    "scripts = ( { name = \"s\"; path = \"x.lua\"; enabled = false;\n"
+	    "  options = { i = -5000000000L;\n"
+	    "    f = 2.5;\n"
+	    "    b = true;\n"
+	    "    s = \"text\";\n"
+	    "    g = { x = 1; };\n"
+	    "    a = [ 1, 2 ];\n"
+	    "    l = ( 1, \"y\" ); }; } );\n");
+	snprintf(cfg, sizeof(cfg), "%s/opts.cfg", tmp_root);
+	load_ok(&c, cfg, NULL);
+	p = &c.plugins[0];
+	assert_int_equal(p->noptions, 7);
+	for (size_t k = 0; k < 7; k++) {
+		assert_string_equal(p->options[k].name, want[k].name);
+		assert_int_equal(p->options[k].type, want[k].type);
+		assert_int_equal(p->options[k].line, want[k].line);
+		assert_string_equal(p->options[k].file, cfg);
+	}
+	assert_true(p->options[0].v.i == -5000000000LL);
+	assert_true(p->options[1].v.f == 2.5);
+	assert_true(p->options[2].v.b);
+	assert_string_equal(p->options[3].v.s, "text");
+
+	xz_diag_init(&d);
+	assert_int_equal(xz_options_resolve(p, decls, &o, &d), 6);
+	assert_int_equal(d.count, 6);
+	snprintf(
+	    line, sizeof(line), "%s:4: script 's': unknown option 'f'", cfg);
+	assert_string_equal(d.lines[0], line);
+	snprintf(line, sizeof(line),
+	    "%s:7: script 's': option 'g' must be an integer, got group", cfg);
+	assert_string_equal(d.lines[3], line);
+	snprintf(line, sizeof(line),
+	    "%s:8: script 's': option 'a' must be a string, got array", cfg);
+	assert_string_equal(d.lines[4], line);
+	snprintf(line, sizeof(line),
+	    "%s:9: script 's': option 'l' must be a boolean, got list", cfg);
+	assert_string_equal(d.lines[5], line);
+	xz_diag_free(&d);
+	xz_config_free(&c);
+}
+
 static void
 test_options_required_and_broken_defaults(void **state)
 {
@@ -838,6 +911,8 @@ main(void)
 		cmocka_unit_test(test_options_given_and_defaults),
 		cmocka_unit_test(test_options_errors),
 		cmocka_unit_test(test_options_required_and_broken_defaults),
+		cmocka_unit_test_setup_teardown(
+		    test_options_neutral_list, tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_log_level_parse),
 	};
 
