@@ -38,17 +38,6 @@ static const xz_option_decl options[] = {
 	{ NULL, 0, NULL, 0, NULL, 0, 0 }
 };
 
-static void
-hex16(const uint8_t id[16], char out[33])
-{
-	static const char d[] = "0123456789abcdef";
-	for (int i = 0; i < 16; i++) {
-		out[2 * i]     = d[id[i] >> 4];
-		out[2 * i + 1] = d[id[i] & 15];
-	}
-	out[32] = '\0';
-}
-
 /*
  * Append one record in its own transaction and move the side file.
  * 0 written, 1 duplicate event id, -1 error (logged).
@@ -115,7 +104,7 @@ record_event(audit_state *st, const xz_msg *m)
 	json_t      *o = json_loadb(m->data, m->len, 0, &je);
 
 	memset(&r, 0, sizeof(r));
-	hex16(m->id, id);
+	xz_hex_encode(m->id, 16, id);
 	r.f[XZ_AF_EVENT_ID] = id;
 	r.f[XZ_AF_TOPIC]    = m->topic;
 	r.f[XZ_AF_SOURCE]   = m->source;
@@ -174,7 +163,7 @@ record_own(audit_state *st, const xz_msg *req, const char *action,
 
 	memset(&r, 0, sizeof(r));
 	if (req != NULL)
-		hex16(req->id, corr);
+		xz_hex_encode(req->id, 16, corr);
 	r.f[XZ_AF_TOPIC]        = req ? req->topic : "audit.internal";
 	r.f[XZ_AF_SOURCE]       = req ? req->source : st->h->name(st->self);
 	r.f[XZ_AF_WHO]          = who ? who : (req ? NULL : "audit");
@@ -422,7 +411,7 @@ prune(audit_state *st, const xz_msg *req, json_t **result)
 	snprintf(out, sizeof(out), "pruned %lld records",
 	    (long long) (hi - lo + 1));
 	if (req)
-		hex16(req->id, corr);
+		xz_hex_encode(req->id, 16, corr);
 	r.at_ms                 = now;
 	r.f[XZ_AF_TOPIC]        = req ? req->topic : "audit.retention";
 	r.f[XZ_AF_SOURCE]       = req ? req->source : st->h->name(st->self);
