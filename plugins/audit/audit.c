@@ -13,6 +13,7 @@
 #include <xiezhi/xiezhi.h>
 
 #include "chain.h"
+#include "reply.h"
 
 #define DAY_MS 86400000LL
 
@@ -214,7 +215,8 @@ reply_json(audit_state *st, const xz_msg *m, json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s == NULL)
-		st->h->reply_error(st->self, m, "internal", "out of memory");
+		kit_reply_error(
+		    st->h, st->self, m, KIT_E_INTERNAL, "out of memory");
 	else
 		st->h->reply(st->self, m, s, strlen(s));
 	free(s);
@@ -227,7 +229,8 @@ on_verify(audit_state *st, const xz_msg *m)
 	xz_audit_verdict v;
 
 	if (xz_audit_verify(st->db, st->head_path, &v) != 0) {
-		st->h->reply_error(st->self, m, "io_error", v.detail);
+		kit_reply_error(
+		    st->h, st->self, m, KIT_E_STORE_ERROR, v.detail);
 		return;
 	}
 	reply_json(st, m, verdict_json(&v));
@@ -291,7 +294,7 @@ on_query(audit_state *st, const xz_msg *m)
 	    || opt_str(o, "from", &from) || opt_str(o, "to", &to)
 	    || opt_str(o, "purpose", &purpose)
 	    || (lim != NULL && !json_is_integer(lim))) {
-		st->h->reply_error(st->self, m, "bad_request",
+		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST,
 		    "audit.query takes {subject_type, subject_id, who, from, "
 		    "to, purpose: strings; limit: integer}");
 		record_own(
@@ -306,7 +309,7 @@ on_query(audit_state *st, const xz_msg *m)
 		    "[THH:MM[:SS[.mmm]]][Z] UTC, or ms since the epoch)",
 		    from && xz_audit_parse_time(from, 0, &from_ms) ? from
 		                                                   : to);
-		st->h->reply_error(st->self, m, "bad_request", msg);
+		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST, msg);
 		record_own(
 		    st, m, "REFUSE", "query", purpose, "bad_request", NULL);
 		json_decref(o);
@@ -320,7 +323,7 @@ on_query(audit_state *st, const xz_msg *m)
 		snprintf(msg, sizeof(msg),
 		    "audit.query: limit must be 1..%" PRId64,
 		    st->query_limit_max);
-		st->h->reply_error(st->self, m, "bad_request", msg);
+		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST, msg);
 		record_own(
 		    st, m, "REFUSE", "query", purpose, "bad_request", NULL);
 		json_decref(o);
@@ -335,8 +338,8 @@ on_query(audit_state *st, const xz_msg *m)
 	    " AND (?3 IS NULL OR who = ?3) AND at_ms >= ?4 AND at_ms <= ?5"
 	    " ORDER BY seq LIMIT ?6");
 	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		st->h->reply_error(
-		    st->self, m, "io_error", sqlite3_errmsg(st->db));
+		kit_reply_error(st->h, st->self, m, KIT_E_STORE_ERROR,
+		    sqlite3_errmsg(st->db));
 		json_decref(o);
 		return;
 	}
@@ -472,7 +475,8 @@ on_audit(void *ud, const xz_msg *m)
 		else if (strcmp(m->topic, "audit.prune") == 0) {
 			json_t *res = NULL;
 			if (prune(st, m, &res) < 0)
-				st->h->reply_error(st->self, m, "io_error",
+				kit_reply_error(st->h, st->self, m,
+				    KIT_E_STORE_ERROR,
 				    "prune failed (see the node log)");
 			else
 				reply_json(st, m, res);
@@ -483,7 +487,8 @@ on_audit(void *ud, const xz_msg *m)
 			    "audit.query, audit.prune); audit records are "
 			    "published as events",
 			    m->topic);
-			st->h->reply_error(st->self, m, "not_found", msg);
+			kit_reply_error(
+			    st->h, st->self, m, KIT_E_NOT_FOUND, msg);
 		}
 		return;
 	}

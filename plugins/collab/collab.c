@@ -855,7 +855,7 @@ do_send(collab *c, const xz_msg *m, json_t *o)
 		json_t *old = load(c, id, 0);
 		if (old != NULL) {
 			json_decref(old);
-			refuse(c, m, &a, "conflict", id,
+			refuse(c, m, &a, "exists", id,
 			    "transfer_id '%s' is already used by another "
 			    "package",
 			    id);
@@ -873,7 +873,7 @@ do_send(collab *c, const xz_msg *m, json_t *o)
 	        -1, &st, NULL)
 	    != SQLITE_OK) {
 		exec(c, "ROLLBACK");
-		refuse(c, m, &a, "io_error", id, "%s", sqlite3_errmsg(c->db));
+		refuse(c, m, &a, "store_error", id, "%s", sqlite3_errmsg(c->db));
 		json_decref(pkg);
 		free(canon);
 		return;
@@ -892,7 +892,7 @@ do_send(collab *c, const xz_msg *m, json_t *o)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		exec(c, "ROLLBACK");
-		refuse(c, m, &a, "io_error", id, "%s", sqlite3_errmsg(c->db));
+		refuse(c, m, &a, "store_error", id, "%s", sqlite3_errmsg(c->db));
 		json_decref(pkg);
 		free(canon);
 		return;
@@ -1196,7 +1196,7 @@ do_list(collab *c, const xz_msg *m, json_t *o)
 	        -1, &st, NULL)
 	    != SQLITE_OK) {
 		refuse(
-		    c, m, &a, "io_error", NULL, "%s", sqlite3_errmsg(c->db));
+		    c, m, &a, "store_error", NULL, "%s", sqlite3_errmsg(c->db));
 		return;
 	}
 	if (state)

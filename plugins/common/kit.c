@@ -93,7 +93,7 @@ kit_int(json_t *o, const char *key, int64_t def)
 }
 
 void
-kit_err_set(kit_err *e, const char *code, const char *fmt, ...)
+kit_err_set(kit_err *e, kit_code code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -136,7 +136,7 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 		    r->body ? "not an object" : je.text);
 		json_decref(r->body);
 		r->body = NULL;
-		c->host->reply_error(c->self, m, "bad_request", msg);
+		kit_reply_error(c->host, c->self, m, KIT_E_BAD_REQUEST, msg);
 		return -1;
 	}
 	actor           = json_object_get(r->body, "actor");
@@ -147,7 +147,7 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 	r->purpose      = kit_str(r->body, "purpose");
 	if (need_actor && r->actor.user == NULL) {
 		kit_err e;
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "%s: who acts is missing: give "
 		    "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}",
 		    m->topic);
@@ -211,8 +211,8 @@ kit_reply(kit_req *r, json_t *obj)
 	s = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (s == NULL) {
-		r->c->host->reply_error(
-		    r->c->self, r->msg, "internal", "out of memory");
+		kit_reply_error(r->c->host, r->c->self, r->msg, KIT_E_INTERNAL,
+		    "out of memory");
 		return;
 	}
 	if (r->c->batch_open && defer_reply(r->c, r->msg, s) == 0)
@@ -225,14 +225,17 @@ void
 kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
     const char *subject_id)
 {
+	const char *code = kit_code_name(e->code);
+
 	kit_audit(r, "REFUSE", subject_type ? subject_type : "request",
 	    subject_id ? subject_id : (r->msg ? r->msg->topic : "internal"),
-	    e->code);
+	    code);
 	if (r->msg && r->msg->kind == XZ_KIND_REQUEST)
-		r->c->host->reply_error(r->c->self, r->msg, e->code, e->msg);
+		kit_reply_error(
+		    r->c->host, r->c->self, r->msg, e->code, e->msg);
 	else
 		r->c->host->log(
-		    r->c->self, XZ_LOG_WARN, "%s: %s", e->code, e->msg);
+		    r->c->self, XZ_LOG_WARN, "%s: %s", code, e->msg);
 }
 
 static void
@@ -307,7 +310,7 @@ kit_tx_begin(kit_ctx *c, kit_err *e)
 	c->in_tx = 1;
 	return 0;
 fail:
-	kit_err_set(e, "store_error", "%s", c->store.err);
+	kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 	return -1;
 }
 
@@ -319,7 +322,7 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 
 	if (c->group) {
 		if (kit_store_release(&c->store) != 0) {
-			kit_err_set(e, "store_error", "%s", c->store.err);
+			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 			kit_tx_abort(c);
 			return -1;
 		}
@@ -329,7 +332,7 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 		return 0;
 	}
 	if (kit_store_commit(&c->store) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		kit_tx_abort(c);
 		return -1;
 	}
@@ -385,7 +388,8 @@ kit_batch_end(kit_ctx *c)
 			c->host->reply(
 			    c->self, d->msg, d->data, strlen(d->data));
 		else
-			c->host->reply_error(c->self, d->msg, "store_error",
+			kit_reply_error(c->host, c->self, d->msg,
+			    KIT_E_STORE_ERROR,
 			    "the change was not stored: the commit failed");
 		c->host->msg_release(c->self, d->msg);
 		free(d->data);
@@ -421,7 +425,7 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 	if (id == NULL) {
 		int64_t n;
 		if (kit_store_next_seq(&c->store, k->name, &n) != 0) {
-			kit_err_set(e, "store_error", "%s", c->store.err);
+			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 			goto fail;
 		}
 		snprintf(idbuf, sizeof(idbuf), "%s-%08lld", k->prefix,
@@ -432,8 +436,8 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 		json_t *old = kit_store_load(&c->store, k->name, id);
 		if (old) {
 			json_decref(old);
-			kit_err_set(
-			    e, "exists", "%s %s already exists", k->name, id);
+			kit_err_set(e, KIT_E_EXISTS, "%s %s already exists",
+			    k->name, id);
 			goto fail;
 		}
 	}
@@ -445,7 +449,7 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 	json_object_set_new(fields, "updated_ms", json_integer(r->now_ms));
 	json_object_set_new(fields, "created_by", json_string(r->actor.user));
 	if (kit_store_save(&c->store, k->name, fields, 1) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		goto fail;
 	}
 	ch = (kit_change) { .action = "create",
@@ -456,7 +460,7 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 		.why                = r->why,
 		.at_ms              = r->now_ms };
 	if (kit_store_history_add(&c->store, k->name, id, &ch) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		goto fail;
 	}
 	ev = json_pack("{s:s,s:s}", "id", id, "state", state);
@@ -494,16 +498,16 @@ kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
 	rec = kit_store_load(&c->store, k->name, id);
 	if (rec == NULL) {
 		if (c->store.err[0])
-			kit_err_set(e, "store_error", "%s", c->store.err);
+			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		else
-			kit_err_set(
-			    e, "not_found", "no %s with id %s", k->name, id);
+			kit_err_set(e, KIT_E_NOT_FOUND, "no %s with id %s",
+			    k->name, id);
 		return NULL;
 	}
 	snprintf(from, sizeof(from), "%s", kit_str(rec, "state"));
 	t = kit_fsm_find(k->fsm, from, action);
 	if (t == NULL) {
-		kit_err_set(e, "invalid_state", "%s", "");
+		kit_err_set(e, KIT_E_INVALID_STATE, "%s", "");
 		kit_fsm_refusal(
 		    k->fsm, id, from, action, e->msg, sizeof(e->msg));
 		json_decref(rec);
@@ -520,7 +524,7 @@ kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
 		return NULL;
 	}
 	if (kit_store_save(&c->store, k->name, rec, 0) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		goto fail;
 	}
 	ch = (kit_change) { .action = action,
@@ -531,7 +535,7 @@ kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
 		.why                = r->why,
 		.at_ms              = r->now_ms };
 	if (kit_store_history_add(&c->store, k->name, id, &ch) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		goto fail;
 	}
 	{
@@ -630,7 +634,7 @@ on_action(void *ud, const xz_msg *m)
 		return;
 	id = kit_str(r.body, "id");
 	if (id == NULL) {
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "%s: \"id\" (string) is missing", m->topic);
 		kit_reply_err(&r, &e, b->k->subject_type, NULL);
 	} else if ((rec = kit_apply(b->k, &r, id, b->action, &e)) == NULL) {
@@ -649,14 +653,15 @@ get_fn(const kit_kind *k, kit_req *r)
 	kit_err     e;
 
 	if (id == NULL) {
-		kit_err_set(&e, "bad_request", "%s.%s.get: \"id\" is missing",
-		    r->c->scenario, k->name);
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
+		    "%s.%s.get: \"id\" is missing", r->c->scenario, k->name);
 		kit_reply_err(r, &e, k->subject_type, NULL);
 		return;
 	}
 	rec = kit_store_load(&r->c->store, k->name, id);
 	if (rec == NULL) {
-		kit_err_set(&e, "not_found", "no %s with id %s", k->name, id);
+		kit_err_set(
+		    &e, KIT_E_NOT_FOUND, "no %s with id %s", k->name, id);
 		kit_reply_err(r, &e, k->subject_type, id);
 		return;
 	}
@@ -684,7 +689,7 @@ list_fn(const kit_kind *k, kit_req *r)
 	kit_err e;
 
 	if (limit < 1 || limit > r->c->list_max || offset < 0) {
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "%s.%s.list: limit must be 1..%lld and offset >= 0",
 		    r->c->scenario, k->name, (long long) r->c->list_max);
 		kit_reply_err(r, &e, k->subject_type, NULL);
@@ -802,7 +807,7 @@ kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
 		if (kit_store_save(&c->store, k->name, rec, 0) != 0
 		    || kit_store_history_add(&c->store, k->name, id, &ch)
 		        != 0) {
-			kit_err_set(&e, "store_error", "%s", c->store.err);
+			kit_err_set(&e, KIT_E_STORE_ERROR, "%s", c->store.err);
 			kit_tx_abort(c);
 			goto fail;
 		}

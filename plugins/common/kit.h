@@ -18,6 +18,7 @@
 #include <xiezhi/xiezhi.h>
 
 #include "fsm.h"
+#include "reply.h"
 #include "store.h"
 
 typedef struct kit_ctx {
@@ -57,10 +58,11 @@ typedef struct kit_req {
 	int64_t       now_ms;
 } kit_req;
 
-/* An error to reply with: code is "invalid_state", "not_found", ... */
+/* An error to reply with: a code of the closed set (reply.h) and a
+ * sentence for people. */
 typedef struct kit_err {
-	const char *code;
-	char        msg[512];
+	kit_code code;
+	char     msg[512];
 } kit_err;
 
 typedef struct kit_kind kit_kind;
@@ -106,7 +108,7 @@ void kit_reply(kit_req *r, json_t *obj);
 /* Reply with an error and publish the REFUSE audit event. */
 void kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
     const char *subject_id);
-void kit_err_set(kit_err *e, const char *code, const char *fmt, ...)
+void kit_err_set(kit_err *e, kit_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Publish data (stolen) on topic: queued until commit inside a
