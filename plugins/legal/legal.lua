@@ -78,13 +78,15 @@ end
 
 -- Audit and events -----------------------------------------------------
 
+-- The one audit event format of the platform (docs/audit.md, as the C
+-- plugins' kit_audit writes it): time in integer ms since the epoch.
 local function audit(ctx, action, subject_type, subject_id, outcome)
 	xz.publish("audit.legal." .. string.lower(action), {
 		who = ctx.actor.user, role = ctx.actor.role or NULL,
 		agency = ctx.actor.agency or NULL, action = action,
 		subject_type = subject_type, subject_id = subject_id or NULL,
 		purpose = ctx.purpose or NULL, outcome = outcome,
-		corr = ctx.corr, time = xz.now(),
+		service = "legal", corr = ctx.corr, time = xz.now(),
 	})
 end
 
