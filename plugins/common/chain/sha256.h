@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define XZ_SHA256_LEN 32 /* bytes of a digest (nettle's SHA256_DIGEST_SIZE)   \
-	                  */
+/* Bytes of a digest (nettle's SHA256_DIGEST_SIZE). */
+#define XZ_SHA256_LEN 32
 #define XZ_SHA256_HEX 65 /* 64 hex digits and the NUL */
 
 /* The digest of data as 64 lowercase hex digits and a NUL, into hex. */
