@@ -364,9 +364,10 @@ on_clock(void *ud)
 		char        at[32], topic[128], ag[32], ty[32], out[96];
 		json_t     *ev;
 
-		if (kit_store_clock_set(
-		        &c->kit.store, KIND, tid, clk, "OVERDUE")
-		    != 0) {
+		if ((rec == NULL && c->kit.store.err[0])
+		    || kit_store_clock_set(
+		           &c->kit.store, KIND, tid, clk, "OVERDUE")
+		        != 0) {
 			kit_err_set(
 			    &e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
 			json_decref(rec);
@@ -375,8 +376,7 @@ on_clock(void *ud)
 			goto done;
 		}
 		if (rec == NULL)
-			continue; /* a clock without its transfer: nobody to
-			             tell */
+			continue; /* no transfer to tell about */
 		xz_audit_iso(kit_int(d, "due_ms", 0), at);
 		ev = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:O}",
 		    "transfer_id", tid, "clock", clk, "due_at", at, "state",
@@ -617,11 +617,12 @@ static int
 find_by_hash(collab *c, const char *hash, char *id, size_t n, kit_err *e)
 {
 	sqlite3_stmt *row;
-	int           rc = kit_sql_row(c->kit.store.db, &row,
-	              "SELECT id FROM records WHERE kind = ?1"
-	                        " AND json_extract(data, '$.package_hash') = ?2",
-	              "tt", KIND, hash);
+	int           rc;
 
+	rc = kit_sql_row(c->kit.store.db, &row,
+	    "SELECT id FROM records WHERE kind = ?1"
+	    " AND json_extract(data, '$.package_hash') = ?2",
+	    "tt", KIND, hash);
 	if (rc == SQLITE_ROW) {
 		snprintf(id, n, "%s", sqlite3_column_text(row, 0));
 		sqlite3_finalize(row);
@@ -719,6 +720,10 @@ do_send(collab *c, kit_req *r)
 	if ((rec = kit_store_load(&c->kit.store, KIND, id)) != NULL) {
 		kit_err_set(&e, KIT_E_EXISTS,
 		    "transfer_id '%s' is already used by another package", id);
+		goto abort;
+	}
+	if (c->kit.store.err[0]) {
+		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
 		goto abort;
 	}
 	rec = json_pack("{s:s,s:s,s:I,s:I,s:s,s:O}", "id", id, "state",
@@ -959,6 +964,18 @@ do_get(collab *c, kit_req *r)
 	json_decref(rec);
 }
 
+/* ?1 kind, ?2 state, ?3 type, ?4 agency, ?5 direction, ?6 limit. */
+static const char list_sql[]
+    = "SELECT data FROM records WHERE kind = ?1"
+      " AND (?2 IS NULL OR state = ?2)"
+      " AND (?3 IS NULL OR json_extract(data, '$.package.type') = ?3)"
+      " AND (?4 IS NULL"
+      "  OR (?5 IS NOT 'out'"
+      "      AND json_extract(data, '$.package.to_agency') = ?4)"
+      "  OR (?5 IS NOT 'in'"
+      "      AND json_extract(data, '$.package.from_agency') = ?4))"
+      " ORDER BY created_ms, id LIMIT ?6";
+
 static void
 do_list(collab *c, kit_req *r)
 {
@@ -986,18 +1003,9 @@ do_list(collab *c, kit_req *r)
 		snprintf(ag, sizeof(ag), "%s", code);
 	else if (str(o, "agency"))
 		agency_code(str(o, "agency"), ag, sizeof(ag));
-	rc  = kit_sql_row(c->kit.store.db, &row,
-	     "SELECT data FROM records WHERE kind = ?1"
-	      " AND (?2 IS NULL OR state = ?2)"
-	      " AND (?3 IS NULL OR json_extract(data, '$.package.type') = ?3)"
-	      " AND (?4 IS NULL"
-	      "  OR (?5 IS NOT 'out'"
-	      "      AND json_extract(data, '$.package.to_agency') = ?4)"
-	      "  OR (?5 IS NOT 'in'"
-	      "      AND json_extract(data, '$.package.from_agency') = ?4))"
-	      " ORDER BY created_ms, id LIMIT ?6",
-	     "ttttti", KIND, state, type, ag[0] ? ag : NULL, dir, limit);
 	out = json_array();
+	rc  = kit_sql_row(c->kit.store.db, &row, list_sql, "ttttti", KIND,
+	     state, type, ag[0] ? ag : NULL, dir, limit);
 	while (rc == SQLITE_ROW) {
 		json_t *rec = json_loads(
 		    (const char *) sqlite3_column_text(row, 0), 0, NULL);
@@ -1083,11 +1091,12 @@ migrate_v0(sqlite3 *db, char *err, size_t errlen)
 		"DROP TABLE transfers",
 	};
 	sqlite3_stmt *row;
-	int           rc = kit_sql_row(db, &row,
-	              "SELECT 1 FROM sqlite_master WHERE type = 'table'"
-	                        " AND name = 'transfers'",
-	              NULL);
+	int           rc;
 
+	rc = kit_sql_row(db, &row,
+	    "SELECT 1 FROM sqlite_master"
+	    " WHERE type = 'table' AND name = 'transfers'",
+	    NULL);
 	if (rc == SQLITE_DONE)
 		return 0; /* nothing to move */
 	sqlite3_finalize(row);
@@ -1117,6 +1126,11 @@ fail:
 	return -1;
 }
 
+static const char package_index_sql[]
+    = "CREATE UNIQUE INDEX IF NOT EXISTS collab_package_hash"
+      " ON records(json_extract(data, '$.package_hash'))"
+      " WHERE kind = 'transfer'";
+
 static int
 collab_init(xz_plugin *self, const xz_host *host, void **state)
 {
@@ -1139,23 +1153,19 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 	host->opt_int(self, "list_limit_max", &c->list_max);
 	host->opt_bool(self, "check_agency", &c->check_agency);
 	db = host->store(self);
-	if (db == NULL || migrate_v0(db, err, sizeof(err)) != 0
+	if (db == NULL) {
+		snprintf(err, sizeof(err), "collab: cannot open the store");
+		goto fail;
+	}
+	if (migrate_v0(db, err, sizeof(err)) != 0
 	    || kit_ctx_init(&c->kit, self, host, "collab", err, sizeof(err))
-	        != 0
-	    /* one transfer per package: the dedup lookup's index */
-	    || kit_sql_run(db,
-	           "CREATE UNIQUE INDEX IF NOT EXISTS collab_package_hash"
-	           " ON records(json_extract(data, '$.package_hash'))"
-	           " WHERE kind = 'transfer'",
-	           NULL)
-	        != SQLITE_DONE) {
-		host->log(self, XZ_LOG_ERROR, "%s",
-		    db == NULL ? "collab: cannot open the plugin's store"
-		               : err);
-		if (c->kit.pending != NULL)
-			kit_ctx_fini(&c->kit);
-		free(c);
-		return XZ_EIO;
+	        != 0)
+		goto fail;
+	/* one transfer per package: the index of the dedup lookup */
+	if (kit_sql_run(db, package_index_sql, NULL) != SQLITE_DONE) {
+		snprintf(err, sizeof(err), "collab: %s", sqlite3_errmsg(db));
+		kit_ctx_fini(&c->kit);
+		goto fail;
 	}
 	for (int i = 0; reqs[i]; i++) {
 		char topic[64];
@@ -1168,6 +1178,10 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 	}
 	*state = c;
 	return XZ_OK;
+fail:
+	host->log(self, XZ_LOG_ERROR, "%s", err);
+	free(c);
+	return XZ_EIO;
 }
 
 static int
