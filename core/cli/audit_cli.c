@@ -3,7 +3,7 @@
  * hash-chained audit trail (plugins/audit, docs/audit.md).
  *
  * verify -f FILE checks a database file offline with the plugin's own code
- * (plugins/audit/chain.c is compiled into xzcore); verify -c/-u asks a
+ * (the xz_audit_chain library of plugins/common); verify -c/-u asks a
  * running node (audit.verify). query always asks the node (audit.query),
  * so the query is itself audited.
  *

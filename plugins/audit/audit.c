@@ -13,6 +13,7 @@
 #include <xiezhi/xiezhi.h>
 
 #include "chain.h"
+#include "reply.h"
 
 #define DAY_MS 86400000LL
 
@@ -37,17 +38,6 @@ static const xz_option_decl options[] = {
 	    "the most records one audit.query returns", 1, 1000000 },
 	{ NULL, 0, NULL, 0, NULL, 0, 0 }
 };
-
-static void
-hex16(const uint8_t id[16], char out[33])
-{
-	static const char d[] = "0123456789abcdef";
-	for (int i = 0; i < 16; i++) {
-		out[2 * i]     = d[id[i] >> 4];
-		out[2 * i + 1] = d[id[i] & 15];
-	}
-	out[32] = '\0';
-}
 
 /*
  * Append one record in its own transaction and move the side file.
@@ -115,7 +105,7 @@ record_event(audit_state *st, const xz_msg *m)
 	json_t      *o = json_loadb(m->data, m->len, 0, &je);
 
 	memset(&r, 0, sizeof(r));
-	hex16(m->id, id);
+	xz_hex_encode(m->id, 16, id);
 	r.f[XZ_AF_EVENT_ID] = id;
 	r.f[XZ_AF_TOPIC]    = m->topic;
 	r.f[XZ_AF_SOURCE]   = m->source;
@@ -174,7 +164,7 @@ record_own(audit_state *st, const xz_msg *req, const char *action,
 
 	memset(&r, 0, sizeof(r));
 	if (req != NULL)
-		hex16(req->id, corr);
+		xz_hex_encode(req->id, 16, corr);
 	r.f[XZ_AF_TOPIC]        = req ? req->topic : "audit.internal";
 	r.f[XZ_AF_SOURCE]       = req ? req->source : st->h->name(st->self);
 	r.f[XZ_AF_WHO]          = who ? who : (req ? NULL : "audit");
@@ -225,7 +215,8 @@ reply_json(audit_state *st, const xz_msg *m, json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s == NULL)
-		st->h->reply_error(st->self, m, "internal", "out of memory");
+		kit_reply_error(
+		    st->h, st->self, m, KIT_E_INTERNAL, "out of memory");
 	else
 		st->h->reply(st->self, m, s, strlen(s));
 	free(s);
@@ -238,7 +229,8 @@ on_verify(audit_state *st, const xz_msg *m)
 	xz_audit_verdict v;
 
 	if (xz_audit_verify(st->db, st->head_path, &v) != 0) {
-		st->h->reply_error(st->self, m, "io_error", v.detail);
+		kit_reply_error(
+		    st->h, st->self, m, KIT_E_STORE_ERROR, v.detail);
 		return;
 	}
 	reply_json(st, m, verdict_json(&v));
@@ -302,7 +294,7 @@ on_query(audit_state *st, const xz_msg *m)
 	    || opt_str(o, "from", &from) || opt_str(o, "to", &to)
 	    || opt_str(o, "purpose", &purpose)
 	    || (lim != NULL && !json_is_integer(lim))) {
-		st->h->reply_error(st->self, m, "bad_request",
+		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST,
 		    "audit.query takes {subject_type, subject_id, who, from, "
 		    "to, purpose: strings; limit: integer}");
 		record_own(
@@ -317,7 +309,7 @@ on_query(audit_state *st, const xz_msg *m)
 		    "[THH:MM[:SS[.mmm]]][Z] UTC, or ms since the epoch)",
 		    from && xz_audit_parse_time(from, 0, &from_ms) ? from
 		                                                   : to);
-		st->h->reply_error(st->self, m, "bad_request", msg);
+		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST, msg);
 		record_own(
 		    st, m, "REFUSE", "query", purpose, "bad_request", NULL);
 		json_decref(o);
@@ -331,7 +323,7 @@ on_query(audit_state *st, const xz_msg *m)
 		snprintf(msg, sizeof(msg),
 		    "audit.query: limit must be 1..%" PRId64,
 		    st->query_limit_max);
-		st->h->reply_error(st->self, m, "bad_request", msg);
+		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST, msg);
 		record_own(
 		    st, m, "REFUSE", "query", purpose, "bad_request", NULL);
 		json_decref(o);
@@ -346,8 +338,8 @@ on_query(audit_state *st, const xz_msg *m)
 	    " AND (?3 IS NULL OR who = ?3) AND at_ms >= ?4 AND at_ms <= ?5"
 	    " ORDER BY seq LIMIT ?6");
 	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		st->h->reply_error(
-		    st->self, m, "io_error", sqlite3_errmsg(st->db));
+		kit_reply_error(st->h, st->self, m, KIT_E_STORE_ERROR,
+		    sqlite3_errmsg(st->db));
 		json_decref(o);
 		return;
 	}
@@ -422,7 +414,7 @@ prune(audit_state *st, const xz_msg *req, json_t **result)
 	snprintf(out, sizeof(out), "pruned %lld records",
 	    (long long) (hi - lo + 1));
 	if (req)
-		hex16(req->id, corr);
+		xz_hex_encode(req->id, 16, corr);
 	r.at_ms                 = now;
 	r.f[XZ_AF_TOPIC]        = req ? req->topic : "audit.retention";
 	r.f[XZ_AF_SOURCE]       = req ? req->source : st->h->name(st->self);
@@ -483,7 +475,8 @@ on_audit(void *ud, const xz_msg *m)
 		else if (strcmp(m->topic, "audit.prune") == 0) {
 			json_t *res = NULL;
 			if (prune(st, m, &res) < 0)
-				st->h->reply_error(st->self, m, "io_error",
+				kit_reply_error(st->h, st->self, m,
+				    KIT_E_STORE_ERROR,
 				    "prune failed (see the node log)");
 			else
 				reply_json(st, m, res);
@@ -494,7 +487,8 @@ on_audit(void *ud, const xz_msg *m)
 			    "audit.query, audit.prune); audit records are "
 			    "published as events",
 			    m->topic);
-			st->h->reply_error(st->self, m, "not_found", msg);
+			kit_reply_error(
+			    st->h, st->self, m, KIT_E_NOT_FOUND, msg);
 		}
 		return;
 	}

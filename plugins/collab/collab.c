@@ -13,6 +13,11 @@
  * collab.transfer.overdue, collab.<agency>.inbox.<type>, and one
  * audit.collab.<action> event per change, read and refusal. The package
  * format and the rules are in docs/collab.md.
+ *
+ * Built on the kit of plugins/common: a transfer is a record of kind
+ * "transfer" with its history rows, its statutory clocks are the kit's
+ * deadline clocks, each change is one transaction whose events and audit
+ * events are published when it commits.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -20,15 +25,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
 #include <xiezhi/xiezhi.h>
 
+#include "chain.h" /* xz_audit_iso */
+#include "collab.h"
 #include "sha256.h"
+#include "sql.h"
 
 #define DAY_MS 86400000LL
+#define KIND "transfer" /* the record kind in the kit's store */
 
 static const char *const agencies[] = { "POLICE", "PROCURATORATE", "COURT",
 	"PRISON", "COMMUNITY_CORRECTIONS", "REHAB_CENTRE", NULL };
@@ -36,41 +44,12 @@ static const char *const types[]    = { "ARREST", "PROSECUTION", "TRIAL",
 	   "EXECUTION", "COMMUTATION_PAROLE", "CUSTODY_TRANSFER",
 	   "COMMUNITY_CORRECTION", "REHAB_DECISION", NULL };
 
-enum party { FROM, TO, EITHER };
-
-/* The state machine: an action, the states it starts from, where it goes,
- * which side may take it. */
-typedef struct transition {
-	const char *action; /* request suffix */
-	const char *from[3];
-	const char *to;
-	int         party;
-	const char *event; /* collab.transfer.<event> */
-} transition;
-
-static const transition transitions[] = {
-	{ "receive", { "SENT" }, "RECEIVED", TO, "received" },
-	{ "accept", { "RECEIVED", "PARTIALLY_ACCEPTED" }, "ACCEPTED", TO,
-	    "accepted" },
-	{ "partially-accept", { "RECEIVED" }, "PARTIALLY_ACCEPTED", TO,
-	    "partially-accepted" },
-	{ "return", { "RECEIVED", "PARTIALLY_ACCEPTED" }, "RETURNED", TO,
-	    "returned" },
-	{ "decide", { "ACCEPTED", "PARTIALLY_ACCEPTED" }, "DECIDED", TO,
-	    "decided" },
-	{ "close", { "DECIDED", "RETURNED" }, "CLOSED", EITHER, "closed" },
-};
-#define NTRANS (sizeof(transitions) / sizeof(transitions[0]))
-
+/* The plugin's state: calloc'd in init, freed in fini. */
 typedef struct collab {
-	xz_plugin     *self;
-	const xz_host *h;
-	sqlite3       *db;
+	kit_ctx kit; /* store, transactions, events, clocks */
 	int64_t cc_notify_days, cc_serve_days, arrest_days, prosecution_days,
 	    notify_days, list_max;
-	int      check_agency;
-	uint64_t timer;
-	int      timer_armed;
+	int check_agency;
 } collab;
 
 static const xz_option_decl options[] = {
@@ -112,26 +91,6 @@ in_list(const char *const *l, const char *s)
 	return 0;
 }
 
-static void
-iso(int64_t ms, char out[32])
-{
-	time_t    t = (time_t) (ms / 1000);
-	struct tm tm;
-	char      buf[96];
-
-	gmtime_r(&t, &tm);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int) (ms % 1000));
-	snprintf(out, 32, "%.31s", buf);
-}
-
-static int64_t
-now_ms(collab *c)
-{
-	return (int64_t) c->h->now_ms(c->self);
-}
-
 /* "prison-1", "Prison", "PRISON" -> "PRISON" (into out). */
 static void
 agency_code(const char *a, char *out, size_t n)
@@ -147,473 +106,319 @@ static void
 lower(const char *s, char *out, size_t n)
 {
 	size_t i = 0;
-	for (; s[i] && i + 1 < n; i++)
+	for (; s && s[i] && i + 1 < n; i++)
 		out[i] = (char) tolower((unsigned char) s[i]);
 	out[i] = '\0';
 }
 
-typedef struct actor {
-	const char *user, *role, *agency;
-	char        code[32];
-} actor;
-
-static void
-publish(collab *c, const char *topic, json_t *o)
+static const char *
+str(json_t *o, const char *key)
 {
-	char *s = json_dumps(o, JSON_COMPACT);
-	if (s != NULL) {
-		int rc = c->h->publish(c->self, topic, s, strlen(s));
-		if (rc != XZ_OK)
-			c->h->log(c->self, XZ_LOG_ERROR,
-			    "collab: publish on '%s' failed: %s", topic,
-			    c->h->strerror(rc));
-	}
-	free(s);
+	return json_string_value(json_object_get(o, key));
 }
 
-/* One audit event (see the audit convention in the brief). */
-static void
-audit(collab *c, const xz_msg *req, const actor *a, const char *verb,
-    const char *action, const char *stype, const char *sid,
-    const char *outcome, const char *transfer_id, const char *purpose)
-{
-	char    topic[96], corr[33], at[32];
-	json_t *o;
+/* ---- refusals ---- */
 
-	snprintf(topic, sizeof(topic), "audit.collab.%s", verb);
-	iso(now_ms(c), at);
-	o = json_pack("{s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s,s:s,s:s}", "who",
-	    a ? a->user : "collab", "role", a ? a->role : "SYSTEM", "agency",
-	    a ? a->agency : NULL, "action", action, "subject_type", stype,
-	    "subject_id", sid, "purpose", purpose, "outcome", outcome,
-	    "service", "collab", "time", at);
-	if (req != NULL) {
-		for (int i = 0; i < 16; i++)
-			snprintf(corr + 2 * i, 3, "%02x", req->id[i]);
-		json_object_set_new(o, "corr", json_string(corr));
-	}
-	if (transfer_id != NULL)
-		json_object_set_new(
-		    o, "transfer_id", json_string(transfer_id));
-	publish(c, topic, o);
-	json_decref(o);
+/* Refuse a request: the error reply, an audit REFUSE record naming the
+ * code and the message, and the "refused" counter. Call it outside a
+ * transaction (an aborted one would take the audit event with it). */
+static void
+refuse_err(collab *c, kit_req *r, const kit_err *e, const char *transfer_id)
+{
+	char out[600];
+
+	kit_reply_error(c->kit.host, c->kit.self, r->msg, e->code, e->msg);
+	snprintf(out, sizeof(out), "refused: %s: %s", kit_code_name(e->code),
+	    e->msg);
+	kit_audit_ex(r, "refuse", "REFUSE", "case_transfer",
+	    transfer_id ? transfer_id : r->msg->topic, out,
+	    transfer_id ? json_pack("{s:s}", "transfer_id", transfer_id)
+	                : NULL);
+	c->kit.host->counter_add(c->kit.self, "refused", 1);
 }
 
-/* Refuse a request: error reply and an audit REFUSE record. */
-static void refuse(collab *c, const xz_msg *m, const actor *a,
-    const char *code, const char *transfer_id, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static void
-refuse(collab *c, const xz_msg *m, const actor *a, const char *code,
+static void refuse(collab *c, kit_req *r, kit_code code,
     const char *transfer_id, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+refuse(collab *c, kit_req *r, kit_code code, const char *transfer_id,
+    const char *fmt, ...)
 {
-	char    msg[512], out[600];
+	kit_err e;
 	va_list ap;
 
+	e.code = code;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
 	va_end(ap);
-	c->h->reply_error(c->self, m, code, msg);
-	snprintf(out, sizeof(out), "refused: %s: %s", code, msg);
-	audit(c, m, a, "refuse", "REFUSE", "case_transfer",
-	    transfer_id ? transfer_id : m->topic, out, transfer_id, NULL);
-	c->h->counter_add(c->self, "refused", 1);
+	refuse_err(c, r, &e, transfer_id);
 }
 
+/* Who acts, required on every request (the agency too with
+ * check_agency); its agency code into code. 0, or -1 after refusing. */
 static int
-exec(collab *c, const char *sql)
+need_actor(collab *c, kit_req *r, char code[32])
 {
-	char *e = NULL;
-	if (sqlite3_exec(c->db, sql, NULL, NULL, &e) != SQLITE_OK) {
-		c->h->log(
-		    c->self, XZ_LOG_ERROR, "collab: %s: %s", sql, e ? e : "?");
-		sqlite3_free(e);
+	agency_code(r->actor.agency, code, 32);
+	if (r->actor.user == NULL
+	    || (c->check_agency && r->actor.agency == NULL)) {
+		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
+		    "%s needs \"actor\":{\"user\",\"role\",\"agency\"} (who "
+		    "acts is recorded in the history and the audit log)",
+		    r->msg->topic);
 		return -1;
 	}
 	return 0;
 }
 
-static int
-schema(collab *c)
+/* ---- reading ---- */
+
+/* The transfer record, or NULL with e set (not_found or store_error).
+ * The caller owns it. */
+static json_t *
+load(collab *c, const char *id, kit_err *e)
 {
-	return exec(c,
-	    "CREATE TABLE IF NOT EXISTS transfers ("
-	    " id TEXT PRIMARY KEY, pkg_hash TEXT NOT NULL UNIQUE,"
-	    " type TEXT NOT NULL, from_agency TEXT NOT NULL,"
-	    " to_agency TEXT NOT NULL, subject_type TEXT NOT NULL,"
-	    " subject_id TEXT NOT NULL, state TEXT NOT NULL,"
-	    " package TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-	    " updated_ms INTEGER NOT NULL, return_reason TEXT,"
-	    " decision TEXT, accepted TEXT, missing TEXT);"
-	    "CREATE INDEX IF NOT EXISTS transfers_to ON transfers(to_agency);"
-	    "CREATE INDEX IF NOT EXISTS transfers_from ON"
-	    " transfers(from_agency);"
-	    "CREATE TABLE IF NOT EXISTS history ("
-	    " n INTEGER PRIMARY KEY AUTOINCREMENT,"
-	    " transfer_id TEXT NOT NULL REFERENCES transfers(id),"
-	    " from_state TEXT, to_state TEXT NOT NULL, action TEXT NOT NULL,"
-	    " by_user TEXT, by_role TEXT, by_agency TEXT,"
-	    " at_ms INTEGER NOT NULL, reason TEXT);"
-	    "CREATE INDEX IF NOT EXISTS history_t ON history(transfer_id);"
-	    "CREATE TABLE IF NOT EXISTS clocks ("
-	    " transfer_id TEXT NOT NULL REFERENCES transfers(id),"
-	    " clock TEXT NOT NULL, due_ms INTEGER NOT NULL,"
-	    " status TEXT NOT NULL, PRIMARY KEY (transfer_id, clock));"
-	    "CREATE INDEX IF NOT EXISTS clocks_due ON clocks(status, "
-	    "due_ms);");
+	json_t *rec = kit_store_load(&c->kit.store, KIND, id);
+
+	if (rec == NULL) {
+		if (c->kit.store.err[0])
+			kit_err_set(
+			    e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
+		else
+			kit_err_set(
+			    e, KIT_E_NOT_FOUND, "no transfer '%s'", id);
+	}
+	return rec;
 }
 
-/* ---- reading ---------------------------------------------------------- */
-
-/* The transfer as JSON, or NULL if there is none. Caller decrefs. */
-static json_t *
-load(collab *c, const char *id, int with_history)
+static void
+set_iso(json_t *o, const char *key, int64_t ms)
 {
-	sqlite3_stmt *st = NULL;
-	json_t       *o  = NULL;
-	char          at[32];
+	char at[32];
 
-	if (sqlite3_prepare_v2(c->db,
-	        "SELECT package, state, pkg_hash, created_ms, updated_ms,"
-	        " return_reason, decision, accepted, missing FROM transfers"
-	        " WHERE id = ?",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		o = json_loads(
-		    (const char *) sqlite3_column_text(st, 0), 0, NULL);
-		if (o == NULL)
-			o = json_object();
-		json_object_set_new(o, "transfer_id", json_string(id));
-		json_object_set_new(o, "state",
-		    json_string((const char *) sqlite3_column_text(st, 1)));
-		json_object_set_new(o, "package_hash",
-		    json_string((const char *) sqlite3_column_text(st, 2)));
-		iso(sqlite3_column_int64(st, 3), at);
-		json_object_set_new(o, "sent_at", json_string(at));
-		iso(sqlite3_column_int64(st, 4), at);
-		json_object_set_new(o, "updated_at", json_string(at));
-		const char *keys[] = { "return_reason", "decision" };
-		for (int i = 0; i < 2; i++)
-			if (sqlite3_column_type(st, 5 + i) != SQLITE_NULL)
-				json_object_set_new(o, keys[i],
-				    json_string(
-				        (const char *) sqlite3_column_text(
-				            st, 5 + i)));
-		const char *lists[]
-		    = { "accepted_documents", "missing_documents" };
-		for (int i = 0; i < 2; i++)
-			if (sqlite3_column_type(st, 7 + i) != SQLITE_NULL) {
-				json_t *l = json_loads(
-				    (const char *) sqlite3_column_text(
-				        st, 7 + i),
-				    0, NULL);
-				if (l)
-					json_object_set_new(o, lists[i], l);
-			}
-	}
-	sqlite3_finalize(st);
+	xz_audit_iso(ms, at);
+	json_object_set_new(o, key, json_string(at));
+}
+
+/*
+ * The transfer as requests answer it: the package, then transfer_id,
+ * state, package_hash, sent_at, updated_at, what the transitions added
+ * (return_reason, decision, accepted_documents, missing_documents), the
+ * clocks, and with_history the history. The caller owns it.
+ */
+static json_t *
+view(collab *c, json_t *rec, int with_history)
+{
+	static const char *const extra[] = { "return_reason", "decision",
+		"accepted_documents", "missing_documents", NULL };
+	const char              *id      = str(rec, "id");
+	json_t *o = json_deep_copy(json_object_get(rec, "package"));
+	json_t *clocks, *v;
+	size_t  i;
+
 	if (o == NULL)
-		return NULL;
-
-	json_t *clocks = json_array();
-	if (sqlite3_prepare_v2(c->db,
-	        "SELECT clock, due_ms, status FROM clocks WHERE"
-	        " transfer_id = ? ORDER BY due_ms, clock",
-	        -1, &st, NULL)
-	    == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			iso(sqlite3_column_int64(st, 1), at);
-			json_array_append_new(clocks,
-			    json_pack("{s:s,s:s,s:s}", "clock",
-			        sqlite3_column_text(st, 0), "due_at", at,
-			        "status", sqlite3_column_text(st, 2)));
-		}
-		sqlite3_finalize(st);
+		o = json_object();
+	json_object_set_new(o, "transfer_id", json_string(id));
+	json_object_set(o, "state", json_object_get(rec, "state"));
+	json_object_set(
+	    o, "package_hash", json_object_get(rec, "package_hash"));
+	set_iso(o, "sent_at", kit_int(rec, "created_ms", 0));
+	set_iso(o, "updated_at", kit_int(rec, "updated_ms", 0));
+	for (i = 0; extra[i]; i++) {
+		v = json_object_get(rec, extra[i]);
+		if (json_is_string(v) || json_is_array(v))
+			json_object_set(o, extra[i], v);
+	}
+	clocks = kit_store_clocks(&c->kit.store, KIND, id);
+	json_array_foreach(clocks, i, v)
+	{
+		set_iso(v, "due_at", kit_int(v, "due_ms", 0));
+		json_object_del(v, "due_ms");
 	}
 	json_object_set_new(o, "clocks", clocks);
 	if (!with_history)
 		return o;
-	json_t *hist = json_array();
-	if (sqlite3_prepare_v2(c->db,
-	        "SELECT from_state, to_state, action, by_user, by_role,"
-	        " by_agency, at_ms, reason FROM history WHERE"
-	        " transfer_id = ? ORDER BY n",
-	        -1, &st, NULL)
-	    == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			iso(sqlite3_column_int64(st, 6), at);
-			json_t *h
-			    = json_pack("{s:s?,s:s,s:s,s:{s:s?,s:s?,s:s?},"
-			                "s:s}",
-			        "from", sqlite3_column_text(st, 0), "to",
-			        sqlite3_column_text(st, 1), "action",
-			        sqlite3_column_text(st, 2), "by", "user",
-			        sqlite3_column_text(st, 3), "role",
-			        sqlite3_column_text(st, 4), "agency",
-			        sqlite3_column_text(st, 5), "at", at);
-			if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-				json_object_set_new(h, "reason",
-				    json_string(
-				        (const char *) sqlite3_column_text(
-				            st, 7)));
-			json_array_append_new(hist, h);
-		}
-		sqlite3_finalize(st);
+	/* The common history rows, plus the "by" and "at" (and "reason")
+	 * that collab's history rows had before the rows were one format:
+	 * clients of collab.transfer.get read them. */
+	json_t *hist = kit_store_history(&c->kit.store, KIND, id);
+	json_array_foreach(hist, i, v)
+	{
+		json_object_set_new(v, "by",
+		    json_pack("{s:O,s:O,s:O}", "user",
+		        json_object_get(v, "who"), "role",
+		        json_object_get(v, "role"), "agency",
+		        json_object_get(v, "agency")));
+		set_iso(v, "at", kit_int(v, "at_ms", 0));
+		if (json_is_string(json_object_get(v, "why")))
+			json_object_set(
+			    v, "reason", json_object_get(v, "why"));
 	}
 	json_object_set_new(o, "history", hist);
 	return o;
 }
 
+/* ---- events ---- */
+
+/* The thin event of a state change of rec, on collab.transfer.<event>,
+ * and on the inbox of the agency that must act next; queued until the
+ * transaction commits. */
 static void
-reply(collab *c, const xz_msg *m, json_t *o)
+announce(collab *c, kit_req *r, json_t *rec, const char *event,
+    const char *from_state, const char *reason, const char *inbox_agency)
 {
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (s == NULL)
-		c->h->reply_error(c->self, m, "internal", "out of memory");
-	else
-		c->h->reply(c->self, m, s, strlen(s));
-	free(s);
-}
-
-/* ---- clocks ----------------------------------------------------------- */
-
-static void on_timer(void *ud, uint64_t id);
-
-/* Arm the one kernel timer for the earliest pending clock. */
-static void
-arm(collab *c)
-{
-	sqlite3_stmt *st  = NULL;
-	int64_t       due = -1;
-
-	if (c->timer_armed) {
-		c->h->timer_cancel(c->self, c->timer);
-		c->timer_armed = 0;
-	}
-	if (sqlite3_prepare_v2(c->db,
-	        "SELECT min(due_ms) FROM clocks WHERE status = 'PENDING'", -1,
-	        &st, NULL)
-	    != SQLITE_OK)
-		return;
-	if (sqlite3_step(st) == SQLITE_ROW
-	    && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		due = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (due < 0)
-		return;
-	int64_t now   = now_ms(c);
-	int64_t delay = due > now ? due - now : 0;
-	if (c->h->timer_start(
-	        c->self, (uint64_t) delay, 0, on_timer, c, &c->timer)
-	    == XZ_OK)
-		c->timer_armed = 1;
-}
-
-static void
-on_timer(void *ud, uint64_t id)
-{
-	collab       *c   = ud;
-	sqlite3_stmt *st  = NULL;
-	int64_t       now = now_ms(c);
-	json_t       *due = json_array();
-
-	(void) id;
-	c->timer_armed = 0;
-	if (sqlite3_prepare_v2(c->db,
-	        "SELECT k.transfer_id, k.clock, k.due_ms, t.state, t.type,"
-	        " t.from_agency, t.to_agency, t.subject_type, t.subject_id"
-	        " FROM clocks k JOIN transfers t ON t.id = k.transfer_id"
-	        " WHERE k.status = 'PENDING' AND k.due_ms <= ?"
-	        " ORDER BY k.due_ms",
-	        -1, &st, NULL)
-	    == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, now);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			char at[32];
-			iso(sqlite3_column_int64(st, 2), at);
-			json_array_append_new(due,
-			    json_pack(
-			        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s}}",
-			        "transfer_id", sqlite3_column_text(st, 0),
-			        "clock", sqlite3_column_text(st, 1), "due_at",
-			        at, "state", sqlite3_column_text(st, 3),
-			        "type", sqlite3_column_text(st, 4),
-			        "from_agency", sqlite3_column_text(st, 5),
-			        "to_agency", sqlite3_column_text(st, 6),
-			        "subject", "type", sqlite3_column_text(st, 7),
-			        "id", sqlite3_column_text(st, 8)));
-		}
-		sqlite3_finalize(st);
-	}
-	size_t  i;
-	json_t *e;
-	json_array_foreach(due, i, e)
-	{
-		const char *tid
-		    = json_string_value(json_object_get(e, "transfer_id"));
-		const char *clk
-		    = json_string_value(json_object_get(e, "clock"));
-		if (sqlite3_prepare_v2(c->db,
-		        "UPDATE clocks SET status = 'OVERDUE' WHERE"
-		        " transfer_id = ? AND clock = ?",
-		        -1, &st, NULL)
-		    == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, tid, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, clk, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
-		publish(c, "collab.transfer.overdue", e);
-		char topic[128], ag[32], ty[32], out[96];
-		lower(json_string_value(json_object_get(e, "to_agency")), ag,
-		    sizeof(ag));
-		lower(json_string_value(json_object_get(e, "type")), ty,
-		    sizeof(ty));
-		snprintf(topic, sizeof(topic), "collab.%s.inbox.%s", ag, ty);
-		json_t *note = json_deep_copy(e);
-		json_object_set_new(note, "event", json_string("overdue"));
-		publish(c, topic, note);
-		json_decref(note);
-		snprintf(out, sizeof(out), "overdue: %s clock", clk);
-		json_t *subj = json_object_get(e, "subject");
-		audit(c, NULL, NULL, "overdue", "UPDATE",
-		    json_string_value(json_object_get(subj, "type")),
-		    json_string_value(json_object_get(subj, "id")), out, tid,
-		    "statutory clock");
-		c->h->counter_add(c->self, "overdue", 1);
-	}
-	json_decref(due);
-	arm(c);
-}
-
-static void
-add_clock(collab *c, const char *id, const char *clock, int64_t days,
-    int64_t from_ms)
-{
-	sqlite3_stmt *st = NULL;
-	if (days <= 0)
-		return;
-	if (sqlite3_prepare_v2(c->db,
-	        "INSERT OR IGNORE INTO clocks (transfer_id, clock, due_ms,"
-	        " status) VALUES (?, ?, ?, 'PENDING')",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, clock, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, from_ms + days * DAY_MS);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-}
-
-static void
-set_clocks(collab *c, const char *id, const char *status, const char *which)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(c->db,
-	        "UPDATE clocks SET status = ?1 WHERE transfer_id = ?2 AND"
-	        " status = 'PENDING' AND (?3 IS NULL OR clock = ?3)",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (which)
-		sqlite3_bind_text(st, 3, which, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-}
-
-/* ---- requests --------------------------------------------------------- */
-
-/* Parse the actor; 0, or -1 after refusing. */
-static int
-get_actor(collab *c, const xz_msg *m, json_t *o, actor *a, int need_agency)
-{
-	json_t *ac = json_object_get(o, "actor");
-
-	memset(a, 0, sizeof(*a));
-	a->user   = json_string_value(json_object_get(ac, "user"));
-	a->role   = json_string_value(json_object_get(ac, "role"));
-	a->agency = json_string_value(json_object_get(ac, "agency"));
-	agency_code(a->agency, a->code, sizeof(a->code));
-	if (a->user == NULL || (need_agency && a->agency == NULL)) {
-		refuse(c, m, a, "bad_request", NULL,
-		    "%s needs \"actor\":{\"user\",\"role\",\"agency\"} (who "
-		    "acts is recorded in the history and the audit log)",
-		    m->topic);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-history(collab *c, const char *id, const char *from, const char *to,
-    const char *action, const actor *a, int64_t at, const char *reason)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(c->db,
-	        "INSERT INTO history (transfer_id, from_state, to_state,"
-	        " action, by_user, by_role, by_agency, at_ms, reason)"
-	        " VALUES (?,?,?,?,?,?,?,?,?)",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (from)
-		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, a->user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, a->role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, a->agency, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, at);
-	if (reason)
-		sqlite3_bind_text(st, 9, reason, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-}
-
-/* The thin event of a state change, on collab.transfer.<event>, and on the
- * inbox of the agency that must act next. */
-static void
-announce(collab *c, json_t *t, const char *event, const char *from_state,
-    const actor *a, const char *reason, const char *inbox_agency)
-{
+	json_t *pkg = json_object_get(rec, "package");
 	char    at[32], topic[128], ag[32], ty[32];
 	json_t *e;
 
-	iso(now_ms(c), at);
+	xz_audit_iso(r->now_ms, at);
 	e = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:s?,s:s,s:{s:s?,s:s?,s:s?},"
 	              "s:s}",
-	    "transfer_id", json_object_get(t, "transfer_id"), "type",
-	    json_object_get(t, "type"), "from_agency",
-	    json_object_get(t, "from_agency"), "to_agency",
-	    json_object_get(t, "to_agency"), "subject",
-	    json_object_get(t, "subject"), "state",
-	    json_object_get(t, "state"), "from_state", from_state, "event",
-	    event, "by", "user", a->user, "role", a->role, "agency", a->agency,
-	    "at", at);
+	    "transfer_id", json_object_get(rec, "id"), "type",
+	    json_object_get(pkg, "type"), "from_agency",
+	    json_object_get(pkg, "from_agency"), "to_agency",
+	    json_object_get(pkg, "to_agency"), "subject",
+	    json_object_get(pkg, "subject"), "state",
+	    json_object_get(rec, "state"), "from_state", from_state, "event",
+	    event, "by", "user", r->actor.user, "role", r->actor.role,
+	    "agency", r->actor.agency, "at", at);
+	if (e == NULL)
+		return;
 	if (reason)
 		json_object_set_new(e, "reason", json_string(reason));
-	if (json_object_get(t, "decision"))
-		json_object_set(e, "decision", json_object_get(t, "decision"));
-	snprintf(topic, sizeof(topic), "collab.transfer.%s", event);
-	publish(c, topic, e);
+	if (json_is_string(json_object_get(rec, "decision")))
+		json_object_set(
+		    e, "decision", json_object_get(rec, "decision"));
 	if (inbox_agency != NULL) {
 		lower(inbox_agency, ag, sizeof(ag));
-		lower(json_string_value(json_object_get(t, "type")), ty,
-		    sizeof(ty));
+		lower(str(pkg, "type"), ty, sizeof(ty));
 		snprintf(topic, sizeof(topic), "collab.%s.inbox.%s", ag, ty);
-		publish(c, topic, e);
+		kit_emit(&c->kit, topic, json_incref(e));
 	}
-	json_decref(e);
+	snprintf(topic, sizeof(topic), "collab.transfer.%s", event);
+	kit_emit(&c->kit, topic, e);
+}
+
+/* The audit record of a change or read of rec: the person (the package's
+ * subject) is the audit subject, the transfer id goes to the detail. */
+static void
+audit_subject(kit_req *r, json_t *rec, const char *what, const char *action,
+    const char *outcome)
+{
+	json_t *subj
+	    = json_object_get(json_object_get(rec, "package"), "subject");
+
+	kit_audit_ex(r, what, action, str(subj, "type"), str(subj, "id"),
+	    outcome,
+	    json_pack("{s:O}", "transfer_id", json_object_get(rec, "id")));
+}
+
+/* ---- clocks ---- */
+
+static void on_clock(void *ud);
+
+static void
+arm(collab *c)
+{
+	kit_clock_arm(&c->kit, on_clock, c);
+}
+
+/* A clock of `days` from the sending (0: none). */
+static int
+add_clock(collab *c, const char *id, const char *clock, int64_t days,
+    int64_t from_ms)
+{
+	if (days <= 0)
+		return 0;
+	return kit_store_clock_add(
+	    &c->kit.store, KIND, id, clock, from_ms + days * DAY_MS);
+}
+
+/* Lapsed clocks: each becomes OVERDUE, is announced on
+ * collab.transfer.overdue and on the receiver's inbox, and audited. */
+static void
+on_clock(void *ud)
+{
+	collab *c = ud;
+	kit_req r;
+	kit_err e;
+	json_t *due, *d;
+	size_t  i;
+	int64_t n = 0;
+
+	kit_req_internal(&c->kit, &r, "collab",
+	    json_pack("{s:s}", "purpose", "statutory clock"));
+	due = kit_store_clock_due(&c->kit.store, r.now_ms);
+	if (json_array_size(due) == 0)
+		goto done;
+	if (kit_tx_begin(&c->kit, &e) != 0) {
+		n = -1;
+		goto done;
+	}
+	json_array_foreach(due, i, d)
+	{
+		const char *tid = str(d, "id"), *clk = str(d, "clock");
+		json_t     *rec = kit_store_load(&c->kit.store, KIND, tid);
+		json_t     *pkg = json_object_get(rec, "package");
+		char        at[32], topic[128], ag[32], ty[32], out[96];
+		json_t     *ev;
+
+		if ((rec == NULL && c->kit.store.err[0])
+		    || kit_store_clock_set(
+		           &c->kit.store, KIND, tid, clk, "OVERDUE")
+		        != 0) {
+			kit_err_set(
+			    &e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
+			json_decref(rec);
+			kit_tx_abort(&c->kit);
+			n = -1;
+			goto done;
+		}
+		if (rec == NULL)
+			continue; /* no transfer to tell about */
+		xz_audit_iso(kit_int(d, "due_ms", 0), at);
+		ev = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:O}",
+		    "transfer_id", tid, "clock", clk, "due_at", at, "state",
+		    json_object_get(rec, "state"), "type",
+		    json_object_get(pkg, "type"), "from_agency",
+		    json_object_get(pkg, "from_agency"), "to_agency",
+		    json_object_get(pkg, "to_agency"), "subject",
+		    json_object_get(pkg, "subject"));
+		if (ev != NULL) {
+			json_t *note = json_deep_copy(ev);
+			json_object_set_new(
+			    note, "event", json_string("overdue"));
+			lower(str(pkg, "to_agency"), ag, sizeof(ag));
+			lower(str(pkg, "type"), ty, sizeof(ty));
+			snprintf(topic, sizeof(topic), "collab.%s.inbox.%s",
+			    ag, ty);
+			kit_emit(&c->kit, "collab.transfer.overdue", ev);
+			kit_emit(&c->kit, topic, note);
+		}
+		snprintf(out, sizeof(out), "overdue: %s clock", clk);
+		audit_subject(&r, rec, "overdue", "UPDATE", out);
+		json_decref(rec);
+		n++;
+	}
+	if (kit_tx_commit(&c->kit, &e) != 0)
+		n = -1;
+done:
+	json_decref(due);
+	kit_req_done(&r);
+	if (n < 0) {
+		/* Not re-armed at once (the store would fail again in a
+		 * tight loop): the next change or restart arms again. */
+		c->kit.host->log(c->kit.self, XZ_LOG_ERROR,
+		    "overdue clocks not recorded, retried at the next change "
+		    "or restart: %s",
+		    e.msg);
+		c->kit.host->counter_add(c->kit.self, "overdue_failed", 1);
+		return;
+	}
+	if (n > 0)
+		c->kit.host->counter_add(c->kit.self, "overdue", n);
+	arm(c);
 }
 
 static int
@@ -783,150 +588,6 @@ done:
 	return out;
 }
 
-static void
-do_send(collab *c, const xz_msg *m, json_t *o)
-{
-	actor       a;
-	char        err[300], hash[XZ_SHA256_HEX], idbuf[40];
-	const char *id;
-	json_t     *pkg, *t;
-
-	if (get_actor(c, m, o, &a, c->check_agency) != 0)
-		return;
-	if ((pkg = canonical(o, err, sizeof(err))) == NULL) {
-		refuse(c, m, &a, "bad_request", NULL, "%s", err);
-		return;
-	}
-	const char *from
-	    = json_string_value(json_object_get(pkg, "from_agency"));
-	const char *to = json_string_value(json_object_get(pkg, "to_agency"));
-	const char *type  = json_string_value(json_object_get(pkg, "type"));
-	json_t     *subj  = json_object_get(pkg, "subject");
-	const char *stype = json_string_value(json_object_get(subj, "type"));
-	const char *sid   = json_string_value(json_object_get(subj, "id"));
-	if (c->check_agency && strcmp(a.code, from) != 0) {
-		refuse(c, m, &a, "forbidden", NULL,
-		    "only %s may send this package; the actor's agency is "
-		    "'%s'",
-		    from, a.agency);
-		json_decref(pkg);
-		return;
-	}
-	char *canon = json_dumps(pkg, JSON_COMPACT | JSON_SORT_KEYS);
-	xz_sha256_hex(canon, strlen(canon), hash);
-
-	/* Deduplication by package hash. */
-	sqlite3_stmt *st           = NULL;
-	char          existing[80] = "";
-	if (sqlite3_prepare_v2(c->db,
-	        "SELECT id FROM transfers WHERE pkg_hash = ?", -1, &st, NULL)
-	    == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(existing, sizeof(existing), "%s",
-			    sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	if (existing[0]) {
-		t = load(c, existing, 0);
-		json_object_set_new(t, "duplicate", json_true());
-		reply(c, m, t);
-		audit(c, m, &a, "send", "VIEW", stype, sid,
-		    "duplicate: the same package was already sent", existing,
-		    NULL);
-		c->h->counter_add(c->self, "duplicates", 1);
-		json_decref(t);
-		json_decref(pkg);
-		free(canon);
-		return;
-	}
-	id = json_string_value(json_object_get(o, "transfer_id"));
-	if (json_object_get(o, "transfer_id") && !valid_id(id)) {
-		refuse(c, m, &a, "bad_request", NULL,
-		    "transfer_id must be 1..64 characters of [A-Za-z0-9-_.:]");
-		json_decref(pkg);
-		free(canon);
-		return;
-	}
-	if (id == NULL) {
-		snprintf(idbuf, sizeof(idbuf), "tr-%.16s", hash);
-		id = idbuf;
-	} else {
-		json_t *old = load(c, id, 0);
-		if (old != NULL) {
-			json_decref(old);
-			refuse(c, m, &a, "conflict", id,
-			    "transfer_id '%s' is already used by another "
-			    "package",
-			    id);
-			json_decref(pkg);
-			free(canon);
-			return;
-		}
-	}
-	int64_t now = now_ms(c);
-	exec(c, "BEGIN IMMEDIATE");
-	if (sqlite3_prepare_v2(c->db,
-	        "INSERT INTO transfers (id, pkg_hash, type, from_agency,"
-	        " to_agency, subject_type, subject_id, state, package,"
-	        " created_ms, updated_ms) VALUES (?,?,?,?,?,?,?,'SENT',?,?,?)",
-	        -1, &st, NULL)
-	    != SQLITE_OK) {
-		exec(c, "ROLLBACK");
-		refuse(c, m, &a, "io_error", id, "%s", sqlite3_errmsg(c->db));
-		json_decref(pkg);
-		free(canon);
-		return;
-	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, stype, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, sid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, canon, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, now);
-	sqlite3_bind_int64(st, 10, now);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		exec(c, "ROLLBACK");
-		refuse(c, m, &a, "io_error", id, "%s", sqlite3_errmsg(c->db));
-		json_decref(pkg);
-		free(canon);
-		return;
-	}
-	history(c, id, NULL, "SENT", "send", &a, now,
-	    json_string_value(json_object_get(pkg, "reason")));
-	/* Statutory clocks run from the sending. */
-	json_t *dd = json_object_get(pkg, "due_days");
-	if (strcmp(type, "COMMUNITY_CORRECTION") == 0) {
-		add_clock(c, id, "notify", c->cc_notify_days, now);
-		add_clock(c, id, "serve", c->cc_serve_days, now);
-	} else {
-		add_clock(c, id, "notify", c->notify_days, now);
-	}
-	int64_t decide = dd                    ? json_integer_value(dd)
-	    : strcmp(type, "ARREST") == 0      ? c->arrest_days
-	    : strcmp(type, "PROSECUTION") == 0 ? c->prosecution_days
-	                                       : 0;
-	add_clock(c, id, "decide", decide, now);
-	exec(c, "COMMIT");
-	t = load(c, id, 0);
-	json_object_set_new(t, "duplicate", json_false());
-	reply(c, m, t);
-	announce(c, t, "sent", NULL, &a,
-	    json_string_value(json_object_get(pkg, "reason")), to);
-	audit(c, m, &a, "send", "CREATE", stype, sid, "SENT", id,
-	    json_string_value(json_object_get(o, "purpose")));
-	c->h->counter_add(c->self, "sent", 1);
-	arm(c);
-	json_decref(t);
-	json_decref(pkg);
-	free(canon);
-}
-
 /* Names of documents in the package, as a JSON array of strings. */
 static json_t *
 doc_names(json_t *t)
@@ -948,289 +609,425 @@ has_name(json_t *arr, const char *name)
 	return 0;
 }
 
-static void
-do_transition(collab *c, const xz_msg *m, json_t *o, const transition *tr)
-{
-	actor       a;
-	const char *id = json_string_value(json_object_get(o, "transfer_id"));
-	json_t     *t;
-	char        allowed[256] = "";
+/* ---- requests ---- */
 
-	if (get_actor(c, m, o, &a, c->check_agency) != 0)
-		return;
-	if (id == NULL) {
-		refuse(c, m, &a, "bad_request", NULL,
-		    "%s needs \"transfer_id\"", m->topic);
+/* The id of the transfer whose package hashes to hash: 1 (into id), 0
+ * none, -1 store error (e set). */
+static int
+find_by_hash(collab *c, const char *hash, char *id, size_t n, kit_err *e)
+{
+	sqlite3_stmt *row;
+	int           rc;
+
+	rc = kit_sql_row(c->kit.store.db, &row,
+	    "SELECT id FROM records WHERE kind = ?1"
+	    " AND json_extract(data, '$.package_hash') = ?2",
+	    "tt", KIND, hash);
+	if (rc == SQLITE_ROW) {
+		snprintf(id, n, "%s", sqlite3_column_text(row, 0));
+		sqlite3_finalize(row);
+		return 1;
+	}
+	if (rc == SQLITE_DONE)
+		return 0;
+	kit_err_set(e, KIT_E_STORE_ERROR, "package lookup: %s",
+	    sqlite3_errmsg(c->kit.store.db));
+	return -1;
+}
+
+/* The same package again: the existing transfer, marked duplicate. */
+static void
+reply_duplicate(collab *c, kit_req *r, const char *id)
+{
+	kit_err e;
+	json_t *rec = load(c, id, &e), *t;
+
+	if (rec == NULL) {
+		refuse_err(c, r, &e, id);
 		return;
 	}
-	if ((t = load(c, id, 0)) == NULL) {
-		refuse(c, m, &a, "not_found", id, "no transfer '%s'", id);
+	t = view(c, rec, 0);
+	json_object_set_new(t, "duplicate", json_true());
+	kit_reply(r, t);
+	audit_subject(r, rec, "send", "VIEW",
+	    "duplicate: the same package was already sent");
+	c->kit.host->counter_add(c->kit.self, "duplicates", 1);
+	json_decref(rec);
+}
+
+static void
+do_send(collab *c, kit_req *r)
+{
+	json_t     *o = r->body, *pkg, *rec = NULL;
+	char        code[32], err[300], hash[XZ_SHA256_HEX], idbuf[80];
+	const char *id;
+	char       *canon;
+	kit_err     e;
+	int         found;
+
+	if (need_actor(c, r, code) != 0)
+		return;
+	if ((pkg = canonical(o, err, sizeof(err))) == NULL) {
+		refuse(c, r, KIT_E_BAD_REQUEST, NULL, "%s", err);
 		return;
 	}
-	char state[32];
-	int  ok = 0;
-	snprintf(state, sizeof(state), "%s",
-	    json_string_value(json_object_get(t, "state")));
-	for (int i = 0; i < 3 && tr->from[i]; i++)
-		ok |= strcmp(tr->from[i], state) == 0;
-	if (!ok) {
-		for (size_t i = 0; i < NTRANS; i++)
-			for (int j = 0; j < 3 && transitions[i].from[j]; j++)
-				if (strcmp(transitions[i].from[j], state)
-				    == 0) {
-					if (allowed[0])
-						strcat(allowed, ", ");
-					strcat(allowed, transitions[i].action);
-				}
-		refuse(c, m, &a, "invalid_state", id,
-		    "transfer '%s' is %s: cannot %s; allowed: %s", id, state,
-		    tr->action, allowed[0] ? allowed : "none (final state)");
-		json_decref(t);
-		return;
-	}
-	/* Copies: t is reloaded below. */
-	char from[32], to[32];
-	snprintf(from, sizeof(from), "%s",
-	    json_string_value(json_object_get(t, "from_agency")));
-	snprintf(to, sizeof(to), "%s",
-	    json_string_value(json_object_get(t, "to_agency")));
-	if (c->check_agency
-	    && !((tr->party != TO && strcmp(a.code, from) == 0)
-	        || (tr->party != FROM && strcmp(a.code, to) == 0))) {
-		refuse(c, m, &a, "forbidden", id,
-		    "only %s%s%s may %s transfer '%s'; the actor's agency is "
+	const char *from  = str(pkg, "from_agency");
+	const char *to    = str(pkg, "to_agency");
+	const char *type  = str(pkg, "type");
+	const char *why   = str(pkg, "reason");
+	json_t     *subj  = json_object_get(pkg, "subject");
+	const char *stype = str(subj, "type"), *sid = str(subj, "id");
+	if (c->check_agency && strcmp(code, from) != 0) {
+		refuse(c, r, KIT_E_FORBIDDEN, NULL,
+		    "only %s may send this package; the actor's agency is "
 		    "'%s'",
-		    tr->party == FROM ? from : to,
-		    tr->party == EITHER ? " or " : "",
-		    tr->party == EITHER ? from : "", tr->action, id, a.agency);
-		json_decref(t);
+		    from, r->actor.agency);
+		json_decref(pkg);
 		return;
 	}
-	const char *reason = json_string_value(json_object_get(o, "reason"));
-	const char *decision
-	    = json_string_value(json_object_get(o, "decision"));
-	json_t *acc = NULL, *missing = NULL;
-	if (strcmp(tr->action, "return") == 0 && (!reason || !*reason)) {
-		refuse(c, m, &a, "bad_request", id,
-		    "a returned transfer needs a \"reason\"");
-		json_decref(t);
+	canon = json_dumps(pkg, JSON_COMPACT | JSON_SORT_KEYS);
+	if (canon == NULL) {
+		refuse(c, r, KIT_E_INTERNAL, NULL, "out of memory");
+		json_decref(pkg);
 		return;
 	}
-	if (strcmp(tr->action, "decide") == 0 && (!decision || !*decision)) {
-		refuse(c, m, &a, "bad_request", id,
-		    "decide needs a \"decision\" (e.g. APPROVED, REJECTED, "
-		    "the "
-		    "decision number)");
-		json_decref(t);
+	xz_sha256_hex(canon, strlen(canon), hash);
+	free(canon);
+
+	/* Deduplication by package hash. */
+	found = find_by_hash(c, hash, idbuf, sizeof(idbuf), &e);
+	if (found != 0) {
+		if (found > 0)
+			reply_duplicate(c, r, idbuf);
+		else
+			refuse_err(c, r, &e, NULL);
+		json_decref(pkg);
 		return;
 	}
-	if (strcmp(tr->action, "partially-accept") == 0) {
-		json_t *names = doc_names(t), *v;
-		json_t *given = json_object_get(o, "accepted");
+	id = str(o, "transfer_id");
+	if (json_object_get(o, "transfer_id") && !valid_id(id)) {
+		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
+		    "transfer_id must be 1..64 characters of [A-Za-z0-9-_.:]");
+		json_decref(pkg);
+		return;
+	}
+	if (id == NULL) {
+		snprintf(idbuf, sizeof(idbuf), "tr-%.16s", hash);
+		id = idbuf;
+	}
+	if (kit_tx_begin(&c->kit, &e) != 0)
+		goto refused;
+	if ((rec = kit_store_load(&c->kit.store, KIND, id)) != NULL) {
+		kit_err_set(&e, KIT_E_EXISTS,
+		    "transfer_id '%s' is already used by another package", id);
+		goto abort;
+	}
+	if (c->kit.store.err[0]) {
+		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
+		goto abort;
+	}
+	rec = json_pack("{s:s,s:s,s:I,s:I,s:s,s:O}", "id", id, "state",
+	    collab_transfer_fsm.initial, "created_ms", (json_int_t) r->now_ms,
+	    "updated_ms", (json_int_t) r->now_ms, "package_hash", hash,
+	    "package", pkg);
+	if (rec == NULL) {
+		kit_err_set(&e, KIT_E_INTERNAL, "out of memory");
+		goto abort;
+	}
+	if (kit_record_write(r, KIND, rec, 1, "send", NULL, why, &e) != 0)
+		goto abort;
+	/* Statutory clocks run from the sending. */
+	json_t *dd     = json_object_get(pkg, "due_days");
+	int64_t decide = dd                    ? json_integer_value(dd)
+	    : strcmp(type, "ARREST") == 0      ? c->arrest_days
+	    : strcmp(type, "PROSECUTION") == 0 ? c->prosecution_days
+	                                       : 0;
+	int     cc     = strcmp(type, "COMMUNITY_CORRECTION") == 0;
+	if (add_clock(c, id, "notify", cc ? c->cc_notify_days : c->notify_days,
+	        r->now_ms)
+	        != 0
+	    || (cc
+	        && add_clock(c, id, "serve", c->cc_serve_days, r->now_ms) != 0)
+	    || add_clock(c, id, "decide", decide, r->now_ms) != 0) {
+		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
+		goto abort;
+	}
+	announce(c, r, rec, "sent", NULL, why, to);
+	kit_audit_ex(r, "send", "CREATE", stype, sid, "SENT",
+	    json_pack("{s:s}", "transfer_id", id));
+	if (kit_tx_commit(&c->kit, &e) != 0)
+		goto refused;
+	json_t *t = view(c, rec, 0);
+	json_object_set_new(t, "duplicate", json_false());
+	kit_reply(r, t);
+	c->kit.host->counter_add(c->kit.self, "sent", 1);
+	arm(c);
+	json_decref(rec);
+	json_decref(pkg);
+	return;
+abort:
+	kit_tx_abort(&c->kit);
+refused:
+	refuse_err(c, r, &e, id);
+	json_decref(rec);
+	json_decref(pkg);
+}
+
+/* What the action needs from the request (reason, decision, accepted
+ * documents), applied to rec. 0, or -1 with e set. */
+static int
+change(json_t *rec, json_t *o, const char *action, kit_err *e)
+{
+	const char *reason = str(o, "reason"), *decision = str(o, "decision");
+
+	if (strcmp(action, "return") == 0) {
+		if (!reason || !*reason) {
+			kit_err_set(e, KIT_E_BAD_REQUEST,
+			    "a returned transfer needs a \"reason\"");
+			return -1;
+		}
+		json_object_set_new(rec, "return_reason", json_string(reason));
+	} else if (strcmp(action, "decide") == 0) {
+		if (!decision || !*decision) {
+			kit_err_set(e, KIT_E_BAD_REQUEST,
+			    "decide needs a \"decision\" (e.g. APPROVED, "
+			    "REJECTED, the decision number)");
+			return -1;
+		}
+		json_object_set_new(rec, "decision", json_string(decision));
+	} else if (strcmp(action, "partially-accept") == 0) {
+		json_t *names = doc_names(json_object_get(rec, "package"));
+		json_t *given = json_object_get(o, "accepted"), *v;
+		json_t *acc, *missing;
 		size_t  i;
 		int bad = !json_is_array(given) || json_array_size(given) == 0;
+
 		json_array_foreach(given, i, v) if (!json_is_string(v)
 		    || !has_name(names, json_string_value(v))) bad
 		    = 1;
 		if (bad || json_array_size(given) >= json_array_size(names)) {
-			refuse(c, m, &a, "bad_request", id,
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "partially-accept needs \"accepted\": a non-empty "
 			    "list of some (not all) of the package's document "
 			    "names");
 			json_decref(names);
-			json_decref(t);
-			return;
+			return -1;
 		}
 		acc     = json_array();
 		missing = json_array();
 		json_array_foreach(names, i, v) json_array_append(
 		    has_name(given, json_string_value(v)) ? acc : missing, v);
 		json_decref(names);
+		json_object_set_new(rec, "accepted_documents", acc);
+		json_object_set_new(rec, "missing_documents", missing);
+	} else if (strcmp(action, "accept") == 0) {
+		/* in full: nothing is missing any more */
+		json_object_del(rec, "accepted_documents");
+		json_object_del(rec, "missing_documents");
 	}
+	return 0;
+}
 
-	int64_t now      = now_ms(c);
-	char   *accs     = acc ? json_dumps(acc, JSON_COMPACT) : NULL;
-	char   *miss     = missing ? json_dumps(missing, JSON_COMPACT) : NULL;
-	sqlite3_stmt *st = NULL;
-	exec(c, "BEGIN IMMEDIATE");
-	if (sqlite3_prepare_v2(c->db,
-	        "UPDATE transfers SET state = ?2, updated_ms = ?3,"
-	        " return_reason = coalesce(?4, return_reason),"
-	        " decision = coalesce(?5, decision),"
-	        " accepted = CASE WHEN ?2 = 'ACCEPTED' THEN NULL"
-	        "  ELSE coalesce(?6, accepted) END,"
-	        " missing = CASE WHEN ?2 = 'ACCEPTED' THEN NULL"
-	        "  ELSE coalesce(?7, missing) END WHERE id = ?1",
-	        -1, &st, NULL)
-	    == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, tr->to, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, now);
-		if (strcmp(tr->action, "return") == 0)
-			sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-		if (decision && strcmp(tr->action, "decide") == 0)
-			sqlite3_bind_text(st, 5, decision, -1, SQLITE_STATIC);
-		if (accs)
-			sqlite3_bind_text(st, 6, accs, -1, SQLITE_STATIC);
-		if (miss)
-			sqlite3_bind_text(st, 7, miss, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
+/* The clocks a new state meets or stops: RECEIVED meets notify; ACCEPTED
+ * (in full) meets serve; DECIDED meets decide; RETURNED and CLOSED stop
+ * what is left. */
+static int
+clocks_after(collab *c, const char *id, const char *state)
+{
+	kit_store *st = &c->kit.store;
+
+	if (strcmp(state, "RECEIVED") == 0)
+		return kit_store_clock_set(st, KIND, id, "notify", "MET");
+	if (strcmp(state, "ACCEPTED") == 0)
+		return kit_store_clock_set(st, KIND, id, "serve", "MET");
+	if (strcmp(state, "DECIDED") == 0)
+		return kit_store_clock_set(st, KIND, id, "decide", "MET");
+	if (strcmp(state, "RETURNED") == 0 || strcmp(state, "CLOSED") == 0)
+		return kit_store_clock_set(st, KIND, id, NULL, "STOPPED");
+	return 0;
+}
+
+static void
+do_transition(collab *c, kit_req *r, const char *action)
+{
+	const char           *id = str(r->body, "transfer_id");
+	const kit_transition *t;
+	json_t               *rec = NULL, *pkg;
+	char                  code[32], state[32];
+	kit_err               e;
+
+	if (need_actor(c, r, code) != 0)
+		return;
+	if (id == NULL) {
+		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
+		    "%s needs \"transfer_id\"", r->msg->topic);
+		return;
 	}
-	history(c, id, state, tr->to, tr->action, &a, now,
-	    decision && strcmp(tr->action, "decide") == 0 ? decision : reason);
-	/* Clocks: RECEIVED meets notify; ACCEPTED (in full) meets serve;
-	 * DECIDED meets decide; RETURNED and CLOSED stop what is left. */
-	if (strcmp(tr->to, "RECEIVED") == 0)
-		set_clocks(c, id, "MET", "notify");
-	else if (strcmp(tr->to, "ACCEPTED") == 0)
-		set_clocks(c, id, "MET", "serve");
-	else if (strcmp(tr->to, "DECIDED") == 0)
-		set_clocks(c, id, "MET", "decide");
-	else if (strcmp(tr->to, "RETURNED") == 0
-	    || strcmp(tr->to, "CLOSED") == 0)
-		set_clocks(c, id, "STOPPED", NULL);
-	exec(c, "COMMIT");
-	json_decref(t);
-	t = load(c, id, 0);
-	reply(c, m, t);
+	if (kit_tx_begin(&c->kit, &e) != 0)
+		goto refused;
+	if ((rec = load(c, id, &e)) == NULL)
+		goto abort;
+	snprintf(state, sizeof(state), "%s", str(rec, "state"));
+	if ((t = kit_fsm_find(&collab_transfer_fsm, state, action)) == NULL) {
+		e.code = KIT_E_INVALID_STATE;
+		collab_refusal(id, state, action, e.msg, sizeof(e.msg));
+		goto abort;
+	}
+	pkg                 = json_object_get(rec, "package");
+	const char *from    = str(pkg, "from_agency"),
+	           *to      = str(pkg, "to_agency");
+	enum collab_party p = collab_party(action);
+	if (c->check_agency
+	    && !((p != COLLAB_RECEIVER && strcmp(code, from) == 0)
+	        || (p != COLLAB_SENDER && strcmp(code, to) == 0))) {
+		kit_err_set(&e, KIT_E_FORBIDDEN,
+		    "only %s%s%s may %s transfer '%s'; the actor's agency is "
+		    "'%s'",
+		    p == COLLAB_SENDER ? from : to,
+		    p == COLLAB_EITHER ? " or " : "",
+		    p == COLLAB_EITHER ? from : "", action, id,
+		    r->actor.agency);
+		goto abort;
+	}
+	if (change(rec, r->body, action, &e) != 0)
+		goto abort;
+	json_object_set_new(rec, "state", json_string(t->to));
+	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
+	int         decide = strcmp(action, "decide") == 0;
+	const char *reason = str(r->body, "reason");
+	if (kit_record_write(r, KIND, rec, 0, action, state,
+	        decide ? str(r->body, "decision") : reason, &e)
+	    != 0)
+		goto abort;
+	if (clocks_after(c, id, t->to) != 0) {
+		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
+		goto abort;
+	}
 	/* The next one to act: the sender after a return or a decision. */
-	const char *inbox
-	    = strcmp(tr->to, "RETURNED") == 0 || strcmp(tr->to, "DECIDED") == 0
-	    ? from
-	    : NULL;
-	announce(c, t, tr->event, state, &a,
-	    strcmp(tr->action, "decide") == 0 ? NULL : reason, inbox);
-	json_t *subj = json_object_get(t, "subject");
-	audit(c, m, &a, tr->event, "UPDATE",
-	    json_string_value(json_object_get(subj, "type")),
-	    json_string_value(json_object_get(subj, "id")), tr->to, id,
-	    json_string_value(json_object_get(o, "purpose")));
-	c->h->counter_add(c->self, "transitions", 1);
+	announce(c, r, rec, t->event, state, decide ? NULL : reason,
+	    strcmp(t->to, "RETURNED") == 0 || strcmp(t->to, "DECIDED") == 0
+	        ? from
+	        : NULL);
+	audit_subject(r, rec, t->event, "UPDATE", t->to);
+	if (kit_tx_commit(&c->kit, &e) != 0)
+		goto refused;
+	kit_reply(r, view(c, rec, 0));
+	c->kit.host->counter_add(c->kit.self, "transitions", 1);
 	arm(c);
-	free(accs);
-	free(miss);
-	json_decref(acc);
-	json_decref(missing);
-	json_decref(t);
+	json_decref(rec);
+	return;
+abort:
+	kit_tx_abort(&c->kit);
+refused:
+	refuse_err(c, r, &e, id);
+	json_decref(rec);
 }
 
 static int
-is_party(const actor *a, json_t *t)
+is_party(const char *code, json_t *pkg)
 {
-	return strcmp(a->code,
-	           json_string_value(json_object_get(t, "from_agency")))
-	    == 0
-	    || strcmp(
-	           a->code, json_string_value(json_object_get(t, "to_agency")))
-	    == 0;
+	return strcmp(code, str(pkg, "from_agency")) == 0
+	    || strcmp(code, str(pkg, "to_agency")) == 0;
 }
 
 static void
-do_get(collab *c, const xz_msg *m, json_t *o)
+do_get(collab *c, kit_req *r)
 {
-	actor       a;
-	const char *id = json_string_value(json_object_get(o, "transfer_id"));
-	json_t     *t;
+	const char *id = str(r->body, "transfer_id");
+	char        code[32];
+	json_t     *rec, *pkg;
+	kit_err     e;
 
-	if (get_actor(c, m, o, &a, c->check_agency) != 0)
+	if (need_actor(c, r, code) != 0)
 		return;
-	if (id == NULL || (t = load(c, id, 1)) == NULL) {
-		refuse(c, m, &a, id ? "not_found" : "bad_request", id,
-		    id ? "no transfer '%s'" : "%s needs \"transfer_id\"",
-		    id ? id : m->topic);
+	if (id == NULL) {
+		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
+		    "%s needs \"transfer_id\"", r->msg->topic);
 		return;
 	}
-	if (c->check_agency && !is_party(&a, t)) {
-		refuse(c, m, &a, "forbidden", id,
+	if ((rec = load(c, id, &e)) == NULL) {
+		refuse_err(c, r, &e, id);
+		return;
+	}
+	pkg = json_object_get(rec, "package");
+	if (c->check_agency && !is_party(code, pkg)) {
+		refuse(c, r, KIT_E_FORBIDDEN, id,
 		    "transfer '%s' is between %s and %s; the actor's agency "
 		    "is '%s'",
-		    id, json_string_value(json_object_get(t, "from_agency")),
-		    json_string_value(json_object_get(t, "to_agency")),
-		    a.agency);
-		json_decref(t);
+		    id, str(pkg, "from_agency"), str(pkg, "to_agency"),
+		    r->actor.agency);
+		json_decref(rec);
 		return;
 	}
-	reply(c, m, t);
-	json_t *subj = json_object_get(t, "subject");
-	audit(c, m, &a, "view", "VIEW",
-	    json_string_value(json_object_get(subj, "type")),
-	    json_string_value(json_object_get(subj, "id")), "ok", id,
-	    json_string_value(json_object_get(o, "purpose")));
-	json_decref(t);
+	kit_reply(r, view(c, rec, 1));
+	audit_subject(r, rec, "view", "VIEW", "ok");
+	json_decref(rec);
 }
 
-static void
-do_list(collab *c, const xz_msg *m, json_t *o)
-{
-	actor         a;
-	sqlite3_stmt *st    = NULL;
-	const char   *state = json_string_value(json_object_get(o, "state"));
-	const char   *type  = json_string_value(json_object_get(o, "type"));
-	const char   *dir = json_string_value(json_object_get(o, "direction"));
-	json_t       *lim = json_object_get(o, "limit");
-	int64_t       limit  = lim ? json_integer_value(lim) : 100;
-	char          ag[32] = "";
+/* ?1 kind, ?2 state, ?3 type, ?4 agency, ?5 direction, ?6 limit. */
+static const char list_sql[]
+    = "SELECT data FROM records WHERE kind = ?1"
+      " AND (?2 IS NULL OR state = ?2)"
+      " AND (?3 IS NULL OR json_extract(data, '$.package.type') = ?3)"
+      " AND (?4 IS NULL"
+      "  OR (?5 IS NOT 'out'"
+      "      AND json_extract(data, '$.package.to_agency') = ?4)"
+      "  OR (?5 IS NOT 'in'"
+      "      AND json_extract(data, '$.package.from_agency') = ?4))"
+      " ORDER BY created_ms, id LIMIT ?6";
 
-	if (get_actor(c, m, o, &a, c->check_agency) != 0)
+static void
+do_list(collab *c, kit_req *r)
+{
+	json_t       *o = r->body, *lim = json_object_get(o, "limit");
+	const char   *state = str(o, "state"), *type = str(o, "type");
+	const char   *dir   = str(o, "direction");
+	int64_t       limit = lim ? json_integer_value(lim) : 100;
+	char          code[32], ag[32] = "", outcome[64];
+	sqlite3_stmt *row;
+	json_t       *out;
+	int           rc;
+
+	if (need_actor(c, r, code) != 0)
 		return;
 	if ((lim && !json_is_integer(lim)) || limit < 1 || limit > c->list_max
 	    || (dir && strcmp(dir, "in") && strcmp(dir, "out"))) {
-		refuse(c, m, &a, "bad_request", NULL,
+		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
 		    "list takes {state, type, direction: \"in\"|\"out\", "
 		    "agency, limit: 1..%" PRId64 "}",
 		    c->list_max);
 		return;
 	}
+	/* With check_agency an agency sees only its own transfers. */
 	if (c->check_agency)
-		snprintf(ag, sizeof(ag), "%s", a.code);
-	else if (json_string_value(json_object_get(o, "agency")))
-		agency_code(json_string_value(json_object_get(o, "agency")),
-		    ag, sizeof(ag));
-	if (sqlite3_prepare_v2(c->db,
-	        "SELECT id FROM transfers WHERE (?1 IS NULL OR state = ?1)"
-	        " AND (?2 IS NULL OR type = ?2) AND (?3 IS NULL OR"
-	        " (?4 IS NOT 'out' AND to_agency = ?3) OR"
-	        " (?4 IS NOT 'in' AND from_agency = ?3))"
-	        " ORDER BY created_ms, id LIMIT ?5",
-	        -1, &st, NULL)
-	    != SQLITE_OK) {
-		refuse(
-		    c, m, &a, "io_error", NULL, "%s", sqlite3_errmsg(c->db));
+		snprintf(ag, sizeof(ag), "%s", code);
+	else if (str(o, "agency"))
+		agency_code(str(o, "agency"), ag, sizeof(ag));
+	out = json_array();
+	rc  = kit_sql_row(c->kit.store.db, &row, list_sql, "ttttti", KIND,
+	     state, type, ag[0] ? ag : NULL, dir, limit);
+	while (rc == SQLITE_ROW) {
+		json_t *rec = json_loads(
+		    (const char *) sqlite3_column_text(row, 0), 0, NULL);
+		if (rec)
+			json_array_append_new(out, view(c, rec, 0));
+		json_decref(rec);
+		rc = sqlite3_step(row);
+	}
+	sqlite3_finalize(row);
+	if (rc != SQLITE_DONE) {
+		json_decref(out);
+		refuse(c, r, KIT_E_STORE_ERROR, NULL, "%s",
+		    sqlite3_errmsg(c->kit.store.db));
 		return;
 	}
-	if (state)
-		sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-	if (type)
-		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-	if (ag[0])
-		sqlite3_bind_text(st, 3, ag, -1, SQLITE_STATIC);
-	if (dir)
-		sqlite3_bind_text(st, 4, dir, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, limit);
-	json_t *ids = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(ids,
-		    json_string((const char *) sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
-	json_t *out = json_array(), *v;
-	size_t  i;
-	json_array_foreach(ids, i, v)
-	{
-		json_t *t = load(c, json_string_value(v), 0);
-		if (t)
-			json_array_append_new(out, t);
-	}
-	json_decref(ids);
-	json_t *r = json_pack("{s:o,s:I}", "transfers", out, "count",
-	    (json_int_t) json_array_size(out));
-	reply(c, m, r);
-	char outcome[64];
 	snprintf(outcome, sizeof(outcome), "ok: %zu transfers",
 	    json_array_size(out));
-	audit(c, m, &a, "list", "VIEW", "case_transfer", "list", outcome, NULL,
-	    json_string_value(json_object_get(o, "purpose")));
-	json_decref(r);
+	kit_reply(r,
+	    json_pack("{s:I,s:o}", "count", (json_int_t) json_array_size(out),
+	        "transfers", out));
+	kit_audit_ex(
+	    r, "list", "VIEW", "case_transfer", "list", outcome, NULL);
 }
 
 static void
@@ -1238,32 +1035,101 @@ on_request(void *ud, const xz_msg *m)
 {
 	collab     *c = ud;
 	const char *action;
-	json_t     *o;
+	kit_req     r;
 
 	if (m->kind != XZ_KIND_REQUEST)
 		return;
 	action = m->topic + strlen("collab.transfer.");
-	o      = json_loadb(m->data, m->len, 0, NULL);
-	if (!json_is_object(o)) {
-		actor none; /* unknown: not the plugin itself */
-		memset(&none, 0, sizeof(none));
-		refuse(c, m, &none, "bad_request", NULL,
+	kit_req_adopt(&c->kit, m, json_loadb(m->data, m->len, 0, NULL), &r);
+	if (!json_is_object(r.body))
+		refuse(c, &r, KIT_E_BAD_REQUEST, NULL,
 		    "%s: the payload must be a JSON object", m->topic);
-		json_decref(o);
-		return;
-	}
-	if (strcmp(action, "send") == 0)
-		do_send(c, m, o);
+	else if (strcmp(action, "send") == 0)
+		do_send(c, &r);
 	else if (strcmp(action, "get") == 0)
-		do_get(c, m, o);
+		do_get(c, &r);
 	else if (strcmp(action, "list") == 0)
-		do_list(c, m, o);
+		do_list(c, &r);
 	else
-		for (size_t i = 0; i < NTRANS; i++)
-			if (strcmp(action, transitions[i].action) == 0)
-				do_transition(c, m, o, &transitions[i]);
-	json_decref(o);
+		do_transition(c, &r, action);
+	kit_req_done(&r);
 }
+
+/* ---- life cycle ---- */
+
+/*
+ * A store written before collab stood on the kit (tables transfers,
+ * history and clocks of its own) moves into the kit's tables, in one
+ * transaction, once. 0, or -1 with the reason in err.
+ */
+static int
+migrate_v0(sqlite3 *db, char *err, size_t errlen)
+{
+	static const char *const steps[] = {
+		"ALTER TABLE history RENAME TO collab_v0_history",
+		"ALTER TABLE clocks RENAME TO collab_v0_clocks",
+		NULL, /* the kit's tables */
+		"INSERT INTO records(kind, id, state, due_ms, created_ms,"
+		" updated_ms, data) SELECT 'transfer', id, state, 0,"
+		" created_ms, updated_ms, json_object('id', id, 'state', "
+		"state,"
+		" 'created_ms', created_ms, 'updated_ms', updated_ms,"
+		" 'package_hash', pkg_hash, 'package', json(package),"
+		" 'return_reason', return_reason, 'decision', decision,"
+		" 'accepted_documents', json(accepted),"
+		" 'missing_documents', json(missing)) FROM transfers",
+		"INSERT INTO history(kind, id, action, from_state, to_state,"
+		" who, role, at_ms, why, agency) SELECT 'transfer',"
+		" transfer_id, action, from_state, to_state,"
+		" coalesce(by_user, '?'), by_role, at_ms, reason, by_agency"
+		" FROM collab_v0_history ORDER BY n",
+		"INSERT INTO clocks(kind, id, clock, due_ms, status)"
+		" SELECT 'transfer', transfer_id, clock, due_ms, status"
+		" FROM collab_v0_clocks",
+		"DROP TABLE collab_v0_clocks",
+		"DROP TABLE collab_v0_history",
+		"DROP TABLE transfers",
+	};
+	sqlite3_stmt *row;
+	int           rc;
+
+	rc = kit_sql_row(db, &row,
+	    "SELECT 1 FROM sqlite_master"
+	    " WHERE type = 'table' AND name = 'transfers'",
+	    NULL);
+	if (rc == SQLITE_DONE)
+		return 0; /* nothing to move */
+	sqlite3_finalize(row);
+	if (rc != SQLITE_ROW
+	    || kit_sql_run(db, "BEGIN IMMEDIATE", NULL) != SQLITE_DONE)
+		goto fail;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (steps[i] == NULL) {
+			if (kit_store_schema(db, err, errlen) != 0) {
+				kit_sql_run(db, "ROLLBACK", NULL);
+				return -1;
+			}
+		} else if (kit_sql_run(db, steps[i], NULL) != SQLITE_DONE) {
+			snprintf(err, errlen,
+			    "collab: moving the store: %s: %s", steps[i],
+			    sqlite3_errmsg(db));
+			kit_sql_run(db, "ROLLBACK", NULL);
+			return -1;
+		}
+	}
+	if (kit_sql_run(db, "COMMIT", NULL) == SQLITE_DONE)
+		return 0;
+fail:
+	snprintf(
+	    err, errlen, "collab: moving the store: %s", sqlite3_errmsg(db));
+	kit_sql_run(db, "ROLLBACK", NULL);
+	return -1;
+}
+
+static const char package_index_sql[]
+    = "CREATE UNIQUE INDEX IF NOT EXISTS collab_package_hash"
+      " ON records(json_extract(data, '$.package_hash'))"
+      " WHERE kind = 'transfer'";
 
 static int
 collab_init(xz_plugin *self, const xz_host *host, void **state)
@@ -1271,12 +1137,12 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 	static const char *const reqs[]
 	    = { "send", "receive", "accept", "partially-accept", "return",
 		      "decide", "close", "get", "list", NULL };
-	collab *c = calloc(1, sizeof(*c));
+	collab  *c = calloc(1, sizeof(*c));
+	sqlite3 *db;
+	char     err[300];
 
 	if (c == NULL)
 		return XZ_ENOMEM;
-	c->self = self;
-	c->h    = host;
 	host->opt_int(
 	    self, "community_correction_notify_days", &c->cc_notify_days);
 	host->opt_int(
@@ -1286,30 +1152,44 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 	host->opt_int(self, "notify_days", &c->notify_days);
 	host->opt_int(self, "list_limit_max", &c->list_max);
 	host->opt_bool(self, "check_agency", &c->check_agency);
-	c->db = host->store(self);
-	if (c->db == NULL || schema(c) != 0) {
-		free(c);
-		return XZ_EIO;
+	db = host->store(self);
+	if (db == NULL) {
+		snprintf(err, sizeof(err), "collab: cannot open the store");
+		goto fail;
+	}
+	if (migrate_v0(db, err, sizeof(err)) != 0
+	    || kit_ctx_init(&c->kit, self, host, "collab", err, sizeof(err))
+	        != 0)
+		goto fail;
+	/* one transfer per package: the index of the dedup lookup */
+	if (kit_sql_run(db, package_index_sql, NULL) != SQLITE_DONE) {
+		snprintf(err, sizeof(err), "collab: %s", sqlite3_errmsg(db));
+		kit_ctx_fini(&c->kit);
+		goto fail;
 	}
 	for (int i = 0; reqs[i]; i++) {
 		char topic[64];
 		snprintf(topic, sizeof(topic), "collab.transfer.%s", reqs[i]);
 		if (host->subscribe(self, topic, NULL, on_request, c, NULL)) {
+			kit_ctx_fini(&c->kit);
 			free(c);
 			return XZ_EINVAL;
 		}
 	}
 	*state = c;
 	return XZ_OK;
+fail:
+	host->log(self, XZ_LOG_ERROR, "%s", err);
+	free(c);
+	return XZ_EIO;
 }
 
 static int
 collab_start(void *state)
 {
-	collab *c = state;
 	/* Clocks survive a restart: re-arm from the store (an overdue one
 	 * fires at once). */
-	arm(c);
+	arm(state);
 	return XZ_OK;
 }
 
@@ -1317,15 +1197,15 @@ static void
 collab_stop(void *state)
 {
 	collab *c = state;
-	if (c->timer_armed)
-		c->h->timer_cancel(c->self, c->timer);
-	c->timer_armed = 0;
+	kit_clock_disarm(&c->kit);
 }
 
 static void
 collab_fini(void *state)
 {
-	free(state);
+	collab *c = state;
+	kit_ctx_fini(&c->kit);
+	free(c);
 }
 
 static const xz_plugin_desc desc = {

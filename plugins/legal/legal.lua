@@ -35,6 +35,13 @@ local IN_CUSTODY = { INMATE = true, REHAB_RESIDENT = true,
 local PROVIDER_TYPES = { LAWYER = true, NOTARY = true, MEDIATOR = true,
 	LEGAL_AID_CENTER = true, BASIC_LEGAL_WORKER = true }
 local REFERRALS = { LEGAL_AID = true, MEDIATION = true, NOTARY = true }
+-- The closed set of error reply codes, the same as the C plugins' enum
+-- (plugins/common/reply.h): a handler answering anything else is a bug.
+local REPLY_CODES = { bad_request = true, not_found = true,
+	invalid_state = true, forbidden = true, exists = true,
+	capacity_exceeded = true, store_error = true, timeout = true,
+	no_responders = true, unavailable = true, too_large = true,
+	internal = true }
 
 local function nn(v)
 	if v == NULL then
@@ -71,13 +78,15 @@ end
 
 -- Audit and events -----------------------------------------------------
 
+-- The one audit event format of the platform (docs/audit.md, as the C
+-- plugins' kit_audit writes it): time in integer ms since the epoch.
 local function audit(ctx, action, subject_type, subject_id, outcome)
 	xz.publish("audit.legal." .. string.lower(action), {
 		who = ctx.actor.user, role = ctx.actor.role or NULL,
 		agency = ctx.actor.agency or NULL, action = action,
 		subject_type = subject_type, subject_id = subject_id or NULL,
 		purpose = ctx.purpose or NULL, outcome = outcome,
-		corr = ctx.corr, time = xz.now(),
+		service = "legal", corr = ctx.corr, time = xz.now(),
 	})
 end
 
@@ -618,7 +627,11 @@ HOOKS.aid.assign = function(ctx, rec, chg)
 					why = x.reason
 				end
 			end
-			return nil, "provider_unavailable", string.format(
+			-- in the directory but unable to take it (capacity,
+			-- specialty, conflict): the request must name another
+			-- provider, or none to let the routing rule choose
+			return nil, store.provider(want) and "bad_request"
+				or "not_found", string.format(
 				"%s: provider %s cannot take application %s: %s",
 				ctx.topic, want, rec.id, why)
 		end
@@ -629,7 +642,8 @@ HOOKS.aid.assign = function(ctx, rec, chg)
 			for _, x in ipairs(excluded) do
 				reasons[#reasons + 1] = x.id .. ": " .. x.reason
 			end
-			return nil, "no_provider", string.format(
+			-- nobody can take it now; a provider added or freed later can
+			return nil, "unavailable", string.format(
 				"%s: no provider can take application %s (%s)", ctx.topic,
 				rec.id, #reasons > 0 and table.concat(reasons, "; ")
 					or "the directory is empty")
@@ -775,7 +789,7 @@ local function provider_add(ctx, b)
 			.. "strings"
 	end
 	if store.provider(p.id) then
-		return nil, "already_exists", string.format("%s: provider %s is "
+		return nil, "exists", string.format("%s: provider %s is "
 			.. "already in the directory", ctx.topic, p.id)
 	end
 	p.load = 0
@@ -960,6 +974,11 @@ local function serve(topic, subject_type, fn)
 		ctx.actor = { user = a.user, role = str(a.role), agency = str(a.agency) }
 		local res, code, msg = fn(ctx, body)
 		if res == nil then
+			if not REPLY_CODES[code] then
+				xz.log("error", t, "answered the code", tostring(code),
+					"outside the closed set: sent as internal")
+				code = "internal"
+			end
 			audit(ctx, "REFUSE", subject_type, str(body.id), code)
 			xz.reply_error(code, msg)
 			return

@@ -1,7 +1,38 @@
 -- legal_store.lua - the legal plugin's records in its SQLite store
 -- (xz.db): records with their state history, statutory clocks, providers,
 -- and the ids of events already consumed (events may be redelivered).
+--
+-- The history table and its rows are those of the C plugins' kit
+-- (plugins/common/store.c): {"action","from","to","who","role","agency",
+-- "at_ms","why"}, at_ms in integer ms since the epoch.
 local M = {}
+
+-- The history table as the kit creates it (same columns, same order).
+local HISTORY = [[CREATE TABLE IF NOT EXISTS history (
+	seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,
+	action TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL,
+	who TEXT NOT NULL, role TEXT, at_ms INTEGER NOT NULL, why TEXT,
+	agency TEXT)]]
+
+-- A store written before the history rows were the kit's (a per-record
+-- seq and a reason column) is moved into the kit's layout, in order.
+local function migrate_history()
+	local old = false
+	for _, c in ipairs(xz.db.query("PRAGMA table_info(history)")) do
+		old = old or c.name == "reason"
+	end
+	if not old then
+		return
+	end
+	xz.db.exec("ALTER TABLE history RENAME TO legal_v0_history")
+	xz.db.exec(HISTORY)
+	xz.db.exec([[INSERT INTO history (kind, id, action, from_state,
+		to_state, who, role, at_ms, why, agency) SELECT kind, id,
+		coalesce(action, '?'), from_state, coalesce(to_state, '?'),
+		coalesce(who, '?'), role, coalesce(at_ms, 0), reason, agency
+		FROM legal_v0_history ORDER BY kind, id, seq]])
+	xz.db.exec("DROP TABLE legal_v0_history")
+end
 
 local json = xz.json
 
@@ -12,11 +43,9 @@ function M.init()
 		kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL,
 		data TEXT NOT NULL, created_ms INTEGER, updated_ms INTEGER,
 		PRIMARY KEY (kind, id))]])
-	xz.db.exec([[CREATE TABLE IF NOT EXISTS history (
-		kind TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
-		action TEXT, from_state TEXT, to_state TEXT, who TEXT,
-		role TEXT, agency TEXT, at_ms INTEGER, reason TEXT,
-		PRIMARY KEY (kind, id, seq))]])
+	migrate_history()
+	xz.db.exec(HISTORY)
+	xz.db.exec("CREATE INDEX IF NOT EXISTS history_rec ON history(kind, id)")
 	xz.db.exec([[CREATE TABLE IF NOT EXISTS clocks (
 		kind TEXT NOT NULL, id TEXT NOT NULL, clock TEXT NOT NULL,
 		status TEXT NOT NULL, started_ms INTEGER, due_ms INTEGER,
@@ -91,19 +120,18 @@ function M.list(kind, state, limit)
 	return rows
 end
 
-function M.add_history(kind, id, action, from, to, actor, at, reason)
-	local n = xz.db.query("SELECT COUNT(*) AS n FROM history WHERE kind = ? "
-		.. "AND id = ?", kind, id)[1].n
-	xz.db.exec("INSERT INTO history VALUES (?,?,?,?,?,?,?,?,?,?,?)", kind,
-		id, n + 1, action, from or xz.null, to, actor.user,
-		actor.role or xz.null, actor.agency or xz.null, at,
-		reason or xz.null)
+-- One history row; why (the request's reason) may be nil.
+function M.add_history(kind, id, action, from, to, actor, at, why)
+	xz.db.exec("INSERT INTO history (kind, id, action, from_state, to_state, "
+		.. "who, role, at_ms, why, agency) VALUES (?,?,?,?,?,?,?,?,?,?)",
+		kind, id, action, from or xz.null, to, actor.user,
+		actor.role or xz.null, at, why or xz.null, actor.agency or xz.null)
 end
 
 function M.history(kind, id)
-	return json.as_array(xz.db.query("SELECT seq, action, from_state AS "
-		.. "\"from\", to_state AS \"to\", who, role, agency, at_ms, reason "
-		.. "FROM history WHERE kind = ? AND id = ? ORDER BY seq", kind, id))
+	return json.as_array(xz.db.query("SELECT action, from_state AS \"from\", "
+		.. "to_state AS \"to\", who, role, agency, at_ms, why FROM history "
+		.. "WHERE kind = ? AND id = ? ORDER BY seq", kind, id))
 end
 
 -- Clocks ---------------------------------------------------------------

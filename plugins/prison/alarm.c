@@ -83,7 +83,7 @@ prison_alarm_raise_tx(prison *p, kit_req *r, json_t *fields, kit_err *e)
 	json_t     *rec;
 
 	if (!in_list(alarm_kinds, kind)) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "prison.alarm.raise: \"kind\" must be one of PERIMETER, "
 		    "FIGHT, SELF_HARM, FIRE, MEDICAL, DRONE, "
 		    "ROLLCALL_DISCREPANCY, ESCAPE, CONTRABAND, "
@@ -91,12 +91,12 @@ prison_alarm_raise_tx(prison *p, kit_req *r, json_t *fields, kit_err *e)
 		goto fail;
 	}
 	if (level < 1 || level > 3) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "prison.alarm.raise: \"level\" must be 1, 2 or 3");
 		goto fail;
 	}
 	if (loc == NULL || loc[0] == '\0') {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "prison.alarm.raise: \"location\" (a location id such as "
 		    "\"P1.A.1\") is missing");
 		goto fail;
@@ -104,7 +104,7 @@ prison_alarm_raise_tx(prison *p, kit_req *r, json_t *fields, kit_err *e)
 	if (src == NULL)
 		json_object_set_new(fields, "source", json_string("staff"));
 	else if (!in_list(alarm_sources, src)) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "prison.alarm.raise: \"source\" must be sensor, staff, "
 		    "video or system");
 		goto fail;
@@ -170,7 +170,7 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 	if (strcmp(a, "escalate") == 0) {
 		int64_t to = kit_int(r->body, "level", level + 1);
 		if (to <= level || to > 3) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "alarm %s is at level %lld: escalate needs a "
 			    "higher "
 			    "level, at most 3",
@@ -186,7 +186,7 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 	} else if (strcmp(a, "dispatch") == 0) {
 		const char *unit = kit_str(r->body, "unit");
 		if (unit == NULL) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "prison.alarm.dispatch: \"unit\" (the response "
 			    "team sent) is missing");
 			return -1;
@@ -197,7 +197,7 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		json_t *evd = json_object_get(r->body, "evidence");
 		json_t *arr = json_object_get(rec, "evidence");
 		if (!json_is_object(evd)) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "prison.alarm.attach-evidence: \"evidence\" must "
 			    "be an object such as {\"kind\":\"VIDEO\","
 			    "\"ref\":\"cam-12/2026-11-29T05:00\","
@@ -272,7 +272,7 @@ stop_clock(prison *p, kit_req *r, json_t *rec, const char *why)
 	    || kit_store_history_add(
 	           &p->c.store, "alarm", kit_str(rec, "id"), &ch)
 	        != 0) {
-		kit_err_set(&e, "store_error", "%s", p->c.store.err);
+		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
 		kit_tx_abort(&p->c);
 		goto fail;
 	}

@@ -6,7 +6,7 @@
 #ifndef XZ_PRISON_H
 #define XZ_PRISON_H
 
-#include "kit/kit.h"
+#include "kit.h"
 
 enum prison_kind_id {
 	PK_ALARM,

@@ -19,7 +19,7 @@ in_list(const char *const *list, const char *s)
 }
 
 static void
-refuse(kit_req *r, const char *subject_type, const char *code, const char *msg)
+refuse(kit_req *r, const char *subject_type, kit_code code, const char *msg)
 {
 	kit_err e;
 	kit_err_set(&e, code, "%s", msg);
@@ -65,7 +65,7 @@ check_people(
 	}
 	return 0;
 bad:
-	kit_err_set(e, "bad_request",
+	kit_err_set(e, KIT_E_BAD_REQUEST,
 	    "incident: \"%s\" must be an array of {\"id\",\"role\"} with role "
 	    "one of %s%s%s%s%s",
 	    what, roles[0], roles[1] ? ", " : "", roles[1] ? roles[1] : "",
@@ -109,13 +109,13 @@ incident_draft_fn(const kit_kind *k, kit_req *r)
 		json_t *alarm = kit_store_load(&p->c.store, "alarm", alarm_id);
 		json_t *rec;
 		if (alarm == NULL) {
-			kit_err_set(
-			    &e, "not_found", "no alarm with id %s", alarm_id);
+			kit_err_set(&e, KIT_E_NOT_FOUND, "no alarm with id %s",
+			    alarm_id);
 			kit_reply_err(r, &e, "incident", NULL);
 			return;
 		}
 		if (kit_str(alarm, "incident_id")) {
-			kit_err_set(&e, "exists",
+			kit_err_set(&e, KIT_E_EXISTS,
 			    "alarm %s already has incident report %s",
 			    alarm_id, kit_str(alarm, "incident_id"));
 			json_decref(alarm);
@@ -133,8 +133,8 @@ incident_draft_fn(const kit_kind *k, kit_req *r)
 			    json_string(kit_str(rec, "id")));
 			if (kit_store_save(&p->c.store, "alarm", alarm, 0)
 			    != 0) {
-				kit_err_set(
-				    &e, "store_error", "%s", p->c.store.err);
+				kit_err_set(&e, KIT_E_STORE_ERROR, "%s",
+				    p->c.store.err);
 				json_decref(rec);
 				rec = NULL;
 			}
@@ -155,7 +155,7 @@ incident_draft_fn(const kit_kind *k, kit_req *r)
 	}
 	if (kit_str(r->body, "type") == NULL
 	    || kit_str(r->body, "location") == NULL) {
-		refuse(r, "incident", "bad_request",
+		refuse(r, "incident", KIT_E_BAD_REQUEST,
 		    "prison.incident.draft: give \"alarm_id\", or \"type\" "
 		    "and \"location\"");
 		return;
@@ -186,7 +186,7 @@ incident_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	if (strcmp(t->action, "update") != 0)
 		return 0;
 	if (!json_is_object(ch)) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "prison.incident.update: \"changes\" must be an object "
 		    "with any of description, prisoners, staff, outcomes");
 		return -1;
@@ -237,14 +237,14 @@ location_create_fn(const kit_kind *k, kit_req *r)
 	char        msg[400];
 
 	if (id == NULL || !in_list(location_types, type)) {
-		refuse(r, "location", "bad_request",
+		refuse(r, "location", KIT_E_BAD_REQUEST,
 		    "prison.location.create: \"id\" (a dotted path such as "
 		    "P1.A.1.2.005) and \"type\" (PRISON, AREA, WING, LANDING "
 		    "or CELL) are required");
 		return;
 	}
 	if (sp && !in_list(specialist_types, sp)) {
-		refuse(r, "location", "bad_request",
+		refuse(r, "location", KIT_E_BAD_REQUEST,
 		    "prison.location.create: \"specialist\" must be "
 		    "SAFE_CELL, CONSTANT_SUPERVISION or MEDICAL");
 		return;
@@ -252,14 +252,14 @@ location_create_fn(const kit_kind *k, kit_req *r)
 	if (strcmp(type, "CELL") == 0
 	    && (kit_int(cap, "working", -1) < 0
 	        || kit_int(cap, "certified", -1) < 0)) {
-		refuse(r, "location", "bad_request",
+		refuse(r, "location", KIT_E_BAD_REQUEST,
 		    "prison.location.create: a CELL needs \"capacity\": "
 		    "{\"certified\":N,\"working\":N,\"max\":N}");
 		return;
 	}
 	dot = strrchr(id, '.');
 	if ((dot == NULL) != (strcmp(type, "PRISON") == 0)) {
-		refuse(r, "location", "bad_request",
+		refuse(r, "location", KIT_E_BAD_REQUEST,
 		    "prison.location.create: a PRISON id has no dot; every "
 		    "other location is PARENT.CHILD");
 		return;
@@ -280,7 +280,7 @@ location_create_fn(const kit_kind *k, kit_req *r)
 			    "not exist",
 			    parent);
 			json_decref(fields);
-			refuse(r, "location", "not_found", msg);
+			refuse(r, "location", KIT_E_NOT_FOUND, msg);
 			return;
 		}
 		json_decref(pr);
@@ -309,7 +309,7 @@ location_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		return 0;
 	}
 	if (!in_list(deactivation_reasons, why)) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "prison.location.deactivate: \"deactivation_reason\" must "
 		    "be DAMAGED, SECURITY_SEALED or STAFF_SHORTAGE");
 		return -1;
@@ -328,13 +328,14 @@ check_cell(prison *p, const char *cell, kit_err *e)
 	int     rc  = -1;
 
 	if (loc == NULL)
-		kit_err_set(e, "not_found", "no location with id %s", cell);
+		kit_err_set(
+		    e, KIT_E_NOT_FOUND, "no location with id %s", cell);
 	else if (strcmp(kit_str(loc, "type"), "CELL") != 0)
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "location %s is a %s, not a CELL", cell,
 		    kit_str(loc, "type"));
 	else if (strcmp(kit_str(loc, "state"), "ACTIVE") != 0)
-		kit_err_set(e, "invalid_state",
+		kit_err_set(e, KIT_E_INVALID_STATE,
 		    "cell %s is %s (%s): it takes no prisoner", cell,
 		    kit_str(loc, "state"),
 		    kit_str(loc, "deactivation_reason")
@@ -345,7 +346,7 @@ check_cell(prison *p, const char *cell, kit_err *e)
 		    = kit_int(json_object_get(loc, "capacity"), "working", 0);
 		int64_t occ = occupancy(p, cell);
 		if (occ >= working)
-			kit_err_set(e, "capacity_exceeded",
+			kit_err_set(e, KIT_E_CAPACITY_EXCEEDED,
 			    "cell %s is full: %lld of working capacity %lld",
 			    cell, (long long) occ, (long long) working);
 		else
@@ -377,7 +378,7 @@ prisoner_admit_fn(const kit_kind *k, kit_req *r)
 
 	if (id == NULL || kit_str(r->body, "name") == NULL || cell == NULL
 	    || !in_list(legal_statuses, kit_str(r->body, "legal_status"))) {
-		refuse(r, "prisoner", "bad_request",
+		refuse(r, "prisoner", KIT_E_BAD_REQUEST,
 		    "prison.prisoner.admit: \"id\" (prisoner number), "
 		    "\"name\", \"cell\" and \"legal_status\" (REMAND, "
 		    "CONVICTED_UNSENTENCED, SENTENCED, RECALL) are required");
@@ -391,7 +392,7 @@ prisoner_admit_fn(const kit_kind *k, kit_req *r)
 			    "prison.prisoner.admit: prisoner number %s does "
 			    "not match %s (option prisoner_number_pattern)",
 			    id, pat);
-			refuse(r, "prisoner", "bad_request", msg);
+			refuse(r, "prisoner", KIT_E_BAD_REQUEST, msg);
 			return;
 		}
 	}
@@ -418,7 +419,7 @@ prisoner_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	if (strcmp(t->action, "move") == 0
 	    || strcmp(t->action, "receive") == 0) {
 		if (cell == NULL) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "prison.prisoner.%s: \"cell\" is missing",
 			    t->action);
 			return -1;
@@ -454,7 +455,7 @@ visit_request_fn(const kit_kind *k, kit_req *r)
 
 	if (pid == NULL || !in_list(visit_types, type)
 	    || !json_is_object(json_object_get(r->body, "visitor"))) {
-		refuse(r, "visit", "bad_request",
+		refuse(r, "visit", KIT_E_BAD_REQUEST,
 		    "prison.visit.request: \"prisoner_id\", \"type\" (SOCIAL, "
 		    "LEGAL, VIDEO) and \"visitor\" ({\"name\",...}) are "
 		    "required");
@@ -465,7 +466,8 @@ visit_request_fn(const kit_kind *k, kit_req *r)
 		snprintf(msg, sizeof(msg), "prisoner %s is %s", pid,
 		    pr ? kit_str(pr, "state") : "unknown");
 		json_decref(pr);
-		refuse(r, "visit", pr ? "invalid_state" : "not_found", msg);
+		refuse(r, "visit", pr ? KIT_E_INVALID_STATE : KIT_E_NOT_FOUND,
+		    msg);
 		return;
 	}
 	json_decref(pr);
@@ -487,7 +489,7 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		int64_t slot
 		    = kit_int(r->body, "slot_ms", kit_int(rec, "slot_ms", 0));
 		if (slot <= 0) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "prison.visit.book: \"slot_ms\" (when) is "
 			    "missing");
 			return -1;
@@ -497,7 +499,7 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	} else if (strcmp(t->action, "complete") == 0) {
 		const char *o = kit_str(r->body, "outcome");
 		if (!in_list(visit_outcomes, o)) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "prison.visit.complete: \"outcome\" must be "
 			    "ATTENDED, VISITOR_NO_SHOW, PRISONER_REFUSED or "
 			    "TERMINATED_EARLY");
@@ -527,7 +529,7 @@ kiosk_fn(const kit_kind *k, kit_req *r)
 	int64_t     by;
 
 	if (pid == NULL || kit_str(r->body, "matter") == NULL) {
-		refuse(r, "kiosk", "bad_request",
+		refuse(r, "kiosk", KIT_E_BAD_REQUEST,
 		    "prison.kiosk.legal-aid: \"prisoner_id\" and \"matter\" "
 		    "are required");
 		return;
@@ -536,7 +538,7 @@ kiosk_fn(const kit_kind *k, kit_req *r)
 	if (pr == NULL) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "no prisoner with id %s", pid);
-		refuse(r, "kiosk", "not_found", msg);
+		refuse(r, "kiosk", KIT_E_NOT_FOUND, msg);
 		return;
 	}
 	json_decref(pr);

@@ -21,7 +21,7 @@ check_counts(json_t *counts, int64_t *missing, kit_err *e)
 
 	*missing = 0;
 	if (!json_is_array(counts) || json_array_size(counts) == 0) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "roll call: \"counts\" must be a non-empty array of "
 		    "{\"location\",\"expected\",\"counted\",\"out\","
 		    "\"reception\"}");
@@ -32,7 +32,7 @@ check_counts(json_t *counts, int64_t *missing, kit_err *e)
 		int64_t exp = kit_int(c, "expected", -1);
 		int64_t cnt = kit_int(c, "counted", -1);
 		if (kit_str(c, "location") == NULL || exp < 0 || cnt < 0) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "roll call: counts[%zu] needs \"location\", "
 			    "\"expected\" >= 0 and \"counted\" >= 0",
 			    i);
@@ -81,14 +81,14 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 	if (check_counts(counts, &missing, e) != 0)
 		return -1;
 	if (strcmp(t->action, "reconcile") == 0 && missing != 0) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "roll call %s does not balance (%lld unaccounted for): "
 		    "flag it instead of reconciling",
 		    kit_str(rec, "id"), (long long) missing);
 		return -1;
 	}
 	if (strcmp(t->action, "flag") == 0 && missing == 0) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "roll call %s balances: reconcile it instead of flagging",
 		    kit_str(rec, "id"));
 		return -1;
@@ -143,7 +143,7 @@ schedule_fn(const kit_kind *k, kit_req *r)
 	json_t     *rec;
 
 	if (loc == NULL) {
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "prison.rollcall.schedule: \"location\" is missing");
 		kit_reply_err(r, &e, "rollcall", NULL);
 		return;
@@ -180,7 +180,7 @@ submit_fn(const kit_kind *k, kit_req *r)
 	json_t     *rec;
 
 	if (id == NULL) {
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "prison.rollcall.submit: \"id\" is missing");
 		kit_reply_err(r, &e, "rollcall", NULL);
 		return;

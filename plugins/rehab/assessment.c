@@ -42,7 +42,7 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 	int         full;
 
 	if (rid == NULL || !in_list(kinds, kind)) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "assessment: \"resident_id\" and \"kind\" (ADMISSION, "
 		    "DETOX, PHASE, ONE_YEAR, PRE_EXPIRY) are required");
 		return NULL;
@@ -63,7 +63,7 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 	            kit_str(body, "behaviour"))
 	        || !in_list((const char *const[]) { "GOOD", "FAIR", NULL },
 	            kit_str(body, "social")))) {
-		kit_err_set(e, "bad_request",
+		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    "assessment: a %s assessment needs \"psycho_physical\" "
 		    "(PASS/FAIL), \"behaviour\" (PASS/FAIL) and \"social\" "
 		    "(GOOD/FAIR)",
@@ -72,11 +72,11 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 	}
 	res = kit_store_load(&h->c.store, "resident", rid);
 	if (res == NULL) {
-		kit_err_set(e, "not_found", "no resident with id %s", rid);
+		kit_err_set(e, KIT_E_NOT_FOUND, "no resident with id %s", rid);
 		return NULL;
 	}
 	if (strcmp(kit_str(res, "state"), "RELEASED") == 0) {
-		kit_err_set(e, "invalid_state",
+		kit_err_set(e, KIT_E_INVALID_STATE,
 		    "resident %s is RELEASED: no assessment", rid);
 		json_decref(res);
 		return NULL;
@@ -99,7 +99,7 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 			json_object_set(f, *k, json_object_get(body, *k));
 	return f;
 bad_detox:
-	kit_err_set(e, "bad_request",
+	kit_err_set(e, KIT_E_BAD_REQUEST,
 	    "assessment: \"detox\" must give the five items as booleans: "
 	    "drug_test_negative, withdrawal_medication_stopped, "
 	    "acute_symptoms_gone, no_marked_protracted_symptoms, "
@@ -172,7 +172,7 @@ on_scored(void *ud, const xz_msg *m)
 	rec = kit_create_tx(k, &r, f, event_of(f), &e);
 	if (rec == NULL) {
 		kit_tx_abort(&h->c);
-		if (strcmp(e.code, "exists") == 0) { /* redelivered: done */
+		if (e.code == KIT_E_EXISTS) { /* redelivered: done */
 			h->c.host->counter_add(
 			    h->c.self, "scored_duplicate", 1);
 			kit_req_done(&r);

@@ -41,7 +41,7 @@ propose_fn(const kit_kind *k, kit_req *r)
 	kit_err     e;
 
 	if (rid == NULL || !in_list(disposition_types, type)) {
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "rehab.disposition.propose: \"resident_id\" and \"type\" "
 		    "(ON_SCHEDULE, EARLY_RELEASE, EXTENSION, COMMUNITY_REHAB) "
 		    "are required");
@@ -49,11 +49,12 @@ propose_fn(const kit_kind *k, kit_req *r)
 	}
 	res = kit_store_load(&h->c.store, "resident", rid);
 	if (res == NULL) {
-		kit_err_set(&e, "not_found", "no resident with id %s", rid);
+		kit_err_set(
+		    &e, KIT_E_NOT_FOUND, "no resident with id %s", rid);
 		goto refuse;
 	}
 	if (strcmp(kit_str(res, "state"), "RELEASED") == 0) {
-		kit_err_set(&e, "invalid_state",
+		kit_err_set(&e, KIT_E_INVALID_STATE,
 		    "resident %s is RELEASED: no disposition", rid);
 		json_decref(res);
 		goto refuse;
@@ -65,7 +66,7 @@ propose_fn(const kit_kind *k, kit_req *r)
 		    / REHAB_DAY_MS;
 		json_t *a;
 		if (days < h->early_release_min_days) {
-			kit_err_set(&e, "invalid_state",
+			kit_err_set(&e, KIT_E_INVALID_STATE,
 			    "resident %s has served %lld day(s): early "
 			    "release "
 			    "needs at least %lld",
@@ -76,7 +77,7 @@ propose_fn(const kit_kind *k, kit_req *r)
 		a = rehab_passing_assessment(
 		    h, rid, (const char *const[]) { "ONE_YEAR", NULL }, NULL);
 		if (a == NULL) {
-			kit_err_set(&e, "invalid_state",
+			kit_err_set(&e, KIT_E_INVALID_STATE,
 			    "resident %s has no approved, passing ONE_YEAR "
 			    "assessment: early release cannot be proposed",
 			    rid);
@@ -89,7 +90,7 @@ propose_fn(const kit_kind *k, kit_req *r)
 		int64_t max = type[0] == 'E' ? h->extension_max_months
 		                             : h->community_rehab_max_months;
 		if (months < 1 || months > max) {
-			kit_err_set(&e, "bad_request",
+			kit_err_set(&e, KIT_E_BAD_REQUEST,
 			    "rehab.disposition.propose: %s needs \"months\" "
 			    "1..%lld",
 			    type, (long long) max);
@@ -135,7 +136,7 @@ disposition_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		return 0;
 	res = kit_store_load(&h->c.store, "resident", rid);
 	if (res == NULL) {
-		kit_err_set(e, "not_found", "no resident with id %s", rid);
+		kit_err_set(e, KIT_E_NOT_FOUND, "no resident with id %s", rid);
 		return -1;
 	}
 	if (strcmp(type, "EXTENSION") == 0) {
@@ -161,7 +162,7 @@ disposition_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		.at_ms              = r->now_ms };
 	if (kit_store_save(&h->c.store, "resident", res, 0) != 0
 	    || kit_store_history_add(&h->c.store, "resident", rid, &ch) != 0) {
-		kit_err_set(e, "store_error", "%s", h->c.store.err);
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", h->c.store.err);
 		json_decref(res);
 		return -1;
 	}
@@ -180,7 +181,7 @@ plan_draft_fn(const kit_kind *k, kit_req *r)
 	kit_err     e;
 
 	if (rid == NULL || !json_is_array(json_object_get(r->body, "goals"))) {
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "rehab.plan.draft: \"resident_id\" and \"goals\" (an "
 		    "array) are required");
 		kit_reply_err(r, &e, "plan", NULL);
@@ -188,7 +189,8 @@ plan_draft_fn(const kit_kind *k, kit_req *r)
 	}
 	res = kit_store_load(&h->c.store, "resident", rid);
 	if (res == NULL) {
-		kit_err_set(&e, "not_found", "no resident with id %s", rid);
+		kit_err_set(
+		    &e, KIT_E_NOT_FOUND, "no resident with id %s", rid);
 		kit_reply_err(r, &e, "plan", NULL);
 		return;
 	}
@@ -211,7 +213,7 @@ plan_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	if (strcmp(t->action, "update") == 0) {
 		json_t *g = json_object_get(r->body, "goals");
 		if (!json_is_array(g)) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "rehab.plan.update: \"goals\" (an array) is "
 			    "missing");
 			return -1;
@@ -222,7 +224,7 @@ plan_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		json_t *arr = json_object_get(rec, "sessions");
 		if (!json_is_object(s)
 		    || !json_is_boolean(json_object_get(s, "attended"))) {
-			kit_err_set(e, "bad_request",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
 			    "rehab.plan.record-session: \"session\" must be "
 			    "{\"topic\":..,\"at_ms\":..,\"attended\":true|"
 			    "false}");

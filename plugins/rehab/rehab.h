@@ -7,7 +7,7 @@
 #ifndef XZ_REHAB_H
 #define XZ_REHAB_H
 
-#include "../prison/kit/kit.h" /* the scenario kit */
+#include "kit.h"
 
 enum rehab_kind_id {
 	RK_RESIDENT,

@@ -23,7 +23,7 @@ rehab_add_months(int64_t ms, int64_t months)
 
 /* prison-style refusal helper */
 static void
-refuse(kit_req *r, const char *code, const char *msg)
+refuse(kit_req *r, kit_code code, const char *msg)
 {
 	kit_err e;
 	kit_err_set(&e, code, "%s", msg);
@@ -43,14 +43,14 @@ admit_fn(const kit_kind *k, kit_req *r)
 
 	if (id == NULL || kit_str(r->body, "name") == NULL
 	    || kit_str(r->body, "decision_no") == NULL) {
-		refuse(r, "bad_request",
+		refuse(r, KIT_E_BAD_REQUEST,
 		    "rehab.resident.admit: \"id\" (resident number), \"name\" "
 		    "and \"decision_no\" (the public security decision) are "
 		    "required");
 		return;
 	}
 	if (months < 1 || months > 36) {
-		refuse(r, "bad_request",
+		refuse(r, KIT_E_BAD_REQUEST,
 		    "rehab.resident.admit: \"term_months\" must be 1..36");
 		return;
 	}
@@ -104,7 +104,7 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		json_t            *a;
 
 		if (r->now_ms - since < min_days * REHAB_DAY_MS) {
-			kit_err_set(e, "invalid_state",
+			kit_err_set(e, KIT_E_INVALID_STATE,
 			    "resident %s has been in %s for %lld day(s): the "
 			    "minimum is %lld",
 			    rid, t->from,
@@ -114,7 +114,7 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		}
 		a = rehab_passing_assessment(h, rid, kinds, t->from);
 		if (a == NULL) {
-			kit_err_set(e, "invalid_state",
+			kit_err_set(e, KIT_E_INVALID_STATE,
 			    "resident %s cannot leave %s: no approved, "
 			    "passing "
 			    "%s%s assessment taken in this phase",
@@ -131,7 +131,7 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		const char *disp = kit_str(rec, "release_authorized_by");
 		if (disp == NULL
 		    && r->now_ms < kit_int(rec, "term_end_ms", 0)) {
-			kit_err_set(e, "invalid_state",
+			kit_err_set(e, KIT_E_INVALID_STATE,
 			    "resident %s: the term ends at %lld ms and no "
 			    "approved disposition authorizes an earlier "
 			    "release",
@@ -149,7 +149,7 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 			    ev, "disposition_id", json_string(disp));
 	} else if (strcmp(t->action, "issue-handbook") == 0) {
 		if (json_object_get(rec, "handbook_ms")) {
-			kit_err_set(e, "exists",
+			kit_err_set(e, KIT_E_EXISTS,
 			    "resident %s already has a handbook", rid);
 			return -1;
 		}

@@ -83,7 +83,7 @@ assert_exit "no actor" 1 xz call $LONG collab.transfer.send "{$PKG1,\"documents\
 assert_eq "bad_request" bad_request "$(jq -r .error.code <<<"$OUT")"
 assert_exit "transfer_id taken by another package" 1 xz call $LONG collab.transfer.send \
 	"{\"transfer_id\":\"$T1\",$PKG1,\"documents\":[$D1],$COURT}"
-assert_eq "conflict" conflict "$(jq -r .error.code <<<"$OUT")"
+assert_eq "exists" exists "$(jq -r .error.code <<<"$OUT")"
 
 # -- transitions of T1: SENT -> RECEIVED -> PARTIALLY_ACCEPTED -> ACCEPTED
 #    -> DECIDED -> CLOSED, with every refusal on the way ---------------------

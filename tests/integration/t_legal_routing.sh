@@ -27,7 +27,7 @@ prov B1 BASIC_LEGAL_WORKER R3 1 '["CRIMINAL"]' '[]'
 
 assert_exit "duplicate provider" 1 lcall legal.provider.add '"id":"L1","type":"LAWYER",
   "name":"x","licence":"x","region":"R1","capacity":1'
-assert_eq "duplicate message" "already_exists|legal.provider.add: provider L1 is already in the directory" \
+assert_eq "duplicate message" "exists|legal.provider.add: provider L1 is already in the directory" \
 	"$(echo "$OUT" | jq -r '.error.code + "|" + .error.message')"
 assert_exit "bad provider type" 1 lcall legal.provider.add '"id":"Z1","type":"JUDGE",
   "name":"x","licence":"x","region":"R1","capacity":1'
@@ -68,7 +68,7 @@ assert_eq "L1 full: excluded for capacity" "L1: no remaining capacity" \
 assert_eq "L1 remaining 0" "0" "$(lcall legal.provider.list '"region":"R1"' | jq -r '.providers[] | select(.id == "L1") | .remaining')"
 A2=$(app CRIMINAL R1 '["P-9"]')
 assert_exit "explicit provider with a conflict" 1 lcall legal.aid.assign "\"id\":\"$A2\",\"provider_id\":\"L4\""
-assert_eq "conflict message" "provider_unavailable|legal.aid.assign: provider L4 cannot take application $A2: conflict of interest with P-9" \
+assert_eq "conflict message" "bad_request|legal.aid.assign: provider L4 cannot take application $A2: conflict of interest with P-9" \
 	"$(echo "$OUT" | jq -r '.error.code + "|" + .error.message')"
 assert_exit "explicit full provider" 1 lcall legal.aid.assign "\"id\":\"$A2\",\"provider_id\":\"L1\""
 assert_eq "capacity message" "legal.aid.assign: provider L1 cannot take application $A2: no remaining capacity" \
@@ -78,7 +78,7 @@ assert_eq "explicit eligible provider" "B1" \
 A3=$(app TAX R1 '[]')
 assert_exit "nobody for TAX" 1 lcall legal.aid.assign "\"id\":\"$A3\""
 assert_eq "no_provider message lists every reason" \
-	"no_provider|legal.aid.assign: no provider can take application $A3 (B1: no remaining capacity; L1: no remaining capacity; L2: no specialty TAX; L3: no specialty TAX; L4: no specialty TAX; N1: type NOTARY does not take legal aid)" \
+	"unavailable|legal.aid.assign: no provider can take application $A3 (B1: no remaining capacity; L1: no remaining capacity; L2: no specialty TAX; L3: no specialty TAX; L4: no specialty TAX; N1: type NOTARY does not take legal aid)" \
 	"$(echo "$OUT" | jq -r '.error.code + "|" + .error.message')"
 assert_eq "refused assign leaves GRANTED" GRANTED \
 	"$(lcall legal.aid.get "\"id\":\"$A3\",\"purpose\":\"t\"" | jq -r .state)"

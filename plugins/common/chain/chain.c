@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <nettle/sha2.h>
 
 #include "chain.h"
 
@@ -163,42 +164,48 @@ xz_audit_parse_time(const char *s, int end_of_day, int64_t *ms)
 }
 
 static void
-put_num(xz_sha256 *s, const char *name, int64_t v)
+put(struct sha256_ctx *s, const void *p, size_t n)
 {
-	char line[64];
-	int n = snprintf(line, sizeof(line), "%s=%lld\n", name, (long long) v);
-	xz_sha256_update(s, line, (size_t) n);
+	sha256_update(s, n, p);
 }
 
 static void
-put_text(xz_sha256 *s, const char *name, const char *v)
+put_num(struct sha256_ctx *s, const char *name, int64_t v)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%s=%lld\n", name, (long long) v);
+	put(s, line, (size_t) n);
+}
+
+static void
+put_text(struct sha256_ctx *s, const char *name, const char *v)
 {
 	char   head[64];
 	size_t len = v ? strlen(v) : 0;
 	int    n   = v ? snprintf(head, sizeof(head), "%s=%zu:", name, len)
 	               : snprintf(head, sizeof(head), "%s=-", name);
-	xz_sha256_update(s, head, (size_t) n);
+	put(s, head, (size_t) n);
 	if (v != NULL)
-		xz_sha256_update(s, v, len);
-	xz_sha256_update(s, "\n", 1);
+		put(s, v, len);
+	put(s, "\n", 1);
 }
 
 void
 xz_audit_hash(xz_audit_rec *r)
 {
-	xz_sha256 s;
-	uint8_t   d[XZ_SHA256_LEN];
+	struct sha256_ctx s;
+	uint8_t           d[SHA256_DIGEST_SIZE];
 
-	xz_sha256_init(&s);
-	xz_sha256_update(&s, "xiezhi-audit-v1\n", 16);
+	sha256_init(&s);
+	put(&s, "xiezhi-audit-v1\n", 16);
 	put_num(&s, "seq", r->seq);
 	put_num(&s, "at_ms", r->at_ms);
 	put_text(&s, "at", r->at);
 	for (int i = 0; i < XZ_AF_COUNT; i++)
 		put_text(&s, xz_audit_field_names[i], r->f[i]);
 	put_text(&s, "prev", r->prev_hash);
-	xz_sha256_final(&s, d);
-	xz_sha256_tohex(d, r->hash);
+	sha256_digest(&s, sizeof(d), d);
+	xz_hex_encode(d, sizeof(d), r->hash);
 }
 
 static void

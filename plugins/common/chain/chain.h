@@ -1,8 +1,8 @@
 /*
  * chain.h - the hash-chained audit log in SQLite: schema, canonical record
- * serialisation, append and verification. Compiled into the audit plugin
- * and into xzcore, so `xiezhi audit verify -f FILE` runs the same code as
- * the plugin's audit.verify request.
+ * serialisation, append and verification. The library xz_audit_chain,
+ * linked by the audit plugin and by xzcore, so `xiezhi audit verify -f
+ * FILE` runs the same code as the plugin's audit.verify request.
  *
  * A record's hash is SHA-256 over "xiezhi-audit-v1\n" followed by one line
  * per field in a fixed order: "seq=N\n", "at_ms=N\n", then for each text

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kit.h"
+#include "sha256.h"
 
 /* A reply held back until the batch's commit. */
 typedef struct kit_deferred {
@@ -93,7 +94,7 @@ kit_int(json_t *o, const char *key, int64_t def)
 }
 
 void
-kit_err_set(kit_err *e, const char *code, const char *fmt, ...)
+kit_err_set(kit_err *e, kit_code code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -103,51 +104,48 @@ kit_err_set(kit_err *e, const char *code, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-hex16(const uint8_t id[16], char out[33])
+void
+kit_req_adopt(kit_ctx *c, const xz_msg *m, json_t *body, kit_req *r)
 {
-	static const char d[] = "0123456789abcdef";
-	for (int i = 0; i < 16; i++) {
-		out[2 * i]     = d[id[i] >> 4];
-		out[2 * i + 1] = d[id[i] & 15];
-	}
-	out[32] = '\0';
+	json_t *actor = json_object_get(body, "actor");
+
+	memset(r, 0, sizeof(*r));
+	r->c      = c;
+	r->msg    = m;
+	r->body   = body;
+	r->now_ms = (int64_t) c->host->now_ms(c->self);
+	xz_hex_encode(m->id, sizeof(m->id), r->corr);
+	r->actor.user   = kit_str(actor, "user");
+	r->actor.role   = kit_str(actor, "role");
+	r->actor.agency = kit_str(actor, "agency");
+	r->why          = kit_str(body, "reason");
+	r->purpose      = kit_str(body, "purpose");
 }
 
 int
 kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 {
 	json_error_t je;
-	json_t      *actor;
+	json_t      *body;
 
-	memset(r, 0, sizeof(*r));
-	r->c      = c;
-	r->msg    = m;
-	r->now_ms = (int64_t) c->host->now_ms(c->self);
-	hex16(m->id, r->corr);
 	if (m->len == 0)
-		r->body = json_object();
+		body = json_object();
 	else
-		r->body = json_loadb(m->data, m->len, 0, &je);
-	if (!json_is_object(r->body)) {
+		body = json_loadb(m->data, m->len, 0, &je);
+	if (!json_is_object(body)) {
 		char msg[300];
 		snprintf(msg, sizeof(msg),
 		    "%s: payload must be a JSON object (%s)", m->topic,
-		    r->body ? "not an object" : je.text);
-		json_decref(r->body);
-		r->body = NULL;
-		c->host->reply_error(c->self, m, "bad_request", msg);
+		    body ? "not an object" : je.text);
+		json_decref(body);
+		memset(r, 0, sizeof(*r));
+		kit_reply_error(c->host, c->self, m, KIT_E_BAD_REQUEST, msg);
 		return -1;
 	}
-	actor           = json_object_get(r->body, "actor");
-	r->actor.user   = kit_str(actor, "user");
-	r->actor.role   = kit_str(actor, "role");
-	r->actor.agency = kit_str(actor, "agency");
-	r->why          = kit_str(r->body, "reason");
-	r->purpose      = kit_str(r->body, "purpose");
+	kit_req_adopt(c, m, body, r);
 	if (need_actor && r->actor.user == NULL) {
 		kit_err e;
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "%s: who acts is missing: give "
 		    "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}",
 		    m->topic);
@@ -170,6 +168,7 @@ kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body)
 	r->actor.role   = "SYSTEM";
 	r->actor.agency = c->host->name(c->self);
 	r->why          = kit_str(r->body, "reason");
+	r->purpose      = kit_str(r->body, "purpose");
 	r->now_ms       = (int64_t) c->host->now_ms(c->self);
 	snprintf(r->corr, sizeof(r->corr), "internal");
 }
@@ -211,8 +210,8 @@ kit_reply(kit_req *r, json_t *obj)
 	s = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (s == NULL) {
-		r->c->host->reply_error(
-		    r->c->self, r->msg, "internal", "out of memory");
+		kit_reply_error(r->c->host, r->c->self, r->msg, KIT_E_INTERNAL,
+		    "out of memory");
 		return;
 	}
 	if (r->c->batch_open && defer_reply(r->c, r->msg, s) == 0)
@@ -225,14 +224,17 @@ void
 kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
     const char *subject_id)
 {
+	const char *code = kit_code_name(e->code);
+
 	kit_audit(r, "REFUSE", subject_type ? subject_type : "request",
 	    subject_id ? subject_id : (r->msg ? r->msg->topic : "internal"),
-	    e->code);
+	    code);
 	if (r->msg && r->msg->kind == XZ_KIND_REQUEST)
-		r->c->host->reply_error(r->c->self, r->msg, e->code, e->msg);
+		kit_reply_error(
+		    r->c->host, r->c->self, r->msg, e->code, e->msg);
 	else
 		r->c->host->log(
-		    r->c->self, XZ_LOG_WARN, "%s: %s", e->code, e->msg);
+		    r->c->self, XZ_LOG_WARN, "%s: %s", code, e->msg);
 }
 
 static void
@@ -269,8 +271,9 @@ kit_emit(kit_ctx *c, const char *topic, json_t *data)
 }
 
 void
-kit_audit(kit_req *r, const char *action, const char *subject_type,
-    const char *subject_id, const char *outcome)
+kit_audit_ex(kit_req *r, const char *what, const char *action,
+    const char *subject_type, const char *subject_id, const char *outcome,
+    json_t *extra)
 {
 	char    topic[128];
 	size_t  n;
@@ -278,16 +281,37 @@ kit_audit(kit_req *r, const char *action, const char *subject_type,
 
 	n = (size_t) snprintf(
 	    topic, sizeof(topic), "audit.%s.", r->c->scenario);
-	for (const char *p = action; *p && n + 1 < sizeof(topic); p++)
+	for (const char *p = what ? what : action; *p && n + 1 < sizeof(topic);
+	     p++)
 		topic[n++] = (char) tolower((unsigned char) *p);
 	topic[n] = '\0';
-	ev = json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s,s:s?,s:s,s:s,s:I}", "who",
-	    r->actor.user, "role", r->actor.role, "agency", r->actor.agency,
-	    "action", action, "subject_type", subject_type, "subject_id",
-	    subject_id, "purpose", r->purpose, "outcome", outcome, "corr",
-	    r->corr, "time", (json_int_t) r->now_ms);
-	if (ev)
-		kit_emit(r->c, topic, ev);
+	ev = json_pack("{s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:s,s:I}",
+	    "who", r->actor.user, "role", r->actor.role, "agency",
+	    r->actor.agency, "action", action, "subject_type", subject_type,
+	    "subject_id", subject_id, "purpose", r->purpose, "outcome",
+	    outcome, "service", r->c->scenario, "corr", r->corr, "time",
+	    (json_int_t) r->now_ms);
+	if (ev == NULL) {
+		/* only out of memory: say so rather than lose it quietly */
+		r->c->host->log(r->c->self, XZ_LOG_ERROR,
+		    "audit event %s %s:%s not built (out of memory)", action,
+		    subject_type ? subject_type : "-",
+		    subject_id ? subject_id : "-");
+		r->c->host->counter_add(r->c->self, "audit_lost", 1);
+		json_decref(extra);
+		return;
+	}
+	/* the standard keys win: extra only adds (kept in the detail) */
+	json_object_update_missing(ev, extra);
+	json_decref(extra);
+	kit_emit(r->c, topic, ev);
+}
+
+void
+kit_audit(kit_req *r, const char *action, const char *subject_type,
+    const char *subject_id, const char *outcome)
+{
+	kit_audit_ex(r, NULL, action, subject_type, subject_id, outcome, NULL);
 }
 
 int
@@ -307,7 +331,7 @@ kit_tx_begin(kit_ctx *c, kit_err *e)
 	c->in_tx = 1;
 	return 0;
 fail:
-	kit_err_set(e, "store_error", "%s", c->store.err);
+	kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 	return -1;
 }
 
@@ -319,7 +343,7 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 
 	if (c->group) {
 		if (kit_store_release(&c->store) != 0) {
-			kit_err_set(e, "store_error", "%s", c->store.err);
+			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 			kit_tx_abort(c);
 			return -1;
 		}
@@ -329,7 +353,7 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 		return 0;
 	}
 	if (kit_store_commit(&c->store) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		kit_tx_abort(c);
 		return -1;
 	}
@@ -385,12 +409,35 @@ kit_batch_end(kit_ctx *c)
 			c->host->reply(
 			    c->self, d->msg, d->data, strlen(d->data));
 		else
-			c->host->reply_error(c->self, d->msg, "store_error",
+			kit_reply_error(c->host, c->self, d->msg,
+			    KIT_E_STORE_ERROR,
 			    "the change was not stored: the commit failed");
 		c->host->msg_release(c->self, d->msg);
 		free(d->data);
 	}
 	c->ndeferred = 0;
+}
+
+int
+kit_record_write(kit_req *r, const char *kind, json_t *rec, int insert,
+    const char *action, const char *from, const char *why, kit_err *e)
+{
+	kit_store *st = &r->c->store;
+	kit_change ch = { .action = action,
+		.from             = from,
+		.to               = kit_str(rec, "state"),
+		.who              = r->actor.user,
+		.role             = r->actor.role,
+		.why              = why,
+		.at_ms            = r->now_ms,
+		.agency           = r->actor.agency };
+
+	if (kit_store_save(st, kind, rec, insert) != 0
+	    || kit_store_history_add(st, kind, kit_str(rec, "id"), &ch) != 0) {
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", st->err);
+		return -1;
+	}
+	return 0;
 }
 
 /* The who/when/why fields every event carries. */
@@ -413,7 +460,6 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 	char        idbuf[64];
 	const char *id = kit_str(fields, "id");
 	const char *state;
-	kit_change  ch;
 	json_t     *ev;
 	const char *kv;
 	json_t     *v;
@@ -421,7 +467,7 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 	if (id == NULL) {
 		int64_t n;
 		if (kit_store_next_seq(&c->store, k->name, &n) != 0) {
-			kit_err_set(e, "store_error", "%s", c->store.err);
+			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 			goto fail;
 		}
 		snprintf(idbuf, sizeof(idbuf), "%s-%08lld", k->prefix,
@@ -432,8 +478,8 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 		json_t *old = kit_store_load(&c->store, k->name, id);
 		if (old) {
 			json_decref(old);
-			kit_err_set(
-			    e, "exists", "%s %s already exists", k->name, id);
+			kit_err_set(e, KIT_E_EXISTS, "%s %s already exists",
+			    k->name, id);
 			goto fail;
 		}
 	}
@@ -444,21 +490,9 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 	json_object_set_new(fields, "created_ms", json_integer(r->now_ms));
 	json_object_set_new(fields, "updated_ms", json_integer(r->now_ms));
 	json_object_set_new(fields, "created_by", json_string(r->actor.user));
-	if (kit_store_save(&c->store, k->name, fields, 1) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
+	if (kit_record_write(r, k->name, fields, 1, "create", NULL, r->why, e)
+	    != 0)
 		goto fail;
-	}
-	ch = (kit_change) { .action = "create",
-		.from               = NULL,
-		.to                 = state,
-		.who                = r->actor.user,
-		.role               = r->actor.role,
-		.why                = r->why,
-		.at_ms              = r->now_ms };
-	if (kit_store_history_add(&c->store, k->name, id, &ch) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
-		goto fail;
-	}
 	ev = json_pack("{s:s,s:s}", "id", id, "state", state);
 	json_object_foreach(event_extra, kv, v)
 	{
@@ -488,22 +522,21 @@ kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
 	json_t               *rec;
 	const kit_transition *t;
 	char                  from[64];
-	kit_change            ch;
 	json_t               *ev;
 
 	rec = kit_store_load(&c->store, k->name, id);
 	if (rec == NULL) {
 		if (c->store.err[0])
-			kit_err_set(e, "store_error", "%s", c->store.err);
+			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		else
-			kit_err_set(
-			    e, "not_found", "no %s with id %s", k->name, id);
+			kit_err_set(e, KIT_E_NOT_FOUND, "no %s with id %s",
+			    k->name, id);
 		return NULL;
 	}
 	snprintf(from, sizeof(from), "%s", kit_str(rec, "state"));
 	t = kit_fsm_find(k->fsm, from, action);
 	if (t == NULL) {
-		kit_err_set(e, "invalid_state", "%s", "");
+		kit_err_set(e, KIT_E_INVALID_STATE, "%s", "");
 		kit_fsm_refusal(
 		    k->fsm, id, from, action, e->msg, sizeof(e->msg));
 		json_decref(rec);
@@ -519,21 +552,8 @@ kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
 		json_decref(rec);
 		return NULL;
 	}
-	if (kit_store_save(&c->store, k->name, rec, 0) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
+	if (kit_record_write(r, k->name, rec, 0, action, from, r->why, e) != 0)
 		goto fail;
-	}
-	ch = (kit_change) { .action = action,
-		.from               = from,
-		.to                 = t->to,
-		.who                = r->actor.user,
-		.role               = r->actor.role,
-		.why                = r->why,
-		.at_ms              = r->now_ms };
-	if (kit_store_history_add(&c->store, k->name, id, &ch) != 0) {
-		kit_err_set(e, "store_error", "%s", c->store.err);
-		goto fail;
-	}
 	{
 		char topic[128];
 		snprintf(topic, sizeof(topic), "%s.%s.%s", c->scenario,
@@ -630,7 +650,7 @@ on_action(void *ud, const xz_msg *m)
 		return;
 	id = kit_str(r.body, "id");
 	if (id == NULL) {
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "%s: \"id\" (string) is missing", m->topic);
 		kit_reply_err(&r, &e, b->k->subject_type, NULL);
 	} else if ((rec = kit_apply(b->k, &r, id, b->action, &e)) == NULL) {
@@ -649,14 +669,15 @@ get_fn(const kit_kind *k, kit_req *r)
 	kit_err     e;
 
 	if (id == NULL) {
-		kit_err_set(&e, "bad_request", "%s.%s.get: \"id\" is missing",
-		    r->c->scenario, k->name);
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
+		    "%s.%s.get: \"id\" is missing", r->c->scenario, k->name);
 		kit_reply_err(r, &e, k->subject_type, NULL);
 		return;
 	}
 	rec = kit_store_load(&r->c->store, k->name, id);
 	if (rec == NULL) {
-		kit_err_set(&e, "not_found", "no %s with id %s", k->name, id);
+		kit_err_set(
+		    &e, KIT_E_NOT_FOUND, "no %s with id %s", k->name, id);
 		kit_reply_err(r, &e, k->subject_type, id);
 		return;
 	}
@@ -684,7 +705,7 @@ list_fn(const kit_kind *k, kit_req *r)
 	kit_err e;
 
 	if (limit < 1 || limit > r->c->list_max || offset < 0) {
-		kit_err_set(&e, "bad_request",
+		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    "%s.%s.list: limit must be 1..%lld and offset >= 0",
 		    r->c->scenario, k->name, (long long) r->c->list_max);
 		kit_reply_err(r, &e, k->subject_type, NULL);
@@ -786,23 +807,15 @@ kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
 	{
 		int64_t     due = kit_int(rec, due_field, 0);
 		const char *id  = kit_str(rec, "id");
-		kit_change  ch  = { .action = "overdue",
-			  .from             = state,
-			  .to               = state,
-			  .who              = r.actor.user,
-			  .role             = r.actor.role,
-			  .why              = due_field,
-			  .at_ms            = r.now_ms };
 
 		if (due <= 0 || due > r.now_ms
 		    || json_object_get(rec, "overdue_ms")
 		    || (skip_field && json_object_get(rec, skip_field)))
 			continue;
 		json_object_set_new(rec, "overdue_ms", json_integer(r.now_ms));
-		if (kit_store_save(&c->store, k->name, rec, 0) != 0
-		    || kit_store_history_add(&c->store, k->name, id, &ch)
-		        != 0) {
-			kit_err_set(&e, "store_error", "%s", c->store.err);
+		if (kit_record_write(
+		        &r, k->name, rec, 0, "overdue", state, due_field, &e)
+		    != 0) {
 			kit_tx_abort(c);
 			goto fail;
 		}
@@ -824,4 +837,54 @@ fail:
 	json_decref(page);
 	kit_req_done(&r);
 	return -1;
+}
+
+/* The clock timer fired: its id is gone, so the next arm starts afresh. */
+static void
+clock_fired(void *ud, uint64_t id)
+{
+	kit_ctx *c = ud;
+
+	(void) id;
+	c->clock_armed = 0;
+	c->clock_fn(c->clock_ud);
+}
+
+void
+kit_clock_arm(kit_ctx *c, kit_clock_fn fn, void *ud)
+{
+	int64_t due, now;
+	int     rc;
+
+	kit_clock_disarm(c);
+	c->clock_fn = fn;
+	c->clock_ud = ud;
+	rc          = kit_store_clock_next(&c->store, &due);
+	if (rc <= 0) {
+		if (rc < 0)
+			c->host->log(c->self, XZ_LOG_ERROR,
+			    "clocks not armed: %s", c->store.err);
+		return;
+	}
+	now = (int64_t) c->host->now_ms(c->self);
+	rc  = c->host->timer_start(c->self,
+	     (uint64_t) (due > now ? due - now : 0), 0, clock_fired, c,
+	     &c->clock_timer);
+	if (rc != XZ_OK) {
+		/* not silent: the clocks fire at the next arm (next change or
+		 * restart) */
+		c->host->log(c->self, XZ_LOG_ERROR, "clocks not armed: %s",
+		    c->host->strerror(rc));
+		c->host->counter_add(c->self, "clock_arm_failed", 1);
+		return;
+	}
+	c->clock_armed = 1;
+}
+
+void
+kit_clock_disarm(kit_ctx *c)
+{
+	if (c->clock_armed)
+		c->host->timer_cancel(c->self, c->clock_timer);
+	c->clock_armed = 0;
 }

@@ -6,7 +6,12 @@
  * `records`: its JSON object in `data`, and the fields that lists filter
  * and timers need mirrored in columns (state, location, level, due_ms,
  * owner). Every change appends a row to `history` (from, to, who, when,
- * why). Statements are prepared once per plugin and reused.
+ * why). Named deadline clocks of a record live in `clocks`. Statements
+ * are prepared once per plugin and reused.
+ *
+ * A history row, as every plugin of the platform writes it (the Lua legal
+ * plugin too): {"action","from","to","who","role","agency","at_ms","why"},
+ * from null on creation, at_ms integer milliseconds since the epoch.
  *
  * A record object always has "id" and "state"; it may have "location"
  * (a dotted location path), "level", "due_ms", "owner" (the id of the
@@ -37,6 +42,11 @@ enum kit_stmt {
 	KIT_ST_SAVEPOINT,
 	KIT_ST_RELEASE,
 	KIT_ST_ROLLBACK_TO,
+	KIT_ST_CLOCK_ADD,
+	KIT_ST_CLOCK_SET,
+	KIT_ST_CLOCK_NEXT,
+	KIT_ST_CLOCK_DUE,
+	KIT_ST_CLOCK_LIST,
 	KIT_ST_N
 };
 
@@ -55,9 +65,14 @@ typedef struct kit_change {
 	const char *role;
 	const char *why; /* may be NULL */
 	int64_t     at_ms;
+	const char *agency; /* may be NULL */
 } kit_change;
 
-/* Create the tables and prepare the statements. On error st->err says
+/* Create the tables (idempotent; adds the history's agency column to a
+ * store made before it existed). 0, or -1 with the reason in err. */
+int kit_store_schema(sqlite3 *db, char *err, size_t errlen);
+
+/* kit_store_schema, then prepare the statements. On error st->err says
  * why. kit_store_fini finalizes the statements (not the db). */
 int  kit_store_init(kit_store *st, sqlite3 *db);
 void kit_store_fini(kit_store *st);
@@ -85,8 +100,8 @@ json_t *kit_store_load(kit_store *st, const char *kind, const char *id);
 int kit_store_history_add(
     kit_store *st, const char *kind, const char *id, const kit_change *c);
 
-/* The history of a record as an array of {"action","from","to","who",
- * "role","at_ms","why"}; the caller owns it. */
+/* The history of a record as an array of rows (see the top); the caller
+ * owns it. */
 json_t *kit_store_history(kit_store *st, const char *kind, const char *id);
 
 /* A page of records of `kind` (filters may be NULL: state exact, location
@@ -102,5 +117,34 @@ json_t *kit_store_due(kit_store *st, const char *kind);
 /* Counts of `kind` by state and level: {"RAISED":{"1":3},...}; caller
  * owns it. */
 json_t *kit_store_stats(kit_store *st, const char *kind);
+
+/*
+ * Deadline clocks: a record may have several, by name ("notify", "serve",
+ * "decide"). A clock is PENDING until the plugin sets it MET (the thing
+ * was done in time), STOPPED (the case ended) or OVERDUE (it lapsed);
+ * only a PENDING clock changes. Statutory clocks are in integer ms on the
+ * kernel clock (host->now_ms), so tests can advance them.
+ */
+
+/* Add a PENDING clock due at due_ms (kept as is if it exists). */
+int kit_store_clock_add(kit_store *st, const char *kind, const char *id,
+    const char *clock, int64_t due_ms);
+
+/* Set the PENDING clock `clock` of the record (NULL: every PENDING one)
+ * to status. */
+int kit_store_clock_set(kit_store *st, const char *kind, const char *id,
+    const char *clock, const char *status);
+
+/* The earliest due time of any PENDING clock: 1 and *due_ms, 0 when none
+ * is pending, -1 on error (st->err set). */
+int kit_store_clock_next(kit_store *st, int64_t *due_ms);
+
+/* The PENDING clocks due at or before now_ms, earliest first, as
+ * [{"kind","id","clock","due_ms"}]; the caller owns it. */
+json_t *kit_store_clock_due(kit_store *st, int64_t now_ms);
+
+/* A record's clocks, by due time then name, as
+ * [{"clock","due_ms","status"}]; the caller owns it. */
+json_t *kit_store_clocks(kit_store *st, const char *kind, const char *id);
 
 #endif

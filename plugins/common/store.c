@@ -17,10 +17,15 @@ static const char *const schema
       "CREATE TABLE IF NOT EXISTS history("
       " seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
       " action TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL,"
-      " who TEXT NOT NULL, role TEXT, at_ms INTEGER NOT NULL, why TEXT);"
+      " who TEXT NOT NULL, role TEXT, at_ms INTEGER NOT NULL, why TEXT,"
+      " agency TEXT);"
       "CREATE INDEX IF NOT EXISTS history_rec ON history(kind, id);"
       "CREATE TABLE IF NOT EXISTS seq(kind TEXT PRIMARY KEY,"
-      " n INTEGER NOT NULL);";
+      " n INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS clocks(kind TEXT NOT NULL,"
+      " id TEXT NOT NULL, clock TEXT NOT NULL, due_ms INTEGER NOT NULL,"
+      " status TEXT NOT NULL, PRIMARY KEY(kind, id, clock)) WITHOUT ROWID;"
+      "CREATE INDEX IF NOT EXISTS clocks_pending ON clocks(status, due_ms);";
 
 static const char *const sql[KIT_ST_N] = {
 	[KIT_ST_BEGIN]    = "BEGIN IMMEDIATE",
@@ -34,11 +39,11 @@ static const char *const sql[KIT_ST_N] = {
 	                    " data=?10 WHERE kind=?1 AND id=?2",
 	[KIT_ST_GET]      = "SELECT data FROM records WHERE kind=?1 AND id=?2",
 	[KIT_ST_HIST_ADD] = "INSERT INTO history(kind, id, action, from_state,"
-	                    " to_state, who, role, at_ms, why)"
-	                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+	                    " to_state, who, role, at_ms, why, agency)"
+	                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
 	[KIT_ST_HIST_GET] = "SELECT action, from_state, to_state, who, role,"
-	                    " at_ms, why FROM history WHERE kind=?1 AND id=?2"
-	                    " ORDER BY seq",
+	                    " agency, at_ms, why FROM history"
+	                    " WHERE kind=?1 AND id=?2 ORDER BY seq",
 	[KIT_ST_SEQ]      = "INSERT INTO seq(kind, n) VALUES(?1, 1)"
 	                    " ON CONFLICT(kind) DO UPDATE SET n = n + 1"
 	                    " RETURNING n",
@@ -63,6 +68,19 @@ static const char *const sql[KIT_ST_N] = {
 	[KIT_ST_STATS]
 	= "SELECT state, coalesce(level, 0), count(*) FROM records"
 	  " WHERE kind=?1 GROUP BY state, level",
+	[KIT_ST_CLOCK_ADD] = "INSERT OR IGNORE INTO clocks(kind, id, clock,"
+	                     " due_ms, status) VALUES(?1,?2,?3,?4,'PENDING')",
+	[KIT_ST_CLOCK_SET] = "UPDATE clocks SET status=?4 WHERE kind=?1"
+	                     " AND id=?2 AND (?3 IS NULL OR clock=?3)"
+	                     " AND status='PENDING'",
+	[KIT_ST_CLOCK_NEXT]
+	= "SELECT min(due_ms) FROM clocks WHERE status='PENDING'",
+	[KIT_ST_CLOCK_DUE] = "SELECT kind, id, clock, due_ms FROM clocks"
+	                     " WHERE status='PENDING' AND due_ms <= ?1"
+	                     " ORDER BY due_ms, kind, id, clock",
+	[KIT_ST_CLOCK_LIST]
+	= "SELECT clock, due_ms, status FROM clocks"
+	  " WHERE kind=?1 AND id=?2 ORDER BY due_ms, clock",
 };
 
 static int
@@ -74,18 +92,38 @@ store_fail(kit_store *st, const char *what)
 }
 
 int
+kit_store_schema(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *probe = NULL;
+	char         *msg   = NULL;
+	const char   *sql   = schema;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	/* A store made before history had an agency column gets it (NULL in
+	 * the old rows): the statements below name it. */
+	if (sqlite3_prepare_v2(
+	        db, "SELECT agency FROM history", -1, &probe, NULL)
+	    != SQLITE_OK) {
+		sql = "ALTER TABLE history ADD COLUMN agency TEXT";
+		if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+	}
+	sqlite3_finalize(probe);
+	return 0;
+fail:
+	snprintf(err, errlen, "store: schema: %s", msg ? msg : "?");
+	sqlite3_free(msg);
+	return -1;
+}
+
+int
 kit_store_init(kit_store *st, sqlite3 *db)
 {
-	char *msg = NULL;
-
 	memset(st, 0, sizeof(*st));
 	st->db = db;
-	if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(st->err, sizeof(st->err), "store: schema: %s",
-		    msg ? msg : "?");
-		sqlite3_free(msg);
+	if (kit_store_schema(db, st->err, sizeof(st->err)) != 0)
 		return -1;
-	}
 	for (int i = 0; i < KIT_ST_N; i++) {
 		if (sqlite3_prepare_v3(db, sql[i], -1,
 		        SQLITE_PREPARE_PERSISTENT, &st->st[i], NULL)
@@ -280,6 +318,8 @@ kit_store_history_add(
 	sqlite3_bind_int64(s, 8, c->at_ms);
 	if (c->why)
 		sqlite3_bind_text(s, 9, c->why, -1, SQLITE_TRANSIENT);
+	if (c->agency)
+		sqlite3_bind_text(s, 10, c->agency, -1, SQLITE_TRANSIENT);
 	return step_done(st, KIT_ST_HIST_ADD);
 }
 
@@ -300,12 +340,13 @@ kit_store_history(kit_store *st, const char *kind, const char *id)
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		json_array_append_new(arr,
-		    json_pack("{s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "action",
+		    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "action",
 		        col_text_or_null(s, 0), "from", col_text_or_null(s, 1),
 		        "to", col_text_or_null(s, 2), "who",
 		        col_text_or_null(s, 3), "role", col_text_or_null(s, 4),
-		        "at_ms", (json_int_t) sqlite3_column_int64(s, 5),
-		        "why", col_text_or_null(s, 6)));
+		        "agency", col_text_or_null(s, 5), "at_ms",
+		        (json_int_t) sqlite3_column_int64(s, 6), "why",
+		        col_text_or_null(s, 7)));
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -402,4 +443,84 @@ kit_store_stats(kit_store *st, const char *kind)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return out;
+}
+
+int
+kit_store_clock_add(kit_store *st, const char *kind, const char *id,
+    const char *clock, int64_t due_ms)
+{
+	sqlite3_stmt *s = st->st[KIT_ST_CLOCK_ADD];
+
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, clock, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, due_ms);
+	return step_done(st, KIT_ST_CLOCK_ADD);
+}
+
+int
+kit_store_clock_set(kit_store *st, const char *kind, const char *id,
+    const char *clock, const char *status)
+{
+	sqlite3_stmt *s = st->st[KIT_ST_CLOCK_SET];
+
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	if (clock)
+		sqlite3_bind_text(s, 3, clock, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, status, -1, SQLITE_TRANSIENT);
+	return step_done(st, KIT_ST_CLOCK_SET);
+}
+
+int
+kit_store_clock_next(kit_store *st, int64_t *due_ms)
+{
+	sqlite3_stmt *s     = st->st[KIT_ST_CLOCK_NEXT];
+	int           found = 0;
+	int           rc    = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		*due_ms = sqlite3_column_int64(s, 0);
+		found   = 1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(st, "next clock");
+	return found;
+}
+
+json_t *
+kit_store_clock_due(kit_store *st, int64_t now_ms)
+{
+	sqlite3_stmt *s   = st->st[KIT_ST_CLOCK_DUE];
+	json_t       *arr = json_array();
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(arr,
+		    json_pack("{s:o,s:o,s:o,s:I}", "kind",
+		        col_text_or_null(s, 0), "id", col_text_or_null(s, 1),
+		        "clock", col_text_or_null(s, 2), "due_ms",
+		        (json_int_t) sqlite3_column_int64(s, 3)));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return arr;
+}
+
+json_t *
+kit_store_clocks(kit_store *st, const char *kind, const char *id)
+{
+	sqlite3_stmt *s   = st->st[KIT_ST_CLOCK_LIST];
+	json_t       *arr = json_array();
+
+	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(arr,
+		    json_pack("{s:o,s:I,s:o}", "clock", col_text_or_null(s, 0),
+		        "due_ms", (json_int_t) sqlite3_column_int64(s, 1),
+		        "status", col_text_or_null(s, 2)));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return arr;
 }

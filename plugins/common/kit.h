@@ -1,9 +1,12 @@
 /*
- * kit.h - what the scenario plugins (prison, rehab) share: parsing a
- * request and its actor, replies and error replies, events published
- * after the transaction that made them commits, audit events, and the
- * generic record operations (create, apply an action of a state machine,
- * get, list) on top of store.h and fsm.h.
+ * kit.h - what the platform's plugins (prison, rehab, collab) share:
+ * parsing a request and its actor, replies and error replies (codes of
+ * reply.h), events published after the transaction that made them
+ * commits, audit events in the one format of docs/audit.md, deadline
+ * clocks on the kernel clock, and the generic record operations (create,
+ * apply an action of a state machine, get, list) on top of store.h and
+ * fsm.h. Hex and ISO time come from the chain library (sha256.h,
+ * chain.h); one-off SQL from sql.h.
  *
  * Topics: a record kind K of scenario S answers S.K.get, S.K.list and
  * S.K.<action> for each action of its machine, and publishes
@@ -18,7 +21,11 @@
 #include <xiezhi/xiezhi.h>
 
 #include "fsm.h"
+#include "reply.h"
 #include "store.h"
+
+/* What a deadline clock runs when it is due (see kit_clock_arm). */
+typedef void (*kit_clock_fn)(void *ud);
 
 typedef struct kit_ctx {
 	xz_plugin     *self;
@@ -37,6 +44,11 @@ typedef struct kit_ctx {
 	json_t              *batch_events;
 	struct kit_deferred *deferred;
 	size_t               ndeferred, cap_deferred;
+	/* deadline clocks: one kernel timer for the earliest PENDING one */
+	kit_clock_fn clock_fn;
+	void        *clock_ud;
+	uint64_t     clock_timer;
+	int          clock_armed;
 } kit_ctx;
 
 typedef struct kit_actor {
@@ -57,10 +69,11 @@ typedef struct kit_req {
 	int64_t       now_ms;
 } kit_req;
 
-/* An error to reply with: code is "invalid_state", "not_found", ... */
+/* An error to reply with: a code of the closed set (reply.h) and a
+ * sentence for people. */
 typedef struct kit_err {
-	const char *code;
-	char        msg[512];
+	kit_code code;
+	char     msg[512];
 } kit_err;
 
 typedef struct kit_kind kit_kind;
@@ -96,8 +109,13 @@ void kit_ctx_fini(kit_ctx *c);
 /* Decode a request; on failure reply bad_request and return -1. With
  * need_actor, body.actor.user is required. kit_req_done frees it. */
 int kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor);
+/* Fill r for request m from its decoded payload body (the request takes
+ * it, whatever it is: the caller checks json_is_object(r->body)). For a
+ * plugin that answers a malformed payload itself; kit_req_done frees it.
+ * The actor's user may be NULL. */
+void kit_req_adopt(kit_ctx *c, const xz_msg *m, json_t *body, kit_req *r);
 /* An internal request (timer, subscription) acting as `user`. Takes
- * ownership of body (may be NULL). */
+ * ownership of body (may be NULL; its "reason" and "purpose" are used). */
 void kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body);
 void kit_req_done(kit_req *r);
 
@@ -106,15 +124,24 @@ void kit_reply(kit_req *r, json_t *obj);
 /* Reply with an error and publish the REFUSE audit event. */
 void kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
     const char *subject_id);
-void kit_err_set(kit_err *e, const char *code, const char *fmt, ...)
+void kit_err_set(kit_err *e, kit_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Publish data (stolen) on topic: queued until commit inside a
  * transaction, at once outside. */
 void kit_emit(kit_ctx *c, const char *topic, json_t *data);
-/* Publish the audit event audit.<scenario>.<action lowercased>. */
+/* Publish the audit event audit.<scenario>.<action lowercased>:
+ * {"who","role","agency","action","subject_type","subject_id","purpose",
+ * "outcome","service","corr","time"}, time in integer ms since the epoch
+ * (docs/audit.md). Queued until commit inside a transaction. */
 void kit_audit(kit_req *r, const char *action, const char *subject_type,
     const char *subject_id, const char *outcome);
+/* The same on audit.<scenario>.<what> (NULL: the action lowercased), with
+ * the keys of extra (stolen, may be NULL) added: the audit trail keeps
+ * them in the record's detail. */
+void kit_audit_ex(kit_req *r, const char *what, const char *action,
+    const char *subject_type, const char *subject_id, const char *outcome,
+    json_t *extra);
 
 /* Group commit: from now on (call it at the end of start when the host
  * has SDK 1.1, whose batch_end calls kit_batch_end) changes of one batch
@@ -127,6 +154,12 @@ void kit_batch_end(kit_ctx *c);
 int  kit_tx_begin(kit_ctx *c, kit_err *e);
 int  kit_tx_commit(kit_ctx *c, kit_err *e);
 void kit_tx_abort(kit_ctx *c);
+
+/* Inside a transaction: save rec (insert != 0: a new record) and append
+ * its history row {action, from, to: rec.state, the actor, r->now_ms,
+ * why}. 0, or -1 with e set (store_error). rec stays the caller's. */
+int kit_record_write(kit_req *r, const char *kind, json_t *rec, int insert,
+    const char *action, const char *from, const char *why, kit_err *e);
 
 /* Inside a transaction: create a record of kind k from fields (stolen;
  * "id" taken from it if present, else PREFIX-00000001 from the kind's
@@ -177,5 +210,15 @@ void kit_serve_free(kit_ctx *c);
  * were reported, or -1 (logged). */
 int kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
     const char *due_field, const char *skip_field, const char *topic);
+
+/* Named deadline clocks (store.h: kit_store_clock_*): keep one kernel
+ * timer for the earliest PENDING clock of the store; when it is due,
+ * fn(ud) runs (it handles kit_store_clock_due and arms again). Call after
+ * every change to the clocks and at start: a clock that lapsed while the
+ * node was down fires at once. A failed arm is logged and counted
+ * (clock_arm_failed); the next arm retries. */
+void kit_clock_arm(kit_ctx *c, kit_clock_fn fn, void *ud);
+/* Cancel the timer (call from stop). */
+void kit_clock_disarm(kit_ctx *c);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * fsm.h - state machines as transition tables (shared by the scenario
- * plugins: prison, rehab).
+ * fsm.h - state machines as transition tables (shared by the plugins:
+ * prison, rehab, collab).
  *
  * A machine is a table of (action, from, to, event) rows. An action that
  * has no row for the current state is refused; the refusal names the

@@ -1,0 +1,48 @@
+/* collab_fsm.c - the case transfer's state machine (docs/collab.md) and
+ * who may act. */
+#include <stdio.h>
+#include <string.h>
+
+#include "collab.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Rows grouped by action in the order the refusal lists them. */
+static const kit_transition transfer_rows[] = {
+	{ "receive", "SENT", "RECEIVED", "received" },
+	{ "accept", "RECEIVED", "ACCEPTED", "accepted" },
+	{ "accept", "PARTIALLY_ACCEPTED", "ACCEPTED", "accepted" },
+	{ "partially-accept", "RECEIVED", "PARTIALLY_ACCEPTED",
+	    "partially-accepted" },
+	{ "return", "RECEIVED", "RETURNED", "returned" },
+	{ "return", "PARTIALLY_ACCEPTED", "RETURNED", "returned" },
+	{ "decide", "ACCEPTED", "DECIDED", "decided" },
+	{ "decide", "PARTIALLY_ACCEPTED", "DECIDED", "decided" },
+	{ "close", "DECIDED", "CLOSED", "closed" },
+	{ "close", "RETURNED", "CLOSED", "closed" },
+};
+static const char *const transfer_terminal[] = { "CLOSED", NULL };
+const kit_fsm collab_transfer_fsm = { "transfer", "SENT", transfer_rows,
+	N(transfer_rows), transfer_terminal };
+
+enum collab_party
+collab_party(const char *action)
+{
+	/* The receiver handles the package; either side may close it. */
+	return strcmp(action, "close") == 0 ? COLLAB_EITHER : COLLAB_RECEIVER;
+}
+
+void
+collab_refusal(const char *id, const char *state, const char *action,
+    char *buf, size_t size)
+{
+	char allowed[256];
+
+	if (kit_fsm_is_terminal(&collab_transfer_fsm, state))
+		snprintf(allowed, sizeof(allowed), "none (final state)");
+	else
+		kit_fsm_allowed(
+		    &collab_transfer_fsm, state, allowed, sizeof(allowed));
+	snprintf(buf, size, "transfer '%s' is %s: cannot %s; allowed: %s", id,
+	    state, action, allowed);
+}

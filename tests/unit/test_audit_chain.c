@@ -1,0 +1,300 @@
+/*
+ * test_audit_chain.c - the audit chain library (plugins/common/chain) on a
+ * real SQLite file in a temporary directory: records appended through
+ * xz_audit_insert verify; a redelivered event is not recorded twice; and
+ * each kind of tampering, done behind the library's back as someone with
+ * the sqlite3 shell would, is named with the first record it touched.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "chain.h"
+
+#define NREC 5
+
+typedef struct fixture {
+	char     dir[64]; /* mkdtemp'd; removed in teardown */
+	char     db_path[96];
+	char     head_path[96];
+	sqlite3 *db;
+	char     hash[NREC + 1][XZ_SHA256_HEX]; /* hash[seq] as written */
+} fixture;
+
+static void
+exec_ok(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "?");
+}
+
+/* Append one record as the audit plugin does: its own transaction. */
+static int
+append(fixture *f, int i, const char *event_id, xz_audit_rec *r)
+{
+	char subject[16], err[256];
+	int  rc;
+
+	snprintf(subject, sizeof(subject), "A%04d", i);
+	memset(r, 0, sizeof(*r));
+	r->at_ms                 = 1700000000000LL + i * 1000;
+	r->f[XZ_AF_EVENT_ID]     = event_id;
+	r->f[XZ_AF_TOPIC]        = "audit.prison.view";
+	r->f[XZ_AF_SOURCE]       = "prison";
+	r->f[XZ_AF_WHO]          = "officer-7";
+	r->f[XZ_AF_ACTION]       = "VIEW";
+	r->f[XZ_AF_SUBJECT_TYPE] = "prisoner";
+	r->f[XZ_AF_SUBJECT_ID]   = subject;
+	r->f[XZ_AF_TIME]         = "1700000000000";
+	exec_ok(f->db, "BEGIN IMMEDIATE");
+	rc = xz_audit_insert(f->db, r, err, sizeof(err));
+	exec_ok(f->db, rc < 0 ? "ROLLBACK" : "COMMIT");
+	if (rc < 0)
+		fail_msg("insert %d: %s", i, err);
+	return rc;
+}
+
+static int
+setup(void **state)
+{
+	fixture     *f = calloc(1, sizeof(*f));
+	xz_audit_rec r;
+	char         err[256], ev[16];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/xz-test-chain-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db_path, sizeof(f->db_path), "%s/audit.db", f->dir);
+	snprintf(f->head_path, sizeof(f->head_path), "%s/audit.head", f->dir);
+	assert_int_equal(sqlite3_open(f->db_path, &f->db), SQLITE_OK);
+	assert_int_equal(xz_audit_schema(f->db, err, sizeof(err)), 0);
+	for (int i = 1; i <= NREC; i++) {
+		snprintf(ev, sizeof(ev), "ev-%d", i);
+		assert_int_equal(append(f, i, ev, &r), 0);
+		assert_int_equal(r.seq, i);
+		memcpy(f->hash[i], r.hash, XZ_SHA256_HEX);
+	}
+	assert_int_equal(xz_audit_head_write(f->head_path, r.seq, r.hash), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fixture *f = *state;
+
+	sqlite3_close(f->db);
+	unlink(f->db_path);
+	unlink(f->head_path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Verify and expect a failure of `reason` at record `seq`. */
+static void
+expect_bad(fixture *f, const char *reason, int64_t seq)
+{
+	xz_audit_verdict v;
+
+	assert_int_equal(xz_audit_verify(f->db, f->head_path, &v), 0);
+	if (v.ok)
+		fail_msg("verify passed; expected %s at %lld", reason,
+		    (long long) seq);
+	assert_string_equal(v.reason, reason);
+	assert_int_equal(v.first_bad_seq, seq);
+}
+
+/* Tamper as an attacker with the shell: the triggers go first. */
+static void
+tamper(fixture *f, const char *sql)
+{
+	exec_ok(f->db,
+	    "DROP TRIGGER audit_log_no_update;"
+	    "DROP TRIGGER audit_log_no_delete;");
+	exec_ok(f->db, sql);
+}
+
+static void
+test_insert_and_verify(void **state)
+{
+	fixture         *f = *state;
+	xz_audit_verdict v;
+	int64_t          seq;
+	char             head[XZ_SHA256_HEX];
+
+	assert_int_equal(xz_audit_verify(f->db, f->head_path, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.records, NREC);
+	assert_int_equal(v.last_seq, NREC);
+	assert_string_equal(v.last_hash, f->hash[NREC]);
+	assert_int_equal(v.head_file, 1);
+	assert_int_equal(xz_audit_head(f->db, &seq, head), 0);
+	assert_int_equal(seq, NREC);
+	assert_string_equal(head, f->hash[NREC]);
+	/* each record links to the one before, the first to zeros */
+	sqlite3_stmt *st;
+	assert_int_equal(
+	    sqlite3_prepare_v2(f->db,
+	        "SELECT seq, prev_hash FROM audit_log ORDER BY seq", -1, &st,
+	        NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int         s    = sqlite3_column_int(st, 0);
+		const char *prev = (const char *) sqlite3_column_text(st, 1);
+		if (s == 1)
+			assert_string_equal(prev,
+			    "0000000000000000000000000000000000000000000000000"
+			    "000000000000000");
+		else
+			assert_string_equal(prev, f->hash[s - 1]);
+	}
+	sqlite3_finalize(st);
+	/* the append-only triggers refuse an edit by mistake */
+	assert_int_not_equal(
+	    sqlite3_exec(f->db, "UPDATE audit_log SET who = 'x' WHERE seq = 1",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+}
+
+static void
+test_redelivered_event(void **state)
+{
+	fixture         *f = *state;
+	xz_audit_rec     r;
+	xz_audit_verdict v;
+
+	assert_int_equal(append(f, 99, "ev-3", &r), 1); /* already there */
+	assert_int_equal(xz_audit_verify(f->db, NULL, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.records, NREC);
+}
+
+static void
+test_edited(void **state)
+{
+	tamper(*state, "UPDATE audit_log SET who = 'mallory' WHERE seq = 3");
+	expect_bad(*state, "edited", 3);
+}
+
+/* The field changed and the record's own hash recomputed to match: the
+ * next record still links to the original. */
+static void
+test_edited_rehashed(void **state)
+{
+	fixture     *f = *state;
+	xz_audit_rec r;
+	char         sql[256];
+
+	memset(&r, 0, sizeof(r));
+	r.seq   = 3;
+	r.at_ms = 1700000000000LL + 3 * 1000;
+	xz_audit_iso(r.at_ms, r.at);
+	r.f[XZ_AF_EVENT_ID]     = "ev-3";
+	r.f[XZ_AF_TOPIC]        = "audit.prison.view";
+	r.f[XZ_AF_SOURCE]       = "prison";
+	r.f[XZ_AF_WHO]          = "mallory";
+	r.f[XZ_AF_ACTION]       = "VIEW";
+	r.f[XZ_AF_SUBJECT_TYPE] = "prisoner";
+	r.f[XZ_AF_SUBJECT_ID]   = "A0003";
+	r.f[XZ_AF_TIME]         = "1700000000000";
+	memcpy(r.prev_hash, f->hash[2], XZ_SHA256_HEX);
+	xz_audit_hash(&r);
+	assert_string_not_equal(r.hash, f->hash[3]);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE audit_log SET who = 'mallory', hash = '%s' WHERE seq = 3",
+	    r.hash);
+	tamper(f, sql);
+	expect_bad(f, "edited", 3);
+}
+
+static void
+test_deleted(void **state)
+{
+	tamper(*state, "DELETE FROM audit_log WHERE seq = 3");
+	expect_bad(*state, "deleted", 3);
+}
+
+static void
+test_deleted_renumbered(void **state)
+{
+	tamper(*state,
+	    "DELETE FROM audit_log WHERE seq = 2;"
+	    "UPDATE audit_log SET seq = seq - 1 WHERE seq > 2;");
+	expect_bad(*state, "deleted", 2);
+}
+
+static void
+test_reordered(void **state)
+{
+	tamper(*state,
+	    "UPDATE audit_log SET seq = 100 WHERE seq = 2;"
+	    "UPDATE audit_log SET seq = 2 WHERE seq = 3;"
+	    "UPDATE audit_log SET seq = 3 WHERE seq = 100;");
+	expect_bad(*state, "reordered", 2);
+}
+
+static void
+test_truncated(void **state)
+{
+	tamper(*state, "DELETE FROM audit_log WHERE seq = 5");
+	expect_bad(*state, "truncated", 5);
+}
+
+/* A record appended with a correct link and hash, but not through the
+ * library: the anchor row did not move. */
+static void
+test_inserted(void **state)
+{
+	fixture     *f = *state;
+	xz_audit_rec r;
+	char         sql[512];
+
+	memset(&r, 0, sizeof(r));
+	r.seq   = NREC + 1;
+	r.at_ms = 1700000100000LL;
+	xz_audit_iso(r.at_ms, r.at);
+	r.f[XZ_AF_WHO]    = "mallory";
+	r.f[XZ_AF_ACTION] = "VIEW";
+	memcpy(r.prev_hash, f->hash[NREC], XZ_SHA256_HEX);
+	xz_audit_hash(&r);
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO audit_log (seq, at_ms, at, who, action, prev_hash,"
+	    " hash) VALUES (%d, %lld, '%s', 'mallory', 'VIEW', '%s', '%s')",
+	    NREC + 1, (long long) r.at_ms, r.at, r.prev_hash, r.hash);
+	exec_ok(f->db, sql); /* the triggers allow an INSERT */
+	expect_bad(f, "inserted", NREC + 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_insert_and_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_redelivered_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edited, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_edited_rehashed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deleted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_deleted_renumbered, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reordered, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_inserted, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
