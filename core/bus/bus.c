@@ -651,7 +651,7 @@ deadline_due(void *ud, uint64_t key, uint64_t timer_id)
 		return 0; /* already answered */
 	snprintf(
 	    text, sizeof(text), "no reply to '%s' within %u ms", topic, tmo);
-	e = xz_error_json("timeout", text, &n);
+	e = xz_error_json(XZ_REPLY_TIMEOUT, text, &n);
 	r = e ? xz_bus_msg(
 	        k, XZ_KIND_REPLY, topic, strlen(topic), "kernel", e, n)
 	      : NULL;

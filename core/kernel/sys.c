@@ -116,7 +116,8 @@ reply_json(sys_state *st, const xz_msg *req, json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s == NULL)
-		st->h->reply_error(st->self, req, "internal", "out of memory");
+		st->h->reply_error(
+		    st->self, req, XZ_REPLY_INTERNAL, "out of memory");
 	else
 		st->h->reply(st->self, req, s, strlen(s));
 	free(s);
@@ -138,7 +139,8 @@ on_status(void *ud, const xz_msg *m)
 	sys_state *st = ud;
 	char      *s  = xz_status_json(st->self->k);
 	if (s == NULL) {
-		st->h->reply_error(st->self, m, "internal", "out of memory");
+		st->h->reply_error(
+		    st->self, m, XZ_REPLY_INTERNAL, "out of memory");
 		return;
 	}
 	st->h->reply(st->self, m, s, strlen(s));
@@ -157,7 +159,7 @@ on_clock(void *ud, const xz_msg *m)
 		json_t *ms = o ? json_object_get(o, "ms") : NULL;
 		if (!json_is_integer(ms) || json_integer_value(ms) < 0) {
 			json_decref(o);
-			st->h->reply_error(st->self, m, "bad_request",
+			st->h->reply_error(st->self, m, XZ_REPLY_BAD_REQUEST,
 			    "expected {\"ms\": <non-negative integer>}");
 			return;
 		}
@@ -201,7 +203,8 @@ batch_finish(reload_batch *b)
 			    json_object_size(b->failed) == 1 && v
 			        ? json_string_value(v)
 			        : (s ? s : "reload failed"));
-			h->reply_error(b->sys, b->req, "reload_failed", msg);
+			h->reply_error(
+			    b->sys, b->req, XZ_REPLY_INVALID_STATE, msg);
 			free(s);
 		} else {
 			json_t *o = json_pack("{s:O}", "reloaded", b->done);
@@ -352,7 +355,7 @@ on_reload(void *ud, const xz_msg *m)
 
 	if (m->len > 0 && (o == NULL || (name && !json_is_string(name)))) {
 		json_decref(o);
-		st->h->reply_error(st->self, m, "bad_request",
+		st->h->reply_error(st->self, m, XZ_REPLY_BAD_REQUEST,
 		    "expected {\"name\": \"plugin\"} or {}");
 		return;
 	}
@@ -362,7 +365,7 @@ on_reload(void *ud, const xz_msg *m)
 		char msg[256];
 		snprintf(msg, sizeof(msg), "cannot reload '%s': %s",
 		    name ? json_string_value(name) : "*", why);
-		st->h->reply_error(st->self, m, "not_reloadable", msg);
+		st->h->reply_error(st->self, m, XZ_REPLY_INVALID_STATE, msg);
 	}
 	json_decref(o);
 }

@@ -134,8 +134,8 @@ eval_done(xz_lua_call *call, int ok, int nres)
 		m          = lua_tostring(vm->L, -1);
 		m          = m ? m : "error";
 		char *line = strndup(m, strcspn(m, "\n"));
-		vm->host->reply_error(
-		    vm->self, call->req, "lua_error", line ? line : m);
+		vm->host->reply_error(vm->self, call->req,
+		    XZ_REPLY_BAD_REQUEST, line ? line : m);
 		free(line);
 		s->out.len = 0;
 		return;
@@ -193,8 +193,8 @@ run_eval(lua_State *L, void *ud)
 		if (luaL_loadbufferx(L, j->chunk, n, "=console", "t")
 		    != LUA_OK) {
 			free(ret);
-			vm->host->reply_error(vm->self, j->msg, "lua_error",
-			    lua_tostring(L, -1));
+			vm->host->reply_error(vm->self, j->msg,
+			    XZ_REPLY_BAD_REQUEST, lua_tostring(L, -1));
 			lua_pop(L, 1);
 			return 0;
 		}
@@ -224,14 +224,14 @@ on_eval(void *ud, const xz_msg *msg)
 	jsess  = req ? json_object_get(req, "session") : NULL;
 	if (!json_is_string(jchunk)
 	    || (jsess != NULL && !json_is_string(jsess))) {
-		c->host->reply_error(c->self, msg, "bad_request",
+		c->host->reply_error(c->self, msg, XZ_REPLY_BAD_REQUEST,
 		    "expected {\"chunk\":\"lua code\",\"session\":\"id\"}");
 		json_decref(req);
 		return;
 	}
 	s = session_get(c, jsess ? json_string_value(jsess) : "default");
 	if (s == NULL) {
-		c->host->reply_error(c->self, msg, "internal",
+		c->host->reply_error(c->self, msg, XZ_REPLY_INTERNAL,
 		    "cannot open a console session: out of memory");
 		json_decref(req);
 		return;
@@ -240,8 +240,8 @@ on_eval(void *ud, const xz_msg *msg)
 	j.msg   = msg;
 	j.chunk = json_string_value(jchunk);
 	if (xz_lua_vm_protect(s->vm, "console", run_eval, &j) != LUA_OK)
-		c->host->reply_error(
-		    c->self, msg, "lua_error", "console state out of memory");
+		c->host->reply_error(c->self, msg, XZ_REPLY_INTERNAL,
+		    "console state out of memory");
 	if (s->vm->L != NULL)
 		s->vm->capture = NULL;
 	json_decref(req);

@@ -744,7 +744,8 @@ xz_lua_call_done_reply(xz_lua_call *c, int ok, int nres)
 		snprintf(
 		    line, sizeof(line), "%.*s", (int) strcspn(m, "\n"), m);
 		c->replied = 1;
-		vm->host->reply_error(vm->self, c->req, "script_error", line);
+		vm->host->reply_error(
+		    vm->self, c->req, XZ_REPLY_INTERNAL, line);
 		return;
 	}
 	if (nres < 1 || lua_isnil(c->co, -nres))
@@ -753,7 +754,8 @@ xz_lua_call_done_reply(xz_lua_call *c, int ok, int nres)
 	if (xz_lua_json_encode(vm, c->co, -nres, &vm->enc, err, sizeof(err))
 	    != 0) {
 		c->replied = 1;
-		vm->host->reply_error(vm->self, c->req, "script_error", err);
+		vm->host->reply_error(
+		    vm->self, c->req, XZ_REPLY_INTERNAL, err);
 		xz_lua_log(
 		    vm, XZ_LOG_ERROR, "reply to %s: %s", c->req->topic, err);
 		return;

@@ -11,6 +11,7 @@
  * neither of them uses a symbol of a file above it.
  */
 #include "lua/luapriv.h"
+#include "util/errors.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -214,19 +215,12 @@ l_publish(lua_State *L)
 
 /* ---- request / reply ---- */
 
+/* A failed request's code: the wire code of the error (the SDK's closed
+ * set of reply codes), as a reply from a remote node would carry it. */
 static const char *
 status_code(int status)
 {
-	switch (status) {
-	case XZ_ETIMEDOUT:
-		return "timeout";
-	case XZ_ENORESPONDERS:
-		return "no_responders";
-	case XZ_ECLOSED:
-		return "closed";
-	default:
-		return "error";
-	}
+	return xz_err_code(status == XZ_OK ? XZ_EINTERNAL : status);
 }
 
 struct reply_job {

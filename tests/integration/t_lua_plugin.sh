@@ -94,7 +94,7 @@ check "xz.db.query with bound parameters" xz call svc.get '{"k":"a"}'
 assert_eq "row read back" '[{"k":"a","v":"it'"'"'s; DROP TABLE kv"}]' "$(echo "$OUT" | jq -cS .rows)"
 
 assert_exit "a failing handler gets an error reply" 1 xz call svc.fail '{}'
-assert_eq "error code" script_error "$(echo "$OUT" | jq -r .error.code)"
+assert_eq "error code" internal "$(echo "$OUT" | jq -r .error.code)"
 assert_eq "error names file:line (first line only)" \
 	"$XZ_T/svc.lua:43: attempt to index a nil value (local 't')" "$(echo "$OUT" | jq -r .error.message)"
 assert_eq "errors are counted per script" 1 "$(counter svc lua_errors)"

@@ -70,7 +70,7 @@ assert_eq "v2 with fresh state" '{"hits":1,"v":2}' "$(echo "$OUT" | jq -cS .)"
 cp "$XZ_T/app.lua" "$XZ_T/app.v2"
 printf 'return { name = "app", handlers = {\n  ["app.ver"] = function() return { v = 3 } end\n' >"$XZ_T/app.lua"
 assert_exit "broken reload fails" 1 xz reload app
-assert_eq "error code" reload_failed "$(echo "$OUT" | jq -r .error.code)"
+assert_eq "error code" invalid_state "$(echo "$OUT" | jq -r .error.code)"
 assert_contains "the CLI prints why, with file:line" \
 	"$XZ_T/app.lua:3: '}' expected (to close '{' at line 1) near <eof>" "$OUT"
 check "v2 still answers" xz call app.ver '{}'
