@@ -226,6 +226,17 @@ tx_failed(xz_link *l, struct xz_peer *peer, size_t n, int rc)
 	}
 }
 
+/* Whether owed credits are worth a batch of their own: grants ride on
+ * data batches when there are any; alone, they go out only once the peer
+ * has used half its credit. A short-lived client (a `call`) thus gets no
+ * message it does not need, and a busy sender is never held up. */
+static bool
+grant_due(const struct xz_peer *peer)
+{
+	return peer->grant_owed > 0
+	    && peer->in_credit < XZ_LINK_CREDIT_INITIAL / 2;
+}
+
 static void *
 tx_main(void *arg)
 {
@@ -236,7 +247,7 @@ tx_main(void *arg)
 	pthread_mutex_lock(&peer->mu);
 	for (;;) {
 		while (!peer->dead
-		    && ((peer->count == 0 && peer->grant_owed == 0)
+		    && ((peer->count == 0 && !grant_due(peer))
 		        || peer->outstanding >= LINK_WINDOW))
 			pthread_cond_wait(&peer->cv, &peer->mu);
 		if (peer->dead)

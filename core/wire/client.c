@@ -95,6 +95,11 @@ xz_client_close(xz_client *c)
 	xz_client_flush(c);
 	if (c->in != NULL)
 		nng_msg_free(c->in);
+	/* Take what is still queued off the socket: nng 1.5.2's close can
+	 * hang for good when it races a message arriving on the pipe
+	 * (nng issues #1236, #1543). */
+	for (nng_msg *m; nng_recvmsg(c->sock, &m, NNG_FLAG_NONBLOCK) == 0;)
+		nng_msg_free(m);
 	while (c->held_count > 0) {
 		nng_msg_free(c->held[c->held_head]);
 		c->held_head = (c->held_head + 1) % c->held_cap;
