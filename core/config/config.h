@@ -73,7 +73,9 @@
  * like other paths); `tls` on any other scheme is an error. node.control
  * takes no `tls` (the CLI dials without a certificate). Every accepted
  * insecure door, and node.test_clock, becomes a warning (xz_config
- * .warnings): `check` prints them, `run` logs them at WARN on each start. Plugin and script names match [a-z][a-z0-9_-]{0,62} and are unique
+ * .warnings): `check` prints them, `run` logs them at WARN on each start.
+ *
+ * Plugin and script names match [a-z][a-z0-9_-]{0,62} and are unique
  * across both lists. A `so` plugin without path is "<name>.so" searched in
  * node.plugin_path, then in the built-in plugin directory; a relative path
  * is tried next to the declaring file first, then by its file name in the
@@ -174,7 +176,6 @@ typedef struct xz_config {
 
 	char  *node_name;
 	char  *control_url; /* == control.url */
-	xz_door_cfg control;
 	char  *data_dir; /* absolute */
 	int    log_level; /* enum xz_log_level */
 	int    workers;
@@ -182,14 +183,16 @@ typedef struct xz_config {
 	size_t nplugin_path;
 	int    test_clock; /* node.test_clock: clock.advance allowed */
 
+	xz_door_cfg control; /* node.control */
+
 	xz_door_cfg *listen;
 	size_t       nlisten;
-	uint32_t mailbox_capacity;
-	uint32_t max_payload;
-	uint32_t publish_timeout_ms;
-	uint32_t request_timeout_ms;
-	char   **best_effort;
-	size_t   nbest_effort;
+	uint32_t     mailbox_capacity;
+	uint32_t     max_payload;
+	uint32_t     publish_timeout_ms;
+	uint32_t     request_timeout_ms;
+	char       **best_effort;
+	size_t       nbest_effort;
 
 	xz_lua_limits lua;
 

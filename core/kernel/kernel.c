@@ -316,10 +316,10 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	}
 	for (size_t i = 0; i < k->cfg->nlisten; i++) {
 		const xz_door_cfg *door = &k->cfg->listen[i];
-		ls[i] = (xz_link_listen) { .url = door->url,
-			.tls_ca                 = door->tls_ca,
-			.tls_cert               = door->tls_cert,
-			.tls_key                = door->tls_key };
+		ls[i].url               = door->url;
+		ls[i].tls_ca            = door->tls_ca;
+		ls[i].tls_cert          = door->tls_cert;
+		ls[i].tls_key           = door->tls_key;
 	}
 	xz_link_cfg lc = {
 		.node_name      = k->cfg->node_name,

@@ -159,9 +159,9 @@ on_clock(void *ud, const xz_msg *m)
 	if (strcmp(m->topic, "xz.sys.clock.advance") == 0) {
 		if (!k->cfg->test_clock) {
 			st->h->reply_error(st->self, m, XZ_REPLY_FORBIDDEN,
-			    "xz.sys.clock.advance is disabled: this node has no "
-			    "test clock (set node.test_clock = true in its "
-			    "config, for tests only)");
+			    "xz.sys.clock.advance is disabled: this node "
+			    "has no test clock (set node.test_clock = true "
+			    "in its config, for tests only)");
 			return;
 		}
 		json_t *o  = json_loadb(m->data, m->len, 0, &e);

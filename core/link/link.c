@@ -767,8 +767,8 @@ slurp(const char *path)
 /* Give a tls+tcp listener the node's certificate and, with a CA, require
  * client certificates signed by it. Reports to d. */
 static int
-listener_tls(xz_link *l, nng_listener lst, const xz_link_listen *ls,
-    xz_diag *d)
+listener_tls(
+    xz_link *l, nng_listener lst, const xz_link_listen *ls, xz_diag *d)
 {
 	nng_tls_config *tls;
 	char           *cert = NULL, *key = NULL;
@@ -872,8 +872,8 @@ xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
 	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, maxrecv);
 	nng_socket_set_ms(l->sock, NNG_OPT_RECVTIMEO, 200);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
-	if (listen_one(l, &(xz_link_listen) { .url = cfg->control_url }, true,
-	        d)
+	if (listen_one(
+	        l, &(xz_link_listen) { .url = cfg->control_url }, true, d)
 	    != 0)
 		return XZ_EIO;
 	for (size_t i = 0; i < cfg->nlisten; i++)

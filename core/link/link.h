@@ -33,9 +33,9 @@ typedef struct xz_link_cfg {
 	const char           *control_url;
 	const xz_link_listen *listen;
 	size_t                nlisten;
-	uint32_t           max_payload;
-	uint32_t           queue_capacity; /* messages queued per peer */
-	const char        *config_file; /* for diagnostics */
+	uint32_t              max_payload;
+	uint32_t              queue_capacity; /* messages queued per peer */
+	const char           *config_file; /* for diagnostics */
 } xz_link_cfg;
 
 typedef struct xz_link_stats {

@@ -145,7 +145,7 @@ tmp_teardown(void **state)
 static void
 test_good_config_resolves_everything(void **state)
 {
-	xz_config            c;
+	xz_config c;
 	char dir[PATH_MAX], want[PATH_MAX * 2], r[PATH_MAX], tls[PATH_MAX];
 	const xz_plugin_cfg *p;
 
@@ -477,7 +477,7 @@ test_bad_urls_and_patterns(void **state)
 	what ": '" url "' is an insecure door (no encryption, no "            \
 	     "authentication: whoever reaches it may call every topic, the "  \
 	     "Lua console included); use ipc:// or tls+tcp:// with tls = { "  \
-	     "ca; cert; key; }, or write { url = \"" url "\"; insecure = "   \
+	     "ca; cert; key; }, or write { url = \"" url "\"; insecure = "    \
 	     "true; } to accept the risk"
 
 static void

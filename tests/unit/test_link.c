@@ -339,11 +339,11 @@ tls_echo(const char *url, const char *name)
 	nng_tls_config *tls;
 	uint8_t         buf[512];
 	char            cert[256], key[256];
-	xz_env          e = { .kind = XZ_KIND_REQUEST,
-		         .topic        = "svc.echo",
-		         .topic_len    = 8,
-		         .payload      = (const uint8_t *) "{\"tls\":1}",
-		         .payload_len  = 9 };
+	xz_env          e = { .kind   = XZ_KIND_REQUEST,
+		         .topic       = "svc.echo",
+		         .topic_len   = 8,
+		         .payload     = (const uint8_t *) "{\"tls\":1}",
+		         .payload_len = 9 };
 	size_t          n;
 	int             rc, got = -1;
 
@@ -355,8 +355,8 @@ tls_echo(const char *url, const char *name)
 	if (name != NULL) {
 		snprintf(cert, sizeof(cert), TLS_DIR "%s.pem", name);
 		snprintf(key, sizeof(key), TLS_DIR "%s.key", name);
-		char *c = NULL, *k = NULL;
-		FILE *f;
+		char  *c = NULL, *k = NULL;
+		FILE  *f;
 		size_t len;
 		assert_non_null(f = fopen(cert, "r"));
 		c   = calloc(1, 8192);
@@ -412,7 +412,7 @@ test_tls_listener_requires_client_cert(void **state)
 	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d",
 	    20000 + (int) (getpid() % 20000));
 	snprintf(ctl, sizeof(ctl), "ipc://%s/ctl2", W.dir);
-	ls.url = url;
+	ls.url         = url;
 	xz_link_cfg lc = { .node_name = "tls-node",
 		.control_url          = ctl,
 		.listen               = &ls,
