@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* One file the tree was read from. Every setting's hook points to the
  * entry of its file, so diagnostics and relative paths need only the
@@ -335,6 +336,31 @@ err_file(ld *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vpend(l, NULL, 0, fmt, ap);
 	va_end(ap);
+}
+
+/* A warning at setting s: valid, but it weakens the node. */
+static void warn(ld *l, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+warn(ld *l, const config_setting_t *s, const char *fmt, ...)
+{
+	xz_config      *c = l->c;
+	xz_cfg_warning *w;
+	char            msg[1024];
+	va_list         ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	w = realloc(c->warnings, (c->nwarnings + 1) * sizeof(*w));
+	if (w == NULL)
+		return; /* best effort, like diagnostics */
+	c->warnings = w;
+	w           = &w[c->nwarnings];
+	w->file     = file_of(s);
+	w->line     = (int) config_setting_source_line(s);
+	if ((w->text = strdup(msg)) != NULL)
+		c->nwarnings++;
 }
 
 static void
@@ -745,13 +771,151 @@ section(ld *l, const char *key)
 	return s;
 }
 
+/* ---- doors ---------------------------------------------------------- */
+
+/* Resolve tls.<key> of group g into *out (absolute); reports a value that
+ * is not a readable file. */
+static void
+tls_file(ld *l, const config_setting_t *g, const char *pfx, const char *key,
+    char **out)
+{
+	const config_setting_t *at;
+	const char             *v;
+
+	if (get_str(l, g, pfx, key, &v, &at) <= 0)
+		return;
+	if ((*out = path_resolve(dir_of(l, at), v)) == NULL) {
+		oom(l);
+		return;
+	}
+	if (!is_regular_file(*out) || access(*out, R_OK) != 0)
+		err(l, at, "%s%s: cannot read %s", pfx, key, *out);
+}
+
+/*
+ * One door (config.h, "Doors") at s, named what ("bus.listen[0]",
+ * "node.control"), into *door. control: the CLI's endpoint, which takes
+ * no tls. Returns 0 when it is valid, -1 after reporting.
+ */
+static int
+parse_door(ld *l, const config_setting_t *s, const char *what, int control,
+    xz_door_cfg *door)
+{
+	static const char *const keys[] = { "url", "insecure", "tls", NULL };
+	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
+	const config_setting_t  *at = s, *tls = NULL;
+	const char              *url;
+	char                     pfx[96];
+	int                      nerr = l->nerr;
+
+	door->file = file_of(s);
+	door->line = (int) config_setting_source_line(s);
+	snprintf(pfx, sizeof(pfx), "%s: ", what);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		url = config_setting_get_string(s);
+		if (url[0] == '\0') {
+			err(l, s, "%s must not be empty", what);
+			return -1;
+		}
+	} else if (config_setting_is_group(s)) {
+		check_keys(l, s, keys, what);
+		if (get_str(l, s, pfx, "url", &url, &at) <= 0) {
+			if (config_setting_get_member(s, "url") == NULL)
+				err(l, s, "%surl is required", pfx);
+			return -1;
+		}
+		get_bool(l, s, pfx, "insecure", &door->insecure);
+		if ((tls = config_setting_get_member(s, "tls")) != NULL) {
+			char tpfx[110];
+
+			snprintf(tpfx, sizeof(tpfx), "%stls.", pfx);
+			if (!config_setting_is_group(tls)) {
+				err(l, tls, "%stls must be a group, got %s",
+				    pfx, type_name(config_setting_type(tls)));
+				return -1;
+			}
+			snprintf(tpfx, sizeof(tpfx), "%s tls", what);
+			check_keys(l, tls, tls_keys, tpfx);
+			snprintf(tpfx, sizeof(tpfx), "%stls.", pfx);
+			tls_file(l, tls, tpfx, "ca", &door->tls_ca);
+			tls_file(l, tls, tpfx, "cert", &door->tls_cert);
+			tls_file(l, tls, tpfx, "key", &door->tls_key);
+		}
+	} else {
+		err(l, s, "%s must be a URL string or a group, got %s", what,
+		    type_name(config_setting_type(s)));
+		return -1;
+	}
+	if ((door->url = strdup(url)) == NULL) {
+		oom(l);
+		return -1;
+	}
+	if (check_url(l, at, what, url) != 0)
+		return -1;
+
+	if (strncmp(url, "tls+tcp://", 10) == 0 && control) {
+		err(l, at,
+		    "%s: '%s': the CLI cannot dial tls+tcp:// (it has no "
+		    "certificate); use ipc://",
+		    what, url);
+	} else if (tls != NULL && strncmp(url, "tls+tcp://", 10) != 0) {
+		err(l, tls, "%stls applies only to tls+tcp:// URLs, not '%s'",
+		    pfx, url);
+	} else if (strncmp(url, "tcp://", 6) == 0) {
+		if (!door->insecure)
+			err(l, at,
+			    "%s: '%s' is an insecure door (no encryption, no "
+			    "authentication: whoever reaches it may call "
+			    "every topic, the Lua console included); use "
+			    "ipc:// or tls+tcp:// with tls = { ca; cert; "
+			    "key; }, or write { url = \"%s\"; insecure = "
+			    "true; } to accept the risk",
+			    what, url, url);
+		else
+			warn(l, at,
+			    "%s: '%s' is an insecure door (insecure = true): "
+			    "no encryption, no authentication",
+			    what, url);
+	} else if (strncmp(url, "tls+tcp://", 10) == 0) {
+		if (door->tls_cert == NULL || door->tls_key == NULL)
+			err(l, at,
+			    "%s: '%s' needs tls.cert and tls.key (the "
+			    "node's certificate and key, PEM), and tls.ca "
+			    "to require client certificates",
+			    what, url);
+		else if (door->tls_ca == NULL && !door->insecure)
+			err(l, at,
+			    "%s: '%s' requires no client certificate (no "
+			    "tls.ca): whoever reaches it may call every "
+			    "topic; add tls.ca, or insecure = true to accept "
+			    "the risk",
+			    what, url);
+		else if (door->tls_ca == NULL)
+			warn(l, at,
+			    "%s: '%s' is an insecure door (insecure = true): "
+			    "no client certificate required",
+			    what, url);
+	}
+	return l->nerr == nerr ? 0 : -1;
+}
+
+static void
+door_free(xz_door_cfg *door)
+{
+	free(door->url);
+	free(door->tls_ca);
+	free(door->tls_cert);
+	free(door->tls_key);
+	memset(door, 0, sizeof(*door));
+}
+
 /* ---- sections ------------------------------------------------------- */
 
 static void
 parse_node(ld *l)
 {
 	static const char *const keys[] = { "name", "control", "data_dir",
-		"log_level", "workers", "plugin_path", NULL };
+		"log_level", "workers", "plugin_path", "test_clock", NULL };
 	xz_config               *c      = l->c;
 	const config_setting_t  *g      = section(l, "node");
 	const config_setting_t  *at, *pp;
@@ -781,16 +945,16 @@ parse_node(ld *l)
 		err(l, g, "node.name is required");
 	}
 
-	if (get_str(l, g, "node.", "control", &v, &at) > 0) {
-		if (check_url(l, at, "node.control", v) == 0
-		    && (c->control_url = strdup(v)) == NULL)
-			oom(l);
+	if ((at = config_setting_get_member(g, "control")) != NULL) {
+		if (parse_door(l, at, "node.control", 1, &c->control) != 0)
+			door_free(&c->control);
 	} else if (c->node_name != NULL) {
-		c->control_url
+		c->control.url
 		    = xasprintf("ipc:///tmp/xiezhi-%s.sock", c->node_name);
-		if (c->control_url == NULL)
+		if (c->control.url == NULL)
 			oom(l);
 	}
+	c->control_url = c->control.url;
 
 	if (get_str(l, g, "node.", "data_dir", &v, &at) > 0) {
 		if ((c->data_dir = path_resolve(dir_of(l, at), v)) == NULL)
@@ -819,6 +983,47 @@ parse_node(ld *l)
 
 	if ((pp = get_strlist(l, g, "node.", "plugin_path")) != NULL)
 		copy_strlist(l, pp, 1, &c->plugin_path, &c->nplugin_path);
+
+	if (get_bool(l, g, "node.", "test_clock", &c->test_clock) > 0
+	    && c->test_clock)
+		warn(l, config_setting_get_member(g, "test_clock"),
+		    "node.test_clock = true: any client may move this node's "
+		    "clock (xz.sys.clock.advance) and with it every SLA and "
+		    "statutory deadline; for tests only");
+}
+
+/* bus.listen: an array of URL strings, or a list of doors. */
+static void
+parse_listen(ld *l, const config_setting_t *s)
+{
+	xz_config *c = l->c;
+	int        n = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY
+	    && config_setting_type(s) != CONFIG_TYPE_LIST) {
+		err(l, s,
+		    "bus.listen must be an array of URLs or a list of doors, "
+		    "got %s",
+		    type_name(config_setting_type(s)));
+		return;
+	}
+	if (n == 0)
+		return;
+	if ((c->listen = calloc((size_t) n, sizeof(*c->listen))) == NULL) {
+		oom(l);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "bus.listen[%d]", i);
+		if (parse_door(l, config_setting_get_elem(s, i), what, 0,
+		        &c->listen[c->nlisten])
+		    == 0)
+			c->nlisten++;
+		else
+			door_free(&c->listen[c->nlisten]);
+	}
 }
 
 static void
@@ -850,20 +1055,8 @@ parse_bus(ld *l)
 	if (get_int(l, g, "bus.", "request_timeout_ms", 1, 3600000, &n) > 0)
 		c->request_timeout_ms = (uint32_t) n;
 
-	if ((s = get_strlist(l, g, "bus.", "listen")) != NULL) {
-		bad = 0;
-		for (int i = 0; i < config_setting_length(s); i++) {
-			const config_setting_t *e
-			    = config_setting_get_elem(s, i);
-			char what[64];
-			snprintf(what, sizeof(what), "bus.listen[%d]", i);
-			if (check_url(
-			        l, e, what, config_setting_get_string(e)))
-				bad = 1;
-		}
-		if (!bad)
-			copy_strlist(l, s, 0, &c->listen, &c->nlisten);
-	}
+	if ((s = config_setting_get_member(g, "listen")) != NULL)
+		parse_listen(l, s);
 	if ((s = get_strlist(l, g, "bus.", "best_effort")) != NULL) {
 		bad = 0;
 		for (int i = 0; i < config_setting_length(s); i++) {
@@ -1318,10 +1511,15 @@ xz_config_free(xz_config *c)
 	free(c->path);
 	free(c->dir);
 	free(c->node_name);
-	free(c->control_url);
+	door_free(&c->control);
 	free(c->data_dir);
 	free_strv(c->plugin_path, c->nplugin_path);
-	free_strv(c->listen, c->nlisten);
+	for (size_t i = 0; i < c->nlisten; i++)
+		door_free(&c->listen[i]);
+	free(c->listen);
+	for (size_t i = 0; i < c->nwarnings; i++)
+		free(c->warnings[i].text);
+	free(c->warnings);
 	free_strv(c->best_effort, c->nbest_effort);
 	for (size_t i = 0; i < c->nplugins; i++) {
 		xz_plugin_cfg *pc = &c->plugins[i];

@@ -12,9 +12,10 @@
  *     log_level = "info";                         # error|warn|info|debug
  *     workers   = 2;                              # actor worker threads
  *     plugin_path = [ "/opt/xiezhi/plugins" ];    # where `so` plugins are
+ *     test_clock = false;     # true: xz.sys.clock.advance is allowed
  *   };
  *   bus = {
- *     listen             = [ "ipc:///tmp/xiezhi-1-bus.sock" ];
+ *     listen             = [ "ipc:///tmp/xiezhi-1-bus.sock" ];  # doors
  *     mailbox_capacity   = 4096;     # messages per plugin mailbox
  *     max_payload        = 1048576;  # bytes
  *     publish_timeout_ms = 5000;     # backpressure wait on business topics
@@ -57,7 +58,24 @@
  *   lua.max_failures       5, 1..1000000
  *   plugin/script enabled  true
  * URLs start with ipc://, tcp://, tls+tcp:// or inproc:// (tcp needs a
- * port). Plugin and script names match [a-z][a-z0-9_-]{0,62} and are unique
+ * port).
+ *
+ * Doors: node.control and each bus.listen entry is a URL string or a group
+ *   { url = "tls+tcp://0.0.0.0:7443";
+ *     tls = { ca = "ca.pem"; cert = "node.pem"; key = "node.key"; }; }
+ *   { url = "tcp://127.0.0.1:7000"; insecure = true; }
+ * (bus.listen is then a list, `( ... )`: a libconfig array holds only
+ * scalars). A door anyone on the network can use without a credential is
+ * an error unless its entry says `insecure = true`: a tcp:// URL, or a
+ * tls+tcp:// one whose tls group has no `ca` (clients then need no
+ * certificate; with `ca`, a client certificate signed by it is required).
+ * A tls+tcp:// listener needs tls.cert and tls.key (PEM files, resolved
+ * like other paths); `tls` on any other scheme is an error. node.control
+ * takes no `tls` (the CLI dials without a certificate). Every accepted
+ * insecure door, and node.test_clock, becomes a warning (xz_config
+ * .warnings): `check` prints them, `run` logs them at WARN on each start.
+ *
+ * Plugin and script names match [a-z][a-z0-9_-]{0,62} and are unique
  * across both lists. A `so` plugin without path is "<name>.so" searched in
  * node.plugin_path, then in the built-in plugin directory; a relative path
  * is tried next to the declaring file first, then by its file name in the
@@ -125,6 +143,26 @@ typedef struct xz_plugin_cfg {
 	int            line; /* line of the entry */
 } xz_plugin_cfg;
 
+/* One door: a URL the node listens on and how it is guarded. Strings
+ * owned by xz_config. */
+typedef struct xz_door_cfg {
+	char       *url;
+	int         insecure; /* the entry said insecure = true */
+	char       *tls_ca; /* absolute PEM paths, NULL when absent; */
+	char       *tls_cert; /* with tls_ca, clients must present a */
+	char       *tls_key; /* certificate it signed */
+	const char *file; /* declaring file (owned by cfg) */
+	int         line;
+} xz_door_cfg;
+
+/* A setting that is valid but weakens the node. Text owned by
+ * xz_config; no FILE:LINE in it. */
+typedef struct xz_cfg_warning {
+	const char *file; /* owned by cfg */
+	int         line;
+	char       *text;
+} xz_cfg_warning;
+
 typedef struct xz_lua_limits {
 	uint32_t memory_limit_kb;
 	uint64_t instruction_limit;
@@ -137,26 +175,34 @@ typedef struct xz_config {
 	char *dir; /* its directory (absolute) */
 
 	char  *node_name;
-	char  *control_url;
+	char  *control_url; /* == control.url */
 	char  *data_dir; /* absolute */
 	int    log_level; /* enum xz_log_level */
 	int    workers;
 	char **plugin_path; /* absolute directories */
 	size_t nplugin_path;
+	int    test_clock; /* node.test_clock: clock.advance allowed */
 
-	char   **listen;
-	size_t   nlisten;
-	uint32_t mailbox_capacity;
-	uint32_t max_payload;
-	uint32_t publish_timeout_ms;
-	uint32_t request_timeout_ms;
-	char   **best_effort;
-	size_t   nbest_effort;
+	xz_door_cfg control; /* node.control */
+
+	xz_door_cfg *listen;
+	size_t       nlisten;
+	uint32_t     mailbox_capacity;
+	uint32_t     max_payload;
+	uint32_t     publish_timeout_ms;
+	uint32_t     request_timeout_ms;
+	char       **best_effort;
+	size_t       nbest_effort;
 
 	xz_lua_limits lua;
 
 	xz_plugin_cfg *plugins; /* `plugins` then `scripts`, in file order */
 	size_t         nplugins;
+
+	/* Accepted but risky settings (an insecure door, the test clock),
+	 * in the order parsed. */
+	xz_cfg_warning *warnings;
+	size_t          nwarnings;
 
 	/* Every file the tree was read from (main + includes), private;
 	 * `file` members above point into it. */

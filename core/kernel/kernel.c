@@ -153,7 +153,7 @@ order_plugins(xz_kernel *k, xz_diag *d)
 int
 xz_kernel_load(xz_kernel *k, xz_diag *d)
 {
-	size_t before = d->count;
+	size_t before = d->count, errors;
 
 	for (size_t i = 0; i < k->cfg->nplugins; i++) {
 		const xz_plugin_cfg *pc = &k->cfg->plugins[i];
@@ -175,7 +175,13 @@ xz_kernel_load(xz_kernel *k, xz_diag *d)
 	k->loaded = true;
 	if (d->count == before)
 		order_plugins(k, d);
-	return (int) (d->count - before);
+	errors = d->count - before;
+	/* Warnings go to `check`'s output but are not errors. */
+	for (size_t i = 0; i < k->cfg->nwarnings; i++) {
+		const xz_cfg_warning *w = &k->cfg->warnings[i];
+		xz_diag_add(d, w->file, w->line, "WARN %s", w->text);
+	}
+	return (int) errors;
 }
 
 struct cb_ctx {
@@ -303,17 +309,37 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		}
 		p->phase = XZ_PHASE_STARTED;
 	}
+	xz_link_listen *ls = calloc(k->cfg->nlisten + 1, sizeof(*ls));
+	if (ls == NULL) {
+		xz_diag_add(d, NULL, 0, "out of memory");
+		return XZ_ENOMEM;
+	}
+	for (size_t i = 0; i < k->cfg->nlisten; i++) {
+		const xz_door_cfg *door = &k->cfg->listen[i];
+		ls[i].url               = door->url;
+		ls[i].tls_ca            = door->tls_ca;
+		ls[i].tls_cert          = door->tls_cert;
+		ls[i].tls_key           = door->tls_key;
+	}
 	xz_link_cfg lc = {
 		.node_name      = k->cfg->node_name,
 		.control_url    = k->cfg->control_url,
-		.listen         = (const char *const *) k->cfg->listen,
+		.listen         = ls,
 		.nlisten        = k->cfg->nlisten,
 		.max_payload    = k->cfg->max_payload,
 		.queue_capacity = k->cfg->mailbox_capacity,
 		.config_file    = k->cfg->path,
 	};
-	if ((rc = xz_link_start(&k->link, &lc, k->bus, &k->clock, d)) != XZ_OK)
+	rc = xz_link_start(&k->link, &lc, k->bus, &k->clock, d);
+	free(ls);
+	if (rc != XZ_OK)
 		return rc;
+	/* Said at every start, so a risky setting never goes unnoticed. */
+	for (size_t i = 0; i < k->cfg->nwarnings; i++) {
+		const xz_cfg_warning *w = &k->cfg->warnings[i];
+		xz_log(XZ_LOG_WARN, "kernel", "%s:%d: %s", w->file, w->line,
+		    w->text);
+	}
 
 	xz_log(XZ_LOG_INFO, "kernel",
 	    "node '%s' running: %zu plugins, "

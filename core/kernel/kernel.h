@@ -63,7 +63,8 @@ int xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d);
 /* Plug in ext (borrowed; static) before xz_kernel_load. */
 void xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext);
 /* Load and validate every enabled plugin of the config. Returns the number
- * of errors appended to d. */
+ * of errors appended to d; the config's warnings follow them in d as
+ * "FILE:LINE: WARN ..." lines, not counted. */
 int xz_kernel_load(xz_kernel *k, xz_diag *d);
 /* Add an instance from a descriptor (built-in actors, bench plugins),
  * before xz_kernel_start. The kernel never frees desc unless it is an

@@ -7,6 +7,8 @@
  *   xz.sys.status            {}                 -> the status document
  *   xz.sys.clock.now         {}                 -> {"now_ms":..}
  *   xz.sys.clock.advance     {"ms":N}           -> {"now_ms":..}
+ *                            (only with node.test_clock = true, else
+ *                            `forbidden`: it moves every SLA deadline)
  *   xz.sys.reload            {"name":"x"} | {}  -> {"reloaded":[..]}
  */
 #include <malloc.h>
@@ -155,6 +157,13 @@ on_clock(void *ud, const xz_msg *m)
 	json_error_t e;
 
 	if (strcmp(m->topic, "xz.sys.clock.advance") == 0) {
+		if (!k->cfg->test_clock) {
+			st->h->reply_error(st->self, m, XZ_REPLY_FORBIDDEN,
+			    "xz.sys.clock.advance is disabled: this node "
+			    "has no test clock (set node.test_clock = true "
+			    "in its config, for tests only)");
+			return;
+		}
 		json_t *o  = json_loadb(m->data, m->len, 0, &e);
 		json_t *ms = o ? json_object_get(o, "ms") : NULL;
 		if (!json_is_integer(ms) || json_integer_value(ms) < 0) {

@@ -20,8 +20,10 @@
  * Sending: one thread per peer takes what is queued for it, packs it into
  * one nng message (up to LINK_BATCH_BYTES), and sends.
  */
+#include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,9 +740,85 @@ rx_main(void *arg)
 	return NULL;
 }
 
-static int
-listen_one(xz_link *l, const char *url, bool control, xz_diag *d)
+/* The whole of a small file (a PEM certificate or key), NUL-terminated.
+ * Malloc'ed; the caller frees. NULL with errno set on failure. */
+static char *
+slurp(const char *path)
 {
+	FILE  *f = fopen(path, "r");
+	char  *buf;
+	long   len;
+	size_t got;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0
+	    || fseek(f, 0, SEEK_SET) != 0
+	    || (buf = malloc((size_t) len + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	got      = fread(buf, 1, (size_t) len, f);
+	buf[got] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Give a tls+tcp listener the node's certificate and, with a CA, require
+ * client certificates signed by it. Reports to d. */
+static int
+listener_tls(
+    xz_link *l, nng_listener lst, const xz_link_listen *ls, xz_diag *d)
+{
+	nng_tls_config *tls;
+	char           *cert = NULL, *key = NULL;
+	const char     *what = "";
+	int             rc;
+
+	if ((rc = nng_tls_config_alloc(&tls, NNG_TLS_MODE_SERVER)) != 0) {
+		what = "TLS";
+		goto out;
+	}
+	if (ls->tls_cert == NULL || ls->tls_key == NULL
+	    || (cert = slurp(ls->tls_cert)) == NULL
+	    || (key = slurp(ls->tls_key)) == NULL) {
+		xz_diag_add(d, l->cfg.config_file, 0,
+		    "cannot listen on %s: cannot read %s: %s", ls->url,
+		    cert == NULL ? ls->tls_cert : ls->tls_key,
+		    strerror(errno));
+		nng_tls_config_free(tls);
+		free(cert);
+		return NNG_EINVAL;
+	}
+	if ((rc = nng_tls_config_own_cert(tls, cert, key, NULL)) != 0)
+		what = ls->tls_cert;
+	else if (ls->tls_ca != NULL
+	    && (rc = nng_tls_config_ca_file(tls, ls->tls_ca)) != 0)
+		what = ls->tls_ca;
+	else if ((rc = nng_tls_config_auth_mode(tls,
+	              ls->tls_ca != NULL ? NNG_TLS_AUTH_MODE_REQUIRED
+	                                 : NNG_TLS_AUTH_MODE_NONE))
+	    != 0)
+		what = "auth mode";
+	else if ((rc = nng_listener_set_ptr(lst, NNG_OPT_TLS_CONFIG, tls))
+	    != 0)
+		what = "TLS config";
+	/* The listener holds its own reference. */
+	nng_tls_config_free(tls);
+out:
+	free(cert);
+	free(key);
+	if (rc != 0)
+		xz_diag_add(d, l->cfg.config_file, 0,
+		    "cannot listen on %s: %s: %s", ls->url, what,
+		    nng_strerror(rc));
+	return rc;
+}
+
+static int
+listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
+{
+	const char  *url = ls->url;
 	nng_listener lst;
 	int          rc;
 
@@ -751,6 +829,11 @@ listen_one(xz_link *l, const char *url, bool control, xz_diag *d)
 	}
 	if (control && strncmp(url, "ipc://", 6) == 0)
 		nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
+	if (strncmp(url, "tls+tcp://", 10) == 0
+	    && (rc = listener_tls(l, lst, ls, d)) != 0) {
+		nng_listener_close(lst);
+		return rc;
+	}
 	if ((rc = nng_listener_start(lst, 0)) != 0) {
 		xz_diag_add(d, l->cfg.config_file, 0,
 		    "cannot listen on %s: %s%s", url, nng_strerror(rc),
@@ -789,11 +872,15 @@ xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
 	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, maxrecv);
 	nng_socket_set_ms(l->sock, NNG_OPT_RECVTIMEO, 200);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
-	if (listen_one(l, cfg->control_url, true, d) != 0)
+	if (listen_one(
+	        l, &(xz_link_listen) { .url = cfg->control_url }, true, d)
+	    != 0)
 		return XZ_EIO;
 	for (size_t i = 0; i < cfg->nlisten; i++)
-		if (listen_one(l, cfg->listen[i], false, d) != 0)
+		if (listen_one(l, &cfg->listen[i], false, d) != 0)
 			return XZ_EIO;
+	l->cfg.listen  = NULL; /* not kept */
+	l->cfg.nlisten = 0;
 	if (pthread_create(&l->rx, NULL, rx_main, l) != 0)
 		return XZ_ENOMEM;
 	l->rx_started = true;

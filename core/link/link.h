@@ -15,16 +15,27 @@
 
 typedef struct xz_link xz_link;
 
+/* A bus listener. For tls+tcp://, cert and key are the node's PEM files;
+ * with ca, a client must present a certificate signed by it
+ * (NNG_TLS_AUTH_MODE_REQUIRED), without ca none is asked for. Paths NULL
+ * when not given. */
+typedef struct xz_link_listen {
+	const char *url;
+	const char *tls_ca;
+	const char *tls_cert;
+	const char *tls_key;
+} xz_link_listen;
+
 /* What the link needs of the deployment (strings borrowed for the
- * link's life). */
+ * link's life; listen[] is read by xz_link_start only). */
 typedef struct xz_link_cfg {
-	const char        *node_name;
-	const char        *control_url;
-	const char *const *listen;
-	size_t             nlisten;
-	uint32_t           max_payload;
-	uint32_t           queue_capacity; /* messages queued per peer */
-	const char        *config_file; /* for diagnostics */
+	const char           *node_name;
+	const char           *control_url;
+	const xz_link_listen *listen;
+	size_t                nlisten;
+	uint32_t              max_payload;
+	uint32_t              queue_capacity; /* messages queued per peer */
+	const char           *config_file; /* for diagnostics */
 } xz_link_cfg;
 
 typedef struct xz_link_stats {

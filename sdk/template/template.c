@@ -154,7 +154,8 @@ on_count(void *ud, const xz_msg *msg)
 }
 
 /* A timer callback: runs in the actor, on the kernel clock (tests move it
- * with xz.sys.clock.advance). CHANGE: your periodic work. */
+ * with xz.sys.clock.advance on a node with node.test_clock = true).
+ * CHANGE: your periodic work. */
 static void
 on_tick(void *ud, uint64_t timer_id)
 {

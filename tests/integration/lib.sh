@@ -88,9 +88,11 @@ _xz_dump_logs() {
 }
 
 # xz_config [FILE [NAME]] < extra: write a config with a node section
-# (name NAME, control ipc socket and data_dir inside $XZ_T) followed by
+# (name NAME, control ipc socket and data_dir inside $XZ_T, test_clock on
+# so tests may move the clock with xz.sys.clock.advance) followed by
 # stdin (bus, plugins, ...; give </dev/null for nothing). Defaults: FILE=$XZ_CFG, NAME=n1. Give
-# XZ_NODE_EXTRA="log_level = \"debug\";" to add keys to the node group.
+# XZ_NODE_EXTRA="log_level = \"debug\";" to add keys to the node group,
+# XZ_TEST_CLOCK=0 for a node without the test clock (as deployed).
 xz_config() {
 	local file=${1:-$XZ_CFG} name=${2:-n1}
 	mkdir -p "$XZ_T/$name"
@@ -100,6 +102,9 @@ xz_config() {
 		echo "  control = \"ipc://$XZ_T/$name/ctl.sock\";"
 		echo "  data_dir = \"$XZ_T/$name/data\";"
 		echo "  plugin_path = [ \"$XZ_PLUGIN_DIR\" ];"
+		if [ "${XZ_TEST_CLOCK:-1}" = 1 ]; then
+			echo "  test_clock = true;"
+		fi
 		if [ -n "${XZ_NODE_EXTRA:-}" ]; then
 			echo "  $XZ_NODE_EXTRA"
 		fi

@@ -138,7 +138,8 @@ kt_read_file(const char *path)
  * Write DIR/node.cfg and load it: line 1 is the node section (node_extra
  * is added inside it), the lines after it are `rest`, so the first line
  * of rest is line 2 of the file. Makes the temp folder on first use.
- * Returns the number of diagnostics (config, xz_kernel_new, load); the
+ * Returns the number of errors (config, xz_kernel_new, load; warnings
+ * are in n->d but not counted); the
  * kernel exists when the config loaded. kt_close frees what this made.
  */
 static inline int
@@ -170,8 +171,8 @@ kt_open(kt_node *n, const char *node_extra, const char *rest)
 	if (xz_kernel_new(&n->k, &n->cfg, &n->d) != XZ_OK)
 		return (int) n->d.count;
 	xz_kernel_set_ext(n->k, xz_lua_kernel_ext());
-	xz_kernel_load(n->k, &n->d);
-	return (int) n->d.count;
+	/* Its errors only: the config's warnings follow them in d. */
+	return xz_kernel_load(n->k, &n->d);
 }
 
 /* Start the node; returns the xz_kernel_start result. */

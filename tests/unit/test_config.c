@@ -145,8 +145,8 @@ tmp_teardown(void **state)
 static void
 test_good_config_resolves_everything(void **state)
 {
-	xz_config            c;
-	char                 dir[PATH_MAX], want[PATH_MAX * 2], r[PATH_MAX];
+	xz_config c;
+	char dir[PATH_MAX], want[PATH_MAX * 2], r[PATH_MAX], tls[PATH_MAX];
 	const xz_plugin_cfg *p;
 
 	(void) state;
@@ -169,9 +169,23 @@ test_good_config_resolves_everything(void **state)
 	assert_string_equal(c.plugin_path[0], want);
 	assert_string_equal(c.plugin_path[1], "/opt/xz/plugins");
 
+	assert_int_equal(c.control.insecure, 1);
 	assert_int_equal(c.nlisten, 2);
-	assert_string_equal(c.listen[0], "ipc:///tmp/xz-test-bus.sock");
-	assert_string_equal(c.listen[1], "tls+tcp://[::1]:7002");
+	assert_string_equal(c.listen[0].url, "ipc:///tmp/xz-test-bus.sock");
+	assert_null(c.listen[0].tls_ca);
+	assert_string_equal(c.listen[1].url, "tls+tcp://[::1]:7002");
+	real(XZ_TEST_DATA "/tls", tls);
+	snprintf(want, sizeof(want), "%s/ca.pem", tls);
+	assert_string_equal(c.listen[1].tls_ca, want);
+	snprintf(want, sizeof(want), "%s/node.pem", tls);
+	assert_string_equal(c.listen[1].tls_cert, want);
+	snprintf(want, sizeof(want), "%s/node.key", tls);
+	assert_string_equal(c.listen[1].tls_key, want);
+	assert_int_equal(c.listen[1].insecure, 0);
+	assert_int_equal(c.test_clock, 0);
+	assert_int_equal(c.nwarnings, 1);
+	assert_string_equal(c.warnings[0].file, CFG("good/main.cfg"));
+	assert_int_equal(c.warnings[0].line, 4);
 	assert_int_equal(c.mailbox_capacity, 128);
 	assert_int_equal(c.max_payload, 65536);
 	assert_int_equal(c.publish_timeout_ms, 0);
@@ -337,10 +351,10 @@ test_wrong_types(void **state)
 	                     "integer",
 	    CFG("types.cfg") ":9: bus.mailbox_capacity must be an integer, "
 	                     "got float",
-	    CFG("types.cfg") ":10: bus.listen[0] must be a string, got "
-	                     "integer",
-	    CFG("types.cfg") ":10: bus.listen[1] must be a string, got "
-	                     "integer",
+	    CFG("types.cfg") ":10: bus.listen[0] must be a URL string or a "
+	                     "group, got integer",
+	    CFG("types.cfg") ":10: bus.listen[1] must be a URL string or a "
+	                     "group, got integer",
 	    CFG("types.cfg") ":11: bus.best_effort[1] must be a string, got "
 	                     "integer",
 	    CFG("types.cfg") ":13: lua.time_limit_ms must be an integer, got "
@@ -454,6 +468,104 @@ test_bad_urls_and_patterns(void **state)
 	                    "'a*'",
 	    CFG("urls.cfg") ":9: bus.best_effort[4]: invalid topic pattern "
 	                    "'b.'");
+}
+
+/* ---- doors ---------------------------------------------------------- */
+
+/* The refusal of a door anyone may use without a credential. */
+#define INSECURE(what, url)                                                   \
+	what ": '" url "' is an insecure door (no encryption, no "            \
+	     "authentication: whoever reaches it may call every topic, the "  \
+	     "Lua console included); use ipc:// or tls+tcp:// with tls = { "  \
+	     "ca; cert; key; }, or write { url = \"" url "\"; insecure = "    \
+	     "true; } to accept the risk"
+
+static void
+test_insecure_doors_refused(void **state)
+{
+	char tls[PATH_MAX], nope[PATH_MAX + 32];
+
+	(void) state;
+	real(XZ_TEST_DATA "/tls", tls);
+	snprintf(nope, sizeof(nope),
+	    CFG("doors.cfg") ":12: bus.listen[3]: tls.ca: cannot read "
+	                     "%s/nope.pem",
+	    tls);
+	EXPECT(CFG("doors.cfg"),
+	    CFG("doors.cfg") ":4: " INSECURE(
+	        "node.control", "tcp://127.0.0.1:7001"),
+	    CFG("doors.cfg") ":8: " INSECURE(
+	        "bus.listen[0]", "tcp://0.0.0.0:7000"),
+	    CFG("doors.cfg") ":9: bus.listen[1]: 'tls+tcp://0.0.0.0:7443' "
+	                     "needs tls.cert and tls.key (the node's "
+	                     "certificate and key, PEM), and tls.ca to "
+	                     "require client certificates",
+	    CFG("doors.cfg") ":10: bus.listen[2]: 'tls+tcp://0.0.0.0:7444' "
+	                     "requires no client certificate (no tls.ca): "
+	                     "whoever reaches it may call every topic; add "
+	                     "tls.ca, or insecure = true to accept the risk",
+	    nope,
+	    CFG("doors.cfg") ":12: bus.listen[3]: tls applies only to "
+	                     "tls+tcp:// URLs, not 'ipc:///tmp/xz-doors.sock'",
+	    CFG("doors.cfg") ":13: bus.listen[4]: insecure must be a "
+	                     "boolean, got string",
+	    CFG("doors.cfg") ":13: " INSECURE(
+	        "bus.listen[4]", "tcp://127.0.0.1:7002"),
+	    CFG("doors.cfg") ":14: unknown setting 'uri' in bus.listen[5] "
+	                     "(did you mean 'url'?)",
+	    CFG("doors.cfg") ":14: bus.listen[5]: url is required",
+	    CFG("doors.cfg") ":15: bus.listen[6] must be a URL string or a "
+	                     "group, got integer");
+	EXPECT(CFG("doors_control.cfg"),
+	    CFG("doors_control.cfg") ":4: node.control: "
+	                             "'tls+tcp://127.0.0.1:7001': the CLI "
+	                             "cannot dial tls+tcp:// (it has no "
+	                             "certificate); use ipc://");
+}
+
+/* Secure doors pass silently; insecure ones that say so pass with a
+ * warning each, as does the test clock. */
+static void
+test_doors_accepted_with_warnings(void **state)
+{
+	xz_config c;
+	char      tls[PATH_MAX], want[PATH_MAX + 32];
+
+	(void) state;
+	load_ok(&c, CFG("doors_ok.cfg"), NULL);
+	real(XZ_TEST_DATA "/tls", tls);
+	assert_string_equal(c.control_url, "tcp://127.0.0.1:7001");
+	assert_int_equal(c.test_clock, 1);
+	assert_int_equal(c.nlisten, 4);
+	assert_string_equal(c.listen[0].url, "ipc:///tmp/xz-doors-ok.sock");
+	assert_int_equal(c.listen[1].insecure, 1);
+	snprintf(want, sizeof(want), "%s/ca.pem", tls);
+	assert_string_equal(c.listen[2].tls_ca, want);
+	assert_null(c.listen[3].tls_ca);
+	snprintf(want, sizeof(want), "%s/node.key", tls);
+	assert_string_equal(c.listen[3].tls_key, want);
+
+	assert_int_equal(c.nwarnings, 4);
+	for (size_t i = 0; i < c.nwarnings; i++)
+		assert_string_equal(c.warnings[i].file, CFG("doors_ok.cfg"));
+	assert_int_equal(c.warnings[0].line, 4);
+	assert_string_equal(c.warnings[0].text,
+	    "node.control: 'tcp://127.0.0.1:7001' is an insecure door "
+	    "(insecure = true): no encryption, no authentication");
+	assert_int_equal(c.warnings[1].line, 5);
+	assert_string_equal(c.warnings[1].text,
+	    "node.test_clock = true: any client may move this node's clock "
+	    "(xz.sys.clock.advance) and with it every SLA and statutory "
+	    "deadline; for tests only");
+	assert_int_equal(c.warnings[2].line, 10);
+	assert_string_equal(c.warnings[2].text,
+	    "bus.listen[1]: 'tcp://127.0.0.1:7000' is an insecure door "
+	    "(insecure = true): no encryption, no authentication");
+	assert_int_equal(c.warnings[3].line, 13);
+	assert_string_equal(c.warnings[3].text,
+	    "bus.listen[3]: 'tls+tcp://127.0.0.1:7444' is an insecure door "
+	    "(insecure = true): no client certificate required");
+	xz_config_free(&c);
 }
 
 static void
@@ -893,6 +1005,8 @@ main(void)
 		    test_good_config_resolves_everything, tmp_setup,
 		    tmp_teardown),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_insecure_doors_refused),
+		cmocka_unit_test(test_doors_accepted_with_warnings),
 		cmocka_unit_test(test_relative_paths_follow_declaring_file),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_syntax_error),

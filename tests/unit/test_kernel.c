@@ -191,6 +191,42 @@ test_timer_cancel_races_fire(void **state)
 
 /* ---- the kernel clock ---------------------------------------------- */
 
+/* A node whose clock tests may move (node.test_clock = true). */
+static void
+node_open_test_clock(kt_node *n, const char *rest)
+{
+	memset(n, 0, sizeof(*n));
+	if (kt_open(n, "test_clock = true;", rest) != 0) {
+		kt_print_diag(n);
+		fail_msg("node config refused");
+	}
+}
+
+/* Without node.test_clock, the clock is read-only: advance is refused
+ * with `forbidden` and says how to enable it; now still answers. */
+static void
+test_clock_advance_forbidden(void **state)
+{
+	kt_node n;
+	done    d;
+	(void) state;
+
+	node_open(&n, "");
+	xz_plugin *a = kt_add_actor(&n, "a");
+	assert_int_equal(kt_start(&n), XZ_OK);
+	uint64_t before = H->now_ms(a);
+	call(a, "xz.sys.clock.advance", "{\"ms\":3600000}", &d);
+	assert_int_equal(d.status, XZ_OK);
+	assert_string_equal(d.text,
+	    "{\"error\":{\"code\":\"forbidden\",\"message\":\"xz.sys."
+	    "clock.advance is disabled: this node has no test clock (set "
+	    "node.test_clock = true in its config, for tests only)\"}}");
+	assert_true(H->now_ms(a) < before + 3600000);
+	call(a, "xz.sys.clock.now", "{}", &d);
+	assert_non_null(strstr(d.text, "\"now_ms\":"));
+	kt_destroy(&n);
+}
+
 static void
 test_clock_advance(void **state)
 {
@@ -199,7 +235,7 @@ test_clock_advance(void **state)
 	done    d;
 	(void) state;
 
-	node_open(&n, "");
+	node_open_test_clock(&n, "");
 	xz_plugin *a = kt_add_actor(&n, "a");
 	assert_int_equal(kt_start(&n), XZ_OK);
 	uint64_t before = H->now_ms(a);
@@ -260,7 +296,7 @@ test_clock_advance_keeps_requests(void **state)
 	done    d;
 	(void) state;
 
-	node_open(&n, "");
+	node_open_test_clock(&n, "");
 	xz_plugin *a = kt_add_actor(&n, "a");
 	xz_plugin *b = kt_add_actor(&n, "b");
 	assert_int_equal(kt_start(&n), XZ_OK);
@@ -511,6 +547,7 @@ main(void)
 		cmocka_unit_test(test_timer_one_shot_and_periodic),
 		cmocka_unit_test(test_timer_cancel_races_fire),
 		cmocka_unit_test(test_clock_advance),
+		cmocka_unit_test(test_clock_advance_forbidden),
 		cmocka_unit_test(test_clock_advance_keeps_requests),
 		cmocka_unit_test(test_shutdown_drains_then_stops_in_reverse),
 		cmocka_unit_test(test_store_wal_survives_restart),

@@ -18,9 +18,12 @@
 
 #include <cmocka.h>
 #include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "link/link.h"
 #include "wire/client.h"
+#include "wire/envelope.h"
 
 #define WAIT_MS 30000 /* generous: the machine may be loaded */
 
@@ -321,6 +324,114 @@ test_slow_subscriber(void **state)
 	xz_client_close(&c);
 }
 
+/* ---- a tls+tcp listener ---------------------------------------------- */
+
+#define TLS_DIR XZ_TEST_DATA "/tls/"
+
+/* Dial url over TLS as a raw pair1 peer, presenting name.pem/name.key
+ * (NULL: no certificate), send one request to svc.echo and wait up to 5 s
+ * for its reply. 0 when the echo came back. */
+static int
+tls_echo(const char *url, const char *name)
+{
+	nng_socket      s;
+	nng_dialer      dl;
+	nng_tls_config *tls;
+	uint8_t         buf[512];
+	char            cert[256], key[256];
+	xz_env          e = { .kind   = XZ_KIND_REQUEST,
+		         .topic       = "svc.echo",
+		         .topic_len   = 8,
+		         .payload     = (const uint8_t *) "{\"tls\":1}",
+		         .payload_len = 9 };
+	size_t          n;
+	int             rc, got = -1;
+
+	assert_int_equal(nng_pair1_open(&s), 0);
+	assert_int_equal(nng_dialer_create(&dl, s, url), 0);
+	assert_int_equal(nng_tls_config_alloc(&tls, NNG_TLS_MODE_CLIENT), 0);
+	assert_int_equal(nng_tls_config_ca_file(tls, TLS_DIR "ca.pem"), 0);
+	assert_int_equal(nng_tls_config_server_name(tls, "localhost"), 0);
+	if (name != NULL) {
+		snprintf(cert, sizeof(cert), TLS_DIR "%s.pem", name);
+		snprintf(key, sizeof(key), TLS_DIR "%s.key", name);
+		char  *c = NULL, *k = NULL;
+		FILE  *f;
+		size_t len;
+		assert_non_null(f = fopen(cert, "r"));
+		c   = calloc(1, 8192);
+		len = fread(c, 1, 8191, f);
+		fclose(f);
+		assert_non_null(f = fopen(key, "r"));
+		k = calloc(1, 8192);
+		len += fread(k, 1, 8191, f);
+		fclose(f);
+		assert_true(len > 0);
+		assert_int_equal(nng_tls_config_own_cert(tls, c, k, NULL), 0);
+		free(c);
+		free(k);
+	}
+	assert_int_equal(nng_dialer_set_ptr(dl, NNG_OPT_TLS_CONFIG, tls), 0);
+	nng_tls_config_free(tls);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
+	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 5000);
+	if ((rc = nng_dialer_start(dl, 0)) != 0)
+		goto out;
+	memset(e.id, 7, sizeof(e.id));
+	e.deadline_us = xz_client_now_us() + 5000000u;
+	n             = xz_batch_append(&e, buf, sizeof(buf));
+	assert_true(n > 0);
+	if (nng_send(s, buf, n, 0) != 0)
+		goto out;
+	for (int i = 0; i < 10 && got != 0; i++) {
+		nng_msg *m;
+		if (nng_recvmsg(s, &m, 0) != 0)
+			break;
+		if (memmem(nng_msg_body(m), nng_msg_len(m), "{\"tls\":1}", 9))
+			got = 0;
+		nng_msg_free(m);
+	}
+out:
+	nng_close(s);
+	return got;
+}
+
+/* A tls+tcp listener with a CA serves a client whose certificate that CA
+ * signed, and nobody else: no certificate, or one of another CA. */
+static void
+test_tls_listener_requires_client_cert(void **state)
+{
+	xz_link_listen ls = { .tls_ca = TLS_DIR "ca.pem",
+		.tls_cert             = TLS_DIR "node.pem",
+		.tls_key              = TLS_DIR "node.key" };
+	xz_link       *lk;
+	xz_diag        d;
+	char           url[64], ctl[300];
+
+	(void) state;
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d",
+	    20000 + (int) (getpid() % 20000));
+	snprintf(ctl, sizeof(ctl), "ipc://%s/ctl2", W.dir);
+	ls.url         = url;
+	xz_link_cfg lc = { .node_name = "tls-node",
+		.control_url          = ctl,
+		.listen               = &ls,
+		.nlisten              = 1,
+		.max_payload          = 65536,
+		.queue_capacity       = 64 };
+	xz_diag_init(&d);
+	int rc = xz_link_start(&lk, &lc, W.bus, &W.clk, &d);
+	if (rc != XZ_OK)
+		xz_diag_print(&d, stderr);
+	xz_diag_free(&d);
+	assert_int_equal(rc, XZ_OK);
+	assert_int_equal(tls_echo(url, "client"), 0);
+	assert_int_not_equal(tls_echo(url, NULL), 0);
+	assert_int_not_equal(tls_echo(url, "foreign"), 0);
+	xz_link_stop(lk);
+	unlink(ctl + 6);
+}
+
 int
 main(void)
 {
@@ -333,6 +444,8 @@ main(void)
 		    test_malformed_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_slow_subscriber, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tls_listener_requires_client_cert, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

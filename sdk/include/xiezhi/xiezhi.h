@@ -389,7 +389,8 @@ struct xz_host {
 	int (*timer_cancel)(xz_plugin *self, uint64_t timer_id);
 
 	/* The kernel clock: wall time in milliseconds since the epoch, which
-	 * tests may advance (xiezhi call xz.sys.clock.advance). Use it, not
+	 * tests may advance (xiezhi call xz.sys.clock.advance, on a node
+	 * with node.test_clock = true). Use it, not
 	 * time(), for anything a timer is compared with. */
 	uint64_t (*now_ms)(xz_plugin *self);
 
