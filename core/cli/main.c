@@ -651,6 +651,13 @@ cmd_run(int argc, char **argv)
 	if (xz_cli_load_config(o.config ? o.config : XZ_DEFAULT_CONFIG, &cfg)
 	    != 0)
 		return 1;
+	if (cfg.log_file != NULL && (rc = xz_log_open(cfg.log_file)) != 0) {
+		fprintf(stderr,
+		    "xiezhi run: cannot open the log file %s: %s\n",
+		    cfg.log_file, strerror(rc));
+		xz_config_free(&cfg);
+		return 1;
+	}
 	xz_diag_init(&d);
 	if (node_new(&k, &cfg, &d) != XZ_OK || xz_kernel_load(k, &d) != 0) {
 		xz_diag_print(&d, stderr);

@@ -33,6 +33,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	}
 	k->cfg = cfg;
 	xz_log_set_level(cfg->log_level);
+	xz_log_set_format(cfg->log_format);
 	xz_idgen_init(&k->ids);
 	xz_clock_init(&k->clock);
 	k->stop_pipe[0] = k->stop_pipe[1] = -1;
@@ -349,8 +350,19 @@ xz_kernel_run(xz_kernel *k)
 			continue;
 		if (n <= 0 || c == 'S')
 			break;
-		if (c == 'H')
+		if (c == 'H') {
+			/* logrotate moved the file away: write to a new one */
+			int e = xz_log_reopen();
+			if (e != 0)
+				xz_log(XZ_LOG_ERROR, "kernel",
+				    "SIGHUP: cannot reopen the log file: %s "
+				    "(still writing to the old one)",
+				    strerror(e));
+			xz_log(XZ_LOG_INFO, "kernel",
+			    "SIGHUP: log reopened; reloading the Lua plugins "
+			    "and scripts");
 			xz_sys_reload_all(k);
+		}
 	}
 }
 

@@ -8,6 +8,8 @@
  *   xz.sys.clock.now         {}                 -> {"now_ms":..}
  *   xz.sys.clock.advance     {"ms":N}           -> {"now_ms":..}
  *   xz.sys.reload            {"name":"x"} | {}  -> {"reloaded":[..]}
+ *   xz.sys.log.level         {"level":"debug"}  -> {"level":..,"was":..}
+ *                            {}                 -> {"level":..}
  */
 #include <malloc.h>
 #include <stdlib.h>
@@ -170,6 +172,48 @@ on_clock(void *ud, const xz_msg *m)
 	reply_json(st, m,
 	    json_pack("{s:I}", "now_ms",
 	        (json_int_t) (xz_clock_now_us(&k->clock) / 1000u)));
+}
+
+/* The node's log level at run time; an audit record names who changed
+ * it. node.log_level in the file is the level at the next start. */
+static void
+on_log_level(void *ud, const xz_msg *m)
+{
+	sys_state   *st = ud;
+	json_error_t e;
+	json_t      *o
+	    = m->len > 0 ? json_loadb(m->data, m->len, 0, &e) : json_object();
+	json_t *level = o ? json_object_get(o, "level") : NULL;
+	int     was = xz_log_level(), now = was;
+
+	if (o == NULL || !json_is_object(o)
+	    || (level != NULL
+	        && (now = xz_log_level_parse(json_string_value(level))) < 0)) {
+		json_decref(o);
+		st->h->reply_error(st->self, m, XZ_REPLY_BAD_REQUEST,
+		    "expected {\"level\": \"error\"|\"warn\"|\"info\"|"
+		    "\"debug\"} or {}");
+		return;
+	}
+	json_decref(o);
+	if (level == NULL) {
+		reply_json(st, m,
+		    json_pack("{s:s}", "level", xz_log_level_name(was)));
+		return;
+	}
+	/* Said at the more verbose of the two levels, so it shows. */
+	if (was >= XZ_LOG_INFO)
+		xz_log(XZ_LOG_INFO, "sys", "log level %s -> %s (asked by %s)",
+		    xz_log_level_name(was), xz_log_level_name(now), m->source);
+	xz_log_set_level(now);
+	if (was < XZ_LOG_INFO)
+		xz_log(XZ_LOG_INFO, "sys", "log level %s -> %s (asked by %s)",
+		    xz_log_level_name(was), xz_log_level_name(now), m->source);
+	xz_sys_audit(st->self->k, m->source, "UPDATE", "config",
+	    "node.log_level", "runtime log level", "ok");
+	reply_json(st, m,
+	    json_pack("{s:s,s:s}", "level", xz_log_level_name(now), "was",
+	        xz_log_level_name(was)));
 }
 
 /* One reload: run in the target's actor context, answer from there. */
@@ -402,6 +446,8 @@ sys_init(xz_plugin *self, const xz_host *h, void **state)
 	    || h->subscribe(self, "xz.sys.status", NULL, on_status, st, NULL)
 	    || h->subscribe(self, "xz.sys.clock.*", NULL, on_clock, st, NULL)
 	    || h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL)
+	    || h->subscribe(
+	        self, "xz.sys.log.level", NULL, on_log_level, st, NULL)
 	    || h->timer_start(self, 5000, 5000, on_trim, st, NULL)) {
 		free(st);
 		return XZ_ENOMEM;
