@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
 #include "cli/audit_cli.h"
 #include "bench/bench.h"
@@ -632,6 +633,15 @@ on_hup(int sig)
 	xz_kernel_reload_all(running_kernel);
 }
 
+/* The kernel's lifecycle notifications go to systemd ($NOTIFY_SOCKET of a
+ * Type=notify unit); without a socket sd_notify does nothing. */
+static void
+notify_systemd(void *ud, const char *state)
+{
+	(void) ud;
+	sd_notify(0, state);
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -677,6 +687,13 @@ cmd_run(int argc, char **argv)
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* WatchdogSec=: fed twice per period, by the kernel's own actor. */
+	uint64_t watchdog_us = 0;
+	if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
+		watchdog_us = 0;
+	xz_kernel_set_notify(k,
+	    &(xz_kernel_notify) {
+	        .fn = notify_systemd, .watchdog_us = watchdog_us / 2 });
 	if (xz_kernel_start(k, &d) != XZ_OK) {
 		xz_diag_print(&d, stderr);
 		xz_kernel_free(k);

@@ -64,6 +64,12 @@ xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext)
 	k->ext = ext;
 }
 
+void
+xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n)
+{
+	k->notify = *n;
+}
+
 /* Index of the plugin providing `name` (instance or descriptor name). */
 static ssize_t
 provider(xz_kernel *k, const char *name)
@@ -316,10 +322,16 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	if ((rc = xz_link_start(&k->link, &lc, k->bus, &k->clock, d)) != XZ_OK)
 		return rc;
 
+	size_t failed = 0;
+	for (size_t i = 0; i < k->nplugins; i++)
+		failed += k->plugins[i]->phase == XZ_PHASE_FAILED;
 	xz_log(XZ_LOG_INFO, "kernel",
 	    "node '%s' running: %zu plugins, "
 	    "control %s",
 	    k->cfg->node_name, k->nplugins, k->cfg->control_url);
+	xz_sys_notify(k,
+	    "READY=1\nSTATUS=node '%s' running: %zu plugins, %zu failed",
+	    k->cfg->node_name, k->nplugins, failed);
 	return XZ_OK;
 }
 
@@ -370,6 +382,7 @@ static void
 shutdown_node(xz_kernel *k)
 {
 	atomic_store(&k->stopping, true);
+	xz_sys_notify(k, "STOPPING=1\nSTATUS=stopping: draining the bus");
 	xz_bus_close_intake(k->bus);
 	xz_log(XZ_LOG_INFO, "kernel", "stopping: draining the bus");
 	xz_link_stop(k->link);

@@ -12,6 +12,8 @@
  *                            {}                 -> {"level":..}
  */
 #include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -423,6 +425,31 @@ xz_sys_reload_all(xz_kernel *k)
 		reload_start(k, sys, NULL, NULL, &why);
 }
 
+void
+xz_sys_notify(xz_kernel *k, const char *fmt, ...)
+{
+	char    state[512];
+	va_list ap;
+
+	if (k->notify.fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(state, sizeof(state), fmt, ap);
+	va_end(ap);
+	k->notify.fn(k->notify.ud, state);
+}
+
+/* The service manager's watchdog: this runs as a job of the sys actor, so
+ * it proves the timer thread and a worker are alive (docs/operations.md). */
+static void
+on_watchdog(void *ud, uint64_t id)
+{
+	sys_state *st = ud;
+
+	(void) id;
+	xz_sys_notify(st->self->k, "WATCHDOG=1");
+}
+
 /* After a burst, glibc keeps freed memory in its arenas; hand it back to
  * the system every few seconds so the node returns to its idle size. */
 static void
@@ -449,6 +476,12 @@ sys_init(xz_plugin *self, const xz_host *h, void **state)
 	    || h->subscribe(
 	        self, "xz.sys.log.level", NULL, on_log_level, st, NULL)
 	    || h->timer_start(self, 5000, 5000, on_trim, st, NULL)) {
+		free(st);
+		return XZ_ENOMEM;
+	}
+	uint64_t wd_ms = (self->k->notify.watchdog_us + 999) / 1000;
+	if (self->k->notify.fn != NULL && wd_ms > 0
+	    && h->timer_start(self, wd_ms, wd_ms, on_watchdog, st, NULL)) {
 		free(st);
 		return XZ_ENOMEM;
 	}
