@@ -29,6 +29,29 @@ xz_cli_plugin_dir(void)
 	                                              : XZ_INSTALL_PLUGIN_DIR;
 }
 
+const char *
+xz_cli_default_config(void)
+{
+	static char path[4096];
+	ssize_t     n;
+
+	if (access(XZ_DEFAULT_CONFIG, F_OK) == 0)
+		return XZ_DEFAULT_CONFIG;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	if (n > 0) {
+		path[n]     = '\0';
+		char *slash = strrchr(path, '/');
+		if (slash != NULL) {
+			strcpy(slash, "/../etc/xiezhi/xiezhi.cfg");
+			if (access(path, F_OK) == 0)
+				return path;
+		}
+	}
+	if (access(XZ_SYSTEM_CONFIG, F_OK) == 0)
+		return XZ_SYSTEM_CONFIG;
+	return XZ_DEFAULT_CONFIG;
+}
+
 int
 xz_cli_load_config(const char *path, xz_config *cfg)
 {
@@ -54,7 +77,7 @@ xz_cli_node_url(const char *what, const char *config, const char *url)
 		return strdup(url);
 	if (config == NULL && env != NULL && env[0] != '\0')
 		return strdup(env);
-	if (xz_cli_load_config(config ? config : XZ_DEFAULT_CONFIG, &cfg)
+	if (xz_cli_load_config(config ? config : xz_cli_default_config(), &cfg)
 	    != 0) {
 		fprintf(stderr,
 		    "xiezhi %s: cannot read the deployment to find the node "

@@ -71,6 +71,8 @@ static const struct cmd_help helps[] = {
 	{ "run",
 	    "usage: xiezhi run [-c FILE]\n"
 	    "Run a node from a deployment file (default " XZ_DEFAULT_CONFIG
+	    ", else the\ninstalled one: "
+	    "<exe>/../etc/xiezhi/xiezhi.cfg, " XZ_SYSTEM_CONFIG
 	    ").\nSIGTERM/SIGINT stop it gracefully (drain, stop "
 	    "plugins in reverse order, exit 0);\nSIGHUP reloads every "
 	    "Lua plugin and script.\n" },
@@ -592,7 +594,7 @@ cmd_check(int argc, char **argv)
 		print_help("check", stderr);
 		return XZ_EXIT_USAGE;
 	}
-	const char *path = o.config ? o.config : XZ_DEFAULT_CONFIG;
+	const char *path = o.config ? o.config : xz_cli_default_config();
 	if (xz_cli_load_config(path, &cfg) != 0)
 		return 1;
 	xz_diag_init(&d);
@@ -658,7 +660,8 @@ cmd_run(int argc, char **argv)
 		print_help("run", stderr);
 		return XZ_EXIT_USAGE;
 	}
-	if (xz_cli_load_config(o.config ? o.config : XZ_DEFAULT_CONFIG, &cfg)
+	if (xz_cli_load_config(
+	        o.config ? o.config : xz_cli_default_config(), &cfg)
 	    != 0)
 		return 1;
 	if (cfg.log_file != NULL && (rc = xz_log_open(cfg.log_file)) != 0) {
