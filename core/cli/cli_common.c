@@ -33,22 +33,23 @@ const char *
 xz_cli_default_config(void)
 {
 	static char path[4096];
-	ssize_t     n;
+	ssize_t     n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	char       *slash;
 
-	if (access(XZ_DEFAULT_CONFIG, F_OK) == 0)
-		return XZ_DEFAULT_CONFIG;
-	n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	/* An installed binary PREFIX/bin/xiezhi reads its own deployment:
+	 * PREFIX/etc/xiezhi, or /etc/xiezhi for the prefix /usr, as
+	 * packaging/install_deployment.cmake lays them out. */
 	if (n > 0) {
-		path[n]     = '\0';
-		char *slash = strrchr(path, '/');
-		if (slash != NULL) {
-			strcpy(slash, "/../etc/xiezhi/xiezhi.cfg");
-			if (access(path, F_OK) == 0)
-				return path;
-		}
+		path[n] = '\0';
+		for (int up = 0; up < 2 && (slash = strrchr(path, '/')); up++)
+			*slash = '\0';
+		if (strcmp(path, "/usr") == 0)
+			strcpy(path, XZ_SYSTEM_CONFIG);
+		else
+			strcat(path, "/etc/xiezhi/xiezhi.cfg");
+		if (access(path, F_OK) == 0)
+			return path;
 	}
-	if (access(XZ_SYSTEM_CONFIG, F_OK) == 0)
-		return XZ_SYSTEM_CONFIG;
 	return XZ_DEFAULT_CONFIG;
 }
 

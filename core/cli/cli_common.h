@@ -22,10 +22,10 @@
  * else the build tree's folder, else the configured install folder. The
  * string is static. */
 const char *xz_cli_plugin_dir(void);
-/* The deployment of a command without -c: XZ_DEFAULT_CONFIG if it exists
- * (a source tree), else <exe>/../etc/xiezhi/xiezhi.cfg (an installed
- * prefix), else XZ_SYSTEM_CONFIG (the .deb), else XZ_DEFAULT_CONFIG (and
- * reading it says what is missing). The string is static. */
+/* The deployment of a command without -c: an installed binary
+ * PREFIX/bin/xiezhi reads PREFIX/etc/xiezhi/xiezhi.cfg (XZ_SYSTEM_CONFIG
+ * for the prefix /usr) if it exists; otherwise, as a binary of a build
+ * tree, XZ_DEFAULT_CONFIG. The string is static. */
 const char *xz_cli_default_config(void);
 /* Read a deployment; errors are printed to stderr. 0 or -1. */
 int xz_cli_load_config(const char *path, xz_config *cfg);

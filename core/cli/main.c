@@ -70,11 +70,11 @@ struct cmd_help {
 static const struct cmd_help helps[] = {
 	{ "run",
 	    "usage: xiezhi run [-c FILE]\n"
-	    "Run a node from a deployment file (default " XZ_DEFAULT_CONFIG
-	    ", else the\ninstalled one: "
-	    "<exe>/../etc/xiezhi/xiezhi.cfg, " XZ_SYSTEM_CONFIG
-	    ").\nSIGTERM/SIGINT stop it gracefully (drain, stop "
-	    "plugins in reverse order, exit 0);\nSIGHUP reloads every "
+	    "Run a node from a deployment file (default: an installed "
+	    "binary's own,\nPREFIX/etc/xiezhi/xiezhi.cfg or " XZ_SYSTEM_CONFIG
+	    ", else " XZ_DEFAULT_CONFIG ").\nSIGTERM/SIGINT stop it "
+	    "gracefully (drain, stop plugins in reverse order, exit 0);\n"
+	    "SIGHUP reopens the log file and reloads every "
 	    "Lua plugin and script.\n" },
 	{ "check",
 	    "usage: xiezhi check [-c FILE]\n"
