@@ -384,7 +384,7 @@ cmd_verify(int argc, char **argv)
 			return XZ_EXIT_USAGE;
 		}
 		if (xz_cli_load_config(
-		        o.config ? o.config : XZ_DEFAULT_CONFIG, &cfg)
+		        o.config ? o.config : xz_cli_default_config(), &cfg)
 		    != 0)
 			return 1;
 		n    = strlen(cfg.data_dir) + strlen(o.name) + 8;

@@ -29,6 +29,30 @@ xz_cli_plugin_dir(void)
 	                                              : XZ_INSTALL_PLUGIN_DIR;
 }
 
+const char *
+xz_cli_default_config(void)
+{
+	static char path[4096];
+	ssize_t     n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	char       *slash;
+
+	/* An installed binary PREFIX/bin/xiezhi reads its own deployment:
+	 * PREFIX/etc/xiezhi, or /etc/xiezhi for the prefix /usr, as
+	 * packaging/install_deployment.cmake lays them out. */
+	if (n > 0) {
+		path[n] = '\0';
+		for (int up = 0; up < 2 && (slash = strrchr(path, '/')); up++)
+			*slash = '\0';
+		if (strcmp(path, "/usr") == 0)
+			strcpy(path, XZ_SYSTEM_CONFIG);
+		else
+			strcat(path, "/etc/xiezhi/xiezhi.cfg");
+		if (access(path, F_OK) == 0)
+			return path;
+	}
+	return XZ_DEFAULT_CONFIG;
+}
+
 int
 xz_cli_load_config(const char *path, xz_config *cfg)
 {
@@ -54,7 +78,7 @@ xz_cli_node_url(const char *what, const char *config, const char *url)
 		return strdup(url);
 	if (config == NULL && env != NULL && env[0] != '\0')
 		return strdup(env);
-	if (xz_cli_load_config(config ? config : XZ_DEFAULT_CONFIG, &cfg)
+	if (xz_cli_load_config(config ? config : xz_cli_default_config(), &cfg)
 	    != 0) {
 		fprintf(stderr,
 		    "xiezhi %s: cannot read the deployment to find the node "

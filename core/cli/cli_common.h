@@ -11,6 +11,7 @@
 #include "wire/client.h"
 
 #define XZ_DEFAULT_CONFIG "config/xiezhi.cfg"
+#define XZ_SYSTEM_CONFIG "/etc/xiezhi/xiezhi.cfg"
 
 /* Exit codes of every command: 0 ok, 1 error (including an error reply). */
 #define XZ_EXIT_USAGE 2
@@ -21,10 +22,16 @@
  * else the build tree's folder, else the configured install folder. The
  * string is static. */
 const char *xz_cli_plugin_dir(void);
+/* The deployment of a command without -c: an installed binary
+ * PREFIX/bin/xiezhi reads PREFIX/etc/xiezhi/xiezhi.cfg (XZ_SYSTEM_CONFIG
+ * for the prefix /usr) if it exists; otherwise, as a binary of a build
+ * tree, XZ_DEFAULT_CONFIG. The string is static. */
+const char *xz_cli_default_config(void);
 /* Read a deployment; errors are printed to stderr. 0 or -1. */
 int xz_cli_load_config(const char *path, xz_config *cfg);
 /* The node to reach: url if given, else $XZ_URL (when no config was
- * given), else the control URL of config (default XZ_DEFAULT_CONFIG).
+ * given), else the control URL of config (default
+ * xz_cli_default_config()).
  * Returns a malloc'd string, or NULL after printing why ("xiezhi WHAT:"). */
 char *xz_cli_node_url(const char *what, const char *config, const char *url);
 /* Dial the node (found as xz_cli_node_url does) and say hello as name.

@@ -7,6 +7,7 @@
  * file order, and the load fails if there was any.
  */
 #include "config/config.h"
+#include "util/log.h"
 #include "util/topic.h"
 
 #include <ctype.h>
@@ -911,11 +912,49 @@ door_free(xz_door_cfg *door)
 
 /* ---- sections ------------------------------------------------------- */
 
+/* `run` appends to node.log_file (creating it): say now, as `check`, if it
+ * could not, without creating anything. */
+static void
+check_log_file(ld *l, const config_setting_t *at, const char *path)
+{
+	struct stat st;
+	char       *dir;
+	char       *slash;
+
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			err(l, at, "node.log_file: '%s' is a folder", path);
+		else if (access(path, W_OK) != 0)
+			err(l, at, "node.log_file: cannot write '%s': %s",
+			    path, strerror(errno));
+		return;
+	}
+	if ((dir = strdup(path)) == NULL) {
+		oom(l);
+		return;
+	}
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	if (stat(dir, &st) != 0)
+		err(l, at, "node.log_file: the folder '%s' does not exist",
+		    dir);
+	else if (!S_ISDIR(st.st_mode))
+		err(l, at, "node.log_file: '%s' is not a folder", dir);
+	else if (access(dir, W_OK | X_OK) != 0)
+		err(l, at, "node.log_file: cannot create '%s': %s", path,
+		    strerror(errno));
+	free(dir);
+}
+
 static void
 parse_node(ld *l)
 {
 	static const char *const keys[] = { "name", "control", "data_dir",
-		"log_level", "workers", "plugin_path", "test_clock", NULL };
+		"log_level", "log_file", "log_format", "workers",
+		"plugin_path", "test_clock", NULL };
 	xz_config               *c      = l->c;
 	const config_setting_t  *g      = section(l, "node");
 	const config_setting_t  *at, *pp;
@@ -976,6 +1015,25 @@ parse_node(ld *l)
 			    v);
 		else
 			c->log_level = lv;
+	}
+
+	if (get_str(l, g, "node.", "log_format", &v, &at) > 0) {
+		if (strcmp(v, "text") == 0)
+			c->log_format = XZ_LOG_TEXT;
+		else if (strcmp(v, "json") == 0)
+			c->log_format = XZ_LOG_JSON;
+		else
+			err(l, at,
+			    "node.log_format must be one of text, json, got "
+			    "'%s'",
+			    v);
+	}
+
+	if (get_str(l, g, "node.", "log_file", &v, &at) > 0) {
+		if ((c->log_file = path_resolve(dir_of(l, at), v)) == NULL)
+			oom(l);
+		else
+			check_log_file(l, at, c->log_file);
 	}
 
 	if (get_int(l, g, "node.", "workers", 1, 64, &n) > 0)
@@ -1513,6 +1571,7 @@ xz_config_free(xz_config *c)
 	free(c->node_name);
 	door_free(&c->control);
 	free(c->data_dir);
+	free(c->log_file);
 	free_strv(c->plugin_path, c->nplugin_path);
 	for (size_t i = 0; i < c->nlisten; i++)
 		door_free(&c->listen[i]);

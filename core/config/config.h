@@ -10,6 +10,8 @@
  *     control   = "ipc:///tmp/xiezhi-1.sock";     # CLI endpoint, mode 0600
  *     data_dir  = "../var/xiezhi-1";              # SQLite files live here
  *     log_level = "info";                         # error|warn|info|debug
+ *     log_file  = "/var/log/xiezhi/xiezhi.log";   # default: stderr
+ *     log_format = "text";                        # text | json
  *     workers   = 2;                              # actor worker threads
  *     plugin_path = [ "/opt/xiezhi/plugins" ];    # where `so` plugins are
  *     test_clock = false;     # true: xz.sys.clock.advance is allowed
@@ -37,16 +39,20 @@
  *       enabled = true; options = { every_s = 60; }; }
  *   );
  *
- * Relative paths (data_dir, plugin path, script path, plugin_path entries,
- * ipc:// file names are left alone) are resolved against the directory of
- * the file that declares them. `@include "file"` is resolved against the
- * main file's directory, also inside an included file (libconfig 1.5 joins
- * every include with that directory, so absolute includes do not work).
+ * Relative paths (data_dir, log_file, plugin path, script path,
+ * plugin_path entries; ipc:// file names are left alone) are resolved
+ * against the directory of the file that declares them. `@include "file"`
+ * is resolved against the main file's directory, also inside an included
+ * file (libconfig 1.5 joins every include with that directory, so
+ * absolute includes do not work).
  *
  * Defaults and ranges (an absent setting takes its default):
  *   node.control      "ipc:///tmp/xiezhi-<name>.sock"
  *   node.data_dir     "var/<name>", relative to the main file's directory
  *   node.log_level    "info"
+ *   node.log_file     none: the log goes to stderr. Appended to; its
+ *                     folder must exist (check says so if it does not)
+ *   node.log_format   "text"
  *   node.workers      2, 1..64
  *   bus.mailbox_capacity   4096, 1..16777216
  *   bus.max_payload        1048576, 1024..1073741824
@@ -178,6 +184,8 @@ typedef struct xz_config {
 	char  *control_url; /* == control.url */
 	char  *data_dir; /* absolute */
 	int    log_level; /* enum xz_log_level */
+	char  *log_file; /* absolute, or NULL: stderr */
+	int    log_format; /* enum xz_log_format (util/log.h) */
 	int    workers;
 	char **plugin_path; /* absolute directories */
 	size_t nplugin_path;

@@ -33,6 +33,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	}
 	k->cfg = cfg;
 	xz_log_set_level(cfg->log_level);
+	xz_log_set_format(cfg->log_format);
 	xz_idgen_init(&k->ids);
 	xz_clock_init(&k->clock);
 	k->stop_pipe[0] = k->stop_pipe[1] = -1;
@@ -61,6 +62,12 @@ void
 xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext)
 {
 	k->ext = ext;
+}
+
+void
+xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n)
+{
+	k->notify = *n;
 }
 
 /* Index of the plugin providing `name` (instance or descriptor name). */
@@ -341,10 +348,16 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		    w->text);
 	}
 
+	size_t failed = 0;
+	for (size_t i = 0; i < k->nplugins; i++)
+		failed += k->plugins[i]->phase == XZ_PHASE_FAILED;
 	xz_log(XZ_LOG_INFO, "kernel",
 	    "node '%s' running: %zu plugins, "
 	    "control %s",
 	    k->cfg->node_name, k->nplugins, k->cfg->control_url);
+	xz_sys_notify(k,
+	    "READY=1\nSTATUS=node '%s' running: %zu plugins, %zu failed",
+	    k->cfg->node_name, k->nplugins, failed);
 	return XZ_OK;
 }
 
@@ -375,8 +388,19 @@ xz_kernel_run(xz_kernel *k)
 			continue;
 		if (n <= 0 || c == 'S')
 			break;
-		if (c == 'H')
+		if (c == 'H') {
+			/* logrotate moved the file away: write to a new one */
+			int e = xz_log_reopen();
+			if (e != 0)
+				xz_log(XZ_LOG_ERROR, "kernel",
+				    "SIGHUP: cannot reopen the log file: %s "
+				    "(still writing to the old one)",
+				    strerror(e));
+			xz_log(XZ_LOG_INFO, "kernel",
+			    "SIGHUP: log reopened; reloading the Lua plugins "
+			    "and scripts");
 			xz_sys_reload_all(k);
+		}
 	}
 }
 
@@ -384,6 +408,7 @@ static void
 shutdown_node(xz_kernel *k)
 {
 	atomic_store(&k->stopping, true);
+	xz_sys_notify(k, "STOPPING=1\nSTATUS=stopping: draining the bus");
 	xz_bus_close_intake(k->bus);
 	xz_log(XZ_LOG_INFO, "kernel", "stopping: draining the bus");
 	xz_link_stop(k->link);

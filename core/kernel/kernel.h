@@ -58,10 +58,32 @@ typedef struct xz_kernel_ext {
 	const xz_plugin_desc *(*console)(void);
 } xz_kernel_ext;
 
+/*
+ * Lifecycle notifications for a service manager. The CLI passes systemd's
+ * sd_notify here, so no layer of core/ links libsystemd. fn gets one
+ * string of newline-separated assignments:
+ *   "READY=1\nSTATUS=..."    once the node serves (end of xz_kernel_start)
+ *   "STOPPING=1\nSTATUS=..." when the drain starts
+ *   "WATCHDOG=1"             every watchdog_us (0: never), from a timer of
+ *                            the built-in `sys` actor: it is sent only while
+ *                            the timer thread runs and a worker is free to
+ *                            run the kernel's own actor, so a wedged node
+ *                            goes silent and the manager restarts it.
+ * fn runs on the main thread and on worker threads: it must be
+ * thread-safe and must not call into the kernel.
+ */
+typedef struct xz_kernel_notify {
+	void (*fn)(void *ud, const char *state);
+	void    *ud;
+	uint64_t watchdog_us;
+} xz_kernel_notify;
+
 /* Create a kernel for cfg (borrowed: it must outlive the kernel). */
 int xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d);
 /* Plug in ext (borrowed; static) before xz_kernel_load. */
 void xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext);
+/* Set the notification hook (copied) before xz_kernel_start. */
+void xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n);
 /* Load and validate every enabled plugin of the config. Returns the number
  * of errors appended to d; the config's warnings follow them in d as
  * "FILE:LINE: WARN ..." lines, not counted. */

@@ -32,6 +32,8 @@ struct xz_kernel {
 	size_t      nplugins;
 	bool        loaded, started;
 
+	xz_kernel_notify notify; /* fn NULL: nobody to tell */
+
 	int         stop_pipe[2];
 	atomic_bool stopping;
 	uint64_t    started_at_us;
@@ -53,6 +55,9 @@ void xz_sys_audit(xz_kernel *k, const char *who, const char *action,
     const char *outcome);
 /* Reload every plugin with a reload hook; results are logged. */
 void xz_sys_reload_all(xz_kernel *k);
+/* Tell the service manager (xz_kernel_notify), if there is one. */
+void xz_sys_notify(xz_kernel *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Status of the node as a JSON string; the caller frees. */
 char *xz_status_json(xz_kernel *k);
 

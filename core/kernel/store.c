@@ -13,32 +13,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "kernel/kernel_priv.h"
-
-/* mkdir -p */
-static int
-make_dirs(const char *path)
-{
-	char   buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
+#include "util/fs.h"
 
 struct sqlite3 *
 xz_store_open(xz_plugin *p)
@@ -54,7 +31,7 @@ xz_store_open(xz_plugin *p)
 		xz_log(XZ_LOG_ERROR, p->name, "store: no data_dir");
 		return NULL;
 	}
-	if (make_dirs(c->data_dir) != 0) {
+	if (xz_mkdirs(c->data_dir, 0750) != 0) {
 		xz_log(XZ_LOG_ERROR, p->name,
 		    "store: cannot create data_dir %s: %s", c->data_dir,
 		    strerror(errno));

@@ -10,8 +10,12 @@
  *                            (only with node.test_clock = true, else
  *                            `forbidden`: it moves every SLA deadline)
  *   xz.sys.reload            {"name":"x"} | {}  -> {"reloaded":[..]}
+ *   xz.sys.log.level         {"level":"debug"}  -> {"level":..,"was":..}
+ *                            {}                 -> {"level":..}
  */
 #include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +183,48 @@ on_clock(void *ud, const xz_msg *m)
 	reply_json(st, m,
 	    json_pack("{s:I}", "now_ms",
 	        (json_int_t) (xz_clock_now_us(&k->clock) / 1000u)));
+}
+
+/* The node's log level at run time; an audit record names who changed
+ * it. node.log_level in the file is the level at the next start. */
+static void
+on_log_level(void *ud, const xz_msg *m)
+{
+	sys_state   *st = ud;
+	json_error_t e;
+	json_t      *o
+	    = m->len > 0 ? json_loadb(m->data, m->len, 0, &e) : json_object();
+	json_t *level = o ? json_object_get(o, "level") : NULL;
+	int     was = xz_log_level(), now = was;
+
+	if (o == NULL || !json_is_object(o)
+	    || (level != NULL
+	        && (now = xz_log_level_parse(json_string_value(level))) < 0)) {
+		json_decref(o);
+		st->h->reply_error(st->self, m, XZ_REPLY_BAD_REQUEST,
+		    "expected {\"level\": \"error\"|\"warn\"|\"info\"|"
+		    "\"debug\"} or {}");
+		return;
+	}
+	json_decref(o);
+	if (level == NULL) {
+		reply_json(st, m,
+		    json_pack("{s:s}", "level", xz_log_level_name(was)));
+		return;
+	}
+	/* Said at the more verbose of the two levels, so it shows. */
+	if (was >= XZ_LOG_INFO)
+		xz_log(XZ_LOG_INFO, "sys", "log level %s -> %s (asked by %s)",
+		    xz_log_level_name(was), xz_log_level_name(now), m->source);
+	xz_log_set_level(now);
+	if (was < XZ_LOG_INFO)
+		xz_log(XZ_LOG_INFO, "sys", "log level %s -> %s (asked by %s)",
+		    xz_log_level_name(was), xz_log_level_name(now), m->source);
+	xz_sys_audit(st->self->k, m->source, "UPDATE", "config",
+	    "node.log_level", "runtime log level", "ok");
+	reply_json(st, m,
+	    json_pack("{s:s,s:s}", "level", xz_log_level_name(now), "was",
+	        xz_log_level_name(was)));
 }
 
 /* One reload: run in the target's actor context, answer from there. */
@@ -388,6 +434,31 @@ xz_sys_reload_all(xz_kernel *k)
 		reload_start(k, sys, NULL, NULL, &why);
 }
 
+void
+xz_sys_notify(xz_kernel *k, const char *fmt, ...)
+{
+	char    state[512];
+	va_list ap;
+
+	if (k->notify.fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(state, sizeof(state), fmt, ap);
+	va_end(ap);
+	k->notify.fn(k->notify.ud, state);
+}
+
+/* The service manager's watchdog: this runs as a job of the sys actor, so
+ * it proves the timer thread and a worker are alive (docs/operations.md). */
+static void
+on_watchdog(void *ud, uint64_t id)
+{
+	sys_state *st = ud;
+
+	(void) id;
+	xz_sys_notify(st->self->k, "WATCHDOG=1");
+}
+
 /* After a burst, glibc keeps freed memory in its arenas; hand it back to
  * the system every few seconds so the node returns to its idle size. */
 static void
@@ -411,7 +482,15 @@ sys_init(xz_plugin *self, const xz_host *h, void **state)
 	    || h->subscribe(self, "xz.sys.status", NULL, on_status, st, NULL)
 	    || h->subscribe(self, "xz.sys.clock.*", NULL, on_clock, st, NULL)
 	    || h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL)
+	    || h->subscribe(
+	        self, "xz.sys.log.level", NULL, on_log_level, st, NULL)
 	    || h->timer_start(self, 5000, 5000, on_trim, st, NULL)) {
+		free(st);
+		return XZ_ENOMEM;
+	}
+	uint64_t wd_ms = (self->k->notify.watchdog_us + 999) / 1000;
+	if (self->k->notify.fn != NULL && wd_ms > 0
+	    && h->timer_start(self, wd_ms, wd_ms, on_watchdog, st, NULL)) {
 		free(st);
 		return XZ_ENOMEM;
 	}

@@ -21,6 +21,7 @@
  * one nng message (up to LINK_BATCH_BYTES), and sends.
  */
 #include <errno.h>
+#include <limits.h>
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 #include <nng/supplemental/tls/tls.h>
@@ -34,6 +35,7 @@
 #include "link/link.h"
 #include "util/clock.h"
 #include "util/errors.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/topic.h"
 #include "wire/envelope.h"
@@ -740,6 +742,28 @@ rx_main(void *arg)
 	return NULL;
 }
 
+/* mkdir -p the folder of an ipc socket path (0755: other users' CLIs
+ * must reach the socket; the control socket itself is 0600). */
+static int
+ipc_folder(const xz_link *l, const char *path, xz_diag *d)
+{
+	char        dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t      n     = slash ? (size_t) (slash - path) : 0;
+
+	if (n == 0 || n >= sizeof(dir))
+		return 0;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (xz_mkdirs(dir, 0755) != 0) {
+		xz_diag_add(d, l->cfg.config_file, 0,
+		    "cannot create the socket folder %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The whole of a small file (a PEM certificate or key), NUL-terminated.
  * Malloc'ed; the caller frees. NULL with errno set on failure. */
 static char *
@@ -822,6 +846,10 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
 	nng_listener lst;
 	int          rc;
 
+	/* An ipc socket's folder (/run/xiezhi of an installed node) may not
+	 * exist yet outside systemd, which creates it (RuntimeDirectory). */
+	if (strncmp(url, "ipc://", 6) == 0 && ipc_folder(l, url + 6, d) != 0)
+		return NNG_EINVAL;
 	if ((rc = nng_listener_create(&lst, l->sock, url)) != 0) {
 		xz_diag_add(d, l->cfg.config_file, 0,
 		    "cannot listen on %s: %s", url, nng_strerror(rc));

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "util/log.h"
 
 #define CFG(name) XZ_TEST_DATA "/config/" name
 #define X10 "xxxxxxxxxx"
@@ -259,6 +260,8 @@ test_defaults(void **state)
 	snprintf(want, sizeof(want), "%s/var/mini", dir);
 	assert_string_equal(c.data_dir, want);
 	assert_int_equal(c.log_level, XZ_LOG_INFO);
+	assert_null(c.log_file);
+	assert_int_equal(c.log_format, XZ_LOG_TEXT);
 	assert_int_equal(c.workers, 2);
 	assert_int_equal(c.nplugin_path, 0);
 	assert_int_equal(c.nlisten, 0);
@@ -997,6 +1000,58 @@ test_log_level_parse(void **state)
 	assert_int_equal(xz_log_level_parse(NULL), -1);
 }
 
+/* node.log_file and node.log_format: a relative file follows the
+ * declaring file; what `run` could not open is an error of `check`, and
+ * check creates nothing. */
+static void
+test_log_settings(void **state)
+{
+	xz_config   c;
+	char        path[PATH_MAX], want[PATH_MAX * 2];
+	struct stat st;
+
+	(void) state;
+	mkdirs("logs");
+	put_file("good.cfg",
+	    "node = {\n"
+	    "  name = \"n1\";\n"
+	    "  log_file = \"logs/node.log\";\n"
+	    "  log_format = \"json\";\n"
+	    "};\n");
+	snprintf(path, sizeof(path), "%s/good.cfg", tmp_root);
+	load_ok(&c, path, NULL);
+	snprintf(want, sizeof(want), "%s/logs/node.log", tmp_root);
+	assert_string_equal(c.log_file, want);
+	assert_int_equal(c.log_format, XZ_LOG_JSON);
+	assert_int_equal(stat(want, &st), -1); /* not created by a load */
+	xz_config_free(&c);
+
+	put_file("bad.cfg",
+	    "node = {\n"
+	    "  name = \"n1\";\n"
+	    "  log_format = \"xml\";\n"
+	    "  log_file = \"missing/node.log\";\n"
+	    "};\n");
+	snprintf(path, sizeof(path), "%s/bad.cfg", tmp_root);
+	char e1[PATH_MAX * 2], e2[PATH_MAX * 3];
+	snprintf(e1, sizeof(e1),
+	    "%s:3: node.log_format must be one of text, json, got 'xml'",
+	    path);
+	snprintf(e2, sizeof(e2),
+	    "%s:4: node.log_file: the folder '%s/missing' does not exist",
+	    path, tmp_root);
+	const char *const want2[] = { e1, e2 };
+	expect_errors(path, NULL, 2, want2);
+
+	put_file(
+	    "dir.cfg", "node = { name = \"n1\"; log_file = \"logs\"; };\n");
+	snprintf(path, sizeof(path), "%s/dir.cfg", tmp_root);
+	snprintf(e1, sizeof(e1), "%s:1: node.log_file: '%s/logs' is a folder",
+	    path, tmp_root);
+	const char *const want3[] = { e1 };
+	expect_errors(path, NULL, 1, want3);
+}
+
 int
 main(void)
 {
@@ -1028,6 +1083,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_options_neutral_list, tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_log_level_parse),
+		cmocka_unit_test_setup_teardown(
+		    test_log_settings, tmp_setup, tmp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
