@@ -19,14 +19,18 @@
 #include <nats/nats.h>
 #endif
 
-/* Debian installs nats-server in /usr/sbin, which a user's PATH often
- * lacks. */
+/* XZ_NATS_SERVER names the program; else PATH, then /usr/sbin (where
+ * Debian installs it, often not in a user's PATH). */
 static const char *
 find_server(void)
 {
 	static char path[1024];
 	const char *env = getenv("PATH");
+	const char *set = getenv("XZ_NATS_SERVER");
 	char        dirs[4096];
+
+	if (set != NULL)
+		return access(set, X_OK) == 0 ? set : NULL;
 
 	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/local/sbin",
 	    env ? env : "/usr/bin");
@@ -48,8 +52,10 @@ xz_bench_nats_missing(const char **server)
 	       "run cmake again)";
 #else
 	if ((*server = find_server()) == NULL)
-		return "nats-server not found (in PATH, /usr/sbin, "
-		       "/usr/local/sbin; Debian package nats-server)";
+		return getenv("XZ_NATS_SERVER") != NULL
+		    ? "XZ_NATS_SERVER does not name an executable file"
+		    : "nats-server not found (in PATH, /usr/sbin, "
+		      "/usr/local/sbin; Debian package nats-server)";
 	return NULL;
 #endif
 }

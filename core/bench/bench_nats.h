@@ -14,7 +14,8 @@
 
 /* Why the NATS figure cannot be measured here (no libnats in this build,
  * no nats-server found), or NULL when it can; *server is then the
- * nats-server program's path (static storage). */
+ * nats-server program's path: $XZ_NATS_SERVER if set, else the first found
+ * in PATH, /usr/sbin, /usr/local/sbin. */
 const char *xz_bench_nats_missing(const char **server);
 
 /* Start the nats-server at path on 127.0.0.1 and a free port, its log in

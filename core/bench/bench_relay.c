@@ -174,8 +174,18 @@ xz_bench_relay(const char *self_exe, const char *kind, const char *url,
 		    "%llu received, %llu out of order, %llu of a wrong size",
 		    got, disorder, bad);
 out:
-	xz_bench_proc_end(&pub, 0, 5000);
-	xz_bench_proc_end(&sub, 0, 5000);
+	/* Both reported: a peer that then fails to exit cleanly does not
+	 * change what was counted, but people should hear of it. */
+	if (xz_bench_proc_end(&pub, 0, 5000) != 0 && r->why[0] == '\0')
+		fprintf(stderr,
+		    "xiezhi bench: the %s publisher did not exit "
+		    "cleanly\n",
+		    kind);
+	if (xz_bench_proc_end(&sub, 0, 5000) != 0 && r->why[0] == '\0')
+		fprintf(stderr,
+		    "xiezhi bench: the %s subscriber did not exit "
+		    "cleanly\n",
+		    kind);
 }
 
 /* ---- the xz_client peers ---- */
