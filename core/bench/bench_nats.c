@@ -19,6 +19,7 @@
 #include <nats/nats.h>
 #endif
 
+#ifdef XZ_HAVE_NATS
 /* XZ_NATS_SERVER names the program; else PATH, then /usr/sbin (where
  * Debian installs it, often not in a user's PATH). */
 static const char *
@@ -31,7 +32,6 @@ find_server(void)
 
 	if (set != NULL)
 		return access(set, X_OK) == 0 ? set : NULL;
-
 	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/local/sbin",
 	    env ? env : "/usr/bin");
 	for (char *save, *d = strtok_r(dirs, ":", &save); d != NULL;
@@ -42,14 +42,15 @@ find_server(void)
 	}
 	return NULL;
 }
+#endif
 
 const char *
 xz_bench_nats_missing(const char **server)
 {
 #ifndef XZ_HAVE_NATS
 	(void) server;
-	return "this xiezhi was built without libnats (install libnats-dev, "
-	       "run cmake again)";
+	return "this xiezhi was built without libnats (Debian libnats-dev; "
+	       "CMake option XZ_BENCH_NATS)";
 #else
 	if ((*server = find_server()) == NULL)
 		return getenv("XZ_NATS_SERVER") != NULL
