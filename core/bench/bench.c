@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 
 #include "bench/bench.h"
 #include "bench/bench_nats.h"
+#include "bench/bench_proc.h"
 #include "bench/bench_raw.h"
 #include "bench/bench_relay.h"
 #include "wire/client.h"
@@ -408,31 +408,17 @@ xz_bench_peer_main(int argc, char **argv)
 static double
 run_ipc(const char *self_exe, const char *url, unsigned n)
 {
-	int   fds[2];
-	pid_t pid;
-	char  line[64];
-	FILE *f;
-	char  num[32];
+	xz_bench_proc p;
+	char          line[64], num[32];
+	char         *argv[] = { (char *) self_exe, "bench-peer", (char *) url,
+		        "bench.ipc.*", num, NULL };
 
 	snprintf(num, sizeof(num), "%u", n);
-	if (pipe(fds) != 0)
+	if (xz_bench_proc_start(&p, "/proc/self/exe", argv, -1) != 0)
 		return NAN;
-	if ((pid = fork()) == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl("/proc/self/exe", self_exe, "bench-peer", url,
-		    "bench.ipc.*", num, (char *) NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	if (f == NULL || fgets(line, sizeof(line), f) == NULL
+	if (xz_bench_proc_line(&p, line, sizeof(line), 15000) != 0
 	    || strncmp(line, "READY", 5) != 0) {
-		if (f)
-			fclose(f);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		xz_bench_proc_end(&p, SIGKILL, 1000);
 		return NAN;
 	}
 	B.n      = n;
@@ -441,12 +427,10 @@ run_ipc(const char *self_exe, const char *url, unsigned n)
 	double t = now_s();
 	xz_plugin_post(B.pub, publish_loop, NULL);
 	unsigned got = 0;
-	if (fgets(line, sizeof(line), f) != NULL)
+	if (xz_bench_proc_line(&p, line, sizeof(line), 300000) == 0)
 		got = (unsigned) strtoul(line, NULL, 10);
 	double dt = now_s() - t;
-	int    st;
-	fclose(f);
-	waitpid(pid, &st, 0);
+	xz_bench_proc_end(&p, 0, 5000);
 	if (got != n)
 		return NAN;
 	return (double) n / dt;
@@ -476,13 +460,13 @@ print_node_figures(double r_pub, double raw_inproc, double r_fan, double p50,
 }
 
 static void
-print_relay(const char *what, const xz_relay_result *r)
+print_relay(const char *label, const char *path, const xz_relay_result *r)
 {
 	if (isfinite(r->msgs_per_s))
-		printf("  %-41s %12.0f msg/s, 0 lost, in order\n", what,
-		    r->msgs_per_s);
+		printf("  %-23s %12.0f msg/s   0 lost, in order (%s)\n", label,
+		    r->msgs_per_s, path);
 	else
-		printf("  %-41s         null: %s\n", what, r->why);
+		printf("  %-23s %12s         %s\n", label, "null", r->why);
 }
 
 /* The NATS baseline: a nats-server of our own on a free loopback port,
@@ -690,9 +674,10 @@ xz_bench_main(
 		if (all)
 			print_node_figures(r_pub, raw_inproc, r_fan, p50, p99,
 			    raw_p50, r_ipc, raw_ipc, r_crule, r_lrule, r_flow);
-		print_relay(
-		    "relay pub/sub (process -> node -> process)", &relay);
-		print_relay("NATS (libnats -> nats-server -> libnats)", &nats);
+		print_relay("relay pub/sub (process)",
+		    "publisher -> node -> subscriber", &relay);
+		print_relay("NATS pub/sub (process)",
+		    "libnats -> nats-server -> libnats", &nats);
 		if (isfinite(relay.msgs_per_s) && isfinite(nats.msgs_per_s))
 			printf("  relay / NATS            %12.2f\n",
 			    relay.msgs_per_s / nats.msgs_per_s);
