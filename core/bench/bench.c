@@ -9,7 +9,13 @@
  *   local_reqrep      requester -> responder, one request in flight
  *   ipc_pubsub        publisher actor -> a `xiezhi bench-peer` process
  *                     subscribed over the node's ipc bus listener
- * and the raw nng baselines (bench_raw.c) in the same run.
+ *   relay_pubsub      a publisher process -> the node -> a subscriber
+ *                     process, both on the link client (bench_relay.c)
+ * and, in the same run, the raw nng baselines (bench_raw.c) and the same
+ * relay through a nats-server with libnats peers (bench_nats.c).
+ *
+ * XZ_BENCH_ONLY=relay in the environment measures the two relays only
+ * (the other figures are null): a quick check, and a clean profile.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,14 +24,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "bench/bench.h"
+#include "bench/bench_nats.h"
+#include "bench/bench_proc.h"
 #include "bench/bench_raw.h"
+#include "bench/bench_relay.h"
 #include "wire/client.h"
 #include "config/config.h"
 #include "kernel/kernel.h"
@@ -349,6 +357,10 @@ xz_bench_peer_main(int argc, char **argv)
 	xz_client c;
 	unsigned  count, got = 0;
 
+	if (argc > 1 && strncmp(argv[1], "relay-", 6) == 0)
+		return xz_bench_relay_peer(argc, argv);
+	if (argc > 1 && strncmp(argv[1], "nats-", 5) == 0)
+		return xz_bench_nats_peer(argc, argv);
 	if (argc != 4) {
 		fprintf(
 		    stderr, "usage: xiezhi bench-peer URL PATTERN COUNT\n");
@@ -396,31 +408,17 @@ xz_bench_peer_main(int argc, char **argv)
 static double
 run_ipc(const char *self_exe, const char *url, unsigned n)
 {
-	int   fds[2];
-	pid_t pid;
-	char  line[64];
-	FILE *f;
-	char  num[32];
+	xz_bench_proc p;
+	char          line[64], num[32];
+	char         *argv[] = { (char *) self_exe, "bench-peer", (char *) url,
+		        "bench.ipc.*", num, NULL };
 
 	snprintf(num, sizeof(num), "%u", n);
-	if (pipe(fds) != 0)
+	if (xz_bench_proc_start(&p, "/proc/self/exe", argv, -1) != 0)
 		return NAN;
-	if ((pid = fork()) == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execl("/proc/self/exe", self_exe, "bench-peer", url,
-		    "bench.ipc.*", num, (char *) NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	if (f == NULL || fgets(line, sizeof(line), f) == NULL
+	if (xz_bench_proc_line(&p, line, sizeof(line), 15000) != 0
 	    || strncmp(line, "READY", 5) != 0) {
-		if (f)
-			fclose(f);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		xz_bench_proc_end(&p, SIGKILL, 1000);
 		return NAN;
 	}
 	B.n      = n;
@@ -429,15 +427,72 @@ run_ipc(const char *self_exe, const char *url, unsigned n)
 	double t = now_s();
 	xz_plugin_post(B.pub, publish_loop, NULL);
 	unsigned got = 0;
-	if (fgets(line, sizeof(line), f) != NULL)
+	if (xz_bench_proc_line(&p, line, sizeof(line), 300000) == 0)
 		got = (unsigned) strtoul(line, NULL, 10);
 	double dt = now_s() - t;
-	int    st;
-	fclose(f);
-	waitpid(pid, &st, 0);
+	xz_bench_proc_end(&p, 0, 5000);
 	if (got != n)
 		return NAN;
 	return (double) n / dt;
+}
+
+static void
+print_node_figures(double r_pub, double raw_inproc, double r_fan, double p50,
+    double p99, double raw_p50, double r_ipc, double raw_ipc, double r_crule,
+    double r_lrule, double r_flow)
+{
+	printf("  local pub/sub (1:1)     %12.0f msg/s   raw nng inproc "
+	       "pair %12.0f msg/s   ratio %.2f\n",
+	    r_pub, raw_inproc, r_pub / raw_inproc);
+	printf("  local fan-out (1:4)     %12.0f deliveries/s\n", r_fan);
+	printf("  local req/rep p50 / p99 %9.1f / %.1f us   raw nng "
+	       "inproc req/rep p50 %.1f us\n",
+	    p50, p99, raw_p50);
+	printf("  ipc pub/sub (process)   %12.0f msg/s   raw nng ipc "
+	       "pair    %12.0f msg/s   ratio %.2f\n",
+	    r_ipc, raw_ipc, r_ipc / raw_ipc);
+	printf("  rule, C (jansson)       %12.0f msg/s\n", r_crule);
+	printf("  rule, Lua               %12.0f msg/s   Lua/C %.2f\n",
+	    r_lrule, r_lrule / r_crule);
+	printf("  prison alarm flows      %12.0f flows/s (raise, "
+	       "acknowledge, resolve; stored and published)\n",
+	    r_flow);
+}
+
+static void
+print_relay(const char *label, const char *path, const xz_relay_result *r)
+{
+	if (isfinite(r->msgs_per_s))
+		printf("  %-23s %12.0f msg/s   0 lost, in order (%s)\n", label,
+		    r->msgs_per_s, path);
+	else
+		printf("  %-23s %12s         %s\n", label, "null", r->why);
+}
+
+/* The NATS baseline: a nats-server of our own on a free loopback port,
+ * then the relay protocol with libnats peers. */
+static void
+run_nats(const char *self_exe, const char *dir, unsigned n, xz_relay_result *r)
+{
+	const char   *server = NULL, *missing = xz_bench_nats_missing(&server);
+	xz_bench_proc srv;
+	char          url[64], log[600];
+
+	memset(r, 0, sizeof(*r));
+	r->msgs_per_s = NAN;
+	r->lost       = -1;
+	if (missing != NULL) {
+		snprintf(r->why, sizeof(r->why), "%s", missing);
+		return;
+	}
+	snprintf(log, sizeof(log), "%s/nats-server.log", dir);
+	if (xz_bench_nats_start(
+	        server, log, &srv, url, sizeof(url), r->why, sizeof(r->why))
+	    != 0)
+		return;
+	xz_bench_relay(
+	    self_exe, "nats", url, "bench.relay.x", "bench.relay.>", n, r);
+	xz_bench_proc_end(&srv, SIGTERM, 5000);
 }
 
 int
@@ -445,7 +500,7 @@ xz_bench_main(
     bool json, unsigned count, const char *plugin_dir, const char *self_exe)
 {
 	char       dir[] = "/tmp/xiezhi-bench-XXXXXX";
-	char       cfgpath[512], url[600];
+	char       cfgpath[512];
 	xz_config  cfg;
 	xz_diag    d;
 	xz_kernel *k  = NULL;
@@ -480,75 +535,90 @@ xz_bench_main(
 	if (xz_kernel_start(k, &d) != XZ_OK)
 		goto fail;
 
-	double r_pub, r_fan, r_ipc, raw_inproc = NAN, raw_ipc = NAN,
-	                            raw_p50 = NAN, raw_p99 = NAN, p50, p99;
-	/* sub2..4 also match bench.local.*: the fan-out topic below reaches
-	 * all four; the 1:1 figure uses a topic only sub1 gets. */
-	xz_plugin *s1 = xz_kernel_find(k, "sub1");
-	(void) s1;
-	r_pub = NAN;
-	{
-		/* 1:1 : unsubscribe-free trick: sub2..4 subscribe the fan-out
-		 * topic via the same pattern, so measure 1:1 on a topic
-		 * matched only by a dedicated subscription. */
-		uint64_t id;
-		atomic_store(&B.received, 0);
-		B.h->subscribe(s1, "bench.one", NULL, on_event, s1, &id);
-		r_pub = run_pubsub("bench.one", n, 1);
-		B.h->unsubscribe(s1, id);
+	const char *only  = getenv("XZ_BENCH_ONLY");
+	bool        all   = only == NULL || strcmp(only, "relay") != 0;
+	double      r_pub = NAN, r_fan = NAN, r_ipc = NAN, raw_inproc = NAN,
+	       raw_ipc = NAN, raw_p50 = NAN, raw_p99 = NAN, p50 = NAN,
+	       p99 = NAN, r_crule = NAN, r_lrule = NAN, r_flow = NAN;
+	char bus_url[600];
+	snprintf(bus_url, sizeof(bus_url), "ipc://%s/bus.sock", dir);
+	if (all) {
+		/* sub2..4 also match bench.local.*: the fan-out topic below
+		 * reaches all four; the 1:1 figure uses a topic only sub1
+		 * gets. */
+		xz_plugin *s1 = xz_kernel_find(k, "sub1");
+		{
+			/* 1:1 : unsubscribe-free trick: sub2..4 subscribe the
+			 * fan-out topic via the same pattern, so measure 1:1
+			 * on a topic matched only by a dedicated subscription.
+			 */
+			uint64_t id;
+			atomic_store(&B.received, 0);
+			B.h->subscribe(
+			    s1, "bench.one", NULL, on_event, s1, &id);
+			r_pub = run_pubsub("bench.one", n, 1);
+			B.h->unsubscribe(s1, id);
+		}
+		r_fan = run_pubsub("bench.local.x", n / 2, 4);
+
+		B.lat     = calloc(rr, sizeof(double));
+		B.nlat    = 0;
+		B.n       = rr;
+		B.rr_left = rr;
+		xz_plugin_post(B.req, start_reqrep, NULL);
+		wait_done(120);
+		p50 = percentile(B.lat, B.nlat, 0.50);
+		p99 = percentile(B.lat, B.nlat, 0.99);
+		free(B.lat);
+		B.lat = NULL;
+
+		/* Rules: 5-field JSON event in, derived event out, counted by
+		 * sink. */
+		static const char ev[]
+		    = "{\"id\":12345,\"kind\":\"PERIMETER\","
+		      "\"level\":2,\"location\":\"wing-3\","
+		      "\"ts\":1795930000000}";
+		unsigned rn = n / 4 > 1000 ? n / 4 : 1000;
+		B.pl        = ev;
+		B.pllen     = sizeof(ev) - 1;
+		r_crule     = run_pubsub("bench.cin", rn, 1);
+		r_lrule     = lua_rule ? run_pubsub("bench.in", rn, 1) : NAN;
+		B.pl        = payload;
+		B.pllen     = PAYLOAD;
+
+		if (prison) {
+			unsigned flows = n / 50 > 2000 ? n / 50 : 2000;
+			AF.left        = flows;
+			AF.done        = 0;
+			AF.failed      = 0;
+			double t       = now_s();
+			xz_plugin_post(AF.self, start_flows, NULL);
+			if (wait_done(300) == 0 && AF.failed == 0)
+				r_flow = (double) flows / (now_s() - t);
+			else
+				fprintf(stderr,
+				    "xiezhi bench: %u of %u alarm flows "
+				    "failed\n",
+				    AF.failed, flows);
+		}
+
+		r_ipc = run_ipc(self_exe, bus_url, n / 2);
+
+		char rawurl[600];
+		xz_bench_raw_pair_throughput(
+		    "inproc://xz-bench-raw", PAYLOAD, n, &raw_inproc);
+		snprintf(rawurl, sizeof(rawurl), "ipc://%s/raw.sock", dir);
+		xz_bench_raw_pair_throughput(rawurl, PAYLOAD, n / 2, &raw_ipc);
+		xz_bench_raw_reqrep_latency(
+		    "inproc://xz-bench-rr", PAYLOAD, rr, &raw_p50, &raw_p99);
 	}
-	r_fan = run_pubsub("bench.local.x", n / 2, 4);
 
-	B.lat     = calloc(rr, sizeof(double));
-	B.nlat    = 0;
-	B.n       = rr;
-	B.rr_left = rr;
-	xz_plugin_post(B.req, start_reqrep, NULL);
-	wait_done(120);
-	p50 = percentile(B.lat, B.nlat, 0.50);
-	p99 = percentile(B.lat, B.nlat, 0.99);
-	free(B.lat);
-	B.lat = NULL;
-
-	/* Rules: 5-field JSON event in, derived event out, counted by sink. */
-	static const char ev[] = "{\"id\":12345,\"kind\":\"PERIMETER\","
-	                         "\"level\":2,\"location\":\"wing-3\","
-	                         "\"ts\":1795930000000}";
-	unsigned          rn   = n / 4 > 1000 ? n / 4 : 1000;
-	B.pl                   = ev;
-	B.pllen                = sizeof(ev) - 1;
-	double r_crule         = run_pubsub("bench.cin", rn, 1);
-	double r_lrule = lua_rule ? run_pubsub("bench.in", rn, 1) : NAN;
-	B.pl           = payload;
-	B.pllen        = PAYLOAD;
-
-	double r_flow = NAN;
-	if (prison) {
-		unsigned flows = n / 50 > 2000 ? n / 50 : 2000;
-		AF.left        = flows;
-		AF.done        = 0;
-		AF.failed      = 0;
-		double t       = now_s();
-		xz_plugin_post(AF.self, start_flows, NULL);
-		if (wait_done(300) == 0 && AF.failed == 0)
-			r_flow = (double) flows / (now_s() - t);
-		else
-			fprintf(stderr,
-			    "xiezhi bench: %u of %u alarm flows "
-			    "failed\n",
-			    AF.failed, flows);
-	}
-
-	snprintf(url, sizeof(url), "ipc://%s/bus.sock", dir);
-	r_ipc = run_ipc(self_exe, url, n / 2);
-
-	char rawurl[600];
-	xz_bench_raw_pair_throughput(
-	    "inproc://xz-bench-raw", PAYLOAD, n, &raw_inproc);
-	snprintf(rawurl, sizeof(rawurl), "ipc://%s/raw.sock", dir);
-	xz_bench_raw_pair_throughput(rawurl, PAYLOAD, n / 2, &raw_ipc);
-	xz_bench_raw_reqrep_latency(
-	    "inproc://xz-bench-rr", PAYLOAD, rr, &raw_p50, &raw_p99);
+	/* Process -> node -> process, then the same through nats-server,
+	 * back to back so that both see the same machine. */
+	xz_relay_result relay, nats;
+	xz_bench_relay(self_exe, "relay", bus_url, "bench.relay.x",
+	    "bench.relay.>", n, &relay);
+	run_nats(self_exe, dir, n, &nats);
 
 	/* A figure that could not be measured is null, never a made-up 0. */
 	struct {
@@ -567,6 +637,9 @@ xz_bench_main(
 		{ "c_rule_msgs_per_s", r_crule },
 		{ "lua_rule_msgs_per_s", r_lrule },
 		{ "prison_alarm_flow_per_s", r_flow },
+		{ "relay_pubsub_msgs_per_s", relay.msgs_per_s },
+		{ "nats_relay_msgs_per_s", nats.msgs_per_s },
+		{ "relay_over_nats", relay.msgs_per_s / nats.msgs_per_s },
 	};
 	json_t *o = json_object();
 	for (size_t i = 0; i < sizeof(figs) / sizeof(figs[0]); i++)
@@ -574,6 +647,23 @@ xz_bench_main(
 		    isfinite(figs[i].v) ? json_real(figs[i].v) : json_null());
 	json_object_set_new(o, "payload_bytes", json_integer(PAYLOAD));
 	json_object_set_new(o, "messages", json_integer(n));
+	/* Lost messages of the relays (null: the run did not get as far as
+	 * counting), and why a relay figure is null. */
+	json_object_set_new(o, "relay_pubsub_lost",
+	    relay.lost >= 0 ? json_integer(relay.lost) : json_null());
+	json_object_set_new(o, "nats_relay_lost",
+	    nats.lost >= 0 ? json_integer(nats.lost) : json_null());
+	json_t *why = json_object();
+	if (!isfinite(relay.msgs_per_s))
+		json_object_set_new(
+		    why, "relay_pubsub_msgs_per_s", json_string(relay.why));
+	if (!isfinite(nats.msgs_per_s))
+		json_object_set_new(
+		    why, "nats_relay_msgs_per_s", json_string(nats.why));
+	if (!all)
+		json_object_set_new(why, "others",
+		    json_string("not measured: XZ_BENCH_ONLY=relay"));
+	json_object_set_new(o, "why_null", why);
 	if (json) {
 		char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9));
 		printf("%s\n", s);
@@ -581,24 +671,16 @@ xz_bench_main(
 	} else {
 		printf("xiezhi bench: %u messages of %d bytes, same run\n", n,
 		    PAYLOAD);
-		printf(
-		    "  local pub/sub (1:1)     %12.0f msg/s   raw nng inproc "
-		    "pair %12.0f msg/s   ratio %.2f\n",
-		    r_pub, raw_inproc, r_pub / raw_inproc);
-		printf(
-		    "  local fan-out (1:4)     %12.0f deliveries/s\n", r_fan);
-		printf("  local req/rep p50 / p99 %9.1f / %.1f us   raw nng "
-		       "inproc req/rep p50 %.1f us\n",
-		    p50, p99, raw_p50);
-		printf("  ipc pub/sub (process)   %12.0f msg/s   raw nng ipc "
-		       "pair    %12.0f msg/s   ratio %.2f\n",
-		    r_ipc, raw_ipc, r_ipc / raw_ipc);
-		printf("  rule, C (jansson)       %12.0f msg/s\n", r_crule);
-		printf("  rule, Lua               %12.0f msg/s   Lua/C %.2f\n",
-		    r_lrule, r_lrule / r_crule);
-		printf("  prison alarm flows      %12.0f flows/s (raise, "
-		       "acknowledge, resolve; stored and published)\n",
-		    r_flow);
+		if (all)
+			print_node_figures(r_pub, raw_inproc, r_fan, p50, p99,
+			    raw_p50, r_ipc, raw_ipc, r_crule, r_lrule, r_flow);
+		print_relay("relay pub/sub (process)",
+		    "publisher -> node -> subscriber", &relay);
+		print_relay("NATS pub/sub (process)",
+		    "libnats -> nats-server -> libnats", &nats);
+		if (isfinite(relay.msgs_per_s) && isfinite(nats.msgs_per_s))
+			printf("  relay / NATS            %12.2f\n",
+			    relay.msgs_per_s / nats.msgs_per_s);
 	}
 	json_decref(o);
 	rc = B.publish_errors ? 1 : 0;

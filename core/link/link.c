@@ -215,6 +215,15 @@ env_of(const xz_kmsg *m, xz_env *e)
 	return xz_env_size(e);
 }
 
+static bool
+peer_is_dead(struct xz_peer *peer)
+{
+	pthread_mutex_lock(&peer->mu);
+	bool dead = peer->dead;
+	pthread_mutex_unlock(&peer->mu);
+	return dead;
+}
+
 /* A batch that could not be sent (out of memory, or the pipe closed
  * under it): counted in status, logged at most once a second. */
 static void
@@ -306,8 +315,14 @@ tx_main(void *arg)
 				p += 4 + sz;
 			}
 			nng_msg_set_pipe(out, peer->pipe);
-			/* nng owns out only when the send succeeds. */
-			if ((rc = nng_sendmsg(l->sock, out, 0)) != 0)
+			/* nng owns out only when the send succeeds. The
+			 * socket's send timeout lets a send to a peer that
+			 * went away (or a node that is stopping) give up. */
+			while ((rc = nng_sendmsg(l->sock, out, 0))
+			        == NNG_ETIMEDOUT
+			    && !peer_is_dead(peer) && !atomic_load(&l->stop))
+				;
+			if (rc != 0)
 				nng_msg_free(out);
 		}
 		for (size_t i = 0; i < n; i++)
@@ -899,6 +914,10 @@ xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
 	maxrecv = (size_t) cfg->max_payload * 2 + LINK_BATCH_BYTES;
 	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, maxrecv);
 	nng_socket_set_ms(l->sock, NNG_OPT_RECVTIMEO, 200);
+	/* nng 1.5.2 can block a send to a pipe whose queue is full even
+	 * after the socket was closed: bounded, then retried while the peer
+	 * lives (tx_main). */
+	nng_socket_set_ms(l->sock, NNG_OPT_SENDTIMEO, 200);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
 	if (listen_one(
 	        l, &(xz_link_listen) { .url = cfg->control_url }, true, d)
