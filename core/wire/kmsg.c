@@ -8,8 +8,8 @@
  * at a process-wide depot under its mutex. A publisher that only
  * allocates and a worker that only frees then meet once per MAG_SLOTS
  * messages, instead of in malloc's arena lock once per message. What the
- * cache holds is bounded: DEPOT_MAX full magazines a class in the depot
- * and two a thread; beyond that slots go back to free().
+ * cache holds is bounded: DEPOT_BYTES a class in the depot and two
+ * magazines a thread; beyond that slots go back to free().
  *
  * Under AddressSanitizer the cache is off unless XZ_KMSG_CACHE=1 is
  * defined: ASan's quarantine then catches a message used after its last
@@ -54,8 +54,11 @@ static const size_t class_size[] = { 256, 1024 };
 #define NCLASS (sizeof(class_size) / sizeof(class_size[0]))
 /* One depot visit per 64 messages; a magazine is 528 bytes. */
 #define MAG_SLOTS 64
-/* At most 8 x 64 slots a class wait in the depot (640 KB in all). */
-#define DEPOT_MAX 8
+/* Full magazines a class may keep in the depot: 1 MB of slots, enough
+ * for a few thousand messages in flight (a full default mailbox is 4096)
+ * without a trip to malloc when they come back. */
+#define DEPOT_BYTES (1u << 20)
+#define DEPOT_MAX(c) (DEPOT_BYTES / (class_size[c] * MAG_SLOTS))
 
 typedef struct kmag {
 	struct kmag *next; /* in a depot list */
@@ -102,12 +105,12 @@ depot_put(unsigned c, kmag *m)
 	if (m == NULL)
 		return;
 	pthread_mutex_lock(&d->mu);
-	if (m->n > 0 && d->nfull < DEPOT_MAX) {
+	if (m->n > 0 && d->nfull < DEPOT_MAX(c)) {
 		m->next = d->full;
 		d->full = m;
 		d->nfull++;
 		m = NULL;
-	} else if (m->n == 0 && d->nempty < DEPOT_MAX) {
+	} else if (m->n == 0 && d->nempty < DEPOT_MAX(c)) {
 		m->next  = d->empty;
 		d->empty = m;
 		d->nempty++;
