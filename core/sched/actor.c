@@ -24,8 +24,8 @@
  *
  * Memory order: two pairs of flags must never both miss each other
  * (Dekker's pattern), so each side writes, then reads, with seq_cst:
- *   publisher: slot seq (or jobs_pending), then scheduled;
- *   worker:    scheduled = false, then slot seq and jobs_pending;
+ *   publisher: slot seq (or the jobs stack), then scheduled;
+ *   worker:    scheduled = false, then slot seq and the jobs stack;
  *   blocked publisher: waiters++, then count;
  *   worker:    count -= n, then waiters.
  */
@@ -48,6 +48,10 @@
  * batch of room at once, and a futex sleep and wake-up on each side
  * costs more than that in a virtual machine. */
 #define ROOM_SPIN 300
+/* A worker that makes another actor runnable from inside a callback
+ * puts off waking a sleeping worker (see owe_wake) for at most this many
+ * further deliveries of the same callback (a job publishing in a loop). */
+#define DEFER_DELIVERIES 16
 /* An idle worker polls the run queue this many times (~20 us) before it
  * sleeps on the condition variable: under load this saves a futex
  * wait/wake pair per hand-off; when idle it costs nothing. */
@@ -60,6 +64,7 @@ struct xz_sched {
 	pthread_cond_t  rq_cv;
 	xz_actor       *rq_head, *rq_tail;
 	int             rq_idle; /* workers asleep on rq_cv */
+	atomic_int      rq_polling; /* workers polling rq_len (rq_pop) */
 	atomic_int      rq_len; /* run queue length, read unlocked */
 	bool            rq_stop;
 	/* Actors with `scheduled` set: so nothing is queued or running
@@ -71,6 +76,23 @@ struct xz_sched {
 };
 
 _Thread_local xz_actor *xz_current_actor;
+
+/*
+ * A worker that makes an actor runnable from inside a callback does not
+ * wake a sleeping worker at once: it is free again when the callback
+ * returns, usually within a microsecond, and then takes the actor itself
+ * (a request and its reply go back and forth on one worker), whereas a
+ * futex wake-up, and in a virtual machine the other vCPU's, costs tens
+ * of microseconds on that path. The wake-up is owed, and paid where it
+ * is still needed: before the batch's next callback or its batch_end,
+ * after DEFER_DELIVERIES more deliveries, before the worker blocks (a
+ * full mailbox, xz_actor_call), and at the end of the batch for what the
+ * worker will not take itself. Callbacks must not block (docs/sdk.md),
+ * so nothing waits on a wake-up that is never paid.
+ */
+static _Thread_local xz_sched *tls_batch; /* running callbacks of it */
+static _Thread_local bool      tls_owed;
+static _Thread_local unsigned  tls_owed_n; /* deliveries since */
 
 static inline void
 cpu_relax(void)
@@ -126,9 +148,24 @@ xz_actor_init(xz_actor *a, xz_sched *s, const char *name, uint32_t cap)
 	a->name      = name;
 	a->cap       = cap;
 	a->ring_mask = (uint32_t) (n - 1);
-	pthread_mutex_init(&a->mu, NULL);
+	xz_mutex_init_hot(&a->mu);
 	xz_cond_init_mono(&a->not_full);
 	return XZ_OK;
+}
+
+/* Every queued job, oldest first. */
+static xz_job *
+take_jobs(xz_actor *a)
+{
+	xz_job *j = atomic_exchange(&a->jobs, NULL), *fifo = NULL;
+
+	while (j != NULL) {
+		xz_job *next = j->next;
+		j->next      = fifo;
+		fifo         = j;
+		j            = next;
+	}
+	return fifo;
 }
 
 void
@@ -144,9 +181,8 @@ xz_actor_fini(xz_actor *a)
 		xz_kmsg_unref(sl->mail.msg);
 		xz_recv_unref(sl->mail.recv);
 	}
-	while (a->jobs != NULL) {
-		xz_job *j = a->jobs;
-		a->jobs   = j->next;
+	for (xz_job *j = take_jobs(a), *next; j != NULL; j = next) {
+		next = j->next;
 		j->drop(j);
 	}
 	free(a->ring);
@@ -167,6 +203,8 @@ xz_actor_close(xz_actor *a)
 static void
 rq_push(xz_sched *s, xz_actor *a)
 {
+	bool wake;
+
 	pthread_mutex_lock(&s->rq_mu);
 	a->rq_next = NULL;
 	if (s->rq_tail != NULL)
@@ -175,10 +213,38 @@ rq_push(xz_sched *s, xz_actor *a)
 		s->rq_head = a;
 	s->rq_tail = a;
 	atomic_fetch_add_explicit(&s->rq_len, 1, memory_order_release);
-	/* A spinning worker finds it without a wake-up. */
-	if (s->rq_idle > 0)
-		pthread_cond_signal(&s->rq_cv);
+	/* A worker still polling the run queue takes it without a wake-up:
+	 * it looks at rq_head under rq_mu before it sleeps, after it
+	 * stopped counting itself in rq_polling. */
+	wake = s->rq_idle > 0
+	    && atomic_load_explicit(&s->rq_polling, memory_order_relaxed) == 0;
 	pthread_mutex_unlock(&s->rq_mu);
+	if (wake && tls_batch == s && !tls_owed) {
+		tls_owed   = true;
+		tls_owed_n = 0;
+		return;
+	}
+	/* After unlocking: the woken worker does not then block on rq_mu. */
+	if (wake)
+		pthread_cond_signal(&s->rq_cv);
+}
+
+/* Wake a sleeping worker if more actors wait than `mine`, the number the
+ * calling worker is about to take itself. */
+static void
+owed_pay(xz_sched *s, int mine)
+{
+	bool wake;
+
+	tls_owed = false;
+	if (atomic_load_explicit(&s->rq_len, memory_order_relaxed) <= mine)
+		return;
+	pthread_mutex_lock(&s->rq_mu);
+	wake = s->rq_head != NULL && s->rq_idle > 0
+	    && atomic_load_explicit(&s->rq_polling, memory_order_relaxed) == 0;
+	pthread_mutex_unlock(&s->rq_mu);
+	if (wake)
+		pthread_cond_signal(&s->rq_cv);
 }
 
 static bool
@@ -227,6 +293,8 @@ wait_room(xz_actor *a, bool best_effort, xz_deadline *dl)
 			atomic_fetch_add(&a->dropped, 1);
 		return XZ_EFULL;
 	}
+	if (tls_owed)
+		owed_pay(a->s, 0); /* we wait: someone else must run it */
 	for (int i = 0; dl->timeout_us > 0 && i < ROOM_SPIN; i++) {
 		cpu_relax();
 		if (atomic_load_explicit(&a->closed, memory_order_relaxed))
@@ -284,21 +352,20 @@ xz_actor_deliver(xz_actor *a, xz_kmsg *msg, xz_recv *recv, bool best_effort,
 	 * scheduled: see the top. */
 	atomic_exchange(&sl->seq, pos + 1);
 	actor_wake(a);
+	if (tls_owed && ++tls_owed_n >= DEFER_DELIVERIES)
+		owed_pay(a->s, 0);
 	return XZ_OK;
 }
 
 void
 xz_actor_job(xz_actor *a, xz_job *job)
 {
-	job->next = NULL;
-	pthread_mutex_lock(&a->mu);
-	if (a->jobs_tail != NULL)
-		a->jobs_tail->next = job;
-	else
-		a->jobs = job;
-	a->jobs_tail = job;
-	atomic_store(&a->jobs_pending, true); /* then scheduled */
-	pthread_mutex_unlock(&a->mu);
+	xz_job *top = atomic_load_explicit(&a->jobs, memory_order_relaxed);
+
+	/* seq_cst, then actor_wake reads scheduled: see the top. */
+	do
+		job->next = top;
+	while (!atomic_compare_exchange_weak(&a->jobs, &top, job));
 	actor_wake(a);
 }
 
@@ -309,7 +376,7 @@ static bool
 has_work(xz_actor *a, uint64_t head)
 {
 	return atomic_load(&a->ring[head & a->ring_mask].seq) == head + 1
-	    || atomic_load(&a->jobs_pending);
+	    || atomic_load(&a->jobs) != NULL;
 }
 
 /* Wake blocked publishers once the mailbox is half empty (one wake-up
@@ -364,19 +431,17 @@ run_batch(xz_actor *a)
 	uint32_t n;
 	long     done = 0;
 
-	if (atomic_load(&a->jobs_pending)) {
-		pthread_mutex_lock(&a->mu);
-		jobs    = a->jobs;
-		a->jobs = a->jobs_tail = NULL;
-		atomic_store(&a->jobs_pending, false);
-		pthread_mutex_unlock(&a->mu);
-	}
+	if (atomic_load_explicit(&a->jobs, memory_order_relaxed) != NULL)
+		jobs = take_jobs(a);
 	n = take_mail(a, batch);
 
 	xz_current_actor = a;
+	tls_batch        = a->s;
 	while (jobs != NULL) {
 		xz_job *j = jobs;
 		jobs      = j->next;
+		if (tls_owed)
+			owed_pay(a->s, 0); /* busy for another callback */
 		/* After a failed init or start no callback of the owner runs:
 		 * its timer and reply jobs are dropped (kernel posts still
 		 * run: they include the call of its fini). */
@@ -393,6 +458,8 @@ run_batch(xz_actor *a)
 		/* A run of messages for one receiver gives its references
 		 * back at once: one write to its line, not one a message. */
 		for (; k < n && batch[k].recv == r; k++) {
+			if (tls_owed)
+				owed_pay(a->s, 0);
 			if (atomic_load_explicit(
 			        &r->active, memory_order_acquire)
 			    && !atomic_load_explicit(
@@ -408,8 +475,12 @@ run_batch(xz_actor *a)
 	}
 	/* Group commit point (ABI 1.1): only for owners that have it. */
 	if ((n > 0 || done > 0) && a->batch_end != NULL
-	    && !atomic_load_explicit(&a->failed, memory_order_relaxed))
+	    && !atomic_load_explicit(&a->failed, memory_order_relaxed)) {
+		if (tls_owed)
+			owed_pay(a->s, 0); /* a commit may take a while */
 		a->batch_end(*a->batch_state);
+	}
+	tls_batch        = NULL;
 	xz_current_actor = NULL;
 	if (n > 0)
 		atomic_fetch_add_explicit(
@@ -447,6 +518,10 @@ run_actor(xz_actor *a)
 	for (;;) {
 		run_batch(a);
 		if (spin_for_work(a)) {
+			/* Owed or not, this worker takes the next actor, and
+			 * pushing a (outside a batch) wakes a sleeper for it.
+			 */
+			tls_owed = false;
 			if (!rq_waiting(a->s))
 				continue;
 			rq_push(a->s, a); /* still scheduled: take turns */
@@ -471,8 +546,10 @@ rq_pop(xz_sched *s)
 {
 	xz_actor *a;
 
+	atomic_fetch_add_explicit(&s->rq_polling, 1, memory_order_relaxed);
 	for (int i = 0; i < WORKER_SPIN && !rq_waiting(s); i++)
 		cpu_relax();
+	atomic_fetch_sub_explicit(&s->rq_polling, 1, memory_order_relaxed);
 	pthread_mutex_lock(&s->rq_mu);
 	while (s->rq_head == NULL && !s->rq_stop) {
 		s->rq_idle++;
@@ -495,8 +572,11 @@ worker_main(void *arg)
 	xz_sched *s = arg;
 	xz_actor *a;
 
-	while ((a = rq_pop(s)) != NULL)
+	while ((a = rq_pop(s)) != NULL) {
 		run_actor(a);
+		if (tls_owed)
+			owed_pay(s, 1); /* we take one ourselves */
+	}
 	return NULL;
 }
 
@@ -589,6 +669,8 @@ xz_actor_call(xz_actor *a, void (*fn)(void *), void *arg)
 	pthread_mutex_init(&c.mu, NULL);
 	pthread_cond_init(&c.cv, NULL);
 	xz_actor_job(a, &c.job);
+	if (tls_owed)
+		owed_pay(a->s, 0); /* we wait: someone else must run it */
 	pthread_mutex_lock(&c.mu);
 	while (!c.done)
 		pthread_cond_wait(&c.cv, &c.mu);

@@ -8,9 +8,9 @@
  * plugins, topics or links: a mailbox entry is a message and the receiver
  * (xz_recv) it came through, and a job is a function to run.
  *
- * Locks: actor.mu guards the control lane, blocked publishers and close;
- * sched.rq_mu the run queue. Neither is taken under the other; a delivery
- * to a mailbox with room takes no lock at all.
+ * Locks: actor.mu guards blocked publishers and close; sched.rq_mu the
+ * run queue. Neither is taken under the other; a delivery to a mailbox
+ * with room, and a job, take no lock at all.
  */
 #ifndef XZ_SCHED_ACTOR_H
 #define XZ_SCHED_ACTOR_H
@@ -142,13 +142,15 @@ struct xz_actor {
 	atomic_uint_fast64_t handled;
 	char                 line2_[XZ_CACHE_LINE];
 
-	/* Slow paths, under mu: the control lane, blocked publishers. */
+	/* The control lane: a stack of jobs, newest first (a push is one
+	 * CAS; the worker takes them all at once and runs them oldest
+	 * first). Each job is owned by the lane until run or dropped. */
+	_Atomic(xz_job *) jobs;
+	/* Slow paths, under mu: blocked publishers, close. */
 	pthread_mutex_t      mu;
 	pthread_cond_t       not_full; /* monotonic clock */
 	atomic_uint          waiters; /* publishers blocked on not_full */
-	atomic_bool          jobs_pending; /* jobs != NULL, read unlocked */
 	uint64_t             last_wake_us; /* of blocked publishers */
-	xz_job              *jobs, *jobs_tail;
 	atomic_uint_fast64_t dropped, timeouts;
 };
 
