@@ -91,7 +91,7 @@ _Thread_local xz_actor *xz_current_actor;
  * so nothing waits on a wake-up that is never paid.
  */
 static _Thread_local xz_sched *tls_batch; /* running callbacks of it */
-static _Thread_local bool      tls_owed;
+static _Thread_local xz_sched *tls_owed; /* owes it a wake-up */
 static _Thread_local unsigned  tls_owed_n; /* deliveries since */
 
 static inline void
@@ -219,8 +219,8 @@ rq_push(xz_sched *s, xz_actor *a)
 	wake = s->rq_idle > 0
 	    && atomic_load_explicit(&s->rq_polling, memory_order_relaxed) == 0;
 	pthread_mutex_unlock(&s->rq_mu);
-	if (wake && tls_batch == s && !tls_owed) {
-		tls_owed   = true;
+	if (wake && tls_batch == s && tls_owed == NULL) {
+		tls_owed   = s;
 		tls_owed_n = 0;
 		return;
 	}
@@ -229,14 +229,17 @@ rq_push(xz_sched *s, xz_actor *a)
 		pthread_cond_signal(&s->rq_cv);
 }
 
-/* Wake a sleeping worker if more actors wait than `mine`, the number the
- * calling worker is about to take itself. */
+/* Pay the wake-up this worker owes, if any: wake a sleeping worker if
+ * more actors wait than `mine`, the number this worker takes next. */
 static void
-owed_pay(xz_sched *s, int mine)
+owed_pay(int mine)
 {
-	bool wake;
+	xz_sched *s = tls_owed;
+	bool      wake;
 
-	tls_owed = false;
+	if (s == NULL)
+		return;
+	tls_owed = NULL;
 	if (atomic_load_explicit(&s->rq_len, memory_order_relaxed) <= mine)
 		return;
 	pthread_mutex_lock(&s->rq_mu);
@@ -293,8 +296,7 @@ wait_room(xz_actor *a, bool best_effort, xz_deadline *dl)
 			atomic_fetch_add(&a->dropped, 1);
 		return XZ_EFULL;
 	}
-	if (tls_owed)
-		owed_pay(a->s, 0); /* we wait: someone else must run it */
+	owed_pay(0); /* we wait: someone else must run it */
 	for (int i = 0; dl->timeout_us > 0 && i < ROOM_SPIN; i++) {
 		cpu_relax();
 		if (atomic_load_explicit(&a->closed, memory_order_relaxed))
@@ -352,8 +354,8 @@ xz_actor_deliver(xz_actor *a, xz_kmsg *msg, xz_recv *recv, bool best_effort,
 	 * scheduled: see the top. */
 	atomic_exchange(&sl->seq, pos + 1);
 	actor_wake(a);
-	if (tls_owed && ++tls_owed_n >= DEFER_DELIVERIES)
-		owed_pay(a->s, 0);
+	if (tls_owed != NULL && ++tls_owed_n >= DEFER_DELIVERIES)
+		owed_pay(0);
 	return XZ_OK;
 }
 
@@ -440,8 +442,7 @@ run_batch(xz_actor *a)
 	while (jobs != NULL) {
 		xz_job *j = jobs;
 		jobs      = j->next;
-		if (tls_owed)
-			owed_pay(a->s, 0); /* busy for another callback */
+		owed_pay(0); /* busy for another callback */
 		/* After a failed init or start no callback of the owner runs:
 		 * its timer and reply jobs are dropped (kernel posts still
 		 * run: they include the call of its fini). */
@@ -458,8 +459,7 @@ run_batch(xz_actor *a)
 		/* A run of messages for one receiver gives its references
 		 * back at once: one write to its line, not one a message. */
 		for (; k < n && batch[k].recv == r; k++) {
-			if (tls_owed)
-				owed_pay(a->s, 0);
+			owed_pay(0);
 			if (atomic_load_explicit(
 			        &r->active, memory_order_acquire)
 			    && !atomic_load_explicit(
@@ -476,8 +476,7 @@ run_batch(xz_actor *a)
 	/* Group commit point (ABI 1.1): only for owners that have it. */
 	if ((n > 0 || done > 0) && a->batch_end != NULL
 	    && !atomic_load_explicit(&a->failed, memory_order_relaxed)) {
-		if (tls_owed)
-			owed_pay(a->s, 0); /* a commit may take a while */
+		owed_pay(0); /* a commit may take a while */
 		a->batch_end(*a->batch_state);
 	}
 	tls_batch        = NULL;
@@ -521,7 +520,7 @@ run_actor(xz_actor *a)
 			/* Owed or not, this worker takes the next actor, and
 			 * pushing a (outside a batch) wakes a sleeper for it.
 			 */
-			tls_owed = false;
+			tls_owed = NULL;
 			if (!rq_waiting(a->s))
 				continue;
 			rq_push(a->s, a); /* still scheduled: take turns */
@@ -574,8 +573,7 @@ worker_main(void *arg)
 
 	while ((a = rq_pop(s)) != NULL) {
 		run_actor(a);
-		if (tls_owed)
-			owed_pay(s, 1); /* we take one ourselves */
+		owed_pay(1); /* we take one ourselves */
 	}
 	return NULL;
 }
@@ -669,8 +667,7 @@ xz_actor_call(xz_actor *a, void (*fn)(void *), void *arg)
 	pthread_mutex_init(&c.mu, NULL);
 	pthread_cond_init(&c.cv, NULL);
 	xz_actor_job(a, &c.job);
-	if (tls_owed)
-		owed_pay(a->s, 0); /* we wait: someone else must run it */
+	owed_pay(0); /* we wait: someone else must run it */
 	pthread_mutex_lock(&c.mu);
 	while (!c.done)
 		pthread_cond_wait(&c.cv, &c.mu);
