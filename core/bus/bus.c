@@ -525,12 +525,15 @@ deliver_all(
 static int
 route(xz_bus *k, xz_kmsg *msg, bool give, size_t *ntargets)
 {
-	struct collect c = { .cap = 32 };
+	struct collect c; /* not zeroed: local[] is 256 bytes a publish */
 	size_t         ok;
 	bool           be = false;
 	int            rc;
 
-	c.v = c.local;
+	c.v   = c.local;
+	c.n   = 0;
+	c.cap = sizeof(c.local) / sizeof(c.local[0]);
+	c.oom = false;
 	pthread_rwlock_rdlock(&k->lock);
 	xz_tindex_match(k->subs, msg->pub.topic, collect_visit, &c);
 	collect_choose(k, &c);

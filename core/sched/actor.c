@@ -16,6 +16,9 @@
  * to the back of the run queue after each batch, so a busy actor cannot
  * starve the others. Out of mail, the worker polls it briefly before it
  * lets go (ACTOR_SPIN), then clears `scheduled` and looks once more.
+ * A sleeping worker is woken only when no worker polls the run queue,
+ * and a worker inside a callback puts that off while it may take the
+ * actor itself (tls_owed).
  *
  * Backpressure: a full mailbox makes a business publisher wait on
  * not_full (bounded by the publish deadline); a best-effort publisher
@@ -49,7 +52,7 @@
  * costs more than that in a virtual machine. */
 #define ROOM_SPIN 300
 /* A worker that makes another actor runnable from inside a callback
- * puts off waking a sleeping worker (see owe_wake) for at most this many
+ * puts off waking a sleeping worker (tls_owed) for at most this many
  * further deliveries of the same callback (a job publishing in a loop). */
 #define DEFER_DELIVERIES 16
 /* An idle worker polls the run queue this many times (~20 us) before it
