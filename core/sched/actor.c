@@ -25,6 +25,10 @@
  * drops and counts. An actor can never wait on its own mailbox (it would
  * deadlock): it gets XZ_EFULL at once.
  *
+ * The worker gives room back (count) every few messages and before it
+ * lets go (release_room), so count may exceed what is queued by less than
+ * release_min while a worker runs the actor.
+ *
  * Memory order: two pairs of flags must never both miss each other
  * (Dekker's pattern), so each side writes, then reads, with seq_cst:
  *   publisher: slot seq (or the jobs stack), then scheduled;
@@ -151,6 +155,9 @@ xz_actor_init(xz_actor *a, xz_sched *s, const char *name, uint32_t cap)
 	a->name      = name;
 	a->cap       = cap;
 	a->ring_mask = (uint32_t) (n - 1);
+	/* Room taken but not given back looks like a fuller mailbox: at
+	 * most 1/16 of it, and nothing held back in a small one. */
+	a->release_min = cap >= 64 ? (cap / 16 < 32 ? cap / 16 : 32) : 1;
 	xz_mutex_init_hot(&a->mu);
 	xz_cond_init_mono(&a->not_full);
 	return XZ_OK;
@@ -401,6 +408,23 @@ wake_publishers(xz_actor *a)
 	pthread_mutex_unlock(&a->mu);
 }
 
+/* Give back the room of the messages taken so far (and with it our
+ * reads of their slots), then look for blocked publishers: see the top.
+ * Done every release_min messages and before letting go of the actor,
+ * not after each batch: a worker that keeps up with a publisher takes
+ * one or two messages a batch, and count shares the line the publisher
+ * writes per message. */
+static void
+release_room(xz_actor *a)
+{
+	if (a->taken == 0)
+		return;
+	atomic_fetch_sub(&a->count, a->taken);
+	a->taken = 0;
+	if (atomic_load(&a->waiters) > 0)
+		wake_publishers(a);
+}
+
 /* Take up to ACTOR_BATCH written messages off the ring. */
 static uint32_t
 take_mail(xz_actor *a, xz_mail *batch)
@@ -417,13 +441,9 @@ take_mail(xz_actor *a, xz_mail *batch)
 		h++;
 	}
 	a->head = h;
-	if (n > 0) {
-		/* Release the room (and our reads of the slots), then look
-		 * for blocked publishers: see the top. */
-		atomic_fetch_sub(&a->count, n);
-		if (atomic_load(&a->waiters) > 0)
-			wake_publishers(a);
-	}
+	a->taken += n;
+	if (a->taken >= a->release_min)
+		release_room(a);
 	return n;
 }
 
@@ -526,12 +546,14 @@ run_actor(xz_actor *a)
 			tls_owed = NULL;
 			if (!rq_waiting(a->s))
 				continue;
+			release_room(a);
 			rq_push(a->s, a); /* still scheduled: take turns */
 			return;
 		}
 		/* Let go, then look once more (see the top): a publisher
 		 * that wrote meanwhile either saw scheduled clear and
 		 * scheduled it, or wrote before and we see its message. */
+		release_room(a);
 		uint64_t head = a->head;
 		atomic_store(&a->scheduled, false);
 		if (!has_work(a, head)

@@ -127,7 +127,9 @@ struct xz_actor {
 	char   line0_[XZ_CACHE_LINE];
 
 	/* Publishers, per message. count: messages queued or being written
-	 * (a publisher reserves one before it takes a position), <= cap.
+	 * (a publisher reserves one before it takes a position), <= cap;
+	 * plus, while a worker runs the actor, fewer than release_min
+	 * messages it took and has not yet given the room of.
 	 * delivered: messages accepted, which is also the next position.
 	 * scheduled: on the run queue or running; set by whoever finds it
 	 * clear, cleared by the worker when the actor has nothing left. */
@@ -138,6 +140,8 @@ struct xz_actor {
 
 	/* The worker running the actor. */
 	uint64_t             head; /* next position to take */
+	uint32_t             taken; /* taken, room not yet given back */
+	uint32_t             release_min; /* give room back in these steps */
 	xz_actor            *rq_next; /* under sched.rq_mu */
 	atomic_uint_fast64_t handled;
 	char                 line2_[XZ_CACHE_LINE];
