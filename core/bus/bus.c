@@ -450,26 +450,51 @@ count_visit(void *ctx, void *item)
 	*(bool *) ctx = true;
 }
 
-/* Deliver msg to every chosen target. Returns XZ_OK or the first error;
- * *ok gets the number of successful deliveries. */
+/* Deliver msg to every chosen target, consuming the references
+ * collect_choose took, and the caller's reference on msg when give is
+ * set. Returns XZ_OK or the first error; *ok gets the number of
+ * successful deliveries. */
 static int
-deliver_all(xz_bus *k, xz_kmsg *msg, struct collect *c, bool be, size_t *ok)
+deliver_all(
+    xz_bus *k, xz_kmsg *msg, struct collect *c, bool be, bool give, size_t *ok)
 {
-	int      first_err = XZ_OK;
-	uint64_t deadline;
+	int    first_err = XZ_OK;
+	size_t nactors   = 0;
+	bool   peers     = false;
+	/* Computed from the clock only if a mailbox is full (most publishes
+	 * never wait), then shared by the remaining targets. */
+	xz_deadline dl = { (uint64_t) k->publish_timeout_ms * 1000u, 0 };
 
 	*ok = 0;
-	if (c->n == 0)
-		return XZ_OK;
-	deadline = xz_mono_us() + (uint64_t) k->publish_timeout_ms * 1000u;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i]->owner != NULL)
+			nactors++;
+		else
+			peers = true;
+	/* A mailbox takes over one reference: take them all in one write.
+	 * A given reference serves as one of them, unless a peer (which
+	 * takes its own) still needs msg after the last mailbox had it. */
+	bool   keep = !give || peers || nactors == 0;
+	size_t more = keep ? nactors : nactors - 1;
+	if (more > 0)
+		atomic_fetch_add_explicit(
+		    &msg->refs, (int) more, memory_order_relaxed);
 	for (size_t i = 0; i < c->n; i++) {
 		xz_sub *s = c->v[i];
 		int     rc;
-		if (s->owner != NULL)
+		if (s->owner != NULL) {
+			/* On XZ_OK the mailbox keeps both references. */
 			rc = xz_actor_deliver(
-			    s->owner, msg, &s->recv, be, deadline);
-		else
-			rc = s->peer->ops->deliver(s->peer, msg, be, deadline);
+			    s->owner, msg, &s->recv, be, &dl);
+			if (rc == XZ_OK) {
+				(*ok)++;
+				continue;
+			}
+			xz_kmsg_unref(msg);
+		} else {
+			rc = s->peer->ops->deliver(
+			    s->peer, msg, be, xz_deadline_mono(&dl));
+		}
 		if (rc == XZ_OK) {
 			(*ok)++;
 		} else if (rc == XZ_EFULL && be) {
@@ -486,21 +511,29 @@ deliver_all(xz_bus *k, xz_kmsg *msg, struct collect *c, bool be, size_t *ok)
 		}
 		xz_recv_unref(&s->recv);
 	}
-	atomic_fetch_add_explicit(&k->delivered, *ok, memory_order_relaxed);
+	if (give && keep)
+		xz_kmsg_unref(msg);
+	if (*ok > 0)
+		atomic_fetch_add_explicit(
+		    &k->delivered, *ok, memory_order_relaxed);
 	if (c->v != c->local)
 		free(c->v);
 	return first_err;
 }
 
-int
-xz_bus_route(xz_bus *k, xz_kmsg *msg, size_t *ntargets)
+/* xz_bus_route; give: the caller's reference on msg goes with it. */
+static int
+route(xz_bus *k, xz_kmsg *msg, bool give, size_t *ntargets)
 {
-	struct collect c = { .cap = 32 };
+	struct collect c; /* not zeroed: local[] is 256 bytes a publish */
 	size_t         ok;
 	bool           be = false;
 	int            rc;
 
-	c.v = c.local;
+	c.v   = c.local;
+	c.n   = 0;
+	c.cap = sizeof(c.local) / sizeof(c.local[0]);
+	c.oom = false;
 	pthread_rwlock_rdlock(&k->lock);
 	xz_tindex_match(k->subs, msg->pub.topic, collect_visit, &c);
 	collect_choose(k, &c);
@@ -516,12 +549,20 @@ xz_bus_route(xz_bus *k, xz_kmsg *msg, size_t *ntargets)
 			xz_recv_unref(&c.v[i]->recv);
 		if (c.v != c.local)
 			free(c.v);
+		if (give)
+			xz_kmsg_unref(msg);
 		return XZ_ENOMEM;
 	}
-	rc = deliver_all(k, msg, &c, be, &ok);
+	rc = deliver_all(k, msg, &c, be, give, &ok);
 	if (ntargets != NULL)
 		*ntargets = ok;
 	return rc;
+}
+
+int
+xz_bus_route(xz_bus *k, xz_kmsg *msg, size_t *ntargets)
+{
+	return route(k, msg, false, ntargets);
 }
 
 int
@@ -529,7 +570,6 @@ xz_bus_publish(xz_bus *k, const char *source, const char *topic,
     size_t topic_len, const void *data, size_t len, int content_type)
 {
 	xz_kmsg *m;
-	int      rc;
 
 	if (topic == NULL || !xz_topic_valid(topic, topic_len))
 		return XZ_EINVAL;
@@ -541,9 +581,7 @@ xz_bus_publish(xz_bus *k, const char *source, const char *topic,
 	if (m == NULL)
 		return XZ_ENOMEM;
 	m->pub.content_type = (uint8_t) content_type;
-	rc                  = xz_bus_route(k, m, NULL);
-	xz_kmsg_unref(m);
-	return rc;
+	return route(k, m, true, NULL); /* m goes with it */
 }
 
 char *

@@ -3,6 +3,11 @@
  * by every subscriber of a fan-out (and by a link's send queue).
  * pub.topic, pub.source and pub.data point into buf. It becomes an
  * envelope (envelope.h) only where it crosses a link.
+ *
+ * Small messages come from a per-thread cache (kmsg.c): a publisher
+ * allocates, a subscriber's worker frees, and the memory goes back to
+ * publishers in magazines of many slots, so the hot path neither calls
+ * malloc nor frees across threads one message at a time.
  */
 #ifndef XZ_WIRE_KMSG_H
 #define XZ_WIRE_KMSG_H
@@ -16,6 +21,7 @@
 typedef struct xz_kmsg {
 	xz_msg     pub;
 	atomic_int refs;
+	uint16_t   cls; /* 0: malloc'd; else its cache size class + 1 */
 	uint64_t   key; /* the counter half of pub.id (util/id.h) */
 	char       buf[]; /* topic NUL source NUL payload NUL */
 } xz_kmsg;
@@ -32,7 +38,8 @@ xz_kmsg_ref(xz_kmsg *m)
 	return m;
 }
 
-/* Drop one reference; the last one frees the message. NULL is ignored. */
+/* Drop one reference; the last one frees the message (on any thread).
+ * NULL is ignored. */
 void xz_kmsg_unref(xz_kmsg *m);
 
 /* The message a handler's xz_msg pointer belongs to. */
