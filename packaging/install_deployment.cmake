@@ -62,6 +62,9 @@ function(xz_install_text dest text)
 endfunction()
 
 file(GLOB cfgs RELATIVE "${XZ_SRC}/config" "${XZ_SRC}/config/*.cfg")
+# xiezhi-test.cfg turns on the test clock (anyone may move it): a
+# repository-only deployment for the docs' walk-throughs, never installed.
+list(REMOVE_ITEM cfgs "xiezhi-test.cfg")
 foreach(f ${cfgs})
   file(READ "${XZ_SRC}/config/${f}" text)
   # Mark what is known first, then look for what is left, then fill in.

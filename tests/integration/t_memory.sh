@@ -85,7 +85,10 @@ check "pub $N best-effort events" xz pub telemetry.burst - <"$XZ_T/events"
 wait_for 120 queue_empty lossy || fail "lossy did not drain"
 after=$(settle_rss "$NODE_PID")
 echo "  RSS right after the business burst: $peak KiB; settled after both bursts: $after KiB"
-assert_le "after the burst, within 4 MiB of idle (KiB over idle)" "$((after - idle))" 4096
-assert_le "after the burst, within 4 MiB of the default deployment's idle (KiB over)" "$((after - idle_default))" 4096
+# The bound: what glibc keeps after malloc_trim, plus the message cache
+# (wire/kmsg.c keeps at most 1 MiB of slots per size class in its depot,
+# two classes, and a few magazines per thread): 6 MiB.
+assert_le "after the burst, within 6 MiB of idle (KiB over idle)" "$((after - idle))" 6144
+assert_le "after the burst, within 6 MiB of the default deployment's idle (KiB over)" "$((after - idle_default))" 6144
 stop_node
 finish
