@@ -773,6 +773,19 @@ xzc_unsubscribe(xzc_client *c, uint64_t sub_id)
 				rc = put_sub(
 				    c, XZ_KIND_SUB, o->pattern, o->group);
 	}
+	/* What was kept for it is not handed out any more. */
+	for (held **hp = &c->pulled.head; *hp != NULL;) {
+		held *h = *hp;
+		if (h->m.sub_id != sub_id) {
+			hp = &h->next;
+			continue;
+		}
+		*hp = h->next;
+		free(h);
+	}
+	c->pulled.tail = NULL;
+	for (held *h = c->pulled.head; h != NULL; h = h->next)
+		c->pulled.tail = h;
 	if (c->depth > 0) {
 		s->dead      = true; /* route() may still hold it */
 		s->next      = c->graveyard;
@@ -805,12 +818,6 @@ xzc_flush(xzc_client *c, int timeout_ms)
 	    &c->link, "xz.sys.ping", "{}", 2, timeout_ms, &r, on_other, c);
 	if (rc != 0)
 		return fail_link(c, rc, "flush: waiting for the node");
-	if (r.flags & XZ_MSG_ERROR)
-		return fail(c,
-		    payload_err((const char *) r.payload, r.payload_len),
-		    "flush: the node did not confirm: %.*s",
-		    (int) (r.payload_len > 300 ? 300 : r.payload_len),
-		    (const char *) r.payload);
 	if (c->refused > 0) {
 		rc         = fail(c, c->refused_err,
 		            "%u publish(es) refused; the first: %s", c->refused,
@@ -818,6 +825,12 @@ xzc_flush(xzc_client *c, int timeout_ms)
 		c->refused = 0;
 		return rc;
 	}
+	if (r.flags & XZ_MSG_ERROR)
+		return fail(c,
+		    payload_err((const char *) r.payload, r.payload_len),
+		    "flush: the node did not confirm: %.*s",
+		    (int) (r.payload_len > 300 ? 300 : r.payload_len),
+		    (const char *) r.payload);
 	return report_lost(c, XZ_OK);
 }
 
