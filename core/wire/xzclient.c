@@ -608,6 +608,24 @@ xzc_open(xzc_client **out, const char *url, const xzc_options *opts, char *err,
 		if (files[i] != NULL && access(files[i], R_OK) != 0)
 			return open_fail(err, errlen, XZ_ENOENT,
 			    "cannot read %s: %s", files[i], strerror(errno));
+	/* nng checks the name only when it is given: default it to the
+	 * URL's host, or any certificate of the CA would do. */
+	char host[256];
+	if (is_tls && tls.server_name == NULL) {
+		const char *h = url + 10, *e;
+		size_t      hl;
+		if (*h == '[') /* [v6]:port */
+			e = strchr(++h, ']');
+		else
+			e = strrchr(h, ':');
+		hl = e != NULL ? (size_t) (e - h) : 0;
+		if (hl == 0 || hl >= sizeof(host))
+			return open_fail(err, errlen, XZ_EINVAL,
+			    "invalid URL '%s' (tls+tcp://HOST:PORT)", url);
+		memcpy(host, h, hl);
+		host[hl]        = '\0';
+		tls.server_name = host;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return open_fail(err, errlen, XZ_ENOMEM, "out of memory");
 	/* The credential hook: once nodes have principals, a token goes

@@ -8,7 +8,9 @@
  * (each message once per subscription, in order), traffic that arrives
  * during a request kept for later, queue groups, unsubscribing inside a
  * handler, a client answering another client's requests, a publish the
- * node refuses, and a node that goes away.
+ * node refuses, a node that goes away, and tls+tcp with mutual TLS against
+ * a bare nng listener (tests/data/tls; the node itself has no TLS listener
+ * yet).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -22,10 +24,13 @@
 
 #include <cmocka.h>
 #include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include <xiezhi/client.h>
 
 #include "link/link.h"
+#include "wire/envelope.h"
 
 #define WAIT_MS 30000 /* generous: the machine may be loaded */
 
@@ -578,6 +583,97 @@ test_node_gone(void **state)
 	xzc_close(c);
 }
 
+/* ---- tls+tcp ---------------------------------------------------------- */
+
+#define TLS_DIR XZ_TEST_DATA "/tls/"
+
+/* A pair1 listener on 127.0.0.1 that presents server.pem and demands a
+ * client certificate from ca.pem. Returns the URL's port. */
+static int
+tls_listener(nng_socket *s)
+{
+	nng_tls_config *tc;
+	nng_listener    l;
+	int             port = 0;
+
+	assert_int_equal(nng_pair1_open(s), 0);
+	nng_socket_set_ms(*s, NNG_OPT_RECVTIMEO, WAIT_MS);
+	assert_int_equal(nng_tls_config_alloc(&tc, NNG_TLS_MODE_SERVER), 0);
+	FILE *f          = fopen(TLS_DIR "server.pem", "r");
+	char  cert[4096] = "", key[4096] = "";
+	assert_non_null(f);
+	cert[fread(cert, 1, sizeof(cert) - 1, f)] = '\0';
+	fclose(f);
+	assert_non_null(f = fopen(TLS_DIR "server.key", "r"));
+	key[fread(key, 1, sizeof(key) - 1, f)] = '\0';
+	fclose(f);
+	assert_int_equal(nng_tls_config_own_cert(tc, cert, key, NULL), 0);
+	assert_int_equal(nng_tls_config_ca_file(tc, TLS_DIR "ca.pem"), 0);
+	assert_int_equal(
+	    nng_tls_config_auth_mode(tc, NNG_TLS_AUTH_MODE_REQUIRED), 0);
+	assert_int_equal(
+	    nng_listener_create(&l, *s, "tls+tcp://127.0.0.1:0"), 0);
+	assert_int_equal(nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tc), 0);
+	nng_tls_config_free(tc);
+	assert_int_equal(nng_listener_start(l, 0), 0);
+	assert_int_equal(
+	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port), 0);
+	return port;
+}
+
+static void
+test_tls(void **state)
+{
+	xzc_options    o = XZC_OPTIONS_INIT;
+	xzc_client    *c = NULL;
+	nng_socket     s;
+	nng_msg       *m;
+	xz_env         e;
+	char           url[64], err[XZC_ERRMSG_MAX];
+	size_t         off = 0, rlen;
+	const uint8_t *rec;
+
+	(void) state;
+	if (strcmp(nng_tls_engine_name(), "none") == 0)
+		skip(); /* nng built without TLS */
+	snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", tls_listener(&s));
+	o.name            = "tls-client";
+	o.tls_ca_file     = TLS_DIR "ca.pem";
+	o.tls_server_name = "localhost";
+
+	/* No client certificate: the listener refuses the handshake. */
+	assert_int_not_equal(xzc_open(&c, url, &o, err, sizeof(err)), XZ_OK);
+	assert_null(c);
+
+	/* The node's certificate from another CA: not trusted. */
+	o.tls_cert_file = TLS_DIR "client.pem";
+	o.tls_key_file  = TLS_DIR "client.key";
+	o.tls_ca_file   = TLS_DIR "other-ca.pem";
+	assert_int_equal(xzc_open(&c, url, &o, err, sizeof(err)), XZ_EPERM);
+	assert_non_null(strstr(err, "TLS with the node at "));
+
+	/* The right CA, but the certificate is for localhost, and the name
+	 * checked by default is the URL's host. */
+	o.tls_ca_file     = TLS_DIR "ca.pem";
+	o.tls_server_name = NULL;
+	assert_int_equal(xzc_open(&c, url, &o, err, sizeof(err)), XZ_EPERM);
+
+	/* Mutual TLS: connected, and the HELLO arrives over it. */
+	o.tls_server_name = "localhost";
+	if (xzc_open(&c, url, &o, err, sizeof(err)) != XZ_OK)
+		fail_msg("xzc_open over TLS: %s", err);
+	assert_int_equal(nng_recvmsg(s, &m, 0), 0);
+	assert_int_equal(
+	    xz_batch_next(nng_msg_body(m), nng_msg_len(m), &off, &rec, &rlen),
+	    1);
+	assert_int_equal(xz_env_decode(rec, rlen, 1u << 20, &e), 0);
+	assert_int_equal(e.kind, XZ_KIND_HELLO);
+	assert_non_null(memmem(e.payload, e.payload_len, "tls-client-", 11));
+	nng_msg_free(m);
+	xzc_close(c);
+	nng_close(s);
+}
+
 int
 main(void)
 {
@@ -599,6 +695,7 @@ main(void)
 		    test_refused_publish, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_node_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
