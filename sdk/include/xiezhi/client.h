@@ -157,6 +157,9 @@ XZ_EXPORT int xzc_publish(
  * subscription). A message that matches several subscriptions of this
  * client reaches each of them once (queue groups: one of this client's
  * members). The id goes to *sub_id if not NULL.
+ * Keep reading (xzc_dispatch or xzc_next): a subscriber that does not
+ * read holds back the node's publishers of business topics (up to the
+ * node's publish deadline), as a slow plugin does.
  * The subscription is buffered like a publish: it is in place at the node
  * once a later xzc_flush with a timeout has returned XZ_OK. pattern and
  * queue_group are copied. XZ_EINVAL bad pattern or group (1..64 bytes).
