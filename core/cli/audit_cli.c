@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@
 #include "cli/audit_cli.h"
 #include "cli/cli_common.h"
 #include "chain.h"
-#include "wire/client.h"
 #include "config/config.h"
 
 static const char usage_audit[]
@@ -213,11 +213,11 @@ static int
 request(const char *sub, const aopts *o, const char *topic, json_t *body,
     long tmo, json_t **reply)
 {
-	xz_client c;
-	xz_env    r;
-	char      what[64];
-	char     *json;
-	int       rc;
+	xzc_client    *c;
+	const xzc_msg *r;
+	char           what[64], prefix[80];
+	char          *json;
+	int            rc;
 
 	*reply = NULL;
 	snprintf(what, sizeof(what), "audit %s", sub);
@@ -225,32 +225,29 @@ request(const char *sub, const aopts *o, const char *topic, json_t *body,
 		return 1;
 	if ((json = json_dumps(body, JSON_COMPACT)) == NULL) {
 		fprintf(stderr, "xiezhi %s: out of memory\n", what);
-		xz_client_close(&c);
+		xzc_close(c);
 		return 1;
 	}
-	rc = xz_client_request(
-	    &c, topic, json, strlen(json), tmo, &r, NULL, NULL);
+	rc = xzc_request(c, topic, json, strlen(json),
+	    tmo > INT_MAX ? INT_MAX : (int) tmo, &r);
 	free(json);
-	if (rc != 0) {
-		char prefix[80];
+	if (rc != XZ_OK) {
 		snprintf(prefix, sizeof(prefix), "xiezhi %s", what);
-		rc = xz_cli_no_reply(prefix, topic, tmo, rc);
-		xz_client_close(&c);
+		rc = xz_cli_no_reply(prefix, c, rc);
+		xzc_close(c);
 		return rc;
 	}
-	json_t *v
-	    = json_loadb((const char *) r.payload, r.payload_len, 0, NULL);
-	if (r.flags & XZ_MSG_ERROR) {
+	json_t *v = json_loadb(r->data, r->len, 0, NULL);
+	if (r->flags & XZ_MSG_ERROR) {
 		json_t     *err = json_object_get(v, "error");
 		const char *code
 		    = json_string_value(json_object_get(err, "code"));
 		const char *msg
 		    = json_string_value(json_object_get(err, "message"));
-		printf(
-		    "%.*s\n", (int) r.payload_len, (const char *) r.payload);
+		printf("%.*s\n", (int) r->len, (const char *) r->data);
 		fprintf(stderr, "xiezhi %s: %s: %s\n", what,
 		    code ? code : "error", msg ? msg : "");
-		rc = xz_cli_exit_for_code(code);
+		rc = xz_cli_exit_for_reply(r);
 	} else if (v == NULL) {
 		fprintf(stderr, "xiezhi %s: the reply is not JSON\n", what);
 		rc = 1;
@@ -259,7 +256,7 @@ request(const char *sub, const aopts *o, const char *topic, json_t *body,
 		v      = NULL;
 	}
 	json_decref(v);
-	xz_client_close(&c);
+	xzc_close(c);
 	return rc;
 }
 

@@ -1,6 +1,5 @@
 #include "cli/cli_common.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,41 +92,35 @@ xz_cli_node_url(const char *what, const char *config, const char *url)
 
 int
 xz_cli_connect(const char *what, const char *config, const char *url,
-    const char *name, xz_client *c)
+    const char *name, xzc_client **c)
 {
-	char *u = xz_cli_node_url(what, config, url);
-	int   rc;
+	xzc_options o = XZC_OPTIONS_INIT;
+	char        err[XZC_ERRMSG_MAX];
+	char       *u = xz_cli_node_url(what, config, url);
+	int         rc;
 
 	if (u == NULL)
 		return -1;
-	if ((rc = xz_client_open(c, u, name, 1000)) != 0)
-		fprintf(stderr, "xiezhi %s: cannot reach the node at %s: %s\n",
-		    what, u, nng_strerror(rc));
+	o.name               = name;
+	o.connect_timeout_ms = 1000;
+	if ((rc = xzc_open(c, u, &o, err, sizeof(err))) != XZ_OK)
+		fprintf(stderr, "xiezhi %s: %s\n", what, err);
 	free(u);
-	return rc != 0 ? -1 : 0;
+	return rc != XZ_OK ? -1 : 0;
 }
 
 int
-xz_cli_no_reply(
-    const char *prefix, const char *topic, int64_t timeout_ms, int rc)
+xz_cli_no_reply(const char *prefix, xzc_client *c, int rc)
 {
-	if (rc == NNG_ETIMEDOUT) {
-		fprintf(stderr, "%s: no reply to '%s' within %" PRId64 " ms\n",
-		    prefix, topic, timeout_ms);
-		return XZ_EXIT_TIMEOUT;
-	}
-	fprintf(stderr, "%s: %s\n", prefix,
-	    rc == NNG_ECLOSED ? "the node closed the connection"
-	                      : nng_strerror(rc));
-	return 1;
+	fprintf(stderr, "%s: %s\n", prefix, xzc_errmsg(c));
+	return rc == XZ_ETIMEDOUT ? XZ_EXIT_TIMEOUT : 1;
 }
 
 int
-xz_cli_exit_for_code(const char *code)
+xz_cli_exit_for_reply(const xzc_msg *reply)
 {
-	if (code != NULL
-	    && (strcmp(code, XZ_REPLY_TIMEOUT) == 0
-	        || strcmp(code, XZ_REPLY_NO_RESPONDERS) == 0))
-		return XZ_EXIT_TIMEOUT;
-	return 1;
+	int err = xzc_msg_error(reply);
+
+	return err == XZ_ETIMEDOUT || err == XZ_ENORESPONDERS ? XZ_EXIT_TIMEOUT
+	                                                      : 1;
 }

@@ -8,7 +8,8 @@
 #define XZ_CLI_COMMON_H
 
 #include "config/config.h"
-#include "wire/client.h"
+
+#include <xiezhi/client.h>
 
 #define XZ_DEFAULT_CONFIG "config/xiezhi.cfg"
 #define XZ_SYSTEM_CONFIG "/etc/xiezhi/xiezhi.cfg"
@@ -34,18 +35,17 @@ int xz_cli_load_config(const char *path, xz_config *cfg);
  * xz_cli_default_config()).
  * Returns a malloc'd string, or NULL after printing why ("xiezhi WHAT:"). */
 char *xz_cli_node_url(const char *what, const char *config, const char *url);
-/* Dial the node (found as xz_cli_node_url does) and say hello as name.
- * 0, or -1 after printing why ("xiezhi WHAT: cannot reach the node at
- * URL: ..."). Close c with xz_client_close after 0. */
+/* Connect to the node (found as xz_cli_node_url does) as name, through
+ * the client library. 0 with *c (close it with xzc_close), or -1 after
+ * printing why ("xiezhi WHAT: cannot reach the node at URL: ..."). */
 int xz_cli_connect(const char *what, const char *config, const char *url,
-    const char *name, xz_client *c);
-/* Print why xz_client_request returned rc without a reply, as "PREFIX:
+    const char *name, xzc_client **c);
+/* Print why xzc_request on c returned rc without a reply, as "PREFIX:
  * ...", and return the exit code (XZ_EXIT_TIMEOUT for a timeout, else 1).
  */
-int xz_cli_no_reply(
-    const char *prefix, const char *topic, int64_t timeout_ms, int rc);
-/* The exit code of an error reply with this code (NULL: none):
- * XZ_EXIT_TIMEOUT for timeout and no_responders, else 1. */
-int xz_cli_exit_for_code(const char *code);
+int xz_cli_no_reply(const char *prefix, xzc_client *c, int rc);
+/* The exit code of an error reply: XZ_EXIT_TIMEOUT for timeout and
+ * no_responders, else 1. */
+int xz_cli_exit_for_reply(const xzc_msg *reply);
 
 #endif

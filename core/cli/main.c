@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <nng/nng.h>
 #include <systemd/sd-daemon.h>
 
 #include "cli/audit_cli.h"
 #include "bench/bench.h"
 #include "cli/cli_common.h"
-#include "wire/client.h"
 #include "config/config.h"
 #include "kernel/kernel.h"
 #include "lua/luahost.h"
@@ -204,7 +205,7 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 }
 
 static int
-connect_node(const char *cmd, const opts *o, xz_client *c)
+connect_node(const char *cmd, const opts *o, xzc_client **c)
 {
 	return xz_cli_connect(cmd, o->config, o->url, cmd, c) != 0 ? 1 : 0;
 }
@@ -227,50 +228,34 @@ check_json(const char *cmd, const char *text, size_t len)
 	return 0;
 }
 
-/* The exit code of an error reply: by its {"error":{"code":..}}. */
-static int
-exit_for_error(const xz_env *e)
-{
-	json_t *o
-	    = json_loadb((const char *) e->payload, e->payload_len, 0, NULL);
-	int rc = xz_cli_exit_for_code(json_string_value(
-	    json_object_get(json_object_get(o, "error"), "code")));
-
-	json_decref(o);
-	return rc;
-}
-
 /* Send a request and wait for its reply; prints the reply on stdout. */
 static int
 do_request(
-    xz_client *c, const char *topic, const char *json, long tmo, bool pretty)
+    xzc_client *c, const char *topic, const char *json, long tmo, bool pretty)
 {
-	xz_env r;
-	int    rc = xz_client_request(
-	       c, topic, json, strlen(json), tmo, &r, NULL, NULL);
+	const xzc_msg *r;
+	int            rc = xzc_request(c, topic, json, strlen(json),
+            tmo > INT_MAX ? INT_MAX : (int) tmo, &r);
 
-	if (rc != 0)
-		return xz_cli_no_reply("xiezhi", topic, tmo, rc);
+	if (rc != XZ_OK)
+		return xz_cli_no_reply("xiezhi", c, rc);
 	if (pretty) {
-		json_t *v = json_loadb((const char *) r.payload, r.payload_len,
-		    JSON_DECODE_ANY, NULL);
+		json_t *v = json_loadb(r->data, r->len, JSON_DECODE_ANY, NULL);
 		char   *s = v ? json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY)
 		              : NULL;
 		if (s)
 			printf("%s\n", s);
 		else
-			printf("%.*s\n", (int) r.payload_len,
-			    (const char *) r.payload);
+			printf("%.*s\n", (int) r->len, (const char *) r->data);
 		free(s);
 		json_decref(v);
 	} else {
-		printf(
-		    "%.*s\n", (int) r.payload_len, (const char *) r.payload);
+		printf("%.*s\n", (int) r->len, (const char *) r->data);
 	}
 	fflush(stdout);
-	if (r.flags & XZ_MSG_ERROR) {
+	if (r->flags & XZ_MSG_ERROR) {
 		fprintf(stderr, "xiezhi: error reply from '%s'\n", topic);
-		return exit_for_error(&r);
+		return xz_cli_exit_for_reply(r);
 	}
 	return 0;
 }
@@ -278,9 +263,9 @@ do_request(
 static int
 cmd_call(int argc, char **argv)
 {
-	opts      o;
-	xz_client c;
-	int       rc = parse_opts("call", argc, argv, &o);
+	opts        o;
+	xzc_client *c;
+	int         rc = parse_opts("call", argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -299,8 +284,8 @@ cmd_call(int argc, char **argv)
 	if (connect_node("call", &o, &c) != 0)
 		return 1;
 	rc = do_request(
-	    &c, topic, json, o.timeout_ms >= 0 ? o.timeout_ms : 5000, false);
-	xz_client_close(&c);
+	    c, topic, json, o.timeout_ms >= 0 ? o.timeout_ms : 5000, false);
+	xzc_close(c);
 	return rc;
 }
 
@@ -308,10 +293,10 @@ static int
 simple_request(
     const char *cmd, int argc, char **argv, const char *topic, bool name_arg)
 {
-	opts      o;
-	xz_client c;
-	int       rc        = parse_opts(cmd, argc, argv, &o);
-	char      body[512] = "{}";
+	opts        o;
+	xzc_client *c;
+	int         rc        = parse_opts(cmd, argc, argv, &o);
+	char        body[512] = "{}";
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -329,31 +314,18 @@ simple_request(
 	if (connect_node(cmd, &o, &c) != 0)
 		return 1;
 	rc = do_request(
-	    &c, topic, body, o.timeout_ms >= 0 ? o.timeout_ms : 10000, true);
-	xz_client_close(&c);
+	    c, topic, body, o.timeout_ms >= 0 ? o.timeout_ms : 10000, true);
+	xzc_close(c);
 	return rc;
-}
-
-/* An error reply to an event, before the confirming ping's reply. */
-static void
-pub_refused(const xz_env *r, void *arg)
-{
-	int *failed = arg;
-
-	if (r->kind == XZ_KIND_REPLY && (r->flags & XZ_MSG_ERROR)) {
-		fprintf(stderr, "xiezhi pub: refused: %.*s\n",
-		    (int) r->payload_len, (const char *) r->payload);
-		(*failed)++;
-	}
 }
 
 static int
 cmd_pub(int argc, char **argv)
 {
-	opts      o;
-	xz_client c;
-	int       rc = parse_opts("pub", argc, argv, &o), failed = 0;
-	size_t    sent = 0;
+	opts        o;
+	xzc_client *c;
+	int         rc = parse_opts("pub", argc, argv, &o), failed = 0;
+	size_t      sent = 0;
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -399,16 +371,8 @@ cmd_pub(int argc, char **argv)
 			payload = line;
 			plen    = (size_t) n;
 		}
-		xz_env e = { .kind   = XZ_KIND_EVENT,
-			.topic       = topic,
-			.topic_len   = strlen(topic),
-			.payload     = (const uint8_t *) payload,
-			.payload_len = plen };
-		xz_client_id(&c, e.id);
-		e.timestamp_us = xz_client_now_us();
-		if ((rc = xz_client_put(&c, &e)) != 0) {
-			fprintf(stderr, "xiezhi pub: send failed: %s\n",
-			    nng_strerror(rc));
+		if ((rc = xzc_publish(c, topic, payload, plen)) != XZ_OK) {
+			fprintf(stderr, "xiezhi pub: %s\n", xzc_errmsg(c));
 			failed++;
 			break;
 		}
@@ -417,33 +381,31 @@ cmd_pub(int argc, char **argv)
 			break;
 	}
 	free(line);
-	/* A ping after the events: its reply means every event before it was
-	 * taken (in order) by the node; error replies for events come first.
-	 */
-	xz_env r;
-	rc = xz_client_request(
-	    &c, "xz.sys.ping", "{}", 2, 64000, &r, pub_refused, &failed);
-	if (rc != 0) {
-		fprintf(stderr,
-		    "xiezhi pub: no confirmation from the node: %s\n",
-		    nng_strerror(rc));
-		failed++;
+	/* Confirmed by the node: every event before it was taken, in order,
+	 * or refused (and then counted). */
+	if ((rc = xzc_flush(c, 64000)) != XZ_OK) {
+		fprintf(stderr, "xiezhi pub: %s%s\n",
+		    xzc_refused(c) > 0 ? ""
+		                       : "no confirmation from the node: ",
+		    xzc_errmsg(c));
+		failed += xzc_refused(c) > 0 ? (int) xzc_refused(c) : 1;
 	}
-	xz_client_close(&c);
+	size_t refused = (size_t) xzc_refused(c);
+	xzc_close(c);
 	if (lines)
 		fprintf(stderr, "xiezhi pub: %zu published, %d failed\n",
-		    sent - (size_t) (failed > (int) sent ? (int) sent : 0),
-		    failed);
+		    sent - (refused < sent ? refused : sent), failed);
 	return failed ? 1 : 0;
 }
 
 static int
 cmd_sub(int argc, char **argv)
 {
-	opts      o;
-	xz_client c;
-	int       rc  = parse_opts("sub", argc, argv, &o);
-	long      got = 0;
+	opts           o;
+	xzc_client    *c;
+	const xzc_msg *e;
+	int            rc  = parse_opts("sub", argc, argv, &o);
+	long           got = 0;
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -456,59 +418,50 @@ cmd_sub(int argc, char **argv)
 		fprintf(stderr, "xiezhi sub: invalid pattern '%s'\n", pattern);
 		return XZ_EXIT_USAGE;
 	}
+	bool group_ok
+	    = o.group == NULL || (o.group[0] != '\0' && strlen(o.group) <= 64);
+	for (const char *g = o.group; group_ok && g && *g; g++)
+		group_ok = *g > 0x20 && *g < 0x7f;
+	if (!group_ok) {
+		fprintf(stderr,
+		    "xiezhi sub: invalid queue group '%s' (1..64 "
+		    "printable bytes, no spaces)\n",
+		    o.group);
+		return XZ_EXIT_USAGE;
+	}
 	if (connect_node("sub", &o, &c) != 0)
 		return 1;
-	xz_env s = { .kind   = XZ_KIND_SUB,
-		.topic       = pattern,
-		.topic_len   = strlen(pattern),
-		.payload     = (const uint8_t *) (o.group ? o.group : ""),
-		.payload_len = o.group ? strlen(o.group) : 0 };
-	xz_client_id(&c, s.id);
-	/* Ping after the subscription: once answered, it is in place. */
-	xz_env p = { .kind   = XZ_KIND_REQUEST,
-		.topic       = "xz.sys.ping",
-		.topic_len   = 11,
-		.payload     = (const uint8_t *) "{}",
-		.payload_len = 2 };
-	xz_client_id(&c, p.id);
-	p.timestamp_us = xz_client_now_us();
-	p.deadline_us  = p.timestamp_us + 5000000u;
-	xz_client_put(&c, &s);
-	xz_client_put(&c, &p);
-	xz_client_flush(&c);
 	if (getenv("XZ_SUB_READY") != NULL)
 		fprintf(stderr, "xiezhi sub: subscribing to %s\n", pattern);
+	/* Once the flush is confirmed, the subscription is in place. */
+	if ((rc = xzc_subscribe(c, pattern, o.group, NULL, NULL, NULL))
+	        != XZ_OK
+	    || (rc = xzc_flush(c, 60000)) != XZ_OK) {
+		fprintf(stderr, "xiezhi sub: %s\n", xzc_errmsg(c));
+		xzc_close(c);
+		return rc == XZ_ETIMEDOUT ? XZ_EXIT_TIMEOUT : 1;
+	}
+	if (getenv("XZ_SUB_READY") != NULL)
+		fprintf(stderr, "xiezhi sub: ready\n");
 	while (o.count < 0 || got < o.count) {
-		xz_env e;
-		rc = xz_client_next(
-		    &c, &e, o.timeout_ms >= 0 ? (int) o.timeout_ms : -1);
-		if (rc == NNG_ETIMEDOUT) {
-			xz_client_close(&c);
+		rc = xzc_next(
+		    c, o.timeout_ms >= 0 ? (int) o.timeout_ms : -1, &e);
+		if (rc == XZ_ETIMEDOUT) {
+			xzc_close(c);
 			return XZ_EXIT_TIMEOUT;
 		}
-		if (rc != 0) {
-			fprintf(stderr, "xiezhi sub: %s\n",
-			    rc == NNG_ECLOSED
-			        ? "the node closed the connection"
-			        : nng_strerror(rc));
-			xz_client_close(&c);
+		if (rc != XZ_OK) {
+			fprintf(stderr, "xiezhi sub: %s\n", xzc_errmsg(c));
+			xzc_close(c);
 			return 1;
 		}
-		if (e.kind == XZ_KIND_REPLY && memcmp(e.corr, p.id, 16) == 0) {
-			if (getenv("XZ_SUB_READY") != NULL)
-				fprintf(stderr, "xiezhi sub: ready\n");
-			continue;
-		}
-		if (e.kind != XZ_KIND_EVENT && e.kind != XZ_KIND_REQUEST)
-			continue;
 		json_error_t je;
-		json_t      *data = json_loadb((const char *) e.payload,
-		         e.payload_len, JSON_DECODE_ANY, &je);
+		json_t      *data
+		    = json_loadb(e->data, e->len, JSON_DECODE_ANY, &je);
 		if (data == NULL)
-			data = json_stringn(
-			    (const char *) e.payload, e.payload_len);
-		json_t *line = json_pack("{s:s%,s:s%,s:o}", "topic", e.topic,
-		    e.topic_len, "source", e.source, e.source_len, "data",
+			data = json_stringn(e->data, e->len);
+		json_t *line = json_pack("{s:s%,s:s%,s:o}", "topic", e->topic,
+		    e->topic_len, "source", e->source, e->source_len, "data",
 		    data);
 		char   *out  = line ? json_dumps(line, JSON_COMPACT) : NULL;
 		if (out != NULL) {
@@ -520,17 +473,17 @@ cmd_sub(int argc, char **argv)
 		json_decref(line);
 		got++;
 	}
-	xz_client_close(&c);
+	xzc_close(c);
 	return 0;
 }
 
 static int
 cmd_console(int argc, char **argv)
 {
-	opts      o;
-	xz_client c;
-	int       rc = parse_opts("console", argc, argv, &o);
-	char      session[32];
+	opts        o;
+	xzc_client *c;
+	int         rc = parse_opts("console", argc, argv, &o);
+	char        session[32];
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -545,11 +498,11 @@ cmd_console(int argc, char **argv)
 		json_t *b = json_pack(
 		    "{s:s,s:s}", "chunk", o.chunk, "session", session);
 		char *s = json_dumps(b, JSON_COMPACT);
-		rc      = do_request(&c, "xz.sys.console.eval", s,
+		rc      = do_request(c, "xz.sys.console.eval", s,
                     o.timeout_ms >= 0 ? o.timeout_ms : 10000, false);
 		free(s);
 		json_decref(b);
-		xz_client_close(&c);
+		xzc_close(c);
 		return rc;
 	}
 	char  *line = NULL;
@@ -570,12 +523,12 @@ cmd_console(int argc, char **argv)
 		json_t *b = json_pack(
 		    "{s:s,s:s}", "chunk", line, "session", session);
 		char *s = json_dumps(b, JSON_COMPACT);
-		do_request(&c, "xz.sys.console.eval", s, 10000, false);
+		do_request(c, "xz.sys.console.eval", s, 10000, false);
 		free(s);
 		json_decref(b);
 	}
 	free(line);
-	xz_client_close(&c);
+	xzc_close(c);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "wire/client.h"
 
 #include <nng/protocol/pair1/pair.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 #include <limits.h>
 #include <stdio.h>
@@ -47,18 +48,113 @@ on_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
 	atomic_store(&c->gone, 1);
 }
 
-int
-xz_client_open(xz_client *c, const char *url, const char *name, int timeout_ms)
+/* A whole (small) file as a NUL-terminated string (owned by the caller),
+ * or NULL with *rc set. */
+static char *
+read_pem(const char *path, int *rc)
 {
-	int rc;
+	FILE  *f = fopen(path, "rb");
+	char  *buf;
+	long   n;
+	size_t got;
+
+	if (f == NULL) {
+		*rc = NNG_ENOENT;
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20)
+	    || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		*rc = NNG_EINVAL;
+		return NULL;
+	}
+	if ((buf = malloc((size_t) n + 1)) == NULL) {
+		fclose(f);
+		*rc = NNG_ENOMEM;
+		return NULL;
+	}
+	got = fread(buf, 1, (size_t) n, f);
+	fclose(f);
+	buf[got] = '\0';
+	return buf;
+}
+
+/* The TLS configuration of a dial (the caller frees it), or an error. */
+static int
+tls_config(const xz_client_tls *tls, nng_tls_config **out)
+{
+	nng_tls_config *tc;
+	int             rc;
+
+	if ((rc = nng_tls_config_alloc(&tc, NNG_TLS_MODE_CLIENT)) != 0)
+		return rc;
+	if (tls->ca_file != NULL)
+		rc = nng_tls_config_ca_file(tc, tls->ca_file);
+	if (rc == 0 && tls->server_name != NULL)
+		rc = nng_tls_config_server_name(tc, tls->server_name);
+	if (rc == 0 && tls->cert_file != NULL && tls->key_file == NULL)
+		rc = nng_tls_config_cert_key_file(tc, tls->cert_file, NULL);
+	else if (rc == 0 && tls->cert_file != NULL) {
+		char *cert = read_pem(tls->cert_file, &rc);
+		char *key  = cert ? read_pem(tls->key_file, &rc) : NULL;
+		if (key != NULL)
+			rc = nng_tls_config_own_cert(tc, cert, key, NULL);
+		free(cert);
+		free(key);
+	}
+	if (rc != 0) {
+		nng_tls_config_free(tc);
+		return rc;
+	}
+	*out = tc;
+	return 0;
+}
+
+static int
+dial_once(xz_client *c, const char *url, nng_tls_config *tc)
+{
+	nng_dialer d;
+	int        rc;
+
+	if ((rc = nng_dialer_create(&d, c->sock, url)) != 0)
+		return rc;
+	if (tc != NULL
+	    && (rc = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tc)) != 0) {
+		nng_dialer_close(d);
+		return rc;
+	}
+	if ((rc = nng_dialer_start(d, 0)) != 0)
+		nng_dialer_close(d);
+	return rc;
+}
+
+/* Nothing accepts the dial yet: the node may still be starting. */
+static bool
+dial_retryable(int rc)
+{
+	return rc == NNG_ECONNREFUSED || rc == NNG_ENOENT
+	    || rc == NNG_ECONNRESET || rc == NNG_ECONNSHUT;
+}
+
+int
+xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
+    const char *hello, size_t hello_len, int timeout_ms)
+{
+	nng_tls_config *tc = NULL;
+	int             rc;
 
 	memset(c, 0, sizeof(*c));
 	c->max_payload = 64u * 1024u * 1024u;
 	c->credit      = XZ_LINK_CREDIT_INITIAL;
 	if (getrandom(&c->prefix, sizeof(c->prefix), 0) != sizeof(c->prefix))
 		c->prefix = (uint64_t) getpid() << 20 ^ xz_client_now_us();
-	if ((rc = nng_pair1_open(&c->sock)) != 0)
+	if (tls != NULL && (rc = tls_config(tls, &tc)) != 0)
 		return rc;
+	if ((rc = nng_pair1_open(&c->sock)) != 0) {
+		if (tc != NULL)
+			nng_tls_config_free(tc);
+		return rc;
+	}
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 256u * 1024u * 1024u);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 20);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 200);
@@ -66,27 +162,38 @@ xz_client_open(xz_client *c, const char *url, const char *name, int timeout_ms)
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, on_pipe_gone, c);
 	/* Retry the dial until the node is up or the time is over. */
 	for (int waited = 0;; waited += 50) {
-		rc = nng_dial(c->sock, url, NULL, 0);
-		if (rc == 0 || waited >= timeout_ms)
+		rc = dial_once(c, url, tc);
+		if (rc == 0 || !dial_retryable(rc) || waited >= timeout_ms)
 			break;
 		nng_msleep(50);
 	}
+	if (tc != NULL)
+		nng_tls_config_free(tc); /* the dialer holds its own */
 	if (rc != 0) {
 		nng_close(c->sock);
 		return rc;
 	}
-	char hello[160];
-	snprintf(hello, sizeof(hello), "{\"name\":\"%s-%d\"}", name,
-	    (int) getpid());
 	xz_env e = { .kind   = XZ_KIND_HELLO,
 		.topic       = "xz.hello",
 		.topic_len   = 8,
 		.payload     = (const uint8_t *) hello,
-		.payload_len = strlen(hello) };
+		.payload_len = hello_len };
 	xz_client_id(c, e.id);
 	if ((rc = xz_client_put(c, &e)) == 0)
 		rc = xz_client_flush(c);
 	return rc;
+}
+
+int
+xz_client_open(xz_client *c, const char *url, const char *name, int timeout_ms)
+{
+	char hello[160];
+	int  n = snprintf(hello, sizeof(hello), "{\"name\":\"%s-%d\"}", name,
+	     (int) getpid());
+
+	return xz_client_dial(c, url, NULL, hello,
+	    n > 0 && (size_t) n < sizeof(hello) ? (size_t) n : strlen(hello),
+	    timeout_ms);
 }
 
 void

@@ -38,6 +38,24 @@ typedef struct xz_client {
  * timeout_ms for the node). */
 int xz_client_open(
     xz_client *c, const char *url, const char *name, int timeout_ms);
+/* What a tls+tcp:// dial presents and checks: PEM file names; NULL
+ * members are left unset (server_name then defaults to the URL's host). */
+typedef struct xz_client_tls {
+	const char *ca_file; /* the node's certificate must chain to these */
+	const char
+	    *cert_file; /* our certificate (mutual TLS), with key_file */
+	const char *key_file;
+	const char *server_name;
+} xz_client_tls;
+/*
+ * xz_client_open with everything said: tls (NULL for ipc:// and tcp://)
+ * and the HELLO payload itself (hello[0..hello_len), a JSON object). The
+ * dial is retried while nothing accepts it yet (refused, no ipc socket)
+ * until timeout_ms; other failures return at once. 0 or an nng error
+ * (NNG_EPEERAUTH, NNG_ECRYPTO: TLS; NNG_ENOENT: a TLS file is missing).
+ */
+int  xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
+     const char *hello, size_t hello_len, int timeout_ms);
 void xz_client_close(xz_client *c);
 /* A new message id. */
 void xz_client_id(xz_client *c, uint8_t id[16]);

@@ -50,7 +50,9 @@ assert_contains "postinst enables and starts the unit" \
 	"deb-systemd-invoke start 'xiezhi.service'" "$(cat "$XZ_T/ctl/postinst")"
 
 echo "-- contents"
-dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print $NF }' | sed 's|^\./|/|' |
+# Files and symlinks by their own path (a symlink's line ends "-> target").
+dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print ($1 ~ /^l/ ? $(NF-2) : $NF) }' |
+	sed 's|^\./|/|' |
 	sort >"$XZ_T/files"
 for f in /usr/bin/xiezhi \
 	/usr/lib/xiezhi/plugins/{hello,audit,prison,rehab,demo,collab}.so \
