@@ -413,6 +413,12 @@ on_export(void *ud, const xz_msg *msg)
 		s = natsMsgHeader_Set(m, "Xz-Id", id);
 	if (s == NATS_OK)
 		s = natsConnection_PublishMsg(b->nc, m);
+	/* Before the first connection libnats does not know whether the
+	 * server takes headers: buffer it without them (no-echo and the
+	 * source check still keep it from looping). */
+	if (s == NATS_NO_SERVER_SUPPORT)
+		s = natsConnection_Publish(
+		    b->nc, subj, msg->data, (int) msg->len);
 	natsMsg_Destroy(m);
 	if (s != NATS_OK) {
 		count(b, "dropped", 1);
