@@ -23,8 +23,18 @@
  *                   subscriber and its id is recorded in the `seen` table
  *                   (a redelivered id is acknowledged and dropped:
  *                   `dup_dropped`)
- * Requests are not bridged: a request on an exported topic is left to the
- * local responders (counted in `requests_skipped`).
+ *   request_export  bus requests on these patterns -> NATS requests on
+ *                   export_prefix + topic, with the time left before the
+ *                   bus deadline (header Xz-Timeout-Ms); the NATS reply
+ *                   (or no_responders / timeout) answers the bus request.
+ *                   The bridge is then the responder of these topics.
+ *   request_import  NATS requests on import_prefix + pattern -> bus
+ *                   requests (timeout from Xz-Timeout-Ms, else the
+ *                   node's), whose replies go back to the NATS reply
+ *                   subject (an error reply with header Xz-Error: 1)
+ * A request on an `export`/`durable_export` topic is left to the local
+ * responders (counted in `requests_skipped`), and a NATS request on an
+ * `import` subject is carried as an event.
  *
  * Loops: an event this plugin published on the bus (its source is this
  * instance) is never exported; the connection is opened with no-echo; and
@@ -36,6 +46,7 @@
  * mutex-protected list; subscriptions are synchronous (libnats queues the
  * messages) and a timer of poll_ms drains everything in the actor.
  */
+#include <jansson.h>
 #include <nats/nats.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -162,6 +173,23 @@ static const xz_option_decl nb_options[] = {
 	                   "dropped and counted",
 	    .min         = 0,
 	    .max         = 1073741824 },
+	{ .name          = "request_export",
+	    .type        = XZ_OPT_STRING,
+	    .def         = "",
+	    .description = "bus request topic patterns answered over NATS "
+	                   "request/reply" },
+	{ .name          = "request_import",
+	    .type        = XZ_OPT_STRING,
+	    .def         = "",
+	    .description = "NATS request subject patterns (after "
+	                   "import_prefix) made bus requests" },
+	{ .name          = "requests_max",
+	    .type        = XZ_OPT_INT,
+	    .def         = "1024",
+	    .description = "bus requests waiting for a NATS reply at once; "
+	                   "more get capacity_exceeded",
+	    .min         = 1,
+	    .max         = 1000000 },
 	{ NULL },
 };
 
@@ -169,7 +197,23 @@ static const xz_option_decl nb_options[] = {
 static const char *const nb_counters[] = { "connected", "reconnects",
 	"disconnects", "exported", "imported", "dropped", "echo_dropped",
 	"requests_skipped", "js_published", "js_acked", "js_redelivered",
-	"dup_dropped", "outbox", "outbox_refused", "js_errors" };
+	"dup_dropped", "outbox", "outbox_refused", "js_errors",
+	"requests_exported", "requests_imported", "replies_exported",
+	"replies_imported", "request_errors" };
+
+/* A bus request waiting for its NATS reply. */
+struct nb_pend {
+	natsSubscription *sub; /* owned: its own reply subject, so that a
+	                          no-responders status names it */
+	const xz_msg *req; /* retained; released when answered/expired */
+	uint64_t      deadline_ms; /* kernel clock */
+};
+
+/* A NATS request carried onto the bus: where its reply goes. */
+struct nb_ireq {
+	struct nb *b;
+	char      *reply; /* owned: the NATS reply subject */
+};
 
 /* One durable import: a push consumer and its subscription. */
 struct nb_dsub {
@@ -186,10 +230,10 @@ struct nb {
 	const char *url, *export_prefix, *import_prefix, *durable_prefix;
 	const char *stream;
 	char       *origin; /* owned */
-	nb_list     exp, imp, dexp, dimp; /* owned */
+	nb_list     exp, imp, dexp, dimp, rexp, rimp; /* owned */
 	size_t      import_strip, durable_strip;
 	int64_t     max_age_s, dedup_s, ack_wait_ms, outbox_max, seen_max;
-	int64_t     poll_ms, rwait_ms, rwait_max_ms, rbuf;
+	int64_t     poll_ms, rwait_ms, rwait_max_ms, rbuf, req_max;
 
 	/* NATS objects, owned; NULL until start. */
 	natsOptions       *opts;
@@ -197,6 +241,12 @@ struct nb {
 	jsCtx             *js;
 	natsSubscription **isubs; /* one per import pattern */
 	int64_t           *isub_lost; /* their dropped counts, counted */
+	natsSubscription **rsubs; /* one per request_import pattern */
+	int64_t           *rsub_lost;
+	char              *inbox; /* owned: "_INBOX.<nuid>" */
+	struct nb_pend    *pend; /* owned: requests waiting, unordered */
+	size_t             npend;
+	uint64_t           req_seq;
 	struct nb_dsub    *dsubs; /* one per durable_import pattern */
 	int                core_ready, js_ready;
 	int                lib_open; /* counted in nb_lib_users */
@@ -697,8 +747,12 @@ import_durable(struct nb *b, natsMsg *m)
 }
 
 /* Take up to NB_DRAIN_MAX messages queued by libnats on sub. */
+enum { NB_CORE, NB_DURABLE, NB_REQUEST };
+
+static void import_request(struct nb *b, natsMsg *m);
+
 static void
-drain(struct nb *b, natsSubscription *sub, int durable, int64_t *lost)
+drain(struct nb *b, natsSubscription *sub, int kind, int64_t *lost)
 {
 	int64_t dropped = 0;
 
@@ -711,15 +765,18 @@ drain(struct nb *b, natsSubscription *sub, int durable, int64_t *lost)
 			break;
 		if (natsSubscription_NextMsg(&m, sub, 1) != NATS_OK)
 			break;
-		if (durable) {
+		if (kind == NB_DURABLE) {
 			int rc = import_durable(b, m);
 			natsMsg_Destroy(m);
 			if (rc != 0)
 				break;
-		} else {
-			import_core(b, m);
-			natsMsg_Destroy(m);
+			continue;
 		}
+		if (kind == NB_REQUEST)
+			import_request(b, m);
+		else
+			import_core(b, m);
+		natsMsg_Destroy(m);
 	}
 	/* Messages libnats dropped because we were too slow. */
 	if (natsSubscription_GetDropped(sub, &dropped) == NATS_OK
@@ -727,6 +784,250 @@ drain(struct nb *b, natsSubscription *sub, int durable, int64_t *lost)
 		count(b, "dropped", dropped - *lost);
 		*lost = dropped;
 	}
+}
+
+/* ---- requests across the bridge ---- */
+
+/* Answer a waiting bus request from its NATS reply. Error replies carry
+ * Xz-Error: 1 and an {"error":{...}} payload. */
+static void
+answer(struct nb *b, const xz_msg *req, natsMsg *m)
+{
+	const char *flag = NULL;
+	const char *data = natsMsg_GetData(m);
+	int         len  = natsMsg_GetDataLength(m);
+
+	if (natsMsgHeader_Get(m, "Xz-Error", &flag) == NATS_OK && flag
+	    && strcmp(flag, "1") == 0) {
+		json_t *j
+		    = json_loadb(data ? data : "", (size_t) len, 0, NULL);
+		json_t     *e = json_object_get(j, "error");
+		const char *c = json_string_value(json_object_get(e, "code"));
+		const char *t
+		    = json_string_value(json_object_get(e, "message"));
+		b->host->reply_error(b->self, req, c ? c : XZ_REPLY_INTERNAL,
+		    t ? t : "error over NATS");
+		json_decref(j);
+		return;
+	}
+	b->host->reply(b->self, req, data ? data : "", (size_t) len);
+}
+
+static void
+on_request_export(void *ud, const xz_msg *msg)
+{
+	struct nb *b = ud;
+	char       subj[NB_SUBJECT_MAX + 1], reply[NB_SUBJECT_MAX + 1], t[24];
+	uint64_t   now        = b->host->now_ms(b->self), deadline;
+	natsMsg   *m          = NULL;
+	natsSubscription *sub = NULL;
+	natsStatus        s;
+
+	if (msg->kind != XZ_KIND_REQUEST || is_own(b, msg))
+		return; /* events are not ours here; never loop our own */
+	deadline = msg->deadline_us / 1000;
+	if (deadline <= now)
+		return; /* the kernel answers timeout */
+	if (b->nc == NULL
+	    || natsConnection_Status(b->nc) != NATS_CONN_STATUS_CONNECTED) {
+		count(b, "request_errors", 1);
+		b->host->reply_error(b->self, msg, XZ_REPLY_UNAVAILABLE,
+		    "the NATS bridge is not connected");
+		return;
+	}
+	if ((int64_t) b->npend >= b->req_max) {
+		count(b, "request_errors", 1);
+		b->host->reply_error(b->self, msg, XZ_REPLY_CAPACITY_EXCEEDED,
+		    "too many requests waiting for NATS (option "
+		    "requests_max)");
+		return;
+	}
+	if (nb_join(subj, sizeof(subj), b->export_prefix, msg->topic) != 0) {
+		b->host->reply_error(b->self, msg, XZ_REPLY_TOO_LARGE,
+		    "topic too long for NATS with export_prefix");
+		return;
+	}
+	b->req_seq++;
+	snprintf(reply, sizeof(reply), "%s.%llu", b->inbox,
+	    (unsigned long long) b->req_seq);
+	snprintf(t, sizeof(t), "%llu", (unsigned long long) (deadline - now));
+	s = natsConnection_SubscribeSync(&sub, b->nc, reply);
+	if (s == NATS_OK)
+		s = natsSubscription_AutoUnsubscribe(sub, 1);
+	if (s == NATS_OK)
+		s = natsMsg_Create(&m, subj, reply, msg->data, (int) msg->len);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Xz-Origin", b->origin);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Xz-Timeout-Ms", t);
+	if (s == NATS_OK)
+		s = natsConnection_PublishMsg(b->nc, m);
+	natsMsg_Destroy(m);
+	if (s != NATS_OK) {
+		natsSubscription_Destroy(sub);
+		count(b, "request_errors", 1);
+		b->host->reply_error(
+		    b->self, msg, XZ_REPLY_UNAVAILABLE, natsStatus_GetText(s));
+		return;
+	}
+	b->pend[b->npend].sub         = sub;
+	b->pend[b->npend].req         = b->host->msg_retain(b->self, msg);
+	b->pend[b->npend].deadline_ms = deadline;
+	b->npend++;
+	count(b, "requests_exported", 1);
+}
+
+/* Answer the waiting requests whose NATS reply (or no-responders
+ * status) has arrived. */
+static void
+pend_poll(struct nb *b)
+{
+	for (size_t i = 0; i < b->npend;) {
+		struct nb_pend *p    = &b->pend[i];
+		int             msgs = 0, bytes = 0;
+		natsMsg        *m = NULL;
+		natsStatus      s;
+
+		if (natsSubscription_GetPending(p->sub, &msgs, &bytes)
+		        != NATS_OK
+		    || msgs <= 0) {
+			i++;
+			continue;
+		}
+		s = natsSubscription_NextMsg(&m, p->sub, 1);
+		if (s == NATS_OK) {
+			answer(b, p->req, m);
+			count(b, "replies_imported", 1);
+		} else if (s == NATS_NO_RESPONDERS) {
+			b->host->reply_error(b->self, p->req,
+			    XZ_REPLY_NO_RESPONDERS,
+			    "no responder behind the NATS bridge");
+			count(b, "request_errors", 1);
+		} else {
+			i++;
+			continue;
+		}
+		natsMsg_Destroy(m);
+		natsSubscription_Destroy(p->sub);
+		b->host->msg_release(b->self, p->req);
+		*p = b->pend[--b->npend];
+	}
+}
+
+/* Release the requests whose deadline passed (the kernel has answered
+ * them with timeout), or all of them (all != 0). */
+static void
+pend_expire(struct nb *b, int all)
+{
+	uint64_t now = b->host->now_ms(b->self);
+
+	for (size_t i = 0; i < b->npend;) {
+		if (all || b->pend[i].deadline_ms <= now) {
+			if (all)
+				b->host->reply_error(b->self, b->pend[i].req,
+				    XZ_REPLY_UNAVAILABLE,
+				    "the NATS bridge is stopping");
+			b->host->msg_release(b->self, b->pend[i].req);
+			natsSubscription_Destroy(b->pend[i].sub);
+			b->pend[i] = b->pend[--b->npend];
+		} else {
+			i++;
+		}
+	}
+}
+
+/* The bus reply to a NATS request goes to its reply subject. */
+static void
+on_bus_reply(void *ud, int status, const xz_msg *reply)
+{
+	struct nb_ireq *q = ud;
+	struct nb      *b = q->b;
+	natsMsg        *m = NULL;
+	natsStatus      s;
+
+	(void) status;
+	s = natsMsg_Create(&m, q->reply, NULL, reply->data, (int) reply->len);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Xz-Origin", b->origin);
+	if (s == NATS_OK && (reply->flags & XZ_MSG_ERROR))
+		s = natsMsgHeader_Set(m, "Xz-Error", "1");
+	if (s == NATS_OK)
+		s = natsConnection_PublishMsg(b->nc, m);
+	natsMsg_Destroy(m);
+	count(b, s == NATS_OK ? "replies_exported" : "request_errors", 1);
+	free(q->reply);
+	free(q);
+}
+
+/* Send an error reply to a NATS request we could not carry. */
+static void
+nats_reply_error(
+    struct nb *b, const char *to, const char *code, const char *text)
+{
+	json_t *j = json_pack(
+	    "{s:{s:s,s:s}}", "error", "code", code, "message", text);
+	char    *d = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	natsMsg *m = NULL;
+
+	json_decref(j);
+	if (d != NULL
+	    && natsMsg_Create(&m, to, NULL, d, (int) strlen(d)) == NATS_OK
+	    && natsMsgHeader_Set(m, "Xz-Error", "1") == NATS_OK)
+		natsConnection_PublishMsg(b->nc, m);
+	natsMsg_Destroy(m);
+	free(d);
+	count(b, "request_errors", 1);
+}
+
+/* A NATS request on a request_import subject: a bus request. */
+static void
+import_request(struct nb *b, natsMsg *m)
+{
+	const char     *subj  = natsMsg_GetSubject(m);
+	const char     *to    = natsMsg_GetReply(m);
+	const char     *topic = nb_strip(subj, b->import_strip);
+	const char     *t     = NULL;
+	uint32_t        tmo   = 0;
+	struct nb_ireq *q;
+	int             rc;
+
+	if (strcmp(origin_of(m), b->origin) == 0) {
+		count(b, "echo_dropped", 1);
+		return;
+	}
+	if (to == NULL || to[0] == '\0') {
+		count(b, "dropped", 1); /* not a request: nobody to answer */
+		return;
+	}
+	if (natsMsgHeader_Get(m, "Xz-Timeout-Ms", &t) == NATS_OK && t) {
+		unsigned long long v = strtoull(t, NULL, 10);
+		tmo                  = v > 3600000 ? 3600000 : (uint32_t) v;
+		if (tmo == 0)
+			tmo = 1;
+	}
+	if (topic == NULL || (q = calloc(1, sizeof(*q))) == NULL) {
+		nats_reply_error(b, to, XZ_REPLY_BAD_REQUEST,
+		    "no bus topic in the subject");
+		return;
+	}
+	q->b = b;
+	if ((q->reply = strdup(to)) == NULL) {
+		free(q);
+		nats_reply_error(b, to, XZ_REPLY_INTERNAL, "out of memory");
+		return;
+	}
+	rc = b->host->request(b->self, topic, natsMsg_GetData(m),
+	    (size_t) natsMsg_GetDataLength(m), tmo, on_bus_reply, q);
+	if (rc != XZ_OK) {
+		free(q->reply);
+		free(q);
+		nats_reply_error(b, to,
+		    rc == XZ_ENORESPONDERS ? XZ_REPLY_NO_RESPONDERS
+		                           : XZ_REPLY_UNAVAILABLE,
+		    b->host->strerror(rc));
+		return;
+	}
+	count(b, "requests_imported", 1);
 }
 
 /* ---- setup once connected ---- */
@@ -739,9 +1040,12 @@ core_setup(struct nb *b)
 	for (size_t i = 0; i < b->imp.n; i++) {
 		natsStatus s;
 
+		if (b->isubs[i] != NULL)
+			continue;
 		nb_join(subj, sizeof(subj), b->import_prefix, b->imp.v[i]);
 		s = natsConnection_SubscribeSync(&b->isubs[i], b->nc, subj);
 		if (s != NATS_OK) {
+			b->isubs[i] = NULL;
 			b->host->log(b->self, XZ_LOG_ERROR,
 			    "import %s: cannot subscribe: %s", subj,
 			    natsStatus_GetText(s));
@@ -749,6 +1053,21 @@ core_setup(struct nb *b)
 		}
 		natsSubscription_SetPendingLimits(
 		    b->isubs[i], 1 << 20, 1 << 30);
+	}
+	for (size_t i = 0; i < b->rimp.n; i++) {
+		natsStatus s;
+
+		if (b->rsubs[i] != NULL)
+			continue;
+		nb_join(subj, sizeof(subj), b->import_prefix, b->rimp.v[i]);
+		s = natsConnection_SubscribeSync(&b->rsubs[i], b->nc, subj);
+		if (s != NATS_OK) {
+			b->rsubs[i] = NULL;
+			b->host->log(b->self, XZ_LOG_ERROR,
+			    "request_import %s: cannot subscribe: %s", subj,
+			    natsStatus_GetText(s));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -920,10 +1239,17 @@ tick(void *ud, uint64_t id)
 		}
 	}
 	for (size_t i = 0; b->core_ready && i < b->imp.n; i++)
-		drain(b, b->isubs[i], 0, &b->isub_lost[i]);
+		drain(b, b->isubs[i], NB_CORE, &b->isub_lost[i]);
+	for (size_t i = 0; b->core_ready && i < b->rimp.n; i++)
+		drain(b, b->rsubs[i], NB_REQUEST, &b->rsub_lost[i]);
+	if (b->npend > 0) {
+		pend_poll(b);
+		pend_expire(b, 0);
+	}
 	for (size_t i = 0; i < b->dimp.n; i++)
 		if (b->dsubs[i].sub != NULL)
-			drain(b, b->dsubs[i].sub, 1, &b->dsubs[i].lost);
+			drain(
+			    b, b->dsubs[i].sub, NB_DURABLE, &b->dsubs[i].lost);
 	if (b->js != NULL) {
 		outbox_acks(b);
 		if (conn && b->js_ready && b->outbox_n > 0)
@@ -967,6 +1293,12 @@ nb_free(struct nb *b)
 	nb_list_free(&b->imp);
 	nb_list_free(&b->dexp);
 	nb_list_free(&b->dimp);
+	nb_list_free(&b->rexp);
+	nb_list_free(&b->rimp);
+	free(b->rsubs);
+	free(b->rsub_lost);
+	free(b->inbox);
+	free(b->pend);
 	free(b->isubs);
 	free(b->isub_lost);
 	free(b->dsubs);
@@ -995,6 +1327,7 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 		{ "reconnect_wait_ms", NULL },
 		{ "reconnect_wait_max_ms", NULL },
 		{ "reconnect_buffer_bytes", NULL },
+		{ "requests_max", NULL },
 	};
 
 	if (b == NULL)
@@ -1011,6 +1344,7 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 	ints[6].out = &b->rwait_ms;
 	ints[7].out = &b->rwait_max_ms;
 	ints[8].out = &b->rbuf;
+	ints[9].out = &b->req_max;
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 		if (host->opt_int(self, ints[i].name, ints[i].out) != XZ_OK) {
 			nb_free(b);
@@ -1027,6 +1361,8 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 	    || read_list(b, "import", 1, &b->imp) != 0
 	    || read_list(b, "durable_export", 1, &b->dexp) != 0
 	    || read_list(b, "durable_import", 1, &b->dimp) != 0
+	    || read_list(b, "request_export", 1, &b->rexp) != 0
+	    || read_list(b, "request_import", 1, &b->rimp) != 0
 	    || check_prefix(b, "export_prefix", b->export_prefix, 0) != 0
 	    || check_prefix(b, "import_prefix", b->import_prefix, 1) != 0
 	    || check_prefix(b, "durable_prefix", b->durable_prefix, 0) != 0) {
@@ -1082,8 +1418,12 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 	b->isubs     = calloc(b->imp.n + 1, sizeof(*b->isubs));
 	b->isub_lost = calloc(b->imp.n + 1, sizeof(*b->isub_lost));
 	b->dsubs     = calloc(b->dimp.n + 1, sizeof(*b->dsubs));
+	b->rsubs     = calloc(b->rimp.n + 1, sizeof(*b->rsubs));
+	b->rsub_lost = calloc(b->rimp.n + 1, sizeof(*b->rsub_lost));
+	b->pend      = calloc((size_t) b->req_max, sizeof(*b->pend));
 	if (b->origin == NULL || b->isubs == NULL || b->isub_lost == NULL
-	    || b->dsubs == NULL) {
+	    || b->dsubs == NULL || b->rsubs == NULL || b->rsub_lost == NULL
+	    || b->pend == NULL) {
 		nb_free(b);
 		return XZ_ENOMEM;
 	}
@@ -1143,6 +1483,14 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 			nb_free(b);
 			return XZ_EINVAL;
 		}
+	for (size_t i = 0; i < b->rexp.n; i++)
+		if (host->subscribe(
+		        self, b->rexp.v[i], NULL, on_request_export, b, NULL)
+		    != XZ_OK) {
+			store_close(b);
+			nb_free(b);
+			return XZ_EINVAL;
+		}
 	*state = b;
 	return XZ_OK;
 }
@@ -1157,7 +1505,16 @@ nb_start(void *state)
 	if (atomic_fetch_add(&nb_lib_users, 1) == 0)
 		nats_Open(-1);
 	b->lib_open = 1;
-	s           = natsOptions_Create(&b->opts);
+	if (b->rexp.n > 0) {
+		natsInbox *in = NULL;
+		if (natsInbox_Create(&in) != NATS_OK
+		    || (b->inbox = strdup(in)) == NULL) {
+			natsInbox_Destroy(in);
+			return XZ_ENOMEM;
+		}
+		natsInbox_Destroy(in);
+	}
+	s = natsOptions_Create(&b->opts);
 	if (s == NATS_OK)
 		s = natsOptions_SetURL(b->opts, b->url);
 	if (s == NATS_OK)
@@ -1207,8 +1564,10 @@ nb_start(void *state)
 		return rc;
 	b->host->log(b->self, XZ_LOG_INFO,
 	    "bridge to %s as '%s': %zu export, %zu import, %zu durable "
-	    "export, %zu durable import pattern(s)",
-	    b->url, b->origin, b->exp.n, b->imp.n, b->dexp.n, b->dimp.n);
+	    "export, %zu durable import, %zu request export, %zu request "
+	    "import pattern(s)",
+	    b->url, b->origin, b->exp.n, b->imp.n, b->dexp.n, b->dimp.n,
+	    b->rexp.n, b->rimp.n);
 	return XZ_OK;
 }
 
@@ -1220,6 +1579,7 @@ nb_stop(void *state)
 	if (b->timer != 0)
 		b->host->timer_cancel(b->self, b->timer);
 	b->timer = 0;
+	pend_expire(b, 1);
 	/* Last acknowledgements, so the outbox does not resend them. */
 	if (b->js != NULL) {
 		jsPubOptions po;
@@ -1239,6 +1599,8 @@ nb_fini(void *state)
 		natsSubscription_Destroy(b->isubs[i]);
 	for (size_t i = 0; i < b->dimp.n; i++)
 		natsSubscription_Destroy(b->dsubs[i].sub);
+	for (size_t i = 0; i < b->rimp.n; i++)
+		natsSubscription_Destroy(b->rsubs[i]);
 	if (b->nc != NULL)
 		natsConnection_Close(b->nc);
 	jsCtx_Destroy(b->js);

@@ -57,21 +57,31 @@ xz.subscribe("collect.stats", function(d)
 end)
 EOF
 
-# node_cfg NAME ORIGIN: a node with the collector and the bridge: exports
-# site.alarm.> and site.visit.> under xiezhi.ORIGIN., imports them from
-# every site (xiezhi.*.), so a re-export would come straight back.
+# B answers ask.echo, fails ask.fail, never answers ask.slow.
+cat >"$XZ_T/responder.lua" <<'EOF'
+xz.subscribe("ask.echo", function(d) return { echo = d.n, by = "b" } end)
+xz.subscribe("ask.fail", function(d) error("refused on purpose") end)
+xz.subscribe("ask.slow", function(d) end)
+EOF
+
+# node_cfg NAME ORIGIN [SCRIPTS]: a node with the collector and the
+# bridge: exports site.alarm.> and site.visit.> under xiezhi.ORIGIN.,
+# imports them from every site (xiezhi.*.), so a re-export would come
+# straight back. A carries its requests on ask.> to NATS, B takes NATS
+# requests on ask.> to its bus.
 node_cfg() {
 	xz_config "$XZ_T/$1.cfg" "$1" <<EOF
-scripts = ( { name = "collect"; path = "$XZ_T/collect.lua"; } );
+scripts = ( { name = "collect"; path = "$XZ_T/collect.lua"; } ${3:-} );
 plugins = ( { name = "nats"; kind = "so"; options = {
     url = "nats://127.0.0.1:$NATS_PORT"; origin = "$2";
     export = "site.alarm.>, site.visit.>"; export_prefix = "xiezhi.$2.";
     import = "site.alarm.> site.visit.>"; import_prefix = "xiezhi.*.";
-    reconnect_wait_ms = 50; reconnect_wait_max_ms = 500; }; } );
+    reconnect_wait_ms = 50; reconnect_wait_max_ms = 500; ${4:-} }; } );
 EOF
 }
-node_cfg a a
-node_cfg b b
+node_cfg a a "" 'request_export = "ask.>";'
+node_cfg b b ", { name = \"responder\"; path = \"$XZ_T/responder.lua\"; }" \
+	'request_import = "ask.>";'
 check "check accepts the bridge" "$XZ_BIN" check -c "$XZ_T/a.cfg"
 start_node "$XZ_T/a.cfg" a
 start_node "$XZ_T/b.cfg" b
@@ -123,6 +133,20 @@ ge _ 100 cnt "$XZ_T/b.cfg" echo_dropped && pass "b's export side dropped the imp
 wait_for 20 is _ 1 stats "$XZ_T/a.cfg" site.visit.booked total || true
 assert_eq "a got b's event" 1 "$(stats "$XZ_T/a.cfg" site.visit.booked total)"
 
+# ---- requests A -> NATS -> B -> reply ----
+check "a request on a answered by b's responder" "$XZ_BIN" call "${XA[@]}" ask.echo '{"n":7}' -t 5000
+assert_eq "the reply crossed back" '{"by":"b","echo":7}' "$(echo "$OUT" | jq -cS .)"
+assert_exit "an error reply crosses as an error" 1 "$XZ_BIN" call "${XA[@]}" ask.fail '{}' -t 5000
+assert_eq "with its code" internal "$(echo "$OUT" | jq -r .error.code)"
+assert_contains "and its message" "refused on purpose" "$(echo "$OUT" | jq -r .error.message)"
+assert_exit "no responder on b: no_responders" 3 "$XZ_BIN" call "${XA[@]}" ask.nobody '{}' -t 5000
+assert_eq "code" no_responders "$(echo "$OUT" | jq -r .error.code)"
+assert_exit "b never answers: the caller's deadline holds" 3 "$XZ_BIN" call "${XA[@]}" ask.slow '{}' -t 500
+assert_eq "code" timeout "$(echo "$OUT" | jq -r .error.code)"
+assert_eq "a: requests_exported" 4 "$(cnt "$XZ_T/a.cfg" requests_exported)"
+assert_eq "b: requests_imported (the one without responder refused)" \
+	"3 1" "$(cnt "$XZ_T/b.cfg" requests_imported) $(cnt "$XZ_T/b.cfg" request_errors)"
+
 # ---- nats-server dies mid-run and comes back ----
 pings_ok() { # both nodes answer ping within 1 s
 	"$XZ_BIN" call "${XA[@]}" xz.sys.ping '{}' -t 1000 >/dev/null &&
@@ -146,6 +170,8 @@ assert_eq "a: connected again" 1 "$(cnt "$XZ_T/a.cfg" connected)"
 assert_le "a: reconnects counted" $((rec_a + 1)) "$(cnt "$XZ_T/a.cfg" reconnects)"
 ge _ 1 cnt "$XZ_T/a.cfg" disconnects && pass "a: disconnects counted" || fail "a: disconnects 0"
 check "pings after the restart" pings_ok
+wait_for 20 "$XZ_BIN" call "${XA[@]}" ask.echo '{"n":8}' -t 1000 || true
+check "requests cross again after the reconnect" "$XZ_BIN" call "${XA[@]}" ask.echo '{"n":8}' -t 5000
 i=0
 until [ "$(stats "$XZ_T/b.cfg" site.alarm.after total)" -gt 0 ]; do
 	i=$((i + 1))
@@ -156,6 +182,9 @@ done
 ge _ 1 stats "$XZ_T/b.cfg" site.alarm.after total && pass "events flow a -> b after the reconnect" ||
 	fail "no event reached b after the reconnect"
 
-stop_node a
 stop_node b
+assert_exit "b gone: a's request gets no_responders from NATS" 3 \
+	"$XZ_BIN" call "${XA[@]}" ask.echo '{"n":9}' -t 5000
+assert_eq "code" no_responders "$(echo "$OUT" | jq -r .error.code)"
+stop_node a
 finish
