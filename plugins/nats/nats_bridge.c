@@ -121,6 +121,13 @@ static const xz_option_decl nb_options[] = {
 	                   "streams only)",
 	    .min         = 60,
 	    .max         = 31536000 },
+	{ .name          = "stream_replicas",
+	    .type        = XZ_OPT_INT,
+	    .def         = "1",
+	    .description = "copies of the stream in a NATS cluster (created "
+	                   "streams only)",
+	    .min         = 1,
+	    .max         = 5 },
 	{ .name          = "dedup_window_s",
 	    .type        = XZ_OPT_INT,
 	    .def         = "120",
@@ -232,8 +239,9 @@ struct nb {
 	char       *origin; /* owned */
 	nb_list     exp, imp, dexp, dimp, rexp, rimp; /* owned */
 	size_t      import_strip, durable_strip;
-	int64_t     max_age_s, dedup_s, ack_wait_ms, outbox_max, seen_max;
-	int64_t     poll_ms, rwait_ms, rwait_max_ms, rbuf, req_max;
+	int64_t     max_age_s, replicas, dedup_s, ack_wait_ms, outbox_max,
+	    seen_max;
+	int64_t poll_ms, rwait_ms, rwait_max_ms, rbuf, req_max;
 
 	/* NATS objects, owned; NULL until start. */
 	natsOptions       *opts;
@@ -1124,6 +1132,7 @@ stream_setup(struct nb *b)
 	sc.Retention   = js_LimitsPolicy;
 	sc.MaxAge      = b->max_age_s * 1000 * NB_NS_PER_MS;
 	sc.Duplicates  = b->dedup_s * 1000 * NB_NS_PER_MS;
+	sc.Replicas    = b->replicas;
 	s              = js_AddStream(&si, b->js, &sc, NULL, &jerr);
 	if (s != NATS_OK) {
 		b->host->log(b->self, XZ_LOG_WARN,
@@ -1328,6 +1337,7 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 		{ "reconnect_wait_max_ms", NULL },
 		{ "reconnect_buffer_bytes", NULL },
 		{ "requests_max", NULL },
+		{ "stream_replicas", NULL },
 	};
 
 	if (b == NULL)
@@ -1335,16 +1345,17 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 	b->self = self;
 	b->host = host;
 	pthread_mutex_init(&b->mu, NULL);
-	ints[0].out = &b->max_age_s;
-	ints[1].out = &b->dedup_s;
-	ints[2].out = &b->ack_wait_ms;
-	ints[3].out = &b->outbox_max;
-	ints[4].out = &b->seen_max;
-	ints[5].out = &b->poll_ms;
-	ints[6].out = &b->rwait_ms;
-	ints[7].out = &b->rwait_max_ms;
-	ints[8].out = &b->rbuf;
-	ints[9].out = &b->req_max;
+	ints[0].out  = &b->max_age_s;
+	ints[1].out  = &b->dedup_s;
+	ints[2].out  = &b->ack_wait_ms;
+	ints[3].out  = &b->outbox_max;
+	ints[4].out  = &b->seen_max;
+	ints[5].out  = &b->poll_ms;
+	ints[6].out  = &b->rwait_ms;
+	ints[7].out  = &b->rwait_max_ms;
+	ints[8].out  = &b->rbuf;
+	ints[9].out  = &b->req_max;
+	ints[10].out = &b->replicas;
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 		if (host->opt_int(self, ints[i].name, ints[i].out) != XZ_OK) {
 			nb_free(b);
