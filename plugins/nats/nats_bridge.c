@@ -274,8 +274,11 @@ struct nb {
 	sqlite3      *db; /* owned by the kernel */
 	sqlite3_stmt *ins_out, *sel_out, *del_out, *ins_seen, *has_seen,
 	    *prune_seen;
-	uint64_t seen_inserts;
-	uint64_t warn_at; /* kernel ms: rate limit of repeated warnings */
+	uint64_t  seen_inserts;
+	int       in_tx; /* a store transaction is open until batch_end */
+	natsMsg **held; /* owned: durable imports to ack after the commit */
+	size_t    nheld, capheld;
+	uint64_t  warn_at; /* kernel ms: rate limit of repeated warnings */
 };
 
 static void
@@ -421,6 +424,16 @@ store_open(struct nb *b)
 	return 0;
 }
 
+/* Open the batch's store transaction (committed in batch_end: one
+ * commit per batch of messages, not per message). */
+static void
+tx_begin(struct nb *b)
+{
+	if (!b->in_tx && b->db != NULL
+	    && sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+		b->in_tx = 1;
+}
+
 static void
 store_close(struct nb *b)
 {
@@ -524,6 +537,7 @@ on_durable_export(void *ud, const xz_msg *msg)
 		return;
 	}
 	nb_hex16(msg->id, id);
+	tx_begin(b);
 	sqlite3_bind_text(b->ins_out, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(b->ins_out, 2, subj, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(b->ins_out, 3, msg->source ? msg->source : "", -1,
@@ -605,14 +619,13 @@ outbox_acks(struct nb *b)
 	b->resend               = 0;
 	pthread_mutex_unlock(&b->mu);
 	if (n > 0) {
-		sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL);
+		tx_begin(b);
 		for (size_t i = 0; i < n; i++) {
 			sqlite3_bind_int64(b->del_out, 1, acked[i]);
 			if (sqlite3_step(b->del_out) == SQLITE_DONE)
 				gone += sqlite3_changes(b->db);
 			sqlite3_reset(b->del_out);
 		}
-		sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL);
 		b->last_ack_ms = (int64_t) b->host->now_ms(b->self);
 	}
 	free(acked);
@@ -688,6 +701,7 @@ seen(struct nb *b, const char *id)
 static void
 remember(struct nb *b, const char *id)
 {
+	tx_begin(b);
 	sqlite3_bind_text(b->ins_seen, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_step(b->ins_seen);
 	sqlite3_reset(b->ins_seen);
@@ -698,8 +712,27 @@ remember(struct nb *b, const char *id)
 	}
 }
 
-/* Publish one JetStream message on the bus, then acknowledge it. Returns
- * 0, or -1 when the bus pushed back (the message is redelivered later). */
+/* Keep m to acknowledge it once the batch's transaction (its id in
+ * `seen`) is committed. 0, or -1 when it could not be kept. */
+static int
+hold(struct nb *b, natsMsg *m)
+{
+	if (b->nheld == b->capheld) {
+		size_t    nc = b->capheld ? 2 * b->capheld : 64;
+		natsMsg **nh = realloc(b->held, nc * sizeof(*nh));
+		if (nh == NULL)
+			return -1;
+		b->held    = nh;
+		b->capheld = nc;
+	}
+	b->held[b->nheld++] = m;
+	return 0;
+}
+
+/* Publish one JetStream message on the bus; acknowledge it, now or after
+ * the commit. Returns 0 (done: the caller destroys m), 1 (m is held for
+ * the ack after the commit) or -1 (the bus pushed back: the message is
+ * redelivered later; the caller destroys m). */
 static int
 import_durable(struct nb *b, natsMsg *m)
 {
@@ -746,11 +779,13 @@ import_durable(struct nb *b, natsMsg *m)
 		natsMsg_Ack(m, NULL);
 		return 0;
 	}
+	count(b, "imported", 1);
 	if (id != NULL)
 		remember(b, id);
+	if (b->in_tx && hold(b, m) == 0)
+		return 1;
 	if (natsMsg_Ack(m, NULL) == NATS_OK)
 		count(b, "js_acked", 1);
-	count(b, "imported", 1);
 	return 0;
 }
 
@@ -775,8 +810,9 @@ drain(struct nb *b, natsSubscription *sub, int kind, int64_t *lost)
 			break;
 		if (kind == NB_DURABLE) {
 			int rc = import_durable(b, m);
-			natsMsg_Destroy(m);
-			if (rc != 0)
+			if (rc != 1)
+				natsMsg_Destroy(m);
+			if (rc < 0)
 				break;
 			continue;
 		}
@@ -1308,6 +1344,7 @@ nb_free(struct nb *b)
 	free(b->rsub_lost);
 	free(b->inbox);
 	free(b->pend);
+	free(b->held);
 	free(b->isubs);
 	free(b->isub_lost);
 	free(b->dsubs);
@@ -1582,6 +1619,37 @@ nb_start(void *state)
 	return XZ_OK;
 }
 
+/* Commit the batch's transaction, then acknowledge the durable imports
+ * it recorded. */
+static void
+nb_batch_end(void *state)
+{
+	struct nb *b     = state;
+	int64_t    acked = 0;
+
+	if (b->in_tx) {
+		if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL)
+		    != SQLITE_OK) {
+			b->host->log(b->self, XZ_LOG_ERROR,
+			    "store commit: %s (durable imports not "
+			    "acknowledged: they come again)",
+			    sqlite3_errmsg(b->db));
+			sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+			for (size_t i = 0; i < b->nheld; i++)
+				natsMsg_Destroy(b->held[i]);
+			b->nheld = 0;
+		}
+		b->in_tx = 0;
+	}
+	for (size_t i = 0; i < b->nheld; i++) {
+		acked += natsMsg_Ack(b->held[i], NULL) == NATS_OK;
+		natsMsg_Destroy(b->held[i]);
+	}
+	b->nheld = 0;
+	if (acked > 0)
+		count(b, "js_acked", acked);
+}
+
 static void
 nb_stop(void *state)
 {
@@ -1599,6 +1667,7 @@ nb_stop(void *state)
 		js_PublishAsyncComplete(b->js, &po);
 		outbox_acks(b);
 	}
+	nb_batch_end(b);
 }
 
 static void
@@ -1606,6 +1675,15 @@ nb_fini(void *state)
 {
 	struct nb *b = state;
 
+	/* Normally nothing is left: the kernel ran batch_end after the last
+	 * batch. Only log may be used here, so no counters. */
+	if (b->in_tx)
+		sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL);
+	for (size_t i = 0; i < b->nheld; i++) {
+		natsMsg_Ack(b->held[i], NULL);
+		natsMsg_Destroy(b->held[i]);
+	}
+	b->nheld = 0;
 	for (size_t i = 0; i < b->imp.n; i++)
 		natsSubscription_Destroy(b->isubs[i]);
 	for (size_t i = 0; i < b->dimp.n; i++)
@@ -1635,6 +1713,7 @@ static const xz_plugin_desc nb_desc = {
 	.start       = nb_start,
 	.stop        = nb_stop,
 	.fini        = nb_fini,
+	.batch_end   = nb_batch_end,
 };
 
 XZ_EXPORT const xz_plugin_desc *
