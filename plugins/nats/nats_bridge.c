@@ -1543,6 +1543,43 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 	return XZ_OK;
 }
 
+/* url: one URL or several separated by commas (a cluster). */
+static natsStatus
+set_servers(struct nb *b)
+{
+	nb_list     l    = { NULL, 0 };
+	const char *seps = ", \t";
+	const char *p    = b->url;
+	natsStatus  s;
+
+	while (*p != '\0') {
+		size_t len;
+		char **nv;
+
+		p += strspn(p, seps);
+		if (*p == '\0')
+			break;
+		len = strcspn(p, seps);
+		nv  = realloc(l.v, (l.n + 1) * sizeof(*nv));
+		if (nv == NULL || (nv[l.n] = strndup(p, len)) == NULL) {
+			if (nv != NULL)
+				l.v = nv;
+			nb_list_free(&l);
+			return NATS_NO_MEMORY;
+		}
+		l.v = nv;
+		l.n++;
+		p += len;
+	}
+	if (l.n == 0)
+		return NATS_INVALID_ARG;
+	s = l.n == 1
+	    ? natsOptions_SetURL(b->opts, l.v[0])
+	    : natsOptions_SetServers(b->opts, (const char **) l.v, (int) l.n);
+	nb_list_free(&l);
+	return s;
+}
+
 static int
 nb_start(void *state)
 {
@@ -1564,7 +1601,7 @@ nb_start(void *state)
 	}
 	s = natsOptions_Create(&b->opts);
 	if (s == NATS_OK)
-		s = natsOptions_SetURL(b->opts, b->url);
+		s = set_servers(b);
 	if (s == NATS_OK)
 		s = natsOptions_SetName(b->opts, b->origin);
 	if (s == NATS_OK)
