@@ -14,19 +14,32 @@ NATS_SERVER=${XZ_NATS_SERVER:-$(PATH="$PATH:/usr/sbin:/usr/local/sbin" command -
 [ -f "$XZ_PLUGIN_DIR/nats.so" ] || skip_test "the nats plugin was not built (libnats-dev missing)"
 N=${XZ_NATS_CLUSTER_EVENTS:-100000}
 
-# Six ports nobody listens on now (three clients, three routes).
+# port_used P: some local TCP socket has port P (/proc/net/tcp*).
+port_used() {
+	awk -v h="$(printf ':%04X' "$1")" '$2 ~ h"$" { f = 1 } END { exit !f }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+# connected_to PID P: process PID has an established TCP connection to
+# port P.
+connected_to() {
+	local inodes
+	inodes=$(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null |
+		tr -dc '0-9\n')
+	awk -v h="$(printf ':%04X' "$2")" '$3 ~ h"$" && $4 == "01" { print $10 }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qxF -f <(echo "$inodes")
+}
+# Six ports nobody uses now (three clients, three routes).
 free_ports() {
 	local want=$1 p got=()
 	while [ "${#got[@]}" -lt "$want" ]; do
 		p=$((20000 + RANDOM % 30000))
-		if ! ss -ltnH "sport = :$p" | grep -q . &&
+		if ! port_used "$p" &&
 			! printf '%s\n' "${got[@]+"${got[@]}"}" | grep -qx "$p"; then
 			got+=("$p")
 		fi
 	done
 	echo "${got[@]}"
 }
-command -v ss >/dev/null || skip_test "ss (iproute2) not installed"
 read -r P1 P2 P3 C1 C2 C3 <<<"$(free_ports 6)"
 PORTS=("" "$P1" "$P2" "$P3")
 CPORTS=("" "$C1" "$C2" "$C3")
@@ -108,7 +121,7 @@ wait_for 120 sh -c "[ \$($XZ_BIN call -c $B collect.stats '{}' | jq .distinct) -
 victim=2
 apid=$(node_pid a)
 for k in 1 2 3; do
-	if ss -tnpH state established "( dport = :${PORTS[$k]} )" 2>/dev/null | grep -q "pid=$apid,"; then
+	if connected_to "$apid" "${PORTS[$k]}"; then
 		victim=$k
 	fi
 done
