@@ -141,6 +141,13 @@ static const xz_option_decl nb_options[] = {
 	                   "message",
 	    .min         = 100,
 	    .max         = 3600000 },
+	{ .name          = "max_ack_pending",
+	    .type        = XZ_OPT_INT,
+	    .def         = "1024",
+	    .description = "durable messages delivered and not yet "
+	                   "acknowledged, per consumer (created consumers)",
+	    .min         = 1,
+	    .max         = 1000000 },
 	{ .name          = "outbox_max",
 	    .type        = XZ_OPT_INT,
 	    .def         = "100000",
@@ -239,7 +246,7 @@ struct nb {
 	char       *origin; /* owned */
 	nb_list     exp, imp, dexp, dimp, rexp, rimp; /* owned */
 	size_t      import_strip, durable_strip;
-	int64_t     max_age_s, replicas, dedup_s, ack_wait_ms, outbox_max,
+	int64_t max_age_s, replicas, max_ack, dedup_s, ack_wait_ms, outbox_max,
 	    seen_max;
 	int64_t poll_ms, rwait_ms, rwait_max_ms, rbuf, req_max;
 
@@ -1222,7 +1229,7 @@ js_setup(struct nb *b)
 		so.Config.AckPolicy     = js_AckExplicit;
 		so.Config.DeliverPolicy = js_DeliverAll;
 		so.Config.AckWait       = b->ack_wait_ms * NB_NS_PER_MS;
-		so.Config.MaxAckPending = 4096;
+		so.Config.MaxAckPending = b->max_ack;
 		s                       = js_SubscribeSync(
 		                          &d->sub, b->js, d->filter, NULL, &so, &jerr);
 		if (s != NATS_OK) {
@@ -1375,6 +1382,7 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 		{ "reconnect_buffer_bytes", NULL },
 		{ "requests_max", NULL },
 		{ "stream_replicas", NULL },
+		{ "max_ack_pending", NULL },
 	};
 
 	if (b == NULL)
@@ -1393,6 +1401,7 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 	ints[8].out  = &b->rbuf;
 	ints[9].out  = &b->req_max;
 	ints[10].out = &b->replicas;
+	ints[11].out = &b->max_ack;
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 		if (host->opt_int(self, ints[i].name, ints[i].out) != XZ_OK) {
 			nb_free(b);
