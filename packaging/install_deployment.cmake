@@ -65,6 +65,9 @@ file(GLOB cfgs RELATIVE "${XZ_SRC}/config" "${XZ_SRC}/config/*.cfg")
 # xiezhi-test.cfg turns on the test clock (anyone may move it): a
 # repository-only deployment for the docs' walk-throughs, never installed.
 list(REMOVE_ITEM cfgs "xiezhi-test.cfg")
+# The two nodes of docs/nats.md's walk-through (their own data folders and
+# a nats-server in /tmp): repository-only too.
+list(REMOVE_ITEM cfgs "nats-bridge.cfg" "nats-bridge-bureau.cfg")
 foreach(f ${cfgs})
   file(READ "${XZ_SRC}/config/${f}" text)
   # Mark what is known first, then look for what is left, then fill in.
