@@ -1164,6 +1164,49 @@ parse_lua(ld *l)
 		c->lua.max_failures = (uint32_t) n;
 }
 
+/* The identity store's settings (core/auth): demo users, token lifetime,
+ * the failed-login limiter. */
+static void
+parse_auth_identity(ld *l, const config_setting_t *g)
+{
+	xz_identity_settings *a = &l->c->identity;
+	long long             n;
+
+	a->token_ttl_s          = XZ_DEFAULT_TOKEN_TTL_S;
+	a->login_free_failures  = 3;
+	a->login_backoff_ms     = 1000;
+	a->login_backoff_max_ms = 300000;
+	if (g == NULL)
+		return;
+	get_bool(l, g, "auth.", "demo_users", &a->demo_users);
+	if (get_int(l, g, "auth.", "token_ttl_s", 1, 30LL * 86400, &n) > 0)
+		a->token_ttl_s = (uint32_t) n;
+	if (get_int(l, g, "auth.", "login_free_failures", 1, 1000, &n) > 0)
+		a->login_free_failures = (uint32_t) n;
+	if (get_int(l, g, "auth.", "login_backoff_ms", 1, 3600000, &n) > 0)
+		a->login_backoff_ms = (uint32_t) n;
+	if (get_int(l, g, "auth.", "login_backoff_max_ms", 1, 86400000, &n)
+	    > 0)
+		a->login_backoff_max_ms = (uint32_t) n;
+	if (a->login_backoff_max_ms < a->login_backoff_ms)
+		err(l, config_setting_get_member(g, "login_backoff_max_ms"),
+		    "auth.login_backoff_max_ms must not be below "
+		    "auth.login_backoff_ms");
+}
+
+static void
+parse_auth(ld *l)
+{
+	static const char *const keys[] = { "demo_users", "token_ttl_s",
+		"login_free_failures", "login_backoff_ms",
+		"login_backoff_max_ms", NULL };
+	const config_setting_t  *g      = section(l, "auth");
+
+	if (g != NULL)
+		check_keys(l, g, keys, "auth");
+	parse_auth_identity(l, g);
+}
+
 /* ---- plugins and scripts -------------------------------------------- */
 
 /* Append a candidate path to tried[] (malloc'ed, freed by the caller) and
@@ -1483,7 +1526,7 @@ xz_config_load(
     xz_config *c, const char *path, const char *builtin_plugin_dir, xz_diag *d)
 {
 	static const char *const sections[]
-	    = { "node", "bus", "lua", "plugins", "scripts", NULL };
+	    = { "node", "bus", "lua", "auth", "plugins", "scripts", NULL };
 	ld l = { .c = c, .d = d, .builtin_dir = builtin_plugin_dir };
 	const config_setting_t *root;
 	struct stat             st;
@@ -1536,12 +1579,13 @@ xz_config_load(
 		if (sections[k] == NULL)
 			err(&l, s,
 			    "unknown section '%s' (expected node, bus, lua, "
-			    "plugins or scripts)%s",
+			    "auth, plugins or scripts)%s",
 			    name, suggest(name, sections, hint, sizeof(hint)));
 	}
 	parse_node(&l);
 	parse_bus(&l);
 	parse_lua(&l);
+	parse_auth(&l);
 	parse_entries(&l, 0);
 	parse_entries(&l, 1);
 	rc = l.nerr == 0 ? 0 : -1;
