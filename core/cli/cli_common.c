@@ -175,6 +175,18 @@ connect_with(const char *what, const char *config, const char *url,
 	o.name               = name;
 	o.connect_timeout_ms = 1000;
 	o.token              = token;
+	/* A tls+tcp:// door: the CA, and this client's certificate for a
+	 * node that asks for one (docs/security.md, "Certificates"). */
+	if (strncmp(u, "tls+tcp://", 10) == 0) {
+		const char *ca    = getenv("XZ_TLS_CA"),
+		           *cert  = getenv("XZ_TLS_CERT");
+		const char *key   = getenv("XZ_TLS_KEY");
+		const char *sn    = getenv("XZ_TLS_SERVER_NAME");
+		o.tls_ca_file     = ca && ca[0] ? ca : NULL;
+		o.tls_cert_file   = cert && cert[0] ? cert : NULL;
+		o.tls_key_file    = key && key[0] ? key : NULL;
+		o.tls_server_name = sn && sn[0] ? sn : NULL;
+	}
 	if ((rc = xzc_open(c, u, &o, err, sizeof(err))) != XZ_OK)
 		fprintf(stderr, "xiezhi %s: %s\n", what, err);
 	free(u);

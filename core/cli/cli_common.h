@@ -36,7 +36,9 @@ int xz_cli_load_config(const char *path, xz_config *cfg);
  * Returns a malloc'd string, or NULL after printing why ("xiezhi WHAT:"). */
 char *xz_cli_node_url(const char *what, const char *config, const char *url);
 /* Connect to the node (found as xz_cli_node_url does) as name, through
- * the client library. 0 with *c (close it with xzc_close), or -1 after
+ * the client library. A tls+tcp:// URL takes its CA, client certificate,
+ * key and server name from $XZ_TLS_CA, $XZ_TLS_CERT, $XZ_TLS_KEY and
+ * $XZ_TLS_SERVER_NAME. 0 with *c (close it with xzc_close), or -1 after
  * printing why ("xiezhi WHAT: cannot reach the node at URL: ..."). */
 int xz_cli_connect(const char *what, const char *config, const char *url,
     const char *name, xzc_client **c);
