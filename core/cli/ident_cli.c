@@ -786,6 +786,34 @@ xz_cli_identity(int argc, char **argv)
 		fputs(xz_usage_identity, stderr);
 		return XZ_EXIT_USAGE;
 	}
+	/* GROUP OP may come after options (`identity -c FILE user list`):
+	 * bring the first two words that are not options or their values to
+	 * the front. */
+	int words[2], nw = 0;
+	for (int i = 1; i < argc && nw < 2; i++) {
+		if (argv[i][0] == '-') {
+			if (strchr("cu", argv[i][1]) != NULL
+			    && argv[i][2] == '\0')
+				i++;
+			else if (argv[i][1] == '-'
+			    && strchr(argv[i], '=') == NULL
+			    && strcmp(argv[i], "--json") != 0
+			    && strcmp(argv[i], "--help") != 0)
+				i++;
+			continue;
+		}
+		words[nw++] = i;
+	}
+	if (nw < 2) {
+		fputs(xz_usage_identity, stderr);
+		return XZ_EXIT_USAGE;
+	}
+	for (int k = 0; k < 2; k++) {
+		char *w = argv[words[k]];
+		memmove(argv + 2 + k, argv + 1 + k,
+		    (size_t) (words[k] - 1 - k) * sizeof(char *));
+		argv[1 + k] = w;
+	}
 	const char *group = argv[1], *op = argv[2];
 	int rc = parse("identity", xz_usage_identity, argc - 2, argv + 2, &o);
 	if (rc != 0)

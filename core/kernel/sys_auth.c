@@ -180,8 +180,20 @@ verify_token(void *ud, const char *token, const char **why)
 		*why = "the node is stopping";
 		return NULL;
 	}
-	if (xz_identity_token_user(a->id, token, &u, sid, why) != XZ_OK)
+	if (xz_identity_token_user(a->id, token, &u, sid, why) != XZ_OK) {
+		/* Said to the peer and logged by the link. */
+		if (strcmp(*why, "expired") == 0)
+			*why = "the session token has expired: log in again";
+		else if (strcmp(*why, "revoked") == 0)
+			*why
+			    = "the session token was revoked (logged out or a "
+			      "new password): log in again";
+		else if (strcmp(*why, "locked") == 0)
+			*why = "the session token's user is locked";
+		else if (strcmp(*why, "unknown") == 0)
+			*why = "unknown session token";
 		return NULL;
+	}
 	snprintf(auth, sizeof(auth), "token %s", sid);
 	xz_principal *p = xz_principal_new(
 	    u.user, u.name, u.agency, (const char *const *) u.roles, auth);

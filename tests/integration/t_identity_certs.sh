@@ -15,7 +15,7 @@ export HOME="$XZ_T/home"
 mkdir -p "$HOME"
 unset XZ_CREDS
 PKI="$XZ_T/pki"
-OUT="$XZ_T/certs"
+CERTS="$XZ_T/certs"
 PORT=$((20000 + ($$ + 7) % 20000))
 
 # ---- the CA, offline ----
@@ -25,31 +25,31 @@ assert_eq "the CA folder is private" 700 "$(stat -c %a "$PKI")"
 assert_exit "ca init twice" 1 xz identity ca init --pki "$PKI" --cn n1-ca
 assert_contains "never overwritten" "already holds a CA" "$ERR"
 check "issue the node's certificate" xz identity cert issue --pki "$PKI" \
-	--cn n1 --kind node --dns localhost --dns 127.0.0.1 --out "$OUT"
+	--cn n1 --kind node --dns localhost --dns 127.0.0.1 --out "$CERTS"
 check "issue kiosk-03" xz identity cert issue --pki "$PKI" --cn kiosk-03 \
-	--out "$OUT"
+	--out "$CERTS"
 check "issue kiosk-04" xz identity cert issue --pki "$PKI" --cn kiosk-04 \
-	--out "$OUT"
-assert_eq "the key is private" 600 "$(stat -c %a "$OUT/kiosk-03.key")"
-assert_exit "a CN that is a path" 2 xz identity cert issue --pki "$PKI" \
-	--cn ../x --out "$OUT" ||
-	true
+	--out "$CERTS"
+assert_eq "the key is private" 600 "$(stat -c %a "$CERTS/kiosk-03.key")"
+assert_exit "a CN that is a path" 1 xz identity cert issue --pki "$PKI" \
+	--cn ../x --out "$CERTS"
+assert_contains "invalid CN" "invalid CN '../x'" "$ERR"
 check "openssl verifies kiosk-03" openssl verify -CAfile "$PKI/ca.pem" \
-	"$OUT/kiosk-03.pem"
+	"$CERTS/kiosk-03.pem"
 check "openssl: a client certificate" openssl verify -purpose sslclient \
-	-CAfile "$PKI/ca.pem" "$OUT/kiosk-03.pem"
+	-CAfile "$PKI/ca.pem" "$CERTS/kiosk-03.pem"
 check "openssl: the node serves and dials" openssl verify -purpose sslserver \
-	-CAfile "$PKI/ca.pem" "$OUT/n1.pem"
+	-CAfile "$PKI/ca.pem" "$CERTS/n1.pem"
 assert_exit "a kiosk certificate does not serve" 2 openssl verify \
-	-purpose sslserver -CAfile "$PKI/ca.pem" "$OUT/kiosk-03.pem"
+	-purpose sslserver -CAfile "$PKI/ca.pem" "$CERTS/kiosk-03.pem"
 
 # ---- revocation ----
 check "revoke kiosk-04" xz identity cert revoke --pki "$PKI" kiosk-04
 assert_exit "kiosk-04 fails with the CRL" 2 openssl verify -crl_check \
-	-CRLfile "$PKI/crl.pem" -CAfile "$PKI/ca.pem" "$OUT/kiosk-04.pem"
+	-CRLfile "$PKI/crl.pem" -CAfile "$PKI/ca.pem" "$CERTS/kiosk-04.pem"
 assert_contains "revoked" "certificate revoked" "$OUT$ERR"
 check "kiosk-03 passes with the CRL" openssl verify -crl_check \
-	-CRLfile "$PKI/crl.pem" -CAfile "$PKI/ca.pem" "$OUT/kiosk-03.pem"
+	-CRLfile "$PKI/crl.pem" -CAfile "$PKI/ca.pem" "$CERTS/kiosk-03.pem"
 check "cert list" xz identity cert list --pki "$PKI" --json
 assert_eq "three issued" 3 "$(echo "$OUT" | json 'length')"
 assert_eq "one revoked" kiosk-04 \
@@ -68,8 +68,8 @@ assert_exit "openssl refuses the foreign certificate" 2 openssl verify \
 xz_config <<EOF
 bus = {
   listen = ( { url = "tls+tcp://127.0.0.1:$PORT";
-               tls = { ca = "$PKI/ca.pem"; cert = "$OUT/n1.pem";
-                       key = "$OUT/n1.key"; }; } );
+               tls = { ca = "$PKI/ca.pem"; cert = "$CERTS/n1.pem";
+                       key = "$CERTS/n1.key"; }; } );
 };
 auth = {
   certs = ( { cn = "kiosk-03"; user = "svc:kiosk-03"; name = "自助终端 3 号";
@@ -77,14 +77,14 @@ auth = {
 };
 EOF
 start_node
-export XZ_TLS_CA="$OUT/ca.pem"
+export XZ_TLS_CA="$CERTS/ca.pem"
 URL="tls+tcp://127.0.0.1:$PORT"
-if ! wait_for 20 env XZ_TLS_CERT="$OUT/kiosk-03.pem" \
-	XZ_TLS_KEY="$OUT/kiosk-03.key" "$XZ_BIN" call -u "$URL" xz.sys.ping; then
+if ! wait_for 20 env XZ_TLS_CERT="$CERTS/kiosk-03.pem" \
+	XZ_TLS_KEY="$CERTS/kiosk-03.key" "$XZ_BIN" call -u "$URL" xz.sys.ping; then
 	fail "no ping over $URL with kiosk-03's certificate"
 fi
-check "whoami over mutual TLS" env XZ_TLS_CERT="$OUT/kiosk-03.pem" \
-	XZ_TLS_KEY="$OUT/kiosk-03.key" "$XZ_BIN" whoami -u "$URL"
+check "whoami over mutual TLS" env XZ_TLS_CERT="$CERTS/kiosk-03.pem" \
+	XZ_TLS_KEY="$CERTS/kiosk-03.key" "$XZ_BIN" whoami -u "$URL"
 assert_eq "the certificate's principal" "svc:kiosk-03" "$(echo "$OUT" | json .user)"
 assert_eq "its role" kiosk "$(echo "$OUT" | json '.roles[0]')"
 assert_contains "proven by the certificate" "cert" "$(echo "$OUT" | json .auth)"
