@@ -1194,19 +1194,6 @@ parse_auth_identity(ld *l, const config_setting_t *g)
 		    "auth.login_backoff_ms");
 }
 
-static void
-parse_auth(ld *l)
-{
-	static const char *const keys[] = { "demo_users", "token_ttl_s",
-		"login_free_failures", "login_backoff_ms",
-		"login_backoff_max_ms", NULL };
-	const config_setting_t  *g      = section(l, "auth");
-
-	if (g != NULL)
-		check_keys(l, g, keys, "auth");
-	parse_auth_identity(l, g);
-}
-
 /* ---- plugins and scripts -------------------------------------------- */
 
 /* Append a candidate path to tried[] (malloc'ed, freed by the caller) and
@@ -1471,6 +1458,268 @@ parse_entries(ld *l, int script)
 		parse_entry(l, config_setting_get_elem(s, i), i, script);
 }
 
+/* ---- auth ---------------------------------------------------------- */
+
+/* A role id or user id: [a-z0-9_:.-], 1..63 bytes. */
+static int
+ident_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return 0;
+	for (; *s; s++)
+		if (!(islower((unsigned char) *s)
+		        || isdigit((unsigned char) *s) || *s == '_'
+		        || *s == '-' || *s == ':' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+/* One entry of auth.local (cn 0) or auth.certs (cn 1) at e. */
+static void
+parse_auth_id(
+    ld *l, const config_setting_t *e, const char *list, int index, int cn)
+{
+	static const char *const local_keys[]
+	    = { "uid", "gid", "user", "name", "agency", "roles", NULL };
+	static const char *const cert_keys[]
+	    = { "cn", "user", "name", "agency", "roles", NULL };
+	xz_config              *c = l->c;
+	xz_auth_id_cfg         *a;
+	const config_setting_t *at, *rl;
+	const char             *v;
+	char                    pfx[64];
+	long long               n;
+	int                     hu, hg;
+
+	snprintf(pfx, sizeof(pfx), "auth.%s[%d]: ", list, index);
+	if (!config_setting_is_group(e)) {
+		err(l, e, "auth.%s[%d] must be a group, got %s", list, index,
+		    type_name(config_setting_type(e)));
+		return;
+	}
+	a       = &c->auth_ids[c->nauth_ids++];
+	a->file = file_of(e);
+	a->line = (int) config_setting_source_line(e);
+	check_keys(l, e, cn ? cert_keys : local_keys, pfx);
+	if (cn) {
+		a->kind = 3;
+		if (get_str(l, e, pfx, "cn", &v, NULL) > 0) {
+			if ((a->cn = strdup(v)) == NULL)
+				oom(l);
+		} else if (config_setting_get_member(e, "cn") == NULL)
+			err(l, e, "%scn is required", pfx);
+	} else {
+		hu = get_int(l, e, pfx, "uid", 0, 4294967295LL, &n);
+		if (hu > 0) {
+			a->kind = 1;
+			a->id   = n;
+		}
+		hg = get_int(l, e, pfx, "gid", 0, 4294967295LL, &n);
+		if (hg > 0) {
+			a->kind = 2;
+			a->id   = n;
+		}
+		if (hu > 0 && hg > 0)
+			err(l, e, "%sgive uid or gid, not both", pfx);
+		else if (hu == 0 && hg == 0)
+			err(l, e, "%suid or gid is required", pfx);
+	}
+	if (get_str(l, e, pfx, "user", &v, &at) > 0) {
+		if (!ident_ok(v))
+			err(l, at,
+			    "%suser '%s' is invalid (must match "
+			    "[a-z0-9_:.-]{1,63})",
+			    pfx, v);
+		else if ((a->user = strdup(v)) == NULL)
+			oom(l);
+	} else if (config_setting_get_member(e, "user") == NULL)
+		err(l, e, "%suser is required", pfx);
+	if (get_str(l, e, pfx, "name", &v, NULL) > 0
+	    && (a->name = strdup(v)) == NULL)
+		oom(l);
+	if (get_str(l, e, pfx, "agency", &v, NULL) > 0
+	    && (a->agency = strdup(v)) == NULL)
+		oom(l);
+	if ((rl = get_strlist(l, e, pfx, "roles")) != NULL) {
+		int len = config_setting_length(rl);
+		if ((a->roles = calloc((size_t) len + 1, sizeof(char *)))
+		    == NULL) {
+			oom(l);
+			return;
+		}
+		for (int i = 0; i < len; i++) {
+			const config_setting_t *r
+			    = config_setting_get_elem(rl, i);
+			v = config_setting_get_string(r);
+			if (!ident_ok(v))
+				err(l, r,
+				    "%sroles[%d] '%s' is invalid (must match "
+				    "[a-z0-9_:.-]{1,63})",
+				    pfx, i, v);
+			else if ((a->roles[a->nroles++] = strdup(v)) == NULL)
+				oom(l);
+		}
+	} else if (config_setting_get_member(e, "roles") == NULL)
+		err(l, e, "%sroles is required (a list of role ids)", pfx);
+}
+
+/* A list of patterns at g.key into *v, *n (owned by the config). */
+static void
+parse_patterns(ld *l, const config_setting_t *g, const char *pfx,
+    const char *key, char ***v, size_t *n)
+{
+	const config_setting_t *s = get_strlist(l, g, pfx, key);
+
+	if (s == NULL)
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char             *p = config_setting_get_string(e);
+		if (!xz_pattern_valid(p, strlen(p)))
+			err(l, e,
+			    "%s%s[%d] '%s' is not a valid topic pattern "
+			    "(dot-separated tokens; '*' one token, '>' the "
+			    "rest)",
+			    pfx, key, i, p);
+	}
+	copy_strlist(l, s, 0, v, n);
+}
+
+/* { allow = [...]; deny = [...]; } at g.key. */
+static void
+parse_perm(ld *l, const config_setting_t *g, const char *pfx, const char *key,
+    xz_perm_cfg *out)
+{
+	static const char *const keys[] = { "allow", "deny", NULL };
+	const config_setting_t  *s      = config_setting_get_member(g, key);
+	char                     p2[128], where[128];
+
+	if (s == NULL)
+		return;
+	if (!config_setting_is_group(s)) {
+		err(l, s,
+		    "%s%s must be a group { allow = [...]; deny = [...]; }, "
+		    "got %s",
+		    pfx, key, type_name(config_setting_type(s)));
+		return;
+	}
+	snprintf(where, sizeof(where), "%s%s", pfx, key);
+	check_keys(l, s, keys, where);
+	snprintf(p2, sizeof(p2), "%s%s.", pfx, key);
+	parse_patterns(l, s, p2, "allow", &out->allow, &out->nallow);
+	parse_patterns(l, s, p2, "deny", &out->deny, &out->ndeny);
+}
+
+/* auth.roles = { role_id = { publish = {...}; subscribe = {...}; }; } */
+static void
+parse_roles(ld *l, const config_setting_t *g)
+{
+	static const char *const keys[]
+	    = { "publish", "subscribe", "description", NULL };
+	const config_setting_t *r = config_setting_get_member(g, "roles");
+	xz_config              *c = l->c;
+	int                     n;
+
+	if (r == NULL)
+		return;
+	if (!config_setting_is_group(r)) {
+		err(l, r,
+		    "auth.roles must be a group { role = { ... }; }, got %s",
+		    type_name(config_setting_type(r)));
+		return;
+	}
+	n = config_setting_length(r);
+	if (n == 0)
+		return;
+	if ((c->roles = calloc((size_t) n, sizeof(*c->roles))) == NULL) {
+		oom(l);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e    = config_setting_get_elem(r, i);
+		const char             *name = config_setting_name(e);
+		char                    pfx[128];
+		xz_role_cfg            *rc;
+
+		snprintf(pfx, sizeof(pfx), "auth.roles.%s.", name);
+		if (!ident_ok(name) || strchr(name, ':') != NULL) {
+			err(l, e,
+			    "auth.roles: role id '%s' is invalid (must "
+			    "match [a-z0-9_.-]{1,63})",
+			    name);
+			continue;
+		}
+		if (!config_setting_is_group(e)) {
+			err(l, e, "auth.roles.%s must be a group, got %s",
+			    name, type_name(config_setting_type(e)));
+			continue;
+		}
+		rc       = &c->roles[c->nroles++];
+		rc->file = file_of(e);
+		rc->line = (int) config_setting_source_line(e);
+		if ((rc->id = strdup(name)) == NULL) {
+			oom(l);
+			continue;
+		}
+		snprintf(pfx, sizeof(pfx), "auth.roles.%s", name);
+		check_keys(l, e, keys, pfx);
+		snprintf(pfx, sizeof(pfx), "auth.roles.%s.", name);
+		parse_perm(l, e, pfx, "publish", &rc->publish);
+		parse_perm(l, e, pfx, "subscribe", &rc->subscribe);
+	}
+}
+
+static void
+parse_auth(ld *l)
+{
+	static const char *const keys[]  = { "local", "certs", "roles",
+		 "demo_users", "token_ttl_s", "login_free_failures",
+		 "login_backoff_ms", "login_backoff_max_ms", NULL };
+	static const char *const lists[] = { "local", "certs" };
+	const config_setting_t  *g       = section(l, "auth");
+	xz_config               *c       = l->c;
+	size_t                   total   = 0;
+
+	parse_auth_identity(l, g); /* defaults too, when g is NULL */
+	if (g == NULL)
+		return;
+	check_keys(l, g, keys, "auth");
+	for (int k = 0; k < 2; k++) {
+		const config_setting_t *s
+		    = config_setting_get_member(g, lists[k]);
+		if (s == NULL)
+			continue;
+		if (!config_setting_is_list(s)
+		    && !(config_setting_is_array(s)
+		        && config_setting_length(s) == 0)) {
+			err(l, s,
+			    "auth.%s must be a list ( { ... }, ... ), got %s",
+			    lists[k], type_name(config_setting_type(s)));
+			continue;
+		}
+		total += (size_t) config_setting_length(s);
+	}
+	if (total == 0)
+		goto roles;
+	if ((c->auth_ids = calloc(total, sizeof(*c->auth_ids))) == NULL) {
+		oom(l);
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		const config_setting_t *s
+		    = config_setting_get_member(g, lists[k]);
+		if (s == NULL || !config_setting_is_list(s))
+			continue;
+		for (int i = 0; i < config_setting_length(s); i++)
+			parse_auth_id(
+			    l, config_setting_get_elem(s, i), lists[k], i, k);
+	}
+roles:
+	parse_roles(l, g);
+}
+
 /* ---- load and free -------------------------------------------------- */
 
 /* The name in `@include "NAME"` on line `line` of file, or NULL.
@@ -1526,7 +1775,7 @@ xz_config_load(
     xz_config *c, const char *path, const char *builtin_plugin_dir, xz_diag *d)
 {
 	static const char *const sections[]
-	    = { "node", "bus", "lua", "auth", "plugins", "scripts", NULL };
+	    = { "node", "bus", "lua", "plugins", "scripts", "auth", NULL };
 	ld l = { .c = c, .d = d, .builtin_dir = builtin_plugin_dir };
 	const config_setting_t *root;
 	struct stat             st;
@@ -1579,15 +1828,15 @@ xz_config_load(
 		if (sections[k] == NULL)
 			err(&l, s,
 			    "unknown section '%s' (expected node, bus, lua, "
-			    "auth, plugins or scripts)%s",
+			    "plugins, scripts or auth)%s",
 			    name, suggest(name, sections, hint, sizeof(hint)));
 	}
 	parse_node(&l);
 	parse_bus(&l);
 	parse_lua(&l);
-	parse_auth(&l);
 	parse_entries(&l, 0);
 	parse_entries(&l, 1);
+	parse_auth(&l);
 	rc = l.nerr == 0 ? 0 : -1;
 fail:
 	flush_pending(&l);
@@ -1638,6 +1887,24 @@ xz_config_free(xz_config *c)
 		free(pc->options);
 	}
 	free(c->plugins);
+	for (size_t i = 0; i < c->nauth_ids; i++) {
+		xz_auth_id_cfg *a = &c->auth_ids[i];
+		free(a->cn);
+		free(a->user);
+		free(a->name);
+		free(a->agency);
+		free_strv(a->roles, a->nroles);
+	}
+	free(c->auth_ids);
+	for (size_t i = 0; i < c->nroles; i++) {
+		xz_role_cfg *r = &c->roles[i];
+		free(r->id);
+		free_strv(r->publish.allow, r->publish.nallow);
+		free_strv(r->publish.deny, r->publish.ndeny);
+		free_strv(r->subscribe.allow, r->subscribe.nallow);
+		free_strv(r->subscribe.deny, r->subscribe.ndeny);
+	}
+	free(c->roles);
 	for (size_t i = 0; i < c->nfiles; i++)
 		file_free(c->files[i]);
 	free(c->files);

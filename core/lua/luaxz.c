@@ -60,7 +60,35 @@ xz_lua_push_msg(xz_lua_vm *vm, lua_State *L, const xz_msg *msg)
 		lua_pushlstring(L, msg->data, msg->len);
 	lua_pushlstring(L, msg->topic, msg->topic_len);
 	lua_pushstring(L, msg->source ? msg->source : "");
-	return 3;
+	xz_lua_push_caller(vm, L, msg);
+	return 4;
+}
+
+void
+xz_lua_push_caller(xz_lua_vm *vm, lua_State *L, const xz_msg *msg)
+{
+	const xz_caller *c
+	    = vm->host != NULL ? vm->host->caller(vm->self, msg) : NULL;
+
+	if (c == NULL) {
+		lua_pushnil(L);
+		return;
+	}
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, c->user);
+	lua_setfield(L, -2, "user");
+	lua_pushstring(L, c->name);
+	lua_setfield(L, -2, "name");
+	lua_pushstring(L, c->agency);
+	lua_setfield(L, -2, "agency");
+	lua_pushstring(L, c->auth);
+	lua_setfield(L, -2, "auth");
+	lua_newtable(L);
+	for (int i = 0; c->roles[i] != NULL; i++) {
+		lua_pushstring(L, c->roles[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "roles");
 }
 
 struct msg_job {
