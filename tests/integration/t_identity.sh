@@ -16,7 +16,9 @@ export HOME="$XZ_T/home"
 mkdir -p "$HOME"
 unset XZ_CREDS
 DATA="$XZ_T/n1/data"
-xz_config <<'EOF'
+PORT=$((20000 + ($$ + 11) % 20000))
+xz_config <<EOF
+bus = { listen = ( { url = "tcp://127.0.0.1:$PORT"; insecure = true; } ); };
 auth = {
   demo_users = true;
   token_ttl_s = 600;
@@ -78,6 +80,17 @@ assert_contains "it says so" "no credentials file" "$ERR"
 check "whoami without credentials" xz whoami
 assert_eq "not duty1 without credentials" 0 \
 	"$(echo "$OUT" | json '.user' | grep -c '^duty1$' || true)"
+
+# ---- a door that proves nobody: log in there, then act with the token ----
+TCP="tcp://127.0.0.1:$PORT"
+assert_exit "no credential on the tcp door" 1 timeout 30 "$XZ_BIN" call \
+	-u "$TCP" xz.sys.ping
+refused_for "this door proves no identity"
+check "but a login is answered there" timeout 60 "$XZ_BIN" login -u "$TCP" \
+	--user duty1 --password-file "$XZ_T/pw-duty1" --creds "$XZ_T/c-tcp"
+check "and its token acts there" timeout 30 "$XZ_BIN" whoami -u "$TCP" \
+	--creds "$XZ_T/c-tcp"
+assert_eq "as duty1" duty1 "$(echo "$OUT" | json .user)"
 
 # ---- refusals: unknown user, wrong password ----
 assert_exit "unknown user" 1 xz login --user ghost \
@@ -192,7 +205,7 @@ assert_eq "2 refusals audited" 2 \
 assert_eq "the audit names the user" duty1 "$(head -1 "$XZ_T/audit.jsonl" | json .data.who)"
 assert_le "failed logins counted" 5 "$(counter sys login_failed)"
 assert_eq "rate-limited logins counted" 2 "$(counter sys login_rate_limited)"
-assert_le "successful logins counted" 12 "$(counter sys login_ok)"
+assert_le "successful logins counted" 13 "$(counter sys login_ok)"
 
 # ---- an expired token (the test clock moves past token_ttl_s) ----
 check "duty1 still acts" xz whoami --creds "$C1"
