@@ -432,9 +432,10 @@ xz_cli_login(int argc, char **argv)
 		free(url);
 		return 1;
 	}
-	/* Hashing takes a fraction of a second, and logins queue. */
+	/* Hashing takes a fraction of a second (more on a busy machine),
+	 * and logins queue. */
 	rc = ask("login", c, "xz.sys.auth.login",
-	    json_pack("{s:s,s:s}", "user", o.user, "password", pw), 30000, &r);
+	    json_pack("{s:s,s:s}", "user", o.user, "password", pw), 60000, &r);
 	memset(pw, 0, sizeof(pw));
 	xzc_close(c);
 	if (rc == 0) {
