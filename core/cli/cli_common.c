@@ -1,8 +1,10 @@
 #include "cli/cli_common.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *
@@ -90,9 +92,78 @@ xz_cli_node_url(const char *what, const char *config, const char *url)
 	return out;
 }
 
+static const char *creds_option; /* --creds, borrowed from argv */
+
+void
+xz_cli_set_creds(const char *path)
+{
+	creds_option = path;
+}
+
+const char *
+xz_cli_creds_path(int *named)
+{
+	static char path[4096];
+	const char *env  = getenv("XZ_CREDS");
+	const char *home = getenv("HOME");
+
+	*named = 1;
+	if (creds_option != NULL)
+		return creds_option;
+	if (env != NULL && env[0] != '\0')
+		return env;
+	*named = 0;
+	if (home == NULL || home[0] == '\0')
+		return NULL;
+	snprintf(path, sizeof(path), "%s/.config/xiezhi/creds", home);
+	return path;
+}
+
 int
-xz_cli_connect(const char *what, const char *config, const char *url,
-    const char *name, xzc_client **c)
+xz_cli_read_token(const char *what, const char *path, char *tok, size_t len)
+{
+	FILE       *f = fopen(path, "r");
+	char        line[512];
+	int         in = 0;
+	struct stat st;
+
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "xiezhi %s: cannot read %s: %s\n", what, path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
+		fprintf(stderr,
+		    "xiezhi %s: warning: %s is readable by others (mode "
+		    "%03o); "
+		    "chmod 600 it\n",
+		    what, path, (unsigned) (st.st_mode & 0777));
+	tok[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strcmp(line, XZ_CREDS_BEGIN) == 0)
+			in = 1;
+		else if (in && line[0] != '\0') {
+			snprintf(tok, len, "%s", line);
+			break;
+		}
+	}
+	fclose(f);
+	if (tok[0] == '\0') {
+		fprintf(stderr,
+		    "xiezhi %s: %s holds no session token (run `xiezhi "
+		    "login` again)\n",
+		    what, path);
+		return -1;
+	}
+	return 1;
+}
+
+static int
+connect_with(const char *what, const char *config, const char *url,
+    const char *name, xzc_client **c, const char *token)
 {
 	xzc_options o = XZC_OPTIONS_INIT;
 	char        err[XZC_ERRMSG_MAX];
@@ -103,10 +174,53 @@ xz_cli_connect(const char *what, const char *config, const char *url,
 		return -1;
 	o.name               = name;
 	o.connect_timeout_ms = 1000;
+	o.token              = token;
+	/* A tls+tcp:// door: the CA, and this client's certificate for a
+	 * node that asks for one (docs/security.md, "Certificates"). */
+	if (strncmp(u, "tls+tcp://", 10) == 0) {
+		const char *ca    = getenv("XZ_TLS_CA"),
+		           *cert  = getenv("XZ_TLS_CERT");
+		const char *key   = getenv("XZ_TLS_KEY");
+		const char *sn    = getenv("XZ_TLS_SERVER_NAME");
+		o.tls_ca_file     = ca && ca[0] ? ca : NULL;
+		o.tls_cert_file   = cert && cert[0] ? cert : NULL;
+		o.tls_key_file    = key && key[0] ? key : NULL;
+		o.tls_server_name = sn && sn[0] ? sn : NULL;
+	}
 	if ((rc = xzc_open(c, u, &o, err, sizeof(err))) != XZ_OK)
 		fprintf(stderr, "xiezhi %s: %s\n", what, err);
 	free(u);
 	return rc != XZ_OK ? -1 : 0;
+}
+
+int
+xz_cli_connect(const char *what, const char *config, const char *url,
+    const char *name, xzc_client **c)
+{
+	char        tok[512];
+	int         named = 0, got = 0;
+	const char *path = xz_cli_creds_path(&named);
+
+	if (path != NULL) {
+		got = xz_cli_read_token(what, path, tok, sizeof(tok));
+		if (got < 0)
+			return -1;
+		if (got == 0 && named) {
+			fprintf(stderr,
+			    "xiezhi %s: no credentials file %s (run `xiezhi "
+			    "login --creds %s` first)\n",
+			    what, path, path);
+			return -1;
+		}
+	}
+	return connect_with(what, config, url, name, c, got > 0 ? tok : NULL);
+}
+
+int
+xz_cli_connect_anon(const char *what, const char *config, const char *url,
+    const char *name, xzc_client **c)
+{
+	return connect_with(what, config, url, name, c, NULL);
 }
 
 int

@@ -36,9 +36,33 @@ int xz_cli_load_config(const char *path, xz_config *cfg);
  * Returns a malloc'd string, or NULL after printing why ("xiezhi WHAT:"). */
 char *xz_cli_node_url(const char *what, const char *config, const char *url);
 /* Connect to the node (found as xz_cli_node_url does) as name, through
- * the client library. 0 with *c (close it with xzc_close), or -1 after
+ * the client library. A tls+tcp:// URL takes its CA, client certificate,
+ * key and server name from $XZ_TLS_CA, $XZ_TLS_CERT, $XZ_TLS_KEY and
+ * $XZ_TLS_SERVER_NAME. 0 with *c (close it with xzc_close), or -1 after
  * printing why ("xiezhi WHAT: cannot reach the node at URL: ..."). */
 int xz_cli_connect(const char *what, const char *config, const char *url,
+    const char *name, xzc_client **c);
+/*
+ * Credentials: the session token `xiezhi login` wrote. The file is
+ * --creds FILE (xz_cli_set_creds), else $XZ_CREDS, else
+ * $HOME/.config/xiezhi/creds. xz_cli_connect presents its token when the
+ * file exists (a missing default file means none; a missing file that
+ * was named is an error).
+ */
+#define XZ_CREDS_BEGIN "-----BEGIN XIEZHI SESSION TOKEN-----"
+#define XZ_CREDS_END "------END XIEZHI SESSION TOKEN------"
+void xz_cli_set_creds(const char *path);
+/* The file in use (static string); *named set when it was chosen
+ * explicitly (option or environment). NULL when no path can be made. */
+const char *xz_cli_creds_path(int *named);
+/* Read the token of path into tok (len bytes): 1 found, 0 no such file,
+ * -1 after printing why ("xiezhi WHAT: ..."). Warns when the file is
+ * readable by others. */
+int xz_cli_read_token(
+    const char *what, const char *path, char *tok, size_t len);
+/* Connect like xz_cli_connect, without presenting any token (login,
+ * logout: a stale token must not stand in the way). */
+int xz_cli_connect_anon(const char *what, const char *config, const char *url,
     const char *name, xzc_client **c);
 /* Print why xzc_request on c returned rc without a reply, as "PREFIX:
  * ...", and return the exit code (XZ_EXIT_TIMEOUT for a timeout, else 1).

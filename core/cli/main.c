@@ -20,6 +20,7 @@
 #include "cli/audit_cli.h"
 #include "bench/bench.h"
 #include "cli/cli_common.h"
+#include "cli/ident_cli.h"
 #include "config/config.h"
 #include "kernel/kernel.h"
 #include "lua/luahost.h"
@@ -58,11 +59,22 @@ static const char usage_main[]
       "node\n"
       "  audit   verify|query ...               check or search the "
       "hash-chained audit trail\n"
+      "  login   [-c FILE|-u URL] --user NAME   log in; the token goes to "
+      "a credentials file\n"
+      "  logout  [-c FILE|-u URL]               end the session, remove the "
+      "credentials file\n"
+      "  whoami  [-c FILE|-u URL]               who the node takes you for\n"
+      "  identity user|ca|cert ...              users, the node CA, "
+      "certificates\n"
       "  bench   [--json] [-n COUNT]            built-in benchmark with raw "
       "nng baselines\n"
       "  version                                print the version\n"
       "\n"
       "`xiezhi COMMAND --help` describes one command.\n"
+      "Commands that talk to a node present the session token of "
+      "--creds FILE,\n"
+      "$XZ_CREDS or ~/.config/xiezhi/creds when there is one (`xiezhi "
+      "login`).\n"
       "exit codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n";
 
 struct cmd_help {
@@ -118,6 +130,10 @@ static const struct cmd_help helps[] = {
 	    "Measure the platform and raw nng in the same run (64-byte "
 	    "payloads).\n" },
 	{ "version", "usage: xiezhi version\n" },
+	{ "login", xz_usage_login },
+	{ "logout", xz_usage_logout },
+	{ "whoami", xz_usage_whoami },
+	{ "identity", xz_usage_identity },
 };
 
 static int
@@ -149,7 +165,8 @@ static int
 parse_opts(const char *cmd, int argc, char **argv, opts *o)
 {
 	static const struct option lo[] = { { "help", no_argument, 0, 'h' },
-		{ "json", no_argument, 0, 'J' }, { 0, 0, 0, 0 } };
+		{ "json", no_argument, 0, 'J' },
+		{ "creds", required_argument, 0, 'C' }, { 0, 0, 0, 0 } };
 	int                        ch;
 
 	memset(o, 0, sizeof(*o));
@@ -190,6 +207,9 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 			break;
 		case 'J':
 			o->json = true;
+			break;
+		case 'C':
+			xz_cli_set_creds(optarg);
 			break;
 		case 'h':
 			print_help(cmd, stdout);
@@ -737,6 +757,14 @@ dispatch(int argc, char **argv)
 		return cmd_bench(argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return xz_audit_cli_main(argc, argv);
+	if (strcmp(cmd, "login") == 0)
+		return xz_cli_login(argc, argv);
+	if (strcmp(cmd, "logout") == 0)
+		return xz_cli_logout(argc, argv);
+	if (strcmp(cmd, "whoami") == 0)
+		return xz_cli_whoami(argc, argv);
+	if (strcmp(cmd, "identity") == 0)
+		return xz_cli_identity(argc, argv);
 	if (strcmp(cmd, "bench-peer") == 0)
 		return xz_bench_peer_main(argc, argv);
 	fprintf(stderr, "xiezhi: unknown command '%s'\n\n%s", cmd, usage_main);

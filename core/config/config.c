@@ -1179,6 +1179,36 @@ parse_lua(ld *l)
 		parse_lua_group(l, g, "lua.", &c->lua);
 }
 
+/* The identity store's settings (core/auth): demo users, token lifetime,
+ * the failed-login limiter. */
+static void
+parse_auth_identity(ld *l, const config_setting_t *g)
+{
+	xz_identity_settings *a = &l->c->identity;
+	long long             n;
+
+	a->token_ttl_s          = XZ_DEFAULT_TOKEN_TTL_S;
+	a->login_free_failures  = 3;
+	a->login_backoff_ms     = 1000;
+	a->login_backoff_max_ms = 300000;
+	if (g == NULL)
+		return;
+	get_bool(l, g, "auth.", "demo_users", &a->demo_users);
+	if (get_int(l, g, "auth.", "token_ttl_s", 1, 30LL * 86400, &n) > 0)
+		a->token_ttl_s = (uint32_t) n;
+	if (get_int(l, g, "auth.", "login_free_failures", 1, 1000, &n) > 0)
+		a->login_free_failures = (uint32_t) n;
+	if (get_int(l, g, "auth.", "login_backoff_ms", 1, 3600000, &n) > 0)
+		a->login_backoff_ms = (uint32_t) n;
+	if (get_int(l, g, "auth.", "login_backoff_max_ms", 1, 86400000, &n)
+	    > 0)
+		a->login_backoff_max_ms = (uint32_t) n;
+	if (a->login_backoff_max_ms < a->login_backoff_ms)
+		err(l, config_setting_get_member(g, "login_backoff_max_ms"),
+		    "auth.login_backoff_max_ms must not be below "
+		    "auth.login_backoff_ms");
+}
+
 /* ---- plugins and scripts -------------------------------------------- */
 
 /* Append a candidate path to tried[] (malloc'ed, freed by the caller) and
@@ -1674,12 +1704,15 @@ parse_roles(ld *l, const config_setting_t *g)
 static void
 parse_auth(ld *l)
 {
-	static const char *const keys[]  = { "local", "certs", "roles", NULL };
+	static const char *const keys[]  = { "local", "certs", "roles",
+		 "demo_users", "token_ttl_s", "login_free_failures",
+		 "login_backoff_ms", "login_backoff_max_ms", NULL };
 	static const char *const lists[] = { "local", "certs" };
 	const config_setting_t  *g       = section(l, "auth");
 	xz_config               *c       = l->c;
 	size_t                   total   = 0;
 
+	parse_auth_identity(l, g); /* defaults too, when g is NULL */
 	if (g == NULL)
 		return;
 	check_keys(l, g, keys, "auth");

@@ -30,6 +30,13 @@
  *     time_limit_ms     = 500;       # per handler call
  *     max_failures      = 5;         # limit hits before quarantine
  *   };
+ *   auth = {                         # the identity store (core/auth)
+ *     demo_users  = false;   # true: first start seeds one user per role
+ *     token_ttl_s = 28800;   # session token lifetime, 1..2592000
+ *     login_free_failures  = 3;       # failed logins before backoff
+ *     login_backoff_ms     = 1000;    # then wait this, doubled each time
+ *     login_backoff_max_ms = 300000;  # up to this
+ *   };
  *   plugins = (
  *     { name = "prison"; kind = "so"; path = "prison.so"; enabled = true;
  *       options = { alarm_ack_sla_s = 15; }; },
@@ -220,6 +227,15 @@ typedef struct xz_role_cfg {
 } xz_role_cfg;
 
 
+/* auth: the identity store's settings (core/auth/identity.h). */
+typedef struct xz_identity_settings {
+	int      demo_users; /* auth.demo_users: seed one user per role */
+	uint32_t token_ttl_s; /* auth.token_ttl_s */
+	uint32_t login_free_failures; /* failures before the backoff */
+	uint32_t login_backoff_ms; /* first wait, doubled each failure */
+	uint32_t login_backoff_max_ms; /* longest wait */
+} xz_identity_settings;
+
 typedef struct xz_config {
 	char *path; /* the main file as given */
 	char *dir; /* its directory (absolute) */
@@ -247,6 +263,8 @@ typedef struct xz_config {
 	size_t       nbest_effort;
 
 	xz_lua_limits lua;
+
+	xz_identity_settings identity; /* auth.* of the identity store */
 
 	/* auth.local then auth.certs, in file order. */
 	xz_auth_id_cfg *auth_ids;
@@ -279,6 +297,7 @@ typedef struct xz_config {
 #define XZ_DEFAULT_LUA_INSTRUCTION_LIMIT 10000000u
 #define XZ_DEFAULT_LUA_TIME_LIMIT_MS 500u
 #define XZ_DEFAULT_LUA_MAX_FAILURES 5u
+#define XZ_DEFAULT_TOKEN_TTL_S (8u * 3600u)
 
 /*
  * Read and validate a deployment file. Returns 0 and fills *c (free with

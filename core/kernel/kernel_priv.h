@@ -68,6 +68,12 @@ void xz_sys_reload_all(xz_kernel *k);
 /* Tell the service manager (xz_kernel_notify), if there is one. */
 void xz_sys_notify(xz_kernel *k, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* sys_auth.c: login, sessions, identity administration (xz.sys.auth.*,
+ * xz.sys.identity.*), run by the sys actor; *out is its state. stop
+ * closes the identity store (after the links are down), fini frees. */
+int  xz_sys_auth_init(xz_plugin *self, const xz_host *h, void **out);
+void xz_sys_auth_stop(void *auth);
+void xz_sys_auth_fini(void *auth);
 /* Status of the node as a JSON string; the caller frees. */
 char *xz_status_json(xz_kernel *k);
 

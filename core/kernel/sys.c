@@ -120,6 +120,7 @@ xz_sys_audit(xz_kernel *k, const char *who, const char *action,
 typedef struct sys_state {
 	xz_plugin     *self;
 	const xz_host *h;
+	void          *auth; /* sys_auth.c's state */
 } sys_state;
 
 static void
@@ -499,12 +500,23 @@ sys_init(xz_plugin *self, const xz_host *h, void **state)
 		free(st);
 		return XZ_ENOMEM;
 	}
-	return XZ_OK;
+	/* Logins, sessions, identity administration (sys_auth.c). */
+	int rc = xz_sys_auth_init(self, h, &st->auth);
+	if (rc != XZ_OK)
+		free(st);
+	return rc;
+}
+
+static void
+sys_stop(void *state)
+{
+	xz_sys_auth_stop(((sys_state *) state)->auth);
 }
 
 static void
 sys_fini(void *state)
 {
+	xz_sys_auth_fini(((sys_state *) state)->auth);
 	free(state);
 }
 
@@ -514,6 +526,7 @@ static const xz_plugin_desc sys_desc = {
 	.version     = XZ_VERSION_STRING,
 	.description = "the kernel's management requests (xz.sys.*)",
 	.init        = sys_init,
+	.stop        = sys_stop,
 	.fini        = sys_fini,
 };
 

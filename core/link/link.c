@@ -690,8 +690,13 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 	topic[e->topic_len] = '\0';
 	if (peer->refused)
 		return;
+	/* A connection that proves nobody may still ask to log in: that is
+	 * how a person on a door without credentials gets a token (then
+	 * presented in the HELLO of the next connection). */
 	if (e->kind != XZ_KIND_HELLO && e->kind != XZ_KIND_CREDIT
-	    && l->cfg.auth != NULL && !peer_authorized(l, peer)) {
+	    && l->cfg.auth != NULL && !peer_authorized(l, peer)
+	    && !(e->kind == XZ_KIND_REQUEST
+	        && strcmp(topic, "xz.sys.auth.login") == 0)) {
 		peer_unauthenticated(l, peer, e, topic);
 		return;
 	}

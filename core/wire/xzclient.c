@@ -36,6 +36,7 @@
 #define DISPATCH_MAX 256 /* messages one xzc_dispatch hands out */
 #define DUP_WINDOW 64 /* ids remembered to drop a node's extra copies */
 #define NAME_MAX_LEN 48
+#define TOKEN_MAX_LEN 256
 #define GROUP_MAX_LEN 64
 
 /* One received message, copied out of its batch. */
@@ -529,6 +530,24 @@ name_ok(const char *s)
 	return true;
 }
 
+/* A token is opaque to the client; its characters are checked only so
+ * that it goes into the HELLO's JSON as it is. */
+static bool
+token_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > TOKEN_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z')
+		        || (s[i] >= 'A' && s[i] <= 'Z')
+		        || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'
+		        || s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
 static int
 open_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
@@ -561,8 +580,9 @@ xzc_open(xzc_client **out, const char *url, const xzc_options *opts, char *err,
 		    .key_file              = OPT(opts, tls_key_file),
 		    .server_name           = OPT(opts, tls_server_name) };
 	const char   *files[] = { tls.ca_file, tls.cert_file, tls.key_file };
+	const char   *token   = OPT(opts, token);
 	bool          is_tls, any_tls;
-	char          hello[NAME_MAX_LEN + 40];
+	char          hello[NAME_MAX_LEN + TOKEN_MAX_LEN + 64];
 	xzc_client   *c;
 	int           rc, n;
 
@@ -584,11 +604,11 @@ xzc_open(xzc_client **out, const char *url, const xzc_options *opts, char *err,
 	if (tmo < 0)
 		return open_fail(err, errlen, XZ_EINVAL,
 		    "connect_timeout_ms must not be negative");
-	if (OPT(opts, token) != NULL)
+	if (token != NULL && !token_ok(token))
 		return open_fail(err, errlen, XZ_EINVAL,
-		    "a token was given, but nodes do not authenticate "
-		    "principals yet: refusing to send a credential nobody "
-		    "checks");
+		    "invalid token (1..%d of A-Z a-z 0-9 _ - .; a session "
+		    "token from `xiezhi login`)",
+		    TOKEN_MAX_LEN);
 	is_tls = strncmp(url, "tls+tcp://", 10) == 0;
 	any_tls
 	    = tls.ca_file || tls.cert_file || tls.key_file || tls.server_name;
@@ -628,10 +648,15 @@ xzc_open(xzc_client **out, const char *url, const xzc_options *opts, char *err,
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return open_fail(err, errlen, XZ_ENOMEM, "out of memory");
-	/* The credential hook: once nodes have principals, a token goes
-	 * into this HELLO (and link.c's HELLO checks it). */
-	n  = snprintf(hello, sizeof(hello), "{\"name\":\"%s-%d\"}", name,
-	     (int) getpid());
+	/* A session token rides in the HELLO; the node turns it into the
+	 * connection's principal (its characters need no JSON escape). */
+	if (token != NULL)
+		n = snprintf(hello, sizeof(hello),
+		    "{\"name\":\"%s-%d\",\"token\":\"%s\"}", name,
+		    (int) getpid(), token);
+	else
+		n = snprintf(hello, sizeof(hello), "{\"name\":\"%s-%d\"}",
+		    name, (int) getpid());
 	rc = xz_client_dial(&c->link, url, is_tls ? &tls : NULL, hello,
 	    (size_t) n, tmo > 0 ? tmo : 1000);
 	if (rc != 0) {

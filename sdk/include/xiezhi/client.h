@@ -95,12 +95,15 @@ typedef struct xzc_options {
 	const char *tls_key_file;
 	const char *tls_server_name;
 	/*
-	 * The credential hook. Nodes do not authenticate principals yet
-	 * (issue 10 adds principals and per-node permissions): when they
-	 * do, a token given here is presented in the connection's HELLO and
-	 * checked by the node. Until then it must be NULL: xzc_open refuses
-	 * a token with XZ_EINVAL rather than send something nobody checks.
-	 * A client certificate (tls_cert_file) needs nothing here.
+	 * A session token (what `xiezhi login` writes to a credentials file,
+	 * or the "token" of an xz.sys.auth.login reply): presented in the
+	 * connection's HELLO, and the node then acts for its user (its
+	 * name, agency and roles) instead of the connection's peer
+	 * credentials or certificate. 1..256 of A-Z a-z 0-9 _ - . (else
+	 * XZ_EINVAL); NULL: none. A token the node refuses (expired,
+	 * revoked, locked user) makes its requests fail with
+	 * `unauthenticated`. A client certificate (tls_cert_file) needs
+	 * nothing here.
 	 */
 	const char *token;
 } xzc_options;
@@ -121,7 +124,7 @@ typedef struct xzc_options {
  * On XZ_OK the caller owns *out and frees it with xzc_close. On error
  * *out is NULL and, when err is not NULL, err (errlen bytes, up to
  * XZC_ERRMSG_MAX used) says why, naming the URL. Errors: XZ_EINVAL (bad
- * URL, name or options; a token), XZ_ECLOSED (nothing accepts the
+ * URL, name or options; a malformed token), XZ_ECLOSED (nothing accepts the
  * connection: no node there), XZ_EPERM (TLS: the node's certificate is
  * not trusted or the node refused ours), XZ_ENOENT (a TLS file cannot be
  * read), XZ_ENOMEM, XZ_EIO (another transport error).
