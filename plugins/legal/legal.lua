@@ -1446,8 +1446,8 @@ local handlers = {}
 -- (FIELDS), in that order.
 local function serve(topic, subject_type, fn)
 	local allowed = assert(ACL[topic], "no ACL for " .. topic)
-	local fields = schema.with(assert(FIELDS[topic], "no schema for "
-		.. topic), COMMON)
+	local fields = schema.with(COMMON, assert(FIELDS[topic],
+		"no schema for " .. topic))
 	handlers[topic] = function(body, t, source, m)
 		local ctx = { topic = t, events = {}, audits = {},
 			corr = type(body) == "table" and str(body.corr) or new_corr(),
