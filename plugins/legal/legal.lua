@@ -1314,6 +1314,8 @@ local ACL = {
 	["legal.provider.get"] = READERS,
 	["legal.provider.list"] = READERS,
 	["legal.routing.preview"] = { "legal_reviewer", "legal_head" },
+	["legal.calendar.due"] = { "hotline_operator", "legal_reviewer",
+		"legal_head", "justice_bureau", "auditor", "lawyer", "duty_lawyer" },
 }
 
 -- Field schemas (schema.lua). Every request also takes the common fields.
@@ -1429,6 +1431,8 @@ local FIELDS = {
 		specialty = ID, duty = BOOL },
 	["legal.routing.preview"] = { specialty = ID, region = ID,
 		applicant_id = ID, parties = IDS },
+	["legal.calendar.due"] = { from_ms = schema.with(MS, { req = true }),
+		days = { t = "int", min = 1, max = 366, req = true } },
 }
 for agg, actions in pairs(MACHINE_FIELDS) do
 	for action, f in pairs(actions) do
@@ -1606,6 +1610,37 @@ serve("legal.provider.get", "legal_provider", function(ctx, b)
 	return p
 end)
 serve("legal.routing.preview", "legal_aid_application", routing_preview)
+-- The end of the n-th working day after from_ms's day, from the calendar,
+-- with the days skipped and why: what a working-day clock started then
+-- would be due.
+serve("legal.calendar.due", "calendar", function(ctx, b)
+	local due, missing = days.add_working_days(b.from_ms, b.days,
+		cfg.tz_offset_min, calendar)
+	if not due then
+		return nil, "unavailable", tr("%s: the calendar has no year %d: "
+			.. "working days cannot be counted (load its file, option "
+			.. "calendar_years)", ctx.topic, missing)
+	end
+	local first = days.day_of(b.from_ms, cfg.tz_offset_min)
+	local last = days.day_of(due - 1, cfg.tz_offset_min)
+	local skipped, worked = {}, {}
+	for d = first + 1, last do
+		local y = calendar.years[days.year_of(d)]
+		if days.is_working(calendar, d) then
+			if y.workdays[d] then
+				worked[#worked + 1] = { day = days.format_day(d),
+					name = y.workdays[d] }
+			end
+		else
+			skipped[#skipped + 1] = { day = days.format_day(d),
+				why = y.holidays[d] or (calendar.extra[d] and "local holiday")
+					or "weekend" }
+		end
+	end
+	return { due_ms = due, due_day = days.format_day(last),
+		skipped = json.as_array(skipped), worked = json.as_array(worked),
+		status = calendar.years[days.year_of(last)].status }
+end)
 
 handlers["prison.kiosk.legal-aid-requested"] = function(ev, topic)
 	on_kiosk(ev, topic, "prison", "prisoner_id", "INMATE")
