@@ -1471,6 +1471,14 @@ local function serve(topic, subject_type, fn)
 			return refuse("bad_request", tr("%s: field \"%s\": %s", t, "-",
 				tr("must be an object")))
 		end
+		-- the fields first: nothing of a malformed request is used, not
+		-- even its actor
+		local field, expect = schema.check(fields, body)
+		if field then
+			ctx.actor = { user = "unknown" }
+			return refuse("bad_request", tr("%s: field \"%s\": %s", t, field,
+				expect))
+		end
 		local p, c, e = authz.who(t, body, m)
 		if not p then
 			ctx.actor = { user = "unknown" }
@@ -1485,11 +1493,6 @@ local function serve(topic, subject_type, fn)
 			return refuse(c, e)
 		end
 		ctx.actor.role = role
-		local field, expect = schema.check(fields, body)
-		if field then
-			return refuse("bad_request", tr("%s: field \"%s\": %s", t, field,
-				expect))
-		end
 		ctx.body = body
 		local res, code, text = fn(ctx, body)
 		if res == nil then

@@ -178,7 +178,7 @@ assert_eq "create message" 'legal.request.create: field "channel": is required' 
 assert_exit "rate 6" 1 lcall legal.request.rate "\"id\":\"${RQ[ANSWERED]}\",\"score\":6"
 assert_eq "rate message" 'legal.request.rate: field "score": must be an integer from 1 to 5' \
 	"$(echo "$OUT" | jq -r .error.message)"
-assert_exit "no actor" 1 xz call legal.request.assign '{"id":"SR-00000001"}'
+assert_exit "no actor" 1 xz call legal.request.assign '{"id":"SR-00000001","to":"x"}'
 assert_eq "no actor message" 'legal.request.assign: no authenticated caller and no "actor" {"user", "role", "agency"}' \
 	"$(echo "$OUT" | jq -r .error.message)"
 assert_exit "unknown id" 1 lcall legal.request.assign '"id":"SR-99","to":"x"'
