@@ -1,11 +1,13 @@
 -- authz.lua - who is acting, and who may do what in the legal plugin.
 --
--- who(body, msg) gives the acting principal {user, name, agency, roles,
--- auth}: the caller the kernel authenticated (msg.caller in a handler),
--- never a name written in the payload. A payload "actor" that disagrees
--- with the caller is refused (forbidden). On a node whose kernel does not
--- stamp callers yet, the payload's actor {"user","role","agency"} stands in
--- (auth = "payload").
+-- who(topic, body, caller) gives the acting principal {user, name, agency,
+-- roles, auth}: the caller the kernel authenticated (the handler's fourth
+-- argument), never a name written in the payload. A payload "actor" that
+-- disagrees with the caller (user or agency) is refused (forbidden). The
+-- node, a plugin or an administrator (roles node, plugin, admin) may act on
+-- someone's behalf by naming them in "actor" (auth then says by whom). On a
+-- host that gives no caller, the payload's actor {"user","role","agency"}
+-- stands in (auth = "payload").
 --
 -- RULES maps each request to the roles that may call it (role ids of
 -- docs/roles.md) and how the acting person must relate to the record:
@@ -39,20 +41,18 @@ local function roles_of(c)
 	return out
 end
 
--- The kernel's caller of the message being handled, or nil.
+-- The kernel's caller of the message being handled (the handler's fourth
+-- argument), or nil on a host that does not give it.
 local function caller_of(m)
-	if type(m) == "table" and type(m.caller) == "table" then
-		return m.caller
-	end
-	local f = rawget(xz, "caller")
-	if type(f) == "function" then
-		local ok, c = pcall(f, m)
-		if ok and type(c) == "table" then
-			return c
-		end
+	if type(m) == "table" and type(m.user) == "string" then
+		return m
 	end
 	return nil
 end
+
+-- Principals that may act for someone they name in "actor": the node
+-- itself, a plugin, an administrator.
+local TRUSTED = { admin = true, plugin = true, node = true }
 
 -- The acting principal, or nil, code, message.
 function M.who(topic, body, m)
@@ -61,9 +61,23 @@ function M.who(topic, body, m)
 	if c and s(c.user) then
 		local p = { user = c.user, name = s(c.name), agency = s(c.agency),
 			roles = roles_of(c), auth = s(c.auth) or "kernel" }
+		local trusted = false
+		for _, r in ipairs(p.roles) do
+			trusted = trusted or TRUSTED[r] == true
+		end
+		if trusted and type(a) == "table" and s(a.user) then
+			-- acting on someone's behalf: recorded as such
+			return { user = a.user, name = s(a.name), agency = s(a.agency),
+				roles = roles_of(a), auth = "on behalf, by " .. c.user
+					.. " (" .. p.auth .. ")" }
+		end
 		if type(a) == "table" and s(a.user) and a.user ~= c.user then
 			return nil, "forbidden", msg.tr("%s: the authenticated caller "
 				.. "is %s, the payload names %s", topic, c.user, a.user)
+		end
+		if type(a) == "table" and s(a.agency) and a.agency ~= p.agency then
+			return nil, "forbidden", msg.tr("%s: %s acts for agency %s, not "
+				.. "for %s", topic, c.user, tostring(p.agency or "-"), a.agency)
 		end
 		return p
 	end
