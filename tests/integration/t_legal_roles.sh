@@ -149,4 +149,43 @@ else
 	skip "a kiosk's own prisoner: the prison plugin is not built"
 fi
 stop_node
+
+echo "-- an authenticated principal: the caller, not the payload"
+# The node maps the uid of "nobody" to 李审查, a legal-aid reviewer of
+# legal-01 (auth.local); the CLI run as nobody is that principal.
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+	skip "principal checks: need root and setpriv to run the CLI as another uid"
+	finish
+fi
+NOBODY=$(id -u nobody)
+xz_config "$XZ_T/p.cfg" n4 <<CFG
+auth = { local = ( { uid = $NOBODY; user = "li-sc"; name = "李审查"; agency = "legal-01";
+                     roles = [ "legal_reviewer" ]; } ); };
+plugins = ( { name = "legal"; kind = "lua"; path = "$LEGAL_DIR/legal.lua"; } );
+CFG
+start_node "$XZ_T/p.cfg" n4
+chmod o+x "$XZ_T" "$XZ_T/n4"
+chmod o+r "$XZ_T/p.cfg"
+chmod o+rw "$XZ_T/n4/ctl.sock"
+# as_nobody TOPIC JSON: the call as the principal li-sc
+as_nobody() {
+	setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
+		"$XZ_BIN" call -c "$XZ_T/p.cfg" "$@"
+}
+P=$(xz call -c "$XZ_T/p.cfg" legal.aid.open "{$(as hotline_operator),\"applicant_type\":\"CITIZEN\",\"matter\":\"m\"}" | jq -r .id)
+R=$(as_nobody legal.aid.start-review "{\"id\":\"$P\"}" 2>&1) || true
+assert_eq "the principal reviews, with no actor in the payload" UNDER_REVIEW "$(echo "$R" | jq -r .state 2>/dev/null)"
+R=$(as_nobody legal.aid.grant "{\"id\":\"$P\",\"means_checked\":true}" 2>/dev/null) || true
+assert_eq "but may not decide" "forbidden|legal.aid.grant: needs the role legal_head; li-sc has legal_reviewer" \
+	"$(echo "$R" | jq -r '.error.code + "|" + .error.message')"
+R=$(as_nobody legal.aid.grant "{\"actor\":{\"user\":\"wang-zr\",\"role\":\"legal_head\",\"agency\":\"legal-01\"},\"id\":\"$P\",\"means_checked\":true}" 2>/dev/null) || true
+assert_eq "a forged actor is refused" "forbidden|legal.aid.grant: the authenticated caller is li-sc, the payload names wang-zr" \
+	"$(echo "$R" | jq -r '.error.code + "|" + .error.message')"
+R=$(as_nobody legal.aid.request-supplement "{\"actor\":{\"user\":\"li-sc\",\"agency\":\"legal-02\"},\"id\":\"$P\",\"items\":[\"x\"]}" 2>/dev/null) || true
+assert_eq "another agency in the payload is refused" forbidden "$(echo "$R" | jq -r .error.code)"
+H=$(xz call -c "$XZ_T/p.cfg" legal.aid.get "{$(as legal_head),\"id\":\"$P\",\"purpose\":\"t\"}")
+assert_eq "history names the principal and its role; the forged name never appears" \
+	"start-review|li-sc|legal_reviewer|UNDER_REVIEW" \
+	"$(echo "$H" | jq -r '.history[-1] | "\(.action)|\(.who)|\(.role)|\(.to)"')"
+stop_node n4
 finish
