@@ -1,5 +1,12 @@
 -- legal_days.lua - calendar arithmetic on the kernel clock (ms since the
--- Unix epoch, UTC): working-day deadlines in the province's time zone.
+-- Unix epoch, UTC): working-day deadlines in the province's time zone,
+-- from the official calendar of holidays and 调休 working days.
+--
+-- The calendar of a year is a data file calendar/cn_YYYY.lua next to the
+-- plugin: a text in a Lua long string (the sandbox reads no other files),
+-- one directive per line (see calendar/cn_2026.lua and docs/legal.md):
+--   year YYYY | status official|provisional | YYYY-MM-DD holiday|workday NAME
+-- Errors name the file and the line: "calendar/cn_2026.lua:14: ...".
 local M = {}
 
 local DAY = 86400000
@@ -14,17 +21,7 @@ local function weekday(day)
 	return (day + 3) % 7
 end
 
--- "YYYY-MM-DD" -> local day number (proleptic Gregorian), or nil.
-function M.parse_date(s)
-	local y, m, d = string.match(s, "^(%d%d%d%d)-(%d%d)-(%d%d)$")
-	if not y then
-		return nil
-	end
-	y, m, d = tonumber(y), tonumber(m), tonumber(d)
-	if m < 1 or m > 12 or d < 1 or d > 31 then
-		return nil
-	end
-	-- days from civil (H. Hinnant's algorithm)
+local function days_from_civil(y, m, d)
 	if m <= 2 then
 		y = y - 1
 	end
@@ -36,8 +33,53 @@ function M.parse_date(s)
 	return era * 146097 + doe - 719468
 end
 
--- A set of local day numbers from "YYYY-MM-DD,YYYY-MM-DD" (public
--- holidays); returns the set, or nil and the bad item.
+-- day number -> y, m, d (H. Hinnant's civil_from_days)
+local function civil_from_days(z)
+	z = z + 719468
+	local era = z // 146097
+	local doe = z - era * 146097
+	local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+	local y = yoe + era * 400
+	local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+	local mp = (5 * doy + 2) // 153
+	local d = doy - (153 * mp + 2) // 5 + 1
+	local m = mp < 10 and mp + 3 or mp - 9
+	if m <= 2 then
+		y = y + 1
+	end
+	return y, m, d
+end
+
+-- "YYYY-MM-DD" -> local day number (proleptic Gregorian), or nil (also for
+-- a day that does not exist, such as 2026-02-30).
+function M.parse_date(s)
+	local y, m, d = string.match(s or "", "^(%d%d%d%d)-(%d%d)-(%d%d)$")
+	if not y then
+		return nil
+	end
+	y, m, d = tonumber(y), tonumber(m), tonumber(d)
+	if m < 1 or m > 12 or d < 1 or d > 31 then
+		return nil
+	end
+	local n = days_from_civil(y, m, d)
+	local y2, m2, d2 = civil_from_days(n)
+	if y2 ~= y or m2 ~= m or d2 ~= d then
+		return nil
+	end
+	return n
+end
+
+function M.format_day(n)
+	local y, m, d = civil_from_days(n)
+	return string.format("%04d-%02d-%02d", y, m, d)
+end
+
+function M.year_of(n)
+	return (civil_from_days(n))
+end
+
+-- A set of local day numbers from "YYYY-MM-DD,YYYY-MM-DD" (extra local
+-- rest days); returns the set, or nil and the bad item.
 function M.parse_holidays(text)
 	local set = {}
 	for item in string.gmatch(text or "", "[^,%s]+") do
@@ -50,15 +92,121 @@ function M.parse_holidays(text)
 	return set
 end
 
+local WEEKDAY = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+	"Saturday", "Sunday" }
+
+-- Parse the text of one year's file (name: how errors name it). Returns
+-- {year=, status=, holidays={day=name}, workdays={day=name}}, or nil and
+-- "name:LINE: message".
+function M.parse_calendar(text, name, want_year)
+	local cal = { holidays = {}, workdays = {}, lines = 0 }
+	local ln = 1 -- the text starts on the file's second line
+	local function bad(fmt, ...)
+		return nil, string.format("%s:%d: " .. fmt, name, ln, ...)
+	end
+	for line in string.gmatch(text .. "\n", "([^\n]*)\n") do
+		ln = ln + 1
+		local body = string.match(line, "^%s*(.-)%s*$")
+		if body ~= "" and string.sub(body, 1, 1) ~= "#" then
+			local y = string.match(body, "^year%s+(%d%d%d%d)$")
+			local st = string.match(body, "^status%s+(%S+)$")
+			local date, kind, label = string.match(body,
+				"^(%S+)%s+(%S+)%s*(.*)$")
+			if y then
+				if cal.year then
+					return bad("a second \"year\" line")
+				end
+				cal.year = tonumber(y)
+				if want_year and cal.year ~= want_year then
+					return bad("the file is for year %d, not %d", cal.year,
+						want_year)
+				end
+			elseif st then
+				if st ~= "official" and st ~= "provisional" then
+					return bad("status '%s': official or provisional", st)
+				end
+				cal.status = st
+			elseif not cal.year then
+				return bad("the first line must be \"year YYYY\"")
+			else
+				local d = M.parse_date(date)
+				if not d then
+					return bad("'%s' is not a date (YYYY-MM-DD)", date)
+				end
+				if M.year_of(d) ~= cal.year then
+					return bad("%s is not in year %d", date, cal.year)
+				end
+				if kind ~= "holiday" and kind ~= "workday" then
+					return bad("'%s': a date is followed by holiday or "
+						.. "workday", kind)
+				end
+				if label == "" then
+					return bad("%s %s: give the name of the holiday", date,
+						kind)
+				end
+				if cal.holidays[d] or cal.workdays[d] then
+					return bad("%s is listed twice", date)
+				end
+				if kind == "workday" and weekday(d) < 5 then
+					return bad("%s is a %s: a workday line is a weekend day "
+						.. "worked (调休), weekdays are working days already",
+						date, WEEKDAY[weekday(d) + 1])
+				end
+				if kind == "holiday" then
+					cal.holidays[d] = label
+				else
+					cal.workdays[d] = label
+				end
+				cal.lines = cal.lines + 1
+			end
+		end
+	end
+	if not cal.year then
+		return nil, string.format("%s:%d: no \"year YYYY\" line", name, ln)
+	end
+	cal.status = cal.status or "official"
+	return cal
+end
+
+-- A calendar of several years: {years={[y]=cal}, extra={day=true}}.
+function M.new(extra)
+	return { years = {}, extra = extra or {} }
+end
+
+function M.add_year(c, cal)
+	c.years[cal.year] = cal
+end
+
+-- Whether day is a working day, or nil and the year missing from c.
+function M.is_working(c, day)
+	local y = M.year_of(day)
+	local cal = c.years[y]
+	if not cal then
+		return nil, y
+	end
+	if cal.workdays[day] then
+		return true
+	end
+	if cal.holidays[day] or c.extra[day] then
+		return false
+	end
+	return weekday(day) < 5
+end
+
 -- The end (exclusive, in ms) of the n-th working day after the day of
--- from_ms: the day of receipt is not counted, Saturdays, Sundays and the
--- holidays are skipped.
-function M.add_working_days(from_ms, n, tz_min, holidays)
+-- from_ms: the day of receipt is not counted; holidays and weekends are
+-- skipped, 调休 weekend working days counted. nil and the missing year when
+-- the count runs into a year the calendar does not have.
+function M.add_working_days(from_ms, n, tz_min, c)
 	local day = day_of(from_ms, tz_min)
 	local counted = 0
 	while counted < n do
 		day = day + 1
-		if weekday(day) < 5 and not (holidays and holidays[day]) then
+		local w, missing = M.is_working(c, day)
+		if w == nil then
+			return nil, missing
+		end
+		if w then
 			counted = counted + 1
 		end
 	end

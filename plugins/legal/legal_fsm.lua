@@ -29,7 +29,7 @@ M.request = {
 	},
 }
 
--- Legal-aid application.
+-- Legal-aid application (法律援助法 2021).
 M.aid = {
 	aggregate = "aid",
 	noun = "legal-aid application",
@@ -37,22 +37,55 @@ M.aid = {
 	subject_type = "legal_aid_application",
 	initial = "RECEIVED", -- FORWARDED when a custodial institution sends it
 	rows = {
+		-- art. 39: forwarded by the institution within 24 h
 		{ "receive", { "FORWARDED" }, "RECEIVED", "received" },
 		{ "start-review", { "RECEIVED" }, "UNDER_REVIEW", "review-started" },
+		-- art. 43: missing materials are asked for at once (一次性告知)
 		{ "request-supplement", { "RECEIVED", "UNDER_REVIEW" },
 		  "SUPPLEMENT_REQUESTED", "supplement-requested" },
 		{ "supplement", { "SUPPLEMENT_REQUESTED" }, "UNDER_REVIEW",
 		  "supplemented" },
-		{ "grant", { "UNDER_REVIEW" }, "GRANTED", "granted" },
-		{ "refuse", { "UNDER_REVIEW" }, "REFUSED", "refused" },
-		{ "object", { "REFUSED" }, "OBJECTION", "objected" },
+		-- art. 44: 先行提供, a provider serves before the review ends
+		{ "provide-urgent", { "RECEIVED", "UNDER_REVIEW" }, "URGENT_SERVICE",
+		  "urgent-provided" },
+		-- art. 43: the decision; after urgent aid the provider goes on
+		{ "grant", { "UNDER_REVIEW", "URGENT_SERVICE" }, nil, "granted" },
+		{ "refuse", { "UNDER_REVIEW", "URGENT_SERVICE" }, "REFUSED",
+		  "refused" },
+		-- art. 49: objections to a refusal or a termination, decided by
+		-- the justice bureau
+		{ "object", { "REFUSED", "TERMINATED" }, "OBJECTION", "objected" },
 		{ "uphold", { "OBJECTION" }, "UPHELD", "upheld" },
 		{ "overturn", { "OBJECTION" }, "OVERTURNED", "overturned" },
 		{ "assign", { "GRANTED", "OVERTURNED" }, "ASSIGNED", "assigned" },
+		-- art. 55: the assisted person may ask for another provider
+		{ "change-provider", { "ASSIGNED", "IN_SERVICE", "URGENT_SERVICE" },
+		  nil, "provider-changed" },
 		{ "start-service", { "ASSIGNED" }, "IN_SERVICE", "service-started" },
 		{ "close", { "IN_SERVICE" }, "CLOSED", "closed" },
-		{ "terminate", { "ASSIGNED", "IN_SERVICE" }, "TERMINATED",
-		  "terminated" },
+		-- art. 48: termination, decided by the legal-aid centre
+		{ "terminate", { "ASSIGNED", "IN_SERVICE", "URGENT_SERVICE" },
+		  "TERMINATED", "terminated" },
+		-- arts. 57, 59: quality evaluation and revisits of the assisted
+		{ "evaluate", { "CLOSED" }, nil, "evaluated" },
+		{ "revisit", { "IN_SERVICE", "CLOSED" }, nil, "revisited" },
+	},
+}
+
+-- A duty lawyer's shift (值班律师, 法律援助法 arts. 14, 30, 37) at a court,
+-- procuratorate or detention house: scheduled by the centre, worked by the
+-- duty lawyer, who records each legal help given.
+M.duty = {
+	aggregate = "duty",
+	noun = "duty-lawyer shift",
+	prefix = "DL",
+	subject_type = "duty_lawyer_shift",
+	initial = "SCHEDULED",
+	rows = {
+		{ "start", { "SCHEDULED" }, "ON_DUTY", "started" },
+		{ "help", { "ON_DUTY" }, nil, "helped" },
+		{ "end", { "ON_DUTY" }, "ENDED", "ended" },
+		{ "cancel", { "SCHEDULED" }, "CANCELLED", "cancelled" },
 	},
 }
 

@@ -23,7 +23,7 @@ cmake --install "$XZ_BUILD" --prefix "$P" >"$XZ_T/install.out" ||
 X="$P/bin/xiezhi"
 E="$P/etc/xiezhi/xiezhi.cfg"
 DATA="$P/var/lib/xiezhi"
-A='"actor":{"user":"clerk-2","role":"LEGAL_AID_OFFICER","agency":"legal-aid-center-1"}'
+A='"actor":{"user":"wang-zr","role":"legal_head","agency":"legal-01"}'
 provider() { # ID
 	"$X" call -c "$E" legal.provider.add "{$A,\"id\":\"$1\",\"type\":\"LAWYER\",\"name\":\"Li Wei\",\"licence\":\"11101201010001\",\"region\":\"R1\",\"capacity\":3,\"specialties\":[\"CRIMINAL\"],\"conflicts\":[]}"
 }

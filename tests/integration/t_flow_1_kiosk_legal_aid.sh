@@ -20,7 +20,7 @@ D=$((24 * H))
 
 check "lawyer in the directory" lcall legal.provider.add '"id":"LAW-0001",
   "type":"LAWYER","name":"Li Wei","licence":"11101201010001","region":"R1",
-  "capacity":3,"specialties":["CRIMINAL"],"conflicts":[]'
+  "capacity":3,"specialties":["CRIMINAL"],"conflicts":[],"user":"tester"'
 sub_bg 'legal.aid.*' 1000 "$XZ_T/legal.txt"
 LEGAL_SUB=$SUB_PID
 sub_bg 'prison.kiosk.forwarded' 1 "$XZ_T/fwd.txt"
@@ -28,7 +28,7 @@ sub_bg 'prison.kiosk.forwarded' 1 "$XZ_T/fwd.txt"
 echo "-- 1. the prisoner's kiosk request"
 PRISONER=A0001AA
 K=$(xz call prison.kiosk.legal-aid "{\"actor\":{\"user\":\"kiosk-3\",\"role\":\"KIOSK\",\"agency\":\"prison-1\"},
-  \"prisoner_id\":\"$PRISONER\",\"matter\":\"appeal against sentence\"}")
+  \"prisoner_id\":\"$PRISONER\",\"matter\":\"申诉：不服生效判决\"}")
 KID=$(echo "$K" | jq -r .id)
 FORWARD_BY=$(echo "$K" | jq -r .forward_by_ms)
 assert_eq "kiosk request submitted" SUBMITTED "$(echo "$K" | jq -r .state)"
@@ -45,14 +45,19 @@ assert_eq "the prison's kiosk request is marked forwarded" FORWARDED \
 APP=$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"")
 assert_eq "24 h forward clock from the request time (= the prison's forward_by)" \
 	"forward|RUNNING|$FORWARD_BY" "$(echo "$APP" | jq -r '.clocks[0] | "\(.clock)|\(.status)|\(.due_ms)"')"
-assert_eq "means check exemption in custody" true "$(echo "$APP" | jq -r .means_exempt)"
+# custody alone exempts nobody from the means check (法律援助法 art. 42);
+# a sentenced prisoner's matter is a petition (申诉, art. 33), not an appeal
+assert_eq "a petition, means check not exempt" "PETITION|false" \
+	"$(echo "$APP" | jq -r '"\(.case_type)|\(.means_exempt)"')"
 
 echo "-- 2. received and decided within 7 days"
 advance $((20 * H))
 assert_eq "received" RECEIVED "$(lcall legal.aid.receive "\"id\":\"$LA\"" | jq -r .state)"
 assert_eq "under review" UNDER_REVIEW "$(lcall legal.aid.start-review "\"id\":\"$LA\"" | jq -r .state)"
 advance $((5 * D))
-assert_eq "granted" GRANTED "$(lcall legal.aid.grant "\"id\":\"$LA\"" | jq -r .state)"
+assert_exit "no grant before the means check" 1 lcall legal.aid.grant "\"id\":\"$LA\""
+assert_eq "granted once checked" GRANTED \
+	"$(lcall legal.aid.grant "\"id\":\"$LA\",\"means_checked\":true" | jq -r .state)"
 
 echo "-- 3. provider assigned within 3 days, LEGAL visit booked"
 advance $((2 * D))
@@ -78,10 +83,10 @@ check "visit completed at the prison" xz call prison.visit.complete \
 wait_for 5 grep -q '"legal.aid.visit-completed"' "$XZ_T/legal.txt" || true
 assert_eq "legal follows the visit" "COMPLETED|ATTENDED" \
 	"$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"" | jq -r '"\(.visit.state)|\(.visit.outcome)"')"
-C=$(lcall legal.aid.close "\"id\":\"$LA\",\"outcome\":\"APPEAL_LODGED\"")
+C=$(lcall legal.aid.close "\"id\":\"$LA\",\"outcome\":\"PETITION_FILED\"")
 assert_eq "closed" CLOSED "$(echo "$C" | jq -r .state)"
 wait_for 5 grep -q '"legal.aid.closed"' "$XZ_T/legal.txt" || true
-assert_eq "outcome published for the prisoner's record" "$PRISONER|APPEAL_LODGED|INMATE" \
+assert_eq "outcome published for the prisoner's record" "$PRISONER|PETITION_FILED|INMATE" \
 	"$(grep '"legal.aid.closed"' "$XZ_T/legal.txt" | jq -r '.data | "\(.prisoner_id)|\(.outcome)|\(.applicant_type)"')"
 APP=$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"")
 assert_eq "every clock met" "forward:MET review:MET assign:MET" \
@@ -94,9 +99,9 @@ if [ $WITH_AUDIT = 1 ]; then
 	echo "-- 5. the audit trail"
 	sleep 0.3
 	assert_eq "audit of the application" \
-		"CREATE:created:FORWARDED VIEW:disclosed UPDATE:FORWARDED->RECEIVED UPDATE:RECEIVED->UNDER_REVIEW UPDATE:UNDER_REVIEW->GRANTED UPDATE:GRANTED->ASSIGNED UPDATE:visit_booked:$VID UPDATE:ASSIGNED->IN_SERVICE UPDATE:visit_completed:$VID VIEW:disclosed UPDATE:IN_SERVICE->CLOSED VIEW:disclosed" \
+		"CREATE:created:FORWARDED VIEW:disclosed UPDATE:FORWARDED->RECEIVED UPDATE:RECEIVED->UNDER_REVIEW REFUSE:bad_request UPDATE:UNDER_REVIEW->GRANTED UPDATE:GRANTED->ASSIGNED UPDATE:visit_booked:$VID UPDATE:ASSIGNED->IN_SERVICE UPDATE:visit_completed:$VID VIEW:disclosed UPDATE:IN_SERVICE->CLOSED VIEW:disclosed" \
 		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r '"\(.action):\(.outcome)"' | tr '\n' ' ' | sed 's/ $//')"
-	assert_eq "who acted" "legal officer-7" \
+	assert_eq "who acted" "legal officer-7 tester" \
 		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r .who | sort -u | tr '\n' ' ' | sed 's/ $//')"
 	assert_eq "the prison's side: kiosk created, forwarded, read" "CREATE UPDATE VIEW" \
 		"$(audit_rows "\"subject_id\":\"$KID\"" | jq -r .action | tr '\n' ' ' | sed 's/ $//')"

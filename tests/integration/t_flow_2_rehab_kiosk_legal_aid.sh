@@ -23,7 +23,7 @@ RES=$(xz call rehab.resident.list "{$ACTOR}" | jq -r '.items[0].id // .residents
 check "the resident is real" xz call rehab.resident.get "{$ACTOR,\"id\":\"$RES\",\"purpose\":\"flow 2\"}"
 check "provider" lcall legal.provider.add '"id":"BLW-01","type":"BASIC_LEGAL_WORKER",
   "name":"Zhao Min","licence":"BLW-2020-01","region":"R1","capacity":2,
-  "specialties":["ADMINISTRATIVE"],"conflicts":[]'
+  "specialties":["ADMINISTRATIVE"],"conflicts":[],"user":"tester"'
 sub_bg 'legal.aid.*' 1000 "$XZ_T/legal.txt"
 SUB1=$SUB_PID
 
@@ -34,7 +34,8 @@ check "kiosk event published" xz pub rehab.kiosk.legal-aid-requested "$EV"
 wait_for 5 grep -q '"legal.aid.opened"' "$XZ_T/legal.txt" || fail "no legal.aid.opened"
 LA=$(grep '"legal.aid.opened"' "$XZ_T/legal.txt" | head -n1 | jq -r .data.id)
 APP=$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 2\"")
-assert_eq "application" "FORWARDED|REHAB_RESIDENT|$RES|true|ADMINISTRATIVE|rehab" \
+# custody exempts nobody from the means check (法律援助法 art. 42)
+assert_eq "application" "FORWARDED|REHAB_RESIDENT|$RES|false|ADMINISTRATIVE|rehab" \
 	"$(echo "$APP" | jq -r '"\(.state)|\(.applicant_type)|\(.resident_id)|\(.means_exempt)|\(.specialty)|\(.custodial.institution)"')"
 assert_eq "forward clock: kiosk time + 24 h" "$((T0 + 24 * H))" "$(echo "$APP" | jq -r .clocks[0].due_ms)"
 check "redelivered event" xz pub rehab.kiosk.legal-aid-requested "$EV"
@@ -51,7 +52,7 @@ advance $((10 * D))
 check "supplemented" lcall legal.aid.supplement "\"id\":\"$LA\""
 advance $((6 * D))
 assert_eq "granted on day 6 of review (paused 10 days)" GRANTED \
-	"$(lcall legal.aid.grant "\"id\":\"$LA\"" | jq -r .state)"
+	"$(lcall legal.aid.grant "\"id\":\"$LA\",\"means_exemption\":\"ART42_SOCIAL_ASSISTANCE\"" | jq -r .state)"
 A=$(lcall legal.aid.assign "\"id\":\"$LA\"")
 assert_eq "assigned, no prison visit for a rehab resident" "ASSIGNED|BLW-01|null" \
 	"$(echo "$A" | jq -r '"\(.state)|\(.provider_id)|\(.visit)"')"

@@ -23,7 +23,8 @@ check "cmake --install into a temp prefix" \
 	cmake --install "$XZ_BUILD" --prefix "$P"
 for f in bin/xiezhi \
 	lib/xiezhi/plugins/{hello,audit,prison,rehab,demo,collab}.so \
-	lib/xiezhi/plugins/legal/{legal,legal_days,legal_fsm,legal_store,routing}.lua \
+	lib/xiezhi/plugins/legal/{legal,legal_days,legal_fsm,legal_store,routing,msg,schema,authz}.lua \
+	lib/xiezhi/plugins/legal/calendar/cn_2026.lua \
 	share/xiezhi/scripts/{event_counter,heartbeat,rollcall_escalation,alarm_sla_report}.lua \
 	etc/xiezhi/{xiezhi,plugins,audit,scenarios,collab,legal}.cfg \
 	lib/systemd/system/xiezhi.service share/man/man1/xiezhi.1.gz \
@@ -103,7 +104,7 @@ assert_eq "plugins loaded from the prefix" 13 \
 check "a C plugin answers (hello.greet)" "$X" call -c "$E" hello.greet \
 	'{"name":"installer"}'
 assert_eq "hello's reply" '{"greeting":"Hello, installer!","count":1}' "$OUT"
-A='"actor":{"user":"clerk-2","role":"LEGAL_AID_OFFICER","agency":"legal-aid-center-1"}'
+A='"actor":{"user":"wang-zr","role":"legal_head","agency":"legal-01"}'
 check "the Lua plugin answers (legal.aid.list)" "$X" call -c "$E" \
 	legal.aid.list "{$A}"
 assert_eq "legal's reply" '{"count":0,"items":[]}' "$(echo "$OUT" | jq -cS .)"

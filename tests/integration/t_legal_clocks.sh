@@ -4,14 +4,16 @@
 # (from the institution's request time, also when the request arrives
 # late), the 7-day review clock paused by a supplement request and resumed
 # with the time that was left, the 3-day assignment clock, the 5 working
-# days of an objection (weekends and configured holidays skipped), the
+# days of an objection decided by the justice bureau (法律援助法 art. 49;
+# weekends, the calendar's and configured holidays skipped), the
 # 1-day revisit after a bad rating; a missed clock publishes
 # legal.<aggregate>.sla-breached once; running clocks survive a restart.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
 . "$XZ_SRC/plugins/legal/tests/flowlib.sh"
-flow_node legal
+# assignment in natural days here (working days: t_legal_calendar.sh)
+flow_node -o 'working_day_clocks = "objection";' legal
 
 H=3600000
 D=$((24 * H))
@@ -146,13 +148,13 @@ echo "-- objection: 5 working days"
 O1=$(objection_case)
 to_next_friday
 assert_eq "it is Friday in Beijing" 5 "$(date -u -d "@$((($(now_ms) + 8 * H) / 1000))" +%u)"
-O=$(lcall legal.aid.object "\"id\":\"$O1\",\"reason\":\"I am unemployed\"")
+O=$(bcall legal.aid.object "\"id\":\"$O1\",\"reason\":\"I am unemployed\"")
 WANT=$(((FRI + 8) * D - 8 * H)) # end of the next Friday, local time
 assert_eq "objection due: end of next Friday" "$WANT" "$(echo "$O" | jq -r .objection_due_ms)"
 assert_eq "objection clock due" "RUNNING|$WANT" "$(clock_of "$O1" objection | cut -d'|' -f1,2)"
 O2=$(objection_case)
-check "O2 objection" lcall legal.aid.object "\"id\":\"$O2\",\"reason\":\"x\""
-check "O2 overturned in time" lcall legal.aid.overturn "\"id\":\"$O2\""
+check "O2 objection" bcall legal.aid.object "\"id\":\"$O2\",\"reason\":\"x\""
+check "O2 overturned in time" bcall legal.aid.overturn "\"id\":\"$O2\""
 assert_eq "overturn starts the assign clock" RUNNING "$(status_of "$O2" assign)"
 advance $((WANT - $(now_ms) - 10 * S))
 sleep 0.3
@@ -202,11 +204,11 @@ WD=$(date -u -d "@$(((WALL + 8 * H) / 1000))" +%u)
 DELTA=$(((5 - WD + 7) % 7))
 [ "$DELTA" -gt 0 ] || DELTA=7
 MON=$(date -u -d "@$(((((WALL + 8 * H) / D) + DELTA + 3) * 86400))" +%F)
-flow_node -o "holidays = \"2020-01-01, $MON\";" legal
+flow_node -o "holidays = \"2020-01-01, $MON\"; working_day_clocks = \"objection\";" legal
 sub_bg 'legal.*.sla-breached' 100 "$XZ_T/breach2.txt"
 to_next_friday
 assert_eq "the Monday after is the holiday" "$MON" "$(date -u -d "@$(((FRI + 3) * 86400))" +%F)"
-O=$(lcall legal.aid.object "\"id\":\"$O3\",\"reason\":\"x\"")
+O=$(bcall legal.aid.object "\"id\":\"$O3\",\"reason\":\"x\"")
 assert_eq "holiday Monday skipped: due end of the Monday after next" \
 	$(((FRI + 11) * D - 8 * H)) "$(echo "$O" | jq -r .objection_due_ms)"
 advance $((P1DUE - $(now_ms) + S))
@@ -222,7 +224,7 @@ plugins = ( { name = "legal"; kind = "lua"; path = "$LEGAL_DIR/legal.lua";
   options = { holidays = "2026-13-01"; }; } );
 CFG
 start_node "$XZ_T/bad.cfg" n2
-assert_exit "legal disabled: no responders" 3 xz call -c "$XZ_T/bad.cfg" legal.aid.list "{$ACTOR}"
+assert_exit "legal disabled: no responders" 3 xz call -c "$XZ_T/bad.cfg" legal.aid.list "{$LACTOR}"
 assert_contains "init error names the option" \
 	"init(): option holidays: '2026-13-01' is not a date (YYYY-MM-DD)" "$(cat "$XZ_T/n2.log")"
 stop_node n2

@@ -10,13 +10,13 @@ xz_setup
 . "$XZ_SRC/plugins/legal/tests/flowlib.sh"
 # run a copy of the plugin: this test edits its routing.lua
 mkdir -p "$XZ_T/legal"
-cp "$LEGAL_DIR"/*.lua "$XZ_T/legal/"
+cp -r "$LEGAL_DIR"/*.lua "$LEGAL_DIR/calendar" "$XZ_T/legal/"
 flow_node -l "$XZ_T/legal/legal.lua" legal
 
 prov() { # ID TYPE REGION CAPACITY SPECIALTIES CONFLICTS
 	check "provider $1" lcall legal.provider.add "\"id\":\"$1\",\"type\":\"$2\",
 	  \"name\":\"name of $1\",\"licence\":\"lic-$1\",\"region\":\"$3\",
-	  \"capacity\":$4,\"specialties\":$5,\"conflicts\":$6"
+	  \"capacity\":$4,\"specialties\":$5,\"conflicts\":$6,\"user\":\"tester\""
 }
 prov L1 LAWYER R1 1 '["CRIMINAL"]' '[]'
 prov L2 LAWYER R2 3 '["CRIMINAL","CIVIL"]' '[]'

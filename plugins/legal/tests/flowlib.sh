@@ -6,13 +6,21 @@
 #                                   start the node
 #   flow_have NAME                  true when the plugin is available
 #   flow_skip_unless NAME...        skip the test (exit 77) without them
-#   lcall TOPIC 'FIELDS'            `xz call TOPIC {"actor":..,FIELDS}`
+#   lcall TOPIC 'FIELDS'            `xz call TOPIC {"actor":..,FIELDS}` as a
+#                                   member of the legal-aid centre (every
+#                                   centre role and lawyer, user "tester")
+#   bcall TOPIC 'FIELDS'            the same as the justice bureau
+#   acall USER ROLE AGENCY TOPIC 'FIELDS'  the same as anyone
 #   advance MS                      move the kernel clock forward
 #   sub_bg PATTERN N FILE           start `xz sub` in the background; waits
 #                                   until it is subscribed
 #   audit_rows 'QUERY FIELDS'       audit.query records as JSON lines
 
 ACTOR='"actor":{"user":"officer-7","role":"OFFICER","agency":"prison-1"}'
+# The legal plugin's people (role ids of docs/roles.md; agencies are the
+# plugin's defaults: legal-01 for the centre, justice-01 for the bureau).
+LACTOR='"actor":{"user":"tester","roles":["hotline_operator","legal_reviewer","legal_head","lawyer","duty_lawyer"],"agency":"legal-01"}'
+BACTOR='"actor":{"user":"bureau-1","role":"justice_bureau","agency":"justice-01"}'
 LEGAL_DIR="$XZ_SRC/plugins/legal"
 
 # flow_file NAME: the file the plugin NAME runs from.
@@ -75,11 +83,18 @@ flow_node() {
 
 lcall() {
 	local topic=$1 fields=${2:-}
-	if [ -n "$fields" ]; then
-		xz call "$topic" "{$ACTOR,$fields}"
-	else
-		xz call "$topic" "{$ACTOR}"
-	fi
+	xz call "$topic" "{$LACTOR${fields:+,$fields}}"
+}
+
+bcall() {
+	local topic=$1 fields=${2:-}
+	xz call "$topic" "{$BACTOR${fields:+,$fields}}"
+}
+
+# acall USER ROLE AGENCY TOPIC [FIELDS]
+acall() {
+	local a="\"actor\":{\"user\":\"$1\",\"role\":\"$2\",\"agency\":\"$3\"}"
+	xz call "$4" "{$a${5:+,$5}}"
 }
 
 advance() {
