@@ -276,6 +276,7 @@ static json_t *
 view(collab *c, json_t *rec, int with_history)
 {
 	static const char *const extra[] = { "return_reason", "decision",
+		"decision_no", "months", "community_rehab_months",
 		"accepted_documents", "missing_documents", NULL };
 	const char              *id      = str(rec, "id");
 	json_t *o = json_deep_copy(json_object_get(rec, "package"));
@@ -292,7 +293,7 @@ view(collab *c, json_t *rec, int with_history)
 	set_iso(o, "updated_at", kit_int(rec, "updated_ms", 0));
 	for (i = 0; extra[i]; i++) {
 		v = json_object_get(rec, extra[i]);
-		if (json_is_string(v) || json_is_array(v))
+		if (json_is_string(v) || json_is_array(v) || json_is_integer(v))
 			json_object_set(o, extra[i], v);
 	}
 	clocks = kit_store_clocks(&c->kit.store, KIND, id);
@@ -355,6 +356,15 @@ announce(collab *c, kit_req *r, json_t *rec, const char *event,
 	if (json_is_string(json_object_get(rec, "decision")))
 		json_object_set(
 		    e, "decision", json_object_get(rec, "decision"));
+	for (const char *const *k = (const char *const[]) { "decision_no",
+	         "months", "community_rehab_months", NULL };
+	     *k; k++) {
+		json_t *v = json_object_get(rec, *k);
+		if (v == NULL)
+			v = json_object_get(pkg, *k);
+		if (v != NULL)
+			json_object_set(e, *k, v);
+	}
 	if (inbox_agency != NULL) {
 		lower(inbox_agency, ag, sizeof(ag));
 		lower(str(pkg, "type"), ty, sizeof(ty));

@@ -146,7 +146,7 @@ seed(rehab *h)
 	json_t *page
 	    = kit_store_list(&h->c.store, "resident", NULL, NULL, NULL, 1, 0);
 	int64_t have = kit_int(page, "total", 0);
-	char    id[16], dec[32], idn[19], day[16];
+	char    id[16], dec[96], idn[19], day[16];
 
 	json_decref(page);
 	if (have > 0)
