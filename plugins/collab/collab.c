@@ -1015,7 +1015,7 @@ do_transition(collab *c, kit_req *r, const char *action)
 	if (need_actor(c, r, code) != 0)
 		return;
 	if (fk_check(r->body, spec, &e) != 0) {
-		refuse_err(c, r, &e, NULL);
+		refuse_err(c, r, &e, id);
 		return;
 	}
 	if (need_role(c, r, clerk, id) != 0)
