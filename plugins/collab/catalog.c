@@ -69,7 +69,7 @@ bad(const config_setting_t *s, const char *file, char *err, size_t n,
 	const char *f = config_setting_source_file(s);
 	int         l = (int) config_setting_source_line(s);
 	size_t      k = (size_t) snprintf(
-            err, n, "%s:%d: ", f ? f : file, l > 0 ? l : 0);
+	         err, n, "%s:%d: ", f ? f : file, l > 0 ? l : 0);
 	if (k < n)
 		snprintf(err + k, n - k, fmt, a ? a : "", b ? b : "");
 	return -1;
@@ -157,8 +157,7 @@ type_list(collab_catalog *cat, const config_setting_t *g, const char *key,
 }
 
 static int
-load(collab_catalog *cat, config_t *cf, const char *file, char *err,
-    size_t n)
+load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 {
 	const config_setting_t *types = config_lookup(cf, "agency_types");
 	const config_setting_t *ags   = config_lookup(cf, "agencies");
@@ -227,8 +226,9 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err,
 		const config_setting_t *g  = config_setting_get_elem(ins, i);
 		const char             *id = get_str(g, "id");
 		const char             *nm = get_str(g, "name");
-		const config_setting_t *cl = config_setting_get_member(g, "clocks");
-		collab_instrument      *in;
+		const config_setting_t *cl
+		    = config_setting_get_member(g, "clocks");
+		collab_instrument *in;
 		if (!id || !nm)
 			return bad(g, file, err, n,
 			    "instrument: \"id\" and \"name\" (strings) are "
@@ -243,8 +243,8 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err,
 		in->basis = dup(get_str(g, "basis"));
 		if (type_list(cat, g, "from", file, &in->from, 0, err, n) != 0
 		    || type_list(cat, g, "to", file, &in->to, 0, err, n) != 0
-		    || type_list(
-		           cat, g, "send_roles", file, &in->send_roles, 1, err, n)
+		    || type_list(cat, g, "send_roles", file, &in->send_roles,
+		           1, err, n)
 		        != 0)
 			return -1;
 		if (cl == NULL)
@@ -256,12 +256,14 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err,
 		int nc     = config_setting_length(cl);
 		in->clocks = calloc((size_t) nc + 1, sizeof(*in->clocks));
 		for (int j = 0; in->clocks && j < nc; j++) {
-			const config_setting_t *k = config_setting_get_elem(cl, j);
-			const char             *cn = get_str(k, "name");
-			const char             *met = get_str(k, "met");
-			const char             *to  = get_str(k, "to");
-			int                     days = 0;
-			if (!cn || !met || !config_setting_lookup_int(k, "days", &days)
+			const config_setting_t *k
+			    = config_setting_get_elem(cl, j);
+			const char *cn   = get_str(k, "name");
+			const char *met  = get_str(k, "met");
+			const char *to   = get_str(k, "to");
+			int         days = 0;
+			if (!cn || !met
+			    || !config_setting_lookup_int(k, "days", &days)
 			    || days < 1 || days > 365)
 				return bad(k, file, err, n,
 				    "instrument '%s': a clock needs \"name\", "
@@ -271,15 +273,16 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err,
 			for (const char *const *s = states_met; *s; s++)
 				ok |= strcmp(*s, met) == 0;
 			if (!ok)
-				return bad(config_setting_get_member(k, "met"), file,
-				    err, n,
+				return bad(config_setting_get_member(k, "met"),
+				    file, err, n,
 				    "clock '%s': \"met\" must be RECEIVED, "
 				    "ACCEPTED or DECIDED, not '%s'",
 				    cn, met);
 			if (to && !collab_strv_has(in->to, to))
-				return bad(config_setting_get_member(k, "to"), file,
-				    err, n,
-				    "clock '%s': \"to\" is '%s', which may not "
+				return bad(config_setting_get_member(k, "to"),
+				    file, err, n,
+				    "clock '%s': \"to\" is '%s', which may "
+				    "not "
 				    "receive this instrument",
 				    cn, to);
 			in->clocks[j].name = dup(cn);
@@ -291,7 +294,8 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err,
 	}
 	if (cat->types == NULL || cat->agencies == NULL
 	    || cat->instruments == NULL)
-		return bad(root, file, err, n, "out of memory%s%s", NULL, NULL);
+		return bad(
+		    root, file, err, n, "out of memory%s%s", NULL, NULL);
 	return 0;
 }
 
@@ -314,7 +318,7 @@ collab_catalog_load(collab_catalog *cat, const char *path, const char *text,
 		else
 			snprintf(err, n, "%s:%d: %s",
 			    config_error_file(&cf) ? config_error_file(&cf)
-			    : path                 ? path
+			        : path             ? path
 			                           : "(built-in catalog)",
 			    config_error_line(&cf), config_error_text(&cf));
 		config_destroy(&cf);

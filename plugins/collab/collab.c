@@ -75,7 +75,8 @@ static const xz_tr collab_zh[] = {
 	    "%s 需要角色 %s；当前角色为“%s”" },
 	{ "%s needs \"actor\" with \"user\", \"role\" and \"agency\" (who "
 	  "acts is recorded in the history and the audit log)",
-	    "%s 需要 \"actor\"（\"user\"、\"role\"、\"agency\"）：办理人记入历史"
+	    "%s 需要 "
+	    "\"actor\"（\"user\"、\"role\"、\"agency\"）：办理人记入历史"
 	    "和审计日志" },
 	{ "unknown agency '%s' (field \"%s\")",
 	    "未知机关“%s”（字段 \"%s\"）" },
@@ -90,7 +91,8 @@ static const xz_tr collab_zh[] = {
 	{ "only %s may send this package; the actor's agency is '%s'",
 	    "只有 %s 可以发送该案卷；当前办理人所属机关为“%s”" },
 	{ "only %s%s%s may %s transfer '%s'; the actor's agency is '%s'",
-	    "只有 %s%s%s 可以对案卷“%5$s”执行 %4$s；当前办理人所属机关为“%6$s”" },
+	    "只有 %s%s%s 可以对案卷“%5$s”执行 "
+	    "%4$s；当前办理人所属机关为“%6$s”" },
 	{ " or ", " 或 " },
 	{ "transfer '%s' is between %s and %s; the actor's agency is '%s'",
 	    "案卷“%s”在 %s 与 %s 之间流转；当前办理人所属机关为“%s”" },
@@ -101,10 +103,12 @@ static const xz_tr collab_zh[] = {
 	    "退回案卷须说明理由（\"reason\"）" },
 	{ "partially-accept needs \"accepted\": a non-empty list of some (not "
 	  "all) of the package's document names",
-	    "部分接收须给出 \"accepted\"：案卷中部分（非全部）文书名称的列表" },
+	    "部分接收须给出 "
+	    "\"accepted\"：案卷中部分（非全部）文书名称的列表" },
 	{ "documents[%zu] must be {name, media_type (type/subtype), sha256, "
 	  "size}",
-	    "documents[%zu] 应为 {name, media_type (type/subtype), sha256, size}" },
+	    "documents[%zu] 应为 {name, media_type (type/subtype), sha256, "
+	    "size}" },
 	{ "documents[%zu].sha256 must be 64 lowercase hex digits",
 	    "documents[%zu].sha256 应为 64 位小写十六进制" },
 	{ "documents[%zu].size must be a non-negative integer",
@@ -121,15 +125,16 @@ static const xz_tr collab_zh[] = {
 	{ "documents must be a non-empty array", "documents 应为非空数组" },
 	{ "transfer_id '%s' is already used by another package",
 	    "transfer_id“%s”已被另一案卷使用" },
-	{ "%s: the payload must be a JSON object", "%s：请求体应为 JSON 对象" },
+	{ "%s: the payload must be a JSON object",
+	    "%s：请求体应为 JSON 对象" },
 	{ NULL, NULL },
 };
 #define TR(s) XZ_TR(collab_zh, s)
 
 /* Role ids of the staff allowed to read transfers of their agency. */
-static const char *const reader_roles[] = { "case_clerk", "rehab_leader",
-	"rehab_officer", "prison_admin", "prison_leader", "justice_bureau",
-	"auditor", NULL };
+static const char *const reader_roles[]
+    = { "case_clerk", "rehab_leader", "rehab_officer", "prison_admin",
+	      "prison_leader", "justice_bureau", "auditor", NULL };
 
 /* The actor's agency id into out ("" if none). */
 static void
@@ -144,7 +149,8 @@ lower(const char *s, char *out, size_t n)
 {
 	size_t i = 0;
 	for (; s && s[i] && i + 1 < n; i++)
-		out[i] = s[i] == '-' ? '_' : (char) tolower((unsigned char) s[i]);
+		out[i]
+		    = s[i] == '-' ? '_' : (char) tolower((unsigned char) s[i]);
 	out[i] = '\0';
 }
 
@@ -161,7 +167,8 @@ joined(char *const *v, char *buf, size_t n)
 	size_t k = 0;
 	buf[0]   = '\0';
 	for (; v && *v && k < n; v++)
-		k += (size_t) snprintf(buf + k, n - k, "%s%s", k ? ", " : "", *v);
+		k += (size_t) snprintf(
+		    buf + k, n - k, "%s%s", k ? ", " : "", *v);
 	return buf;
 }
 
@@ -293,7 +300,8 @@ view(collab *c, json_t *rec, int with_history)
 	set_iso(o, "updated_at", kit_int(rec, "updated_ms", 0));
 	for (i = 0; extra[i]; i++) {
 		v = json_object_get(rec, extra[i]);
-		if (json_is_string(v) || json_is_array(v) || json_is_integer(v))
+		if (json_is_string(v) || json_is_array(v)
+		    || json_is_integer(v))
 			json_object_set(o, extra[i], v);
 	}
 	clocks = kit_store_clocks(&c->kit.store, KIND, id);
@@ -553,17 +561,17 @@ canonical(collab *c, json_t *o, const char *actor_agency, kit_err *e)
 	if (fk_check(o, send_fields, e) != 0)
 		return NULL;
 	const char *type = str(o, "type");
-	const char *from = str(o, "from_agency") ? str(o, "from_agency")
-	                                         : actor_agency;
-	const char *to   = str(o, "to_agency");
-	json_t     *subj = json_object_get(o, "subject");
-	json_t     *docs = json_object_get(o, "documents");
-	json_t     *due  = json_object_get(o, "due_days");
-	json_t     *why  = json_object_get(o, "reason");
-	json_t     *pid  = json_object_get(o, "person_id");
-	const collab_instrument *in = collab_instrument_find(&c->cat, type);
-	const collab_agency     *fa = collab_agency_find(&c->cat, from);
-	const collab_agency     *ta = collab_agency_find(&c->cat, to);
+	const char *from
+	    = str(o, "from_agency") ? str(o, "from_agency") : actor_agency;
+	const char              *to   = str(o, "to_agency");
+	json_t                  *subj = json_object_get(o, "subject");
+	json_t                  *docs = json_object_get(o, "documents");
+	json_t                  *due  = json_object_get(o, "due_days");
+	json_t                  *why  = json_object_get(o, "reason");
+	json_t                  *pid  = json_object_get(o, "person_id");
+	const collab_instrument *in   = collab_instrument_find(&c->cat, type);
+	const collab_agency     *fa   = collab_agency_find(&c->cat, from);
+	const collab_agency     *ta   = collab_agency_find(&c->cat, to);
 	char                     list[300];
 
 	if (in == NULL) {
@@ -574,7 +582,10 @@ canonical(collab *c, json_t *o, const char *actor_agency, kit_err *e)
 	if (fa == NULL || ta == NULL) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
 		    TR("unknown agency '%s' (field \"%s\")"),
-		    fa ? to : from ? from : "", fa ? "to_agency" : "from_agency");
+		    fa         ? to
+		        : from ? from
+		               : "",
+		    fa ? "to_agency" : "from_agency");
 		return NULL;
 	}
 	if (strcmp(from, to) == 0) {
@@ -591,7 +602,8 @@ canonical(collab *c, json_t *o, const char *actor_agency, kit_err *e)
 	}
 	if (!collab_strv_has(in->to, ta->type)) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    TR("a %s (%s) may not be sent to %s (%s): receivers are %s"),
+		    TR("a %s (%s) may not be sent to %s (%s): receivers are "
+		       "%s"),
 		    in->name, in->id, ta->id, ta->type,
 		    joined(in->to, list, sizeof(list)));
 		return NULL;
@@ -633,7 +645,8 @@ canonical(collab *c, json_t *o, const char *actor_agency, kit_err *e)
 		}
 		if (!is_hex64(h)) {
 			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    TR("documents[%zu].sha256 must be 64 lowercase hex "
+			    TR("documents[%zu].sha256 must be 64 lowercase "
+			       "hex "
 			       "digits"),
 			    i);
 			goto done;
@@ -836,10 +849,10 @@ do_send(collab *c, kit_req *r)
 		goto abort;
 	/* Statutory clocks run from the sending (the catalog's, those of
 	 * the receiver's type); due_days sets the decide clock. */
-	json_t *dd = json_object_get(pkg, "due_days");
+	json_t *dd   = json_object_get(pkg, "due_days");
 	int     nclk = 0, has_decide = 0;
 	for (size_t i = 0; i < in->nclocks; i++) {
-		const collab_clock *k = &in->clocks[i];
+		const collab_clock *k    = &in->clocks[i];
 		int64_t             days = k->days;
 		if (k->to && strcmp(k->to, ta->type) != 0)
 			continue;
@@ -853,7 +866,8 @@ do_send(collab *c, kit_req *r)
 		nclk++;
 	}
 	if ((dd && !has_decide
-	        && add_clock(c, id, "decide", json_integer_value(dd), r->now_ms)
+	        && add_clock(
+	               c, id, "decide", json_integer_value(dd), r->now_ms)
 	            != 0)
 	    || (nclk == 0
 	        && add_clock(c, id, "notify", c->notify_days, r->now_ms)
@@ -885,9 +899,9 @@ refused:
 
 static const char *const decisions[]
     = { "APPROVED", "PARTLY_APPROVED", "REJECTED", "EXECUTED", NULL };
-static const char *const transfer_states[] = { "SENT", "RECEIVED",
-	"PARTIALLY_ACCEPTED", "ACCEPTED", "RETURNED", "DECIDED", "CLOSED",
-	NULL };
+static const char *const transfer_states[]
+    = { "SENT", "RECEIVED", "PARTIALLY_ACCEPTED", "ACCEPTED", "RETURNED",
+	      "DECIDED", "CLOSED", NULL };
 static const char *const directions[] = { "in", "out", NULL };
 
 static const fk_field id_fields[] = {
@@ -979,8 +993,8 @@ clocks_after(collab *c, json_t *rec, const char *state)
 {
 	kit_store               *st = &c->kit.store;
 	const char              *id = str(rec, "id");
-	const collab_instrument *in = collab_instrument_find(&c->cat,
-	    str(json_object_get(rec, "package"), "type"));
+	const collab_instrument *in = collab_instrument_find(
+	    &c->cat, str(json_object_get(rec, "package"), "type"));
 
 	if (strcmp(state, "RETURNED") == 0 || strcmp(state, "CLOSED") == 0)
 		return kit_store_clock_set(st, KIND, id, NULL, "STOPPED");
@@ -1008,9 +1022,9 @@ do_transition(collab *c, kit_req *r, const char *action)
 	json_t               *rec = NULL, *pkg;
 	char                  code[64], state[32];
 	kit_err               e;
-	const fk_field       *spec = strcmp(action, "decide") == 0 ? decide_fields
-	          : strcmp(action, "partially-accept") == 0        ? partial_fields
-	                                                           : id_fields;
+	const fk_field *spec = strcmp(action, "decide") == 0 ? decide_fields
+	    : strcmp(action, "partially-accept") == 0        ? partial_fields
+	                                                     : id_fields;
 
 	if (need_actor(c, r, code) != 0)
 		return;
@@ -1138,15 +1152,15 @@ static const char list_sql[]
 static void
 do_list(collab *c, kit_req *r)
 {
-	json_t       *o = r->body, *lim = json_object_get(o, "limit");
-	const char   *state = str(o, "state"), *type = str(o, "type");
-	const char   *dir   = str(o, "direction");
-	int64_t       limit = lim ? json_integer_value(lim) : 100;
-	char          code[64], ag[64] = "", outcome[64];
-	sqlite3_stmt *row;
-	json_t       *out;
-	int           rc;
-	kit_err       e;
+	json_t        *o = r->body, *lim = json_object_get(o, "limit");
+	const char    *state = str(o, "state"), *type = str(o, "type");
+	const char    *dir   = str(o, "direction");
+	int64_t        limit = lim ? json_integer_value(lim) : 100;
+	char           code[64], ag[64] = "", outcome[64];
+	sqlite3_stmt  *row;
+	json_t        *out;
+	int            rc;
+	kit_err        e;
 	const fk_field list_fields[] = {
 		{ "state", FK_ONEOF, 0, 0, 0, transfer_states },
 		{ "type", FK_STR, 0, 0, 64, NULL },
@@ -1226,7 +1240,7 @@ on_request(void *ud, const xz_msg *m)
 static void
 on_catalog(void *ud, const xz_msg *m)
 {
-	collab *c = ud;
+	collab *c  = ud;
 	json_t *ty = json_array(), *ag = json_array(), *in = json_array();
 	char   *s;
 
@@ -1243,8 +1257,8 @@ on_catalog(void *ud, const xz_msg *m)
 		        c->cat.agencies[i].name));
 	for (size_t i = 0; i < c->cat.ninstruments; i++) {
 		const collab_instrument *x = &c->cat.instruments[i];
-		json_t *f = json_array(), *t = json_array(), *ro = json_array(),
-		       *cl = json_array();
+		json_t                  *f = json_array(), *t = json_array(),
+		       *ro = json_array(), *cl = json_array();
 		for (char **p = x->from; *p; p++)
 			json_array_append_new(f, json_string(*p));
 		for (char **p = x->to; *p; p++)
@@ -1264,7 +1278,7 @@ on_catalog(void *ud, const xz_msg *m)
 	}
 	json_t *o = json_pack("{s:o,s:o,s:o}", "agency_types", ty, "agencies",
 	    ag, "instruments", in);
-	s = json_dumps(o, JSON_COMPACT);
+	s         = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (s) {
 		c->kit.host->reply(c->kit.self, m, s, strlen(s));
@@ -1386,8 +1400,8 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 		goto fail;
 	}
 	/* collab.catalog.get: the agencies and instruments */
-	if (host->subscribe(self, "collab.catalog.get", NULL, on_catalog, c,
-	        NULL)) {
+	if (host->subscribe(
+	        self, "collab.catalog.get", NULL, on_catalog, c, NULL)) {
 		kit_ctx_fini(&c->kit);
 		collab_catalog_free(&c->cat);
 		free(c);

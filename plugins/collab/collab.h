@@ -61,8 +61,8 @@ int  collab_catalog_load(collab_catalog *cat, const char *path,
      const char *text, char *err, size_t n);
 void collab_catalog_free(collab_catalog *cat);
 int  collab_type_known(const collab_catalog *cat, const char *id);
-const collab_agency     *collab_agency_find(
-        const collab_catalog *cat, const char *id);
+const collab_agency *collab_agency_find(
+    const collab_catalog *cat, const char *id);
 const collab_instrument *collab_instrument_find(
     const collab_catalog *cat, const char *id);
 int collab_strv_has(char *const *v, const char *s);

@@ -23,17 +23,17 @@ static const char *const pass_fail[] = { "PASS", "FAIL", NULL };
 static const char *const good_fair[] = { "GOOD", "FAIR", NULL };
 /* The AI+AR system's result: a closed record, except "measures" (craving,
  * cue reactivity: 身心康复), kept whole as received. */
-static const fk_field scored_fields[]
-    = { { "resident_id", FK_STR, 1, 0, 32, NULL },
-	      { "kind", FK_ONEOF, 1, 0, 0, kinds },
-	      { "detox", FK_OBJ, 1, 0, 0, NULL },
-	      { "psycho_physical", FK_ONEOF, 0, 0, 0, pass_fail },
-	      { "behaviour", FK_ONEOF, 0, 0, 0, pass_fail },
-	      { "social", FK_ONEOF, 0, 0, 0, good_fair },
-	      { "evidence", FK_STR, 0, 0, 1024, NULL },
-	      { "session_id", FK_STR, 1, 0, 64, NULL },
-	      { "measures", FK_OBJ, 0, 0, 0, NULL },
-	      { NULL, 0, 0, 0, 0, NULL } };
+static const fk_field scored_fields[] = { { "resident_id", FK_STR, 1, 0, 32,
+	                                      NULL },
+	{ "kind", FK_ONEOF, 1, 0, 0, kinds },
+	{ "detox", FK_OBJ, 1, 0, 0, NULL },
+	{ "psycho_physical", FK_ONEOF, 0, 0, 0, pass_fail },
+	{ "behaviour", FK_ONEOF, 0, 0, 0, pass_fail },
+	{ "social", FK_ONEOF, 0, 0, 0, good_fair },
+	{ "evidence", FK_STR, 0, 0, 1024, NULL },
+	{ "session_id", FK_STR, 1, 0, 64, NULL },
+	{ "measures", FK_OBJ, 0, 0, 0, NULL },
+	{ "system", FK_STR, 0, 0, 64, NULL }, { NULL, 0, 0, 0, 0, NULL } };
 
 static int
 in_list(const char *const *list, const char *s)
@@ -102,10 +102,9 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 	    "detox", detox, "detox_score", score, "passed", passed, "source",
 	    source);
 	json_decref(res);
-	for (const char *const *k
-	     = (const char *const[]) { "psycho_physical", "behaviour",
-	         "social", "assessors", "evidence", "session_id", "measures",
-	         NULL };
+	for (const char *const *k = (const char *const[]) { "psycho_physical",
+	         "behaviour", "social", "assessors", "evidence", "session_id",
+	         "measures", "system", NULL };
 	     *k; k++)
 		if (json_object_get(body, *k))
 			json_object_set(f, *k, json_object_get(body, *k));

@@ -82,12 +82,15 @@ rehab_propose_fn(const kit_kind *k, kit_req *r)
 	    "type", type, "authority", kit_str(res, "deciding_agency"));
 	if (strcmp(type, "EARLY_RELEASE") == 0) {
 		int64_t decided = kit_int(res, "decided_ms", 0);
-		int64_t year = rehab_add_months(decided, REHAB_EARLY_MIN_MONTHS);
+		int64_t year
+		    = rehab_add_months(decided, REHAB_EARLY_MIN_MONTHS);
 		json_t *a;
 		if (r->now_ms < year) {
 			kit_err_set(&e, KIT_E_INVALID_STATE,
-			    RTR("禁毒法 art. 47: early release may be proposed "
-			        "after one year counted from the decision (%s); "
+			    RTR("禁毒法 art. 47: early release may be "
+			        "proposed "
+			        "after one year counted from the decision "
+			        "(%s); "
 			        "resident %s has served %lld day(s), the year "
 			        "ends on %s"),
 			    kit_str(res, "decision_date"), rid,
@@ -99,8 +102,10 @@ rehab_propose_fn(const kit_kind *k, kit_req *r)
 		    h, rid, (const char *const[]) { "ONE_YEAR", NULL }, NULL);
 		if (a == NULL) {
 			kit_err_set(&e, KIT_E_INVALID_STATE,
-			    RTR("resident %s has no approved, passing ONE_YEAR "
-			        "assessment: early release cannot be proposed"),
+			    RTR("resident %s has no approved, passing "
+			        "ONE_YEAR "
+			        "assessment: early release cannot be "
+			        "proposed"),
 			    rid);
 			goto refuse;
 		}
@@ -117,7 +122,8 @@ rehab_propose_fn(const kit_kind *k, kit_req *r)
 			kit_err_set(&e, KIT_E_INVALID_STATE,
 			    RTR("resident %s: the term has ended (%s): no "
 			        "extension"),
-			    rid, day_of(kit_int(res, "term_end_ms", 0) - 1, d2));
+			    rid,
+			    day_of(kit_int(res, "term_end_ms", 0) - 1, d2));
 			goto refuse;
 		}
 		done    = kit_int(res, "extension_months", 0);
@@ -125,9 +131,11 @@ rehab_propose_fn(const kit_kind *k, kit_req *r)
 		    + extension_months(h, rid, "SUBMITTED");
 		if (done + pending + months > REHAB_EXTENSION_MAX_MONTHS) {
 			kit_err_set(&e, KIT_E_INVALID_STATE,
-			    RTR("禁毒法 art. 47: an extension is at most 1 year "
+			    RTR("禁毒法 art. 47: an extension is at most 1 "
+			        "year "
 			        "(12 months) in total; resident %s has %lld "
-			        "month(s) approved and %lld pending, %lld more "
+			        "month(s) approved and %lld pending, %lld "
+			        "more "
 			        "is refused"),
 			    rid, (long long) done, (long long) pending,
 			    (long long) months);
@@ -155,8 +163,7 @@ refuse:
 /* Calls fn exactly once: with collab's reply, or at once with the error
  * of the request (status, an empty reply). */
 int
-rehab_collab_send(
-    rehab *h, kit_req *r, json_t *pkg, xz_reply_fn fn, void *ud)
+rehab_collab_send(rehab *h, kit_req *r, json_t *pkg, xz_reply_fn fn, void *ud)
 {
 	char *s;
 	int   rc;
@@ -166,8 +173,8 @@ rehab_collab_send(
 	        r->actor.role, "agency", r->actor.agency));
 	s = json_dumps(pkg, JSON_COMPACT);
 	json_decref(pkg);
-	rc = s ? h->c.host->request(h->c.self, "collab.transfer.send", s,
-	             strlen(s), 0, fn, ud)
+	rc = s ? h->c.host->request(
+	         h->c.self, "collab.transfer.send", s, strlen(s), 0, fn, ud)
 	       : XZ_ENOMEM;
 	free(s);
 	if (rc != XZ_OK) {
@@ -205,10 +212,9 @@ on_sent(void *ud, int status, const xz_msg *reply)
 	    || kit_str(o, "transfer_id") == NULL) {
 		json_t *err = json_object_get(o, "error");
 		kit_err_set(&e,
-		    status == XZ_ETIMEDOUT ? KIT_E_TIMEOUT
-		    : status == XZ_ENORESPONDERS
-		        ? KIT_E_NO_RESPONDERS
-		        : KIT_E_UNAVAILABLE,
+		    status == XZ_ETIMEDOUT           ? KIT_E_TIMEOUT
+		        : status == XZ_ENORESPONDERS ? KIT_E_NO_RESPONDERS
+		                                     : KIT_E_UNAVAILABLE,
 		    RTR("the deciding authority could not be reached through "
 		        "collab: %s"),
 		    kit_str(err, "message") ? kit_str(err, "message")
@@ -222,11 +228,12 @@ on_sent(void *ud, int status, const xz_msg *reply)
 		kit_reply_err(&r, &e, "disposition", p->id);
 		goto done;
 	}
-	json_object_set(r.body, "transfer_id", json_object_get(o, "transfer_id"));
+	json_object_set(
+	    r.body, "transfer_id", json_object_get(o, "transfer_id"));
 	if (kit_tx_begin(&h->c, &e) != 0)
 		goto fail;
-	rec = kit_apply_tx(&h->kinds[RK_DISPOSITION], &r, p->id, "submit", &t,
-	    &e);
+	rec = kit_apply_tx(
+	    &h->kinds[RK_DISPOSITION], &r, p->id, "submit", &t, &e);
 	if (rec == NULL) {
 		kit_tx_abort(&h->c);
 		goto fail;
@@ -273,7 +280,8 @@ rehab_submit_fn(const kit_kind *k, kit_req *r)
 		    id, kit_str(d, "state"));
 		goto refuse;
 	}
-	res = kit_store_load(&h->c.store, "resident", kit_str(d, "resident_id"));
+	res = kit_store_load(
+	    &h->c.store, "resident", kit_str(d, "resident_id"));
 	if (res == NULL) {
 		kit_err_set(&e, KIT_E_NOT_FOUND, RTR("no %s with id %s"),
 		    RTR("resident"), kit_str(d, "resident_id"));
@@ -352,10 +360,10 @@ on_decided(void *ud, const xz_msg *m)
 	if (m->kind != XZ_KIND_EVENT
 	    || strcmp(m->source ? m->source : "", h->collab_plugin) != 0)
 		return; /* only the collab plugin's word counts */
-	ev   = json_loadb(m->data, m->len, 0, NULL);
-	subj = json_object_get(ev, "subject");
-	by   = json_object_get(ev, "by");
-	did  = kit_str(subj, "id");
+	ev       = json_loadb(m->data, m->len, 0, NULL);
+	subj     = json_object_get(ev, "subject");
+	by       = json_object_get(ev, "by");
+	did      = kit_str(subj, "id");
 	decision = kit_str(ev, "decision");
 	if (strcmp(kit_str(subj, "type") ?: "", "disposition") != 0
 	    || strcmp(kit_str(ev, "from_agency") ?: "", h->agency) != 0
@@ -369,8 +377,8 @@ on_decided(void *ud, const xz_msg *m)
 	    || strcmp(kit_str(d, "transfer_id") ?: "",
 	           kit_str(ev, "transfer_id") ?: "")
 	        != 0
-	    || strcmp(kit_str(d, "authority") ?: "",
-	           kit_str(by, "agency") ?: "")
+	    || strcmp(
+	           kit_str(d, "authority") ?: "", kit_str(by, "agency") ?: "")
 	        != 0) {
 		h->c.host->log(h->c.self, XZ_LOG_WARN,
 		    "collab decision on %s ignored: not the transfer or not "
@@ -388,7 +396,8 @@ on_decided(void *ud, const xz_msg *m)
 		json_object_set(
 		    r.body, "decision_no", json_object_get(ev, "decision_no"));
 	if (json_object_get(ev, "months"))
-		json_object_set(r.body, "months", json_object_get(ev, "months"));
+		json_object_set(
+		    r.body, "months", json_object_get(ev, "months"));
 	if (json_object_get(ev, "community_rehab_months"))
 		json_object_set(r.body, "community_rehab_months",
 		    json_object_get(ev, "community_rehab_months"));
@@ -431,10 +440,10 @@ disposition_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	json_object_set_new(ev, "type", json_string(type));
 	if (strcmp(t->action, "submit") == 0) {
 		/* on_sent put collab's transfer id in the body */
-		json_object_set(
-		    rec, "transfer_id", json_object_get(r->body, "transfer_id"));
-		json_object_set(
-		    ev, "transfer_id", json_object_get(r->body, "transfer_id"));
+		json_object_set(rec, "transfer_id",
+		    json_object_get(r->body, "transfer_id"));
+		json_object_set(ev, "transfer_id",
+		    json_object_get(r->body, "transfer_id"));
 		return 0;
 	}
 	if (kit_str(r->body, "decision_no"))
@@ -453,12 +462,14 @@ disposition_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		int64_t months = kit_int(r->body, "months", 0);
 		if (months < 1 || months > kit_int(rec, "months", 0))
 			months = kit_int(rec, "months", 0);
-		int64_t end = rehab_add_months(
-		    kit_int(res, "term_end_ms", 0), months);
-		json_object_set_new(rec, "approved_months", json_integer(months));
+		int64_t end
+		    = rehab_add_months(kit_int(res, "term_end_ms", 0), months);
+		json_object_set_new(
+		    rec, "approved_months", json_integer(months));
 		json_object_set_new(res, "term_end_ms", json_integer(end));
 		json_object_set_new(res, "extension_months",
-		    json_integer(kit_int(res, "extension_months", 0) + months));
+		    json_integer(
+		        kit_int(res, "extension_months", 0) + months));
 		json_object_set_new(ev, "term_end_ms", json_integer(end));
 	} else {
 		json_object_set_new(res, "release_authorized_by",
@@ -466,8 +477,8 @@ disposition_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		json_object_set_new(res, "release_type", json_string(type));
 		if (kit_int(r->body, "community_rehab_months", 0) > 0)
 			json_object_set_new(res, "community_rehab_months",
-			    json_integer(
-			        kit_int(r->body, "community_rehab_months", 0)));
+			    json_integer(kit_int(
+			        r->body, "community_rehab_months", 0)));
 	}
 	json_object_set_new(res, "updated_ms", json_integer(r->now_ms));
 	ch = (kit_change) { .action = "disposition-approved",
@@ -522,7 +533,8 @@ plan_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	json_object_set_new(
 	    ev, "resident_id", json_string(kit_str(rec, "resident_id")));
 	if (strcmp(t->action, "update") == 0) {
-		json_object_set(rec, "goals", json_object_get(r->body, "goals"));
+		json_object_set(
+		    rec, "goals", json_object_get(r->body, "goals"));
 	} else if (strcmp(t->action, "record-session") == 0) {
 		json_t *s   = json_object_get(r->body, "session");
 		json_t *arr = json_object_get(rec, "sessions");

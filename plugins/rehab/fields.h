@@ -59,7 +59,8 @@ static const xz_tr fk_zh[] = {
 	    "字段 \"%s\"：应为 %s 之一，实际为%s" },
 	{ "field \"%s\": expected a citizen identity number (GB 11643-1999: "
 	  "18 characters, a valid birth date and check digit)",
-	    "字段 \"%s\"：应为公民身份号码（GB 11643-1999：18 位，出生日期有效，"
+	    "字段 \"%s\"：应为公民身份号码（GB 11643-1999：18 "
+	    "位，出生日期有效，"
 	    "校验码正确）" },
 	{ "field \"%s\": expected a date YYYY-MM-DD",
 	    "字段 \"%s\"：应为日期 YYYY-MM-DD" },
@@ -101,10 +102,10 @@ fk_type_name(json_t *v)
 static inline int
 fk_date(const char *s, int64_t *ms)
 {
-	static const int md[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	int              y, m, d, n = 0;
-	int64_t          days;
+	static const int md[]
+	    = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int     y, m, d, n = 0;
+	int64_t days;
 
 	if (s == NULL || strlen(s) != 10
 	    || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10
@@ -112,7 +113,8 @@ fk_date(const char *s, int64_t *ms)
 	    || m > 12)
 		return 0;
 	if (d < 1
-	    || d > md[m - 1] + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+	    || d > md[m - 1]
+	            + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return 0;
 	/* days from the civil date (H. Hinnant's algorithm) */
 	y -= m <= 2;
@@ -170,7 +172,7 @@ fk_check(json_t *body, const fk_field *spec, kit_err *e)
 				break;
 		if (f->name == NULL) {
 			char   allowed[400];
-			size_t n = 0;
+			size_t n   = 0;
 			allowed[0] = '\0';
 			for (f = spec; f->name && n < sizeof(allowed); f++)
 				n += (size_t) snprintf(allowed + n,
@@ -198,13 +200,15 @@ fk_check(json_t *body, const fk_field *spec, kit_err *e)
 			break;
 		}
 		case FK_INT:
-			if (!json_is_integer(v) || json_integer_value(v) < f->min
+			if (!json_is_integer(v)
+			    || json_integer_value(v) < f->min
 			    || json_integer_value(v) > f->max) {
 				kit_err_set(e, KIT_E_BAD_REQUEST,
 				    XZ_TR(fk_zh,
 				        "field \"%s\": expected an integer "
 				        "%lld..%lld, got %s"),
-				    key, (long long) f->min, (long long) f->max,
+				    key, (long long) f->min,
+				    (long long) f->max,
 				    json_is_integer(v)
 				        ? XZ_TR(fk_zh, "a value out of range")
 				        : fk_type_name(v));
@@ -215,7 +219,8 @@ fk_check(json_t *body, const fk_field *spec, kit_err *e)
 			if (!json_is_boolean(v)) {
 				kit_err_set(e, KIT_E_BAD_REQUEST,
 				    XZ_TR(fk_zh,
-				        "field \"%s\": expected true or false, "
+				        "field \"%s\": expected true or "
+				        "false, "
 				        "got %s"),
 				    key, fk_type_name(v));
 				return -1;
@@ -239,8 +244,7 @@ fk_check(json_t *body, const fk_field *spec, kit_err *e)
 			int64_t max = f->max ? f->max : 64;
 			size_t  i;
 			json_t *it;
-			int     bad = !json_is_array(v)
-			    || json_array_size(v) < 1
+			int bad = !json_is_array(v) || json_array_size(v) < 1
 			    || (int64_t) json_array_size(v) > max;
 			json_array_foreach(v, i, it) if (!json_is_string(it)
 			    || json_string_length(it) < 1

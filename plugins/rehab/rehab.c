@@ -27,7 +27,8 @@ static const xz_option_decl options[] = {
 	    "days after admission within which the handbook is created", 1,
 	    60 },
 	{ "detox_min_days", XZ_OPT_INT, "30", 0,
-	    "minimum stay in 生理脱毒期 (PHYSIOLOGICAL_DETOX) before advancing",
+	    "minimum stay in 生理脱毒期 (PHYSIOLOGICAL_DETOX) before "
+	    "advancing",
 	    0, 365 },
 	{ "education_min_days", XZ_OPT_INT, "90", 0,
 	    "minimum stay in 教育适应期 (EDUCATION_ADAPTATION) before "
@@ -87,10 +88,10 @@ rehab_init(xz_plugin *self, const xz_host *host, void **state)
 	h->community_agency = host->opt_string(self, "community_rehab_agency");
 	h->collab_plugin    = host->opt_string(self, "collab_plugin");
 	h->handbook_days    = opt_i(h, "handbook_days", 7);
-	h->phase_min_days[0]      = opt_i(h, "detox_min_days", 30);
-	h->phase_min_days[1]      = opt_i(h, "education_min_days", 90);
-	h->phase_min_days[2]      = opt_i(h, "consolidation_min_days", 180);
-	h->c.list_max = opt_i(h, "list_max", 1000);
+	h->phase_min_days[0] = opt_i(h, "detox_min_days", 30);
+	h->phase_min_days[1] = opt_i(h, "education_min_days", 90);
+	h->phase_min_days[2] = opt_i(h, "consolidation_min_days", 180);
+	h->c.list_max        = opt_i(h, "list_max", 1000);
 
 	kind_init(
 	    h, RK_RESIDENT, "resident", "R", "admitted", &rehab_resident_fsm);
@@ -125,9 +126,9 @@ static const char *const names[] = { "孙浩", "马林", "朱岩", "胡波", "�
 static void
 demo_id_number(int i, char out[19])
 {
-	static const int w[17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5,
-		8, 4, 2 };
-	int              sum   = 0;
+	static const int w[17]
+	    = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
+	int sum = 0;
 
 	snprintf(out, 19, "51010419%02d0%d%02d%03d", 80 + i % 15, 1 + i % 9,
 	    10 + i, 100 + i);
@@ -158,26 +159,27 @@ seed(rehab *h)
 		int64_t at = r.now_ms - (int64_t) (10 + i * 62) * REHAB_DAY_MS;
 		/* 3 months in a public-security centre before (戒毒条例
 		 * art. 27): the term runs from the decision */
-		int64_t   decided = (at - 90 * REHAB_DAY_MS) / REHAB_DAY_MS
-		    * REHAB_DAY_MS;
-		time_t    t       = (time_t) (decided / 1000);
+		int64_t decided
+		    = (at - 90 * REHAB_DAY_MS) / REHAB_DAY_MS * REHAB_DAY_MS;
+		time_t    t = (time_t) (decided / 1000);
 		struct tm tm;
 		json_t   *rec;
 		gmtime_r(&t, &tm);
 		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
 		snprintf(id, sizeof(id), "R%04d", i + 1);
-		snprintf(dec, sizeof(dec), "某公(禁)强戒决字〔2026〕%d号", 1000 + i);
+		snprintf(dec, sizeof(dec), "某公(禁)强戒决字〔2026〕%d号",
+		    1000 + i);
 		demo_id_number(i, idn);
 		rec = kit_create_tx(&h->kinds[RK_RESIDENT], &r,
-		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
-		              "s:I,s:I}",
+		    json_pack(
+		        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
+		        "s:I,s:I}",
 		        "id", id, "state", phases[i / 3], "name", names[i],
 		        "id_number", idn, "decision_no", dec, "decision_date",
 		        day, "deciding_agency", "police-01", "decided_ms",
 		        (json_int_t) decided, "admitted_ms", (json_int_t) at,
-		        "extension_months", (json_int_t) 0,
-		        "term_months", (json_int_t) REHAB_TERM_MONTHS,
-		        "term_end_ms",
+		        "extension_months", (json_int_t) 0, "term_months",
+		        (json_int_t) REHAB_TERM_MONTHS, "term_end_ms",
 		        (json_int_t) rehab_add_months(
 		            decided, REHAB_TERM_MONTHS),
 		        "handbook_due_ms",

@@ -79,7 +79,7 @@ void rehab_casework_hooks(rehab *h);
 int  rehab_casework_subscribe(rehab *h);
 /* Send a package to collab.transfer.send as the actor of r; fn(ud, status,
  * reply) as host->request. */
-int rehab_collab_send(rehab *h, kit_req *r, json_t *pkg, xz_reply_fn fn,
-    void *ud);
+int rehab_collab_send(
+    rehab *h, kit_req *r, json_t *pkg, xz_reply_fn fn, void *ud);
 
 #endif

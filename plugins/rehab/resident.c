@@ -44,7 +44,7 @@ day_of(int64_t ms, char buf[16])
 void
 rehab_admit_fn(const kit_kind *k, kit_req *r)
 {
-	rehab      *h = k->ud;
+	rehab      *h  = k->ud;
 	const char *dd = kit_str(r->body, "decision_date");
 	const char *ad = kit_str(r->body, "admitted_date");
 	int64_t     decided, admitted = r->now_ms;
@@ -57,7 +57,8 @@ rehab_admit_fn(const kit_kind *k, kit_req *r)
 		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    RTR("禁毒法 art. 47: the term of compulsory isolated "
 		        "rehabilitation is 2 years (24 months), counted from "
-		        "the public-security decision; \"term_months\" %lld is "
+		        "the public-security decision; \"term_months\" %lld "
+		        "is "
 		        "refused"),
 		    (long long) kit_int(r->body, "term_months", 0));
 		kit_reply_err(r, &e, "resident", NULL);
@@ -163,14 +164,16 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		json_decref(a);
 	} else if (strcmp(t->action, "release") == 0) {
 		const char *disp = kit_str(rec, "release_authorized_by");
-		char day[16];
+		char        day[16];
 		if (disp == NULL
 		    && r->now_ms < kit_int(rec, "term_end_ms", 0)) {
 			kit_err_set(e, KIT_E_INVALID_STATE,
 			    RTR("resident %s: the term ends on %s and no "
-			        "decision of the deciding authority authorizes "
+			        "decision of the deciding authority "
+			        "authorizes "
 			        "an earlier release"),
-			    rid, day_of(kit_int(rec, "term_end_ms", 0) - 1, day));
+			    rid,
+			    day_of(kit_int(rec, "term_end_ms", 0) - 1, day));
 			return -1;
 		}
 		json_object_set_new(
@@ -212,8 +215,8 @@ on_get(const kit_kind *k, kit_req *r, json_t *rec)
 	        / REHAB_DAY_MS));
 }
 
-static void after_release(const kit_kind *k, kit_req *r,
-    const kit_transition *t, json_t *rec);
+static void after_release(
+    const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec);
 
 void
 rehab_resident_hooks(rehab *h)

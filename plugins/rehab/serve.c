@@ -12,9 +12,9 @@
 
 static const char *const staff[]
     = { "rehab_officer", "rehab_evaluator", "rehab_leader", "auditor", NULL };
-static const char *const officer[] = { "rehab_officer", NULL };
+static const char *const officer[]   = { "rehab_officer", NULL };
 static const char *const evaluator[] = { "rehab_evaluator", NULL };
-static const char *const leader[] = { "rehab_leader", NULL };
+static const char *const leader[]    = { "rehab_leader", NULL };
 
 static const char *const assessment_kinds[]
     = { "ADMISSION", "DETOX", "PHASE", "ONE_YEAR", "PRE_EXPIRY", NULL };
@@ -23,7 +23,10 @@ static const char *const good_fair[] = { "GOOD", "FAIR", NULL };
 static const char *const disposition_types[]
     = { "EARLY_RELEASE", "EXTENSION", NULL };
 
-#define END { NULL, 0, 0, 0, 0, NULL }
+#define END                                                                   \
+	{                                                                     \
+		NULL, 0, 0, 0, 0, NULL                                        \
+	}
 static const fk_field id_only[] = { { "id", FK_STR, 1, 0, 64, NULL }, END };
 static const fk_field get_f[]   = { { "id", FK_STR, 1, 0, 64, NULL },
 	  { "history", FK_BOOL, 0, 0, 0, NULL }, END };
@@ -31,33 +34,32 @@ static const fk_field list_f[]  = { { "state", FK_STR, 0, 0, 64, NULL },
 	 { "owner", FK_STR, 0, 0, 64, NULL },
 	 { "limit", FK_INT, 0, 1, 100000, NULL },
 	 { "offset", FK_INT, 0, 0, 1000000000, NULL }, END };
-static const fk_field admit_f[] = { { "id", FK_STR, 1, 0, 32, NULL },
-	{ "name", FK_STR, 1, 0, 64, NULL },
-	{ "id_number", FK_IDNUM, 1, 0, 0, NULL },
-	{ "decision_no", FK_STR, 1, 0, 64, NULL },
-	{ "decision_date", FK_DATE, 1, 0, 0, NULL },
-	{ "deciding_agency", FK_STR, 1, 0, 64, NULL },
-	{ "admitted_date", FK_DATE, 0, 0, 0, NULL },
-	{ "term_months", FK_INT, 0, 1, 1200, NULL }, END };
-static const fk_field record_f[]
-    = { { "resident_id", FK_STR, 1, 0, 32, NULL },
-	      { "kind", FK_ONEOF, 1, 0, 0, assessment_kinds },
-	      { "detox", FK_OBJ, 1, 0, 0, NULL },
-	      { "psycho_physical", FK_ONEOF, 0, 0, 0, pass_fail },
-	      { "behaviour", FK_ONEOF, 0, 0, 0, pass_fail },
-	      { "social", FK_ONEOF, 0, 0, 0, good_fair },
-	      { "assessors", FK_ARR, 0, 0, 16, NULL },
-	      { "evidence", FK_STR, 0, 0, 1024, NULL },
-	      { "session_id", FK_STR, 0, 0, 64, NULL },
-	      { "measures", FK_OBJ, 0, 0, 0, NULL }, END };
+static const fk_field admit_f[]
+    = { { "id", FK_STR, 1, 0, 32, NULL }, { "name", FK_STR, 1, 0, 64, NULL },
+	      { "id_number", FK_IDNUM, 1, 0, 0, NULL },
+	      { "decision_no", FK_STR, 1, 0, 64, NULL },
+	      { "decision_date", FK_DATE, 1, 0, 0, NULL },
+	      { "deciding_agency", FK_STR, 1, 0, 64, NULL },
+	      { "admitted_date", FK_DATE, 0, 0, 0, NULL },
+	      { "term_months", FK_INT, 0, 1, 1200, NULL }, END };
+static const fk_field record_f[] = { { "resident_id", FK_STR, 1, 0, 32, NULL },
+	{ "kind", FK_ONEOF, 1, 0, 0, assessment_kinds },
+	{ "detox", FK_OBJ, 1, 0, 0, NULL },
+	{ "psycho_physical", FK_ONEOF, 0, 0, 0, pass_fail },
+	{ "behaviour", FK_ONEOF, 0, 0, 0, pass_fail },
+	{ "social", FK_ONEOF, 0, 0, 0, good_fair },
+	{ "assessors", FK_ARR, 0, 0, 16, NULL },
+	{ "evidence", FK_STR, 0, 0, 1024, NULL },
+	{ "session_id", FK_STR, 0, 0, 64, NULL },
+	{ "measures", FK_OBJ, 0, 0, 0, NULL }, END };
 static const fk_field propose_f[]
     = { { "resident_id", FK_STR, 1, 0, 32, NULL },
 	      { "type", FK_ONEOF, 1, 0, 0, disposition_types },
 	      { "months", FK_INT, 0, 1, 12, NULL },
 	      { "grounds", FK_STR, 0, 0, 1024, NULL }, END };
-static const fk_field draft_f[] = { { "resident_id", FK_STR, 1, 0, 32, NULL },
-	{ "goals", FK_ARR, 1, 0, 32, NULL },
-	{ "centre", FK_STR, 0, 0, 64, NULL }, END };
+static const fk_field draft_f[]  = { { "resident_id", FK_STR, 1, 0, 32, NULL },
+	 { "goals", FK_ARR, 1, 0, 32, NULL },
+	 { "centre", FK_STR, 0, 0, 64, NULL }, END };
 static const fk_field update_f[] = { { "id", FK_STR, 1, 0, 64, NULL },
 	{ "goals", FK_ARR, 1, 0, 32, NULL }, END };
 static const fk_field session_f[] = { { "id", FK_STR, 1, 0, 64, NULL },
@@ -116,8 +118,7 @@ static const route routes[] = {
 	{ "rehab.plan.start", RK_PLAN, "start", NULL, officer, id_only },
 	{ "rehab.plan.record-session", RK_PLAN, "record-session", NULL,
 	    officer, session_f },
-	{ "rehab.plan.complete", RK_PLAN, "complete", NULL, officer,
-	    id_only },
+	{ "rehab.plan.complete", RK_PLAN, "complete", NULL, officer, id_only },
 	{ "rehab.plan.end", RK_PLAN, "end", NULL, leader, id_only },
 	{ "rehab.plan.get", RK_PLAN, NULL, get_fn, staff, get_f },
 	{ "rehab.plan.list", RK_PLAN, NULL, list_fn, staff, list_f },
@@ -169,7 +170,8 @@ list_fn(const kit_kind *k, kit_req *r)
 	if (limit > r->c->list_max) {
 		kit_err_set(&e, KIT_E_BAD_REQUEST,
 		    XZ_TR(fk_zh,
-		        "field \"%s\": expected an integer %lld..%lld, got %s"),
+		        "field \"%s\": expected an integer %lld..%lld, got "
+		        "%s"),
 		    "limit", 1LL, (long long) r->c->list_max,
 		    XZ_TR(fk_zh, "a value out of range"));
 		kit_reply_err(r, &e, k->subject_type, NULL);
@@ -258,7 +260,8 @@ dispatch(const kit_kind *k, kit_req *r)
 		kit_reply_err(r, &e, k->subject_type, NULL);
 		return;
 	}
-	if (r->actor.agency == NULL || strcmp(r->actor.agency, h->agency) != 0) {
+	if (r->actor.agency == NULL
+	    || strcmp(r->actor.agency, h->agency) != 0) {
 		kit_err_set(&e, KIT_E_FORBIDDEN,
 		    RTR("%s: the actor acts for '%s'; this centre is '%s'"),
 		    rt->topic, r->actor.agency ? r->actor.agency : "",
