@@ -229,7 +229,7 @@ action_fn(const kit_kind *k, kit_req *r, const char *action)
 	kit_reply(r, rec);
 }
 
-/* Fields, role and agency, then the handler. */
+/* Role and agency, then the fields, then the handler. */
 static void
 dispatch(const kit_kind *k, kit_req *r)
 {
@@ -242,10 +242,6 @@ dispatch(const kit_kind *k, kit_req *r)
 			rt = &routes[i];
 	if (rt == NULL)
 		return;
-	if (fk_check(r->body, rt->fields, &e) != 0) {
-		kit_reply_err(r, &e, k->subject_type, NULL);
-		return;
-	}
 	if (!fk_in(rt->roles, r->actor.role)) {
 		char   need[200];
 		size_t n = 0;
@@ -266,6 +262,10 @@ dispatch(const kit_kind *k, kit_req *r)
 		    RTR("%s: the actor acts for '%s'; this centre is '%s'"),
 		    rt->topic, r->actor.agency ? r->actor.agency : "",
 		    h->agency);
+		kit_reply_err(r, &e, k->subject_type, NULL);
+		return;
+	}
+	if (fk_check(r->body, rt->fields, &e) != 0) {
 		kit_reply_err(r, &e, k->subject_type, NULL);
 		return;
 	}
