@@ -142,6 +142,24 @@ rehab_assessment_record_fn(const kit_kind *k, kit_req *r)
 	kit_create_reply(k, r, f, event_of(f));
 }
 
+/* Whether the AI+AR result comes from the AI+AR system (role
+ * ai_assessor), a plugin, the node or an administrator's tool: the
+ * authenticated sender, never the payload. */
+static int
+from_assessor(rehab *h, const xz_msg *m)
+{
+	const xz_caller *who;
+
+	if (!XZ_HAS_MEMBER(h->c.host, xz_host, caller))
+		return 1;
+	who = h->c.host->caller(h->c.self, m);
+	for (const char *const *r = who->roles; r && *r; r++)
+		if (strcmp(*r, "ai_assessor") == 0 || strcmp(*r, "plugin") == 0
+		    || strcmp(*r, "node") == 0 || strcmp(*r, "admin") == 0)
+			return 1;
+	return 0;
+}
+
 /* rehab.assessment.scored (event): a result of the AI+AR system. The
  * record's id is "AI-" + the session id (or the message id), so a
  * redelivered event is recognised and not stored twice. */
@@ -158,6 +176,13 @@ on_scored(void *ud, const xz_msg *m)
 
 	if (m->kind != XZ_KIND_EVENT)
 		return;
+	if (!from_assessor(h, m)) {
+		h->c.host->log(h->c.self, XZ_LOG_WARN,
+		    "%s from %s refused: it needs the role ai_assessor",
+		    m->topic, m->source);
+		h->c.host->counter_add(h->c.self, "scored_forbidden", 1);
+		return;
+	}
 	body = json_loadb(m->data, m->len, 0, NULL);
 	if (!json_is_object(body)) {
 		h->c.host->log(h->c.self, XZ_LOG_WARN,

@@ -360,6 +360,13 @@ on_decided(void *ud, const xz_msg *m)
 	if (m->kind != XZ_KIND_EVENT
 	    || strcmp(m->source ? m->source : "", h->collab_plugin) != 0)
 		return; /* only the collab plugin's word counts */
+	if (XZ_HAS_MEMBER(h->c.host, xz_host, caller)) {
+		const xz_caller *who = h->c.host->caller(h->c.self, m);
+		char             want[128];
+		snprintf(want, sizeof(want), "plugin:%s", h->collab_plugin);
+		if (strcmp(who->user, want) != 0)
+			return; /* a link peer named like the plugin */
+	}
 	ev       = json_loadb(m->data, m->len, 0, NULL);
 	subj     = json_object_get(ev, "subject");
 	by       = json_object_get(ev, "by");

@@ -76,12 +76,14 @@ n=$(wc -l <"$XZ_T/cases")
 : >"$XZ_T/replies"
 # four callers at once (each call is mostly process start-up)
 split -n l/4 -d "$XZ_T/cases" "$XZ_T/part."
+pids=()
 for part in "$XZ_T"/part.*; do
 	while IFS=$'\t' read -r topic k body; do
 		printf '%s\t%s\t%s\n' "$topic" "$k" "$(xz call "$topic" "$body" 2>/dev/null || true)"
 	done <"$part" >"$part.out" &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}" # (not the node)
 cat "$XZ_T"/part.*.out >"$XZ_T/replies"
 # coerced: anything but bad_request naming the field
 awk -F'\t' '{ if (index($3, "\"code\":\"bad_request\"") == 0 || index($3, "\\\"" $2 "\\\"") == 0) print }' \
