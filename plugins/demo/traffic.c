@@ -66,9 +66,12 @@ send(demo *d, demo_job *j, const char *topic, json_t *body)
 	char *s;
 	int   rc;
 
+	/* the rehab centre's reads need its officer role and agency */
+	int rehab = strncmp(topic, "rehab.", 6) == 0;
 	json_object_set_new(body, "actor",
 	    json_pack("{s:s,s:s,s:s}", "user", "demo-operator", "role",
-	        "OFFICER", "agency", "demo"));
+	        rehab ? "rehab_officer" : "OFFICER", "agency",
+	        rehab ? "rehab-01" : "demo"));
 	json_object_set_new(body, "purpose", json_string("demo traffic"));
 	s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);

@@ -25,7 +25,7 @@ done
 assert_eq "the seeded prison has 40 prisoners" 40 \
 	"$(xz call prison.prisoner.list '{"limit":1}' | json .total)"
 assert_eq "the seeded centre has 12 residents" 12 \
-	"$(xz call rehab.resident.list '{"limit":1}' | json .total)"
+	"$(xz call rehab.resident.list '{"limit":1,"actor":{"user":"wang-jing","role":"rehab_officer","agency":"rehab-01"}}' | json .total)"
 assert_le "the demo's requests are answered (no more than 2 refused)" \
 	"$(counter demo replies_refused)" 2
 
