@@ -137,7 +137,7 @@ end_transaction(xz_lua_vm *vm)
 		return 0;
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	vm->host->log(vm->self, XZ_LOG_WARN,
-	    "console: a transaction left open by a chunk was rolled back");
+	    "a transaction left open by a chunk was rolled back");
 	return 1;
 }
 
@@ -248,8 +248,8 @@ owner_of(console *c, const xz_msg *msg, char *out, size_t n)
  * 0, or -1 when it could not be published (the chunk is refused).
  */
 static int
-audit_chunk(console *c, const xz_msg *msg, const char *owner,
-    const char *sid, const char *chunk)
+audit_chunk(console *c, const xz_msg *msg, const char *owner, const char *sid,
+    const char *chunk)
 {
 	char     corr[33], sess[17];
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a of the id */
@@ -276,7 +276,7 @@ audit_chunk(console *c, const xz_msg *msg, const char *owner,
 	json_decref(ev);
 	if (rc != XZ_OK) {
 		c->host->log(c->self, XZ_LOG_ERROR,
-		    "console: chunk of %s refused: its audit record was not "
+		    "chunk of %s refused: its audit record was not "
 		    "published (%s)",
 		    owner, c->host->strerror(rc));
 		c->host->counter_add(c->self, "audit_refused", 1);

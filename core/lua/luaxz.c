@@ -668,10 +668,9 @@ stmt_gc(lua_State *L)
 }
 
 /* Pragmas that take an argument and only read. */
-static const char *const read_pragmas[]
-    = { "table_info", "table_xinfo", "index_list", "index_info",
-	      "index_xinfo", "foreign_key_list", "foreign_key_check",
-	      "integrity_check", "quick_check", NULL };
+static const char *const read_pragmas[] = { "table_info", "table_xinfo",
+	"index_list", "index_info", "index_xinfo", "foreign_key_list",
+	"foreign_key_check", "integrity_check", "quick_check", NULL };
 
 /*
  * What a script may do with its store: anything inside it, nothing that
