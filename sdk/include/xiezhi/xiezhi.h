@@ -141,6 +141,7 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 #define XZ_REPLY_UNAVAILABLE "unavailable"
 #define XZ_REPLY_TOO_LARGE "too_large"
 #define XZ_REPLY_INTERNAL "internal"
+#define XZ_REPLY_AUDIT_UNAVAILABLE "audit_unavailable"
 
 #define XZ_REPLY_CODE_LIST(X)                                                 \
 	X(XZ_REPLY_BAD_REQUEST, "bad_request",                                \
@@ -193,7 +194,12 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 	X(XZ_REPLY_INTERNAL, "internal",                                      \
 	    "a bug or resource failure on the responder's side (logged "      \
 	    "there): report it, retrying rarely helps",                       \
-	    500)
+	    500)                                                              \
+	X(XZ_REPLY_AUDIT_UNAVAILABLE, "audit_unavailable",                    \
+	    "the change was not made because its audit record could not be "  \
+	    "made durable (the audit spool is full or failing); reads still " \
+	    "work: retry later, operators see the log",                       \
+	    503)
 
 enum xz_log_level {
 	XZ_LOG_ERROR = 0,
