@@ -194,25 +194,20 @@ field_text(json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
-static void
-record_event(audit_state *st, const xz_msg *m)
+/* Record one event (o: its decoded payload, NULL when it is not JSON;
+ * raw: the payload as it came). Returns what append returns. */
+static int
+record_payload(audit_state *st, const char *event_id, const char *topic,
+    const char *source, json_t *o, const char *raw, size_t rawlen)
 {
 	xz_audit_rec r;
 	char        *own[XZ_AF_COUNT] = { 0 };
-	char         id[33];
-	json_error_t je;
-	json_t      *o;
+	int          rc;
 
-	/* Our own checkpoints are not records (they sign the records). */
-	if (strcmp(m->topic, "audit.anchor") == 0 && m->source != NULL
-	    && strcmp(m->source, st->h->name(st->self)) == 0)
-		return;
-	o = json_loadb(m->data, m->len, 0, &je);
 	memset(&r, 0, sizeof(r));
-	xz_hex_encode(m->id, 16, id);
-	r.f[XZ_AF_EVENT_ID] = id;
-	r.f[XZ_AF_TOPIC]    = m->topic;
-	r.f[XZ_AF_SOURCE]   = m->source;
+	r.f[XZ_AF_EVENT_ID] = event_id;
+	r.f[XZ_AF_TOPIC]    = topic;
+	r.f[XZ_AF_SOURCE]   = source;
 	if (json_is_object(o)) {
 		json_t     *rest             = json_deep_copy(o);
 		json_t     *actor            = json_object_get(o, "actor");
@@ -235,19 +230,93 @@ record_event(audit_state *st, const xz_msg *m)
 		json_decref(rest);
 	} else {
 		/* Not an object: keep what came, never drop it. */
-		json_t *d          = json_pack("{s:s%}", "malformed_payload",
-		             (const char *) m->data, m->len);
+		json_t *d = json_pack(
+		    "{s:s%}", "malformed_payload", raw ? raw : "", rawlen);
 		own[XZ_AF_DETAIL]  = d ? json_dumps(d, JSON_COMPACT) : NULL;
 		own[XZ_AF_OUTCOME] = strdup("malformed");
 		json_decref(d);
 		st->h->counter_add(st->self, "malformed", 1);
 	}
-	json_decref(o);
 	for (int i = XZ_AF_WHO; i < XZ_AF_COUNT; i++)
 		r.f[i] = own[i];
-	append(st, &r);
+	rc = append(st, &r);
 	for (int i = 0; i < XZ_AF_COUNT; i++)
 		free(own[i]);
+	return rc;
+}
+
+static void
+record_event(audit_state *st, const xz_msg *m)
+{
+	char         id[33];
+	json_error_t je;
+	json_t      *o;
+
+	/* What the plugin publishes itself on audit.> (its checkpoints, the
+	 * records it took through audit.append, republished for observers)
+	 * is not recorded again. */
+	if (m->source != NULL && strcmp(m->source, st->h->name(st->self)) == 0)
+		return;
+	o = json_loadb(m->data, m->len, 0, &je);
+	xz_hex_encode(m->id, 16, id);
+	record_payload(
+	    st, id, m->topic, m->source, o, (const char *) m->data, m->len);
+	json_decref(o);
+}
+
+/*
+ * audit.append {"records":[{"id","topic","data"}]}: the spool of a
+ * scenario plugin (plugins/common kit.c). Each record is appended in
+ * order under its id (a record sent again is kept once) with the
+ * requester as its source; the reply {"acked":N} says the first N are in
+ * the chain. Then each is published on its topic for observers.
+ */
+static void
+on_append(audit_state *st, const xz_msg *m)
+{
+	json_t *o    = json_loadb(m->data, m->len, 0, NULL);
+	json_t *recs = json_object_get(o, "records");
+	json_t *rec;
+	size_t  i, acked = 0;
+	char    out[64];
+
+	if (!json_is_array(recs)) {
+		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST,
+		    "audit.append takes {\"records\":[{\"id\",\"topic\","
+		    "\"data\"}]}");
+		json_decref(o);
+		return;
+	}
+	json_array_foreach(recs, i, rec)
+	{
+		const char *id = json_string_value(json_object_get(rec, "id"));
+		const char *topic
+		    = json_string_value(json_object_get(rec, "topic"));
+		json_t *data = json_object_get(rec, "data");
+		if (id == NULL || topic == NULL
+		    || strncmp(topic, "audit.", 6) != 0
+		    || !json_is_object(data))
+			break;
+		if (record_payload(st, id, topic, m->source, data, NULL, 0)
+		    < 0)
+			break;
+		acked++;
+	}
+	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
+	st->h->reply(st->self, m, out, strlen(out));
+	for (i = 0; i < acked; i++) {
+		rec = json_array_get(recs, i);
+		char *js
+		    = json_dumps(json_object_get(rec, "data"), JSON_COMPACT);
+		if (js != NULL
+		    && st->h->publish(st->self,
+		           json_string_value(json_object_get(rec, "topic")),
+		           js, strlen(js))
+		        != XZ_OK)
+			st->h->counter_add(st->self, "republish_failed", 1);
+		free(js);
+	}
+	json_decref(o);
 }
 
 /* Record a request the plugin served (VIEW of the log, PRUNE, ALERT). */
@@ -600,6 +669,8 @@ on_audit(void *ud, const xz_msg *m)
 			on_verify(st, m);
 		else if (strcmp(m->topic, "audit.query") == 0)
 			on_query(st, m);
+		else if (strcmp(m->topic, "audit.append") == 0)
+			on_append(st, m);
 		else if (strcmp(m->topic, "audit.prune") == 0) {
 			json_t *res = NULL;
 			if (prune(st, m, &res) < 0)
@@ -612,6 +683,7 @@ on_audit(void *ud, const xz_msg *m)
 			char msg[300];
 			snprintf(msg, sizeof(msg),
 			    "'%s' is not an audit request (audit.verify, "
+			    "audit.append, "
 			    "audit.query, audit.prune); audit records are "
 			    "published as events",
 			    m->topic);
