@@ -48,6 +48,7 @@
 	X(KIT_E_UNAVAILABLE)                                                  \
 	X(KIT_E_TOO_LARGE)                                                    \
 	X(KIT_E_INTERNAL)                                                     \
+	X(KIT_E_UNAUTHENTICATED)                                               \
 	X(KIT_E_AUDIT_UNAVAILABLE)
 
 #define KIT_CODE_ENUM_(sym) sym,
