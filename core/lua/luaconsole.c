@@ -238,8 +238,10 @@ run_eval(lua_State *L, void *ud)
 static void
 owner_of(console *c, const xz_msg *msg, char *out, size_t n)
 {
-	(void) c;
-	snprintf(out, n, "%s", msg->source ? msg->source : "?");
+	const xz_caller *who = c->host->caller(c->self, msg);
+
+	snprintf(out, n, "%s|%s", msg->source ? msg->source : "?",
+	    who && who->user ? who->user : "?");
 }
 
 /*
@@ -262,11 +264,16 @@ audit_chunk(console *c, const xz_msg *msg, const char *owner, const char *sid,
 	snprintf(sess, sizeof(sess), "%016llx", (unsigned long long) h);
 	for (int i = 0; i < 16; i++)
 		snprintf(corr + 2 * i, 3, "%02x", msg->id[i]);
-	ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "who",
-	    owner, "action", "EXEC", "subject_type", "console", "subject_id",
-	    sess, "purpose", "console", "outcome", "submitted", "service",
-	    "console", "corr", corr, "time",
-	    (json_int_t) c->host->now_ms(c->self), "chunk", chunk);
+	const xz_caller *who = c->host->caller(c->self, msg);
+	ev                   = json_pack(
+	                      "{s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "who",
+            who && who->user ? who->user : owner, "role",
+            who && who->roles ? who->roles[0] : NULL, "agency",
+            who && who->agency && *who->agency ? who->agency : NULL,
+	                      "connection", owner, "action", "EXEC", "subject_type", "console",
+	                      "subject_id", sess, "purpose", "console", "outcome", "submitted",
+	                      "service", "console", "corr", corr, "time",
+	                      (json_int_t) c->host->now_ms(c->self), "chunk", chunk);
 	if (ev == NULL || (js = json_dumps(ev, JSON_COMPACT)) == NULL) {
 		json_decref(ev);
 		return -1;

@@ -35,7 +35,13 @@ spool_init(kit_ctx *c, char *err, size_t errlen)
 	sqlite3 *db = c->store.db;
 	int64_t  max;
 
+	const char *env;
+
+	/* the plugin's option audit_spool_max if it declares one, else
+	 * XZ_AUDIT_SPOOL_MAX from the environment, else 10000 */
 	c->spool_max = 10000;
+	if ((env = getenv("XZ_AUDIT_SPOOL_MAX")) != NULL && atoll(env) > 0)
+		c->spool_max = atoll(env);
 	if (c->host->opt_int(c->self, "audit_spool_max", &max) == XZ_OK
 	    && max > 0)
 		c->spool_max = max;
