@@ -23,12 +23,14 @@
 
 #include "cli/audit_cli.h"
 #include "cli/cli_common.h"
+#include "anchor.h"
 #include "chain.h"
 #include "config/config.h"
 
 static const char usage_audit[]
     = "usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u URL]\n"
       "                           [--head FILE | --no-head] [--name NAME]\n"
+      "                           [--anchors FILE [--key PUBFILE]]\n"
       "       xiezhi audit query  [-c FILE|-u URL] [--subject TYPE:ID]\n"
       "                           [--actor WHO] [--since TIME] [--until "
       "TIME]\n"
@@ -40,6 +42,7 @@ static const char usage_audit[]
 static const char usage_verify[]
     = "usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u URL]\n"
       "                           [--head FILE | --no-head] [--name NAME]\n"
+      "                           [--anchors FILE [--key PUBFILE]]\n"
       "Check the whole hash chain of the audit log and name the first record\n"
       "that was edited, deleted, reordered or truncated.\n"
       "  -f DBFILE   verify a database file offline (opened read-only); its\n"
@@ -49,6 +52,10 @@ static const char usage_verify[]
       "  -u URL      ask the node at URL\n"
       "  --head FILE the side file to compare with (default: beside DBFILE)\n"
       "  --no-head   do not compare with a side file\n"
+      "  --anchors FILE  also check the log against the signed checkpoints\n"
+      "              of this sink file (the audit plugin's anchor_file)\n"
+      "  --key PUBFILE   the node's public key (default: FILE.key.pub when\n"
+      "              it exists, else the key of the first checkpoint)\n"
       "  --name NAME the audit plugin's instance name (default: audit)\n"
       "  -t MS       request deadline (default 30000)\n"
       "Prints \"ok: N records\" (exit 0), or the first bad record and why\n"
@@ -74,7 +81,7 @@ static const char usage_query[]
       "answers.\n";
 
 typedef struct aopts {
-	const char *config, *url, *file, *head, *name;
+	const char *config, *url, *file, *head, *name, *anchors, *key;
 	const char *subject, *actor, *since, *until, *purpose, *user, *role,
 	    *agency;
 	int  offline, no_head;
@@ -97,7 +104,9 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 		O_PURPOSE,
 		O_USER,
 		O_ROLE,
-		O_AGENCY
+		O_AGENCY,
+		O_ANCHORS,
+		O_KEY
 	};
 	static const struct option lo[] = { { "help", no_argument, 0, 'h' },
 		{ "head", required_argument, 0, O_HEAD },
@@ -111,7 +120,9 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 		{ "purpose", required_argument, 0, O_PURPOSE },
 		{ "user", required_argument, 0, O_USER },
 		{ "role", required_argument, 0, O_ROLE },
-		{ "agency", required_argument, 0, O_AGENCY }, { 0, 0, 0, 0 } };
+		{ "agency", required_argument, 0, O_AGENCY },
+		{ "anchors", required_argument, 0, O_ANCHORS },
+		{ "key", required_argument, 0, O_KEY }, { 0, 0, 0, 0 } };
 	int                        ch;
 
 	memset(o, 0, sizeof(*o));
@@ -185,6 +196,12 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 			break;
 		case O_AGENCY:
 			o->agency = optarg;
+			break;
+		case O_ANCHORS:
+			o->anchors = optarg;
+			break;
+		case O_KEY:
+			o->key = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -294,6 +311,57 @@ print_row(sqlite3 *db, int64_t seq)
 	sqlite3_finalize(st);
 }
 
+/* The log in db against the checkpoints of o->anchors: 0 ok, 1 not. */
+static int
+verify_anchors(sqlite3 *db, const aopts *o)
+{
+	uint8_t           pub[XZ_ANCHOR_KEY_SIZE];
+	const uint8_t    *trusted = NULL;
+	char              err[300], def[PATH_MAX];
+	xz_anchor_verdict av;
+
+	if (o->key != NULL) {
+		if (xz_anchor_pub_load(o->key, pub, err, sizeof(err)) != 0) {
+			fprintf(stderr, "xiezhi audit verify: %s\n", err);
+			return 1;
+		}
+		trusted = pub;
+	} else {
+		snprintf(def, sizeof(def), "%s.key.pub", o->anchors);
+		if (access(def, R_OK) == 0) {
+			if (xz_anchor_pub_load(def, pub, err, sizeof(err))
+			    != 0) {
+				fprintf(
+				    stderr, "xiezhi audit verify: %s\n", err);
+				return 1;
+			}
+			trusted = pub;
+		}
+	}
+	if (xz_anchor_check(db, o->anchors, trusted, &av) != 0) {
+		fprintf(stderr, "xiezhi audit verify: %s\n", av.detail);
+		return 1;
+	}
+	if (!av.ok) {
+		printf("FAIL: checkpoint %lld: record %lld: %s: %s\n",
+		    (long long) av.bad_line, (long long) av.bad_seq, av.reason,
+		    av.detail);
+		if (av.bad_seq > 0)
+			print_row(db, av.bad_seq);
+		return 1;
+	}
+	printf("ok: %lld checkpoints match (last signs record %lld",
+	    (long long) av.checked, (long long) av.last_seq);
+	if (av.skipped > 0)
+		printf(", %lld of pruned records", (long long) av.skipped);
+	printf(")\n");
+	if (trusted == NULL)
+		fprintf(stderr,
+		    "xiezhi audit verify: warning: no --key given: the key of "
+		    "the first checkpoint was trusted\n");
+	return 0;
+}
+
 static int
 verify_file(const char *path, const aopts *o)
 {
@@ -303,8 +371,17 @@ verify_file(const char *path, const aopts *o)
 	int              rc;
 
 	if (access(path, R_OK) != 0) {
+		int       e = errno;
+		xz_anchor a;
 		fprintf(stderr, "xiezhi audit verify: cannot read %s: %s\n",
-		    path, strerror(errno));
+		    path, strerror(e));
+		if (e == ENOENT && o->anchors != NULL
+		    && xz_anchor_last(o->anchors, NULL, &a) == 1)
+			printf("FAIL: checkpoint 1: record %lld: wiped: the "
+			       "log %s is gone, %s signs records up to "
+			       "%lld\n",
+			    (long long) a.seq, path, o->anchors,
+			    (long long) a.seq);
 		return 1;
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)
@@ -349,6 +426,8 @@ verify_file(const char *path, const aopts *o)
 		print_row(db, v.first_bad_seq);
 		rc = 1;
 	}
+	if (rc == 0 && o->anchors != NULL)
+		rc = verify_anchors(db, o);
 	free(head);
 	sqlite3_close(db);
 	return rc;
@@ -407,6 +486,15 @@ cmd_verify(int argc, char **argv)
 		    (long long) json_integer_value(
 		        json_object_get(reply, "records")));
 		rc = 0;
+	} else if (json_object_get(reply, "checkpoint") != NULL) {
+		printf("FAIL: checkpoint %lld: record %lld: %s: %s\n",
+		    (long long) json_integer_value(
+		        json_object_get(reply, "checkpoint")),
+		    (long long) json_integer_value(
+		        json_object_get(reply, "first_bad_seq")),
+		    json_string_value(json_object_get(reply, "reason")),
+		    json_string_value(json_object_get(reply, "detail")));
+		rc = 1;
 	} else {
 		printf("FAIL: record %lld: %s: %s\n",
 		    (long long) json_integer_value(

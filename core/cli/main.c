@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -503,7 +504,7 @@ cmd_console(int argc, char **argv)
 	opts        o;
 	xzc_client *c;
 	int         rc = parse_opts("console", argc, argv, &o);
-	char        session[32];
+	char        session[40];
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -513,7 +514,19 @@ cmd_console(int argc, char **argv)
 	}
 	if (connect_node("console", &o, &c) != 0)
 		return 1;
-	snprintf(session, sizeof(session), "cli-%d", (int) getpid());
+	/* An unguessable session id (the console also binds it to this
+	 * connection). */
+	{
+		uint8_t r[16];
+		if (getrandom(r, sizeof(r), 0) != (ssize_t) sizeof(r)) {
+			fprintf(stderr, "xiezhi console: no random bytes\n");
+			xzc_close(c);
+			return 1;
+		}
+		memcpy(session, "cli-", 4);
+		for (int i = 0; i < 16; i++)
+			snprintf(session + 4 + 2 * i, 3, "%02x", r[i]);
+	}
 	if (o.chunk != NULL) {
 		json_t *b = json_pack(
 		    "{s:s,s:s}", "chunk", o.chunk, "session", session);

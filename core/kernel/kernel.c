@@ -242,6 +242,8 @@ xz_kernel_load(xz_kernel *k, xz_diag *d)
 	k->loaded = true;
 	if (d->count == before)
 		order_plugins(k, d);
+	if (d->count == before)
+		xz_store_check_all(k, d);
 	errors = d->count - before;
 	/* Warnings go to `check`'s output but are not errors. */
 	for (size_t i = 0; i < k->cfg->nwarnings; i++) {
@@ -323,6 +325,8 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	int rc;
 
 	if (!k->loaded && xz_kernel_load(k, d) != 0)
+		return XZ_EINVAL;
+	if (xz_store_node_open(k, d) != 0)
 		return XZ_EINVAL;
 	if (xz_kernel_add(k, "sys", xz_sys_desc(), d) != XZ_OK)
 		return XZ_EINVAL;
@@ -518,6 +522,7 @@ xz_kernel_free(xz_kernel *k)
 	xz_timers_free(k->timers);
 	for (size_t i = 0; i < k->nplugins; i++)
 		xz_loader_close(k->plugins[i]);
+	xz_store_node_close(k);
 	xz_sched_free(k->sched);
 	free(k->plugins);
 	if (k->stop_pipe[0] >= 0)

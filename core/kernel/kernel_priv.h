@@ -44,6 +44,8 @@ struct xz_kernel {
 	size_t       nlink_ids;
 	xz_link_auth link_auth; /* what the link is given */
 
+	struct xz_store_node *storenode; /* store.c: lock and manifest */
+
 	int         stop_pipe[2];
 	atomic_bool stopping;
 	uint64_t    started_at_us;
@@ -57,6 +59,14 @@ void xz_loader_close(xz_plugin *p);
 /* store.c: the instance's SQLite database, opened on first use. */
 struct sqlite3 *xz_store_open(xz_plugin *p);
 void            xz_store_close(xz_plugin *p);
+/* store.c: check the loaded plugins' stores against the data folder's
+ * manifest (missing, replaced, rolled back, quick_check); the number of
+ * errors added to d. */
+int xz_store_check_all(xz_kernel *k, xz_diag *d);
+/* store.c: take the data folder's lock (a second node is refused) and
+ * read its manifest; 0, or 1 with the reason in d. Close releases. */
+int  xz_store_node_open(xz_kernel *k, xz_diag *d);
+void xz_store_node_close(xz_kernel *k);
 
 /* sys.c: the built-in `sys` actor (ping, status, clock, reload). */
 const xz_plugin_desc *xz_sys_desc(void);

@@ -7,23 +7,484 @@
  * Opened on first use, so an idle plugin costs no file and no cache. The
  * connection is used only from the plugin's actor context, one thread at a
  * time, so it is opened with SQLITE_OPEN_NOMUTEX.
+ *
+ * Stores that cannot vanish silently (docs/operations.md, "The data
+ * folder"): while a node runs it holds an exclusive flock on
+ * <data_dir>/node.lock (which names its pid), so a second node on the same
+ * folder is refused. <data_dir>/MANIFEST lists every store the node made:
+ *
+ *   xiezhi-manifest-v1
+ *   store NAME ID GENERATION SCHEMA
+ *
+ * ID is a random identity also kept inside the store (table
+ * xz_store_meta), GENERATION a counter moved forward in the store and
+ * then in the manifest at every open and every clean close, SCHEMA the
+ * store's schema_version. At start a listed store that is missing, has
+ * another identity (replaced) or an older generation (an old copy put
+ * back) is refused with its name, and every store must pass PRAGMA
+ * quick_check. Folders are made 0700, files 0600.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kernel/kernel_priv.h"
 #include "util/fs.h"
 
+typedef struct manifest_entry {
+	char    name[128];
+	char    id[33];
+	int64_t gen;
+	int64_t schema;
+} manifest_entry;
+
+struct xz_store_node {
+	int             lock_fd; /* -1: not locked */
+	char           *dir; /* owned */
+	manifest_entry *e; /* owned */
+	size_t          n;
+};
+
+static void
+manifest_path(const char *dir, char *out, size_t n)
+{
+	snprintf(out, n, "%s/MANIFEST", dir);
+}
+
+/* Read dir's manifest into e and n (e owned by the caller). 0 (no file:
+ * empty), -1 malformed (err says where). */
+static int
+manifest_read(
+    const char *dir, manifest_entry **e, size_t *n, char *err, size_t errlen)
+{
+	char  path[PATH_MAX], line[512];
+	FILE *f;
+	int   ln = 0;
+
+	*e = NULL;
+	*n = 0;
+	manifest_path(dir, path, sizeof(path));
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(
+		    err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		manifest_entry m;
+		long long      g, s;
+		ln++;
+		if (ln == 1) {
+			if (strcmp(line, "xiezhi-manifest-v1\n") != 0)
+				goto bad;
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		if (sscanf(line, "store %127s %32s %lld %lld", m.name, m.id,
+		        &g, &s)
+		        != 4
+		    || strlen(m.id) != 32)
+			goto bad;
+		m.gen                = g;
+		m.schema             = s;
+		manifest_entry *grow = realloc(*e, (*n + 1) * sizeof(**e));
+		if (grow == NULL)
+			goto bad;
+		*e           = grow;
+		(*e)[(*n)++] = m;
+	}
+	fclose(f);
+	return 0;
+bad:
+	fclose(f);
+	snprintf(err, errlen,
+	    "%s:%d: not a store manifest line (expected \"store NAME ID "
+	    "GENERATION SCHEMA\")",
+	    path, ln);
+	free(*e);
+	*e = NULL;
+	*n = 0;
+	return -1;
+}
+
+/* Write the manifest atomically (temporary file, fsync, rename). */
+static int
+manifest_write(struct xz_store_node *sn)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	int  fd, ok = 1;
+
+	manifest_path(sn->dir, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		return -1;
+	}
+	fputs("xiezhi-manifest-v1\n", f);
+	for (size_t i = 0; i < sn->n; i++)
+		fprintf(f, "store %s %s %lld %lld\n", sn->e[i].name,
+		    sn->e[i].id, (long long) sn->e[i].gen,
+		    (long long) sn->e[i].schema);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		ok = 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	if ((fd = open(sn->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void) fsync(fd);
+		close(fd);
+	}
+	return 0;
+}
+
+static manifest_entry *
+manifest_find(manifest_entry *e, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(e[i].name, name) == 0)
+			return &e[i];
+	return NULL;
+}
+
+/* The store's identity and generation (xz_store_meta): 1 found, 0 none,
+ * -1 error. */
+static int
+meta_read(sqlite3 *db, char id[33], int64_t *gen)
+{
+	sqlite3_stmt *st = NULL;
+	int           rc, found = 0;
+
+	if (sqlite3_prepare_v2(db,
+	        "SELECT id, gen FROM xz_store_meta WHERE k = 1", -1, &st, NULL)
+	    != SQLITE_OK) {
+		/* no table: a store made before manifests */
+		return strstr(sqlite3_errmsg(db), "no such table") ? 0 : -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		snprintf(id, 33, "%s", t ? (const char *) t : "");
+		*gen  = sqlite3_column_int64(st, 1);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+}
+
+static int64_t
+schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t       v  = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &st, NULL)
+	        == SQLITE_OK
+	    && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* PRAGMA quick_check: 0 ok, else -1 with the first complaint in err. */
+static int
+quick_check(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int           rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL)
+	    != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		if (t != NULL && strcmp((const char *) t, "ok") == 0) {
+			sqlite3_finalize(st);
+			return 0;
+		}
+		snprintf(err, errlen, "%s", t ? (const char *) t : "?");
+	} else {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return -1;
+}
+
+/* Check one listed store of plugin `name` against its manifest entry m (or
+ * NULL) and quick_check it. 0, or -1 with a sentence in err. */
+static int
+check_store(const char *dir, const char *name, const manifest_entry *m,
+    char *err, size_t errlen)
+{
+	char     path[PATH_MAX], id[33] = "", why[256];
+	int64_t  gen = 0;
+	sqlite3 *db  = NULL;
+	int      rc  = -1, found;
+
+	snprintf(path, sizeof(path), "%s/%s.db", dir, name);
+	if (access(path, F_OK) != 0) {
+		if (m == NULL)
+			return 0; /* never made: made on first use */
+		snprintf(err, errlen,
+		    "store %s of plugin '%s' is missing (the manifest lists "
+		    "it: "
+		    "identity %s, generation %lld): restore it from a backup "
+		    "(docs/operations.md), or delete its line from "
+		    "%s/MANIFEST "
+		    "to start it empty",
+		    path, name, m->id, (long long) m->gen, dir);
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)
+	    != SQLITE_OK) {
+		snprintf(err, errlen,
+		    "store %s of plugin '%s' cannot be opened: %s", path, name,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (quick_check(db, why, sizeof(why)) != 0) {
+		snprintf(err, errlen,
+		    "store %s of plugin '%s' is damaged (PRAGMA quick_check: "
+		    "%s): restore it from a backup",
+		    path, name, why);
+		goto out;
+	}
+	found = meta_read(db, id, &gen);
+	if (found < 0) {
+		snprintf(err, errlen, "store %s of plugin '%s': %s", path,
+		    name, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (m != NULL && (found == 0 || strcmp(id, m->id) != 0)) {
+		snprintf(err, errlen,
+		    "store %s of plugin '%s' was replaced: its identity is "
+		    "%s, "
+		    "the manifest says %s: restore the right file, or delete "
+		    "its line from %s/MANIFEST to adopt this one",
+		    path, name, found ? id : "(none)", m->id, dir);
+		goto out;
+	}
+	if (m != NULL && gen < m->gen) {
+		snprintf(err, errlen,
+		    "store %s of plugin '%s' was rolled back: it is at "
+		    "generation %lld, the manifest says %lld (an older copy "
+		    "was "
+		    "put back): restore the latest backup, or delete its line "
+		    "from %s/MANIFEST to accept the loss",
+		    path, name, (long long) gen, (long long) m->gen, dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_close(db);
+	return rc;
+}
+
+int
+xz_store_check_all(xz_kernel *k, xz_diag *d)
+{
+	const xz_config *c = k->cfg;
+	manifest_entry  *e = NULL;
+	size_t           n = 0;
+	char             err[1024];
+	int              errors = 0;
+
+	if (c == NULL || c->data_dir == NULL || access(c->data_dir, F_OK) != 0)
+		return 0;
+	if (manifest_read(c->data_dir, &e, &n, err, sizeof(err)) != 0) {
+		xz_diag_add(d, NULL, 0, "%s", err);
+		return 1;
+	}
+	for (size_t i = 0; i < k->nplugins; i++) {
+		const char *name = k->plugins[i]->name;
+		if (check_store(c->data_dir, name, manifest_find(e, n, name),
+		        err, sizeof(err))
+		    != 0) {
+			xz_diag_add(d, NULL, 0, "%s", err);
+			errors++;
+		}
+	}
+	free(e);
+	return errors;
+}
+
+int
+xz_store_node_open(xz_kernel *k, xz_diag *d)
+{
+	const xz_config      *c = k->cfg;
+	struct xz_store_node *sn;
+	char                  path[PATH_MAX], err[512];
+
+	if (c == NULL || c->data_dir == NULL || k->storenode != NULL)
+		return 0;
+	if (xz_mkdirs(c->data_dir, 0700) != 0) {
+		xz_diag_add(d, NULL, 0, "cannot create data_dir %s: %s",
+		    c->data_dir, strerror(errno));
+		return 1;
+	}
+	(void) chmod(c->data_dir, 0700);
+	if ((sn = calloc(1, sizeof(*sn))) == NULL
+	    || (sn->dir = strdup(c->data_dir)) == NULL) {
+		free(sn);
+		xz_diag_add(d, NULL, 0, "out of memory");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/node.lock", c->data_dir);
+	sn->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (sn->lock_fd < 0) {
+		xz_diag_add(
+		    d, NULL, 0, "cannot open %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (flock(sn->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		char    pid[32] = "";
+		ssize_t r       = pread(sn->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[r > 0 ? r : 0]        = '\0';
+		pid[strcspn(pid, "\r\n")] = '\0';
+		xz_diag_add(d, NULL, 0,
+		    "data folder %s is in use by another node (pid %s holds "
+		    "%s): stop it first, or give this node its own data_dir",
+		    c->data_dir, pid[0] ? pid : "?", path);
+		goto fail;
+	}
+	{
+		char pid[32];
+		int len = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
+		if (ftruncate(sn->lock_fd, 0) != 0
+		    || pwrite(sn->lock_fd, pid, (size_t) len, 0) != len)
+			xz_log(XZ_LOG_WARN, "kernel",
+			    "cannot write the pid into %s", path);
+	}
+	if (manifest_read(c->data_dir, &sn->e, &sn->n, err, sizeof(err))
+	    != 0) {
+		xz_diag_add(d, NULL, 0, "%s", err);
+		goto fail;
+	}
+	k->storenode = sn;
+	return 0;
+fail:
+	if (sn->lock_fd >= 0)
+		close(sn->lock_fd);
+	free(sn->e);
+	free(sn->dir);
+	free(sn);
+	return 1;
+}
+
+void
+xz_store_node_close(xz_kernel *k)
+{
+	struct xz_store_node *sn = k->storenode;
+
+	if (sn == NULL)
+		return;
+	k->storenode = NULL;
+	if (sn->lock_fd >= 0)
+		close(sn->lock_fd); /* releases the flock */
+	free(sn->e);
+	free(sn->dir);
+	free(sn);
+}
+
+/* Move the store's generation forward, in the store and then in the
+ * manifest (in that order: a crash in between leaves the store ahead,
+ * which is accepted). 0 or -1 (logged). */
+static int
+generation_bump(xz_plugin *p, int creating)
+{
+	struct xz_store_node *sn     = p->k->storenode;
+	char                  id[33] = "";
+	int64_t               gen    = 0;
+	char                 *err    = NULL;
+	int                   found;
+
+	if (sn == NULL)
+		return 0; /* no manifest kept (an embedded kernel) */
+	found = meta_read(p->db, id, &gen);
+	if (found < 0)
+		goto sqlerr;
+	if (found == 0) {
+		uint8_t r[16];
+		if (getrandom(r, sizeof(r), 0) != (ssize_t) sizeof(r))
+			return -1;
+		for (int i = 0; i < 16; i++)
+			snprintf(id + 2 * i, 3, "%02x", r[i]);
+		gen = 0;
+		if (sqlite3_exec(p->db,
+		        "CREATE TABLE IF NOT EXISTS xz_store_meta(k INTEGER "
+		        "PRIMARY KEY CHECK (k = 1), id TEXT NOT NULL, gen "
+		        "INTEGER NOT NULL)",
+		        NULL, NULL, &err)
+		    != SQLITE_OK)
+			goto sqlerr;
+	}
+	gen++;
+	{
+		char sql[160];
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO xz_store_meta(k, id, gen) VALUES (1, '%s', "
+		    "%lld) ON CONFLICT(k) DO UPDATE SET gen = excluded.gen",
+		    id, (long long) gen);
+		if (sqlite3_exec(p->db, sql, NULL, NULL, &err) != SQLITE_OK)
+			goto sqlerr;
+	}
+	manifest_entry *m = manifest_find(sn->e, sn->n, p->name);
+	if (m == NULL) {
+		manifest_entry *grow
+		    = realloc(sn->e, (sn->n + 1) * sizeof(*grow));
+		if (grow == NULL)
+			return -1;
+		sn->e = grow;
+		m     = &sn->e[sn->n++];
+		memset(m, 0, sizeof(*m));
+		snprintf(m->name, sizeof(m->name), "%s", p->name);
+	}
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->gen    = gen;
+	m->schema = schema_version(p->db);
+	if (manifest_write(sn) != 0) {
+		xz_log(XZ_LOG_ERROR, p->name,
+		    "store: cannot write %s/MANIFEST: %s", sn->dir,
+		    strerror(errno));
+		return -1;
+	}
+	(void) creating;
+	return 0;
+sqlerr:
+	xz_log(XZ_LOG_ERROR, p->name, "store: generation: %s",
+	    err ? err : sqlite3_errmsg(p->db));
+	sqlite3_free(err);
+	return -1;
+}
+
 struct sqlite3 *
 xz_store_open(xz_plugin *p)
 {
-	const xz_config *c = p->k->cfg;
-	char             path[PATH_MAX];
-	sqlite3         *db  = NULL;
-	char            *err = NULL;
+	const xz_config      *c  = p->k->cfg;
+	struct xz_store_node *sn = p->k->storenode;
+	char                  path[PATH_MAX];
+	sqlite3              *db  = NULL;
+	char                 *err = NULL;
+	int                   fd, created = 0;
 
 	if (p->db != NULL)
 		return p->db;
@@ -31,7 +492,7 @@ xz_store_open(xz_plugin *p)
 		xz_log(XZ_LOG_ERROR, p->name, "store: no data_dir");
 		return NULL;
 	}
-	if (xz_mkdirs(c->data_dir, 0750) != 0) {
+	if (xz_mkdirs(c->data_dir, 0700) != 0) {
 		xz_log(XZ_LOG_ERROR, p->name,
 		    "store: cannot create data_dir %s: %s", c->data_dir,
 		    strerror(errno));
@@ -41,6 +502,24 @@ xz_store_open(xz_plugin *p)
 	        path, sizeof(path), "%s/%s.db", c->data_dir, p->name)
 	    >= sizeof(path))
 		return NULL;
+	/* A listed store that is gone is never silently made anew. */
+	if (sn != NULL && access(path, F_OK) != 0
+	    && manifest_find(sn->e, sn->n, p->name) != NULL) {
+		xz_log(XZ_LOG_ERROR, p->name,
+		    "store: %s is missing but %s/MANIFEST lists it; not "
+		    "making an empty one",
+		    path, c->data_dir);
+		return NULL;
+	}
+	/* Made 0600 before SQLite opens it (its -wal and -shm files take
+	 * the database file's mode). */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		created = 1;
+		close(fd);
+	} else {
+		(void) chmod(path, 0600);
+	}
 	if (sqlite3_open_v2(path, &db,
 	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
 	            | SQLITE_OPEN_NOMUTEX,
@@ -64,6 +543,11 @@ xz_store_open(xz_plugin *p)
 		return NULL;
 	}
 	p->db = db;
+	if (generation_bump(p, created) != 0) {
+		sqlite3_close(db);
+		p->db = NULL;
+		return NULL;
+	}
 	return db;
 }
 
@@ -75,6 +559,10 @@ xz_store_close(xz_plugin *p)
 		sqlite3_stmt *st;
 		while ((st = sqlite3_next_stmt(p->db, NULL)) != NULL)
 			sqlite3_finalize(st);
+		/* A clean close moves the generation on: a copy taken while
+		 * the node ran is older than what the manifest says. */
+		if (sqlite3_get_autocommit(p->db))
+			(void) generation_bump(p, 0);
 		sqlite3_close(p->db);
 		p->db = NULL;
 	}

@@ -11,6 +11,7 @@
 #include "lua/luapriv.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 typedef struct session {
 	char       id[64];
+	char       owner[192]; /* who opened it: only they reach it */
 	xz_lua_vm *vm;
 	uint64_t   last_ms;
 	xz_lua_buf out;
@@ -57,16 +59,18 @@ session_close(session *s)
 
 /* Sessions belong to the console: closed by session_close (idle sweep,
  * eviction, fini). */
-/* Find or open session id; NULL on out of memory. */
+/* Find or open session id of owner (a session of another owner with the
+ * same id is another session); NULL on out of memory. */
 static session *
-session_get(console *c, const char *id)
+session_get(console *c, const char *id, const char *owner)
 {
 	uint64_t now    = c->host->now_ms(c->self);
 	session *free_s = NULL, *lru = NULL;
 
 	for (int i = 0; i < c->max_sessions; i++) {
 		session *s = &c->s[i];
-		if (s->vm != NULL && strcmp(s->id, id) == 0) {
+		if (s->vm != NULL && strcmp(s->id, id) == 0
+		    && strcmp(s->owner, owner) == 0) {
 			s->last_ms = now;
 			return s;
 		}
@@ -88,6 +92,7 @@ session_get(console *c, const char *id)
 		return NULL;
 	free_s->vm->pend_list = &c->pending;
 	snprintf(free_s->id, sizeof(free_s->id), "%s", id);
+	snprintf(free_s->owner, sizeof(free_s->owner), "%s", owner);
 	free_s->last_ms = now;
 	return free_s;
 }
@@ -120,6 +125,22 @@ json_string_lossy(xz_lua_buf *b, const char *s, size_t n)
 	xz_lua_buf_add(b, "\"", 1);
 }
 
+/* A transaction the chunk left open ends with the call: rolled back.
+ * 1 when there was one. */
+static int
+end_transaction(xz_lua_vm *vm)
+{
+	sqlite3 *db;
+
+	if (!vm->db_used || (db = vm->host->store(vm->self)) == NULL
+	    || sqlite3_get_autocommit(db))
+		return 0;
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	vm->host->log(vm->self, XZ_LOG_WARN,
+	    "a transaction left open by a chunk was rolled back");
+	return 1;
+}
+
 static void
 eval_done(xz_lua_call *call, int ok, int nres)
 {
@@ -128,8 +149,10 @@ eval_done(xz_lua_call *call, int ok, int nres)
 	xz_lua_buf  b  = { 0 };
 	char        err[256];
 	const char *m;
+	int         rolled_back;
 
 	vm->capture = NULL;
+	rolled_back = end_transaction(vm);
 	if (!ok) {
 		m          = lua_tostring(vm->L, -1);
 		m          = m ? m : "error";
@@ -159,6 +182,8 @@ eval_done(xz_lua_call *call, int ok, int nres)
 	}
 	xz_lua_buf_add(&b, "],\"output\":", 11);
 	json_string_lossy(&b, s->out.p ? s->out.p : "", s->out.len);
+	if (rolled_back)
+		xz_lua_buf_add(&b, ",\"rolled_back\":true", 19);
 	xz_lua_buf_add(&b, "}", 1);
 	s->out.len = 0;
 	if (b.p != NULL)
@@ -208,6 +233,65 @@ run_eval(lua_State *L, void *ud)
 	return 0;
 }
 
+/* Who sent msg, as sessions are bound to it: the sending connection's
+ * name and, with principals, the caller. */
+static void
+owner_of(console *c, const xz_msg *msg, char *out, size_t n)
+{
+	const xz_caller *who = c->host->caller(c->self, msg);
+
+	snprintf(out, n, "%s|%s", msg->source ? msg->source : "?",
+	    who && who->user ? who->user : "?");
+}
+
+/*
+ * Every chunk is an audit record before it runs (audit.console.eval,
+ * docs/audit.md): who, the session (a digest, not the id), the chunk.
+ * 0, or -1 when it could not be published (the chunk is refused).
+ */
+static int
+audit_chunk(console *c, const xz_msg *msg, const char *owner, const char *sid,
+    const char *chunk)
+{
+	char     corr[33], sess[17];
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a of the id */
+	json_t  *ev;
+	char    *js;
+	int      rc;
+
+	for (const char *p = sid; *p; p++)
+		h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+	snprintf(sess, sizeof(sess), "%016llx", (unsigned long long) h);
+	for (int i = 0; i < 16; i++)
+		snprintf(corr + 2 * i, 3, "%02x", msg->id[i]);
+	const xz_caller *who = c->host->caller(c->self, msg);
+	ev                   = json_pack(
+	                      "{s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "who",
+            who && who->user ? who->user : owner, "role",
+            who && who->roles ? who->roles[0] : NULL, "agency",
+            who && who->agency && *who->agency ? who->agency : NULL,
+	                      "connection", owner, "action", "EXEC", "subject_type", "console",
+	                      "subject_id", sess, "purpose", "console", "outcome", "submitted",
+	                      "service", "console", "corr", corr, "time",
+	                      (json_int_t) c->host->now_ms(c->self), "chunk", chunk);
+	if (ev == NULL || (js = json_dumps(ev, JSON_COMPACT)) == NULL) {
+		json_decref(ev);
+		return -1;
+	}
+	rc = c->host->publish(c->self, "audit.console.eval", js, strlen(js));
+	free(js);
+	json_decref(ev);
+	if (rc != XZ_OK) {
+		c->host->log(c->self, XZ_LOG_ERROR,
+		    "chunk of %s refused: its audit record was not "
+		    "published (%s)",
+		    owner, c->host->strerror(rc));
+		c->host->counter_add(c->self, "audit_refused", 1);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 on_eval(void *ud, const xz_msg *msg)
 {
@@ -229,7 +313,17 @@ on_eval(void *ud, const xz_msg *msg)
 		json_decref(req);
 		return;
 	}
-	s = session_get(c, jsess ? json_string_value(jsess) : "default");
+	char owner[192];
+	owner_of(c, msg, owner, sizeof(owner));
+	const char *sid = jsess ? json_string_value(jsess) : "default";
+	if (audit_chunk(c, msg, owner, sid, json_string_value(jchunk)) != 0) {
+		c->host->reply_error(c->self, msg, "audit_unavailable",
+		    "the chunk was not run: its audit record could not be "
+		    "made");
+		json_decref(req);
+		return;
+	}
+	s = session_get(c, sid, owner);
 	if (s == NULL) {
 		c->host->reply_error(c->self, msg, XZ_REPLY_INTERNAL,
 		    "cannot open a console session: out of memory");

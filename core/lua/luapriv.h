@@ -159,6 +159,8 @@ struct xz_lua_vm {
 	const char    *name; /* for log lines; owned elsewhere */
 	char          *dir; /* directory of the script, for require */
 
+	int db_used; /* xz.db reached the store (console: roll back) */
+
 	int refs; /* owner + pending requests; freed at 0 */
 	int detached; /* quarantined: subscriptions and timers removed */
 	/* Where this vm's outstanding requests are listed (the owner frees

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 struct xz_lua_pending {
@@ -734,6 +735,45 @@ stmt_gc(lua_State *L)
 	return 0;
 }
 
+/* Pragmas that take an argument and only read. */
+static const char *const read_pragmas[] = { "table_info", "table_xinfo",
+	"index_list", "index_info", "index_xinfo", "foreign_key_list",
+	"foreign_key_check", "integrity_check", "quick_check", NULL };
+
+/*
+ * What a script may do with its store: anything inside it, nothing that
+ * reaches another file or changes how the connection works. ATTACH and
+ * DETACH (and so VACUUM, which attaches its target), load_extension()
+ * and pragmas that set a value are refused while the statement is
+ * prepared ("not authorized").
+ */
+static int
+db_authorize(void *ud, int action, const char *a1, const char *a2,
+    const char *dbname, const char *trigger)
+{
+	(void) ud;
+	(void) dbname;
+	(void) trigger;
+	switch (action) {
+	case SQLITE_ATTACH:
+	case SQLITE_DETACH:
+		return SQLITE_DENY;
+	case SQLITE_FUNCTION:
+		return a2 != NULL && strcasecmp(a2, "load_extension") == 0
+		    ? SQLITE_DENY
+		    : SQLITE_OK;
+	case SQLITE_PRAGMA:
+		if (a2 == NULL)
+			return SQLITE_OK;
+		for (const char *const *r = read_pragmas; *r; r++)
+			if (a1 != NULL && strcasecmp(a1, *r) == 0)
+				return SQLITE_OK;
+		return SQLITE_DENY;
+	default:
+		return SQLITE_OK;
+	}
+}
+
 static sqlite3 *
 db_get(lua_State *L, xz_lua_vm *vm, const char *fn)
 {
@@ -746,6 +786,11 @@ db_get(lua_State *L, xz_lua_vm *vm, const char *fn)
 		    fn);
 	if ((db = vm->host->store(vm->self)) == NULL)
 		luaL_error(L, "%s: no store available for this plugin", fn);
+	/* Cheap enough to set on every use (the connection is the
+	 * plugin's, opened by the kernel). */
+	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+	sqlite3_set_authorizer(db, db_authorize, NULL);
+	vm->db_used = 1;
 	return db;
 }
 

@@ -4,14 +4,17 @@
  * requests audit.verify, audit.query and audit.prune. See docs/audit.md.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
 #include <xiezhi/xiezhi.h>
 
+#include "anchor.h"
 #include "chain.h"
 #include "reply.h"
 
@@ -25,6 +28,16 @@ typedef struct audit_state {
 	int64_t        retention_days;
 	int64_t        query_limit_max;
 	uint64_t       prune_timer;
+	/* signed checkpoints (anchor.h); anchoring 0: off */
+	int           anchoring;
+	const char   *anchor_path; /* sink file, kernel-owned; NULL: none */
+	int           anchor_publish;
+	int64_t       anchor_every;
+	xz_anchor_key key;
+	char          node[64];
+	int64_t       anchored_seq;
+	char          anchored_hash[XZ_SHA256_HEX];
+	uint64_t      anchor_timer;
 } audit_state;
 
 static const xz_option_decl options[] = {
@@ -36,8 +49,92 @@ static const xz_option_decl options[] = {
 	    "how often the retention check runs (kernel clock)", 1, 604800 },
 	{ "query_limit_max", XZ_OPT_INT, "10000", 0,
 	    "the most records one audit.query returns", 1, 1000000 },
+	{ "anchor_file", XZ_OPT_STRING, "", 0,
+	    "append-only sink of signed checkpoints of the chain's head, "
+	    "outside the data folder (empty: none)",
+	    0, 0 },
+	{ "anchor_key", XZ_OPT_STRING, "", 0,
+	    "the Ed25519 signing key file, made (0600) when missing; its "
+	    "public key goes beside it as KEY.pub (empty: ANCHOR_FILE.key)",
+	    0, 0 },
+	{ "anchor_every", XZ_OPT_INT, "100", 0,
+	    "sign a checkpoint at least every this many records", 1, 1000000 },
+	{ "anchor_interval_s", XZ_OPT_INT, "60", 0,
+	    "and at least this often (kernel clock) when the head moved", 1,
+	    86400 },
+	{ "anchor_publish", XZ_OPT_BOOL, "false", 0,
+	    "also publish each checkpoint as an event on audit.anchor", 0, 0 },
+	{ "anchor_node", XZ_OPT_STRING, "", 0,
+	    "the node name written in checkpoints (empty: the host name)", 0,
+	    0 },
 	{ NULL, 0, NULL, 0, NULL, 0, 0 }
 };
+
+/* Sign the head of the chain and send it off the node (sink file, bus),
+ * unless it is the one signed last (force: sign anyway). */
+static void
+anchor_now(audit_state *st, int force)
+{
+	xz_anchor a;
+	char      err[300];
+
+	if (!st->anchoring)
+		return;
+	memset(&a, 0, sizeof(a));
+	if (xz_audit_head(st->db, &a.seq, a.hash) != 0) {
+		st->h->log(st->self, XZ_LOG_ERROR,
+		    "audit: anchor: cannot read the head: %s",
+		    sqlite3_errmsg(st->db));
+		st->h->counter_add(st->self, "anchor_failed", 1);
+		return;
+	}
+	if (a.seq == 0)
+		return; /* nothing to sign yet */
+	if (!force && a.seq == st->anchored_seq
+	    && strcmp(a.hash, st->anchored_hash) == 0)
+		return;
+	snprintf(a.node, sizeof(a.node), "%s", st->node);
+	a.time_ms = (int64_t) st->h->now_ms(st->self);
+	xz_anchor_sign(&a, &st->key);
+	if (st->anchor_path != NULL
+	    && xz_anchor_append(st->anchor_path, &a, err, sizeof(err)) != 0) {
+		st->h->log(st->self, XZ_LOG_ERROR,
+		    "audit: checkpoint of record %lld not anchored: %s",
+		    (long long) a.seq, err);
+		st->h->counter_add(st->self, "anchor_failed", 1);
+		return;
+	}
+	if (st->anchor_publish) {
+		char    line[512], key[65], sig[129];
+		json_t *o;
+		xz_anchor_format(&a, line, sizeof(line));
+		line[strcspn(line, "\n")] = '\0';
+		xz_hex_encode(a.pub, sizeof(a.pub), key);
+		xz_hex_encode(a.sig, sizeof(a.sig), sig);
+		o = json_pack("{s:s,s:I,s:s,s:I,s:s,s:s,s:s}", "node", a.node,
+		    "seq", (json_int_t) a.seq, "hash", a.hash, "time",
+		    (json_int_t) a.time_ms, "key", key, "sig", sig, "line",
+		    line);
+		char *js = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (js == NULL
+		    || st->h->publish(st->self, "audit.anchor", js, strlen(js))
+		        != XZ_OK)
+			st->h->counter_add(
+			    st->self, "anchor_publish_failed", 1);
+		free(js);
+		json_decref(o);
+	}
+	st->anchored_seq = a.seq;
+	memcpy(st->anchored_hash, a.hash, XZ_SHA256_HEX);
+	st->h->counter_add(st->self, "anchors", 1);
+}
+
+static void
+on_anchor_timer(void *ud, uint64_t id)
+{
+	(void) id;
+	anchor_now(ud, 0);
+}
 
 /*
  * Append one record in its own transaction and move the side file.
@@ -80,6 +177,8 @@ append(audit_state *st, xz_audit_rec *r)
 		st->h->log(st->self, XZ_LOG_WARN,
 		    "audit: cannot write the head file %s", st->head_path);
 	st->h->counter_add(st->self, "records", 1);
+	if (st->anchoring && r->seq - st->anchored_seq >= st->anchor_every)
+		anchor_now(st, 0);
 	return 0;
 }
 
@@ -95,20 +194,20 @@ field_text(json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
-static void
-record_event(audit_state *st, const xz_msg *m)
+/* Record one event (o: its decoded payload, NULL when it is not JSON;
+ * raw: the payload as it came). Returns what append returns. */
+static int
+record_payload(audit_state *st, const char *event_id, const char *topic,
+    const char *source, json_t *o, const char *raw, size_t rawlen)
 {
 	xz_audit_rec r;
 	char        *own[XZ_AF_COUNT] = { 0 };
-	char         id[33];
-	json_error_t je;
-	json_t      *o = json_loadb(m->data, m->len, 0, &je);
+	int          rc;
 
 	memset(&r, 0, sizeof(r));
-	xz_hex_encode(m->id, 16, id);
-	r.f[XZ_AF_EVENT_ID] = id;
-	r.f[XZ_AF_TOPIC]    = m->topic;
-	r.f[XZ_AF_SOURCE]   = m->source;
+	r.f[XZ_AF_EVENT_ID] = event_id;
+	r.f[XZ_AF_TOPIC]    = topic;
+	r.f[XZ_AF_SOURCE]   = source;
 	if (json_is_object(o)) {
 		json_t     *rest             = json_deep_copy(o);
 		json_t     *actor            = json_object_get(o, "actor");
@@ -131,19 +230,93 @@ record_event(audit_state *st, const xz_msg *m)
 		json_decref(rest);
 	} else {
 		/* Not an object: keep what came, never drop it. */
-		json_t *d          = json_pack("{s:s%}", "malformed_payload",
-		             (const char *) m->data, m->len);
+		json_t *d = json_pack(
+		    "{s:s%}", "malformed_payload", raw ? raw : "", rawlen);
 		own[XZ_AF_DETAIL]  = d ? json_dumps(d, JSON_COMPACT) : NULL;
 		own[XZ_AF_OUTCOME] = strdup("malformed");
 		json_decref(d);
 		st->h->counter_add(st->self, "malformed", 1);
 	}
-	json_decref(o);
 	for (int i = XZ_AF_WHO; i < XZ_AF_COUNT; i++)
 		r.f[i] = own[i];
-	append(st, &r);
+	rc = append(st, &r);
 	for (int i = 0; i < XZ_AF_COUNT; i++)
 		free(own[i]);
+	return rc;
+}
+
+static void
+record_event(audit_state *st, const xz_msg *m)
+{
+	char         id[33];
+	json_error_t je;
+	json_t      *o;
+
+	/* What the plugin publishes itself on audit.> (its checkpoints, the
+	 * records it took through audit.append, republished for observers)
+	 * is not recorded again. */
+	if (m->source != NULL && strcmp(m->source, st->h->name(st->self)) == 0)
+		return;
+	o = json_loadb(m->data, m->len, 0, &je);
+	xz_hex_encode(m->id, 16, id);
+	record_payload(
+	    st, id, m->topic, m->source, o, (const char *) m->data, m->len);
+	json_decref(o);
+}
+
+/*
+ * audit.append {"records":[{"id","topic","data"}]}: the spool of a
+ * scenario plugin (plugins/common kit.c). Each record is appended in
+ * order under its id (a record sent again is kept once) with the
+ * requester as its source; the reply {"acked":N} says the first N are in
+ * the chain. Then each is published on its topic for observers.
+ */
+static void
+on_append(audit_state *st, const xz_msg *m)
+{
+	json_t *o    = json_loadb(m->data, m->len, 0, NULL);
+	json_t *recs = json_object_get(o, "records");
+	json_t *rec;
+	size_t  i, acked = 0;
+	char    out[64];
+
+	if (!json_is_array(recs)) {
+		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST,
+		    "audit.append takes {\"records\":[{\"id\",\"topic\","
+		    "\"data\"}]}");
+		json_decref(o);
+		return;
+	}
+	json_array_foreach(recs, i, rec)
+	{
+		const char *id = json_string_value(json_object_get(rec, "id"));
+		const char *topic
+		    = json_string_value(json_object_get(rec, "topic"));
+		json_t *data = json_object_get(rec, "data");
+		if (id == NULL || topic == NULL
+		    || strncmp(topic, "audit.", 6) != 0
+		    || !json_is_object(data))
+			break;
+		if (record_payload(st, id, topic, m->source, data, NULL, 0)
+		    < 0)
+			break;
+		acked++;
+	}
+	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
+	st->h->reply(st->self, m, out, strlen(out));
+	for (i = 0; i < acked; i++) {
+		rec = json_array_get(recs, i);
+		char *js
+		    = json_dumps(json_object_get(rec, "data"), JSON_COMPACT);
+		if (js != NULL
+		    && st->h->publish(st->self,
+		           json_string_value(json_object_get(rec, "topic")),
+		           js, strlen(js))
+		        != XZ_OK)
+			st->h->counter_add(st->self, "republish_failed", 1);
+		free(js);
+	}
+	json_decref(o);
 }
 
 /* Record a request the plugin served (VIEW of the log, PRUNE, ALERT). */
@@ -233,7 +406,31 @@ on_verify(audit_state *st, const xz_msg *m)
 		    st->h, st->self, m, KIT_E_STORE_ERROR, v.detail);
 		return;
 	}
-	reply_json(st, m, verdict_json(&v));
+	json_t *o = verdict_json(&v);
+	if (v.ok && st->anchor_path != NULL) {
+		xz_anchor_verdict av;
+		if (xz_anchor_check(st->db, st->anchor_path, st->key.pub, &av)
+		    != 0) {
+			json_decref(o);
+			kit_reply_error(
+			    st->h, st->self, m, KIT_E_STORE_ERROR, av.detail);
+			return;
+		}
+		json_object_set_new(o, "anchors_checked",
+		    json_integer((json_int_t) av.checked));
+		if (!av.ok) {
+			json_object_set_new(o, "ok", json_false());
+			json_object_set_new(o, "first_bad_seq",
+			    json_integer((json_int_t) av.bad_seq));
+			json_object_set_new(
+			    o, "reason", json_string(av.reason));
+			json_object_set_new(
+			    o, "detail", json_string(av.detail));
+			json_object_set_new(o, "checkpoint",
+			    json_integer((json_int_t) av.bad_line));
+		}
+	}
+	reply_json(st, m, o);
 }
 
 static int
@@ -472,6 +669,8 @@ on_audit(void *ud, const xz_msg *m)
 			on_verify(st, m);
 		else if (strcmp(m->topic, "audit.query") == 0)
 			on_query(st, m);
+		else if (strcmp(m->topic, "audit.append") == 0)
+			on_append(st, m);
 		else if (strcmp(m->topic, "audit.prune") == 0) {
 			json_t *res = NULL;
 			if (prune(st, m, &res) < 0)
@@ -484,6 +683,7 @@ on_audit(void *ud, const xz_msg *m)
 			char msg[300];
 			snprintf(msg, sizeof(msg),
 			    "'%s' is not an audit request (audit.verify, "
+			    "audit.append, "
 			    "audit.query, audit.prune); audit records are "
 			    "published as events",
 			    m->topic);
@@ -494,6 +694,126 @@ on_audit(void *ud, const xz_msg *m)
 	}
 	if (m->kind == XZ_KIND_EVENT)
 		record_event(st, m);
+}
+
+/* Read the anchor options, load (or make) the key. 0 or -1 with err. */
+static int
+anchor_setup(audit_state *st, char *err, size_t errlen)
+{
+	const char *file = st->h->opt_string(st->self, "anchor_file");
+	const char *key  = st->h->opt_string(st->self, "anchor_key");
+	const char *node = st->h->opt_string(st->self, "anchor_node");
+	char        keybuf[PATH_MAX], dd[PATH_MAX], ad[PATH_MAX], *slash;
+	int         publish = 0;
+
+	st->h->opt_bool(st->self, "anchor_publish", &publish);
+	st->h->opt_int(st->self, "anchor_every", &st->anchor_every);
+	st->anchor_publish = publish;
+	st->anchor_path    = file && *file ? file : NULL;
+	if (st->anchor_path == NULL && !publish)
+		return 0;
+	if (key == NULL || *key == '\0') {
+		if (st->anchor_path == NULL) {
+			snprintf(err, errlen,
+			    "anchor_publish needs anchor_key (or "
+			    "anchor_file)");
+			return -1;
+		}
+		snprintf(keybuf, sizeof(keybuf), "%s.key", st->anchor_path);
+		key = keybuf;
+	}
+	/* The sink and the key must not live in the data folder: whoever
+	 * holds the folder could rewrite them with the log. */
+	if (realpath(sqlite3_db_filename(st->db, "main"), dd) != NULL
+	    && (slash = strrchr(dd, '/')) != NULL) {
+		*slash = '\0';
+		for (int i = 0; i < 2; i++) {
+			const char *p = i == 0 ? st->anchor_path : key;
+			if (p == NULL)
+				continue;
+			snprintf(ad, sizeof(ad), "%s", p);
+			char *s = strrchr(ad, '/');
+			if (s != NULL)
+				*s = '\0';
+			else
+				snprintf(ad, sizeof(ad), ".");
+			char real[PATH_MAX];
+			if (realpath(ad, real) == NULL) {
+				snprintf(err, errlen, "%s: cannot resolve %s",
+				    i == 0 ? "anchor_file" : "anchor_key", ad);
+				return -1;
+			}
+			size_t n = strlen(dd);
+			if (strncmp(real, dd, n) == 0
+			    && (real[n] == '\0' || real[n] == '/')) {
+				snprintf(err, errlen,
+				    "%s %s is inside the data folder %s: keep "
+				    "it elsewhere (a second disk, another "
+				    "host's mount)",
+				    i == 0 ? "anchor_file" : "anchor_key", p,
+				    dd);
+				return -1;
+			}
+		}
+	}
+	if (xz_anchor_key_load(key, 1, &st->key, err, errlen) != 0)
+		return -1;
+	if (node != NULL && *node != '\0')
+		snprintf(st->node, sizeof(st->node), "%s", node);
+	else if (gethostname(st->node, sizeof(st->node)) != 0)
+		snprintf(st->node, sizeof(st->node), "node");
+	st->node[sizeof(st->node) - 1] = '\0';
+	for (char *p = st->node; *p; p++)
+		if (!strchr(
+		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		        "0123456789._-",
+		        *p))
+			*p = '_';
+	st->anchoring = 1;
+	return 0;
+}
+
+/* At start: the sink's checkpoints against the log; a log that no longer
+ * matches is an ALERT record (and an error in the node log). */
+static void
+anchor_start(audit_state *st)
+{
+	xz_anchor         last;
+	xz_anchor_verdict av;
+	char              pub[65];
+
+	if (!st->anchoring)
+		return;
+	xz_hex_encode(st->key.pub, sizeof(st->key.pub), pub);
+	st->h->log(st->self, XZ_LOG_INFO,
+	    "audit: signing checkpoints with key %s%s%s", pub,
+	    st->anchor_path ? " into " : "",
+	    st->anchor_path ? st->anchor_path : "");
+	if (st->anchor_path == NULL)
+		return;
+	if (xz_anchor_last(st->anchor_path, st->key.pub, &last) == 1) {
+		st->anchored_seq = last.seq;
+		memcpy(st->anchored_hash, last.hash, XZ_SHA256_HEX);
+	}
+	if (xz_anchor_check(st->db, st->anchor_path, st->key.pub, &av) == 0
+	    && !av.ok) {
+		char out[96];
+		st->h->log(st->self, XZ_LOG_ERROR,
+		    "audit: the log in %s disagrees with checkpoint %lld of "
+		    "%s (%s): %s",
+		    sqlite3_db_filename(st->db, "main"),
+		    (long long) av.bad_line, st->anchor_path, av.reason,
+		    av.detail);
+		snprintf(out, sizeof(out), "tamper:%s@checkpoint-%lld",
+		    av.reason, (long long) av.bad_line);
+		json_t *d = json_pack("{s:s,s:I,s:I,s:s}", "reason", av.reason,
+		    "checkpoint", (json_int_t) av.bad_line, "seq",
+		    (json_int_t) av.bad_seq, "detail", av.detail);
+		record_own(st, NULL, "ALERT", "anchors",
+		    "integrity check at start", out, d);
+		json_decref(d);
+		st->h->counter_add(st->self, "integrity_failures", 1);
+	}
 }
 
 static int
@@ -533,6 +853,12 @@ audit_init(xz_plugin *self, const xz_host *host, void **state)
 		return XZ_EINVAL;
 	}
 	(void) v;
+	if (anchor_setup(st, err, sizeof(err)) != 0) {
+		host->log(self, XZ_LOG_ERROR, "audit: %s", err);
+		free(st->head_path);
+		free(st);
+		return XZ_EINVAL;
+	}
 	*state = st;
 	return XZ_OK;
 }
@@ -561,7 +887,18 @@ audit_start(void *state)
 		json_decref(d);
 		st->h->counter_add(st->self, "integrity_failures", 1);
 	}
+	anchor_start(st);
 	prune(st, NULL, NULL);
+	anchor_now(st, 0);
+	if (st->anchoring) {
+		int64_t t;
+		st->h->opt_int(st->self, "anchor_interval_s", &t);
+		if (st->h->timer_start(st->self, (uint64_t) t * 1000u,
+		        (uint64_t) t * 1000u, on_anchor_timer, st,
+		        &st->anchor_timer)
+		    != XZ_OK)
+			return XZ_EINVAL;
+	}
 	st->h->opt_int(st->self, "prune_interval_s", &every);
 	return st->h->timer_start(st->self, (uint64_t) every * 1000u,
 	    (uint64_t) every * 1000u, on_prune_timer, st, &st->prune_timer);
@@ -572,6 +909,10 @@ audit_stop(void *state)
 {
 	audit_state *st = state;
 	st->h->timer_cancel(st->self, st->prune_timer);
+	if (st->anchoring) {
+		st->h->timer_cancel(st->self, st->anchor_timer);
+		anchor_now(st, 0);
+	}
 }
 
 static void

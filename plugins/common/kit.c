@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "kit.h"
 #include "sha256.h"
@@ -23,6 +24,210 @@ typedef struct kit_binding {
 	const char         *action; /* generic action handlers */
 	int                 need_actor;
 } kit_binding;
+
+/* ---- the audit spool ---- */
+
+static void drain_kick(kit_ctx *c);
+
+static int
+spool_init(kit_ctx *c, char *err, size_t errlen)
+{
+	sqlite3 *db = c->store.db;
+	int64_t  max;
+
+	const char *env;
+
+	/* the plugin's option audit_spool_max if it declares one, else
+	 * XZ_AUDIT_SPOOL_MAX from the environment, else 10000 */
+	c->spool_max = 10000;
+	if ((env = getenv("XZ_AUDIT_SPOOL_MAX")) != NULL && atoll(env) > 0)
+		c->spool_max = atoll(env);
+	if (c->host->opt_int(c->self, "audit_spool_max", &max) == XZ_OK
+	    && max > 0)
+		c->spool_max = max;
+	if (sqlite3_exec(db,
+	        "CREATE TABLE IF NOT EXISTS audit_spool("
+	        " id INTEGER PRIMARY KEY AUTOINCREMENT, rid TEXT NOT NULL,"
+	        " topic TEXT NOT NULL, data TEXT NOT NULL)",
+	        NULL, NULL, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v3(db,
+	           "INSERT INTO audit_spool(rid, topic, data) "
+	           "VALUES(?1,?2,?3)",
+	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_ins, NULL)
+	        != SQLITE_OK) {
+		snprintf(err, errlen, "%s: audit spool: %s", c->scenario,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int64_t
+kit_spool_size(kit_ctx *c)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t       n  = -1;
+
+	/* ids grow and the drain deletes from the front: max - min + 1 is
+	 * the count, read from the rowid index alone */
+	if (sqlite3_prepare_v2(c->store.db,
+	        "SELECT coalesce(max(id) - min(id) + 1, 0) FROM audit_spool",
+	        -1, &st, NULL)
+	        == SQLITE_OK
+	    && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Write one record into the spool (in the open transaction, if any). */
+static int
+spool_add(kit_ctx *c, const char *topic, json_t *ev)
+{
+	uint8_t r[16];
+	char    rid[40];
+	char   *data;
+	int     rc;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t) sizeof(r))
+		return -1;
+	memcpy(rid, "sp-", 3);
+	xz_hex_encode(r, sizeof(r), rid + 3);
+	if ((data = json_dumps(ev, JSON_COMPACT)) == NULL)
+		return -1;
+	sqlite3_bind_text(c->spool_ins, 1, rid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(c->spool_ins, 2, topic, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(c->spool_ins, 3, data, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(c->spool_ins);
+	sqlite3_reset(c->spool_ins);
+	sqlite3_clear_bindings(c->spool_ins);
+	free(data);
+	if (rc != SQLITE_DONE) {
+		c->host->log(c->self, XZ_LOG_ERROR,
+		    "audit record on %s not spooled: %s", topic,
+		    sqlite3_errmsg(c->store.db));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+on_drain_timer(void *ud, uint64_t id)
+{
+	kit_ctx *c = ud;
+
+	(void) id;
+	c->drain_timer_armed = 0;
+	drain_kick(c);
+}
+
+/* Try again in a second (the audit plugin is not there, or failed). */
+static void
+drain_later(kit_ctx *c)
+{
+	if (c->drain_timer_armed)
+		return;
+	if (c->host->timer_start(
+	        c->self, 1000, 0, on_drain_timer, c, &c->drain_timer)
+	    == XZ_OK)
+		c->drain_timer_armed = 1;
+}
+
+static void
+on_drain_reply(void *ud, int status, const xz_msg *reply)
+{
+	kit_ctx *c     = ud;
+	json_t  *o     = NULL;
+	int64_t  acked = 0;
+
+	c->drain_inflight = 0;
+	if (status == XZ_OK && !(reply->flags & XZ_MSG_ERROR)) {
+		o     = json_loadb(reply->data, reply->len, 0, NULL);
+		acked = kit_int(o, "acked", 0);
+		json_decref(o);
+	}
+	if (acked > (int64_t) c->drain_n)
+		acked = (int64_t) c->drain_n;
+	if (acked > 0) {
+		char sql[96];
+		snprintf(sql, sizeof(sql),
+		    "DELETE FROM audit_spool WHERE id <= %lld",
+		    (long long) c->drain_ids[acked - 1]);
+		if (sqlite3_exec(c->store.db, sql, NULL, NULL, NULL)
+		    != SQLITE_OK) {
+			/* sent again later: the audit plugin keeps each record
+			 * once (by its id) */
+			c->host->log(c->self, XZ_LOG_WARN,
+			    "audit spool: cannot delete acknowledged records: "
+			    "%s",
+			    sqlite3_errmsg(c->store.db));
+			acked = 0;
+		}
+	}
+	if (acked > 0 && acked == (int64_t) c->drain_n)
+		drain_kick(c);
+	else {
+		c->host->counter_add(c->self, "audit_drain_retries", 1);
+		drain_later(c);
+	}
+}
+
+/*
+ * Send the oldest spooled records to the audit plugin (audit.append
+ * {"records":[{"id","topic","data"}]}); it answers {"acked":N}, the
+ * first N are durable in the chain and are deleted here. Not while a
+ * transaction or batch is open: only committed records leave.
+ */
+static void
+drain_kick(kit_ctx *c)
+{
+	sqlite3_stmt *st = NULL;
+	json_t       *recs;
+	char         *js;
+	int           rc;
+
+	if (c->drain_inflight || c->in_tx || c->batch_open)
+		return;
+	if (sqlite3_prepare_v2(c->store.db,
+	        "SELECT id, rid, topic, data FROM audit_spool ORDER BY id "
+	        "LIMIT 128",
+	        -1, &st, NULL)
+	    != SQLITE_OK) {
+		drain_later(c);
+		return;
+	}
+	recs       = json_array();
+	c->drain_n = 0;
+	while (sqlite3_step(st) == SQLITE_ROW && c->drain_n < 128) {
+		json_t *d = json_loads(
+		    (const char *) sqlite3_column_text(st, 3), 0, NULL);
+		c->drain_ids[c->drain_n++] = sqlite3_column_int64(st, 0);
+		json_array_append_new(recs,
+		    json_pack("{s:s,s:s,s:o}", "id",
+		        (const char *) sqlite3_column_text(st, 1), "topic",
+		        (const char *) sqlite3_column_text(st, 2), "data",
+		        d ? d : json_object()));
+	}
+	sqlite3_finalize(st);
+	if (c->drain_n == 0) {
+		json_decref(recs);
+		return;
+	}
+	json_t *body = json_pack("{s:o}", "records", recs);
+	js           = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	rc = js ? c->host->request(c->self, "audit.append", js, strlen(js),
+	         10000, on_drain_reply, c)
+	        : XZ_ENOMEM;
+	free(js);
+	if (rc == XZ_OK) {
+		c->drain_inflight = 1;
+		return;
+	}
+	c->host->counter_add(c->self, "audit_drain_retries", 1);
+	drain_later(c);
+}
 
 int
 kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
@@ -45,8 +250,15 @@ kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
 		snprintf(err, errlen, "%s: %s", scenario, c->store.err);
 		return -1;
 	}
+	if (spool_init(c, err, errlen) != 0) {
+		kit_store_fini(&c->store);
+		return -1;
+	}
 	c->pending      = json_array();
 	c->batch_events = json_array();
+	/* what a previous run left unacknowledged goes first */
+	if (kit_spool_size(c) > 0)
+		drain_later(c);
 	return 0;
 }
 
@@ -66,6 +278,11 @@ kit_ctx_fini(kit_ctx *c)
 	free(c->deferred);
 	c->deferred  = NULL;
 	c->ndeferred = 0;
+	if (c->drain_timer_armed)
+		c->host->timer_cancel(c->self, c->drain_timer);
+	c->drain_timer_armed = 0;
+	sqlite3_finalize(c->spool_ins);
+	c->spool_ins = NULL;
 	kit_store_fini(&c->store);
 	json_decref(c->pending);
 	json_decref(c->batch_events);
@@ -339,19 +556,31 @@ kit_audit_ex(kit_req *r, const char *what, const char *action,
 	    outcome, "service", r->c->scenario, "corr", r->corr, "time",
 	    (json_int_t) r->now_ms);
 	if (ev == NULL) {
-		/* only out of memory: say so rather than lose it quietly */
+		/* a text that is not UTF-8, or out of memory: inside a change
+		 * the change fails with it; a read is answered but says so */
 		r->c->host->log(r->c->self, XZ_LOG_ERROR,
-		    "audit event %s %s:%s not built (out of memory)", action,
-		    subject_type ? subject_type : "-",
+		    "audit record %s %s:%s not built (a field is not UTF-8, "
+		    "or out of memory)",
+		    action, subject_type ? subject_type : "-",
 		    subject_id ? subject_id : "-");
-		r->c->host->counter_add(r->c->self, "audit_lost", 1);
 		json_decref(extra);
-		return;
+		goto failed;
 	}
 	/* the standard keys win: extra only adds (kept in the detail) */
 	json_object_update_missing(ev, extra);
 	json_decref(extra);
-	kit_emit(r->c, topic, ev);
+	if (spool_add(r->c, topic, ev) != 0) {
+		json_decref(ev);
+		goto failed;
+	}
+	json_decref(ev);
+	drain_kick(r->c);
+	return;
+failed:
+	if (r->c->in_tx)
+		r->c->audit_failed = 1; /* the commit refuses the change */
+	else
+		r->c->host->counter_add(r->c->self, "audit_lost", 1);
 }
 
 void
@@ -364,6 +593,23 @@ kit_audit(kit_req *r, const char *action, const char *subject_type,
 int
 kit_tx_begin(kit_ctx *c, kit_err *e)
 {
+	int64_t spooled = kit_spool_size(c);
+
+	if (spooled < 0 || spooled >= c->spool_max) {
+		kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE,
+		    spooled < 0 ? "the audit spool cannot be read (%s): no "
+		                  "change is made without its audit record"
+		                : "%s",
+		    spooled < 0
+		        ? sqlite3_errmsg(c->store.db)
+		        : "the audit spool is full (the audit plugin "
+		          "has not acknowledged its records): no change "
+		          "is made until it drains; reads still work");
+		c->host->counter_add(c->self, "audit_unavailable", 1);
+		drain_kick(c);
+		return -1;
+	}
+	c->audit_failed = 0;
 	if (c->group) {
 		if (!c->batch_open) {
 			if (kit_store_begin(&c->store) != 0)
@@ -388,6 +634,14 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 	size_t  i;
 	json_t *ev;
 
+	if (c->audit_failed) {
+		kit_tx_abort(c);
+		kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE,
+		    "the change was not made: its audit record could not be "
+		    "written (see the node log)");
+		c->host->counter_add(c->self, "audit_unavailable", 1);
+		return -1;
+	}
 	if (c->group) {
 		if (kit_store_release(&c->store) != 0) {
 			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
@@ -411,6 +665,7 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 		    c, kit_str(ev, "topic"), json_object_get(ev, "data"));
 	}
 	json_array_clear(c->pending);
+	drain_kick(c);
 	return 0;
 }
 
@@ -421,7 +676,8 @@ kit_tx_abort(kit_ctx *c)
 		kit_store_rollback_to(&c->store);
 	else
 		kit_store_rollback(&c->store);
-	c->in_tx = 0;
+	c->in_tx        = 0;
+	c->audit_failed = 0;
 	json_array_clear(c->pending);
 }
 
@@ -463,6 +719,7 @@ kit_batch_end(kit_ctx *c)
 		free(d->data);
 	}
 	c->ndeferred = 0;
+	drain_kick(c);
 }
 
 int

@@ -49,6 +49,18 @@ typedef struct kit_ctx {
 	void        *clock_ud;
 	uint64_t     clock_timer;
 	int          clock_armed;
+	/* the audit spool (docs/audit.md, "Fail-closed"): each audit record
+	 * is a row of audit_spool written in the change's own transaction,
+	 * then sent in order to the audit plugin (audit.append) and deleted
+	 * once it acknowledged them */
+	int64_t  spool_max; /* changes refused at this many rows */
+	int      audit_failed; /* a record of the open tx failed */
+	int      drain_inflight;
+	int      drain_timer_armed;
+	uint64_t drain_timer;
+	int64_t  drain_ids[128]; /* spool ids in flight, in order */
+	size_t   drain_n;
+	struct sqlite3_stmt *spool_ins;
 } kit_ctx;
 
 typedef struct kit_actor {
@@ -136,10 +148,14 @@ void kit_err_set(kit_err *e, kit_code code, const char *fmt, ...)
 /* Publish data (stolen) on topic: queued until commit inside a
  * transaction, at once outside. */
 void kit_emit(kit_ctx *c, const char *topic, json_t *data);
-/* Publish the audit event audit.<scenario>.<action lowercased>:
+/* The audit record audit.<scenario>.<action lowercased>:
  * {"who","role","agency","action","subject_type","subject_id","purpose",
  * "outcome","service","corr","time"}, time in integer ms since the epoch
- * (docs/audit.md). Queued until commit inside a transaction. */
+ * (docs/audit.md). Written into the store's audit spool: inside a
+ * transaction as part of it (if it cannot be written, the transaction's
+ * commit fails with audit_unavailable: no change without its record),
+ * outside one at once; the spool is drained to the audit plugin in order.
+ */
 void kit_audit(kit_req *r, const char *action, const char *subject_type,
     const char *subject_id, const char *outcome);
 /* The same on audit.<scenario>.<what> (NULL: the action lowercased), with
@@ -157,6 +173,8 @@ void kit_audit_ex(kit_req *r, const char *what, const char *action,
 void kit_group_enable(kit_ctx *c);
 void kit_batch_end(kit_ctx *c);
 
+/* Begin a change: refused with audit_unavailable while the audit spool
+ * holds spool_max records the audit plugin has not acknowledged. */
 int  kit_tx_begin(kit_ctx *c, kit_err *e);
 int  kit_tx_commit(kit_ctx *c, kit_err *e);
 void kit_tx_abort(kit_ctx *c);
@@ -226,5 +244,9 @@ int kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
 void kit_clock_arm(kit_ctx *c, kit_clock_fn fn, void *ud);
 /* Cancel the timer (call from stop). */
 void kit_clock_disarm(kit_ctx *c);
+
+/* Records in the audit spool not yet acknowledged by the audit plugin
+ * (-1 on error). */
+int64_t kit_spool_size(kit_ctx *c);
 
 #endif

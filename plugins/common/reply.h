@@ -20,6 +20,8 @@
  *                      down, nobody can take the work): retry later
  *   too_large          a payload, field or result is over a size limit
  *   internal           a bug or resource failure on the plugin's side
+ *   audit_unavailable  the change's audit record could not be made durable
+ *                      (spool full or failing): nothing was changed
  *
  * (The list and its meanings are the SDK's: XZ_REPLY_CODE_LIST.)
  *
@@ -46,7 +48,8 @@
 	X(KIT_E_UNAVAILABLE)                                                  \
 	X(KIT_E_TOO_LARGE)                                                    \
 	X(KIT_E_INTERNAL)                                                     \
-	X(KIT_E_UNAUTHENTICATED)
+	X(KIT_E_UNAUTHENTICATED)                                               \
+	X(KIT_E_AUDIT_UNAVAILABLE)
 
 #define KIT_CODE_ENUM_(sym) sym,
 typedef enum kit_code { KIT_CODE_LIST(KIT_CODE_ENUM_) KIT_E_COUNT } kit_code;

@@ -122,21 +122,36 @@ assert_contains "no os in the console" "attempt to index a nil value (global 'os
 	"$(echo "$OUT" | jq -r .error.message)"
 assert_exit "console config is read-only too" 1 xz console -e 'xz.config.x = 1'
 assert_eq "read-only config" "console:1: xz.config is read-only (key 'x')" "$(echo "$OUT" | jq -r .error.message)"
-check "console sessions keep state" xz call xz.sys.console.eval '{"chunk":"x = 41","session":"s1"}'
-check "same session" xz call xz.sys.console.eval '{"chunk":"return x + 1","session":"s1"}'
-assert_eq "session state" '[42]' "$(echo "$OUT" | jq -c .results)"
-check "other session" xz call xz.sys.console.eval '{"chunk":"return x","session":"s2"}'
-assert_eq "sessions are separate" '[null]' "$(echo "$OUT" | jq -c .results)"
+# A session lives on one connection: `xiezhi console` reading chunks from
+# stdin keeps its state; another connection naming the same session id
+# gets a session of its own.
+mkfifo "$XZ_T/con.in"
+"$XZ_BIN" console -c "$XZ_CFG" <"$XZ_T/con.in" >"$XZ_T/con.out" 2>&1 &
+exec 7>"$XZ_T/con.in"
+NCON=0
+con() { # CHUNK: run it in that console's session, print the reply line
+	echo "$1" >&7
+	NCON=$((NCON + 1))
+	wait_for 30 test "$(wc -l <"$XZ_T/con.out")" -ge "$NCON" || true
+	tail -n 1 "$XZ_T/con.out"
+}
+con 'x = 41' >/dev/null
+con 'return x + 1' >/dev/null
+assert_eq "a console session keeps state" '[42]' "$(tail -n 1 "$XZ_T/con.out" | jq -c .results)"
+check "another connection, same session id" xz call xz.sys.console.eval '{"chunk":"return x","session":"default"}'
+assert_eq "sessions are bound to their connection" '[null]' "$(echo "$OUT" | jq -c .results)"
 # (the reply to the advance itself may be judged late by the moved clock)
 xz call xz.sys.clock.advance '{"ms":310000}' >/dev/null 2>&1 || true
 s1_fresh() {
-	[ "$(xz call xz.sys.console.eval '{"chunk":"return x","session":"s1"}' | jq -c .results)" = '[null]' ]
+	con 'return x' >/dev/null
+	[ "$(tail -n 1 "$XZ_T/con.out" | jq -c .results)" = '[null]' ]
 }
 if wait_for 5 s1_fresh; then
 	pass "an idle session expires and starts afresh"
 else
-	fail "session s1 still holds x after the idle timeout"
+	fail "the session still holds x after the idle timeout"
 fi
+exec 7>&-
 stop_node
 
 # `xiezhi check` reports FILE:LINE for broken scripts and schemas

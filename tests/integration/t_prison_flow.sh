@@ -9,7 +9,7 @@ xz_setup
 xz_config <<'EOF2'
 # level 1 keeps the DOMAIN.md default (15 s); level 2 is long enough
 # that the officer's steps never race it on a slow machine
-plugins = ( { name = "prison"; kind = "so";
+plugins = ( { name = "audit"; kind = "so"; }, { name = "prison"; kind = "so";
               options = { seed_demo_data = true;
                           alarm_ack_sla_l2_s = 600; }; } );
 EOF2

@@ -9,7 +9,7 @@ set -euo pipefail
 xz_setup
 xz_config <<'EOF2'
 # SLA clocks long enough that a slow machine does not escalate anything
-plugins = ( { name = "prison"; kind = "so";
+plugins = ( { name = "audit"; kind = "so"; }, { name = "prison"; kind = "so";
               options = { seed_demo_data = true; alarm_ack_sla_s = 86400;
                           alarm_ack_sla_l2_s = 86400;
                           alarm_ack_sla_l3_s = 86400; }; } );

@@ -13,7 +13,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
 xz_config <<'EOF2'
-plugins = ( { name = "rehab"; kind = "so";
+plugins = ( { name = "audit"; kind = "so"; }, { name = "rehab"; kind = "so";
               options = { detox_min_days = 0; education_min_days = 0;
                           consolidation_min_days = 180; }; } );
 EOF2

@@ -150,7 +150,7 @@ test_reply_codes_closed_set(void **state)
 	char want[64];
 	(void) state;
 
-	assert_int_equal(N_REPLIES, 13);
+	assert_int_equal(N_REPLIES, 14);
 	for (size_t i = 0; i < N_REPLIES; i++) {
 		const struct reply_row *r = &replies[i];
 
@@ -191,6 +191,7 @@ test_reply_codes_http(void **state)
 		{ "too_large", 413 },
 		{ "internal", 500 },
 		{ "unauthenticated", 401 },
+		{ "audit_unavailable", 503 },
 	};
 	(void) state;
 	assert_int_equal(N_REPLIES, sizeof(want) / sizeof(want[0]));

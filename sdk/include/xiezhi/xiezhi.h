@@ -146,6 +146,7 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 #define XZ_REPLY_TOO_LARGE "too_large"
 #define XZ_REPLY_INTERNAL "internal"
 #define XZ_REPLY_UNAUTHENTICATED "unauthenticated"
+#define XZ_REPLY_AUDIT_UNAVAILABLE "audit_unavailable"
 
 #define XZ_REPLY_CODE_LIST(X)                                                 \
 	X(XZ_REPLY_BAD_REQUEST, "bad_request",                                \
@@ -203,7 +204,12 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 	    "the connection presented no credential the node accepts (an "    \
 	    "unknown uid, certificate or an expired token): log in again; "   \
 	    "the node closed the connection",                                 \
-	    401)
+	    401)                                                              \
+	X(XZ_REPLY_AUDIT_UNAVAILABLE, "audit_unavailable",                    \
+	    "the change was not made because its audit record could not be "  \
+	    "made durable (the audit spool is full or failing); reads still " \
+	    "work: retry later, operators see the log",                       \
+	    503)
 
 enum xz_log_level {
 	XZ_LOG_ERROR = 0,

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Fail-closed audit: no change stands without its audit record. The prison
+# plugin raises alarms while the audit path is made to fail — a full disk,
+# invalid UTF-8, a subscriber that stops reading (backpressure), SIGHUP
+# reloads, an audit plugin that is not there — and afterwards every alarm
+# in prison.db has its CREATE record in the chain (both sides counted), a
+# full spool refuses changes with audit_unavailable while reads go on.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null || skip_test "no sqlite3 shell"
+xz_setup
+A='"actor":{"user":"officer-7","role":"area_officer","agency":"prison-01"}'
+write_cfg() { # PLUGINS...: a config with these plugins
+	local p list=""
+	for p in "$@"; do list="$list{ name = \"$p\"; kind = \"so\"; },"; done
+	xz_config <<EOF2
+plugins = ( ${list%,} );
+EOF2
+}
+DATA=$XZ_T/n1/data
+raise() { # N: raise N alarms, count the replies by outcome into $XZ_T/outcomes
+	local i out
+	for i in $(seq 1 "$1"); do
+		out=$(xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"P1.A.$i\",\"source\":\"sensor\"}" 2>/dev/null) || true
+		jq -r 'if .error then .error.code else "ok" end' <<<"$out" >>"$XZ_T/outcomes" 2>/dev/null || echo "noreply" >>"$XZ_T/outcomes"
+	done
+}
+spool() { sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM audit_spool"; }
+# both_sides WHAT: every alarm stored has its CREATE record in the chain
+# (the spool drained first), counted on both sides.
+both_sides() {
+	wait_for 60 test "$(spool)" = 0 || fail "$1: the spool drains"
+	local alarms recorded missing
+	alarms=$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")
+	recorded=$(sqlite3 -cmd ".timeout 5000" "$DATA/audit.db" "SELECT count(DISTINCT subject_id) FROM audit_log WHERE action = 'CREATE' AND subject_type = 'alarm' AND outcome = 'ok'")
+	sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT id FROM records WHERE kind = 'alarm' ORDER BY id" >"$XZ_T/ids.store"
+	sqlite3 -cmd ".timeout 5000" "$DATA/audit.db" "SELECT DISTINCT subject_id FROM audit_log WHERE action = 'CREATE' AND subject_type = 'alarm' ORDER BY subject_id" >"$XZ_T/ids.audit"
+	missing=$(comm -23 "$XZ_T/ids.store" "$XZ_T/ids.audit" | wc -l)
+	echo "  .. $1: $alarms alarms stored, $recorded CREATE records"
+	assert_eq "$1: alarms without an audit record" 0 "$missing"
+	assert_eq "$1: alarms stored = alarms recorded" "$alarms" "$recorded"
+}
+
+# 1. An audit plugin that is not there: the spool takes the records; when
+# it is full, changes are refused (audit_unavailable) and reads go on.
+write_cfg prison
+export XZ_AUDIT_SPOOL_MAX=5
+start_node
+: >"$XZ_T/outcomes"
+raise 5
+assert_eq "5 alarms raised into the spool" 5 "$(grep -c '^ok$' "$XZ_T/outcomes")"
+assert_exit "the sixth is refused" 1 xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"P1.A.9\",\"source\":\"sensor\"}"
+assert_eq "with audit_unavailable" audit_unavailable "$(echo "$OUT" | jq -r .error.code)"
+check "reads still work" xz call prison.alarm.list "{$A}"
+assert_eq "the five are listed" 5 "$(echo "$OUT" | jq -r .total)"
+stop_node
+unset XZ_AUDIT_SPOOL_MAX
+write_cfg audit prison
+start_node
+both_sides "spool drained when the audit plugin came"
+check "changes are taken again" xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"P1.B.1\",\"source\":\"sensor\"}"
+
+# 2. Invalid UTF-8 in a request: bad_request, nothing stored.
+before=$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")
+assert_exit "a request with invalid UTF-8 is refused" 1 xz call prison.alarm.raise \
+	"$(printf '{%s,"kind":"FIRE","location":"P1.A.1","source":"\xff\xfe"}' "$A")"
+assert_contains "as bad_request" "bad_request" "$OUT$ERR"
+assert_eq "nothing was stored" "$before" \
+	"$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")"
+
+# 3. Backpressure: a subscriber of audit.> that stops reading.
+xz sub 'audit.>' >/dev/null 2>&1 &
+SUB=$!
+wait_for 10 test "$(xz status | jq '[.plugins[]?] | length')" -gt 0 || true
+kill -STOP "$SUB"
+: >"$XZ_T/outcomes"
+raise 150
+kill -CONT "$SUB" 2>/dev/null || true
+kill "$SUB" 2>/dev/null || true
+wait "$SUB" 2>/dev/null || true
+echo "  .. outcomes under backpressure: $(sort "$XZ_T/outcomes" | uniq -c | tr '\n' ' ')"
+both_sides "backpressure"
+
+# 4. SIGHUP reloads while alarms are raised.
+: >"$XZ_T/outcomes"
+raise 60 &
+RAISER=$!
+for i in $(seq 1 20); do
+	kill -HUP "$NODE_PID"
+	sleep 0.2
+done
+wait "$RAISER"
+check "the node survived the reloads" xz call xz.sys.ping '{}'
+both_sides "reload"
+stop_node
+
+# 5. A full disk: the data folder on a small tmpfs, filled up.
+if [ "$(id -u)" = 0 ] && mkdir -p "$XZ_T/full" && mount -t tmpfs -o size=3m tmpfs "$XZ_T/full" 2>/dev/null; then
+	trap 'umount -l "$XZ_T/full" 2>/dev/null || true; _xz_cleanup' EXIT
+	cp -a "$DATA/." "$XZ_T/full/"
+	sed -i "s|$DATA|$XZ_T/full|" "$XZ_CFG"
+	DATA=$XZ_T/full
+	start_node
+	dd if=/dev/zero of="$DATA/filler" bs=4k 2>/dev/null || true # until full
+	rm -f "$DATA/filler"
+	dd if=/dev/zero of="$DATA/filler" bs=1k count=$(($(df -k --output=avail "$DATA" | tail -1) - 64)) 2>/dev/null || true
+	: >"$XZ_T/outcomes"
+	raise 200
+	echo "  .. outcomes on a full disk: $(sort "$XZ_T/outcomes" | uniq -c | tr '\n' ' ')"
+	if grep -qv '^ok$' "$XZ_T/outcomes"; then
+		pass "the full disk refused changes"
+	else
+		skip "the disk never filled (200 alarms fit)"
+	fi
+	rm -f "$DATA/filler"
+	stop_node
+	start_node
+	both_sides "disk full"
+	stop_node
+	umount -l "$XZ_T/full" 2>/dev/null || true
+else
+	skip "disk full: cannot mount a tmpfs here"
+fi
+finish

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Stores that cannot vanish: the data folder's lock refuses a second node
+# (naming the first one's pid); its MANIFEST refuses, at start and in
+# `check`, a store that was deleted, replaced by another one, rolled back
+# to an older copy, or damaged (PRAGMA quick_check) while the node was
+# stopped; files are 0600 and the folder 0700.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null || skip_test "no sqlite3 shell"
+xz_setup
+xz_config <<'EOF2'
+plugins = ( { name = "audit"; kind = "so"; } );
+EOF2
+DATA=$XZ_T/n1/data
+records() { # N: publish N audit events and wait until they are written
+	local i want
+	want=$(($(counter audit records) + $1))
+	for i in $(seq 1 "$1"); do
+		xz pub audit.test.view "{\"who\":\"officer-$i\",\"action\":\"VIEW\",\"subject_type\":\"prisoner\",\"subject_id\":\"A$i\",\"detail_pad\":\"$(printf '%0200d' "$i")\"}" >/dev/null
+	done
+	wait_for 30 test "$(counter audit records)" -ge "$want" || fail "$1 records written"
+}
+# run_refused WHAT NEEDLE [CFG]: `xiezhi run` must exit non-zero at start
+# and say NEEDLE.
+run_refused() {
+	local rc=0 out
+	out=$(timeout 60 "$XZ_BIN" run -c "${3:-$XZ_CFG}" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
+		pass "$1: the node does not start (exit $rc)"
+	else
+		fail "$1: the node started (exit $rc): $out"
+	fi
+	assert_contains "$1: the reason names it" "$2" "$out"
+}
+
+start_node
+records 30
+assert_eq "the data folder is 0700" 700 "$(stat -c %a "$DATA")"
+assert_eq "the store is 0600" 600 "$(stat -c %a "$DATA/audit.db")"
+assert_eq "its WAL is 0600" 600 "$(stat -c %a "$DATA/audit.db-wal")"
+assert_eq "the manifest is 0600" 600 "$(stat -c %a "$DATA/MANIFEST")"
+assert_eq "the lock file names the node's pid" "$NODE_PID" "$(cat "$DATA/node.lock")"
+assert_contains "the manifest lists the audit store" "store audit " "$(cat "$DATA/MANIFEST")"
+
+# A second node on the same data folder (its own control socket).
+sed "s|$XZ_T/n1/ctl.sock|$XZ_T/n2.sock|" "$XZ_CFG" >"$XZ_T/second.cfg"
+run_refused "a second node on the same data folder" \
+	"data folder $DATA is in use by another node (pid $NODE_PID" "$XZ_T/second.cfg"
+check "the first node still answers" xz call xz.sys.ping '{}'
+
+# A copy taken while the node runs, then more work.
+sqlite3 "$DATA/audit.db" ".backup '$XZ_T/old.db'"
+records 5
+stop_node
+check "check: the folder as the node left it" xz check
+start_node
+check "the node starts on its own stores" xz call xz.sys.ping '{}'
+stop_node
+cp "$DATA/audit.db" "$XZ_T/good.db"
+
+# Rolled back: the older copy put back while the node is stopped.
+cp "$XZ_T/old.db" "$DATA/audit.db"
+assert_exit "check reports a rolled-back store" 1 xz check
+assert_contains "check names it" "store $DATA/audit.db of plugin 'audit' was rolled back" "$ERR"
+run_refused "a rolled-back store" "store $DATA/audit.db of plugin 'audit' was rolled back"
+cp "$XZ_T/good.db" "$DATA/audit.db"
+check "the right copy back: check passes" xz check
+
+# Deleted.
+rm "$DATA/audit.db"
+assert_exit "check reports a missing store" 1 xz check
+assert_contains "check names it" "store $DATA/audit.db of plugin 'audit' is missing" "$ERR"
+run_refused "a deleted store" "store $DATA/audit.db of plugin 'audit' is missing"
+rm -f "$DATA/audit.db-wal" "$DATA/audit.db-shm"
+
+# Replaced by another node's store (another identity).
+xz_config "$XZ_T/other.cfg" o1 </dev/null
+sed -i 's|^plugins.*||' "$XZ_T/other.cfg"
+echo 'plugins = ( { name = "audit"; kind = "so"; } );' >>"$XZ_T/other.cfg"
+start_node "$XZ_T/other.cfg" o1
+stop_node o1
+cp "$XZ_T/o1/data/audit.db" "$DATA/audit.db"
+run_refused "a replaced store" "store $DATA/audit.db of plugin 'audit' was replaced"
+
+# Damaged: pages in the middle of the file overwritten.
+cp "$XZ_T/good.db" "$DATA/audit.db"
+pages=$(($(stat -c %s "$DATA/audit.db") / 4096))
+[ "$pages" -ge 4 ] || fail "the store has pages to damage ($pages)"
+dd if=/dev/urandom of="$DATA/audit.db" bs=4096 seek=$((pages - 2)) count=1 conv=notrunc 2>/dev/null
+assert_exit "check reports a damaged store" 1 xz check
+assert_contains "check names it" "store $DATA/audit.db of plugin 'audit' is damaged (PRAGMA quick_check" "$ERR"
+run_refused "a damaged store" "is damaged (PRAGMA quick_check"
+
+# Accepting the loss is an explicit act: delete the manifest line.
+rm "$DATA/audit.db"
+sed -i '/^store audit /d' "$DATA/MANIFEST"
+check "with its manifest line removed the store starts empty" xz check
+start_node
+records 1
+check "a new chain" xz audit verify
+stop_node
+finish
