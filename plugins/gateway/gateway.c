@@ -804,6 +804,10 @@ on_event(void *ud, const xz_msg *m)
 	gw_client *c  = sb->client;
 	gw_frame **slot;
 
+	/* Events only: a pattern like prison.> also matches the requests
+	 * (prison.alarm.get), which are not the client's business. */
+	if (m->kind != XZ_KIND_EVENT)
+		return;
 	if (memcmp(m->id, g->last_id, 16) != 0) {
 		gw_frame_unref(g->last_ws);
 		gw_frame_unref(g->last_sse);
