@@ -1051,7 +1051,9 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		on_cancelled(s);
 		return 0;
 	case LWS_CALLBACK_WSI_CREATE:
-		conn_of(s, wsi);
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		conn_of(s, wsi); /* so a connection that never completes a
+		                    request is counted when it goes */
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* "websocket" only; h2c and others are refused. */

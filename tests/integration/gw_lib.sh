@@ -10,6 +10,8 @@
 #   gw_user ROLE             a demo user of ROLE -> $GW_USER $GW_PASSWORD
 #   gw_metric NAME_AND_LABELS  a value from /metrics (0 when absent)
 
+unset XZ_GATEWAY_PORT # the port of these nodes' config applies
+
 gw_port() {
 	local p
 	for p in $(seq $((20000 + $$ % 20000)) 65000); do
