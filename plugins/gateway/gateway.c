@@ -75,12 +75,17 @@ typedef struct sess {
 	int          local; /* made by open_access */
 } sess;
 
-/* One event subscription of a client. Owned by the gateway's list. */
+/* One bus subscription: one session's pattern, shared by every stream
+ * the session opened on it (one handler call per event, then a loop).
+ * Owned by the gateway's list. */
 typedef struct sub {
 	struct sub *next;
 	struct gw  *g;
-	gw_client  *client; /* one reference */
-	uint64_t    id, conn;
+	char        token[GW_TOKEN_MAX];
+	char        pattern[GW_TOPIC_MAX];
+	uint64_t    id;
+	gw_client **clients; /* owned array; one reference each */
+	size_t      n, cap;
 } sub;
 
 /* Failed logins per client address. */
@@ -267,9 +272,12 @@ sess_find(gw *g, const char *token)
 	return NULL;
 }
 
+static void close_streams(gw *g, const char *token, const char *why);
+
 static void
 sess_remove(gw *g, sess *s)
 {
+	close_streams(g, s->token, "session ended: log in again");
 	for (sess **pp = &g->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -796,17 +804,40 @@ frame_build(const xz_msg *m, int sse)
 	return f;
 }
 
+/* Queue one frame for one client; the client is closed as slow when its
+ * queue is full (it learns why, and re-reads its lists). */
+static void
+client_push(gw *g, gw_client *c, gw_frame *f)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->gone || c->overflow) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	if (c->n == c->cap || c->bytes + f->len > c->max_bytes) {
+		c->overflow = 1;
+		g->events_overflow++;
+		g->host->counter_add(g->self, "slow_clients", 1);
+	} else {
+		atomic_fetch_add(&f->refs, 1);
+		c->ring[(c->head + c->n) % c->cap] = f;
+		c->n++;
+		c->bytes += f->len;
+		g->events_out++;
+	}
+	atomic_store(&c->wake, true);
+	pthread_mutex_unlock(&c->mu);
+}
+
 static void
 on_event(void *ud, const xz_msg *m)
 {
-	sub       *sb = ud;
-	gw        *g  = sb->g;
-	gw_client *c  = sb->client;
-	gw_frame **slot;
+	sub *sb = ud;
+	gw  *g  = sb->g;
 
 	/* Events only: a pattern like prison.> also matches the requests
 	 * (prison.alarm.get), which are not the client's business. */
-	if (m->kind != XZ_KIND_EVENT)
+	if (m->kind != XZ_KIND_EVENT || sb->n == 0)
 		return;
 	if (memcmp(m->id, g->last_id, 16) != 0) {
 		gw_frame_unref(g->last_ws);
@@ -814,27 +845,13 @@ on_event(void *ud, const xz_msg *m)
 		g->last_ws = g->last_sse = NULL;
 		memcpy(g->last_id, m->id, 16);
 	}
-	slot = c->sse ? &g->last_sse : &g->last_ws;
-	if (*slot == NULL && (*slot = frame_build(m, c->sse)) == NULL)
-		return;
-	pthread_mutex_lock(&c->mu);
-	if (c->gone || c->overflow) {
-		pthread_mutex_unlock(&c->mu);
-		return;
+	for (size_t i = 0; i < sb->n; i++) {
+		gw_client *c    = sb->clients[i];
+		gw_frame **slot = c->sse ? &g->last_sse : &g->last_ws;
+		if (*slot == NULL && (*slot = frame_build(m, c->sse)) == NULL)
+			continue;
+		client_push(g, c, *slot);
 	}
-	if (c->n == c->cap || c->bytes + (*slot)->len > c->max_bytes) {
-		c->overflow = 1;
-		g->events_overflow++;
-		g->host->counter_add(g->self, "slow_clients", 1);
-	} else {
-		atomic_fetch_add(&(*slot)->refs, 1);
-		c->ring[(c->head + c->n) % c->cap] = *slot;
-		c->n++;
-		c->bytes += (*slot)->len;
-		g->events_out++;
-	}
-	atomic_store(&c->wake, true);
-	pthread_mutex_unlock(&c->mu);
 	g->dirty = 1;
 }
 
@@ -875,26 +892,44 @@ do_sub(gw *g, gw_job *j)
 		client_fail(g, c, 400, "bad pattern");
 		return;
 	}
-	if ((sb = calloc(1, sizeof(*sb))) == NULL) {
-		client_fail(g, c, 500, "out of memory");
-		return;
+	for (sb = g->subs; sb; sb = sb->next)
+		if (strcmp(sb->token, s->token) == 0
+		    && strcmp(sb->pattern, j->topic) == 0)
+			break;
+	if (sb == NULL) {
+		if ((sb = calloc(1, sizeof(*sb))) == NULL) {
+			client_fail(g, c, 500, "out of memory");
+			return;
+		}
+		sb->g = g;
+		snprintf(sb->token, sizeof(sb->token), "%s", s->token);
+		snprintf(sb->pattern, sizeof(sb->pattern), "%s", j->topic);
+		rc = gw_subscribe(g, s, j->topic, on_event, sb, &sb->id);
+		if (rc != XZ_OK) {
+			free(sb);
+			if (rc == XZ_EPERM)
+				g->bad[B_FORBIDDEN]++;
+			client_fail(g, c, rc == XZ_EPERM ? 403 : 400,
+			    rc == XZ_EPERM
+			        ? "not allowed to subscribe to this pattern"
+			        : g->host->strerror(rc));
+			return;
+		}
+		sb->next = g->subs;
+		g->subs  = sb;
 	}
-	sb->g      = g;
-	sb->client = c;
-	sb->conn   = j->conn;
-	rc         = gw_subscribe(g, s, j->topic, on_event, sb, &sb->id);
-	if (rc != XZ_OK) {
-		free(sb);
-		if (rc == XZ_EPERM)
-			g->bad[B_FORBIDDEN]++;
-		client_fail(g, c, rc == XZ_EPERM ? 403 : 400,
-		    rc == XZ_EPERM ? "not allowed to subscribe to this pattern"
-		                   : g->host->strerror(rc));
-		return;
+	if (sb->n == sb->cap) {
+		size_t      cap = sb->cap ? sb->cap * 2 : 4;
+		gw_client **v   = realloc(sb->clients, cap * sizeof(*v));
+		if (v == NULL) {
+			client_fail(g, c, 500, "out of memory");
+			return; /* an empty sub goes with the next unsub */
+		}
+		sb->clients = v;
+		sb->cap     = cap;
 	}
+	sb->clients[sb->n++] = c;
 	j->client = NULL; /* the subscription holds the reference now */
-	sb->next  = g->subs;
-	g->subs   = sb;
 	pthread_mutex_lock(&c->mu);
 	c->ready = 1;
 	atomic_store(&c->wake, true);
@@ -904,17 +939,45 @@ do_sub(gw *g, gw_job *j)
 }
 
 static void
+sub_free(gw *g, sub *sb, int unsubscribe)
+{
+	if (unsubscribe)
+		g->host->unsubscribe(g->self, sb->id);
+	for (size_t i = 0; i < sb->n; i++)
+		gw_client_unref(sb->clients[i]);
+	free(sb->clients);
+	free(sb);
+}
+
+/* A stream went away: out of its subscription, and the subscription off
+ * the bus when it was the last one. */
+static void
 do_unsub(gw *g, gw_job *j)
 {
-	for (sub **pp = &g->subs; *pp; pp = &(*pp)->next)
-		if ((*pp)->conn == j->conn) {
-			sub *sb = *pp;
-			*pp     = sb->next;
-			g->host->unsubscribe(g->self, sb->id);
-			gw_client_unref(sb->client);
-			free(sb);
-			return;
-		}
+	for (sub **pp = &g->subs; *pp; pp = &(*pp)->next) {
+		sub *sb = *pp;
+		for (size_t i = 0; i < sb->n; i++)
+			if (sb->clients[i]->conn == j->conn) {
+				gw_client_unref(sb->clients[i]);
+				sb->clients[i] = sb->clients[--sb->n];
+				if (sb->n == 0) {
+					*pp = sb->next;
+					sub_free(g, sb, 1);
+				}
+				return;
+			}
+	}
+}
+
+/* A session ended (logout, expiry): its streams are closed with the
+ * reason; their connections' unsubs remove the subscriptions. */
+static void
+close_streams(gw *g, const char *token, const char *why)
+{
+	for (sub *sb = g->subs; sb; sb = sb->next)
+		if (strcmp(sb->token, token) == 0)
+			for (size_t i = 0; i < sb->n; i++)
+				client_fail(g, sb->clients[i], 401, why);
 }
 
 /* ---- metrics and readiness ---- */
@@ -1455,6 +1518,7 @@ sweep(void *ud, uint64_t id)
 	for (sess **pp = &g->sessions; *pp;) {
 		sess *s = *pp;
 		if (now >= s->expires_ms + SESSION_GRACE_MS) {
+			close_streams(g, s->token, "session expired: log in again");
 			*pp = s->next;
 			sess_free(g, s);
 		} else
@@ -1733,8 +1797,7 @@ gw_fini(void *state)
 	while (g->subs) {
 		sub *s  = g->subs;
 		g->subs = s->next;
-		gw_client_unref(s->client);
-		free(s);
+		sub_free(g, s, 0); /* the kernel removed the subscriptions */
 	}
 	while (g->sessions) {
 		sess *s     = g->sessions;

@@ -36,6 +36,7 @@ async function login(page, user, password) {
 browser = await puppeteer.launch({
   executablePath: process.env.GW_CHROMIUM || "/usr/bin/chromium",
   headless: true,
+  protocolTimeout: 60000,
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN"],
 });
 const page = await browser.newPage();
@@ -73,7 +74,7 @@ try {
   await page.waitForSelector(`#alarm-${id}[data-state="ACKNOWLEDGED"]`, { timeout: deadline });
   const state = await page.$eval(`#alarm-${id} td.state`, (n) => n.textContent);
   const sla = await page.$eval(`#alarm-${id} .sla`, (n) => n.textContent);
-  if (!/dispatch/.test(sla)) throw new Error(`SLA after acknowledge "${sla}"`);
+  if (!/dispatch|派警/.test(sla)) throw new Error(`SLA after acknowledge "${sla}"`);
   ok(`acknowledged from the page: state ${state}, SLA ${sla}`);
   const acts = await page.$$eval(`#alarm-${id} button`, (b) => b.map((x) => x.dataset.action));
   if (acts.includes("acknowledge")) throw new Error("acknowledge still offered: " + acts);

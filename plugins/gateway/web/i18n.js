@@ -40,6 +40,10 @@ const zh = {
   "sys.uptime": "运行时间 {s} 秒", "sys.quarantined": "已隔离",
   "err.load": "无法加载 {topic}：{msg}", "empty": "（无）", "refresh": "刷新",
   "events.closed": "事件流断开：{reason}，正在重新加载列表",
+  "stage.acknowledge": "签收", "stage.dispatch": "派警", "stage.arrive": "到场",
+  "kind.FIGHT": "打架斗殴", "kind.ESCAPE": "脱逃", "kind.ROLLCALL_DISCREPANCY": "点名异常",
+  "kind.PERIMETER": "周界报警", "kind.SELF_HARM": "自伤自残", "kind.MEDICAL": "突发疾病",
+  "kind.FIRE": "火情", "kind.CONTRABAND": "违禁品",
 };
 const en = {
   "app.title": "Xiezhi Smart Justice", "logout": "Log out", "lang.other": "中文",
@@ -81,6 +85,10 @@ const en = {
   "sys.uptime": "up {s} s", "sys.quarantined": "quarantined",
   "err.load": "Cannot load {topic}: {msg}", "empty": "(none)", "refresh": "Refresh",
   "events.closed": "Event stream closed: {reason}; reloading lists",
+  "stage.acknowledge": "acknowledge", "stage.dispatch": "dispatch", "stage.arrive": "arrive",
+  "kind.FIGHT": "fight", "kind.ESCAPE": "escape", "kind.ROLLCALL_DISCREPANCY": "roll-call discrepancy",
+  "kind.PERIMETER": "perimeter", "kind.SELF_HARM": "self-harm", "kind.MEDICAL": "medical",
+  "kind.FIRE": "fire", "kind.CONTRABAND": "contraband",
 };
 const catalogs = { zh, en };
 export let lang = localStorage.getItem("xz.lang") || "zh";
@@ -91,4 +99,6 @@ export function t(key, vars) {
   return s;
 }
 // A state name through the catalog when it has one, else as it is.
-export function tState(s) { const k = "state." + s; const v = t(k); return v === k ? s : v; }
+export function tState(s) { return tOr("state." + s, s); }
+// t(key), or `fallback` when the catalog has no such key (data values).
+export function tOr(key, fallback) { const v = t(key); return v === key ? fallback : v; }

@@ -1,7 +1,7 @@
 // 指挥中心: the live alarm board (level colours, SLA countdown, escalations
 // flashing, one-click actions of the user's role), the location tree with
 // the open alarms on it, roll calls, incident drafts, the shift's numbers.
-import { t, tState } from "../i18n.js";
+import { t, tState, tOr } from "../i18n.js";
 import { call, events, errText, hasRole } from "../api.js";
 import { el, panel, toast, listInto, fmtTime } from "../ui.js";
 
@@ -51,7 +51,7 @@ export function render(main, ctx) {
     const left = Math.round((a.due_ms - now()) / 1000);
     const s = Math.abs(left);
     const txt = (left < 0 ? "-" : "") + String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
-    return el("span", { class: "sla " + (left < 0 ? "late" : "ok"), text: txt + (a.sla_stage ? " " + a.sla_stage : "") });
+    return el("span", { class: "sla " + (left < 0 ? "late" : "ok"), text: txt + (a.sla_stage ? " " + tOr("stage." + a.sla_stage, a.sla_stage) : "") });
   }
   function draw() {
     const open = [...alarms.values()].filter((a) => !CLOSED.includes(a.state))
@@ -61,7 +61,7 @@ export function render(main, ctx) {
         el("thead", {}, el("tr", {}, ["col.level", "col.id", "col.kind", "col.location", "col.state", "col.sla", "col.actions"].map((k) => el("th", { text: t(k) })))),
         el("tbody", {}, open.map((a) => el("tr", { class: "alarm" + (a.escalations > 0 ? " escalated" : ""), id: "alarm-" + a.id, "data-state": a.state },
           el("td", {}, el("span", { class: "lv lv" + a.level, text: t("level." + a.level) })),
-          el("td", { text: a.id }), el("td", { text: a.kind || "" }), el("td", { text: a.location || "" }),
+          el("td", { text: a.id }), el("td", { text: tOr("kind." + a.kind, a.kind || "") }), el("td", { text: a.location || "" }),
           el("td", { class: "state", text: tState(a.state) }),
           el("td", { class: "sla-cell" }, sla(a)),
           el("td", {}, ACTIONS.filter((x) => hasRole(x.roles) && allowed(a, x)).map((x) =>
