@@ -157,7 +157,7 @@ http_of_code(const char *code)
 	for (size_t i = 0; i < sizeof(reply_http) / sizeof(reply_http[0]); i++)
 		if (strcmp(reply_http[i].code, code) == 0)
 			return reply_http[i].http;
-	if (strcmp(code, "unauthorized") == 0)
+	if (strcmp(code, "unauthenticated") == 0)
 		return 401;
 	return 500;
 }
@@ -309,21 +309,21 @@ authenticate(gw *g, gw_job *j, int csrf)
 
 	if (j->token[0] == '\0') {
 		g->bad[B_UNAUTH]++;
-		answer_error(g, j->conn, 401, "unauthorized",
+		answer_error(g, j->conn, 401, "unauthenticated",
 		    "login required: POST /api/v1/login, then send the cookie "
 		    "or Authorization: Bearer TOKEN");
 		return NULL;
 	}
 	if ((s = sess_find(g, j->token)) == NULL) {
 		g->bad[B_UNAUTH]++;
-		answer_error(g, j->conn, 401, "unauthorized",
+		answer_error(g, j->conn, 401, "unauthenticated",
 		    "unknown or expired session: log in again");
 		return NULL;
 	}
 	if (g->host->now_ms(g->self) >= s->expires_ms) {
 		g->bad[B_EXPIRED]++;
 		sess_remove(g, s);
-		answer_error(g, j->conn, 401, "unauthorized",
+		answer_error(g, j->conn, 401, "unauthenticated",
 		    "session expired: log in again");
 		return NULL;
 	}
@@ -437,7 +437,7 @@ login_done(gw *g, uint64_t conn, const char *token, json_t *who,
 	if (gw_session_open(g, s, why, sizeof(why)) != XZ_OK) {
 		sess_free(g, s);
 		g->logins_denied++;
-		answer_error(g, conn, 401, "unauthorized", "%s", why);
+		answer_error(g, conn, 401, "unauthenticated", "%s", why);
 		return;
 	}
 	s->next     = g->sessions;
@@ -481,7 +481,7 @@ on_login_reply(void *ud, int status, const xz_msg *reply)
 			g->logins_denied++;
 			g->host->counter_add(g->self, "logins_denied", 1);
 			audit_login(g, lc->user, "login", "denied");
-			answer_error(g, lc->conn, 401, "unauthorized",
+			answer_error(g, lc->conn, 401, "unauthenticated",
 			    "wrong user or password");
 		}
 		json_decref(r);

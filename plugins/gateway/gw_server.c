@@ -921,7 +921,7 @@ sse_writeable(gw_server *s, conn *c)
 	if (!c->sse_started && fst) {
 		for (i = 0; i < n; i++)
 			gw_frame_unref(f[i]);
-		const char *code = fst == 401 ? "unauthorized"
+		const char *code = fst == 401 ? "unauthenticated"
 		    : fst == 403              ? "forbidden"
 		                              : "bad_request";
 		respond_error(c, fst, code, fail);
