@@ -38,7 +38,9 @@ gw_start() {
 	local extra=${1:-} opts=${2:-}
 	[ -f "$XZ_PLUGIN_DIR/gateway.so" ] || skip_test "gateway.so not built (libwebsockets-dev missing)"
 	gw_port
-	GW_URL="http://127.0.0.1:$GW_PORT"
+	local scheme=http
+	case "$opts" in *tls_cert*) scheme=https ;; esac
+	GW_URL="$scheme://127.0.0.1:$GW_PORT"
 	GW_OPEN=0
 	_gw_config false "$extra" "$opts"
 	start_node
@@ -51,7 +53,7 @@ gw_start() {
 		_gw_config true "$extra" "$opts"
 		start_node
 	fi
-	wait_for 20 curl -sf "$GW_URL/healthz" || die "gateway does not answer on $GW_URL"
+	wait_for 20 curl -sfk "$GW_URL/healthz" || die "gateway does not answer on $GW_URL"
 }
 
 gw_user() {
@@ -69,7 +71,7 @@ gw_user() {
 
 gw_login() {
 	local r
-	r=$(curl -s -H 'Content-Type: application/json' \
+	r=$(curl -sk -H 'Content-Type: application/json' \
 		-d "{\"user\":\"$1\",\"password\":\"$2\"}" "$GW_URL/api/v1/login")
 	GW_TOKEN=$(echo "$r" | jq -r .token)
 	GW_CSRF=$(echo "$r" | jq -r .csrf)
