@@ -1261,6 +1261,9 @@ metrics_gateway(gw *g, buf *b)
 			bprintf(b,
 			    "xiezhi_http_responses_total{code=\"%d\"} %llu\n",
 			    i, (unsigned long long) g->status_counts[i]);
+	help(b, "xiezhi_http_connections", "gauge", "open connections");
+	bprintf(
+	    b, "xiezhi_http_connections %d\n", atomic_load(&g->sh.conns_open));
 	help(b, "xiezhi_ws_clients", "gauge", "connected WebSocket clients");
 	bprintf(b, "xiezhi_ws_clients %d\n", atomic_load(&g->sh.ws_clients));
 	help(b, "xiezhi_sse_clients", "gauge", "connected SSE clients");
@@ -1518,7 +1521,8 @@ sweep(void *ud, uint64_t id)
 	for (sess **pp = &g->sessions; *pp;) {
 		sess *s = *pp;
 		if (now >= s->expires_ms + SESSION_GRACE_MS) {
-			close_streams(g, s->token, "session expired: log in again");
+			close_streams(
+			    g, s->token, "session expired: log in again");
 			*pp = s->next;
 			sess_free(g, s);
 		} else

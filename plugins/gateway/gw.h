@@ -150,7 +150,7 @@ typedef struct gw_shared {
 	gw_out              *outs, **outs_tail; /* actor -> server */
 	atomic_bool          clients_dirty; /* some client has wake set */
 	atomic_uint_fast64_t stats[GS__COUNT];
-	atomic_int           ws_clients, sse_clients;
+	atomic_int           ws_clients, sse_clients, conns_open;
 	xz_plugin           *self;
 	const xz_host       *host;
 	void (*drain)(void *ud, uint64_t timer_id); /* actor side */

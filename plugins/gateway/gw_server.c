@@ -195,6 +195,7 @@ conn_of(gw_server *s, struct lws *wsi)
 	c->hnext                         = s->buckets[c->id % CONN_BUCKETS];
 	s->buckets[c->id % CONN_BUCKETS] = c;
 	stat_inc(s->sh, GS_CONNECTIONS);
+	atomic_fetch_add(&s->sh->conns_open, 1);
 	return c;
 }
 
@@ -269,6 +270,7 @@ conn_free(gw_server *s, conn *c)
 	free(c->body);
 	gw_out_free(c->resp);
 	free(c);
+	atomic_fetch_sub(&s->sh->conns_open, 1);
 }
 
 static void
@@ -1050,10 +1052,11 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		on_cancelled(s);
 		return 0;
-	case LWS_CALLBACK_WSI_CREATE:
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-		conn_of(s, wsi); /* so a connection that never completes a
-		                    request is counted when it goes */
+		/* An accepted connection (the opaque pointer set at
+		 * WSI_CREATE does not survive to here): so one that never
+		 * completes a request is counted when it goes. */
+		conn_of(s, wsi);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* "websocket" only; h2c and others are refused. */
@@ -1269,5 +1272,8 @@ gw_server_stop(gw_server *s)
 	pthread_join(s->th, NULL);
 	s->sh->ctx = NULL;
 	lws_context_destroy(s->ctx); /* closes every connection here */
+	for (size_t i = 0; i < CONN_BUCKETS; i++) /* none, normally */
+		while (s->buckets[i] != NULL)
+			conn_free(s, s->buckets[i]);
 	free(s);
 }
