@@ -1742,8 +1742,10 @@ gw_start(void *state)
 		    g->open_role);
 	rc = gw_server_start(&g->sh, &g->o, &g->server, err, sizeof(err));
 	if (rc != XZ_OK) {
-		g->host->log(
-		    g->self, XZ_LOG_ERROR, "option listen/port: %s", err);
+		g->host->log(g->self, XZ_LOG_ERROR,
+		    "cannot serve (options listen, port, tls_cert, tls_key): "
+		    "%s",
+		    err);
 		return rc;
 	}
 	g->host->timer_start(g->self, 1000, 1000, sweep, g, &g->sweep);

@@ -1187,6 +1187,27 @@ ping_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(s->ctx, 0, &s->ping, ping_cb, SSE_PING_US);
 }
 
+/* A PEM file we can read: checked before the library sees it, for a
+ * clear message (and lws 4.1 leaks a little when a context fails). */
+static int
+pem_ok(const char *path, char *err, size_t errlen)
+{
+	char  buf[4096];
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (strstr(buf, "-----BEGIN ") == NULL) {
+		snprintf(err, errlen, "%s: not a PEM file", path);
+		return 0;
+	}
+	return 1;
+}
+
 static void *
 server_main(void *arg)
 {
@@ -1210,9 +1231,13 @@ gw_server_start(
     gw_shared *sh, const gw_opts *o, gw_server **out, char *err, size_t errlen)
 {
 	struct lws_context_creation_info info;
-	gw_server                       *s = calloc(1, sizeof(*s));
+	gw_server                       *s;
 
-	if (s == NULL) {
+	if (o->tls_cert && *o->tls_cert
+	    && (!pem_ok(o->tls_cert, err, errlen)
+	        || !pem_ok(o->tls_key, err, errlen)))
+		return XZ_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return XZ_ENOMEM;
 	}
