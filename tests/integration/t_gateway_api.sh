@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The gateway's HTTP API against a real node (docs/http.md): health,
+# login, calls and their error codes, CSRF, event streams (WebSocket and
+# SSE) with a slow consumer cut off with a reason, /metrics; and bad input
+# (malformed JSON, unknown topic, oversized body, a slowloris request, path
+# traversal, missing or forged CSRF token, an expired session): clear HTTP
+# errors, the node unaffected, each counted in /metrics.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gw_lib.sh"
+xz_setup
+command -v curl >/dev/null || skip_test "no curl"
+BENCH="${XZ_BUILD:-$(dirname "$XZ_BIN")}/bench-http"
+[ -x "$BENCH" ] || skip_test "no bench-http"
+
+gw_start "" "max_payload = 4096; header_timeout_s = 2; client_queue_max = 16; client_queue_bytes = 65536; login_max_failures = 3; session_ttl_s = 60;"
+U="$GW_URL"
+code() { curl -s -o "$XZ_T/body" -w '%{http_code}' "$@"; }
+
+# health
+assert_eq "healthz" 200 "$(code "$U/healthz")"
+assert_eq "readyz" 200 "$(code "$U/readyz")"
+assert_eq "readyz says ready" true "$(jq -r .ready <"$XZ_T/body")"
+
+# login: token in an HttpOnly SameSite=Strict cookie and in the body
+gw_user command_duty
+hdr=$(curl -s -D - -o "$XZ_T/login" -H 'Content-Type: application/json' \
+	-d "{\"user\":\"$GW_USER\",\"password\":\"$GW_PASSWORD\"}" "$U/api/v1/login")
+assert_contains "login sets the session cookie" "xz_session=" "$hdr"
+assert_contains "cookie is HttpOnly" "HttpOnly" "$hdr"
+assert_contains "cookie is SameSite=Strict" "SameSite=Strict" "$hdr"
+gw_login "$GW_USER" "$GW_PASSWORD"
+T="$GW_TOKEN"
+AUTH=(-H "Authorization: Bearer $T")
+assert_eq "me" 200 "$(code "${AUTH[@]}" "$U/api/v1/me")"
+assert_eq "me names the user" "$GW_USER" "$(jq -r .user <"$XZ_T/body")"
+assert_eq "me without a session" 401 "$(code "$U/api/v1/me")"
+assert_eq "login with a malformed body" 400 "$(code -d '{"user":' "$U/api/v1/login")"
+
+# calls
+assert_eq "call xz.sys.ping" 200 "$(code "${AUTH[@]}" -d '{}' "$U/api/v1/call/xz.sys.ping")"
+assert_eq "ping replies" true "$(jq -r .pong <"$XZ_T/body")"
+assert_eq "malformed JSON" 400 "$(code "${AUTH[@]}" -d '{"id":' "$U/api/v1/call/xz.sys.ping")"
+assert_eq "malformed JSON code" bad_request "$(jq -r .error.code <"$XZ_T/body")"
+assert_eq "not an object" 400 "$(code "${AUTH[@]}" -d '[1,2]' "$U/api/v1/call/xz.sys.ping")"
+assert_eq "unknown topic" 503 "$(code "${AUTH[@]}" -d '{}' "$U/api/v1/call/no.such.topic")"
+assert_eq "unknown topic code" no_responders "$(jq -r .error.code <"$XZ_T/body")"
+assert_eq "wildcard topic" 400 "$(code "${AUTH[@]}" -d '{}' "$U/api/v1/call/prison.*.list")"
+assert_eq "not found maps to 404" 404 "$(code "${AUTH[@]}" -d '{"id":"ALM-99999999"}' "$U/api/v1/call/prison.alarm.get")"
+assert_eq "missing fields map to 400" 400 "$(code "${AUTH[@]}" -d '{}' "$U/api/v1/call/prison.alarm.raise")"
+A='"actor":{"user":"s1","role":"sensor","agency":"prison-01"},'
+[ "$GW_OPEN" = 1 ] || A=""
+alarm=$(xz call prison.alarm.raise "{$A\"kind\":\"FIGHT\",\"level\":1,\"location\":\"P1.A.1.1\",\"source\":\"sensor\"}" | jq -r .id)
+assert_eq "acknowledge" 200 "$(code "${AUTH[@]}" -d "{\"id\":\"$alarm\"}" "$U/api/v1/call/prison.alarm.acknowledge")"
+assert_eq "acknowledge twice is 409" 409 "$(code "${AUTH[@]}" -d "{\"id\":\"$alarm\"}" "$U/api/v1/call/prison.alarm.acknowledge")"
+assert_eq "409 code" invalid_state "$(jq -r .error.code <"$XZ_T/body")"
+assert_eq "PUT refused" 405 "$(code -X PUT "$U/api/v1/me")"
+
+# oversized body (max_payload = 4096 here)
+head -c 10000 /dev/zero | tr '\0' 'a' >"$XZ_T/big"
+assert_eq "oversized body" 413 "$(code "${AUTH[@]}" --data-binary @"$XZ_T/big" "$U/api/v1/call/xz.sys.ping")"
+assert_eq "oversized code" too_large "$(jq -r .error.code <"$XZ_T/body")"
+
+# path traversal: never a file outside the web folder
+for p in '/../../../../etc/passwd' '/%2e%2e/%2e%2e/etc/passwd' '/..%2f..%2fetc/passwd'; do
+	c=$(code --path-as-is "$U$p")
+	case "$c" in 400 | 404) pass "traversal $p refused ($c)" ;; *) fail "traversal $p: $c" ;; esac
+	if grep -q 'root:' "$XZ_T/body"; then fail "traversal $p leaked a file"; fi
+done
+assert_eq "dashboard served" 200 "$(code "$U/")"
+
+# CSRF: a cookie session must send X-CSRF-Token on POST
+JAR="$XZ_T/jar"
+curl -s -c "$JAR" -o "$XZ_T/cl" -H 'Content-Type: application/json' \
+	-d "{\"user\":\"$GW_USER\",\"password\":\"$GW_PASSWORD\"}" "$U/api/v1/login"
+CSRF=$(jq -r .csrf <"$XZ_T/cl")
+assert_eq "cookie without CSRF token" 403 "$(code -b "$JAR" -d '{}' "$U/api/v1/call/xz.sys.ping")"
+assert_eq "cookie with forged CSRF token" 403 "$(code -b "$JAR" -H 'X-CSRF-Token: 0000' -d '{}' "$U/api/v1/call/xz.sys.ping")"
+assert_eq "cookie with the CSRF token" 200 "$(code -b "$JAR" -H "X-CSRF-Token: $CSRF" -d '{}' "$U/api/v1/call/xz.sys.ping")"
+assert_eq "GET with the cookie alone" 200 "$(code -b "$JAR" "$U/api/v1/me")"
+
+# slowloris: headers never finished; the server closes the connection
+exec 3<>"/dev/tcp/127.0.0.1/$GW_PORT"
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' >&3
+t0=$(date +%s)
+rc=0
+timeout 30 cat <&3 >/dev/null || rc=$?
+exec 3>&-
+assert_eq "partial request closed by the server" 0 "$rc"
+assert_le "closed within 30 s" "$(($(date +%s) - t0))" 30
+
+# events: WebSocket
+"$BENCH" ws -u "127.0.0.1:$GW_PORT" -t "$T" -p 'gwtest.>' -n 2 -w 30 >"$XZ_T/ws" 2>"$XZ_T/ws.err" &
+WSP=$!
+wait_for 20 grep -q subscribed "$XZ_T/ws.err" || fail "websocket subscribed"
+xz pub gwtest.a '{"n":1}' >/dev/null
+xz pub gwtest.b '{"n":2}' >/dev/null
+wait "$WSP" || true
+assert_eq "websocket got both events" 2 "$(grep -c '"topic":"gwtest' "$XZ_T/ws" || true)"
+assert_eq "websocket event payload" 1 "$(head -1 "$XZ_T/ws" | jq -r .data.n)"
+out=$("$BENCH" ws -u "127.0.0.1:$GW_PORT" -t nope -p 'gwtest.>' -w 10 2>/dev/null)
+assert_contains "websocket without a session" "close 4401" "$out"
+out=$("$BENCH" ws -u "127.0.0.1:$GW_PORT" -t "$T" -p 'gwtest.>' -o http://evil.example -w 10 2>/dev/null)
+assert_contains "websocket from another origin" "close 4403" "$out"
+
+# events: Server-Sent Events
+(timeout 15 curl -s -N "${AUTH[@]}" "$U/api/v1/events?pattern=gwtest.%3E" >"$XZ_T/sse" || true) &
+SSP=$!
+wait_for 20 grep -q subscribed "$XZ_T/sse" || fail "sse subscribed"
+xz pub gwtest.c '{"n":3}' >/dev/null
+wait_for 20 grep -q '"n":3' "$XZ_T/sse" && pass "sse event" || fail "sse event: $(cat "$XZ_T/sse")"
+kill "$SSP" 2>/dev/null || true
+
+# a slow consumer is closed with a reason, never silently short
+"$BENCH" ws -u "127.0.0.1:$GW_PORT" -t "$T" -p 'gwslow.>' -s 6 -r 4096 -w 40 >"$XZ_T/slow" 2>"$XZ_T/slow.err" &
+SLP=$!
+wait_for 20 grep -q stalling "$XZ_T/slow.err" || fail "slow client connected"
+sleep 0.5 # let the subscription go live before publishing (no assertion on time)
+pad=$(printf 'x%.0s' $(seq 1 200))
+for i in $(seq 1 2000); do echo "{\"i\":$i,\"pad\":\"$pad\"}"; done | xz pub gwslow.x - >/dev/null
+wait "$SLP" || true
+assert_contains "slow consumer closed with a reason" "close 1008 slow consumer" "$(tail -1 "$XZ_T/slow")"
+got=$(grep -c '"topic":"gwslow' "$XZ_T/slow" || true)
+assert_le "slow consumer got less than all" "$got" 1999
+assert_le "slow close counted" 1 "$(gw_metric xiezhi_slow_clients_closed_total)"
+
+# an expired session
+EXPIRE_MS=61000
+if [ "$GW_OPEN" = 0 ]; then
+	EXPIRE_MS=$(($(curl -s "${AUTH[@]}" "$U/api/v1/me" | jq -r .expires_ms) - $(xz call xz.sys.ping | jq -r '.now_ms // 0') + 1000))
+fi
+xz call xz.sys.clock.advance "{\"ms\":$EXPIRE_MS}" >/dev/null
+assert_eq "expired session" 401 "$(code "${AUTH[@]}" "$U/api/v1/me")"
+assert_contains "expired says so" "expired" "$(cat "$XZ_T/body")"
+
+# login attempts are limited (needs a login service that can refuse)
+if [ "$GW_OPEN" = 0 ]; then
+	for i in 1 2 3; do code -d "{\"user\":\"$GW_USER\",\"password\":\"wrong\"}" "$U/api/v1/login" >/dev/null; done
+	assert_eq "wrong password" 401 "$(code -d "{\"user\":\"$GW_USER\",\"password\":\"wrong\"}" "$U/api/v1/login")" || true
+	assert_eq "too many failed logins" 429 "$(code -d "{\"user\":\"$GW_USER\",\"password\":\"$GW_PASSWORD\"}" "$U/api/v1/login")"
+else
+	skip "login limits (open access accepts every password)"
+fi
+
+# all of it counted; the node unaffected
+M=$(curl -s "$U/metrics")
+for r in malformed_json no_responders bad_topic too_large csrf session_expired incomplete_request; do
+	v=$(echo "$M" | awk -v k="xiezhi_http_rejected_total{reason=\"$r\"}" '$1 == k { print $2 }')
+	assert_le "metrics count $r" 1 "${v:-0}"
+done
+v=$(echo "$M" | awk '$1 ~ /^xiezhi_http_rejected_total\{reason="(not_found|path_traversal)"\}$/ { s += $2 } END { print s + 0 }')
+assert_le "metrics count traversal attempts" 3 "$v"
+assert_contains "metrics: mailbox depth per plugin" 'xiezhi_plugin_mailbox_depth{plugin="prison"}' "$M"
+assert_contains "metrics: call latency histogram" 'xiezhi_http_call_duration_seconds_bucket{le="+Inf"}' "$M"
+assert_contains "metrics: open alarms by level" 'xiezhi_alarms_open{level="1"}' "$M"
+assert_contains "metrics: logins" 'xiezhi_logins_total{result="ok"}' "$M"
+check "node still answers" xz call xz.sys.ping
+assert_eq "readyz after all that" 200 "$(code "$U/readyz")"
+stop_node
+finish
