@@ -206,6 +206,7 @@ cells(layout *l, const config_setting_t *sa, const char *parent)
 		const char       *code;
 		int               ccap = cap;
 		json_t           *rec;
+		char              cname[64];
 		if (config_setting_type(c) == CONFIG_TYPE_STRING) {
 			code = config_setting_get_string(c);
 		} else if (config_setting_is_group(c)) {
@@ -234,7 +235,8 @@ cells(layout *l, const config_setting_t *sa, const char *parent)
 			    PT("cell \"%s\" has no capacity: give "
 			       "cell_capacity or capacity%s"),
 			    code, "");
-		if ((rec = add(l, c, parent, code, "CELL", NULL)) == NULL)
+		snprintf(cname, sizeof(cname), "%s监舍", code);
+		if ((rec = add(l, c, parent, code, "CELL", cname)) == NULL)
 			return -1;
 		json_object_set_new(rec, "capacity", json_integer(ccap));
 		if (config_setting_is_group(c) && cameras(l, c, rec))
