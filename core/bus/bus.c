@@ -567,7 +567,8 @@ xz_bus_route(xz_bus *k, xz_kmsg *msg, size_t *ntargets)
 
 int
 xz_bus_publish(xz_bus *k, const char *source, const char *topic,
-    size_t topic_len, const void *data, size_t len, int content_type)
+    size_t topic_len, const void *data, size_t len, int content_type,
+    xz_principal *who)
 {
 	xz_kmsg *m;
 
@@ -581,6 +582,7 @@ xz_bus_publish(xz_bus *k, const char *source, const char *topic,
 	if (m == NULL)
 		return XZ_ENOMEM;
 	m->pub.content_type = (uint8_t) content_type;
+	m->who              = xz_principal_ref(who);
 	return route(k, m, true, NULL); /* m goes with it */
 }
 
@@ -709,7 +711,7 @@ int
 xz_bus_request(xz_bus *k, xz_actor *requester, xz_target *peer,
     const uint8_t *peer_req_id, const char *source, const char *topic,
     size_t topic_len, const void *data, size_t len, uint32_t timeout_ms,
-    xz_reply_fn fn, void *ud)
+    xz_reply_fn fn, void *ud, xz_principal *who)
 {
 	xz_pending *pd;
 	xz_kmsg    *m;
@@ -728,6 +730,7 @@ xz_bus_request(xz_bus *k, xz_actor *requester, xz_target *peer,
 		return XZ_ENOMEM;
 	m->pub.deadline_us
 	    = m->pub.timestamp_us + (uint64_t) timeout_ms * 1000u;
+	m->who = xz_principal_ref(who);
 	if ((pd = calloc(1, sizeof(*pd))) == NULL
 	    || (pd->topic = strndup(topic, topic_len)) == NULL) {
 		free(pd);
@@ -775,7 +778,8 @@ xz_bus_request(xz_bus *k, xz_actor *requester, xz_target *peer,
 
 int
 xz_bus_complete(xz_bus *k, const uint8_t corr[16], uint64_t key,
-    const char *source, const void *data, size_t len, uint16_t flags)
+    const char *source, const void *data, size_t len, uint16_t flags,
+    xz_principal *who)
 {
 	char        topic[XZ_TOPIC_MAX + 1];
 	xz_pending *pd;
@@ -800,6 +804,7 @@ xz_bus_complete(xz_bus *k, const uint8_t corr[16], uint64_t key,
 	}
 	xz_timer_cancel(k->timers, k, pd->timer_id);
 	r->pub.flags = flags;
+	r->who       = xz_principal_ref(who);
 	complete(k, pd, r, XZ_OK);
 	return XZ_OK;
 }

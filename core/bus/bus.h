@@ -88,9 +88,11 @@ void xz_bus_unsubscribe_all(xz_bus *b, xz_actor *owner, xz_target *peer);
 void xz_bus_unsubscribe_pattern(
     xz_bus *b, xz_target *peer, const char *pattern);
 
-/* Publish an event (topic and data copied). */
+/* Publish an event (topic and data copied) sent by who (borrowed: the
+ * message takes its own reference; NULL: the node). */
 int xz_bus_publish(xz_bus *b, const char *source, const char *topic,
-    size_t topic_len, const void *data, size_t len, int content_type);
+    size_t topic_len, const void *data, size_t len, int content_type,
+    xz_principal *who);
 /*
  * Start a request from an actor (fn runs once in its context) or for a
  * peer (the reply goes to it with corr = peer_req_id). timeout_ms 0: the
@@ -100,11 +102,12 @@ int xz_bus_publish(xz_bus *b, const char *source, const char *topic,
 int xz_bus_request(xz_bus *b, xz_actor *requester, xz_target *peer,
     const uint8_t *peer_req_id, const char *source, const char *topic,
     size_t topic_len, const void *data, size_t len, uint32_t timeout_ms,
-    xz_reply_fn fn, void *ud);
+    xz_reply_fn fn, void *ud, xz_principal *who);
 /* Complete the pending request whose id is corr (key: its counter half).
  * XZ_ENOENT when it already completed or timed out. */
 int xz_bus_complete(xz_bus *b, const uint8_t corr[16], uint64_t key,
-    const char *source, const void *data, size_t len, uint16_t flags);
+    const char *source, const void *data, size_t len, uint16_t flags,
+    xz_principal *who);
 
 /* {"error":{"code":code,"message":message}}; the caller frees. */
 char *xz_error_json(const char *code, const char *message, size_t *len);

@@ -1136,32 +1136,47 @@ parse_bus(ld *l)
 	}
 }
 
+/* A `lua` group (node-wide at the top level, or one plugin's or script's
+ * own): each member present overrides *out, which holds the defaults on
+ * entry. where names the group in errors ("lua." or "plugin 'x': lua."). */
 static void
-parse_lua(ld *l)
+parse_lua_group(
+    ld *l, const config_setting_t *g, const char *where, xz_lua_limits *out)
 {
 	static const char *const keys[] = { "memory_limit_kb",
 		"instruction_limit", "time_limit_ms", "max_failures", NULL };
-	xz_config               *c      = l->c;
-	const config_setting_t  *g      = section(l, "lua");
 	long long                n;
+	char                     label[200];
+	size_t                   len = strlen(where);
+
+	/* "lua." names the members; "lua" the group */
+	snprintf(
+	    label, sizeof(label), "%.*s", (int) (len ? len - 1 : 0), where);
+	check_keys(l, g, keys, label);
+	if (get_int(l, g, where, "memory_limit_kb", 64, 4194304, &n) > 0)
+		out->memory_limit_kb = (uint32_t) n;
+	if (get_int(
+	        l, g, where, "instruction_limit", 1000, 1000000000000LL, &n)
+	    > 0)
+		out->instruction_limit = (uint64_t) n;
+	if (get_int(l, g, where, "time_limit_ms", 1, 3600000, &n) > 0)
+		out->time_limit_ms = (uint32_t) n;
+	if (get_int(l, g, where, "max_failures", 1, 1000000, &n) > 0)
+		out->max_failures = (uint32_t) n;
+}
+
+static void
+parse_lua(ld *l)
+{
+	xz_config              *c = l->c;
+	const config_setting_t *g = section(l, "lua");
 
 	c->lua.memory_limit_kb   = XZ_DEFAULT_LUA_MEMORY_LIMIT_KB;
 	c->lua.instruction_limit = XZ_DEFAULT_LUA_INSTRUCTION_LIMIT;
 	c->lua.time_limit_ms     = XZ_DEFAULT_LUA_TIME_LIMIT_MS;
 	c->lua.max_failures      = XZ_DEFAULT_LUA_MAX_FAILURES;
-	if (g == NULL)
-		return;
-	check_keys(l, g, keys, "lua");
-	if (get_int(l, g, "lua.", "memory_limit_kb", 64, 4194304, &n) > 0)
-		c->lua.memory_limit_kb = (uint32_t) n;
-	if (get_int(
-	        l, g, "lua.", "instruction_limit", 1000, 1000000000000LL, &n)
-	    > 0)
-		c->lua.instruction_limit = (uint64_t) n;
-	if (get_int(l, g, "lua.", "time_limit_ms", 1, 3600000, &n) > 0)
-		c->lua.time_limit_ms = (uint32_t) n;
-	if (get_int(l, g, "lua.", "max_failures", 1, 1000000, &n) > 0)
-		c->lua.max_failures = (uint32_t) n;
+	if (g != NULL)
+		parse_lua_group(l, g, "lua.", &c->lua);
 }
 
 /* ---- plugins and scripts -------------------------------------------- */
@@ -1293,15 +1308,15 @@ static void
 parse_entry(ld *l, const config_setting_t *e, int index, int script)
 {
 	static const char *const plugin_keys[]
-	    = { "name", "kind", "path", "enabled", "options", NULL };
+	    = { "name", "kind", "path", "enabled", "options", "lua", NULL };
 	static const char *const script_keys[]
-	    = { "name", "path", "enabled", "options", NULL };
+	    = { "name", "path", "enabled", "options", "lua", NULL };
 	const char             *list = script ? "scripts" : "plugins";
 	const char             *what = script ? "script" : "plugin";
 	xz_config              *c    = l->c;
 	xz_plugin_cfg          *pc;
 	const config_setting_t *at_name = NULL, *at_path = NULL, *at_kind;
-	const config_setting_t *opts;
+	const config_setting_t *opts, *lg;
 	const char             *v;
 	char                    label[96], pfx[100];
 	int                     named = 0, ok_kind = 1;
@@ -1382,6 +1397,21 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 		    script ? "" : " for a lua plugin");
 	}
 	get_bool(l, e, pfx, "enabled", &pc->enabled);
+	pc->lua = c->lua; /* the node's defaults, then the entry's own */
+	if ((lg = config_setting_get_member(e, "lua")) != NULL) {
+		char where[200];
+		snprintf(where, sizeof(where), "%slua.", pfx);
+		if (!config_setting_is_group(lg))
+			err(l, lg, "%slua must be a group, got %s", pfx,
+			    type_name(config_setting_type(lg)));
+		else if (pc->kind == XZ_PLUGIN_SO && ok_kind)
+			err(l, lg,
+			    "%slua limits apply to Lua plugins and scripts, "
+			    "not to a kind = \"so\" plugin",
+			    pfx);
+		else
+			parse_lua_group(l, lg, where, &pc->lua);
+	}
 	if ((opts = config_setting_get_member(e, "options")) != NULL) {
 		if (!config_setting_is_group(opts))
 			err(l, opts, "%soptions must be a group, got %s", pfx,
@@ -1426,6 +1456,265 @@ parse_entries(ld *l, int script)
 	l->c->plugins = more;
 	for (int i = 0; i < n; i++)
 		parse_entry(l, config_setting_get_elem(s, i), i, script);
+}
+
+/* ---- auth ---------------------------------------------------------- */
+
+/* A role id or user id: [a-z0-9_:.-], 1..63 bytes. */
+static int
+ident_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return 0;
+	for (; *s; s++)
+		if (!(islower((unsigned char) *s)
+		        || isdigit((unsigned char) *s) || *s == '_'
+		        || *s == '-' || *s == ':' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+/* One entry of auth.local (cn 0) or auth.certs (cn 1) at e. */
+static void
+parse_auth_id(
+    ld *l, const config_setting_t *e, const char *list, int index, int cn)
+{
+	static const char *const local_keys[]
+	    = { "uid", "gid", "user", "name", "agency", "roles", NULL };
+	static const char *const cert_keys[]
+	    = { "cn", "user", "name", "agency", "roles", NULL };
+	xz_config              *c = l->c;
+	xz_auth_id_cfg         *a;
+	const config_setting_t *at, *rl;
+	const char             *v;
+	char                    pfx[64];
+	long long               n;
+	int                     hu, hg;
+
+	snprintf(pfx, sizeof(pfx), "auth.%s[%d]: ", list, index);
+	if (!config_setting_is_group(e)) {
+		err(l, e, "auth.%s[%d] must be a group, got %s", list, index,
+		    type_name(config_setting_type(e)));
+		return;
+	}
+	a       = &c->auth_ids[c->nauth_ids++];
+	a->file = file_of(e);
+	a->line = (int) config_setting_source_line(e);
+	check_keys(l, e, cn ? cert_keys : local_keys, pfx);
+	if (cn) {
+		a->kind = 3;
+		if (get_str(l, e, pfx, "cn", &v, NULL) > 0) {
+			if ((a->cn = strdup(v)) == NULL)
+				oom(l);
+		} else if (config_setting_get_member(e, "cn") == NULL)
+			err(l, e, "%scn is required", pfx);
+	} else {
+		hu = get_int(l, e, pfx, "uid", 0, 4294967295LL, &n);
+		if (hu > 0) {
+			a->kind = 1;
+			a->id   = n;
+		}
+		hg = get_int(l, e, pfx, "gid", 0, 4294967295LL, &n);
+		if (hg > 0) {
+			a->kind = 2;
+			a->id   = n;
+		}
+		if (hu > 0 && hg > 0)
+			err(l, e, "%sgive uid or gid, not both", pfx);
+		else if (hu == 0 && hg == 0)
+			err(l, e, "%suid or gid is required", pfx);
+	}
+	if (get_str(l, e, pfx, "user", &v, &at) > 0) {
+		if (!ident_ok(v))
+			err(l, at,
+			    "%suser '%s' is invalid (must match "
+			    "[a-z0-9_:.-]{1,63})",
+			    pfx, v);
+		else if ((a->user = strdup(v)) == NULL)
+			oom(l);
+	} else if (config_setting_get_member(e, "user") == NULL)
+		err(l, e, "%suser is required", pfx);
+	if (get_str(l, e, pfx, "name", &v, NULL) > 0
+	    && (a->name = strdup(v)) == NULL)
+		oom(l);
+	if (get_str(l, e, pfx, "agency", &v, NULL) > 0
+	    && (a->agency = strdup(v)) == NULL)
+		oom(l);
+	if ((rl = get_strlist(l, e, pfx, "roles")) != NULL) {
+		int len = config_setting_length(rl);
+		if ((a->roles = calloc((size_t) len + 1, sizeof(char *)))
+		    == NULL) {
+			oom(l);
+			return;
+		}
+		for (int i = 0; i < len; i++) {
+			const config_setting_t *r
+			    = config_setting_get_elem(rl, i);
+			v = config_setting_get_string(r);
+			if (!ident_ok(v))
+				err(l, r,
+				    "%sroles[%d] '%s' is invalid (must match "
+				    "[a-z0-9_:.-]{1,63})",
+				    pfx, i, v);
+			else if ((a->roles[a->nroles++] = strdup(v)) == NULL)
+				oom(l);
+		}
+	} else if (config_setting_get_member(e, "roles") == NULL)
+		err(l, e, "%sroles is required (a list of role ids)", pfx);
+}
+
+/* A list of patterns at g.key into *v, *n (owned by the config). */
+static void
+parse_patterns(ld *l, const config_setting_t *g, const char *pfx,
+    const char *key, char ***v, size_t *n)
+{
+	const config_setting_t *s = get_strlist(l, g, pfx, key);
+
+	if (s == NULL)
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		const char             *p = config_setting_get_string(e);
+		if (!xz_pattern_valid(p, strlen(p)))
+			err(l, e,
+			    "%s%s[%d] '%s' is not a valid topic pattern "
+			    "(dot-separated tokens; '*' one token, '>' the "
+			    "rest)",
+			    pfx, key, i, p);
+	}
+	copy_strlist(l, s, 0, v, n);
+}
+
+/* { allow = [...]; deny = [...]; } at g.key. */
+static void
+parse_perm(ld *l, const config_setting_t *g, const char *pfx, const char *key,
+    xz_perm_cfg *out)
+{
+	static const char *const keys[] = { "allow", "deny", NULL };
+	const config_setting_t  *s      = config_setting_get_member(g, key);
+	char                     p2[128], where[128];
+
+	if (s == NULL)
+		return;
+	if (!config_setting_is_group(s)) {
+		err(l, s,
+		    "%s%s must be a group { allow = [...]; deny = [...]; }, "
+		    "got %s",
+		    pfx, key, type_name(config_setting_type(s)));
+		return;
+	}
+	snprintf(where, sizeof(where), "%s%s", pfx, key);
+	check_keys(l, s, keys, where);
+	snprintf(p2, sizeof(p2), "%s%s.", pfx, key);
+	parse_patterns(l, s, p2, "allow", &out->allow, &out->nallow);
+	parse_patterns(l, s, p2, "deny", &out->deny, &out->ndeny);
+}
+
+/* auth.roles = { role_id = { publish = {...}; subscribe = {...}; }; } */
+static void
+parse_roles(ld *l, const config_setting_t *g)
+{
+	static const char *const keys[]
+	    = { "publish", "subscribe", "description", NULL };
+	const config_setting_t *r = config_setting_get_member(g, "roles");
+	xz_config              *c = l->c;
+	int                     n;
+
+	if (r == NULL)
+		return;
+	if (!config_setting_is_group(r)) {
+		err(l, r,
+		    "auth.roles must be a group { role = { ... }; }, got %s",
+		    type_name(config_setting_type(r)));
+		return;
+	}
+	n = config_setting_length(r);
+	if (n == 0)
+		return;
+	if ((c->roles = calloc((size_t) n, sizeof(*c->roles))) == NULL) {
+		oom(l);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e    = config_setting_get_elem(r, i);
+		const char             *name = config_setting_name(e);
+		char                    pfx[128];
+		xz_role_cfg            *rc;
+
+		snprintf(pfx, sizeof(pfx), "auth.roles.%s.", name);
+		if (!ident_ok(name) || strchr(name, ':') != NULL) {
+			err(l, e,
+			    "auth.roles: role id '%s' is invalid (must "
+			    "match [a-z0-9_.-]{1,63})",
+			    name);
+			continue;
+		}
+		if (!config_setting_is_group(e)) {
+			err(l, e, "auth.roles.%s must be a group, got %s",
+			    name, type_name(config_setting_type(e)));
+			continue;
+		}
+		rc       = &c->roles[c->nroles++];
+		rc->file = file_of(e);
+		rc->line = (int) config_setting_source_line(e);
+		if ((rc->id = strdup(name)) == NULL) {
+			oom(l);
+			continue;
+		}
+		snprintf(pfx, sizeof(pfx), "auth.roles.%s", name);
+		check_keys(l, e, keys, pfx);
+		snprintf(pfx, sizeof(pfx), "auth.roles.%s.", name);
+		parse_perm(l, e, pfx, "publish", &rc->publish);
+		parse_perm(l, e, pfx, "subscribe", &rc->subscribe);
+	}
+}
+
+static void
+parse_auth(ld *l)
+{
+	static const char *const keys[]  = { "local", "certs", "roles", NULL };
+	static const char *const lists[] = { "local", "certs" };
+	const config_setting_t  *g       = section(l, "auth");
+	xz_config               *c       = l->c;
+	size_t                   total   = 0;
+
+	if (g == NULL)
+		return;
+	check_keys(l, g, keys, "auth");
+	for (int k = 0; k < 2; k++) {
+		const config_setting_t *s
+		    = config_setting_get_member(g, lists[k]);
+		if (s == NULL)
+			continue;
+		if (!config_setting_is_list(s)
+		    && !(config_setting_is_array(s)
+		        && config_setting_length(s) == 0)) {
+			err(l, s,
+			    "auth.%s must be a list ( { ... }, ... ), got %s",
+			    lists[k], type_name(config_setting_type(s)));
+			continue;
+		}
+		total += (size_t) config_setting_length(s);
+	}
+	if (total == 0)
+		goto roles;
+	if ((c->auth_ids = calloc(total, sizeof(*c->auth_ids))) == NULL) {
+		oom(l);
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		const config_setting_t *s
+		    = config_setting_get_member(g, lists[k]);
+		if (s == NULL || !config_setting_is_list(s))
+			continue;
+		for (int i = 0; i < config_setting_length(s); i++)
+			parse_auth_id(
+			    l, config_setting_get_elem(s, i), lists[k], i, k);
+	}
+roles:
+	parse_roles(l, g);
 }
 
 /* ---- load and free -------------------------------------------------- */
@@ -1483,7 +1772,7 @@ xz_config_load(
     xz_config *c, const char *path, const char *builtin_plugin_dir, xz_diag *d)
 {
 	static const char *const sections[]
-	    = { "node", "bus", "lua", "plugins", "scripts", NULL };
+	    = { "node", "bus", "lua", "plugins", "scripts", "auth", NULL };
 	ld l = { .c = c, .d = d, .builtin_dir = builtin_plugin_dir };
 	const config_setting_t *root;
 	struct stat             st;
@@ -1536,7 +1825,7 @@ xz_config_load(
 		if (sections[k] == NULL)
 			err(&l, s,
 			    "unknown section '%s' (expected node, bus, lua, "
-			    "plugins or scripts)%s",
+			    "plugins, scripts or auth)%s",
 			    name, suggest(name, sections, hint, sizeof(hint)));
 	}
 	parse_node(&l);
@@ -1544,6 +1833,7 @@ xz_config_load(
 	parse_lua(&l);
 	parse_entries(&l, 0);
 	parse_entries(&l, 1);
+	parse_auth(&l);
 	rc = l.nerr == 0 ? 0 : -1;
 fail:
 	flush_pending(&l);
@@ -1594,6 +1884,24 @@ xz_config_free(xz_config *c)
 		free(pc->options);
 	}
 	free(c->plugins);
+	for (size_t i = 0; i < c->nauth_ids; i++) {
+		xz_auth_id_cfg *a = &c->auth_ids[i];
+		free(a->cn);
+		free(a->user);
+		free(a->name);
+		free(a->agency);
+		free_strv(a->roles, a->nroles);
+	}
+	free(c->auth_ids);
+	for (size_t i = 0; i < c->nroles; i++) {
+		xz_role_cfg *r = &c->roles[i];
+		free(r->id);
+		free_strv(r->publish.allow, r->publish.nallow);
+		free_strv(r->publish.deny, r->publish.ndeny);
+		free_strv(r->subscribe.allow, r->subscribe.nallow);
+		free_strv(r->subscribe.deny, r->subscribe.ndeny);
+	}
+	free(c->roles);
 	for (size_t i = 0; i < c->nfiles; i++)
 		file_free(c->files[i]);
 	free(c->files);

@@ -32,8 +32,17 @@
  *   };
  *   plugins = (
  *     { name = "prison"; kind = "so"; path = "prison.so"; enabled = true;
- *       options = { alarm_ack_sla_s = 15; }; }
+ *       options = { alarm_ack_sla_s = 15; }; },
+ *     { name = "rules"; kind = "lua"; path = "rules.lua";
+ *       lua = { instruction_limit = 200000; }; }   # own limits
  *   );
+ *   auth = {                         # who may connect (docs/security.md)
+ *     local = ( { uid = 1001; user = "zhangwei"; name = "张伟";
+ *                 agency = "prison-01"; roles = [ "command_duty" ]; },
+ *               { gid = 1500; user = "ops"; roles = [ "admin" ]; } );
+ *     certs = ( { cn = "kiosk-03"; user = "svc:kiosk-03";
+ *                 roles = [ "kiosk" ]; agency = "prison-01"; } );
+ *   };
  *   scripts = (                      # operator Lua scripts
  *     { name = "sla_report"; path = "../scripts/sla_report.lua";
  *       enabled = true; options = { every_s = 60; }; }
@@ -120,6 +129,14 @@ enum xz_cfg_type {
 	XZ_CFG_LIST   = 7, /* ( ... ) */
 };
 
+/* Limits of one Lua state (per handler call, except memory). */
+typedef struct xz_lua_limits {
+	uint32_t memory_limit_kb;
+	uint64_t instruction_limit;
+	uint32_t time_limit_ms;
+	uint32_t max_failures;
+} xz_lua_limits;
+
 /* One member of a plugin's `options` group, copied out of the file with
  * the place it was written, for diagnostics. Owned by xz_config. */
 typedef struct xz_cfg_option {
@@ -145,8 +162,11 @@ typedef struct xz_plugin_cfg {
 	/* The `options` group, in file order; NULL when absent or empty. */
 	xz_cfg_option *options;
 	size_t         noptions;
-	const char    *file; /* declaring file (owned by cfg) */
-	int            line; /* line of the entry */
+	/* Lua limits of this plugin or script: the node's `lua` group,
+	 * overridden by the entry's own `lua` group (unused for `so`). */
+	xz_lua_limits lua;
+	const char   *file; /* declaring file (owned by cfg) */
+	int           line; /* line of the entry */
 } xz_plugin_cfg;
 
 /* One door: a URL the node listens on and how it is guarded. Strings
@@ -169,12 +189,36 @@ typedef struct xz_cfg_warning {
 	char       *text;
 } xz_cfg_warning;
 
-typedef struct xz_lua_limits {
-	uint32_t memory_limit_kb;
-	uint64_t instruction_limit;
-	uint32_t time_limit_ms;
-	uint32_t max_failures;
-} xz_lua_limits;
+/* One principal the node knows by a credential of its connection
+ * (auth.local: a uid or gid; auth.certs: a certificate's common name).
+ * Strings owned by xz_config. */
+typedef struct xz_auth_id_cfg {
+	int         kind; /* 1 uid, 2 gid, 3 cn (link.h XZ_LINK_ID_*) */
+	int64_t     id;
+	char       *cn;
+	char       *user, *name, *agency; /* name, agency may be NULL */
+	char      **roles; /* NULL-terminated */
+	size_t      nroles;
+	const char *file; /* owned by cfg */
+	int         line;
+} xz_auth_id_cfg;
+
+/* Patterns a role (or a plugin) may publish / subscribe: allowed when an
+ * allow pattern matches and no deny pattern does. Owned by xz_config. */
+typedef struct xz_perm_cfg {
+	char **allow, **deny;
+	size_t nallow, ndeny;
+} xz_perm_cfg;
+
+/* One role of auth.roles (docs/roles.md). */
+typedef struct xz_role_cfg {
+	char       *id;
+	xz_perm_cfg publish; /* publish and request */
+	xz_perm_cfg subscribe;
+	const char *file; /* owned by cfg */
+	int         line;
+} xz_role_cfg;
+
 
 typedef struct xz_config {
 	char *path; /* the main file as given */
@@ -203,6 +247,12 @@ typedef struct xz_config {
 	size_t       nbest_effort;
 
 	xz_lua_limits lua;
+
+	/* auth.local then auth.certs, in file order. */
+	xz_auth_id_cfg *auth_ids;
+	size_t          nauth_ids;
+	xz_role_cfg    *roles; /* auth.roles, in file order */
+	size_t          nroles;
 
 	xz_plugin_cfg *plugins; /* `plugins` then `scripts`, in file order */
 	size_t         nplugins;

@@ -11,6 +11,16 @@
 #include "kernel/kernel_priv.h"
 #include "util/errors.h"
 
+/* The caller of a message when nothing better is known (no plugin):
+ * never handed out on a running node, where the node's principal is. */
+static const char *const nobody_roles[]   = { NULL };
+static const xz_caller   xz_caller_nobody = { .struct_size = sizeof(xz_caller),
+	  .user                                            = "node",
+	  .name                                            = "node",
+	  .agency                                          = "",
+	  .roles                                           = nobody_roles,
+	  .auth                                            = "node" };
+
 static const char *
 h_strerror(int err)
 {
@@ -37,7 +47,7 @@ h_publish(xz_plugin *self, const char *topic, const void *data, size_t len)
 	if (self == NULL || topic == NULL || (data == NULL && len > 0))
 		return XZ_EINVAL;
 	return xz_bus_publish(self->k->bus, self->name, topic, strlen(topic),
-	    data, len, XZ_CT_JSON);
+	    data, len, XZ_CT_JSON, self->who);
 }
 
 static int
@@ -66,7 +76,8 @@ h_request(xz_plugin *self, const char *topic, const void *data, size_t len,
 	    || (data == NULL && len > 0))
 		return XZ_EINVAL;
 	return xz_bus_request(self->k->bus, &self->actor, NULL, NULL,
-	    self->name, topic, strlen(topic), data, len, timeout_ms, fn, ud);
+	    self->name, topic, strlen(topic), data, len, timeout_ms, fn, ud,
+	    self->who);
 }
 
 static int
@@ -78,7 +89,7 @@ h_reply(xz_plugin *self, const xz_msg *req, const void *data, size_t len)
 	if (len > self->k->cfg->max_payload)
 		return XZ_ETOOBIG;
 	return xz_bus_complete(self->k->bus, req->id, xz_kmsg_of(req)->key,
-	    self->name, data, len, 0);
+	    self->name, data, len, 0, self->who);
 }
 
 static int
@@ -95,7 +106,7 @@ h_reply_error(
 	if ((e = xz_error_json(code, message, &n)) == NULL)
 		return XZ_ENOMEM;
 	rc = xz_bus_complete(self->k->bus, req->id, xz_kmsg_of(req)->key,
-	    self->name, e, n, XZ_MSG_ERROR);
+	    self->name, e, n, XZ_MSG_ERROR, self->who);
 	free(e);
 	return rc;
 }
@@ -290,6 +301,18 @@ h_version(void)
 	return XZ_VERSION_STRING;
 }
 
+/* Since ABI 1.3: who sent msg. A message without a principal came from
+ * the node itself. */
+static const xz_caller *
+h_caller(xz_plugin *self, const xz_msg *msg)
+{
+	xz_principal *who = msg ? xz_kmsg_of(msg)->who : NULL;
+
+	if (who == NULL && self != NULL)
+		who = self->k->who;
+	return who ? &who->pub : &xz_caller_nobody;
+}
+
 static const xz_host host_table = {
 	.struct_size  = sizeof(xz_host),
 	.abi_major    = XZ_ABI_MAJOR,
@@ -315,6 +338,7 @@ static const xz_host host_table = {
 	.counter_add  = h_counter_add,
 	.name         = h_name,
 	.version      = h_version,
+	.caller       = h_caller,
 };
 
 const xz_host *

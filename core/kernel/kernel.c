@@ -20,6 +20,48 @@
 #include "kernel/kernel_priv.h"
 #include "util/errors.h"
 
+static uint64_t
+auth_now_ms(void *ud)
+{
+	return xz_clock_now_us(ud) / 1000u;
+}
+
+/* The principals the config names by uid, gid or certificate (auth.local,
+ * auth.certs), and the default administrator. 0 or -1 (no memory). */
+static int
+auth_build(xz_kernel *k)
+{
+	const xz_config *c         = k->cfg;
+	const char      *admin_r[] = { "admin", NULL };
+
+	k->admin = xz_principal_new("admin", "admin", "", admin_r, "");
+	if (k->admin == NULL)
+		return -1;
+	if (c->nauth_ids > 0
+	    && (k->link_ids = calloc(c->nauth_ids, sizeof(*k->link_ids)))
+	        == NULL)
+		return -1;
+	for (size_t i = 0; i < c->nauth_ids; i++) {
+		const xz_auth_id_cfg *a = &c->auth_ids[i];
+		xz_link_id           *m = &k->link_ids[k->nlink_ids];
+		m->kind                 = a->kind;
+		m->id                   = a->id;
+		m->cn                   = a->cn;
+		m->who = xz_principal_new(a->user, a->name, a->agency,
+		    (const char *const *) a->roles, "");
+		if (m->who == NULL)
+			return -1;
+		k->nlink_ids++;
+	}
+	k->link_auth = (xz_link_auth) { .ids = k->link_ids,
+		.nids                        = k->nlink_ids,
+		.admin                       = k->admin,
+		.verifier                    = &k->verifier,
+		.now_ms                      = auth_now_ms,
+		.now_ud                      = &k->clock };
+	return 0;
+}
+
 int
 xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 {
@@ -44,7 +86,12 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		                               .best_effort        = (const char *const *) cfg->best_effort,
 		                               .nbest_effort       = cfg->nbest_effort,
 	};
-	if (pipe2(k->stop_pipe, O_CLOEXEC) != 0
+	char        user[96];
+	const char *roles[] = { "admin", "node", NULL };
+	snprintf(user, sizeof(user), "node:%s", cfg->node_name);
+	k->who = xz_principal_new(user, cfg->node_name, "", roles, "node");
+	if (k->who == NULL || auth_build(k) != 0
+	    || pipe2(k->stop_pipe, O_CLOEXEC) != 0
 	    || (k->sched = xz_sched_new()) == NULL
 	    || (k->timers = xz_timers_new(&k->clock)) == NULL
 	    || xz_bus_new(&k->bus, &bc, k->timers, &k->clock, &k->ids)
@@ -68,6 +115,19 @@ void
 xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n)
 {
 	k->notify = *n;
+}
+
+void
+xz_kernel_set_token_verifier(xz_kernel *k, xz_token_verify_fn fn, void *ud)
+{
+	k->verifier.ud = ud;
+	atomic_store(&k->verifier.fn, fn);
+}
+
+xz_principal *
+xz_kernel_principal(xz_kernel *k)
+{
+	return k->who;
 }
 
 /* Index of the plugin providing `name` (instance or descriptor name). */
@@ -336,6 +396,7 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		.max_payload    = k->cfg->max_payload,
 		.queue_capacity = k->cfg->mailbox_capacity,
 		.config_file    = k->cfg->path,
+		.auth           = &k->link_auth,
 	};
 	rc = xz_link_start(&k->link, &lc, k->bus, &k->clock, d);
 	free(ls);
@@ -463,5 +524,10 @@ xz_kernel_free(xz_kernel *k)
 		close(k->stop_pipe[0]);
 	if (k->stop_pipe[1] >= 0)
 		close(k->stop_pipe[1]);
+	xz_principal_unref(k->who);
+	xz_principal_unref(k->admin);
+	for (size_t i = 0; i < k->nlink_ids; i++)
+		xz_principal_unref(k->link_ids[i].who);
+	free(k->link_ids);
 	free(k);
 }

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "util/diag.h"
 #include "util/log.h"
+#include "wire/principal.h"
 #include <xiezhi/xiezhi.h>
 
 typedef struct xz_kernel xz_kernel;
@@ -84,6 +85,17 @@ int xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d);
 void xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext);
 /* Set the notification hook (copied) before xz_kernel_start. */
 void xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n);
+/*
+ * Let fn turn the session tokens of link connections into principals
+ * (a HELLO {"name":..,"token":".."}: a token, when present, wins over the
+ * peer credentials or certificate of the connection). fn may be set or
+ * replaced at any time, also from a plugin's init; NULL: tokens are
+ * refused. ud is the verifier's own. See wire/principal.h.
+ */
+void xz_kernel_set_token_verifier(
+    xz_kernel *k, xz_token_verify_fn fn, void *ud);
+/* The node's own principal ("node:<name>"), borrowed. */
+xz_principal *xz_kernel_principal(xz_kernel *k);
 /* Load and validate every enabled plugin of the config. Returns the number
  * of errors appended to d; the config's warnings follow them in d as
  * "FILE:LINE: WARN ..." lines, not counted. */

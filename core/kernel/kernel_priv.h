@@ -34,6 +34,16 @@ struct xz_kernel {
 
 	xz_kernel_notify notify; /* fn NULL: nobody to tell */
 
+	/* The node's own principal ("node:<name>", role admin): the sender
+	 * of kernel messages, and the caller of a message without one. */
+	xz_principal    *who; /* owned */
+	xz_link_verifier verifier; /* session tokens; fn NULL: none */
+	xz_principal    *admin; /* "admin": root and the node's uid (owned) */
+	xz_link_id      *link_ids; /* auth.local + auth.certs (owned, each
+	                              with one reference on its who) */
+	size_t       nlink_ids;
+	xz_link_auth link_auth; /* what the link is given */
+
 	int         stop_pipe[2];
 	atomic_bool stopping;
 	uint64_t    started_at_us;

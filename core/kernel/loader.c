@@ -9,6 +9,7 @@
  * missing mandatory callbacks, bad options.
  */
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,12 +77,26 @@ plugin_new(xz_kernel *k, const char *name)
 		return NULL;
 	}
 	p->k = k;
+	if (strcmp(name, "sys") == 0)
+		p->who = xz_principal_ref(k->who);
+	else {
+		char        user[96];
+		const char *roles[] = { "plugin", NULL };
+		snprintf(user, sizeof(user), "plugin:%s", name);
+		p->who = xz_principal_new(user, name, "", roles, "plugin");
+	}
+	if (p->who == NULL) {
+		free(p->name);
+		free(p);
+		return NULL;
+	}
 	pthread_mutex_init(&p->cmu, NULL);
 	if (xz_actor_init(&p->actor, k->sched, p->name,
 	        k->cfg ? k->cfg->mailbox_capacity
 	               : XZ_DEFAULT_MAILBOX_CAPACITY)
 	    != XZ_OK) {
 		pthread_mutex_destroy(&p->cmu);
+		xz_principal_unref(p->who);
 		free(p->name);
 		free(p);
 		return NULL;
@@ -239,6 +254,7 @@ xz_loader_close(xz_plugin *p)
 	ext_release(p->ext);
 	if (p->dl != NULL)
 		dlclose(p->dl);
+	xz_principal_unref(p->who);
 	free(p->name);
 	free(p);
 }

@@ -46,8 +46,8 @@ int
 xz_kernel_publish(xz_kernel *k, const char *source, const char *topic,
     const void *data, size_t len)
 {
-	return xz_bus_publish(
-	    k->bus, source, topic, strlen(topic), data, len, XZ_CT_JSON);
+	return xz_bus_publish(k->bus, source, topic, strlen(topic), data, len,
+	    XZ_CT_JSON, k->who);
 }
 
 struct post_job {

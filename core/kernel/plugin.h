@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "kernel/kernel.h"
 #include "sched/actor.h"
+#include "wire/principal.h"
 
 struct sqlite3;
 
@@ -48,6 +49,11 @@ struct xz_plugin {
 	size_t          ncounters;
 
 	struct sqlite3 *db; /* store.c; NULL until first use */
+
+	/* Who the instance's messages come from: "plugin:<name>" (role
+	 * "plugin"), or the node's principal for the built-in sys actor. One
+	 * reference, released by the loader. */
+	xz_principal *who;
 };
 
 static inline xz_plugin *

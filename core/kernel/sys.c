@@ -86,7 +86,12 @@ xz_status_json(xz_kernel *k)
 	    (json_int_t) xz_timers_retries(k->timers), "subscriptions",
 	    (json_int_t) bs.subscriptions, "pending_requests",
 	    (json_int_t) bs.pending, "links", (json_int_t) ls.peers);
-	s    = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	/* Who was turned away: connections without a credential. */
+	if (root != NULL)
+		json_object_set_new(root, "auth",
+		    json_pack("{s:I}", "unauthenticated",
+		        (json_int_t) ls.unauthenticated));
+	s = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return s;
 }

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -89,12 +90,31 @@ struct xz_peer {
 	uint32_t         inhead, incount;
 	pthread_t        rxw;
 	bool             rxw_started;
-	atomic_bool      rxw_done;
-	struct xz_peer  *next;
+	/* Who is acting on this connection (one reference, or NULL: not
+	 * authenticated yet). Written by the peer's worker (HELLO) under
+	 * mu, read by it without. */
+	xz_principal   *who;
+	int             transport; /* T_* of the door it came through */
+	char            why[200]; /* why it has no principal */
+	bool            refused; /* unauthenticated: nothing more is routed */
+	bool            close_when_sent; /* close once the queue is sent */
+	atomic_bool     rxw_done;
+	struct xz_peer *next;
+};
+
+/* How a door authenticates (link.h, xz_link_auth). */
+enum { T_IPC = 1, T_INPROC, T_TLS, T_TCP };
+
+struct door_kind {
+	uint32_t listener; /* nng_listener_id */
+	int      transport; /* T_* */
 };
 
 struct xz_link {
 	xz_link_cfg          cfg; /* strings borrowed */
+	struct door_kind    *doors; /* owned */
+	size_t               ndoors;
+	atomic_uint_fast64_t unauthenticated;
 	xz_bus              *bus;
 	xz_clock            *clk;
 	atomic_uint_fast64_t rejected, tx_failed, violations;
@@ -135,6 +155,7 @@ peer_unref(xz_target *t)
 		peer->incount--;
 	}
 	free(peer->inq);
+	xz_principal_unref(peer->who);
 	pthread_mutex_destroy(&peer->mu);
 	pthread_cond_destroy(&peer->cv);
 	free(peer);
@@ -146,9 +167,10 @@ xz_link_stats_get(xz_link *l, xz_link_stats *st)
 	pthread_mutex_lock(&l->mu);
 	st->peers = l->npeers;
 	pthread_mutex_unlock(&l->mu);
-	st->rejected   = atomic_load(&l->rejected);
-	st->tx_failed  = atomic_load(&l->tx_failed);
-	st->violations = atomic_load(&l->violations);
+	st->rejected        = atomic_load(&l->rejected);
+	st->tx_failed       = atomic_load(&l->tx_failed);
+	st->violations      = atomic_load(&l->violations);
+	st->unauthenticated = atomic_load(&l->unauthenticated);
 }
 
 static int
@@ -328,6 +350,8 @@ tx_main(void *arg)
 		for (size_t i = 0; i < n; i++)
 			xz_kmsg_unref(batch[i]);
 		pthread_mutex_lock(&peer->mu);
+		if (peer->close_when_sent && peer->count == 0)
+			nng_pipe_close(peer->pipe);
 		if (rc != 0) {
 			/* The batch is lost: no credit will come back for
 			 * it, so return its slot, and say so. A grant in it
@@ -344,6 +368,91 @@ tx_main(void *arg)
 
 static void *rxw_main(void *arg);
 static void  peer_kill(struct xz_peer *peer);
+
+/* The door pipe came through: T_*, or 0 when unknown. */
+static int
+pipe_transport(xz_link *l, nng_pipe pipe)
+{
+	uint32_t id = (uint32_t) nng_listener_id(nng_pipe_listener(pipe));
+
+	for (size_t i = 0; i < l->ndoors; i++)
+		if (l->doors[i].listener == id)
+			return l->doors[i].transport;
+	return 0;
+}
+
+/* What the connection itself proves (link.h, xz_link_auth): sets
+ * peer->who, or peer->why when it proves nobody. */
+static void
+peer_auth_transport(xz_link *l, struct xz_peer *peer)
+{
+	const xz_link_auth *a = l->cfg.auth;
+	char                how[64];
+	int64_t             uid = -1, gid = -1;
+	uint64_t            u;
+
+	peer->transport = pipe_transport(l, peer->pipe);
+	if (a == NULL)
+		return;
+	switch (peer->transport) {
+	case T_INPROC:
+		if (a->admin != NULL)
+			peer->who
+			    = xz_principal_with_auth(a->admin, "inproc", 0);
+		return;
+	case T_IPC:
+		if (nng_pipe_get_uint64(peer->pipe, NNG_OPT_IPC_PEER_UID, &u)
+		    != 0) {
+			snprintf(peer->why, sizeof(peer->why),
+			    "the peer's credentials of this ipc connection "
+			    "cannot be read");
+			return;
+		}
+		uid = (int64_t) u;
+		if (nng_pipe_get_uint64(peer->pipe, NNG_OPT_IPC_PEER_GID, &u)
+		    == 0)
+			gid = (int64_t) u;
+		snprintf(
+		    how, sizeof(how), "peercred uid=%lld", (long long) uid);
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < a->nids; i++) {
+				const xz_link_id *m = &a->ids[i];
+				if ((pass == 0 && m->kind == XZ_LINK_ID_UID
+				        && m->id == uid)
+				    || (pass == 1 && m->kind == XZ_LINK_ID_GID
+				        && m->id == gid)) {
+					if (pass == 1)
+						snprintf(how, sizeof(how),
+						    "peercred uid=%lld "
+						    "gid=%lld",
+						    (long long) uid,
+						    (long long) gid);
+					peer->who = xz_principal_with_auth(
+					    m->who, how, 0);
+					return;
+				}
+			}
+		if ((uid == 0 || (uid_t) uid == geteuid())
+		    && a->admin != NULL) {
+			peer->who = xz_principal_with_auth(a->admin, how, 0);
+			return;
+		}
+		snprintf(peer->why, sizeof(peer->why),
+		    "uid %lld (gid %lld) is not in auth.local and sent no "
+		    "session token: log in first",
+		    (long long) uid, (long long) gid);
+		return;
+	case T_TLS:
+		snprintf(peer->why, sizeof(peer->why),
+		    "a verified client certificate alone names no principal "
+		    "on this node: send a session token");
+		return;
+	default:
+		snprintf(peer->why, sizeof(peer->why),
+		    "this door proves no identity: send a session token");
+		return;
+	}
+}
 
 /* The peer of pipe; created if create (else NULL when unknown). */
 static struct xz_peer *
@@ -387,6 +496,7 @@ peer_get(xz_link *l, nng_pipe pipe, bool create)
 	if (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == NNG_ENOENT
 	    || nng_pipe_get_addr(pipe, NNG_OPT_LOCADDR, &sa) == NNG_ENOENT)
 		peer->dead = true;
+	peer_auth_transport(l, peer);
 	if (pthread_create(&peer->rxw, NULL, rxw_main, peer) != 0) {
 		pthread_mutex_unlock(&l->mu);
 		peer_kill(peer);
@@ -491,6 +601,84 @@ peer_violation(xz_link *l, struct xz_peer *peer, const char *why)
 	nng_pipe_close(peer->pipe);
 }
 
+/* Whether peer may act now: it has a principal, not expired. */
+static bool
+peer_authorized(xz_link *l, struct xz_peer *peer)
+{
+	const xz_link_auth *a = l->cfg.auth;
+
+	if (peer->who == NULL)
+		return false;
+	if (peer->who->expires_ms != 0 && a->now_ms != NULL
+	    && a->now_ms(a->now_ud) >= peer->who->expires_ms) {
+		snprintf(peer->why, sizeof(peer->why),
+		    "the session of '%s' expired: log in again",
+		    peer->who->pub.user);
+		return false;
+	}
+	return true;
+}
+
+/* Refuse the connection: an "unauthenticated" error for what it sent
+ * (with the reason), counted and logged, then closed once the error is
+ * out. Nothing it sends afterwards is routed. */
+static void
+peer_unauthenticated(
+    xz_link *l, struct xz_peer *peer, const xz_env *e, const char *topic)
+{
+	char text[300];
+
+	peer->refused = true;
+	atomic_fetch_add(&l->unauthenticated, 1);
+	xz_log(XZ_LOG_WARN, "link", "%s refused: unauthenticated: %s",
+	    peer->name, peer->why[0] ? peer->why : "no credential");
+	snprintf(text, sizeof(text), "unauthenticated: %s",
+	    peer->why[0] ? peer->why : "no credential");
+	pthread_mutex_lock(&peer->mu);
+	peer->close_when_sent = true;
+	pthread_mutex_unlock(&peer->mu);
+	peer_reply_error(l, peer, e->id, topic, strlen(topic),
+	    XZ_REPLY_UNAUTHENTICATED, text);
+	/* Nothing may be queued (no memory for the error): close now. */
+	pthread_mutex_lock(&peer->mu);
+	bool idle = peer->count == 0 && peer->outstanding == 0;
+	pthread_mutex_unlock(&peer->mu);
+	if (idle)
+		nng_pipe_close(peer->pipe);
+}
+
+/* A HELLO's session token: through the verifier, it names who acts on
+ * this connection from now on; a token that does not verify refuses the
+ * connection. */
+static void
+peer_auth_token(
+    xz_link *l, struct xz_peer *peer, const xz_env *e, const char *token)
+{
+	const xz_link_auth *a = l->cfg.auth;
+	xz_token_verify_fn  fn
+	    = a->verifier ? atomic_load(&a->verifier->fn) : NULL;
+	const char   *why = NULL;
+	xz_principal *who = NULL;
+
+	if (token == NULL)
+		why = "the HELLO's token must be a string";
+	else if (fn == NULL)
+		why = "this node accepts no session tokens (no identity "
+		      "store)";
+	else if ((who = fn(a->verifier->ud, token, &why)) == NULL
+	    && why == NULL)
+		why = "the session token is invalid";
+	pthread_mutex_lock(&peer->mu);
+	xz_principal *old = peer->who;
+	peer->who         = who;
+	if (who == NULL)
+		snprintf(peer->why, sizeof(peer->why), "%s", why);
+	pthread_mutex_unlock(&peer->mu);
+	xz_principal_unref(old);
+	if (who == NULL)
+		peer_unauthenticated(l, peer, e, "xz.hello");
+}
+
 static void
 handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 {
@@ -500,10 +688,17 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 
 	memcpy(topic, e->topic, e->topic_len);
 	topic[e->topic_len] = '\0';
+	if (peer->refused)
+		return;
+	if (e->kind != XZ_KIND_HELLO && e->kind != XZ_KIND_CREDIT
+	    && l->cfg.auth != NULL && !peer_authorized(l, peer)) {
+		peer_unauthenticated(l, peer, e, topic);
+		return;
+	}
 	switch (e->kind) {
 	case XZ_KIND_EVENT:
 		rc = xz_bus_publish(l->bus, peer->name, topic, e->topic_len,
-		    e->payload, e->payload_len, e->content_type);
+		    e->payload, e->payload_len, e->content_type, peer->who);
 		if (rc != XZ_OK) {
 			snprintf(text, sizeof(text), "publish to '%s': %s",
 			    topic, xz_strerror(rc));
@@ -522,7 +717,7 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 			tmo = 1;
 		rc = xz_bus_request(l->bus, NULL, &peer->target, e->id,
 		    peer->name, topic, e->topic_len, e->payload,
-		    e->payload_len, tmo, NULL, NULL);
+		    e->payload_len, tmo, NULL, NULL, peer->who);
 		if (rc != XZ_OK) {
 			if (rc == XZ_ENORESPONDERS)
 				snprintf(text, sizeof(text),
@@ -538,7 +733,8 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 	}
 	case XZ_KIND_REPLY:
 		xz_bus_complete(l->bus, e->corr, xz_id_key(e->corr),
-		    peer->name, e->payload, e->payload_len, e->flags);
+		    peer->name, e->payload, e->payload_len, e->flags,
+		    peer->who);
 		break;
 	case XZ_KIND_SUB: {
 		char group[65] = "";
@@ -579,6 +775,7 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 		json_t      *o = json_loadb(
 		         (const char *) e->payload, e->payload_len, 0, &je);
 		json_t *nm = o ? json_object_get(o, "name") : NULL;
+		json_t *tk = o ? json_object_get(o, "token") : NULL;
 		if (json_is_string(nm)) {
 			pthread_mutex_lock(&peer->mu);
 			snprintf(peer->name, sizeof(peer->name), "%s",
@@ -588,6 +785,9 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 					*p = '_';
 			pthread_mutex_unlock(&peer->mu);
 		}
+		if (tk != NULL && l->cfg.auth != NULL)
+			peer_auth_token(l, peer, e,
+			    json_is_string(tk) ? json_string_value(tk) : NULL);
 		json_decref(o);
 		break;
 	}
@@ -877,6 +1077,20 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
 		nng_listener_close(lst);
 		return rc;
 	}
+	struct door_kind *dk
+	    = realloc(l->doors, (l->ndoors + 1) * sizeof(*l->doors));
+	if (dk == NULL) {
+		xz_diag_add(d, l->cfg.config_file, 0,
+		    "cannot listen on %s: out of memory", url);
+		nng_listener_close(lst);
+		return NNG_ENOMEM;
+	}
+	l->doors                  = dk;
+	dk[l->ndoors].listener    = (uint32_t) nng_listener_id(lst);
+	dk[l->ndoors++].transport = strncmp(url, "ipc://", 6) == 0 ? T_IPC
+	    : strncmp(url, "inproc://", 9) == 0                    ? T_INPROC
+	    : strncmp(url, "tls+tcp://", 10) == 0                  ? T_TLS
+	                                                           : T_TCP;
 	if ((rc = nng_listener_start(lst, 0)) != 0) {
 		xz_diag_add(d, l->cfg.config_file, 0,
 		    "cannot listen on %s: %s%s", url, nng_strerror(rc),
@@ -960,5 +1174,6 @@ xz_link_stop(xz_link *l)
 		nng_close(l->sock);
 	reap(l, true);
 	pthread_mutex_destroy(&l->mu);
+	free(l->doors);
 	free(l);
 }

@@ -12,6 +12,7 @@
 
 #include "bus/bus.h"
 #include "util/diag.h"
+#include "wire/principal.h"
 
 typedef struct xz_link xz_link;
 
@@ -26,6 +27,44 @@ typedef struct xz_link_listen {
 	const char *tls_key;
 } xz_link_listen;
 
+/*
+ * Authentication of link connections. Before the first envelope of a
+ * connection is routed it has a principal, or it is refused
+ * ("unauthenticated" error, connection closed, counted):
+ *   - ipc: the peer's uid / gid (SO_PEERCRED) looked up in ids[] (uid
+ *     entries first), else uid 0 and the node's own uid get admin;
+ *   - inproc: the node's own process: admin;
+ *   - a session token in the HELLO ({"name":..,"token":".."}) wins over
+ *     both, through verifier (wire/principal.h);
+ *   - tls+tcp and tcp: a token (the TLS layer proves the certificate was
+ *     signed by the door's CA; the certificate alone names nobody yet).
+ * A principal that expires (expires_ms, kernel clock) ends the
+ * connection at its next envelope.
+ */
+enum { XZ_LINK_ID_UID = 1, XZ_LINK_ID_GID = 2, XZ_LINK_ID_CN = 3 };
+
+typedef struct xz_link_id {
+	int           kind; /* XZ_LINK_ID_* */
+	int64_t       id; /* uid or gid */
+	const char   *cn; /* certificate common name */
+	xz_principal *who; /* borrowed */
+} xz_link_id;
+
+/* Set by the kernel at any time (xz_kernel_set_token_verifier). */
+typedef struct xz_link_verifier {
+	_Atomic(xz_token_verify_fn) fn;
+	void                       *ud;
+} xz_link_verifier;
+
+typedef struct xz_link_auth {
+	const xz_link_id *ids; /* borrowed */
+	size_t            nids;
+	xz_principal     *admin; /* uid 0, own uid, inproc; borrowed */
+	xz_link_verifier *verifier; /* borrowed */
+	uint64_t (*now_ms)(void *ud); /* the kernel clock, for expiry */
+	void *now_ud;
+} xz_link_auth;
+
 /* What the link needs of the deployment (strings borrowed for the
  * link's life; listen[] is read by xz_link_start only). */
 typedef struct xz_link_cfg {
@@ -36,6 +75,9 @@ typedef struct xz_link_cfg {
 	uint32_t              max_payload;
 	uint32_t              queue_capacity; /* messages queued per peer */
 	const char           *config_file; /* for diagnostics */
+	/* Borrowed for the link's life. NULL: no authentication (tests of
+	 * the link alone): every peer's messages carry no principal. */
+	const xz_link_auth *auth;
 } xz_link_cfg;
 
 typedef struct xz_link_stats {
@@ -43,6 +85,7 @@ typedef struct xz_link_stats {
 	uint64_t rejected; /* malformed or oversized envelopes */
 	uint64_t tx_failed; /* envelopes lost to a failed send (logged) */
 	uint64_t violations; /* peers disconnected for breaking the protocol */
+	uint64_t unauthenticated; /* connections refused: no credential */
 } xz_link_stats;
 
 /* Bind every endpoint and start serving. On error *out may still hold a

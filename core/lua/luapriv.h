@@ -329,13 +329,21 @@ xz_lua_vm *xz_lua_vm_new(const xz_lua_limits *lim, const xz_host *host,
 /* Replace xz.config by a read-only view of the table at the top (popped).
  */
 void xz_lua_set_config(xz_lua_vm *vm);
-/* Push the handler arguments of msg (data, topic, source); returns 3. */
+/* Push the handler arguments of msg (data, topic, source, caller);
+ * returns 4. */
 int xz_lua_push_msg(xz_lua_vm *vm, lua_State *L, const xz_msg *msg);
+/* The table {user, name, agency, roles = {...}, auth} of msg's sender
+ * (host->caller), or nil without a host. */
+void xz_lua_push_caller(xz_lua_vm *vm, lua_State *L, const xz_msg *msg);
 /* Subscribe fn (at the top of L's stack, popped) to pattern. */
 int xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
     const char *group, uint64_t *id);
 /* Free every outstanding request of a list at fini (no callback runs
  * after it); drops their vm refs. */
 void xz_lua_pending_free_all(xz_lua_pending **head);
+/* Before a reload retires vm: resume every handler of vm waiting in
+ * xz.request with (nil, "unavailable", reason), so it sees why its reply
+ * will not come; the reply, when it arrives, is dropped. */
+void xz_lua_pending_abandon(xz_lua_vm *vm);
 
 #endif

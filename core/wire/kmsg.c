@@ -306,6 +306,8 @@ xz_kmsg_unref(xz_kmsg *m)
 	    && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel)
 	        != 1)
 		return;
+	if (m->who != NULL)
+		xz_principal_unref(m->who);
 	if (m->cls != 0 && (t = tcache_get()) != NULL)
 		slot_put(t, m->cls - 1u, m);
 	else

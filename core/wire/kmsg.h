@@ -18,12 +18,17 @@
 
 #include <xiezhi/xiezhi.h>
 
+#include "wire/principal.h"
+
 typedef struct xz_kmsg {
 	xz_msg     pub;
 	atomic_int refs;
 	uint16_t   cls; /* 0: malloc'd; else its cache size class + 1 */
 	uint64_t   key; /* the counter half of pub.id (util/id.h) */
-	char       buf[]; /* topic NUL source NUL payload NUL */
+	/* Who sent it (one reference, released with the message), or NULL:
+	 * the node itself (the kernel's own replies and errors). */
+	xz_principal *who;
+	char          buf[]; /* topic NUL source NUL payload NUL */
 } xz_kmsg;
 
 /* A message with id, corr, timestamp and deadline zero (the bus stamps

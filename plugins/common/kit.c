@@ -104,10 +104,26 @@ kit_err_set(kit_err *e, kit_code code, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Whether the caller may state in the payload whom it acts for: the
+ * node, a plugin (relaying for a person or acting itself) and the
+ * administrator (operator tools). Everyone else is who the kernel says. */
+static int
+caller_may_state_actor(const xz_caller *who)
+{
+	for (const char *const *r = who->roles; *r != NULL; r++)
+		if (strcmp(*r, "admin") == 0 || strcmp(*r, "plugin") == 0
+		    || strcmp(*r, "node") == 0)
+			return 1;
+	return 0;
+}
+
 void
 kit_req_adopt(kit_ctx *c, const xz_msg *m, json_t *body, kit_req *r)
 {
-	json_t *actor = json_object_get(body, "actor");
+	json_t          *actor = json_object_get(body, "actor");
+	const xz_caller *who   = XZ_HAS_MEMBER(c->host, xz_host, caller)
+	      ? c->host->caller(c->self, m)
+	      : NULL;
 
 	memset(r, 0, sizeof(*r));
 	r->c      = c;
@@ -115,11 +131,34 @@ kit_req_adopt(kit_ctx *c, const xz_msg *m, json_t *body, kit_req *r)
 	r->body   = body;
 	r->now_ms = (int64_t) c->host->now_ms(c->self);
 	xz_hex_encode(m->id, sizeof(m->id), r->corr);
-	r->actor.user   = kit_str(actor, "user");
-	r->actor.role   = kit_str(actor, "role");
-	r->actor.agency = kit_str(actor, "agency");
-	r->why          = kit_str(body, "reason");
-	r->purpose      = kit_str(body, "purpose");
+	r->why     = kit_str(body, "reason");
+	r->purpose = kit_str(body, "purpose");
+	if (who == NULL || caller_may_state_actor(who)) {
+		r->actor.user   = kit_str(actor, "user");
+		r->actor.role   = kit_str(actor, "role");
+		r->actor.agency = kit_str(actor, "agency");
+		if (who != NULL && r->actor.user == NULL) {
+			r->actor.user   = who->user;
+			r->actor.role   = who->roles[0];
+			r->actor.agency = who->agency[0] ? who->agency : NULL;
+		}
+		return;
+	}
+	/* The kernel's word, never the payload's. */
+	const char *pu  = kit_str(actor, "user"),
+	           *pa  = kit_str(actor, "agency");
+	r->actor.user   = who->user;
+	r->actor.role   = who->roles[0];
+	r->actor.agency = who->agency[0] ? who->agency : NULL;
+	if (pu != NULL && strcmp(pu, who->user) != 0)
+		snprintf(r->actor_refused, sizeof(r->actor_refused),
+		    "the payload's actor '%s' is not the authenticated caller "
+		    "'%s'",
+		    pu, who->user);
+	else if (pa != NULL && strcmp(pa, who->agency) != 0)
+		snprintf(r->actor_refused, sizeof(r->actor_refused),
+		    "'%s' acts for agency '%s', not '%s'", who->user,
+		    who->agency[0] ? who->agency : "(none)", pa);
 }
 
 int
@@ -143,6 +182,14 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 		return -1;
 	}
 	kit_req_adopt(c, m, body, r);
+	if (r->actor_refused[0] != '\0') {
+		kit_err e;
+		kit_err_set(
+		    &e, KIT_E_FORBIDDEN, "%s: %s", m->topic, r->actor_refused);
+		kit_reply_err(r, &e, NULL, NULL);
+		kit_req_done(r);
+		return -1;
+	}
 	if (need_actor && r->actor.user == NULL) {
 		kit_err e;
 		kit_err_set(&e, KIT_E_BAD_REQUEST,

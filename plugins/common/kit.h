@@ -62,11 +62,17 @@ typedef struct kit_req {
 	kit_ctx      *c;
 	const xz_msg *msg; /* NULL for internal actions (timers) */
 	json_t       *body; /* owned: the decoded payload */
-	kit_actor     actor;
-	const char   *why; /* body.reason, may be NULL */
-	const char   *purpose; /* body.purpose, may be NULL */
-	char          corr[33];
-	int64_t       now_ms;
+	/* Who acts: the authenticated caller (host->caller: user, its first
+	 * role, agency); the payload's "actor" only when the caller is the
+	 * node, a plugin or an administrator. */
+	kit_actor actor;
+	/* Why the payload's actor was refused (it names someone else or
+	 * another agency than the caller), or "" */
+	char        actor_refused[200];
+	const char *why; /* body.reason, may be NULL */
+	const char *purpose; /* body.purpose, may be NULL */
+	char        corr[33];
+	int64_t     now_ms;
 } kit_req;
 
 /* An error to reply with: a code of the closed set (reply.h) and a

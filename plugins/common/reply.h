@@ -45,7 +45,8 @@
 	X(KIT_E_NO_RESPONDERS)                                                \
 	X(KIT_E_UNAVAILABLE)                                                  \
 	X(KIT_E_TOO_LARGE)                                                    \
-	X(KIT_E_INTERNAL)
+	X(KIT_E_INTERNAL)                                                     \
+	X(KIT_E_UNAUTHENTICATED)
 
 #define KIT_CODE_ENUM_(sym) sym,
 typedef enum kit_code { KIT_CODE_LIST(KIT_CODE_ENUM_) KIT_E_COUNT } kit_code;

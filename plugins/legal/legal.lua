@@ -957,13 +957,40 @@ local handlers = {}
 -- Register a request handler: fn(ctx, body) returns the reply table, or
 -- nil, code, message (replied as an error and audited as REFUSE).
 local function serve(topic, subject_type, fn)
-	handlers[topic] = function(body, t)
+	handlers[topic] = function(body, t, _, caller)
 		if type(body) ~= "table" then
 			body = {}
 		end
 		local a = body.actor
 		local ctx = { topic = t, body = body, events = {}, audits = {},
 			corr = str(body.corr) or new_corr(), purpose = str(body.purpose) }
+		-- Who acts is the kernel's word (the caller): only the node, a
+		-- plugin or an administrator may name someone in "actor".
+		local trusted = caller == nil
+		for _, r in ipairs(caller and caller.roles or {}) do
+			if r == "admin" or r == "plugin" or r == "node" then
+				trusted = true
+			end
+		end
+		if not trusted then
+			local ag = caller.agency ~= "" and caller.agency or nil
+			ctx.actor = { user = caller.user, role = caller.roles[1],
+				agency = ag }
+			local why
+			if type(a) == "table" and str(a.user) and a.user ~= caller.user then
+				why = "the payload's actor '" .. a.user
+					.. "' is not the authenticated caller '" .. caller.user .. "'"
+			elseif type(a) == "table" and str(a.agency) and a.agency ~= caller.agency then
+				why = "'" .. caller.user .. "' acts for agency '"
+					.. (ag or "(none)") .. "', not '" .. a.agency .. "'"
+			end
+			if why then
+				audit(ctx, "REFUSE", subject_type, str(body.id), "forbidden")
+				xz.reply_error("forbidden", t .. ": " .. why)
+				return
+			end
+			a = ctx.actor
+		end
 		if type(a) ~= "table" or not str(a.user) then
 			ctx.actor = { user = "unknown" }
 			audit(ctx, "REFUSE", subject_type, str(body.id), "bad_request")

@@ -66,7 +66,7 @@ on_echo(void *ud, const xz_msg *m)
 {
 	world *w = ud;
 	xz_bus_complete(
-	    w->bus, m->id, xz_kmsg_of(m)->key, "echo", m->data, m->len, 0);
+	    w->bus, m->id, xz_kmsg_of(m)->key, "echo", m->data, m->len, 0, NULL);
 }
 
 static long
@@ -270,7 +270,7 @@ publisher(void *arg)
 	for (int i = 0; i < SLOW_N; i++) {
 		snprintf(num, sizeof(num), "%d", i);
 		if (xz_bus_publish(W.bus, "test", "down.x", 6, num,
-		        strlen(num), XZ_CT_TEXT)
+		        strlen(num), XZ_CT_TEXT, NULL)
 		    != XZ_OK)
 			fails++;
 	}

@@ -67,7 +67,7 @@ on_echo(void *ud, const xz_msg *m)
 {
 	world *w = ud;
 	xz_bus_complete(
-	    w->bus, m->id, xz_kmsg_of(m)->key, "echo", m->data, m->len, 0);
+	    w->bus, m->id, xz_kmsg_of(m)->key, "echo", m->data, m->len, 0, NULL);
 }
 
 static long
@@ -170,7 +170,7 @@ static void
 bus_publish(const char *topic, const char *data)
 {
 	assert_int_equal(xz_bus_publish(W.bus, "test", topic, strlen(topic),
-	                     data, strlen(data), XZ_CT_JSON),
+	                     data, strlen(data), XZ_CT_JSON, NULL),
 	    XZ_OK);
 }
 
@@ -403,7 +403,7 @@ publisher(void *arg)
 	for (long i = 0; i < n; i++) {
 		snprintf(num, sizeof(num), "%ld", i);
 		if (xz_bus_publish(W.bus, "test", "down.x", 6, num,
-		        strlen(num), XZ_CT_JSON)
+		        strlen(num), XZ_CT_JSON, NULL)
 		    != XZ_OK)
 			fails++;
 	}

@@ -14,6 +14,8 @@
  *     loading; a plugin built against a newer minor than the host is refused.
  *     Each appended member says "Since 1.x"; test for it with
  *     XZ_HAS_MEMBER(). 1.1: xz_plugin_desc.batch_end. 1.2: xz_host.version.
+ *     1.3: xz_host.caller (the authenticated sender of a message), the
+ *     error XZ_EAUTH and the reply code "unauthenticated".
  *
  * Threading: a plugin is an actor. The kernel runs its callbacks (init,
  * start, stop, fini, message handlers, timer and reply callbacks) one at a
@@ -35,7 +37,7 @@ extern "C" {
 #endif
 
 #define XZ_ABI_MAJOR 1
-#define XZ_ABI_MINOR 2
+#define XZ_ABI_MINOR 3
 
 /* The SDK's version. The node that loads a plugin may be newer: ask it with
  * host->version() (since 1.2). sdk/CMakeLists.txt checks that the string
@@ -111,7 +113,9 @@ extern "C" {
 	/* a resource limit was hit */                                        \
 	X(XZ_ELIMIT, 15, "capacity_exceeded", "limit exceeded")               \
 	/* a bug: please report */                                            \
-	X(XZ_EINTERNAL, 16, "internal", "internal error")
+	X(XZ_EINTERNAL, 16, "internal", "internal error")                     \
+	/* the sender could not be authenticated (since 1.3) */               \
+	X(XZ_EAUTH, 17, "unauthenticated", "not authenticated")
 
 /* Errors are values. XZ_OK is 0; host->strerror() names the others. */
 #define XZ_ERR_ENUM_(sym, val, wire, msg) sym = val,
@@ -141,6 +145,7 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 #define XZ_REPLY_UNAVAILABLE "unavailable"
 #define XZ_REPLY_TOO_LARGE "too_large"
 #define XZ_REPLY_INTERNAL "internal"
+#define XZ_REPLY_UNAUTHENTICATED "unauthenticated"
 
 #define XZ_REPLY_CODE_LIST(X)                                                 \
 	X(XZ_REPLY_BAD_REQUEST, "bad_request",                                \
@@ -193,7 +198,12 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 	X(XZ_REPLY_INTERNAL, "internal",                                      \
 	    "a bug or resource failure on the responder's side (logged "      \
 	    "there): report it, retrying rarely helps",                       \
-	    500)
+	    500)                                                              \
+	X(XZ_REPLY_UNAUTHENTICATED, "unauthenticated",                        \
+	    "the connection presented no credential the node accepts (an "    \
+	    "unknown uid, certificate or an expired token): log in again; "   \
+	    "the node closed the connection",                                 \
+	    401)
 
 enum xz_log_level {
 	XZ_LOG_ERROR = 0,
@@ -241,6 +251,22 @@ typedef struct xz_msg {
 	uint64_t    timestamp_us; /* kernel clock, microseconds since epoch */
 	uint64_t    deadline_us; /* requests: kernel-clock deadline, else 0 */
 } xz_msg;
+
+/*
+ * Since 1.3. Who sent a message, as the kernel authenticated it (never
+ * what the payload claims): host->caller(). Every string is NUL-terminated
+ * UTF-8 and owned by the kernel.
+ */
+typedef struct xz_caller {
+	uint32_t           struct_size;
+	const char        *user; /* principal id: "zhangwei", "plugin:prison",
+	                            "node:bureau", "svc:kiosk-03" */
+	const char        *name; /* display name ("张伟") */
+	const char        *agency; /* agency id ("prison-01"), "" if none */
+	const char *const *roles; /* NULL-terminated role ids */
+	const char        *auth; /* how it was proven: "peercred uid=0",
+	                            "token t-1a2b..", "cert CN=..", "plugin" */
+} xz_caller;
 
 /* Opaque handle of one plugin instance, owned by the kernel. */
 typedef struct xz_plugin xz_plugin;
@@ -419,6 +445,15 @@ struct xz_host {
 	 * XZ_VERSION_STRING ("0.1.0"); the node's ABI is abi_major.abi_minor
 	 * above. A static string. */
 	const char *(*version)(void);
+
+	/* Since 1.3. The authenticated sender of msg (a message this plugin
+	 * was handed: a request, an event, a reply), set by the kernel when
+	 * the message entered the node: the link connection's principal
+	 * (peer credentials, client certificate or session token), or
+	 * "plugin:<name>" (role "plugin") for a plugin's own messages, or the
+	 * node's principal ("node:<name>") for the kernel's. Never NULL; valid
+	 * as long as msg is. */
+	const xz_caller *(*caller)(xz_plugin *self, const xz_msg *msg);
 };
 
 /* Fill the ABI header of a descriptor. */
