@@ -6,9 +6,12 @@
  * A person acts for their own agency only: the prison's staff for this
  * prison (option agency), the provincial bureau for the bureau.
  *
- * Who acts comes from the request's actor (kit_req_parse). A principal
- * that is a plugin or an operator script (role SYSTEM, or a user named
- * plugin:* / script:*) may call the rows that list "plugin".
+ * Who acts comes from the kernel (host->caller, SDK 1.3) through
+ * kit_req_parse: a person in the roles the kernel gives them; the node, a
+ * plugin or the administrator's tools may relay for the person named in
+ * the payload's actor. A plugin or an operator script itself (role
+ * plugin or SYSTEM, or a user named plugin:* / script:*) may call the
+ * rows that list "plugin".
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -442,13 +445,70 @@ find_route(const char *topic)
 	return NULL;
 }
 
+/* The authenticated caller when the host says who it is (SDK 1.3), else
+ * NULL. */
+static const xz_caller *
+caller_of(const kit_req *r)
+{
+	const xz_host *h = r->c->host;
+	if (r->msg == NULL || !XZ_HAS_MEMBER(h, xz_host, caller))
+		return NULL;
+	return h->caller(r->c->self, r->msg);
+}
+
+static int
+has_role(const xz_caller *who, const char *role)
+{
+	for (const char *const *ro = who ? who->roles : NULL; ro && *ro; ro++)
+		if (strcmp(*ro, role) == 0)
+			return 1;
+	return 0;
+}
+
+/* A caller that relays for the person it names in the payload (the node,
+ * a plugin, the administrator's tools: kit_req_adopt takes their
+ * payload's actor). */
+static int
+relays(const xz_caller *who)
+{
+	return who == NULL || has_role(who, "plugin") || has_role(who, "node")
+	    || has_role(who, "admin");
+}
+
 /* A plugin or an operator script acting (see the file comment). */
 static int
 is_plugin(const kit_req *r)
 {
 	const char *u = r->actor.user ? r->actor.user : "";
 	return (r->actor.role && strcmp(r->actor.role, "SYSTEM") == 0)
+	    || (r->actor.role && strcmp(r->actor.role, "plugin") == 0)
 	    || strncmp(u, "plugin:", 7) == 0 || strncmp(u, "script:", 7) == 0;
+}
+
+/* Does the actor hold role (the kernel's word for a person, the relay's
+ * for a relayed actor)? */
+static int
+acts_as(const kit_req *r, const char *role)
+{
+	const xz_caller *who = caller_of(r);
+	if (!relays(who))
+		return has_role(who, role);
+	return r->actor.role && strcmp(r->actor.role, role) == 0;
+}
+
+/* The role the actor acts in for route rt: a person authenticated by the
+ * kernel may hold several, and acts in the first one the route accepts;
+ * a relayed actor in the role its relay states. */
+static const char *
+acting_role(const route *rt, const kit_req *r)
+{
+	const xz_caller *who = caller_of(r);
+
+	if (!relays(who))
+		for (const char *const *ro = who->roles; ro && *ro; ro++)
+			if (prison_in_list(rt->roles, *ro))
+				return *ro;
+	return r->actor.role;
 }
 
 static void
@@ -471,7 +531,7 @@ join_roles(const char *const *roles, char *buf, size_t n, int zh)
 static int
 authorize(prison *p, const route *rt, kit_req *r, kit_err *e)
 {
-	const char *role = r->actor.role;
+	const char *role = acting_role(rt, r);
 	const char *ag   = r->actor.agency ? r->actor.agency : "";
 	char        need[400];
 
@@ -604,8 +664,7 @@ action_fn(const kit_kind *k, kit_req *r)
 	}
 	/* dismissing a level-3 alarm is the duty leader's decision */
 	if (strcmp(r->msg->topic, "prison.alarm.dismiss") == 0
-	    && kit_int(rec, "level", 1) >= 3 && r->actor.role
-	    && strcmp(r->actor.role, "duty_leader") != 0) {
+	    && kit_int(rec, "level", 1) >= 3 && !acts_as(r, "duty_leader")) {
 		prison_refuse(r, k->subject_type, KIT_E_FORBIDDEN,
 		    PT("%s: alarm %s is at level 3: only the duty leader "
 		       "(duty_leader) may dismiss it"),
