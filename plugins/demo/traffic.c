@@ -70,9 +70,12 @@ send(demo *d, demo_job *j, const char *topic, json_t *body, const char *role)
 	char *s;
 	int   rc;
 
+	/* a person acts for their own agency: the rehab centre's reads as
+	 * its officer */
 	json_object_set_new(body, "actor",
 	    json_pack("{s:s,s:s,s:s}", "user", "demo:officer", "role", role,
-	        "agency", "prison-01"));
+	        "agency",
+	        strncmp(topic, "rehab.", 6) == 0 ? "rehab-01" : "prison-01"));
 	json_object_set_new(body, "purpose", json_string("demo traffic"));
 	s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
