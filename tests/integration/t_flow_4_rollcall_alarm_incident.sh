@@ -36,10 +36,15 @@ echo "-- not acknowledged in time: escalated"
 DUE=$(lcall prison.alarm.get "\"id\":\"$ALM\",\"purpose\":\"flow 4\"" | jq -r .due_ms)
 RAISED_AT=$(ev prison.alarm.raised | jq -r .data.at_ms)
 assert_eq "acknowledge SLA of level 1: 15 s" $((15 * S)) $((DUE - RAISED_AT))
-advance $((DUE - $(now_ms) - 3 * S))
-sleep 0.3
-assert_eq "no escalation 3 s before" "" "$(ev prison.alarm.escalated)"
-advance $((4 * S))
+ADV=$((DUE - $(now_ms) - 3 * S))
+if [ "$ADV" -gt 0 ]; then
+	advance "$ADV"
+	sleep 0.3
+	assert_eq "no escalation 3 s before" "" "$(ev prison.alarm.escalated)"
+	advance $((4 * S))
+else # the real clock ran past it meanwhile (a loaded machine)
+	skip "no escalation 3 s before: already $((-ADV)) ms past that point"
+fi
 wait_for 5 test -n "$(ev prison.alarm.escalated)" || true
 assert_eq "escalated to level 2, the duty leader told" "$ALM|2|duty_leader" \
 	"$(ev prison.alarm.escalated | head -n1 | jq -r '.data | "\(.id)|\(.level)|\(.notify)"')"
