@@ -31,7 +31,9 @@ local function report()
 		total = total + n
 	end
 	r.breaches_total = total
-	local st, err, msg = xz.request("prison.alarm.stats", {},
+	local st, err, msg = xz.request("prison.alarm.stats", { actor = {
+		user = "script:alarm_sla_report", role = "SYSTEM",
+		agency = "prison-01" } },
 		cfg.timeout_ms)
 	if not st then
 		r.error = tostring(err) .. ": " .. tostring(msg)

@@ -5,7 +5,7 @@
 --
 --   listens   prison.rollcall.discrepancy-found  {"id","alarm_id",...}
 --             prison.rollcall.reconciled         {"id",...}
---   requests  prison.rollcall.get, prison.alarm.escalate
+--   requests  prison.rollcall.get, prison.rollcall.list, prison.alarm.escalate
 --             {"id":alarm,"reason":"roll call RC-.. not reconciled within N s",
 --              "actor":{"user":"script:rollcall_escalation","role":"SYSTEM"}}
 --
@@ -15,8 +15,9 @@
 -- re-armed from the time the discrepancy was found.
 local cfg
 local pending = {} -- roll call id -> { alarm = id, timer = id }
+-- an operator script: the prison's role table lets it read and escalate
 local actor = { user = "script:rollcall_escalation", role = "SYSTEM",
-	agency = "command-center" }
+	agency = "prison-01" }
 
 local arm -- forward
 
@@ -27,7 +28,7 @@ local function check(rc_id)
 	end
 	p.timer = nil
 	local rc, code = xz.request("prison.rollcall.get",
-		{ id = rc_id, history = false }, cfg.timeout_ms)
+		{ id = rc_id, history = false, actor = actor }, cfg.timeout_ms)
 	if not rc then
 		xz.log("warn", "cannot read", rc_id, code)
 		arm(rc_id, p.alarm, cfg.escalate_after_s * 1000)
@@ -85,7 +86,8 @@ local function recover()
 	local offset = 0
 	repeat
 		local page, err = xz.request("prison.rollcall.list",
-			{ state = "DISCREPANCY", limit = 500, offset = offset },
+			{ state = "DISCREPANCY", limit = 500, offset = offset,
+			  actor = actor },
 			cfg.timeout_ms)
 		if not page then
 			xz.log("warn", "recovery failed:", err)

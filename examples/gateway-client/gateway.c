@@ -53,7 +53,7 @@ static const char usage[]
       "  EVENT <topic> <json>\n"
       "  -u URL     the node: its control socket or a bus.listen address\n"
       "  -n NAME    client name and actor user (default gateway)\n"
-      "  -a AGENCY  the actor's agency (default prison-1)\n"
+      "  -a AGENCY  the actor's agency (default prison-01)\n"
       "  -t MS      request deadline (default 5000)\n"
       "  -w         then wait until the node published every alarm "
       "raised here\n";
@@ -109,7 +109,7 @@ alarm_line(gateway *g, char *args)
 	}
 	json_t *req
 	    = json_pack("{s:{s:s,s:s,s:s},s:s,s:i,s:s,s:s}", "actor", "user",
-	        g->name, "role", "SENSOR_GATEWAY", "agency", g->agency, "kind",
+	        g->name, "role", "sensor", "agency", g->agency, "kind",
 	        kind, "level", (int) lv, "location", loc, "source", "sensor");
 	if (desc != NULL)
 		json_object_set_new(req, "description", json_string(desc));
@@ -210,7 +210,7 @@ int
 main(int argc, char **argv)
 {
 	static gateway g
-	    = { .name = "gateway", .agency = "prison-1", .timeout_ms = 5000 };
+	    = { .name = "gateway", .agency = "prison-01", .timeout_ms = 5000 };
 	xzc_options o   = XZC_OPTIONS_INIT;
 	const char *url = NULL;
 	char        err[XZC_ERRMSG_MAX], *line = NULL;

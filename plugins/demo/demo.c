@@ -1,33 +1,90 @@
 /* demo.c - the demo plugin: options, life cycle and its clock. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "demo.h"
 
 static const xz_option_decl options[] = {
-	{ "events_per_s", XZ_OPT_INT, "2", 0,
-	    "units of traffic per second (0: silent)", 0, 10000 },
-	{ "discrepancy_percent", XZ_OPT_INT, "20", 0,
+	{ "speed", XZ_OPT_INT, "1", 0,
+	    "simulated seconds per second of the node's clock (0: silent)", 0,
+	    100000 },
+	{ "tick_ms", XZ_OPT_INT, "1000", 0,
+	    "how often the demo acts, in ms of the node's clock", 10, 60000 },
+	{ "shift_h", XZ_OPT_INT, "8", 0, "hours of one shift", 1, 24 },
+	{ "alarms_per_shift", XZ_OPT_INT, "4", 0,
+	    "sensor alarms raised per shift, on average", 0, 1000 },
+	{ "assessments_per_shift", XZ_OPT_INT, "6", 0,
+	    "AI+AR assessment results per shift, on average", 0, 10000 },
+	{ "max_open_alarms", XZ_OPT_INT, "6", 0,
+	    "the demo's own alarms open at once, at most", 1,
+	    DEMO_MAX_ALARMS / 2 },
+	{ "step_min", XZ_OPT_INT, "3", 0,
+	    "simulated minutes between an operator's steps on an alarm", 1,
+	    600 },
+	{ "rollcall_times", XZ_OPT_STRING, "06:30,12:00,18:00,21:30", 0,
+	    "local times of the daily roll calls (清点)", 0, 0 },
+	{ "discrepancy_percent", XZ_OPT_INT, "10", 0,
 	    "share of roll calls that come out with a discrepancy", 0, 100 },
+	{ "tz_offset_min", XZ_OPT_INT, "480", 0,
+	    "local time's offset from UTC in minutes (Beijing: 480)", -720,
+	    840 },
 	{ "seed", XZ_OPT_INT, "0", 0, "random seed (0: from the clock)", 0,
 	    2147483647 },
 	{ NULL, 0, NULL, 0, NULL, 0, 0 },
 };
+
+/* "06:30,12:00" into minutes of the day; -1 on a malformed list. */
+static int
+parse_times(demo *d, const char *s)
+{
+	d->nrc_times = 0;
+	while (s && *s) {
+		int h, m, n = 0;
+		if (sscanf(s, "%d:%d%n", &h, &m, &n) != 2 || h < 0 || h > 23
+		    || m < 0 || m > 59 || d->nrc_times >= DEMO_MAX_TIMES)
+			return -1;
+		d->rc_times[d->nrc_times++] = h * 60 + m;
+		s += n;
+		while (*s == ',' || *s == ' ')
+			s++;
+	}
+	return 0;
+}
 
 /* init allocates the plugin state; fini frees it. */
 static int
 demo_init(xz_plugin *self, const xz_host *host, void **state)
 {
 	demo   *d    = calloc(1, sizeof(*d));
-	int64_t seed = 0;
+	int64_t seed = 0, v = 0;
 
 	if (d == NULL)
 		return XZ_ENOMEM;
 	d->self = self;
 	d->host = host;
-	host->opt_int(self, "events_per_s", &d->rate);
+	host->opt_int(self, "speed", &d->speed);
+	host->opt_int(self, "tick_ms", &d->tick_ms);
+	host->opt_int(self, "shift_h", &v);
+	d->shift_ms = v * 3600000;
+	host->opt_int(self, "alarms_per_shift", &d->alarms_per_shift);
+	host->opt_int(
+	    self, "assessments_per_shift", &d->assessments_per_shift);
+	host->opt_int(self, "max_open_alarms", &d->max_open);
+	host->opt_int(self, "step_min", &v);
+	d->step_ms = v * 60000;
 	host->opt_int(self, "discrepancy_percent", &d->discrepancy_pc);
+	host->opt_int(self, "tz_offset_min", &v);
+	d->tz_ms = v * 60000;
 	host->opt_int(self, "seed", &seed);
+	if (parse_times(d, host->opt_string(self, "rollcall_times")) != 0) {
+		host->log(self, XZ_LOG_ERROR,
+		    "option rollcall_times \"%s\": expected HH:MM,HH:MM,... "
+		    "(at most %d)",
+		    host->opt_string(self, "rollcall_times"), DEMO_MAX_TIMES);
+		free(d);
+		return XZ_EINVAL;
+	}
 	d->rng = seed ? (uint64_t) seed : (uint64_t) time(NULL);
 	*state = d;
 	return XZ_OK;
@@ -46,11 +103,13 @@ demo_start(void *state)
 	demo *d = state;
 	int   rc;
 
-	if (d->rate == 0)
+	if (d->speed == 0)
 		return XZ_OK;
-	rc = d->host->timer_start(d->self, 500,
-	    d->rate >= 1000 ? 1 : (uint64_t) (1000 / d->rate), on_tick, d,
-	    &d->timer);
+	d->anchor_node_ms = (int64_t) d->host->now_ms(d->self);
+	d->anchor_sim_ms  = d->anchor_node_ms;
+	d->last_sim_ms    = d->anchor_sim_ms;
+	rc = d->host->timer_start(d->self, (uint64_t) d->tick_ms,
+	    (uint64_t) d->tick_ms, on_tick, d, &d->timer);
 	if (rc != XZ_OK)
 		d->host->log(
 		    d->self, XZ_LOG_ERROR, "timer: %s", d->host->strerror(rc));
@@ -75,9 +134,10 @@ demo_fini(void *state)
 static const xz_plugin_desc desc = {
 	XZ_PLUGIN_DESC_HEADER,
 	.name        = "demo",
-	.version     = "0.1.0",
-	.description = "demo traffic: sensor alarms, roll calls, AI+AR "
-	               "assessment results",
+	.version     = "0.2.0",
+	.description = "demo traffic shaped like a prison's shifts: sensor "
+	               "alarms, roll calls at their times, AI+AR assessment "
+	               "results",
 	.options     = options,
 	.init        = demo_init,
 	.start       = demo_start,

@@ -1,11 +1,17 @@
 /*
- * demo.h - a traffic source for the default deployment: sensor alarms
- * raised and worked through by "operators", roll calls (now and then with
- * a discrepancy), and AI+AR assessment results, at events_per_s. It only
- * uses the bus: requests to prison.* and events on rehab.assessment.scored.
- * It learns the prison's cells and the residents from prison.prisoner.list
- * and rehab.resident.list (the prison and rehab plugins seed themselves
- * with seed_demo_data = true).
+ * demo.h - a traffic source for the default deployment that looks like a
+ * prison's shifts: a handful of sensor alarms per shift, each worked
+ * through by the command center (acknowledge, dispatch, arrive, handle,
+ * resolve, close) a few simulated minutes a step; roll calls (清点) of
+ * every sub-area at the configured times of day (now and then with a
+ * discrepancy, recounted later); AI+AR assessment results for the rehab
+ * residents. A speed multiplier runs simulated time faster than the
+ * node's clock for demonstrations; the open alarms stay bounded at any
+ * speed (never more than max_open_alarms of the demo's own, each closed
+ * within a few steps). It only uses the bus: requests to prison.* and
+ * events on rehab.assessment.scored; it learns the locations and
+ * residents from prison.location.list, prison.prisoner.list and
+ * rehab.resident.list.
  */
 #ifndef XZ_DEMO_H
 #define XZ_DEMO_H
@@ -17,16 +23,20 @@
 #define DEMO_MAX_PLACES 256
 #define DEMO_MAX_RESIDENTS 256
 #define DEMO_MAX_ALARMS 64
+#define DEMO_MAX_TIMES 16
 
 typedef struct demo_place {
-	char path[64]; /* a landing, e.g. P1.A.1.2 */
-	int  prisoners;
+	char path[64]; /* a location id, e.g. 5101.01.1 */
+	int  prisoners; /* in the register there (sub-areas) */
+	int  subarea; /* roll calls are counted per sub-area */
 } demo_place;
 
 typedef struct demo_alarm {
-	char id[40];
-	int  stage; /* index into the operator's next actions */
-	int  busy; /* a request for it is in flight */
+	char    id[40];
+	int     stage; /* index into the operator's next actions */
+	int     busy; /* a request for it is in flight */
+	int     level;
+	int64_t next_sim_ms; /* when the operator takes the next step */
 } demo_alarm;
 
 /* A request in flight (a fixed pool: nothing leaks at shutdown). */
@@ -45,14 +55,28 @@ typedef struct demo_job {
 typedef struct demo {
 	xz_plugin     *self;
 	const xz_host *host;
-	int64_t        rate; /* events per second */
-	int64_t        discrepancy_pc; /* roll calls with a discrepancy */
-	uint64_t       rng;
-	uint64_t       timer;
-	int            loading; /* list requests in flight */
-	uint64_t       ticks;
-	demo_place     places[DEMO_MAX_PLACES];
-	int            nplaces;
+	/* options */
+	int64_t speed; /* simulated seconds per second of the node clock */
+	int64_t tick_ms; /* node-clock period of the demo's timer */
+	int64_t shift_ms; /* simulated */
+	int64_t alarms_per_shift;
+	int64_t assessments_per_shift;
+	int64_t max_open;
+	int64_t step_ms; /* simulated time between an operator's steps */
+	int64_t discrepancy_pc; /* roll calls with a discrepancy */
+	int64_t tz_ms; /* local time's offset from UTC */
+	int     rc_times[DEMO_MAX_TIMES]; /* roll-call minutes of the day */
+	int     nrc_times;
+	/* simulated time */
+	int64_t    anchor_node_ms, anchor_sim_ms, last_sim_ms;
+	double     acc_alarms, acc_assess;
+	uint64_t   rng;
+	uint64_t   timer;
+	int        loading; /* list requests in flight */
+	uint64_t   ticks;
+	int        have_places, have_residents;
+	demo_place places[DEMO_MAX_PLACES];
+	int        nplaces;
 	struct {
 		char id[32];
 		char phase[40];
@@ -70,7 +94,6 @@ typedef struct demo {
 
 /* traffic.c */
 uint32_t demo_rand(demo *d, uint32_t n); /* 0..n-1 */
-void     demo_load(demo *d); /* ask for places and residents */
-void     demo_tick(demo *d); /* one unit of traffic */
+void     demo_tick(demo *d); /* the simulated time since the last tick */
 
 #endif

@@ -1,8 +1,11 @@
 /*
- * traffic.c - what the demo does on each tick: raise a sensor alarm, move
- * an alarm one step along the operator's actions, run a roll call (count
- * and, now and then, a discrepancy and its recount), or publish an AI+AR
- * assessment result. Everything goes over the bus.
+ * traffic.c - what the demo does on each tick: the simulated time since
+ * the last tick (node-clock time times speed) decides how many alarms to
+ * raise (alarms_per_shift, a little random), which operator steps are due
+ * (one every step_min per alarm), which roll calls are due (each
+ * rollcall_times crossed: every sub-area is counted, now and then with a
+ * discrepancy that is recounted later) and how many assessment results to
+ * publish. Everything goes over the bus, as the roles that would do it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include "demo.h"
 
 enum {
+	J_PLACES,
 	J_PRISONERS,
 	J_RESIDENTS,
 	J_RAISE,
@@ -25,10 +29,10 @@ enum {
 
 static const char *const next_action[]
     = { "acknowledge", "dispatch", "arrive", "handle", "resolve", "close" };
+/* who takes each step (the prison's role table) */
+static const char *const step_role[] = { "command_duty", "command_duty",
+	"area_officer", "area_officer", "command_duty", "duty_leader" };
 #define N_STAGES 6
-
-static const char *const sensor_kinds[] = { "PERIMETER", "FIGHT", "SELF_HARM",
-	"FIRE", "MEDICAL", "DRONE", "CONTRABAND" };
 
 uint32_t
 demo_rand(demo *d, uint32_t n)
@@ -59,19 +63,19 @@ job_new(demo *d, int type)
 static void on_reply(void *ud, int status, const xz_msg *reply);
 static int  find_alarm(demo *d, const char *id);
 
-/* Send a request (body stolen) as the demo operator. */
+/* Send a request (body stolen) as the demo's officer holding role. */
 static void
-send(demo *d, demo_job *j, const char *topic, json_t *body)
+send(demo *d, demo_job *j, const char *topic, json_t *body, const char *role)
 {
 	char *s;
 	int   rc;
 
-	/* the rehab centre's reads need its officer role and agency */
-	int rehab = strncmp(topic, "rehab.", 6) == 0;
+	/* a person acts for their own agency: the rehab centre's reads as
+	 * its officer */
 	json_object_set_new(body, "actor",
-	    json_pack("{s:s,s:s,s:s}", "user", "demo-operator", "role",
-	        rehab ? "rehab_officer" : "OFFICER", "agency",
-	        rehab ? "rehab-01" : "demo"));
+	    json_pack("{s:s,s:s,s:s}", "user", "demo:officer", "role", role,
+	        "agency",
+	        strncmp(topic, "rehab.", 6) == 0 ? "rehab-01" : "prison-01"));
 	json_object_set_new(body, "purpose", json_string("demo traffic"));
 	s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -83,7 +87,8 @@ send(demo *d, demo_job *j, const char *topic, json_t *body)
 	free(s);
 	if (rc != XZ_OK) {
 		j->used = 0; /* the callback never runs */
-		if (j->type == J_PRISONERS || j->type == J_RESIDENTS)
+		if (j->type == J_PLACES || j->type == J_PRISONERS
+		    || j->type == J_RESIDENTS)
 			d->loading--;
 		if (j->type == J_ACTION && find_alarm(d, j->id) >= 0)
 			d->alarms[find_alarm(d, j->id)].busy = 0;
@@ -91,52 +96,79 @@ send(demo *d, demo_job *j, const char *topic, json_t *body)
 	}
 }
 
-void
+static void
 demo_load(demo *d)
 {
 	demo_job *j;
 
-	if (d->nplaces == 0 && (j = job_new(d, J_PRISONERS))) {
+	if (!d->have_places && (j = job_new(d, J_PLACES))) {
+		d->loading++;
+		send(d, j, "prison.location.list",
+		    json_pack("{s:s,s:i}", "state", "ACTIVE", "limit", 1000),
+		    "command_duty");
+	}
+	if (d->have_places == 1 && (j = job_new(d, J_PRISONERS))) {
+		d->have_places = 2; /* asked for the register */
 		d->loading++;
 		send(d, j, "prison.prisoner.list",
-		    json_pack("{s:s,s:i}", "state", "IN", "limit", 1000));
+		    json_pack("{s:s,s:i}", "state", "SERVING", "limit", 1000),
+		    "command_duty");
 	}
-	if (d->nresidents == 0 && (j = job_new(d, J_RESIDENTS))) {
+	if (!d->have_residents && (j = job_new(d, J_RESIDENTS))) {
 		d->loading++;
 		send(d, j, "rehab.resident.list",
-		    json_pack("{s:i}", "limit", 1000));
+		    json_pack("{s:i}", "limit", 1000), "rehab_officer");
 	}
 }
 
+static int
+find_place(demo *d, const char *path)
+{
+	for (int i = 0; i < d->nplaces; i++)
+		if (strcmp(d->places[i].path, path) == 0)
+			return i;
+	return -1;
+}
+
 static void
-add_place(demo *d, const char *cell)
+add_place(demo *d, const char *id, const char *type)
+{
+	if (d->nplaces >= DEMO_MAX_PLACES || find_place(d, id) >= 0)
+		return;
+	if (strcmp(type, "SUBAREA") != 0 && strcmp(type, "CELL") != 0
+	    && strcmp(type, "ZONE") != 0)
+		return;
+	snprintf(
+	    d->places[d->nplaces].path, sizeof(d->places[0].path), "%s", id);
+	d->places[d->nplaces].prisoners = 0;
+	d->places[d->nplaces++].subarea = strcmp(type, "SUBAREA") == 0;
+}
+
+/* A prisoner in cell A.B.C.D counts in sub-area A.B.C. */
+static void
+count_prisoner(demo *d, const char *cell)
 {
 	const char *dot = strrchr(cell, '.');
-	char        landing[64];
-	int         n = dot ? (int) (dot - cell) : (int) strlen(cell);
+	char        sub[64];
+	int         k;
 
-	snprintf(landing, sizeof(landing), "%.*s", n, cell);
-	for (int i = 0; i < d->nplaces; i++) {
-		if (strcmp(d->places[i].path, landing) == 0) {
-			d->places[i].prisoners++;
-			return;
-		}
-	}
-	if (d->nplaces < DEMO_MAX_PLACES) {
-		snprintf(d->places[d->nplaces].path, sizeof(d->places[0].path),
-		    "%s", landing);
-		d->places[d->nplaces++].prisoners = 1;
-	}
+	if (dot == NULL)
+		return;
+	snprintf(sub, sizeof(sub), "%.*s", (int) (dot - cell), cell);
+	if ((k = find_place(d, sub)) >= 0)
+		d->places[k].prisoners++;
 }
 
 static void
-track_alarm(demo *d, const char *id)
+track_alarm(demo *d, const char *id, int level, int64_t sim)
 {
 	if (id == NULL || d->nalarms >= DEMO_MAX_ALARMS)
 		return;
 	snprintf(d->alarms[d->nalarms].id, sizeof(d->alarms[0].id), "%s", id);
-	d->alarms[d->nalarms].busy    = 0;
-	d->alarms[d->nalarms++].stage = 0;
+	d->alarms[d->nalarms].busy        = 0;
+	d->alarms[d->nalarms].level       = level;
+	d->alarms[d->nalarms].next_sim_ms = sim + d->step_ms;
+	d->alarms[d->nalarms++].stage     = 0;
 }
 
 static int
@@ -169,7 +201,8 @@ submit_counts(demo *d, demo_job *prev, const char *id)
 	send(d, j, "prison.rollcall.submit",
 	    json_pack("{s:s,s:[{s:s,s:i,s:i}]}", "id", id, "counts",
 	        "location", pl->path, "counted", pl->prisoners - missing,
-	        "out", 0));
+	        "out", 0),
+	    "area_officer");
 }
 
 static void
@@ -185,24 +218,50 @@ on_reply(void *ud, int status, const xz_msg *reply)
 	json_t *it;
 	int     k;
 
-	if (err)
+	if (err) {
 		d->host->counter_add(d->self, "replies_refused", 1);
+		if (reply && reply->len)
+			d->host->log(d->self, XZ_LOG_DEBUG, "refused: %.*s",
+			    (int) reply->len, (const char *) reply->data);
+	}
 	switch (j->type) {
+	case J_PLACES:
+		d->loading--;
+		json_array_foreach(json_object_get(o, "items"), i, it)
+		{
+			add_place(d,
+			    json_string_value(json_object_get(it, "id")) ?: "",
+			    json_string_value(json_object_get(it, "type"))
+			        ?: "");
+		}
+		if (!err)
+			d->have_places = 1;
+		break;
 	case J_PRISONERS:
+		d->loading--;
+		json_array_foreach(json_object_get(o, "items"), i, it)
+		{
+			const char *cell
+			    = json_string_value(json_object_get(it, "cell"));
+			if (cell)
+				count_prisoner(d, cell);
+		}
+		if (err)
+			d->have_places = 1; /* ask again */
+		else
+			d->host->log(d->self, XZ_LOG_INFO,
+			    "%d places, %zu prisoners", d->nplaces,
+			    json_array_size(json_object_get(o, "items")));
+		break;
 	case J_RESIDENTS:
 		d->loading--;
 		json_array_foreach(json_object_get(o, "items"), i, it)
 		{
 			const char *rid
 			    = json_string_value(json_object_get(it, "id"));
-			if (j->type == J_PRISONERS) {
-				const char *cell = json_string_value(
-				    json_object_get(it, "cell"));
-				if (cell)
-					add_place(d, cell);
-			} else if (rid && d->nresidents < DEMO_MAX_RESIDENTS) {
-				const char *ph = json_string_value(
-				    json_object_get(it, "state"));
+			const char *ph
+			    = json_string_value(json_object_get(it, "state"));
+			if (rid && d->nresidents < DEMO_MAX_RESIDENTS) {
 				snprintf(d->residents[d->nresidents].id,
 				    sizeof(d->residents[0].id), "%s", rid);
 				snprintf(d->residents[d->nresidents++].phase,
@@ -210,20 +269,21 @@ on_reply(void *ud, int status, const xz_msg *reply)
 				    ph ? ph : "");
 			}
 		}
-		if (!err)
-			d->host->log(d->self, XZ_LOG_INFO, "%s: %zu record(s)",
-			    j->type == J_PRISONERS ? "prisoners" : "residents",
-			    json_array_size(json_object_get(o, "items")));
+		d->have_residents = 1; /* none (no rehab plugin) is fine too */
 		break;
 	case J_RAISE:
 		if (id)
-			track_alarm(d, id);
+			track_alarm(d, id,
+			    (int) json_integer_value(
+			        json_object_get(o, "level")),
+			    d->last_sim_ms);
 		break;
 	case J_ACTION:
 		k = find_alarm(d, j->id);
 		if (k < 0)
 			break;
-		d->alarms[k].busy = 0;
+		d->alarms[k].busy        = 0;
+		d->alarms[k].next_sim_ms = d->last_sim_ms + d->step_ms;
 		if (err || d->alarms[k].stage + 1 >= N_STAGES
 		    || strcmp(json_string_value(json_object_get(o, "state"))
 		               ?: "",
@@ -241,7 +301,8 @@ on_reply(void *ud, int status, const xz_msg *reply)
 				n->discrepancy = j->discrepancy;
 				snprintf(n->id, sizeof(n->id), "%s", id);
 				send(d, n, "prison.rollcall.start",
-				    json_pack("{s:s}", "id", id));
+				    json_pack("{s:s}", "id", id),
+				    "area_officer");
 			}
 		}
 		break;
@@ -252,7 +313,8 @@ on_reply(void *ud, int status, const xz_msg *reply)
 	case J_RC_SUBMIT:
 		if (o && json_object_get(o, "alarm_id")) {
 			track_alarm(d,
-			    json_string_value(json_object_get(o, "alarm_id")));
+			    json_string_value(json_object_get(o, "alarm_id")),
+			    1, d->last_sim_ms);
 			if (d->nrecounts < DEMO_MAX_RECOUNTS) {
 				snprintf(d->recounts[d->nrecounts].id,
 				    sizeof(d->recounts[0].id), "%s", j->id);
@@ -270,88 +332,88 @@ on_reply(void *ud, int status, const xz_msg *reply)
 static void
 raise_alarm(demo *d)
 {
-	demo_job *j  = job_new(d, J_RAISE);
-	int       p  = (int) demo_rand(d, (uint32_t) d->nplaces);
-	int       lv = demo_rand(d, 10) == 0 ? 2 : 1;
+	static const char *const sensor_kinds[] = { "PERIMETER", "FIGHT",
+		"SELF_HARM", "FIRE", "MEDICAL", "DRONE", "CONTRABAND" };
+	demo_job                *j              = job_new(d, J_RAISE);
+	int                      p = (int) demo_rand(d, (uint32_t) d->nplaces);
+	int                      lv   = demo_rand(d, 10) == 0 ? 2 : 1;
+	const char              *kind = sensor_kinds[demo_rand(d, 7)];
 
 	if (j == NULL)
 		return;
 	send(d, j, "prison.alarm.raise",
-	    json_pack("{s:s,s:i,s:s,s:s}", "kind",
-	        sensor_kinds[demo_rand(d, 7)], "level", lv, "location",
-	        d->places[p].path, "source",
-	        demo_rand(d, 3) ? "sensor" : "video"));
+	    json_pack("{s:s,s:i,s:s,s:s}", "kind", kind, "level", lv,
+	        "location", d->places[p].path, "source",
+	        demo_rand(d, 3) ? "sensor" : "video"),
+	    "sensor");
 }
 
+/* The next step of alarm k, as the role that takes it. */
 static void
-progress_alarm(demo *d)
+step_alarm(demo *d, int k)
 {
-	int         k = (int) demo_rand(d, (uint32_t) d->nalarms);
-	demo_alarm *a;
-	demo_job   *j;
-	const char *action;
+	demo_alarm *a = &d->alarms[k];
+	demo_job   *j = job_new(d, J_ACTION);
+	const char *action, *role;
 	json_t     *body;
+	char        topic[64];
 
-	/* one request at a time per alarm, as one operator works it */
-	for (int tries = 0; d->alarms[k].busy && tries < d->nalarms; tries++)
-		k = (k + 1) % d->nalarms;
-	a = &d->alarms[k];
-	if (a->busy)
-		return;
-	j      = job_new(d, J_ACTION);
-	action = next_action[a->stage];
 	if (j == NULL)
 		return;
-	a->busy      = 1;
-	size_t idlen = strnlen(a->id, sizeof(j->id) - 1);
-	memmove(j->id, a->id, idlen); /* gcc cannot prove they differ */
-	j->id[idlen] = '\0';
+	action  = next_action[a->stage];
+	role    = step_role[a->stage];
+	a->busy = 1;
+	snprintf(j->id, sizeof(j->id), "%s", a->id);
 	if (a->stage == 0 && demo_rand(d, 8) == 0)
 		action = "dismiss";
 	body = json_pack("{s:s}", "id", a->id);
 	if (strcmp(action, "dispatch") == 0)
 		json_object_set_new(body, "unit",
-		    json_string(demo_rand(d, 2) ? "response-team-1"
-		                                : "response-team-2"));
+		    json_string(demo_rand(d, 2) ? "处置一组" : "处置二组"));
 	if (strcmp(action, "resolve") == 0)
 		json_object_set_new(
-		    body, "outcome", json_string("situation under control"));
+		    body, "outcome", json_string("现场已控制"));
 	if (strcmp(action, "dismiss") == 0)
-		json_object_set_new(
-		    body, "reason", json_string("sensor fault: wind"));
-	{
-		char topic[64];
-		snprintf(topic, sizeof(topic), "prison.alarm.%s", action);
-		send(d, j, topic, body);
+		json_object_set_new(body, "reason", json_string("误报：大风"));
+	snprintf(topic, sizeof(topic), "prison.alarm.%s", action);
+	send(d, j, topic, body, role);
+}
+
+/* Every sub-area is counted at a roll-call time. */
+static void
+rollcall_all(demo *d)
+{
+	for (int i = 0; i < d->nplaces; i++) {
+		demo_job *j;
+		if (!d->places[i].subarea)
+			continue;
+		if ((j = job_new(d, J_RC_SCHEDULE)) == NULL)
+			return;
+		j->place = i;
+		j->discrepancy
+		    = (int64_t) demo_rand(d, 100) < d->discrepancy_pc;
+		send(d, j, "prison.rollcall.schedule",
+		    json_pack("{s:s}", "location", d->places[i].path),
+		    "area_officer");
 	}
 }
 
+/* A discrepancy found at the last roll call: the recount balances. */
 static void
-rollcall(demo *d)
+recount(demo *d)
 {
-	demo_job *j;
+	int       k = d->nrecounts - 1;
+	demo_job *j = job_new(d, J_RC_RECOUNT);
 
-	if (d->nrecounts > 0 && demo_rand(d, 2) == 0) {
-		int k = d->nrecounts - 1;
-		if ((j = job_new(d, J_RC_RECOUNT)) == NULL)
-			return;
-		send(d, j, "prison.rollcall.reconcile",
-		    json_pack("{s:s,s:s,s:[{s:s,s:i,s:i}]}", "id",
-		        d->recounts[k].id, "reason",
-		        "recount: one prisoner in healthcare", "counts",
-		        "location", d->places[d->recounts[k].place].path,
-		        "counted",
-		        d->places[d->recounts[k].place].prisoners - 1, "out",
-		        1));
-		d->nrecounts--;
+	if (j == NULL)
 		return;
-	}
-	if ((j = job_new(d, J_RC_SCHEDULE)) == NULL)
-		return;
-	j->place       = (int) demo_rand(d, (uint32_t) d->nplaces);
-	j->discrepancy = (int64_t) demo_rand(d, 100) < d->discrepancy_pc;
-	send(d, j, "prison.rollcall.schedule",
-	    json_pack("{s:s}", "location", d->places[j->place].path));
+	send(d, j, "prison.rollcall.reconcile",
+	    json_pack("{s:s,s:s,s:[{s:s,s:i,s:i}]}", "id", d->recounts[k].id,
+	        "reason", "复点：一名罪犯在监狱医院", "counts", "location",
+	        d->places[d->recounts[k].place].path, "counted",
+	        d->places[d->recounts[k].place].prisoners - 1, "out", 1),
+	    "area_officer");
+	d->nrecounts--;
 }
 
 static void
@@ -391,28 +453,67 @@ assessment(demo *d)
 	}
 }
 
+/* Did the local time of day `minute` pass in (from, to]? */
+static int
+crossed(demo *d, int minute, int64_t from, int64_t to)
+{
+	const int64_t day = 86400000;
+	int64_t       lf = from + d->tz_ms, lt = to + d->tz_ms;
+	int64_t       t = lf - ((lf % day) + day) % day + minute * 60000;
+
+	for (; t <= lt; t += day)
+		if (t > lf)
+			return 1;
+	return 0;
+}
+
 void
 demo_tick(demo *d)
 {
-	uint32_t r = demo_rand(d, 100);
-	/* an alarm takes six operator steps: raise about one alarm for six
-	 * steps, and none while many are being worked, so the open alarms
-	 * stay bounded like a real shift's */
-	int can_raise = d->nplaces && d->nalarms < DEMO_MAX_ALARMS / 2;
+	int64_t now = (int64_t) d->host->now_ms(d->self);
+	int64_t sim = d->anchor_sim_ms + (now - d->anchor_node_ms) * d->speed;
+	int64_t dt  = sim - d->last_sim_ms;
+	int     open;
 
 	d->ticks++;
-	if ((d->nplaces == 0 || d->nresidents == 0) && d->loading == 0
-	    && (d->ticks == 1 || d->ticks % 20 == 0))
+	if ((!d->have_places || d->have_places == 1 || !d->have_residents)
+	    && d->loading == 0)
 		demo_load(d);
-	if (r < 12 && can_raise)
+	if (d->have_places < 2 || dt <= 0) {
+		d->last_sim_ms = sim;
+		return;
+	}
+	/* roll calls at their times of day */
+	for (int i = 0; i < d->nrc_times; i++)
+		if (crossed(d, d->rc_times[i], d->last_sim_ms, sim))
+			rollcall_all(d);
+	d->last_sim_ms = sim;
+	/* a discrepancy is recounted at the next tick */
+	while (d->nrecounts > 0)
+		recount(d);
+	/* the operators' steps that are due, one request per alarm */
+	for (int k = 0; k < d->nalarms; k++)
+		if (!d->alarms[k].busy && d->alarms[k].next_sim_ms <= sim)
+			step_alarm(d, k);
+	/* new alarms: alarms_per_shift on average, never more than
+	 * max_open of ours open at once */
+	d->acc_alarms += (double) d->alarms_per_shift * (double) dt
+	    / (double) d->shift_ms * (0.5 + demo_rand(d, 1000) / 1000.0);
+	if (d->acc_alarms > (double) d->max_open)
+		d->acc_alarms = (double) d->max_open;
+	open = d->nalarms;
+	for (; d->acc_alarms >= 1.0 && d->nplaces; d->acc_alarms -= 1.0) {
+		if (open >= d->max_open)
+			continue; /* too much on: this one is not raised */
 		raise_alarm(d);
-	else if (r < 72 && d->nalarms)
-		progress_alarm(d);
-	else if (r < 72 && can_raise)
-		raise_alarm(d);
-	else if (r < 80 && d->nplaces)
-		rollcall(d);
-	else if (d->nresidents)
-		assessment(d);
+		open++;
+	}
+	d->acc_assess += (double) d->assessments_per_shift * (double) dt
+	    / (double) d->shift_ms;
+	if (d->acc_assess > 10.0)
+		d->acc_assess = 10.0;
+	for (; d->acc_assess >= 1.0; d->acc_assess -= 1.0)
+		if (d->nresidents)
+			assessment(d);
 	d->host->counter_add(d->self, "ticks", 1);
 }

@@ -1,18 +1,25 @@
 /*
- * alarm.c - command-center alarms: raise, the operator actions of the
- * alarm machine (prison_fsm.c), per-level SLA timers on the kernel clock
- * and automatic escalation, statistics.
+ * alarm.c - command-center alarms: raise (at registered locations only,
+ * with the location's cameras as video-linkage references), the operator
+ * actions of the alarm machine (prison_fsm.c), per-level SLA clocks on
+ * the kernel clock and the escalation chain, statistics.
  *
  * SLA: a RAISED (or REOPENED) alarm must be acknowledged within
- * ack_sla_s[level] of being raised (or escalated); an ACKNOWLEDGED alarm
- * must be dispatched (or resolved) within dispatch_sla_s[level] of its
+ * ack_sla_s[level] of being raised; an ACKNOWLEDGED alarm must be
+ * dispatched (or resolved) within dispatch_sla_s[level] of its
  * acknowledgement. The due time is stored with the alarm (due_ms), so a
  * restarted node re-arms every timer from the store; an overdue alarm
- * escalates at once. A missed SLA publishes prison.alarm.sla-breached and
- * escalates the alarm one level (prison.alarm.escalated, with a new due
- * time for the new level); at level 3 the breach is published and the
- * clock stops (the alarm is at the top already).
+ * escalates at once.
+ *
+ * A missed clock publishes prison.alarm.sla-breached and moves the alarm
+ * one step up the chain (prison.alarm.escalated, with "notify"): step 1
+ * the duty leader (值班领导), step 2 the prison's leadership (监狱领导),
+ * step 3 the provincial bureau (省监狱管理局), told on prison.report.upward;
+ * each step raises the level by one up to 3 and has its own clock
+ * (chain_s[step]). After the bureau the clock repeats every chain_s[3]
+ * with a new upward report until someone acts: no alarm goes silent.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,22 +31,6 @@ struct sla_slot {
 	uint64_t  timer;
 	char      id[48];
 };
-
-static const char *const alarm_kinds[] = { "PERIMETER", "FIGHT", "SELF_HARM",
-	"FIRE", "MEDICAL", "DRONE", "ROLLCALL_DISCREPANCY", "ESCAPE",
-	"CONTRABAND", "ASSAULT_ON_STAFF", "EQUIPMENT", NULL };
-
-static const char *const alarm_sources[]
-    = { "sensor", "staff", "video", "system", NULL };
-
-static int
-in_list(const char *const *list, const char *s)
-{
-	for (; s && *list; list++)
-		if (strcmp(*list, s) == 0)
-			return 1;
-	return 0;
-}
 
 /* The SLA stage of a state: what must happen next, or NULL. */
 static const char *
@@ -73,76 +64,95 @@ set_due(prison *p, json_t *rec, int64_t now)
 	json_object_set_new(rec, "sla_stage", json_string(stage));
 }
 
+/* The cameras of a location, or of its nearest ancestor that has any
+ * (video linkage: the operator's screen shows these); a new reference. */
+static json_t *
+cameras_of(prison *p, const char *loc)
+{
+	char id[256];
+
+	snprintf(id, sizeof(id), "%s", loc);
+	for (;;) {
+		json_t *rec  = kit_store_load(&p->c.store, "location", id);
+		json_t *cams = rec ? json_object_get(rec, "cameras") : NULL;
+		char   *dot;
+		if (json_is_array(cams) && json_array_size(cams) > 0) {
+			json_incref(cams);
+			json_decref(rec);
+			return cams;
+		}
+		json_decref(rec);
+		if ((dot = strrchr(id, '.')) == NULL)
+			return json_array();
+		*dot = '\0';
+	}
+}
+
 json_t *
 prison_alarm_raise_tx(prison *p, kit_req *r, json_t *fields, kit_err *e)
 {
 	const char *kind  = kit_str(fields, "kind");
 	int64_t     level = kit_int(fields, "level", 1);
 	const char *loc   = kit_str(fields, "location");
-	const char *src   = kit_str(fields, "source");
+	json_t     *where = NULL;
 	json_t     *rec;
 
-	if (!in_list(alarm_kinds, kind)) {
+	if (!prison_location_known(p, loc, &where)) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "prison.alarm.raise: \"kind\" must be one of PERIMETER, "
-		    "FIGHT, SELF_HARM, FIRE, MEDICAL, DRONE, "
-		    "ROLLCALL_DISCREPANCY, ESCAPE, CONTRABAND, "
-		    "ASSAULT_ON_STAFF, EQUIPMENT");
+		    PT("prison.alarm.raise: \"location\": %s is not a "
+		       "registered location (see prison.location.list)"),
+		    loc ? loc : "-");
 		goto fail;
 	}
-	if (level < 1 || level > 3) {
+	if (strcmp(kit_str(where, "state"), "ACTIVE") != 0) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "prison.alarm.raise: \"level\" must be 1, 2 or 3");
+		    PT("prison.alarm.raise: \"location\": %s is %s"), loc,
+		    prison_label(kit_str(where, "state")));
 		goto fail;
 	}
-	if (loc == NULL || loc[0] == '\0') {
-		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "prison.alarm.raise: \"location\" (a location id such as "
-		    "\"P1.A.1\") is missing");
-		goto fail;
-	}
-	if (src == NULL)
+	if (kit_str(fields, "source") == NULL)
 		json_object_set_new(fields, "source", json_string("staff"));
-	else if (!in_list(alarm_sources, src)) {
-		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "prison.alarm.raise: \"source\" must be sensor, staff, "
-		    "video or system");
-		goto fail;
-	}
-	json_object_del(fields, "id"); /* alarm ids are ours */
-	json_object_del(fields, "state");
-	json_object_del(fields, "actor");
 	json_object_set_new(fields, "level", json_integer(level));
 	json_object_set_new(fields, "state", json_string("RAISED"));
 	json_object_set_new(fields, "raised_ms", json_integer(r->now_ms));
+	json_object_set_new(fields, "chain_step", json_integer(0));
+	json_object_set_new(fields, "cameras", cameras_of(p, loc));
+	json_object_set_new(fields, "location_name",
+	    json_string(
+	        kit_str(where, "name") ? kit_str(where, "name") : loc));
+	json_decref(where);
 	set_due(p, fields, r->now_ms);
 	rec = kit_create_tx(&p->kinds[PK_ALARM], r, fields,
-	    json_pack("{s:s,s:I,s:s,s:s,s:I}", "kind", kind, "level",
+	    json_pack("{s:s,s:I,s:s,s:s,s:I,s:O}", "kind", kind, "level",
 	        (json_int_t) level, "location", loc, "source",
 	        kit_str(fields, "source"), "due_ms",
-	        (json_int_t) kit_int(fields, "due_ms", 0)),
+	        (json_int_t) kit_int(fields, "due_ms", 0), "cameras",
+	        json_object_get(fields, "cameras")),
 	    e);
 	return rec;
 fail:
+	json_decref(where);
 	json_decref(fields);
 	return NULL;
 }
 
-static void
-raise_fn(const kit_kind *k, kit_req *r)
+/* prison.alarm.raise (fields checked by the schema, api.c) */
+void
+prison_alarm_raise_fn(const kit_kind *k, kit_req *r)
 {
 	prison *p = k->ud;
 	kit_err e;
 	json_t *fields = json_deep_copy(r->body);
 	json_t *rec;
 
+	json_object_del(fields, "reason");
+	json_object_del(fields, "purpose");
+	json_object_del(fields, "actor");
 	if (kit_tx_begin(&p->c, &e) != 0) {
 		json_decref(fields);
 		kit_reply_err(r, &e, "alarm", NULL);
 		return;
 	}
-	json_object_del(fields, "reason");
-	json_object_del(fields, "purpose");
 	rec = prison_alarm_raise_tx(p, r, fields, &e);
 	if (rec == NULL) {
 		kit_tx_abort(&p->c);
@@ -158,6 +168,49 @@ raise_fn(const kit_kind *k, kit_req *r)
 	kit_reply(r, rec);
 }
 
+static const char *const chain_who[]
+    = { "command_duty", "duty_leader", "prison_leader", "prison_bureau" };
+
+/* One step up the escalation chain, inside the escalate transaction of
+ * an internal (clock) request: the level rises by one up to 3, the next
+ * in the chain is named on the event, and the bureau's step publishes the
+ * upward report. The step's own clock replaces the stage's. */
+static void
+chain_step(prison *p, kit_req *r, json_t *rec, json_t *ev)
+{
+	int64_t step  = kit_int(rec, "chain_step", 0) + 1;
+	int64_t level = kit_int(rec, "level", 1);
+
+	if (step > 3)
+		step = 3;
+	json_object_set_new(rec, "chain_step", json_integer(step));
+	json_object_set_new(ev, "chain_step", json_integer(step));
+	json_object_set_new(ev, "notify", json_string(chain_who[step]));
+	if (level < 3)
+		json_object_set_new(rec, "level", json_integer(level + 1));
+	json_object_set_new(
+	    rec, "due_ms", json_integer(r->now_ms + p->chain_s[step] * 1000));
+	if (step == 3) {
+		json_object_set_new(
+		    rec, "bureau_notified_ms", json_integer(r->now_ms));
+		json_object_set_new(rec, "bureau_reports",
+		    json_integer(kit_int(rec, "bureau_reports", 0) + 1));
+		kit_emit(&p->c, "prison.report.upward",
+		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:I,s:I,"
+		              "s:I}",
+		        "type", "ALARM", "to", p->bureau_agency, "agency",
+		        p->agency, "alarm_id", kit_str(rec, "id"), "kind",
+		        kit_str(rec, "kind"), "level",
+		        (json_int_t) kit_int(rec, "level", 3), "location",
+		        kit_str(rec, "location"), "state",
+		        kit_str(rec, "state"), "stage",
+		        kit_str(rec, "sla_stage") ?: "", "raised_ms",
+		        (json_int_t) kit_int(rec, "raised_ms", 0), "report",
+		        (json_int_t) kit_int(rec, "bureau_reports", 1),
+		        "at_ms", (json_int_t) r->now_ms));
+	}
+}
+
 /* In the transaction of an alarm action: levels, SLA, action data. */
 static int
 on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
@@ -167,13 +220,19 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 	int64_t     level = kit_int(rec, "level", 1);
 	const char *a     = t->action;
 
-	if (strcmp(a, "escalate") == 0) {
+	if (strcmp(a, "escalate") == 0 && r->msg == NULL) {
+		chain_step(p, r, rec, ev);
+		json_object_set_new(ev, "from_level", json_integer(level));
+		json_object_set_new(ev, "to_level",
+		    json_integer(kit_int(rec, "level", level)));
+		json_object_set_new(rec, "escalations",
+		    json_integer(kit_int(rec, "escalations", 0) + 1));
+	} else if (strcmp(a, "escalate") == 0) {
 		int64_t to = kit_int(r->body, "level", level + 1);
 		if (to <= level || to > 3) {
 			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "alarm %s is at level %lld: escalate needs a "
-			    "higher "
-			    "level, at most 3",
+			    PT("alarm %s is at level %lld: escalate needs a "
+			       "higher level, at most 3"),
 			    kit_str(rec, "id"), (long long) level);
 			return -1;
 		}
@@ -185,25 +244,11 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		set_due(p, rec, r->now_ms);
 	} else if (strcmp(a, "dispatch") == 0) {
 		const char *unit = kit_str(r->body, "unit");
-		if (unit == NULL) {
-			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "prison.alarm.dispatch: \"unit\" (the response "
-			    "team sent) is missing");
-			return -1;
-		}
 		json_object_set_new(rec, "unit", json_string(unit));
 		json_object_set_new(ev, "unit", json_string(unit));
 	} else if (strcmp(a, "attach-evidence") == 0) {
 		json_t *evd = json_object_get(r->body, "evidence");
 		json_t *arr = json_object_get(rec, "evidence");
-		if (!json_is_object(evd)) {
-			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "prison.alarm.attach-evidence: \"evidence\" must "
-			    "be an object such as {\"kind\":\"VIDEO\","
-			    "\"ref\":\"cam-12/2026-11-29T05:00\","
-			    "\"sha256\":\"...\"}");
-			return -1;
-		}
 		if (!json_is_array(arr)) {
 			arr = json_array();
 			json_object_set_new(rec, "evidence", arr);
@@ -225,9 +270,11 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 	    ev, "level", json_integer(kit_int(rec, "level", 1)));
 	json_object_set_new(
 	    ev, "location", json_string(kit_str(rec, "location") ?: ""));
-	/* the incident report drafted from a resolved alarm */
-	if (strcmp(a, "resolve") == 0 && p->incident_auto_draft
-	    && json_object_get(rec, "incident_id") == NULL) {
+	if (strcmp(a, "resolve") != 0 || !p->incident_auto_draft)
+		return 0;
+	/* the incident report: drafted from the first resolve, updated
+	 * with the outcome of every later one */
+	if (json_object_get(rec, "incident_id") == NULL) {
 		json_t *inc = prison_incident_from_alarm_tx(p, r, rec, e);
 		if (inc == NULL)
 			return -1;
@@ -236,8 +283,11 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		json_object_set_new(
 		    ev, "incident_id", json_string(kit_str(inc, "id")));
 		json_decref(inc);
+		return 0;
 	}
-	return 0;
+	json_object_set_new(
+	    ev, "incident_id", json_string(kit_str(rec, "incident_id")));
+	return prison_incident_alarm_resolved_tx(p, r, rec, e);
 }
 
 static void
@@ -247,40 +297,6 @@ after_action(
 	(void) r;
 	(void) t;
 	prison_alarm_arm(k->ud, kit_str(rec, "id"), kit_int(rec, "due_ms", 0));
-}
-
-/* An SLA missed at level 3: there is no higher level; the breach is
- * recorded in the history and the clock stops. */
-static void
-stop_clock(prison *p, kit_req *r, json_t *rec, const char *why)
-{
-	kit_err    e;
-	kit_change ch = { .action = "sla-breach",
-		.from             = kit_str(rec, "state"),
-		.to               = kit_str(rec, "state"),
-		.who              = r->actor.user,
-		.role             = r->actor.role,
-		.why              = why,
-		.at_ms            = r->now_ms };
-
-	json_object_set_new(rec, "due_ms", json_integer(0));
-	json_object_del(rec, "sla_stage");
-	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
-	if (kit_tx_begin(&p->c, &e) != 0)
-		goto fail;
-	if (kit_store_save(&p->c.store, "alarm", rec, 0) != 0
-	    || kit_store_history_add(
-	           &p->c.store, "alarm", kit_str(rec, "id"), &ch)
-	        != 0) {
-		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
-		kit_tx_abort(&p->c);
-		goto fail;
-	}
-	if (kit_tx_commit(&p->c, &e) == 0)
-		return;
-fail:
-	p->c.host->log(p->c.self, XZ_LOG_ERROR, "alarm %s: %s",
-	    kit_str(rec, "id"), e.msg);
 }
 
 static void
@@ -293,7 +309,7 @@ on_timer(void *ud, uint64_t timer_id)
 	kit_err    e;
 	json_t    *rec;
 	char       id[48];
-	char       why[160];
+	char       why[200];
 
 	(void) timer_id;
 	for (pp = &p->slots; *pp && *pp != s; pp = &(*pp)->next)
@@ -311,6 +327,7 @@ on_timer(void *ud, uint64_t timer_id)
 	}
 	int64_t     due   = kit_int(rec, "due_ms", 0);
 	int64_t     level = kit_int(rec, "level", 1);
+	int64_t     step  = kit_int(rec, "chain_step", 0);
 	const char *stage = kit_str(rec, "sla_stage");
 	if (due == 0 || stage == NULL) {
 		json_decref(rec);
@@ -325,20 +342,20 @@ on_timer(void *ud, uint64_t timer_id)
 	}
 	p->c.host->counter_add(p->c.self, "sla_breaches", 1);
 	kit_emit(&p->c, "prison.alarm.sla-breached",
-	    json_pack("{s:s,s:s,s:I,s:I,s:s,s:I}", "id", id, "stage", stage,
-	        "level", (json_int_t) level, "due_ms", (json_int_t) due,
-	        "location", kit_str(rec, "location") ?: "", "at_ms",
+	    json_pack("{s:s,s:s,s:I,s:I,s:I,s:s,s:I}", "id", id, "stage",
+	        stage, "level", (json_int_t) level, "chain_step",
+	        (json_int_t) step, "due_ms", (json_int_t) due, "location",
+	        kit_str(rec, "location") ?: "", "at_ms",
 	        (json_int_t) r.now_ms));
-	snprintf(why, sizeof(why), "%s SLA of level %lld missed", stage,
-	    (long long) level);
+	if (step == 0)
+		snprintf(why, sizeof(why), "%s SLA of level %lld missed",
+		    stage, (long long) level);
+	else
+		snprintf(why, sizeof(why),
+		    "%s still pending at level %lld after %s was told", stage,
+		    (long long) level, chain_who[step]);
 	json_object_set_new(r.body, "reason", json_string(why));
 	r.why = kit_str(r.body, "reason");
-	if (level >= 3) {
-		stop_clock(p, &r, rec, why);
-		json_decref(rec);
-		kit_req_done(&r);
-		return;
-	}
 	json_decref(rec);
 	rec = kit_apply(&p->kinds[PK_ALARM], &r, id, "escalate", &e);
 	if (rec == NULL)
@@ -346,8 +363,9 @@ on_timer(void *ud, uint64_t timer_id)
 		    "alarm %s: SLA escalation failed: %s", id, e.msg);
 	else
 		p->c.host->log(p->c.self, XZ_LOG_INFO,
-		    "alarm %s: %s; now level %lld", id, why,
-		    (long long) kit_int(rec, "level", 1));
+		    "alarm %s: %s; now level %lld, %s told", id, why,
+		    (long long) kit_int(rec, "level", 1),
+		    chain_who[kit_int(rec, "chain_step", 1) & 3]);
 	json_decref(rec);
 	kit_req_done(&r);
 }
@@ -427,33 +445,25 @@ prison_alarm_reload(prison *p)
 }
 
 /* prison.alarm.stats {}: open alarms by state and level, SLA settings. */
-static void
-stats_fn(const kit_kind *k, kit_req *r)
+void
+prison_alarm_stats_fn(const kit_kind *k, kit_req *r)
 {
 	prison *p = k->ud;
 	kit_reply(r,
-	    json_pack("{s:o,s:[I,I,I],s:[I,I,I],s:I}", "by_state",
+	    json_pack("{s:o,s:[I,I,I],s:[I,I,I],s:[I,I,I],s:I}", "by_state",
 	        kit_store_stats(&p->c.store, "alarm"), "ack_sla_s",
 	        (json_int_t) p->ack_sla_s[1], (json_int_t) p->ack_sla_s[2],
 	        (json_int_t) p->ack_sla_s[3], "dispatch_sla_s",
 	        (json_int_t) p->dispatch_sla_s[1],
 	        (json_int_t) p->dispatch_sla_s[2],
-	        (json_int_t) p->dispatch_sla_s[3], "now_ms",
-	        (json_int_t) r->now_ms));
+	        (json_int_t) p->dispatch_sla_s[3], "chain_s",
+	        (json_int_t) p->chain_s[1], (json_int_t) p->chain_s[2],
+	        (json_int_t) p->chain_s[3], "now_ms", (json_int_t) r->now_ms));
 }
 
-int
-prison_alarm_serve(prison *p)
+void
+prison_alarm_hooks(prison *p)
 {
-	kit_kind *k = &p->kinds[PK_ALARM];
-	int       rc;
-
-	k->on_action    = on_action;
-	k->after_action = after_action;
-	if ((rc = kit_serve_kind(&p->c, k)) != XZ_OK)
-		return rc;
-	if ((rc = kit_serve(&p->c, "prison.alarm.raise", k, raise_fn, 1))
-	    != XZ_OK)
-		return rc;
-	return kit_serve(&p->c, "prison.alarm.stats", k, stats_fn, 0);
+	p->kinds[PK_ALARM].on_action    = on_action;
+	p->kinds[PK_ALARM].after_action = after_action;
 }

@@ -1,7 +1,7 @@
 /*
- * prison.c - the prison plugin: descriptor, options, life cycle, and the
- * demo seed (a small prison and its prisoners, on an empty store when
- * seed_demo_data is true).
+ * prison.c - the prison plugin: descriptor, options, life cycle. The
+ * locations come from the layout (layout.c) at start; on an empty
+ * register seed_demo_data admits demo prisoners.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,14 @@
 #include "prison.h"
 
 static const xz_option_decl options[] = {
+	{ "agency", XZ_OPT_STRING, "prison-01", 0,
+	    "this prison's agency id: its staff act for it", 0, 0 },
+	{ "bureau_agency", XZ_OPT_STRING, "bureau", 0,
+	    "the provincial prison bureau's agency id", 0, 0 },
+	{ "layout_file", XZ_OPT_STRING, "", 0,
+	    "the locations (libconfig, see plugins/prison/layout.cfg); "
+	    "empty: the built-in demo layout",
+	    0, 0 },
 	{ "alarm_ack_sla_s", XZ_OPT_INT, "15", 0,
 	    "seconds to acknowledge a level-1 alarm", 1, 86400 },
 	{ "alarm_dispatch_sla_s", XZ_OPT_INT, "60", 0,
@@ -22,6 +30,16 @@ static const xz_option_decl options[] = {
 	    "seconds to acknowledge a level-3 alarm", 1, 86400 },
 	{ "alarm_dispatch_sla_l3_s", XZ_OPT_INT, "30", 0,
 	    "seconds from acknowledgement to dispatch, level 3", 1, 86400 },
+	{ "escalate_leader_s", XZ_OPT_INT, "60", 0,
+	    "seconds the duty leader has once told, before the prison's "
+	    "leadership is",
+	    1, 86400 },
+	{ "escalate_leadership_s", XZ_OPT_INT, "120", 0,
+	    "seconds the prison's leadership has once told, before the "
+	    "bureau is",
+	    1, 86400 },
+	{ "bureau_renotify_s", XZ_OPT_INT, "600", 0,
+	    "seconds between upward reports while nobody acts", 1, 86400 },
 	{ "rollcall_alarm_level", XZ_OPT_INT, "1", 0,
 	    "level of the alarm a roll-call discrepancy raises", 1, 3 },
 	{ "incident_auto_draft", XZ_OPT_BOOL, "true", 0,
@@ -29,16 +47,33 @@ static const xz_option_decl options[] = {
 	{ "kiosk_forward_h", XZ_OPT_INT, "24", 0,
 	    "hours within which a kiosk legal-aid request must be forwarded",
 	    1, 168 },
-	{ "prisoner_number_pattern", XZ_OPT_STRING, "^[A-Z][0-9]{4}[A-Z]{2}$",
-	    0, "POSIX extended regex a prisoner number must match", 0, 0 },
+	{ "prisoner_number_pattern", XZ_OPT_STRING, "^[0-9]{10}$", 0,
+	    "POSIX extended regex a prisoner number (罪犯编号) must match", 0,
+	    0 },
+	{ "treatment_levels", XZ_OPT_STRING,
+	    "STRICT,OBSERVATION,ORDINARY,LENIENT", 0,
+	    "the 分级处遇 levels, strictest first", 0, 0 },
+	{ "treatment_default", XZ_OPT_STRING, "ORDINARY", 0,
+	    "the level of a prisoner admitted without one", 0, 0 },
+	{ "visit_hours", XZ_OPT_STRING, "09:00-11:30,14:00-17:00", 0,
+	    "visiting hours (会见时间), local time", 0, 0 },
+	{ "visit_days", XZ_OPT_STRING, "1-5", 0,
+	    "visiting days, 1 = Monday .. 7 = Sunday", 0, 0 },
+	{ "visit_rooms", XZ_OPT_STRING, "HJ-1,HJ-2,HJ-3", 0, "visiting rooms",
+	    0, 0 },
+	{ "visit_slot_min", XZ_OPT_INT, "30", 0, "minutes of one visit slot",
+	    5, 480 },
+	{ "tz_offset_min", XZ_OPT_INT, "480", 0,
+	    "local time's offset from UTC in minutes (Beijing: 480)", -720,
+	    840 },
 	{ "sweep_s", XZ_OPT_INT, "60", 0,
 	    "how often overdue kiosk requests are looked for, seconds", 1,
 	    3600 },
 	{ "list_max", XZ_OPT_INT, "1000", 0,
 	    "largest page a list request returns", 1, 100000 },
 	{ "seed_demo_data", XZ_OPT_BOOL, "false", 0,
-	    "on an empty store, create a demo prison P1 with 32 cells and "
-	    "40 prisoners",
+	    "on an empty register, admit 40 demo prisoners to the layout's "
+	    "cells",
 	    0, 0 },
 	{ NULL, 0, NULL, 0, NULL, 0, 0 },
 };
@@ -64,6 +99,35 @@ kind_init(prison *p, int i, const char *name, const char *prefix,
 	k->ud            = p;
 }
 
+/* Split option treatment_levels into p->treatment (p owns the buffer). */
+static int
+treatment_init(prison *p)
+{
+	const char *s = p->c.host->opt_string(p->c.self, "treatment_levels");
+	const char *d = p->c.host->opt_string(p->c.self, "treatment_default");
+	char       *save, *tok;
+	int         n = 0, has_default = 0;
+
+	p->treatment_buf = strdup(s ? s : "");
+	if (p->treatment_buf == NULL)
+		return -1;
+	for (tok = strtok_r(p->treatment_buf, ", ", &save);
+	     tok && n < PRISON_MAX_LIST; tok = strtok_r(NULL, ", ", &save)) {
+		p->treatment[n++] = tok;
+		if (d && strcmp(d, tok) == 0)
+			has_default = 1;
+	}
+	p->treatment[n] = NULL;
+	if (n == 0 || !has_default) {
+		p->c.host->log(p->c.self, XZ_LOG_ERROR,
+		    "option treatment_default \"%s\" is not one of "
+		    "treatment_levels \"%s\"",
+		    d ? d : "", s ? s : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* init allocates the plugin state; fini frees it. */
 static int
 prison_init(xz_plugin *self, const xz_host *host, void **state)
@@ -81,12 +145,22 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 		free(p);
 		return XZ_EIO;
 	}
-	p->ack_sla_s[1]         = opt_i(p, "alarm_ack_sla_s", 15);
-	p->dispatch_sla_s[1]    = opt_i(p, "alarm_dispatch_sla_s", 60);
-	p->ack_sla_s[2]         = opt_i(p, "alarm_ack_sla_l2_s", 10);
-	p->dispatch_sla_s[2]    = opt_i(p, "alarm_dispatch_sla_l2_s", 45);
-	p->ack_sla_s[3]         = opt_i(p, "alarm_ack_sla_l3_s", 5);
-	p->dispatch_sla_s[3]    = opt_i(p, "alarm_dispatch_sla_l3_s", 30);
+	p->ack_sla_s[1]      = opt_i(p, "alarm_ack_sla_s", 15);
+	p->dispatch_sla_s[1] = opt_i(p, "alarm_dispatch_sla_s", 60);
+	p->ack_sla_s[2]      = opt_i(p, "alarm_ack_sla_l2_s", 10);
+	p->dispatch_sla_s[2] = opt_i(p, "alarm_dispatch_sla_l2_s", 45);
+	p->ack_sla_s[3]      = opt_i(p, "alarm_ack_sla_l3_s", 5);
+	p->dispatch_sla_s[3] = opt_i(p, "alarm_dispatch_sla_l3_s", 30);
+	p->chain_s[1]        = opt_i(p, "escalate_leader_s", 60);
+	p->chain_s[2]        = opt_i(p, "escalate_leadership_s", 120);
+	p->chain_s[3]        = opt_i(p, "bureau_renotify_s", 600);
+	p->agency            = host->opt_string(self, "agency");
+	p->bureau_agency     = host->opt_string(self, "bureau_agency");
+	if (treatment_init(p) != 0) {
+		kit_ctx_fini(&p->c);
+		free(p);
+		return XZ_EINVAL;
+	}
 	p->rollcall_alarm_level = opt_i(p, "rollcall_alarm_level", 1);
 	p->kiosk_forward_h      = opt_i(p, "kiosk_forward_h", 24);
 	p->c.list_max           = opt_i(p, "list_max", 1000);
@@ -107,148 +181,19 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	kind_init(p, PK_KIOSK, "kiosk", "KIO", "legal-aid-requested",
 	    &prison_kiosk_fsm, 1);
 
-	if ((rc = prison_alarm_serve(p)) == XZ_OK
-	    && (rc = prison_rollcall_serve(p)) == XZ_OK)
-		rc = prison_records_serve(p);
-	if (rc != XZ_OK) {
+	prison_alarm_hooks(p);
+	prison_rollcall_hooks(p);
+	prison_records_hooks(p);
+	if ((rc = prison_api_serve(p)) != XZ_OK) {
 		host->log(
 		    self, XZ_LOG_ERROR, "subscribe: %s", host->strerror(rc));
 		kit_ctx_fini(&p->c);
+		free(p->treatment_buf);
 		free(p);
 		return rc;
 	}
 	*state = p;
 	return XZ_OK;
-}
-
-static const char *const surnames[] = { "Wang", "Li", "Zhang", "Liu", "Chen",
-	"Yang", "Zhao", "Huang", "Zhou", "Wu" };
-static const char *const given[]
-    = { "Wei", "Fang", "Jun", "Lei", "Ming", "Qiang", "Hao", "Tao" };
-
-/* One record created by the seed; -1 with e set on failure. */
-static int
-seed_one(prison *p, kit_req *r, int kind, json_t *fields, kit_err *e)
-{
-	json_t *rec = kit_create_tx(&p->kinds[kind], r, fields, NULL, e);
-	json_decref(rec);
-	return rec ? 0 : -1;
-}
-
-/* The demo prison: P1 → areas A, B → wings 1, 2 → landings 1, 2 → cells
- * 001..004 (47 locations; working capacity 2; cell 004 of each landing is
- * a specialist cell), and 40 prisoners A0001AA... in cells 001..003. */
-static int
-seed(prison *p)
-{
-	kit_req r;
-	kit_err e;
-	json_t *page
-	    = kit_store_list(&p->c.store, "location", NULL, NULL, NULL, 1, 0);
-	int64_t have = kit_int(page, "total", 0);
-	int     rc = -1, n = 0;
-	char    id[64], num[16], name[64];
-
-	json_decref(page);
-	if (have > 0)
-		return 0;
-	kit_req_internal(&p->c, &r, "system:seed", NULL);
-	if (kit_tx_begin(&p->c, &e) != 0)
-		goto out;
-	if (seed_one(p, &r, PK_LOCATION,
-	        json_pack("{s:s,s:s,s:s,s:s}", "id", "P1", "location", "P1",
-	            "type", "PRISON", "name", "Provincial Prison No. 1"),
-	        &e))
-		goto abort;
-	for (char a = 'A'; a <= 'B'; a++) {
-		snprintf(id, sizeof(id), "P1.%c", a);
-		if (seed_one(p, &r, PK_LOCATION,
-		        json_pack("{s:s,s:s,s:s,s:s}", "id", id, "location",
-		            id, "type", "AREA", "parent", "P1"),
-		        &e))
-			goto abort;
-		for (int w = 1; w <= 2; w++) {
-			snprintf(id, sizeof(id), "P1.%c.%d", a, w);
-			if (seed_one(p, &r, PK_LOCATION,
-			        json_pack("{s:s,s:s,s:s}", "id", id,
-			            "location", id, "type", "WING"),
-			        &e))
-				goto abort;
-			for (int l = 1; l <= 2; l++) {
-				snprintf(
-				    id, sizeof(id), "P1.%c.%d.%d", a, w, l);
-				if (seed_one(p, &r, PK_LOCATION,
-				        json_pack("{s:s,s:s,s:s}", "id", id,
-				            "location", id, "type", "LANDING"),
-				        &e))
-					goto abort;
-				for (int c = 1; c <= 4; c++) {
-					json_t *f;
-					snprintf(id, sizeof(id),
-					    "P1.%c.%d.%d.%03d", a, w, l, c);
-					f = json_pack(
-					    "{s:s,s:s,s:s,s:{s:i,s:i,s:i}}",
-					    "id", id, "location", id, "type",
-					    "CELL", "capacity", "certified", 2,
-					    "working", 2, "max", 3);
-					if (c == 4)
-						json_object_set_new(f,
-						    "specialist",
-						    json_string(a == 'A'
-						            ? "SAFE_CELL"
-						            : "MEDICAL"));
-					if (seed_one(
-					        p, &r, PK_LOCATION, f, &e))
-						goto abort;
-					for (int b = 0;
-					     b < 2 && c < 4 && n < 40;
-					     b++, n++) {
-						snprintf(num, sizeof(num),
-						    "A%04d%c%c", n + 1,
-						    'A' + n / 26,
-						    'A' + n % 26);
-						snprintf(name, sizeof(name),
-						    "%s %s", surnames[n % 10],
-						    given[(n / 10 + n) % 8]);
-						if (seed_one(p, &r,
-						        PK_PRISONER,
-						        json_pack(
-						            "{s:s,s:s,s:s,s:s,"
-						            "s:s,s:s,s:I}",
-						            "id", num, "name",
-						            name,
-						            "legal_status",
-						            n % 5 ? "SENTENCED"
-						                  : "REMAND",
-						            "category",
-						            n % 3 ? "C" : "B",
-						            "cell", id,
-						            "location", id,
-						            "reception_ms",
-						            (json_int_t)
-						                r.now_ms),
-						        &e))
-							goto abort;
-					}
-				}
-			}
-		}
-	}
-	if (kit_tx_commit(&p->c, &e) != 0)
-		goto out;
-	p->c.host->log(p->c.self, XZ_LOG_INFO,
-	    "seeded the demo prison P1: 47 locations (32 cells), %d "
-	    "prisoners",
-	    n);
-	rc = 0;
-	goto out;
-abort:
-	kit_tx_abort(&p->c);
-out:
-	if (rc != 0)
-		p->c.host->log(p->c.self, XZ_LOG_ERROR, "seed: %s", e.msg);
-	kit_req_done(&r);
-	return rc;
 }
 
 /* A kiosk legal-aid request not forwarded within kiosk_forward_h is
@@ -269,8 +214,10 @@ prison_start(void *state)
 	prison *p = state;
 	int     s = 0;
 
+	if (prison_layout_load(p) != 0)
+		return XZ_EINVAL;
 	p->c.host->opt_bool(p->c.self, "seed_demo_data", &s);
-	if (s && seed(p) != 0)
+	if (s && prison_seed_prisoners(p) != 0)
 		return XZ_EIO;
 	if (prison_alarm_reload(p) != 0)
 		return XZ_EIO;
@@ -307,21 +254,24 @@ prison_fini(void *state)
 	prison *p = state;
 	prison_alarm_disarm_all(p);
 	kit_ctx_fini(&p->c);
+	free(p->treatment_buf);
 	free(p);
 }
 
 static const xz_plugin_desc desc = {
 	XZ_PLUGIN_DESC_HEADER,
-	.name        = "prison",
-	.version     = "0.1.0",
-	.description = "smart-prison command center: alarms with SLA "
-	               "escalation, roll calls, incidents, visits, kiosk",
-	.options     = options,
-	.init        = prison_init,
-	.start       = prison_start,
-	.stop        = prison_stop,
-	.fini        = prison_fini,
-	.batch_end   = prison_batch_end,
+	.name    = "prison",
+	.version = "0.2.0",
+	.description
+	= "smart prison (智慧监狱) command center: alarms with SLA "
+	  "escalation up to the bureau, roll calls, incidents, "
+	  "the register, visits, kiosk",
+	.options   = options,
+	.init      = prison_init,
+	.start     = prison_start,
+	.stop      = prison_stop,
+	.fini      = prison_fini,
+	.batch_end = prison_batch_end,
 };
 
 XZ_EXPORT const xz_plugin_desc *

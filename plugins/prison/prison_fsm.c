@@ -1,6 +1,6 @@
 /*
  * prison_fsm.c - the prison's state machines as transition tables
- * (DOMAIN.md). Rows whose from equals to change data, not state.
+ * (docs/scenarios.md). Rows whose from equals to change data, not state.
  */
 #include "prison.h"
 
@@ -98,17 +98,30 @@ static const char *const visit_terminal[]
 const kit_fsm prison_visit_fsm
     = { "visit", "REQUESTED", visit_rows, N(visit_rows), visit_terminal };
 
-/* Prisoner in/out status: IN, OUT, TRANSFER. */
+/* Prisoner (罪犯): the legal status is the state. A 监狱 holds sentenced
+ * offenders only (监狱法 art. 2); remand is a 看守所's. SERVING (服刑) →
+ * RELEASED (刑满释放, art. 35), PAROLED (假释, art. 32: by the court's
+ * ruling), TEMP_OUTSIDE (暂予监外执行, arts. 25-28: by the decision),
+ * TRANSFERRED (调出); a paroled or outside prisoner may be readmitted
+ * (收监, arts. 28 and 33). Moves, 分级处遇 and the 重点罪犯 flag change
+ * data, not state. */
 static const kit_transition prisoner_rows[] = {
-	{ "move", "IN", "IN", "moved" },
-	{ "release", "IN", "OUT", "released" },
-	{ "transfer", "IN", "TRANSFER", "transfer-started" },
-	{ "receive", "TRANSFER", "IN", "received" },
-	{ "receive", "OUT", "IN", "received" },
-	{ "release", "TRANSFER", "OUT", "released" },
+	{ "move", "SERVING", "SERVING", "moved" },
+	{ "grade", "SERVING", "SERVING", "graded" },
+	{ "mark-key", "SERVING", "SERVING", "marked-key" },
+	{ "clear-key", "SERVING", "SERVING", "key-cleared" },
+	{ "release", "SERVING", "RELEASED", "released" },
+	{ "parole", "SERVING", "PAROLED", "paroled" },
+	{ "execute-outside", "SERVING", "TEMP_OUTSIDE", "executed-outside" },
+	{ "transfer", "SERVING", "TRANSFERRED", "transferred" },
+	{ "readmit", "PAROLED", "SERVING", "readmitted" },
+	{ "readmit", "TEMP_OUTSIDE", "SERVING", "readmitted" },
+	{ "release", "TEMP_OUTSIDE", "RELEASED", "released" },
 };
-const kit_fsm prison_prisoner_fsm
-    = { "prisoner", "IN", prisoner_rows, N(prisoner_rows), NULL };
+static const char *const prisoner_terminal[]
+    = { "RELEASED", "TRANSFERRED", NULL };
+const kit_fsm prison_prisoner_fsm = { "prisoner", "SERVING", prisoner_rows,
+	N(prisoner_rows), prisoner_terminal };
 
 /* Location status: ACTIVE, INACTIVE (with a deactivation reason). */
 static const kit_transition location_rows[] = {

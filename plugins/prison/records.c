@@ -1,30 +1,18 @@
 /*
  * records.c - the prison's records other than alarms and roll calls:
- * incident reports, visits, prisoners, the location tree with capacity,
- * and kiosk legal-aid requests.
+ * incident reports (狱内事件), the location tree 监狱 → 监区 → 分监区 →
+ * 监舍 with capacity, the register of prisoners (罪犯), visits (会见) in
+ * visiting hours and rooms, and kiosk legal-aid requests. Field types are
+ * the schemas' (api.c); the rules here are the ones a schema cannot say.
  */
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "idcard.h"
 #include "prison.h"
-
-static int
-in_list(const char *const *list, const char *s)
-{
-	for (; s && *list; list++)
-		if (strcmp(*list, s) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-refuse(kit_req *r, const char *subject_type, kit_code code, const char *msg)
-{
-	kit_err e;
-	kit_err_set(&e, code, "%s", msg);
-	kit_reply_err(r, &e, subject_type, NULL);
-}
 
 /* Copy the listed keys of src into dst when present. */
 static void
@@ -41,54 +29,24 @@ copy_keys(json_t *dst, json_t *src, const char *const *keys)
 
 static const char *const incident_keys[] = { "type", "location", "occurred_ms",
 	"description", "prisoners", "staff", "outcomes", NULL };
-static const char *const prisoner_roles[] = { "ASSAILANT", "VICTIM",
-	"PERPETRATOR", "INVOLVED", "WITNESS", "SUSPECTED", NULL };
-static const char *const staff_roles[]    = { "FIRST_ON_SCENE", "ACTIONED",
-	   "INVOLVED", "WITNESS", "AUTHORISING", NULL };
-
-static int
-check_people(
-    json_t *arr, const char *what, const char *const *roles, kit_err *e)
-{
-	size_t  i;
-	json_t *v;
-
-	if (arr == NULL)
-		return 0;
-	if (!json_is_array(arr))
-		goto bad;
-	json_array_foreach(arr, i, v)
-	{
-		if (kit_str(v, "id") == NULL
-		    || !in_list(roles, kit_str(v, "role")))
-			goto bad;
-	}
-	return 0;
-bad:
-	kit_err_set(e, KIT_E_BAD_REQUEST,
-	    "incident: \"%s\" must be an array of {\"id\",\"role\"} with role "
-	    "one of %s%s%s%s%s",
-	    what, roles[0], roles[1] ? ", " : "", roles[1] ? roles[1] : "",
-	    roles[2] ? ", " : "", roles[2] ? roles[2] : "");
-	return -1;
-}
 
 json_t *
 prison_incident_from_alarm_tx(prison *p, kit_req *r, json_t *alarm, kit_err *e)
 {
-	char    desc[256];
+	char    desc[2300];
 	json_t *fields;
 
 	snprintf(desc, sizeof(desc),
-	    "Drafted from alarm %s (%s, level %lld)%s%s", kit_str(alarm, "id"),
-	    kit_str(alarm, "kind"), (long long) kit_int(alarm, "level", 1),
+	    PT("Drafted from alarm %s (%s, level %lld)%s%s"),
+	    kit_str(alarm, "id"), kit_str(alarm, "kind"),
+	    (long long) kit_int(alarm, "level", 1),
 	    kit_str(alarm, "outcome") ? ": " : "",
 	    kit_str(alarm, "outcome") ? kit_str(alarm, "outcome") : "");
-	fields = json_pack("{s:s,s:s?,s:I,s:s,s:s,s:s}", "type",
+	fields = json_pack("{s:s,s:s?,s:I,s:s,s:s,s:s,s:[s?]}", "type",
 	    kit_str(alarm, "kind"), "location", kit_str(alarm, "location"),
 	    "occurred_ms", (json_int_t) kit_int(alarm, "raised_ms", 0),
 	    "description", desc, "alarm_id", kit_str(alarm, "id"), "owner",
-	    kit_str(alarm, "id"));
+	    kit_str(alarm, "id"), "outcomes", kit_str(alarm, "outcome"));
 	if (json_object_get(alarm, "prisoners"))
 		json_object_set(
 		    fields, "prisoners", json_object_get(alarm, "prisoners"));
@@ -96,9 +54,61 @@ prison_incident_from_alarm_tx(prison *p, kit_req *r, json_t *alarm, kit_err *e)
 	    json_pack("{s:s}", "alarm_id", kit_str(alarm, "id")), e);
 }
 
+int
+prison_incident_alarm_resolved_tx(
+    prison *p, kit_req *r, json_t *alarm, kit_err *e)
+{
+	const char *id  = kit_str(alarm, "incident_id");
+	json_t     *inc = kit_store_load(&p->c.store, "incident", id);
+	json_t     *out;
+	char        from[64];
+	char        desc[2300];
+	int         rc;
+
+	if (inc == NULL)
+		return 0; /* removed as a duplicate: nothing to update */
+	snprintf(from, sizeof(from), "%s", kit_str(inc, "state"));
+	out = json_object_get(inc, "outcomes");
+	if (!json_is_array(out)) {
+		out = json_array();
+		json_object_set_new(inc, "outcomes", out);
+	}
+	if (kit_str(alarm, "outcome"))
+		json_array_append_new(
+		    out, json_string(kit_str(alarm, "outcome")));
+	snprintf(desc, sizeof(desc),
+	    PT("%s\nAlarm %s resolved again (level %lld)%s%s"),
+	    kit_str(inc, "description") ? kit_str(inc, "description") : "",
+	    kit_str(alarm, "id"), (long long) kit_int(alarm, "level", 1),
+	    kit_str(alarm, "outcome") ? ": " : "",
+	    kit_str(alarm, "outcome") ? kit_str(alarm, "outcome") : "");
+	json_object_set_new(inc, "description", json_string(desc));
+	json_object_set_new(inc, "updated_ms", json_integer(r->now_ms));
+	/* a closed report comes back for review; a draft stays a draft */
+	if (strcmp(from, "CLOSED") == 0
+	    || strcmp(from, "AWAITING_REVIEW") == 0)
+		json_object_set_new(inc, "state",
+		    json_string(strcmp(from, "CLOSED") == 0
+		            ? "REOPENED"
+		            : "NEEDS_UPDATING"));
+	rc = kit_record_write(
+	    r, "incident", inc, 0, "alarm-resolved", from, r->why, e);
+	if (rc == 0) {
+		kit_emit(&p->c, "prison.incident.updated",
+		    json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:I}", "id", id,
+		        "from", from, "to", kit_str(inc, "state"), "alarm_id",
+		        kit_str(alarm, "id"), "outcome",
+		        kit_str(alarm, "outcome"), "who", r->actor.user,
+		        "at_ms", (json_int_t) r->now_ms));
+		kit_audit(r, "UPDATE", "incident", id, "ok");
+	}
+	json_decref(inc);
+	return rc;
+}
+
 /* prison.incident.draft {"alarm_id"} or {"type","location",...} */
-static void
-incident_draft_fn(const kit_kind *k, kit_req *r)
+void
+prison_incident_draft_fn(const kit_kind *k, kit_req *r)
 {
 	prison     *p        = k->ud;
 	const char *alarm_id = kit_str(r->body, "alarm_id");
@@ -109,17 +119,16 @@ incident_draft_fn(const kit_kind *k, kit_req *r)
 		json_t *alarm = kit_store_load(&p->c.store, "alarm", alarm_id);
 		json_t *rec;
 		if (alarm == NULL) {
-			kit_err_set(&e, KIT_E_NOT_FOUND, "no alarm with id %s",
+			prison_refuse(r, "incident", KIT_E_NOT_FOUND,
+			    PT("no %s with id %s"), prison_label("alarm"),
 			    alarm_id);
-			kit_reply_err(r, &e, "incident", NULL);
 			return;
 		}
 		if (kit_str(alarm, "incident_id")) {
-			kit_err_set(&e, KIT_E_EXISTS,
-			    "alarm %s already has incident report %s",
+			prison_refuse(r, "incident", KIT_E_EXISTS,
+			    PT("alarm %s already has incident report %s"),
 			    alarm_id, kit_str(alarm, "incident_id"));
 			json_decref(alarm);
-			kit_reply_err(r, &e, "incident", NULL);
 			return;
 		}
 		if (kit_tx_begin(&p->c, &e) != 0) {
@@ -155,18 +164,16 @@ incident_draft_fn(const kit_kind *k, kit_req *r)
 	}
 	if (kit_str(r->body, "type") == NULL
 	    || kit_str(r->body, "location") == NULL) {
-		refuse(r, "incident", KIT_E_BAD_REQUEST,
-		    "prison.incident.draft: give \"alarm_id\", or \"type\" "
-		    "and \"location\"");
+		prison_refuse(r, "incident", KIT_E_BAD_REQUEST,
+		    PT("prison.incident.draft: give \"alarm_id\", or "
+		       "\"type\" and \"location\""));
 		return;
 	}
-	if (check_people(json_object_get(r->body, "prisoners"), "prisoners",
-	        prisoner_roles, &e)
-	        != 0
-	    || check_people(
-	           json_object_get(r->body, "staff"), "staff", staff_roles, &e)
-	        != 0) {
-		kit_reply_err(r, &e, "incident", NULL);
+	if (!prison_location_known(p, kit_str(r->body, "location"), NULL)) {
+		prison_refuse(r, "incident", KIT_E_BAD_REQUEST,
+		    PT("prison.incident.draft: \"location\": %s is not a "
+		       "registered location"),
+		    kit_str(r->body, "location"));
 		return;
 	}
 	fields = json_object();
@@ -179,108 +186,90 @@ static int
 incident_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
     json_t *rec, json_t *ev, kit_err *e)
 {
-	json_t *ch = json_object_get(r->body, "changes");
-
 	(void) k;
 	(void) ev;
-	if (strcmp(t->action, "update") != 0)
-		return 0;
-	if (!json_is_object(ch)) {
-		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "prison.incident.update: \"changes\" must be an object "
-		    "with any of description, prisoners, staff, outcomes");
-		return -1;
-	}
-	if (check_people(json_object_get(ch, "prisoners"), "prisoners",
-	        prisoner_roles, e)
-	        != 0
-	    || check_people(
-	           json_object_get(ch, "staff"), "staff", staff_roles, e)
-	        != 0)
-		return -1;
-	copy_keys(rec, ch, incident_keys);
+	(void) e;
+	if (strcmp(t->action, "update") == 0)
+		copy_keys(
+		    rec, json_object_get(r->body, "changes"), incident_keys);
 	return 0;
 }
 
 /* ---- the location tree ----------------------------------------------- */
 
-static const char *const location_types[]
-    = { "PRISON", "AREA", "WING", "LANDING", "CELL", NULL };
-static const char *const specialist_types[]
-    = { "SAFE_CELL", "CONSTANT_SUPERVISION", "MEDICAL", NULL };
-static const char *const deactivation_reasons[]
-    = { "DAMAGED", "SECURITY_SEALED", "STAFF_SHORTAGE", NULL };
+/* The type a location's parent must have. */
+static const char *
+parent_type(const char *type)
+{
+	if (strcmp(type, "AREA") == 0)
+		return "PRISON";
+	if (strcmp(type, "SUBAREA") == 0)
+		return "AREA";
+	if (strcmp(type, "CELL") == 0)
+		return "SUBAREA";
+	return NULL; /* a ZONE hangs anywhere; a PRISON is the root */
+}
 
-/* Prisoners IN at a location (exactly there, or below with subtree). */
+/* Prisoners SERVING at a location (exactly there, or below). */
 static int64_t
 occupancy(prison *p, const char *loc)
 {
-	json_t *page
-	    = kit_store_list(&p->c.store, "prisoner", "IN", loc, NULL, 1, 0);
+	json_t *page = kit_store_list(
+	    &p->c.store, "prisoner", "SERVING", loc, NULL, 1, 0);
 	int64_t n = kit_int(page, "total", 0);
 	json_decref(page);
 	return n;
 }
 
-/* prison.location.create {"id":"P1.A.1.2.005","type","name","capacity":
- * {"certified","working","max"},"specialist"} */
-static void
-location_create_fn(const kit_kind *k, kit_req *r)
+/* prison.location.create {"id":"5101.01.1.105","type":"CELL","name",
+ * "capacity":12,"cameras":[...],"zone"} */
+void
+prison_location_create_fn(const kit_kind *k, kit_req *r)
 {
 	prison     *p    = k->ud;
 	const char *id   = kit_str(r->body, "id");
 	const char *type = kit_str(r->body, "type");
-	const char *sp   = kit_str(r->body, "specialist");
-	json_t     *cap  = json_object_get(r->body, "capacity");
-	const char *dot;
+	const char *dot  = strrchr(id, '.');
+	const char *pt   = parent_type(type);
 	json_t     *fields;
-	char        msg[400];
 
-	if (id == NULL || !in_list(location_types, type)) {
-		refuse(r, "location", KIT_E_BAD_REQUEST,
-		    "prison.location.create: \"id\" (a dotted path such as "
-		    "P1.A.1.2.005) and \"type\" (PRISON, AREA, WING, LANDING "
-		    "or CELL) are required");
-		return;
-	}
-	if (sp && !in_list(specialist_types, sp)) {
-		refuse(r, "location", KIT_E_BAD_REQUEST,
-		    "prison.location.create: \"specialist\" must be "
-		    "SAFE_CELL, CONSTANT_SUPERVISION or MEDICAL");
+	if ((dot == NULL) != (strcmp(type, "PRISON") == 0)) {
+		prison_refuse(r, "location", KIT_E_BAD_REQUEST,
+		    PT("prison.location.create: a PRISON id has no dot; "
+		       "every other location is PARENT.CODE"));
 		return;
 	}
 	if (strcmp(type, "CELL") == 0
-	    && (kit_int(cap, "working", -1) < 0
-	        || kit_int(cap, "certified", -1) < 0)) {
-		refuse(r, "location", KIT_E_BAD_REQUEST,
-		    "prison.location.create: a CELL needs \"capacity\": "
-		    "{\"certified\":N,\"working\":N,\"max\":N}");
-		return;
-	}
-	dot = strrchr(id, '.');
-	if ((dot == NULL) != (strcmp(type, "PRISON") == 0)) {
-		refuse(r, "location", KIT_E_BAD_REQUEST,
-		    "prison.location.create: a PRISON id has no dot; every "
-		    "other location is PARENT.CHILD");
+	    && json_object_get(r->body, "capacity") == NULL) {
+		prison_refuse(r, "location", KIT_E_BAD_REQUEST,
+		    PT("prison.location.create: a CELL needs \"capacity\" "
+		       "(the number of prisoners it is rated for)"));
 		return;
 	}
 	fields = json_object();
 	copy_keys(fields, r->body,
 	    (const char *const[]) {
-	        "id", "type", "name", "capacity", "specialist", NULL });
+	        "id", "type", "name", "capacity", "cameras", "zone", NULL });
 	json_object_set_new(fields, "location", json_string(id));
 	if (dot) {
 		char    parent[256];
 		json_t *pr;
 		snprintf(parent, sizeof(parent), "%.*s", (int) (dot - id), id);
-		pr = kit_store_load(&p->c.store, "location", parent);
-		if (pr == NULL) {
-			snprintf(msg, sizeof(msg),
-			    "prison.location.create: parent location %s does "
-			    "not exist",
-			    parent);
+		if (!prison_location_known(p, parent, &pr)) {
 			json_decref(fields);
-			refuse(r, "location", KIT_E_NOT_FOUND, msg);
+			prison_refuse(r, "location", KIT_E_NOT_FOUND,
+			    PT("prison.location.create: parent location %s "
+			       "does not exist"),
+			    parent);
+			return;
+		}
+		if (pt && strcmp(kit_str(pr, "type"), pt) != 0) {
+			prison_refuse(r, "location", KIT_E_BAD_REQUEST,
+			    PT("prison.location.create: a %s belongs in a "
+			       "%s, and %s is a %s"),
+			    type, pt, parent, kit_str(pr, "type"));
+			json_decref(pr);
+			json_decref(fields);
 			return;
 		}
 		json_decref(pr);
@@ -304,51 +293,45 @@ location_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	const char *why = kit_str(r->body, "deactivation_reason");
 
 	(void) k;
+	(void) e;
 	if (strcmp(t->action, "deactivate") != 0) {
 		json_object_del(rec, "deactivation_reason");
 		return 0;
-	}
-	if (!in_list(deactivation_reasons, why)) {
-		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "prison.location.deactivate: \"deactivation_reason\" must "
-		    "be DAMAGED, SECURITY_SEALED or STAFF_SHORTAGE");
-		return -1;
 	}
 	json_object_set_new(rec, "deactivation_reason", json_string(why));
 	json_object_set_new(ev, "deactivation_reason", json_string(why));
 	return 0;
 }
 
-/* A cell can take one more prisoner: exists, is a CELL, ACTIVE and below
- * its working capacity. */
+/* A cell can take one more prisoner: registered, a CELL, ACTIVE and
+ * below its capacity. */
 static int
 check_cell(prison *p, const char *cell, kit_err *e)
 {
-	json_t *loc = kit_store_load(&p->c.store, "location", cell);
+	json_t *loc = NULL;
 	int     rc  = -1;
 
-	if (loc == NULL)
-		kit_err_set(
-		    e, KIT_E_NOT_FOUND, "no location with id %s", cell);
+	if (!prison_location_known(p, cell, &loc))
+		kit_err_set(e, KIT_E_BAD_REQUEST,
+		    PT("\"cell\": %s is not a registered location"), cell);
 	else if (strcmp(kit_str(loc, "type"), "CELL") != 0)
 		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "location %s is a %s, not a CELL", cell,
+		    PT("\"cell\": location %s is a %s, not a CELL"), cell,
 		    kit_str(loc, "type"));
 	else if (strcmp(kit_str(loc, "state"), "ACTIVE") != 0)
 		kit_err_set(e, KIT_E_INVALID_STATE,
-		    "cell %s is %s (%s): it takes no prisoner", cell,
+		    PT("cell %s is %s (%s): it takes no prisoner"), cell,
 		    kit_str(loc, "state"),
 		    kit_str(loc, "deactivation_reason")
 		        ? kit_str(loc, "deactivation_reason")
-		        : "no reason");
+		        : "-");
 	else {
-		int64_t working
-		    = kit_int(json_object_get(loc, "capacity"), "working", 0);
+		int64_t cap = kit_int(loc, "capacity", 0);
 		int64_t occ = occupancy(p, cell);
-		if (occ >= working)
+		if (occ >= cap)
 			kit_err_set(e, KIT_E_CAPACITY_EXCEEDED,
-			    "cell %s is full: %lld of working capacity %lld",
-			    cell, (long long) occ, (long long) working);
+			    PT("cell %s is full: %lld of capacity %lld"), cell,
+			    (long long) occ, (long long) cap);
 		else
 			rc = 0;
 	}
@@ -358,43 +341,113 @@ check_cell(prison *p, const char *cell, kit_err *e)
 
 /* ---- prisoners ------------------------------------------------------- */
 
-static const char *const legal_statuses[]
-    = { "REMAND", "CONVICTED_UNSENTENCED", "SENTENCED", "RECALL", NULL };
-
-/* prison.prisoner.admit {"id":"A1234BC","name","legal_status","category",
- * "cell","release_date","alerts":[]} */
-static void
-prisoner_admit_fn(const kit_kind *k, kit_req *r)
+/* "YYYY-MM-DD" a real date: days since 1970 in *out. */
+static int
+parse_date(const char *s, int64_t *out)
 {
-	prison     *p    = k->ud;
-	const char *id   = kit_str(r->body, "id");
-	const char *cell = kit_str(r->body, "cell");
+	static const int md[]
+	    = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d;
+	int n = 0;
+
+	if (s == NULL || strlen(s) != 10
+	    || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10
+	    || y < 1900 || m < 1 || m > 12 || d < 1 || d > md[m - 1])
+		return -1;
+	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 || y % 400 == 0)))
+		return -1;
+	/* days from civil (Howard Hinnant) */
+	y -= m <= 2;
+	int64_t era = y / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*out        = era * 146097 + doe - 719468;
+	return 0;
+}
+
+static int
+treatment_ok(prison *p, const char *t, char *list, size_t n)
+{
+	size_t off = 0;
+	int    ok  = 0;
+	list[0]    = '\0';
+	for (int i = 0; p->treatment[i]; i++) {
+		if (strcmp(p->treatment[i], t ? t : "") == 0)
+			ok = 1;
+		off += (size_t) snprintf(list + off, n - off, "%s%s",
+		    off ? ", " : "", p->treatment[i]);
+		if (off >= n)
+			break;
+	}
+	return ok;
+}
+
+/* prison.prisoner.admit: a sentenced offender received (收监, 监狱法
+ * arts. 15-16) with the documents' data. */
+void
+prison_prisoner_admit_fn(const kit_kind *k, kit_req *r)
+{
+	prison     *p     = k->ud;
+	const char *id    = kit_str(r->body, "id");
+	const char *cell  = kit_str(r->body, "cell");
+	const char *stype = kit_str(r->body, "sentence_type");
+	const char *tr    = kit_str(r->body, "treatment");
 	const char *pat
 	    = p->c.host->opt_string(p->c.self, "prisoner_number_pattern");
+	int64_t start, end;
 	regex_t re;
 	kit_err e;
 	json_t *fields;
-	char    msg[300];
+	char    list[400];
 
-	if (id == NULL || kit_str(r->body, "name") == NULL || cell == NULL
-	    || !in_list(legal_statuses, kit_str(r->body, "legal_status"))) {
-		refuse(r, "prisoner", KIT_E_BAD_REQUEST,
-		    "prison.prisoner.admit: \"id\" (prisoner number), "
-		    "\"name\", \"cell\" and \"legal_status\" (REMAND, "
-		    "CONVICTED_UNSENTENCED, SENTENCED, RECALL) are required");
-		return;
-	}
+	if (stype == NULL)
+		stype = "FIXED_TERM";
 	if (pat && regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) == 0) {
 		int ok = regexec(&re, id, 0, NULL, 0) == 0;
 		regfree(&re);
 		if (!ok) {
-			snprintf(msg, sizeof(msg),
-			    "prison.prisoner.admit: prisoner number %s does "
-			    "not match %s (option prisoner_number_pattern)",
+			prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
+			    PT("prison.prisoner.admit: \"id\": prisoner "
+			       "number %s does not match %s (option "
+			       "prisoner_number_pattern)"),
 			    id, pat);
-			refuse(r, "prisoner", KIT_E_BAD_REQUEST, msg);
 			return;
 		}
+	}
+	if (parse_date(kit_str(r->body, "sentence_start"), &start) != 0) {
+		prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
+		    PT("prison.prisoner.admit: \"%s\": expected a date "
+		       "YYYY-MM-DD"),
+		    "sentence_start");
+		return;
+	}
+	if (strcmp(stype, "FIXED_TERM") == 0) {
+		if (parse_date(kit_str(r->body, "sentence_end"), &end) != 0) {
+			prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
+			    PT("prison.prisoner.admit: \"%s\": expected a "
+			       "date YYYY-MM-DD"),
+			    "sentence_end");
+			return;
+		}
+		if (end <= start) {
+			prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
+			    PT("prison.prisoner.admit: \"sentence_end\" must "
+			       "be after \"sentence_start\""));
+			return;
+		}
+	} else if (json_object_get(r->body, "sentence_end")) {
+		prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
+		    PT("prison.prisoner.admit: a %s sentence has no "
+		       "\"sentence_end\""),
+		    stype);
+		return;
+	}
+	if (tr && !treatment_ok(p, tr, list, sizeof(list))) {
+		prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
+		    PT("%s: \"treatment\": expected one of %s"),
+		    "prison.prisoner.admit", list);
+		return;
 	}
 	if (check_cell(p, cell, &e) != 0) {
 		kit_reply_err(r, &e, "prisoner", id);
@@ -402,10 +455,18 @@ prisoner_admit_fn(const kit_kind *k, kit_req *r)
 	}
 	fields = json_object();
 	copy_keys(fields, r->body,
-	    (const char *const[]) { "id", "name", "legal_status", "category",
-	        "cell", "release_date", "alerts", NULL });
+	    (const char *const[]) { "id", "name", "id_number", "crime",
+	        "sentence_start", "sentence_end", "treatment", "key", "cell",
+	        NULL });
+	json_object_set_new(fields, "sentence_type", json_string(stype));
+	if (tr == NULL)
+		json_object_set_new(fields, "treatment",
+		    json_string(p->c.host->opt_string(
+		        p->c.self, "treatment_default")));
+	json_object_set_new(fields, "key_prisoner",
+	    json_boolean(json_object_get(r->body, "key") != NULL));
 	json_object_set_new(fields, "location", json_string(cell));
-	json_object_set_new(fields, "reception_ms", json_integer(r->now_ms));
+	json_object_set_new(fields, "admitted_ms", json_integer(r->now_ms));
 	kit_create_reply(k, r, fields, json_pack("{s:s}", "cell", cell));
 }
 
@@ -414,16 +475,11 @@ prisoner_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
     json_t *rec, json_t *ev, kit_err *e)
 {
 	prison     *p    = k->ud;
+	const char *a    = t->action;
 	const char *cell = kit_str(r->body, "cell");
+	char        list[400];
 
-	if (strcmp(t->action, "move") == 0
-	    || strcmp(t->action, "receive") == 0) {
-		if (cell == NULL) {
-			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "prison.prisoner.%s: \"cell\" is missing",
-			    t->action);
-			return -1;
-		}
+	if (strcmp(a, "move") == 0 || strcmp(a, "readmit") == 0) {
 		if (check_cell(p, cell, e) != 0)
 			return -1;
 		json_object_set_new(ev, "from_cell",
@@ -432,79 +488,249 @@ prisoner_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		json_object_set_new(ev, "cell", json_string(cell));
 		json_object_set_new(rec, "cell", json_string(cell));
 		json_object_set_new(rec, "location", json_string(cell));
+	} else if (strcmp(a, "grade") == 0) {
+		const char *tr = kit_str(r->body, "treatment");
+		if (!treatment_ok(p, tr, list, sizeof(list))) {
+			kit_err_set(e, KIT_E_BAD_REQUEST,
+			    PT("%s: \"treatment\": expected one of %s"),
+			    "prison.prisoner.grade", list);
+			return -1;
+		}
+		json_object_set_new(
+		    ev, "from", json_string(kit_str(rec, "treatment") ?: ""));
+		json_object_set_new(ev, "treatment", json_string(tr));
+		json_object_set_new(rec, "treatment", json_string(tr));
+	} else if (strcmp(a, "mark-key") == 0) {
+		json_t *key = json_pack("{s:s,s:O,s:s?}", "risk",
+		    kit_str(r->body, "risk"), "reasons",
+		    json_object_get(r->body, "reasons"), "note",
+		    kit_str(r->body, "note"));
+		json_object_set_new(rec, "key", key);
+		json_object_set_new(rec, "key_prisoner", json_true());
+		json_object_set_new(
+		    ev, "risk", json_string(kit_str(r->body, "risk")));
+	} else if (strcmp(a, "clear-key") == 0) {
+		json_object_del(rec, "key");
+		json_object_set_new(rec, "key_prisoner", json_false());
+	} else if (strcmp(a, "parole") == 0) {
+		json_object_set_new(
+		    rec, "ruling", json_string(kit_str(r->body, "ruling")));
+		json_object_set_new(
+		    ev, "ruling", json_string(kit_str(r->body, "ruling")));
+	} else if (strcmp(a, "execute-outside") == 0) {
+		json_object_set_new(rec, "decision",
+		    json_string(kit_str(r->body, "decision")));
+		json_object_set_new(
+		    ev, "decision", json_string(kit_str(r->body, "decision")));
+	} else if (strcmp(a, "transfer") == 0) {
+		json_object_set_new(rec, "to_agency",
+		    json_string(kit_str(r->body, "to_agency")));
+		json_object_set_new(ev, "to_agency",
+		    json_string(kit_str(r->body, "to_agency")));
+	}
+	/* out of the prison: the cell is free again */
+	if (strcmp(t->to, "SERVING") != 0) {
+		json_object_set_new(rec, "left_ms", json_integer(r->now_ms));
+		json_object_set_new(rec, "location", json_string(""));
 	}
 	return 0;
 }
 
 /* ---- visits ---------------------------------------------------------- */
 
-static const char *const visit_types[] = { "SOCIAL", "LEGAL", "VIDEO", NULL };
-static const char *const visit_outcomes[] = { "ATTENDED", "VISITOR_NO_SHOW",
-	"PRISONER_REFUSED", "TERMINATED_EARLY", NULL };
-
-/* prison.visit.request {"prisoner_id","type","visitor":{...},"slot_ms"} */
-static void
-visit_request_fn(const kit_kind *k, kit_req *r)
+/* prison.visit.request {"prisoner_id","type","visitor":{...},"slot_ms",
+ * "letter"} */
+void
+prison_visit_request_fn(const kit_kind *k, kit_req *r)
 {
 	prison     *p    = k->ud;
 	const char *pid  = kit_str(r->body, "prisoner_id");
 	const char *type = kit_str(r->body, "type");
 	json_t     *pr;
 	json_t     *fields;
-	char        msg[256];
 
-	if (pid == NULL || !in_list(visit_types, type)
-	    || !json_is_object(json_object_get(r->body, "visitor"))) {
-		refuse(r, "visit", KIT_E_BAD_REQUEST,
-		    "prison.visit.request: \"prisoner_id\", \"type\" (SOCIAL, "
-		    "LEGAL, VIDEO) and \"visitor\" ({\"name\",...}) are "
-		    "required");
+	pr = kit_store_load(&p->c.store, "prisoner", pid);
+	if (pr == NULL) {
+		prison_refuse(r, "visit", KIT_E_BAD_REQUEST,
+		    PT("\"prisoner_id\": %s is not in the register"), pid);
 		return;
 	}
-	pr = kit_store_load(&p->c.store, "prisoner", pid);
-	if (pr == NULL || strcmp(kit_str(pr, "state"), "IN") != 0) {
-		snprintf(msg, sizeof(msg), "prisoner %s is %s", pid,
-		    pr ? kit_str(pr, "state") : "unknown");
+	if (strcmp(kit_str(pr, "state"), "SERVING") != 0) {
+		prison_refuse(r, "visit", KIT_E_INVALID_STATE,
+		    PT("prisoner %s is %s"), pid,
+		    prison_label(kit_str(pr, "state")));
 		json_decref(pr);
-		refuse(r, "visit", pr ? KIT_E_INVALID_STATE : KIT_E_NOT_FOUND,
-		    msg);
 		return;
 	}
 	json_decref(pr);
 	fields = json_object();
 	copy_keys(fields, r->body,
 	    (const char *const[]) { "prisoner_id", "type", "visitor",
-	        "slot_ms", "legal_aid_id", NULL });
+	        "slot_ms", "legal_aid_id", "letter", NULL });
 	json_object_set_new(fields, "owner", json_string(pid));
 	kit_create_reply(k, r, fields,
 	    json_pack("{s:s,s:s}", "prisoner_id", pid, "type", type));
+}
+
+/* Visiting hours (会见时间): option visit_hours "HH:MM-HH:MM,..." on the
+ * weekdays of visit_days ("1-5": Monday to Friday), local time at
+ * tz_offset_min; one visit per room and slot of visit_slot_min. */
+typedef struct vwin {
+	int from, to; /* minutes of the day */
+} vwin;
+
+static int
+parse_hours(const char *s, vwin *w, int max)
+{
+	int n = 0;
+	while (s && *s && n < max) {
+		int h1, m1, h2, m2, used = 0;
+		if (sscanf(s, "%d:%d-%d:%d%n", &h1, &m1, &h2, &m2, &used) != 4)
+			break;
+		w[n].from = h1 * 60 + m1;
+		w[n].to   = h2 * 60 + m2;
+		n++;
+		s += used;
+		while (*s == ',' || *s == ' ')
+			s++;
+	}
+	return n;
+}
+
+static int
+day_ok(const char *days, int wday /* 1=Mon..7=Sun */)
+{
+	int a, b, used;
+	while (days && *days) {
+		if (sscanf(days, "%d-%d%n", &a, &b, &used) == 2) {
+			if (wday >= a && wday <= b)
+				return 1;
+		} else if (sscanf(days, "%d%n", &a, &used) == 1) {
+			if (wday == a)
+				return 1;
+		} else
+			return 0;
+		days += used;
+		while (*days == ',' || *days == ' ')
+			days++;
+	}
+	return 0;
+}
+
+/* Is room busy at slot (another BOOKED visit overlapping)? */
+static int
+room_busy(prison *p, const char *room, int64_t slot, int64_t len_ms,
+    const char *self_id)
+{
+	json_t *page = kit_store_list(
+	    &p->c.store, "visit", "BOOKED", NULL, NULL, INT64_MAX, 0);
+	size_t  i;
+	json_t *v;
+	int     busy = 0;
+
+	json_array_foreach(json_object_get(page, "items"), i, v)
+	{
+		int64_t s = kit_int(v, "slot_ms", 0);
+		if (strcmp(kit_str(v, "id"), self_id) != 0
+		    && kit_str(v, "room")
+		    && strcmp(kit_str(v, "room"), room) == 0
+		    && s < slot + len_ms && slot < s + len_ms)
+			busy = 1;
+	}
+	json_decref(page);
+	return busy;
+}
+
+/* The first slot at or after want, in visiting hours with a free room
+ * (room in out); 0 if none within 14 days. */
+static int64_t
+next_slot(prison *p, int64_t want, const char *room_wanted, const char *id,
+    char *out, size_t outlen)
+{
+	vwin w[8];
+	int  nw = parse_hours(
+	     p->c.host->opt_string(p->c.self, "visit_hours"), w, 8);
+	const char *days  = p->c.host->opt_string(p->c.self, "visit_days");
+	const char *rooms = p->c.host->opt_string(p->c.self, "visit_rooms");
+	int64_t     tz = 0, slot_min = 30;
+	int64_t     day_ms = 86400000;
+
+	p->c.host->opt_int(p->c.self, "tz_offset_min", &tz);
+	p->c.host->opt_int(p->c.self, "visit_slot_min", &slot_min);
+	int64_t local = want + tz * 60000;
+	int64_t day0  = local - (local % day_ms + day_ms) % day_ms;
+	for (int d = 0; d < 15; d++) {
+		int64_t day  = day0 + d * day_ms;
+		int     wday = (int) (((day / day_ms) % 7 + 7 + 3) % 7) + 1;
+		if (!day_ok(days, wday))
+			continue;
+		for (int i = 0; i < nw; i++) {
+			for (int64_t m = w[i].from; m + slot_min <= w[i].to;
+			     m += slot_min) {
+				int64_t t = day + m * 60000;
+				char    buf[256], *save, *tok;
+				if (t < local)
+					continue;
+				snprintf(buf, sizeof(buf), "%s", rooms);
+				for (tok = strtok_r(buf, ", ", &save); tok;
+				     tok = strtok_r(NULL, ", ", &save)) {
+					if (room_wanted
+					    && strcmp(room_wanted, tok) != 0)
+						continue;
+					if (!room_busy(p, tok, t - tz * 60000,
+					        slot_min * 60000, id)) {
+						snprintf(
+						    out, outlen, "%s", tok);
+						return t - tz * 60000;
+					}
+				}
+			}
+		}
+	}
+	return 0;
 }
 
 static int
 visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
     json_t *rec, json_t *ev, kit_err *e)
 {
-	(void) k;
+	prison *p = k->ud;
+
 	if (strcmp(t->action, "book") == 0) {
-		int64_t slot
-		    = kit_int(r->body, "slot_ms", kit_int(rec, "slot_ms", 0));
-		if (slot <= 0) {
+		int64_t want = kit_int(
+		    r->body, "slot_ms", kit_int(rec, "slot_ms", r->now_ms));
+		const char *room = kit_str(r->body, "room");
+		char        got[64];
+		int64_t     slot;
+
+		if (room
+		    && !strstr(p->c.host->opt_string(p->c.self, "visit_rooms"),
+		        room)) {
 			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "prison.visit.book: \"slot_ms\" (when) is "
-			    "missing");
+			    PT("\"room\": %s is not a visiting room (%s)"),
+			    room,
+			    p->c.host->opt_string(p->c.self, "visit_rooms"));
 			return -1;
 		}
+		slot = next_slot(p, want < r->now_ms ? r->now_ms : want, room,
+		    kit_str(rec, "id"), got, sizeof(got));
+		if (slot == 0) {
+			kit_err_set(e, KIT_E_CAPACITY_EXCEEDED,
+			    PT("no visiting slot free within 14 days (hours "
+			       "%s, rooms %s)"),
+			    p->c.host->opt_string(p->c.self, "visit_hours"),
+			    p->c.host->opt_string(p->c.self, "visit_rooms"));
+			return -1;
+		}
+		if (slot != want)
+			json_object_set_new(
+			    rec, "requested_slot_ms", json_integer(want));
 		json_object_set_new(rec, "slot_ms", json_integer(slot));
+		json_object_set_new(rec, "room", json_string(got));
 		json_object_set_new(ev, "slot_ms", json_integer(slot));
+		json_object_set_new(ev, "room", json_string(got));
 	} else if (strcmp(t->action, "complete") == 0) {
 		const char *o = kit_str(r->body, "outcome");
-		if (!in_list(visit_outcomes, o)) {
-			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "prison.visit.complete: \"outcome\" must be "
-			    "ATTENDED, VISITOR_NO_SHOW, PRISONER_REFUSED or "
-			    "TERMINATED_EARLY");
-			return -1;
-		}
 		json_object_set_new(rec, "outcome", json_string(o));
 		json_object_set_new(ev, "outcome", json_string(o));
 	}
@@ -518,9 +744,9 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 
 /* prison.kiosk.legal-aid {"prisoner_id","matter"}: published as
  * prison.kiosk.legal-aid-requested for legal services, who must receive
- * it within kiosk_forward_h hours. */
-static void
-kiosk_fn(const kit_kind *k, kit_req *r)
+ * it within kiosk_forward_h hours (法律援助法 art. 39: 24 hours). */
+void
+prison_kiosk_fn(const kit_kind *k, kit_req *r)
 {
 	prison     *p   = k->ud;
 	const char *pid = kit_str(r->body, "prisoner_id");
@@ -528,17 +754,10 @@ kiosk_fn(const kit_kind *k, kit_req *r)
 	json_t     *fields;
 	int64_t     by;
 
-	if (pid == NULL || kit_str(r->body, "matter") == NULL) {
-		refuse(r, "kiosk", KIT_E_BAD_REQUEST,
-		    "prison.kiosk.legal-aid: \"prisoner_id\" and \"matter\" "
-		    "are required");
-		return;
-	}
 	pr = kit_store_load(&p->c.store, "prisoner", pid);
 	if (pr == NULL) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "no prisoner with id %s", pid);
-		refuse(r, "kiosk", KIT_E_NOT_FOUND, msg);
+		prison_refuse(r, "kiosk", KIT_E_BAD_REQUEST,
+		    PT("\"prisoner_id\": %s is not in the register"), pid);
 		return;
 	}
 	json_decref(pr);
@@ -555,35 +774,12 @@ kiosk_fn(const kit_kind *k, kit_req *r)
 	        "forward_by_ms", (json_int_t) by));
 }
 
-int
-prison_records_serve(prison *p)
+void
+prison_records_hooks(prison *p)
 {
-	struct {
-		const char *topic;
-		int         kind;
-		kit_req_fn  fn;
-	} creates[] = {
-		{ "prison.incident.draft", PK_INCIDENT, incident_draft_fn },
-		{ "prison.location.create", PK_LOCATION, location_create_fn },
-		{ "prison.prisoner.admit", PK_PRISONER, prisoner_admit_fn },
-		{ "prison.visit.request", PK_VISIT, visit_request_fn },
-		{ "prison.kiosk.legal-aid", PK_KIOSK, kiosk_fn },
-	};
-	int rc;
-
 	p->kinds[PK_INCIDENT].on_action = incident_on_action;
 	p->kinds[PK_LOCATION].on_action = location_on_action;
 	p->kinds[PK_LOCATION].on_get    = location_on_get;
 	p->kinds[PK_PRISONER].on_action = prisoner_on_action;
 	p->kinds[PK_VISIT].on_action    = visit_on_action;
-	for (int i = PK_INCIDENT; i < PK_N; i++)
-		if ((rc = kit_serve_kind(&p->c, &p->kinds[i])) != XZ_OK)
-			return rc;
-	for (size_t i = 0; i < sizeof(creates) / sizeof(creates[0]); i++) {
-		rc = kit_serve(&p->c, creates[i].topic,
-		    &p->kinds[creates[i].kind], creates[i].fn, 1);
-		if (rc != XZ_OK)
-			return rc;
-	}
-	return XZ_OK;
 }

@@ -1,20 +1,22 @@
 /*
  * rollcall.c - roll calls: scheduled per location, counted, reconciled or
- * flagged. Counts per location: expected, counted, out (court, hospital,
- * work party) and in reception; a location balances when counted + out +
- * reception == expected; a count without "expected" takes it from the
- * prisoners IN at that location and below. A discrepancy raises a
- * ROLLCALL_DISCREPANCY alarm in the same transaction (with its SLA clock).
+ * flagged (清点). Counts per location: expected, counted, out (court,
+ * hospital, work party) and elsewhere (in another part of the prison); a
+ * location balances when counted + out + elsewhere == expected; a count
+ * without "expected" takes it from the register (prisoners SERVING at
+ * that location and below). Every location must be registered. A discrepancy
+ * raises a ROLLCALL_DISCREPANCY alarm in the same transaction (with its SLA
+ * clock).
  */
 #include <string.h>
 
 #include "prison.h"
 
-/* Check counts [{location, expected, counted, out, reception}]: writes
- * the sum of expected - accounted into *missing. -1 with e set if the
- * counts are malformed. */
+/* Check counts [{location, expected, counted, out, elsewhere}] (types
+ * are the schema's): every location registered; writes the sum of
+ * expected - accounted into *missing. -1 with e set. */
 static int
-check_counts(json_t *counts, int64_t *missing, kit_err *e)
+check_counts(prison *p, json_t *counts, int64_t *missing, kit_err *e)
 {
 	size_t  i;
 	json_t *c;
@@ -22,30 +24,29 @@ check_counts(json_t *counts, int64_t *missing, kit_err *e)
 	*missing = 0;
 	if (!json_is_array(counts) || json_array_size(counts) == 0) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "roll call: \"counts\" must be a non-empty array of "
-		    "{\"location\",\"expected\",\"counted\",\"out\","
-		    "\"reception\"}");
+		    PT("roll call: \"counts\" must be a non-empty array of "
+		       "{\"location\",\"expected\",\"counted\",\"out\","
+		       "\"elsewhere\"}"));
 		return -1;
 	}
 	json_array_foreach(counts, i, c)
 	{
-		int64_t exp = kit_int(c, "expected", -1);
-		int64_t cnt = kit_int(c, "counted", -1);
-		if (kit_str(c, "location") == NULL || exp < 0 || cnt < 0) {
+		if (!prison_location_known(p, kit_str(c, "location"), NULL)) {
 			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "roll call: counts[%zu] needs \"location\", "
-			    "\"expected\" >= 0 and \"counted\" >= 0",
-			    i);
+			    PT("roll call: \"counts[%zu].location\": %s is "
+			       "not a registered location"),
+			    i, kit_str(c, "location"));
 			return -1;
 		}
-		*missing += exp - cnt - kit_int(c, "out", 0)
-		    - kit_int(c, "reception", 0);
+		*missing += kit_int(c, "expected", 0)
+		    - kit_int(c, "counted", 0) - kit_int(c, "out", 0)
+		    - kit_int(c, "elsewhere", 0);
 	}
 	return 0;
 }
 
-/* Counts without "expected" take it from the register: the prisoners IN
- * at that location and below. */
+/* Counts without "expected" take it from the register: the prisoners
+ * SERVING at that location and below. */
 static void
 fill_expected(prison *p, json_t *counts)
 {
@@ -59,7 +60,7 @@ fill_expected(prison *p, json_t *counts)
 		if (json_object_get(c, "expected") || loc == NULL)
 			continue;
 		page = kit_store_list(
-		    &p->c.store, "prisoner", "IN", loc, NULL, 1, 0);
+		    &p->c.store, "prisoner", "SERVING", loc, NULL, 1, 0);
 		json_object_set_new(
 		    c, "expected", json_integer(kit_int(page, "total", 0)));
 		json_decref(page);
@@ -78,18 +79,19 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 	    && !(strcmp(t->from, "DISCREPANCY") == 0 && counts))
 		return 0;
 	fill_expected(p, counts);
-	if (check_counts(counts, &missing, e) != 0)
+	if (check_counts(p, counts, &missing, e) != 0)
 		return -1;
 	if (strcmp(t->action, "reconcile") == 0 && missing != 0) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "roll call %s does not balance (%lld unaccounted for): "
-		    "flag it instead of reconciling",
+		    PT("roll call %s does not balance (%lld unaccounted "
+		       "for): flag it instead of reconciling"),
 		    kit_str(rec, "id"), (long long) missing);
 		return -1;
 	}
 	if (strcmp(t->action, "flag") == 0 && missing == 0) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "roll call %s balances: reconcile it instead of flagging",
+		    PT("roll call %s balances: reconcile it instead of "
+		       "flagging"),
 		    kit_str(rec, "id"));
 		return -1;
 	}
@@ -134,18 +136,19 @@ after_action(
 }
 
 /* prison.rollcall.schedule {"location","at_ms"?} */
-static void
-schedule_fn(const kit_kind *k, kit_req *r)
+void
+prison_rollcall_schedule_fn(const kit_kind *k, kit_req *r)
 {
 	prison     *p   = k->ud;
 	const char *loc = kit_str(r->body, "location");
 	kit_err     e;
 	json_t     *rec;
 
-	if (loc == NULL) {
-		kit_err_set(&e, KIT_E_BAD_REQUEST,
-		    "prison.rollcall.schedule: \"location\" is missing");
-		kit_reply_err(r, &e, "rollcall", NULL);
+	if (!prison_location_known(p, loc, NULL)) {
+		prison_refuse(r, "rollcall", KIT_E_BAD_REQUEST,
+		    PT("prison.rollcall.schedule: \"location\": %s is not a "
+		       "registered location"),
+		    loc);
 		return;
 	}
 	if (kit_tx_begin(&p->c, &e) != 0) {
@@ -171,22 +174,42 @@ schedule_fn(const kit_kind *k, kit_req *r)
 
 /* prison.rollcall.submit {"id","counts":[...]}: reconcile when the counts
  * balance, flag a discrepancy (and raise its alarm) when they don't. */
-static void
-submit_fn(const kit_kind *k, kit_req *r)
+void
+prison_rollcall_submit_fn(const kit_kind *k, kit_req *r)
 {
 	const char *id = kit_str(r->body, "id");
 	int64_t     missing;
 	kit_err     e;
-	json_t     *rec;
+	json_t     *rec = kit_store_load(&r->c->store, "rollcall", id);
 
-	if (id == NULL) {
-		kit_err_set(&e, KIT_E_BAD_REQUEST,
-		    "prison.rollcall.submit: \"id\" is missing");
-		kit_reply_err(r, &e, "rollcall", NULL);
+	if (rec == NULL) {
+		prison_refuse(r, "rollcall", KIT_E_NOT_FOUND,
+		    PT("no %s with id %s"), prison_label("rollcall"), id);
 		return;
 	}
+	if (strcmp(kit_str(rec, "state"), "IN_PROGRESS") != 0) {
+		char allowed[128];
+		kit_fsm_allowed(
+		    k->fsm, kit_str(rec, "state"), allowed, sizeof(allowed));
+		if (xz_lang() == XZ_LANG_ZH)
+			prison_refuse(r, "rollcall", KIT_E_INVALID_STATE,
+			    "点名 %s 处于“%s”（%s）状态：不允许执行 submit"
+			    "（可执行的操作：%s）",
+			    id, prison_label(kit_str(rec, "state")),
+			    kit_str(rec, "state"),
+			    strcmp(allowed, "none") == 0 ? "无" : allowed);
+		else
+			prison_refuse(r, "rollcall", KIT_E_INVALID_STATE,
+			    "rollcall %s is %s: submit is not allowed "
+			    "(allowed: %s)",
+			    id, kit_str(rec, "state"), allowed);
+		json_decref(rec);
+		return;
+	}
+	json_decref(rec);
 	fill_expected(k->ud, json_object_get(r->body, "counts"));
-	if (check_counts(json_object_get(r->body, "counts"), &missing, &e)
+	if (check_counts(
+	        k->ud, json_object_get(r->body, "counts"), &missing, &e)
 	    != 0) {
 		kit_reply_err(r, &e, "rollcall", id);
 		return;
@@ -199,19 +222,9 @@ submit_fn(const kit_kind *k, kit_req *r)
 	kit_reply(r, rec);
 }
 
-int
-prison_rollcall_serve(prison *p)
+void
+prison_rollcall_hooks(prison *p)
 {
-	kit_kind *k = &p->kinds[PK_ROLLCALL];
-	int       rc;
-
-	k->on_action    = on_action;
-	k->after_action = after_action;
-	if ((rc = kit_serve_kind(&p->c, k)) != XZ_OK)
-		return rc;
-	if ((rc = kit_serve(
-	         &p->c, "prison.rollcall.schedule", k, schedule_fn, 1))
-	    != XZ_OK)
-		return rc;
-	return kit_serve(&p->c, "prison.rollcall.submit", k, submit_fn, 1);
+	p->kinds[PK_ROLLCALL].on_action    = on_action;
+	p->kinds[PK_ROLLCALL].after_action = after_action;
 }

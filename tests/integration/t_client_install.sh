@@ -147,6 +147,7 @@ wait_for 20 grep -q ready "$XZ_T/sensor.err" || die "subscriber not ready: $(cat
 n=0
 for gw in "$GW_SHARED" "$GW_STATIC" "$GW_MAKE"; do
 	n=$((n + 1))
+	loc=$(echo "5101.01.1 5101.01.2 5101.02.1" | cut -d' ' -f$n) # registered
 	label=$(basename "$(dirname "$gw")")
 	[ "$label" = build ] && label=$(basename "$(dirname "$(dirname "$gw")")")
 	url=$CTL
@@ -154,16 +155,16 @@ for gw in "$GW_SHARED" "$GW_STATIC" "$GW_MAKE"; do
 	assert_exit "$label: ALARM line raises an alarm" 0 "$gw" -u "$url" \
 		-n "gw-$n" -w <<EOF
 # perimeter sensor $n
-ALARM P1.A.$n $n PERIMETER fence $n cut, "north" side
+ALARM $loc $n PERIMETER fence $n cut, "north" side
 EOF
 	id=$(printf 'ALM-%08d' "$n")
 	assert_eq "$label: the reply is the stored alarm" \
-		"$id RAISED PERIMETER $n P1.A.$n sensor gw-$n" \
+		"$id RAISED PERIMETER $n $loc sensor gw-$n" \
 		"$(head -n1 <<<"$OUT" | jq -r '"\(.id) \(.state) \(.kind) \(.level) \(.location) \(.source) \(.created_by)"')"
 	assert_eq "$label: and it was seen on the bus" "seen $id on prison.alarm.raised" \
 		"$(sed -n 2p <<<"$OUT")"
 	check "$label: prison.alarm.get finds it" xz call prison.alarm.get \
-		"{\"id\":\"$id\"}"
+		"{\"actor\":{\"user\":\"zhangwei\",\"role\":\"command_duty\",\"agency\":\"prison-01\"},\"id\":\"$id\"}"
 	assert_eq "$label: stored with the gateway's description" \
 		"RAISED fence $n cut, \"north\" side" \
 		"$(jq -r '"\(.state) \(.description)"' <<<"$OUT")"
@@ -182,23 +183,23 @@ prison.sensor.reading S-2 gateway-" \
 
 assert_exit "a refused alarm: exit 1, the rest still goes" 1 "$GW_STATIC" \
 	-u "$CTL" <<'EOF'
-ALARM P1.B 1 TELEPATHY
-ALARM P1.B 9 FIRE
+ALARM 5101.ZJ 1 TELEPATHY
+ALARM 5101.ZJ 9 FIRE
 BOGUS line
-ALARM P1.B 3 FIRE
+ALARM 5101.ZJ 3 FIRE
 EOF
 assert_contains "the node's error reply is printed" \
-	'{"error":{"code":"bad_request","message":"prison.alarm.raise: \"kind\" must be one of' "$OUT"
+	'{"error":{"code":"bad_request","message":"prison.alarm.raise: \"kind\": expected one of' "$OUT"
 assert_contains "with the line it came from" "line 1: prison.alarm.raise refused" "$ERR"
 assert_contains "a bad level is refused before sending" "line 2: level must be 1, 2 or 3, got '9'" "$ERR"
 assert_contains "an unknown command is named" "line 3: unknown command 'BOGUS line'" "$ERR"
 assert_eq "the last line was still raised" "ALM-00000004 3" \
 	"$(tail -n1 <<<"$OUT" | jq -r '"\(.id) \(.level)"')"
-check "alarm stats" xz call prison.alarm.stats '{}'
+check "alarm stats" xz call prison.alarm.stats '{"actor":{"user":"zhangwei","role":"command_duty","agency":"prison-01"}}'
 assert_eq "four alarms raised in all" 4 "$(jq -r '[.by_state[][]] | add' <<<"$OUT")"
 
 stop_node
 assert_exit "the node gone: exit 1" 1 "$GW_MAKE" -u "$CTL" <<'EOF'
-ALARM P1.A 1 FIRE
+ALARM 5101.01 1 FIRE
 EOF
 finish

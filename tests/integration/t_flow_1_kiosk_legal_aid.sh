@@ -11,6 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
 . "$XZ_SRC/plugins/legal/tests/flowlib.sh"
+. "$(dirname "$0")/prison_actors.sh"
 flow_skip_unless prison legal
 WITH_AUDIT=0
 if flow_have audit; then WITH_AUDIT=1; fi
@@ -26,8 +27,8 @@ LEGAL_SUB=$SUB_PID
 sub_bg 'prison.kiosk.forwarded' 1 "$XZ_T/fwd.txt"
 
 echo "-- 1. the prisoner's kiosk request"
-PRISONER=A0001AA
-K=$(xz call prison.kiosk.legal-aid "{\"actor\":{\"user\":\"kiosk-3\",\"role\":\"KIOSK\",\"agency\":\"prison-1\"},
+PRISONER=5101000001
+K=$(xz call prison.kiosk.legal-aid "{$KIOSK,
   \"prisoner_id\":\"$PRISONER\",\"matter\":\"申诉：不服生效判决\"}")
 KID=$(echo "$K" | jq -r .id)
 FORWARD_BY=$(echo "$K" | jq -r .forward_by_ms)
@@ -41,7 +42,7 @@ assert_eq "application opened from the kiosk event" \
 	"$(echo "$OPENED" | jq -r '.data | "\(.state)|\(.applicant_type)|\(.prisoner_id)|\(.source_ref)"')"
 sub_wait "$XZ_T/fwd.txt" 1 || fail "no prison.kiosk.forwarded"
 assert_eq "the prison's kiosk request is marked forwarded" FORWARDED \
-	"$(xz call prison.kiosk.get "{$ACTOR,\"id\":\"$KID\"}" | jq -r .state)"
+	"$(xz call prison.kiosk.get "{$ADMIN,\"id\":\"$KID\"}" | jq -r .state)"
 APP=$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"")
 assert_eq "24 h forward clock from the request time (= the prison's forward_by)" \
 	"forward|RUNNING|$FORWARD_BY" "$(echo "$APP" | jq -r '.clocks[0] | "\(.clock)|\(.status)|\(.due_ms)"')"
@@ -66,11 +67,13 @@ assert_eq "assigned by the routing rule" "ASSIGNED|LAW-0001" \
 	"$(echo "$A" | jq -r '"\(.state)|\(.provider_id)"')"
 VID=$(echo "$A" | jq -r .visit.id)
 assert_eq "visit booked (legal's record)" BOOKED "$(echo "$A" | jq -r .visit.state)"
-V=$(xz call prison.visit.get "{$ACTOR,\"id\":\"$VID\"}")
+V=$(xz call prison.visit.get "{$ADMIN,\"id\":\"$VID\"}")
 assert_eq "the prison's visit" "BOOKED|LEGAL|$PRISONER|$LA|Li Wei" \
 	"$(echo "$V" | jq -r '"\(.state)|\(.type)|\(.prisoner_id)|\(.legal_aid_id)|\(.visitor.name)"')"
-assert_eq "slot 48 h after the assignment" "$(($(echo "$A" | jq -r .assigned_ms) + 48 * H))" \
-	"$(echo "$V" | jq -r .slot_ms)"
+assert_eq "asked for 48 h after the assignment" "$(($(echo "$A" | jq -r .assigned_ms) + 48 * H))" \
+	"$(echo "$V" | jq -r '.requested_slot_ms // .slot_ms')"
+assert_eq "booked by the prison in its visiting hours, in a visiting room" "true HJ-1" \
+	"$(echo "$V" | jq -r '"\(.slot_ms >= (.requested_slot_ms // .slot_ms) and (((.slot_ms / 60000 + 480) % 1440) >= 540)) \(.room)"')"
 wait_for 5 grep -q '"legal.aid.visit-booked"' "$XZ_T/legal.txt" || true
 assert_eq "visit-booked event" "$VID" \
 	"$(grep '"legal.aid.visit-booked"' "$XZ_T/legal.txt" | jq -r .data.visit_id)"
@@ -79,7 +82,7 @@ echo "-- 4. service, visit, closure"
 assert_eq "in service" IN_SERVICE "$(lcall legal.aid.start-service "\"id\":\"$LA\"" | jq -r .state)"
 advance $((2 * D))
 check "visit completed at the prison" xz call prison.visit.complete \
-	"{$ACTOR,\"id\":\"$VID\",\"outcome\":\"ATTENDED\"}"
+	"{$ADMIN,\"id\":\"$VID\",\"outcome\":\"ATTENDED\"}"
 wait_for 5 grep -q '"legal.aid.visit-completed"' "$XZ_T/legal.txt" || true
 assert_eq "legal follows the visit" "COMPLETED|ATTENDED" \
 	"$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"" | jq -r '"\(.visit.state)|\(.visit.outcome)"')"
@@ -101,7 +104,7 @@ if [ $WITH_AUDIT = 1 ]; then
 	assert_eq "audit of the application" \
 		"CREATE:created:FORWARDED VIEW:disclosed UPDATE:FORWARDED->RECEIVED UPDATE:RECEIVED->UNDER_REVIEW REFUSE:bad_request UPDATE:UNDER_REVIEW->GRANTED UPDATE:GRANTED->ASSIGNED UPDATE:visit_booked:$VID UPDATE:ASSIGNED->IN_SERVICE UPDATE:visit_completed:$VID VIEW:disclosed UPDATE:IN_SERVICE->CLOSED VIEW:disclosed" \
 		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r '"\(.action):\(.outcome)"' | tr '\n' ' ' | sed 's/ $//')"
-	assert_eq "who acted" "legal officer-7 tester" \
+	assert_eq "who acted (the prison's 狱政科 officer completed the visit)" "legal officer-7 zhaolei" \
 		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r .who | sort -u | tr '\n' ' ' | sed 's/ $//')"
 	assert_eq "the prison's side: kiosk created, forwarded, read" "CREATE UPDATE VIEW" \
 		"$(audit_rows "\"subject_id\":\"$KID\"" | jq -r .action | tr '\n' ' ' | sed 's/ $//')"

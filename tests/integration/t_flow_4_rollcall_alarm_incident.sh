@@ -8,6 +8,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
 . "$XZ_SRC/plugins/legal/tests/flowlib.sh"
+. "$(dirname "$0")/prison_actors.sh"
+ACTOR=$DUTY # lcall acts as the command center's duty officer
 flow_skip_unless prison
 WITH_AUDIT=0
 if flow_have audit; then WITH_AUDIT=1; fi
@@ -19,10 +21,10 @@ SUB1=$SUB_PID
 ev() { jq -c --arg t "$1" 'select(.topic == $t and .data.actor == null)' "$XZ_T/prison.txt"; }
 
 echo "-- roll call with a discrepancy"
-LOC=P1.A.1.1.001
+LOC=5101.01.1.101
 RC=$(lcall prison.rollcall.schedule "\"location\":\"$LOC\"" | jq -r .id)
 check "roll call started" lcall prison.rollcall.start "\"id\":\"$RC\""
-R=$(lcall prison.rollcall.submit "\"id\":\"$RC\",\"counts\":[{\"location\":\"$LOC\",\"expected\":2,\"counted\":1,\"out\":0,\"reception\":0}]")
+R=$(lcall prison.rollcall.submit "\"id\":\"$RC\",\"counts\":[{\"location\":\"$LOC\",\"expected\":2,\"counted\":1,\"out\":0,\"elsewhere\":0}]")
 assert_eq "discrepancy" DISCREPANCY "$(echo "$R" | jq -r .state)"
 ALM=$(echo "$R" | jq -r .alarm_id)
 [ -n "$ALM" ] && [ "$ALM" != null ] || die "no alarm id on the roll call: $R"
@@ -34,20 +36,26 @@ echo "-- not acknowledged in time: escalated"
 DUE=$(lcall prison.alarm.get "\"id\":\"$ALM\",\"purpose\":\"flow 4\"" | jq -r .due_ms)
 RAISED_AT=$(ev prison.alarm.raised | jq -r .data.at_ms)
 assert_eq "acknowledge SLA of level 1: 15 s" $((15 * S)) $((DUE - RAISED_AT))
-advance $((DUE - $(now_ms) - 3 * S))
-sleep 0.3
-assert_eq "no escalation 3 s before" "" "$(ev prison.alarm.escalated)"
-advance $((4 * S))
+ADV=$((DUE - $(now_ms) - 3 * S))
+if [ "$ADV" -gt 0 ]; then
+	advance "$ADV"
+	sleep 0.3
+	assert_eq "no escalation 3 s before" "" "$(ev prison.alarm.escalated)"
+	advance $((4 * S))
+else # the real clock ran past it meanwhile (a loaded machine)
+	skip "no escalation 3 s before: already $((-ADV)) ms past that point"
+fi
 wait_for 5 test -n "$(ev prison.alarm.escalated)" || true
-assert_eq "escalated to level 2" "$ALM|2" \
-	"$(ev prison.alarm.escalated | head -n1 | jq -r '.data | "\(.id)|\(.level)"')"
+assert_eq "escalated to level 2, the duty leader told" "$ALM|2|duty_leader" \
+	"$(ev prison.alarm.escalated | head -n1 | jq -r '.data | "\(.id)|\(.level)|\(.notify)"')"
 A=$(lcall prison.alarm.get "\"id\":\"$ALM\",\"purpose\":\"flow 4\"")
 assert_eq "alarm level 2, still RAISED" "RAISED|2" "$(echo "$A" | jq -r '"\(.state)|\(.level)"')"
 
 echo "-- handled, resolved, incident drafted"
-for a in acknowledge dispatch arrive resolve; do
-	check "alarm $a" lcall "prison.alarm.$a" "\"id\":\"$ALM\",\"unit\":\"response-2\",\"resolution\":\"prisoner found in the workshop\""
-done
+check "alarm acknowledge" lcall prison.alarm.acknowledge "\"id\":\"$ALM\""
+check "alarm dispatch" lcall prison.alarm.dispatch "\"id\":\"$ALM\",\"unit\":\"一监区处置组\""
+check "alarm arrive" lcall prison.alarm.arrive "\"id\":\"$ALM\""
+check "alarm resolve" lcall prison.alarm.resolve "\"id\":\"$ALM\",\"outcome\":\"罪犯在车间，人数无误\""
 assert_eq "alarm resolved" RESOLVED \
 	"$(lcall prison.alarm.get "\"id\":\"$ALM\",\"purpose\":\"flow 4\"" | jq -r .state)"
 wait_for 5 test -n "$(ev prison.incident.drafted)" || true
@@ -56,6 +64,7 @@ INC=$(ev prison.incident.drafted | head -n1 | jq -r .data.id)
 I=$(lcall prison.incident.get "\"id\":\"$INC\",\"purpose\":\"flow 4\"")
 assert_eq "incident drafted from the alarm" "DRAFT|$ALM" \
 	"$(echo "$I" | jq -r '"\(.state)|\(.alarm_id)"')"
+ACTOR=$AREA # the area officer recounts
 check "roll call reconciled after a recount" lcall prison.rollcall.reconcile "\"id\":\"$RC\",\"reason\":\"recount: 2 of 2\""
 
 if [ $WITH_AUDIT = 1 ]; then

@@ -18,11 +18,13 @@ if [ $WITH_AUDIT = 1 ]; then flow_node prison collab audit; else flow_node priso
 S=1000
 D=$((24 * 3600 * S))
 PRISON='"actor":{"user":"officer-7","role":"OFFICER","agency":"prison-1"}'
+# the prison's 狱政科 officer records the parole in the register
+. "$(dirname "$0")/prison_actors.sh"
 CC='"actor":{"user":"cc-officer-2","role":"case_clerk","agency":"cc-01"}'
 COURT='"actor":{"user":"court-clerk-1","role":"case_clerk","agency":"court-01"}'
-HASH1=$(printf 'parole ruling A0003AC' | sha256sum | cut -d' ' -f1)
-HASH2=$(printf 'release certificate A0003AC' | sha256sum | cut -d' ' -f1)
-HASH3=$(printf 'parole ruling A0004AD' | sha256sum | cut -d' ' -f1)
+HASH1=$(printf 'parole ruling 5101000003' | sha256sum | cut -d' ' -f1)
+HASH2=$(printf 'release certificate 5101000003' | sha256sum | cut -d' ' -f1)
+HASH3=$(printf 'parole ruling 5101000004' | sha256sum | cut -d' ' -f1)
 pkg() { # PRISONER HASH_A HASH_B
 	echo "$COURT,\"type\":\"COMMUTATION_PAROLE_RULING\",\"from_agency\":\"court-01\",
 	  \"to_agency\":\"cc-01\",\"subject\":{\"type\":\"prisoner\",\"id\":\"$1\"},
@@ -33,19 +35,19 @@ sub_bg 'collab.transfer.overdue' 10 "$XZ_T/overdue.txt"
 SUB1=$SUB_PID
 
 echo "-- released on parole"
-for p in A0003AC A0004AD; do
-	assert_eq "$p released" OUT \
-		"$(xz call prison.prisoner.release "{$PRISON,\"id\":\"$p\",\"reason\":\"parole ruling (2026) X Xing Jian 12\"}" | jq -r .state)"
+for p in 5101000003 5101000004; do
+	assert_eq "$p paroled" PAROLED \
+		"$(xz call prison.prisoner.parole "{$ADMIN,\"id\":\"$p\",\"ruling\":\"(2026)川01刑更12号\"}" | jq -r .state)"
 done
 
 echo "-- the case transfers"
-T1=$(xz call collab.transfer.send "{$(pkg A0003AC "$HASH1" "$HASH2")}")
+T1=$(xz call collab.transfer.send "{$(pkg 5101000003 "$HASH1" "$HASH2")}")
 TID1=$(echo "$T1" | jq -r '.transfer_id // .id')
 assert_eq "sent" SENT "$(echo "$T1" | jq -r .state)"
-T2=$(xz call collab.transfer.send "{$(pkg A0004AD "$HASH3" "$HASH2")}")
+T2=$(xz call collab.transfer.send "{$(pkg 5101000004 "$HASH3" "$HASH2")}")
 TID2=$(echo "$T2" | jq -r '.transfer_id // .id')
 assert_eq "the same package again is deduplicated" "$TID1" \
-	"$(xz call collab.transfer.send "{$(pkg A0003AC "$HASH1" "$HASH2")}" | jq -r '.transfer_id // .id')"
+	"$(xz call collab.transfer.send "{$(pkg 5101000003 "$HASH1" "$HASH2")}" | jq -r '.transfer_id // .id')"
 
 advance $((4 * D))
 check "T1 received on day 4" xz call collab.transfer.receive "{$CC,\"transfer_id\":\"$TID1\"}"
@@ -66,8 +68,8 @@ assert_eq "T1 ACCEPTED" ACCEPTED \
 
 if [ $WITH_AUDIT = 1 ]; then
 	sleep 0.3
-	AUD=$(audit_rows "\"subject_id\":\"A0003AC\"" | jq -r '"\(.topic) \(.action)"' | tr '\n' ';')
-	assert_contains "audit: the release" "audit.prison" "$AUD"
+	AUD=$(audit_rows "\"subject_id\":\"5101000003\"" | jq -r '"\(.topic) \(.action)"' | tr '\n' ';')
+	assert_contains "audit: the parole" "audit.prison" "$AUD"
 	assert_contains "audit: the transfer" "audit.collab" "$AUD"
 	assert_eq "the chain verifies" true "$(lcall audit.verify | jq -r .ok)"
 else

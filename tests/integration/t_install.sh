@@ -129,12 +129,12 @@ stop_node installed
 check "the audit chain verifies offline" "$X" audit verify -c "$E" --offline
 
 echo "-- a second install keeps an edited deployment"
-sed -i 's/events_per_s        = 2;/events_per_s        = 5;/' \
+sed -i 's/speed                 = 1;/speed                 = 5;/' \
 	"$P/etc/xiezhi/scenarios.cfg"
 check "cmake --install again" cmake --install "$XZ_BUILD" --prefix "$P"
-assert_contains "the edit is kept" "events_per_s        = 5;" \
+assert_contains "the edit is kept" "speed                 = 5;" \
 	"$(cat "$P/etc/xiezhi/scenarios.cfg")"
-assert_contains "the new default is beside it" "events_per_s        = 2;" \
+assert_contains "the new default is beside it" "speed                 = 1;" \
 	"$(cat "$P/etc/xiezhi/scenarios.cfg.new")"
 assert_contains "install says so" "Keeping the edited $P/etc/xiezhi/scenarios.cfg" \
 	"$OUT"

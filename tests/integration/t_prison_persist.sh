@@ -5,6 +5,7 @@
 # node was down escalates at once.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/prison_actors.sh"
 xz_setup
 # Alarm 1 is raised and acknowledged inside its acknowledge SLA, in real
 # time: two CLI calls, which a sanitizer build on a loaded machine can
@@ -18,20 +19,20 @@ plugins = ( { name = "prison"; kind = "so";
 EOF2
 start_node
 
-A='"actor":{"user":"officer-7","role":"OFFICER","agency":"prison-1"}'
+A=$DUTY
 call() { xz call "$1" "$2" 2>/dev/null || true; }
-field() { call prison.alarm.get "{\"id\":\"$1\"}" | json "$2"; }
+field() { call prison.alarm.get "{$A,\"id\":\"$1\"}" | json "$2"; }
 level_is() { test "$(field "$1" .level)" = "$2"; } # polled by wait_for
 
-call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"P1.A.1\",\"source\":\"sensor\"}" >/dev/null
+call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"5101.01.1\",\"source\":\"sensor\"}" >/dev/null
 call prison.alarm.acknowledge "{$A,\"id\":\"ALM-00000001\"}" >/dev/null
-call prison.alarm.raise "{$A,\"kind\":\"PERIMETER\",\"location\":\"P1.A.2\",\"source\":\"sensor\"}" >/dev/null
+call prison.alarm.raise "{$A,\"kind\":\"PERIMETER\",\"location\":\"5101.01.2\",\"source\":\"sensor\"}" >/dev/null
 call prison.alarm.acknowledge "{$A,\"id\":\"ALM-00000002\"}" >/dev/null
 assert_eq "alarm 2 resolved before the crash" RESOLVED \
 	"$(call prison.alarm.resolve "{$A,\"id\":\"ALM-00000002\",\"outcome\":\"fox on the fence\"}" | json .state)"
 # raised last, just before the crash: its acknowledge clock runs out while
 # the node is down
-R=$(call prison.alarm.raise "{$A,\"kind\":\"DRONE\",\"location\":\"P1.B.1\",\"source\":\"video\"}")
+R=$(call prison.alarm.raise "{$A,\"kind\":\"DRONE\",\"location\":\"5101.02.1\",\"source\":\"video\"}")
 
 # the crash: no shutdown at all
 kill -KILL "$NODE_PID"
@@ -43,13 +44,13 @@ sleep $((ACK_SLA + 1))
 
 start_node
 assert_eq "all three alarms are there" 3 \
-	"$(call prison.alarm.list '{"limit":10}' | json .total)"
+	"$(call prison.alarm.list "{$A,\"limit\":10}" | json .total)"
 assert_eq "alarm 1 kept its acknowledgement and history" \
 	"ACKNOWLEDGED create,acknowledge" \
-	"$(call prison.alarm.get '{"id":"ALM-00000001"}' | json '.state + " " + ([.history[].action] | join(","))')"
+	"$(call prison.alarm.get "{$A,\"id\":\"ALM-00000001\"}" | json '.state + " " + ([.history[].action] | join(","))')"
 assert_eq "alarm 2 kept its resolution and its incident report" \
 	"RESOLVED INC-00000001 DRAFT" \
-	"$(field ALM-00000002 '.state + " " + .incident_id') $(call prison.incident.get '{"id":"INC-00000001"}' | json .state)"
+	"$(field ALM-00000002 '.state + " " + .incident_id') $(call prison.incident.get "{$A,\"id\":\"INC-00000001\"}" | json .state)"
 wait_for 5 level_is ALM-00000003 2 ||
 	fail "alarm 3 did not escalate at once after the restart"
 assert_eq "overdue alarm escalated at start by the SLA clock" \

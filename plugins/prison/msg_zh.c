@@ -1,0 +1,214 @@
+/*
+ * msg_zh.c - the prison plugin's messages in 简体中文 (<xiezhi/i18n.h>):
+ * every text a person reads in a refusal, keyed by its English format
+ * string, and the 中文 labels of states, record kinds and roles. Ids and
+ * codes stay ASCII in both languages.
+ */
+#include <string.h>
+
+#include "prison.h"
+
+static const xz_tr labels[] = {
+	/* record kinds */
+	{ "alarm", "告警" },
+	{ "rollcall", "点名" },
+	{ "incident", "狱内事件报告" },
+	{ "visit", "会见" },
+	{ "prisoner", "罪犯" },
+	{ "location", "场所" },
+	{ "kiosk", "自助终端申请" },
+	/* alarm states */
+	{ "RAISED", "待确认" },
+	{ "ACKNOWLEDGED", "已确认" },
+	{ "DISPATCHED", "已派警" },
+	{ "ON_SCENE", "已到场" },
+	{ "HANDLING", "处置中" },
+	{ "RESOLVED", "已处置" },
+	{ "CLOSED", "已关闭" },
+	{ "FALSE_ALARM", "误报" },
+	{ "REOPENED", "已重开" },
+	/* roll calls */
+	{ "SCHEDULED", "已计划" },
+	{ "IN_PROGRESS", "清点中" },
+	{ "RECONCILED", "已核对" },
+	{ "DISCREPANCY", "人数不符" },
+	/* incident reports */
+	{ "DRAFT", "草稿" },
+	{ "AWAITING_REVIEW", "待审核" },
+	{ "NEEDS_UPDATING", "待修改" },
+	{ "UPDATED", "已修改" },
+	{ "DUPLICATE", "重复" },
+	{ "NOT_REPORTABLE", "无需上报" },
+	/* visits */
+	{ "REQUESTED", "已申请" },
+	{ "APPROVED", "已批准" },
+	{ "REJECTED", "已拒绝" },
+	{ "BOOKED", "已安排" },
+	{ "COMPLETED", "已完成" },
+	{ "CANCELLED", "已取消" },
+	/* prisoners: legal status */
+	{ "SERVING", "服刑" },
+	{ "PAROLED", "假释" },
+	{ "TEMP_OUTSIDE", "暂予监外执行" },
+	{ "RELEASED", "刑满释放" },
+	{ "TRANSFERRED", "已调出" },
+	/* locations, kiosk */
+	{ "ACTIVE", "启用" },
+	{ "INACTIVE", "停用" },
+	{ "SUBMITTED", "已提交" },
+	{ "FORWARDED", "已转交" },
+	/* roles */
+	{ "command_duty", "指挥中心值班民警" },
+	{ "duty_leader", "值班领导" },
+	{ "area_officer", "监区民警" },
+	{ "prison_admin", "狱政科民警" },
+	{ "prison_leader", "监狱领导" },
+	{ "prison_bureau", "省监狱管理局" },
+	{ "kiosk", "自助终端" },
+	{ "sensor", "前端感知设备" },
+	{ "lawyer", "律师/法律援助人员" },
+	{ "legal_reviewer", "法律援助中心审查人员" },
+	{ "hotline_operator", "12348 接待人员" },
+	{ "admin", "系统管理员" },
+	{ "auditor", "审计员" },
+	{ "plugin", "平台插件" },
+	{ NULL, NULL },
+};
+
+const char *
+prison_label(const char *id)
+{
+	if (id == NULL)
+		return "-";
+	for (const xz_tr *t = labels; t->en; t++)
+		if (strcmp(t->en, id) == 0)
+			return xz_lang() == XZ_LANG_ZH ? t->zh : id;
+	return id;
+}
+
+const xz_tr prison_zh[] = {
+	{ "prison.alarm.raise: \"location\": %s is not a registered location "
+	  "(see prison.location.list)",
+	    "prison.alarm.raise：字段 \"location\"：%s 不是已登记的场所（见 "
+	    "prison.location.list）" },
+	{ "prison.alarm.raise: \"location\": %s is %s",
+	    "prison.alarm.raise：字段 \"location\"：%s 处于%s状态" },
+	{ "alarm %s is at level %lld: escalate needs a higher level, at most "
+	  "3",
+	    "告警 %s 当前为 %lld 级：升级须提高级别，最高 3 级" },
+	{ "%s: %s acts for agency \"%s\", not for this prison (%s): a person "
+	  "acts for their own agency only",
+	    "%s：%s 代表单位 "
+	    "\"%s\"，不是本单位（%s）：人员只能代表本单位办理" },
+	{ "%s: role %s may not do this; it needs one of: %s",
+	    "%s：角色 %s 无权执行此操作；需要以下角色之一：%s" },
+	{ "no %s with id %s", "没有编号为 %2$s 的%1$s" },
+	{ "%s: \"limit\": expected an integer from 1 to %lld",
+	    "%s：字段 \"limit\"：应为 1 至 %lld 之间的整数" },
+	{ "%s: alarm %s is at level 3: only the duty leader (duty_leader) may "
+	  "dismiss it",
+	    "%s：告警 %s 为 3 级：只有值班领导（duty_leader）可以作误报处理" },
+	{ "%s: who acts is missing: give "
+	  "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}",
+	    "%s：缺少操作人：请提供 "
+	    "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}" },
+	{ "unknown setting \"%s\" here%s", "此处不认识设置项 \"%s\"%s" },
+	{ "\"%s\" is missing%s", "缺少 \"%s\"%s" },
+	{ "\"%s\" must be a string%s", "\"%s\" 必须是字符串%s" },
+	{ "\"cameras\" must be a list of strings%s%s",
+	    "\"cameras\" 必须是字符串列表%s%s" },
+	{ "code \"%s\" must be 1 to 32 ASCII letters, digits, '-' or '_'%s",
+	    "编码 \"%s\" 必须由 1 至 32 个 ASCII 字母、数字、'-' 或 '_' "
+	    "组成%s" },
+	{ "location %s is defined twice%s", "场所 %s 重复定义%s" },
+	{ "\"%s\" must be a list ( ... )%s", "\"%s\" 必须是列表 ( ... )%s" },
+	{ "\"%s\" must be a list of groups { ... }%s",
+	    "\"%s\" 必须是分组 { ... } 的列表%s" },
+	{ "zone \"%s\" must be PERIMETER, AB_DOOR, WORKSHOP, HOSPITAL, "
+	  "VISIT_ROOM, YARD, CANTEEN or GATE%s",
+	    "区域类型 \"%s\" 必须是 "
+	    "PERIMETER、AB_DOOR、WORKSHOP、HOSPITAL、VISIT_"
+	    "ROOM、YARD、CANTEEN 或 GATE%s" },
+	{ "\"cell_capacity\" must be an integer from 1 to 1000%s%s",
+	    "\"cell_capacity\" 必须是 1 至 1000 之间的整数%s%s" },
+	{ "\"cells\" must be a list of codes or groups%s%s",
+	    "\"cells\" 必须是编码或分组的列表%s%s" },
+	{ "\"capacity\" must be an integer from 1 to 1000%s%s",
+	    "\"capacity\" 必须是 1 至 1000 之间的整数%s%s" },
+	{ "cell \"%s\" has no capacity: give cell_capacity or capacity%s",
+	    "监舍 \"%s\" 没有额定人数：请设置 cell_capacity 或 capacity%s" },
+	{ "a layout is one group prison = { ... }%s%s",
+	    "场所布局文件应为一个分组 prison = { ... }%s%s" },
+	{ "Drafted from alarm %s (%s, level %lld)%s%s",
+	    "根据告警 %s（%s，%lld 级）起草%s%s" },
+	{ "%s\nAlarm %s resolved again (level %lld)%s%s",
+	    "%s\n告警 %s 再次处置完毕（%lld 级）%s%s" },
+	{ "alarm %s already has incident report %s",
+	    "告警 %s 已有事件报告 %s" },
+	{ "prison.incident.draft: give \"alarm_id\", or \"type\" and "
+	  "\"location\"",
+	    "prison.incident.draft：请提供 \"alarm_id\"，或 \"type\" 和 "
+	    "\"location\"" },
+	{ "prison.incident.draft: \"location\": %s is not a registered "
+	  "location",
+	    "prison.incident.draft：字段 \"location\"：%s 不是已登记的场所" },
+	{ "prison.location.create: a PRISON id has no dot; every other "
+	  "location is PARENT.CODE",
+	    "prison.location.create：监狱（PRISON）编号不含点；其他场所编号为 "
+	    "上级.编码" },
+	{ "prison.location.create: a CELL needs \"capacity\" (the number of "
+	  "prisoners it is rated for)",
+	    "prison.location.create：监舍（CELL）须有 "
+	    "\"capacity\"（额定关押人数）" },
+	{ "prison.location.create: parent location %s does not exist",
+	    "prison.location.create：上级场所 %s 不存在" },
+	{ "prison.location.create: a %s belongs in a %s, and %s is a %s",
+	    "prison.location.create：%s 应隶属于 %s，而 %s 是 %s" },
+	{ "\"cell\": %s is not a registered location",
+	    "字段 \"cell\"：%s 不是已登记的场所" },
+	{ "\"cell\": location %s is a %s, not a CELL",
+	    "字段 \"cell\"：场所 %s 是 %s，不是监舍（CELL）" },
+	{ "cell %s is %s (%s): it takes no prisoner",
+	    "监舍 %s 处于 %s 状态（%s）：不能收押罪犯" },
+	{ "cell %s is full: %lld of capacity %lld",
+	    "监舍 %s 已满：%lld 人，额定 %lld 人" },
+	{ "prison.prisoner.admit: \"id\": prisoner number %s does not match "
+	  "%s (option prisoner_number_pattern)",
+	    "prison.prisoner.admit：字段 \"id\"：罪犯编号 %s 不符合格式 "
+	    "%s（选项 prisoner_number_pattern）" },
+	{ "prison.prisoner.admit: \"%s\": expected a date YYYY-MM-DD",
+	    "prison.prisoner.admit：字段 \"%s\"：应为日期 YYYY-MM-DD" },
+	{ "prison.prisoner.admit: \"sentence_end\" must be after "
+	  "\"sentence_start\"",
+	    "prison.prisoner.admit：刑期止日 \"sentence_end\" "
+	    "必须晚于刑期起日 \"sentence_start\"" },
+	{ "prison.prisoner.admit: a %s sentence has no \"sentence_end\"",
+	    "prison.prisoner.admit：%s 刑罚没有刑期止日 \"sentence_end\"" },
+	{ "%s: \"treatment\": expected one of %s",
+	    "%s：字段 \"treatment\"（分级处遇）：应为以下之一：%s" },
+	{ "\"prisoner_id\": %s is not in the register",
+	    "字段 \"prisoner_id\"：%s 不在罪犯名册中" },
+	{ "prisoner %s is %s", "罪犯 %s 处于“%s”状态" },
+	{ "\"room\": %s is not a visiting room (%s)",
+	    "字段 \"room\"：%s 不是会见室（%s）" },
+	{ "no visiting slot free within 14 days (hours %s, rooms %s)",
+	    "14 天内没有空闲的会见时段（会见时间 %s，会见室 %s）" },
+	{ "roll call: \"counts\" must be a non-empty array of "
+	  "{\"location\",\"expected\",\"counted\",\"out\",\"elsewhere\"}",
+	    "点名：\"counts\" 必须是非空数组，元素为 "
+	    "{\"location\",\"expected\",\"counted\",\"out\",\"elsewhere\"}" },
+	{ "roll call: \"counts[%zu].location\": %s is not a registered "
+	  "location",
+	    "点名：字段 \"counts[%zu].location\"：%s 不是已登记的场所" },
+	{ "roll call %s does not balance (%lld unaccounted for): flag it "
+	  "instead of reconciling",
+	    "点名 %s 人数不符（%lld "
+	    "人去向不明）：请标记为人数不符，而不是核对完毕" },
+	{ "roll call %s balances: reconcile it instead of flagging",
+	    "点名 %s 人数相符：请核对完毕，而不是标记为人数不符" },
+	{ "prison.rollcall.schedule: \"location\": %s is not a registered "
+	  "location",
+	    "prison.rollcall.schedule：字段 \"location\"：%s "
+	    "不是已登记的场所" },
+	{ NULL, NULL },
+};

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Domain authorization in the prison (the role table of docs/scenarios.md):
+# every request topic is tried by one role that may call it and one that
+# may not (a schema-valid payload built from prison.api.describe, so the
+# role decides); a refusal is forbidden and names the roles needed; a
+# person acts for their own agency only; a level-3 alarm is dismissed by
+# the duty leader only. Then a node that knows the test's uid as the duty
+# officer 张伟 (auth.local): the kernel's word decides, not the payload's.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/prison_actors.sh"
+xz_setup
+xz_config <<'EOF2'
+plugins = ( { name = "prison"; kind = "so";
+              options = { seed_demo_data = true; }; } );
+EOF2
+start_node
+
+D=$(xz call prison.api.describe "{$DUTY}")
+# a valid payload for each topic, the topic's first role that is not
+# "plugin", and a role of the table it does not list
+echo "$D" | jq -r '
+  def val($s):
+    if $s.type == "string" then ("x" * ([$s.min, 1] | max))
+    elif $s.type == "integer" then $s.min
+    elif $s.type == "boolean" then true
+    elif $s.type == "enum" then $s.values[0]
+    elif $s.type == "idcard" then "11010519491231002X"
+    elif $s.type == "object" then
+      ($s.fields // {} | with_entries(select(.value.required)) | map_values(val(.)))
+    elif $s.type == "array" then [range(0; $s.min) | val($s.items)]
+    else null end;
+  ["command_duty","duty_leader","area_officer","prison_admin",
+   "prison_leader","prison_bureau","kiosk","sensor","auditor","lawyer",
+   "rehab_officer","hotline_operator"] as $pool
+  | to_entries[] | select(.value.roles | length > 0)
+  | .key as $t | .value.roles as $r
+  | ($r | map(select(. != "plugin")) | .[0]) as $yes
+  | ([$pool[] | select(. as $p | $r | index($p) | not)] | .[0]) as $no
+  | (.value.fields | with_entries(select(.value.required)) | map_values(val(.))) as $body
+  | "\($t)\t\($yes)\t\($no)\t\($body | tojson)"' >"$XZ_T/cases"
+N=$(wc -l <"$XZ_T/cases")
+[ "$N" -ge 50 ] || fail "only $N request topics with roles"
+actor() { # ROLE -> the actor object of that role
+	case "$1" in
+	prison_bureau) echo '{"user":"u-'"$1"'","role":"'"$1"'","agency":"bureau"}' ;;
+	*) echo '{"user":"u-'"$1"'","role":"'"$1"'","agency":"prison-01"}' ;;
+	esac
+}
+allowed_forbidden=0 refused_ok=0 refused_wrong=0
+while IFS=$'\t' read -r topic yes no body; do
+	r=$(xz call "$topic" "$(echo "$body" | jq -c --argjson a "$(actor "$yes")" '. + {actor: $a}')" 2>/dev/null || true)
+	if [ "$(echo "$r" | jq -r '.error.code // "ok"')" = forbidden ]; then
+		allowed_forbidden=$((allowed_forbidden + 1))
+		echo "    $yes refused $topic: $r"
+	fi
+	r=$(xz call "$topic" "$(echo "$body" | jq -c --argjson a "$(actor "$no")" '. + {actor: $a}')" 2>/dev/null || true)
+	case "$(echo "$r" | jq -r '.error.code + ": " + .error.message')" in
+	"forbidden: $topic: role $no may not do this; it needs one of: "*) refused_ok=$((refused_ok + 1)) ;;
+	*) refused_wrong=$((refused_wrong + 1)); echo "    $no not refused on $topic: $r" ;;
+	esac
+done <"$XZ_T/cases"
+assert_eq "$N topics: a role of the table that may call each is never forbidden" 0 "$allowed_forbidden"
+assert_eq "$N topics: a role that may not is refused, naming the roles needed" "$N" "$refused_ok"
+
+err() { xz call "$1" "$2" 2>/dev/null | jq -r '.error.code + ": " + .error.message' || true; }
+assert_eq "a person acts for their own agency only" \
+	'forbidden: prison.alarm.raise: zhangwei acts for agency "prison-02", not for this prison (prison-01): a person acts for their own agency only' \
+	"$(err prison.alarm.raise '{"actor":{"user":"zhangwei","role":"command_duty","agency":"prison-02"},"kind":"FIRE","location":"5101.01"}')"
+assert_eq "a bureau officer reads for the bureau" "5101 PRISON" \
+	"$(xz call prison.location.get "{$BUREAU,\"id\":\"5101\"}" | jq -r '.id + " " + .type')"
+A=$(xz call prison.alarm.raise "{$SENSOR,\"kind\":\"ESCAPE\",\"level\":3,\"location\":\"5101.ZJ\"}" | jq -r .id)
+assert_eq "a level-3 alarm is not dismissed by the duty officer" \
+	"forbidden: prison.alarm.dismiss: alarm $A is at level 3: only the duty leader (duty_leader) may dismiss it" \
+	"$(err prison.alarm.dismiss "{$DUTY,\"id\":\"$A\"}")"
+assert_eq "the duty leader dismisses it" FALSE_ALARM \
+	"$(xz call prison.alarm.dismiss "{$LEADER,\"id\":\"$A\",\"reason\":\"巡逻民警触发\"}" | jq -r .state)"
+stop_node
+
+# -- the kernel's word: this test's uid is the duty officer 张伟
+xz_config <<EOF2
+auth = { local = ( { uid = $(id -u); user = "zhangwei"; name = "张伟";
+                     agency = "prison-01"; roles = [ "command_duty" ]; } ); };
+plugins = ( { name = "prison"; kind = "so";
+              options = { seed_demo_data = true; }; } );
+EOF2
+start_node
+R=$(xz call prison.alarm.raise '{"kind":"FIGHT","level":2,"location":"5101.01.1.102"}')
+A=$(echo "$R" | jq -r .id)
+assert_eq "raised as the authenticated duty officer, without a payload actor" \
+	"RAISED zhangwei" "$(echo "$R" | jq -r '.state + " " + .created_by')"
+assert_eq "closing needs the duty leader" \
+	"forbidden: prison.alarm.close: role command_duty may not do this; it needs one of: duty_leader" \
+	"$(err prison.alarm.close "{\"id\":\"$A\"}")"
+assert_contains "a payload naming the duty leader changes nothing" \
+	"forbidden: prison.alarm.close: the payload's actor 'liqiang' is not the authenticated caller 'zhangwei'" \
+	"$(err prison.alarm.close "{$LEADER,\"id\":\"$A\"}")"
+assert_contains "nor a payload naming another agency" "forbidden" \
+	"$(err prison.alarm.acknowledge "{\"actor\":{\"user\":\"zhangwei\",\"agency\":\"prison-02\"},\"id\":\"$A\"}")"
+assert_eq "acknowledged as the duty officer" "ACKNOWLEDGED zhangwei command_duty" \
+	"$(xz call prison.alarm.acknowledge "{\"id\":\"$A\"}" >/dev/null; xz call prison.alarm.get "{\"id\":\"$A\"}" | jq -r '.state + " " + .history[-1].who + " " + .history[-1].role')"
+assert_eq "forged actors never appear in the history" "zhangwei" \
+	"$(xz call prison.alarm.get "{\"id\":\"$A\"}" | jq -r '[.history[].who] | unique | join(",")')"
+stop_node
+finish
