@@ -93,11 +93,15 @@ struct xz_peer {
 	/* Who is acting on this connection (one reference, or NULL: not
 	 * authenticated yet). Written by the peer's worker (HELLO) under
 	 * mu, read by it without. */
-	xz_principal   *who;
-	int             transport; /* T_* of the door it came through */
-	char            why[200]; /* why it has no principal */
-	bool            refused; /* unauthenticated: nothing more is routed */
-	bool            close_when_sent; /* close once the queue is sent */
+	xz_principal *who;
+	int           transport; /* T_* of the door it came through */
+	char          why[200]; /* why it has no principal */
+	bool          refused; /* unauthenticated: nothing more is routed */
+	bool          close_when_sent; /* close once the queue is sent */
+	/* Permissions of who: decisions cached per topic. pub_cache is the
+	 * worker's; rx_cache (what may be delivered) is used under mu. */
+	bool            unrestricted; /* may do everything: no checks */
+	xz_authz_cache  pub_cache, rx_cache;
 	atomic_bool     rxw_done;
 	struct xz_peer *next;
 };
@@ -114,7 +118,7 @@ struct xz_link {
 	xz_link_cfg          cfg; /* strings borrowed */
 	struct door_kind    *doors; /* owned */
 	size_t               ndoors;
-	atomic_uint_fast64_t unauthenticated;
+	atomic_uint_fast64_t unauthenticated, denied;
 	xz_bus              *bus;
 	xz_clock            *clk;
 	atomic_uint_fast64_t rejected, tx_failed, violations;
@@ -156,6 +160,8 @@ peer_unref(xz_target *t)
 	}
 	free(peer->inq);
 	xz_principal_unref(peer->who);
+	xz_authz_cache_fini(&peer->pub_cache);
+	xz_authz_cache_fini(&peer->rx_cache);
 	pthread_mutex_destroy(&peer->mu);
 	pthread_cond_destroy(&peer->cv);
 	free(peer);
@@ -171,6 +177,7 @@ xz_link_stats_get(xz_link *l, xz_link_stats *st)
 	st->tx_failed       = atomic_load(&l->tx_failed);
 	st->violations      = atomic_load(&l->violations);
 	st->unauthenticated = atomic_load(&l->unauthenticated);
+	st->denied          = atomic_load(&l->denied);
 }
 
 static int
@@ -181,6 +188,14 @@ peer_deliver(
 	bool            reply = msg->pub.kind == XZ_KIND_REPLY;
 
 	pthread_mutex_lock(&peer->mu);
+	/* A wildcard subscription may catch a topic the principal may not
+	 * receive: not sent, as if it had not matched. */
+	if (!reply && !peer->unrestricted
+	    && !xz_authz_cached(
+	        &peer->rx_cache, XZ_AUTHZ_SUBSCRIBE, msg->pub.topic)) {
+		pthread_mutex_unlock(&peer->mu);
+		return XZ_OK;
+	}
 	for (;;) {
 		if (peer->dead) {
 			pthread_mutex_unlock(&peer->mu);
@@ -369,6 +384,25 @@ tx_main(void *arg)
 static void *rxw_main(void *arg);
 static void  peer_kill(struct xz_peer *peer);
 
+/* who (the peer's reference, may be NULL) acts on peer from now on:
+ * permissions start afresh. Under peer->mu, or before the peer is
+ * shared. */
+static void
+peer_set_who(xz_link *l, struct xz_peer *peer, xz_principal *who)
+{
+	const xz_authz *az = l->cfg.auth ? l->cfg.auth->authz : NULL;
+
+	peer->who          = who;
+	peer->unrestricted = az == NULL || xz_authz_unrestricted(az, who);
+	if (peer->pub_cache.a == NULL) {
+		xz_authz_cache_init(&peer->pub_cache, az, who);
+		xz_authz_cache_init(&peer->rx_cache, az, who);
+	} else {
+		xz_authz_cache_reset(&peer->pub_cache, who);
+		xz_authz_cache_reset(&peer->rx_cache, who);
+	}
+}
+
 /* The door pipe came through: T_*, or 0 when unknown. */
 static int
 pipe_transport(xz_link *l, nng_pipe pipe)
@@ -497,6 +531,7 @@ peer_get(xz_link *l, nng_pipe pipe, bool create)
 	    || nng_pipe_get_addr(pipe, NNG_OPT_LOCADDR, &sa) == NNG_ENOENT)
 		peer->dead = true;
 	peer_auth_transport(l, peer);
+	peer_set_who(l, peer, peer->who);
 	if (pthread_create(&peer->rxw, NULL, rxw_main, peer) != 0) {
 		pthread_mutex_unlock(&l->mu);
 		peer_kill(peer);
@@ -647,6 +682,44 @@ peer_unauthenticated(
 		nng_pipe_close(peer->pipe);
 }
 
+/* Refuse what peer's principal may not do (what: "publish",
+ * "subscribe"): counted, logged, published on audit.sys.denied, and the
+ * peer gets a `forbidden` error naming the topic and the permission. */
+static void
+peer_denied(xz_link *l, struct xz_peer *peer, const xz_env *e,
+    const char *topic, const char *what)
+{
+	const xz_caller *c          = &peer->who->pub;
+	char             roles[160] = "", text[500];
+	size_t           off        = 0;
+
+	for (size_t i = 0; c->roles[i] != NULL && off < sizeof(roles); i++)
+		off += (size_t) snprintf(roles + off, sizeof(roles) - off,
+		    "%s%s", i ? ", " : "", c->roles[i]);
+	atomic_fetch_add(&l->denied, 1);
+	snprintf(text, sizeof(text),
+	    "forbidden: '%s' (roles: %s) has no %s permission for '%s'",
+	    c->user, roles[0] ? roles : "none", what, topic);
+	xz_log(XZ_LOG_WARN, "link", "%s: %s", peer->name, text);
+	peer_reply_error(
+	    l, peer, e->id, topic, strlen(topic), XZ_REPLY_FORBIDDEN, text);
+	json_t *o = json_pack(
+	    "{s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "who", c->user,
+	    "role", c->roles[0], "agency", c->agency[0] ? c->agency : NULL,
+	    "action", "REFUSE", "subject_type", "topic", "subject_id", topic,
+	    "purpose", what, "outcome", "forbidden", "service", "kernel",
+	    "auth", c->auth, "time",
+	    (json_int_t) (l->cfg.auth->now_ms
+	            ? l->cfg.auth->now_ms(l->cfg.auth->now_ud)
+	            : 0));
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s != NULL)
+		xz_bus_publish(l->bus, l->cfg.node_name, "audit.sys.denied",
+		    16, s, strlen(s), XZ_CT_JSON, NULL);
+	free(s);
+	json_decref(o);
+}
+
 /* A HELLO's session token: through the verifier, it names who acts on
  * this connection from now on; a token that does not verify refuses the
  * connection. */
@@ -670,7 +743,7 @@ peer_auth_token(
 		why = "the session token is invalid";
 	pthread_mutex_lock(&peer->mu);
 	xz_principal *old = peer->who;
-	peer->who         = who;
+	peer_set_who(l, peer, who);
 	if (who == NULL)
 		snprintf(peer->why, sizeof(peer->why), "%s", why);
 	pthread_mutex_unlock(&peer->mu);
@@ -693,6 +766,17 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 	if (e->kind != XZ_KIND_HELLO && e->kind != XZ_KIND_CREDIT
 	    && l->cfg.auth != NULL && !peer_authorized(l, peer)) {
 		peer_unauthenticated(l, peer, e, topic);
+		return;
+	}
+	if ((e->kind == XZ_KIND_EVENT || e->kind == XZ_KIND_REQUEST)
+	    && !peer->unrestricted
+	    && !xz_authz_cached(&peer->pub_cache, XZ_AUTHZ_PUBLISH, topic)) {
+		peer_denied(l, peer, e, topic, "publish");
+		return;
+	}
+	if (e->kind == XZ_KIND_SUB && !peer->unrestricted
+	    && !xz_authz_may_subscribe(l->cfg.auth->authz, peer->who, topic)) {
+		peer_denied(l, peer, e, topic, "subscribe");
 		return;
 	}
 	switch (e->kind) {
