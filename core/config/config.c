@@ -1136,32 +1136,47 @@ parse_bus(ld *l)
 	}
 }
 
+/* A `lua` group (node-wide at the top level, or one plugin's or script's
+ * own): each member present overrides *out, which holds the defaults on
+ * entry. where names the group in errors ("lua." or "plugin 'x': lua."). */
 static void
-parse_lua(ld *l)
+parse_lua_group(
+    ld *l, const config_setting_t *g, const char *where, xz_lua_limits *out)
 {
 	static const char *const keys[] = { "memory_limit_kb",
 		"instruction_limit", "time_limit_ms", "max_failures", NULL };
-	xz_config               *c      = l->c;
-	const config_setting_t  *g      = section(l, "lua");
 	long long                n;
+	char                     label[200];
+	size_t                   len = strlen(where);
+
+	/* "lua." names the members; "lua" the group */
+	snprintf(
+	    label, sizeof(label), "%.*s", (int) (len ? len - 1 : 0), where);
+	check_keys(l, g, keys, label);
+	if (get_int(l, g, where, "memory_limit_kb", 64, 4194304, &n) > 0)
+		out->memory_limit_kb = (uint32_t) n;
+	if (get_int(
+	        l, g, where, "instruction_limit", 1000, 1000000000000LL, &n)
+	    > 0)
+		out->instruction_limit = (uint64_t) n;
+	if (get_int(l, g, where, "time_limit_ms", 1, 3600000, &n) > 0)
+		out->time_limit_ms = (uint32_t) n;
+	if (get_int(l, g, where, "max_failures", 1, 1000000, &n) > 0)
+		out->max_failures = (uint32_t) n;
+}
+
+static void
+parse_lua(ld *l)
+{
+	xz_config              *c = l->c;
+	const config_setting_t *g = section(l, "lua");
 
 	c->lua.memory_limit_kb   = XZ_DEFAULT_LUA_MEMORY_LIMIT_KB;
 	c->lua.instruction_limit = XZ_DEFAULT_LUA_INSTRUCTION_LIMIT;
 	c->lua.time_limit_ms     = XZ_DEFAULT_LUA_TIME_LIMIT_MS;
 	c->lua.max_failures      = XZ_DEFAULT_LUA_MAX_FAILURES;
-	if (g == NULL)
-		return;
-	check_keys(l, g, keys, "lua");
-	if (get_int(l, g, "lua.", "memory_limit_kb", 64, 4194304, &n) > 0)
-		c->lua.memory_limit_kb = (uint32_t) n;
-	if (get_int(
-	        l, g, "lua.", "instruction_limit", 1000, 1000000000000LL, &n)
-	    > 0)
-		c->lua.instruction_limit = (uint64_t) n;
-	if (get_int(l, g, "lua.", "time_limit_ms", 1, 3600000, &n) > 0)
-		c->lua.time_limit_ms = (uint32_t) n;
-	if (get_int(l, g, "lua.", "max_failures", 1, 1000000, &n) > 0)
-		c->lua.max_failures = (uint32_t) n;
+	if (g != NULL)
+		parse_lua_group(l, g, "lua.", &c->lua);
 }
 
 /* ---- plugins and scripts -------------------------------------------- */
@@ -1299,16 +1314,16 @@ static void
 parse_entry(ld *l, const config_setting_t *e, int index, int script)
 {
 	static const char *const plugin_keys[]
-	    = { "name", "kind", "path", "enabled", "options", "grants",
+	    = { "name", "kind", "path", "enabled", "options", "lua", "grants",
 		      "impersonate", "reserve", NULL };
 	static const char *const script_keys[] = { "name", "path", "enabled",
-		"options", "grants", "impersonate", "reserve", NULL };
+		"options", "lua", "grants", "impersonate", "reserve", NULL };
 	const char              *list = script ? "scripts" : "plugins";
 	const char              *what = script ? "script" : "plugin";
 	xz_config               *c    = l->c;
 	xz_plugin_cfg           *pc;
 	const config_setting_t  *at_name = NULL, *at_path = NULL, *at_kind;
-	const config_setting_t  *opts;
+	const config_setting_t  *opts, *lg;
 	const char              *v;
 	char                     label[96], pfx[100];
 	int                      named = 0, ok_kind = 1;
@@ -1390,6 +1405,21 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 	}
 	get_bool(l, e, pfx, "enabled", &pc->enabled);
 	parse_grants(l, e, pfx, pc);
+	pc->lua = c->lua; /* the node's defaults, then the entry's own */
+	if ((lg = config_setting_get_member(e, "lua")) != NULL) {
+		char where[200];
+		snprintf(where, sizeof(where), "%slua.", pfx);
+		if (!config_setting_is_group(lg))
+			err(l, lg, "%slua must be a group, got %s", pfx,
+			    type_name(config_setting_type(lg)));
+		else if (pc->kind == XZ_PLUGIN_SO && ok_kind)
+			err(l, lg,
+			    "%slua limits apply to Lua plugins and scripts, "
+			    "not to a kind = \"so\" plugin",
+			    pfx);
+		else
+			parse_lua_group(l, lg, where, &pc->lua);
+	}
 	if ((opts = config_setting_get_member(e, "options")) != NULL) {
 		if (!config_setting_is_group(opts))
 			err(l, opts, "%soptions must be a group, got %s", pfx,

@@ -32,7 +32,9 @@
  *   };
  *   plugins = (
  *     { name = "prison"; kind = "so"; path = "prison.so"; enabled = true;
- *       options = { alarm_ack_sla_s = 15; }; }
+ *       options = { alarm_ack_sla_s = 15; }; },
+ *     { name = "rules"; kind = "lua"; path = "rules.lua";
+ *       lua = { instruction_limit = 200000; }; }   # own limits
  *   );
  *   auth = {                         # who may connect (docs/security.md)
  *     local = ( { uid = 1001; user = "zhangwei"; name = "张伟";
@@ -127,6 +129,14 @@ enum xz_cfg_type {
 	XZ_CFG_LIST   = 7, /* ( ... ) */
 };
 
+/* Limits of one Lua state (per handler call, except memory). */
+typedef struct xz_lua_limits {
+	uint32_t memory_limit_kb;
+	uint64_t instruction_limit;
+	uint32_t time_limit_ms;
+	uint32_t max_failures;
+} xz_lua_limits;
+
 /* One member of a plugin's `options` group, copied out of the file with
  * the place it was written, for diagnostics. Owned by xz_config. */
 typedef struct xz_cfg_option {
@@ -159,8 +169,11 @@ typedef struct xz_plugin_cfg {
 	/* The `options` group, in file order; NULL when absent or empty. */
 	xz_cfg_option *options;
 	size_t         noptions;
-	const char    *file; /* declaring file (owned by cfg) */
-	int            line; /* line of the entry */
+	/* Lua limits of this plugin or script: the node's `lua` group,
+	 * overridden by the entry's own `lua` group (unused for `so`). */
+	xz_lua_limits lua;
+	const char   *file; /* declaring file (owned by cfg) */
+	int           line; /* line of the entry */
 	/* grants = { publish = [...]; subscribe = [...]; }: what the plugin
 	 * may publish (and request) and subscribe to; absent (has_grants 0):
 	 * everything but another plugin's audit.<name>.> records. Only
@@ -218,13 +231,6 @@ typedef struct xz_role_cfg {
 	const char *file; /* owned by cfg */
 	int         line;
 } xz_role_cfg;
-
-typedef struct xz_lua_limits {
-	uint32_t memory_limit_kb;
-	uint64_t instruction_limit;
-	uint32_t time_limit_ms;
-	uint32_t max_failures;
-} xz_lua_limits;
 
 typedef struct xz_config {
 	char *path; /* the main file as given */

@@ -711,8 +711,11 @@ lp_reload(void *state, xz_diag *d)
 		xz_lua_vm_unref(nvm);
 		return XZ_EINVAL;
 	}
-	/* The new version is subscribed; now retire the old one. */
+	/* The new version is subscribed; now retire the old one. Its
+	 * handlers waiting in xz.request learn why no reply will come (and
+	 * may still answer their own request). */
 	old = sc->vm;
+	xz_lua_pending_abandon(old);
 	if (old != NULL && old->L != NULL) {
 		xz_diag sd;
 		xz_diag_init(&sd);
@@ -767,10 +770,9 @@ xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
 	ctx->chunk       = malloc(strlen(shown) + 2);
 	ctx->version     = strdup("0");
 	ctx->description = strdup("");
-	if (cfg != NULL)
-		xz_lua_limits_effective(&cfg->lua, &ctx->lim);
-	else
-		xz_lua_limits_effective(NULL, &ctx->lim);
+	/* The entry's own limits (the node's `lua` group overridden by its
+	 * `lua` group: config.c); pc without a config is a bare test entry. */
+	xz_lua_limits_effective(cfg != NULL ? &pc->lua : NULL, &ctx->lim);
 	if (!ctx->name || !ctx->path || !ctx->chunk || !ctx->version
 	    || !ctx->description) {
 		ctx_free(ctx);

@@ -341,5 +341,9 @@ int xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
 /* Free every outstanding request of a list at fini (no callback runs
  * after it); drops their vm refs. */
 void xz_lua_pending_free_all(xz_lua_pending **head);
+/* Before a reload retires vm: resume every handler of vm waiting in
+ * xz.request with (nil, "unavailable", reason), so it sees why its reply
+ * will not come; the reply, when it arrives, is dropped. */
+void xz_lua_pending_abandon(xz_lua_vm *vm);
 
 #endif

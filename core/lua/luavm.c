@@ -482,6 +482,115 @@ sb_require(lua_State *L)
 	return 1;
 }
 
+/*
+ * Pattern functions run in C, where the count hook cannot stop them, and
+ * Lua's matcher backtracks: a pattern with q repetitions (x*, x+, x-) can
+ * take about n^(q+1) steps on a subject of n bytes (n^q when anchored with
+ * ^), and each x? doubles that. Before string.find (unless plain),
+ * string.match, string.gmatch and string.gsub run, that worst case is
+ * computed from the pattern and the subject's length; above
+ * XZ_LUA_PATTERN_BUDGET steps (well under a second of one core) the call is
+ * refused with an error naming the sizes, so no single call can hold a
+ * worker. Typical uses fit easily: one repetition allows subjects up to
+ * 10 KB, none up to the memory limit; a plain find is never limited.
+ */
+#define XZ_LUA_PATTERN_BUDGET 1e8
+
+/* Worst-case steps of pattern p (length pl) on a subject of n bytes. */
+static double
+pattern_cost(const char *p, size_t pl, size_t n)
+{
+	double cost = 1.0, dn = n > 0 ? (double) n : 1.0;
+	size_t i = 0;
+
+	if (pl > 0 && p[0] == '^') {
+		i = 1;
+	} else {
+		cost = dn; /* tried at every start position */
+	}
+	while (i < pl) {
+		size_t end = i; /* one single-character class: [i, end) */
+		if (p[i] == '%' && i + 1 < pl) {
+			if (p[i + 1] == 'b') { /* %bxy scans ahead: one n */
+				cost *= dn;
+				i += 4;
+				continue;
+			}
+			if (p[i + 1] == 'f') { /* %f[set]: a frontier */
+				i += 2;
+				if (i < pl && p[i] == '[') {
+					i++;
+					if (i < pl && p[i] == '^')
+						i++;
+					if (i < pl)
+						i++; /* a first ']' is literal
+						      */
+					while (i < pl && p[i] != ']')
+						i += (p[i] == '%'
+						         && i + 1 < pl)
+						    ? 2
+						    : 1;
+					i++;
+				}
+				continue;
+			}
+			end = i + 2;
+		} else if (p[i] == '[') {
+			end = i + 1;
+			if (end < pl && p[end] == '^')
+				end++;
+			if (end < pl)
+				end++; /* a first ']' is literal */
+			while (end < pl && p[end] != ']')
+				end += (p[end] == '%' && end + 1 < pl) ? 2 : 1;
+			end++;
+		} else if (p[i] == '(' || p[i] == ')'
+		    || (p[i] == '$' && i + 1 == pl)) {
+			i++;
+			continue;
+		} else {
+			end = i + 1;
+		}
+		if (end < pl
+		    && (p[end] == '*' || p[end] == '+' || p[end] == '-')) {
+			cost *= dn;
+			end++;
+		} else if (end < pl && p[end] == '?') {
+			cost *= 2.0;
+			end++;
+		}
+		i = end;
+	}
+	return cost;
+}
+
+/* The guard in front of one pattern function: upvalue 1 the original,
+ * upvalue 2 its name; refuses before calling it when too costly. */
+static int
+sb_pattern(lua_State *L)
+{
+	const char *name = lua_tostring(L, lua_upvalueindex(2));
+	size_t      n = 0, pl = 0;
+	int         plain = strcmp(name, "find") == 0 && lua_toboolean(L, 4);
+
+	if (!plain && lua_type(L, 1) == LUA_TSTRING
+	    && lua_type(L, 2) == LUA_TSTRING) {
+		const char *pat = lua_tolstring(L, 2, &pl);
+		(void) lua_tolstring(L, 1, &n);
+		if (pattern_cost(pat, pl, n) > XZ_LUA_PATTERN_BUDGET)
+			return luaL_error(L,
+			    "string.%s: a subject of %d bytes is too long for "
+			    "this pattern (its worst case is about n^k steps "
+			    "for k repetitions; see docs/lua.md): split the "
+			    "subject, anchor the pattern or use a plain find",
+			    name, (int) n);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
 /* Names kept from the base library. */
 static const char *const base_keep[]
     = { "assert", "error", "getmetatable", "ipairs", "next", "pairs",
@@ -532,6 +641,14 @@ open_sandbox(lua_State *L)
 	 * here removes ("").dump too. */
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
+	for (int i = 0; i < 4; i++) {
+		static const char *const guarded[]
+		    = { "find", "match", "gmatch", "gsub" };
+		lua_getfield(L, -1, guarded[i]);
+		lua_pushstring(L, guarded[i]);
+		lua_pushcclosure(L, sb_pattern, 2);
+		lua_setfield(L, -2, guarded[i]);
+	}
 	lua_pop(L, 1);
 	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
 	lua_pop(L, 1);
@@ -892,8 +1009,16 @@ xz_lua_vm_retire(xz_lua_vm *vm)
 	while (vm->calls != NULL) {
 		xz_lua_call *c = vm->calls;
 		vm->calls      = c->next;
-		if (c->retained && vm->host != NULL)
+		if (c->retained && vm->host != NULL) {
+			/* A request its handler never answered: say so now
+			 * rather than let the caller wait for its deadline. */
+			if (!c->replied && c->req->kind == XZ_KIND_REQUEST)
+				vm->host->reply_error(vm->self, c->req,
+				    "unavailable",
+				    "the handler was stopped (reload or "
+				    "shutdown) before it answered");
 			vm->host->msg_release(vm->self, c->req);
+		}
 		free(c);
 	}
 	/* Finalizers still run at close: give them no budget at all. */

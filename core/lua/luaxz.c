@@ -22,6 +22,7 @@
 struct xz_lua_pending {
 	xz_lua_vm      *vm;
 	xz_lua_call    *call;
+	int             abandoned; /* the call was resumed with an error */
 	xz_lua_pending *prev, *next;
 };
 
@@ -335,9 +336,9 @@ on_reply(void *ud, int status, const xz_msg *reply)
 	struct reply_job j  = { p->call, status, reply };
 
 	pending_unlink(p);
-	free(p);
-	if (vm->L != NULL && !vm->detached)
+	if (vm->L != NULL && !vm->detached && !p->abandoned)
 		xz_lua_vm_protect(vm, "reply", run_reply, &j);
+	free(p);
 	xz_lua_vm_unref(vm);
 }
 
@@ -350,6 +351,45 @@ xz_lua_pending_free_all(xz_lua_pending **head)
 		*head              = p->next;
 		free(p);
 		xz_lua_vm_unref(vm);
+	}
+}
+
+static int
+run_abandon(lua_State *L, void *ud)
+{
+	xz_lua_call *c = ud;
+
+	if (!lua_checkstack(c->co, 3))
+		return luaL_error(L, "out of stack");
+	lua_pushnil(c->co);
+	lua_pushstring(c->co, xz_err_code(XZ_ECLOSED));
+	lua_pushstring(c->co,
+	    "the plugin was reloaded while this request waited for its "
+	    "reply");
+	xz_lua_call_resume(c, 3, NULL);
+	return 0;
+}
+
+void
+xz_lua_pending_abandon(xz_lua_vm *vm)
+{
+	int again = 1;
+
+	if (vm == NULL || vm->L == NULL || vm->pend_list == NULL)
+		return;
+	/* A resumed handler may send another request (added at the head):
+	 * start over until every waiting call of vm has seen its error. */
+	while (again) {
+		again = 0;
+		for (xz_lua_pending *p = *vm->pend_list; p != NULL;
+		     p                 = p->next) {
+			if (p->vm != vm || p->abandoned)
+				continue;
+			p->abandoned = 1;
+			xz_lua_vm_protect(vm, "reload", run_abandon, p->call);
+			again = 1;
+			break;
+		}
 	}
 }
 
