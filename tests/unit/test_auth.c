@@ -428,6 +428,70 @@ test_plugin_grants(void **state)
 	kt_destroy(&n);
 }
 
+/* A gateway acting for a person: session_open with the person's token,
+ * request_as is checked against the person's roles and carries the
+ * person's principal; a plugin without impersonate = true may not. */
+static void
+test_sessions(void **state)
+{
+	kt_node     n    = { 0 };
+	xz_session *sess = NULL;
+	const char *why  = NULL;
+
+	(void) state;
+	if (kt_open(&n, NULL,
+	        "plugins = ( { name = \"gw\"; kind = \"so\"; path = "
+	        "\"hello.so\"; impersonate = true; }, { name = \"plain\"; "
+	        "kind = \"so\"; path = \"hello.so\"; } );\n"
+	        "auth = { " ROLES "};\n")
+	    != 0) {
+		kt_print_diag(&n);
+		fail();
+	}
+	H              = xz_kernel_host();
+	xz_plugin *who = kt_add_actor(&n, "who");
+	assert_int_equal(kt_start(&n), XZ_OK);
+	assert_int_equal(
+	    H->subscribe(who, "t.whoami", NULL, whoami, who, NULL), XZ_OK);
+	assert_int_equal(
+	    H->subscribe(who, "t.secret", NULL, whoami, who, NULL), XZ_OK);
+	xz_plugin *gw    = xz_kernel_find(n.k, "gw");
+	xz_plugin *plain = xz_kernel_find(n.k, "plain");
+	assert_non_null(gw);
+	assert_non_null(plain);
+
+	/* No identity store yet. */
+	assert_int_equal(
+	    H->session_open(gw, "good-zhangwei", &sess, &why), XZ_EAUTH);
+	assert_non_null(why);
+	xz_kernel_set_token_verifier(n.k, verify, &verified);
+	/* Not granted impersonate. */
+	assert_int_equal(
+	    H->session_open(plain, "good-zhangwei", &sess, &why), XZ_EPERM);
+	assert_int_equal(H->session_open(gw, "nope", &sess, &why), XZ_EAUTH);
+	assert_string_equal(why, "unknown or expired session token");
+	assert_int_equal(
+	    H->session_open(gw, "good-zhangwei", &sess, &why), XZ_OK);
+	assert_string_equal(H->session_caller(gw, sess)->user, "zhangwei");
+	/* The verifier's principal has role kiosk: t.whoami only. */
+	atomic_store(&asked_done, 0);
+	assert_int_equal(
+	    H->request_as(gw, sess, "t.whoami", "{}", 2, 5000, on_reply, NULL),
+	    XZ_OK);
+	assert_true(kt_wait(asked_ready, NULL, 10000));
+	assert_non_null(strstr(asked, "\"user\":\"zhangwei\""));
+	assert_non_null(strstr(asked, "\"roles\":[\"kiosk\"]"));
+	assert_int_equal(
+	    H->request_as(gw, sess, "t.secret", "{}", 2, 5000, on_reply, NULL),
+	    XZ_EPERM);
+	uint64_t id;
+	assert_int_equal(
+	    H->subscribe_as(gw, sess, "t.events.x", whoami, gw, &id),
+	    XZ_EPERM);
+	H->session_close(gw, sess);
+	kt_destroy(&n);
+}
+
 int
 main(void)
 {
@@ -439,6 +503,7 @@ main(void)
 		cmocka_unit_test(test_plugin_principal),
 		cmocka_unit_test(test_forbidden_publish_and_subscribe),
 		cmocka_unit_test(test_plugin_grants),
+		cmocka_unit_test(test_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
