@@ -345,6 +345,21 @@ write_config(
 	    "bus = { listen = [ \"ipc://%s/bus.sock\" ]; mailbox_capacity = "
 	    "4096; };\n",
 	    dir, dir, dir);
+	/* authz_pubsub: a principal whose role has 20 rules (publish and
+	 * subscribe, allow and deny), as a deployment's roles do. */
+	fprintf(f,
+	    "auth = { roles = { bench = {\n"
+	    "  publish = { allow = [ \"prison.alarm.ack\", "
+	    "\"prison.alarm.resolve\", \"prison.alarm.get\", "
+	    "\"prison.incident.*\", \"prison.rollcall.>\", "
+	    "\"rehab.resident.get\", \"legal.case.*\", \"collab.case.>\", "
+	    "\"xz.sys.ping\" ]; deny = [ \"prison.incident.close\" ]; };\n"
+	    "  subscribe = { allow = [ \"prison.alarm.*\", "
+	    "\"prison.incident.>\", \"rehab.>\", \"legal.case.*\", "
+	    "\"collab.>\", \"audit.view.*\", \"bench.ipc.*\", "
+	    "\"bench.other.>\", \"telemetry.>\" ]; deny = [ "
+	    "\"bench.ipc.secret\" ]; };\n"
+	    "}; }; };\n");
 	fclose(f);
 	return 0;
 }
@@ -361,13 +376,20 @@ xz_bench_peer_main(int argc, char **argv)
 		return xz_bench_relay_peer(argc, argv);
 	if (argc > 1 && strncmp(argv[1], "nats-", 5) == 0)
 		return xz_bench_nats_peer(argc, argv);
-	if (argc != 4) {
-		fprintf(
-		    stderr, "usage: xiezhi bench-peer URL PATTERN COUNT\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr,
+		    "usage: xiezhi bench-peer URL PATTERN COUNT [TOKEN]\n");
 		return 2;
 	}
 	count = (unsigned) strtoul(argv[3], NULL, 10);
-	if (xz_client_open(&c, argv[1], "bench-peer", 5000) != 0)
+	char hello[256];
+	int  hn = snprintf(hello, sizeof(hello),
+            argc == 5 ? "{\"name\":\"bench-peer\",\"token\":\"%s\"}"
+	               : "{\"name\":\"bench-peer\"}",
+            argc == 5 ? argv[4] : "");
+	if (hn < 0 || (size_t) hn >= sizeof(hello)
+	    || xz_client_dial(&c, argv[1], NULL, hello, (size_t) hn, 5000)
+	        != 0)
 		return 1;
 	xz_env s = { .kind = XZ_KIND_SUB,
 		.topic     = argv[2],
@@ -405,13 +427,31 @@ xz_bench_peer_main(int argc, char **argv)
 	return got == count ? 0 : 1;
 }
 
+/* The token the authz_pubsub peer presents, and its principal. */
+#define BENCH_TOKEN "bench-authz"
+static xz_principal *
+bench_verify(void *ud, const char *token, const char **why)
+{
+	const char *roles[] = { "bench", NULL };
+
+	(void) ud;
+	if (strcmp(token, BENCH_TOKEN) != 0) {
+		*why = "not the bench's token";
+		return NULL;
+	}
+	return xz_principal_new(
+	    "svc:bench", "bench peer", "", roles, "token bench");
+}
+
+/* token NULL: the peer is root or the node's user (admin: no checks);
+ * else its principal has the 20-rule role "bench". */
 static double
-run_ipc(const char *self_exe, const char *url, unsigned n)
+run_ipc(const char *self_exe, const char *url, unsigned n, const char *token)
 {
 	xz_bench_proc p;
 	char          line[64], num[32];
 	char         *argv[] = { (char *) self_exe, "bench-peer", (char *) url,
-		        "bench.ipc.*", num, NULL };
+		        "bench.ipc.*", num, (char *) token, NULL };
 
 	snprintf(num, sizeof(num), "%u", n);
 	if (xz_bench_proc_start(&p, "/proc/self/exe", argv, -1) != 0)
@@ -439,7 +479,7 @@ run_ipc(const char *self_exe, const char *url, unsigned n)
 static void
 print_node_figures(double r_pub, double raw_inproc, double r_fan, double p50,
     double p99, double raw_p50, double r_ipc, double raw_ipc, double r_crule,
-    double r_lrule, double r_flow)
+    double r_lrule, double r_flow, double r_authz)
 {
 	printf("  local pub/sub (1:1)     %12.0f msg/s   raw nng inproc "
 	       "pair %12.0f msg/s   ratio %.2f\n",
@@ -451,6 +491,9 @@ print_node_figures(double r_pub, double raw_inproc, double r_fan, double p50,
 	printf("  ipc pub/sub (process)   %12.0f msg/s   raw nng ipc "
 	       "pair    %12.0f msg/s   ratio %.2f\n",
 	    r_ipc, raw_ipc, r_ipc / raw_ipc);
+	printf("  ipc pub/sub, 20 rules   %12.0f msg/s   vs ipc pub/sub "
+	       "          ratio %.2f\n",
+	    r_authz, r_authz / r_ipc);
 	printf("  rule, C (jansson)       %12.0f msg/s\n", r_crule);
 	printf("  rule, Lua               %12.0f msg/s   Lua/C %.2f\n",
 	    r_lrule, r_lrule / r_crule);
@@ -535,8 +578,9 @@ xz_bench_main(
 	if (xz_kernel_start(k, &d) != XZ_OK)
 		goto fail;
 
-	const char *only  = getenv("XZ_BENCH_ONLY");
-	bool        all   = only == NULL || strcmp(only, "relay") != 0;
+	const char *only    = getenv("XZ_BENCH_ONLY");
+	bool        all     = only == NULL || strcmp(only, "relay") != 0;
+	double      r_authz = NAN;
 	double      r_pub = NAN, r_fan = NAN, r_ipc = NAN, raw_inproc = NAN,
 	       raw_ipc = NAN, raw_p50 = NAN, raw_p99 = NAN, p50 = NAN,
 	       p99 = NAN, r_crule = NAN, r_lrule = NAN, r_flow = NAN;
@@ -602,7 +646,9 @@ xz_bench_main(
 				    AF.failed, flows);
 		}
 
-		r_ipc = run_ipc(self_exe, bus_url, n / 2);
+		r_ipc = run_ipc(self_exe, bus_url, n / 2, NULL);
+		xz_kernel_set_token_verifier(k, bench_verify, NULL);
+		r_authz = run_ipc(self_exe, bus_url, n / 2, BENCH_TOKEN);
 
 		char rawurl[600];
 		xz_bench_raw_pair_throughput(
@@ -630,6 +676,7 @@ xz_bench_main(
 		{ "local_reqrep_p50_us", p50 },
 		{ "local_reqrep_p99_us", p99 },
 		{ "ipc_pubsub_msgs_per_s", r_ipc },
+		{ "authz_pubsub_msgs_per_s", r_authz },
 		{ "raw_nng_inproc_pair_msgs_per_s", raw_inproc },
 		{ "raw_nng_ipc_pair_msgs_per_s", raw_ipc },
 		{ "raw_nng_inproc_reqrep_p50_us", raw_p50 },
@@ -673,7 +720,8 @@ xz_bench_main(
 		    PAYLOAD);
 		if (all)
 			print_node_figures(r_pub, raw_inproc, r_fan, p50, p99,
-			    raw_p50, r_ipc, raw_ipc, r_crule, r_lrule, r_flow);
+			    raw_p50, r_ipc, raw_ipc, r_crule, r_lrule, r_flow,
+			    r_authz);
 		print_relay("relay pub/sub (process)",
 		    "publisher -> node -> subscriber", &relay);
 		print_relay("NATS pub/sub (process)",

@@ -71,6 +71,9 @@ struct xz_bus {
 	xz_tindex           *subs;
 	xz_tindex           *best_effort;
 	size_t               nbest_effort;
+	xz_tindex           *reserved; /* pattern -> owner actor */
+	char               **reserved_pats; /* owned */
+	size_t               nreserved;
 	xz_u64map            subs_by_id; /* id -> xz_sub (the index's ref) */
 	xz_qgroup           *groups;
 	atomic_uint_fast64_t next_sub_id;
@@ -154,6 +157,10 @@ xz_bus_free(xz_bus *k)
 	xz_u64map_fini(&k->subs_by_id);
 	xz_tindex_free(k->subs);
 	xz_tindex_free(k->best_effort);
+	xz_tindex_free(k->reserved);
+	for (size_t i = 0; i < k->nreserved; i++)
+		free(k->reserved_pats[i]);
+	free(k->reserved_pats);
 	while (k->groups != NULL) {
 		xz_qgroup *g = k->groups;
 		k->groups    = g->next;
@@ -205,6 +212,41 @@ xz_bus_msg(xz_bus *k, int kind, const char *topic, size_t topic_len,
 		m->pub.timestamp_us = xz_clock_now_us(k->clk);
 	}
 	return m;
+}
+
+int
+xz_bus_reserve(xz_bus *k, const char *pattern, xz_actor *owner)
+{
+	char  *p;
+	char **v;
+	int    rc = XZ_OK;
+
+	if (pattern == NULL || !xz_pattern_valid(pattern, strlen(pattern)))
+		return XZ_EINVAL;
+	if ((p = strdup(pattern)) == NULL)
+		return XZ_ENOMEM;
+	pthread_rwlock_wrlock(&k->lock);
+	v = realloc(k->reserved_pats, (k->nreserved + 1) * sizeof(*v));
+	if (v == NULL
+	    || (k->reserved == NULL && (k->reserved = xz_tindex_new()) == NULL)
+	    || xz_tindex_add(k->reserved, p, owner) != 0) {
+		if (v != NULL)
+			k->reserved_pats = v;
+		free(p);
+		rc = XZ_ENOMEM;
+	} else {
+		k->reserved_pats                 = v;
+		k->reserved_pats[k->nreserved++] = p;
+	}
+	pthread_rwlock_unlock(&k->lock);
+	return rc;
+}
+
+static void
+first_visit(void *ctx, void *item)
+{
+	if (*(void **) ctx == NULL)
+		*(void **) ctx = item;
 }
 
 /* Called with the bus write lock held. */
@@ -536,6 +578,19 @@ route(xz_bus *k, xz_kmsg *msg, bool give, size_t *ntargets)
 	c.oom = false;
 	pthread_rwlock_rdlock(&k->lock);
 	xz_tindex_match(k->subs, msg->pub.topic, collect_visit, &c);
+	if (k->nreserved > 0 && msg->pub.kind == XZ_KIND_REQUEST) {
+		/* A reserved request reaches its owner only. */
+		xz_actor *owner = NULL;
+		xz_tindex_match(
+		    k->reserved, msg->pub.topic, first_visit, &owner);
+		if (owner != NULL) {
+			size_t out = 0;
+			for (size_t i = 0; i < c.n; i++)
+				if (c.v[i]->owner == owner)
+					c.v[out++] = c.v[i];
+			c.n = out;
+		}
+	}
 	collect_choose(k, &c);
 	if (c.n > 0 && k->nbest_effort > 0)
 		xz_tindex_match(

@@ -88,6 +88,11 @@ void xz_bus_unsubscribe_all(xz_bus *b, xz_actor *owner, xz_target *peer);
 void xz_bus_unsubscribe_pattern(
     xz_bus *b, xz_target *peer, const char *pattern);
 
+/* Reserve requests on pattern for owner: a request whose topic matches it
+ * is delivered only to owner's subscriptions (nobody else can answer it,
+ * nor see its payload). Pattern copied. XZ_OK, XZ_EINVAL, XZ_ENOMEM. */
+int xz_bus_reserve(xz_bus *b, const char *pattern, xz_actor *owner);
+
 /* Publish an event (topic and data copied) sent by who (borrowed: the
  * message takes its own reference; NULL: the node). */
 int xz_bus_publish(xz_bus *b, const char *source, const char *topic,

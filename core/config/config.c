@@ -1334,22 +1334,29 @@ copy_options(ld *l, xz_plugin_cfg *pc, const config_setting_t *g)
 
 /* Parse element `index` of `plugins` (script 0) or `scripts` (script 1)
  * into the next free xz_plugin_cfg. */
+static void parse_grants(
+    ld *l, const config_setting_t *e, const char *pfx, xz_plugin_cfg *pc);
+static void parse_patterns(ld *l, const config_setting_t *g, const char *pfx,
+    const char *key, char ***v, size_t *n);
+static void free_strv(char **v, size_t n);
+
 static void
 parse_entry(ld *l, const config_setting_t *e, int index, int script)
 {
 	static const char *const plugin_keys[]
-	    = { "name", "kind", "path", "enabled", "options", "lua", NULL };
-	static const char *const script_keys[]
-	    = { "name", "path", "enabled", "options", "lua", NULL };
-	const char             *list = script ? "scripts" : "plugins";
-	const char             *what = script ? "script" : "plugin";
-	xz_config              *c    = l->c;
-	xz_plugin_cfg          *pc;
-	const config_setting_t *at_name = NULL, *at_path = NULL, *at_kind;
-	const config_setting_t *opts, *lg;
-	const char             *v;
-	char                    label[96], pfx[100];
-	int                     named = 0, ok_kind = 1;
+	    = { "name", "kind", "path", "enabled", "options", "lua", "grants",
+		      "impersonate", "reserve", NULL };
+	static const char *const script_keys[] = { "name", "path", "enabled",
+		"options", "lua", "grants", "impersonate", "reserve", NULL };
+	const char              *list = script ? "scripts" : "plugins";
+	const char              *what = script ? "script" : "plugin";
+	xz_config               *c    = l->c;
+	xz_plugin_cfg           *pc;
+	const config_setting_t  *at_name = NULL, *at_path = NULL, *at_kind;
+	const config_setting_t  *opts, *lg;
+	const char              *v;
+	char                     label[96], pfx[100];
+	int                      named = 0, ok_kind = 1;
 
 	if (!config_setting_is_group(e)) {
 		err(l, e, "%s[%d] must be a group, got %s", list, index,
@@ -1427,6 +1434,7 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 		    script ? "" : " for a lua plugin");
 	}
 	get_bool(l, e, pfx, "enabled", &pc->enabled);
+	parse_grants(l, e, pfx, pc);
 	pc->lua = c->lua; /* the node's defaults, then the entry's own */
 	if ((lg = config_setting_get_member(e, "lua")) != NULL) {
 		char where[200];
@@ -1453,6 +1461,36 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 	/* Only a complete entry has a file to look for. */
 	if (named && ok_kind && (pc->kind == XZ_PLUGIN_SO || pc->path != NULL))
 		resolve_file(l, pc, label, e, at_path);
+}
+
+/* grants, impersonate and reserve of a plugin entry. */
+static void
+parse_grants(
+    ld *l, const config_setting_t *e, const char *pfx, xz_plugin_cfg *pc)
+{
+	static const char *const keys[] = { "publish", "subscribe", NULL };
+	const config_setting_t  *g = config_setting_get_member(e, "grants");
+	char                     p2[128];
+
+	get_bool(l, e, pfx, "impersonate", &pc->impersonate);
+	parse_patterns(l, e, pfx, "reserve", &pc->reserve, &pc->nreserve);
+	if (g == NULL)
+		return;
+	if (!config_setting_is_group(g)) {
+		err(l, g,
+		    "%sgrants must be a group { publish = [...]; subscribe = "
+		    "[...]; }, got %s",
+		    pfx, type_name(config_setting_type(g)));
+		return;
+	}
+	snprintf(p2, sizeof(p2), "%sgrants", pfx);
+	check_keys(l, g, keys, p2);
+	snprintf(p2, sizeof(p2), "%sgrants.", pfx);
+	pc->has_grants = 1;
+	parse_patterns(l, g, p2, "publish", &pc->grant_publish.allow,
+	    &pc->grant_publish.nallow);
+	parse_patterns(l, g, p2, "subscribe", &pc->grant_subscribe.allow,
+	    &pc->grant_subscribe.nallow);
 }
 
 static void
@@ -1915,6 +1953,10 @@ xz_config_free(xz_config *c)
 				free(pc->options[k].v.s);
 		}
 		free(pc->options);
+		free_strv(pc->grant_publish.allow, pc->grant_publish.nallow);
+		free_strv(
+		    pc->grant_subscribe.allow, pc->grant_subscribe.nallow);
+		free_strv(pc->reserve, pc->nreserve);
 	}
 	free(c->plugins);
 	for (size_t i = 0; i < c->nauth_ids; i++) {

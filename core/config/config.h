@@ -159,6 +159,13 @@ typedef struct xz_cfg_option {
 	int         line;
 } xz_cfg_option;
 
+/* Patterns a role (or a plugin) may publish / subscribe: allowed when an
+ * allow pattern matches and no deny pattern does. Owned by xz_config. */
+typedef struct xz_perm_cfg {
+	char **allow, **deny;
+	size_t nallow, ndeny;
+} xz_perm_cfg;
+
 /* One entry of `plugins` or `scripts`. All strings owned by xz_config. */
 typedef struct xz_plugin_cfg {
 	char *name;
@@ -174,6 +181,19 @@ typedef struct xz_plugin_cfg {
 	xz_lua_limits lua;
 	const char   *file; /* declaring file (owned by cfg) */
 	int           line; /* line of the entry */
+	/* grants = { publish = [...]; subscribe = [...]; }: what the plugin
+	 * may publish (and request) and subscribe to; absent (has_grants 0):
+	 * everything but another plugin's audit.<name>.> records. Only
+	 * allow lists. */
+	int         has_grants;
+	xz_perm_cfg grant_publish, grant_subscribe; /* allow lists only */
+	/* impersonate = true: may act for a logged-in person
+	 * (host->session_open, request_as, subscribe_as). */
+	int impersonate;
+	/* reserve = [ "audit.*" ]: requests on these topics reach only this
+	 * plugin (nobody else may answer them). */
+	char **reserve;
+	size_t nreserve;
 } xz_plugin_cfg;
 
 /* One door: a URL the node listens on and how it is guarded. Strings
@@ -209,13 +229,6 @@ typedef struct xz_auth_id_cfg {
 	const char *file; /* owned by cfg */
 	int         line;
 } xz_auth_id_cfg;
-
-/* Patterns a role (or a plugin) may publish / subscribe: allowed when an
- * allow pattern matches and no deny pattern does. Owned by xz_config. */
-typedef struct xz_perm_cfg {
-	char **allow, **deny;
-	size_t nallow, ndeny;
-} xz_perm_cfg;
 
 /* One role of auth.roles (docs/roles.md). */
 typedef struct xz_role_cfg {

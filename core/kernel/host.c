@@ -10,6 +10,9 @@
 
 #include "kernel/kernel_priv.h"
 #include "util/errors.h"
+#include "util/topic.h"
+
+#include <jansson.h>
 
 /* The caller of a message when nothing better is known (no plugin):
  * never handed out on a running node, where the node's principal is. */
@@ -41,11 +44,75 @@ h_log(xz_plugin *self, int level, const char *fmt, ...)
 	xz_log(level, self->name, "%s", buf);
 }
 
+/* A plugin refused by its grants: counted (auth.denied in status),
+ * logged, and published on audit.sys.denied by the kernel. */
+static int
+grant_denied(xz_plugin *self, const char *what, const char *topic)
+{
+	xz_kernel *k = self->k;
+	char      *s;
+
+	atomic_fetch_add(&k->denied, 1);
+	xz_log(XZ_LOG_WARN, self->name,
+	    "forbidden: plugin '%s' has no %s grant for '%s'", self->name,
+	    what, topic);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}",
+	    "who", self->who->pub.user, "role", "plugin", "action", "REFUSE",
+	    "subject_type", "topic", "subject_id", topic, "purpose", what,
+	    "outcome", "forbidden", "service", "kernel", "auth", "plugin",
+	    "time", (json_int_t) (xz_clock_now_us(&k->clock) / 1000u));
+	if (o != NULL && (s = json_dumps(o, JSON_COMPACT)) != NULL) {
+		xz_bus_publish(k->bus, "kernel", "audit.sys.denied", 16, s,
+		    strlen(s), XZ_CT_JSON, NULL);
+		free(s);
+	}
+	json_decref(o);
+	return XZ_EPERM;
+}
+
+/* Whether self may publish (or request) on topic: its grants when the
+ * config gives any; and audit records only of its own subject
+ * (audit.<name>.>), unless it is the audit plugin. */
+static bool
+may_publish(xz_plugin *self, const char *topic)
+{
+	const xz_plugin_cfg *pc = self->pc;
+
+	if (strncmp(topic, "audit.", 6) == 0 && self->who != self->k->who
+	    && strcmp(self->desc->name, "audit") != 0) {
+		size_t n = strlen(self->name);
+		if (strncmp(topic + 6, self->name, n) != 0
+		    || topic[6 + n] != '.')
+			return false;
+	}
+	if (pc == NULL || !pc->has_grants)
+		return true;
+	for (size_t i = 0; i < pc->grant_publish.nallow; i++)
+		if (xz_topic_match(pc->grant_publish.allow[i], topic))
+			return true;
+	return false;
+}
+
+static bool
+may_subscribe(xz_plugin *self, const char *pattern)
+{
+	const xz_plugin_cfg *pc = self->pc;
+
+	if (pc == NULL || !pc->has_grants)
+		return true;
+	for (size_t i = 0; i < pc->grant_subscribe.nallow; i++)
+		if (xz_pattern_within(pattern, pc->grant_subscribe.allow[i]))
+			return true;
+	return false;
+}
+
 static int
 h_publish(xz_plugin *self, const char *topic, const void *data, size_t len)
 {
 	if (self == NULL || topic == NULL || (data == NULL && len > 0))
 		return XZ_EINVAL;
+	if (!may_publish(self, topic))
+		return grant_denied(self, "publish", topic);
 	return xz_bus_publish(self->k->bus, self->name, topic, strlen(topic),
 	    data, len, XZ_CT_JSON, self->who);
 }
@@ -56,6 +123,9 @@ h_subscribe(xz_plugin *self, const char *pattern, const char *queue_group,
 {
 	if (self == NULL || handler == NULL)
 		return XZ_EINVAL;
+	if (pattern != NULL && xz_pattern_valid(pattern, strlen(pattern))
+	    && !may_subscribe(self, pattern))
+		return grant_denied(self, "subscribe", pattern);
 	return xz_bus_subscribe(self->k->bus, &self->actor, NULL, pattern,
 	    queue_group, handler, ud, sub_id);
 }
@@ -75,6 +145,8 @@ h_request(xz_plugin *self, const char *topic, const void *data, size_t len,
 	if (self == NULL || topic == NULL || fn == NULL
 	    || (data == NULL && len > 0))
 		return XZ_EINVAL;
+	if (!may_publish(self, topic))
+		return grant_denied(self, "publish", topic);
 	return xz_bus_request(self->k->bus, &self->actor, NULL, NULL,
 	    self->name, topic, strlen(topic), data, len, timeout_ms, fn, ud,
 	    self->who);
@@ -313,32 +385,181 @@ h_caller(xz_plugin *self, const xz_msg *msg)
 	return who ? &who->pub : &xz_caller_nobody;
 }
 
+/* ---- sessions (since ABI 1.3): acting for a logged-in person ---- */
+
+struct xz_session {
+	xz_principal *who; /* one reference */
+	xz_plugin    *owner;
+};
+
+static int
+h_session_open(
+    xz_plugin *self, const char *token, xz_session **sess, const char **why)
+{
+	const char        *w = NULL;
+	xz_token_verify_fn fn;
+	xz_principal      *who;
+	xz_session        *s;
+
+	if (why != NULL)
+		*why = NULL;
+	if (self == NULL || token == NULL || sess == NULL)
+		return XZ_EINVAL;
+	*sess = NULL;
+	if (self->pc == NULL || !self->pc->impersonate) {
+		if (why != NULL)
+			*why
+			    = "this plugin may not act for people (its config "
+			      "entry has no impersonate = true)";
+		return grant_denied(self, "impersonate", "session_open");
+	}
+	fn = atomic_load(&self->k->verifier.fn);
+	if (fn == NULL) {
+		if (why != NULL)
+			*why = "this node accepts no session tokens (no "
+			       "identity store)";
+		return XZ_EAUTH;
+	}
+	if ((who = fn(self->k->verifier.ud, token, &w)) == NULL) {
+		if (why != NULL)
+			*why = w ? w : "the session token is invalid";
+		return XZ_EAUTH;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		xz_principal_unref(who);
+		return XZ_ENOMEM;
+	}
+	s->who   = who;
+	s->owner = self;
+	*sess    = s;
+	return XZ_OK;
+}
+
+static void
+h_session_close(xz_plugin *self, xz_session *s)
+{
+	if (s == NULL || s->owner != self)
+		return;
+	xz_principal_unref(s->who);
+	free(s);
+}
+
+static const xz_caller *
+h_session_caller(xz_plugin *self, xz_session *s)
+{
+	return s != NULL && s->owner == self ? &s->who->pub : NULL;
+}
+
+/* A session's principal may still act: XZ_OK or XZ_EAUTH (expired). */
+static int
+session_live(xz_plugin *self, xz_session *s)
+{
+	if (s == NULL || s->owner != self)
+		return XZ_EINVAL;
+	if (s->who->expires_ms != 0
+	    && xz_clock_now_us(&self->k->clock) / 1000u >= s->who->expires_ms)
+		return XZ_EAUTH;
+	return XZ_OK;
+}
+
+/* A person refused through a gateway: as a link connection's denial. */
+static int
+session_denied(
+    xz_plugin *self, xz_session *s, const char *what, const char *topic)
+{
+	xz_kernel       *k = self->k;
+	const xz_caller *c = &s->who->pub;
+	char            *j;
+
+	atomic_fetch_add(&k->denied, 1);
+	xz_log(XZ_LOG_WARN, self->name,
+	    "forbidden: '%s' (via %s) has no %s permission for '%s'", c->user,
+	    self->name, what, topic);
+	json_t *o = json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
+	                      "s:s,s:I}",
+	    "who", c->user, "role", c->roles[0], "agency",
+	    c->agency[0] ? c->agency : NULL, "action", "REFUSE",
+	    "subject_type", "topic", "subject_id", topic, "purpose", what,
+	    "outcome", "forbidden", "service", "kernel", "auth", c->auth,
+	    "via", self->name, "time",
+	    (json_int_t) (xz_clock_now_us(&k->clock) / 1000u));
+	if (o != NULL && (j = json_dumps(o, JSON_COMPACT)) != NULL) {
+		xz_bus_publish(k->bus, "kernel", "audit.sys.denied", 16, j,
+		    strlen(j), XZ_CT_JSON, NULL);
+		free(j);
+	}
+	json_decref(o);
+	return XZ_EPERM;
+}
+
+static int
+h_request_as(xz_plugin *self, xz_session *s, const char *topic,
+    const void *data, size_t len, uint32_t timeout_ms, xz_reply_fn fn,
+    void *ud)
+{
+	int rc;
+
+	if (self == NULL || topic == NULL || fn == NULL
+	    || (data == NULL && len > 0))
+		return XZ_EINVAL;
+	if ((rc = session_live(self, s)) != XZ_OK)
+		return rc;
+	if (!xz_authz_may_publish(self->k->authz, s->who, topic))
+		return session_denied(self, s, "publish", topic);
+	return xz_bus_request(self->k->bus, &self->actor, NULL, NULL,
+	    self->name, topic, strlen(topic), data, len, timeout_ms, fn, ud,
+	    s->who);
+}
+
+static int
+h_subscribe_as(xz_plugin *self, xz_session *s, const char *pattern,
+    xz_handler handler, void *ud, uint64_t *sub_id)
+{
+	int rc;
+
+	if (self == NULL || handler == NULL || pattern == NULL)
+		return XZ_EINVAL;
+	if ((rc = session_live(self, s)) != XZ_OK)
+		return rc;
+	if (!xz_pattern_valid(pattern, strlen(pattern)))
+		return XZ_EINVAL;
+	if (!xz_authz_may_subscribe(self->k->authz, s->who, pattern))
+		return session_denied(self, s, "subscribe", pattern);
+	return xz_bus_subscribe(self->k->bus, &self->actor, NULL, pattern,
+	    NULL, handler, ud, sub_id);
+}
+
 static const xz_host host_table = {
-	.struct_size  = sizeof(xz_host),
-	.abi_major    = XZ_ABI_MAJOR,
-	.abi_minor    = XZ_ABI_MINOR,
-	.strerror     = h_strerror,
-	.log          = h_log,
-	.publish      = h_publish,
-	.subscribe    = h_subscribe,
-	.unsubscribe  = h_unsubscribe,
-	.request      = h_request,
-	.reply        = h_reply,
-	.reply_error  = h_reply_error,
-	.msg_retain   = h_msg_retain,
-	.msg_release  = h_msg_release,
-	.timer_start  = h_timer_start,
-	.timer_cancel = h_timer_cancel,
-	.now_ms       = h_now_ms,
-	.opt_int      = h_opt_int,
-	.opt_float    = h_opt_float,
-	.opt_bool     = h_opt_bool,
-	.opt_string   = h_opt_string,
-	.store        = h_store,
-	.counter_add  = h_counter_add,
-	.name         = h_name,
-	.version      = h_version,
-	.caller       = h_caller,
+	.struct_size    = sizeof(xz_host),
+	.abi_major      = XZ_ABI_MAJOR,
+	.abi_minor      = XZ_ABI_MINOR,
+	.strerror       = h_strerror,
+	.log            = h_log,
+	.publish        = h_publish,
+	.subscribe      = h_subscribe,
+	.unsubscribe    = h_unsubscribe,
+	.request        = h_request,
+	.reply          = h_reply,
+	.reply_error    = h_reply_error,
+	.msg_retain     = h_msg_retain,
+	.msg_release    = h_msg_release,
+	.timer_start    = h_timer_start,
+	.timer_cancel   = h_timer_cancel,
+	.now_ms         = h_now_ms,
+	.opt_int        = h_opt_int,
+	.opt_float      = h_opt_float,
+	.opt_bool       = h_opt_bool,
+	.opt_string     = h_opt_string,
+	.store          = h_store,
+	.counter_add    = h_counter_add,
+	.name           = h_name,
+	.version        = h_version,
+	.caller         = h_caller,
+	.session_open   = h_session_open,
+	.session_close  = h_session_close,
+	.request_as     = h_request_as,
+	.subscribe_as   = h_subscribe_as,
+	.session_caller = h_session_caller,
 };
 
 const xz_host *

@@ -53,12 +53,29 @@ auth_build(xz_kernel *k)
 			return -1;
 		k->nlink_ids++;
 	}
-	k->link_auth = (xz_link_auth) { .ids = k->link_ids,
-		.nids                        = k->nlink_ids,
-		.admin                       = k->admin,
-		.verifier                    = &k->verifier,
-		.now_ms                      = auth_now_ms,
-		.now_ud                      = &k->clock };
+	if ((k->authz = xz_authz_new()) == NULL)
+		return -1;
+	for (size_t i = 0; i < c->nroles; i++) {
+		const xz_role_cfg *r     = &c->roles[i];
+		const xz_perm_cfg *pm[2] = { &r->publish, &r->subscribe };
+		for (int w = 0; w < 2; w++)
+			if (xz_authz_add(k->authz, r->id, w, false,
+			        (const char *const *) pm[w]->allow,
+			        pm[w]->nallow)
+			        != XZ_OK
+			    || xz_authz_add(k->authz, r->id, w, true,
+			           (const char *const *) pm[w]->deny,
+			           pm[w]->ndeny)
+			        != XZ_OK)
+				return -1;
+	}
+	k->link_auth = (xz_link_auth) { .authz = k->authz,
+		.ids                           = k->link_ids,
+		.nids                          = k->nlink_ids,
+		.admin                         = k->admin,
+		.verifier                      = &k->verifier,
+		.now_ms                        = auth_now_ms,
+		.now_ud                        = &k->clock };
 	return 0;
 }
 
@@ -534,5 +551,6 @@ xz_kernel_free(xz_kernel *k)
 	for (size_t i = 0; i < k->nlink_ids; i++)
 		xz_principal_unref(k->link_ids[i].who);
 	free(k->link_ids);
+	xz_authz_free(k->authz);
 	free(k);
 }

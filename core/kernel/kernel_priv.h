@@ -41,8 +41,10 @@ struct xz_kernel {
 	xz_principal    *admin; /* "admin": root and the node's uid (owned) */
 	xz_link_id      *link_ids; /* auth.local + auth.certs (owned, each
 	                              with one reference on its who) */
-	size_t       nlink_ids;
-	xz_link_auth link_auth; /* what the link is given */
+	size_t               nlink_ids;
+	xz_link_auth         link_auth; /* what the link is given */
+	xz_authz            *authz; /* auth.roles (owned) */
+	atomic_uint_fast64_t denied; /* plugin grant violations */
 
 	struct xz_store_node *storenode; /* store.c: lock and manifest */
 

@@ -130,6 +130,16 @@ instance_make(xz_kernel *k, const xz_plugin_cfg *pc, const char *name,
 		p->actor.batch_end   = desc->batch_end;
 		p->actor.batch_state = &p->state;
 	}
+	/* Requests only this instance may answer (the audit plugin's by
+	 * default). */
+	for (size_t i = 0; pc != NULL && i < pc->nreserve; i++)
+		if (xz_bus_reserve(k->bus, pc->reserve[i], &p->actor) != XZ_OK)
+			xz_diag_add(d, pc->file, pc->line,
+			    "plugin '%s': cannot reserve '%s'", name,
+			    pc->reserve[i]);
+	if (pc != NULL && pc->nreserve == 0
+	    && strcmp(desc->name, "audit") == 0)
+		xz_bus_reserve(k->bus, "audit.*", &p->actor);
 	if (pc != NULL
 	    && xz_options_resolve(pc, desc->options, &p->opts, d) != 0) {
 		p->dl   = NULL; /* the caller still owns dl and desc */

@@ -89,8 +89,9 @@ xz_status_json(xz_kernel *k)
 	/* Who was turned away: connections without a credential. */
 	if (root != NULL)
 		json_object_set_new(root, "auth",
-		    json_pack("{s:I}", "unauthenticated",
-		        (json_int_t) ls.unauthenticated));
+		    json_pack("{s:I,s:I}", "unauthenticated",
+		        (json_int_t) ls.unauthenticated, "denied",
+		        (json_int_t) (ls.denied + atomic_load(&k->denied))));
 	s = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return s;
@@ -159,6 +160,26 @@ on_status(void *ud, const xz_msg *m)
 	free(s);
 }
 
+/* Administration is privileged: only the node and role admin may move
+ * the clock, reload plugins or change the log level. Replies forbidden
+ * (naming the role required) and returns false otherwise. */
+static bool
+require_admin(sys_state *st, const xz_msg *m)
+{
+	const xz_caller *c = st->h->caller(st->self, m);
+	char             msg[300];
+
+	for (size_t i = 0; c->roles[i] != NULL; i++)
+		if (strcmp(c->roles[i], "admin") == 0
+		    || strcmp(c->roles[i], "node") == 0)
+			return true;
+	snprintf(msg, sizeof(msg),
+	    "%s: '%s' may not do this: it needs the role admin", m->topic,
+	    c->user);
+	st->h->reply_error(st->self, m, XZ_REPLY_FORBIDDEN, msg);
+	return false;
+}
+
 static void
 on_clock(void *ud, const xz_msg *m)
 {
@@ -174,6 +195,8 @@ on_clock(void *ud, const xz_msg *m)
 			    "in its config, for tests only)");
 			return;
 		}
+		if (!require_admin(st, m))
+			return;
 		json_t *o  = json_loadb(m->data, m->len, 0, &e);
 		json_t *ms = o ? json_object_get(o, "ms") : NULL;
 		if (!json_is_integer(ms) || json_integer_value(ms) < 0) {
@@ -202,6 +225,11 @@ on_log_level(void *ud, const xz_msg *m)
 	    = m->len > 0 ? json_loadb(m->data, m->len, 0, &e) : json_object();
 	json_t *level = o ? json_object_get(o, "level") : NULL;
 	int     was = xz_log_level(), now = was;
+
+	if (level != NULL && !require_admin(st, m)) {
+		json_decref(o);
+		return;
+	}
 
 	if (o == NULL || !json_is_object(o)
 	    || (level != NULL
@@ -414,6 +442,10 @@ on_reload(void *ud, const xz_msg *m)
 	json_t      *name = o ? json_object_get(o, "name") : NULL;
 	const char  *why  = NULL;
 
+	if (!require_admin(st, m)) {
+		json_decref(o);
+		return;
+	}
 	if (m->len > 0 && (o == NULL || (name && !json_is_string(name)))) {
 		json_decref(o);
 		st->h->reply_error(st->self, m, XZ_REPLY_BAD_REQUEST,

@@ -93,11 +93,15 @@ struct xz_peer {
 	/* Who is acting on this connection (one reference, or NULL: not
 	 * authenticated yet). Written by the peer's worker (HELLO) under
 	 * mu, read by it without. */
-	xz_principal   *who;
-	int             transport; /* T_* of the door it came through */
-	char            why[200]; /* why it has no principal */
-	bool            refused; /* unauthenticated: nothing more is routed */
-	bool            close_when_sent; /* close once the queue is sent */
+	xz_principal *who;
+	int           transport; /* T_* of the door it came through */
+	char          why[200]; /* why it has no principal */
+	bool          refused; /* unauthenticated: nothing more is routed */
+	bool          close_when_sent; /* close once the queue is sent */
+	/* Permissions of who: decisions cached per topic. pub_cache is the
+	 * worker's; rx_cache (what may be delivered) is used under mu. */
+	bool            unrestricted; /* may do everything: no checks */
+	xz_authz_cache  pub_cache, rx_cache;
 	atomic_bool     rxw_done;
 	struct xz_peer *next;
 };
@@ -113,8 +117,9 @@ struct door_kind {
 struct xz_link {
 	xz_link_cfg          cfg; /* strings borrowed */
 	struct door_kind    *doors; /* owned */
+	struct pipe_cred    *creds; /* owned, under mu */
 	size_t               ndoors;
-	atomic_uint_fast64_t unauthenticated;
+	atomic_uint_fast64_t unauthenticated, denied;
 	xz_bus              *bus;
 	xz_clock            *clk;
 	atomic_uint_fast64_t rejected, tx_failed, violations;
@@ -156,6 +161,8 @@ peer_unref(xz_target *t)
 	}
 	free(peer->inq);
 	xz_principal_unref(peer->who);
+	xz_authz_cache_fini(&peer->pub_cache);
+	xz_authz_cache_fini(&peer->rx_cache);
 	pthread_mutex_destroy(&peer->mu);
 	pthread_cond_destroy(&peer->cv);
 	free(peer);
@@ -171,6 +178,7 @@ xz_link_stats_get(xz_link *l, xz_link_stats *st)
 	st->tx_failed       = atomic_load(&l->tx_failed);
 	st->violations      = atomic_load(&l->violations);
 	st->unauthenticated = atomic_load(&l->unauthenticated);
+	st->denied          = atomic_load(&l->denied);
 }
 
 static int
@@ -181,6 +189,14 @@ peer_deliver(
 	bool            reply = msg->pub.kind == XZ_KIND_REPLY;
 
 	pthread_mutex_lock(&peer->mu);
+	/* A wildcard subscription may catch a topic the principal may not
+	 * receive: not sent, as if it had not matched. */
+	if (!reply && !peer->unrestricted
+	    && !xz_authz_cached(
+	        &peer->rx_cache, XZ_AUTHZ_SUBSCRIBE, msg->pub.topic)) {
+		pthread_mutex_unlock(&peer->mu);
+		return XZ_OK;
+	}
 	for (;;) {
 		if (peer->dead) {
 			pthread_mutex_unlock(&peer->mu);
@@ -369,6 +385,25 @@ tx_main(void *arg)
 static void *rxw_main(void *arg);
 static void  peer_kill(struct xz_peer *peer);
 
+/* who (the peer's reference, may be NULL) acts on peer from now on:
+ * permissions start afresh. Under peer->mu, or before the peer is
+ * shared. */
+static void
+peer_set_who(xz_link *l, struct xz_peer *peer, xz_principal *who)
+{
+	const xz_authz *az = l->cfg.auth ? l->cfg.auth->authz : NULL;
+
+	peer->who          = who;
+	peer->unrestricted = az == NULL || xz_authz_unrestricted(az, who);
+	if (peer->pub_cache.a == NULL) {
+		xz_authz_cache_init(&peer->pub_cache, az, who);
+		xz_authz_cache_init(&peer->rx_cache, az, who);
+	} else {
+		xz_authz_cache_reset(&peer->pub_cache, who);
+		xz_authz_cache_reset(&peer->rx_cache, who);
+	}
+}
+
 /* The door pipe came through: T_*, or 0 when unknown. */
 static int
 pipe_transport(xz_link *l, nng_pipe pipe)
@@ -381,36 +416,34 @@ pipe_transport(xz_link *l, nng_pipe pipe)
 	return 0;
 }
 
-/* What the connection itself proves (link.h, xz_link_auth): sets
- * peer->who, or peer->why when it proves nobody. */
+/* What the connection of pipe itself proves (link.h, xz_link_auth):
+ * *who (a new reference), or why when it proves nobody. */
 static void
-peer_auth_transport(xz_link *l, struct xz_peer *peer)
+pipe_auth(xz_link *l, nng_pipe pipe, int *transport, xz_principal **who,
+    char *why, size_t whylen)
 {
 	const xz_link_auth *a = l->cfg.auth;
 	char                how[64];
 	int64_t             uid = -1, gid = -1;
 	uint64_t            u;
 
-	peer->transport = pipe_transport(l, peer->pipe);
+	*transport = pipe_transport(l, pipe);
 	if (a == NULL)
 		return;
-	switch (peer->transport) {
+	switch (*transport) {
 	case T_INPROC:
 		if (a->admin != NULL)
-			peer->who
-			    = xz_principal_with_auth(a->admin, "inproc", 0);
+			*who = xz_principal_with_auth(a->admin, "inproc", 0);
 		return;
 	case T_IPC:
-		if (nng_pipe_get_uint64(peer->pipe, NNG_OPT_IPC_PEER_UID, &u)
-		    != 0) {
-			snprintf(peer->why, sizeof(peer->why),
+		if (nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_UID, &u) != 0) {
+			snprintf(why, whylen,
 			    "the peer's credentials of this ipc connection "
 			    "cannot be read");
 			return;
 		}
 		uid = (int64_t) u;
-		if (nng_pipe_get_uint64(peer->pipe, NNG_OPT_IPC_PEER_GID, &u)
-		    == 0)
+		if (nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_GID, &u) == 0)
 			gid = (int64_t) u;
 		snprintf(
 		    how, sizeof(how), "peercred uid=%lld", (long long) uid);
@@ -427,30 +460,96 @@ peer_auth_transport(xz_link *l, struct xz_peer *peer)
 						    "gid=%lld",
 						    (long long) uid,
 						    (long long) gid);
-					peer->who = xz_principal_with_auth(
+					*who = xz_principal_with_auth(
 					    m->who, how, 0);
 					return;
 				}
 			}
 		if ((uid == 0 || (uid_t) uid == geteuid())
 		    && a->admin != NULL) {
-			peer->who = xz_principal_with_auth(a->admin, how, 0);
+			*who = xz_principal_with_auth(a->admin, how, 0);
 			return;
 		}
-		snprintf(peer->why, sizeof(peer->why),
+		snprintf(why, whylen,
 		    "uid %lld (gid %lld) is not in auth.local and sent no "
 		    "session token: log in first",
 		    (long long) uid, (long long) gid);
 		return;
 	case T_TLS:
-		snprintf(peer->why, sizeof(peer->why),
+		snprintf(why, whylen,
 		    "a verified client certificate alone names no principal "
 		    "on this node: send a session token");
 		return;
 	default:
-		snprintf(peer->why, sizeof(peer->why),
+		snprintf(why, whylen,
 		    "this door proves no identity: send a session token");
 		return;
+	}
+}
+
+/* Credentials read when a pipe is added (its peer may be created only
+ * after the pipe is gone: a client that sent and closed at once). */
+struct pipe_cred {
+	uint32_t          pipe;
+	int               transport;
+	xz_principal     *who; /* one reference, or NULL */
+	char              why[200];
+	uint64_t          gone_us; /* 0 while the pipe lives */
+	struct pipe_cred *next;
+};
+
+static void
+on_pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	xz_link          *l = arg;
+	struct pipe_cred *c = calloc(1, sizeof(*c));
+
+	(void) ev;
+	if (c == NULL)
+		return; /* the peer is then refused: unauthenticated */
+	c->pipe = (uint32_t) nng_pipe_id(pipe);
+	pipe_auth(l, pipe, &c->transport, &c->who, c->why, sizeof(c->why));
+	pthread_mutex_lock(&l->mu);
+	c->next  = l->creds;
+	l->creds = c;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Take the credentials of pipe into peer (l->mu held). */
+static void
+peer_take_cred(xz_link *l, struct xz_peer *peer)
+{
+	uint32_t id = (uint32_t) nng_pipe_id(peer->pipe);
+
+	for (struct pipe_cred **pp = &l->creds; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->pipe == id) {
+			struct pipe_cred *c = *pp;
+			*pp                 = c->next;
+			peer->transport     = c->transport;
+			peer->who           = c->who;
+			memcpy(peer->why, c->why, sizeof(peer->why));
+			free(c);
+			return;
+		}
+	snprintf(peer->why, sizeof(peer->why),
+	    "the connection's credentials are unknown");
+}
+
+/* Drop credentials of pipes gone for over 5 s that never sent anything
+ * (l->mu held); all of them with all. */
+static void
+creds_reap(xz_link *l, bool all)
+{
+	uint64_t now = xz_mono_us();
+
+	for (struct pipe_cred **pp = &l->creds; *pp != NULL;) {
+		struct pipe_cred *c = *pp;
+		if (all || (c->gone_us != 0 && now - c->gone_us > 5000000u)) {
+			*pp = c->next;
+			xz_principal_unref(c->who);
+			free(c);
+		} else
+			pp = &c->next;
 	}
 }
 
@@ -496,7 +595,11 @@ peer_get(xz_link *l, nng_pipe pipe, bool create)
 	if (nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &sa) == NNG_ENOENT
 	    || nng_pipe_get_addr(pipe, NNG_OPT_LOCADDR, &sa) == NNG_ENOENT)
 		peer->dead = true;
-	peer_auth_transport(l, peer);
+	if (l->cfg.auth != NULL)
+		peer_take_cred(l, peer);
+	else
+		peer->transport = pipe_transport(l, pipe);
+	peer_set_who(l, peer, peer->who);
 	if (pthread_create(&peer->rxw, NULL, rxw_main, peer) != 0) {
 		pthread_mutex_unlock(&l->mu);
 		peer_kill(peer);
@@ -568,6 +671,10 @@ on_pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 			peer_kill(p);
 			break;
 		}
+	for (struct pipe_cred *c = l->creds; c != NULL; c = c->next)
+		if (c->pipe == (uint32_t) nng_pipe_id(pipe))
+			c->gone_us = xz_mono_us();
+	creds_reap(l, false);
 	pthread_mutex_unlock(&l->mu);
 	atomic_store(&l->reap_wanted, true);
 }
@@ -647,6 +754,48 @@ peer_unauthenticated(
 		nng_pipe_close(peer->pipe);
 }
 
+/* Refuse what peer's principal may not do (what: "publish",
+ * "subscribe"): counted, logged, published on audit.sys.denied, and the
+ * peer gets a `forbidden` error naming the topic and the permission. */
+static void
+peer_denied(xz_link *l, struct xz_peer *peer, const xz_env *e,
+    const char *topic, const char *what)
+{
+	const xz_caller *c          = &peer->who->pub;
+	char             roles[160] = "", text[500];
+	size_t           off        = 0;
+
+	for (size_t i = 0; c->roles[i] != NULL && off < sizeof(roles); i++)
+		off += (size_t) snprintf(roles + off, sizeof(roles) - off,
+		    "%s%s", i ? ", " : "", c->roles[i]);
+	atomic_fetch_add(&l->denied, 1);
+	snprintf(text, sizeof(text),
+	    "forbidden: '%s' (roles: %s) has no %s permission for '%s'",
+	    c->user, roles[0] ? roles : "none", what, topic);
+	xz_log(XZ_LOG_WARN, "link", "%s: %s", peer->name, text);
+	/* A refused pattern may hold wildcards, which no reply's topic
+	 * may: the error of a SUB says xz.sub (corr: the SUB's id). */
+	const char *rt
+	    = xz_topic_valid(topic, strlen(topic)) ? topic : "xz.sub";
+	peer_reply_error(
+	    l, peer, e->id, rt, strlen(rt), XZ_REPLY_FORBIDDEN, text);
+	json_t *o = json_pack(
+	    "{s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "who", c->user,
+	    "role", c->roles[0], "agency", c->agency[0] ? c->agency : NULL,
+	    "action", "REFUSE", "subject_type", "topic", "subject_id", topic,
+	    "purpose", what, "outcome", "forbidden", "service", "kernel",
+	    "auth", c->auth, "time",
+	    (json_int_t) (l->cfg.auth->now_ms
+	            ? l->cfg.auth->now_ms(l->cfg.auth->now_ud)
+	            : 0));
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s != NULL)
+		xz_bus_publish(l->bus, l->cfg.node_name, "audit.sys.denied",
+		    16, s, strlen(s), XZ_CT_JSON, NULL);
+	free(s);
+	json_decref(o);
+}
+
 /* A HELLO's session token: through the verifier, it names who acts on
  * this connection from now on; a token that does not verify refuses the
  * connection. */
@@ -670,7 +819,7 @@ peer_auth_token(
 		why = "the session token is invalid";
 	pthread_mutex_lock(&peer->mu);
 	xz_principal *old = peer->who;
-	peer->who         = who;
+	peer_set_who(l, peer, who);
 	if (who == NULL)
 		snprintf(peer->why, sizeof(peer->why), "%s", why);
 	pthread_mutex_unlock(&peer->mu);
@@ -698,6 +847,17 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 	    && !(e->kind == XZ_KIND_REQUEST
 	        && strcmp(topic, "xz.sys.auth.login") == 0)) {
 		peer_unauthenticated(l, peer, e, topic);
+		return;
+	}
+	if ((e->kind == XZ_KIND_EVENT || e->kind == XZ_KIND_REQUEST)
+	    && !peer->unrestricted
+	    && !xz_authz_cached(&peer->pub_cache, XZ_AUTHZ_PUBLISH, topic)) {
+		peer_denied(l, peer, e, topic, "publish");
+		return;
+	}
+	if (e->kind == XZ_KIND_SUB && !peer->unrestricted
+	    && !xz_authz_may_subscribe(l->cfg.auth->authz, peer->who, topic)) {
+		peer_denied(l, peer, e, topic, "subscribe");
 		return;
 	}
 	switch (e->kind) {
@@ -1082,20 +1242,15 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
 		nng_listener_close(lst);
 		return rc;
 	}
-	struct door_kind *dk
-	    = realloc(l->doors, (l->ndoors + 1) * sizeof(*l->doors));
-	if (dk == NULL) {
-		xz_diag_add(d, l->cfg.config_file, 0,
-		    "cannot listen on %s: out of memory", url);
-		nng_listener_close(lst);
-		return NNG_ENOMEM;
-	}
-	l->doors                  = dk;
-	dk[l->ndoors].listener    = (uint32_t) nng_listener_id(lst);
-	dk[l->ndoors++].transport = strncmp(url, "ipc://", 6) == 0 ? T_IPC
-	    : strncmp(url, "inproc://", 9) == 0                    ? T_INPROC
-	    : strncmp(url, "tls+tcp://", 10) == 0                  ? T_TLS
-	                                                           : T_TCP;
+	/* Room for every door was made at start: pipes of doors already
+	 * listening read this table. */
+	struct door_kind *dk = &l->doors[l->ndoors];
+	dk->listener         = (uint32_t) nng_listener_id(lst);
+	dk->transport        = strncmp(url, "ipc://", 6) == 0 ? T_IPC
+	           : strncmp(url, "inproc://", 9) == 0        ? T_INPROC
+	           : strncmp(url, "tls+tcp://", 10) == 0      ? T_TLS
+	                                                      : T_TCP;
+	l->ndoors++;
 	if ((rc = nng_listener_start(lst, 0)) != 0) {
 		xz_diag_add(d, l->cfg.config_file, 0,
 		    "cannot listen on %s: %s%s", url, nng_strerror(rc),
@@ -1129,6 +1284,8 @@ xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
 		return XZ_EIO;
 	}
 	l->open = true;
+	if ((l->doors = calloc(cfg->nlisten + 1, sizeof(*l->doors))) == NULL)
+		return XZ_ENOMEM;
 	/* A batch may hold many envelopes; bound it all the same. */
 	maxrecv = (size_t) cfg->max_payload * 2 + LINK_BATCH_BYTES;
 	nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, maxrecv);
@@ -1138,6 +1295,9 @@ xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
 	 * lives (tx_main). */
 	nng_socket_set_ms(l->sock, NNG_OPT_SENDTIMEO, 200);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
+	if (cfg->auth != NULL)
+		nng_pipe_notify(
+		    l->sock, NNG_PIPE_EV_ADD_POST, on_pipe_added, l);
 	if (listen_one(
 	        l, &(xz_link_listen) { .url = cfg->control_url }, true, d)
 	    != 0)
@@ -1178,6 +1338,7 @@ xz_link_stop(xz_link *l)
 	if (l->open)
 		nng_close(l->sock);
 	reap(l, true);
+	creds_reap(l, true);
 	pthread_mutex_destroy(&l->mu);
 	free(l->doors);
 	free(l);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bus/authz.h"
 #include "bus/bus.h"
 #include "util/diag.h"
 #include "wire/principal.h"
@@ -63,6 +64,13 @@ typedef struct xz_link_auth {
 	xz_link_verifier *verifier; /* borrowed */
 	uint64_t (*now_ms)(void *ud); /* the kernel clock, for expiry */
 	void *now_ud;
+	/* Permissions (authz.h), checked before routing: a publish or
+	 * request the principal may not make gets a `forbidden` error, a
+	 * subscription it may not hold is refused, a message a wildcard
+	 * subscription caught on a topic it may not receive is not sent.
+	 * Each denial is counted and published on audit.sys.denied. NULL:
+	 * no checks. Borrowed. */
+	const xz_authz *authz;
 } xz_link_auth;
 
 /* What the link needs of the deployment (strings borrowed for the
@@ -86,6 +94,7 @@ typedef struct xz_link_stats {
 	uint64_t tx_failed; /* envelopes lost to a failed send (logged) */
 	uint64_t violations; /* peers disconnected for breaking the protocol */
 	uint64_t unauthenticated; /* connections refused: no credential */
+	uint64_t denied; /* publish, request, subscribe refused */
 } xz_link_stats;
 
 /* Bind every endpoint and start serving. On error *out may still hold a

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,22 @@ on_eval(void *ud, const xz_msg *msg)
 
 	if (msg->kind != XZ_KIND_REQUEST)
 		return;
+	/* Arbitrary Lua in the node: administrators only. */
+	const xz_caller *who   = c->host->caller(c->self, msg);
+	bool             admin = false;
+	for (size_t i = 0; who->roles[i] != NULL; i++)
+		admin = admin || strcmp(who->roles[i], "admin") == 0
+		    || strcmp(who->roles[i], "node") == 0;
+	if (!admin) {
+		char m[256];
+		snprintf(m, sizeof(m),
+		    "xz.sys.console.eval: '%s' may not run Lua in the node: "
+		    "it "
+		    "needs the role admin",
+		    who->user);
+		c->host->reply_error(c->self, msg, XZ_REPLY_FORBIDDEN, m);
+		return;
+	}
 	req    = json_loadb(msg->data, msg->len, 0, &je);
 	jchunk = req ? json_object_get(req, "chunk") : NULL;
 	jsess  = req ? json_object_get(req, "session") : NULL;

@@ -19,6 +19,14 @@
 
 static const xz_host *H;
 
+/* The permissions the tests' principals get. */
+#define ROLES                                                                 \
+	"roles = { command_duty = { publish = { allow = [ \"t.>\", "          \
+	"\"xz.sys.status\" ]; deny = [ \"t.secret\" ]; }; subscribe = { "     \
+	"allow = [ \"t.events.>\" ]; deny = [ \"t.events.secret\" ]; }; }; "  \
+	"kiosk = { publish = { allow = [ \"t.whoami\", \"xz.sys.status\" ]; " \
+	"}; }; }; "
+
 /* The responder: replies with the caller of each request, as JSON. */
 static void
 whoami(void *ud, const xz_msg *m)
@@ -137,7 +145,7 @@ static void
 test_peercred_mapping(void **state)
 {
 	kt_node n = { 0 };
-	char    auth[512];
+	char    auth[2048];
 	bool    err;
 	char   *s;
 
@@ -145,7 +153,7 @@ test_peercred_mapping(void **state)
 	snprintf(auth, sizeof(auth),
 	    "auth = { local = ( { uid = %d; user = \"zhangwei\"; name = "
 	    "\"张伟\"; agency = \"prison-01\"; roles = [ \"command_duty\" ]; "
-	    "} ); };\n",
+	    "} ); " ROLES "};\n",
 	    (int) geteuid());
 	node_up(&n, auth);
 	s = ask(&n, "{\"name\":\"t\"}", &err);
@@ -204,7 +212,7 @@ test_token_wins_and_bad_token_refused(void **state)
 	char   *s;
 
 	(void) state;
-	node_up(&n, "");
+	node_up(&n, "auth = { " ROLES "};\n");
 	/* No verifier yet: a token is refused. */
 	s = ask(&n, "{\"name\":\"t\",\"token\":\"good-kiosk-03\"}", &err);
 	assert_true(s == NULL || (err && strstr(s, "unauthenticated")));
@@ -219,6 +227,8 @@ test_token_wins_and_bad_token_refused(void **state)
 	s = ask(&n, "{\"name\":\"t\",\"token\":\"forged\"}", &err);
 	/* The error reply may or may not beat the close; never a reply. */
 	if (s != NULL) {
+		if (!err)
+			fprintf(stderr, "unexpected reply: %s\n", s);
 		assert_true(err);
 		assert_non_null(strstr(s, "unknown or expired session token"));
 	}
@@ -276,6 +286,212 @@ test_plugin_principal(void **state)
 	kt_destroy(&n);
 }
 
+/* What the audit pipeline would store: audit.sys.denied records. */
+static atomic_int denied_seen;
+static char       denied_last[1024];
+
+static void
+on_denied(void *ud, const xz_msg *m)
+{
+	(void) ud;
+	snprintf(denied_last, sizeof(denied_last), "%.*s", (int) m->len,
+	    (const char *) m->data);
+	atomic_fetch_add(&denied_seen, 1);
+}
+
+static bool
+denied_ready(void *arg)
+{
+	return atomic_load(&denied_seen) >= *(int *) arg;
+}
+
+/* Ask topic as the connection's principal: the reply payload. */
+static char *
+ask_topic(kt_node *n, const char *topic, bool *err)
+{
+	char      url[256];
+	xz_client c;
+	xz_env    r;
+	char     *out = NULL;
+
+	snprintf(url, sizeof(url), "ipc://%s/ctl.sock", n->dir);
+	assert_int_equal(xz_client_open(&c, url, "t", 5000), 0);
+	if (xz_client_request(&c, topic, "{}", 2, 3000, &r, NULL, NULL) == 0) {
+		out  = strndup((const char *) r.payload, r.payload_len);
+		*err = (r.flags & XZ_MSG_ERROR) != 0;
+	}
+	xz_client_close(&c);
+	return out;
+}
+
+static void
+test_forbidden_publish_and_subscribe(void **state)
+{
+	kt_node n = { 0 };
+	char    auth[2048];
+	bool    err = false;
+	char   *s;
+	int     want;
+
+	(void) state;
+	snprintf(auth, sizeof(auth),
+	    "auth = { local = ( { uid = %d; user = \"zhangwei\"; agency = "
+	    "\"prison-01\"; roles = [ \"command_duty\" ]; } ); " ROLES "};\n",
+	    (int) geteuid());
+	xz_plugin *who = node_up(&n, auth);
+	atomic_store(&denied_seen, 0);
+	assert_int_equal(
+	    H->subscribe(who, "audit.sys.denied", NULL, on_denied, NULL, NULL),
+	    XZ_OK);
+	assert_int_equal(
+	    H->subscribe(who, "t.secret", NULL, whoami, who, NULL), XZ_OK);
+	assert_int_equal(
+	    H->subscribe(who, "xz.sys.console.eval", NULL, whoami, who, NULL),
+	    XZ_OK);
+
+	/* Allowed: its role's allow list. */
+	s = ask_topic(&n, "t.whoami", &err);
+	assert_non_null(s);
+	assert_false(err);
+	free(s);
+	/* Denied by the role's deny list, though t.> allows it. */
+	s = ask_topic(&n, "t.secret", &err);
+	assert_non_null(s);
+	assert_true(err);
+	assert_non_null(strstr(s, "\"code\":\"forbidden\""));
+	assert_non_null(strstr(s, "has no publish permission for 't.secret'"));
+	free(s);
+	/* Not in any allow list. */
+	s = ask_topic(&n, "xz.sys.console.eval", &err);
+	assert_non_null(s);
+	assert_true(err);
+	assert_non_null(strstr(s, "forbidden"));
+	free(s);
+	want = 2;
+	assert_true(kt_wait(denied_ready, &want, 10000));
+	assert_non_null(strstr(denied_last, "\"who\":\"zhangwei\""));
+	assert_non_null(strstr(denied_last, "\"action\":\"REFUSE\""));
+	assert_non_null(strstr(denied_last, "xz.sys.console.eval"));
+
+	/* Subscriptions: refused outside the allow list, and inside the
+	 * deny list. */
+	char      url[256];
+	xz_client c;
+	xz_env    e;
+	snprintf(url, sizeof(url), "ipc://%s/ctl.sock", n.dir);
+	const char *subs[] = { "t.events.secret", ">", "t.events.>" };
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(xz_client_open(&c, url, "sub", 5000), 0);
+		xz_env sub = { .kind = XZ_KIND_SUB,
+			.topic       = subs[i],
+			.topic_len   = strlen(subs[i]) };
+		xz_client_id(&c, sub.id);
+		assert_int_equal(xz_client_put(&c, &sub), 0);
+		assert_int_equal(xz_client_flush(&c), 0);
+		int rc = xz_client_next(&c, &e, i < 2 ? 5000 : 300);
+		if (i < 2) {
+			assert_int_equal(rc, 0);
+			assert_true(e.flags & XZ_MSG_ERROR);
+			assert_non_null(memmem(e.payload, e.payload_len,
+			    "has no subscribe permission", 27));
+		} else {
+			/* Allowed: no error comes back. */
+			assert_int_not_equal(rc, 0);
+		}
+		xz_client_close(&c);
+	}
+	want = 4;
+	assert_true(kt_wait(denied_ready, &want, 10000));
+	assert_true(status_has(&n, "\"denied\":4"));
+	kt_destroy(&n);
+}
+
+/* A plugin's grants bound it; audit records only of its own subject. */
+static void
+test_plugin_grants(void **state)
+{
+	kt_node n = { 0 };
+
+	(void) state;
+	if (kt_open(&n, NULL, "") != 0) {
+		kt_print_diag(&n);
+		fail();
+	}
+	H            = xz_kernel_host();
+	xz_plugin *p = kt_add_actor(&n, "prison");
+	assert_non_null(p);
+	assert_int_equal(kt_start(&n), XZ_OK);
+	assert_int_equal(H->publish(p, "audit.prison.view", "{}", 2), XZ_OK);
+	assert_int_equal(H->publish(p, "audit.rehab.view", "{}", 2), XZ_EPERM);
+	assert_int_equal(H->publish(p, "audit.sys.denied", "{}", 2), XZ_EPERM);
+	assert_int_equal(H->publish(p, "prison.alarm.raised", "{}", 2), XZ_OK);
+	kt_destroy(&n);
+}
+
+/* A gateway acting for a person: session_open with the person's token,
+ * request_as is checked against the person's roles and carries the
+ * person's principal; a plugin without impersonate = true may not. */
+static void
+test_sessions(void **state)
+{
+	kt_node     n    = { 0 };
+	xz_session *sess = NULL;
+	const char *why  = NULL;
+
+	(void) state;
+	if (kt_open(&n, NULL,
+	        "plugins = ( { name = \"gw\"; kind = \"so\"; path = "
+	        "\"hello.so\"; impersonate = true; }, { name = \"plain\"; "
+	        "kind = \"so\"; path = \"hello.so\"; } );\n"
+	        "auth = { " ROLES "};\n")
+	    != 0) {
+		kt_print_diag(&n);
+		fail();
+	}
+	H              = xz_kernel_host();
+	xz_plugin *who = kt_add_actor(&n, "who");
+	assert_int_equal(kt_start(&n), XZ_OK);
+	assert_int_equal(
+	    H->subscribe(who, "t.whoami", NULL, whoami, who, NULL), XZ_OK);
+	assert_int_equal(
+	    H->subscribe(who, "t.secret", NULL, whoami, who, NULL), XZ_OK);
+	xz_plugin *gw    = xz_kernel_find(n.k, "gw");
+	xz_plugin *plain = xz_kernel_find(n.k, "plain");
+	assert_non_null(gw);
+	assert_non_null(plain);
+
+	/* No identity store yet. */
+	assert_int_equal(
+	    H->session_open(gw, "good-zhangwei", &sess, &why), XZ_EAUTH);
+	assert_non_null(why);
+	xz_kernel_set_token_verifier(n.k, verify, &verified);
+	/* Not granted impersonate. */
+	assert_int_equal(
+	    H->session_open(plain, "good-zhangwei", &sess, &why), XZ_EPERM);
+	assert_int_equal(H->session_open(gw, "nope", &sess, &why), XZ_EAUTH);
+	assert_string_equal(why, "unknown or expired session token");
+	assert_int_equal(
+	    H->session_open(gw, "good-zhangwei", &sess, &why), XZ_OK);
+	assert_string_equal(H->session_caller(gw, sess)->user, "zhangwei");
+	/* The verifier's principal has role kiosk: t.whoami only. */
+	atomic_store(&asked_done, 0);
+	assert_int_equal(
+	    H->request_as(gw, sess, "t.whoami", "{}", 2, 5000, on_reply, NULL),
+	    XZ_OK);
+	assert_true(kt_wait(asked_ready, NULL, 10000));
+	assert_non_null(strstr(asked, "\"user\":\"zhangwei\""));
+	assert_non_null(strstr(asked, "\"roles\":[\"kiosk\"]"));
+	assert_int_equal(
+	    H->request_as(gw, sess, "t.secret", "{}", 2, 5000, on_reply, NULL),
+	    XZ_EPERM);
+	uint64_t id;
+	assert_int_equal(
+	    H->subscribe_as(gw, sess, "t.events.x", whoami, gw, &id),
+	    XZ_EPERM);
+	H->session_close(gw, sess);
+	kt_destroy(&n);
+}
+
 int
 main(void)
 {
@@ -285,6 +501,9 @@ main(void)
 		cmocka_unit_test(test_peercred_mapping),
 		cmocka_unit_test(test_token_wins_and_bad_token_refused),
 		cmocka_unit_test(test_plugin_principal),
+		cmocka_unit_test(test_forbidden_publish_and_subscribe),
+		cmocka_unit_test(test_plugin_grants),
+		cmocka_unit_test(test_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

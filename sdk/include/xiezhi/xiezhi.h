@@ -15,7 +15,8 @@
  *     Each appended member says "Since 1.x"; test for it with
  *     XZ_HAS_MEMBER(). 1.1: xz_plugin_desc.batch_end. 1.2: xz_host.version.
  *     1.3: xz_host.caller (the authenticated sender of a message), the
- *     error XZ_EAUTH and the reply code "unauthenticated".
+ *     error XZ_EAUTH and the reply code "unauthenticated"; sessions
+ *     (session_open, session_close, request_as, subscribe_as).
  *
  * Threading: a plugin is an actor. The kernel runs its callbacks (init,
  * start, stop, fini, message handlers, timer and reply callbacks) one at a
@@ -274,6 +275,10 @@ typedef struct xz_caller {
 	                            "token t-1a2b..", "cert CN=..", "plugin" */
 } xz_caller;
 
+/* Since 1.3. A logged-in person a plugin acts for (host->session_open);
+ * opaque, owned by the kernel until host->session_close. */
+typedef struct xz_session xz_session;
+
 /* Opaque handle of one plugin instance, owned by the kernel. */
 typedef struct xz_plugin xz_plugin;
 
@@ -460,6 +465,29 @@ struct xz_host {
 	 * node's principal ("node:<name>") for the kernel's. Never NULL; valid
 	 * as long as msg is. */
 	const xz_caller *(*caller)(xz_plugin *self, const xz_msg *msg);
+
+	/* Since 1.3. Acting on behalf of a person (a web gateway): only for
+	 * a plugin whose config entry says impersonate = true (else
+	 * XZ_EPERM). session_open verifies a session token through the
+	 * node's identity store: XZ_OK and *sess, or XZ_EAUTH with *why (a
+	 * kernel-owned static string) saying why. request_as and
+	 * subscribe_as are request and subscribe as that person: the
+	 * person's role permissions are checked (XZ_EPERM when refused:
+	 * counted and audited as for a link connection) and the messages
+	 * carry the person's principal, so responders see them as the
+	 * caller. An expired session gets XZ_EAUTH. session_close ends it
+	 * (its subscriptions stay the plugin's: unsubscribe them). */
+	int (*session_open)(xz_plugin *self, const char *token,
+	    xz_session **sess, const char **why);
+	void (*session_close)(xz_plugin *self, xz_session *sess);
+	int (*request_as)(xz_plugin *self, xz_session *sess, const char *topic,
+	    const void *data, size_t len, uint32_t timeout_ms, xz_reply_fn fn,
+	    void *ud);
+	int (*subscribe_as)(xz_plugin *self, xz_session *sess,
+	    const char *pattern, xz_handler handler, void *ud,
+	    uint64_t *sub_id);
+	/* Since 1.3. The principal of a session (valid until session_close). */
+	const xz_caller *(*session_caller)(xz_plugin *self, xz_session *sess);
 };
 
 /* Fill the ABI header of a descriptor. */
