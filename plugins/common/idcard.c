@@ -44,7 +44,7 @@ kit_idcard_valid(const char *s)
 		return 0;
 	if ((want = kit_idcard_check_char(s)) == 0)
 		return 0;
-	got = s[17] == 'x' ? 'X' : s[17];
+	got = s[17]; /* the standard's X is upper case: 'x' is refused */
 	if (got != want)
 		return 0;
 	y = digits(s + 6, 4);

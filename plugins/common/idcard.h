@@ -9,7 +9,7 @@
 #define XZ_KIT_IDCARD_H
 
 /* 1 if s is an 18-character citizen identity number whose birth date is a
- * real date and whose check character is right ('x' is accepted for 'X');
+ * real date and whose check character is right (an upper-case 'X' only);
  * 0 otherwise (NULL included). */
 int kit_idcard_valid(const char *s);
 

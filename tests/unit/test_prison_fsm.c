@@ -190,7 +190,8 @@ test_rehab(void **st)
 		{ "RELEASED", "none" },
 	};
 	static const allowed disp[] = {
-		{ "PROPOSED", "approve, reject, withdraw" },
+		{ "PROPOSED", "submit, withdraw" },
+		{ "SUBMITTED", "approve, reject" },
 		{ "APPROVED", "none" },
 		{ "REJECTED", "none" },
 		{ "WITHDRAWN", "none" },
