@@ -1072,6 +1072,15 @@ xz_identity_login_async(xz_identity *id, const char *user,
 	return enqueue(id, j);
 }
 
+bool
+xz_identity_closing(xz_identity *id)
+{
+	pthread_mutex_lock(&id->qmu);
+	bool c = id->closing;
+	pthread_mutex_unlock(&id->qmu);
+	return c;
+}
+
 int
 xz_identity_post(xz_identity *id, void (*fn)(void *ud), void *ud)
 {

@@ -135,6 +135,10 @@ int xz_identity_login_async(xz_identity *id, const char *user,
  * work such as hashing many passwords). XZ_OK or XZ_ECLOSED/XZ_ENOMEM. */
 int xz_identity_post(xz_identity *id, void (*fn)(void *ud), void *ud);
 
+/* True once xz_identity_close has begun: long posted work (hashing many
+ * passwords) checks it and gives up, so a stopping node does not wait. */
+bool xz_identity_closing(xz_identity *id);
+
 /* Revoke the session of token: XZ_OK (the session's user copied into
  * userbuf when not NULL), or XZ_ENOENT ("unknown") / XZ_ESTATE
  * ("revoked", "expired") with *why. */

@@ -634,6 +634,12 @@ seed_demo(void *ud)
 	xz_log(XZ_LOG_INFO, "auth",
 	    "auth.demo_users: making %zu demo users (one per role)", NDEMO);
 	for (size_t i = 0; i < NDEMO; i++) {
+		if (xz_identity_closing(a->id)) {
+			/* Nothing written: the next start makes them. */
+			xz_log(XZ_LOG_INFO, "auth",
+			    "demo users: stopping before they were made");
+			return;
+		}
 		xz_identity_random_password(pw[i], sizeof(pw[i]));
 		if (xz_identity_hash(a->id, pw[i], hash[i]) != XZ_OK) {
 			xz_log(XZ_LOG_ERROR, "auth",
@@ -720,6 +726,20 @@ demo_pki(sys_auth *a)
 
 /* ---- life ---- */
 
+/* The kernel's token verifier, set here rather than through kernel.c
+ * (sys_auth.c sits below it in the layer's call order, kernel_priv.h).
+ * fn is stored last when set and first when cleared, so a link thread
+ * never pairs it with another ud. */
+static void
+set_verifier(xz_kernel *k, xz_token_verify_fn fn, void *ud)
+{
+	if (fn == NULL)
+		atomic_store(&k->verifier.fn, NULL);
+	k->verifier.ud = ud;
+	if (fn != NULL)
+		atomic_store(&k->verifier.fn, fn);
+}
+
 static uint64_t
 kernel_now_ms(void *ud)
 {
@@ -784,7 +804,7 @@ xz_sys_auth_init(xz_plugin *self, const xz_host *h, void **out)
 		if (xz_identity_user_count(a->id) == 0)
 			xz_identity_post(a->id, seed_demo, a);
 	}
-	xz_kernel_set_token_verifier(k, verify_token, a);
+	set_verifier(k, verify_token, a);
 	*out = a;
 	return XZ_OK;
 }
@@ -795,7 +815,7 @@ xz_sys_auth_stop(void *ud)
 	sys_auth *a = ud;
 	if (a == NULL || a->id == NULL)
 		return;
-	xz_kernel_set_token_verifier(a->k, NULL, NULL);
+	set_verifier(a->k, NULL, NULL);
 	/* Logins still waiting are refused; work posted runs first. */
 	xz_identity_close(a->id);
 	a->id = NULL;
