@@ -63,6 +63,7 @@ stop_node
 echo "-- bad calendars are refused at start, naming the file and line"
 # a missing year
 xz_config "$XZ_T/y.cfg" n2 <<CFG
+lua = { time_limit_ms = 5000; };
 plugins = ( { name = "legal"; kind = "lua"; path = "$LEGAL_DIR/legal.lua";
   options = { calendar_years = "2026,2031"; }; } );
 CFG
@@ -77,6 +78,7 @@ cp -r "$LEGAL_DIR"/*.lua "$LEGAL_DIR/calendar" "$XZ_T/plug/"
 sed -i 's/^2026-01-04 workday/2026-01-05 workday/' "$XZ_T/plug/calendar/cn_2026.lua"
 LINE=$(grep -n '^2026-01-05 workday' "$XZ_T/plug/calendar/cn_2026.lua" | cut -d: -f1)
 xz_config "$XZ_T/c.cfg" n3 <<CFG
+lua = { time_limit_ms = 5000; };
 plugins = ( { name = "legal"; kind = "lua"; path = "$XZ_T/plug/legal.lua"; } );
 CFG
 start_node "$XZ_T/c.cfg" n3

@@ -220,6 +220,7 @@ stop_node
 # a bad holiday: the plugin's init fails, naming the option; the node runs
 # on without it
 xz_config "$XZ_T/bad.cfg" n2 <<CFG
+lua = { time_limit_ms = 5000; };
 plugins = ( { name = "legal"; kind = "lua"; path = "$LEGAL_DIR/legal.lua";
   options = { holidays = "2026-13-01"; }; } );
 CFG

@@ -161,6 +161,7 @@ NOBODY=$(id -u nobody)
 xz_config "$XZ_T/p.cfg" n4 <<CFG
 auth = { local = ( { uid = $NOBODY; user = "li-sc"; name = "李审查"; agency = "legal-01";
                      roles = [ "legal_reviewer" ]; } ); };
+lua = { time_limit_ms = 5000; };
 plugins = ( { name = "legal"; kind = "lua"; path = "$LEGAL_DIR/legal.lua"; } );
 CFG
 start_node "$XZ_T/p.cfg" n4
