@@ -91,7 +91,7 @@ static const xz_tr collab_zh[] = {
 	{ "only %s may send this package; the actor's agency is '%s'",
 	    "只有 %s 可以发送该案卷；当前办理人所属机关为“%s”" },
 	{ "only %s%s%s may %s transfer '%s'; the actor's agency is '%s'",
-	    "只有 %s%s%s 可以对案卷“%5$s”执行 "
+	    "只有 %1$s%2$s%3$s 可以对案卷“%5$s”执行 "
 	    "%4$s；当前办理人所属机关为“%6$s”" },
 	{ " or ", " 或 " },
 	{ "transfer '%s' is between %s and %s; the actor's agency is '%s'",

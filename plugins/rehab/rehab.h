@@ -77,8 +77,8 @@ void rehab_submit_fn(const kit_kind *k, kit_req *r);
 void rehab_plan_draft_fn(const kit_kind *k, kit_req *r);
 void rehab_casework_hooks(rehab *h);
 int  rehab_casework_subscribe(rehab *h);
-/* Send a package to collab.transfer.send as the actor of r; fn(ud, status,
- * reply) as host->request. */
+/* outbox.c: send a package to collab.transfer.send as the actor of r;
+ * fn(ud, status, reply) runs exactly once (at once on a failed request). */
 int rehab_collab_send(
     rehab *h, kit_req *r, json_t *pkg, xz_reply_fn fn, void *ud);
 

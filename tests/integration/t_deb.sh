@@ -37,7 +37,7 @@ done
 mkdir -p "$XZ_T/ctl"
 dpkg-deb -e "$DEB" "$XZ_T/ctl"
 assert_eq "conffiles: the whole deployment" \
-	"/etc/xiezhi/audit.cfg /etc/xiezhi/auth.cfg /etc/xiezhi/collab.cfg /etc/xiezhi/gateway.cfg /etc/xiezhi/legal.cfg /etc/xiezhi/plugins.cfg /etc/xiezhi/scenarios.cfg /etc/xiezhi/xiezhi.cfg" \
+	"/etc/xiezhi/audit.cfg /etc/xiezhi/auth.cfg /etc/xiezhi/collab-catalog.cfg /etc/xiezhi/collab.cfg /etc/xiezhi/gateway.cfg /etc/xiezhi/legal.cfg /etc/xiezhi/plugins.cfg /etc/xiezhi/scenarios.cfg /etc/xiezhi/xiezhi.cfg" \
 	"$(sort "$XZ_T/ctl/conffiles" | tr '\n' ' ' | sed 's/ $//')"
 for s in postinst prerm postrm; do
 	if [ -x "$XZ_T/ctl/$s" ] && sh -n "$XZ_T/ctl/$s"; then

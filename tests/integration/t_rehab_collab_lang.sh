@@ -44,7 +44,8 @@ assert_contains "a plan's allowed actions are named" "处于 DRAFT（草稿）�
 assert_contains "the 36-month term names the article in Chinese" "bad_request: 《禁毒法》第四十七条：强制隔离戒毒的期限为二年" "$T_MSG"
 assert_eq "a wrong field type in Chinese" 'bad_request: 字段 "id"：应为 1..64 个字符的字符串，实际为整数' "$F_MSG"
 assert_eq "a role refusal in Chinese" "forbidden: rehab.resident.admit 需要角色 rehab_officer；当前角色为“rehab_evaluator”" "$R_MSG"
-assert_contains "collab: only the receiver, in Chinese" "forbidden: 只有 procuratorate-01 可以对案卷" "$C_MSG"
+assert_contains "collab: only the receiver, in Chinese" "forbidden: 只有 procuratorate-01 可以对案卷“tr-" "$C_MSG"
+assert_contains "with the action and the actor's agency" "”执行 receive；当前办理人所属机关为“police-01”" "$C_MSG"
 assert_eq "collab: an instrument the sender may not send, in Chinese" \
 	"bad_request: 提请批准逮捕书（ARREST_REQUEST）不能由 cc-01（COMMUNITY_CORRECTIONS）发送；可发送的机关类型：PUBLIC_SECURITY" "$S_MSG"
 stop_node
