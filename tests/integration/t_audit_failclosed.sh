@@ -26,10 +26,11 @@ raise() { # N: raise N alarms, count the replies by outcome into $XZ_T/outcomes
 	done
 }
 spool() { sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM audit_spool"; }
+spool_empty() { test "$(spool)" = 0; }
 # both_sides WHAT: every alarm stored has its CREATE record in the chain
 # (the spool drained first), counted on both sides.
 both_sides() {
-	wait_for 60 test "$(spool)" = 0 || fail "$1: the spool drains"
+	wait_for 60 spool_empty || fail "$1: the spool drains"
 	local alarms recorded missing
 	alarms=$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")
 	recorded=$(sqlite3 -cmd ".timeout 5000" "$DATA/audit.db" "SELECT count(DISTINCT subject_id) FROM audit_log WHERE action = 'CREATE' AND subject_type = 'alarm' AND outcome = 'ok'")
@@ -72,9 +73,13 @@ assert_eq "nothing was stored" "$before" \
 	"$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")"
 
 # 3. Backpressure: a subscriber of audit.> that stops reading.
-xz sub 'audit.>' >/dev/null 2>&1 &
+xz sub 'audit.>' >"$XZ_T/sub.out" 2>/dev/null &
 SUB=$!
-wait_for 10 test "$(xz status | jq '[.plugins[]?] | length')" -gt 0 || true
+probe() {
+	xz pub audit.probe.x '{"probe":1}' >/dev/null 2>&1
+	grep -q probe "$XZ_T/sub.out"
+}
+wait_for 20 probe || fail "the subscriber is there"
 kill -STOP "$SUB"
 : >"$XZ_T/outcomes"
 raise 150
