@@ -187,8 +187,12 @@ drain_kick(kit_ctx *c)
 	char         *js;
 	int           rc;
 
-	if (c->drain_inflight || c->in_tx || c->batch_open)
+	if (c->drain_inflight)
 		return;
+	if (c->in_tx || c->batch_open) {
+		drain_later(c); /* only committed records leave */
+		return;
+	}
 	if (sqlite3_prepare_v2(c->store.db,
 	        "SELECT id, rid, topic, data FROM audit_spool ORDER BY id "
 	        "LIMIT 128",

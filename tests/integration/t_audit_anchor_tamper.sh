@@ -35,7 +35,8 @@ P=$(wc -l <"$XZ_T/probes")
 for i in $(seq $((P + 1)) 12); do
 	xz pub audit.prison.prisoner.view "{\"who\":\"officer-$i\",\"role\":\"area_officer\",\"agency\":\"prison-01\",\"action\":\"VIEW\",\"subject_type\":\"prisoner\",\"subject_id\":\"A10${i}BC\",\"purpose\":\"visit booking\",\"outcome\":\"ok\",\"time\":1795932522918}" >/dev/null
 done
-wait_for 20 test "$(counter audit records)" = 12 || fail "12 records written"
+twelve() { test "$(counter audit records)" = 12; }
+wait_for 20 twelve || fail "12 records written"
 wait_for 20 grep -q '"seq":10' "$XZ_T/anchor-events" || true
 assert_eq "the audit plugin publishes checkpoints 5 and 10 on audit.anchor" "audit:5 audit:10" \
 	"$(grep -v probe "$XZ_T/anchor-events" | jq -r '"\(.source):\(.data.seq)"' | tr '\n' ' ' | sed 's/ $//')"
@@ -171,8 +172,8 @@ plugins = ( { name = "audit"; kind = "so";
 EOF2
 start_node "$XZ_T/m.cfg" m1
 "$XZ_BIN" pub -c "$XZ_T/m.cfg" audit.x.view '{"who":"mallory"}' >/dev/null
-wait_for 20 test "$("$XZ_BIN" status -c "$XZ_T/m.cfg" | jq -r '.plugins[] | select(.name == "audit") | .counters.records // 0')" = 1 ||
-	fail "mallory's record written"
+m_one() { test "$("$XZ_BIN" status -c "$XZ_T/m.cfg" | jq -r '.plugins[] | select(.name == "audit") | .counters.records // 0')" = 1; }
+wait_for 20 m_one || fail "mallory's record written"
 stop_node m1
 assert_exit "checkpoints signed by another key detected" 1 "$XZ_BIN" audit verify -f "$DATA/audit.db" \
 	--anchors "$XZ_T/mallory/a.log" --key "$SINK.key.pub"

@@ -57,7 +57,8 @@ assert_eq "cannot read the other session's variable" '[null]' "$(echo "$OUT" | j
 CHUNKS=$((CHUNKS + 2))
 
 # Every chunk is an audit record, with who sent it and the chunk itself.
-wait_for 20 test "$(xz audit query --subject console --user auditor-1 -n 1000 | jq -s 'length')" -ge "$CHUNKS" || true
+all_audited() { test "$(xz audit query --subject console --user auditor-1 -n 1000 | jq -s 'length')" -ge "$CHUNKS"; }
+wait_for 20 all_audited || true
 xz audit query --subject console --user auditor-1 -n 1000 >"$XZ_T/console-audit.json"
 assert_eq "one EXEC record per chunk" "$CHUNKS" "$(jq -s '[.[] | select(.action == "EXEC")] | length' "$XZ_T/console-audit.json")"
 assert_contains "the chunk is in the record" "ATTACH DATABASE" "$(jq -r .detail.chunk "$XZ_T/console-audit.json")"

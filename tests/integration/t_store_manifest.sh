@@ -12,13 +12,14 @@ xz_config <<'EOF2'
 plugins = ( { name = "audit"; kind = "so"; } );
 EOF2
 DATA=$XZ_T/n1/data
+records_at_least() { test "$(counter audit records)" -ge "$1"; }
 records() { # N: publish N audit events and wait until they are written
 	local i want
 	want=$(($(counter audit records) + $1))
 	for i in $(seq 1 "$1"); do
 		xz pub audit.test.view "{\"who\":\"officer-$i\",\"action\":\"VIEW\",\"subject_type\":\"prisoner\",\"subject_id\":\"A$i\",\"detail_pad\":\"$(printf '%0200d' "$i")\"}" >/dev/null
 	done
-	wait_for 30 test "$(counter audit records)" -ge "$want" || fail "$1 records written"
+	wait_for 30 records_at_least "$want" || fail "$1 records written"
 }
 # run_refused WHAT NEEDLE [CFG]: `xiezhi run` must exit non-zero at start
 # and say NEEDLE.
