@@ -105,6 +105,7 @@ typedef struct gw {
 	int64_t        call_timeout_ms, login_max_failures, login_window_s,
 	    session_ttl_s;
 	int         open_access;
+	int         sessions_ok; /* the host acts for our users */
 	const char *open_role, *open_agency;
 	gw_shared   sh;
 	gw_server  *server;
@@ -211,11 +212,21 @@ answer_error(
 
 /* ---- the bus, one function per operation (on behalf of a session) ---- */
 
+/* A session the host knows (s->bus set) acts as its person: the kernel
+ * checks that person's permissions and the responders see them as the
+ * caller. Otherwise (a host without sessions, no impersonate grant, an
+ * open-access session) the gateway acts itself and names the person in
+ * the payload's actor (gw_acts_for_itself). */
 static int
 gw_request(gw *g, sess *s, const char *topic, const void *data, size_t len,
     uint32_t timeout_ms, xz_reply_fn fn, void *ud)
 {
-	(void) s; /* the host has no on-behalf-of request yet */
+#ifdef GW_HAS_SESSIONS
+	if (s != NULL && s->bus != NULL)
+		return g->host->request_as(g->self, (xz_session *) s->bus,
+		    topic, data, len, timeout_ms, fn, ud);
+#endif
+	(void) s;
 	return g->host->request(g->self, topic, data, len, timeout_ms, fn, ud);
 }
 
@@ -223,34 +234,67 @@ static int
 gw_subscribe(
     gw *g, sess *s, const char *pattern, xz_handler fn, void *ud, uint64_t *id)
 {
+#ifdef GW_HAS_SESSIONS
+	if (s != NULL && s->bus != NULL)
+		return g->host->subscribe_as(
+		    g->self, (xz_session *) s->bus, pattern, fn, ud, id);
+#endif
 	(void) s;
 	return g->host->subscribe(g->self, pattern, NULL, fn, ud, id);
 }
 
+/* XZ_OK (s->bus set when the host acts for the person), or an error with
+ * why. */
 static int
 gw_session_open(gw *g, sess *s, char *why, size_t whylen)
 {
+	s->bus = NULL;
+#ifdef GW_HAS_SESSIONS
+	if (!s->local && g->sessions_ok
+	    && XZ_HAS_MEMBER(g->host, xz_host, session_open)) {
+		xz_session *xs = NULL;
+		const char *w  = NULL;
+		int rc = g->host->session_open(g->self, s->token, &xs, &w);
+		if (rc == XZ_OK) {
+			s->bus = xs;
+			return XZ_OK;
+		}
+		if (rc == XZ_EPERM) {
+			g->sessions_ok = 0;
+			g->host->log(g->self, XZ_LOG_ERROR,
+			    "the node refuses to let the gateway act for "
+			    "logged-in users (add impersonate = true to its "
+			    "plugin entry): calls now run as the gateway");
+			return XZ_OK;
+		}
+		snprintf(why, whylen, "%s", w ? w : g->host->strerror(rc));
+		return rc;
+	}
+#else
 	(void) g;
+#endif
 	(void) why;
 	(void) whylen;
-	s->bus = NULL;
 	return XZ_OK;
 }
 
 static void
 gw_session_close(gw *g, sess *s)
 {
+#ifdef GW_HAS_SESSIONS
+	if (s->bus != NULL)
+		g->host->session_close(g->self, (xz_session *) s->bus);
+#else
 	(void) g;
+#endif
 	s->bus = NULL;
 }
 
-/* Calls run as the gateway itself while the host has no on-behalf-of
- * request: the payload then carries the session's actor. */
 static int
-gw_acts_for_itself(gw *g)
+gw_acts_for_itself(gw *g, sess *s)
 {
 	(void) g;
-	return 1;
+	return s == NULL || s->bus == NULL;
 }
 
 /* ---- sessions ---- */
@@ -301,6 +345,46 @@ sess_role0(sess *s)
 	return v ? v : "";
 }
 
+/* A token this gateway did not issue (a login made elsewhere): the host
+ * verifies it and says whose it is. NULL when it cannot. */
+static sess *
+sess_adopt(gw *g, const char *token)
+{
+#ifdef GW_HAS_SESSIONS
+	sess *s;
+	char  why[256];
+
+	if (!g->sessions_ok || !XZ_HAS_MEMBER(g->host, xz_host, session_caller)
+	    || strlen(token) >= sizeof(s->token)
+	    || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	snprintf(s->token, sizeof(s->token), "%s", token);
+	if (gw_session_open(g, s, why, sizeof(why)) != XZ_OK
+	    || s->bus == NULL) {
+		sess_free(g, s);
+		return NULL;
+	}
+	const xz_caller *c
+	    = g->host->session_caller(g->self, (xz_session *) s->bus);
+	json_t *roles = json_array();
+	for (const char *const *r = c ? c->roles : NULL; r && *r; r++)
+		json_array_append_new(roles, json_string(*r));
+	s->who = json_pack("{s:s,s:s,s:s,s:o}", "user", c ? c->user : "",
+	    "name", c && c->name ? c->name : "", "agency",
+	    c && c->agency ? c->agency : "", "roles", roles);
+	random_hex(s->csrf, 16);
+	/* The host knows the expiry: its XZ_EAUTH ends the session. */
+	s->expires_ms = UINT64_MAX / 2;
+	s->next       = g->sessions;
+	g->sessions   = s;
+	return s;
+#else
+	(void) g;
+	(void) token;
+	return NULL;
+#endif
+}
+
 /* The session of a job, or NULL after answering 401/403. */
 static sess *
 authenticate(gw *g, gw_job *j, int csrf)
@@ -314,7 +398,8 @@ authenticate(gw *g, gw_job *j, int csrf)
 		    "or Authorization: Bearer TOKEN");
 		return NULL;
 	}
-	if ((s = sess_find(g, j->token)) == NULL) {
+	if ((s = sess_find(g, j->token)) == NULL
+	    && (s = sess_adopt(g, j->token)) == NULL) {
 		g->bad[B_UNAUTH]++;
 		answer_error(g, j->conn, 401, "unauthenticated",
 		    "unknown or expired session: log in again");
@@ -721,7 +806,7 @@ do_call(gw *g, gw_job *j)
 			return;
 		}
 	}
-	if (gw_acts_for_itself(g))
+	if (gw_acts_for_itself(g, s))
 		json_object_set_new(b, "actor",
 		    json_pack("{s:s,s:s,s:s}", "user", sess_str(s, "user"),
 		        "role", sess_role0(s), "agency",
@@ -748,6 +833,8 @@ do_call(gw *g, gw_job *j)
 		observe_latency(g, j->t0_us);
 		if (rc == XZ_ENORESPONDERS)
 			g->bad[B_NO_RESPONDERS]++;
+		if (rc == XZ_EPERM)
+			g->bad[B_FORBIDDEN]++;
 		const char *code
 		    = rc < XZ_ERR_COUNT ? wire_of[rc] : "internal";
 		answer_error(g, j->conn, http_of_code(code), code, "%s: %s",
@@ -1704,6 +1791,7 @@ gw_init(xz_plugin *self, const xz_host *host, void **state)
 	pthread_mutex_init(&g->sh.mu, NULL);
 	g->sh.jobs_tail = &g->sh.jobs;
 	g->sh.outs_tail = &g->sh.outs;
+	g->sessions_ok  = 1;
 	g->sh.self      = self;
 	g->sh.host      = host;
 	g->sh.drain     = drain;
