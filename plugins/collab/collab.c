@@ -38,39 +38,26 @@
 #define DAY_MS 86400000LL
 #define KIND "transfer" /* the record kind in the kit's store */
 
-static const char *const agencies[] = { "POLICE", "PROCURATORATE", "COURT",
-	"PRISON", "COMMUNITY_CORRECTIONS", "REHAB_CENTRE", NULL };
-static const char *const types[]    = { "ARREST", "PROSECUTION", "TRIAL",
-	   "EXECUTION", "COMMUTATION_PAROLE", "CUSTODY_TRANSFER",
-	   "COMMUNITY_CORRECTION", "REHAB_DECISION", NULL };
+#include "fields.h"
+
+extern const char collab_catalog_builtin[]; /* catalog_builtin.c */
 
 /* The plugin's state: calloc'd in init, freed in fini. */
 typedef struct collab {
-	kit_ctx kit; /* store, transactions, events, clocks */
-	int64_t cc_notify_days, cc_serve_days, arrest_days, prosecution_days,
-	    notify_days, list_max;
-	int check_agency;
+	kit_ctx        kit; /* store, transactions, events, clocks */
+	collab_catalog cat; /* agencies and instruments */
+	int64_t        notify_days, list_max;
+	int            check_agency;
 } collab;
 
 static const xz_option_decl options[] = {
-	{ "community_correction_notify_days", XZ_OPT_INT, "5", 0,
-	    "COMMUNITY_CORRECTION: days to notify the community corrections "
-	    "agency (the transfer must be RECEIVED)",
-	    1, 60 },
-	{ "community_correction_serve_days", XZ_OPT_INT, "10", 0,
-	    "COMMUNITY_CORRECTION: days to serve the documents (the transfer "
-	    "must be ACCEPTED in full)",
-	    1, 90 },
-	{ "arrest_decide_days", XZ_OPT_INT, "7", 0,
-	    "ARREST: days for the procuratorate's decision on an arrest "
-	    "request (0: no clock)",
-	    0, 365 },
-	{ "prosecution_decide_days", XZ_OPT_INT, "30", 0,
-	    "PROSECUTION: days for the review for prosecution (0: no clock)",
-	    0, 365 },
+	{ "catalog", XZ_OPT_STRING, "", 0,
+	    "the catalog of agencies and instruments (a libconfig file, "
+	    "config/collab-catalog.cfg; empty: the copy built in)",
+	    0, 0 },
 	{ "notify_days", XZ_OPT_INT, "0", 0,
-	    "other types: days until the transfer must be RECEIVED (0: no "
-	    "clock)",
+	    "instruments without clocks of their own: days until the "
+	    "transfer must be RECEIVED (0: no clock)",
 	    0, 365 },
 	{ "check_agency", XZ_OPT_BOOL, "true", 0,
 	    "the actor's agency must be the side allowed to act (sender "
@@ -82,32 +69,88 @@ static const xz_option_decl options[] = {
 	{ NULL, 0, NULL, 0, NULL, 0, 0 }
 };
 
-static int
-in_list(const char *const *l, const char *s)
-{
-	for (; s != NULL && *l != NULL; l++)
-		if (strcmp(*l, s) == 0)
-			return 1;
-	return 0;
-}
+/* Messages in 简体中文 (the English text is the key). */
+static const xz_tr collab_zh[] = {
+	{ "%s needs the role %s; the actor's role is '%s'",
+	    "%s 需要角色 %s；当前角色为“%s”" },
+	{ "%s needs \"actor\" with \"user\", \"role\" and \"agency\" (who "
+	  "acts is recorded in the history and the audit log)",
+	    "%s 需要 "
+	    "\"actor\"（\"user\"、\"role\"、\"agency\"）：办理人记入历史"
+	    "和审计日志" },
+	{ "unknown agency '%s' (field \"%s\")",
+	    "未知机关“%s”（字段 \"%s\"）" },
+	{ "unknown instrument type '%s' (field \"type\")",
+	    "未知的法律文书类型“%s”（字段 \"type\"）" },
+	{ "a %s (%s) may not be sent by %s (%s): senders are %s",
+	    "%s（%s）不能由 %s（%s）发送；可发送的机关类型：%s" },
+	{ "a %s (%s) may not be sent to %s (%s): receivers are %s",
+	    "%s（%s）不能发送给 %s（%s）；可接收的机关类型：%s" },
+	{ "from_agency and to_agency are both %s",
+	    "发送机关与接收机关相同：%s" },
+	{ "only %s may send this package; the actor's agency is '%s'",
+	    "只有 %s 可以发送该案卷；当前办理人所属机关为“%s”" },
+	{ "only %s%s%s may %s transfer '%s'; the actor's agency is '%s'",
+	    "只有 %s%s%s 可以对案卷“%5$s”执行 "
+	    "%4$s；当前办理人所属机关为“%6$s”" },
+	{ " or ", " 或 " },
+	{ "transfer '%s' is between %s and %s; the actor's agency is '%s'",
+	    "案卷“%s”在 %s 与 %s 之间流转；当前办理人所属机关为“%s”" },
+	{ "transfer '%s' is %s: cannot %s; allowed: %s",
+	    "案卷“%s”处于 %s 状态：不能执行 %s；允许的操作：%s" },
+	{ "none (final state)", "无（终态）" },
+	{ "a returned transfer needs a \"reason\"",
+	    "退回案卷须说明理由（\"reason\"）" },
+	{ "partially-accept needs \"accepted\": a non-empty list of some (not "
+	  "all) of the package's document names",
+	    "部分接收须给出 "
+	    "\"accepted\"：案卷中部分（非全部）文书名称的列表" },
+	{ "documents[%zu] must be {name, media_type (type/subtype), sha256, "
+	  "size}",
+	    "documents[%zu] 应为 {name, media_type (type/subtype), sha256, "
+	    "size}" },
+	{ "documents[%zu].sha256 must be 64 lowercase hex digits",
+	    "documents[%zu].sha256 应为 64 位小写十六进制" },
+	{ "documents[%zu].size must be a non-negative integer",
+	    "documents[%zu].size 应为非负整数" },
+	{ "documents[%zu]: two documents named '%s'",
+	    "documents[%zu]：有两份文书都名为“%s”" },
+	{ "subject must be {\"type\":..,\"id\":..} (non-empty strings, "
+	  "nothing else: details are fetched by request)",
+	    "subject 应为 {\"type\":..,\"id\":..}（非空字符串，不含其他内容："
+	    "详情按请求调取）" },
+	{ "transfer_id must be 1..64 characters of [A-Za-z0-9-_.:]",
+	    "transfer_id 应为 1..64 个 [A-Za-z0-9-_.:] 字符" },
+	{ "no transfer '%s'", "没有案卷“%s”" },
+	{ "documents must be a non-empty array", "documents 应为非空数组" },
+	{ "transfer_id '%s' is already used by another package",
+	    "transfer_id“%s”已被另一案卷使用" },
+	{ "%s: the payload must be a JSON object",
+	    "%s：请求体应为 JSON 对象" },
+	{ NULL, NULL },
+};
+#define TR(s) XZ_TR(collab_zh, s)
 
-/* "prison-1", "Prison", "PRISON" -> "PRISON" (into out). */
+/* Role ids of the staff allowed to read transfers of their agency. */
+static const char *const reader_roles[]
+    = { "case_clerk", "rehab_leader", "rehab_officer", "prison_admin",
+	      "prison_leader", "justice_bureau", "auditor", NULL };
+
+/* The actor's agency id into out ("" if none). */
 static void
 agency_code(const char *a, char *out, size_t n)
 {
-	size_t i = 0;
-	for (; a && a[i] && a[i] != '-' && i + 1 < n; i++)
-		out[i] = (char) toupper((unsigned char) a[i]);
-	out[i] = '\0';
+	snprintf(out, n, "%s", a ? a : "");
 }
 
-/* Topic token of an agency or type: lower case. */
+/* Topic token of an agency or type: lower case, '-' -> '_'. */
 static void
 lower(const char *s, char *out, size_t n)
 {
 	size_t i = 0;
 	for (; s && s[i] && i + 1 < n; i++)
-		out[i] = (char) tolower((unsigned char) s[i]);
+		out[i]
+		    = s[i] == '-' ? '_' : (char) tolower((unsigned char) s[i]);
 	out[i] = '\0';
 }
 
@@ -115,6 +158,18 @@ static const char *
 str(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
+}
+
+/* "A, B, C" of a NULL-terminated list, into buf. */
+static const char *
+joined(char *const *v, char *buf, size_t n)
+{
+	size_t k = 0;
+	buf[0]   = '\0';
+	for (; v && *v && k < n; v++)
+		k += (size_t) snprintf(
+		    buf + k, n - k, "%s%s", k ? ", " : "", *v);
+	return buf;
 }
 
 /* ---- refusals ---- */
@@ -156,20 +211,37 @@ refuse(collab *c, kit_req *r, kit_code code, const char *transfer_id,
 }
 
 /* Who acts, required on every request (the agency too with
- * check_agency); its agency code into code. 0, or -1 after refusing. */
+ * check_agency); its agency id into code. 0, or -1 after refusing. */
 static int
-need_actor(collab *c, kit_req *r, char code[32])
+need_actor(collab *c, kit_req *r, char code[64])
 {
-	agency_code(r->actor.agency, code, 32);
-	if (r->actor.user == NULL
+	agency_code(r->actor.agency, code, 64);
+	if (r->actor.user == NULL || strcmp(r->actor.user, "anonymous") == 0
 	    || (c->check_agency && r->actor.agency == NULL)) {
 		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
-		    "%s needs \"actor\":{\"user\",\"role\",\"agency\"} (who "
-		    "acts is recorded in the history and the audit log)",
+		    TR("%s needs \"actor\" with \"user\", \"role\" and "
+		       "\"agency\" (who acts is recorded in the history and "
+		       "the audit log)"),
 		    r->msg->topic);
 		return -1;
 	}
 	return 0;
+}
+
+/* The actor's role is one of roles: 0, or -1 after refusing (forbidden,
+ * naming the role needed). */
+static int
+need_role(collab *c, kit_req *r, char *const *roles, const char *tid)
+{
+	char buf[200];
+
+	if (!c->check_agency || collab_strv_has(roles, r->actor.role))
+		return 0;
+	refuse(c, r, KIT_E_FORBIDDEN, tid,
+	    TR("%s needs the role %s; the actor's role is '%s'"),
+	    r->msg->topic, joined(roles, buf, sizeof(buf)),
+	    r->actor.role ? r->actor.role : "");
+	return -1;
 }
 
 /* ---- reading ---- */
@@ -211,6 +283,7 @@ static json_t *
 view(collab *c, json_t *rec, int with_history)
 {
 	static const char *const extra[] = { "return_reason", "decision",
+		"decision_no", "months", "community_rehab_months",
 		"accepted_documents", "missing_documents", NULL };
 	const char              *id      = str(rec, "id");
 	json_t *o = json_deep_copy(json_object_get(rec, "package"));
@@ -227,7 +300,8 @@ view(collab *c, json_t *rec, int with_history)
 	set_iso(o, "updated_at", kit_int(rec, "updated_ms", 0));
 	for (i = 0; extra[i]; i++) {
 		v = json_object_get(rec, extra[i]);
-		if (json_is_string(v) || json_is_array(v))
+		if (json_is_string(v) || json_is_array(v)
+		    || json_is_integer(v))
 			json_object_set(o, extra[i], v);
 	}
 	clocks = kit_store_clocks(&c->kit.store, KIND, id);
@@ -290,6 +364,15 @@ announce(collab *c, kit_req *r, json_t *rec, const char *event,
 	if (json_is_string(json_object_get(rec, "decision")))
 		json_object_set(
 		    e, "decision", json_object_get(rec, "decision"));
+	for (const char *const *k = (const char *const[]) { "decision_no",
+	         "months", "community_rehab_months", NULL };
+	     *k; k++) {
+		json_t *v = json_object_get(rec, *k);
+		if (v == NULL)
+			v = json_object_get(pkg, *k);
+		if (v != NULL)
+			json_object_set(e, *k, v);
+	}
 	if (inbox_agency != NULL) {
 		lower(inbox_agency, ag, sizeof(ag));
 		lower(str(pkg, "type"), ty, sizeof(ty));
@@ -453,82 +536,96 @@ cmp_doc(const void *a, const void *b)
 	    json_string_value(json_object_get(*y, "name")));
 }
 
+/* The fields of collab.transfer.send (a closed record). */
+static const fk_field send_fields[] = {
+	{ "transfer_id", FK_STR, 0, 0, 64, NULL },
+	{ "type", FK_STR, 1, 0, 64, NULL },
+	{ "from_agency", FK_STR, 0, 0, 64, NULL },
+	{ "to_agency", FK_STR, 1, 0, 64, NULL },
+	{ "subject", FK_OBJ, 1, 0, 0, NULL },
+	{ "person_id", FK_IDNUM, 0, 0, 0, NULL },
+	{ "documents", FK_ANY_ARR, 1, 0, 0, NULL },
+	{ "due_days", FK_INT, 0, 1, 365, NULL },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+
 /*
- * Validate a package and build its canonical form (known keys only,
- * documents sorted by name). NULL and a message in err when invalid;
- * the caller decrefs the result.
+ * Validate a package against the catalog and build its canonical form
+ * (known keys only, documents sorted by name; from_agency defaults to the
+ * actor's agency). NULL with e set when invalid; the caller decrefs the
+ * result.
  */
 static json_t *
-canonical(json_t *o, char *err, size_t n)
+canonical(collab *c, json_t *o, const char *actor_agency, kit_err *e)
 {
-	static const char *const known[] = { "transfer_id", "type",
-		"from_agency", "to_agency", "subject", "documents", "due_days",
-		"reason", "actor", "purpose", NULL };
-	const char              *k;
-	json_t                  *v;
-
-	json_object_foreach(o, k, v) if (!in_list(known, k))
-	{
-		snprintf(err, n, "unknown key '%s' in the package", k);
+	if (fk_check(o, send_fields, e) != 0)
 		return NULL;
-	}
-	const char *type = json_string_value(json_object_get(o, "type"));
+	const char *type = str(o, "type");
 	const char *from
-	    = json_string_value(json_object_get(o, "from_agency"));
-	const char *to   = json_string_value(json_object_get(o, "to_agency"));
-	json_t     *subj = json_object_get(o, "subject");
-	json_t     *docs = json_object_get(o, "documents");
-	json_t     *due  = json_object_get(o, "due_days");
-	json_t     *why  = json_object_get(o, "reason");
-	if (!in_list(types, type)) {
-		snprintf(err, n,
-		    "type must be one of ARREST, PROSECUTION, TRIAL, "
-		    "EXECUTION, "
-		    "COMMUTATION_PAROLE, CUSTODY_TRANSFER, "
-		    "COMMUNITY_CORRECTION, "
-		    "REHAB_DECISION");
+	    = str(o, "from_agency") ? str(o, "from_agency") : actor_agency;
+	const char              *to   = str(o, "to_agency");
+	json_t                  *subj = json_object_get(o, "subject");
+	json_t                  *docs = json_object_get(o, "documents");
+	json_t                  *due  = json_object_get(o, "due_days");
+	json_t                  *why  = json_object_get(o, "reason");
+	json_t                  *pid  = json_object_get(o, "person_id");
+	const collab_instrument *in   = collab_instrument_find(&c->cat, type);
+	const collab_agency     *fa   = collab_agency_find(&c->cat, from);
+	const collab_agency     *ta   = collab_agency_find(&c->cat, to);
+	char                     list[300];
+
+	if (in == NULL) {
+		kit_err_set(e, KIT_E_BAD_REQUEST,
+		    TR("unknown instrument type '%s' (field \"type\")"), type);
 		return NULL;
 	}
-	if (!in_list(agencies, from) || !in_list(agencies, to)) {
-		snprintf(err, n,
-		    "%s must be one of POLICE, PROCURATORATE, COURT, PRISON, "
-		    "COMMUNITY_CORRECTIONS, REHAB_CENTRE",
-		    in_list(agencies, from) ? "to_agency" : "from_agency");
+	if (fa == NULL || ta == NULL) {
+		kit_err_set(e, KIT_E_BAD_REQUEST,
+		    TR("unknown agency '%s' (field \"%s\")"),
+		    fa         ? to
+		        : from ? from
+		               : "",
+		    fa ? "to_agency" : "from_agency");
 		return NULL;
 	}
 	if (strcmp(from, to) == 0) {
-		snprintf(
-		    err, n, "from_agency and to_agency are both %s", from);
+		kit_err_set(e, KIT_E_BAD_REQUEST,
+		    TR("from_agency and to_agency are both %s"), from);
+		return NULL;
+	}
+	if (!collab_strv_has(in->from, fa->type)) {
+		kit_err_set(e, KIT_E_BAD_REQUEST,
+		    TR("a %s (%s) may not be sent by %s (%s): senders are %s"),
+		    in->name, in->id, fa->id, fa->type,
+		    joined(in->from, list, sizeof(list)));
+		return NULL;
+	}
+	if (!collab_strv_has(in->to, ta->type)) {
+		kit_err_set(e, KIT_E_BAD_REQUEST,
+		    TR("a %s (%s) may not be sent to %s (%s): receivers are "
+		       "%s"),
+		    in->name, in->id, ta->id, ta->type,
+		    joined(in->to, list, sizeof(list)));
 		return NULL;
 	}
 	const char *st = json_string_value(json_object_get(subj, "type"));
 	const char *si = json_string_value(json_object_get(subj, "id"));
-	if (!json_is_object(subj) || json_object_size(subj) != 2 || st == NULL
-	    || si == NULL || !*st || !*si) {
-		snprintf(err, n,
-		    "subject must be {\"type\":..,\"id\":..} (non-empty "
-		    "strings, nothing else: details are fetched by request)");
-		return NULL;
-	}
-	if (!json_is_array(docs) || json_array_size(docs) == 0) {
-		snprintf(err, n, "documents must be a non-empty array");
-		return NULL;
-	}
-	if (due
-	    && (!json_is_integer(due) || json_integer_value(due) < 1
-	        || json_integer_value(due) > 365)) {
-		snprintf(err, n, "due_days must be an integer 1..365");
-		return NULL;
-	}
-	if (why && !json_is_string(why)) {
-		snprintf(err, n, "reason must be a string");
+	if (json_object_size(subj) != 2 || st == NULL || si == NULL || !*st
+	    || !*si) {
+		kit_err_set(e, KIT_E_BAD_REQUEST, "%s",
+		    TR("subject must be {\"type\":..,\"id\":..} (non-empty "
+		       "strings, nothing else: details are fetched by "
+		       "request)"));
 		return NULL;
 	}
 	size_t   nd  = json_array_size(docs);
-	json_t **dv  = calloc(nd, sizeof(*dv));
+	json_t **dv  = calloc(nd + 1, sizeof(*dv));
 	json_t  *out = NULL;
 	if (dv == NULL)
 		return NULL;
+	if (nd == 0)
+		kit_err_set(e, KIT_E_BAD_REQUEST, "%s",
+		    TR("documents must be a non-empty array"));
 	for (size_t i = 0; i < nd; i++) {
 		json_t     *d = json_array_get(docs, i);
 		const char *name
@@ -540,23 +637,24 @@ canonical(json_t *o, char *err, size_t n)
 		json_t *sz = json_object_get(d, "size");
 		if (!json_is_object(d) || json_object_size(d) != 4 || !name
 		    || !*name || !mt || !strchr(mt, '/')) {
-			snprintf(err, n,
-			    "documents[%zu] must be {name, media_type "
-			    "(type/subtype), sha256, size}",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
+			    TR("documents[%zu] must be {name, media_type "
+			       "(type/subtype), sha256, size}"),
 			    i);
 			goto done;
 		}
 		if (!is_hex64(h)) {
-			snprintf(err, n,
-			    "documents[%zu].sha256 must be 64 lowercase hex "
-			    "digits",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
+			    TR("documents[%zu].sha256 must be 64 lowercase "
+			       "hex "
+			       "digits"),
 			    i);
 			goto done;
 		}
 		if (!json_is_integer(sz) || json_integer_value(sz) < 0) {
-			snprintf(err, n,
-			    "documents[%zu].size must be a non-negative "
-			    "integer",
+			kit_err_set(e, KIT_E_BAD_REQUEST,
+			    TR("documents[%zu].size must be a non-negative "
+			       "integer"),
 			    i);
 			goto done;
 		}
@@ -565,13 +663,16 @@ canonical(json_t *o, char *err, size_t n)
 			               json_object_get(dv[j], "name")),
 			        name)
 			    == 0) {
-				snprintf(err, n,
-				    "documents[%zu]: two documents named '%s'",
+				kit_err_set(e, KIT_E_BAD_REQUEST,
+				    TR("documents[%zu]: two documents named "
+				       "'%s'"),
 				    i, name);
 				goto done;
 			}
 		dv[i] = d;
 	}
+	if (nd == 0)
+		goto done;
 	qsort(dv, nd, sizeof(*dv), cmp_doc);
 	json_t *sorted = json_array();
 	for (size_t i = 0; i < nd; i++)
@@ -583,6 +684,8 @@ canonical(json_t *o, char *err, size_t n)
 		json_object_set(out, "due_days", due);
 	if (why)
 		json_object_set(out, "reason", why);
+	if (pid)
+		json_object_set(out, "person_id", pid);
 done:
 	free(dv);
 	return out;
@@ -659,7 +762,7 @@ static void
 do_send(collab *c, kit_req *r)
 {
 	json_t     *o = r->body, *pkg, *rec = NULL;
-	char        code[32], err[300], hash[XZ_SHA256_HEX], idbuf[80];
+	char        code[64], hash[XZ_SHA256_HEX], idbuf[80];
 	const char *id;
 	char       *canon;
 	kit_err     e;
@@ -667,8 +770,8 @@ do_send(collab *c, kit_req *r)
 
 	if (need_actor(c, r, code) != 0)
 		return;
-	if ((pkg = canonical(o, err, sizeof(err))) == NULL) {
-		refuse(c, r, KIT_E_BAD_REQUEST, NULL, "%s", err);
+	if ((pkg = canonical(c, o, r->actor.agency, &e)) == NULL) {
+		refuse_err(c, r, &e, NULL);
 		return;
 	}
 	const char *from  = str(pkg, "from_agency");
@@ -677,11 +780,17 @@ do_send(collab *c, kit_req *r)
 	const char *why   = str(pkg, "reason");
 	json_t     *subj  = json_object_get(pkg, "subject");
 	const char *stype = str(subj, "type"), *sid = str(subj, "id");
+	const collab_instrument *in = collab_instrument_find(&c->cat, type);
+	const collab_agency     *ta = collab_agency_find(&c->cat, to);
 	if (c->check_agency && strcmp(code, from) != 0) {
 		refuse(c, r, KIT_E_FORBIDDEN, NULL,
-		    "only %s may send this package; the actor's agency is "
-		    "'%s'",
+		    TR("only %s may send this package; the actor's agency is "
+		       "'%s'"),
 		    from, r->actor.agency);
+		json_decref(pkg);
+		return;
+	}
+	if (need_role(c, r, in->send_roles, NULL) != 0) {
 		json_decref(pkg);
 		return;
 	}
@@ -706,8 +815,9 @@ do_send(collab *c, kit_req *r)
 	}
 	id = str(o, "transfer_id");
 	if (json_object_get(o, "transfer_id") && !valid_id(id)) {
-		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
-		    "transfer_id must be 1..64 characters of [A-Za-z0-9-_.:]");
+		refuse(c, r, KIT_E_BAD_REQUEST, NULL, "%s",
+		    TR("transfer_id must be 1..64 characters of "
+		       "[A-Za-z0-9-_.:]"));
 		json_decref(pkg);
 		return;
 	}
@@ -719,7 +829,8 @@ do_send(collab *c, kit_req *r)
 		goto refused;
 	if ((rec = kit_store_load(&c->kit.store, KIND, id)) != NULL) {
 		kit_err_set(&e, KIT_E_EXISTS,
-		    "transfer_id '%s' is already used by another package", id);
+		    TR("transfer_id '%s' is already used by another package"),
+		    id);
 		goto abort;
 	}
 	if (c->kit.store.err[0]) {
@@ -736,19 +847,32 @@ do_send(collab *c, kit_req *r)
 	}
 	if (kit_record_write(r, KIND, rec, 1, "send", NULL, why, &e) != 0)
 		goto abort;
-	/* Statutory clocks run from the sending. */
-	json_t *dd     = json_object_get(pkg, "due_days");
-	int64_t decide = dd                    ? json_integer_value(dd)
-	    : strcmp(type, "ARREST") == 0      ? c->arrest_days
-	    : strcmp(type, "PROSECUTION") == 0 ? c->prosecution_days
-	                                       : 0;
-	int     cc     = strcmp(type, "COMMUNITY_CORRECTION") == 0;
-	if (add_clock(c, id, "notify", cc ? c->cc_notify_days : c->notify_days,
-	        r->now_ms)
-	        != 0
-	    || (cc
-	        && add_clock(c, id, "serve", c->cc_serve_days, r->now_ms) != 0)
-	    || add_clock(c, id, "decide", decide, r->now_ms) != 0) {
+	/* Statutory clocks run from the sending (the catalog's, those of
+	 * the receiver's type); due_days sets the decide clock. */
+	json_t *dd   = json_object_get(pkg, "due_days");
+	int     nclk = 0, has_decide = 0;
+	for (size_t i = 0; i < in->nclocks; i++) {
+		const collab_clock *k    = &in->clocks[i];
+		int64_t             days = k->days;
+		if (k->to && strcmp(k->to, ta->type) != 0)
+			continue;
+		if (strcmp(k->name, "decide") == 0) {
+			has_decide = 1;
+			if (dd)
+				days = json_integer_value(dd);
+		}
+		if (add_clock(c, id, k->name, days, r->now_ms) != 0)
+			goto clock_err;
+		nclk++;
+	}
+	if ((dd && !has_decide
+	        && add_clock(
+	               c, id, "decide", json_integer_value(dd), r->now_ms)
+	            != 0)
+	    || (nclk == 0
+	        && add_clock(c, id, "notify", c->notify_days, r->now_ms)
+	            != 0)) {
+	clock_err:
 		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
 		goto abort;
 	}
@@ -773,6 +897,36 @@ refused:
 	json_decref(pkg);
 }
 
+static const char *const decisions[]
+    = { "APPROVED", "PARTLY_APPROVED", "REJECTED", "EXECUTED", NULL };
+static const char *const transfer_states[]
+    = { "SENT", "RECEIVED", "PARTIALLY_ACCEPTED", "ACCEPTED", "RETURNED",
+	      "DECIDED", "CLOSED", NULL };
+static const char *const directions[] = { "in", "out", NULL };
+
+static const fk_field id_fields[] = {
+	{ "transfer_id", FK_STR, 1, 0, 64, NULL },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+static const fk_field partial_fields[] = {
+	{ "transfer_id", FK_STR, 1, 0, 64, NULL },
+	{ "accepted", FK_ARR, 1, 0, 256, NULL },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+static const fk_field decide_fields[] = {
+	{ "transfer_id", FK_STR, 1, 0, 64, NULL },
+	{ "decision", FK_ONEOF, 1, 0, 0, decisions },
+	{ "decision_no", FK_STR, 0, 0, 128, NULL },
+	{ "months", FK_INT, 0, 1, 12, NULL },
+	{ "community_rehab_months", FK_INT, 0, 0, 36, NULL },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+static const fk_field get_fields[] = {
+	{ "transfer_id", FK_STR, 1, 0, 64, NULL },
+	{ "history", FK_BOOL, 0, 0, 0, NULL },
+	{ NULL, 0, 0, 0, 0, NULL },
+};
+
 /* What the action needs from the request (reason, decision, accepted
  * documents), applied to rec. 0, or -1 with e set. */
 static int
@@ -782,19 +936,22 @@ change(json_t *rec, json_t *o, const char *action, kit_err *e)
 
 	if (strcmp(action, "return") == 0) {
 		if (!reason || !*reason) {
-			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "a returned transfer needs a \"reason\"");
+			kit_err_set(e, KIT_E_BAD_REQUEST, "%s",
+			    TR("a returned transfer needs a \"reason\""));
 			return -1;
 		}
 		json_object_set_new(rec, "return_reason", json_string(reason));
 	} else if (strcmp(action, "decide") == 0) {
-		if (!decision || !*decision) {
-			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "decide needs a \"decision\" (e.g. APPROVED, "
-			    "REJECTED, the decision number)");
-			return -1;
-		}
 		json_object_set_new(rec, "decision", json_string(decision));
+		if (str(o, "decision_no"))
+			json_object_set(rec, "decision_no",
+			    json_object_get(o, "decision_no"));
+		if (json_object_get(o, "months"))
+			json_object_set(
+			    rec, "months", json_object_get(o, "months"));
+		if (json_object_get(o, "community_rehab_months"))
+			json_object_set(rec, "community_rehab_months",
+			    json_object_get(o, "community_rehab_months"));
 	} else if (strcmp(action, "partially-accept") == 0) {
 		json_t *names = doc_names(json_object_get(rec, "package"));
 		json_t *given = json_object_get(o, "accepted"), *v;
@@ -806,10 +963,10 @@ change(json_t *rec, json_t *o, const char *action, kit_err *e)
 		    || !has_name(names, json_string_value(v))) bad
 		    = 1;
 		if (bad || json_array_size(given) >= json_array_size(names)) {
-			kit_err_set(e, KIT_E_BAD_REQUEST,
-			    "partially-accept needs \"accepted\": a non-empty "
-			    "list of some (not all) of the package's document "
-			    "names");
+			kit_err_set(e, KIT_E_BAD_REQUEST, "%s",
+			    TR("partially-accept needs \"accepted\": a "
+			       "non-empty list of some (not all) of the "
+			       "package's document names"));
 			json_decref(names);
 			return -1;
 		}
@@ -828,51 +985,60 @@ change(json_t *rec, json_t *o, const char *action, kit_err *e)
 	return 0;
 }
 
-/* The clocks a new state meets or stops: RECEIVED meets notify; ACCEPTED
- * (in full) meets serve; DECIDED meets decide; RETURNED and CLOSED stop
- * what is left. */
+/* The clocks a new state meets or stops: each clock of the instrument
+ * whose `met` is the state (the decide clock of due_days: DECIDED);
+ * RETURNED and CLOSED stop what is left. */
 static int
-clocks_after(collab *c, const char *id, const char *state)
+clocks_after(collab *c, json_t *rec, const char *state)
 {
-	kit_store *st = &c->kit.store;
+	kit_store               *st = &c->kit.store;
+	const char              *id = str(rec, "id");
+	const collab_instrument *in = collab_instrument_find(
+	    &c->cat, str(json_object_get(rec, "package"), "type"));
 
-	if (strcmp(state, "RECEIVED") == 0)
-		return kit_store_clock_set(st, KIND, id, "notify", "MET");
-	if (strcmp(state, "ACCEPTED") == 0)
-		return kit_store_clock_set(st, KIND, id, "serve", "MET");
-	if (strcmp(state, "DECIDED") == 0)
-		return kit_store_clock_set(st, KIND, id, "decide", "MET");
 	if (strcmp(state, "RETURNED") == 0 || strcmp(state, "CLOSED") == 0)
 		return kit_store_clock_set(st, KIND, id, NULL, "STOPPED");
+	if (strcmp(state, "DECIDED") == 0
+	    && kit_store_clock_set(st, KIND, id, "decide", "MET") != 0)
+		return -1;
+	if (strcmp(state, "RECEIVED") == 0
+	    && kit_store_clock_set(st, KIND, id, "notify", "MET") != 0)
+		return -1;
+	for (size_t i = 0; in && i < in->nclocks; i++)
+		if (strcmp(in->clocks[i].met, state) == 0
+		    && kit_store_clock_set(
+		           st, KIND, id, in->clocks[i].name, "MET")
+		        != 0)
+			return -1;
 	return 0;
 }
 
 static void
 do_transition(collab *c, kit_req *r, const char *action)
 {
-	const char           *id = str(r->body, "transfer_id");
+	static char *const    clerk[] = { "case_clerk", NULL };
+	const char           *id      = str(r->body, "transfer_id");
 	const kit_transition *t;
 	json_t               *rec = NULL, *pkg;
-	char                  code[32], state[32];
+	char                  code[64], state[32];
 	kit_err               e;
+	const fk_field *spec = strcmp(action, "decide") == 0 ? decide_fields
+	    : strcmp(action, "partially-accept") == 0        ? partial_fields
+	                                                     : id_fields;
 
 	if (need_actor(c, r, code) != 0)
 		return;
-	if (id == NULL) {
-		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
-		    "%s needs \"transfer_id\"", r->msg->topic);
+	if (fk_check(r->body, spec, &e) != 0) {
+		refuse_err(c, r, &e, id);
 		return;
 	}
+	if (need_role(c, r, clerk, id) != 0)
+		return;
 	if (kit_tx_begin(&c->kit, &e) != 0)
 		goto refused;
 	if ((rec = load(c, id, &e)) == NULL)
 		goto abort;
 	snprintf(state, sizeof(state), "%s", str(rec, "state"));
-	if ((t = kit_fsm_find(&collab_transfer_fsm, state, action)) == NULL) {
-		e.code = KIT_E_INVALID_STATE;
-		collab_refusal(id, state, action, e.msg, sizeof(e.msg));
-		goto abort;
-	}
 	pkg                 = json_object_get(rec, "package");
 	const char *from    = str(pkg, "from_agency"),
 	           *to      = str(pkg, "to_agency");
@@ -881,12 +1047,17 @@ do_transition(collab *c, kit_req *r, const char *action)
 	    && !((p != COLLAB_RECEIVER && strcmp(code, from) == 0)
 	        || (p != COLLAB_SENDER && strcmp(code, to) == 0))) {
 		kit_err_set(&e, KIT_E_FORBIDDEN,
-		    "only %s%s%s may %s transfer '%s'; the actor's agency is "
-		    "'%s'",
+		    TR("only %s%s%s may %s transfer '%s'; the actor's agency "
+		       "is '%s'"),
 		    p == COLLAB_SENDER ? from : to,
-		    p == COLLAB_EITHER ? " or " : "",
+		    p == COLLAB_EITHER ? TR(" or ") : "",
 		    p == COLLAB_EITHER ? from : "", action, id,
 		    r->actor.agency);
+		goto abort;
+	}
+	if ((t = kit_fsm_find(&collab_transfer_fsm, state, action)) == NULL) {
+		e.code = KIT_E_INVALID_STATE;
+		collab_refusal(id, state, action, e.msg, sizeof(e.msg));
 		goto abort;
 	}
 	if (change(rec, r->body, action, &e) != 0)
@@ -899,7 +1070,7 @@ do_transition(collab *c, kit_req *r, const char *action)
 	        decide ? str(r->body, "decision") : reason, &e)
 	    != 0)
 		goto abort;
-	if (clocks_after(c, id, t->to) != 0) {
+	if (clocks_after(c, rec, t->to) != 0) {
 		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
 		goto abort;
 	}
@@ -934,17 +1105,18 @@ static void
 do_get(collab *c, kit_req *r)
 {
 	const char *id = str(r->body, "transfer_id");
-	char        code[32];
+	char        code[64];
 	json_t     *rec, *pkg;
 	kit_err     e;
 
 	if (need_actor(c, r, code) != 0)
 		return;
-	if (id == NULL) {
-		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
-		    "%s needs \"transfer_id\"", r->msg->topic);
+	if (fk_check(r->body, get_fields, &e) != 0) {
+		refuse_err(c, r, &e, NULL);
 		return;
 	}
+	if (need_role(c, r, (char *const *) reader_roles, id) != 0)
+		return;
 	if ((rec = load(c, id, &e)) == NULL) {
 		refuse_err(c, r, &e, id);
 		return;
@@ -952,14 +1124,15 @@ do_get(collab *c, kit_req *r)
 	pkg = json_object_get(rec, "package");
 	if (c->check_agency && !is_party(code, pkg)) {
 		refuse(c, r, KIT_E_FORBIDDEN, id,
-		    "transfer '%s' is between %s and %s; the actor's agency "
-		    "is '%s'",
+		    TR("transfer '%s' is between %s and %s; the actor's "
+		       "agency is '%s'"),
 		    id, str(pkg, "from_agency"), str(pkg, "to_agency"),
 		    r->actor.agency);
 		json_decref(rec);
 		return;
 	}
-	kit_reply(r, view(c, rec, 1));
+	kit_reply(r,
+	    view(c, rec, !json_is_false(json_object_get(r->body, "history"))));
 	audit_subject(r, rec, "view", "VIEW", "ok");
 	json_decref(rec);
 }
@@ -979,25 +1152,32 @@ static const char list_sql[]
 static void
 do_list(collab *c, kit_req *r)
 {
-	json_t       *o = r->body, *lim = json_object_get(o, "limit");
-	const char   *state = str(o, "state"), *type = str(o, "type");
-	const char   *dir   = str(o, "direction");
-	int64_t       limit = lim ? json_integer_value(lim) : 100;
-	char          code[32], ag[32] = "", outcome[64];
-	sqlite3_stmt *row;
-	json_t       *out;
-	int           rc;
+	json_t        *o = r->body, *lim = json_object_get(o, "limit");
+	const char    *state = str(o, "state"), *type = str(o, "type");
+	const char    *dir   = str(o, "direction");
+	int64_t        limit = lim ? json_integer_value(lim) : 100;
+	char           code[64], ag[64] = "", outcome[64];
+	sqlite3_stmt  *row;
+	json_t        *out;
+	int            rc;
+	kit_err        e;
+	const fk_field list_fields[] = {
+		{ "state", FK_ONEOF, 0, 0, 0, transfer_states },
+		{ "type", FK_STR, 0, 0, 64, NULL },
+		{ "direction", FK_ONEOF, 0, 0, 0, directions },
+		{ "agency", FK_STR, 0, 0, 64, NULL },
+		{ "limit", FK_INT, 0, 1, c->list_max, NULL },
+		{ NULL, 0, 0, 0, 0, NULL },
+	};
 
 	if (need_actor(c, r, code) != 0)
 		return;
-	if ((lim && !json_is_integer(lim)) || limit < 1 || limit > c->list_max
-	    || (dir && strcmp(dir, "in") && strcmp(dir, "out"))) {
-		refuse(c, r, KIT_E_BAD_REQUEST, NULL,
-		    "list takes {state, type, direction: \"in\"|\"out\", "
-		    "agency, limit: 1..%" PRId64 "}",
-		    c->list_max);
+	if (fk_check(o, list_fields, &e) != 0) {
+		refuse_err(c, r, &e, NULL);
 		return;
 	}
+	if (need_role(c, r, (char *const *) reader_roles, NULL) != 0)
+		return;
 	/* With check_agency an agency sees only its own transfers. */
 	if (c->check_agency)
 		snprintf(ag, sizeof(ag), "%s", code);
@@ -1043,7 +1223,7 @@ on_request(void *ud, const xz_msg *m)
 	kit_req_adopt(&c->kit, m, json_loadb(m->data, m->len, 0, NULL), &r);
 	if (!json_is_object(r.body))
 		refuse(c, &r, KIT_E_BAD_REQUEST, NULL,
-		    "%s: the payload must be a JSON object", m->topic);
+		    TR("%s: the payload must be a JSON object"), m->topic);
 	else if (strcmp(action, "send") == 0)
 		do_send(c, &r);
 	else if (strcmp(action, "get") == 0)
@@ -1053,6 +1233,57 @@ on_request(void *ud, const xz_msg *m)
 	else
 		do_transition(c, &r, action);
 	kit_req_done(&r);
+}
+
+/* collab.catalog.get {}: the catalog as loaded (agency types, agencies,
+ * instruments with their senders, receivers, roles, clocks and basis). */
+static void
+on_catalog(void *ud, const xz_msg *m)
+{
+	collab *c  = ud;
+	json_t *ty = json_array(), *ag = json_array(), *in = json_array();
+	char   *s;
+
+	if (m->kind != XZ_KIND_REQUEST)
+		return;
+	for (size_t i = 0; i < c->cat.ntypes; i++)
+		json_array_append_new(ty,
+		    json_pack("{s:s,s:s}", "id", c->cat.types[i].id, "name",
+		        c->cat.types[i].name));
+	for (size_t i = 0; i < c->cat.nagencies; i++)
+		json_array_append_new(ag,
+		    json_pack("{s:s,s:s,s:s}", "id", c->cat.agencies[i].id,
+		        "type", c->cat.agencies[i].type, "name",
+		        c->cat.agencies[i].name));
+	for (size_t i = 0; i < c->cat.ninstruments; i++) {
+		const collab_instrument *x = &c->cat.instruments[i];
+		json_t                  *f = json_array(), *t = json_array(),
+		       *ro = json_array(), *cl = json_array();
+		for (char **p = x->from; *p; p++)
+			json_array_append_new(f, json_string(*p));
+		for (char **p = x->to; *p; p++)
+			json_array_append_new(t, json_string(*p));
+		for (char **p = x->send_roles; *p; p++)
+			json_array_append_new(ro, json_string(*p));
+		for (size_t j = 0; j < x->nclocks; j++)
+			json_array_append_new(cl,
+			    json_pack("{s:s,s:I,s:s,s:s?}", "name",
+			        x->clocks[j].name, "days",
+			        (json_int_t) x->clocks[j].days, "met",
+			        x->clocks[j].met, "to", x->clocks[j].to));
+		json_array_append_new(in,
+		    json_pack("{s:s,s:s,s:s?,s:o,s:o,s:o,s:o}", "id", x->id,
+		        "name", x->name, "basis", x->basis, "from", f, "to", t,
+		        "send_roles", ro, "clocks", cl));
+	}
+	json_t *o = json_pack("{s:o,s:o,s:o}", "agency_types", ty, "agencies",
+	    ag, "instruments", in);
+	s         = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s) {
+		c->kit.host->reply(c->kit.self, m, s, strlen(s));
+		free(s);
+	}
 }
 
 /* ---- life cycle ---- */
@@ -1143,13 +1374,14 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 
 	if (c == NULL)
 		return XZ_ENOMEM;
-	host->opt_int(
-	    self, "community_correction_notify_days", &c->cc_notify_days);
-	host->opt_int(
-	    self, "community_correction_serve_days", &c->cc_serve_days);
-	host->opt_int(self, "arrest_decide_days", &c->arrest_days);
-	host->opt_int(self, "prosecution_decide_days", &c->prosecution_days);
 	host->opt_int(self, "notify_days", &c->notify_days);
+	{
+		const char *path = host->opt_string(self, "catalog");
+		if (collab_catalog_load(&c->cat, path && *path ? path : NULL,
+		        collab_catalog_builtin, err, sizeof(err))
+		    != 0)
+			goto fail;
+	}
 	host->opt_int(self, "list_limit_max", &c->list_max);
 	host->opt_bool(self, "check_agency", &c->check_agency);
 	db = host->store(self);
@@ -1167,11 +1399,20 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 		kit_ctx_fini(&c->kit);
 		goto fail;
 	}
+	/* collab.catalog.get: the agencies and instruments */
+	if (host->subscribe(
+	        self, "collab.catalog.get", NULL, on_catalog, c, NULL)) {
+		kit_ctx_fini(&c->kit);
+		collab_catalog_free(&c->cat);
+		free(c);
+		return XZ_EINVAL;
+	}
 	for (int i = 0; reqs[i]; i++) {
 		char topic[64];
 		snprintf(topic, sizeof(topic), "collab.transfer.%s", reqs[i]);
 		if (host->subscribe(self, topic, NULL, on_request, c, NULL)) {
 			kit_ctx_fini(&c->kit);
+			collab_catalog_free(&c->cat);
 			free(c);
 			return XZ_EINVAL;
 		}
@@ -1180,6 +1421,7 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 	return XZ_OK;
 fail:
 	host->log(self, XZ_LOG_ERROR, "%s", err);
+	collab_catalog_free(&c->cat);
 	free(c);
 	return XZ_EIO;
 }
@@ -1205,6 +1447,7 @@ collab_fini(void *state)
 {
 	collab *c = state;
 	kit_ctx_fini(&c->kit);
+	collab_catalog_free(&c->cat);
 	free(c);
 }
 

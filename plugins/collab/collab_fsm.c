@@ -3,7 +3,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <xiezhi/i18n.h>
+
 #include "collab.h"
+
+static const xz_tr fsm_zh[] = {
+	{ "transfer '%s' is %s: cannot %s; allowed: %s",
+	    "案卷“%s”处于 %s 状态：不能执行 %s；允许的操作：%s" },
+	{ "none (final state)", "无（终态）" },
+	{ NULL, NULL },
+};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -39,10 +48,12 @@ collab_refusal(const char *id, const char *state, const char *action,
 	char allowed[256];
 
 	if (kit_fsm_is_terminal(&collab_transfer_fsm, state))
-		snprintf(allowed, sizeof(allowed), "none (final state)");
+		snprintf(allowed, sizeof(allowed), "%s",
+		    XZ_TR(fsm_zh, "none (final state)"));
 	else
 		kit_fsm_allowed(
 		    &collab_transfer_fsm, state, allowed, sizeof(allowed));
-	snprintf(buf, size, "transfer '%s' is %s: cannot %s; allowed: %s", id,
+	snprintf(buf, size,
+	    XZ_TR(fsm_zh, "transfer '%s' is %s: cannot %s; allowed: %s"), id,
 	    state, action, allowed);
 }

@@ -19,6 +19,22 @@ static const char *const detox_items[] = { "drug_test_negative",
 static const char *const kinds[]
     = { "ADMISSION", "DETOX", "PHASE", "ONE_YEAR", "PRE_EXPIRY", NULL };
 
+static const char *const pass_fail[] = { "PASS", "FAIL", NULL };
+static const char *const good_fair[] = { "GOOD", "FAIR", NULL };
+/* The AI+AR system's result: a closed record, except "measures" (craving,
+ * cue reactivity: 身心康复), kept whole as received. */
+static const fk_field scored_fields[] = { { "resident_id", FK_STR, 1, 0, 32,
+	                                      NULL },
+	{ "kind", FK_ONEOF, 1, 0, 0, kinds },
+	{ "detox", FK_OBJ, 1, 0, 0, NULL },
+	{ "psycho_physical", FK_ONEOF, 0, 0, 0, pass_fail },
+	{ "behaviour", FK_ONEOF, 0, 0, 0, pass_fail },
+	{ "social", FK_ONEOF, 0, 0, 0, good_fair },
+	{ "evidence", FK_STR, 0, 0, 1024, NULL },
+	{ "session_id", FK_STR, 1, 0, 64, NULL },
+	{ "measures", FK_OBJ, 0, 0, 0, NULL },
+	{ "system", FK_STR, 0, 0, 64, NULL }, { NULL, 0, 0, 0, 0, NULL } };
+
 static int
 in_list(const char *const *list, const char *s)
 {
@@ -41,12 +57,6 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 	int         score = 0, passed;
 	int         full;
 
-	if (rid == NULL || !in_list(kinds, kind)) {
-		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "assessment: \"resident_id\" and \"kind\" (ADMISSION, "
-		    "DETOX, PHASE, ONE_YEAR, PRE_EXPIRY) are required");
-		return NULL;
-	}
 	if (!json_is_object(detox))
 		goto bad_detox;
 	for (const char *const *it = detox_items; *it; it++) {
@@ -64,20 +74,21 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 	        || !in_list((const char *const[]) { "GOOD", "FAIR", NULL },
 	            kit_str(body, "social")))) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
-		    "assessment: a %s assessment needs \"psycho_physical\" "
-		    "(PASS/FAIL), \"behaviour\" (PASS/FAIL) and \"social\" "
-		    "(GOOD/FAIR)",
+		    RTR("assessment: a %s assessment needs "
+		        "\"psycho_physical\" (PASS/FAIL), \"behaviour\" "
+		        "(PASS/FAIL) and \"social\" (GOOD/FAIR)"),
 		    kind);
 		return NULL;
 	}
 	res = kit_store_load(&h->c.store, "resident", rid);
 	if (res == NULL) {
-		kit_err_set(e, KIT_E_NOT_FOUND, "no resident with id %s", rid);
+		kit_err_set(e, KIT_E_NOT_FOUND, RTR("no %s with id %s"),
+		    RTR("resident"), rid);
 		return NULL;
 	}
 	if (strcmp(kit_str(res, "state"), "RELEASED") == 0) {
 		kit_err_set(e, KIT_E_INVALID_STATE,
-		    "resident %s is RELEASED: no assessment", rid);
+		    RTR("resident %s is RELEASED: no assessment"), rid);
 		json_decref(res);
 		return NULL;
 	}
@@ -91,19 +102,19 @@ build(rehab *h, json_t *body, const char *source, kit_err *e)
 	    "detox", detox, "detox_score", score, "passed", passed, "source",
 	    source);
 	json_decref(res);
-	for (const char *const *k
-	     = (const char *const[]) { "psycho_physical", "behaviour",
-	         "social", "assessors", "evidence", "session_id", NULL };
+	for (const char *const *k = (const char *const[]) { "psycho_physical",
+	         "behaviour", "social", "assessors", "evidence", "session_id",
+	         "measures", "system", NULL };
 	     *k; k++)
 		if (json_object_get(body, *k))
 			json_object_set(f, *k, json_object_get(body, *k));
 	return f;
 bad_detox:
-	kit_err_set(e, KIT_E_BAD_REQUEST,
-	    "assessment: \"detox\" must give the five items as booleans: "
-	    "drug_test_negative, withdrawal_medication_stopped, "
-	    "acute_symptoms_gone, no_marked_protracted_symptoms, "
-	    "no_drug_induced_psychosis");
+	kit_err_set(e, KIT_E_BAD_REQUEST, "%s",
+	    RTR("assessment: \"detox\" must give the five items as "
+	        "booleans: drug_test_negative, withdrawal_medication_stopped, "
+	        "acute_symptoms_gone, no_marked_protracted_symptoms, "
+	        "no_drug_induced_psychosis"));
 	return NULL;
 }
 
@@ -118,8 +129,8 @@ event_of(json_t *f)
 }
 
 /* rehab.assessment.record: from the assessor team. */
-static void
-record_fn(const kit_kind *k, kit_req *r)
+void
+rehab_assessment_record_fn(const kit_kind *k, kit_req *r)
 {
 	kit_err e;
 	json_t *f = build(k->ud, r->body, "staff", &e);
@@ -129,6 +140,24 @@ record_fn(const kit_kind *k, kit_req *r)
 		return;
 	}
 	kit_create_reply(k, r, f, event_of(f));
+}
+
+/* Whether the AI+AR result comes from the AI+AR system (role
+ * ai_assessor), a plugin, the node or an administrator's tool: the
+ * authenticated sender, never the payload. */
+static int
+from_assessor(rehab *h, const xz_msg *m)
+{
+	const xz_caller *who;
+
+	if (!XZ_HAS_MEMBER(h->c.host, xz_host, caller))
+		return 1;
+	who = h->c.host->caller(h->c.self, m);
+	for (const char *const *r = who->roles; r && *r; r++)
+		if (strcmp(*r, "ai_assessor") == 0 || strcmp(*r, "plugin") == 0
+		    || strcmp(*r, "node") == 0 || strcmp(*r, "admin") == 0)
+			return 1;
+	return 0;
 }
 
 /* rehab.assessment.scored (event): a result of the AI+AR system. The
@@ -147,6 +176,13 @@ on_scored(void *ud, const xz_msg *m)
 
 	if (m->kind != XZ_KIND_EVENT)
 		return;
+	if (!from_assessor(h, m)) {
+		h->c.host->log(h->c.self, XZ_LOG_WARN,
+		    "%s from %s refused: it needs the role ai_assessor",
+		    m->topic, m->source);
+		h->c.host->counter_add(h->c.self, "scored_forbidden", 1);
+		return;
+	}
 	body = json_loadb(m->data, m->len, 0, NULL);
 	if (!json_is_object(body)) {
 		h->c.host->log(h->c.self, XZ_LOG_WARN,
@@ -157,6 +193,10 @@ on_scored(void *ud, const xz_msg *m)
 		return;
 	}
 	kit_req_internal(&h->c, &r, "system:ai-ar", body);
+	if (fk_check(body, scored_fields, &e) != 0) {
+		snprintf(id, sizeof(id), "%s", m->topic);
+		goto refused;
+	}
 	for (int i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", m->id[i]);
 	snprintf(id, sizeof(id), "AI-%s",
@@ -222,16 +262,10 @@ rehab_passing_assessment(
 }
 
 int
-rehab_assessment_serve(rehab *h)
+rehab_assessment_subscribe(rehab *h)
 {
 	kit_kind *k = &h->kinds[RK_ASSESSMENT];
-	int       rc;
 
-	if ((rc = kit_serve_kind(&h->c, k)) != XZ_OK)
-		return rc;
-	if ((rc = kit_serve(&h->c, "rehab.assessment.record", k, record_fn, 1))
-	    != XZ_OK)
-		return rc;
 	return h->c.host->subscribe(
 	    h->c.self, "rehab.assessment.scored", NULL, on_scored, k, NULL);
 }

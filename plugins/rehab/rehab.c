@@ -5,30 +5,39 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "rehab.h"
 
+/* The term (2 years), the extension cap (1 year in total) and the year
+ * before an early release are statute (禁毒法 art. 47), not options. */
 static const xz_option_decl options[] = {
-	{ "term_months", XZ_OPT_INT, "24", 0,
-	    "default term of compulsory isolated rehabilitation, months", 1,
-	    36 },
+	{ "agency", XZ_OPT_STRING, "rehab-01", 0,
+	    "this centre's agency id: staff act for it, proposals are sent "
+	    "from it",
+	    0, 0 },
+	{ "community_rehab_agency", XZ_OPT_STRING, "township-01", 0,
+	    "the 乡镇人民政府/街道办事处 that takes over 社区康复 on release",
+	    0, 0 },
+	{ "collab_plugin", XZ_OPT_STRING, "collab", 0,
+	    "the plugin whose collab.transfer.decided events are the deciding "
+	    "authority's decisions",
+	    0, 0 },
 	{ "handbook_days", XZ_OPT_INT, "7", 0,
 	    "days after admission within which the handbook is created", 1,
 	    60 },
 	{ "detox_min_days", XZ_OPT_INT, "30", 0,
-	    "minimum stay in PHYSIOLOGICAL_DETOX before advancing", 0, 365 },
+	    "minimum stay in 生理脱毒期 (PHYSIOLOGICAL_DETOX) before "
+	    "advancing",
+	    0, 365 },
 	{ "education_min_days", XZ_OPT_INT, "90", 0,
-	    "minimum stay in EDUCATION_ADAPTATION before advancing", 0, 730 },
+	    "minimum stay in 教育适应期 (EDUCATION_ADAPTATION) before "
+	    "advancing",
+	    0, 730 },
 	{ "consolidation_min_days", XZ_OPT_INT, "180", 0,
-	    "minimum stay in REHABILITATION_CONSOLIDATION before advancing", 0,
-	    730 },
-	{ "early_release_min_days", XZ_OPT_INT, "365", 0,
-	    "days served before an EARLY_RELEASE may be proposed", 0, 1095 },
-	{ "extension_max_months", XZ_OPT_INT, "12", 0,
-	    "longest EXTENSION a disposition may propose, months", 1, 12 },
-	{ "community_rehab_max_months", XZ_OPT_INT, "36", 0,
-	    "longest COMMUNITY_REHAB a disposition may propose, months", 1,
-	    36 },
+	    "minimum stay in 康复巩固期 (REHABILITATION_CONSOLIDATION) before "
+	    "advancing",
+	    0, 730 },
 	{ "sweep_s", XZ_OPT_INT, "3600", 0,
 	    "how often overdue handbooks are looked for, seconds", 1, 86400 },
 	{ "list_max", XZ_OPT_INT, "1000", 0,
@@ -75,16 +84,14 @@ rehab_init(xz_plugin *self, const xz_host *host, void **state)
 		free(h);
 		return XZ_EIO;
 	}
-	h->term_months            = opt_i(h, "term_months", 24);
-	h->handbook_days          = opt_i(h, "handbook_days", 7);
-	h->phase_min_days[0]      = opt_i(h, "detox_min_days", 30);
-	h->phase_min_days[1]      = opt_i(h, "education_min_days", 90);
-	h->phase_min_days[2]      = opt_i(h, "consolidation_min_days", 180);
-	h->early_release_min_days = opt_i(h, "early_release_min_days", 365);
-	h->extension_max_months   = opt_i(h, "extension_max_months", 12);
-	h->community_rehab_max_months
-	    = opt_i(h, "community_rehab_max_months", 36);
-	h->c.list_max = opt_i(h, "list_max", 1000);
+	h->agency           = host->opt_string(self, "agency");
+	h->community_agency = host->opt_string(self, "community_rehab_agency");
+	h->collab_plugin    = host->opt_string(self, "collab_plugin");
+	h->handbook_days    = opt_i(h, "handbook_days", 7);
+	h->phase_min_days[0] = opt_i(h, "detox_min_days", 30);
+	h->phase_min_days[1] = opt_i(h, "education_min_days", 90);
+	h->phase_min_days[2] = opt_i(h, "consolidation_min_days", 180);
+	h->c.list_max        = opt_i(h, "list_max", 1000);
 
 	kind_init(
 	    h, RK_RESIDENT, "resident", "R", "admitted", &rehab_resident_fsm);
@@ -94,9 +101,11 @@ rehab_init(xz_plugin *self, const xz_host *host, void **state)
 	    &rehab_disposition_fsm);
 	kind_init(h, RK_PLAN, "plan", "CP", "drafted", &rehab_plan_fsm);
 
-	if ((rc = rehab_resident_serve(h)) != XZ_OK
-	    || (rc = rehab_assessment_serve(h)) != XZ_OK
-	    || (rc = rehab_casework_serve(h)) != XZ_OK) {
+	rehab_resident_hooks(h);
+	rehab_casework_hooks(h);
+	if ((rc = rehab_serve_all(h)) != XZ_OK
+	    || (rc = rehab_assessment_subscribe(h)) != XZ_OK
+	    || (rc = rehab_casework_subscribe(h)) != XZ_OK) {
 		host->log(
 		    self, XZ_LOG_ERROR, "subscribe: %s", host->strerror(rc));
 		kit_ctx_fini(&h->c);
@@ -110,9 +119,24 @@ rehab_init(xz_plugin *self, const xz_host *host, void **state)
 static const char *const phases[]
     = { "PHYSIOLOGICAL_DETOX", "EDUCATION_ADAPTATION",
 	      "REHABILITATION_CONSOLIDATION", "RETURN_GUIDANCE" };
-static const char *const names[] = { "Sun Hao", "Ma Lin", "Zhu Yan", "Hu Bo",
-	"Guo Jing", "He Ping", "Gao Yu", "Lin Tao", "Luo Qi", "Zheng Kai",
-	"Liang Rui", "Xie Nan" };
+static const char *const names[] = { "孙浩", "马林", "朱岩", "胡波", "郭靖",
+	"何平", "高宇", "林涛", "罗琦", "郑凯", "梁锐", "谢楠" };
+
+/* A valid demo identity number (GB 11643-1999) for resident i. */
+static void
+demo_id_number(int i, char out[19])
+{
+	static const int w[17]
+	    = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
+	int sum = 0;
+
+	snprintf(out, 19, "51010419%02d0%d%02d%03d", 80 + i % 15, 1 + i % 9,
+	    10 + i, 100 + i);
+	for (int j = 0; j < 17; j++)
+		sum += (out[j] - '0') * w[j];
+	out[17] = "10X98765432"[sum % 11];
+	out[18] = '\0';
+}
 
 /* Twelve residents, three per phase, admitted 10 to 700 days ago. */
 static int
@@ -123,7 +147,7 @@ seed(rehab *h)
 	json_t *page
 	    = kit_store_list(&h->c.store, "resident", NULL, NULL, NULL, 1, 0);
 	int64_t have = kit_int(page, "total", 0);
-	char    id[16], dec[32];
+	char    id[16], dec[96], idn[19], day[16];
 
 	json_decref(page);
 	if (have > 0)
@@ -133,17 +157,31 @@ seed(rehab *h)
 		goto fail;
 	for (int i = 0; i < 12; i++) {
 		int64_t at = r.now_ms - (int64_t) (10 + i * 62) * REHAB_DAY_MS;
-		json_t *rec;
+		/* 3 months in a public-security centre before (戒毒条例
+		 * art. 27): the term runs from the decision */
+		int64_t decided
+		    = (at - 90 * REHAB_DAY_MS) / REHAB_DAY_MS * REHAB_DAY_MS;
+		time_t    t = (time_t) (decided / 1000);
+		struct tm tm;
+		json_t   *rec;
+		gmtime_r(&t, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
 		snprintf(id, sizeof(id), "R%04d", i + 1);
-		snprintf(dec, sizeof(dec), "PSB-2026-%05d", 1000 + i);
+		snprintf(dec, sizeof(dec), "某公(禁)强戒决字〔2026〕%d号",
+		    1000 + i);
+		demo_id_number(i, idn);
 		rec = kit_create_tx(&h->kinds[RK_RESIDENT], &r,
-		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}",
+		    json_pack(
+		        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,"
+		        "s:I,s:I}",
 		        "id", id, "state", phases[i / 3], "name", names[i],
-		        "decision_no", dec, "deciding_authority",
-		        "public security", "admitted_ms", (json_int_t) at,
-		        "term_months", (json_int_t) h->term_months,
-		        "term_end_ms",
-		        (json_int_t) rehab_add_months(at, h->term_months),
+		        "id_number", idn, "decision_no", dec, "decision_date",
+		        day, "deciding_agency", "police-01", "decided_ms",
+		        (json_int_t) decided, "admitted_ms", (json_int_t) at,
+		        "extension_months", (json_int_t) 0, "term_months",
+		        (json_int_t) REHAB_TERM_MONTHS, "term_end_ms",
+		        (json_int_t) rehab_add_months(
+		            decided, REHAB_TERM_MONTHS),
 		        "handbook_due_ms",
 		        (json_int_t) (at + h->handbook_days * REHAB_DAY_MS),
 		        "phase_since_ms",

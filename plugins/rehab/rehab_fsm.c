@@ -1,4 +1,5 @@
-/* rehab_fsm.c - the rehabilitation centre's state machines (DOMAIN.md). */
+/* rehab_fsm.c - the rehabilitation centre's state machines
+ * (docs/scenarios.md). */
 #include "rehab.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -34,11 +35,14 @@ static const char *const assessment_terminal[]
 const kit_fsm rehab_assessment_fsm = { "assessment", "SCORED", assessment_rows,
 	N(assessment_rows), assessment_terminal };
 
-/* Disposition proposal, decided by the outside deciding authority. */
+/* Disposition proposal: proposed by an officer, submitted by the centre
+ * leader to the deciding authority through collab, decided there
+ * (approve / reject come only from collab's decided event). */
 static const kit_transition disposition_rows[] = {
-	{ "approve", "PROPOSED", "APPROVED", "approved" },
-	{ "reject", "PROPOSED", "REJECTED", "rejected" },
+	{ "submit", "PROPOSED", "SUBMITTED", "submitted" },
 	{ "withdraw", "PROPOSED", "WITHDRAWN", "withdrawn" },
+	{ "approve", "SUBMITTED", "APPROVED", "approved" },
+	{ "reject", "SUBMITTED", "REJECTED", "rejected" },
 };
 static const char *const disposition_terminal[]
     = { "APPROVED", "REJECTED", "WITHDRAWN", NULL };

@@ -13,7 +13,7 @@ EOF2
 command -v sqlite3 >/dev/null || die "sqlite3 (the shell) is needed"
 H=$(printf 'doc' | sha256sum | cut -d' ' -f1)
 DOC="{\"name\":\"parole-order\",\"media_type\":\"application/pdf\",\"sha256\":\"$H\",\"size\":10}"
-BODY="\"type\":\"COMMUNITY_CORRECTION\",\"from_agency\":\"PRISON\",\"to_agency\":\"COMMUNITY_CORRECTIONS\",\"subject\":{\"type\":\"prisoner\",\"id\":\"A1234BC\"},\"documents\":[$DOC],\"reason\":\"released on parole\""
+BODY="\"type\":\"COMMUNITY_CORRECTION_DOCUMENTS\",\"from_agency\":\"prison-01\",\"to_agency\":\"cc-01\",\"subject\":{\"type\":\"prisoner\",\"id\":\"A1234BC\"},\"documents\":[$DOC],\"reason\":\"released on parole\""
 # The canonical package as collab hashes it: compact, keys sorted.
 CANON=$(jq -cS . <<<"{$BODY}")
 PH=$(printf '%s' "$CANON" | sha256sum | cut -d' ' -f1)
@@ -37,25 +37,25 @@ CREATE TABLE clocks (transfer_id TEXT NOT NULL REFERENCES transfers(id),
  clock TEXT NOT NULL, due_ms INTEGER NOT NULL, status TEXT NOT NULL,
  PRIMARY KEY (transfer_id, clock));
 CREATE INDEX clocks_due ON clocks(status, due_ms);
-INSERT INTO transfers VALUES ('T-OLD', '$PH', 'COMMUNITY_CORRECTION',
- 'PRISON', 'COMMUNITY_CORRECTIONS', 'prisoner', 'A1234BC', 'RECEIVED',
+INSERT INTO transfers VALUES ('T-OLD', '$PH', 'COMMUNITY_CORRECTION_DOCUMENTS',
+ 'prison-01', 'cc-01', 'prisoner', 'A1234BC', 'RECEIVED',
  '$CANON', $((NOW - DAY)), $NOW, NULL, NULL, NULL, NULL);
 INSERT INTO history (transfer_id, from_state, to_state, action, by_user,
  by_role, by_agency, at_ms, reason) VALUES
- ('T-OLD', NULL, 'SENT', 'send', 'w-1', 'WARDEN', 'prison-1', $((NOW - DAY)), 'released on parole'),
- ('T-OLD', 'SENT', 'RECEIVED', 'receive', 'o-1', 'OFFICER', 'COMMUNITY_CORRECTIONS', $NOW, NULL);
+ ('T-OLD', NULL, 'SENT', 'send', 'w-1', 'case_clerk', 'prison-01', $((NOW - DAY)), 'released on parole'),
+ ('T-OLD', 'SENT', 'RECEIVED', 'receive', 'o-1', 'case_clerk', 'cc-01', $NOW, NULL);
 INSERT INTO clocks VALUES ('T-OLD', 'notify', $((NOW + 4 * DAY)), 'MET'),
  ('T-OLD', 'serve', $((NOW + 9 * DAY)), 'PENDING');
 EOF2
-PRISON='"actor":{"user":"w-1","role":"WARDEN","agency":"prison-1"}'
-CC='"actor":{"user":"o-1","role":"OFFICER","agency":"COMMUNITY_CORRECTIONS"}'
+PRISON='"actor":{"user":"w-1","role":"case_clerk","agency":"prison-01"}'
+CC='"actor":{"user":"o-1","role":"case_clerk","agency":"cc-01"}'
 
 start_node
 check "get the old transfer" xz call collab.transfer.get "{\"transfer_id\":\"T-OLD\",$CC}"
 assert_eq "state, hash and package kept" "RECEIVED $PH A1234BC parole-order" \
 	"$(jq -r '"\(.state) \(.package_hash) \(.subject.id) \(.documents[0].name)"' <<<"$OUT")"
 assert_eq "history kept, in order, with who and agency" \
-	"-:SENT:send:w-1:prison-1:released on parole SENT:RECEIVED:receive:o-1:COMMUNITY_CORRECTIONS:-" \
+	"-:SENT:send:w-1:prison-01:released on parole SENT:RECEIVED:receive:o-1:cc-01:-" \
 	"$(jq -r '[.history[] | "\(.from // "-"):\(.to):\(.action):\(.by.user):\(.agency):\(.why // "-")"] | join(" ")' <<<"$OUT")"
 assert_eq "clocks kept" "notify:MET serve:PENDING" \
 	"$(jq -r '[.clocks[] | "\(.clock):\(.status)"] | join(" ")' <<<"$OUT")"

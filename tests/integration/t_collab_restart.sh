@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
 # Case transfers survive a restart: state, history and statutory clocks are
 # in the store, and the clocks are re-armed from it (an overdue clock fires
-# once, never again after the next restart). Options change the clocks.
+# once, never again after the next restart). Clocks come from the catalog
+# (社区矫正法 art. 20: 5 days to notify, 10 to serve the documents).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
 xz_config <<'EOF2'
 plugins = (
-  { name = "collab"; kind = "so";
-    options = { community_correction_notify_days = 3; community_correction_serve_days = 8; }; }
+  { name = "collab"; kind = "so"; }
 );
 EOF2
 LONG="-t 600000" # generous deadlines (a loaded machine, clock jumps)
 H=$(printf 'doc' | sha256sum | cut -d' ' -f1)
-PRISON='"actor":{"user":"w-1","role":"WARDEN","agency":"PRISON"}'
-CC='"actor":{"user":"o-1","role":"OFFICER","agency":"COMMUNITY_CORRECTIONS"}'
-PKG="{\"type\":\"COMMUNITY_CORRECTION\",\"from_agency\":\"PRISON\",\"to_agency\":\"COMMUNITY_CORRECTIONS\",\"subject\":{\"type\":\"prisoner\",\"id\":\"A1234BC\"},\"documents\":[{\"name\":\"parole-order\",\"media_type\":\"application/pdf\",\"sha256\":\"$H\",\"size\":10}],\"reason\":\"released on parole\",$PRISON}"
+PRISON='"actor":{"user":"w-1","role":"case_clerk","agency":"prison-01"}'
+CC='"actor":{"user":"o-1","role":"case_clerk","agency":"cc-01"}'
+PKG="{\"type\":\"COMMUNITY_CORRECTION_DOCUMENTS\",\"from_agency\":\"prison-01\",\"to_agency\":\"cc-01\",\"subject\":{\"type\":\"prisoner\",\"id\":\"A1234BC\"},\"documents\":[{\"name\":\"parole-order\",\"media_type\":\"application/pdf\",\"sha256\":\"$H\",\"size\":10}],\"reason\":\"released on parole\",$PRISON}"
 
 start_node
 check "send" xz call collab.transfer.send "$PKG"
 T=$(jq -r .transfer_id <<<"$OUT")
-assert_eq "clocks from the options: 3 and 8 days" "notify:3 serve:8" \
+assert_eq "clocks from the catalog: 5 and 10 days" "notify:5 serve:10" \
 	"$(jq -r --arg s "$(jq -r .sent_at <<<"$OUT")" '[.clocks[] | "\(.clock):\(((.due_at[:19] + "Z" | fromdate) - ($s[:19] + "Z" | fromdate)) / 86400)"] | join(" ")' <<<"$OUT")"
 stop_node
 
@@ -33,7 +33,7 @@ assert_eq "is a duplicate" "$T true" "$(jq -r '"\(.transfer_id) \(.duplicate)"' 
 XZ_SUB_READY=1 xz sub collab.transfer.overdue -n 1 -t 20000 >"$XZ_T/o1.out" 2>"$XZ_T/o1.err" &
 SUB=$!
 wait_for 10 grep -q ready "$XZ_T/o1.err" || fail "subscriber ready"
-check "advance 4 days" xz call $LONG xz.sys.clock.advance '{"ms":345600000}'
+check "advance 6 days" xz call $LONG xz.sys.clock.advance '{"ms":518400000}'
 wait "$SUB" || true
 assert_eq "the re-armed notify clock fires" "$T notify SENT" \
 	"$(jq -r '"\(.data.transfer_id) \(.data.clock) \(.data.state)"' "$XZ_T/o1.out")"
@@ -46,7 +46,7 @@ start_node
 XZ_SUB_READY=1 xz sub collab.transfer.overdue -n 2 -t 4000 >"$XZ_T/o2.out" 2>"$XZ_T/o2.err" &
 SUB=$!
 wait_for 10 grep -q ready "$XZ_T/o2.err" || fail "subscriber ready"
-check "advance 9 days" xz call $LONG xz.sys.clock.advance '{"ms":777600000}'
+check "advance 11 days (the clock offset does not outlive a restart)" xz call $LONG xz.sys.clock.advance '{"ms":950400000}'
 rc=0
 wait "$SUB" || rc=$?
 assert_eq "only the serve clock fires (notify fired before the restart)" "$T serve" \
@@ -58,10 +58,10 @@ assert_eq "clocks" "notify:OVERDUE serve:OVERDUE" "$(jq -r '[.clocks[] | "\(.clo
 assert_eq "overdue counter" 1 "$(xz status $LONG | jq -r '.plugins[] | select(.name == "collab") | .counters.overdue')"
 stop_node
 
-# Options are declared with ranges: the kernel refuses 0 days.
+# Options are declared with ranges: the kernel refuses 400 days.
 xz_config "$XZ_T/bad.cfg" <<'EOF2'
-plugins = ( { name = "collab"; kind = "so"; options = { community_correction_notify_days = 0; }; } );
+plugins = ( { name = "collab"; kind = "so"; options = { notify_days = 400; }; } );
 EOF2
 assert_exit "an out-of-range option is refused" 1 "$XZ_BIN" check -c "$XZ_T/bad.cfg"
-assert_contains "naming the option" "community_correction_notify_days" "$ERR"
+assert_contains "naming the option" "notify_days" "$ERR"
 finish

@@ -18,28 +18,28 @@ LONG="-t 600000"
 
 H1=$(printf 'judgment' | sha256sum | cut -d' ' -f1)
 H2=$(printf 'enforcement notice' | sha256sum | cut -d' ' -f1)
-COURT='"actor":{"user":"clerk-1","role":"CLERK","agency":"court-1"}'
-CC='"actor":{"user":"officer-3","role":"OFFICER","agency":"community_corrections-3"}'
-POLICE='"actor":{"user":"pc-9","role":"OFFICER","agency":"police"}'
-PROC='"actor":{"user":"pr-2","role":"PROSECUTOR","agency":"PROCURATORATE"}'
-PRISON='"actor":{"user":"w-1","role":"WARDEN","agency":"prison-1"}'
+COURT='"actor":{"user":"clerk-1","role":"case_clerk","agency":"court-01"}'
+CC='"actor":{"user":"officer-3","role":"case_clerk","agency":"cc-01"}'
+POLICE='"actor":{"user":"pc-9","role":"case_clerk","agency":"police-01"}'
+PROC='"actor":{"user":"pr-2","role":"case_clerk","agency":"procuratorate-01"}'
+PRISON='"actor":{"user":"w-1","role":"case_clerk","agency":"prison-01"}'
 D1="{\"name\":\"judgment\",\"media_type\":\"application/pdf\",\"sha256\":\"$H1\",\"size\":1234}"
 D2="{\"name\":\"enforcement-notice\",\"media_type\":\"application/pdf\",\"sha256\":\"$H2\",\"size\":99}"
-PKG1="\"type\":\"COMMUNITY_CORRECTION\",\"from_agency\":\"COURT\",\"to_agency\":\"COMMUNITY_CORRECTIONS\",\"subject\":{\"type\":\"person\",\"id\":\"P-1001\"},\"reason\":\"parole granted\""
+PKG1="\"type\":\"COMMUTATION_PAROLE_RULING\",\"from_agency\":\"court-01\",\"to_agency\":\"cc-01\",\"person_id\":\"11010519491231002X\",\"subject\":{\"type\":\"person\",\"id\":\"P-1001\"},\"reason\":\"parole granted\""
 
 # Subscribers first: the receiving agency's inbox and the overdue events.
-XZ_SUB_READY=1 xz sub 'collab.community_corrections.inbox.>' -n 1 -t 600000 >"$XZ_T/inbox.out" 2>"$XZ_T/inbox.err" &
+XZ_SUB_READY=1 xz sub 'collab.cc_01.inbox.>' -n 1 -t 600000 >"$XZ_T/inbox.out" 2>"$XZ_T/inbox.err" &
 SUB1=$!
 XZ_SUB_READY=1 xz sub collab.transfer.overdue -n 3 -t 600000 >"$XZ_T/overdue.out" 2>"$XZ_T/overdue.err" &
 SUB2=$!
-XZ_SUB_READY=1 xz sub 'collab.police.inbox.arrest' -n 1 -t 600000 >"$XZ_T/police.out" 2>"$XZ_T/police.err" &
+XZ_SUB_READY=1 xz sub 'collab.police_01.inbox.arrest_request' -n 1 -t 600000 >"$XZ_T/police.out" 2>"$XZ_T/police.err" &
 SUB3=$!
 wait_for 10 grep -q ready "$XZ_T/police.err" || fail "police inbox ready"
 wait_for 10 grep -q ready "$XZ_T/inbox.err" || fail "inbox subscriber ready"
 wait_for 10 grep -q ready "$XZ_T/overdue.err" || fail "overdue subscriber ready"
 
 # -- send, dedup ----------------------------------------------------------
-check "send a COMMUNITY_CORRECTION package" xz call $LONG collab.transfer.send "{$PKG1,\"documents\":[$D1,$D2],$COURT}"
+check "send a parole ruling to community corrections" xz call $LONG collab.transfer.send "{$PKG1,\"documents\":[$D1,$D2],$COURT}"
 T1=$(jq -r .transfer_id <<<"$OUT")
 assert_eq "state SENT" SENT "$(jq -r .state <<<"$OUT")"
 assert_eq "not a duplicate" false "$(jq -r .duplicate <<<"$OUT")"
@@ -52,7 +52,7 @@ assert_eq "notify due 5 days after sending" \
 	"$(jq -r '.clocks[0].due_at' <<<"$OUT" | cut -c1-19)"
 wait_for 20 test -s "$XZ_T/inbox.out" || fail "nothing on the inbox"
 assert_eq "the receiving agency's inbox got it" \
-	"collab.community_corrections.inbox.community_correction $T1 SENT" \
+	"collab.cc_01.inbox.commutation_parole_ruling $T1 SENT" \
 	"$(jq -r '"\(.topic) \(.data.transfer_id) \(.data.state)"' "$XZ_T/inbox.out")"
 
 check "the same package again" xz call $LONG collab.transfer.send "{$PKG1,\"documents\":[$D1,$D2],$COURT}"
@@ -67,15 +67,15 @@ assert_eq "new transfer, not a duplicate" false "$(jq -r .duplicate <<<"$OUT")"
 
 # -- refusals on send -------------------------------------------------------
 assert_exit "send by another agency" 1 xz call $LONG collab.transfer.send "{$PKG1,\"documents\":[$D1],$POLICE}"
-assert_eq "forbidden" "forbidden: only COURT may send this package; the actor's agency is 'police'" \
+assert_eq "forbidden" "forbidden: only court-01 may send this package; the actor's agency is 'police-01'" \
 	"$(jq -r '"\(.error.code): \(.error.message)"' <<<"$OUT")"
 assert_exit "bad document hash" 1 xz call $LONG collab.transfer.send \
 	"{$PKG1,\"documents\":[{\"name\":\"x\",\"media_type\":\"application/pdf\",\"sha256\":\"ABC\",\"size\":1}],$COURT}"
 assert_eq "names the document" "documents[0].sha256 must be 64 lowercase hex digits" "$(jq -r .error.message <<<"$OUT")"
-assert_exit "unknown type" 1 xz call $LONG collab.transfer.send "{\"type\":\"PARDON\",\"from_agency\":\"COURT\",\"to_agency\":\"PRISON\",\"subject\":{\"type\":\"person\",\"id\":\"P\"},\"documents\":[$D1],$COURT}"
-assert_contains "type list" "type must be one of ARREST" "$(jq -r .error.message <<<"$OUT")"
+assert_exit "unknown type" 1 xz call $LONG collab.transfer.send "{\"type\":\"PARDON\",\"from_agency\":\"court-01\",\"to_agency\":\"prison-01\",\"subject\":{\"type\":\"person\",\"id\":\"P\"},\"documents\":[$D1],$COURT}"
+assert_eq "names the field" "unknown instrument type 'PARDON' (field \"type\")" "$(jq -r .error.message <<<"$OUT")"
 assert_exit "unknown key" 1 xz call $LONG collab.transfer.send "{$PKG1,\"documents\":[$D1],\"medical_history\":\"x\",$COURT}"
-assert_eq "unknown key named" "unknown key 'medical_history' in the package" "$(jq -r .error.message <<<"$OUT")"
+assert_contains "unknown key named" 'field "medical_history" is not part of this request' "$(jq -r .error.message <<<"$OUT")"
 assert_exit "a payload that is not an object" 1 xz call $LONG collab.transfer.get '[1]'
 assert_eq "bad_request" "bad_request: collab.transfer.get: the payload must be a JSON object" \
 	"$(jq -r '"\(.error.code): \(.error.message)"' <<<"$OUT")"
@@ -88,14 +88,16 @@ assert_eq "exists" exists "$(jq -r .error.code <<<"$OUT")"
 # -- transitions of T1: SENT -> RECEIVED -> PARTIALLY_ACCEPTED -> ACCEPTED
 #    -> DECIDED -> CLOSED, with every refusal on the way ---------------------
 tr() { xz call $LONG "collab.transfer.$1" "{\"transfer_id\":\"$2\",$3${4:+,$4}}"; }
+declare -A ARGS=([accept]='"reason":"x"' [partially-accept]='"accepted":["judgment"]'
+	[return]='"reason":"x"' [decide]='"decision":"APPROVED"' [close]='"reason":"x"')
 for a in accept partially-accept return decide close; do
-	assert_exit "$a on SENT refused" 1 tr "$a" "$T1" "$CC" '"reason":"x","decision":"x","accepted":["judgment"]'
+	assert_exit "$a on SENT refused" 1 tr "$a" "$T1" "$CC" "${ARGS[$a]}"
 	assert_eq "$a on SENT: invalid_state naming state and allowed" \
 		"invalid_state: transfer '$T1' is SENT: cannot $a; allowed: receive" \
 		"$(jq -r '"\(.error.code): \(.error.message)"' <<<"$OUT")"
 done
 assert_exit "receive by the sender refused" 1 tr receive "$T1" "$COURT"
-assert_eq "forbidden" "only COMMUNITY_CORRECTIONS may receive transfer '$T1'; the actor's agency is 'court-1'" \
+assert_eq "forbidden" "only cc-01 may receive transfer '$T1'; the actor's agency is 'court-01'" \
 	"$(jq -r .error.message <<<"$OUT")"
 assert_exit "receive an unknown transfer" 1 tr receive tr-nope "$CC"
 assert_eq "not_found" "not_found: no transfer 'tr-nope'" "$(jq -r '"\(.error.code): \(.error.message)"' <<<"$OUT")"
@@ -132,8 +134,8 @@ check "accept the rest" tr accept "$T1" "$CC"
 assert_eq "ACCEPTED, lists cleared" "ACCEPTED null" "$(jq -r '"\(.state) \(.missing_documents)"' <<<"$OUT")"
 assert_exit "decide without decision" 1 tr decide "$T1" "$CC"
 assert_eq "decision needed" bad_request "$(jq -r .error.code <<<"$OUT")"
-check "decide" tr decide "$T1" "$CC" '"decision":"ENROLLED"'
-assert_eq "DECIDED" "DECIDED ENROLLED" "$(jq -r '"\(.state) \(.decision)"' <<<"$OUT")"
+check "decide" tr decide "$T1" "$CC" '"decision":"EXECUTED"'
+assert_eq "DECIDED" "DECIDED EXECUTED" "$(jq -r '"\(.state) \(.decision)"' <<<"$OUT")"
 check "close (by the sender)" tr close "$T1" "$COURT"
 assert_exit "close twice" 1 tr close "$T1" "$COURT"
 assert_eq "final state" "transfer '$T1' is CLOSED: cannot close; allowed: none (final state)" \
@@ -145,10 +147,10 @@ assert_exit "get by an agency that is not a party" 1 xz call $LONG collab.transf
 assert_eq "forbidden" forbidden "$(jq -r .error.code <<<"$OUT")"
 
 # -- a returned ARREST request: RETURNED(reason) -> CLOSED -------------------
-check "police send an ARREST request" xz call $LONG collab.transfer.send \
-	"{\"type\":\"ARREST\",\"from_agency\":\"POLICE\",\"to_agency\":\"PROCURATORATE\",\"subject\":{\"type\":\"suspect\",\"id\":\"S-77\"},\"documents\":[$D1],$POLICE}"
+check "police send an arrest request (提请批准逮捕书)" xz call $LONG collab.transfer.send \
+	"{\"type\":\"ARREST_REQUEST\",\"from_agency\":\"police-01\",\"to_agency\":\"procuratorate-01\",\"subject\":{\"type\":\"suspect\",\"id\":\"S-77\"},\"documents\":[$D1],$POLICE}"
 T3=$(jq -r .transfer_id <<<"$OUT")
-assert_eq "ARREST has a 7-day decide clock" "decide PENDING" "$(jq -r '.clocks[] | "\(.clock) \(.status)"' <<<"$OUT")"
+assert_eq "ARREST_REQUEST has a 7-day decide clock (刑事诉讼法 art. 91)" "decide PENDING" "$(jq -r '.clocks[] | "\(.clock) \(.status)"' <<<"$OUT")"
 check "receive" tr receive "$T3" "$PROC"
 check "return with a reason" tr return "$T3" "$PROC" '"reason":"evidence list incomplete"'
 assert_eq "RETURNED with reason, clock stopped" "RETURNED evidence list incomplete STOPPED" \
@@ -156,7 +158,7 @@ assert_eq "RETURNED with reason, clock stopped" "RETURNED evidence list incomple
 wait_for 20 test -s "$XZ_T/police.out" || fail "nothing on the police inbox"
 assert_eq "the sender's inbox hears of the return" "returned evidence list incomplete" \
 	"$(jq -r '"\(.data.event) \(.data.reason)"' "$XZ_T/police.out")"
-assert_exit "decide a returned transfer" 1 tr decide "$T3" "$PROC" '"decision":"x"'
+assert_exit "decide a returned transfer" 1 tr decide "$T3" "$PROC" '"decision":"APPROVED"'
 assert_eq "allowed: close" "transfer '$T3' is RETURNED: cannot decide; allowed: close" "$(jq -r .error.message <<<"$OUT")"
 check "the police close it" tr close "$T3" "$POLICE"
 assert_eq "CLOSED" CLOSED "$(jq -r .state <<<"$OUT")"
@@ -166,7 +168,7 @@ check "list incoming for community corrections" xz call $LONG collab.transfer.li
 assert_eq "two transfers" "2 $(printf '%s\n' "$T1" "$T2" | sort | paste -sd,)" "$(jq -r '"\(.count) \([.transfers[].transfer_id] | sort | join(","))"' <<<"$OUT")"
 check "list of the prison" xz call $LONG collab.transfer.list "{$PRISON}"
 assert_eq "sees none" 0 "$(jq -r .count <<<"$OUT")"
-check "list closed ARREST for the procuratorate" xz call $LONG collab.transfer.list "{\"state\":\"CLOSED\",\"type\":\"ARREST\",$PROC}"
+check "list closed ARREST_REQUEST for the procuratorate" xz call $LONG collab.transfer.list "{\"state\":\"CLOSED\",\"type\":\"ARREST_REQUEST\",$PROC}"
 assert_eq "one" "1 $T3" "$(jq -r '"\(.count) \(.transfers[0].transfer_id)"' <<<"$OUT")"
 
 # -- the audit trail -----------------------------------------------------------

@@ -18,9 +18,10 @@ if [ $WITH_AUDIT = 1 ]; then flow_node rehab legal audit; else flow_node rehab l
 H=3600000
 D=$((24 * H))
 
-RES=$(xz call rehab.resident.list "{$ACTOR}" | jq -r '.items[0].id // .residents[0].id // .[0].id // empty')
+RACTOR='"actor":{"user":"wang-jing","role":"rehab_officer","agency":"rehab-01"}'
+RES=$(xz call rehab.resident.list "{$RACTOR}" | jq -r '.items[0].id // .residents[0].id // .[0].id // empty')
 [ -n "$RES" ] || die "the rehab plugin holds no resident (seed_demo_data)"
-check "the resident is real" xz call rehab.resident.get "{$ACTOR,\"id\":\"$RES\",\"purpose\":\"flow 2\"}"
+check "the resident is real" xz call rehab.resident.get "{$RACTOR,\"id\":\"$RES\",\"purpose\":\"flow 2\"}"
 check "provider" lcall legal.provider.add '"id":"BLW-01","type":"BASIC_LEGAL_WORKER",
   "name":"Zhao Min","licence":"BLW-2020-01","region":"R1","capacity":2,
   "specialties":["ADMINISTRATIVE"],"conflicts":[]'

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# t_flow_5_parole_community_correction.sh - DOMAIN.md flow 5 on a real node
+# t_flow_5_parole_community_correction.sh - flow 5 of docs/scenarios.md on a real node
 # (prison, collab, audit), through the bus only: a prisoner released on
-# parole; the prison sends a COMMUNITY_CORRECTION case transfer to community
-# corrections, with its two clocks (notify: received within 5 days; serve
-# the documents: accepted in full within 10 days). One transfer meets both,
+# parole; the court sends its 减刑/假释裁定书 (COMMUTATION_PAROLE_RULING) to
+# community corrections, with the two clocks of 社区矫正法 art. 20 (notify:
+# received within 5 days; serve the documents: accepted in full within 10
+# days). One transfer meets both,
 # another misses both and collab.transfer.overdue is published for each;
 # a resent identical package is deduplicated.
 set -euo pipefail
@@ -19,13 +20,14 @@ D=$((24 * 3600 * S))
 PRISON='"actor":{"user":"officer-7","role":"OFFICER","agency":"prison-1"}'
 # the prison's 狱政科 officer records the parole in the register
 . "$(dirname "$0")/prison_actors.sh"
-CC='"actor":{"user":"cc-officer-2","role":"OFFICER","agency":"community_corrections-1"}'
+CC='"actor":{"user":"cc-officer-2","role":"case_clerk","agency":"cc-01"}'
+COURT='"actor":{"user":"court-clerk-1","role":"case_clerk","agency":"court-01"}'
 HASH1=$(printf 'parole ruling 5101000003' | sha256sum | cut -d' ' -f1)
 HASH2=$(printf 'release certificate 5101000003' | sha256sum | cut -d' ' -f1)
 HASH3=$(printf 'parole ruling 5101000004' | sha256sum | cut -d' ' -f1)
 pkg() { # PRISONER HASH_A HASH_B
-	echo "$PRISON,\"type\":\"COMMUNITY_CORRECTION\",\"from_agency\":\"PRISON\",
-	  \"to_agency\":\"COMMUNITY_CORRECTIONS\",\"subject\":{\"type\":\"prisoner\",\"id\":\"$1\"},
+	echo "$COURT,\"type\":\"COMMUTATION_PAROLE_RULING\",\"from_agency\":\"court-01\",
+	  \"to_agency\":\"cc-01\",\"subject\":{\"type\":\"prisoner\",\"id\":\"$1\"},
 	  \"documents\":[{\"name\":\"parole-ruling.pdf\",\"media_type\":\"application/pdf\",\"sha256\":\"$2\",\"size\":48213},
 	                 {\"name\":\"release-certificate.pdf\",\"media_type\":\"application/pdf\",\"sha256\":\"$3\",\"size\":20110}]"
 }
