@@ -1,17 +1,45 @@
-/* idcard.c - GB 11643-1999 citizen identity numbers (see idcard.h). */
+/* idcard.c - GB 11643-1999 identity numbers (see idcard.h). */
 #include <string.h>
 
 #include "idcard.h"
 
+int
+kit_idcard_valid(const char *s)
+{
+	static const int w[17]
+	    = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
+	static const char check[] = "10X98765432";
+	static const int  mdays[]
+	    = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int sum = 0, y, m, d, dim;
+
+	if (s == NULL || strlen(s) != 18 || s[0] < '1' || s[0] > '9')
+		return 0;
+	for (int i = 0; i < 17; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		sum += (s[i] - '0') * w[i];
+	}
+	y = (s[6] - '0') * 1000 + (s[7] - '0') * 100 + (s[8] - '0') * 10
+	    + (s[9] - '0');
+	m = (s[10] - '0') * 10 + (s[11] - '0');
+	d = (s[12] - '0') * 10 + (s[13] - '0');
+	if (y < 1900 || y > 2099 || m < 1 || m > 12)
+		return 0;
+	dim = mdays[m - 1]
+	    + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+	if (d < 1 || d > dim)
+		return 0;
+	return s[17] == check[sum % 11];
+}
+
 char
 kit_idcard_check_char(const char *s)
 {
-	/* ISO 7064 MOD 11-2: weights 2^(17-i) mod 11 */
-	static const int w[17]
+	static const int  w[17]
 	    = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
-	static const char c[11]
-	    = { '1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2' };
-	int sum = 0;
+	static const char check[] = "10X98765432";
+	int               sum     = 0;
 
 	if (s == NULL)
 		return 0;
@@ -20,40 +48,5 @@ kit_idcard_check_char(const char *s)
 			return 0;
 		sum += (s[i] - '0') * w[i];
 	}
-	return c[sum % 11];
-}
-
-static int
-digits(const char *s, int n)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++)
-		v = v * 10 + (s[i] - '0');
-	return v;
-}
-
-int
-kit_idcard_valid(const char *s)
-{
-	static const int mdays[12]
-	    = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	char want, got;
-	int  y, m, d;
-
-	if (s == NULL || strlen(s) != 18)
-		return 0;
-	if ((want = kit_idcard_check_char(s)) == 0)
-		return 0;
-	got = s[17]; /* the standard's X is upper case: 'x' is refused */
-	if (got != want)
-		return 0;
-	y = digits(s + 6, 4);
-	m = digits(s + 10, 2);
-	d = digits(s + 12, 2);
-	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return 0;
-	if (m == 2 && d == 29
-	    && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return 0;
-	return 1;
+	return check[sum % 11];
 }

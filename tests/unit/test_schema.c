@@ -106,7 +106,7 @@ test_idcard(void **state)
 {
 	(void) state;
 	assert_true(kit_idcard_valid("11010519491231002X"));
-	assert_false(kit_idcard_valid("11010519491231002x")); /* upper case only */
+	assert_false(kit_idcard_valid("11010519491231002x")); /* upper X */
 	assert_int_equal(kit_idcard_check_char("11010519491231002"), 'X');
 	assert_false(kit_idcard_valid("110105194912310021")); /* check */
 	assert_false(kit_idcard_valid("11010519490231002X")); /* Feb 31 */
