@@ -531,8 +531,9 @@ peer_take_cred(xz_link *l, struct xz_peer *peer)
 			free(c);
 			return;
 		}
-	snprintf(peer->why, sizeof(peer->why),
-	    "the connection's credentials are unknown");
+	/* Not recorded (no memory then): ask now, while the pipe lives. */
+	pipe_auth(l, peer->pipe, &peer->transport, &peer->who, peer->why,
+	    sizeof(peer->why));
 }
 
 /* Drop credentials of pipes gone for over 5 s that never sent anything
@@ -1299,8 +1300,10 @@ xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
 	nng_socket_set_ms(l->sock, NNG_OPT_SENDTIMEO, 200);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
 	if (cfg->auth != NULL)
+		/* Before the pipe is added: nothing it sends can be read
+		 * before its credentials are recorded. */
 		nng_pipe_notify(
-		    l->sock, NNG_PIPE_EV_ADD_POST, on_pipe_added, l);
+		    l->sock, NNG_PIPE_EV_ADD_PRE, on_pipe_added, l);
 	if (listen_one(
 	        l, &(xz_link_listen) { .url = cfg->control_url }, true, d)
 	    != 0)
