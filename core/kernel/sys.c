@@ -160,7 +160,8 @@ on_status(void *ud, const xz_msg *m)
 	free(s);
 }
 
-/* Administration is privileged: only the node and role admin may move
+/* Administration is privileged: only the node, role admin and plugins
+ * (code the administrator installed, bounded by their grants) may move
  * the clock, reload plugins or change the log level. Replies forbidden
  * (naming the role required) and returns false otherwise. */
 static bool
@@ -171,7 +172,8 @@ require_admin(sys_state *st, const xz_msg *m)
 
 	for (size_t i = 0; c->roles[i] != NULL; i++)
 		if (strcmp(c->roles[i], "admin") == 0
-		    || strcmp(c->roles[i], "node") == 0)
+		    || strcmp(c->roles[i], "node") == 0
+		    || strcmp(c->roles[i], "plugin") == 0)
 			return true;
 	snprintf(msg, sizeof(msg),
 	    "%s: '%s' may not do this: it needs the role admin", m->topic,

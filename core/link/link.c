@@ -97,7 +97,9 @@ struct xz_peer {
 	int           transport; /* T_* of the door it came through */
 	char          why[200]; /* why it has no principal */
 	bool          refused; /* unauthenticated: nothing more is routed */
-	bool          close_when_sent; /* close once the queue is sent */
+	/* Refused: closed by the receiver thread once this (monotonic) time
+	 * passed, so the error it was sent reaches it first. 0: never. */
+	atomic_uint_fast64_t close_at_us;
 	/* Permissions of who: decisions cached per topic. pub_cache is the
 	 * worker's; rx_cache (what may be delivered) is used under mu. */
 	bool            unrestricted; /* may do everything: no checks */
@@ -366,8 +368,6 @@ tx_main(void *arg)
 		for (size_t i = 0; i < n; i++)
 			xz_kmsg_unref(batch[i]);
 		pthread_mutex_lock(&peer->mu);
-		if (peer->close_when_sent && peer->count == 0)
-			nng_pipe_close(peer->pipe);
 		if (rc != 0) {
 			/* The batch is lost: no credit will come back for
 			 * it, so return its slot, and say so. A grant in it
@@ -531,8 +531,9 @@ peer_take_cred(xz_link *l, struct xz_peer *peer)
 			free(c);
 			return;
 		}
-	snprintf(peer->why, sizeof(peer->why),
-	    "the connection's credentials are unknown");
+	/* Not recorded (no memory then): ask now, while the pipe lives. */
+	pipe_auth(l, peer->pipe, &peer->transport, &peer->who, peer->why,
+	    sizeof(peer->why));
 }
 
 /* Drop credentials of pipes gone for over 5 s that never sent anything
@@ -630,7 +631,20 @@ reap(xz_link *l, bool all)
 {
 	struct xz_peer *dead = NULL;
 
+	uint64_t now = xz_mono_us();
+	nng_pipe shut[16];
+	size_t   nshut = 0;
 	pthread_mutex_lock(&l->mu);
+	/* Refused peers whose error had time to reach them (closed after the
+	 * lock is released; the rest next time). */
+	for (struct xz_peer *p = l->peers; p != NULL && nshut < 16;
+	     p                 = p->next) {
+		uint64_t at = atomic_load(&p->close_at_us);
+		if (at != 0 && now >= at) {
+			atomic_store(&p->close_at_us, 0);
+			shut[nshut++] = p->pipe;
+		}
+	}
 	for (struct xz_peer **pp = &l->peers; *pp != NULL;) {
 		struct xz_peer *p = *pp;
 		/* A dead peer's worker may still be routing what it sent
@@ -647,6 +661,8 @@ reap(xz_link *l, bool all)
 		}
 	}
 	pthread_mutex_unlock(&l->mu);
+	for (size_t i = 0; i < nshut; i++)
+		nng_pipe_close(shut[i]);
 	while (dead != NULL) {
 		struct xz_peer *p = dead;
 		dead              = p->next;
@@ -741,17 +757,10 @@ peer_unauthenticated(
 	    peer->name, peer->why[0] ? peer->why : "no credential");
 	snprintf(text, sizeof(text), "unauthenticated: %s",
 	    peer->why[0] ? peer->why : "no credential");
-	pthread_mutex_lock(&peer->mu);
-	peer->close_when_sent = true;
-	pthread_mutex_unlock(&peer->mu);
 	peer_reply_error(l, peer, e->id, topic, strlen(topic),
 	    XZ_REPLY_UNAUTHENTICATED, text);
-	/* Nothing may be queued (no memory for the error): close now. */
-	pthread_mutex_lock(&peer->mu);
-	bool idle = peer->count == 0 && peer->outstanding == 0;
-	pthread_mutex_unlock(&peer->mu);
-	if (idle)
-		nng_pipe_close(peer->pipe);
+	atomic_store(&peer->close_at_us, xz_mono_us() + 500000u);
+	atomic_store(&l->reap_wanted, true);
 }
 
 /* Refuse what peer's principal may not do (what: "publish",
@@ -1296,8 +1305,10 @@ xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
 	nng_socket_set_ms(l->sock, NNG_OPT_SENDTIMEO, 200);
 	nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
 	if (cfg->auth != NULL)
+		/* Before the pipe is added: nothing it sends can be read
+		 * before its credentials are recorded. */
 		nng_pipe_notify(
-		    l->sock, NNG_PIPE_EV_ADD_POST, on_pipe_added, l);
+		    l->sock, NNG_PIPE_EV_ADD_PRE, on_pipe_added, l);
 	if (listen_one(
 	        l, &(xz_link_listen) { .url = cfg->control_url }, true, d)
 	    != 0)

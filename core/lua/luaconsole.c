@@ -309,7 +309,8 @@ on_eval(void *ud, const xz_msg *msg)
 	bool             admin = false;
 	for (size_t i = 0; who->roles[i] != NULL; i++)
 		admin = admin || strcmp(who->roles[i], "admin") == 0
-		    || strcmp(who->roles[i], "node") == 0;
+		    || strcmp(who->roles[i], "node") == 0
+		    || strcmp(who->roles[i], "plugin") == 0;
 	if (!admin) {
 		char m[256];
 		snprintf(m, sizeof(m),
