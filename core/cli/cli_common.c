@@ -202,7 +202,14 @@ xz_cli_connect(const char *what, const char *config, const char *url,
 	const char *path = xz_cli_creds_path(&named);
 
 	if (path != NULL) {
-		got = xz_cli_read_token(what, path, tok, sizeof(tok));
+		/* The default file (not named by --creds or XZ_CREDS) is only
+		 * a convenience: one this user cannot read (another user's
+		 * HOME) means no token, and the node knows the caller by its
+		 * uid. A named file must be readable. */
+		if (!named && access(path, R_OK) != 0 && errno != ENOENT)
+			got = 0;
+		else
+			got = xz_cli_read_token(what, path, tok, sizeof(tok));
 		if (got < 0)
 			return -1;
 		if (got == 0 && named) {

@@ -72,14 +72,17 @@ grant_denied(xz_plugin *self, const char *what, const char *topic)
 
 /* Whether self may publish (or request) on topic: its grants when the
  * config gives any; and audit records only of its own subject
- * (audit.<name>.>), unless it is the audit plugin. */
+ * (audit.<name>.>), unless it is the audit plugin. audit.append (a
+ * plugin's spool handed to the audit plugin, which alone may answer
+ * audit.* and records the requester as the source) is open to all. */
 static bool
 may_publish(xz_plugin *self, const char *topic)
 {
 	const xz_plugin_cfg *pc = self->pc;
 
 	if (strncmp(topic, "audit.", 6) == 0 && self->who != self->k->who
-	    && strcmp(self->desc->name, "audit") != 0) {
+	    && strcmp(self->desc->name, "audit") != 0
+	    && strcmp(topic, "audit.append") != 0) {
 		size_t n = strlen(self->name);
 		if (strncmp(topic + 6, self->name, n) != 0
 		    || topic[6 + n] != '.')

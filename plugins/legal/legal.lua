@@ -35,7 +35,7 @@ local custodial_agency = {} -- institution -> agency (option)
 local timers = {} -- "kind/id/clock" -> kernel timer id
 local ncorr = 0
 
-local SYSTEM = { user = "legal", role = "system", agency = "legal-services" }
+local SYSTEM = { user = "legal", role = "plugin", agency = "legal-services" }
 
 -- 12348 channels: 热线, 网站, 微信, 移动端, 实体平台 (hall), 自助终端.
 local CHANNELS = { "HOTLINE", "WEB", "WECHAT", "APP", "HALL", "KIOSK",

@@ -29,8 +29,10 @@ _gw_config() {
 plugins = (
   { name = "prison"; kind = "so"; },
   $extra
-  { name = "gateway"; kind = "so"; options = { port = $GW_PORT; open_access = $open; $opts }; }
+  { name = "gateway"; kind = "so"; impersonate = true;
+    options = { port = $GW_PORT; open_access = $open; $opts }; }
 );
+auth = { demo_users = true; };
 EOF2
 }
 

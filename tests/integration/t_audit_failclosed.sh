@@ -21,7 +21,7 @@ DATA=$XZ_T/n1/data
 raise() { # N: raise N alarms, count the replies by outcome into $XZ_T/outcomes
 	local i out
 	for i in $(seq 1 "$1"); do
-		out=$(xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"P1.A.$i\",\"source\":\"sensor\"}" 2>/dev/null) || true
+		out=$(xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"5101.01.1.10$(( (i - 1) % 4 + 1 ))\",\"source\":\"sensor\"}" 2>/dev/null) || true
 		jq -r 'if .error then .error.code else "ok" end' <<<"$out" >>"$XZ_T/outcomes" 2>/dev/null || echo "noreply" >>"$XZ_T/outcomes"
 	done
 }
@@ -50,7 +50,7 @@ start_node
 : >"$XZ_T/outcomes"
 raise 5
 assert_eq "5 alarms raised into the spool" 5 "$(grep -c '^ok$' "$XZ_T/outcomes")"
-assert_exit "the sixth is refused" 1 xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"P1.A.9\",\"source\":\"sensor\"}"
+assert_exit "the sixth is refused" 1 xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"5101.01.1.101\",\"source\":\"sensor\"}"
 assert_eq "with audit_unavailable" audit_unavailable "$(echo "$OUT" | jq -r .error.code)"
 check "reads still work" xz call prison.alarm.list "{$A}"
 assert_eq "the five are listed" 5 "$(echo "$OUT" | jq -r .total)"
@@ -59,7 +59,7 @@ unset XZ_AUDIT_SPOOL_MAX
 write_cfg audit prison
 start_node
 both_sides "spool drained when the audit plugin came"
-check "changes are taken again" xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"P1.B.1\",\"source\":\"sensor\"}"
+check "changes are taken again" xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"5101.01.2.201\",\"source\":\"sensor\"}"
 
 # 2. Invalid UTF-8 in a request: refused, nothing stored.
 before=$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")
@@ -67,7 +67,7 @@ before=$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM re
 # refusal; the plugins' own check is jansson's UTF-8 validation in
 # kit_req_parse)
 assert_exit "a request with invalid UTF-8 is refused before it is sent" 2 xz call prison.alarm.raise \
-	"$(printf '{%s,"kind":"FIRE","location":"P1.A.1","source":"\xff\xfe"}' "$A")"
+	"$(printf '{%s,"kind":"FIRE","location":"5101.01.1.101","source":"\xff\xfe"}' "$A")"
 assert_contains "as invalid" "not valid JSON" "$ERR"
 assert_eq "nothing was stored" "$before" \
 	"$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")"

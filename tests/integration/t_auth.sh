@@ -46,14 +46,14 @@ assert_contains "names the role required" "it needs the role admin" "$OUT$ERR"
 
 echo "-- a payload actor naming someone else is refused"
 assert_exit "forged actor" 1 xz call prison.rollcall.schedule \
-	'{"actor":{"user":"nobody","role":"JANITOR","agency":"x"},"location":"P1.A.1.1"}'
+	'{"actor":{"user":"nobody","role":"JANITOR","agency":"x"},"location":"5101.01.1"}'
 assert_contains "forbidden, naming the caller" \
 	"the payload's actor 'nobody' is not the authenticated caller 'zhangwei'" "$OUT$ERR"
 assert_exit "another agency" 1 xz call prison.rollcall.schedule \
-	'{"actor":{"user":"zhangwei","agency":"court-9"},"location":"P1.A.1.1"}'
+	'{"actor":{"user":"zhangwei","agency":"court-9"},"location":"5101.01.1"}'
 assert_contains "acting for another agency" "acts for agency 'prison-01', not 'court-9'" "$OUT$ERR"
 check "no actor: the caller acts" xz call prison.rollcall.schedule \
-	'{"location":"P1.A.1.1"}'
+	'{"location":"5101.01.1"}'
 assert_contains "created" '"state":"SCHEDULED"' "$OUT"
 
 echo "-- counted and audited"

@@ -104,7 +104,7 @@ if [ $WITH_AUDIT = 1 ]; then
 	assert_eq "audit of the application" \
 		"CREATE:created:FORWARDED VIEW:disclosed UPDATE:FORWARDED->RECEIVED UPDATE:RECEIVED->UNDER_REVIEW REFUSE:bad_request UPDATE:UNDER_REVIEW->GRANTED UPDATE:GRANTED->ASSIGNED UPDATE:visit_booked:$VID UPDATE:ASSIGNED->IN_SERVICE UPDATE:visit_completed:$VID VIEW:disclosed UPDATE:IN_SERVICE->CLOSED VIEW:disclosed" \
 		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r '"\(.action):\(.outcome)"' | tr '\n' ' ' | sed 's/ $//')"
-	assert_eq "who acted (the prison's 狱政科 officer completed the visit)" "legal officer-7 zhaolei" \
+	assert_eq "who acted (legal's officer; the prison's 狱政科 officer completed the visit)" "legal tester zhaolei" \
 		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r .who | sort -u | tr '\n' ' ' | sed 's/ $//')"
 	assert_eq "the prison's side: kiosk created, forwarded, read" "CREATE UPDATE VIEW" \
 		"$(audit_rows "\"subject_id\":\"$KID\"" | jq -r .action | tr '\n' ' ' | sed 's/ $//')"

@@ -9,7 +9,7 @@ set -euo pipefail
 xz_setup
 . "$XZ_SRC/plugins/legal/tests/flowlib.sh"
 . "$(dirname "$0")/prison_actors.sh"
-ACTOR=$DUTY # lcall acts as the command center's duty officer
+LACTOR=$DUTY # lcall acts as the command center's duty officer
 flow_skip_unless prison
 WITH_AUDIT=0
 if flow_have audit; then WITH_AUDIT=1; fi
@@ -64,7 +64,7 @@ INC=$(ev prison.incident.drafted | head -n1 | jq -r .data.id)
 I=$(lcall prison.incident.get "\"id\":\"$INC\",\"purpose\":\"flow 4\"")
 assert_eq "incident drafted from the alarm" "DRAFT|$ALM" \
 	"$(echo "$I" | jq -r '"\(.state)|\(.alarm_id)"')"
-ACTOR=$AREA # the area officer recounts
+LACTOR=$AREA # the area officer recounts
 check "roll call reconciled after a recount" lcall prison.rollcall.reconcile "\"id\":\"$RC\",\"reason\":\"recount: 2 of 2\""
 
 if [ $WITH_AUDIT = 1 ]; then

@@ -50,7 +50,7 @@ assert_eq "not found maps to 404" 404 "$(code "${AUTH[@]}" -d '{"id":"ALM-999999
 assert_eq "missing fields map to 400" 400 "$(code "${AUTH[@]}" -d '{}' "$U/api/v1/call/prison.alarm.raise")"
 A='"actor":{"user":"s1","role":"sensor","agency":"prison-01"},'
 [ "$GW_OPEN" = 1 ] || A=""
-alarm=$(xz call prison.alarm.raise "{$A\"kind\":\"FIGHT\",\"level\":1,\"location\":\"P1.A.1.1\",\"source\":\"sensor\"}" | jq -r .id)
+alarm=$(xz call prison.alarm.raise "{$A\"kind\":\"FIGHT\",\"level\":1,\"location\":\"5101.01.1.101\",\"source\":\"sensor\"}" | jq -r .id)
 assert_eq "acknowledge" 200 "$(code "${AUTH[@]}" -d "{\"id\":\"$alarm\"}" "$U/api/v1/call/prison.alarm.acknowledge")"
 assert_eq "acknowledge twice is 409" 409 "$(code "${AUTH[@]}" -d "{\"id\":\"$alarm\"}" "$U/api/v1/call/prison.alarm.acknowledge")"
 assert_eq "409 code" invalid_state "$(jq -r .error.code <"$XZ_T/body")"

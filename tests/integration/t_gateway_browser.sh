@@ -36,7 +36,7 @@ else
 fi
 A='"actor":{"user":"sensor-gw","role":"sensor","agency":"prison-01"},'
 [ "$GW_OPEN" = 1 ] || A=""
-RAISE="$XZ_BIN call -c $XZ_CFG prison.alarm.raise '{$A\"kind\":\"FIGHT\",\"level\":2,\"location\":\"P1.A.1.1\",\"source\":\"sensor\",\"description\":\"perimeter\"}'"
+RAISE="$XZ_BIN call -c $XZ_CFG prison.alarm.raise '{$A\"kind\":\"FIGHT\",\"level\":2,\"location\":\"5101.01.1.101\",\"source\":\"sensor\",\"description\":\"perimeter\"}'"
 SHOTS="${XZ_BUILD:-$XZ_T}/screenshots"
 cp "$XZ_SRC/tests/integration/gateway_browser.mjs" "$NPM_DIR/"
 out=$(cd "$NPM_DIR" && GW_URL=$GW_URL GW_USER=$DUTY_USER GW_PASSWORD=$DUTY_PW \
