@@ -1203,6 +1203,10 @@ parse_auth_identity(ld *l, const config_setting_t *g)
 	if (get_int(l, g, "auth.", "login_backoff_max_ms", 1, 86400000, &n)
 	    > 0)
 		a->login_backoff_max_ms = (uint32_t) n;
+	if (get_int(l, g, "auth.", "argon2_ops", 1, 10, &n) > 0)
+		a->argon2_ops = (uint32_t) n;
+	if (get_int(l, g, "auth.", "argon2_mem_kib", 8192, 1048576, &n) > 0)
+		a->argon2_mem_kib = (uint32_t) n;
 	if (a->login_backoff_max_ms < a->login_backoff_ms)
 		err(l, config_setting_get_member(g, "login_backoff_max_ms"),
 		    "auth.login_backoff_max_ms must not be below "
@@ -1744,7 +1748,8 @@ parse_auth(ld *l)
 {
 	static const char *const keys[]  = { "local", "certs", "roles",
 		 "demo_users", "token_ttl_s", "login_free_failures",
-		 "login_backoff_ms", "login_backoff_max_ms", NULL };
+		 "login_backoff_ms", "login_backoff_max_ms", "argon2_ops",
+		 "argon2_mem_kib", NULL };
 	static const char *const lists[] = { "local", "certs" };
 	const config_setting_t  *g       = section(l, "auth");
 	xz_config               *c       = l->c;

@@ -247,6 +247,8 @@ typedef struct xz_identity_settings {
 	uint32_t login_free_failures; /* failures before the backoff */
 	uint32_t login_backoff_ms; /* first wait, doubled each failure */
 	uint32_t login_backoff_max_ms; /* longest wait */
+	uint32_t argon2_ops; /* auth.argon2_ops: passes (t), 0: 3 */
+	uint32_t argon2_mem_kib; /* auth.argon2_mem_kib (m), 0: 65536 */
 } xz_identity_settings;
 
 typedef struct xz_config {

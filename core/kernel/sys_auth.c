@@ -777,6 +777,8 @@ xz_sys_auth_init(xz_plugin *self, const xz_host *h, void **out)
 		.free_failures  = s->login_free_failures,
 		.backoff_ms     = s->login_backoff_ms,
 		.backoff_max_ms = s->login_backoff_max_ms,
+		.ops_limit      = s->argon2_ops,
+		.mem_limit      = (size_t) s->argon2_mem_kib * 1024u,
 		.now_ms         = kernel_now_ms,
 		.now_ud         = k,
 	};
