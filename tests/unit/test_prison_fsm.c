@@ -189,8 +189,11 @@ test_rehab(void **st)
 		{ "RETURN_GUIDANCE", "release" },
 		{ "RELEASED", "none" },
 	};
+	/* proposed by the centre, submitted to the deciding authority,
+	 * decided there (approve / reject come from collab) */
 	static const allowed disp[] = {
-		{ "PROPOSED", "approve, reject, withdraw" },
+		{ "PROPOSED", "submit, withdraw" },
+		{ "SUBMITTED", "approve, reject" },
 		{ "APPROVED", "none" },
 		{ "REJECTED", "none" },
 		{ "WITHDRAWN", "none" },
