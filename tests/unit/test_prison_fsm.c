@@ -189,6 +189,8 @@ test_rehab(void **st)
 		{ "RETURN_GUIDANCE", "release" },
 		{ "RELEASED", "none" },
 	};
+	/* proposed by the centre, submitted to the deciding authority,
+	 * decided there (approve / reject come from collab) */
 	static const allowed disp[] = {
 		{ "PROPOSED", "submit, withdraw" },
 		{ "SUBMITTED", "approve, reject" },
