@@ -82,7 +82,7 @@ probe() {
 wait_for 20 probe || fail "the subscriber is there"
 kill -STOP "$SUB"
 : >"$XZ_T/outcomes"
-raise 150
+raise 60
 kill -CONT "$SUB" 2>/dev/null || true
 kill "$SUB" 2>/dev/null || true
 wait "$SUB" 2>/dev/null || true
@@ -91,7 +91,7 @@ both_sides "backpressure"
 
 # 4. SIGHUP reloads while alarms are raised.
 : >"$XZ_T/outcomes"
-raise 60 &
+raise 30 &
 RAISER=$!
 for i in $(seq 1 20); do
 	kill -HUP "$NODE_PID"
@@ -113,12 +113,12 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$XZ_T/full" && mount -t tmpfs -o size=3m tmpf
 	rm -f "$DATA/filler"
 	dd if=/dev/zero of="$DATA/filler" bs=1k count=$(($(df -k --output=avail "$DATA" | tail -1) - 64)) 2>/dev/null || true
 	: >"$XZ_T/outcomes"
-	raise 200
+	raise 60
 	echo "  .. outcomes on a full disk: $(sort "$XZ_T/outcomes" | uniq -c | tr '\n' ' ')"
 	if grep -qv '^ok$' "$XZ_T/outcomes"; then
 		pass "the full disk refused changes"
 	else
-		skip "the disk never filled (200 alarms fit)"
+		skip "the disk never filled (60 alarms fit)"
 	fi
 	rm -f "$DATA/filler"
 	stop_node
