@@ -14,6 +14,7 @@
 #include "util/errors.h"
 
 #include <sqlite3.h>
+#include <xiezhi/i18n.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -968,6 +969,11 @@ xz_open(lua_State *L, xz_lua_vm *vm)
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, vm->name ? vm->name : "");
 	lua_setfield(L, -2, "name");
+	/* The node's language for human-facing text (<xiezhi/i18n.h>: the
+	 * first non-empty of LC_ALL, LC_MESSAGES, LANG; "zh*" is Chinese):
+	 * the sandbox has no os.getenv. */
+	lua_pushstring(L, xz_lang() == XZ_LANG_ZH ? "zh" : "en");
+	lua_setfield(L, -2, "lang");
 }
 
 /* ---- the vm of a plugin, script or console ---- */
