@@ -15,11 +15,11 @@
  *           -> {"prisoner":"A1234BC","visits":[{"visit_id":..,
  *               "type":..,"at_ms":..}, ...]}   oldest first, at most
  *           max_visits. A read of a person's record: it is audited on
- *           audit.prison.view (action VIEW).
+ *           audit.visitor-log.view (action VIEW).
  *
  * Every request must say who acts (actor.user, a string); otherwise the
  * reply is the error "bad_request". Every refused request is audited on
- * audit.prison.refuse (action REFUSE).
+ * audit.visitor-log.refuse (action REFUSE).
  *
  * Options: topic (string, "prison.visit.completed"), max_visits (int, 100,
  * 1..10000). Counters: visits, duplicates, rejected.
@@ -106,8 +106,8 @@ audit(struct vlog *v, json_t *actor, const char *action,
 	if (s == NULL)
 		return;
 	rc = v->host->publish(v->self,
-	    strcmp(action, "VIEW") == 0 ? "audit.prison.view"
-	                                : "audit.prison.refuse",
+	    strcmp(action, "VIEW") == 0 ? "audit.visitor-log.view"
+	                                : "audit.visitor-log.refuse",
 	    s, strlen(s));
 	if (rc != XZ_OK)
 		v->host->log(v->self, XZ_LOG_ERROR,

@@ -206,6 +206,13 @@ wait_for() {
 	return 1
 }
 
+# wait_until SECS 'SHELL TEST': wait_for a test written as one string, so
+# that the command substitutions in it run again at every try (in
+# `wait_for 5 test "$(cmd)" = x` they would run once, before waiting).
+wait_until() {
+	wait_for "$1" eval "$2"
+}
+
 # pass MSG / fail MSG: record one check.
 pass() {
 	XZ_CHECKS=$((XZ_CHECKS + 1))

@@ -119,11 +119,11 @@ assert_eq "serve clock still pending (documents not all served)" PENDING \
 
 # -- clocks: T2 stays SENT; 6 days later its notify clock is overdue ---------
 check "advance the kernel clock 6 days" xz call $LONG xz.sys.clock.advance '{"ms":518400000}'
-wait_for 10 test "$(wc -l <"$XZ_T/overdue.out")" -ge 1 || fail "no overdue event after 6 days"
+wait_until 10 'test "$(wc -l <"$XZ_T/overdue.out")" -ge 1' || fail "no overdue event after 6 days"
 assert_eq "T2's notify clock overdue" "$T2 notify SENT" \
 	"$(head -n1 "$XZ_T/overdue.out" | jq -r '"\(.data.transfer_id) \(.data.clock) \(.data.state)"')"
 check "advance 5 more days" xz call $LONG xz.sys.clock.advance '{"ms":432000000}'
-wait_for 20 test "$(wc -l <"$XZ_T/overdue.out")" -ge 3 || fail "not 3 overdue events after 11 days"
+wait_until 20 'test "$(wc -l <"$XZ_T/overdue.out")" -ge 3' || fail "not 3 overdue events after 11 days"
 assert_eq "then both serve clocks (T1 partially accepted, T2 sent)" "$(printf '%s serve\n' "$T1" "$T2" | sort | paste -sd,)" \
 	"$(tail -n +2 "$XZ_T/overdue.out" | jq -r '"\(.data.transfer_id) \(.data.clock)"' | sort | paste -sd,)"
 check "get T2" xz call $LONG collab.transfer.get "{\"transfer_id\":\"$T2\",$CC}"

@@ -85,7 +85,7 @@ assert_eq "a decision of free text is refused" \
 # a forged decision published by someone else is ignored
 xz pub collab.transfer.decided "{\"transfer_id\":\"$TID\",\"from_agency\":\"rehab-01\",\"subject\":{\"type\":\"disposition\",\"id\":\"$DID\"},\"decision\":\"REJECTED\",\"by\":{\"user\":\"x\",\"role\":\"case_clerk\",\"agency\":\"police-01\"}}" >/dev/null
 assert_eq "decided" DECIDED "$(c collab.transfer.decide "$PCLERK" "\"transfer_id\":\"$TID\",\"decision\":\"APPROVED\",\"decision_no\":\"某公(禁)解戒字〔2027〕7号\",\"community_rehab_months\":12" | jq -r .state)"
-wait_for 10 test "$(c rehab.disposition.get "$LD" "\"id\":\"$DID\"" | jq -r .state)" = APPROVED ||
+wait_until 10 'test "$(c rehab.disposition.get "$LD" "\"id\":\"$DID\"" | jq -r .state)" = APPROVED' ||
 	fail "the decision did not take effect in rehab"
 assert_eq "the disposition carries the authority's decision" "APPROVED|police-01|某公(禁)解戒字〔2027〕7号" \
 	"$(c rehab.disposition.get "$LD" "\"id\":\"$DID\"" | jq -r '"\(.state)|\(.decided_by)|\(.decision_no)"')"
@@ -121,7 +121,7 @@ assert_eq "an extension proposal" REHAB_EXTENSION_PROPOSAL \
 c collab.transfer.receive "$PCLERK" "\"transfer_id\":\"$TX\"" >/dev/null
 c collab.transfer.accept "$PCLERK" "\"transfer_id\":\"$TX\"" >/dev/null
 c collab.transfer.decide "$PCLERK" "\"transfer_id\":\"$TX\",\"decision\":\"PARTLY_APPROVED\",\"months\":6" >/dev/null
-wait_for 10 test "$(c rehab.disposition.get "$LD" "\"id\":\"$X\"" | jq -r .state)" = APPROVED ||
+wait_until 10 'test "$(c rehab.disposition.get "$LD" "\"id\":\"$X\"" | jq -r .state)" = APPROVED' ||
 	fail "the extension decision did not take effect"
 R=$(c rehab.resident.get "$OF" "\"id\":\"$R2\"")
 assert_eq "6 months approved" 6 "$(echo "$R" | jq -r .extension_months)"

@@ -52,13 +52,13 @@ assert_eq "the same package again is deduplicated" "$TID1" \
 advance $((4 * D))
 check "T1 received on day 4" xz call collab.transfer.receive "{$CC,\"transfer_id\":\"$TID1\"}"
 advance $((1 * D + S))
-wait_for 5 test "$(wc -l <"$XZ_T/overdue.txt")" -ge 1 || true
+wait_until 5 'test "$(wc -l <"$XZ_T/overdue.txt")" -ge 1' || true
 assert_eq "T2 missed the 5-day notify clock" "$TID2|notify" \
 	"$(jq -r '.data | "\(.transfer_id)|\(.clock)"' "$XZ_T/overdue.txt" | head -n1)"
 advance $((4 * D))
 check "T1 accepted in full on day 9" xz call collab.transfer.accept "{$CC,\"transfer_id\":\"$TID1\"}"
 advance $((1 * D + S))
-wait_for 5 test "$(wc -l <"$XZ_T/overdue.txt")" -ge 2 || true
+wait_until 5 'test "$(wc -l <"$XZ_T/overdue.txt")" -ge 2' || true
 assert_eq "overdue clocks, T1 none" "$TID2|notify $TID2|serve" \
 	"$(jq -r '.data | "\(.transfer_id)|\(.clock)"' "$XZ_T/overdue.txt" | tr '\n' ' ' | sed 's/ $//')"
 assert_exit "a prison officer cannot accept for community corrections" 1 \

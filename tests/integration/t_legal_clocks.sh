@@ -48,14 +48,14 @@ F2=$(open_custodial)                  # received in time below
 F3=$(open_custodial $((T0 - 25 * H))) # requested 25 h ago: late on arrival
 assert_eq "forward due = request + 24 h" "RUNNING|$((T0 + 24 * H))" \
 	"$(clock_of "$F1" forward | cut -d'|' -f1,2)"
-wait_for 5 test "$(breaches "$XZ_T/breach.txt" "$F3" forward)" = 1 || true
+wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$F3" forward)" = 1' || true
 assert_eq "late arrival breaches at once" 1 "$(breaches "$XZ_T/breach.txt" "$F3" forward)"
 check "F2 received" lcall legal.aid.receive "\"id\":\"$F2\""
 advance $((24 * H - 10 * S))
 sleep 0.3
 assert_eq "not breached 10 s before" "RUNNING" "$(status_of "$F1" forward)"
 advance $((11 * S))
-wait_for 5 test "$(breaches "$XZ_T/breach.txt" "$F1" forward)" = 1 || true
+wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$F1" forward)" = 1' || true
 assert_eq "breached 1 s after" "BREACHED" "$(status_of "$F1" forward)"
 assert_eq "one breach event" 1 "$(breaches "$XZ_T/breach.txt" "$F1" forward)"
 assert_eq "breach event" "legal.aid.sla-breached|FORWARDED|$((T0 + 24 * H))" \
@@ -100,7 +100,7 @@ advance $((REM - 10 * S))
 sleep 0.3
 assert_eq "not breached 10 s before" RUNNING "$(status_of "$R1" review)"
 advance $((12 * S))
-wait_for 5 test "$(breaches "$XZ_T/breach.txt" "$R1" review)" = 1 || true
+wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$R1" review)" = 1' || true
 assert_eq "breached after the remaining time" BREACHED "$(status_of "$R1" review)"
 
 echo "-- assignment: 3 days from the grant"
@@ -118,7 +118,7 @@ advance $((3 * D - 10 * S))
 sleep 0.3
 assert_eq "assign clock still running" RUNNING "$(status_of "$G1" assign)"
 advance $((11 * S))
-wait_for 5 test "$(breaches "$XZ_T/breach.txt" "$G1" assign)" = 1 || true
+wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$G1" assign)" = 1' || true
 assert_eq "assign breached" 1 "$(breaches "$XZ_T/breach.txt" "$G1" assign)"
 assert_eq "G2 met" MET "$(status_of "$G2" assign)"
 
@@ -160,7 +160,7 @@ advance $((WANT - $(now_ms) - 10 * S))
 sleep 0.3
 assert_eq "not breached on the last working day" RUNNING "$(status_of "$O1" objection)"
 advance $((11 * S))
-wait_for 5 test "$(breaches "$XZ_T/breach.txt" "$O1" objection)" = 1 || true
+wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$O1" objection)" = 1' || true
 assert_eq "objection breached" 1 "$(breaches "$XZ_T/breach.txt" "$O1" objection)"
 assert_eq "O2 met" MET "$(status_of "$O2" objection)"
 
@@ -182,7 +182,7 @@ assert_eq "good rating keeps ANSWERED" ANSWERED \
 	"$(lcall legal.request.rate "\"id\":\"$Q3\",\"score\":3" | jq -r .state)"
 check "Q2 revisited" lcall legal.request.revisit "\"id\":\"$Q2\",\"note\":\"fixed\""
 advance $((D + S))
-wait_for 5 test "$(breaches "$XZ_T/breach.txt" "$Q1" revisit)" = 1 || true
+wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$Q1" revisit)" = 1' || true
 assert_eq "revisit breached" 1 "$(breaches "$XZ_T/breach.txt" "$Q1" revisit)"
 assert_eq "revisit breach topic" legal.request.sla-breached \
 	"$(jq -r --arg i "$Q1" 'select(.data.id == $i) | .topic' "$XZ_T/breach.txt")"
@@ -212,7 +212,7 @@ O=$(bcall legal.aid.object "\"id\":\"$O3\",\"reason\":\"x\"")
 assert_eq "holiday Monday skipped: due end of the Monday after next" \
 	$(((FRI + 11) * D - 8 * H)) "$(echo "$O" | jq -r .objection_due_ms)"
 advance $((P1DUE - $(now_ms) + S))
-wait_for 5 test "$(breaches "$XZ_T/breach2.txt" "$P1" forward)" = 1 || true
+wait_until 5 'test "$(breaches "$XZ_T/breach2.txt" "$P1" forward)" = 1' || true
 assert_eq "forward clock fired after restart" 1 "$(breaches "$XZ_T/breach2.txt" "$P1" forward)"
 kill "$SUB_PID" 2>/dev/null || true
 stop_node

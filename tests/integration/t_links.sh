@@ -94,7 +94,7 @@ echo "-- malformed bytes on the control socket"
 before=$(xz status | jq -r .bus.rejected_envelopes)
 bad=$("$RAW" "ipc://$XZ_T/n1/ctl.sock" bad)
 echo "  (sent $bad malformed messages)"
-wait_for 10 test "$(xz call raw.count 2>/dev/null | jq -r .count)" = 1 || true
+wait_until 10 'test "$(xz call raw.count 2>/dev/null | jq -r .count)" = 1' || true
 after=$(xz status | jq -r .bus.rejected_envelopes)
 assert_eq "every malformed message counted" "$bad" "$((after - before))"
 r=$(xz call raw.count)

@@ -132,7 +132,7 @@ NCON=0
 con() { # CHUNK: run it in that console's session, print the reply line
 	echo "$1" >&7
 	NCON=$((NCON + 1))
-	wait_for 30 test "$(wc -l <"$XZ_T/con.out")" -ge "$NCON" || true
+	wait_until 30 'test "$(wc -l <"$XZ_T/con.out")" -ge "$NCON"' || true
 	tail -n 1 "$XZ_T/con.out"
 }
 con 'x = 41' >/dev/null

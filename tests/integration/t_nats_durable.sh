@@ -127,8 +127,9 @@ check "a answers ping while NATS is down" "$XZ_BIN" call -c "$A" xz.sys.ping '{}
 check "b answers ping while NATS is down" "$XZ_BIN" call -c "$B" xz.sys.ping '{}' -t 1000
 # A stops with its outbox full: the store keeps it across the restart.
 stop_node a
-mkdir -p "$XZ_T/copy"
-cp "$XZ_T"/a/data/nats.db* "$XZ_T/copy/"
+# A backup of a's whole data folder (stores with their MANIFEST: a single
+# store put back alone is refused as rolled back).
+cp -a "$XZ_T/a/data" "$XZ_T/copy"
 nats_start
 start_node "$A" a
 wait_for 30 is _ 25 stats "$B" site.visit.queued distinct || fail "b gets the 25 queued events"
@@ -138,8 +139,8 @@ wait_for 30 is _ 0 cnt "$A" outbox || fail "a's outbox empties after the restart
 
 # ---- the same events again, after the stream's duplicate window ----
 stop_node a
-rm -f "$XZ_T"/a/data/nats.db*
-cp "$XZ_T"/copy/nats.db* "$XZ_T/a/data/"
+rm -rf "$XZ_T/a/data"
+cp -a "$XZ_T/copy" "$XZ_T/a/data"
 # The stream itself drops a copy within its window (1 s here): wait
 # until the window has passed for the first sends, so the copies reach B.
 t_end=$(($(date +%s) + 2))

@@ -26,7 +26,8 @@ assert_eq "the seeded prison has 40 prisoners" 40 \
 	"$(xz call prison.prisoner.list "{$DUTY,\"limit\":1}" | json .total)"
 assert_eq "the seeded centre has 12 residents" 12 \
 	"$(xz call rehab.resident.list '{"limit":1,"actor":{"user":"wang-jing","role":"rehab_officer","agency":"rehab-01"}}' | json .total)"
-wait_for 20 test "$(counter demo ticks)" -ge 2 || die "the demo does not tick"
+ticking() { [ "$(counter demo ticks)" -ge 2 ]; } # evaluated at each try
+wait_for 20 ticking || die "the demo does not tick"
 
 "$XZ_BIN" sub -c "$XZ_CFG" 'rehab.assessment.scored' >"$XZ_T/assess" 2>/dev/null &
 SUB=$!

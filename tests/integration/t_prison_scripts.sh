@@ -47,7 +47,7 @@ advance 16000 # t=16: ALM-1 misses its level-1 ack SLA (15 s): duty leader
 assert_eq "the discrepancy's alarm is not escalated before 30 s" 1 \
 	"$(field ALM-00000002 .level)"
 advance 15000 # t=31: the script's 30 s; ALM-1 misses the leader's 10 s
-wait_for 5 test "$(field ALM-00000002 .level)" = 2 ||
+wait_until 5 'test "$(field ALM-00000002 .level)" = 2' ||
 	fail "rollcall_escalation did not escalate ALM-00000002"
 assert_eq "escalated by the script, saying why" \
 	"2 script:rollcall_escalation roll call $RC not reconciled within 30 s" \

@@ -105,7 +105,7 @@ while read -r ev; do
 	xz pub rehab.assessment.scored "$ev" >/dev/null
 	sent=$((sent + 1))
 done <"$XZ_T/events"
-wait_for 10 test "$(counter rehab scored_rejected)" = "$sent" || true
+wait_until 10 'test "$(counter rehab scored_rejected)" = "$sent"' || true
 assert_eq "every malformed AI+AR result refused, none stored" "$sent 0" \
 	"$(counter rehab scored_rejected) $(counter rehab scored_recorded)"
 stop_node

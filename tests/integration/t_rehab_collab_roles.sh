@@ -72,7 +72,7 @@ assert_contains "reads nothing of rehab" "forbidden: rehab.resident.get needs th
 	"$(err rehab.resident.get '{"id":"R9001"}')"
 assert_contains "nor lists" "forbidden: rehab.resident.list needs the role" "$(err rehab.resident.list '{}')"
 xz pub rehab.assessment.scored "{\"resident_id\":\"R9001\",\"kind\":\"DETOX\",\"session_id\":\"k-1\",$ITEMS}" >/dev/null || true
-wait_for 10 test "$(counter rehab scored_forbidden)" = 1 || true
+wait_until 10 'test "$(counter rehab scored_forbidden)" = 1' || true
 assert_eq "nor publishes AI+AR results (not an ai_assessor)" "1 0" \
 	"$(counter rehab scored_forbidden) $(counter rehab scored_recorded)"
 assert_contains "nor reads transfers" "forbidden: collab.transfer.get needs the role" \
@@ -81,7 +81,7 @@ assert_contains "nor reads transfers" "forbidden: collab.transfer.get needs the 
 echo "-- AI+AR 评估系统 ai_assessor"
 as svc:ai-ar ai_assessor rehab-01
 xz pub rehab.assessment.scored "{\"resident_id\":\"R9001\",\"kind\":\"DETOX\",\"session_id\":\"ar-1\",$ITEMS}" >/dev/null
-wait_for 10 test "$(counter rehab scored_recorded)" = 1 || true
+wait_until 10 'test "$(counter rehab scored_recorded)" = 1' || true
 assert_eq "publishes AI+AR results" 1 "$(counter rehab scored_recorded)"
 assert_contains "reads no resident" "forbidden: rehab.resident.get needs the role" "$(err rehab.resident.get '{"id":"R9001"}')"
 

@@ -75,8 +75,8 @@ xz pub rehab.assessment.scored "{\"resident_id\":\"R9001\",\"kind\":\"DETOX\",\"
 xz pub rehab.assessment.scored "{\"resident_id\":\"R9001\",\"kind\":\"DETOX\",\"session_id\":\"ar-2\",$ITEMS,$MEAS}" >/dev/null
 xz pub rehab.assessment.scored "{\"resident_id\":\"R9001\",\"kind\":\"DETOX\",\"session_id\":\"ar-2\",$ITEMS,$MEAS}" >/dev/null
 xz pub rehab.assessment.scored "{\"resident_id\":\"R9001\",\"kind\":\"DETOX\",\"session_id\":\"ar-3\",$ITEMS,\"craving_score\":\"37\"}" >/dev/null
-wait_for 5 test "$(counter rehab scored_duplicate)" = 1 || fail "the redelivered result was not recognised"
-wait_for 5 test "$(counter rehab scored_rejected)" = 1 || fail "an unknown top-level field was not refused"
+wait_until 5 'test "$(counter rehab scored_duplicate)" = 1' || fail "the redelivered result was not recognised"
+wait_until 5 'test "$(counter rehab scored_rejected)" = 1' || fail "an unknown top-level field was not refused"
 assert_eq "two results stored, the redelivery once, the malformed one refused" "2 1 1" \
 	"$(counter rehab scored_recorded) $(counter rehab scored_duplicate) $(counter rehab scored_rejected)"
 assert_eq "five items x 20: 80 fails, 100 passes" "AI-ar-1:80:false AI-ar-2:100:true" \

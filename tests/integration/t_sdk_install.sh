@@ -127,7 +127,7 @@ check "check accepts the deployment" xz check
 start_node
 
 nsubs=$(status_get .bus.subscriptions)
-xz sub 'audit.prison.>' -n 3 -t 20000 >"$XZ_T/audit.out" 2>&1 &
+xz sub 'audit.visitor-log.>' -n 3 -t 20000 >"$XZ_T/audit.out" 2>&1 &
 SUB_PID=$!
 more_subs() { [ "$(status_get .bus.subscriptions)" -gt "$nsubs" ]; }
 wait_for 20 more_subs || die "the audit subscriber never subscribed"
@@ -163,9 +163,9 @@ assert_eq "refusal reply" \
 if wait "$SUB_PID"; then pass "three audit events arrived"; else
 	fail "audit subscriber: $(cat "$XZ_T/audit.out")"; fi
 assert_eq "audit events: topic action who subject outcome" \
-	"audit.prison.view VIEW officer-7 A1234BC ok
-audit.prison.refuse REFUSE officer-7 A1234BC bad_request
-audit.prison.refuse REFUSE null null bad_request" \
+	"audit.visitor-log.view VIEW officer-7 A1234BC ok
+audit.visitor-log.refuse REFUSE officer-7 A1234BC bad_request
+audit.visitor-log.refuse REFUSE null null bad_request" \
 	"$(jq -r '"\(.topic) \(.data.action) \(.data.who) \(.data.subject_id) \(.data.outcome)"' "$XZ_T/audit.out")"
 
 assert_eq "counter visits" 4 "$(counter visitor-log visits)"
