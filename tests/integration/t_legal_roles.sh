@@ -133,13 +133,13 @@ assert_eq "a refusal changes nothing" SCHEDULED \
 	"$(xz call legal.duty.get "{$(as legal_head),\"id\":\"$DL2\",\"purpose\":\"p\"}" | jq -r .state)"
 
 echo "-- a kiosk files for a prisoner of its own prison only"
-KBODY='"applicant_type":"INMATE","prisoner_id":"A0001AA","matter":"申诉","custodial":{"institution":"prison"}'
+KBODY='"applicant_type":"INMATE","prisoner_id":"5101000001","matter":"申诉","custodial":{"institution":"prison"}'
 assert_eq "a kiosk of another prison" forbidden \
 	"$(xz call legal.aid.open "{$(as kiosk kiosk-9 prison-09),$KBODY}" 2>/dev/null | jq -r .error.code)"
 assert_eq "a kiosk filing for a rehab resident" forbidden \
 	"$(xz call legal.aid.open "{$(as kiosk),\"applicant_type\":\"REHAB_RESIDENT\",\"resident_id\":\"R-1\",\"matter\":\"m\",\"custodial\":{\"institution\":\"prison\"}}" 2>/dev/null | jq -r .error.code)"
 assert_eq "a kiosk asking on the hotline channel" forbidden \
-	"$(xz call legal.request.create "{$(as kiosk),\"channel\":\"HOTLINE\",\"question\":\"q\",\"prisoner_id\":\"A0001AA\"}" 2>/dev/null | jq -r .error.code)"
+	"$(xz call legal.request.create "{$(as kiosk),\"channel\":\"HOTLINE\",\"question\":\"q\",\"prisoner_id\":\"5101000001\"}" 2>/dev/null | jq -r .error.code)"
 if [ $WITH_PRISON = 1 ]; then
 	assert_eq "its own prison's prisoner" FORWARDED \
 		"$(xz call legal.aid.open "{$(as kiosk),$KBODY}" | jq -r .state)"
