@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_flow_1_kiosk_legal_aid.sh - DOMAIN.md flow 1 on a real node with the
+# t_flow_1_kiosk_legal_aid.sh - the domain's flow 1 (docs/legal.md) on a real node with the
 # prison, legal and audit plugins, through the bus only: a prisoner asks
 # for legal aid at a kiosk -> prison.kiosk.legal-aid-requested -> legal
 # opens an application (24 h forward clock) -> received, reviewed,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_flow_2_rehab_kiosk_legal_aid.sh - DOMAIN.md flow 2: the same as flow 1
+# t_flow_2_rehab_kiosk_legal_aid.sh - the domain's flow 2: the same as flow 1
 # from a rehab centre kiosk. The rehab plugin has no kiosk request yet, so
 # the test publishes rehab.kiosk.legal-aid-requested with `xiezhi pub`
 # exactly as a rehab kiosk would (id, resident_id, matter, at_ms), for a

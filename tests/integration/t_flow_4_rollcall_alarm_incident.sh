@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_flow_4_rollcall_alarm_incident.sh - DOMAIN.md flow 4 on a real node
+# t_flow_4_rollcall_alarm_incident.sh - the domain's flow 4 (docs/scenarios.md) on a real node
 # (prison + audit), through the bus only: a roll-call discrepancy raises an
 # alarm; nobody acknowledges it within its SLA (kernel clock advanced) so
 # it is escalated; it is then acknowledged, dispatched, resolved, and an

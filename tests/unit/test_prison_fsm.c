@@ -1,6 +1,6 @@
 /*
  * test_prison_fsm.c - the scenario plugins' state machines, checked table
- * by table against DOMAIN.md (what each state allows, and the exact
+ * by table against the domain model (docs/scenarios.md) (what each state allows, and the exact
  * refusal), and the scenario kit's record store on a real SQLite file.
  * Built from the plugins' own tables, linked with the kit (plugins/common).
  */
