@@ -123,9 +123,16 @@ dial_once(xz_client *c, const char *url, nng_tls_config *tc)
 		nng_dialer_close(d);
 		return rc;
 	}
-	if ((rc = nng_dialer_start(d, 0)) != 0)
+	if ((rc = nng_dialer_start(d, 0)) != 0) {
 		nng_dialer_close(d);
-	return rc;
+		return rc;
+	}
+	/* Connected. A connection the node ends is over for this client (a
+	 * new one would need a new HELLO): no reconnecting behind its back,
+	 * whose timer could also race the socket's close in nng 1.5.2. */
+	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 24 * 3600 * 1000);
+	nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 24 * 3600 * 1000);
+	return 0;
 }
 
 /* Nothing accepts the dial yet: the node may still be starting. */
