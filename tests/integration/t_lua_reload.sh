@@ -19,9 +19,9 @@ return {
 		["app.ver"] = function() hits = hits + 1 return { v = $1, hits = hits } end,
 		["app.waiting"] = function() return { n = waiting } end,
 		-- handled across a yield: the reply to its own request comes late
-		["app.slow"] = function()
+		["app.slow"] = function(d)
 			waiting = waiting + 1
-			local r, err = xz.request("peer.late", {}, 8000)
+			local r, err = xz.request("peer.late", d, 40000)
 			return { v = $1, r = r, err = err }
 		end,
 	},
@@ -31,9 +31,10 @@ EOF
 }
 version 1
 cat >"$XZ_T/peer.lua" <<'EOF'
--- replies 3 s late: it waits for a request that times out first
-xz.subscribe("peer.late", function()
-	xz.request("peer.void", {}, 3000)
+-- replies late (d.ms, 3 s by default): it waits for a request that times
+-- out first
+xz.subscribe("peer.late", function(d)
+	xz.request("peer.void", {}, d.ms or 3000)
 	return { late = true }
 end)
 xz.subscribe("peer.void", function() end)
@@ -96,10 +97,11 @@ assert_eq "one answer from v2" '{"hits":4,"v":2}' "$(echo "$OUT" | jq -cS .)"
 # A request in flight across a reload: the old version waits in
 # xz.request when it is retired. Its handler is resumed at once with
 # (nil, "unavailable", why) and answers its caller with that; the real
-# reply arrives about 3 s later and must find nothing to resume.
+# reply arrives 30 s later (long after the reload, however loaded the
+# machine) and must find nothing to resume.
 cp "$XZ_T/app.v2" "$XZ_T/app.lua"
 sed -i 's/v = 2/v = 5/; s/version = "2"/version = "5"/' "$XZ_T/app.lua"
-xz call app.slow '{}' -t 6000 >"$XZ_T/slow.out" 2>&1 &
+xz call app.slow '{"ms":30000}' -t 45000 >"$XZ_T/slow.out" 2>&1 &
 slow=$!
 # app.slow announces it is about to wait in its own request
 app_waits() { [ "$(xz call app.waiting '{}' | jq .n)" = 1 ]; }
