@@ -65,16 +65,26 @@ start_node
 both_sides "spool drained when the audit plugin came"
 check "changes are taken again" xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"5101.01.2.201\",\"source\":\"sensor\"}"
 
-# 2. Invalid UTF-8 in a request: refused, nothing stored.
+# 2. Invalid UTF-8 in a request: refused, nothing stored, the refusal
+# recorded. The CLI (and Lua's xz.request) refuse to send such text, so
+# it goes through the client library (tests/plugins/rawreq) byte for
+# byte; the plugins' own check is jansson's UTF-8 validation in
+# kit_req_parse (t_inputs_utf8.sh does every plugin and more forms).
 before=$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")
-# (the CLI and Lua's xz.request refuse to send it: this checks that
-# refusal; the plugins' own check is jansson's UTF-8 validation in
-# kit_req_parse)
-assert_exit "a request with invalid UTF-8 is refused before it is sent" 2 xz call prison.alarm.raise \
-	"$(printf '{%s,"kind":"FIRE","location":"5101.01.1.101","source":"\xff\xfe"}' "$A")"
+assert_exit "a request with invalid UTF-8 is refused by the CLI before it is sent" 2 xz call prison.alarm.raise \
+	"$(printf '{%s,"kind":"FIRE","location":"5101.01.1.101","source":"sensor","description":"\xff\xfe"}' "$A")"
 assert_contains "as invalid" "not valid JSON" "$ERR"
+RAW="${XZ_BUILD:-$(dirname "$XZ_BIN")}/tests/xz_rawreq"
+if [ -x "$RAW" ]; then
+	out=$(printf '{%s,"kind":"FIRE","location":"5101.01.1.101","source":"sensor","description":"\xff\xfe"}' "$A" |
+		"$RAW" "ipc://$XZ_T/n1/ctl.sock" prison.alarm.raise 20000) || true
+	assert_eq "sent anyway (client library): bad_request" bad_request "$(jq -r .error.code <<<"$out")"
+else
+	skip "invalid UTF-8 through the client library: $RAW is not built"
+fi
 assert_eq "nothing was stored" "$before" \
 	"$(sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM records WHERE kind = 'alarm'")"
+both_sides "invalid UTF-8"
 
 # 3. Backpressure: a subscriber of audit.> that stops reading.
 xz sub 'audit.>' >"$XZ_T/sub.out" 2>/dev/null &
