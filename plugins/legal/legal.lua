@@ -1481,8 +1481,9 @@ local function serve(topic, subject_type, fn)
 			local ctx = { topic = t, corr = new_corr(),
 				actor = { user = "unknown" } }
 			audit(ctx, "REFUSE", subject_type, nil, "bad_request")
-			return xz.reply_error("bad_request", tr("%s: field \"%s\": %s",
-				t, bad, tr("must be valid UTF-8")))
+			xz.reply_error("bad_request", tr("%s: field \"%s\": %s", t, bad,
+				tr("must be valid UTF-8")))
+			return
 		end
 		local ctx = { topic = t, events = {}, audits = {},
 			corr = type(body) == "table" and str(body.corr) or new_corr(),
