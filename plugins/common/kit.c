@@ -400,7 +400,8 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 		    body ? "not an object" : je.text);
 		json_decref(body);
 		/* refused, and audited as such: who (the kernel's word) and
-		 * the topic; nothing of the payload (it may not even be text) */
+		 * the topic; nothing of the payload (it may not even be text)
+		 */
 		kit_req_adopt(c, m, NULL, r);
 		if (r->actor.user == NULL)
 			r->actor.user = "anonymous";
@@ -440,12 +441,12 @@ kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body)
 	c->store.read_failed = 0;
 	r->c                 = c;
 	r->body              = body ? body : json_object();
-	r->actor.user   = user;
-	r->actor.role   = "SYSTEM";
-	r->actor.agency = c->host->name(c->self);
-	r->why          = kit_str(r->body, "reason");
-	r->purpose      = kit_str(r->body, "purpose");
-	r->now_ms       = (int64_t) c->host->now_ms(c->self);
+	r->actor.user        = user;
+	r->actor.role        = "SYSTEM";
+	r->actor.agency      = c->host->name(c->self);
+	r->why               = kit_str(r->body, "reason");
+	r->purpose           = kit_str(r->body, "purpose");
+	r->now_ms            = (int64_t) c->host->now_ms(c->self);
 	snprintf(r->corr, sizeof(r->corr), "internal");
 }
 
@@ -454,6 +455,8 @@ kit_req_done(kit_req *r)
 {
 	json_decref(r->body);
 	r->body = NULL;
+	if (r->c != NULL)
+		r->c->store.read_failed = 0; /* its failed read is answered */
 }
 
 /* Hold a reply (data: taken on success) until the batch commits. */

@@ -53,7 +53,7 @@ enum kit_stmt {
 typedef struct kit_store {
 	sqlite3      *db; /* owned by the kernel */
 	sqlite3_stmt *st[KIT_ST_N];
-	char          err[512]; /* the last error, for people: names the file */
+	char err[512]; /* the last error, for people: names the file */
 	/* Set when a read (load, list, history, stats, due, clocks) failed
 	 * with an SQLite error, err says why: what was read is incomplete.
 	 * Cleared at each request (kit_req_parse); a reply made after it
