@@ -1194,13 +1194,21 @@ local function on_kiosk(ev, topic, institution, person_key, atype)
 		channel = "INMATE_KIOSK", source_ref = ref,
 	}
 	spec[person_key] = ev[person_key]
-	local rec, code, text = store.tx(function()
+	local ok, rec, code, text = pcall(store.tx, function()
 		local r, c, m = open_aid(ctx, spec)
 		if r then
 			store.source_put(ref, "aid", r.id)
 		end
 		return r, c, m
 	end)
+	if not ok then
+		-- audit_unavailable or store_error: nothing was opened
+		code, text = store.failure(rec, topic)
+		if not code then
+			error(rec, 0)
+		end
+		rec = nil
+	end
 	if not rec then
 		xz.log("warn", topic, ev.id, "not opened:", code, text)
 		return
