@@ -347,10 +347,11 @@ kit_req_adopt(kit_ctx *c, const xz_msg *m, json_t *body, kit_req *r)
 	      : NULL;
 
 	memset(r, 0, sizeof(*r));
-	r->c      = c;
-	r->msg    = m;
-	r->body   = body;
-	r->now_ms = (int64_t) c->host->now_ms(c->self);
+	c->store.read_failed = 0; /* a new request: see kit_reply */
+	r->c                 = c;
+	r->msg               = m;
+	r->body              = body;
+	r->now_ms            = (int64_t) c->host->now_ms(c->self);
 	xz_hex_encode(m->id, sizeof(m->id), r->corr);
 	r->why     = kit_str(body, "reason");
 	r->purpose = kit_str(body, "purpose");
@@ -398,6 +399,13 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 		    "%s: payload must be a JSON object (%s)", m->topic,
 		    body ? "not an object" : je.text);
 		json_decref(body);
+		/* refused, and audited as such: who (the kernel's word) and
+		 * the topic; nothing of the payload (it may not even be text)
+		 */
+		kit_req_adopt(c, m, NULL, r);
+		if (r->actor.user == NULL)
+			r->actor.user = "anonymous";
+		kit_audit(r, "REFUSE", "request", m->topic, "bad_request");
 		memset(r, 0, sizeof(*r));
 		kit_reply_error(c->host, c->self, m, KIT_E_BAD_REQUEST, msg);
 		return -1;
@@ -430,14 +438,15 @@ void
 kit_req_internal(kit_ctx *c, kit_req *r, const char *user, json_t *body)
 {
 	memset(r, 0, sizeof(*r));
-	r->c            = c;
-	r->body         = body ? body : json_object();
-	r->actor.user   = user;
-	r->actor.role   = "SYSTEM";
-	r->actor.agency = c->host->name(c->self);
-	r->why          = kit_str(r->body, "reason");
-	r->purpose      = kit_str(r->body, "purpose");
-	r->now_ms       = (int64_t) c->host->now_ms(c->self);
+	c->store.read_failed = 0;
+	r->c                 = c;
+	r->body              = body ? body : json_object();
+	r->actor.user        = user;
+	r->actor.role        = "SYSTEM";
+	r->actor.agency      = c->host->name(c->self);
+	r->why               = kit_str(r->body, "reason");
+	r->purpose           = kit_str(r->body, "purpose");
+	r->now_ms            = (int64_t) c->host->now_ms(c->self);
 	snprintf(r->corr, sizeof(r->corr), "internal");
 }
 
@@ -446,6 +455,8 @@ kit_req_done(kit_req *r)
 {
 	json_decref(r->body);
 	r->body = NULL;
+	if (r->c != NULL)
+		r->c->store.read_failed = 0; /* its failed read is answered */
 }
 
 /* Hold a reply (data: taken on success) until the batch commits. */
@@ -475,6 +486,16 @@ kit_reply(kit_req *r, json_t *obj)
 		json_decref(obj);
 		return;
 	}
+	if (r->c->store.read_failed) {
+		/* what was read is incomplete: an error, never an empty or
+		 * partial result */
+		kit_err e;
+		json_decref(obj);
+		kit_err_set(&e, KIT_E_STORE_ERROR, "%s: %s", r->msg->topic,
+		    r->c->store.err);
+		kit_reply_err(r, &e, NULL, NULL);
+		return;
+	}
 	s = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (s == NULL) {
@@ -492,8 +513,16 @@ void
 kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
     const char *subject_id)
 {
-	const char *code = kit_code_name(e->code);
+	kit_err     serr;
+	const char *code;
 
+	if (r->c->store.read_failed && e->code != KIT_E_STORE_ERROR) {
+		/* "not found" after a read that failed is a store error */
+		kit_err_set(&serr, KIT_E_STORE_ERROR, "%s: %s",
+		    r->msg ? r->msg->topic : "internal", r->c->store.err);
+		e = &serr;
+	}
+	code = kit_code_name(e->code);
 	kit_audit(r, "REFUSE", subject_type ? subject_type : "request",
 	    subject_id ? subject_id : (r->msg ? r->msg->topic : "internal"),
 	    code);
@@ -638,6 +667,13 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 	size_t  i;
 	json_t *ev;
 
+	if (c->store.read_failed) {
+		/* the change was made on what a failed read left out */
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
+		kit_tx_abort(c);
+		c->host->counter_add(c->self, "store_errors", 1);
+		return -1;
+	}
 	if (c->audit_failed) {
 		kit_tx_abort(c);
 		kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE,

@@ -83,12 +83,33 @@ static const char *const sql[KIT_ST_N] = {
 	  " WHERE kind=?1 AND id=?2 ORDER BY due_ms, clock",
 };
 
+/* The store's file, for messages. */
+static const char *
+store_file(kit_store *st)
+{
+	const char *f = sqlite3_db_filename(st->db, "main");
+	return f && *f ? f : "(in memory)";
+}
+
 static int
 store_fail(kit_store *st, const char *what)
 {
-	snprintf(st->err, sizeof(st->err), "store: %s: %s", what,
-	    sqlite3_errmsg(st->db));
+	snprintf(st->err, sizeof(st->err), "store %s: %s: %s", store_file(st),
+	    what, sqlite3_errmsg(st->db));
 	return -1;
+}
+
+/* A read that stopped on rc (not SQLITE_DONE): flag it (see store.h). */
+static void
+read_fail(kit_store *st, const char *what, int rc)
+{
+	/* the connection's message says more (which page) when it is about
+	 * this error */
+	snprintf(st->err, sizeof(st->err), "store %s: %s: %s", store_file(st),
+	    what,
+	    sqlite3_errcode(st->db) == rc ? sqlite3_errmsg(st->db)
+	                                  : sqlite3_errstr(rc));
+	st->read_failed = 1;
 }
 
 int
@@ -294,7 +315,7 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 	if (rc == SQLITE_ROW)
 		rec = column_json(s, 0);
 	else if (rc != SQLITE_DONE)
-		store_fail(st, "load record");
+		read_fail(st, "load record", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return rec;
@@ -335,10 +356,11 @@ kit_store_history(kit_store *st, const char *kind, const char *id)
 {
 	sqlite3_stmt *s   = st->st[KIT_ST_HIST_GET];
 	json_t       *arr = json_array();
+	int           rc;
 
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		json_array_append_new(arr,
 		    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "action",
 		        col_text_or_null(s, 0), "from", col_text_or_null(s, 1),
@@ -348,6 +370,8 @@ kit_store_history(kit_store *st, const char *kind, const char *id)
 		        (json_int_t) sqlite3_column_int64(s, 6), "why",
 		        col_text_or_null(s, 7)));
 	}
+	if (rc != SQLITE_DONE)
+		read_fail(st, "read history", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return arr;
@@ -373,22 +397,27 @@ kit_store_list(kit_store *st, const char *kind, const char *state,
 	sqlite3_stmt *s     = st->st[KIT_ST_LIST];
 	json_t       *items = json_array();
 	int64_t       total = 0;
+	int           rc;
 
 	bind_filters(s, kind, state, location, owner);
 	sqlite3_bind_int64(s, 5, limit);
 	sqlite3_bind_int64(s, 6, offset);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		json_t *r = column_json(s, 0);
 		if (r)
 			json_array_append_new(items, r);
 	}
+	if (rc != SQLITE_DONE)
+		read_fail(st, "list records", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 
 	s = st->st[KIT_ST_COUNT];
 	bind_filters(s, kind, state, location, owner);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		total = sqlite3_column_int64(s, 0);
+	else
+		read_fail(st, "count records", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 
@@ -406,13 +435,16 @@ kit_store_due(kit_store *st, const char *kind)
 {
 	sqlite3_stmt *s   = st->st[KIT_ST_DUE];
 	json_t       *arr = json_array();
+	int           rc;
 
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		json_t *r = column_json(s, 0);
 		if (r)
 			json_array_append_new(arr, r);
 	}
+	if (rc != SQLITE_DONE)
+		read_fail(st, "records with a due time", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return arr;
@@ -423,9 +455,10 @@ kit_store_stats(kit_store *st, const char *kind)
 {
 	sqlite3_stmt *s   = st->st[KIT_ST_STATS];
 	json_t       *out = json_object();
+	int           rc;
 
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *state = (const char *) sqlite3_column_text(s, 0);
 		char        lvl[24];
 		json_t     *by;
@@ -440,6 +473,8 @@ kit_store_stats(kit_store *st, const char *kind)
 		json_object_set_new(
 		    by, lvl, json_integer(sqlite3_column_int64(s, 2)));
 	}
+	if (rc != SQLITE_DONE)
+		read_fail(st, "count records by state", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return out;
@@ -483,10 +518,10 @@ kit_store_clock_next(kit_store *st, int64_t *due_ms)
 		*due_ms = sqlite3_column_int64(s, 0);
 		found   = 1;
 	}
-	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(st, "next clock");
-	return found;
+		read_fail(st, "next clock", rc);
+	sqlite3_reset(s);
+	return rc != SQLITE_ROW && rc != SQLITE_DONE ? -1 : found;
 }
 
 json_t *
@@ -494,14 +529,17 @@ kit_store_clock_due(kit_store *st, int64_t now_ms)
 {
 	sqlite3_stmt *s   = st->st[KIT_ST_CLOCK_DUE];
 	json_t       *arr = json_array();
+	int           rc;
 
 	sqlite3_bind_int64(s, 1, now_ms);
-	while (sqlite3_step(s) == SQLITE_ROW)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		json_array_append_new(arr,
 		    json_pack("{s:o,s:o,s:o,s:I}", "kind",
 		        col_text_or_null(s, 0), "id", col_text_or_null(s, 1),
 		        "clock", col_text_or_null(s, 2), "due_ms",
 		        (json_int_t) sqlite3_column_int64(s, 3)));
+	if (rc != SQLITE_DONE)
+		read_fail(st, "due clocks", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return arr;
@@ -512,14 +550,17 @@ kit_store_clocks(kit_store *st, const char *kind, const char *id)
 {
 	sqlite3_stmt *s   = st->st[KIT_ST_CLOCK_LIST];
 	json_t       *arr = json_array();
+	int           rc;
 
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(s) == SQLITE_ROW)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		json_array_append_new(arr,
 		    json_pack("{s:o,s:I,s:o}", "clock", col_text_or_null(s, 0),
 		        "due_ms", (json_int_t) sqlite3_column_int64(s, 1),
 		        "status", col_text_or_null(s, 2)));
+	if (rc != SQLITE_DONE)
+		read_fail(st, "clocks of a record", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return arr;

@@ -53,7 +53,12 @@ enum kit_stmt {
 typedef struct kit_store {
 	sqlite3      *db; /* owned by the kernel */
 	sqlite3_stmt *st[KIT_ST_N];
-	char          err[256]; /* the last error, for people */
+	char err[512]; /* the last error, for people: names the file */
+	/* Set when a read (load, list, history, stats, due, clocks) failed
+	 * with an SQLite error, err says why: what was read is incomplete.
+	 * Cleared at each request (kit_req_parse); a reply made after it
+	 * is store_error instead (kit_reply), never an empty result. */
+	int read_failed;
 } kit_store;
 
 /* A change to write into history. */
@@ -93,7 +98,12 @@ int kit_store_next_seq(kit_store *st, const char *kind, int64_t *out);
 /* Insert (insert != 0) or update the record `rec` of `kind`. */
 int kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert);
 
-/* Load a record. The caller owns the result (json_decref); NULL if absent
+/* Reads. On an SQLite error (a damaged page, an I/O error) each sets
+ * st->read_failed and st->err (naming the store's file) and returns what
+ * it could read (an empty or partial result, never NULL where a list is
+ * promised): the kit answers such a request store_error.
+ *
+ * Load a record. The caller owns the result (json_decref); NULL if absent
  * (st->err empty) or on error (st->err set). */
 json_t *kit_store_load(kit_store *st, const char *kind, const char *id);
 

@@ -11,9 +11,10 @@
 -- Who acts is the authenticated caller (authz.lua), who may do what is
 -- the table ACL below, every request field is checked against a schema
 -- (schema.lua) and every message is in the node's language (msg.lua).
--- Every change is stored with its history, published as
--- legal.<aggregate>.<event> and as an audit event audit.legal.<action>;
--- every refusal is audited too.
+-- Every change is stored with its history and its audit record
+-- audit.legal.<action> in one transaction (the audit spool of
+-- legal_store.lua), then published as legal.<aggregate>.<event>; every
+-- refusal is audited too.
 local fsm = require("legal_fsm")
 local store = require("legal_store")
 local days = require("legal_days")
@@ -140,8 +141,12 @@ end
 
 -- The one audit event format of the platform (docs/audit.md, as the C
 -- plugins' kit_audit writes it): time in integer ms since the epoch.
+-- Written into the store's audit spool (legal_store.lua): inside a
+-- transaction as part of the change (no change without its record),
+-- outside one (reads, refusals) at once; drained in order to the audit
+-- plugin.
 local function audit(ctx, action, subject_type, subject_id, outcome)
-	xz.publish("audit.legal." .. string.lower(action), {
+	store.audit("audit.legal." .. string.lower(action), {
 		who = ctx.actor.user, role = ctx.actor.role or NULL,
 		agency = ctx.actor.agency or NULL, action = action,
 		subject_type = subject_type, subject_id = subject_id or NULL,
@@ -175,15 +180,27 @@ local function fire(kind, id, clock)
 		return
 	end
 	local rec = store.load(kind, id)
-	xz.db.exec("UPDATE clocks SET status = 'BREACHED', ended_ms = ? WHERE "
-		.. "kind = ? AND id = ? AND clock = ?", now, kind, id, clock)
 	local m = MACHINES[kind]
+	local ok, e = pcall(store.tx, function()
+		xz.db.exec("UPDATE clocks SET status = 'BREACHED', ended_ms = ? "
+			.. "WHERE kind = ? AND id = ? AND clock = ?", now, kind, id, clock)
+		audit({ actor = SYSTEM, corr = new_corr(),
+			purpose = "statutory clock" }, "UPDATE", m.subject_type, id,
+			"sla_breached:" .. clock)
+		return true
+	end)
+	if not ok then
+		-- not recorded (the audit spool is full, the store fails): the
+		-- breach is tried again in a second
+		xz.log("warn", "legal", m.noun, id, clock, "breach not recorded:",
+			select(2, store.failure(e)) or tostring(e))
+		arm(kind, id, clock, now + 1000)
+		return
+	end
 	emit("legal." .. m.aggregate .. ".sla-breached", {
 		id = id, clock = clock, due_ms = c.due_ms, breached_ms = now,
 		state = rec and rec.state or NULL,
 	})
-	audit({ actor = SYSTEM, corr = new_corr(), purpose = "statutory clock" },
-		"UPDATE", m.subject_type, id, "sla_breached:" .. clock)
 	xz.log("warn", "legal", m.noun, id, "missed its", clock, "clock")
 end
 
@@ -272,19 +289,17 @@ local function create(ctx, m, state, data, event, extra)
 		ev[k] = x
 	end
 	ctx.events[#ctx.events + 1] = { "legal." .. m.aggregate .. "." .. event, ev }
-	ctx.audits[#ctx.audits + 1] = { "CREATE", m.subject_type, rec.id,
-		"created:" .. state }
+	audit(ctx, "CREATE", m.subject_type, rec.id, "created:" .. state)
 	return rec
 end
 
+-- After the commit: publish the events (the audit records are already in
+-- the spool, in the change's transaction).
 local function flush(ctx)
 	for _, e in ipairs(ctx.events) do
 		emit(e[1], e[2])
 	end
-	for _, a in ipairs(ctx.audits) do
-		audit(ctx, a[1], a[2], a[3], a[4])
-	end
-	ctx.events, ctx.audits = {}, {}
+	ctx.events = {}
 end
 
 local HOOKS = { request = {}, aid = {}, duty = {} }
@@ -328,6 +343,7 @@ local function apply(ctx, m, id, action)
 		store.save(rec)
 		store.add_history(m.aggregate, id, action, from, chg.to, ctx.actor,
 			now, str(ctx.body.reason))
+		audit(ctx, "UPDATE", m.subject_type, id, from .. "->" .. rec.state)
 		return true
 	end)
 	if not done then
@@ -341,7 +357,6 @@ local function apply(ctx, m, id, action)
 	end
 	flush(ctx)
 	emit("legal." .. m.aggregate .. "." .. row[4], ev)
-	audit(ctx, "UPDATE", m.subject_type, id, from .. "->" .. rec.state)
 	local after = AFTER[m.aggregate][action]
 	if after then
 		after(ctx, rec)
@@ -922,6 +937,8 @@ AFTER.aid.assign = function(ctx, rec)
 		store.add_history("aid", rec.id, booked and "visit-booked"
 			or "visit-failed", cur.state, cur.state, SYSTEM, cur.updated_ms,
 			booked and ("visit " .. visit.id) or cur.data.visit.error)
+		audit(ctx, "UPDATE", fsm.aid.subject_type, rec.id, booked
+			and "visit_booked:" .. visit.id or "visit_failed")
 		return true
 	end)
 	rec.data.visit = cur.data.visit
@@ -929,12 +946,9 @@ AFTER.aid.assign = function(ctx, rec)
 		emit("legal.aid.visit-booked", { id = rec.id, visit_id = visit.id,
 			prisoner_id = pid, provider_id = p.id, slot_ms = slot,
 			at_ms = cur.updated_ms })
-		audit(ctx, "UPDATE", fsm.aid.subject_type, rec.id,
-			"visit_booked:" .. visit.id)
 	else
 		emit("legal.aid.visit-failed", { id = rec.id, prisoner_id = pid,
 			error = cur.data.visit.error, at_ms = cur.updated_ms })
-		audit(ctx, "UPDATE", fsm.aid.subject_type, rec.id, "visit_failed")
 		xz.log("warn", "legal aid", rec.id, "legal visit not booked:",
 			cur.data.visit.error)
 	end
@@ -1079,8 +1093,11 @@ local function provider_add(ctx, b)
 		years = b.years or NULL,
 	}
 	p.load = 0
-	store.provider_put(p)
-	audit(ctx, "CREATE", "legal_provider", p.id, "created")
+	store.tx(function()
+		store.provider_put(p)
+		audit(ctx, "CREATE", "legal_provider", p.id, "created")
+		return true
+	end)
 	emit("legal.provider.added", { id = p.id, type = p.type,
 		region = p.region, who = ctx.actor.user, at_ms = xz.now() })
 	return p
@@ -1103,8 +1120,11 @@ local function provider_update(ctx, b)
 			p[k] = copy_list(b[k])
 		end
 	end
-	store.provider_put(p)
-	audit(ctx, "UPDATE", "legal_provider", p.id, "updated")
+	store.tx(function()
+		store.provider_put(p)
+		audit(ctx, "UPDATE", "legal_provider", p.id, "updated")
+		return true
+	end)
 	emit("legal.provider.updated", { id = p.id, who = ctx.actor.user,
 		at_ms = xz.now() })
 	return p
@@ -1174,13 +1194,21 @@ local function on_kiosk(ev, topic, institution, person_key, atype)
 		channel = "INMATE_KIOSK", source_ref = ref,
 	}
 	spec[person_key] = ev[person_key]
-	local rec, code, text = store.tx(function()
+	local ok, rec, code, text = pcall(store.tx, function()
 		local r, c, m = open_aid(ctx, spec)
 		if r then
 			store.source_put(ref, "aid", r.id)
 		end
 		return r, c, m
 	end)
+	if not ok then
+		-- audit_unavailable or store_error: nothing was opened
+		code, text = store.failure(rec, topic)
+		if not code then
+			error(rec, 0)
+		end
+		rec = nil
+	end
 	if not rec then
 		xz.log("warn", topic, ev.id, "not opened:", code, text)
 		return
@@ -1218,11 +1246,12 @@ local function on_visit(ev, topic)
 		store.add_history("aid", aid_id, "visit-" .. what, rec.state,
 			rec.state, { user = str(ev.who) or "prison" }, rec.updated_ms,
 			"visit " .. ev.id)
+		audit({ actor = { user = str(ev.who) or "prison",
+			role = str(ev.role) }, corr = new_corr(),
+			purpose = "legal visit" }, "UPDATE", fsm.aid.subject_type, aid_id,
+			"visit_" .. what .. ":" .. ev.id)
 		return true
 	end)
-	audit({ actor = { user = str(ev.who) or "prison", role = str(ev.role) },
-		corr = new_corr(), purpose = "legal visit" }, "UPDATE",
-		fsm.aid.subject_type, aid_id, "visit_" .. what .. ":" .. ev.id)
 	emit("legal.aid.visit-" .. what, { id = aid_id, visit_id = ev.id,
 		visit_state = rec.data.visit.state, outcome = rec.data.visit.outcome,
 		prisoner_id = rec.data.prisoner_id, at_ms = rec.updated_ms })
@@ -1453,6 +1482,17 @@ local function serve(topic, subject_type, fn)
 	local fields = schema.with(COMMON, assert(FIELDS[topic],
 		"no schema for " .. topic))
 	handlers[topic] = function(body, t, source, m)
+		-- text that is not UTF-8 anywhere (a value, a key) is refused
+		-- before anything of the request is used
+		local bad = schema.not_utf8(body)
+		if bad then
+			local ctx = { topic = t, corr = new_corr(),
+				actor = { user = "unknown" } }
+			audit(ctx, "REFUSE", subject_type, nil, "bad_request")
+			xz.reply_error("bad_request", tr("%s: field \"%s\": %s", t, bad,
+				tr("must be valid UTF-8")))
+			return
+		end
 		local ctx = { topic = t, events = {}, audits = {},
 			corr = type(body) == "table" and str(body.corr) or new_corr(),
 			purpose = type(body) == "table" and str(body.purpose) or nil }
@@ -1494,7 +1534,17 @@ local function serve(topic, subject_type, fn)
 		end
 		ctx.actor.role = role
 		ctx.body = body
-		local res, code, text = fn(ctx, body)
+		-- a store that fails (store_error) or an audit record that cannot
+		-- be written (audit_unavailable) is raised as an error: the
+		-- change was rolled back, the request is refused with its code
+		local ok, res, code, text = pcall(fn, ctx, body)
+		if not ok then
+			code, text = store.failure(res, t)
+			if not code then
+				error(res, 0)
+			end
+			return refuse(code, text)
+		end
 		if res == nil then
 			return refuse(code, text)
 		end
@@ -1768,6 +1818,10 @@ return {
 			.. "(preferred by routing for kiosk requests)" },
 		{ name = "list_max", type = "int", default = 1000, min = 1,
 		  max = 100000, description = "largest page a list request returns" },
+		{ name = "audit_spool_max", type = "int", default = 10000, min = 1,
+		  max = 10000000, description = "audit records waiting for the "
+			.. "audit plugin at which changes are refused "
+			.. "(audit_unavailable; docs/audit.md)" },
 	},
 	init = function(c)
 		cfg = c
@@ -1793,7 +1847,7 @@ return {
 			custodial_agency[inst] = ag
 		end
 		calendar = load_calendar(c)
-		store.init()
+		store.init(c)
 		-- clocks still running from before a restart or reload: re-armed
 		-- from the store (a deadline already passed fires at once)
 		for _, k in ipairs(store.running_clocks()) do

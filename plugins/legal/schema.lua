@@ -143,6 +143,32 @@ end
 
 M.check = check
 
+-- The path of the first text in v (a value or a key, at any depth) that
+-- is not valid UTF-8, or nil. Bytes of a bad key are shown as \xNN.
+function M.not_utf8(v, path)
+	path = path or ""
+	if type(v) == "string" then
+		return utf8.len(v) == nil and (path ~= "" and path or "-") or nil
+	end
+	if type(v) ~= "table" then
+		return nil
+	end
+	for k, x in pairs(v) do
+		local name = tostring(k)
+		if type(k) == "string" and utf8.len(k) == nil then
+			return (path ~= "" and path .. "." or "") .. string.gsub(k,
+				"[\128-\255]", function(c)
+				return string.format("\\x%02X", string.byte(c))
+			end)
+		end
+		local p = M.not_utf8(x, path ~= "" and path .. "." .. name or name)
+		if p then
+			return p
+		end
+	end
+	return nil
+end
+
 -- A schema extended with more fields (a new table; s is not changed).
 function M.with(s, more)
 	local out = {}
