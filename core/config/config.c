@@ -805,10 +805,10 @@ parse_door(ld *l, const config_setting_t *s, const char *what, int control,
 	static const char *const keys[] = { "url", "insecure", "tls", NULL };
 	static const char *const tls_keys[]
 	    = { "ca", "cert", "key", "crl", NULL };
-	const config_setting_t  *at = s, *tls = NULL;
-	const char              *url;
-	char                     pfx[96];
-	int                      nerr = l->nerr;
+	const config_setting_t *at = s, *tls = NULL;
+	const char             *url;
+	char                    pfx[96];
+	int                     nerr = l->nerr;
 
 	door->file = file_of(s);
 	door->line = (int) config_setting_source_line(s);
