@@ -3,9 +3,9 @@
  * (core/wire/certproof.c) against certificates of the node CA
  * (core/auth/pki.c): a proof over the node's nonce verifies and names the
  * CN and fingerprint; the same signature under another nonce (a replayed
- * HELLO), a certificate of another CA, a revoked one, a key that is not
- * the certificate's, and malformed fields are each refused with the
- * reason.
+ * HELLO), a certificate of another CA, a revoked one, an expired one, a
+ * key that is not the certificate's, and malformed fields are each
+ * refused with the reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "auth/pki.h"
 #include "wire/certproof.h"
@@ -184,12 +187,78 @@ test_foreign_revoked_wrong_key(void **state)
 	assert_non_null(strstr(why, "does not belong to"));
 }
 
+/* A client certificate for cn signed by the CA of pki, valid from 10
+ * days ago until yesterday, written to out/CN.pem and out/CN.key. */
+static void
+write_expired(const char *cn)
+{
+	char      p[200], file[80];
+	FILE     *f;
+	X509     *cax, *x   = X509_new();
+	EVP_PKEY *cak, *key = EVP_EC_gen("P-256");
+
+	path(p, sizeof(p), pki, "ca.pem");
+	assert_non_null(f = fopen(p, "r"));
+	assert_non_null(cax = PEM_read_X509(f, NULL, NULL, NULL));
+	fclose(f);
+	path(p, sizeof(p), pki, "ca.key");
+	assert_non_null(f = fopen(p, "r"));
+	assert_non_null(cak = PEM_read_PrivateKey(f, NULL, NULL, NULL));
+	fclose(f);
+	assert_non_null(x);
+	assert_non_null(key);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+	X509_gmtime_adj(X509_getm_notBefore(x), -10L * 86400L);
+	X509_gmtime_adj(X509_getm_notAfter(x), -86400L);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *) cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(cax));
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, cak, EVP_sha256()) > 0);
+	snprintf(file, sizeof(file), "%s.pem", cn);
+	path(p, sizeof(p), out, file);
+	assert_non_null(f = fopen(p, "w"));
+	PEM_write_X509(f, x);
+	fclose(f);
+	snprintf(file, sizeof(file), "%s.key", cn);
+	path(p, sizeof(p), out, file);
+	assert_non_null(f = fopen(p, "w"));
+	PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	X509_free(cax);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cak);
+}
+
+static void
+test_expired(void **state)
+{
+	char            n[XZ_CERTPROOF_NONCE_HEX + 1];
+	char           *cert, *sig, why[300] = "";
+	xz_certproof_id id;
+	(void) state;
+
+	write_expired("kiosk-old");
+	assert_int_equal(xz_certproof_nonce(n), 0);
+	sign(out, "kiosk-old", n, &cert, &sig);
+	assert_int_equal(
+	    xz_certproof_verify(ca, crl, cert, n, sig, &id, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "'kiosk-old'"));
+	assert_non_null(strstr(why, "certificate has expired"));
+	free(cert);
+	free(sig);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_and_replayed),
 		cmocka_unit_test(test_foreign_revoked_wrong_key),
+		cmocka_unit_test(test_expired),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
