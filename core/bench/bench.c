@@ -9,6 +9,10 @@
  *   local_reqrep      requester -> responder, one request in flight
  *   ipc_pubsub        publisher actor -> a `xiezhi bench-peer` process
  *                     subscribed over the node's ipc bus listener
+ *   authz_pubsub      the same, the peer a principal whose role has 20
+ *                     permission rules (checked per delivery through the
+ *                     connection's decision cache); taken in turns with
+ *                     ipc_pubsub, the best round of each kept
  *   relay_pubsub      a publisher process -> the node -> a subscriber
  *                     process, both on the link client (bench_relay.c)
  * and, in the same run, the raw nng baselines (bench_raw.c) and the same
@@ -443,6 +447,19 @@ bench_verify(void *ud, const char *token, const char **why)
 	    "svc:bench", "bench peer", "", roles, "token bench");
 }
 
+/* Rounds of ipc_pubsub and authz_pubsub, taken in turns. */
+#define BENCH_IPC_ROUNDS 3
+
+/* The best of the rounds so far (round i gave r); a failed round (NaN)
+ * fails the figure. */
+static double
+best_of(double best, int i, double r)
+{
+	if (i == 0 || isnan(r) || isnan(best))
+		return i == 0 ? r : NAN;
+	return r > best ? r : best;
+}
+
 /* token NULL: the peer is root or the node's user (admin: no checks);
  * else its principal has the 20-rule role "bench". */
 static double
@@ -646,9 +663,18 @@ xz_bench_main(
 				    AF.failed, flows);
 		}
 
-		r_ipc = run_ipc(self_exe, bus_url, n / 2, NULL);
+		/* The two are compared with each other: run them in turns
+		 * (BENCH_IPC_ROUNDS each, n / 2 messages in all) and keep the
+		 * best of each, so that a burst of other work on the machine
+		 * weighs on both alike rather than on one of them. */
 		xz_kernel_set_token_verifier(k, bench_verify, NULL);
-		r_authz = run_ipc(self_exe, bus_url, n / 2, BENCH_TOKEN);
+		unsigned per = n / 2 / BENCH_IPC_ROUNDS;
+		for (int i = 0; i < BENCH_IPC_ROUNDS; i++) {
+			r_ipc = best_of(
+			    r_ipc, i, run_ipc(self_exe, bus_url, per, NULL));
+			r_authz = best_of(r_authz, i,
+			    run_ipc(self_exe, bus_url, per, BENCH_TOKEN));
+		}
 
 		char rawurl[600];
 		xz_bench_raw_pair_throughput(

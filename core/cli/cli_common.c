@@ -93,6 +93,27 @@ xz_cli_node_url(const char *what, const char *config, const char *url)
 }
 
 static const char *creds_option; /* --creds, borrowed from argv */
+/* --ca, --cert, --key: borrowed from argv; NULL: $XZ_TLS_* */
+static const char *tls_option[3];
+
+void
+xz_cli_set_tls(const char *ca, const char *cert, const char *key)
+{
+	if (ca != NULL)
+		tls_option[0] = ca;
+	if (cert != NULL)
+		tls_option[1] = cert;
+	if (key != NULL)
+		tls_option[2] = key;
+}
+
+/* --ca/--cert/--key, else the environment variable env. */
+static const char *
+tls_file_of(int i, const char *env)
+{
+	const char *v = tls_option[i] ? tls_option[i] : getenv(env);
+	return v && v[0] ? v : NULL;
+}
 
 void
 xz_cli_set_creds(const char *path)
@@ -178,13 +199,10 @@ connect_with(const char *what, const char *config, const char *url,
 	/* A tls+tcp:// door: the CA, and this client's certificate for a
 	 * node that asks for one (docs/security.md, "Certificates"). */
 	if (strncmp(u, "tls+tcp://", 10) == 0) {
-		const char *ca    = getenv("XZ_TLS_CA"),
-		           *cert  = getenv("XZ_TLS_CERT");
-		const char *key   = getenv("XZ_TLS_KEY");
 		const char *sn    = getenv("XZ_TLS_SERVER_NAME");
-		o.tls_ca_file     = ca && ca[0] ? ca : NULL;
-		o.tls_cert_file   = cert && cert[0] ? cert : NULL;
-		o.tls_key_file    = key && key[0] ? key : NULL;
+		o.tls_ca_file     = tls_file_of(0, "XZ_TLS_CA");
+		o.tls_cert_file   = tls_file_of(1, "XZ_TLS_CERT");
+		o.tls_key_file    = tls_file_of(2, "XZ_TLS_KEY");
 		o.tls_server_name = sn && sn[0] ? sn : NULL;
 	}
 	if ((rc = xzc_open(c, u, &o, err, sizeof(err))) != XZ_OK)
@@ -201,6 +219,10 @@ xz_cli_connect(const char *what, const char *config, const char *url,
 	int         named = 0, got = 0;
 	const char *path = xz_cli_creds_path(&named);
 
+	/* A client certificate given is what the caller means to be: the
+	 * default credentials file is left alone (a named one still wins). */
+	if (!named && tls_file_of(1, "XZ_TLS_CERT") != NULL)
+		path = NULL;
 	if (path != NULL) {
 		/* The default file (not named by --creds or XZ_CREDS) is only
 		 * a convenience: one this user cannot read (another user's

@@ -52,6 +52,12 @@ int xz_cli_connect(const char *what, const char *config, const char *url,
 #define XZ_CREDS_BEGIN "-----BEGIN XIEZHI SESSION TOKEN-----"
 #define XZ_CREDS_END "------END XIEZHI SESSION TOKEN------"
 void xz_cli_set_creds(const char *path);
+/* --ca FILE, --cert FILE, --key FILE (NULL: unchanged): the TLS files of
+ * a tls+tcp:// node, over $XZ_TLS_CA, $XZ_TLS_CERT, $XZ_TLS_KEY. With a
+ * client certificate the connection proves it in its HELLO (the node
+ * then knows the caller by its CN), and the default credentials file is
+ * not read. */
+void xz_cli_set_tls(const char *ca, const char *cert, const char *key);
 /* The file in use (static string); *named set when it was chosen
  * explicitly (option or environment). NULL when no path can be made. */
 const char *xz_cli_creds_path(int *named);

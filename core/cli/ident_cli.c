@@ -50,6 +50,7 @@ const char xz_usage_logout[]
       "file.\n";
 const char xz_usage_whoami[]
     = "usage: xiezhi whoami [-c FILE|-u URL] [--creds FILE]\n"
+      "                     [--ca FILE --cert FILE --key FILE]\n"
       "\n"
       "Who the node takes this command for (xz.sys.auth.whoami): user, "
       "name, agency,\n"
@@ -109,13 +110,25 @@ parse(const char *cmd, const char *usage, int argc, char **argv, iopts *o)
 		{ "days", required_argument, 0, 'd' },
 		{ "out", required_argument, 0, 'o' },
 		{ "pki", required_argument, 0, 'p' },
-		{ "json", no_argument, 0, 'J' }, { 0, 0, 0, 0 } };
+		{ "json", no_argument, 0, 'J' },
+		{ "ca", required_argument, 0, 1001 },
+		{ "cert", required_argument, 0, 1002 },
+		{ "key", required_argument, 0, 1003 }, { 0, 0, 0, 0 } };
 	int                        ch;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:u:h", lo, NULL)) != -1) {
 		switch (ch) {
+		case 1001:
+			xz_cli_set_tls(optarg, NULL, NULL);
+			break;
+		case 1002:
+			xz_cli_set_tls(NULL, optarg, NULL);
+			break;
+		case 1003:
+			xz_cli_set_tls(NULL, NULL, optarg);
+			break;
 		case 'c':
 			o->config = optarg;
 			break;

@@ -76,6 +76,8 @@ static const char usage_main[]
       "--creds FILE,\n"
       "$XZ_CREDS or ~/.config/xiezhi/creds when there is one (`xiezhi "
       "login`).\n"
+      "A tls+tcp:// node (-u) takes --ca FILE, and --cert FILE --key FILE "
+      "to act as\nthe certificate's principal.\n"
       "exit codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n";
 
 struct cmd_help {
@@ -167,7 +169,10 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 {
 	static const struct option lo[] = { { "help", no_argument, 0, 'h' },
 		{ "json", no_argument, 0, 'J' },
-		{ "creds", required_argument, 0, 'C' }, { 0, 0, 0, 0 } };
+		{ "creds", required_argument, 0, 'C' },
+		{ "ca", required_argument, 0, 'A' },
+		{ "cert", required_argument, 0, 'E' },
+		{ "key", required_argument, 0, 'K' }, { 0, 0, 0, 0 } };
 	int                        ch;
 
 	memset(o, 0, sizeof(*o));
@@ -211,6 +216,15 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 			break;
 		case 'C':
 			xz_cli_set_creds(optarg);
+			break;
+		case 'A':
+			xz_cli_set_tls(optarg, NULL, NULL);
+			break;
+		case 'E':
+			xz_cli_set_tls(NULL, optarg, NULL);
+			break;
+		case 'K':
+			xz_cli_set_tls(NULL, NULL, optarg);
 			break;
 		case 'h':
 			print_help(cmd, stdout);

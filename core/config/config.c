@@ -803,11 +803,12 @@ parse_door(ld *l, const config_setting_t *s, const char *what, int control,
     xz_door_cfg *door)
 {
 	static const char *const keys[] = { "url", "insecure", "tls", NULL };
-	static const char *const tls_keys[] = { "ca", "cert", "key", NULL };
-	const config_setting_t  *at = s, *tls = NULL;
-	const char              *url;
-	char                     pfx[96];
-	int                      nerr = l->nerr;
+	static const char *const tls_keys[]
+	    = { "ca", "cert", "key", "crl", NULL };
+	const config_setting_t *at = s, *tls = NULL;
+	const char             *url;
+	char                    pfx[96];
+	int                     nerr = l->nerr;
 
 	door->file = file_of(s);
 	door->line = (int) config_setting_source_line(s);
@@ -841,6 +842,7 @@ parse_door(ld *l, const config_setting_t *s, const char *what, int control,
 			tls_file(l, tls, tpfx, "ca", &door->tls_ca);
 			tls_file(l, tls, tpfx, "cert", &door->tls_cert);
 			tls_file(l, tls, tpfx, "key", &door->tls_key);
+			tls_file(l, tls, tpfx, "crl", &door->tls_crl);
 		}
 	} else {
 		err(l, s, "%s must be a URL string or a group, got %s", what,
@@ -907,6 +909,7 @@ door_free(xz_door_cfg *door)
 	free(door->tls_ca);
 	free(door->tls_cert);
 	free(door->tls_key);
+	free(door->tls_crl);
 	memset(door, 0, sizeof(*door));
 }
 

@@ -84,7 +84,8 @@
  *
  * Doors: node.control and each bus.listen entry is a URL string or a group
  *   { url = "tls+tcp://0.0.0.0:7443";
- *     tls = { ca = "ca.pem"; cert = "node.pem"; key = "node.key"; }; }
+ *     tls = { ca = "ca.pem"; cert = "node.pem"; key = "node.key";
+ *             crl = "crl.pem"; }; }       # crl optional
  *   { url = "tcp://127.0.0.1:7000"; insecure = true; }
  * (bus.listen is then a list, `( ... )`: a libconfig array holds only
  * scalars). A door anyone on the network can use without a credential is
@@ -204,6 +205,7 @@ typedef struct xz_door_cfg {
 	char       *tls_ca; /* absolute PEM paths, NULL when absent; */
 	char       *tls_cert; /* with tls_ca, clients must present a */
 	char       *tls_key; /* certificate it signed */
+	char       *tls_crl; /* revoked client certificates (PEM) */
 	const char *file; /* declaring file (owned by cfg) */
 	int         line;
 } xz_door_cfg;

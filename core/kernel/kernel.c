@@ -408,6 +408,7 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		ls[i].tls_ca            = door->tls_ca;
 		ls[i].tls_cert          = door->tls_cert;
 		ls[i].tls_key           = door->tls_key;
+		ls[i].tls_crl           = door->tls_crl;
 	}
 	xz_link_cfg lc = {
 		.node_name      = k->cfg->node_name,

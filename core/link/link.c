@@ -39,6 +39,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/topic.h"
+#include "wire/certproof.h"
 #include "wire/envelope.h"
 
 #define LINK_WINDOW 2
@@ -102,7 +103,10 @@ struct xz_peer {
 	atomic_uint_fast64_t close_at_us;
 	/* Permissions of who: decisions cached per topic. pub_cache is the
 	 * worker's; rx_cache (what may be delivered) is used under mu. */
-	bool            unrestricted; /* may do everything: no checks */
+	bool unrestricted; /* may do everything: no checks */
+	/* The nonce this connection was given for a certificate-bound
+	 * HELLO (certproof.h), "" when none is pending; the worker's. */
+	char            nonce[XZ_CERTPROOF_NONCE_HEX + 1];
 	xz_authz_cache  pub_cache, rx_cache;
 	atomic_bool     rxw_done;
 	struct xz_peer *next;
@@ -114,6 +118,10 @@ enum { T_IPC = 1, T_INPROC, T_TLS, T_TCP };
 struct door_kind {
 	uint32_t listener; /* nng_listener_id */
 	int      transport; /* T_* */
+	/* tls+tcp: the CA client certificates must chain to, and the CRL
+	 * (owned copies, NULL when not set). A certificate-bound HELLO
+	 * (certproof.h) is checked against them. */
+	char *ca, *crl;
 };
 
 struct xz_link {
@@ -404,16 +412,24 @@ peer_set_who(xz_link *l, struct xz_peer *peer, xz_principal *who)
 	}
 }
 
-/* The door pipe came through: T_*, or 0 when unknown. */
-static int
-pipe_transport(xz_link *l, nng_pipe pipe)
+/* The door pipe came through, or NULL when unknown. */
+static const struct door_kind *
+pipe_door(xz_link *l, nng_pipe pipe)
 {
 	uint32_t id = (uint32_t) nng_listener_id(nng_pipe_listener(pipe));
 
 	for (size_t i = 0; i < l->ndoors; i++)
 		if (l->doors[i].listener == id)
-			return l->doors[i].transport;
-	return 0;
+			return &l->doors[i];
+	return NULL;
+}
+
+/* The door pipe came through: T_*, or 0 when unknown. */
+static int
+pipe_transport(xz_link *l, nng_pipe pipe)
+{
+	const struct door_kind *dk = pipe_door(l, pipe);
+	return dk != NULL ? dk->transport : 0;
 }
 
 /* What the connection of pipe itself proves (link.h, xz_link_auth):
@@ -477,8 +493,10 @@ pipe_auth(xz_link *l, nng_pipe pipe, int *transport, xz_principal **who,
 		return;
 	case T_TLS:
 		snprintf(why, whylen,
-		    "a verified client certificate alone names no principal "
-		    "on this node: send a session token");
+		    "the TLS handshake does not tell the node which "
+		    "certificate was used: prove it in the HELLO (v2, the "
+		    "client library does it given a certificate and key) or "
+		    "send a session token");
 		return;
 	default:
 		snprintf(why, whylen,
@@ -837,6 +855,165 @@ peer_auth_token(
 		peer_unauthenticated(l, peer, e, "xz.hello");
 }
 
+/* A login-style audit record of the link (audit.sys.login): who (a CN,
+ * or what the connection is called), outcome "ok" or "unauthenticated",
+ * reason, auth (how: "cert sha256:.."). */
+static void
+link_audit_login(xz_link *l, const struct xz_peer *peer, const char *who,
+    const xz_principal *p, const char *outcome, const char *reason,
+    const char *auth)
+{
+	const xz_link_auth *a = l->cfg.auth;
+	json_t             *o = json_pack(
+	                "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "who",
+            p ? p->pub.user : who, "role",
+            p && p->pub.roles[0] ? p->pub.roles[0] : "", "agency",
+            p ? p->pub.agency : "", "action", "LOGIN", "subject_type",
+	                "connection", "subject_id", peer->name, "purpose",
+	                "authentication", "service", "kernel", "outcome", outcome,
+	                "method", "certificate", "reason", reason ? reason : "", "auth",
+            auth ? auth : "", "time",
+	                (json_int_t) (a->now_ms ? a->now_ms(a->now_ud) : 0));
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s != NULL)
+		xz_bus_publish(l->bus, l->cfg.node_name, "audit.sys.login", 15,
+		    s, strlen(s), XZ_CT_JSON, NULL);
+	free(s);
+	json_decref(o);
+}
+
+/* xz.hello.challenge (certproof.h): a fresh nonce for this connection's
+ * certificate-bound HELLO, answered by the link itself (never routed),
+ * before the connection has a principal. Only a door that checks client
+ * certificates against a CA gives one. */
+static void
+peer_challenge(xz_link *l, struct xz_peer *peer, const xz_env *e)
+{
+	const struct door_kind *dk = pipe_door(l, peer->pipe);
+	char                    text[200];
+
+	if (l->cfg.auth == NULL || dk == NULL || dk->transport != T_TLS
+	    || dk->ca == NULL) {
+		snprintf(text, sizeof(text),
+		    "unauthenticated: this door checks no client "
+		    "certificates (a tls+tcp:// listener with tls.ca does)");
+		peer_reply_error(l, peer, e->id, XZ_CERTPROOF_TOPIC,
+		    strlen(XZ_CERTPROOF_TOPIC), XZ_REPLY_UNAUTHENTICATED,
+		    text);
+		return;
+	}
+	if (xz_certproof_nonce(peer->nonce) != 0) {
+		peer->nonce[0] = '\0';
+		peer_reply_error(l, peer, e->id, XZ_CERTPROOF_TOPIC,
+		    strlen(XZ_CERTPROOF_TOPIC), "internal",
+		    "no randomness for a nonce");
+		return;
+	}
+	snprintf(text, sizeof(text), "{\"v\":%d,\"nonce\":\"%s\"}",
+	    XZ_CERTPROOF_VERSION, peer->nonce);
+	xz_kmsg *m = xz_bus_msg(l->bus, XZ_KIND_REPLY, XZ_CERTPROOF_TOPIC,
+	    strlen(XZ_CERTPROOF_TOPIC), l->cfg.node_name, text, strlen(text));
+	if (m == NULL)
+		return;
+	memcpy(m->pub.corr, e->id, 16);
+	m->pub.content_type = XZ_CT_JSON;
+	peer_deliver(&peer->target, m, false, xz_mono_us() + 1000000u);
+	xz_kmsg_unref(m);
+}
+
+/* A HELLO that proves a certificate (v2, certproof.h): checked against
+ * the door's CA and CRL and this connection's nonce; its CN, through
+ * auth.certs, names who acts on this connection from now on. Anything
+ * wrong refuses the connection (unauthenticated, the reason, an
+ * audit.sys.login record, the counter). */
+static void
+peer_auth_cert(xz_link *l, struct xz_peer *peer, const xz_env *e, json_t *o)
+{
+	const xz_link_auth     *a  = l->cfg.auth;
+	const struct door_kind *dk = pipe_door(l, peer->pipe);
+	const char     *cert  = json_string_value(json_object_get(o, "cert"));
+	const char     *nonce = json_string_value(json_object_get(o, "nonce"));
+	const char     *sig   = json_string_value(json_object_get(o, "sig"));
+	json_t         *v     = json_object_get(o, "v");
+	char            why[300] = "", auth[80] = "";
+	xz_certproof_id id;
+	xz_principal   *who = NULL;
+
+	memset(&id, 0, sizeof(id));
+	if (dk == NULL || dk->transport != T_TLS || dk->ca == NULL)
+		snprintf(why, sizeof(why),
+		    "a certificate is proven only on a tls+tcp:// door with "
+		    "tls.ca");
+	else if (!json_is_integer(v)
+	    || json_integer_value(v) != XZ_CERTPROOF_VERSION)
+		snprintf(why, sizeof(why),
+		    "the certificate HELLO must say \"v\":%d",
+		    XZ_CERTPROOF_VERSION);
+	else if (peer->nonce[0] == '\0')
+		snprintf(why, sizeof(why),
+		    "no nonce was asked for on this connection (%s first)",
+		    XZ_CERTPROOF_TOPIC);
+	else if (nonce == NULL || strcmp(nonce, peer->nonce) != 0)
+		snprintf(why, sizeof(why),
+		    "the HELLO's nonce is not the one this node gave this "
+		    "connection (a replayed HELLO?)");
+	else if (xz_certproof_verify(
+	             dk->ca, dk->crl, cert, nonce, sig, &id, why, sizeof(why))
+	    == 0) {
+		snprintf(auth, sizeof(auth), "cert sha256:%s", id.sha256);
+		for (size_t i = 0; i < a->nids; i++)
+			if (a->ids[i].kind == XZ_LINK_ID_CN
+			    && a->ids[i].cn != NULL
+			    && strcmp(a->ids[i].cn, id.cn) == 0) {
+				who = xz_principal_with_auth(
+				    a->ids[i].who, auth, 0);
+				break;
+			}
+		if (who == NULL)
+			snprintf(why, sizeof(why),
+			    "certificate '%s' (sha256:%.16s..) is valid but "
+			    "names no principal of this node (no auth.certs "
+			    "entry for cn '%s')",
+			    id.cn, id.sha256, id.cn);
+	}
+	/* A nonce serves one HELLO. */
+	peer->nonce[0] = '\0';
+	if (auth[0] == '\0' && id.sha256[0] != '\0')
+		snprintf(auth, sizeof(auth), "cert sha256:%s", id.sha256);
+	pthread_mutex_lock(&peer->mu);
+	xz_principal *old = peer->who;
+	peer_set_who(l, peer, who);
+	if (who == NULL)
+		snprintf(peer->why, sizeof(peer->why), "%s", why);
+	pthread_mutex_unlock(&peer->mu);
+	xz_principal_unref(old);
+	if (who == NULL) {
+		link_audit_login(l, peer, id.cn[0] ? id.cn : peer->name, NULL,
+		    "unauthenticated", why, auth);
+		peer_unauthenticated(l, peer, e, "xz.hello");
+		return;
+	}
+	xz_log(XZ_LOG_INFO, "link", "%s is %s (%s)", peer->name, who->pub.user,
+	    auth);
+	link_audit_login(l, peer, id.cn, who, "ok", "", auth);
+	/* The client waits for this verdict (a refusal is the error reply
+	 * of peer_unauthenticated). */
+	json_t  *ok  = json_pack("{s:i,s:s,s:s}", "v", XZ_CERTPROOF_VERSION,
+	      "user", who->pub.user, "auth", auth);
+	char    *txt = ok ? json_dumps(ok, JSON_COMPACT) : NULL;
+	xz_kmsg *m   = txt ? xz_bus_msg(l->bus, XZ_KIND_REPLY, "xz.hello", 8,
+	                   l->cfg.node_name, txt, strlen(txt))
+	                   : NULL;
+	if (m != NULL) {
+		memcpy(m->pub.corr, e->id, 16);
+		m->pub.content_type = XZ_CT_JSON;
+		peer_deliver(&peer->target, m, false, xz_mono_us() + 1000000u);
+		xz_kmsg_unref(m);
+	}
+	free(txt);
+	json_decref(ok);
+}
+
 static void
 handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 {
@@ -848,6 +1025,11 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 	topic[e->topic_len] = '\0';
 	if (peer->refused)
 		return;
+	if (e->kind == XZ_KIND_REQUEST
+	    && strcmp(topic, XZ_CERTPROOF_TOPIC) == 0) {
+		peer_challenge(l, peer, e);
+		return;
+	}
 	/* A connection that proves nobody may still ask to log in: that is
 	 * how a person on a door without credentials gets a token (then
 	 * presented in the HELLO of the next connection). */
@@ -959,9 +1141,13 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 					*p = '_';
 			pthread_mutex_unlock(&peer->mu);
 		}
+		/* A token wins over a certificate. */
 		if (tk != NULL && l->cfg.auth != NULL)
 			peer_auth_token(l, peer, e,
 			    json_is_string(tk) ? json_string_value(tk) : NULL);
+		else if (json_object_get(o, "cert") != NULL
+		    && l->cfg.auth != NULL)
+			peer_auth_cert(l, peer, e, o);
 		json_decref(o);
 		break;
 	}
@@ -1255,6 +1441,8 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
 	 * listening read this table. */
 	struct door_kind *dk = &l->doors[l->ndoors];
 	dk->listener         = (uint32_t) nng_listener_id(lst);
+	dk->ca               = ls->tls_ca ? strdup(ls->tls_ca) : NULL;
+	dk->crl              = ls->tls_crl ? strdup(ls->tls_crl) : NULL;
 	dk->transport        = strncmp(url, "ipc://", 6) == 0 ? T_IPC
 	           : strncmp(url, "inproc://", 9) == 0        ? T_INPROC
 	           : strncmp(url, "tls+tcp://", 10) == 0      ? T_TLS
@@ -1351,6 +1539,10 @@ xz_link_stop(xz_link *l)
 	reap(l, true);
 	creds_reap(l, true);
 	pthread_mutex_destroy(&l->mu);
+	for (size_t i = 0; l->doors != NULL && i < l->ndoors; i++) {
+		free(l->doors[i].ca);
+		free(l->doors[i].crl);
+	}
 	free(l->doors);
 	free(l);
 }

@@ -19,13 +19,16 @@ typedef struct xz_link xz_link;
 
 /* A bus listener. For tls+tcp://, cert and key are the node's PEM files;
  * with ca, a client must present a certificate signed by it
- * (NNG_TLS_AUTH_MODE_REQUIRED), without ca none is asked for. Paths NULL
- * when not given. */
+ * (NNG_TLS_AUTH_MODE_REQUIRED), without ca none is asked for. crl (PEM)
+ * lists revoked certificates: read at every certificate-bound HELLO, so a
+ * revocation applies to the next connection without a restart. Paths
+ * NULL when not given. */
 typedef struct xz_link_listen {
 	const char *url;
 	const char *tls_ca;
 	const char *tls_cert;
 	const char *tls_key;
+	const char *tls_crl;
 } xz_link_listen;
 
 /*
@@ -37,8 +40,15 @@ typedef struct xz_link_listen {
  *   - inproc: the node's own process: admin;
  *   - a session token in the HELLO ({"name":..,"token":".."}) wins over
  *     both, through verifier (wire/principal.h);
- *   - tls+tcp and tcp: a token (the TLS layer proves the certificate was
- *     signed by the door's CA; the certificate alone names nobody yet).
+ *   - tls+tcp with a CA: a certificate-bound HELLO (wire/certproof.h):
+ *     the client asks for a nonce (xz.hello.challenge, answered by the
+ *     link), then sends its certificate and a signature over the nonce;
+ *     the certificate must chain to the door's CA, be unexpired and not
+ *     in its CRL; its CN is looked up in ids[] (XZ_LINK_ID_CN), and the
+ *     principal's auth says "cert sha256:<fingerprint>". nng 1.5.2 does
+ *     not show which certificate the TLS handshake verified, so the
+ *     HELLO's proof, not the handshake, names the principal;
+ *   - tcp (and tls+tcp): a token.
  * A principal that expires (expires_ms, kernel clock) ends the
  * connection at its next envelope.
  */

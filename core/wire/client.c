@@ -1,5 +1,7 @@
 #include "wire/client.h"
 
+#include "wire/certproof.h"
+
 #include <nng/protocol/pair1/pair.h>
 #include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
@@ -143,6 +145,119 @@ dial_retryable(int rc)
 	    || rc == NNG_ECONNRESET || rc == NNG_ECONNSHUT;
 }
 
+/* The value of "key":"..." in a flat JSON text without escapes (the
+ * node's challenge reply) into out; false when absent or too long. */
+static bool
+json_str(const uint8_t *p, size_t n, const char *key, char *out, size_t len)
+{
+	char        pat[32];
+	int         pl = snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	const char *s  = memmem(p, n, pat, (size_t) pl), *e;
+
+	if (s == NULL)
+		return false;
+	s += pl;
+	e = memchr(s, '"', n - (size_t) (s - (const char *) p));
+	if (e == NULL || (size_t) (e - s) >= len)
+		return false;
+	memcpy(out, s, (size_t) (e - s));
+	out[e - s] = '\0';
+	return true;
+}
+
+/*
+ * The certificate-bound HELLO (certproof.h): ask the node for a nonce,
+ * sign it with the key of tls->cert_file, and make *out (malloc'ed, the
+ * caller frees) the HELLO hello[0..len) with the proof added. 0, or
+ * NNG_EPEERAUTH (the node gave no nonce: it refused, or predates v2),
+ * NNG_ECRYPTO (the certificate or key cannot be used), or a link error.
+ */
+static int
+cert_hello(xz_client *c, const xz_client_tls *tls, const char *hello,
+    size_t len, int timeout_ms, char **out, char *why, size_t whylen)
+{
+	static const char ask[] = "{\"v\":2}";
+	xz_env            r;
+	char              nonce[XZ_CERTPROOF_NONCE_HEX + 1];
+	char             *cert = NULL, *sig = NULL;
+	int               rc;
+
+	*out = NULL;
+	if (len < 2 || hello[len - 1] != '}')
+		return NNG_EINVAL;
+	rc = xz_client_request(c, XZ_CERTPROOF_TOPIC, ask, sizeof(ask) - 1,
+	    timeout_ms > 0 ? timeout_ms : 5000, &r, NULL, NULL);
+	if (rc != 0) {
+		snprintf(
+		    why, whylen, "no answer to the certificate challenge");
+		return rc;
+	}
+	if ((r.flags & XZ_MSG_ERROR) != 0) {
+		/* The node's error text says why. */
+		if (!json_str(
+		        r.payload, r.payload_len, "message", why, whylen))
+			snprintf(why, whylen,
+			    "the node refused the certificate challenge");
+		return NNG_EPEERAUTH;
+	}
+	if (!json_str(
+	        r.payload, r.payload_len, "nonce", nonce, sizeof(nonce))) {
+		snprintf(why, whylen, "the node sent no nonce");
+		return NNG_EPEERAUTH;
+	}
+	if (xz_certproof_sign(
+	        tls->cert_file, tls->key_file, nonce, &cert, &sig, why, whylen)
+	    != 0)
+		return NNG_ECRYPTO;
+	size_t n = len + strlen(cert) + strlen(sig) + 128;
+	if ((*out = malloc(n)) != NULL)
+		snprintf(*out, n,
+		    "%.*s%s\"v\":%d,\"nonce\":\"%s\",\"cert\":\"%s\","
+		    "\"sig\":\"%s\"}",
+		    (int) (len - 1), hello, len > 2 ? "," : "",
+		    XZ_CERTPROOF_VERSION, nonce, cert, sig);
+	free(cert);
+	free(sig);
+	return *out != NULL ? 0 : NNG_ENOMEM;
+}
+
+/* Wait for the node's answer to the certificate HELLO whose id is id:
+ * 0 when it took the certificate, NNG_EPEERAUTH with why when it did
+ * not, or a link error. */
+static int
+hello_verdict(
+    xz_client *c, const uint8_t id[16], int timeout_ms, char *why, size_t len)
+{
+	uint64_t end = xz_client_now_us()
+	    + (uint64_t) (timeout_ms > 0 ? timeout_ms : 5000) * 1000u;
+	xz_env r;
+	int    rc;
+
+	for (;;) {
+		uint64_t now = xz_client_now_us();
+		if (now >= end) {
+			snprintf(
+			    why, len, "no answer to the certificate HELLO");
+			return NNG_ETIMEDOUT;
+		}
+		if ((rc = xz_client_next(
+		         c, &r, (int) ((end - now) / 1000u) + 1))
+		    != 0) {
+			snprintf(why, len,
+			    "the node closed the connection after the "
+			    "certificate HELLO");
+			return rc == NNG_ETIMEDOUT ? rc : NNG_EPEERAUTH;
+		}
+		if (r.kind != XZ_KIND_REPLY || memcmp(r.corr, id, 16) != 0)
+			continue;
+		if ((r.flags & XZ_MSG_ERROR) == 0)
+			return 0;
+		if (!json_str(r.payload, r.payload_len, "message", why, len))
+			snprintf(why, len, "the node refused the certificate");
+		return NNG_EPEERAUTH;
+	}
+}
+
 int
 xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
     const char *hello, size_t hello_len, int timeout_ms)
@@ -155,8 +270,20 @@ xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
 	c->credit      = XZ_LINK_CREDIT_INITIAL;
 	if (getrandom(&c->prefix, sizeof(c->prefix), 0) != sizeof(c->prefix))
 		c->prefix = (uint64_t) getpid() << 20 ^ xz_client_now_us();
+	/* A certificate and a key that do not belong together fail here,
+	 * saying so, rather than as a TLS handshake nobody can explain. */
+	if (tls != NULL && tls->cert_file != NULL) {
+		char *cb = NULL, *sb = NULL;
+		rc = xz_certproof_sign(tls->cert_file, tls->key_file, "check",
+		    &cb, &sb, c->why, sizeof(c->why));
+		free(cb);
+		free(sb);
+		if (rc != 0)
+			return NNG_ECRYPTO;
+	}
 	if (tls != NULL && (rc = tls_config(tls, &tc)) != 0)
 		return rc;
+	c->tls = tls != NULL;
 	if ((rc = nng_pair1_open(&c->sock)) != 0) {
 		if (tc != NULL)
 			nng_tls_config_free(tc);
@@ -180,6 +307,22 @@ xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
 		nng_close(c->sock);
 		return rc;
 	}
+	/* A certificate and no token: prove the certificate in the HELLO
+	 * (certproof.h), which then names who this client is. */
+	char *proved = NULL;
+	if (tls != NULL && tls->cert_file != NULL
+	    && memmem(hello, hello_len, "\"token\"", 7) == NULL) {
+		char why[sizeof(c->why)] = "";
+		if ((rc = cert_hello(c, tls, hello, hello_len, timeout_ms,
+		         &proved, why, sizeof(why)))
+		    != 0) {
+			xz_client_close(c);
+			snprintf(c->why, sizeof(c->why), "%s", why);
+			return rc;
+		}
+		hello     = proved;
+		hello_len = strlen(proved);
+	}
 	xz_env e = { .kind   = XZ_KIND_HELLO,
 		.topic       = "xz.hello",
 		.topic_len   = 8,
@@ -188,6 +331,16 @@ xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
 	xz_client_id(c, e.id);
 	if ((rc = xz_client_put(c, &e)) == 0)
 		rc = xz_client_flush(c);
+	free(proved);
+	/* The node answers a certificate HELLO: the principal, or why not. */
+	if (rc == 0 && proved != NULL) {
+		char why[sizeof(c->why)] = "";
+		if ((rc = hello_verdict(c, e.id, timeout_ms, why, sizeof(why)))
+		    != 0) {
+			xz_client_close(c);
+			snprintf(c->why, sizeof(c->why), "%s", why);
+		}
+	}
 	return rc;
 }
 
@@ -214,6 +367,17 @@ xz_client_close(xz_client *c)
 	 * (nng issues #1236, #1543). */
 	for (nng_msg *m; nng_recvmsg(c->sock, &m, NNG_FLAG_NONBLOCK) == 0;)
 		nng_msg_free(m);
+	/* Over TLS a send (the last CREDIT) may still be on its way out
+	 * when the socket closes, and nng 1.5.2's TLS close can then wait
+	 * for good: give it a moment, taking whatever arrives meanwhile. */
+	if (c->tls) {
+		nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, 10);
+		for (int i = 0; i < 5; i++) {
+			nng_msg *m;
+			if (nng_recvmsg(c->sock, &m, 0) == 0)
+				nng_msg_free(m);
+		}
+	}
 	while (c->held_count > 0) {
 		nng_msg_free(c->held[c->held_head]);
 		c->held_head = (c->held_head + 1) % c->held_cap;

@@ -14,6 +14,7 @@
 
 #include <nng/nng.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,10 @@ typedef struct xz_client {
 	nng_msg  **held; /* owned FIFO of batches read while waiting for
 	                    credit, already acknowledged */
 	size_t held_head, held_count, held_cap;
+	/* Why xz_client_dial failed, when it knows more than its error
+	 * code (the certificate HELLO: the node's or libcrypto's reason). */
+	char why[256];
+	bool tls; /* dialed tls+tcp:// */
 } xz_client;
 
 /* Dial url and say hello as `name`. 0 or an nng error (dial waits up to
@@ -53,6 +58,10 @@ typedef struct xz_client_tls {
  * dial is retried while nothing accepts it yet (refused, no ipc socket)
  * until timeout_ms; other failures return at once. 0 or an nng error
  * (NNG_EPEERAUTH, NNG_ECRYPTO: TLS; NNG_ENOENT: a TLS file is missing).
+ * With tls->cert_file and no "token" in hello, the HELLO proves the
+ * certificate (wire/certproof.h): a nonce is asked of the node first, and
+ * a refusal of it or a key that cannot sign fails the dial with
+ * NNG_EPEERAUTH or NNG_ECRYPTO and c->why saying why.
  */
 int  xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
      const char *hello, size_t hello_len, int timeout_ms);

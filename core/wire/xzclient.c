@@ -660,8 +660,15 @@ xzc_open(xzc_client **out, const char *url, const xzc_options *opts, char *err,
 	rc = xz_client_dial(&c->link, url, is_tls ? &tls : NULL, hello,
 	    (size_t) n, tmo > 0 ? tmo : 1000);
 	if (rc != 0) {
-		int e = link_err(rc);
+		int  e = link_err(rc);
+		char why[sizeof(c->link.why)];
+		memcpy(why, c->link.why, sizeof(why));
 		free(c);
+		if (why[0] != '\0')
+			return open_fail(err, errlen, e,
+			    "the node at %s did not accept the certificate "
+			    "%s: %s",
+			    url, tls.cert_file, why);
 		if (e == XZ_EPERM)
 			return open_fail(err, errlen, e,
 			    "TLS with the node at %s failed: %s", url,

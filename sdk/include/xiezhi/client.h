@@ -89,7 +89,10 @@ typedef struct xzc_options {
 	 * ca_file (PEM) is required: the node's certificate must chain to
 	 * it and carry server_name (default: the URL's host). cert_file and
 	 * key_file (PEM; the key may be in cert_file, then key_file is NULL)
-	 * are this client's certificate, for a node that asks for one. */
+	 * are this client's certificate, for a node that asks for one;
+	 * without a token, xzc_open proves it in the HELLO by signing a
+	 * nonce the node sends, and the node acts for the principal its CN
+	 * names. */
 	const char *tls_ca_file;
 	const char *tls_cert_file;
 	const char *tls_key_file;
