@@ -266,7 +266,7 @@ typedef struct xz_isolate {
 	pthread_cond_t  cv;
 	/* under mu */
 	int        state;
-	bool       stop, ready_once, restart_now;
+	bool       stop, ready_once, restart_now, planned;
 	int        first_rc;
 	uint64_t   gen;
 	int        fd;
@@ -890,12 +890,17 @@ child_down(xz_isolate *iso, const char *why, bool kill_first)
 
 	pthread_mutex_lock(&iso->mu);
 	iso->unavailable += nreq;
-	/* A child that served a while starts the backoff over. */
-	if (up_us >= (uint64_t) iso->k->cfg->restart_backoff_max_ms * 1000u)
+	/* A child that served a while starts the backoff over; a restart
+	 * asked for (reload) is no failure. */
+	if (up_us >= (uint64_t) iso->k->cfg->restart_backoff_max_ms * 1000u
+	    || iso->planned)
 		iso->failures = 0;
-	iso->failures++;
-	backoff = iso->k->cfg->restart_backoff_ms;
-	for (uint32_t i = 1; i < iso->failures
+	if (!iso->planned)
+		iso->failures++;
+	bool planned = iso->planned;
+	iso->planned = false;
+	backoff      = iso->k->cfg->restart_backoff_ms;
+	for (uint32_t i = 1; !planned && i < iso->failures
 	     && backoff < iso->k->cfg->restart_backoff_max_ms;
 	     i++)
 		backoff *= 2;
@@ -911,6 +916,12 @@ child_down(xz_isolate *iso, const char *why, bool kill_first)
 	if (stopping && why == NULL)
 		xz_log(XZ_LOG_INFO, iso->p->name, "isolated: child pid %ld %s",
 		    (long) pid, how);
+	else if (planned)
+		xz_log(XZ_LOG_INFO, iso->p->name,
+		    "isolated: child pid %ld %s (%s); %zu request(s) in "
+		    "flight answered unavailable; restart in %llu ms",
+		    (long) pid, why ? why : "restarted", how, nreq,
+		    (unsigned long long) backoff);
 	else
 		xz_log(XZ_LOG_WARN, iso->p->name,
 		    "isolated: child pid %ld: %s%s%s%s; %zu request(s) in "
@@ -1352,6 +1363,7 @@ xz_isolate_restart(xz_plugin *p, const char *why)
 	pthread_mutex_lock(&iso->mu);
 	snprintf(iso->restart_why, sizeof(iso->restart_why), "%s", why);
 	iso->restart_now = true;
+	iso->planned     = true;
 	pthread_mutex_unlock(&iso->mu);
 	iso_wake(iso);
 	return XZ_OK;
