@@ -1452,9 +1452,21 @@ static void *
 watch_run(void *arg)
 {
 	struct xz_watch *w     = arg;
-	uint32_t         every = w->k->cfg->handler_timeout_ms / 4 > 1000
-	            ? 1000
-	            : w->k->cfg->handler_timeout_ms / 4 + 1;
+	uint32_t         every = 1000;
+
+	/* A quarter of the shortest limit, 10 ms to 1 s. */
+	for (size_t i = 0; i < w->k->nplugins; i++) {
+		const xz_plugin_cfg *pc    = w->k->plugins[i]->pc;
+		uint32_t             limit = pc && pc->handler_timeout_ms
+		                ? pc->handler_timeout_ms
+		                : w->k->cfg->handler_timeout_ms;
+		if (limit / 4 < every)
+			every = limit / 4;
+	}
+	if (w->k->cfg->handler_timeout_ms / 4 < every)
+		every = w->k->cfg->handler_timeout_ms / 4;
+	if (every < 10)
+		every = 10;
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
