@@ -258,6 +258,7 @@ typedef struct xz_isolate {
 	bool           thr_started;
 	int            wake[2];
 	char           exe[PATH_MAX];
+	char           cfgpath[PATH_MAX]; /* absolute: the child's cwd may differ */
 
 	uint32_t timeout_ms, start_ms, window;
 	uint64_t memory_limit_kib; /* 0: none */
@@ -755,7 +756,7 @@ spawn(xz_isolate *iso, char *why, size_t whylen)
 	snprintf(fdarg, sizeof(fdarg), "%d", 3);
 	snprintf(nowarg, sizeof(nowarg), "%llu",
 	    (unsigned long long) xz_clock_now_us(&iso->k->clock));
-	char *argv[] = { iso->exe, "plugin-host", iso->k->cfg->path,
+	char *argv[] = { iso->exe, "plugin-host", iso->cfgpath,
 		iso->p->name, fdarg, nowarg, NULL };
 	pid          = fork();
 	if (pid < 0) {
@@ -1238,6 +1239,8 @@ iso_new(xz_plugin *p)
 		return NULL;
 	}
 	iso->exe[n] = '\0';
+	if (realpath(c->path, iso->cfgpath) == NULL)
+		snprintf(iso->cfgpath, sizeof(iso->cfgpath), "%s", c->path);
 	pthread_mutex_init(&iso->mu, NULL);
 	pthread_cond_init(&iso->cv, NULL);
 	return iso;
