@@ -788,16 +788,21 @@ spawn(xz_isolate *iso, char *why, size_t whylen)
 	return 0;
 }
 
-/* Wait for the child to end (killing it if it does not within ~300 ms)
- * and say how it ended. */
+/* Wait for the child to end (killed first, or given 5 s to exit before
+ * it is) and say how it ended. */
 static void
 reap(pid_t pid, bool kill_first, char *how, size_t howlen)
 {
 	int st = 0;
 
-	if (kill_first)
+	/* One that closed its link may still be exiting (a leak checker
+	 * at exit takes a while): 5 s. */
+	int tries = 1000;
+	if (kill_first) {
 		kill(pid, SIGKILL);
-	for (int i = 0; i < 60; i++) {
+		tries = 60;
+	}
+	for (int i = 0; i < tries; i++) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
 		if (w == pid)
 			goto done;

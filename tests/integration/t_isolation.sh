@@ -181,8 +181,9 @@ assert_eq "a plugin that never started has no responders" no_responders \
 	"$(boom initexit)"
 
 # --- a Lua plugin's child that dies (its runtime crashed)
-kill -SEGV "$(child_pid lsvc)"
-wait_for 10 sh -c "'$XZ_BIN' status -c '$XZ_CFG' | grep -q 'signal 11'" ||
+kill -ABRT "$(child_pid lsvc)"
+lua_died() { iso lsvc .last_exit | grep -q 'signal 6'; }
+wait_for 10 lua_died ||
 	fail "the Lua child's crash not in status"
 lua_back() { [ "$(xz call lsvc.echo '{"v":7}' 2>/dev/null | jq -r .echo)" = 7 ]; }
 wait_for 20 lua_back && pass "Lua plugin back after its exit" || fail "Lua plugin not back"
@@ -219,7 +220,11 @@ for c in $CHILDREN; do
 	if kill -0 "$c" 2>/dev/null; then fail "child $c outlived the node"; fi
 done
 pass "no child outlived the node (${CHILDREN:-none})"
-if grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer" "$XZ_T/n1.log"; then
+# the segfaulting children's own SEGV reports are expected; no other
+if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)" "$XZ_T/n1.log" |
+	grep -v "SEGV on unknown address" | grep -q .; then
 	fail "a sanitizer report in the node's log"
+else
+	pass "no sanitizer report but the expected segfaults'"
 fi
 finish
