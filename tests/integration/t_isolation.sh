@@ -28,7 +28,7 @@ return {
 }
 EOF2
 
-XZ_NODE_EXTRA='restart_backoff_ms = 100; restart_backoff_max_ms = 3000;' \
+XZ_NODE_EXTRA='restart_backoff_ms = 100; restart_backoff_max_ms = 20000;' \
 	xz_config <<EOF2
 plugins = (
   { name = "audit"; kind = "so"; },
