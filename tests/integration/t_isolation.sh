@@ -19,12 +19,29 @@ LIMIT=96
 if sanitized; then LIMIT=400; fi
 
 cat >"$XZ_T/lsvc.lua" <<'EOF2'
+local fired = 0
 return {
 	name = "lsvc", version = "1.0",
 	handlers = {
 		["lsvc.ping"] = function() return { pong = true } end,
 		["lsvc.echo"] = function(d) return { echo = d.v } end,
+		-- a request from the child and its reply, a timer, a store
+		["lsvc.relay"] = function()
+			local r, err = xz.request("aborter.ping", {}, 3000)
+			return { pid = r and r.pid, err = err }
+		end,
+		["lsvc.fired"] = function() return { n = fired } end,
+		["lsvc.put"] = function(d)
+			xz.db.exec("INSERT INTO kv VALUES (?)", d.v)
+			return { n = xz.db.query("SELECT count(*) AS n FROM kv")[1].n }
+		end,
 	},
+	init = function()
+		xz.db.exec("CREATE TABLE IF NOT EXISTS kv (v TEXT)")
+	end,
+	start = function()
+		xz.timer.every(20, function() fired = fired + 1 end)
+	end,
 }
 EOF2
 
@@ -101,6 +118,12 @@ for p in segv aborter leaker blocker garbler flooder lsvc; do
 done
 assert_eq "the Lua plugin answers from its child" 42 \
 	"$(xz call lsvc.echo '{"v":42}' | jq -r .echo)"
+assert_eq "its request through the node gets the other child's reply" \
+	"$(child_pid aborter)" "$(xz call lsvc.relay '{}' | jq -r .pid)"
+lua_timer() { [ "$(xz call lsvc.fired '{}' | jq -r .n)" -gt 2 ]; }
+wait_for 10 lua_timer && pass "the Lua child's timer fires" || fail "the Lua child's timer never fires"
+assert_eq "its store is written from the child" 1 \
+	"$(xz call lsvc.put '{"v":"a"}' | jq -r .n)"
 check "node and prison serve" serving
 
 # an alarm whose SLA clock must keep running through every fault
@@ -187,6 +210,8 @@ wait_for 10 lua_died ||
 	fail "the Lua child's crash not in status"
 lua_back() { [ "$(xz call lsvc.echo '{"v":7}' 2>/dev/null | jq -r .echo)" = 7 ]; }
 wait_for 20 lua_back && pass "Lua plugin back after its exit" || fail "Lua plugin not back"
+assert_eq "its store survived the crash" 2 \
+	"$(xz call lsvc.put '{"v":"b"}' | jq -r .n)"
 
 # --- a plugin in the node over handler_timeout_ms: reported, not killed
 xz pub slow.one '{"n":1}' >/dev/null
