@@ -23,6 +23,7 @@
 #include "cli/cli_common.h"
 #include "cli/ident_cli.h"
 #include "config/config.h"
+#include "kernel/isolate.h"
 #include "kernel/kernel.h"
 #include "lua/luahost.h"
 #include "util/topic.h"
@@ -794,6 +795,9 @@ dispatch(int argc, char **argv)
 		return xz_cli_identity(argc, argv);
 	if (strcmp(cmd, "bench-peer") == 0)
 		return xz_bench_peer_main(argc, argv);
+	if (strcmp(cmd, "plugin-host") == 0) /* an isolated plugin's child */
+		return xz_plugin_host_main(
+		    argc, argv, xz_lua_kernel_ext(), xz_cli_plugin_dir());
 	fprintf(stderr, "xiezhi: unknown command '%s'\n\n%s", cmd, usage_main);
 	return XZ_EXIT_USAGE;
 }

@@ -957,15 +957,19 @@ parse_node(ld *l)
 {
 	static const char *const keys[] = { "name", "control", "data_dir",
 		"log_level", "log_file", "log_format", "workers",
-		"plugin_path", "test_clock", NULL };
+		"plugin_path", "test_clock", "handler_timeout_ms",
+		"restart_backoff_ms", "restart_backoff_max_ms", NULL };
 	xz_config               *c      = l->c;
 	const config_setting_t  *g      = section(l, "node");
 	const config_setting_t  *at, *pp;
 	const char              *v;
 	long long                n;
 
-	c->log_level = XZ_DEFAULT_LOG_LEVEL;
-	c->workers   = XZ_DEFAULT_WORKERS;
+	c->log_level              = XZ_DEFAULT_LOG_LEVEL;
+	c->workers                = XZ_DEFAULT_WORKERS;
+	c->handler_timeout_ms     = XZ_DEFAULT_HANDLER_TIMEOUT_MS;
+	c->restart_backoff_ms     = XZ_DEFAULT_RESTART_BACKOFF_MS;
+	c->restart_backoff_max_ms = XZ_DEFAULT_RESTART_BACKOFF_MAX_MS;
 	if (g == NULL) {
 		if (config_setting_get_member(
 		        config_root_setting(&l->cfg), "node")
@@ -1044,6 +1048,23 @@ parse_node(ld *l)
 
 	if ((pp = get_strlist(l, g, "node.", "plugin_path")) != NULL)
 		copy_strlist(l, pp, 1, &c->plugin_path, &c->nplugin_path);
+
+	if (get_int(l, g, "node.", "handler_timeout_ms", 10, 3600000, &n) > 0)
+		c->handler_timeout_ms = (uint32_t) n;
+	if (get_int(l, g, "node.", "restart_backoff_ms", 1, 3600000, &n) > 0)
+		c->restart_backoff_ms = (uint32_t) n;
+	if (get_int(l, g, "node.", "restart_backoff_max_ms", 1, 86400000, &n)
+	    > 0)
+		c->restart_backoff_max_ms = (uint32_t) n;
+	if (c->restart_backoff_max_ms < c->restart_backoff_ms)
+		err(l,
+		    config_setting_get_member(g, "restart_backoff_max_ms")
+		        ? config_setting_get_member(
+		            g, "restart_backoff_max_ms")
+		        : config_setting_get_member(g, "restart_backoff_ms"),
+		    "node.restart_backoff_max_ms (%u) must not be less than "
+		    "node.restart_backoff_ms (%u)",
+		    c->restart_backoff_max_ms, c->restart_backoff_ms);
 
 	if (get_bool(l, g, "node.", "test_clock", &c->test_clock) > 0
 	    && c->test_clock)
@@ -1352,9 +1373,11 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 {
 	static const char *const plugin_keys[]
 	    = { "name", "kind", "path", "enabled", "options", "lua", "grants",
-		      "impersonate", "reserve", NULL };
+		      "impersonate", "reserve", "isolation",
+		      "handler_timeout_ms", "memory_limit_mb", NULL };
 	static const char *const script_keys[] = { "name", "path", "enabled",
-		"options", "lua", "grants", "impersonate", "reserve", NULL };
+		"options", "lua", "grants", "impersonate", "reserve",
+		"isolation", "handler_timeout_ms", "memory_limit_mb", NULL };
 	const char              *list = script ? "scripts" : "plugins";
 	const char              *what = script ? "script" : "plugin";
 	xz_config               *c    = l->c;
@@ -1441,6 +1464,34 @@ parse_entry(ld *l, const config_setting_t *e, int index, int script)
 		    script ? "" : " for a lua plugin");
 	}
 	get_bool(l, e, pfx, "enabled", &pc->enabled);
+	{
+		const config_setting_t *at_iso = NULL;
+		long long               ms;
+		if (get_str(l, e, pfx, "isolation", &v, &at_iso) > 0) {
+			if (strcmp(v, "process") == 0)
+				pc->isolation = XZ_ISOLATION_PROCESS;
+			else if (strcmp(v, "none") != 0)
+				err(l, at_iso,
+				    "%sisolation must be \"none\" or "
+				    "\"process\", got \"%s\"",
+				    pfx, v);
+		}
+		if (get_int(l, e, pfx, "handler_timeout_ms", 10, 3600000, &ms)
+		    > 0)
+			pc->handler_timeout_ms = (uint32_t) ms;
+		if (get_int(l, e, pfx, "memory_limit_mb", 0, 1048576, &ms)
+		    > 0) {
+			pc->memory_limit_mb = (uint32_t) ms;
+			if (ms > 0 && pc->isolation != XZ_ISOLATION_PROCESS)
+				err(l,
+				    config_setting_get_member(
+				        e, "memory_limit_mb"),
+				    "%smemory_limit_mb needs isolation = "
+				    "\"process\" (a plugin in the node shares "
+				    "its memory)",
+				    pfx);
+		}
+	}
 	parse_grants(l, e, pfx, pc);
 	pc->lua = c->lua; /* the node's defaults, then the entry's own */
 	if ((lg = config_setting_get_member(e, "lua")) != NULL) {

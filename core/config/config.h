@@ -15,6 +15,9 @@
  *     workers   = 2;                              # actor worker threads
  *     plugin_path = [ "/opt/xiezhi/plugins" ];    # where `so` plugins are
  *     test_clock = false;     # true: xz.sys.clock.advance is allowed
+ *     handler_timeout_ms = 10000;     # longer handlers: reported/killed
+ *     restart_backoff_ms = 200;       # isolated plugin: first restart wait
+ *     restart_backoff_max_ms = 30000; # doubled up to this
  *   };
  *   bus = {
  *     listen             = [ "ipc:///tmp/xiezhi-1-bus.sock" ];  # doors
@@ -70,6 +73,12 @@
  *                     folder must exist (check says so if it does not)
  *   node.log_format   "text"
  *   node.workers      2, 1..64
+ *   node.handler_timeout_ms      10000, 10..3600000
+ *   node.restart_backoff_ms      200, 1..3600000
+ *   node.restart_backoff_max_ms  30000, 1..86400000, >= restart_backoff_ms
+ *   plugin isolation  "none" ("process": a supervised child process)
+ *   plugin handler_timeout_ms    the node's, 10..3600000
+ *   plugin memory_limit_mb       0 (none), 0..1048576; needs isolation
  *   bus.mailbox_capacity   4096, 1..16777216
  *   bus.max_payload        1048576, 1024..1073741824
  *   bus.publish_timeout_ms 5000, 0..3600000
@@ -195,7 +204,20 @@ typedef struct xz_plugin_cfg {
 	 * plugin (nobody else may answer them). */
 	char **reserve;
 	size_t nreserve;
+	/* isolation = "process": the plugin runs in a child process the
+	 * node supervises (kernel/isolate.c); "none" (default): in the
+	 * node. handler_timeout_ms: the entry's own limit, 0: the node's. */
+	int      isolation; /* enum xz_isolation */
+	uint32_t handler_timeout_ms;
+	/* memory_limit_mb: an isolated child resident over it is
+	 * restarted; 0: no limit. */
+	uint32_t memory_limit_mb;
 } xz_plugin_cfg;
+
+enum xz_isolation {
+	XZ_ISOLATION_NONE    = 0,
+	XZ_ISOLATION_PROCESS = 1,
+};
 
 /* One door: a URL the node listens on and how it is guarded. Strings
  * owned by xz_config. */
@@ -240,7 +262,6 @@ typedef struct xz_role_cfg {
 	const char *file; /* owned by cfg */
 	int         line;
 } xz_role_cfg;
-
 
 /* auth: the identity store's settings (core/auth/identity.h). */
 typedef struct xz_identity_settings {
@@ -301,6 +322,15 @@ typedef struct xz_config {
 	 * `file` members above point into it. */
 	struct xz_config_file **files;
 	size_t                  nfiles;
+
+	/* node.handler_timeout_ms: a handler running longer is reported
+	 * (in the node) or its child is killed and restarted (isolation =
+	 * "process"); node.restart_backoff_ms / restart_backoff_max_ms: the
+	 * first wait before a restart, doubled at each failure up to the
+	 * maximum. */
+	uint32_t handler_timeout_ms;
+	uint32_t restart_backoff_ms;
+	uint32_t restart_backoff_max_ms;
 } xz_config;
 
 /* Defaults, used when a setting is absent. */
@@ -315,6 +345,9 @@ typedef struct xz_config {
 #define XZ_DEFAULT_LUA_TIME_LIMIT_MS 500u
 #define XZ_DEFAULT_LUA_MAX_FAILURES 5u
 #define XZ_DEFAULT_TOKEN_TTL_S (8u * 3600u)
+#define XZ_DEFAULT_HANDLER_TIMEOUT_MS 10000u
+#define XZ_DEFAULT_RESTART_BACKOFF_MS 200u
+#define XZ_DEFAULT_RESTART_BACKOFF_MAX_MS 30000u
 
 /*
  * Read and validate a deployment file. Returns 0 and fills *c (free with

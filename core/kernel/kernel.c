@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel/isolate.h"
 #include "kernel/kernel_priv.h"
 #include "util/errors.h"
 
@@ -361,8 +362,18 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		return rc;
 	}
 	k->started = true;
+	if (xz_watch_start(k) != XZ_OK)
+		xz_log(XZ_LOG_WARN, "kernel",
+		    "cannot start the handler watch: long handlers go "
+		    "unreported");
 	for (size_t i = 0; i < k->nplugins; i++) {
 		xz_plugin *p = k->plugins[i];
+		if (p->pc != NULL && p->pc->isolation == XZ_ISOLATION_PROCESS
+		    && !requirement_failed(k, p)) {
+			/* Its init runs in its child, at start. */
+			p->phase = XZ_PHASE_INITED;
+			continue;
+		}
 		if (requirement_failed(k, p)) {
 			xz_log(XZ_LOG_ERROR, p->name,
 			    "not started: a plugin it requires failed");
@@ -382,6 +393,19 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		xz_plugin *p = k->plugins[i];
 		if (p->phase != XZ_PHASE_INITED)
 			continue;
+		if (p->pc != NULL
+		    && p->pc->isolation == XZ_ISOLATION_PROCESS) {
+			if ((rc = xz_isolate_start(p)) != XZ_OK) {
+				xz_log(XZ_LOG_ERROR, p->name,
+				    "cannot supervise a child: %s; the plugin "
+				    "is disabled",
+				    xz_strerror(rc));
+				xz_plugin_fail(p);
+				continue;
+			}
+			p->phase = XZ_PHASE_STARTED;
+			continue;
+		}
 		if (requirement_failed(k, p)) {
 			xz_log(XZ_LOG_ERROR, p->name,
 			    "not started: a plugin it requires failed");
@@ -496,6 +520,7 @@ shutdown_node(xz_kernel *k)
 	xz_log(XZ_LOG_INFO, "kernel", "stopping: draining the bus");
 	xz_link_stop(k->link);
 	k->link = NULL;
+	xz_watch_stop(k);
 	xz_timers_pause_owned(k->timers);
 	if (xz_sched_wait_quiet(k->sched, 30000) != 0)
 		xz_log(XZ_LOG_WARN, "kernel",
@@ -505,7 +530,10 @@ shutdown_node(xz_kernel *k)
 		if (p->phase != XZ_PHASE_STARTED
 		    && p->phase != XZ_PHASE_INITED)
 			continue;
-		plugin_call(p, 2);
+		if (p->iso != NULL)
+			xz_isolate_stop(p); /* stop and fini in its child */
+		else
+			plugin_call(p, 2);
 		atomic_store(&p->phase, XZ_PHASE_STOPPED);
 		xz_sched_wait_quiet(k->sched, 10000);
 	}
@@ -517,7 +545,7 @@ shutdown_node(xz_kernel *k)
 	xz_timers_stop(k->timers);
 	for (size_t i = k->nplugins; i-- > 0;) {
 		xz_plugin *p = k->plugins[i];
-		if (p->phase != XZ_PHASE_STOPPED)
+		if (p->phase != XZ_PHASE_STOPPED || p->iso != NULL)
 			continue;
 		xz_current_actor = &p->actor;
 		p->desc->fini(p->state);
@@ -538,8 +566,10 @@ xz_kernel_free(xz_kernel *k)
 	/* The bus first: its pending requests hold timers' deadlines. */
 	xz_bus_free(k->bus);
 	xz_timers_free(k->timers);
-	for (size_t i = 0; i < k->nplugins; i++)
+	for (size_t i = 0; i < k->nplugins; i++) {
+		xz_isolate_free(k->plugins[i]);
 		xz_loader_close(k->plugins[i]);
+	}
 	xz_store_node_close(k);
 	xz_sched_free(k->sched);
 	free(k->plugins);

@@ -2,8 +2,9 @@
  * kernel_priv.h - the kernel record and the kernel layer's internal calls,
  * grouped by the file that owns them. Files of core/kernel only.
  *
- * Inside the layer calls go one way: kernel.c -> sys.c -> sys_auth.c -> host.c ->
- * store.c, loader.c -> plugin.c. Nothing below calls kernel.c.
+ * Inside the layer calls go one way: plugin_host.c -> kernel.c -> sys.c ->
+ * isolate.c -> sys_auth.c -> host.c -> store.c, loader.c -> plugin.c.
+ * Nothing below calls kernel.c.
  */
 #ifndef XZ_KERNEL_PRIV_H
 #define XZ_KERNEL_PRIV_H
@@ -47,6 +48,8 @@ struct xz_kernel {
 	atomic_uint_fast64_t denied; /* plugin grant violations */
 
 	struct xz_store_node *storenode; /* store.c: lock and manifest */
+
+	struct xz_watch *watch; /* isolate.c: the handler watch (owned) */
 
 	int         stop_pipe[2];
 	atomic_bool stopping;

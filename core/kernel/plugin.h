@@ -54,6 +54,15 @@ struct xz_plugin {
 	 * "plugin"), or the node's principal for the built-in sys actor. One
 	 * reference, released by the loader. */
 	xz_principal *who;
+
+	/* isolation = "process": the supervisor of its child (isolate.c),
+	 * owned; NULL for an instance that runs in the node. */
+	struct xz_isolate *iso;
+	/* The handler watch (isolate.c): batches handled when last seen,
+	 * since when (monotonic us), reported for this stall. */
+	uint64_t             wd_handled, wd_since_us;
+	bool                 wd_reported;
+	atomic_uint_fast64_t handler_timeouts;
 };
 
 static inline xz_plugin *

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "kernel/isolate.h"
 #include "kernel/kernel_priv.h"
 
 static const char *const phase_names[]
@@ -59,6 +60,18 @@ xz_status_json(xz_kernel *k)
 		        "backpressure_timeouts",
 		        (json_int_t) atomic_load(&p->actor.timeouts),
 		        "counters", counters));
+		/* Isolation and the handler watch (isolate.c). */
+		json_t *pl
+		    = json_array_get(plugins, json_array_size(plugins) - 1);
+		json_t *iso = xz_isolate_status(p);
+		if (pl != NULL && iso != NULL)
+			json_object_set_new(pl, "isolation", iso);
+		else
+			json_decref(iso);
+		if (pl != NULL && iso == NULL)
+			json_object_set_new(pl, "handler_timeouts",
+			    json_integer((json_int_t) atomic_load(
+			        &p->handler_timeouts)));
 	}
 	xz_bus_stats  bs;
 	xz_link_stats ls = { 0 };
@@ -360,7 +373,7 @@ static bool
 reloadable(xz_plugin *p)
 {
 	return p->phase == XZ_PHASE_STARTED && p->ext != NULL
-	    && p->ext->reload != NULL;
+	    && p->ext->reload != NULL && p->iso == NULL;
 }
 
 /* Start reloads of targets (NULL name: all). Returns the number queued,
@@ -387,6 +400,18 @@ reload_start(xz_kernel *k, xz_plugin *sys, const char *name, const xz_msg *req,
 		xz_plugin *p = k->plugins[i];
 		if (name != NULL && strcmp(p->name, name) != 0)
 			continue;
+		/* Isolated: its child restarts and opens the plugin anew. */
+		if (p->iso != NULL && p->phase == XZ_PHASE_STARTED) {
+			if (xz_isolate_restart(p, "restarted by a reload")
+			    == XZ_OK) {
+				pthread_mutex_lock(&b->mu);
+				json_array_append_new(
+				    b->done, json_string(p->name));
+				pthread_mutex_unlock(&b->mu);
+				queued++;
+			}
+			continue;
+		}
 		if (!reloadable(p)) {
 			if (name != NULL) {
 				*why = p->phase != XZ_PHASE_STARTED
