@@ -13,6 +13,7 @@
 
 #include "bus/bus.h"
 #include "kernel/plugin.h"
+#include "kernel/nodelink.h"
 #include "link/link.h"
 #include "sched/timer.h"
 #include "util/clock.h"
@@ -27,6 +28,7 @@ struct xz_kernel {
 	xz_timers           *timers; /* owned */
 	xz_bus              *bus; /* owned */
 	xz_link             *link; /* owned, while started */
+	xz_nodelink         *nodelink; /* owned; NULL: no `links` */
 
 	xz_plugin **plugins; /* owned; in start order after sort */
 	size_t      nplugins;
