@@ -1814,7 +1814,8 @@ read_token(const char *path, const char **why)
 		while (*s == ' ' || *s == '\t')
 			s++;
 		e = s + strlen(s);
-		while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+		while (
+		    e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
 			*--e = '\0';
 		if (*s == '\0' || *s == '#' || strncmp(s, "-----", 5) == 0)
 			continue;
@@ -1824,7 +1825,8 @@ read_token(const char *path, const char **why)
 			        || s[i] == '-' || s[i] == '.'))
 				break;
 		if (i < n || n < 16 || n > 256) {
-			*why = "its token must be 16..256 of A-Z a-z 0-9 _ - .";
+			*why
+			    = "its token must be 16..256 of A-Z a-z 0-9 _ - .";
 			break;
 		}
 		if ((tok = strdup(s)) == NULL)
@@ -1972,8 +1974,10 @@ parse_links(ld *l)
 	if (s == NULL)
 		return;
 	if (!config_setting_is_list(s)
-	    && !(config_setting_is_array(s) && config_setting_length(s) == 0)) {
-		err(l, s, "links must be a list ( { name = ...; }, ... ), got %s",
+	    && !(
+	        config_setting_is_array(s) && config_setting_length(s) == 0)) {
+		err(l, s,
+		    "links must be a list ( { name = ...; }, ... ), got %s",
 		    type_name(config_setting_type(s)));
 		return;
 	}
@@ -2041,9 +2045,8 @@ int
 xz_config_load(
     xz_config *c, const char *path, const char *builtin_plugin_dir, xz_diag *d)
 {
-	static const char *const sections[]
-	    = { "node", "bus", "lua", "plugins", "scripts", "auth", "links",
-		  NULL };
+	static const char *const sections[] = { "node", "bus", "lua",
+		"plugins", "scripts", "auth", "links", NULL };
 	ld l = { .c = c, .d = d, .builtin_dir = builtin_plugin_dir };
 	const config_setting_t *root;
 	struct stat             st;

@@ -239,7 +239,6 @@ typedef struct xz_role_cfg {
 	int         line;
 } xz_role_cfg;
 
-
 /*
  * One entry of `links` (docs/multi-node.md): another node this one
  * exchanges messages with. With url, this node dials it; without, the

@@ -111,8 +111,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	    || pipe2(k->stop_pipe, O_CLOEXEC) != 0
 	    || (k->sched = xz_sched_new()) == NULL
 	    || (k->timers = xz_timers_new(&k->clock)) == NULL
-	    || xz_bus_new(&k->bus, &bc, k->timers, &k->clock, &k->ids)
-	        != XZ_OK
+	    || xz_bus_new(&k->bus, &bc, k->timers, &k->clock, &k->ids) != XZ_OK
 	    || xz_nodelink_new(&k->nodelink, cfg, k->bus, &k->clock, k->authz,
 	           &k->verifier, k->who, d)
 	        != XZ_OK) {

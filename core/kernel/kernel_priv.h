@@ -2,8 +2,8 @@
  * kernel_priv.h - the kernel record and the kernel layer's internal calls,
  * grouped by the file that owns them. Files of core/kernel only.
  *
- * Inside the layer calls go one way: kernel.c -> sys.c -> sys_auth.c -> host.c ->
- * store.c, loader.c -> plugin.c. Nothing below calls kernel.c.
+ * Inside the layer calls go one way: kernel.c -> sys.c -> sys_auth.c -> host.c
+ * -> store.c, loader.c -> plugin.c. Nothing below calls kernel.c.
  */
 #ifndef XZ_KERNEL_PRIV_H
 #define XZ_KERNEL_PRIV_H

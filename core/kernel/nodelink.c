@@ -260,8 +260,8 @@ link_exports(nl_link *k, const char *topic)
 static int
 link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 {
-	nl_link    *k     = (nl_link *) t;
-	bool        reply = m->pub.kind == XZ_KIND_REPLY;
+	nl_link    *k               = (nl_link *) t;
+	bool        reply           = m->pub.kind == XZ_KIND_REPLY;
 	char        via[NL_VIA_MAX] = "";
 	const char *topic           = m->pub.topic;
 
@@ -350,7 +350,7 @@ link_resubscribe(nl_link *k)
 	pthread_mutex_lock(&k->mu);
 	want = calloc(k->nrint + 1, sizeof(*want));
 	for (size_t i = 0; want != NULL && i < k->nrint; i++) {
-		const nl_int *e = &k->rint[i];
+		const nl_int *e   = &k->rint[i];
 		bool          dup = false;
 		if (via_has(e->v, nl->cfg->node_name)
 		    || strncmp(e->p, "xz.", 3) == 0)
@@ -381,8 +381,9 @@ link_resubscribe(nl_link *k)
 		bool have = false;
 		for (size_t i = 0; i < k->nsubs; i++)
 			have = have || strcmp(k->subs[i], want[j]) == 0;
-		char **v = have ? NULL
-		                : realloc(k->subs, (k->nsubs + 1) * sizeof(*v));
+		char **v = have
+		    ? NULL
+		    : realloc(k->subs, (k->nsubs + 1) * sizeof(*v));
 		if (v == NULL)
 			continue;
 		k->subs = v;
@@ -437,8 +438,8 @@ hub_kick(xz_nodelink *nl)
 }
 
 struct adv {
-	char  **e; /* "pattern\tvia", owned */
-	size_t  n, cap;
+	char       **e; /* "pattern\tvia", owned */
+	size_t       n, cap;
 	xz_nodelink *nl;
 };
 
@@ -467,7 +468,8 @@ adv_local(void *ud, const char *pattern, const xz_actor *owner,
 {
 	struct adv *a = ud;
 	(void) owner;
-	if (peer == &a->nl->in_target || (peer != NULL && peer->ops == &link_ops)
+	if (peer == &a->nl->in_target
+	    || (peer != NULL && peer->ops == &link_ops)
 	    || strncmp(pattern, "xz.", 3) == 0)
 		return;
 	adv_add(a, pattern, a->nl->cfg->node_name);
@@ -484,7 +486,7 @@ str_cmp(const void *a, const void *b)
 static char *
 adv_build(xz_nodelink *nl, nl_link *k, struct adv *local)
 {
-	struct adv a = { .nl = nl };
+	struct adv  a    = { .nl = nl };
 	const char *self = nl->cfg->node_name;
 
 	for (size_t i = 0; i < local->n; i++) {
@@ -516,19 +518,19 @@ adv_build(xz_nodelink *nl, nl_link *k, struct adv *local)
 	for (size_t i = 0; i < a.n; i++) {
 		if (i > 0 && strcmp(a.e[i], a.e[i - 1]) == 0)
 			continue;
-		char *tab = strchr(a.e[i], '\t');
-		*tab      = '\0';
+		char *tab     = strchr(a.e[i], '\t');
+		*tab          = '\0';
 		const char *p = a.e[i], *v = tab + 1;
 		for (size_t j = 0; j < k->cfg->nimport; j++) {
 			const char *ip = k->cfg->import[j];
 			if (xz_pattern_within(p, ip)) {
-				json_array_append_new(
-				    arr, json_pack("{s:s,s:s}", "p", p, "v", v));
+				json_array_append_new(arr,
+				    json_pack("{s:s,s:s}", "p", p, "v", v));
 				break;
 			}
 			if (xz_pattern_within(ip, p))
-				json_array_append_new(
-				    arr, json_pack("{s:s,s:s}", "p", ip, "v", v));
+				json_array_append_new(arr,
+				    json_pack("{s:s,s:s}", "p", ip, "v", v));
 		}
 	}
 	for (size_t i = 0; i < a.n; i++)
@@ -570,8 +572,8 @@ send_frame(nl_link *k, json_t *hdr, const void *payload, size_t len)
 	} else {
 		xz_nodelink *nl = k->nl;
 		size_t       nt = 0;
-		xz_kmsg     *m  = xz_bus_msg(nl->bus, XZ_KIND_EVENT, k->out_topic,
-		         strlen(k->out_topic), nl->cfg->node_name, buf, n);
+		xz_kmsg *m = xz_bus_msg(nl->bus, XZ_KIND_EVENT, k->out_topic,
+		    strlen(k->out_topic), nl->cfg->node_name, buf, n);
 		if (m == NULL) {
 			free(buf);
 			return XZ_ENOMEM;
@@ -592,7 +594,7 @@ send_item(nl_link *k, nl_item *it)
 	xz_nodelink *nl = k->nl;
 	xz_msg      *m  = &it->m->pub;
 	char         hx[33];
-	json_t      *h  = NULL;
+	json_t      *h = NULL;
 
 	switch (m->kind) {
 	case XZ_KIND_EVENT:
@@ -660,7 +662,7 @@ drain(nl_link *k, bool *any)
 			return rc;
 	}
 	pthread_mutex_lock(&k->mu);
-	char *adv = k->adv_due && k->adv ? strdup(k->adv) : NULL;
+	char *adv  = k->adv_due && k->adv ? strdup(k->adv) : NULL;
 	k->adv_due = false;
 	pthread_mutex_unlock(&k->mu);
 	if (adv != NULL) {
@@ -698,7 +700,7 @@ frame_denied(nl_link *k, const char *topic, const char *what)
 	    "subject_id", topic, "purpose", what, "outcome", "forbidden",
 	    "service", "kernel", "auth", k->who->pub.auth, "time",
 	    (json_int_t) now_ms_wall(nl));
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char   *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s != NULL)
 		xz_bus_publish(nl->bus, nl->cfg->node_name, "audit.sys.denied",
 		    16, s, strlen(s), XZ_CT_JSON, NULL);
@@ -708,15 +710,15 @@ frame_denied(nl_link *k, const char *topic, const char *what)
 
 /* An error reply to a request of the other node. */
 static void
-frame_reply_error(nl_link *k, const char *id_hex, const char *code,
-    const char *text)
+frame_reply_error(
+    nl_link *k, const char *id_hex, const char *code, const char *text)
 {
 	size_t n;
 	char  *e = xz_error_json(code, text, &n);
 	if (e == NULL)
 		return;
-	json_t *h = json_pack("{s:s,s:s,s:i,s:s}", "k", "rp", "c", id_hex,
-	    "f", XZ_MSG_ERROR, "s", k->nl->cfg->node_name);
+	json_t *h = json_pack("{s:s,s:s,s:i,s:s}", "k", "rp", "c", id_hex, "f",
+	    XZ_MSG_ERROR, "s", k->nl->cfg->node_name);
 	/* From the link's own thread (dialer) or a link worker (acceptor):
 	 * queue it like any reply so only the link's thread sends. */
 	xz_kmsg *m = xz_bus_msg(k->nl->bus, XZ_KIND_REPLY, "xz.node.error", 13,
@@ -753,7 +755,7 @@ link_up(nl_link *k)
 static void
 on_frame(nl_link *k, const char *data, size_t len)
 {
-	xz_nodelink *nl = k->nl;
+	xz_nodelink *nl  = k->nl;
 	const char  *nlp = memchr(data, '\n', len);
 	json_error_t je;
 	json_t      *h;
@@ -780,18 +782,20 @@ on_frame(nl_link *k, const char *data, size_t len)
 		k->last_seen_us = xz_mono_us();
 		pthread_mutex_unlock(&k->mu);
 	}
-	snprintf(source, sizeof(source), "%s:%s", k->cfg->name,
-	    src ? src : "?");
+	snprintf(
+	    source, sizeof(source), "%s:%s", k->cfg->name, src ? src : "?");
 	if (kind == NULL)
 		kind = "";
 	if (strcmp(kind, "int") == 0) {
 		json_t *arr = json_object_get(h, "i");
-		size_t  n   = json_array_size(arr), got = 0;
-		nl_int *e   = calloc(n + 1, sizeof(*e));
+		size_t  n = json_array_size(arr), got = 0;
+		nl_int *e = calloc(n + 1, sizeof(*e));
 		for (size_t i = 0; e != NULL && i < n; i++) {
-			json_t     *o  = json_array_get(arr, i);
-			const char *p  = json_string_value(json_object_get(o, "p"));
-			const char *vv = json_string_value(json_object_get(o, "v"));
+			json_t     *o = json_array_get(arr, i);
+			const char *p
+			    = json_string_value(json_object_get(o, "p"));
+			const char *vv
+			    = json_string_value(json_object_get(o, "v"));
 			if (p == NULL || vv == NULL
 			    || !xz_pattern_valid(p, strlen(p)))
 				continue;
@@ -835,10 +839,8 @@ on_frame(nl_link *k, const char *data, size_t len)
 		else
 			k->ev_in++;
 		pthread_mutex_unlock(&k->mu);
-		if (via_has(v, nl->cfg->node_name)) {
-			atomic_fetch_add(&k->loops, 1);
-			goto out;
-		}
+		/* v names this node too (the sender's recipients): this
+		 * node's own targets never send it to a node in v. */
 		if (!pats_match(k->cfg->import, k->cfg->nimport, t)
 		    || (nl->authz != NULL
 		        && !xz_authz_may_publish(nl->authz, k->who, t))) {
@@ -866,7 +868,7 @@ on_frame(nl_link *k, const char *data, size_t len)
 				xz_kmsg_unref(m);
 			}
 		} else {
-			uint8_t   rid[16];
+			uint8_t    rid[16];
 			json_int_t ms
 			    = json_integer_value(json_object_get(h, "ms"));
 			if (unhex16(id, rid) == 0) {
@@ -889,7 +891,7 @@ on_frame(nl_link *k, const char *data, size_t len)
 	} else if (strcmp(kind, "rp") == 0) {
 		const char *c = json_string_value(json_object_get(h, "c"));
 		uint8_t     corr[16];
-		int         f = (int) json_integer_value(json_object_get(h, "f"));
+		int f = (int) json_integer_value(json_object_get(h, "f"));
 		pthread_mutex_lock(&k->mu);
 		k->rp_in++;
 		pthread_mutex_unlock(&k->mu);
@@ -924,7 +926,8 @@ in_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
 		nl_link *k = nl->links[i];
 		if (!k->dial && k->who == NULL)
 			continue;
-		if (!k->dial && strcmp(m->who->pub.user, k->who->pub.user) == 0) {
+		if (!k->dial
+		    && strcmp(m->who->pub.user, k->who->pub.user) == 0) {
 			on_frame(k, m->pub.data, m->pub.len);
 			break;
 		}
@@ -1025,14 +1028,23 @@ dial_main(void *arg)
 		pthread_mutex_unlock(&k->mu);
 		int rc = xzc_open(&k->c, k->cfg->url, &o, err, sizeof(err));
 		if (rc == XZ_OK
-		    && (rc = xzc_subscribe(k->c, sub, NULL, on_xzc_msg, k, NULL))
+		    && (rc = xzc_subscribe(
+		            k->c, sub, NULL, on_xzc_msg, k, NULL))
 		        == XZ_OK) {
-			json_t *h = json_pack("{s:s,s:s}", "k", "hello", "node",
-			    nl->cfg->node_name);
+			json_t *h = json_pack("{s:s,s:s}", "k", "hello",
+			    "node", nl->cfg->node_name);
 			rc        = send_frame(k, h, NULL, 0);
 			if (rc == XZ_OK)
 				rc = xzc_flush(k->c, 3000);
-			if (rc != XZ_OK)
+			if (rc == XZ_ECLOSED && xzc_refused(k->c) > 0)
+				/* The node answered the HELLO with an error
+				 * and closed: it does not know the token. */
+				snprintf(err, sizeof(err),
+				    "%s: unauthenticated: the node refused "
+				    "this link's token (%s) and closed the "
+				    "connection",
+				    k->cfg->url, k->cfg->creds);
+			else if (rc != XZ_OK)
 				snprintf(err, sizeof(err), "%s: %s",
 				    k->cfg->url,
 				    xzc_errmsg(k->c)[0] ? xzc_errmsg(k->c)
@@ -1049,8 +1061,8 @@ dial_main(void *arg)
 				if (xz_mono_us() - last_ping >= NL_PING_US) {
 					last_ping = xz_mono_us();
 					rc        = send_frame(k,
-					           json_pack("{s:s}", "k", "ping"), NULL,
-					           0);
+					           json_pack("{s:s}", "k", "ping"),
+					           NULL, 0);
 					if (rc != XZ_OK)
 						break;
 				}
@@ -1061,9 +1073,9 @@ dial_main(void *arg)
 					break;
 			}
 			snprintf(err, sizeof(err), "%s: %s", k->cfg->url,
-			    rc == XZ_OK ? "stopping"
-			    : xzc_errmsg(k->c)[0] ? xzc_errmsg(k->c)
-			                          : xzc_strerror(rc));
+			    rc == XZ_OK               ? "stopping"
+			        : xzc_errmsg(k->c)[0] ? xzc_errmsg(k->c)
+			                              : xzc_strerror(rc));
 		}
 		if (k->c != NULL) {
 			xzc_close(k->c);
@@ -1177,20 +1189,19 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 	if (cfg->nlinks == 0)
 		return XZ_OK;
 	if ((nl = calloc(1, sizeof(*nl))) == NULL
-	    || (nl->links = calloc(cfg->nlinks, sizeof(*nl->links)))
-	        == NULL) {
+	    || (nl->links = calloc(cfg->nlinks, sizeof(*nl->links))) == NULL) {
 		free(nl);
 		xz_diag_add(d, NULL, 0, "out of memory");
 		return XZ_ENOMEM;
 	}
-	nl->cfg              = cfg;
-	nl->bus              = bus;
-	nl->clk              = clk;
-	nl->authz            = authz;
-	nl->self             = self;
-	nl->fallback         = fallback;
-	nl->verifier.ud      = nl;
-	nl->in_target.ops    = &in_ops;
+	nl->cfg           = cfg;
+	nl->bus           = bus;
+	nl->clk           = clk;
+	nl->authz         = authz;
+	nl->self          = self;
+	nl->fallback      = fallback;
+	nl->verifier.ud   = nl;
+	nl->in_target.ops = &in_ops;
 	atomic_store(&nl->verifier.fn, verify);
 	pthread_mutex_init(&nl->mu, NULL);
 	xz_cond_init_mono(&nl->cv);
@@ -1227,8 +1238,8 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		if (authz != NULL && xz_authz_roles(authz) > 0 && !k->dial) {
 			const char *pub[] = { "xz.node.in" };
 			const char *sub[] = { k->out_topic };
-			if (xz_authz_add(authz, role, XZ_AUTHZ_PUBLISH, false,
-			        pub, 1)
+			if (xz_authz_add(
+			        authz, role, XZ_AUTHZ_PUBLISH, false, pub, 1)
 			        != XZ_OK
 			    || xz_authz_add(authz, role, XZ_AUTHZ_SUBSCRIBE,
 			           false, sub, 1)
@@ -1241,8 +1252,8 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		snprintf(user, sizeof(user), "node:%s", c->name);
 		snprintf(auth, sizeof(auth), "%s %s",
 		    k->dial ? "node-link" : "node-token", c->name);
-		k->who = xz_principal_new(user, c->name,
-		    c->agency ? c->agency : "", roles, auth);
+		k->who = xz_principal_new(
+		    user, c->name, c->agency ? c->agency : "", roles, auth);
 		free(roles);
 		if (k->who == NULL)
 			goto oom;
@@ -1269,15 +1280,15 @@ xz_nodelink_start(xz_nodelink *nl)
 	if (nl == NULL)
 		return XZ_OK;
 	nl->started = true;
-	if (xz_bus_subscribe(nl->bus, NULL, &nl->in_target, "xz.node.in",
-	        NULL, NULL, NULL, NULL)
+	if (xz_bus_subscribe(nl->bus, NULL, &nl->in_target, "xz.node.in", NULL,
+	        NULL, NULL, NULL)
 	    != XZ_OK)
 		return XZ_ENOMEM;
 	nl->in_subscribed = true;
 	for (size_t i = 0; i < nl->n; i++) {
 		nl_link *k = nl->links[i];
-		if (pthread_create(&k->th, NULL,
-		        k->dial ? dial_main : accept_main, k)
+		if (pthread_create(
+		        &k->th, NULL, k->dial ? dial_main : accept_main, k)
 		    != 0)
 			return XZ_ENOMEM;
 		k->th_started = true;
@@ -1345,7 +1356,7 @@ xz_nodelink_status(xz_nodelink *nl)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; nl != NULL && i < nl->n; i++) {
-		nl_link *k = nl->links[i];
+		nl_link *k    = nl->links[i];
 		json_t  *subs = json_array();
 		pthread_mutex_lock(&k->smu);
 		for (size_t j = 0; j < k->nsubs; j++)
@@ -1355,24 +1366,25 @@ xz_nodelink_status(xz_nodelink *nl)
 		uint64_t up = k->state == NL_UP
 		    ? (xz_mono_us() - k->up_since_us) / 1000u
 		    : 0;
-		json_t *o = json_pack("{s:s,s:s,s:s?,s:s,s:s,s:s,s:I,s:I,s:I,"
-		                      "s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,"
-		                      "s:I,s:I,s:I,s:I,s:o}",
-		    "name", k->cfg->name, "principal", k->who->pub.user, "url",
-		    k->cfg->url, "dials", k->dial ? "out" : "in", "state",
-		    state_names[k->state], "last_error", k->last_error,
-		    "retries", (json_int_t) k->retries, "connects",
-		    (json_int_t) k->connects, "up_ms", (json_int_t) up, "in",
-		    "events", (json_int_t) k->ev_in, "requests",
-		    (json_int_t) k->rq_in, "replies", (json_int_t) k->rp_in,
-		    "out", "events", (json_int_t) k->ev_out, "requests",
-		    (json_int_t) k->rq_out, "replies", (json_int_t) k->rp_out,
-		    "denied", (json_int_t) k->denied, "loops_stopped",
-		    (json_int_t) atomic_load(&k->loops), "not_exported",
-		    (json_int_t) atomic_load(&k->not_exported),
-		    "dropped_down", (json_int_t) k->dropped_down, "bad_frames",
-		    (json_int_t) k->frames_bad, "queued", (json_int_t) k->count,
-		    "interest", subs);
+		json_t  *o  = json_pack(
+		      "{s:s,s:s,s:s?,s:s,s:s,s:s,s:I,s:I,s:I,"
+		        "s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,"
+		        "s:I,s:I,s:I,s:I,s:o}",
+		      "name", k->cfg->name, "principal", k->who->pub.user, "url",
+		      k->cfg->url, "dials", k->dial ? "out" : "in", "state",
+		      state_names[k->state], "last_error", k->last_error,
+		      "retries", (json_int_t) k->retries, "connects",
+		      (json_int_t) k->connects, "up_ms", (json_int_t) up, "in",
+		      "events", (json_int_t) k->ev_in, "requests",
+		      (json_int_t) k->rq_in, "replies", (json_int_t) k->rp_in,
+		      "out", "events", (json_int_t) k->ev_out, "requests",
+		      (json_int_t) k->rq_out, "replies", (json_int_t) k->rp_out,
+		      "denied", (json_int_t) k->denied, "loops_stopped",
+		      (json_int_t) atomic_load(&k->loops), "not_exported",
+		      (json_int_t) atomic_load(&k->not_exported), "dropped_down",
+		      (json_int_t) k->dropped_down, "bad_frames",
+		      (json_int_t) k->frames_bad, "queued",
+		      (json_int_t) k->count, "interest", subs);
 		pthread_mutex_unlock(&k->mu);
 		if (o != NULL)
 			json_array_append_new(arr, o);
