@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # multi-node.sh - the multi-node example on one machine (docs/multi-node.md):
-# the provincial bureau, a prison, a rehab centre and a legal-aid centre,
-# each its own node with its own data folder, linked through the bureau.
+# the provincial bureau, a prison, a rehab centre, a legal-aid centre and a
+# county procuratorate, each its own node with its own data folder, linked
+# through the bureau.
 #
 #   scripts/multi-node.sh start     make the link tokens (first time), check
-#                                   and start the four nodes, wait until every
+#                                   and start the five nodes, wait until every
 #                                   link is up
 #   scripts/multi-node.sh status    each node's links: state, retries, traffic
-#   scripts/multi-node.sh stop      stop the four nodes
+#   scripts/multi-node.sh stop      stop the five nodes
 #
 # Run from the repository root after building (./build/xiezhi). The configs
 # are config/multi-node/*.cfg; data and tokens go to var/multi-node/, the
@@ -17,7 +18,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 XZ_BIN=${XZ_BIN:-$ROOT/build/xiezhi}
-NODES="bureau prison rehab legal"
+NODES="bureau prison rehab legal procuratorate"
 CFG_DIR=$ROOT/config/multi-node
 VAR=$ROOT/var/multi-node
 RUN=/tmp/xiezhi-mn
@@ -78,14 +79,14 @@ make_token() {
 links_up() {
 	local n=$1
 	"$XZ_BIN" status -c "$(cfg "$n")" 2>/dev/null |
-		jq -e '[.node_links[] | select(.state != "up")] | length == 0' >/dev/null 2>&1
+		jq -e '[.node_links[] | select(.dials == "out" and .state != "up")] | length == 0' >/dev/null 2>&1
 }
 
 start() {
 	[ -x "$XZ_BIN" ] || { echo "no $XZ_BIN: build first (cmake --build build)" >&2; exit 1; }
 	command -v jq >/dev/null || { echo "multi-node.sh needs jq" >&2; exit 1; }
 	mkdir -p "$VAR/tokens" "$RUN"
-	for n in prison rehab legal; do make_token "$VAR/tokens/$n.token"; done
+	for n in prison rehab legal procuratorate; do make_token "$VAR/tokens/$n.token"; done
 	for n in $NODES; do
 		mkdir -p "$VAR/$n"
 		"$XZ_BIN" check -c "$(cfg "$n")" >/dev/null
@@ -126,7 +127,7 @@ status_one() {
 
 stop() {
 	local n p
-	for n in legal rehab prison bureau; do
+	for n in procuratorate legal rehab prison bureau; do
 		running "$n" || { rm -f "$(pidfile "$n")"; continue; }
 		p=$(cat "$(pidfile "$n")")
 		kill -TERM "$p"

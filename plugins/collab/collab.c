@@ -314,6 +314,11 @@ view(collab *c, json_t *rec, int with_history)
 		    || json_is_integer(v))
 			json_object_set(o, extra[i], v);
 	}
+	/* Delivered to the receiver's node (docs/multi-node.md): whether
+	 * it acknowledged. */
+	if (json_is_object(json_object_get(rec, "delivery")))
+		json_object_set(
+		    o, "delivery", json_object_get(rec, "delivery"));
 	clocks = kit_store_clocks(&c->kit.store, KIND, id);
 	json_array_foreach(clocks, i, v)
 	{
@@ -1431,8 +1436,8 @@ on_sync(void *ud, const xz_msg *m)
 	}
 out:
 	json_decref(rec);
-	json_decref(body);
 	kit_req_done(&r);
+	json_decref(body); /* after: the actor's strings point into it */
 }
 
 static int
