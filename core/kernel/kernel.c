@@ -146,6 +146,12 @@ xz_kernel_set_token_verifier(xz_kernel *k, xz_token_verify_fn fn, void *ud)
 	atomic_store(&k->verifier.fn, fn);
 }
 
+void
+xz_kernel_probe_links(xz_kernel *k, xz_diag *d)
+{
+	xz_nodelink_probe(k->cfg, d);
+}
+
 xz_principal *
 xz_kernel_principal(xz_kernel *k)
 {

@@ -1391,3 +1391,38 @@ xz_nodelink_status(xz_nodelink *nl)
 	}
 	return arr;
 }
+
+void
+xz_nodelink_probe(const xz_config *cfg, xz_diag *d)
+{
+	for (size_t i = 0; i < cfg->nlinks; i++) {
+		const xz_node_link_cfg *k = &cfg->links[i];
+		xzc_options             o = XZC_OPTIONS_INIT;
+		xzc_client             *c = NULL;
+		char                    err[XZC_ERRMSG_MAX], name[49];
+
+		if (k->url == NULL || k->token == NULL)
+			continue;
+		snprintf(name, sizeof(name), "check-%s", cfg->node_name);
+		o.name               = name;
+		o.connect_timeout_ms = 1000;
+		o.token              = k->token;
+		o.tls_ca_file        = k->tls_ca;
+		o.tls_cert_file      = k->tls_cert;
+		o.tls_key_file       = k->tls_key;
+		o.tls_server_name    = k->tls_server_name;
+		int rc = xzc_open(&c, k->url, &o, err, sizeof(err));
+		if (rc == XZ_OK && (rc = xzc_flush(c, 2000)) != XZ_OK)
+			snprintf(err, sizeof(err), "%s",
+			    rc == XZ_ECLOSED && xzc_refused(c) > 0
+			        ? "unauthenticated: the node refused this "
+			          "link's token"
+			        : xzc_errmsg(c));
+		xzc_close(c);
+		if (rc != XZ_OK)
+			xz_diag_add(d, k->file, k->line,
+			    "WARN links[%zu] '%s': %s (a running node retries "
+			    "with backoff and shows it in status)",
+			    i, k->name, err);
+	}
+}

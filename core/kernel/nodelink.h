@@ -62,6 +62,9 @@ int xz_nodelink_start(xz_nodelink *nl);
 void xz_nodelink_stop(xz_nodelink *nl);
 /* After the bus is freed. NULL is ignored. */
 void xz_nodelink_free(xz_nodelink *nl);
+/* Try each link this node dials once (`check`): a WARN in d for one
+ * that cannot connect or whose token is refused. */
+void xz_nodelink_probe(const xz_config *cfg, xz_diag *d);
 /* [{name, dial, url, state, retries, last_error, ...}], a new reference. */
 json_t *xz_nodelink_status(xz_nodelink *nl);
 

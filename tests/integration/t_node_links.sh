@@ -122,6 +122,10 @@ assert_eq "answered by the restarted b" 8 "$(echo "$OUT" | jq -r .echo)"
 echo "-- bad links: unreachable, wrong token"
 node c "links = ( { name = \"b\"; url = \"ipc://$XZ_T/b/bus.sock\"; creds = \"$XZ_T/tok/wrong\"; import = [ \">\" ]; export = [ \">\" ]; },
                  { name = \"nowhere\"; url = \"ipc://$XZ_T/nowhere/bus.sock\"; creds = \"$XZ_T/tok/ab\"; } );"
+check "check: bad links are warnings" on c check
+assert_contains "check names the unreachable node at FILE:LINE" "c.cfg:" "$ERR"
+assert_contains "check: unreachable" "WARN links[1] 'nowhere': cannot reach the node at ipc://$XZ_T/nowhere/bus.sock" "$ERR"
+assert_contains "check: the wrong token" "WARN links[0] 'b': unauthenticated: the node refused this link's token" "$ERR"
 start_node "$XZ_T/c.cfg" c
 wait_until 30 '[ "$(link_field c nowhere .retries)" -ge 3 ] && [ "$(link_field c b .retries)" -ge 2 ]' ||
 	fail "c does not retry its bad links"
