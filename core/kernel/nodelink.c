@@ -898,8 +898,16 @@ on_frame(nl_link *k, const char *data, size_t len)
 		if (c != NULL && unhex16(c, corr) == 0)
 			xz_bus_complete(nl->bus, corr, xz_id_key(corr), source,
 			    pl, plen, (uint16_t) f, k->who);
+	} else if (strcmp(kind, "hello") == 0) {
+		/* A dialer that (re)connected knows nothing of this node's
+		 * interest: tell it all again. */
+		pthread_mutex_lock(&k->mu);
+		free(k->adv);
+		k->adv = NULL;
+		pthread_mutex_unlock(&k->mu);
+		hub_kick(nl);
 	}
-	/* hello and ping: only that it lives (above). */
+	/* ping: only that it lives (above). */
 out:
 	json_decref(h);
 }
@@ -1014,15 +1022,15 @@ dial_main(void *arg)
 	snprintf(name, sizeof(name), "node-%s", nl->cfg->node_name);
 	snprintf(sub, sizeof(sub), "xz.node.out.%s", nl->cfg->node_name);
 	while (!atomic_load(&nl->stop)) {
-		xzc_options o = XZC_OPTIONS_INIT;
-		char        err[XZC_ERRMSG_MAX];
-		o.name               = name;
-		o.connect_timeout_ms = 1000;
-		o.token              = k->cfg->token;
-		o.tls_ca_file        = k->cfg->tls_ca;
-		o.tls_cert_file      = k->cfg->tls_cert;
-		o.tls_key_file       = k->cfg->tls_key;
-		o.tls_server_name    = k->cfg->tls_server_name;
+		xzc_options o                   = XZC_OPTIONS_INIT;
+		char        err[XZC_ERRMSG_MAX] = "";
+		o.name                          = name;
+		o.connect_timeout_ms            = 1000;
+		o.token                         = k->cfg->token;
+		o.tls_ca_file                   = k->cfg->tls_ca;
+		o.tls_cert_file                 = k->cfg->tls_cert;
+		o.tls_key_file                  = k->cfg->tls_key;
+		o.tls_server_name               = k->cfg->tls_server_name;
 		pthread_mutex_lock(&k->mu);
 		k->state = NL_CONNECTING;
 		pthread_mutex_unlock(&k->mu);
@@ -1050,6 +1058,10 @@ dial_main(void *arg)
 				    xzc_errmsg(k->c)[0] ? xzc_errmsg(k->c)
 				                        : xzc_strerror(rc));
 		}
+		if (rc != XZ_OK && err[0] == '\0')
+			snprintf(err, sizeof(err), "%s: %s", k->cfg->url,
+			    k->c && xzc_errmsg(k->c)[0] ? xzc_errmsg(k->c)
+			                                : xzc_strerror(rc));
 		if (rc == XZ_OK) {
 			link_up(k);
 			hub_kick(nl);
