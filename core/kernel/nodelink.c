@@ -514,7 +514,8 @@ adv_build(xz_nodelink *nl, nl_link *k, struct adv *local)
 	/* Within import: a pattern inside an import pattern stays; an
 	 * import pattern inside a wider one replaces it. */
 	json_t *arr = json_array();
-	qsort(a.e, a.n, sizeof(*a.e), str_cmp);
+	if (a.n > 1)
+		qsort(a.e, a.n, sizeof(*a.e), str_cmp);
 	for (size_t i = 0; i < a.n; i++) {
 		if (i > 0 && strcmp(a.e[i], a.e[i - 1]) == 0)
 			continue;
