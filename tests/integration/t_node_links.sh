@@ -86,11 +86,9 @@ wait_until 20 "link_field a b '.interest | index(\"svc.echo\") != null' | grep -
 	fail "the responder's interest does not reach a"
 check "a request from a answered on b" on a call svc.echo '{"n":7}' -t 3000
 assert_eq "the reply of b's responder" '7 b' "$(echo "$OUT" | jq -r '"\(.echo) \(.node)"')"
-t0=$(date +%s%N)
 assert_exit "a silent responder: timeout at the deadline" 3 on a call svc.silent '{}' -t 800
-t1=$(date +%s%N)
 assert_contains "the requester's timeout names the topic" "svc.silent" "$OUT$ERR"
-assert_le "answered within the deadline plus 3 s" $(((t1 - t0) / 1000000)) 3800
+assert_contains "the node's own timeout reply, not the CLI's" '"code":"timeout"' "$OUT"
 assert_eq "b counted 2 requests in" 2 "$(link_field b a .in.requests)"
 
 echo "-- permissions: a node may not publish outside its roles"
