@@ -414,6 +414,23 @@ xz_bus_unsubscribe_pattern(xz_bus *k, xz_target *peer, const char *pattern)
 	unsubscribe_where(k, NULL, peer, pattern);
 }
 
+void
+xz_bus_each_sub(xz_bus *k,
+    void (*fn)(void *ud, const char *pattern, const xz_actor *owner,
+        const xz_target *peer),
+    void *ud)
+{
+	pthread_rwlock_rdlock(&k->lock);
+	for (size_t i = 0; i < k->subs_by_id.cap; i++) {
+		uint64_t key = k->subs_by_id.keys[i];
+		if (key == 0 || key == UINT64_MAX)
+			continue;
+		const xz_sub *s = k->subs_by_id.vals[i];
+		fn(ud, s->pattern, s->owner, s->peer);
+	}
+	pthread_rwlock_unlock(&k->lock);
+}
+
 /* Matching subscriptions, collected under the read lock. */
 struct collect {
 	xz_sub  *local[32];

@@ -88,6 +88,15 @@ void xz_bus_unsubscribe_all(xz_bus *b, xz_actor *owner, xz_target *peer);
 void xz_bus_unsubscribe_pattern(
     xz_bus *b, xz_target *peer, const char *pattern);
 
+/* Call fn for every subscription, under the read lock: its pattern
+ * (valid during the call only), its owner actor or remote target. fn must
+ * not call into the bus. Node links read what this node is interested in
+ * this way (kernel/nodelink.c). */
+void xz_bus_each_sub(xz_bus *b,
+    void (*fn)(void *ud, const char *pattern, const xz_actor *owner,
+        const xz_target *peer),
+    void *ud);
+
 /* Reserve requests on pattern for owner: a request whose topic matches it
  * is delivered only to owner's subscriptions (nobody else can answer it,
  * nor see its payload). Pattern copied. XZ_OK, XZ_EINVAL, XZ_ENOMEM. */

@@ -606,6 +606,8 @@ cmd_check(int argc, char **argv)
 		return 1;
 	}
 	errors = xz_kernel_load(k, &d);
+	if (errors == 0)
+		xz_kernel_probe_links(k, &d); /* WARN lines, not errors */
 	xz_diag_print(&d, stderr);
 	if (errors == 0) {
 		size_t n = 0;

@@ -1847,6 +1847,204 @@ roles:
 	parse_roles(l, g);
 }
 
+/* ---- links: other nodes (docs/multi-node.md) ----------------------- */
+
+/* The token of a credentials file: the first line that is neither empty,
+ * a comment nor an armour line, trimmed. Malloc'ed, or NULL with *why. */
+static char *
+read_token(const char *path, const char **why)
+{
+	FILE *f = fopen(path, "r");
+	char  line[1024];
+	char *tok = NULL;
+
+	if (f == NULL) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	*why = "it holds no token";
+	while (tok == NULL && fgets(line, sizeof(line), f) != NULL) {
+		char *s = line, *e;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		e = s + strlen(s);
+		while (
+		    e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
+			*--e = '\0';
+		if (*s == '\0' || *s == '#' || strncmp(s, "-----", 5) == 0)
+			continue;
+		size_t n = strlen(s), i;
+		for (i = 0; i < n; i++)
+			if (!(isalnum((unsigned char) s[i]) || s[i] == '_'
+			        || s[i] == '-' || s[i] == '.'))
+				break;
+		if (i < n || n < 16 || n > 256) {
+			*why
+			    = "its token must be 16..256 of A-Z a-z 0-9 _ - .";
+			break;
+		}
+		if ((tok = strdup(s)) == NULL)
+			*why = "out of memory";
+	}
+	fclose(f);
+	return tok;
+}
+
+static void
+parse_link(ld *l, const config_setting_t *e, int index)
+{
+	static const char *const keys[] = { "name", "url", "creds", "agency",
+		"roles", "import", "export", "tls", NULL };
+	static const char *const tls_keys[]
+	    = { "ca", "cert", "key", "server_name", NULL };
+	xz_config              *c = l->c;
+	xz_node_link_cfg       *k;
+	const config_setting_t *at, *rl, *tg;
+	const char             *v, *why;
+	char                    pfx[64];
+
+	snprintf(pfx, sizeof(pfx), "links[%d].", index);
+	if (!config_setting_is_group(e)) {
+		err(l, e, "links[%d] must be a group { name = ...; }, got %s",
+		    index, type_name(config_setting_type(e)));
+		return;
+	}
+	k       = &c->links[c->nlinks++];
+	k->file = file_of(e);
+	k->line = (int) config_setting_source_line(e);
+	check_keys(l, e, keys, pfx);
+	if (get_str(l, e, pfx, "name", &v, &at) > 0) {
+		if (!node_name_ok(v))
+			err(l, at,
+			    "%sname '%s' is invalid (the other node's "
+			    "node.name: [a-z0-9_-]{1,63})",
+			    pfx, v);
+		else if (c->node_name != NULL && strcmp(v, c->node_name) == 0)
+			err(l, at, "%sname '%s' is this node itself", pfx, v);
+		else {
+			for (size_t i = 0; i + 1 < c->nlinks; i++)
+				if (c->links[i].name != NULL
+				    && strcmp(c->links[i].name, v) == 0)
+					err(l, at,
+					    "%sname '%s' is already linked at "
+					    "%s:%d",
+					    pfx, v, c->links[i].file,
+					    c->links[i].line);
+			if ((k->name = strdup(v)) == NULL)
+				oom(l);
+		}
+	} else if (config_setting_get_member(e, "name") == NULL)
+		err(l, e, "%sname is required (the other node's node.name)",
+		    pfx);
+	if (get_str(l, e, pfx, "url", &v, &at) > 0) {
+		char what[80];
+		snprintf(what, sizeof(what), "%surl", pfx);
+		if (check_url(l, at, what, v) == 0
+		    && (k->url = strdup(v)) == NULL)
+			oom(l);
+	}
+	if (get_str(l, e, pfx, "creds", &v, &at) > 0) {
+		if ((k->creds = path_resolve(dir_of(l, at), v)) == NULL)
+			oom(l);
+		else if ((k->token = read_token(k->creds, &why)) == NULL)
+			err(l, at, "%screds: cannot use %s: %s", pfx, k->creds,
+			    why);
+	} else if (config_setting_get_member(e, "creds") == NULL)
+		err(l, e,
+		    "%screds is required (a file holding the token this link "
+		    "presents, or expects from the other node)",
+		    pfx);
+	if (get_str(l, e, pfx, "agency", &v, NULL) > 0) {
+		if ((k->agency = strdup(v)) == NULL)
+			oom(l);
+	}
+	if ((rl = get_strlist(l, e, pfx, "roles")) != NULL) {
+		int len = config_setting_length(rl);
+		if ((k->roles = calloc((size_t) len + 1, sizeof(char *)))
+		    == NULL) {
+			oom(l);
+			return;
+		}
+		for (int i = 0; i < len; i++) {
+			const config_setting_t *r
+			    = config_setting_get_elem(rl, i);
+			v = config_setting_get_string(r);
+			if (!ident_ok(v) || strchr(v, ':') != NULL)
+				err(l, r,
+				    "%sroles[%d] '%s' is invalid (must match "
+				    "[a-z0-9_.-]{1,63})",
+				    pfx, i, v);
+			else if ((k->roles[k->nroles++] = strdup(v)) == NULL)
+				oom(l);
+		}
+	}
+	parse_patterns(l, e, pfx, "import", &k->import, &k->nimport);
+	parse_patterns(l, e, pfx, "export", &k->export, &k->nexport);
+	tg = config_setting_get_member(e, "tls");
+	if (tg != NULL) {
+		char tp[80];
+		snprintf(tp, sizeof(tp), "%stls.", pfx);
+		if (!config_setting_is_group(tg))
+			err(l, tg, "%stls must be a group, got %s", pfx,
+			    type_name(config_setting_type(tg)));
+		else if (k->url == NULL
+		    || strncmp(k->url, "tls+tcp://", 10) != 0)
+			err(l, tg,
+			    "%stls is only for a link that dials a tls+tcp:// "
+			    "url",
+			    pfx);
+		else {
+			char where[80];
+			snprintf(where, sizeof(where), "%stls", pfx);
+			check_keys(l, tg, tls_keys, where);
+			tls_file(l, tg, tp, "ca", &k->tls_ca);
+			tls_file(l, tg, tp, "cert", &k->tls_cert);
+			tls_file(l, tg, tp, "key", &k->tls_key);
+			if (get_str(l, tg, tp, "server_name", &v, NULL) > 0
+			    && (k->tls_server_name = strdup(v)) == NULL)
+				oom(l);
+		}
+	}
+	if (k->url != NULL && strncmp(k->url, "tls+tcp://", 10) == 0
+	    && k->tls_ca == NULL)
+		err(l, e,
+		    "%stls.ca is required to dial %s (the CA the other "
+		    "node's certificate must chain to)",
+		    pfx, k->url);
+	if (k->url != NULL && strncmp(k->url, "tcp://", 6) == 0)
+		warn(l, e,
+		    "%surl %s: the link to '%s' is not encrypted; use "
+		    "tls+tcp:// between machines",
+		    pfx, k->url, k->name ? k->name : "?");
+}
+
+static void
+parse_links(ld *l)
+{
+	const config_setting_t *s
+	    = config_setting_get_member(config_root_setting(&l->cfg), "links");
+	int n;
+
+	if (s == NULL)
+		return;
+	if (!config_setting_is_list(s)
+	    && !(
+	        config_setting_is_array(s) && config_setting_length(s) == 0)) {
+		err(l, s,
+		    "links must be a list ( { name = ...; }, ... ), got %s",
+		    type_name(config_setting_type(s)));
+		return;
+	}
+	if ((n = config_setting_length(s)) == 0)
+		return;
+	if ((l->c->links = calloc((size_t) n, sizeof(*l->c->links))) == NULL) {
+		oom(l);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		parse_link(l, config_setting_get_elem(s, i), i);
+}
+
 /* ---- load and free -------------------------------------------------- */
 
 /* The name in `@include "NAME"` on line `line` of file, or NULL.
@@ -1901,8 +2099,8 @@ int
 xz_config_load(
     xz_config *c, const char *path, const char *builtin_plugin_dir, xz_diag *d)
 {
-	static const char *const sections[]
-	    = { "node", "bus", "lua", "plugins", "scripts", "auth", NULL };
+	static const char *const sections[] = { "node", "bus", "lua",
+		"plugins", "scripts", "auth", "links", NULL };
 	ld l = { .c = c, .d = d, .builtin_dir = builtin_plugin_dir };
 	const config_setting_t *root;
 	struct stat             st;
@@ -1955,7 +2153,7 @@ xz_config_load(
 		if (sections[k] == NULL)
 			err(&l, s,
 			    "unknown section '%s' (expected node, bus, lua, "
-			    "plugins, scripts or auth)%s",
+			    "plugins, scripts, auth or links)%s",
 			    name, suggest(name, sections, hint, sizeof(hint)));
 	}
 	parse_node(&l);
@@ -1964,6 +2162,7 @@ xz_config_load(
 	parse_entries(&l, 0);
 	parse_entries(&l, 1);
 	parse_auth(&l);
+	parse_links(&l);
 	rc = l.nerr == 0 ? 0 : -1;
 fail:
 	flush_pending(&l);
@@ -2027,6 +2226,22 @@ xz_config_free(xz_config *c)
 		free_strv(a->roles, a->nroles);
 	}
 	free(c->auth_ids);
+	for (size_t i = 0; i < c->nlinks; i++) {
+		xz_node_link_cfg *k = &c->links[i];
+		free(k->name);
+		free(k->url);
+		free(k->creds);
+		free(k->token);
+		free(k->agency);
+		free_strv(k->roles, k->nroles);
+		free_strv(k->import, k->nimport);
+		free_strv(k->export, k->nexport);
+		free(k->tls_ca);
+		free(k->tls_cert);
+		free(k->tls_key);
+		free(k->tls_server_name);
+	}
+	free(c->links);
 	for (size_t i = 0; i < c->nroles; i++) {
 		xz_role_cfg *r = &c->roles[i];
 		free(r->id);

@@ -263,6 +263,33 @@ typedef struct xz_role_cfg {
 	int         line;
 } xz_role_cfg;
 
+/*
+ * One entry of `links` (docs/multi-node.md): another node this one
+ * exchanges messages with. With url, this node dials it; without, the
+ * other node dials this one and must present the same token.
+ *   { name = "bureau"; url = "ipc:///tmp/xz-bureau-bus.sock";
+ *     creds = "tokens/prison.token";      # the token (a credentials file)
+ *     agency = "bureau"; roles = [ "node_bureau" ];   # it, as a principal
+ *     import = [ "legal.>" ]; export = [ "prison.>" ];
+ *     tls = { ca = "ca.pem"; cert = "node.pem"; key = "node.key";
+ *             server_name = "bureau"; }; }   # tls+tcp:// only
+ * Strings owned by xz_config.
+ */
+typedef struct xz_node_link_cfg {
+	char       *name; /* the other node's node.name */
+	char       *url; /* NULL: the other node dials this one */
+	char       *creds; /* absolute path of the token file */
+	char       *token; /* the token read from it */
+	char       *agency; /* "" when absent */
+	char      **roles; /* NULL-terminated; what it may do here */
+	size_t      nroles;
+	char      **import, **export; /* topic patterns */
+	size_t      nimport, nexport;
+	char       *tls_ca, *tls_cert, *tls_key, *tls_server_name;
+	const char *file; /* owned by cfg */
+	int         line;
+} xz_node_link_cfg;
+
 /* auth: the identity store's settings (core/auth/identity.h). */
 typedef struct xz_identity_settings {
 	int      demo_users; /* auth.demo_users: seed one user per role */
@@ -309,6 +336,9 @@ typedef struct xz_config {
 	size_t          nauth_ids;
 	xz_role_cfg    *roles; /* auth.roles, in file order */
 	size_t          nroles;
+
+	xz_node_link_cfg *links; /* `links`, in file order */
+	size_t            nlinks;
 
 	xz_plugin_cfg *plugins; /* `plugins` then `scripts`, in file order */
 	size_t         nplugins;

@@ -112,13 +112,18 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	    || pipe2(k->stop_pipe, O_CLOEXEC) != 0
 	    || (k->sched = xz_sched_new()) == NULL
 	    || (k->timers = xz_timers_new(&k->clock)) == NULL
-	    || xz_bus_new(&k->bus, &bc, k->timers, &k->clock, &k->ids)
+	    || xz_bus_new(&k->bus, &bc, k->timers, &k->clock, &k->ids) != XZ_OK
+	    || xz_nodelink_new(&k->nodelink, cfg, k->bus, &k->clock, k->authz,
+	           &k->verifier, k->who, d)
 	        != XZ_OK) {
 		xz_diag_add(d, NULL, 0, "cannot create the kernel: %s",
 		    strerror(errno));
 		xz_kernel_free(k);
 		return XZ_ENOMEM;
 	}
+	/* Tokens of linked nodes are tried before session tokens. */
+	if (k->nodelink != NULL)
+		k->link_auth.verifier = xz_nodelink_verifier(k->nodelink);
 	*out = k;
 	return XZ_OK;
 }
@@ -140,6 +145,12 @@ xz_kernel_set_token_verifier(xz_kernel *k, xz_token_verify_fn fn, void *ud)
 {
 	k->verifier.ud = ud;
 	atomic_store(&k->verifier.fn, fn);
+}
+
+void
+xz_kernel_probe_links(xz_kernel *k, xz_diag *d)
+{
+	xz_nodelink_probe(k->cfg, d);
 }
 
 xz_principal *
@@ -448,6 +459,10 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	free(ls);
 	if (rc != XZ_OK)
 		return rc;
+	if ((rc = xz_nodelink_start(k->nodelink)) != XZ_OK) {
+		xz_diag_add(d, NULL, 0, "cannot start the node links");
+		return rc;
+	}
 	/* Said at every start, so a risky setting never goes unnoticed. */
 	for (size_t i = 0; i < k->cfg->nwarnings; i++) {
 		const xz_cfg_warning *w = &k->cfg->warnings[i];
@@ -518,6 +533,7 @@ shutdown_node(xz_kernel *k)
 	xz_sys_notify(k, "STOPPING=1\nSTATUS=stopping: draining the bus");
 	xz_bus_close_intake(k->bus);
 	xz_log(XZ_LOG_INFO, "kernel", "stopping: draining the bus");
+	xz_nodelink_stop(k->nodelink);
 	xz_link_stop(k->link);
 	k->link = NULL;
 	xz_watch_stop(k);
@@ -565,6 +581,7 @@ xz_kernel_free(xz_kernel *k)
 		xz_bus_unsubscribe_all(k->bus, &k->plugins[i]->actor, NULL);
 	/* The bus first: its pending requests hold timers' deadlines. */
 	xz_bus_free(k->bus);
+	xz_nodelink_free(k->nodelink);
 	xz_timers_free(k->timers);
 	for (size_t i = 0; i < k->nplugins; i++) {
 		xz_isolate_free(k->plugins[i]);

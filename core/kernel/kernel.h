@@ -100,6 +100,9 @@ xz_principal *xz_kernel_principal(xz_kernel *k);
  * of errors appended to d; the config's warnings follow them in d as
  * "FILE:LINE: WARN ..." lines, not counted. */
 int xz_kernel_load(xz_kernel *k, xz_diag *d);
+/* `check`: try the links this node dials (docs/multi-node.md); WARN
+ * lines in d for those that cannot connect or are refused. */
+void xz_kernel_probe_links(xz_kernel *k, xz_diag *d);
 /* Add an instance from a descriptor (built-in actors, bench plugins),
  * before xz_kernel_start. The kernel never frees desc unless it is an
  * xz_plugin_ext with release. */

@@ -5,6 +5,7 @@
  * Inside the layer calls go one way: plugin_host.c -> kernel.c -> sys.c ->
  * isolate.c -> sys_auth.c -> host.c -> store.c, loader.c -> plugin.c.
  * Nothing below calls kernel.c.
+ * kernel.c and sys.c also call nodelink.c (links to other nodes).
  */
 #ifndef XZ_KERNEL_PRIV_H
 #define XZ_KERNEL_PRIV_H
@@ -14,6 +15,7 @@
 
 #include "bus/bus.h"
 #include "kernel/plugin.h"
+#include "kernel/nodelink.h"
 #include "link/link.h"
 #include "sched/timer.h"
 #include "util/clock.h"
@@ -28,6 +30,7 @@ struct xz_kernel {
 	xz_timers           *timers; /* owned */
 	xz_bus              *bus; /* owned */
 	xz_link             *link; /* owned, while started */
+	xz_nodelink         *nodelink; /* owned; NULL: no `links` */
 
 	xz_plugin **plugins; /* owned; in start order after sort */
 	size_t      nplugins;

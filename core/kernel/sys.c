@@ -105,6 +105,10 @@ xz_status_json(xz_kernel *k)
 		    json_pack("{s:I,s:I}", "unauthenticated",
 		        (json_int_t) ls.unauthenticated, "denied",
 		        (json_int_t) (ls.denied + atomic_load(&k->denied))));
+	/* Links to other nodes: state, retries, last error, traffic. */
+	if (root != NULL && k->nodelink != NULL)
+		json_object_set_new(
+		    root, "node_links", xz_nodelink_status(k->nodelink));
 	s = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return s;

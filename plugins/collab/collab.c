@@ -48,6 +48,11 @@ typedef struct collab {
 	collab_catalog cat; /* agencies and instruments */
 	int64_t        notify_days, list_max;
 	int            check_agency;
+	/* Agencies this node serves (option agencies; none: every agency
+	 * is here). A transfer to another goes to its node over the links
+	 * (docs/multi-node.md). Owned. */
+	char **local;
+	size_t nlocal;
 } collab;
 
 static const xz_option_decl options[] = {
@@ -66,6 +71,11 @@ static const xz_option_decl options[] = {
 	    0, 0 },
 	{ "list_limit_max", XZ_OPT_INT, "1000", 0,
 	    "the most transfers one collab.transfer.list returns", 1, 100000 },
+	{ "agencies", XZ_OPT_STRING, "", 0,
+	    "the agencies this node serves, comma-separated (empty: all); a "
+	    "transfer to any other is delivered to its node over the node "
+	    "links, and state changes are kept in step on both sides",
+	    0, 0 },
 	{ NULL, 0, NULL, 0, NULL, 0, 0 }
 };
 
@@ -304,6 +314,11 @@ view(collab *c, json_t *rec, int with_history)
 		    || json_is_integer(v))
 			json_object_set(o, extra[i], v);
 	}
+	/* Delivered to the receiver's node (docs/multi-node.md): whether
+	 * it acknowledged. */
+	if (json_is_object(json_object_get(rec, "delivery")))
+		json_object_set(
+		    o, "delivery", json_object_get(rec, "delivery"));
 	clocks = kit_store_clocks(&c->kit.store, KIND, id);
 	json_array_foreach(clocks, i, v)
 	{
@@ -395,6 +410,18 @@ audit_subject(kit_req *r, json_t *rec, const char *what, const char *action,
 	kit_audit_ex(r, what, action, str(subj, "type"), str(subj, "id"),
 	    outcome,
 	    json_pack("{s:O}", "transfer_id", json_object_get(rec, "id")));
+}
+
+/* Whether agency a is served by this node. */
+static int
+is_local(const collab *c, const char *a)
+{
+	if (c->nlocal == 0)
+		return 1;
+	for (size_t i = 0; a && i < c->nlocal; i++)
+		if (strcmp(c->local[i], a) == 0)
+			return 1;
+	return 0;
 }
 
 /* ---- clocks ---- */
@@ -758,6 +785,47 @@ reply_duplicate(collab *c, kit_req *r, const char *id)
 	json_decref(rec);
 }
 
+/* The statutory clocks of a transfer sent at from_ms: the catalog's,
+ * those of the receiver's type; due_days sets the decide clock. The same
+ * on the sender's and (delivered over a link) the receiver's node. 0 or
+ * -1 (store error). */
+static int
+add_clocks(collab *c, const char *id, json_t *pkg, int64_t from_ms)
+{
+	const collab_instrument *in
+	    = collab_instrument_find(&c->cat, str(pkg, "type"));
+	const collab_agency *ta
+	    = collab_agency_find(&c->cat, str(pkg, "to_agency"));
+	json_t *dd   = json_object_get(pkg, "due_days");
+	int     nclk = 0, has_decide = 0;
+
+	if (in == NULL || ta == NULL)
+		return 0;
+	for (size_t i = 0; i < in->nclocks; i++) {
+		const collab_clock *k    = &in->clocks[i];
+		int64_t             days = k->days;
+		if (k->to && strcmp(k->to, ta->type) != 0)
+			continue;
+		if (strcmp(k->name, "decide") == 0) {
+			has_decide = 1;
+			if (dd)
+				days = json_integer_value(dd);
+		}
+		if (add_clock(c, id, k->name, days, from_ms) != 0)
+			return -1;
+		nclk++;
+	}
+	if ((dd && !has_decide
+	        && add_clock(c, id, "decide", json_integer_value(dd), from_ms)
+	            != 0)
+	    || (nclk == 0
+	        && add_clock(c, id, "notify", c->notify_days, from_ms) != 0))
+		return -1;
+	return 0;
+}
+
+static void deliver(collab *c, json_t *rec);
+
 static void
 do_send(collab *c, kit_req *r)
 {
@@ -781,7 +849,6 @@ do_send(collab *c, kit_req *r)
 	json_t     *subj  = json_object_get(pkg, "subject");
 	const char *stype = str(subj, "type"), *sid = str(subj, "id");
 	const collab_instrument *in = collab_instrument_find(&c->cat, type);
-	const collab_agency     *ta = collab_agency_find(&c->cat, to);
 	if (c->check_agency && strcmp(code, from) != 0) {
 		refuse(c, r, KIT_E_FORBIDDEN, NULL,
 		    TR("only %s may send this package; the actor's agency is "
@@ -847,32 +914,7 @@ do_send(collab *c, kit_req *r)
 	}
 	if (kit_record_write(r, KIND, rec, 1, "send", NULL, why, &e) != 0)
 		goto abort;
-	/* Statutory clocks run from the sending (the catalog's, those of
-	 * the receiver's type); due_days sets the decide clock. */
-	json_t *dd   = json_object_get(pkg, "due_days");
-	int     nclk = 0, has_decide = 0;
-	for (size_t i = 0; i < in->nclocks; i++) {
-		const collab_clock *k    = &in->clocks[i];
-		int64_t             days = k->days;
-		if (k->to && strcmp(k->to, ta->type) != 0)
-			continue;
-		if (strcmp(k->name, "decide") == 0) {
-			has_decide = 1;
-			if (dd)
-				days = json_integer_value(dd);
-		}
-		if (add_clock(c, id, k->name, days, r->now_ms) != 0)
-			goto clock_err;
-		nclk++;
-	}
-	if ((dd && !has_decide
-	        && add_clock(
-	               c, id, "decide", json_integer_value(dd), r->now_ms)
-	            != 0)
-	    || (nclk == 0
-	        && add_clock(c, id, "notify", c->notify_days, r->now_ms)
-	            != 0)) {
-	clock_err:
+	if (add_clocks(c, id, pkg, r->now_ms) != 0) {
 		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
 		goto abort;
 	}
@@ -886,6 +928,8 @@ do_send(collab *c, kit_req *r)
 	kit_reply(r, t);
 	c->kit.host->counter_add(c->kit.self, "sent", 1);
 	arm(c);
+	if (!is_local(c, to))
+		deliver(c, rec); /* to the receiving agency's node */
 	json_decref(rec);
 	json_decref(pkg);
 	return;
@@ -1013,6 +1057,9 @@ clocks_after(collab *c, json_t *rec, const char *state)
 	return 0;
 }
 
+static void sync_out(collab *c, kit_req *r, json_t *rec, const char *action,
+    const char *from_state);
+
 static void
 do_transition(collab *c, kit_req *r, const char *action)
 {
@@ -1085,6 +1132,7 @@ do_transition(collab *c, kit_req *r, const char *action)
 	kit_reply(r, view(c, rec, 0));
 	c->kit.host->counter_add(c->kit.self, "transitions", 1);
 	arm(c);
+	sync_out(c, r, rec, action, state);
 	json_decref(rec);
 	return;
 abort:
@@ -1092,6 +1140,304 @@ abort:
 refused:
 	refuse_err(c, r, &e, id);
 	json_decref(rec);
+}
+
+/* ---- across nodes (docs/multi-node.md) ---- */
+
+/* A change of a transfer that did not start here (delivered or synced
+ * from the other side's node): saved with its history row, its clocks
+ * met or stopped, announced locally, audited; as `by` (the other node's
+ * actor). 0, or -1 with e set. */
+static int
+apply_remote(collab *c, kit_req *r, json_t *rec, const char *action,
+    const char *from_state, json_t *changes, int insert, kit_err *e)
+{
+	const char *k;
+	json_t     *v;
+
+	json_object_foreach(changes, k, v) json_object_set(rec, k, v);
+	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
+	if (kit_record_write(r, KIND, rec, insert, action, from_state,
+	        str(changes, "return_reason"), e)
+	    != 0)
+		return -1;
+	if (!insert && clocks_after(c, rec, str(rec, "state")) != 0) {
+		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
+		return -1;
+	}
+	return 0;
+}
+
+struct delivery {
+	collab *c;
+	char    id[80];
+	char    to[64];
+};
+
+/* The receiving node acknowledged (or not) a delivered transfer: the
+ * record says so (history "delivered"), counted. */
+static void
+on_delivered(void *ud, int status, const xz_msg *reply)
+{
+	struct delivery *d = ud;
+	collab          *c = d->c;
+	kit_req          r;
+	kit_err          e;
+	json_t          *rec = NULL;
+	int  ok = status == XZ_OK && reply && !(reply->flags & XZ_MSG_ERROR);
+	char why[300];
+
+	snprintf(why, sizeof(why), "%s: %.*s", d->to,
+	    reply ? (int) (reply->len > 200 ? 200 : reply->len) : 0,
+	    reply ? (const char *) reply->data : "");
+	kit_req_internal(&c->kit, &r, "collab",
+	    json_pack("{s:s}", "purpose", "delivery to the receiving node"));
+	if (kit_tx_begin(&c->kit, &e) != 0
+	    || (rec = kit_store_load(&c->kit.store, KIND, d->id)) == NULL) {
+		kit_tx_abort(&c->kit);
+		goto out;
+	}
+	json_t *del = json_pack("{s:s,s:s,s:I}", "state",
+	    ok ? "ACKNOWLEDGED" : "FAILED", "node_of", d->to, "at_ms",
+	    (json_int_t) r.now_ms);
+	if (!ok)
+		json_object_set_new(del, "error", json_string(why));
+	json_object_set_new(rec, "delivery", del);
+	if (kit_record_write(&r, KIND, rec, 0,
+	        ok ? "delivered" : "undelivered", str(rec, "state"),
+	        ok ? d->to : why, &e)
+	        != 0
+	    || kit_tx_commit(&c->kit, &e) != 0)
+		kit_tx_abort(&c->kit);
+out:
+	c->kit.host->counter_add(
+	    c->kit.self, ok ? "delivered" : "deliver_failed", 1);
+	if (!ok)
+		c->kit.host->log(c->kit.self, XZ_LOG_WARN,
+		    "transfer %s not acknowledged by %s's node: %s", d->id,
+		    d->to, why);
+	json_decref(rec);
+	kit_req_done(&r);
+	free(d);
+}
+
+/* Send a transfer just sent here to the receiving agency's node:
+ * collab.transfer.deliver.<agency> {"transfer": the record}. */
+static void
+deliver(collab *c, json_t *rec)
+{
+	json_t          *pkg = json_object_get(rec, "package");
+	struct delivery *d   = calloc(1, sizeof(*d));
+	char             topic[128], ag[64];
+	json_t          *o = json_pack("{s:O}", "transfer", rec);
+	char            *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (d == NULL || s == NULL) {
+		free(d);
+		free(s);
+		return;
+	}
+	d->c = c;
+	snprintf(d->id, sizeof(d->id), "%s", str(rec, "id"));
+	snprintf(d->to, sizeof(d->to), "%s", str(pkg, "to_agency"));
+	lower(d->to, ag, sizeof(ag));
+	snprintf(topic, sizeof(topic), "collab.transfer.deliver.%s", ag);
+	if (c->kit.host->request(
+	        c->kit.self, topic, s, strlen(s), 15000, on_delivered, d)
+	    != XZ_OK) {
+		/* nothing routes there (no link up): recorded as failed */
+		on_delivered(d, XZ_ENORESPONDERS, NULL);
+	}
+	free(s);
+}
+
+/* Only another node (or the administrator) brings transfers in. */
+static int
+from_node(collab *c, const xz_msg *m)
+{
+	const xz_caller *who = XZ_HAS_MEMBER(c->kit.host, xz_host, caller)
+	    ? c->kit.host->caller(c->kit.self, m)
+	    : NULL;
+	if (who == NULL)
+		return 1;
+	if (strncmp(who->user, "node:", 5) == 0)
+		return 1;
+	for (const char *const *ro = who->roles; ro && *ro; ro++)
+		if (strcmp(*ro, "admin") == 0)
+			return 1;
+	return 0;
+}
+
+/* collab.transfer.deliver.<agency> {"transfer"}: a transfer another node
+ * sent to an agency of this node, stored here as SENT with the same id,
+ * package hash and clocks (from its sending), then acknowledged. Again:
+ * acknowledged, nothing changes. */
+static void
+on_deliver(void *ud, const xz_msg *m)
+{
+	collab     *c = ud;
+	kit_req     r;
+	kit_err     e;
+	json_t     *body = json_loadb(m->data, m->len, 0, NULL);
+	json_t     *t = json_object_get(body, "transfer"), *rec = NULL;
+	json_t     *pkg = json_object_get(t, "package");
+	const char *id  = str(t, "id");
+	char       *canon;
+	char        hash[XZ_SHA256_HEX];
+
+	if (m->kind != XZ_KIND_REQUEST) {
+		json_decref(body);
+		return;
+	}
+	kit_req_adopt(&c->kit, m, body, &r);
+	if (!from_node(c, m)) {
+		refuse(c, &r, KIT_E_FORBIDDEN, id,
+		    "collab.transfer.deliver: only a linked node delivers "
+		    "transfers");
+		goto done;
+	}
+	canon = json_is_object(pkg)
+	    ? json_dumps(pkg, JSON_COMPACT | JSON_SORT_KEYS)
+	    : NULL;
+	if (canon != NULL)
+		xz_sha256_hex(canon, strlen(canon), hash);
+	free(canon);
+	if (canon == NULL || !valid_id(id) || str(t, "package_hash") == NULL
+	    || strcmp(hash, str(t, "package_hash")) != 0
+	    || !is_local(c, str(pkg, "to_agency"))
+	    || collab_instrument_find(&c->cat, str(pkg, "type")) == NULL) {
+		refuse(c, &r, KIT_E_BAD_REQUEST, id,
+		    "collab.transfer.deliver: not a transfer to an agency of "
+		    "this node (id, package, package_hash, to_agency, type)");
+		goto done;
+	}
+	if (kit_tx_begin(&c->kit, &e) != 0)
+		goto refused;
+	if ((rec = kit_store_load(&c->kit.store, KIND, id)) != NULL) {
+		kit_tx_abort(&c->kit);
+		kit_reply(&r,
+		    json_pack("{s:s,s:b,s:O}", "transfer_id", id, "duplicate",
+		        1, "state", json_object_get(rec, "state")));
+		goto done;
+	}
+	int64_t sent_ms = kit_int(t, "created_ms", r.now_ms);
+	rec = json_pack("{s:s,s:s,s:I,s:I,s:s,s:O}", "id", id, "state", "SENT",
+	    "created_ms", (json_int_t) sent_ms, "updated_ms",
+	    (json_int_t) r.now_ms, "package_hash", hash, "package", pkg);
+	if (rec == NULL
+	    || kit_record_write(&r, KIND, rec, 1, "delivered", NULL,
+	           str(pkg, "from_agency"), &e)
+	        != 0
+	    || add_clocks(c, id, pkg, sent_ms) != 0) {
+		if (e.code == 0)
+			kit_err_set(
+			    &e, KIT_E_STORE_ERROR, "%s", c->kit.store.err);
+		kit_tx_abort(&c->kit);
+		goto refused;
+	}
+	announce(c, &r, rec, "sent", NULL, str(pkg, "reason"),
+	    str(pkg, "to_agency"));
+	audit_subject(&r, rec, "delivered", "CREATE", "SENT");
+	if (kit_tx_commit(&c->kit, &e) != 0)
+		goto refused;
+	kit_reply(&r,
+	    json_pack("{s:s,s:b,s:s}", "transfer_id", id, "duplicate", 0,
+	        "state", "SENT"));
+	c->kit.host->counter_add(c->kit.self, "received_from_nodes", 1);
+	arm(c);
+	goto done;
+refused:
+	refuse_err(c, &r, &e, id);
+done:
+	json_decref(rec);
+	kit_req_done(&r);
+}
+
+/* After a change here of a transfer whose other side is on another
+ * node: tell it (collab.transfer.sync.<agency>), so its copy, history
+ * and clocks follow. */
+static void
+sync_out(collab *c, kit_req *r, json_t *rec, const char *action,
+    const char *from_state)
+{
+	json_t     *pkg   = json_object_get(rec, "package");
+	const char *from  = str(pkg, "from_agency"),
+	           *to    = str(pkg, "to_agency");
+	const char *other = is_local(c, from) ? to : from;
+	char        topic[128], ag[64];
+
+	if (is_local(c, other))
+		return;
+	json_t *changes = json_object();
+	for (const char *const *k
+	     = (const char *const[]) { "state", "return_reason", "decision",
+	         "decision_no", "months", "community_rehab_months",
+	         "accepted_documents", "missing_documents", NULL };
+	     *k; k++)
+		if (json_object_get(rec, *k) != NULL)
+			json_object_set(changes, *k, json_object_get(rec, *k));
+	json_t *o = json_pack("{s:O,s:s,s:s,s:o,s:{s:s?,s:s?,s:s?}}",
+	    "transfer_id", json_object_get(rec, "id"), "action", action,
+	    "from_state", from_state, "changes", changes, "by", "user",
+	    r->actor.user, "role", r->actor.role, "agency", r->actor.agency);
+	lower(other, ag, sizeof(ag));
+	snprintf(topic, sizeof(topic), "collab.transfer.sync.%s", ag);
+	if (o != NULL)
+		kit_emit(&c->kit, topic, o);
+}
+
+/* collab.transfer.sync.<agency>: the other side changed a transfer. */
+static void
+on_sync(void *ud, const xz_msg *m)
+{
+	collab     *c      = ud;
+	json_t     *body   = json_loadb(m->data, m->len, 0, NULL);
+	const char *id     = str(body, "transfer_id"),
+	           *action = str(body, "action");
+	json_t *changes = json_object_get(body, "changes"), *rec = NULL;
+	json_t *by = json_object_get(body, "by");
+	kit_req r;
+	kit_err e;
+	char    from_state[32];
+
+	if (m->kind != XZ_KIND_EVENT || !from_node(c, m) || !valid_id(id)
+	    || action == NULL || !json_is_object(changes)
+	    || !json_is_string(json_object_get(changes, "state"))) {
+		json_decref(body);
+		return;
+	}
+	kit_req_internal(&c->kit, &r,
+	    str(by, "user") ? str(by, "user") : "node",
+	    json_pack("{s:s}", "purpose", "the other side's change"));
+	r.actor.role   = str(by, "role");
+	r.actor.agency = str(by, "agency");
+	if (kit_tx_begin(&c->kit, &e) != 0)
+		goto out;
+	if ((rec = kit_store_load(&c->kit.store, KIND, id)) == NULL) {
+		kit_tx_abort(&c->kit);
+		goto out;
+	}
+	snprintf(from_state, sizeof(from_state), "%s", str(rec, "state"));
+	if (apply_remote(c, &r, rec, action, from_state, changes, 0, &e)
+	    != 0) {
+		kit_tx_abort(&c->kit);
+		goto out;
+	}
+	const char *to = str(rec, "state");
+	announce(c, &r, rec, action, from_state, str(changes, "return_reason"),
+	    strcmp(to, "RETURNED") == 0 || strcmp(to, "DECIDED") == 0
+	        ? str(json_object_get(rec, "package"), "from_agency")
+	        : NULL);
+	audit_subject(&r, rec, "synced", "UPDATE", to);
+	if (kit_tx_commit(&c->kit, &e) == 0) {
+		c->kit.host->counter_add(c->kit.self, "synced_from_nodes", 1);
+		arm(c);
+	}
+out:
+	json_decref(rec);
+	kit_req_done(&r);
+	json_decref(body); /* after: the actor's strings point into it */
 }
 
 static int
@@ -1383,6 +1729,21 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 			goto fail;
 	}
 	host->opt_int(self, "list_limit_max", &c->list_max);
+	{
+		const char *ags = host->opt_string(self, "agencies");
+		char       *dup = ags && *ags ? strdup(ags) : NULL, *sv = NULL;
+		for (char *t = dup ? strtok_r(dup, ", ", &sv) : NULL; t;
+		     t       = strtok_r(NULL, ", ", &sv)) {
+			char **v
+			    = realloc(c->local, (c->nlocal + 1) * sizeof(*v));
+			if (v == NULL)
+				break;
+			c->local = v;
+			if ((c->local[c->nlocal] = strdup(t)) != NULL)
+				c->nlocal++;
+		}
+		free(dup);
+	}
 	host->opt_bool(self, "check_agency", &c->check_agency);
 	db = host->store(self);
 	if (db == NULL) {
@@ -1417,11 +1778,35 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 			return XZ_EINVAL;
 		}
 	}
+	/* Transfers and changes from other nodes, for this node's agencies
+	 * (option agencies). */
+	for (size_t i = 0; i < c->nlocal; i++) {
+		char topic[128], ag[64];
+		lower(c->local[i], ag, sizeof(ag));
+		snprintf(
+		    topic, sizeof(topic), "collab.transfer.deliver.%s", ag);
+		if (host->subscribe(self, topic, NULL, on_deliver, c, NULL))
+			goto fail_sub;
+		snprintf(topic, sizeof(topic), "collab.transfer.sync.%s", ag);
+		if (host->subscribe(self, topic, NULL, on_sync, c, NULL))
+			goto fail_sub;
+	}
 	*state = c;
 	return XZ_OK;
+fail_sub:
+	kit_ctx_fini(&c->kit);
+	collab_catalog_free(&c->cat);
+	for (size_t i = 0; i < c->nlocal; i++)
+		free(c->local[i]);
+	free(c->local);
+	free(c);
+	return XZ_EINVAL;
 fail:
 	host->log(self, XZ_LOG_ERROR, "%s", err);
 	collab_catalog_free(&c->cat);
+	for (size_t i = 0; i < c->nlocal; i++)
+		free(c->local[i]);
+	free(c->local);
 	free(c);
 	return XZ_EIO;
 }
@@ -1448,6 +1833,9 @@ collab_fini(void *state)
 	collab *c = state;
 	kit_ctx_fini(&c->kit);
 	collab_catalog_free(&c->cat);
+	for (size_t i = 0; i < c->nlocal; i++)
+		free(c->local[i]);
+	free(c->local);
 	free(c);
 }
 
