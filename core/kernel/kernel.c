@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "kernel/kernel_priv.h"
+#include "util/msg.h"
 #include "util/errors.h"
 
 static uint64_t
@@ -86,6 +87,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	xz_bus_cfg bc;
 
 	*out = NULL;
+	xz_text_register(xz_kernel_zh); /* kernel_msg.c: operator logs in zh */
 	if (k == NULL) {
 		xz_diag_add(d, NULL, 0, "out of memory");
 		return XZ_ENOMEM;
