@@ -137,7 +137,7 @@ if command -v systemd-analyze >/dev/null; then
 fi
 check "check without -c finds /etc/xiezhi/xiezhi.cfg" /usr/bin/xiezhi check
 assert_eq "the installed deployment" \
-	"/etc/xiezhi/xiezhi.cfg: ok (node 'xiezhi-1', 12 plugins and scripts enabled)" \
+	"/etc/xiezhi/xiezhi.cfg: ok (node 'xiezhi-1', 13 plugins and scripts enabled)" \
 	"$OUT"
 if [ -d /run/systemd/system ]; then
 	echo "   (systemd runs here: the package started the service)"
