@@ -99,7 +99,7 @@ assert_eq "the installed node answers" xiezhi-1 "$(echo "$OUT" | jq -r .node)"
 check "status without -c" "$X" status
 assert_eq "every plugin and script is running" "" \
 	"$(echo "$OUT" | jq -r '.plugins[] | select(.state != "running") | .name')"
-assert_eq "plugins loaded from the prefix" 14 \
+assert_eq "plugins loaded from the prefix" 15 \
 	"$(echo "$OUT" | jq '.plugins | length')"
 check "a C plugin answers (hello.greet)" "$X" call -c "$E" hello.greet \
 	'{"name":"installer"}'
