@@ -26,6 +26,7 @@
 #include "anchor.h"
 #include "chain.h"
 #include "config/config.h"
+#include "util/msg.h"
 
 static const char usage_audit[]
     = "usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u URL]\n"
@@ -149,8 +150,9 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 			v     = strtol(optarg, &end, 10);
 			if (errno || *end || v < (ch == 'n' ? 1 : 0)) {
 				fprintf(stderr,
-				    "xiezhi audit %s: -%c needs a %s integer, "
-				    "got '%s'\n",
+				    xz_text("xiezhi audit %s: -%c needs a %s "
+				            "integer, "
+				            "got '%s'\n"),
 				    sub, ch,
 				    ch == 'n' ? "positive" : "non-negative",
 				    optarg);
@@ -213,8 +215,8 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 	}
 	if (optind != argc) {
 		fprintf(stderr,
-		    "xiezhi audit %s: unexpected argument '%s'\n%s", sub,
-		    argv[optind], usage);
+		    xz_text("xiezhi audit %s: unexpected argument '%s'\n%s"),
+		    sub, argv[optind], usage);
 		return XZ_EXIT_USAGE;
 	}
 	return 0;
@@ -241,7 +243,7 @@ request(const char *sub, const aopts *o, const char *topic, json_t *body,
 	if (xz_cli_connect(what, o->config, o->url, "audit", &c) != 0)
 		return 1;
 	if ((json = json_dumps(body, JSON_COMPACT)) == NULL) {
-		fprintf(stderr, "xiezhi %s: out of memory\n", what);
+		fprintf(stderr, xz_text("xiezhi %s: out of memory\n"), what);
 		xzc_close(c);
 		return 1;
 	}
@@ -262,11 +264,12 @@ request(const char *sub, const aopts *o, const char *topic, json_t *body,
 		const char *msg
 		    = json_string_value(json_object_get(err, "message"));
 		printf("%.*s\n", (int) r->len, (const char *) r->data);
-		fprintf(stderr, "xiezhi %s: %s: %s\n", what,
+		fprintf(stderr, xz_text("xiezhi %s: %s: %s\n"), what,
 		    code ? code : "error", msg ? msg : "");
 		rc = xz_cli_exit_for_reply(r);
 	} else if (v == NULL) {
-		fprintf(stderr, "xiezhi %s: the reply is not JSON\n", what);
+		fprintf(stderr, xz_text("xiezhi %s: the reply is not JSON\n"),
+		    what);
 		rc = 1;
 	} else {
 		*reply = v;
@@ -322,7 +325,8 @@ verify_anchors(sqlite3 *db, const aopts *o)
 
 	if (o->key != NULL) {
 		if (xz_anchor_pub_load(o->key, pub, err, sizeof(err)) != 0) {
-			fprintf(stderr, "xiezhi audit verify: %s\n", err);
+			fprintf(
+			    stderr, xz_text("xiezhi audit verify: %s\n"), err);
 			return 1;
 		}
 		trusted = pub;
@@ -331,34 +335,37 @@ verify_anchors(sqlite3 *db, const aopts *o)
 		if (access(def, R_OK) == 0) {
 			if (xz_anchor_pub_load(def, pub, err, sizeof(err))
 			    != 0) {
-				fprintf(
-				    stderr, "xiezhi audit verify: %s\n", err);
+				fprintf(stderr,
+				    xz_text("xiezhi audit verify: %s\n"), err);
 				return 1;
 			}
 			trusted = pub;
 		}
 	}
 	if (xz_anchor_check(db, o->anchors, trusted, &av) != 0) {
-		fprintf(stderr, "xiezhi audit verify: %s\n", av.detail);
+		fprintf(
+		    stderr, xz_text("xiezhi audit verify: %s\n"), av.detail);
 		return 1;
 	}
 	if (!av.ok) {
-		printf("FAIL: checkpoint %lld: record %lld: %s: %s\n",
+		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
 		    (long long) av.bad_line, (long long) av.bad_seq, av.reason,
 		    av.detail);
 		if (av.bad_seq > 0)
 			print_row(db, av.bad_seq);
 		return 1;
 	}
-	printf("ok: %lld checkpoints match (last signs record %lld",
+	printf(xz_text("ok: %lld checkpoints match (last signs record %lld"),
 	    (long long) av.checked, (long long) av.last_seq);
 	if (av.skipped > 0)
-		printf(", %lld of pruned records", (long long) av.skipped);
+		printf(xz_text(", %lld of pruned records"),
+		    (long long) av.skipped);
 	printf(")\n");
 	if (trusted == NULL)
 		fprintf(stderr,
-		    "xiezhi audit verify: warning: no --key given: the key of "
-		    "the first checkpoint was trusted\n");
+		    xz_text("xiezhi audit verify: warning: no --key given: "
+		            "the key of "
+		            "the first checkpoint was trusted\n"));
 	return 0;
 }
 
@@ -373,21 +380,25 @@ verify_file(const char *path, const aopts *o)
 	if (access(path, R_OK) != 0) {
 		int       e = errno;
 		xz_anchor a;
-		fprintf(stderr, "xiezhi audit verify: cannot read %s: %s\n",
-		    path, strerror(e));
+		fprintf(stderr,
+		    xz_text("xiezhi audit verify: cannot read %s: %s\n"), path,
+		    strerror(e));
 		if (e == ENOENT && o->anchors != NULL
 		    && xz_anchor_last(o->anchors, NULL, &a) == 1)
-			printf("FAIL: checkpoint 1: record %lld: wiped: the "
-			       "log %s is gone, %s signs records up to "
-			       "%lld\n",
+			printf(
+			    xz_text(
+			        "FAIL: checkpoint 1: record %lld: wiped: the "
+			        "log %s is gone, %s signs records up to "
+			        "%lld\n"),
 			    (long long) a.seq, path, o->anchors,
 			    (long long) a.seq);
 		return 1;
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)
 	    != SQLITE_OK) {
-		fprintf(stderr, "xiezhi audit verify: cannot open %s: %s\n",
-		    path, db ? sqlite3_errmsg(db) : "out of memory");
+		fprintf(stderr,
+		    xz_text("xiezhi audit verify: cannot open %s: %s\n"), path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return 1;
 	}
@@ -396,32 +407,35 @@ verify_file(const char *path, const aopts *o)
 	        db, "SELECT 1 FROM audit_log LIMIT 0", NULL, NULL, NULL)
 	    != SQLITE_OK) {
 		fprintf(stderr,
-		    "xiezhi audit verify: %s is not an audit log (%s)\n", path,
-		    sqlite3_errmsg(db));
+		    xz_text(
+		        "xiezhi audit verify: %s is not an audit log (%s)\n"),
+		    path, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return 1;
 	}
 	if (!o->no_head)
 		head = o->head ? strdup(o->head) : xz_audit_head_path(path);
 	if (xz_audit_verify(db, head, &v) != 0) {
-		fprintf(
-		    stderr, "xiezhi audit verify: %s: %s\n", path, v.detail);
+		fprintf(stderr, xz_text("xiezhi audit verify: %s: %s\n"), path,
+		    v.detail);
 		rc = 1;
 	} else if (v.ok) {
-		printf("ok: %lld records", (long long) v.records);
+		printf(xz_text("ok: %lld records"), (long long) v.records);
 		if (v.records > 0 || v.pruned_to > 0)
-			printf(" (last seq %lld%s)", (long long) v.last_seq,
+			printf(xz_text(" (last seq %lld%s)"),
+			    (long long) v.last_seq,
 			    v.pruned_to > 0 ? ", earlier ones pruned" : "");
 		printf("\n");
 		if (v.head_file == 0)
 			fprintf(stderr,
-			    "xiezhi audit verify: warning: no head file %s "
-			    "(a cut tail with its anchor row would go "
-			    "unnoticed)\n",
+			    xz_text("xiezhi audit verify: warning: no head "
+			            "file %s "
+			            "(a cut tail with its anchor row would go "
+			            "unnoticed)\n"),
 			    head);
 		rc = 0;
 	} else {
-		printf("FAIL: record %lld: %s: %s\n",
+		printf(xz_text("FAIL: record %lld: %s: %s\n"),
 		    (long long) v.first_bad_seq, v.reason, v.detail);
 		print_row(db, v.first_bad_seq);
 		rc = 1;
@@ -443,8 +457,8 @@ cmd_verify(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.file != NULL && (o.config || o.url)) {
 		fprintf(stderr,
-		    "xiezhi audit verify: give -f, or -c/-u, not "
-		    "both\n");
+		    xz_text("xiezhi audit verify: give -f, or -c/-u, not "
+		            "both\n"));
 		return XZ_EXIT_USAGE;
 	}
 	if (o.file != NULL)
@@ -455,8 +469,8 @@ cmd_verify(int argc, char **argv)
 		size_t    n;
 		if (o.url) {
 			fprintf(stderr,
-			    "xiezhi audit verify: --offline needs "
-			    "-c FILE\n");
+			    xz_text("xiezhi audit verify: --offline needs "
+			            "-c FILE\n"));
 			return XZ_EXIT_USAGE;
 		}
 		if (xz_cli_load_config(
@@ -482,12 +496,12 @@ cmd_verify(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (json_is_true(json_object_get(reply, "ok"))) {
-		printf("ok: %lld records\n",
+		printf(xz_text("ok: %lld records\n"),
 		    (long long) json_integer_value(
 		        json_object_get(reply, "records")));
 		rc = 0;
 	} else if (json_object_get(reply, "checkpoint") != NULL) {
-		printf("FAIL: checkpoint %lld: record %lld: %s: %s\n",
+		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
 		    (long long) json_integer_value(
 		        json_object_get(reply, "checkpoint")),
 		    (long long) json_integer_value(
@@ -496,7 +510,7 @@ cmd_verify(int argc, char **argv)
 		    json_string_value(json_object_get(reply, "detail")));
 		rc = 1;
 	} else {
-		printf("FAIL: record %lld: %s: %s\n",
+		printf(xz_text("FAIL: record %lld: %s: %s\n"),
 		    (long long) json_integer_value(
 		        json_object_get(reply, "first_bad_seq")),
 		    json_string_value(json_object_get(reply, "reason")),
@@ -519,15 +533,15 @@ cmd_query(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (o.file || o.offline) {
 		fprintf(stderr,
-		    "xiezhi audit query: queries go through the "
-		    "node (so they are audited); give -c or -u\n");
+		    xz_text("xiezhi audit query: queries go through the "
+		            "node (so they are audited); give -c or -u\n"));
 		return XZ_EXIT_USAGE;
 	}
 	if ((o.since && xz_audit_parse_time(o.since, 0, &ms))
 	    || (o.until && xz_audit_parse_time(o.until, 1, &ms))) {
 		fprintf(stderr,
-		    "xiezhi audit query: '%s' is not a time "
-		    "(YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z] UTC, or ms)\n",
+		    xz_text("xiezhi audit query: '%s' is not a time "
+		            "(YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z] UTC, or ms)\n"),
 		    o.since && xz_audit_parse_time(o.since, 0, &ms) ? o.since
 		                                                    : o.until);
 		return XZ_EXIT_USAGE;
@@ -537,8 +551,8 @@ cmd_query(int argc, char **argv)
 		const char *colon = strchr(o.subject, ':');
 		if (colon == o.subject) {
 			fprintf(stderr,
-			    "xiezhi audit query: --subject needs "
-			    "TYPE:ID or TYPE\n");
+			    xz_text("xiezhi audit query: --subject needs "
+			            "TYPE:ID or TYPE\n"));
 			json_decref(body);
 			return XZ_EXIT_USAGE;
 		}
@@ -615,7 +629,7 @@ xz_audit_cli_main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "query") == 0)
 		return cmd_query(argc - 1, argv + 1);
-	fprintf(stderr, "xiezhi audit: unknown subcommand '%s'\n%s", argv[1],
-	    usage_audit);
+	fprintf(stderr, xz_text("xiezhi audit: unknown subcommand '%s'\n%s"),
+	    argv[1], usage_audit);
 	return XZ_EXIT_USAGE;
 }

@@ -1,4 +1,5 @@
 #include "cli/cli_common.h"
+#include "util/msg.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -82,8 +83,9 @@ xz_cli_node_url(const char *what, const char *config, const char *url)
 	if (xz_cli_load_config(config ? config : xz_cli_default_config(), &cfg)
 	    != 0) {
 		fprintf(stderr,
-		    "xiezhi %s: cannot read the deployment to find the node "
-		    "(give -u URL or -c FILE)\n",
+		    xz_text("xiezhi %s: cannot read the deployment to find "
+		            "the node "
+		            "(give -u URL or -c FILE)\n"),
 		    what);
 		return NULL;
 	}
@@ -151,15 +153,16 @@ xz_cli_read_token(const char *what, const char *path, char *tok, size_t len)
 	if (f == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		fprintf(stderr, "xiezhi %s: cannot read %s: %s\n", what, path,
-		    strerror(errno));
+		fprintf(stderr, xz_text("xiezhi %s: cannot read %s: %s\n"),
+		    what, path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
 		fprintf(stderr,
-		    "xiezhi %s: warning: %s is readable by others (mode "
-		    "%03o); "
-		    "chmod 600 it\n",
+		    xz_text(
+		        "xiezhi %s: warning: %s is readable by others (mode "
+		        "%03o); "
+		        "chmod 600 it\n"),
 		    what, path, (unsigned) (st.st_mode & 0777));
 	tok[0] = '\0';
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -174,8 +177,9 @@ xz_cli_read_token(const char *what, const char *path, char *tok, size_t len)
 	fclose(f);
 	if (tok[0] == '\0') {
 		fprintf(stderr,
-		    "xiezhi %s: %s holds no session token (run `xiezhi "
-		    "login` again)\n",
+		    xz_text(
+		        "xiezhi %s: %s holds no session token (run `xiezhi "
+		        "login` again)\n"),
 		    what, path);
 		return -1;
 	}
@@ -206,7 +210,7 @@ connect_with(const char *what, const char *config, const char *url,
 		o.tls_server_name = sn && sn[0] ? sn : NULL;
 	}
 	if ((rc = xzc_open(c, u, &o, err, sizeof(err))) != XZ_OK)
-		fprintf(stderr, "xiezhi %s: %s\n", what, err);
+		fprintf(stderr, xz_text("xiezhi %s: %s\n"), what, err);
 	free(u);
 	return rc != XZ_OK ? -1 : 0;
 }
@@ -236,8 +240,9 @@ xz_cli_connect(const char *what, const char *config, const char *url,
 			return -1;
 		if (got == 0 && named) {
 			fprintf(stderr,
-			    "xiezhi %s: no credentials file %s (run `xiezhi "
-			    "login --creds %s` first)\n",
+			    xz_text("xiezhi %s: no credentials file %s (run "
+			            "`xiezhi "
+			            "login --creds %s` first)\n"),
 			    what, path, path);
 			return -1;
 		}

@@ -78,4 +78,7 @@ int xz_cli_no_reply(const char *prefix, xzc_client *c, int rc);
  * no_responders, else 1. */
 int xz_cli_exit_for_reply(const xzc_msg *reply);
 
+/* The command's texts in 简体中文 (cli_msg.c; util/msg.h). */
+extern const xz_tr xz_cli_zh[];
+
 #endif

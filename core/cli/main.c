@@ -27,6 +27,7 @@
 #include "kernel/kernel.h"
 #include "lua/luahost.h"
 #include "util/topic.h"
+#include "util/msg.h"
 
 /* A kernel with the Lua host plugged in: what `run` and `check` load. */
 static int
@@ -145,10 +146,10 @@ print_help(const char *cmd, FILE *out)
 {
 	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
 		if (strcmp(helps[i].name, cmd) == 0) {
-			fputs(helps[i].text, out);
+			fputs(xz_text(helps[i].text), out);
 			return 0;
 		}
-	fputs(usage_main, out);
+	fputs(xz_text(usage_main), out);
 	return 0;
 }
 
@@ -196,8 +197,9 @@ parse_opts(const char *cmd, int argc, char **argv, opts *o)
 			long v = strtol(optarg, &end, 10);
 			if (errno || *end || v < 0) {
 				fprintf(stderr,
-				    "xiezhi %s: -%c needs a non-negative "
-				    "integer, got '%s'\n",
+				    xz_text(
+				        "xiezhi %s: -%c needs a non-negative "
+				        "integer, got '%s'\n"),
 				    cmd, ch, optarg);
 				return XZ_EXIT_USAGE;
 			}
@@ -255,8 +257,8 @@ check_json(const char *cmd, const char *text, size_t len)
 
 	if (v == NULL) {
 		fprintf(stderr,
-		    "xiezhi %s: payload is not valid JSON: %s "
-		    "(column %d)\n",
+		    xz_text("xiezhi %s: payload is not valid JSON: %s "
+		            "(column %d)\n"),
 		    cmd, e.text, e.column);
 		return -1;
 	}
@@ -290,7 +292,8 @@ do_request(
 	}
 	fflush(stdout);
 	if (r->flags & XZ_MSG_ERROR) {
-		fprintf(stderr, "xiezhi: error reply from '%s'\n", topic);
+		fprintf(
+		    stderr, xz_text("xiezhi: error reply from '%s'\n"), topic);
 		return xz_cli_exit_for_reply(r);
 	}
 	return 0;
@@ -312,7 +315,8 @@ cmd_call(int argc, char **argv)
 	const char *topic = o.argv[0];
 	const char *json  = o.argc == 2 ? o.argv[1] : "{}";
 	if (!xz_topic_valid(topic, strlen(topic))) {
-		fprintf(stderr, "xiezhi call: invalid topic '%s'\n", topic);
+		fprintf(stderr, xz_text("xiezhi call: invalid topic '%s'\n"),
+		    topic);
 		return XZ_EXIT_USAGE;
 	}
 	if (check_json("call", json, strlen(json)) != 0)
@@ -373,7 +377,8 @@ cmd_pub(int argc, char **argv)
 	const char *json  = o.argc == 2 ? o.argv[1] : "{}";
 	bool        lines = strcmp(json, "-") == 0;
 	if (!xz_topic_valid(topic, strlen(topic))) {
-		fprintf(stderr, "xiezhi pub: invalid topic '%s'\n", topic);
+		fprintf(stderr, xz_text("xiezhi pub: invalid topic '%s'\n"),
+		    topic);
 		return XZ_EXIT_USAGE;
 	}
 	if (!lines && check_json("pub", json, strlen(json)) != 0)
@@ -398,8 +403,8 @@ cmd_pub(int argc, char **argv)
 				continue;
 			if (check_json("pub", line, (size_t) n) != 0) {
 				fprintf(stderr,
-				    "xiezhi pub: stdin line %ld "
-				    "skipped\n",
+				    xz_text("xiezhi pub: stdin line %ld "
+				            "skipped\n"),
 				    lineno);
 				failed++;
 				continue;
@@ -408,7 +413,8 @@ cmd_pub(int argc, char **argv)
 			plen    = (size_t) n;
 		}
 		if ((rc = xzc_publish(c, topic, payload, plen)) != XZ_OK) {
-			fprintf(stderr, "xiezhi pub: %s\n", xzc_errmsg(c));
+			fprintf(stderr, xz_text("xiezhi pub: %s\n"),
+			    xzc_errmsg(c));
 			failed++;
 			break;
 		}
@@ -420,7 +426,7 @@ cmd_pub(int argc, char **argv)
 	/* Confirmed by the node: every event before it was taken, in order,
 	 * or refused (and then counted). */
 	if ((rc = xzc_flush(c, 64000)) != XZ_OK) {
-		fprintf(stderr, "xiezhi pub: %s%s\n",
+		fprintf(stderr, xz_text("xiezhi pub: %s%s\n"),
 		    xzc_refused(c) > 0 ? ""
 		                       : "no confirmation from the node: ",
 		    xzc_errmsg(c));
@@ -429,7 +435,8 @@ cmd_pub(int argc, char **argv)
 	size_t refused = (size_t) xzc_refused(c);
 	xzc_close(c);
 	if (lines)
-		fprintf(stderr, "xiezhi pub: %zu published, %d failed\n",
+		fprintf(stderr,
+		    xz_text("xiezhi pub: %zu published, %d failed\n"),
 		    sent - (refused < sent ? refused : sent), failed);
 	return failed ? 1 : 0;
 }
@@ -451,7 +458,8 @@ cmd_sub(int argc, char **argv)
 	}
 	const char *pattern = o.argv[0];
 	if (!xz_pattern_valid(pattern, strlen(pattern))) {
-		fprintf(stderr, "xiezhi sub: invalid pattern '%s'\n", pattern);
+		fprintf(stderr, xz_text("xiezhi sub: invalid pattern '%s'\n"),
+		    pattern);
 		return XZ_EXIT_USAGE;
 	}
 	bool group_ok
@@ -460,25 +468,26 @@ cmd_sub(int argc, char **argv)
 		group_ok = *g > 0x20 && *g < 0x7f;
 	if (!group_ok) {
 		fprintf(stderr,
-		    "xiezhi sub: invalid queue group '%s' (1..64 "
-		    "printable bytes, no spaces)\n",
+		    xz_text("xiezhi sub: invalid queue group '%s' (1..64 "
+		            "printable bytes, no spaces)\n"),
 		    o.group);
 		return XZ_EXIT_USAGE;
 	}
 	if (connect_node("sub", &o, &c) != 0)
 		return 1;
 	if (getenv("XZ_SUB_READY") != NULL)
-		fprintf(stderr, "xiezhi sub: subscribing to %s\n", pattern);
+		fprintf(stderr, xz_text("xiezhi sub: subscribing to %s\n"),
+		    pattern);
 	/* Once the flush is confirmed, the subscription is in place. */
 	if ((rc = xzc_subscribe(c, pattern, o.group, NULL, NULL, NULL))
 	        != XZ_OK
 	    || (rc = xzc_flush(c, 60000)) != XZ_OK) {
-		fprintf(stderr, "xiezhi sub: %s\n", xzc_errmsg(c));
+		fprintf(stderr, xz_text("xiezhi sub: %s\n"), xzc_errmsg(c));
 		xzc_close(c);
 		return rc == XZ_ETIMEDOUT ? XZ_EXIT_TIMEOUT : 1;
 	}
 	if (getenv("XZ_SUB_READY") != NULL)
-		fprintf(stderr, "xiezhi sub: ready\n");
+		fprintf(stderr, xz_text("xiezhi sub: ready\n"));
 	while (o.count < 0 || got < o.count) {
 		rc = xzc_next(
 		    c, o.timeout_ms >= 0 ? (int) o.timeout_ms : -1, &e);
@@ -487,7 +496,8 @@ cmd_sub(int argc, char **argv)
 			return XZ_EXIT_TIMEOUT;
 		}
 		if (rc != XZ_OK) {
-			fprintf(stderr, "xiezhi sub: %s\n", xzc_errmsg(c));
+			fprintf(stderr, xz_text("xiezhi sub: %s\n"),
+			    xzc_errmsg(c));
 			xzc_close(c);
 			return 1;
 		}
@@ -534,7 +544,8 @@ cmd_console(int argc, char **argv)
 	{
 		uint8_t r[16];
 		if (getrandom(r, sizeof(r), 0) != (ssize_t) sizeof(r)) {
-			fprintf(stderr, "xiezhi console: no random bytes\n");
+			fprintf(stderr,
+			    xz_text("xiezhi console: no random bytes\n"));
 			xzc_close(c);
 			return 1;
 		}
@@ -613,7 +624,8 @@ cmd_check(int argc, char **argv)
 		size_t n = 0;
 		for (size_t i = 0; i < cfg.nplugins; i++)
 			n += cfg.plugins[i].enabled ? 1 : 0;
-		printf("%s: ok (node '%s', %zu plugins and scripts enabled)\n",
+		printf(xz_text("%s: ok (node '%s', %zu plugins and scripts "
+		               "enabled)\n"),
 		    path, cfg.node_name, n);
 	}
 	xz_kernel_free(k);
@@ -669,7 +681,7 @@ cmd_run(int argc, char **argv)
 		return 1;
 	if (cfg.log_file != NULL && (rc = xz_log_open(cfg.log_file)) != 0) {
 		fprintf(stderr,
-		    "xiezhi run: cannot open the log file %s: %s\n",
+		    xz_text("xiezhi run: cannot open the log file %s: %s\n"),
 		    cfg.log_file, strerror(rc));
 		xz_config_free(&cfg);
 		return 1;
@@ -677,8 +689,9 @@ cmd_run(int argc, char **argv)
 	xz_diag_init(&d);
 	if (node_new(&k, &cfg, &d) != XZ_OK || xz_kernel_load(k, &d) != 0) {
 		xz_diag_print(&d, stderr);
-		fprintf(
-		    stderr, "xiezhi run: not starting (see `xiezhi check`)\n");
+		fprintf(stderr,
+		    xz_text(
+		        "xiezhi run: not starting (see `xiezhi check`)\n"));
 		xz_kernel_free(k);
 		xz_diag_free(&d);
 		xz_config_free(&cfg);
@@ -732,7 +745,13 @@ static int dispatch(int argc, char **argv);
 int
 main(int argc, char **argv)
 {
-	int rc = dispatch(argc, argv);
+	int rc;
+
+	/* texts in 简体中文 or English by LANG (util/msg.h) */
+	xz_text_register(xz_cli_zh);
+	xz_text_register(xz_config_zh);
+	xz_text_register(xz_kernel_zh);
+	rc = dispatch(argc, argv);
 	/* Free nng's global state so leak checkers see a clean exit. */
 	nng_fini();
 	return rc;
@@ -744,7 +763,7 @@ dispatch(int argc, char **argv)
 	const char *cmd;
 
 	if (argc < 2) {
-		fputs(usage_main, stderr);
+		fputs(xz_text(usage_main), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	cmd = argv[1];
@@ -754,13 +773,13 @@ dispatch(int argc, char **argv)
 	    || strcmp(cmd, "help") == 0) {
 		if (argc > 1)
 			return print_help(argv[1], stdout);
-		fputs(usage_main, stdout);
+		fputs(xz_text(usage_main), stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		if (argc > 1 && strcmp(argv[1], "--help") == 0)
 			return print_help("version", stdout);
-		printf("xiezhi %s (plugin ABI %d.%d, nng %s, %s)\n",
+		printf(xz_text("xiezhi %s (plugin ABI %d.%d, nng %s, %s)\n"),
 		    XZ_VERSION_STRING, XZ_ABI_MAJOR, XZ_ABI_MINOR,
 		    nng_version(), "Lua 5.4");
 		return 0;
@@ -800,6 +819,7 @@ dispatch(int argc, char **argv)
 	if (strcmp(cmd, "plugin-host") == 0) /* an isolated plugin's child */
 		return xz_plugin_host_main(
 		    argc, argv, xz_lua_kernel_ext(), xz_cli_plugin_dir());
-	fprintf(stderr, "xiezhi: unknown command '%s'\n\n%s", cmd, usage_main);
+	fprintf(stderr, xz_text("xiezhi: unknown command '%s'\n\n%s"), cmd,
+	    xz_text(usage_main));
 	return XZ_EXIT_USAGE;
 }

@@ -8,6 +8,7 @@
  */
 #include "config/config.h"
 #include "util/log.h"
+#include "util/msg.h"
 #include "util/topic.h"
 
 #include <ctype.h>
@@ -276,7 +277,7 @@ verr_at(xz_diag *d, const char *file, int line, int *nerr, const char *fmt,
 {
 	char msg[1024];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), xz_text(fmt), ap);
 	xz_diag_add(d, file, line, "%s", msg);
 	(*nerr)++;
 }
@@ -290,7 +291,7 @@ vpend(ld *l, const struct xz_config_file *f, int line, const char *fmt,
 	char            msg[1024];
 
 	l->nerr++;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), xz_text(fmt), ap);
 	if (l->npend == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		p          = realloc(l->pend, cap * sizeof(*p));
@@ -351,7 +352,7 @@ warn(ld *l, const config_setting_t *s, const char *fmt, ...)
 	va_list         ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), xz_text(fmt), ap);
 	va_end(ap);
 	w = realloc(c->warnings, (c->nwarnings + 1) * sizeof(*w));
 	if (w == NULL)
@@ -450,7 +451,7 @@ cfg_type_name(int type)
 static const char *
 type_name(int lctype)
 {
-	return cfg_type_name(cfg_type(lctype));
+	return xz_text(cfg_type_name(cfg_type(lctype)));
 }
 
 /* ---- spelling suggestions ------------------------------------------- */
@@ -513,7 +514,7 @@ suggest(const char *word, const char *const *names, char *buf, size_t size)
 			pick = names[i];
 	if (pick == NULL)
 		return "";
-	snprintf(buf, size, " (did you mean '%s'?)", pick);
+	snprintf(buf, size, xz_text(" (did you mean '%s'?)"), pick);
 	return buf;
 }
 
@@ -2088,8 +2089,8 @@ report_parse_error(ld *l)
 		    "(tried %s/%s)",
 		    inc, c->dir, inc);
 	else
-		xz_diag_add(
-		    l->d, file != NULL ? file : c->path, line, "%s", text);
+		xz_diag_add(l->d, file != NULL ? file : c->path, line, "%s",
+		    xz_text(text));
 	l->nerr++;
 	free(inc);
 	free(file);
@@ -2109,6 +2110,7 @@ xz_config_load(
 	int                     rc = -1;
 
 	memset(c, 0, sizeof(*c));
+	xz_text_register(xz_config_zh); /* config_msg.c */
 	config_init(&l.cfg);
 	if ((c->path = strdup(path)) == NULL
 	    || (dir = dir_part(path)) == NULL) {
@@ -2416,8 +2418,9 @@ take_value(const xz_plugin_cfg *pc, const char *label, const xz_option_decl *o,
 	if (!ok) {
 		opt_err(pc, s, d, nerr,
 		    "%s: option '%s' must be %s %s, got %s", label, o->name,
-		    article(o->type), opt_type_name(o->type),
-		    cfg_type_name(s->type));
+		    xz_text_zh() ? "" : article(o->type),
+		    xz_text(opt_type_name(o->type)),
+		    xz_text(cfg_type_name(s->type)));
 		return;
 	}
 	v->set = 1;

@@ -121,6 +121,7 @@
 #ifndef XZ_CONFIG_H
 #define XZ_CONFIG_H
 
+#include <xiezhi/i18n.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -421,5 +422,8 @@ const xz_optval *xz_optvals_find(const xz_optvals *o, const char *name);
 
 /* "error" -> XZ_LOG_ERROR ...; -1 if unknown. */
 int xz_log_level_parse(const char *s);
+
+/* The config layer's texts in 简体中文 (config_msg.c; util/msg.h). */
+extern const xz_tr xz_config_zh[];
 
 #endif

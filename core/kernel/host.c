@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernel/kernel_priv.h"
+#include "util/msg.h"
 #include "util/errors.h"
 #include "util/topic.h"
 
@@ -39,7 +40,7 @@ h_log(xz_plugin *self, int level, const char *fmt, ...)
 	if (self == NULL || fmt == NULL || level > xz_log_level())
 		return;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(buf, sizeof(buf), xz_text(fmt), ap); /* util/msg.h */
 	va_end(ap);
 	xz_log(level, self->name, "%s", buf);
 }

@@ -19,6 +19,7 @@
 
 #include "kernel/isolate.h"
 #include "kernel/kernel_priv.h"
+#include "util/msg.h"
 #include "util/errors.h"
 
 static uint64_t
@@ -87,6 +88,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	xz_bus_cfg bc;
 
 	*out = NULL;
+	xz_text_register(xz_kernel_zh); /* kernel_msg.c: operator logs in zh */
 	if (k == NULL) {
 		xz_diag_add(d, NULL, 0, "out of memory");
 		return XZ_ENOMEM;

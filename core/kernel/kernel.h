@@ -16,6 +16,7 @@
 #ifndef XZ_KERNEL_H
 #define XZ_KERNEL_H
 
+#include <xiezhi/i18n.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -139,5 +140,9 @@ int xz_plugin_post(xz_plugin *p, void (*fn)(void *arg), void *arg);
 /* Publish with an explicit source name and flags (kernel and links). */
 int xz_kernel_publish(xz_kernel *k, const char *source, const char *topic,
     const void *data, size_t len);
+
+/* The kernel's operator log lines and check texts in 简体中文
+ * (kernel_msg.c; util/msg.h). */
+extern const xz_tr xz_kernel_zh[];
 
 #endif

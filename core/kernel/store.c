@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "kernel/kernel_priv.h"
+#include "util/msg.h"
 #include "util/fs.h"
 
 typedef struct manifest_entry {
@@ -244,52 +245,60 @@ check_store(const char *dir, const char *name, const manifest_entry *m,
 		if (m == NULL)
 			return 0; /* never made: made on first use */
 		snprintf(err, errlen,
-		    "store %s of plugin '%s' is missing (the manifest lists "
-		    "it: "
-		    "identity %s, generation %lld): restore it from a backup "
-		    "(docs/operations.md), or delete its line from "
-		    "%s/MANIFEST "
-		    "to start it empty",
+		    xz_text("store %s of plugin '%s' is missing (the manifest "
+		            "lists "
+		            "it: "
+		            "identity %s, generation %lld): restore it from a "
+		            "backup "
+		            "(docs/operations.md), or delete its line from "
+		            "%s/MANIFEST "
+		            "to start it empty"),
 		    path, name, m->id, (long long) m->gen, dir);
 		return -1;
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)
 	    != SQLITE_OK) {
 		snprintf(err, errlen,
-		    "store %s of plugin '%s' cannot be opened: %s", path, name,
-		    db ? sqlite3_errmsg(db) : "out of memory");
+		    xz_text("store %s of plugin '%s' cannot be opened: %s"),
+		    path, name, db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
 	sqlite3_busy_timeout(db, 5000);
 	if (quick_check(db, why, sizeof(why)) != 0) {
 		snprintf(err, errlen,
-		    "store %s of plugin '%s' is damaged (PRAGMA quick_check: "
-		    "%s): restore it from a backup",
+		    xz_text("store %s of plugin '%s' is damaged (PRAGMA "
+		            "quick_check: "
+		            "%s): restore it from a backup"),
 		    path, name, why);
 		goto out;
 	}
 	found = meta_read(db, id, &gen);
 	if (found < 0) {
-		snprintf(err, errlen, "store %s of plugin '%s': %s", path,
-		    name, sqlite3_errmsg(db));
+		snprintf(err, errlen, xz_text("store %s of plugin '%s': %s"),
+		    path, name, sqlite3_errmsg(db));
 		goto out;
 	}
 	if (m != NULL && (found == 0 || strcmp(id, m->id) != 0)) {
 		snprintf(err, errlen,
-		    "store %s of plugin '%s' was replaced: its identity is "
-		    "%s, "
-		    "the manifest says %s: restore the right file, or delete "
-		    "its line from %s/MANIFEST to adopt this one",
+		    xz_text("store %s of plugin '%s' was replaced: its "
+		            "identity is "
+		            "%s, "
+		            "the manifest says %s: restore the right file, or "
+		            "delete "
+		            "its line from %s/MANIFEST to adopt this one"),
 		    path, name, found ? id : "(none)", m->id, dir);
 		goto out;
 	}
 	if (m != NULL && gen < m->gen) {
 		snprintf(err, errlen,
-		    "store %s of plugin '%s' was rolled back: it is at "
-		    "generation %lld, the manifest says %lld (an older copy "
-		    "was "
-		    "put back): restore the latest backup, or delete its line "
-		    "from %s/MANIFEST to accept the loss",
+		    xz_text(
+		        "store %s of plugin '%s' was rolled back: it is at "
+		        "generation %lld, the manifest says %lld (an older "
+		        "copy "
+		        "was "
+		        "put back): restore the latest backup, or delete its "
+		        "line "
+		        "from %s/MANIFEST to accept the loss"),
 		    path, name, (long long) gen, (long long) m->gen, dir);
 		goto out;
 	}

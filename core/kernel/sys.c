@@ -23,6 +23,7 @@
 
 #include "kernel/isolate.h"
 #include "kernel/kernel_priv.h"
+#include "util/msg.h"
 
 static const char *const phase_names[]
     = { "loaded", "inited", "running", "stopped", "failed" };
@@ -193,8 +194,8 @@ require_admin(sys_state *st, const xz_msg *m)
 		    || strcmp(c->roles[i], "plugin") == 0)
 			return true;
 	snprintf(msg, sizeof(msg),
-	    "%s: '%s' may not do this: it needs the role admin", m->topic,
-	    c->user);
+	    xz_text("%s: '%s' may not do this: it needs the role admin"),
+	    m->topic, c->user);
 	st->h->reply_error(st->self, m, XZ_REPLY_FORBIDDEN, msg);
 	return false;
 }
@@ -487,7 +488,7 @@ on_reload(void *ud, const xz_msg *m)
 	        name ? json_string_value(name) : NULL, m, &why)
 	    < 0) {
 		char msg[256];
-		snprintf(msg, sizeof(msg), "cannot reload '%s': %s",
+		snprintf(msg, sizeof(msg), xz_text("cannot reload '%s': %s"),
 		    name ? json_string_value(name) : "*", why);
 		st->h->reply_error(st->self, m, XZ_REPLY_INVALID_STATE, msg);
 	}

@@ -8,6 +8,7 @@
  * hooks that xz_lua_vm_new (luaxz.c) installs, never by symbol.
  */
 #include "lua/luapriv.h"
+#include "util/msg.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -37,13 +38,13 @@ quarantine(xz_lua_script *sc, xz_lua_vm *vm, const char *msg)
 	char   *s;
 
 	snprintf(reason, sizeof(reason),
-	    "hit its limits %u times in a row; last: %.*s", sc->failures,
-	    (int) strcspn(msg, "\n"), msg);
+	    xz_text("hit its limits %u times in a row; last: %.*s"),
+	    sc->failures, (int) strcspn(msg, "\n"), msg);
 	xz_lua_vm_detach(vm);
 	sc->quarantined = 1;
 	sc->host->log(sc->self, XZ_LOG_ERROR,
 	    "%s '%s' quarantined (subscriptions and timers removed): %s",
-	    xz_lua_kind_word(sc->ctx->kind), sc->ctx->name, reason);
+	    xz_text(xz_lua_kind_word(sc->ctx->kind)), sc->ctx->name, reason);
 	sc->host->counter_add(sc->self, "lua_quarantined", 1);
 	j = json_pack("{s:s,s:s}", "name", sc->ctx->name, "reason", reason);
 	if (j != NULL && (s = json_dumps(j, JSON_COMPACT)) != NULL) {

@@ -1,4 +1,5 @@
 #include "util/diag.h"
+#include "util/msg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ xz_diag_add(xz_diag *d, const char *file, int line, const char *fmt, ...)
 	int     n;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), xz_text(fmt), ap); /* msg.h: zh or en */
 	va_end(ap);
 	if (file != NULL && line > 0)
 		n = snprintf(NULL, 0, "%s:%d: %s", file, line, msg);

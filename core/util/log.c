@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "util/log.h"
+#include "util/msg.h"
 
 static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 static const char *const level_words[] = { "error", "warn", "info", "debug" };
@@ -196,7 +197,7 @@ xz_log(int level, const char *who, const char *fmt, ...)
 	if (who == NULL)
 		who = "kernel";
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), xz_text(fmt), ap); /* msg.h: zh or en */
 	va_end(ap);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);

@@ -543,8 +543,9 @@ end
 -- Fields an officer may complete while receiving or reviewing.
 local function take_case_fields(ctx, rec)
 	local b = ctx.body
-	for _, k in ipairs({ "specialty", "region", "case_type" }) do
-		if b[k] then
+	for _, k in ipairs({ "specialty", "region", "case_type",
+		"possible_penalty", "death_review" }) do
+		if b[k] ~= nil then
 			rec.data[k] = b[k]
 		end
 	end
@@ -612,6 +613,8 @@ open_aid = function(ctx, s)
 		custodial = s.custodial or NULL,
 		requested_ms = math.tointeger(s.requested_ms) or now,
 		notified_by = str(s.notified_by) or NULL,
+		possible_penalty = str(s.possible_penalty) or NULL,
+		death_review = s.death_review == true,
 		centre = cfg.agency,
 	}
 	local rec0 = { data = data }
@@ -859,8 +862,84 @@ HOOKS.aid.overturn = function(ctx, rec, chg)
 	return true
 end
 
+-- 法律援助法 art. 26: for a person who may be sentenced to life
+-- imprisonment or death, and a defendant in a death-penalty review, the
+-- centre assigns a lawyer with at least three years of relevant practice
+-- (the directory's "years", option grave_min_years). The case says so with
+-- "possible_penalty" (LIFE_IMPRISONMENT, DEATH) or "death_review": true.
+local ART26 = { LIFE_IMPRISONMENT = true, DEATH = true }
+msg.ZH["%s: application %s (%s) needs a lawyer with at least %d years of relevant practice (法律援助法 art. 26): %s"] =
+	"%s：申请 %s（%s）须指派具有 %d 年以上相关执业经历的律师（《法律援助法》第二十六条）：%s"
+msg.ZH["%s is not a lawyer (type %s)"] = "%s 不是律师（类型 %s）"
+msg.ZH["%s has %s years of practice"] = "%s 的执业年限为 %s 年"
+msg.ZH["possible life imprisonment or death penalty"] =
+	"可能被判处无期徒刑、死刑"
+msg.ZH["death-penalty review"] = "死刑复核案件"
+
+local function art26_case(d)
+	if d.death_review == true then
+		return tr("death-penalty review")
+	end
+	if ART26[nn(d.possible_penalty) or ""] then
+		return tr("possible life imprisonment or death penalty")
+	end
+	return nil
+end
+
+-- Why provider p may not take an art. 26 case, or nil.
+local function art26_refusal(p)
+	if p.type ~= "LAWYER" then
+		return tr("%s is not a lawyer (type %s)", p.id, tostring(p.type))
+	end
+	local y = math.tointeger(nn(p.years))
+	if not y or y < cfg.grave_min_years then
+		return tr("%s has %s years of practice", p.id, y and tostring(y)
+			or "?")
+	end
+	return nil
+end
+
+-- choose_provider, keeping to art. 26 when the case falls under it: a named
+-- provider who does not qualify is refused; otherwise the routing rule's
+-- first qualifying choice is taken.
+local function choose_provider26(ctx, rec, want, except)
+	local grave = art26_case(rec.data)
+	if not grave then
+		return choose_provider(ctx, rec, want, except)
+	end
+	local function refuse(code, why)
+		return nil, code, tr("%s: application %s (%s) needs a lawyer with "
+			.. "at least %d years of relevant practice (法律援助法 art. 26): "
+			.. "%s", ctx.topic, rec.id, grave, cfg.grave_min_years, why)
+	end
+	if want then
+		local p, c, e = choose_provider(ctx, rec, want, except)
+		if not p then
+			return nil, c, e
+		end
+		local why = art26_refusal(p)
+		if why then
+			return refuse("bad_request", why)
+		end
+		return p
+	end
+	local ranked = routing.rank(routing_input(rec.data), store.providers())
+	local reasons = {}
+	for _, x in ipairs(ranked) do
+		if x.id ~= except then
+			local why = art26_refusal(x)
+			if not why then
+				return x
+			end
+			reasons[#reasons + 1] = why
+		end
+	end
+	return refuse("unavailable", #reasons > 0
+		and table.concat(reasons, "; ") or tr("the directory is empty"))
+end
+
 HOOKS.aid.assign = function(ctx, rec, chg)
-	local p, c, e = choose_provider(ctx, rec, ctx.body.provider_id)
+	local p, c, e = choose_provider26(ctx, rec, ctx.body.provider_id)
 	if not p then
 		return nil, c, e
 	end
@@ -873,7 +952,7 @@ end
 -- provider's withdrawal); the state stays.
 HOOKS.aid["change-provider"] = function(ctx, rec, chg)
 	local old = nn(rec.data.provider_id)
-	local p, c, e = choose_provider(ctx, rec, ctx.body.provider_id, old)
+	local p, c, e = choose_provider26(ctx, rec, ctx.body.provider_id, old)
 	if not p then
 		return nil, c, e
 	end
@@ -1374,7 +1453,8 @@ local PERSON = { t = "obj", fields = { id = ID, name = { t = "str",
 local CASE = {
 	specialty = ID, region = ID, parties = IDS, case_type = E(CASE_TYPES),
 	means_checked = BOOL, means_exemption = E(EXEMPTION_IDS),
-	basis = STR,
+	basis = STR, possible_penalty = E({ "LIFE_IMPRISONMENT", "DEATH" }),
+	death_review = BOOL,
 }
 local REVIEW = { id = RID }
 for k, v in pairs(CASE) do
@@ -1769,6 +1849,10 @@ return {
 		{ name = "assign_days", type = "int", default = 3, min = 1, max = 90,
 		  description = "days to assign a provider once aid is granted "
 			.. "(art. 43) or a refusal overturned" },
+		{ name = "grave_min_years", type = "int", default = 3, min = 3,
+		  max = 40, description = "years of relevant practice a lawyer "
+			.. "needs for a case of possible life imprisonment or death, "
+			.. "or a death-penalty review (法律援助法 art. 26)" },
 		{ name = "objection_days", type = "int", default = 5, min = 1,
 		  max = 60, description = "days the justice bureau has to decide "
 			.. "an objection to a refusal or termination (art. 49)" },

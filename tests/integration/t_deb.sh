@@ -37,7 +37,7 @@ done
 mkdir -p "$XZ_T/ctl"
 dpkg-deb -e "$DEB" "$XZ_T/ctl"
 assert_eq "conffiles: the whole deployment" \
-	"/etc/xiezhi/audit.cfg /etc/xiezhi/auth.cfg /etc/xiezhi/collab-catalog.cfg /etc/xiezhi/collab.cfg /etc/xiezhi/gateway.cfg /etc/xiezhi/legal.cfg /etc/xiezhi/plugins.cfg /etc/xiezhi/scenarios.cfg /etc/xiezhi/xiezhi.cfg" \
+	"/etc/xiezhi/audit.cfg /etc/xiezhi/auth.cfg /etc/xiezhi/collab-catalog.cfg /etc/xiezhi/collab.cfg /etc/xiezhi/gateway.cfg /etc/xiezhi/legal.cfg /etc/xiezhi/mediation.cfg /etc/xiezhi/plugins.cfg /etc/xiezhi/scenarios.cfg /etc/xiezhi/xiezhi.cfg" \
 	"$(sort "$XZ_T/ctl/conffiles" | tr '\n' ' ' | sed 's/ $//')"
 for s in postinst prerm postrm; do
 	if [ -x "$XZ_T/ctl/$s" ] && sh -n "$XZ_T/ctl/$s"; then
@@ -57,6 +57,7 @@ dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print ($1 ~ /^l/ ? $(NF-2) : $NF) }' |
 for f in /usr/bin/xiezhi \
 	/usr/lib/xiezhi/plugins/{hello,audit,prison,rehab,demo,collab}.so \
 	/usr/lib/xiezhi/plugins/legal/{legal,legal_days,legal_fsm,legal_store,routing,msg,schema,authz}.lua \
+	/usr/lib/xiezhi/plugins/mediation/{mediation,msg,schema}.lua \
 	/usr/lib/xiezhi/plugins/legal/calendar/cn_2026.lua \
 	/usr/share/xiezhi/scripts/{event_counter,heartbeat,rollcall_escalation,alarm_sla_report}.lua \
 	/etc/xiezhi/{xiezhi,plugins,audit,scenarios,collab,legal}.cfg \
@@ -137,7 +138,7 @@ if command -v systemd-analyze >/dev/null; then
 fi
 check "check without -c finds /etc/xiezhi/xiezhi.cfg" /usr/bin/xiezhi check
 assert_eq "the installed deployment" \
-	"/etc/xiezhi/xiezhi.cfg: ok (node 'xiezhi-1', 12 plugins and scripts enabled)" \
+	"/etc/xiezhi/xiezhi.cfg: ok (node 'xiezhi-1', 13 plugins and scripts enabled)" \
 	"$OUT"
 if [ -d /run/systemd/system ]; then
 	echo "   (systemd runs here: the package started the service)"

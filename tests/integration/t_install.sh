@@ -85,21 +85,21 @@ echo "-- the installed binary checks and runs the installed deployment"
 X="$P/bin/xiezhi"
 check "check -c PREFIX/etc/xiezhi/xiezhi.cfg" "$X" check -c "$E"
 assert_eq "every plugin and script of the deployment" \
-	"$E: ok (node 'xiezhi-1', 12 plugins and scripts enabled)" "$OUT"
+	"$E: ok (node 'xiezhi-1', 13 plugins and scripts enabled)" "$OUT"
 # Even where a config/xiezhi.cfg is at hand (a source tree), an installed
 # binary reads its own deployment.
 mkdir -p "$XZ_T/config"
 cp "$XZ_SRC/config/xiezhi.cfg" "$XZ_T/config/"
 check "check without -c finds PREFIX/etc/xiezhi/xiezhi.cfg" "$X" check
 assert_eq "same deployment" \
-	"$E: ok (node 'xiezhi-1', 12 plugins and scripts enabled)" "$OUT"
+	"$E: ok (node 'xiezhi-1', 13 plugins and scripts enabled)" "$OUT"
 XZ_BIN="$X" start_node "$E" installed
 check "ping" "$X" call -c "$E" xz.sys.ping
 assert_eq "the installed node answers" xiezhi-1 "$(echo "$OUT" | jq -r .node)"
 check "status without -c" "$X" status
 assert_eq "every plugin and script is running" "" \
 	"$(echo "$OUT" | jq -r '.plugins[] | select(.state != "running") | .name')"
-assert_eq "plugins loaded from the prefix" 14 \
+assert_eq "plugins loaded from the prefix" 15 \
 	"$(echo "$OUT" | jq '.plugins | length')"
 check "a C plugin answers (hello.greet)" "$X" call -c "$E" hello.greet \
 	'{"name":"installer"}'

@@ -155,7 +155,7 @@ assert_eq "string for an integer" 'bad_request|legal.request.rate: field "score"
 	"$(echo "$OUT" | jq -r '.error.code + "|" + .error.message')"
 assert_exit "3.9" 1 lcall legal.request.rate "\"id\":\"$SR\",\"score\":3.9"
 assert_exit "an unknown field" 1 lcall legal.aid.grant "\"id\":\"$AID\",\"means_chekced\":true"
-assert_contains "unknown field named with the allowed ones" 'field "means_chekced": unknown field (allowed: actor, basis, case_type, corr, id' \
+assert_contains "unknown field named with the allowed ones" 'field "means_chekced": unknown field (allowed: actor, basis, case_type, corr, death_review, id' \
 	"$(echo "$OUT" | jq -r .error.message)"
 stop_node
 finish

@@ -1,0 +1,147 @@
+/*
+ * kernel_msg.c - the kernel's operator log lines and check texts (plugin
+ * loading, stores, reload, logins, Lua quarantine) in 简体中文.
+ *
+ * Keys are the English format strings exactly as the code writes them
+ * (gettext style); the Chinese keeps every printf conversion in order
+ * (tests/unit/test_msg.c checks it). Registered with xz_text_register.
+ */
+#include "util/msg.h"
+
+const xz_tr xz_kernel_zh[] = {
+	{ "cannot create the kernel: %s", "无法创建内核：%s" },
+	{ "plugin '%s' requires '%s', which is not in this deployment (or is "
+	  "disabled)",
+	    "插件 '%s' 依赖 '%s'，但本部署中没有它（或已停用）" },
+	{ "plugin '%s' is part of a requires cycle",
+	    "插件 '%s' 处于循环依赖中" },
+	{ "cannot start threads", "无法启动线程" },
+	{ "not started: a plugin it requires failed",
+	    "未启动：它依赖的插件失败了" },
+	{ "init failed: %s; the plugin is disabled",
+	    "初始化失败：%s；该插件已停用" },
+	{ "start failed: %s; the plugin is disabled",
+	    "启动失败：%s；该插件已停用" },
+	{ "node '%s' running: %zu plugins, control %s",
+	    "节点 '%s' 运行中：%zu 个插件，控制入口 %s" },
+	{ "SIGHUP: cannot reopen the log file: %s (still writing to the old "
+	  "one)",
+	    "SIGHUP：无法重新打开日志文件：%s（仍写入旧文件）" },
+	{ "SIGHUP: log reopened; reloading the Lua plugins and scripts",
+	    "SIGHUP：日志已重新打开；正在重新加载 Lua 插件和脚本" },
+	{ "stopping: draining the bus", "正在停止：排空消息总线" },
+	{ "drain took over 30 s; stopping anyway",
+	    "排空超过 30 秒；仍然停止" },
+	{ "stopped", "已停止" },
+	{ "plugin '%s': built for SDK ABI %u.%u, this host has ABI %u.%u "
+	  "(major versions differ): rebuild it",
+	    "插件 '%s'：按 SDK ABI %u.%u 构建，本主机的 ABI 为 "
+	    "%u.%u（主版本不同）：请重新构建" },
+	{ "plugin '%s': built for SDK ABI %u.%u, newer than this host's ABI "
+	  "%u.%u: upgrade xiezhi",
+	    "插件 '%s'：按 SDK ABI %u.%u 构建，比本主机的 ABI %u.%u "
+	    "新：请升级 xiezhi" },
+	{ "plugin '%s': descriptor is %u bytes, expected at least %zu",
+	    "插件 '%s'：描述符为 %u 字节，至少应为 %zu 字节" },
+	{ "plugin '%s': descriptor has no %s", "插件 '%s'：描述符缺少 %s" },
+	{ "plugin '%s': missing mandatory callback %s",
+	    "插件 '%s'：缺少必需的回调 %s" },
+	{ "plugin '%s': out of memory", "插件 '%s'：内存不足" },
+	{ "plugin '%s': cannot reserve '%s'", "插件 '%s'：无法预留 '%s'" },
+	{ "plugin '%s': this program has no Lua host",
+	    "插件 '%s'：本程序没有 Lua 宿主" },
+	{ "plugin '%s': shared object not found (%s)",
+	    "插件 '%s'：找不到共享库（%s）" },
+	{ "plugin '%s': cannot load: %s", "插件 '%s'：无法加载：%s" },
+	{ "plugin '%s': %s exports no xz_plugin_entry symbol (is it built "
+	  "with XZ_EXPORT?)",
+	    "插件 '%s'：%s 没有导出 xz_plugin_entry 符号（是否用 XZ_EXPORT "
+	    "构建？）" },
+	{ "plugin '%s': xz_plugin_entry returned no descriptor",
+	    "插件 '%s'：xz_plugin_entry 没有返回描述符" },
+	{ "plugin '%s': node already started", "插件 '%s'：节点已经启动" },
+	{ "plugin '%s': name already in use", "插件 '%s'：名称已被占用" },
+	{ "cannot create data_dir %s: %s", "无法创建 data_dir %s：%s" },
+	{ "cannot open %s: %s", "无法打开 %s：%s" },
+	{ "data folder %s is in use by another node (pid %s holds %s): stop "
+	  "it first, or give this node its own data_dir",
+	    "数据文件夹 %s 正被另一个节点使用（进程 %s 持有 "
+	    "%s）：请先停止它，或为本节点另设 data_dir" },
+	{ "cannot write the pid into %s", "无法把进程号写入 %s" },
+	{ "store: cannot write %s/MANIFEST: %s",
+	    "存储：无法写入 %s/MANIFEST：%s" },
+	{ "store: generation: %s", "存储：代数：%s" },
+	{ "store: no data_dir", "存储：没有 data_dir" },
+	{ "store: cannot create data_dir %s: %s",
+	    "存储：无法创建 data_dir %s：%s" },
+	{ "store: %s is missing but %s/MANIFEST lists it; not making an empty "
+	  "one",
+	    "存储：%s 不存在，但 %s/MANIFEST 中列有它；不会新建空库" },
+	{ "store: cannot open %s: %s", "存储：无法打开 %s：%s" },
+	{ "store %s of plugin '%s' is missing (the manifest lists it: "
+	  "identity %s, generation %lld): restore it from a backup "
+	  "(docs/operations.md), or delete its line from %s/MANIFEST to start "
+	  "it empty",
+	    "存储 %s（插件 '%s'）不存在（清单中有它：标识 %s，代数 "
+	    "%lld）：请从备份恢复（docs/operations.md），或从 %s/MANIFEST "
+	    "删除该行以空库启动" },
+	{ "store %s of plugin '%s' cannot be opened: %s",
+	    "存储 %s（插件 '%s'）无法打开：%s" },
+	{ "store %s of plugin '%s' is damaged (PRAGMA quick_check: %s): "
+	  "restore it from a backup",
+	    "存储 %s（插件 '%s'）已损坏（PRAGMA "
+	    "quick_check：%s）：请从备份恢复" },
+	{ "store %s of plugin '%s' was replaced: its identity is %s, the "
+	  "manifest says %s: restore the right file, or delete its line from "
+	  "%s/MANIFEST to adopt this one",
+	    "存储 %s（插件 '%s'）已被替换：其标识为 %s，清单记载为 "
+	    "%s：请恢复正确的文件，或从 %s/MANIFEST 删除该行以采用当前文件" },
+	{ "store %s of plugin '%s' was rolled back: it is at generation %lld, "
+	  "the manifest says %lld (an older copy was put back): restore the "
+	  "latest backup, or delete its line from %s/MANIFEST to accept the "
+	  "loss",
+	    "存储 %s（插件 '%s'）已回退：其代数为 %lld，清单记载为 "
+	    "%lld（放回了旧副本）：请恢复最新备份，或从 %s/MANIFEST "
+	    "删除该行以接受数据损失" },
+	{ "log level %s -> %s (asked by %s)",
+	    "日志级别 %s -> %s（由 %s 要求）" },
+	{ "reload: %zu reloaded, %zu failed",
+	    "重新加载：%zu 个成功，%zu 个失败" },
+	{ "reloaded", "已重新加载" },
+	{ "reload failed, the running version stays: %s",
+	    "重新加载失败，继续运行原版本：%s" },
+	{ "cannot reload '%s': %s", "无法重新加载 '%s'：%s" },
+	{ "%s: '%s' may not do this: it needs the role admin",
+	    "%s：'%s' 无权执行此操作：需要 admin 角色" },
+	{ "login: %s (%s) from %s, %s", "登录：%s（%s），来自 %s，%s" },
+	{ "login refused: '%s' from %s: %s", "拒绝登录：'%s'，来自 %s：%s" },
+	{ "auth.demo_users: making %zu demo users (one per role)",
+	    "auth.demo_users：正在创建 %zu 个演示用户（每个角色一个）" },
+	{ "demo users: stopping before they were made",
+	    "演示用户：在创建完成前停止" },
+	{ "demo users: cannot hash a password", "演示用户：无法计算口令散列" },
+	{ "demo users: cannot write %s: %s", "演示用户：无法写入 %s：%s" },
+	{ "demo users: cannot write %s", "演示用户：无法写入 %s" },
+	{ "demo users: %zu made; their passwords are in %s (mode 0600, "
+	  "written once)",
+	    "演示用户：已创建 %zu 个；口令在 %s 中（权限 0600，只写一次）" },
+	{ "cannot make the node CA: %s", "无法生成节点 CA：%s" },
+	{ "cannot issue the node's certificate: %s", "无法签发节点证书：%s" },
+	{ "node CA made: %s/ca.pem (key ca.key, mode 0600); the node's "
+	  "certificate: %s/%s.pem",
+	    "节点 CA 已生成：%s/ca.pem（私钥 ca.key，权限 "
+	    "0600）；节点证书：%s/%s.pem" },
+	{ "cannot create %s: %s; logins are unavailable",
+	    "无法创建 %s：%s；登录不可用" },
+	{ "identity store: %s; logins are unavailable",
+	    "身份库：%s；登录不可用" },
+	{ "%s '%s' quarantined (subscriptions and timers removed): %s",
+	    "%s '%s' 已被隔离（订阅和定时器已移除）：%s" },
+	{ "hit its limits %u times in a row; last: %.*s",
+	    "连续 %u 次触及资源限制；最近一次：%.*s" },
+	{ "error in %s: %s", "%s 出错：%s" },
+	{ "plugin", "插件" },
+	{ "script", "脚本" },
+	{ "store %s of plugin '%s': %s", "存储 %s（插件 '%s'）：%s" },
+	{ NULL, NULL },
+};
