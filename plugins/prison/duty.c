@@ -789,7 +789,8 @@ report_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 			json_object_set(
 			    rec, "ack_note", json_object_get(r->body, "note"));
 		json_object_set_new(ev, "late",
-		    json_boolean(r->now_ms > kit_int(rec, "ack_by_ms", 0)));
+		    json_boolean(strcmp(t->from, "OVERDUE") == 0
+		        || r->now_ms > kit_int(rec, "ack_by_ms", 0)));
 		if (kit_store_clock_set(&p->c.store, "report", id, NULL, "MET")
 		    != 0) {
 			kit_err_set(e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
