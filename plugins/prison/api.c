@@ -356,7 +356,8 @@ static const route routes[] = {
 	{ "prison.visit.request", PK_VISIT, f_visit_request,
 	    R("prison_admin", "lawyer", "plugin"), prison_visit_request_fn },
 	/* a lawyer's visit: approved by the 狱政科, or by the prison's own
-	 * check with the legal plugin (legalvisit.c), never by the requester */
+	 * check with the legal plugin (legalvisit.c), never by the requester
+	 */
 	{ "prison.visit.approve", PK_VISIT, f_id, R("prison_admin"), ACT },
 	{ "prison.visit.reject", PK_VISIT, f_id, R("prison_admin"), ACT },
 	{ "prison.visit.book", PK_VISIT, f_visit_book, R("prison_admin"),

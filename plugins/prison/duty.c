@@ -56,8 +56,8 @@ prison_format_day(int64_t z, char out[11])
 	int64_t  mp  = (5 * doy + 2) / 153;
 	unsigned d   = (unsigned) (doy - (153 * mp + 2) / 5 + 1);
 	unsigned m   = (unsigned) (mp < 10 ? mp + 3 : mp - 9);
-	snprintf(out, 11, "%04d-%02u-%02u", (int) (y + (m <= 2)) % 10000, m % 100,
-	    d % 100);
+	snprintf(out, 11, "%04d-%02u-%02u", (int) (y + (m <= 2)) % 10000,
+	    m % 100, d % 100);
 }
 
 /* The instant local minute `min` of day begins. */
@@ -84,8 +84,8 @@ prison_shifts_init(prison *p)
 		char *eq = strchr(tok, '=');
 		int   h1, m1, h2, m2, used = 0;
 		if (n == PRISON_MAX_SHIFTS || eq == NULL || eq == tok
-		    || sscanf(eq + 1, "%d:%d-%d:%d%n", &h1, &m1, &h2, &m2,
-		           &used)
+		    || sscanf(
+		           eq + 1, "%d:%d-%d:%d%n", &h1, &m1, &h2, &m2, &used)
 		        != 4
 		    || eq[1 + used] != '\0' || h1 < 0 || h1 > 23 || m1 < 0
 		    || m1 > 59 || h2 < 0 || h2 > 24 || m2 < 0 || m2 > 59) {
@@ -95,10 +95,10 @@ prison_shifts_init(prison *p)
 			    tok, PRISON_MAX_SHIFTS);
 			return -1;
 		}
-		*eq                 = '\0';
-		p->shifts[n].name   = tok;
-		p->shifts[n].from   = h1 * 60 + m1;
-		p->shifts[n].to     = (h2 * 60 + m2) % 1440;
+		*eq               = '\0';
+		p->shifts[n].name = tok;
+		p->shifts[n].from = h1 * 60 + m1;
+		p->shifts[n].to   = (h2 * 60 + m2) % 1440;
 		for (int m = p->shifts[n].from;;) {
 			cover[m]++;
 			m = (m + 1) % 1440;
@@ -111,7 +111,8 @@ prison_shifts_init(prison *p)
 	for (int m = 0; m < 1440; m++)
 		if (cover[m] != 1) {
 			p->c.host->log(p->c.self, XZ_LOG_ERROR,
-			    "option shifts: \"%s\": %02d:%02d is covered by %d "
+			    "option shifts: \"%s\": %02d:%02d is covered by "
+			    "%d "
 			    "shifts; the shifts must cover the day once",
 			    s ? s : "", m / 60, m % 60, cover[m]);
 			return -1;
@@ -131,7 +132,7 @@ typedef struct shift_at {
 static void
 shift_fill(prison *p, shift_at *s, int64_t day, int i)
 {
-	int len = (p->shifts[i].to - p->shifts[i].from + 1440) % 1440;
+	int len     = (p->shifts[i].to - p->shifts[i].from + 1440) % 1440;
 	s->day      = day;
 	s->i        = i;
 	s->start_ms = at_of(p, day, p->shifts[i].from);
@@ -183,7 +184,8 @@ shift_names(prison *p, char *buf, size_t n)
 		    i ? ", " : "", p->shifts[i].name);
 }
 
-/* ---- clocks --------------------------------------------------------------- */
+/* ---- clocks ---------------------------------------------------------------
+ */
 
 static void on_clock(void *ud);
 
@@ -193,12 +195,14 @@ prison_duty_arm(prison *p)
 	kit_clock_arm(&p->c, on_clock, p);
 }
 
-/* ---- the roster (值班表) ---------------------------------------------------- */
+/* ---- the roster (值班表)
+ * ---------------------------------------------------- */
 
 static json_t *
 person(const char *user, const char *name)
 {
-	return json_pack("{s:s,s:s}", "user", user, "name", name ? name : user);
+	return json_pack(
+	    "{s:s,s:s}", "user", user, "name", name ? name : user);
 }
 
 /* prison.roster.set {"date","shift","officer","officer_name","leader",
@@ -206,9 +210,9 @@ person(const char *user, const char *name)
 void
 prison_roster_set_fn(const kit_kind *k, kit_req *r)
 {
-	prison     *p     = k->ud;
-	const char *date  = kit_str(r->body, "date");
-	const char *name  = kit_str(r->body, "shift");
+	prison     *p    = k->ud;
+	const char *date = kit_str(r->body, "date");
+	const char *name = kit_str(r->body, "shift");
 	shift_at    s;
 	json_t     *rec;
 	char        names[200];
@@ -216,8 +220,8 @@ prison_roster_set_fn(const kit_kind *k, kit_req *r)
 
 	if (prison_parse_date(date, &s.day) != 0) {
 		prison_refuse(r, "roster", KIT_E_BAD_REQUEST,
-		    PT("%s: \"%s\": expected a date YYYY-MM-DD"), r->msg->topic,
-		    "date");
+		    PT("%s: \"%s\": expected a date YYYY-MM-DD"),
+		    r->msg->topic, "date");
 		return;
 	}
 	if (shift_named(p, date, name, &s) != 0) {
@@ -231,7 +235,8 @@ prison_roster_set_fn(const kit_kind *k, kit_req *r)
 	if (strcmp(kit_str(r->body, "officer"), kit_str(r->body, "leader"))
 	    == 0) {
 		prison_refuse(r, "roster", KIT_E_BAD_REQUEST,
-		    PT("%s: the duty officer and the duty leader of a shift are "
+		    PT("%s: the duty officer and the duty leader of a shift "
+		       "are "
 		       "two people"),
 		    r->msg->topic);
 		return;
@@ -361,7 +366,8 @@ period_counts(prison *p, int64_t from, int64_t to)
 {
 	return json_pack("{s:I,s:[I,I,I],s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "alarms",
-	    (json_int_t) count_between(p, "alarm", "raised_ms", from, to, NULL),
+	    (json_int_t) count_between(
+	        p, "alarm", "raised_ms", from, to, NULL),
 	    "alarms_by_level",
 	    (json_int_t) count_between(
 	        p, "alarm", "raised_ms", from, to, "level=1"),
@@ -395,11 +401,12 @@ period_counts(prison *p, int64_t from, int64_t to)
 	        + count_state(p, "alarm", "REOPENED")));
 }
 
-/* ---- the handover (交接班) ------------------------------------------------- */
+/* ---- the handover (交接班) -------------------------------------------------
+ */
 
-static const char *const open_alarm_states[] = { "RAISED", "REOPENED",
-	"ACKNOWLEDGED", "DISPATCHED", "ON_SCENE", "HANDLING", "RESOLVED",
-	NULL };
+static const char *const open_alarm_states[]
+    = { "RAISED", "REOPENED", "ACKNOWLEDGED", "DISPATCHED", "ON_SCENE",
+	      "HANDLING", "RESOLVED", NULL };
 
 /* The alarms not closed: what the incoming officer takes over. */
 static json_t *
@@ -523,23 +530,23 @@ prison_handover_open_fn(const kit_kind *k, kit_req *r)
 	next = kit_store_load(&p->c.store, "roster", n.id);
 	if (next == NULL) {
 		prison_refuse(r, "handover", KIT_E_INVALID_STATE,
-		    PT("%s: the next shift %s has no duty roster entry: nobody "
+		    PT("%s: the next shift %s has no duty roster entry: "
+		       "nobody "
 		       "to hand over to (prison.roster.set)"),
 		    r->msg->topic, n.id);
 		json_decref(ros);
 		return;
 	}
-	due = r->now_ms + p->handover_accept_s * 1000;
-	to  = r->now_ms < s.end_ms ? r->now_ms : s.end_ms;
-	fields
-	    = json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:O,s:o,s:o,s:I,s:I,s:I}",
-	        "owner", s.id, "date", s.date, "shift", p->shifts[s.i].name,
-	        "next_shift", n.id, "from", json_object_get(ros, "officer"),
-	        "to", json_object_get(next, "officer"), "leader",
-	        json_object_get(ros, "leader"), "open_alarms", open_alarms(p),
-	        "counts", period_counts(p, s.start_ms, to), "shift_start_ms",
-	        (json_int_t) s.start_ms, "shift_end_ms",
-	        (json_int_t) s.end_ms, "accept_by_ms", (json_int_t) due);
+	due    = r->now_ms + p->handover_accept_s * 1000;
+	to     = r->now_ms < s.end_ms ? r->now_ms : s.end_ms;
+	fields = json_pack("{s:s,s:s,s:s,s:s,s:O,s:O,s:O,s:o,s:o,s:I,s:I,s:I}",
+	    "owner", s.id, "date", s.date, "shift", p->shifts[s.i].name,
+	    "next_shift", n.id, "from", json_object_get(ros, "officer"), "to",
+	    json_object_get(next, "officer"), "leader",
+	    json_object_get(ros, "leader"), "open_alarms", open_alarms(p),
+	    "counts", period_counts(p, s.start_ms, to), "shift_start_ms",
+	    (json_int_t) s.start_ms, "shift_end_ms", (json_int_t) s.end_ms,
+	    "accept_by_ms", (json_int_t) due);
 	if (kit_str(r->body, "notes"))
 		json_object_set(
 		    fields, "notes", json_object_get(r->body, "notes"));
@@ -553,8 +560,8 @@ prison_handover_open_fn(const kit_kind *k, kit_req *r)
 	        user_of(next, "officer"), "accept_by_ms", (json_int_t) due),
 	    &e);
 	if (rec
-	    && kit_store_clock_add(&p->c.store, "handover",
-	           kit_str(rec, "id"), "accept", due)
+	    && kit_store_clock_add(
+	           &p->c.store, "handover", kit_str(rec, "id"), "accept", due)
 	        != 0) {
 		kit_err_set(&e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
 		json_decref(rec);
@@ -590,7 +597,8 @@ handover_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		const char *to = user_of(rec, "to");
 		if (r->msg && strcmp(to ? to : "", r->actor.user) != 0) {
 			kit_err_set(e, KIT_E_FORBIDDEN,
-			    PT("%s: handover %s is to %s, the next shift's duty "
+			    PT("%s: handover %s is to %s, the next shift's "
+			       "duty "
 			       "officer, not to %s"),
 			    r->msg->topic, id, to ? to : "-", r->actor.user);
 			return -1;
@@ -608,7 +616,8 @@ handover_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		if (kit_store_clock_set(
 		        &p->c.store, "handover", id, NULL, "MET")
 		    != 0) {
-			kit_err_set(e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
+			kit_err_set(
+			    e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
 			return -1;
 		}
 	} else if (strcmp(t->action, "escalate") == 0) {
@@ -622,8 +631,8 @@ handover_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 			json_object_set_new(
 			    ev, "notify", json_string("duty_leader"));
 			json_object_set(ev, "leader",
-			    json_object_get(json_object_get(rec, "leader"),
-			        "user"));
+			    json_object_get(
+			        json_object_get(rec, "leader"), "user"));
 			if (kit_store_clock_add(&p->c.store, "handover", id,
 			        "leader",
 			        r->now_ms + p->handover_accept_s * 1000)
@@ -651,7 +660,8 @@ after_any(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec)
 	prison_duty_arm(k->ud);
 }
 
-/* ---- reports to the bureau (日报, 零报告) ------------------------------------ */
+/* ---- reports to the bureau (日报, 零报告)
+ * ------------------------------------ */
 
 /* Generate the report of local day `day` (if it does not exist yet)
  * inside its own transaction; the record (caller owns it), or NULL with
@@ -684,15 +694,14 @@ report_generate(prison *p, kit_req *r, int64_t day, kit_err *e)
 	        p->report_notable_level >= 3       ? "level>=3"
 	            : p->report_notable_level == 2 ? "level>=2"
 	                                           : "level>=1");
-	type = notable > 0 ? "DAILY" : "ZERO";
-	due  = r->now_ms + p->report_ack_s * 1000;
-	fields
-	    = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:I}", "id",
-	        id, "type", type, "date", date, "to", p->bureau_agency,
-	        "agency", p->agency, "counts", counts, "notable",
-	        (json_int_t) notable, "period_from_ms", (json_int_t) from,
-	        "period_to_ms", (json_int_t) to, "ack_by_ms", (json_int_t) due,
-	        "sent", (json_int_t) 1);
+	type   = notable > 0 ? "DAILY" : "ZERO";
+	due    = r->now_ms + p->report_ack_s * 1000;
+	fields = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:I}",
+	    "id", id, "type", type, "date", date, "to", p->bureau_agency,
+	    "agency", p->agency, "counts", counts, "notable",
+	    (json_int_t) notable, "period_from_ms", (json_int_t) from,
+	    "period_to_ms", (json_int_t) to, "ack_by_ms", (json_int_t) due,
+	    "sent", (json_int_t) 1);
 	if (kit_tx_begin(&p->c, e) != 0) {
 		json_decref(fields);
 		return NULL;
@@ -739,7 +748,8 @@ schedule_next(prison *p, int64_t now)
 	}
 	prison_format_day(day, date);
 	snprintf(name, sizeof(name), "gen-%s", date);
-	return kit_store_clock_add(&p->c.store, "report", "schedule", name, at);
+	return kit_store_clock_add(
+	    &p->c.store, "report", "schedule", name, at);
 }
 
 /* prison.report.generate {"date"}: a report made now (a day the schedule
@@ -755,8 +765,8 @@ prison_report_generate_fn(const kit_kind *k, kit_req *r)
 
 	if (date && prison_parse_date(date, &day) != 0) {
 		prison_refuse(r, "report", KIT_E_BAD_REQUEST,
-		    PT("%s: \"%s\": expected a date YYYY-MM-DD"), r->msg->topic,
-		    "date");
+		    PT("%s: \"%s\": expected a date YYYY-MM-DD"),
+		    r->msg->topic, "date");
 		return;
 	}
 	if (day >= day_of(p, r->now_ms)) {
@@ -784,7 +794,8 @@ report_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 
 	if (strcmp(t->action, "ack") == 0) {
 		json_object_set_new(rec, "acked_ms", json_integer(r->now_ms));
-		json_object_set_new(rec, "acked_by", json_string(r->actor.user));
+		json_object_set_new(
+		    rec, "acked_by", json_string(r->actor.user));
 		if (kit_str(r->body, "note"))
 			json_object_set(
 			    rec, "ack_note", json_object_get(r->body, "note"));
@@ -793,7 +804,8 @@ report_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		        || r->now_ms > kit_int(rec, "ack_by_ms", 0)));
 		if (kit_store_clock_set(&p->c.store, "report", id, NULL, "MET")
 		    != 0) {
-			kit_err_set(e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
+			kit_err_set(
+			    e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
 			return -1;
 		}
 	} else if (strcmp(t->action, "escalate") == 0) {
@@ -814,7 +826,8 @@ report_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		snprintf(name, sizeof(name), "ack-%lld", (long long) sent);
 		if (kit_store_clock_add(&p->c.store, "report", id, name, due)
 		    != 0) {
-			kit_err_set(e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
+			kit_err_set(
+			    e, KIT_E_STORE_ERROR, "%s", p->c.store.err);
 			return -1;
 		}
 		{
@@ -875,9 +888,10 @@ on_clock(void *ud)
 			}
 		} else if (strcmp(kind, "report") == 0
 		    || strcmp(kind, "handover") == 0) {
-			snprintf(why, sizeof(why), "%s clock of %s lapsed", clk,
-			    id);
-			json_object_set_new(r.body, "reason", json_string(why));
+			snprintf(why, sizeof(why), "%s clock of %s lapsed",
+			    clk, id);
+			json_object_set_new(
+			    r.body, "reason", json_string(why));
 			r.why = kit_str(r.body, "reason");
 			rec   = kit_apply(&p->kinds[strcmp(kind, "report") == 0
 			                          ? PK_REPORT

@@ -24,9 +24,9 @@
 
 /* One check in flight: freed by the last callback. */
 typedef struct vcheck {
-	prison *p;
-	char    id[64];
-	json_t *visit; /* the visit record (owned) */
+	prison  *p;
+	char     id[64];
+	json_t  *visit; /* the visit record (owned) */
 	uint64_t timer;
 } vcheck;
 
@@ -45,8 +45,8 @@ visitor(vcheck *v, const char *key)
 
 /* Apply action (approve, book, reject) as the prison itself, with why. */
 static json_t *
-apply(vcheck *v, const char *action, const char *why, json_t *check,
-    kit_err *e)
+apply(
+    vcheck *v, const char *action, const char *why, json_t *check, kit_err *e)
 {
 	kit_req r;
 	json_t *rec;
@@ -64,9 +64,9 @@ static void
 reject(vcheck *v, const char *why)
 {
 	kit_err e;
-	json_t *check = json_pack("{s:s,s:s}", "result", "MISMATCH", "reason",
-	    why);
-	json_t *rec   = apply(v, "reject", why, check, &e);
+	json_t *check
+	    = json_pack("{s:s,s:s}", "result", "MISMATCH", "reason", why);
+	json_t *rec = apply(v, "reject", why, check, &e);
 
 	if (rec == NULL)
 		v->p->c.host->log(v->p->c.self, XZ_LOG_ERROR,
@@ -108,7 +108,7 @@ approve(vcheck *v)
 	check = json_pack("{s:s,s:s?,s:s?,s:s?}", "result", "VERIFIED",
 	    "provider_id", visitor(v, "provider_id"), "licence",
 	    visitor(v, "licence"), "letter", kit_str(v->visit, "letter"));
-	rec = apply(v, "approve", why, check, &e);
+	rec   = apply(v, "approve", why, check, &e);
 	json_decref(check);
 	if (rec == NULL) {
 		v->p->c.host->log(v->p->c.self, XZ_LOG_ERROR,
@@ -127,35 +127,34 @@ approve(vcheck *v)
 
 /* The reply's object, or NULL with code and message of its error. */
 static json_t *
-reply_of(int status, const xz_msg *m, char *code, size_t cn, char *text,
-    size_t tn)
+reply_of(
+    int status, const xz_msg *m, char *code, size_t cn, char *text, size_t tn)
 {
-	json_t *o = (m && m->data) ? json_loadb(m->data, m->len, 0, NULL)
-	                           : NULL;
+	json_t *o
+	    = (m && m->data) ? json_loadb(m->data, m->len, 0, NULL) : NULL;
 	json_t *err = json_object_get(o, "error");
 
 	if (status == XZ_OK && json_is_object(o) && err == NULL)
 		return o;
 	snprintf(code, cn, "%s",
-	    kit_str(err, "code") ? kit_str(err, "code")
-	                         : (status == XZ_ETIMEDOUT ? "timeout"
-	                                                    : "unavailable"));
+	    kit_str(err, "code")
+	        ? kit_str(err, "code")
+	        : (status == XZ_ETIMEDOUT ? "timeout" : "unavailable"));
 	snprintf(text, tn, "%s",
 	    kit_str(err, "message") ? kit_str(err, "message") : "no reply");
 	json_decref(o);
 	return NULL;
 }
 
-static int ask(vcheck *v, const char *topic, const char *id,
-    xz_reply_fn fn);
+static int ask(vcheck *v, const char *topic, const char *id, xz_reply_fn fn);
 
 static void
 on_case(void *ud, int status, const xz_msg *m)
 {
-	vcheck     *v = ud;
-	char        code[64], text[400], why[600];
-	json_t     *c = reply_of(status, m, code, sizeof(code), text,
-            sizeof(text));
+	vcheck *v = ud;
+	char    code[64], text[400], why[600];
+	json_t *c
+	    = reply_of(status, m, code, sizeof(code), text, sizeof(text));
 	const char *st;
 
 	if (c == NULL) {
@@ -175,15 +174,16 @@ on_case(void *ud, int status, const xz_msg *m)
 		    PT("legal-aid case %s is assigned to provider %s, not to "
 		       "%s"),
 		    kit_str(v->visit, "legal_aid_id"),
-		    kit_str(c, "provider_id") ? kit_str(c, "provider_id") : "-",
+		    kit_str(c, "provider_id") ? kit_str(c, "provider_id")
+		                              : "-",
 		    visitor(v, "provider_id"));
 	else if (strcmp(st, "ASSIGNED") != 0 && strcmp(st, "IN_SERVICE") != 0)
 		snprintf(why, sizeof(why),
 		    PT("legal-aid case %s is %s: no assignment in force"),
 		    kit_str(v->visit, "legal_aid_id"), st);
 	else if (kit_str(c, "prisoner_id") == NULL
-	    || strcmp(kit_str(c, "prisoner_id"),
-	           kit_str(v->visit, "prisoner_id"))
+	    || strcmp(
+	           kit_str(c, "prisoner_id"), kit_str(v->visit, "prisoner_id"))
 	        != 0)
 		snprintf(why, sizeof(why),
 		    PT("legal-aid case %s is not for prisoner %s"),
@@ -215,17 +215,19 @@ on_provider(void *ud, int status, const xz_msg *m)
 {
 	vcheck *v = ud;
 	char    code[64], text[400], why[600];
-	json_t *pr = reply_of(status, m, code, sizeof(code), text,
-	    sizeof(text));
+	json_t *pr
+	    = reply_of(status, m, code, sizeof(code), text, sizeof(text));
 
 	if (pr == NULL) {
 		if (strcmp(code, "not_found") == 0) {
 			snprintf(why, sizeof(why),
-			    PT("provider %s is not in the legal-aid directory"),
+			    PT("provider %s is not in the legal-aid "
+			       "directory"),
 			    visitor(v, "provider_id"));
 			reject(v, why);
 		} else {
-			snprintf(why, sizeof(why), "legal.provider.get %s: %s: %s",
+			snprintf(why, sizeof(why),
+			    "legal.provider.get %s: %s: %s",
 			    visitor(v, "provider_id"), code, text);
 			unavailable(v, why);
 		}
@@ -260,8 +262,8 @@ static int
 ask(vcheck *v, const char *topic, const char *id, xz_reply_fn fn)
 {
 	json_t *q = json_pack("{s:{s:s,s:s,s:s},s:s,s:s}", "actor", "user",
-	    "plugin:prison", "role", "plugin", "agency", v->p->agency, "id", id,
-	    "purpose", "legal visit check");
+	    "plugin:prison", "role", "plugin", "agency", v->p->agency, "id",
+	    id, "purpose", "legal visit check");
 	char   *s = q ? json_dumps(q, JSON_COMPACT) : NULL;
 	int64_t t = 5000;
 	int     rc;
@@ -269,8 +271,8 @@ ask(vcheck *v, const char *topic, const char *id, xz_reply_fn fn)
 
 	json_decref(q);
 	v->p->c.host->opt_int(v->p->c.self, "legal_timeout_ms", &t);
-	rc = s ? v->p->c.host->request(v->p->c.self, topic, s, strlen(s),
-	             (uint32_t) t, fn, v)
+	rc = s ? v->p->c.host->request(
+	         v->p->c.self, topic, s, strlen(s), (uint32_t) t, fn, v)
 	       : XZ_ENOMEM;
 	free(s);
 	if (rc != XZ_OK) {
@@ -300,7 +302,7 @@ on_start(void *ud, uint64_t timer_id)
 void
 prison_legal_visit_check(prison *p, const char *visit_id)
 {
-	vcheck *v = calloc(1, sizeof(*v)); /* freed when the check ends */
+	vcheck *v  = calloc(1, sizeof(*v)); /* freed when the check ends */
 	int     on = 1;
 
 	p->c.host->opt_bool(p->c.self, "legal_visit_check", &on);

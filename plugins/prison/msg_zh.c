@@ -241,10 +241,12 @@ const xz_tr prison_zh[] = {
 	    "%s：班次 %s 未排班：请先排班（prison.roster.set）" },
 	{ "%s: the duty officer of shift %s is %s, not %s: only the outgoing "
 	  "duty officer opens its handover",
-	    "%s：班次 %s 的值班民警是 %s，不是 %s：只有交班的值班民警可以发起交接班" },
+	    "%s：班次 %s 的值班民警是 %s，不是 "
+	    "%s：只有交班的值班民警可以发起交接班" },
 	{ "%s: shift %s was handed over already (%s)",
 	    "%s：班次 %s 已经交班（%s）" },
-	{ "%s: the next shift %s has no duty roster entry: nobody to hand over "
+	{ "%s: the next shift %s has no duty roster entry: nobody to hand "
+	  "over "
 	  "to (prison.roster.set)",
 	    "%s：下一班次 %s 未排班：没有接班人（prison.roster.set）" },
 	{ "%s: handover %s is to %s, the next shift's duty officer, not to %s",
@@ -273,7 +275,8 @@ const xz_tr prison_zh[] = {
 	    "%s 在法律援助人员名录中已停用" },
 	{ "licence %s of provider %s and assignment letter %s of case %s "
 	  "checked with the legal plugin",
-	    "已向法律援助系统核验：%2$s 的执业证号 %1$s、案件 %4$s 的指派函 %3$s" },
+	    "已向法律援助系统核验：%2$s 的执业证号 %1$s、案件 %4$s 的指派函 "
+	    "%3$s" },
 	/* records.c: visits */
 	{ "%s: a LEGAL visit needs the lawyer's licence "
 	  "(\"visitor\".\"licence\") and the letter (\"letter\": the "
@@ -282,7 +285,8 @@ const xz_tr prison_zh[] = {
 	    "（\"letter\"：法律援助指派函或律师事务所函）" },
 	{ "%s: a legal-aid visit names both the provider "
 	  "(\"visitor\".\"provider_id\") and the case (\"legal_aid_id\")",
-	    "%s：法律援助会见须同时提供法律援助人员（\"visitor\".\"provider_id\"）"
+	    "%s：法律援助会见须同时提供法律援助人员（\"visitor\".\"provider_"
+	    "id\"）"
 	    "和案件（\"legal_aid_id\"）" },
 	{ NULL, NULL },
 };

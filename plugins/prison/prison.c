@@ -235,12 +235,12 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	kind_init(p, PK_KIOSK, "kiosk", "KIO", "legal-aid-requested",
 	    &prison_kiosk_fsm, 1);
 
-	kind_init(p, PK_ROSTER, "roster", "ROS", "assigned",
-	    &prison_roster_fsm, 0);
+	kind_init(
+	    p, PK_ROSTER, "roster", "ROS", "assigned", &prison_roster_fsm, 0);
 	kind_init(p, PK_HANDOVER, "handover", "HO", "opened",
 	    &prison_handover_fsm, 0);
-	kind_init(p, PK_REPORT, "report", "RPT", "generated",
-	    &prison_report_fsm, 0);
+	kind_init(
+	    p, PK_REPORT, "report", "RPT", "generated", &prison_report_fsm, 0);
 
 	prison_alarm_hooks(p);
 	prison_duty_hooks(p);

@@ -79,15 +79,15 @@ typedef struct prison {
 	int64_t     tz_offset_min; /* local time (Beijing: 480) */
 	/* the duty roster's shifts (option shifts), names in shift_buf
 	 * (owned) */
-	char         *shift_buf;
-	prison_shift  shifts[PRISON_MAX_SHIFTS];
-	int           nshifts;
-	int64_t       handover_accept_s;
-	int64_t       report_at_min; /* daily_report_at, minutes */
-	int64_t       report_ack_s;
-	int64_t       report_notable_level;
-	sla_slot   *slots; /* armed SLA timers, one per open alarm */
-	uint64_t    sweep_timer; /* statutory clocks (kiosk forwarding) */
+	char        *shift_buf;
+	prison_shift shifts[PRISON_MAX_SHIFTS];
+	int          nshifts;
+	int64_t      handover_accept_s;
+	int64_t      report_at_min; /* daily_report_at, minutes */
+	int64_t      report_ack_s;
+	int64_t      report_notable_level;
+	sla_slot    *slots; /* armed SLA timers, one per open alarm */
+	uint64_t     sweep_timer; /* statutory clocks (kiosk forwarding) */
 } prison;
 
 /* api.c: serve every request topic of the plugin. */
@@ -141,7 +141,7 @@ void prison_report_generate_fn(const kit_kind *k, kit_req *r);
 int  prison_shifts_init(prison *p); /* option shifts; -1 logged */
 void prison_duty_hooks(prison *p);
 /* At start: schedule the next daily report and arm the clocks. */
-int  prison_duty_start(prison *p);
+int prison_duty_start(prison *p);
 /* Arm the clock timer for the earliest pending clock. */
 void prison_duty_arm(prison *p);
 

@@ -390,7 +390,8 @@ prison_prisoner_admit_fn(const kit_kind *k, kit_req *r)
 			return;
 		}
 	}
-	if (prison_parse_date(kit_str(r->body, "sentence_start"), &start) != 0) {
+	if (prison_parse_date(kit_str(r->body, "sentence_start"), &start)
+	    != 0) {
 		prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
 		    PT("prison.prisoner.admit: \"%s\": expected a date "
 		       "YYYY-MM-DD"),
@@ -398,7 +399,8 @@ prison_prisoner_admit_fn(const kit_kind *k, kit_req *r)
 		return;
 	}
 	if (strcmp(stype, "FIXED_TERM") == 0) {
-		if (prison_parse_date(kit_str(r->body, "sentence_end"), &end) != 0) {
+		if (prison_parse_date(kit_str(r->body, "sentence_end"), &end)
+		    != 0) {
 			prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
 			    PT("prison.prisoner.admit: \"%s\": expected a "
 			       "date YYYY-MM-DD"),
@@ -758,11 +760,14 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	}
 	/* the prison's own check of a lawyer's visit (legalvisit.c) */
 	if (r->msg == NULL && json_object_get(r->body, "check"))
-		json_object_set(rec, "check", json_object_get(r->body, "check"));
+		json_object_set(
+		    rec, "check", json_object_get(r->body, "check"));
 	if (strcmp(t->action, "approve") == 0
 	    || strcmp(t->action, "reject") == 0) {
-		json_object_set_new(rec, "decided_by", json_string(r->actor.user));
-		json_object_set_new(rec, "decided_ms", json_integer(r->now_ms));
+		json_object_set_new(
+		    rec, "decided_by", json_string(r->actor.user));
+		json_object_set_new(
+		    rec, "decided_ms", json_integer(r->now_ms));
 	}
 	if (kit_str(rec, "legal_aid_id"))
 		json_object_set(

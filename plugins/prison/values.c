@@ -103,4 +103,3 @@ prison_parse_date(const char *s, int64_t *out)
 	*out        = era * 146097 + doe - 719468;
 	return 0;
 }
-

@@ -68,11 +68,11 @@ A=$(lcall legal.aid.assign "\"id\":\"$LA\"")
 assert_eq "assigned by the routing rule" "ASSIGNED|LAW-0001" \
 	"$(echo "$A" | jq -r '"\(.state)|\(.provider_id)"')"
 VID=$(echo "$A" | jq -r .visit.id)
-assert_eq "visit requested with the assignment letter (legal's record)" "REQUESTED legal-01指派函〔2026〕$LA" \
-	"$(echo "$A" | jq -r '"\(.visit.state) \(.assignment_letter)"')"
+assert_eq "visit requested with the assignment letter (legal's record)" "REQUESTED legal-01指派函〔YYYY〕$LA" \
+	"$(echo "$A" | jq -r '"\(.visit.state) \(.assignment_letter | sub("〔[0-9]{4}〕"; "〔YYYY〕"))"')"
 wait_for 5 grep -q '"legal.aid.visit-booked"' "$XZ_T/legal.txt" || true
 V=$(xz call prison.visit.get "{$ADMIN,\"id\":\"$VID\"}")
-assert_eq "approved by the prison's own check of the licence and the letter" "VERIFIED plugin:prison 11101201010001 legal-01指派函〔2026〕$LA" \
+assert_eq "approved by the prison's own check of the licence and the letter" "VERIFIED plugin:prison 11101201010001 $(echo "$A" | jq -r .assignment_letter)" \
 	"$(echo "$V" | jq -r '"\(.check.result) \(.decided_by) \(.check.licence) \(.letter)"')"
 assert_eq "the prison's visit" "BOOKED|LEGAL|$PRISONER|$LA|Li Wei" \
 	"$(echo "$V" | jq -r '"\(.state)|\(.type)|\(.prisoner_id)|\(.legal_aid_id)|\(.visitor.name)"')"
