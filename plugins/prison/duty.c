@@ -216,7 +216,7 @@ prison_roster_set_fn(const kit_kind *k, kit_req *r)
 	shift_at    s;
 	json_t     *rec;
 	char        names[200];
-	kit_err     e;
+	kit_err     e = { 0 };
 
 	if (prison_parse_date(date, &s.day) != 0) {
 		prison_refuse(r, "roster", KIT_E_BAD_REQUEST,
@@ -301,10 +301,12 @@ roster_of(prison *p, const shift_at *s)
 	return rec;
 }
 
+/* The user of rec.who ("officer", "leader", "to"), or "". */
 static const char *
 user_of(json_t *rec, const char *who)
 {
-	return kit_str(json_object_get(rec, who), "user");
+	const char *u = kit_str(json_object_get(rec, who), "user");
+	return u ? u : "";
 }
 
 /* prison.roster.current {}: the shift on now, who is on duty, and the
@@ -510,7 +512,7 @@ prison_handover_open_fn(const kit_kind *k, kit_req *r)
 	shift_at s, n;
 	json_t  *ros = NULL, *next = NULL, *fields, *rec, *page;
 	int64_t  due, to;
-	kit_err  e;
+	kit_err  e = { 0 };
 
 	if (handover_shift(p, r, &s, &ros) != 0)
 		return;
@@ -595,12 +597,13 @@ handover_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 
 	if (strcmp(t->action, "accept") == 0) {
 		const char *to = user_of(rec, "to");
-		if (r->msg && strcmp(to ? to : "", r->actor.user) != 0) {
+		if (r->msg
+		    && strcmp(to, r->actor.user ? r->actor.user : "") != 0) {
 			kit_err_set(e, KIT_E_FORBIDDEN,
 			    PT("%s: handover %s is to %s, the next shift's "
 			       "duty "
 			       "officer, not to %s"),
-			    r->msg->topic, id, to ? to : "-", r->actor.user);
+			    r->msg->topic, id, to, r->actor.user);
 			return -1;
 		}
 		json_object_set_new(
@@ -761,7 +764,7 @@ prison_report_generate_fn(const kit_kind *k, kit_req *r)
 	const char *date = kit_str(r->body, "date");
 	int64_t     day  = day_of(p, r->now_ms) - 1;
 	json_t     *rec;
-	kit_err     e;
+	kit_err     e = { 0 };
 
 	if (date && prison_parse_date(date, &day) != 0) {
 		prison_refuse(r, "report", KIT_E_BAD_REQUEST,
@@ -850,7 +853,7 @@ on_clock(void *ud)
 {
 	prison *p = ud;
 	kit_req r;
-	kit_err e;
+	kit_err e = { 0 };
 	json_t *due, *d;
 	size_t  i;
 
@@ -912,7 +915,7 @@ on_clock(void *ud)
 int
 prison_duty_start(prison *p)
 {
-	kit_err e;
+	kit_err e = { 0 };
 
 	if (kit_tx_begin(&p->c, &e) != 0)
 		return -1;

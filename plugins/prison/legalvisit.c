@@ -63,7 +63,7 @@ apply(
 static void
 reject(vcheck *v, const char *why)
 {
-	kit_err e;
+	kit_err e = { 0 };
 	json_t *check
 	    = json_pack("{s:s,s:s}", "result", "MISMATCH", "reason", why);
 	json_t *rec = apply(v, "reject", why, check, &e);
@@ -96,7 +96,7 @@ static void
 approve(vcheck *v)
 {
 	char    why[400];
-	kit_err e;
+	kit_err e = { 0 };
 	json_t *rec;
 	json_t *check;
 

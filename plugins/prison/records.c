@@ -526,7 +526,7 @@ prison_visit_request_fn(const kit_kind *k, kit_req *r)
 	json_t     *vis  = json_object_get(r->body, "visitor");
 	json_t     *pr;
 	json_t     *fields, *rec;
-	kit_err     e;
+	kit_err     e = { 0 };
 
 	pr = kit_store_load(&p->c.store, "prisoner", pid);
 	if (pr == NULL) {
