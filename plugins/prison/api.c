@@ -237,7 +237,7 @@ static const kit_field f_rep_gen[]
 	R("command_duty", "duty_leader", "prison_leader", "prison_admin",     \
 	    "auditor", "plugin")
 #define REPORT_READERS                                                        \
-	R("duty_leader", "prison_leader", "prison_bureau", "command_duty",    \
+	R("duty_leader", "prison_leader", "prison_bureau", "prison_admin",    \
 	    "auditor", "plugin")
 
 typedef struct route {

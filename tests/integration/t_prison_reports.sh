@@ -71,6 +71,8 @@ assert_eq "made once" "exists" \
 	"$(call prison.report.generate "{$LEADER,\"date\":\"$TDATE\"}" | json .error.code)"
 assert_eq "a duty officer does not make reports" "forbidden" \
 	"$(call prison.report.generate "{$DUTY,\"date\":\"$TDATE\"}" | json .error.code)"
+assert_eq "nor reads them; the 狱政科 does" "forbidden DAILY" \
+	"$(call prison.report.get "{$DUTY,\"id\":\"RPT-$TDATE\"}" | json .error.code) $(call prison.report.get "{$ADMIN,\"id\":\"RPT-$TDATE\"}" | json .type)"
 
 # -- not acknowledged in time: sent again, the duty leader told, then the
 #    leadership, until the bureau acknowledges
