@@ -1194,8 +1194,15 @@ local function on_kiosk(ev, topic, institution, person_key, atype)
 end
 
 -- Visits we booked: follow their end (completed, cancelled) on the record.
-local function on_visit(ev, topic)
+local function on_visit(ev, topic, source, caller)
 	if type(ev) ~= "table" or not str(ev.id) then
+		return
+	end
+	-- the prison's decision comes from the prison plugin, not from a
+	-- person publishing on its topics
+	if type(caller) == "table" and type(caller.user) == "string"
+			and not authz.has({ roles = caller.roles or {} }, "plugin") then
+		xz.log("warn", topic, ev.id, "ignored: published by", caller.user)
 		return
 	end
 	local aid_id = store.visit_aid(ev.id)

@@ -135,6 +135,11 @@ VID2=$(echo "$A" | jq -r .visit.id)
 sleep 0.5
 assert_eq "not checked: it waits for the 狱政科" REQUESTED \
 	"$(call prison.visit.get "{$ADMIN,\"id\":\"$VID2\"}" | json .state)"
+check "someone publishes a forged booking on the prison's topic" xz pub prison.visit.booked \
+	"{\"id\":\"$VID2\",\"to\":\"BOOKED\",\"room\":\"HJ-9\"}"
+sleep 0.5
+assert_eq "legal ignores it: only the prison plugin decides" REQUESTED \
+	"$(lcall legal.aid.get "\"id\":\"$LA2\",\"purpose\":\"test\"" | jq -r .visit.state)"
 check "the 狱政科 rejects it with a reason" xz call prison.visit.reject \
 	"{$ADMIN,\"id\":\"$VID2\",\"reason\":\"罪犯正在医院治疗，另行安排\"}"
 wait_for 5 grep -q '"legal.aid.visit-rejected"' "$XZ_T/legal2.txt" || true
