@@ -1228,7 +1228,8 @@ local function on_visit(ev, topic, source, caller)
 	store.tx(function()
 		store.save(rec)
 		store.add_history("aid", aid_id, "visit-" .. what, rec.state,
-			rec.state, { user = str(ev.who) or "prison" }, rec.updated_ms,
+			rec.state, { user = str(ev.who) or "prison", role = str(ev.role) },
+			rec.updated_ms,
 			"visit " .. ev.id)
 		return true
 	end)
