@@ -969,8 +969,13 @@ HOOKS.aid["change-provider"] = function(ctx, rec, chg)
 	chg.to = rec.state
 	return true
 end
--- After an assignment: a prisoner's lawyer needs a LEGAL visit; the prison
--- plugin books it (request, approve, book) and legal records the booking.
+-- After an assignment: a prisoner's lawyer needs a LEGAL visit. Legal asks
+-- the prison for it with the assignment letter (指派函, the 法律援助公函)
+-- and the lawyer's licence; the prison decides: it checks the licence
+-- against this plugin's directory (legal.provider.get) and the letter
+-- against the case (legal.aid.get), then approves and books it in its
+-- visiting hours, or rejects it. Legal learns the outcome from the
+-- prison's visit events (on_visit below).
 AFTER.aid.assign = function(ctx, rec)
 	local pid = nn(rec.data.prisoner_id)
 	if not pid or not cfg.book_legal_visits then
@@ -978,57 +983,50 @@ AFTER.aid.assign = function(ctx, rec)
 	end
 	local p = rec.data.provider
 	local slot = rec.data.assigned_ms + cfg.legal_visit_lead_h * HOUR
+	local letter = string.format("%s指派函〔%d〕%s", cfg.agency,
+		days.year_of(days.day_of(rec.data.assigned_ms, cfg.tz_offset_min)),
+		rec.id)
 	local actor = { user = SYSTEM.user, role = SYSTEM.role,
 		agency = SYSTEM.agency }
 	local visit, code, text = xz.request("prison.visit.request", {
 		actor = actor, prisoner_id = pid, type = "LEGAL",
 		visitor = { name = p.name, provider_id = p.id, licence = p.licence,
 			type = p.type },
-		slot_ms = slot, legal_aid_id = rec.id,
+		slot_ms = slot, legal_aid_id = rec.id, letter = letter,
 		reason = "legal aid " .. rec.id,
 	}, cfg.visit_timeout_ms)
-	local booked
 	if visit then
-		local vid = visit.id
-		store.visit_put(vid, rec.id)
-		local r
-		r, code, text = xz.request("prison.visit.approve", { actor = actor,
-			id = vid, reason = "legal visit of the assigned provider" },
-			cfg.visit_timeout_ms)
-		if r then
-			booked, code, text = xz.request("prison.visit.book", {
-				actor = actor, id = vid, slot_ms = slot }, cfg.visit_timeout_ms)
-		end
-		visit = { id = vid, state = booked and booked.state or r and r.state
-			or visit.state, slot_ms = slot }
+		store.visit_put(visit.id, rec.id)
 	end
 	local cur = store.load("aid", rec.id)
-	if booked then
-		cur.data.visit = visit
+	cur.data.assignment_letter = letter
+	if visit then
+		cur.data.visit = { id = visit.id, state = visit.state,
+			slot_ms = slot, letter = letter }
 	else
-		cur.data.visit = { id = visit and visit.id or NULL,
-			state = visit and visit.state or NULL,
+		cur.data.visit = { id = NULL, state = NULL, letter = letter,
 			error = (code or "error") .. ": " .. tostring(text) }
 	end
 	cur.updated_ms = xz.now()
 	store.tx(function()
 		store.save(cur)
-		store.add_history("aid", rec.id, booked and "visit-booked"
+		store.add_history("aid", rec.id, visit and "visit-requested"
 			or "visit-failed", cur.state, cur.state, SYSTEM, cur.updated_ms,
-			booked and ("visit " .. visit.id) or cur.data.visit.error)
-		audit(ctx, "UPDATE", fsm.aid.subject_type, rec.id, booked
-			and "visit_booked:" .. visit.id or "visit_failed")
+			visit and ("visit " .. visit.id) or cur.data.visit.error)
+		audit(ctx, "UPDATE", fsm.aid.subject_type, rec.id, visit
+			and "visit_requested:" .. visit.id or "visit_failed")
 		return true
 	end)
 	rec.data.visit = cur.data.visit
-	if booked then
-		emit("legal.aid.visit-booked", { id = rec.id, visit_id = visit.id,
+	rec.data.assignment_letter = letter
+	if visit then
+		emit("legal.aid.visit-requested", { id = rec.id, visit_id = visit.id,
 			prisoner_id = pid, provider_id = p.id, slot_ms = slot,
-			at_ms = cur.updated_ms })
+			letter = letter, at_ms = cur.updated_ms })
 	else
 		emit("legal.aid.visit-failed", { id = rec.id, prisoner_id = pid,
 			error = cur.data.visit.error, at_ms = cur.updated_ms })
-		xz.log("warn", "legal aid", rec.id, "legal visit not booked:",
+		xz.log("warn", "legal aid", rec.id, "legal visit not requested:",
 			cur.data.visit.error)
 	end
 end
@@ -1303,8 +1301,15 @@ local function on_kiosk(ev, topic, institution, person_key, atype)
 end
 
 -- Visits we booked: follow their end (completed, cancelled) on the record.
-local function on_visit(ev, topic)
+local function on_visit(ev, topic, source, caller)
 	if type(ev) ~= "table" or not str(ev.id) then
+		return
+	end
+	-- the prison's decision comes from the prison plugin, not from a
+	-- person publishing on its topics
+	if type(caller) == "table" and type(caller.user) == "string"
+			and not authz.has({ roles = caller.roles or {} }, "plugin") then
+		xz.log("warn", topic, ev.id, "ignored: published by", caller.user)
 		return
 	end
 	local aid_id = store.visit_aid(ev.id)
@@ -1319,11 +1324,19 @@ local function on_visit(ev, topic)
 	-- kit events name the new state "to"
 	rec.data.visit.state = str(ev.to) or str(ev.state) or string.upper(what)
 	rec.data.visit.outcome = str(ev.outcome) or NULL
+	-- the prison's decision: its slot and room, or why it refused
+	if what == "booked" then
+		rec.data.visit.slot_ms = ev.slot_ms or NULL
+		rec.data.visit.room = str(ev.room) or NULL
+	elseif what == "rejected" or what == "approved" then
+		rec.data.visit.decision = str(ev.reason) or NULL
+	end
 	rec.updated_ms = xz.now()
 	store.tx(function()
 		store.save(rec)
 		store.add_history("aid", aid_id, "visit-" .. what, rec.state,
-			rec.state, { user = str(ev.who) or "prison" }, rec.updated_ms,
+			rec.state, { user = str(ev.who) or "prison", role = str(ev.role) },
+			rec.updated_ms,
 			"visit " .. ev.id)
 		audit({ actor = { user = str(ev.who) or "prison",
 			role = str(ev.role) }, corr = new_corr(),
@@ -1333,6 +1346,8 @@ local function on_visit(ev, topic)
 	end)
 	emit("legal.aid.visit-" .. what, { id = aid_id, visit_id = ev.id,
 		visit_state = rec.data.visit.state, outcome = rec.data.visit.outcome,
+		slot_ms = rec.data.visit.slot_ms, room = rec.data.visit.room,
+		reason = str(ev.reason) or NULL,
 		prisoner_id = rec.data.prisoner_id, at_ms = rec.updated_ms })
 end
 
@@ -1404,8 +1419,10 @@ local ACL = {
 	["legal.aid.terminate"] = { "legal_head" },
 	["legal.aid.evaluate"] = { "legal_head", "justice_bureau" },
 	["legal.aid.revisit"] = { "legal_reviewer", "legal_head" },
+	-- "plugin": the prison checks a lawyer's visit against the case's
+	-- assignment letter
 	["legal.aid.get"] = { "legal_reviewer", "legal_head", "justice_bureau",
-		"auditor", "lawyer" },
+		"auditor", "lawyer", "plugin" },
 	["legal.aid.list"] = { "legal_reviewer", "legal_head", "justice_bureau",
 		"auditor" },
 	["legal.duty.schedule"] = { "legal_head" },
@@ -1419,7 +1436,9 @@ local ACL = {
 		"justice_bureau", "auditor" },
 	["legal.provider.add"] = { "legal_head" },
 	["legal.provider.update"] = { "legal_head" },
-	["legal.provider.get"] = READERS,
+	-- "plugin": the prison checks a lawyer's visit against the directory
+	["legal.provider.get"] = { "hotline_operator", "legal_reviewer",
+		"legal_head", "justice_bureau", "auditor", "plugin" },
 	["legal.provider.list"] = READERS,
 	["legal.routing.preview"] = { "legal_reviewer", "legal_head" },
 	["legal.calendar.due"] = { "hotline_operator", "legal_reviewer",
@@ -1781,7 +1800,8 @@ end
 handlers["rehab.kiosk.legal-aid-requested"] = function(ev, topic)
 	on_kiosk(ev, topic, "rehab", "resident_id", "REHAB_RESIDENT")
 end
-for _, e in ipairs({ "completed", "cancelled", "rejected" }) do
+for _, e in ipairs({ "approved", "booked", "completed", "cancelled",
+	"rejected" }) do
 	handlers["prison.visit." .. e] = on_visit
 end
 

@@ -202,6 +202,26 @@ static const kit_field f_kiosk[] = {
 	KIT_FIELD_END,
 };
 
+/* duty: roster, handover, reports to the bureau */
+static const kit_field f_roster_set[] = {
+	KIT_FIELD_STR("date", 1, 10, 10),
+	KIT_FIELD_STR("shift", 1, 1, 32),
+	KIT_FIELD_STR("officer", 1, 1, 64),
+	KIT_FIELD_STR("officer_name", 0, 1, 128),
+	KIT_FIELD_STR("leader", 1, 1, 64),
+	KIT_FIELD_STR("leader_name", 0, 1, 128),
+	KIT_FIELD_END,
+};
+static const kit_field f_ho_open[] = {
+	TEXT("notes", 0),
+	KIT_FIELD_STR("date", 0, 10, 10),
+	KIT_FIELD_STR("shift", 0, 1, 32),
+	KIT_FIELD_END,
+};
+static const kit_field f_note[] = { ID, TEXT("note", 0), KIT_FIELD_END };
+static const kit_field f_rep_gen[]
+    = { KIT_FIELD_STR("date", 0, 10, 10), KIT_FIELD_END };
+
 /* ---- roles ----------------------------------------------------------------
  */
 
@@ -212,6 +232,13 @@ static const kit_field f_kiosk[] = {
 #define REGISTER_READERS                                                      \
 	R("command_duty", "duty_leader", "area_officer", "prison_admin",      \
 	    "prison_leader", "auditor", "plugin")
+
+#define DUTY_READERS                                                          \
+	R("command_duty", "duty_leader", "prison_leader", "prison_admin",     \
+	    "auditor", "plugin")
+#define REPORT_READERS                                                        \
+	R("duty_leader", "prison_leader", "prison_bureau", "prison_admin",    \
+	    "auditor", "plugin")
 
 typedef struct route {
 	const char        *topic;
@@ -328,11 +355,13 @@ static const route routes[] = {
 	/* visits (会见) */
 	{ "prison.visit.request", PK_VISIT, f_visit_request,
 	    R("prison_admin", "lawyer", "plugin"), prison_visit_request_fn },
-	{ "prison.visit.approve", PK_VISIT, f_id, R("prison_admin", "plugin"),
-	    ACT },
+	/* a lawyer's visit: approved by the 狱政科, or by the prison's own
+	 * check with the legal plugin (legalvisit.c), never by the requester
+	 */
+	{ "prison.visit.approve", PK_VISIT, f_id, R("prison_admin"), ACT },
 	{ "prison.visit.reject", PK_VISIT, f_id, R("prison_admin"), ACT },
-	{ "prison.visit.book", PK_VISIT, f_visit_book,
-	    R("prison_admin", "plugin"), ACT },
+	{ "prison.visit.book", PK_VISIT, f_visit_book, R("prison_admin"),
+	    ACT },
 	{ "prison.visit.complete", PK_VISIT, f_visit_complete,
 	    R("prison_admin", "area_officer"), ACT },
 	{ "prison.visit.cancel", PK_VISIT, f_id,
@@ -354,6 +383,27 @@ static const route routes[] = {
 	    R("prison_admin", "auditor", "plugin", "legal_reviewer"), GET },
 	{ "prison.kiosk.list", PK_KIOSK, f_list,
 	    R("prison_admin", "auditor", "plugin", "legal_reviewer"), LIST },
+	/* the duty roster (值班表) */
+	{ "prison.roster.set", PK_ROSTER, f_roster_set,
+	    R("prison_leader", "prison_admin"), prison_roster_set_fn },
+	{ "prison.roster.current", PK_ROSTER, f_none, DUTY_READERS,
+	    prison_roster_current_fn },
+	{ "prison.roster.get", PK_ROSTER, f_get, DUTY_READERS, GET },
+	{ "prison.roster.list", PK_ROSTER, f_list, DUTY_READERS, LIST },
+	/* shift handover (交接班): the outgoing and the incoming duty
+	 * officer (duty.c checks they are the roster's) */
+	{ "prison.handover.open", PK_HANDOVER, f_ho_open, R("command_duty"),
+	    prison_handover_open_fn },
+	{ "prison.handover.accept", PK_HANDOVER, f_note, R("command_duty"),
+	    ACT },
+	{ "prison.handover.get", PK_HANDOVER, f_get, DUTY_READERS, GET },
+	{ "prison.handover.list", PK_HANDOVER, f_list, DUTY_READERS, LIST },
+	/* reports to the bureau (日报, 零报告) */
+	{ "prison.report.generate", PK_REPORT, f_rep_gen,
+	    R("duty_leader", "prison_leader"), prison_report_generate_fn },
+	{ "prison.report.ack", PK_REPORT, f_note, R("prison_bureau"), ACT },
+	{ "prison.report.get", PK_REPORT, f_get, REPORT_READERS, GET },
+	{ "prison.report.list", PK_REPORT, f_list, REPORT_READERS, LIST },
 	/* the schemas and roles themselves, for clients and tests */
 	{ "prison.api.describe", PK_ALARM, f_none, NULL, schema_fn },
 };

@@ -57,6 +57,16 @@ static const xz_tr labels[] = {
 	{ "INACTIVE", "停用" },
 	{ "SUBMITTED", "已提交" },
 	{ "FORWARDED", "已转交" },
+	/* duty: roster, handover, reports */
+	{ "roster", "值班表" },
+	{ "handover", "交接班" },
+	{ "report", "报告" },
+	{ "SET", "已排班" },
+	{ "OPEN", "待接班" },
+	{ "ACCEPTED", "已接班" },
+	{ "ESCALATED", "已上报值班领导" },
+	{ "SENT", "已报送" },
+	{ "OVERDUE", "逾期未签收" },
 	/* roles */
 	{ "command_duty", "指挥中心值班民警" },
 	{ "duty_leader", "值班领导" },
@@ -210,5 +220,73 @@ const xz_tr prison_zh[] = {
 	  "location",
 	    "prison.rollcall.schedule：字段 \"location\"：%s "
 	    "不是已登记的场所" },
+	/* duty.c */
+	{ "%s: \"%s\": expected a date YYYY-MM-DD",
+	    "%s：字段 \"%s\"：应为日期 YYYY-MM-DD" },
+	{ "%s: \"shift\": %s is not a shift of the roster (%s; option "
+	  "shifts)",
+	    "%s：字段 \"shift\"：%s 不是值班表的班次（%s；选项 shifts）" },
+	{ "%s: the duty officer and the duty leader of a shift are two "
+	  "people",
+	    "%s：同一班次的值班民警和值班领导须为两人" },
+	{ "%s: give both \"date\" and \"shift\", or neither (the shift on "
+	  "now)",
+	    "%s：\"date\" 和 \"shift\" 须同时提供，或都不提供（当前班次）" },
+	{ "%s: \"shift\": %s of %s is not a shift of the roster (%s; option "
+	  "shifts)",
+	    "%1$s：字段 \"shift\"：%2$s（%3$s）不是值班表的班次（%4$s；选项 "
+	    "shifts）" },
+	{ "%s: shift %s has no duty roster entry: set it first "
+	  "(prison.roster.set)",
+	    "%s：班次 %s 未排班：请先排班（prison.roster.set）" },
+	{ "%s: the duty officer of shift %s is %s, not %s: only the outgoing "
+	  "duty officer opens its handover",
+	    "%s：班次 %s 的值班民警是 %s，不是 "
+	    "%s：只有交班的值班民警可以发起交接班" },
+	{ "%s: shift %s was handed over already (%s)",
+	    "%s：班次 %s 已经交班（%s）" },
+	{ "%s: the next shift %s has no duty roster entry: nobody to hand "
+	  "over "
+	  "to (prison.roster.set)",
+	    "%s：下一班次 %s 未排班：没有接班人（prison.roster.set）" },
+	{ "%s: handover %s is to %s, the next shift's duty officer, not to %s",
+	    "%s：交接班 %s 的接班人是下一班次的值班民警 %s，不是 %s" },
+	{ "the report of %s was made already (%s, %s)",
+	    "%s 的报告已经生成（%s，%s）" },
+	{ "%s: \"date\": %s is not over yet: a day is reported once it has "
+	  "ended",
+	    "%s：字段 \"date\"：%s 尚未结束：一天结束后才能报告" },
+	/* legalvisit.c */
+	{ "legal-aid case %s is assigned to provider %s, not to %s",
+	    "法律援助案件 %s 指派的是 %s，不是 %s" },
+	{ "legal-aid case %s is %s: no assignment in force",
+	    "法律援助案件 %s 处于 %s 状态：没有有效的指派" },
+	{ "legal-aid case %s is not for prisoner %s",
+	    "法律援助案件 %s 的受援人不是罪犯 %s" },
+	{ "assignment letter %s does not match the letter of legal-aid case "
+	  "%s (%s)",
+	    "指派函 %s 与法律援助案件 %s 的指派函（%s）不符" },
+	{ "provider %s is not in the legal-aid directory",
+	    "法律援助人员名录中没有 %s" },
+	{ "licence %s is not the licence of provider %s in the legal-aid "
+	  "directory (%s)",
+	    "执业证号 %s 与法律援助人员名录中 %s 的执业证号（%s）不符" },
+	{ "provider %s is not active in the legal-aid directory",
+	    "%s 在法律援助人员名录中已停用" },
+	{ "licence %s of provider %s and assignment letter %s of case %s "
+	  "checked with the legal plugin",
+	    "已向法律援助系统核验：%2$s 的执业证号 %1$s、案件 %4$s 的指派函 "
+	    "%3$s" },
+	/* records.c: visits */
+	{ "%s: a LEGAL visit needs the lawyer's licence "
+	  "(\"visitor\".\"licence\") and the letter (\"letter\": the "
+	  "assignment letter of a legal-aid case, or the law firm's)",
+	    "%s：律师会见须提供律师执业证号（\"visitor\".\"licence\"）和公函"
+	    "（\"letter\"：法律援助指派函或律师事务所函）" },
+	{ "%s: a legal-aid visit names both the provider "
+	  "(\"visitor\".\"provider_id\") and the case (\"legal_aid_id\")",
+	    "%s：法律援助会见须同时提供法律援助人员（\"visitor\".\"provider_"
+	    "id\"）"
+	    "和案件（\"legal_aid_id\"）" },
 	{ NULL, NULL },
 };

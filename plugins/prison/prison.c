@@ -71,6 +71,32 @@ static const xz_option_decl options[] = {
 	    3600 },
 	{ "list_max", XZ_OPT_INT, "1000", 0,
 	    "largest page a list request returns", 1, 100000 },
+	{ "shifts", XZ_OPT_STRING, "DAY=08:00-20:00,NIGHT=20:00-08:00", 0,
+	    "the duty roster's shifts (值班), NAME=HH:MM-HH:MM local time, "
+	    "covering the day once",
+	    0, 0 },
+	{ "handover_accept_s", XZ_OPT_INT, "1800", 0,
+	    "seconds the incoming duty officer has to accept a handover "
+	    "(交接班) before the duty leader is told",
+	    1, 86400 },
+	{ "daily_report_at", XZ_OPT_STRING, "08:00", 0,
+	    "local time the daily report (日报 / 零报告) of the day before "
+	    "goes to the bureau",
+	    0, 0 },
+	{ "report_ack_s", XZ_OPT_INT, "7200", 0,
+	    "seconds the bureau has to acknowledge a report before it is "
+	    "sent again and the prison's leaders are told",
+	    1, 604800 },
+	{ "report_notable_level", XZ_OPT_INT, "2", 0,
+	    "an alarm from this level on makes the day's report a daily "
+	    "report (日报) instead of a zero report (零报告)",
+	    1, 3 },
+	{ "legal_visit_check", XZ_OPT_BOOL, "true", 0,
+	    "check a LEGAL visit's lawyer licence and assignment letter with "
+	    "the legal plugin, then approve and book it (or reject it)",
+	    0, 0 },
+	{ "legal_timeout_ms", XZ_OPT_INT, "5000", 0,
+	    "how long a request to the legal plugin may take", 100, 60000 },
 	{ "seed_demo_data", XZ_OPT_BOOL, "false", 0,
 	    "on an empty register, admit 40 demo prisoners to the layout's "
 	    "cells",
@@ -161,6 +187,34 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 		free(p);
 		return XZ_EINVAL;
 	}
+	p->tz_offset_min        = opt_i(p, "tz_offset_min", 480);
+	p->handover_accept_s    = opt_i(p, "handover_accept_s", 1800);
+	p->report_ack_s         = opt_i(p, "report_ack_s", 7200);
+	p->report_notable_level = opt_i(p, "report_notable_level", 2);
+	{
+		const char *at = host->opt_string(self, "daily_report_at");
+		int         h = -1, m = -1, used = 0;
+		if (at == NULL || sscanf(at, "%d:%d%n", &h, &m, &used) != 2
+		    || at[used] != '\0' || h < 0 || h > 23 || m < 0
+		    || m > 59) {
+			host->log(self, XZ_LOG_ERROR,
+			    "option daily_report_at: \"%s\" is not a time "
+			    "HH:MM",
+			    at ? at : "");
+			kit_ctx_fini(&p->c);
+			free(p->treatment_buf);
+			free(p);
+			return XZ_EINVAL;
+		}
+		p->report_at_min = h * 60 + m;
+	}
+	if (prison_shifts_init(p) != 0) {
+		kit_ctx_fini(&p->c);
+		free(p->treatment_buf);
+		free(p->shift_buf);
+		free(p);
+		return XZ_EINVAL;
+	}
 	p->rollcall_alarm_level = opt_i(p, "rollcall_alarm_level", 1);
 	p->kiosk_forward_h      = opt_i(p, "kiosk_forward_h", 24);
 	p->c.list_max           = opt_i(p, "list_max", 1000);
@@ -181,7 +235,15 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	kind_init(p, PK_KIOSK, "kiosk", "KIO", "legal-aid-requested",
 	    &prison_kiosk_fsm, 1);
 
+	kind_init(
+	    p, PK_ROSTER, "roster", "ROS", "assigned", &prison_roster_fsm, 0);
+	kind_init(p, PK_HANDOVER, "handover", "HO", "opened",
+	    &prison_handover_fsm, 0);
+	kind_init(
+	    p, PK_REPORT, "report", "RPT", "generated", &prison_report_fsm, 0);
+
 	prison_alarm_hooks(p);
+	prison_duty_hooks(p);
 	prison_rollcall_hooks(p);
 	prison_records_hooks(p);
 	if ((rc = prison_api_serve(p)) != XZ_OK) {
@@ -189,6 +251,7 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 		    self, XZ_LOG_ERROR, "subscribe: %s", host->strerror(rc));
 		kit_ctx_fini(&p->c);
 		free(p->treatment_buf);
+		free(p->shift_buf);
 		free(p);
 		return rc;
 	}
@@ -221,6 +284,8 @@ prison_start(void *state)
 		return XZ_EIO;
 	if (prison_alarm_reload(p) != 0)
 		return XZ_EIO;
+	if (prison_duty_start(p) != 0)
+		return XZ_EIO;
 	kit_group_enable(&p->c);
 	return p->c.host->timer_start(p->c.self,
 	    (uint64_t) opt_i(p, "sweep_s", 60) * 1000,
@@ -243,6 +308,7 @@ prison_stop(void *state)
 	prison *p = state;
 	kit_batch_end(&p->c);
 	prison_alarm_disarm_all(p);
+	kit_clock_disarm(&p->c);
 	if (p->sweep_timer)
 		p->c.host->timer_cancel(p->c.self, p->sweep_timer);
 	p->sweep_timer = 0;
@@ -255,6 +321,7 @@ prison_fini(void *state)
 	prison_alarm_disarm_all(p);
 	kit_ctx_fini(&p->c);
 	free(p->treatment_buf);
+	free(p->shift_buf);
 	free(p);
 }
 

@@ -24,6 +24,9 @@ enum prison_kind_id {
 	PK_PRISONER,
 	PK_LOCATION,
 	PK_KIOSK,
+	PK_ROSTER,
+	PK_HANDOVER,
+	PK_REPORT,
 	PK_N
 };
 
@@ -35,6 +38,9 @@ extern const kit_fsm prison_visit_fsm;
 extern const kit_fsm prison_prisoner_fsm;
 extern const kit_fsm prison_location_fsm;
 extern const kit_fsm prison_kiosk_fsm;
+extern const kit_fsm prison_roster_fsm;
+extern const kit_fsm prison_handover_fsm;
+extern const kit_fsm prison_report_fsm;
 
 /* The message catalog (msg_zh.c): PT("English") is the text in the
  * node's language. */
@@ -47,6 +53,14 @@ const char *prison_label(const char *id);
 typedef struct sla_slot sla_slot;
 
 #define PRISON_MAX_LIST 16
+#define PRISON_MAX_SHIFTS 8
+
+/* One shift of the duty roster (option shifts): its name and local
+ * minutes of the day; to < from runs past midnight. */
+typedef struct prison_shift {
+	const char *name;
+	int         from, to;
+} prison_shift;
 
 typedef struct prison {
 	kit_ctx     c;
@@ -62,8 +76,18 @@ typedef struct prison {
 	/* 分级处遇 levels (option treatment_levels), owned strings */
 	char       *treatment_buf;
 	const char *treatment[PRISON_MAX_LIST + 1];
-	sla_slot   *slots; /* armed SLA timers, one per open alarm */
-	uint64_t    sweep_timer; /* statutory clocks (kiosk forwarding) */
+	int64_t     tz_offset_min; /* local time (Beijing: 480) */
+	/* the duty roster's shifts (option shifts), names in shift_buf
+	 * (owned) */
+	char        *shift_buf;
+	prison_shift shifts[PRISON_MAX_SHIFTS];
+	int          nshifts;
+	int64_t      handover_accept_s;
+	int64_t      report_at_min; /* daily_report_at, minutes */
+	int64_t      report_ack_s;
+	int64_t      report_notable_level;
+	sla_slot    *slots; /* armed SLA timers, one per open alarm */
+	uint64_t     sweep_timer; /* statutory clocks (kiosk forwarding) */
 } prison;
 
 /* api.c: serve every request topic of the plugin. */
@@ -73,6 +97,10 @@ void prison_refuse(kit_req *r, const char *subject_type, kit_code code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Is value in the NULL-terminated list? */
 int prison_in_list(const char *const *list, const char *s);
+/* "YYYY-MM-DD" a real date: days since 1970 in *out; else -1. */
+int prison_parse_date(const char *s, int64_t *out);
+/* The date of a day number, "YYYY-MM-DD" (duty.c). */
+void prison_format_day(int64_t day, char out[11]);
 /* Does the location exist (a registered location)? Writes its record
  * into *out when out is not NULL (caller owns it). */
 int prison_location_known(prison *p, const char *id, json_t **out);
@@ -103,6 +131,24 @@ void prison_location_create_fn(const kit_kind *k, kit_req *r);
 void prison_prisoner_admit_fn(const kit_kind *k, kit_req *r);
 void prison_visit_request_fn(const kit_kind *k, kit_req *r);
 void prison_kiosk_fn(const kit_kind *k, kit_req *r);
+void prison_roster_set_fn(const kit_kind *k, kit_req *r);
+void prison_roster_current_fn(const kit_kind *k, kit_req *r);
+void prison_handover_open_fn(const kit_kind *k, kit_req *r);
+void prison_report_generate_fn(const kit_kind *k, kit_req *r);
+
+/* duty.c: the duty roster, shift handovers and the reports to the
+ * bureau, with their clocks. */
+int  prison_shifts_init(prison *p); /* option shifts; -1 logged */
+void prison_duty_hooks(prison *p);
+/* At start: schedule the next daily report and arm the clocks. */
+int prison_duty_start(prison *p);
+/* Arm the clock timer for the earliest pending clock. */
+void prison_duty_arm(prison *p);
+
+/* legalvisit.c: a LEGAL visit the legal plugin (or a lawyer) requests
+ * is checked against the legal plugin's directory and the case's
+ * assignment letter, then approved and booked, or rejected. */
+void prison_legal_visit_check(prison *p, const char *visit_id);
 
 /* alarm.c */
 void prison_alarm_hooks(prison *p);

@@ -138,3 +138,37 @@ static const kit_transition kiosk_rows[] = {
 static const char *const kiosk_terminal[] = { "FORWARDED", NULL };
 const kit_fsm            prison_kiosk_fsm
     = { "kiosk", "SUBMITTED", kiosk_rows, N(kiosk_rows), kiosk_terminal };
+
+/* Duty roster entry (值班表, one per day and shift): SET, changed in
+ * place. */
+static const kit_transition roster_rows[] = {
+	{ "set", "SET", "SET", "changed" },
+};
+const kit_fsm prison_roster_fsm
+    = { "roster", "SET", roster_rows, N(roster_rows), NULL };
+
+/* Shift handover (交接班): OPEN → ACCEPTED by the incoming duty officer;
+ * not accepted in time: ESCALATED (the duty leader, then the prison's
+ * leadership, each told once), still to be accepted. */
+static const kit_transition handover_rows[] = {
+	{ "accept", "OPEN", "ACCEPTED", "accepted" },
+	{ "escalate", "OPEN", "ESCALATED", "escalated" },
+	{ "escalate", "ESCALATED", "ESCALATED", "escalated" },
+	{ "accept", "ESCALATED", "ACCEPTED", "accepted" },
+};
+static const char *const handover_terminal[] = { "ACCEPTED", NULL };
+const kit_fsm prison_handover_fsm = { "handover", "OPEN", handover_rows,
+	N(handover_rows), handover_terminal };
+
+/* Report to the bureau (日报 / 零报告): SENT → ACKNOWLEDGED by the
+ * bureau; not acknowledged in time: OVERDUE (sent again, the prison's
+ * leaders told, each time its clock lapses) until acknowledged. */
+static const kit_transition report_rows[] = {
+	{ "ack", "SENT", "ACKNOWLEDGED", "acknowledged" },
+	{ "escalate", "SENT", "OVERDUE", "overdue" },
+	{ "escalate", "OVERDUE", "OVERDUE", "overdue" },
+	{ "ack", "OVERDUE", "ACKNOWLEDGED", "acknowledged" },
+};
+static const char *const report_terminal[] = { "ACKNOWLEDGED", NULL };
+const kit_fsm            prison_report_fsm
+    = { "report", "SENT", report_rows, N(report_rows), report_terminal };

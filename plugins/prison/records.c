@@ -341,31 +341,6 @@ check_cell(prison *p, const char *cell, kit_err *e)
 
 /* ---- prisoners ------------------------------------------------------- */
 
-/* "YYYY-MM-DD" a real date: days since 1970 in *out. */
-static int
-parse_date(const char *s, int64_t *out)
-{
-	static const int md[]
-	    = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, m, d;
-	int n = 0;
-
-	if (s == NULL || strlen(s) != 10
-	    || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10
-	    || y < 1900 || m < 1 || m > 12 || d < 1 || d > md[m - 1])
-		return -1;
-	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 || y % 400 == 0)))
-		return -1;
-	/* days from civil (Howard Hinnant) */
-	y -= m <= 2;
-	int64_t era = y / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	*out        = era * 146097 + doe - 719468;
-	return 0;
-}
-
 static int
 treatment_ok(prison *p, const char *t, char *list, size_t n)
 {
@@ -415,7 +390,8 @@ prison_prisoner_admit_fn(const kit_kind *k, kit_req *r)
 			return;
 		}
 	}
-	if (parse_date(kit_str(r->body, "sentence_start"), &start) != 0) {
+	if (prison_parse_date(kit_str(r->body, "sentence_start"), &start)
+	    != 0) {
 		prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
 		    PT("prison.prisoner.admit: \"%s\": expected a date "
 		       "YYYY-MM-DD"),
@@ -423,7 +399,8 @@ prison_prisoner_admit_fn(const kit_kind *k, kit_req *r)
 		return;
 	}
 	if (strcmp(stype, "FIXED_TERM") == 0) {
-		if (parse_date(kit_str(r->body, "sentence_end"), &end) != 0) {
+		if (prison_parse_date(kit_str(r->body, "sentence_end"), &end)
+		    != 0) {
 			prison_refuse(r, "prisoner", KIT_E_BAD_REQUEST,
 			    PT("prison.prisoner.admit: \"%s\": expected a "
 			       "date YYYY-MM-DD"),
@@ -546,8 +523,10 @@ prison_visit_request_fn(const kit_kind *k, kit_req *r)
 	prison     *p    = k->ud;
 	const char *pid  = kit_str(r->body, "prisoner_id");
 	const char *type = kit_str(r->body, "type");
+	json_t     *vis  = json_object_get(r->body, "visitor");
 	json_t     *pr;
-	json_t     *fields;
+	json_t     *fields, *rec;
+	kit_err     e = { 0 };
 
 	pr = kit_store_load(&p->c.store, "prisoner", pid);
 	if (pr == NULL) {
@@ -563,13 +542,58 @@ prison_visit_request_fn(const kit_kind *k, kit_req *r)
 		return;
 	}
 	json_decref(pr);
+	/* a lawyer's visit: the licence and the letter (法律援助公函 or the
+	 * firm's letter), 律师会见监狱在押罪犯规定 */
+	if (strcmp(type, "LEGAL") == 0
+	    && (kit_str(vis, "licence") == NULL
+	        || kit_str(r->body, "letter") == NULL)) {
+		prison_refuse(r, "visit", KIT_E_BAD_REQUEST,
+		    PT("%s: a LEGAL visit needs the lawyer's licence "
+		       "(\"visitor\".\"licence\") and the letter (\"letter\": "
+		       "the assignment letter of a legal-aid case, or the law "
+		       "firm's)"),
+		    r->msg->topic);
+		return;
+	}
+	if (strcmp(type, "LEGAL") == 0
+	    && (kit_str(vis, "provider_id") != NULL)
+	        != (kit_str(r->body, "legal_aid_id") != NULL)) {
+		prison_refuse(r, "visit", KIT_E_BAD_REQUEST,
+		    PT("%s: a legal-aid visit names both the provider "
+		       "(\"visitor\".\"provider_id\") and the case "
+		       "(\"legal_aid_id\")"),
+		    r->msg->topic);
+		return;
+	}
 	fields = json_object();
 	copy_keys(fields, r->body,
 	    (const char *const[]) { "prisoner_id", "type", "visitor",
 	        "slot_ms", "legal_aid_id", "letter", NULL });
 	json_object_set_new(fields, "owner", json_string(pid));
-	kit_create_reply(k, r, fields,
-	    json_pack("{s:s,s:s}", "prisoner_id", pid, "type", type));
+	if (kit_tx_begin(&p->c, &e) != 0) {
+		json_decref(fields);
+		kit_reply_err(r, &e, "visit", NULL);
+		return;
+	}
+	rec = kit_create_tx(k, r, fields,
+	    json_pack("{s:s,s:s,s:s?}", "prisoner_id", pid, "type", type,
+	        "legal_aid_id", kit_str(r->body, "legal_aid_id")),
+	    &e);
+	if (rec == NULL) {
+		kit_tx_abort(&p->c);
+		kit_reply_err(r, &e, "visit", NULL);
+		return;
+	}
+	if (kit_tx_commit(&p->c, &e) != 0) {
+		json_decref(rec);
+		kit_reply_err(r, &e, "visit", NULL);
+		return;
+	}
+	/* a legal-aid lawyer's visit: checked with the legal plugin, then
+	 * approved and booked, or rejected (legalvisit.c) */
+	if (strcmp(type, "LEGAL") == 0 && kit_str(vis, "provider_id"))
+		prison_legal_visit_check(p, kit_str(rec, "id"));
+	kit_reply(r, rec);
 }
 
 /* Visiting hours (会见时间): option visit_hours "HH:MM-HH:MM,..." on the
@@ -734,6 +758,20 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		json_object_set_new(rec, "outcome", json_string(o));
 		json_object_set_new(ev, "outcome", json_string(o));
 	}
+	/* the prison's own check of a lawyer's visit (legalvisit.c) */
+	if (r->msg == NULL && json_object_get(r->body, "check"))
+		json_object_set(
+		    rec, "check", json_object_get(r->body, "check"));
+	if (strcmp(t->action, "approve") == 0
+	    || strcmp(t->action, "reject") == 0) {
+		json_object_set_new(
+		    rec, "decided_by", json_string(r->actor.user));
+		json_object_set_new(
+		    rec, "decided_ms", json_integer(r->now_ms));
+	}
+	if (kit_str(rec, "legal_aid_id"))
+		json_object_set(
+		    ev, "legal_aid_id", json_object_get(rec, "legal_aid_id"));
 	json_object_set_new(
 	    ev, "prisoner_id", json_string(kit_str(rec, "prisoner_id")));
 	json_object_set_new(ev, "type", json_string(kit_str(rec, "type")));

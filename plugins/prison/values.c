@@ -6,6 +6,7 @@
  * values.c.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,4 +77,29 @@ prison_location_known(prison *p, const char *id, json_t **out)
 	else
 		json_decref(loc);
 	return loc != NULL;
+}
+
+/* "YYYY-MM-DD" a real date: days since 1970 in *out (prison.h). */
+int
+prison_parse_date(const char *s, int64_t *out)
+{
+	static const int md[]
+	    = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d;
+	int n = 0;
+
+	if (s == NULL || strlen(s) != 10
+	    || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10
+	    || y < 1900 || m < 1 || m > 12 || d < 1 || d > md[m - 1])
+		return -1;
+	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 || y % 400 == 0)))
+		return -1;
+	/* days from civil (Howard Hinnant) */
+	y -= m <= 2;
+	int64_t era = y / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*out        = era * 146097 + doe - 719468;
+	return 0;
 }

@@ -3,8 +3,10 @@
 # prison, legal and audit plugins, through the bus only: a prisoner asks
 # for legal aid at a kiosk -> prison.kiosk.legal-aid-requested -> legal
 # opens an application (24 h forward clock) -> received, reviewed,
-# granted (7 d) -> provider assigned (3 d) -> the prison books a LEGAL
-# visit -> the visit takes place -> the application is closed and its
+# granted (7 d) -> provider assigned (3 d) -> legal asks the prison for a
+# LEGAL visit with the assignment letter; the prison checks the lawyer's
+# licence and the letter with legal, approves and books it -> the visit
+# takes place -> the application is closed and its
 # outcome published for the prisoner's record. The audit trail must hold
 # every step, and its chain must verify.
 set -euo pipefail
@@ -60,23 +62,28 @@ assert_exit "no grant before the means check" 1 lcall legal.aid.grant "\"id\":\"
 assert_eq "granted once checked" GRANTED \
 	"$(lcall legal.aid.grant "\"id\":\"$LA\",\"means_checked\":true" | jq -r .state)"
 
-echo "-- 3. provider assigned within 3 days, LEGAL visit booked"
+echo "-- 3. provider assigned within 3 days, LEGAL visit requested, checked and booked by the prison"
 advance $((2 * D))
 A=$(lcall legal.aid.assign "\"id\":\"$LA\"")
 assert_eq "assigned by the routing rule" "ASSIGNED|LAW-0001" \
 	"$(echo "$A" | jq -r '"\(.state)|\(.provider_id)"')"
 VID=$(echo "$A" | jq -r .visit.id)
-assert_eq "visit booked (legal's record)" BOOKED "$(echo "$A" | jq -r .visit.state)"
+assert_eq "visit requested with the assignment letter (legal's record)" "REQUESTED legal-01指派函〔YYYY〕$LA" \
+	"$(echo "$A" | jq -r '"\(.visit.state) \(.assignment_letter | sub("〔[0-9]{4}〕"; "〔YYYY〕"))"')"
+wait_for 5 grep -q '"legal.aid.visit-booked"' "$XZ_T/legal.txt" || true
 V=$(xz call prison.visit.get "{$ADMIN,\"id\":\"$VID\"}")
+assert_eq "approved by the prison's own check of the licence and the letter" "VERIFIED plugin:prison 11101201010001 $(echo "$A" | jq -r .assignment_letter)" \
+	"$(echo "$V" | jq -r '"\(.check.result) \(.decided_by) \(.check.licence) \(.letter)"')"
 assert_eq "the prison's visit" "BOOKED|LEGAL|$PRISONER|$LA|Li Wei" \
 	"$(echo "$V" | jq -r '"\(.state)|\(.type)|\(.prisoner_id)|\(.legal_aid_id)|\(.visitor.name)"')"
 assert_eq "asked for 48 h after the assignment" "$(($(echo "$A" | jq -r .assigned_ms) + 48 * H))" \
 	"$(echo "$V" | jq -r '.requested_slot_ms // .slot_ms')"
 assert_eq "booked by the prison in its visiting hours, in a visiting room" "true HJ-1" \
 	"$(echo "$V" | jq -r '"\(.slot_ms >= (.requested_slot_ms // .slot_ms) and (((.slot_ms / 60000 + 480) % 1440) >= 540)) \(.room)"')"
-wait_for 5 grep -q '"legal.aid.visit-booked"' "$XZ_T/legal.txt" || true
-assert_eq "visit-booked event" "$VID" \
-	"$(grep '"legal.aid.visit-booked"' "$XZ_T/legal.txt" | jq -r .data.visit_id)"
+assert_eq "visit-booked event, with the prison's slot and room" "$VID HJ-1 $(echo "$V" | jq -r .slot_ms)" \
+	"$(grep '"legal.aid.visit-booked"' "$XZ_T/legal.txt" | jq -r '.data | "\(.visit_id) \(.room) \(.slot_ms)"')"
+assert_eq "visit booked (legal's record)" BOOKED \
+	"$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"" | jq -r .visit.state)"
 
 echo "-- 4. service, visit, closure"
 assert_eq "in service" IN_SERVICE "$(lcall legal.aid.start-service "\"id\":\"$LA\"" | jq -r .state)"
@@ -94,7 +101,7 @@ assert_eq "outcome published for the prisoner's record" "$PRISONER|PETITION_FILE
 APP=$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"")
 assert_eq "every clock met" "forward:MET review:MET assign:MET" \
 	"$(echo "$APP" | jq -r '[.clocks[] | "\(.clock):\(.status)"] | join(" ")')"
-assert_eq "history" "create receive start-review grant assign visit-booked start-service visit-completed close" \
+assert_eq "history" "create receive start-review grant assign visit-requested visit-approved visit-booked start-service visit-completed close" \
 	"$(echo "$APP" | jq -r '[.history[].action] | join(" ")')"
 assert_eq "no SLA breach" 0 "$(grep -c sla-breached "$XZ_T/legal.txt" || true)"
 
@@ -102,9 +109,9 @@ if [ $WITH_AUDIT = 1 ]; then
 	echo "-- 5. the audit trail"
 	sleep 0.3
 	assert_eq "audit of the application" \
-		"CREATE:created:FORWARDED VIEW:disclosed UPDATE:FORWARDED->RECEIVED UPDATE:RECEIVED->UNDER_REVIEW REFUSE:bad_request UPDATE:UNDER_REVIEW->GRANTED UPDATE:GRANTED->ASSIGNED UPDATE:visit_booked:$VID UPDATE:ASSIGNED->IN_SERVICE UPDATE:visit_completed:$VID VIEW:disclosed UPDATE:IN_SERVICE->CLOSED VIEW:disclosed" \
+		"CREATE:created:FORWARDED VIEW:disclosed UPDATE:FORWARDED->RECEIVED UPDATE:RECEIVED->UNDER_REVIEW REFUSE:bad_request UPDATE:UNDER_REVIEW->GRANTED UPDATE:GRANTED->ASSIGNED UPDATE:visit_requested:$VID VIEW:disclosed UPDATE:visit_approved:$VID UPDATE:visit_booked:$VID VIEW:disclosed UPDATE:ASSIGNED->IN_SERVICE UPDATE:visit_completed:$VID VIEW:disclosed UPDATE:IN_SERVICE->CLOSED VIEW:disclosed" \
 		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r '"\(.action):\(.outcome)"' | tr '\n' ' ' | sed 's/ $//')"
-	assert_eq "who acted (legal's officer; the prison's 狱政科 officer completed the visit)" "legal tester zhaolei" \
+	assert_eq "who acted (legal's officer; the prison read the case to check the letter and approved; its 狱政科 officer completed the visit)" "legal plugin:prison tester zhaolei" \
 		"$(audit_rows "\"subject_id\":\"$LA\"" | jq -r .who | sort -u | tr '\n' ' ' | sed 's/ $//')"
 	assert_eq "the prison's side: kiosk created, forwarded, read" "CREATE UPDATE VIEW" \
 		"$(audit_rows "\"subject_id\":\"$KID\"" | jq -r .action | tr '\n' ' ' | sed 's/ $//')"

@@ -92,7 +92,7 @@ pair legal.aid.close lawyer legal_head "lawyer" "\"id\":\"$LA\",\"outcome\":\"DE
 pair legal.aid.terminate legal_head lawyer "legal_head" "\"id\":\"$LA\",\"ground\":\"CASE_ENDED\",$R"
 pair legal.aid.evaluate justice_bureau lawyer "legal_head or justice_bureau" "\"id\":\"$LA\",\"method\":\"FILE_CHECK\",\"grade\":\"PASS\""
 pair legal.aid.revisit legal_reviewer lawyer "legal_reviewer or legal_head" "\"id\":\"$LA\",\"satisfied\":true,\"note\":\"n\""
-pair legal.aid.get auditor kiosk "legal_reviewer or legal_head or justice_bureau or auditor or lawyer" "\"id\":\"$LA\",\"purpose\":\"p\""
+pair legal.aid.get auditor kiosk "legal_reviewer or legal_head or justice_bureau or auditor or lawyer or plugin" "\"id\":\"$LA\",\"purpose\":\"p\""
 pair legal.aid.list justice_bureau lawyer "legal_reviewer or legal_head or justice_bureau or auditor" '"state":"RECEIVED"'
 pair legal.duty.schedule legal_head duty_lawyer "legal_head" "\"provider_id\":\"D1\",\"station\":{\"type\":\"COURT\",\"agency\":\"court-01\"},\"start_ms\":$NOW,\"end_ms\":$((NOW + 1))"
 pair legal.duty.start duty_lawyer legal_head "duty_lawyer" "\"id\":\"$DL\""
@@ -103,7 +103,7 @@ pair legal.duty.get duty_lawyer lawyer "legal_head or legal_reviewer or justice_
 pair legal.duty.list auditor duty_lawyer "legal_head or legal_reviewer or justice_bureau or auditor" '"state":"ENDED"'
 pair legal.provider.add legal_head legal_reviewer "legal_head" '"id":"L7","type":"LAWYER","name":"n","licence":"l","region":"R1","capacity":1'
 pair legal.provider.update legal_head lawyer "legal_head" '"id":"L1","capacity":9'
-pair legal.provider.get hotline_operator kiosk "hotline_operator or legal_reviewer or legal_head or justice_bureau or auditor" '"id":"L1"'
+pair legal.provider.get hotline_operator kiosk "hotline_operator or legal_reviewer or legal_head or justice_bureau or auditor or plugin" '"id":"L1"'
 pair legal.provider.list auditor lawyer "hotline_operator or legal_reviewer or legal_head or justice_bureau or auditor" '"type":"LAWYER"'
 pair legal.routing.preview legal_reviewer hotline_operator "legal_reviewer or legal_head" '"region":"R1"'
 pair legal.calendar.due lawyer kiosk "hotline_operator or legal_reviewer or legal_head or justice_bureau or auditor or lawyer or duty_lawyer" '"from_ms":1790000000000,"days":1'
