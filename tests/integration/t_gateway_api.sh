@@ -34,6 +34,8 @@ T="$GW_TOKEN"
 AUTH=(-H "Authorization: Bearer $T")
 assert_eq "me" 200 "$(code "${AUTH[@]}" "$U/api/v1/me")"
 assert_eq "me names the user" "$GW_USER" "$(jq -r .user <"$XZ_T/body")"
+assert_eq "me: the duty officer's name" "$GW_NAME" "$(jq -r .name <"$XZ_T/body")"
+assert_eq "me: the role" command_duty "$(jq -r '.roles | join(",")' <"$XZ_T/body")"
 assert_eq "me without a session" 401 "$(code "$U/api/v1/me")"
 assert_eq "login with a malformed body" 400 "$(code -d '{"user":' "$U/api/v1/login")"
 
@@ -48,12 +50,18 @@ assert_eq "unknown topic code" no_responders "$(jq -r .error.code <"$XZ_T/body")
 assert_eq "wildcard topic" 400 "$(code "${AUTH[@]}" -d '{}' "$U/api/v1/call/prison.*.list")"
 assert_eq "not found maps to 404" 404 "$(code "${AUTH[@]}" -d '{"id":"ALM-99999999"}' "$U/api/v1/call/prison.alarm.get")"
 assert_eq "missing fields map to 400" 400 "$(code "${AUTH[@]}" -d '{}' "$U/api/v1/call/prison.alarm.raise")"
-A='"actor":{"user":"s1","role":"sensor","agency":"prison-01"},'
-[ "$GW_OPEN" = 1 ] || A=""
-alarm=$(xz call prison.alarm.raise "{$A\"kind\":\"FIGHT\",\"level\":1,\"location\":\"5101.01.1.101\",\"source\":\"sensor\"}" | jq -r .id)
+# raised by the perimeter sensor's own login (the CLI with its credentials)
+gw_creds sensor1
+alarm=$(xz call --creds "$XZ_T/creds-sensor1" prison.alarm.raise '{"kind":"FIGHT","level":1,"location":"5101.01.1.101","source":"sensor"}' | jq -r .id)
+assert_contains "the sensor raised an alarm" ALM- "$alarm"
 assert_eq "acknowledge" 200 "$(code "${AUTH[@]}" -d "{\"id\":\"$alarm\"}" "$U/api/v1/call/prison.alarm.acknowledge")"
 assert_eq "acknowledge twice is 409" 409 "$(code "${AUTH[@]}" -d "{\"id\":\"$alarm\"}" "$U/api/v1/call/prison.alarm.acknowledge")"
 assert_eq "409 code" invalid_state "$(jq -r .error.code <"$XZ_T/body")"
+# a kiosk logged in may not act on alarms: the prison plugin refuses it
+gw_user kiosk
+gw_login "$GW_USER" "$GW_PASSWORD"
+assert_eq "kiosk dismissing an alarm: 403" 403 "$(code -H "Authorization: Bearer $GW_TOKEN" -d "{\"id\":\"$alarm\"}" "$U/api/v1/call/prison.alarm.dismiss")"
+assert_eq "kiosk refusal code" forbidden "$(jq -r .error.code <"$XZ_T/body")"
 assert_eq "PUT refused" 405 "$(code -X PUT "$U/api/v1/me")"
 
 # oversized body (max_payload = 4096 here)
@@ -125,22 +133,20 @@ assert_le "slow consumer got less than all" "$got" 1999
 assert_le "slow close counted" 1 "$(gw_metric xiezhi_slow_clients_closed_total)"
 
 # an expired session
-EXPIRE_MS=61000
-if [ "$GW_OPEN" = 0 ]; then
-	EXPIRE_MS=$(($(curl -s "${AUTH[@]}" "$U/api/v1/me" | jq -r .expires_ms) - $(xz call xz.sys.ping | jq -r '.now_ms // 0') + 1000))
-fi
+EXPIRE_MS=$(($(curl -s "${AUTH[@]}" "$U/api/v1/me" | jq -r .expires_ms) - $(xz call xz.sys.clock.now | jq -r .now_ms) + 1000))
 xz call xz.sys.clock.advance "{\"ms\":$EXPIRE_MS}" >/dev/null
 assert_eq "expired session" 401 "$(code "${AUTH[@]}" "$U/api/v1/me")"
 assert_contains "expired says so" "expired" "$(cat "$XZ_T/body")"
 
-# login attempts are limited (needs a login service that can refuse)
-if [ "$GW_OPEN" = 0 ]; then
-	for i in 1 2 3; do code -d "{\"user\":\"$GW_USER\",\"password\":\"wrong\"}" "$U/api/v1/login" >/dev/null; done
-	assert_eq "wrong password" 401 "$(code -d "{\"user\":\"$GW_USER\",\"password\":\"wrong\"}" "$U/api/v1/login")" || true
-	assert_eq "too many failed logins" 429 "$(code -d "{\"user\":\"$GW_USER\",\"password\":\"$GW_PASSWORD\"}" "$U/api/v1/login")"
-else
-	skip "login limits (open access accepts every password)"
-fi
+# login attempts are limited (login_max_failures = 3 here)
+gw_user duty_leader
+for i in 1 2 3; do
+	assert_eq "wrong password $i" 401 "$(code -d "{\"user\":\"$GW_USER\",\"password\":\"wrong\"}" "$U/api/v1/login")"
+done
+assert_eq "too many failed logins, even with the right password" 429 \
+	"$(code -d "{\"user\":\"$GW_USER\",\"password\":\"$GW_PASSWORD\"}" "$U/api/v1/login")"
+assert_le "denied logins counted" 3 "$(gw_metric 'xiezhi_logins_total{result="denied"}')"
+assert_le "rate-limited logins counted" 1 "$(gw_metric 'xiezhi_logins_total{result="rate_limited"}')"
 
 # all of it counted; the node unaffected
 M=$(curl -s "$U/metrics")
