@@ -13,7 +13,7 @@ command -v curl >/dev/null || skip_test "no curl"
 BENCH="${XZ_BUILD:-$(dirname "$XZ_BIN")}/bench-http"
 [ -x "$BENCH" ] || skip_test "no bench-http"
 
-gw_start "" "max_payload = 4096; header_timeout_s = 2; client_queue_max = 16; client_queue_bytes = 65536; login_max_failures = 3; session_ttl_s = 60;"
+gw_start "" "max_payload = 4096; header_timeout_s = 2; client_queue_max = 16; client_queue_bytes = 65536; login_max_failures = 3;"
 U="$GW_URL"
 code() { curl -s -o "$XZ_T/body" -w '%{http_code}' "$@"; }
 
