@@ -1231,7 +1231,7 @@ metrics_status(buf *b, json_t *st)
  * its SLA breaches (xz.sys.status: published_by_class, store_commits,
  * the counter sla_breaches). */
 static void
-metrics_traffic(buf *b, json_t *st)
+metrics_traffic(buf *b, json_t *st, int prison)
 {
 	json_t     *plugins = json_object_get(st, "plugins"), *p, *v;
 	size_t      i, k;
@@ -1302,10 +1302,12 @@ metrics_traffic(buf *b, json_t *st)
 		json_t *c = json_object_get(
 		    json_object_get(p, "counters"), "sla_breaches");
 		char n[128];
-		if (!json_is_integer(c))
-			continue;
 		prom_escape(n, sizeof(n),
 		    json_string_value(json_object_get(p, "name")));
+		/* the prison counts from its first breach: 0 until then */
+		if (!json_is_integer(c)
+		    && !(prison && strcmp(n, "prison") == 0))
+			continue;
 		bprintf(b, "xiezhi_sla_breaches_total{plugin=\"%s\"} %lld\n",
 		    n, (long long) json_integer_value(c));
 	}
@@ -1517,7 +1519,7 @@ status_finish(struct status_ctx *sc)
 	if (sc->kind == GJ_METRICS) {
 		buf b = { 0 };
 		metrics_status(&b, sc->status);
-		metrics_traffic(&b, sc->status);
+		metrics_traffic(&b, sc->status, sc->alarms != NULL);
 		metrics_alarms(&b, sc->alarms);
 		metrics_clocks(&b, sc->clocks);
 		metrics_gateway(g, &b);

@@ -650,7 +650,8 @@ on_http(gw_server *s, conn *c, const char *uri)
 	if (path_unsafe(uri)) {
 		stat_inc(s->sh, GS_TRAVERSAL);
 		respond_error(c, 400, "bad_request",
-		    "path with '..', a backslash or a control character");
+		    "path traversal refused: the path holds '..', a "
+		    "backslash or a control character");
 		return 0;
 	}
 	if (method == M_OTHER) {

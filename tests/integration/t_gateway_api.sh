@@ -13,7 +13,7 @@ command -v curl >/dev/null || skip_test "no curl"
 BENCH="${XZ_BUILD:-$(dirname "$XZ_BIN")}/bench-http"
 [ -x "$BENCH" ] || skip_test "no bench-http"
 
-gw_start "" "max_payload = 4096; header_timeout_s = 2; client_queue_max = 16; client_queue_bytes = 65536; login_max_failures = 3;"
+gw_start "{ name = \"legal\"; kind = \"lua\"; path = \"$XZ_SRC/plugins/legal/legal.lua\"; }," "max_payload = 4096; header_timeout_s = 2; client_queue_max = 16; client_queue_bytes = 65536; login_max_failures = 3;"
 U="$GW_URL"
 code() { curl -s -o "$XZ_T/body" -w '%{http_code}' "$@"; }
 
@@ -69,12 +69,23 @@ head -c 10000 /dev/zero | tr '\0' 'a' >"$XZ_T/big"
 assert_eq "oversized body" 413 "$(code "${AUTH[@]}" --data-binary @"$XZ_T/big" "$U/api/v1/call/xz.sys.ping")"
 assert_eq "oversized code" too_large "$(jq -r .error.code <"$XZ_T/body")"
 
-# path traversal: never a file outside the web folder
+# path traversal: never a file outside the web folder. The library
+# resolves /../ and %2e%2e while it parses the request line (clamped at
+# the root: 404 for a missing file); what still holds '..', a backslash or
+# a control byte when the gateway sees it is refused with 400 and counted
+# as path_traversal (docs/http.md, "Limits and bad input"); a %00 makes
+# the library drop the connection (counted as incomplete_request).
 for p in '/../../../../etc/passwd' '/%2e%2e/%2e%2e/etc/passwd' '/..%2f..%2fetc/passwd'; do
 	c=$(code --path-as-is "$U$p")
 	case "$c" in 400 | 404) pass "traversal $p refused ($c)" ;; *) fail "traversal $p: $c" ;; esac
 	if grep -q 'root:' "$XZ_T/body"; then fail "traversal $p leaked a file"; fi
 done
+t0=$(gw_metric 'xiezhi_http_rejected_total{reason="path_traversal"}')
+for p in '/..\..\etc\passwd' '/%2e%2e%5c%2e%2e%5cetc%5cpasswd'; do
+	assert_eq "traversal $p: 400" 400 "$(code --path-as-is "$U$p")"
+	assert_contains "traversal $p: says why" "path traversal refused" "$(cat "$XZ_T/body")"
+done
+assert_eq "path_traversal counted" $((t0 + 2)) "$(gw_metric 'xiezhi_http_rejected_total{reason="path_traversal"}')"
 assert_eq "dashboard served" 200 "$(code "$U/")"
 
 # CSRF: a cookie session must send X-CSRF-Token on POST
@@ -132,6 +143,13 @@ got=$(grep -c '"topic":"gwslow' "$XZ_T/slow" || true)
 assert_le "slow consumer got less than all" "$got" 1999
 assert_le "slow close counted" 1 "$(gw_metric xiezhi_slow_clients_closed_total)"
 
+# a legal-aid application of the 12348 operator: its review clock (7 days)
+# runs; /metrics counts it, and it is at risk within its last day
+gw_creds hotline1
+xz call --creds "$XZ_T/creds-hotline1" legal.aid.open '{"applicant_type":"CITIZEN","matter":"wages","means_checked":true}' >/dev/null
+assert_eq "metrics: a running legal clock" 1 "$(gw_metric 'xiezhi_legal_clocks{kind="aid",status="running"}')"
+assert_eq "metrics: not at risk yet" 0 "$(gw_metric xiezhi_legal_clocks_at_risk)"
+
 # an expired session
 EXPIRE_MS=$(($(curl -s "${AUTH[@]}" "$U/api/v1/me" | jq -r .expires_ms) - $(xz call xz.sys.clock.now | jq -r .now_ms) + 1000))
 xz call xz.sys.clock.advance "{\"ms\":$EXPIRE_MS}" >/dev/null
@@ -148,7 +166,9 @@ assert_eq "too many failed logins, even with the right password" 429 \
 assert_le "denied logins counted" 3 "$(gw_metric 'xiezhi_logins_total{result="denied"}')"
 assert_le "rate-limited logins counted" 1 "$(gw_metric 'xiezhi_logins_total{result="rate_limited"}')"
 
-# all of it counted; the node unaffected
+# all of it counted; the node unaffected (6.5 days on: the legal
+# application's review clock is in its last day)
+xz call xz.sys.clock.advance '{"ms":561600000}' >/dev/null
 M=$(curl -s "$U/metrics")
 for r in malformed_json no_responders bad_topic too_large csrf session_expired incomplete_request; do
 	v=$(echo "$M" | awk -v k="xiezhi_http_rejected_total{reason=\"$r\"}" '$1 == k { print $2 }')
@@ -160,6 +180,15 @@ assert_contains "metrics: mailbox depth per plugin" 'xiezhi_plugin_mailbox_depth
 assert_contains "metrics: call latency histogram" 'xiezhi_http_call_duration_seconds_bucket{le="+Inf"}' "$M"
 assert_contains "metrics: open alarms by level" 'xiezhi_alarms_open{level="1"}' "$M"
 assert_contains "metrics: logins" 'xiezhi_logins_total{result="ok"}' "$M"
+v=$(echo "$M" | awk '$1 == "xiezhi_plugin_messages_out_total{plugin=\"prison\",class=\"prison\"}" { print $2 }')
+assert_le "metrics: messages out of the prison, class prison" 2 "${v:-0}"
+v=$(echo "$M" | awk '$1 == "xiezhi_plugin_messages_out_total{plugin=\"gateway\",class=\"xz\"}" { print $2 }')
+assert_le "metrics: the gateway's calls out, class xz" 1 "${v:-0}"
+v=$(echo "$M" | awk '$1 == "xiezhi_store_commit_duration_seconds_count{plugin=\"prison\"}" { print $2 }')
+assert_le "metrics: the prison's store commits timed" 1 "${v:-0}"
+assert_contains "metrics: commit latency buckets" 'xiezhi_store_commit_duration_seconds_bucket{plugin="prison",le="+Inf"}' "$M"
+assert_contains "metrics: SLA breaches" 'xiezhi_sla_breaches_total{plugin="prison"}' "$M"
+assert_eq "metrics: the legal clock now at risk" 1 "$(echo "$M" | awk '$1 == "xiezhi_legal_clocks_at_risk" { print $2 }')"
 check "node still answers" xz call xz.sys.ping
 assert_eq "readyz after all that" 200 "$(code "$U/readyz")"
 stop_node
