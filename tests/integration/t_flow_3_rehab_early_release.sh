@@ -97,7 +97,10 @@ check "transfer closed" c collab.transfer.close "$PCLERK" "\"transfer_id\":\"$TI
 echo "-- released, handed over to the township (社区康复)"
 assert_eq "resident released" RELEASED \
 	"$(c rehab.resident.release "$OF" "\"id\":\"$RID\",\"reason\":\"提前解除 $DID\"" | jq -r .state)"
-wait_for 10 test "$(c rehab.resident.get "$OF" "\"id\":\"$RID\"" | jq -r '.handoff_transfer_id // ""')" != "" ||
+handoff_recorded() {
+	test "$(c rehab.resident.get "$OF" "\"id\":\"$RID\"" | jq -r '.handoff_transfer_id // ""')" != ""
+}
+wait_for 10 handoff_recorded ||
 	fail "no handoff transfer recorded"
 TID2=$(c rehab.resident.get "$OF" "\"id\":\"$RID\"" | jq -r .handoff_transfer_id)
 T2=$(c collab.transfer.get "$TCLERK" "\"transfer_id\":\"$TID2\"")

@@ -28,7 +28,7 @@ R=$(lcall prison.rollcall.submit "\"id\":\"$RC\",\"counts\":[{\"location\":\"$LO
 assert_eq "discrepancy" DISCREPANCY "$(echo "$R" | jq -r .state)"
 ALM=$(echo "$R" | jq -r .alarm_id)
 [ -n "$ALM" ] && [ "$ALM" != null ] || die "no alarm id on the roll call: $R"
-wait_for 5 test -n "$(ev prison.alarm.raised)" || true
+wait_until 5 'test -n "$(ev prison.alarm.raised)"' || true
 assert_eq "alarm raised" "$ALM|ROLLCALL_DISCREPANCY|1" \
 	"$(ev prison.alarm.raised | jq -r '.data | "\(.id)|\(.kind)|\(.level)"')"
 
@@ -45,7 +45,7 @@ if [ "$ADV" -gt 0 ]; then
 else # the real clock ran past it meanwhile (a loaded machine)
 	skip "no escalation 3 s before: already $((-ADV)) ms past that point"
 fi
-wait_for 5 test -n "$(ev prison.alarm.escalated)" || true
+wait_until 5 'test -n "$(ev prison.alarm.escalated)"' || true
 assert_eq "escalated to level 2, the duty leader told" "$ALM|2|duty_leader" \
 	"$(ev prison.alarm.escalated | head -n1 | jq -r '.data | "\(.id)|\(.level)|\(.notify)"')"
 A=$(lcall prison.alarm.get "\"id\":\"$ALM\",\"purpose\":\"flow 4\"")
@@ -58,7 +58,7 @@ check "alarm arrive" lcall prison.alarm.arrive "\"id\":\"$ALM\""
 check "alarm resolve" lcall prison.alarm.resolve "\"id\":\"$ALM\",\"outcome\":\"罪犯在车间，人数无误\""
 assert_eq "alarm resolved" RESOLVED \
 	"$(lcall prison.alarm.get "\"id\":\"$ALM\",\"purpose\":\"flow 4\"" | jq -r .state)"
-wait_for 5 test -n "$(ev prison.incident.drafted)" || true
+wait_until 5 'test -n "$(ev prison.incident.drafted)"' || true
 INC=$(ev prison.incident.drafted | head -n1 | jq -r .data.id)
 [ -n "$INC" ] || die "no prison.incident.drafted"
 I=$(lcall prison.incident.get "\"id\":\"$INC\",\"purpose\":\"flow 4\"")

@@ -51,10 +51,10 @@ assert_eq "forward due = request + 24 h" "RUNNING|$((T0 + 24 * H))" \
 wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$F3" forward)" = 1' || true
 assert_eq "late arrival breaches at once" 1 "$(breaches "$XZ_T/breach.txt" "$F3" forward)"
 check "F2 received" lcall legal.aid.receive "\"id\":\"$F2\""
-advance $((24 * H - 10 * S))
+advance $((24 * H - 60 * S))
 sleep 0.3
-assert_eq "not breached 10 s before" "RUNNING" "$(status_of "$F1" forward)"
-advance $((11 * S))
+assert_eq "not breached 60 s before" "RUNNING" "$(status_of "$F1" forward)"
+advance $((61 * S))
 wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$F1" forward)" = 1' || true
 assert_eq "breached 1 s after" "BREACHED" "$(status_of "$F1" forward)"
 assert_eq "one breach event" 1 "$(breaches "$XZ_T/breach.txt" "$F1" forward)"
@@ -96,10 +96,10 @@ DUE=$(echo "$C" | cut -d'|' -f2)
 assert_eq "running again" RUNNING "$(echo "$C" | cut -d'|' -f1)"
 assert_le "due = resume + remaining (lower)" $((T2 + REM)) "$DUE"
 assert_le "due = resume + remaining (upper)" "$DUE" $((T2 + REM + 10 * S))
-advance $((REM - 10 * S))
+advance $((REM - 60 * S))
 sleep 0.3
-assert_eq "not breached 10 s before" RUNNING "$(status_of "$R1" review)"
-advance $((12 * S))
+assert_eq "not breached 60 s before" RUNNING "$(status_of "$R1" review)"
+advance $((62 * S))
 wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$R1" review)" = 1' || true
 assert_eq "breached after the remaining time" BREACHED "$(status_of "$R1" review)"
 
@@ -114,10 +114,10 @@ assert_eq "review met on decision" MET "$(status_of "$G1" review)"
 check "provider" lcall legal.provider.add '"id":"L1","type":"LAWYER","name":"Li",
   "licence":"1","region":"R1","capacity":5,"specialties":[],"conflicts":[]'
 check "G2 assigned in time" lcall legal.aid.assign "\"id\":\"$G2\""
-advance $((3 * D - 10 * S))
+advance $((3 * D - 60 * S))
 sleep 0.3
 assert_eq "assign clock still running" RUNNING "$(status_of "$G1" assign)"
-advance $((11 * S))
+advance $((61 * S))
 wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$G1" assign)" = 1' || true
 assert_eq "assign breached" 1 "$(breaches "$XZ_T/breach.txt" "$G1" assign)"
 assert_eq "G2 met" MET "$(status_of "$G2" assign)"
@@ -156,10 +156,10 @@ O2=$(objection_case)
 check "O2 objection" bcall legal.aid.object "\"id\":\"$O2\",\"reason\":\"x\""
 check "O2 overturned in time" bcall legal.aid.overturn "\"id\":\"$O2\""
 assert_eq "overturn starts the assign clock" RUNNING "$(status_of "$O2" assign)"
-advance $((WANT - $(now_ms) - 10 * S))
+advance $((WANT - $(now_ms) - 60 * S))
 sleep 0.3
 assert_eq "not breached on the last working day" RUNNING "$(status_of "$O1" objection)"
-advance $((11 * S))
+advance $((61 * S))
 wait_until 5 'test "$(breaches "$XZ_T/breach.txt" "$O1" objection)" = 1' || true
 assert_eq "objection breached" 1 "$(breaches "$XZ_T/breach.txt" "$O1" objection)"
 assert_eq "O2 met" MET "$(status_of "$O2" objection)"

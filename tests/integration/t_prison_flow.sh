@@ -155,7 +155,8 @@ assert_eq "the bureau is notified" "ALARM bureau prison-01 $A3 PERIMETER 3 5101.
 assert_eq "the chain of a silent alarm" "duty_leader prison_leader prison_bureau" \
 	"$(grep '"topic":"prison.alarm.escalated"' "$XZ_T/events" | json "select(.data.id == \"$A3\") | .data.notify" | tr '\n' ' ' | sed 's/ $//')"
 xz call xz.sys.clock.advance '{"ms":601000}' >/dev/null # and again: never silent
-wait_for 10 test "$(grep -c '"topic":"prison.report.upward"' "$XZ_T/events")" -ge 2 ||
+reminded() { test "$(grep -c '"topic":"prison.report.upward"' "$XZ_T/events")" -ge 2; }
+wait_for 10 reminded ||
 	fail "the bureau was not reminded"
 assert_eq "the bureau may read the alarm" "$A3 3" \
 	"$(call prison.alarm.get "{$BUREAU,\"id\":\"$A3\"}" | json '.id + " " + (.chain_step|tostring)')"

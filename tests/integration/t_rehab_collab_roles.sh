@@ -98,7 +98,8 @@ assert_eq "accepts" ACCEPTED "$(xz call collab.transfer.accept "{\"transfer_id\"
 assert_eq "decides: 4 of the 6 months" DECIDED \
 	"$(xz call collab.transfer.decide "{\"transfer_id\":\"$TID\",\"decision\":\"PARTLY_APPROVED\",\"months\":4,\"decision_no\":\"某公(禁)延字〔2026〕3号\"}" | jq -r .state)"
 as wang-jing rehab_officer rehab-01
-wait_for 10 test "$(xz call rehab.disposition.get '{"id":"DSP-00000001"}' | jq -r .state)" = APPROVED ||
+approved() { test "$(xz call rehab.disposition.get '{"id":"DSP-00000001"}' | jq -r .state)" = APPROVED; }
+wait_for 10 approved ||
 	fail "the decision did not take effect"
 assert_eq "decided by police-01's clerk, 4 months" "chen-qiang|police-01|4" \
 	"$(xz call rehab.disposition.get '{"id":"DSP-00000001"}' | jq -r '"\(.history[-1].who)|\(.decided_by)|\(.approved_months)"')"
