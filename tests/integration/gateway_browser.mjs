@@ -157,6 +157,12 @@ try {
   const stats = await p3.$eval("#clock-stats", (n) => n.textContent);
   await p3.screenshot({ path: `${shots}/legal-aid.png` });
   ok(`legal-aid clock shown (${c}); ${stats}`);
+  // the reviewer's action on it: start the review (the head's are not offered)
+  const acts = await p3.$$eval("#aid button.act", (b) => b.map((x) => x.dataset.action));
+  if (acts.includes("grant")) throw new Error("the centre head's grant offered to a reviewer: " + acts);
+  await p3.click('#aid button[data-action="start-review"]');
+  await p3.waitForFunction(() => [...document.querySelectorAll("#aid td.state")].some((n) => n.textContent === "UNDER_REVIEW"), { timeout: deadline });
+  ok("legal-aid review started from the page (actions offered: " + acts.join(", ") + ")");
 } catch (e) { await fail(page, "legal clock", e); }
 
 if (consoleErrors.length) await fail(page, "page errors", consoleErrors.join("; "));

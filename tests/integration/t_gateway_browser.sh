@@ -69,6 +69,9 @@ assert_contains "kiosk: no actions" "kiosk user: no actions offered" "$out"
 assert_contains "kiosk: forged POST refused" "forged POST without CSRF token refused with 403" "$out"
 assert_contains "kiosk: refused by role too" "kiosk POST with its CSRF token refused with 403" "$out"
 assert_contains "legal page shows a clock" "legal-aid clock shown" "$out"
+assert_contains "legal page: the reviewer's action" "legal-aid review started from the page" "$out"
+assert_eq "the application is under review" UNDER_REVIEW \
+	"$(gw_creds "$LEGAL_USER" && xz call --creds "$XZ_T/creds-$LEGAL_USER" legal.aid.list '{}' | jq -r ".items[] | select(.id == \"$AID\") | .state")"
 # The board was updated by the event stream, not by polling: the alarm's
 # row arrived within the deadline (the time is printed; see bench-http for
 # the event path's speed).
