@@ -581,8 +581,9 @@ on_login_reply(void *ud, int status, const xz_msg *reply)
 	    = { "user", "name", "agency", "roles" };
 	for (size_t i = 0; i < 4; i++) {
 		json_t *v = json_object_get(r, keys[i]);
-		json_object_set(who, keys[i],
-		    v ? v : (i == 3 ? json_array() : json_string("")));
+		json_object_set_new(who, keys[i],
+		    v ? json_incref(v)
+		      : (i == 3 ? json_array() : json_string("")));
 	}
 	login_done(
 	    g, lc->conn, token, who, (uint64_t) json_integer_value(exp));
@@ -626,9 +627,9 @@ do_login(gw *g, gw_job *j)
 	lc->conn = j->conn;
 	snprintf(lc->peer, sizeof(lc->peer), "%s", j->peer);
 	snprintf(lc->user, sizeof(lc->user), "%s", user);
-	char *req
-	    = json_dumps(json_pack("{s:s,s:s}", "user", user, "password", pw),
-	        JSON_COMPACT);
+	json_t *q   = json_pack("{s:s,s:s}", "user", user, "password", pw);
+	char   *req = q ? json_dumps(q, JSON_COMPACT) : NULL; /* owned */
+	json_decref(q);
 	rc = req
 	    ? g->host->request(g->self, "xz.sys.auth.login", req, strlen(req),
 	        (uint32_t) g->call_timeout_ms, on_login_reply, lc)
