@@ -1803,6 +1803,14 @@ static const xz_option_decl gw_options[] = {
 	    = "seconds to send a request's headers (slow clients are closed)",
 	    .min = 1,
 	    .max = 600 },
+	{ .name   = "slow_grace_s",
+	    .type = XZ_OPT_INT,
+	    .def  = "10",
+	    .description
+	    = "seconds a client over its queue has to read its close reason "
+	      "before it is cut off",
+	    .min = 1,
+	    .max = 3600 },
 	{ .name          = "call_timeout_ms",
 	    .type        = XZ_OPT_INT,
 	    .def         = "5000",
@@ -1849,6 +1857,7 @@ gw_init(xz_plugin *self, const xz_host *host, void **state)
 	        == XZ_OK
 	    && host->opt_int(self, "header_timeout_s", &g->o.header_timeout_s)
 	        == XZ_OK
+	    && host->opt_int(self, "slow_grace_s", &g->o.slow_grace_s) == XZ_OK
 	    && host->opt_int(self, "call_timeout_ms", &g->call_timeout_ms)
 	        == XZ_OK
 	    && host->opt_int(

@@ -55,6 +55,8 @@ typedef struct conn {
 	int        ws_hello; /* WebSocket: {"subscribed":..} was sent */
 	int        ws_refuse; /* WebSocket: close at once with this code */
 	int        unsub_posted;
+	int        slow_armed; /* over its queue: closed in slow_grace_s */
+	int        slow_closed; /* closed as slow with a reason */
 	/* WebSocket upgrade: what the filter saw. */
 	char token[GW_TOKEN_MAX];
 	char pattern[GW_TOPIC_MAX];
@@ -965,6 +967,7 @@ ws_writeable(gw_server *s, conn *c)
 	if (overflow && !more) {
 		char reason[200];
 		stat_inc(s->sh, GS_SLOW_CLOSED);
+		c->slow_closed = 1;
 		snprintf(reason, sizeof(reason),
 		    "slow consumer: over %u events or %zu bytes queued "
 		    "unread; "
@@ -1036,6 +1039,7 @@ sse_writeable(gw_server *s, conn *c)
 		      "and reconnect\"}}\n\n";
 		unsigned char b[LWS_PRE + sizeof(bye)];
 		stat_inc(s->sh, GS_SLOW_CLOSED);
+		c->slow_closed = 1;
 		memcpy(b + LWS_PRE, bye, sizeof(bye) - 1);
 		lws_write(
 		    c->wsi, b + LWS_PRE, sizeof(bye) - 1, LWS_WRITE_HTTP);
@@ -1044,6 +1048,25 @@ sse_writeable(gw_server *s, conn *c)
 	if (more)
 		lws_callback_on_writable(c->wsi);
 	return 0;
+}
+
+/* A client over its queue is closed at its next writable callback, with
+ * the reason; one that does not read at all never gets that callback (its
+ * socket stays full), so it is cut off slow_grace_s later. */
+static void
+slow_arm(gw_server *s, conn *c)
+{
+	int over;
+	if (c->slow_armed)
+		return;
+	pthread_mutex_lock(&c->client->mu);
+	over = c->client->overflow;
+	pthread_mutex_unlock(&c->client->mu);
+	if (!over)
+		return;
+	c->slow_armed = 1;
+	lws_set_timeout(
+	    c->wsi, PENDING_TIMEOUT_USER_OK, (int) s->o.slow_grace_s);
 }
 
 /* The actor said something: answers for connections, client wakes. */
@@ -1072,8 +1095,10 @@ on_cancelled(gw_server *s)
 	}
 	if (atomic_exchange(&s->sh->clients_dirty, false))
 		for (conn *c = s->clients; c; c = c->cnext)
-			if (atomic_load(&c->client->wake))
+			if (atomic_load(&c->client->wake)) {
 				lws_callback_on_writable(c->wsi);
+				slow_arm(s, c);
+			}
 }
 
 /* ---- the callback ---- */
@@ -1200,8 +1225,14 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0; /* nothing is read from clients */
 	case LWS_CALLBACK_CLOSED:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if ((c = lws_get_opaque_user_data(wsi)) != NULL)
+		if ((c = lws_get_opaque_user_data(wsi)) != NULL) {
+			/* cut off by slow_arm's timeout: it never read */
+			if (c->slow_armed && !c->slow_closed) {
+				c->slow_closed = 1;
+				stat_inc(s->sh, GS_SLOW_CLOSED);
+			}
 			post_unsub(s, c);
+		}
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
 		if ((c = lws_get_opaque_user_data(wsi)) != NULL) {

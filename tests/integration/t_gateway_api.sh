@@ -143,6 +143,21 @@ got=$(grep -c '"topic":"gwslow' "$XZ_T/slow" || true)
 assert_le "slow consumer got less than all" "$got" 1999
 assert_le "slow close counted" 1 "$(gw_metric xiezhi_slow_clients_closed_total)"
 
+# a client that reads nothing at all is cut off slow_grace_s (10 s) after
+# its queue filled, without waiting for it to read its close reason
+n0=$(gw_metric xiezhi_slow_clients_closed_total)
+"$BENCH" ws -u "127.0.0.1:$GW_PORT" -t "$T" -p 'gwnever.>' -s 25 -r 4096 -w 60 >"$XZ_T/never" 2>"$XZ_T/never.err" &
+NVP=$!
+wait_for 20 grep -q stalling "$XZ_T/never.err" || fail "never-reading client connected"
+wait_until 20 '[ "$(gw_metric xiezhi_ws_clients)" -ge 1 ]' || fail "never-reading client subscribed"
+sleep 0.5 # let the subscription go live before publishing (no assertion on time)
+for i in $(seq 1 2000); do echo "{\"i\":$i,\"pad\":\"$pad\"}"; done | xz pub gwnever.x - >/dev/null
+wait_until 40 '[ "$(gw_metric xiezhi_slow_clients_closed_total)" -gt "$n0" ]' &&
+	pass "a client that never reads is cut off" || fail "never-reading client still connected"
+wait_until 20 '[ "$(gw_metric xiezhi_ws_clients)" = 0 ]' &&
+	pass "no event client left" || fail "event clients left: $(gw_metric xiezhi_ws_clients)"
+wait "$NVP" || true
+
 # a legal-aid application of the 12348 operator: its review clock (7 days)
 # runs; /metrics counts it, and it is at risk within its last day
 gw_creds hotline1
