@@ -161,7 +161,7 @@ try {
   const acts = await p3.$$eval("#aid button.act", (b) => b.map((x) => x.dataset.action));
   if (acts.includes("grant")) throw new Error("the centre head's grant offered to a reviewer: " + acts);
   await p3.click('#aid button[data-action="start-review"]');
-  await p3.waitForFunction(() => [...document.querySelectorAll("#aid td.state")].some((n) => n.textContent === "UNDER_REVIEW"), { timeout: deadline });
+  await p3.waitForFunction(() => [...document.querySelectorAll("#aid td.state")].some((n) => n.textContent === "审查中"), { timeout: deadline });
   ok("legal-aid review started from the page (actions offered: " + acts.join(", ") + ")");
 } catch (e) { await fail(page, "legal clock", e); }
 
