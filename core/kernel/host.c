@@ -110,15 +110,57 @@ may_subscribe(xz_plugin *self, const char *pattern)
 	return false;
 }
 
+/* One message sent by self on topic (or in reply to it), for its
+ * topic class's count (plugin.h). Lock-free but for a class seen first. */
+static void
+count_out(xz_plugin *self, const char *topic, int rc)
+{
+	xz_out_stats *o = &self->out;
+	size_t        n = strcspn(topic, ".");
+	unsigned      k, i;
+
+	if (rc != XZ_OK)
+		return;
+	k = atomic_load_explicit(&o->nclasses, memory_order_acquire);
+	for (i = 0; i < k; i++)
+		if (strncmp(o->cls[i].name, topic, n) == 0
+		    && o->cls[i].name[n] == '\0')
+			break;
+	if (i == k) {
+		pthread_mutex_lock(&self->cmu);
+		k = atomic_load_explicit(&o->nclasses, memory_order_relaxed);
+		for (i = 0; i < k; i++)
+			if (strncmp(o->cls[i].name, topic, n) == 0
+			    && o->cls[i].name[n] == '\0')
+				break;
+		if (i == k
+		    && (k == XZ_OUT_CLASSES || n == 0
+		        || n >= sizeof(o->cls[0].name)))
+			i = XZ_OUT_CLASSES;
+		else if (i == k) {
+			memcpy(o->cls[k].name, topic, n);
+			o->cls[k].name[n] = '\0';
+			atomic_store_explicit(
+			    &o->nclasses, k + 1, memory_order_release);
+		}
+		pthread_mutex_unlock(&self->cmu);
+	}
+	atomic_fetch_add_explicit(&o->cls[i].n, 1, memory_order_relaxed);
+}
+
 static int
 h_publish(xz_plugin *self, const char *topic, const void *data, size_t len)
 {
+	int rc;
+
 	if (self == NULL || topic == NULL || (data == NULL && len > 0))
 		return XZ_EINVAL;
 	if (!may_publish(self, topic))
 		return grant_denied(self, "publish", topic);
-	return xz_bus_publish(self->k->bus, self->name, topic, strlen(topic),
+	rc = xz_bus_publish(self->k->bus, self->name, topic, strlen(topic),
 	    data, len, XZ_CT_JSON, self->who);
+	count_out(self, topic, rc);
+	return rc;
 }
 
 static int
@@ -151,9 +193,11 @@ h_request(xz_plugin *self, const char *topic, const void *data, size_t len,
 		return XZ_EINVAL;
 	if (!may_publish(self, topic))
 		return grant_denied(self, "publish", topic);
-	return xz_bus_request(self->k->bus, &self->actor, NULL, NULL,
+	int rc = xz_bus_request(self->k->bus, &self->actor, NULL, NULL,
 	    self->name, topic, strlen(topic), data, len, timeout_ms, fn, ud,
 	    self->who);
+	count_out(self, topic, rc);
+	return rc;
 }
 
 static int
@@ -164,8 +208,10 @@ h_reply(xz_plugin *self, const xz_msg *req, const void *data, size_t len)
 		return XZ_EINVAL;
 	if (len > self->k->cfg->max_payload)
 		return XZ_ETOOBIG;
-	return xz_bus_complete(self->k->bus, req->id, xz_kmsg_of(req)->key,
+	int rc = xz_bus_complete(self->k->bus, req->id, xz_kmsg_of(req)->key,
 	    self->name, data, len, 0, self->who);
+	count_out(self, req->topic, rc);
+	return rc;
 }
 
 static int
@@ -184,6 +230,7 @@ h_reply_error(
 	rc = xz_bus_complete(self->k->bus, req->id, xz_kmsg_of(req)->key,
 	    self->name, e, n, XZ_MSG_ERROR, self->who);
 	free(e);
+	count_out(self, req->topic, rc);
 	return rc;
 }
 
@@ -510,9 +557,10 @@ h_request_as(xz_plugin *self, xz_session *s, const char *topic,
 		return rc;
 	if (!xz_authz_may_publish(self->k->authz, s->who, topic))
 		return session_denied(self, s, "publish", topic);
-	return xz_bus_request(self->k->bus, &self->actor, NULL, NULL,
-	    self->name, topic, strlen(topic), data, len, timeout_ms, fn, ud,
-	    s->who);
+	rc = xz_bus_request(self->k->bus, &self->actor, NULL, NULL, self->name,
+	    topic, strlen(topic), data, len, timeout_ms, fn, ud, s->who);
+	count_out(self, topic, rc);
+	return rc;
 }
 
 static int

@@ -30,6 +30,31 @@ typedef struct xz_counter {
 	int64_t value;
 } xz_counter;
 
+/* Messages an instance sent (publish, request, reply) by topic class, the
+ * topic's first token: the first XZ_OUT_CLASSES classes seen get a slot
+ * each (named once, under cmu), the rest count as "other". Reported by
+ * xz.sys.status (sys.c), counted in host.c. */
+#define XZ_OUT_CLASSES 16
+typedef struct xz_out_class {
+	char                 name[32];
+	atomic_uint_fast64_t n;
+} xz_out_class;
+typedef struct xz_out_stats {
+	atomic_uint  nclasses;
+	xz_out_class cls[XZ_OUT_CLASSES + 1]; /* last: other */
+} xz_out_stats;
+
+/* How long the instance's store took to commit (store.c: SQLite's
+ * profile of each statement that ended a write transaction). le[i] counts
+ * commits of at most xz_commit_le_us[i] (not cumulative), le[last] the
+ * slower ones. */
+#define XZ_COMMIT_BUCKETS 12
+extern const uint32_t xz_commit_le_us[XZ_COMMIT_BUCKETS];
+typedef struct xz_commit_stats {
+	atomic_uint_fast64_t n, ns_sum;
+	atomic_uint_fast64_t le[XZ_COMMIT_BUCKETS + 1];
+} xz_commit_stats;
+
 struct xz_plugin {
 	xz_actor              actor; /* first */
 	xz_kernel            *k;
@@ -49,6 +74,9 @@ struct xz_plugin {
 	size_t          ncounters;
 
 	struct sqlite3 *db; /* store.c; NULL until first use */
+
+	xz_out_stats    out; /* host.c */
+	xz_commit_stats commits; /* store.c */
 
 	/* Who the instance's messages come from: "plugin:<name>" (role
 	 * "plugin"), or the node's principal for the built-in sys actor. One

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -485,6 +486,39 @@ sqlerr:
 	return -1;
 }
 
+const uint32_t xz_commit_le_us[XZ_COMMIT_BUCKETS] = { 100, 250, 500, 1000,
+	2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000 };
+
+/* SQLite's profile of a finished statement: one that left the connection
+ * outside a transaction and wrote (a COMMIT, or a write in autocommit)
+ * ended a write transaction; its time is the commit's, fsync included. */
+static int
+on_profile(unsigned type, void *ctx, void *stmt, void *ns)
+{
+	xz_plugin    *p  = ctx;
+	sqlite3_stmt *st = stmt;
+	const char   *q  = sqlite3_sql(st);
+
+	if (type != SQLITE_TRACE_PROFILE || q == NULL
+	    || !sqlite3_get_autocommit(sqlite3_db_handle(st)))
+		return 0;
+	while (*q == ' ' || *q == '\t' || *q == '\n')
+		q++;
+	if (sqlite3_stmt_readonly(st) && strncasecmp(q, "COMMIT", 6) != 0
+	    && strncasecmp(q, "END", 3) != 0
+	    && strncasecmp(q, "RELEASE", 7) != 0)
+		return 0;
+	uint64_t d  = *(const sqlite3_uint64 *) ns;
+	size_t   i  = 0;
+	uint64_t us = d / 1000u;
+	while (i < XZ_COMMIT_BUCKETS && us > xz_commit_le_us[i])
+		i++;
+	atomic_fetch_add_explicit(&p->commits.le[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->commits.ns_sum, d, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->commits.n, 1, memory_order_relaxed);
+	return 0;
+}
+
 struct sqlite3 *
 xz_store_open(xz_plugin *p)
 {
@@ -552,6 +586,7 @@ xz_store_open(xz_plugin *p)
 		return NULL;
 	}
 	p->db = db;
+	sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, on_profile, p);
 	if (generation_bump(p, created) != 0) {
 		sqlite3_close(db);
 		p->db = NULL;

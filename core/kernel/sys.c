@@ -28,6 +28,50 @@
 static const char *const phase_names[]
     = { "loaded", "inited", "running", "stopped", "failed" };
 
+/* "published" (messages sent: publish, request, reply), "published_by_
+ * class" {topic class: n} and, once its store committed, "store_commits"
+ * {"count","sum_us","le_us":[..],"counts":[..]} (counts cumulative, one
+ * more for +Inf) of plugin p, into its status object o. */
+static void
+status_traffic(json_t *o, xz_plugin *p)
+{
+	json_t  *by  = json_object();
+	uint64_t all = 0;
+	unsigned n
+	    = atomic_load_explicit(&p->out.nclasses, memory_order_acquire);
+
+	for (unsigned i = 0; i <= XZ_OUT_CLASSES; i++) {
+		uint64_t v = atomic_load_explicit(
+		    &p->out.cls[i].n, memory_order_relaxed);
+		if (i < n || (i == XZ_OUT_CLASSES && v > 0))
+			json_object_set_new(by,
+			    i < n ? p->out.cls[i].name : "other",
+			    json_integer((json_int_t) v));
+		all += v;
+	}
+	json_object_set_new(o, "published", json_integer((json_int_t) all));
+	json_object_set_new(o, "published_by_class", by);
+	uint64_t c = atomic_load_explicit(&p->commits.n, memory_order_relaxed);
+	if (c == 0)
+		return;
+	json_t  *le = json_array(), *cnt = json_array();
+	uint64_t cum = 0;
+	for (size_t i = 0; i <= XZ_COMMIT_BUCKETS; i++) {
+		cum += atomic_load_explicit(
+		    &p->commits.le[i], memory_order_relaxed);
+		if (i < XZ_COMMIT_BUCKETS)
+			json_array_append_new(
+			    le, json_integer(xz_commit_le_us[i]));
+		json_array_append_new(cnt, json_integer((json_int_t) cum));
+	}
+	json_object_set_new(o, "store_commits",
+	    json_pack("{s:I,s:I,s:o,s:o}", "count", (json_int_t) cum, "sum_us",
+	        (json_int_t) (atomic_load_explicit(
+	                          &p->commits.ns_sum, memory_order_relaxed)
+	            / 1000u),
+	        "le_us", le, "counts", cnt));
+}
+
 char *
 xz_status_json(xz_kernel *k)
 {
@@ -74,6 +118,9 @@ xz_status_json(xz_kernel *k)
 			    json_integer((json_int_t) atomic_load(
 			        &p->handler_timeouts)));
 	}
+	/* What each instance sent by topic class, its store's commits. */
+	for (size_t i = 0; i < k->nplugins; i++)
+		status_traffic(json_array_get(plugins, i), k->plugins[i]);
 	xz_bus_stats  bs;
 	xz_link_stats ls = { 0 };
 	xz_bus_stats_get(k->bus, &bs);

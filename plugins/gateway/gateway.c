@@ -72,7 +72,6 @@ typedef struct sess {
 	json_t      *who; /* {user,name,agency,roles}; owned */
 	uint64_t     expires_ms;
 	void        *bus; /* the host's session handle, when it has one */
-	int          local; /* made by open_access */
 } sess;
 
 /* One bus subscription: one session's pattern, shared by every stream
@@ -102,17 +101,14 @@ typedef struct gw {
 	const xz_host *host;
 	gw_opts        o;
 	char           web_root[1024];
-	int64_t        call_timeout_ms, login_max_failures, login_window_s,
-	    session_ttl_s;
-	int         open_access;
-	int         sessions_ok; /* the host acts for our users */
-	const char *open_role, *open_agency;
-	gw_shared   sh;
-	gw_server  *server;
-	uint64_t    sweep;
-	sess       *sessions;
-	sub        *subs;
-	limit       limits[LIMITS];
+	int64_t        call_timeout_ms, login_max_failures, login_window_s;
+	int            sessions_ok; /* the host acts for our users */
+	gw_shared      sh;
+	gw_server     *server;
+	uint64_t       sweep;
+	sess          *sessions;
+	sub           *subs;
+	limit          limits[LIMITS];
 	/* The last event's frames, shared by every client of a fan-out. */
 	uint8_t   last_id[16];
 	gw_frame *last_ws, *last_sse;
@@ -214,9 +210,9 @@ answer_error(
 
 /* A session the host knows (s->bus set) acts as its person: the kernel
  * checks that person's permissions and the responders see them as the
- * caller. Otherwise (a host without sessions, no impersonate grant, an
- * open-access session) the gateway acts itself and names the person in
- * the payload's actor (gw_acts_for_itself). */
+ * caller. Otherwise (a host without sessions, no impersonate grant) the
+ * gateway acts itself and names the person in the payload's actor
+ * (gw_acts_for_itself). */
 static int
 gw_request(gw *g, sess *s, const char *topic, const void *data, size_t len,
     uint32_t timeout_ms, xz_reply_fn fn, void *ud)
@@ -250,8 +246,7 @@ gw_session_open(gw *g, sess *s, char *why, size_t whylen)
 {
 	s->bus = NULL;
 #ifdef GW_HAS_SESSIONS
-	if (!s->local && g->sessions_ok
-	    && XZ_HAS_MEMBER(g->host, xz_host, session_open)) {
+	if (g->sessions_ok && XZ_HAS_MEMBER(g->host, xz_host, session_open)) {
 		xz_session *xs = NULL;
 		const char *w  = NULL;
 		int rc = g->host->session_open(g->self, s->token, &xs, &w);
@@ -499,10 +494,10 @@ cookie_header(gw *g, sess *s, int clear)
 	return h;
 }
 
-/* A session from a login reply (or open access); answers the login. */
+/* A session from a login reply; answers the login. */
 static void
-login_done(gw *g, uint64_t conn, const char *token, json_t *who,
-    uint64_t expires_ms, int local)
+login_done(
+    gw *g, uint64_t conn, const char *token, json_t *who, uint64_t expires_ms)
 {
 	sess *s        = calloc(1, sizeof(*s));
 	char  why[256] = "";
@@ -518,7 +513,6 @@ login_done(gw *g, uint64_t conn, const char *token, json_t *who,
 	random_hex(s->csrf, 16);
 	s->who        = who;
 	s->expires_ms = expires_ms;
-	s->local      = local;
 	if (gw_session_open(g, s, why, sizeof(why)) != XZ_OK) {
 		sess_free(g, s);
 		g->logins_denied++;
@@ -587,11 +581,12 @@ on_login_reply(void *ud, int status, const xz_msg *reply)
 	    = { "user", "name", "agency", "roles" };
 	for (size_t i = 0; i < 4; i++) {
 		json_t *v = json_object_get(r, keys[i]);
-		json_object_set(who, keys[i],
-		    v ? v : (i == 3 ? json_array() : json_string("")));
+		json_object_set_new(who, keys[i],
+		    v ? json_incref(v)
+		      : (i == 3 ? json_array() : json_string("")));
 	}
 	login_done(
-	    g, lc->conn, token, who, (uint64_t) json_integer_value(exp), 0);
+	    g, lc->conn, token, who, (uint64_t) json_integer_value(exp));
 	json_decref(r);
 	free(lc);
 }
@@ -621,19 +616,6 @@ do_login(gw *g, gw_job *j)
 		json_decref(b);
 		return;
 	}
-	if (g->open_access) {
-		char tok[65];
-		random_hex(tok, 32);
-		json_t *who
-		    = json_pack("{s:s,s:s,s:s,s:[s]}", "user", user, "name",
-		        user, "agency", g->open_agency, "roles", g->open_role);
-		login_done(g, j->conn, tok, who,
-		    g->host->now_ms(g->self)
-		        + (uint64_t) g->session_ttl_s * 1000u,
-		    1);
-		json_decref(b);
-		return;
-	}
 	struct login_ctx *lc = calloc(1, sizeof(*lc));
 	int               rc;
 	if (lc == NULL) {
@@ -645,9 +627,9 @@ do_login(gw *g, gw_job *j)
 	lc->conn = j->conn;
 	snprintf(lc->peer, sizeof(lc->peer), "%s", j->peer);
 	snprintf(lc->user, sizeof(lc->user), "%s", user);
-	char *req
-	    = json_dumps(json_pack("{s:s,s:s}", "user", user, "password", pw),
-	        JSON_COMPACT);
+	json_t *q   = json_pack("{s:s,s:s}", "user", user, "password", pw);
+	char   *req = q ? json_dumps(q, JSON_COMPACT) : NULL; /* owned */
+	json_decref(q);
 	rc = req
 	    ? g->host->request(g->self, "xz.sys.auth.login", req, strlen(req),
 	        (uint32_t) g->call_timeout_ms, on_login_reply, lc)
@@ -676,16 +658,13 @@ do_logout(gw *g, gw_job *j)
 	sess *s = authenticate(g, j, 1);
 	if (s == NULL)
 		return;
-	if (!s->local) {
-		json_t *b = json_pack("{s:s}", "token", s->token);
-		char   *q = json_dumps(b, JSON_COMPACT);
-		json_decref(b);
-		if (q)
-			gw_request(g, s, "xz.sys.auth.logout", q, strlen(q),
-			    (uint32_t) g->call_timeout_ms, on_logout_reply,
-			    NULL);
-		free(q);
-	}
+	json_t *b = json_pack("{s:s}", "token", s->token);
+	char   *q = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	if (q)
+		gw_request(g, s, "xz.sys.auth.logout", q, strlen(q),
+		    (uint32_t) g->call_timeout_ms, on_logout_reply, NULL);
+	free(q);
 	audit_login(g, sess_str(s, "user"), "logout", "ok");
 	g->logouts++;
 	sess_remove(g, s);
@@ -1074,7 +1053,7 @@ struct status_ctx {
 	uint64_t conn;
 	int      kind; /* GJ_METRICS or GJ_READY */
 	int      pending;
-	json_t  *status, *alarms; /* owned replies, NULL on error */
+	json_t  *status, *alarms, *clocks; /* owned replies, NULL on error */
 };
 
 static void
@@ -1247,6 +1226,123 @@ metrics_status(buf *b, json_t *st)
 			    n, c, (long long) json_integer_value(v));
 		}
 	}
+}
+
+/* What each plugin sent by topic class, its store's commit latency and
+ * its SLA breaches (xz.sys.status: published_by_class, store_commits,
+ * the counter sla_breaches). */
+static void
+metrics_traffic(buf *b, json_t *st, int prison)
+{
+	json_t     *plugins = json_object_get(st, "plugins"), *p, *v;
+	size_t      i, k;
+	const char *cls;
+
+	if (st == NULL)
+		return;
+	help(b, "xiezhi_plugin_messages_out_total", "counter",
+	    "messages the plugin sent (publish, request, reply) by topic "
+	    "class (the topic's first token)");
+	json_array_foreach(plugins, i, p)
+	{
+		char n[128], c[64];
+		prom_escape(n, sizeof(n),
+		    json_string_value(json_object_get(p, "name")));
+		json_object_foreach(
+		    json_object_get(p, "published_by_class"), cls, v)
+		{
+			prom_escape(c, sizeof(c), cls);
+			bprintf(b,
+			    "xiezhi_plugin_messages_out_total{plugin=\"%s\","
+			    "class=\"%s\"} %lld\n",
+			    n, c, (long long) json_integer_value(v));
+		}
+	}
+	help(b, "xiezhi_store_commit_duration_seconds", "histogram",
+	    "time of the plugin's store commits (fsync included)");
+	json_array_foreach(plugins, i, p)
+	{
+		json_t *sc = json_object_get(p, "store_commits");
+		json_t *le = json_object_get(sc, "le_us");
+		json_t *cn = json_object_get(sc, "counts");
+		char    n[128];
+		if (!json_is_array(le) || json_array_size(cn) < 1)
+			continue;
+		prom_escape(n, sizeof(n),
+		    json_string_value(json_object_get(p, "name")));
+		json_array_foreach(le, k, v) bprintf(b,
+		    "xiezhi_store_commit_duration_seconds_bucket{plugin=\"%"
+		    "s\","
+		    "le=\"%g\"} %lld\n",
+		    n, (double) json_integer_value(v) / 1e6,
+		    (long long) json_integer_value(json_array_get(cn, k)));
+		bprintf(b,
+		    "xiezhi_store_commit_duration_seconds_bucket{plugin=\"%"
+		    "s\","
+		    "le=\"+Inf\"} %lld\n"
+		    "xiezhi_store_commit_duration_seconds_sum{plugin=\"%s\"} "
+		    "%.6f\n"
+		    "xiezhi_store_commit_duration_seconds_count{plugin=\"%s\"}"
+		    " "
+		    "%lld\n",
+		    n,
+		    (long long) json_integer_value(
+		        json_array_get(cn, json_array_size(cn) - 1)),
+		    n,
+		    (double) json_integer_value(json_object_get(sc, "sum_us"))
+		        / 1e6,
+		    n,
+		    (long long) json_integer_value(
+		        json_object_get(sc, "count")));
+	}
+	help(b, "xiezhi_sla_breaches_total", "counter",
+	    "deadlines missed (the prison's alarm SLAs: the plugin's counter "
+	    "sla_breaches)");
+	json_array_foreach(plugins, i, p)
+	{
+		json_t *c = json_object_get(
+		    json_object_get(p, "counters"), "sla_breaches");
+		char n[128];
+		prom_escape(n, sizeof(n),
+		    json_string_value(json_object_get(p, "name")));
+		/* the prison counts from its first breach: 0 until then */
+		if (!json_is_integer(c)
+		    && !(prison && strcmp(n, "prison") == 0))
+			continue;
+		bprintf(b, "xiezhi_sla_breaches_total{plugin=\"%s\"} %lld\n",
+		    n, (long long) json_integer_value(c));
+	}
+}
+
+/* The legal plugin's statutory clocks (legal.clock.stats). */
+static void
+metrics_clocks(buf *b, json_t *c)
+{
+	static const char *const st[]
+	    = { "running", "paused", "breached", "met" };
+	const char *kind;
+	json_t     *v;
+
+	if (c == NULL)
+		return;
+	help(b, "xiezhi_legal_clocks", "gauge",
+	    "the legal plugin's statutory clocks by record kind and status");
+	json_object_foreach(json_object_get(c, "by_kind"), kind, v)
+	{
+		char k[64];
+		prom_escape(k, sizeof(k), kind);
+		for (size_t i = 0; i < 4; i++)
+			bprintf(b,
+			    "xiezhi_legal_clocks{kind=\"%s\",status=\"%s\"} "
+			    "%lld\n",
+			    k, st[i],
+			    (long long) json_integer_value(
+			        json_object_get(v, st[i])));
+	}
+	help(b, "xiezhi_legal_clocks_at_risk", "gauge",
+	    "running statutory clocks due within a day or already past");
+	bprintf(b, "xiezhi_legal_clocks_at_risk %lld\n",
+	    (long long) json_integer_value(json_object_get(c, "at_risk")));
 }
 
 static int
@@ -1424,7 +1520,9 @@ status_finish(struct status_ctx *sc)
 	if (sc->kind == GJ_METRICS) {
 		buf b = { 0 };
 		metrics_status(&b, sc->status);
+		metrics_traffic(&b, sc->status, sc->alarms != NULL);
 		metrics_alarms(&b, sc->alarms);
+		metrics_clocks(&b, sc->clocks);
 		metrics_gateway(g, &b);
 		gw_out *o = calloc(1, sizeof(*o));
 		if (o != NULL) {
@@ -1476,6 +1574,7 @@ status_finish(struct status_ctx *sc)
 	}
 	json_decref(sc->status);
 	json_decref(sc->alarms);
+	json_decref(sc->clocks);
 	free(sc);
 }
 
@@ -1502,6 +1601,17 @@ on_alarms_reply(void *ud, int status, const xz_msg *reply)
 }
 
 static void
+on_clocks_reply(void *ud, int status, const xz_msg *reply)
+{
+	struct status_ctx *sc = ud;
+	(void) status;
+	if (!(reply->flags & XZ_MSG_ERROR))
+		sc->clocks = json_loadb(reply->data, reply->len, 0, NULL);
+	if (--sc->pending == 0)
+		status_finish(sc);
+}
+
+static void
 do_status(gw *g, gw_job *j)
 {
 	struct status_ctx *sc = calloc(1, sizeof(*sc));
@@ -1519,6 +1629,11 @@ do_status(gw *g, gw_job *j)
 		sc->pending++;
 		if (g->host->request(g->self, "prison.alarm.stats", "{}", 2,
 		        2000, on_alarms_reply, sc)
+		    != XZ_OK)
+			sc->pending--;
+		sc->pending++;
+		if (g->host->request(g->self, "legal.clock.stats", "{}", 2,
+		        2000, on_clocks_reply, sc)
 		    != XZ_OK)
 			sc->pending--;
 	}
@@ -1688,6 +1803,14 @@ static const xz_option_decl gw_options[] = {
 	    = "seconds to send a request's headers (slow clients are closed)",
 	    .min = 1,
 	    .max = 600 },
+	{ .name   = "slow_grace_s",
+	    .type = XZ_OPT_INT,
+	    .def  = "10",
+	    .description
+	    = "seconds a client over its queue has to read its close reason "
+	      "before it is cut off",
+	    .min = 1,
+	    .max = 3600 },
 	{ .name          = "call_timeout_ms",
 	    .type        = XZ_OPT_INT,
 	    .def         = "5000",
@@ -1706,25 +1829,6 @@ static const xz_option_decl gw_options[] = {
 	    .description = "window of login_max_failures",
 	    .min         = 1,
 	    .max         = 86400 },
-	{ .name          = "open_access",
-	    .type        = XZ_OPT_BOOL,
-	    .def         = "false",
-	    .description = "tests only: any user and password log in, with "
-	                   "open_access_role (no login service needed)" },
-	{ .name          = "open_access_role",
-	    .type        = XZ_OPT_STRING,
-	    .def         = "command_duty",
-	    .description = "role of open-access sessions" },
-	{ .name          = "open_access_agency",
-	    .type        = XZ_OPT_STRING,
-	    .def         = "prison-01",
-	    .description = "agency of open-access sessions" },
-	{ .name          = "session_ttl_s",
-	    .type        = XZ_OPT_INT,
-	    .def         = "28800",
-	    .description = "lifetime of an open-access session",
-	    .min         = 1,
-	    .max         = 604800 },
 	{ NULL },
 };
 
@@ -1753,19 +1857,13 @@ gw_init(xz_plugin *self, const xz_host *host, void **state)
 	        == XZ_OK
 	    && host->opt_int(self, "header_timeout_s", &g->o.header_timeout_s)
 	        == XZ_OK
+	    && host->opt_int(self, "slow_grace_s", &g->o.slow_grace_s) == XZ_OK
 	    && host->opt_int(self, "call_timeout_ms", &g->call_timeout_ms)
 	        == XZ_OK
 	    && host->opt_int(
 	           self, "login_max_failures", &g->login_max_failures)
 	        == XZ_OK
 	    && host->opt_int(self, "login_window_s", &g->login_window_s)
-	        == XZ_OK
-	    && host->opt_bool(self, "open_access", &g->open_access) == XZ_OK
-	    && (g->open_role = host->opt_string(self, "open_access_role"))
-	        != NULL
-	    && (g->open_agency = host->opt_string(self, "open_access_agency"))
-	        != NULL
-	    && host->opt_int(self, "session_ttl_s", &g->session_ttl_s)
 	        == XZ_OK;
 	if (!ok) {
 		free(g);
@@ -1823,11 +1921,6 @@ gw_start(void *state)
 			return XZ_OK;
 		}
 	}
-	if (g->open_access)
-		g->host->log(g->self, XZ_LOG_WARN,
-		    "open_access: any user and password log in as %s (tests "
-		    "only)",
-		    g->open_role);
 	rc = gw_server_start(&g->sh, &g->o, &g->server, err, sizeof(err));
 	if (rc != XZ_OK) {
 		g->host->log(g->self, XZ_LOG_ERROR,

@@ -138,6 +138,8 @@ typedef struct gw_opts {
 	int64_t     client_queue_max; /* events queued per client */
 	int64_t     client_queue_bytes;
 	int64_t     header_timeout_s;
+	int64_t     slow_grace_s; /* a client over its queue that reads
+	                             nothing is cut off after this */
 } gw_opts;
 
 typedef struct gw_server gw_server;

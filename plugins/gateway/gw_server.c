@@ -55,6 +55,8 @@ typedef struct conn {
 	int        ws_hello; /* WebSocket: {"subscribed":..} was sent */
 	int        ws_refuse; /* WebSocket: close at once with this code */
 	int        unsub_posted;
+	int        slow_armed; /* over its queue: closed in slow_grace_s */
+	int        slow_closed; /* closed as slow with a reason */
 	/* WebSocket upgrade: what the filter saw. */
 	char token[GW_TOKEN_MAX];
 	char pattern[GW_TOPIC_MAX];
@@ -72,6 +74,8 @@ struct gw_server {
 	conn                  *clients; /* list of conns with a client */
 	lws_sorted_usec_list_t ping; /* SSE keep-alive, every SSE_PING_US */
 	int                    tls;
+	unsigned char         *scratch; /* owned: one batch of frames */
+	size_t                 scratch_cap;
 };
 
 static void
@@ -648,7 +652,8 @@ on_http(gw_server *s, conn *c, const char *uri)
 	if (path_unsafe(uri)) {
 		stat_inc(s->sh, GS_TRAVERSAL);
 		respond_error(c, 400, "bad_request",
-		    "path with '..', a backslash or a control character");
+		    "path traversal refused: the path holds '..', a "
+		    "backslash or a control character");
 		return 0;
 	}
 	if (method == M_OTHER) {
@@ -814,12 +819,18 @@ on_body_done(gw_server *s, conn *c)
 
 /* ---- event streams ---- */
 
-/* Take up to max frames; report the client's flags. */
+/* Events written per writable callback, at most: one write each way. */
+#define BATCH_FRAMES 256
+#define BATCH_BYTES (256u << 10)
+
+/* Take queued frames for one write: up to BATCH_FRAMES, and past the
+ * first no more than BATCH_BYTES; report the client's flags. */
 static uint32_t
-take_frames(gw_client *cl, gw_frame **out, uint32_t max, int *overflow,
-    int *ready, int *fail_status, char *fail, size_t faillen, int *more)
+take_frames(gw_client *cl, gw_frame **out, int *overflow, int *ready,
+    int *fail_status, char *fail, size_t faillen, int *more)
 {
-	uint32_t n = 0;
+	uint32_t n     = 0;
+	size_t   bytes = 0;
 	pthread_mutex_lock(&cl->mu);
 	atomic_store(&cl->wake, false);
 	*overflow    = cl->overflow;
@@ -827,11 +838,14 @@ take_frames(gw_client *cl, gw_frame **out, uint32_t max, int *overflow,
 	*fail_status = cl->fail_status;
 	if (cl->fail_msg)
 		snprintf(fail, faillen, "%s", cl->fail_msg);
-	while (n < max && cl->n > 0) {
+	while (n < BATCH_FRAMES && cl->n > 0) {
 		gw_frame *f = cl->ring[cl->head];
-		cl->head    = (cl->head + 1) % cl->cap;
+		if (n > 0 && bytes + f->len > BATCH_BYTES)
+			break;
+		cl->head = (cl->head + 1) % cl->cap;
 		cl->n--;
 		cl->bytes -= f->len;
+		bytes += f->len;
 		out[n++] = f;
 	}
 	*more = cl->n > 0;
@@ -839,53 +853,110 @@ take_frames(gw_client *cl, gw_frame **out, uint32_t max, int *overflow,
 	return n;
 }
 
+/* Grow the server's scratch buffer to LWS_PRE + len; NULL when out of
+ * memory. */
+static unsigned char *
+scratch(gw_server *s, size_t len)
+{
+	if (LWS_PRE + len > s->scratch_cap) {
+		size_t         cap = (LWS_PRE + len) * 2;
+		unsigned char *p   = realloc(s->scratch, cap);
+		if (p == NULL)
+			return NULL;
+		s->scratch     = p;
+		s->scratch_cap = cap;
+	}
+	return s->scratch + LWS_PRE;
+}
+
+/* A server-to-client WebSocket text frame's header (RFC 6455 5.2: FIN,
+ * opcode 1, unmasked) for len bytes, into h; its length. */
+static size_t
+ws_header(unsigned char *h, size_t len)
+{
+	h[0] = 0x81;
+	if (len < 126) {
+		h[1] = (unsigned char) len;
+		return 2;
+	}
+	if (len < 65536) {
+		h[1] = 126;
+		h[2] = (unsigned char) (len >> 8);
+		h[3] = (unsigned char) len;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char) ((uint64_t) len >> (56 - 8 * i));
+	return 10;
+}
+
+/* The queued events of one client as one write: every event its own
+ * WebSocket frame (or SSE record), all frames in one buffer handed to the
+ * library in one lws_write (LWS_WRITE_HTTP: sent as they are; what the
+ * socket does not take at once the library keeps and sends before the
+ * next writable callback). */
+static int
+write_batch(gw_server *s, conn *c, gw_frame **f, uint32_t n, int ws,
+    const char *hello, size_t hlen)
+{
+	size_t total = hlen + (ws && hlen ? 10 : 0);
+	for (uint32_t i = 0; i < n; i++)
+		total += f[i]->len + (ws ? 10 : 0);
+	if (total == 0)
+		return 0;
+	unsigned char *b = scratch(s, total), *p = b;
+	if (b == NULL)
+		return -1;
+	if (hlen) {
+		if (ws)
+			p += ws_header(p, hlen);
+		memcpy(p, hello, hlen);
+		p += hlen;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (ws)
+			p += ws_header(p, f[i]->len);
+		memcpy(p, f[i]->buf + GW_LWS_PRE, f[i]->len);
+		p += f[i]->len;
+	}
+	if (lws_write(c->wsi, b, (size_t) (p - b), LWS_WRITE_HTTP) < 0)
+		return -1;
+	atomic_fetch_add_explicit(
+	    &s->sh->stats[GS_EVENTS_SENT], n, memory_order_relaxed);
+	return 0;
+}
+
 static int
 ws_writeable(gw_server *s, conn *c)
 {
-	gw_frame *f[32];
-	int       overflow, ready, fst, more;
-	char      fail[256] = "";
-	uint32_t  n, i;
+	gw_frame *f[BATCH_FRAMES];
+	int       overflow, ready, fst, more, rc = 0;
+	char      fail[256] = "", hello[GW_TOPIC_MAX + 32];
+	size_t    hlen      = 0;
+	uint32_t  n;
 
 	if (c->client == NULL)
 		return 0;
-	n = take_frames(c->client, f, 32, &overflow, &ready, &fst, fail,
-	    sizeof(fail), &more);
+	if (lws_send_pipe_choked(c->wsi)) { /* the library still sends */
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	n = take_frames(
+	    c->client, f, &overflow, &ready, &fst, fail, sizeof(fail), &more);
 	if (ready && !c->ws_hello) {
 		/* The first frame says the subscription is live: events
 		 * published from now on arrive. */
-		unsigned char h[LWS_PRE + GW_TOPIC_MAX + 32];
-		int k       = snprintf((char *) h + LWS_PRE, GW_TOPIC_MAX + 32,
-		          "{\"subscribed\":\"%s\"}", c->pattern);
+		hlen        = (size_t) snprintf(hello, sizeof(hello),
+		           "{\"subscribed\":\"%s\"}", c->pattern);
 		c->ws_hello = 1;
-		if (lws_write(c->wsi, h + LWS_PRE, (size_t) k, LWS_WRITE_TEXT)
-		    < 0)
-			n = 0, fst = 500;
 	}
-	for (i = 0; i < n; i++) {
-		if (lws_send_pipe_choked(c->wsi))
-			break;
-		if (lws_write(c->wsi, (unsigned char *) f[i]->buf + GW_LWS_PRE,
-		        f[i]->len, LWS_WRITE_TEXT)
-		    < 0)
-			break;
-		stat_inc(s->sh, GS_EVENTS_SENT);
-	}
-	if (i < n) { /* choked: put the rest back at the front */
-		pthread_mutex_lock(&c->client->mu);
-		for (uint32_t k = n; k > i; k--) {
-			c->client->head
-			    = (c->client->head + c->client->cap - 1)
-			    % c->client->cap;
-			c->client->ring[c->client->head] = f[k - 1];
-			c->client->n++;
-			c->client->bytes += f[k - 1]->len;
-		}
-		pthread_mutex_unlock(&c->client->mu);
-		more = 1;
-	}
-	for (uint32_t k = 0; k < i; k++)
+	if (write_batch(s, c, f, n, 1, hello, hlen) < 0)
+		rc = -1;
+	for (uint32_t k = 0; k < n; k++)
 		gw_frame_unref(f[k]);
+	if (rc < 0)
+		return -1;
 	if (fst) {
 		char reason[300];
 		snprintf(reason, sizeof(reason), "%d %s", fst, fail);
@@ -896,6 +967,7 @@ ws_writeable(gw_server *s, conn *c)
 	if (overflow && !more) {
 		char reason[200];
 		stat_inc(s->sh, GS_SLOW_CLOSED);
+		c->slow_closed = 1;
 		snprintf(reason, sizeof(reason),
 		    "slow consumer: over %u events or %zu bytes queued "
 		    "unread; "
@@ -913,13 +985,17 @@ ws_writeable(gw_server *s, conn *c)
 static int
 sse_writeable(gw_server *s, conn *c)
 {
-	gw_frame *f[32];
-	int       overflow, ready, fst, more;
+	gw_frame *f[BATCH_FRAMES];
+	int       overflow, ready, fst, more, rc = 0;
 	char      fail[256] = "";
 	uint32_t  n, i;
 
-	n = take_frames(c->client, f, 32, &overflow, &ready, &fst, fail,
-	    sizeof(fail), &more);
+	if (c->sse_started && lws_send_pipe_choked(c->wsi)) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
+	}
+	n = take_frames(
+	    c->client, f, &overflow, &ready, &fst, fail, sizeof(fail), &more);
 	if (!c->sse_started && fst) {
 		for (i = 0; i < n; i++)
 			gw_frame_unref(f[i]);
@@ -935,49 +1011,27 @@ sse_writeable(gw_server *s, conn *c)
 			gw_frame_unref(f[i]);
 		return 0;
 	}
+	const char *hello = NULL;
 	if (!c->sse_started) {
 		c->sse_started = 1;
 		c->awaiting    = 0;
-		if (write_headers(s, c, 200, "text/event-stream", NULL, -1))
+		if (write_headers(s, c, 200, "text/event-stream", NULL, -1)) {
+			for (i = 0; i < n; i++)
+				gw_frame_unref(f[i]);
 			return -1;
+		}
 		lws_http_mark_sse(c->wsi);
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, 0);
-		unsigned char hello[LWS_PRE + 32];
-		memcpy(hello + LWS_PRE, ": subscribed\n\n", 14);
-		if (lws_write(c->wsi, hello + LWS_PRE, 14, LWS_WRITE_HTTP) < 0)
-			return -1;
-	}
-	for (i = 0; i < n; i++) {
-		if (lws_send_pipe_choked(c->wsi))
-			break;
-		if (lws_write(c->wsi, (unsigned char *) f[i]->buf + GW_LWS_PRE,
-		        f[i]->len, LWS_WRITE_HTTP)
-		    < 0)
-			break;
-		stat_inc(s->sh, GS_EVENTS_SENT);
-	}
-	if (i < n) {
-		pthread_mutex_lock(&c->client->mu);
-		for (uint32_t k = n; k > i; k--) {
-			c->client->head
-			    = (c->client->head + c->client->cap - 1)
-			    % c->client->cap;
-			c->client->ring[c->client->head] = f[k - 1];
-			c->client->n++;
-			c->client->bytes += f[k - 1]->len;
-		}
-		pthread_mutex_unlock(&c->client->mu);
-		more = 1;
-	}
-	for (uint32_t k = 0; k < i; k++)
-		gw_frame_unref(f[k]);
-	if (n == 0 && c->ping_due) {
-		unsigned char p[LWS_PRE + 16];
-		memcpy(p + LWS_PRE, ": ping\n\n", 8);
-		if (lws_write(c->wsi, p + LWS_PRE, 8, LWS_WRITE_HTTP) < 0)
-			return -1;
-	}
+		hello = ": subscribed\n\n";
+	} else if (n == 0 && c->ping_due)
+		hello = ": ping\n\n";
 	c->ping_due = 0;
+	if (write_batch(s, c, f, n, 0, hello, hello ? strlen(hello) : 0) < 0)
+		rc = -1;
+	for (i = 0; i < n; i++)
+		gw_frame_unref(f[i]);
+	if (rc < 0)
+		return -1;
 	if (overflow && !more) {
 		static const char bye[]
 		    = "event: error\ndata: {\"error\":{\"code\":\"capacity_"
@@ -985,6 +1039,7 @@ sse_writeable(gw_server *s, conn *c)
 		      "and reconnect\"}}\n\n";
 		unsigned char b[LWS_PRE + sizeof(bye)];
 		stat_inc(s->sh, GS_SLOW_CLOSED);
+		c->slow_closed = 1;
 		memcpy(b + LWS_PRE, bye, sizeof(bye) - 1);
 		lws_write(
 		    c->wsi, b + LWS_PRE, sizeof(bye) - 1, LWS_WRITE_HTTP);
@@ -993,6 +1048,25 @@ sse_writeable(gw_server *s, conn *c)
 	if (more)
 		lws_callback_on_writable(c->wsi);
 	return 0;
+}
+
+/* A client over its queue is closed at its next writable callback, with
+ * the reason; one that does not read at all never gets that callback (its
+ * socket stays full), so it is cut off slow_grace_s later. */
+static void
+slow_arm(gw_server *s, conn *c)
+{
+	int over;
+	if (c->slow_armed)
+		return;
+	pthread_mutex_lock(&c->client->mu);
+	over = c->client->overflow;
+	pthread_mutex_unlock(&c->client->mu);
+	if (!over)
+		return;
+	c->slow_armed = 1;
+	lws_set_timeout(
+	    c->wsi, PENDING_TIMEOUT_USER_OK, (int) s->o.slow_grace_s);
 }
 
 /* The actor said something: answers for connections, client wakes. */
@@ -1021,8 +1095,10 @@ on_cancelled(gw_server *s)
 	}
 	if (atomic_exchange(&s->sh->clients_dirty, false))
 		for (conn *c = s->clients; c; c = c->cnext)
-			if (atomic_load(&c->client->wake))
+			if (atomic_load(&c->client->wake)) {
 				lws_callback_on_writable(c->wsi);
+				slow_arm(s, c);
+			}
 }
 
 /* ---- the callback ---- */
@@ -1149,8 +1225,14 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0; /* nothing is read from clients */
 	case LWS_CALLBACK_CLOSED:
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if ((c = lws_get_opaque_user_data(wsi)) != NULL)
+		if ((c = lws_get_opaque_user_data(wsi)) != NULL) {
+			/* cut off by slow_arm's timeout: it never read */
+			if (c->slow_armed && !c->slow_closed) {
+				c->slow_closed = 1;
+				stat_inc(s->sh, GS_SLOW_CLOSED);
+			}
 			post_unsub(s, c);
+		}
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
 		if ((c = lws_get_opaque_user_data(wsi)) != NULL) {
@@ -1300,5 +1382,6 @@ gw_server_stop(gw_server *s)
 	for (size_t i = 0; i < CONN_BUCKETS; i++) /* none, normally */
 		while (s->buckets[i] != NULL)
 			conn_free(s, s->buckets[i]);
+	free(s->scratch);
 	free(s);
 }

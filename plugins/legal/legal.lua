@@ -1443,6 +1443,9 @@ local ACL = {
 	["legal.routing.preview"] = { "legal_reviewer", "legal_head" },
 	["legal.calendar.due"] = { "hotline_operator", "legal_reviewer",
 		"legal_head", "justice_bureau", "auditor", "lawyer", "duty_lawyer" },
+	-- counts only, no record: monitoring (the gateway's /metrics) too
+	["legal.clock.stats"] = { "hotline_operator", "legal_reviewer",
+		"legal_head", "justice_bureau", "auditor", "plugin" },
 }
 
 -- Field schemas (schema.lua). Every request also takes the common fields.
@@ -1561,6 +1564,7 @@ local FIELDS = {
 		applicant_id = ID, parties = IDS },
 	["legal.calendar.due"] = { from_ms = schema.with(MS, { req = true }),
 		days = { t = "int", min = 1, max = 366, req = true } },
+	["legal.clock.stats"] = { within_ms = MS },
 }
 for agg, actions in pairs(MACHINE_FIELDS) do
 	for action, f in pairs(actions) do
@@ -1690,6 +1694,13 @@ local function serve_machine(m)
 				applicant_type = r.data.applicant_type,
 				channel = r.data.channel, tier = r.data.tier,
 				created_ms = r.created_ms, updated_ms = r.updated_ms }
+			-- the statutory clock that matters now: the running one due
+			-- first, else a breached one (the dashboard's green/amber/red)
+			local c = store.clock_now(m.aggregate, r.id)
+			if c then
+				out[#out].clock, out[#out].clock_status = c.clock, c.status
+				out[#out].due_ms = c.due_ms
+			end
 		end
 		audit(ctx, "VIEW", m.subject_type, "*", "listed:" .. #out)
 		return { items = json.as_array(out), count = #out }
@@ -1762,6 +1773,27 @@ serve("legal.provider.get", "legal_provider", function(ctx, b)
 	return p
 end)
 serve("legal.routing.preview", "legal_aid_application", routing_preview)
+-- The statutory clocks by kind and status, and the running ones at risk:
+-- due within within_ms (default a day) or already past.
+serve("legal.clock.stats", "clock", function(ctx, b)
+	local within = b.within_ms or 86400000
+	local now = xz.now()
+	local res = { now_ms = now, within_ms = within, running = 0, paused = 0,
+		breached = 0, met = 0, at_risk = 0, by_kind = {} }
+	for _, r in ipairs(store.clock_counts(now + within)) do
+		local k = res.by_kind[r.kind] or { running = 0, paused = 0,
+			breached = 0, met = 0, at_risk = 0 }
+		res.by_kind[r.kind] = k
+		local st = string.lower(r.status)
+		if k[st] then
+			k[st] = k[st] + r.n
+			res[st] = res[st] + r.n
+		end
+		k.at_risk = k.at_risk + r.at_risk
+		res.at_risk = res.at_risk + r.at_risk
+	end
+	return res
+end)
 -- The end of the n-th working day after from_ms's day, from the calendar,
 -- with the days skipped and why: what a working-day clock started then
 -- would be due.

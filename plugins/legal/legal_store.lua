@@ -347,6 +347,21 @@ function M.clock_put(kind, id, clock, status, started, due, remaining, ended)
 		remaining or xz.null, ended or xz.null)
 end
 
+-- The clock of a record that matters now: its running clock due first,
+-- else its breached one; nil when none.
+function M.clock_now(kind, id)
+	return xz.db.query("SELECT clock, status, due_ms FROM clocks WHERE "
+		.. "kind = ? AND id = ? AND status IN ('RUNNING', 'BREACHED') "
+		.. "ORDER BY status = 'BREACHED', due_ms LIMIT 1", kind, id)[1]
+end
+
+-- Clocks by kind and status; at_risk: running ones due before risk_ms.
+function M.clock_counts(risk_ms)
+	return xz.db.query("SELECT kind, status, COUNT(*) AS n, "
+		.. "SUM(status = 'RUNNING' AND due_ms <= ?) AS at_risk FROM clocks "
+		.. "GROUP BY kind, status", risk_ms)
+end
+
 function M.running_clocks()
 	return db_query("SELECT * FROM clocks WHERE status = 'RUNNING'")
 end

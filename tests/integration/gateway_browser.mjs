@@ -4,7 +4,10 @@
 //   GW_URL      http://127.0.0.1:PORT
 //   GW_USER, GW_PASSWORD   a duty officer (command_duty)
 //   GW_RAISE    a shell command that raises one alarm and prints its JSON
-//   GW_KIOSK_USER, GW_KIOSK_PASSWORD   optional: a user without actions
+//   GW_NAME     the duty officer's display name (张伟)
+//   GW_KIOSK_USER, GW_KIOSK_PASSWORD   a user without alarm actions
+//   GW_LEGAL_USER, GW_LEGAL_PASSWORD, GW_AID   a legal-aid reviewer, and
+//               an application with a running statutory clock
 //   GW_SHOTS    folder for the screenshots
 // Prints one "ok ..." line per check; exits 1 at the first failure.
 import { execSync } from "node:child_process";
@@ -50,7 +53,10 @@ try {
   await login(page, process.env.GW_USER, process.env.GW_PASSWORD);
   const nav = await page.$eval("#nav-command", (n) => n.textContent);
   if (nav !== "指挥中心") throw new Error(`menu says "${nav}"`);
-  ok("logged in as " + process.env.GW_USER + ", menu in Chinese (" + nav + ")");
+  const who = await page.$eval("#who", (n) => n.textContent);
+  if (process.env.GW_NAME && !who.includes(process.env.GW_NAME)) throw new Error(`header says "${who}"`);
+  if (!who.includes("command_duty")) throw new Error(`header has no role: "${who}"`);
+  ok(`logged in as ${process.env.GW_USER} (${process.env.GW_NAME || who}), menu in Chinese (${nav}), header "${who}"`);
   await page.waitForSelector("#live.on", { timeout: deadline });
   ok("event stream live");
 } catch (e) { await fail(page, "login", e); }
@@ -104,21 +110,60 @@ try {
   ok("pages rehab, legal, collab, audit, system render (system lists plugins)");
 } catch (e) { await fail(page, "pages", e); }
 
-// 6. a user without alarm actions is offered none; a forged POST is refused
-if (process.env.GW_KIOSK_USER) {
-  try {
-    const p2 = await (await browser.createBrowserContext()).newPage();
-    await login(p2, process.env.GW_KIOSK_USER, process.env.GW_KIOSK_PASSWORD);
-    await p2.waitForFunction(() => document.querySelectorAll("#board tr.alarm, #board-empty, #board .err").length > 0, { timeout: deadline });
-    const n = await p2.$$eval("#board button.act", (b) => b.length);
-    if (n !== 0) throw new Error(`${n} action buttons offered`);
-    ok("kiosk user: no actions offered");
-    const st = await p2.evaluate(async (aid) => (await fetch("/api/v1/call/prison.alarm.dispatch", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ id: aid, unit: "x" }) })).status, id);
-    if (st !== 403) throw new Error(`forged POST got ${st}`);
-    ok("forged POST without CSRF token refused with 403");
-  } catch (e) { await fail(page, "kiosk", e); }
-}
+// 6. a user without alarm actions is offered none; forged POSTs are refused
+try {
+  const p2 = await (await browser.createBrowserContext()).newPage();
+  await p2.setViewport({ width: 1440, height: 900 });
+  await login(p2, process.env.GW_KIOSK_USER, process.env.GW_KIOSK_PASSWORD);
+  await p2.waitForFunction(() => document.querySelectorAll("#board tr.alarm, #board-empty, #board .err").length > 0, { timeout: deadline });
+  const n = await p2.$$eval("#board button.act", (b) => b.length);
+  if (n !== 0) throw new Error(`${n} action buttons offered`);
+  await p2.screenshot({ path: `${shots}/kiosk.png` });
+  ok("kiosk user: no actions offered");
+  const forge = (withCsrf) => p2.evaluate(async (aid, withCsrf) => {
+    const h = { "Content-Type": "application/json" };
+    if (withCsrf) h["X-CSRF-Token"] = (await (await fetch("/api/v1/me")).json()).csrf;
+    const r = await fetch("/api/v1/call/prison.alarm.dismiss", {
+      method: "POST", headers: h, body: JSON.stringify({ id: aid, reason: "x" }) });
+    return { status: r.status, body: await r.text() };
+  }, id, withCsrf);
+  let r = await forge(false);
+  if (r.status !== 403) throw new Error(`forged POST got ${r.status} ${r.body}`);
+  ok("forged POST without CSRF token refused with 403: " + r.body);
+  r = await forge(true);
+  if (r.status !== 403) throw new Error(`kiosk POST got ${r.status} ${r.body}`);
+  ok("kiosk POST with its CSRF token refused with 403: " + r.body);
+  const st = await page.evaluate(async (aid) => {
+    const csrf = (await (await fetch("/api/v1/me")).json()).csrf;
+    const r = await fetch("/api/v1/call/prison.alarm.get", { method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify({ id: aid }) });
+    return (await r.json()).state;
+  }, id);
+  if (st !== "ACKNOWLEDGED") throw new Error(`the alarm is now ${st}`);
+  ok("the alarm is still ACKNOWLEDGED (asked as the duty officer)");
+} catch (e) { await fail(page, "kiosk", e); }
+
+// 7. the legal-aid reviewer's page shows the application's statutory clock
+try {
+  const p3 = await (await browser.createBrowserContext()).newPage();
+  await p3.setViewport({ width: 1440, height: 900 });
+  await login(p3, process.env.GW_LEGAL_USER, process.env.GW_LEGAL_PASSWORD);
+  await p3.goto(`${url}/#/legal`, { waitUntil: "domcontentloaded" });
+  const sel = "#aid span.clock.green, #aid span.clock.amber, #aid span.clock.red";
+  await p3.waitForFunction((s) => [...document.querySelectorAll(s)].some((n) => /\d\d:\d\d:\d\d/.test(n.textContent)), { timeout: deadline }, sel);
+  const c = await p3.$eval(sel, (n) => `${n.className}: ${n.textContent}`);
+  const row = await p3.$$eval("#aid td", (tds) => tds.map((x) => x.textContent).join(" "));
+  if (process.env.GW_AID && !row.includes(process.env.GW_AID)) throw new Error(`no ${process.env.GW_AID} in "${row}"`);
+  const stats = await p3.$eval("#clock-stats", (n) => n.textContent);
+  await p3.screenshot({ path: `${shots}/legal-aid.png` });
+  ok(`legal-aid clock shown (${c}); ${stats}`);
+  // the reviewer's action on it: start the review (the head's are not offered)
+  const acts = await p3.$$eval("#aid button.act", (b) => b.map((x) => x.dataset.action));
+  if (acts.includes("grant")) throw new Error("the centre head's grant offered to a reviewer: " + acts);
+  await p3.click('#aid button[data-action="start-review"]');
+  await p3.waitForFunction(() => [...document.querySelectorAll("#aid td.state")].some((n) => n.textContent === "审查中"), { timeout: deadline });
+  ok("legal-aid review started from the page (actions offered: " + acts.join(", ") + ")");
+} catch (e) { await fail(page, "legal clock", e); }
 
 if (consoleErrors.length) await fail(page, "page errors", consoleErrors.join("; "));
 await browser.close();

@@ -3,11 +3,16 @@
 #   gw_port                  a free TCP port on 127.0.0.1 -> $GW_PORT
 #   gw_start PLUGINS_EXTRA GATEWAY_OPTIONS
 #                            a node with the prison plugin and the gateway
-#                            on $GW_PORT; logins through the node's login
-#                            service when it has one, else open access
-#                            ($GW_OPEN = 1); $GW_URL
+#                            on $GW_PORT, its demo users made (real logins
+#                            through the node's login service); $GW_URL,
+#                            $GW_PASSWORDS (the demo-passwords.txt);
+#                            $GW_PRISON_OPTIONS: the prison plugin's options
+#   gw_user ROLE             the first demo user of ROLE -> $GW_USER
+#                            $GW_PASSWORD $GW_NAME
+#   gw_pw USER               the demo password of USER
 #   gw_login USER PASSWORD   POST /api/v1/login -> $GW_TOKEN, $GW_CSRF
-#   gw_user ROLE             a demo user of ROLE -> $GW_USER $GW_PASSWORD
+#   gw_creds USER            `xiezhi login` as USER -> $XZ_T/creds-USER
+#                            (the CLI then acts as USER with --creds)
 #   gw_metric NAME_AND_LABELS  a value from /metrics (0 when absent)
 
 unset XZ_GATEWAY_PORT # the port of these nodes' config applies
@@ -23,19 +28,6 @@ gw_port() {
 	die "no free port"
 }
 
-_gw_config() {
-	local open=$1 extra=$2 opts=$3
-	xz_config <<EOF2
-plugins = (
-  { name = "prison"; kind = "so"; },
-  $extra
-  { name = "gateway"; kind = "so"; impersonate = true;
-    options = { port = $GW_PORT; open_access = $open; $opts }; }
-);
-auth = { demo_users = true; };
-EOF2
-}
-
 gw_start() {
 	local extra=${1:-} opts=${2:-}
 	[ -f "$XZ_PLUGIN_DIR/gateway.so" ] || skip_test "gateway.so not built (libwebsockets-dev missing)"
@@ -43,32 +35,37 @@ gw_start() {
 	local scheme=http
 	case "$opts" in *tls_cert*) scheme=https ;; esac
 	GW_URL="$scheme://127.0.0.1:$GW_PORT"
-	GW_OPEN=0
-	_gw_config false "$extra" "$opts"
+	# Real argon2id at its least cost: the defaults (64 MiB, t = 3) make
+	# the 21 demo users take minutes on a busy machine (t_identity.sh
+	# and test_identity check the defaults).
+	xz_config <<EOF2
+lua = { time_limit_ms = 5000; };  # a loaded sanitizer build is slow
+plugins = (
+  { name = "prison"; kind = "so"; options = { ${GW_PRISON_OPTIONS:-} }; },
+  $extra
+  { name = "gateway"; kind = "so"; impersonate = true;
+    options = { port = $GW_PORT; $opts }; }
+);
+auth = { demo_users = true; argon2_ops = 1; argon2_mem_kib = 8192; };
+EOF2
 	start_node
-	local rc=0
-	xz call xz.sys.auth.login '{"user":"-","password":"-"}' >/dev/null 2>&1 || rc=$?
-	if [ "$rc" = 3 ]; then
-		# No login service on this node (yet): the gateway's open access.
-		stop_node
-		GW_OPEN=1
-		_gw_config true "$extra" "$opts"
-		start_node
-	fi
+	GW_PASSWORDS="$XZ_T/n1/data/demo-passwords.txt"
+	wait_for 120 grep -q "demo users: [0-9]* made" "$XZ_T/n1.log" ||
+		die "the node made no demo users in 120 s"
+	[ -f "$GW_PASSWORDS" ] || die "no $GW_PASSWORDS"
 	wait_for 20 curl -sfk "$GW_URL/healthz" || die "gateway does not answer on $GW_URL"
 }
 
 gw_user() {
-	local role=$1 f="$XZ_T/n1/data/demo-passwords.txt"
-	if [ "$GW_OPEN" = 1 ]; then
-		GW_USER="test-$role"
-		GW_PASSWORD="any"
-		return 0
-	fi
-	[ -f "$f" ] || die "no $f"
-	GW_USER=$(awk -F'\t' -v r="$role" '$3 == r { print $1; exit }' "$f")
-	GW_PASSWORD=$(awk -F'\t' -v r="$role" '$3 == r { print $2; exit }' "$f")
-	[ -n "$GW_USER" ] || die "no demo user with role $role in $f"
+	local role=$1
+	GW_USER=$(awk -F'\t' -v r="$role" '$3 == r { print $1; exit }' "$GW_PASSWORDS")
+	GW_PASSWORD=$(awk -F'\t' -v r="$role" '$3 == r { print $2; exit }' "$GW_PASSWORDS")
+	GW_NAME=$(awk -F'\t' -v r="$role" '$3 == r { print $5; exit }' "$GW_PASSWORDS")
+	[ -n "$GW_USER" ] || die "no demo user with role $role in $GW_PASSWORDS"
+}
+
+gw_pw() {
+	awk -F'\t' -v u="$1" '$1 == u { print $2 }' "$GW_PASSWORDS"
 }
 
 gw_login() {
@@ -78,6 +75,14 @@ gw_login() {
 	GW_TOKEN=$(echo "$r" | jq -r .token)
 	GW_CSRF=$(echo "$r" | jq -r .csrf)
 	[ -n "$GW_TOKEN" ] && [ "$GW_TOKEN" != null ] || die "login as $1 failed: $r"
+}
+
+gw_creds() {
+	local u=$1
+	gw_pw "$u" >"$XZ_T/pw-$u"
+	chmod 600 "$XZ_T/pw-$u"
+	xz login --user "$u" --password-file "$XZ_T/pw-$u" --creds "$XZ_T/creds-$u" >/dev/null ||
+		die "xiezhi login --user $u failed"
 }
 
 gw_metric() {

@@ -57,8 +57,8 @@ export function events(pattern, onEvent, onState) {
       onEvent(v);
     };
     ws.onclose = (c) => {
+      if (stopped) return; // closed by the page itself (it moved on)
       onState(false, c.reason || String(c.code));
-      if (stopped) return;
       if (!opened && c.code === 1006 && !es) { sse("websocket failed"); return; }
       if (c.code >= 4400 && c.code < 4500) return; // refused: not retried
       timer = setTimeout(open, retry); retry = Math.min(retry * 2, 15000);

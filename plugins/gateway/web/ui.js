@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the pages (no framework).
 import { t, tState } from "./i18n.js";
-import { call, errText } from "./api.js";
+import { call, errText, hasRole } from "./api.js";
 
 export function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -56,4 +56,25 @@ export async function listInto(target, topic, body, columns, field) {
   const rows = field ? r.data[field] : (r.data.items || r.data.records || r.data);
   target.append(table(columns, Array.isArray(rows) ? rows : []));
   return r.data;
+}
+// The one-click actions a role may take on a record of a list (the
+// plugins' role tables, which the server checks again): defs is
+// [{topic, name, roles, states, ask: [field, promptKey, default], idKey}].
+// Only the actions of the user's roles in the record's state are offered;
+// done(reply) runs after one succeeds (a reload of the list).
+export function actionCell(row, defs, done) {
+  return defs.filter((d) => hasRole(d.roles) && d.states.includes(row.state)).map((d) =>
+    el("button", { class: "act", type: "button", "data-action": d.name, onclick: async () => {
+      const key = d.idKey || "id";
+      const body = { [key]: row[key] };
+      if (d.ask) {
+        const v = window.prompt(t(d.ask[1]), d.ask[2] || "");
+        if (v === null) return;
+        body[d.ask[0]] = v;
+      }
+      const r = await call(d.topic, body);
+      if (!r.ok) { toast(t("failed", { action: t("act." + d.name), msg: errText(r) })); return; }
+      toast(t("done", { action: t("act." + d.name), id: row[key], state: tState(r.data.state || "") }));
+      if (done) done(r.data);
+    }, text: t("act." + d.name) }));
 }
