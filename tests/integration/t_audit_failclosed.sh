@@ -12,7 +12,17 @@ xz_setup
 A='"actor":{"user":"officer-7","role":"area_officer","agency":"prison-01"}'
 write_cfg() { # PLUGINS...: a config with these plugins
 	local p list=""
-	for p in "$@"; do list="$list{ name = \"$p\"; kind = \"so\"; },"; done
+	# the alarms' SLA clocks are a day long: an escalation's record must
+	# not take a spool slot or disk space in the middle of a count, however
+	# slowly a loaded machine raises the alarms
+	local opts='options = { alarm_ack_sla_s = 86400; alarm_ack_sla_l2_s = 86400; alarm_ack_sla_l3_s = 86400; };'
+	for p in "$@"; do
+		if [ "$p" = prison ]; then
+			list="$list{ name = \"$p\"; kind = \"so\"; $opts },"
+		else
+			list="$list{ name = \"$p\"; kind = \"so\"; },"
+		fi
+	done
 	xz_config <<EOF2
 plugins = ( ${list%,} );
 EOF2
