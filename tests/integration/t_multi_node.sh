@@ -76,7 +76,14 @@ assert_eq "granted" GRANTED "$(lcall legal.aid.grant "\"id\":\"$LA\",\"means_che
 A=$(lcall legal.aid.assign "\"id\":\"$LA\"")
 assert_eq "assigned to the lawyer" "ASSIGNED|LAW-0001" "$(echo "$A" | jq -r '"\(.state)|\(.provider_id)"')"
 VID=$(echo "$A" | jq -r .visit.id)
-assert_eq "the visit is booked at the prison (the centre's record)" BOOKED "$(echo "$A" | jq -r .visit.state)"
+assert_eq "the centre requests the visit" REQUESTED "$(echo "$A" | jq -r .visit.state)"
+# the prison checks the lawyer's licence and the case at the centre's node
+# (legal.provider.get, legal.aid.get, relayed by the bureau), books the
+# visit, and the centre learns it from the prison's event
+wait_until 30 "[ \"\$(lcall legal.aid.get '\"id\":\"$LA\",\"purpose\":\"flow 1\"' | jq -r .visit.state)\" = BOOKED ]" ||
+	fail "the prison's booking does not reach the centre"
+assert_eq "the visit is booked at the prison (the centre's record)" BOOKED \
+	"$(lcall legal.aid.get "\"id\":\"$LA\",\"purpose\":\"flow 1\"" | jq -r .visit.state)"
 V=$(on prison call prison.visit.get "{$ADMIN,\"id\":\"$VID\"}")
 assert_eq "the prison's own record of the LEGAL visit" "BOOKED|LEGAL|5101000001|$LA|Li Wei" \
 	"$(echo "$V" | jq -r '"\(.state)|\(.type)|\(.prisoner_id)|\(.legal_aid_id)|\(.visitor.name)"')"
