@@ -32,7 +32,9 @@ const xz_tr xz_cli_zh[] = {
 	  "                 print the version\n\n`xiezhi COMMAND --help` "
 	  "describes one command.\nCommands that talk to a node present the "
 	  "session token of --creds FILE,\n$XZ_CREDS or "
-	  "~/.config/xiezhi/creds when there is one (`xiezhi login`).\nexit "
+	  "~/.config/xiezhi/creds when there is one (`xiezhi login`).\n"
+	  "A tls+tcp:// node (-u) takes --ca FILE, and --cert FILE --key FILE "
+	  "to act as\nthe certificate's principal.\nexit "
 	  "codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n",
 	    "用法：xiezhi 命令 [选项]\n\n命令：\n  run     [-c FILE]          "
 	    "            运行节点（默认 config/xiezhi.cfg）\n  check   [-c "
@@ -55,7 +57,9 @@ const xz_tr xz_cli_zh[] = {
 	    "         输出版本\n\n`xiezhi 命令 --help` "
 	    "说明单个命令。\n与节点通信的命令在有会话令牌时出示它：--creds "
 	    "FILE、\n$XZ_CREDS 或 ~/.config/xiezhi/creds（`xiezhi "
-	    "login`）。\n退出码：0 成功，1 错误，2 用法错误，3 "
+	    "login`）。\n"
+	    "tls+tcp:// 节点（-u）需要 --ca FILE，并可用 --cert FILE --key FILE\n"
+	    "以证书的主体身份行事。\n退出码：0 成功，1 错误，2 用法错误，3 "
 	    "超时或无响应者\n" },
 	{ "usage: xiezhi check [-c FILE]\nValidate the deployment exactly as "
 	  "run does before starting anything:\nconfig syntax and keys, "

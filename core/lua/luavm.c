@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <lualib.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,8 +423,27 @@ xz_lua_loadfile(lua_State *L, const char *path, const char *chunkname)
 	return st;
 }
 
-/* require(name): the plugin's own modules only, files next to the script,
- * compiled in this sandbox. */
+/* require(name): the plugin's own modules, files next to the script, then
+ * the modules Lua plugins share, in ../common/lua beside the plugin's
+ * folder (plugins/common/lua in the source tree, lib/xiezhi/plugins/common/lua
+ * installed); each compiled in this sandbox. A shared module that requires
+ * a name gets the plugin's own module first (schema.lua takes the plugin's
+ * msg.lua). */
+/* path = DIR SUB / name with dots as slashes .lua; whether it is readable. */
+static bool
+module_path(char *path, size_t size, const char *dir, const char *sub,
+    const char *name)
+{
+	int n = snprintf(path, size, "%s%s/", dir, sub);
+
+	if (n < 0 || (size_t) n >= size)
+		return false;
+	for (size_t i = 0; name[i] != '\0' && n < (int) size - 8; i++)
+		path[n++] = name[i] == '.' ? '/' : name[i];
+	snprintf(path + n, size - (size_t) n, ".lua");
+	return access(path, R_OK) == 0;
+}
+
 static int
 sb_require(lua_State *L)
 {
@@ -432,7 +452,6 @@ sb_require(lua_State *L)
 	size_t      len  = strlen(name);
 	char        path[4096];
 	char        chunk[4100];
-	int         n;
 
 	if (len == 0 || len > 200 || name[0] == '.' || name[len - 1] == '.'
 	    || strstr(name, "..") != NULL
@@ -454,15 +473,19 @@ sb_require(lua_State *L)
 		    "require: module '%s' not found (this "
 		    "state has no plugin directory)",
 		    name);
-	n = snprintf(path, sizeof(path), "%s/", vm->dir);
-	for (size_t i = 0; i < len && n < (int) sizeof(path) - 8; i++)
-		path[n++] = name[i] == '.' ? '/' : name[i];
-	snprintf(path + n, sizeof(path) - (size_t) n, ".lua");
-	if (access(path, R_OK) != 0)
-		return luaL_error(L,
-		    "require: module '%s' not found: no file '%s' (only the "
-		    "plugin's own modules can be required)",
-		    name, path);
+	if (!module_path(path, sizeof(path), vm->dir, "", name)) {
+		char own[4096];
+
+		memcpy(own, path, sizeof(own));
+		if (!module_path(
+		        path, sizeof(path), vm->dir, "/../common/lua", name))
+			return luaL_error(L,
+			    "require: module '%s' not found: no file '%s' "
+			    "(only the "
+			    "plugin's own modules and the shared ones of "
+			    "plugins/common/lua can be required)",
+			    name, own);
+	}
 	snprintf(chunk, sizeof(chunk), "@%s", path);
 	lua_pushlightuserdata(L, (void *) &xz_lua_null_tag);
 	lua_setfield(L, -2, name); /* loading: catch loops */

@@ -56,8 +56,9 @@ dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print ($1 ~ /^l/ ? $(NF-2) : $NF) }' |
 	sort >"$XZ_T/files"
 for f in /usr/bin/xiezhi \
 	/usr/lib/xiezhi/plugins/{hello,audit,prison,rehab,demo,collab}.so \
-	/usr/lib/xiezhi/plugins/legal/{legal,legal_days,legal_fsm,legal_store,routing,msg,schema,authz}.lua \
-	/usr/lib/xiezhi/plugins/mediation/{mediation,msg,schema}.lua \
+	/usr/lib/xiezhi/plugins/legal/{legal,legal_days,legal_fsm,legal_store,routing,msg,authz}.lua \
+	/usr/lib/xiezhi/plugins/common/lua/schema.lua \
+	/usr/lib/xiezhi/plugins/mediation/{mediation,msg}.lua \
 	/usr/lib/xiezhi/plugins/legal/calendar/cn_2026.lua \
 	/usr/share/xiezhi/scripts/{event_counter,heartbeat,rollcall_escalation,alarm_sla_report}.lua \
 	/etc/xiezhi/{xiezhi,plugins,audit,scenarios,collab,legal}.cfg \

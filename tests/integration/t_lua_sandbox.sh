@@ -72,8 +72,8 @@ L="$XZ_T/evil.lua"
 attempt evil.os "$L:5: attempt to index a nil value (global 'os')"
 [ -e "$XZ_T/pwned" ] && fail "os.execute ran" || pass "os.execute did not run"
 attempt evil.io "$L:6: attempt to index a nil value (global 'io')"
-attempt evil.require_os "$L:7: require: module 'os' not found: no file '$XZ_T/os.lua' (only the plugin's own modules can be required)"
-attempt evil.require_io "$L:8: require: module 'io' not found: no file '$XZ_T/io.lua' (only the plugin's own modules can be required)"
+attempt evil.require_os "$L:7: require: module 'os' not found: no file '$XZ_T/os.lua' (only the plugin's own modules and the shared ones of plugins/common/lua can be required)"
+attempt evil.require_io "$L:8: require: module 'io' not found: no file '$XZ_T/io.lua' (only the plugin's own modules and the shared ones of plugins/common/lua can be required)"
 attempt evil.dump "$L:9: attempt to call a nil value (field 'dump')"
 check "bytecode load returns an error" xz call evil.bytecode '{}'
 assert_eq "binary chunk refused" '{"err":"attempt to load a binary chunk (mode is '"'"'t'"'"')","fn":"nil"}' \

@@ -1,4 +1,7 @@
--- schema.lua - strict inputs: every field of a legal request is checked
+-- schema.lua - strict inputs, shared by the Lua plugins (legal, mediation:
+-- `require("schema")` finds it here when the plugin has no schema.lua of its
+-- own; its texts come from the requiring plugin's own msg.lua, which must
+-- define the keys used below). Every field of a request is checked
 -- for its type and range against a small declared schema, and nothing is
 -- coerced (a "3" where an integer belongs, a 3.9, an object where a string
 -- belongs, an unknown field of a closed record are refused, naming the
