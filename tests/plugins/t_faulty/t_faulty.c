@@ -32,6 +32,10 @@ typedef struct faulty {
 	char           ping[160], boom[160];
 } faulty;
 
+/* The last leaked block: the leak escapes, so no optimiser removes the
+ * allocation and its writes. Never freed, by design. */
+static void *volatile leaked;
+
 static void
 on_tick(void *ud, uint64_t id)
 {
@@ -65,8 +69,10 @@ on_boom(void *ud, const xz_msg *m)
 	} else if (strcmp(f->fault, "leak") == 0) {
 		size_t n = (size_t) f->leak_mb * 1024 * 1024;
 		char  *p = malloc(n);
-		if (p != NULL)
+		if (p != NULL) {
 			memset(p, 0x5a, n); /* resident, never freed */
+			leaked = p; /* escapes: the optimiser keeps it */
+		}
 	} else if (strcmp(f->fault, "block") == 0) {
 		for (;;)
 			pause();
