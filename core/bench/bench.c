@@ -184,7 +184,11 @@ on_flow_reply(void *ud, int status, const xz_msg *r)
 	    = o ? json_string_value(json_object_get(o, "id")) : NULL;
 
 	if (status != XZ_OK || (r->flags & XZ_MSG_ERROR) || id == NULL) {
-		AF.failed++;
+		if (AF.failed++ == 0) /* say why once */
+			fprintf(stderr,
+			    "xiezhi bench: alarm flow step %d: %.*s\n", step,
+			    (int) (r->len > 300 ? 300 : r->len),
+			    (const char *) r->data);
 		step = 2; /* abandon this flow */
 	}
 	if (step < 2)
@@ -201,20 +205,22 @@ flow_step(int step, const char *id)
 {
 	static const char *const topics[] = { "prison.alarm.raise",
 		"prison.alarm.acknowledge", "prison.alarm.resolve" };
-	char                     body[256];
+	char                     body[384];
 
+	/* the duty officer of prison-01 (the bench acts as the node, which
+	 * may state the actor), at a cell of the built-in layout */
 	if (step == 0)
 		snprintf(body, sizeof(body),
-		    "{\"actor\":{\"user\":\"bench\",\"role\":\"OFFICER\","
-		    "\"agency\":\"prison-1\"},\"kind\":\"PERIMETER\","
-		    "\"level\":1,\"location\":\"bench\",\"source\":"
-		    "\"sensor\"}");
+		    "{\"actor\":{\"user\":\"bench\",\"role\":"
+		    "\"command_duty\",\"agency\":\"prison-01\"},"
+		    "\"kind\":\"PERIMETER\",\"level\":1,\"location\":"
+		    "\"5101.01.1.101\",\"source\":\"sensor\"}");
 	else
 		snprintf(body, sizeof(body),
-		    "{\"actor\":{\"user\":\"bench\",\"role\":\"OFFICER\","
-		    "\"agency\":\"prison-1\"},\"id\":\"%s\",\"reason\":"
-		    "\"bench\"}",
-		    id);
+		    "{\"actor\":{\"user\":\"bench\",\"role\":"
+		    "\"command_duty\",\"agency\":\"prison-01\"},"
+		    "\"id\":\"%s\"%s}",
+		    id, step == 2 ? ",\"outcome\":\"bench\"" : "");
 	if (B.h->request(AF.self, topics[step], body, strlen(body), 10000,
 	        on_flow_reply, (void *) (intptr_t) step)
 	    != XZ_OK) {
@@ -340,8 +346,12 @@ write_config(
 		    "  { name = \"luarule\"; kind = \"lua\"; path = \"%s\"; "
 		    "}%s\n",
 		    lua_rule, prison ? "," : "");
+	/* the flow is audited: the audit plugin takes the prison's records
+	 * (without it the prison's audit spool fills and refuses changes) */
 	if (prison)
-		fprintf(f, "  { name = \"prison\"; kind = \"so\"; }\n");
+		fprintf(f,
+		    "  { name = \"audit\"; kind = \"so\"; },\n"
+		    "  { name = \"prison\"; kind = \"so\"; }\n");
 	fprintf(f, ");\n");
 	fprintf(f,
 	    "node = { name = \"bench\"; control = \"ipc://%s/control.sock\";\n"
