@@ -75,6 +75,8 @@ stop_node n2
 # a copy of the plugin whose 2026 file has a weekday listed as 调休 workday
 mkdir -p "$XZ_T/plug"
 cp -r "$LEGAL_DIR"/*.lua "$LEGAL_DIR/calendar" "$XZ_T/plug/"
+# with the shared Lua modules beside it, where require finds them
+mkdir -p "$XZ_T/common" && cp -r "$XZ_SRC/plugins/common/lua" "$XZ_T/common/"
 sed -i 's/^2026-01-04 workday/2026-01-05 workday/' "$XZ_T/plug/calendar/cn_2026.lua"
 LINE=$(grep -n '^2026-01-05 workday' "$XZ_T/plug/calendar/cn_2026.lua" | cut -d: -f1)
 xz_config "$XZ_T/c.cfg" n3 <<CFG

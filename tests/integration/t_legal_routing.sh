@@ -11,6 +11,8 @@ xz_setup
 # run a copy of the plugin: this test edits its routing.lua
 mkdir -p "$XZ_T/legal"
 cp -r "$LEGAL_DIR"/*.lua "$LEGAL_DIR/calendar" "$XZ_T/legal/"
+# with the shared Lua modules beside it, where require finds them
+mkdir -p "$XZ_T/common" && cp -r "$XZ_SRC/plugins/common/lua" "$XZ_T/common/"
 flow_node -l "$XZ_T/legal/legal.lua" legal
 
 prov() { # ID TYPE REGION CAPACITY SPECIALTIES CONFLICTS
