@@ -58,7 +58,8 @@ const xz_tr xz_cli_zh[] = {
 	    "说明单个命令。\n与节点通信的命令在有会话令牌时出示它：--creds "
 	    "FILE、\n$XZ_CREDS 或 ~/.config/xiezhi/creds（`xiezhi "
 	    "login`）。\n"
-	    "tls+tcp:// 节点（-u）需要 --ca FILE，并可用 --cert FILE --key FILE\n"
+	    "tls+tcp:// 节点（-u）需要 --ca FILE，并可用 --cert FILE --key "
+	    "FILE\n"
 	    "以证书的主体身份行事。\n退出码：0 成功，1 错误，2 用法错误，3 "
 	    "超时或无响应者\n" },
 	{ "usage: xiezhi check [-c FILE]\nValidate the deployment exactly as "

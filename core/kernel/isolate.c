@@ -258,7 +258,7 @@ typedef struct xz_isolate {
 	bool           thr_started;
 	int            wake[2];
 	char           exe[PATH_MAX];
-	char           cfgpath[PATH_MAX]; /* absolute: the child's cwd may differ */
+	char cfgpath[PATH_MAX]; /* absolute: the child's cwd may differ */
 
 	uint32_t timeout_ms, start_ms, window;
 	uint64_t memory_limit_kib; /* 0: none */
@@ -756,8 +756,8 @@ spawn(xz_isolate *iso, char *why, size_t whylen)
 	snprintf(fdarg, sizeof(fdarg), "%d", 3);
 	snprintf(nowarg, sizeof(nowarg), "%llu",
 	    (unsigned long long) xz_clock_now_us(&iso->k->clock));
-	char *argv[] = { iso->exe, "plugin-host", iso->cfgpath,
-		iso->p->name, fdarg, nowarg, NULL };
+	char *argv[] = { iso->exe, "plugin-host", iso->cfgpath, iso->p->name,
+		fdarg, nowarg, NULL };
 	pid          = fork();
 	if (pid < 0) {
 		snprintf(why, whylen, "fork: %s", strerror(errno));

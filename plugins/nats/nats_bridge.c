@@ -670,7 +670,7 @@ import_core(struct nb *b, natsMsg *m)
 {
 	const char *subj  = natsMsg_GetSubject(m);
 	const char *topic = nb_strip(subj, b->import_strip);
-	int         rc = XZ_OK;
+	int         rc    = XZ_OK;
 
 	if (strcmp(origin_of(m), b->origin) == 0) {
 		count(b, "echo_dropped", 1);

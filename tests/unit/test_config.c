@@ -338,7 +338,8 @@ test_unknown_settings(void **state)
 	                       "'legal'",
 	    CFG("unknown.cfg") ":15: unknown setting 'kind' in script 'rep'",
 	    CFG("unknown.cfg") ":16: unknown section 'nodes' (expected node, "
-	                       "bus, lua, plugins, scripts, auth or links) (did you mean "
+	                       "bus, lua, plugins, scripts, auth or links) "
+	                       "(did you mean "
 	                       "'node'?)");
 }
 

@@ -124,14 +124,16 @@ test_require_only_own_modules(void **st)
 		char want[512];
 		snprintf(want, sizeof(want),
 		    "t:1: require: module 'os' not found: no file "
-		    "'%s/os.lua' (only the plugin's own modules and the shared "
+		    "'%s/os.lua' (only the plugin's own modules and the "
+		    "shared "
 		    "ones of plugins/common/lua can be "
 		    "required)",
 		    dir);
 		EXPECT_ERR(vm, "return require('os')", want);
 		snprintf(want, sizeof(want),
 		    "t:1: require: module 'io' not found: no file "
-		    "'%s/io.lua' (only the plugin's own modules and the shared "
+		    "'%s/io.lua' (only the plugin's own modules and the "
+		    "shared "
 		    "ones of plugins/common/lua can be "
 		    "required)",
 		    dir);
