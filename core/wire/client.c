@@ -329,8 +329,11 @@ xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
 		.payload     = (const uint8_t *) hello,
 		.payload_len = hello_len };
 	xz_client_id(c, e.id);
+	c->send_until_us = xz_client_now_us()
+	    + (uint64_t) (timeout_ms > 0 ? timeout_ms : 0) * 1000u + 1000000u;
 	if ((rc = xz_client_put(c, &e)) == 0)
 		rc = xz_client_flush(c);
+	c->send_until_us = 0;
 	free(proved);
 	/* The node answers a certificate HELLO: the principal, or why not. */
 	if (rc == 0 && proved != NULL) {
@@ -513,12 +516,32 @@ has_data(xz_client *c, nng_msg *m)
 
 /* No credit left: read until the node grants some, keeping what else
  * arrives meanwhile (in order) for xz_client_next. */
+/* Milliseconds left before c->send_until_us: -1 without a limit, 0 once
+ * it has passed. */
+static int
+send_left_ms(const xz_client *c)
+{
+	uint64_t now;
+
+	if (c->send_until_us == 0)
+		return -1;
+	now = xz_client_now_us();
+	if (now >= c->send_until_us)
+		return 0;
+	return (c->send_until_us - now) / 1000u > INT_MAX
+	    ? INT_MAX
+	    : (int) ((c->send_until_us - now) / 1000u);
+}
+
 static int
 wait_credit(xz_client *c)
 {
 	while (c->credit == 0) {
 		nng_msg *m;
-		int      rc = recv_batch(c, &m, -1);
+		int      left = send_left_ms(c);
+		if (left == 0)
+			return NNG_ETIMEDOUT;
+		int rc = recv_batch(c, &m, left);
 		if (rc != 0)
 			return rc;
 		if (!has_data(c, m)) {
@@ -559,11 +582,16 @@ xz_client_flush(xz_client *c)
 	if ((rc = nng_msg_alloc(&m, c->out_len)) != 0)
 		return rc;
 	memcpy(nng_msg_body(m), c->out, c->out_len);
-	/* Held back by nng is fine; a node gone is not. */
+	/* Held back by nng is fine, until the send's own deadline; a node
+	 * gone is not. */
 	while ((rc = nng_sendmsg(c->sock, m, 0)) != 0) {
 		if (rc != NNG_ETIMEDOUT || atomic_load(&c->gone)) {
 			nng_msg_free(m);
 			return rc == NNG_ETIMEDOUT ? NNG_ECLOSED : rc;
+		}
+		if (send_left_ms(c) == 0) {
+			nng_msg_free(m);
+			return NNG_ETIMEDOUT;
 		}
 	}
 	c->credit--;
@@ -627,7 +655,15 @@ xz_client_request(xz_client *c, const char *topic, const void *payload,
 	int      rc;
 
 	xz_client_id(c, e.id);
-	if ((rc = xz_client_put(c, &e)) != 0 || (rc = xz_client_flush(c)) != 0)
+	/* The deadline bounds the send too: a node that grants no credit or
+	 * takes nothing off the socket times the request out, as silence
+	 * after the send does. */
+	uint64_t was     = c->send_until_us;
+	c->send_until_us = end;
+	if ((rc = xz_client_put(c, &e)) == 0)
+		rc = xz_client_flush(c);
+	c->send_until_us = was;
+	if (rc != 0)
 		return rc;
 	for (;;) {
 		uint64_t now  = xz_client_now_us();

@@ -37,6 +37,10 @@ typedef struct xz_client {
 	 * code (the certificate HELLO: the node's or libcrypto's reason). */
 	char why[256];
 	bool tls; /* dialed tls+tcp:// */
+	/* The xz_client_now_us() after which a flush gives up waiting for
+	 * credit or for room on the socket (NNG_ETIMEDOUT); 0: no limit.
+	 * xz_client_request and xz_client_dial set it for their own send. */
+	uint64_t send_until_us;
 } xz_client;
 
 /* Dial url and say hello as `name`. 0 or an nng error (dial waits up to

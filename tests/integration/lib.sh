@@ -134,6 +134,22 @@ xz() {
 	esac
 }
 
+# xz_bg ARGS...: `xz ARGS` as a background job (`xz_bg sub P >FILE &`).
+# It execs the CLI in the job's subshell, so $! is the CLI's own pid and
+# kill -STOP / -TERM reach it (with `xz ... &`, $! is a bash subshell
+# that passes neither on).
+xz_bg() {
+	[ "$BASHPID" != "$$" ] || die "xz_bg runs only as a background job (&)"
+	local cmd=$1 a
+	shift
+	for a in "$@"; do
+		if [ "$a" = -c ] || [ "$a" = -u ]; then
+			exec "$XZ_BIN" "$cmd" "$@"
+		fi
+	done
+	exec "$XZ_BIN" "$cmd" -c "$XZ_CFG" "$@"
+}
+
 # start_node [FILE [NAME]]: run a node in the background (output in
 # $XZ_T/NAME.log), wait until it answers xz.sys.ping (20 s, or dies).
 # Sets NODE_PID (and remembers the pid for stop_node/cleanup).

@@ -22,7 +22,7 @@ plugins = ( { name = "audit"; kind = "so";
 EOF2
 DATA=$XZ_T/n1/data
 start_node
-xz sub audit.anchor >"$XZ_T/anchor-events" 2>/dev/null &
+xz_bg sub audit.anchor >"$XZ_T/anchor-events" 2>/dev/null &
 # The probe (a bus client's event on audit.anchor) is record 1: only the
 # audit plugin's own checkpoints are not records.
 probe() {

@@ -104,7 +104,7 @@ assert_eq "nothing was stored" "$before" \
 both_sides "invalid UTF-8"
 
 # 3. Backpressure: a subscriber of audit.> that stops reading.
-xz sub 'audit.>' >"$XZ_T/sub.out" 2>/dev/null &
+xz_bg sub 'audit.>' >"$XZ_T/sub.out" 2>/dev/null &
 SUB=$!
 probe() {
 	xz pub audit.probe.x '{"probe":1}' >/dev/null 2>&1

@@ -138,7 +138,7 @@ assert_exit "no node: exit 1" 1 "$GW_SHARED" -u "$CTL" </dev/null
 assert_contains "the reason names the URL" "cannot reach the node at $CTL" "$ERR"
 
 start_node
-XZ_SUB_READY=1 xz sub 'prison.sensor.>' -n 2 -t 60000 >"$XZ_T/sensor.out" 2>"$XZ_T/sensor.err" &
+XZ_SUB_READY=1 xz_bg sub 'prison.sensor.>' -n 2 -t 60000 >"$XZ_T/sensor.out" 2>"$XZ_T/sensor.err" &
 SUB=$!
 wait_for 20 grep -q ready "$XZ_T/sensor.err" || die "subscriber not ready: $(cat "$XZ_T/sensor.err")"
 

@@ -30,7 +30,7 @@ assert_eq "still SENT with its history" "SENT send:w-1" \
 	"$(jq -r '"\(.state) \([.history[] | "\(.action):\(.by.user)"] | join(","))"' <<<"$OUT")"
 check "the same package after a restart" xz call collab.transfer.send "$PKG"
 assert_eq "is a duplicate" "$T true" "$(jq -r '"\(.transfer_id) \(.duplicate)"' <<<"$OUT")"
-XZ_SUB_READY=1 xz sub collab.transfer.overdue -n 1 -t 20000 >"$XZ_T/o1.out" 2>"$XZ_T/o1.err" &
+XZ_SUB_READY=1 xz_bg sub collab.transfer.overdue -n 1 -t 20000 >"$XZ_T/o1.out" 2>"$XZ_T/o1.err" &
 SUB=$!
 wait_for 10 grep -q ready "$XZ_T/o1.err" || fail "subscriber ready"
 check "advance 6 days" xz call $LONG xz.sys.clock.advance '{"ms":518400000}'
@@ -43,7 +43,7 @@ assert_eq "notify stays OVERDUE, serve pending" "notify:OVERDUE serve:PENDING" \
 stop_node
 
 start_node
-XZ_SUB_READY=1 xz sub collab.transfer.overdue -n 2 -t 4000 >"$XZ_T/o2.out" 2>"$XZ_T/o2.err" &
+XZ_SUB_READY=1 xz_bg sub collab.transfer.overdue -n 2 -t 4000 >"$XZ_T/o2.out" 2>"$XZ_T/o2.err" &
 SUB=$!
 wait_for 10 grep -q ready "$XZ_T/o2.err" || fail "subscriber ready"
 check "advance 11 days (the clock offset does not outlive a restart)" xz call $LONG xz.sys.clock.advance '{"ms":950400000}'

@@ -28,11 +28,11 @@ D2="{\"name\":\"enforcement-notice\",\"media_type\":\"application/pdf\",\"sha256
 PKG1="\"type\":\"COMMUTATION_PAROLE_RULING\",\"from_agency\":\"court-01\",\"to_agency\":\"cc-01\",\"person_id\":\"11010519491231002X\",\"subject\":{\"type\":\"person\",\"id\":\"P-1001\"},\"reason\":\"parole granted\""
 
 # Subscribers first: the receiving agency's inbox and the overdue events.
-XZ_SUB_READY=1 xz sub 'collab.cc_01.inbox.>' -n 1 -t 600000 >"$XZ_T/inbox.out" 2>"$XZ_T/inbox.err" &
+XZ_SUB_READY=1 xz_bg sub 'collab.cc_01.inbox.>' -n 1 -t 600000 >"$XZ_T/inbox.out" 2>"$XZ_T/inbox.err" &
 SUB1=$!
-XZ_SUB_READY=1 xz sub collab.transfer.overdue -n 3 -t 600000 >"$XZ_T/overdue.out" 2>"$XZ_T/overdue.err" &
+XZ_SUB_READY=1 xz_bg sub collab.transfer.overdue -n 3 -t 600000 >"$XZ_T/overdue.out" 2>"$XZ_T/overdue.err" &
 SUB2=$!
-XZ_SUB_READY=1 xz sub 'collab.police_01.inbox.arrest_request' -n 1 -t 600000 >"$XZ_T/police.out" 2>"$XZ_T/police.err" &
+XZ_SUB_READY=1 xz_bg sub 'collab.police_01.inbox.arrest_request' -n 1 -t 600000 >"$XZ_T/police.out" 2>"$XZ_T/police.err" &
 SUB3=$!
 wait_for 10 grep -q ready "$XZ_T/police.err" || fail "police inbox ready"
 wait_for 10 grep -q ready "$XZ_T/inbox.err" || fail "inbox subscriber ready"

@@ -186,7 +186,7 @@ for p in "${pids[@]}"; do wait "$p" || fail "a queued login failed"; done
 assert_eq "every queued login succeeded" 4 "$(ls "$XZ_T"/c-a* | wc -l)"
 
 # ---- the failed-login backoff, audited and counted ----
-xz sub 'audit.sys.login' -n 5 -t 60000 >"$XZ_T/audit.jsonl" 2>/dev/null &
+xz_bg sub 'audit.sys.login' -n 5 -t 60000 >"$XZ_T/audit.jsonl" 2>/dev/null &
 sub_pid=$!
 xz call xz.sys.ping >/dev/null
 sleep 0.5 # the subscription is made before sub's first ping returns

@@ -130,7 +130,7 @@ check "node and prison serve" serving
 R=$(xz call prison.alarm.raise "{$SENSOR,\"kind\":\"PERIMETER\",\"level\":1,\"location\":\"5101.ZJ\",\"source\":\"sensor\",\"device\":\"zj-fence-07\"}")
 ALM=$(echo "$R" | jq -r .id)
 assert_eq "alarm raised before the faults" RAISED "$(echo "$R" | jq -r .state)"
-xz sub 'prison.alarm.>' >"$XZ_T/events" 2>/dev/null &
+xz_bg sub 'prison.alarm.>' >"$XZ_T/events" 2>/dev/null &
 
 # --- segfault: callers get unavailable, the child comes back, backoff grows
 OLD=$(child_pid segv)

@@ -91,7 +91,7 @@ else
 fi
 
 echo "-- 3. backpressure: a subscriber of audit.> that stops reading"
-xz sub 'audit.>' >"$XZ_T/sub.out" 2>/dev/null &
+xz_bg sub 'audit.>' >"$XZ_T/sub.out" 2>/dev/null &
 SUB=$!
 probe() {
 	xz pub audit.probe.x '{"probe":1}' >/dev/null 2>&1

@@ -60,7 +60,7 @@ check "read the level" xz call xz.sys.log.level
 assert_eq "level is info" '{"level":"info"}' "$OUT"
 xz console -e 'xz.log("debug", "probe-1")' >/dev/null
 nsubs=$(status_get '.bus.subscriptions')
-xz sub audit.sys.config -n 1 -t 10000 >"$XZ_T/audit.out" 2>&1 &
+xz_bg sub audit.sys.config -n 1 -t 10000 >"$XZ_T/audit.out" 2>&1 &
 SUB=$!
 subscribed() { [ "$(status_get '.bus.subscriptions')" -gt "$nsubs" ]; }
 wait_for 10 subscribed || fail "the audit subscriber never subscribed"

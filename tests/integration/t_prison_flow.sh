@@ -21,9 +21,9 @@ start_node
 call() { xz call "$1" "$2" 2>/dev/null || true; }
 
 # every prison and audit event, one JSON line each
-xz sub 'prison.>' >"$XZ_T/events" 2>/dev/null &
+xz_bg sub 'prison.>' >"$XZ_T/events" 2>/dev/null &
 SUB=$!
-xz sub 'audit.prison.>' >"$XZ_T/audit" 2>/dev/null &
+xz_bg sub 'audit.prison.>' >"$XZ_T/audit" 2>/dev/null &
 SUB2=$!
 probe() {
 	xz pub prison.test.probe '{}' >/dev/null 2>&1

@@ -23,8 +23,8 @@ call() { xz call "$1" "$2" 2>/dev/null || true; }
 errmsg() { xz call "$1" "$2" 2>/dev/null | json '.error.code + ": " + .error.message' || true; }
 NEXT='"actor":{"user":"liuyang","name":"刘洋","role":"command_duty","agency":"prison-01"}'
 
-xz sub 'prison.handover.>' >"$XZ_T/ev" 2>/dev/null &
-xz sub 'audit.prison.>' >"$XZ_T/audit" 2>/dev/null &
+xz_bg sub 'prison.handover.>' >"$XZ_T/ev" 2>/dev/null &
+xz_bg sub 'audit.prison.>' >"$XZ_T/audit" 2>/dev/null &
 sleep 0.5
 
 # -- the roster

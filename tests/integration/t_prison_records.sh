@@ -22,9 +22,9 @@ call() { xz call "$1" "$2" 2>/dev/null || true; }
 errmsg() { xz call "$1" "$2" 2>/dev/null | json '.error.code + ": " + .error.message' || true; }
 ADMIT='"name":"钱一","id_number":"11010519491231002X","crime":"PROPERTY","sentence_start":"2025-03-01","sentence_end":"2031-02-28"'
 
-xz sub 'prison.kiosk.legal-aid-requested' -n 1 >"$XZ_T/kiosk" 2>/dev/null &
+xz_bg sub 'prison.kiosk.legal-aid-requested' -n 1 >"$XZ_T/kiosk" 2>/dev/null &
 SUB=$!
-xz sub 'audit.prison.>' >"$XZ_T/audit" 2>/dev/null &
+xz_bg sub 'audit.prison.>' >"$XZ_T/audit" 2>/dev/null &
 SUB2=$!
 sleep 0.5
 
@@ -154,7 +154,7 @@ assert_eq "a prisoner not in the register" \
 	'bad_request: "prisoner_id": 5101999999 is not in the register' \
 	"$(errmsg prison.kiosk.legal-aid "{$KIOSK,\"prisoner_id\":\"5101999999\",\"matter\":\"申诉\"}")"
 
-xz sub 'prison.kiosk.forward-overdue' -n 1 >"$XZ_T/overdue" 2>/dev/null &
+xz_bg sub 'prison.kiosk.forward-overdue' -n 1 >"$XZ_T/overdue" 2>/dev/null &
 sleep 0.3
 xz call xz.sys.clock.advance '{"ms":90000000}' >/dev/null # 25 h
 wait_for 5 test -s "$XZ_T/overdue" || fail "no prison.kiosk.forward-overdue"

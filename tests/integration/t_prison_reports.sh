@@ -21,7 +21,7 @@ start_node
 call() { xz call "$1" "$2" 2>/dev/null || true; }
 errmsg() { xz call "$1" "$2" 2>/dev/null | json '.error.code + ": " + .error.message' || true; }
 DAY=86400000
-xz sub 'prison.report.>' >"$XZ_T/ev" 2>/dev/null &
+xz_bg sub 'prison.report.>' >"$XZ_T/ev" 2>/dev/null &
 sleep 0.5
 
 # the next 08:00 Beijing time (00:00 UTC) on the node's clock

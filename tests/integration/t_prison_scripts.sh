@@ -30,7 +30,7 @@ call() { xz call "$1" "$2" 2>/dev/null || true; }
 field() { call prison.alarm.get "{$A,\"id\":\"$1\"}" | json "$2"; }
 advance() { xz call xz.sys.clock.advance "{\"ms\":$1}" >/dev/null; sleep 0.5; }
 
-xz sub 'prison.report.sla' -n 1 >"$XZ_T/report" 2>/dev/null &
+xz_bg sub 'prison.report.sla' -n 1 >"$XZ_T/report" 2>/dev/null &
 SUB=$!
 sleep 0.3
 

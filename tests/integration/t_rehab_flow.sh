@@ -34,9 +34,9 @@ END=$(date -u -d "$DEC + 24 months - 1 day" +%F)
 ID1=510104199003071237
 ADMIT="\"id\":\"R9001\",\"name\":\"田野\",\"id_number\":\"$ID1\",\"decision_no\":\"某公(禁)强戒决字〔2026〕77号\",\"decision_date\":\"$DEC\",\"deciding_agency\":\"police-01\""
 
-xz sub 'rehab.>' >"$XZ_T/events" 2>/dev/null &
+xz_bg sub 'rehab.>' >"$XZ_T/events" 2>/dev/null &
 SUB=$!
-xz sub 'audit.rehab.>' >"$XZ_T/audit" 2>/dev/null &
+xz_bg sub 'audit.rehab.>' >"$XZ_T/audit" 2>/dev/null &
 SUB2=$!
 sleep 0.5
 

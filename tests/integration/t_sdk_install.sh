@@ -127,7 +127,7 @@ check "check accepts the deployment" xz check
 start_node
 
 nsubs=$(status_get .bus.subscriptions)
-xz sub 'audit.visitor-log.>' -n 3 -t 20000 >"$XZ_T/audit.out" 2>&1 &
+xz_bg sub 'audit.visitor-log.>' -n 3 -t 20000 >"$XZ_T/audit.out" 2>&1 &
 SUB_PID=$!
 more_subs() { [ "$(status_get .bus.subscriptions)" -gt "$nsubs" ]; }
 wait_for 20 more_subs || die "the audit subscriber never subscribed"

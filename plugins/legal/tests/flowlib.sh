@@ -107,7 +107,7 @@ now_ms() {
 
 # sub_bg PATTERN N FILE: subscribe in the background; SUB_PID is set.
 sub_bg() {
-	XZ_SUB_READY=1 xz sub "$1" -n "$2" >"$3" 2>"$3.err" &
+	XZ_SUB_READY=1 xz_bg sub "$1" -n "$2" >"$3" 2>"$3.err" &
 	SUB_PID=$!
 	wait_for 5 grep -q "xiezhi sub: ready" "$3.err" ||
 		fail "xiezhi sub $1 not ready after 5 s"
