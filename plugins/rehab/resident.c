@@ -47,7 +47,7 @@ rehab_admit_fn(const kit_kind *k, kit_req *r)
 	rehab      *h  = k->ud;
 	const char *dd = kit_str(r->body, "decision_date");
 	const char *ad = kit_str(r->body, "admitted_date");
-	int64_t     decided, admitted = r->now_ms;
+	int64_t     decided = 0, admitted = r->now_ms;
 	char        b1[16], b2[16];
 	kit_err     e;
 	json_t     *f;
