@@ -730,6 +730,15 @@ handle_frame(
 		    iso, found ? h->timer_cancel(p, e.node) : XZ_ENOENT);
 		return 0;
 	}
+	case XZ_ISO_STORE:
+		s = xz_iso_rd_str(&r, &n);
+		a = xz_iso_rd_u64(&r);
+		c = xz_iso_rd_u64(&r);
+		if (r.bad || n != 32 || strspn(s, "0123456789abcdef") != 32)
+			break;
+		(void) xz_store_manifest_note(
+		    iso->k, p->name, s, (int64_t) a, (int64_t) c);
+		return 0;
 	default:
 		snprintf(why, whylen,
 		    "wrote garbage on its link (frame type %u)", t);
