@@ -338,6 +338,19 @@ sanitized() {
 		nm -D "$XZ_BIN" 2>/dev/null | grep -q __asan_init
 }
 
+# run_refused WHAT NEEDLE [CFG]: `xiezhi run` must exit non-zero at start
+# (within 60 s) and say NEEDLE.
+run_refused() {
+	local rc=0 out
+	out=$(timeout 60 "$XZ_BIN" run -c "${3:-$XZ_CFG}" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
+		pass "$1: the node does not start (exit $rc)"
+	else
+		fail "$1: the node started (exit $rc): $out"
+	fi
+	assert_contains "$1: the reason names it" "$2" "$out"
+}
+
 # full_disk SIZE_MB SPARE_KIB WHAT CHECK LOAD...: a full disk. The node's
 # data folder ($DATA, as named in $XZ_CFG; the node stopped) moves onto a
 # tmpfs of SIZE_MB, the node starts, the disk is filled up to SPARE_KIB,

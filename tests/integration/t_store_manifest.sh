@@ -21,18 +21,6 @@ records() { # N: publish N audit events and wait until they are written
 	done
 	wait_for 30 records_at_least "$want" || fail "$1 records written"
 }
-# run_refused WHAT NEEDLE [CFG]: `xiezhi run` must exit non-zero at start
-# and say NEEDLE.
-run_refused() {
-	local rc=0 out
-	out=$(timeout 60 "$XZ_BIN" run -c "${3:-$XZ_CFG}" 2>&1) || rc=$?
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
-		pass "$1: the node does not start (exit $rc)"
-	else
-		fail "$1: the node started (exit $rc): $out"
-	fi
-	assert_contains "$1: the reason names it" "$2" "$out"
-}
 
 start_node
 records 30
