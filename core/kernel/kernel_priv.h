@@ -81,7 +81,8 @@ int xz_store_check_all(xz_kernel *k, xz_diag *d);
 int  xz_store_node_open(xz_kernel *k, xz_diag *d);
 void xz_store_node_close(xz_kernel *k);
 /* store.c: list the store of plugin name (made or opened by the child of
- * an isolated plugin) in the manifest; 0, or -1 (logged). */
+ * an isolated plugin) in the manifest; 0, or -1 (logged; also when the
+ * manifest lists another identity for it). */
 int xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
     int64_t gen, int64_t schema);
 

@@ -432,9 +432,12 @@ manifest_lists(struct xz_store_node *sn, const char *name)
 	return found;
 }
 
-int
-xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
-    int64_t gen, int64_t schema)
+/* List (or move on) name's store in the manifest and write it. With
+ * same_id, a listed store whose identity differs is refused (logged): a
+ * child made it anew, which the node does not adopt silently. */
+static int
+manifest_set(xz_kernel *k, const char *name, const char *id, int64_t gen,
+    int64_t schema, int same_id)
 {
 	struct xz_store_node *sn = k->storenode;
 	manifest_entry       *m;
@@ -443,7 +446,17 @@ xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
 	if (sn == NULL)
 		return 0;
 	pthread_mutex_lock(&sn->mu);
-	if ((m = manifest_find(sn->e, sn->n, name)) == NULL) {
+	m = manifest_find(sn->e, sn->n, name);
+	if (m != NULL && same_id && strcmp(m->id, id) != 0) {
+		xz_log(XZ_LOG_ERROR, name,
+		    "store: %s/%s.db has the identity %s, %s/MANIFEST lists "
+		    "%s: not adopted (restore the right file, or delete its "
+		    "line from the MANIFEST)",
+		    sn->dir, name, id, sn->dir, m->id);
+		pthread_mutex_unlock(&sn->mu);
+		return -1;
+	}
+	if (m == NULL) {
 		manifest_entry *grow
 		    = realloc(sn->e, (sn->n + 1) * sizeof(*grow));
 		if (grow == NULL) {
@@ -466,6 +479,13 @@ xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
 	}
 	pthread_mutex_unlock(&sn->mu);
 	return rc;
+}
+
+int
+xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
+    int64_t gen, int64_t schema)
+{
+	return manifest_set(k, name, id, gen, schema, 1);
 }
 
 /* Move the store's generation forward, in the store and then in the
@@ -515,8 +535,7 @@ generation_bump(xz_plugin *p, int creating)
 		p->k->store_note(p, id, gen, schema_version(p->db));
 		return 0;
 	}
-	return xz_store_manifest_note(
-	    p->k, p->name, id, gen, schema_version(p->db));
+	return manifest_set(p->k, p->name, id, gen, schema_version(p->db), 0);
 sqlerr:
 	xz_log(XZ_LOG_ERROR, p->name, "store: generation: %s",
 	    err ? err : sqlite3_errmsg(p->db));

@@ -136,5 +136,17 @@ mv "$XZ_T/notes.db" "$IDATA/notes.db"
 start_node "$XZ_T/iso.cfg" i1
 check "put back, the notes are there" xz call -c "$XZ_T/iso.cfg" notes.add '{"text":"二"}'
 assert_eq "two notes" 2 "$(echo "$OUT" | jq .n)"
+# Deleted while the node runs: the restarted child (a reload) makes the
+# store anew, which the node does not adopt silently.
+rm -f "$IDATA/notes.db" "$IDATA/notes.db-wal" "$IDATA/notes.db-shm"
+check "a reload restarts the isolated child" xz reload -c "$XZ_T/iso.cfg" notes
+not_adopted() { grep -q "notes.db has the identity .* not adopted" "$XZ_T/i1.log"; }
+if wait_for 30 not_adopted; then
+	pass "the node logs the store made anew and does not adopt it"
+else
+	fail "no log line about the store made anew"
+fi
 stop_node i1
+assert_exit "check reports the store made anew" 1 "$XZ_BIN" check -c "$XZ_T/iso.cfg"
+assert_contains "as replaced" "store $IDATA/notes.db of plugin 'notes' was replaced" "$ERR"
 finish
