@@ -411,13 +411,36 @@ fwd_deliver(void *ud, const xz_msg *m)
 		say_unavailable(iso, m, why);
 }
 
+/* Queue (mu held) a callback frame of type t for the child's id in v:
+ * [seq][id], then for a reply its status and message. Nothing when v is
+ * of a child that is gone, or the child goes while the window is full. */
+static void
+queue_callback(xz_isolate *iso, xz_plugin *p, uint64_t v, uint8_t t,
+    const char *what, int status, const xz_msg *reply)
+{
+	xz_iso_buf b = { 0 };
+	uint64_t   seq;
+
+	if ((v >> ISO_GEN_SHIFT) != iso->gen
+	    || !window_wait(iso, v >> ISO_GEN_SHIFT))
+		return;
+	seq = ++iso->seq;
+	node_begin(iso, &b, t);
+	xz_iso_u64(&b, seq);
+	xz_iso_u64(&b, v & ISO_ID_MASK);
+	if (t == XZ_ISO_REPLY) {
+		xz_iso_u32(&b, (uint32_t) status);
+		xz_iso_put_msg(&b, p, reply);
+	}
+	queue_frame(iso, &b, seq, what);
+	free(b.p);
+}
+
 static void
 fwd_timer(void *ud, uint64_t node_id)
 {
 	xz_plugin  *p   = xz_plugin_current();
 	xz_isolate *iso = p ? p->iso : NULL;
-	uint64_t    v   = (uint64_t) (uintptr_t) ud;
-	xz_iso_buf  b   = { 0 };
 
 	if (iso == NULL)
 		return;
@@ -428,16 +451,9 @@ fwd_timer(void *ud, uint64_t node_id)
 			iso->timers[i] = iso->timers[--iso->ntimers];
 			break;
 		}
-	if ((v >> ISO_GEN_SHIFT) == iso->gen
-	    && window_wait(iso, v >> ISO_GEN_SHIFT)) {
-		uint64_t seq = ++iso->seq;
-		node_begin(iso, &b, XZ_ISO_TIMER);
-		xz_iso_u64(&b, seq);
-		xz_iso_u64(&b, v & ISO_ID_MASK);
-		queue_frame(iso, &b, seq, "a timer");
-	}
+	queue_callback(iso, p, (uint64_t) (uintptr_t) ud, XZ_ISO_TIMER,
+	    "a timer", 0, NULL);
 	pthread_mutex_unlock(&iso->mu);
-	free(b.p);
 }
 
 static void
@@ -445,24 +461,13 @@ fwd_reply(void *ud, int status, const xz_msg *reply)
 {
 	xz_plugin  *p   = xz_plugin_current();
 	xz_isolate *iso = p ? p->iso : NULL;
-	uint64_t    v   = (uint64_t) (uintptr_t) ud;
-	xz_iso_buf  b   = { 0 };
 
 	if (iso == NULL)
 		return;
 	pthread_mutex_lock(&iso->mu);
-	if ((v >> ISO_GEN_SHIFT) == iso->gen
-	    && window_wait(iso, v >> ISO_GEN_SHIFT)) {
-		uint64_t seq = ++iso->seq;
-		node_begin(iso, &b, XZ_ISO_REPLY);
-		xz_iso_u64(&b, seq);
-		xz_iso_u64(&b, v & ISO_ID_MASK);
-		xz_iso_u32(&b, (uint32_t) status);
-		xz_iso_put_msg(&b, p, reply);
-		queue_frame(iso, &b, seq, "a reply");
-	}
+	queue_callback(iso, p, (uint64_t) (uintptr_t) ud, XZ_ISO_REPLY,
+	    "a reply", status, reply);
 	pthread_mutex_unlock(&iso->mu);
-	free(b.p);
 }
 
 static int
@@ -490,6 +495,21 @@ pair_take(iso_pair *v, size_t *n, uint64_t child, iso_pair *out)
 			return true;
 		}
 	return false;
+}
+
+/* Take (under mu) the pair of the child's id from *v: its node id. */
+static bool
+pair_take_locked(
+    xz_isolate *iso, iso_pair **v, size_t *n, uint64_t child, uint64_t *node)
+{
+	iso_pair e = { 0 };
+	bool     found;
+
+	pthread_mutex_lock(&iso->mu);
+	found = pair_take(*v, n, child, &e);
+	pthread_mutex_unlock(&iso->mu);
+	*node = e.node;
+	return found;
 }
 
 /* ---- one frame from the child (supervisor thread) ---- */
@@ -634,17 +654,19 @@ handle_frame(
 		send_result(iso, rc);
 		return 0;
 	}
-	case XZ_ISO_UNSUB: {
-		iso_pair e;
-		bool     found;
-		a = xz_iso_rd_u64(&r);
+	case XZ_ISO_UNSUB:
+	case XZ_ISO_TCANCEL: {
+		bool unsub = t == XZ_ISO_UNSUB;
+		a          = xz_iso_rd_u64(&r);
 		if (r.bad)
 			break;
-		pthread_mutex_lock(&iso->mu);
-		found = pair_take(iso->subs, &iso->nsubs, a, &e);
-		pthread_mutex_unlock(&iso->mu);
-		send_result(
-		    iso, found ? h->unsubscribe(p, e.node) : XZ_ENOENT);
+		if (!pair_take_locked(iso, unsub ? &iso->subs : &iso->timers,
+		        unsub ? &iso->nsubs : &iso->ntimers, a, &c))
+			rc = XZ_ENOENT;
+		else
+			rc = unsub ? h->unsubscribe(p, c)
+			           : h->timer_cancel(p, c);
+		send_result(iso, rc);
 		return 0;
 	}
 	case XZ_ISO_REQ: {
@@ -717,19 +739,15 @@ handle_frame(
 		send_result(iso, rc);
 		return 0;
 	}
-	case XZ_ISO_TCANCEL: {
-		iso_pair e;
-		bool     found;
+	case XZ_ISO_STORE:
+		s = xz_iso_rd_str(&r, &n);
 		a = xz_iso_rd_u64(&r);
-		if (r.bad)
+		c = xz_iso_rd_u64(&r);
+		if (r.bad || n != 32 || strspn(s, "0123456789abcdef") != 32)
 			break;
-		pthread_mutex_lock(&iso->mu);
-		found = pair_take(iso->timers, &iso->ntimers, a, &e);
-		pthread_mutex_unlock(&iso->mu);
-		send_result(
-		    iso, found ? h->timer_cancel(p, e.node) : XZ_ENOENT);
+		(void) xz_store_manifest_note(
+		    iso->k, p->name, s, (int64_t) a, (int64_t) c);
 		return 0;
-	}
 	default:
 		snprintf(why, whylen,
 		    "wrote garbage on its link (frame type %u)", t);

@@ -47,6 +47,9 @@ enum {
 	XZ_ISO_ANSWER  = 18, /* call: seq of the request, flags, data */
 	XZ_ISO_TSTART  = 19, /* call: timer, delay_ms, period_ms */
 	XZ_ISO_TCANCEL = 20, /* call: timer */
+	XZ_ISO_STORE   = 21, /* id, generation, schema: the store the child
+	                        made or opened, for the data folder's
+	                        MANIFEST (no answer) */
 };
 
 /* A frame being built; owned by whoever built it (free(b->p)). */

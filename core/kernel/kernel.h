@@ -131,6 +131,10 @@ xz_kernel            *xz_plugin_kernel(xz_plugin *p);
 const xz_plugin_desc *xz_plugin_desc_of(xz_plugin *p);
 const xz_plugin_cfg  *xz_plugin_cfg_of(xz_plugin *p); /* NULL: built-in */
 xz_plugin            *xz_kernel_find(xz_kernel *k, const char *name);
+/* Exchange p's resolved options with *vals (a Lua reload applies its new
+ * schema): p takes *vals, the caller gets the old ones back to free.
+ * Only in p's actor context, where the plugin reads its options. */
+void xz_plugin_swap_options(xz_plugin *p, xz_optvals *vals);
 
 /* Run fn(arg) in p's actor context, after what is already queued. Never
  * blocks and never drops (it does not count against the mailbox bound).

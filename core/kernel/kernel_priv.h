@@ -51,6 +51,11 @@ struct xz_kernel {
 	atomic_uint_fast64_t denied; /* plugin grant violations */
 
 	struct xz_store_node *storenode; /* store.c: lock and manifest */
+	/* The child of an isolated plugin has no manifest of its own: its
+	 * store's identity, generation and schema go to the node by this
+	 * (plugin_host.c), which lists them (xz_store_manifest_note). */
+	void (*store_note)(
+	    xz_plugin *p, const char *id, int64_t gen, int64_t schema);
 
 	struct xz_watch *watch; /* isolate.c: the handler watch (owned) */
 
@@ -75,6 +80,11 @@ int xz_store_check_all(xz_kernel *k, xz_diag *d);
  * read its manifest; 0, or 1 with the reason in d. Close releases. */
 int  xz_store_node_open(xz_kernel *k, xz_diag *d);
 void xz_store_node_close(xz_kernel *k);
+/* store.c: list the store of plugin name (made or opened by the child of
+ * an isolated plugin) in the manifest; 0, or -1 (logged; also when the
+ * manifest lists another identity for it). */
+int xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
+    int64_t gen, int64_t schema);
 
 /* sys.c: the built-in `sys` actor (ping, status, clock, reload). */
 const xz_plugin_desc *xz_sys_desc(void);

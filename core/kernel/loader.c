@@ -67,6 +67,37 @@ check_desc(const xz_plugin_cfg *pc, const char *name, const xz_plugin_desc *d,
 	return 0;
 }
 
+/* Since 1.4: the plugin's own check of its resolved options (`check`
+ * refuses what its init would). 0, or -1 with the reason in d at the
+ * option's FILE:LINE. */
+static int
+check_options(xz_plugin *p, const xz_plugin_cfg *pc, xz_diag *d)
+{
+	const xz_plugin_desc *desc      = p->desc;
+	const char           *opt       = NULL;
+	const char           *file      = pc->file;
+	int                   line      = pc->line;
+	char                  why[1024] = "";
+
+	if (desc->abi_minor < 4
+	    || desc->struct_size < offsetof(xz_plugin_desc, check_options)
+	            + sizeof(desc->check_options)
+	    || desc->check_options == NULL)
+		return 0;
+	if (desc->check_options(p, xz_kernel_host(), &opt, why, sizeof(why))
+	    == XZ_OK)
+		return 0;
+	for (size_t i = 0; opt != NULL && i < pc->noptions; i++)
+		if (strcmp(pc->options[i].name, opt) == 0) {
+			file = pc->options[i].file;
+			line = pc->options[i].line;
+		}
+	why[sizeof(why) - 1] = '\0';
+	xz_diag_add(d, file, line, "plugin '%s': %s", p->name,
+	    why[0] != '\0' ? why : "its options are refused");
+	return -1;
+}
+
 static xz_plugin *
 plugin_new(xz_kernel *k, const char *name)
 {
@@ -141,7 +172,8 @@ instance_make(xz_kernel *k, const xz_plugin_cfg *pc, const char *name,
 	    && strcmp(desc->name, "audit") == 0)
 		xz_bus_reserve(k->bus, "audit.*", &p->actor);
 	if (pc != NULL
-	    && xz_options_resolve(pc, desc->options, &p->opts, d) != 0) {
+	    && (xz_options_resolve(pc, desc->options, &p->opts, d) != 0
+	        || check_options(p, pc, d) != 0)) {
 		p->dl   = NULL; /* the caller still owns dl and desc */
 		p->desc = NULL;
 		xz_loader_close(p);

@@ -33,6 +33,15 @@ xz_plugin_cfg_of(xz_plugin *p)
 	return p->pc;
 }
 
+void
+xz_plugin_swap_options(xz_plugin *p, xz_optvals *vals)
+{
+	xz_optvals old = p->opts;
+
+	p->opts = *vals;
+	*vals   = old;
+}
+
 xz_plugin *
 xz_kernel_find(xz_kernel *k, const char *name)
 {

@@ -555,6 +555,20 @@ msg_read(xz_iso_rd *r, dframe *f)
 	return m;
 }
 
+/* The store's identity for the node's MANIFEST (k->store_note). */
+static void
+c_store_note(xz_plugin *self, const char *id, int64_t gen, int64_t schema)
+{
+	xz_iso_buf b = { 0 };
+
+	(void) self;
+	xz_iso_begin(&b, XZ_ISO_STORE);
+	xz_iso_str(&b, id, strlen(id));
+	xz_iso_u64(&b, (uint64_t) gen);
+	xz_iso_u64(&b, (uint64_t) schema);
+	send_frame(&b);
+}
+
 static void
 send_done(uint64_t seq)
 {
@@ -628,6 +642,9 @@ handle(dframe *f)
 			p->desc->batch_end(p->state);
 		p->desc->fini(p->state);
 		counters_flush();
+		/* Closed before DONE: its last generation reaches the
+		 * MANIFEST while the node still reads the link. */
+		xz_store_close(p);
 		C.stopping = true;
 		send_done(seq);
 		return;
@@ -696,6 +713,7 @@ xz_plugin_host_main(
 		return 2;
 	}
 	xz_kernel_set_ext(k, ext);
+	k->store_note = c_store_note;
 	if (xz_loader_open(k, pc, &p, &d) != XZ_OK) {
 		xz_diag_print(&d, stderr);
 		xz_kernel_free(k);

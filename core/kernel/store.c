@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ typedef struct manifest_entry {
 } manifest_entry;
 
 struct xz_store_node {
+	pthread_mutex_t mu; /* e, n and the file (isolated children's notes
+	                       come from their supervisor threads) */
 	int             lock_fd; /* -1: not locked */
 	char           *dir; /* owned */
 	manifest_entry *e; /* owned */
@@ -358,6 +361,7 @@ xz_store_node_open(xz_kernel *k, xz_diag *d)
 		xz_diag_add(d, NULL, 0, "out of memory");
 		return 1;
 	}
+	pthread_mutex_init(&sn->mu, NULL);
 	snprintf(path, sizeof(path), "%s/node.lock", c->data_dir);
 	sn->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (sn->lock_fd < 0) {
@@ -394,6 +398,7 @@ xz_store_node_open(xz_kernel *k, xz_diag *d)
 fail:
 	if (sn->lock_fd >= 0)
 		close(sn->lock_fd);
+	pthread_mutex_destroy(&sn->mu);
 	free(sn->e);
 	free(sn->dir);
 	free(sn);
@@ -410,9 +415,77 @@ xz_store_node_close(xz_kernel *k)
 	k->storenode = NULL;
 	if (sn->lock_fd >= 0)
 		close(sn->lock_fd); /* releases the flock */
+	pthread_mutex_destroy(&sn->mu);
 	free(sn->e);
 	free(sn->dir);
 	free(sn);
+}
+
+static int
+manifest_lists(struct xz_store_node *sn, const char *name)
+{
+	int found;
+
+	pthread_mutex_lock(&sn->mu);
+	found = manifest_find(sn->e, sn->n, name) != NULL;
+	pthread_mutex_unlock(&sn->mu);
+	return found;
+}
+
+/* List (or move on) name's store in the manifest and write it. With
+ * same_id, a listed store whose identity differs is refused (logged): a
+ * child made it anew, which the node does not adopt silently. */
+static int
+manifest_set(xz_kernel *k, const char *name, const char *id, int64_t gen,
+    int64_t schema, int same_id)
+{
+	struct xz_store_node *sn = k->storenode;
+	manifest_entry       *m;
+	int                   rc = 0;
+
+	if (sn == NULL)
+		return 0;
+	pthread_mutex_lock(&sn->mu);
+	m = manifest_find(sn->e, sn->n, name);
+	if (m != NULL && same_id && strcmp(m->id, id) != 0) {
+		xz_log(XZ_LOG_ERROR, name,
+		    "store: %s/%s.db has the identity %s, %s/MANIFEST lists "
+		    "%s: not adopted (restore the right file, or delete its "
+		    "line from the MANIFEST)",
+		    sn->dir, name, id, sn->dir, m->id);
+		pthread_mutex_unlock(&sn->mu);
+		return -1;
+	}
+	if (m == NULL) {
+		manifest_entry *grow
+		    = realloc(sn->e, (sn->n + 1) * sizeof(*grow));
+		if (grow == NULL) {
+			pthread_mutex_unlock(&sn->mu);
+			return -1;
+		}
+		sn->e = grow;
+		m     = &sn->e[sn->n++];
+		memset(m, 0, sizeof(*m));
+		snprintf(m->name, sizeof(m->name), "%s", name);
+	}
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	m->gen    = gen;
+	m->schema = schema;
+	if (manifest_write(sn) != 0) {
+		xz_log(XZ_LOG_ERROR, name,
+		    "store: cannot write %s/MANIFEST: %s", sn->dir,
+		    strerror(errno));
+		rc = -1;
+	}
+	pthread_mutex_unlock(&sn->mu);
+	return rc;
+}
+
+int
+xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
+    int64_t gen, int64_t schema)
+{
+	return manifest_set(k, name, id, gen, schema, 1);
 }
 
 /* Move the store's generation forward, in the store and then in the
@@ -427,7 +500,7 @@ generation_bump(xz_plugin *p, int creating)
 	char                 *err    = NULL;
 	int                   found;
 
-	if (sn == NULL)
+	if (sn == NULL && p->k->store_note == NULL)
 		return 0; /* no manifest kept (an embedded kernel) */
 	found = meta_read(p->db, id, &gen);
 	if (found < 0)
@@ -457,28 +530,12 @@ generation_bump(xz_plugin *p, int creating)
 		if (sqlite3_exec(p->db, sql, NULL, NULL, &err) != SQLITE_OK)
 			goto sqlerr;
 	}
-	manifest_entry *m = manifest_find(sn->e, sn->n, p->name);
-	if (m == NULL) {
-		manifest_entry *grow
-		    = realloc(sn->e, (sn->n + 1) * sizeof(*grow));
-		if (grow == NULL)
-			return -1;
-		sn->e = grow;
-		m     = &sn->e[sn->n++];
-		memset(m, 0, sizeof(*m));
-		snprintf(m->name, sizeof(m->name), "%s", p->name);
-	}
-	snprintf(m->id, sizeof(m->id), "%s", id);
-	m->gen    = gen;
-	m->schema = schema_version(p->db);
-	if (manifest_write(sn) != 0) {
-		xz_log(XZ_LOG_ERROR, p->name,
-		    "store: cannot write %s/MANIFEST: %s", sn->dir,
-		    strerror(errno));
-		return -1;
-	}
 	(void) creating;
-	return 0;
+	if (sn == NULL) { /* the child of an isolated plugin */
+		p->k->store_note(p, id, gen, schema_version(p->db));
+		return 0;
+	}
+	return manifest_set(p->k, p->name, id, gen, schema_version(p->db), 0);
 sqlerr:
 	xz_log(XZ_LOG_ERROR, p->name, "store: generation: %s",
 	    err ? err : sqlite3_errmsg(p->db));
@@ -547,7 +604,7 @@ xz_store_open(xz_plugin *p)
 		return NULL;
 	/* A listed store that is gone is never silently made anew. */
 	if (sn != NULL && access(path, F_OK) != 0
-	    && manifest_find(sn->e, sn->n, p->name) != NULL) {
+	    && manifest_lists(sn, p->name)) {
 		xz_log(XZ_LOG_ERROR, p->name,
 		    "store: %s is missing but %s/MANIFEST lists it; not "
 		    "making an empty one",

@@ -11,8 +11,10 @@
  *   start   plugin.start()
  *   stop    plugin.stop()
  *   fini    retire the vm; free requests still outstanding
- *   reload  a new vm as in init + start; only then the old one is
- *           stopped and retired, in the same actor turn
+ *   reload  the new code described again (its option schema, the
+ *           entry's options resolved against it), a new vm as in init +
+ *           start; only then the old one is stopped and retired, in the
+ *           same actor turn
  */
 #include "lua/luahost.h"
 #include "lua/luapriv.h"
@@ -696,21 +698,99 @@ lp_fini(void *state)
 	free(sc);
 }
 
+static int describe_ctx(const xz_plugin_cfg *pc, const xz_config *cfg,
+    xz_diag *d, lua_desc_ctx **out);
+
+/* Exchange the option declarations of two descriptions. */
+static void
+swap_decls(lua_desc_ctx *a, lua_desc_ctx *b)
+{
+	xz_option_decl *o = a->opts;
+	size_t          n = a->nopts;
+
+	a->opts  = b->opts;
+	a->nopts = b->nopts;
+	b->opts  = o;
+	b->nopts = n;
+}
+
+/* Read the schema of the new code and resolve the entry's options (the
+ * config the node started with) against it: *nctx (owned by the caller,
+ * ctx_free) and *vals (xz_optvals_free), or an error with the reasons in
+ * d (FILE:LINE of the script or of the config entry, with its name). */
+static int
+reload_schema(
+    xz_lua_script *sc, lua_desc_ctx **nctx, xz_optvals *vals, xz_diag *d)
+{
+	const xz_plugin_cfg *pc = xz_plugin_cfg_of(sc->self);
+	int                  rc;
+
+	*nctx       = NULL;
+	vals->vals  = NULL;
+	vals->count = 0;
+	if (pc == NULL)
+		return XZ_EINVAL;
+	rc = describe_ctx(
+	    pc, xz_kernel_config(xz_plugin_kernel(sc->self)), d, nctx);
+	if (rc != XZ_OK)
+		return rc;
+	if (xz_options_resolve(pc, (*nctx)->opts, vals, d) != 0) {
+		ctx_free(*nctx);
+		*nctx = NULL;
+		return XZ_EINVAL;
+	}
+	return XZ_OK;
+}
+
+/* Build and start the new version with the new schema in place; on
+ * failure the schema goes back. NULL with the reasons in d. */
+static xz_lua_vm *
+reload_vm(xz_lua_script *sc, lua_desc_ctx *nctx, xz_optvals *vals, xz_diag *d)
+{
+	xz_lua_vm *nvm;
+
+	swap_decls(sc->ctx, nctx);
+	xz_plugin_swap_options(sc->self, vals);
+	if ((nvm = build_vm(sc, d)) != NULL
+	    && call_field(nvm, sc->ctx, "start", 0, d) != LUA_OK) {
+		xz_lua_vm_retire(nvm);
+		xz_lua_vm_unref(nvm);
+		nvm = NULL;
+	}
+	if (nvm == NULL) {
+		xz_plugin_swap_options(sc->self, vals);
+		swap_decls(sc->ctx, nctx);
+	} else {
+		/* Our own descriptor: nothing reads it after the load but
+		 * it must not point at the old declarations. */
+		xz_plugin_ext *ext
+		    = (xz_plugin_ext *) xz_plugin_desc_of(sc->self);
+		ext->desc.options = sc->ctx->opts;
+	}
+	return nvm;
+}
+
 static int
 lp_reload(void *state, xz_diag *d)
 {
 	xz_lua_script *sc = state;
 	xz_lua_vm     *nvm, *old;
+	lua_desc_ctx  *nctx = NULL;
+	xz_optvals     vals;
+	int            rc;
 
-	/* On failure the kernel reports d (log and the reload reply). */
-	if ((nvm = build_vm(sc, d)) == NULL) {
+	/* On failure the kernel reports d (log and the reload reply). The
+	 * new code's option schema applies: an option it adds takes its
+	 * default, one whose type no longer fits the config is refused. */
+	if ((rc = reload_schema(sc, &nctx, &vals, d)) != XZ_OK)
+		return rc;
+	nvm = reload_vm(sc, nctx, &vals, d);
+	/* The declarations not in use (the old ones on success), and the
+	 * values that point into them. */
+	xz_optvals_free(&vals);
+	ctx_free(nctx);
+	if (nvm == NULL)
 		return XZ_EINVAL;
-	}
-	if (call_field(nvm, sc->ctx, "start", 0, d) != LUA_OK) {
-		xz_lua_vm_retire(nvm);
-		xz_lua_vm_unref(nvm);
-		return XZ_EINVAL;
-	}
 	/* The new version is subscribed; now retire the old one. Its
 	 * handlers waiting in xz.request learn why no reply will come (and
 	 * may still answer their own request). */
@@ -742,16 +822,18 @@ ext_release(xz_plugin_ext *ext)
 	free(ext);
 }
 
-int
-xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
-    xz_plugin_ext **out)
+/* Describe pc's script: run it once in a scratch state and read its
+ * table. *out owned by the caller (ctx_free), or an error with the
+ * reasons in d. */
+static int
+describe_ctx(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
+    lua_desc_ctx **out)
 {
-	lua_desc_ctx  *ctx;
-	xz_plugin_ext *ext;
-	xz_lua_vm     *vm;
-	lua_State     *L;
-	const char    *shown;
-	int            errs = 0;
+	lua_desc_ctx *ctx;
+	xz_lua_vm    *vm;
+	lua_State    *L;
+	const char   *shown;
+	int           errs = 0;
 
 	*out = NULL;
 	if (pc->path == NULL || pc->resolved == NULL) {
@@ -812,6 +894,21 @@ xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
 		ctx_free(ctx);
 		return XZ_EINVAL;
 	}
+	*out = ctx;
+	return XZ_OK;
+}
+
+int
+xz_lua_describe(const xz_plugin_cfg *pc, const xz_config *cfg, xz_diag *d,
+    xz_plugin_ext **out)
+{
+	lua_desc_ctx  *ctx;
+	xz_plugin_ext *ext;
+	int            rc;
+
+	*out = NULL;
+	if ((rc = describe_ctx(pc, cfg, d, &ctx)) != XZ_OK)
+		return rc;
 	if ((ext = calloc(1, sizeof(*ext))) == NULL) {
 		ctx_free(ctx);
 		return XZ_ENOMEM;

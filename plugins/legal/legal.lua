@@ -21,6 +21,7 @@ local days = require("legal_days")
 local routing = require("routing")
 local msg = require("msg")
 local schema = require("schema")
+local handler = require("handler")
 local authz = require("authz")
 
 local tr = msg.tr
@@ -96,14 +97,6 @@ local INSTITUTION_APPLICANT = { prison = "INMATE", rehab = "REHAB_RESIDENT",
 	detention = "DETAINEE" }
 local PERSON_KEY = { prison = "prisoner_id", rehab = "resident_id",
 	detention = "detainee_id" }
-
--- The closed set of error reply codes, the same as the C plugins' enum
--- (plugins/common/reply.h): a handler answering anything else is a bug.
-local REPLY_CODES = { bad_request = true, not_found = true,
-	invalid_state = true, forbidden = true, exists = true,
-	capacity_exceeded = true, store_error = true, timeout = true,
-	no_responders = true, unavailable = true, too_large = true,
-	internal = true, audit_unavailable = true }
 
 local function set(list)
 	local out = {}
@@ -1584,75 +1577,23 @@ local function serve(topic, subject_type, fn)
 	local allowed = assert(ACL[topic], "no ACL for " .. topic)
 	local fields = schema.with(COMMON, assert(FIELDS[topic],
 		"no schema for " .. topic))
-	handlers[topic] = function(body, t, source, m)
-		-- text that is not UTF-8 anywhere (a value, a key) is refused
-		-- before anything of the request is used
-		local bad = schema.not_utf8(body)
-		if bad then
-			local ctx = { topic = t, corr = new_corr(),
-				actor = { user = "unknown" } }
-			audit(ctx, "REFUSE", subject_type, nil, "bad_request")
-			xz.reply_error("bad_request", tr("%s: field \"%s\": %s", t, bad,
-				tr("must be valid UTF-8")))
-			return
-		end
-		local ctx = { topic = t, events = {}, audits = {},
-			corr = type(body) == "table" and str(body.corr) or new_corr(),
-			purpose = type(body) == "table" and str(body.purpose) or nil }
-		local sid = type(body) == "table" and str(body.id) or nil
-		local function refuse(code, text)
-			if not REPLY_CODES[code] then
-				xz.log("error", t, "answered the code", tostring(code),
-					"outside the closed set: sent as internal")
-				code = "internal"
-			end
+	handlers[topic] = handler.wrap({
+		fields = fields, run = fn, tr = tr, new_corr = new_corr,
+		utf8 = true, who = authz.who,
+		allow = function(t, p)
+			return authz.allow(t, p, allowed, cfg)
+		end,
+		refused = function(ctx, sid, code)
 			audit(ctx, "REFUSE", subject_type, sid, code)
-			xz.reply_error(code, text)
-		end
-		if type(body) ~= "table" or getmetatable(body) == json.array then
-			ctx.actor = { user = "unknown" }
-			return refuse("bad_request", tr("%s: field \"%s\": %s", t, "-",
-				tr("must be an object")))
-		end
-		-- the fields first: nothing of a malformed request is used, not
-		-- even its actor
-		local field, expect = schema.check(fields, body)
-		if field then
-			ctx.actor = { user = "unknown" }
-			return refuse("bad_request", tr("%s: field \"%s\": %s", t, field,
-				expect))
-		end
-		local p, c, e = authz.who(t, body, m)
-		if not p then
-			ctx.actor = { user = "unknown" }
-			return refuse(c, e)
-		end
-		ctx.actor = { user = p.user, agency = p.agency, auth = p.auth,
-			roles = p.roles }
-		local role
-		role, c, e = authz.allow(t, p, allowed, cfg)
-		if not role then
-			ctx.actor.role = p.roles[1]
-			return refuse(c, e)
-		end
-		ctx.actor.role = role
-		ctx.body = body
+		end,
 		-- a store that fails (store_error) or an audit record that cannot
 		-- be written (audit_unavailable) is raised as an error: the
 		-- change was rolled back, the request is refused with its code
-		local ok, res, code, text = pcall(fn, ctx, body)
-		if not ok then
-			code, text = store.failure(res, t)
-			if not code then
-				error(res, 0)
-			end
-			return refuse(code, text)
-		end
-		if res == nil then
-			return refuse(code, text)
-		end
-		return res
-	end
+		failure = store.failure,
+		ctx = function()
+			return { events = {}, audits = {} }
+		end,
+	})
 end
 
 local function serve_machine(m)

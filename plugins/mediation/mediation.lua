@@ -21,6 +21,7 @@
 -- mediate_days.
 local msg = require("msg")
 local schema = require("schema")
+local handler = require("handler")
 
 local tr = msg.tr
 local json = xz.json
@@ -588,47 +589,13 @@ end
 local handlers = {}
 
 local function serve(topic, fn)
-	local fields = schema.with(COMMON, FIELDS[topic])
-	handlers[topic] = function(body, t, source, m)
-		local ctx = { topic = t, actor = { user = "unknown" },
-			corr = type(body) == "table" and str(body.corr) or new_corr(),
-			purpose = type(body) == "table" and str(body.purpose) or nil }
-		local sid = type(body) == "table" and str(body.id) or nil
-		local function refuse(code, text)
-			if not REPLY_CODES[code] then
-				code = "internal"
-			end
+	handlers[topic] = handler.wrap({
+		fields = schema.with(COMMON, FIELDS[topic]), run = fn, tr = tr,
+		new_corr = new_corr, codes = REPLY_CODES, who = who, allow = allow,
+		refused = function(ctx, sid, code)
 			audit(ctx, "REFUSE", sid, code)
-			xz.reply_error(code, text)
-		end
-		if type(body) ~= "table" or getmetatable(body) == json.array then
-			return refuse("bad_request", tr("%s: field \"%s\": %s", t, "-",
-				tr("must be an object")))
-		end
-		local field, expect = schema.check(fields, body)
-		if field then
-			return refuse("bad_request", tr("%s: field \"%s\": %s", t, field,
-				expect))
-		end
-		local p, c, e = who(t, body, m)
-		if not p then
-			return refuse(c, e)
-		end
-		ctx.actor = { user = p.user, agency = p.agency, auth = p.auth,
-			roles = p.roles, role = p.roles[1] }
-		local role
-		role, c, e = allow(t, p)
-		if not role then
-			return refuse(c, e)
-		end
-		ctx.actor.role = role
-		ctx.body = body
-		local res, code, text = fn(ctx, body)
-		if res == nil then
-			return refuse(code, text)
-		end
-		return res
-	end
+		end,
+	})
 end
 
 serve("mediation.case.apply", apply_case)

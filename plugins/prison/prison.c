@@ -3,6 +3,7 @@
  * locations come from the layout (layout.c) at start; on an empty
  * register seed_demo_data admits demo prisoners.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,78 @@ treatment_init(prison *p)
 	return 0;
 }
 
+/* Option daily_report_at into p->report_at_min; -1 logged. */
+static int
+report_at_init(prison *p)
+{
+	const char *at = p->c.host->opt_string(p->c.self, "daily_report_at");
+	int         h = -1, m = -1, used = 0;
+
+	if (at == NULL || sscanf(at, "%d:%d%n", &h, &m, &used) != 2
+	    || at[used] != '\0' || h < 0 || h > 23 || m < 0 || m > 59) {
+		p->c.host->log(p->c.self, XZ_LOG_ERROR,
+		    "option daily_report_at: \"%s\" is not a time HH:MM",
+		    at ? at : "");
+		return -1;
+	}
+	p->report_at_min = h * 60 + m;
+	return 0;
+}
+
+/* Where check_log writes the first error (the kernel loads plugins one
+ * at a time, on one thread). */
+static _Thread_local char  *check_why;
+static _Thread_local size_t check_len;
+
+static void
+check_log(xz_plugin *self, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void) self;
+	(void) level;
+	if (check_why == NULL || check_why[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(check_why, check_len, fmt, ap);
+	va_end(ap);
+}
+
+/* `xiezhi check`: the options init parses, by the same code as init, on
+ * a scratch state whose log goes to why. */
+static int
+prison_check_options(xz_plugin *self, const xz_host *host, const char **option,
+    char *why, size_t why_len)
+{
+	prison *p  = calloc(1, sizeof(*p));
+	xz_host h  = *host;
+	int     rc = XZ_OK;
+
+	if (p == NULL)
+		return XZ_ENOMEM;
+	h.log     = check_log;
+	p->c.host = &h;
+	p->c.self = self;
+	why[0]    = '\0';
+	check_why = why;
+	check_len = why_len;
+	if (treatment_init(p) != 0) {
+		*option = "treatment_default";
+		rc      = XZ_EINVAL;
+	} else if (report_at_init(p) != 0) {
+		*option = "daily_report_at";
+		rc      = XZ_EINVAL;
+	} else if (prison_shifts_init(p) != 0) {
+		*option = "shifts";
+		rc      = XZ_EINVAL;
+	}
+	check_why = NULL;
+	free(p->treatment_buf);
+	free(p->shift_buf);
+	free(p);
+	return rc;
+}
+
 /* init allocates the plugin state; fini frees it. */
 static int
 prison_init(xz_plugin *self, const xz_host *host, void **state)
@@ -191,22 +264,11 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	p->handover_accept_s    = opt_i(p, "handover_accept_s", 1800);
 	p->report_ack_s         = opt_i(p, "report_ack_s", 7200);
 	p->report_notable_level = opt_i(p, "report_notable_level", 2);
-	{
-		const char *at = host->opt_string(self, "daily_report_at");
-		int         h = -1, m = -1, used = 0;
-		if (at == NULL || sscanf(at, "%d:%d%n", &h, &m, &used) != 2
-		    || at[used] != '\0' || h < 0 || h > 23 || m < 0
-		    || m > 59) {
-			host->log(self, XZ_LOG_ERROR,
-			    "option daily_report_at: \"%s\" is not a time "
-			    "HH:MM",
-			    at ? at : "");
-			kit_ctx_fini(&p->c);
-			free(p->treatment_buf);
-			free(p);
-			return XZ_EINVAL;
-		}
-		p->report_at_min = h * 60 + m;
+	if (report_at_init(p) != 0) {
+		kit_ctx_fini(&p->c);
+		free(p->treatment_buf);
+		free(p);
+		return XZ_EINVAL;
 	}
 	if (prison_shifts_init(p) != 0) {
 		kit_ctx_fini(&p->c);
@@ -339,6 +401,8 @@ static const xz_plugin_desc desc = {
 	.stop      = prison_stop,
 	.fini      = prison_fini,
 	.batch_end = prison_batch_end,
+	/* since 1.4 */
+	.check_options = prison_check_options,
 };
 
 XZ_EXPORT const xz_plugin_desc *

@@ -340,6 +340,59 @@ sanitized() {
 		nm -D "$XZ_BIN" 2>/dev/null | grep -q __asan_init
 }
 
+# run_refused WHAT NEEDLE [CFG]: `xiezhi run` must exit non-zero at start
+# (within 60 s) and say NEEDLE.
+run_refused() {
+	local rc=0 out
+	out=$(timeout 60 "$XZ_BIN" run -c "${3:-$XZ_CFG}" 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
+		pass "$1: the node does not start (exit $rc)"
+	else
+		fail "$1: the node started (exit $rc): $out"
+	fi
+	assert_contains "$1: the reason names it" "$2" "$out"
+}
+
+# full_disk SIZE_MB SPARE_KIB WHAT CHECK LOAD...: a full disk. The node's
+# data folder ($DATA, as named in $XZ_CFG; the node stopped) moves onto a
+# tmpfs of SIZE_MB, the node starts, the disk is filled up to SPARE_KIB,
+# and LOAD... (writing one outcome a line, `ok` or a refusal, to
+# $XZ_T/outcomes) runs: some outcome must be a refusal (WHAT names what
+# LOAD asked, for the skip when all of it fit). Then the space is freed,
+# the node restarted and `CHECK "disk full"` run on it before it stops.
+# Needs root for the mount; elsewhere the section is skipped.
+full_disk() {
+	local mb=$1 spare=$2 what=$3 check_fn=$4
+	shift 4
+	if [ "$(id -u)" != 0 ] || ! mkdir -p "$XZ_T/full" ||
+		! mount -t tmpfs -o "size=${mb}m" tmpfs "$XZ_T/full" 2>/dev/null; then
+		skip "disk full: cannot mount a tmpfs here"
+		return 0
+	fi
+	trap 'umount -l "$XZ_T/full" 2>/dev/null || true; _xz_cleanup' EXIT
+	cp -a "$DATA/." "$XZ_T/full/"
+	sed -i "s|$DATA|$XZ_T/full|" "$XZ_CFG"
+	DATA=$XZ_T/full
+	start_node
+	dd if=/dev/zero of="$DATA/filler" bs=4k 2>/dev/null || true # until full
+	rm -f "$DATA/filler"
+	dd if=/dev/zero of="$DATA/filler" bs=1k count=$(($(df -k --output=avail "$DATA" | tail -1) - spare)) 2>/dev/null || true
+	: >"$XZ_T/outcomes"
+	"$@"
+	echo "  .. outcomes on a full disk: $(sort "$XZ_T/outcomes" | uniq -c | tr '\n' ' ')"
+	if grep -qv '^ok$' "$XZ_T/outcomes"; then
+		pass "the full disk refused changes"
+	else
+		skip "the disk never filled ($what fit)"
+	fi
+	rm -f "$DATA/filler"
+	stop_node
+	start_node
+	"$check_fn" "disk full"
+	stop_node
+	umount -l "$XZ_T/full" 2>/dev/null || true
+}
+
 # finish: print the verdict and exit (0 when every check that ran passed).
 finish() {
 	local skipped=""

@@ -134,30 +134,5 @@ both_sides "reload"
 stop_node
 
 # 5. A full disk: the data folder on a small tmpfs, filled up.
-if [ "$(id -u)" = 0 ] && mkdir -p "$XZ_T/full" && mount -t tmpfs -o size=3m tmpfs "$XZ_T/full" 2>/dev/null; then
-	trap 'umount -l "$XZ_T/full" 2>/dev/null || true; _xz_cleanup' EXIT
-	cp -a "$DATA/." "$XZ_T/full/"
-	sed -i "s|$DATA|$XZ_T/full|" "$XZ_CFG"
-	DATA=$XZ_T/full
-	start_node
-	dd if=/dev/zero of="$DATA/filler" bs=4k 2>/dev/null || true # until full
-	rm -f "$DATA/filler"
-	dd if=/dev/zero of="$DATA/filler" bs=1k count=$(($(df -k --output=avail "$DATA" | tail -1) - 64)) 2>/dev/null || true
-	: >"$XZ_T/outcomes"
-	raise 60
-	echo "  .. outcomes on a full disk: $(sort "$XZ_T/outcomes" | uniq -c | tr '\n' ' ')"
-	if grep -qv '^ok$' "$XZ_T/outcomes"; then
-		pass "the full disk refused changes"
-	else
-		skip "the disk never filled (60 alarms fit)"
-	fi
-	rm -f "$DATA/filler"
-	stop_node
-	start_node
-	both_sides "disk full"
-	stop_node
-	umount -l "$XZ_T/full" 2>/dev/null || true
-else
-	skip "disk full: cannot mount a tmpfs here"
-fi
+full_disk 3 64 "60 alarms" both_sides raise 60
 finish

@@ -57,7 +57,7 @@ dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print ($1 ~ /^l/ ? $(NF-2) : $NF) }' |
 for f in /usr/bin/xiezhi \
 	/usr/lib/xiezhi/plugins/{hello,audit,prison,rehab,demo,collab}.so \
 	/usr/lib/xiezhi/plugins/legal/{legal,legal_days,legal_fsm,legal_store,routing,msg,authz}.lua \
-	/usr/lib/xiezhi/plugins/common/lua/schema.lua \
+	/usr/lib/xiezhi/plugins/common/lua/{schema,catalog,handler}.lua \
 	/usr/lib/xiezhi/plugins/mediation/{mediation,msg}.lua \
 	/usr/lib/xiezhi/plugins/legal/calendar/cn_2026.lua \
 	/usr/share/xiezhi/scripts/{event_counter,heartbeat,rollcall_escalation,alarm_sla_report}.lua \

@@ -24,7 +24,7 @@ check "cmake --install into a temp prefix" \
 for f in bin/xiezhi \
 	lib/xiezhi/plugins/{hello,audit,prison,rehab,demo,collab}.so \
 	lib/xiezhi/plugins/legal/{legal,legal_days,legal_fsm,legal_store,routing,msg,authz}.lua \
-	lib/xiezhi/plugins/common/lua/schema.lua \
+	lib/xiezhi/plugins/common/lua/{schema,catalog,handler}.lua \
 	lib/xiezhi/plugins/legal/calendar/cn_2026.lua \
 	share/xiezhi/scripts/{event_counter,heartbeat,rollcall_escalation,alarm_sla_report}.lua \
 	etc/xiezhi/{xiezhi,plugins,audit,scenarios,collab,legal}.cfg \

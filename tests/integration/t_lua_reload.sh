@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # t_lua_reload.sh - hot reload of a Lua plugin on a real node: the new
 # version takes over, a broken one leaves the running one in place and the
-# CLI prints why, a reply that arrives for a retired version touches
+# CLI prints why, the new code's option schema applies (an added option
+# takes its default; a type that no longer fits the config is refused
+# with the config's FILE:LINE and the plugin's name), a reply that arrives for a retired version touches
 # nothing (run under ASan in CI), and 1,000 reloads bring memory back to
 # its baseline.
 set -euo pipefail
@@ -14,6 +16,7 @@ local hits, waiting = 0, 0
 return {
 	name = "app",
 	version = "$1",
+	options = { { name = "limit", type = "int", default = 1 } },
 	init = function() xz.log("info", "app v$1 init") end,
 	handlers = {
 		["app.ver"] = function() hits = hits + 1 return { v = $1, hits = hits } end,
@@ -52,7 +55,8 @@ xz.subscribe("driver.reload", function(d)
 end)
 EOF
 xz_config <<EOF
-plugins = ( { name = "app"; kind = "lua"; path = "$XZ_T/app.lua"; } );
+plugins = ( { name = "app"; kind = "lua"; path = "$XZ_T/app.lua";
+              options = { limit = 5; }; } );
 scripts = ( { name = "peer"; path = "$XZ_T/peer.lua"; },
             { name = "driver"; path = "$XZ_T/driver.lua"; } );
 EOF
@@ -93,6 +97,49 @@ check "v2 still answers after the failed init" xz call app.ver '{}'
 assert_eq "still v2" 2 "$(echo "$OUT" | jq .v)"
 check "a failed reload left no second subscriber" xz call app.ver '{}'
 assert_eq "one answer from v2" '{"hits":4,"v":2}' "$(echo "$OUT" | jq -cS .)"
+
+# The new code's option schema: an added option takes its default, the
+# config's value of a known one is kept.
+schema() { # schema LIMIT_TYPE [EXTRA_OPTION]: a version with that schema
+	cat >"$XZ_T/app.lua" <<EOF
+return {
+	name = "app",
+	options = {
+		{ name = "limit", type = "$1" },
+		{ name = "greeting", type = "string", default = "你好" },
+		${2:-}
+	},
+	handlers = {
+		["app.ver"] = function()
+			return { v = 7, limit = xz.config.limit, greeting = xz.config.greeting }
+		end,
+	},
+}
+EOF
+}
+schema int
+check "a reload that adds an option" xz reload app
+check "v7 sees its new option" xz call app.ver '{}'
+assert_eq "the default of the new option, the config's limit" \
+	'{"greeting":"你好","limit":5,"v":7}' "$(echo "$OUT" | jq -cS .)"
+cfg_line=$(grep -n 'limit = 5' "$XZ_CFG" | cut -d: -f1)
+schema string
+assert_exit "a reload whose option type does not fit the config fails" 1 xz reload app
+assert_contains "it names the config's FILE:LINE, the plugin and the option" \
+	"$XZ_CFG:$cfg_line: plugin 'app': option 'limit' must be a string" "$OUT"
+schema int '{ name = "zone", type = "string", required = true },'
+assert_exit "a reload with a new required option fails" 1 xz reload app
+assert_contains "it names the missing option" \
+	"plugin 'app': missing required option 'zone'" "$OUT"
+printf 'return { name = "app", options = { { name = "limit", type = "float", min = 1 } } }\n' >"$XZ_T/app.lua"
+assert_exit "a reload with a broken option declaration fails" 1 xz reload app
+assert_contains "it names the script's FILE:LINE" \
+	"$XZ_T/app.lua:1: option 'limit': field 'min' must be an integer" "$OUT"
+check "v7 still answers, with its options" xz call app.ver '{}'
+assert_eq "the old version kept running" \
+	'{"greeting":"你好","limit":5,"v":7}' "$(echo "$OUT" | jq -cS .)"
+cp "$XZ_T/app.v2" "$XZ_T/app.lua"
+check "back to v2 and its schema" xz reload app
 
 # A request in flight across a reload: the old version waits in
 # xz.request when it is retired. Its handler is resumed at once with

@@ -21,18 +21,6 @@ records() { # N: publish N audit events and wait until they are written
 	done
 	wait_for 30 records_at_least "$want" || fail "$1 records written"
 }
-# run_refused WHAT NEEDLE [CFG]: `xiezhi run` must exit non-zero at start
-# and say NEEDLE.
-run_refused() {
-	local rc=0 out
-	out=$(timeout 60 "$XZ_BIN" run -c "${3:-$XZ_CFG}" 2>&1) || rc=$?
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then
-		pass "$1: the node does not start (exit $rc)"
-	else
-		fail "$1: the node started (exit $rc): $out"
-	fi
-	assert_contains "$1: the reason names it" "$2" "$out"
-}
 
 start_node
 records 30
@@ -100,4 +88,65 @@ start_node
 records 1
 check "a new chain" xz audit verify
 stop_node
+
+# An isolated plugin: its child makes and opens the store, the node lists
+# it in the MANIFEST (so backup, restore and the checks above cover it).
+cat >"$XZ_T/notes.lua" <<'EOF2'
+return {
+	name = "notes",
+	init = function()
+		xz.db.exec("CREATE TABLE IF NOT EXISTS note(id INTEGER PRIMARY KEY, text TEXT)")
+	end,
+	handlers = {
+		["notes.add"] = function(d)
+			xz.db.exec("INSERT INTO note(text) VALUES (?)", d.text)
+			return { n = xz.db.query("SELECT count(*) AS n FROM note")[1].n }
+		end,
+	},
+}
+EOF2
+xz_config "$XZ_T/iso.cfg" i1 <<EOF2
+plugins = ( { name = "notes"; kind = "lua"; path = "$XZ_T/notes.lua"; isolation = "process"; } );
+EOF2
+IDATA=$XZ_T/i1/data
+gen_of() { # gen_of NAME: its generation in the MANIFEST
+	awk -v n="$1" '$1 == "store" && $2 == n { print $4 }' "$IDATA/MANIFEST"
+}
+start_node "$XZ_T/iso.cfg" i1
+check "the isolated plugin stores a note" xz call -c "$XZ_T/iso.cfg" notes.add '{"text":"会见登记"}'
+assert_eq "one note" 1 "$(echo "$OUT" | jq .n)"
+assert_contains "the manifest lists the isolated plugin's store" \
+	"store notes " "$(cat "$IDATA/MANIFEST")"
+running_gen=$(gen_of notes)
+stop_node i1
+stopped_gen=$(gen_of notes)
+assert_le "its generation moved on at the clean close" $((running_gen + 1)) "$stopped_gen"
+assert_eq "the MANIFEST has the generation of the store" "$stopped_gen" \
+	"$(sqlite3 "$IDATA/notes.db" 'SELECT gen FROM xz_store_meta')"
+assert_eq "and its identity" "$(awk '$2 == "notes" { print $3 }' "$IDATA/MANIFEST")" \
+	"$(sqlite3 "$IDATA/notes.db" 'SELECT id FROM xz_store_meta')"
+check "check: the isolated store as the node left it" "$XZ_BIN" check -c "$XZ_T/iso.cfg"
+mv "$IDATA/notes.db" "$XZ_T/notes.db"
+rm -f "$IDATA/notes.db-wal" "$IDATA/notes.db-shm"
+assert_exit "check reports the isolated plugin's missing store" 1 "$XZ_BIN" check -c "$XZ_T/iso.cfg"
+assert_contains "check names it" "store $IDATA/notes.db of plugin 'notes' is missing" "$ERR"
+run_refused "the isolated plugin's deleted store" \
+	"store $IDATA/notes.db of plugin 'notes' is missing" "$XZ_T/iso.cfg"
+mv "$XZ_T/notes.db" "$IDATA/notes.db"
+start_node "$XZ_T/iso.cfg" i1
+check "put back, the notes are there" xz call -c "$XZ_T/iso.cfg" notes.add '{"text":"二"}'
+assert_eq "two notes" 2 "$(echo "$OUT" | jq .n)"
+# Deleted while the node runs: the restarted child (a reload) makes the
+# store anew, which the node does not adopt silently.
+rm -f "$IDATA/notes.db" "$IDATA/notes.db-wal" "$IDATA/notes.db-shm"
+check "a reload restarts the isolated child" xz reload -c "$XZ_T/iso.cfg" notes
+not_adopted() { grep -q "notes.db has the identity .* not adopted" "$XZ_T/i1.log"; }
+if wait_for 30 not_adopted; then
+	pass "the node logs the store made anew and does not adopt it"
+else
+	fail "no log line about the store made anew"
+fi
+stop_node i1
+assert_exit "check reports the store made anew" 1 "$XZ_BIN" check -c "$XZ_T/iso.cfg"
+assert_contains "as replaced" "store $IDATA/notes.db of plugin 'notes' was replaced" "$ERR"
 finish

@@ -233,6 +233,12 @@ test_has_member(void **state)
 	assert_false(XZ_HAS_MEMBER(&d, xz_plugin_desc, batch_end));
 	d.struct_size = (uint32_t) sizeof(xz_plugin_desc);
 	assert_true(XZ_HAS_MEMBER(&d, xz_plugin_desc, batch_end));
+	/* A 1.3 descriptor ends with batch_end: no check_options (1.4). */
+	d.struct_size = (uint32_t) (offsetof(xz_plugin_desc, batch_end)
+	    + sizeof(d.batch_end));
+	assert_false(XZ_HAS_MEMBER(&d, xz_plugin_desc, check_options));
+	d.struct_size = (uint32_t) sizeof(xz_plugin_desc);
+	assert_true(XZ_HAS_MEMBER(&d, xz_plugin_desc, check_options));
 	/* Works through a const pointer (as host tables are handed out). */
 	const xz_host *ch = &h;
 	h.struct_size     = 0;
@@ -248,7 +254,7 @@ test_version_macros(void **state)
 	    XZ_VERSION_PATCH);
 	assert_string_equal(v, XZ_VERSION_STRING);
 	assert_int_equal(XZ_ABI_MAJOR, 1);
-	assert_int_equal(XZ_ABI_MINOR, 3);
+	assert_int_equal(XZ_ABI_MINOR, 4);
 }
 
 /* The kernel's host table: its header, and the 1.2 version member. */

@@ -17,6 +17,8 @@
  *     1.3: xz_host.caller (the authenticated sender of a message), the
  *     error XZ_EAUTH and the reply code "unauthenticated"; sessions
  *     (session_open, session_close, request_as, subscribe_as).
+ *     1.4: xz_plugin_desc.check_options (options checked by `xiezhi
+ *     check`).
  *
  * Threading: a plugin is an actor. The kernel runs its callbacks (init,
  * start, stop, fini, message handlers, timer and reply callbacks) one at a
@@ -38,7 +40,7 @@ extern "C" {
 #endif
 
 #define XZ_ABI_MAJOR 1
-#define XZ_ABI_MINOR 3
+#define XZ_ABI_MINOR 4
 
 /* The SDK's version. The node that loads a plugin may be newer: ask it with
  * host->version() (since 1.2). sdk/CMakeLists.txt checks that the string
@@ -88,7 +90,7 @@ extern "C" {
 	X(XZ_OK, 0, "ok", "ok")                                               \
 	/* invalid argument (bad topic, bad option name) */                   \
 	X(XZ_EINVAL, 1, "bad_request", "invalid argument")                    \
-	X(XZ_ENOMEM, 2, "internal", "out of memory")                     \
+	X(XZ_ENOMEM, 2, "internal", "out of memory")                          \
 	/* no such thing (option, subscription, timer) */                     \
 	X(XZ_ENOENT, 3, "not_found", "not found")                             \
 	X(XZ_EEXIST, 4, "exists", "already exists")                           \
@@ -97,20 +99,20 @@ extern "C" {
 	/* a request matched no subscriber */                                 \
 	X(XZ_ENORESPONDERS, 6, "no_responders", "no responders")              \
 	/* the node or the link is shutting down */                           \
-	X(XZ_ECLOSED, 7, "unavailable", "closed")                                  \
+	X(XZ_ECLOSED, 7, "unavailable", "closed")                             \
 	/* a bounded queue is full */                                         \
-	X(XZ_EFULL, 8, "capacity_exceeded", "queue full")                            \
+	X(XZ_EFULL, 8, "capacity_exceeded", "queue full")                     \
 	/* payload or topic over the configured limit */                      \
-	X(XZ_ETOOBIG, 9, "too_large", "too big")                                \
+	X(XZ_ETOOBIG, 9, "too_large", "too big")                              \
 	/* malformed envelope or protocol violation */                        \
-	X(XZ_EPROTO, 10, "bad_request", "protocol error")                  \
+	X(XZ_EPROTO, 10, "bad_request", "protocol error")                     \
 	/* not allowed in the current state */                                \
 	X(XZ_ESTATE, 11, "invalid_state", "invalid state")                    \
 	/* I/O or store error */                                              \
 	X(XZ_EIO, 12, "store_error", "I/O error")                             \
 	X(XZ_EPERM, 13, "forbidden", "not permitted")                         \
 	/* wrong type (option read with the wrong getter) */                  \
-	X(XZ_ETYPE, 14, "bad_request", "wrong type")                           \
+	X(XZ_ETYPE, 14, "bad_request", "wrong type")                          \
 	/* a resource limit was hit */                                        \
 	X(XZ_ELIMIT, 15, "capacity_exceeded", "limit exceeded")               \
 	/* a bug: please report */                                            \
@@ -265,9 +267,9 @@ typedef struct xz_msg {
  * UTF-8 and owned by the kernel.
  */
 typedef struct xz_caller {
-	uint32_t           struct_size;
-	const char        *user; /* principal id: "zhangwei", "plugin:prison",
-	                            "node:bureau", "svc:kiosk-03" */
+	uint32_t    struct_size;
+	const char *user; /* principal id: "zhangwei", "plugin:prison",
+	                     "node:bureau", "svc:kiosk-03" */
 	const char        *name; /* display name ("张伟") */
 	const char        *agency; /* agency id ("prison-01"), "" if none */
 	const char *const *roles; /* NULL-terminated role ids */
@@ -362,6 +364,20 @@ typedef struct xz_plugin_desc {
 	 * replies and events it held back: group commit, so a busy plugin
 	 * pays one commit per batch instead of one per request. */
 	void (*batch_end)(void *state);
+
+	/* Since 1.4. Optional. Check the options beyond their declared type
+	 * and range (a format, a combination), so that `xiezhi check`
+	 * refuses what init would: the kernel calls it when it loads the
+	 * plugin (for `check` and at the node's start), after resolving the
+	 * options and before init. Read them with host->opt_*(self, ...) and
+	 * make no other host call: nothing runs yet, there is no state. Return
+	 * XZ_OK, or XZ_EINVAL with *option set to the option at fault (a
+	 * static string, or NULL) and why (why_len bytes, NUL-terminated) the
+	 * reason: reported as an error at the FILE:LINE of that option in the
+	 * config, with the plugin's name. A plugin whose descriptor has it
+	 * still checks in init (an older host never calls it). */
+	int (*check_options)(xz_plugin *self, const xz_host *host,
+	    const char **option, char *why, size_t why_len);
 } xz_plugin_desc;
 
 /*
@@ -486,7 +502,8 @@ struct xz_host {
 	int (*subscribe_as)(xz_plugin *self, xz_session *sess,
 	    const char *pattern, xz_handler handler, void *ud,
 	    uint64_t *sub_id);
-	/* Since 1.3. The principal of a session (valid until session_close). */
+	/* Since 1.3. The principal of a session (valid until session_close).
+	 */
 	const xz_caller *(*session_caller)(xz_plugin *self, xz_session *sess);
 };
 
