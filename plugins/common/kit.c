@@ -55,9 +55,30 @@ spool_init(kit_ctx *c, char *err, size_t errlen)
 	           "INSERT INTO audit_spool(rid, topic, data) "
 	           "VALUES(?1,?2,?3)",
 	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_ins, NULL)
+	        != SQLITE_OK
+	    /* ids grow and the drain deletes from the front: max - min + 1
+	     * is the count; each of min() and max() alone in its query reads
+	     * one end of the rowid b-tree (together in one query they would
+	     * scan the whole spool, at every change) */
+	    || sqlite3_prepare_v3(db,
+	           "SELECT coalesce((SELECT max(id) FROM audit_spool)"
+	           " - (SELECT min(id) FROM audit_spool) + 1, 0)",
+	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_size, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v3(db,
+	           "SELECT id, rid, topic, data FROM audit_spool ORDER BY id "
+	           "LIMIT 128",
+	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_read, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v3(db, "DELETE FROM audit_spool WHERE id <= ?1",
+	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_del, NULL)
 	        != SQLITE_OK) {
 		snprintf(err, errlen, "%s: audit spool: %s", c->scenario,
 		    sqlite3_errmsg(db));
+		sqlite3_finalize(c->spool_ins);
+		sqlite3_finalize(c->spool_size);
+		sqlite3_finalize(c->spool_read);
+		c->spool_ins = c->spool_size = c->spool_read = NULL;
 		return -1;
 	}
 	return 0;
@@ -66,18 +87,14 @@ spool_init(kit_ctx *c, char *err, size_t errlen)
 int64_t
 kit_spool_size(kit_ctx *c)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = c->spool_size;
 	int64_t       n  = -1;
 
-	/* ids grow and the drain deletes from the front: max - min + 1 is
-	 * the count, read from the rowid index alone */
-	if (sqlite3_prepare_v2(c->store.db,
-	        "SELECT coalesce(max(id) - min(id) + 1, 0) FROM audit_spool",
-	        -1, &st, NULL)
-	        == SQLITE_OK
-	    && sqlite3_step(st) == SQLITE_ROW)
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return n;
 }
 
@@ -150,12 +167,11 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 	if (acked > (int64_t) c->drain_n)
 		acked = (int64_t) c->drain_n;
 	if (acked > 0) {
-		char sql[96];
-		snprintf(sql, sizeof(sql),
-		    "DELETE FROM audit_spool WHERE id <= %lld",
-		    (long long) c->drain_ids[acked - 1]);
-		if (sqlite3_exec(c->store.db, sql, NULL, NULL, NULL)
-		    != SQLITE_OK) {
+		int drc;
+		sqlite3_bind_int64(c->spool_del, 1, c->drain_ids[acked - 1]);
+		drc = sqlite3_step(c->spool_del);
+		sqlite3_reset(c->spool_del);
+		if (drc != SQLITE_DONE) {
 			/* sent again later: the audit plugin keeps each record
 			 * once (by its id) */
 			c->host->log(c->self, XZ_LOG_WARN,
@@ -182,7 +198,7 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 static void
 drain_kick(kit_ctx *c)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = c->spool_read;
 	json_t       *recs;
 	char         *js;
 	int           rc;
@@ -191,14 +207,6 @@ drain_kick(kit_ctx *c)
 		return;
 	if (c->in_tx || c->batch_open) {
 		drain_later(c); /* only committed records leave */
-		return;
-	}
-	if (sqlite3_prepare_v2(c->store.db,
-	        "SELECT id, rid, topic, data FROM audit_spool ORDER BY id "
-	        "LIMIT 128",
-	        -1, &st, NULL)
-	    != SQLITE_OK) {
-		drain_later(c);
 		return;
 	}
 	recs       = json_array();
@@ -213,7 +221,7 @@ drain_kick(kit_ctx *c)
 		        (const char *) sqlite3_column_text(st, 2), "data",
 		        d ? d : json_object()));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (c->drain_n == 0) {
 		json_decref(recs);
 		return;
@@ -286,7 +294,10 @@ kit_ctx_fini(kit_ctx *c)
 		c->host->timer_cancel(c->self, c->drain_timer);
 	c->drain_timer_armed = 0;
 	sqlite3_finalize(c->spool_ins);
-	c->spool_ins = NULL;
+	sqlite3_finalize(c->spool_size);
+	sqlite3_finalize(c->spool_read);
+	sqlite3_finalize(c->spool_del);
+	c->spool_ins = c->spool_size = c->spool_read = c->spool_del = NULL;
 	kit_store_fini(&c->store);
 	json_decref(c->pending);
 	json_decref(c->batch_events);
