@@ -633,7 +633,7 @@ xz_store_open(xz_plugin *p)
 	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_exec(db,
 	        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-	        "PRAGMA foreign_keys=ON;",
+	        "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
 	        NULL, NULL, &err)
 	    != SQLITE_OK) {
 		xz_log(XZ_LOG_ERROR, p->name, "store: %s: %s", path,

@@ -25,9 +25,16 @@ typedef struct audit_state {
 	const xz_host *h;
 	sqlite3       *db;
 	char          *head_path; /* side file, owned */
-	int64_t        retention_days;
-	int64_t        query_limit_max;
-	uint64_t       prune_timer;
+	/* the append statements, prepared once; finalized by audit_fini */
+	xz_audit_writer w;
+	/* a batch (audit.append): one transaction, a savepoint per record;
+	 * the last record written in it */
+	int      in_batch;
+	int64_t  batch_n, batch_seq;
+	char     batch_hash[XZ_SHA256_HEX];
+	int64_t  retention_days;
+	int64_t  query_limit_max;
+	uint64_t prune_timer;
 	/* signed checkpoints (anchor.h); anchoring 0: off */
 	int           anchoring;
 	const char   *anchor_path; /* sink file, kernel-owned; NULL: none */
@@ -136,8 +143,51 @@ on_anchor_timer(void *ud, uint64_t id)
 	anchor_now(ud, 0);
 }
 
+/* After a commit of n records (the last: seq, hash): the side file,
+ * the counter, the signed checkpoint when due. */
+static void
+appended(audit_state *st, int64_t n, int64_t seq, const char *hash)
+{
+	if (xz_audit_head_write(st->head_path, seq, hash) != 0)
+		st->h->log(st->self, XZ_LOG_WARN,
+		    "audit: cannot write the head file %s", st->head_path);
+	st->h->counter_add(st->self, "records", n);
+	if (st->anchoring && seq - st->anchored_seq >= st->anchor_every)
+		anchor_now(st, 0);
+}
+
+static int
+exec_ok(audit_state *st, const char *sql)
+{
+	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+/* Insert r in the open transaction; 0 written, 1 duplicate event id, -1
+ * error (logged). */
+static int
+insert_rec(audit_state *st, xz_audit_rec *r, char *err, size_t errlen)
+{
+	return xz_audit_writer_insert(&st->w, r, err, errlen);
+}
+
+static int
+append_failed(audit_state *st, xz_audit_rec *r, int rc, const char *err)
+{
+	if (rc < 0) {
+		st->h->log(st->self, XZ_LOG_ERROR,
+		    "audit: record from topic '%s' not written: %s",
+		    r->f[XZ_AF_TOPIC] ? r->f[XZ_AF_TOPIC] : "?", err);
+		st->h->counter_add(st->self, "errors", 1);
+	} else {
+		st->h->counter_add(st->self, "duplicates", 1);
+	}
+	return rc;
+}
+
 /*
- * Append one record in its own transaction and move the side file.
+ * Append one record: in its own transaction and move the side file, or,
+ * inside a batch, under a savepoint of the batch's transaction (the batch
+ * commits and moves the side file once).
  * 0 written, 1 duplicate event id, -1 error (logged).
  */
 static int
@@ -147,38 +197,83 @@ append(audit_state *st, xz_audit_rec *r)
 	int  rc;
 
 	r->at_ms = (int64_t) st->h->now_ms(st->self);
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
-	    != SQLITE_OK) {
+	if (st->in_batch) {
+		if (!exec_ok(st, "SAVEPOINT rec")) {
+			snprintf(err, sizeof(err), "savepoint: %s",
+			    sqlite3_errmsg(st->db));
+			return append_failed(st, r, -1, err);
+		}
+		rc = insert_rec(st, r, err, sizeof(err));
+		if (rc != 0)
+			exec_ok(st, "ROLLBACK TO rec");
+		if (!exec_ok(st, "RELEASE rec") && rc == 0) {
+			snprintf(err, sizeof(err), "release: %s",
+			    sqlite3_errmsg(st->db));
+			exec_ok(st, "ROLLBACK TO rec");
+			exec_ok(st, "RELEASE rec");
+			rc = -1;
+		}
+		if (rc != 0)
+			return append_failed(st, r, rc, err);
+		st->batch_n++;
+		st->batch_seq = r->seq;
+		memcpy(st->batch_hash, r->hash, XZ_SHA256_HEX);
+		return 0;
+	}
+	if (!exec_ok(st, "BEGIN IMMEDIATE")) {
 		st->h->log(st->self, XZ_LOG_ERROR, "audit: begin: %s",
 		    sqlite3_errmsg(st->db));
 		st->h->counter_add(st->self, "errors", 1);
 		return -1;
 	}
-	rc = xz_audit_insert(st->db, r, err, sizeof(err));
-	if (rc == 0
-	    && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	rc = insert_rec(st, r, err, sizeof(err));
+	if (rc == 0 && !exec_ok(st, "COMMIT")) {
 		snprintf(
 		    err, sizeof(err), "commit: %s", sqlite3_errmsg(st->db));
 		rc = -1;
 	}
 	if (rc != 0) {
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		if (rc < 0) {
-			st->h->log(st->self, XZ_LOG_ERROR,
-			    "audit: record from topic '%s' not written: %s",
-			    r->f[XZ_AF_TOPIC] ? r->f[XZ_AF_TOPIC] : "?", err);
-			st->h->counter_add(st->self, "errors", 1);
-		} else {
-			st->h->counter_add(st->self, "duplicates", 1);
-		}
-		return rc;
+		exec_ok(st, "ROLLBACK");
+		return append_failed(st, r, rc, err);
 	}
-	if (xz_audit_head_write(st->head_path, r->seq, r->hash) != 0)
-		st->h->log(st->self, XZ_LOG_WARN,
-		    "audit: cannot write the head file %s", st->head_path);
-	st->h->counter_add(st->self, "records", 1);
-	if (st->anchoring && r->seq - st->anchored_seq >= st->anchor_every)
-		anchor_now(st, 0);
+	appended(st, 1, r->seq, r->hash);
+	return 0;
+}
+
+/* Open a batch: one transaction for the records of one audit.append. */
+static int
+batch_begin(audit_state *st)
+{
+	if (!exec_ok(st, "BEGIN IMMEDIATE")) {
+		st->h->log(st->self, XZ_LOG_ERROR, "audit: begin: %s",
+		    sqlite3_errmsg(st->db));
+		st->h->counter_add(st->self, "errors", 1);
+		return -1;
+	}
+	st->in_batch = 1;
+	st->batch_n  = 0;
+	return 0;
+}
+
+/* Commit the batch: 0, or -1 (rolled back, logged: nothing of it is in
+ * the chain, so nothing of it may be acknowledged). */
+static int
+batch_end(audit_state *st)
+{
+	st->in_batch = 0;
+	if (st->batch_n == 0) {
+		exec_ok(st, "ROLLBACK");
+		return 0;
+	}
+	if (!exec_ok(st, "COMMIT")) {
+		st->h->log(st->self, XZ_LOG_ERROR,
+		    "audit: commit of %lld record(s) failed: %s",
+		    (long long) st->batch_n, sqlite3_errmsg(st->db));
+		st->h->counter_add(st->self, "errors", 1);
+		exec_ok(st, "ROLLBACK");
+		return -1;
+	}
+	appended(st, st->batch_n, st->batch_seq, st->batch_hash);
 	return 0;
 }
 
@@ -287,6 +382,8 @@ on_append(audit_state *st, const xz_msg *m)
 		json_decref(o);
 		return;
 	}
+	/* one transaction for the batch: acknowledged only once committed */
+	int batch = batch_begin(st) == 0;
 	json_array_foreach(recs, i, rec)
 	{
 		const char *id = json_string_value(json_object_get(rec, "id"));
@@ -302,6 +399,8 @@ on_append(audit_state *st, const xz_msg *m)
 			break;
 		acked++;
 	}
+	if (batch && batch_end(st) != 0)
+		acked = 0; /* sent again; kept once by their ids */
 	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
 	st->h->reply(st->self, m, out, strlen(out));
 	for (i = 0; i < acked; i++) {
@@ -625,7 +724,7 @@ prune(audit_state *st, const xz_msg *req, json_t **result)
 	r.f[XZ_AF_OUTCOME]      = out;
 	r.f[XZ_AF_CORR]         = req ? corr : NULL;
 	r.f[XZ_AF_DETAIL]       = det;
-	rc = xz_audit_insert(st->db, &r, err, sizeof(err));
+	rc = xz_audit_writer_insert(&st->w, &r, err, sizeof(err));
 	if (rc != 0
 	    || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -839,6 +938,7 @@ audit_init(xz_plugin *self, const xz_host *host, void **state)
 		free(st);
 		return XZ_EIO;
 	}
+	xz_audit_writer_init(&st->w, st->db);
 	st->head_path
 	    = xz_audit_head_path(sqlite3_db_filename(st->db, "main"));
 	if (st->head_path == NULL) {
@@ -919,6 +1019,7 @@ static void
 audit_fini(void *state)
 {
 	audit_state *st = state;
+	xz_audit_writer_fini(&st->w);
 	free(st->head_path);
 	free(st);
 }

@@ -55,9 +55,30 @@ spool_init(kit_ctx *c, char *err, size_t errlen)
 	           "INSERT INTO audit_spool(rid, topic, data) "
 	           "VALUES(?1,?2,?3)",
 	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_ins, NULL)
+	        != SQLITE_OK
+	    /* ids grow and the drain deletes from the front: max - min + 1
+	     * is the count; each of min() and max() alone in its query reads
+	     * one end of the rowid b-tree (together in one query they would
+	     * scan the whole spool, at every change) */
+	    || sqlite3_prepare_v3(db,
+	           "SELECT coalesce((SELECT max(id) FROM audit_spool)"
+	           " - (SELECT min(id) FROM audit_spool) + 1, 0)",
+	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_size, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v3(db,
+	           "SELECT id, rid, topic, data FROM audit_spool ORDER BY id "
+	           "LIMIT 128",
+	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_read, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v3(db, "DELETE FROM audit_spool WHERE id <= ?1",
+	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_del, NULL)
 	        != SQLITE_OK) {
 		snprintf(err, errlen, "%s: audit spool: %s", c->scenario,
 		    sqlite3_errmsg(db));
+		sqlite3_finalize(c->spool_ins);
+		sqlite3_finalize(c->spool_size);
+		sqlite3_finalize(c->spool_read);
+		c->spool_ins = c->spool_size = c->spool_read = NULL;
 		return -1;
 	}
 	return 0;
@@ -66,18 +87,14 @@ spool_init(kit_ctx *c, char *err, size_t errlen)
 int64_t
 kit_spool_size(kit_ctx *c)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = c->spool_size;
 	int64_t       n  = -1;
 
-	/* ids grow and the drain deletes from the front: max - min + 1 is
-	 * the count, read from the rowid index alone */
-	if (sqlite3_prepare_v2(c->store.db,
-	        "SELECT coalesce(max(id) - min(id) + 1, 0) FROM audit_spool",
-	        -1, &st, NULL)
-	        == SQLITE_OK
-	    && sqlite3_step(st) == SQLITE_ROW)
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return n;
 }
 
@@ -150,12 +167,11 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 	if (acked > (int64_t) c->drain_n)
 		acked = (int64_t) c->drain_n;
 	if (acked > 0) {
-		char sql[96];
-		snprintf(sql, sizeof(sql),
-		    "DELETE FROM audit_spool WHERE id <= %lld",
-		    (long long) c->drain_ids[acked - 1]);
-		if (sqlite3_exec(c->store.db, sql, NULL, NULL, NULL)
-		    != SQLITE_OK) {
+		int drc;
+		sqlite3_bind_int64(c->spool_del, 1, c->drain_ids[acked - 1]);
+		drc = sqlite3_step(c->spool_del);
+		sqlite3_reset(c->spool_del);
+		if (drc != SQLITE_DONE) {
 			/* sent again later: the audit plugin keeps each record
 			 * once (by its id) */
 			c->host->log(c->self, XZ_LOG_WARN,
@@ -173,6 +189,64 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 	}
 }
 
+/* A growing text buffer (p: malloc'd, owned by whoever fills it; oom:
+ * a growth failed, the text is incomplete). */
+typedef struct kit_buf {
+	char  *p;
+	size_t len, cap;
+	int    oom;
+} kit_buf;
+
+static void
+kit_buf_put(kit_buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p   = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+kit_buf_puts(kit_buf *b, const char *s)
+{
+	kit_buf_put(b, s, strlen(s));
+}
+
+/* s as a JSON string ("" for NULL). */
+static void
+kit_buf_json_str(kit_buf *b, const char *s)
+{
+	kit_buf_put(b, "\"", 1);
+	for (const char *p = s ? s : ""; *p; p++) {
+		unsigned char ch = (unsigned char) *p;
+		char          esc[8];
+		if (ch == '"' || ch == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char) ch;
+			kit_buf_put(b, esc, 2);
+		} else if (ch < 0x20) {
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+			kit_buf_put(b, esc, 6);
+		} else {
+			kit_buf_put(b, p, 1);
+		}
+	}
+	kit_buf_put(b, "\"", 1);
+}
+
 /*
  * Send the oldest spooled records to the audit plugin (audit.append
  * {"records":[{"id","topic","data"}]}); it answers {"acked":N}, the
@@ -182,8 +256,7 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 static void
 drain_kick(kit_ctx *c)
 {
-	sqlite3_stmt *st = NULL;
-	json_t       *recs;
+	sqlite3_stmt *st = c->spool_read;
 	char         *js;
 	int           rc;
 
@@ -193,34 +266,52 @@ drain_kick(kit_ctx *c)
 		drain_later(c); /* only committed records leave */
 		return;
 	}
-	if (sqlite3_prepare_v2(c->store.db,
-	        "SELECT id, rid, topic, data FROM audit_spool ORDER BY id "
-	        "LIMIT 128",
-	        -1, &st, NULL)
-	    != SQLITE_OK) {
-		drain_later(c);
-		return;
-	}
-	recs       = json_array();
+	/* The body is written as text around the stored JSON of each
+	 * record (spool_add's json_dumps wrote it): no decoding and
+	 * encoding again. */
+	kit_buf b  = { 0 };
 	c->drain_n = 0;
-	while (sqlite3_step(st) == SQLITE_ROW && c->drain_n < 128) {
-		json_t *d = json_loads(
-		    (const char *) sqlite3_column_text(st, 3), 0, NULL);
+	kit_buf_puts(&b, "{\"records\":[");
+	while (c->drain_n < 128 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *data = (const char *) sqlite3_column_text(st, 3);
+		json_t     *d    = NULL;
+		if (data == NULL || data[0] != '{') {
+			/* not what spool_add wrote: sent as an object anyway,
+			 * as the decoded form always was */
+			d    = data ? json_loads(data, 0, NULL) : NULL;
+			data = NULL;
+		}
+		if (c->drain_n > 0)
+			kit_buf_puts(&b, ",");
+		kit_buf_puts(&b, "{\"id\":");
+		kit_buf_json_str(
+		    &b, (const char *) sqlite3_column_text(st, 1));
+		kit_buf_puts(&b, ",\"topic\":");
+		kit_buf_json_str(
+		    &b, (const char *) sqlite3_column_text(st, 2));
+		kit_buf_puts(&b, ",\"data\":");
+		if (data != NULL) {
+			kit_buf_puts(&b, data);
+		} else {
+			char *t = json_is_object(d)
+			    ? json_dumps(d, JSON_COMPACT)
+			    : NULL;
+			kit_buf_puts(&b, t ? t : "{}");
+			free(t);
+		}
+		json_decref(d);
+		kit_buf_puts(&b, "}");
 		c->drain_ids[c->drain_n++] = sqlite3_column_int64(st, 0);
-		json_array_append_new(recs,
-		    json_pack("{s:s,s:s,s:o}", "id",
-		        (const char *) sqlite3_column_text(st, 1), "topic",
-		        (const char *) sqlite3_column_text(st, 2), "data",
-		        d ? d : json_object()));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	kit_buf_puts(&b, "]}");
 	if (c->drain_n == 0) {
-		json_decref(recs);
+		free(b.p);
 		return;
 	}
-	json_t *body = json_pack("{s:o}", "records", recs);
-	js           = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
+	js = b.oom ? NULL : b.p;
+	if (js == NULL)
+		free(b.p);
 	rc = js ? c->host->request(c->self, "audit.append", js, strlen(js),
 	         10000, on_drain_reply, c)
 	        : XZ_ENOMEM;
@@ -286,7 +377,10 @@ kit_ctx_fini(kit_ctx *c)
 		c->host->timer_cancel(c->self, c->drain_timer);
 	c->drain_timer_armed = 0;
 	sqlite3_finalize(c->spool_ins);
-	c->spool_ins = NULL;
+	sqlite3_finalize(c->spool_size);
+	sqlite3_finalize(c->spool_read);
+	sqlite3_finalize(c->spool_del);
+	c->spool_ins = c->spool_size = c->spool_read = c->spool_del = NULL;
 	kit_store_fini(&c->store);
 	json_decref(c->pending);
 	json_decref(c->batch_events);

@@ -60,7 +60,9 @@ typedef struct kit_ctx {
 	uint64_t drain_timer;
 	int64_t  drain_ids[128]; /* spool ids in flight, in order */
 	size_t   drain_n;
-	struct sqlite3_stmt *spool_ins;
+	/* prepared once (SQLITE_PREPARE_PERSISTENT), finalized by
+	 * kit_ctx_fini: insert, size, the drain's read, its delete */
+	struct sqlite3_stmt *spool_ins, *spool_size, *spool_read, *spool_del;
 } kit_ctx;
 
 typedef struct kit_actor {

@@ -214,81 +214,139 @@ copy_hash(char dst[XZ_SHA256_HEX], const unsigned char *src)
 	snprintf(dst, XZ_SHA256_HEX, "%s", src ? (const char *) src : "");
 }
 
-int
-xz_audit_head(sqlite3 *db, int64_t *seq, char hash[XZ_SHA256_HEX])
+static const char *const aw_sql[XZ_AW_N] = {
+	[XZ_AW_EVENT] = "SELECT 1 FROM audit_log WHERE event_id = ?",
+	[XZ_AW_HEAD]  = "SELECT seq, hash FROM audit_log ORDER BY seq DESC "
+	                "LIMIT 1",
+	[XZ_AW_CHECKPOINT]
+	= "SELECT last_seq, last_hash FROM audit_checkpoint WHERE id = 1",
+	[XZ_AW_INSERT] = "INSERT INTO audit_log (seq, at_ms, at, event_id, "
+	                 "topic, source, who, role, agency, action, "
+	                 "subject_type, subject_id, purpose, recipient, "
+	                 "service, outcome, corr, time, detail, prev_hash, "
+	                 "hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+	                 "?,?,?)",
+	[XZ_AW_ANCHOR] = "INSERT INTO audit_anchor (id, last_seq, last_hash)"
+	                 " VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+	                 " last_seq = excluded.last_seq,"
+	                 " last_hash = excluded.last_hash",
+};
+
+void
+xz_audit_writer_init(xz_audit_writer *w, sqlite3 *db)
 {
-	sqlite3_stmt *st = NULL;
+	memset(w, 0, sizeof(*w));
+	w->db = db;
+}
+
+void
+xz_audit_writer_fini(xz_audit_writer *w)
+{
+	for (int i = 0; i < XZ_AW_N; i++) {
+		sqlite3_finalize(w->st[i]);
+		w->st[i] = NULL;
+	}
+}
+
+/* The statement i, reset and unbound, or NULL (prepare failed). */
+static sqlite3_stmt *
+aw_stmt(xz_audit_writer *w, int i)
+{
+	if (w->st[i] == NULL
+	    && sqlite3_prepare_v3(w->db, aw_sql[i], -1,
+	           SQLITE_PREPARE_PERSISTENT, &w->st[i], NULL)
+	        != SQLITE_OK) {
+		w->st[i] = NULL;
+		return NULL;
+	}
+	return w->st[i];
+}
+
+/* Done with statement st: reset it and drop its bindings. */
+static void
+aw_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int
+xz_audit_writer_head(
+    xz_audit_writer *w, int64_t *seq, char hash[XZ_SHA256_HEX])
+{
+	sqlite3_stmt *st;
 	int           rc;
 
 	*seq = 0;
 	memcpy(hash, zero_hash, XZ_SHA256_HEX);
-	if (sqlite3_prepare_v2(db,
-	        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
+	if ((st = aw_stmt(w, XZ_AW_HEAD)) == NULL)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*seq = sqlite3_column_int64(st, 0);
 		copy_hash(hash, sqlite3_column_text(st, 1));
-		sqlite3_finalize(st);
+		aw_done(st);
 		return 0;
 	}
-	sqlite3_finalize(st);
+	aw_done(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	if (sqlite3_prepare_v2(db,
-	        "SELECT last_seq, last_hash FROM audit_checkpoint WHERE id = "
-	        "1",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
+	if ((st = aw_stmt(w, XZ_AW_CHECKPOINT)) == NULL)
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*seq = sqlite3_column_int64(st, 0);
 		copy_hash(hash, sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	aw_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
 int
-xz_audit_insert(sqlite3 *db, xz_audit_rec *r, char *err, size_t errlen)
+xz_audit_head(sqlite3 *db, int64_t *seq, char hash[XZ_SHA256_HEX])
 {
-	sqlite3_stmt *st = NULL;
+	xz_audit_writer w;
+	int             rc;
+
+	xz_audit_writer_init(&w, db);
+	rc = xz_audit_writer_head(&w, seq, hash);
+	xz_audit_writer_fini(&w);
+	return rc;
+}
+
+int
+xz_audit_writer_insert(
+    xz_audit_writer *w, xz_audit_rec *r, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
 	int64_t       head;
+	int           rc;
 
 	if (r->f[XZ_AF_EVENT_ID] != NULL) {
-		if (sqlite3_prepare_v2(db,
-		        "SELECT 1 FROM audit_log WHERE event_id = ?", -1, &st,
-		        NULL)
-		    != SQLITE_OK) {
-			set_err(err, errlen, "audit lookup", db);
+		if ((st = aw_stmt(w, XZ_AW_EVENT)) == NULL) {
+			set_err(err, errlen, "audit lookup", w->db);
 			return -1;
 		}
 		sqlite3_bind_text(
 		    st, 1, r->f[XZ_AF_EVENT_ID], -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
-		sqlite3_finalize(st);
+		rc = sqlite3_step(st);
+		aw_done(st);
 		if (rc == SQLITE_ROW)
 			return 1;
+		if (rc != SQLITE_DONE) {
+			set_err(err, errlen, "audit lookup", w->db);
+			return -1;
+		}
 	}
-	if (xz_audit_head(db, &head, r->prev_hash) != 0) {
-		set_err(err, errlen, "audit head", db);
+	if (xz_audit_writer_head(w, &head, r->prev_hash) != 0) {
+		set_err(err, errlen, "audit head", w->db);
 		return -1;
 	}
 	r->seq = head + 1;
 	xz_audit_iso(r->at_ms, r->at);
 	xz_audit_hash(r);
-	if (sqlite3_prepare_v2(db,
-	        "INSERT INTO audit_log (seq, at_ms, at, event_id, topic,"
-	        " source, who, role, agency, action, subject_type,"
-	        " subject_id, purpose, recipient, service, outcome, corr,"
-	        " time, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,"
-	        "?,?,?,?,?,?,?,?,?,?,?,?)",
-	        -1, &st, NULL)
-	    != SQLITE_OK) {
-		set_err(err, errlen, "audit insert", db);
+	if ((st = aw_stmt(w, XZ_AW_INSERT)) == NULL) {
+		set_err(err, errlen, "audit insert", w->db);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, r->seq);
@@ -301,31 +359,35 @@ xz_audit_insert(sqlite3 *db, xz_audit_rec *r, char *err, size_t errlen)
 	sqlite3_bind_text(
 	    st, 4 + XZ_AF_COUNT, r->prev_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5 + XZ_AF_COUNT, r->hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		set_err(err, errlen, "audit insert", db);
-		sqlite3_finalize(st);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		set_err(err, errlen, "audit insert", w->db);
+	aw_done(st);
+	if (rc != SQLITE_DONE)
 		return -1;
-	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db,
-	        "INSERT INTO audit_anchor (id, last_seq, last_hash)"
-	        " VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-	        " last_seq = excluded.last_seq,"
-	        " last_hash = excluded.last_hash",
-	        -1, &st, NULL)
-	    != SQLITE_OK) {
-		set_err(err, errlen, "audit anchor", db);
+	if ((st = aw_stmt(w, XZ_AW_ANCHOR)) == NULL) {
+		set_err(err, errlen, "audit anchor", w->db);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, r->seq);
 	sqlite3_bind_text(st, 2, r->hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		set_err(err, errlen, "audit anchor", db);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		set_err(err, errlen, "audit anchor", w->db);
+	aw_done(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+xz_audit_insert(sqlite3 *db, xz_audit_rec *r, char *err, size_t errlen)
+{
+	xz_audit_writer w;
+	int             rc;
+
+	xz_audit_writer_init(&w, db);
+	rc = xz_audit_writer_insert(&w, r, err, errlen);
+	xz_audit_writer_fini(&w);
+	return rc;
 }
 
 int

@@ -89,6 +89,30 @@ int xz_audit_head(sqlite3 *db, int64_t *seq, char hash[XZ_SHA256_HEX]);
  */
 int xz_audit_insert(sqlite3 *db, xz_audit_rec *r, char *err, size_t errlen);
 
+/*
+ * The same, with the statements prepared once per connection: a writer
+ * holds them (owned; prepared on first use, finalized by
+ * xz_audit_writer_fini, which must run before the connection closes).
+ */
+enum {
+	XZ_AW_EVENT,
+	XZ_AW_HEAD,
+	XZ_AW_CHECKPOINT,
+	XZ_AW_INSERT,
+	XZ_AW_ANCHOR,
+	XZ_AW_N
+};
+typedef struct xz_audit_writer {
+	sqlite3             *db; /* not owned */
+	struct sqlite3_stmt *st[XZ_AW_N];
+} xz_audit_writer;
+void xz_audit_writer_init(xz_audit_writer *w, sqlite3 *db);
+void xz_audit_writer_fini(xz_audit_writer *w);
+int  xz_audit_writer_head(
+     xz_audit_writer *w, int64_t *seq, char hash[XZ_SHA256_HEX]);
+int xz_audit_writer_insert(
+    xz_audit_writer *w, xz_audit_rec *r, char *err, size_t errlen);
+
 /* Write "SEQ HASH\n" to path atomically (temporary file + rename). 0/-1. */
 int xz_audit_head_write(const char *path, int64_t seq, const char *hash);
 /* The side file of a database file: "x/audit.db" -> "x/audit.head". The
