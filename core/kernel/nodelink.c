@@ -80,6 +80,7 @@ typedef struct nl_link {
 	    rp_out, denied, frames_bad, dropped_down;
 	atomic_uint_fast64_t loops, not_exported;
 	char                 last_error[256];
+	char                 peer_auth[128]; /* how it proved itself */
 	uint64_t             up_since_us, last_seen_us, backoff_ms;
 	nl_int              *rint; /* the other node's interest (owned) */
 	size_t               nrint;
@@ -928,18 +929,27 @@ in_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
 	    - offsetof(xz_nodelink, in_target));
 	(void) be;
 	(void) deadline;
+	/* Its connection proved the link's token, or the certificate the
+	 * link names (its CN gave the link's principal, see
+	 * xz_nodelink_add_cert_ids). */
 	if (m->pub.kind != XZ_KIND_EVENT || m->who == NULL
-	    || strncmp(m->who->pub.auth, "node-token ", 11) != 0)
+	    || (strncmp(m->who->pub.auth, "node-token ", 11) != 0
+	        && strncmp(m->who->pub.auth, "cert ", 5) != 0))
 		return XZ_OK;
 	for (size_t i = 0; i < nl->n; i++) {
 		nl_link *k = nl->links[i];
-		if (!k->dial && k->who == NULL)
+		if (k->dial || k->who == NULL
+		    || strcmp(m->who->pub.user, k->who->pub.user) != 0)
 			continue;
-		if (!k->dial
-		    && strcmp(m->who->pub.user, k->who->pub.user) == 0) {
-			on_frame(k, m->pub.data, m->pub.len);
-			break;
-		}
+		if ((k->cfg->token != NULL)
+		    != (strncmp(m->who->pub.auth, "node-token ", 11) == 0))
+			break; /* proven otherwise than the link says */
+		pthread_mutex_lock(&k->mu);
+		snprintf(k->peer_auth, sizeof(k->peer_auth), "%s",
+		    m->who->pub.auth);
+		pthread_mutex_unlock(&k->mu);
+		on_frame(k, m->pub.data, m->pub.len);
+		break;
 	}
 	return XZ_OK;
 }
@@ -959,10 +969,10 @@ verify(void *ud, const char *token, const char **why)
 	for (size_t i = 0; i < nl->n; i++) {
 		nl_link    *k   = nl->links[i];
 		const char *tok = k->cfg->token;
-		size_t      a = strlen(token), b = strlen(tok);
-		unsigned    diff = a != b;
-		if (k->dial)
+		if (k->dial || tok == NULL)
 			continue;
+		size_t   a = strlen(token), b = strlen(tok);
+		unsigned diff = a != b;
 		for (size_t j = 0; j < b; j++)
 			diff |= (unsigned) (tok[j] ^ (j < a ? token[j] : 0));
 		if (diff == 0)
@@ -1047,12 +1057,17 @@ dial_main(void *arg)
 				rc = xzc_flush(k->c, 3000);
 			if (rc == XZ_ECLOSED && xzc_refused(k->c) > 0)
 				/* The node answered the HELLO with an error
-				 * and closed: it does not know the token. */
+				 * and closed: it does not know the token (or
+				 * the certificate's principal may not use
+				 * the link's topics). */
 				snprintf(err, sizeof(err),
 				    "%s: unauthenticated: the node refused "
-				    "this link's token (%s) and closed the "
+				    "this link's %s (%s) and closed the "
 				    "connection",
-				    k->cfg->url, k->cfg->creds);
+				    k->cfg->url,
+				    k->cfg->token ? "token" : "certificate",
+				    k->cfg->token ? k->cfg->creds
+				                  : k->cfg->tls_cert);
 			else if (rc != XZ_OK)
 				snprintf(err, sizeof(err), "%s: %s",
 				    k->cfg->url,
@@ -1264,7 +1279,10 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		}
 		snprintf(user, sizeof(user), "node:%s", c->name);
 		snprintf(auth, sizeof(auth), "%s %s",
-		    k->dial ? "node-link" : "node-token", c->name);
+		    k->dial        ? "node-link"
+		        : c->token ? "node-token"
+		                   : "node-cert",
+		    c->name);
 		k->who = xz_principal_new(
 		    user, c->name, c->agency ? c->agency : "", roles, auth);
 		free(roles);
@@ -1279,6 +1297,32 @@ oom:
 	xz_nodelink_free(nl);
 	*out = NULL;
 	return XZ_ENOMEM;
+}
+
+int
+xz_nodelink_add_cert_ids(xz_nodelink *nl, xz_link_id **ids, size_t *nids)
+{
+	size_t      n = 0, j = 0;
+	xz_link_id *v;
+
+	for (size_t i = 0; nl != NULL && i < nl->n; i++)
+		n += !nl->links[i]->dial && nl->links[i]->cfg->token == NULL;
+	if (n == 0)
+		return 0;
+	if ((v = realloc(*ids, (*nids + n) * sizeof(*v))) == NULL)
+		return -1;
+	memmove(v + n, v, *nids * sizeof(*v));
+	for (size_t i = 0; i < nl->n; i++) {
+		nl_link *k = nl->links[i];
+		if (k->dial || k->cfg->token != NULL)
+			continue;
+		v[j++] = (xz_link_id) { .kind = XZ_LINK_ID_CN,
+			.cn                   = k->cfg->cert_cn,
+			.who                  = xz_principal_ref(k->who) };
+	}
+	*ids = v;
+	*nids += n;
+	return 0;
 }
 
 xz_link_verifier *
@@ -1379,25 +1423,40 @@ xz_nodelink_status(xz_nodelink *nl)
 		uint64_t up = k->state == NL_UP
 		    ? (xz_mono_us() - k->up_since_us) / 1000u
 		    : 0;
-		json_t  *o  = json_pack(
-		      "{s:s,s:s,s:s?,s:s,s:s,s:s,s:I,s:I,s:I,"
-		        "s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,"
-		        "s:I,s:I,s:I,s:I,s:o}",
-		      "name", k->cfg->name, "principal", k->who->pub.user, "url",
-		      k->cfg->url, "dials", k->dial ? "out" : "in", "state",
-		      state_names[k->state], "last_error", k->last_error,
-		      "retries", (json_int_t) k->retries, "connects",
-		      (json_int_t) k->connects, "up_ms", (json_int_t) up, "in",
-		      "events", (json_int_t) k->ev_in, "requests",
-		      (json_int_t) k->rq_in, "replies", (json_int_t) k->rp_in,
-		      "out", "events", (json_int_t) k->ev_out, "requests",
-		      (json_int_t) k->rq_out, "replies", (json_int_t) k->rp_out,
-		      "denied", (json_int_t) k->denied, "loops_stopped",
-		      (json_int_t) atomic_load(&k->loops), "not_exported",
-		      (json_int_t) atomic_load(&k->not_exported), "dropped_down",
-		      (json_int_t) k->dropped_down, "bad_frames",
-		      (json_int_t) k->frames_bad, "queued",
-		      (json_int_t) k->count, "interest", subs);
+		char     auth[200];
+		if (k->dial && k->cfg->token == NULL)
+			snprintf(auth, sizeof(auth), "certificate %s",
+			    k->cfg->tls_cert);
+		else if (k->dial)
+			snprintf(
+			    auth, sizeof(auth), "token %s", k->cfg->creds);
+		else if (k->cfg->token == NULL)
+			snprintf(auth, sizeof(auth), "certificate cn=%s%s%s",
+			    k->cfg->cert_cn, k->peer_auth[0] ? ", " : "",
+			    k->peer_auth);
+		else
+			snprintf(
+			    auth, sizeof(auth), "token %s", k->cfg->creds);
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:I,s:I,s:I,"
+		    "s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,"
+		    "s:I,s:I,s:I,s:I,s:o}",
+		    "name", k->cfg->name, "principal", k->who->pub.user,
+		    "auth", auth, "url", k->cfg->url, "dials",
+		    k->dial ? "out" : "in", "state", state_names[k->state],
+		    "last_error", k->last_error, "retries",
+		    (json_int_t) k->retries, "connects",
+		    (json_int_t) k->connects, "up_ms", (json_int_t) up, "in",
+		    "events", (json_int_t) k->ev_in, "requests",
+		    (json_int_t) k->rq_in, "replies", (json_int_t) k->rp_in,
+		    "out", "events", (json_int_t) k->ev_out, "requests",
+		    (json_int_t) k->rq_out, "replies", (json_int_t) k->rp_out,
+		    "denied", (json_int_t) k->denied, "loops_stopped",
+		    (json_int_t) atomic_load(&k->loops), "not_exported",
+		    (json_int_t) atomic_load(&k->not_exported), "dropped_down",
+		    (json_int_t) k->dropped_down, "bad_frames",
+		    (json_int_t) k->frames_bad, "queued",
+		    (json_int_t) k->count, "interest", subs);
 		pthread_mutex_unlock(&k->mu);
 		if (o != NULL)
 			json_array_append_new(arr, o);
@@ -1414,7 +1473,7 @@ xz_nodelink_probe(const xz_config *cfg, xz_diag *d)
 		xzc_client             *c = NULL;
 		char                    err[XZC_ERRMSG_MAX], name[49];
 
-		if (k->url == NULL || k->token == NULL)
+		if (k->url == NULL)
 			continue;
 		snprintf(name, sizeof(name), "check-%s", cfg->node_name);
 		o.name               = name;
@@ -1428,8 +1487,11 @@ xz_nodelink_probe(const xz_config *cfg, xz_diag *d)
 		if (rc == XZ_OK && (rc = xzc_flush(c, 2000)) != XZ_OK)
 			snprintf(err, sizeof(err), "%s",
 			    rc == XZ_ECLOSED && xzc_refused(c) > 0
-			        ? "unauthenticated: the node refused this "
-			          "link's token"
+			        ? (k->token
+			                ? "unauthenticated: the node refused "
+			                  "this link's token"
+			                : "unauthenticated: the node refused "
+			                  "this link's certificate")
 			        : xzc_errmsg(c));
 		xzc_close(c);
 		if (rc != XZ_OK)
