@@ -53,6 +53,7 @@ static _Thread_local const char *tl_via;
 typedef struct nl_item {
 	xz_kmsg *m; /* one reference */
 	char    *via; /* owned: where it has been and goes, "a,b" */
+	bool     be; /* a best-effort topic: not kept while down */
 } nl_item;
 
 typedef struct nl_int {
@@ -78,6 +79,9 @@ typedef struct nl_link {
 	int         state;
 	uint64_t    retries, connects, ev_in, ev_out, rq_in, rq_out, rp_in,
 	    rp_out, denied, frames_bad, dropped_down;
+	/* Business messages kept while the link was down (queued then, or
+	 * queued when it dropped), and those not kept: the queue was full. */
+	uint64_t             held_down, held_overflow;
 	atomic_uint_fast64_t loops, not_exported;
 	char                 last_error[256];
 	char                 peer_auth[128]; /* how it proved itself */
@@ -300,7 +304,26 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 		return XZ_ENOMEM;
 	pthread_mutex_lock(&k->mu);
 	for (;;) {
-		if (atomic_load(&k->closed) || k->state != NL_UP) {
+		if (atomic_load(&k->closed)) {
+			pthread_mutex_unlock(&k->mu);
+			free(vcopy);
+			return XZ_ECLOSED;
+		}
+		if (k->state != NL_UP) {
+			/* Down: a business event (or a reply) waits in the
+			 * queue for the reconnect, without holding up its
+			 * publisher; a best-effort one and a request (its
+			 * requester hears no_responders now) do not. */
+			bool keep = reply
+			    || (!best_effort && m->pub.kind == XZ_KIND_EVENT);
+			bool room = reply ? k->count < 2 * k->cap
+			                  : k->count < k->cap;
+			if (keep && room) {
+				k->held_down++;
+				break;
+			}
+			if (keep)
+				k->held_overflow++;
 			k->dropped_down++;
 			pthread_mutex_unlock(&k->mu);
 			free(vcopy);
@@ -325,6 +348,7 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 	nl_item *it = &k->q[(k->head + k->count) % (2 * k->cap)];
 	it->m       = xz_kmsg_ref(m);
 	it->via     = vcopy;
+	it->be      = best_effort && !reply;
 	k->count++;
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
@@ -401,32 +425,33 @@ link_resubscribe(nl_link *k)
 	free(want);
 }
 
-/* Forget the other node's interest (the link went down). */
+/* The link went down. The other node's interest stays (so business
+ * events for it keep being queued, up to the queue's capacity) until it
+ * reconnects and tells it again; what is queued stays too, but for
+ * best-effort events, which are dropped and counted. */
 static void
 link_forget(nl_link *k)
 {
 	pthread_mutex_lock(&k->mu);
-	for (size_t i = 0; i < k->nrint; i++) {
-		free(k->rint[i].p);
-		free(k->rint[i].v);
-	}
-	free(k->rint);
-	k->rint  = NULL;
-	k->nrint = 0;
 	free(k->adv);
-	k->adv = NULL;
-	/* What was queued for it is lost with the connection. */
-	while (k->count > 0) {
-		nl_item *it = &k->q[k->head];
-		xz_kmsg_unref(it->m);
-		free(it->via);
-		k->head = (k->head + 1) % (2 * k->cap);
-		k->count--;
-		k->dropped_down++;
+	k->adv     = NULL; /* tell it everything again */
+	k->adv_due = false;
+	uint32_t n = k->count, ring = 2 * k->cap, kept = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		nl_item it = k->q[(k->head + i) % ring];
+		if (it.be) {
+			xz_kmsg_unref(it.m);
+			free(it.via);
+			k->dropped_down++;
+			continue;
+		}
+		k->q[(k->head + kept) % ring] = it;
+		kept++;
 	}
+	k->held_down += kept;
+	k->count = kept;
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
-	link_resubscribe(k);
 }
 
 static void
@@ -639,7 +664,11 @@ send_item(nl_link *k, nl_item *it)
 	return rc;
 }
 
-/* Send what is queued (at most 256): XZ_OK or the send's error. */
+/* Send what is queued (at most 256): XZ_OK or the send's error. Only
+ * the link's thread takes items off the queue: the head is sent, and
+ * taken off once the connection took it (a send that failed on the
+ * connection leaves it for the next connection; one that can never be
+ * sent, too big or malformed, is dropped). */
 static int
 drain(nl_link *k, bool *any)
 {
@@ -651,17 +680,22 @@ drain(nl_link *k, bool *any)
 			pthread_mutex_unlock(&k->mu);
 			break;
 		}
-		it      = k->q[k->head];
-		k->head = (k->head + 1) % (2 * k->cap);
-		k->count--;
-		pthread_cond_broadcast(&k->cv);
+		it = k->q[k->head];
 		pthread_mutex_unlock(&k->mu);
 		*any   = true;
 		int rc = send_item(k, &it);
+		if (rc != XZ_OK && rc != XZ_EINVAL && rc != XZ_ETOOBIG
+		    && rc != XZ_ENOMEM)
+			return rc;
+		pthread_mutex_lock(&k->mu);
+		k->head = (k->head + 1) % (2 * k->cap);
+		k->count--;
+		if (rc != XZ_OK)
+			k->dropped_down++;
+		pthread_cond_broadcast(&k->cv);
+		pthread_mutex_unlock(&k->mu);
 		xz_kmsg_unref(it.m);
 		free(it.via);
-		if (rc != XZ_OK)
-			return rc;
 	}
 	pthread_mutex_lock(&k->mu);
 	char *adv  = k->adv_due && k->adv ? strdup(k->adv) : NULL;
@@ -746,8 +780,10 @@ link_up(nl_link *k)
 		k->backoff_ms = 0;
 		free(k->adv);
 		k->adv = NULL; /* tell it everything again */
-		xz_log(XZ_LOG_INFO, "nodelink", "link '%s' is up (%s)",
-		    k->cfg->name, k->dial ? k->cfg->url : "it dialed us");
+		xz_log(XZ_LOG_INFO, "nodelink", "link '%s' is up (%s)%s",
+		    k->cfg->name, k->dial ? k->cfg->url : "it dialed us",
+		    k->count > 0 ? ": sending what was kept for it" : "");
+		pthread_cond_broadcast(&k->cv);
 	}
 	k->last_seen_us = xz_mono_us();
 	pthread_mutex_unlock(&k->mu);
@@ -1140,7 +1176,8 @@ accept_main(void *arg)
 		struct timespec ts;
 		pthread_mutex_lock(&k->mu);
 		xz_mono_abs(xz_mono_us() + 200000u, &ts);
-		while (!atomic_load(&nl->stop) && k->count == 0 && !k->adv_due
+		while (!atomic_load(&nl->stop)
+		    && (k->state != NL_UP || (k->count == 0 && !k->adv_due))
 		    && pthread_cond_timedwait(&k->cv, &k->mu, &ts) == 0)
 			;
 		bool     up   = k->state == NL_UP;
@@ -1152,6 +1189,8 @@ accept_main(void *arg)
 			link_down(k, "nothing heard from it for 5 s");
 			continue;
 		}
+		if (!up)
+			continue;
 		bool any;
 		int  rc = drain(k, &any);
 		if (rc == XZ_ECLOSED)
@@ -1440,7 +1479,7 @@ xz_nodelink_status(xz_nodelink *nl)
 		json_t *o = json_pack(
 		    "{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:I,s:I,s:I,"
 		    "s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,"
-		    "s:I,s:I,s:I,s:I,s:o}",
+		    "s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
 		    "name", k->cfg->name, "principal", k->who->pub.user,
 		    "auth", auth, "url", k->cfg->url, "dials",
 		    k->dial ? "out" : "in", "state", state_names[k->state],
@@ -1454,7 +1493,9 @@ xz_nodelink_status(xz_nodelink *nl)
 		    "denied", (json_int_t) k->denied, "loops_stopped",
 		    (json_int_t) atomic_load(&k->loops), "not_exported",
 		    (json_int_t) atomic_load(&k->not_exported), "dropped_down",
-		    (json_int_t) k->dropped_down, "bad_frames",
+		    (json_int_t) k->dropped_down, "held_down",
+		    (json_int_t) k->held_down, "held_overflow",
+		    (json_int_t) k->held_overflow, "bad_frames",
 		    (json_int_t) k->frames_bad, "queued",
 		    (json_int_t) k->count, "interest", subs);
 		pthread_mutex_unlock(&k->mu);
