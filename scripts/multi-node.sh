@@ -4,16 +4,19 @@
 # county procuratorate, each its own node with its own data folder, linked
 # through the bureau.
 #
-#   scripts/multi-node.sh start     make the link tokens (first time), check
-#                                   and start the five nodes, wait until every
-#                                   link is up
+#   scripts/multi-node.sh start     make the node CA and the five node
+#                                   certificates with `xiezhi identity` (first
+#                                   time), check and start the five nodes,
+#                                   wait until every link is up
 #   scripts/multi-node.sh status    each node's links: state, retries, traffic
 #   scripts/multi-node.sh stop      stop the five nodes
 #
 # Run from the repository root after building (./build/xiezhi). The configs
-# are config/multi-node/*.cfg; data and tokens go to var/multi-node/, the
-# sockets to /tmp/xiezhi-mn/. With --dir DIR (tests), a copy of the configs
-# runs with everything under DIR instead.
+# are config/multi-node/*.cfg; data, the CA (pki/) and the certificates
+# (certs/) go to var/multi-node/, the sockets to /tmp/xiezhi-mn/; the bureau
+# listens on tls+tcp://127.0.0.1:17440. With --dir DIR (tests), a copy of
+# the configs runs with everything under DIR instead, and with --port N the
+# bureau listens on port N (with --dir).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +27,7 @@ VAR=$ROOT/var/multi-node
 RUN=/tmp/xiezhi-mn
 
 usage() {
-	echo "usage: scripts/multi-node.sh start|stop|status [--dir DIR]" >&2
+	echo "usage: scripts/multi-node.sh start|stop|status [--dir DIR] [--port N]" >&2
 	exit 2
 }
 
@@ -37,9 +40,15 @@ while [ $# -gt 0 ]; do
 		DIR=$(mkdir -p "$2" && cd "$2" && pwd)
 		shift 2
 		;;
+	--port)
+		[ $# -ge 2 ] || usage
+		PORT=$2
+		shift 2
+		;;
 	*) usage ;;
 	esac
 done
+PORT=${PORT:-17440}
 
 # With --dir: the configs, rewritten to keep data, tokens and sockets
 # under DIR (and to find the repository's plugins).
@@ -51,6 +60,7 @@ if [ -n "${DIR:-}" ]; then
 		sed -e "s#ipc:///tmp/xiezhi-mn/#ipc://$RUN/#g" \
 			-e "s#\.\./\.\./var/multi-node/#$VAR/#g" \
 			-e "s#\.\./\.\./plugins/#$ROOT/plugins/#g" \
+			-e "s#127\.0\.0\.1:17440#127.0.0.1:$PORT#g" \
 			"$ROOT/config/multi-node/$n.cfg" >"$DIR/config/$n.cfg"
 	done
 	CFG_DIR=$DIR/config
@@ -64,16 +74,19 @@ running() {
 	kill -0 "$p" 2>/dev/null
 }
 
-# A link token: 32 random bytes, base64url, in a file only the owner reads.
-make_token() {
-	local f=$1
-	[ -s "$f" ] && return 0
-	umask 077
-	{
-		echo "# xiezhi node-link token: the node that dials presents it, the"
-		echo "# node it dials expects it (both configs name this file)."
-		printf 'xzn_%s\n' "$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-	} >"$f"
+# The example's node CA and one certificate per node (CN = node name), by
+# `xiezhi identity`: each node dials the bureau with its own and the bureau
+# serves its door with its own (kind node: serves and dials).
+make_pki() {
+	local n
+	if [ ! -s "$VAR/pki/ca.pem" ]; then
+		"$XZ_BIN" identity ca init --pki "$VAR/pki" --cn multi-node-ca >/dev/null
+	fi
+	for n in $NODES; do
+		[ -s "$VAR/certs/$n.pem" ] && continue
+		"$XZ_BIN" identity cert issue --pki "$VAR/pki" --cn "$n" --kind node \
+			--dns localhost --out "$VAR/certs" >/dev/null
+	done
 }
 
 links_up() {
@@ -85,8 +98,8 @@ links_up() {
 start() {
 	[ -x "$XZ_BIN" ] || { echo "no $XZ_BIN: build first (cmake --build build)" >&2; exit 1; }
 	command -v jq >/dev/null || { echo "multi-node.sh needs jq" >&2; exit 1; }
-	mkdir -p "$VAR/tokens" "$RUN"
-	for n in prison rehab legal procuratorate; do make_token "$VAR/tokens/$n.token"; done
+	mkdir -p "$VAR" "$RUN"
+	make_pki
 	for n in $NODES; do
 		mkdir -p "$VAR/$n"
 		"$XZ_BIN" check -c "$(cfg "$n")" >/dev/null

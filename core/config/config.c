@@ -1894,8 +1894,8 @@ read_token(const char *path, const char **why)
 static void
 parse_link(ld *l, const config_setting_t *e, int index)
 {
-	static const char *const keys[] = { "name", "url", "creds", "agency",
-		"roles", "import", "export", "tls", NULL };
+	static const char *const keys[] = { "name", "url", "creds", "cn",
+		"agency", "roles", "import", "export", "tls", NULL };
 	static const char *const tls_keys[]
 	    = { "ca", "cert", "key", "server_name", NULL };
 	xz_config              *c = l->c;
@@ -1950,11 +1950,7 @@ parse_link(ld *l, const config_setting_t *e, int index)
 		else if ((k->token = read_token(k->creds, &why)) == NULL)
 			err(l, at, "%screds: cannot use %s: %s", pfx, k->creds,
 			    why);
-	} else if (config_setting_get_member(e, "creds") == NULL)
-		err(l, e,
-		    "%screds is required (a file holding the token this link "
-		    "presents, or expects from the other node)",
-		    pfx);
+	}
 	if (get_str(l, e, pfx, "agency", &v, NULL) > 0) {
 		if ((k->agency = strdup(v)) == NULL)
 			oom(l);
@@ -2005,6 +2001,50 @@ parse_link(ld *l, const config_setting_t *e, int index)
 			    && (k->tls_server_name = strdup(v)) == NULL)
 				oom(l);
 		}
+	}
+	/* Without creds: a certificate (the certificate HELLO). */
+	if (get_str(l, e, pfx, "cn", &v, &at) > 0) {
+		if (k->url != NULL)
+			err(l, at,
+			    "%scn is for a node that dials this one (no url): "
+			    "the CN its certificate must have",
+			    pfx);
+		else if (config_setting_get_member(e, "creds") != NULL)
+			err(l, at,
+			    "%scn and creds exclude each other (a certificate "
+			    "or a token)",
+			    pfx);
+		else if ((k->cert_cn = strdup(v)) == NULL)
+			oom(l);
+	}
+	if (config_setting_get_member(e, "creds") == NULL) {
+		if (k->url != NULL
+		    && (strncmp(k->url, "tls+tcp://", 10) != 0
+		        || k->tls_cert == NULL))
+			err(l, e,
+			    "%screds is required to dial %s (a file holding "
+			    "the token this link presents; a tls+tcp:// link "
+			    "with tls.cert proves its certificate instead)",
+			    pfx, k->url);
+		else if (k->url == NULL && k->cert_cn == NULL
+		    && k->name != NULL
+		    && (k->cert_cn = strdup(k->name)) == NULL)
+			oom(l);
+	}
+	if (k->url == NULL && k->cert_cn != NULL) {
+		int door = 0;
+		for (size_t i = 0; i < c->nlisten; i++)
+			door = door
+			    || (c->listen[i].tls_ca != NULL
+			        && c->listen[i].url != NULL
+			        && strncmp(c->listen[i].url, "tls+tcp://", 10)
+			            == 0);
+		if (!door)
+			warn(l, e,
+			    "%s'%s' has no creds, so it must prove a "
+			    "certificate with CN '%s', but this node has no "
+			    "tls+tcp:// listener with tls.ca: it cannot link",
+			    pfx, k->name ? k->name : "?", k->cert_cn);
 	}
 	if (k->url != NULL && strncmp(k->url, "tls+tcp://", 10) == 0
 	    && k->tls_ca == NULL)
@@ -2234,6 +2274,7 @@ xz_config_free(xz_config *c)
 		free(k->url);
 		free(k->creds);
 		free(k->token);
+		free(k->cert_cn);
 		free(k->agency);
 		free_strv(k->roles, k->nroles);
 		free_strv(k->import, k->nimport);

@@ -267,7 +267,10 @@ typedef struct xz_role_cfg {
 /*
  * One entry of `links` (docs/multi-node.md): another node this one
  * exchanges messages with. With url, this node dials it; without, the
- * other node dials this one and must present the same token.
+ * other node dials this one and must present the same token, or, with no
+ * creds, prove a certificate whose CN is `cn` (default: name) on a
+ * tls+tcp:// listener with tls.ca (the certificate HELLO). A dialer of a
+ * tls+tcp:// url with tls.cert and no creds proves its certificate.
  *   { name = "bureau"; url = "ipc:///tmp/xz-bureau-bus.sock";
  *     creds = "tokens/prison.token";      # the token (a credentials file)
  *     agency = "bureau"; roles = [ "node_bureau" ];   # it, as a principal
@@ -279,8 +282,9 @@ typedef struct xz_role_cfg {
 typedef struct xz_node_link_cfg {
 	char       *name; /* the other node's node.name */
 	char       *url; /* NULL: the other node dials this one */
-	char       *creds; /* absolute path of the token file */
-	char       *token; /* the token read from it */
+	char       *creds; /* absolute path of the token file, or NULL */
+	char       *token; /* the token read from it, or NULL: certificate */
+	char       *cert_cn; /* no url and no creds: the CN it proves */
 	char       *agency; /* "" when absent */
 	char      **roles; /* NULL-terminated; what it may do here */
 	size_t      nroles;

@@ -126,7 +126,17 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 	/* Tokens of linked nodes are tried before session tokens. */
 	if (k->nodelink != NULL)
 		k->link_auth.verifier = xz_nodelink_verifier(k->nodelink);
-	*out = k;
+	/* Linked nodes that prove a certificate: its CN names the link's
+	 * principal (before auth.certs). */
+	if (xz_nodelink_add_cert_ids(k->nodelink, &k->link_ids, &k->nlink_ids)
+	    != 0) {
+		xz_diag_add(d, NULL, 0, "out of memory");
+		xz_kernel_free(k);
+		return XZ_ENOMEM;
+	}
+	k->link_auth.ids  = k->link_ids;
+	k->link_auth.nids = k->nlink_ids;
+	*out              = k;
 	return XZ_OK;
 }
 

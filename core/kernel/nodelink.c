@@ -53,6 +53,7 @@ static _Thread_local const char *tl_via;
 typedef struct nl_item {
 	xz_kmsg *m; /* one reference */
 	char    *via; /* owned: where it has been and goes, "a,b" */
+	bool     be; /* a best-effort topic: not kept while down */
 } nl_item;
 
 typedef struct nl_int {
@@ -78,8 +79,12 @@ typedef struct nl_link {
 	int         state;
 	uint64_t    retries, connects, ev_in, ev_out, rq_in, rq_out, rp_in,
 	    rp_out, denied, frames_bad, dropped_down;
+	/* Business messages kept while the link was down (queued then, or
+	 * queued when it dropped), and those not kept: the queue was full. */
+	uint64_t             held_down, held_overflow;
 	atomic_uint_fast64_t loops, not_exported;
 	char                 last_error[256];
+	char                 peer_auth[128]; /* how it proved itself */
 	uint64_t             up_since_us, last_seen_us, backoff_ms;
 	nl_int              *rint; /* the other node's interest (owned) */
 	size_t               nrint;
@@ -299,7 +304,26 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 		return XZ_ENOMEM;
 	pthread_mutex_lock(&k->mu);
 	for (;;) {
-		if (atomic_load(&k->closed) || k->state != NL_UP) {
+		if (atomic_load(&k->closed)) {
+			pthread_mutex_unlock(&k->mu);
+			free(vcopy);
+			return XZ_ECLOSED;
+		}
+		if (k->state != NL_UP) {
+			/* Down: a business event (or a reply) waits in the
+			 * queue for the reconnect, without holding up its
+			 * publisher; a best-effort one and a request (its
+			 * requester hears no_responders now) do not. */
+			bool keep = reply
+			    || (!best_effort && m->pub.kind == XZ_KIND_EVENT);
+			bool room = reply ? k->count < 2 * k->cap
+			                  : k->count < k->cap;
+			if (keep && room) {
+				k->held_down++;
+				break;
+			}
+			if (keep)
+				k->held_overflow++;
 			k->dropped_down++;
 			pthread_mutex_unlock(&k->mu);
 			free(vcopy);
@@ -324,6 +348,7 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 	nl_item *it = &k->q[(k->head + k->count) % (2 * k->cap)];
 	it->m       = xz_kmsg_ref(m);
 	it->via     = vcopy;
+	it->be      = best_effort && !reply;
 	k->count++;
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
@@ -400,32 +425,33 @@ link_resubscribe(nl_link *k)
 	free(want);
 }
 
-/* Forget the other node's interest (the link went down). */
+/* The link went down. The other node's interest stays (so business
+ * events for it keep being queued, up to the queue's capacity) until it
+ * reconnects and tells it again; what is queued stays too, but for
+ * best-effort events, which are dropped and counted. */
 static void
 link_forget(nl_link *k)
 {
 	pthread_mutex_lock(&k->mu);
-	for (size_t i = 0; i < k->nrint; i++) {
-		free(k->rint[i].p);
-		free(k->rint[i].v);
-	}
-	free(k->rint);
-	k->rint  = NULL;
-	k->nrint = 0;
 	free(k->adv);
-	k->adv = NULL;
-	/* What was queued for it is lost with the connection. */
-	while (k->count > 0) {
-		nl_item *it = &k->q[k->head];
-		xz_kmsg_unref(it->m);
-		free(it->via);
-		k->head = (k->head + 1) % (2 * k->cap);
-		k->count--;
-		k->dropped_down++;
+	k->adv     = NULL; /* tell it everything again */
+	k->adv_due = false;
+	uint32_t n = k->count, ring = 2 * k->cap, kept = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		nl_item it = k->q[(k->head + i) % ring];
+		if (it.be) {
+			xz_kmsg_unref(it.m);
+			free(it.via);
+			k->dropped_down++;
+			continue;
+		}
+		k->q[(k->head + kept) % ring] = it;
+		kept++;
 	}
+	k->held_down += kept;
+	k->count = kept;
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
-	link_resubscribe(k);
 }
 
 static void
@@ -638,7 +664,11 @@ send_item(nl_link *k, nl_item *it)
 	return rc;
 }
 
-/* Send what is queued (at most 256): XZ_OK or the send's error. */
+/* Send what is queued (at most 256): XZ_OK or the send's error. Only
+ * the link's thread takes items off the queue: the head is sent, and
+ * taken off once the connection took it (a send that failed on the
+ * connection leaves it for the next connection; one that can never be
+ * sent, too big or malformed, is dropped). */
 static int
 drain(nl_link *k, bool *any)
 {
@@ -650,17 +680,22 @@ drain(nl_link *k, bool *any)
 			pthread_mutex_unlock(&k->mu);
 			break;
 		}
-		it      = k->q[k->head];
-		k->head = (k->head + 1) % (2 * k->cap);
-		k->count--;
-		pthread_cond_broadcast(&k->cv);
+		it = k->q[k->head];
 		pthread_mutex_unlock(&k->mu);
 		*any   = true;
 		int rc = send_item(k, &it);
+		if (rc != XZ_OK && rc != XZ_EINVAL && rc != XZ_ETOOBIG
+		    && rc != XZ_ENOMEM)
+			return rc;
+		pthread_mutex_lock(&k->mu);
+		k->head = (k->head + 1) % (2 * k->cap);
+		k->count--;
+		if (rc != XZ_OK)
+			k->dropped_down++;
+		pthread_cond_broadcast(&k->cv);
+		pthread_mutex_unlock(&k->mu);
 		xz_kmsg_unref(it.m);
 		free(it.via);
-		if (rc != XZ_OK)
-			return rc;
 	}
 	pthread_mutex_lock(&k->mu);
 	char *adv  = k->adv_due && k->adv ? strdup(k->adv) : NULL;
@@ -745,8 +780,10 @@ link_up(nl_link *k)
 		k->backoff_ms = 0;
 		free(k->adv);
 		k->adv = NULL; /* tell it everything again */
-		xz_log(XZ_LOG_INFO, "nodelink", "link '%s' is up (%s)",
-		    k->cfg->name, k->dial ? k->cfg->url : "it dialed us");
+		xz_log(XZ_LOG_INFO, "nodelink", "link '%s' is up (%s)%s",
+		    k->cfg->name, k->dial ? k->cfg->url : "it dialed us",
+		    k->count > 0 ? ": sending what was kept for it" : "");
+		pthread_cond_broadcast(&k->cv);
 	}
 	k->last_seen_us = xz_mono_us();
 	pthread_mutex_unlock(&k->mu);
@@ -928,18 +965,27 @@ in_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
 	    - offsetof(xz_nodelink, in_target));
 	(void) be;
 	(void) deadline;
+	/* Its connection proved the link's token, or the certificate the
+	 * link names (its CN gave the link's principal, see
+	 * xz_nodelink_add_cert_ids). */
 	if (m->pub.kind != XZ_KIND_EVENT || m->who == NULL
-	    || strncmp(m->who->pub.auth, "node-token ", 11) != 0)
+	    || (strncmp(m->who->pub.auth, "node-token ", 11) != 0
+	        && strncmp(m->who->pub.auth, "cert ", 5) != 0))
 		return XZ_OK;
 	for (size_t i = 0; i < nl->n; i++) {
 		nl_link *k = nl->links[i];
-		if (!k->dial && k->who == NULL)
+		if (k->dial || k->who == NULL
+		    || strcmp(m->who->pub.user, k->who->pub.user) != 0)
 			continue;
-		if (!k->dial
-		    && strcmp(m->who->pub.user, k->who->pub.user) == 0) {
-			on_frame(k, m->pub.data, m->pub.len);
-			break;
-		}
+		if ((k->cfg->token != NULL)
+		    != (strncmp(m->who->pub.auth, "node-token ", 11) == 0))
+			break; /* proven otherwise than the link says */
+		pthread_mutex_lock(&k->mu);
+		snprintf(k->peer_auth, sizeof(k->peer_auth), "%s",
+		    m->who->pub.auth);
+		pthread_mutex_unlock(&k->mu);
+		on_frame(k, m->pub.data, m->pub.len);
+		break;
 	}
 	return XZ_OK;
 }
@@ -959,10 +1005,10 @@ verify(void *ud, const char *token, const char **why)
 	for (size_t i = 0; i < nl->n; i++) {
 		nl_link    *k   = nl->links[i];
 		const char *tok = k->cfg->token;
-		size_t      a = strlen(token), b = strlen(tok);
-		unsigned    diff = a != b;
-		if (k->dial)
+		if (k->dial || tok == NULL)
 			continue;
+		size_t   a = strlen(token), b = strlen(tok);
+		unsigned diff = a != b;
 		for (size_t j = 0; j < b; j++)
 			diff |= (unsigned) (tok[j] ^ (j < a ? token[j] : 0));
 		if (diff == 0)
@@ -1047,12 +1093,17 @@ dial_main(void *arg)
 				rc = xzc_flush(k->c, 3000);
 			if (rc == XZ_ECLOSED && xzc_refused(k->c) > 0)
 				/* The node answered the HELLO with an error
-				 * and closed: it does not know the token. */
+				 * and closed: it does not know the token (or
+				 * the certificate's principal may not use
+				 * the link's topics). */
 				snprintf(err, sizeof(err),
 				    "%s: unauthenticated: the node refused "
-				    "this link's token (%s) and closed the "
+				    "this link's %s (%s) and closed the "
 				    "connection",
-				    k->cfg->url, k->cfg->creds);
+				    k->cfg->url,
+				    k->cfg->token ? "token" : "certificate",
+				    k->cfg->token ? k->cfg->creds
+				                  : k->cfg->tls_cert);
 			else if (rc != XZ_OK)
 				snprintf(err, sizeof(err), "%s: %s",
 				    k->cfg->url,
@@ -1125,7 +1176,8 @@ accept_main(void *arg)
 		struct timespec ts;
 		pthread_mutex_lock(&k->mu);
 		xz_mono_abs(xz_mono_us() + 200000u, &ts);
-		while (!atomic_load(&nl->stop) && k->count == 0 && !k->adv_due
+		while (!atomic_load(&nl->stop)
+		    && (k->state != NL_UP || (k->count == 0 && !k->adv_due))
 		    && pthread_cond_timedwait(&k->cv, &k->mu, &ts) == 0)
 			;
 		bool     up   = k->state == NL_UP;
@@ -1137,6 +1189,8 @@ accept_main(void *arg)
 			link_down(k, "nothing heard from it for 5 s");
 			continue;
 		}
+		if (!up)
+			continue;
 		bool any;
 		int  rc = drain(k, &any);
 		if (rc == XZ_ECLOSED)
@@ -1264,7 +1318,10 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		}
 		snprintf(user, sizeof(user), "node:%s", c->name);
 		snprintf(auth, sizeof(auth), "%s %s",
-		    k->dial ? "node-link" : "node-token", c->name);
+		    k->dial        ? "node-link"
+		        : c->token ? "node-token"
+		                   : "node-cert",
+		    c->name);
 		k->who = xz_principal_new(
 		    user, c->name, c->agency ? c->agency : "", roles, auth);
 		free(roles);
@@ -1279,6 +1336,32 @@ oom:
 	xz_nodelink_free(nl);
 	*out = NULL;
 	return XZ_ENOMEM;
+}
+
+int
+xz_nodelink_add_cert_ids(xz_nodelink *nl, xz_link_id **ids, size_t *nids)
+{
+	size_t      n = 0, j = 0;
+	xz_link_id *v;
+
+	for (size_t i = 0; nl != NULL && i < nl->n; i++)
+		n += !nl->links[i]->dial && nl->links[i]->cfg->token == NULL;
+	if (n == 0)
+		return 0;
+	if ((v = realloc(*ids, (*nids + n) * sizeof(*v))) == NULL)
+		return -1;
+	memmove(v + n, v, *nids * sizeof(*v));
+	for (size_t i = 0; i < nl->n; i++) {
+		nl_link *k = nl->links[i];
+		if (k->dial || k->cfg->token != NULL)
+			continue;
+		v[j++] = (xz_link_id) { .kind = XZ_LINK_ID_CN,
+			.cn                   = k->cfg->cert_cn,
+			.who                  = xz_principal_ref(k->who) };
+	}
+	*ids = v;
+	*nids += n;
+	return 0;
 }
 
 xz_link_verifier *
@@ -1379,25 +1462,42 @@ xz_nodelink_status(xz_nodelink *nl)
 		uint64_t up = k->state == NL_UP
 		    ? (xz_mono_us() - k->up_since_us) / 1000u
 		    : 0;
-		json_t  *o  = json_pack(
-		      "{s:s,s:s,s:s?,s:s,s:s,s:s,s:I,s:I,s:I,"
-		        "s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,"
-		        "s:I,s:I,s:I,s:I,s:o}",
-		      "name", k->cfg->name, "principal", k->who->pub.user, "url",
-		      k->cfg->url, "dials", k->dial ? "out" : "in", "state",
-		      state_names[k->state], "last_error", k->last_error,
-		      "retries", (json_int_t) k->retries, "connects",
-		      (json_int_t) k->connects, "up_ms", (json_int_t) up, "in",
-		      "events", (json_int_t) k->ev_in, "requests",
-		      (json_int_t) k->rq_in, "replies", (json_int_t) k->rp_in,
-		      "out", "events", (json_int_t) k->ev_out, "requests",
-		      (json_int_t) k->rq_out, "replies", (json_int_t) k->rp_out,
-		      "denied", (json_int_t) k->denied, "loops_stopped",
-		      (json_int_t) atomic_load(&k->loops), "not_exported",
-		      (json_int_t) atomic_load(&k->not_exported), "dropped_down",
-		      (json_int_t) k->dropped_down, "bad_frames",
-		      (json_int_t) k->frames_bad, "queued",
-		      (json_int_t) k->count, "interest", subs);
+		char     auth[200];
+		if (k->dial && k->cfg->token == NULL)
+			snprintf(auth, sizeof(auth), "certificate %s",
+			    k->cfg->tls_cert);
+		else if (k->dial)
+			snprintf(
+			    auth, sizeof(auth), "token %s", k->cfg->creds);
+		else if (k->cfg->token == NULL)
+			snprintf(auth, sizeof(auth), "certificate cn=%s%s%s",
+			    k->cfg->cert_cn, k->peer_auth[0] ? ", " : "",
+			    k->peer_auth);
+		else
+			snprintf(
+			    auth, sizeof(auth), "token %s", k->cfg->creds);
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:I,s:I,s:I,"
+		    "s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,"
+		    "s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+		    "name", k->cfg->name, "principal", k->who->pub.user,
+		    "auth", auth, "url", k->cfg->url, "dials",
+		    k->dial ? "out" : "in", "state", state_names[k->state],
+		    "last_error", k->last_error, "retries",
+		    (json_int_t) k->retries, "connects",
+		    (json_int_t) k->connects, "up_ms", (json_int_t) up, "in",
+		    "events", (json_int_t) k->ev_in, "requests",
+		    (json_int_t) k->rq_in, "replies", (json_int_t) k->rp_in,
+		    "out", "events", (json_int_t) k->ev_out, "requests",
+		    (json_int_t) k->rq_out, "replies", (json_int_t) k->rp_out,
+		    "denied", (json_int_t) k->denied, "loops_stopped",
+		    (json_int_t) atomic_load(&k->loops), "not_exported",
+		    (json_int_t) atomic_load(&k->not_exported), "dropped_down",
+		    (json_int_t) k->dropped_down, "held_down",
+		    (json_int_t) k->held_down, "held_overflow",
+		    (json_int_t) k->held_overflow, "bad_frames",
+		    (json_int_t) k->frames_bad, "queued",
+		    (json_int_t) k->count, "interest", subs);
 		pthread_mutex_unlock(&k->mu);
 		if (o != NULL)
 			json_array_append_new(arr, o);
@@ -1414,7 +1514,7 @@ xz_nodelink_probe(const xz_config *cfg, xz_diag *d)
 		xzc_client             *c = NULL;
 		char                    err[XZC_ERRMSG_MAX], name[49];
 
-		if (k->url == NULL || k->token == NULL)
+		if (k->url == NULL)
 			continue;
 		snprintf(name, sizeof(name), "check-%s", cfg->node_name);
 		o.name               = name;
@@ -1428,8 +1528,11 @@ xz_nodelink_probe(const xz_config *cfg, xz_diag *d)
 		if (rc == XZ_OK && (rc = xzc_flush(c, 2000)) != XZ_OK)
 			snprintf(err, sizeof(err), "%s",
 			    rc == XZ_ECLOSED && xzc_refused(c) > 0
-			        ? "unauthenticated: the node refused this "
-			          "link's token"
+			        ? (k->token
+			                ? "unauthenticated: the node refused "
+			                  "this link's token"
+			                : "unauthenticated: the node refused "
+			                  "this link's certificate")
 			        : xzc_errmsg(c));
 		xzc_close(c);
 		if (rc != XZ_OK)

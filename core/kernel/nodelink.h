@@ -4,8 +4,11 @@
  * Each entry of the config's `links` is one link to another node: this
  * node dials it (the entry has a url) through the client library, or the
  * other node dials this one (no url) and presents the entry's token in
- * its HELLO. Over the one connection both sides exchange frames on two
- * topics that never leave the node they are on:
+ * its HELLO, or, without a token, proves in its HELLO the certificate
+ * whose CN the entry names (certproof.h) on a tls+tcp:// listener with
+ * tls.ca, which checks it against that CA and its CRL. Over the one connection
+ * both sides exchange frames on two topics that never leave the node they are
+ * on:
  *
  *   xz.node.in           dialer -> acceptor (the dialer publishes)
  *   xz.node.out.<name>   acceptor -> dialer <name> (it subscribes)
@@ -55,6 +58,11 @@ int xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
     xz_clock *clk, xz_authz *authz, xz_link_verifier *fallback,
     xz_principal *self, xz_diag *d);
 xz_link_verifier *xz_nodelink_verifier(xz_nodelink *nl);
+/* Put in front of *ids (realloc'ed; *nids grows) one certificate id for
+ * each link the other node dials without a token: its cert_cn names the
+ * link's principal (a new reference each, the owner of *ids drops them).
+ * 0, or -1 (no memory; *ids unchanged). */
+int xz_nodelink_add_cert_ids(xz_nodelink *nl, xz_link_id **ids, size_t *nids);
 /* Subscribe, start dialing. */
 int xz_nodelink_start(xz_nodelink *nl);
 /* Stop the threads and withdraw every subscription (before the link

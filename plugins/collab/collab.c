@@ -47,7 +47,9 @@ typedef struct collab {
 	kit_ctx        kit; /* store, transactions, events, clocks */
 	collab_catalog cat; /* agencies and instruments */
 	int64_t        notify_days, list_max;
-	int            check_agency;
+	/* Delivery to another node: first wait, longest wait, give up. */
+	int64_t retry_ms, retry_max_ms, give_up_s;
+	int     check_agency;
 	/* Agencies this node serves (option agencies; none: every agency
 	 * is here). A transfer to another goes to its node over the links
 	 * (docs/multi-node.md). Owned. */
@@ -76,6 +78,18 @@ static const xz_option_decl options[] = {
 	    "transfer to any other is delivered to its node over the node "
 	    "links, and state changes are kept in step on both sides",
 	    0, 0 },
+	{ "deliver_retry_ms", XZ_OPT_INT, "2000", 0,
+	    "a transfer the receiving node did not acknowledge is sent again "
+	    "after this, the wait doubling each time",
+	    100, 3600000 },
+	{ "deliver_retry_max_ms", XZ_OPT_INT, "300000", 0,
+	    "the longest wait between two sendings of an unacknowledged "
+	    "transfer",
+	    100, 86400000 },
+	{ "deliver_give_up_s", XZ_OPT_INT, "259200", 0,
+	    "a transfer still unacknowledged this long after its first "
+	    "sending is marked FAILED and no longer sent",
+	    1, 31536000 },
 	{ NULL, 0, NULL, 0, NULL, 0, 0 }
 };
 
@@ -289,6 +303,13 @@ set_iso(json_t *o, const char *key, int64_t ms)
  * (return_reason, decision, accepted_documents, missing_documents), the
  * clocks, and with_history the history. The caller owns it.
  */
+/* A resend timer of a delivery to another node (clock "deliver.N"). */
+static int
+is_deliver_clock(const char *name)
+{
+	return name != NULL && strncmp(name, "deliver.", 8) == 0;
+}
+
 static json_t *
 view(collab *c, json_t *rec, int with_history)
 {
@@ -320,10 +341,17 @@ view(collab *c, json_t *rec, int with_history)
 		json_object_set(
 		    o, "delivery", json_object_get(rec, "delivery"));
 	clocks = kit_store_clocks(&c->kit.store, KIND, id);
-	json_array_foreach(clocks, i, v)
-	{
+	/* The resend timers of a delivery (deliver.N) are no statutory
+	 * clocks: delivery.next_at says when. */
+	for (i = 0; i < json_array_size(clocks);) {
+		v = json_array_get(clocks, i);
+		if (is_deliver_clock(str(v, "clock"))) {
+			json_array_remove(clocks, i);
+			continue;
+		}
 		set_iso(v, "due_at", kit_int(v, "due_ms", 0));
 		json_object_del(v, "due_ms");
+		i++;
 	}
 	json_object_set_new(o, "clocks", clocks);
 	if (!with_history)
@@ -447,6 +475,8 @@ add_clock(collab *c, const char *id, const char *clock, int64_t days,
 
 /* Lapsed clocks: each becomes OVERDUE, is announced on
  * collab.transfer.overdue and on the receiver's inbox, and audited. */
+static void redeliver(collab *c, json_t *ids);
+
 static void
 on_clock(void *ud)
 {
@@ -454,6 +484,7 @@ on_clock(void *ud)
 	kit_req r;
 	kit_err e;
 	json_t *due, *d;
+	json_t *resend = json_array(); /* ids to send again, after commit */
 	size_t  i;
 	int64_t n = 0;
 
@@ -469,10 +500,25 @@ on_clock(void *ud)
 	json_array_foreach(due, i, d)
 	{
 		const char *tid = str(d, "id"), *clk = str(d, "clock");
-		json_t     *rec = kit_store_load(&c->kit.store, KIND, tid);
-		json_t     *pkg = json_object_get(rec, "package");
+		json_t     *rec, *pkg, *ev;
 		char        at[32], topic[128], ag[32], ty[32], out[96];
-		json_t     *ev;
+
+		if (is_deliver_clock(clk)) {
+			/* Time to send an unacknowledged transfer again. */
+			if (kit_store_clock_set(
+			        &c->kit.store, KIND, tid, clk, "MET")
+			    != 0) {
+				kit_err_set(&e, KIT_E_STORE_ERROR, "%s",
+				    c->kit.store.err);
+				kit_tx_abort(&c->kit);
+				n = -1;
+				goto done;
+			}
+			json_array_append_new(resend, json_string(tid));
+			continue;
+		}
+		rec = kit_store_load(&c->kit.store, KIND, tid);
+		pkg = json_object_get(rec, "package");
 
 		if ((rec == NULL && c->kit.store.err[0])
 		    || kit_store_clock_set(
@@ -516,6 +562,9 @@ on_clock(void *ud)
 done:
 	json_decref(due);
 	kit_req_done(&r);
+	if (n >= 0)
+		redeliver(c, resend);
+	json_decref(resend);
 	if (n < 0) {
 		/* Not re-armed at once (the store would fail again in a
 		 * tight loop): the next change or restart arms again. */
@@ -1174,8 +1223,29 @@ struct delivery {
 	char    to[64];
 };
 
-/* The receiving node acknowledged (or not) a delivered transfer: the
- * record says so (history "delivered"), counted. */
+/* The error code of an error reply ("" when none). */
+static void
+reply_code(const xz_msg *reply, char *code, size_t n)
+{
+	json_t *o
+	    = reply ? json_loadb(reply->data, reply->len, 0, NULL) : NULL;
+	const char *s = str(json_object_get(o, "error"), "code");
+	snprintf(code, n, "%s", s ? s : "");
+	json_decref(o);
+}
+
+/*
+ * The receiving node acknowledged (or not) a delivered transfer. An
+ * acknowledgement (also of a resend: the receiver keeps one record per
+ * transfer id and answers "duplicate") ends it: ACKNOWLEDGED, history
+ * "delivered". Otherwise (no link up, the node down, no answer in time)
+ * the transfer is sent again after deliver_retry_ms, doubling up to
+ * deliver_retry_max_ms (a clock deliver.N, so a restart of this node
+ * resends too): delivery PENDING with attempts, the last error and
+ * next_ms; history "undelivered" at the first failure only. After
+ * deliver_give_up_s since the first sending, or at a bad_request from
+ * the receiver (resending the same cannot help), FAILED with the reason.
+ */
 static void
 on_delivered(void *ud, int status, const xz_msg *reply)
 {
@@ -1185,11 +1255,24 @@ on_delivered(void *ud, int status, const xz_msg *reply)
 	kit_err          e;
 	json_t          *rec = NULL;
 	int  ok = status == XZ_OK && reply && !(reply->flags & XZ_MSG_ERROR);
-	char why[300];
+	char why[300], code[64] = "";
+	const char *state  = "ACKNOWLEDGED";
+	int64_t     tries  = 1;
+	int         logged = 0; /* a history row for this outcome */
 
-	snprintf(why, sizeof(why), "%s: %.*s", d->to,
-	    reply ? (int) (reply->len > 200 ? 200 : reply->len) : 0,
-	    reply ? (const char *) reply->data : "");
+	if (reply != NULL && (reply->flags & XZ_MSG_ERROR))
+		reply_code(reply, code, sizeof(code));
+	if (reply != NULL)
+		snprintf(why, sizeof(why), "%s: %.*s", d->to,
+		    (int) (reply->len > 200 ? 200 : reply->len),
+		    (const char *) reply->data);
+	else
+		snprintf(why, sizeof(why), "%s: %s", d->to,
+		    status == XZ_ENORESPONDERS
+		        ? "no route to its node (no link up, or its collab "
+		          "is not running)"
+		        : status == XZ_ETIMEDOUT ? "no answer in 15 s"
+		                                 : "not sent");
 	kit_req_internal(&c->kit, &r, "collab",
 	    json_pack("{s:s}", "purpose", "delivery to the receiving node"));
 	if (kit_tx_begin(&c->kit, &e) != 0
@@ -1197,25 +1280,82 @@ on_delivered(void *ud, int status, const xz_msg *reply)
 		kit_tx_abort(&c->kit);
 		goto out;
 	}
-	json_t *del = json_pack("{s:s,s:s,s:I}", "state",
-	    ok ? "ACKNOWLEDGED" : "FAILED", "node_of", d->to, "at_ms",
-	    (json_int_t) r.now_ms);
-	if (!ok)
-		json_object_set_new(del, "error", json_string(why));
-	json_object_set_new(rec, "delivery", del);
-	if (kit_record_write(&r, KIND, rec, 0,
-	        ok ? "delivered" : "undelivered", str(rec, "state"),
-	        ok ? d->to : why, &e)
-	        != 0
-	    || kit_tx_commit(&c->kit, &e) != 0)
+	json_t *old   = json_object_get(rec, "delivery");
+	int64_t first = kit_int(old, "first_ms", r.now_ms);
+	tries         = kit_int(old, "attempts", 0) + 1;
+	if (json_is_string(json_object_get(old, "state"))
+	    && strcmp(str(old, "state"), "PENDING") != 0) {
+		/* Already settled (a late answer to an earlier sending). */
 		kit_tx_abort(&c->kit);
+		goto out;
+	}
+	json_t *del = json_pack("{s:s,s:s,s:I,s:I,s:I}", "state", state,
+	    "node_of", d->to, "at_ms", (json_int_t) r.now_ms, "attempts",
+	    (json_int_t) tries, "first_ms", (json_int_t) first);
+	if (!ok) {
+		int64_t wait = c->retry_ms;
+		for (int64_t i = 1; i < tries && wait < c->retry_max_ms; i++)
+			wait *= 2;
+		if (wait > c->retry_max_ms)
+			wait = c->retry_max_ms;
+		if (strcmp(code, "bad_request") == 0
+		    || r.now_ms - first >= c->give_up_s * 1000) {
+			char full[400];
+			state = "FAILED";
+			snprintf(full, sizeof(full),
+			    "%s (%lld sendings in %lld s, %s)", why,
+			    (long long) tries,
+			    (long long) ((r.now_ms - first) / 1000),
+			    code[0] && strcmp(code, "bad_request") == 0
+			        ? "refused by the receiving node"
+			        : "gave up after deliver_give_up_s");
+			snprintf(why, sizeof(why), "%s", full);
+		} else {
+			char clk[32];
+			state = "PENDING";
+			snprintf(clk, sizeof(clk), "deliver.%lld",
+			    (long long) tries);
+			json_object_set_new(
+			    del, "next_ms", json_integer(r.now_ms + wait));
+			if (kit_store_clock_add(&c->kit.store, KIND, d->id,
+			        clk, r.now_ms + wait)
+			    != 0) {
+				json_decref(del);
+				kit_tx_abort(&c->kit);
+				goto out;
+			}
+		}
+		json_object_set_new(del, "state", json_string(state));
+		json_object_set_new(del, "error", json_string(why));
+	}
+	json_object_set_new(rec, "delivery", del);
+	/* History: the outcome, and the first failure (not each resend). */
+	logged = ok || strcmp(state, "FAILED") == 0 || tries == 1;
+	if ((logged ? kit_record_write(&r, KIND, rec, 0,
+	         ok ? "delivered" : "undelivered", str(rec, "state"),
+	         ok ? d->to : why, &e)
+	            : kit_store_save(&c->kit.store, KIND, rec, 0))
+	        != 0
+	    || kit_tx_commit(&c->kit, &e) != 0) {
+		kit_tx_abort(&c->kit);
+		goto out;
+	}
+	if (strcmp(state, "PENDING") == 0)
+		arm(c);
 out:
-	c->kit.host->counter_add(
-	    c->kit.self, ok ? "delivered" : "deliver_failed", 1);
+	c->kit.host->counter_add(c->kit.self,
+	    ok                                 ? "delivered"
+	        : strcmp(state, "FAILED") == 0 ? "deliver_failed"
+	                                       : "deliver_retried",
+	    1);
 	if (!ok)
-		c->kit.host->log(c->kit.self, XZ_LOG_WARN,
-		    "transfer %s not acknowledged by %s's node: %s", d->id,
-		    d->to, why);
+		c->kit.host->log(c->kit.self,
+		    strcmp(state, "FAILED") == 0 ? XZ_LOG_WARN : XZ_LOG_INFO,
+		    "transfer %s not acknowledged by %s's node (sending "
+		    "%lld): "
+		    "%s%s",
+		    d->id, d->to, (long long) tries, why,
+		    strcmp(state, "PENDING") == 0 ? "; sent again later" : "");
 	json_decref(rec);
 	kit_req_done(&r);
 	free(d);
@@ -1246,10 +1386,31 @@ deliver(collab *c, json_t *rec)
 	if (c->kit.host->request(
 	        c->kit.self, topic, s, strlen(s), 15000, on_delivered, d)
 	    != XZ_OK) {
-		/* nothing routes there (no link up): recorded as failed */
+		/* nothing routes there (no link up): sent again later */
 		on_delivered(d, XZ_ENORESPONDERS, NULL);
 	}
 	free(s);
+}
+
+/* Send again the transfers (ids) whose resend clock came due, unless
+ * settled meanwhile. Outside any transaction. */
+static void
+redeliver(collab *c, json_t *ids)
+{
+	size_t  i;
+	json_t *v;
+
+	json_array_foreach(ids, i, v)
+	{
+		json_t *rec = kit_store_load(
+		    &c->kit.store, KIND, json_string_value(v));
+		json_t *del = json_object_get(rec, "delivery");
+		if (rec != NULL
+		    && json_is_string(json_object_get(del, "state"))
+		    && strcmp(str(del, "state"), "PENDING") == 0)
+			deliver(c, rec);
+		json_decref(rec);
+	}
 }
 
 /* Only another node (or the administrator) brings transfers in. */
@@ -1729,6 +1890,11 @@ collab_init(xz_plugin *self, const xz_host *host, void **state)
 			goto fail;
 	}
 	host->opt_int(self, "list_limit_max", &c->list_max);
+	host->opt_int(self, "deliver_retry_ms", &c->retry_ms);
+	host->opt_int(self, "deliver_retry_max_ms", &c->retry_max_ms);
+	host->opt_int(self, "deliver_give_up_s", &c->give_up_s);
+	if (c->retry_max_ms < c->retry_ms)
+		c->retry_max_ms = c->retry_ms;
 	{
 		const char *ags = host->opt_string(self, "agencies");
 		char       *dup = ags && *ags ? strdup(ags) : NULL, *sv = NULL;

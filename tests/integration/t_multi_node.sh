@@ -28,7 +28,8 @@ on() { local n=$1; shift; "$XZ_BIN" "$1" -c "$MN/config/$n.cfg" "${@:2}"; }
 stop_all() { "$SCRIPT" stop --dir "$MN" >/dev/null 2>&1 || true; }
 trap 'stop_all; _xz_cleanup' EXIT
 
-check "multi-node.sh start: five nodes, every link up" "$SCRIPT" start --dir "$MN"
+PORT=$((20000 + ($$ + 13) % 20000))
+check "multi-node.sh start: five nodes, every link up" "$SCRIPT" start --dir "$MN" --port "$PORT"
 assert_contains "said so" "every link is up" "$OUT"
 for n in bureau prison rehab legal procuratorate; do
 	assert_eq "$n has its own data folder" yes "$([ -d "$MN/var/$n" ] && echo yes)"
@@ -37,6 +38,14 @@ assert_eq "the bureau's node sees four nodes up" 4 \
 	"$(on bureau status | jq '[.node_links[] | select(.state == "up")] | length')"
 assert_eq "the prison is node:prison of prison-01 at the bureau" "node:prison" \
 	"$(on bureau status | jq -r '.node_links[] | select(.name == "prison") | .principal')"
+assert_eq "the node CA of xiezhi identity" yes "$([ -s "$MN/var/pki/ca.pem" ] && [ -s "$MN/var/certs/prison.pem" ] && echo yes)"
+for n in prison rehab legal procuratorate; do
+	assert_contains "$n proved its certificate to the bureau (mutual TLS, certificate HELLO)" \
+		"certificate cn=$n, cert sha256:" \
+		"$(on bureau status | jq -r --arg n "$n" '.node_links[] | select(.name == $n) | .auth')"
+	assert_eq "$n dials the bureau over tls+tcp://" "tls+tcp://127.0.0.1:$PORT" \
+		"$(on "$n" status | jq -r '.node_links[0].url')"
+done
 # interest reaches the prison: the legal centre's subscription to kiosk
 # requests, through the bureau
 wait_until 20 "on prison status | jq -e '.node_links[0].interest | index(\"prison.kiosk.legal-aid-requested\")' >/dev/null" ||
