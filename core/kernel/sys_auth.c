@@ -613,6 +613,7 @@ static const struct demo_user {
 	{ "dlawyer1", "朱琳", "legal-01", "duty_lawyer" },
 	{ "justice1", "胡军", "justice-01", "justice_bureau" },
 	{ "clerk1", "郭敏", "prison-01", "case_clerk" },
+	{ "mediator1", "林秀英", "township-01", "mediator" },
 	{ "kiosk1", "自助终端 1 号", "prison-01", "kiosk" },
 	{ "sensor1", "周界感知网关", "prison-01", "sensor" },
 	{ "ai1", "AI+AR 评估系统", "rehab-01", "ai_assessor" },

@@ -26,7 +26,7 @@ auth = {
   login_backoff_ms = 60000;
   login_backoff_max_ms = 600000;
   # Real argon2id at its least cost: the defaults (t = 3, 64 MiB) make
-  # the 21 demo users and 30 logins of this test take minutes on a busy
+  # the 22 demo users and 30 logins of this test take minutes on a busy
   # machine (test_identity checks the defaults).
   argon2_ops = 1;
   argon2_mem_kib = 8192;
@@ -37,7 +37,7 @@ start_node
 # ---- the demo identity set of a first start ----
 wait_for 120 test -f "$DATA/demo-passwords.txt" ||
 	die "no $DATA/demo-passwords.txt after 120 s"
-wait_for 30 grep -q "demo users: 21 made" "$XZ_T/n1.log" ||
+wait_for 30 grep -q "demo users: 22 made" "$XZ_T/n1.log" ||
 	fail "the log does not say the demo users were made"
 assert_eq "demo-passwords.txt is private" 600 \
 	"$(stat -c %a "$DATA/demo-passwords.txt")"
@@ -45,8 +45,10 @@ assert_eq "identity.db is private" 600 "$(stat -c %a "$DATA/identity.db")"
 assert_eq "the CA key is private" 600 "$(stat -c %a "$DATA/pki/ca.key")"
 assert_contains "the log names the passwords file" \
 	"$DATA/demo-passwords.txt" "$(cat "$XZ_T/n1.log")"
-assert_eq "one demo user per role" 21 \
+assert_eq "one demo user per role" 22 \
 	"$(grep -vc '^#' "$DATA/demo-passwords.txt")"
+assert_eq "the people's mediator of the demo set" "mediator township-01 林秀英" \
+	"$(awk -F'\t' '$1 == "mediator1" { print $3, $4, $5 }' "$DATA/demo-passwords.txt")"
 # refused_for WHY: the node turned the last connection away as
 # unauthenticated, saying WHY (in the reply or, when the connection was
 # closed first, in its log).
@@ -227,6 +229,6 @@ check "admin logs in after the restart" xz login --user admin \
 	--password-file "$XZ_T/pw-admin" --creds "$CA"
 assert_eq "users are kept" 22 \
 	"$(xz identity user list --json --creds "$CA" | json '.users | length')"
-assert_eq "no second demo set" 21 "$(grep -vc '^#' "$DATA/demo-passwords.txt")"
+assert_eq "no second demo set" 22 "$(grep -vc '^#' "$DATA/demo-passwords.txt")"
 stop_node
 finish
