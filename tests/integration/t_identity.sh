@@ -72,19 +72,19 @@ check "duty1 logs in" xz login --user duty1 --password-file "$XZ_T/pw-duty1" \
 	--creds "$C1"
 assert_contains "login names the user" "logged in as duty1 (张伟, prison-01, command_duty)" "$OUT"
 assert_eq "the credentials file is 0600" 600 "$(stat -c %a "$C1")"
-check "whoami with the credentials" xz whoami --creds "$C1"
+check "whoami with the credentials" xz whoami --json --creds "$C1"
 assert_eq "whoami: user" duty1 "$(echo "$OUT" | json .user)"
 assert_eq "whoami: name" "张伟" "$(echo "$OUT" | json .name)"
 assert_eq "whoami: agency" prison-01 "$(echo "$OUT" | json .agency)"
 assert_eq "whoami: roles" command_duty "$(echo "$OUT" | json '.roles | join(",")')"
 assert_contains "whoami: proven by a token" "token t-" "$(echo "$OUT" | json .auth)"
 # The environment variable chooses the file too.
-assert_eq "XZ_CREDS" duty1 "$(XZ_CREDS="$C1" xz whoami | json .user)"
+assert_eq "XZ_CREDS" duty1 "$(XZ_CREDS="$C1" xz whoami --json | json .user)"
 assert_exit "a named credentials file that is missing" 1 \
-	xz whoami --creds "$XZ_T/none"
+	xz whoami --json --creds "$XZ_T/none"
 assert_contains "it says so" "no credentials file" "$ERR"
 # Without credentials the caller is the connection's own principal.
-check "whoami without credentials" xz whoami
+check "whoami without credentials" xz whoami --json
 assert_eq "not duty1 without credentials" 0 \
 	"$(echo "$OUT" | json '.user' | grep -c '^duty1$' || true)"
 
@@ -95,7 +95,7 @@ assert_exit "no credential on the tcp door" 1 timeout 30 "$XZ_BIN" call \
 refused_for "this door proves no identity"
 check "but a login is answered there" timeout 60 "$XZ_BIN" login -u "$TCP" \
 	--user duty1 --password-file "$XZ_T/pw-duty1" --creds "$XZ_T/c-tcp"
-check "and its token acts there" timeout 30 "$XZ_BIN" whoami -u "$TCP" \
+check "and its token acts there" timeout 30 "$XZ_BIN" whoami --json -u "$TCP" \
 	--creds "$XZ_T/c-tcp"
 assert_eq "as duty1" duty1 "$(echo "$OUT" | json .user)"
 
@@ -131,7 +131,7 @@ assert_contains "bad_request" "invalid role id" "$ERR"
 check "the new user logs in" xz login --user zhangsan \
 	--password-file "$XZ_T/pw-new" --creds "$XZ_T/c-zs"
 assert_eq "and is who it says" "张三/area_officer" \
-	"$(xz whoami --creds "$XZ_T/c-zs" | json '.name + "/" + .roles[0]')"
+	"$(xz whoami --json --creds "$XZ_T/c-zs" | json '.name + "/" + .roles[0]')"
 check "identity user list" xz identity user list --json --creds "$CA"
 assert_eq "22 users listed" 22 "$(echo "$OUT" | json '.users | length')"
 assert_eq "zhangsan has a live session" 1 \
@@ -215,7 +215,7 @@ assert_eq "rate-limited logins counted" 2 "$(counter sys login_rate_limited)"
 assert_le "successful logins counted" 9 "$(counter sys login_ok)"
 
 # ---- an expired token (the test clock moves past token_ttl_s) ----
-check "duty1 still acts" xz whoami --creds "$C1"
+check "duty1 still acts" xz whoami --json --creds "$C1"
 check "advance the clock past the token's life" \
 	xz call xz.sys.clock.advance '{"ms":601000}' --creds "$CA"
 assert_exit "an expired token is refused" 1 xz whoami --creds "$C1"
