@@ -64,13 +64,16 @@ OUT=$(LANG=$ZH "$XZ_BIN" call -c "$XZ_T/bad.cfg" 'no topic' 2>&1) || true
 assert_contains "invalid topic (zh)" "xiezhi call：无效的主题 'no topic'" "$OUT"
 
 echo "-- every command's --help in both languages"
-for c in run check pub sub call status reload console login logout whoami identity bench version; do
-	OUT=$(LANG=$ZH "$XZ_BIN" "$c" --help 2>&1) || true
+for c in run check pub sub call status reload console login logout whoami identity bench version \
+	audit "audit verify" "audit query"; do
+	# shellcheck disable=SC2086 # "audit verify": two words
+	OUT=$(LANG=$ZH "$XZ_BIN" $c --help 2>&1) || true
 	case "$OUT" in
 	"用法：xiezhi $c"*) pass "$c --help (zh)" ;;
 	*) fail "$c --help (zh) is not Chinese: $(echo "$OUT" | head -1)" ;;
 	esac
-	OUT=$(LANG=C "$XZ_BIN" "$c" --help 2>&1) || true
+	# shellcheck disable=SC2086
+	OUT=$(LANG=C "$XZ_BIN" $c --help 2>&1) || true
 	case "$OUT" in
 	"usage: xiezhi $c"*) pass "$c --help (C)" ;;
 	*) fail "$c --help (C) is not English: $(echo "$OUT" | head -1)" ;;
