@@ -133,7 +133,7 @@ check "the new user logs in" xz login --user zhangsan \
 assert_eq "and is who it says" "张三/area_officer" \
 	"$(xz whoami --json --creds "$XZ_T/c-zs" | json '.name + "/" + .roles[0]')"
 check "identity user list" xz identity user list --json --creds "$CA"
-assert_eq "22 users listed" 22 "$(echo "$OUT" | json '.users | length')"
+assert_eq "23 users listed (22 demo users and one added)" 23 "$(echo "$OUT" | json '.users | length')"
 assert_eq "zhangsan has a live session" 1 \
 	"$(echo "$OUT" | json '.users[] | select(.user == "zhangsan") | .sessions')"
 
@@ -227,7 +227,7 @@ start_node
 assert_exit "a revoked token stays revoked" 1 xz whoami --creds "$XZ_T/c-l1-copy"
 check "admin logs in after the restart" xz login --user admin \
 	--password-file "$XZ_T/pw-admin" --creds "$CA"
-assert_eq "users are kept" 22 \
+assert_eq "users are kept" 23 \
 	"$(xz identity user list --json --creds "$CA" | json '.users | length')"
 assert_eq "no second demo set" 22 "$(grep -vc '^#' "$DATA/demo-passwords.txt")"
 stop_node
