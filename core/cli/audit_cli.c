@@ -23,63 +23,132 @@
 
 #include "cli/audit_cli.h"
 #include "cli/cli_common.h"
+#include "cli/ident_cli.h"
 #include "anchor.h"
 #include "chain.h"
 #include "config/config.h"
 #include "util/msg.h"
 
-static const char usage_audit[]
-    = "usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u URL]\n"
-      "                           [--head FILE | --no-head] [--name NAME]\n"
-      "                           [--anchors FILE [--key PUBFILE]]\n"
-      "       xiezhi audit query  [-c FILE|-u URL] [--subject TYPE:ID]\n"
-      "                           [--actor WHO] [--since TIME] [--until "
-      "TIME]\n"
-      "                           [-n LIMIT] [--purpose TEXT] [--user NAME]\n"
-      "                           [--role ROLE] [--agency AGENCY] [-t MS]\n"
-      "`xiezhi audit verify --help` and `xiezhi audit query --help` say "
-      "more.\n";
+/* Each English text has its Chinese right below: edit both. */
+static const xz_usage usage_audit = {
+	"usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u "
+	"URL]\n"
+	"                           [--head FILE | --no-head] [--name NAME]\n"
+	"                           [--anchors FILE [--key PUBFILE]]\n"
+	"       xiezhi audit query  [-c FILE|-u URL] [--subject TYPE:ID]\n"
+	"                           [--actor WHO] [--since TIME] [--until "
+	"TIME]\n"
+	"                           [-n LIMIT] [--purpose TEXT] [--user "
+	"NAME]\n"
+	"                           [--role ROLE] [--agency AGENCY] [-t MS]\n"
+	"`xiezhi audit verify --help` and `xiezhi audit query --help` say "
+	"more.\n",
 
-static const char usage_verify[]
-    = "usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u URL]\n"
-      "                           [--head FILE | --no-head] [--name NAME]\n"
-      "                           [--anchors FILE [--key PUBFILE]]\n"
-      "Check the whole hash chain of the audit log and name the first record\n"
-      "that was edited, deleted, reordered or truncated.\n"
-      "  -f DBFILE   verify a database file offline (opened read-only); its\n"
-      "              head file is DBFILE with .db replaced by .head\n"
-      "  -c FILE     ask the node of this deployment (audit.verify); with\n"
-      "              --offline, verify <data_dir>/<NAME>.db directly\n"
-      "  -u URL      ask the node at URL\n"
-      "  --head FILE the side file to compare with (default: beside DBFILE)\n"
-      "  --no-head   do not compare with a side file\n"
-      "  --anchors FILE  also check the log against the signed checkpoints\n"
-      "              of this sink file (the audit plugin's anchor_file)\n"
-      "  --key PUBFILE   the node's public key (default: FILE.key.pub when\n"
-      "              it exists, else the key of the first checkpoint)\n"
-      "  --name NAME the audit plugin's instance name (default: audit)\n"
-      "  -t MS       request deadline (default 30000)\n"
-      "Prints \"ok: N records\" (exit 0), or the first bad record and why\n"
-      "(exit 1). Exit 2 on usage errors, 3 when no node answers.\n";
+	"用法：xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u "
+	"URL]\n"
+	"                           [--head FILE | --no-head] [--name NAME]\n"
+	"                           [--anchors FILE [--key PUBFILE]]\n"
+	"      xiezhi audit query  [-c FILE|-u URL] [--subject TYPE:ID]\n"
+	"                           [--actor WHO] [--since TIME] [--until "
+	"TIME]\n"
+	"                           [-n LIMIT] [--purpose TEXT] [--user "
+	"NAME]\n"
+	"                           [--role ROLE] [--agency AGENCY] [-t MS]\n"
+	"详见 `xiezhi audit verify --help` 和 `xiezhi audit query --help`。\n",
+};
 
-static const char usage_query[]
-    = "usage: xiezhi audit query [-c FILE|-u URL] [--subject TYPE:ID]\n"
-      "                          [--actor WHO] [--since TIME] [--until TIME]\n"
-      "                          [-n LIMIT] [--purpose TEXT] [--user NAME]\n"
-      "                          [--role ROLE] [--agency AGENCY] [-t MS]\n"
-      "Ask the node's audit plugin (audit.query) and print one JSON line per\n"
-      "record, oldest first. The query is itself recorded in the audit log\n"
-      "(action VIEW, subject_type audit_log) under --user (default $USER),\n"
-      "--role (default AUDITOR), --agency and --purpose.\n"
-      "  --subject TYPE:ID  records about one subject (TYPE alone: any id)\n"
-      "  --actor WHO        records of one actor (the `who` field)\n"
-      "  --since/--until    UTC times YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z], or "
-      "ms\n"
-      "                     since the epoch; a date alone as --until means\n"
-      "                     the whole day\n"
-      "  -n LIMIT           at most LIMIT records (default 100)\n"
-      "Exit 0, 1 on an error reply, 2 on usage errors, 3 when no node "
-      "answers.\n";
+static const xz_usage usage_verify = {
+	"usage: xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u "
+	"URL]\n"
+	"                           [--head FILE | --no-head] [--name NAME]\n"
+	"                           [--anchors FILE [--key PUBFILE]]\n"
+	"Check the whole hash chain of the audit log and name the first "
+	"record\n"
+	"that was edited, deleted, reordered or truncated.\n"
+	"  -f DBFILE   verify a database file offline (opened read-only); "
+	"its\n"
+	"              head file is DBFILE with .db replaced by .head\n"
+	"  -c FILE     ask the node of this deployment (audit.verify); with\n"
+	"              --offline, verify <data_dir>/<NAME>.db directly\n"
+	"  -u URL      ask the node at URL\n"
+	"  --head FILE the side file to compare with (default: beside "
+	"DBFILE)\n"
+	"  --no-head   do not compare with a side file\n"
+	"  --anchors FILE  also check the log against the signed checkpoints\n"
+	"              of this sink file (the audit plugin's anchor_file)\n"
+	"  --key PUBFILE   the node's public key (default: FILE.key.pub when\n"
+	"              it exists, else the key of the first checkpoint)\n"
+	"  --name NAME the audit plugin's instance name (default: audit)\n"
+	"  -t MS       request deadline (default 30000)\n"
+	"Prints \"ok: N records\" (exit 0), or the first bad record and why\n"
+	"(exit 1). Exit 2 on usage errors, 3 when no node answers.\n",
+
+	"用法：xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u "
+	"URL]\n"
+	"                           [--head FILE | --no-head] [--name NAME]\n"
+	"                           [--anchors FILE [--key PUBFILE]]\n"
+	"校验审计日志的整条哈希链，指出第一条被修改、删除、重排或截断的记录。"
+	"\n"
+	"  -f DBFILE   离线校验数据库文件（只读打开）；其头文件为把 DBFILE "
+	"的\n"
+	"              .db 换成 .head 的文件\n"
+	"  -c FILE     询问本部署的节点（audit.verify）；加 --offline "
+	"时直接校验\n"
+	"              <data_dir>/<NAME>.db\n"
+	"  -u URL      询问 URL 处的节点\n"
+	"  --head FILE 用于比对的头文件（默认：DBFILE 旁边的）\n"
+	"  --no-head   不与头文件比对\n"
+	"  --anchors FILE  同时用此输出文件（审计插件的 "
+	"anchor_file）中的签名\n"
+	"              检查点校验日志\n"
+	"  --key PUBFILE   节点的公钥（默认：存在时为 FILE.key.pub，否则为\n"
+	"              第一个检查点的密钥）\n"
+	"  --name NAME 审计插件的实例名（默认：audit）\n"
+	"  -t MS       请求期限（默认 30000）\n"
+	"输出 \"ok: N 条记录\"（退出码 "
+	"0），或第一条有问题的记录及原因（退出码\n"
+	"1）。用法错误退出码为 2，无节点应答为 3。\n",
+};
+
+static const xz_usage usage_query = {
+	"usage: xiezhi audit query [-c FILE|-u URL] [--subject TYPE:ID]\n"
+	"                          [--actor WHO] [--since TIME] [--until "
+	"TIME]\n"
+	"                          [-n LIMIT] [--purpose TEXT] [--user NAME]\n"
+	"                          [--role ROLE] [--agency AGENCY] [-t MS]\n"
+	"Ask the node's audit plugin (audit.query) and print one JSON line "
+	"per\n"
+	"record, oldest first. The query is itself recorded in the audit log\n"
+	"(action VIEW, subject_type audit_log) under --user (default $USER),\n"
+	"--role (default AUDITOR), --agency and --purpose.\n"
+	"  --subject TYPE:ID  records about one subject (TYPE alone: any id)\n"
+	"  --actor WHO        records of one actor (the `who` field)\n"
+	"  --since/--until    UTC times YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z], or "
+	"ms\n"
+	"                     since the epoch; a date alone as --until means\n"
+	"                     the whole day\n"
+	"  -n LIMIT           at most LIMIT records (default 100)\n"
+	"Exit 0, 1 on an error reply, 2 on usage errors, 3 when no node "
+	"answers.\n",
+
+	"用法：xiezhi audit query [-c FILE|-u URL] [--subject TYPE:ID]\n"
+	"                          [--actor WHO] [--since TIME] [--until "
+	"TIME]\n"
+	"                          [-n LIMIT] [--purpose TEXT] [--user NAME]\n"
+	"                          [--role ROLE] [--agency AGENCY] [-t MS]\n"
+	"询问节点的审计插件（audit.query），每条记录输出一行 "
+	"JSON，由旧到新。\n"
+	"查询本身也记入审计日志（action VIEW，subject_type audit_log），记在\n"
+	"--user（默认 $USER）、--role（默认 AUDITOR）、--agency 和 --purpose "
+	"名下。\n"
+	"  --subject TYPE:ID  关于某一对象的记录（只给 TYPE：任意编号）\n"
+	"  --actor WHO        某一行为人的记录（`who` 字段）\n"
+	"  --since/--until    UTC 时间 "
+	"YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z]，或自纪元\n"
+	"                     起的毫秒数；--until 只给日期时表示整天\n"
+	"  -n LIMIT           最多 LIMIT 条记录（默认 100）\n"
+	"成功退出码为 0，错误应答为 1，用法错误为 2，无节点应答为 3。\n",
+};
 
 typedef struct aopts {
 	const char *config, *url, *file, *head, *name, *anchors, *key;
@@ -91,7 +160,7 @@ typedef struct aopts {
 
 /* -1: --help printed (exit 0); 0 ok; XZ_EXIT_USAGE. */
 static int
-parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
+parse(const char *sub, const xz_usage *usage, int argc, char **argv, aopts *o)
 {
 	enum {
 		O_HEAD = 256,
@@ -206,17 +275,17 @@ parse(const char *sub, const char *usage, int argc, char **argv, aopts *o)
 			o->key = optarg;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			fputs(xz_usage_text(usage), stdout);
 			return -1;
 		default:
-			fputs(usage, stderr);
+			fputs(xz_usage_text(usage), stderr);
 			return XZ_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr,
 		    xz_text("xiezhi audit %s: unexpected argument '%s'\n%s"),
-		    sub, argv[optind], usage);
+		    sub, argv[optind], xz_usage_text(usage));
 		return XZ_EXIT_USAGE;
 	}
 	return 0;
@@ -451,7 +520,7 @@ static int
 cmd_verify(int argc, char **argv)
 {
 	aopts o;
-	int   rc = parse("verify", usage_verify, argc, argv, &o);
+	int   rc = parse("verify", &usage_verify, argc, argv, &o);
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
@@ -525,7 +594,7 @@ static int
 cmd_query(int argc, char **argv)
 {
 	aopts       o;
-	int         rc = parse("query", usage_query, argc, argv, &o);
+	int         rc = parse("query", &usage_query, argc, argv, &o);
 	int64_t     ms;
 	const char *user;
 
@@ -617,12 +686,12 @@ xz_audit_cli_main(int argc, char **argv)
 		}
 	}
 	if (argc < 2) {
-		fputs(usage_audit, stderr);
+		fputs(xz_usage_text(&usage_audit), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
 	    || strcmp(argv[1], "help") == 0) {
-		fputs(usage_audit, stdout);
+		fputs(xz_usage_text(&usage_audit), stdout);
 		return 0;
 	}
 	if (strcmp(argv[1], "verify") == 0)
@@ -630,6 +699,6 @@ xz_audit_cli_main(int argc, char **argv)
 	if (strcmp(argv[1], "query") == 0)
 		return cmd_query(argc - 1, argv + 1);
 	fprintf(stderr, xz_text("xiezhi audit: unknown subcommand '%s'\n%s"),
-	    argv[1], usage_audit);
+	    argv[1], xz_usage_text(&usage_audit));
 	return XZ_EXIT_USAGE;
 }

@@ -9,67 +9,6 @@
 #include "util/msg.h"
 
 const xz_tr xz_cli_zh[] = {
-	{ "usage: xiezhi COMMAND [options]\n\ncommands:\n  run     [-c FILE]  "
-	  "                    run a node (default config/xiezhi.cfg)\n  "
-	  "check   [-c FILE]                      validate config, plugins "
-	  "and scripts as run would\n  pub     [-c FILE|-u URL] TOPIC "
-	  "[JSON|-] publish (- : one JSON payload per stdin line)\n  sub     "
-	  "[-c FILE|-u URL] PATTERN [-n COUNT] [-q GROUP] [-t MS]\n           "
-	  "                              print one JSON line per event\n  "
-	  "call    [-c FILE|-u URL] TOPIC [JSON] [-t MS]  send a request, "
-	  "print the reply\n  status  [-c FILE|-u URL]               plugins, "
-	  "queues, counters, drops (JSON)\n  reload  [-c FILE|-u URL] [NAME]  "
-	  "      hot-reload a Lua plugin/script (all if no NAME)\n  console "
-	  "[-c FILE|-u URL] [-e CHUNK]    Lua console on a running node\n  "
-	  "audit   verify|query ...               check or search the "
-	  "hash-chained audit trail\n  login   [-c FILE|-u URL] --user NAME   "
-	  "log in; the token goes to a credentials file\n  logout  [-c "
-	  "FILE|-u URL]               end the session, remove the credentials "
-	  "file\n  whoami  [-c FILE|-u URL]               who the node takes "
-	  "you for\n  identity user|ca|cert ...              users, the node "
-	  "CA, certificates\n  bench   [--json] [-n COUNT]            "
-	  "built-in benchmark with raw nng baselines\n  version               "
-	  "                 print the version\n\n`xiezhi COMMAND --help` "
-	  "describes one command.\nCommands that talk to a node present the "
-	  "session token of --creds FILE,\n$XZ_CREDS or "
-	  "~/.config/xiezhi/creds when there is one (`xiezhi login`).\n"
-	  "A tls+tcp:// node (-u) takes --ca FILE, and --cert FILE --key FILE "
-	  "to act as\nthe certificate's principal.\nexit "
-	  "codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n",
-	    "用法：xiezhi 命令 [选项]\n\n命令：\n  run     [-c FILE]          "
-	    "            运行节点（默认 config/xiezhi.cfg）\n  check   [-c "
-	    "FILE]                      按 run 的方式检查配置、插件和脚本\n  "
-	    "pub     [-c FILE|-u URL] TOPIC [JSON|-] 发布事件（- "
-	    "：标准输入每行一个 JSON）\n  sub     [-c FILE|-u URL] PATTERN "
-	    "[-n COUNT] [-q GROUP] [-t MS]\n                                  "
-	    "       每个事件输出一行 JSON\n  call    [-c FILE|-u URL] TOPIC "
-	    "[JSON] [-t MS]  发送请求并输出应答\n  status  [-c FILE|-u URL]   "
-	    "            插件、队列、计数器、丢弃数（JSON）\n  reload  [-c "
-	    "FILE|-u URL] [NAME]        热加载 Lua 插件/脚本（不给 NAME "
-	    "则全部）\n  console [-c FILE|-u URL] [-e CHUNK]    运行中节点的 "
-	    "Lua 控制台\n  audit   verify|query ...               "
-	    "校验或检索哈希链审计记录\n  login   [-c FILE|-u URL] --user NAME "
-	    "  登录；令牌写入凭据文件\n  logout  [-c FILE|-u URL]             "
-	    "  结束会话，删除凭据文件\n  whoami  [-c FILE|-u URL]             "
-	    "  节点认定的当前身份\n  identity user|ca|cert ...              "
-	    "用户、节点 CA、证书\n  bench   [--json] [-n COUNT]            "
-	    "内置性能测试（含 nng 原始基线）\n  version                       "
-	    "         输出版本\n\n`xiezhi 命令 --help` "
-	    "说明单个命令。\n与节点通信的命令在有会话令牌时出示它：--creds "
-	    "FILE、\n$XZ_CREDS 或 ~/.config/xiezhi/creds（`xiezhi "
-	    "login`）。\n"
-	    "tls+tcp:// 节点（-u）需要 --ca FILE，并可用 --cert FILE --key "
-	    "FILE\n"
-	    "以证书的主体身份行事。\n退出码：0 成功，1 错误，2 用法错误，3 "
-	    "超时或无响应者\n" },
-	{ "usage: xiezhi check [-c FILE]\nValidate the deployment exactly as "
-	  "run does before starting anything:\nconfig syntax and keys, "
-	  "plugins (open, ABI, options, requires), scripts.\nPrints every "
-	  "problem as FILE:LINE: message; exit 0 when all is well.\n",
-	    "用法：xiezhi check [-c FILE]\n与 run "
-	    "启动前完全相同地检查部署：\n配置语法和键、插件（打开、ABI、选项、"
-	    "依赖）、脚本。\n每个问题输出为 文件:行号: "
-	    "说明；全部正常时退出码为 0。\n" },
 	{ "xiezhi %s: -%c needs a non-negative integer, got '%s'\n",
 	    "xiezhi %s：-%c 需要非负整数，实为 '%s'\n" },
 	{ "xiezhi %s: payload is not valid JSON: %s (column %d)\n",
@@ -162,7 +101,99 @@ const xz_tr xz_cli_zh[] = {
 	    "xiezhi audit query：--subject 需要 TYPE:ID 或 TYPE\n" },
 	{ "xiezhi audit: unknown subcommand '%s'\n%s",
 	    "xiezhi audit：未知子命令 '%s'\n%s" },
-	{ "timeout", "超时" },
-	{ "no responders", "无响应者" },
+	{ "xiezhi audit verify: %s\n", "xiezhi audit verify：%s\n" },
+	{ "xiezhi audit verify: %s: %s\n", "xiezhi audit verify：%s：%s\n" },
+	{ "xiezhi pub: %s\n", "xiezhi pub：%s\n" },
+	{ "xiezhi pub: %s%s\n", "xiezhi pub：%s%s\n" },
+	{ "xiezhi sub: subscribing to %s\n", "xiezhi sub：正在订阅 %s\n" },
+	{ "xiezhi sub: %s\n", "xiezhi sub：%s\n" },
+	/* the line scripts wait for keeps its English words */
+	{ "xiezhi sub: ready\n", "xiezhi sub: ready（已就绪）\n" },
+	{ "xiezhi %s (plugin ABI %d.%d, nng %s, %s)\n",
+	    "xiezhi %s（插件 ABI %d.%d，nng %s，%s）\n" },
+	{ "xiezhi %s: %s\n", "xiezhi %s：%s\n" },
+	/* ident_cli.c: login, logout, whoami, identity */
+	{ "xiezhi %s: at most %d roles\n", "xiezhi %s：最多 %d 个角色\n" },
+	{ "xiezhi %s: at most 16 --dns\n", "xiezhi %s：最多 16 个 --dns\n" },
+	{ "xiezhi %s: --days needs 1..36500, got '%s'\n",
+	    "xiezhi %s：--days 需要 1 到 36500，实为 '%s'\n" },
+	{ "xiezhi %s: cannot read a password from %s: %s\n",
+	    "xiezhi %s：无法从 %s 读取口令：%s\n" },
+	{ "the file is empty", "文件为空" },
+	{ "Password for %s: ", "%s 的口令：" },
+	{ "Again: ", "再输入一次：" },
+	{ "xiezhi %s: no password given\n", "xiezhi %s：未给出口令\n" },
+	{ "xiezhi %s: the passwords differ\n",
+	    "xiezhi %s：两次输入的口令不同\n" },
+	{ "xiezhi %s: no password (give --password-file FILE, or one line on "
+	  "stdin)\n",
+	    "xiezhi %s：没有口令（请给出 --password-file "
+	    "FILE，或在标准输入给出一行）\n" },
+	{ "xiezhi %s: %s: %s\n", "xiezhi %s：%s：%s\n" },
+	{ "(no message)", "（无说明）" },
+	{ "xiezhi login: no HOME: give --creds FILE or XZ_CREDS\n",
+	    "xiezhi login：没有 HOME：请给出 --creds FILE 或 XZ_CREDS\n" },
+	{ "xiezhi login: cannot write %s: %s (the session stays open on the "
+	  "node until it expires)\n",
+	    "xiezhi login：无法写入 "
+	    "%s：%s（该会话在节点上保持打开，直至过期）\n" },
+	{ "logged in as %s (%s, %s, %s) until %s; credentials in %s\n",
+	    "已登录为 %s（%s，%s，%s），有效期至 %s；凭据在 %s\n" },
+	{ "xiezhi logout: not logged in (no %s)\n",
+	    "xiezhi logout：未登录（没有 %s）\n" },
+	{ "credentials file", "凭据文件" },
+	{ "xiezhi logout: cannot remove %s: %s\n",
+	    "xiezhi logout：无法删除 %s：%s\n" },
+	{ "logged out %s; removed %s\n", "%s 已退出登录；已删除 %s\n" },
+	{ "user:   %s\n", "用户：%s\n" },
+	{ "name:   %s\n", "姓名：%s\n" },
+	{ "agency: %s\n", "机构：%s\n" },
+	{ "(none)", "（无）" },
+	{ "role:   %s (%s)\n", "角色：%s（%s）\n" },
+	{ "role:   %s\n", "角色：%s\n" },
+	{ "proven: %s\n", "认证：%s\n" },
+	{ "USER", "用户" },
+	{ "STATE", "状态" },
+	{ "AGENCY", "机构" },
+	{ "SESSIONS", "会话数" },
+	{ "PASSWORD", "口令" },
+	{ "ROLES / NAME", "角色 / 姓名" },
+	{ "active", "正常" },
+	{ "locked", "已锁定" },
+	{ "set", "已设置" },
+	{ "none", "无" },
+	{ "user %s added%s\n", "用户 %s 已添加%s\n" },
+	{ " without a password (set one with `xiezhi identity user passwd`)",
+	    "，未设口令（用 `xiezhi identity user passwd` 设置）" },
+	{ "user %s: %s done\n", "用户 %s：%s 已完成\n" },
+	{ "xiezhi identity: cannot read the deployment to find its data "
+	  "folder (give -c FILE or --pki DIR)\n",
+	    "xiezhi identity：无法读取部署文件以找到其数据目录（请给出 -c "
+	    "FILE "
+	    "或 --pki DIR）\n" },
+	{ "xiezhi identity ca init: %s\n", "xiezhi identity ca init：%s\n" },
+	{ "CA '%s' created: %s/ca.pem (give it to peers), %s/ca.key (mode "
+	  "0600), %s/crl.pem\n",
+	    "CA '%s' 已创建：%s/ca.pem（交给对端），%s/ca.key（权限 "
+	    "0600），%s/crl.pem\n" },
+	{ "xiezhi identity cert issue: %s\n",
+	    "xiezhi identity cert issue：%s\n" },
+	{ "%s certificate for '%s' (serial %s): %s/%s.pem, key %s/%s.key "
+	  "(0600), CA %s/ca.pem\n",
+	    "%s 证书已签发给 '%s'（序列号 %s）：%s/%s.pem，私钥 "
+	    "%s/%s.key（0600），CA %s/ca.pem\n" },
+	{ "xiezhi identity cert revoke: %s\n",
+	    "xiezhi identity cert revoke：%s\n" },
+	{ "revoked %d certificate%s of '%s'; CRL rewritten: %s/crl.pem\n",
+	    "已吊销 %d 个证书%s（'%s'）；CRL 已重写：%s/crl.pem\n" },
+	{ "xiezhi identity cert list: %s\n",
+	    "xiezhi identity cert list：%s\n" },
+	{ "SERIAL", "序列号" },
+	{ "KIND", "类型" },
+	{ "NOT AFTER", "有效期至" },
+	{ "revoked", "已吊销" },
+	{ "valid", "有效" },
+	{ "xiezhi identity: unknown group '%s' (user, ca, cert)\n",
+	    "xiezhi identity：未知的分组 '%s'（user、ca、cert）\n" },
 	{ NULL, NULL },
 };

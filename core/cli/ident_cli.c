@@ -30,54 +30,98 @@
 
 /* ---- usage ---- */
 
-const char xz_usage_login[]
-    = "usage: xiezhi login [-c FILE|-u URL] --user NAME [--password-file "
-      "FILE] [--creds FILE]\n"
-      "\n"
-      "Log in to the node as NAME and write the session token to a "
-      "credentials file\n"
-      "(mode 0600): --creds FILE, else $XZ_CREDS, else "
-      "~/.config/xiezhi/creds. Every\n"
-      "command that talks to the node presents it from then on. The "
-      "password is read\n"
-      "from FILE's first line, else asked for without echo on a terminal, "
-      "else read\n"
-      "from the first line of stdin.\n";
-const char xz_usage_logout[]
-    = "usage: xiezhi logout [-c FILE|-u URL] [--creds FILE]\n"
-      "\n"
-      "End the session of the credentials file on the node and remove the "
-      "file.\n";
-const char xz_usage_whoami[]
-    = "usage: xiezhi whoami [-c FILE|-u URL] [--creds FILE]\n"
-      "                     [--ca FILE --cert FILE --key FILE]\n"
-      "\n"
-      "Who the node takes this command for (xz.sys.auth.whoami): user, "
-      "name, agency,\n"
-      "roles, and how it was proven.\n";
-const char xz_usage_identity[]
-    = "usage: xiezhi identity user add NAME --name TEXT --agency ID --role "
-      "ROLE [--role ROLE]\n"
-      "                                [--password-file FILE]\n"
-      "       xiezhi identity user lock|unlock NAME\n"
-      "       xiezhi identity user passwd NAME [--password-file FILE]\n"
-      "       xiezhi identity user list [--json]\n"
-      "       xiezhi identity ca init [--cn NAME]\n"
-      "       xiezhi identity cert issue --cn CN [--kind client|server|node] "
-      "[--dns NAME]...\n"
-      "                                  [--days N] --out DIR\n"
-      "       xiezhi identity cert revoke CN|SERIAL\n"
-      "       xiezhi identity cert list [--json]\n"
-      "\n"
-      "common options: -c FILE (the deployment; default "
-      "config/xiezhi.cfg), -u URL,\n"
-      "  --creds FILE, --pki DIR (the CA folder; default DATA_DIR/pki of "
-      "the deployment)\n"
-      "\n"
-      "`user` commands go through the running node and need the admin "
-      "role (the node's\n"
-      "own Unix user has it). `ca` and `cert` work on the CA folder "
-      "directly.\n";
+/* Each English text has its Chinese right below: edit both. */
+const xz_usage xz_usage_login = {
+	"usage: xiezhi login [-c FILE|-u URL] --user NAME [--password-file "
+	"FILE] [--creds FILE]\n"
+	"\n"
+	"Log in to the node as NAME and write the session token to a "
+	"credentials file\n"
+	"(mode 0600): --creds FILE, else $XZ_CREDS, else "
+	"~/.config/xiezhi/creds. Every\n"
+	"command that talks to the node presents it from then on. The "
+	"password is read\n"
+	"from FILE's first line, else asked for without echo on a terminal, "
+	"else read\n"
+	"from the first line of stdin.\n",
+
+	"用法：xiezhi login [-c FILE|-u URL] --user NAME [--password-file "
+	"FILE] [--creds FILE]\n"
+	"\n"
+	"以 NAME 身份登录节点，并把会话令牌写入凭据文件（权限 0600）：\n"
+	"--creds FILE，否则 $XZ_CREDS，否则 ~/.config/xiezhi/creds。"
+	"此后每个\n与节点通信的命令都出示它。口令取自 FILE 的第一行，"
+	"否则在终端上\n不回显地询问，否则取自标准输入的第一行。\n",
+};
+const xz_usage xz_usage_logout = {
+	"usage: xiezhi logout [-c FILE|-u URL] [--creds FILE]\n"
+	"\n"
+	"End the session of the credentials file on the node and remove the "
+	"file.\n",
+
+	"用法：xiezhi logout [-c FILE|-u URL] [--creds FILE]\n"
+	"\n"
+	"在节点上结束凭据文件的会话，并删除该文件。\n",
+};
+const xz_usage xz_usage_whoami = {
+	"usage: xiezhi whoami [-c FILE|-u URL] [--creds FILE] [--json]\n"
+	"                     [--ca FILE --cert FILE --key FILE]\n"
+	"\n"
+	"Who the node takes this command for (xz.sys.auth.whoami): user, "
+	"name, agency,\n"
+	"roles, and how it was proven; --json prints the node's reply as "
+	"it is.\n",
+
+	"用法：xiezhi whoami [-c FILE|-u URL] [--creds FILE] [--json]\n"
+	"                     [--ca FILE --cert FILE --key FILE]\n"
+	"\n"
+	"节点把本命令认定为谁（xz.sys.auth.whoami）：用户、姓名、机构、\n"
+	"角色以及身份的证明方式；--json 原样输出节点的应答。\n",
+};
+const xz_usage xz_usage_identity = {
+	"usage: xiezhi identity user add NAME --name TEXT --agency ID --role "
+	"ROLE [--role ROLE]\n"
+	"                                [--password-file FILE]\n"
+	"       xiezhi identity user lock|unlock NAME\n"
+	"       xiezhi identity user passwd NAME [--password-file FILE]\n"
+	"       xiezhi identity user list [--json]\n"
+	"       xiezhi identity ca init [--cn NAME]\n"
+	"       xiezhi identity cert issue --cn CN [--kind "
+	"client|server|node] "
+	"[--dns NAME]...\n"
+	"                                  [--days N] --out DIR\n"
+	"       xiezhi identity cert revoke CN|SERIAL\n"
+	"       xiezhi identity cert list [--json]\n"
+	"\n"
+	"common options: -c FILE (the deployment; default "
+	"config/xiezhi.cfg), -u URL,\n"
+	"  --creds FILE, --pki DIR (the CA folder; default DATA_DIR/pki of "
+	"the deployment)\n"
+	"\n"
+	"`user` commands go through the running node and need the admin "
+	"role (the node's\n"
+	"own Unix user has it). `ca` and `cert` work on the CA folder "
+	"directly.\n",
+
+	"用法：xiezhi identity user add NAME --name TEXT --agency ID --role "
+	"ROLE [--role ROLE]\n"
+	"                                [--password-file FILE]\n"
+	"      xiezhi identity user lock|unlock NAME\n"
+	"      xiezhi identity user passwd NAME [--password-file FILE]\n"
+	"      xiezhi identity user list [--json]\n"
+	"      xiezhi identity ca init [--cn NAME]\n"
+	"      xiezhi identity cert issue --cn CN [--kind client|server|node] "
+	"[--dns NAME]...\n"
+	"                                  [--days N] --out DIR\n"
+	"      xiezhi identity cert revoke CN|SERIAL\n"
+	"      xiezhi identity cert list [--json]\n"
+	"\n"
+	"通用选项：-c FILE（部署文件；默认 config/xiezhi.cfg）、-u URL、\n"
+	"  --creds FILE、--pki DIR（CA 目录；默认为部署的 DATA_DIR/pki）\n"
+	"\n"
+	"`user` 命令经由运行中的节点执行，需要 admin 角色（节点自身的\n"
+	"Unix 用户具有该角色）。`ca` 和 `cert` 直接操作 CA 目录。\n",
+};
 
 /* ---- options ---- */
 
@@ -95,7 +139,7 @@ typedef struct iopts {
 } iopts;
 
 static int
-parse(const char *cmd, const char *usage, int argc, char **argv, iopts *o)
+parse(const char *cmd, const xz_usage *usage, int argc, char **argv, iopts *o)
 {
 	static const struct option lo[] = { { "help", no_argument, 0, 'h' },
 		{ "user", required_argument, 0, 'U' },
@@ -153,8 +197,8 @@ parse(const char *cmd, const char *usage, int argc, char **argv, iopts *o)
 		case 'R':
 			if (o->nroles == XZ_IDENTITY_MAX_ROLES) {
 				fprintf(stderr,
-				    "xiezhi %s: at most %d roles\n", cmd,
-				    XZ_IDENTITY_MAX_ROLES);
+				    xz_text("xiezhi %s: at most %d roles\n"),
+				    cmd, XZ_IDENTITY_MAX_ROLES);
 				return XZ_EXIT_USAGE;
 			}
 			o->roles[o->nroles++] = optarg;
@@ -168,7 +212,8 @@ parse(const char *cmd, const char *usage, int argc, char **argv, iopts *o)
 		case 'D':
 			if (o->ndns == 16) {
 				fprintf(stderr,
-				    "xiezhi %s: at most 16 --dns\n", cmd);
+				    xz_text("xiezhi %s: at most 16 --dns\n"),
+				    cmd);
 				return XZ_EXIT_USAGE;
 			}
 			o->dns[o->ndns++] = optarg;
@@ -179,8 +224,9 @@ parse(const char *cmd, const char *usage, int argc, char **argv, iopts *o)
 			o->days = strtol(optarg, &end, 10);
 			if (errno || *end || o->days < 1 || o->days > 36500) {
 				fprintf(stderr,
-				    "xiezhi %s: --days needs 1..36500, got "
-				    "'%s'\n",
+				    xz_text("xiezhi %s: --days needs "
+				            "1..36500, got "
+				            "'%s'\n"),
 				    cmd, optarg);
 				return XZ_EXIT_USAGE;
 			}
@@ -196,10 +242,10 @@ parse(const char *cmd, const char *usage, int argc, char **argv, iopts *o)
 			o->json = true;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			fputs(xz_usage_text(usage), stdout);
 			return -1;
 		default:
-			fputs(usage, stderr);
+			fputs(xz_usage_text(usage), stderr);
 			return XZ_EXIT_USAGE;
 		}
 	}
@@ -255,9 +301,11 @@ get_password(const char *cmd, const char *file, const char *user, bool confirm,
 		FILE *f = fopen(file, "r");
 		if (f == NULL || read_line(f, buf, len) != 0) {
 			fprintf(stderr,
-			    "xiezhi %s: cannot read a password from %s: %s\n",
+			    xz_text("xiezhi %s: cannot read a password from "
+			            "%s: %s\n"),
 			    cmd, file,
-			    f ? "the file is empty" : strerror(errno));
+			    f ? xz_text("the file is empty")
+			      : strerror(errno));
 			if (f)
 				fclose(f);
 			return -1;
@@ -267,25 +315,28 @@ get_password(const char *cmd, const char *file, const char *user, bool confirm,
 	}
 	if (isatty(STDIN_FILENO)) {
 		char again[1100];
-		snprintf(text, sizeof(text), "Password for %s: ", user);
+		snprintf(
+		    text, sizeof(text), xz_text("Password for %s: "), user);
 		if (prompt(text, buf, len) != 0) {
-			fprintf(stderr, "xiezhi %s: no password given\n", cmd);
+			fprintf(stderr,
+			    xz_text("xiezhi %s: no password given\n"), cmd);
 			return -1;
 		}
 		if (!confirm)
 			return 0;
-		if (prompt("Again: ", again, sizeof(again)) != 0
+		if (prompt(xz_text("Again: "), again, sizeof(again)) != 0
 		    || strcmp(again, buf) != 0) {
-			fprintf(
-			    stderr, "xiezhi %s: the passwords differ\n", cmd);
+			fprintf(stderr,
+			    xz_text("xiezhi %s: the passwords differ\n"), cmd);
 			return -1;
 		}
 		return 0;
 	}
 	if (read_line(stdin, buf, len) != 0) {
 		fprintf(stderr,
-		    "xiezhi %s: no password (give --password-file FILE, or "
-		    "one line on stdin)\n",
+		    xz_text("xiezhi %s: no password (give --password-file "
+		            "FILE, or "
+		            "one line on stdin)\n"),
 		    cmd);
 		return -1;
 	}
@@ -307,7 +358,7 @@ ask(const char *cmd, xzc_client *c, const char *topic, json_t *body,
 	*out = NULL;
 	json_decref(body);
 	if (s == NULL) {
-		fprintf(stderr, "xiezhi %s: out of memory\n", cmd);
+		fprintf(stderr, xz_text("xiezhi %s: out of memory\n"), cmd);
 		return 1;
 	}
 	rc = xzc_request(c, topic, s, strlen(s), tmo_ms, &r);
@@ -324,13 +375,15 @@ ask(const char *cmd, xzc_client *c, const char *topic, json_t *body,
 		    = json_string_value(json_object_get(e, "message"));
 		const char *code
 		    = json_string_value(json_object_get(e, "code"));
-		fprintf(stderr, "xiezhi %s: %s: %s\n", cmd,
-		    code ? code : "error", msg ? msg : "(no message)");
+		fprintf(stderr, xz_text("xiezhi %s: %s: %s\n"), cmd,
+		    code ? code : "error",
+		    msg ? msg : xz_text("(no message)"));
 		json_decref(v);
 		return xz_cli_exit_for_reply(r);
 	}
 	if (v == NULL) {
-		fprintf(stderr, "xiezhi %s: the reply is not JSON\n", cmd);
+		fprintf(stderr, xz_text("xiezhi %s: the reply is not JSON\n"),
+		    cmd);
 		return 1;
 	}
 	*out = v;
@@ -419,19 +472,20 @@ xz_cli_login(int argc, char **argv)
 	iopts       o;
 	xzc_client *c;
 	char        pw[1100];
-	int         rc = parse("login", xz_usage_login, argc, argv, &o), named;
-	json_t     *r;
+	int     rc = parse("login", &xz_usage_login, argc, argv, &o), named;
+	json_t *r;
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
 	if (o.user == NULL || o.argc != 0) {
-		fputs(xz_usage_login, stderr);
+		fputs(xz_usage_text(&xz_usage_login), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	const char *path = xz_cli_creds_path(&named);
 	if (path == NULL) {
 		fprintf(stderr,
-		    "xiezhi login: no HOME: give --creds FILE or XZ_CREDS\n");
+		    xz_text("xiezhi login: no HOME: give --creds FILE or "
+		            "XZ_CREDS\n"));
 		return XZ_EXIT_USAGE;
 	}
 	if (get_password(
@@ -455,8 +509,10 @@ xz_cli_login(int argc, char **argv)
 		char exp[32], roles[512];
 		if (write_creds(path, r, url) != 0) {
 			fprintf(stderr,
-			    "xiezhi login: cannot write %s: %s (the session "
-			    "stays open on the node until it expires)\n",
+			    xz_text(
+			        "xiezhi login: cannot write %s: %s (the "
+			        "session "
+			        "stays open on the node until it expires)\n"),
 			    path, strerror(errno));
 			rc = 1;
 		} else {
@@ -465,8 +521,9 @@ xz_cli_login(int argc, char **argv)
 			    exp, sizeof(exp));
 			roles_text(
 			    json_object_get(r, "roles"), roles, sizeof(roles));
-			printf("logged in as %s (%s, %s, %s) until %s; "
-			       "credentials in %s\n",
+			printf(
+			    xz_text("logged in as %s (%s, %s, %s) until %s; "
+			            "credentials in %s\n"),
 			    json_string_value(json_object_get(r, "user")),
 			    json_string_value(json_object_get(r, "name")),
 			    json_string_value(json_object_get(r, "agency")),
@@ -484,13 +541,13 @@ xz_cli_logout(int argc, char **argv)
 	iopts       o;
 	xzc_client *c;
 	char        tok[512];
-	int     rc = parse("logout", xz_usage_logout, argc, argv, &o), named;
+	int     rc = parse("logout", &xz_usage_logout, argc, argv, &o), named;
 	json_t *r;
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
 	if (o.argc != 0) {
-		fputs(xz_usage_logout, stderr);
+		fputs(xz_usage_text(&xz_usage_logout), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	const char *path = xz_cli_creds_path(&named);
@@ -499,8 +556,8 @@ xz_cli_logout(int argc, char **argv)
 	if (got <= 0) {
 		if (got == 0)
 			fprintf(stderr,
-			    "xiezhi logout: not logged in (no %s)\n",
-			    path ? path : "credentials file");
+			    xz_text("xiezhi logout: not logged in (no %s)\n"),
+			    path ? path : xz_text("credentials file"));
 		return 1;
 	}
 	if (xz_cli_connect_anon("logout", o.config, o.url, "logout", &c) != 0)
@@ -511,13 +568,56 @@ xz_cli_logout(int argc, char **argv)
 	/* The file goes either way: a session the node no longer knows is
 	 * over already. */
 	if (unlink(path) != 0)
-		fprintf(stderr, "xiezhi logout: cannot remove %s: %s\n", path,
+		fprintf(stderr,
+		    xz_text("xiezhi logout: cannot remove %s: %s\n"), path,
 		    strerror(errno));
 	if (rc == 0)
-		printf("logged out %s; removed %s\n",
+		printf(xz_text("logged out %s; removed %s\n"),
 		    json_string_value(json_object_get(r, "user")), path);
 	json_decref(r);
 	return rc;
+}
+
+/* The role ids of docs/roles.md with what they stand for, for people. */
+static const struct {
+	const char *id, *en, *zh;
+} role_names[] = {
+	{ "command_duty", "command-center duty officer", "指挥中心值班民警" },
+	{ "duty_leader", "duty leader", "值班领导" },
+	{ "area_officer", "area officer", "监区民警" },
+	{ "prison_admin", "prison administration", "狱政科民警" },
+	{ "prison_leader", "prison leadership", "监狱领导" },
+	{ "prison_bureau", "provincial prison bureau", "省监狱管理局" },
+	{ "rehab_officer", "rehab-centre officer", "戒毒民警" },
+	{ "rehab_evaluator", "diagnosis-evaluation officer", "诊断评估人员" },
+	{ "rehab_leader", "rehab-centre leader", "戒毒所领导" },
+	{ "hotline_operator", "12348 hotline operator", "12348 接待人员" },
+	{ "legal_reviewer", "legal-aid reviewer", "法律援助中心审查人员" },
+	{ "legal_head", "legal-aid centre head", "法律援助中心主任" },
+	{ "lawyer", "assigned lawyer", "律师/法律援助人员" },
+	{ "duty_lawyer", "duty lawyer", "值班律师" },
+	{ "justice_bureau", "justice bureau officer", "司法行政部门工作人员" },
+	{ "mediator", "people's mediator", "人民调解员" },
+	{ "case_clerk", "case-collaboration clerk", "协同办案内勤" },
+	{ "kiosk", "self-service kiosk", "自助终端" },
+	{ "sensor", "sensor gateway", "前端感知设备" },
+	{ "ai_assessor", "AI+AR assessment system", "AI+AR 评估系统" },
+	{ "admin", "node administrator", "系统管理员" },
+	{ "auditor", "auditor", "审计员" },
+	{ "plugin", "plugin", "插件" },
+	{ "node", "node", "节点" },
+};
+
+/* What role id stands for in the process's language, or NULL. */
+static const char *
+role_name(const char *id)
+{
+	for (size_t i = 0;
+	     id != NULL && i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (strcmp(role_names[i].id, id) == 0)
+			return xz_text_zh() ? role_names[i].zh
+			                    : role_names[i].en;
+	return NULL;
 }
 
 int
@@ -525,26 +625,81 @@ xz_cli_whoami(int argc, char **argv)
 {
 	iopts       o;
 	xzc_client *c;
-	int         rc = parse("whoami", xz_usage_whoami, argc, argv, &o);
+	int         rc = parse("whoami", &xz_usage_whoami, argc, argv, &o);
 	json_t     *r;
 
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
 	if (o.argc != 0) {
-		fputs(xz_usage_whoami, stderr);
+		fputs(xz_usage_text(&xz_usage_whoami), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	if (xz_cli_connect("whoami", o.config, o.url, "whoami", &c) != 0)
 		return 1;
 	rc = ask("whoami", c, "xz.sys.auth.whoami", json_object(), 10000, &r);
 	xzc_close(c);
-	if (rc == 0) {
+	if (rc == 0 && o.json) {
 		char *s = json_dumps(r, JSON_COMPACT);
 		printf("%s\n", s ? s : "{}");
 		free(s);
+	} else if (rc == 0) {
+		const char *ag
+		    = json_string_value(json_object_get(r, "agency"));
+		size_t  i;
+		json_t *v;
+		printf(xz_text("user:   %s\n"),
+		    json_string_value(json_object_get(r, "user")));
+		printf(xz_text("name:   %s\n"),
+		    json_string_value(json_object_get(r, "name")));
+		printf(xz_text("agency: %s\n"),
+		    ag && ag[0] ? ag : xz_text("(none)"));
+		json_array_foreach(json_object_get(r, "roles"), i, v)
+		{
+			const char *id = json_string_value(v);
+			const char *rn = role_name(id);
+			if (rn != NULL)
+				printf(xz_text("role:   %s (%s)\n"), id, rn);
+			else
+				printf(xz_text("role:   %s\n"), id ? id : "");
+		}
+		printf(xz_text("proven: %s\n"),
+		    json_string_value(json_object_get(r, "auth")));
 	}
 	json_decref(r);
 	return rc;
+}
+
+/* Columns on a terminal: how many a UTF-8 text takes (a CJK character
+ * two, any other one). */
+static int
+text_width(const char *s)
+{
+	int w = 0;
+
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		if (*p < 0x80)
+			w++;
+		else if (*p >= 0xe0)
+			w += 2; /* 3- and 4-byte sequences: CJK, full width */
+		else if (*p >= 0xc0)
+			w++;
+	return w;
+}
+
+/* A table row: texts (NULL-ended), each but the last padded to its
+ * width (wider ones keep one space after them). */
+static void
+cols(FILE *out, const char *const *texts, const int *widths)
+{
+	for (size_t i = 0; texts[i] != NULL; i++) {
+		const char *t = texts[i] ? texts[i] : "";
+		fputs(t, out);
+		if (texts[i + 1] == NULL)
+			break;
+		int pad = widths[i] - text_width(t);
+		fprintf(out, "%*s", pad > 0 ? pad + 1 : 1, "");
+	}
+	fputc('\n', out);
 }
 
 /* ---- identity user ---- */
@@ -609,46 +764,54 @@ user_cmd(const char *op, iopts *o)
 	if (strcmp(op, "list") == 0 && !o->json) {
 		size_t  i;
 		json_t *u;
-		printf("%-12s %-8s %-12s %-7s %-8s %s\n", "USER", "STATE",
-		    "AGENCY", "SESSIONS", "PASSWORD", "ROLES / NAME");
+		cols(stdout,
+		    (const char *[]) { xz_text("USER"), xz_text("STATE"),
+		        xz_text("AGENCY"), xz_text("SESSIONS"),
+		        xz_text("PASSWORD"), xz_text("ROLES / NAME"), NULL },
+		    (const int[]) { 12, 8, 12, 8, 8 });
 		json_array_foreach(json_object_get(r, "users"), i, u)
 		{
-			char roles[512];
+			char roles[512], sessions[24], line[1024];
 			roles_text(
 			    json_object_get(u, "roles"), roles, sizeof(roles));
 			const char *ag
 			    = json_string_value(json_object_get(u, "agency"));
-			printf("%-12s %-8s %-12s %-8lld %-8s %s / %s\n",
-			    json_string_value(json_object_get(u, "user")),
-			    json_string_value(json_object_get(u, "state")),
-			    ag && ag[0] ? ag : "-",
+			const char *st
+			    = json_string_value(json_object_get(u, "state"));
+			snprintf(sessions, sizeof(sessions), "%lld",
 			    (long long) json_integer_value(
-			        json_object_get(u, "sessions")),
-			    json_is_true(json_object_get(u, "has_password"))
-			        ? "set"
-			        : "none",
-			    roles,
+			        json_object_get(u, "sessions")));
+			snprintf(line, sizeof(line), "%s / %s", roles,
 			    json_string_value(json_object_get(u, "name")));
+			cols(stdout,
+			    (const char *[]) {
+			        json_string_value(json_object_get(u, "user")),
+			        st ? xz_text(st) : "-", ag && ag[0] ? ag : "-",
+			        sessions,
+			        json_is_true(
+			            json_object_get(u, "has_password"))
+			            ? xz_text("set")
+			            : xz_text("none"),
+			        line, NULL },
+			    (const int[]) { 12, 8, 12, 8, 8 });
 		}
 	} else if (strcmp(op, "list") == 0) {
 		char *s = json_dumps(r, JSON_INDENT(2));
 		printf("%s\n", s ? s : "{}");
 		free(s);
 	} else if (strcmp(op, "add") == 0) {
-		printf("user %s added%s\n", who,
+		printf(xz_text("user %s added%s\n"), who,
 		    pw[0] || json_object_get(body, "password")
 		        ? ""
-		        : " without a password "
-		          "(set one with "
-		          "`xiezhi identity user "
-		          "passwd`)");
+		        : xz_text(" without a password (set one with `xiezhi "
+		                  "identity user passwd`)"));
 	} else {
-		printf("user %s: %s done\n", who, op);
+		printf(xz_text("user %s: %s done\n"), who, op);
 	}
 	json_decref(r);
 	return 0;
 usage:
-	fputs(xz_usage_identity, stderr);
+	fputs(xz_usage_text(&xz_usage_identity), stderr);
 	return XZ_EXIT_USAGE;
 }
 
@@ -668,8 +831,9 @@ pki_dir(const iopts *o, char *out, size_t len)
 	        o->config ? o->config : xz_cli_default_config(), &cfg)
 	    != 0) {
 		fprintf(stderr,
-		    "xiezhi identity: cannot read the deployment to find its "
-		    "data folder (give -c FILE or --pki DIR)\n");
+		    xz_text("xiezhi identity: cannot read the deployment to "
+		            "find its "
+		            "data folder (give -c FILE or --pki DIR)\n"));
 		return -1;
 	}
 	snprintf(out, len, "%s/pki", cfg.data_dir);
@@ -683,7 +847,7 @@ ca_cmd(const char *op, iopts *o)
 	char dir[4096], why[1024], cn[80];
 
 	if (strcmp(op, "init") != 0 || o->argc != 0) {
-		fputs(xz_usage_identity, stderr);
+		fputs(xz_usage_text(&xz_usage_identity), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	if (pki_dir(o, dir, sizeof(dir)) != 0)
@@ -691,11 +855,12 @@ ca_cmd(const char *op, iopts *o)
 	snprintf(cn, sizeof(cn), "%s", o->cn ? o->cn : "xiezhi-node-ca");
 	int rc = xz_pki_ca_init(dir, cn, (int) o->days, why, sizeof(why));
 	if (rc != XZ_OK) {
-		fprintf(stderr, "xiezhi identity ca init: %s\n", why);
+		fprintf(stderr, xz_text("xiezhi identity ca init: %s\n"), why);
 		return 1;
 	}
-	printf("CA '%s' created: %s/ca.pem (give it to peers), %s/ca.key "
-	       "(mode 0600), %s/crl.pem\n",
+	printf(
+	    xz_text("CA '%s' created: %s/ca.pem (give it to peers), %s/ca.key "
+	            "(mode 0600), %s/crl.pem\n"),
 	    cn, dir, dir, dir);
 	return 0;
 }
@@ -716,12 +881,14 @@ cert_cmd(const char *op, iopts *o)
 		if (xz_pki_issue(dir, o->cn, kind, o->dns, (int) o->days,
 		        o->out, serial, why, sizeof(why))
 		    != XZ_OK) {
-			fprintf(
-			    stderr, "xiezhi identity cert issue: %s\n", why);
+			fprintf(stderr,
+			    xz_text("xiezhi identity cert issue: %s\n"), why);
 			return 1;
 		}
-		printf("%s certificate for '%s' (serial %s): %s/%s.pem, key "
-		       "%s/%s.key (0600), CA %s/ca.pem\n",
+		printf(
+		    xz_text(
+		        "%s certificate for '%s' (serial %s): %s/%s.pem, key "
+		        "%s/%s.key (0600), CA %s/ca.pem\n"),
 		    kind, o->cn, serial, o->out, o->cn, o->out, o->cn, o->out);
 		return 0;
 	}
@@ -731,13 +898,14 @@ cert_cmd(const char *op, iopts *o)
 			goto usage;
 		if (xz_pki_revoke(dir, o->argv[0], &n, why, sizeof(why))
 		    != XZ_OK) {
-			fprintf(
-			    stderr, "xiezhi identity cert revoke: %s\n", why);
+			fprintf(stderr,
+			    xz_text("xiezhi identity cert revoke: %s\n"), why);
 			return 1;
 		}
-		printf("revoked %d certificate%s of '%s'; CRL rewritten: "
-		       "%s/crl.pem\n",
-		    n, n == 1 ? "" : "s", o->argv[0], dir);
+		printf(
+		    xz_text("revoked %d certificate%s of '%s'; CRL rewritten: "
+		            "%s/crl.pem\n"),
+		    n, n == 1 || xz_text_zh() ? "" : "s", o->argv[0], dir);
 		return 0;
 	}
 	if (strcmp(op, "list") == 0) {
@@ -746,14 +914,17 @@ cert_cmd(const char *op, iopts *o)
 		if (o->argc != 0)
 			goto usage;
 		if (xz_pki_list(dir, &v, &n, why, sizeof(why)) != XZ_OK) {
-			fprintf(
-			    stderr, "xiezhi identity cert list: %s\n", why);
+			fprintf(stderr,
+			    xz_text("xiezhi identity cert list: %s\n"), why);
 			return 1;
 		}
 		json_t *arr = json_array();
 		if (!o->json)
-			printf("%-32s %-20s %-6s %-20s %-8s %s\n", "SERIAL",
-			    "CN", "KIND", "NOT AFTER", "STATE", "SHA-256");
+			cols(stdout,
+			    (const char *[]) { xz_text("SERIAL"), "CN",
+			        xz_text("KIND"), xz_text("NOT AFTER"),
+			        xz_text("STATE"), "SHA-256", NULL },
+			    (const int[]) { 32, 20, 6, 20, 8 });
 		for (size_t i = 0; i < n; i++) {
 			char na[32];
 			iso_time(
@@ -766,10 +937,13 @@ cert_cmd(const char *op, iopts *o)
 				        "sha256", v[i].sha256, "revoked_at",
 				        (json_int_t) v[i].revoked_at));
 			else
-				printf("%-32s %-20s %-6s %-20s %-8s %s\n",
-				    v[i].serial, v[i].cn, v[i].kind, na,
-				    v[i].revoked_at ? "revoked" : "valid",
-				    v[i].sha256);
+				cols(stdout,
+				    (const char *[]) { v[i].serial, v[i].cn,
+				        v[i].kind, na,
+				        v[i].revoked_at ? xz_text("revoked")
+				                        : xz_text("valid"),
+				        v[i].sha256, NULL },
+				    (const int[]) { 32, 20, 6, 20, 8 });
 		}
 		if (o->json) {
 			char *s = json_dumps(arr, JSON_INDENT(2));
@@ -781,7 +955,7 @@ cert_cmd(const char *op, iopts *o)
 		return 0;
 	}
 usage:
-	fputs(xz_usage_identity, stderr);
+	fputs(xz_usage_text(&xz_usage_identity), stderr);
 	return XZ_EXIT_USAGE;
 }
 
@@ -793,11 +967,12 @@ xz_cli_identity(int argc, char **argv)
 	/* xiezhi identity GROUP OP [args]: parse what follows OP. */
 	if (argc < 2 || strcmp(argv[1], "--help") == 0
 	    || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		fputs(xz_usage_identity, argc < 2 ? stderr : stdout);
+		fputs(xz_usage_text(&xz_usage_identity),
+		    argc < 2 ? stderr : stdout);
 		return argc < 2 ? XZ_EXIT_USAGE : 0;
 	}
 	if (argc < 3) {
-		fputs(xz_usage_identity, stderr);
+		fputs(xz_usage_text(&xz_usage_identity), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	/* GROUP OP may come after options (`identity -c FILE user list`):
@@ -819,7 +994,7 @@ xz_cli_identity(int argc, char **argv)
 		words[nw++] = i;
 	}
 	if (nw < 2) {
-		fputs(xz_usage_identity, stderr);
+		fputs(xz_usage_text(&xz_usage_identity), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	for (int k = 0; k < 2; k++) {
@@ -829,7 +1004,7 @@ xz_cli_identity(int argc, char **argv)
 		argv[1 + k] = w;
 	}
 	const char *group = argv[1], *op = argv[2];
-	int rc = parse("identity", xz_usage_identity, argc - 2, argv + 2, &o);
+	int rc = parse("identity", &xz_usage_identity, argc - 2, argv + 2, &o);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
 	if (strcmp(group, "user") == 0)
@@ -839,6 +1014,7 @@ xz_cli_identity(int argc, char **argv)
 	if (strcmp(group, "cert") == 0)
 		return cert_cmd(op, &o);
 	fprintf(stderr,
-	    "xiezhi identity: unknown group '%s' (user, ca, cert)\n", group);
+	    xz_text("xiezhi identity: unknown group '%s' (user, ca, cert)\n"),
+	    group);
 	return XZ_EXIT_USAGE;
 }

@@ -39,106 +39,199 @@ node_new(xz_kernel **k, xz_config *cfg, xz_diag *d)
 	return rc;
 }
 
-static const char usage_main[]
-    = "usage: xiezhi COMMAND [options]\n"
-      "\n"
-      "commands:\n"
-      "  run     [-c FILE]                      run a node "
-      "(default " XZ_DEFAULT_CONFIG ")\n"
-      "  check   [-c FILE]                      validate config, plugins and "
-      "scripts as run would\n"
-      "  pub     [-c FILE|-u URL] TOPIC [JSON|-] publish (- : one JSON "
-      "payload per stdin line)\n"
-      "  sub     [-c FILE|-u URL] PATTERN [-n COUNT] [-q GROUP] [-t MS]\n"
-      "                                         print one JSON line per "
-      "event\n"
-      "  call    [-c FILE|-u URL] TOPIC [JSON] [-t MS]  send a request, print "
-      "the reply\n"
-      "  status  [-c FILE|-u URL]               plugins, queues, counters, "
-      "drops (JSON)\n"
-      "  reload  [-c FILE|-u URL] [NAME]        hot-reload a Lua "
-      "plugin/script (all if no NAME)\n"
-      "  console [-c FILE|-u URL] [-e CHUNK]    Lua console on a running "
-      "node\n"
-      "  audit   verify|query ...               check or search the "
-      "hash-chained audit trail\n"
-      "  login   [-c FILE|-u URL] --user NAME   log in; the token goes to "
-      "a credentials file\n"
-      "  logout  [-c FILE|-u URL]               end the session, remove the "
-      "credentials file\n"
-      "  whoami  [-c FILE|-u URL]               who the node takes you for\n"
-      "  identity user|ca|cert ...              users, the node CA, "
-      "certificates\n"
-      "  bench   [--json] [-n COUNT]            built-in benchmark with raw "
-      "nng baselines\n"
-      "  version                                print the version\n"
-      "\n"
-      "`xiezhi COMMAND --help` describes one command.\n"
-      "Commands that talk to a node present the session token of "
-      "--creds FILE,\n"
-      "$XZ_CREDS or ~/.config/xiezhi/creds when there is one (`xiezhi "
-      "login`).\n"
-      "A tls+tcp:// node (-u) takes --ca FILE, and --cert FILE --key FILE "
-      "to act as\nthe certificate's principal.\n"
-      "exit codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n";
+/* Usage texts are named by their command, not looked up by their English
+ * (which would lose the Chinese silently on any edit of it): each English
+ * text has its Chinese right below; edit both (tests/integration/
+ * t_lang_cli.sh asks every command's --help in both languages). */
+static const xz_usage usage_main = {
+	"usage: xiezhi COMMAND [options]\n"
+	"\n"
+	"commands:\n"
+	"  run     [-c FILE]                      run a node "
+	"(default " XZ_DEFAULT_CONFIG ")\n"
+	"  check   [-c FILE]                      validate config, plugins "
+	"and "
+	"scripts as run would\n"
+	"  pub     [-c FILE|-u URL] TOPIC [JSON|-] publish (- : one JSON "
+	"payload per stdin line)\n"
+	"  sub     [-c FILE|-u URL] PATTERN [-n COUNT] [-q GROUP] [-t MS]\n"
+	"                                         print one JSON line per "
+	"event\n"
+	"  call    [-c FILE|-u URL] TOPIC [JSON] [-t MS]  send a request, "
+	"print "
+	"the reply\n"
+	"  status  [-c FILE|-u URL]               plugins, queues, counters, "
+	"drops (JSON)\n"
+	"  reload  [-c FILE|-u URL] [NAME]        hot-reload a Lua "
+	"plugin/script (all if no NAME)\n"
+	"  console [-c FILE|-u URL] [-e CHUNK]    Lua console on a running "
+	"node\n"
+	"  audit   verify|query ...               check or search the "
+	"hash-chained audit trail\n"
+	"  login   [-c FILE|-u URL] --user NAME   log in; the token goes to "
+	"a credentials file\n"
+	"  logout  [-c FILE|-u URL]               end the session, remove the "
+	"credentials file\n"
+	"  whoami  [-c FILE|-u URL] [--json]      who the node takes you for\n"
+	"  identity user|ca|cert ...              users, the node CA, "
+	"certificates\n"
+	"  bench   [--json] [-n COUNT]            built-in benchmark with raw "
+	"nng baselines\n"
+	"  version                                print the version\n"
+	"\n"
+	"`xiezhi COMMAND --help` describes one command.\n"
+	"Commands that talk to a node present the session token of "
+	"--creds FILE,\n"
+	"$XZ_CREDS or ~/.config/xiezhi/creds when there is one (`xiezhi "
+	"login`).\n"
+	"A tls+tcp:// node (-u) takes --ca FILE, and --cert FILE --key FILE "
+	"to act as\nthe certificate's principal.\n"
+	"Messages are in 简体中文 when LC_ALL, LC_MESSAGES or LANG (the first "
+	"set) starts\nwith zh, else in English.\n"
+	"exit codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders\n",
+
+	"用法：xiezhi 命令 [选项]\n"
+	"\n"
+	"命令：\n"
+	"  run     [-c FILE]                      "
+	"运行节点（默认 " XZ_DEFAULT_CONFIG "）\n"
+	"  check   [-c FILE]                      按 run "
+	"的方式检查配置、插件和"
+	"脚本\n"
+	"  pub     [-c FILE|-u URL] TOPIC [JSON|-] 发布事件（- "
+	"：标准输入每行一个 "
+	"JSON）\n"
+	"  sub     [-c FILE|-u URL] PATTERN [-n COUNT] [-q GROUP] [-t MS]\n"
+	"                                         每个事件输出一行 JSON\n"
+	"  call    [-c FILE|-u URL] TOPIC [JSON] [-t MS]  发送请求并输出应答\n"
+	"  status  [-c FILE|-u URL]               插件、队列、计数器、丢弃数"
+	"（JSON）\n"
+	"  reload  [-c FILE|-u URL] [NAME]        热加载 Lua 插件/脚本（不给 "
+	"NAME 则全部）\n"
+	"  console [-c FILE|-u URL] [-e CHUNK]    运行中节点的 Lua 控制台\n"
+	"  audit   verify|query ...               校验或检索哈希链审计记录\n"
+	"  login   [-c FILE|-u URL] --user NAME   登录；令牌写入凭据文件\n"
+	"  logout  [-c FILE|-u URL]               结束会话，删除凭据文件\n"
+	"  whoami  [-c FILE|-u URL] [--json]      节点认定的当前身份\n"
+	"  identity user|ca|cert ...              用户、节点 CA、证书\n"
+	"  bench   [--json] [-n COUNT]            内置性能测试（含 nng "
+	"原始基线）\n"
+	"  version                                输出版本\n"
+	"\n"
+	"`xiezhi 命令 --help` 说明单个命令。\n"
+	"与节点通信的命令在有会话令牌时出示它：--creds FILE、\n"
+	"$XZ_CREDS 或 ~/.config/xiezhi/creds（`xiezhi login`）。\n"
+	"tls+tcp:// 节点（-u）需要 --ca FILE，并可用 --cert FILE --key FILE\n"
+	"以证书的主体身份行事。\n"
+	"LC_ALL、LC_MESSAGES 或 LANG（第一个已设置者）以 zh "
+	"开头时输出简体中文，"
+	"\n否则输出英文。\n"
+	"退出码：0 成功，1 错误，2 用法错误，3 超时或无响应者\n",
+};
 
 struct cmd_help {
-	const char *name, *text;
+	const char     *name;
+	const xz_usage *text;
 };
 static const struct cmd_help helps[] = {
 	{ "run",
-	    "usage: xiezhi run [-c FILE]\n"
-	    "Run a node from a deployment file (default: an installed "
-	    "binary's own,\nPREFIX/etc/xiezhi/xiezhi.cfg or " XZ_SYSTEM_CONFIG
-	    ", else " XZ_DEFAULT_CONFIG ").\nSIGTERM/SIGINT stop it "
-	    "gracefully (drain, stop plugins in reverse order, exit 0);\n"
-	    "SIGHUP reopens the log file and reloads every "
-	    "Lua plugin and script.\n" },
+	    &(const xz_usage) {
+	        "usage: xiezhi run [-c FILE]\n"
+	        "Run a node from a deployment file (default: an installed "
+	        "binary's own,\nPREFIX/etc/xiezhi/xiezhi.cfg "
+	        "or " XZ_SYSTEM_CONFIG ", else " XZ_DEFAULT_CONFIG
+	        ").\nSIGTERM/SIGINT stop it "
+	        "gracefully (drain, stop plugins in reverse order, exit 0);\n"
+	        "SIGHUP reopens the log file and reloads every "
+	        "Lua plugin and script.\n",
+	        "用法：xiezhi run [-c FILE]\n"
+	        "按部署文件运行节点（默认：安装后的程序用其自带的\n"
+	        "PREFIX/etc/xiezhi/xiezhi.cfg 或 " XZ_SYSTEM_CONFIG
+	        "，否则用 " XZ_DEFAULT_CONFIG "）。\nSIGTERM/SIGINT "
+	        "使其平稳停止（排空消息，按相反顺序停止插件，退出码 0）；\n"
+	        "SIGHUP 重新打开日志文件并重新加载所有 Lua 插件和脚本。\n" } },
 	{ "check",
-	    "usage: xiezhi check [-c FILE]\n"
-	    "Validate the deployment exactly as run does before "
-	    "starting anything:\nconfig syntax and keys, plugins "
-	    "(open, ABI, options, requires), scripts.\nPrints every "
-	    "problem as FILE:LINE: message; exit 0 when all is "
-	    "well.\n" },
+	    &(const xz_usage) {
+	        "usage: xiezhi check [-c FILE]\n"
+	        "Validate the deployment exactly as run does before "
+	        "starting anything:\nconfig syntax and keys, plugins "
+	        "(open, ABI, options, requires), scripts.\nPrints every "
+	        "problem as FILE:LINE: message; exit 0 when all is "
+	        "well.\n",
+	        "用法：xiezhi check [-c FILE]\n"
+	        "与 run 启动前完全相同地检查部署：\n配置语法和键、插件"
+	        "（打开、ABI、选项、依赖）、脚本。\n每个问题输出为 "
+	        "文件:行号: 说明；全部正常时退出码为 0。\n" } },
 	{ "pub",
-	    "usage: xiezhi pub [-c FILE|-u URL] TOPIC [JSON|-]\n"
-	    "Publish one event (payload JSON, default {}), or with - one "
-	    "event per line\nof standard input. Exit 1 if the node "
-	    "refused any of them.\n" },
+	    &(const xz_usage) {
+	        "usage: xiezhi pub [-c FILE|-u URL] TOPIC [JSON|-]\n"
+	        "Publish one event (payload JSON, default {}), or with - one "
+	        "event per line\nof standard input. Exit 1 if the node "
+	        "refused any of them.\n",
+	        "用法：xiezhi pub [-c FILE|-u URL] TOPIC [JSON|-]\n"
+	        "发布一个事件（载荷为 JSON，默认 {}），或用 - "
+	        "从标准输入每行发布一个\n事件。节点拒绝其中任何一个时"
+	        "退出码为 1。\n" } },
 	{ "sub",
-	    "usage: xiezhi sub [-c FILE|-u URL] PATTERN [-n COUNT] [-q "
-	    "GROUP] [-t MS]\n"
-	    "Subscribe (wildcards * and >) and print one JSON line per "
-	    "event:\n{\"topic\":..,\"source\":..,\"data\":..}. Stops after "
-	    "COUNT events, or after MS ms\nwithout one (exit 3).\n" },
+	    &(const xz_usage) {
+	        "usage: xiezhi sub [-c FILE|-u URL] PATTERN [-n COUNT] [-q "
+	        "GROUP] [-t MS]\n"
+	        "Subscribe (wildcards * and >) and print one JSON line per "
+	        "event:\n{\"topic\":..,\"source\":..,\"data\":..}. Stops "
+	        "after "
+	        "COUNT events, or after MS ms\nwithout one (exit 3).\n",
+	        "用法：xiezhi sub [-c FILE|-u URL] PATTERN [-n COUNT] [-q "
+	        "GROUP] [-t MS]\n"
+	        "订阅（通配符 * 和 >），每个事件输出一行 JSON：\n"
+	        "{\"topic\":..,\"source\":..,\"data\":..}。收到 COUNT "
+	        "个事件后停止，或在 MS 毫秒内\n没有事件时停止（退出码 "
+	        "3）。\n" } },
 	{ "call",
-	    "usage: xiezhi call [-c FILE|-u URL] TOPIC [JSON] [-t MS]\n"
-	    "Send a request (default deadline 5000 ms) and print the "
-	    "reply.\nExit 0 on a reply, 1 on an error reply, 3 on "
-	    "timeout or no responders.\n" },
+	    &(const xz_usage) {
+	        "usage: xiezhi call [-c FILE|-u URL] TOPIC [JSON] [-t MS]\n"
+	        "Send a request (default deadline 5000 ms) and print the "
+	        "reply.\nExit 0 on a reply, 1 on an error reply, 3 on "
+	        "timeout or no responders.\n",
+	        "用法：xiezhi call [-c FILE|-u URL] TOPIC [JSON] [-t MS]\n"
+	        "发送请求（默认期限 5000 毫秒）并输出应答。\n收到应答"
+	        "退出码为 0，错误应答为 1，超时或无响应者为 3。\n" } },
 	{ "status",
-	    "usage: xiezhi status [-c FILE|-u URL]\n"
-	    "Print the node's status as JSON.\n" },
+	    &(const xz_usage) { "usage: xiezhi status [-c FILE|-u URL]\n"
+	                        "Print the node's status as JSON.\n",
+	        "用法：xiezhi status [-c FILE|-u URL]\n"
+	        "以 JSON 输出节点状态。\n" } },
 	{ "reload",
-	    "usage: xiezhi reload [-c FILE|-u URL] [NAME]\n"
-	    "Hot-reload a Lua plugin or script (every one without "
-	    "NAME). A broken\nversion leaves the old one running and "
-	    "the reason is printed (exit 1).\n" },
+	    &(const xz_usage) {
+	        "usage: xiezhi reload [-c FILE|-u URL] [NAME]\n"
+	        "Hot-reload a Lua plugin or script (every one without "
+	        "NAME). A broken\nversion leaves the old one running and "
+	        "the reason is printed (exit 1).\n",
+	        "用法：xiezhi reload [-c FILE|-u URL] [NAME]\n"
+	        "热加载一个 Lua 插件或脚本（不给 NAME 则全部）。新版本"
+	        "有错时\n原版本继续运行，并输出原因（退出码 1）。\n" } },
 	{ "console",
-	    "usage: xiezhi console [-c FILE|-u URL] [-e CHUNK]\n"
-	    "An interactive Lua prompt on a running node (sandboxed, "
-	    "with the xz module);\n-e runs one chunk and prints its "
-	    "results.\n" },
+	    &(const xz_usage) {
+	        "usage: xiezhi console [-c FILE|-u URL] [-e CHUNK]\n"
+	        "An interactive Lua prompt on a running node (sandboxed, "
+	        "with the xz module);\n-e runs one chunk and prints its "
+	        "results.\n",
+	        "用法：xiezhi console [-c FILE|-u URL] [-e CHUNK]\n"
+	        "运行中节点上的交互式 Lua 提示符（沙箱内，带 xz 模块）；\n"
+	        "-e 运行一段代码并输出其结果。\n" } },
 	{ "bench",
-	    "usage: xiezhi bench [--json] [-n COUNT]\n"
-	    "Measure the platform and raw nng in the same run (64-byte "
-	    "payloads).\n" },
-	{ "version", "usage: xiezhi version\n" },
-	{ "login", xz_usage_login },
-	{ "logout", xz_usage_logout },
-	{ "whoami", xz_usage_whoami },
-	{ "identity", xz_usage_identity },
+	    &(const xz_usage) {
+	        "usage: xiezhi bench [--json] [-n COUNT]\n"
+	        "Measure the platform and raw nng in the same run (64-byte "
+	        "payloads).\n",
+	        "用法：xiezhi bench [--json] [-n COUNT]\n"
+	        "在同一次运行中测量平台和原始 nng（64 字节载荷）。\n" } },
+	{ "version",
+	    &(const xz_usage) {
+	        "usage: xiezhi version\n", "用法：xiezhi version\n" } },
+	{ "login", &xz_usage_login },
+	{ "logout", &xz_usage_logout },
+	{ "whoami", &xz_usage_whoami },
+	{ "identity", &xz_usage_identity },
 };
 
 static int
@@ -146,10 +239,10 @@ print_help(const char *cmd, FILE *out)
 {
 	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
 		if (strcmp(helps[i].name, cmd) == 0) {
-			fputs(xz_text(helps[i].text), out);
+			fputs(xz_usage_text(helps[i].text), out);
 			return 0;
 		}
-	fputs(xz_text(usage_main), out);
+	fputs(xz_usage_text(&usage_main), out);
 	return 0;
 }
 
@@ -763,7 +856,7 @@ dispatch(int argc, char **argv)
 	const char *cmd;
 
 	if (argc < 2) {
-		fputs(xz_text(usage_main), stderr);
+		fputs(xz_usage_text(&usage_main), stderr);
 		return XZ_EXIT_USAGE;
 	}
 	cmd = argv[1];
@@ -773,7 +866,7 @@ dispatch(int argc, char **argv)
 	    || strcmp(cmd, "help") == 0) {
 		if (argc > 1)
 			return print_help(argv[1], stdout);
-		fputs(xz_text(usage_main), stdout);
+		fputs(xz_usage_text(&usage_main), stdout);
 		return 0;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
@@ -820,6 +913,6 @@ dispatch(int argc, char **argv)
 		return xz_plugin_host_main(
 		    argc, argv, xz_lua_kernel_ext(), xz_cli_plugin_dir());
 	fprintf(stderr, xz_text("xiezhi: unknown command '%s'\n\n%s"), cmd,
-	    xz_text(usage_main));
+	    xz_usage_text(&usage_main));
 	return XZ_EXIT_USAGE;
 }

@@ -154,10 +154,10 @@ const xz_tr xz_config_zh[] = {
 	{ "cannot open include file '%s' (tried %s/%s)",
 	    "无法打开包含文件 '%s'（已尝试 %s/%s）" },
 	{ "cannot read %s: %s", "无法读取 %s：%s" },
-	{ "unknown section '%s' (expected node, bus, lua, plugins, scripts or "
-	  "auth)%s",
-	    "未知部分 '%s'（应为 node、bus、lua、plugins、scripts 或 "
-	    "auth）%s" },
+	{ "unknown section '%s' (expected node, bus, lua, plugins, scripts, "
+	  "auth or links)%s",
+	    "未知部分 '%s'（应为 node、bus、lua、plugins、scripts、auth 或 "
+	    "links）%s" },
 	{ "%s: out of memory", "%s：内存不足" },
 	{ "%s: option '%s' must be %s %s, got %s",
 	    "%s：选项 '%s' 应为%s%s，实为 %s" },

@@ -143,5 +143,15 @@ const xz_tr xz_kernel_zh[] = {
 	{ "plugin", "插件" },
 	{ "script", "脚本" },
 	{ "store %s of plugin '%s': %s", "存储 %s（插件 '%s'）：%s" },
+	/* a connection's refusal (link/link.c) and identity administration
+	 * (sys_auth.c): the code stays `forbidden` */
+	{ "forbidden: '%s' (roles: %s) has no %s permission for '%s'",
+	    "禁止：'%s'（角色：%s）没有%s '%s' 的权限" },
+	{ "none", "无" },
+	{ "publish", "发布" },
+	{ "subscribe", "订阅" },
+	{ "%s needs the role admin; %s has none of it",
+	    "%s 需要 admin 角色；%s 没有该角色" },
+	{ "the caller", "调用者" },
 	{ NULL, NULL },
 };

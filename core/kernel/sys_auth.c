@@ -40,6 +40,7 @@
 #include "auth/pki.h"
 #include "kernel/kernel_priv.h"
 #include "util/fs.h"
+#include "util/msg.h"
 
 typedef struct sys_auth {
 	xz_plugin     *self;
@@ -138,8 +139,8 @@ require_admin(sys_auth *a, const xz_msg *m)
 	if (is_admin(c))
 		return true;
 	snprintf(msg, sizeof(msg),
-	    "%s needs the role admin; %s has none of it", m->topic,
-	    c && c->user ? c->user : "the caller");
+	    xz_text("%s needs the role admin; %s has none of it"), m->topic,
+	    c && c->user ? c->user : xz_text("the caller"));
 	a->h->reply_error(a->self, m, XZ_REPLY_FORBIDDEN, msg);
 	audit(a, "denied", c ? c->user : "", c ? first_role(c->roles) : "",
 	    c ? c->agency : "", "DENY", "topic", m->topic, "forbidden", NULL);
@@ -613,6 +614,7 @@ static const struct demo_user {
 	{ "dlawyer1", "朱琳", "legal-01", "duty_lawyer" },
 	{ "justice1", "胡军", "justice-01", "justice_bureau" },
 	{ "clerk1", "郭敏", "prison-01", "case_clerk" },
+	{ "mediator1", "林秀英", "township-01", "mediator" },
 	{ "kiosk1", "自助终端 1 号", "prison-01", "kiosk" },
 	{ "sensor1", "周界感知网关", "prison-01", "sensor" },
 	{ "ai1", "AI+AR 评估系统", "rehab-01", "ai_assessor" },

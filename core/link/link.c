@@ -38,6 +38,7 @@
 #include "util/errors.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/msg.h"
 #include "util/topic.h"
 #include "wire/certproof.h"
 #include "wire/envelope.h"
@@ -796,9 +797,10 @@ peer_denied(xz_link *l, struct xz_peer *peer, const xz_env *e,
 		off += (size_t) snprintf(roles + off, sizeof(roles) - off,
 		    "%s%s", i ? ", " : "", c->roles[i]);
 	atomic_fetch_add(&l->denied, 1);
-	snprintf(text, sizeof(text),
-	    "forbidden: '%s' (roles: %s) has no %s permission for '%s'",
-	    c->user, roles[0] ? roles : "none", what, topic);
+	snprintf(text, sizeof(text), /* util/msg.h: the node's language */
+	    xz_text("forbidden: '%s' (roles: %s) has no %s permission for "
+	            "'%s'"),
+	    c->user, roles[0] ? roles : xz_text("none"), xz_text(what), topic);
 	xz_log(XZ_LOG_WARN, "link", "%s: %s", peer->name, text);
 	/* A refused pattern may hold wildcards, which no reply's topic
 	 * may: the error of a SUB says xz.sub (corr: the SUB's id). */

@@ -188,21 +188,24 @@ cert_hello(xz_client *c, const xz_client_tls *tls, const char *hello,
 	rc = xz_client_request(c, XZ_CERTPROOF_TOPIC, ask, sizeof(ask) - 1,
 	    timeout_ms > 0 ? timeout_ms : 5000, &r, NULL, NULL);
 	if (rc != 0) {
-		snprintf(
-		    why, whylen, "no answer to the certificate challenge");
+		snprintf(why, whylen, "%s",
+		    XZ_TR(xz_client_zh,
+		        "no answer to the certificate challenge"));
 		return rc;
 	}
 	if ((r.flags & XZ_MSG_ERROR) != 0) {
 		/* The node's error text says why. */
 		if (!json_str(
 		        r.payload, r.payload_len, "message", why, whylen))
-			snprintf(why, whylen,
-			    "the node refused the certificate challenge");
+			snprintf(why, whylen, "%s",
+			    XZ_TR(xz_client_zh,
+			        "the node refused the certificate challenge"));
 		return NNG_EPEERAUTH;
 	}
 	if (!json_str(
 	        r.payload, r.payload_len, "nonce", nonce, sizeof(nonce))) {
-		snprintf(why, whylen, "the node sent no nonce");
+		snprintf(why, whylen, "%s",
+		    XZ_TR(xz_client_zh, "the node sent no nonce"));
 		return NNG_EPEERAUTH;
 	}
 	if (xz_certproof_sign(
@@ -236,16 +239,18 @@ hello_verdict(
 	for (;;) {
 		uint64_t now = xz_client_now_us();
 		if (now >= end) {
-			snprintf(
-			    why, len, "no answer to the certificate HELLO");
+			snprintf(why, len, "%s",
+			    XZ_TR(xz_client_zh,
+			        "no answer to the certificate HELLO"));
 			return NNG_ETIMEDOUT;
 		}
 		if ((rc = xz_client_next(
 		         c, &r, (int) ((end - now) / 1000u) + 1))
 		    != 0) {
-			snprintf(why, len,
-			    "the node closed the connection after the "
-			    "certificate HELLO");
+			snprintf(why, len, "%s",
+			    XZ_TR(xz_client_zh,
+			        "the node closed the connection after the "
+			        "certificate HELLO"));
 			return rc == NNG_ETIMEDOUT ? rc : NNG_EPEERAUTH;
 		}
 		if (r.kind != XZ_KIND_REPLY || memcmp(r.corr, id, 16) != 0)
@@ -253,7 +258,9 @@ hello_verdict(
 		if ((r.flags & XZ_MSG_ERROR) == 0)
 			return 0;
 		if (!json_str(r.payload, r.payload_len, "message", why, len))
-			snprintf(why, len, "the node refused the certificate");
+			snprintf(why, len, "%s",
+			    XZ_TR(xz_client_zh,
+			        "the node refused the certificate"));
 		return NNG_EPEERAUTH;
 	}
 }

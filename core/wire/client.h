@@ -18,7 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <xiezhi/i18n.h>
+
 #include "wire/envelope.h"
+
+/* The library's texts in 简体中文 (client_msg.c): XZ_TR(xz_client_zh, en). */
+extern const xz_tr xz_client_zh[];
+/* nng_strerror(rc) in the process's language. */
+const char *xz_client_strerror(int rc);
 
 typedef struct xz_client {
 	nng_socket sock;

@@ -102,7 +102,7 @@ fail(xzc_client *c, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), XZ_TR(xz_client_zh, fmt), ap);
 	va_end(ap);
 	return err;
 }
@@ -159,7 +159,7 @@ fail_link(xzc_client *c, int rc, const char *what)
 		return fail(c, err, "%s: timed out", what);
 	if (err == XZ_ENOMEM || err == XZ_EINTERNAL || err == XZ_EINVAL)
 		return fail(c, err, "%s: %s", what, xz_strerror(err));
-	return fail(c, err, "%s: %s", what, nng_strerror(rc));
+	return fail(c, err, "%s: %s", what, xz_client_strerror(rc));
 }
 
 static const struct {
@@ -293,7 +293,8 @@ note_refusal(xzc_client *c, const xz_env *e)
 	c->refused_err
 	    = payload_err((const char *) e->payload, e->payload_len);
 	snprintf(c->refused_msg, sizeof(c->refused_msg),
-	    "the node refused '%.*s': %.*s", (int) e->topic_len, e->topic,
+	    XZ_TR(xz_client_zh, "the node refused '%.*s': %.*s"),
+	    (int) e->topic_len, e->topic,
 	    (int) (e->payload_len > 300 ? 300 : e->payload_len),
 	    (const char *) e->payload);
 }
@@ -556,8 +557,8 @@ open_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	if (err != NULL && errlen > 0) {
 		va_start(ap, fmt);
 		vsnprintf(err,
-		    errlen < XZC_ERRMSG_MAX ? errlen : XZC_ERRMSG_MAX, fmt,
-		    ap);
+		    errlen < XZC_ERRMSG_MAX ? errlen : XZC_ERRMSG_MAX,
+		    XZ_TR(xz_client_zh, fmt), ap);
 		va_end(ap);
 	}
 	return rc;
@@ -672,12 +673,14 @@ xzc_open(xzc_client **out, const char *url, const xzc_options *opts, char *err,
 		if (e == XZ_EPERM)
 			return open_fail(err, errlen, e,
 			    "TLS with the node at %s failed: %s", url,
-			    nng_strerror(rc));
+			    xz_client_strerror(rc));
 		if (e == XZ_EINVAL)
 			return open_fail(err, errlen, e,
-			    "invalid URL '%s': %s", url, nng_strerror(rc));
+			    "invalid URL '%s': %s", url,
+			    xz_client_strerror(rc));
 		return open_fail(err, errlen, e,
-		    "cannot reach the node at %s: %s", url, nng_strerror(rc));
+		    "cannot reach the node at %s: %s", url,
+		    xz_client_strerror(rc));
 	}
 	*out = c;
 	return XZ_OK;
@@ -917,7 +920,8 @@ xzc_request(xzc_client *c, const char *topic, const void *data, size_t len,
 		    topic, timeout_ms);
 	if (rc != 0) {
 		char what[300];
-		snprintf(what, sizeof(what), "request to '%s'", topic);
+		snprintf(what, sizeof(what),
+		    XZ_TR(xz_client_zh, "request to '%s'"), topic);
 		return fail_link(c, rc, what);
 	}
 	if ((c->reply = held_new(&r)) == NULL)
@@ -1109,7 +1113,7 @@ xzc_msg_error(const xzc_msg *msg)
 const char *
 xzc_errmsg(const xzc_client *c)
 {
-	return c != NULL ? c->errmsg : "no client";
+	return c != NULL ? c->errmsg : XZ_TR(xz_client_zh, "no client");
 }
 
 const char *

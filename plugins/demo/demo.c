@@ -1,6 +1,7 @@
 /* demo.c - the demo plugin: options, life cycle and its clock. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "demo.h"
@@ -24,6 +25,10 @@ static const xz_option_decl options[] = {
 	    600 },
 	{ "rollcall_times", XZ_OPT_STRING, "06:30,12:00,18:00,21:30", 0,
 	    "local times of the daily roll calls (清点)", 0, 0 },
+	{ "shifts", XZ_OPT_STRING, "DAY=08:00-20:00,NIGHT=20:00-08:00", 0,
+	    "the prison's duty shifts (its option shifts): handed over at "
+	    "each change; \"\": no handovers",
+	    0, 0 },
 	{ "discrepancy_percent", XZ_OPT_INT, "10", 0,
 	    "share of roll calls that come out with a discrepancy", 0, 100 },
 	{ "tz_offset_min", XZ_OPT_INT, "480", 0,
@@ -46,6 +51,35 @@ parse_times(demo *d, const char *s)
 			return -1;
 		d->rc_times[d->nrc_times++] = h * 60 + m;
 		s += n;
+		while (*s == ',' || *s == ' ')
+			s++;
+	}
+	return 0;
+}
+
+/* "DAY=08:00-20:00,NIGHT=20:00-08:00" into shifts sorted by start (the
+ * prison checks they cover the day); -1 on a malformed list. */
+static int
+parse_shifts(demo *d, const char *s)
+{
+	d->nshifts = 0;
+	while (s && *s) {
+		int         h1, m1, h2, m2, n = 0, k;
+		const char *eq = strchr(s, '=');
+		if (eq == NULL || eq == s || eq - s >= 32
+		    || d->nshifts >= DEMO_MAX_SHIFTS
+		    || sscanf(eq + 1, "%d:%d-%d:%d%n", &h1, &m1, &h2, &m2, &n)
+		        != 4
+		    || h1 < 0 || h1 > 23 || m1 < 0 || m1 > 59)
+			return -1;
+		for (k = d->nshifts;
+		     k > 0 && d->shifts[k - 1].from > h1 * 60 + m1; k--)
+			d->shifts[k] = d->shifts[k - 1];
+		snprintf(d->shifts[k].name, sizeof(d->shifts[k].name), "%.*s",
+		    (int) (eq - s), s);
+		d->shifts[k].from = h1 * 60 + m1;
+		d->nshifts++;
+		s = eq + 1 + n;
 		while (*s == ',' || *s == ' ')
 			s++;
 	}
@@ -82,6 +116,14 @@ demo_init(xz_plugin *self, const xz_host *host, void **state)
 		    "option rollcall_times \"%s\": expected HH:MM,HH:MM,... "
 		    "(at most %d)",
 		    host->opt_string(self, "rollcall_times"), DEMO_MAX_TIMES);
+		free(d);
+		return XZ_EINVAL;
+	}
+	if (parse_shifts(d, host->opt_string(self, "shifts")) != 0) {
+		host->log(self, XZ_LOG_ERROR,
+		    "option shifts \"%s\": expected NAME=HH:MM-HH:MM,... (at "
+		    "most %d)",
+		    host->opt_string(self, "shifts"), DEMO_MAX_SHIFTS);
 		free(d);
 		return XZ_EINVAL;
 	}

@@ -8,8 +8,12 @@
  * residents. A speed multiplier runs simulated time faster than the
  * node's clock for demonstrations; the open alarms stay bounded at any
  * speed (never more than max_open_alarms of the demo's own, each closed
- * within a few steps). It only uses the bus: requests to prison.* and
- * events on rehab.assessment.scored; it learns the locations and
+ * within a few steps). At each change of the prison's duty shifts
+ * (option shifts, the prison's own) the outgoing duty officer hands the
+ * shift over (prison.handover.open) and the incoming one accepts it
+ * (prison.handover.accept); the 狱政科 keeps the roster (prison.roster.set)
+ * two shifts ahead, three teams in turn. It only uses the bus: requests to
+ * prison.* and events on rehab.assessment.scored; it learns the locations and
  * residents from prison.location.list, prison.prisoner.list and
  * rehab.resident.list.
  */
@@ -24,6 +28,7 @@
 #define DEMO_MAX_RESIDENTS 256
 #define DEMO_MAX_ALARMS 64
 #define DEMO_MAX_TIMES 16
+#define DEMO_MAX_SHIFTS 8
 
 typedef struct demo_place {
 	char path[64]; /* a location id, e.g. 5101.01.1 */
@@ -46,6 +51,7 @@ typedef struct demo_job {
 	int          type;
 	int          place; /* index into places */
 	int          discrepancy;
+	int64_t      seq; /* a shift's number (handovers) */
 	char         id[40];
 } demo_job;
 
@@ -67,6 +73,15 @@ typedef struct demo {
 	int64_t tz_ms; /* local time's offset from UTC */
 	int     rc_times[DEMO_MAX_TIMES]; /* roll-call minutes of the day */
 	int     nrc_times;
+	struct {
+		char name[32];
+		int  from; /* minute of the day it starts */
+	} shifts[DEMO_MAX_SHIFTS]; /* the prison's duty shifts, by start */
+	int nshifts;
+	/* the duty: the shift number now (day * nshifts + index) and the
+	 * last one rostered; duty_started once both are set */
+	int64_t duty_seq, duty_rostered;
+	int     duty_started;
 	/* simulated time */
 	int64_t    anchor_node_ms, anchor_sim_ms, last_sim_ms;
 	double     acc_alarms, acc_assess;

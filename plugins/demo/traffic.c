@@ -5,7 +5,9 @@
  * (one every step_min per alarm), which roll calls are due (each
  * rollcall_times crossed: every sub-area is counted, now and then with a
  * discrepancy that is recounted later) and how many assessment results to
- * publish. Everything goes over the bus, as the roles that would do it.
+ * publish; at each change of the prison's duty shifts the outgoing duty
+ * officer hands over and the incoming one accepts. Everything goes over
+ * the bus, as the roles that would do it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +26,22 @@ enum {
 	J_RC_SCHEDULE,
 	J_RC_START,
 	J_RC_SUBMIT,
-	J_RC_RECOUNT
+	J_RC_RECOUNT,
+	J_ROSTER,
+	J_HO_OPEN,
+	J_HO_ACCEPT
 };
+
+/* The command center's duty teams, in turn from shift to shift: the duty
+ * officer (指挥中心值班民警) and the duty leader (值班领导). */
+static const struct {
+	const char *officer, *officer_name, *leader, *leader_name;
+} teams[] = {
+	{ "demo:duty-a", "张伟", "demo:leader-a", "李强" },
+	{ "demo:duty-b", "刘洋", "demo:leader-b", "周平" },
+	{ "demo:duty-c", "王磊", "demo:leader-c", "陈静" },
+};
+#define N_TEAMS 3
 
 static const char *const next_action[]
     = { "acknowledge", "dispatch", "arrive", "handle", "resolve", "close" };
@@ -63,9 +79,10 @@ job_new(demo *d, int type)
 static void on_reply(void *ud, int status, const xz_msg *reply);
 static int  find_alarm(demo *d, const char *id);
 
-/* Send a request (body stolen) as the demo's officer holding role. */
+/* Send a request (body stolen) as user holding role. */
 static void
-send(demo *d, demo_job *j, const char *topic, json_t *body, const char *role)
+send_as(demo *d, demo_job *j, const char *topic, json_t *body,
+    const char *role, const char *user)
 {
 	char *s;
 	int   rc;
@@ -73,8 +90,7 @@ send(demo *d, demo_job *j, const char *topic, json_t *body, const char *role)
 	/* a person acts for their own agency: the rehab centre's reads as
 	 * its officer */
 	json_object_set_new(body, "actor",
-	    json_pack("{s:s,s:s,s:s}", "user", "demo:officer", "role", role,
-	        "agency",
+	    json_pack("{s:s,s:s,s:s}", "user", user, "role", role, "agency",
 	        strncmp(topic, "rehab.", 6) == 0 ? "rehab-01" : "prison-01"));
 	json_object_set_new(body, "purpose", json_string("demo traffic"));
 	s = json_dumps(body, JSON_COMPACT);
@@ -94,6 +110,13 @@ send(demo *d, demo_job *j, const char *topic, json_t *body, const char *role)
 			d->alarms[find_alarm(d, j->id)].busy = 0;
 		d->host->counter_add(d->self, "requests_failed", 1);
 	}
+}
+
+/* Send a request (body stolen) as the demo's officer holding role. */
+static void
+send(demo *d, demo_job *j, const char *topic, json_t *body, const char *role)
+{
+	send_as(d, j, topic, body, role, "demo:officer");
 }
 
 static void
@@ -322,11 +345,153 @@ on_reply(void *ud, int status, const xz_msg *reply)
 			}
 		}
 		break;
+	case J_HO_OPEN:
+		if (id) {
+			/* the incoming duty officer accepts */
+			int       t = (int) (((j->seq + 1) % N_TEAMS + N_TEAMS)
+                            % N_TEAMS);
+			demo_job *n = job_new(d, J_HO_ACCEPT);
+			d->host->counter_add(d->self, "handovers_opened", 1);
+			if (n)
+				send_as(d, n, "prison.handover.accept",
+				    json_pack("{s:s,s:s}", "id", id, "note",
+				        "已接班，在押人数及未结告警已核对"),
+				    "command_duty", teams[t].officer);
+		}
+		break;
+	case J_HO_ACCEPT:
+		if (!err)
+			d->host->counter_add(d->self, "handovers_accepted", 1);
+		break;
 	default:
 		break;
 	}
 	json_decref(o);
 	j->used = 0;
+}
+
+/* ---- the duty: roster and handovers ---- */
+
+#define DAY_MS INT64_C(86400000)
+
+static int64_t
+floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* The number of the shift on at simulated instant sim: local day times
+ * nshifts plus its index (a shift belongs to the day it starts on). */
+static int64_t
+shift_seq(demo *d, int64_t sim)
+{
+	int64_t l   = sim + d->tz_ms;
+	int64_t day = floor_div(l, DAY_MS);
+	int     m   = (int) ((l - day * DAY_MS) / 60000);
+	int     i   = -1;
+
+	for (int k = 0; k < d->nshifts; k++)
+		if (d->shifts[k].from <= m)
+			i = k;
+	if (i < 0) {
+		day--;
+		i = d->nshifts - 1;
+	}
+	return day * d->nshifts + i;
+}
+
+/* "YYYY-MM-DD" and the name of shift seq. */
+static const char *
+shift_date(demo *d, int64_t seq, char date[11])
+{
+	int64_t  z = floor_div(seq, d->nshifts);
+	int      i = (int) (seq - z * d->nshifts);
+	int64_t  era, doe, yoe, y, doy, mp;
+	unsigned dd, m;
+
+	/* civil from days (Howard Hinnant) */
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y   = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp  = (5 * doy + 2) / 153;
+	dd  = (unsigned) (doy - (153 * mp + 2) / 5 + 1);
+	m   = (unsigned) (mp < 10 ? mp + 3 : mp - 9);
+	snprintf(date, 11, "%04d-%02u-%02u", (int) (y + (m <= 2)) % 10000,
+	    m % 100, dd % 100);
+	return d->shifts[i].name;
+}
+
+/* The 狱政科 puts a team on shift seq (prison.roster.set). */
+static void
+roster(demo *d, int64_t seq)
+{
+	demo_job   *j = job_new(d, J_ROSTER);
+	char        date[11];
+	const char *name = shift_date(d, seq, date);
+	int         t    = (int) ((seq % N_TEAMS + N_TEAMS) % N_TEAMS);
+
+	if (j == NULL)
+		return;
+	send(d, j, "prison.roster.set",
+	    json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "date", date, "shift", name,
+	        "officer", teams[t].officer, "officer_name",
+	        teams[t].officer_name, "leader", teams[t].leader,
+	        "leader_name", teams[t].leader_name),
+	    "prison_admin");
+}
+
+/* The outgoing duty officer of shift seq hands it over. */
+static void
+handover(demo *d, int64_t seq)
+{
+	demo_job   *j = job_new(d, J_HO_OPEN);
+	char        date[11];
+	const char *name = shift_date(d, seq, date);
+	int         t    = (int) ((seq % N_TEAMS + N_TEAMS) % N_TEAMS);
+
+	if (j == NULL)
+		return;
+	j->seq = seq;
+	send_as(d, j, "prison.handover.open",
+	    json_pack("{s:s,s:s,s:s}", "date", date, "shift", name, "notes",
+	        "本班次告警均已处置或在办，清点人数相符；请接班民警核对"),
+	    "command_duty", teams[t].officer);
+}
+
+/* At each change of shift since the last tick: the handover of the shift
+ * that ended, and the roster two shifts ahead. */
+static void
+duty(demo *d, int64_t sim)
+{
+	int64_t cur;
+	int     n = 0;
+
+	if (d->nshifts == 0)
+		return;
+	cur = shift_seq(d, sim);
+	if (!d->duty_started) {
+		d->duty_started  = 1;
+		d->duty_seq      = cur;
+		d->duty_rostered = cur + 1;
+		roster(d, cur);
+		roster(d, cur + 1);
+		return;
+	}
+	/* a tick spanning many shifts (a node that lagged far behind)
+	 * hands over the last few only */
+	if (cur - d->duty_seq > 4)
+		d->duty_seq = cur - 4;
+	if (d->duty_rostered < d->duty_seq - 1)
+		d->duty_rostered = d->duty_seq - 1;
+	for (; d->duty_seq < cur && n < 4; n++) {
+		int64_t q = d->duty_seq++;
+		while (d->duty_rostered < q + 2)
+			roster(d, ++d->duty_rostered);
+		handover(d, q);
+	}
 }
 
 static void
@@ -487,6 +652,7 @@ demo_tick(demo *d)
 	for (int i = 0; i < d->nrc_times; i++)
 		if (crossed(d, d->rc_times[i], d->last_sim_ms, sim))
 			rollcall_all(d);
+	duty(d, sim);
 	d->last_sim_ms = sim;
 	/* a discrepancy is recounted at the next tick */
 	while (d->nrecounts > 0)

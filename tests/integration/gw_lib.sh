@@ -36,7 +36,7 @@ gw_start() {
 	case "$opts" in *tls_cert*) scheme=https ;; esac
 	GW_URL="$scheme://127.0.0.1:$GW_PORT"
 	# Real argon2id at its least cost: the defaults (64 MiB, t = 3) make
-	# the 21 demo users take minutes on a busy machine (t_identity.sh
+	# the 22 demo users take minutes on a busy machine (t_identity.sh
 	# and test_identity check the defaults).
 	xz_config <<EOF2
 lua = { time_limit_ms = 5000; };  # a loaded sanitizer build is slow

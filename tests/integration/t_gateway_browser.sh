@@ -43,7 +43,7 @@ LEGAL_USER=$GW_USER LEGAL_PW=$GW_PASSWORD
 
 # The sensor raises alarms as itself: its own login, its credentials file.
 gw_creds sensor1
-assert_eq "the CLI acts as the sensor" sensor1 "$(xz whoami --creds "$XZ_T/creds-sensor1" | jq -r .user)"
+assert_eq "the CLI acts as the sensor" sensor1 "$(xz whoami --json --creds "$XZ_T/creds-sensor1" | jq -r .user)"
 RAISE="$XZ_BIN call -c $XZ_CFG --creds $XZ_T/creds-sensor1 prison.alarm.raise '{\"kind\":\"FIGHT\",\"level\":2,\"location\":\"5101.01.1.101\",\"source\":\"sensor\",\"description\":\"perimeter\"}'"
 
 # A legal-aid application with a running statutory clock, opened by the

@@ -26,7 +26,7 @@ auth = {
   login_backoff_ms = 60000;
   login_backoff_max_ms = 600000;
   # Real argon2id at its least cost: the defaults (t = 3, 64 MiB) make
-  # the 21 demo users and 30 logins of this test take minutes on a busy
+  # the 22 demo users and 30 logins of this test take minutes on a busy
   # machine (test_identity checks the defaults).
   argon2_ops = 1;
   argon2_mem_kib = 8192;
@@ -37,7 +37,7 @@ start_node
 # ---- the demo identity set of a first start ----
 wait_for 120 test -f "$DATA/demo-passwords.txt" ||
 	die "no $DATA/demo-passwords.txt after 120 s"
-wait_for 30 grep -q "demo users: 21 made" "$XZ_T/n1.log" ||
+wait_for 30 grep -q "demo users: 22 made" "$XZ_T/n1.log" ||
 	fail "the log does not say the demo users were made"
 assert_eq "demo-passwords.txt is private" 600 \
 	"$(stat -c %a "$DATA/demo-passwords.txt")"
@@ -45,8 +45,10 @@ assert_eq "identity.db is private" 600 "$(stat -c %a "$DATA/identity.db")"
 assert_eq "the CA key is private" 600 "$(stat -c %a "$DATA/pki/ca.key")"
 assert_contains "the log names the passwords file" \
 	"$DATA/demo-passwords.txt" "$(cat "$XZ_T/n1.log")"
-assert_eq "one demo user per role" 21 \
+assert_eq "one demo user per role" 22 \
 	"$(grep -vc '^#' "$DATA/demo-passwords.txt")"
+assert_eq "the people's mediator of the demo set" "mediator township-01 林秀英" \
+	"$(awk -F'\t' '$1 == "mediator1" { print $3, $4, $5 }' "$DATA/demo-passwords.txt")"
 # refused_for WHY: the node turned the last connection away as
 # unauthenticated, saying WHY (in the reply or, when the connection was
 # closed first, in its log).
@@ -70,19 +72,19 @@ check "duty1 logs in" xz login --user duty1 --password-file "$XZ_T/pw-duty1" \
 	--creds "$C1"
 assert_contains "login names the user" "logged in as duty1 (张伟, prison-01, command_duty)" "$OUT"
 assert_eq "the credentials file is 0600" 600 "$(stat -c %a "$C1")"
-check "whoami with the credentials" xz whoami --creds "$C1"
+check "whoami with the credentials" xz whoami --json --creds "$C1"
 assert_eq "whoami: user" duty1 "$(echo "$OUT" | json .user)"
 assert_eq "whoami: name" "张伟" "$(echo "$OUT" | json .name)"
 assert_eq "whoami: agency" prison-01 "$(echo "$OUT" | json .agency)"
 assert_eq "whoami: roles" command_duty "$(echo "$OUT" | json '.roles | join(",")')"
 assert_contains "whoami: proven by a token" "token t-" "$(echo "$OUT" | json .auth)"
 # The environment variable chooses the file too.
-assert_eq "XZ_CREDS" duty1 "$(XZ_CREDS="$C1" xz whoami | json .user)"
+assert_eq "XZ_CREDS" duty1 "$(XZ_CREDS="$C1" xz whoami --json | json .user)"
 assert_exit "a named credentials file that is missing" 1 \
-	xz whoami --creds "$XZ_T/none"
+	xz whoami --json --creds "$XZ_T/none"
 assert_contains "it says so" "no credentials file" "$ERR"
 # Without credentials the caller is the connection's own principal.
-check "whoami without credentials" xz whoami
+check "whoami without credentials" xz whoami --json
 assert_eq "not duty1 without credentials" 0 \
 	"$(echo "$OUT" | json '.user' | grep -c '^duty1$' || true)"
 
@@ -93,7 +95,7 @@ assert_exit "no credential on the tcp door" 1 timeout 30 "$XZ_BIN" call \
 refused_for "this door proves no identity"
 check "but a login is answered there" timeout 60 "$XZ_BIN" login -u "$TCP" \
 	--user duty1 --password-file "$XZ_T/pw-duty1" --creds "$XZ_T/c-tcp"
-check "and its token acts there" timeout 30 "$XZ_BIN" whoami -u "$TCP" \
+check "and its token acts there" timeout 30 "$XZ_BIN" whoami --json -u "$TCP" \
 	--creds "$XZ_T/c-tcp"
 assert_eq "as duty1" duty1 "$(echo "$OUT" | json .user)"
 
@@ -129,9 +131,9 @@ assert_contains "bad_request" "invalid role id" "$ERR"
 check "the new user logs in" xz login --user zhangsan \
 	--password-file "$XZ_T/pw-new" --creds "$XZ_T/c-zs"
 assert_eq "and is who it says" "张三/area_officer" \
-	"$(xz whoami --creds "$XZ_T/c-zs" | json '.name + "/" + .roles[0]')"
+	"$(xz whoami --json --creds "$XZ_T/c-zs" | json '.name + "/" + .roles[0]')"
 check "identity user list" xz identity user list --json --creds "$CA"
-assert_eq "22 users listed" 22 "$(echo "$OUT" | json '.users | length')"
+assert_eq "23 users listed (22 demo users and one added)" 23 "$(echo "$OUT" | json '.users | length')"
 assert_eq "zhangsan has a live session" 1 \
 	"$(echo "$OUT" | json '.users[] | select(.user == "zhangsan") | .sessions')"
 
@@ -213,7 +215,7 @@ assert_eq "rate-limited logins counted" 2 "$(counter sys login_rate_limited)"
 assert_le "successful logins counted" 9 "$(counter sys login_ok)"
 
 # ---- an expired token (the test clock moves past token_ttl_s) ----
-check "duty1 still acts" xz whoami --creds "$C1"
+check "duty1 still acts" xz whoami --json --creds "$C1"
 check "advance the clock past the token's life" \
 	xz call xz.sys.clock.advance '{"ms":601000}' --creds "$CA"
 assert_exit "an expired token is refused" 1 xz whoami --creds "$C1"
@@ -225,8 +227,8 @@ start_node
 assert_exit "a revoked token stays revoked" 1 xz whoami --creds "$XZ_T/c-l1-copy"
 check "admin logs in after the restart" xz login --user admin \
 	--password-file "$XZ_T/pw-admin" --creds "$CA"
-assert_eq "users are kept" 22 \
+assert_eq "users are kept" 23 \
 	"$(xz identity user list --json --creds "$CA" | json '.users | length')"
-assert_eq "no second demo set" 21 "$(grep -vc '^#' "$DATA/demo-passwords.txt")"
+assert_eq "no second demo set" 22 "$(grep -vc '^#' "$DATA/demo-passwords.txt")"
 stop_node
 finish

@@ -83,13 +83,13 @@ kiosk() {
 	timeout 30 env XZ_TLS_CERT="$CERTS/kiosk-03.pem" \
 		XZ_TLS_KEY="$CERTS/kiosk-03.key" "$XZ_BIN" "$@"
 }
-check "whoami over mutual TLS" kiosk whoami -u "$URL"
+check "whoami over mutual TLS" kiosk whoami --json -u "$URL"
 assert_eq "the certificate's principal" "svc:kiosk-03" "$(echo "$OUT" | json .user)"
 assert_eq "its role" kiosk "$(echo "$OUT" | json '.roles[0]')"
 assert_contains "proven by the certificate" "cert sha256:" "$(echo "$OUT" | json .auth)"
 assert_exit "a certificate of another CA" 1 timeout 30 env \
 	XZ_TLS_CERT="$XZ_T/foreign/kiosk-03.pem" \
-	XZ_TLS_KEY="$XZ_T/foreign/kiosk-03.key" "$XZ_BIN" whoami -u "$URL"
+	XZ_TLS_KEY="$XZ_T/foreign/kiosk-03.key" "$XZ_BIN" whoami --json -u "$URL"
 assert_contains "the TLS handshake fails" "TLS" "$ERR"
 check "the node still answers" xz call xz.sys.ping
 stop_node

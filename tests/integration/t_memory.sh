@@ -43,7 +43,7 @@ deploy() { # EXTRA_PLUGIN_ENTRIES -> $XZ_T/plugins.cfg and $XZ_CFG
 		-e "s#^( *data_dir *= *)\"[^\"]*\"#\\1\"$XZ_T/n1/data\"#" \
 		-e "s#^( *listen *= *)\\[[^]]*\\]#\\1[ \"ipc://$XZ_T/n1/bus.sock\" ]#" \
 		"$CFG_DIR/xiezhi.cfg" >"$XZ_CFG"
-	# no demo users: seeding them hashes 21 passwords (argon2id, 64 MiB
+	# no demo users: seeding them hashes 22 passwords (argon2id, 64 MiB
 	# each, a one-time cost of the first start) while RSS is measured
 	sed -i -E 's#^( *demo_users *= *)true;#\1false;#' "$XZ_T/auth.cfg"
 	grep -q 'demo_users *= *false;' "$XZ_T/auth.cfg" ||

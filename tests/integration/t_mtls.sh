@@ -63,7 +63,7 @@ as() {
 }
 
 echo "-- a good certificate names its principal"
-check "whoami as kiosk-03" as kiosk-03 whoami
+check "whoami as kiosk-03" as kiosk-03 whoami --json
 assert_eq "the principal" "svc:kiosk-03" "$(echo "$OUT" | json .user)"
 assert_eq "its display name" "自助终端 3 号" "$(echo "$OUT" | json .name)"
 assert_eq "its agency" prison-01 "$(echo "$OUT" | json .agency)"
@@ -74,7 +74,7 @@ assert_eq "proven by the certificate's fingerprint" "cert sha256:$FP" \
 	"$(echo "$OUT" | json .auth)"
 check "the same with the environment" env XZ_TLS_CA="$CERTS/ca.pem" \
 	XZ_TLS_CERT="$CERTS/kiosk-03.pem" XZ_TLS_KEY="$CERTS/kiosk-03.key" \
-	timeout 30 "$XZ_BIN" whoami -u "$URL"
+	timeout 30 "$XZ_BIN" whoami --json -u "$URL"
 assert_eq "env: the principal" "svc:kiosk-03" "$(echo "$OUT" | json .user)"
 
 echo "-- the role decides what the certificate's principal may do"
@@ -84,7 +84,7 @@ assert_contains "forbidden by the identity service, naming the role" \
 	"needs the role admin; svc:kiosk-03 has none of it" "$OUT"
 check "a sensor may publish its own topics" as sensor-01 pub sensor.perimeter \
 	'{"zone":"A"}'
-check "sensor-01 is another principal" as sensor-01 whoami
+check "sensor-01 is another principal" as sensor-01 whoami --json
 assert_eq "sensor's principal" "svc:sensor-01" "$(echo "$OUT" | json .user)"
 assert_exit "sensor may not publish kiosk topics" 1 \
 	as sensor-01 pub kiosk.session '{"x":1}'
@@ -136,7 +136,7 @@ assert_eq "refused as unauthenticated in the record" unauthenticated \
 	"$(grep kiosk-04 "$XZ_T/logins.out" | head -1 | json .data.outcome)"
 
 echo "-- the node keeps serving"
-check "kiosk-03 still gets in" as kiosk-03 whoami
+check "kiosk-03 still gets in" as kiosk-03 whoami --json
 check "the node still answers" xz call xz.sys.ping
 stop_node
 finish

@@ -5,7 +5,9 @@
 # a shift of 8 h is 48 s of the node's clock, moved forward with the test
 # clock 20 simulated minutes at a time) the demo raises a handful of
 # alarms per shift, counts every sub-area at the four roll-call times of
-# each day, and the open alarms stay bounded.
+# each day, and the open alarms stay bounded. At each change of the
+# prison's duty shifts (08:00 and 20:00) the outgoing duty officer hands
+# over and the incoming one accepts: one accepted handover per change.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/prison_actors.sh"
@@ -72,6 +74,20 @@ assert_le "alarms are worked to the end: most closed or dismissed" \
 	$((RAISED * 3 / 4)) \
 	"$(xz call prison.alarm.stats "{$DUTY}" | jq '[.by_state | to_entries[] | select(.key == "CLOSED" or .key == "FALSE_ALARM") | .value[]] | add // 0')"
 assert_le "assessment results for the residents: a few a shift" $((SHIFTS * 3)) "$(wc -l <"$XZ_T/assess")"
+# H hours pass H/12 (give or take one) of the shift changes at 08:00 and
+# 20:00; each is handed over by the shift's officer, accepted by the next
+HO=$(xz call prison.handover.list "{$DUTY,\"limit\":1000}")
+HO_N=$(echo "$HO" | json .total)
+HO_OK=$(echo "$HO" | jq '[.items[] | select(.state == "ACCEPTED")] | length')
+echo "    $HO_N handovers, $HO_OK accepted"
+assert_le "a handover at each shift change: at least H/12" $((H / 12)) "$HO_N"
+assert_le "a handover at each shift change: at most H/12 + 1" "$HO_N" $((H / 12 + 1))
+assert_le "every handover accepted (the last may be on its way)" $((HO_N - 1)) "$HO_OK"
+assert_eq "each from the shift's officer to the next shift's, another team" "" \
+	"$(echo "$HO" | jq -r '.items[] | select(.from.user == .to.user or (.from.user | startswith("demo:duty-") | not)) | .id')"
+assert_eq "each names the shift it hands over and the next" "" \
+	"$(echo "$HO" | jq -r '.items[] | select((.owner | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}[.](DAY|NIGHT)$") | not) or .next_shift == .owner) | .id')"
+assert_le "the demo counted each acceptance" "$HO_OK" "$(counter demo handovers_accepted)"
 assert_le "the demo's requests are answered (no more than 2 refused)" \
 	"$(counter demo replies_refused)" 2
 kill "$SUB" 2>/dev/null || true
