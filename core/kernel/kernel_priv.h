@@ -52,6 +52,10 @@ struct xz_kernel {
 
 	struct xz_store_node *storenode; /* store.c: lock and manifest */
 
+	/* bus.durable: the durable log (owned), NULL when not configured.
+	 * Opened at start, after the data folder's lock. */
+	struct xz_durable *durable;
+
 	struct xz_watch *watch; /* isolate.c: the handler watch (owned) */
 
 	int         stop_pipe[2];

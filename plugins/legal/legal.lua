@@ -103,7 +103,7 @@ local REPLY_CODES = { bad_request = true, not_found = true,
 	invalid_state = true, forbidden = true, exists = true,
 	capacity_exceeded = true, store_error = true, timeout = true,
 	no_responders = true, unavailable = true, too_large = true,
-	internal = true, audit_unavailable = true }
+	internal = true, audit_unavailable = true, durable_full = true }
 
 local function set(list)
 	local out = {}

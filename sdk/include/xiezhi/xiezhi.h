@@ -17,6 +17,9 @@
  *     1.3: xz_host.caller (the authenticated sender of a message), the
  *     error XZ_EAUTH and the reply code "unauthenticated"; sessions
  *     (session_open, session_close, request_as, subscribe_as).
+ *     1.4: durable subscriptions (xz_host.subscribe_durable, xz_host.ack),
+ *     the message flags XZ_MSG_REDELIVERED and XZ_MSG_DURABLE, the error
+ *     XZ_EDURABLEFULL and the reply code "durable_full".
  *
  * Threading: a plugin is an actor. The kernel runs its callbacks (init,
  * start, stop, fini, message handlers, timer and reply callbacks) one at a
@@ -38,7 +41,7 @@ extern "C" {
 #endif
 
 #define XZ_ABI_MAJOR 1
-#define XZ_ABI_MINOR 3
+#define XZ_ABI_MINOR 4
 
 /* The SDK's version. The node that loads a plugin may be newer: ask it with
  * host->version() (since 1.2). sdk/CMakeLists.txt checks that the string
@@ -88,7 +91,7 @@ extern "C" {
 	X(XZ_OK, 0, "ok", "ok")                                               \
 	/* invalid argument (bad topic, bad option name) */                   \
 	X(XZ_EINVAL, 1, "bad_request", "invalid argument")                    \
-	X(XZ_ENOMEM, 2, "internal", "out of memory")                     \
+	X(XZ_ENOMEM, 2, "internal", "out of memory")                          \
 	/* no such thing (option, subscription, timer) */                     \
 	X(XZ_ENOENT, 3, "not_found", "not found")                             \
 	X(XZ_EEXIST, 4, "exists", "already exists")                           \
@@ -97,26 +100,29 @@ extern "C" {
 	/* a request matched no subscriber */                                 \
 	X(XZ_ENORESPONDERS, 6, "no_responders", "no responders")              \
 	/* the node or the link is shutting down */                           \
-	X(XZ_ECLOSED, 7, "unavailable", "closed")                                  \
+	X(XZ_ECLOSED, 7, "unavailable", "closed")                             \
 	/* a bounded queue is full */                                         \
-	X(XZ_EFULL, 8, "capacity_exceeded", "queue full")                            \
+	X(XZ_EFULL, 8, "capacity_exceeded", "queue full")                     \
 	/* payload or topic over the configured limit */                      \
-	X(XZ_ETOOBIG, 9, "too_large", "too big")                                \
+	X(XZ_ETOOBIG, 9, "too_large", "too big")                              \
 	/* malformed envelope or protocol violation */                        \
-	X(XZ_EPROTO, 10, "bad_request", "protocol error")                  \
+	X(XZ_EPROTO, 10, "bad_request", "protocol error")                     \
 	/* not allowed in the current state */                                \
 	X(XZ_ESTATE, 11, "invalid_state", "invalid state")                    \
 	/* I/O or store error */                                              \
 	X(XZ_EIO, 12, "store_error", "I/O error")                             \
 	X(XZ_EPERM, 13, "forbidden", "not permitted")                         \
 	/* wrong type (option read with the wrong getter) */                  \
-	X(XZ_ETYPE, 14, "bad_request", "wrong type")                           \
+	X(XZ_ETYPE, 14, "bad_request", "wrong type")                          \
 	/* a resource limit was hit */                                        \
 	X(XZ_ELIMIT, 15, "capacity_exceeded", "limit exceeded")               \
 	/* a bug: please report */                                            \
 	X(XZ_EINTERNAL, 16, "internal", "internal error")                     \
 	/* the sender could not be authenticated (since 1.3) */               \
-	X(XZ_EAUTH, 17, "unauthenticated", "not authenticated")
+	X(XZ_EAUTH, 17, "unauthenticated", "not authenticated")               \
+	/* the node's durable log is full (bus.durable_max_bytes): the        \
+	 * event on a durable topic was not taken (since 1.4) */              \
+	X(XZ_EDURABLEFULL, 18, "durable_full", "durable log full")
 
 /* Errors are values. XZ_OK is 0; host->strerror() names the others. */
 #define XZ_ERR_ENUM_(sym, val, wire, msg) sym = val,
@@ -148,6 +154,7 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 #define XZ_REPLY_INTERNAL "internal"
 #define XZ_REPLY_UNAUTHENTICATED "unauthenticated"
 #define XZ_REPLY_AUDIT_UNAVAILABLE "audit_unavailable"
+#define XZ_REPLY_DURABLE_FULL "durable_full"
 
 #define XZ_REPLY_CODE_LIST(X)                                                 \
 	X(XZ_REPLY_BAD_REQUEST, "bad_request",                                \
@@ -210,6 +217,11 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 	    "the change was not made because its audit record could not be "  \
 	    "made durable (the audit spool is full or failing); reads still " \
 	    "work: retry later, operators see the log",                       \
+	    503)                                                              \
+	X(XZ_REPLY_DURABLE_FULL, "durable_full",                              \
+	    "the event is on a durable topic (bus.durable) and the node's "   \
+	    "durable log is full (a durable subscriber lags, see status): "   \
+	    "nothing was published, retry later",                             \
 	    503)
 
 enum xz_log_level {
@@ -229,6 +241,13 @@ enum xz_kind {
 
 /* Message flags. */
 #define XZ_MSG_ERROR 0x0001u /* a reply whose payload is {"error":{...}} */
+/* Since 1.4. Delivered again from the node's durable log (after a restart,
+ * or because it was not acknowledged): the id is the one of the first
+ * delivery, so a handler that keeps the ids it committed skips it. */
+#define XZ_MSG_REDELIVERED 0x0002u
+/* Since 1.4. The event is kept in the node's durable log for this
+ * subscriber until host->ack(). */
+#define XZ_MSG_DURABLE 0x0004u
 
 /* Content types (one byte on the wire). */
 enum xz_content_type {
@@ -265,9 +284,9 @@ typedef struct xz_msg {
  * UTF-8 and owned by the kernel.
  */
 typedef struct xz_caller {
-	uint32_t           struct_size;
-	const char        *user; /* principal id: "zhangwei", "plugin:prison",
-	                            "node:bureau", "svc:kiosk-03" */
+	uint32_t    struct_size;
+	const char *user; /* principal id: "zhangwei", "plugin:prison",
+	                     "node:bureau", "svc:kiosk-03" */
 	const char        *name; /* display name ("张伟") */
 	const char        *agency; /* agency id ("prison-01"), "" if none */
 	const char *const *roles; /* NULL-terminated role ids */
@@ -486,8 +505,27 @@ struct xz_host {
 	int (*subscribe_as)(xz_plugin *self, xz_session *sess,
 	    const char *pattern, xz_handler handler, void *ud,
 	    uint64_t *sub_id);
-	/* Since 1.3. The principal of a session (valid until session_close). */
+	/* Since 1.3. The principal of a session (valid until session_close).
+	 */
 	const xz_caller *(*session_caller)(xz_plugin *self, xz_session *sess);
+
+	/* Since 1.4. subscribe, and durable: an event on a topic the node
+	 * lists in bus.durable is written to the node's durable log before
+	 * its publisher gets XZ_OK, and kept for this plugin instance until
+	 * it calls ack(). What is not acknowledged is delivered again after
+	 * a restart (kill -9 included) with XZ_MSG_REDELIVERED set and the
+	 * same msg->id. The durable subscription is the instance's (by its
+	 * name) and outlives the process: events published while it is down
+	 * wait for it. No queue group. On a node without bus.durable, or in
+	 * an isolated plugin (isolation = "process"), it is subscribe. */
+	int (*subscribe_durable)(xz_plugin *self, const char *pattern,
+	    xz_handler handler, void *ud, uint64_t *sub_id);
+	/* Since 1.4. msg (an event this instance was handed through a
+	 * durable subscription) is committed: the node may forget it. Call
+	 * it after your own commit; acking a message without XZ_MSG_DURABLE
+	 * does nothing. Acknowledgements are written in batches: one that a
+	 * crash loses makes the message come again (with the same id). */
+	int (*ack)(xz_plugin *self, const xz_msg *msg);
 };
 
 /* Fill the ABI header of a descriptor. */
