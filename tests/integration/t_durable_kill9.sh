@@ -10,7 +10,9 @@
 #     exactly once (the durable log delivers it again after the kill, the
 #     audit plugin skips the ids it already chained);
 #   - `xiezhi audit verify` passes.
-# Then the bound: with the audit plugin left out (its durable subscription
+# First, check warns about a bus.durable pattern that no plugin can be
+# behind and refuses a malformed one. Then the kills, then the bound: with
+# the audit plugin left out (its durable subscription
 # stays in the log), events wait for it until bus.durable_max_bytes, then
 # publishers get durable_full (never silent loss), status shows the lag,
 # and once audit is back every acknowledged event reaches the chain once.
@@ -111,6 +113,28 @@ after_restart() {
 	[ "$ok" = 1 ] || bad_rounds=$((bad_rounds + 1))
 }
 
+# check: a malformed pattern is an error at its FILE:LINE; a pattern no
+# plugin of the deployment can be behind is a warning there
+xz_config <<EOF2
+bus = {
+  durable = ( "prison.alarm.>", "nosuch.>" );
+};
+plugins = ( { name = "prison"; kind = "so"; } );
+EOF2
+assert_exit "check accepts a durable pattern that matches nothing" 0 xz check
+assert_contains "and warns at its FILE:LINE" \
+	"$XZ_CFG:9: WARN bus.durable[1] 'nosuch.>' matches no topic" "$ERR"
+xz_config <<EOF2
+bus = {
+  durable = ( "prison..x" );
+  durable_max_bytes = 10;
+};
+EOF2
+assert_exit "check refuses a malformed durable pattern" 1 xz check
+assert_contains "naming it at its FILE:LINE" \
+	"$XZ_CFG:9: bus.durable[0]: invalid topic pattern 'prison..x'" "$ERR"
+assert_contains "and a bound below 64 KiB" "$XZ_CFG:10: bus.durable_max_bytes" "$ERR"
+
 write_cfg 1 67108864
 start_node
 T0=$SECONDS
@@ -140,7 +164,7 @@ for r in $(seq 1 "$KILLS"); do
 	[ "$bad_rounds" -le 3 ] || die "too many failed rounds"
 done
 assert_eq "rounds with a loss, a duplicate or a failed verify" 0 "$bad_rounds"
-echo "  .. $KILLS kills in $((SECONDS - T0)) s: $(lines "$XZ_T/acked.alarms") alarms and $(lines "$XZ_T/acked.probes") audit events acknowledged"
+echo "  .. $KILLS kills in $((SECONDS - T0)) s: $(lines "$XZ_T/acked.alarms") alarms and $(lines "$XZ_T/acked.probes") audit events acknowledged, $(grep -c 'delivered again' "$XZ_T/n1.log" || true) start(s) with a redelivery"
 check "audit verify after $KILLS kills" xz audit verify
 STATUS=$(xz status)
 assert_eq "the audit plugin is a durable consumer" true \
