@@ -93,8 +93,11 @@ struct xz_durable {
 	pthread_t       thr;
 	bool            thr_started, stopping;
 	pthread_cond_t  rcv;
-	rjob           *jobs; /* under mu */
+	rjob           *jobs; /* under jmu */
+	rjob           *watches; /* live subscriptions between ticks (jmu) */
 	pthread_mutex_t jmu;
+	uint32_t        redeliver_ms;
+	int64_t         tick_seq; /* last_seq at the previous tick */
 };
 
 static const char schema[]
@@ -177,12 +180,13 @@ xz_durable_open(
 	pthread_mutex_init(&d->jmu, NULL);
 	pthread_cond_init(&d->cv, NULL);
 	pthread_cond_init(&d->rcv, NULL);
-	d->qtail      = &d->qhead;
-	d->max_bytes  = cfg->max_bytes;
-	d->deliver    = cfg->deliver;
-	d->deliver_ud = cfg->deliver_ud;
-	d->topics     = xz_tindex_new();
-	d->cons_ix    = xz_tindex_new();
+	d->qtail        = &d->qhead;
+	d->max_bytes    = cfg->max_bytes;
+	d->deliver      = cfg->deliver;
+	d->deliver_ud   = cfg->deliver_ud;
+	d->redeliver_ms = cfg->redeliver_ms ? cfg->redeliver_ms : 30000;
+	d->topics       = xz_tindex_new();
+	d->cons_ix      = xz_tindex_new();
 	if (d->topics == NULL || d->cons_ix == NULL)
 		goto nomem;
 	for (size_t i = 0; i < cfg->npatterns; i++)
@@ -296,9 +300,12 @@ xz_durable_close(xz_durable *d)
 	if (d == NULL)
 		return;
 	xz_durable_stop(d);
-	while (d->jobs != NULL) {
-		rjob *j = d->jobs;
-		d->jobs = j->next;
+	while (d->jobs != NULL || d->watches != NULL) {
+		rjob *j = d->jobs ? d->jobs : d->watches;
+		if (j == d->jobs)
+			d->jobs = j->next;
+		else
+			d->watches = j->next;
 		free(j->name);
 		free(j->pattern);
 		free(j);
@@ -748,11 +755,45 @@ replay_main(void *arg)
 	xz_kmsg    *page[PAGE];
 	int64_t     seqs[PAGE];
 
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	next.tv_sec += d->redeliver_ms / 1000;
 	pthread_mutex_lock(&d->jmu);
+	d->tick_seq = atomic_load(&d->last_seq);
 	while (!d->stopping) {
-		rjob *j = d->jobs;
+		rjob           *j = d->jobs;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (j == NULL
+		    && (now.tv_sec > next.tv_sec
+		        || (now.tv_sec == next.tv_sec
+		            && now.tv_nsec >= next.tv_nsec))) {
+			/* The tick: what a live durable subscriber has left
+			 * unacknowledged for a whole period (its commit
+			 * failed, or its live delivery did) is delivered
+			 * again. */
+			int64_t upto = d->tick_seq;
+			d->tick_seq  = atomic_load(&d->last_seq);
+			for (rjob *w = d->watches; w != NULL; w = w->next) {
+				w->after = 0;
+				w->upto  = upto;
+			}
+			d->jobs    = d->watches;
+			d->watches = NULL;
+			long ms    = (long) d->redeliver_ms;
+			next       = now;
+			next.tv_sec += ms / 1000;
+			next.tv_nsec += (ms % 1000) * 1000000L;
+			if (next.tv_nsec >= 1000000000L) {
+				next.tv_sec++;
+				next.tv_nsec -= 1000000000L;
+			}
+			continue;
+		}
 		if (j == NULL) {
-			pthread_cond_wait(&d->rcv, &d->jmu);
+			long left = (long) (next.tv_sec - now.tv_sec) * 1000L
+			    + (next.tv_nsec - now.tv_nsec) / 1000000L;
+			nap(d, left > 0 ? left : 1);
 			continue;
 		}
 		pthread_mutex_unlock(&d->jmu);
@@ -792,14 +833,23 @@ replay_main(void *arg)
 			    sent, j->name);
 		pthread_mutex_lock(&d->jmu);
 		if (gone || j->after == before) {
-			/* done (or its subscription went away) */
+			/* done: watched until the next tick, or freed when its
+			 * subscription went away (or is watched already) */
 			rjob **pp = &d->jobs;
 			while (*pp != j)
 				pp = &(*pp)->next;
-			*pp = j->next;
-			free(j->name);
-			free(j->pattern);
-			free(j);
+			*pp      = j->next;
+			bool dup = false;
+			for (rjob *w = d->watches; w != NULL; w = w->next)
+				dup = dup || w->sub_id == j->sub_id;
+			if (gone || dup) {
+				free(j->name);
+				free(j->pattern);
+				free(j);
+			} else {
+				j->next    = d->watches;
+				d->watches = j;
+			}
 		}
 	}
 	pthread_mutex_unlock(&d->jmu);

@@ -11,7 +11,8 @@
  * writes what every waiting publisher queued). An ack deletes the pending
  * row (batched, without waiting), and the event when no consumer still
  * needs it. What stays pending is delivered again, flagged
- * XZ_MSG_REDELIVERED, when the consumer subscribes at the next start.
+ * XZ_MSG_REDELIVERED, when the consumer subscribes at the next start, and
+ * every redeliver_ms while it stays subscribed.
  *
  * The log is bounded: an event that would take it past max_bytes is
  * refused with XZ_EDURABLEFULL, so nothing is lost silently.
@@ -42,6 +43,9 @@ typedef struct xz_durable_cfg {
 	 * anything else: the subscription is gone. */
 	int (*deliver)(void *ud, uint64_t sub_id, xz_kmsg *msg);
 	void *deliver_ud;
+	/* Every this often (0: 30000 ms), what a subscribed consumer has
+	 * left unacknowledged for a whole period is delivered again. */
+	uint32_t redeliver_ms;
 } xz_durable_cfg;
 
 /* Open (or create) the log. XZ_OK, or an error with the reason in err. */

@@ -60,6 +60,8 @@ got_clear(void)
 	pthread_mutex_unlock(&got_mu);
 }
 
+static uint32_t redeliver_ms; /* 0: the default */
+
 static xz_durable *
 open_log(const char *path, uint64_t max)
 {
@@ -69,7 +71,8 @@ open_log(const char *path, uint64_t max)
 		.patterns          = pats,
 		.npatterns         = 2,
 		.max_bytes         = max,
-		.deliver           = on_deliver };
+		.deliver           = on_deliver,
+		.redeliver_ms      = redeliver_ms };
 	assert_int_equal(xz_durable_open(&d, &c, err, sizeof(err)), XZ_OK);
 	return d;
 }
@@ -275,6 +278,43 @@ test_concurrent(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A live consumer that leaves events unacknowledged gets them again at
+ * the next tick, without a restart; acked ones never come again. */
+static void
+test_periodic(void **state)
+{
+	char        dir[] = "/tmp/xz-durable-XXXXXX";
+	char        path[128], cmd[200];
+	xz_durable *d;
+	(void) state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bus-durable.db", dir);
+	redeliver_ms = 200;
+	d            = open_log(path, 1 << 20);
+	assert_int_equal(
+	    xz_durable_subscribe(d, "audit", "audit.>", 42), XZ_OK);
+	for (int i = 1; i <= 2; i++) {
+		xz_kmsg *m = event("audit.x", "p1", i, 0);
+		assert_int_equal(xz_durable_append(d, m), XZ_OK);
+		xz_kmsg_unref(m);
+	}
+	wait_got(2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(got[i]->pub.flags & XZ_MSG_REDELIVERED);
+		assert_int_equal(
+		    xz_durable_ack(d, "audit", got[i]->pub.id), XZ_OK);
+	}
+	got_clear();
+	assert_int_equal(pending_of(d, "audit"), 0);
+	usleep(700000); /* three ticks: nothing is pending */
+	assert_int_equal(got_count(), 0);
+	xz_durable_close(d);
+	redeliver_ms = 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -282,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_keep_ack_redeliver),
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_periodic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

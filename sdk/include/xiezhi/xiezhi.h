@@ -513,11 +513,12 @@ struct xz_host {
 	 * lists in bus.durable is written to the node's durable log before
 	 * its publisher gets XZ_OK, and kept for this plugin instance until
 	 * it calls ack(). What is not acknowledged is delivered again after
-	 * a restart (kill -9 included) with XZ_MSG_REDELIVERED set and the
-	 * same msg->id. The durable subscription is the instance's (by its
-	 * name) and outlives the process: events published while it is down
-	 * wait for it. No queue group. On a node without bus.durable, or in
-	 * an isolated plugin (isolation = "process"), it is subscribe. */
+	 * a restart (kill -9 included), and every 30 s while it runs, with
+	 * XZ_MSG_REDELIVERED set and the same msg->id. The durable
+	 * subscription is the instance's (by its name) and outlives the
+	 * process: events published while it is down wait for it. No queue
+	 * group. On a node without bus.durable, or in an isolated plugin
+	 * (isolation = "process"), it is subscribe. */
 	int (*subscribe_durable)(xz_plugin *self, const char *pattern,
 	    xz_handler handler, void *ud, uint64_t *sub_id);
 	/* Since 1.4. msg (an event this instance was handed through a
