@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "bus/bus.h"
+#include "bus/durable.h"
 #include "util/log.h"
 #include "util/topic.h"
 #include "util/u64map.h"
@@ -83,6 +84,8 @@ struct xz_bus {
 
 	pthread_mutex_t pending_mu;
 	xz_u64map       pending; /* key -> xz_pending (owned) */
+
+	xz_durable *durable; /* borrowed; NULL: no bus.durable */
 };
 
 static void
@@ -655,7 +658,48 @@ xz_bus_publish(xz_bus *k, const char *source, const char *topic,
 		return XZ_ENOMEM;
 	m->pub.content_type = (uint8_t) content_type;
 	m->who              = xz_principal_ref(who);
+	if (k->durable != NULL && xz_durable_topic(k->durable, m->pub.topic)) {
+		/* In the log before anyone sees it or the publisher is
+		 * answered. */
+		int rc = xz_durable_append(k->durable, m);
+		if (rc != XZ_OK) {
+			xz_kmsg_unref(m);
+			return rc;
+		}
+	}
 	return route(k, m, true, NULL); /* m goes with it */
+}
+
+void
+xz_bus_set_durable(xz_bus *k, xz_durable *d)
+{
+	k->durable = d;
+}
+
+int
+xz_bus_deliver_sub(xz_bus *k, uint64_t sub_id, xz_kmsg *msg, uint32_t wait_ms)
+{
+	xz_sub     *s;
+	xz_deadline dl = { (uint64_t) wait_ms * 1000u, 0 };
+	int         rc;
+
+	pthread_rwlock_rdlock(&k->lock);
+	s = xz_u64map_get(&k->subs_by_id, sub_id);
+	if (s != NULL)
+		xz_recv_ref(&s->recv);
+	pthread_rwlock_unlock(&k->lock);
+	if (s == NULL || s->owner == NULL) {
+		if (s != NULL)
+			xz_recv_unref(&s->recv);
+		return XZ_ENOENT;
+	}
+	rc = xz_actor_deliver(s->owner, msg, &s->recv, false, &dl);
+	if (rc != XZ_OK)
+		xz_recv_unref(&s->recv);
+	else
+		atomic_fetch_add_explicit(
+		    &k->delivered, 1, memory_order_relaxed);
+	return rc;
 }
 
 char *

@@ -123,6 +123,18 @@ int xz_bus_complete(xz_bus *b, const uint8_t corr[16], uint64_t key,
     const char *source, const void *data, size_t len, uint16_t flags,
     xz_principal *who);
 
+/* Log events on durable topics in d (borrowed; NULL: none) before they
+ * are routed: xz_bus_publish then answers XZ_EDURABLEFULL or XZ_EIO
+ * when the log cannot take one. Set before the first publish. */
+struct xz_durable;
+void xz_bus_set_durable(xz_bus *b, struct xz_durable *d);
+/* Hand msg to subscription sub_id alone (a redelivery from the durable
+ * log), waiting up to wait_ms for room. XZ_OK (the caller's reference
+ * on msg went with it), XZ_ETIMEDOUT, XZ_ENOENT (no such subscription),
+ * XZ_ECLOSED. */
+int xz_bus_deliver_sub(
+    xz_bus *b, uint64_t sub_id, xz_kmsg *msg, uint32_t wait_ms);
+
 /* {"error":{"code":code,"message":message}}; the caller frees. */
 char *xz_error_json(const char *code, const char *message, size_t *len);
 

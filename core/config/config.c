@@ -1114,7 +1114,7 @@ parse_bus(ld *l)
 {
 	static const char *const keys[] = { "listen", "mailbox_capacity",
 		"max_payload", "publish_timeout_ms", "request_timeout_ms",
-		"best_effort", NULL };
+		"best_effort", "durable", "durable_max_bytes", NULL };
 	xz_config               *c      = l->c;
 	const config_setting_t  *g      = section(l, "bus");
 	const config_setting_t  *s;
@@ -1125,9 +1125,48 @@ parse_bus(ld *l)
 	c->max_payload        = XZ_DEFAULT_MAX_PAYLOAD;
 	c->publish_timeout_ms = XZ_DEFAULT_PUBLISH_TIMEOUT_MS;
 	c->request_timeout_ms = XZ_DEFAULT_REQUEST_TIMEOUT_MS;
+	c->durable_max_bytes  = 64ull << 20;
 	if (g == NULL)
 		return;
 	check_keys(l, g, keys, "bus");
+	if (get_int(
+	        l, g, "bus.", "durable_max_bytes", 65536, 1099511627776LL, &n)
+	    > 0)
+		c->durable_max_bytes = (uint64_t) n;
+	if ((s = get_strlist(l, g, "bus.", "durable")) != NULL) {
+		int len = config_setting_length(s);
+		bad     = 0;
+		for (int i = 0; i < len; i++) {
+			const config_setting_t *e
+			    = config_setting_get_elem(s, i);
+			const char *p = config_setting_get_string(e);
+			if (!xz_pattern_valid(p, strlen(p))) {
+				err(l, e,
+				    "bus.durable[%d]: invalid topic pattern "
+				    "'%s'",
+				    i, p);
+				bad = 1;
+			}
+		}
+		if (!bad) {
+			copy_strlist(l, s, 0, &c->durable, &c->ndurable);
+			c->durable_file
+			    = calloc((size_t) len + 1, sizeof(char *));
+			c->durable_line
+			    = calloc((size_t) len + 1, sizeof(int));
+			if (c->durable_file == NULL || c->durable_line == NULL)
+				oom(l);
+			for (int i = 0; i < len && c->durable_file != NULL
+			     && c->durable_line != NULL;
+			     i++) {
+				const config_setting_t *e
+				    = config_setting_get_elem(s, i);
+				c->durable_file[i] = file_of(e);
+				c->durable_line[i]
+				    = (int) config_setting_source_line(e);
+			}
+		}
+	}
 
 	if (get_int(l, g, "bus.", "mailbox_capacity", 1, 16777216, &n) > 0)
 		c->mailbox_capacity = (uint32_t) n;
@@ -2241,6 +2280,9 @@ xz_config_free(xz_config *c)
 		free(c->warnings[i].text);
 	free(c->warnings);
 	free_strv(c->best_effort, c->nbest_effort);
+	free_strv(c->durable, c->ndurable);
+	free(c->durable_file);
+	free(c->durable_line);
 	for (size_t i = 0; i < c->nplugins; i++) {
 		xz_plugin_cfg *pc = &c->plugins[i];
 

@@ -26,6 +26,8 @@
  *     publish_timeout_ms = 5000;     # backpressure wait on business topics
  *     request_timeout_ms = 5000;     # default request deadline
  *     best_effort        = [ "telemetry.>" ];  # topics that may drop
+ *     durable            = ( "prison.alarm.>", "audit.>" );  # logged
+ *     durable_max_bytes  = 67108864; # bound of data/bus-durable.db
  *   };
  *   lua = {                          # defaults for every Lua state
  *     memory_limit_kb   = 16384;
@@ -331,6 +333,13 @@ typedef struct xz_config {
 	uint32_t     request_timeout_ms;
 	char       **best_effort;
 	size_t       nbest_effort;
+	/* bus.durable: patterns of the topics kept in the durable log, with
+	 * where each was written (file owned by cfg) */
+	char       **durable;
+	size_t       ndurable;
+	const char **durable_file;
+	int         *durable_line;
+	uint64_t     durable_max_bytes; /* bus.durable_max_bytes */
 
 	xz_lua_limits lua;
 

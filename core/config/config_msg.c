@@ -98,6 +98,8 @@ const xz_tr xz_config_zh[] = {
 	    "bus.listen 应为 URL 数组或入口列表，实为 %s" },
 	{ "bus.best_effort[%d]: invalid topic pattern '%s'",
 	    "bus.best_effort[%d]：无效的主题模式 '%s'" },
+	{ "bus.durable[%d]: invalid topic pattern '%s'",
+	    "bus.durable[%d]：无效的主题模式 '%s'" },
 	{ "auth.login_backoff_max_ms must not be below auth.login_backoff_ms",
 	    "auth.login_backoff_max_ms 不能小于 auth.login_backoff_ms" },
 	{ "nothing: no node.plugin_path and no built-in plugin directory",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/durable.h"
 #include "kernel/kernel_priv.h"
 #include "util/msg.h"
 #include "util/errors.h"
@@ -174,6 +175,35 @@ h_subscribe(xz_plugin *self, const char *pattern, const char *queue_group,
 		return grant_denied(self, "subscribe", pattern);
 	return xz_bus_subscribe(self->k->bus, &self->actor, NULL, pattern,
 	    queue_group, handler, ud, sub_id);
+}
+
+/* subscribe, and a durable consumer of the node's durable log under the
+ * instance's name (plain subscribe on a node without bus.durable). */
+static int
+h_subscribe_durable(xz_plugin *self, const char *pattern, xz_handler handler,
+    void *ud, uint64_t *sub_id)
+{
+	uint64_t id = 0;
+	int      rc = h_subscribe(self, pattern, NULL, handler, ud, &id);
+
+	if (rc == XZ_OK && self->k->durable != NULL
+	    && (rc = xz_durable_subscribe(
+	            self->k->durable, self->name, pattern, id))
+	        != XZ_OK)
+		xz_bus_unsubscribe_id(self->k->bus, &self->actor, id);
+	if (rc == XZ_OK && sub_id != NULL)
+		*sub_id = id;
+	return rc;
+}
+
+static int
+h_ack(xz_plugin *self, const xz_msg *msg)
+{
+	if (self == NULL || msg == NULL)
+		return XZ_EINVAL;
+	if (!(msg->flags & XZ_MSG_DURABLE) || self->k->durable == NULL)
+		return XZ_OK;
+	return xz_durable_ack(self->k->durable, self->name, msg->id);
 }
 
 static int
@@ -582,36 +612,38 @@ h_subscribe_as(xz_plugin *self, xz_session *s, const char *pattern,
 }
 
 static const xz_host host_table = {
-	.struct_size    = sizeof(xz_host),
-	.abi_major      = XZ_ABI_MAJOR,
-	.abi_minor      = XZ_ABI_MINOR,
-	.strerror       = h_strerror,
-	.log            = h_log,
-	.publish        = h_publish,
-	.subscribe      = h_subscribe,
-	.unsubscribe    = h_unsubscribe,
-	.request        = h_request,
-	.reply          = h_reply,
-	.reply_error    = h_reply_error,
-	.msg_retain     = h_msg_retain,
-	.msg_release    = h_msg_release,
-	.timer_start    = h_timer_start,
-	.timer_cancel   = h_timer_cancel,
-	.now_ms         = h_now_ms,
-	.opt_int        = h_opt_int,
-	.opt_float      = h_opt_float,
-	.opt_bool       = h_opt_bool,
-	.opt_string     = h_opt_string,
-	.store          = h_store,
-	.counter_add    = h_counter_add,
-	.name           = h_name,
-	.version        = h_version,
-	.caller         = h_caller,
-	.session_open   = h_session_open,
-	.session_close  = h_session_close,
-	.request_as     = h_request_as,
-	.subscribe_as   = h_subscribe_as,
-	.session_caller = h_session_caller,
+	.struct_size       = sizeof(xz_host),
+	.abi_major         = XZ_ABI_MAJOR,
+	.abi_minor         = XZ_ABI_MINOR,
+	.strerror          = h_strerror,
+	.log               = h_log,
+	.publish           = h_publish,
+	.subscribe         = h_subscribe,
+	.unsubscribe       = h_unsubscribe,
+	.request           = h_request,
+	.reply             = h_reply,
+	.reply_error       = h_reply_error,
+	.msg_retain        = h_msg_retain,
+	.msg_release       = h_msg_release,
+	.timer_start       = h_timer_start,
+	.timer_cancel      = h_timer_cancel,
+	.now_ms            = h_now_ms,
+	.opt_int           = h_opt_int,
+	.opt_float         = h_opt_float,
+	.opt_bool          = h_opt_bool,
+	.opt_string        = h_opt_string,
+	.store             = h_store,
+	.counter_add       = h_counter_add,
+	.name              = h_name,
+	.version           = h_version,
+	.caller            = h_caller,
+	.session_open      = h_session_open,
+	.session_close     = h_session_close,
+	.request_as        = h_request_as,
+	.subscribe_as      = h_subscribe_as,
+	.session_caller    = h_session_caller,
+	.subscribe_durable = h_subscribe_durable,
+	.ack               = h_ack,
 };
 
 const xz_host *

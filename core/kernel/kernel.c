@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "kernel/isolate.h"
+#include "bus/durable.h"
 #include "kernel/kernel_priv.h"
 #include "util/msg.h"
 #include "util/errors.h"
@@ -258,6 +259,8 @@ order_plugins(xz_kernel *k, xz_diag *d)
 	return (int) errors;
 }
 
+static void durable_warn(xz_kernel *k, xz_diag *d);
+
 int
 xz_kernel_load(xz_kernel *k, xz_diag *d)
 {
@@ -286,6 +289,8 @@ xz_kernel_load(xz_kernel *k, xz_diag *d)
 	if (d->count == before)
 		xz_store_check_all(k, d);
 	errors = d->count - before;
+	if (errors == 0)
+		durable_warn(k, d);
 	/* Warnings go to `check`'s output but are not errors. */
 	for (size_t i = 0; i < k->cfg->nwarnings; i++) {
 		const xz_cfg_warning *w = &k->cfg->warnings[i];
@@ -358,6 +363,71 @@ requirement_failed(xz_kernel *k, xz_plugin *p)
 	return false;
 }
 
+/* The durable log's replay hands a message to one subscription. */
+static int
+durable_deliver(void *ud, uint64_t sub_id, xz_kmsg *m)
+{
+	xz_kernel *k = ud;
+	return xz_bus_deliver_sub(k->bus, sub_id, m, 200);
+}
+
+/* bus.durable: open <data_dir>/bus-durable.db and hand it to the bus.
+ * 0, or 1 with the reason in d. */
+static int
+durable_open(xz_kernel *k, xz_diag *d)
+{
+	const xz_config *c = k->cfg;
+	char             path[4200], err[512];
+
+	if (c->ndurable == 0 || c->data_dir == NULL || k->durable != NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/bus-durable.db", c->data_dir);
+	xz_durable_cfg dc = { .path = path,
+		.patterns           = (const char *const *) c->durable,
+		.npatterns          = c->ndurable,
+		.max_bytes          = c->durable_max_bytes,
+		.deliver            = durable_deliver,
+		.deliver_ud         = k };
+	if (xz_durable_open(&k->durable, &dc, err, sizeof(err)) != XZ_OK) {
+		xz_diag_add(d, NULL, 0, "%s", err);
+		return 1;
+	}
+	xz_bus_set_durable(k->bus, k->durable);
+	return 0;
+}
+
+/* A bus.durable pattern no plugin of the deployment can be behind: its
+ * first token names no loaded plugin (topics start with their plugin's
+ * name) nor the kernel's audit.sys / xz namespaces. */
+static void
+durable_warn(xz_kernel *k, xz_diag *d)
+{
+	const xz_config *c = k->cfg;
+
+	for (size_t i = 0; i < c->ndurable; i++) {
+		const char *p   = c->durable[i];
+		size_t      len = strcspn(p, ".");
+		bool        hit = (len == 1 && (p[0] == '*' || p[0] == '>'))
+		    || (len == 5 && strncmp(p, "audit", 5) == 0)
+		    || (len == 2 && strncmp(p, "xz", 2) == 0);
+		for (size_t j = 0; !hit && j < k->nplugins; j++) {
+			const char *a = k->plugins[j]->name;
+			const char *b = k->plugins[j]->desc->name;
+			hit = (strlen(a) == len && strncmp(a, p, len) == 0)
+			    || (b != NULL && strlen(b) == len
+			        && strncmp(b, p, len) == 0);
+		}
+		if (!hit)
+			xz_diag_add(d,
+			    c->durable_file ? c->durable_file[i] : NULL,
+			    c->durable_line ? c->durable_line[i] : 0,
+			    "WARN bus.durable[%zu] '%s' matches no topic of "
+			    "this deployment: no plugin named '%.*s' is "
+			    "loaded",
+			    i, p, (int) len, p);
+	}
+}
+
 int
 xz_kernel_start(xz_kernel *k, xz_diag *d)
 {
@@ -368,6 +438,8 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	if (!k->loaded && xz_kernel_load(k, d) != 0)
 		return XZ_EINVAL;
 	if (xz_store_node_open(k, d) != 0)
+		return XZ_EINVAL;
+	if (durable_open(k, d) != 0)
 		return XZ_EINVAL;
 	if (xz_kernel_add(k, "sys", xz_sys_desc(), d) != XZ_OK)
 		return XZ_EINVAL;
@@ -550,6 +622,7 @@ shutdown_node(xz_kernel *k)
 	k->link = NULL;
 	xz_watch_stop(k);
 	xz_timers_pause_owned(k->timers);
+	xz_durable_stop(k->durable); /* no more redeliveries */
 	if (xz_sched_wait_quiet(k->sched, 30000) != 0)
 		xz_log(XZ_LOG_WARN, "kernel",
 		    "drain took over 30 s; stopping anyway");
@@ -593,6 +666,7 @@ xz_kernel_free(xz_kernel *k)
 		xz_bus_unsubscribe_all(k->bus, &k->plugins[i]->actor, NULL);
 	/* The bus first: its pending requests hold timers' deadlines. */
 	xz_bus_free(k->bus);
+	xz_durable_close(k->durable);
 	xz_nodelink_free(k->nodelink);
 	xz_timers_free(k->timers);
 	for (size_t i = 0; i < k->nplugins; i++) {

@@ -57,6 +57,10 @@ struct xz_kernel {
 	void (*store_note)(
 	    xz_plugin *p, const char *id, int64_t gen, int64_t schema);
 
+	/* bus.durable: the durable log (owned), NULL when not configured.
+	 * Opened at start, after the data folder's lock. */
+	struct xz_durable *durable;
+
 	struct xz_watch *watch; /* isolate.c: the handler watch (owned) */
 
 	int         stop_pipe[2];

@@ -251,6 +251,21 @@ c_subscribe(xz_plugin *self, const char *pattern, const char *group,
 }
 
 static int
+c_subscribe_durable(xz_plugin *self, const char *pattern, xz_handler handler,
+    void *ud, uint64_t *sub_id)
+{
+	return c_subscribe(self, pattern, NULL, handler, ud, sub_id);
+}
+
+static int
+c_ack(xz_plugin *self, const xz_msg *msg)
+{
+	(void) self;
+	(void) msg;
+	return XZ_OK;
+}
+
+static int
 c_unsubscribe(xz_plugin *self, uint64_t id)
 {
 	xz_iso_buf b = { 0 };
@@ -742,7 +757,11 @@ xz_plugin_host_main(
 	host.request_as     = c_request_as;
 	host.subscribe_as   = c_subscribe_as;
 	host.session_caller = c_session_caller;
-	has_batch_end       = p->desc->abi_minor >= 1
+	/* An isolated plugin's durable subscription is a plain one (the
+	 * log's consumers live in the node); acks do nothing. */
+	host.subscribe_durable = c_subscribe_durable;
+	host.ack               = c_ack;
+	has_batch_end          = p->desc->abi_minor >= 1
 	    && p->desc->struct_size >= offsetof(xz_plugin_desc, batch_end)
 	            + sizeof(p->desc->batch_end)
 	    && p->desc->batch_end != NULL;

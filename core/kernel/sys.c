@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "kernel/isolate.h"
+#include "bus/durable.h"
 #include "kernel/kernel_priv.h"
 #include "util/msg.h"
 
@@ -153,6 +154,10 @@ xz_status_json(xz_kernel *k)
 		    json_pack("{s:I,s:I}", "unauthenticated",
 		        (json_int_t) ls.unauthenticated, "denied",
 		        (json_int_t) (ls.denied + atomic_load(&k->denied))));
+	/* The durable log: its size and each durable consumer's lag. */
+	if (root != NULL && k->durable != NULL)
+		json_object_set_new(
+		    root, "durable", xz_durable_status(k->durable, now));
 	/* Links to other nodes: state, retries, last error, traffic. */
 	if (root != NULL && k->nodelink != NULL)
 		json_object_set_new(

@@ -34,6 +34,7 @@ typedef struct audit_state {
 	char     batch_hash[XZ_SHA256_HEX];
 	int64_t  retention_days;
 	int64_t  query_limit_max;
+	int      durable; /* audit.> is a durable subscription */
 	uint64_t prune_timer;
 	/* signed checkpoints (anchor.h); anchoring 0: off */
 	int           anchoring;
@@ -340,23 +341,30 @@ record_payload(audit_state *st, const char *event_id, const char *topic,
 	return rc;
 }
 
-static void
+/* 0 recorded, 1 not recorded again (its own, or an id already in the
+ * chain: a redelivery from the node's durable log), -1 error (logged). */
+static int
 record_event(audit_state *st, const xz_msg *m)
 {
 	char         id[33];
 	json_error_t je;
 	json_t      *o;
+	int          rc;
 
 	/* What the plugin publishes itself on audit.> (its checkpoints, the
 	 * records it took through audit.append, republished for observers)
 	 * is not recorded again. */
 	if (m->source != NULL && strcmp(m->source, st->h->name(st->self)) == 0)
-		return;
+		return 1;
 	o = json_loadb(m->data, m->len, 0, &je);
+	/* The message id: the same when the node delivers it again. */
 	xz_hex_encode(m->id, 16, id);
-	record_payload(
+	rc = record_payload(
 	    st, id, m->topic, m->source, o, (const char *) m->data, m->len);
 	json_decref(o);
+	if (rc == 1 && (m->flags & XZ_MSG_REDELIVERED))
+		st->h->counter_add(st->self, "redelivered_skipped", 1);
+	return rc;
 }
 
 /*
@@ -791,8 +799,14 @@ on_audit(void *ud, const xz_msg *m)
 		}
 		return;
 	}
-	if (m->kind == XZ_KIND_EVENT)
-		record_event(st, m);
+	/* Each record is committed by append() before the ack: an event
+	 * the node logged durably (bus.durable) that a crash kept from the
+	 * chain comes again at the next start; one already chained is
+	 * skipped by its id, so it is in the chain exactly once. A failed
+	 * write is not acked: it comes again at the next start. */
+	if (m->kind == XZ_KIND_EVENT && record_event(st, m) >= 0
+	    && (m->flags & XZ_MSG_DURABLE) && st->durable)
+		st->h->ack(st->self, m);
 }
 
 /* Read the anchor options, load (or make) the key. 0 or -1 with err. */
@@ -945,7 +959,15 @@ audit_init(xz_plugin *self, const xz_host *host, void **state)
 		free(st);
 		return XZ_ENOMEM;
 	}
-	if (host->subscribe(self, "audit.>", NULL, on_audit, st, NULL)
+	/* A durable consumer of audit.> where the node has one (SDK 1.4):
+	 * events on the topics of bus.durable wait in the node's log until
+	 * their record is committed here. */
+	st->durable = XZ_HAS_MEMBER(host, xz_host, subscribe_durable)
+	    && host->subscribe_durable != NULL && host->ack != NULL;
+	if ((st->durable ? host->subscribe_durable(
+	         self, "audit.>", on_audit, st, NULL)
+	                 : host->subscribe(
+	                     self, "audit.>", NULL, on_audit, st, NULL))
 	    || host->subscribe(
 	        self, "xz.sys.audit.>", NULL, on_audit, st, NULL)) {
 		free(st->head_path);

@@ -22,6 +22,8 @@
  *   internal           a bug or resource failure on the plugin's side
  *   audit_unavailable  the change's audit record could not be made durable
  *                      (spool full or failing): nothing was changed
+ *   durable_full       an event on a durable topic was refused: the node's
+ *                      durable log is full
  *
  * (The list and its meanings are the SDK's: XZ_REPLY_CODE_LIST.)
  *
@@ -48,8 +50,9 @@
 	X(KIT_E_UNAVAILABLE)                                                  \
 	X(KIT_E_TOO_LARGE)                                                    \
 	X(KIT_E_INTERNAL)                                                     \
-	X(KIT_E_UNAUTHENTICATED)                                               \
-	X(KIT_E_AUDIT_UNAVAILABLE)
+	X(KIT_E_UNAUTHENTICATED)                                              \
+	X(KIT_E_AUDIT_UNAVAILABLE)                                            \
+	X(KIT_E_DURABLE_FULL)
 
 #define KIT_CODE_ENUM_(sym) sym,
 typedef enum kit_code { KIT_CODE_LIST(KIT_CODE_ENUM_) KIT_E_COUNT } kit_code;

@@ -150,7 +150,7 @@ test_reply_codes_closed_set(void **state)
 	char want[64];
 	(void) state;
 
-	assert_int_equal(N_REPLIES, 14);
+	assert_int_equal(N_REPLIES, 15);
 	for (size_t i = 0; i < N_REPLIES; i++) {
 		const struct reply_row *r = &replies[i];
 
@@ -192,6 +192,7 @@ test_reply_codes_http(void **state)
 		{ "internal", 500 },
 		{ "unauthenticated", 401 },
 		{ "audit_unavailable", 503 },
+		{ "durable_full", 503 },
 	};
 	(void) state;
 	assert_int_equal(N_REPLIES, sizeof(want) / sizeof(want[0]));

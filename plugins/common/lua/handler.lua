@@ -22,7 +22,7 @@ M.REPLY_CODES = { bad_request = true, not_found = true,
 	invalid_state = true, forbidden = true, exists = true,
 	capacity_exceeded = true, store_error = true, timeout = true,
 	no_responders = true, unavailable = true, too_large = true,
-	internal = true, audit_unavailable = true }
+	internal = true, audit_unavailable = true, durable_full = true }
 
 local function str(v)
 	return type(v) == "string" and v ~= "" and v or nil

@@ -18,7 +18,10 @@
  *     error XZ_EAUTH and the reply code "unauthenticated"; sessions
  *     (session_open, session_close, request_as, subscribe_as).
  *     1.4: xz_plugin_desc.check_options (options checked by `xiezhi
- *     check`).
+ *     check`); durable subscriptions (xz_host.subscribe_durable,
+ *     xz_host.ack), the message flags XZ_MSG_REDELIVERED and
+ *     XZ_MSG_DURABLE, the error XZ_EDURABLEFULL and the reply code
+ *     "durable_full".
  *
  * Threading: a plugin is an actor. The kernel runs its callbacks (init,
  * start, stop, fini, message handlers, timer and reply callbacks) one at a
@@ -118,7 +121,10 @@ extern "C" {
 	/* a bug: please report */                                            \
 	X(XZ_EINTERNAL, 16, "internal", "internal error")                     \
 	/* the sender could not be authenticated (since 1.3) */               \
-	X(XZ_EAUTH, 17, "unauthenticated", "not authenticated")
+	X(XZ_EAUTH, 17, "unauthenticated", "not authenticated")               \
+	/* the node's durable log is full (bus.durable_max_bytes): the        \
+	 * event on a durable topic was not taken (since 1.4) */              \
+	X(XZ_EDURABLEFULL, 18, "durable_full", "durable log full")
 
 /* Errors are values. XZ_OK is 0; host->strerror() names the others. */
 #define XZ_ERR_ENUM_(sym, val, wire, msg) sym = val,
@@ -150,6 +156,7 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 #define XZ_REPLY_INTERNAL "internal"
 #define XZ_REPLY_UNAUTHENTICATED "unauthenticated"
 #define XZ_REPLY_AUDIT_UNAVAILABLE "audit_unavailable"
+#define XZ_REPLY_DURABLE_FULL "durable_full"
 
 #define XZ_REPLY_CODE_LIST(X)                                                 \
 	X(XZ_REPLY_BAD_REQUEST, "bad_request",                                \
@@ -212,6 +219,11 @@ enum xz_err { XZ_ERROR_LIST(XZ_ERR_ENUM_) XZ_ERR_COUNT };
 	    "the change was not made because its audit record could not be "  \
 	    "made durable (the audit spool is full or failing); reads still " \
 	    "work: retry later, operators see the log",                       \
+	    503)                                                              \
+	X(XZ_REPLY_DURABLE_FULL, "durable_full",                              \
+	    "the event is on a durable topic (bus.durable) and the node's "   \
+	    "durable log is full (a durable subscriber lags, see status): "   \
+	    "nothing was published, retry later",                             \
 	    503)
 
 enum xz_log_level {
@@ -231,6 +243,13 @@ enum xz_kind {
 
 /* Message flags. */
 #define XZ_MSG_ERROR 0x0001u /* a reply whose payload is {"error":{...}} */
+/* Since 1.4. Delivered again from the node's durable log (after a restart,
+ * or because it was not acknowledged): the id is the one of the first
+ * delivery, so a handler that keeps the ids it committed skips it. */
+#define XZ_MSG_REDELIVERED 0x0002u
+/* Since 1.4. The event is kept in the node's durable log for this
+ * subscriber until host->ack(). */
+#define XZ_MSG_DURABLE 0x0004u
 
 /* Content types (one byte on the wire). */
 enum xz_content_type {
@@ -505,6 +524,25 @@ struct xz_host {
 	/* Since 1.3. The principal of a session (valid until session_close).
 	 */
 	const xz_caller *(*session_caller)(xz_plugin *self, xz_session *sess);
+
+	/* Since 1.4. subscribe, and durable: an event on a topic the node
+	 * lists in bus.durable is written to the node's durable log before
+	 * its publisher gets XZ_OK, and kept for this plugin instance until
+	 * it calls ack(). What is not acknowledged is delivered again after
+	 * a restart (kill -9 included), and every 30 s while it runs, with
+	 * XZ_MSG_REDELIVERED set and the same msg->id. The durable
+	 * subscription is the instance's (by its name) and outlives the
+	 * process: events published while it is down wait for it. No queue
+	 * group. On a node without bus.durable, or in an isolated plugin
+	 * (isolation = "process"), it is subscribe. */
+	int (*subscribe_durable)(xz_plugin *self, const char *pattern,
+	    xz_handler handler, void *ud, uint64_t *sub_id);
+	/* Since 1.4. msg (an event this instance was handed through a
+	 * durable subscription) is committed: the node may forget it. Call
+	 * it after your own commit; acking a message without XZ_MSG_DURABLE
+	 * does nothing. Acknowledgements are written in batches: one that a
+	 * crash loses makes the message come again (with the same id). */
+	int (*ack)(xz_plugin *self, const xz_msg *msg);
 };
 
 /* Fill the ABI header of a descriptor. */
