@@ -48,6 +48,7 @@ struct xz_kernel {
 	size_t               nlink_ids;
 	xz_link_auth         link_auth; /* what the link is given */
 	xz_authz            *authz; /* auth.roles (owned) */
+	xz_authz            *grants; /* plugins' grants, a role each (owned) */
 	atomic_uint_fast64_t denied; /* plugin grant violations */
 
 	struct xz_store_node *storenode; /* store.c: lock and manifest */
@@ -75,6 +76,12 @@ int xz_store_check_all(xz_kernel *k, xz_diag *d);
  * read its manifest; 0, or 1 with the reason in d. Close releases. */
 int  xz_store_node_open(xz_kernel *k, xz_diag *d);
 void xz_store_node_close(xz_kernel *k);
+
+/* kernel.c: read the config file again and put its permissions
+ * (auth.roles, the plugins' grants) in force; remote subscriptions they
+ * forbid are dropped. A config with errors changes nothing: XZ_EINVAL,
+ * the errors (FILE:LINE) in why. */
+int xz_kernel_perms_reload(xz_kernel *k, char *why, size_t n);
 
 /* sys.c: the built-in `sys` actor (ping, status, clock, reload). */
 const xz_plugin_desc *xz_sys_desc(void);
