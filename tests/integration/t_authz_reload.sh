@@ -15,7 +15,7 @@ auth = {
   local = ( { uid = $(id -u); user = "walker"; name = "巡查";
               agency = "prison-01"; roles = [ "r1" ]; } );
   roles = {
-    r1 = { publish = { allow = [ $1, "xz.sys.ping", "audit.sys.*" ]; };
+    r1 = { publish = { allow = [ $1, "xz.sys.ping", "audit.query" ]; };
            subscribe = { allow = [ $2 ]; }; };
     other = { publish = { allow = [ "x.>" ]; }; };
   };
@@ -25,9 +25,11 @@ EOF2
 }
 refused() { # TOPIC: 0 if a request on TOPIC is forbidden
 	local r
-	r=$(xz call "$1" '{}' -t 2000 2>/dev/null || true)
+	# -u: the CLI does not read the config (it may be the invalid one)
+	r=$("$XZ_BIN" call -u "$CTL" "$1" '{}' -t 2000 2>/dev/null || true)
 	[ "$(echo "$r" | jq -r '.error.code // empty' 2>/dev/null)" = forbidden ]
 }
+CTL="ipc://$XZ_T/n1/ctl.sock"
 roles '"foo.a", "bar.>"' '"bar.>", "audit.sys.denied"'
 start_node
 if refused foo.a; then fail "foo.a refused before the reload"; else pass "foo.a allowed before the reload"; fi
