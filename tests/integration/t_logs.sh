@@ -50,10 +50,12 @@ bad_lines() {
 echo "-- escapes: quotes, backslash, newline, tab, control byte, bad UTF-8"
 check "console logs an awkward message" xz console -e \
 	'xz.log("info", "q\"uote\\back\nline\t\1 \255 end")'
-awkward() { grep -q '"who":"console"' "$LOG"; }
+# (only its record: on a loaded machine the kernel may also log, as
+# "console", that the handler ran past handler_timeout_ms)
+awkward() { grep -q '"who":"console","msg":"q' "$LOG"; }
 wait_for 10 awkward || fail "the console's record never reached the log"
 assert_eq "the message comes back exactly (bad byte as U+FFFD)" true \
-	"$(jq 'select(.who == "console") | .msg == "q\"uote\\back\nline\t\u0001 \ufffd end"' "$LOG")"
+	"$(jq 'select(.who == "console" and (.msg | startswith("q"))) | .msg == "q\"uote\\back\nline\t\u0001 \ufffd end"' "$LOG")"
 
 echo "-- the level at run time"
 check "read the level" xz call xz.sys.log.level
