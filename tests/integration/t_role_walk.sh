@@ -264,8 +264,9 @@ done >>"$XZ_T/topics"
 NT=$(wc -l <"$XZ_T/topics")
 [ "$NT" -ge 150 ] || fail "only $NT request topics found in the plugins' tables"
 # ---- the walk: a few topics at a time, each a line of verdicts ----
-tr '\t' '\n' <"$XZ_T/topics" | T0=$SECONDS
-xargs -d '\n' -n 2 -P 4 bash -c 'walk "$@"' walk >"$XZ_T/verdicts"
+T0=$SECONDS
+tr '\t' '\n' <"$XZ_T/topics" |
+	xargs -d '\n' -n 2 -P 4 bash -c 'walk "$@"' walk >"$XZ_T/verdicts"
 NC=$(grep -cE '^(ALLOWED|REFUSED|UNREACHABLE)' "$XZ_T/verdicts" || true)
 echo ".. the walk: $NC calls (and the administrator's probes) in $((SECONDS - T0)) s"
 OKRE='^(ALLOWED_OK|REFUSED_DOMAIN|REFUSED_BUS|TOPIC|UNREACHABLE|PLUGIN_ONLY) '
