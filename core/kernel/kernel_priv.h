@@ -77,7 +77,11 @@ int xz_store_check_all(xz_kernel *k, xz_diag *d);
 int  xz_store_node_open(xz_kernel *k, xz_diag *d);
 void xz_store_node_close(xz_kernel *k);
 
-/* kernel.c: read the config file again and put its permissions
+/* perms.c: the permissions of c, auth.roles (grants false) or the
+ * plugins' grants (true: a role each plugin that has them, named after
+ * it); NULL on ENOMEM. */
+xz_authz *xz_perms_build(const xz_config *c, bool grants);
+/* perms.c: read the config file again and put its permissions
  * (auth.roles, the plugins' grants) in force; remote subscriptions they
  * forbid are dropped. A config with errors changes nothing: XZ_EINVAL,
  * the errors (FILE:LINE) in why. */
