@@ -184,20 +184,22 @@ node_pid() {
 	return 1
 }
 
-# stop_node [NAME [SIGNAL]]: send SIGTERM (or SIGNAL), wait up to 60 s,
+# stop_node [NAME [SIGNAL]]: send SIGTERM (or SIGNAL), wait up to
+# XZ_STOP_SECS (default 60) seconds,
 # and assert the node exits 0. The exit status goes to NODE_RC (the
 # function itself returns 0, so set -e does not cut the test short).
 stop_node() {
 	local name=${1:-n1} sig=${2:-TERM} pid rc=0 i entry keep=()
 	pid=$(node_pid "$name") || die "stop_node: no node named $name"
+	local secs=${XZ_STOP_SECS:-60} end
 	kill "-$sig" "$pid"
-	for i in $(seq 1 600); do
-		kill -0 "$pid" 2>/dev/null || break
+	end=$((SECONDS + secs))
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null || true
-		fail "node $name still running 60 s after SIG$sig"
+		fail "node $name still running $secs s after SIG$sig"
 	fi
 	wait "$pid" || rc=$?
 	for entry in "${XZ_NODES[@]}"; do

@@ -20,6 +20,10 @@ plugins = (
     options = { pattern = "burst.>"; persist = true; }; }
 );
 EOF
+# The drain handles everything the node accepted (its queues hold tens of
+# thousands of these events): under a sanitizer on a loaded machine that
+# takes minutes, so stop_node waits longer than its default.
+XZ_STOP_SECS=300
 seq "$N" | sed 's/.*/{"n":&}/' >"$XZ_T/events"
 
 received() { # NAME
