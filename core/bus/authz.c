@@ -2,6 +2,8 @@
  * authz.c - permissions per role (see authz.h): each role keeps its
  * patterns in tries (util/topic.h), so a check is one trie walk a role.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,29 +15,39 @@ typedef struct role {
 	xz_tindex   *ix[2][2]; /* [what][deny] owned */
 	char       **pats[2][2]; /* the patterns, for subscribe checks */
 	size_t       npats[2][2];
+	bool         cfg; /* from the config: replaced by a reload */
 	struct role *next;
 } role;
 
+/* The roles are read under the read lock (checks) and changed under the
+ * write lock (add, replace); gen counts the replacements, so a cache
+ * sees with one atomic load that its decisions are stale. */
 struct xz_authz {
-	role  *roles;
-	size_t nroles;
-	bool   admin_defined;
+	pthread_rwlock_t     lk;
+	role                *roles; /* owned */
+	size_t               nroles;
+	bool                 admin_defined;
+	atomic_uint_fast64_t gen;
 };
 
 xz_authz *
 xz_authz_new(void)
 {
-	return calloc(1, sizeof(xz_authz));
+	xz_authz *a = calloc(1, sizeof(xz_authz));
+
+	if (a != NULL && pthread_rwlock_init(&a->lk, NULL) != 0) {
+		free(a);
+		return NULL;
+	}
+	return a;
 }
 
-void
-xz_authz_free(xz_authz *a)
+static void
+roles_free(role *list)
 {
-	if (a == NULL)
-		return;
-	while (a->roles != NULL) {
-		role *r  = a->roles;
-		a->roles = r->next;
+	while (list != NULL) {
+		role *r = list;
+		list    = r->next;
 		for (int w = 0; w < 2; w++)
 			for (int d = 0; d < 2; d++) {
 				xz_tindex_free(r->ix[w][d]);
@@ -46,6 +58,15 @@ xz_authz_free(xz_authz *a)
 		free(r->id);
 		free(r);
 	}
+}
+
+void
+xz_authz_free(xz_authz *a)
+{
+	if (a == NULL)
+		return;
+	roles_free(a->roles);
+	pthread_rwlock_destroy(&a->lk);
 	free(a);
 }
 
@@ -58,8 +79,8 @@ role_find(const xz_authz *a, const char *id)
 	return NULL;
 }
 
-int
-xz_authz_add(xz_authz *a, const char *id, int what, bool deny,
+static int
+add_locked(xz_authz *a, const char *id, int what, bool deny,
     const char *const *patterns, size_t n)
 {
 	role *r = role_find(a, id);
@@ -101,20 +122,109 @@ xz_authz_add(xz_authz *a, const char *id, int what, bool deny,
 	return XZ_OK;
 }
 
+int
+xz_authz_add(xz_authz *a, const char *id, int what, bool deny,
+    const char *const *patterns, size_t n)
+{
+	pthread_rwlock_wrlock(&a->lk);
+	int rc = add_locked(a, id, what, deny, patterns, n);
+	pthread_rwlock_unlock(&a->lk);
+	return rc;
+}
+
+void
+xz_authz_mark_config(xz_authz *a)
+{
+	pthread_rwlock_wrlock(&a->lk);
+	for (role *r = a->roles; r != NULL; r = r->next)
+		r->cfg = true;
+	pthread_rwlock_unlock(&a->lk);
+}
+
+void
+xz_authz_replace(xz_authz *a, xz_authz *next)
+{
+	role *keep = NULL, *drop = NULL;
+
+	pthread_rwlock_wrlock(&a->lk);
+	/* The roles added since (not from the config) stay, unless the new
+	 * table defines them itself. */
+	while (a->roles != NULL) {
+		role *r  = a->roles;
+		a->roles = r->next;
+		if (!r->cfg && role_find(next, r->id) == NULL) {
+			r->next = keep;
+			keep    = r;
+		} else {
+			r->next = drop;
+			drop    = r;
+		}
+	}
+	a->nroles        = 0;
+	a->admin_defined = false;
+	for (role *r = next->roles; r != NULL; r = r->next) {
+		r->cfg = true;
+		a->nroles++;
+		if (strcmp(r->id, "admin") == 0)
+			a->admin_defined = true;
+	}
+	for (role *r = keep; r != NULL; r = r->next)
+		a->nroles++;
+	/* next's roles first, then the kept ones */
+	role **tail = &next->roles;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail       = keep;
+	a->roles    = next->roles;
+	next->roles = NULL;
+	atomic_fetch_add(&a->gen, 1);
+	pthread_rwlock_unlock(&a->lk);
+	roles_free(drop);
+	xz_authz_free(next);
+}
+
+uint64_t
+xz_authz_gen(const xz_authz *a)
+{
+	return atomic_load_explicit(
+	    &((xz_authz *) a)->gen, memory_order_acquire);
+}
+
 size_t
 xz_authz_roles(const xz_authz *a)
 {
-	return a->nroles;
+	pthread_rwlock_rdlock(&((xz_authz *) a)->lk);
+	size_t n = a->nroles;
+	pthread_rwlock_unlock(&((xz_authz *) a)->lk);
+	return n;
 }
 
 bool
-xz_authz_unrestricted(const xz_authz *a, const xz_principal *p)
+xz_authz_has_role(const xz_authz *a, const char *id)
+{
+	pthread_rwlock_rdlock(&((xz_authz *) a)->lk);
+	bool found = role_find(a, id) != NULL;
+	pthread_rwlock_unlock(&((xz_authz *) a)->lk);
+	return found;
+}
+
+static bool
+unrestricted(const xz_authz *a, const xz_principal *p)
 {
 	if (p == NULL)
 		return true; /* the node itself */
 	if (xz_principal_has_role(p, "node"))
 		return true;
 	return !a->admin_defined && xz_principal_has_role(p, "admin");
+}
+
+bool
+xz_authz_unrestricted(const xz_authz *a, const xz_principal *p)
+{
+	pthread_rwlock_rdlock(&((xz_authz *) a)->lk);
+	bool u = unrestricted(a, p);
+	pthread_rwlock_unlock(&((xz_authz *) a)->lk);
+	return u;
 }
 
 /* Whether role r lets topic through for what. */
@@ -140,10 +250,10 @@ self_service(const char *topic)
 }
 
 static bool
-may_topic(
+may_topic_locked(
     const xz_authz *a, const xz_principal *p, int what, const char *topic)
 {
-	if (xz_authz_unrestricted(a, p))
+	if (unrestricted(a, p))
 		return true;
 	/* A deployment without auth.roles leaves the bus open to every
 	 * authenticated principal: the plugins' own role tables decide
@@ -158,6 +268,32 @@ may_topic(
 			return true;
 	}
 	return false;
+}
+
+static bool
+may_topic(
+    const xz_authz *a, const xz_principal *p, int what, const char *topic)
+{
+	pthread_rwlock_rdlock(&((xz_authz *) a)->lk);
+	bool ok = may_topic_locked(a, p, what, topic);
+	pthread_rwlock_unlock(&((xz_authz *) a)->lk);
+	return ok;
+}
+
+bool
+xz_authz_role_may(
+    const xz_authz *a, const char *id, int what, const char *topic)
+{
+	pthread_rwlock_rdlock(&((xz_authz *) a)->lk);
+	const role *r  = role_find(a, id);
+	bool        ok = r == NULL;
+	if (r != NULL && what == XZ_AUTHZ_PUBLISH)
+		ok = role_topic(r, what, topic);
+	else if (r != NULL)
+		for (size_t j = 0; !ok && j < r->npats[1][0]; j++)
+			ok = xz_pattern_within(topic, r->pats[1][0][j]);
+	pthread_rwlock_unlock(&((xz_authz *) a)->lk);
+	return ok;
 }
 
 bool
@@ -206,11 +342,11 @@ xz_pattern_within(const char *sub, const char *sup)
 	}
 }
 
-bool
-xz_authz_may_subscribe(
+static bool
+may_subscribe_locked(
     const xz_authz *a, const xz_principal *p, const char *pattern)
 {
-	if (xz_authz_unrestricted(a, p) || a->nroles == 0)
+	if (unrestricted(a, p) || a->nroles == 0)
 		return true;
 	for (size_t i = 0; i < p->nroles; i++) {
 		const role *r  = role_find(a, p->pub.roles[i]);
@@ -228,13 +364,24 @@ xz_authz_may_subscribe(
 	return false;
 }
 
+bool
+xz_authz_may_subscribe(
+    const xz_authz *a, const xz_principal *p, const char *pattern)
+{
+	pthread_rwlock_rdlock(&((xz_authz *) a)->lk);
+	bool ok = may_subscribe_locked(a, p, pattern);
+	pthread_rwlock_unlock(&((xz_authz *) a)->lk);
+	return ok;
+}
+
 void
 xz_authz_cache_init(
     xz_authz_cache *c, const xz_authz *a, const xz_principal *p)
 {
 	memset(c, 0, sizeof(*c));
-	c->a = a;
-	c->p = p;
+	c->a   = a;
+	c->p   = p;
+	c->gen = a != NULL ? xz_authz_gen(a) : 0;
 }
 
 void
@@ -263,6 +410,12 @@ xz_authz_cached(xz_authz_cache *c, int what, const char *topic)
 	for (const char *s = topic; *s; s++, n++)
 		h = (h ^ (uint8_t) *s) * 1099511628211ull;
 	size_t i = (size_t) (h ^ (h >> 32)) & (XZ_AUTHZ_CACHE - 1);
+	/* The permissions were reloaded: every decision is stale. */
+	uint64_t g = xz_authz_gen(c->a);
+	if (g != c->gen) {
+		xz_authz_cache_fini(c);
+		c->gen = g;
+	}
 	if (c->slot[i].topic != NULL && c->slot[i].hash == h
 	    && memcmp(c->slot[i].topic, topic, n + 1) == 0) {
 		c->hits++;

@@ -11,9 +11,12 @@
  * one; what a wildcard subscription would receive from a denied topic is
  * filtered out when it is delivered (xz_authz_may_receive).
  *
- * A table is built once (from the config) and then only read: any thread
- * may check against it. A cache (xz_authz_cache) remembers decisions per
- * topic for one principal: bounded (direct-mapped), one thread at a time.
+ * Any thread may check against a table (a read lock); a reload replaces
+ * the roles that came from the config with a new table's
+ * (xz_authz_replace) and bumps a generation counter. A cache
+ * (xz_authz_cache) remembers decisions per topic for one principal:
+ * bounded (direct-mapped), one thread at a time; it forgets them all when
+ * it sees the generation changed (one atomic load a check).
  */
 #ifndef XZ_BUS_AUTHZ_H
 #define XZ_BUS_AUTHZ_H
@@ -44,6 +47,21 @@ bool xz_authz_may_subscribe(
 /* Whether p may receive a message on topic (its subscription matched). */
 bool xz_authz_may_receive(
     const xz_authz *a, const xz_principal *p, const char *topic);
+/* Mark every role now in a as from the config: xz_authz_replace drops
+ * them. Roles added later (a node link's own) are kept by a replace. */
+void xz_authz_mark_config(xz_authz *a);
+/* Replace a's config roles by next's (consumed: freed here), keep the
+ * others, and bump the generation: every cache forgets its decisions. */
+void xz_authz_replace(xz_authz *a, xz_authz *next);
+/* The generation: how many replacements a has seen. */
+uint64_t xz_authz_gen(const xz_authz *a);
+/* Whether the table has role id. */
+bool xz_authz_has_role(const xz_authz *a, const char *id);
+/* Role id alone (a plugin's grants): publish, topic matches an allow and
+ * no deny pattern; subscribe, pattern lies inside an allow pattern. A
+ * role the table does not have allows everything. */
+bool xz_authz_role_may(
+    const xz_authz *a, const char *id, int what, const char *topic);
 /* Whether p may do everything (no check needed at all). */
 bool xz_authz_unrestricted(const xz_authz *a, const xz_principal *p);
 /* The roles table as read from the config: how many roles. */
@@ -58,6 +76,7 @@ int xz_pattern_within(const char *sub, const char *sup);
 typedef struct xz_authz_cache {
 	const xz_authz     *a; /* borrowed */
 	const xz_principal *p; /* borrowed: the owner keeps a reference */
+	uint64_t            gen; /* a's generation the decisions are of */
 	struct {
 		uint64_t hash;
 		char    *topic; /* owned */

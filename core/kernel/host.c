@@ -80,8 +80,6 @@ grant_denied(xz_plugin *self, const char *what, const char *topic)
 static bool
 may_publish(xz_plugin *self, const char *topic)
 {
-	const xz_plugin_cfg *pc = self->pc;
-
 	if (strncmp(topic, "audit.", 6) == 0 && self->who != self->k->who
 	    && strcmp(self->desc->name, "audit") != 0
 	    && strcmp(topic, "audit.append") != 0) {
@@ -90,25 +88,16 @@ may_publish(xz_plugin *self, const char *topic)
 		    || topic[6 + n] != '.')
 			return false;
 	}
-	if (pc == NULL || !pc->has_grants)
-		return true;
-	for (size_t i = 0; i < pc->grant_publish.nallow; i++)
-		if (xz_topic_match(pc->grant_publish.allow[i], topic))
-			return true;
-	return false;
+	/* the grants in force (a reload may change them) */
+	return xz_authz_role_may(
+	    self->k->grants, self->name, XZ_AUTHZ_PUBLISH, topic);
 }
 
 static bool
 may_subscribe(xz_plugin *self, const char *pattern)
 {
-	const xz_plugin_cfg *pc = self->pc;
-
-	if (pc == NULL || !pc->has_grants)
-		return true;
-	for (size_t i = 0; i < pc->grant_subscribe.nallow; i++)
-		if (xz_pattern_within(pattern, pc->grant_subscribe.allow[i]))
-			return true;
-	return false;
+	return xz_authz_role_may(
+	    self->k->grants, self->name, XZ_AUTHZ_SUBSCRIBE, pattern);
 }
 
 /* One message sent by self on topic (or in reply to it), for its

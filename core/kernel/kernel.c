@@ -56,22 +56,12 @@ auth_build(xz_kernel *k)
 			return -1;
 		k->nlink_ids++;
 	}
-	if ((k->authz = xz_authz_new()) == NULL)
+	if ((k->authz = xz_perms_build(c, false)) == NULL
+	    || (k->grants = xz_perms_build(c, true)) == NULL)
 		return -1;
-	for (size_t i = 0; i < c->nroles; i++) {
-		const xz_role_cfg *r     = &c->roles[i];
-		const xz_perm_cfg *pm[2] = { &r->publish, &r->subscribe };
-		for (int w = 0; w < 2; w++)
-			if (xz_authz_add(k->authz, r->id, w, false,
-			        (const char *const *) pm[w]->allow,
-			        pm[w]->nallow)
-			        != XZ_OK
-			    || xz_authz_add(k->authz, r->id, w, true,
-			           (const char *const *) pm[w]->deny,
-			           pm[w]->ndeny)
-			        != XZ_OK)
-				return -1;
-	}
+	/* A reload replaces these; a node link's own roles stay. */
+	xz_authz_mark_config(k->authz);
+	xz_authz_mark_config(k->grants);
 	k->link_auth = (xz_link_auth) { .authz = k->authz,
 		.ids                           = k->link_ids,
 		.nids                          = k->nlink_ids,
@@ -605,6 +595,8 @@ xz_kernel_run(xz_kernel *k)
 			xz_log(XZ_LOG_INFO, "kernel",
 			    "SIGHUP: log reopened; reloading the Lua plugins "
 			    "and scripts");
+			char why[1024];
+			xz_kernel_perms_reload(k, why, sizeof(why));
 			xz_sys_reload_all(k);
 		}
 	}
@@ -686,5 +678,6 @@ xz_kernel_free(xz_kernel *k)
 		xz_principal_unref(k->link_ids[i].who);
 	free(k->link_ids);
 	xz_authz_free(k->authz);
+	xz_authz_free(k->grants);
 	free(k);
 }

@@ -48,6 +48,7 @@ struct xz_kernel {
 	size_t               nlink_ids;
 	xz_link_auth         link_auth; /* what the link is given */
 	xz_authz            *authz; /* auth.roles (owned) */
+	xz_authz            *grants; /* plugins' grants, a role each (owned) */
 	atomic_uint_fast64_t denied; /* plugin grant violations */
 
 	struct xz_store_node *storenode; /* store.c: lock and manifest */
@@ -89,6 +90,16 @@ void xz_store_node_close(xz_kernel *k);
  * manifest lists another identity for it). */
 int xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
     int64_t gen, int64_t schema);
+
+/* perms.c: the permissions of c, auth.roles (grants false) or the
+ * plugins' grants (true: a role each plugin that has them, named after
+ * it); NULL on ENOMEM. */
+xz_authz *xz_perms_build(const xz_config *c, bool grants);
+/* perms.c: read the config file again and put its permissions
+ * (auth.roles, the plugins' grants) in force; remote subscriptions they
+ * forbid are dropped. A config with errors changes nothing: XZ_EINVAL,
+ * the errors (FILE:LINE) in why. */
+int xz_kernel_perms_reload(xz_kernel *k, char *why, size_t n);
 
 /* sys.c: the built-in `sys` actor (ping, status, clock, reload). */
 const xz_plugin_desc *xz_sys_desc(void);

@@ -536,6 +536,23 @@ on_reload(void *ud, const xz_msg *m)
 		    "expected {\"name\": \"plugin\"} or {}");
 		return;
 	}
+	/* Every reload (no name) reads the permissions again first; a
+	 * config with errors refuses the whole reload. */
+	if (name == NULL) {
+		char err[1024];
+		if (xz_kernel_perms_reload(st->self->k, err, sizeof(err))
+		    != XZ_OK) {
+			char msg[1200];
+			snprintf(msg, sizeof(msg),
+			    "the config has errors; the permissions in force "
+			    "stay: %s",
+			    err);
+			st->h->reply_error(
+			    st->self, m, XZ_REPLY_BAD_REQUEST, msg);
+			json_decref(o);
+			return;
+		}
+	}
 	if (reload_start(st->self->k, st->self,
 	        name ? json_string_value(name) : NULL, m, &why)
 	    < 0) {

@@ -825,6 +825,103 @@ peer_denied(xz_link *l, struct xz_peer *peer, const xz_env *e,
 	json_decref(o);
 }
 
+/* The subscriptions of remote peers, gathered from the bus (patterns
+ * copied: owned). */
+struct sub_list {
+	struct {
+		const xz_target *peer;
+		char            *pattern;
+	} * v;
+	size_t n, cap;
+	bool   oom;
+};
+
+static void
+sub_collect(void *ud, const char *pattern, const xz_actor *owner,
+    const xz_target *peer)
+{
+	struct sub_list *sl = ud;
+
+	if (owner != NULL || peer == NULL || sl->oom)
+		return;
+	if (sl->n == sl->cap) {
+		size_t cap = sl->cap ? 2 * sl->cap : 32;
+		void  *v   = realloc(sl->v, cap * sizeof(*sl->v));
+		if (v == NULL) {
+			sl->oom = true;
+			return;
+		}
+		sl->v   = v;
+		sl->cap = cap;
+	}
+	if ((sl->v[sl->n].pattern = strdup(pattern)) == NULL) {
+		sl->oom = true;
+		return;
+	}
+	sl->v[sl->n++].peer = peer;
+}
+
+size_t
+xz_link_authz_changed(xz_link *l)
+{
+	struct sub_list sl      = { 0 };
+	size_t          dropped = 0;
+
+	if (l == NULL || l->cfg.auth == NULL || l->cfg.auth->authz == NULL)
+		return 0;
+	const xz_authz *az = l->cfg.auth->authz;
+	xz_bus_each_sub(l->bus, sub_collect, &sl);
+	for (size_t i = 0; i < sl.n; i++) {
+		struct xz_peer *peer = NULL;
+		xz_principal   *who  = NULL;
+		bool            keep = true;
+		/* A live peer of this link holding it (its principal read
+		 * under its lock). */
+		pthread_mutex_lock(&l->mu);
+		for (struct xz_peer *p = l->peers; p != NULL; p = p->next)
+			if (&p->target == sl.v[i].peer && !p->dead) {
+				peer = p;
+				peer_ref(&p->target);
+				break;
+			}
+		pthread_mutex_unlock(&l->mu);
+		if (peer == NULL) {
+			free(sl.v[i].pattern);
+			continue;
+		}
+		pthread_mutex_lock(&peer->mu);
+		peer->unrestricted = xz_authz_unrestricted(az, peer->who);
+		if (!peer->unrestricted && peer->who != NULL)
+			who = xz_principal_ref(peer->who);
+		pthread_mutex_unlock(&peer->mu);
+		if (who != NULL)
+			keep
+			    = xz_authz_may_subscribe(az, who, sl.v[i].pattern);
+		if (!keep) {
+			xz_env e = { 0 };
+			xz_bus_unsubscribe_pattern(
+			    l->bus, &peer->target, sl.v[i].pattern);
+			dropped++;
+			xz_log(XZ_LOG_WARN, "link",
+			    "%s: subscription '%s' of '%s' dropped: the "
+			    "reloaded permissions forbid it",
+			    peer->name, sl.v[i].pattern, who->pub.user);
+			/* an error to the peer, a count and audit.sys.denied
+			 */
+			peer_denied(l, peer, &e, sl.v[i].pattern, "subscribe");
+		}
+		xz_principal_unref(who);
+		peer_unref(&peer->target);
+		free(sl.v[i].pattern);
+	}
+	free(sl.v);
+	if (sl.oom)
+		xz_log(XZ_LOG_ERROR, "link",
+		    "permissions reloaded, but out of memory listing the "
+		    "subscriptions: some were not checked");
+	return dropped;
+}
+
 /* A HELLO's session token: through the verifier, it names who acts on
  * this connection from now on; a token that does not verify refuses the
  * connection. */

@@ -113,5 +113,10 @@ int  xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
      xz_clock *clk, xz_diag *d);
 void xz_link_stop(xz_link *l);
 void xz_link_stats_get(xz_link *l, xz_link_stats *st);
+/* The permissions (cfg.auth->authz) were reloaded: every remote
+ * subscription they now forbid is dropped (logged, counted, refused to
+ * its peer with `forbidden` and written to audit.sys.denied). Returns how
+ * many were dropped. */
+size_t xz_link_authz_changed(xz_link *l);
 
 #endif
