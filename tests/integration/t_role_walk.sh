@@ -56,8 +56,8 @@ while IFS=$'\t' read -r user pw role agency name; do
 		die "demo user $user ($role) cannot log in"
 	CREDS[$role]="$XZ_T/creds/$role"
 done <"$DATA/demo-passwords.txt"
-# the role table of docs/roles.md has a role the demo set has no user for
-# (the mediator): the administrator adds one, as the docs say to
+# a role of docs/roles.md the demo set has no user for: the administrator
+# adds one, as the docs say to
 ADM="$XZ_T/creds/admin"
 printf 'walk-%s\n' "$RANDOM$RANDOM" >"$XZ_T/pw"
 TABLE=$(sed -n '/^## The role table/,/^## /p' "$XZ_SRC/docs/roles.md" |
