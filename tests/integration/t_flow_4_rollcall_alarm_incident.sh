@@ -40,12 +40,21 @@ ADV=$((DUE - $(now_ms) - 3 * S))
 if [ "$ADV" -gt 0 ]; then
 	advance "$ADV"
 	sleep 0.3
-	assert_eq "no escalation 3 s before" "" "$(ev prison.alarm.escalated)"
+	# read the events, then the clock: only while the clock is still
+	# before the due time does an escalation in them mean one too early
+	# (on a loaded machine the real clock may pass it meanwhile)
+	esc=$(ev prison.alarm.escalated)
+	late=$(($(now_ms) - DUE))
+	if [ "$late" -lt 0 ]; then
+		assert_eq "no escalation 3 s before" "" "$esc"
+	else
+		skip "no escalation 3 s before: the clock is already $late ms past the due time"
+	fi
 	advance $((4 * S))
 else # the real clock ran past it meanwhile (a loaded machine)
 	skip "no escalation 3 s before: already $((-ADV)) ms past that point"
 fi
-wait_until 5 'test -n "$(ev prison.alarm.escalated)"' || true
+wait_until 60 'test -n "$(ev prison.alarm.escalated)"' || true
 assert_eq "escalated to level 2, the duty leader told" "$ALM|2|duty_leader" \
 	"$(ev prison.alarm.escalated | head -n1 | jq -r '.data | "\(.id)|\(.level)|\(.notify)"')"
 A=$(lcall prison.alarm.get "\"id\":\"$ALM\",\"purpose\":\"flow 4\"")

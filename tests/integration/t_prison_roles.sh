@@ -12,7 +12,8 @@ set -euo pipefail
 xz_setup
 xz_config <<'EOF2'
 plugins = ( { name = "prison"; kind = "so";
-              options = { seed_demo_data = true; }; } );
+              options = { seed_demo_data = true;
+                          alarm_ack_sla_l2_s = 86400; alarm_dispatch_sla_l2_s = 86400; }; } );
 EOF2
 start_node
 
@@ -92,7 +93,8 @@ xz_config <<EOF2
 auth = { local = ( { uid = $(id -u); user = "zhangwei"; name = "张伟";
                      agency = "prison-01"; roles = [ "command_duty" ]; } ); };
 plugins = ( { name = "prison"; kind = "so";
-              options = { seed_demo_data = true; }; } );
+              options = { seed_demo_data = true;
+                          alarm_ack_sla_l2_s = 86400; alarm_dispatch_sla_l2_s = 86400; }; } );
 EOF2
 start_node
 R=$(xz call prison.alarm.raise '{"kind":"FIGHT","level":2,"location":"5101.01.1.102"}')
