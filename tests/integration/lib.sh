@@ -57,8 +57,20 @@ xz_setup() {
 _xz_cleanup() {
 	local rc=$? entry pid
 	# Background helpers of the test (subscribers...) go too.
-	for pid in $(jobs -p); do
+	local jobs_left end
+	jobs_left=$(jobs -p)
+	for pid in $jobs_left; do
 		kill "$pid" 2>/dev/null || true
+	done
+	# ... and are gone before their folders are removed (a server still
+	# flushing its files would make rm fail): 10 s, then SIGKILL.
+	end=$((SECONDS + 10))
+	for pid in $jobs_left; do
+		while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	done
 	for entry in "${XZ_NODES[@]}"; do
 		pid=${entry##*:}
@@ -69,7 +81,8 @@ _xz_cleanup() {
 		_xz_dump_logs
 	fi
 	if [ "${XZ_KEEP:-0}" != 1 ] && [ -n "${XZ_T:-}" ]; then
-		rm -rf "$XZ_T"
+		rm -rf "$XZ_T" 2>/dev/null || rm -rf "$XZ_T" ||
+			echo "note: could not remove $XZ_T"
 	fi
 	# A command that failed with 77 under set -e must not pass for a skip.
 	if [ "$rc" -eq "$XZ_SKIP_RC" ] && [ "$XZ_SKIPPING" = 0 ]; then
