@@ -44,9 +44,9 @@ day_of(int64_t ms, char buf[16])
 void
 rehab_admit_fn(const kit_kind *k, kit_req *r)
 {
-	rehab      *h  = k->ud;
-	const char *dd = kit_str(r->body, "decision_date");
-	const char *ad = kit_str(r->body, "admitted_date");
+	rehab      *h       = k->ud;
+	const char *dd      = kit_str(r->body, "decision_date");
+	const char *ad      = kit_str(r->body, "admitted_date");
 	int64_t     decided = 0, admitted = r->now_ms;
 	char        b1[16], b2[16];
 	kit_err     e;
