@@ -7,8 +7,45 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <xiezhi/i18n.h>
+
 #include "kit.h"
 #include "sha256.h"
+
+/* The kit's refusals in 简体中文, chosen by LANG (<xiezhi/i18n.h>): the
+ * English format is the key; each translation keeps its conversions in
+ * the same order. */
+static const xz_tr kit_zh[] = {
+	{ "the payload's actor '%s' is not the authenticated caller '%s'",
+	    "请求内容中的操作人 '%s' 不是经认证的调用者 '%s'" },
+	{ "'%s' acts for agency '%s', not '%s'",
+	    "'%s' 代表机构 '%s'，不能代表 '%s'" },
+	{ "%s: payload must be a JSON object (%s)",
+	    "%s：请求内容必须是 JSON 对象（%s）" },
+	{ "not an object", "不是对象" },
+	{ "%s: who acts is missing: give "
+	  "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}",
+	    "%s：缺少操作人：请提供 "
+	    "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}" },
+	{ "out of memory", "内存不足" },
+	{ "the audit spool cannot be read (%s): no change is made without "
+	  "its audit record",
+	    "审计暂存区无法读取（%s）：没有审计记录的变更一律不做" },
+	{ "the audit spool is full (the audit plugin has not acknowledged "
+	  "its records): no change is made until it drains; reads still work",
+	    "审计暂存区已满（审计插件尚未确认其记录）：在其清空前不做任何变更"
+	    "；"
+	    "查询仍可进行" },
+	{ "the change was not made: its audit record could not be written "
+	  "(see the node log)",
+	    "变更未执行：其审计记录无法写入（见节点日志）" },
+	{ "the change was not stored: the commit failed",
+	    "变更未保存：提交失败" },
+	{ "%s %s already exists", "%s %s 已存在" },
+	{ "no %s with id %s", "%s %s 不存在" },
+	{ NULL, NULL },
+};
+#define KT(s) XZ_TR(kit_zh, s)
 
 /* A reply held back until the batch's commit. */
 typedef struct kit_deferred {
@@ -468,12 +505,12 @@ kit_req_adopt(kit_ctx *c, const xz_msg *m, json_t *body, kit_req *r)
 	r->actor.agency = who->agency[0] ? who->agency : NULL;
 	if (pu != NULL && strcmp(pu, who->user) != 0)
 		snprintf(r->actor_refused, sizeof(r->actor_refused),
-		    "the payload's actor '%s' is not the authenticated caller "
-		    "'%s'",
+		    KT("the payload's actor '%s' is not the authenticated "
+		       "caller '%s'"),
 		    pu, who->user);
 	else if (pa != NULL && strcmp(pa, who->agency) != 0)
 		snprintf(r->actor_refused, sizeof(r->actor_refused),
-		    "'%s' acts for agency '%s', not '%s'", who->user,
+		    KT("'%s' acts for agency '%s', not '%s'"), who->user,
 		    who->agency[0] ? who->agency : "(none)", pa);
 }
 
@@ -490,8 +527,8 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 	if (!json_is_object(body)) {
 		char msg[300];
 		snprintf(msg, sizeof(msg),
-		    "%s: payload must be a JSON object (%s)", m->topic,
-		    body ? "not an object" : je.text);
+		    KT("%s: payload must be a JSON object (%s)"), m->topic,
+		    body ? KT("not an object") : je.text);
 		json_decref(body);
 		/* refused, and audited as such: who (the kernel's word) and
 		 * the topic; nothing of the payload (it may not even be text)
@@ -516,8 +553,8 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 	if (need_actor && r->actor.user == NULL) {
 		kit_err e;
 		kit_err_set(&e, KIT_E_BAD_REQUEST,
-		    "%s: who acts is missing: give "
-		    "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}",
+		    KT("%s: who acts is missing: give "
+		       "\"actor\":{\"user\":..,\"role\":..,\"agency\":..}"),
 		    m->topic);
 		kit_reply_err(r, &e, NULL, NULL);
 		kit_req_done(r);
@@ -594,7 +631,7 @@ kit_reply(kit_req *r, json_t *obj)
 	json_decref(obj);
 	if (s == NULL) {
 		kit_reply_error(r->c->host, r->c->self, r->msg, KIT_E_INTERNAL,
-		    "out of memory");
+		    KT("out of memory"));
 		return;
 	}
 	if (r->c->batch_open && defer_reply(r->c, r->msg, s) == 0)
@@ -724,14 +761,14 @@ kit_tx_begin(kit_ctx *c, kit_err *e)
 
 	if (spooled < 0 || spooled >= c->spool_max) {
 		kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE,
-		    spooled < 0 ? "the audit spool cannot be read (%s): no "
-		                  "change is made without its audit record"
+		    spooled < 0 ? KT("the audit spool cannot be read (%s): no "
+		                     "change is made without its audit record")
 		                : "%s",
 		    spooled < 0
 		        ? sqlite3_errmsg(c->store.db)
-		        : "the audit spool is full (the audit plugin "
-		          "has not acknowledged its records): no change "
-		          "is made until it drains; reads still work");
+		        : KT("the audit spool is full (the audit plugin "
+		             "has not acknowledged its records): no change "
+		             "is made until it drains; reads still work"));
 		c->host->counter_add(c->self, "audit_unavailable", 1);
 		drain_kick(c);
 		return -1;
@@ -771,8 +808,8 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 	if (c->audit_failed) {
 		kit_tx_abort(c);
 		kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE,
-		    "the change was not made: its audit record could not be "
-		    "written (see the node log)");
+		    KT("the change was not made: its audit record could not "
+		       "be written (see the node log)"));
 		c->host->counter_add(c->self, "audit_unavailable", 1);
 		return -1;
 	}
@@ -848,7 +885,8 @@ kit_batch_end(kit_ctx *c)
 		else
 			kit_reply_error(c->host, c->self, d->msg,
 			    KIT_E_STORE_ERROR,
-			    "the change was not stored: the commit failed");
+			    KT("the change was not stored: the commit "
+			       "failed"));
 		c->host->msg_release(c->self, d->msg);
 		free(d->data);
 	}
@@ -916,8 +954,8 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 		json_t *old = kit_store_load(&c->store, k->name, id);
 		if (old) {
 			json_decref(old);
-			kit_err_set(e, KIT_E_EXISTS, "%s %s already exists",
-			    k->name, id);
+			kit_err_set(e, KIT_E_EXISTS,
+			    KT("%s %s already exists"), k->name, id);
 			goto fail;
 		}
 	}
@@ -967,7 +1005,7 @@ kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
 		if (c->store.err[0])
 			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 		else
-			kit_err_set(e, KIT_E_NOT_FOUND, "no %s with id %s",
+			kit_err_set(e, KIT_E_NOT_FOUND, KT("no %s with id %s"),
 			    k->name, id);
 		return NULL;
 	}
@@ -1115,7 +1153,7 @@ get_fn(const kit_kind *k, kit_req *r)
 	rec = kit_store_load(&r->c->store, k->name, id);
 	if (rec == NULL) {
 		kit_err_set(
-		    &e, KIT_E_NOT_FOUND, "no %s with id %s", k->name, id);
+		    &e, KIT_E_NOT_FOUND, KT("no %s with id %s"), k->name, id);
 		kit_reply_err(r, &e, k->subject_type, id);
 		return;
 	}

@@ -28,6 +28,7 @@ run_checks() { # LANG-TAG
 	P_MSG=$(err rehab.plan.start "{$OF,\"id\":\"$(xz call rehab.plan.draft "{$OF,\"resident_id\":\"R0001\",\"goals\":[\"x\"]}" | jq -r .id)\"}")
 	T_MSG=$(err rehab.resident.admit "{$OF,\"id\":\"R9$1\",\"name\":\"x\",\"id_number\":\"510104199003071237\",\"decision_no\":\"D\",\"decision_date\":\"2026-01-05\",\"deciding_agency\":\"police-01\",\"term_months\":36}")
 	F_MSG=$(err rehab.resident.get "{$OF,\"id\":3}")
+	N_MSG=$(err rehab.plan.start "{$OF,\"id\":\"PL-NONE\"}")
 	R_MSG=$(err rehab.resident.admit "{$EV,\"id\":\"R8\"}")
 	t=$(xz call collab.transfer.send "{$PC,\"type\":\"ARREST_REQUEST\",\"to_agency\":\"procuratorate-01\",\"subject\":{\"type\":\"suspect\",\"id\":\"S-$1\"},\"documents\":[{\"name\":\"a\",\"media_type\":\"application/pdf\",\"sha256\":\"$H\",\"size\":1}]}" | jq -r .transfer_id)
 	C_MSG=$(err collab.transfer.receive "{$PC,\"transfer_id\":\"$t\"}")
@@ -42,6 +43,7 @@ assert_eq "rehab: state and allowed actions in Chinese" \
 	"$A_MSG"
 assert_contains "a plan's allowed actions are named" "处于 DRAFT（草稿）状态：不允许 start（允许的操作：update, submit）" "$P_MSG"
 assert_contains "the 36-month term names the article in Chinese" "bad_request: 《禁毒法》第四十七条：强制隔离戒毒的期限为二年" "$T_MSG"
+assert_eq "a record that is not there, in Chinese" "not_found: 没有编号为 PL-NONE 的矫治方案" "$N_MSG"
 assert_eq "a wrong field type in Chinese" 'bad_request: 字段 "id"：应为 1..64 个字符的字符串，实际为整数' "$F_MSG"
 assert_eq "a role refusal in Chinese" "forbidden: rehab.resident.admit 需要角色 rehab_officer；当前角色为“rehab_evaluator”" "$R_MSG"
 assert_contains "collab: only the receiver, in Chinese" "forbidden: 只有 procuratorate-01 可以对案卷“tr-" "$C_MSG"
@@ -56,6 +58,7 @@ run_checks 2
 assert_contains "rehab: state and allowed actions in English" "is APPROVED: approve is not allowed (allowed: none)" "$A_MSG"
 assert_contains "a plan's allowed actions are named" "is DRAFT: start is not allowed (allowed: update, submit)" "$P_MSG"
 assert_contains "the 36-month term names the article" "bad_request: 禁毒法 art. 47: the term of compulsory isolated rehabilitation is 2 years" "$T_MSG"
+assert_eq "a record that is not there" "not_found: no plan with id PL-NONE" "$N_MSG"
 assert_eq "a wrong field type" 'bad_request: field "id": expected a string of 1..64 characters, got an integer' "$F_MSG"
 assert_eq "a role refusal" "forbidden: rehab.resident.admit needs the role rehab_officer; the actor's role is 'rehab_evaluator'" "$R_MSG"
 assert_contains "collab: only the receiver" "forbidden: only procuratorate-01 may receive transfer" "$C_MSG"
