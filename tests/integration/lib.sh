@@ -353,6 +353,20 @@ sanitized() {
 		nm -D "$XZ_BIN" 2>/dev/null | grep -q __asan_init
 }
 
+# JQ_VAL: a jq function val(SCHEMA), a value that passes one field schema
+# of prison.api.describe (so a request built from it meets the role check,
+# not a field check): `jq -r "$JQ_VAL"'...val(.)...'`.
+JQ_VAL='  def val($s):
+    if $s.type == "string" then ("x" * ([$s.min, 1] | max))
+    elif $s.type == "integer" then $s.min
+    elif $s.type == "boolean" then true
+    elif $s.type == "enum" then $s.values[0]
+    elif $s.type == "idcard" then "11010519491231002X"
+    elif $s.type == "object" then
+      ($s.fields // {} | with_entries(select(.value.required)) | map_values(val(.)))
+    elif $s.type == "array" then [range(0; $s.min) | val($s.items)]
+    else null end;'
+
 # run_refused WHAT NEEDLE [CFG]: `xiezhi run` must exit non-zero at start
 # (within 60 s) and say NEEDLE.
 run_refused() {

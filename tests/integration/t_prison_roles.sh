@@ -20,17 +20,7 @@ start_node
 D=$(xz call prison.api.describe "{$DUTY}")
 # a valid payload for each topic, the topic's first role that is not
 # "plugin", and a role of the table it does not list
-echo "$D" | jq -r '
-  def val($s):
-    if $s.type == "string" then ("x" * ([$s.min, 1] | max))
-    elif $s.type == "integer" then $s.min
-    elif $s.type == "boolean" then true
-    elif $s.type == "enum" then $s.values[0]
-    elif $s.type == "idcard" then "11010519491231002X"
-    elif $s.type == "object" then
-      ($s.fields // {} | with_entries(select(.value.required)) | map_values(val(.)))
-    elif $s.type == "array" then [range(0; $s.min) | val($s.items)]
-    else null end;
+echo "$D" | jq -r "$JQ_VAL"'
   ["command_duty","duty_leader","area_officer","prison_admin",
    "prison_leader","prison_bureau","kiosk","sensor","auditor","lawyer",
    "rehab_officer","hotline_operator"] as $pool

@@ -252,17 +252,7 @@ tr ' ' '\n' <"$XZ_T/roles.txt" | grep . >"$XZ_T/roles.tmp" && mv "$XZ_T/roles.tm
 # ---- the request topics, from the plugins' own tables ----
 # prison: its route table (prison.api.describe: roles and fields; a valid
 # body from the fields, so the role check decides)
-xz call prison.api.describe '{}' --creds "$ADM" | jq -r '
-  def val($s):
-    if $s.type == "string" then ("x" * ([$s.min, 1] | max))
-    elif $s.type == "integer" then $s.min
-    elif $s.type == "boolean" then true
-    elif $s.type == "enum" then $s.values[0]
-    elif $s.type == "idcard" then "11010519491231002X"
-    elif $s.type == "object" then
-      ($s.fields // {} | with_entries(select(.value.required)) | map_values(val(.)))
-    elif $s.type == "array" then [range(0; $s.min) | val($s.items)]
-    else null end;
+xz call prison.api.describe '{}' --creds "$ADM" | jq -r "$JQ_VAL"'
   to_entries[] | select(.value.roles | length > 0)
   | "\(.key)\t\(.value.fields | with_entries(select(.value.required)) | map_values(val(.)) | tojson)"' \
 	>"$XZ_T/topics"
