@@ -12,11 +12,42 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <xiezhi/i18n.h>
 #include <xiezhi/xiezhi.h>
 
 #include "anchor.h"
 #include "chain.h"
 #include "reply.h"
+
+/* The audit plugin's log lines in 简体中文, by LANG (<xiezhi/i18n.h>). */
+static const xz_tr audit_zh[] = {
+	{ "audit: anchor: cannot read the head: %s",
+	    "audit：锚定：无法读取链头：%s" },
+	{ "audit: checkpoint of record %lld not anchored: %s",
+	    "audit：记录 %lld 的检查点未能锚定：%s" },
+	{ "audit: cannot write the head file %s",
+	    "audit：无法写入链头文件 %s" },
+	{ "audit: record from topic '%s' not written: %s",
+	    "audit：来自主题 '%s' 的记录未能写入：%s" },
+	{ "audit: begin: %s", "audit：开始事务：%s" },
+	{ "audit: commit of %lld record(s) failed: %s",
+	    "audit：%lld 条记录提交失败：%s" },
+	{ "audit: prune: %s", "audit：清理：%s" },
+	{ "audit: pruned records %lld..%lld (older than %lld days); "
+	  "checkpoint "
+	  "record %lld",
+	    "audit：已清理记录 %lld..%lld（早于 %lld 天）；检查点记录 %lld" },
+	{ "audit: signing checkpoints with key %s%s%s",
+	    "audit：用密钥 %s 签署检查点%s%s" },
+	{ " into ", "，写入 " },
+	{ "audit: the log in %s disagrees with checkpoint %lld of %s (%s): %s",
+	    "audit：%s 中的日志与检查点 %lld（%s）不符（%s）：%s" },
+	{ "audit: %s", "audit：%s" },
+	{ "audit: the log in %s fails verification at record %lld (%s): %s",
+	    "audit：%s 中的日志在记录 %lld 处未通过校验（%s）：%s" },
+	{ NULL, NULL },
+};
+#define AT(s) XZ_TR(audit_zh, s)
 
 #define DAY_MS 86400000LL
 
@@ -91,7 +122,7 @@ anchor_now(audit_state *st, int force)
 	memset(&a, 0, sizeof(a));
 	if (xz_audit_head(st->db, &a.seq, a.hash) != 0) {
 		st->h->log(st->self, XZ_LOG_ERROR,
-		    "audit: anchor: cannot read the head: %s",
+		    AT("audit: anchor: cannot read the head: %s"),
 		    sqlite3_errmsg(st->db));
 		st->h->counter_add(st->self, "anchor_failed", 1);
 		return;
@@ -107,7 +138,7 @@ anchor_now(audit_state *st, int force)
 	if (st->anchor_path != NULL
 	    && xz_anchor_append(st->anchor_path, &a, err, sizeof(err)) != 0) {
 		st->h->log(st->self, XZ_LOG_ERROR,
-		    "audit: checkpoint of record %lld not anchored: %s",
+		    AT("audit: checkpoint of record %lld not anchored: %s"),
 		    (long long) a.seq, err);
 		st->h->counter_add(st->self, "anchor_failed", 1);
 		return;
@@ -151,7 +182,7 @@ appended(audit_state *st, int64_t n, int64_t seq, const char *hash)
 {
 	if (xz_audit_head_write(st->head_path, seq, hash) != 0)
 		st->h->log(st->self, XZ_LOG_WARN,
-		    "audit: cannot write the head file %s", st->head_path);
+		    AT("audit: cannot write the head file %s"), st->head_path);
 	st->h->counter_add(st->self, "records", n);
 	if (st->anchoring && seq - st->anchored_seq >= st->anchor_every)
 		anchor_now(st, 0);
@@ -176,7 +207,7 @@ append_failed(audit_state *st, xz_audit_rec *r, int rc, const char *err)
 {
 	if (rc < 0) {
 		st->h->log(st->self, XZ_LOG_ERROR,
-		    "audit: record from topic '%s' not written: %s",
+		    AT("audit: record from topic '%s' not written: %s"),
 		    r->f[XZ_AF_TOPIC] ? r->f[XZ_AF_TOPIC] : "?", err);
 		st->h->counter_add(st->self, "errors", 1);
 	} else {
@@ -222,7 +253,7 @@ append(audit_state *st, xz_audit_rec *r)
 		return 0;
 	}
 	if (!exec_ok(st, "BEGIN IMMEDIATE")) {
-		st->h->log(st->self, XZ_LOG_ERROR, "audit: begin: %s",
+		st->h->log(st->self, XZ_LOG_ERROR, AT("audit: begin: %s"),
 		    sqlite3_errmsg(st->db));
 		st->h->counter_add(st->self, "errors", 1);
 		return -1;
@@ -246,7 +277,7 @@ static int
 batch_begin(audit_state *st)
 {
 	if (!exec_ok(st, "BEGIN IMMEDIATE")) {
-		st->h->log(st->self, XZ_LOG_ERROR, "audit: begin: %s",
+		st->h->log(st->self, XZ_LOG_ERROR, AT("audit: begin: %s"),
 		    sqlite3_errmsg(st->db));
 		st->h->counter_add(st->self, "errors", 1);
 		return -1;
@@ -268,7 +299,7 @@ batch_end(audit_state *st)
 	}
 	if (!exec_ok(st, "COMMIT")) {
 		st->h->log(st->self, XZ_LOG_ERROR,
-		    "audit: commit of %lld record(s) failed: %s",
+		    AT("audit: commit of %lld record(s) failed: %s"),
 		    (long long) st->batch_n, sqlite3_errmsg(st->db));
 		st->h->counter_add(st->self, "errors", 1);
 		exec_ok(st, "ROLLBACK");
@@ -697,8 +728,8 @@ prune(audit_state *st, const xz_msg *req, json_t **result)
 		sqlite3_exec(
 		    st->db, rc < 0 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
 		if (rc < 0)
-			st->h->log(
-			    st->self, XZ_LOG_ERROR, "audit: prune: %s", err);
+			st->h->log(st->self, XZ_LOG_ERROR,
+			    AT("audit: prune: %s"), err);
 		if (result)
 			*result = json_pack("{s:I}", "pruned", (json_int_t) 0);
 		return rc;
@@ -736,15 +767,16 @@ prune(audit_state *st, const xz_msg *req, json_t **result)
 	if (rc != 0
 	    || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		st->h->log(st->self, XZ_LOG_ERROR, "audit: prune: %s", err);
+		st->h->log(
+		    st->self, XZ_LOG_ERROR, AT("audit: prune: %s"), err);
 		free(det);
 		json_decref(d);
 		return -1;
 	}
 	xz_audit_head_write(st->head_path, r.seq, r.hash);
 	st->h->log(st->self, XZ_LOG_INFO,
-	    "audit: pruned records %lld..%lld (older than %lld days); "
-	    "checkpoint record %lld",
+	    AT("audit: pruned records %lld..%lld (older than %lld days); "
+	       "checkpoint record %lld"),
 	    (long long) lo, (long long) hi, (long long) st->retention_days,
 	    (long long) r.seq);
 	st->h->counter_add(st->self, "pruned", hi - lo + 1);
@@ -899,8 +931,8 @@ anchor_start(audit_state *st)
 		return;
 	xz_hex_encode(st->key.pub, sizeof(st->key.pub), pub);
 	st->h->log(st->self, XZ_LOG_INFO,
-	    "audit: signing checkpoints with key %s%s%s", pub,
-	    st->anchor_path ? " into " : "",
+	    AT("audit: signing checkpoints with key %s%s%s"), pub,
+	    st->anchor_path ? AT(" into ") : "",
 	    st->anchor_path ? st->anchor_path : "");
 	if (st->anchor_path == NULL)
 		return;
@@ -912,8 +944,9 @@ anchor_start(audit_state *st)
 	    && !av.ok) {
 		char out[96];
 		st->h->log(st->self, XZ_LOG_ERROR,
-		    "audit: the log in %s disagrees with checkpoint %lld of "
-		    "%s (%s): %s",
+		    AT("audit: the log in %s disagrees with checkpoint %lld "
+		       "of "
+		       "%s (%s): %s"),
 		    sqlite3_db_filename(st->db, "main"),
 		    (long long) av.bad_line, st->anchor_path, av.reason,
 		    av.detail);
@@ -976,7 +1009,7 @@ audit_init(xz_plugin *self, const xz_host *host, void **state)
 	}
 	(void) v;
 	if (anchor_setup(st, err, sizeof(err)) != 0) {
-		host->log(self, XZ_LOG_ERROR, "audit: %s", err);
+		host->log(self, XZ_LOG_ERROR, AT("audit: %s"), err);
 		free(st->head_path);
 		free(st);
 		return XZ_EINVAL;
@@ -995,8 +1028,9 @@ audit_start(void *state)
 	if (xz_audit_verify(st->db, st->head_path, &v) == 0 && !v.ok) {
 		char out[96];
 		st->h->log(st->self, XZ_LOG_ERROR,
-		    "audit: the log in %s fails verification at record %lld "
-		    "(%s): %s",
+		    AT("audit: the log in %s fails verification at record "
+		       "%lld "
+		       "(%s): %s"),
 		    sqlite3_db_filename(st->db, "main"),
 		    (long long) v.first_bad_seq, v.reason, v.detail);
 		snprintf(out, sizeof(out), "tamper:%s@%lld", v.reason,

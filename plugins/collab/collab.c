@@ -151,6 +151,13 @@ static const xz_tr collab_zh[] = {
 	    "transfer_id“%s”已被另一案卷使用" },
 	{ "%s: the payload must be a JSON object",
 	    "%s：请求体应为 JSON 对象" },
+	/* the operator's log */
+	{ "overdue clocks not recorded, retried at the next change or "
+	  "restart: %s",
+	    "超时的时限未能记录，将在下次变更或重启时重试：%s" },
+	{ "transfer %s not acknowledged by %s's node (sending %lld): %s%s",
+	    "移送 %s 未获 %s 的节点确认（第 %lld 次发送）：%s%s" },
+	{ "; sent again later", "；稍后重发" },
 	{ NULL, NULL },
 };
 #define TR(s) XZ_TR(collab_zh, s)
@@ -569,8 +576,9 @@ done:
 		/* Not re-armed at once (the store would fail again in a
 		 * tight loop): the next change or restart arms again. */
 		c->kit.host->log(c->kit.self, XZ_LOG_ERROR,
-		    "overdue clocks not recorded, retried at the next change "
-		    "or restart: %s",
+		    TR("overdue clocks not recorded, retried at the next "
+		       "change "
+		       "or restart: %s"),
 		    e.msg);
 		c->kit.host->counter_add(c->kit.self, "overdue_failed", 1);
 		return;
@@ -1351,11 +1359,12 @@ out:
 	if (!ok)
 		c->kit.host->log(c->kit.self,
 		    strcmp(state, "FAILED") == 0 ? XZ_LOG_WARN : XZ_LOG_INFO,
-		    "transfer %s not acknowledged by %s's node (sending "
-		    "%lld): "
-		    "%s%s",
+		    TR("transfer %s not acknowledged by %s's node (sending "
+		       "%lld): "
+		       "%s%s"),
 		    d->id, d->to, (long long) tries, why,
-		    strcmp(state, "PENDING") == 0 ? "; sent again later" : "");
+		    strcmp(state, "PENDING") == 0 ? TR("; sent again later")
+		                                  : "");
 	json_decref(rec);
 	kit_req_done(&r);
 	free(d);

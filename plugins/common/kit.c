@@ -43,6 +43,22 @@ static const xz_tr kit_zh[] = {
 	    "变更未保存：提交失败" },
 	{ "%s %s already exists", "%s %s 已存在" },
 	{ "no %s with id %s", "%s %s 不存在" },
+	/* the operator's log */
+	{ "audit record on %s not spooled: %s",
+	    "%s 上的审计记录未能写入暂存区：%s" },
+	{ "audit spool: cannot delete acknowledged records: %s",
+	    "审计暂存区：无法删除已确认的记录：%s" },
+	{ "%s: %s", "%s：%s" },
+	{ "publish %s: %s", "发布 %s：%s" },
+	{ "audit record %s %s:%s not built (a field is not UTF-8, or out of "
+	  "memory)",
+	    "审计记录 %s %s:%s 未能生成（某字段不是 UTF-8，或内存不足）" },
+	{ "group commit of %zu change(s) failed: %s",
+	    "%zu 项变更的批量提交失败：%s" },
+	{ "%s: overdue sweep: %s", "%s：超时清查：%s" },
+	{ "clocks not armed: %s", "时限计时器未能设置：%s" },
+	{ "%s: audit spool: %s", "%s：审计暂存区：%s" },
+	{ "%s: cannot open the plugin's store", "%s：无法打开插件的存储" },
 	{ NULL, NULL },
 };
 #define KT(s) XZ_TR(kit_zh, s)
@@ -110,7 +126,7 @@ spool_init(kit_ctx *c, char *err, size_t errlen)
 	    || sqlite3_prepare_v3(db, "DELETE FROM audit_spool WHERE id <= ?1",
 	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_del, NULL)
 	        != SQLITE_OK) {
-		snprintf(err, errlen, "%s: audit spool: %s", c->scenario,
+		snprintf(err, errlen, KT("%s: audit spool: %s"), c->scenario,
 		    sqlite3_errmsg(db));
 		sqlite3_finalize(c->spool_ins);
 		sqlite3_finalize(c->spool_size);
@@ -159,7 +175,7 @@ spool_add(kit_ctx *c, const char *topic, json_t *ev)
 	free(data);
 	if (rc != SQLITE_DONE) {
 		c->host->log(c->self, XZ_LOG_ERROR,
-		    "audit record on %s not spooled: %s", topic,
+		    KT("audit record on %s not spooled: %s"), topic,
 		    sqlite3_errmsg(c->store.db));
 		return -1;
 	}
@@ -212,8 +228,9 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 			/* sent again later: the audit plugin keeps each record
 			 * once (by its id) */
 			c->host->log(c->self, XZ_LOG_WARN,
-			    "audit spool: cannot delete acknowledged records: "
-			    "%s",
+			    KT("audit spool: cannot delete acknowledged "
+			       "records: "
+			       "%s"),
 			    sqlite3_errmsg(c->store.db));
 			acked = 0;
 		}
@@ -374,7 +391,7 @@ kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
 	c->list_max = 1000;
 	db          = host->store(self);
 	if (db == NULL) {
-		snprintf(err, errlen, "%s: cannot open the plugin's store",
+		snprintf(err, errlen, KT("%s: cannot open the plugin's store"),
 		    scenario);
 		return -1;
 	}
@@ -662,7 +679,7 @@ kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
 		    r->c->host, r->c->self, r->msg, e->code, e->msg);
 	else
 		r->c->host->log(
-		    r->c->self, XZ_LOG_WARN, "%s: %s", code, e->msg);
+		    r->c->self, XZ_LOG_WARN, KT("%s: %s"), code, e->msg);
 }
 
 static void
@@ -679,8 +696,8 @@ publish_now(kit_ctx *c, const char *topic, json_t *data)
 		 * is stopping: the others got it */
 		c->host->counter_add(c->self, "publish_closed", 1);
 	} else if (rc != XZ_OK) {
-		c->host->log(c->self, XZ_LOG_ERROR, "publish %s: %s", topic,
-		    c->host->strerror(rc));
+		c->host->log(c->self, XZ_LOG_ERROR, KT("publish %s: %s"),
+		    topic, c->host->strerror(rc));
 		c->host->counter_add(c->self, "publish_failed", 1);
 	}
 	free(s);
@@ -723,8 +740,9 @@ kit_audit_ex(kit_req *r, const char *what, const char *action,
 		/* a text that is not UTF-8, or out of memory: inside a change
 		 * the change fails with it; a read is answered but says so */
 		r->c->host->log(r->c->self, XZ_LOG_ERROR,
-		    "audit record %s %s:%s not built (a field is not UTF-8, "
-		    "or out of memory)",
+		    KT("audit record %s %s:%s not built (a field is not "
+		       "UTF-8, "
+		       "or out of memory)"),
 		    action, subject_type ? subject_type : "-",
 		    subject_id ? subject_id : "-");
 		json_decref(extra);
@@ -865,8 +883,8 @@ kit_batch_end(kit_ctx *c)
 	ok            = kit_store_commit(&c->store) == 0;
 	if (!ok) {
 		c->host->log(c->self, XZ_LOG_ERROR,
-		    "group commit of %zu change(s) failed: %s", c->ndeferred,
-		    c->store.err);
+		    KT("group commit of %zu change(s) failed: %s"),
+		    c->ndeferred, c->store.err);
 		kit_store_rollback(&c->store);
 		c->host->counter_add(c->self, "commit_failed", 1);
 	} else {
@@ -1308,8 +1326,8 @@ kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
 	kit_req_done(&r);
 	return n;
 fail:
-	c->host->log(
-	    c->self, XZ_LOG_ERROR, "%s: overdue sweep: %s", k->name, e.msg);
+	c->host->log(c->self, XZ_LOG_ERROR, KT("%s: overdue sweep: %s"),
+	    k->name, e.msg);
 	json_decref(page);
 	kit_req_done(&r);
 	return -1;
@@ -1339,7 +1357,7 @@ kit_clock_arm(kit_ctx *c, kit_clock_fn fn, void *ud)
 	if (rc <= 0) {
 		if (rc < 0)
 			c->host->log(c->self, XZ_LOG_ERROR,
-			    "clocks not armed: %s", c->store.err);
+			    KT("clocks not armed: %s"), c->store.err);
 		return;
 	}
 	now = (int64_t) c->host->now_ms(c->self);
@@ -1349,7 +1367,7 @@ kit_clock_arm(kit_ctx *c, kit_clock_fn fn, void *ud)
 	if (rc != XZ_OK) {
 		/* not silent: the clocks fire at the next arm (next change or
 		 * restart) */
-		c->host->log(c->self, XZ_LOG_ERROR, "clocks not armed: %s",
+		c->host->log(c->self, XZ_LOG_ERROR, KT("clocks not armed: %s"),
 		    c->host->strerror(rc));
 		c->host->counter_add(c->self, "clock_arm_failed", 1);
 		return;

@@ -6,6 +6,18 @@
 
 #include "demo.h"
 
+const xz_tr demo_zh[] = {
+	{ "option rollcall_times \"%s\": expected HH:MM,HH:MM,... (at most "
+	  "%d)",
+	    "选项 rollcall_times \"%s\"：应为 HH:MM,HH:MM,...（最多 %d 个）" },
+	{ "option shifts \"%s\": expected NAME=HH:MM-HH:MM,... (at most %d)",
+	    "选项 shifts \"%s\"：应为 名称=HH:MM-HH:MM,...（最多 %d 个）" },
+	{ "timer: %s", "计时器：%s" },
+	{ "refused: %.*s", "被拒绝：%.*s" },
+	{ "%d places, %zu prisoners", "演示数据：%d 个场所，%zu 名罪犯" },
+	{ NULL, NULL },
+};
+
 static const xz_option_decl options[] = {
 	{ "speed", XZ_OPT_INT, "1", 0,
 	    "simulated seconds per second of the node's clock (0: silent)", 0,
@@ -113,16 +125,18 @@ demo_init(xz_plugin *self, const xz_host *host, void **state)
 	host->opt_int(self, "seed", &seed);
 	if (parse_times(d, host->opt_string(self, "rollcall_times")) != 0) {
 		host->log(self, XZ_LOG_ERROR,
-		    "option rollcall_times \"%s\": expected HH:MM,HH:MM,... "
-		    "(at most %d)",
+		    DT("option rollcall_times \"%s\": expected "
+		       "HH:MM,HH:MM,... "
+		       "(at most %d)"),
 		    host->opt_string(self, "rollcall_times"), DEMO_MAX_TIMES);
 		free(d);
 		return XZ_EINVAL;
 	}
 	if (parse_shifts(d, host->opt_string(self, "shifts")) != 0) {
 		host->log(self, XZ_LOG_ERROR,
-		    "option shifts \"%s\": expected NAME=HH:MM-HH:MM,... (at "
-		    "most %d)",
+		    DT("option shifts \"%s\": expected NAME=HH:MM-HH:MM,... "
+		       "(at "
+		       "most %d)"),
 		    host->opt_string(self, "shifts"), DEMO_MAX_SHIFTS);
 		free(d);
 		return XZ_EINVAL;
@@ -153,8 +167,8 @@ demo_start(void *state)
 	rc = d->host->timer_start(d->self, (uint64_t) d->tick_ms,
 	    (uint64_t) d->tick_ms, on_tick, d, &d->timer);
 	if (rc != XZ_OK)
-		d->host->log(
-		    d->self, XZ_LOG_ERROR, "timer: %s", d->host->strerror(rc));
+		d->host->log(d->self, XZ_LOG_ERROR, DT("timer: %s"),
+		    d->host->strerror(rc));
 	return rc;
 }
 

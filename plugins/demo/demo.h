@@ -22,7 +22,12 @@
 
 #include <stdint.h>
 
+#include <xiezhi/i18n.h>
 #include <xiezhi/xiezhi.h>
+
+/* The demo's log lines in 简体中文 (demo.c), by LANG: DT("English"). */
+extern const xz_tr demo_zh[];
+#define DT(s) XZ_TR(demo_zh, s)
 
 #define DEMO_MAX_PLACES 256
 #define DEMO_MAX_RESIDENTS 256

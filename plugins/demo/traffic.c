@@ -244,8 +244,9 @@ on_reply(void *ud, int status, const xz_msg *reply)
 	if (err) {
 		d->host->counter_add(d->self, "replies_refused", 1);
 		if (reply && reply->len)
-			d->host->log(d->self, XZ_LOG_DEBUG, "refused: %.*s",
-			    (int) reply->len, (const char *) reply->data);
+			d->host->log(d->self, XZ_LOG_DEBUG,
+			    DT("refused: %.*s"), (int) reply->len,
+			    (const char *) reply->data);
 	}
 	switch (j->type) {
 	case J_PLACES:
@@ -273,7 +274,7 @@ on_reply(void *ud, int status, const xz_msg *reply)
 			d->have_places = 1; /* ask again */
 		else
 			d->host->log(d->self, XZ_LOG_INFO,
-			    "%d places, %zu prisoners", d->nplaces,
+			    DT("%d places, %zu prisoners"), d->nplaces,
 			    json_array_size(json_object_get(o, "items")));
 		break;
 	case J_RESIDENTS:

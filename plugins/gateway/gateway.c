@@ -23,9 +23,28 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <xiezhi/i18n.h>
 #include <xiezhi/xiezhi.h>
 
 #include "gw.h"
+
+/* The gateway's log lines in 简体中文, by LANG (<xiezhi/i18n.h>). */
+static const xz_tr gw_log_zh[] = {
+	{ "the node refuses to let the gateway act for logged-in users (add "
+	  "impersonate = true to its plugin entry): calls now run as the "
+	  "gateway",
+	    "节点不允许网关代表已登录用户操作（请在其插件条目中加上 "
+	    "impersonate = true）：调用现以网关自身身份进行" },
+	{ "option tls_cert and tls_key go together (one is empty)",
+	    "选项 tls_cert 与 tls_key 须同时给出（其中一个为空）" },
+	{ "XZ_GATEWAY_PORT=%s: not listening", "XZ_GATEWAY_PORT=%s：不监听" },
+	{ "cannot serve (options listen, port, tls_cert, tls_key): %s",
+	    "无法提供服务（选项 listen、port、tls_cert、tls_key）：%s" },
+	{ "listening on %s://%s:%lld/ (web %s)",
+	    "正在监听 %s://%s:%lld/（网页目录 %s）" },
+	{ NULL, NULL },
+};
+#define GT(s) XZ_TR(gw_log_zh, s)
 
 #ifndef GW_WEB_ROOT_BUILD
 #define GW_WEB_ROOT_BUILD ""
@@ -256,10 +275,11 @@ gw_session_open(gw *g, sess *s, char *why, size_t whylen)
 		}
 		if (rc == XZ_EPERM) {
 			g->sessions_ok = 0;
-			g->host->log(g->self, XZ_LOG_ERROR,
-			    "the node refuses to let the gateway act for "
-			    "logged-in users (add impersonate = true to its "
-			    "plugin entry): calls now run as the gateway");
+			g->host->log(g->self, XZ_LOG_ERROR, "%s",
+			    GT("the node refuses to let the gateway act for "
+			       "logged-in users (add impersonate = true to "
+			       "its "
+			       "plugin entry): calls now run as the gateway"));
 			return XZ_OK;
 		}
 		snprintf(why, whylen, "%s", w ? w : g->host->strerror(rc));
@@ -1881,8 +1901,9 @@ gw_init(xz_plugin *self, const xz_host *host, void **state)
 	}
 	g->o.web_root = g->web_root;
 	if ((*g->o.tls_cert != '\0') != (*g->o.tls_key != '\0')) {
-		host->log(self, XZ_LOG_ERROR,
-		    "option tls_cert and tls_key go together (one is empty)");
+		host->log(self, XZ_LOG_ERROR, "%s",
+		    GT("option tls_cert and tls_key go together (one is "
+		       "empty)"));
 		free(g);
 		return XZ_EINVAL;
 	}
@@ -1917,21 +1938,22 @@ gw_start(void *state)
 		g->o.port = atoll(env);
 		if (g->o.port <= 0 || g->o.port > 65535) {
 			g->host->log(g->self, XZ_LOG_INFO,
-			    "XZ_GATEWAY_PORT=%s: not listening", env);
+			    GT("XZ_GATEWAY_PORT=%s: not listening"), env);
 			return XZ_OK;
 		}
 	}
 	rc = gw_server_start(&g->sh, &g->o, &g->server, err, sizeof(err));
 	if (rc != XZ_OK) {
 		g->host->log(g->self, XZ_LOG_ERROR,
-		    "cannot serve (options listen, port, tls_cert, tls_key): "
-		    "%s",
+		    GT("cannot serve (options listen, port, tls_cert, "
+		       "tls_key): "
+		       "%s"),
 		    err);
 		return rc;
 	}
 	g->host->timer_start(g->self, 1000, 1000, sweep, g, &g->sweep);
 	g->host->log(g->self, XZ_LOG_INFO,
-	    "listening on %s://%s:%lld/ (web %s)",
+	    GT("listening on %s://%s:%lld/ (web %s)"),
 	    *g->o.tls_cert ? "https" : "http", g->o.listen,
 	    (long long) g->o.port, g->web_root);
 	return XZ_OK;

@@ -25,9 +25,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xiezhi/i18n.h>
 #include <xiezhi/xiezhi.h>
 
 #define HELLO_NAME_MAX 64
+
+/* The log lines in 简体中文 (<xiezhi/i18n.h>): the node's LANG (or
+ * LC_MESSAGES, LC_ALL) starting with "zh" picks them, HT("English") is the
+ * text to print. Replies stay as they are: "greeting" is the option's. */
+static const xz_tr hello_zh[] = {
+	{ "%s: reply failed: %s", "%s：应答失败：%s" },
+	{ "hello.heartbeat %llu not published: %s",
+	    "hello.heartbeat %llu 未能发布：%s" },
+	{ "cannot read options", "无法读取选项" },
+	{ "subscribe hello.greet: %s", "订阅 hello.greet：%s" },
+	{ "heartbeat timer: %s", "心跳计时器：%s" },
+	{ "heartbeat every %lld ms", "每 %lld 毫秒发送一次心跳" },
+	{ NULL, NULL },
+};
+#define HT(s) XZ_TR(hello_zh, s)
 
 /* Everything the instance owns. One per instance: the kernel may load the
  * same .so under two names, so nothing lives in globals. */
@@ -77,7 +93,7 @@ reply_json(struct hello *h, const xz_msg *req, json_t *obj)
 		return;
 	}
 	if ((rc = h->host->reply(h->self, req, s, strlen(s))) != XZ_OK)
-		h->host->log(h->self, XZ_LOG_WARN, "%s: reply failed: %s",
+		h->host->log(h->self, XZ_LOG_WARN, HT("%s: reply failed: %s"),
 		    req->topic, h->host->strerror(rc));
 	free(s);
 }
@@ -152,7 +168,7 @@ on_heartbeat(void *ud, uint64_t timer_id)
 	if (rc != XZ_OK) {
 		h->host->counter_add(h->self, "publish_errors", 1);
 		h->host->log(h->self, XZ_LOG_WARN,
-		    "hello.heartbeat %llu not published: %s",
+		    HT("hello.heartbeat %llu not published: %s"),
 		    (unsigned long long) h->seq, h->host->strerror(rc));
 		return;
 	}
@@ -179,13 +195,13 @@ hello_init(xz_plugin *self, const xz_host *host, void **state)
 	        != XZ_OK
 	    || (rc = host->opt_bool(self, "heartbeat", &h->heartbeat))
 	        != XZ_OK) {
-		host->log(self, XZ_LOG_ERROR, "cannot read options");
+		host->log(self, XZ_LOG_ERROR, "%s", HT("cannot read options"));
 		free(h);
 		return XZ_EINTERNAL;
 	}
 	rc = host->subscribe(self, "hello.greet", NULL, on_greet, h, NULL);
 	if (rc != XZ_OK) {
-		host->log(self, XZ_LOG_ERROR, "subscribe hello.greet: %s",
+		host->log(self, XZ_LOG_ERROR, HT("subscribe hello.greet: %s"),
 		    host->strerror(rc));
 		free(h);
 		return rc;
@@ -211,11 +227,11 @@ hello_start(void *state)
 	rc = h->host->timer_start(h->self, (uint64_t) h->interval_ms,
 	    (uint64_t) h->interval_ms, on_heartbeat, h, &h->timer);
 	if (rc != XZ_OK) {
-		h->host->log(h->self, XZ_LOG_ERROR, "heartbeat timer: %s",
+		h->host->log(h->self, XZ_LOG_ERROR, HT("heartbeat timer: %s"),
 		    h->host->strerror(rc));
 		return rc;
 	}
-	h->host->log(h->self, XZ_LOG_INFO, "heartbeat every %lld ms",
+	h->host->log(h->self, XZ_LOG_INFO, HT("heartbeat every %lld ms"),
 	    (long long) h->interval_ms);
 	return XZ_OK;
 }

@@ -57,9 +57,93 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <xiezhi/i18n.h>
 #include <xiezhi/xiezhi.h>
 
 #include "map.h"
+
+/* The bridge's log lines in 简体中文, by LANG (<xiezhi/i18n.h>). */
+static const xz_tr nats_zh[] = {
+	{ "store schema: %s", "存储结构：%s" },
+	{ "store: %s", "存储：%s" },
+	{ "export %s: not sent to NATS: %s (counted in dropped)",
+	    "导出 %s：未发送到 NATS：%s（计入 dropped）" },
+	{ "durable export %s: subject over %d bytes: refused",
+	    "持久导出 %s：主题超过 %d 字节：已拒绝" },
+	{ "durable export %s: outbox full (%lld events waiting for "
+	  "JetStream): "
+	  "refused, counted in outbox_refused",
+	    "持久导出 %s：发件箱已满（%lld 个事件等待 "
+	    "JetStream）：已拒绝，计入 "
+	    "outbox_refused" },
+	{ "durable export %s: outbox: %s: refused",
+	    "持久导出 %s：发件箱：%s：已拒绝" },
+	{ "import %s: not published on the bus: %s (counted in dropped)",
+	    "导入 %s：未在总线上发布：%s（计入 dropped）" },
+	{ "durable import %s: refused by the bus: %s (acknowledged, counted "
+	  "in "
+	  "dropped)",
+	    "持久导入 %s：被总线拒绝：%s（已确认，计入 dropped）" },
+	{ "import %s: cannot subscribe: %s", "导入 %s：无法订阅：%s" },
+	{ "request_import %s: cannot subscribe: %s",
+	    "request_import %s：无法订阅：%s" },
+	{ "stream %s exists with memory storage: durable topics need file "
+	  "storage (delete the stream or name another with option stream)",
+	    "流 %s "
+	    "已存在且为内存存储：持久主题需要文件存储（请删除该流，或用选项 "
+	    "stream 指定另一个）" },
+	{ "stream %s exists but does not capture %s (option durable_prefix): "
+	  "fix the stream or the option",
+	    "流 %s 已存在但不包含 %s（选项 "
+	    "durable_prefix）：请修正该流或选项" },
+	{ "stream %s: cannot read it: %s (jetstream error %d); retrying",
+	    "流 %s：无法读取：%s（jetstream 错误 %d）；正在重试" },
+	{ "stream %s: cannot create it on %s: %s (jetstream error %d); "
+	  "retrying",
+	    "流 %s：无法在 %s 上创建：%s（jetstream 错误 %d）；正在重试" },
+	{ "stream %s created: subjects %s, file storage, duplicate window "
+	  "%lld "
+	  "s",
+	    "已创建流 %s：主题 %s，文件存储，去重窗口 %lld 秒" },
+	{ "jetstream: %s", "jetstream：%s" },
+	{ "durable import %s (consumer %s): %s (jetstream error %d); retrying",
+	    "持久导入 %s（消费者 %s）：%s（jetstream 错误 %d）；正在重试" },
+	{ "durable import %s from stream %s (consumer %s)",
+	    "持久导入 %s，来自流 %s（消费者 %s）" },
+	{ "reconnected to NATS (%s)", "已重新连接 NATS（%s）" },
+	{ "NATS %s unreachable; retrying with backoff",
+	    "NATS %s 无法连接；正在退避重试" },
+	{ "option %s: %s", "选项 %s：%s" },
+	{ "missing", "缺失" },
+	{ "option durable_prefix: must not be empty with durable topics (the "
+	  "stream captures durable_prefix + \">\")",
+	    "选项 durable_prefix：有持久主题时不能为空（流捕获 durable_prefix "
+	    "+ "
+	    "\">\"）" },
+	{ "option stream: '%s' is not a stream name (no '.', '*', '>' or "
+	  "spaces)",
+	    "选项 stream：'%s' 不是流名称（不得含 '.'、'*'、'>' 或空格）" },
+	{ "option export: '%s' would be published under durable_prefix '%s': "
+	  "use durable_export for it",
+	    "选项 export：'%s' 会发布在 durable_prefix '%s' 之下：请改用 "
+	    "durable_export" },
+	{ "option durable_import: '%s': subject over %d bytes",
+	    "选项 durable_import：'%s'：主题超过 %d 字节" },
+	{ "NATS %s not reachable yet; the node runs and the bridge keeps "
+	  "trying",
+	    "NATS %s 暂时无法连接；节点照常运行，桥接持续重试" },
+	{ "NATS %s: %s", "NATS %s：%s" },
+	{ "bridge to %s as '%s': %zu export, %zu import, %zu durable export, "
+	  "%zu durable import, %zu request export, %zu request import "
+	  "pattern(s)",
+	    "桥接到 %s，身份 '%s'：导出 %zu 个、导入 %zu 个、持久导出 %zu 个、"
+	    "持久导入 %zu 个、请求导出 %zu 个、请求导入 %zu 个模式" },
+	{ "store commit: %s (durable imports not acknowledged: they come "
+	  "again)",
+	    "存储提交：%s（持久导入未确认：将再次送达）" },
+	{ NULL, NULL },
+};
+#define NT(s) XZ_TR(nats_zh, s)
 
 #define NB_DRAIN_MAX 512 /* messages taken per subscription per tick */
 #define NB_NS_PER_MS 1000000LL
@@ -410,7 +494,7 @@ store_open(struct nb *b)
 	if ((b->db = b->host->store(b->self)) == NULL)
 		return -1;
 	if (sqlite3_exec(b->db, nb_schema, NULL, NULL, &err) != SQLITE_OK) {
-		b->host->log(b->self, XZ_LOG_ERROR, "store schema: %s",
+		b->host->log(b->self, XZ_LOG_ERROR, NT("store schema: %s"),
 		    err ? err : "?");
 		sqlite3_free(err);
 		return -1;
@@ -418,7 +502,7 @@ store_open(struct nb *b)
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
 		if (sqlite3_prepare_v2(b->db, q[i].sql, -1, q[i].st, NULL)
 		    != SQLITE_OK) {
-			b->host->log(b->self, XZ_LOG_ERROR, "store: %s",
+			b->host->log(b->self, XZ_LOG_ERROR, NT("store: %s"),
 			    sqlite3_errmsg(b->db));
 			return -1;
 		}
@@ -502,8 +586,8 @@ on_export(void *ud, const xz_msg *msg)
 		count(b, "dropped", 1);
 		if (warn_ok(b))
 			b->host->log(b->self, XZ_LOG_WARN,
-			    "export %s: not sent to NATS: %s (counted in "
-			    "dropped)",
+			    NT("export %s: not sent to NATS: %s (counted in "
+			       "dropped)"),
 			    msg->topic, natsStatus_GetText(s));
 		return;
 	}
@@ -529,7 +613,7 @@ on_durable_export(void *ud, const xz_msg *msg)
 	    || nb_join(subj, sizeof(subj), pre, msg->topic) != 0) {
 		count(b, "outbox_refused", 1);
 		b->host->log(b->self, XZ_LOG_ERROR,
-		    "durable export %s: subject over %d bytes: refused",
+		    NT("durable export %s: subject over %d bytes: refused"),
 		    msg->topic, NB_SUBJECT_MAX);
 		return;
 	}
@@ -537,9 +621,9 @@ on_durable_export(void *ud, const xz_msg *msg)
 		count(b, "outbox_refused", 1);
 		if (warn_ok(b))
 			b->host->log(b->self, XZ_LOG_ERROR,
-			    "durable export %s: outbox full (%lld events "
-			    "waiting for JetStream): refused, counted in "
-			    "outbox_refused",
+			    NT("durable export %s: outbox full (%lld events "
+			       "waiting for JetStream): refused, counted in "
+			       "outbox_refused"),
 			    msg->topic, (long long) b->outbox_n);
 		return;
 	}
@@ -557,7 +641,7 @@ on_durable_export(void *ud, const xz_msg *msg)
 	if (rc != SQLITE_DONE) {
 		count(b, "outbox_refused", 1);
 		b->host->log(b->self, XZ_LOG_ERROR,
-		    "durable export %s: outbox: %s: refused", msg->topic,
+		    NT("durable export %s: outbox: %s: refused"), msg->topic,
 		    sqlite3_errmsg(b->db));
 		return;
 	}
@@ -685,8 +769,8 @@ import_core(struct nb *b, natsMsg *m)
 		count(b, "dropped", 1);
 		if (warn_ok(b))
 			b->host->log(b->self, XZ_LOG_WARN,
-			    "import %s: not published on the bus: %s "
-			    "(counted in dropped)",
+			    NT("import %s: not published on the bus: %s "
+			       "(counted in dropped)"),
 			    subj,
 			    topic ? b->host->strerror(rc) : "no topic left");
 		return;
@@ -780,8 +864,9 @@ import_durable(struct nb *b, natsMsg *m)
 	if (rc != XZ_OK) {
 		count(b, "dropped", 1);
 		b->host->log(b->self, XZ_LOG_WARN,
-		    "durable import %s: refused by the bus: %s (acknowledged, "
-		    "counted in dropped)",
+		    NT("durable import %s: refused by the bus: %s "
+		       "(acknowledged, "
+		       "counted in dropped)"),
 		    subj, b->host->strerror(rc));
 		natsMsg_Ack(m, NULL);
 		return 0;
@@ -1098,7 +1183,7 @@ core_setup(struct nb *b)
 		if (s != NATS_OK) {
 			b->isubs[i] = NULL;
 			b->host->log(b->self, XZ_LOG_ERROR,
-			    "import %s: cannot subscribe: %s", subj,
+			    NT("import %s: cannot subscribe: %s"), subj,
 			    natsStatus_GetText(s));
 			return -1;
 		}
@@ -1115,8 +1200,8 @@ core_setup(struct nb *b)
 		if (s != NATS_OK) {
 			b->rsubs[i] = NULL;
 			b->host->log(b->self, XZ_LOG_ERROR,
-			    "request_import %s: cannot subscribe: %s", subj,
-			    natsStatus_GetText(s));
+			    NT("request_import %s: cannot subscribe: %s"),
+			    subj, natsStatus_GetText(s));
 			return -1;
 		}
 	}
@@ -1140,9 +1225,10 @@ stream_setup(struct nb *b)
 		int ok = 0;
 		if (si->Config->Storage != js_FileStorage) {
 			b->host->log(b->self, XZ_LOG_ERROR,
-			    "stream %s exists with memory storage: durable "
-			    "topics need file storage (delete the stream or "
-			    "name another with option stream)",
+			    NT("stream %s exists with memory storage: durable "
+			       "topics need file storage (delete the stream "
+			       "or "
+			       "name another with option stream)"),
 			    b->stream);
 			jsStreamInfo_Destroy(si);
 			return -2;
@@ -1152,9 +1238,10 @@ stream_setup(struct nb *b)
 		jsStreamInfo_Destroy(si);
 		if (!ok) {
 			b->host->log(b->self, XZ_LOG_ERROR,
-			    "stream %s exists but does not capture %s "
-			    "(option durable_prefix): fix the stream or the "
-			    "option",
+			    NT("stream %s exists but does not capture %s "
+			       "(option durable_prefix): fix the stream or "
+			       "the "
+			       "option"),
 			    b->stream, all);
 			return -2;
 		}
@@ -1162,8 +1249,8 @@ stream_setup(struct nb *b)
 	}
 	if (jerr != JSStreamNotFoundErr && s != NATS_NOT_FOUND) {
 		b->host->log(b->self, XZ_LOG_WARN,
-		    "stream %s: cannot read it: %s (jetstream error %d); "
-		    "retrying",
+		    NT("stream %s: cannot read it: %s (jetstream error %d); "
+		       "retrying"),
 		    b->stream, natsStatus_GetText(s), (int) jerr);
 		return -1;
 	}
@@ -1179,15 +1266,17 @@ stream_setup(struct nb *b)
 	s              = js_AddStream(&si, b->js, &sc, NULL, &jerr);
 	if (s != NATS_OK) {
 		b->host->log(b->self, XZ_LOG_WARN,
-		    "stream %s: cannot create it on %s: %s (jetstream error "
-		    "%d); retrying",
+		    NT("stream %s: cannot create it on %s: %s (jetstream "
+		       "error "
+		       "%d); retrying"),
 		    b->stream, all, natsStatus_GetText(s), (int) jerr);
 		return -1;
 	}
 	jsStreamInfo_Destroy(si);
 	b->host->log(b->self, XZ_LOG_INFO,
-	    "stream %s created: subjects %s, file storage, duplicate window "
-	    "%lld s",
+	    NT("stream %s created: subjects %s, file storage, duplicate "
+	       "window "
+	       "%lld s"),
 	    b->stream, all, (long long) b->dedup_s);
 	return 0;
 }
@@ -1207,8 +1296,8 @@ js_setup(struct nb *b)
 		jo.PublishAsync.AckHandlerClosure = b;
 		natsStatus s = natsConnection_JetStream(&b->js, b->nc, &jo);
 		if (s != NATS_OK) {
-			b->host->log(b->self, XZ_LOG_ERROR, "jetstream: %s",
-			    natsStatus_GetText(s));
+			b->host->log(b->self, XZ_LOG_ERROR,
+			    NT("jetstream: %s"), natsStatus_GetText(s));
 			return -1;
 		}
 	}
@@ -1235,15 +1324,16 @@ js_setup(struct nb *b)
 		if (s != NATS_OK) {
 			d->sub = NULL;
 			b->host->log(b->self, XZ_LOG_WARN,
-			    "durable import %s (consumer %s): %s (jetstream "
-			    "error %d); retrying",
+			    NT("durable import %s (consumer %s): %s "
+			       "(jetstream "
+			       "error %d); retrying"),
 			    d->filter, d->durable, natsStatus_GetText(s),
 			    (int) jerr);
 			return -1;
 		}
 		natsSubscription_SetPendingLimits(d->sub, 1 << 20, 1 << 30);
 		b->host->log(b->self, XZ_LOG_INFO,
-		    "durable import %s from stream %s (consumer %s)",
+		    NT("durable import %s from stream %s (consumer %s)"),
 		    d->filter, b->stream, d->durable);
 	}
 	return 0;
@@ -1263,8 +1353,8 @@ tick(void *ud, uint64_t id)
 		count(b, "disconnects", n);
 	if ((n = atomic_exchange(&b->reconnected, 0)) > 0) {
 		count(b, "reconnects", n);
-		b->host->log(
-		    b->self, XZ_LOG_INFO, "reconnected to NATS (%s)", b->url);
+		b->host->log(b->self, XZ_LOG_INFO,
+		    NT("reconnected to NATS (%s)"), b->url);
 		pthread_mutex_lock(&b->mu);
 		b->resend = 1; /* acks in flight were lost with the link */
 		pthread_mutex_unlock(&b->mu);
@@ -1275,7 +1365,7 @@ tick(void *ud, uint64_t id)
 		b->shown_connected = conn;
 		if (!conn && warn_ok(b))
 			b->host->log(b->self, XZ_LOG_WARN,
-			    "NATS %s unreachable; retrying with backoff",
+			    NT("NATS %s unreachable; retrying with backoff"),
 			    b->url);
 	}
 	if (conn && !b->core_ready)
@@ -1319,7 +1409,8 @@ read_list(struct nb *b, const char *opt, int wild, nb_list *out)
 	if (nb_list_parse(
 	        b->host->opt_string(b->self, opt), wild, out, err, sizeof(err))
 	    != 0) {
-		b->host->log(b->self, XZ_LOG_ERROR, "option %s: %s", opt, err);
+		b->host->log(
+		    b->self, XZ_LOG_ERROR, NT("option %s: %s"), opt, err);
 		return -1;
 	}
 	return 0;
@@ -1331,8 +1422,8 @@ check_prefix(struct nb *b, const char *opt, const char *val, int wild)
 	char err[256];
 
 	if (val == NULL || nb_prefix_check(val, wild, err, sizeof(err)) != 0) {
-		b->host->log(b->self, XZ_LOG_ERROR, "option %s: %s", opt,
-		    val ? err : "missing");
+		b->host->log(b->self, XZ_LOG_ERROR, NT("option %s: %s"), opt,
+		    val ? err : NT("missing"));
 		return -1;
 	}
 	return 0;
@@ -1427,16 +1518,17 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 		return XZ_EINVAL;
 	}
 	if ((b->dexp.n + b->dimp.n) > 0 && b->durable_prefix[0] == '\0') {
-		host->log(self, XZ_LOG_ERROR,
-		    "option durable_prefix: must not be empty with durable "
-		    "topics (the stream captures durable_prefix + \">\")");
+		host->log(self, XZ_LOG_ERROR, "%s",
+		    NT("option durable_prefix: must not be empty with durable "
+		       "topics (the stream captures durable_prefix + \">\")"));
 		nb_free(b);
 		return XZ_EINVAL;
 	}
 	if (b->stream[0] == '\0' || strpbrk(b->stream, ".*> \t") != NULL) {
 		host->log(self, XZ_LOG_ERROR,
-		    "option stream: '%s' is not a stream name (no '.', '*', "
-		    "'>' or spaces)",
+		    NT("option stream: '%s' is not a stream name (no '.', "
+		       "'*', "
+		       "'>' or spaces)"),
 		    b->stream);
 		nb_free(b);
 		return XZ_EINVAL;
@@ -1451,8 +1543,9 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 		        == 0
 		    && (nb_covers(all, subj) || nb_covers(subj, all))) {
 			host->log(self, XZ_LOG_ERROR,
-			    "option export: '%s' would be published under "
-			    "durable_prefix '%s': use durable_export for it",
+			    NT("option export: '%s' would be published under "
+			       "durable_prefix '%s': use durable_export for "
+			       "it"),
 			    b->exp.v[i], b->durable_prefix);
 			nb_free(b);
 			return XZ_EINVAL;
@@ -1495,8 +1588,8 @@ nb_init(xz_plugin *self, const xz_host *host, void **state)
 		    || nb_join(d->filter, sizeof(d->filter), pre, b->dimp.v[i])
 		        != 0) {
 			host->log(self, XZ_LOG_ERROR,
-			    "option durable_import: '%s': subject over %d "
-			    "bytes",
+			    NT("option durable_import: '%s': subject over %d "
+			       "bytes"),
 			    b->dimp.v[i], NB_SUBJECT_MAX);
 			nb_free(b);
 			return XZ_EINVAL;
@@ -1641,14 +1734,14 @@ nb_start(void *state)
 		s = natsConnection_Connect(&b->nc, b->opts);
 		if (s == NATS_NOT_YET_CONNECTED) {
 			b->host->log(b->self, XZ_LOG_WARN,
-			    "NATS %s not reachable yet; the node runs and "
-			    "the bridge keeps trying",
+			    NT("NATS %s not reachable yet; the node runs and "
+			       "the bridge keeps trying"),
 			    b->url);
 			s = NATS_OK;
 		}
 	}
 	if (s != NATS_OK) {
-		b->host->log(b->self, XZ_LOG_ERROR, "NATS %s: %s", b->url,
+		b->host->log(b->self, XZ_LOG_ERROR, NT("NATS %s: %s"), b->url,
 		    natsStatus_GetText(s));
 		return XZ_EINVAL;
 	}
@@ -1657,9 +1750,9 @@ nb_start(void *state)
 	if (rc != XZ_OK)
 		return rc;
 	b->host->log(b->self, XZ_LOG_INFO,
-	    "bridge to %s as '%s': %zu export, %zu import, %zu durable "
-	    "export, %zu durable import, %zu request export, %zu request "
-	    "import pattern(s)",
+	    NT("bridge to %s as '%s': %zu export, %zu import, %zu durable "
+	       "export, %zu durable import, %zu request export, %zu request "
+	       "import pattern(s)"),
 	    b->url, b->origin, b->exp.n, b->imp.n, b->dexp.n, b->dimp.n,
 	    b->rexp.n, b->rimp.n);
 	return XZ_OK;
@@ -1677,8 +1770,8 @@ nb_batch_end(void *state)
 		if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL)
 		    != SQLITE_OK) {
 			b->host->log(b->self, XZ_LOG_ERROR,
-			    "store commit: %s (durable imports not "
-			    "acknowledged: they come again)",
+			    NT("store commit: %s (durable imports not "
+			       "acknowledged: they come again)"),
 			    sqlite3_errmsg(b->db));
 			sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
 			for (size_t i = 0; i < b->nheld; i++)

@@ -309,7 +309,8 @@ on_timer(void *ud, uint64_t timer_id)
 	kit_err    e;
 	json_t    *rec;
 	char       id[48];
-	char       why[200];
+	char       why[200]; /* the record's reason: English, stored */
+	char       why_log[300]; /* the same in the log's language */
 
 	(void) timer_id;
 	for (pp = &p->slots; *pp && *pp != s; pp = &(*pp)->next)
@@ -347,25 +348,33 @@ on_timer(void *ud, uint64_t timer_id)
 	        (json_int_t) step, "due_ms", (json_int_t) due, "location",
 	        kit_str(rec, "location") ?: "", "at_ms",
 	        (json_int_t) r.now_ms));
-	if (step == 0)
+	if (step == 0) {
 		snprintf(why, sizeof(why), "%s SLA of level %lld missed",
 		    stage, (long long) level);
-	else
+		snprintf(why_log, sizeof(why_log),
+		    PT("%s SLA of level %lld missed"), stage,
+		    (long long) level);
+	} else {
 		snprintf(why, sizeof(why),
 		    "%s still pending at level %lld after %s was told", stage,
 		    (long long) level, chain_who[step]);
+		snprintf(why_log, sizeof(why_log),
+		    PT("%s still pending at level %lld after %s was told"),
+		    stage, (long long) level, prison_label(chain_who[step]));
+	}
 	json_object_set_new(r.body, "reason", json_string(why));
 	r.why = kit_str(r.body, "reason");
 	json_decref(rec);
 	rec = kit_apply(&p->kinds[PK_ALARM], &r, id, "escalate", &e);
 	if (rec == NULL)
 		p->c.host->log(p->c.self, XZ_LOG_ERROR,
-		    "alarm %s: SLA escalation failed: %s", id, e.msg);
+		    PT("alarm %s: SLA escalation failed: %s"), id, e.msg);
 	else
 		p->c.host->log(p->c.self, XZ_LOG_INFO,
-		    "alarm %s: %s; now level %lld, %s told", id, why,
+		    PT("alarm %s: %s; now level %lld, %s told"), id, why_log,
 		    (long long) kit_int(rec, "level", 1),
-		    chain_who[kit_int(rec, "chain_step", 1) & 3]);
+		    prison_label(
+		        chain_who[kit_int(rec, "chain_step", 1) & 3]));
 	json_decref(rec);
 	kit_req_done(&r);
 }
@@ -401,7 +410,7 @@ prison_alarm_arm(prison *p, const char *id, int64_t due_ms)
 	    &s->timer);
 	if (rc != XZ_OK) {
 		p->c.host->log(p->c.self, XZ_LOG_ERROR,
-		    "alarm %s: cannot arm the SLA timer: %s", id,
+		    PT("alarm %s: cannot arm the SLA timer: %s"), id,
 		    p->c.host->strerror(rc));
 		free(s);
 		return;
@@ -438,7 +447,7 @@ prison_alarm_reload(prison *p)
 		prison_alarm_arm(p, kit_str(rec, "id"), d);
 	}
 	p->c.host->log(p->c.self, XZ_LOG_INFO,
-	    "re-armed %zu alarm SLA timer(s) from the store (%zu overdue)",
+	    PT("re-armed %zu alarm SLA timer(s) from the store (%zu overdue)"),
 	    json_array_size(due), overdue);
 	json_decref(due);
 	return 0;

@@ -90,8 +90,8 @@ prison_shifts_init(prison *p)
 		    || eq[1 + used] != '\0' || h1 < 0 || h1 > 23 || m1 < 0
 		    || m1 > 59 || h2 < 0 || h2 > 24 || m2 < 0 || m2 > 59) {
 			p->c.host->log(p->c.self, XZ_LOG_ERROR,
-			    "option shifts: \"%s\" is not NAME=HH:MM-HH:MM "
-			    "(at most %d shifts)",
+			    PT("option shifts: \"%s\" is not NAME=HH:MM-HH:MM "
+			       "(at most %d shifts)"),
 			    tok, PRISON_MAX_SHIFTS);
 			return -1;
 		}
@@ -111,9 +111,10 @@ prison_shifts_init(prison *p)
 	for (int m = 0; m < 1440; m++)
 		if (cover[m] != 1) {
 			p->c.host->log(p->c.self, XZ_LOG_ERROR,
-			    "option shifts: \"%s\": %02d:%02d is covered by "
-			    "%d "
-			    "shifts; the shifts must cover the day once",
+			    PT("option shifts: \"%s\": %02d:%02d is covered "
+			       "by "
+			       "%d "
+			       "shifts; the shifts must cover the day once"),
 			    s ? s : "", m / 60, m % 60, cover[m]);
 			return -1;
 		}
@@ -882,7 +883,7 @@ on_clock(void *ud)
 			rec         = report_generate(p, &r, day, &e);
 			if (rec == NULL && e.code != KIT_E_EXISTS)
 				p->c.host->log(p->c.self, XZ_LOG_ERROR,
-				    "daily report: %s", e.msg);
+				    PT("daily report: %s"), e.msg);
 			if (kit_tx_begin(&p->c, &e) == 0) {
 				if (schedule_next(p, r.now_ms) == 0)
 					kit_tx_commit(&p->c, &e);
@@ -902,8 +903,8 @@ on_clock(void *ud)
 			      &r, id, "escalate", &e);
 			if (rec == NULL)
 				p->c.host->log(p->c.self, XZ_LOG_ERROR,
-				    "%s %s: escalation failed: %s", kind, id,
-				    e.msg);
+				    PT("%s %s: escalation failed: %s"), kind,
+				    id, e.msg);
 		}
 		json_decref(rec);
 	}

@@ -355,7 +355,7 @@ prison_layout_load(prison *p)
 			goto out;
 		}
 	} else {
-		l.file = "layout.cfg (built in)";
+		l.file = PT("layout.cfg (built in)");
 		if (config_read_string(&cf, prison_layout_default)
 		    != CONFIG_TRUE) {
 			snprintf(l.err, sizeof(l.err), "%s:%d: %s", l.file,
@@ -399,7 +399,7 @@ prison_layout_load(prison *p)
 	}
 	kit_req_done(&r);
 	p->c.host->log(p->c.self, XZ_LOG_INFO,
-	    "layout %s: %zu locations, %zu new", l.file,
+	    PT("layout %s: %zu locations, %zu new"), l.file,
 	    json_array_size(l.locs), made);
 	rc = 0;
 out:
@@ -492,14 +492,14 @@ prison_seed_prisoners(prison *p)
 	if (kit_tx_commit(&p->c, &e) != 0)
 		goto out;
 	p->c.host->log(p->c.self, XZ_LOG_INFO,
-	    "seeded the demo register: %d prisoners", n);
+	    PT("seeded the demo register: %d prisoners"), n);
 	rc = 0;
 	goto out;
 abort:
 	kit_tx_abort(&p->c);
 out:
 	if (rc != 0)
-		p->c.host->log(p->c.self, XZ_LOG_ERROR, "seed: %s", e.msg);
+		p->c.host->log(p->c.self, XZ_LOG_ERROR, PT("seed: %s"), e.msg);
 	kit_req_done(&r);
 	json_decref(cells_page);
 	return rc;

@@ -70,10 +70,10 @@ reject(vcheck *v, const char *why)
 
 	if (rec == NULL)
 		v->p->c.host->log(v->p->c.self, XZ_LOG_ERROR,
-		    "visit %s: cannot reject: %s", v->id, e.msg);
+		    PT("visit %s: cannot reject: %s"), v->id, e.msg);
 	else
 		v->p->c.host->log(v->p->c.self, XZ_LOG_INFO,
-		    "visit %s rejected: %s", v->id, why);
+		    PT("visit %s rejected: %s"), v->id, why);
 	json_decref(check);
 	json_decref(rec);
 	check_free(v);
@@ -83,8 +83,8 @@ static void
 unavailable(vcheck *v, const char *why)
 {
 	v->p->c.host->log(v->p->c.self, XZ_LOG_WARN,
-	    "visit %s: the legal plugin could not be asked (%s): left for "
-	    "the prison administration (prison_admin) to decide",
+	    PT("visit %s: the legal plugin could not be asked (%s): left for "
+	       "the prison administration (prison_admin) to decide"),
 	    v->id, why);
 	kit_emit(&v->p->c, "prison.visit.check-failed",
 	    json_pack("{s:s,s:s,s:I}", "id", v->id, "error", why, "at_ms",
@@ -112,7 +112,7 @@ approve(vcheck *v)
 	json_decref(check);
 	if (rec == NULL) {
 		v->p->c.host->log(v->p->c.self, XZ_LOG_ERROR,
-		    "visit %s: cannot approve: %s", v->id, e.msg);
+		    PT("visit %s: cannot approve: %s"), v->id, e.msg);
 		check_free(v);
 		return;
 	}
@@ -120,7 +120,7 @@ approve(vcheck *v)
 	rec = apply(v, "book", "booked in the visiting hours", NULL, &e);
 	if (rec == NULL)
 		v->p->c.host->log(v->p->c.self, XZ_LOG_WARN,
-		    "visit %s approved but not booked: %s", v->id, e.msg);
+		    PT("visit %s approved but not booked: %s"), v->id, e.msg);
 	json_decref(rec);
 	check_free(v);
 }

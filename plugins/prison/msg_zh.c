@@ -288,5 +288,47 @@ const xz_tr prison_zh[] = {
 	    "%s：法律援助会见须同时提供法律援助人员（\"visitor\".\"provider_"
 	    "id\"）"
 	    "和案件（\"legal_aid_id\"）" },
+	/* the operator's log */
+	{ "alarm %s: SLA escalation failed: %s", "告警 %s：超时升级失败：%s" },
+	{ "alarm %s: %s; now level %lld, %s told",
+	    "告警 %s：%s；现为 %lld 级，已通知%s" },
+	{ "%s SLA of level %lld missed", "%s 阶段超过 %lld 级告警的处置时限" },
+	{ "%s still pending at level %lld after %s was told",
+	    "%s 阶段在 %lld 级时仍未处置（已通知%s）" },
+	{ "alarm %s: cannot arm the SLA timer: %s",
+	    "告警 %s：无法设置处置时限计时器：%s" },
+	{ "re-armed %zu alarm SLA timer(s) from the store (%zu overdue)",
+	    "已从存储恢复 %zu 个告警处置时限计时器（其中 %zu 个已超时）" },
+	{ "option shifts: \"%s\" is not NAME=HH:MM-HH:MM (at most %d shifts)",
+	    "选项 shifts：\"%s\" 不符合 名称=HH:MM-HH:MM 格式（最多 %d "
+	    "个班次）" },
+	{ "option shifts: \"%s\": %02d:%02d is covered by %d shifts; the "
+	  "shifts must cover the day once",
+	    "选项 shifts：\"%s\"：%02d:%02d 被 %d "
+	    "个班次覆盖；各班次须恰好覆盖全天一次" },
+	{ "daily report: %s", "日报：%s" },
+	{ "%s %s: escalation failed: %s", "%s %s：升级失败：%s" },
+	{ "layout.cfg (built in)", "layout.cfg（内置）" },
+	{ "layout %s: %zu locations, %zu new",
+	    "场所布局 %s：共 %zu 个场所，新建 %zu 个" },
+	{ "seeded the demo register: %d prisoners",
+	    "已生成演示罪犯名册：%d 名罪犯" },
+	{ "seed: %s", "生成演示数据：%s" },
+	{ "visit %s: cannot reject: %s", "会见 %s：无法驳回：%s" },
+	{ "visit %s rejected: %s", "会见 %s 已驳回：%s" },
+	{ "visit %s: the legal plugin could not be asked (%s): left for the "
+	  "prison administration (prison_admin) to decide",
+	    "会见 %s：无法向法律援助插件核实（%s）：交由狱政科（prison_"
+	    "admin）决定" },
+	{ "visit %s: cannot approve: %s", "会见 %s：无法批准：%s" },
+	{ "visit %s approved but not booked: %s",
+	    "会见 %s 已批准但未能预约：%s" },
+	{ "option treatment_default \"%s\" is not one of treatment_levels "
+	  "\"%s\"",
+	    "选项 treatment_default \"%s\" 不在 treatment_levels \"%s\" "
+	    "之中" },
+	{ "option daily_report_at: \"%s\" is not a time HH:MM",
+	    "选项 daily_report_at：\"%s\" 不是 HH:MM 格式的时间" },
+	{ "subscribe: %s", "订阅：%s" },
 	{ NULL, NULL },
 };

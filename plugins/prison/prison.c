@@ -147,8 +147,8 @@ treatment_init(prison *p)
 	p->treatment[n] = NULL;
 	if (n == 0 || !has_default) {
 		p->c.host->log(p->c.self, XZ_LOG_ERROR,
-		    "option treatment_default \"%s\" is not one of "
-		    "treatment_levels \"%s\"",
+		    PT("option treatment_default \"%s\" is not one of "
+		       "treatment_levels \"%s\""),
 		    d ? d : "", s ? s : "");
 		return -1;
 	}
@@ -165,7 +165,7 @@ report_at_init(prison *p)
 	if (at == NULL || sscanf(at, "%d:%d%n", &h, &m, &used) != 2
 	    || at[used] != '\0' || h < 0 || h > 23 || m < 0 || m > 59) {
 		p->c.host->log(p->c.self, XZ_LOG_ERROR,
-		    "option daily_report_at: \"%s\" is not a time HH:MM",
+		    PT("option daily_report_at: \"%s\" is not a time HH:MM"),
 		    at ? at : "");
 		return -1;
 	}
@@ -309,8 +309,8 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	prison_rollcall_hooks(p);
 	prison_records_hooks(p);
 	if ((rc = prison_api_serve(p)) != XZ_OK) {
-		host->log(
-		    self, XZ_LOG_ERROR, "subscribe: %s", host->strerror(rc));
+		host->log(self, XZ_LOG_ERROR, PT("subscribe: %s"),
+		    host->strerror(rc));
 		kit_ctx_fini(&p->c);
 		free(p->treatment_buf);
 		free(p->shift_buf);

@@ -178,7 +178,7 @@ on_scored(void *ud, const xz_msg *m)
 		return;
 	if (!from_assessor(h, m)) {
 		h->c.host->log(h->c.self, XZ_LOG_WARN,
-		    "%s from %s refused: it needs the role ai_assessor",
+		    RTR("%s from %s refused: it needs the role ai_assessor"),
 		    m->topic, m->source);
 		h->c.host->counter_add(h->c.self, "scored_forbidden", 1);
 		return;
@@ -186,8 +186,8 @@ on_scored(void *ud, const xz_msg *m)
 	body = json_loadb(m->data, m->len, 0, NULL);
 	if (!json_is_object(body)) {
 		h->c.host->log(h->c.self, XZ_LOG_WARN,
-		    "%s: payload is not a JSON object (from %s)", m->topic,
-		    m->source);
+		    RTR("%s: payload is not a JSON object (from %s)"),
+		    m->topic, m->source);
 		h->c.host->counter_add(h->c.self, "scored_rejected", 1);
 		json_decref(body);
 		return;

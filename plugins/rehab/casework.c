@@ -363,8 +363,9 @@ on_decided(void *ud, const xz_msg *m)
 	           kit_str(d, "authority") ?: "", kit_str(by, "agency") ?: "")
 	        != 0) {
 		h->c.host->log(h->c.self, XZ_LOG_WARN,
-		    "collab decision on %s ignored: not the transfer or not "
-		    "the deciding authority of a submitted disposition",
+		    RTR("collab decision on %s ignored: not the transfer or "
+		        "not "
+		        "the deciding authority of a submitted disposition"),
 		    did);
 		h->c.host->counter_add(h->c.self, "decision_ignored", 1);
 		goto done;
@@ -398,7 +399,7 @@ on_decided(void *ud, const xz_msg *m)
 	goto done;
 fail:
 	h->c.host->log(h->c.self, XZ_LOG_ERROR,
-	    "collab decision on %s not applied: %s", did, e.msg);
+	    RTR("collab decision on %s not applied: %s"), did, e.msg);
 	h->c.host->counter_add(h->c.self, "decision_failed", 1);
 done:
 	json_decref(d);

@@ -88,6 +88,25 @@ const xz_tr rehab_zh[] = {
 	{ "disposition", "处置意见" },
 	{ "plan", "矫治方案" },
 	{ "none", "无" },
+	/* the operator's log */
+	{ "%s from %s refused: it needs the role ai_assessor",
+	    "%s（来自 %s）被拒绝：须具有 ai_assessor（AI+AR 评估系统）角色" },
+	{ "%s: payload is not a JSON object (from %s)",
+	    "%s：消息内容不是 JSON 对象（来自 %s）" },
+	{ "collab decision on %s ignored: not the transfer or not the "
+	  "deciding "
+	  "authority of a submitted disposition",
+	    "已忽略关于 %s "
+	    "的协同决定：不是已提交处置意见的移送，或不是其决定机关"
+	    "作出" },
+	{ "collab decision on %s not applied: %s",
+	    "关于 %s 的协同决定未能执行：%s" },
+	{ "subscribe: %s", "订阅：%s" },
+	{ "seeded 12 demo residents R0001..R0012",
+	    "已生成 12 名演示戒毒人员 R0001..R0012" },
+	{ "seed: %s", "生成演示数据：%s" },
+	{ "resident %s: the 社区康复 handoff to %s was not sent: %s",
+	    "戒毒人员 %s：向 %s 的社区康复交接未能发出：%s" },
 	{ NULL, NULL },
 };
 

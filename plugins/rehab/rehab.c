@@ -106,8 +106,8 @@ rehab_init(xz_plugin *self, const xz_host *host, void **state)
 	if ((rc = rehab_serve_all(h)) != XZ_OK
 	    || (rc = rehab_assessment_subscribe(h)) != XZ_OK
 	    || (rc = rehab_casework_subscribe(h)) != XZ_OK) {
-		host->log(
-		    self, XZ_LOG_ERROR, "subscribe: %s", host->strerror(rc));
+		host->log(self, XZ_LOG_ERROR, RTR("subscribe: %s"),
+		    host->strerror(rc));
 		kit_ctx_fini(&h->c);
 		free(h);
 		return rc;
@@ -196,12 +196,12 @@ seed(rehab *h)
 	}
 	if (kit_tx_commit(&h->c, &e) != 0)
 		goto fail;
-	h->c.host->log(
-	    h->c.self, XZ_LOG_INFO, "seeded 12 demo residents R0001..R0012");
+	h->c.host->log(h->c.self, XZ_LOG_INFO, "%s",
+	    RTR("seeded 12 demo residents R0001..R0012"));
 	kit_req_done(&r);
 	return 0;
 fail:
-	h->c.host->log(h->c.self, XZ_LOG_ERROR, "seed: %s", e.msg);
+	h->c.host->log(h->c.self, XZ_LOG_ERROR, RTR("seed: %s"), e.msg);
 	kit_req_done(&r);
 	return -1;
 }

@@ -266,7 +266,8 @@ on_handoff(void *ud, int status, const xz_msg *reply)
 		            : h->c.host->strerror(status)));
 		h->c.host->counter_add(h->c.self, "handoff_failed", 1);
 		h->c.host->log(h->c.self, XZ_LOG_ERROR,
-		    "resident %s: the 社区康复 handoff to %s was not sent: %s",
+		    RTR("resident %s: the 社区康复 handoff to %s was not "
+		        "sent: %s"),
 		    ho->rid, h->community_agency,
 		    kit_str(rec, "handoff_error"));
 	}
