@@ -17,6 +17,12 @@
 local util = require("sla_util") -- sla_util.lua, next to this file
 
 local ack_ms        -- from the options, set in init
+
+-- A log line in the node's language: xz.lang is "zh" when LANG (or
+-- LC_MESSAGES, LC_ALL) starts with "zh", else "en".
+local function say(level, en, zh, ...)
+	xz.log(level, string.format(xz.lang == "zh" and zh or en, ...))
+end
 local timers = {}   -- alarm id -> timer id
 
 local function escalate(id)
@@ -31,12 +37,14 @@ local function escalate(id)
 		id = id, level = level,
 		reason = util.reason("acknowledged", ack_ms),
 	})
-	xz.log("warn", "alarm", id, "escalated to level", level)
+	say("warn", "alarm %s escalated to level %d", "告警 %s 已升级为 %d 级",
+		id, level)
 end
 
 local function on_raised(ev)
 	if type(ev) ~= "table" or type(ev.id) ~= "string" then
-		xz.log("warn", "prison.alarm.raised without an id ignored")
+		say("warn", "prison.alarm.raised without an id ignored",
+			"prison.alarm.raised 缺少 id，已忽略")
 		return
 	end
 	xz.db.exec("INSERT OR REPLACE INTO alarms(id, kind, level, location, "

@@ -185,8 +185,9 @@ local function fire(kind, id, clock)
 	if not ok then
 		-- not recorded (the audit spool is full, the store fails): the
 		-- breach is tried again in a second
-		xz.log("warn", "legal", m.noun, id, clock, "breach not recorded:",
-			select(2, store.failure(e)) or tostring(e))
+		xz.log("warn", tr("legal: %s %s: the breach of clock %s was not "
+			.. "recorded: %s", tr(m.noun), id, clock,
+			select(2, store.failure(e)) or tostring(e)))
 		arm(kind, id, clock, now + 1000)
 		return
 	end
@@ -194,7 +195,8 @@ local function fire(kind, id, clock)
 		id = id, clock = clock, due_ms = c.due_ms, breached_ms = now,
 		state = rec and rec.state or NULL,
 	})
-	xz.log("warn", "legal", m.noun, id, "missed its", clock, "clock")
+	xz.log("warn", tr("legal: %s %s missed its %s clock", tr(m.noun), id,
+		clock))
 end
 
 arm = function(kind, id, clock, due)
@@ -1019,8 +1021,8 @@ AFTER.aid.assign = function(ctx, rec)
 	else
 		emit("legal.aid.visit-failed", { id = rec.id, prisoner_id = pid,
 			error = cur.data.visit.error, at_ms = cur.updated_ms })
-		xz.log("warn", "legal aid", rec.id, "legal visit not requested:",
-			cur.data.visit.error)
+		xz.log("warn", tr("legal aid %s: the legal visit was not requested: "
+			.. "%s", rec.id, tostring(cur.data.visit.error)))
 	end
 end
 
@@ -1240,8 +1242,8 @@ end
 -- request was forwarded.
 local function on_kiosk(ev, topic, institution, person_key, atype)
 	if type(ev) ~= "table" or not str(ev.id) or not str(ev[person_key]) then
-		xz.log("warn", topic, "without \"id\" and \"" .. person_key
-			.. "\" ignored")
+		xz.log("warn", tr("%s without \"id\" and \"%s\" ignored", topic,
+			person_key))
 		return
 	end
 	local ref = topic .. ":" .. ev.id
@@ -1280,7 +1282,8 @@ local function on_kiosk(ev, topic, institution, person_key, atype)
 		rec = nil
 	end
 	if not rec then
-		xz.log("warn", topic, ev.id, "not opened:", code, text)
+		xz.log("warn", tr("%s %s: not opened: %s %s", topic, ev.id,
+			tostring(code), tostring(text)))
 		return
 	end
 	flush(ctx)
@@ -1289,7 +1292,8 @@ local function on_kiosk(ev, topic, institution, person_key, atype)
 		reason = "opened as legal-aid application " .. rec.id,
 	}, cfg.visit_timeout_ms)
 	if not ok then
-		xz.log("info", institution .. ".kiosk.forward", ev.id, c2, m2)
+		xz.log("info", tr("%s.kiosk.forward %s: %s %s", institution, ev.id,
+			tostring(c2), tostring(m2)))
 	end
 end
 
@@ -1302,7 +1306,8 @@ local function on_visit(ev, topic, source, caller)
 	-- person publishing on its topics
 	if type(caller) == "table" and type(caller.user) == "string"
 			and not authz.has({ roles = caller.roles or {} }, "plugin") then
-		xz.log("warn", topic, ev.id, "ignored: published by", caller.user)
+		xz.log("warn", tr("%s %s ignored: published by %s", topic, ev.id,
+			caller.user))
 		return
 	end
 	local aid_id = store.visit_aid(ev.id)
@@ -1817,9 +1822,9 @@ local function load_calendar(c)
 			error(err, 0)
 		end
 		if one.status == "provisional" then
-			xz.log("warn", "legal: calendar", y, "is provisional (" .. file
-				.. "): its 调休 days are not entered; replace it with the "
-				.. "State Council's notice for the year")
+			xz.log("warn", tr("legal: calendar %s is provisional (%s): its "
+				.. "调休 days are not entered; replace it with the State "
+				.. "Council's notice for the year", y, file))
 		end
 		days.add_year(cal, one)
 	end

@@ -206,7 +206,8 @@ function M.audit(topic, rec)
 		raise("audit_unavailable", T("the change was not made: %s",
 			"变更未执行：%s", why))
 	end
-	xz.log("error", "legal:", why, "(audit_lost)")
+	xz.log("error", T("legal: %s (audit_lost)", "legal：%s（audit_lost）",
+		tostring(why)))
 	return nil, why
 end
 
@@ -237,7 +238,8 @@ drain = function()
 	local ok, rows = pcall(xz.db.query, "SELECT id, rid, topic, data FROM "
 		.. "audit_spool ORDER BY id LIMIT 128")
 	if not ok then
-		xz.log("warn", "legal: audit spool not readable:", rows)
+		xz.log("warn", T("legal: audit spool not readable: %s",
+			"legal：审计暂存区无法读取：%s", tostring(rows)))
 		return drain_later(1000)
 	end
 	if #rows == 0 then

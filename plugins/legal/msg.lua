@@ -52,6 +52,19 @@ local ZH = {
 	["service request"] = "法律服务请求",
 	["legal-aid application"] = "法律援助申请",
 	["duty-lawyer shift"] = "值班律师值班",
+	-- the operator's log
+	["legal: %s %s: the breach of clock %s was not recorded: %s"] =
+		"legal：%s %s：时限 %s 的超期未能记录：%s",
+	["legal: %s %s missed its %s clock"] = "legal：%s %s 已超过时限 %s",
+	["legal aid %s: the legal visit was not requested: %s"] =
+		"法律援助 %s：未能申请律师会见：%s",
+	["%s without \"id\" and \"%s\" ignored"] =
+		"%s 缺少 \"id\" 和 \"%s\"，已忽略",
+	["%s %s: not opened: %s %s"] = "%s %s：未能立案：%s %s",
+	["%s.kiosk.forward %s: %s %s"] = "%s.kiosk.forward %s：%s %s",
+	["%s %s ignored: published by %s"] = "%s %s 已忽略：发布者为 %s",
+	["legal: calendar %s is provisional (%s): its 调休 days are not entered; replace it with the State Council's notice for the year"] =
+		"legal：%s 年日历为临时版本（%s）：未录入调休日；请按国务院当年的放假通知替换",
 }
 
 -- Chinese labels of states and actions (shown next to the identifier).

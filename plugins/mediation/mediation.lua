@@ -216,7 +216,7 @@ local function fire(id, clock)
 		state = rec and rec.state or NULL })
 	audit({ actor = SYSTEM, corr = new_corr(), purpose = "statutory clock" },
 		"UPDATE", id, "clock_expired:" .. clock)
-	xz.log("warn", "mediation case", id, "clock", clock, "expired")
+	xz.log("warn", tr("mediation case %s: clock %s expired", id, clock))
 end
 
 arm = function(id, clock, due)

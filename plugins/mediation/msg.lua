@@ -10,6 +10,8 @@
 local ZH = {
 	-- nouns
 	["mediation case"] = "人民调解案件",
+	-- the operator's log
+	["mediation case %s: clock %s expired"] = "人民调解案件 %s：时限 %s 已届满",
 	-- who may act
 	["%s: %s is not the mediator of case %s (%s is)"] =
 		"%s：%s 不是案件 %s 的人民调解员（承办人为 %s）",

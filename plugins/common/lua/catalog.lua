@@ -21,6 +21,8 @@ M.COMMON = {
 	["%s: %s %s is %s; allowed actions: %s"] =
 		"%s：%s %s 处于 %s 状态；允许的操作：%s",
 	["none (final state)"] = "无（终结状态）",
+	["%s answered the code %s outside the closed set: sent as internal"] =
+		"%s 返回了封闭集合之外的代码 %s：已按 internal 发送",
 	["%s: no %s with id %s"] = "%s：%s %s 不存在",
 	["%s: needs the role %s; %s has %s"] =
 		"%s：需要角色 %s；%s 的角色为 %s",

@@ -50,8 +50,8 @@ function M.wrap(s)
 
 	local function refuse(ctx, sid, code, text)
 		if not codes[code] then
-			xz.log("error", ctx.topic, "answered the code", tostring(code),
-				"outside the closed set: sent as internal")
+			xz.log("error", tr("%s answered the code %s outside the closed "
+				.. "set: sent as internal", ctx.topic, tostring(code)))
 			code = "internal"
 		end
 		s.refused(ctx, sid, code)
