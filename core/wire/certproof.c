@@ -18,6 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/client.h"
+
+/* The errors in 简体中文 (wire/client_msg.c), by LANG. */
+#define CT(s) XZ_TR(xz_client_zh, s)
+
 static int
 fail(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -125,33 +130,34 @@ xz_certproof_sign(const char *cert_file, const char *key_file,
 
 	*cert_b64 = *sig_b64 = NULL;
 	if (mlen == 0)
-		return fail(why, whylen, "the node's nonce is too long");
+		return fail(
+		    why, whylen, "%s", CT("the node's nonce is too long"));
 	if ((f = fopen(cert_file, "r")) == NULL)
-		return fail(why, whylen, "cannot read %s", cert_file);
+		return fail(why, whylen, CT("cannot read %s"), cert_file);
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (x == NULL)
 		return fail(
-		    why, whylen, "%s holds no PEM certificate", cert_file);
+		    why, whylen, CT("%s holds no PEM certificate"), cert_file);
 	const char *kf = key_file != NULL ? key_file : cert_file;
 	if ((f = fopen(kf, "r")) == NULL) {
-		fail(why, whylen, "cannot read %s", kf);
+		fail(why, whylen, CT("cannot read %s"), kf);
 		goto out;
 	}
 	key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (key == NULL) {
-		fail(why, whylen, "%s holds no PEM private key", kf);
+		fail(why, whylen, CT("%s holds no PEM private key"), kf);
 		goto out;
 	}
 	if (X509_check_private_key(x, key) != 1) {
-		fail(why, whylen, "the key of %s does not belong to %s", kf,
-		    cert_file);
+		fail(why, whylen, CT("the key of %s does not belong to %s"),
+		    kf, cert_file);
 		goto out;
 	}
 	if ((dlen = i2d_X509(x, &der)) <= 0
 	    || (*cert_b64 = b64_encode(der, (size_t) dlen)) == NULL) {
-		fail(why, whylen, "cannot encode %s", cert_file);
+		fail(why, whylen, CT("cannot encode %s"), cert_file);
 		goto out;
 	}
 	if ((mc = EVP_MD_CTX_new()) == NULL
@@ -161,7 +167,7 @@ xz_certproof_sign(const char *cert_file, const char *key_file,
 	    || (sig = malloc(slen)) == NULL
 	    || EVP_DigestSign(mc, sig, &slen, (unsigned char *) msg, mlen) != 1
 	    || (*sig_b64 = b64_encode(sig, slen)) == NULL) {
-		fail(why, whylen, "cannot sign with the key of %s", kf);
+		fail(why, whylen, CT("cannot sign with the key of %s"), kf);
 		goto out;
 	}
 	rc = 0;
@@ -254,14 +260,15 @@ xz_certproof_verify(const char *ca_file, const char *crl_file,
 	memset(id, 0, sizeof(*id));
 	if (nonce == NULL || strlen(nonce) != XZ_CERTPROOF_NONCE_HEX
 	    || (mlen = message(nonce, msg, sizeof(msg))) == 0)
-		return fail(why, whylen, "the HELLO's nonce is malformed");
+		return fail(
+		    why, whylen, "%s", CT("the HELLO's nonce is malformed"));
 	if (cert_b64 == NULL || (der = b64_decode(cert_b64, &dlen)) == NULL)
-		return fail(why, whylen,
-		    "the HELLO's cert is not a base64 DER certificate");
+		return fail(why, whylen, "%s",
+		    CT("the HELLO's cert is not a base64 DER certificate"));
 	p = der;
 	if ((x = d2i_X509(NULL, &p, (long) dlen)) == NULL || p != der + dlen) {
-		fail(why, whylen,
-		    "the HELLO's cert is not a DER X.509 certificate");
+		fail(why, whylen, "%s",
+		    CT("the HELLO's cert is not a DER X.509 certificate"));
 		goto out;
 	}
 	/* Name it first, so that a refusal can say whose it was. */
@@ -283,25 +290,26 @@ xz_certproof_verify(const char *ca_file, const char *crl_file,
 	OPENSSL_free(sh);
 	BN_free(bn);
 	if (id->cn[0] == '\0') {
-		fail(why, whylen, "the certificate has no common name");
+		fail(why, whylen, "%s",
+		    CT("the certificate has no common name"));
 		goto out;
 	}
 
 	/* The chain, the validity period and the revocation list. */
 	if ((st = X509_STORE_new()) == NULL) {
-		fail(why, whylen, "out of memory");
+		fail(why, whylen, "%s", CT("out of memory"));
 		goto out;
 	}
 	if (ca_file == NULL || load_cas(st, ca_file) != 0) {
-		fail(why, whylen, "the door's CA %s cannot be read",
+		fail(why, whylen, CT("the door's CA %s cannot be read"),
 		    ca_file ? ca_file : "(none)");
 		goto out;
 	}
 	if (crl_file != NULL) {
 		if (load_crls(st, crl_file) != 0) {
 			fail(why, whylen,
-			    "the door's CRL %s cannot be read: no "
-			    "certificate is accepted",
+			    CT("the door's CRL %s cannot be read: no "
+			       "certificate is accepted"),
 			    crl_file);
 			goto out;
 		}
@@ -311,20 +319,20 @@ xz_certproof_verify(const char *ca_file, const char *crl_file,
 	if ((vc = X509_STORE_CTX_new()) == NULL
 	    || X509_STORE_CTX_init(vc, st, x, NULL) != 1
 	    || X509_STORE_CTX_set_purpose(vc, X509_PURPOSE_SSL_CLIENT) != 1) {
-		fail(why, whylen, "out of memory");
+		fail(why, whylen, "%s", CT("out of memory"));
 		goto out;
 	}
 	if (X509_verify_cert(vc) != 1) {
 		int e = X509_STORE_CTX_get_error(vc);
-		fail(why, whylen, "certificate '%s' (serial %s): %s", id->cn,
-		    id->serial, X509_verify_cert_error_string(e));
+		fail(why, whylen, CT("certificate '%s' (serial %s): %s"),
+		    id->cn, id->serial, X509_verify_cert_error_string(e));
 		goto out;
 	}
 
 	/* The key signed this connection's nonce. */
 	EVP_PKEY *key = X509_get0_pubkey(x);
 	if (sig_b64 == NULL || (sig = b64_decode(sig_b64, &slen)) == NULL) {
-		fail(why, whylen, "the HELLO's sig is not base64");
+		fail(why, whylen, "%s", CT("the HELLO's sig is not base64"));
 		goto out;
 	}
 	if (key == NULL || (mc = EVP_MD_CTX_new()) == NULL
@@ -332,9 +340,9 @@ xz_certproof_verify(const char *ca_file, const char *crl_file,
 	    || EVP_DigestVerify(mc, sig, slen, (unsigned char *) msg, mlen)
 	        != 1) {
 		fail(why, whylen,
-		    "certificate '%s': the signature over the node's nonce "
-		    "does not verify (not made by its key, or over another "
-		    "nonce)",
+		    CT("certificate '%s': the signature over the node's nonce "
+		       "does not verify (not made by its key, or over another "
+		       "nonce)"),
 		    id->cn);
 		goto out;
 	}

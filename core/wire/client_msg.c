@@ -99,6 +99,30 @@ const xz_tr xz_client_zh[] = {
 	{ "the node closed the connection after the certificate HELLO",
 	    "节点在证书 HELLO 后关闭了连接" },
 	{ "the node refused the certificate", "节点拒绝了该证书" },
+	/* certproof.c: signing the HELLO, checking a HELLO at the door */
+	{ "the node's nonce is too long", "节点的随机数过长" },
+	{ "cannot read %s", "无法读取 %s" },
+	{ "%s holds no PEM certificate", "%s 中没有 PEM 证书" },
+	{ "%s holds no PEM private key", "%s 中没有 PEM 私钥" },
+	{ "the key of %s does not belong to %s", "%s 的密钥与 %s 不匹配" },
+	{ "cannot encode %s", "无法编码 %s" },
+	{ "cannot sign with the key of %s", "无法用 %s 的密钥签名" },
+	{ "the HELLO's nonce is malformed", "HELLO 中的随机数格式不正确" },
+	{ "the HELLO's cert is not a base64 DER certificate",
+	    "HELLO 中的 cert 不是 base64 编码的 DER 证书" },
+	{ "the HELLO's cert is not a DER X.509 certificate",
+	    "HELLO 中的 cert 不是 DER 格式的 X.509 证书" },
+	{ "the certificate has no common name", "该证书没有通用名称（CN）" },
+	{ "the door's CA %s cannot be read", "入口的 CA %s 无法读取" },
+	{ "the door's CRL %s cannot be read: no certificate is accepted",
+	    "入口的 CRL %s 无法读取：不接受任何证书" },
+	{ "certificate '%s' (serial %s): %s", "证书 '%s'（序列号 %s）：%s" },
+	{ "the HELLO's sig is not base64", "HELLO 中的 sig 不是 base64 编码" },
+	{ "certificate '%s': the signature over the node's nonce does not "
+	  "verify (not made by its key, or over another nonce)",
+	    "证书 "
+	    "'%s'：对节点随机数的签名校验失败（不是由其密钥签署，或签署的是"
+	    "其他随机数）" },
 	{ NULL, NULL },
 };
 
