@@ -195,5 +195,20 @@ const xz_tr xz_cli_zh[] = {
 	{ "valid", "有效" },
 	{ "xiezhi identity: unknown group '%s' (user, ca, cert)\n",
 	    "xiezhi identity：未知的分组 '%s'（user、ca、cert）\n" },
+	/* the header of a credentials file (ident_cli.c) */
+	{ "# xiezhi credentials, written by `xiezhi login`. Keep this file "
+	  "private (0600):\n"
+	  "# the token acts as this user until it expires or `xiezhi logout` "
+	  "ends it.\n"
+	  "# user: %s (%s), agency %s, roles %s\n"
+	  "# node: %s\n"
+	  "# session: %s, expires %s\n",
+	    "# xiezhi 登录凭据，由 `xiezhi login` 写入。请妥善保管本文件"
+	    "（权限 0600）：\n"
+	    "# 在令牌过期或 `xiezhi logout` "
+	    "注销前，持有该令牌即以此用户身份操作。\n"
+	    "# 用户：%s（%s），机构 %s，角色 %s\n"
+	    "# 节点：%s\n"
+	    "# 会话：%s，%s 到期\n" },
 	{ NULL, NULL },
 };

@@ -441,24 +441,24 @@ write_creds(const char *path, json_t *r, const char *url)
 	    (uint64_t) json_integer_value(json_object_get(r, "expires_ms")),
 	    exp, sizeof(exp));
 	roles_text(json_object_get(r, "roles"), roles, sizeof(roles));
+	/* the header comment in the language of LANG; the token block after
+	 * it is the same in both */
 	fprintf(f,
-	    "# xiezhi credentials, written by `xiezhi login`. Keep this file "
-	    "private (0600):\n"
-	    "# the token acts as this user until it expires or `xiezhi "
-	    "logout` "
-	    "ends it.\n"
-	    "# user: %s (%s), agency %s, roles %s\n"
-	    "# node: %s\n"
-	    "# session: %s, expires %s\n"
-	    "%s\n%s\n%s\n",
+	    xz_text("# xiezhi credentials, written by `xiezhi login`. Keep "
+	            "this file private (0600):\n"
+	            "# the token acts as this user until it expires or "
+	            "`xiezhi logout` ends it.\n"
+	            "# user: %s (%s), agency %s, roles %s\n"
+	            "# node: %s\n"
+	            "# session: %s, expires %s\n"),
 	    json_string_value(json_object_get(r, "user")),
 	    json_string_value(json_object_get(r, "name")),
 	    json_string_value(json_object_get(r, "agency"))[0]
 	        ? json_string_value(json_object_get(r, "agency"))
 	        : "-",
-	    roles, url, json_string_value(json_object_get(r, "session")), exp,
-	    XZ_CREDS_BEGIN, json_string_value(json_object_get(r, "token")),
-	    XZ_CREDS_END);
+	    roles, url, json_string_value(json_object_get(r, "session")), exp);
+	fprintf(f, "%s\n%s\n%s\n", XZ_CREDS_BEGIN,
+	    json_string_value(json_object_get(r, "token")), XZ_CREDS_END);
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
 		unlink(tmp);
 		return -1;
