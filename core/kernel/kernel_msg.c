@@ -153,5 +153,15 @@ const xz_tr xz_kernel_zh[] = {
 	{ "%s needs the role admin; %s has none of it",
 	    "%s 需要 admin 角色；%s 没有该角色" },
 	{ "the caller", "调用者" },
+	/* the header of demo-passwords.txt (sys_auth.c) */
+	{ "# Demo users of node '%s' (auth.demo_users = true), one per role.\n"
+	  "# Written once, at the first start; keep it private. Log in with:\n"
+	  "#   ./build/xiezhi login --user duty1 --password-file FILE\n"
+	  "# user\tpassword\trole\tagency\tname\n",
+	    "# 节点 '%s' 的演示用户（auth.demo_users = "
+	    "true），每个角色一个。\n"
+	    "# 仅在首次启动时写入一次；请妥善保管。登录方法：\n"
+	    "#   ./build/xiezhi login --user duty1 --password-file 文件\n"
+	    "# 用户\t口令\t角色\t机构\t姓名\n" },
 	{ NULL, NULL },
 };

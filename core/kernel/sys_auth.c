@@ -661,11 +661,12 @@ seed_demo(void *ud)
 		    tmp, strerror(errno));
 		return;
 	}
-	fprintf(f,
-	    "# Demo users of node '%s' (auth.demo_users = true), one per "
-	    "role.\n# Written once, at the first start; keep it private. Log "
-	    "in with:\n#   ./build/xiezhi login --user duty1 "
-	    "--password-file FILE\n# user\tpassword\trole\tagency\tname\n",
+	fprintf(f, /* the comment in the language of LANG (kernel_msg.c) */
+	    xz_text("# Demo users of node '%s' (auth.demo_users = true), one "
+	            "per role.\n# Written once, at the first start; keep it "
+	            "private. Log in with:\n#   ./build/xiezhi login --user "
+	            "duty1 --password-file FILE\n"
+	            "# user\tpassword\trole\tagency\tname\n"),
 	    a->k->cfg->node_name);
 	for (size_t i = 0; i < NDEMO; i++)
 		fprintf(f, "%s\t%s\t%s\t%s\t%s\n", demo_users[i].user, pw[i],
