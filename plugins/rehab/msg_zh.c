@@ -81,8 +81,6 @@ const xz_tr rehab_zh[] = {
 	  "{\"topic\":..,\"attended\":true|false}",
 	    "rehab.plan.record-session：\"session\" 应为 "
 	    "{\"topic\":..,\"attended\":true|false}" },
-	{ "rehab.plan.update: \"goals\" (an array) is missing",
-	    "rehab.plan.update：缺少 \"goals\"（数组）" },
 	{ "resident", "戒毒人员" },
 	{ "assessment", "诊断评估" },
 	{ "disposition", "处置意见" },
