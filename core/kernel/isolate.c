@@ -37,6 +37,7 @@
 #include "kernel/isolate.h"
 #include "kernel/kernel_priv.h"
 #include "util/errors.h"
+#include "util/msg.h"
 
 /* ---- frames ---------------------------------------------------------- */
 
@@ -825,7 +826,8 @@ reap(pid_t pid, bool kill_first, char *how, size_t howlen)
 		if (w == pid)
 			goto done;
 		if (w < 0 && errno != EINTR) {
-			snprintf(how, howlen, "lost (%s)", strerror(errno));
+			snprintf(how, howlen, xz_text("lost (%s)"),
+			    strerror(errno));
 			return;
 		}
 		usleep(5000);
@@ -835,13 +837,13 @@ reap(pid_t pid, bool kill_first, char *how, size_t howlen)
 		;
 done:
 	if (WIFSIGNALED(st))
-		snprintf(how, howlen, "killed by signal %d (%s)", WTERMSIG(st),
-		    strsignal(WTERMSIG(st)));
+		snprintf(how, howlen, xz_text("killed by signal %d (%s)"),
+		    WTERMSIG(st), strsignal(WTERMSIG(st)));
 	else if (WIFEXITED(st))
-		snprintf(
-		    how, howlen, "exited with status %d", WEXITSTATUS(st));
+		snprintf(how, howlen, xz_text("exited with status %d"),
+		    WEXITSTATUS(st));
 	else
-		snprintf(how, howlen, "ended (wait status %d)", st);
+		snprintf(how, howlen, xz_text("ended (wait status %d)"), st);
 }
 
 static void
@@ -944,15 +946,15 @@ child_down(xz_isolate *iso, const char *why, bool kill_first)
 		xz_log(XZ_LOG_INFO, iso->p->name,
 		    "isolated: child pid %ld %s (%s); %zu request(s) in "
 		    "flight answered unavailable; restart in %llu ms",
-		    (long) pid, why ? why : "restarted", how, nreq,
+		    (long) pid, why ? why : xz_text("restarted"), how, nreq,
 		    (unsigned long long) backoff);
 	else
 		xz_log(XZ_LOG_WARN, iso->p->name,
 		    "isolated: child pid %ld: %s%s%s%s; %zu request(s) in "
 		    "flight answered unavailable; restart in %llu ms",
 		    (long) pid, why ? why : "", why ? "; " : "", how,
-		    starting && why == NULL ? " during start" : "", nreq,
-		    (unsigned long long) (stopping ? 0 : backoff));
+		    starting && why == NULL ? xz_text(" during start") : "",
+		    nreq, (unsigned long long) (stopping ? 0 : backoff));
 }
 
 /* Resident memory of pid in KiB, or 0. */

@@ -163,5 +163,102 @@ const xz_tr xz_kernel_zh[] = {
 	    "# 仅在首次启动时写入一次；请妥善保管。登录方法：\n"
 	    "#   ./build/xiezhi login --user duty1 --password-file 文件\n"
 	    "# 用户\t口令\t角色\t机构\t姓名\n" },
+	/* bus, scheduler and link lines (xz_log looks their format up) */
+	{ "out of memory replying to '%s': the requester gets a timeout",
+	    "应答 '%s' 时内存不足：请求方将超时" },
+	{ "durable log: a batch of %s was not written: %s",
+	    "持久日志：一批 %s 未能写入：%s" },
+	{ "durable log: %zu unacknowledged event(s) of %s delivered again",
+	    "持久日志：%zu 个未确认的 %s 事件已重新投递" },
+	{ "timer %llu could not be handed over (out of memory); retrying",
+	    "计时器 %llu 未能移交（内存不足）；正在重试" },
+	{ "%zu messages to %s not sent: %s",
+	    "%zu 条发往 %s 的消息未发送：%s" },
+	{ "%s disconnected: %s", "%s 已断开：%s" },
+	{ "%s refused: unauthenticated: %s",
+	    "已拒绝 %s：unauthenticated：%s" },
+	{ "%s: subscription '%s' of '%s' dropped: the reloaded permissions "
+	  "forbid it",
+	    "%s：订阅 '%s'（属于 '%s'）已撤销：重新加载的权限不允许" },
+	{ "permissions reloaded, but out of memory listing the subscriptions: "
+	  "some were not checked",
+	    "权限已重新加载，但列出订阅时内存不足：部分订阅未经检查" },
+	{ "%s is %s (%s)", "%s 的身份为 %s（%s）" },
+	{ "rejected a message from pipe %u: %s",
+	    "已拒绝来自管道 %u 的消息：%s" },
+	/* kernel */
+	{ "forbidden: plugin '%s' has no %s grant for '%s'",
+	    "forbidden：插件 '%s' 没有 %s 授权，不能访问 '%s'" },
+	{ "forbidden: '%s' (via %s) has no %s permission for '%s'",
+	    "forbidden：'%s'（经由 %s）没有 %s 权限，不能访问 '%s'" },
+	{ "isolation: no memory for a frame to the child",
+	    "进程隔离：没有内存为子进程生成消息帧" },
+	{ "isolated: child pid %ld running",
+	    "进程隔离：子进程 pid %ld 运行中" },
+	{ "isolated: child pid %ld %s", "进程隔离：子进程 pid %ld %s" },
+	{ "isolated: child pid %ld %s (%s); %zu request(s) in flight answered "
+	  "unavailable; restart in %llu ms",
+	    "进程隔离：子进程 pid %ld %s（%s）；%zu 个进行中的请求已答复 "
+	    "unavailable；%llu 毫秒后重启" },
+	{ "isolated: child pid %ld: %s%s%s%s; %zu request(s) in flight "
+	  "answered unavailable; restart in %llu ms",
+	    "进程隔离：子进程 pid %ld：%s%s%s%s；%zu 个进行中的请求已答复 "
+	    "unavailable；%llu 毫秒后重启" },
+	{ "restarted", "已重启" },
+	{ " during start", "（启动期间）" },
+	{ "lost (%s)", "已丢失（%s）" },
+	{ "killed by signal %d (%s)", "被信号 %d 终止（%s）" },
+	{ "exited with status %d", "以状态 %d 退出" },
+	{ "ended (wait status %d)", "已结束（等待状态 %d）" },
+	{ "isolated: cannot start the child: %s",
+	    "进程隔离：无法启动子进程：%s" },
+	{ "isolated: the first start failed (%s); restarting with backoff, "
+	  "requests answered unavailable meanwhile",
+	    "进程隔离：首次启动失败（%s）；正在退避重启，其间请求答复 "
+	    "unavailable" },
+	{ "a handler has run over handler_timeout_ms (%u ms): %llu message(s) "
+	  "wait; the plugin runs in the node, so it holds a worker (isolation "
+	  "= \"process\" would restart it)",
+	    "有处理函数运行超过 handler_timeout_ms（%u 毫秒）：%llu "
+	    "条消息在等待；该插件在节点进程内运行，因此占住一个工作线程（isola"
+	    "tion "
+	    "= \"process\" 时会重启它）" },
+	{ "cannot start the handler watch: long handlers go unreported",
+	    "无法启动处理函数监视：超时的处理函数将不会被报告" },
+	{ "cannot supervise a child: %s; the plugin is disabled",
+	    "无法监管子进程：%s；该插件已停用" },
+	{ "link '%s': forbidden: node '%s' (agency %s) has no %s permission "
+	  "for "
+	  "'%s'",
+	    "链路 '%s'：forbidden：节点 '%s'（机构 %s）没有 %s 权限，不能访问 "
+	    "'%s'" },
+	{ "link '%s' is up (%s)%s", "链路 '%s' 已连通（%s）%s" },
+	{ "it dialed us", "由对方发起连接" },
+	{ ": sending what was kept for it", "：正在发送为其保留的消息" },
+	{ "link '%s' is down: %s", "链路 '%s' 已断开：%s" },
+	{ "link '%s': %s; retry %llu in %llu ms",
+	    "链路 '%s'：%s；第 %llu 次重试在 %llu 毫秒后" },
+	{ "reload: %s", "重新加载：%s" },
+	{ "reload: the config has errors; the permissions in force stay as "
+	  "they "
+	  "were",
+	    "重新加载：配置有错误；现行权限保持不变" },
+	{ "reload: permissions in force: %zu roles from %s; %zu subscriptions "
+	  "dropped",
+	    "重新加载：现行权限：%zu 个角色，来自 %s；撤销了 %zu 个订阅" },
+	{ "store: %s/%s.db has the identity %s, %s/MANIFEST lists %s: not "
+	  "adopted (restore the right file, or delete its line from the "
+	  "MANIFEST)",
+	    "存储：%s/%s.db 的标识为 %s，而 %s/MANIFEST 登记的是 "
+	    "%s：未采用（请恢复"
+	    "正确的文件，或从 MANIFEST 中删除其条目）" },
+	{ "store: %s: %s", "存储：%s：%s" },
+	{ "%s %s (by %s)", "%s %s（操作人 %s）" },
+	{ "user added:", "已添加用户：" },
+	{ "password set:", "已设置口令：" },
+	{ "user %s %s (by %s)", "用户 %s %s（操作人 %s）" },
+	{ "locked", "已锁定" },
+	{ "unlocked", "已解锁" },
+	{ "demo user %s: %s", "演示用户 %s：%s" },
 	{ NULL, NULL },
 };

@@ -33,6 +33,7 @@
 #include "kernel/nodelink.h"
 #include "util/clock.h"
 #include "util/errors.h"
+#include "util/msg.h"
 #include "util/id.h"
 #include "util/log.h"
 #include "util/topic.h"
@@ -781,8 +782,10 @@ link_up(nl_link *k)
 		free(k->adv);
 		k->adv = NULL; /* tell it everything again */
 		xz_log(XZ_LOG_INFO, "nodelink", "link '%s' is up (%s)%s",
-		    k->cfg->name, k->dial ? k->cfg->url : "it dialed us",
-		    k->count > 0 ? ": sending what was kept for it" : "");
+		    k->cfg->name,
+		    k->dial ? k->cfg->url : xz_text("it dialed us"),
+		    k->count > 0 ? xz_text(": sending what was kept for it")
+		                 : "");
 		pthread_cond_broadcast(&k->cv);
 	}
 	k->last_seen_us = xz_mono_us();

@@ -470,7 +470,8 @@ done:
 		        j->add ? "added" : "password",
 		        j->add ? "yes" : "set"));
 		xz_log(XZ_LOG_INFO, "auth", "%s %s (by %s)",
-		    j->add ? "user added:" : "password set:", user, j->who);
+		    j->add ? xz_text("user added:") : xz_text("password set:"),
+		    user, j->who);
 	} else {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "%s '%s': %s",
@@ -582,7 +583,7 @@ on_identity(void *ud, const xz_msg *m)
 		    json_pack("{s:s,s:s}", "user", user, "state",
 		        lock ? "locked" : "active"));
 		xz_log(XZ_LOG_INFO, "auth", "user %s %s (by %s)", user,
-		    lock ? "locked" : "unlocked", c->user);
+		    lock ? xz_text("locked") : xz_text("unlocked"), c->user);
 	} else {
 		a->h->reply_error(a->self, m, code_of(rc), why);
 	}
