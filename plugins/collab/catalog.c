@@ -8,8 +8,55 @@
 #include <string.h>
 
 #include <libconfig.h>
+#include <xiezhi/i18n.h>
 
 #include "collab.h"
+
+/* The catalog's check errors in 简体中文, by LANG (<xiezhi/i18n.h>); each
+ * format takes two strings (bad()), as the English does. */
+static const xz_tr catalog_zh[] = {
+	{ "instrument: \"%s\" must be a non-empty array of %s",
+	    "文书：\"%s\" 必须是非空的%s数组" },
+	{ "role ids", "角色编号" },
+	{ "agency types", "机构类型" },
+	{ "out of memory%s%s", "内存不足%s%s" },
+	{ "instrument: \"%s\" holds a non-string%s",
+	    "文书：\"%s\" 含有非字符串的值%s" },
+	{ "unknown agency type '%s' in \"%s\"",
+	    "未知的机构类型 '%s'（位于 \"%s\"）" },
+	{ "\"agency_types\" (a list of {id, name}) is missing%s%s",
+	    "缺少 \"agency_types\"（由 {id, name} 组成的列表）%s%s" },
+	{ "\"agencies\" (a list of {id, type, name}) is missing%s%s",
+	    "缺少 \"agencies\"（由 {id, type, name} 组成的列表）%s%s" },
+	{ "\"instruments\" (a list) is missing%s%s",
+	    "缺少 \"instruments\"（列表）%s%s" },
+	{ "agency type: \"id\" and \"name\" (strings) are required%s%s",
+	    "机构类型：必须给出 \"id\" 和 \"name\"（字符串）%s%s" },
+	{ "agency type '%s' is given twice%s", "机构类型 '%s' 重复给出%s" },
+	{ "agency: \"id\", \"type\" and \"name\" (strings) are required%s%s",
+	    "机构：必须给出 \"id\"、\"type\" 和 \"name\"（字符串）%s%s" },
+	{ "agency '%s': unknown agency type '%s'",
+	    "机构 '%s'：未知的机构类型 '%s'" },
+	{ "agency '%s' is given twice%s", "机构 '%s' 重复给出%s" },
+	{ "instrument: \"id\" and \"name\" (strings) are required%s%s",
+	    "文书：必须给出 \"id\" 和 \"name\"（字符串）%s%s" },
+	{ "instrument '%s' is given twice%s", "文书 '%s' 重复给出%s" },
+	{ "instrument '%s': \"clocks\" must be a list%s",
+	    "文书 '%s'：\"clocks\" 必须是列表%s" },
+	{ "instrument '%s': a clock needs \"name\", \"days\" (1..365) and "
+	  "\"met\"%s",
+	    "文书 '%s'：时限须有 \"name\"、\"days\"（1..365）和 \"met\"%s" },
+	{ "clock '%s': \"met\" must be RECEIVED, ACCEPTED or DECIDED, not "
+	  "'%s'",
+	    "时限 '%s'：\"met\" 必须是 RECEIVED、ACCEPTED 或 DECIDED，而不是 "
+	    "'%s'" },
+	{ "clock '%s': \"to\" is '%s', which may not receive this instrument",
+	    "时限 '%s'：\"to\" 为 '%s'，但它不能接收此文书" },
+	{ "%s: cannot read the catalog", "%s：无法读取目录" },
+	{ "(built-in catalog)", "（内置目录）" },
+	{ NULL, NULL },
+};
+#define CT(s) XZ_TR(catalog_zh, s)
 
 static const char *const states_met[]
     = { "RECEIVED", "ACCEPTED", "DECIDED", NULL };
@@ -135,22 +182,23 @@ type_list(collab_catalog *cat, const config_setting_t *g, const char *key,
 	if (l == NULL || !config_setting_is_array(l)
 	    || (c = config_setting_length(l)) < 1)
 		return bad(l ? l : g, file, err, n,
-		    "instrument: \"%s\" must be a non-empty array of "
-		    "%s",
-		    key, roles ? "role ids" : "agency types");
+		    CT("instrument: \"%s\" must be a non-empty array of "
+		       "%s"),
+		    key, roles ? CT("role ids") : CT("agency types"));
 	*out = calloc((size_t) c + 1, sizeof(char *));
 	if (*out == NULL)
-		return bad(g, file, err, n, "out of memory%s%s", NULL, NULL);
+		return bad(
+		    g, file, err, n, CT("out of memory%s%s"), NULL, NULL);
 	for (int i = 0; i < c; i++) {
 		const config_setting_t *e = config_setting_get_elem(l, i);
 		const char             *v = config_setting_get_string(e);
 		if (v == NULL)
 			return bad(e, file, err, n,
-			    "instrument: \"%s\" holds a non-string%s", key,
+			    CT("instrument: \"%s\" holds a non-string%s"), key,
 			    NULL);
 		if (!roles && !collab_type_known(cat, v))
 			return bad(e, file, err, n,
-			    "unknown agency type '%s' in \"%s\"", v, key);
+			    CT("unknown agency type '%s' in \"%s\""), v, key);
 		(*out)[i] = strdup(v);
 	}
 	return 0;
@@ -167,16 +215,17 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 
 	if (!types || !config_setting_is_list(types))
 		return bad(types ? types : root, file, err, n,
-		    "\"agency_types\" (a list of {id, name}) is missing%s%s",
+		    CT("\"agency_types\" (a list of {id, name}) is "
+		       "missing%s%s"),
 		    NULL, NULL);
 	if (!ags || !config_setting_is_list(ags))
 		return bad(ags ? ags : root, file, err, n,
-		    "\"agencies\" (a list of {id, type, name}) is "
-		    "missing%s%s",
+		    CT("\"agencies\" (a list of {id, type, name}) is "
+		       "missing%s%s"),
 		    NULL, NULL);
 	if (!ins || !config_setting_is_list(ins))
 		return bad(ins ? ins : root, file, err, n,
-		    "\"instruments\" (a list) is missing%s%s", NULL, NULL);
+		    CT("\"instruments\" (a list) is missing%s%s"), NULL, NULL);
 
 	c          = config_setting_length(types);
 	cat->types = calloc((size_t) c + 1, sizeof(*cat->types));
@@ -186,12 +235,13 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 		const char             *nm = get_str(g, "name");
 		if (!id || !nm)
 			return bad(g, file, err, n,
-			    "agency type: \"id\" and \"name\" (strings) are "
-			    "required%s%s",
+			    CT("agency type: \"id\" and \"name\" (strings) "
+			       "are "
+			       "required%s%s"),
 			    NULL, NULL);
 		if (collab_type_known(cat, id))
 			return bad(g, file, err, n,
-			    "agency type '%s' is given twice%s", id, NULL);
+			    CT("agency type '%s' is given twice%s"), id, NULL);
 		cat->types[cat->ntypes].id     = dup(id);
 		cat->types[cat->ntypes++].name = dup(nm);
 	}
@@ -205,16 +255,18 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 		const char             *nm = get_str(g, "name");
 		if (!id || !ty || !nm)
 			return bad(g, file, err, n,
-			    "agency: \"id\", \"type\" and \"name\" (strings) "
-			    "are required%s%s",
+			    CT("agency: \"id\", \"type\" and \"name\" "
+			       "(strings) "
+			       "are required%s%s"),
 			    NULL, NULL);
 		if (!collab_type_known(cat, ty))
 			return bad(config_setting_get_member(g, "type"), file,
-			    err, n, "agency '%s': unknown agency type '%s'",
-			    id, ty);
+			    err, n,
+			    CT("agency '%s': unknown agency type '%s'"), id,
+			    ty);
 		if (collab_agency_find(cat, id))
 			return bad(g, file, err, n,
-			    "agency '%s' is given twice%s", id, NULL);
+			    CT("agency '%s' is given twice%s"), id, NULL);
 		cat->agencies[cat->nagencies].id     = dup(id);
 		cat->agencies[cat->nagencies].type   = dup(ty);
 		cat->agencies[cat->nagencies++].name = dup(nm);
@@ -231,12 +283,12 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 		collab_instrument *in;
 		if (!id || !nm)
 			return bad(g, file, err, n,
-			    "instrument: \"id\" and \"name\" (strings) are "
-			    "required%s%s",
+			    CT("instrument: \"id\" and \"name\" (strings) are "
+			       "required%s%s"),
 			    NULL, NULL);
 		if (collab_instrument_find(cat, id))
 			return bad(g, file, err, n,
-			    "instrument '%s' is given twice%s", id, NULL);
+			    CT("instrument '%s' is given twice%s"), id, NULL);
 		in        = &cat->instruments[cat->ninstruments++];
 		in->id    = dup(id);
 		in->name  = dup(nm);
@@ -251,8 +303,8 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 			continue;
 		if (!config_setting_is_list(cl))
 			return bad(cl, file, err, n,
-			    "instrument '%s': \"clocks\" must be a list%s", id,
-			    NULL);
+			    CT("instrument '%s': \"clocks\" must be a list%s"),
+			    id, NULL);
 		int nc     = config_setting_length(cl);
 		in->clocks = calloc((size_t) nc + 1, sizeof(*in->clocks));
 		for (int j = 0; in->clocks && j < nc; j++) {
@@ -266,8 +318,9 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 			    || !config_setting_lookup_int(k, "days", &days)
 			    || days < 1 || days > 365)
 				return bad(k, file, err, n,
-				    "instrument '%s': a clock needs \"name\", "
-				    "\"days\" (1..365) and \"met\"%s",
+				    CT("instrument '%s': a clock needs "
+				       "\"name\", "
+				       "\"days\" (1..365) and \"met\"%s"),
 				    id, NULL);
 			int ok = 0;
 			for (const char *const *s = states_met; *s; s++)
@@ -275,15 +328,15 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 			if (!ok)
 				return bad(config_setting_get_member(k, "met"),
 				    file, err, n,
-				    "clock '%s': \"met\" must be RECEIVED, "
-				    "ACCEPTED or DECIDED, not '%s'",
+				    CT("clock '%s': \"met\" must be RECEIVED, "
+				       "ACCEPTED or DECIDED, not '%s'"),
 				    cn, met);
 			if (to && !collab_strv_has(in->to, to))
 				return bad(config_setting_get_member(k, "to"),
 				    file, err, n,
-				    "clock '%s': \"to\" is '%s', which may "
-				    "not "
-				    "receive this instrument",
+				    CT("clock '%s': \"to\" is '%s', which may "
+				       "not "
+				       "receive this instrument"),
 				    cn, to);
 			in->clocks[j].name = dup(cn);
 			in->clocks[j].met  = dup(met);
@@ -295,7 +348,7 @@ load(collab_catalog *cat, config_t *cf, const char *file, char *err, size_t n)
 	if (cat->types == NULL || cat->agencies == NULL
 	    || cat->instruments == NULL)
 		return bad(
-		    root, file, err, n, "out of memory%s%s", NULL, NULL);
+		    root, file, err, n, CT("out of memory%s%s"), NULL, NULL);
 	return 0;
 }
 
@@ -314,12 +367,13 @@ collab_catalog_load(collab_catalog *cat, const char *path, const char *text,
 		rc = config_read_string(&cf, text);
 	if (rc != CONFIG_TRUE) {
 		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			snprintf(err, n, "%s: cannot read the catalog", path);
+			snprintf(
+			    err, n, CT("%s: cannot read the catalog"), path);
 		else
 			snprintf(err, n, "%s:%d: %s",
 			    config_error_file(&cf) ? config_error_file(&cf)
 			        : path             ? path
-			                           : "(built-in catalog)",
+			                           : CT("(built-in catalog)"),
 			    config_error_line(&cf), config_error_text(&cf));
 		config_destroy(&cf);
 		return -1;
