@@ -21,6 +21,12 @@ local actor = { user = "script:rollcall_escalation", role = "SYSTEM",
 
 local arm -- forward
 
+-- A log line in the node's language (xz.lang: "zh" when LANG, or
+-- LC_MESSAGES, LC_ALL, starts with "zh"; else "en").
+local function say(level, en, zh, ...)
+	xz.log(level, string.format(xz.lang == "zh" and zh or en, ...))
+end
+
 local function check(rc_id)
 	local p = pending[rc_id]
 	if not p then
@@ -30,7 +36,8 @@ local function check(rc_id)
 	local rc, code = xz.request("prison.rollcall.get",
 		{ id = rc_id, history = false, actor = actor }, cfg.timeout_ms)
 	if not rc then
-		xz.log("warn", "cannot read", rc_id, code)
+		say("warn", "cannot read roll call %s: %s", "无法读取点名 %s：%s",
+			rc_id, tostring(code))
 		arm(rc_id, p.alarm, cfg.escalate_after_s * 1000)
 		return
 	end
@@ -45,13 +52,14 @@ local function check(rc_id)
 		{ id = p.alarm, actor = actor, reason = reason }, cfg.timeout_ms)
 	if not a then
 		-- at level 3 already, or the alarm is closed: nothing more to do
-		xz.log("info", p.alarm, "not escalated:",
-			err, msg)
+		say("info", "alarm %s not escalated: %s %s", "告警 %s 未升级：%s %s",
+			p.alarm, tostring(err), tostring(msg))
 		pending[rc_id] = nil
 		return
 	end
-	xz.log("info", reason, "-> alarm", p.alarm,
-		"level", a.level)
+	say("info", "roll call %s not reconciled within %d s: alarm %s now at "
+		.. "level %s", "点名 %s 在 %d 秒内未核对一致：告警 %s 现为 %s 级",
+		rc_id, cfg.escalate_after_s, p.alarm, tostring(a.level))
 	arm(rc_id, p.alarm, cfg.escalate_after_s * 1000)
 end
 
@@ -90,7 +98,7 @@ local function recover()
 			  actor = actor },
 			cfg.timeout_ms)
 		if not page then
-			xz.log("warn", "recovery failed:", err)
+			say("warn", "recovery failed: %s", "恢复失败：%s", tostring(err))
 			return
 		end
 		for _, rc in ipairs(page.items) do
