@@ -29,7 +29,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xiezhi/i18n.h>
 #include <xiezhi/xiezhi.h>
+
+/* The log lines in 简体中文 (<xiezhi/i18n.h>): under a node whose LANG (or
+ * LC_MESSAGES, LC_ALL) starts with "zh", VT("English") is the Chinese. */
+static const xz_tr visitor_zh[] = {
+	{ "audit event for %s %s not published: %s",
+	    "%s %s 的审计事件未能发布：%s" },
+	{ "%s from %s: needs string visit_id, prisoner and type (LEGAL, "
+	  "SOCIAL "
+	  "or VIDEO); ignored",
+	    "%s（来自 %s）：须有字符串 visit_id、prisoner 和 "
+	    "type（LEGAL、SOCIAL "
+	    "或 VIDEO）；已忽略" },
+	{ "store: %s", "存储：%s" },
+	{ "option topic \"%s\": %s", "选项 topic \"%s\"：%s" },
+	{ NULL, NULL },
+};
+#define VT(s) XZ_TR(visitor_zh, s)
 
 static const char *const visit_types[] = { "LEGAL", "SOCIAL", "VIDEO" };
 #define NTYPES (sizeof(visit_types) / sizeof(visit_types[0]))
@@ -111,7 +129,7 @@ audit(struct vlog *v, json_t *actor, const char *action,
 	    s, strlen(s));
 	if (rc != XZ_OK)
 		v->host->log(v->self, XZ_LOG_ERROR,
-		    "audit event for %s %s not published: %s", action,
+		    VT("audit event for %s %s not published: %s"), action,
 		    subject_id ? subject_id : "-", v->host->strerror(rc));
 	free(s);
 }
@@ -158,8 +176,8 @@ on_visit(void *ud, const xz_msg *msg)
 	if (id == NULL || who == NULL || type == NULL
 	    || !visit_type_ok(type)) {
 		v->host->log(v->self, XZ_LOG_WARN,
-		    "%s from %s: needs string visit_id, prisoner and type "
-		    "(LEGAL, SOCIAL or VIDEO); ignored",
+		    VT("%s from %s: needs string visit_id, prisoner and type "
+		       "(LEGAL, SOCIAL or VIDEO); ignored"),
 		    msg->topic, msg->source);
 		v->host->counter_add(v->self, "rejected", 1);
 		json_decref(ev);
@@ -175,8 +193,8 @@ on_visit(void *ud, const xz_msg *msg)
 	sqlite3_clear_bindings(v->insert);
 	json_decref(ev);
 	if (rc != SQLITE_DONE) {
-		v->host->log(
-		    v->self, XZ_LOG_ERROR, "store: %s", sqlite3_errmsg(v->db));
+		v->host->log(v->self, XZ_LOG_ERROR, VT("store: %s"),
+		    sqlite3_errmsg(v->db));
 		v->host->counter_add(v->self, "store_errors", 1);
 		return;
 	}
@@ -323,14 +341,14 @@ vlog_init(xz_plugin *self, const xz_host *host, void **state)
 	           " ORDER BY at_ms, visit_id LIMIT ?",
 	           -1, &v->by_prisoner, NULL)
 	        != SQLITE_OK) {
-		host->log(
-		    self, XZ_LOG_ERROR, "store: %s", sqlite3_errmsg(v->db));
+		host->log(self, XZ_LOG_ERROR, VT("store: %s"),
+		    sqlite3_errmsg(v->db));
 		goto fail;
 	}
 	if ((rc = host->subscribe(self, topic, NULL, on_visit, v, NULL))
 	    != XZ_OK) {
-		host->log(self, XZ_LOG_ERROR, "option topic \"%s\": %s", topic,
-		    host->strerror(rc));
+		host->log(self, XZ_LOG_ERROR, VT("option topic \"%s\": %s"),
+		    topic, host->strerror(rc));
 		goto fail;
 	}
 	if ((rc = host->subscribe(
