@@ -1797,25 +1797,22 @@ end
 local function load_calendar(c)
 	local extra, bad = days.parse_holidays(c.holidays)
 	if not extra then
-		error("option holidays: '" .. bad .. "' is not a date "
-			.. "(YYYY-MM-DD)", 0)
+		error(tr("option holidays: '%s' is not a date (YYYY-MM-DD)", bad), 0)
 	end
 	local cal = days.new(extra)
 	for _, y in ipairs(items(c.calendar_years)) do
 		if not string.match(y, "^%d%d%d%d$") then
-			error("option calendar_years: '" .. y .. "' is not a year "
-				.. "(YYYY)", 0)
+			error(tr("option calendar_years: '%s' is not a year (YYYY)", y), 0)
 		end
 		local file = "calendar/cn_" .. y .. ".lua"
 		local ok, text = pcall(require, "calendar.cn_" .. y)
 		if not ok then
-			error("option calendar_years: year " .. y .. ": no calendar "
-				.. "file " .. file .. " next to the plugin (" .. tostring(text)
-				.. ")", 0)
+			error(tr("option calendar_years: year %s: no calendar file %s "
+				.. "next to the plugin (%s)", y, file, tostring(text)), 0)
 		end
 		if type(text) ~= "string" then
-			error(file .. ":1: the file must return the calendar text (a "
-				.. "long string)", 0)
+			error(tr("%s:1: the file must return the calendar text (a long "
+				.. "string)", file), 0)
 		end
 		local one, err = days.parse_calendar(text, file, tonumber(y))
 		if not one then
@@ -1907,15 +1904,15 @@ return {
 	},
 	init = function(c)
 		cfg = c
+		msg.setup(c.lang) -- another value than zh or en: the node's
 		if c.lang ~= "auto" and c.lang ~= "zh" and c.lang ~= "en" then
-			error("option lang: '" .. c.lang .. "' (zh, en or auto)", 0)
+			error(tr("option lang: '%s' (zh, en or auto)", c.lang), 0)
 		end
-		msg.setup(c.lang)
 		working = {}
 		for _, k in ipairs(items(c.working_day_clocks)) do
 			if k ~= "assign" and k ~= "objection" then
-				error("option working_day_clocks: '" .. k .. "' (assign, "
-					.. "objection)", 0)
+				error(tr("option working_day_clocks: '%s' (assign, "
+					.. "objection)", k), 0)
 			end
 			working[k] = true
 		end
@@ -1923,8 +1920,8 @@ return {
 		for _, kv in ipairs(items(c.custodial_agencies)) do
 			local inst, ag = string.match(kv, "^(%w+)=([%w_.:-]+)$")
 			if not inst or not INSTITUTION_APPLICANT[inst] then
-				error("option custodial_agencies: '" .. kv .. "' "
-					.. "(prison=AGENCY, rehab=AGENCY, detention=AGENCY)", 0)
+				error(tr("option custodial_agencies: '%s' (prison=AGENCY, "
+					.. "rehab=AGENCY, detention=AGENCY)", kv), 0)
 			end
 			custodial_agency[inst] = ag
 		end

@@ -52,6 +52,20 @@ local ZH = {
 	["service request"] = "法律服务请求",
 	["legal-aid application"] = "法律援助申请",
 	["duty-lawyer shift"] = "值班律师值班",
+	-- the options, checked at start
+	["option holidays: '%s' is not a date (YYYY-MM-DD)"] =
+		"选项 holidays：'%s' 不是日期（YYYY-MM-DD）",
+	["option calendar_years: '%s' is not a year (YYYY)"] =
+		"选项 calendar_years：'%s' 不是年份（YYYY）",
+	["option calendar_years: year %s: no calendar file %s next to the plugin (%s)"] =
+		"选项 calendar_years：%s 年：插件旁没有日历文件 %s（%s）",
+	["%s:1: the file must return the calendar text (a long string)"] =
+		"%s:1: 该文件必须返回日历文本（长字符串）",
+	["option lang: '%s' (zh, en or auto)"] = "选项 lang：'%s'（应为 zh、en 或 auto）",
+	["option working_day_clocks: '%s' (assign, objection)"] =
+		"选项 working_day_clocks：'%s'（应为 assign 或 objection）",
+	["option custodial_agencies: '%s' (prison=AGENCY, rehab=AGENCY, detention=AGENCY)"] =
+		"选项 custodial_agencies：'%s'（应为 prison=机构、rehab=机构、detention=机构）",
 	-- the operator's log
 	["legal: %s %s: the breach of clock %s was not recorded: %s"] =
 		"legal：%s %s：时限 %s 的超期未能记录：%s",

@@ -673,10 +673,10 @@ return {
 	},
 	init = function(c)
 		cfg = c
+		msg.setup(c.lang) -- another value than zh or en: the node's
 		if c.lang ~= "auto" and c.lang ~= "zh" and c.lang ~= "en" then
-			error("option lang: '" .. c.lang .. "' (zh, en or auto)", 0)
+			error(tr("option lang: '%s' (zh, en or auto)", c.lang), 0)
 		end
-		msg.setup(c.lang)
 		store_init()
 		-- clocks running before a restart or reload: re-armed (a deadline
 		-- already passed fires at once)

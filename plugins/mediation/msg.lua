@@ -10,6 +10,7 @@
 local ZH = {
 	-- nouns
 	["mediation case"] = "人民调解案件",
+	["option lang: '%s' (zh, en or auto)"] = "选项 lang：'%s'（应为 zh、en 或 auto）",
 	-- the operator's log
 	["mediation case %s: clock %s expired"] = "人民调解案件 %s：时限 %s 已届满",
 	-- who may act
