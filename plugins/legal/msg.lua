@@ -61,7 +61,6 @@ local ZH = {
 		"选项 calendar_years：%s 年：插件旁没有日历文件 %s（%s）",
 	["%s:1: the file must return the calendar text (a long string)"] =
 		"%s:1: 该文件必须返回日历文本（长字符串）",
-	["option lang: '%s' (zh, en or auto)"] = "选项 lang：'%s'（应为 zh、en 或 auto）",
 	["option working_day_clocks: '%s' (assign, objection)"] =
 		"选项 working_day_clocks：'%s'（应为 assign 或 objection）",
 	["option custodial_agencies: '%s' (prison=AGENCY, rehab=AGENCY, detention=AGENCY)"] =

@@ -10,15 +10,12 @@
 local ZH = {
 	-- nouns
 	["mediation case"] = "人民调解案件",
-	["option lang: '%s' (zh, en or auto)"] = "选项 lang：'%s'（应为 zh、en 或 auto）",
 	-- the operator's log
 	["mediation case %s: clock %s expired"] = "人民调解案件 %s：时限 %s 已届满",
 	-- who may act
 	["%s: %s is not the mediator of case %s (%s is)"] =
 		"%s：%s 不是案件 %s 的人民调解员（承办人为 %s）",
 	-- domain rules
-	["%s: a party has refused mediation: it may not go on (人民调解法 art. 17)"] =
-		"%s：一方当事人明确拒绝调解，不得调解（《人民调解法》第十七条）",
 	["%s: the judicial confirmation must be applied for within %d days of the agreement taking effect (人民调解法 art. 33); case %s's window closed at %s"] =
 		"%s：应当自调解协议生效之日起 %d 日内申请司法确认（《人民调解法》第三十三条）；案件 %s 的期限已于 %s 届满",
 	["%s: an oral agreement cannot be taken to court for judicial confirmation: make a written 调解协议书 (人民调解法 arts. 28, 29, 33)"] =

@@ -718,6 +718,192 @@ test_lookup_zh(void **state)
 	assert_null(xz_text(NULL));
 }
 
+/* ---- the Lua plugins' catalogs (msg.lua, common/lua/catalog.lua) ---- */
+
+/* The Lua texts: lits (looked_up: the first argument of tr(...)), and
+ * the catalog entries ["English"] = "中文" of the ZH tables (msg.lua,
+ * catalog.lua's COMMON, msg.ZH[...] = ... anywhere) in one src_cat. */
+static src_cat lua_cat;
+static size_t  lua_cap;
+
+/* The Lua string at src[*i] (a quote) and the strings joined to it with
+ * "..", escapes undone, as a new string; *i moves past it. */
+static char *
+lua_run(const char *src, long n, long *i)
+{
+	char  *buf = malloc((size_t) n + 1);
+	size_t len = 0;
+
+	assert_non_null(buf);
+	for (;;) {
+		char q  = src[*i];
+		long s0 = ++*i;
+		while (*i < n && src[*i] != q)
+			*i += src[*i] == '\\' ? 2 : 1;
+		len += unescape(src + s0, (size_t) (*i - s0), buf + len);
+		(*i)++;
+		long j = *i;
+		while (j < n && strchr(" \t\n", src[j]))
+			j++;
+		if (j + 1 < n && src[j] == '.' && src[j + 1] == '.') {
+			j += 2;
+			while (j < n && strchr(" \t\n", src[j]))
+				j++;
+			if (j < n && (src[j] == '"' || src[j] == '\'')) {
+				*i = j;
+				continue;
+			}
+		}
+		break;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static void
+lua_entry(char *en, char *zh)
+{
+	if (lua_cat.n == lua_cap) {
+		lua_cap = lua_cap ? lua_cap * 2 : 256;
+		lua_cat.tr
+		    = realloc(lua_cat.tr, (lua_cap + 1) * sizeof(xz_tr));
+		assert_non_null(lua_cat.tr);
+	}
+	lua_cat.tr[lua_cat.n].en   = en;
+	lua_cat.tr[lua_cat.n++].zh = zh;
+	lua_cat.tr[lua_cat.n].en = lua_cat.tr[lua_cat.n].zh = NULL;
+}
+
+/* One .lua file: in a ZH table (from "local ZH = {" or "M.COMMON = {" to
+ * the "}" that starts a line) a ["key"] = "value" is an entry, as is
+ * ZH["key"] = "value" anywhere; other strings are texts of the code. */
+static void
+scan_lua(const char *path)
+{
+	long  n;
+	char *src   = read_all(path, &n);
+	int   in_zh = 0;
+
+	for (long i = 0; i < n;) {
+		if (src[i] == '-' && src[i + 1] == '-') {
+			if (src[i + 2] == '[' && src[i + 3] == '[') {
+				char *e = strstr(src + i + 4, "]]");
+				i       = e ? e - src + 2 : n;
+			} else {
+				while (i < n && src[i] != '\n')
+					i++;
+			}
+		} else if (src[i] == '[' && src[i + 1] == '[') {
+			char *e
+			    = strstr(src + i + 2, "]]"); /* a long string */
+			i = e ? e - src + 2 : n;
+		} else if (strncmp(src + i, "local ZH = {", 12) == 0
+		    || strncmp(src + i, "M.COMMON = {", 12) == 0) {
+			in_zh = 1;
+			i += 12;
+		} else if (in_zh && src[i] == '}' && src[i - 1] == '\n') {
+			in_zh = 0;
+			i++;
+		} else if (src[i] == '"' || src[i] == '\'') {
+			int key = i > 0 && src[i - 1] == '['
+			    && (in_zh
+			        || (i >= 3
+			            && strncmp(src + i - 3, "ZH[", 3) == 0));
+			long b = i;
+			while (b > 0 && strchr(" \t\n(", src[b - 1]))
+				b--;
+			int looked = b >= 2 && src[b] == '('
+			    && strncmp(src + b - 2, "tr", 2) == 0
+			    && (b == 2
+			        || !strchr("_abcdefghijklmnopqrstuvwxyz"
+			                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+			            src[b - 3]));
+			char *t = lua_run(src, n, &i);
+			if (key) {
+				while (
+				    i < n && src[i] != '"' && src[i] != '\'')
+					i++; /* "] = " to the value */
+				lua_entry(t, lua_run(src, n, &i));
+			} else {
+				add_lit(t, strlen(t), looked, path);
+				free(t);
+			}
+		} else {
+			i++;
+		}
+	}
+	free(src);
+}
+
+static void
+scan_lua_dir(const char *dir)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *e;
+	char           path[1024];
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (e->d_type == DT_DIR)
+			scan_lua_dir(path);
+		else if (l > 4 && strcmp(e->d_name + l - 4, ".lua") == 0)
+			scan_lua(path);
+	}
+	closedir(d);
+}
+
+/* The Lua plugins' catalogs: conversions in order (string.format's are
+ * printf's), every key a text of their code, every tr("...") in them. */
+static void
+test_lua_catalogs(void **state)
+{
+	char why[512] = "";
+	int  bad      = 0;
+
+	(void) state;
+	scan_lua_dir(XZ_TEST_DATA "/../../plugins");
+	scan_lua_dir(XZ_TEST_DATA "/../../scripts");
+	assert_true(lua_cat.n > 50); /* the scan found the catalogs */
+	snprintf(lua_cat.name, sizeof(lua_cat.name), "ZH");
+	snprintf(lua_cat.where, sizeof(lua_cat.where), "msg.lua");
+	if (scat_check(&lua_cat, why, sizeof(why)) != 0) {
+		print_error("Lua ZH: %s\n", why);
+		bad++;
+	}
+	for (size_t k = 0; k < lua_cat.n; k++)
+		if (!is_lit(lua_cat.tr[k].en)) {
+			print_error("Lua ZH: the key \"%s\" is no text of the "
+			            "code (was the English edited?)\n",
+			    lua_cat.tr[k].en);
+			bad++;
+		}
+	for (size_t i = 0; i < nlits; i++) {
+		int found = 0;
+		if (!lits[i].looked_up || strchr(lits[i].text, ' ') == NULL)
+			continue; /* tr(m.noun)-like labels may be any id */
+		for (size_t k = 0; k < lua_cat.n && !found; k++)
+			found = strcmp(lua_cat.tr[k].en, lits[i].text) == 0;
+		if (!found) {
+			print_error("%s: tr(\"%s\") has no Chinese\n",
+			    lits[i].where, lits[i].text);
+			bad++;
+		}
+	}
+	for (size_t k = 0; k < lua_cat.n; k++) {
+		free((char *) lua_cat.tr[k].en);
+		free((char *) lua_cat.tr[k].zh);
+	}
+	free(lua_cat.tr);
+	memset(&lua_cat, 0, sizeof(lua_cat));
+	lua_cap = 0;
+	free_sources();
+	assert_int_equal(bad, 0);
+}
+
 int
 main(void)
 {
@@ -731,6 +917,7 @@ main(void)
 		cmocka_unit_test(test_lookup_zh),
 		cmocka_unit_test(test_keys_match_sources),
 		cmocka_unit_test(test_plugin_catalogs),
+		cmocka_unit_test(test_lua_catalogs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,7 +43,8 @@ M.COMMON = {
 	["must be true or false"] = "应为 true 或 false",
 	["must be one of %s"] = "应为以下之一：%s",
 	["must be an object"] = "应为对象",
-	["must be a list"] = "应为列表",
+	["must be valid UTF-8"] = "应为有效的 UTF-8",
+	["option lang: '%s' (zh, en or auto)"] = "选项 lang：'%s'（应为 zh、en 或 auto）",
 	["must be a list of at most %d strings"] = "应为不超过 %d 个字符串的列表",
 	["must be an id ([A-Za-z0-9_.:-], 1 to 64 characters)"] =
 		"应为编号（[A-Za-z0-9_.:-]，1 到 64 个字符）",
