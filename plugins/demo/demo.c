@@ -6,18 +6,6 @@
 
 #include "demo.h"
 
-const xz_tr demo_zh[] = {
-	{ "option rollcall_times \"%s\": expected HH:MM,HH:MM,... (at most "
-	  "%d)",
-	    "选项 rollcall_times \"%s\"：应为 HH:MM,HH:MM,...（最多 %d 个）" },
-	{ "option shifts \"%s\": expected NAME=HH:MM-HH:MM,... (at most %d)",
-	    "选项 shifts \"%s\"：应为 名称=HH:MM-HH:MM,...（最多 %d 个）" },
-	{ "timer: %s", "计时器：%s" },
-	{ "refused: %.*s", "被拒绝：%.*s" },
-	{ "%d places, %zu prisoners", "演示数据：%d 个场所，%zu 名罪犯" },
-	{ NULL, NULL },
-};
-
 static const xz_option_decl options[] = {
 	{ "speed", XZ_OPT_INT, "1", 0,
 	    "simulated seconds per second of the node's clock (0: silent)", 0,

@@ -25,7 +25,7 @@
 #include <xiezhi/i18n.h>
 #include <xiezhi/xiezhi.h>
 
-/* The demo's log lines in 简体中文 (demo.c), by LANG: DT("English"). */
+/* The demo's log lines in 简体中文 (msg_zh.c), by LANG: DT("English"). */
 extern const xz_tr demo_zh[];
 #define DT(s) XZ_TR(demo_zh, s)
 
