@@ -9,28 +9,57 @@
 --      "dispatch":N},"escalations":N}
 --   request    <topic>.get -> the same for the period so far
 --
--- Open alarms come from prison.alarm.stats (the store); breaches and
--- escalations are counted from prison.alarm.sla-breached and
--- prison.alarm.escalated as they happen.
+-- Open alarms come from prison.alarm.stats (the store). Breaches and
+-- escalations come from prison.alarm.sla-breached and
+-- prison.alarm.escalated, through durable subscriptions: this report is
+-- how the leadership learns that a clock was missed, so a breach must not
+-- vanish because the node died between the prison's commit and this
+-- script's count. Where the node lists prison.alarm.> in bus.durable,
+-- each such event waits in the node's durable log until the handler has
+-- stored it here (one row per message id, so an event delivered again
+-- after a crash is counted once), and the period's counts are read from
+-- those rows (the period's start is stored too, so a restart loses
+-- nothing of it).
 local cfg
 local OPEN = { RAISED = true, ACKNOWLEDGED = true, DISPATCHED = true,
 	ON_SCENE = true, HANDLING = true, REOPENED = true }
-local breaches, by_stage, escalations, since
+local since
+-- Rows older than this before the period's start are forgotten: a
+-- redelivery comes within a restart or 30 s, far inside it.
+local KEEP_MS = 86400000
 
 local function reset(now)
-	breaches, by_stage, escalations, since = {}, {}, 0, now
+	since = now
+	xz.db.exec("INSERT OR REPLACE INTO sla_state(k, v) VALUES('since', ?)",
+		now)
+	xz.db.exec("DELETE FROM sla_seen WHERE at_ms < ?", now - KEEP_MS)
+end
+
+-- One row per event id: false when it was taken before (a redelivery).
+local function take(msg, kind, level, stage)
+	return xz.db.exec("INSERT OR IGNORE INTO sla_seen(id, kind, level, "
+		.. "stage, at_ms) VALUES(?, ?, ?, ?, ?)", msg.id, kind, level,
+		stage, xz.now()) > 0
 end
 
 local function report()
 	local now = xz.now()
+	local breaches, by_stage, escalations, total = {}, {}, 0, 0
+	for _, row in ipairs(xz.db.query("SELECT kind, level, stage, count(*) "
+		.. "AS n FROM sla_seen WHERE at_ms >= ? GROUP BY kind, level, "
+		.. "stage", since)) do
+		if row.kind == "breach" then
+			breaches[row.level] = (breaches[row.level] or 0) + row.n
+			by_stage[row.stage] = (by_stage[row.stage] or 0) + row.n
+			total = total + row.n
+		else
+			escalations = escalations + row.n
+		end
+	end
 	local r = { at_ms = now, window_ms = now - since, open = {},
 		open_total = 0, by_state = {}, breaches = breaches,
-		breaches_by_stage = by_stage, escalations = escalations }
-	local total = 0
-	for _, n in pairs(breaches) do
-		total = total + n
-	end
-	r.breaches_total = total
+		breaches_by_stage = by_stage, escalations = escalations,
+		breaches_total = total }
 	local st, err, msg = xz.request("prison.alarm.stats", { actor = {
 		user = "script:alarm_sla_report", role = "SYSTEM",
 		agency = "prison-01" } },
@@ -67,16 +96,28 @@ return {
 	},
 	init = function(c)
 		cfg = c
-		reset(xz.now())
-		xz.subscribe("prison.alarm.sla-breached", function(d)
-			local level = tostring(d.level or 0)
-			breaches[level] = (breaches[level] or 0) + 1
-			local stage = d.stage or "unknown"
-			by_stage[stage] = (by_stage[stage] or 0) + 1
-		end)
-		xz.subscribe("prison.alarm.escalated", function()
-			escalations = escalations + 1
-		end)
+		xz.db.exec("CREATE TABLE IF NOT EXISTS sla_seen(id TEXT PRIMARY "
+			.. "KEY, kind TEXT NOT NULL, level TEXT NOT NULL, stage TEXT "
+			.. "NOT NULL, at_ms INTEGER NOT NULL);"
+			.. "CREATE TABLE IF NOT EXISTS sla_state(k TEXT PRIMARY KEY, "
+			.. "v INTEGER NOT NULL)")
+		local st = xz.db.query("SELECT v FROM sla_state WHERE k = 'since'")
+		if st[1] then
+			since = st[1].v
+		else
+			reset(xz.now())
+		end
+		-- A handler that returns acknowledges the event; one that raises
+		-- (the store failed) does not, and the event comes again.
+		xz.subscribe_durable("prison.alarm.sla-breached",
+			function(d, _, _, _, msg)
+				take(msg, "breach", tostring(d.level or 0),
+					d.stage or "unknown")
+			end)
+		xz.subscribe_durable("prison.alarm.escalated",
+			function(_, _, _, _, msg)
+				take(msg, "escalation", "", "")
+			end)
 		xz.subscribe(cfg.topic .. ".get", function()
 			return report()
 		end)

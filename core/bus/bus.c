@@ -658,16 +658,24 @@ xz_bus_publish(xz_bus *k, const char *source, const char *topic,
 		return XZ_ENOMEM;
 	m->pub.content_type = (uint8_t) content_type;
 	m->who              = xz_principal_ref(who);
-	if (k->durable != NULL && xz_durable_topic(k->durable, m->pub.topic)) {
-		/* In the log before anyone sees it or the publisher is
-		 * answered. */
-		int rc = xz_durable_append(k->durable, m);
-		if (rc != XZ_OK) {
-			xz_kmsg_unref(m);
-			return rc;
-		}
+	/* In the log before anyone sees it or the publisher is answered. */
+	int rc = xz_bus_durable_log(k, m);
+	if (rc != XZ_OK) {
+		xz_kmsg_unref(m);
+		return rc;
 	}
 	return route(k, m, true, NULL); /* m goes with it */
+}
+
+int
+xz_bus_durable_log(xz_bus *k, xz_kmsg *m)
+{
+	/* The cheap test first: a topic outside bus.durable writes
+	 * nothing (and one no durable consumer wants neither). */
+	if (k->durable == NULL || m->pub.kind != XZ_KIND_EVENT
+	    || !xz_durable_topic(k->durable, m->pub.topic))
+		return XZ_OK;
+	return xz_durable_append(k->durable, m);
 }
 
 void

@@ -128,6 +128,13 @@ int xz_bus_complete(xz_bus *b, const uint8_t corr[16], uint64_t key,
  * when the log cannot take one. Set before the first publish. */
 struct xz_durable;
 void xz_bus_set_durable(xz_bus *b, struct xz_durable *d);
+/* Write event msg to the durable log when its topic is in bus.durable
+ * and a durable consumer wants it (waits for the commit; sets
+ * XZ_MSG_DURABLE), before it is routed with xz_bus_route: what
+ * xz_bus_publish does, for messages built elsewhere (events from another
+ * node). XZ_OK (also when nothing was written), XZ_EDURABLEFULL, XZ_EIO,
+ * XZ_ENOMEM: then do not route it. */
+int xz_bus_durable_log(xz_bus *b, xz_kmsg *msg);
 /* Hand msg to subscription sub_id alone (a redelivery from the durable
  * log), waiting up to wait_ms for room. XZ_OK (the caller's reference
  * on msg went with it), XZ_ETIMEDOUT, XZ_ENOENT (no such subscription),

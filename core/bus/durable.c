@@ -84,6 +84,7 @@ struct xz_durable {
 	xz_tindex *cons_ix; /* pattern -> dcons */
 	dcons     *cons;
 	uint64_t   bytes, reserved, max_bytes, events;
+	uint64_t   written; /* events written since open */
 
 	sqlite3_stmt *ins_msg, *ins_pend, *sel_seq, *del_pend, *del_msg,
 	    *ins_cons;
@@ -488,6 +489,7 @@ pump(xz_durable *d, dop *mine)
 					if (rc == XZ_OK) {
 						d->bytes += o->size;
 						d->events++;
+						d->written++;
 						for (size_t i = 0;
 						     i < o->ncons; i++)
 							o->cons[i]->pending++;
@@ -864,9 +866,9 @@ xz_durable_status(xz_durable *d, uint64_t now_us)
 	sqlite3_stmt *st = NULL;
 
 	pthread_mutex_lock(&d->mu);
-	root = json_pack("{s:I,s:I,s:I}", "bytes", (json_int_t) d->bytes,
+	root = json_pack("{s:I,s:I,s:I,s:I}", "bytes", (json_int_t) d->bytes,
 	    "max_bytes", (json_int_t) d->max_bytes, "events",
-	    (json_int_t) d->events);
+	    (json_int_t) d->events, "written", (json_int_t) d->written);
 	for (dcons *c = d->cons; c != NULL && arr != NULL; c = c->next) {
 		json_t *pats = json_array();
 		for (size_t i = 0; i < c->npats; i++)

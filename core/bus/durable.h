@@ -74,8 +74,9 @@ int xz_durable_subscribe(
  * commit (or at once when none is running). */
 int xz_durable_ack(xz_durable *d, const char *name, const uint8_t id[16]);
 
-/* {"bytes","max_bytes","events","consumers":[{"name","patterns",
- * "pending","oldest_ms"}]} (now_us: the kernel clock). New reference. */
+/* {"bytes","max_bytes","events","written" (events written since open),
+ * "consumers":[{"name","patterns","subscribed","pending","oldest_ms"}]}
+ * (now_us: the kernel clock). New reference. */
 json_t *xz_durable_status(xz_durable *d, uint64_t now_us);
 
 #endif

@@ -629,18 +629,25 @@ handle_frame(
 			break;
 		send_result(iso, h->publish(p, s, s2, n));
 		return 0;
-	case XZ_ISO_SUB: {
+	case XZ_ISO_SUB:
+	case XZ_ISO_SUBD: {
 		uint64_t id = 0;
 		a           = xz_iso_rd_u64(&r);
 		s           = xz_iso_rd_str(&r, NULL);
-		s2          = xz_iso_rd_str(&r, NULL);
+		s2          = t == XZ_ISO_SUB ? xz_iso_rd_str(&r, NULL) : "";
 		if (r.bad || a == 0 || a > ISO_ID_MASK)
 			break;
 		pthread_mutex_lock(&iso->mu);
 		c = gen_ud(iso, a);
 		pthread_mutex_unlock(&iso->mu);
-		rc = h->subscribe(p, s, s2[0] ? s2 : NULL, fwd_deliver,
-		    (void *) (uintptr_t) c, &id);
+		/* Durable: the instance is the log's consumer, so what a
+		 * child left unacknowledged (it crashed) is delivered again
+		 * when its successor subscribes. */
+		rc = t == XZ_ISO_SUBD
+		    ? h->subscribe_durable(
+		        p, s, fwd_deliver, (void *) (uintptr_t) c, &id)
+		    : h->subscribe(p, s, s2[0] ? s2 : NULL, fwd_deliver,
+		        (void *) (uintptr_t) c, &id);
 		if (rc == XZ_OK) {
 			pthread_mutex_lock(&iso->mu);
 			if (pair_add(&iso->subs, &iso->nsubs, &iso->capsubs,
@@ -738,6 +745,18 @@ handle_frame(
 		}
 		pthread_mutex_unlock(&iso->mu);
 		send_result(iso, rc);
+		return 0;
+	}
+	case XZ_ISO_ACK: {
+		const void *id = xz_iso_rd_raw(&r, 16);
+		xz_msg      m;
+		if (r.bad || r.off != r.len)
+			break;
+		memset(&m, 0, sizeof(m));
+		m.kind  = XZ_KIND_EVENT;
+		m.flags = XZ_MSG_DURABLE;
+		memcpy(m.id, id, 16);
+		(void) h->ack(p, &m);
 		return 0;
 	}
 	case XZ_ISO_STORE:

@@ -50,6 +50,9 @@ enum {
 	XZ_ISO_STORE   = 21, /* id, generation, schema: the store the child
 	                        made or opened, for the data folder's
 	                        MANIFEST (no answer) */
+	XZ_ISO_SUBD = 22, /* call: sub, pattern: a durable subscription */
+	XZ_ISO_ACK  = 23, /* id (16 bytes): a durable event is committed
+	                     (no answer) */
 };
 
 /* A frame being built; owned by whoever built it (free(b->p)). */

@@ -80,6 +80,9 @@ typedef struct nl_link {
 	int         state;
 	uint64_t    retries, connects, ev_in, ev_out, rq_in, rq_out, rp_in,
 	    rp_out, denied, frames_bad, dropped_down;
+	/* Events of bus.durable topics the durable log refused (full, or a
+	 * failed write): not routed here. */
+	uint64_t durable_refused;
 	/* Business messages kept while the link was down (queued then, or
 	 * queued when it dropped), and those not kept: the queue was full. */
 	uint64_t             held_down, held_overflow;
@@ -792,6 +795,31 @@ link_up(nl_link *k)
 	pthread_mutex_unlock(&k->mu);
 }
 
+/* An event of a bus.durable topic from the other node goes to this
+ * node's durable log before it is routed, as a local publish does: the
+ * frame is taken (and, for a connection this node accepted, its batch
+ * credited by the link's worker) only after the commit. XZ_OK: route it;
+ * otherwise it is refused here, counted and logged (a link event has no
+ * one to answer). */
+static int
+durable_log(nl_link *k, xz_kmsg *m)
+{
+	int rc = xz_bus_durable_log(k->nl->bus, m);
+
+	if (rc != XZ_OK) {
+		pthread_mutex_lock(&k->mu);
+		uint64_t n = ++k->durable_refused;
+		pthread_mutex_unlock(&k->mu);
+		if (n <= 3 || n % 1000 == 0)
+			xz_log(XZ_LOG_ERROR, "nodelink",
+			    "link '%s': event '%s' of a durable topic not "
+			    "taken: %s (%llu so far)",
+			    k->cfg->name, m->pub.topic, xz_strerror(rc),
+			    (unsigned long long) n);
+	}
+	return rc;
+}
+
 /* One frame from the other node. */
 static void
 on_frame(nl_link *k, const char *data, size_t len)
@@ -905,7 +933,8 @@ on_frame(nl_link *k, const char *data, size_t len)
 			if (m != NULL) {
 				m->pub.content_type = (uint8_t) ct;
 				m->who              = xz_principal_ref(k->who);
-				xz_bus_route(nl->bus, m, NULL);
+				if (durable_log(k, m) == XZ_OK)
+					xz_bus_route(nl->bus, m, NULL);
 				xz_kmsg_unref(m);
 			}
 		} else {
@@ -1501,6 +1530,9 @@ xz_nodelink_status(xz_nodelink *nl)
 		    (json_int_t) k->held_overflow, "bad_frames",
 		    (json_int_t) k->frames_bad, "queued",
 		    (json_int_t) k->count, "interest", subs);
+		if (o != NULL)
+			json_object_set_new(o, "durable_refused",
+			    json_integer((json_int_t) k->durable_refused));
 		pthread_mutex_unlock(&k->mu);
 		if (o != NULL)
 			json_array_append_new(arr, o);

@@ -219,9 +219,12 @@ c_publish(xz_plugin *self, const char *topic, const void *data, size_t len)
 	return call(&b);
 }
 
+/* SUB, or SUBD (durable: the node makes the instance a consumer of its
+ * durable log, so what this child leaves unacknowledged, also when it
+ * crashes, is delivered again to the child that follows). */
 static int
-c_subscribe(xz_plugin *self, const char *pattern, const char *group,
-    xz_handler handler, void *ud, uint64_t *sub_id)
+sub_frame(xz_plugin *self, const char *pattern, const char *group,
+    bool durable, xz_handler handler, void *ud, uint64_t *sub_id)
 {
 	xz_iso_buf b = { 0 };
 	csub      *s;
@@ -239,10 +242,11 @@ c_subscribe(xz_plugin *self, const char *pattern, const char *group,
 		free(s);
 		return XZ_ENOMEM;
 	}
-	xz_iso_begin(&b, XZ_ISO_SUB);
+	xz_iso_begin(&b, durable ? XZ_ISO_SUBD : XZ_ISO_SUB);
 	xz_iso_u64(&b, id);
 	xz_iso_str(&b, pattern, strlen(pattern));
-	xz_iso_str(&b, group ? group : "", group ? strlen(group) : 0);
+	if (!durable)
+		xz_iso_str(&b, group ? group : "", group ? strlen(group) : 0);
 	if ((rc = call(&b)) != XZ_OK)
 		free(xz_u64map_del(&C.subs, id));
 	else if (sub_id != NULL)
@@ -251,17 +255,34 @@ c_subscribe(xz_plugin *self, const char *pattern, const char *group,
 }
 
 static int
-c_subscribe_durable(xz_plugin *self, const char *pattern, xz_handler handler,
-    void *ud, uint64_t *sub_id)
+c_subscribe(xz_plugin *self, const char *pattern, const char *group,
+    xz_handler handler, void *ud, uint64_t *sub_id)
 {
-	return c_subscribe(self, pattern, NULL, handler, ud, sub_id);
+	return sub_frame(self, pattern, group, false, handler, ud, sub_id);
 }
 
 static int
+c_subscribe_durable(xz_plugin *self, const char *pattern, xz_handler handler,
+    void *ud, uint64_t *sub_id)
+{
+	return sub_frame(self, pattern, NULL, true, handler, ud, sub_id);
+}
+
+/* An ack travels without waiting, like the node's own (queued for the
+ * log's next commit); one a crash loses only makes the event come
+ * again. */
+static int
 c_ack(xz_plugin *self, const xz_msg *msg)
 {
-	(void) self;
-	(void) msg;
+	xz_iso_buf b = { 0 };
+
+	if (self == NULL || msg == NULL)
+		return XZ_EINVAL;
+	if (!(msg->flags & XZ_MSG_DURABLE))
+		return XZ_OK;
+	xz_iso_begin(&b, XZ_ISO_ACK);
+	xz_iso_raw(&b, msg->id, 16);
+	send_frame(&b);
 	return XZ_OK;
 }
 
@@ -757,8 +778,8 @@ xz_plugin_host_main(
 	host.request_as     = c_request_as;
 	host.subscribe_as   = c_subscribe_as;
 	host.session_caller = c_session_caller;
-	/* An isolated plugin's durable subscription is a plain one (the
-	 * log's consumers live in the node); acks do nothing. */
+	/* Durable subscriptions and acks travel too: the log's consumer is
+	 * the instance, in the node. */
 	host.subscribe_durable = c_subscribe_durable;
 	host.ack               = c_ack;
 	has_batch_end          = p->desc->abi_minor >= 1

@@ -28,6 +28,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -114,7 +115,11 @@ struct xz_lua_call {
 	char          what[128]; /* "handler of TOPIC" for error lines */
 	/* Completion: default replies with the handler's return value. */
 	void (*done)(xz_lua_call *c, int ok, int nres);
-	void        *done_ud;
+	void *done_ud;
+	/* A durable event (xz.subscribe_durable): acknowledged with this id
+	 * when the handler returns without error. */
+	bool         ack;
+	uint8_t      ack_id[16];
 	xz_lua_call *prev, *next;
 };
 
@@ -122,6 +127,7 @@ typedef struct xz_lua_sub {
 	xz_lua_vm *vm;
 	int        fn_ref;
 	uint64_t   id;
+	bool       durable; /* xz.subscribe_durable */
 } xz_lua_sub;
 
 typedef struct xz_lua_timer {

@@ -98,20 +98,74 @@ struct msg_job {
 	xz_lua_vm    *vm;
 	int           fn_ref;
 	const xz_msg *msg;
+	bool          durable; /* a durable subscription's */
 };
+
+/* A durable event's handler returned without error (also after waiting
+ * in xz.request): acknowledge it, so the node's log forgets it. An error
+ * does not, and the event comes again. */
+static void
+done_ack(xz_lua_call *c, int ok, int nres)
+{
+	xz_lua_vm *vm = c->vm;
+	xz_msg     m;
+
+	(void) nres;
+	if (!ok || !c->ack || vm->host == NULL || vm->host->ack == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.kind  = XZ_KIND_EVENT;
+	m.flags = XZ_MSG_DURABLE;
+	memcpy(m.id, c->ack_id, 16);
+	if (vm->host->ack(vm->self, &m) != XZ_OK)
+		xz_lua_log(vm, XZ_LOG_WARN,
+		    "durable event %s: acknowledgement not queued (it will "
+		    "come again)",
+		    c->what);
+}
+
+/* The 5th argument of a durable subscription's handler:
+ * {id = "32 hex digits", redelivered = bool}. */
+static void
+push_durable_info(lua_State *L, const xz_msg *msg)
+{
+	static const char hx[] = "0123456789abcdef";
+	char              id[33];
+
+	for (int i = 0; i < 16; i++) {
+		id[2 * i]     = hx[msg->id[i] >> 4];
+		id[2 * i + 1] = hx[msg->id[i] & 15];
+	}
+	id[32] = '\0';
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, id);
+	lua_setfield(L, -2, "id");
+	lua_pushboolean(L, (msg->flags & XZ_MSG_REDELIVERED) != 0);
+	lua_setfield(L, -2, "redelivered");
+}
 
 static int
 run_msg(lua_State *L, void *ud)
 {
-	struct msg_job *j = ud;
-	xz_lua_call    *c;
-	int             n;
+	struct msg_job *j   = ud;
+	bool            ack = j->durable && j->msg->kind == XZ_KIND_EVENT
+	    && (j->msg->flags & XZ_MSG_DURABLE);
+	xz_lua_call *c;
+	int          n;
 
 	lua_rawgeti(L, LUA_REGISTRYINDEX, j->fn_ref);
 	n = xz_lua_push_msg(j->vm, L, j->msg);
+	if (j->durable) {
+		push_durable_info(L, j->msg);
+		n++;
+	}
 	c = xz_lua_call_new(j->vm,
 	    j->msg->kind == XZ_KIND_REQUEST ? j->msg : NULL,
-	    xz_lua_call_done_reply, NULL);
+	    ack ? done_ack : xz_lua_call_done_reply, NULL);
+	if (ack) {
+		c->ack = true;
+		memcpy(c->ack_id, j->msg->id, 16);
+	}
 	if (!lua_checkstack(c->co, n + 1))
 		return luaL_error(L, "out of stack");
 	lua_xmove(L, c->co, n + 1);
@@ -123,18 +177,28 @@ static void
 on_msg(void *ud, const xz_msg *msg)
 {
 	xz_lua_sub    *s = ud;
-	struct msg_job j = { s->vm, s->fn_ref, msg };
+	struct msg_job j = { s->vm, s->fn_ref, msg, s->durable };
 
 	if (j.vm->L == NULL || j.vm->detached)
 		return;
 	xz_lua_vm_protect(j.vm, msg->topic, run_msg, &j);
 }
 
-/* The subscription record is owned by the vm: freed by xz.unsubscribe or
- * xz_lua_vm_detach. */
+static int subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
+    const char *group, bool durable, uint64_t *id);
+
 int
 xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
     const char *group, uint64_t *id)
+{
+	return subscribe(vm, L, pattern, group, false, id);
+}
+
+/* The subscription record is owned by the vm: freed by xz.unsubscribe or
+ * xz_lua_vm_detach. */
+static int
+subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern, const char *group,
+    bool durable, uint64_t *id)
 {
 	xz_lua_sub *s;
 	int         r;
@@ -162,9 +226,17 @@ xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
 		lua_pop(L, 1);
 		return XZ_ENOMEM;
 	}
-	s->vm     = vm;
-	s->fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	r = vm->host->subscribe(vm->self, pattern, group, on_msg, s, &s->id);
+	s->vm      = vm;
+	s->durable = durable;
+	s->fn_ref  = luaL_ref(L, LUA_REGISTRYINDEX);
+	if (!durable)
+		r = vm->host->subscribe(
+		    vm->self, pattern, group, on_msg, s, &s->id);
+	else if (vm->host->subscribe_durable == NULL || vm->host->ack == NULL)
+		r = XZ_ESTATE;
+	else
+		r = vm->host->subscribe_durable(
+		    vm->self, pattern, on_msg, s, &s->id);
 	if (r != XZ_OK) {
 		luaL_unref(L, LUA_REGISTRYINDEX, s->fn_ref);
 		free(s);
@@ -192,6 +264,29 @@ l_subscribe(lua_State *L)
 		    (int) XZ_LUA_MAX_SUBS);
 	if (r != XZ_OK)
 		return luaL_error(L, "xz.subscribe('%s'): %s", pattern,
+		    vm->host ? vm->host->strerror(r) : "failed");
+	lua_pushinteger(L, (lua_Integer) id);
+	return 1;
+}
+
+/* xz.subscribe_durable(pattern, fn): at-least-once delivery of the
+ * events of bus.durable topics (docs/lua.md, "Durable subscriptions"). */
+static int
+l_subscribe_durable(lua_State *L)
+{
+	xz_lua_vm  *vm      = vm_checked(L);
+	const char *pattern = luaL_checkstring(L, 1);
+	uint64_t    id;
+	int         r;
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_settop(L, 2);
+	if ((r = subscribe(vm, L, pattern, NULL, true, &id)) == XZ_ELIMIT)
+		return luaL_error(L,
+		    "xz.subscribe_durable('%s'): too many subscriptions (%d)",
+		    pattern, (int) XZ_LUA_MAX_SUBS);
+	if (r != XZ_OK)
+		return luaL_error(L, "xz.subscribe_durable('%s'): %s", pattern,
 		    vm->host ? vm->host->strerror(r) : "failed");
 	lua_pushinteger(L, (lua_Integer) id);
 	return 1;
@@ -948,11 +1043,13 @@ l_db_query(lua_State *L)
 static void
 xz_open(lua_State *L, xz_lua_vm *vm)
 {
-	static const luaL_Reg fns[] = { { "publish", l_publish },
-		{ "subscribe", l_subscribe }, { "unsubscribe", l_unsubscribe },
-		{ "request", l_request }, { "call", l_request },
-		{ "reply", l_reply }, { "reply_error", l_reply_error },
-		{ "log", l_log }, { "now", l_now }, { NULL, NULL } };
+	static const luaL_Reg fns[]
+	    = { { "publish", l_publish }, { "subscribe", l_subscribe },
+		      { "subscribe_durable", l_subscribe_durable },
+		      { "unsubscribe", l_unsubscribe },
+		      { "request", l_request }, { "call", l_request },
+		      { "reply", l_reply }, { "reply_error", l_reply_error },
+		      { "log", l_log }, { "now", l_now }, { NULL, NULL } };
 	static const luaL_Reg timer[]
 	    = { { "after", l_timer_after }, { "every", l_timer_every },
 		      { "cancel", l_timer_cancel }, { NULL, NULL } };

@@ -533,8 +533,9 @@ struct xz_host {
 	 * XZ_MSG_REDELIVERED set and the same msg->id. The durable
 	 * subscription is the instance's (by its name) and outlives the
 	 * process: events published while it is down wait for it. No queue
-	 * group. On a node without bus.durable, or in an isolated plugin
-	 * (isolation = "process"), it is subscribe. */
+	 * group. On a node without bus.durable it is subscribe. An
+	 * isolated plugin (isolation = "process") gets the same guarantee:
+	 * the subscription and its acks travel to the node. */
 	int (*subscribe_durable)(xz_plugin *self, const char *pattern,
 	    xz_handler handler, void *ud, uint64_t *sub_id);
 	/* Since 1.4. msg (an event this instance was handed through a
