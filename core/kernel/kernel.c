@@ -114,6 +114,14 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		xz_kernel_free(k);
 		return XZ_ENOMEM;
 	}
+	/* audit.> requests are the audit plugin's alone, loaded or not:
+	 * with no audit plugin they reach nobody (no_responders), so no
+	 * client can answer audit.verify or acknowledge a spool. */
+	if (xz_bus_reserve(k->bus, "audit.>", &k->audit_guard) != XZ_OK) {
+		xz_diag_add(d, NULL, 0, "out of memory");
+		xz_kernel_free(k);
+		return XZ_ENOMEM;
+	}
 	/* Tokens of linked nodes are tried before session tokens. */
 	if (k->nodelink != NULL)
 		k->link_auth.verifier = xz_nodelink_verifier(k->nodelink);

@@ -64,6 +64,11 @@ struct xz_kernel {
 
 	struct xz_watch *watch; /* isolate.c: the handler watch (owned) */
 
+	/* The owner of the kernel's reservation of audit.> requests: an
+	 * actor that never subscribes, so with no audit plugin nobody
+	 * answers audit.* (never run; only its address is used). */
+	xz_actor audit_guard;
+
 	int         stop_pipe[2];
 	atomic_bool stopping;
 	uint64_t    started_at_us;
