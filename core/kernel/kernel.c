@@ -439,6 +439,8 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		return XZ_EINVAL;
 	if (durable_open(k, d) != 0)
 		return XZ_EINVAL;
+	if (xz_kaudit_open(k, d) != 0)
+		return XZ_EINVAL;
 	if (xz_kernel_add(k, "sys", xz_sys_desc(), d) != XZ_OK)
 		return XZ_EINVAL;
 	if (console != NULL
@@ -667,6 +669,7 @@ xz_kernel_free(xz_kernel *k)
 	/* The bus first: its pending requests hold timers' deadlines. */
 	xz_bus_free(k->bus);
 	xz_durable_close(k->durable);
+	xz_kaudit_close(k);
 	xz_nodelink_free(k->nodelink);
 	xz_timers_free(k->timers);
 	for (size_t i = 0; i < k->nplugins; i++) {
