@@ -195,21 +195,37 @@ write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
+/* The record as an event for observers (best effort): the same message
+ * id as its spool id, so the audit plugin, which may see both, keeps it
+ * once. */
+static void
+observe(xz_kernel *k, xz_kmsg *m)
+{
+	if (xz_bus_route(k->bus, m, NULL) != XZ_OK)
+		(void) 0; /* the spool has it */
+}
+
 int
 xz_kaudit_write(xz_kernel *k, const char *topic, const char *json)
 {
 	struct xz_kaudit *a = k->kaudit;
-	uint8_t           raw[16];
-	uint64_t          key;
 	char              id[40];
 	int               rc = XZ_OK;
 
 	if (a == NULL) /* no data folder: an event, as before */
 		return xz_kernel_publish(k, "sys", topic, json, strlen(json));
-	xz_idgen_next(&k->ids, raw, &key);
-	memcpy(id, "ks-", 3);
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(id + 3 + 2 * i, 3, "%02x", raw[i]);
+	xz_kmsg *m = xz_bus_msg(k->bus, XZ_KIND_EVENT, topic, strlen(topic),
+	    "sys", json, strlen(json));
+	if (m == NULL) {
+		pthread_mutex_lock(&a->mu);
+		a->refused++;
+		pthread_mutex_unlock(&a->mu);
+		return XZ_ENOMEM;
+	}
+	m->pub.content_type = XZ_CT_JSON;
+	m->who              = xz_principal_ref(k->who);
+	for (size_t i = 0; i < sizeof(m->pub.id); i++)
+		snprintf(id + 2 * i, 3, "%02x", m->pub.id[i]);
 	size_t n    = strlen(id) + strlen(topic) + strlen(json) + 3;
 	char  *line = malloc(n + 1);
 	krec  *r    = krec_new(
@@ -217,6 +233,7 @@ xz_kaudit_write(xz_kernel *k, const char *topic, const char *json)
 	if (line == NULL || r == NULL) {
 		free(line);
 		krec_free(r);
+		xz_kmsg_unref(m);
 		pthread_mutex_lock(&a->mu);
 		a->refused++;
 		pthread_mutex_unlock(&a->mu);
@@ -225,6 +242,7 @@ xz_kaudit_write(xz_kernel *k, const char *topic, const char *json)
 	snprintf(line, n + 1, "%s\t%s\t%s\n", id, topic, json);
 	pthread_mutex_lock(&a->mu);
 	off_t at = lseek(a->fd, 0, SEEK_END);
+	errno    = 0;
 	if (getenv("XZ_KAUDIT_FAIL") != NULL /* tests: a failing disk */
 	    || write_all(a->fd, line, n) != 0 || fdatasync(a->fd) != 0) {
 		int e = errno;
@@ -244,6 +262,9 @@ xz_kaudit_write(xz_kernel *k, const char *topic, const char *json)
 	}
 	pthread_mutex_unlock(&a->mu);
 	free(line);
+	if (rc == XZ_OK)
+		observe(k, m);
+	xz_kmsg_unref(m);
 	return rc;
 }
 
