@@ -245,11 +245,28 @@ xz_bus_reserve(xz_bus *k, const char *pattern, xz_actor *owner)
 	return rc;
 }
 
+/* The owners of a reserved topic (several: the kernel's guard, the
+ * audit plugin, an instance made by a reload). */
+struct owners {
+	void  *v[8];
+	size_t n;
+};
+
 static void
-first_visit(void *ctx, void *item)
+owner_visit(void *ctx, void *item)
 {
-	if (*(void **) ctx == NULL)
-		*(void **) ctx = item;
+	struct owners *o = ctx;
+	if (o->n < sizeof(o->v) / sizeof(o->v[0]))
+		o->v[o->n++] = item;
+}
+
+static bool
+owner_in(const struct owners *o, const void *who)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i] == who)
+			return true;
+	return false;
 }
 
 /* Called with the bus write lock held. */
@@ -599,14 +616,16 @@ route(xz_bus *k, xz_kmsg *msg, bool give, size_t *ntargets)
 	pthread_rwlock_rdlock(&k->lock);
 	xz_tindex_match(k->subs, msg->pub.topic, collect_visit, &c);
 	if (k->nreserved > 0 && msg->pub.kind == XZ_KIND_REQUEST) {
-		/* A reserved request reaches its owner only. */
-		xz_actor *owner = NULL;
+		/* A reserved request reaches its owners only; a topic
+		 * reserved by the kernel's guard alone reaches no one. */
+		struct owners own = { .n = 0 };
 		xz_tindex_match(
-		    k->reserved, msg->pub.topic, first_visit, &owner);
-		if (owner != NULL) {
+		    k->reserved, msg->pub.topic, owner_visit, &own);
+		if (own.n > 0) {
 			size_t out = 0;
 			for (size_t i = 0; i < c.n; i++)
-				if (c.v[i]->owner == owner)
+				if (c.v[i]->owner != NULL
+				    && owner_in(&own, c.v[i]->owner))
 					c.v[out++] = c.v[i];
 			c.n = out;
 		}

@@ -99,7 +99,10 @@ void xz_bus_each_sub(xz_bus *b,
 
 /* Reserve requests on pattern for owner: a request whose topic matches it
  * is delivered only to owner's subscriptions (nobody else can answer it,
- * nor see its payload). Pattern copied. XZ_OK, XZ_EINVAL, XZ_ENOMEM. */
+ * nor see its payload). Several owners may reserve one pattern: the
+ * request reaches the subscriptions of any of them, and none at all when
+ * no owner subscribes (the kernel's guard of audit.>, which never does).
+ * Pattern copied. XZ_OK, XZ_EINVAL, XZ_ENOMEM. */
 int xz_bus_reserve(xz_bus *b, const char *pattern, xz_actor *owner);
 
 /* Publish an event (topic and data copied) sent by who (borrowed: the

@@ -956,21 +956,23 @@ check_log_file(ld *l, const config_setting_t *at, const char *path)
 static void
 parse_node(ld *l)
 {
-	static const char *const keys[] = { "name", "control", "data_dir",
-		"log_level", "log_file", "log_format", "workers",
-		"plugin_path", "test_clock", "handler_timeout_ms",
-		"restart_backoff_ms", "restart_backoff_max_ms", NULL };
-	xz_config               *c      = l->c;
-	const config_setting_t  *g      = section(l, "node");
-	const config_setting_t  *at, *pp;
-	const char              *v;
-	long long                n;
+	static const char *const keys[]
+	    = { "name", "control", "data_dir", "log_level", "log_file",
+		      "log_format", "workers", "plugin_path", "test_clock",
+		      "handler_timeout_ms", "restart_backoff_ms",
+		      "restart_backoff_max_ms", "drain_timeout_ms", NULL };
+	xz_config              *c = l->c;
+	const config_setting_t *g = section(l, "node");
+	const config_setting_t *at, *pp;
+	const char             *v;
+	long long               n;
 
 	c->log_level              = XZ_DEFAULT_LOG_LEVEL;
 	c->workers                = XZ_DEFAULT_WORKERS;
 	c->handler_timeout_ms     = XZ_DEFAULT_HANDLER_TIMEOUT_MS;
 	c->restart_backoff_ms     = XZ_DEFAULT_RESTART_BACKOFF_MS;
 	c->restart_backoff_max_ms = XZ_DEFAULT_RESTART_BACKOFF_MAX_MS;
+	c->drain_timeout_ms       = 30000;
 	if (g == NULL) {
 		if (config_setting_get_member(
 		        config_root_setting(&l->cfg), "node")
@@ -1057,6 +1059,10 @@ parse_node(ld *l)
 	if (get_int(l, g, "node.", "restart_backoff_max_ms", 1, 86400000, &n)
 	    > 0)
 		c->restart_backoff_max_ms = (uint32_t) n;
+	/* at most 60 s: the unit's TimeoutStopSec (90 s) leaves the rest
+	 * for the plugins' stop */
+	if (get_int(l, g, "node.", "drain_timeout_ms", 100, 60000, &n) > 0)
+		c->drain_timeout_ms = (uint32_t) n;
 	if (c->restart_backoff_max_ms < c->restart_backoff_ms)
 		err(l,
 		    config_setting_get_member(g, "restart_backoff_max_ms")

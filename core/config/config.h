@@ -78,6 +78,7 @@
  *   node.handler_timeout_ms      10000, 10..3600000
  *   node.restart_backoff_ms      200, 1..3600000
  *   node.restart_backoff_max_ms  30000, 1..86400000, >= restart_backoff_ms
+ *   node.drain_timeout_ms  30000, 100..60000 (the SIGTERM drain's bound)
  *   plugin isolation  "none" ("process": a supervised child process)
  *   plugin handler_timeout_ms    the node's, 10..3600000
  *   plugin memory_limit_mb       0 (none), 0..1048576; needs isolation
@@ -375,6 +376,9 @@ typedef struct xz_config {
 	uint32_t handler_timeout_ms;
 	uint32_t restart_backoff_ms;
 	uint32_t restart_backoff_max_ms;
+	/* node.drain_timeout_ms: how long SIGTERM waits for the queues to
+	 * empty; what is left is counted and logged (docs/operations.md) */
+	uint32_t drain_timeout_ms;
 } xz_config;
 
 /* Defaults, used when a setting is absent. */

@@ -114,6 +114,14 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		xz_kernel_free(k);
 		return XZ_ENOMEM;
 	}
+	/* audit.> requests are the audit plugin's alone, loaded or not:
+	 * with no audit plugin they reach nobody (no_responders), so no
+	 * client can answer audit.verify or acknowledge a spool. */
+	if (xz_bus_reserve(k->bus, "audit.>", &k->audit_guard) != XZ_OK) {
+		xz_diag_add(d, NULL, 0, "out of memory");
+		xz_kernel_free(k);
+		return XZ_ENOMEM;
+	}
 	/* Tokens of linked nodes are tried before session tokens. */
 	if (k->nodelink != NULL)
 		k->link_auth.verifier = xz_nodelink_verifier(k->nodelink);
@@ -431,6 +439,8 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		return XZ_EINVAL;
 	if (durable_open(k, d) != 0)
 		return XZ_EINVAL;
+	if (xz_kaudit_open(k, d) != 0)
+		return XZ_EINVAL;
 	if (xz_kernel_add(k, "sys", xz_sys_desc(), d) != XZ_OK)
 		return XZ_EINVAL;
 	if (console != NULL
@@ -615,9 +625,30 @@ shutdown_node(xz_kernel *k)
 	xz_watch_stop(k);
 	xz_timers_pause_owned(k->timers);
 	xz_durable_stop(k->durable); /* no more redeliveries */
-	if (xz_sched_wait_quiet(k->sched, 30000) != 0)
+	if (xz_sched_wait_quiet(k->sched, (int) k->cfg->drain_timeout_ms)
+	    != 0) {
+		/* What is still queued is not handled: an event on a durable
+		 * topic is in the durable log and delivered again at the next
+		 * start (its consumer did not acknowledge it); the others are
+		 * dropped, and a request among them gets no reply (its caller
+		 * times out). */
+		size_t left = 0;
+		for (size_t i = 0; i < k->nplugins; i++) {
+			pthread_mutex_lock(&k->plugins[i]->actor.mu);
+			left += k->plugins[i]->actor.count;
+			pthread_mutex_unlock(&k->plugins[i]->actor.mu);
+		}
 		xz_log(XZ_LOG_WARN, "kernel",
-		    "drain took over 30 s; stopping anyway");
+		    "drain not done after node.drain_timeout_ms (%u ms): "
+		    "stopping with %zu message(s) still queued; events on "
+		    "durable topics are delivered again at the next start, "
+		    "the others are dropped",
+		    (unsigned) k->cfg->drain_timeout_ms, left);
+	}
+	/* The plugins' stops share 20 s (at most 10 s each), so drain and
+	 * stops stay under the unit's TimeoutStopSec (90 s). */
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t i = k->nplugins; i-- > 0;) {
 		xz_plugin *p = k->plugins[i];
 		if (p->phase != XZ_PHASE_STARTED
@@ -628,7 +659,15 @@ shutdown_node(xz_kernel *k)
 		else
 			plugin_call(p, 2);
 		atomic_store(&p->phase, XZ_PHASE_STOPPED);
-		xz_sched_wait_quiet(k->sched, 10000);
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		int64_t used = (int64_t) (t1.tv_sec - t0.tv_sec) * 1000
+		    + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		int64_t left = 20000 - used;
+		xz_sched_wait_quiet(k->sched,
+		    (int) (left > 10000  ? 10000
+		            : left < 100 ? 100
+		                         : left));
 	}
 	for (size_t i = 0; i < k->nplugins; i++) {
 		xz_bus_unsubscribe_all(k->bus, &k->plugins[i]->actor, NULL);
@@ -659,6 +698,7 @@ xz_kernel_free(xz_kernel *k)
 	/* The bus first: its pending requests hold timers' deadlines. */
 	xz_bus_free(k->bus);
 	xz_durable_close(k->durable);
+	xz_kaudit_close(k);
 	xz_nodelink_free(k->nodelink);
 	xz_timers_free(k->timers);
 	for (size_t i = 0; i < k->nplugins; i++) {

@@ -64,6 +64,15 @@ struct xz_kernel {
 
 	struct xz_watch *watch; /* isolate.c: the handler watch (owned) */
 
+	/* kaudit.c: the kernel's audit spool (owned), NULL without a data
+	 * folder. Opened at start, after the data folder's lock. */
+	struct xz_kaudit *kaudit;
+
+	/* The owner of the kernel's reservation of audit.> requests: an
+	 * actor that never subscribes, so with no audit plugin nobody
+	 * answers audit.* (never run; only its address is used). */
+	xz_actor audit_guard;
+
 	int         stop_pipe[2];
 	atomic_bool stopping;
 	uint64_t    started_at_us;
@@ -101,9 +110,28 @@ xz_authz *xz_perms_build(const xz_config *c, bool grants);
  * the errors (FILE:LINE) in why. */
 int xz_kernel_perms_reload(xz_kernel *k, char *why, size_t n);
 
+/* kaudit.c: the kernel's own audit records (docs/audit.md). open: at
+ * start, after the data folder's lock; 0, or 1 with the reason in d. */
+int  xz_kaudit_open(xz_kernel *k, xz_diag *d);
+void xz_kaudit_close(xz_kernel *k);
+/* A record of a state change, in the spool and on disk (fdatasync) when
+ * XZ_OK; anything else: not written, refuse the change. Without a data
+ * folder it is published as an event. Any thread. */
+int xz_kaudit_write(xz_kernel *k, const char *topic, const char *json);
+/* A best-effort record (a login, a refusal): published as an event; one
+ * that could not be is counted (lost). Returns the publish's result. */
+int  xz_kaudit_event(xz_kernel *k, const char *source, const char *topic,
+     const char *json, size_t len);
+void xz_kaudit_lost(xz_kernel *k);
+/* {"spooled","written","acked","refused","lost"}, NULL without a spool. */
+struct json_t *xz_kaudit_status(xz_kernel *k);
+/* Hand the oldest spooled records to audit.append (one batch at a time),
+ * from the sys actor. */
+void xz_kaudit_drain(xz_kernel *k, xz_plugin *sys, const xz_host *h);
+
 /* sys.c: the built-in `sys` actor (ping, status, clock, reload). */
 const xz_plugin_desc *xz_sys_desc(void);
-void xz_sys_audit(xz_kernel *k, const char *who, const char *action,
+int xz_sys_audit(xz_kernel *k, const char *who, const char *action,
     const char *subject_type, const char *subject_id, const char *purpose,
     const char *outcome);
 /* Reload every plugin with a reload hook; results are logged. */

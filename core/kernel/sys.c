@@ -154,6 +154,10 @@ xz_status_json(xz_kernel *k)
 		    json_pack("{s:I,s:I}", "unauthenticated",
 		        (json_int_t) ls.unauthenticated, "denied",
 		        (json_int_t) (ls.denied + atomic_load(&k->denied))));
+	/* The kernel's own audit records (kaudit.c). */
+	json_t *ka = root != NULL ? xz_kaudit_status(k) : NULL;
+	if (ka != NULL)
+		json_object_set_new(root, "kernel_audit", ka);
 	/* The durable log: its size and each durable consumer's lag. */
 	if (root != NULL && k->durable != NULL)
 		json_object_set_new(
@@ -167,7 +171,7 @@ xz_status_json(xz_kernel *k)
 	return s;
 }
 
-void
+int
 xz_sys_audit(xz_kernel *k, const char *who, const char *action,
     const char *subject_type, const char *subject_id, const char *purpose,
     const char *outcome)
@@ -180,12 +184,16 @@ xz_sys_audit(xz_kernel *k, const char *who, const char *action,
 	char   *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	char    topic[64];
 
+	int rc = XZ_ENOMEM;
+
 	snprintf(topic, sizeof(topic), "audit.sys.%s",
 	    strcmp(subject_type, "plugin") == 0 ? "reload" : "config");
+	/* a change of the node: durable before the caller goes on */
 	if (s != NULL)
-		xz_kernel_publish(k, "sys", topic, s, strlen(s));
+		rc = xz_kaudit_write(k, topic, s);
 	free(s);
 	json_decref(o);
+	return rc;
 }
 
 typedef struct sys_state {
@@ -318,6 +326,14 @@ on_log_level(void *ud, const xz_msg *m)
 		    json_pack("{s:s}", "level", xz_log_level_name(was)));
 		return;
 	}
+	/* no change without its record */
+	if (xz_sys_audit(st->self->k, m->source, "UPDATE", "config",
+	        "node.log_level", "runtime log level", "ok")
+	    != XZ_OK) {
+		st->h->reply_error(st->self, m, XZ_REPLY_AUDIT_UNAVAILABLE,
+		    "the log level stays: its audit record cannot be written");
+		return;
+	}
 	/* Said at the more verbose of the two levels, so it shows. */
 	if (was >= XZ_LOG_INFO)
 		xz_log(XZ_LOG_INFO, "sys", "log level %s -> %s (asked by %s)",
@@ -326,8 +342,6 @@ on_log_level(void *ud, const xz_msg *m)
 	if (was < XZ_LOG_INFO)
 		xz_log(XZ_LOG_INFO, "sys", "log level %s -> %s (asked by %s)",
 		    xz_log_level_name(was), xz_log_level_name(now), m->source);
-	xz_sys_audit(st->self->k, m->source, "UPDATE", "config",
-	    "node.log_level", "runtime log level", "ok");
 	reply_json(st, m,
 	    json_pack("{s:s,s:s}", "level", xz_log_level_name(now), "was",
 	        xz_log_level_name(was)));
@@ -608,6 +622,15 @@ on_trim(void *ud, uint64_t id)
 	malloc_trim(0);
 }
 
+/* The kernel's audit spool into the audit plugin (kaudit.c). */
+static void
+on_kaudit(void *ud, uint64_t id)
+{
+	sys_state *st = ud;
+	(void) id;
+	xz_kaudit_drain(st->self->k, st->self, st->h);
+}
+
 static int
 sys_init(xz_plugin *self, const xz_host *h, void **state)
 {
@@ -623,7 +646,8 @@ sys_init(xz_plugin *self, const xz_host *h, void **state)
 	    || h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL)
 	    || h->subscribe(
 	        self, "xz.sys.log.level", NULL, on_log_level, st, NULL)
-	    || h->timer_start(self, 5000, 5000, on_trim, st, NULL)) {
+	    || h->timer_start(self, 5000, 5000, on_trim, st, NULL)
+	    || h->timer_start(self, 1000, 1000, on_kaudit, st, NULL)) {
 		free(st);
 		return XZ_ENOMEM;
 	}

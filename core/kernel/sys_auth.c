@@ -83,8 +83,11 @@ croles_json(const char *const *roles)
 	return v;
 }
 
-/* An audit record of the identity system: topic audit.sys.<what>. */
-static void
+/* An audit record of the identity system: topic audit.sys.<what>. A
+ * change (what "identity") is durable in the kernel's spool when XZ_OK;
+ * a login or a refusal is a best-effort event, counted when lost
+ * (kaudit.c). */
+static int
 audit(sys_auth *a, const char *what, const char *who, const char *role,
     const char *agency, const char *action, const char *subject_type,
     const char *subject_id, const char *outcome, json_t *extra)
@@ -98,13 +101,19 @@ audit(sys_auth *a, const char *what, const char *who, const char *role,
 	if (o != NULL && extra != NULL)
 		json_object_update(o, extra);
 	json_decref(extra);
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *s  = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int   rc = XZ_ENOMEM;
 	char  topic[64];
 	snprintf(topic, sizeof(topic), "audit.sys.%s", what);
 	if (s != NULL)
-		xz_kernel_publish(a->k, "sys", topic, s, strlen(s));
+		rc = strcmp(what, "identity") == 0
+		    ? xz_kaudit_write(a->k, topic, s)
+		    : xz_kaudit_event(a->k, "sys", topic, s, strlen(s));
+	else if (strcmp(what, "identity") != 0)
+		xz_kaudit_lost(a->k);
 	free(s);
 	json_decref(o);
+	return rc;
 }
 
 static const xz_caller *
@@ -434,6 +443,21 @@ admin_run(void *ud)
 	const char *why = NULL, *user = str_of(j->body, "user");
 	int         rc;
 
+	/* The change's record is durable before the change is made: none
+	 * without it (kaudit.c); the outcome follows in a second record. */
+	if (audit(a, "identity", j->who, j->who_role, j->who_agency,
+	        j->add ? "CREATE" : "UPDATE", "user", user ? user : "",
+	        "submitted",
+	        json_pack("{s:s}", "change", j->add ? "add" : "passwd"))
+	    != XZ_OK) {
+		a->h->reply_error(a->self, j->m, XZ_REPLY_AUDIT_UNAVAILABLE,
+		    "not changed: the change's audit record cannot be "
+		    "written");
+		a->h->msg_release(a->self, j->m);
+		json_decref(j->body);
+		free(j);
+		return;
+	}
 	if (j->add) {
 		json_t     *jr = json_object_get(j->body, "roles");
 		const char *roles[XZ_IDENTITY_MAX_ROLES + 1];
@@ -574,6 +598,17 @@ on_identity(void *ud, const xz_msg *m)
 	}
 	const char      *user = str_of(o, "user");
 	const xz_caller *c    = caller_of(a, m);
+	if (user != NULL
+	    && audit(a, "identity", c->user, first_role(c->roles), c->agency,
+	           "UPDATE", "user", user, "submitted",
+	           json_pack("{s:s}", "change", lock ? "lock" : "unlock"))
+	        != XZ_OK) {
+		a->h->reply_error(a->self, m, XZ_REPLY_AUDIT_UNAVAILABLE,
+		    "not changed: the change's audit record cannot be "
+		    "written");
+		json_decref(o);
+		return;
+	}
 	int rc = user ? xz_identity_user_lock(a->id, user, lock, &why)
 	              : XZ_EINVAL;
 	if (user == NULL)

@@ -22,6 +22,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -363,6 +364,9 @@ ctx_free(lua_desc_ctx *ctx)
 	free(ctx->chunk);
 	free(ctx->version);
 	free(ctx->description);
+	for (size_t i = 0; i < ctx->nretired; i++)
+		free(ctx->retired[i]);
+	free(ctx->retired);
 	free_opts(ctx->opts, ctx->nopts);
 	free(ctx);
 }
@@ -742,6 +746,26 @@ reload_schema(
 	return XZ_OK;
 }
 
+/* Make *field of ctx the text *from (moved; *from NULL), keeping the old
+ * one in ctx->retired. False on ENOMEM (nothing changed). */
+static bool
+take_text(lua_desc_ctx *ctx, char **field, char **from)
+{
+	char **v;
+
+	if (*from == NULL)
+		return true;
+	if ((v = realloc(ctx->retired, (ctx->nretired + 1) * sizeof(*v)))
+	    == NULL)
+		return false;
+	ctx->retired = v;
+	if (*field != NULL)
+		ctx->retired[ctx->nretired++] = *field;
+	*field = *from;
+	*from  = NULL;
+	return true;
+}
+
 /* Build and start the new version with the new schema in place; on
  * failure the schema goes back. NULL with the reasons in d. */
 static xz_lua_vm *
@@ -766,6 +790,12 @@ reload_vm(xz_lua_script *sc, lua_desc_ctx *nctx, xz_optvals *vals, xz_diag *d)
 		xz_plugin_ext *ext
 		    = (xz_plugin_ext *) xz_plugin_desc_of(sc->self);
 		ext->desc.options = sc->ctx->opts;
+		/* and `xiezhi status` shows the version now running */
+		if (take_text(sc->ctx, &sc->ctx->version, &nctx->version))
+			ext->desc.version = sc->ctx->version;
+		if (take_text(
+		        sc->ctx, &sc->ctx->description, &nctx->description))
+			ext->desc.description = sc->ctx->description;
 	}
 	return nvm;
 }

@@ -295,12 +295,17 @@ void xz_lua_log(xz_lua_vm *vm, int level, const char *fmt, ...)
 
 /* What xz_lua_describe learnt about a script (the descriptor's ctx). */
 typedef struct lua_desc_ctx {
-	char           *name;
-	char           *path; /* resolved script path */
-	char           *chunk; /* "@<path as written>" for messages */
-	int             kind; /* enum xz_plugin_kind */
-	char           *version;
-	char           *description;
+	char *name;
+	char *path; /* resolved script path */
+	char *chunk; /* "@<path as written>" for messages */
+	int   kind; /* enum xz_plugin_kind */
+	char *version;
+	char *description;
+	/* The versions and descriptions a reload replaced (owned): a
+	 * status being built on another thread may still read the old
+	 * text, so it lives as long as the description. */
+	char          **retired;
+	size_t          nretired;
 	xz_option_decl *opts; /* nopts + 1 entries, last {NULL} */
 	size_t          nopts;
 	xz_lua_limits   lim;

@@ -1740,7 +1740,16 @@ on_request(void *ud, const xz_msg *m)
 	if (!json_is_object(r.body))
 		refuse(c, &r, KIT_E_BAD_REQUEST, NULL,
 		    TR("%s: the payload must be a JSON object"), m->topic);
-	else if (strcmp(action, "send") == 0)
+	else if (r.actor_refused[0] != '\0') {
+		/* a payload's actor that is not the caller: refused as
+		 * kit_req_parse does (its record names the code, never the
+		 * forged name) */
+		kit_err e;
+		kit_err_set(
+		    &e, KIT_E_FORBIDDEN, "%s: %s", m->topic, r.actor_refused);
+		kit_reply_err(&r, &e, NULL, NULL);
+		c->kit.host->counter_add(c->kit.self, "refused", 1);
+	} else if (strcmp(action, "send") == 0)
 		do_send(c, &r);
 	else if (strcmp(action, "get") == 0)
 		do_get(c, &r);

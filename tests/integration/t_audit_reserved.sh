@@ -10,6 +10,9 @@
 # has its CREATE record). A client's event on audit.prison.create that
 # says "source":"prison" is recorded with the client's own name as its
 # source, and the script may not publish on audit.prison.> at all.
+# Then a node with no audit plugin: the kernel still reserves audit.>, so
+# the rogue client never answers audit.verify (no_responders) nor
+# acknowledges the prison's spool (its records stay spooled).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || skip_test "no sqlite3 shell"
@@ -87,4 +90,33 @@ assert_eq "the audit plugin's answer names record 2 (of 5)" 5 "$bad"
 kill "$ROGUE" 2>/dev/null || true
 wait "$ROGUE" 2>/dev/null || true
 stop_node
+
+echo "-- no audit plugin: audit.> is still reserved"
+XZ_CFG="$XZ_T/n2.cfg"
+xz_config "$XZ_CFG" n2 <<EOF2
+plugins = ( { name = "prison"; kind = "so"; } );
+EOF2
+DATA2=$XZ_T/n2/data
+start_node "$XZ_CFG" n2
+"$RAW" --answer "ipc://$XZ_T/n2/ctl.sock" 'audit.>' '{"ok":true,"acked":1000,"rogue":"client"}' 120 >"$XZ_T/rogue2.out" 2>&1 &
+ROGUE=$!
+wait_for 20 grep -q subscribed "$XZ_T/rogue2.out" || fail "the rogue client subscribed"
+out=$(xz call audit.verify '{}' -t 3000 2>&1 || true)
+echo "  .. audit.verify: $out"
+case "$out" in
+*rogue*) fail "a would-be responder answered audit.verify" ;;
+*no_responders*) pass "audit.verify reaches nobody: no_responders" ;;
+*) fail "audit.verify with no audit plugin: $out" ;;
+esac
+for i in 1 2 3; do
+	check "alarm $i" xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"5101.01.1.101\",\"source\":\"sensor\"}"
+done
+# the prison tries its drain every second: a few rounds
+NALM="SELECT count(*) FROM audit_spool WHERE topic = 'audit.prison.create' AND json_extract(data, '$.subject_type') = 'alarm'"
+wait_for 5 test "$(sq "$DATA2/prison.db" "$NALM")" -lt 3 || true
+assert_eq "the prison's alarm records stay spooled (nobody acknowledged them)" 3 \
+	"$(sq "$DATA2/prison.db" "$NALM")"
+kill "$ROGUE" 2>/dev/null || true
+wait "$ROGUE" 2>/dev/null || true
+stop_node n2
 finish

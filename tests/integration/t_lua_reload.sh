@@ -64,12 +64,18 @@ start_node
 
 check "v1 answers" xz call app.ver '{}'
 assert_eq "v1" 1 "$(echo "$OUT" | jq .v)"
+check "status" xz call xz.sys.status '{}'
+assert_eq "status shows version 1" 1 \
+	"$(echo "$OUT" | jq -r '.plugins[] | select(.name == "app") | .version')"
 
 version 2
 check "reload app" xz reload app
 assert_eq "reload reply" '{"reloaded":["app"]}' "$(echo "$OUT" | jq -c .)"
 check "v2 answers" xz call app.ver '{}'
 assert_eq "v2 with fresh state" '{"hits":1,"v":2}' "$(echo "$OUT" | jq -cS .)"
+check "status after the reload" xz call xz.sys.status '{}'
+assert_eq "status shows the reloaded version 2" 2 \
+	"$(echo "$OUT" | jq -r '.plugins[] | select(.name == "app") | .version')"
 
 # A syntax error: v2 stays, and the CLI says why (FILE:LINE).
 cp "$XZ_T/app.lua" "$XZ_T/app.v2"
@@ -93,6 +99,9 @@ EOF
 assert_exit "reload with failing init fails" 1 xz reload app
 assert_contains "init error with file:line" \
 	"$XZ_T/app.lua:3: init(): cannot open the register" "$OUT"
+check "status after the failed reloads" xz call xz.sys.status '{}'
+assert_eq "status still shows version 2" 2 \
+	"$(echo "$OUT" | jq -r '.plugins[] | select(.name == "app") | .version')"
 check "v2 still answers after the failed init" xz call app.ver '{}'
 assert_eq "still v2" 2 "$(echo "$OUT" | jq .v)"
 check "a failed reload left no second subscriber" xz call app.ver '{}'
