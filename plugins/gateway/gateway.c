@@ -1179,13 +1179,8 @@ metrics_status(buf *b, json_t *st)
 	static const struct {
 		const char *key, *name, *type, *help;
 	} pm[] = {
-		{ "delivered", "xiezhi_plugin_messages_in_total", "counter",
-		    "messages delivered to the plugin's mailbox" },
 		{ "handled", "xiezhi_plugin_messages_handled_total", "counter",
 		    "messages the plugin handled" },
-		{ "dropped", "xiezhi_plugin_drops_total", "counter",
-		    "best-effort messages dropped at the plugin's full "
-		    "mailbox" },
 		{ "backpressure_timeouts",
 		    "xiezhi_plugin_backpressure_timeouts_total", "counter",
 		    "publishes to the plugin that timed out on its full "
@@ -1241,34 +1236,48 @@ metrics_status(buf *b, json_t *st)
 	}
 }
 
-/* What each plugin sent by topic class, its store's commit latency and
- * its SLA breaches (xz.sys.status: published_by_class, store_commits,
- * the counter sla_breaches). */
+/* What each plugin received, sent and lost by topic class, its store's
+ * commit latency and its SLA breaches (xz.sys.status: delivered_by_class,
+ * published_by_class, dropped_by_class, store_commits, the counter
+ * sla_breaches). */
 static void
 metrics_traffic(buf *b, json_t *st, int prison)
 {
 	json_t     *plugins = json_object_get(st, "plugins"), *p, *v;
 	size_t      i, k;
 	const char *cls;
+	static const struct {
+		const char *key, *name, *help;
+	} tm[] = {
+		{ "delivered_by_class", "xiezhi_plugin_messages_in_total",
+		    "messages delivered to the plugin's mailbox (events and "
+		    "requests) by topic class (the topic's first token)" },
+		{ "published_by_class", "xiezhi_plugin_messages_out_total",
+		    "messages the plugin sent (publish, request, reply) by "
+		    "topic class (the topic's first token)" },
+		{ "dropped_by_class", "xiezhi_plugin_drops_total",
+		    "best-effort messages dropped at the plugin's full "
+		    "mailbox by topic class (the topic's first token)" },
+	};
 
 	if (st == NULL)
 		return;
-	help(b, "xiezhi_plugin_messages_out_total", "counter",
-	    "messages the plugin sent (publish, request, reply) by topic "
-	    "class (the topic's first token)");
-	json_array_foreach(plugins, i, p)
-	{
-		char n[128], c[64];
-		prom_escape(n, sizeof(n),
-		    json_string_value(json_object_get(p, "name")));
-		json_object_foreach(
-		    json_object_get(p, "published_by_class"), cls, v)
+	for (size_t m = 0; m < sizeof(tm) / sizeof(tm[0]); m++) {
+		help(b, tm[m].name, "counter", tm[m].help);
+		json_array_foreach(plugins, i, p)
 		{
-			prom_escape(c, sizeof(c), cls);
-			bprintf(b,
-			    "xiezhi_plugin_messages_out_total{plugin=\"%s\","
-			    "class=\"%s\"} %lld\n",
-			    n, c, (long long) json_integer_value(v));
+			char n[128], c[64];
+			prom_escape(n, sizeof(n),
+			    json_string_value(json_object_get(p, "name")));
+			json_object_foreach(
+			    json_object_get(p, tm[m].key), cls, v)
+			{
+				prom_escape(c, sizeof(c), cls);
+				bprintf(b,
+				    "%s{plugin=\"%s\",class=\"%s\"} %lld\n",
+				    tm[m].name, n, c,
+				    (long long) json_integer_value(v));
+			}
 		}
 	}
 	help(b, "xiezhi_store_commit_duration_seconds", "histogram",
