@@ -86,6 +86,9 @@ struct xz_bus {
 	xz_u64map       pending; /* key -> xz_pending (owned) */
 
 	xz_durable *durable; /* borrowed; NULL: no bus.durable */
+
+	xz_bus_count_fn count; /* NULL: none */
+	void           *count_ud;
 };
 
 static void
@@ -124,6 +127,8 @@ xz_bus_new(xz_bus **out, const xz_bus_cfg *c, xz_timers *timers, xz_clock *clk,
 	k->max_payload        = c->max_payload;
 	k->publish_timeout_ms = c->publish_timeout_ms;
 	k->request_timeout_ms = c->request_timeout_ms;
+	k->count              = c->count;
+	k->count_ud           = c->count_ud;
 	pthread_rwlock_init(&k->lock, NULL);
 	pthread_mutex_init(&k->pending_mu, NULL);
 	xz_u64map_init(&k->pending);
@@ -553,7 +558,8 @@ deliver_all(
 	/* A mailbox takes over one reference: take them all in one write.
 	 * A given reference serves as one of them, unless a peer (which
 	 * takes its own) still needs msg after the last mailbox had it. */
-	bool   keep = !give || peers || nactors == 0;
+	bool keep = !give || peers || nactors == 0
+	    || k->count != NULL; /* it reads the topic after each */
 	size_t more = keep ? nactors : nactors - 1;
 	if (more > 0)
 		atomic_fetch_add_explicit(
@@ -565,6 +571,10 @@ deliver_all(
 			/* On XZ_OK the mailbox keeps both references. */
 			rc = xz_actor_deliver(
 			    s->owner, msg, &s->recv, be, &dl);
+			if (k->count != NULL
+			    && (rc == XZ_OK || (rc == XZ_EFULL && be)))
+				k->count(k->count_ud, s->owner, msg->pub.topic,
+				    rc != XZ_OK);
 			if (rc == XZ_OK) {
 				(*ok)++;
 				continue;
@@ -720,12 +730,19 @@ xz_bus_deliver_sub(xz_bus *k, uint64_t sub_id, xz_kmsg *msg, uint32_t wait_ms)
 			xz_recv_unref(&s->recv);
 		return XZ_ENOENT;
 	}
+	if (k->count != NULL) /* for the topic, once delivered */
+		xz_kmsg_ref(msg);
 	rc = xz_actor_deliver(s->owner, msg, &s->recv, false, &dl);
 	if (rc != XZ_OK)
 		xz_recv_unref(&s->recv);
 	else
 		atomic_fetch_add_explicit(
 		    &k->delivered, 1, memory_order_relaxed);
+	if (k->count != NULL) {
+		if (rc == XZ_OK)
+			k->count(k->count_ud, s->owner, msg->pub.topic, false);
+		xz_kmsg_unref(msg);
+	}
 	return rc;
 }
 

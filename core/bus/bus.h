@@ -42,12 +42,22 @@ struct xz_target {
 	const xz_target_ops *ops;
 };
 
+/* Told of each message handed to an actor's mailbox (dropped false) and
+ * of each best-effort message dropped at a full one (dropped true), on the
+ * thread that delivers, outside the bus's locks; topic is the message's.
+ * It must be quick and must not call into the bus. The kernel counts
+ * messages in and drops per plugin and topic class with it. */
+typedef void (*xz_bus_count_fn)(
+    void *ud, xz_actor *owner, const char *topic, bool dropped);
+
 typedef struct xz_bus_cfg {
 	uint32_t           max_payload;
 	uint32_t           publish_timeout_ms;
 	uint32_t           request_timeout_ms;
 	const char *const *best_effort; /* patterns; borrowed */
 	size_t             nbest_effort;
+	xz_bus_count_fn    count; /* NULL: nobody counts */
+	void              *count_ud;
 } xz_bus_cfg;
 
 typedef struct xz_bus_stats {

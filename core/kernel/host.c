@@ -102,22 +102,22 @@ may_subscribe(xz_plugin *self, const char *pattern)
 	    self->k->grants, self->name, XZ_AUTHZ_SUBSCRIBE, pattern);
 }
 
-/* One message sent by self on topic (or in reply to it), for its
- * topic class's count (plugin.h). Lock-free but for a class seen first. */
-static void
-count_out(xz_plugin *self, const char *topic, int rc)
+/* The slot of topic's class in self's traffic counts (plugin.h).
+ * Lock-free but for a class seen first. */
+static xz_out_class *
+class_slot(xz_plugin *self, const char *topic)
 {
 	xz_out_stats *o = &self->out;
 	size_t        n = strcspn(topic, ".");
 	unsigned      k, i;
 
-	if (rc != XZ_OK)
-		return;
 	k = atomic_load_explicit(&o->nclasses, memory_order_acquire);
 	for (i = 0; i < k; i++)
 		if (strncmp(o->cls[i].name, topic, n) == 0
 		    && o->cls[i].name[n] == '\0')
 			break;
+	if (i == k && k == XZ_OUT_CLASSES) /* all named: no lock */
+		return &o->cls[XZ_OUT_CLASSES];
 	if (i == k) {
 		pthread_mutex_lock(&self->cmu);
 		k = atomic_load_explicit(&o->nclasses, memory_order_relaxed);
@@ -137,7 +137,27 @@ count_out(xz_plugin *self, const char *topic, int rc)
 		}
 		pthread_mutex_unlock(&self->cmu);
 	}
-	atomic_fetch_add_explicit(&o->cls[i].n, 1, memory_order_relaxed);
+	return &o->cls[i];
+}
+
+/* One message sent by self on topic (or in reply to it). */
+static void
+count_out(xz_plugin *self, const char *topic, int rc)
+{
+	if (rc == XZ_OK)
+		atomic_fetch_add_explicit(
+		    &class_slot(self, topic)->n, 1, memory_order_relaxed);
+}
+
+void
+xz_host_count_delivery(
+    void *ud, xz_actor *owner, const char *topic, bool dropped)
+{
+	xz_out_class *c = class_slot(xz_plugin_of(owner), topic);
+
+	(void) ud;
+	atomic_fetch_add_explicit(
+	    dropped ? &c->dropped : &c->in, 1, memory_order_relaxed);
 }
 
 static int

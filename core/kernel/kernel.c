@@ -96,6 +96,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		                               .request_timeout_ms = cfg->request_timeout_ms,
 		                               .best_effort        = (const char *const *) cfg->best_effort,
 		                               .nbest_effort       = cfg->nbest_effort,
+		                               .count              = xz_host_count_delivery,
 	};
 	char        user[96];
 	const char *roles[] = { "admin", "node", NULL };

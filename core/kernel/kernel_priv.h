@@ -78,6 +78,12 @@ struct xz_kernel {
 	uint64_t    started_at_us;
 };
 
+/* host.c: the bus's count hook (xz_bus_cfg.count): a message delivered
+ * to (or dropped at) the mailbox of owner, a plugin instance, by topic
+ * class (plugin.h). */
+void xz_host_count_delivery(
+    void *ud, xz_actor *owner, const char *topic, bool dropped);
+
 /* loader.c: open a configured plugin / free an instance not running. */
 int xz_loader_open(
     xz_kernel *k, const xz_plugin_cfg *pc, xz_plugin **out, xz_diag *d);

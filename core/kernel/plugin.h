@@ -30,14 +30,19 @@ typedef struct xz_counter {
 	int64_t value;
 } xz_counter;
 
-/* Messages an instance sent (publish, request, reply) by topic class, the
- * topic's first token: the first XZ_OUT_CLASSES classes seen get a slot
- * each (named once, under cmu), the rest count as "other". Reported by
- * xz.sys.status (sys.c), counted in host.c. */
+/* An instance's traffic by topic class, the topic's first token: the
+ * messages it sent (publish, request, reply), those delivered to its
+ * mailbox and the best-effort ones dropped at its full mailbox. The first
+ * XZ_OUT_CLASSES classes seen either way get a slot each (named once,
+ * under cmu), the rest count as "other". Reported by xz.sys.status
+ * (sys.c), counted in host.c (sent; delivered and dropped through the
+ * bus's count hook, xz_host_count_delivery). */
 #define XZ_OUT_CLASSES 16
 typedef struct xz_out_class {
 	char                 name[32];
-	atomic_uint_fast64_t n;
+	atomic_uint_fast64_t n; /* sent */
+	/* delivered, dropped: written by the publishers' threads */
+	atomic_uint_fast64_t in, dropped;
 } xz_out_class;
 typedef struct xz_out_stats {
 	atomic_uint  nclasses;

@@ -30,28 +30,48 @@ static const char *const phase_names[]
     = { "loaded", "inited", "running", "stopped", "failed" };
 
 /* "published" (messages sent: publish, request, reply), "published_by_
- * class" {topic class: n} and, once its store committed, "store_commits"
- * {"count","sum_us","le_us":[..],"counts":[..]} (counts cumulative, one
- * more for +Inf) of plugin p, into its status object o. */
+ * class", "delivered_by_class" (to its mailbox) and "dropped_by_class"
+ * (best-effort, at its full mailbox), each {topic class: n} with the
+ * classes of that direction seen so far, and, once its store committed,
+ * "store_commits" {"count","sum_us","le_us":[..],"counts":[..]} (counts
+ * cumulative, one more for +Inf) of plugin p, into its status object o. */
 static void
 status_traffic(json_t *o, xz_plugin *p)
 {
-	json_t  *by  = json_object();
+	json_t  *by = json_object(), *in = json_object(), *dr = json_object();
 	uint64_t all = 0;
 	unsigned n
 	    = atomic_load_explicit(&p->out.nclasses, memory_order_acquire);
 
 	for (unsigned i = 0; i <= XZ_OUT_CLASSES; i++) {
-		uint64_t v = atomic_load_explicit(
-		    &p->out.cls[i].n, memory_order_relaxed);
-		if (i < n || (i == XZ_OUT_CLASSES && v > 0))
-			json_object_set_new(by,
-			    i < n ? p->out.cls[i].name : "other",
-			    json_integer((json_int_t) v));
+		const xz_out_class *c = &p->out.cls[i];
+		const char         *name;
+		uint64_t v = atomic_load_explicit(&c->n, memory_order_relaxed);
+		uint64_t d
+		    = atomic_load_explicit(&c->in, memory_order_relaxed);
+		uint64_t x
+		    = atomic_load_explicit(&c->dropped, memory_order_relaxed);
+		if (i < n)
+			name = c->name;
+		else if (i == XZ_OUT_CLASSES)
+			name = "other";
+		else
+			continue;
+		if (v > 0)
+			json_object_set_new(
+			    by, name, json_integer((json_int_t) v));
+		if (d > 0)
+			json_object_set_new(
+			    in, name, json_integer((json_int_t) d));
+		if (x > 0)
+			json_object_set_new(
+			    dr, name, json_integer((json_int_t) x));
 		all += v;
 	}
 	json_object_set_new(o, "published", json_integer((json_int_t) all));
 	json_object_set_new(o, "published_by_class", by);
+	json_object_set_new(o, "delivered_by_class", in);
+	json_object_set_new(o, "dropped_by_class", dr);
 	uint64_t c = atomic_load_explicit(&p->commits.n, memory_order_relaxed);
 	if (c == 0)
 		return;

@@ -146,9 +146,13 @@ typedef struct gw_server gw_server;
 
 /* The shared part: both halves see it. */
 typedef struct gw_shared {
-	pthread_mutex_t      mu;
-	gw_job              *jobs, **jobs_tail; /* server -> actor */
-	int                  wake_armed; /* a drain timer is pending */
+	pthread_mutex_t mu;
+	gw_job         *jobs, **jobs_tail; /* server -> actor */
+	int             wake_armed; /* a drain timer is pending */
+	/* The actor answered in the batch it runs: its batch_end takes the
+	 * jobs queued meanwhile, so a job needs no drain timer. Set by
+	 * gw_answer, cleared by batch_end as it takes the queue. */
+	int                  actor_busy;
 	gw_out              *outs, **outs_tail; /* actor -> server */
 	atomic_bool          clients_dirty; /* some client has wake set */
 	atomic_uint_fast64_t stats[GS__COUNT];

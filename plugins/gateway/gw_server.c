@@ -147,8 +147,11 @@ gw_post(gw_shared *sh, gw_job *j)
 	pthread_mutex_lock(&sh->mu);
 	*sh->jobs_tail = j;
 	sh->jobs_tail  = &j->next;
-	arm            = !sh->wake_armed;
-	sh->wake_armed = 1;
+	/* An actor busy answering takes the queue at its batch's end
+	 * (gw_take_jobs from batch_end): no wake-up needed. */
+	arm = !sh->wake_armed && !sh->actor_busy;
+	if (arm)
+		sh->wake_armed = 1;
 	pthread_mutex_unlock(&sh->mu);
 	/* The one host call this thread makes: a one-shot timer of delay 0
 	 * runs the drain in the actor. xz_timer_add is mutex-protected and
@@ -167,12 +170,19 @@ gw_post(gw_shared *sh, gw_job *j)
 void
 gw_answer(gw_shared *sh, gw_out *o)
 {
+	int wake;
+
 	o->next = NULL;
 	pthread_mutex_lock(&sh->mu);
+	/* The server takes the whole list when woken: answers added to a
+	 * list it has not taken yet need no wake-up (a write to the
+	 * library's pipe) of their own. */
+	wake           = sh->outs == NULL;
 	*sh->outs_tail = o;
 	sh->outs_tail  = &o->next;
+	sh->actor_busy = 1; /* see gw_post */
 	pthread_mutex_unlock(&sh->mu);
-	if (sh->ctx != NULL)
+	if (wake && sh->ctx != NULL)
 		lws_cancel_service(sh->ctx);
 }
 
@@ -328,6 +338,38 @@ respond_error(conn *c, int status, const char *code, const char *msg)
 	respond(c, status, "application/json", b, b ? (size_t) n : 0, NULL);
 }
 
+/* A scratch buffer up to this size stays for the next write. */
+#define SCRATCH_KEEP (512u << 10)
+
+/* Grow the server's scratch buffer to LWS_PRE + len; NULL when out of
+ * memory. */
+static unsigned char *
+scratch(gw_server *s, size_t len)
+{
+	if (LWS_PRE + len > s->scratch_cap) {
+		size_t         need = LWS_PRE + len;
+		size_t         cap = need > SCRATCH_KEEP / 2 ? need : need * 2;
+		unsigned char *p   = realloc(s->scratch, cap);
+		if (p == NULL)
+			return NULL;
+		s->scratch     = p;
+		s->scratch_cap = cap;
+	}
+	return s->scratch + LWS_PRE;
+}
+
+/* After a write: a buffer grown past SCRATCH_KEEP for one large answer (a
+ * static file) is given back, so that it does not stay resident. */
+static void
+scratch_trim(gw_server *s)
+{
+	if (s->scratch_cap > SCRATCH_KEEP) {
+		free(s->scratch);
+		s->scratch     = NULL;
+		s->scratch_cap = 0;
+	}
+}
+
 static int
 add_header(struct lws *wsi, const char *name, const char *val,
     unsigned char **p, unsigned char *end)
@@ -336,16 +378,15 @@ add_header(struct lws *wsi, const char *name, const char *val,
 	    (const unsigned char *) val, (int) strlen(val), p, end);
 }
 
-/* Status line and headers; -1 when they do not fit. */
+/* Status line and headers into start..end (end exclusive); *out gets
+ * where they end. -1 when they do not fit. */
 static int
-write_headers(gw_server *s, conn *c, int status, const char *ctype,
-    const char *extra, int64_t content_len)
+build_headers(conn *c, int status, const char *ctype, const char *extra,
+    int64_t content_len, unsigned char *start, unsigned char *end,
+    unsigned char **out)
 {
-	unsigned char  buf[LWS_PRE + HDR_MAX];
-	unsigned char *start = buf + LWS_PRE, *p = start,
-	              *end = buf + sizeof(buf) - 1;
+	unsigned char *p = start;
 
-	(void) s;
 	if (lws_add_http_header_status(c->wsi, (unsigned) status, &p, end)
 	    || lws_add_http_header_by_token(c->wsi,
 	        WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *) ctype,
@@ -393,6 +434,23 @@ write_headers(gw_server *s, conn *c, int status, const char *ctype,
 	}
 	if (lws_finalize_http_header(c->wsi, &p, end))
 		return -1;
+	*out = p;
+	return 0;
+}
+
+/* Status line and headers alone (an SSE stream's start); -1 when they do
+ * not fit or cannot be sent. */
+static int
+write_headers(gw_server *s, conn *c, int status, const char *ctype,
+    const char *extra, int64_t content_len)
+{
+	unsigned char  buf[LWS_PRE + HDR_MAX];
+	unsigned char *start = buf + LWS_PRE, *p = start;
+
+	(void) s;
+	if (build_headers(c, status, ctype, extra, content_len, start,
+	        buf + sizeof(buf) - 1, &p))
+		return -1;
 	return lws_write(
 	           c->wsi, start, (size_t) (p - start), LWS_WRITE_HTTP_HEADERS)
 	        < 0
@@ -412,22 +470,32 @@ write_response(gw_server *s, conn *c)
 	c->resp = NULL;
 	if (c->close_after)
 		lws_http_mark_sse(c->wsi); /* no keep-alive after this one */
-	rc = write_headers(
-	    s, c, o->status, o->ctype, o->headers, (int64_t) o->len);
-	if (rc == 0) {
-		unsigned char *b = malloc(LWS_PRE + o->len + 1);
-		if (b == NULL)
+	/* HTTP/1.1: headers and body in one buffer, handed to the socket in
+	 * one write (the library sends what it is given as it is): one TCP
+	 * segment for a small answer, and the client woken once. An HTTP/2
+	 * stream (under TLS, by ALPN) is a child of its connection's wsi: the
+	 * library frames the headers and the body apart. */
+	int            h1 = lws_get_network_wsi(c->wsi) == c->wsi;
+	unsigned char *b = scratch(s, HDR_MAX + o->len), *p = b;
+	rc = b == NULL ? -1
+	               : build_headers(c, o->status, o->ctype, o->headers,
+	                   (int64_t) o->len, b, b + HDR_MAX, &p);
+	if (rc == 0 && !h1) {
+		if (lws_write(
+		        c->wsi, b, (size_t) (p - b), LWS_WRITE_HTTP_HEADERS)
+		    < 0)
 			rc = -1;
-		else {
-			if (o->len)
-				memcpy(b + LWS_PRE, o->body, o->len);
-			if (lws_write(c->wsi, b + LWS_PRE, o->len,
-			        LWS_WRITE_HTTP_FINAL)
-			    < 0)
-				rc = -1;
-			free(b);
-		}
+		p = b;
 	}
+	if (rc == 0) {
+		if (o->len)
+			memcpy(p, o->body, o->len);
+		if (lws_write(c->wsi, b, (size_t) (p - b) + o->len,
+		        LWS_WRITE_HTTP_FINAL)
+		    < 0)
+			rc = -1;
+	}
+	scratch_trim(s);
 	gw_out_free(o);
 	if (rc || c->close_after)
 		return -1;
@@ -494,9 +562,13 @@ job_new(conn *c, int kind, const char *topic)
 	if (topic)
 		snprintf(j->topic, sizeof(j->topic), "%s", topic);
 	find_token(c->wsi, j->token, sizeof(j->token), &j->cookie, 0);
-	lws_hdr_custom_copy(
-	    c->wsi, j->csrf, (int) sizeof(j->csrf), "x-csrf-token:", 13);
-	lws_get_peer_simple(c->wsi, j->peer, sizeof(j->peer));
+	/* Only what the job needs: the CSRF header matters to a cookie
+	 * session, the peer's address to the login limit (a system call). */
+	if (j->cookie)
+		lws_hdr_custom_copy(c->wsi, j->csrf, (int) sizeof(j->csrf),
+		    "x-csrf-token:", 13);
+	if (kind == GJ_LOGIN)
+		lws_get_peer_simple(c->wsi, j->peer, sizeof(j->peer));
 	return j;
 }
 
@@ -853,22 +925,6 @@ take_frames(gw_client *cl, gw_frame **out, int *overflow, int *ready,
 	return n;
 }
 
-/* Grow the server's scratch buffer to LWS_PRE + len; NULL when out of
- * memory. */
-static unsigned char *
-scratch(gw_server *s, size_t len)
-{
-	if (LWS_PRE + len > s->scratch_cap) {
-		size_t         cap = (LWS_PRE + len) * 2;
-		unsigned char *p   = realloc(s->scratch, cap);
-		if (p == NULL)
-			return NULL;
-		s->scratch     = p;
-		s->scratch_cap = cap;
-	}
-	return s->scratch + LWS_PRE;
-}
-
 /* A server-to-client WebSocket text frame's header (RFC 6455 5.2: FIN,
  * opcode 1, unmasked) for len bytes, into h; its length. */
 static size_t
@@ -920,7 +976,9 @@ write_batch(gw_server *s, conn *c, gw_frame **f, uint32_t n, int ws,
 		memcpy(p, f[i]->buf + GW_LWS_PRE, f[i]->len);
 		p += f[i]->len;
 	}
-	if (lws_write(c->wsi, b, (size_t) (p - b), LWS_WRITE_HTTP) < 0)
+	int rc = lws_write(c->wsi, b, (size_t) (p - b), LWS_WRITE_HTTP);
+	scratch_trim(s);
+	if (rc < 0)
 		return -1;
 	atomic_fetch_add_explicit(
 	    &s->sh->stats[GS_EVENTS_SENT], n, memory_order_relaxed);

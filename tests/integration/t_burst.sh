@@ -55,6 +55,11 @@ assert_eq "delivered + dropped" "$N" "$((got + dropped))"
 if [ "$dropped" -gt 0 ]; then pass "drops happened and are counted ($dropped)"; else fail "no drop: the test did not stress the mailbox"; fi
 assert_eq "bus.dropped in status" "$dropped" "$(echo "$st" | json .bus.dropped)"
 assert_eq "received counter in status" "$got" "$(echo "$st" | json '.plugins[] | select(.name=="lossy") | .counters.received')"
+# the same per topic class (the topic's first token: tele), as /metrics
+# reports them (xiezhi_plugin_messages_in_total, _drops_total)
+assert_eq "drops by topic class" "$dropped" "$(echo "$st" | json '.plugins[] | select(.name=="lossy") | .dropped_by_class.tele')"
+assert_eq "messages in by topic class" "$got" "$(echo "$st" | json '.plugins[] | select(.name=="lossy") | .delivered_by_class.tele')"
+assert_eq "the business subscriber's messages in, class burst" "$N" "$(echo "$st" | json '.plugins[] | select(.name=="slow") | .delivered_by_class.burst')"
 assert_eq "slow untouched" "$N" "$(xz call slow.count | json .count)"
 assert_eq "the business subscriber dropped nothing" 0 "$(echo "$st" | json '.plugins[] | select(.name=="slow") | .dropped')"
 

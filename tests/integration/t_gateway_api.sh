@@ -13,7 +13,7 @@ command -v curl >/dev/null || skip_test "no curl"
 BENCH="${XZ_BUILD:-$(dirname "$XZ_BIN")}/bench-http"
 [ -x "$BENCH" ] || skip_test "no bench-http"
 
-gw_start "{ name = \"legal\"; kind = \"lua\"; path = \"$XZ_SRC/plugins/legal/legal.lua\"; }," "max_payload = 4096; header_timeout_s = 2; client_queue_max = 16; client_queue_bytes = 65536; login_max_failures = 3;"
+gw_start "{ name = \"legal\"; kind = \"lua\"; path = \"$XZ_SRC/plugins/legal/legal.lua\"; }," "max_payload = 4096; header_timeout_s = 2; client_queue_max = 16; client_queue_bytes = 65536; login_max_failures = 3; max_ws_clients = 3;"
 U="$GW_URL"
 code() { curl -s -o "$XZ_T/body" -w '%{http_code}' "$@"; }
 
@@ -143,7 +143,40 @@ got=$(grep -c '"topic":"gwslow' "$XZ_T/slow" || true)
 assert_le "slow consumer got less than all" "$got" 1999
 assert_le "slow close counted" 1 "$(gw_metric xiezhi_slow_clients_closed_total)"
 
-# a client that reads nothing at all is cut off slow_grace_s (10 s) after
+# a slow Server-Sent Events client likewise: its last record says why
+# (event: error), then the stream ends
+python3 - "$GW_PORT" "$T" >"$XZ_T/sse_slow" 2>&1 <<'PYEOF' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(("GET /api/v1/events?pattern=gwsse.%3E HTTP/1.1\r\nHost: x\r\n"
+           "Authorization: Bearer " + sys.argv[2] + "\r\n\r\n").encode())
+got = b""
+while b": subscribed" not in got:
+    got += s.recv(4096)
+print("stalling", flush=True)
+time.sleep(6)
+s.settimeout(40)
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except OSError:
+    pass
+print(got.decode(errors="replace").split("\n\n")[-2])
+PYEOF
+SSP=$!
+wait_for 20 grep -q stalling "$XZ_T/sse_slow" || fail "slow SSE client subscribed"
+for i in $(seq 1 2000); do echo "{\"i\":$i,\"pad\":\"$pad\"}"; done | xz pub gwsse.x - >/dev/null
+wait "$SSP" || true
+assert_contains "slow SSE client: a last error record" "event: error" "$(cat "$XZ_T/sse_slow")"
+assert_contains "slow SSE client: the reason" "slow consumer" "$(cat "$XZ_T/sse_slow")"
+wait_until 20 '[ "$(gw_metric xiezhi_sse_clients)" = 0 ]' || fail "slow SSE client still connected"
+
+
 # its queue filled, without waiting for it to read its close reason
 n0=$(gw_metric xiezhi_slow_clients_closed_total)
 "$BENCH" ws -u "127.0.0.1:$GW_PORT" -t "$T" -p 'gwnever.>' -s 25 -r 4096 -w 60 >"$XZ_T/never" 2>"$XZ_T/never.err" &
@@ -157,6 +190,23 @@ wait_until 40 '[ "$(gw_metric xiezhi_slow_clients_closed_total)" -gt "$n0" ]' &&
 wait_until 20 '[ "$(gw_metric xiezhi_ws_clients)" = 0 ]' &&
 	pass "no event client left" || fail "event clients left: $(gw_metric xiezhi_ws_clients)"
 wait "$NVP" || true
+
+# at most max_ws_clients (3 here) event streams: a 4th WebSocket is
+# closed with 1013, a 4th SSE request gets 503; both counted
+wait_until 30 '[ "$(gw_metric xiezhi_sse_clients)" = 0 ]' || fail "earlier SSE clients still connected"
+LIM=()
+for k in 1 2 3; do
+	timeout 60 curl -s -N "${AUTH[@]}" "$U/api/v1/events?pattern=gwlimit.%3E" >"$XZ_T/lim$k" &
+	LIM+=($!)
+done
+wait_until 20 '[ "$(gw_metric xiezhi_sse_clients)" = 3 ]' || fail "3 SSE clients connected"
+l0=$(gw_metric 'xiezhi_http_rejected_total{reason="event_clients_limit"}')
+assert_eq "a 4th event stream (SSE): 503" 503 "$(code "${AUTH[@]}" --max-time 10 "$U/api/v1/events?pattern=gwlimit.%3E")"
+out=$("$BENCH" ws -u "127.0.0.1:$GW_PORT" -t "$T" -p 'gwlimit.>' -w 10 2>/dev/null)
+assert_contains "a 4th event stream (WebSocket): closed 1013" "close 1013 too many event clients" "$out"
+assert_eq "refused streams counted" $((l0 + 2)) "$(gw_metric 'xiezhi_http_rejected_total{reason="event_clients_limit"}')"
+kill "${LIM[@]}" 2>/dev/null || true
+wait_until 20 '[ "$(gw_metric xiezhi_sse_clients)" = 0 ]' && pass "the streams' slots freed" || fail "SSE clients left: $(gw_metric xiezhi_sse_clients)"
 
 # a legal-aid application of the 12348 operator: its review clock (7 days)
 # runs; /metrics counts it, and it is at risk within its last day
@@ -199,6 +249,19 @@ v=$(echo "$M" | awk '$1 == "xiezhi_plugin_messages_out_total{plugin=\"prison\",c
 assert_le "metrics: messages out of the prison, class prison" 2 "${v:-0}"
 v=$(echo "$M" | awk '$1 == "xiezhi_plugin_messages_out_total{plugin=\"gateway\",class=\"xz\"}" { print $2 }')
 assert_le "metrics: the gateway's calls out, class xz" 1 "${v:-0}"
+v=$(echo "$M" | awk '$1 == "xiezhi_plugin_messages_in_total{plugin=\"prison\",class=\"prison\"}" { print $2 }')
+assert_le "metrics: messages into the prison, class prison" 3 "${v:-0}"
+v=$(echo "$M" | awk '$1 == "xiezhi_plugin_messages_in_total{plugin=\"gateway\",class=\"gwtest\"}" { print $2 }')
+assert_eq "metrics: events into the gateway, class gwtest (its streams' 3)" 3 "${v:-0}"
+v=$(echo "$M" | awk '$1 == "xiezhi_plugin_messages_in_total{plugin=\"gateway\",class=\"gwslow\"}" { print $2 }')
+assert_le "metrics: events into the gateway, class gwslow (until its client was cut off)" 16 "${v:-0}"
+assert_contains "metrics: drops by plugin and class" '# TYPE xiezhi_plugin_drops_total counter' "$M"
+for m in xiezhi_plugin_mailbox_capacity xiezhi_plugin_messages_handled_total xiezhi_plugin_state xiezhi_bus_dropped_total \
+	xiezhi_links xiezhi_link_send_failed_total 'xiezhi_plugin_counter{plugin="gateway",counter="calls"}' \
+	xiezhi_http_responses_total xiezhi_events_sent_total xiezhi_events_queued_total xiezhi_ws_clients xiezhi_sse_clients \
+	xiezhi_sessions xiezhi_logouts_total 'xiezhi_legal_clocks{kind="aid",status="running"}' xiezhi_slow_clients_closed_total; do
+	assert_contains "metrics: $m" "$m" "$M"
+done
 v=$(echo "$M" | awk '$1 == "xiezhi_store_commit_duration_seconds_count{plugin=\"prison\"}" { print $2 }')
 assert_le "metrics: the prison's store commits timed" 1 "${v:-0}"
 assert_contains "metrics: commit latency buckets" 'xiezhi_store_commit_duration_seconds_bucket{plugin="prison",le="+Inf"}' "$M"

@@ -20,6 +20,13 @@
  *       closed), or after WAIT_S (30) seconds. STALL_S: read nothing for
  *       that long first (a slow consumer); RCVBUF: socket receive buffer.
  *
+ *   bench-http rss    [-u ..] [-t ..|-U .. -P ..] -x NODE_PID [-c CLIENTS]
+ *                     [-p PATTERN]
+ *       the node's VmRSS, then CLIENTS (200) idle WebSocket clients on
+ *       PATTERN (prison.>), all subscribed, and VmRSS again once it has
+ *       not grown for a second; prints both and the bytes per client as
+ *       one JSON line (plugins/gateway/bench/rss.sh runs it).
+ *
  * HOST:PORT defaults to 127.0.0.1:8348. Exit 0 ok, 1 error, 2 usage.
  */
 #ifndef _GNU_SOURCE
@@ -484,13 +491,104 @@ run_fanout(const char *cmd, long nevents)
 	return total == expect ? 0 : 1;
 }
 
+/* ---- idle clients' memory ---- */
+
+/* VmRSS of pid in KiB; -1 when it cannot be read. */
+static long
+vm_rss_kib(long pid)
+{
+	char  path[64], line[256];
+	long  kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			kib = atol(line + 6);
+	fclose(f);
+	return kib;
+}
+
+/* VmRSS once it stopped growing for a second (at most 30 s). */
+static long
+settled_rss(long pid)
+{
+	long last = vm_rss_kib(pid), now;
+	for (int i = 0; i < 30; i++) {
+		usleep(1000000);
+		now = vm_rss_kib(pid);
+		if (now <= last)
+			return now;
+		last = now;
+	}
+	return last;
+}
+
+static int
+run_rss(long pid, const char *pattern)
+{
+	wsc           *w          = calloc((size_t) nclients, sizeof(*w));
+	struct pollfd *pf         = calloc((size_t) nclients, sizeof(*pf));
+	long           subscribed = 0, before, after;
+
+	if (w == NULL || pf == NULL || login())
+		return 1;
+	if ((before = settled_rss(pid)) < 0) {
+		fprintf(stderr, "bench-http: no VmRSS for pid %ld\n", pid);
+		return 1;
+	}
+	for (long i = 0; i < nclients; i++)
+		if (ws_open(&w[i], pattern, NULL, 0) != 0) {
+			fprintf(stderr,
+			    "bench-http: client %ld cannot connect\n", i);
+			return 1;
+		}
+	double t0 = now_s();
+	while (subscribed < nclients && now_s() - t0 < 60) {
+		for (long i = 0; i < nclients; i++) {
+			pf[i].fd     = w[i].closed ? -1 : w[i].fd;
+			pf[i].events = POLLIN;
+		}
+		if (poll(pf, (nfds_t) nclients, 200) < 0)
+			break;
+		for (long i = 0; i < nclients; i++) {
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			int was = w[i].subscribed;
+			ws_read(&w[i], count_cb);
+			if (!was && w[i].subscribed)
+				subscribed++;
+			if (w[i].closed)
+				fprintf(stderr, "client %ld closed: %d %s\n",
+				    i, w[i].close_code, w[i].close_reason);
+		}
+	}
+	after = settled_rss(pid);
+	printf("{\"bench\":\"ws_idle_rss\",\"pattern\":\"%s\","
+	       "\"clients\":%ld,\"subscribed\":%ld,\"rss_before_kib\":%ld,"
+	       "\"rss_after_kib\":%ld,\"bytes_per_client\":%.0f}\n",
+	    pattern, nclients, subscribed, before, after,
+	    (double) (after - before) * 1024.0 / (double) nclients);
+	for (long i = 0; i < nclients; i++) {
+		close(w[i].fd);
+		free(w[i].buf);
+	}
+	free(w);
+	free(pf);
+	return subscribed == nclients ? 0 : 1;
+}
+
 static int
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: bench-http call|fanout|ws [-u HOST:PORT] [-t TOKEN] [-U "
+	    "usage: bench-http call|fanout|ws|rss [-u HOST:PORT] [-t TOKEN] "
+	    "[-U "
 	    "USER -P PASS]\n"
-	    "       [-c CLIENTS] [-n COUNT] [-T TOPIC] [-x PUBLISH_CMD] [-p "
+	    "       [-c CLIENTS] [-n COUNT] [-T TOPIC] [-x "
+	    "PUBLISH_CMD|NODE_PID] [-p "
 	    "PATTERN]\n"
 	    "       [-s STALL_S] [-r RCVBUF] [-o ORIGIN] [-w WAIT_S]\n");
 	return 2;
@@ -571,6 +669,13 @@ main(int argc, char **argv)
 		if (!cset)
 			nclients = 200;
 		return run_fanout(x, n > 0 ? n : 1000);
+	}
+	if (strcmp(cmd, "rss") == 0) {
+		if (x == NULL || atol(x) <= 0)
+			return usage();
+		if (!cset)
+			nclients = 200;
+		return run_rss(atol(x), pattern ? pattern : "prison.>");
 	}
 	if (strcmp(cmd, "ws") == 0) {
 		if (pattern == NULL)
