@@ -60,13 +60,16 @@ typedef struct audit_state {
 	xz_audit_writer w;
 	/* a batch (audit.append): one transaction, a savepoint per record;
 	 * the last record written in it */
-	int      in_batch;
-	int64_t  batch_n, batch_seq;
-	char     batch_hash[XZ_SHA256_HEX];
-	int64_t  retention_days;
-	int64_t  query_limit_max;
-	int      durable; /* audit.> is a durable subscription */
-	uint64_t prune_timer;
+	int     in_batch;
+	int64_t batch_n, batch_seq;
+	char    batch_hash[XZ_SHA256_HEX];
+	/* SAVEPOINT rec, RELEASE rec, ROLLBACK TO rec: prepared on first use
+	 * (a batch takes them once per record), finalized by audit_fini */
+	sqlite3_stmt *sp[3];
+	int64_t       retention_days;
+	int64_t       query_limit_max;
+	int           durable; /* audit.> is a durable subscription */
+	uint64_t      prune_timer;
 	/* signed checkpoints (anchor.h); anchoring 0: off */
 	int           anchoring;
 	const char   *anchor_path; /* sink file, kernel-owned; NULL: none */
@@ -194,6 +197,27 @@ exec_ok(audit_state *st, const char *sql)
 	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
+enum { SP_BEGIN, SP_RELEASE, SP_ROLLBACK };
+
+/* Run one of the savepoint statements (prepared once: parsing them for
+ * every record of a batch cost more than the step). */
+static int
+sp_ok(audit_state *st, int which)
+{
+	static const char *const sql[]
+	    = { "SAVEPOINT rec", "RELEASE rec", "ROLLBACK TO rec" };
+	int rc;
+
+	if (st->sp[which] == NULL
+	    && sqlite3_prepare_v3(st->db, sql[which], -1,
+	           SQLITE_PREPARE_PERSISTENT, &st->sp[which], NULL)
+	        != SQLITE_OK)
+		return exec_ok(st, sql[which]);
+	rc = sqlite3_step(st->sp[which]);
+	sqlite3_reset(st->sp[which]);
+	return rc == SQLITE_DONE;
+}
+
 /* Insert r in the open transaction; 0 written, 1 duplicate event id, -1
  * error (logged). */
 static int
@@ -230,19 +254,19 @@ append(audit_state *st, xz_audit_rec *r)
 
 	r->at_ms = (int64_t) st->h->now_ms(st->self);
 	if (st->in_batch) {
-		if (!exec_ok(st, "SAVEPOINT rec")) {
+		if (!sp_ok(st, SP_BEGIN)) {
 			snprintf(err, sizeof(err), "savepoint: %s",
 			    sqlite3_errmsg(st->db));
 			return append_failed(st, r, -1, err);
 		}
 		rc = insert_rec(st, r, err, sizeof(err));
 		if (rc != 0)
-			exec_ok(st, "ROLLBACK TO rec");
-		if (!exec_ok(st, "RELEASE rec") && rc == 0) {
+			sp_ok(st, SP_ROLLBACK);
+		if (!sp_ok(st, SP_RELEASE) && rc == 0) {
 			snprintf(err, sizeof(err), "release: %s",
 			    sqlite3_errmsg(st->db));
-			exec_ok(st, "ROLLBACK TO rec");
-			exec_ok(st, "RELEASE rec");
+			sp_ok(st, SP_ROLLBACK);
+			sp_ok(st, SP_RELEASE);
 			rc = -1;
 		}
 		if (rc != 0)
@@ -321,6 +345,27 @@ field_text(json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
+/* A JSON value as record text without a copy where it can: a string's
+ * own text (valid while v is), others as JSON into *own (malloc'd, the
+ * caller frees it). NULL for absent/null. */
+static const char *
+field_ref(json_t *v, char **own)
+{
+	if (json_is_string(v))
+		return json_string_value(v);
+	return *own = field_text(v);
+}
+
+/* Whether key is one of the record's own fields (who .. time). */
+static int
+own_field(const char *key)
+{
+	for (int i = XZ_AF_WHO; i <= XZ_AF_TIME; i++)
+		if (strcmp(key, xz_audit_field_names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Record one event (o: its decoded payload, NULL when it is not JSON;
  * raw: the payload as it came). Returns what append returns. */
 static int
@@ -328,7 +373,7 @@ record_payload(audit_state *st, const char *event_id, const char *topic,
     const char *source, json_t *o, const char *raw, size_t rawlen)
 {
 	xz_audit_rec r;
-	char        *own[XZ_AF_COUNT] = { 0 };
+	char        *own[XZ_AF_COUNT] = { 0 }; /* owned texts, freed below */
 	int          rc;
 
 	memset(&r, 0, sizeof(r));
@@ -336,36 +381,43 @@ record_payload(audit_state *st, const char *event_id, const char *topic,
 	r.f[XZ_AF_TOPIC]    = topic;
 	r.f[XZ_AF_SOURCE]   = source;
 	if (json_is_object(o)) {
-		json_t     *rest             = json_deep_copy(o);
+		/* the other keys, sharing o's values (no deep copy) */
+		json_t     *rest             = json_object();
 		json_t     *actor            = json_object_get(o, "actor");
 		const char *actor_keys[3][2] = { { "who", "user" },
 			{ "role", "role" }, { "agency", "agency" } };
-		for (int i = XZ_AF_WHO; i <= XZ_AF_TIME; i++) {
-			const char *name = xz_audit_field_names[i];
-			own[i] = field_text(json_object_get(o, name));
-			json_object_del(rest, name);
+		const char *key;
+		json_t     *val;
+		for (int i = XZ_AF_WHO; i <= XZ_AF_TIME; i++)
+			r.f[i] = field_ref(
+			    json_object_get(o, xz_audit_field_names[i]),
+			    &own[i]);
+		json_object_foreach(o, key, val)
+		{
+			if (!own_field(key))
+				json_object_set(rest, key, val);
 		}
 		/* {"actor":{"user","role","agency"}} as requests carry it. */
 		for (int i = 0; i < 3; i++)
-			if (own[XZ_AF_WHO + i] == NULL
+			if (r.f[XZ_AF_WHO + i] == NULL
 			    && json_is_object(actor))
-				own[XZ_AF_WHO + i] = field_text(
-				    json_object_get(actor, actor_keys[i][1]));
+				r.f[XZ_AF_WHO + i] = field_ref(
+				    json_object_get(actor, actor_keys[i][1]),
+				    &own[XZ_AF_WHO + i]);
 		if (json_object_size(rest) > 0)
-			own[XZ_AF_DETAIL]
+			r.f[XZ_AF_DETAIL] = own[XZ_AF_DETAIL]
 			    = json_dumps(rest, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(rest);
 	} else {
 		/* Not an object: keep what came, never drop it. */
 		json_t *d = json_pack(
 		    "{s:s%}", "malformed_payload", raw ? raw : "", rawlen);
-		own[XZ_AF_DETAIL]  = d ? json_dumps(d, JSON_COMPACT) : NULL;
-		own[XZ_AF_OUTCOME] = strdup("malformed");
+		r.f[XZ_AF_DETAIL] = own[XZ_AF_DETAIL]
+		    = d ? json_dumps(d, JSON_COMPACT) : NULL;
+		r.f[XZ_AF_OUTCOME] = "malformed";
 		json_decref(d);
 		st->h->counter_add(st->self, "malformed", 1);
 	}
-	for (int i = XZ_AF_WHO; i < XZ_AF_COUNT; i++)
-		r.f[i] = own[i];
 	rc = append(st, &r);
 	for (int i = 0; i < XZ_AF_COUNT; i++)
 		free(own[i]);
@@ -1075,6 +1127,8 @@ static void
 audit_fini(void *state)
 {
 	audit_state *st = state;
+	for (int i = 0; i < 3; i++)
+		sqlite3_finalize(st->sp[i]);
 	xz_audit_writer_fini(&st->w);
 	free(st->head_path);
 	free(st);

@@ -120,7 +120,7 @@ spool_init(kit_ctx *c, char *err, size_t errlen)
 	        != SQLITE_OK
 	    || sqlite3_prepare_v3(db,
 	           "SELECT id, rid, topic, data FROM audit_spool ORDER BY id "
-	           "LIMIT 128",
+	           "LIMIT ?1",
 	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_read, NULL)
 	        != SQLITE_OK
 	    || sqlite3_prepare_v3(db, "DELETE FROM audit_spool WHERE id <= ?1",
@@ -160,8 +160,12 @@ spool_add(kit_ctx *c, const char *topic, json_t *ev)
 	char   *data;
 	int     rc;
 
-	if (getrandom(r, sizeof(r), 0) != (ssize_t) sizeof(r))
-		return -1;
+	/* the random half tells this run's records from any other run's,
+	 * the counter one record from the next */
+	memcpy(r, c->rid_base, 8);
+	for (int i = 0; i < 8; i++)
+		r[8 + i] = (uint8_t) (c->rid_next >> (56 - 8 * i));
+	c->rid_next++;
 	memcpy(rid, "sp-", 3);
 	xz_hex_encode(r, sizeof(r), rid + 3);
 	if ((data = json_dumps(ev, JSON_COMPACT)) == NULL)
@@ -326,7 +330,8 @@ drain_kick(kit_ctx *c)
 	kit_buf b  = { 0 };
 	c->drain_n = 0;
 	kit_buf_puts(&b, "{\"records\":[");
-	while (c->drain_n < 128 && sqlite3_step(st) == SQLITE_ROW) {
+	sqlite3_bind_int(st, 1, KIT_DRAIN_MAX);
+	while (c->drain_n < KIT_DRAIN_MAX && sqlite3_step(st) == SQLITE_ROW) {
 		const char *data = (const char *) sqlite3_column_text(st, 3);
 		json_t     *d    = NULL;
 		if (data == NULL || data[0] != '{') {
@@ -399,6 +404,16 @@ kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
 		snprintf(err, errlen, "%s: %s", scenario, c->store.err);
 		return -1;
 	}
+	if (getrandom(c->rid_base, sizeof(c->rid_base), 0)
+	    != (ssize_t) sizeof(c->rid_base)) {
+		snprintf(err, errlen, "%s: no random bytes for record ids",
+		    scenario);
+		kit_store_fini(&c->store);
+		return -1;
+	}
+	/* the counter starts at a random point too */
+	for (int i = 8; i < 16; i++)
+		c->rid_next = c->rid_next << 8 | c->rid_base[i];
 	if (spool_init(c, err, errlen) != 0) {
 		kit_store_fini(&c->store);
 		return -1;

@@ -24,6 +24,11 @@
 #include "reply.h"
 #include "store.h"
 
+/* The most spooled audit records one audit.append carries: the audit
+ * plugin commits each append once, so a larger batch costs it fewer
+ * commits per record (and the spool fewer round trips). */
+#define KIT_DRAIN_MAX 512
+
 /* What a deadline clock runs when it is due (see kit_clock_arm). */
 typedef void (*kit_clock_fn)(void *ud);
 
@@ -53,12 +58,17 @@ typedef struct kit_ctx {
 	 * is a row of audit_spool written in the change's own transaction,
 	 * then sent in order to the audit plugin (audit.append) and deleted
 	 * once it acknowledged them */
-	int64_t  spool_max; /* changes refused at this many rows */
+	int64_t spool_max; /* changes refused at this many rows */
+	/* a spooled record's id: the first 8 of 16 random bytes drawn once
+	 * by kit_ctx_init, then a counter started at the other 8 (unique
+	 * without a system call per record) */
+	uint8_t  rid_base[16];
+	uint64_t rid_next;
 	int      audit_failed; /* a record of the open tx failed */
 	int      drain_inflight;
 	int      drain_timer_armed;
 	uint64_t drain_timer;
-	int64_t  drain_ids[128]; /* spool ids in flight, in order */
+	int64_t  drain_ids[KIT_DRAIN_MAX]; /* spool ids in flight, in order */
 	size_t   drain_n;
 	/* prepared once (SQLITE_PREPARE_PERSISTENT), finalized by
 	 * kit_ctx_fini: insert, size, the drain's read, its delete */
