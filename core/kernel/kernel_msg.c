@@ -30,8 +30,12 @@ const xz_tr xz_kernel_zh[] = {
 	{ "SIGHUP: log reopened; reloading the Lua plugins and scripts",
 	    "SIGHUP：日志已重新打开；正在重新加载 Lua 插件和脚本" },
 	{ "stopping: draining the bus", "正在停止：排空消息总线" },
-	{ "drain took over 30 s; stopping anyway",
-	    "排空超过 30 秒；仍然停止" },
+	{ "drain not done after node.drain_timeout_ms (%u ms): stopping with "
+	  "%zu message(s) still queued; events on durable topics are "
+	  "delivered again at the next start, the others are dropped",
+	    "排空在 node.drain_timeout_ms（%u 毫秒）后仍未完成：停止时仍有 "
+	    "%zu "
+	    "条消息排队；持久主题上的事件在下次启动时重新投递，其余丢弃" },
 	{ "stopped", "已停止" },
 	{ "plugin '%s': built for SDK ABI %u.%u, this host has ABI %u.%u "
 	  "(major versions differ): rebuild it",

@@ -169,8 +169,13 @@ instance_make(xz_kernel *k, const xz_plugin_cfg *pc, const char *name,
 			    "plugin '%s': cannot reserve '%s'", name,
 			    pc->reserve[i]);
 	if (pc != NULL && pc->nreserve == 0
-	    && strcmp(desc->name, "audit") == 0)
+	    && strcmp(desc->name, "audit") == 0) {
+		/* audit.> too: the kernel's guard holds it (kernel.c), and
+		 * the plugin answers a request there ("not an audit
+		 * request") */
 		xz_bus_reserve(k->bus, "audit.*", &p->actor);
+		xz_bus_reserve(k->bus, "audit.>", &p->actor);
+	}
 	if (pc != NULL
 	    && (xz_options_resolve(pc, desc->options, &p->opts, d) != 0
 	        || check_options(p, pc, d) != 0)) {

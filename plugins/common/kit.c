@@ -331,7 +331,8 @@ drain_kick(kit_ctx *c)
 	c->drain_n = 0;
 	kit_buf_puts(&b, "{\"records\":[");
 	sqlite3_bind_int(st, 1, KIT_DRAIN_MAX);
-	while (c->drain_n < KIT_DRAIN_MAX && sqlite3_step(st) == SQLITE_ROW) {
+	while (c->drain_n < KIT_DRAIN_MAX && b.len < KIT_DRAIN_BYTES
+	    && sqlite3_step(st) == SQLITE_ROW) {
 		const char *data = (const char *) sqlite3_column_text(st, 3);
 		json_t     *d    = NULL;
 		if (data == NULL || data[0] != '{') {

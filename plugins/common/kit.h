@@ -28,6 +28,10 @@
  * plugin commits each append once, so a larger batch costs it fewer
  * commits per record (and the spool fewer round trips). */
 #define KIT_DRAIN_MAX 512
+/* and stops adding records past this many bytes of body, so that a
+ * batch of long records stays far below the bus's max_payload (1 MiB by
+ * default; a refused append would be retried as it is, forever) */
+#define KIT_DRAIN_BYTES (256u * 1024u)
 
 /* What a deadline clock runs when it is due (see kit_clock_arm). */
 typedef void (*kit_clock_fn)(void *ud);
