@@ -102,15 +102,15 @@ typedef struct nl_link {
 	uint64_t             up_since_us, last_seen_us, backoff_ms;
 	/*
 	 * Business events (see "Business events" below). To the other node:
-	 * bq, a ring of cap; its first bsent were sent and wait for the
-	 * other node's ack; each has a number (next_seq counts them) of
-	 * this node's epoch. From it: iq, a ring of NL_WINDOW that the
-	 * delivery thread routes; r_last is the highest number taken (of
+	 * bq, with at most cap not sent yet; its first bsent were sent and
+	 * wait for the other node's ack; each has a number (next_seq counts
+	 * them) of this node's epoch. From it: iq, a ring of NL_WINDOW that
+	 * the delivery thread routes; r_last is the highest number taken (of
 	 * the sender's r_epoch), r_done the highest routed, r_acked the
 	 * highest acknowledged to it.
 	 */
-	nl_item *bq; /* owned */
-	uint32_t bhead, bcount, bsent;
+	nl_item *bq; /* owned: a ring of bcap = cap + NL_WINDOW */
+	uint32_t bcap, bhead, bcount, bsent;
 	uint64_t next_seq, epoch, resent;
 	uint64_t b_acked; /* the other node acknowledged up to it */
 	uint64_t bmax; /* the highest number handed to a connection */
@@ -255,7 +255,7 @@ link_free(nl_link *k)
 	}
 	free(k->q);
 	for (uint32_t i = 0; k->bq != NULL && i < k->bcount; i++) {
-		nl_item *it = &k->bq[(k->bhead + i) % k->cap];
+		nl_item *it = &k->bq[(k->bhead + i) % k->bcap];
 		xz_kmsg_unref(it->m);
 		free(it->via);
 	}
@@ -330,7 +330,8 @@ static int
 biz_deliver(nl_link *k, xz_kmsg *m, char *via, uint64_t deadline)
 {
 	pthread_mutex_lock(&k->mu);
-	while (k->bcount >= k->cap) {
+	/* Room: fewer than cap not sent (all of them while down). */
+	while (k->bcount - k->bsent >= k->cap) {
 		if (atomic_load(&k->closed) || k->state != NL_UP) {
 			if (!atomic_load(&k->closed)) {
 				k->held_overflow++;
@@ -356,7 +357,7 @@ biz_deliver(nl_link *k, xz_kmsg *m, char *via, uint64_t deadline)
 	}
 	if (k->state != NL_UP)
 		k->held_down++; /* kept for the reconnect */
-	nl_item *it = &k->bq[(k->bhead + k->bcount) % k->cap];
+	nl_item *it = &k->bq[(k->bhead + k->bcount) % k->bcap];
 	it->m       = xz_kmsg_ref(m);
 	it->via     = via;
 	it->be      = false;
@@ -801,7 +802,7 @@ biz_acked(nl_link *k)
 		free(it->via);
 		it->m    = NULL;
 		it->via  = NULL;
-		k->bhead = (k->bhead + 1) % k->cap;
+		k->bhead = (k->bhead + 1) % k->bcap;
 		k->bcount--;
 		if (k->bsent > 0)
 			k->bsent--;
@@ -876,7 +877,7 @@ drain(nl_link *k, bool *any)
 			pthread_mutex_unlock(&k->mu);
 			break;
 		}
-		it = k->bq[(k->bhead + k->bsent) % k->cap];
+		it = k->bq[(k->bhead + k->bsent) % k->bcap];
 		if (it.seq > k->bmax)
 			k->bmax = it.seq;
 		pthread_mutex_unlock(&k->mu);
@@ -891,6 +892,8 @@ drain(nl_link *k, bool *any)
 		k->bsent++;
 		if (rc != XZ_OK)
 			k->dropped_down++;
+		/* Room for one more not sent: a publisher may wait for it. */
+		pthread_cond_broadcast(&k->cv);
 		pthread_mutex_unlock(&k->mu);
 	}
 	pthread_mutex_lock(&k->mu);
@@ -1634,6 +1637,7 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		k->authz      = authz;
 		k->dial       = c->url != NULL;
 		k->cap        = cfg->mailbox_capacity;
+		k->bcap       = k->cap + NL_WINDOW;
 		pthread_mutex_init(&k->mu, NULL);
 		pthread_mutex_init(&k->smu, NULL);
 		xz_cond_init_mono(&k->cv);
@@ -1648,7 +1652,7 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		snprintf(k->out_topic, sizeof(k->out_topic), "xz.node.out.%s",
 		    c->name);
 		if ((k->q = calloc(2 * (size_t) k->cap, sizeof(*k->q))) == NULL
-		    || (k->bq = calloc(k->cap, sizeof(*k->bq))) == NULL
+		    || (k->bq = calloc(k->bcap, sizeof(*k->bq))) == NULL
 		    || (k->iq = calloc(NL_WINDOW, sizeof(*k->iq))) == NULL
 		    || (roles = calloc(c->nroles + 2, sizeof(*roles))) == NULL)
 			goto oom;
