@@ -19,7 +19,7 @@ command -v jq >/dev/null || skip_test "jq is not installed"
 two_nodes a b 'import = [ "t.>" ]; export = [ "t.>" ];' 'import = [ "t.>" ]; export = [ "t.>" ];' \
 	"" "" "" 'mailbox_capacity = 16; best_effort = [ "t.keep.video.>" ];'
 
-xz_bg sub 't.keep.>' -c "$XZ_T/a.cfg" -n 18 -t 60000 >"$XZ_T/sub.out" 2>"$XZ_T/sub.err" &
+xz_bg sub 't.keep.>' -c "$XZ_T/a.cfg" -n 18 -t 300000 >"$XZ_T/sub.out" 2>"$XZ_T/sub.err" &
 SUB=$!
 wait_until 20 "link_field b a '.interest | index(\"t.keep.>\") != null' | grep -qx true" ||
 	fail "a's subscription does not reach b"
