@@ -539,8 +539,8 @@ count_visit(void *ctx, void *item)
  * set. Returns XZ_OK or the first error; *ok gets the number of
  * successful deliveries. */
 static int
-deliver_all(
-    xz_bus *k, xz_kmsg *msg, struct collect *c, bool be, bool give, size_t *ok)
+deliver_all(xz_bus *k, xz_kmsg *msg, struct collect *c, bool be, bool give,
+    const atomic_bool *until, size_t *ok)
 {
 	int    first_err = XZ_OK;
 	size_t nactors   = 0;
@@ -571,6 +571,12 @@ deliver_all(
 			/* On XZ_OK the mailbox keeps both references. */
 			rc = xz_actor_deliver(
 			    s->owner, msg, &s->recv, be, &dl);
+			while (rc == XZ_ETIMEDOUT && until != NULL
+			    && !atomic_load(until)) {
+				dl.mono_us = 0; /* another slice */
+				rc         = xz_actor_deliver(
+				            s->owner, msg, &s->recv, be, &dl);
+			}
 			if (k->count != NULL
 			    && (rc == XZ_OK || (rc == XZ_EFULL && be)))
 				k->count(k->count_ud, s->owner, msg->pub.topic,
@@ -583,6 +589,12 @@ deliver_all(
 		} else {
 			rc = s->peer->ops->deliver(
 			    s->peer, msg, be, xz_deadline_mono(&dl));
+			while (rc == XZ_ETIMEDOUT && until != NULL
+			    && !atomic_load(until)) {
+				dl.mono_us = 0;
+				rc         = s->peer->ops->deliver(
+				            s->peer, msg, be, xz_deadline_mono(&dl));
+			}
 		}
 		if (rc == XZ_OK) {
 			(*ok)++;
@@ -612,7 +624,8 @@ deliver_all(
 
 /* xz_bus_route; give: the caller's reference on msg goes with it. */
 static int
-route(xz_bus *k, xz_kmsg *msg, bool give, size_t *ntargets)
+route(xz_bus *k, xz_kmsg *msg, bool give, const atomic_bool *until,
+    size_t *ntargets)
 {
 	struct collect c; /* not zeroed: local[] is 256 bytes a publish */
 	size_t         ok;
@@ -657,7 +670,7 @@ route(xz_bus *k, xz_kmsg *msg, bool give, size_t *ntargets)
 			xz_kmsg_unref(msg);
 		return XZ_ENOMEM;
 	}
-	rc = deliver_all(k, msg, &c, be, give, &ok);
+	rc = deliver_all(k, msg, &c, be, give, be ? NULL : until, &ok);
 	if (ntargets != NULL)
 		*ntargets = ok;
 	return rc;
@@ -666,7 +679,14 @@ route(xz_bus *k, xz_kmsg *msg, bool give, size_t *ntargets)
 int
 xz_bus_route(xz_bus *k, xz_kmsg *msg, size_t *ntargets)
 {
-	return route(k, msg, false, ntargets);
+	return route(k, msg, false, NULL, ntargets);
+}
+
+int
+xz_bus_route_until(
+    xz_bus *k, xz_kmsg *msg, const atomic_bool *stop, size_t *ntargets)
+{
+	return route(k, msg, false, stop, ntargets);
 }
 
 int
@@ -693,7 +713,7 @@ xz_bus_publish(xz_bus *k, const char *source, const char *topic,
 		xz_kmsg_unref(m);
 		return rc;
 	}
-	return route(k, m, true, NULL); /* m goes with it */
+	return route(k, m, true, NULL, NULL); /* m goes with it */
 }
 
 int

@@ -83,6 +83,13 @@ xz_kmsg *xz_bus_msg(xz_bus *b, int kind, const char *topic, size_t topic_len,
  * the first delivery error; *ntargets (if not NULL) gets the number of
  * successful deliveries. The caller keeps its reference. */
 int xz_bus_route(xz_bus *b, xz_kmsg *msg, size_t *ntargets);
+/* xz_bus_route for an event that must not be lost on the way (a node
+ * link's business events, kernel/nodelink.c): a target with no room is
+ * waited for again, publish_timeout_ms at a time, until it takes msg,
+ * goes away, or *stop is set (then XZ_ETIMEDOUT). A best-effort topic
+ * routes as with xz_bus_route. */
+int xz_bus_route_until(
+    xz_bus *b, xz_kmsg *msg, const atomic_bool *stop, size_t *ntargets);
 
 /* Subscribe owner (an actor: fn runs in its context) or peer (a remote
  * target; fn unused). *id (if not NULL) gets the subscription's id. */

@@ -25,6 +25,8 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +46,9 @@
 #define NL_BACKOFF_MIN_MS 200u
 #define NL_BACKOFF_MAX_MS 10000u
 #define NL_VIA_MAX 512
+/* Business events a link may have sent and not had acknowledged (the
+ * other node's credits for them, see "Business events" below). */
+#define NL_WINDOW 256u
 
 enum { NL_DOWN = 0, NL_CONNECTING = 1, NL_UP = 2 };
 static const char *const state_names[] = { "down", "connecting", "up" };
@@ -55,7 +60,16 @@ typedef struct nl_item {
 	xz_kmsg *m; /* one reference */
 	char    *via; /* owned: where it has been and goes, "a,b" */
 	bool     be; /* a best-effort topic: not kept while down */
+	uint64_t seq; /* a business event's number on this link */
 } nl_item;
+
+/* A business event from the other node, waiting for the link's delivery
+ * thread. m NULL: refused here; it only counts as done. */
+typedef struct nl_in {
+	xz_kmsg *m; /* one reference, or NULL */
+	char    *via; /* owned */
+	uint64_t seq, epoch;
+} nl_in;
 
 typedef struct nl_int {
 	char *p, *v; /* owned */
@@ -90,10 +104,32 @@ typedef struct nl_link {
 	char                 last_error[256];
 	char                 peer_auth[128]; /* how it proved itself */
 	uint64_t             up_since_us, last_seen_us, backoff_ms;
-	nl_int              *rint; /* the other node's interest (owned) */
-	size_t               nrint;
-	char                *adv; /* the interest it was last told (owned) */
-	bool                 adv_due;
+	/*
+	 * Business events (see "Business events" below). To the other node:
+	 * bq, with at most cap not sent yet; its first bsent were sent and
+	 * wait for the other node's ack; each has a number (next_seq counts
+	 * them) of this node's epoch. From it: iq, a ring of NL_WINDOW that
+	 * the delivery thread routes; r_last is the highest number taken (of
+	 * the sender's r_epoch), r_done the highest routed, r_acked the
+	 * highest acknowledged to it.
+	 */
+	nl_item *bq; /* owned: a ring of bcap = cap + NL_WINDOW */
+	uint32_t bcap, bhead, bcount, bsent;
+	uint64_t next_seq, epoch, resent;
+	uint64_t b_acked; /* the other node acknowledged up to it */
+	uint64_t bmax; /* the highest number handed to a connection */
+	bool     b_rewind; /* a new connection: send unacked ones again */
+	nl_in   *iq; /* owned */
+	uint32_t ihead, icount;
+	uint64_t r_epoch, r_last, r_done, r_acked, dup_dropped;
+	bool     r_ack_due;
+	pthread_cond_t icv; /* iq got an item, or stop */
+	pthread_t      dth;
+	bool           dth_started;
+	nl_int        *rint; /* the other node's interest (owned) */
+	size_t         nrint;
+	char          *adv; /* the interest it was last told (owned) */
+	bool           adv_due;
 
 	pthread_mutex_t smu; /* subs: this target's subscriptions */
 	char          **subs; /* owned patterns */
@@ -222,6 +258,20 @@ link_free(nl_link *k)
 		k->count--;
 	}
 	free(k->q);
+	for (uint32_t i = 0; k->bq != NULL && i < k->bcount; i++) {
+		nl_item *it = &k->bq[(k->bhead + i) % k->bcap];
+		xz_kmsg_unref(it->m);
+		free(it->via);
+	}
+	free(k->bq);
+	for (uint32_t i = 0; k->iq != NULL && i < k->icount; i++) {
+		nl_in *in = &k->iq[(k->ihead + i) % NL_WINDOW];
+		if (in->m != NULL)
+			xz_kmsg_unref(in->m);
+		free(in->via);
+	}
+	free(k->iq);
+	pthread_cond_destroy(&k->icv);
 	for (size_t i = 0; i < k->nrint; i++) {
 		free(k->rint[i].p);
 		free(k->rint[i].v);
@@ -266,6 +316,62 @@ link_exports(nl_link *k, const char *topic)
 	        || xz_authz_may_receive(k->authz, k->who, topic));
 }
 
+/*
+ * Business events. They have a lane of their own on each link: numbered,
+ * sent while fewer than NL_WINDOW wait for the other node's ack, kept
+ * until it acknowledges them (then dropped) and sent again from the
+ * oldest unacknowledged one after a reconnect. The other node takes them
+ * off the connection without waiting (at most NL_WINDOW can be on their
+ * way), drops a number it already took, and routes them in order on the
+ * link's delivery thread, waiting as long as a subscriber needs; it
+ * acknowledges each once routed. So a slow subscriber on the far side
+ * fills the window, then this queue, then holds up the publishers of
+ * business events for it (up to publish_timeout_ms, as inside one node),
+ * while the link's thread keeps sending the rest (requests, replies,
+ * best-effort events, interest, pings) and its acks.
+ */
+static int
+biz_deliver(nl_link *k, xz_kmsg *m, char *via, uint64_t deadline)
+{
+	pthread_mutex_lock(&k->mu);
+	/* Room: fewer than cap not sent (all of them while down). */
+	while (k->bcount - k->bsent >= k->cap) {
+		if (atomic_load(&k->closed) || k->state != NL_UP) {
+			if (!atomic_load(&k->closed)) {
+				k->held_overflow++;
+				k->dropped_down++;
+			}
+			pthread_mutex_unlock(&k->mu);
+			free(via);
+			return XZ_ECLOSED;
+		}
+		if (xz_mono_us() >= deadline) {
+			pthread_mutex_unlock(&k->mu);
+			free(via);
+			return XZ_ETIMEDOUT;
+		}
+		struct timespec ts;
+		xz_mono_abs(deadline, &ts);
+		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+	}
+	if (atomic_load(&k->closed)) {
+		pthread_mutex_unlock(&k->mu);
+		free(via);
+		return XZ_ECLOSED;
+	}
+	if (k->state != NL_UP)
+		k->held_down++; /* kept for the reconnect */
+	nl_item *it = &k->bq[(k->bhead + k->bcount) % k->bcap];
+	it->m       = xz_kmsg_ref(m);
+	it->via     = via;
+	it->be      = false;
+	it->seq     = ++k->next_seq;
+	k->bcount++;
+	pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	return XZ_OK;
+}
+
 static int
 link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 {
@@ -306,6 +412,8 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 	char *vcopy = reply ? NULL : strdup(via);
 	if (!reply && vcopy == NULL)
 		return XZ_ENOMEM;
+	if (!best_effort && m->pub.kind == XZ_KIND_EVENT)
+		return biz_deliver(k, m, vcopy, deadline);
 	pthread_mutex_lock(&k->mu);
 	for (;;) {
 		if (atomic_load(&k->closed)) {
@@ -454,6 +562,11 @@ link_forget(nl_link *k)
 	}
 	k->held_down += kept;
 	k->count = kept;
+	/* Business events: what the connection took may never have arrived;
+	 * send again from the oldest the other node has not acknowledged. */
+	k->held_down += k->bcount;
+	k->resent += k->bsent;
+	k->bsent = 0;
 	pthread_cond_broadcast(&k->cv);
 	pthread_mutex_unlock(&k->mu);
 }
@@ -632,6 +745,12 @@ send_item(nl_link *k, nl_item *it)
 		h = json_pack("{s:s,s:s,s:s,s:s,s:i}", "k", "ev", "t",
 		    m->topic, "s", m->source, "v", it->via, "ct",
 		    (int) m->content_type);
+		if (h != NULL && it->seq != 0) {
+			json_object_set_new(
+			    h, "n", json_integer((json_int_t) it->seq));
+			json_object_set_new(
+			    h, "e", json_integer((json_int_t) k->epoch));
+		}
 		break;
 	case XZ_KIND_REQUEST: {
 		uint64_t now = xz_clock_now_us(nl->clk);
@@ -668,6 +787,36 @@ send_item(nl_link *k, nl_item *it)
 	return rc;
 }
 
+/* Take off bq what the other node acknowledged; after a new connection,
+ * send the rest again. The link's thread only. */
+static void
+biz_acked(nl_link *k)
+{
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&k->mu);
+	if (k->b_rewind) {
+		k->resent += k->bsent;
+		k->bsent    = 0;
+		k->b_rewind = false;
+	}
+	while (k->bcount > 0 && k->bq[k->bhead].seq <= k->b_acked) {
+		nl_item *it = &k->bq[k->bhead];
+		xz_kmsg_unref(it->m);
+		free(it->via);
+		it->m    = NULL;
+		it->via  = NULL;
+		k->bhead = (k->bhead + 1) % k->bcap;
+		k->bcount--;
+		if (k->bsent > 0)
+			k->bsent--;
+		n++;
+	}
+	if (n > 0)
+		pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+}
+
 /* Send what is queued (at most 256): XZ_OK or the send's error. Only
  * the link's thread takes items off the queue: the head is sent, and
  * taken off once the connection took it (a send that failed on the
@@ -700,6 +849,56 @@ drain(nl_link *k, bool *any)
 		pthread_mutex_unlock(&k->mu);
 		xz_kmsg_unref(it.m);
 		free(it.via);
+	}
+	/* Acks first: they are the other node's credits. */
+	pthread_mutex_lock(&k->mu);
+	bool     ack_due = k->r_ack_due;
+	uint64_t ack_n = k->r_done, ack_e = k->r_epoch;
+	k->r_ack_due = false;
+	pthread_mutex_unlock(&k->mu);
+	if (ack_due) {
+		int rc = send_frame(k,
+		    json_pack("{s:s,s:I,s:I}", "k", "ack", "e",
+		        (json_int_t) ack_e, "n", (json_int_t) ack_n),
+		    NULL, 0);
+		pthread_mutex_lock(&k->mu);
+		if (rc == XZ_OK)
+			k->r_acked = ack_n;
+		else
+			k->r_ack_due = true;
+		pthread_mutex_unlock(&k->mu);
+		if (rc != XZ_OK)
+			return rc;
+		*any = true;
+	}
+	/* Business events, while the window has room. Each stays in bq
+	 * until its ack; only this thread takes them off. */
+	biz_acked(k);
+	for (int i = 0; i < 256; i++) {
+		nl_item it;
+		pthread_mutex_lock(&k->mu);
+		if (k->bsent >= k->bcount || k->bsent >= NL_WINDOW) {
+			pthread_mutex_unlock(&k->mu);
+			break;
+		}
+		it = k->bq[(k->bhead + k->bsent) % k->bcap];
+		if (it.seq > k->bmax)
+			k->bmax = it.seq;
+		pthread_mutex_unlock(&k->mu);
+		*any   = true;
+		int rc = send_item(k, &it);
+		if (rc != XZ_OK && rc != XZ_EINVAL && rc != XZ_ETOOBIG
+		    && rc != XZ_ENOMEM)
+			return rc;
+		pthread_mutex_lock(&k->mu);
+		/* One that can never be sent counts as sent: the other node
+		 * takes the gap in the numbers, and its ack drops it here. */
+		k->bsent++;
+		if (rc != XZ_OK)
+			k->dropped_down++;
+		/* Room for one more not sent: a publisher may wait for it. */
+		pthread_cond_broadcast(&k->cv);
+		pthread_mutex_unlock(&k->mu);
 	}
 	pthread_mutex_lock(&k->mu);
 	char *adv  = k->adv_due && k->adv ? strdup(k->adv) : NULL;
@@ -820,6 +1019,119 @@ durable_log(nl_link *k, xz_kmsg *m)
 	return rc;
 }
 
+/* A business event numbered seq of the sender's epoch arrived: 1 to
+ * take it, 0 for one already taken (dropped: it was sent again after a
+ * reconnect), -1 when the sender overran its window (dropped, counted;
+ * it sends it again on its next connection). */
+static int
+biz_check(nl_link *k, uint64_t seq, uint64_t epoch)
+{
+	int rc = 1;
+
+	pthread_mutex_lock(&k->mu);
+	if (epoch != k->r_epoch) {
+		/* The other node started again (or this one did): its
+		 * numbers start where they are. */
+		k->r_epoch = epoch;
+		k->r_last = k->r_done = k->r_acked = seq - 1;
+	}
+	if (seq <= k->r_last) {
+		k->dup_dropped++;
+		k->r_ack_due = true; /* it may not have heard the ack */
+		pthread_cond_broadcast(&k->cv);
+		rc = 0;
+	} else if (k->icount >= NL_WINDOW) {
+		k->frames_bad++;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&k->mu);
+	return rc;
+}
+
+/* Queue a checked business event for the delivery thread (m NULL: it
+ * was refused, it only counts). Takes m's reference and via. */
+static void
+biz_push(nl_link *k, xz_kmsg *m, const char *via, uint64_t seq, uint64_t epoch)
+{
+	char *v = via && m ? strdup(via) : NULL;
+
+	pthread_mutex_lock(&k->mu);
+	if (epoch == k->r_epoch && seq > k->r_last && k->icount < NL_WINDOW
+	    && (m == NULL || v != NULL)) {
+		k->iq[(k->ihead + k->icount) % NL_WINDOW]
+		    = (nl_in) { .m = m, .via = v, .seq = seq, .epoch = epoch };
+		k->icount++;
+		k->r_last = seq;
+		pthread_cond_signal(&k->icv);
+		m = NULL;
+		v = NULL;
+	}
+	pthread_mutex_unlock(&k->mu);
+	if (m != NULL)
+		xz_kmsg_unref(m);
+	free(v);
+}
+
+/* The delivery thread: routes the other node's business events in
+ * order, waiting as long as a subscriber needs (never on the thread that
+ * reads the connection), and marks each one done for the ack. */
+static void *
+deliver_main(void *arg)
+{
+	nl_link     *k  = arg;
+	xz_nodelink *nl = k->nl;
+
+	pthread_mutex_lock(&k->mu);
+	while (!atomic_load(&nl->stop)) {
+		if (k->icount == 0) {
+			pthread_cond_wait(&k->icv, &k->mu);
+			continue;
+		}
+		nl_in in = k->iq[k->ihead];
+		int   rc = XZ_OK;
+		pthread_mutex_unlock(&k->mu);
+		/* An event of a durable topic is in this node's log before
+		 * it is routed; while the log refuses it (durable_full) it is
+		 * neither routed nor acknowledged, and the lane waits. */
+		while (in.m != NULL && !atomic_load(&nl->stop)
+		    && (rc = durable_log(k, in.m)) != XZ_OK)
+			usleep(50 * 1000);
+		if (in.m != NULL && rc == XZ_OK) {
+			const char *saved = tl_via;
+			tl_via            = in.via;
+			rc                = xz_bus_route_until(
+			                   nl->bus, in.m, &nl->stop, NULL);
+			tl_via = saved;
+		}
+		pthread_mutex_lock(&k->mu);
+		if (rc != XZ_OK && atomic_load(&nl->stop))
+			break; /* not routed: not acknowledged */
+		k->ihead = (k->ihead + 1) % NL_WINDOW;
+		k->icount--;
+		if (in.epoch == k->r_epoch && in.seq > k->r_done) {
+			k->r_done    = in.seq;
+			k->r_ack_due = true;
+			pthread_cond_broadcast(&k->cv);
+		}
+		pthread_mutex_unlock(&k->mu);
+		if (in.m != NULL)
+			xz_kmsg_unref(in.m);
+		free(in.via);
+		pthread_mutex_lock(&k->mu);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+/* Whether the link's thread has something to send (k->mu held). */
+static bool
+link_has_work(nl_link *k)
+{
+	return k->count > 0 || k->adv_due || k->r_ack_due || k->b_rewind
+	    || (k->bsent < k->bcount && k->bsent < NL_WINDOW)
+	    || (k->bcount > 0 && k->bq[k->bhead].seq <= k->b_acked);
+}
+
 /* One frame from the other node. */
 static void
 on_frame(nl_link *k, const char *data, size_t len)
@@ -894,14 +1206,25 @@ on_frame(nl_link *k, const char *data, size_t len)
 		bool        rq = kind[0] == 'r';
 		const char *id = json_string_value(json_object_get(h, "id"));
 		int ct = (int) json_integer_value(json_object_get(h, "ct"));
+		json_t  *jn  = json_object_get(h, "n");
+		bool     biz = !rq && json_is_integer(jn);
+		uint64_t seq = biz ? (uint64_t) json_integer_value(jn) : 0;
+		uint64_t ep  = biz
+		     ? (uint64_t) json_integer_value(json_object_get(h, "e"))
+		     : 0;
 		if (t == NULL || !xz_topic_valid(t, strlen(t))
 		    || strncmp(t, "xz.", 3) == 0 || v == NULL
-		    || (rq && id == NULL) || plen > nl->cfg->max_payload) {
+		    || (rq && id == NULL) || plen > nl->cfg->max_payload
+		    || (biz && seq == 0)) {
 			pthread_mutex_lock(&k->mu);
 			k->frames_bad++;
 			pthread_mutex_unlock(&k->mu);
+			if (biz && seq > 0 && biz_check(k, seq, ep) == 1)
+				biz_push(k, NULL, NULL, seq, ep);
 			goto out;
 		}
+		if (biz && biz_check(k, seq, ep) != 1)
+			goto out;
 		pthread_mutex_lock(&k->mu);
 		if (rq)
 			k->rq_in++;
@@ -914,6 +1237,8 @@ on_frame(nl_link *k, const char *data, size_t len)
 		    || (nl->authz != NULL
 		        && !xz_authz_may_publish(nl->authz, k->who, t))) {
 			frame_denied(k, t, "publish");
+			if (biz)
+				biz_push(k, NULL, NULL, seq, ep);
 			if (rq) {
 				char text[400];
 				snprintf(text, sizeof(text),
@@ -923,6 +1248,18 @@ on_frame(nl_link *k, const char *data, size_t len)
 				frame_reply_error(
 				    k, id, XZ_REPLY_FORBIDDEN, text);
 			}
+			goto out;
+		}
+		if (biz) {
+			xz_kmsg *m = xz_bus_msg(nl->bus, XZ_KIND_EVENT, t,
+			    strlen(t), source, pl, plen);
+			if (m != NULL) {
+				m->pub.content_type = (uint8_t) ct;
+				m->who              = xz_principal_ref(k->who);
+				biz_push(k, m, v, seq, ep);
+			}
+			/* No memory: not taken, so not acknowledged; it
+			 * comes again with the next connection. */
 			goto out;
 		}
 		const char *saved = tl_via;
@@ -968,12 +1305,30 @@ on_frame(nl_link *k, const char *data, size_t len)
 		if (c != NULL && unhex16(c, corr) == 0)
 			xz_bus_complete(nl->bus, corr, xz_id_key(corr), source,
 			    pl, plen, (uint16_t) f, k->who);
+	} else if (strcmp(kind, "ack") == 0) {
+		/* The other node took and routed our business events up to
+		 * n: the link's thread drops them and sends more. */
+		uint64_t e
+		    = (uint64_t) json_integer_value(json_object_get(h, "e"));
+		uint64_t n
+		    = (uint64_t) json_integer_value(json_object_get(h, "n"));
+		pthread_mutex_lock(&k->mu);
+		if (e != k->epoch || n > k->bmax)
+			k->frames_bad++; /* acks what was never sent */
+		else if (n > k->b_acked) {
+			k->b_acked = n;
+			pthread_cond_broadcast(&k->cv);
+		}
+		pthread_mutex_unlock(&k->mu);
 	} else if (strcmp(kind, "hello") == 0) {
 		/* A dialer that (re)connected knows nothing of this node's
-		 * interest: tell it all again. */
+		 * interest: tell it all again; and what the old connection
+		 * took may not have arrived: send it again. */
 		pthread_mutex_lock(&k->mu);
 		free(k->adv);
-		k->adv = NULL;
+		k->adv      = NULL;
+		k->b_rewind = true;
+		pthread_cond_broadcast(&k->cv);
 		pthread_mutex_unlock(&k->mu);
 		hub_kick(nl);
 	}
@@ -1209,7 +1564,7 @@ accept_main(void *arg)
 		pthread_mutex_lock(&k->mu);
 		xz_mono_abs(xz_mono_us() + 200000u, &ts);
 		while (!atomic_load(&nl->stop)
-		    && (k->state != NL_UP || (k->count == 0 && !k->adv_due))
+		    && (k->state != NL_UP || !link_has_work(k))
 		    && pthread_cond_timedwait(&k->cv, &k->mu, &ts) == 0)
 			;
 		bool     up   = k->state == NL_UP;
@@ -1320,13 +1675,23 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		k->authz      = authz;
 		k->dial       = c->url != NULL;
 		k->cap        = cfg->mailbox_capacity;
+		k->bcap       = k->cap + NL_WINDOW;
 		pthread_mutex_init(&k->mu, NULL);
 		pthread_mutex_init(&k->smu, NULL);
 		xz_cond_init_mono(&k->cv);
+		pthread_cond_init(&k->icv, NULL);
+		/* This run's numbering of business events (below 2^53, so
+		 * JSON carries it exactly). */
+		if (getrandom(&k->epoch, sizeof(k->epoch), 0)
+		    != (ssize_t) sizeof(k->epoch))
+			k->epoch = xz_mono_us() ^ ((uint64_t) getpid() << 32);
+		k->epoch           = (k->epoch & ((1ull << 52) - 1)) | 1u;
 		nl->links[nl->n++] = k;
 		snprintf(k->out_topic, sizeof(k->out_topic), "xz.node.out.%s",
 		    c->name);
 		if ((k->q = calloc(2 * (size_t) k->cap, sizeof(*k->q))) == NULL
+		    || (k->bq = calloc(k->bcap, sizeof(*k->bq))) == NULL
+		    || (k->iq = calloc(NL_WINDOW, sizeof(*k->iq))) == NULL
 		    || (roles = calloc(c->nroles + 2, sizeof(*roles))) == NULL)
 			goto oom;
 		/* Its own role: the two topics of the link, nothing else. */
@@ -1415,6 +1780,9 @@ xz_nodelink_start(xz_nodelink *nl)
 	nl->in_subscribed = true;
 	for (size_t i = 0; i < nl->n; i++) {
 		nl_link *k = nl->links[i];
+		if (pthread_create(&k->dth, NULL, deliver_main, k) != 0)
+			return XZ_ENOMEM;
+		k->dth_started = true;
 		if (pthread_create(
 		        &k->th, NULL, k->dial ? dial_main : accept_main, k)
 		    != 0)
@@ -1439,6 +1807,7 @@ xz_nodelink_stop(xz_nodelink *nl)
 		nl_link *k = nl->links[i];
 		pthread_mutex_lock(&k->mu);
 		pthread_cond_broadcast(&k->cv);
+		pthread_cond_broadcast(&k->icv);
 		pthread_mutex_unlock(&k->mu);
 	}
 	if (nl->hub_started)
@@ -1449,6 +1818,9 @@ xz_nodelink_stop(xz_nodelink *nl)
 		if (k->th_started)
 			pthread_join(k->th, NULL);
 		k->th_started = false;
+		if (k->dth_started)
+			pthread_join(k->dth, NULL);
+		k->dth_started = false;
 		atomic_store(&k->closed, true);
 		xz_bus_unsubscribe_all(nl->bus, NULL, &k->target);
 		pthread_mutex_lock(&k->smu);
@@ -1511,7 +1883,7 @@ xz_nodelink_status(xz_nodelink *nl)
 		json_t *o = json_pack(
 		    "{s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:I,s:I,s:I,"
 		    "s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:I,s:I,"
-		    "s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+		    "s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I}}",
 		    "name", k->cfg->name, "principal", k->who->pub.user,
 		    "auth", auth, "url", k->cfg->url, "dials",
 		    k->dial ? "out" : "in", "state", state_names[k->state],
@@ -1529,7 +1901,11 @@ xz_nodelink_status(xz_nodelink *nl)
 		    (json_int_t) k->held_down, "held_overflow",
 		    (json_int_t) k->held_overflow, "bad_frames",
 		    (json_int_t) k->frames_bad, "queued",
-		    (json_int_t) k->count, "interest", subs);
+		    (json_int_t) (k->count + k->bcount), "interest", subs,
+		    "business", "unacked", (json_int_t) k->bsent, "resent",
+		    (json_int_t) k->resent, "duplicates",
+		    (json_int_t) k->dup_dropped, "in_waiting",
+		    (json_int_t) k->icount, "in_done", (json_int_t) k->r_done);
 		if (o != NULL)
 			json_object_set_new(o, "durable_refused",
 			    json_integer((json_int_t) k->durable_refused));

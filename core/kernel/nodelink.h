@@ -17,6 +17,8 @@
  *   {"k":"hello","node":N}                       the dialer, on connect
  *   {"k":"int","i":[{"p":PATTERN,"v":[N,..]}]}   what the sender wants
  *   {"k":"ev","t":T,"s":SRC,"v":[N,..],"ct":C}   an event
+ *   {"k":"ev",...,"n":SEQ,"e":EPOCH}             a business event (numbered)
+ *   {"k":"ack","e":EPOCH,"n":SEQ}                routed up to SEQ (credits)
  *   {"k":"rq","t":T,"s":SRC,"v":[..],"id":HEX,"ms":REMAINING}
  *   {"k":"rp","c":HEX,"f":FLAGS,"s":SRC}         the reply to an rq
  *   {"k":"ping"}                                 every second (dialer)

@@ -420,6 +420,45 @@ full_disk() {
 	umount -l "$XZ_T/full" 2>/dev/null || true
 }
 
+# ---- nodes linked to nodes (docs/multi-node.md) ----
+# node_cfg NAME TEXT: write $XZ_T/NAME.cfg, a node NAME (xz_config) with
+# TEXT after its node group (bus, links, plugins, auth...).
+node_cfg() {
+	mkdir -p "$XZ_T/$1"
+	printf '%s\n' "$2" | xz_config "$XZ_T/$1.cfg" "$1"
+}
+# on NAME CMD ARGS...: the CLI against node NAME's config.
+on() { local n=$1; shift; "$XZ_BIN" "$1" -c "$XZ_T/$n.cfg" "${@:2}"; }
+# link_field NODE LINK JQ: JQ of node NODE's status entry for its link LINK.
+link_field() { on "$1" status | jq -r --arg l "$2" ".node_links[] | select(.name == \$l) | $3"; }
+# link_token FILE: write a fresh link token to FILE.
+link_token() {
+	mkdir -p "$(dirname "$1")"
+	printf 'xzn_%s\n' "$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')" >"$1"
+}
+# two_nodes A B LINK_A LINK_B [REST_A [REST_B [BUS_A [BUS_B]]]]: nodes A
+# and B, each with an ipc bus door ($XZ_T/NAME/bus.sock) and BUS_x added
+# to its bus group, REST_x after it; A dials B with a token
+# ($XZ_T/tok/A-B, written here). LINK_A / LINK_B are the rest of each
+# side's link entry (agency, roles, import, export). Starts B, then A,
+# and waits until both see the link up, unless TWO_NODES_START=0 (the
+# configs only).
+two_nodes() {
+	local a=$1 b=$2 tok="$XZ_T/tok/$1-$2"
+	link_token "$tok"
+	node_cfg "$a" "bus = { listen = [ \"ipc://$XZ_T/$a/bus.sock\" ]; ${7:-} };
+links = ( { name = \"$b\"; url = \"ipc://$XZ_T/$b/bus.sock\"; creds = \"$tok\"; $3 } );
+${5:-}"
+	node_cfg "$b" "bus = { listen = [ \"ipc://$XZ_T/$b/bus.sock\" ]; ${8:-} };
+links = ( { name = \"$a\"; creds = \"$tok\"; $4 } );
+${6:-}"
+	[ "${TWO_NODES_START:-1}" = 1 ] || return 0
+	start_node "$XZ_T/$b.cfg" "$b"
+	start_node "$XZ_T/$a.cfg" "$a"
+	wait_until 30 "[ \"\$(link_field $a $b .state)\" = up ] && [ \"\$(link_field $b $a .state)\" = up ]" ||
+		fail "the link $a -> $b does not come up"
+}
+
 # finish: print the verdict and exit (0 when every check that ran passed).
 finish() {
 	local skipped=""

@@ -15,38 +15,24 @@ xz_setup
 command -v jq >/dev/null || skip_test "jq is not installed"
 [ -f "$XZ_PLUGIN_DIR/collab.so" ] || skip_test "plugin 'collab' is not built"
 
-token() { printf 'xzn_%s\n' "$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"; }
-mkdir -p "$XZ_T/tok"
-token >"$XZ_T/tok/pq"
-
-node() {
-	local name=$1
-	mkdir -p "$XZ_T/$name"
-	xz_config "$XZ_T/$name.cfg" "$name" <<EOF
-bus = { listen = [ "ipc://$XZ_T/$name/bus.sock" ]; };
-$2
-EOF
-}
-on() { local n=$1; shift; "$XZ_BIN" "$1" -c "$XZ_T/$n.cfg" "${@:2}"; }
-link_field() { on "$1" status | jq -r --arg l "$2" ".node_links[] | select(.name == \$l) | $3"; }
 forget() { local keep=() e; for e in "${XZ_NODES[@]}"; do [ "${e%%:*}" = "$1" ] || keep+=("$e"); done; XZ_NODES=("${keep[@]}"); }
 
 # The prison (p) dials the procuratorate (q); its collab resends every
 # 200 ms at first, at most every second.
-node p "plugins = ( { name = \"collab\"; kind = \"so\"; options = { agencies = \"prison-01\"; notify_days = 5;
-    deliver_retry_ms = 200; deliver_retry_max_ms = 1000; deliver_give_up_s = 600; }; } );
-links = ( { name = \"q\"; url = \"ipc://$XZ_T/q/bus.sock\"; creds = \"$XZ_T/tok/pq\";
-            agency = \"procuratorate-01\"; import = [ \"collab.transfer.sync.prison_01\" ];
-            export = [ \"collab.transfer.deliver.procuratorate_01\", \"collab.transfer.sync.procuratorate_01\" ]; } );"
-node q "plugins = ( { name = \"collab\"; kind = \"so\"; options = { agencies = \"procuratorate-01\"; }; } );
-links = ( { name = \"p\"; creds = \"$XZ_T/tok/pq\"; agency = \"prison-01\"; roles = [ \"node_prison\" ];
-            import = [ \"collab.transfer.deliver.procuratorate_01\", \"collab.transfer.sync.procuratorate_01\" ];
-            export = [ \"collab.transfer.sync.prison_01\" ]; } );
+TWO_NODES_START=0 two_nodes p q 'agency = "procuratorate-01"; import = [ "collab.transfer.sync.prison_01" ];
+            export = [ "collab.transfer.deliver.procuratorate_01", "collab.transfer.sync.procuratorate_01" ];' \
+	'agency = "prison-01"; roles = [ "node_prison" ];
+            import = [ "collab.transfer.deliver.procuratorate_01", "collab.transfer.sync.procuratorate_01" ];
+            export = [ "collab.transfer.sync.prison_01" ];' \
+	'plugins = ( { name = "collab"; kind = "so"; options = { agencies = "prison-01"; notify_days = 5;
+    deliver_retry_ms = 200; deliver_retry_max_ms = 1000; deliver_give_up_s = 600; }; } );' \
+	'plugins = ( { name = "collab"; kind = "so"; options = { agencies = "procuratorate-01"; }; } );
 auth = { roles = { node_prison = {
-  publish = { allow = [ \"collab.transfer.deliver.procuratorate_01\", \"collab.transfer.sync.procuratorate_01\" ]; };
-  subscribe = { allow = [ \"collab.transfer.sync.prison_01\" ]; }; }; }; };"
+  publish = { allow = [ "collab.transfer.deliver.procuratorate_01", "collab.transfer.sync.procuratorate_01" ]; };
+  subscribe = { allow = [ "collab.transfer.sync.prison_01" ]; }; }; }; };'
 # A prison alone, whose transfers nobody ever acknowledges.
-node lone "plugins = ( { name = \"collab\"; kind = \"so\"; options = { agencies = \"prison-01\"; notify_days = 5;
+node_cfg lone "bus = { listen = [ \"ipc://$XZ_T/lone/bus.sock\" ]; };
+plugins = ( { name = \"collab\"; kind = \"so\"; options = { agencies = \"prison-01\"; notify_days = 5;
     deliver_retry_ms = 200; deliver_retry_max_ms = 400; deliver_give_up_s = 2; }; } );"
 
 CLERK_P='"actor":{"user":"clerk1","role":"case_clerk","agency":"prison-01"}'

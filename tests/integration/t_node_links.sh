@@ -17,23 +17,13 @@ set -euo pipefail
 xz_setup
 command -v jq >/dev/null || skip_test "jq is not installed"
 
-token() { printf 'xzn_%s\n' "$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"; }
-mkdir -p "$XZ_T/tok"
-token >"$XZ_T/tok/ab"
-token >"$XZ_T/tok/wrong"
-
-# node NAME EXTRA: the config of node NAME ($XZ_T/NAME.cfg), listening on
-# $XZ_T/NAME/bus.sock, with EXTRA (links, auth, scripts) appended.
+link_token "$XZ_T/tok/wrong"
+# node NAME EXTRA: the config of a further node NAME ($XZ_T/NAME.cfg),
+# listening on $XZ_T/NAME/bus.sock, with EXTRA (links...) appended.
 node() {
-	local name=$1
-	mkdir -p "$XZ_T/$name"
-	xz_config "$XZ_T/$name.cfg" "$name" <<EOF
-bus = { listen = [ "ipc://$XZ_T/$name/bus.sock" ]; request_timeout_ms = 3000; };
-$2
-EOF
+	node_cfg "$1" "bus = { listen = [ \"ipc://$XZ_T/$1/bus.sock\" ]; request_timeout_ms = 3000; };
+$2"
 }
-on() { local n=$1; shift; "$XZ_BIN" "$1" -c "$XZ_T/$n.cfg" "${@:2}"; }
-link_field() { on "$1" status | jq -r --arg l "$2" ".node_links[] | select(.name == \$l) | $3"; }
 
 cat >"$XZ_T/svc.lua" <<'EOF'
 xz.subscribe("svc.echo", function(d) return { echo = d.n, node = "b" } end)
@@ -41,17 +31,15 @@ xz.subscribe("svc.silent", function() end)
 EOF
 
 # a dials b. b knows a as node:a of agency prison-01, role node_prison.
-node a "links = ( { name = \"b\"; url = \"ipc://$XZ_T/b/bus.sock\"; creds = \"$XZ_T/tok/ab\";
-                   agency = \"bureau\"; import = [ \"t.>\", \"svc.>\" ];
-                   export = [ \"t.>\", \"svc.>\", \"p.>\" ]; } );"
-node b "links = ( { name = \"a\"; creds = \"$XZ_T/tok/ab\"; agency = \"prison-01\";
-                   roles = [ \"node_prison\" ];
-                   import = [ \"t.>\", \"svc.>\", \"p.>\" ]; export = [ \"t.>\", \"svc.>\" ]; } );
-scripts = ( { name = \"svc\"; path = \"$XZ_T/svc.lua\"; } );
+TWO_NODES_START=0 two_nodes a b 'agency = "bureau"; import = [ "t.>", "svc.>" ];
+                   export = [ "t.>", "svc.>", "p.>" ];' \
+	'agency = "prison-01"; roles = [ "node_prison" ];
+                   import = [ "t.>", "svc.>", "p.>" ]; export = [ "t.>", "svc.>" ];' \
+	"" "scripts = ( { name = \"svc\"; path = \"$XZ_T/svc.lua\"; } );
 auth = { roles = {
   node_prison = { publish = { allow = [ \"t.>\", \"svc.>\" ]; };
                   subscribe = { allow = [ \"t.>\", \"svc.>\" ]; }; };
-}; };"
+}; };" "request_timeout_ms = 3000;" "request_timeout_ms = 3000;"
 check "check accepts both ends of a link" on a check
 check "check accepts the accepting end" on b check
 start_node "$XZ_T/b.cfg" b
@@ -119,7 +107,7 @@ assert_eq "answered by the restarted b" 8 "$(echo "$OUT" | jq -r .echo)"
 
 echo "-- bad links: unreachable, wrong token"
 node c "links = ( { name = \"b\"; url = \"ipc://$XZ_T/b/bus.sock\"; creds = \"$XZ_T/tok/wrong\"; import = [ \">\" ]; export = [ \">\" ]; },
-                 { name = \"nowhere\"; url = \"ipc://$XZ_T/nowhere/bus.sock\"; creds = \"$XZ_T/tok/ab\"; } );"
+                 { name = \"nowhere\"; url = \"ipc://$XZ_T/nowhere/bus.sock\"; creds = \"$XZ_T/tok/a-b\"; } );"
 check "check: bad links are warnings" on c check
 assert_contains "check names the unreachable node at FILE:LINE" "c.cfg:" "$ERR"
 assert_contains "check: unreachable" "WARN links[1] 'nowhere': cannot reach the node at ipc://$XZ_T/nowhere/bus.sock" "$ERR"
@@ -147,9 +135,9 @@ assert_contains "names the pattern" "links[0].import[0] 'a..b' is not a valid to
 assert_contains "names the unknown setting" "unknown setting 'colour' in links[0]." "$ERR$OUT"
 
 echo "-- three nodes in a triangle: once each, never back"
-token >"$XZ_T/tok/xy"
-token >"$XZ_T/tok/yz"
-token >"$XZ_T/tok/zx"
+link_token "$XZ_T/tok/xy"
+link_token "$XZ_T/tok/yz"
+link_token "$XZ_T/tok/zx"
 ALL='import = [ "loop.>" ]; export = [ "loop.>" ];'
 node x "links = ( { name = \"y\"; url = \"ipc://$XZ_T/y/bus.sock\"; creds = \"$XZ_T/tok/xy\"; $ALL },
                  { name = \"z\"; creds = \"$XZ_T/tok/zx\"; $ALL } );"

@@ -35,15 +35,7 @@ check "another CA" xz identity ca init --pki "$XZ_T/other" --cn other-ca
 check "d's certificate, of the other CA" xz identity cert issue \
 	--pki "$XZ_T/other" --cn d --kind node --out "$XZ_T/foreign"
 
-node() {
-	local name=$1
-	mkdir -p "$XZ_T/$name"
-	xz_config "$XZ_T/$name.cfg" "$name" <<EOF
-$2
-EOF
-}
-on() { local n=$1; shift; "$XZ_BIN" "$1" -c "$XZ_T/$n.cfg" "${@:2}"; }
-link_field() { on "$1" status | jq -r --arg l "$2" ".node_links[] | select(.name == \$l) | $3"; }
+node() { node_cfg "$1" "$2"; }
 
 # The hub takes b, c, d and e by certificate (no creds: the CN is the
 # link's name) and lets a prison's node publish case transfers only.
