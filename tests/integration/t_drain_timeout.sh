@@ -22,9 +22,10 @@ lua = { time_limit_ms = 20000; instruction_limit = 1000000000000L; };
 scripts = ( { name = "slow"; path = "$XZ_T/slow.lua"; } );
 EOF2
 start_node
-for i in $(seq 1 20); do
-	check "event $i" xz pub slow.work '{}'
-done
+# all 20 at once (one console chunk), so they are queued when SIGTERM comes
+check "20 events queued" xz console -e 'for i = 1, 20 do assert(xz.publish("slow.work", {})) end return 20'
+busy() { grep -q '"queue_depth":[1-9]' <<<"$(xz call xz.sys.status '{}')"; }
+wait_for 20 busy || fail "the events are queued"
 T0=$SECONDS
 stop_node
 echo "  .. stopped in $((SECONDS - T0)) s"
