@@ -1254,6 +1254,59 @@ metrics_status(buf *b, json_t *st)
 			    n, c, (long long) json_integer_value(v));
 		}
 	}
+	/* The links to other nodes: each one's business lane is its credit
+	 * window (docs/architecture.md): events sent and not yet acknowledged
+	 * by the other node, and those waiting to be sent. */
+	static const struct {
+		const char *key, *name, *type, *help;
+	} lm[] = {
+		{ "unacked", "xiezhi_node_link_credits_used", "gauge",
+		    "business events sent to the other node and not yet "
+		    "acknowledged (the window is 256)" },
+		{ "in_waiting", "xiezhi_node_link_in_waiting", "gauge",
+		    "the other node's business events taken, waiting to be "
+		    "routed here" },
+		{ "resent", "xiezhi_node_link_resent_total", "counter",
+		    "business events sent again after a reconnect" },
+		{ "duplicates", "xiezhi_node_link_duplicates_total", "counter",
+		    "business events received twice and dropped" },
+	};
+	json_t *links = json_object_get(st, "node_links");
+	help(b, "xiezhi_node_link_up", "gauge",
+	    "1 while the link to the other node is up");
+	json_array_foreach(links, i, p)
+	{
+		char n[128];
+		prom_escape(n, sizeof(n),
+		    json_string_value(json_object_get(p, "name")));
+		const char *state
+		    = json_string_value(json_object_get(p, "state"));
+		bprintf(b, "xiezhi_node_link_up{link=\"%s\"} %d\n", n,
+		    state != NULL && strcmp(state, "up") == 0);
+	}
+	help(b, "xiezhi_node_link_queued", "gauge",
+	    "messages waiting to be sent on the link");
+	json_array_foreach(links, i, p)
+	{
+		char n[128];
+		prom_escape(n, sizeof(n),
+		    json_string_value(json_object_get(p, "name")));
+		bprintf(b, "xiezhi_node_link_queued{link=\"%s\"} %lld\n", n,
+		    (long long) json_integer_value(
+		        json_object_get(p, "queued")));
+	}
+	for (size_t m = 0; m < sizeof(lm) / sizeof(lm[0]); m++) {
+		help(b, lm[m].name, lm[m].type, lm[m].help);
+		json_array_foreach(links, i, p)
+		{
+			char n[128];
+			prom_escape(n, sizeof(n),
+			    json_string_value(json_object_get(p, "name")));
+			bprintf(b, "%s{link=\"%s\"} %lld\n", lm[m].name, n,
+			    (long long) json_integer_value(json_object_get(
+			        json_object_get(p, "business"), lm[m].key)));
+		}
+	}
 }
 
 /* What each plugin received, sent and lost by topic class, its store's

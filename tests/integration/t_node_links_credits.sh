@@ -21,7 +21,15 @@ xz.subscribe("svc.echo", function(d) return { echo = d.n, node = "b" } end)
 EOF
 LINK='import = [ "biz.>", "video.>", "svc.>" ]; export = [ "biz.>", "video.>", "svc.>" ];'
 BUS='mailbox_capacity = 64; best_effort = [ "video.>" ]; request_timeout_ms = 20000;'
-two_nodes a b "$LINK" "$LINK" "" "scripts = ( { name = \"svc\"; path = \"$XZ_T/svc.lua\"; } );" \
+# Node a serves /metrics (the gateway) when it is built: the link's
+# credit window is exported there.
+. "$(dirname "$0")/gw_lib.sh"
+GW=""
+if [ -f "$XZ_PLUGIN_DIR/gateway.so" ]; then
+	gw_port
+	GW="plugins = ( { name = \"gateway\"; kind = \"so\"; options = { port = $GW_PORT; }; } );"
+fi
+two_nodes a b "$LINK" "$LINK" "$GW" "scripts = ( { name = \"svc\"; path = \"$XZ_T/svc.lua\"; } );" \
 	"$BUS publish_timeout_ms = 120000;" "$BUS"
 
 xz_bg sub 'biz.slow' -c "$XZ_T/b.cfg" -n "$N" -t 120000 >"$XZ_T/slow.out" 2>"$XZ_T/slow.err" &
@@ -43,6 +51,13 @@ assert_eq "a has sent no more than the window" 256 "$(link_field a b .business.u
 wait_until 60 '[ "$(link_field a b .queued)" -ge 320 ]' ||
 	fail "a's queue for b (64) does not fill behind the window"
 kill -0 "$PUB" 2>/dev/null || fail "the publisher finished: nothing held it back"
+if [ -n "$GW" ]; then
+	M=$(curl -s --max-time 30 "http://127.0.0.1:$GW_PORT/metrics")
+	assert_contains "metrics: the link to b is up" 'xiezhi_node_link_up{link="b"} 1' "$M"
+	assert_contains "metrics: its window is used up" 'xiezhi_node_link_credits_used{link="b"} 256' "$M"
+else
+	skip "metrics of the link (gateway.so not built)"
+fi
 
 echo "-- management traffic, requests and best-effort events still go"
 for n in a b; do
