@@ -568,18 +568,22 @@ deliver_all(xz_bus *k, xz_kmsg *msg, struct collect *c, bool be, bool give,
 		xz_sub *s = c->v[i];
 		int     rc;
 		if (s->owner != NULL) {
-			/* On XZ_OK the mailbox keeps both references. */
-			rc = xz_actor_deliver(
-			    s->owner, msg, &s->recv, be, &dl);
+			/* On XZ_OK the mailbox keeps both references: from
+			 * then on s may be gone (the actor handled msg and
+			 * dropped the last reference of an unsubscribed s),
+			 * so only owner, which outlives its subscriptions,
+			 * and msg, which keep holds, are read after it. */
+			xz_actor *owner = s->owner;
+			rc = xz_actor_deliver(owner, msg, &s->recv, be, &dl);
 			while (rc == XZ_ETIMEDOUT && until != NULL
 			    && !atomic_load(until)) {
 				dl.mono_us = 0; /* another slice */
 				rc         = xz_actor_deliver(
-				            s->owner, msg, &s->recv, be, &dl);
+				            owner, msg, &s->recv, be, &dl);
 			}
 			if (k->count != NULL
 			    && (rc == XZ_OK || (rc == XZ_EFULL && be)))
-				k->count(k->count_ud, s->owner, msg->pub.topic,
+				k->count(k->count_ud, owner, msg->pub.topic,
 				    rc != XZ_OK);
 			if (rc == XZ_OK) {
 				(*ok)++;
