@@ -15,7 +15,7 @@ import { mkdirSync } from "node:fs";
 import puppeteer from "puppeteer-core";
 
 const url = process.env.GW_URL, shots = process.env.GW_SHOTS;
-const deadline = 15000; // generous: a loaded CI machine
+const deadline = 60000; // generous: a sanitizer build on a loaded CI machine (15 s once was not)
 mkdirSync(shots, { recursive: true });
 let browser;
 
