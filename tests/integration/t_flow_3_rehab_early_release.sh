@@ -33,7 +33,7 @@ err() { xz call "$1" "{$2,$3}" 2>/dev/null | jq -r '.error.code + ": " + .error.
 
 RID=R9001
 IDN=510104199003071237
-DEC=$(date -u -d '90 days ago' +%F)
+DEC=$(TZ=UTC-8 date -d '90 days ago' +%F) # Beijing time, as the plugin counts
 check "admitted" c rehab.resident.admit "$OF" "\"id\":\"$RID\",\"name\":\"陈杰\",
   \"id_number\":\"$IDN\",\"decision_no\":\"某公(禁)强戒决字〔2026〕42号\",
   \"decision_date\":\"$DEC\",\"deciding_agency\":\"police-01\""
@@ -112,7 +112,7 @@ assert_eq "township accepts the handoff" ACCEPTED \
 
 echo "-- an extension decided for fewer months than proposed"
 R2=R9002
-DEC2=$(date -u -d '30 days ago' +%F)
+DEC2=$(TZ=UTC-8 date -d '30 days ago' +%F)
 check "admitted" c rehab.resident.admit "$OF" "\"id\":\"$R2\",\"name\":\"孔莉\",
   \"id_number\":\"511322198506152012\",\"decision_no\":\"D-78\",
   \"decision_date\":\"$DEC2\",\"deciding_agency\":\"police-01\""

@@ -29,7 +29,9 @@ errmsg() { xz call "$1" "$2" 2>/dev/null | json '.error.code + ": " + .error.mes
 ITEMS='"detox":{"drug_test_negative":true,"withdrawal_medication_stopped":true,"acute_symptoms_gone":true,"no_marked_protracted_symptoms":true,"no_drug_induced_psychosis":true}'
 BAD='"detox":{"drug_test_negative":true,"withdrawal_medication_stopped":true,"acute_symptoms_gone":false,"no_marked_protracted_symptoms":true,"no_drug_induced_psychosis":true}'
 FULL='"psycho_physical":"PASS","behaviour":"PASS","social":"GOOD"'
-DEC=$(date -u -d '90 days ago' +%F)       # the public-security decision
+# The decision 90 days ago on the plugin's calendar (Beijing time, UTC+8;
+# POSIX TZ=UTC-8 needs no tzdata): from 16:00 UTC that is a day ahead of UTC.
+DEC=$(TZ=UTC-8 date -d '90 days ago' +%F)
 END=$(date -u -d "$DEC + 24 months - 1 day" +%F)
 ID1=510104199003071237
 ADMIT="\"id\":\"R9001\",\"name\":\"田野\",\"id_number\":\"$ID1\",\"decision_no\":\"某公(禁)强戒决字〔2026〕77号\",\"decision_date\":\"$DEC\",\"deciding_agency\":\"police-01\""
