@@ -50,7 +50,15 @@ got=$(jq -r '.data.i' "$XZ_T/sub.out" | tr '\n' ' ')
 [ "$got" = "$(seq 1 "$N" | tr '\n' ' ')" ] && pass "in order, none twice" ||
 	fail "out of order or doubled: $(echo "$got" | head -c 300)"
 assert_le "b sent events again after the drop" 1 "$(link_field b a .business.resent)"
-assert_le "a dropped the ones it had already taken" 1 "$(link_field a b .business.duplicates)"
+# Whether a had taken any of what b sends again is a race: a, resumed,
+# may acknowledge what it routed on the new connection before b rewinds.
+# Each event once, in order (above), holds either way.
+dups=$(link_field a b .business.duplicates)
+if [ "${dups:-0}" -ge 1 ]; then
+	pass "a dropped $dups it had already taken"
+else
+	skip "a acknowledged before b sent again: no duplicate arrived to drop"
+fi
 wait_until 30 '[ "$(link_field b a .queued)" = 0 ]' || fail "b still holds events for a"
 for n in a b; do stop_node "$n"; done
 finish
