@@ -97,12 +97,22 @@ load(struct xz_kaudit *a, xz_diag *d)
 		char *t2 = t1
 		    ? memchr(t1 + 1, '\t', (size_t) (len - (t1 + 1 - line)))
 		    : NULL;
-		if (line[len - 1] != '\n' || t1 == NULL || t2 == NULL) {
+		if (line[len - 1] != '\n') {
 			xz_diag_add(d, a->path, (int) lineno,
 			    "WARN a torn record at the end of the kernel's "
 			    "audit spool is cut off (a crash while it was "
 			    "written: its change was not made)");
 			break;
+		}
+		if (t1 == NULL || t2 == NULL) {
+			/* A whole line that is no record (the file was
+			 * edited): skipped; the records after it are still
+			 * sent. */
+			xz_diag_add(d, a->path, (int) lineno,
+			    "WARN not a record (id, topic and data separated "
+			    "by tabs): skipped");
+			good += (size_t) len;
+			continue;
 		}
 		krec *r = krec_new(line, (size_t) (t1 - line), t1 + 1,
 		    (size_t) (t2 - t1 - 1), t2 + 1,
