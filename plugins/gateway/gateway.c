@@ -1256,20 +1256,26 @@ metrics_status(buf *b, json_t *st)
 	}
 	/* The links to other nodes: each one's business lane is its credit
 	 * window (docs/architecture.md): events sent and not yet acknowledged
-	 * by the other node, and those waiting to be sent. */
+	 * by the other node, and those waiting to be sent. in: the key is in
+	 * node_links[].business, else in node_links[] itself. */
 	static const struct {
 		const char *key, *name, *type, *help;
+		bool        in_business;
 	} lm[] = {
+		{ "queued", "xiezhi_node_link_queued", "gauge",
+		    "messages waiting to be sent on the link", false },
 		{ "unacked", "xiezhi_node_link_credits_used", "gauge",
 		    "business events sent to the other node and not yet "
-		    "acknowledged (the window is 256)" },
+		    "acknowledged (the window is 256)",
+		    true },
 		{ "in_waiting", "xiezhi_node_link_in_waiting", "gauge",
 		    "the other node's business events taken, waiting to be "
-		    "routed here" },
+		    "routed here",
+		    true },
 		{ "resent", "xiezhi_node_link_resent_total", "counter",
-		    "business events sent again after a reconnect" },
+		    "business events sent again after a reconnect", true },
 		{ "duplicates", "xiezhi_node_link_duplicates_total", "counter",
-		    "business events received twice and dropped" },
+		    "business events received twice and dropped", true },
 	};
 	json_t *links = json_object_get(st, "node_links");
 	help(b, "xiezhi_node_link_up", "gauge",
@@ -1284,27 +1290,19 @@ metrics_status(buf *b, json_t *st)
 		bprintf(b, "xiezhi_node_link_up{link=\"%s\"} %d\n", n,
 		    state != NULL && strcmp(state, "up") == 0);
 	}
-	help(b, "xiezhi_node_link_queued", "gauge",
-	    "messages waiting to be sent on the link");
-	json_array_foreach(links, i, p)
-	{
-		char n[128];
-		prom_escape(n, sizeof(n),
-		    json_string_value(json_object_get(p, "name")));
-		bprintf(b, "xiezhi_node_link_queued{link=\"%s\"} %lld\n", n,
-		    (long long) json_integer_value(
-		        json_object_get(p, "queued")));
-	}
 	for (size_t m = 0; m < sizeof(lm) / sizeof(lm[0]); m++) {
 		help(b, lm[m].name, lm[m].type, lm[m].help);
 		json_array_foreach(links, i, p)
 		{
-			char n[128];
+			char    n[128];
+			json_t *o = lm[m].in_business
+			    ? json_object_get(p, "business")
+			    : p;
 			prom_escape(n, sizeof(n),
 			    json_string_value(json_object_get(p, "name")));
 			bprintf(b, "%s{link=\"%s\"} %lld\n", lm[m].name, n,
-			    (long long) json_integer_value(json_object_get(
-			        json_object_get(p, "business"), lm[m].key)));
+			    (long long) json_integer_value(
+			        json_object_get(o, lm[m].key)));
 		}
 	}
 }
