@@ -16,11 +16,9 @@
 #   - nothing stays pending and the log is empty.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-command -v sqlite3 >/dev/null || skip_test "no sqlite3 shell"
-command -v jq >/dev/null || skip_test "no jq"
+. "$(dirname "$0")/durable_lib.sh"
 [ -f "$XZ_PLUGIN_DIR/t_dsub.so" ] || skip_test "t_dsub.so is not built"
-xz_setup
-DATA=$XZ_T/n1/data
+durable_setup
 N=200
 CRASH=60
 

@@ -24,32 +24,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/durable_lib.sh"
-command -v sqlite3 >/dev/null || skip_test "no sqlite3 shell"
-command -v jq >/dev/null || skip_test "no jq"
-xz_setup
-DATA=$XZ_T/n1/data
+durable_setup # $XZ_T/dsub.lua and got.lua: durable_lib.sh
 
-got_module "$XZ_T"
-cat >"$XZ_T/dsub.lua" <<'EOF2'
-local got = require("got")
-return {
-	name = "dsub", version = "1.0",
-	init = function()
-		got.init()
-		xz.subscribe_durable("dtest.>", function(d, topic, source, caller, msg)
-			got.record(d.tag, msg)
-			if msg.redelivered then
-				return
-			end
-			if d.mode == "fail" then
-				error("failing on purpose")
-			elseif d.mode == "hold" then
-				xz.request("dhold.wait", {}, 600000)
-			end
-		end)
-	end,
-}
-EOF2
 # Answers nothing: a request to it waits for its deadline.
 cat >"$XZ_T/holder.lua" <<'EOF2'
 return {

@@ -19,19 +19,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/durable_lib.sh"
-command -v sqlite3 >/dev/null || skip_test "no sqlite3 shell"
-command -v jq >/dev/null || skip_test "no jq"
-xz_setup
-DATA=$XZ_T/n1/data
+durable_setup
 
-got_module "$XZ_T"
 cat >"$XZ_T/dh.lua" <<'EOF2'
 local got = require("got")
 return {
 	name = "dh", version = "1.0",
-	init = function()
-		got.init()
-	end,
 	handlers = {
 		["dh.ev.>"] = { durable = true, fn = function(d, topic, source, caller, msg)
 			got.record(d.tag, msg)

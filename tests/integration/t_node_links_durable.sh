@@ -17,26 +17,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/durable_lib.sh"
-command -v sqlite3 >/dev/null || skip_test "no sqlite3 shell"
-command -v jq >/dev/null || skip_test "no jq"
-xz_setup
-
-got_module "$XZ_T"
-cat >"$XZ_T/dsub.lua" <<'EOF2'
-local got = require("got")
-return {
-	name = "dsub", version = "1.0",
-	init = function()
-		got.init()
-		xz.subscribe_durable("dtest.>", function(d, topic, source, caller, msg)
-			got.record(d.tag, msg)
-			if d.fail_on == xz.config.node and not msg.redelivered then
-				error("failing on purpose")
-			end
-		end)
-	end,
-}
-EOF2
+durable_setup # $XZ_T/dsub.lua and got.lua: durable_lib.sh
 
 pending() { durable_field dtest pending "$1"; } # pending NODE
 row() { got_row "$XZ_T/$1/data/dtest.db" "$2"; } # row NODE TAG: "n redelivered"
