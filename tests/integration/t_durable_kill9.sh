@@ -18,6 +18,7 @@
 # and once audit is back every acknowledged event reaches the chain once.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/durable_lib.sh"
 command -v sqlite3 >/dev/null || skip_test "no sqlite3 shell"
 command -v jq >/dev/null || skip_test "no jq"
 xz_setup
@@ -150,9 +151,7 @@ for r in $(seq 1 "$KILLS"); do
 		fail "round $r: no traffic acknowledged in 60 s"
 	fi
 	[ -z "${XZ_DURABLE_TRACE:-}" ] || echo "    t=$SECONDS kill"
-	kill -KILL "$NODE_PID"
-	wait "$NODE_PID" 2>/dev/null || true
-	XZ_NODES=()
+	kill9_node
 	touch "$XZ_T/stop"
 	wait "$TA" || true
 	wait "$TP" || true
