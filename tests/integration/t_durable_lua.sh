@@ -72,7 +72,7 @@ pass "the returned event is acknowledged, the failed and the held one are not"
 OLD=$(child_pid)
 [ "$OLD" -gt 0 ] || die "no child pid for dtiso"
 kill -KILL "$OLD"
-wait_until 60 "test \"\$(row dtiso fail1)\" = '2 1' && test \"\$(row dtiso hold1)\" = '2 1'" ||
+wait_until 120 "test \"\$(row dtiso fail1)\" = '2 1' && test \"\$(row dtiso hold1)\" = '2 1'" ||
 	fail "after its child's crash dtiso did not get fail1/hold1 again: '$(row dtiso fail1)' '$(row dtiso hold1)'"
 NEW=$(child_pid)
 [ "$NEW" != "$OLD" ] && pass "dtiso's child restarted (pid $OLD -> $NEW)" ||
