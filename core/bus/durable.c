@@ -750,6 +750,18 @@ nap(xz_durable *d, long ms)
 	pthread_cond_timedwait(&d->rcv, &d->jmu, &ts);
 }
 
+/* t += ms */
+static void
+add_ms(struct timespec *t, uint32_t ms)
+{
+	t->tv_sec += (time_t) (ms / 1000);
+	t->tv_nsec += (long) (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 static void *
 replay_main(void *arg)
 {
@@ -759,7 +771,7 @@ replay_main(void *arg)
 
 	struct timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
-	next.tv_sec += d->redeliver_ms / 1000;
+	add_ms(&next, d->redeliver_ms);
 	pthread_mutex_lock(&d->jmu);
 	d->tick_seq = atomic_load(&d->last_seq);
 	while (!d->stopping) {
@@ -782,14 +794,8 @@ replay_main(void *arg)
 			}
 			d->jobs    = d->watches;
 			d->watches = NULL;
-			long ms    = (long) d->redeliver_ms;
 			next       = now;
-			next.tv_sec += ms / 1000;
-			next.tv_nsec += (ms % 1000) * 1000000L;
-			if (next.tv_nsec >= 1000000000L) {
-				next.tv_sec++;
-				next.tv_nsec -= 1000000000L;
-			}
+			add_ms(&next, d->redeliver_ms);
 			continue;
 		}
 		if (j == NULL) {
@@ -866,9 +872,11 @@ xz_durable_status(xz_durable *d, uint64_t now_us)
 	sqlite3_stmt *st = NULL;
 
 	pthread_mutex_lock(&d->mu);
-	root = json_pack("{s:I,s:I,s:I,s:I}", "bytes", (json_int_t) d->bytes,
-	    "max_bytes", (json_int_t) d->max_bytes, "events",
-	    (json_int_t) d->events, "written", (json_int_t) d->written);
+	root = json_pack("{s:I,s:I,s:I,s:I,s:I}", "bytes",
+	    (json_int_t) d->bytes, "max_bytes", (json_int_t) d->max_bytes,
+	    "events", (json_int_t) d->events, "written",
+	    (json_int_t) d->written, "redeliver_ms",
+	    (json_int_t) d->redeliver_ms);
 	for (dcons *c = d->cons; c != NULL && arr != NULL; c = c->next) {
 		json_t *pats = json_array();
 		for (size_t i = 0; i < c->npats; i++)

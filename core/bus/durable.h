@@ -75,6 +75,7 @@ int xz_durable_subscribe(
 int xz_durable_ack(xz_durable *d, const char *name, const uint8_t id[16]);
 
 /* {"bytes","max_bytes","events","written" (events written since open),
+ * "redeliver_ms",
  * "consumers":[{"name","patterns","subscribed","pending","oldest_ms"}]}
  * (now_us: the kernel clock). New reference. */
 json_t *xz_durable_status(xz_durable *d, uint64_t now_us);

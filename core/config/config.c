@@ -1120,18 +1120,20 @@ parse_bus(ld *l)
 {
 	static const char *const keys[] = { "listen", "mailbox_capacity",
 		"max_payload", "publish_timeout_ms", "request_timeout_ms",
-		"best_effort", "durable", "durable_max_bytes", NULL };
+		"best_effort", "durable", "durable_max_bytes",
+		"durable_redeliver_ms", NULL };
 	xz_config               *c      = l->c;
 	const config_setting_t  *g      = section(l, "bus");
 	const config_setting_t  *s;
 	long long                n;
 	int                      bad;
 
-	c->mailbox_capacity   = XZ_DEFAULT_MAILBOX_CAPACITY;
-	c->max_payload        = XZ_DEFAULT_MAX_PAYLOAD;
-	c->publish_timeout_ms = XZ_DEFAULT_PUBLISH_TIMEOUT_MS;
-	c->request_timeout_ms = XZ_DEFAULT_REQUEST_TIMEOUT_MS;
-	c->durable_max_bytes  = 64ull << 20;
+	c->mailbox_capacity     = XZ_DEFAULT_MAILBOX_CAPACITY;
+	c->max_payload          = XZ_DEFAULT_MAX_PAYLOAD;
+	c->publish_timeout_ms   = XZ_DEFAULT_PUBLISH_TIMEOUT_MS;
+	c->request_timeout_ms   = XZ_DEFAULT_REQUEST_TIMEOUT_MS;
+	c->durable_max_bytes    = 64ull << 20;
+	c->durable_redeliver_ms = XZ_DEFAULT_DURABLE_REDELIVER_MS;
 	if (g == NULL)
 		return;
 	check_keys(l, g, keys, "bus");
@@ -1139,6 +1141,9 @@ parse_bus(ld *l)
 	        l, g, "bus.", "durable_max_bytes", 65536, 1099511627776LL, &n)
 	    > 0)
 		c->durable_max_bytes = (uint64_t) n;
+	if (get_int(l, g, "bus.", "durable_redeliver_ms", 100, 3600000, &n)
+	    > 0)
+		c->durable_redeliver_ms = (uint32_t) n;
 	if ((s = get_strlist(l, g, "bus.", "durable")) != NULL) {
 		int len = config_setting_length(s);
 		bad     = 0;

@@ -28,6 +28,7 @@
  *     best_effort        = [ "telemetry.>" ];  # topics that may drop
  *     durable            = ( "prison.alarm.>", "audit.>" );  # logged
  *     durable_max_bytes  = 67108864; # bound of data/bus-durable.db
+ *     durable_redeliver_ms = 30000;  # unacknowledged: delivered again
  *   };
  *   lua = {                          # defaults for every Lua state
  *     memory_limit_kb   = 16384;
@@ -341,6 +342,7 @@ typedef struct xz_config {
 	const char **durable_file;
 	int         *durable_line;
 	uint64_t     durable_max_bytes; /* bus.durable_max_bytes */
+	uint32_t     durable_redeliver_ms; /* bus.durable_redeliver_ms */
 
 	xz_lua_limits lua;
 
@@ -386,6 +388,7 @@ typedef struct xz_config {
 #define XZ_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
 #define XZ_DEFAULT_PUBLISH_TIMEOUT_MS 5000u
 #define XZ_DEFAULT_REQUEST_TIMEOUT_MS 5000u
+#define XZ_DEFAULT_DURABLE_REDELIVER_MS 30000u
 #define XZ_DEFAULT_WORKERS 2
 #define XZ_DEFAULT_LOG_LEVEL XZ_LOG_INFO
 #define XZ_DEFAULT_LUA_MEMORY_LIMIT_KB 16384u

@@ -385,6 +385,7 @@ durable_open(xz_kernel *k, xz_diag *d)
 		.patterns           = (const char *const *) c->durable,
 		.npatterns          = c->ndurable,
 		.max_bytes          = c->durable_max_bytes,
+		.redeliver_ms       = c->durable_redeliver_ms,
 		.deliver            = durable_deliver,
 		.deliver_ud         = k };
 	if (xz_durable_open(&k->durable, &dc, err, sizeof(err)) != XZ_OK) {

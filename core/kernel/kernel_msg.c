@@ -54,6 +54,17 @@ const xz_tr xz_kernel_zh[] = {
 	{ "plugin '%s': cannot reserve '%s'", "插件 '%s'：无法预留 '%s'" },
 	{ "plugin '%s': this program has no Lua host",
 	    "插件 '%s'：本程序没有 Lua 宿主" },
+	/* a Lua plugin's handlers table (lua/luahost.c) */
+	{ "handlers['%s'] must be a function or a table { fn = function, "
+	  "durable = boolean }, got %s",
+	    "handlers['%s'] 应为函数或表 { fn = 函数, durable = 布尔值 "
+	    "}，实为 %s" },
+	{ "handlers['%s']: unknown field '%s' (fields: fn, durable)",
+	    "handlers['%s']：未知字段 '%s'（可用字段：fn、durable）" },
+	{ "handlers['%s']: field 'durable' must be a boolean, got %s",
+	    "handlers['%s']：字段 'durable' 应为布尔值，实为 %s" },
+	{ "handlers['%s']: field 'fn' must be a function, got %s",
+	    "handlers['%s']：字段 'fn' 应为函数，实为 %s" },
 	{ "plugin '%s': shared object not found (%s)",
 	    "插件 '%s'：找不到共享库（%s）" },
 	{ "plugin '%s': cannot load: %s", "插件 '%s'：无法加载：%s" },

@@ -89,6 +89,70 @@ source_line(const char *path, const char *needle, int after)
 	return after;
 }
 
+/* ---- the handlers table ---- */
+
+/* One entry of a plugin's handlers table: the value on top of L's stack
+ * (its pattern key below it) is a function, or a table
+ * { fn = function, durable = boolean } (docs/lua.md, "Handlers"). On
+ * success the function replaces the value and *durable says which
+ * subscription it wants: 0. Else -1, the value left, and the reason
+ * (the pattern named) in d at the pattern's line. */
+static int
+handler_entry(lua_State *L, const char *path, xz_diag *d, bool *durable)
+{
+	const char *pat = lua_tostring(L, -2);
+	int line = source_line(path, pat, source_line(path, "handlers", 1));
+	int t;
+
+	*durable = false;
+	if (lua_isfunction(L, -1))
+		return 0;
+	if (!lua_istable(L, -1)) {
+		xz_diag_add(d, path, line,
+		    "handlers['%s'] must be a function or a table { fn = "
+		    "function, durable = boolean }, got %s",
+		    pat, luaL_typename(L, -1));
+		return -1;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING
+		    ? lua_tostring(L, -2)
+		    : NULL;
+		if (k == NULL
+		    || (strcmp(k, "fn") != 0 && strcmp(k, "durable") != 0)) {
+			xz_diag_add(d, path, line,
+			    "handlers['%s']: unknown field '%s' (fields: fn, "
+			    "durable)",
+			    pat, k != NULL ? k : luaL_typename(L, -2));
+			lua_pop(L, 2);
+			return -1;
+		}
+		lua_pop(L, 1);
+	}
+	t = lua_getfield(L, -1, "durable");
+	if (t != LUA_TNIL && t != LUA_TBOOLEAN) {
+		xz_diag_add(d, path, line,
+		    "handlers['%s']: field 'durable' must be a boolean, got "
+		    "%s",
+		    pat, lua_typename(L, t));
+		lua_pop(L, 1);
+		return -1;
+	}
+	*durable = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	t = lua_getfield(L, -1, "fn");
+	if (t != LUA_TFUNCTION) {
+		xz_diag_add(d, path, line,
+		    "handlers['%s']: field 'fn' must be a function, got %s",
+		    pat, lua_typename(L, t));
+		lua_pop(L, 1);
+		return -1;
+	}
+	lua_replace(L, -2);
+	return 0;
+}
+
 /* ---- the options schema ---- */
 
 static void
@@ -413,12 +477,17 @@ read_plugin_table(lua_State *L, lua_desc_ctx *ctx, xz_diag *d)
 	if (t == LUA_TTABLE) {
 		lua_pushnil(L);
 		while (lua_next(L, -2) != 0) {
-			if (lua_type(L, -2) != LUA_TSTRING
-			    || !lua_isfunction(L, -1)) {
+			bool durable;
+			if (lua_type(L, -2) != LUA_TSTRING) {
 				xz_diag_add(d, ctx->path,
 				    source_line(ctx->path, "handlers", 1),
 				    "field 'handlers' must map topic patterns "
 				    "to functions");
+				errs++;
+				lua_pop(L, 2);
+				break;
+			}
+			if (handler_entry(L, ctx->path, d, &durable) != 0) {
 				errs++;
 				lua_pop(L, 2);
 				break;
@@ -591,15 +660,20 @@ build_vm(xz_lua_script *sc, xz_diag *d)
 				uint64_t    id;
 				const char *pat;
 				int         r;
-				if (lua_type(L, -2) != LUA_TSTRING
-				    || !lua_isfunction(L, -1)) {
+				bool        durable;
+				if (lua_type(L, -2) != LUA_TSTRING) {
 					xz_diag_add(d, ctx->path, 0,
 					    "field 'handlers' must map topic "
 					    "patterns to functions");
 					goto fail;
 				}
+				if (handler_entry(L, ctx->path, d, &durable)
+				    != 0)
+					goto fail;
 				pat = lua_tostring(L, -2);
-				r   = xz_lua_subscribe(vm, L, pat, NULL, &id);
+				r   = durable
+				      ? xz_lua_subscribe_durable(vm, L, pat, &id)
+				      : xz_lua_subscribe(vm, L, pat, NULL, &id);
 				if (r != XZ_OK) {
 					xz_diag_add(d, ctx->path,
 					    source_line(ctx->path, pat, 1),

@@ -351,6 +351,10 @@ void xz_lua_push_caller(xz_lua_vm *vm, lua_State *L, const xz_msg *msg);
 /* Subscribe fn (at the top of L's stack, popped) to pattern. */
 int xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
     const char *group, uint64_t *id);
+/* The same, durable (xz.subscribe_durable): the handler gets msg as a
+ * fifth argument and its return acknowledges the event. */
+int xz_lua_subscribe_durable(
+    xz_lua_vm *vm, lua_State *L, const char *pattern, uint64_t *id);
 /* Free every outstanding request of a list at fini (no callback runs
  * after it); drops their vm refs. */
 void xz_lua_pending_free_all(xz_lua_pending **head);

@@ -194,6 +194,13 @@ xz_lua_subscribe(xz_lua_vm *vm, lua_State *L, const char *pattern,
 	return subscribe(vm, L, pattern, group, false, id);
 }
 
+int
+xz_lua_subscribe_durable(
+    xz_lua_vm *vm, lua_State *L, const char *pattern, uint64_t *id)
+{
+	return subscribe(vm, L, pattern, NULL, true, id);
+}
+
 /* The subscription record is owned by the vm: freed by xz.unsubscribe or
  * xz_lua_vm_detach. */
 static int
@@ -281,7 +288,7 @@ l_subscribe_durable(lua_State *L)
 
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	lua_settop(L, 2);
-	if ((r = subscribe(vm, L, pattern, NULL, true, &id)) == XZ_ELIMIT)
+	if ((r = xz_lua_subscribe_durable(vm, L, pattern, &id)) == XZ_ELIMIT)
 		return luaL_error(L,
 		    "xz.subscribe_durable('%s'): too many subscriptions (%d)",
 		    pattern, (int) XZ_LUA_MAX_SUBS);

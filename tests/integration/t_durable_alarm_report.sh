@@ -21,6 +21,7 @@
 #     delivers both again and the report counts each once.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/durable_lib.sh"
 . "$(dirname "$0")/prison_actors.sh"
 command -v jq >/dev/null || skip_test "no jq"
 xz_setup
@@ -45,9 +46,7 @@ report() { # the report's BREACHES ESCALATIONS so far ("" while it cannot answer
 		jq -r '"\(.breaches_total) \(.escalations)"' 2>/dev/null || true
 }
 restart_hard() {
-	kill -KILL "$NODE_PID"
-	wait "$NODE_PID" 2>/dev/null || true
-	XZ_NODES=()
+	kill9_node
 	start_node
 }
 

@@ -529,7 +529,8 @@ struct xz_host {
 	 * lists in bus.durable is written to the node's durable log before
 	 * its publisher gets XZ_OK, and kept for this plugin instance until
 	 * it calls ack(). What is not acknowledged is delivered again after
-	 * a restart (kill -9 included), and every 30 s while it runs, with
+	 * a restart (kill -9 included), and every bus.durable_redeliver_ms
+	 * (30 s by default) while it runs, with
 	 * XZ_MSG_REDELIVERED set and the same msg->id. The durable
 	 * subscription is the instance's (by its name) and outlives the
 	 * process: events published while it is down wait for it. No queue
