@@ -147,6 +147,12 @@ xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext)
 }
 
 void
+xz_kernel_hold_lost(xz_kernel *k)
+{
+	k->hold_lost = true;
+}
+
+void
 xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n)
 {
 	k->notify = *n;
@@ -463,7 +469,16 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		    "cannot start the handler watch: long handlers go "
 		    "unreported");
 	for (size_t i = 0; i < k->nplugins; i++) {
-		xz_plugin *p = k->plugins[i];
+		xz_plugin  *p    = k->plugins[i];
+		const char *held = xz_store_held(k, p->name);
+		if (held != NULL) {
+			xz_log(XZ_LOG_ERROR, p->name,
+			    "not started: %s; or accept the loss on record: "
+			    "xiezhi audit reset --store %s --reason TEXT",
+			    held, p->name);
+			xz_plugin_fail(p);
+			continue;
+		}
 		if (p->pc != NULL && p->pc->isolation == XZ_ISOLATION_PROCESS
 		    && !requirement_failed(k, p)) {
 			/* Its init runs in its child, at start. */
@@ -707,6 +722,7 @@ xz_kernel_free(xz_kernel *k)
 		xz_loader_close(k->plugins[i]);
 	}
 	xz_store_node_close(k);
+	xz_store_held_free(k);
 	xz_sched_free(k->sched);
 	free(k->plugins);
 	if (k->stop_pipe[0] >= 0)

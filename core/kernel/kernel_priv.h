@@ -58,6 +58,13 @@ struct xz_kernel {
 	void (*store_note)(
 	    xz_plugin *p, const char *id, int64_t gen, int64_t schema);
 
+	/* Plugins not started because their listed store is missing
+	 * (hold_lost, set by `xiezhi run`: the node runs without them, so
+	 * `xiezhi audit reset` can accept the loss on record; otherwise such
+	 * a store refuses the node). Owned list. */
+	bool                  hold_lost;
+	struct xz_store_held *held;
+
 	/* bus.durable: the durable log (owned), NULL when not configured.
 	 * Opened at start, after the data folder's lock. */
 	struct xz_durable *durable;
@@ -105,6 +112,22 @@ void xz_store_node_close(xz_kernel *k);
  * manifest lists another identity for it). */
 int xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
     int64_t gen, int64_t schema);
+
+/* store.c: a plugin held at start (its listed store is missing). */
+struct xz_store_held {
+	struct xz_store_held *next;
+	char                 *name, *why; /* owned */
+};
+/* store.c: the sentence why plugin name is held, or NULL. */
+const char *xz_store_held(xz_kernel *k, const char *name);
+void        xz_store_held_free(xz_kernel *k);
+/* store.c: name's line of the manifest: 1 and id, *gen; 0 not listed. */
+int xz_store_manifest_get(
+    xz_kernel *k, const char *name, char id[33], int64_t *gen);
+/* store.c: drop name's line (with identity id) from the manifest and
+ * write it: 0, 1 not listed (so), -1 the file cannot be written (the
+ * line stays). */
+int xz_store_manifest_drop(xz_kernel *k, const char *name, const char *id);
 
 /* perms.c: the permissions of c, auth.roles (grants false) or the
  * plugins' grants (true: a role each plugin that has them, named after
