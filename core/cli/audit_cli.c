@@ -692,9 +692,11 @@ static const xz_usage usage_reset = {
 	"用法：xiezhi audit reset [-c FILE|-u URL] --store NAME --reason "
 	"TEXT [-t MS]\n"
 	"确认数据目录 MANIFEST 中登记但已丢失的存储（被删除的 audit.db、\n"
-	"prison.db 等）：运行中的节点先写一条审计记录（谁、何时、哪个存储及其\n"
+	"prison.db "
+	"等）：运行中的节点先写一条审计记录（谁、何时、哪个存储及其\n"
 	"标识、原因），再从 MANIFEST 中移除该存储；下次启动时其插件以空存储\n"
-	"启动。此后 `verify --anchors` 报告这次有记录的重置，而不是日志被抹除。\n"
+	"启动。此后 `verify --anchors` "
+	"报告这次有记录的重置，而不是日志被抹除。\n"
 	"仅限 admin 角色。\n"
 	"退出码：0 已重置，1 被拒绝，2 用法错误，3 无节点应答。\n",
 };
@@ -705,9 +707,9 @@ cmd_reset(int argc, char **argv)
 	static const struct option lo[] = { { "help", no_argument, 0, 'h' },
 		{ "store", required_argument, 0, 's' },
 		{ "reason", required_argument, 0, 'r' }, { 0, 0, 0, 0 } };
-	aopts       o;
-	const char *store = NULL, *reason = NULL;
-	int         ch, rc;
+	aopts                      o;
+	const char                *store = NULL, *reason = NULL;
+	int                        ch, rc;
 
 	memset(&o, 0, sizeof(o));
 	o.timeout_ms = 30000;
@@ -751,23 +753,27 @@ cmd_reset(int argc, char **argv)
 	    || reason[strspn(reason, " \t\r\n")] == '\0') {
 		if (optind == argc)
 			fprintf(stderr, "%s",
-			    xz_text("xiezhi audit reset: give --store NAME and "
-			            "--reason TEXT (the reason goes into the "
-			            "audit record)\n"));
+			    xz_text(
+			        "xiezhi audit reset: give --store NAME and "
+			        "--reason TEXT (the reason goes into the "
+			        "audit record)\n"));
 		fputs(xz_usage_text(&usage_reset), stderr);
 		return XZ_EXIT_USAGE;
 	}
-	json_t *reply = NULL, *body = json_pack(
-	                           "{s:s,s:s}", "store", store, "reason", reason);
-	rc = request("reset", &o, "xz.sys.store.reset", body, o.timeout_ms,
-	    &reply);
+	json_t *reply = NULL,
+	       *body
+	    = json_pack("{s:s,s:s}", "store", store, "reason", reason);
+	rc = request(
+	    "reset", &o, "xz.sys.store.reset", body, o.timeout_ms, &reply);
 	json_decref(body);
 	if (rc != 0)
 		return rc;
-	printf(xz_text("reset: store '%s' (identity %s) by %s, on record; %s\n"),
+	printf(
+	    xz_text("reset: store '%s' (identity %s) by %s, on record; %s\n"),
 	    store, json_string_value(json_object_get(reply, "store_id")),
 	    json_string_value(json_object_get(reply, "by")),
-	    xz_text("restart the node: the plugin starts with an empty store"));
+	    xz_text(
+	        "restart the node: the plugin starts with an empty store"));
 	json_decref(reply);
 	return 0;
 }
@@ -851,8 +857,9 @@ verify_anchors_reset(sqlite3 *db, const aopts *o, const uint8_t *trusted)
 			have_key = 1;
 		}
 		if (!xz_anchor_sig_ok(&a) || memcmp(a.pub, key, sizeof(key))) {
-			printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: "
-			               "%s\n"),
+			printf(
+			    xz_text("FAIL: checkpoint %lld: record %lld: %s: "
+			            "%s\n"),
 			    (long long) line, (long long) a.seq,
 			    xz_anchor_sig_ok(&a) ? "rekeyed" : "signature",
 			    xz_text("a checkpoint before the recorded reset "

@@ -225,7 +225,8 @@ const xz_tr xz_cli_zh[] = {
 	  "reset signs its record yet (one comes every anchor_every records, "
 	  "anchor_interval_s seconds and at stop)\n",
 	    "失败：记录 %lld：重置未锚定：重置之后还没有检查点签署其记录（每 "
-	    "anchor_every 条记录、每 anchor_interval_s 秒以及停止时各签一个）\n" },
+	    "anchor_every 条记录、每 anchor_interval_s "
+	    "秒以及停止时各签一个）\n" },
 	{ "reset: checkpoints 1..%lld sign the log before the recorded reset "
 	  "(record %lld, time %lld, by %s: %s)\n",
 	    "重置：检查点 1..%lld 签署的是有记录的重置之前的日志（记录 %lld，"

@@ -472,10 +472,7 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		xz_plugin  *p    = k->plugins[i];
 		const char *held = xz_store_held(k, p->name);
 		if (held != NULL) {
-			xz_log(XZ_LOG_ERROR, p->name,
-			    "not started: %s; or accept the loss on record: "
-			    "xiezhi audit reset --store %s --reason TEXT",
-			    held, p->name);
+			xz_log(XZ_LOG_ERROR, p->name, "not started: %s", held);
 			xz_plugin_fail(p);
 			continue;
 		}

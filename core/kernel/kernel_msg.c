@@ -84,11 +84,12 @@ const xz_tr xz_kernel_zh[] = {
 	{ "store: cannot open %s: %s", "存储：无法打开 %s：%s" },
 	{ "store %s of plugin '%s' is missing (the manifest lists it: "
 	  "identity %s, generation %lld): restore it from a backup "
-	  "(docs/operations.md), or delete its line from %s/MANIFEST to start "
-	  "it empty",
+	  "(docs/operations.md), or accept the loss on record with the node "
+	  "running: xiezhi audit reset --store %s --reason TEXT",
 	    "存储 %s（插件 '%s'）不存在（清单中有它：标识 %s，代数 "
-	    "%lld）：请从备份恢复（docs/operations.md），或从 %s/MANIFEST "
-	    "删除该行以空库启动" },
+	    "%lld）：请从备份恢复（docs/"
+	    "operations.md），或在节点运行时有记录地"
+	    "确认该损失：xiezhi audit reset --store %s --reason TEXT" },
 	{ "store %s of plugin '%s' cannot be opened: %s",
 	    "存储 %s（插件 '%s'）无法打开：%s" },
 	{ "store %s of plugin '%s' is damaged (PRAGMA quick_check: %s): "
@@ -264,10 +265,7 @@ const xz_tr xz_kernel_zh[] = {
 	{ "locked", "已锁定" },
 	{ "unlocked", "已解锁" },
 	{ "demo user %s: %s", "演示用户 %s：%s" },
-	{ "not started: %s; or accept the loss on record: xiezhi audit reset "
-	  "--store %s --reason TEXT",
-	    "未启动：%s；或有记录地确认该损失：xiezhi audit reset --store %s "
-	    "--reason TEXT" },
+	{ "not started: %s", "未启动：%s" },
 	{ "expected {\"store\": NAME, \"reason\": TEXT}",
 	    "应为 {\"store\": NAME, \"reason\": TEXT}" },
 	{ "a reset needs a reason (--reason TEXT): it goes into the audit "

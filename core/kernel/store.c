@@ -254,10 +254,10 @@ check_store(const char *dir, const char *name, const manifest_entry *m,
 		            "it: "
 		            "identity %s, generation %lld): restore it from a "
 		            "backup "
-		            "(docs/operations.md), or delete its line from "
-		            "%s/MANIFEST "
-		            "to start it empty"),
-		    path, name, m->id, (long long) m->gen, dir);
+		            "(docs/operations.md), or accept the loss on "
+		            "record with the node running: xiezhi audit reset "
+		            "--store %s --reason TEXT"),
+		    path, name, m->id, (long long) m->gen, name);
 		return -2;
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)
@@ -422,8 +422,8 @@ xz_store_check_all(xz_kernel *k, xz_diag *d)
 	}
 	for (size_t i = 0; i < k->nplugins; i++) {
 		const char *name = k->plugins[i]->name;
-		int rc = check_store(c->data_dir, name,
-		    manifest_find(e, n, name), err, sizeof(err));
+		int         rc   = check_store(c->data_dir, name,
+		              manifest_find(e, n, name), err, sizeof(err));
 		if (rc == -2 && k->hold_lost) {
 			/* A running node holds the plugin instead (kernel.c):
 			 * `xiezhi audit reset` accepts the loss, on record. */

@@ -566,13 +566,12 @@ on_store_reset(void *ud, const xz_msg *m)
 	xz_kernel       *k  = st->self->k;
 	const xz_caller *c  = st->h->caller(st->self, m);
 	json_t          *o  = json_loadb(m->data, m->len, 0, NULL);
-	const char      *store
-	    = json_string_value(json_object_get(o, "store"));
-	const char *reason = json_string_value(json_object_get(o, "reason"));
-	char        id[33] = "", msg[512];
-	int64_t     gen    = 0;
-	const char *code   = NULL;
-	bool        admin  = false;
+	const char *store   = json_string_value(json_object_get(o, "store"));
+	const char *reason  = json_string_value(json_object_get(o, "reason"));
+	char        id[33]  = "", msg[512];
+	int64_t     gen     = 0;
+	const char *code    = NULL;
+	bool        admin   = false;
 
 	/* The role admin only (not a plugin's grants). */
 	for (size_t i = 0; c->roles[i] != NULL; i++)
@@ -580,7 +579,8 @@ on_store_reset(void *ud, const xz_msg *m)
 	if (!admin) {
 		code = XZ_REPLY_FORBIDDEN;
 		snprintf(msg, sizeof(msg),
-		    xz_text("%s: '%s' may not do this: it needs the role admin"),
+		    xz_text(
+		        "%s: '%s' may not do this: it needs the role admin"),
 		    m->topic, c->user);
 	} else if (!json_is_object(o) || store == NULL || reason == NULL) {
 		code = XZ_REPLY_BAD_REQUEST;
@@ -619,8 +619,8 @@ on_store_reset(void *ud, const xz_msg *m)
 		return;
 	}
 	json_t *r = json_pack(
-	    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:s,s:s}",
-	    "who", c->user, "role", c->roles[0] ? c->roles[0] : "", "agency",
+	    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:s,s:s}", "who",
+	    c->user, "role", c->roles[0] ? c->roles[0] : "", "agency",
 	    c->agency, "action", "UPDATE", "subject_type", "store",
 	    "subject_id", store, "purpose", reason, "service", "sys",
 	    "outcome", "reset", "time",
@@ -635,16 +635,18 @@ on_store_reset(void *ud, const xz_msg *m)
 	if (rc != XZ_OK) {
 		json_decref(o);
 		st->h->reply_error(st->self, m, XZ_REPLY_AUDIT_UNAVAILABLE,
-		    xz_text("nothing is reset: the reset's audit record cannot "
-		            "be written"));
+		    xz_text(
+		        "nothing is reset: the reset's audit record cannot "
+		        "be written"));
 		return;
 	}
 	rc = xz_store_manifest_drop(k, store, id);
 	if (rc < 0) {
 		json_decref(o);
 		st->h->reply_error(st->self, m, XZ_REPLY_INTERNAL,
-		    xz_text("the MANIFEST cannot be written: the store is still "
-		            "listed (see the node log)"));
+		    xz_text(
+		        "the MANIFEST cannot be written: the store is still "
+		        "listed (see the node log)"));
 		return;
 	}
 	xz_log(XZ_LOG_WARN, "sys",
