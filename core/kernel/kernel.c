@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -433,6 +434,37 @@ durable_warn(xz_kernel *k, xz_diag *d)
 	}
 }
 
+/* node.socket_group / node.socket_mode on one ipc socket the link
+ * listens on (url "ipc://PATH"; others are left alone). 0, or 1 with
+ * the reason in d. */
+static int
+socket_access(xz_kernel *k, const char *url, xz_diag *d)
+{
+	const xz_config *c = k->cfg;
+	const char      *path;
+
+	if (url == NULL || strncmp(url, "ipc://", 6) != 0
+	    || c->socket_mode == 0)
+		return 0;
+	path = url + 6;
+	if (c->socket_gid >= 0
+	    && chown(path, (uid_t) -1, (gid_t) c->socket_gid) != 0) {
+		xz_diag_add(d, c->path, 0,
+		    "node.socket_group: cannot give the socket %s to group "
+		    "%lld: %s",
+		    path, (long long) c->socket_gid, strerror(errno));
+		return 1;
+	}
+	if (chmod(path, (mode_t) c->socket_mode) != 0) {
+		xz_diag_add(d, c->path, 0,
+		    "node.socket_mode: cannot set the mode of the socket %s "
+		    "to %04o: %s",
+		    path, (unsigned) c->socket_mode, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 int
 xz_kernel_start(xz_kernel *k, xz_diag *d)
 {
@@ -556,6 +588,12 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	free(ls);
 	if (rc != XZ_OK)
 		return rc;
+	/* The group and mode the operators' CLI needs (node.socket_*). */
+	if (socket_access(k, k->cfg->control_url, d) != 0)
+		return XZ_EINVAL;
+	for (size_t i = 0; i < k->cfg->nlisten; i++)
+		if (socket_access(k, k->cfg->listen[i].url, d) != 0)
+			return XZ_EINVAL;
 	if ((rc = xz_nodelink_start(k->nodelink)) != XZ_OK) {
 		xz_diag_add(d, NULL, 0, "cannot start the node links");
 		return rc;
