@@ -86,6 +86,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		return XZ_ENOMEM;
 	}
 	k->cfg = cfg;
+	pthread_rwlock_init(&k->ids_lock, NULL);
 	xz_log_set_level(cfg->log_level);
 	xz_log_set_format(cfg->log_format);
 	xz_idgen_init(&k->ids);
@@ -129,15 +130,18 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		k->link_auth.verifier = xz_nodelink_verifier(k->nodelink);
 	/* Linked nodes that prove a certificate: its CN names the link's
 	 * principal (before auth.certs). */
+	size_t before = k->nlink_ids;
 	if (xz_nodelink_add_cert_ids(k->nodelink, &k->link_ids, &k->nlink_ids)
 	    != 0) {
 		xz_diag_add(d, NULL, 0, "out of memory");
 		xz_kernel_free(k);
 		return XZ_ENOMEM;
 	}
-	k->link_auth.ids  = k->link_ids;
-	k->link_auth.nids = k->nlink_ids;
-	*out              = k;
+	k->nlink_cert_ids     = k->nlink_ids - before;
+	k->link_auth.ids      = k->link_ids;
+	k->link_auth.nids     = k->nlink_ids;
+	k->link_auth.ids_lock = &k->ids_lock;
+	*out                  = k;
 	return XZ_OK;
 }
 
@@ -766,9 +770,14 @@ xz_kernel_free(xz_kernel *k)
 		close(k->stop_pipe[1]);
 	xz_principal_unref(k->who);
 	xz_principal_unref(k->admin);
-	for (size_t i = 0; i < k->nlink_ids; i++)
+	for (size_t i = 0; i < k->nlink_ids; i++) {
 		xz_principal_unref(k->link_ids[i].who);
+		if (k->id_cns != NULL)
+			free(k->id_cns[i]);
+	}
+	free(k->id_cns);
 	free(k->link_ids);
+	pthread_rwlock_destroy(&k->ids_lock);
 	xz_authz_free(k->authz);
 	xz_authz_free(k->grants);
 	free(k);

@@ -45,7 +45,15 @@ struct xz_kernel {
 	xz_principal    *admin; /* "admin": root and the node's uid (owned) */
 	xz_link_id      *link_ids; /* auth.local + auth.certs (owned, each
 	                              with one reference on its who) */
-	size_t               nlink_ids;
+	size_t nlink_ids;
+	/* The first nlink_cert_ids of link_ids are the node links' own
+	 * certificate ids; the rest come from auth.local and auth.certs,
+	 * replaced by a reload under ids_lock (sys_auth.c). id_cns: the
+	 * certificate names a reload copied (owned; one slot per link_ids
+	 * entry, NULL where the name is borrowed), or NULL. */
+	size_t               nlink_cert_ids;
+	pthread_rwlock_t     ids_lock;
+	char               **id_cns;
 	xz_link_auth         link_auth; /* what the link is given */
 	xz_authz            *authz; /* auth.roles (owned) */
 	xz_authz            *grants; /* plugins' grants, a role each (owned) */
@@ -157,6 +165,12 @@ struct json_t *xz_kaudit_status(xz_kernel *k);
 /* Hand the oldest spooled records to audit.append (one batch at a time),
  * from the sys actor. */
 void xz_kaudit_drain(xz_kernel *k, xz_plugin *sys, const xz_host *h);
+
+/* sys_auth.c: put auth.local and auth.certs of nc (a config already
+ * validated) in force, if they changed, after a kernel audit record of
+ * the change (before and after); XZ_OK (also when unchanged), or the
+ * old ones stay (logged) when the record cannot be written. */
+int xz_auth_ids_reload(xz_kernel *k, const xz_config *nc);
 
 /* sys.c: the built-in `sys` actor (ping, status, clock, reload). */
 const xz_plugin_desc *xz_sys_desc(void);
