@@ -825,7 +825,7 @@ verify_anchors_reset(sqlite3 *db, const aopts *o, const uint8_t *trusted)
 	char              who[128], reason[512], tmp[PATH_MAX], buf[1024];
 	uint8_t           key[XZ_ANCHOR_KEY_SIZE];
 	int               have_key = trusted != NULL, fd, rc = 1;
-	FILE             *in, *out;
+	FILE             *in, *out = NULL;
 	xz_anchor_verdict av;
 
 	if (!last_reset(db, o->name, &rseq, &rtime, who, sizeof(who), reason,
