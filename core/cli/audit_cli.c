@@ -384,6 +384,9 @@ print_row(sqlite3 *db, int64_t seq)
 }
 
 /* The log in db against the checkpoints of o->anchors: 0 ok, 1 not. */
+static int verify_anchors_reset(
+    sqlite3 *db, const aopts *o, const uint8_t *trusted);
+
 static int
 verify_anchors(sqlite3 *db, const aopts *o)
 {
@@ -391,6 +394,7 @@ verify_anchors(sqlite3 *db, const aopts *o)
 	const uint8_t    *trusted = NULL;
 	char              err[300], def[PATH_MAX];
 	xz_anchor_verdict av;
+	int               rc;
 
 	if (o->key != NULL) {
 		if (xz_anchor_pub_load(o->key, pub, err, sizeof(err)) != 0) {
@@ -416,6 +420,8 @@ verify_anchors(sqlite3 *db, const aopts *o)
 		    stderr, xz_text("xiezhi audit verify: %s\n"), av.detail);
 		return 1;
 	}
+	if (!av.ok && (rc = verify_anchors_reset(db, o, trusted)) >= 0)
+		return rc; /* a recorded reset accounts for the old ones */
 	if (!av.ok) {
 		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
 		    (long long) av.bad_line, (long long) av.bad_seq, av.reason,
@@ -670,6 +676,237 @@ cmd_query(int argc, char **argv)
 	return 0;
 }
 
+/* ---- audit reset: accept a lost store on record (docs/audit.md) ---- */
+
+static const xz_usage usage_reset = {
+	"usage: xiezhi audit reset [-c FILE|-u URL] --store NAME --reason "
+	"TEXT [-t MS]\n"
+	"Accept a store the data folder's MANIFEST lists but that is lost (a\n"
+	"deleted audit.db, prison.db, ...): the running node writes an audit\n"
+	"record (who, when, the store and its identity, the reason), then\n"
+	"forgets the store in its MANIFEST; its plugin starts with an empty\n"
+	"store at the next start. `verify --anchors` then names the reset\n"
+	"instead of a wiped log. Role admin only.\n"
+	"Exit 0 reset, 1 refused, 2 usage, 3 no node answered.\n",
+
+	"用法：xiezhi audit reset [-c FILE|-u URL] --store NAME --reason "
+	"TEXT [-t MS]\n"
+	"确认数据目录 MANIFEST 中登记但已丢失的存储（被删除的 audit.db、\n"
+	"prison.db "
+	"等）：运行中的节点先写一条审计记录（谁、何时、哪个存储及其\n"
+	"标识、原因），再从 MANIFEST 中移除该存储；下次启动时其插件以空存储\n"
+	"启动。此后 `verify --anchors` "
+	"报告这次有记录的重置，而不是日志被抹除。\n"
+	"仅限 admin 角色。\n"
+	"退出码：0 已重置，1 被拒绝，2 用法错误，3 无节点应答。\n",
+};
+
+static int
+cmd_reset(int argc, char **argv)
+{
+	static const struct option lo[] = { { "help", no_argument, 0, 'h' },
+		{ "store", required_argument, 0, 's' },
+		{ "reason", required_argument, 0, 'r' }, { 0, 0, 0, 0 } };
+	aopts                      o;
+	const char                *store = NULL, *reason = NULL;
+	int                        ch, rc;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout_ms = 30000;
+	optind       = 1;
+	while ((ch = getopt_long(argc, argv, "c:u:t:h", lo, NULL)) != -1) {
+		char *end;
+		switch (ch) {
+		case 'c':
+			o.config = optarg;
+			break;
+		case 'u':
+			o.url = optarg;
+			break;
+		case 't':
+			errno        = 0;
+			o.timeout_ms = strtol(optarg, &end, 10);
+			if (errno || *end || o.timeout_ms < 0) {
+				fprintf(stderr,
+				    xz_text("xiezhi audit %s: -%c needs a %s "
+				            "integer, "
+				            "got '%s'\n"),
+				    "reset", ch, "non-negative", optarg);
+				return XZ_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			store = optarg;
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'h':
+			fputs(xz_usage_text(&usage_reset), stdout);
+			return 0;
+		default:
+			fputs(xz_usage_text(&usage_reset), stderr);
+			return XZ_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || store == NULL || reason == NULL
+	    || reason[strspn(reason, " \t\r\n")] == '\0') {
+		if (optind == argc)
+			fprintf(stderr, "%s",
+			    xz_text(
+			        "xiezhi audit reset: give --store NAME and "
+			        "--reason TEXT (the reason goes into the "
+			        "audit record)\n"));
+		fputs(xz_usage_text(&usage_reset), stderr);
+		return XZ_EXIT_USAGE;
+	}
+	json_t *reply = NULL,
+	       *body
+	    = json_pack("{s:s,s:s}", "store", store, "reason", reason);
+	rc = request(
+	    "reset", &o, "xz.sys.store.reset", body, o.timeout_ms, &reply);
+	json_decref(body);
+	if (rc != 0)
+		return rc;
+	printf(
+	    xz_text("reset: store '%s' (identity %s) by %s, on record; %s\n"),
+	    store, json_string_value(json_object_get(reply, "store_id")),
+	    json_string_value(json_object_get(reply, "by")),
+	    xz_text(
+	        "restart the node: the plugin starts with an empty store"));
+	json_decref(reply);
+	return 0;
+}
+
+/* The last recorded reset of the audit store `name` in db (topic
+ * audit.sys.reset, written by the node before it forgot the store): 1
+ * with its seq, time (kernel clock, ms), who and reason; 0 none. */
+static int
+last_reset(sqlite3 *db, const char *name, int64_t *seq, int64_t *time_ms,
+    char *who, size_t whon, char *reason, size_t rn)
+{
+	sqlite3_stmt *st    = NULL;
+	int           found = 0;
+
+	if (sqlite3_prepare_v2(db,
+	        "SELECT seq, time, who, purpose FROM audit_log WHERE topic = "
+	        "'audit.sys.reset' AND subject_type = 'store' AND "
+	        "subject_id = ? AND source = 'sys' ORDER BY seq DESC LIMIT 1",
+	        -1, &st, NULL)
+	    != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 1);
+		const unsigned char *w = sqlite3_column_text(st, 2);
+		const unsigned char *r = sqlite3_column_text(st, 3);
+		*seq                   = sqlite3_column_int64(st, 0);
+		*time_ms = t != NULL ? strtoll((const char *) t, NULL, 10) : 0;
+		snprintf(who, whon, "%s", w ? (const char *) w : "?");
+		snprintf(reason, rn, "%s", r ? (const char *) r : "");
+		found = *time_ms > 0;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * The log was reset on record: the checkpoints signed before the reset
+ * (time <= the reset record's time) sign the log that was lost; they are
+ * checked for their signature and key only, and the later ones against
+ * the log, which must have a checkpoint at or after the reset record
+ * (the reset is itself anchored). 0 ok (printed), 1 FAIL (printed), -1
+ * no recorded reset applies (the caller reports its verdict).
+ */
+static int
+verify_anchors_reset(sqlite3 *db, const aopts *o, const uint8_t *trusted)
+{
+	int64_t           rseq = 0, rtime = 0, line = 0, before = 0;
+	char              who[128], reason[512], tmp[PATH_MAX], buf[1024];
+	uint8_t           key[XZ_ANCHOR_KEY_SIZE];
+	int               have_key = trusted != NULL, fd, rc = 1;
+	FILE             *in, *out = NULL;
+	xz_anchor_verdict av;
+
+	if (!last_reset(db, o->name, &rseq, &rtime, who, sizeof(who), reason,
+	        sizeof(reason)))
+		return -1;
+	if (have_key)
+		memcpy(key, trusted, sizeof(key));
+	if ((in = fopen(o->anchors, "r")) == NULL)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s/xiezhi-anchors-XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if ((fd = mkstemp(tmp)) < 0 || (out = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		fclose(in);
+		return -1;
+	}
+	while (fgets(buf, sizeof(buf), in) != NULL) {
+		xz_anchor a;
+		line++;
+		if (xz_anchor_parse(buf, &a) != 0 || a.time_ms > rtime) {
+			fputs(buf, out); /* the log after the reset */
+			continue;
+		}
+		if (!have_key) {
+			memcpy(key, a.pub, sizeof(key));
+			have_key = 1;
+		}
+		if (!xz_anchor_sig_ok(&a) || memcmp(a.pub, key, sizeof(key))) {
+			printf(
+			    xz_text("FAIL: checkpoint %lld: record %lld: %s: "
+			            "%s\n"),
+			    (long long) line, (long long) a.seq,
+			    xz_anchor_sig_ok(&a) ? "rekeyed" : "signature",
+			    xz_text("a checkpoint before the recorded reset "
+			            "is not signed by the node's key"));
+			goto out;
+		}
+		before = line;
+	}
+	if (fflush(out) != 0)
+		goto out;
+	if (xz_anchor_check(db, tmp, have_key ? key : NULL, &av) != 0) {
+		fprintf(
+		    stderr, xz_text("xiezhi audit verify: %s\n"), av.detail);
+		goto out;
+	}
+	if (!av.ok) {
+		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
+		    (long long) (av.bad_line + before), (long long) av.bad_seq,
+		    av.reason, av.detail);
+		if (av.bad_seq > 0)
+			print_row(db, av.bad_seq);
+		goto out;
+	}
+	if (av.checked == 0 || av.last_seq < rseq) {
+		printf(xz_text("FAIL: record %lld: reset not anchored: no "
+		               "checkpoint after the reset signs its record "
+		               "yet (one comes every anchor_every records, "
+		               "anchor_interval_s seconds and at stop)\n"),
+		    (long long) rseq);
+		print_row(db, rseq);
+		goto out;
+	}
+	printf(xz_text("reset: checkpoints 1..%lld sign the log before the "
+	               "recorded reset (record %lld, time %lld, by %s: %s)\n"),
+	    (long long) before, (long long) rseq, (long long) rtime, who,
+	    reason);
+	printf(xz_text("ok: %lld checkpoints match (last signs record %lld"),
+	    (long long) av.checked, (long long) av.last_seq);
+	printf(")\n");
+	rc = 0;
+out:
+	fclose(out);
+	fclose(in);
+	unlink(tmp);
+	return rc;
+}
+
 int
 xz_audit_cli_main(int argc, char **argv)
 {
@@ -677,7 +914,8 @@ xz_audit_cli_main(int argc, char **argv)
 	 * the front (getopt permutes the rest). */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "verify") == 0
-		    || strcmp(argv[i], "query") == 0) {
+		    || strcmp(argv[i], "query") == 0
+		    || strcmp(argv[i], "reset") == 0) {
 			char *sub = argv[i];
 			memmove(argv + 2, argv + 1,
 			    (size_t) (i - 1) * sizeof(char *));
@@ -698,6 +936,8 @@ xz_audit_cli_main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "query") == 0)
 		return cmd_query(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reset") == 0)
+		return cmd_reset(argc - 1, argv + 1);
 	fprintf(stderr, xz_text("xiezhi audit: unknown subcommand '%s'\n%s"),
 	    argv[1], xz_usage_text(&usage_audit));
 	return XZ_EXIT_USAGE;

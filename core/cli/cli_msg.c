@@ -210,5 +210,26 @@ const xz_tr xz_cli_zh[] = {
 	    "# 用户：%s（%s），机构 %s，角色 %s\n"
 	    "# 节点：%s\n"
 	    "# 会话：%s，%s 到期\n" },
+	{ "xiezhi audit reset: give --store NAME and --reason TEXT (the "
+	  "reason goes into the audit record)\n",
+	    "xiezhi audit reset：请给出 --store NAME 和 --reason "
+	    "TEXT（原因记入审计记录）\n" },
+	{ "reset: store '%s' (identity %s) by %s, on record; %s\n",
+	    "已重置：存储 '%s'（标识 %s），操作人 %s，已记录；%s\n" },
+	{ "restart the node: the plugin starts with an empty store",
+	    "请重启节点：该插件将以空存储启动" },
+	{ "a checkpoint before the recorded reset is not signed by the node's "
+	  "key",
+	    "有记录的重置之前的检查点不是由节点的密钥签名的" },
+	{ "FAIL: record %lld: reset not anchored: no checkpoint after the "
+	  "reset signs its record yet (one comes every anchor_every records, "
+	  "anchor_interval_s seconds and at stop)\n",
+	    "失败：记录 %lld：重置未锚定：重置之后还没有检查点签署其记录（每 "
+	    "anchor_every 条记录、每 anchor_interval_s "
+	    "秒以及停止时各签一个）\n" },
+	{ "reset: checkpoints 1..%lld sign the log before the recorded reset "
+	  "(record %lld, time %lld, by %s: %s)\n",
+	    "重置：检查点 1..%lld 签署的是有记录的重置之前的日志（记录 %lld，"
+	    "时间 %lld，操作人 %s：%s）\n" },
 	{ NULL, NULL },
 };

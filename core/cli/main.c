@@ -752,6 +752,27 @@ notify_systemd(void *ud, const char *state)
 	sd_notify(0, state);
 }
 
+/* What load and start said on a good start (a torn or malformed spool
+ * line, a bus.durable pattern that matches nothing) goes to the log: on
+ * a good start nobody reads the diagnostics otherwise. The config's own
+ * warnings, the last nwarn lines of load (the first `loaded`), are
+ * logged by the kernel at start. */
+static void
+run_log_diag(const xz_diag *d, size_t loaded, size_t nwarn)
+{
+	for (size_t i = 0; i < d->count; i++) {
+		const char *l = d->lines[i];
+		const char *w = strstr(l, "WARN ");
+		if (i < loaded && i + nwarn >= loaded)
+			continue;
+		if (w == NULL)
+			xz_log(XZ_LOG_WARN, "kernel", "%s", l);
+		else
+			xz_log(XZ_LOG_WARN, "kernel", "%.*s%s", (int) (w - l),
+			    l, w + 5);
+	}
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -780,7 +801,9 @@ cmd_run(int argc, char **argv)
 		return 1;
 	}
 	xz_diag_init(&d);
-	if (node_new(&k, &cfg, &d) != XZ_OK || xz_kernel_load(k, &d) != 0) {
+	if (node_new(&k, &cfg, &d) == XZ_OK)
+		xz_kernel_hold_lost(k);
+	if (k == NULL || xz_kernel_load(k, &d) != 0) {
 		xz_diag_print(&d, stderr);
 		fprintf(stderr,
 		    xz_text(
@@ -806,6 +829,7 @@ cmd_run(int argc, char **argv)
 	xz_kernel_set_notify(k,
 	    &(xz_kernel_notify) {
 	        .fn = notify_systemd, .watchdog_us = watchdog_us / 2 });
+	size_t loaded = d.count;
 	if (xz_kernel_start(k, &d) != XZ_OK) {
 		xz_diag_print(&d, stderr);
 		xz_kernel_free(k);
@@ -814,6 +838,7 @@ cmd_run(int argc, char **argv)
 		xz_config_free(&cfg);
 		return 1;
 	}
+	run_log_diag(&d, loaded, cfg.nwarnings);
 	xz_kernel_run(k);
 	xz_kernel_free(k);
 	running_kernel = NULL;

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -953,19 +954,74 @@ check_log_file(ld *l, const config_setting_t *at, const char *path)
 	free(dir);
 }
 
+/* node.socket_group (a group name or a gid) and node.socket_mode (a
+ * string of octal digits, "0600".."0666" with the owner's read-write). */
+static void
+parse_socket_access(ld *l, const config_setting_t *g)
+{
+	xz_config              *c = l->c;
+	const config_setting_t *s
+	    = config_setting_get_member(g, "socket_group");
+	const char             *v;
+	const config_setting_t *at;
+
+	c->socket_gid = -1;
+	if (s != NULL
+	    && (config_setting_type(s) == CONFIG_TYPE_INT
+	        || config_setting_type(s) == CONFIG_TYPE_INT64)) {
+		long long n = config_setting_get_int64(s);
+		if (n < 0 || n > 0x7fffffffLL)
+			err(l, s,
+			    "node.socket_group must be a group name or a gid "
+			    "(0..2147483647), got %lld",
+			    n);
+		else
+			c->socket_gid = n;
+	} else if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING) {
+		err(l, s,
+		    "node.socket_group must be a group name or a gid, got %s",
+		    type_name(config_setting_type(s)));
+	} else if (get_str(l, g, "node.", "socket_group", &v, &at) > 0) {
+		struct group *gr = getgrnam(v);
+		if (gr == NULL)
+			err(l, at,
+			    "node.socket_group: no group named '%s' on this "
+			    "host",
+			    v);
+		else
+			c->socket_gid = (int64_t) gr->gr_gid;
+	}
+	if (get_str(l, g, "node.", "socket_mode", &v, &at) > 0) {
+		char *end;
+		long  m = strtol(v, &end, 8);
+		if (*end != '\0' || strlen(v) > 4 || m < 0 || (m & ~0666L) != 0
+		    || (m & 0600L) != 0600L)
+			err(l, at,
+			    "node.socket_mode must be octal digits from "
+			    "\"0600\" "
+			    "to \"0666\" with the owner's read and write (no "
+			    "execute bits), got '%s'",
+			    v);
+		else
+			c->socket_mode = (int) m;
+	}
+	if (c->socket_mode == 0 && c->socket_gid >= 0)
+		c->socket_mode = 0660;
+}
+
 static void
 parse_node(ld *l)
 {
-	static const char *const keys[]
-	    = { "name", "control", "data_dir", "log_level", "log_file",
-		      "log_format", "workers", "plugin_path", "test_clock",
-		      "handler_timeout_ms", "restart_backoff_ms",
-		      "restart_backoff_max_ms", "drain_timeout_ms", NULL };
-	xz_config              *c = l->c;
-	const config_setting_t *g = section(l, "node");
-	const config_setting_t *at, *pp;
-	const char             *v;
-	long long               n;
+	static const char *const keys[] = { "name", "control", "data_dir",
+		"log_level", "log_file", "log_format", "workers",
+		"plugin_path", "test_clock", "handler_timeout_ms",
+		"restart_backoff_ms", "restart_backoff_max_ms",
+		"drain_timeout_ms", "socket_group", "socket_mode", NULL };
+	xz_config               *c      = l->c;
+	const config_setting_t  *g      = section(l, "node");
+	const config_setting_t  *at, *pp;
+	const char              *v;
+	long long                n;
 
 	c->log_level              = XZ_DEFAULT_LOG_LEVEL;
 	c->workers                = XZ_DEFAULT_WORKERS;
@@ -973,6 +1029,7 @@ parse_node(ld *l)
 	c->restart_backoff_ms     = XZ_DEFAULT_RESTART_BACKOFF_MS;
 	c->restart_backoff_max_ms = XZ_DEFAULT_RESTART_BACKOFF_MAX_MS;
 	c->drain_timeout_ms       = 30000;
+	c->socket_gid             = -1;
 	if (g == NULL) {
 		if (config_setting_get_member(
 		        config_root_setting(&l->cfg), "node")
@@ -1063,6 +1120,7 @@ parse_node(ld *l)
 	 * for the plugins' stop */
 	if (get_int(l, g, "node.", "drain_timeout_ms", 100, 60000, &n) > 0)
 		c->drain_timeout_ms = (uint32_t) n;
+	parse_socket_access(l, g);
 	if (c->restart_backoff_max_ms < c->restart_backoff_ms)
 		err(l,
 		    config_setting_get_member(g, "restart_backoff_max_ms")

@@ -183,5 +183,16 @@ const xz_tr xz_config_zh[] = {
 	{ "syntax error", "语法错误" },
 	{ "parse error", "解析错误" },
 	{ "cannot open include file", "无法打开包含文件" },
+	{ "node.socket_group must be a group name or a gid (0..2147483647), "
+	  "got %lld",
+	    "node.socket_group 应为组名或 gid（0..2147483647），实为 %lld" },
+	{ "node.socket_group must be a group name or a gid, got %s",
+	    "node.socket_group 应为组名或 gid，实为 %s" },
+	{ "node.socket_group: no group named '%s' on this host",
+	    "node.socket_group：本机没有名为 '%s' 的组" },
+	{ "node.socket_mode must be octal digits from \"0600\" to \"0666\" "
+	  "with the owner's read and write (no execute bits), got '%s'",
+	    "node.socket_mode 应为 \"0600\" 到 \"0666\" "
+	    "之间的八进制数字，须含属主读写权限（不含执行位），实为 '%s'" },
 	{ NULL, NULL },
 };

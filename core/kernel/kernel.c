@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +86,7 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		return XZ_ENOMEM;
 	}
 	k->cfg = cfg;
+	pthread_rwlock_init(&k->ids_lock, NULL);
 	xz_log_set_level(cfg->log_level);
 	xz_log_set_format(cfg->log_format);
 	xz_idgen_init(&k->ids);
@@ -128,15 +130,18 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		k->link_auth.verifier = xz_nodelink_verifier(k->nodelink);
 	/* Linked nodes that prove a certificate: its CN names the link's
 	 * principal (before auth.certs). */
+	size_t before = k->nlink_ids;
 	if (xz_nodelink_add_cert_ids(k->nodelink, &k->link_ids, &k->nlink_ids)
 	    != 0) {
 		xz_diag_add(d, NULL, 0, "out of memory");
 		xz_kernel_free(k);
 		return XZ_ENOMEM;
 	}
-	k->link_auth.ids  = k->link_ids;
-	k->link_auth.nids = k->nlink_ids;
-	*out              = k;
+	k->nlink_cert_ids     = k->nlink_ids - before;
+	k->link_auth.ids      = k->link_ids;
+	k->link_auth.nids     = k->nlink_ids;
+	k->link_auth.ids_lock = &k->ids_lock;
+	*out                  = k;
 	return XZ_OK;
 }
 
@@ -144,6 +149,12 @@ void
 xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext)
 {
 	k->ext = ext;
+}
+
+void
+xz_kernel_hold_lost(xz_kernel *k)
+{
+	k->hold_lost = true;
 }
 
 void
@@ -428,6 +439,37 @@ durable_warn(xz_kernel *k, xz_diag *d)
 	}
 }
 
+/* node.socket_group / node.socket_mode on one ipc socket the link
+ * listens on (url "ipc://PATH"; others are left alone). 0, or 1 with
+ * the reason in d. */
+static int
+socket_access(xz_kernel *k, const char *url, xz_diag *d)
+{
+	const xz_config *c = k->cfg;
+	const char      *path;
+
+	if (url == NULL || strncmp(url, "ipc://", 6) != 0
+	    || c->socket_mode == 0)
+		return 0;
+	path = url + 6;
+	if (c->socket_gid >= 0
+	    && chown(path, (uid_t) -1, (gid_t) c->socket_gid) != 0) {
+		xz_diag_add(d, c->path, 0,
+		    "node.socket_group: cannot give the socket %s to group "
+		    "%lld: %s",
+		    path, (long long) c->socket_gid, strerror(errno));
+		return 1;
+	}
+	if (chmod(path, (mode_t) c->socket_mode) != 0) {
+		xz_diag_add(d, c->path, 0,
+		    "node.socket_mode: cannot set the mode of the socket %s "
+		    "to %04o: %s",
+		    path, (unsigned) c->socket_mode, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 int
 xz_kernel_start(xz_kernel *k, xz_diag *d)
 {
@@ -464,7 +506,13 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 		    "cannot start the handler watch: long handlers go "
 		    "unreported");
 	for (size_t i = 0; i < k->nplugins; i++) {
-		xz_plugin *p = k->plugins[i];
+		xz_plugin  *p    = k->plugins[i];
+		const char *held = xz_store_held(k, p->name);
+		if (held != NULL) {
+			xz_log(XZ_LOG_ERROR, p->name, "not started: %s", held);
+			xz_plugin_fail(p);
+			continue;
+		}
 		if (p->pc != NULL && p->pc->isolation == XZ_ISOLATION_PROCESS
 		    && !requirement_failed(k, p)) {
 			/* Its init runs in its child, at start. */
@@ -545,6 +593,12 @@ xz_kernel_start(xz_kernel *k, xz_diag *d)
 	free(ls);
 	if (rc != XZ_OK)
 		return rc;
+	/* The group and mode the operators' CLI needs (node.socket_*). */
+	if (socket_access(k, k->cfg->control_url, d) != 0)
+		return XZ_EINVAL;
+	for (size_t i = 0; i < k->cfg->nlisten; i++)
+		if (socket_access(k, k->cfg->listen[i].url, d) != 0)
+			return XZ_EINVAL;
 	if ((rc = xz_nodelink_start(k->nodelink)) != XZ_OK) {
 		xz_diag_add(d, NULL, 0, "cannot start the node links");
 		return rc;
@@ -708,6 +762,7 @@ xz_kernel_free(xz_kernel *k)
 		xz_loader_close(k->plugins[i]);
 	}
 	xz_store_node_close(k);
+	xz_store_held_free(k);
 	xz_sched_free(k->sched);
 	free(k->plugins);
 	if (k->stop_pipe[0] >= 0)
@@ -716,9 +771,14 @@ xz_kernel_free(xz_kernel *k)
 		close(k->stop_pipe[1]);
 	xz_principal_unref(k->who);
 	xz_principal_unref(k->admin);
-	for (size_t i = 0; i < k->nlink_ids; i++)
+	for (size_t i = 0; i < k->nlink_ids; i++) {
 		xz_principal_unref(k->link_ids[i].who);
+		if (k->id_cns != NULL)
+			free(k->id_cns[i]);
+	}
+	free(k->id_cns);
 	free(k->link_ids);
+	pthread_rwlock_destroy(&k->ids_lock);
 	xz_authz_free(k->authz);
 	xz_authz_free(k->grants);
 	free(k);

@@ -84,6 +84,12 @@ typedef struct xz_kernel_notify {
 int xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d);
 /* Plug in ext (borrowed; static) before xz_kernel_load. */
 void xz_kernel_set_ext(xz_kernel *k, const xz_kernel_ext *ext);
+/* Before xz_kernel_load: a plugin whose store the data folder's
+ * MANIFEST lists but is missing is not started (logged, FAILED in
+ * status, with the plugins that require it) instead of refusing the
+ * node, so `xiezhi audit reset` can accept the loss on record. `xiezhi
+ * run` sets it; `check` does not (it reports the store). */
+void xz_kernel_hold_lost(xz_kernel *k);
 /* Set the notification hook (copied) before xz_kernel_start. */
 void xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n);
 /*

@@ -95,11 +95,12 @@ const xz_tr xz_kernel_zh[] = {
 	{ "store: cannot open %s: %s", "存储：无法打开 %s：%s" },
 	{ "store %s of plugin '%s' is missing (the manifest lists it: "
 	  "identity %s, generation %lld): restore it from a backup "
-	  "(docs/operations.md), or delete its line from %s/MANIFEST to start "
-	  "it empty",
+	  "(docs/operations.md), or accept the loss on record with the node "
+	  "running: xiezhi audit reset --store %s --reason TEXT",
 	    "存储 %s（插件 '%s'）不存在（清单中有它：标识 %s，代数 "
-	    "%lld）：请从备份恢复（docs/operations.md），或从 %s/MANIFEST "
-	    "删除该行以空库启动" },
+	    "%lld）：请从备份恢复（docs/"
+	    "operations.md），或在节点运行时有记录地"
+	    "确认该损失：xiezhi audit reset --store %s --reason TEXT" },
 	{ "store %s of plugin '%s' cannot be opened: %s",
 	    "存储 %s（插件 '%s'）无法打开：%s" },
 	{ "store %s of plugin '%s' is damaged (PRAGMA quick_check: %s): "
@@ -275,5 +276,32 @@ const xz_tr xz_kernel_zh[] = {
 	{ "locked", "已锁定" },
 	{ "unlocked", "已解锁" },
 	{ "demo user %s: %s", "演示用户 %s：%s" },
+	{ "not started: %s", "未启动：%s" },
+	{ "expected {\"store\": NAME, \"reason\": TEXT}",
+	    "应为 {\"store\": NAME, \"reason\": TEXT}" },
+	{ "a reset needs a reason (--reason TEXT): it goes into the audit "
+	  "record",
+	    "重置需要给出原因（--reason TEXT）：原因记入审计记录" },
+	{ "this node keeps no data folder (node.data_dir): no store to reset",
+	    "本节点没有数据目录（node.data_dir）：没有可重置的存储" },
+	{ "unknown store '%s': the data folder's MANIFEST does not list it",
+	    "未知存储 '%s'：数据目录的 MANIFEST 中没有登记它" },
+	{ "plugin '%s' runs on its store: a reset accepts a store that was "
+	  "lost (the node holds its plugin at start)",
+	    "插件 '%s' 正在使用其存储：重置只用于确认已丢失的存储（节点启动时"
+	    "会暂停其插件）" },
+	{ "nothing is reset: the reset's audit record cannot be written",
+	    "未重置任何存储：重置的审计记录无法写入" },
+	{ "the MANIFEST cannot be written: the store is still listed (see the "
+	  "node log)",
+	    "MANIFEST 无法写入：该存储仍在登记中（见节点日志）" },
+	{ "store '%s' (identity %s, generation %lld) reset by %s: %s; its "
+	  "plugin starts with an empty store at the next start",
+	    "存储 '%s'（标识 %s，代次 %lld）已由 %s 重置：%s；下次启动时其插件"
+	    "以空存储启动" },
+	{ "node.socket_group: cannot give the socket %s to group %lld: %s",
+	    "node.socket_group：无法将套接字 %s 交给组 %lld：%s" },
+	{ "node.socket_mode: cannot set the mode of the socket %s to %04o: %s",
+	    "node.socket_mode：无法将套接字 %s 的权限设为 %04o：%s" },
 	{ NULL, NULL },
 };

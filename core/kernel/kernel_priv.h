@@ -45,7 +45,15 @@ struct xz_kernel {
 	xz_principal    *admin; /* "admin": root and the node's uid (owned) */
 	xz_link_id      *link_ids; /* auth.local + auth.certs (owned, each
 	                              with one reference on its who) */
-	size_t               nlink_ids;
+	size_t nlink_ids;
+	/* The first nlink_cert_ids of link_ids are the node links' own
+	 * certificate ids; the rest come from auth.local and auth.certs,
+	 * replaced by a reload under ids_lock (sys_auth.c). id_cns: the
+	 * certificate names a reload copied (owned; one slot per link_ids
+	 * entry, NULL where the name is borrowed), or NULL. */
+	size_t               nlink_cert_ids;
+	pthread_rwlock_t     ids_lock;
+	char               **id_cns;
 	xz_link_auth         link_auth; /* what the link is given */
 	xz_authz            *authz; /* auth.roles (owned) */
 	xz_authz            *grants; /* plugins' grants, a role each (owned) */
@@ -57,6 +65,13 @@ struct xz_kernel {
 	 * (plugin_host.c), which lists them (xz_store_manifest_note). */
 	void (*store_note)(
 	    xz_plugin *p, const char *id, int64_t gen, int64_t schema);
+
+	/* Plugins not started because their listed store is missing
+	 * (hold_lost, set by `xiezhi run`: the node runs without them, so
+	 * `xiezhi audit reset` can accept the loss on record; otherwise such
+	 * a store refuses the node). Owned list. */
+	bool                  hold_lost;
+	struct xz_store_held *held;
 
 	/* bus.durable: the durable log (owned), NULL when not configured.
 	 * Opened at start, after the data folder's lock. */
@@ -106,6 +121,22 @@ void xz_store_node_close(xz_kernel *k);
 int xz_store_manifest_note(xz_kernel *k, const char *name, const char *id,
     int64_t gen, int64_t schema);
 
+/* store.c: a plugin held at start (its listed store is missing). */
+struct xz_store_held {
+	struct xz_store_held *next;
+	char                 *name, *why; /* owned */
+};
+/* store.c: the sentence why plugin name is held, or NULL. */
+const char *xz_store_held(xz_kernel *k, const char *name);
+void        xz_store_held_free(xz_kernel *k);
+/* store.c: name's line of the manifest: 1 and id, *gen; 0 not listed. */
+int xz_store_manifest_get(
+    xz_kernel *k, const char *name, char id[33], int64_t *gen);
+/* store.c: drop name's line (with identity id) from the manifest and
+ * write it: 0, 1 not listed (so), -1 the file cannot be written (the
+ * line stays). */
+int xz_store_manifest_drop(xz_kernel *k, const char *name, const char *id);
+
 /* perms.c: the permissions of c, auth.roles (grants false) or the
  * plugins' grants (true: a role each plugin that has them, named after
  * it); NULL on ENOMEM. */
@@ -134,6 +165,12 @@ struct json_t *xz_kaudit_status(xz_kernel *k);
 /* Hand the oldest spooled records to audit.append (one batch at a time),
  * from the sys actor. */
 void xz_kaudit_drain(xz_kernel *k, xz_plugin *sys, const xz_host *h);
+
+/* sys_auth.c: put auth.local and auth.certs of nc (a config already
+ * validated) in force, if they changed, after a kernel audit record of
+ * the change (before and after); XZ_OK (also when unchanged), or the
+ * old ones stay (logged) when the record cannot be written. */
+int xz_auth_ids_reload(xz_kernel *k, const xz_config *nc);
 
 /* sys.c: the built-in `sys` actor (ping, status, clock, reload). */
 const xz_plugin_desc *xz_sys_desc(void);

@@ -103,6 +103,8 @@ xz_kernel_perms_reload(xz_kernel *k, char *why, size_t n)
 	xz_authz *roles  = xz_perms_build(&nc, false);
 	xz_authz *grants = xz_perms_build(&nc, true);
 	size_t    nroles = nc.nroles;
+	/* auth.local and auth.certs too, on record (sys_auth.c) */
+	(void) xz_auth_ids_reload(k, &nc);
 	xz_config_free(&nc);
 	if (roles == NULL || grants == NULL) {
 		xz_authz_free(roles);

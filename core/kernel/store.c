@@ -254,11 +254,11 @@ check_store(const char *dir, const char *name, const manifest_entry *m,
 		            "it: "
 		            "identity %s, generation %lld): restore it from a "
 		            "backup "
-		            "(docs/operations.md), or delete its line from "
-		            "%s/MANIFEST "
-		            "to start it empty"),
-		    path, name, m->id, (long long) m->gen, dir);
-		return -1;
+		            "(docs/operations.md), or accept the loss on "
+		            "record with the node running: xiezhi audit reset "
+		            "--store %s --reason TEXT"),
+		    path, name, m->id, (long long) m->gen, name);
+		return -2;
 	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)
 	    != SQLITE_OK) {
@@ -312,6 +312,99 @@ out:
 	return rc;
 }
 
+/* Remember plugin name as held (its listed store is missing), with the
+ * sentence that says so. 0 or -1 (no memory). */
+static int
+store_hold(xz_kernel *k, const char *name, const char *why)
+{
+	struct xz_store_held *h = calloc(1, sizeof(*h));
+
+	if (h == NULL || (h->name = strdup(name)) == NULL
+	    || (h->why = strdup(why)) == NULL) {
+		if (h != NULL) {
+			free(h->name);
+			free(h);
+		}
+		return -1;
+	}
+	h->next = k->held;
+	k->held = h;
+	return 0;
+}
+
+const char *
+xz_store_held(xz_kernel *k, const char *name)
+{
+	for (struct xz_store_held *h = k->held; h != NULL; h = h->next)
+		if (strcmp(h->name, name) == 0)
+			return h->why;
+	return NULL;
+}
+
+void
+xz_store_held_free(xz_kernel *k)
+{
+	while (k->held != NULL) {
+		struct xz_store_held *h = k->held;
+		k->held                 = h->next;
+		free(h->name);
+		free(h->why);
+		free(h);
+	}
+}
+
+int
+xz_store_manifest_get(
+    xz_kernel *k, const char *name, char id[33], int64_t *gen)
+{
+	struct xz_store_node *sn = k->storenode;
+	manifest_entry       *m;
+
+	if (sn == NULL)
+		return 0;
+	pthread_mutex_lock(&sn->mu);
+	m = manifest_find(sn->e, sn->n, name);
+	if (m != NULL) {
+		snprintf(id, 33, "%s", m->id);
+		*gen = m->gen;
+	}
+	pthread_mutex_unlock(&sn->mu);
+	return m != NULL;
+}
+
+int
+xz_store_manifest_drop(xz_kernel *k, const char *name, const char *id)
+{
+	struct xz_store_node *sn = k->storenode;
+	int                   rc = 1;
+
+	if (sn == NULL)
+		return 1;
+	pthread_mutex_lock(&sn->mu);
+	for (size_t i = 0; i < sn->n; i++) {
+		if (strcmp(sn->e[i].name, name) != 0
+		    || strcmp(sn->e[i].id, id) != 0)
+			continue;
+		manifest_entry was = sn->e[i];
+		memmove(&sn->e[i], &sn->e[i + 1],
+		    (sn->n - i - 1) * sizeof(*sn->e));
+		sn->n--;
+		if (manifest_write(sn) != 0) {
+			/* the file still lists it: so does the node */
+			memmove(&sn->e[i + 1], &sn->e[i],
+			    (sn->n - i) * sizeof(*sn->e));
+			sn->e[i] = was;
+			sn->n++;
+			rc = -1;
+		} else {
+			rc = 0;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&sn->mu);
+	return rc;
+}
+
 int
 xz_store_check_all(xz_kernel *k, xz_diag *d)
 {
@@ -329,9 +422,16 @@ xz_store_check_all(xz_kernel *k, xz_diag *d)
 	}
 	for (size_t i = 0; i < k->nplugins; i++) {
 		const char *name = k->plugins[i]->name;
-		if (check_store(c->data_dir, name, manifest_find(e, n, name),
-		        err, sizeof(err))
-		    != 0) {
+		int         rc   = check_store(c->data_dir, name,
+		              manifest_find(e, n, name), err, sizeof(err));
+		if (rc == -2 && k->hold_lost) {
+			/* A running node holds the plugin instead (kernel.c):
+			 * `xiezhi audit reset` accepts the loss, on record. */
+			if (store_hold(k, name, err) != 0) {
+				xz_diag_add(d, NULL, 0, "out of memory");
+				errors++;
+			}
+		} else if (rc != 0) {
 			xz_diag_add(d, NULL, 0, "%s", err);
 			errors++;
 		}

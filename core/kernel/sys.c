@@ -10,6 +10,8 @@
  *                            (only with node.test_clock = true, else
  *                            `forbidden`: it moves every SLA deadline)
  *   xz.sys.reload            {"name":"x"} | {}  -> {"reloaded":[..]}
+ *   xz.sys.store.reset       {"store","reason"} -> {"reset":..,"store_id"}
+ *                            (admin; docs/audit.md)
  *   xz.sys.log.level         {"level":"debug"}  -> {"level":..,"was":..}
  *                            {}                 -> {"level":..}
  */
@@ -551,6 +553,113 @@ none:
 	return -1;
 }
 
+/* xz.sys.store.reset {"store","reason"}: accept a lost store on record
+ * (docs/audit.md, "Stores that cannot vanish"). The record (who, when,
+ * which store, its identity, why) is in the kernel's audit spool before
+ * the data folder's MANIFEST forgets the store: a record that cannot be
+ * written resets nothing. The store's plugin starts empty at the next
+ * start; a plugin running on its store is refused. */
+static void
+on_store_reset(void *ud, const xz_msg *m)
+{
+	sys_state       *st = ud;
+	xz_kernel       *k  = st->self->k;
+	const xz_caller *c  = st->h->caller(st->self, m);
+	json_t          *o  = json_loadb(m->data, m->len, 0, NULL);
+	const char *store   = json_string_value(json_object_get(o, "store"));
+	const char *reason  = json_string_value(json_object_get(o, "reason"));
+	char        id[33]  = "", msg[512];
+	int64_t     gen     = 0;
+	const char *code    = NULL;
+	bool        admin   = false;
+
+	/* The role admin only (not a plugin's grants). */
+	for (size_t i = 0; c->roles[i] != NULL; i++)
+		admin = admin || strcmp(c->roles[i], "admin") == 0;
+	if (!admin) {
+		code = XZ_REPLY_FORBIDDEN;
+		snprintf(msg, sizeof(msg),
+		    xz_text(
+		        "%s: '%s' may not do this: it needs the role admin"),
+		    m->topic, c->user);
+	} else if (!json_is_object(o) || store == NULL || reason == NULL) {
+		code = XZ_REPLY_BAD_REQUEST;
+		snprintf(msg, sizeof(msg), "%s",
+		    xz_text("expected {\"store\": NAME, \"reason\": TEXT}"));
+	} else if (reason[strspn(reason, " \t\r\n")] == '\0') {
+		code = XZ_REPLY_BAD_REQUEST;
+		snprintf(msg, sizeof(msg), "%s",
+		    xz_text("a reset needs a reason (--reason TEXT): it goes "
+		            "into the audit record"));
+	} else if (k->storenode == NULL) {
+		code = XZ_REPLY_INVALID_STATE;
+		snprintf(msg, sizeof(msg), "%s",
+		    xz_text("this node keeps no data folder (node.data_dir): "
+		            "no store to reset"));
+	} else if (xz_store_manifest_get(k, store, id, &gen) != 1) {
+		code = XZ_REPLY_NOT_FOUND;
+		snprintf(msg, sizeof(msg),
+		    xz_text("unknown store '%s': the data folder's MANIFEST "
+		            "does not list it"),
+		    store);
+	} else {
+		xz_plugin *p = xz_kernel_find(k, store);
+		if (p != NULL && atomic_load(&p->phase) != XZ_PHASE_FAILED) {
+			code = XZ_REPLY_INVALID_STATE;
+			snprintf(msg, sizeof(msg),
+			    xz_text("plugin '%s' runs on its store: a reset "
+			            "accepts a store that was lost (the node "
+			            "holds its plugin at start)"),
+			    store);
+		}
+	}
+	if (code != NULL) {
+		json_decref(o);
+		st->h->reply_error(st->self, m, code, msg);
+		return;
+	}
+	json_t *r = json_pack(
+	    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:s,s:s}", "who",
+	    c->user, "role", c->roles[0] ? c->roles[0] : "", "agency",
+	    c->agency, "action", "UPDATE", "subject_type", "store",
+	    "subject_id", store, "purpose", reason, "service", "sys",
+	    "outcome", "reset", "time",
+	    (json_int_t) (xz_clock_now_us(&k->clock) / 1000u), "store_id", id,
+	    "store_generation", (json_int_t) gen, "reason", reason, "auth",
+	    c->auth);
+	char *s = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	int   rc
+	    = s != NULL ? xz_kaudit_write(k, "audit.sys.reset", s) : XZ_ENOMEM;
+	free(s);
+	json_decref(r);
+	if (rc != XZ_OK) {
+		json_decref(o);
+		st->h->reply_error(st->self, m, XZ_REPLY_AUDIT_UNAVAILABLE,
+		    xz_text(
+		        "nothing is reset: the reset's audit record cannot "
+		        "be written"));
+		return;
+	}
+	rc = xz_store_manifest_drop(k, store, id);
+	if (rc < 0) {
+		json_decref(o);
+		st->h->reply_error(st->self, m, XZ_REPLY_INTERNAL,
+		    xz_text(
+		        "the MANIFEST cannot be written: the store is still "
+		        "listed (see the node log)"));
+		return;
+	}
+	xz_log(XZ_LOG_WARN, "sys",
+	    "store '%s' (identity %s, generation %lld) reset by %s: %s; its "
+	    "plugin starts with an empty store at the next start",
+	    store, id, (long long) gen, c->user, reason);
+	reply_json(st, m,
+	    json_pack("{s:s,s:s,s:I,s:s,s:s}", "reset", store, "store_id", id,
+	        "store_generation", (json_int_t) gen, "by", c->user, "next",
+	        "restart the node: the plugin starts with an empty store"));
+	json_decref(o);
+}
+
 static void
 on_reload(void *ud, const xz_msg *m)
 {
@@ -664,6 +773,8 @@ sys_init(xz_plugin *self, const xz_host *h, void **state)
 	    || h->subscribe(self, "xz.sys.status", NULL, on_status, st, NULL)
 	    || h->subscribe(self, "xz.sys.clock.*", NULL, on_clock, st, NULL)
 	    || h->subscribe(self, "xz.sys.reload", NULL, on_reload, st, NULL)
+	    || h->subscribe(
+	        self, "xz.sys.store.reset", NULL, on_store_reset, st, NULL)
 	    || h->subscribe(
 	        self, "xz.sys.log.level", NULL, on_log_level, st, NULL)
 	    || h->timer_start(self, 5000, 5000, on_trim, st, NULL)

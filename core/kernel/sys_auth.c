@@ -869,3 +869,137 @@ xz_sys_auth_fini(void *ud)
 	xz_sys_auth_stop(a);
 	free(a);
 }
+
+/* ---- auth.local and auth.certs at a reload ---- */
+
+/* One principal by uid, gid or certificate name, as the record shows it. */
+static json_t *
+id_json(int kind, int64_t id, const char *cn, const char *user,
+    const char *const *roles)
+{
+	json_t *o = json_pack("{s:s,s:s,s:o}", "kind",
+	    kind == XZ_LINK_ID_UID       ? "uid"
+	        : kind == XZ_LINK_ID_GID ? "gid"
+	                                 : "cn",
+	    "user", user ? user : "", "roles", croles_json(roles));
+	if (o != NULL && kind == XZ_LINK_ID_CN)
+		json_object_set_new(o, "cn", json_string(cn ? cn : ""));
+	else if (o != NULL)
+		json_object_set_new(o, "id", json_integer((json_int_t) id));
+	return o;
+}
+
+int
+xz_auth_ids_reload(xz_kernel *k, const xz_config *nc)
+{
+	size_t      nc0 = k->nlink_cert_ids, n = nc0 + nc->nauth_ids;
+	json_t     *was = json_array(), *now = json_array();
+	xz_link_id *ids = NULL;
+	char      **cns = NULL;
+	int         rc  = XZ_ENOMEM;
+
+	/* What is in force (after the node links' own ids) and what the
+	 * file says now. */
+	pthread_rwlock_rdlock(&k->ids_lock);
+	for (size_t i = nc0; i < k->nlink_ids; i++) {
+		const xz_link_id *m = &k->link_ids[i];
+		json_array_append_new(was,
+		    id_json(m->kind, m->id, m->cn, m->who->pub.user,
+		        m->who->pub.roles));
+	}
+	pthread_rwlock_unlock(&k->ids_lock);
+	for (size_t i = 0; i < nc->nauth_ids; i++) {
+		const xz_auth_id_cfg *a = &nc->auth_ids[i];
+		json_array_append_new(now,
+		    id_json(a->kind, a->id, a->cn, a->user,
+		        (const char *const *) a->roles));
+	}
+	if (json_equal(was, now)) {
+		json_decref(was);
+		json_decref(now);
+		return XZ_OK;
+	}
+	/* The new table, built before anything changes. */
+	if ((ids = calloc(n ? n : 1, sizeof(*ids))) == NULL
+	    || (cns = calloc(n ? n : 1, sizeof(*cns))) == NULL)
+		goto fail;
+	pthread_rwlock_rdlock(&k->ids_lock);
+	for (size_t i = 0; i < nc0; i++) {
+		ids[i]     = k->link_ids[i];
+		ids[i].who = xz_principal_ref(k->link_ids[i].who);
+		if (k->id_cns != NULL && k->id_cns[i] != NULL)
+			ids[i].cn = cns[i] = strdup(k->id_cns[i]);
+	}
+	pthread_rwlock_unlock(&k->ids_lock);
+	for (size_t i = 0; i < nc->nauth_ids; i++) {
+		const xz_auth_id_cfg *a = &nc->auth_ids[i];
+		xz_link_id           *m = &ids[nc0 + i];
+		m->kind                 = a->kind;
+		m->id                   = a->id;
+		if (a->cn != NULL
+		    && (m->cn = cns[nc0 + i] = strdup(a->cn)) == NULL)
+			goto fail;
+		m->who = xz_principal_new(a->user, a->name, a->agency,
+		    (const char *const *) a->roles, "");
+		if (m->who == NULL)
+			goto fail;
+	}
+	/* No change without its record. */
+	{
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:O,s:O}", "who",
+		    "sys", "role", "SYSTEM", "agency", k->cfg->node_name,
+		    "action", "UPDATE", "subject_type", "config", "subject_id",
+		    "auth.local+auth.certs", "purpose", "config reload",
+		    "service", "sys", "outcome", "ok", "time",
+		    (json_int_t) (xz_clock_now_us(&k->clock) / 1000u),
+		    "before", was, "after", now);
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		rc = s ? xz_kaudit_write(k, "audit.sys.config", s) : XZ_ENOMEM;
+		free(s);
+		json_decref(o);
+		if (rc != XZ_OK) {
+			xz_log(XZ_LOG_ERROR, "kernel",
+			    "reload: auth.local and auth.certs stay as they "
+			    "were: the change's audit record cannot be "
+			    "written");
+			goto fail;
+		}
+	}
+	/* In force: connections from now on are known by the new table. */
+	pthread_rwlock_wrlock(&k->ids_lock);
+	xz_link_id *old_ids = k->link_ids;
+	char      **old_cns = k->id_cns;
+	size_t      old_n   = k->nlink_ids;
+	k->link_ids         = ids;
+	k->id_cns           = cns;
+	k->nlink_ids        = n;
+	k->link_auth.ids    = ids;
+	k->link_auth.nids   = n;
+	pthread_rwlock_unlock(&k->ids_lock);
+	for (size_t i = 0; i < old_n; i++) {
+		xz_principal_unref(old_ids[i].who);
+		if (old_cns != NULL)
+			free(old_cns[i]);
+	}
+	free(old_ids);
+	free(old_cns);
+	xz_log(XZ_LOG_INFO, "kernel",
+	    "reload: auth.local and auth.certs in force: %zu principals "
+	    "(were %zu); connections made from now on are known by them",
+	    nc->nauth_ids, json_array_size(was));
+	json_decref(was);
+	json_decref(now);
+	return XZ_OK;
+fail:
+	for (size_t i = 0; ids != NULL && i < n; i++) {
+		xz_principal_unref(ids[i].who);
+		if (cns != NULL)
+			free(cns[i]);
+	}
+	free(ids);
+	free(cns);
+	json_decref(was);
+	json_decref(now);
+	return rc == XZ_OK ? XZ_ENOMEM : rc;
+}

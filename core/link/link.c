@@ -464,6 +464,8 @@ pipe_auth(xz_link *l, nng_pipe pipe, int *transport, xz_principal **who,
 			gid = (int64_t) u;
 		snprintf(
 		    how, sizeof(how), "peercred uid=%lld", (long long) uid);
+		if (a->ids_lock != NULL)
+			pthread_rwlock_rdlock(a->ids_lock);
 		for (int pass = 0; pass < 2; pass++)
 			for (size_t i = 0; i < a->nids; i++) {
 				const xz_link_id *m = &a->ids[i];
@@ -479,9 +481,14 @@ pipe_auth(xz_link *l, nng_pipe pipe, int *transport, xz_principal **who,
 						    (long long) gid);
 					*who = xz_principal_with_auth(
 					    m->who, how, 0);
+					if (a->ids_lock != NULL)
+						pthread_rwlock_unlock(
+						    a->ids_lock);
 					return;
 				}
 			}
+		if (a->ids_lock != NULL)
+			pthread_rwlock_unlock(a->ids_lock);
 		if ((uid == 0 || (uid_t) uid == geteuid())
 		    && a->admin != NULL) {
 			*who = xz_principal_with_auth(a->admin, how, 0);
@@ -1060,6 +1067,8 @@ peer_auth_cert(xz_link *l, struct xz_peer *peer, const xz_env *e, json_t *o)
 	             dk->ca, dk->crl, cert, nonce, sig, &id, why, sizeof(why))
 	    == 0) {
 		snprintf(auth, sizeof(auth), "cert sha256:%s", id.sha256);
+		if (a->ids_lock != NULL)
+			pthread_rwlock_rdlock(a->ids_lock);
 		for (size_t i = 0; i < a->nids; i++)
 			if (a->ids[i].kind == XZ_LINK_ID_CN
 			    && a->ids[i].cn != NULL
@@ -1068,6 +1077,8 @@ peer_auth_cert(xz_link *l, struct xz_peer *peer, const xz_env *e, json_t *o)
 				    a->ids[i].who, auth, 0);
 				break;
 			}
+		if (a->ids_lock != NULL)
+			pthread_rwlock_unlock(a->ids_lock);
 		if (who == NULL)
 			snprintf(why, sizeof(why),
 			    "certificate '%s' (sha256:%.16s..) is valid but "

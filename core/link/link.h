@@ -8,6 +8,7 @@
 #define XZ_LINK_LINK_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "bus/authz.h"
@@ -70,6 +71,10 @@ typedef struct xz_link_verifier {
 typedef struct xz_link_auth {
 	const xz_link_id *ids; /* borrowed */
 	size_t            nids;
+	/* Held (read) while ids and nids are read; the kernel replaces them
+	 * under it (write) when a reload changes auth.local or auth.certs.
+	 * Borrowed; NULL: they never change. */
+	pthread_rwlock_t *ids_lock;
 	xz_principal     *admin; /* uid 0, own uid, inproc; borrowed */
 	xz_link_verifier *verifier; /* borrowed */
 	uint64_t (*now_ms)(void *ud); /* the kernel clock, for expiry */
