@@ -392,14 +392,14 @@ verify_anchors(sqlite3 *db, const aopts *o)
 {
 	uint8_t           pub[XZ_ANCHOR_KEY_SIZE];
 	const uint8_t    *trusted = NULL;
-	char              err[300], def[PATH_MAX];
+	char              err[300], def[PATH_MAX], tr[640], why[64];
 	xz_anchor_verdict av;
 	int               rc;
 
 	if (o->key != NULL) {
 		if (xz_anchor_pub_load(o->key, pub, err, sizeof(err)) != 0) {
-			fprintf(
-			    stderr, xz_text("xiezhi audit verify: %s\n"), err);
+			fprintf(stderr, xz_text("xiezhi audit verify: %s\n"),
+			    xz_cli_audit_text(err, tr, sizeof(tr)));
 			return 1;
 		}
 		trusted = pub;
@@ -409,23 +409,25 @@ verify_anchors(sqlite3 *db, const aopts *o)
 			if (xz_anchor_pub_load(def, pub, err, sizeof(err))
 			    != 0) {
 				fprintf(stderr,
-				    xz_text("xiezhi audit verify: %s\n"), err);
+				    xz_text("xiezhi audit verify: %s\n"),
+				    xz_cli_audit_text(err, tr, sizeof(tr)));
 				return 1;
 			}
 			trusted = pub;
 		}
 	}
 	if (xz_anchor_check(db, o->anchors, trusted, &av) != 0) {
-		fprintf(
-		    stderr, xz_text("xiezhi audit verify: %s\n"), av.detail);
+		fprintf(stderr, xz_text("xiezhi audit verify: %s\n"),
+		    xz_cli_audit_text(av.detail, tr, sizeof(tr)));
 		return 1;
 	}
 	if (!av.ok && (rc = verify_anchors_reset(db, o, trusted)) >= 0)
 		return rc; /* a recorded reset accounts for the old ones */
 	if (!av.ok) {
 		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
-		    (long long) av.bad_line, (long long) av.bad_seq, av.reason,
-		    av.detail);
+		    (long long) av.bad_line, (long long) av.bad_seq,
+		    xz_cli_audit_reason(av.reason, why, sizeof(why)),
+		    xz_cli_audit_text(av.detail, tr, sizeof(tr)));
 		if (av.bad_seq > 0)
 			print_row(db, av.bad_seq);
 		return 1;
@@ -435,7 +437,7 @@ verify_anchors(sqlite3 *db, const aopts *o)
 	if (av.skipped > 0)
 		printf(xz_text(", %lld of pruned records"),
 		    (long long) av.skipped);
-	printf(")\n");
+	printf("%s", xz_text(")\n")); /* closes the "(" above */
 	if (trusted == NULL)
 		fprintf(stderr,
 		    xz_text("xiezhi audit verify: warning: no --key given: "
@@ -450,6 +452,7 @@ verify_file(const char *path, const aopts *o)
 	sqlite3         *db = NULL;
 	xz_audit_verdict v;
 	char            *head = NULL;
+	char             tr[640], why[64];
 	int              rc;
 
 	if (access(path, R_OK) != 0) {
@@ -492,14 +495,15 @@ verify_file(const char *path, const aopts *o)
 		head = o->head ? strdup(o->head) : xz_audit_head_path(path);
 	if (xz_audit_verify(db, head, &v) != 0) {
 		fprintf(stderr, xz_text("xiezhi audit verify: %s: %s\n"), path,
-		    v.detail);
+		    xz_cli_audit_text(v.detail, tr, sizeof(tr)));
 		rc = 1;
 	} else if (v.ok) {
 		printf(xz_text("ok: %lld records"), (long long) v.records);
 		if (v.records > 0 || v.pruned_to > 0)
 			printf(xz_text(" (last seq %lld%s)"),
 			    (long long) v.last_seq,
-			    v.pruned_to > 0 ? ", earlier ones pruned" : "");
+			    v.pruned_to > 0 ? xz_text(", earlier ones pruned")
+			                    : "");
 		printf("\n");
 		if (v.head_file == 0)
 			fprintf(stderr,
@@ -511,7 +515,9 @@ verify_file(const char *path, const aopts *o)
 		rc = 0;
 	} else {
 		printf(xz_text("FAIL: record %lld: %s: %s\n"),
-		    (long long) v.first_bad_seq, v.reason, v.detail);
+		    (long long) v.first_bad_seq,
+		    xz_cli_audit_reason(v.reason, why, sizeof(why)),
+		    xz_cli_audit_text(v.detail, tr, sizeof(tr)));
 		print_row(db, v.first_bad_seq);
 		rc = 1;
 	}
@@ -565,6 +571,7 @@ cmd_verify(int argc, char **argv)
 		return rc;
 	}
 	json_t *reply = NULL, *body = json_object();
+	char    tr[640], why[64];
 	rc = request("verify", &o, "audit.verify", body,
 	    o.timeout_ms >= 0 ? o.timeout_ms : 30000, &reply);
 	json_decref(body);
@@ -581,15 +588,23 @@ cmd_verify(int argc, char **argv)
 		        json_object_get(reply, "checkpoint")),
 		    (long long) json_integer_value(
 		        json_object_get(reply, "first_bad_seq")),
-		    json_string_value(json_object_get(reply, "reason")),
-		    json_string_value(json_object_get(reply, "detail")));
+		    xz_cli_audit_reason(
+		        json_string_value(json_object_get(reply, "reason")),
+		        why, sizeof(why)),
+		    xz_cli_audit_text(
+		        json_string_value(json_object_get(reply, "detail")),
+		        tr, sizeof(tr)));
 		rc = 1;
 	} else {
 		printf(xz_text("FAIL: record %lld: %s: %s\n"),
 		    (long long) json_integer_value(
 		        json_object_get(reply, "first_bad_seq")),
-		    json_string_value(json_object_get(reply, "reason")),
-		    json_string_value(json_object_get(reply, "detail")));
+		    xz_cli_audit_reason(
+		        json_string_value(json_object_get(reply, "reason")),
+		        why, sizeof(why)),
+		    xz_cli_audit_text(
+		        json_string_value(json_object_get(reply, "detail")),
+		        tr, sizeof(tr)));
 		rc = 1;
 	}
 	json_decref(reply);

@@ -6,6 +6,11 @@
  * (gettext style); the Chinese keeps every printf conversion in order
  * (tests/unit/test_msg.c checks it). Registered with xz_text_register.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/audit_cli.h"
 #include "util/msg.h"
 
 const xz_tr xz_cli_zh[] = {
@@ -63,6 +68,7 @@ const xz_tr xz_cli_zh[] = {
 	{ "ok: %lld checkpoints match (last signs record %lld",
 	    "ok: %lld 个检查点一致（最后一个签署到记录 %lld" },
 	{ ", %lld of pruned records", "，其中 %lld 条为已清理记录" },
+	{ ")\n", "）\n" },
 	{ "xiezhi audit verify: warning: no --key given: the key of the first "
 	  "checkpoint was trusted\n",
 	    "xiezhi audit verify：警告：未给出 "
@@ -79,6 +85,7 @@ const xz_tr xz_cli_zh[] = {
 	    "xiezhi audit verify：%s 不是审计日志（%s）\n" },
 	{ "ok: %lld records", "ok: %lld 条记录" },
 	{ " (last seq %lld%s)", "（最后序号 %lld%s）" },
+	{ ", earlier ones pruned", "，更早的记录已清理" },
 	{ "xiezhi audit verify: warning: no head file %s (a cut tail with its "
 	  "anchor row would go unnoticed)\n",
 	    "xiezhi audit verify：警告：没有头文件 "
@@ -233,3 +240,226 @@ const xz_tr xz_cli_zh[] = {
 	    "时间 %lld，操作人 %s：%s）\n" },
 	{ NULL, NULL },
 };
+
+/* The sentences the audit chain library (plugins/common/chain: chain.c,
+ * anchor.c) writes into a verdict's detail, and its reason codes, in
+ * 简体中文. The library is shared with the audit plugin and stays
+ * English; `xiezhi audit verify` puts what it prints into the reader's
+ * language here (xz_cli_audit_text), keyed by the library's English
+ * formats (tests/unit/test_msg.c checks each key is still a text of the
+ * library and each verdict sentence of the library is here). */
+const xz_tr xz_audit_zh[] = {
+	/* reason codes (stay as they are; the Chinese follows in brackets) */
+	{ "edited", "被修改" },
+	{ "deleted", "被删除" },
+	{ "reordered", "顺序被打乱" },
+	{ "truncated", "被截断" },
+	{ "inserted", "被插入" },
+	{ "malformed", "格式错误" },
+	{ "signature", "签名无效" },
+	{ "rekeyed", "密钥被更换" },
+	{ "rewritten", "被重写" },
+	/* chain.c */
+	{ "record %lld holds the record written as %lld",
+	    "记录 %lld 的位置上是原写为 %lld 的记录" },
+	{ "record %lld is the record written as %lld: %lld record(s) before "
+	  "it were deleted and the rest renumbered",
+	    "记录 %lld 是原写为 %lld 的记录：其前 %lld "
+	    "条记录被删除，其余被重新编号" },
+	{ "record %lld does not match its hash (a field was changed)",
+	    "记录 %lld 与其哈希不符（有字段被改动）" },
+	{ "the chain should continue the pruned prefix at record %lld, but "
+	  "starts at %lld",
+	    "链应在记录 %lld 处接续已清理的前段，实际却从 %lld 开始" },
+	{ "record %lld is missing (next present: %lld)",
+	    "记录 %lld 缺失（下一条现存记录：%lld）" },
+	{ "record %lld does not follow %s", "记录 %lld 未接续%s" },
+	{ "the pruned prefix's checkpoint", "已清理前段的检查点" },
+	{ "the start of the chain", "链的起点" },
+	{ "record %lld's hash was changed (record %lld still links to the "
+	  "original)",
+	    "记录 %lld 的哈希被改动（记录 %lld 仍链接到原哈希）" },
+	{ "records 1..%lld are gone but no PRUNE record in the chain accounts "
+	  "for them",
+	    "记录 1..%lld 已不存在，但链中没有说明其清理的 PRUNE 记录" },
+	{ "the log ends at record %lld but its anchor says %lld",
+	    "日志止于记录 %lld，但其锚点行记为 %lld" },
+	{ "records after %lld were added outside the audit plugin (the "
+	  "anchor ends there)",
+	    "记录 %lld 之后的记录是在审计插件之外添加的（锚点行止于该处）" },
+	{ "record %lld differs from the anchor's hash",
+	    "记录 %lld 与锚点行的哈希不符" },
+	{ "the anchor row is missing (the log ends at record %lld)",
+	    "锚点行缺失（日志止于记录 %lld）" },
+	{ "the log ends at record %lld, the anchor row is missing and the "
+	  "head file says %lld",
+	    "日志止于记录 %lld，锚点行缺失，而头文件记为 %lld" },
+	{ "the log ends at record %lld but the head file says %lld",
+	    "日志止于记录 %lld，但头文件记为 %lld" },
+	{ "record %lld differs from the head file's hash (the chain was "
+	  "rewritten from there or before)",
+	    "记录 %lld 与头文件中的哈希不符（链自该处或更早处被重写）" },
+	{ "cannot read the audit log: %s", "无法读取审计日志：%s" },
+	{ "head file %s is malformed", "头文件 %s 格式错误" },
+	/* anchor.c */
+	{ "cannot read %s: %s", "无法读取 %s：%s" },
+	{ "%s is empty", "%s 为空" },
+	{ "%s: not a public key (64 hex digits expected)",
+	    "%s：不是公钥（应为 64 位十六进制数字）" },
+	{ "%s: not an anchor key (64 hex digits expected)",
+	    "%s：不是锚点密钥（应为 64 位十六进制数字）" },
+	{ "checkpoint %lld (line %lld of %s) is not a checkpoint line",
+	    "检查点 %lld（第 %lld 行，%s）不是检查点行" },
+	{ "checkpoint %lld (record %lld): the signature does not verify (the "
+	  "line was altered or forged)",
+	    "检查点 %lld（记录 %lld）：签名验证失败（该行被改动或伪造）" },
+	{ "checkpoint %lld (record %lld) is signed by another key than the "
+	  "node's",
+	    "检查点 %lld（记录 %lld）由节点以外的密钥签署" },
+	{ "checkpoint %lld (record %lld) goes back from record %lld: the "
+	  "chain was restarted or the sink reordered",
+	    "检查点 %lld（记录 %lld）从记录 %lld "
+	    "倒退：链被重新开始，或存放文件的顺序被打乱" },
+	{ "checkpoint %lld signs record %lld but the log ends at record %lld "
+	  "(cut or wiped)",
+	    "检查点 %lld 签署了记录 %lld，但日志止于记录 "
+	    "%lld（被截断或清除）" },
+	{ "checkpoint %lld signs record %lld, which is missing from the log",
+	    "检查点 %lld 签署了记录 %lld，但日志中没有该记录" },
+	{ "checkpoint %lld signs record %lld with hash %.16s..., the log has "
+	  "%.16s...: the chain was rewritten at or before record %lld",
+	    "检查点 %lld 签署的记录 %lld 的哈希为 %.16s...，日志中为 "
+	    "%.16s...：链在记录 %lld 或更早处被重写" },
+	{ "%s has no checkpoints", "%s 中没有检查点" },
+	{ NULL, NULL },
+};
+
+/* One argument of a matched sentence: where it is in the text. */
+typedef struct cap {
+	const char *at;
+	size_t      len;
+} cap;
+
+/* The conversion at f ('%' not "%%"): its length, its letter in *conv and
+ * its precision (for "%.16s") in *prec, -1 when none. */
+static size_t
+conv_at(const char *f, char *conv, int *prec)
+{
+	size_t      k   = 1 + strspn(f + 1, "-+ #0123456789.*hlzjtL");
+	const char *dot = memchr(f, '.', k);
+
+	*conv = f[k];
+	*prec = dot != NULL ? atoi(dot + 1) : -1;
+	return k + 1;
+}
+
+/* Does text s match format f? The arguments go to c[n..]; returns how
+ * many there are in all, or -1. %d-like conversions take digits, %s any
+ * text (the shortest that lets the rest match). */
+static int
+match(const char *f, const char *s, cap *c, int n, int max)
+{
+	while (*f != '\0' && *f != '%') {
+		if (*f++ != *s++)
+			return -1;
+	}
+	if (*f == '\0')
+		return *s == '\0' ? n : -1;
+	if (f[1] == '%')
+		return *s == '%' ? match(f + 2, s + 1, c, n, max) : -1;
+	if (n >= max)
+		return -1;
+	char   conv;
+	int    prec;
+	size_t k = conv_at(f, &conv, &prec);
+	size_t l = strlen(s), lo = 0, hi = l;
+	if (conv == 'd' || conv == 'i' || conv == 'u') {
+		lo = *s == '-' ? 1 : 0;
+		hi = lo;
+		while (s[hi] >= '0' && s[hi] <= '9')
+			hi++;
+		if (hi == lo)
+			return -1;
+		lo = hi; /* every digit */
+	} else if (conv != 's') {
+		return -1;
+	} else if (prec >= 0 && hi > (size_t) prec) {
+		hi = (size_t) prec;
+	}
+	for (size_t len = lo; len <= hi; len++) {
+		int r = match(f + k, s + len, c, n + 1, max);
+		if (r >= 0) {
+			c[n].at  = s;
+			c[n].len = len;
+			return r;
+		}
+	}
+	return -1;
+}
+
+/* Append n bytes of p to out (len bytes, *o used), cut to fit. */
+static void
+put(char *out, size_t len, size_t *o, const char *p, size_t n)
+{
+	if (*o + n >= len)
+		n = len - *o - 1;
+	memcpy(out + *o, p, n);
+	*o += n;
+	out[*o] = '\0';
+}
+
+const char *
+xz_cli_audit_text(const char *en, char *out, size_t len)
+{
+	cap c[8];
+
+	if (en == NULL || len == 0 || !xz_text_zh())
+		return en;
+	for (const xz_tr *t = xz_audit_zh; t->en != NULL; t++) {
+		int n = match(t->en, en, c, 0, 8), i = 0;
+		if (n < 0)
+			continue;
+		size_t o = 0;
+		out[0]   = '\0';
+		for (const char *z = t->zh; *z != '\0';) {
+			const char *pc = strchr(z, '%');
+			if (pc == NULL) {
+				put(out, len, &o, z, strlen(z));
+				break;
+			}
+			put(out, len, &o, z, (size_t) (pc - z));
+			if (pc[1] == '%') {
+				put(out, len, &o, "%", 1);
+				z = pc + 2;
+				continue;
+			}
+			char conv;
+			int  prec;
+			z = pc + conv_at(pc, &conv, &prec);
+			if (i < n) {
+				/* an argument that is a text of the catalog
+				 * itself ("the start of the chain") */
+				char arg[256];
+				snprintf(arg, sizeof(arg), "%.*s",
+				    (int) c[i].len, c[i].at);
+				const char *a = xz_tr_lookup(xz_audit_zh, arg);
+				put(out, len, &o, a, strlen(a));
+				i++;
+			}
+		}
+		return out;
+	}
+	return en;
+}
+
+const char *
+xz_cli_audit_reason(const char *code, char *out, size_t len)
+{
+	const char *zh;
+
+	if (code == NULL || len == 0 || !xz_text_zh()
+	    || (zh = xz_tr_lookup(xz_audit_zh, code)) == code)
+		return code;
+	snprintf(out, len, "%s（%s）", code, zh);
+	return out;
+}

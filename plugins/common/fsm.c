@@ -2,7 +2,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <xiezhi/i18n.h>
+
 #include "fsm.h"
+
+/* The refusal in 简体中文 under a zh LANG (<xiezhi/i18n.h>); the state and
+ * the actions stay ASCII identifiers. */
+static const xz_tr kit_fsm_zh[] = {
+	{ "%s %s is %s: %s is not allowed (allowed: %s)",
+	    "%s %s 处于 %s 状态：不允许执行 %s（可执行的操作：%s）" },
+	{ "none", "无（终结状态）" },
+	{ NULL, NULL },
+};
 
 const kit_transition *
 kit_fsm_find(const kit_fsm *m, const char *state, const char *action)
@@ -72,6 +83,9 @@ kit_fsm_refusal(const kit_fsm *m, const char *id, const char *state,
 	char allowed[256];
 
 	kit_fsm_allowed(m, state, allowed, sizeof(allowed));
-	snprintf(buf, size, "%s %s is %s: %s is not allowed (allowed: %s)",
-	    m->name, id, state, action, allowed);
+	snprintf(buf, size,
+	    XZ_TR(kit_fsm_zh, "%s %s is %s: %s is not allowed (allowed: %s)"),
+	    m->name, id, state, action,
+	    strcmp(allowed, "none") == 0 ? XZ_TR(kit_fsm_zh, "none")
+	                                 : allowed);
 }

@@ -28,24 +28,6 @@
 
 #include "gw.h"
 
-/* The gateway's log lines in 简体中文, by LANG (<xiezhi/i18n.h>). */
-static const xz_tr gw_log_zh[] = {
-	{ "the node refuses to let the gateway act for logged-in users (add "
-	  "impersonate = true to its plugin entry): calls now run as the "
-	  "gateway",
-	    "节点不允许网关代表已登录用户操作（请在其插件条目中加上 "
-	    "impersonate = true）：调用现以网关自身身份进行" },
-	{ "option tls_cert and tls_key go together (one is empty)",
-	    "选项 tls_cert 与 tls_key 须同时给出（其中一个为空）" },
-	{ "XZ_GATEWAY_PORT=%s: not listening", "XZ_GATEWAY_PORT=%s：不监听" },
-	{ "cannot serve (options listen, port, tls_cert, tls_key): %s",
-	    "无法提供服务（选项 listen、port、tls_cert、tls_key）：%s" },
-	{ "listening on %s://%s:%lld/ (web %s)",
-	    "正在监听 %s://%s:%lld/（网页目录 %s）" },
-	{ NULL, NULL },
-};
-#define GT(s) XZ_TR(gw_log_zh, s)
-
 #ifndef GW_WEB_ROOT_BUILD
 #define GW_WEB_ROOT_BUILD ""
 #endif
@@ -207,18 +189,19 @@ answer_json(gw *g, uint64_t conn, int status, json_t *v, char *headers)
 	answer(g, conn, status, s, s ? strlen(s) : 0, headers);
 }
 
-static void answer_error(gw *g, uint64_t conn, int status, const char *code,
-    const char *fmt, ...) XZ_PRINTF_LIKE(5, 6);
+/* An error answer; fmt (English, GE) in language lang. */
+static void answer_error(gw *g, uint64_t conn, int lang, int status,
+    const char *code, const char *fmt, ...) XZ_PRINTF_LIKE(6, 7);
 
 #include <stdarg.h>
 static void
-answer_error(
-    gw *g, uint64_t conn, int status, const char *code, const char *fmt, ...)
+answer_error(gw *g, uint64_t conn, int lang, int status, const char *code,
+    const char *fmt, ...)
 {
 	char    msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), gw_text(lang, fmt), ap);
 	va_end(ap);
 	answer_json(g, conn, status,
 	    json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg),
@@ -336,7 +319,7 @@ static void close_streams(gw *g, const char *token, const char *why);
 static void
 sess_remove(gw *g, sess *s)
 {
-	close_streams(g, s->token, "session ended: log in again");
+	close_streams(g, s->token, GE("session ended: log in again"));
 	for (sess **pp = &g->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -408,31 +391,36 @@ authenticate(gw *g, gw_job *j, int csrf)
 
 	if (j->token[0] == '\0') {
 		g->bad[B_UNAUTH]++;
-		answer_error(g, j->conn, 401, "unauthenticated",
-		    "login required: POST /api/v1/login, then send the cookie "
-		    "or Authorization: Bearer TOKEN");
+		answer_error(g, j->conn, j->lang, 401, "unauthenticated",
+		    GE("login required: POST /api/v1/login, then send the "
+		       "cookie or Authorization: Bearer TOKEN"));
 		return NULL;
 	}
 	if ((s = sess_find(g, j->token)) == NULL
 	    && (s = sess_adopt(g, j->token)) == NULL) {
 		g->bad[B_UNAUTH]++;
-		answer_error(g, j->conn, 401, "unauthenticated",
-		    "unknown or expired session: log in again");
+		answer_error(g, j->conn, j->lang, 401, "unauthenticated",
+		    GE("unknown or expired session: log in again"));
 		return NULL;
 	}
 	if (g->host->now_ms(g->self) >= s->expires_ms) {
 		g->bad[B_EXPIRED]++;
 		sess_remove(g, s);
-		answer_error(g, j->conn, 401, "unauthenticated",
-		    "session expired: log in again");
+		answer_error(g, j->conn, j->lang, 401, "unauthenticated",
+		    GE("session expired: log in again"));
 		return NULL;
 	}
 	if (csrf && j->cookie && strcmp(j->csrf, s->csrf) != 0) {
 		g->bad[B_CSRF]++;
-		answer_error(g, j->conn, 403, "forbidden",
-		    "%s X-CSRF-Token header (a cookie session sends the csrf "
-		    "value of its login or /api/v1/me)",
-		    j->csrf[0] ? "wrong" : "missing");
+		answer_error(g, j->conn, j->lang, 403, "forbidden", "%s",
+		    gw_text(j->lang,
+		        j->csrf[0]
+		            ? GE("wrong X-CSRF-Token header (a cookie "
+		                 "session sends the csrf value of its "
+		                 "login or /api/v1/me)")
+		            : GE("missing X-CSRF-Token header (a cookie "
+		                 "session sends the csrf value of its "
+		                 "login or /api/v1/me)")));
 		return NULL;
 	}
 	return s;
@@ -516,8 +504,8 @@ cookie_header(gw *g, sess *s, int clear)
 
 /* A session from a login reply; answers the login. */
 static void
-login_done(
-    gw *g, uint64_t conn, const char *token, json_t *who, uint64_t expires_ms)
+login_done(gw *g, uint64_t conn, int lang, const char *token, json_t *who,
+    uint64_t expires_ms)
 {
 	sess *s        = calloc(1, sizeof(*s));
 	char  why[256] = "";
@@ -525,8 +513,8 @@ login_done(
 	if (s == NULL || strlen(token) >= sizeof(s->token)) {
 		free(s);
 		json_decref(who);
-		answer_error(
-		    g, conn, 500, "internal", "session token too long");
+		answer_error(g, conn, lang, 500, "internal",
+		    GE("session token too long"));
 		return;
 	}
 	snprintf(s->token, sizeof(s->token), "%s", token);
@@ -536,7 +524,7 @@ login_done(
 	if (gw_session_open(g, s, why, sizeof(why)) != XZ_OK) {
 		sess_free(g, s);
 		g->logins_denied++;
-		answer_error(g, conn, 401, "unauthenticated", "%s", why);
+		answer_error(g, conn, lang, 401, "unauthenticated", "%s", why);
 		return;
 	}
 	s->next     = g->sessions;
@@ -554,6 +542,7 @@ struct login_ctx {
 	uint64_t conn;
 	char     peer[GW_PEER_MAX];
 	char     user[128];
+	int      lang;
 };
 
 static void
@@ -572,16 +561,16 @@ on_login_reply(void *ud, int status, const xz_msg *reply)
 		code = code ? code : "internal";
 		if (strcmp(code, "no_responders") == 0
 		    || strcmp(code, "timeout") == 0)
-			answer_error(g, lc->conn, http_of_code(code), code,
-			    "login service: %s", msg ? msg : code);
+			answer_error(g, lc->conn, lc->lang, http_of_code(code),
+			    code, GE("login service: %s"), msg ? msg : code);
 		else {
 			limit *l = limit_of(g, lc->peer, 1);
 			l->fails++;
 			g->logins_denied++;
 			g->host->counter_add(g->self, "logins_denied", 1);
 			audit_login(g, lc->user, "login", "denied");
-			answer_error(g, lc->conn, 401, "unauthenticated",
-			    "wrong user or password");
+			answer_error(g, lc->conn, lc->lang, 401,
+			    "unauthenticated", GE("wrong user or password"));
 		}
 		json_decref(r);
 		free(lc);
@@ -590,8 +579,8 @@ on_login_reply(void *ud, int status, const xz_msg *reply)
 	const char *token = json_string_value(json_object_get(r, "token"));
 	json_t     *exp   = json_object_get(r, "expires_ms");
 	if (token == NULL || !json_is_integer(exp)) {
-		answer_error(g, lc->conn, 500, "internal",
-		    "login service reply without token or expires_ms");
+		answer_error(g, lc->conn, lc->lang, 500, "internal",
+		    GE("login service reply without token or expires_ms"));
 		json_decref(r);
 		free(lc);
 		return;
@@ -605,8 +594,8 @@ on_login_reply(void *ud, int status, const xz_msg *reply)
 		    v ? json_incref(v)
 		      : (i == 3 ? json_array() : json_string("")));
 	}
-	login_done(
-	    g, lc->conn, token, who, (uint64_t) json_integer_value(exp));
+	login_done(g, lc->conn, lc->lang, token, who,
+	    (uint64_t) json_integer_value(exp));
 	json_decref(r);
 	free(lc);
 }
@@ -620,8 +609,8 @@ do_login(gw *g, gw_job *j)
 
 	if (l != NULL && l->fails >= g->login_max_failures) {
 		g->logins_limited++;
-		answer_error(g, j->conn, 429, "capacity_exceeded",
-		    "%d failed logins from %s in %lld s: wait", l->fails,
+		answer_error(g, j->conn, j->lang, 429, "capacity_exceeded",
+		    GE("%d failed logins from %s in %lld s: wait"), l->fails,
 		    j->peer, (long long) g->login_window_s);
 		json_decref(b);
 		return;
@@ -631,8 +620,9 @@ do_login(gw *g, gw_job *j)
 	if (!json_is_object(b) || user == NULL || pw == NULL || !*user
 	    || strlen(user) > 64) {
 		g->bad[B_MALFORMED]++;
-		answer_error(g, j->conn, 400, "bad_request",
-		    "body must be {\"user\":\"...\",\"password\":\"...\"}");
+		answer_error(g, j->conn, j->lang, 400, "bad_request",
+		    GE("body must be "
+		       "{\"user\":\"...\",\"password\":\"...\"}"));
 		json_decref(b);
 		return;
 	}
@@ -640,10 +630,12 @@ do_login(gw *g, gw_job *j)
 	int               rc;
 	if (lc == NULL) {
 		json_decref(b);
-		answer_error(g, j->conn, 500, "internal", "out of memory");
+		answer_error(
+		    g, j->conn, j->lang, 500, "internal", GE("out of memory"));
 		return;
 	}
 	lc->g    = g;
+	lc->lang = j->lang;
 	lc->conn = j->conn;
 	snprintf(lc->peer, sizeof(lc->peer), "%s", j->peer);
 	snprintf(lc->user, sizeof(lc->user), "%s", user);
@@ -658,8 +650,9 @@ do_login(gw *g, gw_job *j)
 	json_decref(b);
 	if (rc != XZ_OK) {
 		free(lc);
-		answer_error(g, j->conn, rc == XZ_ENORESPONDERS ? 503 : 500,
-		    wire_of[rc], "login service (xz.sys.auth.login): %s",
+		answer_error(g, j->conn, j->lang,
+		    rc == XZ_ENORESPONDERS ? 503 : 500, wire_of[rc],
+		    GE("login service (xz.sys.auth.login): %s"),
 		    g->host->strerror(rc));
 	}
 }
@@ -784,9 +777,9 @@ do_call(gw *g, gw_job *j)
 		return;
 	if (!topic_ok(j->topic, 0)) {
 		g->bad[B_BAD_TOPIC]++;
-		answer_error(g, j->conn, 400, "bad_request",
-		    "topic '%.64s': dotted tokens of [A-Za-z0-9_-], no "
-		    "wildcards",
+		answer_error(g, j->conn, j->lang, 400, "bad_request",
+		    GE("topic '%.64s': dotted tokens of [A-Za-z0-9_-], no "
+		       "wildcards"),
 		    j->topic);
 		return;
 	}
@@ -797,11 +790,12 @@ do_call(gw *g, gw_job *j)
 		b = json_loadb(j->body, j->len, 0, &e);
 		if (!json_is_object(b)) {
 			g->bad[B_MALFORMED]++;
-			answer_error(g, j->conn, 400, "bad_request",
-			    "body is not a JSON object (line %d column %d: "
-			    "%s)",
+			answer_error(g, j->conn, j->lang, 400, "bad_request",
+			    GE("body is not a JSON object (line %d column %d: "
+			       "%s)"),
 			    b ? 1 : e.line, b ? 1 : e.column,
-			    b ? "not an object" : e.text);
+			    b ? gw_text(j->lang, GE("not an object"))
+			      : e.text);
 			json_decref(b);
 			return;
 		}
@@ -827,7 +821,8 @@ do_call(gw *g, gw_job *j)
 	if (req == NULL || cc == NULL) {
 		free(req);
 		free(cc);
-		answer_error(g, j->conn, 500, "internal", "out of memory");
+		answer_error(
+		    g, j->conn, j->lang, 500, "internal", GE("out of memory"));
 		return;
 	}
 	cc->g     = g;
@@ -849,11 +844,12 @@ do_call(gw *g, gw_job *j)
 			g->bad[B_FORBIDDEN]++;
 		const char *code
 		    = rc < XZ_ERR_COUNT ? wire_of[rc] : "internal";
-		answer_error(g, j->conn, http_of_code(code), code, "%s: %s",
-		    j->topic,
-		    rc == XZ_ENORESPONDERS
-		        ? "no responders (no plugin serves this topic)"
-		        : g->host->strerror(rc));
+		answer_error(g, j->conn, j->lang, http_of_code(code), code,
+		    GE("%s: %s"), j->topic,
+		    rc == XZ_ENORESPONDERS ? gw_text(j->lang,
+		        GE("no responders (no plugin serves this "
+		           "topic)"))
+		                           : g->host->strerror(rc));
 	}
 }
 
@@ -954,13 +950,14 @@ on_event(void *ud, const xz_msg *m)
 	g->dirty = 1;
 }
 
+/* Refuse or end a stream: msg (English, GE) in the client's language. */
 static void
 client_fail(gw *g, gw_client *c, int status, const char *msg)
 {
 	pthread_mutex_lock(&c->mu);
 	c->fail_status = status;
 	free(c->fail_msg);
-	c->fail_msg = strdup(msg);
+	c->fail_msg = strdup(gw_text(c->lang, msg));
 	atomic_store(&c->wake, true);
 	pthread_mutex_unlock(&c->mu);
 	atomic_store(&g->sh.clients_dirty, true);
@@ -977,18 +974,18 @@ do_sub(gw *g, gw_job *j)
 
 	if (j->token[0] == '\0' || (s = sess_find(g, j->token)) == NULL) {
 		g->bad[B_UNAUTH]++;
-		client_fail(g, c, 401, "login required");
+		client_fail(g, c, 401, GE("login required"));
 		return;
 	}
 	if (g->host->now_ms(g->self) >= s->expires_ms) {
 		g->bad[B_EXPIRED]++;
 		sess_remove(g, s);
-		client_fail(g, c, 401, "session expired: log in again");
+		client_fail(g, c, 401, GE("session expired: log in again"));
 		return;
 	}
 	if (!topic_ok(j->topic, 1)) {
 		g->bad[B_BAD_TOPIC]++;
-		client_fail(g, c, 400, "bad pattern");
+		client_fail(g, c, 400, GE("bad pattern"));
 		return;
 	}
 	for (sb = g->subs; sb; sb = sb->next)
@@ -997,7 +994,7 @@ do_sub(gw *g, gw_job *j)
 			break;
 	if (sb == NULL) {
 		if ((sb = calloc(1, sizeof(*sb))) == NULL) {
-			client_fail(g, c, 500, "out of memory");
+			client_fail(g, c, 500, GE("out of memory"));
 			return;
 		}
 		sb->g = g;
@@ -1010,7 +1007,8 @@ do_sub(gw *g, gw_job *j)
 				g->bad[B_FORBIDDEN]++;
 			client_fail(g, c, rc == XZ_EPERM ? 403 : 400,
 			    rc == XZ_EPERM
-			        ? "not allowed to subscribe to this pattern"
+			        ? GE("not allowed to subscribe to this "
+			             "pattern")
 			        : g->host->strerror(rc));
 			return;
 		}
@@ -1021,7 +1019,7 @@ do_sub(gw *g, gw_job *j)
 		size_t      cap = sb->cap ? sb->cap * 2 : 4;
 		gw_client **v   = realloc(sb->clients, cap * sizeof(*v));
 		if (v == NULL) {
-			client_fail(g, c, 500, "out of memory");
+			client_fail(g, c, 500, GE("out of memory"));
 			return; /* an empty sub goes with the next unsub */
 		}
 		sb->clients = v;
@@ -1085,6 +1083,7 @@ struct status_ctx {
 	gw      *g;
 	uint64_t conn;
 	int      kind; /* GJ_METRICS or GJ_READY */
+	int      lang; /* of the readiness reasons */
 	int      pending;
 	json_t  *status, *alarms, *clocks; /* owned replies, NULL on error */
 };
@@ -1584,12 +1583,13 @@ metrics_gateway(gw *g, buf *b)
 }
 
 static int
-store_writable(gw *g, char *why, size_t n)
+store_writable(gw *g, int lang, char *why, size_t n)
 {
 	sqlite3 *db  = g->host->store(g->self);
 	char    *err = NULL;
 	if (db == NULL) {
-		snprintf(why, n, "gateway store cannot be opened");
+		snprintf(why, n, "%s",
+		    gw_text(lang, GE("gateway store cannot be opened")));
 		return 0;
 	}
 	if (sqlite3_exec(db,
@@ -1598,7 +1598,8 @@ store_writable(gw *g, char *why, size_t n)
 	        "REPLACE INTO probe VALUES(1, strftime('%s','now'));",
 	        NULL, NULL, &err)
 	    != SQLITE_OK) {
-		snprintf(why, n, "store not writable: %s", err ? err : "?");
+		snprintf(why, n, gw_text(lang, GE("store not writable: %s")),
+		    err ? err : "?");
 		sqlite3_free(err);
 		return 0;
 	}
@@ -1634,7 +1635,8 @@ status_finish(struct status_ctx *sc)
 		char    why[300];
 		if (sc->status == NULL)
 			json_array_append_new(reasons,
-			    json_string("xz.sys.status did not answer"));
+			    json_string(gw_text(sc->lang,
+			        GE("xz.sys.status did not answer"))));
 		json_array_foreach(
 		    json_object_get(sc->status, "plugins"), i, p)
 		{
@@ -1645,20 +1647,23 @@ status_finish(struct status_ctx *sc)
 			json_t *q = json_object_get(
 			    json_object_get(p, "counters"), "lua_quarantined");
 			if (s == NULL || strcmp(s, "running") != 0) {
-				snprintf(why, sizeof(why), "plugin %s is %s",
+				snprintf(why, sizeof(why),
+				    gw_text(sc->lang, GE("plugin %s is %s")),
 				    n, s ? s : "?");
 				json_array_append_new(
 				    reasons, json_string(why));
 			}
 			if (json_integer_value(q) > 0) {
 				snprintf(why, sizeof(why),
-				    "plugin %s has %lld quarantined script(s)",
+				    gw_text(sc->lang,
+				        GE("plugin %s has %lld quarantined "
+				           "script(s)")),
 				    n, (long long) json_integer_value(q));
 				json_array_append_new(
 				    reasons, json_string(why));
 			}
 		}
-		if (!store_writable(g, why, sizeof(why)))
+		if (!store_writable(g, sc->lang, why, sizeof(why)))
 			json_array_append_new(reasons, json_string(why));
 		int ok = json_array_size(reasons) == 0;
 		answer_json(g, sc->conn, ok ? 200 : 503,
@@ -1709,10 +1714,12 @@ do_status(gw *g, gw_job *j)
 {
 	struct status_ctx *sc = calloc(1, sizeof(*sc));
 	if (sc == NULL) {
-		answer_error(g, j->conn, 500, "internal", "out of memory");
+		answer_error(
+		    g, j->conn, j->lang, 500, "internal", GE("out of memory"));
 		return;
 	}
 	sc->g       = g;
+	sc->lang    = j->lang;
 	sc->conn    = j->conn;
 	sc->kind    = j->kind;
 	sc->pending = 1;
@@ -1778,8 +1785,8 @@ run_jobs(gw *g, gw_job *j)
 	while (j != NULL) {
 		gw_job *next = j->next;
 		if (g->stopping && j->kind != GJ_UNSUB)
-			answer_error(g, j->conn, 503, "unavailable",
-			    "the node is stopping");
+			answer_error(g, j->conn, j->lang, 503, "unavailable",
+			    GE("the node is stopping"));
 		else
 			run_job(g, j);
 		gw_job_free(j);
@@ -1825,7 +1832,7 @@ sweep(void *ud, uint64_t id)
 		sess *s = *pp;
 		if (now >= s->expires_ms + SESSION_GRACE_MS) {
 			close_streams(
-			    g, s->token, "session expired: log in again");
+			    g, s->token, GE("session expired: log in again"));
 			*pp = s->next;
 			sess_free(g, s);
 		} else

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <xiezhi/i18n.h>
 #include <xiezhi/xiezhi.h>
 
 #define GW_TOKEN_MAX 160
@@ -32,6 +33,25 @@
 #define GW_LWS_PRE 16 /* >= LWS_PRE, checked in gw_server.c */
 
 struct lws_context;
+
+/* The gateway's texts in 简体中文 (msg_zh.c). gw_log_zh: its log lines, in
+ * the node's language (GT). gw_http_zh: the messages of its answers, in
+ * the language of the request (gw_lang of its Accept-Language header or
+ * lang= query parameter): GE marks an English text of that catalog where
+ * it is written (it stays English there) and the code that makes the
+ * answer puts it into the request's language (gw_text). */
+extern const xz_tr gw_log_zh[];
+extern const xz_tr gw_http_zh[];
+#define GT(s) XZ_TR(gw_log_zh, s)
+#define XZ_TR_LATER(cat, en) (en)
+#define GE(en) XZ_TR_LATER(gw_http_zh, en)
+/* en (a key of gw_http_zh, or any text) in lang: XZ_LANG_ZH or XZ_LANG_EN.
+ * A text the catalog lacks is returned as it is. */
+const char *gw_text(int lang, const char *en);
+/* The language an Accept-Language value asks for (zh or en, by their
+ * weights; at equal weight the first named), or the node's (xz_lang) when
+ * it names neither. NULL or "" too. */
+int gw_lang(const char *accept_language);
 
 /* One event as it goes out: built once, shared by every client of the
  * fan-out. buf holds GW_LWS_PRE spare bytes, then len bytes of text. */
@@ -62,6 +82,7 @@ typedef struct gw_client {
 	int         gone; /* connection closed: the actor drops the frames */
 	atomic_bool wake; /* something for the server to look at */
 	uint64_t    conn;
+	int         lang; /* of its messages: XZ_LANG_ZH or XZ_LANG_EN */
 } gw_client;
 
 void gw_client_unref(gw_client *c);
@@ -91,6 +112,7 @@ typedef struct gw_job {
 	int            cookie; /* token came from the cookie: CSRF applies */
 	char           csrf[GW_TOKEN_MAX]; /* X-CSRF-Token header */
 	char           peer[GW_PEER_MAX];
+	int            lang; /* of the answer's message (gw_lang) */
 	gw_client     *client; /* SUB: one reference, owned */
 } gw_job;
 

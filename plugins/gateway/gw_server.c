@@ -61,6 +61,7 @@ typedef struct conn {
 	char token[GW_TOKEN_MAX];
 	char pattern[GW_TOPIC_MAX];
 	char peer[GW_PEER_MAX];
+	int  lang; /* of the request being read (conn_lang) */
 } conn;
 
 struct gw_server {
@@ -326,13 +327,37 @@ respond(conn *c, int status, const char *ctype, char *body, size_t len,
 	lws_callback_on_writable(c->wsi);
 }
 
-/* An error answer {"error":{"code":..,"message":..}}. */
+/* msg as the body of a JSON string into out (len bytes): quotes,
+ * backslashes and control bytes escaped; cut at len. */
+static void
+json_escape(char *out, size_t len, const char *msg)
+{
+	size_t o = 0;
+	for (; *msg != '\0' && o + 7 < len; msg++) {
+		unsigned char ch = (unsigned char) *msg;
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char) ch;
+		} else if (ch < 0x20) {
+			o += (size_t) snprintf(
+			    out + o, len - o, "\\u%04x", ch);
+		} else {
+			out[o++] = (char) ch;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* An error answer {"error":{"code":..,"message":..}}: msg (English, GE)
+ * in the request's language. */
 static void
 respond_error(conn *c, int status, const char *code, const char *msg)
 {
+	char  m[1024];
 	char *b = NULL;
-	int   n = asprintf(
-	      &b, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+	json_escape(m, sizeof(m), gw_text(c->lang, msg));
+	int n = asprintf(
+	    &b, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, m);
 	if (n < 0)
 		b = NULL, n = 0;
 	respond(c, status, "application/json", b, b ? (size_t) n : 0, NULL);
@@ -551,6 +576,20 @@ find_token(struct lws *wsi, char *tok, size_t len, int *cookie, int query)
 		snprintf(tok, len, "%s", v);
 }
 
+/* The language the request asks for: its lang= query parameter, else its
+ * Accept-Language header (gw_lang), else the node's. */
+static int
+conn_lang(struct lws *wsi)
+{
+	char        buf[256];
+	const char *v
+	    = lws_get_urlarg_by_name(wsi, "lang=", buf, (int) sizeof(buf));
+	if (v != NULL && *v != '\0')
+		return gw_lang(v);
+	hdr_copy(wsi, WSI_TOKEN_HTTP_ACCEPT_LANGUAGE, buf, (int) sizeof(buf));
+	return gw_lang(buf);
+}
+
 static gw_job *
 job_new(conn *c, int kind, const char *topic)
 {
@@ -559,6 +598,7 @@ job_new(conn *c, int kind, const char *topic)
 		return NULL;
 	j->kind = kind;
 	j->conn = c->id;
+	j->lang = c->lang;
 	if (topic)
 		snprintf(j->topic, sizeof(j->topic), "%s", topic);
 	find_token(c->wsi, j->token, sizeof(j->token), &j->cookie, 0);
@@ -638,7 +678,7 @@ serve_static(gw_server *s, conn *c, const char *uri)
 	        >= sizeof(path)
 	    || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		stat_inc(s->sh, GS_NOT_FOUND);
-		respond_error(c, 404, "not_found", "no such file");
+		respond_error(c, 404, "not_found", GE("no such file"));
 		return;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
@@ -646,7 +686,7 @@ serve_static(gw_server *s, conn *c, const char *uri)
 	    || (b = malloc((size_t) st.st_size + 1)) == NULL) {
 		close(fd);
 		stat_inc(s->sh, GS_NOT_FOUND);
-		respond_error(c, 404, "not_found", "no such file");
+		respond_error(c, 404, "not_found", GE("no such file"));
 		return;
 	}
 	size_t got = 0;
@@ -678,6 +718,7 @@ client_new(gw_server *s, conn *c, int sse)
 	cl->max_bytes = (size_t) s->o.client_queue_bytes;
 	cl->sse       = sse;
 	cl->conn      = c->id;
+	cl->lang      = c->lang;
 	return cl;
 }
 
@@ -716,6 +757,7 @@ on_http(gw_server *s, conn *c, const char *uri)
 
 	request_reset(c);
 	c->got_request = 1;
+	c->lang        = conn_lang(c->wsi);
 	stat_inc(s->sh, GS_REQUESTS);
 	if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) > 0)
 		method = M_GET;
@@ -724,14 +766,14 @@ on_http(gw_server *s, conn *c, const char *uri)
 	if (path_unsafe(uri)) {
 		stat_inc(s->sh, GS_TRAVERSAL);
 		respond_error(c, 400, "bad_request",
-		    "path traversal refused: the path holds '..', a "
-		    "backslash or a control character");
+		    GE("path traversal refused: the path holds '..', a "
+		       "backslash or a control character"));
 		return 0;
 	}
 	if (method == M_OTHER) {
 		stat_inc(s->sh, GS_BAD_METHOD);
 		c->close_after = 1;
-		respond_error(c, 405, "bad_request", "only GET and POST");
+		respond_error(c, 405, "bad_request", GE("only GET and POST"));
 		return 0;
 	}
 	if (strcmp(uri, "/healthz") == 0) {
@@ -753,7 +795,7 @@ on_http(gw_server *s, conn *c, const char *uri)
 			stat_inc(s->sh, GS_BAD_METHOD);
 			c->close_after = 1;
 			respond_error(
-			    c, 405, "bad_request", "static files: GET");
+			    c, 405, "bad_request", GE("static files: GET"));
 			return 0;
 		}
 		serve_static(s, c, uri);
@@ -764,8 +806,8 @@ on_http(gw_server *s, conn *c, const char *uri)
 		const char *pat = lws_get_urlarg_by_name(
 		    c->wsi, "pattern=", buf, (int) sizeof(buf));
 		if (pat == NULL || *pat == '\0') {
-			respond_error(
-			    c, 400, "bad_request", "query parameter pattern");
+			respond_error(c, 400, "bad_request",
+			    GE("query parameter pattern"));
 			return 0;
 		}
 		if (atomic_load(&s->sh->ws_clients)
@@ -773,7 +815,7 @@ on_http(gw_server *s, conn *c, const char *uri)
 		    >= s->o.max_ws_clients) {
 			stat_inc(s->sh, GS_WS_REFUSED_LIMIT);
 			respond_error(c, 503, "capacity_exceeded",
-			    "too many event clients");
+			    GE("too many event clients"));
 			return 0;
 		}
 		char tok[GW_TOKEN_MAX];
@@ -803,8 +845,8 @@ on_http(gw_server *s, conn *c, const char *uri)
 			stat_inc(s->sh, GS_BAD_METHOD);
 			c->close_after = 1;
 			respond_error(c, 405, "bad_request",
-			    routes[i].method == M_GET ? "use GET"
-			                              : "use POST");
+			    routes[i].method == M_GET ? GE("use GET")
+			                              : GE("use POST"));
 			return 0;
 		}
 		kind = routes[i].kind;
@@ -812,7 +854,7 @@ on_http(gw_server *s, conn *c, const char *uri)
 	}
 	if (kind == 0) {
 		stat_inc(s->sh, GS_NOT_FOUND);
-		respond_error(c, 404, "not_found", "no such API path");
+		respond_error(c, 404, "not_found", GE("no such API path"));
 		return 0;
 	}
 	c->job = job_new(
@@ -828,10 +870,10 @@ on_http(gw_server *s, conn *c, const char *uri)
 	hdr_copy(c->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, (int) sizeof(cl));
 	long long want = cl[0] ? atoll(cl) : 0;
 	if (want > s->o.max_payload) {
-		char msg[96];
+		char msg[160];
 		stat_inc(s->sh, GS_TOO_LARGE);
 		snprintf(msg, sizeof(msg),
-		    "body over max_payload (%lld bytes)",
+		    gw_text(c->lang, GE("body over max_payload (%lld bytes)")),
 		    (long long) s->o.max_payload);
 		c->close_after = 1;
 		gw_job_free(c->job);
@@ -853,11 +895,11 @@ on_body(gw_server *s, conn *c, const void *in, size_t len)
 	if (c->job == NULL || c->body_over)
 		return 0;
 	if (c->blen + len > (size_t) s->o.max_payload) {
-		char msg[96];
+		char msg[160];
 		c->body_over = 1;
 		stat_inc(s->sh, GS_TOO_LARGE);
 		snprintf(msg, sizeof(msg),
-		    "body over max_payload (%lld bytes)",
+		    gw_text(c->lang, GE("body over max_payload (%lld bytes)")),
 		    (long long) s->o.max_payload);
 		c->close_after = 1;
 		gw_job_free(c->job);
@@ -1027,9 +1069,9 @@ ws_writeable(gw_server *s, conn *c)
 		stat_inc(s->sh, GS_SLOW_CLOSED);
 		c->slow_closed = 1;
 		snprintf(reason, sizeof(reason),
-		    "slow consumer: over %u events or %zu bytes queued "
-		    "unread; "
-		    "re-fetch lists and reconnect",
+		    gw_text(c->client->lang,
+		        GE("slow consumer: over %u events or %zu bytes queued "
+		           "unread; re-fetch lists and reconnect")),
 		    c->client->cap, c->client->max_bytes);
 		lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 		    (unsigned char *) reason, strlen(reason));
@@ -1091,16 +1133,19 @@ sse_writeable(gw_server *s, conn *c)
 	if (rc < 0)
 		return -1;
 	if (overflow && !more) {
-		static const char bye[]
-		    = "event: error\ndata: {\"error\":{\"code\":\"capacity_"
-		      "exceeded\",\"message\":\"slow consumer: re-fetch lists "
-		      "and reconnect\"}}\n\n";
-		unsigned char b[LWS_PRE + sizeof(bye)];
+		unsigned char b[LWS_PRE + 256];
+		int           bl = snprintf((char *) b + LWS_PRE, 256,
+		              "event: error\ndata: "
+		                        "{\"error\":{\"code\":\"capacity_exceeded\","
+		                        "\"message\":\"%s\"}}\n\n",
+		              gw_text(c->client->lang,
+		                  GE("slow consumer: re-fetch lists and "
+		                               "reconnect")));
 		stat_inc(s->sh, GS_SLOW_CLOSED);
 		c->slow_closed = 1;
-		memcpy(b + LWS_PRE, bye, sizeof(bye) - 1);
-		lws_write(
-		    c->wsi, b + LWS_PRE, sizeof(bye) - 1, LWS_WRITE_HTTP);
+		if (bl > 0 && bl < 256)
+			lws_write(
+			    c->wsi, b + LWS_PRE, (size_t) bl, LWS_WRITE_HTTP);
 		return -1;
 	}
 	if (more)
@@ -1224,6 +1269,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if ((c = conn_of(s, wsi)) == NULL)
 			return -1;
 		c->got_request = 1;
+		c->lang        = conn_lang(wsi);
 		hdr_copy(wsi, WSI_TOKEN_GET_URI, uri, (int) sizeof(uri));
 		/* Refusals are WebSocket close frames with a reason
 		 * (4000 + the HTTP status), sent once established. */
@@ -1249,10 +1295,13 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return -1;
 		c->is_ws = 1;
 		if (c->ws_refuse) {
-			const char *r = c->ws_refuse == 404
-			    ? "404 WebSocket only on /api/v1/events"
-			    : "403 Origin is not this server (cross-site "
-			      "WebSocket refused)";
+			char r[124];
+			snprintf(r, sizeof(r), "%d %s", c->ws_refuse,
+			    gw_text(c->lang,
+			        c->ws_refuse == 404
+			            ? GE("WebSocket only on /api/v1/events")
+			            : GE("Origin is not this server "
+			                 "(cross-site WebSocket refused)")));
 			lws_close_reason(wsi,
 			    (enum lws_close_status)(4000 + c->ws_refuse),
 			    (unsigned char *) r, strlen(r));
@@ -1262,16 +1311,19 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (atomic_load(&s->sh->ws_clients)
 		        + atomic_load(&s->sh->sse_clients)
 		    >= s->o.max_ws_clients) {
-			static const char r[] = "too many event clients";
+			const char *r
+			    = gw_text(c->lang, GE("too many event clients"));
 			stat_inc(s->sh, GS_WS_REFUSED_LIMIT);
 			lws_close_reason(wsi, (enum lws_close_status) 1013,
-			    (unsigned char *) r, sizeof(r) - 1);
+			    (unsigned char *) r, strlen(r));
 			return -1;
 		}
 		if (c->pattern[0] == '\0') {
-			static const char r[] = "400 query parameter pattern";
+			char r[124];
+			snprintf(r, sizeof(r), "400 %s",
+			    gw_text(c->lang, GE("query parameter pattern")));
 			lws_close_reason(wsi, (enum lws_close_status) 4400,
-			    (unsigned char *) r, sizeof(r) - 1);
+			    (unsigned char *) r, strlen(r));
 			return -1;
 		}
 		return start_stream(s, c, 0, c->pattern, c->token, 0);
@@ -1342,7 +1394,7 @@ pem_ok(const char *path, char *err, size_t errlen)
 	fclose(f);
 	buf[n] = '\0';
 	if (strstr(buf, "-----BEGIN ") == NULL) {
-		snprintf(err, errlen, "%s: not a PEM file", path);
+		snprintf(err, errlen, GT("%s: not a PEM file"), path);
 		return 0;
 	}
 	return 1;
@@ -1378,7 +1430,7 @@ gw_server_start(
 	        || !pem_ok(o->tls_key, err, errlen)))
 		return XZ_EINVAL;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "%s", GT("out of memory"));
 		return XZ_ENOMEM;
 	}
 	s->sh = sh;
@@ -1409,8 +1461,8 @@ gw_server_start(
 	s->ctx = lws_create_context(&info);
 	if (s->ctx == NULL) {
 		snprintf(err, errlen,
-		    "cannot listen on %s:%lld%s (address in use, or a bad "
-		    "certificate)",
+		    GT("cannot listen on %s:%lld%s (address in use, or a bad "
+		       "certificate)"),
 		    o->listen, (long long) o->port, s->tls ? " (https)" : "");
 		free(s);
 		return XZ_EIO;
@@ -1420,7 +1472,8 @@ gw_server_start(
 		sh->ctx = NULL;
 		lws_context_destroy(s->ctx);
 		free(s);
-		snprintf(err, errlen, "cannot start the server thread");
+		snprintf(
+		    err, errlen, "%s", GT("cannot start the server thread"));
 		return XZ_ENOMEM;
 	}
 	*out = s;

@@ -1814,7 +1814,7 @@ local function load_calendar(c)
 			error(tr("%s:1: the file must return the calendar text (a long "
 				.. "string)", file), 0)
 		end
-		local one, err = days.parse_calendar(text, file, tonumber(y))
+		local one, err = days.parse_calendar(text, file, tonumber(y), tr)
 		if not one then
 			error(err, 0)
 		end

@@ -97,13 +97,13 @@ local WEEKDAY = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
 
 -- Parse the text of one year's file (name: how errors name it). Returns
 -- {year=, status=, holidays={day=name}, workdays={day=name}}, or nil and
--- "name:LINE: message".
-function M.parse_calendar(text, name, want_year)
+-- "name:LINE: message". tr(en, ...) formats a message in the node's
+-- language (the plugin's msg.tr; string.format, English, when nil): every
+-- message is one whole format, FILE:LINE included.
+function M.parse_calendar(text, name, want_year, tr)
+	tr = tr or string.format
 	local cal = { holidays = {}, workdays = {}, lines = 0 }
 	local ln = 1 -- the text starts on the file's second line
-	local function bad(fmt, ...)
-		return nil, string.format("%s:%d: " .. fmt, name, ln, ...)
-	end
 	for line in string.gmatch(text .. "\n", "([^\n]*)\n") do
 		ln = ln + 1
 		local body = string.match(line, "^%s*(.-)%s*$")
@@ -114,43 +114,48 @@ function M.parse_calendar(text, name, want_year)
 				"^(%S+)%s+(%S+)%s*(.*)$")
 			if y then
 				if cal.year then
-					return bad("a second \"year\" line")
+					return nil, tr("%s:%d: a second \"year\" line", name, ln)
 				end
 				cal.year = tonumber(y)
 				if want_year and cal.year ~= want_year then
-					return bad("the file is for year %d, not %d", cal.year,
-						want_year)
+					return nil, tr("%s:%d: the file is for year %d, not %d",
+						name, ln, cal.year, want_year)
 				end
 			elseif st then
 				if st ~= "official" and st ~= "provisional" then
-					return bad("status '%s': official or provisional", st)
+					return nil, tr("%s:%d: status '%s': official or "
+						.. "provisional", name, ln, st)
 				end
 				cal.status = st
 			elseif not cal.year then
-				return bad("the first line must be \"year YYYY\"")
+				return nil, tr("%s:%d: the first line must be \"year YYYY\"",
+					name, ln)
 			else
 				local d = M.parse_date(date)
 				if not d then
-					return bad("'%s' is not a date (YYYY-MM-DD)", date)
+					return nil, tr("%s:%d: '%s' is not a date (YYYY-MM-DD)",
+						name, ln, date)
 				end
 				if M.year_of(d) ~= cal.year then
-					return bad("%s is not in year %d", date, cal.year)
+					return nil, tr("%s:%d: %s is not in year %d", name, ln,
+						date, cal.year)
 				end
 				if kind ~= "holiday" and kind ~= "workday" then
-					return bad("'%s': a date is followed by holiday or "
-						.. "workday", kind)
+					return nil, tr("%s:%d: '%s': a date is followed by "
+						.. "holiday or workday", name, ln, kind)
 				end
 				if label == "" then
-					return bad("%s %s: give the name of the holiday", date,
-						kind)
+					return nil, tr("%s:%d: %s %s: give the name of the "
+						.. "holiday", name, ln, date, kind)
 				end
 				if cal.holidays[d] or cal.workdays[d] then
-					return bad("%s is listed twice", date)
+					return nil, tr("%s:%d: %s is listed twice", name, ln, date)
 				end
 				if kind == "workday" and weekday(d) < 5 then
-					return bad("%s is a %s: a workday line is a weekend day "
-						.. "worked (调休), weekdays are working days already",
-						date, WEEKDAY[weekday(d) + 1])
+					return nil, tr("%s:%d: %s is a %s: a workday line is a "
+						.. "weekend day worked (调休), weekdays are working "
+						.. "days already", name, ln, date,
+						tr(WEEKDAY[weekday(d) + 1]))
 				end
 				if kind == "holiday" then
 					cal.holidays[d] = label
@@ -162,7 +167,7 @@ function M.parse_calendar(text, name, want_year)
 		end
 	end
 	if not cal.year then
-		return nil, string.format("%s:%d: no \"year YYYY\" line", name, ln)
+		return nil, tr("%s:%d: no \"year YYYY\" line", name, ln)
 	end
 	cal.status = cal.status or "official"
 	return cal

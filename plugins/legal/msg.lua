@@ -61,6 +61,28 @@ local ZH = {
 		"选项 calendar_years：%s 年：插件旁没有日历文件 %s（%s）",
 	["%s:1: the file must return the calendar text (a long string)"] =
 		"%s:1: 该文件必须返回日历文本（长字符串）",
+	-- a calendar file's errors (legal_days.parse_calendar): FILE:LINE first
+	["%s:%d: a second \"year\" line"] = "%s:%d: 出现第二个 \"year\" 行",
+	["%s:%d: the file is for year %d, not %d"] =
+		"%s:%d: 该文件属于 %d 年，而不是 %d 年",
+	["%s:%d: status '%s': official or provisional"] =
+		"%s:%d: 状态 '%s'：应为 official（正式）或 provisional（临时）",
+	["%s:%d: the first line must be \"year YYYY\""] =
+		"%s:%d: 第一行必须是 \"year YYYY\"",
+	["%s:%d: '%s' is not a date (YYYY-MM-DD)"] =
+		"%s:%d: '%s' 不是日期（YYYY-MM-DD）",
+	["%s:%d: %s is not in year %d"] = "%s:%d: %s 不在 %d 年内",
+	["%s:%d: '%s': a date is followed by holiday or workday"] =
+		"%s:%d: '%s'：日期之后应为 holiday（放假）或 workday（调休上班）",
+	["%s:%d: %s %s: give the name of the holiday"] =
+		"%s:%d: %s %s：请写明节日名称",
+	["%s:%d: %s is listed twice"] = "%s:%d: %s 重复列出",
+	["%s:%d: %s is a %s: a workday line is a weekend day worked (调休), weekdays are working days already"] =
+		"%s:%d: %s 是%s：workday 行只写调休上班的周末，周一至周五本来就是工作日",
+	["%s:%d: no \"year YYYY\" line"] = "%s:%d: 没有 \"year YYYY\" 行",
+	["Monday"] = "星期一", ["Tuesday"] = "星期二", ["Wednesday"] = "星期三",
+	["Thursday"] = "星期四", ["Friday"] = "星期五", ["Saturday"] = "星期六",
+	["Sunday"] = "星期日",
 	["option working_day_clocks: '%s' (assign, objection)"] =
 		"选项 working_day_clocks：'%s'（应为 assign 或 objection）",
 	["option custodial_agencies: '%s' (prison=AGENCY, rehab=AGENCY, detention=AGENCY)"] =

@@ -50,7 +50,8 @@ auth = { demo_users = true; argon2_ops = 1; argon2_mem_kib = 8192; };
 EOF2
 	start_node
 	GW_PASSWORDS="$XZ_T/n1/data/demo-passwords.txt"
-	wait_for 120 grep -q "demo users: [0-9]* made" "$XZ_T/n1.log" ||
+	# (the node may speak Chinese: LANG=zh_CN.UTF-8)
+	wait_for 120 grep -qE "demo users: [0-9]* made|演示用户：已创建 [0-9]* 个" "$XZ_T/n1.log" ||
 		die "the node made no demo users in 120 s"
 	[ -f "$GW_PASSWORDS" ] || die "no $GW_PASSWORDS"
 	wait_for 20 curl -sfk "$GW_URL/healthz" || die "gateway does not answer on $GW_URL"

@@ -6,7 +6,9 @@
 # (5 working days, 法律援助法 art. 49) across 元旦 2027 on the kernel clock,
 # breached only after its last working day; a count into a year the
 # calendar lacks refused naming the year; a missing year's file and a bad
-# line of a file refused at start with FILE:LINE.
+# line of a file refused at start with FILE:LINE, in English under LANG=C
+# and in Chinese under LANG=zh_CN.UTF-8 (a weekday listed as 调休 workday,
+# a date that does not exist).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
@@ -83,10 +85,35 @@ xz_config "$XZ_T/c.cfg" n3 <<CFG
 lua = { time_limit_ms = 5000; };
 plugins = ( { name = "legal"; kind = "lua"; path = "$XZ_T/plug/legal.lua"; } );
 CFG
-start_node "$XZ_T/c.cfg" n3
+LANG=C LC_ALL= LC_MESSAGES= start_node "$XZ_T/c.cfg" n3
 assert_exit "legal disabled by the bad file" 3 xz call -c "$XZ_T/c.cfg" legal.aid.list "{$LACTOR}"
 assert_contains "FILE:LINE of the bad line" \
 	"calendar/cn_2026.lua:$LINE: 2026-01-05 is a Monday: a workday line is a weekend day worked (调休)" \
 	"$(cat "$XZ_T/n3.log")"
+stop_node n3
+# the same under LANG=zh_CN.UTF-8: FILE:LINE and the date, in Chinese
+: >"$XZ_T/n3.log"
+LANG=zh_CN.UTF-8 LC_ALL= LC_MESSAGES= start_node "$XZ_T/c.cfg" n3
+assert_exit "legal disabled by the bad file (zh)" 3 xz call -c "$XZ_T/c.cfg" legal.aid.list "{$LACTOR}"
+assert_contains "FILE:LINE of the bad line in Chinese" \
+	"calendar/cn_2026.lua:$LINE: 2026-01-05 是星期一：workday 行只写调休上班的周末" \
+	"$(cat "$XZ_T/n3.log")"
+stop_node n3
+# a malformed line (no date) in the 2027 file, both languages
+cp "$LEGAL_DIR/calendar/cn_2026.lua" "$XZ_T/plug/calendar/cn_2026.lua"
+sed -i 's/^2027-01-01 holiday/2027-13-01 holiday/' "$XZ_T/plug/calendar/cn_2027.lua"
+LINE=$(grep -n '^2027-13-01 holiday' "$XZ_T/plug/calendar/cn_2027.lua" | cut -d: -f1)
+[ -n "$LINE" ] || die "cn_2027.lua has no 2027-01-01 holiday line to break"
+: >"$XZ_T/n3.log"
+LANG=C LC_ALL= LC_MESSAGES= start_node "$XZ_T/c.cfg" n3
+assert_exit "legal disabled by the malformed date" 3 xz call -c "$XZ_T/c.cfg" legal.aid.list "{$LACTOR}"
+assert_contains "FILE:LINE of the malformed date (C)" \
+	"calendar/cn_2027.lua:$LINE: '2027-13-01' is not a date (YYYY-MM-DD)" "$(cat "$XZ_T/n3.log")"
+stop_node n3
+: >"$XZ_T/n3.log"
+LANG=zh_CN.UTF-8 LC_ALL= LC_MESSAGES= start_node "$XZ_T/c.cfg" n3
+assert_exit "legal disabled by the malformed date (zh)" 3 xz call -c "$XZ_T/c.cfg" legal.aid.list "{$LACTOR}"
+assert_contains "FILE:LINE of the malformed date (zh)" \
+	"calendar/cn_2027.lua:$LINE: '2027-13-01' 不是日期（YYYY-MM-DD）" "$(cat "$XZ_T/n3.log")"
 stop_node n3
 finish

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "cli/audit_cli.h"
 #include "cli/cli_common.h"
 #include "kernel/kernel.h"
 #include "util/msg.h"
@@ -269,10 +270,17 @@ scan_macros(const char *src, const char *path)
 	while ((p = strstr(p, "#define ")) != NULL) {
 		char name[32], arg[16], cat[64];
 		p += 8;
+		/* XZ_TR_LATER(CAT, x): the text of CAT put into a language
+		 * later (the gateway's, by the request's) */
 		if (sscanf(p,
 		        "%31[A-Za-z0-9_](%15[a-z]) XZ_TR(%63[A-Za-z0-9_],",
 		        name, arg, cat)
-		    != 3)
+		        != 3
+		    && sscanf(p,
+		           "%31[A-Za-z0-9_](%15[a-z]) "
+		           "XZ_TR_LATER(%63[A-Za-z0-9_],",
+		           name, arg, cat)
+		        != 3)
 			continue;
 		assert_true(nmacros < sizeof(macros) / sizeof(macros[0]));
 		tr_macro *m = &macros[nmacros++];
@@ -904,6 +912,121 @@ test_lua_catalogs(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* ---- the audit chain library's verdicts, as `audit verify` prints them ----
+ */
+
+/* xz_audit_zh (cli_msg.c) against plugins/common/chain: its Chinese keeps
+ * the conversions in order, each key is still a text of the library, each
+ * verdict sentence of the library (the format of a fail(v, ..), bad(v, ..)
+ * or snprintf(v->detail, ..)) has its Chinese; and xz_cli_audit_text puts
+ * a formatted sentence into Chinese, numbers, hashes and nested texts
+ * included. */
+static void
+test_audit_catalog(void **state)
+{
+	static const char *const markers[]
+	    = { "fail(v,", "bad(v,", "sizeof(v->detail)," };
+	static const char *const files[] = { "chain.c", "anchor.c" };
+	char                     buf[640];
+	int                      bad = 0;
+
+	(void) state;
+	check_cat(xz_audit_zh, "xz_audit_zh");
+	scan_dir(XZ_TEST_DATA "/../../plugins/common/chain");
+	assert_true(nlits > 50);
+	for (const xz_tr *t = xz_audit_zh; t->en != NULL; t++)
+		if (!is_lit(t->en)) {
+			print_error(
+			    "cli_msg.c: xz_audit_zh: the key \"%s\" is "
+			    "no text of plugins/common/chain (was the "
+			    "English edited?)\n",
+			    t->en);
+			bad++;
+		}
+	int found = 0;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		char path[512];
+		long n;
+		snprintf(path, sizeof(path),
+		    XZ_TEST_DATA "/../../plugins/common/chain/%s", files[f]);
+		char *src = read_all(path, &n);
+		for (size_t m = 0; m < sizeof(markers) / sizeof(markers[0]);
+		     m++)
+			for (char *p = src;
+			     (p = strstr(p, markers[m])) != NULL; p++) {
+				long i = p - src;
+				/* the first literal with a space after it: the
+				 * sentence (a reason code has none) */
+				for (;;) {
+					while (i < n && src[i] != '"'
+					    && src[i] != ';')
+						i++;
+					if (i >= n || src[i] == ';')
+						break;
+					char *t = lit_run(src, n, &i);
+					if (strchr(t, ' ') == NULL) {
+						free(t);
+						continue;
+					}
+					found++;
+					if (xz_tr_lookup(xz_audit_zh, t)
+					    == t) {
+						print_error(
+						    "%s: the verdict \"%s\" "
+						    "has no Chinese in "
+						    "xz_audit_zh\n",
+						    files[f], t);
+						bad++;
+					}
+					free(t);
+					break;
+				}
+			}
+		free(src);
+	}
+	assert_true(found >= 20); /* the scan found the verdicts */
+	free_sources();
+	assert_int_equal(bad, 0);
+
+	/* formatted sentences back into Chinese (LANG=zh_CN here) */
+	assert_string_equal(xz_cli_audit_text("record 4 does not match its "
+	                                      "hash (a field was changed)",
+	                        buf, sizeof(buf)),
+	    "记录 4 与其哈希不符（有字段被改动）");
+	assert_string_equal(
+	    xz_cli_audit_text(
+	        "record 7 does not follow the start of the chain", buf,
+	        sizeof(buf)),
+	    "记录 7 未接续链的起点");
+	assert_string_equal(
+	    xz_cli_audit_text("checkpoint 2 signs record 10 with hash "
+	                      "0123456789abcdef..., the log has "
+	                      "fedcba9876543210...: the chain was rewritten "
+	                      "at or before record 10",
+	        buf, sizeof(buf)),
+	    "检查点 2 签署的记录 10 的哈希为 0123456789abcdef...，日志中为 "
+	    "fedcba9876543210...：链在记录 10 或更早处被重写");
+	assert_string_equal(
+	    xz_cli_audit_text("/tmp/a b: c.pub: not a public key (64 hex "
+	                      "digits expected)",
+	        buf, sizeof(buf)),
+	    "/tmp/a b: c.pub：不是公钥（应为 64 位十六进制数字）");
+	/* not a sentence of the library: as it is */
+	assert_string_equal(
+	    xz_cli_audit_text("record x is odd", buf, sizeof(buf)),
+	    "record x is odd");
+	assert_string_equal(xz_cli_audit_reason("edited", buf, sizeof(buf)),
+	    "edited（被修改）");
+	assert_string_equal(
+	    xz_cli_audit_reason("wiped", buf, sizeof(buf)), "wiped");
+	/* cut to the buffer, never past it */
+	char small[8];
+	xz_cli_audit_text("record 4 does not match its hash (a field was "
+	                  "changed)",
+	    small, sizeof(small));
+	assert_true(strlen(small) < sizeof(small));
+}
+
 int
 main(void)
 {
@@ -918,6 +1041,7 @@ main(void)
 		cmocka_unit_test(test_keys_match_sources),
 		cmocka_unit_test(test_plugin_catalogs),
 		cmocka_unit_test(test_lua_catalogs),
+		cmocka_unit_test(test_audit_catalog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

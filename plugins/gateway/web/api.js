@@ -1,10 +1,16 @@
 // The gateway's JSON API (docs/http.md): the session cookie is HttpOnly, so
 // the page keeps only the CSRF value that login and /api/v1/me return.
+// The gateway's own error messages come in the page's language: fetches
+// send it as Accept-Language, event streams (which cannot set headers) as
+// ?lang=.
+import { lang } from "./i18n.js";
+
 let csrf = "";
 export let me = null;
 
 async function req(method, path, body) {
-  const headers = { "Content-Type": "application/json" };
+  const headers = { "Content-Type": "application/json",
+    "Accept-Language": lang === "zh" ? "zh-CN" : "en" };
   if (csrf) headers["X-CSRF-Token"] = csrf;
   const r = await fetch(path, { method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body) });
@@ -39,7 +45,7 @@ export function hasRole(roles) { return !!me && (me.roles || []).some((r) => rol
 // re-fetches its lists: events are never silently lost, only re-read).
 export function events(pattern, onEvent, onState) {
   let ws = null, es = null, stopped = false, retry = 1000, timer = null;
-  const url = "/api/v1/events?pattern=" + encodeURIComponent(pattern);
+  const url = "/api/v1/events?pattern=" + encodeURIComponent(pattern) + "&lang=" + lang;
   function sse(reason) {
     es = new EventSource(url);
     es.onopen = () => onState(true, "");
