@@ -240,6 +240,19 @@ const xz_tr xz_kernel_zh[] = {
 	{ "it dialed us", "由对方发起连接" },
 	{ ": sending what was kept for it", "：正在发送为其保留的消息" },
 	{ "link '%s' is down: %s", "链路 '%s' 已断开：%s" },
+	{ "%s (%s, certificate '%s') disconnected on %s: its certificate "
+	  "no longer passes: %s",
+	    "%s（%s，证书 '%s'）在%s时被断开：其证书已不再有效：%s" },
+	{ "certificates of %zu connections checked again (%s): %zu no longer "
+	  "pass",
+	    "已重新检查 %zu 个连接的证书（%s）：%zu 个不再有效" },
+	{ "a reload", "重新加载" },
+	{ "a change of the CA or CRL file", "CA 或 CRL 文件变更" },
+	{ "link '%s': node '%s' disconnected: its certificate '%s' no longer "
+	  "passes this node's CA and CRL: %s%s",
+	    "链路 '%s'：节点 '%s' 已被断开：其证书 '%s' "
+	    "已不再通过本节点的 CA 和 CRL 检查：%s%s" },
+	{ " (the link was not up)", "（该链路当时未连通）" },
 	{ "link '%s': %s; retry %llu in %llu ms",
 	    "链路 '%s'：%s；第 %llu 次重试在 %llu 毫秒后" },
 	{ "reload: %s", "重新加载：%s" },

@@ -50,8 +50,12 @@
  * other node's credits for them, see "Business events" below). */
 #define NL_WINDOW 256u
 
-enum { NL_DOWN = 0, NL_CONNECTING = 1, NL_UP = 2 };
-static const char *const state_names[] = { "down", "connecting", "up" };
+/* NL_REVOKED: down because the certificate the other node proved no
+ * longer passes this node's CA and CRL (xz.link.revoked, link.h); it
+ * stays so, with the reason, until it proves another one. */
+enum { NL_DOWN = 0, NL_CONNECTING = 1, NL_UP = 2, NL_REVOKED = 3 };
+static const char *const state_names[]
+    = { "down", "connecting", "up", "revoked" };
 
 /* What a frame from a link is routed with (see above). */
 static _Thread_local const char *tl_via;
@@ -103,7 +107,12 @@ typedef struct nl_link {
 	atomic_uint_fast64_t loops, not_exported;
 	char                 last_error[256];
 	char                 peer_auth[128]; /* how it proved itself */
-	uint64_t             up_since_us, last_seen_us, backoff_ms;
+	/* Its certificate stopped passing (NL_REVOKED): how many times, and
+	 * the auth ("cert sha256:..") of the one revoked last, whose frames
+	 * are ignored from then on. */
+	uint64_t revoked;
+	char     revoked_auth[128];
+	uint64_t up_since_us, last_seen_us, backoff_ms;
 	/*
 	 * Business events (see "Business events" below). To the other node:
 	 * bq, with at most cap not sent yet; its first bsent were sent and
@@ -152,6 +161,8 @@ struct xz_nodelink {
 	size_t            n;
 	xz_target         in_target;
 	bool              in_subscribed;
+	xz_target         rev_target; /* xz.link.revoked */
+	bool              rev_subscribed;
 	atomic_bool       stop;
 	pthread_mutex_t   mu;
 	pthread_cond_t    cv;
@@ -1368,6 +1379,12 @@ in_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
 		    != (strncmp(m->who->pub.auth, "node-token ", 11) == 0))
 			break; /* proven otherwise than the link says */
 		pthread_mutex_lock(&k->mu);
+		if (k->revoked_auth[0] != '\0'
+		    && strcmp(k->revoked_auth, m->who->pub.auth) == 0) {
+			/* In flight when its certificate was found revoked. */
+			pthread_mutex_unlock(&k->mu);
+			break;
+		}
 		snprintf(k->peer_auth, sizeof(k->peer_auth), "%s",
 		    m->who->pub.auth);
 		pthread_mutex_unlock(&k->mu);
@@ -1379,6 +1396,66 @@ in_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
 
 static const xz_target_ops in_ops = {
 	.deliver = in_deliver,
+	.ref     = noop_target,
+	.unref   = noop_target,
+};
+
+/* xz.link.revoked (link.h, xz_link_certs_recheck): the connection of a
+ * node that dialed this one with a certificate was closed because the
+ * certificate no longer passes. The link goes down as "revoked" with the
+ * reason (status), counted, logged; frames still in flight from that
+ * certificate are ignored; its next HELLO is refused by the link. */
+static int
+rev_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
+{
+	xz_nodelink *nl = (xz_nodelink *) (void *) ((char *) t
+	    - offsetof(xz_nodelink, rev_target));
+	json_error_t je;
+	json_t      *o;
+	(void) be;
+	(void) deadline;
+	/* Only the link layer's own (no principal), never a peer's. */
+	if (m->pub.kind != XZ_KIND_EVENT || m->who != NULL
+	    || strcmp(m->pub.topic, "xz.link.revoked") != 0
+	    || (o = json_loadb(m->pub.data, m->pub.len, 0, &je)) == NULL)
+		return XZ_OK;
+	const char *user = json_string_value(json_object_get(o, "user"));
+	const char *cn   = json_string_value(json_object_get(o, "cn"));
+	const char *sha  = json_string_value(json_object_get(o, "sha256"));
+	const char *why  = json_string_value(json_object_get(o, "why"));
+	for (size_t i = 0; user != NULL && i < nl->n; i++) {
+		nl_link *k = nl->links[i];
+		if (k->dial || k->cfg->token != NULL
+		    || strcmp(user, k->who->pub.user) != 0)
+			continue;
+		char reason[256];
+		snprintf(reason, sizeof(reason),
+		    "certificate revoked or no longer trusted: '%s' "
+		    "(sha256:%.16s..): %s",
+		    cn ? cn : "?", sha ? sha : "?", why ? why : "?");
+		pthread_mutex_lock(&k->mu);
+		bool was = k->state == NL_UP;
+		k->revoked++;
+		snprintf(k->revoked_auth, sizeof(k->revoked_auth),
+		    "cert sha256:%s", sha ? sha : "");
+		snprintf(k->last_error, sizeof(k->last_error), "%s", reason);
+		k->state = NL_REVOKED;
+		pthread_mutex_unlock(&k->mu);
+		xz_log(XZ_LOG_WARN, "nodelink",
+		    "link '%s': node '%s' disconnected: its certificate '%s' "
+		    "no longer passes this node's CA and CRL: %s%s",
+		    k->cfg->name, user, cn ? cn : "?", why ? why : "?",
+		    was ? "" : xz_text(" (the link was not up)"));
+		link_forget(k);
+		hub_kick(nl);
+		break;
+	}
+	json_decref(o);
+	return XZ_OK;
+}
+
+static const xz_target_ops rev_ops = {
+	.deliver = rev_deliver,
 	.ref     = noop_target,
 	.unref   = noop_target,
 };
@@ -1435,9 +1512,13 @@ link_down(nl_link *k, const char *why)
 {
 	pthread_mutex_lock(&k->mu);
 	bool was = k->state == NL_UP;
-	k->state = NL_DOWN;
-	if (why != NULL)
-		snprintf(k->last_error, sizeof(k->last_error), "%s", why);
+	if (k->state != NL_REVOKED) {
+		/* Revoked: the reason stays what it is. */
+		k->state = NL_DOWN;
+		if (why != NULL)
+			snprintf(
+			    k->last_error, sizeof(k->last_error), "%s", why);
+	}
 	pthread_mutex_unlock(&k->mu);
 	if (was)
 		xz_log(XZ_LOG_WARN, "nodelink", "link '%s' is down: %s",
@@ -1648,14 +1729,15 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		xz_diag_add(d, NULL, 0, "out of memory");
 		return XZ_ENOMEM;
 	}
-	nl->cfg           = cfg;
-	nl->bus           = bus;
-	nl->clk           = clk;
-	nl->authz         = authz;
-	nl->self          = self;
-	nl->fallback      = fallback;
-	nl->verifier.ud   = nl;
-	nl->in_target.ops = &in_ops;
+	nl->cfg            = cfg;
+	nl->bus            = bus;
+	nl->clk            = clk;
+	nl->authz          = authz;
+	nl->self           = self;
+	nl->fallback       = fallback;
+	nl->verifier.ud    = nl;
+	nl->in_target.ops  = &in_ops;
+	nl->rev_target.ops = &rev_ops;
 	atomic_store(&nl->verifier.fn, verify);
 	pthread_mutex_init(&nl->mu, NULL);
 	xz_cond_init_mono(&nl->cv);
@@ -1778,6 +1860,11 @@ xz_nodelink_start(xz_nodelink *nl)
 	    != XZ_OK)
 		return XZ_ENOMEM;
 	nl->in_subscribed = true;
+	if (xz_bus_subscribe(nl->bus, NULL, &nl->rev_target, "xz.link.revoked",
+	        NULL, NULL, NULL, NULL)
+	    != XZ_OK)
+		return XZ_ENOMEM;
+	nl->rev_subscribed = true;
 	for (size_t i = 0; i < nl->n; i++) {
 		nl_link *k = nl->links[i];
 		if (pthread_create(&k->dth, NULL, deliver_main, k) != 0)
@@ -1832,6 +1919,9 @@ xz_nodelink_stop(xz_nodelink *nl)
 	if (nl->in_subscribed)
 		xz_bus_unsubscribe_all(nl->bus, NULL, &nl->in_target);
 	nl->in_subscribed = false;
+	if (nl->rev_subscribed)
+		xz_bus_unsubscribe_all(nl->bus, NULL, &nl->rev_target);
+	nl->rev_subscribed = false;
 }
 
 void
@@ -1906,9 +1996,12 @@ xz_nodelink_status(xz_nodelink *nl)
 		    (json_int_t) k->resent, "duplicates",
 		    (json_int_t) k->dup_dropped, "in_waiting",
 		    (json_int_t) k->icount, "in_done", (json_int_t) k->r_done);
-		if (o != NULL)
+		if (o != NULL) {
 			json_object_set_new(o, "durable_refused",
 			    json_integer((json_int_t) k->durable_refused));
+			json_object_set_new(o, "revoked",
+			    json_integer((json_int_t) k->revoked));
+		}
 		pthread_mutex_unlock(&k->mu);
 		if (o != NULL)
 			json_array_append_new(arr, o);
