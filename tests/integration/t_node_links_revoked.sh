@@ -97,8 +97,8 @@ assert_eq "nothing from b reaches the hub" 0 "$(grep -c '"n":2' "$XZ_T/up2.out" 
 
 echo "-- b's reconnects are refused"
 r0=$(link_field b hub .retries)
-wait_until 90 '[ "$(link_field b hub .retries)" -ge $((r0 + 2)) ]' ||
-	fail "b does not retry"
+wait_until 90 '[ "$(link_field b hub .retries)" -ge $((r0 + 2)) ] && link_field b hub .last_error | grep -q "certificate revoked"' ||
+	fail "b does not retry, or is not told its certificate is revoked ($(link_field b hub .last_error))"
 b_err=$(link_field b hub .last_error)
 echo "  (b: $b_err)"
 assert_contains "b is told its certificate is refused" "did not accept the certificate" "$b_err"
