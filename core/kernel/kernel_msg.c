@@ -253,6 +253,13 @@ const xz_tr xz_kernel_zh[] = {
 	    "链路 '%s'：节点 '%s' 已被断开：其证书 '%s' "
 	    "已不再通过本节点的 CA 和 CRL 检查：%s%s" },
 	{ " (the link was not up)", "（该链路当时未连通）" },
+	{ "link '%s': the two nodes disagree on bus.best_effort: here %s, on "
+	  "node '%s' %s; a topic best-effort on one side and not on the other "
+	  "is dropped under load on one side and held back on the other: give "
+	  "both nodes the same list",
+	    "链路 '%s'：两个节点的 bus.best_effort 不一致：本节点为 %s，节点 "
+	    "'%s' 为 %s；一方按尽力而为、另一方按业务处理的主题，在负载高时"
+	    "会在一方被丢弃、在另一方被积压：请为两个节点配置相同的列表" },
 	{ "link '%s': %s; retry %llu in %llu ms",
 	    "链路 '%s'：%s；第 %llu 次重试在 %llu 毫秒后" },
 	{ "reload: %s", "重新加载：%s" },

@@ -112,6 +112,11 @@ typedef struct nl_link {
 	 * are ignored from then on. */
 	uint64_t revoked;
 	char     revoked_auth[128];
+	/* bus.best_effort of the other node as it said (compact JSON array,
+	 * sorted; owned; NULL: it has not said), whether it differs from
+	 * this node's, and (acceptor) that this node's is to be told. */
+	char    *peer_be;
+	bool     be_differs, be_due;
 	uint64_t up_since_us, last_seen_us, backoff_ms;
 	/*
 	 * Business events (see "Business events" below). To the other node:
@@ -170,6 +175,7 @@ struct xz_nodelink {
 	pthread_t         hub;
 	bool              hub_started;
 	bool              started; /* subscriptions may exist */
+	char             *be; /* bus.best_effort, sorted JSON array (owned) */
 };
 
 static uint64_t
@@ -292,6 +298,7 @@ link_free(nl_link *k)
 		free(k->subs[i]);
 	free(k->subs);
 	free(k->adv);
+	free(k->peer_be);
 	xz_principal_unref(k->who);
 	pthread_mutex_destroy(&k->mu);
 	pthread_mutex_destroy(&k->smu);
@@ -798,6 +805,18 @@ send_item(nl_link *k, nl_item *it)
 	return rc;
 }
 
+/* {"k":"be","be":[..]}: this node's bus.best_effort. */
+static int
+nl_be_send(nl_link *k)
+{
+	json_error_t je;
+	json_t      *be = k->nl->be ? json_loads(k->nl->be, 0, &je) : NULL;
+	if (be == NULL)
+		return XZ_ENOMEM;
+	return send_frame(
+	    k, json_pack("{s:s,s:o}", "k", "be", "be", be), NULL, 0);
+}
+
 /* Take off bq what the other node acknowledged; after a new connection,
  * send the rest again. The link's thread only. */
 static void
@@ -860,6 +879,16 @@ drain(nl_link *k, bool *any)
 		pthread_mutex_unlock(&k->mu);
 		xz_kmsg_unref(it.m);
 		free(it.via);
+	}
+	/* The acceptor's bus.best_effort, once per HELLO. */
+	pthread_mutex_lock(&k->mu);
+	bool be_due = k->be_due;
+	k->be_due   = false;
+	pthread_mutex_unlock(&k->mu);
+	if (be_due && nl_be_send(k) != XZ_OK) {
+		pthread_mutex_lock(&k->mu);
+		k->be_due = true;
+		pthread_mutex_unlock(&k->mu);
 	}
 	/* Acks first: they are the other node's credits. */
 	pthread_mutex_lock(&k->mu);
@@ -1139,8 +1168,74 @@ static bool
 link_has_work(nl_link *k)
 {
 	return k->count > 0 || k->adv_due || k->r_ack_due || k->b_rewind
-	    || (k->bsent < k->bcount && k->bsent < NL_WINDOW)
+	    || k->be_due || (k->bsent < k->bcount && k->bsent < NL_WINDOW)
 	    || (k->bcount > 0 && k->bq[k->bhead].seq <= k->b_acked);
+}
+
+/* patterns as a sorted JSON array without repeats, malloc'ed (compact),
+ * or NULL (no memory). */
+static char *
+be_list(char *const *pats, size_t n)
+{
+	char  **v   = calloc(n + 1, sizeof(*v));
+	json_t *arr = json_array();
+	char   *s   = NULL;
+
+	if (v != NULL && arr != NULL) {
+		if (n > 0)
+			memcpy(v, pats, n * sizeof(*v));
+		if (n > 1)
+			qsort(v, n, sizeof(*v), str_cmp);
+		for (size_t i = 0; i < n; i++)
+			if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+				json_array_append_new(arr, json_string(v[i]));
+		s = json_dumps(arr, JSON_COMPACT);
+	}
+	free(v);
+	json_decref(arr);
+	return s;
+}
+
+/* The other node's bus.best_effort (a JSON array of patterns, from its
+ * HELLO or its "be" frame): a topic best-effort on one side and a
+ * business topic on the other is dropped under load on one side and held
+ * back on the other, so a difference is logged (once per list) and shown
+ * in status; the link stays up. */
+static void
+be_compare(nl_link *k, json_t *arr)
+{
+	xz_nodelink *nl = k->nl;
+	size_t       n = json_array_size(arr), got = 0;
+	char       **pats = calloc(n + 1, sizeof(*pats));
+
+	if (pats == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = json_string_value(json_array_get(arr, i));
+		if (p != NULL)
+			pats[got++] = (char *) p;
+	}
+	char *there = be_list(pats, got);
+	free(pats);
+	if (there == NULL || nl->be == NULL) {
+		free(there);
+		return;
+	}
+	bool differs = strcmp(there, nl->be) != 0;
+	pthread_mutex_lock(&k->mu);
+	bool news = k->peer_be == NULL || strcmp(k->peer_be, there) != 0;
+	free(k->peer_be);
+	k->peer_be    = there;
+	k->be_differs = differs;
+	pthread_mutex_unlock(&k->mu);
+	if (differs && news)
+		xz_log(XZ_LOG_WARN, "nodelink",
+		    "link '%s': the two nodes disagree on bus.best_effort: "
+		    "here %s, on node '%s' %s; a topic best-effort on one "
+		    "side and not on the other is dropped under load on one "
+		    "side and held back on the other: give both nodes the "
+		    "same list",
+		    k->cfg->name, nl->be, k->who->pub.user, there);
 }
 
 /* One frame from the other node. */
@@ -1334,14 +1429,21 @@ on_frame(nl_link *k, const char *data, size_t len)
 	} else if (strcmp(kind, "hello") == 0) {
 		/* A dialer that (re)connected knows nothing of this node's
 		 * interest: tell it all again; and what the old connection
-		 * took may not have arrived: send it again. */
+		 * took may not have arrived: send it again. It says its
+		 * bus.best_effort; this node answers with its own. */
+		if (json_is_array(json_object_get(h, "be")))
+			be_compare(k, json_object_get(h, "be"));
 		pthread_mutex_lock(&k->mu);
 		free(k->adv);
 		k->adv      = NULL;
 		k->b_rewind = true;
+		k->be_due   = true;
 		pthread_cond_broadcast(&k->cv);
 		pthread_mutex_unlock(&k->mu);
 		hub_kick(nl);
+	} else if (strcmp(kind, "be") == 0) {
+		if (json_is_array(json_object_get(h, "be")))
+			be_compare(k, json_object_get(h, "be"));
 	}
 	/* ping: only that it lives (above). */
 out:
@@ -1554,8 +1656,10 @@ dial_main(void *arg)
 		    && (rc = xzc_subscribe(
 		            k->c, sub, NULL, on_xzc_msg, k, NULL))
 		        == XZ_OK) {
-			json_t *h = json_pack("{s:s,s:s}", "k", "hello",
-			    "node", nl->cfg->node_name);
+			json_error_t je;
+			json_t *h = json_pack("{s:s,s:s,s:o*}", "k", "hello",
+			    "node", nl->cfg->node_name, "be",
+			    nl->be ? json_loads(nl->be, 0, &je) : NULL);
 			rc        = send_frame(k, h, NULL, 0);
 			if (rc == XZ_OK)
 				rc = xzc_flush(k->c, 3000);
@@ -1738,6 +1842,7 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 	nl->verifier.ud    = nl;
 	nl->in_target.ops  = &in_ops;
 	nl->rev_target.ops = &rev_ops;
+	nl->be             = be_list(cfg->best_effort, cfg->nbest_effort);
 	atomic_store(&nl->verifier.fn, verify);
 	pthread_mutex_init(&nl->mu, NULL);
 	xz_cond_init_mono(&nl->cv);
@@ -1935,6 +2040,7 @@ xz_nodelink_free(xz_nodelink *nl)
 		link_unref(&nl->links[i]->target);
 	}
 	free(nl->links);
+	free(nl->be);
 	pthread_mutex_destroy(&nl->mu);
 	pthread_cond_destroy(&nl->cv);
 	free(nl);
@@ -2001,6 +2107,18 @@ xz_nodelink_status(xz_nodelink *nl)
 			    json_integer((json_int_t) k->durable_refused));
 			json_object_set_new(o, "revoked",
 			    json_integer((json_int_t) k->revoked));
+			json_error_t je;
+			json_t      *here
+			    = nl->be ? json_loads(nl->be, 0, &je) : NULL;
+			json_t *there = k->peer_be
+			    ? json_loads(k->peer_be, 0, &je)
+			    : NULL;
+			json_object_set_new(o, "best_effort",
+			    json_pack("{s:o*,s:o*,s:s}", "here", here, "there",
+			        there, "agree",
+			        k->peer_be == NULL  ? "unknown"
+			            : k->be_differs ? "no"
+			                            : "yes"));
 		}
 		pthread_mutex_unlock(&k->mu);
 		if (o != NULL)
