@@ -348,9 +348,35 @@ link_exports(nl_link *k, const char *topic)
  * while the link's thread keeps sending the rest (requests, replies,
  * best-effort events, interest, pings) and its acks.
  */
+/* A publisher waits for room on one of k's queues (k->mu held): XZ_OK
+ * to look again (woken, or a while passed), or XZ_ETIMEDOUT once deadline
+ * passed. Both queues' waits are this one. */
+static int
+queue_wait(nl_link *k, uint64_t deadline)
+{
+	struct timespec ts;
+
+	if (xz_mono_us() >= deadline)
+		return XZ_ETIMEDOUT;
+	xz_mono_abs(deadline, &ts);
+	pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+	return XZ_OK;
+}
+
+/* Not queued: releases k->mu, frees via, returns rc. */
+static int
+queue_refuse(nl_link *k, char *via, int rc)
+{
+	pthread_mutex_unlock(&k->mu);
+	free(via);
+	return rc;
+}
+
 static int
 biz_deliver(nl_link *k, xz_kmsg *m, char *via, uint64_t deadline)
 {
+	int rc;
+
 	pthread_mutex_lock(&k->mu);
 	/* Room: fewer than cap not sent (all of them while down). */
 	while (k->bcount - k->bsent >= k->cap) {
@@ -359,24 +385,13 @@ biz_deliver(nl_link *k, xz_kmsg *m, char *via, uint64_t deadline)
 				k->held_overflow++;
 				k->dropped_down++;
 			}
-			pthread_mutex_unlock(&k->mu);
-			free(via);
-			return XZ_ECLOSED;
+			return queue_refuse(k, via, XZ_ECLOSED);
 		}
-		if (xz_mono_us() >= deadline) {
-			pthread_mutex_unlock(&k->mu);
-			free(via);
-			return XZ_ETIMEDOUT;
-		}
-		struct timespec ts;
-		xz_mono_abs(deadline, &ts);
-		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+		if ((rc = queue_wait(k, deadline)) != XZ_OK)
+			return queue_refuse(k, via, rc);
 	}
-	if (atomic_load(&k->closed)) {
-		pthread_mutex_unlock(&k->mu);
-		free(via);
-		return XZ_ECLOSED;
-	}
+	if (atomic_load(&k->closed))
+		return queue_refuse(k, via, XZ_ECLOSED);
 	if (k->state != NL_UP)
 		k->held_down++; /* kept for the reconnect */
 	nl_item *it = &k->bq[(k->bhead + k->bcount) % k->bcap];
@@ -434,11 +449,9 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 		return biz_deliver(k, m, vcopy, deadline);
 	pthread_mutex_lock(&k->mu);
 	for (;;) {
-		if (atomic_load(&k->closed)) {
-			pthread_mutex_unlock(&k->mu);
-			free(vcopy);
-			return XZ_ECLOSED;
-		}
+		int rc;
+		if (atomic_load(&k->closed))
+			return queue_refuse(k, vcopy, XZ_ECLOSED);
 		if (k->state != NL_UP) {
 			/* Down: a business event (or a reply) waits in the
 			 * queue for the reconnect, without holding up its
@@ -455,25 +468,14 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 			if (keep)
 				k->held_overflow++;
 			k->dropped_down++;
-			pthread_mutex_unlock(&k->mu);
-			free(vcopy);
-			return XZ_ECLOSED;
+			return queue_refuse(k, vcopy, XZ_ECLOSED);
 		}
 		if (reply ? k->count < 2 * k->cap : k->count < k->cap)
 			break;
-		if (best_effort && !reply) {
-			pthread_mutex_unlock(&k->mu);
-			free(vcopy);
-			return XZ_EFULL;
-		}
-		if (xz_mono_us() >= deadline) {
-			pthread_mutex_unlock(&k->mu);
-			free(vcopy);
-			return XZ_ETIMEDOUT;
-		}
-		struct timespec ts;
-		xz_mono_abs(deadline, &ts);
-		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+		if (best_effort && !reply)
+			return queue_refuse(k, vcopy, XZ_EFULL);
+		if ((rc = queue_wait(k, deadline)) != XZ_OK)
+			return queue_refuse(k, vcopy, rc);
 	}
 	nl_item *it = &k->q[(k->head + k->count) % (2 * k->cap)];
 	it->m       = xz_kmsg_ref(m);
