@@ -253,6 +253,10 @@ const xz_tr xz_kernel_zh[] = {
 	    "链路 '%s'：节点 '%s' 已被断开：其证书 '%s' "
 	    "已不再通过本节点的 CA 和 CRL 检查：%s%s" },
 	{ " (the link was not up)", "（该链路当时未连通）" },
+	{ "link '%s': cannot write %s: %s (after a restart, events of the "
+	  "other node may be delivered twice)",
+	    "链路 '%s'：无法写入 "
+	    "%s：%s（重启后，对方节点的事件可能被重复投递）" },
 	{ "link '%s': the two nodes disagree on bus.best_effort: here %s, on "
 	  "node '%s' %s; a topic best-effort on one side and not on the other "
 	  "is dropped under load on one side and held back on the other: give "

@@ -35,6 +35,7 @@
 #include "kernel/nodelink.h"
 #include "util/clock.h"
 #include "util/errors.h"
+#include "util/fs.h"
 #include "util/msg.h"
 #include "util/id.h"
 #include "util/log.h"
@@ -136,6 +137,7 @@ typedef struct nl_link {
 	nl_in   *iq; /* owned */
 	uint32_t ihead, icount;
 	uint64_t r_epoch, r_last, r_done, r_acked, dup_dropped;
+	uint64_t r_saved; /* r_done as last written (recv_save) */
 	bool     r_ack_due;
 	pthread_cond_t icv; /* iq got an item, or stop */
 	pthread_t      dth;
@@ -1165,6 +1167,78 @@ deliver_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The count of the other node's business events routed here (its epoch,
+ * r_done) is kept in <data_dir>/links/<name>.recv ("EPOCH DONE"): written
+ * when it moved (by the hub, about once a second) and when the node
+ * stops, read at start. So after this node restarts, the events the other
+ * node sends again (it had no ack for them yet) that were routed by the
+ * last run are dropped as duplicates, not delivered twice; only those
+ * routed in the last second before a kill -9 may come twice.
+ */
+static void
+recv_path(const nl_link *k, char *buf, size_t n, bool dir)
+{
+	snprintf(buf, n, "%s/links%s%s%s", k->nl->cfg->data_dir,
+	    dir ? "" : "/", dir ? "" : k->cfg->name, dir ? "" : ".recv");
+}
+
+static void
+recv_load(nl_link *k)
+{
+	char               p[4200];
+	unsigned long long e = 0, d = 0;
+
+	if (k->nl->cfg->data_dir == NULL)
+		return;
+	recv_path(k, p, sizeof(p), false);
+	FILE *f = fopen(p, "r");
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%llu %llu", &e, &d) == 2 && e != 0) {
+		k->r_epoch = e;
+		k->r_last = k->r_done = k->r_acked = k->r_saved = d;
+	}
+	fclose(f);
+}
+
+static void
+recv_save(nl_link *k)
+{
+	char p[4200], t[4300], dir[4200];
+
+	pthread_mutex_lock(&k->mu);
+	uint64_t e = k->r_epoch, d = k->r_done;
+	bool     moved = e != 0 && d != k->r_saved;
+	pthread_mutex_unlock(&k->mu);
+	if (!moved || k->nl->cfg->data_dir == NULL)
+		return;
+	recv_path(k, dir, sizeof(dir), true);
+	recv_path(k, p, sizeof(p), false);
+	snprintf(t, sizeof(t), "%s.tmp", p);
+	if (xz_mkdirs(dir, 0700) != 0)
+		return;
+	FILE *f  = fopen(t, "w");
+	bool  ok = f != NULL
+	    && fprintf(f, "%llu %llu\n", (unsigned long long) e,
+	           (unsigned long long) d)
+	        > 0
+	    && fflush(f) == 0 && fdatasync(fileno(f)) == 0;
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	if (ok && rename(t, p) == 0) {
+		pthread_mutex_lock(&k->mu);
+		k->r_saved = d;
+		pthread_mutex_unlock(&k->mu);
+	} else {
+		unlink(t);
+		xz_log(XZ_LOG_WARN, "nodelink",
+		    "link '%s': cannot write %s: %s (after a restart, events "
+		    "of the other node may be delivered twice)",
+		    k->cfg->name, p, strerror(errno));
+	}
+}
+
 /* Whether the link's thread has something to send (k->mu held). */
 static bool
 link_has_work(nl_link *k)
@@ -1776,7 +1850,8 @@ accept_main(void *arg)
 static void *
 hub_main(void *arg)
 {
-	xz_nodelink *nl = arg;
+	xz_nodelink *nl        = arg;
+	uint64_t     next_save = 0;
 
 	while (!atomic_load(&nl->stop)) {
 		struct adv local = { .nl = nl };
@@ -1805,6 +1880,11 @@ hub_main(void *arg)
 		for (size_t i = 0; i < local.n; i++)
 			free(local.e[i]);
 		free(local.e);
+		if (xz_mono_us() >= next_save) {
+			next_save = xz_mono_us() + 1000000u;
+			for (size_t i = 0; i < nl->n; i++)
+				recv_save(nl->links[i]);
+		}
 		struct timespec ts;
 		pthread_mutex_lock(&nl->mu);
 		xz_mono_abs(xz_mono_us() + 100000u, &ts);
@@ -1962,6 +2042,8 @@ xz_nodelink_start(xz_nodelink *nl)
 	if (nl == NULL)
 		return XZ_OK;
 	nl->started = true;
+	for (size_t i = 0; i < nl->n; i++)
+		recv_load(nl->links[i]);
 	if (xz_bus_subscribe(nl->bus, NULL, &nl->in_target, "xz.node.in", NULL,
 	        NULL, NULL, NULL)
 	    != XZ_OK)
@@ -2015,6 +2097,7 @@ xz_nodelink_stop(xz_nodelink *nl)
 		if (k->dth_started)
 			pthread_join(k->dth, NULL);
 		k->dth_started = false;
+		recv_save(k);
 		atomic_store(&k->closed, true);
 		xz_bus_unsubscribe_all(nl->bus, NULL, &k->target);
 		pthread_mutex_lock(&k->smu);
