@@ -253,6 +253,10 @@ const xz_tr xz_kernel_zh[] = {
 	    "链路 '%s'：节点 '%s' 已被断开：其证书 '%s' "
 	    "已不再通过本节点的 CA 和 CRL 检查：%s%s" },
 	{ " (the link was not up)", "（该链路当时未连通）" },
+	{ "%s: the CA file %s changed: connecting again so the TLS handshake "
+	  "checks the node's certificate against it",
+	    "%s：CA 文件 %s 已变更：重新连接，以便 TLS "
+	    "握手按新文件检查对方节点的证书" },
 	{ "link '%s': cannot write %s: %s (after a restart, events of the "
 	  "other node may be delivered twice)",
 	    "链路 '%s'：无法写入 "

@@ -1724,6 +1724,11 @@ dial_main(void *arg)
 		o.tls_cert_file                 = k->cfg->tls_cert;
 		o.tls_key_file                  = k->cfg->tls_key;
 		o.tls_server_name               = k->cfg->tls_server_name;
+		/* The CA file as this connection's handshake read it. */
+		char ca_at[96], ca_seen[96];
+		xz_link_file_sig(k->cfg->tls_ca, ca_at, sizeof(ca_at));
+		memcpy(ca_seen, ca_at, sizeof(ca_seen));
+		bool ca_changed = false;
 		pthread_mutex_lock(&k->mu);
 		k->state = NL_CONNECTING;
 		pthread_mutex_unlock(&k->mu);
@@ -1777,6 +1782,25 @@ dial_main(void *arg)
 					           NULL, 0);
 					if (rc != XZ_OK)
 						break;
+					/* The CA file (and a CRL in it)
+					 * changed and stayed so for a second:
+					 * this side cannot see the other
+					 * node's certificate (nng), so it
+					 * connects again and the handshake
+					 * checks it against the file as it is
+					 * now. */
+					char ca_now[96];
+					xz_link_file_sig(k->cfg->tls_ca,
+					    ca_now, sizeof(ca_now));
+					ca_changed
+					    = strcmp(ca_now, ca_seen) == 0
+					    && strcmp(ca_now, ca_at) != 0;
+					memcpy(
+					    ca_seen, ca_now, sizeof(ca_seen));
+					if (ca_changed) {
+						rc = XZ_ECLOSED;
+						break;
+					}
 				}
 				if ((rc = xzc_flush(k->c, 0)) != XZ_OK)
 					break;
@@ -1784,10 +1808,20 @@ dial_main(void *arg)
 				if (rc == XZ_ECLOSED)
 					break;
 			}
-			snprintf(err, sizeof(err), "%s: %s", k->cfg->url,
-			    rc == XZ_OK               ? "stopping"
-			        : xzc_errmsg(k->c)[0] ? xzc_errmsg(k->c)
-			                              : xzc_strerror(rc));
+			if (ca_changed)
+				snprintf(err, sizeof(err),
+				    xz_text("%s: the CA file %s changed: "
+				            "connecting again so the TLS "
+				            "handshake checks the node's "
+				            "certificate against it"),
+				    k->cfg->url, k->cfg->tls_ca);
+			else
+				snprintf(err, sizeof(err), "%s: %s",
+				    k->cfg->url,
+				    rc == XZ_OK ? "stopping"
+				        : xzc_errmsg(k->c)[0]
+				        ? xzc_errmsg(k->c)
+				        : xzc_strerror(rc));
 		}
 		if (k->c != NULL) {
 			xzc_close(k->c);

@@ -1431,9 +1431,8 @@ rxw_main(void *arg)
 	return NULL;
 }
 
-/* "size mtime inode" of path ("" when it cannot be read). */
-static void
-file_sig(const char *path, char *out, size_t n)
+void
+xz_link_file_sig(const char *path, char *out, size_t n)
 {
 	struct stat st;
 
@@ -1564,8 +1563,8 @@ certs_watch(xz_link *l)
 		char              a[96], c[96];
 		if (dk->ca == NULL)
 			continue;
-		file_sig(dk->ca, a, sizeof(a));
-		file_sig(dk->crl, c, sizeof(c));
+		xz_link_file_sig(dk->ca, a, sizeof(a));
+		xz_link_file_sig(dk->crl, c, sizeof(c));
 		bool steady = strcmp(a, dk->ca_seen) == 0
 		    && strcmp(c, dk->crl_seen) == 0;
 		memcpy(dk->ca_seen, a, sizeof(a));
@@ -1732,8 +1731,8 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
 	dk->listener         = (uint32_t) nng_listener_id(lst);
 	dk->ca               = ls->tls_ca ? strdup(ls->tls_ca) : NULL;
 	dk->crl              = ls->tls_crl ? strdup(ls->tls_crl) : NULL;
-	file_sig(dk->ca, dk->ca_sig, sizeof(dk->ca_sig));
-	file_sig(dk->crl, dk->crl_sig, sizeof(dk->crl_sig));
+	xz_link_file_sig(dk->ca, dk->ca_sig, sizeof(dk->ca_sig));
+	xz_link_file_sig(dk->crl, dk->crl_sig, sizeof(dk->crl_sig));
 	memcpy(dk->ca_seen, dk->ca_sig, sizeof(dk->ca_seen));
 	memcpy(dk->crl_seen, dk->crl_sig, sizeof(dk->crl_seen));
 	dk->transport = strncmp(url, "ipc://", 6) == 0 ? T_IPC

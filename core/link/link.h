@@ -131,5 +131,8 @@ size_t xz_link_authz_changed(xz_link *l);
  * change of a door's CA or CRL file. Returns how many were closed; any
  * thread; NULL is ignored. */
 size_t xz_link_certs_recheck(xz_link *l, const char *cause);
+/* "SIZE MTIME INODE" of path into out ("" when it cannot be read, or path
+ * is NULL): what a watch of a CA or CRL file compares. */
+void xz_link_file_sig(const char *path, char *out, size_t n);
 
 #endif

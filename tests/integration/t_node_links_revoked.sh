@@ -8,7 +8,10 @@
 #    "revoked" with the reason and counts it, and the log says why;
 #  - events no longer cross in either direction;
 #  - b keeps dialing and every new connection is refused (certificate
-#    revoked); the hub's link stays revoked.
+#    revoked); the hub's link stays revoked;
+#  - the dialing side: node c's tls.ca holds the CA and its CRL; the hub's
+#    certificate is revoked and c's file rewritten: c connects again and
+#    its TLS handshake refuses the hub.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
@@ -107,5 +110,25 @@ assert_contains "the hub refuses the revoked certificate at the HELLO" "certific
 assert_eq "the hub's link stays revoked" revoked "$(link_field hub b .state)"
 check "the hub still answers" on hub call xz.sys.ping '{}'
 stop_node b
+
+echo "-- the dialing side: node c trusts a CA file that carries the CRL too"
+check "c's certificate" xz identity cert issue --pki "$PKI" --cn c --kind node --out "$CERTS"
+cat "$PKI/ca.pem" "$PKI/crl.pem" >"$XZ_T/bundle.pem"
+node_cfg c "links = ( { name = \"hub\"; url = \"$URL\";
+  tls = { ca = \"$XZ_T/bundle.pem\"; cert = \"$CERTS/c.pem\"; key = \"$CERTS/c.key\"; server_name = \"hub\"; };
+  import = [ \"collab.>\" ]; export = [ \"collab.>\" ]; } );"
+start_node "$XZ_T/c.cfg" c
+wait_until 90 '[ "$(link_field c hub .state)" = up ]' ||
+	fail "the link c -> hub does not come up ($(link_field c hub .last_error))"
+echo "-- the hub's certificate is revoked; c's CA file gets the new CRL"
+check "revoke the hub" xz identity cert revoke --pki "$PKI" hub
+cat "$PKI/ca.pem" "$PKI/crl.pem" >"$XZ_T/bundle.new"
+mv "$XZ_T/bundle.new" "$XZ_T/bundle.pem"
+wait_until 90 'link_field c hub .last_error | grep -q "TLS"' ||
+	fail "c keeps the link to a node whose certificate is revoked ($(link_field c hub .state): $(link_field c hub .last_error))"
+pass "c connected again and its handshake refused the hub's certificate"
+assert_contains "c logs why it connected again" "the CA file $XZ_T/bundle.pem changed" "$(cat "$XZ_T/c.log")"
+assert_eq "c's link is not up" no "$(link_field c hub 'if .state == "up" then "yes" else "no" end')"
+stop_node c
 stop_node hub
 finish
