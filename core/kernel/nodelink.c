@@ -1743,7 +1743,7 @@ dial_main(void *arg)
 			    nl->be ? json_loads(nl->be, 0, &je) : NULL);
 			rc        = send_frame(k, h, NULL, 0);
 			if (rc == XZ_OK)
-				rc = xzc_flush(k->c, 3000);
+				rc = xzc_flush(k->c, 10000);
 			if (rc == XZ_ECLOSED && xzc_refused(k->c) > 0)
 				/* The node answered the HELLO with an error
 				 * and closed: it does not know the token (or
