@@ -35,6 +35,8 @@ node_cfg hub "bus = { listen = ( { url = \"$URL\";
   tls = { ca = \"$PKI/ca.pem\"; cert = \"$CERTS/hub.pem\"; key = \"$CERTS/hub.key\";
           crl = \"$PKI/crl.pem\"; }; } ); request_timeout_ms = 3000; };
 links = ( { name = \"b\"; agency = \"prison-01\";
+            import = [ \"collab.>\" ]; export = [ \"collab.>\" ]; },
+          { name = \"c\"; agency = \"prison-01\";
             import = [ \"collab.>\" ]; export = [ \"collab.>\" ]; } );"
 node_cfg b "links = ( { name = \"hub\"; url = \"$URL\";
   tls = { ca = \"$PKI/ca.pem\"; cert = \"$CERTS/b.pem\"; key = \"$CERTS/b.key\"; server_name = \"hub\"; };
