@@ -252,6 +252,34 @@ const xz_tr xz_kernel_zh[] = {
 	{ "it dialed us", "由对方发起连接" },
 	{ ": sending what was kept for it", "：正在发送为其保留的消息" },
 	{ "link '%s' is down: %s", "链路 '%s' 已断开：%s" },
+	{ "%s (%s, certificate '%s') disconnected on %s: its certificate "
+	  "no longer passes: %s",
+	    "%s（%s，证书 '%s'）在%s时被断开：其证书已不再有效：%s" },
+	{ "certificates of %zu connections checked again (%s): %zu no longer "
+	  "pass",
+	    "已重新检查 %zu 个连接的证书（%s）：%zu 个不再有效" },
+	{ "a reload", "重新加载" },
+	{ "a change of the CA or CRL file", "CA 或 CRL 文件变更" },
+	{ "link '%s': node '%s' disconnected: its certificate '%s' no longer "
+	  "passes this node's CA and CRL: %s%s",
+	    "链路 '%s'：节点 '%s' 已被断开：其证书 '%s' "
+	    "已不再通过本节点的 CA 和 CRL 检查：%s%s" },
+	{ " (the link was not up)", "（该链路当时未连通）" },
+	{ "%s: the CA file %s changed: connecting again so the TLS handshake "
+	  "checks the node's certificate against it",
+	    "%s：CA 文件 %s 已变更：重新连接，以便 TLS "
+	    "握手按新文件检查对方节点的证书" },
+	{ "link '%s': cannot write %s: %s (after a restart, events of the "
+	  "other node may be delivered twice)",
+	    "链路 '%s'：无法写入 "
+	    "%s：%s（重启后，对方节点的事件可能被重复投递）" },
+	{ "link '%s': the two nodes disagree on bus.best_effort: here %s, on "
+	  "node '%s' %s; a topic best-effort on one side and not on the other "
+	  "is dropped under load on one side and held back on the other: give "
+	  "both nodes the same list",
+	    "链路 '%s'：两个节点的 bus.best_effort 不一致：本节点为 %s，节点 "
+	    "'%s' 为 %s；一方按尽力而为、另一方按业务处理的主题，在负载高时"
+	    "会在一方被丢弃、在另一方被积压：请为两个节点配置相同的列表" },
 	{ "link '%s': %s; retry %llu in %llu ms",
 	    "链路 '%s'：%s；第 %llu 次重试在 %llu 毫秒后" },
 	{ "reload: %s", "重新加载：%s" },

@@ -35,6 +35,7 @@
 #include "kernel/nodelink.h"
 #include "util/clock.h"
 #include "util/errors.h"
+#include "util/fs.h"
 #include "util/msg.h"
 #include "util/id.h"
 #include "util/log.h"
@@ -50,8 +51,12 @@
  * other node's credits for them, see "Business events" below). */
 #define NL_WINDOW 256u
 
-enum { NL_DOWN = 0, NL_CONNECTING = 1, NL_UP = 2 };
-static const char *const state_names[] = { "down", "connecting", "up" };
+/* NL_REVOKED: down because the certificate the other node proved no
+ * longer passes this node's CA and CRL (xz.link.revoked, link.h); it
+ * stays so, with the reason, until it proves another one. */
+enum { NL_DOWN = 0, NL_CONNECTING = 1, NL_UP = 2, NL_REVOKED = 3 };
+static const char *const state_names[]
+    = { "down", "connecting", "up", "revoked" };
 
 /* What a frame from a link is routed with (see above). */
 static _Thread_local const char *tl_via;
@@ -103,7 +108,17 @@ typedef struct nl_link {
 	atomic_uint_fast64_t loops, not_exported;
 	char                 last_error[256];
 	char                 peer_auth[128]; /* how it proved itself */
-	uint64_t             up_since_us, last_seen_us, backoff_ms;
+	/* Its certificate stopped passing (NL_REVOKED): how many times, and
+	 * the auth ("cert sha256:..") of the one revoked last, whose frames
+	 * are ignored from then on. */
+	uint64_t revoked;
+	char     revoked_auth[128];
+	/* bus.best_effort of the other node as it said (compact JSON array,
+	 * sorted; owned; NULL: it has not said), whether it differs from
+	 * this node's, and (acceptor) that this node's is to be told. */
+	char    *peer_be;
+	bool     be_differs, be_due;
+	uint64_t up_since_us, last_seen_us, backoff_ms;
 	/*
 	 * Business events (see "Business events" below). To the other node:
 	 * bq, with at most cap not sent yet; its first bsent were sent and
@@ -122,6 +137,7 @@ typedef struct nl_link {
 	nl_in   *iq; /* owned */
 	uint32_t ihead, icount;
 	uint64_t r_epoch, r_last, r_done, r_acked, dup_dropped;
+	uint64_t r_saved; /* r_done as last written (recv_save) */
 	bool     r_ack_due;
 	pthread_cond_t icv; /* iq got an item, or stop */
 	pthread_t      dth;
@@ -152,6 +168,8 @@ struct xz_nodelink {
 	size_t            n;
 	xz_target         in_target;
 	bool              in_subscribed;
+	xz_target         rev_target; /* xz.link.revoked */
+	bool              rev_subscribed;
 	atomic_bool       stop;
 	pthread_mutex_t   mu;
 	pthread_cond_t    cv;
@@ -159,6 +177,7 @@ struct xz_nodelink {
 	pthread_t         hub;
 	bool              hub_started;
 	bool              started; /* subscriptions may exist */
+	char             *be; /* bus.best_effort, sorted JSON array (owned) */
 };
 
 static uint64_t
@@ -281,6 +300,7 @@ link_free(nl_link *k)
 		free(k->subs[i]);
 	free(k->subs);
 	free(k->adv);
+	free(k->peer_be);
 	xz_principal_unref(k->who);
 	pthread_mutex_destroy(&k->mu);
 	pthread_mutex_destroy(&k->smu);
@@ -330,9 +350,35 @@ link_exports(nl_link *k, const char *topic)
  * while the link's thread keeps sending the rest (requests, replies,
  * best-effort events, interest, pings) and its acks.
  */
+/* A publisher waits for room on one of k's queues (k->mu held): XZ_OK
+ * to look again (woken, or a while passed), or XZ_ETIMEDOUT once deadline
+ * passed. Both queues' waits are this one. */
+static int
+queue_wait(nl_link *k, uint64_t deadline)
+{
+	struct timespec ts;
+
+	if (xz_mono_us() >= deadline)
+		return XZ_ETIMEDOUT;
+	xz_mono_abs(deadline, &ts);
+	pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+	return XZ_OK;
+}
+
+/* Not queued: releases k->mu, frees via, returns rc. */
+static int
+queue_refuse(nl_link *k, char *via, int rc)
+{
+	pthread_mutex_unlock(&k->mu);
+	free(via);
+	return rc;
+}
+
 static int
 biz_deliver(nl_link *k, xz_kmsg *m, char *via, uint64_t deadline)
 {
+	int rc;
+
 	pthread_mutex_lock(&k->mu);
 	/* Room: fewer than cap not sent (all of them while down). */
 	while (k->bcount - k->bsent >= k->cap) {
@@ -341,24 +387,13 @@ biz_deliver(nl_link *k, xz_kmsg *m, char *via, uint64_t deadline)
 				k->held_overflow++;
 				k->dropped_down++;
 			}
-			pthread_mutex_unlock(&k->mu);
-			free(via);
-			return XZ_ECLOSED;
+			return queue_refuse(k, via, XZ_ECLOSED);
 		}
-		if (xz_mono_us() >= deadline) {
-			pthread_mutex_unlock(&k->mu);
-			free(via);
-			return XZ_ETIMEDOUT;
-		}
-		struct timespec ts;
-		xz_mono_abs(deadline, &ts);
-		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+		if ((rc = queue_wait(k, deadline)) != XZ_OK)
+			return queue_refuse(k, via, rc);
 	}
-	if (atomic_load(&k->closed)) {
-		pthread_mutex_unlock(&k->mu);
-		free(via);
-		return XZ_ECLOSED;
-	}
+	if (atomic_load(&k->closed))
+		return queue_refuse(k, via, XZ_ECLOSED);
 	if (k->state != NL_UP)
 		k->held_down++; /* kept for the reconnect */
 	nl_item *it = &k->bq[(k->bhead + k->bcount) % k->bcap];
@@ -416,11 +451,9 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 		return biz_deliver(k, m, vcopy, deadline);
 	pthread_mutex_lock(&k->mu);
 	for (;;) {
-		if (atomic_load(&k->closed)) {
-			pthread_mutex_unlock(&k->mu);
-			free(vcopy);
-			return XZ_ECLOSED;
-		}
+		int rc;
+		if (atomic_load(&k->closed))
+			return queue_refuse(k, vcopy, XZ_ECLOSED);
 		if (k->state != NL_UP) {
 			/* Down: a business event (or a reply) waits in the
 			 * queue for the reconnect, without holding up its
@@ -437,25 +470,14 @@ link_deliver(xz_target *t, xz_kmsg *m, bool best_effort, uint64_t deadline)
 			if (keep)
 				k->held_overflow++;
 			k->dropped_down++;
-			pthread_mutex_unlock(&k->mu);
-			free(vcopy);
-			return XZ_ECLOSED;
+			return queue_refuse(k, vcopy, XZ_ECLOSED);
 		}
 		if (reply ? k->count < 2 * k->cap : k->count < k->cap)
 			break;
-		if (best_effort && !reply) {
-			pthread_mutex_unlock(&k->mu);
-			free(vcopy);
-			return XZ_EFULL;
-		}
-		if (xz_mono_us() >= deadline) {
-			pthread_mutex_unlock(&k->mu);
-			free(vcopy);
-			return XZ_ETIMEDOUT;
-		}
-		struct timespec ts;
-		xz_mono_abs(deadline, &ts);
-		pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+		if (best_effort && !reply)
+			return queue_refuse(k, vcopy, XZ_EFULL);
+		if ((rc = queue_wait(k, deadline)) != XZ_OK)
+			return queue_refuse(k, vcopy, rc);
 	}
 	nl_item *it = &k->q[(k->head + k->count) % (2 * k->cap)];
 	it->m       = xz_kmsg_ref(m);
@@ -787,6 +809,18 @@ send_item(nl_link *k, nl_item *it)
 	return rc;
 }
 
+/* {"k":"be","be":[..]}: this node's bus.best_effort. */
+static int
+nl_be_send(nl_link *k)
+{
+	json_error_t je;
+	json_t      *be = k->nl->be ? json_loads(k->nl->be, 0, &je) : NULL;
+	if (be == NULL)
+		return XZ_ENOMEM;
+	return send_frame(
+	    k, json_pack("{s:s,s:o}", "k", "be", "be", be), NULL, 0);
+}
+
 /* Take off bq what the other node acknowledged; after a new connection,
  * send the rest again. The link's thread only. */
 static void
@@ -849,6 +883,16 @@ drain(nl_link *k, bool *any)
 		pthread_mutex_unlock(&k->mu);
 		xz_kmsg_unref(it.m);
 		free(it.via);
+	}
+	/* The acceptor's bus.best_effort, once per HELLO. */
+	pthread_mutex_lock(&k->mu);
+	bool be_due = k->be_due;
+	k->be_due   = false;
+	pthread_mutex_unlock(&k->mu);
+	if (be_due && nl_be_send(k) != XZ_OK) {
+		pthread_mutex_lock(&k->mu);
+		k->be_due = true;
+		pthread_mutex_unlock(&k->mu);
 	}
 	/* Acks first: they are the other node's credits. */
 	pthread_mutex_lock(&k->mu);
@@ -1123,13 +1167,151 @@ deliver_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The count of the other node's business events routed here (its epoch,
+ * r_done) is kept in <data_dir>/links/<name>.recv ("EPOCH DONE"): written
+ * when it moved (by the hub, about once a second) and when the node
+ * stops, read at start. So after this node restarts, the events the other
+ * node sends again (it had no ack for them yet) that were routed by the
+ * last run are dropped as duplicates, not delivered twice; only those
+ * routed in the last second before a kill -9 may come twice.
+ */
+static void
+recv_path(const nl_link *k, char *buf, size_t n, bool dir)
+{
+	snprintf(buf, n, "%s/links%s%s%s", k->nl->cfg->data_dir,
+	    dir ? "" : "/", dir ? "" : k->cfg->name, dir ? "" : ".recv");
+}
+
+static void
+recv_load(nl_link *k)
+{
+	char               p[4200];
+	unsigned long long e = 0, d = 0;
+
+	if (k->nl->cfg->data_dir == NULL)
+		return;
+	recv_path(k, p, sizeof(p), false);
+	FILE *f = fopen(p, "r");
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%llu %llu", &e, &d) == 2 && e != 0) {
+		k->r_epoch = e;
+		k->r_last = k->r_done = k->r_acked = k->r_saved = d;
+	}
+	fclose(f);
+}
+
+static void
+recv_save(nl_link *k)
+{
+	char p[4200], t[4300], dir[4200];
+
+	pthread_mutex_lock(&k->mu);
+	uint64_t e = k->r_epoch, d = k->r_done;
+	bool     moved = e != 0 && d != k->r_saved;
+	pthread_mutex_unlock(&k->mu);
+	if (!moved || k->nl->cfg->data_dir == NULL)
+		return;
+	recv_path(k, dir, sizeof(dir), true);
+	recv_path(k, p, sizeof(p), false);
+	snprintf(t, sizeof(t), "%s.tmp", p);
+	if (xz_mkdirs(dir, 0700) != 0)
+		return;
+	FILE *f  = fopen(t, "w");
+	bool  ok = f != NULL
+	    && fprintf(f, "%llu %llu\n", (unsigned long long) e,
+	           (unsigned long long) d)
+	        > 0
+	    && fflush(f) == 0 && fdatasync(fileno(f)) == 0;
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	if (ok && rename(t, p) == 0) {
+		pthread_mutex_lock(&k->mu);
+		k->r_saved = d;
+		pthread_mutex_unlock(&k->mu);
+	} else {
+		unlink(t);
+		xz_log(XZ_LOG_WARN, "nodelink",
+		    "link '%s': cannot write %s: %s (after a restart, events "
+		    "of the other node may be delivered twice)",
+		    k->cfg->name, p, strerror(errno));
+	}
+}
+
 /* Whether the link's thread has something to send (k->mu held). */
 static bool
 link_has_work(nl_link *k)
 {
 	return k->count > 0 || k->adv_due || k->r_ack_due || k->b_rewind
-	    || (k->bsent < k->bcount && k->bsent < NL_WINDOW)
+	    || k->be_due || (k->bsent < k->bcount && k->bsent < NL_WINDOW)
 	    || (k->bcount > 0 && k->bq[k->bhead].seq <= k->b_acked);
+}
+
+/* patterns as a sorted JSON array without repeats, malloc'ed (compact),
+ * or NULL (no memory). */
+static char *
+be_list(char *const *pats, size_t n)
+{
+	char  **v   = calloc(n + 1, sizeof(*v));
+	json_t *arr = json_array();
+	char   *s   = NULL;
+
+	if (v != NULL && arr != NULL) {
+		if (n > 0)
+			memcpy(v, pats, n * sizeof(*v));
+		if (n > 1)
+			qsort(v, n, sizeof(*v), str_cmp);
+		for (size_t i = 0; i < n; i++)
+			if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+				json_array_append_new(arr, json_string(v[i]));
+		s = json_dumps(arr, JSON_COMPACT);
+	}
+	free(v);
+	json_decref(arr);
+	return s;
+}
+
+/* The other node's bus.best_effort (a JSON array of patterns, from its
+ * HELLO or its "be" frame): a topic best-effort on one side and a
+ * business topic on the other is dropped under load on one side and held
+ * back on the other, so a difference is logged (once per list) and shown
+ * in status; the link stays up. */
+static void
+be_compare(nl_link *k, json_t *arr)
+{
+	xz_nodelink *nl = k->nl;
+	size_t       n = json_array_size(arr), got = 0;
+	char       **pats = calloc(n + 1, sizeof(*pats));
+
+	if (pats == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = json_string_value(json_array_get(arr, i));
+		if (p != NULL)
+			pats[got++] = (char *) p;
+	}
+	char *there = be_list(pats, got);
+	free(pats);
+	if (there == NULL || nl->be == NULL) {
+		free(there);
+		return;
+	}
+	bool differs = strcmp(there, nl->be) != 0;
+	pthread_mutex_lock(&k->mu);
+	bool news = k->peer_be == NULL || strcmp(k->peer_be, there) != 0;
+	free(k->peer_be);
+	k->peer_be    = there;
+	k->be_differs = differs;
+	pthread_mutex_unlock(&k->mu);
+	if (differs && news)
+		xz_log(XZ_LOG_WARN, "nodelink",
+		    "link '%s': the two nodes disagree on bus.best_effort: "
+		    "here %s, on node '%s' %s; a topic best-effort on one "
+		    "side and not on the other is dropped under load on one "
+		    "side and held back on the other: give both nodes the "
+		    "same list",
+		    k->cfg->name, nl->be, k->who->pub.user, there);
 }
 
 /* One frame from the other node. */
@@ -1323,14 +1505,21 @@ on_frame(nl_link *k, const char *data, size_t len)
 	} else if (strcmp(kind, "hello") == 0) {
 		/* A dialer that (re)connected knows nothing of this node's
 		 * interest: tell it all again; and what the old connection
-		 * took may not have arrived: send it again. */
+		 * took may not have arrived: send it again. It says its
+		 * bus.best_effort; this node answers with its own. */
+		if (json_is_array(json_object_get(h, "be")))
+			be_compare(k, json_object_get(h, "be"));
 		pthread_mutex_lock(&k->mu);
 		free(k->adv);
 		k->adv      = NULL;
 		k->b_rewind = true;
+		k->be_due   = true;
 		pthread_cond_broadcast(&k->cv);
 		pthread_mutex_unlock(&k->mu);
 		hub_kick(nl);
+	} else if (strcmp(kind, "be") == 0) {
+		if (json_is_array(json_object_get(h, "be")))
+			be_compare(k, json_object_get(h, "be"));
 	}
 	/* ping: only that it lives (above). */
 out:
@@ -1368,6 +1557,12 @@ in_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
 		    != (strncmp(m->who->pub.auth, "node-token ", 11) == 0))
 			break; /* proven otherwise than the link says */
 		pthread_mutex_lock(&k->mu);
+		if (k->revoked_auth[0] != '\0'
+		    && strcmp(k->revoked_auth, m->who->pub.auth) == 0) {
+			/* In flight when its certificate was found revoked. */
+			pthread_mutex_unlock(&k->mu);
+			break;
+		}
 		snprintf(k->peer_auth, sizeof(k->peer_auth), "%s",
 		    m->who->pub.auth);
 		pthread_mutex_unlock(&k->mu);
@@ -1379,6 +1574,66 @@ in_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
 
 static const xz_target_ops in_ops = {
 	.deliver = in_deliver,
+	.ref     = noop_target,
+	.unref   = noop_target,
+};
+
+/* xz.link.revoked (link.h, xz_link_certs_recheck): the connection of a
+ * node that dialed this one with a certificate was closed because the
+ * certificate no longer passes. The link goes down as "revoked" with the
+ * reason (status), counted, logged; frames still in flight from that
+ * certificate are ignored; its next HELLO is refused by the link. */
+static int
+rev_deliver(xz_target *t, xz_kmsg *m, bool be, uint64_t deadline)
+{
+	xz_nodelink *nl = (xz_nodelink *) (void *) ((char *) t
+	    - offsetof(xz_nodelink, rev_target));
+	json_error_t je;
+	json_t      *o;
+	(void) be;
+	(void) deadline;
+	/* Only the link layer's own (no principal), never a peer's. */
+	if (m->pub.kind != XZ_KIND_EVENT || m->who != NULL
+	    || strcmp(m->pub.topic, "xz.link.revoked") != 0
+	    || (o = json_loadb(m->pub.data, m->pub.len, 0, &je)) == NULL)
+		return XZ_OK;
+	const char *user = json_string_value(json_object_get(o, "user"));
+	const char *cn   = json_string_value(json_object_get(o, "cn"));
+	const char *sha  = json_string_value(json_object_get(o, "sha256"));
+	const char *why  = json_string_value(json_object_get(o, "why"));
+	for (size_t i = 0; user != NULL && i < nl->n; i++) {
+		nl_link *k = nl->links[i];
+		if (k->dial || k->cfg->token != NULL
+		    || strcmp(user, k->who->pub.user) != 0)
+			continue;
+		char reason[256];
+		snprintf(reason, sizeof(reason),
+		    "certificate revoked or no longer trusted: '%s' "
+		    "(sha256:%.16s..): %s",
+		    cn ? cn : "?", sha ? sha : "?", why ? why : "?");
+		pthread_mutex_lock(&k->mu);
+		bool was = k->state == NL_UP;
+		k->revoked++;
+		snprintf(k->revoked_auth, sizeof(k->revoked_auth),
+		    "cert sha256:%s", sha ? sha : "");
+		snprintf(k->last_error, sizeof(k->last_error), "%s", reason);
+		k->state = NL_REVOKED;
+		pthread_mutex_unlock(&k->mu);
+		xz_log(XZ_LOG_WARN, "nodelink",
+		    "link '%s': node '%s' disconnected: its certificate '%s' "
+		    "no longer passes this node's CA and CRL: %s%s",
+		    k->cfg->name, user, cn ? cn : "?", why ? why : "?",
+		    was ? "" : xz_text(" (the link was not up)"));
+		link_forget(k);
+		hub_kick(nl);
+		break;
+	}
+	json_decref(o);
+	return XZ_OK;
+}
+
+static const xz_target_ops rev_ops = {
+	.deliver = rev_deliver,
 	.ref     = noop_target,
 	.unref   = noop_target,
 };
@@ -1435,9 +1690,13 @@ link_down(nl_link *k, const char *why)
 {
 	pthread_mutex_lock(&k->mu);
 	bool was = k->state == NL_UP;
-	k->state = NL_DOWN;
-	if (why != NULL)
-		snprintf(k->last_error, sizeof(k->last_error), "%s", why);
+	if (k->state != NL_REVOKED) {
+		/* Revoked: the reason stays what it is. */
+		k->state = NL_DOWN;
+		if (why != NULL)
+			snprintf(
+			    k->last_error, sizeof(k->last_error), "%s", why);
+	}
 	pthread_mutex_unlock(&k->mu);
 	if (was)
 		xz_log(XZ_LOG_WARN, "nodelink", "link '%s' is down: %s",
@@ -1465,6 +1724,11 @@ dial_main(void *arg)
 		o.tls_cert_file                 = k->cfg->tls_cert;
 		o.tls_key_file                  = k->cfg->tls_key;
 		o.tls_server_name               = k->cfg->tls_server_name;
+		/* The CA file as this connection's handshake read it. */
+		char ca_at[96], ca_seen[96];
+		xz_link_file_sig(k->cfg->tls_ca, ca_at, sizeof(ca_at));
+		memcpy(ca_seen, ca_at, sizeof(ca_seen));
+		bool ca_changed = false;
 		pthread_mutex_lock(&k->mu);
 		k->state = NL_CONNECTING;
 		pthread_mutex_unlock(&k->mu);
@@ -1473,11 +1737,13 @@ dial_main(void *arg)
 		    && (rc = xzc_subscribe(
 		            k->c, sub, NULL, on_xzc_msg, k, NULL))
 		        == XZ_OK) {
-			json_t *h = json_pack("{s:s,s:s}", "k", "hello",
-			    "node", nl->cfg->node_name);
+			json_error_t je;
+			json_t *h = json_pack("{s:s,s:s,s:o*}", "k", "hello",
+			    "node", nl->cfg->node_name, "be",
+			    nl->be ? json_loads(nl->be, 0, &je) : NULL);
 			rc        = send_frame(k, h, NULL, 0);
 			if (rc == XZ_OK)
-				rc = xzc_flush(k->c, 3000);
+				rc = xzc_flush(k->c, 10000);
 			if (rc == XZ_ECLOSED && xzc_refused(k->c) > 0)
 				/* The node answered the HELLO with an error
 				 * and closed: it does not know the token (or
@@ -1516,6 +1782,25 @@ dial_main(void *arg)
 					           NULL, 0);
 					if (rc != XZ_OK)
 						break;
+					/* The CA file (and a CRL in it)
+					 * changed and stayed so for a second:
+					 * this side cannot see the other
+					 * node's certificate (nng), so it
+					 * connects again and the handshake
+					 * checks it against the file as it is
+					 * now. */
+					char ca_now[96];
+					xz_link_file_sig(k->cfg->tls_ca,
+					    ca_now, sizeof(ca_now));
+					ca_changed
+					    = strcmp(ca_now, ca_seen) == 0
+					    && strcmp(ca_now, ca_at) != 0;
+					memcpy(
+					    ca_seen, ca_now, sizeof(ca_seen));
+					if (ca_changed) {
+						rc = XZ_ECLOSED;
+						break;
+					}
 				}
 				if ((rc = xzc_flush(k->c, 0)) != XZ_OK)
 					break;
@@ -1523,10 +1808,20 @@ dial_main(void *arg)
 				if (rc == XZ_ECLOSED)
 					break;
 			}
-			snprintf(err, sizeof(err), "%s: %s", k->cfg->url,
-			    rc == XZ_OK               ? "stopping"
-			        : xzc_errmsg(k->c)[0] ? xzc_errmsg(k->c)
-			                              : xzc_strerror(rc));
+			if (ca_changed)
+				snprintf(err, sizeof(err),
+				    xz_text("%s: the CA file %s changed: "
+				            "connecting again so the TLS "
+				            "handshake checks the node's "
+				            "certificate against it"),
+				    k->cfg->url, k->cfg->tls_ca);
+			else
+				snprintf(err, sizeof(err), "%s: %s",
+				    k->cfg->url,
+				    rc == XZ_OK ? "stopping"
+				        : xzc_errmsg(k->c)[0]
+				        ? xzc_errmsg(k->c)
+				        : xzc_strerror(rc));
 		}
 		if (k->c != NULL) {
 			xzc_close(k->c);
@@ -1589,7 +1884,8 @@ accept_main(void *arg)
 static void *
 hub_main(void *arg)
 {
-	xz_nodelink *nl = arg;
+	xz_nodelink *nl        = arg;
+	uint64_t     next_save = 0;
 
 	while (!atomic_load(&nl->stop)) {
 		struct adv local = { .nl = nl };
@@ -1618,6 +1914,11 @@ hub_main(void *arg)
 		for (size_t i = 0; i < local.n; i++)
 			free(local.e[i]);
 		free(local.e);
+		if (xz_mono_us() >= next_save) {
+			next_save = xz_mono_us() + 1000000u;
+			for (size_t i = 0; i < nl->n; i++)
+				recv_save(nl->links[i]);
+		}
 		struct timespec ts;
 		pthread_mutex_lock(&nl->mu);
 		xz_mono_abs(xz_mono_us() + 100000u, &ts);
@@ -1648,14 +1949,16 @@ xz_nodelink_new(xz_nodelink **out, const xz_config *cfg, xz_bus *bus,
 		xz_diag_add(d, NULL, 0, "out of memory");
 		return XZ_ENOMEM;
 	}
-	nl->cfg           = cfg;
-	nl->bus           = bus;
-	nl->clk           = clk;
-	nl->authz         = authz;
-	nl->self          = self;
-	nl->fallback      = fallback;
-	nl->verifier.ud   = nl;
-	nl->in_target.ops = &in_ops;
+	nl->cfg            = cfg;
+	nl->bus            = bus;
+	nl->clk            = clk;
+	nl->authz          = authz;
+	nl->self           = self;
+	nl->fallback       = fallback;
+	nl->verifier.ud    = nl;
+	nl->in_target.ops  = &in_ops;
+	nl->rev_target.ops = &rev_ops;
+	nl->be             = be_list(cfg->best_effort, cfg->nbest_effort);
 	atomic_store(&nl->verifier.fn, verify);
 	pthread_mutex_init(&nl->mu, NULL);
 	xz_cond_init_mono(&nl->cv);
@@ -1773,11 +2076,18 @@ xz_nodelink_start(xz_nodelink *nl)
 	if (nl == NULL)
 		return XZ_OK;
 	nl->started = true;
+	for (size_t i = 0; i < nl->n; i++)
+		recv_load(nl->links[i]);
 	if (xz_bus_subscribe(nl->bus, NULL, &nl->in_target, "xz.node.in", NULL,
 	        NULL, NULL, NULL)
 	    != XZ_OK)
 		return XZ_ENOMEM;
 	nl->in_subscribed = true;
+	if (xz_bus_subscribe(nl->bus, NULL, &nl->rev_target, "xz.link.revoked",
+	        NULL, NULL, NULL, NULL)
+	    != XZ_OK)
+		return XZ_ENOMEM;
+	nl->rev_subscribed = true;
 	for (size_t i = 0; i < nl->n; i++) {
 		nl_link *k = nl->links[i];
 		if (pthread_create(&k->dth, NULL, deliver_main, k) != 0)
@@ -1821,6 +2131,7 @@ xz_nodelink_stop(xz_nodelink *nl)
 		if (k->dth_started)
 			pthread_join(k->dth, NULL);
 		k->dth_started = false;
+		recv_save(k);
 		atomic_store(&k->closed, true);
 		xz_bus_unsubscribe_all(nl->bus, NULL, &k->target);
 		pthread_mutex_lock(&k->smu);
@@ -1832,6 +2143,9 @@ xz_nodelink_stop(xz_nodelink *nl)
 	if (nl->in_subscribed)
 		xz_bus_unsubscribe_all(nl->bus, NULL, &nl->in_target);
 	nl->in_subscribed = false;
+	if (nl->rev_subscribed)
+		xz_bus_unsubscribe_all(nl->bus, NULL, &nl->rev_target);
+	nl->rev_subscribed = false;
 }
 
 void
@@ -1845,6 +2159,7 @@ xz_nodelink_free(xz_nodelink *nl)
 		link_unref(&nl->links[i]->target);
 	}
 	free(nl->links);
+	free(nl->be);
 	pthread_mutex_destroy(&nl->mu);
 	pthread_cond_destroy(&nl->cv);
 	free(nl);
@@ -1906,9 +2221,24 @@ xz_nodelink_status(xz_nodelink *nl)
 		    (json_int_t) k->resent, "duplicates",
 		    (json_int_t) k->dup_dropped, "in_waiting",
 		    (json_int_t) k->icount, "in_done", (json_int_t) k->r_done);
-		if (o != NULL)
+		if (o != NULL) {
 			json_object_set_new(o, "durable_refused",
 			    json_integer((json_int_t) k->durable_refused));
+			json_object_set_new(o, "revoked",
+			    json_integer((json_int_t) k->revoked));
+			json_error_t je;
+			json_t      *here
+			    = nl->be ? json_loads(nl->be, 0, &je) : NULL;
+			json_t *there = k->peer_be
+			    ? json_loads(k->peer_be, 0, &je)
+			    : NULL;
+			json_object_set_new(o, "best_effort",
+			    json_pack("{s:o*,s:o*,s:s}", "here", here, "there",
+			        there, "agree",
+			        k->peer_be == NULL  ? "unknown"
+			            : k->be_differs ? "no"
+			                            : "yes"));
+		}
 		pthread_mutex_unlock(&k->mu);
 		if (o != NULL)
 			json_array_append_new(arr, o);

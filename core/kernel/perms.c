@@ -115,6 +115,7 @@ xz_kernel_perms_reload(xz_kernel *k, char *why, size_t n)
 	xz_authz_replace(k->authz, roles);
 	xz_authz_replace(k->grants, grants);
 	size_t dropped = xz_link_authz_changed(k->link);
+	xz_link_certs_recheck(k->link, "a reload");
 	xz_log(XZ_LOG_INFO, "kernel",
 	    "reload: permissions in force: %zu roles from %s; %zu "
 	    "subscriptions dropped",

@@ -107,7 +107,13 @@ struct xz_peer {
 	bool unrestricted; /* may do everything: no checks */
 	/* The nonce this connection was given for a certificate-bound
 	 * HELLO (certproof.h), "" when none is pending; the worker's. */
-	char            nonce[XZ_CERTPROOF_NONCE_HEX + 1];
+	char nonce[XZ_CERTPROOF_NONCE_HEX + 1];
+	/* The certificate this connection proved, with the nonce and the
+	 * signature of its HELLO (owned, under mu; NULL when it proved
+	 * none): checked again against the door's CA and CRL on a reload
+	 * and when either file changes (xz_link_certs_recheck). */
+	char           *cert, *cert_nonce, *cert_sig;
+	char            cert_cn[65];
 	xz_authz_cache  pub_cache, rx_cache;
 	atomic_bool     rxw_done;
 	struct xz_peer *next;
@@ -123,6 +129,11 @@ struct door_kind {
 	 * (owned copies, NULL when not set). A certificate-bound HELLO
 	 * (certproof.h) is checked against them. */
 	char *ca, *crl;
+	/* What the two files were (size, mtime, inode) when the live
+	 * connections' certificates were last checked, and when last looked
+	 * at: a change that stayed for a second rechecks them (a file being
+	 * copied in place is not read half-written). */
+	char ca_sig[96], crl_sig[96], ca_seen[96], crl_seen[96];
 };
 
 struct xz_link {
@@ -133,7 +144,9 @@ struct xz_link {
 	atomic_uint_fast64_t unauthenticated, denied;
 	xz_bus              *bus;
 	xz_clock            *clk;
-	atomic_uint_fast64_t rejected, tx_failed, violations;
+	atomic_uint_fast64_t rejected, tx_failed, violations, revoked;
+	pthread_mutex_t      recheck_mu; /* one certificate recheck at once */
+	uint64_t             next_watch_us; /* rx thread: look at CA/CRL */
 	uint64_t             last_tx_log_us;
 	nng_socket           sock;
 	bool                 open;
@@ -172,6 +185,9 @@ peer_unref(xz_target *t)
 	}
 	free(peer->inq);
 	xz_principal_unref(peer->who);
+	free(peer->cert);
+	free(peer->cert_nonce);
+	free(peer->cert_sig);
 	xz_authz_cache_fini(&peer->pub_cache);
 	xz_authz_cache_fini(&peer->rx_cache);
 	pthread_mutex_destroy(&peer->mu);
@@ -188,6 +204,7 @@ xz_link_stats_get(xz_link *l, xz_link_stats *st)
 	st->rejected        = atomic_load(&l->rejected);
 	st->tx_failed       = atomic_load(&l->tx_failed);
 	st->violations      = atomic_load(&l->violations);
+	st->revoked         = atomic_load(&l->revoked);
 	st->unauthenticated = atomic_load(&l->unauthenticated);
 	st->denied          = atomic_load(&l->denied);
 }
@@ -1090,12 +1107,30 @@ peer_auth_cert(xz_link *l, struct xz_peer *peer, const xz_env *e, json_t *o)
 	peer->nonce[0] = '\0';
 	if (auth[0] == '\0' && id.sha256[0] != '\0')
 		snprintf(auth, sizeof(auth), "cert sha256:%s", id.sha256);
+	char *kc = who ? strdup(cert) : NULL, *kn = who ? strdup(nonce) : NULL,
+	     *ks = who ? strdup(sig) : NULL;
 	pthread_mutex_lock(&peer->mu);
 	xz_principal *old = peer->who;
 	peer_set_who(l, peer, who);
 	if (who == NULL)
 		snprintf(peer->why, sizeof(peer->why), "%s", why);
+	/* Kept for the recheck (none kept, no memory: it is not rechecked,
+	 * as before). */
+	free(peer->cert);
+	free(peer->cert_nonce);
+	free(peer->cert_sig);
+	peer->cert = peer->cert_nonce = peer->cert_sig = NULL;
+	if (kc != NULL && kn != NULL && ks != NULL) {
+		peer->cert       = kc;
+		peer->cert_nonce = kn;
+		peer->cert_sig   = ks;
+		kc = kn = ks = NULL;
+		snprintf(peer->cert_cn, sizeof(peer->cert_cn), "%s", id.cn);
+	}
 	pthread_mutex_unlock(&peer->mu);
+	free(kc);
+	free(kn);
+	free(ks);
 	xz_principal_unref(old);
 	if (who == NULL) {
 		link_audit_login(l, peer, id.cn[0] ? id.cn : peer->name, NULL,
@@ -1407,6 +1442,154 @@ rxw_main(void *arg)
 	return NULL;
 }
 
+void
+xz_link_file_sig(const char *path, char *out, size_t n)
+{
+	struct stat st;
+
+	out[0] = '\0';
+	if (path != NULL && stat(path, &st) == 0)
+		snprintf(out, n, "%lld %lld.%09ld %llu",
+		    (long long) st.st_size, (long long) st.st_mtim.tv_sec,
+		    (long) st.st_mtim.tv_nsec, (unsigned long long) st.st_ino);
+}
+
+/* One connection whose certificate no longer passes: logged (the
+ * reason), counted, audited (audit.sys.login, outcome "revoked"), told
+ * on xz.link.revoked (the node links read it, nodelink.c), refused from
+ * now on and closed. */
+static void
+peer_revoked(xz_link *l, struct xz_peer *peer, const char *cn, const char *sha,
+    const char *why, const char *cause)
+{
+	char auth[80];
+
+	snprintf(auth, sizeof(auth), "cert sha256:%s", sha);
+	pthread_mutex_lock(&peer->mu);
+	xz_principal *who = xz_principal_ref(peer->who);
+	snprintf(peer->why, sizeof(peer->why),
+	    "certificate '%s' no longer passes: %s", cn, why);
+	peer->refused = true;
+	pthread_mutex_unlock(&peer->mu);
+	atomic_fetch_add(&l->revoked, 1);
+	xz_log(XZ_LOG_WARN, "link",
+	    "%s (%s, certificate '%s') disconnected on %s: its certificate "
+	    "no longer passes: %s",
+	    peer->name, who ? who->pub.user : "?", cn, xz_text(cause), why);
+	link_audit_login(l, peer, cn, who, "revoked", why, auth);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "user",
+	    who ? who->pub.user : "", "cn", cn, "sha256", sha, "why", why,
+	    "peer", peer->name);
+	char   *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (s != NULL)
+		xz_bus_publish(l->bus, l->cfg.node_name, "xz.link.revoked", 15,
+		    s, strlen(s), XZ_CT_JSON, NULL);
+	free(s);
+	json_decref(o);
+	xz_principal_unref(who);
+	nng_pipe_close(peer->pipe);
+	atomic_store(&l->reap_wanted, true);
+}
+
+size_t
+xz_link_certs_recheck(xz_link *l, const char *cause)
+{
+	struct xz_peer **v = NULL;
+	size_t           n = 0, cap = 0, gone = 0;
+
+	if (l == NULL)
+		return 0;
+	pthread_mutex_lock(&l->recheck_mu);
+	pthread_mutex_lock(&l->mu);
+	for (struct xz_peer *p = l->peers; p != NULL; p = p->next) {
+		if (p->dead)
+			continue;
+		if (n == cap) {
+			size_t           c2 = cap ? 2 * cap : 8;
+			struct xz_peer **v2 = realloc(v, c2 * sizeof(*v2));
+			if (v2 == NULL)
+				break;
+			v   = v2;
+			cap = c2;
+		}
+		peer_ref(&p->target);
+		v[n++] = p;
+	}
+	pthread_mutex_unlock(&l->mu);
+	for (size_t i = 0; i < n; i++) {
+		struct xz_peer         *p  = v[i];
+		const struct door_kind *dk = pipe_door(l, p->pipe);
+		char           *cert = NULL, *nonce = NULL, *sig = NULL;
+		char            why[300] = "";
+		xz_certproof_id id;
+
+		memset(&id, 0, sizeof(id));
+		pthread_mutex_lock(&p->mu);
+		if (p->cert != NULL && !p->refused) {
+			cert  = strdup(p->cert);
+			nonce = strdup(p->cert_nonce);
+			sig   = strdup(p->cert_sig);
+		}
+		pthread_mutex_unlock(&p->mu);
+		/* No door: the connection is already gone (closed since the
+		 * list was made); a door's CA never goes away. */
+		if (cert != NULL && nonce != NULL && sig != NULL && dk != NULL
+		    && dk->ca != NULL) {
+			if (xz_certproof_verify(dk->ca, dk->crl, cert, nonce,
+			        sig, &id, why, sizeof(why))
+			    != 0) {
+				peer_revoked(l, p,
+				    id.cn[0] ? id.cn : p->cert_cn, id.sha256,
+				    why, cause);
+				gone++;
+			}
+		}
+		free(cert);
+		free(nonce);
+		free(sig);
+		peer_unref(&p->target);
+	}
+	free(v);
+	pthread_mutex_unlock(&l->recheck_mu);
+	if (n > 0)
+		xz_log(XZ_LOG_INFO, "link",
+		    "certificates of %zu connections checked again (%s): %zu "
+		    "no longer pass",
+		    n, xz_text(cause), gone);
+	return gone;
+}
+
+/* The rx thread, once a second: a door's CA or CRL file changed (a
+ * revocation written, the CA replaced) and stayed so for a second:
+ * recheck. */
+static void
+certs_watch(xz_link *l)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < l->ndoors; i++) {
+		struct door_kind *dk = &l->doors[i];
+		char              a[96], c[96];
+		if (dk->ca == NULL)
+			continue;
+		xz_link_file_sig(dk->ca, a, sizeof(a));
+		xz_link_file_sig(dk->crl, c, sizeof(c));
+		bool steady = strcmp(a, dk->ca_seen) == 0
+		    && strcmp(c, dk->crl_seen) == 0;
+		memcpy(dk->ca_seen, a, sizeof(a));
+		memcpy(dk->crl_seen, c, sizeof(c));
+		if (steady
+		    && (strcmp(a, dk->ca_sig) != 0
+		        || strcmp(c, dk->crl_sig) != 0)) {
+			changed = true;
+			memcpy(dk->ca_sig, a, sizeof(a));
+			memcpy(dk->crl_sig, c, sizeof(c));
+		}
+	}
+	if (changed)
+		xz_link_certs_recheck(l, "a change of the CA or CRL file");
+}
+
 static void *
 rx_main(void *arg)
 {
@@ -1418,6 +1601,10 @@ rx_main(void *arg)
 		if (rc == NNG_ETIMEDOUT
 		    || atomic_exchange(&l->reap_wanted, false))
 			reap(l, false);
+		if (xz_mono_us() >= l->next_watch_us) {
+			l->next_watch_us = xz_mono_us() + 1000000u;
+			certs_watch(l);
+		}
 		if (rc == NNG_ETIMEDOUT)
 			continue;
 		if (rc != 0)
@@ -1553,10 +1740,14 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
 	dk->listener         = (uint32_t) nng_listener_id(lst);
 	dk->ca               = ls->tls_ca ? strdup(ls->tls_ca) : NULL;
 	dk->crl              = ls->tls_crl ? strdup(ls->tls_crl) : NULL;
-	dk->transport        = strncmp(url, "ipc://", 6) == 0 ? T_IPC
-	           : strncmp(url, "inproc://", 9) == 0        ? T_INPROC
-	           : strncmp(url, "tls+tcp://", 10) == 0      ? T_TLS
-	                                                      : T_TCP;
+	xz_link_file_sig(dk->ca, dk->ca_sig, sizeof(dk->ca_sig));
+	xz_link_file_sig(dk->crl, dk->crl_sig, sizeof(dk->crl_sig));
+	memcpy(dk->ca_seen, dk->ca_sig, sizeof(dk->ca_seen));
+	memcpy(dk->crl_seen, dk->crl_sig, sizeof(dk->crl_seen));
+	dk->transport = strncmp(url, "ipc://", 6) == 0 ? T_IPC
+	    : strncmp(url, "inproc://", 9) == 0        ? T_INPROC
+	    : strncmp(url, "tls+tcp://", 10) == 0      ? T_TLS
+	                                               : T_TCP;
 	l->ndoors++;
 	if ((rc = nng_listener_start(lst, 0)) != 0) {
 		xz_diag_add(d, l->cfg.config_file, 0,
@@ -1585,6 +1776,7 @@ xz_link_start(xz_link **out, const xz_link_cfg *cfg, xz_bus *bus,
 	l->bus = bus;
 	l->clk = clk;
 	pthread_mutex_init(&l->mu, NULL);
+	pthread_mutex_init(&l->recheck_mu, NULL);
 	if ((rc = nng_pair1_open_poly(&l->sock)) != 0) {
 		xz_diag_add(d, NULL, 0, "cannot open the link socket: %s",
 		    nng_strerror(rc));
@@ -1649,6 +1841,7 @@ xz_link_stop(xz_link *l)
 	reap(l, true);
 	creds_reap(l, true);
 	pthread_mutex_destroy(&l->mu);
+	pthread_mutex_destroy(&l->recheck_mu);
 	for (size_t i = 0; l->doors != NULL && i < l->ndoors; i++) {
 		free(l->doors[i].ca);
 		free(l->doors[i].crl);

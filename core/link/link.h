@@ -108,6 +108,8 @@ typedef struct xz_link_stats {
 	uint64_t rejected; /* malformed or oversized envelopes */
 	uint64_t tx_failed; /* envelopes lost to a failed send (logged) */
 	uint64_t violations; /* peers disconnected for breaking the protocol */
+	uint64_t revoked; /* connections closed: their certificate no
+	                     longer passes the door's CA and CRL */
 	uint64_t unauthenticated; /* connections refused: no credential */
 	uint64_t denied; /* publish, request, subscribe refused */
 } xz_link_stats;
@@ -123,5 +125,19 @@ void xz_link_stats_get(xz_link *l, xz_link_stats *st);
  * its peer with `forbidden` and written to audit.sys.denied). Returns how
  * many were dropped. */
 size_t xz_link_authz_changed(xz_link *l);
+/* Check the certificate every live connection proved (a certificate-bound
+ * HELLO) again against its door's CA and CRL as they are now: one that no
+ * longer passes (revoked, expired, no longer chaining to the CA) is
+ * logged with the reason, counted (stats.revoked), audited on
+ * audit.sys.login (outcome "revoked"), announced on xz.link.revoked
+ * ({"user","cn","sha256","why","peer"}; node links read it), refused and
+ * closed; its next HELLO meets the same check. cause says why ("a
+ * reload"). The link also does it by itself within about a second of a
+ * change of a door's CA or CRL file. Returns how many were closed; any
+ * thread; NULL is ignored. */
+size_t xz_link_certs_recheck(xz_link *l, const char *cause);
+/* "SIZE MTIME INODE" of path into out ("" when it cannot be read, or path
+ * is NULL): what a watch of a CA or CRL file compares. */
+void xz_link_file_sig(const char *path, char *out, size_t n);
 
 #endif

@@ -118,6 +118,9 @@ wait_until 30 '[ "$(link_field c nowhere .retries)" -ge 3 ] && [ "$(link_field c
 assert_eq "an unreachable node is not up" down-or-connecting \
 	"$(link_field c nowhere .state | sed 's/^down$/down-or-connecting/; s/^connecting$/down-or-connecting/')"
 assert_contains "its error names the URL" "nowhere/bus.sock" "$(link_field c nowhere .last_error)"
+# Under load one attempt may time out before the refusal: wait for one
+# that was refused.
+wait_until 90 'link_field c b .last_error | grep -q unauthenticated' || true
 assert_contains "a wrong token: unauthenticated" "unauthenticated" "$(link_field c b .last_error)"
 r1=$(link_field c nowhere .retries)
 sleep 2

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# t_node_links_restart.sh - the receiving node keeps its count of the other
+# node's business events across a restart (docs/architecture.md, "Across
+# a drop"):
+#  - a dials b; b's subscriber gets 5 business events from a;
+#  - b stops (SIGTERM) and writes, per link, the other node's epoch and the
+#    highest number it routed (data_dir/links/a.recv);
+#  - b starts again: its status shows the count it had (in_done 5), so
+#    events a sends again after the reconnect that b had routed are
+#    dropped as duplicates; a new event arrives once.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+xz_setup
+command -v jq >/dev/null || skip_test "jq is not installed"
+LINK='import = [ "t.>" ]; export = [ "t.>" ];'
+
+TWO_NODES_START=0 two_nodes a b "$LINK" "$LINK"
+start_node "$XZ_T/b.cfg" b
+start_node "$XZ_T/a.cfg" a
+wait_until 60 '[ "$(link_field a b .state)" = up ] && [ "$(link_field b a .state)" = up ]' ||
+	fail "the link a -> b does not come up"
+
+( exec "$XZ_BIN" sub -c "$XZ_T/b.cfg" 't.r.>' -n 5 -t 120000 >"$XZ_T/sub1.out" 2>&1 ) &
+SUB=$!
+wait_until 60 "link_field a b '.interest | index(\"t.r.>\") != null' | grep -qx true" ||
+	fail "b's subscription does not reach a"
+for i in 1 2 3 4 5; do on a pub t.r.x "{\"i\":$i}" >/dev/null; done
+wait "$SUB" || true
+assert_eq "b's subscriber got the 5 events" 5 "$(grep -c '"i"' "$XZ_T/sub1.out" || true)"
+wait_until 60 '[ "$(link_field b a .business.in_done)" = 5 ] && [ "$(link_field a b .business.unacked)" = 0 ]' ||
+	fail "b did not route and acknowledge the 5 events"
+epoch_done=$(cat "$XZ_T/b/data/links/a.recv" 2>/dev/null || true)
+
+echo "-- b restarts"
+stop_node b
+rec=$(cat "$XZ_T/b/data/links/a.recv" 2>/dev/null || true)
+echo "  (b/data/links/a.recv: $rec; before the stop: ${epoch_done:-none})"
+assert_eq "b wrote the count it routed" 5 "$(echo "$rec" | awk '{print $2}')"
+start_node "$XZ_T/b.cfg" b
+assert_eq "b knows the count again before a reconnects" 5 "$(link_field b a .business.in_done)"
+wait_until 60 '[ "$(link_field a b .state)" = up ] && [ "$(link_field b a .state)" = up ]' ||
+	fail "the link does not come back"
+
+( exec "$XZ_BIN" sub -c "$XZ_T/b.cfg" 't.r.>' -n 2 -t 15000 >"$XZ_T/sub2.out" 2>&1 ) &
+SUB=$!
+wait_until 60 "link_field a b '.interest | index(\"t.r.>\") != null' | grep -qx true" ||
+	fail "b's subscription does not reach a again"
+on a pub t.r.x '{"i":6}' >/dev/null
+wait "$SUB" || true
+assert_eq "the new event arrives once, and nothing else" '6' "$(grep -o '"i":[0-9]*' "$XZ_T/sub2.out" | cut -d: -f2 | tr '\n' ' ' | sed 's/ $//')"
+wait_until 60 '[ "$(link_field b a .business.in_done)" = 6 ]' ||
+	fail "b's count does not go on from 5 (in_done $(link_field b a .business.in_done))"
+pass "b's count goes on from where it was"
+stop_node a
+stop_node b
+finish
