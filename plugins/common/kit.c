@@ -58,6 +58,13 @@ static const xz_tr kit_zh[] = {
 	{ "%s: overdue sweep: %s", "%s：超时清查：%s" },
 	{ "clocks not armed: %s", "时限计时器未能设置：%s" },
 	{ "%s: audit spool: %s", "%s：审计暂存区：%s" },
+	{ "audit record %s on %s (%zu bytes) set aside in audit_spool_aside: "
+	  "the bus refuses it as too large (bus.max_payload), it can never "
+	  "reach the audit chain",
+	    "审计记录 %s（%s，%zu 字节）已移入 audit_spool_aside："
+	    "总线以过大为由拒收（bus.max_payload），它永远无法进入审计链" },
+	{ "audit record %s on %s could not be set aside: %s",
+	    "审计记录 %s（%s）未能移出暂存区：%s" },
 	{ "%s: cannot open the plugin's store", "%s：无法打开插件的存储" },
 	{ NULL, NULL },
 };
@@ -239,9 +246,10 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 			acked = 0;
 		}
 	}
-	if (acked > 0 && acked == (int64_t) c->drain_n)
+	if (acked > 0 && acked == (int64_t) c->drain_n) {
+		c->drain_cap = 0; /* delivered: full batches again */
 		drain_kick(c);
-	else {
+	} else {
 		c->host->counter_add(c->self, "audit_drain_retries", 1);
 		drain_later(c);
 	}
@@ -305,6 +313,84 @@ kit_buf_json_str(kit_buf *b, const char *s)
 	kit_buf_put(b, "\"", 1);
 }
 
+/* Move the spooled record id to audit_spool_aside (see kit.h): the bus
+ * refuses it as too large on its own. Not inside a transaction (the
+ * drain runs between them). 0 when moved. */
+static int
+spool_set_aside(kit_ctx *c, int64_t id)
+{
+	sqlite3      *db  = c->store.db;
+	sqlite3_stmt *sel = NULL, *ins = NULL, *del = NULL;
+	char         *rid = NULL, *topic = NULL;
+	size_t        len = 0;
+	int           rc;
+
+	rc = sqlite3_exec(db,
+	    "CREATE TABLE IF NOT EXISTS audit_spool_aside("
+	    "id INTEGER PRIMARY KEY, rid TEXT, topic TEXT, data TEXT, "
+	    "reason TEXT NOT NULL, aside_ms INTEGER NOT NULL)",
+	    NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(db,
+	        "SELECT rid, topic, length(data) FROM audit_spool WHERE id = "
+	        "?1",
+	        -1, &sel, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v2(db,
+	           "INSERT INTO audit_spool_aside(rid, topic, data, reason, "
+	           "aside_ms) SELECT rid, topic, data, 'too_large', ?2 "
+	           "FROM audit_spool WHERE id = ?1",
+	           -1, &ins, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v2(
+	           db, "DELETE FROM audit_spool WHERE id = ?1", -1, &del, NULL)
+	        != SQLITE_OK)
+		goto rollback;
+	sqlite3_bind_int64(sel, 1, id);
+	if (sqlite3_step(sel) == SQLITE_ROW) {
+		const char *t = (const char *) sqlite3_column_text(sel, 0);
+		rid           = strdup(t ? t : "-");
+		t             = (const char *) sqlite3_column_text(sel, 1);
+		topic         = strdup(t ? t : "-");
+		len           = (size_t) sqlite3_column_int64(sel, 2);
+	}
+	sqlite3_reset(sel);
+	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_int64(ins, 2, (sqlite3_int64) c->host->now_ms(c->self));
+	sqlite3_bind_int64(del, 1, id);
+	if (sqlite3_step(ins) != SQLITE_DONE
+	    || sqlite3_step(del) != SQLITE_DONE
+	    || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto rollback;
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(del);
+	c->host->log(c->self, XZ_LOG_ERROR,
+	    KT("audit record %s on %s (%zu bytes) set aside in "
+	       "audit_spool_aside: the bus refuses it as too large "
+	       "(bus.max_payload), it can never reach the audit chain"),
+	    rid ? rid : "-", topic ? topic : "-", len);
+	c->host->counter_add(c->self, "audit_spool_set_aside", 1);
+	free(rid);
+	free(topic);
+	return 0;
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	c->host->log(c->self, XZ_LOG_ERROR,
+	    KT("audit record %s on %s could not be set aside: %s"),
+	    rid ? rid : "-", topic ? topic : "-", sqlite3_errmsg(db));
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(del);
+	free(rid);
+	free(topic);
+	return -1;
+}
+
 /*
  * Send the oldest spooled records to the audit plugin (audit.append
  * {"records":[{"id","topic","data"}]}); it answers {"acked":N}, the
@@ -327,11 +413,12 @@ drain_kick(kit_ctx *c)
 	/* The body is written as text around the stored JSON of each
 	 * record (spool_add's json_dumps wrote it): no decoding and
 	 * encoding again. */
-	kit_buf b  = { 0 };
-	c->drain_n = 0;
+	kit_buf b   = { 0 };
+	size_t  cap = c->drain_cap ? c->drain_cap : KIT_DRAIN_MAX;
+	c->drain_n  = 0;
 	kit_buf_puts(&b, "{\"records\":[");
-	sqlite3_bind_int(st, 1, KIT_DRAIN_MAX);
-	while (c->drain_n < KIT_DRAIN_MAX && b.len < KIT_DRAIN_BYTES
+	sqlite3_bind_int(st, 1, (int) cap);
+	while (c->drain_n < cap && b.len < KIT_DRAIN_BYTES
 	    && sqlite3_step(st) == SQLITE_ROW) {
 		const char *data = (const char *) sqlite3_column_text(st, 3);
 		json_t     *d    = NULL;
@@ -378,6 +465,20 @@ drain_kick(kit_ctx *c)
 	free(js);
 	if (rc == XZ_OK) {
 		c->drain_inflight = 1;
+		return;
+	}
+	if (rc == XZ_ETOOBIG) {
+		/* fewer records next time; a single one that is still too
+		 * large is set aside, never retried as it is */
+		if (c->drain_n > 1)
+			c->drain_cap = c->drain_n / 2;
+		else if (spool_set_aside(c, c->drain_ids[0]) != 0) {
+			c->host->counter_add(
+			    c->self, "audit_drain_retries", 1);
+			drain_later(c);
+			return;
+		}
+		drain_kick(c);
 		return;
 	}
 	c->host->counter_add(c->self, "audit_drain_retries", 1);
