@@ -1125,17 +1125,19 @@ fail:
 	return NULL;
 }
 
-json_t *
-kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
-    const kit_transition **tp, kit_err *e)
+/* kit_apply_tx on rec (owned) when the caller loaded it, else loads
+ * record id. */
+static json_t *
+apply_tx(const kit_kind *k, kit_req *r, const char *id, json_t *rec,
+    const char *action, const kit_transition **tp, kit_err *e)
 {
 	kit_ctx              *c = r->c;
-	json_t               *rec;
 	const kit_transition *t;
 	char                  from[64];
 	json_t               *ev;
 
-	rec = kit_store_load(&c->store, k->name, id);
+	if (rec == NULL)
+		rec = kit_store_load(&c->store, k->name, id);
 	if (rec == NULL) {
 		if (c->store.err[0])
 			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
@@ -1182,15 +1184,24 @@ fail:
 }
 
 json_t *
-kit_apply(const kit_kind *k, kit_req *r, const char *id, const char *action,
-    kit_err *e)
+kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
+    const kit_transition **tp, kit_err *e)
+{
+	return apply_tx(k, r, id, NULL, action, tp, e);
+}
+
+/* kit_apply / kit_apply_loaded: rec owned, NULL to load id */
+static json_t *
+apply(const kit_kind *k, kit_req *r, const char *id, json_t *rec,
+    const char *action, kit_err *e)
 {
 	const kit_transition *t = NULL;
-	json_t               *rec;
 
-	if (kit_tx_begin(r->c, e) != 0)
+	if (kit_tx_begin(r->c, e) != 0) {
+		json_decref(rec);
 		return NULL;
-	rec = kit_apply_tx(k, r, id, action, &t, e);
+	}
+	rec = apply_tx(k, r, id, rec, action, &t, e);
 	if (rec == NULL) {
 		kit_tx_abort(r->c);
 		return NULL;
@@ -1202,6 +1213,31 @@ kit_apply(const kit_kind *k, kit_req *r, const char *id, const char *action,
 	if (k->after_action)
 		k->after_action(k, r, t, rec);
 	return rec;
+}
+
+json_t *
+kit_apply(const kit_kind *k, kit_req *r, const char *id, const char *action,
+    kit_err *e)
+{
+	return apply(k, r, id, NULL, action, e);
+}
+
+json_t *
+kit_apply_loaded(
+    const kit_kind *k, kit_req *r, json_t *rec, const char *action, kit_err *e)
+{
+	/* a copy: on_action may change rec */
+	char   *id = strdup(kit_str(rec, "id") ? kit_str(rec, "id") : "");
+	json_t *out;
+
+	if (id == NULL) {
+		json_decref(rec);
+		kit_err_set(e, KIT_E_INTERNAL, "%s", KT("out of memory"));
+		return NULL;
+	}
+	out = apply(k, r, id, rec, action, e);
+	free(id);
+	return out;
 }
 
 void

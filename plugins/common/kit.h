@@ -233,6 +233,13 @@ json_t *kit_apply_tx(const kit_kind *k, kit_req *r, const char *id,
 json_t *kit_apply(const kit_kind *k, kit_req *r, const char *id,
     const char *action, kit_err *e);
 
+/* kit_apply on a record the handler loaded already in this request (the
+ * plugin's messages are served one at a time, so it is still what the
+ * store holds): not loaded and decoded a second time. Takes ownership of
+ * rec (freed on failure). */
+json_t *kit_apply_loaded(const kit_kind *k, kit_req *r, json_t *rec,
+    const char *action, kit_err *e);
+
 /* Subscribe the generic handlers of kind k: <s>.<k>.get, <s>.<k>.list
  * and one per action of its machine. */
 int kit_serve_kind(kit_ctx *c, const kit_kind *k);
