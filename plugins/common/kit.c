@@ -58,6 +58,13 @@ static const xz_tr kit_zh[] = {
 	{ "%s: overdue sweep: %s", "%s：超时清查：%s" },
 	{ "clocks not armed: %s", "时限计时器未能设置：%s" },
 	{ "%s: audit spool: %s", "%s：审计暂存区：%s" },
+	{ "audit record %s on %s (%zu bytes) set aside in audit_spool_aside: "
+	  "the bus refuses it as too large (bus.max_payload), it can never "
+	  "reach the audit chain",
+	    "审计记录 %s（%s，%zu 字节）已移入 audit_spool_aside："
+	    "总线以过大为由拒收（bus.max_payload），它永远无法进入审计链" },
+	{ "audit record %s on %s could not be set aside: %s",
+	    "审计记录 %s（%s）未能移出暂存区：%s" },
 	{ "%s: cannot open the plugin's store", "%s：无法打开插件的存储" },
 	{ NULL, NULL },
 };
@@ -239,9 +246,10 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 			acked = 0;
 		}
 	}
-	if (acked > 0 && acked == (int64_t) c->drain_n)
+	if (acked > 0 && acked == (int64_t) c->drain_n) {
+		c->drain_cap = 0; /* delivered: full batches again */
 		drain_kick(c);
-	else {
+	} else {
 		c->host->counter_add(c->self, "audit_drain_retries", 1);
 		drain_later(c);
 	}
@@ -305,6 +313,84 @@ kit_buf_json_str(kit_buf *b, const char *s)
 	kit_buf_put(b, "\"", 1);
 }
 
+/* Move the spooled record id to audit_spool_aside (see kit.h): the bus
+ * refuses it as too large on its own. Not inside a transaction (the
+ * drain runs between them). 0 when moved. */
+static int
+spool_set_aside(kit_ctx *c, int64_t id)
+{
+	sqlite3      *db  = c->store.db;
+	sqlite3_stmt *sel = NULL, *ins = NULL, *del = NULL;
+	char         *rid = NULL, *topic = NULL;
+	size_t        len = 0;
+	int           rc;
+
+	rc = sqlite3_exec(db,
+	    "CREATE TABLE IF NOT EXISTS audit_spool_aside("
+	    "id INTEGER PRIMARY KEY, rid TEXT, topic TEXT, data TEXT, "
+	    "reason TEXT NOT NULL, aside_ms INTEGER NOT NULL)",
+	    NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(db,
+	        "SELECT rid, topic, length(data) FROM audit_spool WHERE id = "
+	        "?1",
+	        -1, &sel, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v2(db,
+	           "INSERT INTO audit_spool_aside(rid, topic, data, reason, "
+	           "aside_ms) SELECT rid, topic, data, 'too_large', ?2 "
+	           "FROM audit_spool WHERE id = ?1",
+	           -1, &ins, NULL)
+	        != SQLITE_OK
+	    || sqlite3_prepare_v2(
+	           db, "DELETE FROM audit_spool WHERE id = ?1", -1, &del, NULL)
+	        != SQLITE_OK)
+		goto rollback;
+	sqlite3_bind_int64(sel, 1, id);
+	if (sqlite3_step(sel) == SQLITE_ROW) {
+		const char *t = (const char *) sqlite3_column_text(sel, 0);
+		rid           = strdup(t ? t : "-");
+		t             = (const char *) sqlite3_column_text(sel, 1);
+		topic         = strdup(t ? t : "-");
+		len           = (size_t) sqlite3_column_int64(sel, 2);
+	}
+	sqlite3_reset(sel);
+	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_int64(ins, 2, (sqlite3_int64) c->host->now_ms(c->self));
+	sqlite3_bind_int64(del, 1, id);
+	if (sqlite3_step(ins) != SQLITE_DONE
+	    || sqlite3_step(del) != SQLITE_DONE
+	    || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto rollback;
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(del);
+	c->host->log(c->self, XZ_LOG_ERROR,
+	    KT("audit record %s on %s (%zu bytes) set aside in "
+	       "audit_spool_aside: the bus refuses it as too large "
+	       "(bus.max_payload), it can never reach the audit chain"),
+	    rid ? rid : "-", topic ? topic : "-", len);
+	c->host->counter_add(c->self, "audit_spool_set_aside", 1);
+	free(rid);
+	free(topic);
+	return 0;
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	c->host->log(c->self, XZ_LOG_ERROR,
+	    KT("audit record %s on %s could not be set aside: %s"),
+	    rid ? rid : "-", topic ? topic : "-", sqlite3_errmsg(db));
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(del);
+	free(rid);
+	free(topic);
+	return -1;
+}
+
 /*
  * Send the oldest spooled records to the audit plugin (audit.append
  * {"records":[{"id","topic","data"}]}); it answers {"acked":N}, the
@@ -327,11 +413,12 @@ drain_kick(kit_ctx *c)
 	/* The body is written as text around the stored JSON of each
 	 * record (spool_add's json_dumps wrote it): no decoding and
 	 * encoding again. */
-	kit_buf b  = { 0 };
-	c->drain_n = 0;
+	kit_buf b   = { 0 };
+	size_t  cap = c->drain_cap ? c->drain_cap : KIT_DRAIN_MAX;
+	c->drain_n  = 0;
 	kit_buf_puts(&b, "{\"records\":[");
-	sqlite3_bind_int(st, 1, KIT_DRAIN_MAX);
-	while (c->drain_n < KIT_DRAIN_MAX && b.len < KIT_DRAIN_BYTES
+	sqlite3_bind_int(st, 1, (int) cap);
+	while (c->drain_n < cap && b.len < KIT_DRAIN_BYTES
 	    && sqlite3_step(st) == SQLITE_ROW) {
 		const char *data = (const char *) sqlite3_column_text(st, 3);
 		json_t     *d    = NULL;
@@ -378,6 +465,20 @@ drain_kick(kit_ctx *c)
 	free(js);
 	if (rc == XZ_OK) {
 		c->drain_inflight = 1;
+		return;
+	}
+	if (rc == XZ_ETOOBIG) {
+		/* fewer records next time; a single one that is still too
+		 * large is set aside, never retried as it is */
+		if (c->drain_n > 1)
+			c->drain_cap = c->drain_n / 2;
+		else if (spool_set_aside(c, c->drain_ids[0]) != 0) {
+			c->host->counter_add(
+			    c->self, "audit_drain_retries", 1);
+			drain_later(c);
+			return;
+		}
+		drain_kick(c);
 		return;
 	}
 	c->host->counter_add(c->self, "audit_drain_retries", 1);
@@ -1024,17 +1125,19 @@ fail:
 	return NULL;
 }
 
-json_t *
-kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
-    const kit_transition **tp, kit_err *e)
+/* kit_apply_tx on rec (owned) when the caller loaded it, else loads
+ * record id. */
+static json_t *
+apply_tx(const kit_kind *k, kit_req *r, const char *id, json_t *rec,
+    const char *action, const kit_transition **tp, kit_err *e)
 {
 	kit_ctx              *c = r->c;
-	json_t               *rec;
 	const kit_transition *t;
 	char                  from[64];
 	json_t               *ev;
 
-	rec = kit_store_load(&c->store, k->name, id);
+	if (rec == NULL)
+		rec = kit_store_load(&c->store, k->name, id);
 	if (rec == NULL) {
 		if (c->store.err[0])
 			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
@@ -1081,15 +1184,24 @@ fail:
 }
 
 json_t *
-kit_apply(const kit_kind *k, kit_req *r, const char *id, const char *action,
-    kit_err *e)
+kit_apply_tx(const kit_kind *k, kit_req *r, const char *id, const char *action,
+    const kit_transition **tp, kit_err *e)
+{
+	return apply_tx(k, r, id, NULL, action, tp, e);
+}
+
+/* kit_apply / kit_apply_loaded: rec owned, NULL to load id */
+static json_t *
+apply(const kit_kind *k, kit_req *r, const char *id, json_t *rec,
+    const char *action, kit_err *e)
 {
 	const kit_transition *t = NULL;
-	json_t               *rec;
 
-	if (kit_tx_begin(r->c, e) != 0)
+	if (kit_tx_begin(r->c, e) != 0) {
+		json_decref(rec);
 		return NULL;
-	rec = kit_apply_tx(k, r, id, action, &t, e);
+	}
+	rec = apply_tx(k, r, id, rec, action, &t, e);
 	if (rec == NULL) {
 		kit_tx_abort(r->c);
 		return NULL;
@@ -1101,6 +1213,31 @@ kit_apply(const kit_kind *k, kit_req *r, const char *id, const char *action,
 	if (k->after_action)
 		k->after_action(k, r, t, rec);
 	return rec;
+}
+
+json_t *
+kit_apply(const kit_kind *k, kit_req *r, const char *id, const char *action,
+    kit_err *e)
+{
+	return apply(k, r, id, NULL, action, e);
+}
+
+json_t *
+kit_apply_loaded(
+    const kit_kind *k, kit_req *r, json_t *rec, const char *action, kit_err *e)
+{
+	/* a copy: on_action may change rec */
+	char   *id = strdup(kit_str(rec, "id") ? kit_str(rec, "id") : "");
+	json_t *out;
+
+	if (id == NULL) {
+		json_decref(rec);
+		kit_err_set(e, KIT_E_INTERNAL, "%s", KT("out of memory"));
+		return NULL;
+	}
+	out = apply(k, r, id, rec, action, e);
+	free(id);
+	return out;
 }
 
 void

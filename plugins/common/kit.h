@@ -32,6 +32,11 @@
  * batch of long records stays far below the bus's max_payload (1 MiB by
  * default; a refused append would be retried as it is, forever) */
 #define KIT_DRAIN_BYTES (256u * 1024u)
+/* A single record the bus still refuses as too large (a bus.max_payload
+ * smaller than the record) can never be delivered: it is moved to the
+ * table audit_spool_aside (with the reason and time), the log says so and
+ * the counter audit_spool_set_aside counts it, and the drain goes on with
+ * the next record instead of retrying that one forever. */
 
 /* What a deadline clock runs when it is due (see kit_clock_arm). */
 typedef void (*kit_clock_fn)(void *ud);
@@ -74,6 +79,9 @@ typedef struct kit_ctx {
 	uint64_t drain_timer;
 	int64_t  drain_ids[KIT_DRAIN_MAX]; /* spool ids in flight, in order */
 	size_t   drain_n;
+	/* the most records the next append carries (0: KIT_DRAIN_MAX);
+	 * halved while the bus refuses a batch as too large */
+	size_t drain_cap;
 	/* prepared once (SQLITE_PREPARE_PERSISTENT), finalized by
 	 * kit_ctx_fini: insert, size, the drain's read, its delete */
 	struct sqlite3_stmt *spool_ins, *spool_size, *spool_read, *spool_del;
@@ -223,6 +231,13 @@ json_t *kit_apply_tx(const kit_kind *k, kit_req *r, const char *id,
 /* Begin, kit_apply_tx, commit and after_action: returns the record
  * (caller owns it) or NULL with e set. */
 json_t *kit_apply(const kit_kind *k, kit_req *r, const char *id,
+    const char *action, kit_err *e);
+
+/* kit_apply on a record the handler loaded already in this request (the
+ * plugin's messages are served one at a time, so it is still what the
+ * store holds): not loaded and decoded a second time. Takes ownership of
+ * rec (freed on failure). */
+json_t *kit_apply_loaded(const kit_kind *k, kit_req *r, json_t *rec,
     const char *action, kit_err *e);
 
 /* Subscribe the generic handlers of kind k: <s>.<k>.get, <s>.<k>.list

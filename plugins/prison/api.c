@@ -655,8 +655,7 @@ action_fn(const kit_kind *k, kit_req *r)
 		json_decref(rec);
 		return;
 	}
-	json_decref(rec);
-	rec = kit_apply(k, r, id, action, &e);
+	rec = kit_apply_loaded(k, r, rec, action, &e);
 	if (rec == NULL) {
 		kit_reply_err(r, &e, k->subject_type, id);
 		return;
