@@ -360,7 +360,8 @@ on_timer(void *ud, uint64_t timer_id)
 		    (long long) level, chain_who[step]);
 		snprintf(why_log, sizeof(why_log),
 		    PT("%s still pending at level %lld after %s was told"),
-		    stage, (long long) level, prison_label(chain_who[step]));
+		    stage, (long long) level,
+		    prison_role_label(chain_who[step]));
 	}
 	json_object_set_new(r.body, "reason", json_string(why));
 	r.why = kit_str(r.body, "reason");
@@ -373,7 +374,7 @@ on_timer(void *ud, uint64_t timer_id)
 		p->c.host->log(p->c.self, XZ_LOG_INFO,
 		    PT("alarm %s: %s; now level %lld, %s told"), id, why_log,
 		    (long long) kit_int(rec, "level", 1),
-		    prison_label(
+		    prison_role_label(
 		        chain_who[kit_int(rec, "chain_step", 1) & 3]));
 	json_decref(rec);
 	kit_req_done(&r);

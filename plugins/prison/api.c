@@ -500,10 +500,10 @@ join_roles(const char *const *roles, char *buf, size_t n, int zh)
 	size_t off = 0;
 	buf[0]     = '\0';
 	for (; roles && *roles && off + 1 < n; roles++) {
-		if (zh && strcmp(*roles, prison_label(*roles)) != 0)
+		if (zh && strcmp(*roles, prison_role_label(*roles)) != 0)
 			off += (size_t) snprintf(buf + off, n - off,
 			    "%s%s（%s）", off ? "、" : "", *roles,
-			    prison_label(*roles));
+			    prison_role_label(*roles));
 		else
 			off += (size_t) snprintf(buf + off, n - off, "%s%s",
 			    off ? (zh ? "、" : ", ") : "", *roles);

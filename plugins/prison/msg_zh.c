@@ -67,7 +67,12 @@ static const xz_tr labels[] = {
 	{ "ESCALATED", "已上报值班领导" },
 	{ "SENT", "已报送" },
 	{ "OVERDUE", "逾期未签收" },
-	/* roles */
+	{ NULL, NULL },
+};
+
+/* Roles apart: "kiosk" is both a record kind (自助终端申请) and a role
+ * (自助终端). */
+static const xz_tr role_labels[] = {
 	{ "command_duty", "指挥中心值班民警" },
 	{ "duty_leader", "值班领导" },
 	{ "area_officer", "监区民警" },
@@ -85,15 +90,34 @@ static const xz_tr labels[] = {
 	{ NULL, NULL },
 };
 
+static const char *
+label_in(const xz_tr *table, const char *id)
+{
+	for (const xz_tr *t = table; t->en; t++)
+		if (strcmp(t->en, id) == 0)
+			return xz_lang() == XZ_LANG_ZH ? t->zh : id;
+	return NULL;
+}
+
 const char *
 prison_label(const char *id)
 {
+	const char *l;
 	if (id == NULL)
 		return "-";
-	for (const xz_tr *t = labels; t->en; t++)
-		if (strcmp(t->en, id) == 0)
-			return xz_lang() == XZ_LANG_ZH ? t->zh : id;
-	return id;
+	if ((l = label_in(labels, id)) == NULL)
+		l = label_in(role_labels, id);
+	return l ? l : id;
+}
+
+const char *
+prison_role_label(const char *role)
+{
+	const char *l;
+	if (role == NULL)
+		return "-";
+	l = label_in(role_labels, role);
+	return l ? l : role;
 }
 
 const xz_tr prison_zh[] = {

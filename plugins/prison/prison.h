@@ -49,6 +49,8 @@ extern const xz_tr prison_zh[];
 /* The 中文 label of a state, kind or role id ("RAISED" -> "待确认"), or
  * the id itself. */
 const char *prison_label(const char *id);
+/* The 中文 label of a role id (the id itself under an English LANG). */
+const char *prison_role_label(const char *role);
 
 typedef struct sla_slot sla_slot;
 
