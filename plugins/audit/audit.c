@@ -58,18 +58,16 @@ typedef struct audit_state {
 	char          *head_path; /* side file, owned */
 	/* the append statements, prepared once; finalized by audit_fini */
 	xz_audit_writer w;
-	/* a batch (audit.append): one transaction, a savepoint per record;
-	 * the last record written in it */
-	int     in_batch;
-	int64_t batch_n, batch_seq;
-	char    batch_hash[XZ_SHA256_HEX];
-	/* SAVEPOINT rec, RELEASE rec, ROLLBACK TO rec: prepared on first use
-	 * (a batch takes them once per record), finalized by audit_fini */
-	sqlite3_stmt *sp[3];
-	int64_t       retention_days;
-	int64_t       query_limit_max;
-	int           durable; /* audit.> is a durable subscription */
-	uint64_t      prune_timer;
+	/* a batch (audit.append): one transaction; the head of the chain,
+	 * read once at its start and moved by each record written in it
+	 * (batch_n of them); the anchor row moves once, at its end */
+	int      in_batch;
+	int64_t  batch_n, batch_seq;
+	char     batch_hash[XZ_SHA256_HEX];
+	int64_t  retention_days;
+	int64_t  query_limit_max;
+	int      durable; /* audit.> is a durable subscription */
+	uint64_t prune_timer;
 	/* signed checkpoints (anchor.h); anchoring 0: off */
 	int           anchoring;
 	const char   *anchor_path; /* sink file, kernel-owned; NULL: none */
@@ -197,27 +195,6 @@ exec_ok(audit_state *st, const char *sql)
 	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
-enum { SP_BEGIN, SP_RELEASE, SP_ROLLBACK };
-
-/* Run one of the savepoint statements (prepared once: parsing them for
- * every record of a batch cost more than the step). */
-static int
-sp_ok(audit_state *st, int which)
-{
-	static const char *const sql[]
-	    = { "SAVEPOINT rec", "RELEASE rec", "ROLLBACK TO rec" };
-	int rc;
-
-	if (st->sp[which] == NULL
-	    && sqlite3_prepare_v3(st->db, sql[which], -1,
-	           SQLITE_PREPARE_PERSISTENT, &st->sp[which], NULL)
-	        != SQLITE_OK)
-		return exec_ok(st, sql[which]);
-	rc = sqlite3_step(st->sp[which]);
-	sqlite3_reset(st->sp[which]);
-	return rc == SQLITE_DONE;
-}
-
 /* Insert r in the open transaction; 0 written, 1 duplicate event id, -1
  * error (logged). */
 static int
@@ -242,8 +219,10 @@ append_failed(audit_state *st, xz_audit_rec *r, int rc, const char *err)
 
 /*
  * Append one record: in its own transaction and move the side file, or,
- * inside a batch, under a savepoint of the batch's transaction (the batch
- * commits and moves the side file once).
+ * inside a batch, after the batch's head in the batch's transaction (the
+ * batch moves the anchor row, commits and moves the side file once). A
+ * record is one INSERT statement: one that fails leaves nothing of itself
+ * in the transaction, and the batch stops there.
  * 0 written, 1 duplicate event id, -1 error (logged).
  */
 static int
@@ -254,21 +233,8 @@ append(audit_state *st, xz_audit_rec *r)
 
 	r->at_ms = (int64_t) st->h->now_ms(st->self);
 	if (st->in_batch) {
-		if (!sp_ok(st, SP_BEGIN)) {
-			snprintf(err, sizeof(err), "savepoint: %s",
-			    sqlite3_errmsg(st->db));
-			return append_failed(st, r, -1, err);
-		}
-		rc = insert_rec(st, r, err, sizeof(err));
-		if (rc != 0)
-			sp_ok(st, SP_ROLLBACK);
-		if (!sp_ok(st, SP_RELEASE) && rc == 0) {
-			snprintf(err, sizeof(err), "release: %s",
-			    sqlite3_errmsg(st->db));
-			sp_ok(st, SP_ROLLBACK);
-			sp_ok(st, SP_RELEASE);
-			rc = -1;
-		}
+		rc = xz_audit_writer_insert_after(&st->w, r, st->batch_seq,
+		    st->batch_hash, err, sizeof(err));
 		if (rc != 0)
 			return append_failed(st, r, rc, err);
 		st->batch_n++;
@@ -306,6 +272,14 @@ batch_begin(audit_state *st)
 		st->h->counter_add(st->self, "errors", 1);
 		return -1;
 	}
+	if (xz_audit_writer_head(&st->w, &st->batch_seq, st->batch_hash)
+	    != 0) {
+		st->h->log(st->self, XZ_LOG_ERROR, AT("audit: begin: %s"),
+		    sqlite3_errmsg(st->db));
+		st->h->counter_add(st->self, "errors", 1);
+		exec_ok(st, "ROLLBACK");
+		return -1;
+	}
 	st->in_batch = 1;
 	st->batch_n  = 0;
 	return 0;
@@ -321,10 +295,18 @@ batch_end(audit_state *st)
 		exec_ok(st, "ROLLBACK");
 		return 0;
 	}
-	if (!exec_ok(st, "COMMIT")) {
+	/* a failed statement may have ended the transaction (SQLite rolls
+	 * it back on a full disk or an I/O error): nothing of it is left */
+	char err[256] = "";
+	if (sqlite3_get_autocommit(st->db)
+	    || xz_audit_writer_anchor(
+	           &st->w, st->batch_seq, st->batch_hash, err, sizeof(err))
+	        != 0
+	    || !exec_ok(st, "COMMIT")) {
 		st->h->log(st->self, XZ_LOG_ERROR,
 		    AT("audit: commit of %lld record(s) failed: %s"),
-		    (long long) st->batch_n, sqlite3_errmsg(st->db));
+		    (long long) st->batch_n,
+		    err[0] ? err : sqlite3_errmsg(st->db));
 		st->h->counter_add(st->self, "errors", 1);
 		exec_ok(st, "ROLLBACK");
 		return -1;
@@ -1127,8 +1109,6 @@ static void
 audit_fini(void *state)
 {
 	audit_state *st = state;
-	for (int i = 0; i < 3; i++)
-		sqlite3_finalize(st->sp[i]);
 	xz_audit_writer_fini(&st->w);
 	free(st->head_path);
 	free(st);
