@@ -432,6 +432,136 @@ record_event(audit_state *st, const xz_msg *m)
 	return rc;
 }
 
+/* Past the JSON string at p (at its opening quote) in [p, end); NULL
+ * when it does not end there. */
+static const char *
+skip_str(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (
+	    p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past the JSON value at p; NULL when it does not end before end. Only
+ * the nesting and the strings are followed: the text was parsed whole
+ * already, this finds where its parts are. */
+static const char *
+skip_val(const char *p, const char *end)
+{
+	int depth = 0;
+
+	do {
+		p = skip_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == '"') {
+			if ((p = skip_str(p, end)) == NULL)
+				return NULL;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+			p++;
+		} else {
+			p++;
+		}
+	} while (depth > 0);
+	return p;
+}
+
+/*
+ * The text of the "data" value of each of the first n records of
+ * {"records":[...]} in [p, end) into span[i] (start, length), as it came:
+ * what the spool sent, republished without encoding it again. 0, or -1
+ * when the text is not in that shape (the caller encodes instead).
+ */
+static int
+data_spans(
+    const char *p, const char *end, size_t n, const char **at, size_t *len)
+{
+	size_t i = 0;
+
+	p = skip_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return -1;
+	for (;;) { /* the top object's keys */
+		p = skip_ws(p, end);
+		if (p >= end || *p != '"')
+			return -1;
+		const char *k  = p;
+		const char *ke = skip_str(p, end);
+		if (ke == NULL)
+			return -1;
+		p = skip_ws(ke, end);
+		if (p >= end || *p++ != ':')
+			return -1;
+		p = skip_ws(p, end);
+		if (ke - k == 9 && memcmp(k, "\"records\"", 9) == 0 && p < end
+		    && *p == '[')
+			break;
+		if ((p = skip_val(p, end)) == NULL)
+			return -1;
+		p = skip_ws(p, end);
+		if (p >= end || *p++ != ',')
+			return -1;
+	}
+	p++; /* [ */
+	for (i = 0; i < n; i++) {
+		p = skip_ws(p, end);
+		if (i > 0) {
+			if (p >= end || *p++ != ',')
+				return -1;
+			p = skip_ws(p, end);
+		}
+		if (p >= end || *p++ != '{')
+			return -1;
+		at[i] = NULL;
+		for (;;) { /* the record's keys; the last "data" counts */
+			p = skip_ws(p, end);
+			if (p < end && *p == '}')
+				break;
+			if (p >= end || *p != '"')
+				return -1;
+			const char *k  = p;
+			const char *ke = skip_str(p, end);
+			if (ke == NULL)
+				return -1;
+			p = skip_ws(ke, end);
+			if (p >= end || *p++ != ':')
+				return -1;
+			p             = skip_ws(p, end);
+			const char *v = p;
+			if ((p = skip_val(p, end)) == NULL)
+				return -1;
+			if (ke - k == 6 && memcmp(k, "\"data\"", 6) == 0) {
+				at[i]  = v;
+				len[i] = (size_t) (p - v);
+			}
+			p = skip_ws(p, end);
+			if (p < end && *p == ',')
+				p++;
+		}
+		p++; /* } */
+		if (at[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * audit.append {"records":[{"id","topic","data"}]}: the spool of a
  * scenario plugin (plugins/common kit.c). Each record is appended in
@@ -476,18 +606,30 @@ on_append(audit_state *st, const xz_msg *m)
 		acked = 0; /* sent again; kept once by their ids */
 	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
 	st->h->reply(st->self, m, out, strlen(out));
+	/* each data object as it came in the request (found by data_spans;
+	 * owned by the caller's arrays, freed below), else encoded again */
+	const char **at  = acked ? malloc(acked * sizeof(*at)) : NULL;
+	size_t      *len = acked ? malloc(acked * sizeof(*len)) : NULL;
+	int          raw = at != NULL && len != NULL
+	    && data_spans((const char *) m->data,
+	           (const char *) m->data + m->len, acked, at, len)
+	        == 0;
 	for (i = 0; i < acked; i++) {
 		rec = json_array_get(recs, i);
-		char *js
-		    = json_dumps(json_object_get(rec, "data"), JSON_COMPACT);
-		if (js != NULL
-		    && st->h->publish(st->self,
-		           json_string_value(json_object_get(rec, "topic")),
-		           js, strlen(js))
+		const char *topic
+		    = json_string_value(json_object_get(rec, "topic"));
+		char *js = raw
+		    ? NULL
+		    : json_dumps(json_object_get(rec, "data"), JSON_COMPACT);
+		if ((raw || js != NULL)
+		    && st->h->publish(st->self, topic, raw ? at[i] : js,
+		           raw ? len[i] : strlen(js))
 		        != XZ_OK)
 			st->h->counter_add(st->self, "republish_failed", 1);
 		free(js);
 	}
+	free(at);
+	free(len);
 	json_decref(o);
 }
 
