@@ -92,6 +92,7 @@ pass "a Lua plugin, in the node and isolated, is a durable consumer"
 check "publish ok1" xz pub dtest.a '{"tag":"ok1"}'
 check "publish fail1" xz pub dtest.b '{"tag":"fail1","mode":"fail"}'
 check "publish hold1" xz pub dtest.c '{"tag":"hold1","mode":"hold"}'
+T_PUB=$(date +%s) # the node redelivers what is unacknowledged after 30 s
 for c in dtest dtiso; do
 	wait_until 30 "test \"\$(row $c hold1)\" = '1 0' && test \"\$(row $c fail1)\" = '1 0' && test \"\$(row $c ok1)\" = '1 0'" ||
 		fail "$c did not take the three events once: ok1 '$(row $c ok1)' fail1 '$(row $c fail1)' hold1 '$(row $c hold1)'"
@@ -112,7 +113,13 @@ NEW=$(child_pid)
 wait_until 30 'test "$(pending dtiso)" = 0' ||
 	fail "dtiso still has $(pending dtiso) pending after the redelivery"
 assert_eq "the restarted child did not get the acknowledged event" "1 0" "$(row dtiso ok1)"
-assert_eq "the node's consumer is untouched by the child's crash" 2 "$(pending dtest)"
+# Past the 30 s redelivery period the node's consumer takes its two
+# pending events again on its own timer: then this cannot be told apart.
+if [ $(($(date +%s) - T_PUB)) -lt 25 ]; then
+	assert_eq "the node's consumer is untouched by the child's crash" 2 "$(pending dtest)"
+else
+	skip "over 25 s since the publish: the node's own redelivery may have run"
+fi
 
 # ---- the node dies ----
 kill -KILL "$NODE_PID"
