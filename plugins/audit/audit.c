@@ -58,18 +58,16 @@ typedef struct audit_state {
 	char          *head_path; /* side file, owned */
 	/* the append statements, prepared once; finalized by audit_fini */
 	xz_audit_writer w;
-	/* a batch (audit.append): one transaction, a savepoint per record;
-	 * the last record written in it */
-	int     in_batch;
-	int64_t batch_n, batch_seq;
-	char    batch_hash[XZ_SHA256_HEX];
-	/* SAVEPOINT rec, RELEASE rec, ROLLBACK TO rec: prepared on first use
-	 * (a batch takes them once per record), finalized by audit_fini */
-	sqlite3_stmt *sp[3];
-	int64_t       retention_days;
-	int64_t       query_limit_max;
-	int           durable; /* audit.> is a durable subscription */
-	uint64_t      prune_timer;
+	/* a batch (audit.append): one transaction; the head of the chain,
+	 * read once at its start and moved by each record written in it
+	 * (batch_n of them); the anchor row moves once, at its end */
+	int      in_batch;
+	int64_t  batch_n, batch_seq;
+	char     batch_hash[XZ_SHA256_HEX];
+	int64_t  retention_days;
+	int64_t  query_limit_max;
+	int      durable; /* audit.> is a durable subscription */
+	uint64_t prune_timer;
 	/* signed checkpoints (anchor.h); anchoring 0: off */
 	int           anchoring;
 	const char   *anchor_path; /* sink file, kernel-owned; NULL: none */
@@ -197,27 +195,6 @@ exec_ok(audit_state *st, const char *sql)
 	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
-enum { SP_BEGIN, SP_RELEASE, SP_ROLLBACK };
-
-/* Run one of the savepoint statements (prepared once: parsing them for
- * every record of a batch cost more than the step). */
-static int
-sp_ok(audit_state *st, int which)
-{
-	static const char *const sql[]
-	    = { "SAVEPOINT rec", "RELEASE rec", "ROLLBACK TO rec" };
-	int rc;
-
-	if (st->sp[which] == NULL
-	    && sqlite3_prepare_v3(st->db, sql[which], -1,
-	           SQLITE_PREPARE_PERSISTENT, &st->sp[which], NULL)
-	        != SQLITE_OK)
-		return exec_ok(st, sql[which]);
-	rc = sqlite3_step(st->sp[which]);
-	sqlite3_reset(st->sp[which]);
-	return rc == SQLITE_DONE;
-}
-
 /* Insert r in the open transaction; 0 written, 1 duplicate event id, -1
  * error (logged). */
 static int
@@ -242,8 +219,10 @@ append_failed(audit_state *st, xz_audit_rec *r, int rc, const char *err)
 
 /*
  * Append one record: in its own transaction and move the side file, or,
- * inside a batch, under a savepoint of the batch's transaction (the batch
- * commits and moves the side file once).
+ * inside a batch, after the batch's head in the batch's transaction (the
+ * batch moves the anchor row, commits and moves the side file once). A
+ * record is one INSERT statement: one that fails leaves nothing of itself
+ * in the transaction, and the batch stops there.
  * 0 written, 1 duplicate event id, -1 error (logged).
  */
 static int
@@ -254,21 +233,8 @@ append(audit_state *st, xz_audit_rec *r)
 
 	r->at_ms = (int64_t) st->h->now_ms(st->self);
 	if (st->in_batch) {
-		if (!sp_ok(st, SP_BEGIN)) {
-			snprintf(err, sizeof(err), "savepoint: %s",
-			    sqlite3_errmsg(st->db));
-			return append_failed(st, r, -1, err);
-		}
-		rc = insert_rec(st, r, err, sizeof(err));
-		if (rc != 0)
-			sp_ok(st, SP_ROLLBACK);
-		if (!sp_ok(st, SP_RELEASE) && rc == 0) {
-			snprintf(err, sizeof(err), "release: %s",
-			    sqlite3_errmsg(st->db));
-			sp_ok(st, SP_ROLLBACK);
-			sp_ok(st, SP_RELEASE);
-			rc = -1;
-		}
+		rc = xz_audit_writer_insert_after(&st->w, r, st->batch_seq,
+		    st->batch_hash, err, sizeof(err));
 		if (rc != 0)
 			return append_failed(st, r, rc, err);
 		st->batch_n++;
@@ -306,6 +272,14 @@ batch_begin(audit_state *st)
 		st->h->counter_add(st->self, "errors", 1);
 		return -1;
 	}
+	if (xz_audit_writer_head(&st->w, &st->batch_seq, st->batch_hash)
+	    != 0) {
+		st->h->log(st->self, XZ_LOG_ERROR, AT("audit: begin: %s"),
+		    sqlite3_errmsg(st->db));
+		st->h->counter_add(st->self, "errors", 1);
+		exec_ok(st, "ROLLBACK");
+		return -1;
+	}
 	st->in_batch = 1;
 	st->batch_n  = 0;
 	return 0;
@@ -321,10 +295,18 @@ batch_end(audit_state *st)
 		exec_ok(st, "ROLLBACK");
 		return 0;
 	}
-	if (!exec_ok(st, "COMMIT")) {
+	/* a failed statement may have ended the transaction (SQLite rolls
+	 * it back on a full disk or an I/O error): nothing of it is left */
+	char err[256] = "";
+	if (sqlite3_get_autocommit(st->db)
+	    || xz_audit_writer_anchor(
+	           &st->w, st->batch_seq, st->batch_hash, err, sizeof(err))
+	        != 0
+	    || !exec_ok(st, "COMMIT")) {
 		st->h->log(st->self, XZ_LOG_ERROR,
 		    AT("audit: commit of %lld record(s) failed: %s"),
-		    (long long) st->batch_n, sqlite3_errmsg(st->db));
+		    (long long) st->batch_n,
+		    err[0] ? err : sqlite3_errmsg(st->db));
 		st->h->counter_add(st->self, "errors", 1);
 		exec_ok(st, "ROLLBACK");
 		return -1;
@@ -450,6 +432,136 @@ record_event(audit_state *st, const xz_msg *m)
 	return rc;
 }
 
+/* Past the JSON string at p (at its opening quote) in [p, end); NULL
+ * when it does not end there. */
+static const char *
+skip_str(const char *p, const char *end)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (
+	    p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past the JSON value at p; NULL when it does not end before end. Only
+ * the nesting and the strings are followed: the text was parsed whole
+ * already, this finds where its parts are. */
+static const char *
+skip_val(const char *p, const char *end)
+{
+	int depth = 0;
+
+	do {
+		p = skip_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == '"') {
+			if ((p = skip_str(p, end)) == NULL)
+				return NULL;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+			p++;
+		} else {
+			p++;
+		}
+	} while (depth > 0);
+	return p;
+}
+
+/*
+ * The text of the "data" value of each of the first n records of
+ * {"records":[...]} in [p, end) into span[i] (start, length), as it came:
+ * what the spool sent, republished without encoding it again. 0, or -1
+ * when the text is not in that shape (the caller encodes instead).
+ */
+static int
+data_spans(
+    const char *p, const char *end, size_t n, const char **at, size_t *len)
+{
+	size_t i = 0;
+
+	p = skip_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return -1;
+	for (;;) { /* the top object's keys */
+		p = skip_ws(p, end);
+		if (p >= end || *p != '"')
+			return -1;
+		const char *k  = p;
+		const char *ke = skip_str(p, end);
+		if (ke == NULL)
+			return -1;
+		p = skip_ws(ke, end);
+		if (p >= end || *p++ != ':')
+			return -1;
+		p = skip_ws(p, end);
+		if (ke - k == 9 && memcmp(k, "\"records\"", 9) == 0 && p < end
+		    && *p == '[')
+			break;
+		if ((p = skip_val(p, end)) == NULL)
+			return -1;
+		p = skip_ws(p, end);
+		if (p >= end || *p++ != ',')
+			return -1;
+	}
+	p++; /* [ */
+	for (i = 0; i < n; i++) {
+		p = skip_ws(p, end);
+		if (i > 0) {
+			if (p >= end || *p++ != ',')
+				return -1;
+			p = skip_ws(p, end);
+		}
+		if (p >= end || *p++ != '{')
+			return -1;
+		at[i] = NULL;
+		for (;;) { /* the record's keys; the last "data" counts */
+			p = skip_ws(p, end);
+			if (p < end && *p == '}')
+				break;
+			if (p >= end || *p != '"')
+				return -1;
+			const char *k  = p;
+			const char *ke = skip_str(p, end);
+			if (ke == NULL)
+				return -1;
+			p = skip_ws(ke, end);
+			if (p >= end || *p++ != ':')
+				return -1;
+			p             = skip_ws(p, end);
+			const char *v = p;
+			if ((p = skip_val(p, end)) == NULL)
+				return -1;
+			if (ke - k == 6 && memcmp(k, "\"data\"", 6) == 0) {
+				at[i]  = v;
+				len[i] = (size_t) (p - v);
+			}
+			p = skip_ws(p, end);
+			if (p < end && *p == ',')
+				p++;
+		}
+		p++; /* } */
+		if (at[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * audit.append {"records":[{"id","topic","data"}]}: the spool of a
  * scenario plugin (plugins/common kit.c). Each record is appended in
@@ -494,18 +606,30 @@ on_append(audit_state *st, const xz_msg *m)
 		acked = 0; /* sent again; kept once by their ids */
 	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
 	st->h->reply(st->self, m, out, strlen(out));
+	/* each data object as it came in the request (found by data_spans;
+	 * owned by the caller's arrays, freed below), else encoded again */
+	const char **at  = acked ? malloc(acked * sizeof(*at)) : NULL;
+	size_t      *len = acked ? malloc(acked * sizeof(*len)) : NULL;
+	int          raw = at != NULL && len != NULL
+	    && data_spans((const char *) m->data,
+	           (const char *) m->data + m->len, acked, at, len)
+	        == 0;
 	for (i = 0; i < acked; i++) {
 		rec = json_array_get(recs, i);
-		char *js
-		    = json_dumps(json_object_get(rec, "data"), JSON_COMPACT);
-		if (js != NULL
-		    && st->h->publish(st->self,
-		           json_string_value(json_object_get(rec, "topic")),
-		           js, strlen(js))
+		const char *topic
+		    = json_string_value(json_object_get(rec, "topic"));
+		char *js = raw
+		    ? NULL
+		    : json_dumps(json_object_get(rec, "data"), JSON_COMPACT);
+		if ((raw || js != NULL)
+		    && st->h->publish(st->self, topic, raw ? at[i] : js,
+		           raw ? len[i] : strlen(js))
 		        != XZ_OK)
 			st->h->counter_add(st->self, "republish_failed", 1);
 		free(js);
 	}
+	free(at);
+	free(len);
 	json_decref(o);
 }
 
@@ -1127,8 +1251,6 @@ static void
 audit_fini(void *state)
 {
 	audit_state *st = state;
-	for (int i = 0; i < 3; i++)
-		sqlite3_finalize(st->sp[i]);
 	xz_audit_writer_fini(&st->w);
 	free(st->head_path);
 	free(st);

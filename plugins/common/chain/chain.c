@@ -314,34 +314,39 @@ xz_audit_head(sqlite3 *db, int64_t *seq, char hash[XZ_SHA256_HEX])
 	return rc;
 }
 
-int
-xz_audit_writer_insert(
-    xz_audit_writer *w, xz_audit_rec *r, char *err, size_t errlen)
+/* Is r's event id already in the chain? 1 yes, 0 no, -1 error (err). */
+static int
+aw_seen(xz_audit_writer *w, const xz_audit_rec *r, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
-	int64_t       head;
 	int           rc;
 
-	if (r->f[XZ_AF_EVENT_ID] != NULL) {
-		if ((st = aw_stmt(w, XZ_AW_EVENT)) == NULL) {
-			set_err(err, errlen, "audit lookup", w->db);
-			return -1;
-		}
-		sqlite3_bind_text(
-		    st, 1, r->f[XZ_AF_EVENT_ID], -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		aw_done(st);
-		if (rc == SQLITE_ROW)
-			return 1;
-		if (rc != SQLITE_DONE) {
-			set_err(err, errlen, "audit lookup", w->db);
-			return -1;
-		}
-	}
-	if (xz_audit_writer_head(w, &head, r->prev_hash) != 0) {
-		set_err(err, errlen, "audit head", w->db);
+	if (r->f[XZ_AF_EVENT_ID] == NULL)
+		return 0;
+	if ((st = aw_stmt(w, XZ_AW_EVENT)) == NULL) {
+		set_err(err, errlen, "audit lookup", w->db);
 		return -1;
 	}
+	sqlite3_bind_text(st, 1, r->f[XZ_AF_EVENT_ID], -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	aw_done(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE) {
+		set_err(err, errlen, "audit lookup", w->db);
+		return -1;
+	}
+	return 0;
+}
+
+/* Hash r at head + 1 and insert it (one statement). 0 or -1 (err). */
+static int
+aw_put(xz_audit_writer *w, xz_audit_rec *r, int64_t head, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *st;
+	int           rc;
+
 	r->seq = head + 1;
 	xz_audit_iso(r->at_ms, r->at);
 	xz_audit_hash(r);
@@ -363,19 +368,57 @@ xz_audit_writer_insert(
 	if (rc != SQLITE_DONE)
 		set_err(err, errlen, "audit insert", w->db);
 	aw_done(st);
-	if (rc != SQLITE_DONE)
-		return -1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+xz_audit_writer_anchor(xz_audit_writer *w, int64_t seq, const char *hash,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int           rc;
+
 	if ((st = aw_stmt(w, XZ_AW_ANCHOR)) == NULL) {
 		set_err(err, errlen, "audit anchor", w->db);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, r->seq);
-	sqlite3_bind_text(st, 2, r->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		set_err(err, errlen, "audit anchor", w->db);
 	aw_done(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+xz_audit_writer_insert(
+    xz_audit_writer *w, xz_audit_rec *r, char *err, size_t errlen)
+{
+	int64_t head;
+	int     rc;
+
+	if ((rc = aw_seen(w, r, err, errlen)) != 0)
+		return rc;
+	if (xz_audit_writer_head(w, &head, r->prev_hash) != 0) {
+		set_err(err, errlen, "audit head", w->db);
+		return -1;
+	}
+	if (aw_put(w, r, head, err, errlen) != 0)
+		return -1;
+	return xz_audit_writer_anchor(w, r->seq, r->hash, err, errlen);
+}
+
+int
+xz_audit_writer_insert_after(xz_audit_writer *w, xz_audit_rec *r,
+    int64_t head_seq, const char *head_hash, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = aw_seen(w, r, err, errlen)) != 0)
+		return rc;
+	memcpy(r->prev_hash, head_hash, XZ_SHA256_HEX);
+	return aw_put(w, r, head_seq, err, errlen);
 }
 
 int

@@ -112,6 +112,20 @@ int  xz_audit_writer_head(
      xz_audit_writer *w, int64_t *seq, char hash[XZ_SHA256_HEX]);
 int xz_audit_writer_insert(
     xz_audit_writer *w, xz_audit_rec *r, char *err, size_t errlen);
+/*
+ * For a batch in one transaction: append r after the given head (seq,
+ * hash: the head the caller read once with xz_audit_writer_head and moved
+ * with each record it wrote since), without moving the anchor row; the
+ * caller moves it once with xz_audit_writer_anchor before its commit.
+ * The record is one INSERT statement, so a failed one leaves nothing of
+ * itself behind. Returns what xz_audit_writer_insert returns.
+ */
+int xz_audit_writer_insert_after(xz_audit_writer *w, xz_audit_rec *r,
+    int64_t head_seq, const char *head_hash, char *err, size_t errlen);
+/* Move the anchor row to (seq, hash), inside the caller's transaction.
+ * 0 or -1 (err set). */
+int xz_audit_writer_anchor(xz_audit_writer *w, int64_t seq, const char *hash,
+    char *err, size_t errlen);
 
 /* Write "SEQ HASH\n" to path atomically (temporary file + rename). 0/-1. */
 int xz_audit_head_write(const char *path, int64_t seq, const char *hash);
