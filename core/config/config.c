@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -954,43 +955,77 @@ check_log_file(ld *l, const config_setting_t *at, const char *path)
 	free(dir);
 }
 
-/* node.socket_group (a group name or a gid) and node.socket_mode (a
- * string of octal digits, "0600".."0666" with the owner's read-write). */
+/* node.socket_owner (a user name or a uid) or node.socket_group (a group
+ * name or a gid): the id into *out, -1 when absent or wrong (then with an
+ * error at its line). */
 static void
-parse_socket_access(ld *l, const config_setting_t *g)
+parse_socket_id(
+    ld *l, const config_setting_t *g, const char *key, int64_t *out)
 {
-	xz_config              *c = l->c;
-	const config_setting_t *s
-	    = config_setting_get_member(g, "socket_group");
+	const config_setting_t *s    = config_setting_get_member(g, key);
+	int                     user = strcmp(key, "socket_owner") == 0;
 	const char             *v;
 	const config_setting_t *at;
 
-	c->socket_gid = -1;
+	*out = -1;
 	if (s != NULL
 	    && (config_setting_type(s) == CONFIG_TYPE_INT
 	        || config_setting_type(s) == CONFIG_TYPE_INT64)) {
 		long long n = config_setting_get_int64(s);
-		if (n < 0 || n > 0x7fffffffLL)
+		if (n >= 0 && n <= 0x7fffffffLL)
+			*out = n;
+		else if (user)
+			err(l, s,
+			    "node.socket_owner must be a user name or a uid "
+			    "(0..2147483647), got %lld",
+			    n);
+		else
 			err(l, s,
 			    "node.socket_group must be a group name or a gid "
 			    "(0..2147483647), got %lld",
 			    n);
-		else
-			c->socket_gid = n;
 	} else if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING) {
-		err(l, s,
-		    "node.socket_group must be a group name or a gid, got %s",
-		    type_name(config_setting_type(s)));
-	} else if (get_str(l, g, "node.", "socket_group", &v, &at) > 0) {
-		struct group *gr = getgrnam(v);
-		if (gr == NULL)
+		if (user)
+			err(l, s,
+			    "node.socket_owner must be a user name or a uid, "
+			    "got %s",
+			    type_name(config_setting_type(s)));
+		else
+			err(l, s,
+			    "node.socket_group must be a group name or a gid, "
+			    "got %s",
+			    type_name(config_setting_type(s)));
+	} else if (get_str(l, g, "node.", key, &v, &at) > 0) {
+		struct passwd *pw = user ? getpwnam(v) : NULL;
+		struct group  *gr = user ? NULL : getgrnam(v);
+		if (pw != NULL)
+			*out = (int64_t) pw->pw_uid;
+		else if (gr != NULL)
+			*out = (int64_t) gr->gr_gid;
+		else if (user)
+			err(l, at,
+			    "node.socket_owner: no user named '%s' on this "
+			    "host",
+			    v);
+		else
 			err(l, at,
 			    "node.socket_group: no group named '%s' on this "
 			    "host",
 			    v);
-		else
-			c->socket_gid = (int64_t) gr->gr_gid;
 	}
+}
+
+/* node.socket_owner, node.socket_group and node.socket_mode (a string of
+ * octal digits, "0600".."0666" with the owner's read-write). */
+static void
+parse_socket_access(ld *l, const config_setting_t *g)
+{
+	xz_config              *c = l->c;
+	const char             *v;
+	const config_setting_t *at;
+
+	parse_socket_id(l, g, "socket_owner", &c->socket_uid);
+	parse_socket_id(l, g, "socket_group", &c->socket_gid);
 	if (get_str(l, g, "node.", "socket_mode", &v, &at) > 0) {
 		char *end;
 		long  m = strtol(v, &end, 8);
@@ -1007,21 +1042,24 @@ parse_socket_access(ld *l, const config_setting_t *g)
 	}
 	if (c->socket_mode == 0 && c->socket_gid >= 0)
 		c->socket_mode = 0660;
+	else if (c->socket_mode == 0 && c->socket_uid >= 0)
+		c->socket_mode = 0600;
 }
 
 static void
 parse_node(ld *l)
 {
-	static const char *const keys[] = { "name", "control", "data_dir",
-		"log_level", "log_file", "log_format", "workers",
-		"plugin_path", "test_clock", "handler_timeout_ms",
-		"restart_backoff_ms", "restart_backoff_max_ms",
-		"drain_timeout_ms", "socket_group", "socket_mode", NULL };
-	xz_config               *c      = l->c;
-	const config_setting_t  *g      = section(l, "node");
-	const config_setting_t  *at, *pp;
-	const char              *v;
-	long long                n;
+	static const char *const keys[]
+	    = { "name", "control", "data_dir", "log_level", "log_file",
+		      "log_format", "workers", "plugin_path", "test_clock",
+		      "handler_timeout_ms", "restart_backoff_ms",
+		      "restart_backoff_max_ms", "drain_timeout_ms",
+		      "socket_owner", "socket_group", "socket_mode", NULL };
+	xz_config              *c = l->c;
+	const config_setting_t *g = section(l, "node");
+	const config_setting_t *at, *pp;
+	const char             *v;
+	long long               n;
 
 	c->log_level              = XZ_DEFAULT_LOG_LEVEL;
 	c->workers                = XZ_DEFAULT_WORKERS;
@@ -1030,6 +1068,7 @@ parse_node(ld *l)
 	c->restart_backoff_max_ms = XZ_DEFAULT_RESTART_BACKOFF_MAX_MS;
 	c->drain_timeout_ms       = 30000;
 	c->socket_gid             = -1;
+	c->socket_uid             = -1;
 	if (g == NULL) {
 		if (config_setting_get_member(
 		        config_root_setting(&l->cfg), "node")

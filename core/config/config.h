@@ -80,6 +80,8 @@
  *   node.restart_backoff_ms      200, 1..3600000
  *   node.restart_backoff_max_ms  30000, 1..86400000, >= restart_backoff_ms
  *   node.drain_timeout_ms  30000, 100..60000 (the SIGTERM drain's bound)
+ *   node.socket_owner  none; a user name or uid: the ipc sockets' owner
+ *                      (another user than the node's needs root)
  *   node.socket_group  none; a group name or gid: the ipc sockets' group
  *   node.socket_mode   "0600" ("0660" with socket_group); "0600".."0666",
  *                      a string of octal digits, owner read-write
@@ -384,6 +386,8 @@ typedef struct xz_config {
 	/* node.drain_timeout_ms: how long SIGTERM waits for the queues to
 	 * empty; what is left is counted and logged (docs/operations.md) */
 	uint32_t drain_timeout_ms;
+	/* node.socket_owner: the owner (-1: unchanged) of every ipc socket */
+	int64_t socket_uid;
 	/* node.socket_group / node.socket_mode: the group (-1: unchanged)
 	 * and mode (0: the defaults, 0600 for the control socket, the umask
 	 * for the bus's) of every ipc socket the node listens on, so that an

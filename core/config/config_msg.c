@@ -183,6 +183,13 @@ const xz_tr xz_config_zh[] = {
 	{ "syntax error", "语法错误" },
 	{ "parse error", "解析错误" },
 	{ "cannot open include file", "无法打开包含文件" },
+	{ "node.socket_owner must be a user name or a uid (0..2147483647), "
+	  "got %lld",
+	    "node.socket_owner 应为用户名或 uid（0..2147483647），实为 %lld" },
+	{ "node.socket_owner must be a user name or a uid, got %s",
+	    "node.socket_owner 应为用户名或 uid，实为 %s" },
+	{ "node.socket_owner: no user named '%s' on this host",
+	    "node.socket_owner：本机没有名为 '%s' 的用户" },
 	{ "node.socket_group must be a group name or a gid (0..2147483647), "
 	  "got %lld",
 	    "node.socket_group 应为组名或 gid（0..2147483647），实为 %lld" },

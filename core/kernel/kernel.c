@@ -439,7 +439,7 @@ durable_warn(xz_kernel *k, xz_diag *d)
 	}
 }
 
-/* node.socket_group / node.socket_mode on one ipc socket the link
+/* node.socket_owner / socket_group / socket_mode on one ipc socket the link
  * listens on (url "ipc://PATH"; others are left alone). 0, or 1 with
  * the reason in d. */
 static int
@@ -452,12 +452,17 @@ socket_access(xz_kernel *k, const char *url, xz_diag *d)
 	    || c->socket_mode == 0)
 		return 0;
 	path = url + 6;
-	if (c->socket_gid >= 0
-	    && chown(path, (uid_t) -1, (gid_t) c->socket_gid) != 0) {
+	if ((c->socket_uid >= 0 || c->socket_gid >= 0)
+	    && chown(path,
+	           c->socket_uid >= 0 ? (uid_t) c->socket_uid : (uid_t) -1,
+	           c->socket_gid >= 0 ? (gid_t) c->socket_gid : (gid_t) -1)
+	        != 0) {
 		xz_diag_add(d, c->path, 0,
-		    "node.socket_group: cannot give the socket %s to group "
-		    "%lld: %s",
-		    path, (long long) c->socket_gid, strerror(errno));
+		    "node.socket_owner/socket_group: cannot give the socket "
+		    "%s "
+		    "to uid %lld, gid %lld: %s",
+		    path, (long long) c->socket_uid, (long long) c->socket_gid,
+		    strerror(errno));
 		return 1;
 	}
 	if (chmod(path, (mode_t) c->socket_mode) != 0) {

@@ -327,8 +327,11 @@ const xz_tr xz_kernel_zh[] = {
 	  "plugin starts with an empty store at the next start",
 	    "存储 '%s'（标识 %s，代次 %lld）已由 %s 重置：%s；下次启动时其插件"
 	    "以空存储启动" },
-	{ "node.socket_group: cannot give the socket %s to group %lld: %s",
-	    "node.socket_group：无法将套接字 %s 交给组 %lld：%s" },
+	{ "node.socket_owner/socket_group: cannot give the socket %s to uid "
+	  "%lld, gid %lld: %s",
+	    "node.socket_owner/socket_group：无法将套接字 %s 交给 uid "
+	    "%lld、gid "
+	    "%lld：%s" },
 	{ "node.socket_mode: cannot set the mode of the socket %s to %04o: %s",
 	    "node.socket_mode：无法将套接字 %s 的权限设为 %04o：%s" },
 	{ NULL, NULL },

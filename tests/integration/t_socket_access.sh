@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# node.socket_group / node.socket_mode (docs/operations.md): the control
+# node.socket_owner / node.socket_group / node.socket_mode (docs/operations.md): the control
 # and bus ipc sockets get the configured group and mode, so an operators
 # group can use the CLI; a wrong type, an unknown group or a bad mode is
 # a FILE:LINE error naming the option. As root, a process of another uid
@@ -19,6 +19,10 @@ bad "a boolean group" "node.socket_group must be a group name or a gid, got" 'so
 bad "an unknown group" "node.socket_group: no group named 'xz-no-such-group'" \
 	'socket_group = "xz-no-such-group";'
 bad "a negative gid" "node.socket_group must be a group name or a gid" 'socket_group = -5;'
+bad "a list as owner" "node.socket_owner must be a user name or a uid, got" 'socket_owner = [ 1 ];'
+bad "an unknown user" "node.socket_owner: no user named 'xz-no-such-user'" \
+	'socket_owner = "xz-no-such-user";'
+bad "a negative uid" "node.socket_owner must be a user name or a uid" 'socket_owner = -1;'
 bad "a mode as a number" "node.socket_mode must be a string" 'socket_mode = 660;'
 bad "an execute bit" "node.socket_mode must be octal digits" 'socket_mode = "0770";'
 bad "no owner write" "node.socket_mode must be octal digits" 'socket_mode = "0444";'
@@ -45,6 +49,12 @@ assert_eq "a numeric gid" "$GID" "$(stat -c %g "$XZ_T/n1/ctl.sock")"
 assert_eq "an explicit mode" 640 "$(stat -c %a "$XZ_T/n1/ctl.sock")"
 stop_node
 
+XZ_NODE_EXTRA="socket_owner = \"$(id -un)\";" xz_config </dev/null
+start_node
+assert_eq "an owner by name" "$(id -u)" "$(stat -c %u "$XZ_T/n1/ctl.sock")"
+assert_eq "an owner alone keeps 0600" 600 "$(stat -c %a "$XZ_T/n1/ctl.sock")"
+stop_node
+
 xz_config </dev/null
 start_node
 assert_eq "without the options the control socket stays 0600" 600 \
@@ -58,6 +68,10 @@ if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 fi
 OPS=4242
 chmod 755 "$XZ_T" "$XZ_T/n1"
+XZ_NODE_EXTRA="socket_owner = 65534;" xz_config </dev/null
+start_node
+assert_eq "root gives the socket to another owner" 65534 "$(stat -c %u "$XZ_T/n1/ctl.sock")"
+stop_node
 XZ_NODE_EXTRA="socket_group = $OPS;" xz_config <<EOF2
 auth = { local = ( { gid = $OPS; user = "ops1"; name = "值班运维";
                      agency = "prison-01"; roles = [ "admin" ]; } ); };
