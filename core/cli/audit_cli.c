@@ -41,7 +41,9 @@ static const xz_usage usage_audit = {
 	"                           [-n LIMIT] [--purpose TEXT] [--user "
 	"NAME]\n"
 	"                           [--role ROLE] [--agency AGENCY] [-t MS]\n"
-	"`xiezhi audit verify --help` and `xiezhi audit query --help` say "
+	"       xiezhi audit reset  [-c FILE|-u URL] --store NAME --reason "
+	"TEXT\n"
+	"`xiezhi audit verify --help`, `query --help` and `reset --help` say "
 	"more.\n",
 
 	"用法：xiezhi audit verify [-f DBFILE | -c FILE [--offline] | -u "
@@ -54,7 +56,10 @@ static const xz_usage usage_audit = {
 	"                           [-n LIMIT] [--purpose TEXT] [--user "
 	"NAME]\n"
 	"                           [--role ROLE] [--agency AGENCY] [-t MS]\n"
-	"详见 `xiezhi audit verify --help` 和 `xiezhi audit query --help`。\n",
+	"      xiezhi audit reset  [-c FILE|-u URL] --store NAME --reason "
+	"TEXT\n"
+	"详见 `xiezhi audit verify --help`、`query --help` 和 `reset "
+	"--help`。\n",
 };
 
 static const xz_usage usage_verify = {
