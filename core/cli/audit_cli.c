@@ -798,133 +798,53 @@ cmd_reset(int argc, char **argv)
 	return 0;
 }
 
-/* The last recorded reset of the audit store `name` in db (topic
- * audit.sys.reset, written by the node before it forgot the store): 1
- * with its seq, time (kernel clock, ms), who and reason; 0 none. */
-static int
-last_reset(sqlite3 *db, const char *name, int64_t *seq, int64_t *time_ms,
-    char *who, size_t whon, char *reason, size_t rn)
-{
-	sqlite3_stmt *st    = NULL;
-	int           found = 0;
-
-	if (sqlite3_prepare_v2(db,
-	        "SELECT seq, time, who, purpose FROM audit_log WHERE topic = "
-	        "'audit.sys.reset' AND subject_type = 'store' AND "
-	        "subject_id = ? AND source = 'sys' ORDER BY seq DESC LIMIT 1",
-	        -1, &st, NULL)
-	    != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 1);
-		const unsigned char *w = sqlite3_column_text(st, 2);
-		const unsigned char *r = sqlite3_column_text(st, 3);
-		*seq                   = sqlite3_column_int64(st, 0);
-		*time_ms = t != NULL ? strtoll((const char *) t, NULL, 10) : 0;
-		snprintf(who, whon, "%s", w ? (const char *) w : "?");
-		snprintf(reason, rn, "%s", r ? (const char *) r : "");
-		found = *time_ms > 0;
-	}
-	sqlite3_finalize(st);
-	return found;
-}
-
 /*
- * The log was reset on record: the checkpoints signed before the reset
- * (time <= the reset record's time) sign the log that was lost; they are
- * checked for their signature and key only, and the later ones against
- * the log, which must have a checkpoint at or after the reset record
- * (the reset is itself anchored). 0 ok (printed), 1 FAIL (printed), -1
- * no recorded reset applies (the caller reports its verdict).
+ * The log was reset on record (`xiezhi audit reset`): the checkpoints
+ * signed before the reset sign the log that was lost (signature and key
+ * only), the later ones the log as it is, and one of them the reset
+ * record itself. 0 ok (printed), 1 FAIL (printed), -1 no recorded reset
+ * applies (the caller reports its verdict).
  */
 static int
 verify_anchors_reset(sqlite3 *db, const aopts *o, const uint8_t *trusted)
 {
-	int64_t           rseq = 0, rtime = 0, line = 0, before = 0;
-	char              who[128], reason[512], tmp[PATH_MAX], buf[1024];
-	uint8_t           key[XZ_ANCHOR_KEY_SIZE];
-	int               have_key = trusted != NULL, fd, rc = 1;
-	FILE             *in, *out = NULL;
+	xz_anchor_reset   r;
 	xz_anchor_verdict av;
+	char              tr[640], why[64];
 
-	if (!last_reset(db, o->name, &rseq, &rtime, who, sizeof(who), reason,
-	        sizeof(reason)))
+	if (!xz_anchor_last_reset(db, o->name, &r))
 		return -1;
-	if (have_key)
-		memcpy(key, trusted, sizeof(key));
-	if ((in = fopen(o->anchors, "r")) == NULL)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/xiezhi-anchors-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if ((fd = mkstemp(tmp)) < 0 || (out = fdopen(fd, "w")) == NULL) {
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		fclose(in);
-		return -1;
+	if (xz_anchor_check_reset(db, o->anchors, trusted, &r, &av) != 0) {
+		fprintf(stderr, xz_text("xiezhi audit verify: %s\n"),
+		    xz_cli_audit_text(av.detail, tr, sizeof(tr)));
+		return 1;
 	}
-	while (fgets(buf, sizeof(buf), in) != NULL) {
-		xz_anchor a;
-		line++;
-		if (xz_anchor_parse(buf, &a) != 0 || a.time_ms > rtime) {
-			fputs(buf, out); /* the log after the reset */
-			continue;
-		}
-		if (!have_key) {
-			memcpy(key, a.pub, sizeof(key));
-			have_key = 1;
-		}
-		if (!xz_anchor_sig_ok(&a) || memcmp(a.pub, key, sizeof(key))) {
-			printf(
-			    xz_text("FAIL: checkpoint %lld: record %lld: %s: "
-			            "%s\n"),
-			    (long long) line, (long long) a.seq,
-			    xz_anchor_sig_ok(&a) ? "rekeyed" : "signature",
-			    xz_text("a checkpoint before the recorded reset "
-			            "is not signed by the node's key"));
-			goto out;
-		}
-		before = line;
-	}
-	if (fflush(out) != 0)
-		goto out;
-	if (xz_anchor_check(db, tmp, have_key ? key : NULL, &av) != 0) {
-		fprintf(
-		    stderr, xz_text("xiezhi audit verify: %s\n"), av.detail);
-		goto out;
-	}
-	if (!av.ok) {
-		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
-		    (long long) (av.bad_line + before), (long long) av.bad_seq,
-		    av.reason, av.detail);
-		if (av.bad_seq > 0)
-			print_row(db, av.bad_seq);
-		goto out;
-	}
-	if (av.checked == 0 || av.last_seq < rseq) {
+	if (!av.ok && strcmp(av.reason, "unanchored") == 0) {
 		printf(xz_text("FAIL: record %lld: reset not anchored: no "
 		               "checkpoint after the reset signs its record "
 		               "yet (one comes every anchor_every records, "
 		               "anchor_interval_s seconds and at stop)\n"),
-		    (long long) rseq);
-		print_row(db, rseq);
-		goto out;
+		    (long long) r.seq);
+		print_row(db, r.seq);
+		return 1;
+	}
+	if (!av.ok) {
+		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
+		    (long long) av.bad_line, (long long) av.bad_seq,
+		    xz_cli_audit_reason(av.reason, why, sizeof(why)),
+		    xz_cli_audit_text(av.detail, tr, sizeof(tr)));
+		if (av.bad_seq > 0)
+			print_row(db, av.bad_seq);
+		return 1;
 	}
 	printf(xz_text("reset: checkpoints 1..%lld sign the log before the "
 	               "recorded reset (record %lld, time %lld, by %s: %s)\n"),
-	    (long long) before, (long long) rseq, (long long) rtime, who,
-	    reason);
+	    (long long) av.reset_before, (long long) r.seq,
+	    (long long) r.time_ms, r.who, r.reason);
 	printf(xz_text("ok: %lld checkpoints match (last signs record %lld"),
 	    (long long) av.checked, (long long) av.last_seq);
 	printf(")\n");
-	rc = 0;
-out:
-	fclose(out);
-	fclose(in);
-	unlink(tmp);
-	return rc;
+	return 0;
 }
 
 int

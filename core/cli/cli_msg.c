@@ -225,9 +225,6 @@ const xz_tr xz_cli_zh[] = {
 	    "已重置：存储 '%s'（标识 %s），操作人 %s，已记录；%s\n" },
 	{ "restart the node: the plugin starts with an empty store",
 	    "请重启节点：该插件将以空存储启动" },
-	{ "a checkpoint before the recorded reset is not signed by the node's "
-	  "key",
-	    "有记录的重置之前的检查点不是由节点的密钥签名的" },
 	{ "FAIL: record %lld: reset not anchored: no checkpoint after the "
 	  "reset signs its record yet (one comes every anchor_every records, "
 	  "anchor_interval_s seconds and at stop)\n",
@@ -259,6 +256,7 @@ const xz_tr xz_audit_zh[] = {
 	{ "signature", "签名无效" },
 	{ "rekeyed", "密钥被更换" },
 	{ "rewritten", "被重写" },
+	{ "unanchored", "未锚定" },
 	/* chain.c */
 	{ "record %lld holds the record written as %lld",
 	    "记录 %lld 的位置上是原写为 %lld 的记录" },
@@ -302,6 +300,9 @@ const xz_tr xz_audit_zh[] = {
 	{ "cannot read the audit log: %s", "无法读取审计日志：%s" },
 	{ "head file %s is malformed", "头文件 %s 格式错误" },
 	/* anchor.c */
+	{ "record %lld: the reset is not anchored: no checkpoint after it "
+	  "signs its record yet",
+	    "记录 %lld：该重置未锚定：重置之后尚无检查点签署其记录" },
 	{ "cannot read %s: %s", "无法读取 %s：%s" },
 	{ "%s is empty", "%s 为空" },
 	{ "%s: not a public key (64 hex digits expected)",

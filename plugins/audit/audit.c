@@ -710,6 +710,22 @@ reply_json(audit_state *st, const xz_msg *m, json_t *o)
 	json_decref(o);
 }
 
+/* The log against the checkpoints of the sink; when they disagree and
+ * the log holds a recorded reset of this store (`xiezhi audit reset`),
+ * across that reset (r->seq > 0 then). As xz_anchor_check. */
+static int
+check_anchors(audit_state *st, xz_anchor_verdict *av, xz_anchor_reset *r)
+{
+	int rc = xz_anchor_check(st->db, st->anchor_path, st->key.pub, av);
+
+	memset(r, 0, sizeof(*r));
+	if (rc == 0 && !av->ok
+	    && xz_anchor_last_reset(st->db, st->h->name(st->self), r))
+		rc = xz_anchor_check_reset(
+		    st->db, st->anchor_path, st->key.pub, r, av);
+	return rc;
+}
+
 static void
 on_verify(audit_state *st, const xz_msg *m)
 {
@@ -723,8 +739,8 @@ on_verify(audit_state *st, const xz_msg *m)
 	json_t *o = verdict_json(&v);
 	if (v.ok && st->anchor_path != NULL) {
 		xz_anchor_verdict av;
-		if (xz_anchor_check(st->db, st->anchor_path, st->key.pub, &av)
-		    != 0) {
+		xz_anchor_reset   r;
+		if (check_anchors(st, &av, &r) != 0) {
 			json_decref(o);
 			kit_reply_error(
 			    st->h, st->self, m, KIT_E_STORE_ERROR, av.detail);
@@ -732,6 +748,13 @@ on_verify(audit_state *st, const xz_msg *m)
 		}
 		json_object_set_new(o, "anchors_checked",
 		    json_integer((json_int_t) av.checked));
+		if (r.seq > 0)
+			json_object_set_new(o, "reset",
+			    json_pack("{s:I,s:I,s:s,s:s,s:I}", "seq",
+			        (json_int_t) r.seq, "time",
+			        (json_int_t) r.time_ms, "who", r.who, "reason",
+			        r.reason, "checkpoints_before",
+			        (json_int_t) av.reset_before));
 		if (!av.ok) {
 			json_object_set_new(o, "ok", json_false());
 			json_object_set_new(o, "first_bad_seq",
@@ -1101,6 +1124,7 @@ anchor_start(audit_state *st)
 {
 	xz_anchor         last;
 	xz_anchor_verdict av;
+	xz_anchor_reset   reset;
 	char              pub[65];
 
 	if (!st->anchoring)
@@ -1116,8 +1140,10 @@ anchor_start(audit_state *st)
 		st->anchored_seq = last.seq;
 		memcpy(st->anchored_hash, last.hash, XZ_SHA256_HEX);
 	}
-	if (xz_anchor_check(st->db, st->anchor_path, st->key.pub, &av) == 0
-	    && !av.ok) {
+	/* a recorded reset not signed yet is not a disagreement: its
+	 * checkpoint comes with the next ones */
+	if (check_anchors(st, &av, &reset) == 0 && !av.ok
+	    && strcmp(av.reason, "unanchored") != 0) {
 		char out[96];
 		st->h->log(st->self, XZ_LOG_ERROR,
 		    AT("audit: the log in %s disagrees with checkpoint %lld "

@@ -126,6 +126,20 @@ assert_contains "names the recorded reset" \
 assert_contains "who and why" "by admin: $REASON)" "$OUT"
 assert_contains "the later checkpoints match" "ok: " "$OUT"
 
+echo "-- the node's own verify knows the reset too"
+: >"$XZ_T/n1.log"
+start_node
+check "audit.verify on the running node" xz call audit.verify '{}'
+assert_eq "the node's verdict" true "$(echo "$OUT" | jq -r .ok)"
+assert_eq "it names the reset record" "$rseq" "$(echo "$OUT" | jq -r .reset.seq)"
+assert_eq "and why" "$REASON" "$(echo "$OUT" | jq -r .reset.reason)"
+if grep -q "disagrees with checkpoint" "$XZ_T/n1.log"; then
+	fail "the start after an anchored reset raised an alert: $(grep disagrees "$XZ_T/n1.log")"
+else
+	pass "no alert at the start after an anchored reset"
+fi
+stop_node
+
 echo "-- a reset record that no later checkpoint signs is not enough"
 head -n "$old_lines" "$SINK" >"$XZ_T/old.log"
 cp "$SINK.key.pub" "$XZ_T/old.log.key.pub"

@@ -317,9 +317,11 @@ pruned_to(sqlite3 *db, char hash[XZ_SHA256_HEX])
 	return s;
 }
 
-int
-xz_anchor_check(sqlite3 *db, const char *anchors_path, const uint8_t *pub,
-    xz_anchor_verdict *v)
+/* xz_anchor_check; checkpoints of time <= reset_ms only need their
+ * signature and key (INT64_MIN: no reset). */
+static int
+check_log(sqlite3 *db, const char *anchors_path, const uint8_t *pub,
+    int64_t reset_ms, xz_anchor_verdict *v)
 {
 	FILE     *f;
 	char      line[1024], cp_hash[XZ_SHA256_HEX], h[XZ_SHA256_HEX];
@@ -389,6 +391,11 @@ xz_anchor_check(sqlite3 *db, const char *anchors_path, const uint8_t *pub,
 			    (long long) n, (long long) a.seq);
 			break;
 		}
+		if (a.time_ms <= reset_ms) { /* signs the log that was reset */
+			v->reset_before = n;
+			prev_time       = a.time_ms;
+			continue;
+		}
 		if (a.seq < prev_seq || a.time_ms < prev_time) {
 			bad(v, n, a.seq, "reordered",
 			    "checkpoint %lld (record %lld) goes back from "
@@ -449,4 +456,56 @@ xz_anchor_check(sqlite3 *db, const char *anchors_path, const uint8_t *pub,
 		snprintf(v->detail, sizeof(v->detail), "%s has no checkpoints",
 		    anchors_path);
 	return v->ok || v->bad_line > 0 ? 0 : -1;
+}
+
+int
+xz_anchor_check(sqlite3 *db, const char *anchors_path, const uint8_t *pub,
+    xz_anchor_verdict *v)
+{
+	return check_log(db, anchors_path, pub, INT64_MIN, v);
+}
+
+int
+xz_anchor_last_reset(sqlite3 *db, const char *store, xz_anchor_reset *r)
+{
+	sqlite3_stmt *st    = NULL;
+	int           found = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (sqlite3_prepare_v2(db,
+	        "SELECT seq, time, who, purpose FROM audit_log WHERE topic = "
+	        "'audit.sys.reset' AND subject_type = 'store' AND "
+	        "subject_id = ? AND source = 'sys' ORDER BY seq DESC LIMIT 1",
+	        -1, &st, NULL)
+	    != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, store, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *t   = sqlite3_column_text(st, 1);
+		const unsigned char *w   = sqlite3_column_text(st, 2);
+		const unsigned char *why = sqlite3_column_text(st, 3);
+		r->seq                   = sqlite3_column_int64(st, 0);
+		r->time_ms
+		    = t != NULL ? strtoll((const char *) t, NULL, 10) : 0;
+		snprintf(
+		    r->who, sizeof(r->who), "%s", w ? (const char *) w : "?");
+		snprintf(r->reason, sizeof(r->reason), "%s",
+		    why ? (const char *) why : "");
+		found = r->time_ms > 0;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int
+xz_anchor_check_reset(sqlite3 *db, const char *anchors_path,
+    const uint8_t *pub, const xz_anchor_reset *r, xz_anchor_verdict *v)
+{
+	int rc = check_log(db, anchors_path, pub, r->time_ms, v);
+	if (rc == 0 && v->ok && (v->checked == 0 || v->last_seq < r->seq))
+		bad(v, 0, r->seq, "unanchored",
+		    "record %lld: the reset is not anchored: no checkpoint "
+		    "after it signs its record yet",
+		    (long long) r->seq);
+	return rc;
 }

@@ -81,7 +81,18 @@ typedef struct xz_anchor_verdict {
 	char    detail[320];
 	int64_t last_seq; /* the newest checkpoint's seq */
 	int     key_from_file; /* 0: the first line's key was trusted */
+	int64_t reset_before; /* xz_anchor_check_reset: the last line signed
+	                         before the reset (0: none) */
 } xz_anchor_verdict;
+
+/* A recorded reset of a store (`xiezhi audit reset`): the kernel's
+ * audit.sys.reset record in the log. */
+typedef struct xz_anchor_reset {
+	int64_t seq; /* the reset record */
+	int64_t time_ms; /* its time */
+	char    who[128];
+	char    reason[512];
+} xz_anchor_reset;
 
 /*
  * Check the log in db against every checkpoint of anchors_path signed by
@@ -93,5 +104,20 @@ typedef struct xz_anchor_verdict {
  */
 int xz_anchor_check(sqlite3 *db, const char *anchors_path, const uint8_t *pub,
     xz_anchor_verdict *v);
+
+/* The newest recorded reset of store in db: 1 and *r, 0 when there is
+ * none (or the log cannot be read). */
+int xz_anchor_last_reset(sqlite3 *db, const char *store, xz_anchor_reset *r);
+
+/*
+ * xz_anchor_check across the recorded reset r: the checkpoints signed up
+ * to r's time sign the log that was lost, and are checked for their
+ * signature and key only; the later ones are checked against the log, and
+ * one of them must sign r's record or a later one (the reset is itself
+ * anchored), else v says reason "unanchored". v->reset_before is the last
+ * line signed before the reset. Returns as xz_anchor_check.
+ */
+int xz_anchor_check_reset(sqlite3 *db, const char *anchors_path,
+    const uint8_t *pub, const xz_anchor_reset *r, xz_anchor_verdict *v);
 
 #endif
