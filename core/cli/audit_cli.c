@@ -388,6 +388,21 @@ print_row(sqlite3 *db, int64_t seq)
 	sqlite3_finalize(st);
 }
 
+/* Print the checkpoint v found bad, and its record. Returns 1. */
+static int
+anchor_fail(sqlite3 *db, const xz_anchor_verdict *v)
+{
+	char tr[640], why[64];
+
+	printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
+	    (long long) v->bad_line, (long long) v->bad_seq,
+	    xz_cli_audit_reason(v->reason, why, sizeof(why)),
+	    xz_cli_audit_text(v->detail, tr, sizeof(tr)));
+	if (v->bad_seq > 0)
+		print_row(db, v->bad_seq);
+	return 1;
+}
+
 /* The log in db against the checkpoints of o->anchors: 0 ok, 1 not. */
 static int verify_anchors_reset(
     sqlite3 *db, const aopts *o, const uint8_t *trusted);
@@ -397,7 +412,7 @@ verify_anchors(sqlite3 *db, const aopts *o)
 {
 	uint8_t           pub[XZ_ANCHOR_KEY_SIZE];
 	const uint8_t    *trusted = NULL;
-	char              err[300], def[PATH_MAX], tr[640], why[64];
+	char              err[300], def[PATH_MAX], tr[640];
 	xz_anchor_verdict av;
 	int               rc;
 
@@ -428,15 +443,8 @@ verify_anchors(sqlite3 *db, const aopts *o)
 	}
 	if (!av.ok && (rc = verify_anchors_reset(db, o, trusted)) >= 0)
 		return rc; /* a recorded reset accounts for the old ones */
-	if (!av.ok) {
-		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
-		    (long long) av.bad_line, (long long) av.bad_seq,
-		    xz_cli_audit_reason(av.reason, why, sizeof(why)),
-		    xz_cli_audit_text(av.detail, tr, sizeof(tr)));
-		if (av.bad_seq > 0)
-			print_row(db, av.bad_seq);
-		return 1;
-	}
+	if (!av.ok)
+		return anchor_fail(db, &av);
 	printf(xz_text("ok: %lld checkpoints match (last signs record %lld"),
 	    (long long) av.checked, (long long) av.last_seq);
 	if (av.skipped > 0)
@@ -810,7 +818,7 @@ verify_anchors_reset(sqlite3 *db, const aopts *o, const uint8_t *trusted)
 {
 	xz_anchor_reset   r;
 	xz_anchor_verdict av;
-	char              tr[640], why[64];
+	char              tr[640];
 
 	if (!xz_anchor_last_reset(db, o->name, &r))
 		return -1;
@@ -828,15 +836,8 @@ verify_anchors_reset(sqlite3 *db, const aopts *o, const uint8_t *trusted)
 		print_row(db, r.seq);
 		return 1;
 	}
-	if (!av.ok) {
-		printf(xz_text("FAIL: checkpoint %lld: record %lld: %s: %s\n"),
-		    (long long) av.bad_line, (long long) av.bad_seq,
-		    xz_cli_audit_reason(av.reason, why, sizeof(why)),
-		    xz_cli_audit_text(av.detail, tr, sizeof(tr)));
-		if (av.bad_seq > 0)
-			print_row(db, av.bad_seq);
-		return 1;
-	}
+	if (!av.ok)
+		return anchor_fail(db, &av);
 	printf(xz_text("reset: checkpoints 1..%lld sign the log before the "
 	               "recorded reset (record %lld, time %lld, by %s: %s)\n"),
 	    (long long) av.reset_before, (long long) r.seq,
