@@ -483,6 +483,24 @@ skip_val(const char *p, const char *end)
 	return p;
 }
 
+/* At a `"key" :` in an object: *k, *klen (quotes included) and the
+ * start of its value; NULL when the text is not that. */
+static const char *
+member(const char *p, const char *end, const char **k, size_t *klen)
+{
+	const char *ke;
+
+	p = skip_ws(p, end);
+	if (p >= end || *p != '"' || (ke = skip_str(p, end)) == NULL)
+		return NULL;
+	*k    = p;
+	*klen = (size_t) (ke - p);
+	p     = skip_ws(ke, end);
+	if (p >= end || *p++ != ':')
+		return NULL;
+	return skip_ws(p, end);
+}
+
 /*
  * The text of the "data" value of each of the first n records of
  * {"records":[...]} in [p, end) into span[i] (start, length), as it came:
@@ -499,18 +517,11 @@ data_spans(
 	if (p >= end || *p++ != '{')
 		return -1;
 	for (;;) { /* the top object's keys */
-		p = skip_ws(p, end);
-		if (p >= end || *p != '"')
+		const char *k;
+		size_t      kn;
+		if ((p = member(p, end, &k, &kn)) == NULL)
 			return -1;
-		const char *k  = p;
-		const char *ke = skip_str(p, end);
-		if (ke == NULL)
-			return -1;
-		p = skip_ws(ke, end);
-		if (p >= end || *p++ != ':')
-			return -1;
-		p = skip_ws(p, end);
-		if (ke - k == 9 && memcmp(k, "\"records\"", 9) == 0 && p < end
+		if (kn == 9 && memcmp(k, "\"records\"", 9) == 0 && p < end
 		    && *p == '[')
 			break;
 		if ((p = skip_val(p, end)) == NULL)
@@ -530,24 +541,16 @@ data_spans(
 		if (p >= end || *p++ != '{')
 			return -1;
 		at[i] = NULL;
-		for (;;) { /* the record's keys; the last "data" counts */
+		for (;;) { /* the record's keys (no key twice: on_append) */
 			p = skip_ws(p, end);
 			if (p < end && *p == '}')
 				break;
-			if (p >= end || *p != '"')
+			const char *k, *v;
+			size_t      kn;
+			if ((v = member(p, end, &k, &kn)) == NULL
+			    || (p = skip_val(v, end)) == NULL)
 				return -1;
-			const char *k  = p;
-			const char *ke = skip_str(p, end);
-			if (ke == NULL)
-				return -1;
-			p = skip_ws(ke, end);
-			if (p >= end || *p++ != ':')
-				return -1;
-			p             = skip_ws(p, end);
-			const char *v = p;
-			if ((p = skip_val(p, end)) == NULL)
-				return -1;
-			if (ke - k == 6 && memcmp(k, "\"data\"", 6) == 0) {
+			if (kn == 6 && memcmp(k, "\"data\"", 6) == 0) {
 				at[i]  = v;
 				len[i] = (size_t) (p - v);
 			}
@@ -572,7 +575,9 @@ data_spans(
 static void
 on_append(audit_state *st, const xz_msg *m)
 {
-	json_t *o    = json_loadb(m->data, m->len, 0, NULL);
+	/* duplicate keys refused: the records are republished from their
+	 * text (data_spans), which must be the very values chained here */
+	json_t *o = json_loadb(m->data, m->len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *recs = json_object_get(o, "records");
 	json_t *rec;
 	size_t  i, acked = 0;
