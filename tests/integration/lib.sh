@@ -420,6 +420,30 @@ full_disk() {
 	umount -l "$XZ_T/full" 2>/dev/null || true
 }
 
+# node_pki SALT NAME...: for nodes linked over mutual TLS, a node CA in
+# $PKI, the hub's certificate (for localhost) and one per NAME in $CERTS,
+# issued by `xiezhi identity`; $PORT (picked from SALT and the pid) and
+# $URL=tls+tcp://127.0.0.1:$PORT. HOME becomes a fresh folder of the test.
+node_pki() {
+	local salt=$1 n
+	shift
+	command -v jq >/dev/null || skip_test "jq is not installed"
+	export HOME="$XZ_T/home"
+	mkdir -p "$HOME"
+	unset XZ_CREDS
+	PKI="$XZ_T/pki"
+	CERTS="$XZ_T/certs"
+	PORT=$((20000 + ($$ + salt) % 20000))
+	URL="tls+tcp://127.0.0.1:$PORT"
+	check "ca init" xz identity ca init --pki "$PKI" --cn links-ca
+	check "the hub's certificate" xz identity cert issue --pki "$PKI" \
+		--cn hub --kind node --dns localhost --out "$CERTS"
+	for n in "$@"; do
+		check "node $n's certificate" xz identity cert issue \
+			--pki "$PKI" --cn "$n" --kind node --out "$CERTS"
+	done
+}
+
 # ---- nodes linked to nodes (docs/multi-node.md) ----
 # node_cfg NAME TEXT: write $XZ_T/NAME.cfg, a node NAME (xz_config) with
 # TEXT after its node group (bus, links, plugins, auth...).

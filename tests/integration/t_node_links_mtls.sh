@@ -13,23 +13,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
-command -v jq >/dev/null || skip_test "jq is not installed"
-export HOME="$XZ_T/home"
-mkdir -p "$HOME"
-unset XZ_CREDS
-PKI="$XZ_T/pki"
-CERTS="$XZ_T/certs"
-PORT=$((20000 + ($$ + 11) % 20000))
-URL="tls+tcp://127.0.0.1:$PORT"
-
 echo "-- a node CA and node certificates, issued by xiezhi identity"
-check "ca init" xz identity ca init --pki "$PKI" --cn links-ca
-check "the hub's certificate" xz identity cert issue --pki "$PKI" --cn hub \
-	--kind node --dns localhost --out "$CERTS"
-for n in b c e; do
-	check "node $n's certificate" xz identity cert issue --pki "$PKI" \
-		--cn "$n" --kind node --out "$CERTS"
-done
+node_pki 11 b c e
 check "revoke c" xz identity cert revoke --pki "$PKI" c
 check "another CA" xz identity ca init --pki "$XZ_T/other" --cn other-ca
 check "d's certificate, of the other CA" xz identity cert issue \

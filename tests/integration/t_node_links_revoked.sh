@@ -15,21 +15,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 xz_setup
-command -v jq >/dev/null || skip_test "jq is not installed"
-export HOME="$XZ_T/home"
-mkdir -p "$HOME"
-unset XZ_CREDS
-PKI="$XZ_T/pki"
-CERTS="$XZ_T/certs"
-PORT=$((20000 + ($$ + 17) % 20000))
-URL="tls+tcp://127.0.0.1:$PORT"
-
 echo "-- a node CA, the hub's and b's certificates"
-check "ca init" xz identity ca init --pki "$PKI" --cn links-ca
-check "the hub's certificate" xz identity cert issue --pki "$PKI" --cn hub \
-	--kind node --dns localhost --out "$CERTS"
-check "b's certificate" xz identity cert issue --pki "$PKI" --cn b \
-	--kind node --out "$CERTS"
+node_pki 17 b
 
 node_cfg hub "bus = { listen = ( { url = \"$URL\";
   tls = { ca = \"$PKI/ca.pem\"; cert = \"$CERTS/hub.pem\"; key = \"$CERTS/hub.key\";
