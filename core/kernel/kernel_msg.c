@@ -269,6 +269,10 @@ const xz_tr xz_kernel_zh[] = {
 	  "checks the node's certificate against it",
 	    "%s：CA 文件 %s 已变更：重新连接，以便 TLS "
 	    "握手按新文件检查对方节点的证书" },
+	{ "link '%s': %s is not \"EPOCH DONE\": ignored (events of the "
+	  "other node may be delivered twice)",
+	    "链路 '%s'：%s 不是 \"EPOCH "
+	    "DONE\"，已忽略（对方节点的事件可能被重复投递）" },
 	{ "link '%s': cannot write %s: %s (after a restart, events of the "
 	  "other node may be delivered twice)",
 	    "链路 '%s'：无法写入 "

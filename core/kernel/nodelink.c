@@ -1198,7 +1198,11 @@ recv_load(nl_link *k)
 	if (fscanf(f, "%llu %llu", &e, &d) == 2 && e != 0) {
 		k->r_epoch = e;
 		k->r_last = k->r_done = k->r_acked = k->r_saved = d;
-	}
+	} else
+		xz_log(XZ_LOG_WARN, "nodelink",
+		    "link '%s': %s is not \"EPOCH DONE\": ignored (events of "
+		    "the other node may be delivered twice)",
+		    k->cfg->name, p);
 	fclose(f);
 }
 

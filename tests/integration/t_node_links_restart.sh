@@ -51,6 +51,15 @@ assert_eq "the new event arrives once, and nothing else" '6' "$(grep -o '"i":[0-
 wait_until 60 '[ "$(link_field b a .business.in_done)" = 6 ]' ||
 	fail "b's count does not go on from 5 (in_done $(link_field b a .business.in_done))"
 pass "b's count goes on from where it was"
+
+echo "-- a count file that is no count is named and ignored"
+stop_node b
+echo "not a count" >"$XZ_T/b/data/links/a.recv"
+: >"$XZ_T/b.log"
+start_node "$XZ_T/b.cfg" b
+assert_contains "b names the file it ignored" \
+	"a.recv is not \"EPOCH DONE\": ignored" "$(cat "$XZ_T/b.log")"
+assert_eq "and starts from no count" 0 "$(link_field b a .business.in_done)"
 stop_node a
 stop_node b
 finish
