@@ -50,44 +50,45 @@ tamper() {
 		DROP TRIGGER audit_log_no_delete; $1"
 }
 
+# both_langs WHAT ZH EN VERIFY-ARGS...: verify fails in either language,
+# with the Chinese and the English verdict
+both_langs() {
+	local what=$1 zh_text=$2 en_text=$3
+	shift 3
+	assert_exit "$what (zh)" 1 zh "$XZ_BIN" audit verify "$@"
+	assert_contains "$what, in Chinese" "$zh_text" "$OUT"
+	assert_exit "$what (C)" 1 en "$XZ_BIN" audit verify "$@"
+	assert_contains "$what, in English" "$en_text" "$OUT"
+}
+
 echo "-- an edited field"
 tamper "UPDATE audit_log SET subject_id = 'B9999ZZ' WHERE seq = 4"
-assert_exit "edited (zh)" 1 zh "$XZ_BIN" audit verify -f "$T.db"
-assert_contains "edited, in Chinese" \
-	"FAIL: 记录 4：edited（被修改）：记录 4 与其哈希不符（有字段被改动）" "$OUT"
-assert_exit "edited (C)" 1 en "$XZ_BIN" audit verify -f "$T.db"
-assert_contains "edited, in English" \
-	"FAIL: record 4: edited: record 4 does not match its hash (a field was changed)" "$OUT"
+both_langs edited \
+	"FAIL: 记录 4：edited（被修改）：记录 4 与其哈希不符（有字段被改动）" \
+	"FAIL: record 4: edited: record 4 does not match its hash (a field was changed)" \
+	-f "$T.db"
 
 echo "-- a deleted record"
 tamper "DELETE FROM audit_log WHERE seq = 6"
-assert_exit "deleted (zh)" 1 zh "$XZ_BIN" audit verify -f "$T.db"
-assert_contains "deleted, in Chinese" \
-	"FAIL: 记录 6：deleted（被删除）：记录 6 缺失（下一条现存记录：7）" "$OUT"
-assert_exit "deleted (C)" 1 en "$XZ_BIN" audit verify -f "$T.db"
-assert_contains "deleted, in English" \
-	"FAIL: record 6: deleted: record 6 is missing (next present: 7)" "$OUT"
+both_langs deleted \
+	"FAIL: 记录 6：deleted（被删除）：记录 6 缺失（下一条现存记录：7）" \
+	"FAIL: record 6: deleted: record 6 is missing (next present: 7)" \
+	-f "$T.db"
 
 echo "-- a cut tail"
 tamper "DELETE FROM audit_log WHERE seq >= 8"
-assert_exit "truncated (zh)" 1 zh "$XZ_BIN" audit verify -f "$T.db"
-assert_contains "truncated, in Chinese" \
-	"FAIL: 记录 8：truncated（被截断）：日志止于记录 7，但其锚点行记为 12" "$OUT"
-assert_exit "truncated (C)" 1 en "$XZ_BIN" audit verify -f "$T.db"
-assert_contains "truncated, in English" \
-	"FAIL: record 8: truncated: the log ends at record 7 but its anchor says 12" "$OUT"
+both_langs truncated \
+	"FAIL: 记录 8：truncated（被截断）：日志止于记录 7，但其锚点行记为 12" \
+	"FAIL: record 8: truncated: the log ends at record 7 but its anchor says 12" \
+	-f "$T.db"
 
 echo "-- an edited checkpoint"
 cp "$SINK" "$XZ_T/sink-edit"
 sed -i '2s/ seq=10 / seq=11 /' "$XZ_T/sink-edit"
-assert_exit "edited checkpoint (zh)" 1 zh "$XZ_BIN" audit verify -f "$DATA/audit.db" \
-	--anchors "$XZ_T/sink-edit" --key "$SINK.key.pub"
-assert_contains "signature, in Chinese" \
-	"FAIL: 检查点 2：记录 11：signature（签名无效）：检查点 2（记录 11）：签名验证失败（该行被改动或伪造）" "$OUT"
-assert_exit "edited checkpoint (C)" 1 en "$XZ_BIN" audit verify -f "$DATA/audit.db" \
-	--anchors "$XZ_T/sink-edit" --key "$SINK.key.pub"
-assert_contains "signature, in English" \
-	"FAIL: checkpoint 2: record 11: signature: checkpoint 2 (record 11): the signature does not verify (the line was altered or forged)" "$OUT"
+both_langs "edited checkpoint" \
+	"FAIL: 检查点 2：记录 11：signature（签名无效）：检查点 2（记录 11）：签名验证失败（该行被改动或伪造）" \
+	"FAIL: checkpoint 2: record 11: signature: checkpoint 2 (record 11): the signature does not verify (the line was altered or forged)" \
+	-f "$DATA/audit.db" --anchors "$XZ_T/sink-edit" --key "$SINK.key.pub"
 
 echo "-- a key file that is no key"
 echo "not a key" >"$XZ_T/bad.pub"
@@ -102,11 +103,9 @@ echo "-- the node's own verify of a tampered log"
 sqlite3 "$DATA/audit.db" "DROP TRIGGER audit_log_no_update;
 	UPDATE audit_log SET outcome = 'denied' WHERE seq = 2"
 start_node
-assert_exit "online (zh)" 1 zh "$XZ_BIN" audit verify -c "$XZ_CFG" -t 60000
-assert_contains "online, in Chinese" \
-	"FAIL: 记录 2：edited（被修改）：记录 2 与其哈希不符（有字段被改动）" "$OUT"
-assert_exit "online (C)" 1 en "$XZ_BIN" audit verify -c "$XZ_CFG" -t 60000
-assert_contains "online, in English" \
-	"FAIL: record 2: edited: record 2 does not match its hash (a field was changed)" "$OUT"
+both_langs online \
+	"FAIL: 记录 2：edited（被修改）：记录 2 与其哈希不符（有字段被改动）" \
+	"FAIL: record 2: edited: record 2 does not match its hash (a field was changed)" \
+	-c "$XZ_CFG" -t 60000
 stop_node
 finish
