@@ -344,14 +344,24 @@ node_begin(xz_isolate *iso, xz_iso_buf *b, uint8_t t)
 	xz_iso_u64(b, xz_clock_now_us(&iso->k->clock));
 }
 
+/* The child takes frames (mu held): up, or starting. A starting child
+ * keeps what comes while its init waits for a call's result and handles
+ * it once ready, so a message for a subscription it made in init (the
+ * durable log's redelivery above all) is queued, not dropped. */
+static bool
+child_live(const xz_isolate *iso)
+{
+	return iso->state == ISO_UP || iso->state == ISO_STARTING;
+}
+
 /* Wait (mu held) until the window has room or the child is gone. */
 static bool
 window_wait(xz_isolate *iso, uint64_t gen)
 {
-	while (iso->state == ISO_UP && iso->gen == gen
+	while (child_live(iso) && iso->gen == gen
 	    && iso->unanswered >= iso->window && !iso->stop)
 		pthread_cond_wait(&iso->cv, &iso->mu);
-	return iso->state == ISO_UP && iso->gen == gen && !iso->stop;
+	return child_live(iso) && iso->gen == gen && !iso->stop;
 }
 
 static void
@@ -380,7 +390,7 @@ fwd_deliver(void *ud, const xz_msg *m)
 	if (iso == NULL)
 		return;
 	pthread_mutex_lock(&iso->mu);
-	if ((v >> ISO_GEN_SHIFT) != iso->gen || iso->state != ISO_UP)
+	if ((v >> ISO_GEN_SHIFT) != iso->gen || !child_live(iso))
 		why = iso->state == ISO_STOPPED ? "stopped" : "restarting";
 	else if (!window_wait(iso, v >> ISO_GEN_SHIFT))
 		why = "restarting";
@@ -569,6 +579,10 @@ handle_frame(
 		if (rc == XZ_OK) {
 			iso->state            = ISO_UP;
 			iso->up_since_mono_us = xz_mono_us();
+			/* what was queued during the start is timed from
+			 * now: the handlers could not run before */
+			if (iso->unanswered > 0)
+				iso->busy_since_us = iso->up_since_mono_us;
 		}
 		if (!iso->ready_once) {
 			iso->ready_once = true;

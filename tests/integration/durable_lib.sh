@@ -26,7 +26,10 @@ durable_setup() {
 # event whose mode is "fail", or whose fail_on is the plugin's option
 # `node`, raises an error (not acknowledged); mode "hold" waits in
 # xz.request on dhold.wait (not acknowledged while it waits); anything
-# else returns, which acknowledges it.
+# else returns, which acknowledges it. With the option init_spin_ms, init
+# spins that long after it subscribed (give the entry a lua group with a
+# high instruction_limit): a slow start, during which the node already
+# delivers what the log holds for the plugin.
 durable_scripts() {
 	cat >"$1/got.lua" <<'EOF2'
 local M = {}
@@ -64,6 +67,9 @@ return {
 				xz.request("dhold.wait", {}, 600000)
 			end
 		end)
+		-- a slow start (its plugin entry lifts the instruction limit)
+		local spin_until = xz.now() + (tonumber(xz.config.init_spin_ms) or 0)
+		while xz.now() < spin_until do end
 	end,
 }
 EOF2

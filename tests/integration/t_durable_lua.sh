@@ -15,7 +15,9 @@
 #     both consumers, the returned one for neither;
 #   - kill -9 of dtiso's child: the restarted child gets the two
 #     unacknowledged events again, flagged redelivered, and not the
-#     acknowledged one;
+#     acknowledged one; its init spins 700 ms after it subscribed, so the
+#     log delivers them while the child is still starting (they wait in
+#     the child's queue, they are not dropped);
 #   - kill -9 of the node: after the restart dtest gets its two again,
 #     flagged, dtiso nothing (it acknowledged them), and every pending
 #     count comes back to 0;
@@ -40,7 +42,9 @@ XZ_NODE_EXTRA='restart_backoff_ms = 100;' xz_config <<EOF2
 bus = { durable = ( "dtest.>" ); durable_redeliver_ms = 3600000; };
 plugins = (
   { name = "dtest"; kind = "lua"; path = "$XZ_T/dsub.lua"; },
-  { name = "dtiso"; kind = "lua"; path = "$XZ_T/dsub.lua"; isolation = "process"; },
+  { name = "dtiso"; kind = "lua"; path = "$XZ_T/dsub.lua"; isolation = "process";
+    options = { init_spin_ms = 700; };
+    lua = { instruction_limit = 2000000000; time_limit_ms = 60000; }; },
   { name = "holder"; kind = "lua"; path = "$XZ_T/holder.lua"; }
 );
 EOF2
