@@ -52,6 +52,10 @@ typedef struct ld {
 	int             nerr;
 	struct pending *pend;
 	size_t          npend, cap;
+	/* int settings whose literal did not fit in 32 bits: reported once,
+	 * then not checked again (owned by the load, freed at its end) */
+	const config_setting_t **badint;
+	size_t                   nbadint, capbadint;
 } ld;
 
 /* Malloc'ed printf. The caller frees; NULL on out of memory. */
@@ -625,6 +629,9 @@ get_int(ld *l, const config_setting_t *g, const char *pfx, const char *key,
 		    type_name(config_setting_type(s)));
 		return -1;
 	}
+	for (size_t i = 0; i < l->nbadint; i++)
+		if (l->badint[i] == s)
+			return -1; /* its literal is reported already */
 	v = config_setting_get_int64(s);
 	if (v < min || v > max) {
 		err(l, s, "%s%s must be between %lld and %lld, got %lld", pfx,
@@ -2283,6 +2290,139 @@ report_parse_error(ld *l)
 	free(file);
 }
 
+/* libconfig 1.5 reads a number without the L suffix as a 32-bit int and
+ * silently keeps the low 32 bits of a larger one (10000000000 reads as
+ * 1410065408). Each int setting's literal is read again from its source
+ * line, and one that does not fit is an error naming it, so a byte limit
+ * or a count never turns into another number unnoticed. The last file read
+ * is kept (owned by the walk, freed by its caller). */
+struct lit_file {
+	char  *name; /* as libconfig recorded it */
+	char  *text; /* the whole file, NUL-terminated */
+	size_t len;
+};
+
+/* Line `line` (1-based) of the file, NULL when the file or line is gone. */
+static const char *
+lit_line(struct lit_file *lf, const char *name, int line, size_t *len)
+{
+	if (lf->name == NULL || strcmp(lf->name, name) != 0) {
+		FILE *f = fopen(name, "rb");
+		char *t = NULL;
+		long  n = -1;
+		if (f != NULL && fseek(f, 0, SEEK_END) == 0
+		    && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
+		    && (t = malloc((size_t) n + 1)) != NULL
+		    && fread(t, 1, (size_t) n, f) == (size_t) n)
+			t[n] = '\0';
+		else {
+			free(t);
+			t = NULL;
+		}
+		if (f != NULL)
+			fclose(f);
+		free(lf->name);
+		free(lf->text);
+		lf->name = t != NULL ? strdup(name) : NULL;
+		lf->text = lf->name != NULL ? t : NULL;
+		lf->len  = lf->name != NULL ? (size_t) n : 0;
+		if (lf->name == NULL) {
+			free(t);
+			return NULL;
+		}
+	}
+	const char *p = lf->text;
+	for (int i = 1; i < line && p != NULL; i++)
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	if (p == NULL)
+		return NULL;
+	const char *e = strchr(p, '\n');
+	*len          = e != NULL ? (size_t) (e - p) : strlen(p);
+	return p;
+}
+
+static void
+check_int_literal(ld *l, struct lit_file *lf, const config_setting_t *s)
+{
+	const char *name = config_setting_name(s);
+	const char *file = config_setting_source_file(s);
+	const char *p, *end;
+	size_t      len = 0, nl;
+	char        lit[64];
+
+	if (name == NULL || file == NULL
+	    || (p = lit_line(
+	            lf, file, (int) config_setting_source_line(s), &len))
+	        == NULL)
+		return;
+	end = p + len;
+	nl  = strlen(name);
+	/* the name as a whole word, then = or :, then the literal */
+	for (const char *q = p; q + nl <= end; q++) {
+		if (strncmp(q, name, nl) != 0
+		    || (q > p
+		        && (isalnum((unsigned char) q[-1]) || q[-1] == '_'
+		            || q[-1] == '-' || q[-1] == '*')))
+			continue;
+		const char *v = q + nl;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v >= end || (*v != '=' && *v != ':'))
+			continue;
+		v++;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		size_t n = 0;
+		while (v + n < end && n + 1 < sizeof(lit)
+		    && (isxdigit((unsigned char) v[n]) || v[n] == 'x'
+		        || v[n] == 'X'
+		        || (n == 0 && (v[0] == '-' || v[0] == '+'))))
+			n++;
+		memcpy(lit, v, n);
+		lit[n] = '\0';
+		char     *stop;
+		long long val;
+		errno = 0;
+		val   = strtoll(lit, &stop, 0);
+		if (stop == lit)
+			return;
+		if (errno != ERANGE && val == config_setting_get_int64(s))
+			return;
+		if (l->nbadint == l->capbadint) {
+			size_t cap = l->capbadint ? 2 * l->capbadint : 8;
+			const config_setting_t **nb
+			    = realloc(l->badint, cap * sizeof(*nb));
+			if (nb == NULL) {
+				oom(l);
+				return;
+			}
+			l->badint    = nb;
+			l->capbadint = cap;
+		}
+		l->badint[l->nbadint++] = s;
+		err(l, s,
+		    "%s = %s does not fit in a 32-bit integer, which "
+		    "is how a number without the suffix L is read: "
+		    "write %sL",
+		    name, lit, lit);
+		return;
+	}
+}
+
+static void
+check_int_literals(ld *l, struct lit_file *lf, const config_setting_t *s)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		check_int_literal(l, lf, s);
+	else if (config_setting_is_aggregate(s)) {
+		int n = config_setting_length(s);
+		for (int i = 0; i < n; i++)
+			check_int_literals(
+			    l, lf, config_setting_get_elem(s, i));
+	}
+}
+
 int
 xz_config_load(
     xz_config *c, const char *path, const char *builtin_plugin_dir, xz_diag *d)
@@ -2332,6 +2472,12 @@ xz_config_load(
 	}
 
 	root = config_root_setting(&l.cfg);
+	{
+		struct lit_file lf = { 0 };
+		check_int_literals(&l, &lf, root);
+		free(lf.name);
+		free(lf.text);
+	}
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, i);
 		const char             *name = config_setting_name(s);
@@ -2355,6 +2501,7 @@ xz_config_load(
 	rc = l.nerr == 0 ? 0 : -1;
 fail:
 	flush_pending(&l);
+	free(l.badint);
 	config_destroy(&l.cfg);
 	if (rc != 0)
 		xz_config_free(c);

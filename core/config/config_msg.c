@@ -22,6 +22,10 @@ const xz_tr xz_config_zh[] = {
 	{ "%s: invalid URL '%s' (%s needs HOST:PORT)",
 	    "%s：无效的 URL '%s'（%s 需要 主机:端口）" },
 	{ "%s%s must be an integer, got %s", "%s%s 应为整数，实为 %s" },
+	{ "%s = %s does not fit in a 32-bit integer, which is how a number "
+	  "without the suffix L is read: write %sL",
+	    "%s = %s 超出 32 位整数范围（不带后缀 L 的数按 32 位读取）："
+	    "请写作 %sL" },
 	{ "%s%s must be between %lld and %lld, got %lld",
 	    "%s%s 应在 %lld 与 %lld 之间，实为 %lld" },
 	{ "%s%s must be a boolean, got %s", "%s%s 应为布尔值，实为 %s" },

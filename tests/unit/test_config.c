@@ -398,6 +398,26 @@ test_out_of_range(void **state)
 	                      "1000000, got 0");
 }
 
+/* libconfig 1.5 keeps the low 32 bits of a number written without L: the
+ * loader reads each literal again and names the setting. */
+static void
+test_int_past_32_bits(void **state)
+{
+	(void) state;
+	EXPECT(CFG("bigint.cfg"),
+	    CFG("bigint.cfg") ":5: durable_max_bytes = 10000000000 does not "
+	                      "fit in a 32-bit integer, which is how a "
+	                      "number without the suffix L is read: write "
+	                      "10000000000L",
+	    CFG("bigint.cfg") ":6: max_payload = 0x1FFFFFFFF does not fit in "
+	                      "a 32-bit integer, which is how a number "
+	                      "without the suffix L is read: write "
+	                      "0x1FFFFFFFFL",
+	    CFG("bigint.cfg") ":11: limit = 5000000000 does not fit in a "
+	                      "32-bit integer, which is how a number without "
+	                      "the suffix L is read: write 5000000000L");
+}
+
 static void
 test_missing_required(void **state)
 {
@@ -1069,6 +1089,7 @@ main(void)
 		cmocka_unit_test(test_unknown_settings),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_int_past_32_bits),
 		cmocka_unit_test(test_missing_required),
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_duplicate_names),
