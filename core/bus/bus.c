@@ -79,6 +79,7 @@ struct xz_bus {
 	xz_qgroup           *groups;
 	atomic_uint_fast64_t next_sub_id;
 	atomic_bool          closed;
+	atomic_bool          requests_closed; /* xz_bus_cancel_requests ran */
 	atomic_uint_fast64_t published, delivered, dropped, bp_timeouts,
 	    failed_replies;
 
@@ -906,6 +907,8 @@ xz_bus_request(xz_bus *k, xz_actor *requester, xz_target *peer,
 		return XZ_EINVAL;
 	if (len > k->max_payload)
 		return XZ_ETOOBIG;
+	if (requester != NULL && atomic_load(&k->requests_closed))
+		return XZ_ECLOSED; /* its completion could never run */
 	if (timeout_ms == 0)
 		timeout_ms = k->request_timeout_ms;
 	m = xz_bus_msg(
@@ -958,6 +961,52 @@ xz_bus_request(xz_bus *k, xz_actor *requester, xz_target *peer,
 	xz_timer_cancel(k->timers, k, pd->timer_id);
 	pending_free(pd);
 	return rc != XZ_OK ? rc : XZ_ENORESPONDERS;
+}
+
+size_t
+xz_bus_cancel_requests(xz_bus *k)
+{
+	xz_pending **out = NULL;
+	size_t       n = 0, done = 0;
+
+	atomic_store(&k->requests_closed, true);
+	pthread_mutex_lock(&k->pending_mu);
+	if (k->pending.count > 0)
+		out = malloc(k->pending.count * sizeof(*out));
+	for (size_t i = 0; out != NULL && i < k->pending.cap; i++) {
+		uint64_t key = k->pending.keys[i];
+		if (key != 0 && key != UINT64_MAX
+		    && ((xz_pending *) k->pending.vals[i])->requester != NULL)
+			out[n++] = k->pending.vals[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		xz_u64map_del(&k->pending, out[i]->key);
+	pthread_mutex_unlock(&k->pending_mu);
+	for (size_t i = 0; i < n; i++) {
+		xz_pending *pd = out[i];
+		char        text[XZ_TOPIC_MAX + 64];
+		size_t      len;
+		char       *e;
+		xz_kmsg    *r;
+
+		xz_timer_cancel(k->timers, k, pd->timer_id);
+		snprintf(text, sizeof(text),
+		    "the node is stopping: no reply to '%s'", pd->topic);
+		e = xz_error_json(XZ_REPLY_UNAVAILABLE, text, &len);
+		r = e ? xz_bus_msg(k, XZ_KIND_REPLY, pd->topic,
+		        strlen(pd->topic), "kernel", e, len)
+		      : NULL;
+		free(e);
+		if (r == NULL) {
+			pending_free(pd); /* no memory: it cannot be told */
+			continue;
+		}
+		r->pub.flags = XZ_MSG_ERROR;
+		complete(k, pd, r, XZ_OK);
+		done++;
+	}
+	free(out);
+	return done;
 }
 
 int

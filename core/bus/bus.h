@@ -73,7 +73,16 @@ int  xz_bus_new(xz_bus **out, const xz_bus_cfg *cfg, xz_timers *timers,
 void xz_bus_free(xz_bus *b);
 /* Stop intake: publishes from outside any actor get XZ_ECLOSED. */
 void xz_bus_close_intake(xz_bus *b);
-void xz_bus_stats_get(xz_bus *b, xz_bus_stats *st);
+
+/* The node stops: every request an actor of this node still waits for is
+ * answered now with the error reply `unavailable` ("the node is stopping"),
+ * its completion queued as the actor's job as usual, so each completion
+ * runs exactly once and what its ud holds is freed. From then on an
+ * actor's request is refused with XZ_ECLOSED (its completion never runs).
+ * Requests of peers are left to their links. Returns how many were
+ * answered. */
+size_t xz_bus_cancel_requests(xz_bus *b);
+void   xz_bus_stats_get(xz_bus *b, xz_bus_stats *st);
 
 /* A message with a fresh id and the kernel clock's timestamp. The caller
  * owns the reference; NULL on ENOMEM. */

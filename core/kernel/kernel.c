@@ -706,6 +706,18 @@ shutdown_node(xz_kernel *k)
 		    "the others are dropped",
 		    (unsigned) k->cfg->drain_timeout_ms, left);
 	}
+	/* What the plugins still wait for will not come (the timers that
+	 * would answer it with a timeout are paused): each gets the error
+	 * reply `unavailable` before its plugin stops, so every completion
+	 * runs once and frees what it holds. */
+	size_t waiting = xz_bus_cancel_requests(k->bus);
+	if (waiting > 0) {
+		xz_log(XZ_LOG_INFO, "kernel",
+		    "stopping: %zu request(s) the plugins still waited for "
+		    "answered unavailable",
+		    waiting);
+		xz_sched_wait_quiet(k->sched, 5000);
+	}
 	/* The plugins' stops share 20 s (at most 10 s each), so drain and
 	 * stops stay under the unit's TimeoutStopSec (90 s). */
 	struct timespec t0;

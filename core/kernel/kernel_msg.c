@@ -184,6 +184,10 @@ const xz_tr xz_kernel_zh[] = {
 	    "应答 '%s' 时内存不足：请求方将超时" },
 	{ "durable log: a batch of %s was not written: %s",
 	    "持久日志：一批 %s 未能写入：%s" },
+	{ "stopping: %zu request(s) the plugins still waited for answered "
+	  "unavailable",
+	    "正在停止：插件仍在等待的 %zu 个请求已答复 "
+	    "unavailable（不可用）" },
 	{ "durable log: %zu unacknowledged event(s) of %s delivered again",
 	    "持久日志：%zu 个未确认的 %s 事件已重新投递" },
 	{ "timer %llu could not be handed over (out of memory); retrying",

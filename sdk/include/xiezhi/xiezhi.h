@@ -314,7 +314,9 @@ typedef void (*xz_handler)(void *ud, const xz_msg *msg);
  * status is XZ_OK with the reply (which may itself be an error reply from
  * the responder: XZ_MSG_ERROR set), or XZ_ETIMEDOUT; in every case reply is
  * non-NULL, and on error its payload is
- * {"error":{"code":"...","message":"..."}} with XZ_MSG_ERROR set.
+ * {"error":{"code":"...","message":"..."}} with XZ_MSG_ERROR set. When the
+ * node stops before the answer came, it runs with the error reply
+ * "unavailable" before the plugin's stop.
  */
 typedef void (*xz_reply_fn)(void *ud, int status, const xz_msg *reply);
 
@@ -437,7 +439,8 @@ struct xz_host {
 	 * fn will run exactly once later; any error means it never runs:
 	 * XZ_ENORESPONDERS at once when no subscription matches the topic,
 	 * XZ_EINVAL for a bad topic, XZ_ETOOBIG, XZ_ETIMEDOUT when every
-	 * matching mailbox stayed full past the publish deadline. */
+	 * matching mailbox stayed full past the publish deadline, XZ_ECLOSED
+	 * once the node stops. */
 	int (*request)(xz_plugin *self, const char *topic, const void *data,
 	    size_t len, uint32_t timeout_ms, xz_reply_fn fn, void *ud);
 
