@@ -208,6 +208,16 @@ assert_eq "refused streams counted" $((l0 + 2)) "$(gw_metric 'xiezhi_http_reject
 kill "${LIM[@]}" 2>/dev/null || true
 wait_until 20 '[ "$(gw_metric xiezhi_sse_clients)" = 0 ]' && pass "the streams' slots freed" || fail "SSE clients left: $(gw_metric xiezhi_sse_clients)"
 
+# the fan-out bench of docs/http.md, small: as the administrator (no
+# business role may subscribe to bench.>), every event reaches every client
+# (10 events: this node cuts a client off at 16 unread, client_queue_max)
+gw_user admin
+out=$("$BENCH" fanout -u "127.0.0.1:$GW_PORT" -U "$GW_USER" -P "$GW_PASSWORD" -c 3 -n 10 \
+	-x "$XZ_BIN pub -c $XZ_CFG bench.fanout -" 2>"$XZ_T/fanout.err") ||
+	fail "bench-http fanout: $(tail -3 "$XZ_T/fanout.err")"
+assert_eq "fan-out bench: 30 deliveries" 30 "$(echo "$out" | jq -r .deliveries)"
+assert_eq "fan-out bench: none lost" 0 "$(echo "$out" | jq -r .lost)"
+
 # a legal-aid application of the 12348 operator: its review clock (7 days)
 # runs; /metrics counts it, and it is at risk within its last day
 gw_creds hotline1
