@@ -11,10 +11,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1418,10 +1421,34 @@ lws_logger(int level, const char *line)
 	(void) line; /* the gateway logs what matters itself */
 }
 
+/* Whether iface:port can be bound now (as libwebsockets will, with
+ * SO_REUSEADDR): 0, or errno. A name that is no IPv4 address is left to
+ * the library. Checked first because libwebsockets 4.1 leaks what it
+ * registered when it cannot listen, and says nothing of why. */
+static int
+port_bindable(const char *iface, int64_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int                fd, one = 1, rc = 0;
+
+	a.sin_port = htons((uint16_t) port);
+	if (iface != NULL && *iface
+	    && inet_pton(AF_INET, iface, &a.sin_addr) != 1)
+		return 0;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *) &a, sizeof(a)) != 0)
+		rc = errno;
+	close(fd);
+	return rc;
+}
+
 int
 gw_server_start(
     gw_shared *sh, const gw_opts *o, gw_server **out, char *err, size_t errlen)
 {
+	int                              busy;
 	struct lws_context_creation_info info;
 	gw_server                       *s;
 
@@ -1429,6 +1456,11 @@ gw_server_start(
 	    && (!pem_ok(o->tls_cert, err, errlen)
 	        || !pem_ok(o->tls_key, err, errlen)))
 		return XZ_EINVAL;
+	if (o->port > 0 && (busy = port_bindable(o->listen, o->port)) != 0) {
+		snprintf(err, errlen, GT("cannot listen on %s:%lld: %s"),
+		    o->listen, (long long) o->port, strerror(busy));
+		return XZ_EIO;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "%s", GT("out of memory"));
 		return XZ_ENOMEM;

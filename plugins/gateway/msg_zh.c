@@ -25,6 +25,7 @@ const xz_tr gw_log_zh[] = {
 	{ "listening on %s://%s:%lld/ (web %s)",
 	    "正在监听 %s://%s:%lld/（网页目录 %s）" },
 	{ "%s: not a PEM file", "%s：不是 PEM 文件" },
+	{ "cannot listen on %s:%lld: %s", "无法在 %s:%lld 上监听：%s" },
 	{ "cannot listen on %s:%lld%s (address in use, or a bad certificate)",
 	    "无法在 %s:%lld%s 上监听（地址已被占用，或证书有误）" },
 	{ "cannot start the server thread", "无法启动服务线程" },
