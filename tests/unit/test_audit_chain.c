@@ -179,6 +179,34 @@ test_redelivered_event(void **state)
 	assert_int_equal(v.records, NREC);
 }
 
+/* A store made before the indexes on subject, who and hash were given up
+ * loses them when the schema is applied; the ones queries use stay. */
+static void
+test_old_indexes_dropped(void **state)
+{
+	fixture      *f = *state;
+	sqlite3_stmt *st;
+	char          err[256];
+
+	exec_ok(f->db,
+	    "CREATE INDEX audit_log_subject ON"
+	    " audit_log(subject_type, subject_id);"
+	    "CREATE INDEX audit_log_who ON audit_log(who);"
+	    "CREATE INDEX audit_log_hash ON audit_log(hash);");
+	assert_int_equal(xz_audit_schema(f->db, err, sizeof(err)), 0);
+	assert_int_equal(sqlite3_prepare_v2(f->db,
+	                     "SELECT group_concat(name, ' ') FROM (SELECT name"
+	                     " FROM sqlite_master WHERE type = 'index' AND"
+	                     " tbl_name = 'audit_log' AND name LIKE"
+	                     " 'audit_log_%' ORDER BY name)",
+	                     -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *) sqlite3_column_text(st, 0),
+	    "audit_log_at audit_log_event");
+	sqlite3_finalize(st);
+}
+
 static void
 test_edited(void **state)
 {
@@ -283,6 +311,8 @@ main(void)
 		    test_insert_and_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_redelivered_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_old_indexes_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edited, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_edited_rehashed, setup, teardown),
