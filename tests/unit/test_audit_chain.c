@@ -179,6 +179,46 @@ test_redelivered_event(void **state)
 	assert_int_equal(v.records, NREC);
 }
 
+/* In a batch (one transaction, head read once): a redelivered event is
+ * refused by the unique index without a lookup, leaves nothing behind and
+ * the transaction goes on with the next record. */
+static void
+test_redelivered_in_batch(void **state)
+{
+	fixture         *f = *state;
+	xz_audit_writer  w;
+	xz_audit_rec     r;
+	xz_audit_verdict v;
+	int64_t          seq;
+	char             hash[XZ_SHA256_HEX], err[256];
+
+	xz_audit_writer_init(&w, f->db);
+	exec_ok(f->db, "BEGIN IMMEDIATE");
+	assert_int_equal(xz_audit_writer_head(&w, &seq, hash), 0);
+	assert_int_equal(seq, NREC);
+	memset(&r, 0, sizeof(r));
+	r.at_ms               = 1700000100000LL;
+	r.f[XZ_AF_EVENT_ID]   = "ev-2";
+	r.f[XZ_AF_TOPIC]      = "audit.prison.view";
+	r.f[XZ_AF_SOURCE]     = "prison";
+	r.f[XZ_AF_SUBJECT_ID] = "again";
+	assert_int_equal(
+	    xz_audit_writer_insert_after(&w, &r, seq, hash, err, sizeof(err)),
+	    1);
+	r.f[XZ_AF_EVENT_ID] = "ev-new";
+	assert_int_equal(
+	    xz_audit_writer_insert_after(&w, &r, seq, hash, err, sizeof(err)),
+	    0);
+	assert_int_equal(r.seq, NREC + 1);
+	assert_int_equal(
+	    xz_audit_writer_anchor(&w, r.seq, r.hash, err, sizeof(err)), 0);
+	exec_ok(f->db, "COMMIT");
+	xz_audit_writer_fini(&w);
+	assert_int_equal(xz_audit_verify(f->db, NULL, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.records, NREC + 1);
+}
+
 /* A store made before the indexes on subject, who and hash were given up
  * loses them when the schema is applied; the ones queries use stay. */
 static void
@@ -311,6 +351,8 @@ main(void)
 		    test_insert_and_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_redelivered_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_redelivered_in_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_old_indexes_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edited, setup, teardown),

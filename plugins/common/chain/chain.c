@@ -219,9 +219,8 @@ copy_hash(char dst[XZ_SHA256_HEX], const unsigned char *src)
 }
 
 static const char *const aw_sql[XZ_AW_N] = {
-	[XZ_AW_EVENT] = "SELECT 1 FROM audit_log WHERE event_id = ?",
-	[XZ_AW_HEAD]  = "SELECT seq, hash FROM audit_log ORDER BY seq DESC "
-	                "LIMIT 1",
+	[XZ_AW_HEAD] = "SELECT seq, hash FROM audit_log ORDER BY seq DESC "
+	               "LIMIT 1",
 	[XZ_AW_CHECKPOINT]
 	= "SELECT last_seq, last_hash FROM audit_checkpoint WHERE id = 1",
 	[XZ_AW_INSERT] = "INSERT INTO audit_log (seq, at_ms, at, event_id, "
@@ -318,32 +317,10 @@ xz_audit_head(sqlite3 *db, int64_t *seq, char hash[XZ_SHA256_HEX])
 	return rc;
 }
 
-/* Is r's event id already in the chain? 1 yes, 0 no, -1 error (err). */
-static int
-aw_seen(xz_audit_writer *w, const xz_audit_rec *r, char *err, size_t errlen)
-{
-	sqlite3_stmt *st;
-	int           rc;
-
-	if (r->f[XZ_AF_EVENT_ID] == NULL)
-		return 0;
-	if ((st = aw_stmt(w, XZ_AW_EVENT)) == NULL) {
-		set_err(err, errlen, "audit lookup", w->db);
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, r->f[XZ_AF_EVENT_ID], -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	aw_done(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc != SQLITE_DONE) {
-		set_err(err, errlen, "audit lookup", w->db);
-		return -1;
-	}
-	return 0;
-}
-
-/* Hash r at head + 1 and insert it (one statement). 0 or -1 (err). */
+/* Hash r at head + 1 and insert it (one statement). 0, 1 when its event
+ * id is in the chain already (the unique index audit_log_event refuses
+ * it: nothing of it is written; no lookup before, which every record
+ * would pay for), or -1 (err). */
 static int
 aw_put(xz_audit_writer *w, xz_audit_rec *r, int64_t head, char *err,
     size_t errlen)
@@ -369,6 +346,11 @@ aw_put(xz_audit_writer *w, xz_audit_rec *r, int64_t head, char *err,
 	    st, 4 + XZ_AF_COUNT, r->prev_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5 + XZ_AF_COUNT, r->hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT && r->f[XZ_AF_EVENT_ID] != NULL
+	    && sqlite3_extended_errcode(w->db) == SQLITE_CONSTRAINT_UNIQUE) {
+		aw_done(st);
+		return 1;
+	}
 	if (rc != SQLITE_DONE)
 		set_err(err, errlen, "audit insert", w->db);
 	aw_done(st);
@@ -402,14 +384,12 @@ xz_audit_writer_insert(
 	int64_t head;
 	int     rc;
 
-	if ((rc = aw_seen(w, r, err, errlen)) != 0)
-		return rc;
 	if (xz_audit_writer_head(w, &head, r->prev_hash) != 0) {
 		set_err(err, errlen, "audit head", w->db);
 		return -1;
 	}
-	if (aw_put(w, r, head, err, errlen) != 0)
-		return -1;
+	if ((rc = aw_put(w, r, head, err, errlen)) != 0)
+		return rc;
 	return xz_audit_writer_anchor(w, r->seq, r->hash, err, errlen);
 }
 
@@ -417,10 +397,6 @@ int
 xz_audit_writer_insert_after(xz_audit_writer *w, xz_audit_rec *r,
     int64_t head_seq, const char *head_hash, char *err, size_t errlen)
 {
-	int rc;
-
-	if ((rc = aw_seen(w, r, err, errlen)) != 0)
-		return rc;
 	memcpy(r->prev_hash, head_hash, XZ_SHA256_HEX);
 	return aw_put(w, r, head_seq, err, errlen);
 }
