@@ -385,8 +385,13 @@ aw_put(xz_audit_writer *w, xz_audit_rec *r, int64_t head, char *err,
 	    st, 4 + XZ_AF_COUNT, r->prev_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5 + XZ_AF_COUNT, r->hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
+	/* that index and no other (one added behind the plugin's back is an
+	 * error: the record must not pass for one already chained) */
 	if (rc == SQLITE_CONSTRAINT && r->f[XZ_AF_EVENT_ID] != NULL
-	    && sqlite3_extended_errcode(w->db) == SQLITE_CONSTRAINT_UNIQUE) {
+	    && sqlite3_extended_errcode(w->db) == SQLITE_CONSTRAINT_UNIQUE
+	    && strcmp(sqlite3_errmsg(w->db),
+	           "UNIQUE constraint failed: audit_log.event_id")
+	        == 0) {
 		aw_done(st);
 		return 1;
 	}
