@@ -36,14 +36,16 @@ exec_ok(sqlite3 *db, const char *sql)
 		fail_msg("%s: %s", sql, err ? err : "?");
 }
 
-/* Append one record as the audit plugin does: its own transaction. */
-static int
-append(fixture *f, int i, const char *event_id, xz_audit_rec *r)
+/* Fill r as record i (subject "A000i": its text in a static buffer, one
+ * for each i below NREC + 100, so that r may outlive the call). */
+static void
+append_rec(xz_audit_rec *r, int i, const char *event_id)
 {
-	char subject[16], err[256];
-	int  rc;
+	static char subjects[NREC + 100][16];
+	char       *subject = subjects[i];
 
-	snprintf(subject, sizeof(subject), "A%04d", i);
+	assert_in_range(i, 0, NREC + 99);
+	snprintf(subject, sizeof(subjects[0]), "A%04d", i);
 	memset(r, 0, sizeof(*r));
 	r->at_ms                 = 1700000000000LL + i * 1000;
 	r->f[XZ_AF_EVENT_ID]     = event_id;
@@ -54,6 +56,16 @@ append(fixture *f, int i, const char *event_id, xz_audit_rec *r)
 	r->f[XZ_AF_SUBJECT_TYPE] = "prisoner";
 	r->f[XZ_AF_SUBJECT_ID]   = subject;
 	r->f[XZ_AF_TIME]         = "1700000000000";
+}
+
+/* Append one record as the audit plugin does: its own transaction. */
+static int
+append(fixture *f, int i, const char *event_id, xz_audit_rec *r)
+{
+	char err[256];
+	int  rc;
+
+	append_rec(r, i, event_id);
 	exec_ok(f->db, "BEGIN IMMEDIATE");
 	rc = xz_audit_insert(f->db, r, err, sizeof(err));
 	exec_ok(f->db, rc < 0 ? "ROLLBACK" : "COMMIT");
@@ -179,6 +191,91 @@ test_redelivered_event(void **state)
 	assert_int_equal(v.records, NREC);
 }
 
+/* In a batch (one transaction, head read once): a redelivered event is
+ * refused by the unique index without a lookup, leaves nothing behind and
+ * the transaction goes on with the next record. */
+static void
+test_redelivered_in_batch(void **state)
+{
+	fixture         *f = *state;
+	xz_audit_writer  w;
+	xz_audit_rec     r;
+	xz_audit_verdict v;
+	int64_t          seq;
+	char             hash[XZ_SHA256_HEX], err[256];
+
+	xz_audit_writer_init(&w, f->db);
+	exec_ok(f->db, "BEGIN IMMEDIATE");
+	assert_int_equal(xz_audit_writer_head(&w, &seq, hash), 0);
+	assert_int_equal(seq, NREC);
+	memset(&r, 0, sizeof(r));
+	r.at_ms               = 1700000100000LL;
+	r.f[XZ_AF_EVENT_ID]   = "ev-2";
+	r.f[XZ_AF_TOPIC]      = "audit.prison.view";
+	r.f[XZ_AF_SOURCE]     = "prison";
+	r.f[XZ_AF_SUBJECT_ID] = "again";
+	assert_int_equal(
+	    xz_audit_writer_insert_after(&w, &r, seq, hash, err, sizeof(err)),
+	    1);
+	r.f[XZ_AF_EVENT_ID] = "ev-new";
+	assert_int_equal(
+	    xz_audit_writer_insert_after(&w, &r, seq, hash, err, sizeof(err)),
+	    0);
+	assert_int_equal(r.seq, NREC + 1);
+	assert_int_equal(
+	    xz_audit_writer_anchor(&w, r.seq, r.hash, err, sizeof(err)), 0);
+	exec_ok(f->db, "COMMIT");
+	xz_audit_writer_fini(&w);
+	assert_int_equal(xz_audit_verify(f->db, NULL, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.records, NREC + 1);
+}
+
+/* Only the event id's index means "already chained": a unique index
+ * added behind the plugin's back that refuses a record is an error (the
+ * record must not be taken for one in the chain, it is not). */
+static void
+test_other_unique_is_error(void **state)
+{
+	fixture     *f = *state;
+	xz_audit_rec r;
+	char         err[256];
+
+	exec_ok(f->db, "CREATE UNIQUE INDEX extra ON audit_log(subject_id)");
+	append_rec(&r, 2, "ev-other");
+	exec_ok(f->db, "BEGIN IMMEDIATE");
+	assert_int_equal(xz_audit_insert(f->db, &r, err, sizeof(err)), -1);
+	exec_ok(f->db, "ROLLBACK");
+}
+
+/* A store made before the indexes on subject, who and hash were given up
+ * loses them when the schema is applied; the ones queries use stay. */
+static void
+test_old_indexes_dropped(void **state)
+{
+	fixture      *f = *state;
+	sqlite3_stmt *st;
+	char          err[256];
+
+	exec_ok(f->db,
+	    "CREATE INDEX audit_log_subject ON"
+	    " audit_log(subject_type, subject_id);"
+	    "CREATE INDEX audit_log_who ON audit_log(who);"
+	    "CREATE INDEX audit_log_hash ON audit_log(hash);");
+	assert_int_equal(xz_audit_schema(f->db, err, sizeof(err)), 0);
+	assert_int_equal(sqlite3_prepare_v2(f->db,
+	                     "SELECT group_concat(name, ' ') FROM (SELECT name"
+	                     " FROM sqlite_master WHERE type = 'index' AND"
+	                     " tbl_name = 'audit_log' AND name LIKE"
+	                     " 'audit_log_%' ORDER BY name)",
+	                     -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *) sqlite3_column_text(st, 0),
+	    "audit_log_at audit_log_event");
+	sqlite3_finalize(st);
+}
+
 static void
 test_edited(void **state)
 {
@@ -283,6 +380,12 @@ main(void)
 		    test_insert_and_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_redelivered_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_redelivered_in_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_other_unique_is_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_old_indexes_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edited, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_edited_rehashed, setup, teardown),

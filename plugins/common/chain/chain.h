@@ -94,14 +94,7 @@ int xz_audit_insert(sqlite3 *db, xz_audit_rec *r, char *err, size_t errlen);
  * holds them (owned; prepared on first use, finalized by
  * xz_audit_writer_fini, which must run before the connection closes).
  */
-enum {
-	XZ_AW_EVENT,
-	XZ_AW_HEAD,
-	XZ_AW_CHECKPOINT,
-	XZ_AW_INSERT,
-	XZ_AW_ANCHOR,
-	XZ_AW_N
-};
+enum { XZ_AW_HEAD, XZ_AW_CHECKPOINT, XZ_AW_INSERT, XZ_AW_ANCHOR, XZ_AW_N };
 typedef struct xz_audit_writer {
 	sqlite3             *db; /* not owned */
 	struct sqlite3_stmt *st[XZ_AW_N];
