@@ -10,12 +10,12 @@
  *
  * Checkpoints (copying the WAL back into the database file, with its two
  * fsyncs) are not run by the committing worker: SQLite's auto-checkpoint
- * is replaced by a WAL hook that, once the WAL holds CKPT_PAGES pages,
- * asks the kernel's checkpointer thread, which runs a PASSIVE checkpoint
- * on its own connection to that file (it never blocks the plugin's
- * writes; the plugin's next write transaction restarts the WAL once all
- * of it is copied). Should the WAL still reach CKPT_INLINE_PAGES (the
- * checkpointer behind, or never catching up between two commits), the
+ * is replaced by a WAL hook that, each time the WAL has grown by
+ * CKPT_PAGES pages, asks the kernel's checkpointer thread, which runs a
+ * PASSIVE checkpoint on its own connection to that file (it never blocks
+ * the plugin's writes; the plugin's next write transaction restarts the
+ * WAL once all of it is copied). Should the WAL still reach CKPT_INLINE_PAGES
+ * (the checkpointer behind, or never catching up between two commits), the
  * committing thread checkpoints itself, as SQLite would, so the WAL stays
  * bounded. Durability is the same either way: a commit is in the WAL
  * (and survives kill -9) when COMMIT returns; a checkpoint only moves
@@ -660,9 +660,10 @@ sqlerr:
 
 /* ---- background checkpoints -------------------------------------- */
 
-/* WAL pages (of the page size, 4 KiB by default) at which the
- * checkpointer is asked (SQLite's own auto-checkpoint default), and at
- * which the committing thread checkpoints itself. */
+/* WAL pages (of the page size, 4 KiB by default): the checkpointer is
+ * asked each time the WAL has grown by CKPT_PAGES (SQLite's own
+ * auto-checkpoint default), and the committing thread checkpoints itself
+ * from CKPT_INLINE_PAGES. */
 #define CKPT_PAGES 1000
 #define CKPT_INLINE_PAGES 8000
 
@@ -675,6 +676,7 @@ struct xz_ckpt_store {
 	bool             running; /* under mu: being checkpointed */
 	atomic_bool      broken; /* db cannot be opened */
 	xz_commit_stats *stats; /* the plugin's (borrowed, until detach) */
+	int asked_at; /* WAL pages at the last ask (committing thread only) */
 };
 
 struct xz_ckpt {
@@ -876,6 +878,13 @@ on_wal(void *ctx, sqlite3 *db, const char *dbname, int pages)
 		    &p->commits.ckpt_inline, 1, memory_order_relaxed);
 		return SQLITE_OK;
 	}
+	/* once per CKPT_PAGES new pages (a restarted WAL counts from 0):
+	 * each checkpoint copies about as much as SQLite's would */
+	if (pages < s->asked_at)
+		s->asked_at = 0;
+	if (pages - s->asked_at < CKPT_PAGES)
+		return SQLITE_OK;
+	s->asked_at = pages;
 	if (!atomic_load_explicit(&s->asked, memory_order_relaxed)
 	    && !atomic_exchange(&s->asked, true)) {
 		struct xz_ckpt *c = p->k->ckpt;
