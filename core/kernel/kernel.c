@@ -86,6 +86,11 @@ xz_kernel_new(xz_kernel **out, xz_config *cfg, xz_diag *d)
 		return XZ_ENOMEM;
 	}
 	k->cfg = cfg;
+	if (xz_store_ckpt_new(k) != 0) {
+		free(k);
+		xz_diag_add(d, NULL, 0, "out of memory");
+		return XZ_ENOMEM;
+	}
 	pthread_rwlock_init(&k->ids_lock, NULL);
 	xz_log_set_level(cfg->log_level);
 	xz_log_set_format(cfg->log_format);
@@ -778,6 +783,7 @@ xz_kernel_free(xz_kernel *k)
 		xz_isolate_free(k->plugins[i]);
 		xz_loader_close(k->plugins[i]);
 	}
+	xz_store_ckpt_free(k); /* every store is closed */
 	xz_store_node_close(k);
 	xz_store_held_free(k);
 	xz_sched_free(k->sched);

@@ -93,6 +93,10 @@ const xz_tr xz_kernel_zh[] = {
 	  "one",
 	    "存储：%s 不存在，但 %s/MANIFEST 中列有它；不会新建空库" },
 	{ "store: cannot open %s: %s", "存储：无法打开 %s：%s" },
+	{ "store: cannot open %s to checkpoint it in the background: %s (its "
+	  "plugin's thread checkpoints it)",
+	    "存储：无法打开 %s "
+	    "以在后台做检查点：%s（由其插件的线程做检查点）" },
 	{ "store %s of plugin '%s' is missing (the manifest lists it: "
 	  "identity %s, generation %lld): restore it from a backup "
 	  "(docs/operations.md), or accept the loss on record with the node "

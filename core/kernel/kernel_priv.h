@@ -60,6 +60,9 @@ struct xz_kernel {
 	atomic_uint_fast64_t denied; /* plugin grant violations */
 
 	struct xz_store_node *storenode; /* store.c: lock and manifest */
+	/* store.c: the stores' background checkpoints (owned; its thread
+	 * starts with the first store opened). */
+	struct xz_ckpt *ckpt;
 	/* The child of an isolated plugin has no manifest of its own: its
 	 * store's identity, generation and schema go to the node by this
 	 * (plugin_host.c), which lists them (xz_store_manifest_note). */
@@ -107,6 +110,11 @@ void xz_loader_close(xz_plugin *p);
 /* store.c: the instance's SQLite database, opened on first use. */
 struct sqlite3 *xz_store_open(xz_plugin *p);
 void            xz_store_close(xz_plugin *p);
+/* store.c: the checkpointer of the kernel's stores (k->ckpt): made by
+ * xz_kernel_new (0, or -1 out of memory), freed after every store is
+ * closed (its thread stopped). */
+int  xz_store_ckpt_new(xz_kernel *k);
+void xz_store_ckpt_free(xz_kernel *k);
 /* store.c: check the loaded plugins' stores against the data folder's
  * manifest (missing, replaced, rolled back, quick_check); the number of
  * errors added to d. */

@@ -58,6 +58,10 @@ extern const uint32_t xz_commit_le_us[XZ_COMMIT_BUCKETS];
 typedef struct xz_commit_stats {
 	atomic_uint_fast64_t n, ns_sum;
 	atomic_uint_fast64_t le[XZ_COMMIT_BUCKETS + 1];
+	/* WAL checkpoints run: by the kernel's checkpointer thread, and by
+	 * the committing thread (the WAL past CKPT_INLINE_PAGES, or no
+	 * checkpointer) */
+	atomic_uint_fast64_t ckpt_background, ckpt_inline;
 } xz_commit_stats;
 
 struct xz_plugin {
@@ -79,6 +83,9 @@ struct xz_plugin {
 	size_t          ncounters;
 
 	struct sqlite3 *db; /* store.c; NULL until first use */
+	/* store.c: its entry in the checkpointer (owned by k->ckpt), or
+	 * NULL (none: SQLite checkpoints on the committing thread). */
+	struct xz_ckpt_store *ckpt;
 
 	xz_out_stats    out; /* host.c */
 	xz_commit_stats commits; /* store.c */

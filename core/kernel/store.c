@@ -8,6 +8,21 @@
  * connection is used only from the plugin's actor context, one thread at a
  * time, so it is opened with SQLITE_OPEN_NOMUTEX.
  *
+ * Checkpoints (copying the WAL back into the database file, with its two
+ * fsyncs) are not run by the committing worker: SQLite's auto-checkpoint
+ * is replaced by a WAL hook that, each time the WAL has grown by
+ * CKPT_PAGES pages, asks the kernel's checkpointer thread, which runs a
+ * PASSIVE checkpoint on its own connection to that file (it never blocks
+ * the plugin's writes; the plugin's next write transaction restarts the
+ * WAL once all of it is copied). Should the WAL still reach CKPT_INLINE_PAGES
+ * (the checkpointer behind, or never catching up between two commits), the
+ * committing thread checkpoints itself, as SQLite would, so the WAL stays
+ * bounded. Durability is the same either way: a commit is in the WAL
+ * (and survives kill -9) when COMMIT returns; a checkpoint only moves
+ * committed pages. The checkpointer's connection is closed before the
+ * plugin's, so the plugin's close stays the last one, which checkpoints
+ * everything and removes the WAL.
+ *
  * Stores that cannot vanish silently (docs/operations.md, "The data
  * folder"): while a node runs it holds an exclusive flock on
  * <data_dir>/node.lock (which names its pid), so a second node on the same
@@ -643,6 +658,243 @@ sqlerr:
 	return -1;
 }
 
+/* ---- background checkpoints -------------------------------------- */
+
+/* WAL pages (of the page size, 4 KiB by default): the checkpointer is
+ * asked each time the WAL has grown by CKPT_PAGES (SQLite's own
+ * auto-checkpoint default), and the committing thread checkpoints itself
+ * from CKPT_INLINE_PAGES. */
+#define CKPT_PAGES 1000
+#define CKPT_INLINE_PAGES 8000
+
+struct xz_ckpt_store {
+	struct xz_ckpt_store *next;
+	char                 *path; /* owned */
+	sqlite3              *db; /* owned: the checkpointer's connection,
+	                             opened at its first checkpoint */
+	atomic_bool      asked; /* a checkpoint is wanted */
+	bool             running; /* under mu: being checkpointed */
+	atomic_bool      broken; /* db cannot be opened */
+	xz_commit_stats *stats; /* the plugin's (borrowed, until detach) */
+	int asked_at; /* WAL pages at the last ask (committing thread only) */
+};
+
+struct xz_ckpt {
+	pthread_mutex_t       mu;
+	pthread_cond_t        cv; /* asked, or stop */
+	pthread_cond_t        done_cv; /* a checkpoint finished */
+	pthread_t             th;
+	bool                  started, stop; /* under mu */
+	struct xz_ckpt_store *stores; /* owned list, under mu */
+};
+
+int
+xz_store_ckpt_new(xz_kernel *k)
+{
+	struct xz_ckpt *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -1;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->done_cv, NULL);
+	k->ckpt = c;
+	return 0;
+}
+
+/* The checkpointer's connection to s's file (opened on first use), or
+ * NULL: it cannot be opened (said once; the committing thread then
+ * checkpoints at CKPT_INLINE_PAGES). */
+static sqlite3 *
+ckpt_db(struct xz_ckpt_store *s)
+{
+	if (s->db != NULL || atomic_load(&s->broken))
+		return s->db;
+	/* The read opens the WAL (a checkpoint on a connection that never
+	 * read may not see it); synchronous=NORMAL as the plugin's: the
+	 * checkpoint syncs the WAL, then the database. */
+	if (sqlite3_open_v2(s->path, &s->db,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL)
+	        != SQLITE_OK
+	    || sqlite3_exec(s->db,
+	           "PRAGMA synchronous=NORMAL; PRAGMA schema_version;", NULL,
+	           NULL, NULL)
+	        != SQLITE_OK) {
+		xz_log(XZ_LOG_WARN, "kernel",
+		    "store: cannot open %s to checkpoint it in the "
+		    "background: "
+		    "%s (its plugin's thread checkpoints it)",
+		    s->path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		sqlite3_close(s->db);
+		s->db = NULL;
+		atomic_store(&s->broken, true);
+	}
+	return s->db;
+}
+
+static void *
+ckpt_main(void *arg)
+{
+	struct xz_ckpt *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		struct xz_ckpt_store **pp = &c->stores, *s;
+		while (*pp != NULL && !atomic_load(&(*pp)->asked))
+			pp = &(*pp)->next;
+		if ((s = *pp) == NULL) {
+			if (c->stop)
+				break;
+			pthread_cond_wait(&c->cv, &c->mu);
+			continue;
+		}
+		/* to the back of the list: a busy store does not starve the
+		 * others */
+		*pp     = s->next;
+		s->next = NULL;
+		for (pp = &c->stores; *pp != NULL; pp = &(*pp)->next)
+			;
+		*pp        = s;
+		s->running = true;
+		/* cleared before the checkpoint: a commit during it asks
+		 * again */
+		atomic_store(&s->asked, false);
+		pthread_mutex_unlock(&c->mu);
+		sqlite3 *db = ckpt_db(s);
+		/* PASSIVE: never waits for the plugin's writes (SQLITE_BUSY
+		 * when another checkpoint runs: the next commit asks again) */
+		if (db != NULL
+		    && sqlite3_wal_checkpoint_v2(
+		           db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)
+		        == SQLITE_OK)
+			atomic_fetch_add_explicit(&s->stats->ckpt_background,
+			    1, memory_order_relaxed);
+		pthread_mutex_lock(&c->mu);
+		s->running = false;
+		pthread_cond_broadcast(&c->done_cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Enter path in the checkpointer (its thread started with the first):
+ * the entry, or NULL (no checkpointer, no memory, no thread: the store
+ * keeps SQLite's auto-checkpoint). */
+static struct xz_ckpt_store *
+ckpt_attach(xz_plugin *p, const char *path)
+{
+	xz_kernel            *k = p->k;
+	struct xz_ckpt       *c = k->ckpt;
+	struct xz_ckpt_store *s;
+
+	if (c == NULL || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->path = strdup(path)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->stats = &p->commits;
+	pthread_mutex_lock(&c->mu);
+	if (!c->started && !c->stop
+	    && pthread_create(&c->th, NULL, ckpt_main, c) == 0)
+		c->started = true;
+	if (!c->started) {
+		pthread_mutex_unlock(&c->mu);
+		free(s->path);
+		free(s);
+		return NULL;
+	}
+	s->next   = c->stores;
+	c->stores = s;
+	pthread_mutex_unlock(&c->mu);
+	return s;
+}
+
+/* Take s out of the checkpointer (after its running checkpoint) and close
+ * its connection. */
+static void
+ckpt_detach(xz_kernel *k, struct xz_ckpt_store *s)
+{
+	struct xz_ckpt *c = k->ckpt;
+
+	pthread_mutex_lock(&c->mu);
+	while (s->running)
+		pthread_cond_wait(&c->done_cv, &c->mu);
+	struct xz_ckpt_store **pp = &c->stores;
+	while (*pp != NULL && *pp != s)
+		pp = &(*pp)->next;
+	if (*pp != NULL)
+		*pp = s->next;
+	pthread_mutex_unlock(&c->mu);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+void
+xz_store_ckpt_free(xz_kernel *k)
+{
+	struct xz_ckpt *c = k->ckpt;
+
+	if (c == NULL)
+		return;
+	k->ckpt = NULL;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (c->started)
+		pthread_join(c->th, NULL);
+	/* every store was closed (and detached) before */
+	while (c->stores != NULL) {
+		struct xz_ckpt_store *s = c->stores;
+		c->stores               = s->next;
+		sqlite3_close(s->db);
+		free(s->path);
+		free(s);
+	}
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->done_cv);
+	free(c);
+}
+
+/* SQLite's WAL hook, on the committing thread after each commit: pages is
+ * the WAL's size. */
+static int
+on_wal(void *ctx, sqlite3 *db, const char *dbname, int pages)
+{
+	xz_plugin            *p = ctx;
+	struct xz_ckpt_store *s = p->ckpt;
+
+	if (pages < CKPT_PAGES)
+		return SQLITE_OK;
+	if (s == NULL || atomic_load_explicit(&s->broken, memory_order_relaxed)
+	    || pages >= CKPT_INLINE_PAGES) {
+		/* what SQLite's auto-checkpoint does */
+		(void) sqlite3_wal_checkpoint_v2(
+		    db, dbname, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		atomic_fetch_add_explicit(
+		    &p->commits.ckpt_inline, 1, memory_order_relaxed);
+		return SQLITE_OK;
+	}
+	/* once per CKPT_PAGES new pages (a restarted WAL counts from 0):
+	 * each checkpoint copies about as much as SQLite's would */
+	if (pages < s->asked_at)
+		s->asked_at = 0;
+	if (pages - s->asked_at < CKPT_PAGES)
+		return SQLITE_OK;
+	s->asked_at = pages;
+	if (!atomic_load_explicit(&s->asked, memory_order_relaxed)
+	    && !atomic_exchange(&s->asked, true)) {
+		struct xz_ckpt *c = p->k->ckpt;
+		pthread_mutex_lock(&c->mu);
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	return SQLITE_OK;
+}
+
 const uint32_t xz_commit_le_us[XZ_COMMIT_BUCKETS] = { 100, 250, 500, 1000,
 	2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000 };
 
@@ -744,7 +996,13 @@ xz_store_open(xz_plugin *p)
 	}
 	p->db = db;
 	sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, on_profile, p);
+	/* replaces SQLite's auto-checkpoint (which is its WAL hook) */
+	p->ckpt = ckpt_attach(p, path);
+	sqlite3_wal_hook(db, on_wal, p);
 	if (generation_bump(p, created) != 0) {
+		if (p->ckpt != NULL)
+			ckpt_detach(p->k, p->ckpt);
+		p->ckpt = NULL;
 		sqlite3_close(db);
 		p->db = NULL;
 		return NULL;
@@ -764,6 +1022,12 @@ xz_store_close(xz_plugin *p)
 		 * the node ran is older than what the manifest says. */
 		if (sqlite3_get_autocommit(p->db))
 			(void) generation_bump(p, 0);
+		/* The checkpointer's connection first: the plugin's is then
+		 * the last, whose close checkpoints all and removes the WAL.
+		 */
+		if (p->ckpt != NULL)
+			ckpt_detach(p->k, p->ckpt);
+		p->ckpt = NULL;
 		sqlite3_close(p->db);
 		p->db = NULL;
 	}

@@ -88,11 +88,17 @@ status_traffic(json_t *o, xz_plugin *p)
 		json_array_append_new(cnt, json_integer((json_int_t) cum));
 	}
 	json_object_set_new(o, "store_commits",
-	    json_pack("{s:I,s:I,s:o,s:o}", "count", (json_int_t) cum, "sum_us",
+	    json_pack("{s:I,s:I,s:o,s:o,s:I,s:I}", "count", (json_int_t) cum,
+	        "sum_us",
 	        (json_int_t) (atomic_load_explicit(
 	                          &p->commits.ns_sum, memory_order_relaxed)
 	            / 1000u),
-	        "le_us", le, "counts", cnt));
+	        "le_us", le, "counts", cnt, "checkpoints_background",
+	        (json_int_t) atomic_load_explicit(
+	            &p->commits.ckpt_background, memory_order_relaxed),
+	        "checkpoints_inline",
+	        (json_int_t) atomic_load_explicit(
+	            &p->commits.ckpt_inline, memory_order_relaxed)));
 }
 
 char *

@@ -2,7 +2,8 @@
  * test_kernel.c - the kernel's own services on a real node started
  * in-process (ktest.h): timers (one-shot, periodic, cancel, cancel racing
  * with firing), the kernel clock moved by xz.sys.clock.advance, graceful
- * shutdown (drain before stop, reverse stop order), the per-plugin store.
+ * shutdown (drain before stop, reverse stop order), the per-plugin store
+ * and its checkpoints on the kernel's checkpointer thread.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -56,7 +57,7 @@ run_in(xz_plugin *p, void (*fn)(void *), void *arg)
 typedef struct done {
 	atomic_long calls;
 	int         status;
-	char        text[4096];
+	char        text[16384];
 } done;
 
 static void
@@ -540,6 +541,115 @@ test_store_wal_survives_restart(void **state)
 	kt_destroy(&n);
 }
 
+/* Checkpoints run on the kernel's checkpointer thread, not on the
+ * committing one: past 1000 WAL pages the plugin's commits only ask, the
+ * database file takes the pages while the plugin does nothing, and a
+ * clean close still checkpoints everything and removes the WAL. */
+typedef struct bulk_job {
+	xz_plugin *p;
+	int        txns;
+	int        rc;
+} bulk_job;
+
+static void
+bulk_work(void *arg)
+{
+	bulk_job *j  = arg;
+	sqlite3  *db = H->store(j->p);
+
+	j->rc = -1;
+	if (db == NULL
+	    || sqlite3_exec(db,
+	           "CREATE TABLE IF NOT EXISTS bulk (id INTEGER PRIMARY "
+	           "KEY, b BLOB)",
+	           NULL, NULL, NULL)
+	        != SQLITE_OK)
+		return;
+	/* each transaction: 50 rows of 16 KiB, about 210 WAL pages */
+	for (int t = 0; t < j->txns; t++)
+		if (sqlite3_exec(db,
+		        "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+		        "SELECT i + 1 FROM n WHERE i < 50) INSERT INTO "
+		        "bulk(b) "
+		        "SELECT zeroblob(16384) FROM n; COMMIT;",
+		        NULL, NULL, NULL)
+		    != SQLITE_OK)
+			return;
+	j->rc = 0;
+}
+
+/* store_commits.checkpoints_NAME of plugin "ledger" in the node's status
+ * (xz.sys.status), or -1. */
+static long
+ledger_checkpoints(xz_plugin *from, const char *name)
+{
+	static done d; /* large */
+	json_t     *st, *pl;
+	size_t      i;
+	long        v = -1;
+	char        key[64];
+
+	call(from, "xz.sys.status", "{}", &d);
+	st = json_loads(d.text, 0, NULL);
+	snprintf(key, sizeof(key), "checkpoints_%s", name);
+	json_array_foreach(json_object_get(st, "plugins"), i, pl)
+	{
+		json_t *c = json_object_get(
+		    json_object_get(pl, "store_commits"), key);
+		if (strcmp(json_string_value(json_object_get(pl, "name")),
+		        "ledger")
+		        == 0
+		    && json_is_integer(c))
+			v = (long) json_integer_value(c);
+	}
+	json_decref(st);
+	return v;
+}
+
+static bool
+ckpt_ran(void *arg)
+{
+	return ledger_checkpoints(arg, "background") > 0;
+}
+
+static long
+file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (long) sb.st_size : -1;
+}
+
+static void
+test_store_checkpoints_in_background(void **state)
+{
+	kt_node  n;
+	bulk_job j = { 0 };
+	char     db[300], wal[300];
+	(void) state;
+
+	node_open(&n, "");
+	j.p    = kt_add_actor(&n, "ledger");
+	j.txns = 6; /* ~1260 pages: past 1000, far below 8000 */
+	assert_int_equal(kt_start(&n), XZ_OK);
+	snprintf(db, sizeof(db), "%s/data/ledger.db", n.dir);
+	snprintf(wal, sizeof(wal), "%s/data/ledger.db-wal", n.dir);
+	run_in(j.p, bulk_work, &j);
+	assert_int_equal(j.rc, 0);
+	assert_true(kt_wait(ckpt_ran, j.p, 20000));
+	assert_int_equal(ledger_checkpoints(j.p, "inline"), 0);
+	/* the pages reached the database file with no commit running */
+	assert_true(file_size(db) > 1000L * 4096);
+	kt_close(&n);
+	assert_false(kt_file_exists(wal)); /* the close checkpointed all */
+	assert_int_equal(kt_open(&n, NULL, ""), 0);
+	j.p    = kt_add_actor(&n, "ledger");
+	j.txns = 0;
+	assert_int_equal(kt_start(&n), XZ_OK);
+	run_in(j.p, bulk_work, &j);
+	assert_int_equal(j.rc, 0);
+	kt_destroy(&n);
+}
+
 int
 main(void)
 {
@@ -551,6 +661,7 @@ main(void)
 		cmocka_unit_test(test_clock_advance_keeps_requests),
 		cmocka_unit_test(test_shutdown_drains_then_stops_in_reverse),
 		cmocka_unit_test(test_store_wal_survives_restart),
+		cmocka_unit_test(test_store_checkpoints_in_background),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	nng_fini(); /* leak checkers: free nng's global state */
