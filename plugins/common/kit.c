@@ -158,13 +158,13 @@ kit_spool_size(kit_ctx *c)
 	return n;
 }
 
-/* Write one record into the spool (in the open transaction, if any). */
+/* Write one record, the JSON text data, into the spool (in the open
+ * transaction, if any). */
 static int
-spool_add(kit_ctx *c, const char *topic, json_t *ev)
+spool_add_text(kit_ctx *c, const char *topic, const char *data)
 {
 	uint8_t r[16];
 	char    rid[40];
-	char   *data;
 	int     rc;
 
 	/* the random half tells this run's records from any other run's,
@@ -175,15 +175,12 @@ spool_add(kit_ctx *c, const char *topic, json_t *ev)
 	c->rid_next++;
 	memcpy(rid, "sp-", 3);
 	xz_hex_encode(r, sizeof(r), rid + 3);
-	if ((data = json_dumps(ev, JSON_COMPACT)) == NULL)
-		return -1;
-	sqlite3_bind_text(c->spool_ins, 1, rid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(c->spool_ins, 2, topic, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(c->spool_ins, 3, data, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(c->spool_ins, 1, rid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(c->spool_ins, 2, topic, -1, SQLITE_STATIC);
+	sqlite3_bind_text(c->spool_ins, 3, data, -1, SQLITE_STATIC);
 	rc = sqlite3_step(c->spool_ins);
 	sqlite3_reset(c->spool_ins);
 	sqlite3_clear_bindings(c->spool_ins);
-	free(data);
 	if (rc != SQLITE_DONE) {
 		c->host->log(c->self, XZ_LOG_ERROR,
 		    KT("audit record on %s not spooled: %s"), topic,
@@ -191,6 +188,20 @@ spool_add(kit_ctx *c, const char *topic, json_t *ev)
 		return -1;
 	}
 	return 0;
+}
+
+/* The same for a record given as an object. */
+static int
+spool_add(kit_ctx *c, const char *topic, json_t *ev)
+{
+	char *data = json_dumps(ev, JSON_COMPACT);
+	int   rc;
+
+	if (data == NULL)
+		return -1;
+	rc = spool_add_text(c, topic, data);
+	free(data);
+	return rc;
 }
 
 static void
@@ -832,6 +843,91 @@ kit_emit(kit_ctx *c, const char *topic, json_t *data)
 	json_decref(data);
 }
 
+/* Whether s is UTF-8 as a JSON string of jansson must be: no overlong
+ * form, no surrogate, nothing above U+10FFFF. */
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	while (*p) {
+		unsigned c = *p, n;
+		uint32_t v;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c < 0xC2 || c > 0xF4)
+			return 0;
+		n = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+		v = c & (0x3Fu >> n);
+		for (unsigned i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80) /* a NUL stops here too */
+				return 0;
+			v = v << 6 | (p[i] & 0x3Fu);
+		}
+		if ((n == 2 && v < 0x800) || (n == 3 && v < 0x10000)
+		    || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+/* "key":value, value a JSON string, or null for NULL (required: NULL
+ * is an error). -1 when the text is not UTF-8 or missing. */
+static int
+audit_field(kit_buf *b, const char *key, const char *v, int required)
+{
+	if (v == NULL && required)
+		return -1;
+	if (v != NULL && !utf8_ok(v))
+		return -1;
+	if (b->len > 1)
+		kit_buf_put(b, ",", 1);
+	kit_buf_json_str(b, key);
+	kit_buf_put(b, ":", 1);
+	if (v == NULL)
+		kit_buf_puts(b, "null");
+	else
+		kit_buf_json_str(b, v);
+	return 0;
+}
+
+/* The audit record of kit_audit_ex without extra keys as JSON text (the
+ * object its json_pack builds, written directly: no object to build and
+ * encode for each change). NULL on a text that is not UTF-8, a missing
+ * required field or out of memory; else malloc'd, the caller frees it. */
+static char *
+audit_text(kit_req *r, const char *action, const char *subject_type,
+    const char *subject_id, const char *outcome)
+{
+	kit_buf b = { 0 };
+	char    num[32];
+
+	kit_buf_put(&b, "{", 1);
+	if (audit_field(&b, "who", r->actor.user, 0) != 0
+	    || audit_field(&b, "role", r->actor.role, 0) != 0
+	    || audit_field(&b, "agency", r->actor.agency, 0) != 0
+	    || audit_field(&b, "action", action, 1) != 0
+	    || audit_field(&b, "subject_type", subject_type, 0) != 0
+	    || audit_field(&b, "subject_id", subject_id, 0) != 0
+	    || audit_field(&b, "purpose", r->purpose, 0) != 0
+	    || audit_field(&b, "outcome", outcome, 0) != 0
+	    || audit_field(&b, "service", r->c->scenario, 1) != 0
+	    || audit_field(&b, "corr", r->corr, 1) != 0) {
+		free(b.p);
+		return NULL;
+	}
+	snprintf(num, sizeof(num), ",\"time\":%lld}", (long long) r->now_ms);
+	kit_buf_puts(&b, num);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
 void
 kit_audit_ex(kit_req *r, const char *what, const char *action,
     const char *subject_type, const char *subject_id, const char *outcome,
@@ -847,6 +943,27 @@ kit_audit_ex(kit_req *r, const char *what, const char *action,
 	     p++)
 		topic[n++] = (char) tolower((unsigned char) *p);
 	topic[n] = '\0';
+	if (json_object_size(extra) == 0) {
+		char *text
+		    = audit_text(r, action, subject_type, subject_id, outcome);
+		json_decref(extra);
+		if (text == NULL) {
+			r->c->host->log(r->c->self, XZ_LOG_ERROR,
+			    KT("audit record %s %s:%s not built (a field is "
+			       "not UTF-8, or out of memory)"),
+			    action ? action : "-",
+			    subject_type ? subject_type : "-",
+			    subject_id ? subject_id : "-");
+			goto failed;
+		}
+		if (spool_add_text(r->c, topic, text) != 0) {
+			free(text);
+			goto failed;
+		}
+		free(text);
+		drain_kick(r->c);
+		return;
+	}
 	ev = json_pack("{s:s?,s:s?,s:s?,s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:s,s:I}",
 	    "who", r->actor.user, "role", r->actor.role, "agency",
 	    r->actor.agency, "action", action, "subject_type", subject_type,

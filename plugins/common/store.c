@@ -1,5 +1,6 @@
 /* store.c - records and their history in the plugin's SQLite database. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
@@ -83,6 +84,113 @@ static const char *const sql[KIT_ST_N] = {
 	  " WHERE kind=?1 AND id=?2 ORDER BY due_ms, clock",
 };
 
+/* A kept decoded record (store.h: cache): key is the kind, '\0', then
+ * the id (malloc'd); both owned by the slot. */
+struct kit_cached {
+	char   *key;
+	json_t *rec;
+};
+
+/* The slot of kind and id: FNV-1a of both. */
+static size_t
+cache_slot(const char *kind, const char *id)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const char *p = kind; *p; p++)
+		h = (h ^ (uint8_t) *p) * 1099511628211ull;
+	h = (h ^ 0xffu) * 1099511628211ull;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (uint8_t) *p) * 1099511628211ull;
+	return (size_t) (h % KIT_CACHE_SLOTS);
+}
+
+static void
+cache_drop(struct kit_cached *e)
+{
+	free(e->key);
+	json_decref(e->rec);
+	e->key = NULL;
+	e->rec = NULL;
+}
+
+/* Forget every kept record (a rollback, a failed statement). */
+static void
+cache_clear(kit_store *st)
+{
+	if (st->cache == NULL)
+		return;
+	for (size_t i = 0; i < KIT_CACHE_SLOTS; i++)
+		if (st->cache[i].key != NULL)
+			cache_drop(&st->cache[i]);
+}
+
+/* Whether records of kind are kept. */
+static int
+cache_kept(kit_store *st, const char *kind)
+{
+	if (st->cache == NULL)
+		return 0;
+	for (int i = 0; i < KIT_CACHE_KINDS && st->cache_kinds[i]; i++)
+		if (strcmp(st->cache_kinds[i], kind) == 0)
+			return 1;
+	return 0;
+}
+
+int
+kit_store_cache_kind(kit_store *st, const char *kind)
+{
+	for (int i = 0; i < KIT_CACHE_KINDS; i++) {
+		if (st->cache_kinds[i] == NULL)
+			st->cache_kinds[i] = kind;
+		if (strcmp(st->cache_kinds[i], kind) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* The slot of kind and id when it holds that record, else NULL. */
+static struct kit_cached *
+cache_find(kit_store *st, const char *kind, const char *id)
+{
+	struct kit_cached *e;
+	size_t             n;
+
+	if (id == NULL || !cache_kept(st, kind))
+		return NULL;
+	e = &st->cache[cache_slot(kind, id)];
+	n = strlen(kind);
+	if (e->key == NULL || memcmp(e->key, kind, n + 1) != 0
+	    || strcmp(e->key + n + 1, id) != 0)
+		return NULL;
+	return e;
+}
+
+/* Keep a copy of rec as the record kind/id (what the database now holds
+ * in the open transaction). Whatever the slot held goes; when the copy
+ * cannot be made the slot stays empty. */
+static void
+cache_put(kit_store *st, const char *kind, const char *id, json_t *rec)
+{
+	struct kit_cached *e;
+	size_t             nk, ni;
+
+	if (id == NULL || !cache_kept(st, kind))
+		return;
+	e = &st->cache[cache_slot(kind, id)];
+	cache_drop(e);
+	nk     = strlen(kind);
+	ni     = strlen(id);
+	e->key = malloc(nk + ni + 2);
+	e->rec = json_deep_copy(rec);
+	if (e->key == NULL || e->rec == NULL) {
+		cache_drop(e);
+		return;
+	}
+	memcpy(e->key, kind, nk + 1);
+	memcpy(e->key + nk + 1, id, ni + 1);
+}
+
 /* The store's file, for messages. */
 static const char *
 store_file(kit_store *st)
@@ -94,6 +202,8 @@ store_file(kit_store *st)
 static int
 store_fail(kit_store *st, const char *what)
 {
+	/* a failed statement may have rolled the transaction back */
+	cache_clear(st);
 	snprintf(st->err, sizeof(st->err), "store %s: %s: %s", store_file(st),
 	    what, sqlite3_errmsg(st->db));
 	return -1;
@@ -103,6 +213,7 @@ store_fail(kit_store *st, const char *what)
 static void
 read_fail(kit_store *st, const char *what, int rc)
 {
+	cache_clear(st);
 	/* the connection's message says more (which page) when it is about
 	 * this error */
 	snprintf(st->err, sizeof(st->err), "store %s: %s: %s", store_file(st),
@@ -145,6 +256,8 @@ kit_store_init(kit_store *st, sqlite3 *db)
 	st->db = db;
 	if (kit_store_schema(db, st->err, sizeof(st->err)) != 0)
 		return -1;
+	/* without it (out of memory) every load reads the database */
+	st->cache = calloc(KIT_CACHE_SLOTS, sizeof(*st->cache));
 	for (int i = 0; i < KIT_ST_N; i++) {
 		if (sqlite3_prepare_v3(db, sql[i], -1,
 		        SQLITE_PREPARE_PERSISTENT, &st->st[i], NULL)
@@ -164,6 +277,9 @@ kit_store_fini(kit_store *st)
 		sqlite3_finalize(st->st[i]);
 		st->st[i] = NULL;
 	}
+	cache_clear(st);
+	free(st->cache);
+	st->cache = NULL;
 }
 
 static int
@@ -195,6 +311,7 @@ kit_store_commit(kit_store *st)
 void
 kit_store_rollback(kit_store *st)
 {
+	cache_clear(st);
 	if (!sqlite3_get_autocommit(st->db))
 		(void) step_done(st, KIT_ST_ROLLBACK);
 }
@@ -215,6 +332,7 @@ kit_store_release(kit_store *st)
 void
 kit_store_rollback_to(kit_store *st)
 {
+	cache_clear(st);
 	(void) step_done(st, KIT_ST_ROLLBACK_TO);
 	(void) step_done(st, KIT_ST_RELEASE);
 }
@@ -286,10 +404,13 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 		return store_fail(
 		    st, insert ? "insert record" : "update record");
 	if (!insert && sqlite3_changes(st->db) != 1) {
+		cache_clear(st);
 		snprintf(st->err, sizeof(st->err), "store: no %s %s to update",
 		    kind, json_string_value(json_object_get(rec, "id")));
 		return -1;
 	}
+	cache_put(
+	    st, kind, json_string_value(json_object_get(rec, "id")), rec);
 	return 0;
 }
 
@@ -308,7 +429,12 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 	json_t       *rec = NULL;
 	int           rc;
 
+	struct kit_cached *e;
+
 	st->err[0] = '\0';
+	if ((e = cache_find(st, kind, id)) != NULL
+	    && (rec = json_deep_copy(e->rec)) != NULL)
+		return rec;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
@@ -318,6 +444,8 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 		read_fail(st, "load record", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	if (rec != NULL)
+		cache_put(st, kind, id, rec);
 	return rec;
 }
 

@@ -50,9 +50,21 @@ enum kit_stmt {
 	KIT_ST_N
 };
 
+/* How many decoded records the store keeps (see kit_store_cache_kind),
+ * and of how many kinds. */
+#define KIT_CACHE_SLOTS 256
+#define KIT_CACHE_KINDS 4
+
 typedef struct kit_store {
 	sqlite3      *db; /* owned by the kernel */
 	sqlite3_stmt *st[KIT_ST_N];
+	/* Decoded records of the kinds in cache_kinds last saved or loaded,
+	 * one per slot (by a hash of kind and id; a newer record takes the
+	 * slot): a load finds them here instead of reading and decoding the
+	 * stored JSON again. Owned (calloc'd by kit_store_init, freed with
+	 * its records by kit_store_fini). */
+	struct kit_cached *cache;
+	const char        *cache_kinds[KIT_CACHE_KINDS]; /* static texts */
 	char err[512]; /* the last error, for people: names the file */
 	/* Set when a read (load, list, history, stats, due, clocks) failed
 	 * with an SQLite error, err says why: what was read is incomplete.
@@ -95,6 +107,16 @@ void kit_store_rollback_to(kit_store *st);
 /* Next number of a kind's sequence (1, 2, ...), in the open transaction. */
 int kit_store_next_seq(kit_store *st, const char *kind, int64_t *out);
 
+/* Keep decoded records of `kind` (a static text) for kit_store_load: for
+ * a kind that is read far more often than it changes (the locations of a
+ * layout), not one written at every step. At most KIT_CACHE_KINDS kinds;
+ * 0, or -1 when that many are kept already. The store keeps a copy of
+ * what it saves or loads of these kinds; a rollback (of the transaction
+ * or of a savepoint), a failed commit and any failed statement forget
+ * every kept copy, so a load never returns what the database does not
+ * hold. */
+int kit_store_cache_kind(kit_store *st, const char *kind);
+
 /* Insert (insert != 0) or update the record `rec` of `kind`. */
 int kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert);
 
@@ -104,7 +126,9 @@ int kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert);
  * promised): the kit answers such a request store_error.
  *
  * Load a record. The caller owns the result (json_decref); NULL if absent
- * (st->err empty) or on error (st->err set). */
+ * (st->err empty) or on error (st->err set). A record of a kept kind (see
+ * kit_store_cache_kind) that the store saved or loaded lately comes from
+ * its copy (copied again: the caller may change the result). */
 json_t *kit_store_load(kit_store *st, const char *kind, const char *id);
 
 int kit_store_history_add(

@@ -64,16 +64,17 @@ set_due(prison *p, json_t *rec, int64_t now)
 	json_object_set_new(rec, "sla_stage", json_string(stage));
 }
 
-/* The cameras of a location, or of its nearest ancestor that has any
- * (video linkage: the operator's screen shows these); a new reference. */
+/* The cameras of a location (its record `where`, loaded already), or of
+ * its nearest ancestor that has any (video linkage: the operator's screen
+ * shows these); a new reference. */
 static json_t *
-cameras_of(prison *p, const char *loc)
+cameras_of(prison *p, const char *loc, json_t *where)
 {
 	char id[256];
 
 	snprintf(id, sizeof(id), "%s", loc);
-	for (;;) {
-		json_t *rec  = kit_store_load(&p->c.store, "location", id);
+	for (json_t *rec = json_incref(where);;
+	     rec         = kit_store_load(&p->c.store, "location", id)) {
 		json_t *cams = rec ? json_object_get(rec, "cameras") : NULL;
 		char   *dot;
 		if (json_is_array(cams) && json_array_size(cams) > 0) {
@@ -116,7 +117,7 @@ prison_alarm_raise_tx(prison *p, kit_req *r, json_t *fields, kit_err *e)
 	json_object_set_new(fields, "state", json_string("RAISED"));
 	json_object_set_new(fields, "raised_ms", json_integer(r->now_ms));
 	json_object_set_new(fields, "chain_step", json_integer(0));
-	json_object_set_new(fields, "cameras", cameras_of(p, loc));
+	json_object_set_new(fields, "cameras", cameras_of(p, loc, where));
 	json_object_set_new(fields, "location_name",
 	    json_string(
 	        kit_str(where, "name") ? kit_str(where, "name") : loc));

@@ -1,0 +1,222 @@
+/*
+ * test_store.c - the decoded records a kit store keeps for the kinds it is
+ * told to (plugins/common/store.c, kit_store_cache_kind): a load of a kept
+ * record is the saved record (a copy the caller may change), and a
+ * rollback of the transaction or of a savepoint, or a failed statement,
+ * forgets every kept record, so a load never returns what the database
+ * does not hold. Kinds not kept are read from the database each time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../plugins/common/store.h"
+
+typedef struct fixture {
+	sqlite3  *db; /* in memory, owned */
+	kit_store st;
+} fixture;
+
+static int
+setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(sqlite3_open(":memory:", &f->db), SQLITE_OK);
+	assert_int_equal(kit_store_init(&f->st, f->db), 0);
+	assert_int_equal(kit_store_cache_kind(&f->st, "location"), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fixture *f = *state;
+
+	kit_store_fini(&f->st);
+	sqlite3_close(f->db);
+	free(f);
+	return 0;
+}
+
+/* Save {"id":id,"state":state,"name":name} of kind. */
+static int
+save(fixture *f, const char *kind, const char *id, const char *state,
+    const char *name, int insert)
+{
+	json_t *rec = json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", id, "state",
+	    state, "name", name, "created_ms", (json_int_t) 1, "updated_ms",
+	    (json_int_t) 2);
+	int     rc  = kit_store_save(&f->st, kind, rec, insert);
+
+	json_decref(rec);
+	return rc;
+}
+
+/* The name of the loaded record, copied into buf; "" when absent. */
+static const char *
+loaded_name(fixture *f, const char *kind, const char *id, char *buf)
+{
+	json_t *rec = kit_store_load(&f->st, kind, id);
+
+	buf[0] = '\0';
+	if (rec != NULL)
+		strcpy(buf, json_string_value(json_object_get(rec, "name")));
+	json_decref(rec);
+	return buf;
+}
+
+/* Change the stored JSON behind the store's back (what only a test
+ * does): shows whether a load read the database. */
+static void
+raw_rename(fixture *f, const char *kind, const char *id, const char *name)
+{
+	char *sql = sqlite3_mprintf("UPDATE records SET data ="
+	                            " json_set(data, '$.name', %Q)"
+	                            " WHERE kind = %Q AND id = %Q",
+	    name, kind, id);
+
+	assert_int_equal(
+	    sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+}
+
+static void
+test_kept_record_is_a_copy(void **state)
+{
+	fixture *f = *state;
+	char     buf[64];
+	json_t  *rec;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L1", "ACTIVE", "one", 1), 0);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	rec = kit_store_load(&f->st, "location", "L1");
+	assert_non_null(rec);
+	assert_string_equal(
+	    json_string_value(json_object_get(rec, "state")), "ACTIVE");
+	/* the caller's changes stay the caller's */
+	json_object_set_new(rec, "name", json_string("changed"));
+	json_decref(rec);
+	assert_string_equal(loaded_name(f, "location", "L1", buf), "one");
+	/* kept: not read from the database again */
+	raw_rename(f, "location", "L1", "behind");
+	assert_string_equal(loaded_name(f, "location", "L1", buf), "one");
+	/* another kind is read each time */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "alarm", "A1", "RAISED", "one", 1), 0);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	raw_rename(f, "alarm", "A1", "behind");
+	assert_string_equal(loaded_name(f, "alarm", "A1", buf), "behind");
+	assert_string_equal(f->st.err, "");
+}
+
+static void
+test_rollback_forgets(void **state)
+{
+	fixture *f = *state;
+	char     buf[64];
+
+	/* a record created in a transaction rolled back is absent */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L2", "ACTIVE", "new", 1), 0);
+	assert_string_equal(loaded_name(f, "location", "L2", buf), "new");
+	kit_store_rollback(&f->st);
+	assert_string_equal(loaded_name(f, "location", "L2", buf), "");
+	assert_string_equal(f->st.err, "");
+
+	/* an update rolled back: the stored one again */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L2", "ACTIVE", "kept", 1), 0);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L2", "CLOSED", "undone", 0), 0);
+	assert_string_equal(loaded_name(f, "location", "L2", buf), "undone");
+	kit_store_rollback(&f->st);
+	assert_string_equal(loaded_name(f, "location", "L2", buf), "kept");
+}
+
+static void
+test_savepoint_rollback_forgets(void **state)
+{
+	fixture *f = *state;
+	char     buf[64];
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L3", "ACTIVE", "first", 1), 0);
+	assert_int_equal(kit_store_savepoint(&f->st), 0);
+	assert_int_equal(save(f, "location", "L3", "ACTIVE", "second", 0), 0);
+	assert_int_equal(save(f, "location", "L4", "ACTIVE", "other", 1), 0);
+	assert_string_equal(loaded_name(f, "location", "L3", buf), "second");
+	kit_store_rollback_to(&f->st);
+	/* what the savepoint undid is gone, what came before it stays */
+	assert_string_equal(loaded_name(f, "location", "L3", buf), "first");
+	assert_string_equal(loaded_name(f, "location", "L4", buf), "");
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_string_equal(loaded_name(f, "location", "L3", buf), "first");
+}
+
+static void
+test_failed_statement_forgets(void **state)
+{
+	fixture *f = *state;
+	char     buf[64];
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L5", "ACTIVE", "five", 1), 0);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_string_equal(loaded_name(f, "location", "L5", buf), "five");
+	raw_rename(f, "location", "L5", "behind");
+	/* an update of a record that is not there fails: every kept record
+	 * is forgotten, the next load reads the database */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "nope", "ACTIVE", "x", 0), -1);
+	assert_non_null(strstr(f->st.err, "no location nope to update"));
+	kit_store_rollback(&f->st);
+	assert_string_equal(loaded_name(f, "location", "L5", buf), "behind");
+	/* an insert of a record that exists fails the same way */
+	assert_string_equal(loaded_name(f, "location", "L5", buf), "behind");
+	raw_rename(f, "location", "L5", "again");
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L5", "ACTIVE", "dup", 1), -1);
+	kit_store_rollback(&f->st);
+	assert_string_equal(loaded_name(f, "location", "L5", buf), "again");
+}
+
+static void
+test_cache_kind_limit(void **state)
+{
+	fixture *f = *state;
+
+	/* "location" is kept already: the same kind again is fine */
+	assert_int_equal(kit_store_cache_kind(&f->st, "location"), 0);
+	for (int i = 1; i < KIT_CACHE_KINDS; i++) {
+		static const char *const more[] = { "a", "b", "c", "d", "e" };
+		assert_int_equal(kit_store_cache_kind(&f->st, more[i - 1]), 0);
+	}
+	assert_int_equal(kit_store_cache_kind(&f->st, "one-too-many"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_kept_record_is_a_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollback_forgets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_savepoint_rollback_forgets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_statement_forgets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cache_kind_limit, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
