@@ -13,6 +13,7 @@
  * (best-effort); one that could not be published is counted as lost.
  */
 #include "kernel/kernel_priv.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,12 @@ struct xz_kaudit {
 	size_t          n;
 	size_t          inflight; /* sent in the pending audit.append */
 	uint64_t        written, acked, refused;
+	/* After a failed append (an error reply, a timeout, no audit plugin
+	 * to ask): no new one before retry_us (monotonic), the wait doubling
+	 * from 1 s to 10 s; failing counts the failures in a row (logged at
+	 * the first, and when the drain works again). */
+	uint64_t         retry_us, backoff_ms;
+	uint64_t         failing;
 	_Atomic uint64_t lost;
 };
 
@@ -317,6 +324,33 @@ xz_kaudit_status(xz_kernel *k)
 
 #define KAUDIT_BATCH 64
 
+/* An append failed (mu held): wait before the next, longer each time in a
+ * row, and say so once per streak. reply: the error reply, or NULL when
+ * the request could not be sent. */
+static void
+drain_failed(struct xz_kaudit *a, const xz_msg *reply)
+{
+	a->backoff_ms = a->backoff_ms == 0 ? 1000
+	    : a->backoff_ms >= 5000        ? 10000
+	                                   : a->backoff_ms * 2;
+	a->retry_us   = xz_mono_us() + a->backoff_ms * 1000u;
+	if (a->failing++ > 0)
+		return;
+	if (reply != NULL)
+		xz_log(XZ_LOG_WARN, "kernel",
+		    "the kernel's audit records cannot go into the audit "
+		    "plugin: %.*s; %zu kept in %s, tried again with backoff "
+		    "(up to 10 s)",
+		    (int) (reply->len > 300 ? 300 : reply->len),
+		    (const char *) reply->data, a->n, a->path);
+	else
+		xz_log(XZ_LOG_WARN, "kernel",
+		    "the kernel's audit records cannot go into the audit "
+		    "plugin: no audit plugin takes audit.append now; %zu kept "
+		    "in %s, tried again with backoff (up to 10 s)",
+		    a->n, a->path);
+}
+
 static void
 on_acked(void *ud, int status, const xz_msg *reply)
 {
@@ -332,8 +366,19 @@ on_acked(void *ud, int status, const xz_msg *reply)
 		json_int_t v = json_integer_value(json_object_get(o, "acked"));
 		n            = v > 0 ? (size_t) v : 0;
 	}
-	json_decref(o);
 	pthread_mutex_lock(&a->mu);
+	if (o == NULL)
+		drain_failed(a, reply);
+	else if (a->failing > 0) {
+		xz_log(XZ_LOG_INFO, "kernel",
+		    "the kernel's audit records go into the audit plugin "
+		    "again "
+		    "(after %llu failed attempt(s))",
+		    (unsigned long long) a->failing);
+		a->failing    = 0;
+		a->backoff_ms = 0;
+	}
+	json_decref(o);
 	if (n > a->inflight)
 		n = a->inflight;
 	for (size_t i = 0; i < n && a->head != NULL; i++) {
@@ -366,7 +411,8 @@ xz_kaudit_drain(xz_kernel *k, xz_plugin *sys, const xz_host *h)
 	if (a == NULL)
 		return;
 	pthread_mutex_lock(&a->mu);
-	if (a->inflight > 0 || a->head == NULL) {
+	if (a->inflight > 0 || a->head == NULL
+	    || (a->retry_us != 0 && xz_mono_us() < a->retry_us)) {
 		pthread_mutex_unlock(&a->mu);
 		return;
 	}
@@ -389,9 +435,10 @@ xz_kaudit_drain(xz_kernel *k, xz_plugin *sys, const xz_host *h)
 	if (s == NULL
 	    || h->request(sys, "audit.append", s, strlen(s), 5000, on_acked, k)
 	        != XZ_OK) {
-		/* no audit plugin, or a full mailbox: the next round */
+		/* no audit plugin, or a full mailbox: later */
 		pthread_mutex_lock(&a->mu);
 		a->inflight = 0;
+		drain_failed(a, NULL);
 		pthread_mutex_unlock(&a->mu);
 	}
 	free(s);

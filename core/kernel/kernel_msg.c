@@ -188,6 +188,18 @@ const xz_tr xz_kernel_zh[] = {
 	    "应答 '%s' 时内存不足：请求方将超时" },
 	{ "durable log: a batch of %s was not written: %s",
 	    "持久日志：一批 %s 未能写入：%s" },
+	{ "the kernel's audit records cannot go into the audit plugin: %.*s; "
+	  "%zu kept in %s, tried again with backoff (up to 10 s)",
+	    "内核的审计记录无法写入审计插件：%.*s；%zu 条保留在 %s 中，"
+	    "将退避重试（最长 10 秒）" },
+	{ "the kernel's audit records cannot go into the audit plugin: no "
+	  "audit plugin takes audit.append now; %zu kept in %s, tried again "
+	  "with backoff (up to 10 s)",
+	    "内核的审计记录无法写入审计插件：当前没有审计插件接收 "
+	    "audit.append；%zu 条保留在 %s 中，将退避重试（最长 10 秒）" },
+	{ "the kernel's audit records go into the audit plugin again (after "
+	  "%llu failed attempt(s))",
+	    "内核的审计记录已恢复写入审计插件（此前失败 %llu 次）" },
 	{ "stopping: %zu request(s) the plugins still waited for answered "
 	  "unavailable",
 	    "正在停止：插件仍在等待的 %zu 个请求已答复 "

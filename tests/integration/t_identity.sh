@@ -53,7 +53,7 @@ assert_eq "the people's mediator of the demo set" "mediator township-01 林秀�
 # unauthenticated, saying WHY (in the reply or, when the connection was
 # closed first, in its log).
 refused_for() {
-	if wait_for 10 grep -q "refused: unauthenticated: .*$1" "$XZ_T/n1.log"; then
+	if wait_for 60 grep -q "refused: unauthenticated: .*$1" "$XZ_T/n1.log"; then
 		pass "the node says unauthenticated: $1"
 	else
 		fail "no 'unauthenticated: ... $1' in the node's log; the CLI said: $ERR"

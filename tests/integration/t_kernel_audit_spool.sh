@@ -41,6 +41,11 @@ assert_eq "the add's and the lock's records (submitted, outcome) are in the spoo
 	"$(grep -c $'\taudit.sys.identity\t.*"subject_id":"u1"' "$SPOOL")"
 check "status" xz call xz.sys.status '{}'
 assert_eq "status: spooled" 4 "$(echo "$OUT" | jq .kernel_audit.spooled)"
+# the drain says once that it cannot go on, then tries again with backoff
+wait_for 30 grep -q "no audit plugin takes audit.append now" "$XZ_T/n1.log" ||
+	fail "the log does not say why the spool waits"
+assert_eq "said once, not at each attempt" 1 \
+	"$(grep -c "no audit plugin takes audit.append now" "$XZ_T/n1.log")"
 stop_node
 cp "$SPOOL" "$XZ_T/spool.copy"
 # A line that is no record, put first: skipped; the records after it are
