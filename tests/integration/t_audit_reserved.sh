@@ -51,14 +51,14 @@ echo "-- audit.append: acknowledged by the audit plugin only"
 for i in 1 2 3 4 5; do
 	check "alarm $i" xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"5101.01.1.101\",\"source\":\"sensor\"}"
 done
-wait_for 30 test "$(sq "$DATA/prison.db" "SELECT count(*) FROM audit_spool")" = 0 || fail "the spool drains"
+wait_until 30 'test "$(sq "$DATA/prison.db" "SELECT count(*) FROM audit_spool")" = 0' || fail "the spool drains"
 assert_eq "every alarm has its CREATE record" 5 \
 	"$(sq "$DATA/audit.db" "SELECT count(DISTINCT subject_id) FROM audit_log WHERE topic = 'audit.prison.create' AND subject_type = 'alarm' AND source = 'prison'")"
 
 echo "-- a forged source"
 check "a client publishes a record saying source prison" xz pub audit.prison.create \
 	'{"who":"forger","action":"CREATE","subject_type":"alarm","subject_id":"ALM-99999998","source":"prison"}'
-wait_for 20 test "$(sq "$DATA/audit.db" "SELECT count(*) FROM audit_log WHERE subject_id = 'ALM-99999998'")" = 1 ||
+wait_until 20 'test "$(sq "$DATA/audit.db" "SELECT count(*) FROM audit_log WHERE subject_id = '"'"'ALM-99999998'"'"'")" = 1' ||
 	fail "the client's record is kept"
 src=$(sq "$DATA/audit.db" "SELECT source FROM audit_log WHERE subject_id = 'ALM-99999998'")
 echo "  .. recorded with source '$src'"

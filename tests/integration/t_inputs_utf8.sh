@@ -57,7 +57,7 @@ while IFS='|' read -r plugin topic actor body; do
 	# the same request with valid text where the tries put theirs: taken
 	ok=$(printf '{%s,%s}' "$actor" "${b//@S@/正常 text}" | "$RAW" "$URL" "$topic" 20000) ||
 		fail "$plugin: the request with valid text is accepted: $ok"
-	wait_for 30 test "$(spooled "$plugin")" = 0 || fail "$plugin: its audit spool drains"
+	wait_until 30 'test "$(spooled "$plugin")" = 0' || fail "$plugin: its audit spool drains"
 	before=$(stored "$plugin")
 	refused_before=$(refusals "$plugin")
 	n=$((n + 1))
@@ -85,7 +85,7 @@ while IFS='|' read -r plugin topic actor body; do
 		esac
 		total_tries=$((total_tries + 1))
 	done
-	wait_for 30 test "$(spooled "$plugin")" = 0 || fail "$plugin: its audit spool drains"
+	wait_until 30 'test "$(spooled "$plugin")" = 0' || fail "$plugin: its audit spool drains"
 	assert_eq "$plugin: records stored by the refused requests" 0 \
 		$(($(stored "$plugin") - before))
 	assert_eq "$plugin: REFUSE records in the chain (one for each refusal, 0 missing)" \
