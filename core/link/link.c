@@ -73,8 +73,14 @@ struct xz_peer {
 	nng_pipe        pipe;
 	char            name[XZ_SOURCE_MAX + 1];
 	pthread_mutex_t mu;
-	pthread_cond_t  cv;
-	xz_kmsg       **q; /* ring of 2*cap: cap for events, the rest for
+	/* Each waits for one thing, and is woken only when that thing
+	 * changes (a wake-up is a context switch, per message if careless):
+	 * tx_cv the sender (something to send, window open), rx_cv the
+	 * worker (a batch in inq), room_cv publishers waiting for room in q
+	 * (room_waiters of them). */
+	pthread_cond_t tx_cv, rx_cv, room_cv;
+	uint32_t       room_waiters;
+	xz_kmsg      **q; /* ring of 2*cap: cap for events, the rest for
 	                      replies, which never wait */
 	uint32_t cap, head, count;
 	int      outstanding;
@@ -191,7 +197,9 @@ peer_unref(xz_target *t)
 	xz_authz_cache_fini(&peer->pub_cache);
 	xz_authz_cache_fini(&peer->rx_cache);
 	pthread_mutex_destroy(&peer->mu);
-	pthread_cond_destroy(&peer->cv);
+	pthread_cond_destroy(&peer->tx_cv);
+	pthread_cond_destroy(&peer->rx_cv);
+	pthread_cond_destroy(&peer->room_cv);
 	free(peer);
 }
 
@@ -243,12 +251,16 @@ peer_deliver(
 		}
 		struct timespec ts;
 		xz_mono_abs(deadline_mono_us, &ts);
-		pthread_cond_timedwait(&peer->cv, &peer->mu, &ts);
+		peer->room_waiters++;
+		pthread_cond_timedwait(&peer->room_cv, &peer->mu, &ts);
+		peer->room_waiters--;
 	}
 	peer->q[(peer->head + peer->count) % (2 * peer->cap)]
 	    = xz_kmsg_ref(msg);
-	peer->count++;
-	pthread_cond_broadcast(&peer->cv);
+	/* The sender sleeps on an empty queue or a closed window: only the
+	 * first message into an empty queue can be news to it. */
+	if (peer->count++ == 0 && peer->outstanding < LINK_WINDOW)
+		pthread_cond_signal(&peer->tx_cv);
 	pthread_mutex_unlock(&peer->mu);
 	return XZ_OK;
 }
@@ -328,7 +340,7 @@ tx_main(void *arg)
 		while (!peer->dead
 		    && ((peer->count == 0 && !grant_due(peer))
 		        || peer->outstanding >= LINK_WINDOW))
-			pthread_cond_wait(&peer->cv, &peer->mu);
+			pthread_cond_wait(&peer->tx_cv, &peer->mu);
 		if (peer->dead)
 			break;
 		size_t   n = 0, bytes = 0;
@@ -361,7 +373,8 @@ tx_main(void *arg)
 			peer->count--;
 		}
 		peer->outstanding++;
-		pthread_cond_broadcast(&peer->cv);
+		if (peer->room_waiters > 0)
+			pthread_cond_broadcast(&peer->room_cv);
 		pthread_mutex_unlock(&peer->mu);
 
 		nng_msg *out = NULL;
@@ -621,7 +634,9 @@ peer_get(xz_link *l, nng_pipe pipe, bool create)
 	snprintf(peer->name, sizeof(peer->name), "link-%u",
 	    (unsigned) nng_pipe_id(pipe));
 	xz_mutex_init_hot(&peer->mu);
-	xz_cond_init_mono(&peer->cv);
+	xz_cond_init_mono(&peer->tx_cv);
+	xz_cond_init_mono(&peer->rx_cv);
+	xz_cond_init_mono(&peer->room_cv);
 	peer->q   = calloc(2 * (size_t) peer->cap, sizeof(*peer->q));
 	peer->inq = calloc(LINK_INQ, sizeof(*peer->inq));
 	if (peer->q == NULL || peer->inq == NULL
@@ -664,7 +679,9 @@ peer_kill(struct xz_peer *peer)
 {
 	pthread_mutex_lock(&peer->mu);
 	peer->dead = true;
-	pthread_cond_broadcast(&peer->cv);
+	pthread_cond_broadcast(&peer->tx_cv);
+	pthread_cond_broadcast(&peer->rx_cv);
+	pthread_cond_broadcast(&peer->room_cv);
 	pthread_mutex_unlock(&peer->mu);
 }
 
@@ -1264,7 +1281,7 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 		peer->outstanding = n <= (uint32_t) peer->outstanding
 		    ? peer->outstanding - (int) n
 		    : 0;
-		pthread_cond_broadcast(&peer->cv);
+		pthread_cond_signal(&peer->tx_cv);
 		pthread_mutex_unlock(&peer->mu);
 		if (!owed)
 			peer_violation(
@@ -1397,10 +1414,13 @@ handle_batch(xz_link *l, nng_msg *msg)
 		peer_violation(l, peer, "sent a batch without credit");
 		return;
 	}
+	bool due = grant_due(peer);
 	peer->in_credit--;
 	peer->inq[(peer->inhead + peer->incount) % LINK_INQ] = b;
-	peer->incount++;
-	pthread_cond_broadcast(&peer->cv);
+	if (peer->incount++ == 0)
+		pthread_cond_signal(&peer->rx_cv);
+	if (!due && grant_due(peer))
+		pthread_cond_signal(&peer->tx_cv);
 	pthread_mutex_unlock(&peer->mu);
 }
 
@@ -1416,7 +1436,7 @@ rxw_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&peer->mu);
 		while (peer->incount == 0 && !peer->dead)
-			pthread_cond_wait(&peer->cv, &peer->mu);
+			pthread_cond_wait(&peer->rx_cv, &peer->mu);
 		if (peer->incount == 0) {
 			pthread_mutex_unlock(&peer->mu);
 			break;
@@ -1424,7 +1444,6 @@ rxw_main(void *arg)
 		struct inbatch *b = peer->inq[peer->inhead];
 		peer->inhead      = (peer->inhead + 1) % LINK_INQ;
 		peer->incount--;
-		pthread_cond_broadcast(&peer->cv);
 		pthread_mutex_unlock(&peer->mu);
 
 		for (size_t i = 0; i < b->n; i++)
@@ -1433,8 +1452,10 @@ rxw_main(void *arg)
 		inbatch_free(b);
 		/* Routed: the peer may send one more. */
 		pthread_mutex_lock(&peer->mu);
+		bool due = grant_due(peer);
 		peer->grant_owed++;
-		pthread_cond_broadcast(&peer->cv);
+		if (!due && grant_due(peer))
+			pthread_cond_signal(&peer->tx_cv);
 		pthread_mutex_unlock(&peer->mu);
 	}
 	atomic_store(&peer->rxw_done, true);
