@@ -2342,6 +2342,30 @@ lit_line(struct lit_file *lf, const char *name, int line, size_t *len)
 	return p;
 }
 
+/* The setting's path from the root, as errors name settings:
+ * "bus.durable_max_bytes", "plugins[0].options.limit". */
+static void
+setting_path(const config_setting_t *s, char *out, size_t cap)
+{
+	const config_setting_t *chain[32];
+	size_t                  n = 0, len = 0;
+
+	out[0] = '\0';
+	for (; s != NULL && config_setting_parent(s) != NULL && n < 32;
+	     s = config_setting_parent(s))
+		chain[n++] = s;
+	while (n-- > 0 && len < cap) {
+		const char *name = config_setting_name(chain[n]);
+		int w = name != NULL ? snprintf(out + len, cap - len, "%s%s",
+		            len > 0 ? "." : "", name)
+		                     : snprintf(out + len, cap - len, "[%d]",
+		                         config_setting_index(chain[n]));
+		if (w < 0)
+			return;
+		len += (size_t) w;
+	}
+}
+
 static void
 check_int_literal(ld *l, struct lit_file *lf, const config_setting_t *s)
 {
@@ -2401,11 +2425,13 @@ check_int_literal(ld *l, struct lit_file *lf, const config_setting_t *s)
 			l->capbadint = cap;
 		}
 		l->badint[l->nbadint++] = s;
+		char path[256];
+		setting_path(s, path, sizeof(path));
 		err(l, s,
 		    "%s = %s does not fit in a 32-bit integer, which "
 		    "is how a number without the suffix L is read: "
 		    "write %sL",
-		    name, lit, lit);
+		    path[0] ? path : name, lit, lit);
 		return;
 	}
 }

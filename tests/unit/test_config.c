@@ -405,15 +405,18 @@ test_int_past_32_bits(void **state)
 {
 	(void) state;
 	EXPECT(CFG("bigint.cfg"),
-	    CFG("bigint.cfg") ":5: durable_max_bytes = 10000000000 does not "
+	    CFG("bigint.cfg") ":5: bus.durable_max_bytes = 10000000000 does "
+	                      "not "
 	                      "fit in a 32-bit integer, which is how a "
 	                      "number without the suffix L is read: write "
 	                      "10000000000L",
-	    CFG("bigint.cfg") ":6: max_payload = 0x1FFFFFFFF does not fit in "
+	    CFG("bigint.cfg") ":6: bus.max_payload = 0x1FFFFFFFF does not fit "
+	                      "in "
 	                      "a 32-bit integer, which is how a number "
 	                      "without the suffix L is read: write "
 	                      "0x1FFFFFFFFL",
-	    CFG("bigint.cfg") ":11: limit = 5000000000 does not fit in a "
+	    CFG("bigint.cfg") ":11: plugins[0].options.limit = 5000000000 "
+	                      "does not fit in a "
 	                      "32-bit integer, which is how a number without "
 	                      "the suffix L is read: write 5000000000L");
 }
