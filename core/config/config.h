@@ -3,6 +3,11 @@
  * config.c sees libconfig: what it hands on (xz_config, each plugin's
  * options as an xz_cfg_option list) is plain C data.
  *
+ * libconfig 1.5 reads an integer without the suffix L as 32 bits and keeps
+ * its low 32 bits silently; the loader reads each int setting's literal
+ * again from its source line and refuses one that does not fit, naming its
+ * path (check_int_literals in config.c).
+ *
  * Layout of a deployment (every section optional but `node`):
  *
  *   node = {
