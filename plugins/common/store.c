@@ -158,6 +158,10 @@ cache_find(kit_store *st, const char *kind, const char *id)
 
 	if (id == NULL || !cache_kept(st, kind))
 		return NULL;
+	if (st->in_tx && sqlite3_get_autocommit(st->db)) {
+		cache_clear(st); /* SQLite rolled it back by itself */
+		return NULL;
+	}
 	e = &st->cache[cache_slot(kind, id)];
 	n = strlen(kind);
 	if (e->key == NULL || memcmp(e->key, kind, n + 1) != 0
@@ -299,18 +303,27 @@ int
 kit_store_begin(kit_store *st)
 {
 	st->err[0] = '\0';
-	return step_done(st, KIT_ST_BEGIN);
+	if (step_done(st, KIT_ST_BEGIN) != 0)
+		return -1;
+	st->in_tx = 1;
+	return 0;
 }
 
 int
 kit_store_commit(kit_store *st)
 {
-	return step_done(st, KIT_ST_COMMIT);
+	int rc = step_done(st, KIT_ST_COMMIT);
+	/* a failed COMMIT may leave the transaction open: the caller rolls
+	 * back, which clears in_tx */
+	if (rc == 0)
+		st->in_tx = 0;
+	return rc;
 }
 
 void
 kit_store_rollback(kit_store *st)
 {
+	st->in_tx = 0;
 	cache_clear(st);
 	if (!sqlite3_get_autocommit(st->db))
 		(void) step_done(st, KIT_ST_ROLLBACK);

@@ -71,6 +71,11 @@ typedef struct kit_store {
 	 * Cleared at each request (kit_req_parse); a reply made after it
 	 * is store_error instead (kit_reply), never an empty result. */
 	int read_failed;
+	/* A transaction was begun and not yet committed or rolled back by
+	 * this code: if SQLite finds itself in autocommit meanwhile, it rolled
+	 * the transaction back on its own (a failed statement elsewhere), and
+	 * the cache, which may hold what it undid, is emptied. */
+	int in_tx;
 } kit_store;
 
 /* A change to write into history. */

@@ -162,6 +162,24 @@ test_savepoint_rollback_forgets(void **state)
 	assert_string_equal(loaded_name(f, "location", "L3", buf), "first");
 }
 
+/* SQLite rolls a transaction back by itself (here a ROLLBACK outside
+ * store.c, as a failed statement elsewhere can): the next load does not
+ * hand out what it undid. */
+static void
+test_rollback_behind_the_store_forgets(void **state)
+{
+	fixture *f = *state;
+	char     buf[64];
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L9", "ACTIVE", "undone", 1), 0);
+	assert_string_equal(loaded_name(f, "location", "L9", buf), "undone");
+	assert_int_equal(
+	    sqlite3_exec(f->st.db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	assert_string_equal(loaded_name(f, "location", "L9", buf), "");
+	kit_store_rollback(&f->st); /* the caller's own, as after a failure */
+}
+
 static void
 test_failed_statement_forgets(void **state)
 {
@@ -213,6 +231,8 @@ main(void)
 		    test_rollback_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_savepoint_rollback_forgets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollback_behind_the_store_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_failed_statement_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(
