@@ -161,7 +161,7 @@ xz_status_json(xz_kernel *k)
 	 * link could not send, replies that found no memory (their
 	 * requesters got a timeout), timers handed over late. */
 	root = json_pack("{s:s,s:s,s:I,s:I,s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	                 "s:I,s:I,s:I,s:I,s:I}}",
+	                 "s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "node", k->cfg->node_name, "version", XZ_VERSION_STRING, "now_ms",
 	    (json_int_t) (now / 1000u), "uptime_ms",
 	    (json_int_t) ((now - k->started_at_us) / 1000u), "plugins",
@@ -175,7 +175,8 @@ xz_status_json(xz_kernel *k)
 	    (json_int_t) bs.failed_replies, "timer_retries",
 	    (json_int_t) xz_timers_retries(k->timers), "subscriptions",
 	    (json_int_t) bs.subscriptions, "pending_requests",
-	    (json_int_t) bs.pending, "links", (json_int_t) ls.peers);
+	    (json_int_t) bs.pending, "links", (json_int_t) ls.peers,
+	    "doors_reopened", (json_int_t) ls.doors_reopened);
 	/* Who was turned away: connections without a credential. */
 	if (root != NULL)
 		json_object_set_new(root, "auth",

@@ -129,8 +129,23 @@ struct xz_peer {
 enum { T_IPC = 1, T_INPROC, T_TLS, T_TCP };
 
 struct door_kind {
-	uint32_t listener; /* nng_listener_id */
-	int      transport; /* T_* */
+	/* nng_listener_id; a reopened door (door_watch) gets a new one, read
+	 * by nng's threads adding pipes. */
+	_Atomic uint32_t listener;
+	int              transport; /* T_* */
+	/* To open it again (owned copies of the config's strings). */
+	char        *url, *cert, *key;
+	bool         control;
+	bool         down; /* closed by door_watch, not listening again yet */
+	nng_listener lst;
+	/* door_watch: its accept errors that may have stopped it ("other",
+	 * "canceled") as last seen, and the probe dialing it. */
+	uint64_t    bad_seen;
+	bool        probing;
+	atomic_bool probe_up; /* the probe's dial got through */
+	nng_socket  probe;
+	uint64_t    probe_events, probe_until_us;
+	uint64_t    absorb_until; /* the probe's own end, counted by then */
 	/* tls+tcp: the CA client certificates must chain to, and the CRL
 	 * (owned copies, NULL when not set). A certificate-bound HELLO
 	 * (certproof.h) is checked against them. */
@@ -151,6 +166,8 @@ struct xz_link {
 	xz_bus              *bus;
 	xz_clock            *clk;
 	atomic_uint_fast64_t rejected, tx_failed, violations, revoked;
+	atomic_uint_fast64_t doors_reopened;
+	uint64_t             next_door_us; /* rx thread: door_watch */
 	pthread_mutex_t      recheck_mu; /* one certificate recheck at once */
 	uint64_t             next_watch_us; /* rx thread: look at CA/CRL */
 	uint64_t             last_tx_log_us;
@@ -215,6 +232,7 @@ xz_link_stats_get(xz_link *l, xz_link_stats *st)
 	st->revoked         = atomic_load(&l->revoked);
 	st->unauthenticated = atomic_load(&l->unauthenticated);
 	st->denied          = atomic_load(&l->denied);
+	st->doors_reopened  = atomic_load(&l->doors_reopened);
 }
 
 static int
@@ -450,7 +468,7 @@ pipe_door(xz_link *l, nng_pipe pipe)
 	uint32_t id = (uint32_t) nng_listener_id(nng_pipe_listener(pipe));
 
 	for (size_t i = 0; i < l->ndoors; i++)
-		if (l->doors[i].listener == id)
+		if (atomic_load(&l->doors[i].listener) == id)
 			return &l->doors[i];
 	return NULL;
 }
@@ -1611,6 +1629,8 @@ certs_watch(xz_link *l)
 		xz_link_certs_recheck(l, "a change of the CA or CRL file");
 }
 
+static void door_watch(xz_link *l);
+
 static void *
 rx_main(void *arg)
 {
@@ -1626,6 +1646,7 @@ rx_main(void *arg)
 			l->next_watch_us = xz_mono_us() + 1000000u;
 			certs_watch(l);
 		}
+		door_watch(l);
 		if (rc == NNG_ETIMEDOUT)
 			continue;
 		if (rc != 0)
@@ -1732,10 +1753,12 @@ out:
 	return rc;
 }
 
+/* Create, configure and start dk's listener (dk->url and its TLS files):
+ * at start, and again when door_watch reopens it. Reports to d. */
 static int
-listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
+door_listen(xz_link *l, struct door_kind *dk, xz_diag *d)
 {
-	const char  *url = ls->url;
+	const char  *url = dk->url;
 	nng_listener lst;
 	int          rc;
 
@@ -1748,19 +1771,59 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
 		    "cannot listen on %s: %s", url, nng_strerror(rc));
 		return rc;
 	}
-	if (control && strncmp(url, "ipc://", 6) == 0)
+	if (dk->control && dk->transport == T_IPC)
 		nng_listener_set_int(lst, NNG_OPT_IPC_PERMISSIONS, 0600);
-	if (strncmp(url, "tls+tcp://", 10) == 0
-	    && (rc = listener_tls(l, lst, ls, d)) != 0) {
+	if (dk->transport == T_TLS
+	    && (rc = listener_tls(l, lst,
+	            &(xz_link_listen) { .url = url,
+	                .tls_ca              = dk->ca,
+	                .tls_cert            = dk->cert,
+	                .tls_key             = dk->key },
+	            d))
+	        != 0) {
 		nng_listener_close(lst);
 		return rc;
 	}
+	/* Set before it starts: its first pipe looks the door up. */
+	atomic_store(&dk->listener, (uint32_t) nng_listener_id(lst));
+	if ((rc = nng_listener_start(lst, 0)) != 0) {
+		xz_diag_add(d, l->cfg.config_file, 0,
+		    "cannot listen on %s: %s%s", url, nng_strerror(rc),
+		    rc == NNG_EADDRINUSE ? " (is another node running?)" : "");
+		nng_listener_close(lst);
+		return rc;
+	}
+	if (dk->control && dk->transport == T_IPC)
+		chmod(url + 6, 0600);
+	dk->lst      = lst;
+	dk->down     = false;
+	dk->bad_seen = 0; /* a new listener's statistics start at 0 */
+	return 0;
+}
+
+static int
+listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
+{
+	const char *url = ls->url;
+
 	/* Room for every door was made at start: pipes of doors already
 	 * listening read this table. */
 	struct door_kind *dk = &l->doors[l->ndoors];
-	dk->listener         = (uint32_t) nng_listener_id(lst);
+	dk->url              = strdup(url);
+	dk->cert             = ls->tls_cert ? strdup(ls->tls_cert) : NULL;
+	dk->key              = ls->tls_key ? strdup(ls->tls_key) : NULL;
 	dk->ca               = ls->tls_ca ? strdup(ls->tls_ca) : NULL;
 	dk->crl              = ls->tls_crl ? strdup(ls->tls_crl) : NULL;
+	dk->control          = control;
+	if (dk->url == NULL || (ls->tls_cert && dk->cert == NULL)
+	    || (ls->tls_key && dk->key == NULL)
+	    || (ls->tls_ca && dk->ca == NULL)
+	    || (ls->tls_crl && dk->crl == NULL)) {
+		xz_diag_add(d, l->cfg.config_file, 0,
+		    "cannot listen on %s: out of memory", url);
+		l->ndoors++; /* freed at stop */
+		return NNG_ENOMEM;
+	}
 	xz_link_file_sig(dk->ca, dk->ca_sig, sizeof(dk->ca_sig));
 	xz_link_file_sig(dk->crl, dk->crl_sig, sizeof(dk->crl_sig));
 	memcpy(dk->ca_seen, dk->ca_sig, sizeof(dk->ca_seen));
@@ -1770,16 +1833,217 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
 	    : strncmp(url, "tls+tcp://", 10) == 0      ? T_TLS
 	                                               : T_TCP;
 	l->ndoors++;
-	if ((rc = nng_listener_start(lst, 0)) != 0) {
-		xz_diag_add(d, l->cfg.config_file, 0,
-		    "cannot listen on %s: %s%s", url, nng_strerror(rc),
-		    rc == NNG_EADDRINUSE ? " (is another node running?)" : "");
-		nng_listener_close(lst);
-		return rc;
+	return door_listen(l, dk, d);
+}
+
+/* ---- doors that stop accepting ----
+ *
+ * nng 1.5.2 stops a listener for good when a client leaves in the middle
+ * of the SP handshake (nng issue #1518): the transport hands the closed
+ * connection's NNG_ECLOSED to the listener's accept, which takes it for
+ * its own close and accepts nothing more. Connections still complete the
+ * transport's handshake, so clients see their dial succeed and then no
+ * answer, ever. One `connect` and `close` by any local user shut a door.
+ *
+ * So the rx thread watches each door's accept errors in nng's statistics.
+ * After one that may have stopped it ("other" or "canceled"), it dials
+ * the door itself; a live listener takes that dial (or counts its
+ * failure) within DOOR_PROBE_US. If nothing of it reaches the listener,
+ * the door is closed and listened on again: the connections through it
+ * are closed (clients and node links connect again), logged and counted
+ * (status: bus.doors_reopened). */
+#define DOOR_PROBE_US 5000000u
+
+/* The statistics of the listener with nng_listener_id id under st.
+ * (nng 1.5.2's nng_stat_find_listener returns the first listener's.) */
+static nng_stat *
+listener_stat(nng_stat *st, int id)
+{
+	for (; st != NULL; st = nng_stat_next(st)) {
+		if (nng_stat_type(st) != NNG_STAT_SCOPE)
+			continue;
+		if (strcmp(nng_stat_name(st), "listener") == 0) {
+			nng_stat *c = nng_stat_child(st);
+			for (; c != NULL; c = nng_stat_next(c))
+				if (strcmp(nng_stat_name(c), "id") == 0)
+					break;
+			if (c != NULL && nng_stat_value(c) == (uint64_t) id)
+				return st;
+			continue;
+		}
+		nng_stat *in = listener_stat(nng_stat_child(st), id);
+		if (in != NULL)
+			return in;
 	}
-	if (control && strncmp(url, "ipc://", 6) == 0)
-		chmod(url + 6, 0600);
-	return 0;
+	return NULL;
+}
+
+/* dk's counts in nng's statistics: *bad, the errors that may have
+ * stopped it (nng also counts there every connection that ends, a client
+ * leaving); *took, the handshakes its accept saw through (taken, or
+ * refused for TLS, protocol or time). False when nng has none. */
+static bool
+door_counts(
+    nng_stat *root, struct door_kind *dk, uint64_t *bad, uint64_t *took)
+{
+	nng_stat *ls = listener_stat(root, nng_listener_id(dk->lst));
+
+	if (ls == NULL)
+		return false;
+	*bad = *took = 0;
+	for (nng_stat *c = nng_stat_child(ls); c != NULL;
+	     c           = nng_stat_next(c)) {
+		const char *n = nng_stat_name(c);
+		if (nng_stat_type(c) != NNG_STAT_COUNTER)
+			continue;
+		if (strcmp(n, "other") == 0 || strcmp(n, "canceled") == 0
+		    || strcmp(n, "disconnect") == 0)
+			*bad += nng_stat_value(c);
+		else if (strcmp(n, "accept") == 0 || strcmp(n, "auth") == 0
+		    || strcmp(n, "proto") == 0 || strcmp(n, "timeout") == 0)
+			*took += nng_stat_value(c);
+	}
+	return true;
+}
+
+static void
+on_probe_pipe(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	struct door_kind *dk = arg;
+	(void) pipe;
+	(void) ev;
+	atomic_store(&dk->probe_up, true);
+}
+
+/* Dial dk as a client would (TLS without checking the node's certificate:
+ * a refused handshake counts as an answer too). A listener on every
+ * address (0.0.0.0, ::, *) is dialed on the loopback. */
+static void
+door_probe_start(struct door_kind *dk, uint64_t took)
+{
+	char            url[300];
+	const char     *u = dk->url, *host = strstr(u, "://");
+	nng_dialer      dl;
+	nng_tls_config *tc = NULL;
+
+	if (host == NULL || nng_pair1_open(&dk->probe) != 0)
+		return;
+	host += 3;
+	if (dk->transport == T_TCP || dk->transport == T_TLS) {
+		const char *port = strrchr(host, ':');
+		size_t      hl   = port ? (size_t) (port - host) : 0;
+		if (port != NULL
+		    && (hl == 0 || (hl == 1 && host[0] == '*')
+		        || (hl == 7 && strncmp(host, "0.0.0.0", 7) == 0)
+		        || (hl == 4 && strncmp(host, "[::]", 4) == 0))) {
+			snprintf(url, sizeof(url), "%.*s127.0.0.1%s",
+			    (int) (host - u), u, port);
+			u = url;
+		}
+	}
+	atomic_store(&dk->probe_up, false);
+	nng_pipe_notify(dk->probe, NNG_PIPE_EV_ADD_POST, on_probe_pipe, dk);
+	if (nng_dialer_create(&dl, dk->probe, u) != 0) {
+		nng_close(dk->probe);
+		return;
+	}
+	if (dk->transport == T_TLS
+	    && nng_tls_config_alloc(&tc, NNG_TLS_MODE_CLIENT) == 0) {
+		nng_tls_config_auth_mode(tc, NNG_TLS_AUTH_MODE_NONE);
+		nng_dialer_set_ptr(dl, NNG_OPT_TLS_CONFIG, tc);
+		nng_tls_config_free(tc); /* the dialer holds its own */
+	}
+	nng_dialer_start(dl, NNG_FLAG_NONBLOCK);
+	dk->probing        = true;
+	dk->probe_events   = took;
+	dk->probe_until_us = xz_mono_us() + DOOR_PROBE_US;
+}
+
+static void
+door_reopen(xz_link *l, struct door_kind *dk)
+{
+	xz_diag d;
+
+	xz_diag_init(&d);
+	if (!dk->down) {
+		nng_listener_close(dk->lst);
+		dk->down = true;
+		xz_log(XZ_LOG_WARN, "link",
+		    "%s stopped taking connections (a client left during the "
+		    "handshake; nng 1.5.2): closing it, with its connections, "
+		    "and listening again",
+		    dk->url);
+	}
+	if (door_listen(l, dk, &d) == 0) {
+		atomic_fetch_add(&l->doors_reopened, 1);
+		xz_log(XZ_LOG_INFO, "link", "%s is listening again", dk->url);
+	} else if (d.count > 0)
+		xz_log(XZ_LOG_ERROR, "link", "%s (trying again in a second)",
+		    d.lines[0]);
+	xz_diag_free(&d);
+}
+
+/* The rx thread: once a second, and every turn while a probe is out. */
+static void
+door_watch(xz_link *l)
+{
+	uint64_t  now  = xz_mono_us();
+	bool      busy = false;
+	nng_stat *root = NULL;
+
+	if (now < l->next_door_us)
+		return;
+	for (size_t i = 0; i < l->ndoors; i++) {
+		struct door_kind *dk = &l->doors[i];
+		uint64_t          bad, took;
+		if (dk->transport == T_INPROC)
+			continue;
+		if (dk->down) {
+			door_reopen(l, dk);
+			continue;
+		}
+		if (root == NULL && nng_stats_get(&root) != 0) {
+			/* No statistics in this nng: nothing to see. */
+			l->next_door_us = now + 1000000u;
+			return;
+		}
+		if (!door_counts(root, dk, &bad, &took))
+			continue;
+		if (dk->probing) {
+			bool answered = took != dk->probe_events;
+			bool over     = now >= dk->probe_until_us;
+			if (!over
+			    && !(answered && atomic_load(&dk->probe_up))) {
+				busy = true;
+				continue;
+			}
+			/* Closed once its dial is through or the time is
+			 * over: a probe leaving mid-handshake would itself
+			 * stop the door. */
+			nng_close(dk->probe);
+			dk->probing = false;
+			/* Its own end is counted too, soon (a connection
+			 * that ended): not a reason for another probe. */
+			dk->bad_seen = bad;
+			dk->absorb_until
+			    = atomic_load(&dk->probe_up) ? now + 2000000u : 0;
+			if (!answered)
+				door_reopen(l, dk);
+			continue;
+		}
+		if (bad == dk->bad_seen + 1 && now < dk->absorb_until) {
+			dk->bad_seen     = bad;
+			dk->absorb_until = 0;
+		} else if (bad != dk->bad_seen) {
+			dk->bad_seen     = bad;
+			dk->absorb_until = 0;
+			door_probe_start(dk, took);
+			busy = busy || dk->probing;
+		}
+	}
+	if (root != NULL)
+		nng_stats_free(root);
+	l->next_door_us = now + (busy ? 100000u : 1000000u);
 }
 
 int
@@ -1851,6 +2115,9 @@ xz_link_stop(xz_link *l)
 	pthread_mutex_unlock(&l->mu);
 	if (l->rx_started)
 		pthread_join(l->rx, NULL);
+	for (size_t i = 0; l->doors != NULL && i < l->ndoors; i++)
+		if (l->doors[i].probing)
+			nng_close(l->doors[i].probe);
 	/* Kill first, close next (unblocks a send to a peer that stopped
 	 * reading), join last. */
 	pthread_mutex_lock(&l->mu);
@@ -1864,6 +2131,9 @@ xz_link_stop(xz_link *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_mutex_destroy(&l->recheck_mu);
 	for (size_t i = 0; l->doors != NULL && i < l->ndoors; i++) {
+		free(l->doors[i].url);
+		free(l->doors[i].cert);
+		free(l->doors[i].key);
 		free(l->doors[i].ca);
 		free(l->doors[i].crl);
 	}

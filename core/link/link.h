@@ -112,6 +112,8 @@ typedef struct xz_link_stats {
 	                     longer passes the door's CA and CRL */
 	uint64_t unauthenticated; /* connections refused: no credential */
 	uint64_t denied; /* publish, request, subscribe refused */
+	uint64_t doors_reopened; /* listeners that had stopped accepting
+	                            (nng 1.5.2), closed and opened again */
 } xz_link_stats;
 
 /* Bind every endpoint and start serving. On error *out may still hold a

@@ -1188,6 +1188,9 @@ metrics_status(buf *b, json_t *st)
 		{ "pending_requests", "xiezhi_bus_pending_requests", "gauge",
 		    "requests awaiting a reply" },
 		{ "links", "xiezhi_links", "gauge", "connected link peers" },
+		{ "doors_reopened", "xiezhi_link_doors_reopened_total",
+		    "counter",
+		    "listeners that had stopped accepting, reopened" },
 	};
 	for (i = 0; i < sizeof(bm) / sizeof(bm[0]); i++) {
 		help(b, bm[i].name, bm[i].type, bm[i].help);
