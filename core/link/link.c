@@ -1953,6 +1953,11 @@ door_probe_start(struct door_kind *dk, uint64_t took)
 		nng_dialer_set_ptr(dl, NNG_OPT_TLS_CONFIG, tc);
 		nng_tls_config_free(tc); /* the dialer holds its own */
 	}
+	/* One attempt: a refused one (TLS) is an answer already. */
+	nng_dialer_set_ms(
+	    dl, NNG_OPT_RECONNMINT, (int) (DOOR_PROBE_US / 1000));
+	nng_dialer_set_ms(
+	    dl, NNG_OPT_RECONNMAXT, (int) (DOOR_PROBE_US / 1000));
 	nng_dialer_start(dl, NNG_FLAG_NONBLOCK);
 	dk->probing        = true;
 	dk->probe_events   = took;
