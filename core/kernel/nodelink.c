@@ -1748,15 +1748,14 @@ dial_main(void *arg)
 			rc        = send_frame(k, h, NULL, 0);
 			if (rc == XZ_OK)
 				rc = xzc_flush(k->c, 10000);
-			if (rc == XZ_ECLOSED && xzc_refused(k->c) > 0)
-				/* The node answered the HELLO with an error
-				 * and closed: it does not know the token (or
-				 * the certificate's principal may not use
-				 * the link's topics). */
+			if (rc != XZ_OK && xzc_refused(k->c) > 0)
+				/* The node answered the HELLO (and the
+				 * flush's ping) with an error: it does not
+				 * know the token (or the certificate's
+				 * principal may not use the link's topics). */
 				snprintf(err, sizeof(err),
 				    "%s: unauthenticated: the node refused "
-				    "this link's %s (%s) and closed the "
-				    "connection",
+				    "this link's %s (%s)",
 				    k->cfg->url,
 				    k->cfg->token ? "token" : "certificate",
 				    k->cfg->token ? k->cfg->creds
@@ -2272,13 +2271,12 @@ xz_nodelink_probe(const xz_config *cfg, xz_diag *d)
 		int rc = xzc_open(&c, k->url, &o, err, sizeof(err));
 		if (rc == XZ_OK && (rc = xzc_flush(c, 2000)) != XZ_OK)
 			snprintf(err, sizeof(err), "%s",
-			    rc == XZ_ECLOSED && xzc_refused(c) > 0
-			        ? (k->token
-			                ? "unauthenticated: the node refused "
-			                  "this link's token"
-			                : "unauthenticated: the node refused "
-			                  "this link's certificate")
-			        : xzc_errmsg(c));
+			    rc != XZ_OK && xzc_refused(c) > 0 ? (k->token
+			            ? "unauthenticated: the node refused "
+			              "this link's token"
+			            : "unauthenticated: the node refused "
+			              "this link's certificate")
+			                                      : xzc_errmsg(c));
 		xzc_close(c);
 		if (rc != XZ_OK)
 			xz_diag_add(d, k->file, k->line,

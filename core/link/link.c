@@ -821,8 +821,9 @@ peer_authorized(xz_link *l, struct xz_peer *peer)
 }
 
 /* Refuse the connection: an "unauthenticated" error for what it sent
- * (with the reason), counted and logged, then closed once the error is
- * out. Nothing it sends afterwards is routed. */
+ * (with the reason), counted and logged, then closed 2 s later unless the
+ * client closed first. Nothing it sends afterwards is routed; its
+ * requests get the same error. */
 static void
 peer_unauthenticated(
     xz_link *l, struct xz_peer *peer, const xz_env *e, const char *topic)
@@ -837,7 +838,9 @@ peer_unauthenticated(
 	    peer->why[0] ? peer->why : "no credential");
 	peer_reply_error(l, peer, e->id, topic, strlen(topic),
 	    XZ_REPLY_UNAUTHENTICATED, text);
-	atomic_store(&peer->close_at_us, xz_mono_us() + 500000u);
+	/* Our clients close on the refusal (above); the node's own close is
+	 * for those that do not. */
+	atomic_store(&peer->close_at_us, xz_mono_us() + 2000000u);
 	atomic_store(&l->reap_wanted, true);
 }
 
@@ -1203,8 +1206,20 @@ handle_env(xz_link *l, struct xz_peer *peer, const xz_env *e)
 
 	memcpy(topic, e->topic, e->topic_len);
 	topic[e->topic_len] = '\0';
-	if (peer->refused)
+	if (peer->refused) {
+		/* Its requests get the refusal too: a client waiting on one
+		 * (a flush's ping) learns it now and closes first. The node
+		 * closing a client's connection makes nng 1.5.2's dialer
+		 * dial again at once, which door_watch must then clean up
+		 * after when the client leaves mid-handshake. */
+		if (e->kind == XZ_KIND_REQUEST) {
+			snprintf(text, sizeof(text), "unauthenticated: %s",
+			    peer->why[0] ? peer->why : "no credential");
+			peer_reply_error(l, peer, e->id, topic, strlen(topic),
+			    XZ_REPLY_UNAUTHENTICATED, text);
+		}
 		return;
+	}
 	if (e->kind == XZ_KIND_REQUEST
 	    && strcmp(topic, XZ_CERTPROOF_TOPIC) == 0) {
 		peer_challenge(l, peer, e);
@@ -2032,6 +2047,10 @@ door_watch(xz_link *l)
 			dk->bad_seen = bad;
 			dk->absorb_until
 			    = atomic_load(&dk->probe_up) ? now + 2000000u : 0;
+			xz_log(XZ_LOG_DEBUG, "link",
+			    "%s: probe %s (through: %s)", dk->url,
+			    answered ? "answered" : "not answered",
+			    atomic_load(&dk->probe_up) ? "yes" : "no");
 			if (!answered)
 				door_reopen(l, dk);
 			continue;
@@ -2040,6 +2059,10 @@ door_watch(xz_link *l)
 			dk->bad_seen     = bad;
 			dk->absorb_until = 0;
 		} else if (bad != dk->bad_seen) {
+			xz_log(XZ_LOG_DEBUG, "link",
+			    "%s: accept errors %llu -> %llu: probing it",
+			    dk->url, (unsigned long long) dk->bad_seen,
+			    (unsigned long long) bad);
 			dk->bad_seen     = bad;
 			dk->absorb_until = 0;
 			door_probe_start(dk, took);

@@ -50,6 +50,23 @@ on_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
 	atomic_store(&c->gone, 1);
 }
 
+/* A connection the node ended is over (a new one would need a new HELLO),
+ * but nng 1.5.2's dialer dials again on its own, at once about half the
+ * time whatever its reconnect time (a negative random back-off). That
+ * new connection is turned away here, once its handshake is through: a
+ * client that left in the middle of one could stop the node's listener
+ * for good (nng issue #1518; link.c's door watch). */
+static void
+on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	xz_client *c = arg;
+	(void) ev;
+	if (atomic_load(&c->dialed)) {
+		atomic_store(&c->redialed, 1);
+		nng_pipe_close(p);
+	}
+}
+
 /* A whole (small) file as a NUL-terminated string (owned by the caller),
  * or NULL with *rc set. */
 static char *
@@ -301,6 +318,7 @@ xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 200);
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, CLIENT_POLL_MS);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, on_pipe_gone, c);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, on_pipe_add, c);
 	/* Retry the dial until the node is up or the time is over. */
 	for (int waited = 0;; waited += 50) {
 		rc = dial_once(c, url, tc);
@@ -314,6 +332,7 @@ xz_client_dial(xz_client *c, const char *url, const xz_client_tls *tls,
 		nng_close(c->sock);
 		return rc;
 	}
+	atomic_store(&c->dialed, 1);
 	/* A certificate and no token: prove the certificate in the HELLO
 	 * (certproof.h), which then names who this client is. */
 	char *proved = NULL;
@@ -395,6 +414,14 @@ xz_client_close(xz_client *c)
 	}
 	free(c->held);
 	free(c->out);
+	/* The node ended the connection: nng may be dialing again right now
+	 * (on_pipe_add). Closing in the middle of that handshake could stop
+	 * the node's listener, so give it a moment to come through (and be
+	 * turned away); half the time no redial comes at all. */
+	for (int i = 0;
+	     atomic_load(&c->gone) && !atomic_load(&c->redialed) && i < 30;
+	     i++)
+		nng_msleep(10);
 	/* Let queued messages leave before the socket goes. */
 	nng_close(c->sock);
 	memset(c, 0, sizeof(*c));

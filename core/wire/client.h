@@ -36,6 +36,9 @@ typedef struct xz_client {
 	size_t     in_off;
 	size_t     max_payload;
 	atomic_int gone; /* the node dropped the connection */
+	/* The first connection is made (later ones are nng's own redials,
+	 * turned away) and whether one was. */
+	atomic_int dialed, redialed;
 	uint32_t   credit; /* batches we may still send */
 	nng_msg  **held; /* owned FIFO of batches read while waiting for
 	                    credit, already acknowledged */
