@@ -2042,9 +2042,12 @@ door_watch(xz_link *l)
 			 * stop the door. */
 			nng_close(dk->probe);
 			dk->probing = false;
-			/* Its own end is counted too, soon (a connection
-			 * that ended): not a reason for another probe. */
-			dk->bad_seen = bad;
+			/* bad_seen stays what it was when the probe went
+			 * out: an error counted meanwhile (the one that
+			 * stopped the door, maybe, after the probe was
+			 * taken) gets a probe of its own. The probe's own
+			 * end is counted too, soon (a connection that
+			 * ended): that one is not a reason for another. */
 			dk->absorb_until
 			    = atomic_load(&dk->probe_up) ? now + 2000000u : 0;
 			xz_log(XZ_LOG_DEBUG, "link",
