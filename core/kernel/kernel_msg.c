@@ -211,6 +211,18 @@ const xz_tr xz_kernel_zh[] = {
 	{ "%zu messages to %s not sent: %s",
 	    "%zu 条发往 %s 的消息未发送：%s" },
 	{ "%s disconnected: %s", "%s 已断开：%s" },
+	{ "%s stopped taking connections (a client left during the "
+	  "handshake; nng 1.5.2): closing it, with its connections, and "
+	  "listening again",
+	    "%s 已不再接受连接（有客户端在握手中途离开；nng "
+	    "1.5.2）：正在关闭它及经由它的连接，并重新监听" },
+	{ "%s is listening again", "%s 已重新监听" },
+	{ "%s (trying again in a second)", "%s（一秒后重试）" },
+	{ "%s: the listener took the probe", "%s：监听器已接受探测连接" },
+	{ "%s: nothing of the probe reached the listener",
+	    "%s：探测连接未到达监听器" },
+	{ "%s: accept errors %llu -> %llu: probing it",
+	    "%s：接受错误 %llu -> %llu：正在探测" },
 	{ "%s refused: unauthenticated: %s",
 	    "已拒绝 %s：unauthenticated：%s" },
 	{ "%s: subscription '%s' of '%s' dropped: the reloaded permissions "
@@ -297,6 +309,7 @@ const xz_tr xz_kernel_zh[] = {
 	  "other node may be delivered twice)",
 	    "链路 '%s'：无法写入 "
 	    "%s：%s（重启后，对方节点的事件可能被重复投递）" },
+	{ "link '%s': %s written again", "链路 '%s'：%s 已恢复写入" },
 	{ "link '%s': the two nodes disagree on bus.best_effort: here %s, on "
 	  "node '%s' %s; a topic best-effort on one side and not on the other "
 	  "is dropped under load on one side and held back on the other: give "

@@ -138,6 +138,7 @@ typedef struct nl_link {
 	uint32_t ihead, icount;
 	uint64_t r_epoch, r_last, r_done, r_acked, dup_dropped;
 	uint64_t r_saved; /* r_done as last written (recv_save) */
+	bool     r_save_failing; /* recv_save's last write failed */
 	bool     r_ack_due;
 	pthread_cond_t icv; /* iq got an item, or stop */
 	pthread_t      dth;
@@ -1220,9 +1221,7 @@ recv_save(nl_link *k)
 	recv_path(k, dir, sizeof(dir), true);
 	recv_path(k, p, sizeof(p), false);
 	snprintf(t, sizeof(t), "%s.tmp", p);
-	if (xz_mkdirs(dir, 0700) != 0)
-		return;
-	FILE *f  = fopen(t, "w");
+	FILE *f  = xz_mkdirs(dir, 0700) == 0 ? fopen(t, "w") : NULL;
 	bool  ok = f != NULL
 	    && fprintf(f, "%llu %llu\n", (unsigned long long) e,
 	           (unsigned long long) d)
@@ -1234,12 +1233,20 @@ recv_save(nl_link *k)
 		pthread_mutex_lock(&k->mu);
 		k->r_saved = d;
 		pthread_mutex_unlock(&k->mu);
+		if (k->r_save_failing)
+			xz_log(XZ_LOG_INFO, "nodelink",
+			    "link '%s': %s written again", k->cfg->name, p);
+		k->r_save_failing = false;
 	} else {
+		int e = errno;
 		unlink(t);
-		xz_log(XZ_LOG_WARN, "nodelink",
-		    "link '%s': cannot write %s: %s (after a restart, events "
-		    "of the other node may be delivered twice)",
-		    k->cfg->name, p, strerror(errno));
+		/* Tried again every second: said once a streak. */
+		if (!k->r_save_failing)
+			xz_log(XZ_LOG_WARN, "nodelink",
+			    "link '%s': cannot write %s: %s (after a restart, "
+			    "events of the other node may be delivered twice)",
+			    k->cfg->name, p, strerror(e));
+		k->r_save_failing = true;
 	}
 }
 

@@ -2051,9 +2051,10 @@ door_watch(xz_link *l)
 			dk->absorb_until
 			    = atomic_load(&dk->probe_up) ? now + 2000000u : 0;
 			xz_log(XZ_LOG_DEBUG, "link",
-			    "%s: probe %s (through: %s)", dk->url,
-			    answered ? "answered" : "not answered",
-			    atomic_load(&dk->probe_up) ? "yes" : "no");
+			    answered ? "%s: the listener took the probe"
+			             : "%s: nothing of the probe reached the "
+			               "listener",
+			    dk->url);
 			if (!answered)
 				door_reopen(l, dk);
 			continue;
