@@ -52,6 +52,26 @@ wait_until 60 '[ "$(link_field b a .business.in_done)" = 6 ]' ||
 	fail "b's count does not go on from 5 (in_done $(link_field b a .business.in_done))"
 pass "b's count goes on from where it was"
 
+echo "-- a count that cannot be written is said once, and once when it is again"
+# A folder where the temporary file goes: the write fails even for root.
+mkdir "$XZ_T/b/data/links/a.recv.tmp"
+( exec "$XZ_BIN" sub -c "$XZ_T/b.cfg" 't.r.>' -n 2 -t 60000 >"$XZ_T/sub3.out" 2>&1 ) &
+SUB=$!
+wait_until 60 "link_field a b '.interest | index(\"t.r.>\") != null' | grep -qx true" ||
+	fail "b's subscription does not reach a (3)"
+on a pub t.r.x '{"i":7}' >/dev/null
+on a pub t.r.x '{"i":8}' >/dev/null
+wait "$SUB" || true
+wait_until 60 'grep -q "cannot write .*a.recv" "$XZ_T/b.log"' || true
+assert_contains "b says it cannot write the count" "cannot write $XZ_T/b/data/links/a.recv" "$(cat "$XZ_T/b.log")"
+# It tries again every second: over this window it failed a few times more.
+sleep 3
+rmdir "$XZ_T/b/data/links/a.recv.tmp"
+wait_until 60 'grep -q "a.recv written again" "$XZ_T/b.log"' || true
+assert_contains "and when it is written again" "link 'a': $XZ_T/b/data/links/a.recv written again" "$(cat "$XZ_T/b.log")"
+assert_eq "the failure was said once, not every second" 1 "$(grep -c 'cannot write .*a.recv' "$XZ_T/b.log")"
+assert_eq "the count on disk is 8" 8 "$(awk '{print $2}' "$XZ_T/b/data/links/a.recv")"
+
 echo "-- a count file that is no count is named and ignored"
 stop_node b
 echo "not a count" >"$XZ_T/b/data/links/a.recv"
