@@ -13,6 +13,14 @@ set -euo pipefail
 xz_setup
 command -v jq >/dev/null || skip_test "jq is not installed"
 LINK='import = [ "t.>" ]; export = [ "t.>" ];'
+# sub_on_b N MS OUT: a subscriber on b for N events of t.r.> (at most MS
+# ms) into OUT, in the background ($SUB), once a has its interest.
+sub_on_b() {
+	( exec "$XZ_BIN" sub -c "$XZ_T/b.cfg" 't.r.>' -n "$1" -t "$2" >"$3" 2>&1 ) &
+	SUB=$!
+	wait_until 60 "link_field a b '.interest | index(\"t.r.>\") != null' | grep -qx true" ||
+		fail "b's subscription does not reach a ($3)"
+}
 
 TWO_NODES_START=0 two_nodes a b "$LINK" "$LINK"
 start_node "$XZ_T/b.cfg" b
@@ -20,10 +28,7 @@ start_node "$XZ_T/a.cfg" a
 wait_until 60 '[ "$(link_field a b .state)" = up ] && [ "$(link_field b a .state)" = up ]' ||
 	fail "the link a -> b does not come up"
 
-( exec "$XZ_BIN" sub -c "$XZ_T/b.cfg" 't.r.>' -n 5 -t 120000 >"$XZ_T/sub1.out" 2>&1 ) &
-SUB=$!
-wait_until 60 "link_field a b '.interest | index(\"t.r.>\") != null' | grep -qx true" ||
-	fail "b's subscription does not reach a"
+sub_on_b 5 120000 "$XZ_T/sub1.out"
 for i in 1 2 3 4 5; do on a pub t.r.x "{\"i\":$i}" >/dev/null; done
 wait "$SUB" || true
 assert_eq "b's subscriber got the 5 events" 5 "$(grep -c '"i"' "$XZ_T/sub1.out" || true)"
@@ -41,10 +46,7 @@ assert_eq "b knows the count again before a reconnects" 5 "$(link_field b a .bus
 wait_until 60 '[ "$(link_field a b .state)" = up ] && [ "$(link_field b a .state)" = up ]' ||
 	fail "the link does not come back"
 
-( exec "$XZ_BIN" sub -c "$XZ_T/b.cfg" 't.r.>' -n 2 -t 15000 >"$XZ_T/sub2.out" 2>&1 ) &
-SUB=$!
-wait_until 60 "link_field a b '.interest | index(\"t.r.>\") != null' | grep -qx true" ||
-	fail "b's subscription does not reach a again"
+sub_on_b 2 15000 "$XZ_T/sub2.out"
 on a pub t.r.x '{"i":6}' >/dev/null
 wait "$SUB" || true
 assert_eq "the new event arrives once, and nothing else" '6' "$(grep -o '"i":[0-9]*' "$XZ_T/sub2.out" | cut -d: -f2 | tr '\n' ' ' | sed 's/ $//')"
@@ -55,10 +57,7 @@ pass "b's count goes on from where it was"
 echo "-- a count that cannot be written is said once, and once when it is again"
 # A folder where the temporary file goes: the write fails even for root.
 mkdir "$XZ_T/b/data/links/a.recv.tmp"
-( exec "$XZ_BIN" sub -c "$XZ_T/b.cfg" 't.r.>' -n 2 -t 60000 >"$XZ_T/sub3.out" 2>&1 ) &
-SUB=$!
-wait_until 60 "link_field a b '.interest | index(\"t.r.>\") != null' | grep -qx true" ||
-	fail "b's subscription does not reach a (3)"
+sub_on_b 2 60000 "$XZ_T/sub3.out"
 on a pub t.r.x '{"i":7}' >/dev/null
 on a pub t.r.x '{"i":8}' >/dev/null
 wait "$SUB" || true

@@ -113,6 +113,23 @@ pending_of(xz_durable *d, const char *name)
 	return n;
 }
 
+/* A fresh folder for a test's log (dir: "/tmp/xz-durable-XXXXXX"), the
+ * log's path in it, and the folder's removal. */
+static void
+log_dir(char *dir, char *path, size_t len)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, len, "%s/bus-durable.db", dir);
+}
+
+static void
+log_dir_remove(const char *dir)
+{
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 wait_got(int n)
 {
@@ -284,12 +301,11 @@ static void
 test_periodic(void **state)
 {
 	char        dir[] = "/tmp/xz-durable-XXXXXX";
-	char        path[128], cmd[200];
+	char        path[128];
 	xz_durable *d;
 	(void) state;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/bus-durable.db", dir);
+	log_dir(dir, path, sizeof(path));
 	redeliver_ms = 200;
 	d            = open_log(path, 1 << 20);
 	assert_int_equal(
@@ -311,8 +327,7 @@ test_periodic(void **state)
 	assert_int_equal(got_count(), 0);
 	xz_durable_close(d);
 	redeliver_ms = 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	log_dir_remove(dir);
 }
 
 static int64_t
@@ -331,12 +346,11 @@ static void
 test_checkpoints(void **state)
 {
 	char        dir[] = "/tmp/xz-durable-XXXXXX";
-	char        path[128], cmd[200];
+	char        path[128];
 	xz_durable *d;
 	(void) state;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/bus-durable.db", dir);
+	log_dir(dir, path, sizeof(path));
 	d = open_log(path, 1 << 26);
 	assert_int_equal(
 	    xz_durable_subscribe(d, "audit", "audit.>", 42), XZ_OK);
@@ -357,8 +371,7 @@ test_checkpoints(void **state)
 	d = open_log(path, 1 << 26);
 	assert_int_equal(pending_of(d, "audit"), 3000);
 	xz_durable_close(d);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	log_dir_remove(dir);
 }
 
 int
