@@ -14,16 +14,6 @@
  *
  * Reads (replay, status) use a second connection: WAL lets them run
  * beside the writer.
- *
- * Checkpoints (moving the WAL into the database, with its fsyncs) are not
- * run by the leader, which is a publisher's thread: SQLite's
- * auto-checkpoint is replaced by a WAL hook that, past CKPT_PAGES pages,
- * wakes the log's checkpoint thread, which runs a PASSIVE checkpoint on
- * its own connection (it never blocks the writer). Past CKPT_INLINE_PAGES
- * (the thread behind, or never finding a gap between commits) the leader
- * checkpoints itself, as SQLite would, so the WAL stays bounded. With
- * synchronous=NORMAL a commit is durable against a process crash when it
- * returns; a checkpoint only moves committed pages.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -99,15 +89,6 @@ struct xz_durable {
 	sqlite3_stmt *ins_msg, *ins_pend, *sel_seq, *del_pend, *del_msg,
 	    *ins_cons;
 
-	/* The checkpoint thread (see the top). */
-	sqlite3         *cdb; /* its connection */
-	pthread_t        cthr;
-	bool             cthr_started;
-	pthread_mutex_t  cmu;
-	pthread_cond_t   ccv;
-	bool             cwanted, cstop; /* under cmu */
-	_Atomic uint64_t ckpt_background, ckpt_inline;
-
 	int (*deliver)(void *ud, uint64_t sub_id, xz_kmsg *msg);
 	void           *deliver_ud;
 	pthread_t       thr;
@@ -181,61 +162,6 @@ prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 
 static void *replay_main(void *arg);
 
-/* WAL pages (4 KiB each by default) past which the checkpoint thread is
- * woken (SQLite's auto-checkpoint default), and past which the leader
- * checkpoints itself. */
-#define CKPT_PAGES 1000
-#define CKPT_INLINE_PAGES 8000
-
-/* The writer's WAL hook, after each commit (the leader's thread). */
-static int
-on_wal(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	xz_durable *d = arg;
-
-	if (pages >= CKPT_INLINE_PAGES || !atomic_load(&d->cthr_started)) {
-		if (pages >= CKPT_PAGES
-		    && sqlite3_wal_checkpoint_v2(
-		           db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)
-		        == SQLITE_OK)
-			atomic_fetch_add(&d->ckpt_inline, 1);
-		return SQLITE_OK;
-	}
-	if (pages >= CKPT_PAGES) {
-		pthread_mutex_lock(&d->cmu);
-		if (!d->cwanted) {
-			d->cwanted = true;
-			pthread_cond_signal(&d->ccv);
-		}
-		pthread_mutex_unlock(&d->cmu);
-	}
-	return SQLITE_OK;
-}
-
-static void *
-ckpt_main(void *arg)
-{
-	xz_durable *d = arg;
-
-	pthread_mutex_lock(&d->cmu);
-	for (;;) {
-		while (!d->cwanted && !d->cstop)
-			pthread_cond_wait(&d->ccv, &d->cmu);
-		if (d->cstop)
-			break;
-		/* Cleared first: a commit during the checkpoint asks again. */
-		d->cwanted = false;
-		pthread_mutex_unlock(&d->cmu);
-		if (sqlite3_wal_checkpoint_v2(
-		        d->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)
-		    == SQLITE_OK)
-			atomic_fetch_add(&d->ckpt_background, 1);
-		pthread_mutex_lock(&d->cmu);
-	}
-	pthread_mutex_unlock(&d->cmu);
-	return NULL;
-}
-
 int
 xz_durable_open(
     xz_durable **out, const xz_durable_cfg *cfg, char *err, size_t errlen)
@@ -255,8 +181,6 @@ xz_durable_open(
 	pthread_mutex_init(&d->jmu, NULL);
 	pthread_cond_init(&d->cv, NULL);
 	pthread_cond_init(&d->rcv, NULL);
-	pthread_mutex_init(&d->cmu, NULL);
-	pthread_cond_init(&d->ccv, NULL);
 	d->qtail        = &d->qhead;
 	d->max_bytes    = cfg->max_bytes;
 	d->deliver      = cfg->deliver;
@@ -344,19 +268,6 @@ xz_durable_open(
 		sqlite3_finalize(st);
 	}
 	d->last_seq = d->next_seq;
-	/* Checkpoints off the leader (see the top); without the thread or
-	 * its connection, the hook checkpoints inline. */
-	/* The read opens the WAL (a checkpoint on a connection that never
-	 * read may not see it); synchronous=NORMAL as the writer's: the
-	 * checkpoint syncs the WAL, then the database. */
-	if (sqlite3_open_v2(cfg->path, &d->cdb, flags, NULL) == SQLITE_OK
-	    && sqlite3_exec(d->cdb,
-	           "PRAGMA synchronous=NORMAL; PRAGMA schema_version;", NULL,
-	           NULL, NULL)
-	        == SQLITE_OK
-	    && pthread_create(&d->cthr, NULL, ckpt_main, d) == 0)
-		atomic_store(&d->cthr_started, true);
-	sqlite3_wal_hook(d->db, on_wal, d);
 	if (pthread_create(&d->thr, NULL, replay_main, d) != 0) {
 		snprintf(err, errlen, "durable log: cannot start a thread");
 		xz_durable_close(d);
@@ -374,18 +285,7 @@ nomem:
 void
 xz_durable_stop(xz_durable *d)
 {
-	if (d == NULL)
-		return;
-	if (atomic_load(&d->cthr_started)) {
-		/* Commits after this checkpoint inline (the hook). */
-		atomic_store(&d->cthr_started, false);
-		pthread_mutex_lock(&d->cmu);
-		d->cstop = true;
-		pthread_cond_signal(&d->ccv);
-		pthread_mutex_unlock(&d->cmu);
-		pthread_join(d->cthr, NULL);
-	}
-	if (!d->thr_started)
+	if (d == NULL || !d->thr_started)
 		return;
 	pthread_mutex_lock(&d->jmu);
 	d->stopping = true;
@@ -425,9 +325,6 @@ xz_durable_close(xz_durable *d)
 	sqlite3_finalize(d->del_msg);
 	sqlite3_finalize(d->ins_cons);
 	sqlite3_close(d->rdb);
-	/* The checkpointer's before the writer's: the writer's close is the
-	 * last, which checkpoints and removes the WAL. */
-	sqlite3_close(d->cdb);
 	sqlite3_close(d->db);
 	while (d->cons != NULL) {
 		dcons *c = d->cons;
@@ -442,8 +339,6 @@ xz_durable_close(xz_durable *d)
 	xz_tindex_free(d->cons_ix);
 	pthread_cond_destroy(&d->cv);
 	pthread_cond_destroy(&d->rcv);
-	pthread_cond_destroy(&d->ccv);
-	pthread_mutex_destroy(&d->cmu);
 	pthread_mutex_destroy(&d->mu);
 	pthread_mutex_destroy(&d->rmu);
 	pthread_mutex_destroy(&d->jmu);
@@ -977,13 +872,11 @@ xz_durable_status(xz_durable *d, uint64_t now_us)
 	sqlite3_stmt *st = NULL;
 
 	pthread_mutex_lock(&d->mu);
-	root = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "bytes",
+	root = json_pack("{s:I,s:I,s:I,s:I,s:I}", "bytes",
 	    (json_int_t) d->bytes, "max_bytes", (json_int_t) d->max_bytes,
 	    "events", (json_int_t) d->events, "written",
 	    (json_int_t) d->written, "redeliver_ms",
-	    (json_int_t) d->redeliver_ms, "checkpoints_background",
-	    (json_int_t) atomic_load(&d->ckpt_background),
-	    "checkpoints_inline", (json_int_t) atomic_load(&d->ckpt_inline));
+	    (json_int_t) d->redeliver_ms);
 	for (dcons *c = d->cons; c != NULL && arr != NULL; c = c->next) {
 		json_t *pats = json_array();
 		for (size_t i = 0; i < c->npats; i++)

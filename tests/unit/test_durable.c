@@ -330,50 +330,6 @@ test_periodic(void **state)
 	log_dir_remove(dir);
 }
 
-static int64_t
-status_int(xz_durable *d, const char *key)
-{
-	json_t *st = xz_durable_status(d, 2000);
-	int64_t v  = json_integer_value(json_object_get(st, key));
-	json_decref(st);
-	return v;
-}
-
-/* Checkpoints are run by the log's own thread, not by the publisher that
- * commits (the leader): about 9 MB of events pass SQLite's 1,000-page
- * mark and wake it. Every event is still there after a reopen. */
-static void
-test_checkpoints(void **state)
-{
-	char        dir[] = "/tmp/xz-durable-XXXXXX";
-	char        path[128];
-	xz_durable *d;
-	(void) state;
-
-	log_dir(dir, path, sizeof(path));
-	d = open_log(path, 1 << 26);
-	assert_int_equal(
-	    xz_durable_subscribe(d, "audit", "audit.>", 42), XZ_OK);
-	for (int i = 0; i < 3000; i++) {
-		xz_kmsg *m = event("audit.big", "p1", i, 3000);
-		assert_int_equal(xz_durable_append(d, m), XZ_OK);
-		xz_kmsg_unref(m);
-	}
-	for (int i = 0;
-	     i < 3000 && status_int(d, "checkpoints_background") < 1; i++)
-		usleep(10000);
-	assert_true(status_int(d, "checkpoints_background") >= 1);
-	/* checkpoints_inline is not checked: on a loaded machine the thread
-	 * may fall behind the writer, whose WAL then reaches 8,000 pages
-	 * (each one-event commit writes several), and the leader takes a
-	 * turn, as designed. */
-	xz_durable_close(d);
-	d = open_log(path, 1 << 26);
-	assert_int_equal(pending_of(d, "audit"), 3000);
-	xz_durable_close(d);
-	log_dir_remove(dir);
-}
-
 int
 main(void)
 {
@@ -382,7 +338,6 @@ main(void)
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_periodic),
-		cmocka_unit_test(test_checkpoints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
