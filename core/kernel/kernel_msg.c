@@ -217,6 +217,9 @@ const xz_tr xz_kernel_zh[] = {
 	    "%s 已不再接受连接（有客户端在握手中途离开；nng "
 	    "1.5.2）：正在关闭它及经由它的连接，并重新监听" },
 	{ "%s is listening again", "%s 已重新监听" },
+	{ "%s: the door watch cannot dial it to check it still takes "
+	  "connections; it tries again every 5 s",
+	    "%s：入口监视无法拨号连接它以检查其是否仍接受连接；每 5 秒重试" },
 	{ "%s (trying again in a second)", "%s（一秒后重试）" },
 	{ "%s: the listener took the probe", "%s：监听器已接受探测连接" },
 	{ "%s: nothing of the probe reached the listener",

@@ -139,9 +139,11 @@ struct door_kind {
 	bool         down; /* closed by door_watch, not listening again yet */
 	nng_listener lst;
 	/* door_watch: its accept errors that may have stopped it ("other",
-	 * "canceled") as last seen, and the probe dialing it. */
+	 * "canceled", "disconnect") as last seen, and the probe dialing it. */
 	uint64_t    bad_seen;
 	bool        probing;
+	bool        probe_warned; /* a probe could not dial it: said once */
+	uint64_t    reprobe_at; /* probe again then (0: no) */
 	atomic_bool probe_up; /* the probe's dial got through */
 	nng_socket  probe;
 	uint64_t    probe_events, probe_until_us;
@@ -1861,12 +1863,16 @@ listen_one(xz_link *l, const xz_link_listen *ls, bool control, xz_diag *d)
  * answer, ever. One `connect` and `close` by any local user shut a door.
  *
  * So the rx thread watches each door's accept errors in nng's statistics.
- * After one that may have stopped it ("other" or "canceled"), it dials
- * the door itself; a live listener takes that dial (or counts its
- * failure) within DOOR_PROBE_US. If nothing of it reaches the listener,
- * the door is closed and listened on again: the connections through it
- * are closed (clients and node links connect again), logged and counted
- * (status: bus.doors_reopened). */
+ * After one that may have stopped it ("other", "canceled", "disconnect":
+ * nng also counts there every connection that ends), it dials the door
+ * itself; a live listener takes that dial (or counts its failure) within
+ * DOOR_PROBE_US. If the dial got through and nothing of it reached the
+ * listener, the door is closed and listened on again: the connections
+ * through it are closed (clients and node links connect again), logged
+ * and counted (status: bus.doors_reopened). A plain (not TLS) dial that
+ * did not get through at all says nothing of the listener (a stopped one
+ * still completes handshakes): it is said once and tried again, never a
+ * reason to reopen. */
 #define DOOR_PROBE_US 5000000u
 
 /* The statistics of the listener with nng_listener_id id under st.
@@ -2055,8 +2061,25 @@ door_watch(xz_link *l)
 			             : "%s: nothing of the probe reached the "
 			               "listener",
 			    dk->url);
-			if (!answered)
+			if (!answered && !atomic_load(&dk->probe_up)
+			    && dk->transport != T_TLS) {
+				if (!dk->probe_warned)
+					xz_log(XZ_LOG_WARN, "link",
+					    "%s: the door watch cannot dial "
+					    "it to check it still takes "
+					    "connections; it tries again "
+					    "every 5 s",
+					    dk->url);
+				dk->probe_warned = true;
+				dk->reprobe_at   = now + DOOR_PROBE_US;
+			} else if (!answered)
 				door_reopen(l, dk);
+			continue;
+		}
+		if (dk->reprobe_at != 0 && now >= dk->reprobe_at) {
+			dk->reprobe_at = 0;
+			door_probe_start(dk, took);
+			busy = busy || dk->probing;
 			continue;
 		}
 		if (bad == dk->bad_seen + 1 && now < dk->absorb_until) {

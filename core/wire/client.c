@@ -147,8 +147,10 @@ dial_once(xz_client *c, const char *url, nng_tls_config *tc)
 		return rc;
 	}
 	/* Connected. A connection the node ends is over for this client (a
-	 * new one would need a new HELLO): no reconnecting behind its back,
-	 * whose timer could also race the socket's close in nng 1.5.2. */
+	 * new one would need a new HELLO): a reconnect time of a day, so that
+	 * nng seldom dials again behind its back. It still does at once about
+	 * half the time (nng 1.5.2 draws the back-off as a signed random
+	 * number): on_pipe_add turns such a connection away. */
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, 24 * 3600 * 1000);
 	nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, 24 * 3600 * 1000);
 	return 0;
