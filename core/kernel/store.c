@@ -688,12 +688,26 @@ struct xz_ckpt {
 	struct xz_ckpt_store *stores; /* owned list, under mu */
 };
 
+/* SQLite's process-wide settings, once, before its first use: no memory
+ * statistics (with them every sqlite3_malloc and sqlite3_free of every
+ * connection takes one global mutex, which the node's workers contended
+ * for on each change; nothing here reads those statistics). When SQLite
+ * was already initialised (a host program that used it first), the call
+ * is refused and the default stays: only slower. */
+static void
+sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 xz_store_ckpt_new(xz_kernel *k)
 {
-	struct xz_ckpt *c = calloc(1, sizeof(*c));
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct xz_ckpt       *c;
 
-	if (c == NULL)
+	pthread_once(&once, sqlite_setup);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
