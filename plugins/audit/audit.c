@@ -17,6 +17,7 @@
 
 #include "anchor.h"
 #include "chain.h"
+#include "kjson.h"
 #include "reply.h"
 
 /* The audit plugin's log lines in 简体中文, by LANG (<xiezhi/i18n.h>). */
@@ -421,7 +422,7 @@ record_event(audit_state *st, const xz_msg *m)
 	 * is not recorded again. */
 	if (m->source != NULL && strcmp(m->source, st->h->name(st->self)) == 0)
 		return 1;
-	o = json_loadb(m->data, m->len, 0, &je);
+	o = kit_json_loadb(m->data, m->len, 0, &je);
 	/* The message id: the same when the node delivers it again. */
 	xz_hex_encode(m->id, 16, id);
 	rc = record_payload(
@@ -577,7 +578,8 @@ on_append(audit_state *st, const xz_msg *m)
 {
 	/* duplicate keys refused: the records are republished from their
 	 * text (data_spans), which must be the very values chained here */
-	json_t *o = json_loadb(m->data, m->len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *o
+	    = kit_json_loadb(m->data, m->len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *recs = json_object_get(o, "records");
 	json_t *rec;
 	size_t  i, acked = 0;

@@ -10,6 +10,7 @@
 #include <xiezhi/i18n.h>
 
 #include "kit.h"
+#include "kjson.h"
 #include "sha256.h"
 
 /* The kit's refusals in 简体中文, chosen by LANG (<xiezhi/i18n.h>): the
@@ -194,7 +195,7 @@ spool_add_text(kit_ctx *c, const char *topic, const char *data)
 static int
 spool_add(kit_ctx *c, const char *topic, json_t *ev)
 {
-	char *data = json_dumps(ev, JSON_COMPACT);
+	char *data = kit_json_dumps(ev, NULL);
 	int   rc;
 
 	if (data == NULL)
@@ -235,7 +236,7 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 
 	c->drain_inflight = 0;
 	if (status == XZ_OK && !(reply->flags & XZ_MSG_ERROR)) {
-		o     = json_loadb(reply->data, reply->len, 0, NULL);
+		o     = kit_json_loadb(reply->data, reply->len, 0, NULL);
 		acked = kit_int(o, "acked", 0);
 		json_decref(o);
 	}
@@ -668,7 +669,7 @@ kit_req_parse(kit_ctx *c, const xz_msg *m, kit_req *r, int need_actor)
 	if (m->len == 0)
 		body = json_object();
 	else
-		body = json_loadb(m->data, m->len, 0, &je);
+		body = kit_json_loadb(m->data, m->len, 0, &je);
 	if (!json_is_object(body)) {
 		char msg[300];
 		snprintf(msg, sizeof(msg),
@@ -756,7 +757,8 @@ defer_reply(kit_ctx *c, const xz_msg *m, char *data)
 void
 kit_reply(kit_req *r, json_t *obj)
 {
-	char *s;
+	char  *s;
+	size_t n;
 
 	if (r->msg == NULL || r->msg->kind != XZ_KIND_REQUEST) {
 		json_decref(obj);
@@ -772,7 +774,7 @@ kit_reply(kit_req *r, json_t *obj)
 		kit_reply_err(r, &e, NULL, NULL);
 		return;
 	}
-	s = json_dumps(obj, JSON_COMPACT);
+	s = kit_json_dumps(obj, &n);
 	json_decref(obj);
 	if (s == NULL) {
 		kit_reply_error(r->c->host, r->c->self, r->msg, KIT_E_INTERNAL,
@@ -781,7 +783,7 @@ kit_reply(kit_req *r, json_t *obj)
 	}
 	if (r->c->batch_open && defer_reply(r->c, r->msg, s) == 0)
 		return; /* sent by kit_batch_end, after the commit */
-	r->c->host->reply(r->c->self, r->msg, s, strlen(s));
+	r->c->host->reply(r->c->self, r->msg, s, n);
 	free(s);
 }
 
@@ -813,12 +815,13 @@ kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
 static void
 publish_now(kit_ctx *c, const char *topic, json_t *data)
 {
-	char *s = json_dumps(data, JSON_COMPACT);
-	int   rc;
+	size_t n;
+	char  *s = kit_json_dumps(data, &n);
+	int    rc;
 
 	if (s == NULL)
 		return;
-	rc = c->host->publish(c->self, topic, s, strlen(s));
+	rc = c->host->publish(c->self, topic, s, n);
 	if (rc == XZ_ECLOSED) {
 		/* a subscriber (a CLI `sub`) went away meanwhile, or the node
 		 * is stopping: the others got it */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kjson.h"
 #include "store.h"
 
 static const char *const schema
@@ -385,10 +386,11 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 	enum kit_stmt w = insert ? KIT_ST_INSERT : KIT_ST_UPDATE;
 	sqlite3_stmt *s = st->st[w];
 	char         *text;
+	size_t        len;
 	json_t       *level = json_object_get(rec, "level");
 	int           rc;
 
-	text = json_dumps(rec, JSON_COMPACT);
+	text = kit_json_dumps(rec, &len);
 	if (text == NULL) {
 		snprintf(st->err, sizeof(st->err), "store: out of memory");
 		return -1;
@@ -408,7 +410,7 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 	    s, 8, json_integer_value(json_object_get(rec, "created_ms")));
 	sqlite3_bind_int64(
 	    s, 9, json_integer_value(json_object_get(rec, "updated_ms")));
-	sqlite3_bind_text(s, 10, text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 10, text, (int) len, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -432,7 +434,9 @@ static json_t *
 column_json(sqlite3_stmt *s, int col)
 {
 	const char *t = (const char *) sqlite3_column_text(s, col);
-	return t ? json_loads(t, 0, NULL) : NULL;
+	return t
+	    ? kit_json_loadb(t, (size_t) sqlite3_column_bytes(s, col), 0, NULL)
+	    : NULL;
 }
 
 json_t *
