@@ -1062,7 +1062,7 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 	}
 	if (c->audit_failed) {
 		kit_tx_abort(c);
-		kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE,
+		kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE, "%s",
 		    KT("the change was not made: its audit record could not "
 		       "be written (see the node log)"));
 		c->host->counter_add(c->self, "audit_unavailable", 1);

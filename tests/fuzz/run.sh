@@ -15,12 +15,12 @@ out=$build/fuzz-out
 # -O1: Debug's -O0 runs far fewer inputs; NDEBUG stays off (asserts count).
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 	-DCMAKE_C_FLAGS_DEBUG="-g -O1" -DXZ_SANITIZE=ON -DXZ_FUZZ=ON >/dev/null
-cmake --build "$build" -j2 --target fuzz_envelope fuzz_topic
+cmake --build "$build" -j2 --target fuzz_envelope fuzz_topic fuzz_kjson
 
 # final_stat LOG NAME: a figure of libFuzzer's -print_final_stats.
 final_stat() { sed -n "s/^stat::$2: *//p" "$1"; }
 
-for t in envelope topic; do
+for t in envelope topic kjson; do
 	# New inputs go to the first folder, never into the committed seeds.
 	mkdir -p "$out/$t"
 	rc=0
