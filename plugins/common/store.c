@@ -49,6 +49,10 @@ static const char *const sql[KIT_ST_N] = {
 	[KIT_ST_SEQ]      = "INSERT INTO seq(kind, n) VALUES(?1, 1)"
 	                    " ON CONFLICT(kind) DO UPDATE SET n = n + 1"
 	                    " RETURNING n",
+	/* only from the number the store remembers: a row changed or
+	 * removed meanwhile changes nothing, and the upsert reads it */
+	[KIT_ST_SEQ_SET]
+	= "UPDATE seq SET n = ?2 WHERE kind = ?1 AND n = ?2 - 1",
 	[KIT_ST_LIST]
 	= "SELECT data FROM records WHERE kind=?1"
 	  " AND (?2 IS NULL OR state=?2)"
@@ -119,6 +123,7 @@ cache_drop(struct kit_cached *e)
 static void
 cache_clear(kit_store *st)
 {
+	memset(st->seq, 0, sizeof(st->seq));
 	if (st->cache == NULL)
 		return;
 	for (size_t i = 0; i < KIT_CACHE_SLOTS; i++)
@@ -355,18 +360,45 @@ int
 kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 {
 	sqlite3_stmt *s = st->st[KIT_ST_SEQ];
-	int           rc;
+	int           rc, i, slot = 0, got = 0;
 
+	if (st->in_tx && sqlite3_get_autocommit(st->db))
+		cache_clear(st); /* SQLite rolled it back by itself */
+	for (i = 0; i < KIT_SEQ_KINDS && st->seq[i].kind != NULL; i++)
+		if (strcmp(st->seq[i].kind, kind) == 0)
+			break;
+	if (i < KIT_SEQ_KINDS && st->seq[i].kind != NULL) {
+		sqlite3_stmt *u = st->st[KIT_ST_SEQ_SET];
+		sqlite3_bind_text(u, 1, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(u, 2, st->seq[i].n + 1);
+		rc = sqlite3_step(u);
+		sqlite3_reset(u);
+		sqlite3_clear_bindings(u);
+		if (rc != SQLITE_DONE)
+			return store_fail(st, "next sequence number");
+		if (sqlite3_changes(st->db) == 1) {
+			*out = ++st->seq[i].n;
+			return 0;
+		}
+		cache_clear(st); /* the row changed or went: read it again */
+	}
+	slot = i < KIT_SEQ_KINDS ? i : 0;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		*out = sqlite3_column_int64(s, 0);
+		got  = 1;
+	}
 	while (rc == SQLITE_ROW)
 		rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "next sequence number");
+	if (got) {
+		st->seq[slot].kind = kind;
+		st->seq[slot].n    = *out;
+	}
 	return 0;
 }
 

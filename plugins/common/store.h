@@ -35,6 +35,7 @@ enum kit_stmt {
 	KIT_ST_HIST_ADD,
 	KIT_ST_HIST_GET,
 	KIT_ST_SEQ,
+	KIT_ST_SEQ_SET,
 	KIT_ST_LIST,
 	KIT_ST_COUNT,
 	KIT_ST_DUE,
@@ -54,6 +55,8 @@ enum kit_stmt {
  * and of how many kinds. */
 #define KIT_CACHE_SLOTS 256
 #define KIT_CACHE_KINDS 4
+/* How many kinds' sequences the store remembers (kit_store_next_seq). */
+#define KIT_SEQ_KINDS 8
 
 typedef struct kit_store {
 	sqlite3      *db; /* owned by the kernel */
@@ -65,6 +68,16 @@ typedef struct kit_store {
 	 * its records by kit_store_fini). */
 	struct kit_cached *cache;
 	const char        *cache_kinds[KIT_CACHE_KINDS]; /* static texts */
+	/* The number each kind's sequence gave last, as the open transaction
+	 * sees it (kind: a static text, NULL for a free slot): the next is
+	 * one more, written with a plain UPDATE from that number instead of
+	 * an upsert that reads it back. Forgotten with the decoded records (a
+	 * rollback, a failed statement) and when the row is not at that
+	 * number, then read again. */
+	struct {
+		const char *kind;
+		int64_t     n;
+	} seq[KIT_SEQ_KINDS];
 	char err[512]; /* the last error, for people: names the file */
 	/* Set when a read (load, list, history, stats, due, clocks) failed
 	 * with an SQLite error, err says why: what was read is incomplete.
@@ -109,7 +122,8 @@ int  kit_store_savepoint(kit_store *st);
 int  kit_store_release(kit_store *st);
 void kit_store_rollback_to(kit_store *st);
 
-/* Next number of a kind's sequence (1, 2, ...), in the open transaction. */
+/* Next number of a kind's sequence (1, 2, ...), in the open transaction.
+ * kind must be a static text (it is remembered: see seq above). */
 int kit_store_next_seq(kit_store *st, const char *kind, int64_t *out);
 
 /* Keep decoded records of `kind` (a static text) for kit_store_load: for

@@ -5,6 +5,8 @@
  * rollback of the transaction or of a savepoint, or a failed statement,
  * forgets every kept record, so a load never returns what the database
  * does not hold. Kinds not kept are read from the database each time.
+ * Sequence numbers (kit_store_next_seq) follow each other per kind, and a
+ * rollback gives the numbers it undid again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -221,6 +223,77 @@ test_cache_kind_limit(void **state)
 	assert_int_equal(kit_store_cache_kind(&f->st, "one-too-many"), -1);
 }
 
+/* The next number of kind's sequence, read in its own transaction when
+ * none is open. */
+static int64_t
+next(fixture *f, const char *kind)
+{
+	int64_t n = -1;
+
+	assert_int_equal(kit_store_next_seq(&f->st, kind, &n), 0);
+	return n;
+}
+
+/* Sequences (kit_store_next_seq): numbers follow each other per kind; a
+ * number a rolled-back transaction or savepoint took is given again (no
+ * gap, no duplicate); one the database no longer holds (a row changed
+ * behind the store) is read again. */
+static void
+test_sequences(void **state)
+{
+	fixture *f = *state;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "alarm"), 1);
+	assert_int_equal(next(f, "alarm"), 2);
+	assert_int_equal(next(f, "incident"), 1);
+	assert_int_equal(next(f, "alarm"), 3);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	/* a savepoint rolled back: its numbers come again */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(kit_store_savepoint(&f->st), 0);
+	assert_int_equal(next(f, "alarm"), 4);
+	assert_int_equal(next(f, "alarm"), 5);
+	kit_store_rollback_to(&f->st);
+	assert_int_equal(next(f, "alarm"), 4);
+	assert_int_equal(next(f, "incident"), 2);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	/* a transaction rolled back: the same */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "alarm"), 5);
+	kit_store_rollback(&f->st);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "alarm"), 5);
+	/* SQLite rolls back by itself (as after a failed statement) */
+	assert_int_equal(
+	    sqlite3_exec(f->st.db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "alarm"), 5);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	/* the rows changed behind the store: moved on, or gone */
+	assert_int_equal(sqlite3_exec(f->st.db,
+	                     "UPDATE seq SET n = 41 WHERE kind = 'alarm';"
+	                     "DELETE FROM seq WHERE kind = 'incident'",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "incident"), 1);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "alarm"), 42);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	/* more kinds than it remembers: each still counts on */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	for (int round = 1; round <= 2; round++)
+		for (int i = 0; i < KIT_SEQ_KINDS + 3; i++) {
+			static const char *const k[]
+			    = { "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7",
+				      "k8", "k9", "k10", "k11" };
+			assert_int_equal(next(f, k[i]), round);
+		}
+	assert_int_equal(kit_store_commit(&f->st), 0);
+}
+
 int
 main(void)
 {
@@ -237,6 +310,8 @@ main(void)
 		    test_failed_statement_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_cache_kind_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sequences, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
