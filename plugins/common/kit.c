@@ -75,6 +75,7 @@ static const xz_tr kit_zh[] = {
 typedef struct kit_deferred {
 	const xz_msg *msg; /* retained */
 	char         *data; /* malloc'd JSON */
+	size_t        len; /* of data */
 } kit_deferred;
 
 typedef struct kit_binding {
@@ -738,7 +739,7 @@ kit_req_done(kit_req *r)
 
 /* Hold a reply (data: taken on success) until the batch commits. */
 static int
-defer_reply(kit_ctx *c, const xz_msg *m, char *data)
+defer_reply(kit_ctx *c, const xz_msg *m, char *data, size_t len)
 {
 	if (c->ndeferred == c->cap_deferred) {
 		size_t        n = c->cap_deferred ? 2 * c->cap_deferred : 64;
@@ -750,6 +751,7 @@ defer_reply(kit_ctx *c, const xz_msg *m, char *data)
 	}
 	c->deferred[c->ndeferred].msg  = c->host->msg_retain(c->self, m);
 	c->deferred[c->ndeferred].data = data;
+	c->deferred[c->ndeferred].len  = len;
 	c->ndeferred++;
 	return 0;
 }
@@ -781,7 +783,7 @@ kit_reply(kit_req *r, json_t *obj)
 		    KT("out of memory"));
 		return;
 	}
-	if (r->c->batch_open && defer_reply(r->c, r->msg, s) == 0)
+	if (r->c->batch_open && defer_reply(r->c, r->msg, s, n) == 0)
 		return; /* sent by kit_batch_end, after the commit */
 	r->c->host->reply(r->c->self, r->msg, s, n);
 	free(s);
@@ -846,34 +848,18 @@ kit_emit(kit_ctx *c, const char *topic, json_t *data)
 	json_decref(data);
 }
 
-/* Whether s is UTF-8 as a JSON string of jansson must be: no overlong
- * form, no surrogate, nothing above U+10FFFF. */
+/* Whether s is UTF-8 as a JSON string of jansson must be
+ * (kit_utf8_len). */
 static int
 utf8_ok(const char *s)
 {
 	const unsigned char *p = (const unsigned char *) s;
+	size_t               n = strlen(s), k;
 
-	while (*p) {
-		unsigned c = *p, n;
-		uint32_t v;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c < 0xC2 || c > 0xF4)
+	for (const unsigned char *end = p + n; p < end; p += k)
+		if ((k = *p < 0x80 ? 1 : kit_utf8_len(p, (size_t) (end - p)))
+		    == 0)
 			return 0;
-		n = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
-		v = c & (0x3Fu >> n);
-		for (unsigned i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80) /* a NUL stops here too */
-				return 0;
-			v = v << 6 | (p[i] & 0x3Fu);
-		}
-		if ((n == 2 && v < 0x800) || (n == 3 && v < 0x10000)
-		    || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-			return 0;
-		p += n + 1;
-	}
 	return 1;
 }
 
@@ -1135,8 +1121,7 @@ kit_batch_end(kit_ctx *c)
 	for (i = 0; i < c->ndeferred; i++) {
 		kit_deferred *d = &c->deferred[i];
 		if (ok)
-			c->host->reply(
-			    c->self, d->msg, d->data, strlen(d->data));
+			c->host->reply(c->self, d->msg, d->data, d->len);
 		else
 			kit_reply_error(c->host, c->self, d->msg,
 			    KIT_E_STORE_ERROR,

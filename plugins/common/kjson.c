@@ -51,10 +51,8 @@ putc1(out *o, char c)
 	o->p[o->len++] = c;
 }
 
-/* The length of the UTF-8 sequence at s (n bytes left) as jansson accepts
- * it (no overlong form, no surrogate, nothing above U+10FFFF), or 0. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
+size_t
+kit_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0], k;
 	uint32_t v;
@@ -94,7 +92,7 @@ put_string(out *o, const char *str, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			if ((k = utf8_len(s, (size_t) (end - s))) == 0) {
+			if ((k = kit_utf8_len(s, (size_t) (end - s))) == 0) {
 				o->err = 1; /* json_dumps refuses it too */
 				return;
 			}
@@ -299,7 +297,7 @@ read_string(in *r, const char **s, size_t *n, char **tmp)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t k = utf8_len(p, (size_t) (end - p));
+			size_t k = kit_utf8_len(p, (size_t) (end - p));
 			if (k == 0)
 				goto bail;
 			p += k;

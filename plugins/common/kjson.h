@@ -27,6 +27,11 @@
 
 #define KJSON_MAX_DEPTH 512
 
+/* The length of the UTF-8 sequence of a byte >= 0x80 at s (n bytes left)
+ * as jansson accepts it in a string (no overlong form, no surrogate,
+ * nothing above U+10FFFF), or 0 when it is not one. */
+size_t kit_utf8_len(const unsigned char *s, size_t n);
+
 /* json_dumps(v, JSON_COMPACT): malloc'd text the caller frees, or NULL.
  * With len, *len is its length. */
 char *kit_json_dumps(const json_t *v, size_t *len);
