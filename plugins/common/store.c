@@ -12,8 +12,16 @@ static const char *const schema
       " location TEXT, level INTEGER, due_ms INTEGER NOT NULL DEFAULT 0,"
       " owner TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
       " data TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;"
-      "CREATE INDEX IF NOT EXISTS records_state ON records(kind, state);"
-      "CREATE INDEX IF NOT EXISTS records_owner ON records(kind, owner);"
+      /* Each index costs every write of a record an entry to change, so
+       * only one a statement here searches is kept (records_due, which
+       * re-arming the due clocks at start searches). records_state and
+       * records_owner, which older stores have, are dropped: no statement was
+       * ever planned on them (a term
+       * "?2 IS NULL OR state=?2" cannot search an index, and the
+       * statistics read every record of their kind anyway), so lists and
+       * counts read the records of their kind as they did. */
+      "DROP INDEX IF EXISTS records_state;"
+      "DROP INDEX IF EXISTS records_owner;"
       "CREATE INDEX IF NOT EXISTS records_due ON records(kind, due_ms)"
       " WHERE due_ms > 0;"
       "CREATE TABLE IF NOT EXISTS history("
@@ -402,12 +410,15 @@ kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 	return 0;
 }
 
+/* v's text, or NULL. Bound SQLITE_STATIC (not copied), as every text of
+ * the writes and the load below: each is stepped, reset and its bindings
+ * cleared before the call returns, while the caller's text lives. */
 static void
 bind_opt_text(sqlite3_stmt *s, int i, json_t *v)
 {
 	if (json_is_string(v))
 		sqlite3_bind_text(
-		    s, i, json_string_value(v), -1, SQLITE_TRANSIENT);
+		    s, i, json_string_value(v), -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, i);
 }
@@ -442,7 +453,7 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 	    s, 8, json_integer_value(json_object_get(rec, "created_ms")));
 	sqlite3_bind_int64(
 	    s, 9, json_integer_value(json_object_get(rec, "updated_ms")));
-	sqlite3_bind_text(s, 10, text, (int) len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 10, text, (int) len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -485,7 +496,7 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 	    && (rec = json_deep_copy(e->rec)) != NULL)
 		return rec;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		rec = column_json(s, 0);
@@ -505,19 +516,19 @@ kit_store_history_add(
 	sqlite3_stmt *s = st->st[KIT_ST_HIST_ADD];
 
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, c->action, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->action, -1, SQLITE_STATIC);
 	if (c->from)
-		sqlite3_bind_text(s, 4, c->from, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 5, c->to, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 6, c->who ? c->who : "?", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4, c->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, c->to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, c->who ? c->who : "?", -1, SQLITE_STATIC);
 	if (c->role)
-		sqlite3_bind_text(s, 7, c->role, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 7, c->role, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 8, c->at_ms);
 	if (c->why)
-		sqlite3_bind_text(s, 9, c->why, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 9, c->why, -1, SQLITE_STATIC);
 	if (c->agency)
-		sqlite3_bind_text(s, 10, c->agency, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 10, c->agency, -1, SQLITE_STATIC);
 	return step_done(st, KIT_ST_HIST_ADD);
 }
 

@@ -6,7 +6,9 @@
  * forgets every kept record, so a load never returns what the database
  * does not hold. Kinds not kept are read from the database each time.
  * Sequence numbers (kit_store_next_seq) follow each other per kind, and a
- * rollback gives the numbers it undid again.
+ * rollback gives the numbers it undid again. A list by state or by owner
+ * gives the records it names and their count; an older store's indexes
+ * that no statement searched are dropped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -294,6 +296,112 @@ test_sequences(void **state)
 	assert_int_equal(kit_store_commit(&f->st), 0);
 }
 
+/* Save an owned record {"id","state","owner"} of kind. */
+static void
+save_owned(fixture *f, const char *kind, const char *id, const char *state,
+    const char *owner)
+{
+	json_t *rec = json_pack("{s:s,s:s,s:I,s:I}", "id", id, "state", state,
+	    "created_ms", (json_int_t) 1, "updated_ms", (json_int_t) 2);
+
+	if (owner != NULL)
+		json_object_set_new(rec, "owner", json_string(owner));
+	assert_int_equal(kit_store_save(&f->st, kind, rec, 1), 0);
+	json_decref(rec);
+}
+
+/* The ids of a page, in order, joined by ',', into buf; its total. */
+static int64_t
+page_ids(json_t *page, char *buf, size_t n)
+{
+	size_t  i;
+	json_t *rec;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(page, "items"), i, rec)
+	{
+		size_t l = strlen(buf);
+		snprintf(buf + l, n - l, "%s%s", i ? "," : "",
+		    json_string_value(json_object_get(rec, "id")));
+	}
+	return json_integer_value(json_object_get(page, "total"));
+}
+
+static void
+test_list_filters(void **state)
+{
+	fixture *f = *state;
+	char     ids[256];
+	json_t  *page;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	save_owned(f, "alarm", "A1", "RAISED", NULL);
+	save_owned(f, "alarm", "A2", "RESOLVED", "u1");
+	save_owned(f, "alarm", "A3", "RAISED", "u1");
+	save_owned(f, "alarm", "A4", "RAISED", "u2");
+	save_owned(f, "shift", "S1", "RAISED", "u1");
+	assert_int_equal(kit_store_commit(&f->st), 0);
+
+	page = kit_store_list(&f->st, "alarm", "RAISED", NULL, NULL, 10, 0);
+	assert_int_equal(page_ids(page, ids, sizeof(ids)), 3);
+	assert_string_equal(ids, "A1,A3,A4");
+	json_decref(page);
+	page = kit_store_list(&f->st, "alarm", NULL, NULL, "u1", 10, 0);
+	assert_int_equal(page_ids(page, ids, sizeof(ids)), 2);
+	assert_string_equal(ids, "A2,A3");
+	json_decref(page);
+	page = kit_store_list(&f->st, "alarm", "RAISED", NULL, "u1", 10, 0);
+	assert_int_equal(page_ids(page, ids, sizeof(ids)), 1);
+	assert_string_equal(ids, "A3");
+	json_decref(page);
+	page = kit_store_list(&f->st, "alarm", NULL, NULL, NULL, 2, 1);
+	assert_int_equal(page_ids(page, ids, sizeof(ids)), 4);
+	assert_string_equal(ids, "A2,A3");
+	json_decref(page);
+}
+
+/* A store made with the indexes no statement searched (over every
+ * record's state and owner): opened again, both are gone, and lists by
+ * state and by owner give what they gave. */
+static void
+test_unused_indexes_dropped(void **state)
+{
+	fixture      *f = *state;
+	sqlite3_stmt *s;
+	json_t       *page;
+	char          ids[64];
+
+	assert_int_equal(sqlite3_exec(f->db,
+	                     "CREATE INDEX records_state ON records(kind, "
+	                     "state); CREATE INDEX records_owner ON "
+	                     "records(kind, owner);",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	save_owned(f, "alarm", "A1", "RAISED", NULL);
+	save_owned(f, "alarm", "A2", "RESOLVED", "u1");
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	kit_store_fini(&f->st);
+	assert_int_equal(kit_store_init(&f->st, f->db), 0);
+	assert_int_equal(sqlite3_prepare_v2(f->db,
+	                     "SELECT group_concat(name) FROM sqlite_schema "
+	                     "WHERE type = 'index' AND name LIKE 'records%'",
+	                     -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal(
+	    (const char *) sqlite3_column_text(s, 0), "records_due");
+	sqlite3_finalize(s);
+	page = kit_store_list(&f->st, "alarm", NULL, NULL, "u1", 10, 0);
+	assert_int_equal(page_ids(page, ids, sizeof(ids)), 1);
+	assert_string_equal(ids, "A2");
+	json_decref(page);
+	page = kit_store_list(&f->st, "alarm", "RAISED", NULL, NULL, 10, 0);
+	assert_int_equal(page_ids(page, ids, sizeof(ids)), 1);
+	assert_string_equal(ids, "A1");
+	json_decref(page);
+}
+
 int
 main(void)
 {
@@ -312,6 +420,10 @@ main(void)
 		    test_cache_kind_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_sequences, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_list_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unused_indexes_dropped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
