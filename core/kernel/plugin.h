@@ -49,8 +49,8 @@ typedef struct xz_out_stats {
 	xz_out_class cls[XZ_OUT_CLASSES + 1]; /* last: other */
 } xz_out_stats;
 
-/* How long the instance's store took to commit (store.c: SQLite's
- * profile of each statement that ended a write transaction). le[i] counts
+/* How long the instance's store took to commit (store.c: from SQLite's
+ * commit hook to its WAL hook, so the commits that wrote). le[i] counts
  * commits of at most xz_commit_le_us[i] (not cumulative), le[last] the
  * slower ones. */
 #define XZ_COMMIT_BUCKETS 12
@@ -86,6 +86,9 @@ struct xz_plugin {
 	/* store.c: its entry in the checkpointer (owned by k->ckpt), or
 	 * NULL (none: SQLite checkpoints on the committing thread). */
 	struct xz_ckpt_store *ckpt;
+	/* store.c: CLOCK_MONOTONIC ns at which the store's commit began, 0
+	 * when none is under way (the plugin's thread only) */
+	uint64_t commit_t0;
 
 	xz_out_stats    out; /* host.c */
 	xz_commit_stats commits; /* store.c */

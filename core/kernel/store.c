@@ -4,6 +4,13 @@
  * (a committed transaction survives a process crash such as kill -9; WAL
  * with NORMAL may lose the last transactions only on power loss).
  *
+ * Temporary storage (a sort or a temporary table larger than the cache, a
+ * savepoint journal past SAVEPOINT_JOURNAL_MEM) is in files SQLite makes
+ * and removes itself in the system's temporary folder (SQLITE_TMPDIR, else
+ * /var/tmp, /usr/tmp, /tmp), not in memory: with temp_store=MEMORY SQLite
+ * keeps a savepoint's journal in 1 KiB pieces, about 36 allocations for
+ * each request of the prison's alarm flow (12 % of all the flow's).
+ *
  * Opened on first use, so an idle plugin costs no file and no cache. The
  * connection is used only from the plugin's actor context, one thread at a
  * time, so it is opened with SQLITE_OPEN_NOMUTEX.
@@ -47,10 +54,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel/kernel_priv.h"
@@ -688,16 +695,26 @@ struct xz_ckpt {
 	struct xz_ckpt_store *stores; /* owned list, under mu */
 };
 
+/* A savepoint's journal (the pages a request changes, as they were before
+ * it: a plugin that groups a batch of requests in one transaction takes a
+ * savepoint per request) stays in memory up to this size, in one
+ * allocation; past it, it goes on in a temporary file. An alarm step
+ * journals about 16 pages (64 KiB, SQLite's default limit, which it
+ * passed); 1 MiB is 256 pages. */
+#define SAVEPOINT_JOURNAL_MEM (1 << 20)
+
 /* SQLite's process-wide settings, once, before its first use: no memory
  * statistics (with them every sqlite3_malloc and sqlite3_free of every
  * connection takes one global mutex, which the node's workers contended
- * for on each change; nothing here reads those statistics). When SQLite
- * was already initialised (a host program that used it first), the call
- * is refused and the default stays: only slower. */
+ * for on each change; nothing here reads those statistics), and the
+ * savepoint journal's size in memory. When SQLite was already initialised
+ * (a host program that used it first), the calls are refused and the
+ * defaults stay: only slower. */
 static void
 sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, SAVEPOINT_JOURNAL_MEM);
 }
 
 int
@@ -873,6 +890,45 @@ xz_store_ckpt_free(xz_kernel *k)
 	free(c);
 }
 
+const uint32_t xz_commit_le_us[XZ_COMMIT_BUCKETS] = { 100, 250, 500, 1000,
+	2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000 };
+
+/* SQLite's commit hook, on the committing thread as a write transaction
+ * starts to commit: the time, for on_wal (0: not committing). */
+static int
+on_commit(void *ctx)
+{
+	xz_plugin      *p = ctx;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	p->commit_t0
+	    = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+	return 0; /* commit */
+}
+
+/* A commit that ended (in the WAL), timed from its on_commit. A commit
+ * that failed has no WAL hook: the next on_commit overwrites its time. */
+static void
+commit_timed(xz_plugin *p)
+{
+	struct timespec ts;
+	uint64_t        d;
+	size_t          i = 0;
+
+	if (p->commit_t0 == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	d = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec
+	    - p->commit_t0;
+	p->commit_t0 = 0;
+	while (i < XZ_COMMIT_BUCKETS && d / 1000u > xz_commit_le_us[i])
+		i++;
+	atomic_fetch_add_explicit(&p->commits.le[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->commits.ns_sum, d, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->commits.n, 1, memory_order_relaxed);
+}
+
 /* SQLite's WAL hook, on the committing thread after each commit: pages is
  * the WAL's size. */
 static int
@@ -881,6 +937,7 @@ on_wal(void *ctx, sqlite3 *db, const char *dbname, int pages)
 	xz_plugin            *p = ctx;
 	struct xz_ckpt_store *s = p->ckpt;
 
+	commit_timed(p);
 	if (pages < CKPT_PAGES)
 		return SQLITE_OK;
 	if (s == NULL || atomic_load_explicit(&s->broken, memory_order_relaxed)
@@ -907,39 +964,6 @@ on_wal(void *ctx, sqlite3 *db, const char *dbname, int pages)
 		pthread_mutex_unlock(&c->mu);
 	}
 	return SQLITE_OK;
-}
-
-const uint32_t xz_commit_le_us[XZ_COMMIT_BUCKETS] = { 100, 250, 500, 1000,
-	2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000 };
-
-/* SQLite's profile of a finished statement: one that left the connection
- * outside a transaction and wrote (a COMMIT, or a write in autocommit)
- * ended a write transaction; its time is the commit's, fsync included. */
-static int
-on_profile(unsigned type, void *ctx, void *stmt, void *ns)
-{
-	xz_plugin    *p  = ctx;
-	sqlite3_stmt *st = stmt;
-	const char   *q  = sqlite3_sql(st);
-
-	if (type != SQLITE_TRACE_PROFILE || q == NULL
-	    || !sqlite3_get_autocommit(sqlite3_db_handle(st)))
-		return 0;
-	while (*q == ' ' || *q == '\t' || *q == '\n')
-		q++;
-	if (sqlite3_stmt_readonly(st) && strncasecmp(q, "COMMIT", 6) != 0
-	    && strncasecmp(q, "END", 3) != 0
-	    && strncasecmp(q, "RELEASE", 7) != 0)
-		return 0;
-	uint64_t d  = *(const sqlite3_uint64 *) ns;
-	size_t   i  = 0;
-	uint64_t us = d / 1000u;
-	while (i < XZ_COMMIT_BUCKETS && us > xz_commit_le_us[i])
-		i++;
-	atomic_fetch_add_explicit(&p->commits.le[i], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->commits.ns_sum, d, memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->commits.n, 1, memory_order_relaxed);
-	return 0;
 }
 
 struct sqlite3 *
@@ -999,7 +1023,7 @@ xz_store_open(xz_plugin *p)
 	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_exec(db,
 	        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-	        "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+	        "PRAGMA foreign_keys=ON; PRAGMA temp_store=FILE;",
 	        NULL, NULL, &err)
 	    != SQLITE_OK) {
 		xz_log(XZ_LOG_ERROR, p->name, "store: %s: %s", path,
@@ -1009,7 +1033,9 @@ xz_store_open(xz_plugin *p)
 		return NULL;
 	}
 	p->db = db;
-	sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, on_profile, p);
+	/* commit times, from SQLite's commit hook to its WAL hook (not a
+	 * statement profile, which would read the clock at every statement) */
+	sqlite3_commit_hook(db, on_commit, p);
 	/* replaces SQLite's auto-checkpoint (which is its WAL hook) */
 	p->ckpt = ckpt_attach(p, path);
 	sqlite3_wal_hook(db, on_wal, p);

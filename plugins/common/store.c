@@ -509,6 +509,17 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 	return rec;
 }
 
+json_t *
+kit_store_peek(kit_store *st, const char *kind, const char *id)
+{
+	struct kit_cached *e;
+
+	st->err[0] = '\0';
+	if ((e = cache_find(st, kind, id)) != NULL)
+		return json_incref(e->rec);
+	return kit_store_load(st, kind, id);
+}
+
 int
 kit_store_history_add(
     kit_store *st, const char *kind, const char *id, const kit_change *c)

@@ -149,6 +149,12 @@ int kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert);
  * kit_store_cache_kind) that the store saved or loaded lately comes from
  * its copy (copied again: the caller may change the result). */
 json_t *kit_store_load(kit_store *st, const char *kind, const char *id);
+/* The same record for reading only: a new reference the caller releases
+ * (json_decref) and must not change, since for a kept kind it is the
+ * store's own copy (the store never changes it in place: a save or a
+ * rollback replaces or drops it, and the caller's reference stays
+ * valid). Saves the copy kit_store_load makes of a kept record. */
+json_t *kit_store_peek(kit_store *st, const char *kind, const char *id);
 
 int kit_store_history_add(
     kit_store *st, const char *kind, const char *id, const kit_change *c);

@@ -64,9 +64,9 @@ set_due(prison *p, json_t *rec, int64_t now)
 	json_object_set_new(rec, "sla_stage", json_string(stage));
 }
 
-/* The cameras of a location (its record `where`, loaded already), or of
- * its nearest ancestor that has any (video linkage: the operator's screen
- * shows these); a new reference. */
+/* The cameras of a location (its record `where`, loaded already, read
+ * only), or of its nearest ancestor that has any (video linkage: the
+ * operator's screen shows these); a new array the caller owns. */
 static json_t *
 cameras_of(prison *p, const char *loc, json_t *where)
 {
@@ -74,13 +74,14 @@ cameras_of(prison *p, const char *loc, json_t *where)
 
 	snprintf(id, sizeof(id), "%s", loc);
 	for (json_t *rec = json_incref(where);;
-	     rec         = kit_store_load(&p->c.store, "location", id)) {
+	     rec         = kit_store_peek(&p->c.store, "location", id)) {
 		json_t *cams = rec ? json_object_get(rec, "cameras") : NULL;
 		char   *dot;
 		if (json_is_array(cams) && json_array_size(cams) > 0) {
-			json_incref(cams);
+			/* the alarm's own: rec may be the store's */
+			cams = json_deep_copy(cams);
 			json_decref(rec);
-			return cams;
+			return cams ? cams : json_array();
 		}
 		json_decref(rec);
 		if ((dot = strrchr(id, '.')) == NULL)

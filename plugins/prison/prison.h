@@ -104,7 +104,8 @@ int prison_parse_date(const char *s, int64_t *out);
 /* The date of a day number, "YYYY-MM-DD" (duty.c). */
 void prison_format_day(int64_t day, char out[11]);
 /* Does the location exist (a registered location)? Writes its record
- * into *out when out is not NULL (caller owns it). */
+ * into *out when out is not NULL: a reference the caller releases and
+ * only reads (kit_store_peek: it may be the store's kept copy). */
 int prison_location_known(prison *p, const char *id, json_t **out);
 
 /* The value lists the schemas and the handlers share. */

@@ -71,7 +71,7 @@ prison_refuse(
 int
 prison_location_known(prison *p, const char *id, json_t **out)
 {
-	json_t *loc = id ? kit_store_load(&p->c.store, "location", id) : NULL;
+	json_t *loc = id ? kit_store_peek(&p->c.store, "location", id) : NULL;
 	if (out)
 		*out = loc;
 	else

@@ -5,6 +5,7 @@
  * rollback of the transaction or of a savepoint, or a failed statement,
  * forgets every kept record, so a load never returns what the database
  * does not hold. Kinds not kept are read from the database each time.
+ * A peek (kit_store_peek) shares the kept record instead of copying it.
  * Sequence numbers (kit_store_next_seq) follow each other per kind, and a
  * rollback gives the numbers it undid again. A list by state or by owner
  * gives the records it names and their count; an older store's indexes
@@ -118,6 +119,55 @@ test_kept_record_is_a_copy(void **state)
 	assert_int_equal(kit_store_commit(&f->st), 0);
 	raw_rename(f, "alarm", "A1", "behind");
 	assert_string_equal(loaded_name(f, "alarm", "A1", buf), "behind");
+	assert_string_equal(f->st.err, "");
+}
+
+/* kit_store_peek: a kept record is shared, not copied; a reference taken
+ * before a save or a rollback keeps what it held; another kind is read
+ * from the database each time. */
+static void
+test_peek_shares_kept_record(void **state)
+{
+	fixture *f = *state;
+	json_t  *a, *b, *c;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L1", "ACTIVE", "one", 1), 0);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	a = kit_store_peek(&f->st, "location", "L1");
+	b = kit_store_peek(&f->st, "location", "L1");
+	assert_non_null(a);
+	assert_ptr_equal(a, b);
+	json_decref(b);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "location", "L1", "ACTIVE", "two", 0), 0);
+	c = kit_store_peek(&f->st, "location", "L1");
+	kit_store_rollback(&f->st);
+	/* each reference still holds the version it was taken of */
+	assert_string_equal(
+	    json_string_value(json_object_get(a, "name")), "one");
+	assert_string_equal(
+	    json_string_value(json_object_get(c, "name")), "two");
+	json_decref(c);
+	/* the rollback dropped the kept copy: read again, as stored */
+	raw_rename(f, "location", "L1", "behind");
+	b = kit_store_peek(&f->st, "location", "L1");
+	assert_ptr_not_equal(a, b);
+	assert_string_equal(
+	    json_string_value(json_object_get(b, "name")), "behind");
+	json_decref(a);
+	json_decref(b);
+	/* a kind not kept: a private copy each time */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "alarm", "A1", "RAISED", "one", 1), 0);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	a = kit_store_peek(&f->st, "alarm", "A1");
+	b = kit_store_peek(&f->st, "alarm", "A1");
+	assert_non_null(a);
+	assert_ptr_not_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+	assert_null(kit_store_peek(&f->st, "location", "nowhere"));
 	assert_string_equal(f->st.err, "");
 }
 
@@ -408,6 +458,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_kept_record_is_a_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peek_shares_kept_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rollback_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(
