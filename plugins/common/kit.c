@@ -245,6 +245,14 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 		acked = (int64_t) c->drain_n;
 	if (acked > 0) {
 		int drc;
+		/* With group commit the delete joins the batch's transaction
+		 * (opened here when none is: this reply runs before the
+		 * batch's messages, and kit_batch_end commits it with them),
+		 * not a commit of its own. Should that commit fail, the
+		 * records are sent again: kept once by their ids. */
+		if (c->group && !c->batch_open && !c->in_tx
+		    && kit_store_begin(&c->store) == 0)
+			c->batch_open = 1;
 		sqlite3_bind_int64(c->spool_del, 1, c->drain_ids[acked - 1]);
 		drc = sqlite3_step(c->spool_del);
 		sqlite3_reset(c->spool_del);
@@ -261,7 +269,8 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 	}
 	if (acked > 0 && acked == (int64_t) c->drain_n) {
 		c->drain_cap = 0; /* delivered: full batches again */
-		drain_kick(c);
+		if (!c->batch_open) /* else kit_batch_end kicks, committed */
+			drain_kick(c);
 	} else {
 		c->host->counter_add(c->self, "audit_drain_retries", 1);
 		drain_later(c);
