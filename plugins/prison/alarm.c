@@ -301,6 +301,74 @@ after_action(
 	prison_alarm_arm(k->ud, kit_str(rec, "id"), kit_int(rec, "due_ms", 0));
 }
 
+/* FNV-1a of an alarm id. */
+static uint64_t
+slot_hash(const char *id)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const char *c = id; *c; c++)
+		h = (h ^ (uint8_t) *c) * 1099511628211ull;
+	return h;
+}
+
+/* The chain of alarm id's slot. */
+static sla_slot **
+slot_chain(prison *p, const char *id)
+{
+	return &p->slots[slot_hash(id) & (p->slot_cap - 1)];
+}
+
+/* Take alarm id's slot out of the table (NULL: none armed). */
+static sla_slot *
+slot_take(prison *p, const char *id)
+{
+	sla_slot **pp, *s;
+
+	if (p->slots == NULL)
+		return NULL;
+	for (pp = slot_chain(p, id); (s = *pp) != NULL; pp = &s->next)
+		if (strcmp(s->id, id) == 0) {
+			*pp = s->next;
+			p->nslots--;
+			return s;
+		}
+	return NULL;
+}
+
+/* Put s in the table, which doubles past one slot a chain (a table that
+ * cannot grow keeps its chains, only longer): 0, or -1 when there is no
+ * table at all (out of memory). */
+static int
+slot_put(prison *p, sla_slot *s)
+{
+	if (p->slots == NULL || p->nslots >= p->slot_cap) {
+		size_t     cap = p->slot_cap ? p->slot_cap * 2 : 64;
+		sla_slot **t   = calloc(cap, sizeof(*t));
+		if (t == NULL && p->slots == NULL)
+			return -1;
+		if (t != NULL) {
+			for (size_t i = 0; i < p->slot_cap; i++)
+				while (p->slots[i] != NULL) {
+					sla_slot *m = p->slots[i];
+					size_t    b
+					    = slot_hash(m->id) & (cap - 1);
+					p->slots[i] = m->next;
+					m->next     = t[b];
+					t[b]        = m;
+				}
+			free(p->slots);
+			p->slots    = t;
+			p->slot_cap = cap;
+		}
+	}
+	sla_slot **chain = slot_chain(p, s->id);
+	s->next          = *chain;
+	*chain           = s;
+	p->nslots++;
+	return 0;
+}
+
 static void
 on_timer(void *ud, uint64_t timer_id)
 {
@@ -315,10 +383,12 @@ on_timer(void *ud, uint64_t timer_id)
 	char       why_log[300]; /* the same in the log's language */
 
 	(void) timer_id;
-	for (pp = &p->slots; *pp && *pp != s; pp = &(*pp)->next)
+	for (pp = slot_chain(p, s->id); *pp && *pp != s; pp = &(*pp)->next)
 		;
-	if (*pp)
+	if (*pp) {
 		*pp = s->next;
+		p->nslots--;
+	}
 	memcpy(id, s->id, sizeof(id));
 	free(s);
 
@@ -385,19 +455,13 @@ on_timer(void *ud, uint64_t timer_id)
 void
 prison_alarm_arm(prison *p, const char *id, int64_t due_ms)
 {
-	sla_slot **pp;
-	sla_slot  *s;
-	int64_t    now = (int64_t) p->c.host->now_ms(p->c.self);
-	int        rc;
+	sla_slot *s;
+	int64_t   now = (int64_t) p->c.host->now_ms(p->c.self);
+	int       rc;
 
-	for (pp = &p->slots; *pp; pp = &(*pp)->next) {
-		if (strcmp((*pp)->id, id) == 0) {
-			s   = *pp;
-			*pp = s->next;
-			p->c.host->timer_cancel(p->c.self, s->timer);
-			free(s);
-			break;
-		}
+	if ((s = slot_take(p, id)) != NULL) {
+		p->c.host->timer_cancel(p->c.self, s->timer);
+		free(s);
 	}
 	if (due_ms <= 0)
 		return;
@@ -418,19 +482,29 @@ prison_alarm_arm(prison *p, const char *id, int64_t due_ms)
 		free(s);
 		return;
 	}
-	s->next  = p->slots;
-	p->slots = s;
+	if (slot_put(p, s) != 0) {
+		p->c.host->timer_cancel(p->c.self, s->timer);
+		p->c.host->log(p->c.self, XZ_LOG_ERROR,
+		    PT("alarm %s: cannot arm the SLA timer: %s"), id,
+		    p->c.host->strerror(XZ_ENOMEM));
+		free(s);
+	}
 }
 
 void
 prison_alarm_disarm_all(prison *p)
 {
-	while (p->slots) {
-		sla_slot *s = p->slots;
-		p->slots    = s->next;
-		p->c.host->timer_cancel(p->c.self, s->timer);
-		free(s);
-	}
+	for (size_t i = 0; i < p->slot_cap; i++)
+		while (p->slots[i] != NULL) {
+			sla_slot *s = p->slots[i];
+			p->slots[i] = s->next;
+			p->c.host->timer_cancel(p->c.self, s->timer);
+			free(s);
+		}
+	free(p->slots);
+	p->slots    = NULL;
+	p->slot_cap = 0;
+	p->nslots   = 0;
 }
 
 int
@@ -456,21 +530,23 @@ prison_alarm_reload(prison *p)
 	return 0;
 }
 
-/* prison.alarm.stats {}: open alarms by state and level, SLA settings. */
+/* prison.alarm.stats {}: open alarms by state and level, SLA settings,
+ * the SLA clocks running (one per alarm with a due time). */
 void
 prison_alarm_stats_fn(const kit_kind *k, kit_req *r)
 {
 	prison *p = k->ud;
 	kit_reply(r,
-	    json_pack("{s:o,s:[I,I,I],s:[I,I,I],s:[I,I,I],s:I}", "by_state",
-	        kit_store_stats(&p->c.store, "alarm"), "ack_sla_s",
+	    json_pack("{s:o,s:[I,I,I],s:[I,I,I],s:[I,I,I],s:I,s:I}",
+	        "by_state", kit_store_stats(&p->c.store, "alarm"), "ack_sla_s",
 	        (json_int_t) p->ack_sla_s[1], (json_int_t) p->ack_sla_s[2],
 	        (json_int_t) p->ack_sla_s[3], "dispatch_sla_s",
 	        (json_int_t) p->dispatch_sla_s[1],
 	        (json_int_t) p->dispatch_sla_s[2],
 	        (json_int_t) p->dispatch_sla_s[3], "chain_s",
 	        (json_int_t) p->chain_s[1], (json_int_t) p->chain_s[2],
-	        (json_int_t) p->chain_s[3], "now_ms", (json_int_t) r->now_ms));
+	        (json_int_t) p->chain_s[3], "now_ms", (json_int_t) r->now_ms,
+	        "sla_clocks", (json_int_t) p->nslots));
 }
 
 void

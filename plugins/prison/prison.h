@@ -88,8 +88,12 @@ typedef struct prison {
 	int64_t      report_at_min; /* daily_report_at, minutes */
 	int64_t      report_ack_s;
 	int64_t      report_notable_level;
-	sla_slot    *slots; /* armed SLA timers, one per open alarm */
-	uint64_t     sweep_timer; /* statutory clocks (kiosk forwarding) */
+	/* armed SLA timers, one per open alarm, by alarm id (alarm.c): a
+	 * table of slot_cap chains (a power of two; malloc'd, owned, with the
+	 * slots: prison_alarm_disarm_all frees them) */
+	sla_slot **slots;
+	size_t     slot_cap, nslots;
+	uint64_t   sweep_timer; /* statutory clocks (kiosk forwarding) */
 } prison;
 
 /* api.c: serve every request topic of the plugin. */
