@@ -277,64 +277,6 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 	}
 }
 
-/* A growing text buffer (p: malloc'd, owned by whoever fills it; oom:
- * a growth failed, the text is incomplete). */
-typedef struct kit_buf {
-	char  *p;
-	size_t len, cap;
-	int    oom;
-} kit_buf;
-
-static void
-kit_buf_put(kit_buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p   = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-kit_buf_puts(kit_buf *b, const char *s)
-{
-	kit_buf_put(b, s, strlen(s));
-}
-
-/* s as a JSON string ("" for NULL). */
-static void
-kit_buf_json_str(kit_buf *b, const char *s)
-{
-	kit_buf_put(b, "\"", 1);
-	for (const char *p = s ? s : ""; *p; p++) {
-		unsigned char ch = (unsigned char) *p;
-		char          esc[8];
-		if (ch == '"' || ch == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char) ch;
-			kit_buf_put(b, esc, 2);
-		} else if (ch < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", ch);
-			kit_buf_put(b, esc, 6);
-		} else {
-			kit_buf_put(b, p, 1);
-		}
-	}
-	kit_buf_put(b, "\"", 1);
-}
-
 /* Move the spooled record id to audit_spool_aside (see kit.h): the bus
  * refuses it as too large on its own. Not inside a transaction (the
  * drain runs between them). 0 when moved. */
@@ -478,7 +420,7 @@ drain_kick(kit_ctx *c)
 		free(b.p);
 		return;
 	}
-	js = b.oom ? NULL : b.p;
+	js = b.err ? NULL : b.p;
 	if (js == NULL)
 		free(b.p);
 	rc = js ? c->host->request(c->self, "audit.append", js, strlen(js),
@@ -857,29 +799,13 @@ kit_emit(kit_ctx *c, const char *topic, json_t *data)
 	json_decref(data);
 }
 
-/* Whether s is UTF-8 as a JSON string of jansson must be
- * (kit_utf8_len). */
-static int
-utf8_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *) s;
-	size_t               n = strlen(s), k;
-
-	for (const unsigned char *end = p + n; p < end; p += k)
-		if ((k = *p < 0x80 ? 1 : kit_utf8_len(p, (size_t) (end - p)))
-		    == 0)
-			return 0;
-	return 1;
-}
-
 /* "key":value, value a JSON string, or null for NULL (required: NULL
- * is an error). -1 when the text is not UTF-8 or missing. */
+ * is an error). -1 when it is missing, or the text is not UTF-8 (b->err,
+ * kit_buf_json_str). */
 static int
 audit_field(kit_buf *b, const char *key, const char *v, int required)
 {
 	if (v == NULL && required)
-		return -1;
-	if (v != NULL && !utf8_ok(v))
 		return -1;
 	if (b->len > 1)
 		kit_buf_put(b, ",", 1);
@@ -889,7 +815,7 @@ audit_field(kit_buf *b, const char *key, const char *v, int required)
 		kit_buf_puts(b, "null");
 	else
 		kit_buf_json_str(b, v);
-	return 0;
+	return b->err ? -1 : 0;
 }
 
 /* The audit record of kit_audit_ex without extra keys as JSON text (the
@@ -919,7 +845,7 @@ audit_text(kit_req *r, const char *action, const char *subject_type,
 	}
 	snprintf(num, sizeof(num), ",\"time\":%lld}", (long long) r->now_ms);
 	kit_buf_puts(&b, num);
-	if (b.oom) {
+	if (b.err) {
 		free(b.p);
 		return NULL;
 	}

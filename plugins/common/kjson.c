@@ -6,13 +6,10 @@
 
 #include "kjson.h"
 
-/* The text being written: p malloc'd, owned by kit_json_dumps until it
- * returns it; err set on a failure (out of memory, not UTF-8, ...). */
-typedef struct {
-	char  *p;
-	size_t len, cap;
-	int    err;
-} out;
+/* The text being written (kjson.h: kit_buf). err is 1 on a failure (out
+ * of memory, not UTF-8, ...), 2 when a value is nested too deep for
+ * kit_json_dumps. */
+typedef kit_buf out;
 
 /* Room for n more bytes (and a NUL); 0, or -1 with o->err set. */
 static int
@@ -37,7 +34,7 @@ room(out *o, size_t n)
 static void
 put(out *o, const char *s, size_t n)
 {
-	if (room(o, n) != 0)
+	if (o->err || room(o, n) != 0)
 		return;
 	memcpy(o->p + o->len, s, n);
 	o->len += n;
@@ -46,13 +43,16 @@ put(out *o, const char *s, size_t n)
 static void
 putc1(out *o, char c)
 {
-	if (room(o, 1) != 0)
+	if (o->err || room(o, 1) != 0)
 		return;
 	o->p[o->len++] = c;
 }
 
-size_t
-kit_utf8_len(const unsigned char *s, size_t n)
+/* The length of the UTF-8 sequence of a byte >= 0x80 at s (n bytes left)
+ * as jansson accepts it in a string (no overlong form, no surrogate,
+ * nothing above U+10FFFF), or 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0], k;
 	uint32_t v;
@@ -92,7 +92,7 @@ put_string(out *o, const char *str, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			if ((k = kit_utf8_len(s, (size_t) (end - s))) == 0) {
+			if ((k = utf8_len(s, (size_t) (end - s))) == 0) {
 				o->err = 1; /* json_dumps refuses it too */
 				return;
 			}
@@ -225,6 +225,28 @@ put_value(out *o, const json_t *v, int depth)
 	}
 }
 
+void
+kit_buf_put(kit_buf *b, const char *s, size_t n)
+{
+	put(b, s, n);
+	if (!b->err && b->p != NULL)
+		b->p[b->len] = '\0';
+}
+
+void
+kit_buf_puts(kit_buf *b, const char *s)
+{
+	kit_buf_put(b, s, strlen(s));
+}
+
+void
+kit_buf_json_str(kit_buf *b, const char *s)
+{
+	put_string(b, s ? s : "", s ? strlen(s) : 0);
+	if (!b->err && b->p != NULL)
+		b->p[b->len] = '\0';
+}
+
 char *
 kit_json_dumps(const json_t *v, size_t *len)
 {
@@ -297,7 +319,7 @@ read_string(in *r, const char **s, size_t *n, char **tmp)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t k = kit_utf8_len(p, (size_t) (end - p));
+			size_t k = utf8_len(p, (size_t) (end - p));
 			if (k == 0)
 				goto bail;
 			p += k;

@@ -27,10 +27,20 @@
 
 #define KJSON_MAX_DEPTH 512
 
-/* The length of the UTF-8 sequence of a byte >= 0x80 at s (n bytes left)
- * as jansson accepts it in a string (no overlong form, no surrogate,
- * nothing above U+10FFFF), or 0 when it is not one. */
-size_t kit_utf8_len(const unsigned char *s, size_t n);
+/* A growing text: p malloc'd (owned by whoever fills it, who frees it),
+ * NUL-terminated once anything is put; err set when a growth failed or a
+ * string was not UTF-8 (the text is then incomplete: nothing more is
+ * put). Start from kit_buf b = { 0 }. */
+typedef struct kit_buf {
+	char  *p;
+	size_t len, cap;
+	int    err;
+} kit_buf;
+
+void kit_buf_put(kit_buf *b, const char *s, size_t n);
+void kit_buf_puts(kit_buf *b, const char *s);
+/* s ("" for NULL) as a JSON string, escaped as kit_json_dumps escapes. */
+void kit_buf_json_str(kit_buf *b, const char *s);
 
 /* json_dumps(v, JSON_COMPACT): malloc'd text the caller frees, or NULL.
  * With len, *len is its length. */

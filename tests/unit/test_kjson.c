@@ -6,7 +6,10 @@
  * reals, deep nesting) and 20,000 random values from a fixed seed.
  * kit_json_loadb reads what json_loadb reads into equal values with the
  * same member order, and refuses what it refuses with the same message:
- * chosen texts and 20,000 random ones, whole and damaged.
+ * chosen texts and 20,000 random ones, whole and damaged. kit_buf_json_str
+ * writes a string as json_dumps writes it inside an array, and a growing
+ * kit_buf stays one NUL-terminated text until a string that is not UTF-8
+ * stops it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,6 +286,63 @@ test_read_random(void **state)
 	}
 }
 
+/* The string s (n bytes) as json_dumps writes it in ["..."], or NULL
+ * when it refuses (malloc'd). */
+static char *
+ref_str(const char *s, size_t n)
+{
+	json_t *a = json_pack("[s%]", s, n);
+	char   *t = a ? json_dumps(a, JSON_COMPACT) : NULL;
+
+	json_decref(a);
+	if (t == NULL)
+		return NULL;
+	t[strlen(t) - 1] = '\0'; /* the ']' */
+	memmove(t, t + 1, strlen(t)); /* the '[' */
+	return t;
+}
+
+static void
+test_buf(void **state)
+{
+	static const char *const ok[]
+	    = { "", "plain", "q\"uo\\te", "\b\f\n\r\t\x01\x1f\x7f",
+		      "中文 一二三", "\xf0\x9f\x98\x80 emoji", "a/b" };
+	kit_buf b = { 0 };
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char   *ref = ref_str(ok[i], strlen(ok[i]));
+		kit_buf one = { 0 };
+		assert_non_null(ref);
+		kit_buf_json_str(&one, ok[i]);
+		assert_int_equal(one.err, 0);
+		assert_string_equal(one.p, ref);
+		assert_int_equal(one.len, strlen(ref));
+		free(one.p);
+		free(ref);
+	}
+	kit_buf_json_str(&b, NULL);
+	assert_string_equal(b.p, "\"\"");
+	/* one text, NUL-terminated as it grows past its first room */
+	for (int i = 0; i < 200; i++) {
+		kit_buf_puts(&b, ",");
+		kit_buf_json_str(&b, "中文 and \"quotes\"");
+	}
+	assert_int_equal(b.err, 0);
+	assert_int_equal(strlen(b.p), b.len);
+	assert_int_equal(
+	    b.len, 2 + 200 * (1 + strlen("\"中文 and \\\"quotes\\\"\"")));
+	/* not UTF-8: refused as json_dumps refuses it, nothing more is put */
+	size_t len = b.len;
+	assert_null(ref_str("bad \xc3\x28", 6));
+	kit_buf_json_str(&b, "bad \xc3\x28");
+	assert_int_not_equal(b.err, 0);
+	kit_buf_puts(&b, "more");
+	assert_true(b.len <= len + 8);
+	free(b.p);
+}
+
 int
 main(void)
 {
@@ -291,6 +351,7 @@ main(void)
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_read_edges),
 		cmocka_unit_test(test_read_random),
+		cmocka_unit_test(test_buf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
