@@ -699,9 +699,12 @@ struct xz_ckpt {
  * it: a plugin that groups a batch of requests in one transaction takes a
  * savepoint per request) stays in memory up to this size, in one
  * allocation; past it, it goes on in a temporary file. An alarm step
- * journals about 16 pages (64 KiB, SQLite's default limit, which it
- * passed); 1 MiB is 256 pages. */
-#define SAVEPOINT_JOURNAL_MEM (1 << 20)
+ * journals about 16 pages (SQLite's default limit, 64 KiB, made most of
+ * them spill). Not more: SQLite 3.40 (Debian 12's) fails a journal that
+ * spills past a limit above about 128 KB with SQLITE_FULL ("database or
+ * disk is full"), which test_kernel.test_store_savepoint_journal would
+ * show. */
+#define SAVEPOINT_JOURNAL_MEM (128 * 1024)
 
 /* SQLite's process-wide settings, once, before its first use: no memory
  * statistics (with them every sqlite3_malloc and sqlite3_free of every
