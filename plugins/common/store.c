@@ -12,14 +12,13 @@ static const char *const schema
       " location TEXT, level INTEGER, due_ms INTEGER NOT NULL DEFAULT 0,"
       " owner TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
       " data TEXT NOT NULL, PRIMARY KEY(kind, id)) WITHOUT ROWID;"
-      /* Each index costs every write of a record an entry to change, so
-       * only one a statement here searches is kept (records_due, which
-       * re-arming the due clocks at start searches). records_state and
-       * records_owner, which older stores have, are dropped: no statement was
-       * ever planned on them (a term
-       * "?2 IS NULL OR state=?2" cannot search an index, and the
-       * statistics read every record of their kind anyway), so lists and
-       * counts read the records of their kind as they did. */
+      /* Each index costs every write of a record an entry, so only the
+       * one a statement here searches is kept: records_due, for re-arming
+       * the due clocks at start. records_state and records_owner, which
+       * older stores have, are dropped: no statement was ever planned on
+       * them (a term "?2 IS NULL OR state=?2" cannot search an index, and
+       * the statistics read every record of their kind anyway), so lists
+       * and counts read the records of their kind as they did. */
       "DROP INDEX IF EXISTS records_state;"
       "DROP INDEX IF EXISTS records_owner;"
       "CREATE INDEX IF NOT EXISTS records_due ON records(kind, due_ms)"
@@ -435,7 +434,14 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 
 	text = kit_json_dumps(rec, &len);
 	if (text == NULL) {
-		snprintf(st->err, sizeof(st->err), "store: out of memory");
+		snprintf(st->err, sizeof(st->err),
+		    "store %s: %s %s not written: not JSON text (a text that "
+		    "is "
+		    "not UTF-8), or out of memory",
+		    store_file(st), kind,
+		    json_string_value(json_object_get(rec, "id"))
+		        ? json_string_value(json_object_get(rec, "id"))
+		        : "-");
 		return -1;
 	}
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);

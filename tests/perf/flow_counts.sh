@@ -17,6 +17,9 @@ bdir=${1:-build-rel}
 flows=${2:-10000}
 bin=$bdir/xiezhi
 plugdir=$PWD/$bdir/plugins
+case $flows in
+'' | *[!0-9]* | 0) echo "flow_counts: FLOWS must be a positive number, got '$flows'" >&2; exit 2 ;;
+esac
 [ -x "$bin" ] || { echo "flow_counts: no $bin (build first)" >&2; exit 2; }
 command -v perf >/dev/null || { echo "flow_counts: perf is not installed (apt-get install linux-perf)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "flow_counts: uprobes need root" >&2; exit 2; }

@@ -171,6 +171,26 @@ test_peek_shares_kept_record(void **state)
 	assert_string_equal(f->st.err, "");
 }
 
+/* A record that cannot be written as JSON text (a string that is not
+ * UTF-8, which only json_stringn_nocheck lets in) is refused with an error
+ * naming its kind and id, and nothing is stored. */
+static void
+test_save_refuses_non_utf8(void **state)
+{
+	fixture *f = *state;
+	json_t  *rec
+	    = json_pack("{s:s,s:s,s:I,s:I}", "id", "A9", "state", "RAISED",
+	        "created_ms", (json_int_t) 1, "updated_ms", (json_int_t) 2);
+
+	json_object_set_new(rec, "name", json_stringn_nocheck("bad \xc3(", 6));
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(kit_store_save(&f->st, "alarm", rec, 1), -1);
+	assert_non_null(strstr(f->st.err, "alarm A9 not written"));
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	json_decref(rec);
+	assert_null(kit_store_load(&f->st, "alarm", "A9"));
+}
+
 static void
 test_rollback_forgets(void **state)
 {
@@ -460,6 +480,8 @@ main(void)
 		    test_kept_record_is_a_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_peek_shares_kept_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_save_refuses_non_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_rollback_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(
