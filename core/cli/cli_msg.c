@@ -116,8 +116,8 @@ const xz_tr xz_cli_zh[] = {
 	{ "xiezhi sub: %s\n", "xiezhi sub：%s\n" },
 	/* the line scripts wait for keeps its English words */
 	{ "xiezhi sub: ready\n", "xiezhi sub: ready（已就绪）\n" },
-	{ "xiezhi %s (plugin ABI %d.%d, nng %s, %s)\n",
-	    "xiezhi %s（插件 ABI %d.%d，nng %s，%s）\n" },
+	{ "xiezhi %s (plugin ABI %d.%d, nng %s, %s, malloc: %s)\n",
+	    "xiezhi %s（插件 ABI %d.%d，nng %s，%s，内存分配：%s）\n" },
 	{ "xiezhi %s: %s\n", "xiezhi %s：%s\n" },
 	/* ident_cli.c: login, logout, whoami, identity */
 	{ "xiezhi %s: at most %d roles\n", "xiezhi %s：最多 %d 个角色\n" },

@@ -169,6 +169,12 @@ xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n)
 }
 
 void
+xz_kernel_set_trim(xz_kernel *k, void (*fn)(void))
+{
+	k->trim = fn;
+}
+
+void
 xz_kernel_set_token_verifier(xz_kernel *k, xz_token_verify_fn fn, void *ud)
 {
 	k->verifier.ud = ud;

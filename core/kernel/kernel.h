@@ -93,6 +93,14 @@ void xz_kernel_hold_lost(xz_kernel *k);
 /* Set the notification hook (copied) before xz_kernel_start. */
 void xz_kernel_set_notify(xz_kernel *k, const xz_kernel_notify *n);
 /*
+ * How the node gives freed memory back to the system, every 5 s from the
+ * `sys` actor (so it returns to its idle size after a burst): fn is the
+ * allocator's own call when the binary brings one (the CLI passes
+ * jemalloc's purge); NULL (the default) calls glibc's malloc_trim. fn
+ * runs on a worker thread and must not call into the kernel.
+ */
+void xz_kernel_set_trim(xz_kernel *k, void (*fn)(void));
+/*
  * Let fn turn the session tokens of link connections into principals
  * (a HELLO {"name":..,"token":".."}: a token, when present, wins over the
  * peer credentials or certificate of the connection). fn may be set or

@@ -37,6 +37,8 @@ struct xz_kernel {
 	bool        loaded, started;
 
 	xz_kernel_notify notify; /* fn NULL: nobody to tell */
+	void (*trim)(
+	    void); /* NULL: glibc's malloc_trim (xz_kernel_set_trim) */
 
 	/* The node's own principal ("node:<name>", role admin): the sender
 	 * of kernel messages, and the caller of a message without one. */

@@ -748,14 +748,19 @@ on_watchdog(void *ud, uint64_t id)
 	xz_sys_notify(st->self->k, "WATCHDOG=1");
 }
 
-/* After a burst, glibc keeps freed memory in its arenas; hand it back to
- * the system every few seconds so the node returns to its idle size. */
+/* After a burst, the allocator keeps freed memory in its arenas; hand it
+ * back to the system every few seconds so the node returns to its idle
+ * size (xz_kernel_set_trim). */
 static void
 on_trim(void *ud, uint64_t id)
 {
-	(void) ud;
+	sys_state *st = ud;
+
 	(void) id;
-	malloc_trim(0);
+	if (st->self->k->trim != NULL)
+		st->self->k->trim();
+	else
+		malloc_trim(0);
 }
 
 /* The kernel's audit spool into the audit plugin (kaudit.c). */

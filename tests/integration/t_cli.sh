@@ -18,6 +18,13 @@ assert_exit "xiezhi --help" 0 "$XZ_BIN" --help
 assert_contains "--help lists the exit codes" "exit codes: 0 ok, 1 error, 2 usage, 3 timeout or no responders" "$OUT"
 assert_exit "xiezhi version" 0 "$XZ_BIN" version
 assert_contains "version names the ABI" "plugin ABI 1." "$OUT"
+# the malloc it runs on (XZ_ALLOCATOR): jemalloc's own version when the
+# binary is linked with it, asked of the running library
+if ldd "$XZ_BIN" | grep -q libjemalloc; then
+	assert_contains "version names jemalloc" "malloc: jemalloc 5." "$OUT"
+else
+	assert_contains "version names the system malloc" "malloc: glibc" "$OUT"
+fi
 
 echo "-- usage errors exit 2"
 assert_exit "no command" 2 "$XZ_BIN"
