@@ -1834,11 +1834,14 @@ migrate_v0(sqlite3 *db, char *err, size_t errlen)
 		" 'return_reason', return_reason, 'decision', decision,"
 		" 'accepted_documents', json(accepted),"
 		" 'missing_documents', json(missing)) FROM transfers",
-		"INSERT INTO history(kind, id, action, from_state, to_state,"
-		" who, role, at_ms, why, agency) SELECT 'transfer',"
+		/* seq in the order they were written (the store takes the
+		 * next from the rows: store.h, hist_seq) */
+		"INSERT INTO history(seq, kind, id, action, from_state,"
+		" to_state, who, role, at_ms, why, agency) SELECT"
+		" row_number() OVER (ORDER BY n), 'transfer',"
 		" transfer_id, action, from_state, to_state,"
 		" coalesce(by_user, '?'), by_role, at_ms, reason, by_agency"
-		" FROM collab_v0_history ORDER BY n",
+		" FROM collab_v0_history",
 		"INSERT INTO clocks(kind, id, clock, due_ms, status)"
 		" SELECT 'transfer', transfer_id, clock, due_ms, status"
 		" FROM collab_v0_clocks",

@@ -23,12 +23,17 @@ static const char *const schema
       "DROP INDEX IF EXISTS records_owner;"
       "CREATE INDEX IF NOT EXISTS records_due ON records(kind, due_ms)"
       " WHERE due_ms > 0;"
+      /* A record's history is read by its kind and id, in the order it
+       * was written (seq): keyed so, it needs no second index, which
+       * every row written cost an entry. seq is the store's (hist_seq in
+       * store.h). A store made before 2026-12-03 keeps its history
+       * table (seq its rowid) and index history_rec: the statements
+       * below serve both. */
       "CREATE TABLE IF NOT EXISTS history("
-      " seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL,"
+      " seq INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,"
       " action TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL,"
       " who TEXT NOT NULL, role TEXT, at_ms INTEGER NOT NULL, why TEXT,"
-      " agency TEXT);"
-      "CREATE INDEX IF NOT EXISTS history_rec ON history(kind, id);"
+      " agency TEXT, PRIMARY KEY(kind, id, seq)) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS seq(kind TEXT PRIMARY KEY,"
       " n INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS clocks(kind TEXT NOT NULL,"
@@ -48,8 +53,8 @@ static const char *const sql[KIT_ST_N] = {
 	                    " data=?10 WHERE kind=?1 AND id=?2",
 	[KIT_ST_GET]      = "SELECT data FROM records WHERE kind=?1 AND id=?2",
 	[KIT_ST_HIST_ADD] = "INSERT INTO history(kind, id, action, from_state,"
-	                    " to_state, who, role, at_ms, why, agency)"
-	                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	                    " to_state, who, role, at_ms, why, agency, seq)"
+	                    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
 	[KIT_ST_HIST_GET] = "SELECT action, from_state, to_state, who, role,"
 	                    " agency, at_ms, why FROM history"
 	                    " WHERE kind=?1 AND id=?2 ORDER BY seq",
@@ -94,6 +99,9 @@ static const char *const sql[KIT_ST_N] = {
 	[KIT_ST_CLOCK_LIST]
 	= "SELECT clock, due_ms, status FROM clocks"
 	  " WHERE kind=?1 AND id=?2 ORDER BY due_ms, clock",
+	[KIT_ST_HSEQ_SET] = "INSERT INTO seq(kind, n) VALUES('#history', ?1)"
+	                    " ON CONFLICT(kind) DO UPDATE SET"
+	                    " n = max(n, excluded.n)",
 };
 
 /* A kept decoded record (store.h: cache): key is the kind, '\0', then
@@ -266,6 +274,34 @@ fail:
 	return -1;
 }
 
+/* st->hist_seq from the seq table, or from the rows when it has none;
+ * 0 or -1 (st->err says why). */
+static int
+hist_seq_init(kit_store *st)
+{
+	static const char *const q[] = {
+		"SELECT n FROM seq WHERE kind = '#history'",
+		"SELECT coalesce(max(seq), 0) FROM history",
+	};
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		sqlite3_stmt *s = NULL;
+		int           rc;
+		if (sqlite3_prepare_v2(st->db, q[i], -1, &s, NULL)
+		    != SQLITE_OK)
+			return store_fail(st, q[i]);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			st->hist_seq = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+		if (rc == SQLITE_ROW)
+			return 0;
+		if (rc != SQLITE_DONE)
+			return store_fail(st, q[i]);
+	}
+	return 0;
+}
+
 int
 kit_store_init(kit_store *st, sqlite3 *db)
 {
@@ -283,6 +319,10 @@ kit_store_init(kit_store *st, sqlite3 *db)
 			kit_store_fini(st);
 			return -1;
 		}
+	}
+	if (hist_seq_init(st) != 0) {
+		kit_store_fini(st);
+		return -1;
 	}
 	return 0;
 }
@@ -322,14 +362,30 @@ kit_store_begin(kit_store *st)
 	return 0;
 }
 
+/* Keep the '#history' row at st->hist_seq (in the open transaction, or
+ * on its own). */
+static int
+hist_seq_save(kit_store *st)
+{
+	sqlite3_bind_int64(st->st[KIT_ST_HSEQ_SET], 1, st->hist_seq);
+	return step_done(st, KIT_ST_HSEQ_SET);
+}
+
 int
 kit_store_commit(kit_store *st)
 {
-	int rc = step_done(st, KIT_ST_COMMIT);
+	int rc;
+
+	/* the history rows' high mark goes with them (store.h: hist_seq);
+	 * a failure here fails the commit, which the caller rolls back */
+	if (st->hist_dirty && !sqlite3_get_autocommit(st->db)
+	    && hist_seq_save(st) != 0)
+		return -1;
+	rc = step_done(st, KIT_ST_COMMIT);
 	/* a failed COMMIT may leave the transaction open: the caller rolls
 	 * back, which clears in_tx */
 	if (rc == 0)
-		st->in_tx = 0;
+		st->in_tx = st->hist_dirty = 0;
 	return rc;
 }
 
@@ -532,6 +588,16 @@ kit_store_history_add(
 {
 	sqlite3_stmt *s = st->st[KIT_ST_HIST_ADD];
 
+	st->hist_seq++;
+	if (sqlite3_get_autocommit(st->db)) {
+		/* no transaction: the mark first, so that it is never behind
+		 * a stored row (a crash between leaves a gap, no repeat) */
+		if (hist_seq_save(st) != 0)
+			return -1;
+	} else {
+		st->hist_dirty = 1;
+	}
+	sqlite3_bind_int64(s, 11, st->hist_seq);
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, c->action, -1, SQLITE_STATIC);

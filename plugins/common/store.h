@@ -48,6 +48,7 @@ enum kit_stmt {
 	KIT_ST_CLOCK_NEXT,
 	KIT_ST_CLOCK_DUE,
 	KIT_ST_CLOCK_LIST,
+	KIT_ST_HSEQ_SET,
 	KIT_ST_N
 };
 
@@ -89,6 +90,15 @@ typedef struct kit_store {
 	 * the transaction back on its own (a failed statement elsewhere), and
 	 * the cache, which may hold what it undid, is emptied. */
 	int in_tx;
+	/* The seq of the last history row written: the next row takes one
+	 * more, with no lookup (the history table has no rowid to give it).
+	 * Kept in the seq table as kind '#history', never behind a stored
+	 * row: a transaction that wrote history (hist_dirty) writes it
+	 * before its COMMIT (kit_store_commit), a row written outside a
+	 * transaction writes it first. Read back at kit_store_init (from the
+	 * rows when it is missing: an older store, a moved one). */
+	int64_t hist_seq;
+	int     hist_dirty;
 } kit_store;
 
 /* A change to write into history. */

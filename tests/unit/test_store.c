@@ -9,7 +9,10 @@
  * Sequence numbers (kit_store_next_seq) follow each other per kind, and a
  * rollback gives the numbers it undid again. A list by state or by owner
  * gives the records it names and their count; an older store's indexes
- * that no statement searched are dropped.
+ * that no statement searched are dropped. A record's history comes back
+ * in the order it was written, across rollbacks, a restart of the store,
+ * a write outside a transaction and a store that lost its high mark; the
+ * history table needs no index of its own.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -472,6 +475,97 @@ test_unused_indexes_dropped(void **state)
 	json_decref(page);
 }
 
+/* Add a history row action for alarm id. */
+static void
+hist(fixture *f, const char *id, const char *action)
+{
+	kit_change ch
+	    = { .action = action, .to = "RAISED", .who = "u1", .at_ms = 1 };
+
+	assert_int_equal(kit_store_history_add(&f->st, "alarm", id, &ch), 0);
+}
+
+/* The actions of alarm id's history, comma-separated, into out. */
+static const char *
+hist_actions(fixture *f, const char *id, char *out, size_t n)
+{
+	json_t *h = kit_store_history(&f->st, "alarm", id);
+	json_t *row;
+	size_t  i;
+
+	out[0] = '\0';
+	json_array_foreach(h, i, row)
+	{
+		if (i > 0)
+			strncat(out, ",", n - strlen(out) - 1);
+		strncat(out, json_string_value(json_object_get(row, "action")),
+		    n - strlen(out) - 1);
+	}
+	json_decref(h);
+	return out;
+}
+
+static int64_t
+int_of(fixture *f, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t       v;
+
+	assert_int_equal(
+	    sqlite3_prepare_v2(f->db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void
+test_history_order(void **state)
+{
+	fixture *f = *state;
+	char     buf[256];
+
+	/* a transaction, one rolled back, one outside any transaction */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	hist(f, "A1", "a1");
+	hist(f, "A2", "b1");
+	hist(f, "A1", "a2");
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	hist(f, "A1", "undone");
+	kit_store_rollback(&f->st);
+	hist(f, "A1", "a3");
+	assert_string_equal(
+	    hist_actions(f, "A1", buf, sizeof(buf)), "a1,a2,a3");
+	/* the mark is never behind a stored row */
+	assert_true(int_of(f, "SELECT n FROM seq WHERE kind = '#history'")
+	    >= int_of(f, "SELECT max(seq) FROM history"));
+	/* a restart of the store goes on after the mark */
+	kit_store_fini(&f->st);
+	assert_int_equal(kit_store_init(&f->st, f->db), 0);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	hist(f, "A1", "a4");
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_string_equal(
+	    hist_actions(f, "A1", buf, sizeof(buf)), "a1,a2,a3,a4");
+	/* a store without the mark (moved in by SQL) goes on after its rows */
+	assert_int_equal(
+	    sqlite3_exec(f->db, "DELETE FROM seq WHERE kind = '#history'",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	kit_store_fini(&f->st);
+	assert_int_equal(kit_store_init(&f->st, f->db), 0);
+	hist(f, "A1", "a5");
+	assert_string_equal(
+	    hist_actions(f, "A1", buf, sizeof(buf)), "a1,a2,a3,a4,a5");
+	assert_string_equal(hist_actions(f, "A2", buf, sizeof(buf)), "b1");
+	/* keyed by record: no index of its own */
+	assert_int_equal(int_of(f,
+	                     "SELECT count(*) FROM sqlite_schema WHERE type = "
+	                     "'index' AND tbl_name = 'history'"),
+	    0);
+}
+
 int
 main(void)
 {
@@ -498,6 +592,8 @@ main(void)
 		    test_list_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unused_indexes_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_history_order, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
