@@ -74,6 +74,42 @@ utf8_len(const unsigned char *s, size_t n)
 	return k + 1;
 }
 
+/* Whether byte c needs a look in a JSON string: '"', '\\', a control
+ * character, or the start of a UTF-8 sequence (checked). */
+static inline int
+special(unsigned c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+/* How many bytes from s (n left) need no look (special), eight at a
+ * time: a word is passed over when no byte has its top bit, none is below
+ * 0x20 and none is '"' or '\\' (the word tests of "Bit Twiddling Hacks":
+ * each is exact once no byte is >= 0x80, and any such byte stops the
+ * word). Strings are mostly plain text, which this reads eight bytes a
+ * step instead of one. */
+static size_t
+plain_run(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t high = 0x8080808080808080u;
+	size_t         i    = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, q, b;
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		if ((w & high) != 0
+		    || (((w - ones * 0x20) | (q - ones) | (b - ones)) & high)
+		        != 0)
+			break;
+	}
+	while (i < n && !special(s[i]))
+		i++;
+	return i;
+}
+
 static void
 put_string(out *o, const char *str, size_t n)
 {
@@ -83,14 +119,14 @@ put_string(out *o, const char *str, size_t n)
 
 	putc1(o, '"');
 	while (s < end) {
-		unsigned c = *s;
+		unsigned c;
 		char     esc[6];
 		size_t   k;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			s++;
-			continue;
-		}
+		s += plain_run(s, (size_t) (end - s));
+		if (s >= end)
+			break;
+		c = *s;
 		if (c >= 0x80) {
 			if ((k = utf8_len(s, (size_t) (end - s))) == 0) {
 				o->err = 1; /* json_dumps refuses it too */
@@ -303,6 +339,7 @@ read_string(in *r, const char **s, size_t *n, char **tmp)
 
 	*tmp = NULL;
 	for (;;) {
+		p += plain_run(p, (size_t) (end - p));
 		if (p >= end)
 			goto bail;
 		unsigned c = *p;

@@ -9,7 +9,9 @@
  * chosen texts and 20,000 random ones, whole and damaged. kit_buf_json_str
  * writes a string as json_dumps writes it inside an array, and a growing
  * kit_buf stays one NUL-terminated text until a string that is not UTF-8
- * stops it.
+ * stops it. Plain text read and written eight bytes at a time: one byte
+ * that needs a look (each kind) at every place of texts of 1 to 40 bytes
+ * is written and read as jansson does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -343,6 +345,45 @@ test_buf(void **state)
 	free(b.p);
 }
 
+static void
+test_plain_runs(void **state)
+{
+	/* each byte or sequence that needs a look, and 0x7f and ' ', which
+	 * do not */
+	static const char *const odd[]
+	    = { "\"", "\\", "\n", "\x01", "\x1f", "\x7f", " ", "\xc3\xa9",
+		      "\xe7\x9b\x91", "\xf0\x9f\x98\x80", "\xff", "\xc0" };
+	(void) state;
+	for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+		for (size_t len = 1; len <= 40; len++) {
+			for (size_t at = 0; at < len; at++) {
+				char   s[64], text[256];
+				size_t n = 0, ol = strlen(odd[k]);
+				memset(s, 'a', at);
+				n = at;
+				memcpy(s + n, odd[k], ol);
+				n += ol;
+				memset(s + n, 'b', len - at - 1);
+				n += len - at - 1;
+				/* unchecked: invalid UTF-8 too, which both
+				 * writers refuse */
+				json_t *a = json_array();
+				json_array_append_new(
+				    a, json_stringn_nocheck(s, n));
+				same(a);
+				/* the reader: the text as it came, in an array
+				 */
+				text[0] = '[';
+				text[1] = '"';
+				memcpy(text + 2, s, n);
+				text[n + 2] = '"';
+				text[n + 3] = ']';
+				same_read(text, n + 4, 0);
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -352,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_read_edges),
 		cmocka_unit_test(test_read_random),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_plain_runs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
