@@ -139,35 +139,55 @@ expected(const kit_field *f, char *buf, size_t n)
 static int check_obj(const kit_field *fields, const kit_field *common,
     json_t *obj, const char *pre, const char *path, char *err, size_t n);
 
+/* Whether v is a good value of f, a field of a scalar type (string,
+ * integer, boolean, enum, identity number); 0 for the others. */
+static int
+scalar_ok(const kit_field *f, json_t *v)
+{
+	const char *s;
+
+	switch (f->type) {
+	case KIT_F_STR:
+		return json_is_string(v)
+		    && (int64_t) json_string_length(v) >= f->min
+		    && (int64_t) json_string_length(v) <= f->max
+		    && strlen(json_string_value(v)) == json_string_length(v);
+	case KIT_F_INT:
+		return json_is_integer(v) && json_integer_value(v) >= f->min
+		    && json_integer_value(v) <= f->max;
+	case KIT_F_BOOL:
+		return json_is_boolean(v);
+	case KIT_F_ENUM:
+		s = json_string_value(v);
+		for (const char *const *e = f->values; s && e && *e; e++)
+			if (strcmp(*e, s) == 0)
+				return 1;
+		return 0;
+	case KIT_F_IDCARD:
+		return json_is_string(v)
+		    && kit_idcard_valid(json_string_value(v));
+	case KIT_F_OBJ:
+	case KIT_F_ARR:
+		break;
+	}
+	return 0;
+}
+
 /* Check one value v of field f at path; 0 or -1 with err set. */
 static int
 check_value(const kit_field *f, json_t *v, const char *pre, const char *path,
     char *err, size_t n)
 {
-	char        exp[700];
-	const char *s;
-	int         ok = 1;
+	char exp[700];
+	int  ok = 1;
 
 	switch (f->type) {
 	case KIT_F_STR:
-		ok = json_is_string(v)
-		    && (int64_t) json_string_length(v) >= f->min
-		    && (int64_t) json_string_length(v) <= f->max
-		    && strlen(json_string_value(v)) == json_string_length(v);
-		break;
 	case KIT_F_INT:
-		ok = json_is_integer(v) && json_integer_value(v) >= f->min
-		    && json_integer_value(v) <= f->max;
-		break;
 	case KIT_F_BOOL:
-		ok = json_is_boolean(v);
-		break;
 	case KIT_F_ENUM:
-		ok = 0;
-		s  = json_string_value(v);
-		for (const char *const *e = f->values; s && e && *e; e++)
-			if (strcmp(*e, s) == 0)
-				ok = 1;
+	case KIT_F_IDCARD:
+		ok = scalar_ok(f, v);
 		break;
 	case KIT_F_OBJ:
 		if (!json_is_object(v)) {
@@ -196,10 +216,6 @@ check_value(const kit_field *f, json_t *v, const char *pre, const char *path,
 			}
 		}
 		return 0;
-	case KIT_F_IDCARD:
-		ok = json_is_string(v)
-		    && kit_idcard_valid(json_string_value(v));
-		break;
 	}
 	if (ok)
 		return 0;
@@ -251,6 +267,9 @@ check_obj(const kit_field *fields, const kit_field *common, json_t *obj,
 	{
 		if ((f = find(fields, key)) == NULL
 		    && (f = find(common, key)) == NULL)
+			continue;
+		/* the path is written only for a message or a level down */
+		if (scalar_ok(f, v))
 			continue;
 		snprintf(
 		    sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", key);
