@@ -260,10 +260,11 @@ allocator_name(void)
 #ifdef XZ_ALLOCATOR_NAME
 /* jemalloc's settings for the node (MALLOC_CONF in the environment still
  * overrides them): two arenas, and thread caches for small sizes only, a
- * few slots each. The defaults (an arena per 1/4 CPU, caches up to 32 KiB)
+ * few slots each. The defaults (four arenas a CPU, caches up to 32 KiB)
  * hold about 2 MiB more at idle, over the 16 MiB an idle node may take
- * (tests/integration/t_memory.sh), for no gain on the alarm flow; these
- * keep it at glibc's idle size. Read by jemalloc at its first call. */
+ * (tests/integration/t_memory.sh), for a few percent on the alarm flow,
+ * within the noise; these keep it within 0.5 MiB of glibc's idle size.
+ * Read by jemalloc at its first call. */
 const char *malloc_conf
     = "narenas:2,tcache_max:1024,tcache_nslots_small_max:32";
 
