@@ -253,7 +253,7 @@ allocator_name(void)
 	}
 	return XZ_ALLOCATOR_NAME;
 #else
-	return "glibc";
+	return "system"; /* glibc's, or a sanitizer's in such a build */
 #endif
 }
 

@@ -96,7 +96,12 @@ typedef struct kit_store {
 	 * row: a transaction that wrote history (hist_dirty) writes it
 	 * before its COMMIT (kit_store_commit), a row written outside a
 	 * transaction writes it first. Read back at kit_store_init (from the
-	 * rows when it is missing: an older store, a moved one). */
+	 * rows when it is missing: an older store, a moved one; a scan of the
+	 * history in a new one). So one kit_store writes a database's
+	 * history (a plugin's kit_ctx has the one), and a transaction that
+	 * writes history commits through kit_store_commit; SQL that adds
+	 * history rows otherwise (a migration) must number them past the
+	 * mark or leave no mark (collab.c: migrate_v0). */
 	int64_t hist_seq;
 	int     hist_dirty;
 } kit_store;

@@ -23,7 +23,7 @@ assert_contains "version names the ABI" "plugin ABI 1." "$OUT"
 if ldd "$XZ_BIN" | grep -q libjemalloc; then
 	assert_contains "version names jemalloc" "malloc: jemalloc 5." "$OUT"
 else
-	assert_contains "version names the system malloc" "malloc: glibc" "$OUT"
+	assert_contains "version names the system malloc" "malloc: system" "$OUT"
 fi
 
 echo "-- usage errors exit 2"
