@@ -56,6 +56,9 @@ static const xz_tr kit_zh[] = {
 	    "审计记录 %s %s:%s 未能生成（某字段不是 UTF-8，或内存不足）" },
 	{ "group commit of %zu change(s) failed: %s",
 	    "%zu 项变更的批量提交失败：%s" },
+	{ "a change wrote to the database around the store and was then "
+	  "refused",
+	    "某项变更绕过存储写入了数据库，随后被拒绝" },
 	{ "%s: overdue sweep: %s", "%s：超时清查：%s" },
 	{ "clocks not armed: %s", "时限计时器未能设置：%s" },
 	{ "%s: audit spool: %s", "%s：审计暂存区：%s" },
@@ -90,6 +93,7 @@ typedef struct kit_binding {
 /* ---- the audit spool ---- */
 
 static void drain_kick(kit_ctx *c);
+static void batch_fail(kit_ctx *c, const char *why);
 
 static int
 spool_init(kit_ctx *c, char *err, size_t errlen)
@@ -185,6 +189,15 @@ spool_add_text(kit_ctx *c, const char *topic, const char *data)
 	c->rid_next++;
 	memcpy(rid, "sp-", 3);
 	xz_hex_encode(r, sizeof(r), rid + 3);
+	if (c->store.mode == KIT_HOLD_LAZY) {
+		/* written with the request's other writes (kit_lazy_enable) */
+		kit_store_hold_begin(
+		    &c->store, c->spool_ins, "spool an audit record", 0);
+		kit_store_hold_text(&c->store, 1, rid);
+		kit_store_hold_text(&c->store, 2, topic);
+		kit_store_hold_text(&c->store, 3, data);
+		return 0;
+	}
 	sqlite3_bind_text(c->spool_ins, 1, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(c->spool_ins, 2, topic, -1, SQLITE_STATIC);
 	sqlite3_bind_text(c->spool_ins, 3, data, -1, SQLITE_STATIC);
@@ -535,6 +548,12 @@ void
 kit_group_enable(kit_ctx *c)
 {
 	c->group = c->host->abi_minor >= 1;
+}
+
+void
+kit_lazy_enable(kit_ctx *c)
+{
+	c->lazy = 1;
 }
 
 const char *
@@ -964,7 +983,9 @@ kit_tx_begin(kit_ctx *c, kit_err *e)
 				goto fail;
 			c->batch_open = 1;
 		}
-		if (kit_store_savepoint(&c->store) != 0)
+		if (c->lazy)
+			kit_store_lazy_begin(&c->store);
+		else if (kit_store_savepoint(&c->store) != 0)
 			goto fail;
 	} else if (kit_store_begin(&c->store) != 0) {
 		goto fail;
@@ -998,7 +1019,19 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 		return -1;
 	}
 	if (c->group) {
-		if (kit_store_release(&c->store) != 0) {
+		int rc = c->lazy ? kit_store_lazy_end(&c->store)
+		                 : kit_store_release(&c->store);
+		if (rc == -2) {
+			/* part of it is in the batch's transaction with no
+			 * savepoint to undo it alone */
+			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
+			c->in_tx        = 0;
+			c->audit_failed = 0;
+			json_array_clear(c->pending);
+			batch_fail(c, c->store.err);
+			return -1;
+		}
+		if (rc != 0) {
 			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 			kit_tx_abort(c);
 			return -1;
@@ -1027,33 +1060,32 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 void
 kit_tx_abort(kit_ctx *c)
 {
-	if (c->group)
+	int whole = 0;
+
+	if (c->group && c->lazy)
+		whole = kit_store_lazy_abort(&c->store) != 0;
+	else if (c->group)
 		kit_store_rollback_to(&c->store);
 	else
 		kit_store_rollback(&c->store);
 	c->in_tx        = 0;
 	c->audit_failed = 0;
 	json_array_clear(c->pending);
+	if (whole)
+		batch_fail(c,
+		    KT("a change wrote to the database around the store and "
+		       "was then refused"));
 }
 
-void
-kit_batch_end(kit_ctx *c)
+/* Send the batch's held replies (ok: the batch committed, else each
+ * says store_error) and drop its events (published first when ok). */
+static void
+batch_finish(kit_ctx *c, int ok)
 {
 	size_t  i;
 	json_t *ev;
-	int     ok;
 
-	if (!c->batch_open)
-		return;
-	c->batch_open = 0;
-	ok            = kit_store_commit(&c->store) == 0;
-	if (!ok) {
-		c->host->log(c->self, XZ_LOG_ERROR,
-		    KT("group commit of %zu change(s) failed: %s"),
-		    c->ndeferred, c->store.err);
-		kit_store_rollback(&c->store);
-		c->host->counter_add(c->self, "commit_failed", 1);
-	} else {
+	if (ok) {
 		json_array_foreach(c->batch_events, i, ev)
 		{
 			publish_now(c, kit_str(ev, "topic"),
@@ -1074,6 +1106,33 @@ kit_batch_end(kit_ctx *c)
 		free(d->data);
 	}
 	c->ndeferred = 0;
+}
+
+/* The batch cannot commit (why: for the log): roll it back; every
+ * change of it is answered store_error, none of its events published.
+ * The next change begins a new batch. */
+static void
+batch_fail(kit_ctx *c, const char *why)
+{
+	c->host->log(c->self, XZ_LOG_ERROR,
+	    KT("group commit of %zu change(s) failed: %s"), c->ndeferred, why);
+	c->batch_open = 0;
+	kit_store_rollback(&c->store);
+	c->host->counter_add(c->self, "commit_failed", 1);
+	batch_finish(c, 0);
+}
+
+void
+kit_batch_end(kit_ctx *c)
+{
+	if (!c->batch_open)
+		return;
+	if (kit_store_commit(&c->store) != 0) {
+		batch_fail(c, c->store.err);
+	} else {
+		c->batch_open = 0;
+		batch_finish(c, 1);
+	}
 	drain_kick(c);
 }
 

@@ -51,9 +51,11 @@ typedef struct kit_ctx {
 	int64_t        list_max; /* largest page a list returns */
 	struct kit_binding *bindings; /* made by kit_serve, freed in fini */
 	/* group commit (SDK 1.1 batch_end): one transaction per batch of
-	 * messages, one savepoint per request; replies and events wait for
+	 * messages, one savepoint per request (or held writes: lazy);
+	 * replies and events wait for
 	 * the batch's commit */
 	int                  group;
+	int                  lazy; /* kit_lazy_enable */
 	int                  batch_open;
 	json_t              *batch_events;
 	struct kit_deferred *deferred;
@@ -195,6 +197,18 @@ void kit_audit_ex(kit_req *r, const char *what, const char *action,
  * batch's events and sends its replies; on a failed commit every request
  * of the batch gets a store_error reply and no event is published. */
 void kit_group_enable(kit_ctx *c);
+
+/* With group commit: a request takes no savepoint of its own; its
+ * writes are held until its end (store.h: "Held writes"), so a refusal
+ * has nothing to undo, and a request that reads or runs its own SQL
+ * after writing takes its savepoint then. Should writing the held
+ * writes fail part-way (a full disk, an I/O error), the whole batch is
+ * rolled back as on a failed commit: every request of it gets a
+ * store_error reply. For a plugin whose requests write through the kit
+ * and store.h, or through kit_sql_row/kit_sql_run (sql.h); one that steps
+ * statements of its own on the store's connection inside a change should
+ * not enable it (such a write and then a refusal fails the batch). */
+void kit_lazy_enable(kit_ctx *c);
 void kit_batch_end(kit_ctx *c);
 
 /* Begin a change: refused with audit_unavailable while the audit spool

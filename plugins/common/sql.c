@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "sql.h"
+#include "store.h"
 
 /* Prepare and bind; the statement, or NULL with *rc the SQLite code. */
 static sqlite3_stmt *
@@ -43,6 +44,7 @@ kit_sql_row(
 	sqlite3_stmt *s;
 
 	*row = NULL;
+	kit_store_settle_db(db);
 	va_start(ap, types);
 	s = prepare(db, sql, types, ap, &rc);
 	va_end(ap);
@@ -63,6 +65,7 @@ kit_sql_run(sqlite3 *db, const char *sql, const char *types, ...)
 	int           rc;
 	sqlite3_stmt *s;
 
+	kit_store_settle_db(db);
 	va_start(ap, types);
 	s = prepare(db, sql, types, ap, &rc);
 	va_end(ap);

@@ -8,6 +8,11 @@
  * says, one letter each:
  *   't'  const char *: text, copied (a NULL pointer binds NULL)
  *   'i'  int64_t: integer
+ *
+ * Both first write what a store of this plugin on db holds of the
+ * request in progress (kit_store_settle_db, store.h: "Held writes"), so
+ * that the statement sees the request's own writes and a write it makes
+ * is undone with the request.
  */
 #ifndef XZ_KIT_SQL_H
 #define XZ_KIT_SQL_H

@@ -1,4 +1,5 @@
 /* store.c - records and their history in the plugin's SQLite database. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +303,9 @@ hist_seq_init(kit_store *st)
 	return 0;
 }
 
+static void all_set(kit_store *st, int add);
+static void held_clear(kit_store *st);
+
 int
 kit_store_init(kit_store *st, sqlite3 *db)
 {
@@ -324,6 +328,7 @@ kit_store_init(kit_store *st, sqlite3 *db)
 		kit_store_fini(st);
 		return -1;
 	}
+	all_set(st, 1);
 	return 0;
 }
 
@@ -337,6 +342,14 @@ kit_store_fini(kit_store *st)
 	cache_clear(st);
 	free(st->cache);
 	st->cache = NULL;
+	all_set(st, 0);
+	held_clear(st);
+	free(st->held);
+	free(st->arena);
+	st->held     = NULL;
+	st->arena    = NULL;
+	st->cap_held = st->arena_cap = 0;
+	st->mode                     = KIT_HOLD_NONE;
 }
 
 static int
@@ -350,6 +363,307 @@ step_done(kit_store *st, enum kit_stmt which)
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return store_fail(st, sql[which]);
 	return 0;
+}
+
+/* ---- held writes (store.h) ---- */
+
+/* A parameter of a held write: NULL, an integer, or a text (in the
+ * store's arena at off, len bytes, or an owned malloc'd block). */
+struct kit_harg {
+	int     param;
+	int     type; /* HA_NULL, HA_INT, HA_TEXT, HA_OWNED */
+	int64_t i;
+	size_t  off, len;
+	char   *owned;
+};
+enum { HA_NULL, HA_INT, HA_TEXT, HA_OWNED };
+#define KIT_HELD_ARGS 11
+
+struct kit_held {
+	sqlite3_stmt   *s;
+	const char     *what; /* static text */
+	int             one;
+	int             n;
+	struct kit_harg a[KIT_HELD_ARGS];
+};
+
+/* Drop what is held. */
+static void
+held_clear(kit_store *st)
+{
+	for (size_t i = 0; i < st->nheld; i++)
+		for (int j = 0; j < st->held[i].n; j++)
+			free(st->held[i].a[j].owned);
+	st->nheld     = 0;
+	st->arena_len = 0;
+	st->held_oom  = 0;
+}
+
+void
+kit_store_hold_begin(kit_store *st, sqlite3_stmt *s, const char *what, int one)
+{
+	if (st->nheld == st->cap_held) {
+		size_t           n = st->cap_held ? 2 * st->cap_held : 16;
+		struct kit_held *h = realloc(st->held, n * sizeof(*h));
+		if (h == NULL) {
+			st->held_oom = 1;
+			return;
+		}
+		st->held     = h;
+		st->cap_held = n;
+	}
+	struct kit_held *h = &st->held[st->nheld++];
+	h->s               = s;
+	h->what            = what;
+	h->one             = one;
+	h->n               = 0;
+}
+
+/* The next parameter of the write held last, or NULL. */
+static struct kit_harg *
+hold_arg(kit_store *st, int param)
+{
+	struct kit_held *h;
+
+	if (st->held_oom || st->nheld == 0
+	    || st->held[st->nheld - 1].n == KIT_HELD_ARGS) {
+		st->held_oom = 1;
+		return NULL;
+	}
+	h                  = &st->held[st->nheld - 1];
+	struct kit_harg *a = &h->a[h->n++];
+	memset(a, 0, sizeof(*a));
+	a->param = param;
+	return a;
+}
+
+void
+kit_store_hold_text(kit_store *st, int param, const char *text)
+{
+	struct kit_harg *a = hold_arg(st, param);
+	size_t           n;
+
+	if (a == NULL)
+		return;
+	if (text == NULL) {
+		a->type = HA_NULL;
+		return;
+	}
+	n = strlen(text);
+	if (st->arena_len + n + 1 > st->arena_cap) {
+		size_t c = st->arena_cap ? st->arena_cap : 4096;
+		while (c < st->arena_len + n + 1)
+			c *= 2;
+		char *p = realloc(st->arena, c);
+		if (p == NULL) {
+			a->type      = HA_NULL;
+			st->held_oom = 1;
+			return;
+		}
+		st->arena     = p;
+		st->arena_cap = c;
+	}
+	memcpy(st->arena + st->arena_len, text, n + 1);
+	a->type = HA_TEXT;
+	a->off  = st->arena_len;
+	a->len  = n;
+	st->arena_len += n + 1;
+}
+
+/* Hold text (malloc'd, len bytes): the store owns it from here on. */
+static void
+hold_owned(kit_store *st, int param, char *text, size_t len)
+{
+	struct kit_harg *a = hold_arg(st, param);
+
+	if (a == NULL) {
+		free(text);
+		return;
+	}
+	a->type  = HA_OWNED;
+	a->owned = text;
+	a->len   = len;
+}
+
+void
+kit_store_hold_int(kit_store *st, int param, int64_t v)
+{
+	struct kit_harg *a = hold_arg(st, param);
+
+	if (a != NULL) {
+		a->type = HA_INT;
+		a->i    = v;
+	}
+}
+
+/* Write what is held, in order, and drop it: 0, or -1 (st->err) at the
+ * first write that fails (what followed it is dropped too). */
+static int
+held_write(kit_store *st)
+{
+	int rc = 0;
+
+	if (st->held_oom) {
+		snprintf(st->err, sizeof(st->err),
+		    "store %s: a change could not be held: out of memory",
+		    store_file(st));
+		held_clear(st);
+		return -1;
+	}
+	for (size_t i = 0; i < st->nheld && rc == 0; i++) {
+		struct kit_held *h = &st->held[i];
+		int              src;
+		for (int j = 0; j < h->n; j++) {
+			struct kit_harg *a = &h->a[j];
+			if (a->type == HA_INT)
+				sqlite3_bind_int64(h->s, a->param, a->i);
+			else if (a->type == HA_TEXT)
+				sqlite3_bind_text(h->s, a->param,
+				    st->arena + a->off, (int) a->len,
+				    SQLITE_STATIC);
+			else if (a->type == HA_OWNED)
+				sqlite3_bind_text(h->s, a->param, a->owned,
+				    (int) a->len, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(h->s, a->param);
+		}
+		src = sqlite3_step(h->s);
+		sqlite3_reset(h->s);
+		sqlite3_clear_bindings(h->s);
+		if (src != SQLITE_DONE && src != SQLITE_ROW) {
+			rc = store_fail(st, h->what);
+		} else if (h->one && sqlite3_changes(st->db) != 1) {
+			cache_clear(st);
+			snprintf(st->err, sizeof(st->err),
+			    "store %s: %s: the row is not as this store left "
+			    "it",
+			    store_file(st), h->what);
+			rc = -1;
+		}
+	}
+	held_clear(st);
+	return rc;
+}
+
+void
+kit_store_lazy_begin(kit_store *st)
+{
+	held_clear(st);
+	st->err[0]        = '\0';
+	st->settle_failed = 0;
+	st->changes0      = sqlite3_total_changes64(st->db);
+	st->mode          = KIT_HOLD_LAZY;
+}
+
+int
+kit_store_settle(kit_store *st)
+{
+	if (st->mode != KIT_HOLD_LAZY)
+		return 0;
+	if (step_done(st, KIT_ST_SAVEPOINT) != 0)
+		return -1; /* still holding: the abort drops it */
+	st->mode = KIT_HOLD_SAVEPOINT;
+	if (held_write(st) == 0)
+		return 0;
+	st->settle_failed = 1; /* the request's end refuses it */
+	return -1;
+}
+
+/* Whether a write of the request reached the database (or SQLite rolled
+ * the whole transaction back by itself). */
+static int
+request_wrote(kit_store *st)
+{
+	return sqlite3_get_autocommit(st->db)
+	    || sqlite3_total_changes64(st->db) != st->changes0;
+}
+
+int
+kit_store_lazy_end(kit_store *st)
+{
+	if (st->mode == KIT_HOLD_SAVEPOINT) {
+		if (st->settle_failed) /* some of it was not written */
+			return -1;
+		if (step_done(st, KIT_ST_RELEASE) != 0)
+			return -1; /* the abort rolls back to it */
+		st->mode = KIT_HOLD_NONE;
+		return 0;
+	}
+	if (st->mode != KIT_HOLD_LAZY)
+		return 0;
+	if (held_write(st) == 0) {
+		st->mode = KIT_HOLD_NONE;
+		return 0;
+	}
+	if (!request_wrote(st))
+		return -1; /* still LAZY: the abort has nothing to undo */
+	st->mode = KIT_HOLD_NONE;
+	return -2;
+}
+
+int
+kit_store_lazy_abort(kit_store *st)
+{
+	int mode = st->mode;
+
+	st->mode = KIT_HOLD_NONE;
+	if (mode == KIT_HOLD_SAVEPOINT) {
+		kit_store_rollback_to(st);
+		return 0;
+	}
+	if (mode != KIT_HOLD_LAZY)
+		return 0;
+	held_clear(st);
+	cache_clear(st); /* it kept what it held */
+	return request_wrote(st) ? -1 : 0;
+}
+
+/* Settle before a read: 0, or -1 (the read fails, st->err says why). */
+static int
+settle_read(kit_store *st)
+{
+	if (st->mode != KIT_HOLD_LAZY || st->nheld == 0)
+		return 0;
+	if (kit_store_settle(st) == 0)
+		return 0;
+	st->read_failed = 1;
+	return -1;
+}
+
+/* The stores of this plugin, for kit_store_settle_db (linked by
+ * all_next; added by kit_store_init, removed by kit_store_fini). */
+static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
+static kit_store      *all;
+
+static void
+all_set(kit_store *st, int add)
+{
+	pthread_mutex_lock(&all_mu);
+	if (add) {
+		st->all_next = all;
+		all          = st;
+	} else {
+		for (kit_store **p = &all; *p != NULL; p = &(*p)->all_next)
+			if (*p == st) {
+				*p = st->all_next;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&all_mu);
+}
+
+void
+kit_store_settle_db(sqlite3 *db)
+{
+	kit_store *st = NULL;
+
+	pthread_mutex_lock(&all_mu);
+	for (st = all; st != NULL && st->db != db; st = st->all_next)
+		;
+	pthread_mutex_unlock(&all_mu);
+	/* the store's own thread runs this: only it changes its mode */
+	if (st != NULL)
+		(void) kit_store_settle(st);
 }
 
 int
@@ -393,6 +707,8 @@ void
 kit_store_rollback(kit_store *st)
 {
 	st->in_tx = 0;
+	st->mode  = KIT_HOLD_NONE;
+	held_clear(st);
 	cache_clear(st);
 	if (!sqlite3_get_autocommit(st->db))
 		(void) step_done(st, KIT_ST_ROLLBACK);
@@ -430,6 +746,18 @@ kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 	for (i = 0; i < KIT_SEQ_KINDS && st->seq[i].kind != NULL; i++)
 		if (strcmp(st->seq[i].kind, kind) == 0)
 			break;
+	if (i < KIT_SEQ_KINDS && st->seq[i].kind != NULL
+	    && st->mode == KIT_HOLD_LAZY) {
+		/* held: the row must still be at the number remembered */
+		kit_store_hold_begin(
+		    st, st->st[KIT_ST_SEQ_SET], "next sequence number", 1);
+		kit_store_hold_text(st, 1, kind);
+		kit_store_hold_int(st, 2, st->seq[i].n + 1);
+		*out = ++st->seq[i].n;
+		return 0;
+	}
+	if (kit_store_settle(st) != 0)
+		return -1;
 	if (i < KIT_SEQ_KINDS && st->seq[i].kind != NULL) {
 		sqlite3_stmt *u = st->st[KIT_ST_SEQ_SET];
 		sqlite3_bind_text(u, 1, kind, -1, SQLITE_STATIC);
@@ -478,6 +806,40 @@ bind_opt_text(sqlite3_stmt *s, int i, json_t *v)
 		sqlite3_bind_null(s, i);
 }
 
+/* v's text for a held write (NULL when v is not a string). */
+static const char *
+opt_text(json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* kit_store_save's write, held (text: owned from here on). */
+static void
+hold_record(kit_store *st, sqlite3_stmt *s, int insert, const char *kind,
+    json_t *rec, char *text, size_t len)
+{
+	json_t *level = json_object_get(rec, "level");
+
+	kit_store_hold_begin(
+	    st, s, insert ? "insert record" : "update record", !insert);
+	kit_store_hold_text(st, 1, kind);
+	kit_store_hold_text(st, 2, opt_text(json_object_get(rec, "id")));
+	kit_store_hold_text(st, 3, opt_text(json_object_get(rec, "state")));
+	kit_store_hold_text(st, 4, opt_text(json_object_get(rec, "location")));
+	if (json_is_integer(level))
+		kit_store_hold_int(st, 5, json_integer_value(level));
+	else
+		kit_store_hold_text(st, 5, NULL);
+	kit_store_hold_int(
+	    st, 6, json_integer_value(json_object_get(rec, "due_ms")));
+	kit_store_hold_text(st, 7, opt_text(json_object_get(rec, "owner")));
+	kit_store_hold_int(
+	    st, 8, json_integer_value(json_object_get(rec, "created_ms")));
+	kit_store_hold_int(
+	    st, 9, json_integer_value(json_object_get(rec, "updated_ms")));
+	hold_owned(st, 10, text, len);
+}
+
 int
 kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 {
@@ -499,6 +861,12 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 		        ? json_string_value(json_object_get(rec, "id"))
 		        : "-");
 		return -1;
+	}
+	if (st->mode == KIT_HOLD_LAZY) {
+		hold_record(st, s, insert, kind, rec, text, len);
+		cache_put(st, kind,
+		    json_string_value(json_object_get(rec, "id")), rec);
+		return 0;
 	}
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	bind_opt_text(s, 2, json_object_get(rec, "id"));
@@ -557,6 +925,8 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 	if ((e = cache_find(st, kind, id)) != NULL
 	    && (rec = json_deep_copy(e->rec)) != NULL)
 		return rec;
+	if (settle_read(st) != 0)
+		return NULL;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -589,6 +959,22 @@ kit_store_history_add(
 	sqlite3_stmt *s = st->st[KIT_ST_HIST_ADD];
 
 	st->hist_seq++;
+	if (st->mode == KIT_HOLD_LAZY) {
+		st->hist_dirty = 1;
+		kit_store_hold_begin(st, s, "add history", 0);
+		kit_store_hold_int(st, 11, st->hist_seq);
+		kit_store_hold_text(st, 1, kind);
+		kit_store_hold_text(st, 2, id);
+		kit_store_hold_text(st, 3, c->action);
+		kit_store_hold_text(st, 4, c->from);
+		kit_store_hold_text(st, 5, c->to);
+		kit_store_hold_text(st, 6, c->who ? c->who : "?");
+		kit_store_hold_text(st, 7, c->role);
+		kit_store_hold_int(st, 8, c->at_ms);
+		kit_store_hold_text(st, 9, c->why);
+		kit_store_hold_text(st, 10, c->agency);
+		return 0;
+	}
 	if (sqlite3_get_autocommit(st->db)) {
 		/* no transaction: the mark first, so that it is never behind
 		 * a stored row (a crash between leaves a gap, no repeat) */
@@ -629,6 +1015,8 @@ kit_store_history(kit_store *st, const char *kind, const char *id)
 	json_t       *arr = json_array();
 	int           rc;
 
+	if (arr == NULL || settle_read(st) != 0)
+		return arr;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -670,6 +1058,10 @@ kit_store_list(kit_store *st, const char *kind, const char *state,
 	int64_t       total = 0;
 	int           rc;
 
+	if (settle_read(st) != 0)
+		return json_pack("{s:o,s:I,s:I,s:I}", "items", items, "total",
+		    (json_int_t) 0, "limit", (json_int_t) limit, "offset",
+		    (json_int_t) offset);
 	bind_filters(s, kind, state, location, owner);
 	sqlite3_bind_int64(s, 5, limit);
 	sqlite3_bind_int64(s, 6, offset);
@@ -708,6 +1100,8 @@ kit_store_due(kit_store *st, const char *kind)
 	json_t       *arr = json_array();
 	int           rc;
 
+	if (settle_read(st) != 0)
+		return arr;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		json_t *r = column_json(s, 0);
@@ -728,6 +1122,8 @@ kit_store_stats(kit_store *st, const char *kind)
 	json_t       *out = json_object();
 	int           rc;
 
+	if (settle_read(st) != 0)
+		return out;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *state = (const char *) sqlite3_column_text(s, 0);
@@ -757,6 +1153,8 @@ kit_store_clock_add(kit_store *st, const char *kind, const char *id,
 {
 	sqlite3_stmt *s = st->st[KIT_ST_CLOCK_ADD];
 
+	if (kit_store_settle(st) != 0)
+		return -1;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, clock, -1, SQLITE_TRANSIENT);
@@ -770,6 +1168,8 @@ kit_store_clock_set(kit_store *st, const char *kind, const char *id,
 {
 	sqlite3_stmt *s = st->st[KIT_ST_CLOCK_SET];
 
+	if (kit_store_settle(st) != 0)
+		return -1;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	if (clock)
@@ -783,7 +1183,11 @@ kit_store_clock_next(kit_store *st, int64_t *due_ms)
 {
 	sqlite3_stmt *s     = st->st[KIT_ST_CLOCK_NEXT];
 	int           found = 0;
-	int           rc    = sqlite3_step(s);
+	int           rc;
+
+	if (settle_read(st) != 0)
+		return -1;
+	rc = sqlite3_step(s);
 
 	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
 		*due_ms = sqlite3_column_int64(s, 0);
@@ -802,6 +1206,8 @@ kit_store_clock_due(kit_store *st, int64_t now_ms)
 	json_t       *arr = json_array();
 	int           rc;
 
+	if (settle_read(st) != 0)
+		return arr;
 	sqlite3_bind_int64(s, 1, now_ms);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		json_array_append_new(arr,
@@ -823,6 +1229,8 @@ kit_store_clocks(kit_store *st, const char *kind, const char *id)
 	json_t       *arr = json_array();
 	int           rc;
 
+	if (settle_read(st) != 0)
+		return arr;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)

@@ -104,7 +104,27 @@ typedef struct kit_store {
 	 * mark or leave no mark (collab.c: migrate_v0). */
 	int64_t hist_seq;
 	int     hist_dirty;
+	/* A request of a group commit without a savepoint of its own (see
+	 * "Held writes" below): KIT_HOLD_NONE outside one, KIT_HOLD_LAZY
+	 * while its writes are held here, KIT_HOLD_SAVEPOINT once it took
+	 * its savepoint (kit_store_settle) and writes to the database. */
+	int mode;
+	/* the connection's sqlite3_total_changes64 when the request began:
+	 * more at its end means a write reached the database */
+	int64_t changes0;
+	/* The held writes, in order (owned, grown by the store; each
+	 * owned text freed when they are written or dropped), and the texts
+	 * they bind (owned, one growing block, emptied with them). */
+	struct kit_held  *held;
+	size_t            nheld, cap_held;
+	char             *arena;
+	size_t            arena_len, arena_cap;
+	int               held_oom; /* a write could not be held */
+	int               settle_failed; /* writing them at settle failed */
+	struct kit_store *all_next; /* the plugin's stores (store.c) */
 } kit_store;
+
+enum { KIT_HOLD_NONE, KIT_HOLD_LAZY, KIT_HOLD_SAVEPOINT };
 
 /* A change to write into history. */
 typedef struct kit_change {
@@ -136,6 +156,65 @@ void kit_store_rollback(kit_store *st);
 int  kit_store_savepoint(kit_store *st);
 int  kit_store_release(kit_store *st);
 void kit_store_rollback_to(kit_store *st);
+
+/*
+ * Held writes: a request of a group commit without a savepoint.
+ *
+ * A savepoint per request copies every page the request changes into
+ * SQLite's savepoint journal, so that the request alone can be undone
+ * when it fails after writing. Instead, between kit_store_lazy_begin and
+ * kit_store_lazy_end the store holds the request's record, history and
+ * sequence writes (and kit.c its audit spool rows) in memory, in order,
+ * and writes them at its end, when nothing but the store itself can fail
+ * any more. A refusal before the end (a state the change does not apply
+ * to, a record that is not UTF-8, an audit record that cannot be built)
+ * drops them: nothing of the request reached the database, nothing to
+ * undo. A load of a record it saved comes from the store's copy (the
+ * request sees its own write).
+ *
+ * Anything else that runs SQL in the request first writes what is held
+ * under a savepoint taken then (kit_store_settle): a read (list, history,
+ * a load not kept, clocks), a write the store does not hold (clocks, a
+ * sequence not remembered), and the plugin's own statements through
+ * kit_sql_row/kit_sql_run (sql.h). From there the request runs as with a
+ * savepoint from its start: the database had none of its writes when the
+ * savepoint was taken.
+ *
+ * What is left: writing the held statements fails part-way (a full
+ * disk, an I/O error, a row changed behind the store). Then some of the
+ * request is in the batch's transaction with no savepoint to undo it
+ * alone, and the whole batch must be rolled back (kit_store_lazy_end
+ * says so: -2), as when the batch's commit fails. So is a request that
+ * wrote to the database some other way (plain sqlite3 calls on the
+ * store's connection, which the store does not see) and then failed
+ * (kit_store_lazy_abort says so: -1).
+ */
+/* Begin holding the writes of a request (inside the open transaction). */
+void kit_store_lazy_begin(kit_store *st);
+/* Write what is held under a savepoint taken now, and go on with the
+ * savepoint: 0, or -1 with st->err (the request is then aborted:
+ * kit_store_lazy_abort undoes it). Nothing when not holding. */
+int kit_store_settle(kit_store *st);
+/* The request's end: write what is held (or release its savepoint).
+ * 0; -1 with st->err when none of the request was written (it may be
+ * aborted as usual); -2 with st->err when part of it was: the caller
+ * rolls back the whole transaction (kit_store_rollback). */
+int kit_store_lazy_end(kit_store *st);
+/* Undo the request: drop what is held (or roll back to its savepoint).
+ * 0, or -1 when a write reached the database without the store (see
+ * above): the caller rolls back the whole transaction. */
+int kit_store_lazy_abort(kit_store *st);
+/* Hold a write of statement s (one of the plugin's own, prepared once,
+ * with numbered parameters) while the store holds the request's writes:
+ * kit_store_hold_begin, then each parameter, in any order. `what` names
+ * the write in an error; one: exactly one row must change. */
+void kit_store_hold_begin(
+    kit_store *st, sqlite3_stmt *s, const char *what, int one);
+void kit_store_hold_text(kit_store *st, int param, const char *text);
+void kit_store_hold_int(kit_store *st, int param, int64_t v);
+/* kit_store_settle on the store whose connection is db, when one of this
+ * plugin's stores is (kit_sql_row and kit_sql_run call it first). */
+void kit_store_settle_db(sqlite3 *db);
 
 /* Next number of a kind's sequence (1, 2, ...), in the open transaction.
  * kind must be a static text (it is remembered: see seq above). */

@@ -352,6 +352,7 @@ prison_start(void *state)
 	if (prison_duty_start(p) != 0)
 		return XZ_EIO;
 	kit_group_enable(&p->c);
+	kit_lazy_enable(&p->c);
 	return p->c.host->timer_start(p->c.self,
 	    (uint64_t) opt_i(p, "sweep_s", 60) * 1000,
 	    (uint64_t) opt_i(p, "sweep_s", 60) * 1000, on_sweep, p,

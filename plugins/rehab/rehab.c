@@ -229,6 +229,7 @@ rehab_start(void *state)
 	if (s && seed(h) != 0)
 		return XZ_EIO;
 	kit_group_enable(&h->c);
+	kit_lazy_enable(&h->c);
 	return h->c.host->timer_start(h->c.self,
 	    (uint64_t) opt_i(h, "sweep_s", 3600) * 1000,
 	    (uint64_t) opt_i(h, "sweep_s", 3600) * 1000, on_sweep, h,

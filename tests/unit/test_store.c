@@ -12,7 +12,11 @@
  * that no statement searched are dropped. A record's history comes back
  * in the order it was written, across rollbacks, a restart of the store,
  * a write outside a transaction and a store that lost its high mark; the
- * history table needs no index of its own.
+ * history table needs no index of its own. Held writes (a request of a
+ * group commit without a savepoint) reach the database only at the
+ * request's end, are dropped by a refusal, are written under a savepoint
+ * first when the request reads the database, and say when a failure
+ * leaves part of the request written (the whole transaction must go).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "../../plugins/common/sql.h"
 #include "../../plugins/common/store.h"
 
 typedef struct fixture {
@@ -566,6 +571,159 @@ test_history_order(void **state)
 	    0);
 }
 
+/* ---- held writes (store.h: kit_store_lazy_begin) ---- */
+
+static int64_t
+records_of(fixture *f, const char *kind)
+{
+	char *sql = sqlite3_mprintf(
+	    "SELECT count(*) FROM records WHERE kind = %Q", kind);
+	int64_t n = int_of(f, sql);
+
+	sqlite3_free(sql);
+	return n;
+}
+
+/* A request's writes reach the database only at its end, in order; the
+ * request reads its own kept record meanwhile; its sequence number is
+ * the next. */
+static void
+test_held_writes_wait(void **state)
+{
+	fixture *f = *state;
+	char     buf[64];
+	int64_t  n = 0;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(kit_store_next_seq(&f->st, "alarm", &n), 0);
+	assert_int_equal(n, 1);
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(save(f, "location", "L1", "OPEN", "cell", 1), 0);
+	assert_int_equal(save(f, "alarm", "A1", "RAISED", "a", 1), 0);
+	hist(f, "A1", "raise");
+	assert_int_equal(kit_store_next_seq(&f->st, "alarm", &n), 0);
+	assert_int_equal(n, 2);
+	/* nothing written yet, and no savepoint taken */
+	assert_int_equal(records_of(f, "alarm"), 0);
+	assert_int_equal(int_of(f, "SELECT count(*) FROM history"), 0);
+	assert_int_equal(f->st.mode, KIT_HOLD_LAZY);
+	/* a kept kind reads from the store's copy: no write for it */
+	assert_string_equal(loaded_name(f, "location", "L1", buf), "cell");
+	assert_int_equal(f->st.mode, KIT_HOLD_LAZY);
+	assert_int_equal(kit_store_lazy_end(&f->st), 0);
+	assert_int_equal(f->st.mode, KIT_HOLD_NONE);
+	assert_int_equal(records_of(f, "alarm"), 1);
+	assert_int_equal(records_of(f, "location"), 1);
+	assert_int_equal(
+	    int_of(f, "SELECT n FROM seq WHERE kind = 'alarm'"), 2);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_string_equal(hist_actions(f, "A1", buf, sizeof(buf)), "raise");
+}
+
+/* A refused request leaves nothing: not its rows, not its kept copies,
+ * not its sequence number. */
+static void
+test_held_writes_dropped(void **state)
+{
+	fixture *f = *state;
+	char     buf[64];
+	int64_t  n = 0;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(kit_store_next_seq(&f->st, "alarm", &n), 0);
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(save(f, "location", "L1", "OPEN", "cell", 1), 0);
+	hist(f, "L1", "create");
+	assert_int_equal(kit_store_next_seq(&f->st, "alarm", &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(kit_store_lazy_abort(&f->st), 0);
+	assert_string_equal(loaded_name(f, "location", "L1", buf), "");
+	assert_int_equal(kit_store_next_seq(&f->st, "alarm", &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_int_equal(records_of(f, "location"), 0);
+	assert_int_equal(int_of(f, "SELECT count(*) FROM history"), 0);
+}
+
+/* A read that is not of a kept record writes what is held under a
+ * savepoint first: it sees the request's writes, and an abort from
+ * there undoes them. So does a statement of the plugin's own
+ * (kit_sql_row). */
+static void
+test_read_settles(void **state)
+{
+	fixture      *f = *state;
+	char          buf[64];
+	sqlite3_stmt *row = NULL;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(save(f, "alarm", "A1", "RAISED", "a", 1), 0);
+	assert_string_equal(loaded_name(f, "alarm", "A1", buf), "a");
+	assert_int_equal(f->st.mode, KIT_HOLD_SAVEPOINT);
+	assert_int_equal(save(f, "alarm", "A2", "RAISED", "b", 1), 0);
+	assert_int_equal(records_of(f, "alarm"), 2);
+	assert_int_equal(kit_store_lazy_abort(&f->st), 0);
+	assert_int_equal(records_of(f, "alarm"), 0);
+
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(save(f, "alarm", "A3", "RAISED", "c", 1), 0);
+	assert_int_equal(
+	    kit_sql_row(f->db, &row,
+	        "SELECT count(*) FROM records WHERE kind = ?1", "t", "alarm"),
+	    SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(row, 0), 1);
+	sqlite3_finalize(row);
+	assert_int_equal(f->st.mode, KIT_HOLD_SAVEPOINT);
+	assert_int_equal(kit_store_lazy_abort(&f->st), 0);
+	assert_int_equal(records_of(f, "alarm"), 0);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+}
+
+/* Writing what is held fails: at the first write, nothing of the
+ * request is in the database (-1, an abort as usual); part-way, the
+ * whole transaction must go (-2). A write around the store and then an
+ * abort: the whole transaction too. */
+static void
+test_held_write_fails(void **state)
+{
+	fixture *f = *state;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(save(f, "alarm", "A0", "RAISED", "a", 1), 0);
+	/* the first held write fails: the id exists */
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(save(f, "alarm", "A0", "RAISED", "again", 1), 0);
+	assert_int_equal(kit_store_lazy_end(&f->st), -1);
+	assert_non_null(strstr(f->st.err, "insert record"));
+	assert_int_equal(kit_store_lazy_abort(&f->st), 0);
+	assert_int_equal(records_of(f, "alarm"), 1);
+	/* a later one fails: the first is in */
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(save(f, "alarm", "A1", "RAISED", "b", 1), 0);
+	assert_int_equal(save(f, "alarm", "A0", "RAISED", "again", 1), 0);
+	assert_int_equal(kit_store_lazy_end(&f->st), -2);
+	assert_int_equal(records_of(f, "alarm"), 2);
+	kit_store_rollback(&f->st);
+	assert_int_equal(f->st.mode, KIT_HOLD_NONE);
+	assert_int_equal(records_of(f, "alarm"), 0);
+	/* an update of a row that is not there */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(save(f, "alarm", "A9", "CLOSED", "x", 0), 0);
+	assert_int_equal(kit_store_lazy_end(&f->st), -1);
+	assert_int_equal(kit_store_lazy_abort(&f->st), 0);
+	/* around the store */
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(
+	    sqlite3_exec(f->db, "INSERT INTO seq(kind, n) VALUES('x', 1)",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(kit_store_lazy_abort(&f->st), -1);
+	kit_store_rollback(&f->st);
+	assert_int_equal(int_of(f, "SELECT count(*) FROM seq"), 0);
+}
+
 int
 main(void)
 {
@@ -594,6 +752,14 @@ main(void)
 		    test_unused_indexes_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_history_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_held_writes_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_held_writes_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_read_settles, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_held_write_fails, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
