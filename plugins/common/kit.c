@@ -768,6 +768,27 @@ kit_reply(kit_req *r, json_t *obj)
 }
 
 void
+kit_reply_saved(kit_req *r, json_t *rec)
+{
+	kit_store *st = &r->c->store;
+	char      *s  = st->saved_text;
+	size_t     n  = st->saved_len;
+
+	if (rec == NULL || rec != st->saved_rec || s == NULL || st->read_failed
+	    || r->msg == NULL || r->msg->kind != XZ_KIND_REQUEST) {
+		kit_reply(r, rec);
+		return;
+	}
+	st->saved_text = NULL; /* taken */
+	st->saved_rec  = NULL;
+	json_decref(rec);
+	if (r->c->batch_open && defer_reply(r->c, r->msg, s, n) == 0)
+		return; /* sent by kit_batch_end, after the commit */
+	r->c->host->reply(r->c->self, r->msg, s, n);
+	free(s);
+}
+
+void
 kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
     const char *subject_id)
 {
@@ -976,7 +997,8 @@ kit_tx_begin(kit_ctx *c, kit_err *e)
 		drain_kick(c);
 		return -1;
 	}
-	c->audit_failed = 0;
+	c->audit_failed    = 0;
+	c->store.saved_rec = NULL; /* a save of this change sets it */
 	if (c->group) {
 		if (!c->batch_open) {
 			if (kit_store_begin(&c->store) != 0)

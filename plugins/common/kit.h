@@ -165,6 +165,11 @@ void kit_req_done(kit_req *r);
 
 /* Reply to r with obj (stolen). No-op for internal requests. */
 void kit_reply(kit_req *r, json_t *obj);
+/* kit_reply of rec (stolen), the record the request saved last and has
+ * not changed since (what kit_create_tx, kit_apply and kit_apply_loaded
+ * return): the reply is the text the save wrote, not encoded again.
+ * Any other rec is encoded as kit_reply does. */
+void kit_reply_saved(kit_req *r, json_t *rec);
 /* Reply with an error and publish the REFUSE audit event. */
 void kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
     const char *subject_id);

@@ -343,6 +343,9 @@ kit_store_fini(kit_store *st)
 	free(st->cache);
 	st->cache = NULL;
 	all_set(st, 0);
+	free(st->saved_text);
+	st->saved_text = NULL;
+	st->saved_rec  = NULL;
 	held_clear(st);
 	free(st->held);
 	free(st->arena);
@@ -806,6 +809,19 @@ bind_opt_text(sqlite3_stmt *s, int i, json_t *v)
 		sqlite3_bind_null(s, i);
 }
 
+/* Remember text (len bytes) as what rec was saved as: a copy (copy), or
+ * taken. Out of memory: nothing is remembered (the reply encodes). */
+static void
+saved_set(kit_store *st, const json_t *rec, char *text, size_t len, int copy)
+{
+	free(st->saved_text);
+	st->saved_text = copy ? malloc(len + 1) : text;
+	st->saved_rec  = st->saved_text ? rec : NULL;
+	st->saved_len  = len;
+	if (copy && st->saved_text != NULL)
+		memcpy(st->saved_text, text, len + 1);
+}
+
 /* v's text for a held write (NULL when v is not a string). */
 static const char *
 opt_text(json_t *v)
@@ -863,6 +879,7 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 		return -1;
 	}
 	if (st->mode == KIT_HOLD_LAZY) {
+		saved_set(st, rec, text, len, 1);
 		hold_record(st, s, insert, kind, rec, text, len);
 		cache_put(st, kind,
 		    json_string_value(json_object_get(rec, "id")), rec);
@@ -887,10 +904,12 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	free(text);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		free(text);
 		return store_fail(
 		    st, insert ? "insert record" : "update record");
+	}
+	saved_set(st, rec, text, len, 0);
 	if (!insert && sqlite3_changes(st->db) != 1) {
 		cache_clear(st);
 		snprintf(st->err, sizeof(st->err), "store: no %s %s to update",

@@ -122,6 +122,13 @@ typedef struct kit_store {
 	int               held_oom; /* a write could not be held */
 	int               settle_failed; /* writing them at settle failed */
 	struct kit_store *all_next; /* the plugin's stores (store.c) */
+	/* The record the last kit_store_save wrote (compared only, never
+	 * dereferenced: the caller holds it; NULL when forgotten) and its
+	 * JSON text as written (owned, saved_len bytes), for a reply of
+	 * that very record (kit.c: kit_reply_saved). */
+	const json_t *saved_rec;
+	char         *saved_text;
+	size_t        saved_len;
 } kit_store;
 
 enum { KIT_HOLD_NONE, KIT_HOLD_LAZY, KIT_HOLD_SAVEPOINT };

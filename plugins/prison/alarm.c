@@ -167,7 +167,7 @@ prison_alarm_raise_fn(const kit_kind *k, kit_req *r)
 		return;
 	}
 	prison_alarm_arm(p, kit_str(rec, "id"), kit_int(rec, "due_ms", 0));
-	kit_reply(r, rec);
+	kit_reply_saved(r, rec);
 }
 
 static const char *const chain_who[]

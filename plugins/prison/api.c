@@ -660,7 +660,7 @@ action_fn(const kit_kind *k, kit_req *r)
 		kit_reply_err(r, &e, k->subject_type, id);
 		return;
 	}
-	kit_reply(r, rec);
+	kit_reply_saved(r, rec);
 }
 
 static void

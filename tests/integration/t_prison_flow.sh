@@ -95,6 +95,10 @@ R=$(call prison.alarm.resolve \
 	"{$DUTY,\"id\":\"ALM-00000001\",\"outcome\":\"罪犯在监狱医院就诊\"}")
 assert_eq "resolved, incident report drafted" "RESOLVED INC-00000001" \
 	"$(echo "$R" | json '.state + " " + .incident_id')"
+# the reply is the record as stored (its saved text, not encoded again)
+G=$(call prison.alarm.get "{$DUTY,\"id\":\"ALM-00000001\",\"history\":false}")
+assert_eq "resolve's reply is the stored record" \
+	"$(echo "$G" | jq -cS 'del(.allowed)')" "$(echo "$R" | jq -cS .)"
 
 R=$(call prison.incident.get "{$LEADER,\"id\":\"INC-00000001\",\"purpose\":\"review\"}")
 assert_eq "incident drafted from the alarm" \
