@@ -94,6 +94,7 @@ typedef struct kit_binding {
 
 static void drain_kick(kit_ctx *c);
 static void batch_fail(kit_ctx *c, const char *why);
+static void events_drop(kit_ctx *c, size_t from);
 
 static int
 spool_init(kit_ctx *c, char *err, size_t errlen)
@@ -505,8 +506,6 @@ kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
 		kit_store_fini(&c->store);
 		return -1;
 	}
-	c->pending      = json_array();
-	c->batch_events = json_array();
 	/* what a previous run left unacknowledged goes first */
 	if (kit_spool_size(c) > 0)
 		drain_later(c);
@@ -538,9 +537,10 @@ kit_ctx_fini(kit_ctx *c)
 	sqlite3_finalize(c->spool_del);
 	c->spool_ins = c->spool_size = c->spool_read = c->spool_del = NULL;
 	kit_store_fini(&c->store);
-	json_decref(c->pending);
-	json_decref(c->batch_events);
-	c->pending = c->batch_events = NULL;
+	events_drop(c, 0);
+	free(c->ev);
+	c->ev     = NULL;
+	c->cap_ev = 0;
 	kit_serve_free(c);
 }
 
@@ -813,16 +813,19 @@ kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
 		    r->c->self, XZ_LOG_WARN, KT("%s: %s"), code, e->msg);
 }
 
-static void
-publish_now(kit_ctx *c, const char *topic, json_t *data)
-{
-	size_t n;
-	char  *s = kit_json_dumps(data, &n);
-	int    rc;
+/* An event of kit_ctx.ev: its topic and JSON text (both malloc'd). */
+struct kit_event {
+	char  *topic;
+	char  *data;
+	size_t len;
+};
 
-	if (s == NULL)
-		return;
-	rc = c->host->publish(c->self, topic, s, n);
+/* Publish s (n bytes) on topic; a failure is counted and logged. */
+static void
+publish_text(kit_ctx *c, const char *topic, const char *s, size_t n)
+{
+	int rc = c->host->publish(c->self, topic, s, n);
+
 	if (rc == XZ_ECLOSED) {
 		/* a subscriber (a CLI `sub`) went away meanwhile, or the node
 		 * is stopping: the others got it */
@@ -832,15 +835,65 @@ publish_now(kit_ctx *c, const char *topic, json_t *data)
 		    topic, c->host->strerror(rc));
 		c->host->counter_add(c->self, "publish_failed", 1);
 	}
+}
+
+static void
+publish_now(kit_ctx *c, const char *topic, json_t *data)
+{
+	size_t n;
+	char  *s = kit_json_dumps(data, &n);
+
+	if (s != NULL)
+		publish_text(c, topic, s, n);
 	free(s);
+}
+
+/* Drop the events from ev[from] on. */
+static void
+events_drop(kit_ctx *c, size_t from)
+{
+	for (size_t i = from; i < c->nev; i++) {
+		free(c->ev[i].topic);
+		free(c->ev[i].data);
+	}
+	c->nev = from;
+	if (c->nev_batch > from)
+		c->nev_batch = from;
+}
+
+/* Publish every queued event, in order, then drop them. */
+static void
+events_publish(kit_ctx *c)
+{
+	for (size_t i = 0; i < c->nev; i++)
+		publish_text(c, c->ev[i].topic, c->ev[i].data, c->ev[i].len);
+	events_drop(c, 0);
 }
 
 void
 kit_emit(kit_ctx *c, const char *topic, json_t *data)
 {
 	if (c->in_tx) {
-		json_array_append_new(c->pending,
-		    json_pack("{s:s,s:o}", "topic", topic, "data", data));
+		/* encoded now: what is published is the event as emitted */
+		size_t n;
+		char  *s = kit_json_dumps(data, &n), *t = strdup(topic);
+		json_decref(data);
+		if (c->nev == c->cap_ev && s != NULL && t != NULL) {
+			size_t            cap = c->cap_ev ? 2 * c->cap_ev : 64;
+			struct kit_event *e = realloc(c->ev, cap * sizeof(*e));
+			if (e != NULL) {
+				c->ev     = e;
+				c->cap_ev = cap;
+			}
+		}
+		if (s == NULL || t == NULL || c->nev == c->cap_ev) {
+			/* not UTF-8, or out of memory: as a failed publish */
+			free(s);
+			free(t);
+			c->host->counter_add(c->self, "publish_failed", 1);
+			return;
+		}
+		c->ev[c->nev++] = (struct kit_event) { t, s, n };
 		return;
 	}
 	publish_now(c, topic, data);
@@ -1022,9 +1075,6 @@ fail:
 int
 kit_tx_commit(kit_ctx *c, kit_err *e)
 {
-	size_t  i;
-	json_t *ev;
-
 	if (c->store.read_failed) {
 		/* the change was made on what a failed read left out */
 		kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
@@ -1049,7 +1099,7 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 			c->in_tx        = 0;
 			c->audit_failed = 0;
-			json_array_clear(c->pending);
+			events_drop(c, c->nev_batch);
 			batch_fail(c, c->store.err);
 			return -1;
 		}
@@ -1058,9 +1108,8 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 			kit_tx_abort(c);
 			return -1;
 		}
-		c->in_tx = 0;
-		json_array_extend(c->batch_events, c->pending);
-		json_array_clear(c->pending);
+		c->in_tx     = 0;
+		c->nev_batch = c->nev; /* published with the batch */
 		return 0;
 	}
 	if (kit_store_commit(&c->store) != 0) {
@@ -1069,12 +1118,7 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 		return -1;
 	}
 	c->in_tx = 0;
-	json_array_foreach(c->pending, i, ev)
-	{
-		publish_now(
-		    c, kit_str(ev, "topic"), json_object_get(ev, "data"));
-	}
-	json_array_clear(c->pending);
+	events_publish(c);
 	drain_kick(c);
 	return 0;
 }
@@ -1092,7 +1136,7 @@ kit_tx_abort(kit_ctx *c)
 		kit_store_rollback(&c->store);
 	c->in_tx        = 0;
 	c->audit_failed = 0;
-	json_array_clear(c->pending);
+	events_drop(c, c->nev_batch);
 	if (whole)
 		batch_fail(c,
 		    KT("a change wrote to the database around the store and "
@@ -1104,18 +1148,11 @@ kit_tx_abort(kit_ctx *c)
 static void
 batch_finish(kit_ctx *c, int ok)
 {
-	size_t  i;
-	json_t *ev;
-
-	if (ok) {
-		json_array_foreach(c->batch_events, i, ev)
-		{
-			publish_now(c, kit_str(ev, "topic"),
-			    json_object_get(ev, "data"));
-		}
-	}
-	json_array_clear(c->batch_events);
-	for (i = 0; i < c->ndeferred; i++) {
+	if (ok)
+		events_publish(c);
+	else
+		events_drop(c, 0);
+	for (size_t i = 0; i < c->ndeferred; i++) {
 		kit_deferred *d = &c->deferred[i];
 		if (ok)
 			c->host->reply(c->self, d->msg, d->data, d->len);

@@ -46,9 +46,14 @@ typedef struct kit_ctx {
 	const xz_host *host;
 	const char    *scenario; /* "prison": topic and audit prefix */
 	kit_store      store;
-	json_t        *pending; /* events queued in the open transaction */
-	int            in_tx;
-	int64_t        list_max; /* largest page a list returns */
+	/* Events, each encoded when emitted (kit_emit: topic and text
+	 * owned, the array grown here), published after their commit:
+	 * ev[0, nev_batch) those of the batch's committed changes (group
+	 * commit), ev[nev_batch, nev) those of the open transaction. */
+	struct kit_event   *ev;
+	size_t              nev, nev_batch, cap_ev;
+	int                 in_tx;
+	int64_t             list_max; /* largest page a list returns */
 	struct kit_binding *bindings; /* made by kit_serve, freed in fini */
 	/* group commit (SDK 1.1 batch_end): one transaction per batch of
 	 * messages, one savepoint per request (or held writes: lazy);
@@ -57,7 +62,6 @@ typedef struct kit_ctx {
 	int                  group;
 	int                  lazy; /* kit_lazy_enable */
 	int                  batch_open;
-	json_t              *batch_events;
 	struct kit_deferred *deferred;
 	size_t               ndeferred, cap_deferred;
 	/* deadline clocks: one kernel timer for the earliest PENDING one */

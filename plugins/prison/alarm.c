@@ -142,14 +142,20 @@ fail:
 void
 prison_alarm_raise_fn(const kit_kind *k, kit_req *r)
 {
-	prison *p = k->ud;
-	kit_err e;
-	json_t *fields = json_deep_copy(r->body);
-	json_t *rec;
+	prison     *p = k->ud;
+	kit_err     e;
+	json_t     *fields = json_object(); /* the record to be */
+	json_t     *rec, *v;
+	const char *key;
 
-	json_object_del(fields, "reason");
-	json_object_del(fields, "purpose");
-	json_object_del(fields, "actor");
+	/* the request's fields but who acts and why (its values shared:
+	 * the record gets new values, it never changes these) */
+	json_object_foreach(r->body, key, v)
+	{
+		if (strcmp(key, "reason") != 0 && strcmp(key, "purpose") != 0
+		    && strcmp(key, "actor") != 0)
+			json_object_set(fields, key, v);
+	}
 	if (kit_tx_begin(&p->c, &e) != 0) {
 		json_decref(fields);
 		kit_reply_err(r, &e, "alarm", NULL);
