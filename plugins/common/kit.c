@@ -900,18 +900,23 @@ kit_emit(kit_ctx *c, const char *topic, json_t *data)
 	json_decref(data);
 }
 
-/* "key":value, value a JSON string, or null for NULL (required: NULL
- * is an error). -1 when it is missing, or the text is not UTF-8 (b->err,
+/* key (the JSON text of a key and its colon, a literal: "\"who\":"),
+ * then the value, a JSON string, or null for NULL (required: NULL is an
+ * error). -1 when it is missing, or the text is not UTF-8 (b->err,
  * kit_buf_json_str). */
+#define audit_field(b, key, v, required)                                      \
+	audit_field_(b, "," key, sizeof(key), v, required)
 static int
-audit_field(kit_buf *b, const char *key, const char *v, int required)
+audit_field_(
+    kit_buf *b, const char *key, size_t keylen, const char *v, int required)
 {
 	if (v == NULL && required)
 		return -1;
+	/* without the comma after the opening brace */
 	if (b->len > 1)
-		kit_buf_put(b, ",", 1);
-	kit_buf_json_str(b, key);
-	kit_buf_put(b, ":", 1);
+		kit_buf_put(b, key, keylen);
+	else
+		kit_buf_put(b, key + 1, keylen - 1);
 	if (v == NULL)
 		kit_buf_puts(b, "null");
 	else
@@ -931,21 +936,29 @@ audit_text(kit_req *r, const char *action, const char *subject_type,
 	char    num[32];
 
 	kit_buf_put(&b, "{", 1);
-	if (audit_field(&b, "who", r->actor.user, 0) != 0
-	    || audit_field(&b, "role", r->actor.role, 0) != 0
-	    || audit_field(&b, "agency", r->actor.agency, 0) != 0
-	    || audit_field(&b, "action", action, 1) != 0
-	    || audit_field(&b, "subject_type", subject_type, 0) != 0
-	    || audit_field(&b, "subject_id", subject_id, 0) != 0
-	    || audit_field(&b, "purpose", r->purpose, 0) != 0
-	    || audit_field(&b, "outcome", outcome, 0) != 0
-	    || audit_field(&b, "service", r->c->scenario, 1) != 0
-	    || audit_field(&b, "corr", r->corr, 1) != 0) {
+	if (audit_field(&b, "\"who\":", r->actor.user, 0) != 0
+	    || audit_field(&b, "\"role\":", r->actor.role, 0) != 0
+	    || audit_field(&b, "\"agency\":", r->actor.agency, 0) != 0
+	    || audit_field(&b, "\"action\":", action, 1) != 0
+	    || audit_field(&b, "\"subject_type\":", subject_type, 0) != 0
+	    || audit_field(&b, "\"subject_id\":", subject_id, 0) != 0
+	    || audit_field(&b, "\"purpose\":", r->purpose, 0) != 0
+	    || audit_field(&b, "\"outcome\":", outcome, 0) != 0
+	    || audit_field(&b, "\"service\":", r->c->scenario, 1) != 0
+	    || audit_field(&b, "\"corr\":", r->corr, 1) != 0) {
 		free(b.p);
 		return NULL;
 	}
-	snprintf(num, sizeof(num), ",\"time\":%lld}", (long long) r->now_ms);
-	kit_buf_puts(&b, num);
+	{ /* ,"time":N} */
+		char    *e = num + sizeof(num);
+		uint64_t t = r->now_ms < 0 ? 0 : (uint64_t) r->now_ms;
+		*--e       = '}';
+		do
+			*--e = (char) ('0' + t % 10);
+		while ((t /= 10) != 0);
+		kit_buf_put(&b, ",\"time\":", 8);
+		kit_buf_put(&b, e, (size_t) (num + sizeof(num) - e));
+	}
 	if (b.err) {
 		free(b.p);
 		return NULL;
@@ -962,8 +975,13 @@ kit_audit_ex(kit_req *r, const char *what, const char *action,
 	size_t  n;
 	json_t *ev;
 
-	n = (size_t) snprintf(
-	    topic, sizeof(topic), "audit.%s.", r->c->scenario);
+	n = strlen(r->c->scenario);
+	if (n > sizeof(topic) - 8)
+		n = sizeof(topic) - 8;
+	memcpy(topic, "audit.", 6);
+	memcpy(topic + 6, r->c->scenario, n);
+	n += 6;
+	topic[n++] = '.';
 	for (const char *p = what ? what : action; *p && n + 1 < sizeof(topic);
 	     p++)
 		topic[n++] = (char) tolower((unsigned char) *p);
