@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -372,6 +373,34 @@ test_inserted(void **state)
 	expect_bad(f, "inserted", NREC + 1);
 }
 
+/* xz_audit_iso writes by hand what its snprintf writes: compare the two
+ * across the range it takes by hand, its edges, and past them. */
+static void
+test_iso(void **state)
+{
+	static const int64_t ms[] = { 0, 1, 999, 1000, 59999, 86399999,
+		951782400000LL /* 2000-02-29 */, 1764720000123LL,
+		4102444799999LL, 253402300799999LL /* 9999-12-31 */,
+		253402300800000LL, -1, -1000, -62167219200000LL };
+	(void) state;
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]) + 20000; i++) {
+		int64_t   v = i < sizeof(ms) / sizeof(ms[0])
+		      ? ms[i]
+		      : (int64_t) (i * 12653239777ULL % 253402300800000ULL);
+		time_t    t = (time_t) (v / 1000);
+		struct tm tm;
+		char      want[96], got[32];
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof(want),
+		    "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec, (int) (v % 1000));
+		want[31] = '\0';
+		xz_audit_iso(v, got);
+		assert_string_equal(got, want);
+	}
+}
+
 int
 main(void)
 {
@@ -398,6 +427,7 @@ main(void)
 		    test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_inserted, setup, teardown),
+		cmocka_unit_test(test_iso),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
