@@ -439,12 +439,13 @@ rec_read(const char *p, const char *end, const char *base, char *buf,
 int
 audit_batch_read(const char *s, size_t len, audit_batch *b)
 {
-	const char *p = s, *end = s + len;
+	const char *p = s, *end;
 
 	memset(b, 0, sizeof(*b));
-	if ((b->buf = malloc(len + 1)) == NULL)
+	if (s == NULL || (b->buf = malloc(len + 1)) == NULL)
 		return -1;
-	p = ws(p, end);
+	end = s + len;
+	p   = ws(p, end);
 	if (p >= end || *p != '{')
 		goto fail;
 	p = ws(p + 1, end);

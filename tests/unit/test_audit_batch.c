@@ -400,6 +400,8 @@ test_malformed(void **state)
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
 		compare_n(other[i], strlen(other[i]), 0);
 	compare_n("{\"records\":[]}\0", 15, 0); /* a NUL after it */
+	audit_batch b;
+	assert_int_equal(audit_batch_read(NULL, 0, &b), -1); /* no body */
 	/* a malformed record among good ones: the whole request is
 	 * jansson's, which refuses it */
 	char *t = spool_batch(20), *p = strstr(t, "ALM-00000007");
