@@ -16,6 +16,7 @@
 #include <xiezhi/xiezhi.h>
 
 #include "anchor.h"
+#include "batch.h"
 #include "chain.h"
 #include "kjson.h"
 #include "reply.h"
@@ -316,39 +317,6 @@ batch_end(audit_state *st)
 	return 0;
 }
 
-/* A JSON value as record text: strings as they are, others as JSON.
- * The result is malloc'd (caller frees) or NULL for absent/null. */
-static char *
-field_text(json_t *v)
-{
-	if (v == NULL || json_is_null(v))
-		return NULL;
-	if (json_is_string(v))
-		return strdup(json_string_value(v));
-	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-}
-
-/* A JSON value as record text without a copy where it can: a string's
- * own text (valid while v is), others as JSON into *own (malloc'd, the
- * caller frees it). NULL for absent/null. */
-static const char *
-field_ref(json_t *v, char **own)
-{
-	if (json_is_string(v))
-		return json_string_value(v);
-	return *own = field_text(v);
-}
-
-/* Whether key is one of the record's own fields (who .. time). */
-static int
-own_field(const char *key)
-{
-	for (int i = XZ_AF_WHO; i <= XZ_AF_TIME; i++)
-		if (strcmp(key, xz_audit_field_names[i]) == 0)
-			return 1;
-	return 0;
-}
-
 /* Record one event (o: its decoded payload, NULL when it is not JSON;
  * raw: the payload as it came). Returns what append returns. */
 static int
@@ -364,33 +332,7 @@ record_payload(audit_state *st, const char *event_id, const char *topic,
 	r.f[XZ_AF_TOPIC]    = topic;
 	r.f[XZ_AF_SOURCE]   = source;
 	if (json_is_object(o)) {
-		/* the other keys, sharing o's values (no deep copy) */
-		json_t     *rest             = json_object();
-		json_t     *actor            = json_object_get(o, "actor");
-		const char *actor_keys[3][2] = { { "who", "user" },
-			{ "role", "role" }, { "agency", "agency" } };
-		const char *key;
-		json_t     *val;
-		for (int i = XZ_AF_WHO; i <= XZ_AF_TIME; i++)
-			r.f[i] = field_ref(
-			    json_object_get(o, xz_audit_field_names[i]),
-			    &own[i]);
-		json_object_foreach(o, key, val)
-		{
-			if (!own_field(key))
-				json_object_set(rest, key, val);
-		}
-		/* {"actor":{"user","role","agency"}} as requests carry it. */
-		for (int i = 0; i < 3; i++)
-			if (r.f[XZ_AF_WHO + i] == NULL
-			    && json_is_object(actor))
-				r.f[XZ_AF_WHO + i] = field_ref(
-				    json_object_get(actor, actor_keys[i][1]),
-				    &own[XZ_AF_WHO + i]);
-		if (json_object_size(rest) > 0)
-			r.f[XZ_AF_DETAIL] = own[XZ_AF_DETAIL]
-			    = json_dumps(rest, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(rest);
+		audit_rec_from_json(o, &r, own);
 	} else {
 		/* Not an object: keep what came, never drop it. */
 		json_t *d = json_pack(
@@ -566,15 +508,10 @@ data_spans(
 	return 0;
 }
 
-/*
- * audit.append {"records":[{"id","topic","data"}]}: the spool of a
- * scenario plugin (plugins/common kit.c). Each record is appended in
- * order under its id (a record sent again is kept once) with the
- * requester as its source; the reply {"acked":N} says the first N are in
- * the chain. Then each is published on its topic for observers.
- */
+/* audit.append (see on_append) read with jansson: a request of another
+ * shape than the spools', or one audit_batch_read left alone. */
 static void
-on_append(audit_state *st, const xz_msg *m)
+on_append_json(audit_state *st, const xz_msg *m)
 {
 	/* duplicate keys refused: the records are republished from their
 	 * text (data_spans), which must be the very values chained here */
@@ -640,6 +577,71 @@ on_append(audit_state *st, const xz_msg *m)
 	json_decref(o);
 }
 
+/* on_append for a request audit_batch_read took (batch.h): the same
+ * records, reply and events as on_append_json makes of it. */
+static void
+on_append_batch(audit_state *st, const xz_msg *m, const audit_batch *b)
+{
+	size_t i, acked = 0;
+	char   out[64];
+
+	/* one transaction for the batch: acknowledged only once committed */
+	int batch = batch_begin(st) == 0;
+	for (i = 0; i < b->n; i++) {
+		const audit_batch_rec *rec = &b->rec[i];
+		int                    rc;
+		if (strncmp(rec->topic, "audit.", 6) != 0)
+			break;
+		if (rec->data != NULL) {
+			rc = record_payload(st, rec->id, rec->topic, m->source,
+			    rec->data, NULL, 0);
+		} else {
+			xz_audit_rec r;
+			memset(&r, 0, sizeof(r));
+			memcpy(r.f, rec->f, sizeof(r.f));
+			r.f[XZ_AF_EVENT_ID] = rec->id;
+			r.f[XZ_AF_TOPIC]    = rec->topic;
+			r.f[XZ_AF_SOURCE]   = m->source;
+			rc                  = append(st, &r);
+		}
+		if (rc < 0)
+			break;
+		acked++;
+	}
+	if (batch && batch_end(st) != 0)
+		acked = 0; /* sent again; kept once by their ids */
+	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
+	st->h->reply(st->self, m, out, strlen(out));
+	/* each data object as it came in the request */
+	for (i = 0; i < acked; i++)
+		if (st->h->publish(st->self, b->rec[i].topic, b->rec[i].raw,
+		        b->rec[i].rawlen)
+		    != XZ_OK)
+			st->h->counter_add(st->self, "republish_failed", 1);
+}
+
+/*
+ * audit.append {"records":[{"id","topic","data"}]}: the spool of a
+ * scenario plugin (plugins/common kit.c). Each record is appended in
+ * order under its id (a record sent again is kept once) with the
+ * requester as its source; the reply {"acked":N} says the first N are in
+ * the chain. Then each is published on its topic for observers. A
+ * spool's request is read from its text (batch.h), any other with
+ * jansson.
+ */
+static void
+on_append(audit_state *st, const xz_msg *m)
+{
+	audit_batch b; /* owned here, freed below */
+
+	if (audit_batch_read((const char *) m->data, m->len, &b) != 0) {
+		on_append_json(st, m);
+		return;
+	}
+	on_append_batch(st, m, &b);
+	audit_batch_free(&b);
+}
+
 /* Record a request the plugin served (VIEW of the log, PRUNE, ALERT). */
 static void
 record_own(audit_state *st, const xz_msg *req, const char *action,
@@ -650,9 +652,9 @@ record_own(audit_state *st, const xz_msg *req, const char *action,
 	char         corr[33];
 	json_t      *o = req ? json_loadb(req->data, req->len, 0, NULL) : NULL;
 	json_t      *actor = json_object_get(o, "actor");
-	char        *who   = field_text(json_object_get(actor, "user"));
-	char        *role  = field_text(json_object_get(actor, "role"));
-	char        *ag    = field_text(json_object_get(actor, "agency"));
+	char        *who   = audit_field_text(json_object_get(actor, "user"));
+	char        *role  = audit_field_text(json_object_get(actor, "role"));
+	char        *ag = audit_field_text(json_object_get(actor, "agency"));
 	char *det = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS)
 	                   : NULL;
 

@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -372,6 +376,126 @@ test_inserted(void **state)
 	expect_bad(f, "inserted", NREC + 1);
 }
 
+/* The head file's text, read whole (static buffer). */
+static const char *
+slurp(const char *path)
+{
+	static char buf[256];
+	FILE       *fp = fopen(path, "r");
+	size_t      n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return buf;
+}
+
+static ino_t
+inode_of(const char *path)
+{
+	struct stat sb;
+	assert_int_equal(lstat(path, &sb), 0);
+	return sb.st_ino;
+}
+
+/* xz_audit_head_write: the line over the old one in place where that is
+ * safe (the same file), else a new file renamed over it: a hard-linked
+ * copy keeps its line, a symbolic link is replaced (its target kept), a
+ * reader holding the file keeps what it opened; verify reads it. */
+static void
+test_head_write(void **state)
+{
+	fixture    *f = *state;
+	char        want[128], longer[128], link_path[128], target[128];
+	const char *h = f->hash[NREC];
+	ino_t       ino;
+
+	snprintf(want, sizeof(want), "%d %s\n", NREC, h);
+	assert_string_equal(slurp(f->head_path), want);
+	ino = inode_of(f->head_path);
+	/* a longer line, then a shorter one again: in place */
+	assert_int_equal(xz_audit_head_write(f->head_path, 123456789, h), 0);
+	assert_int_equal(inode_of(f->head_path), ino);
+	snprintf(longer, sizeof(longer), "123456789 %s\n", h);
+	assert_string_equal(slurp(f->head_path), longer);
+	assert_int_equal(xz_audit_head_write(f->head_path, NREC, h), 0);
+	assert_int_equal(inode_of(f->head_path), ino);
+	assert_string_equal(slurp(f->head_path), want);
+	xz_audit_verdict v;
+	assert_int_equal(xz_audit_verify(f->db, f->head_path, &v), 0);
+	assert_true(v.ok);
+	assert_int_equal(v.head_file, 1);
+
+	/* a hard link: replaced, the link keeps the old line */
+	snprintf(link_path, sizeof(link_path), "%s/copy.head", f->dir);
+	assert_int_equal(link(f->head_path, link_path), 0);
+	assert_int_equal(xz_audit_head_write(f->head_path, 7, h), 0);
+	assert_true(inode_of(f->head_path) != ino);
+	assert_string_equal(slurp(link_path), want);
+	unlink(link_path);
+
+	/* a reader holding a shared lock: not waited for, replaced */
+	int rfd = open(f->head_path, O_RDONLY);
+	assert_true(rfd >= 0);
+	assert_int_equal(flock(rfd, LOCK_SH), 0);
+	ino = inode_of(f->head_path);
+	assert_int_equal(xz_audit_head_write(f->head_path, 8, h), 0);
+	assert_true(inode_of(f->head_path) != ino);
+	char got[8] = "";
+	assert_int_equal(pread(rfd, got, 2, 0), 2);
+	assert_memory_equal(got, "7 ", 2);
+	close(rfd);
+
+	/* a symbolic link: replaced by the file, its target untouched */
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	FILE *fp = fopen(target, "w");
+	assert_non_null(fp);
+	fputs("target\n", fp);
+	fclose(fp);
+	unlink(f->head_path);
+	assert_int_equal(symlink(target, f->head_path), 0);
+	assert_int_equal(xz_audit_head_write(f->head_path, 9, h), 0);
+	struct stat sb;
+	assert_int_equal(lstat(f->head_path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_string_equal(slurp(target), "target\n");
+	unlink(target);
+
+	/* missing: made */
+	unlink(f->head_path);
+	assert_int_equal(xz_audit_head_write(f->head_path, NREC, h), 0);
+	assert_string_equal(slurp(f->head_path), want);
+}
+
+/* xz_audit_iso writes by hand what its snprintf writes: compare the two
+ * across the range it takes by hand, its edges, and past them. */
+static void
+test_iso(void **state)
+{
+	static const int64_t ms[] = { 0, 1, 999, 1000, 59999, 86399999,
+		951782400000LL /* 2000-02-29 */, 1764720000123LL,
+		4102444799999LL, 253402300799999LL /* 9999-12-31 */,
+		253402300800000LL, -1, -1000, -62167219200000LL };
+	(void) state;
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]) + 20000; i++) {
+		int64_t   v = i < sizeof(ms) / sizeof(ms[0])
+		      ? ms[i]
+		      : (int64_t) (i * 12653239777ULL % 253402300800000ULL);
+		time_t    t = (time_t) (v / 1000);
+		struct tm tm;
+		char      want[96], got[32];
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof(want),
+		    "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		    tm.tm_sec, (int) (v % 1000));
+		want[31] = '\0';
+		xz_audit_iso(v, got);
+		assert_string_equal(got, want);
+	}
+}
+
 int
 main(void)
 {
@@ -398,6 +522,9 @@ main(void)
 		    test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_inserted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_head_write, setup, teardown),
+		cmocka_unit_test(test_iso),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,7 +120,13 @@ int xz_audit_writer_insert_after(xz_audit_writer *w, xz_audit_rec *r,
 int xz_audit_writer_anchor(xz_audit_writer *w, int64_t seq, const char *hash,
     char *err, size_t errlen);
 
-/* Write "SEQ HASH\n" to path atomically (temporary file + rename). 0/-1. */
+/*
+ * Write "SEQ HASH\n" to path so that no reader sees part of it: over the
+ * old line in place (one pwrite under an exclusive flock, which
+ * xz_audit_verify's read waits for) when path is a regular file of one
+ * link that no reader holds locked, else a temporary file renamed over
+ * it. 0/-1.
+ */
 int xz_audit_head_write(const char *path, int64_t seq, const char *hash);
 /* The side file of a database file: "x/audit.db" -> "x/audit.head". The
  * result is malloc'd; the caller frees it. */
