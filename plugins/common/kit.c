@@ -12,6 +12,7 @@
 #include "kit.h"
 #include "kjson.h"
 #include "sha256.h"
+#include "sql.h"
 
 /* The kit's refusals in 简体中文, chosen by LANG (<xiezhi/i18n.h>): the
  * English format is the key; each translation keeps its conversions in
@@ -120,43 +121,73 @@ spool_init(kit_ctx *c, char *err, size_t errlen)
 	 * spool was empty, when nothing in flight names it. A record is
 	 * told from another by its rid, not its id. (A store made before
 	 * 2026-12-03 keeps AUTOINCREMENT.) */
+	sqlite3_stmt *probe = NULL;
 	if (sqlite3_exec(db,
 	        "CREATE TABLE IF NOT EXISTS audit_spool("
 	        " id INTEGER PRIMARY KEY, rid TEXT NOT NULL,"
-	        " topic TEXT NOT NULL, data TEXT NOT NULL)",
+	        " topic TEXT NOT NULL, data TEXT NOT NULL,"
+	        " n INTEGER NOT NULL DEFAULT 1)",
 	        NULL, NULL, NULL)
+	    != SQLITE_OK)
+		goto fail;
+	/* a spool made before 2026-12-03 holds one record a row: n = 1 */
+	if (sqlite3_prepare_v2(
+	        db, "SELECT n FROM audit_spool", -1, &probe, NULL)
 	        != SQLITE_OK
+	    && sqlite3_exec(db,
+	           "ALTER TABLE audit_spool ADD COLUMN n INTEGER NOT NULL "
+	           "DEFAULT 1",
+	           NULL, NULL, NULL)
+	        != SQLITE_OK) {
+		sqlite3_finalize(probe);
+		goto fail;
+	}
+	sqlite3_finalize(probe);
+	if (sqlite3_prepare_v3(db,
+	        "INSERT INTO audit_spool(rid, topic, data) "
+	        "VALUES(?1,?2,?3)",
+	        -1, SQLITE_PREPARE_PERSISTENT, &c->spool_ins, NULL)
+	        != SQLITE_OK
+	    /* a batch's records in one row, its id the number of its last
+	     * record (kit.h) */
 	    || sqlite3_prepare_v3(db,
-	           "INSERT INTO audit_spool(rid, topic, data) "
-	           "VALUES(?1,?2,?3)",
-	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_ins, NULL)
+	           "INSERT INTO audit_spool(id, rid, topic, data, n) VALUES("
+	           "coalesce((SELECT max(id) FROM audit_spool), 0) + ?3,"
+	           " ?1, '*', ?2, ?3)",
+	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_ins_batch, NULL)
 	        != SQLITE_OK
-	    /* ids grow and the drain deletes from the front: max - min + 1
-	     * is the count; each of min() and max() alone in its query reads
-	     * one end of the rowid b-tree (together in one query they would
-	     * scan the whole spool, at every change) */
+	    /* ids number the records and the drain deletes from the front:
+	     * the last id less the records before the first row's is the
+	     * count; each end alone in its query reads one end of the rowid
+	     * b-tree (together in one query they would scan the whole spool,
+	     * at every change) */
 	    || sqlite3_prepare_v3(db,
 	           "SELECT coalesce((SELECT max(id) FROM audit_spool)"
-	           " - (SELECT min(id) FROM audit_spool) + 1, 0)",
+	           " - (SELECT id - n FROM audit_spool ORDER BY id LIMIT 1),"
+	           " 0)",
 	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_size, NULL)
 	        != SQLITE_OK
 	    || sqlite3_prepare_v3(db,
-	           "SELECT id, rid, topic, data FROM audit_spool ORDER BY id "
-	           "LIMIT ?1",
+	           "SELECT id, rid, topic, data, n FROM audit_spool ORDER BY "
+	           "id LIMIT ?1",
 	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_read, NULL)
 	        != SQLITE_OK
 	    || sqlite3_prepare_v3(db, "DELETE FROM audit_spool WHERE id <= ?1",
 	           -1, SQLITE_PREPARE_PERSISTENT, &c->spool_del, NULL)
-	        != SQLITE_OK) {
-		snprintf(err, errlen, KT("%s: audit spool: %s"), c->scenario,
-		    sqlite3_errmsg(db));
-		sqlite3_finalize(c->spool_ins);
-		sqlite3_finalize(c->spool_size);
-		sqlite3_finalize(c->spool_read);
-		c->spool_ins = c->spool_size = c->spool_read = NULL;
-		return -1;
-	}
+	        != SQLITE_OK)
+		goto fail;
 	return 0;
+fail:
+	snprintf(err, errlen, KT("%s: audit spool: %s"), c->scenario,
+	    sqlite3_errmsg(db));
+	sqlite3_finalize(c->spool_ins);
+	sqlite3_finalize(c->spool_ins_batch);
+	sqlite3_finalize(c->spool_size);
+	sqlite3_finalize(c->spool_read);
+	sqlite3_finalize(c->spool_del);
+	c->spool_ins = c->spool_ins_batch = c->spool_size = c->spool_read
+	    = c->spool_del                                = NULL;
+	return -1;
 }
 
 int64_t
@@ -190,13 +221,30 @@ spool_add_text(kit_ctx *c, const char *topic, const char *data)
 	c->rid_next++;
 	memcpy(rid, "sp-", 3);
 	xz_hex_encode(r, sizeof(r), rid + 3);
-	if (c->store.mode == KIT_HOLD_LAZY) {
-		/* written with the request's other writes (kit_lazy_enable) */
-		kit_store_hold_begin(
-		    &c->store, c->spool_ins, "spool an audit record", 0);
-		kit_store_hold_text(&c->store, 1, rid);
-		kit_store_hold_text(&c->store, 2, topic);
-		kit_store_hold_text(&c->store, 3, data);
+	if (c->group && c->batch_open) {
+		/* the batch's row, written before its commit (spool_flush) */
+		kit_buf *b  = &c->spool_batch;
+		size_t   at = b->len;
+		if (b->len > 0)
+			kit_buf_put(b, ",", 1);
+		kit_buf_put(b, "{\"id\":", 6);
+		kit_buf_json_str(b, rid);
+		kit_buf_put(b, ",\"topic\":", 9);
+		kit_buf_json_str(b, topic);
+		kit_buf_put(b, ",\"data\":", 8);
+		kit_buf_puts(b, data);
+		kit_buf_put(b, "}", 1);
+		if (b->err) {
+			b->err = 0;
+			b->len = at;
+			if (b->p != NULL)
+				b->p[at] = '\0';
+			c->host->log(c->self, XZ_LOG_ERROR,
+			    KT("audit record on %s not spooled: %s"), topic,
+			    KT("out of memory"));
+			return -1;
+		}
+		c->spool_nrec++;
 		return 0;
 	}
 	sqlite3_bind_text(c->spool_ins, 1, rid, -1, SQLITE_STATIC);
@@ -212,6 +260,125 @@ spool_add_text(kit_ctx *c, const char *topic, const char *data)
 		return -1;
 	}
 	return 0;
+}
+
+/* Forget the batch's records (written, or dropped with the batch). */
+static void
+spool_batch_reset(kit_ctx *c)
+{
+	c->spool_batch.len = 0;
+	c->spool_batch.err = 0;
+	c->spool_nrec = c->spool_mark = c->spool_nrec_mark = 0;
+}
+
+/* Write the batch's records as one row of the spool, in the batch's
+ * transaction: 0, or -1 (c->store.err says why: the batch cannot
+ * commit without them). */
+static int
+spool_flush(kit_ctx *c)
+{
+	sqlite3_stmt *s = c->spool_ins_batch;
+	int           rc;
+
+	if (c->spool_nrec == 0)
+		return 0;
+	sqlite3_bind_text(s, 1, "*", 1, SQLITE_STATIC);
+	sqlite3_bind_text(
+	    s, 2, c->spool_batch.p, (int) c->spool_batch.len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64) c->spool_nrec);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	spool_batch_reset(c);
+	if (rc != SQLITE_DONE) {
+		snprintf(c->store.err, sizeof(c->store.err),
+		    KT("%s: audit spool: %s"), c->scenario,
+		    sqlite3_errmsg(c->store.db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Spool row id, a batch's records (n > 1) that the bus refuses as too
+ * large together: write each as a row of its own, under the numbers the
+ * row stood for (kit.h), so that the drain sends fewer at a time and a
+ * single record too large is set aside alone. Not inside a transaction
+ * (the drain runs between them). 0, or -1 (logged). */
+static int
+spool_split(kit_ctx *c, int64_t id)
+{
+	sqlite3      *db  = c->store.db;
+	sqlite3_stmt *sel = NULL, *ins = NULL;
+	kit_buf       t   = { 0 };
+	json_t       *arr = NULL, *rec;
+	int64_t       n   = 0;
+	size_t        i;
+	int           ok = 0;
+
+	if (sqlite3_prepare_v2(db,
+	        "SELECT data, n FROM audit_spool WHERE id = ?1 AND topic = "
+	        "'*'",
+	        -1, &sel, NULL)
+	    != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(sel, 1, id);
+	if (sqlite3_step(sel) == SQLITE_ROW) {
+		kit_buf_put(&t, "[", 1);
+		kit_buf_put(&t, (const char *) sqlite3_column_text(sel, 0),
+		    (size_t) sqlite3_column_bytes(sel, 0));
+		kit_buf_put(&t, "]", 1);
+		n = sqlite3_column_int64(sel, 1);
+	}
+	sqlite3_finalize(sel);
+	arr = t.err || t.p == NULL ? NULL
+	                           : kit_json_loadb(t.p, t.len, 0, NULL);
+	if (!json_is_array(arr) || (int64_t) json_array_size(arr) != n
+	    || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+	        != SQLITE_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db,
+	        "INSERT INTO audit_spool(id, rid, topic, data, n) "
+	        "VALUES(?1, ?2, ?3, ?4, 1)",
+	        -1, &ins, NULL)
+	        != SQLITE_OK
+	    || kit_sql_run(
+	           db, "DELETE FROM audit_spool WHERE id = ?1", "i", id)
+	        != SQLITE_DONE)
+		goto rollback;
+	json_array_foreach(arr, i, rec)
+	{
+		char *data
+		    = kit_json_dumps(json_object_get(rec, "data"), NULL);
+		sqlite3_bind_int64(ins, 1, id - n + 1 + (int64_t) i);
+		sqlite3_bind_text(
+		    ins, 2, kit_str(rec, "id"), -1, SQLITE_STATIC);
+		sqlite3_bind_text(
+		    ins, 3, kit_str(rec, "topic"), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, data, -1, SQLITE_STATIC);
+		int rc = data != NULL && kit_str(rec, "id") != NULL
+		        && kit_str(rec, "topic") != NULL
+		    ? sqlite3_step(ins)
+		    : SQLITE_MISUSE;
+		sqlite3_reset(ins);
+		sqlite3_clear_bindings(ins);
+		free(data);
+		if (rc != SQLITE_DONE)
+			goto rollback;
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+		ok = 1;
+		goto out;
+	}
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(ins);
+	json_decref(arr);
+	free(t.p);
+	if (!ok)
+		c->host->log(c->self, XZ_LOG_ERROR, KT("%s: audit spool: %s"),
+		    c->scenario, sqlite3_errmsg(db));
+	return ok ? 0 : -1;
 }
 
 /* The same for a record given as an object. */
@@ -263,9 +430,15 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 		acked = kit_int(o, "acked", 0);
 		json_decref(o);
 	}
-	if (acked > (int64_t) c->drain_n)
-		acked = (int64_t) c->drain_n;
-	if (acked > 0) {
+	if (acked > (int64_t) c->drain_nrec)
+		acked = (int64_t) c->drain_nrec;
+	/* the rows all of whose records are acknowledged (a row partly
+	 * acknowledged is sent again: its records are kept once) */
+	size_t  rows = 0;
+	int64_t done = 0;
+	while (rows < c->drain_n && done + c->drain_recs[rows] <= acked)
+		done += c->drain_recs[rows++];
+	if (rows > 0) {
 		int drc;
 		/* With group commit the delete joins the batch's transaction
 		 * (opened here when none is: this reply runs before the
@@ -275,7 +448,7 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 		if (c->group && !c->batch_open && !c->in_tx
 		    && kit_store_begin(&c->store) == 0)
 			c->batch_open = 1;
-		sqlite3_bind_int64(c->spool_del, 1, c->drain_ids[acked - 1]);
+		sqlite3_bind_int64(c->spool_del, 1, c->drain_ids[rows - 1]);
 		drc = sqlite3_step(c->spool_del);
 		sqlite3_reset(c->spool_del);
 		if (drc != SQLITE_DONE) {
@@ -289,7 +462,7 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 			acked = 0;
 		}
 	}
-	if (acked > 0 && acked == (int64_t) c->drain_n) {
+	if (acked > 0 && acked == (int64_t) c->drain_nrec) {
 		c->drain_cap = 0; /* delivered: full batches again */
 		if (!c->batch_open) /* else kit_batch_end kicks, committed */
 			drain_kick(c);
@@ -399,15 +572,34 @@ drain_kick(kit_ctx *c)
 	/* The body is written as text around the stored JSON of each
 	 * record (spool_add's json_dumps wrote it): no decoding and
 	 * encoding again. */
-	kit_buf b   = { 0 };
-	size_t  cap = c->drain_cap ? c->drain_cap : KIT_DRAIN_MAX;
-	c->drain_n  = 0;
+	kit_buf b     = { 0 };
+	size_t  cap   = c->drain_cap ? c->drain_cap : KIT_DRAIN_MAX;
+	c->drain_n    = 0;
+	c->drain_nrec = 0;
 	kit_buf_puts(&b, "{\"records\":[");
 	sqlite3_bind_int(st, 1, (int) cap);
-	while (c->drain_n < cap && b.len < KIT_DRAIN_BYTES
+	while (c->drain_nrec < cap && b.len < KIT_DRAIN_BYTES
 	    && sqlite3_step(st) == SQLITE_ROW) {
-		const char *data = (const char *) sqlite3_column_text(st, 3);
-		json_t     *d    = NULL;
+		const char *data  = (const char *) sqlite3_column_text(st, 3);
+		const char *topic = (const char *) sqlite3_column_text(st, 2);
+		int64_t     n     = sqlite3_column_int64(st, 4);
+		json_t     *d     = NULL;
+		if (n < 1)
+			n = 1;
+		if (c->drain_n > 0 && c->drain_nrec + (size_t) n > cap)
+			break; /* the first row goes whatever its size */
+		if (topic != NULL && strcmp(topic, "*") == 0) {
+			/* a batch's records, written as the body has them */
+			if (c->drain_n > 0)
+				kit_buf_puts(&b, ",");
+			kit_buf_put(&b, data ? data : "",
+			    (size_t) sqlite3_column_bytes(st, 3));
+			c->drain_ids[c->drain_n] = sqlite3_column_int64(st, 0);
+			c->drain_recs[c->drain_n++] = n;
+			c->drain_nrec += (size_t) n;
+			continue;
+		}
+		n = 1;
 		if (data == NULL || data[0] != '{') {
 			/* not what spool_add wrote: sent as an object anyway,
 			 * as the decoded form always was */
@@ -434,7 +626,9 @@ drain_kick(kit_ctx *c)
 		}
 		json_decref(d);
 		kit_buf_puts(&b, "}");
-		c->drain_ids[c->drain_n++] = sqlite3_column_int64(st, 0);
+		c->drain_ids[c->drain_n]    = sqlite3_column_int64(st, 0);
+		c->drain_recs[c->drain_n++] = 1;
+		c->drain_nrec++;
 	}
 	sqlite3_reset(st);
 	kit_buf_puts(&b, "]}");
@@ -457,8 +651,10 @@ drain_kick(kit_ctx *c)
 		/* fewer records next time; a single one that is still too
 		 * large is set aside, never retried as it is */
 		if (c->drain_n > 1)
-			c->drain_cap = c->drain_n / 2;
-		else if (spool_set_aside(c, c->drain_ids[0]) != 0) {
+			c->drain_cap = c->drain_nrec / 2;
+		else if (c->drain_recs[0] > 1
+		        ? spool_split(c, c->drain_ids[0]) != 0
+		        : spool_set_aside(c, c->drain_ids[0]) != 0) {
 			c->host->counter_add(
 			    c->self, "audit_drain_retries", 1);
 			drain_later(c);
@@ -535,7 +731,11 @@ kit_ctx_fini(kit_ctx *c)
 	sqlite3_finalize(c->spool_size);
 	sqlite3_finalize(c->spool_read);
 	sqlite3_finalize(c->spool_del);
+	sqlite3_finalize(c->spool_ins_batch);
 	c->spool_ins = c->spool_size = c->spool_read = c->spool_del = NULL;
+	c->spool_ins_batch                                          = NULL;
+	free(c->spool_batch.p);
+	memset(&c->spool_batch, 0, sizeof(c->spool_batch));
 	kit_store_fini(&c->store);
 	events_drop(c, 0);
 	free(c->ev);
@@ -1054,6 +1254,10 @@ kit_tx_begin(kit_ctx *c, kit_err *e)
 {
 	int64_t spooled = kit_spool_size(c);
 
+	c->spool_mark      = c->spool_batch.len; /* its records from here */
+	c->spool_nrec_mark = c->spool_nrec;
+	if (spooled >= 0) /* and the open batch's, not written yet */
+		spooled += (int64_t) c->spool_nrec;
 	if (spooled < 0 || spooled >= c->spool_max) {
 		kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE,
 		    spooled < 0 ? KT("the audit spool cannot be read (%s): no "
@@ -1128,6 +1332,16 @@ kit_tx_commit(kit_ctx *c, kit_err *e)
 		}
 		c->in_tx     = 0;
 		c->nev_batch = c->nev; /* published with the batch */
+		if (c->spool_batch.len >= KIT_DRAIN_BYTES / 2
+		    && spool_flush(c) != 0) {
+			/* the batch cannot commit without its records */
+			kit_err_set(e, KIT_E_AUDIT_UNAVAILABLE, "%s",
+			    KT("the change was not made: its audit record "
+			       "could "
+			       "not be written (see the node log)"));
+			batch_fail(c, c->store.err);
+			return -1;
+		}
 		return 0;
 	}
 	if (kit_store_commit(&c->store) != 0) {
@@ -1155,6 +1369,13 @@ kit_tx_abort(kit_ctx *c)
 	c->in_tx        = 0;
 	c->audit_failed = 0;
 	events_drop(c, c->nev_batch);
+	if (c->group && c->spool_batch.len >= c->spool_mark) {
+		/* its audit records go with it */
+		c->spool_batch.len = c->spool_mark;
+		c->spool_nrec      = c->spool_nrec_mark;
+		if (c->spool_batch.p != NULL)
+			c->spool_batch.p[c->spool_mark] = '\0';
+	}
 	if (whole)
 		batch_fail(c,
 		    KT("a change wrote to the database around the store and "
@@ -1195,6 +1416,7 @@ batch_fail(kit_ctx *c, const char *why)
 	    KT("group commit of %zu change(s) failed: %s"), c->ndeferred, why);
 	c->batch_open = 0;
 	kit_store_rollback(&c->store);
+	spool_batch_reset(c); /* its audit records go with it */
 	c->host->counter_add(c->self, "commit_failed", 1);
 	batch_finish(c, 0);
 }
@@ -1204,7 +1426,7 @@ kit_batch_end(kit_ctx *c)
 {
 	if (!c->batch_open)
 		return;
-	if (kit_store_commit(&c->store) != 0) {
+	if (spool_flush(c) != 0 || kit_store_commit(&c->store) != 0) {
 		batch_fail(c, c->store.err);
 	} else {
 		c->batch_open = 0;

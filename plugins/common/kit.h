@@ -21,6 +21,7 @@
 #include <xiezhi/xiezhi.h>
 
 #include "fsm.h"
+#include "kjson.h"
 #include "reply.h"
 #include "store.h"
 
@@ -75,10 +76,20 @@ typedef struct kit_ctx {
 	uint64_t     clock_timer;
 	int          clock_armed;
 	/* the audit spool (docs/audit.md, "Fail-closed"): each audit record
-	 * is a row of audit_spool written in the change's own transaction,
-	 * then sent in order to the audit plugin (audit.append) and deleted
-	 * once it acknowledged them */
-	int64_t spool_max; /* changes refused at this many rows */
+	 * is written into audit_spool in the change's own transaction, then
+	 * sent in order to the audit plugin (audit.append) and deleted once
+	 * it acknowledged it. A row holds one record, or (topic '*') the
+	 * records of a batch of a group commit, n of them, as the text of
+	 * audit.append's records joined by commas; a row's id is the number
+	 * of its last record (ids grow by n), so the spool holds max(id) -
+	 * (the first row's id - its n) records. */
+	int64_t spool_max; /* changes refused at this many records */
+	/* Under group commit, the open batch's records, as such a text
+	 * (owned, grown; written as one row before the batch commits),
+	 * spool_nrec of them; spool_mark and spool_nrec_mark: where the
+	 * open change's own begin (a refused change drops them). */
+	kit_buf spool_batch;
+	size_t  spool_nrec, spool_mark, spool_nrec_mark;
 	/* a spooled record's id: the first 8 of 16 random bytes drawn once
 	 * by kit_ctx_init, then a counter started at the other 8 (unique
 	 * without a system call per record) */
@@ -88,14 +99,18 @@ typedef struct kit_ctx {
 	int      drain_inflight;
 	int      drain_timer_armed;
 	uint64_t drain_timer;
-	int64_t  drain_ids[KIT_DRAIN_MAX]; /* spool ids in flight, in order */
-	size_t   drain_n;
+	/* the rows in flight, in order: their ids and records; drain_n
+	 * rows, drain_nrec records */
+	int64_t drain_ids[KIT_DRAIN_MAX];
+	int64_t drain_recs[KIT_DRAIN_MAX];
+	size_t  drain_n, drain_nrec;
 	/* the most records the next append carries (0: KIT_DRAIN_MAX);
 	 * halved while the bus refuses a batch as too large */
 	size_t drain_cap;
 	/* prepared once (SQLITE_PREPARE_PERSISTENT), finalized by
 	 * kit_ctx_fini: insert, size, the drain's read, its delete */
-	struct sqlite3_stmt *spool_ins, *spool_size, *spool_read, *spool_del;
+	struct sqlite3_stmt *spool_ins, *spool_size, *spool_read, *spool_del,
+	    *spool_ins_batch;
 } kit_ctx;
 
 typedef struct kit_actor {

@@ -35,7 +35,8 @@ raise() { # N: raise N alarms, count the replies by outcome into $XZ_T/outcomes
 		jq -r 'if .error then .error.code else "ok" end' <<<"$out" >>"$XZ_T/outcomes" 2>/dev/null || echo "noreply" >>"$XZ_T/outcomes"
 	done
 }
-spool() { sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT count(*) FROM audit_spool"; }
+# records: a row holds one, or a batch's n
+spool() { sqlite3 -cmd ".timeout 5000" "$DATA/prison.db" "SELECT coalesce(sum(n), 0) FROM audit_spool"; }
 # both_sides WHAT: every alarm stored has its CREATE record in the chain
 # (the spool drained first), counted on both sides.
 missing_now() { # alarms stored without their CREATE record in the chain
