@@ -508,6 +508,21 @@ data_spans(
 	return 0;
 }
 
+/* The end of an append: commit the batch (when one was begun) and answer
+ * how many of its records are in the chain; that many (0 when the commit
+ * failed: they are sent again and kept once by their ids). */
+static size_t
+append_answer(audit_state *st, const xz_msg *m, int batch, size_t acked)
+{
+	char out[64];
+
+	if (batch && batch_end(st) != 0)
+		acked = 0;
+	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
+	st->h->reply(st->self, m, out, strlen(out));
+	return acked;
+}
+
 /* audit.append (see on_append) read with jansson: a request of another
  * shape than the spools', or one audit_batch_read left alone. */
 static void
@@ -520,7 +535,6 @@ on_append_json(audit_state *st, const xz_msg *m)
 	json_t *recs = json_object_get(o, "records");
 	json_t *rec;
 	size_t  i, acked = 0;
-	char    out[64];
 
 	if (!json_is_array(recs)) {
 		kit_reply_error(st->h, st->self, m, KIT_E_BAD_REQUEST,
@@ -546,10 +560,7 @@ on_append_json(audit_state *st, const xz_msg *m)
 			break;
 		acked++;
 	}
-	if (batch && batch_end(st) != 0)
-		acked = 0; /* sent again; kept once by their ids */
-	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
-	st->h->reply(st->self, m, out, strlen(out));
+	acked = append_answer(st, m, batch, acked);
 	/* each data object as it came in the request (found by data_spans;
 	 * owned by the caller's arrays, freed below), else encoded again */
 	const char **at  = acked ? malloc(acked * sizeof(*at)) : NULL;
@@ -583,7 +594,6 @@ static void
 on_append_batch(audit_state *st, const xz_msg *m, const audit_batch *b)
 {
 	size_t i, acked = 0;
-	char   out[64];
 
 	/* one transaction for the batch: acknowledged only once committed */
 	int batch = batch_begin(st) == 0;
@@ -608,10 +618,7 @@ on_append_batch(audit_state *st, const xz_msg *m, const audit_batch *b)
 			break;
 		acked++;
 	}
-	if (batch && batch_end(st) != 0)
-		acked = 0; /* sent again; kept once by their ids */
-	snprintf(out, sizeof(out), "{\"acked\":%zu}", acked);
-	st->h->reply(st->self, m, out, strlen(out));
+	acked = append_answer(st, m, batch, acked);
 	/* each data object as it came in the request */
 	for (i = 0; i < acked; i++)
 		if (st->h->publish(st->self, b->rec[i].topic, b->rec[i].raw,
