@@ -46,8 +46,9 @@ typedef struct wal_file {
 	sqlite3_file  base; /* pMethods: &wal_io or &pass_io */
 	sqlite3_file *real; /* the default VFS's file, after this struct */
 	/* WAL files only: the bytes not written yet (buf, owned, allocated
-	 * at the first write, freed at close), len of them at file offset
-	 * off; commit_next: the header just buffered was a commit frame's */
+	 * by the first write after a flush, freed by the flush or at close),
+	 * len of them at file offset off; commit_next: the header just
+	 * buffered was a commit frame's */
 	char         *buf;
 	sqlite3_int64 off;
 	int           len;
@@ -58,7 +59,9 @@ static sqlite3_vfs  wal_vfs;
 static sqlite3_vfs *base_vfs;
 
 /* Write out what is gathered: SQLITE_OK or the write's error (what was
- * gathered is dropped either way: SQLite fails the transaction). */
+ * gathered is dropped either way: SQLite fails the transaction). The
+ * buffer goes back to the allocator: an idle store keeps none (a store
+ * commits every few milliseconds at most; the next write takes one). */
 static int
 wal_flush(wal_file *f)
 {
@@ -68,6 +71,8 @@ wal_flush(wal_file *f)
 		return SQLITE_OK;
 	rc     = f->real->pMethods->xWrite(f->real, f->buf, f->len, f->off);
 	f->len = 0;
+	free(f->buf);
+	f->buf = NULL;
 	return rc;
 }
 
