@@ -390,6 +390,10 @@ struct kit_held {
 	struct kit_harg a[KIT_HELD_ARGS];
 };
 
+/* Held writes (store.h): a write of statement s (prepared once, numbered
+ * parameters) is held by hold_begin, then each parameter, in any order;
+ * `what` names it in an error; one: exactly one row must change. */
+
 /* Drop what is held. */
 static void
 held_clear(kit_store *st)
@@ -402,7 +406,7 @@ held_clear(kit_store *st)
 	st->held_oom  = 0;
 }
 
-void
+static void
 kit_store_hold_begin(kit_store *st, sqlite3_stmt *s, const char *what, int one)
 {
 	if (st->nheld == st->cap_held) {
@@ -440,7 +444,7 @@ hold_arg(kit_store *st, int param)
 	return a;
 }
 
-void
+static void
 kit_store_hold_text(kit_store *st, int param, const char *text)
 {
 	struct kit_harg *a = hold_arg(st, param);
@@ -488,7 +492,7 @@ hold_owned(kit_store *st, int param, char *text, size_t len)
 	a->len   = len;
 }
 
-void
+static void
 kit_store_hold_int(kit_store *st, int param, int64_t v)
 {
 	struct kit_harg *a = hold_arg(st, param);

@@ -171,7 +171,8 @@ void kit_store_rollback_to(kit_store *st);
  * SQLite's savepoint journal, so that the request alone can be undone
  * when it fails after writing. Instead, between kit_store_lazy_begin and
  * kit_store_lazy_end the store holds the request's record, history and
- * sequence writes (and kit.c its audit spool rows) in memory, in order,
+ * sequence writes in memory, in order (kit.c keeps the batch's audit
+ * records itself, written as one spool row before the batch commits),
  * and writes them at its end, when nothing but the store itself can fail
  * any more. A refusal before the end (a state the change does not apply
  * to, a record that is not UTF-8, an audit record that cannot be built)
@@ -211,14 +212,6 @@ int kit_store_lazy_end(kit_store *st);
  * 0, or -1 when a write reached the database without the store (see
  * above): the caller rolls back the whole transaction. */
 int kit_store_lazy_abort(kit_store *st);
-/* Hold a write of statement s (one of the plugin's own, prepared once,
- * with numbered parameters) while the store holds the request's writes:
- * kit_store_hold_begin, then each parameter, in any order. `what` names
- * the write in an error; one: exactly one row must change. */
-void kit_store_hold_begin(
-    kit_store *st, sqlite3_stmt *s, const char *what, int one);
-void kit_store_hold_text(kit_store *st, int param, const char *text);
-void kit_store_hold_int(kit_store *st, int param, int64_t v);
 /* kit_store_settle on the store whose connection is db, when one of this
  * plugin's stores is (kit_sql_row and kit_sql_run call it first). */
 void kit_store_settle_db(sqlite3 *db);
