@@ -11,6 +11,7 @@
 
 #include "kit.h"
 #include "kjson.h"
+#include "kstr.h"
 #include "sha256.h"
 #include "sql.h"
 
@@ -247,6 +248,7 @@ spool_add_text(kit_ctx *c, const char *topic, const char *data)
 		c->spool_nrec++;
 		return 0;
 	}
+	c->spool_known = -1;
 	sqlite3_bind_text(c->spool_ins, 1, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(c->spool_ins, 2, topic, -1, SQLITE_STATIC);
 	sqlite3_bind_text(c->spool_ins, 3, data, -1, SQLITE_STATIC);
@@ -280,6 +282,7 @@ spool_flush(kit_ctx *c)
 	sqlite3_stmt *s = c->spool_ins_batch;
 	int           rc;
 
+	c->spool_known = -1;
 	if (c->spool_nrec == 0)
 		return 0;
 	sqlite3_bind_text(s, 1, "*", 1, SQLITE_STATIC);
@@ -448,6 +451,7 @@ on_drain_reply(void *ud, int status, const xz_msg *reply)
 		if (c->group && !c->batch_open && !c->in_tx
 		    && kit_store_begin(&c->store) == 0)
 			c->batch_open = 1;
+		c->spool_known = -1;
 		sqlite3_bind_int64(c->spool_del, 1, c->drain_ids[rows - 1]);
 		drc = sqlite3_step(c->spool_del);
 		sqlite3_reset(c->spool_del);
@@ -674,11 +678,12 @@ kit_ctx_init(kit_ctx *c, xz_plugin *self, const xz_host *host,
 	struct sqlite3 *db;
 
 	memset(c, 0, sizeof(*c));
-	c->self     = self;
-	c->host     = host;
-	c->scenario = scenario;
-	c->list_max = 1000;
-	db          = host->store(self);
+	c->self        = self;
+	c->host        = host;
+	c->scenario    = scenario;
+	c->list_max    = 1000;
+	c->spool_known = -1;
+	db             = host->store(self);
 	if (db == NULL) {
 		snprintf(err, errlen, KT("%s: cannot open the plugin's store"),
 		    scenario);
@@ -717,6 +722,7 @@ kit_ctx_fini(kit_ctx *c)
 			kit_store_rollback(&c->store);
 		c->batch_open = 0;
 	}
+	c->spool_known = -1;
 	for (size_t i = 0; i < c->ndeferred; i++) {
 		c->host->msg_release(c->self, c->deferred[i].msg);
 		free(c->deferred[i].data);
@@ -768,6 +774,28 @@ kit_int(json_t *o, const char *key, int64_t def)
 {
 	json_t *v = json_object_get(o, key);
 	return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+json_t *
+kit_obj_strs(json_t *o, ...)
+{
+	va_list     ap;
+	const char *k;
+
+	if (o == NULL && (o = json_object()) == NULL)
+		return NULL;
+	va_start(ap, o);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		const char *v = va_arg(ap, const char *);
+		json_t     *j = v != NULL ? json_string(v) : json_null();
+		if (j == NULL || json_object_set_new_nocheck(o, k, j) != 0) {
+			json_decref(o);
+			o = NULL;
+			break;
+		}
+	}
+	va_end(ap);
+	return o;
 }
 
 void
@@ -1252,7 +1280,9 @@ kit_audit(kit_req *r, const char *action, const char *subject_type,
 int
 kit_tx_begin(kit_ctx *c, kit_err *e)
 {
-	int64_t spooled = kit_spool_size(c);
+	int64_t spooled = c->batch_open && c->spool_known >= 0
+	    ? c->spool_known
+	    : kit_spool_size(c);
 
 	c->spool_mark      = c->spool_batch.len; /* its records from here */
 	c->spool_nrec_mark = c->spool_nrec;
@@ -1280,6 +1310,8 @@ kit_tx_begin(kit_ctx *c, kit_err *e)
 				goto fail;
 			c->batch_open = 1;
 		}
+		/* as read before the open batch's own rows (spool_nrec) */
+		c->spool_known = spooled - (int64_t) c->spool_nrec;
 		if (c->lazy)
 			kit_store_lazy_begin(&c->store);
 		else if (kit_store_savepoint(&c->store) != 0)
@@ -1414,7 +1446,8 @@ batch_fail(kit_ctx *c, const char *why)
 {
 	c->host->log(c->self, XZ_LOG_ERROR,
 	    KT("group commit of %zu change(s) failed: %s"), c->ndeferred, why);
-	c->batch_open = 0;
+	c->batch_open  = 0;
+	c->spool_known = -1;
 	kit_store_rollback(&c->store);
 	spool_batch_reset(c); /* its audit records go with it */
 	c->host->counter_add(c->self, "commit_failed", 1);
@@ -1432,6 +1465,7 @@ kit_batch_end(kit_ctx *c)
 		c->batch_open = 0;
 		batch_finish(c, 1);
 	}
+	c->spool_known = -1;
 	drain_kick(c);
 }
 
@@ -1487,8 +1521,7 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 			kit_err_set(e, KIT_E_STORE_ERROR, "%s", c->store.err);
 			goto fail;
 		}
-		snprintf(idbuf, sizeof(idbuf), "%s-%08lld", k->prefix,
-		    (long long) n);
+		kstr_seq_id(idbuf, sizeof(idbuf), k->prefix, n);
 		json_object_set_new(fields, "id", json_string(idbuf));
 		id = kit_str(fields, "id");
 	} else {
@@ -1510,7 +1543,7 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 	if (kit_record_write(r, k->name, fields, 1, "create", NULL, r->why, e)
 	    != 0)
 		goto fail;
-	ev = json_pack("{s:s,s:s}", "id", id, "state", state);
+	ev = kit_obj_strs(NULL, "id", id, "state", state, NULL);
 	json_object_foreach(event_extra, kv, v)
 	{
 		json_object_set(ev, kv, v);
@@ -1519,8 +1552,8 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 	event_common(ev, r);
 	{
 		char topic[128];
-		snprintf(topic, sizeof(topic), "%s.%s.%s", c->scenario,
-		    k->name, k->created_event);
+		kstr_join(topic, sizeof(topic), ".", c->scenario, k->name,
+		    k->created_event);
 		kit_emit(c, topic, ev);
 	}
 	kit_audit(r, "CREATE", k->subject_type, id, "ok");
@@ -1552,7 +1585,8 @@ apply_tx(const kit_kind *k, kit_req *r, const char *id, json_t *rec,
 			    k->name, id);
 		return NULL;
 	}
-	snprintf(from, sizeof(from), "%s", kit_str(rec, "state"));
+	kstr_copy(from, sizeof(from),
+	    kit_str(rec, "state") ? kit_str(rec, "state") : "(null)");
 	t = kit_fsm_find(k->fsm, from, action);
 	if (t == NULL) {
 		kit_err_set(e, KIT_E_INVALID_STATE, "%s", "");
@@ -1563,8 +1597,8 @@ apply_tx(const kit_kind *k, kit_req *r, const char *id, json_t *rec,
 	}
 	json_object_set_new(rec, "state", json_string(t->to));
 	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
-	ev = json_pack("{s:s,s:s,s:s,s:s}", "id", id, "action", action, "from",
-	    from, "to", t->to);
+	ev = kit_obj_strs(
+	    NULL, "id", id, "action", action, "from", from, "to", t->to, NULL);
 	event_common(ev, r);
 	if (k->on_action && k->on_action(k, r, t, rec, ev, e) != 0) {
 		json_decref(ev);
@@ -1575,8 +1609,8 @@ apply_tx(const kit_kind *k, kit_req *r, const char *id, json_t *rec,
 		goto fail;
 	{
 		char topic[128];
-		snprintf(topic, sizeof(topic), "%s.%s.%s", c->scenario,
-		    k->name, t->event);
+		kstr_join(
+		    topic, sizeof(topic), ".", c->scenario, k->name, t->event);
 		kit_emit(c, topic, ev);
 	}
 	kit_audit(r, "UPDATE", k->subject_type, id, "ok");

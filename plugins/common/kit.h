@@ -90,6 +90,13 @@ typedef struct kit_ctx {
 	 * open change's own begin (a refused change drops them). */
 	kit_buf spool_batch;
 	size_t  spool_nrec, spool_mark, spool_nrec_mark;
+	/* The spool's size in rows' records as read at the open batch's
+	 * first change, or -1: the changes after it take it from here
+	 * instead of reading both ends of the spool each. Within a batch
+	 * the spool changes only through this file, which drops it at each
+	 * such write (a drain's delete shrinks it: dropping it there only
+	 * makes it exact again) and when the batch ends. */
+	int64_t spool_known;
 	/* a spooled record's id: the first 8 of 16 random bytes drawn once
 	 * by kit_ctx_init, then a counter started at the other 8 (unique
 	 * without a system call per record) */
@@ -296,6 +303,13 @@ int kit_serve(kit_ctx *c, const char *topic, const kit_kind *k, kit_req_fn fn,
 /* Helpers to read request fields. */
 const char *kit_str(json_t *o, const char *key);
 int64_t     kit_int(json_t *o, const char *key, int64_t def);
+
+/* An object of string fields, as json_pack("{s:s?,...}") builds it
+ * without reading a format: pairs of a key (a literal: not checked) and
+ * a value (checked as UTF-8; NULL sets null), up to a NULL key. o, or a
+ * new object when o is NULL; NULL when out of memory or a value is not
+ * UTF-8 (o is then released). The caller owns the result. */
+json_t *kit_obj_strs(json_t *o, ...);
 
 /* Free the bindings made by kit_serve (call from fini). */
 void kit_serve_free(kit_ctx *c);

@@ -6,6 +6,7 @@
 #include <xiezhi/i18n.h>
 
 #include "idcard.h"
+#include "kstr.h"
 #include "schema.h"
 
 static const xz_tr schema_zh[] = {
@@ -271,8 +272,8 @@ check_obj(const kit_field *fields, const kit_field *common, json_t *obj,
 		/* the path is written only for a message or a level down */
 		if (scalar_ok(f, v))
 			continue;
-		snprintf(
-		    sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", key);
+		kstr_join(
+		    sub, sizeof(sub), path[0] ? "." : "", path, key, NULL);
 		if (check_value(f, v, pre, sub, err, n) != 0)
 			return -1;
 	}
@@ -308,8 +309,8 @@ kit_schema_check(const kit_field *fields, json_t *obj, const char *topic,
 {
 	char pre[160];
 
-	snprintf(
-	    pre, sizeof(pre), "%s%s", topic ? topic : "", topic ? ": " : "");
+	kstr_join(
+	    pre, sizeof(pre), "", topic ? topic : "", topic ? ": " : "", NULL);
 	if (!json_is_object(obj)) {
 		snprintf(
 		    err, errlen, T("%spayload must be a JSON object"), pre);

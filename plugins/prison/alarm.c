@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "prison.h"
+#include "kstr.h"
 
 struct sla_slot {
 	sla_slot *next;
@@ -72,7 +73,7 @@ cameras_of(prison *p, const char *loc, json_t *where)
 {
 	char id[256];
 
-	snprintf(id, sizeof(id), "%s", loc);
+	kstr_copy(id, sizeof(id), loc);
 	for (json_t *rec = json_incref(where);;
 	     rec         = kit_store_peek(&p->c.store, "location", id)) {
 		json_t *cams = rec ? json_object_get(rec, "cameras") : NULL;
@@ -97,7 +98,7 @@ prison_alarm_raise_tx(prison *p, kit_req *r, json_t *fields, kit_err *e)
 	int64_t     level = kit_int(fields, "level", 1);
 	const char *loc   = kit_str(fields, "location");
 	json_t     *where = NULL;
-	json_t     *rec;
+	json_t     *rec, *extra;
 
 	if (!prison_location_known(p, loc, &where)) {
 		kit_err_set(e, KIT_E_BAD_REQUEST,
@@ -124,13 +125,14 @@ prison_alarm_raise_tx(prison *p, kit_req *r, json_t *fields, kit_err *e)
 	        kit_str(where, "name") ? kit_str(where, "name") : loc));
 	json_decref(where);
 	set_due(p, fields, r->now_ms);
-	rec = kit_create_tx(&p->kinds[PK_ALARM], r, fields,
-	    json_pack("{s:s,s:I,s:s,s:s,s:I,s:O}", "kind", kind, "level",
-	        (json_int_t) level, "location", loc, "source",
-	        kit_str(fields, "source"), "due_ms",
-	        (json_int_t) kit_int(fields, "due_ms", 0), "cameras",
-	        json_object_get(fields, "cameras")),
-	    e);
+	extra = kit_obj_strs(NULL, "kind", kind, "location", loc, "source",
+	    kit_str(fields, "source"), NULL);
+	json_object_set_new_nocheck(extra, "level", json_integer(level));
+	json_object_set_new_nocheck(
+	    extra, "due_ms", json_integer(kit_int(fields, "due_ms", 0)));
+	json_object_set_nocheck(
+	    extra, "cameras", json_object_get(fields, "cameras"));
+	rec = kit_create_tx(&p->kinds[PK_ALARM], r, fields, extra, e);
 	return rec;
 fail:
 	json_decref(where);
@@ -477,7 +479,7 @@ prison_alarm_arm(prison *p, const char *id, int64_t due_ms)
 	if (s == NULL)
 		return;
 	s->p = p;
-	snprintf(s->id, sizeof(s->id), "%s", id);
+	kstr_copy(s->id, sizeof(s->id), id);
 	rc = p->c.host->timer_start(p->c.self,
 	    due_ms > now ? (uint64_t) (due_ms - now) : 0, 0, on_timer, s,
 	    &s->timer);

@@ -34,7 +34,7 @@ json_t *
 prison_incident_from_alarm_tx(prison *p, kit_req *r, json_t *alarm, kit_err *e)
 {
 	char    desc[2300];
-	json_t *fields;
+	json_t *fields, *outcomes;
 
 	snprintf(desc, sizeof(desc),
 	    PT("Drafted from alarm %s (%s, level %lld)%s%s"),
@@ -42,16 +42,21 @@ prison_incident_from_alarm_tx(prison *p, kit_req *r, json_t *alarm, kit_err *e)
 	    (long long) kit_int(alarm, "level", 1),
 	    kit_str(alarm, "outcome") ? ": " : "",
 	    kit_str(alarm, "outcome") ? kit_str(alarm, "outcome") : "");
-	fields = json_pack("{s:s,s:s?,s:I,s:s,s:s,s:s,s:[s?]}", "type",
-	    kit_str(alarm, "kind"), "location", kit_str(alarm, "location"),
-	    "occurred_ms", (json_int_t) kit_int(alarm, "raised_ms", 0),
-	    "description", desc, "alarm_id", kit_str(alarm, "id"), "owner",
-	    kit_str(alarm, "id"), "outcomes", kit_str(alarm, "outcome"));
+	fields = kit_obj_strs(NULL, "type", kit_str(alarm, "kind"), "location",
+	    kit_str(alarm, "location"), "description", desc, "alarm_id",
+	    kit_str(alarm, "id"), "owner", kit_str(alarm, "id"), NULL);
+	json_object_set_new_nocheck(fields, "occurred_ms",
+	    json_integer(kit_int(alarm, "raised_ms", 0)));
+	outcomes = json_array();
+	json_array_append_new(outcomes,
+	    kit_str(alarm, "outcome") ? json_string(kit_str(alarm, "outcome"))
+	                              : json_null());
+	json_object_set_new_nocheck(fields, "outcomes", outcomes);
 	if (json_object_get(alarm, "prisoners"))
 		json_object_set(
 		    fields, "prisoners", json_object_get(alarm, "prisoners"));
 	return kit_create_tx(&p->kinds[PK_INCIDENT], r, fields,
-	    json_pack("{s:s}", "alarm_id", kit_str(alarm, "id")), e);
+	    kit_obj_strs(NULL, "alarm_id", kit_str(alarm, "id"), NULL), e);
 }
 
 int

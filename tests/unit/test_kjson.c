@@ -11,7 +11,9 @@
  * kit_buf stays one NUL-terminated text until a string that is not UTF-8
  * stops it. Plain text read and written eight bytes at a time: one byte
  * that needs a look (each kind) at every place of texts of 1 to 40 bytes
- * is written and read as jansson does.
+ * is written and read as jansson does. The format-free builders write
+ * what snprintf writes (kstr.h, every buffer size) and kit_obj_strs builds
+ * what json_pack builds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,7 +25,9 @@
 
 #include <cmocka.h>
 
+#include "../../plugins/common/kit.h"
 #include "../../plugins/common/kjson.h"
+#include "../../plugins/common/kstr.h"
 
 /* Both encoders agree on v (which this consumes): the same text, or
  * both refuse. */
@@ -384,6 +388,69 @@ test_plain_runs(void **state)
 	}
 }
 
+static void
+test_kstr(void **state)
+{
+	static const char *const words[] = { "", "a", "prison", "alarm",
+		"raised", "\xe7\x9b\x91\xe6\x89\x80" };
+	static const int64_t     nums[]
+	    = { 0, 7, 12345678, 123456789, -5, INT64_MAX, INT64_MIN + 1 };
+	const size_t nw = sizeof(words) / sizeof(words[0]);
+	(void) state;
+	for (size_t size = 1; size <= 40; size++) {
+		for (size_t i = 0; i < nw; i++) {
+			char got[48], want[48];
+			memset(got, 'x', sizeof(got));
+			kstr_copy(got, size, words[i]);
+			snprintf(want, size, "%s", words[i]);
+			assert_string_equal(got, want);
+			for (size_t j = 0; j < nw; j++) {
+				for (size_t k = 0; k < nw; k++) {
+					kstr_join(got, size, ".", words[i],
+					    words[j], words[k]);
+					snprintf(want, size, "%s.%s.%s",
+					    words[i], words[j], words[k]);
+					assert_string_equal(got, want);
+				}
+				kstr_join(
+				    got, size, ": ", words[i], words[j], NULL);
+				snprintf(
+				    want, size, "%s: %s", words[i], words[j]);
+				assert_string_equal(got, want);
+			}
+			for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]);
+			     k++) {
+				kstr_seq_id(got, size, words[i], nums[k]);
+				snprintf(want, size, "%s-%08lld", words[i],
+				    (long long) nums[k]);
+				assert_string_equal(got, want);
+			}
+		}
+	}
+}
+
+static void
+test_obj_strs(void **state)
+{
+	json_t *a, *b;
+	(void) state;
+	a = kit_obj_strs(NULL, "id", "ALM-00000001", "state", "RAISED",
+	    "outcome", NULL, "where", "\xe7\x9b\x91", NULL);
+	b = json_pack("{s:s,s:s,s:s?,s:s}", "id", "ALM-00000001", "state",
+	    "RAISED", "outcome", NULL, "where", "\xe7\x9b\x91");
+	assert_non_null(a);
+	assert_true(json_equal(a, b));
+	json_decref(b);
+	/* into an object there already, its order kept */
+	b = kit_obj_strs(json_pack("{s:i}", "n", 1), "id", "x", NULL);
+	assert_int_equal(json_object_size(b), 2);
+	assert_string_equal(json_string_value(json_object_get(b, "id")), "x");
+	json_decref(b);
+	/* a value that is not UTF-8: NULL, as json_pack refuses it */
+	assert_null(kit_obj_strs(a, "bad", "\xc3\x28", NULL));
+	assert_null(json_pack("{s:s}", "bad", "\xc3\x28"));
+}
+
 int
 main(void)
 {
@@ -394,6 +461,8 @@ main(void)
 		cmocka_unit_test(test_read_random),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_plain_runs),
+		cmocka_unit_test(test_kstr),
+		cmocka_unit_test(test_obj_strs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
