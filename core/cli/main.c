@@ -25,6 +25,7 @@
 #include "bench/bench.h"
 #include "cli/cli_common.h"
 #include "cli/ident_cli.h"
+#include "cli/jcache.h"
 #include "config/config.h"
 #include "kernel/isolate.h"
 #include "kernel/kernel.h"
@@ -914,6 +915,10 @@ main(int argc, char **argv)
 {
 	int rc;
 
+#ifndef XZ_ALLOCATOR_NAME
+	/* jansson's blocks kept per thread (jemalloc's caches do it there) */
+	(void) xz_jcache_install();
+#endif
 	/* texts in 简体中文 or English by LANG (util/msg.h) */
 	xz_text_register(xz_cli_zh);
 	xz_text_register(xz_config_zh);
