@@ -116,8 +116,23 @@ put_string(out *o, const char *str, size_t n)
 	static const char    hex[] = "0123456789ABCDEF";
 	const unsigned char *s = (const unsigned char *) str, *run = s;
 	const unsigned char *end = s + n;
+	size_t               plain;
 
+	/* most strings (keys, ids, states) need no escape: room for them
+	 * quoted, then one copy */
+	if (o->err || room(o, n + 2) != 0)
+		return;
+	plain = plain_run(s, n);
+	if (plain == n) {
+		char *d = o->p + o->len;
+		d[0]    = '"';
+		memcpy(d + 1, s, n);
+		d[n + 1] = '"';
+		o->len += n + 2;
+		return;
+	}
 	putc1(o, '"');
+	s += plain;
 	while (s < end) {
 		unsigned c;
 		char     esc[6];

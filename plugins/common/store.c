@@ -62,10 +62,9 @@ static const char *const sql[KIT_ST_N] = {
 	[KIT_ST_SEQ]      = "INSERT INTO seq(kind, n) VALUES(?1, 1)"
 	                    " ON CONFLICT(kind) DO UPDATE SET n = n + 1"
 	                    " RETURNING n",
-	/* only from the number the store remembers: a row changed or
-	 * removed meanwhile changes nothing, and the upsert reads it */
-	[KIT_ST_SEQ_SET]
-	= "UPDATE seq SET n = ?2 WHERE kind = ?1 AND n = ?2 - 1",
+	/* only from the number the store remembers (?3): a row changed
+	 * or removed meanwhile changes nothing */
+	[KIT_ST_SEQ_SET] = "UPDATE seq SET n = ?2 WHERE kind = ?1 AND n = ?3",
 	[KIT_ST_LIST]
 	= "SELECT data FROM records WHERE kind=?1"
 	  " AND (?2 IS NULL OR state=?2)"
@@ -139,12 +138,68 @@ cache_drop(struct kit_cached *e)
 static void
 cache_clear(kit_store *st)
 {
-	memset(st->seq, 0, sizeof(st->seq));
 	if (st->cache == NULL)
 		return;
 	for (size_t i = 0; i < KIT_CACHE_SLOTS; i++)
 		if (st->cache[i].key != NULL)
 			cache_drop(&st->cache[i]);
+}
+
+/* Forget every sequence slot (the transaction that numbers were taken
+ * in is gone: the rows are read again). */
+static void
+seq_forget(kit_store *st)
+{
+	memset(st->seq, 0, sizeof(st->seq));
+}
+
+/* SQLite rolled the open transaction back on its own (a failed
+ * statement): what was kept of it goes. */
+static int
+tx_lost(kit_store *st)
+{
+	if (!st->in_tx || !sqlite3_get_autocommit(st->db))
+		return 0;
+	cache_clear(st);
+	seq_forget(st);
+	return 1;
+}
+
+/* A request begins: what its numbers are given back to. */
+static void
+seq_mark(kit_store *st)
+{
+	for (int i = 0; i < KIT_SEQ_KINDS; i++)
+		st->seq[i].n_req = st->seq[i].n;
+}
+
+/* A request is refused (its writes undone or never made): its numbers
+ * are given back; a slot it learned goes with its savepoint. */
+static void
+seq_restore(kit_store *st)
+{
+	for (int i = 0; i < KIT_SEQ_KINDS; i++) {
+		if (st->seq[i].kind == NULL)
+			continue;
+		if (st->seq[i].n_req < 0)
+			st->seq[i].kind = NULL;
+		else
+			st->seq[i].n = st->seq[i].n_req;
+	}
+}
+
+/* The slot of kind's sequence (kind NULL: a free slot), or -1. */
+static int
+seq_slot(kit_store *st, const char *kind)
+{
+	for (int i = 0; i < KIT_SEQ_KINDS; i++) {
+		const char *k = st->seq[i].kind;
+		if (kind == NULL
+		        ? k == NULL
+		        : k != NULL && (k == kind || strcmp(k, kind) == 0))
+			return i;
+	}
+	return -1;
 }
 
 /* Whether records of kind are kept. */
@@ -180,10 +235,8 @@ cache_find(kit_store *st, const char *kind, const char *id)
 
 	if (id == NULL || !cache_kept(st, kind))
 		return NULL;
-	if (st->in_tx && sqlite3_get_autocommit(st->db)) {
-		cache_clear(st); /* SQLite rolled it back by itself */
+	if (tx_lost(st)) /* SQLite rolled it back by itself */
 		return NULL;
-	}
 	e = &st->cache[cache_slot(kind, id)];
 	n = strlen(kind);
 	if (e->key == NULL || memcmp(e->key, kind, n + 1) != 0
@@ -230,6 +283,7 @@ store_fail(kit_store *st, const char *what)
 {
 	/* a failed statement may have rolled the transaction back */
 	cache_clear(st);
+	(void) tx_lost(st);
 	snprintf(st->err, sizeof(st->err), "store %s: %s: %s", store_file(st),
 	    what, sqlite3_errmsg(st->db));
 	return -1;
@@ -240,6 +294,7 @@ static void
 read_fail(kit_store *st, const char *what, int rc)
 {
 	cache_clear(st);
+	(void) tx_lost(st);
 	/* the connection's message says more (which page) when it is about
 	 * this error */
 	snprintf(st->err, sizeof(st->err), "store %s: %s: %s", store_file(st),
@@ -556,6 +611,7 @@ void
 kit_store_lazy_begin(kit_store *st)
 {
 	held_clear(st);
+	seq_mark(st);
 	st->err[0]        = '\0';
 	st->settle_failed = 0;
 	st->changes0      = sqlite3_total_changes64(st->db);
@@ -622,6 +678,7 @@ kit_store_lazy_abort(kit_store *st)
 		return 0;
 	held_clear(st);
 	cache_clear(st); /* it kept what it held */
+	seq_restore(st);
 	return request_wrote(st) ? -1 : 0;
 }
 
@@ -677,6 +734,12 @@ int
 kit_store_begin(kit_store *st)
 {
 	st->err[0] = '\0';
+	if (st->in_tx) {
+		/* the last one ended behind the store (SQLite rolled it back
+		 * by itself): what was kept of it goes */
+		cache_clear(st);
+		seq_forget(st);
+	}
 	if (step_done(st, KIT_ST_BEGIN) != 0)
 		return -1;
 	st->in_tx = 1;
@@ -692,15 +755,50 @@ hist_seq_save(kit_store *st)
 	return step_done(st, KIT_ST_HSEQ_SET);
 }
 
+/* Write each sequence moved in the open transaction (kit_store_commit):
+ * 0, or -1 (st->err) when a write fails or a row is not at the number
+ * the store left it at. */
+static int
+seq_flush(kit_store *st)
+{
+	sqlite3_stmt *u = st->st[KIT_ST_SEQ_SET];
+
+	for (int i = 0; i < KIT_SEQ_KINDS; i++) {
+		int rc;
+		if (st->seq[i].kind == NULL || st->seq[i].n == st->seq[i].n_db)
+			continue;
+		sqlite3_bind_text(u, 1, st->seq[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(u, 2, st->seq[i].n);
+		sqlite3_bind_int64(u, 3, st->seq[i].n_db);
+		rc = sqlite3_step(u);
+		sqlite3_reset(u);
+		sqlite3_clear_bindings(u);
+		if (rc != SQLITE_DONE)
+			return store_fail(st, "next sequence number");
+		if (sqlite3_changes(st->db) != 1) {
+			snprintf(st->err, sizeof(st->err),
+			    "store %s: the sequence of %s is not at %lld,"
+			    " where this store left it",
+			    store_file(st), st->seq[i].kind,
+			    (long long) st->seq[i].n_db);
+			return -1;
+		}
+		st->seq[i].n_db = st->seq[i].n;
+	}
+	return 0;
+}
+
 int
 kit_store_commit(kit_store *st)
 {
 	int rc;
 
-	/* the history rows' high mark goes with them (store.h: hist_seq);
-	 * a failure here fails the commit, which the caller rolls back */
-	if (st->hist_dirty && !sqlite3_get_autocommit(st->db)
-	    && hist_seq_save(st) != 0)
+	/* the sequences taken in memory and the history rows' high mark go
+	 * with them (store.h: seq, hist_seq); a failure here fails the
+	 * commit, which the caller rolls back */
+	if (!sqlite3_get_autocommit(st->db)
+	    && (seq_flush(st) != 0
+	        || (st->hist_dirty && hist_seq_save(st) != 0)))
 		return -1;
 	rc = step_done(st, KIT_ST_COMMIT);
 	/* a failed COMMIT may leave the transaction open: the caller rolls
@@ -717,6 +815,7 @@ kit_store_rollback(kit_store *st)
 	st->mode  = KIT_HOLD_NONE;
 	held_clear(st);
 	cache_clear(st);
+	seq_forget(st);
 	if (!sqlite3_get_autocommit(st->db))
 		(void) step_done(st, KIT_ST_ROLLBACK);
 }
@@ -725,6 +824,7 @@ int
 kit_store_savepoint(kit_store *st)
 {
 	st->err[0] = '\0';
+	seq_mark(st);
 	return step_done(st, KIT_ST_SAVEPOINT);
 }
 
@@ -738,6 +838,7 @@ void
 kit_store_rollback_to(kit_store *st)
 {
 	cache_clear(st);
+	seq_restore(st);
 	(void) step_done(st, KIT_ST_ROLLBACK_TO);
 	(void) step_done(st, KIT_ST_RELEASE);
 }
@@ -746,41 +847,36 @@ int
 kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 {
 	sqlite3_stmt *s = st->st[KIT_ST_SEQ];
-	int           rc, i, slot = 0, got = 0;
+	int           rc, i, got = 0;
 
-	if (st->in_tx && sqlite3_get_autocommit(st->db))
-		cache_clear(st); /* SQLite rolled it back by itself */
-	for (i = 0; i < KIT_SEQ_KINDS && st->seq[i].kind != NULL; i++)
-		if (strcmp(st->seq[i].kind, kind) == 0)
-			break;
-	if (i < KIT_SEQ_KINDS && st->seq[i].kind != NULL
-	    && st->mode == KIT_HOLD_LAZY) {
-		/* held: the row must still be at the number remembered */
-		kit_store_hold_begin(
-		    st, st->st[KIT_ST_SEQ_SET], "next sequence number", 1);
-		kit_store_hold_text(st, 1, kind);
-		kit_store_hold_int(st, 2, st->seq[i].n + 1);
+	(void) tx_lost(st);
+	i = seq_slot(st, kind);
+	if (i >= 0 && st->in_tx) {
+		/* the row is written when the transaction commits */
 		*out = ++st->seq[i].n;
 		return 0;
 	}
-	if (kit_store_settle(st) != 0)
-		return -1;
-	if (i < KIT_SEQ_KINDS && st->seq[i].kind != NULL) {
+	if (i >= 0) {
+		/* no transaction: written now, from the number remembered */
 		sqlite3_stmt *u = st->st[KIT_ST_SEQ_SET];
 		sqlite3_bind_text(u, 1, kind, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(u, 2, st->seq[i].n + 1);
+		sqlite3_bind_int64(u, 3, st->seq[i].n);
 		rc = sqlite3_step(u);
 		sqlite3_reset(u);
 		sqlite3_clear_bindings(u);
 		if (rc != SQLITE_DONE)
 			return store_fail(st, "next sequence number");
 		if (sqlite3_changes(st->db) == 1) {
-			*out = ++st->seq[i].n;
+			*out = st->seq[i].n_db = ++st->seq[i].n;
 			return 0;
 		}
-		cache_clear(st); /* the row changed or went: read it again */
+		st->seq[i].kind = NULL; /* the row changed or went: read it */
 	}
-	slot = i < KIT_SEQ_KINDS ? i : 0;
+	/* the upsert reads the row and writes it (under the request's
+	 * savepoint: held writes are written first) */
+	if (kit_store_settle(st) != 0)
+		return -1;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -793,9 +889,12 @@ kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return store_fail(st, "next sequence number");
-	if (got) {
-		st->seq[slot].kind = kind;
-		st->seq[slot].n    = *out;
+	if (got && (i = seq_slot(st, NULL)) >= 0) {
+		/* learned in the open request, if any: its refusal forgets
+		 * it (seq_restore) */
+		st->seq[i].kind = kind;
+		st->seq[i].n = st->seq[i].n_db = *out;
+		st->seq[i].n_req               = st->in_tx ? -1 : *out;
 	}
 	return 0;
 }

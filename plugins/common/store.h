@@ -69,15 +69,20 @@ typedef struct kit_store {
 	 * its records by kit_store_fini). */
 	struct kit_cached *cache;
 	const char        *cache_kinds[KIT_CACHE_KINDS]; /* static texts */
-	/* The number each kind's sequence gave last, as the open transaction
-	 * sees it (kind: a static text, NULL for a free slot): the next is
-	 * one more, written with a plain UPDATE from that number instead of
-	 * an upsert that reads it back. Forgotten with the decoded records (a
-	 * rollback, a failed statement) and when the row is not at that
-	 * number, then read again. */
+	/* Each kind's sequence (kind: a static text, NULL for a free slot):
+	 * n, the number it gave last; n_db, the number its row holds in the
+	 * open transaction; n_req, n when the open request began (-1: the
+	 * slot was learned in it, by an upsert its savepoint undoes). Within
+	 * a transaction the next number is n + 1, taken in memory: the row is
+	 * written once, by kit_store_commit (from n_db to n, checked), not
+	 * at every record. A refused request gives its numbers back (n =
+	 * n_req); a rollback of the transaction forgets every slot (the row
+	 * is read again by the next number). Outside a transaction a number
+	 * is written at once. The seq rows are the store's: nothing else
+	 * writes them (a commit that finds a row moved fails). */
 	struct {
 		const char *kind;
-		int64_t     n;
+		int64_t     n, n_db, n_req;
 	} seq[KIT_SEQ_KINDS];
 	char err[512]; /* the last error, for people: names the file */
 	/* Set when a read (load, list, history, stats, due, clocks) failed

@@ -7,7 +7,9 @@
  * does not hold. Kinds not kept are read from the database each time.
  * A peek (kit_store_peek) shares the kept record instead of copying it.
  * Sequence numbers (kit_store_next_seq) follow each other per kind, and a
- * rollback gives the numbers it undid again. A list by state or by owner
+ * rollback gives the numbers it undid again; in a transaction they are
+ * taken in memory and their rows written once, by the commit, which
+ * fails when a row moved behind the store. A list by state or by owner
  * gives the records it names and their count; an older store's indexes
  * that no statement searched are dropped. A record's history comes back
  * in the order it was written, across rollbacks, a restart of the store,
@@ -33,6 +35,8 @@ typedef struct fixture {
 	sqlite3  *db; /* in memory, owned */
 	kit_store st;
 } fixture;
+
+static int64_t int_of(fixture *f, const char *sql);
 
 static int
 setup(void **state)
@@ -349,19 +353,28 @@ test_sequences(void **state)
 	    sqlite3_exec(f->st.db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(kit_store_begin(&f->st), 0);
 	assert_int_equal(next(f, "alarm"), 5);
+	assert_int_equal(next(f, "incident"), 3);
 	assert_int_equal(kit_store_commit(&f->st), 0);
-	/* the rows changed behind the store: moved on, or gone */
+	/* the rows changed behind the store (moved on, or gone): the
+	 * commit that would write them from where the store left them
+	 * fails and says so; the rollback forgets, the rows are read
+	 * again */
 	assert_int_equal(sqlite3_exec(f->st.db,
 	                     "UPDATE seq SET n = 41 WHERE kind = 'alarm';"
 	                     "DELETE FROM seq WHERE kind = 'incident'",
 	                     NULL, NULL, NULL),
 	    SQLITE_OK);
 	assert_int_equal(kit_store_begin(&f->st), 0);
-	assert_int_equal(next(f, "incident"), 1);
-	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_int_equal(next(f, "incident"), 4);
+	assert_int_equal(kit_store_commit(&f->st), -1);
+	assert_non_null(strstr(f->st.err, "sequence of incident is not at 3"));
+	kit_store_rollback(&f->st);
 	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "incident"), 1);
 	assert_int_equal(next(f, "alarm"), 42);
 	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_int_equal(
+	    int_of(f, "SELECT n FROM seq WHERE kind = 'alarm'"), 42);
 	/* more kinds than it remembers: each still counts on */
 	assert_int_equal(kit_store_begin(&f->st), 0);
 	for (int round = 1; round <= 2; round++)
@@ -614,9 +627,12 @@ test_held_writes_wait(void **state)
 	assert_int_equal(f->st.mode, KIT_HOLD_NONE);
 	assert_int_equal(records_of(f, "alarm"), 1);
 	assert_int_equal(records_of(f, "location"), 1);
+	/* the sequence's row is written once, by the commit */
+	assert_int_equal(
+	    int_of(f, "SELECT n FROM seq WHERE kind = 'alarm'"), 1);
+	assert_int_equal(kit_store_commit(&f->st), 0);
 	assert_int_equal(
 	    int_of(f, "SELECT n FROM seq WHERE kind = 'alarm'"), 2);
-	assert_int_equal(kit_store_commit(&f->st), 0);
 	assert_string_equal(hist_actions(f, "A1", buf, sizeof(buf)), "raise");
 }
 
@@ -643,6 +659,66 @@ test_held_writes_dropped(void **state)
 	assert_int_equal(kit_store_commit(&f->st), 0);
 	assert_int_equal(records_of(f, "location"), 0);
 	assert_int_equal(int_of(f, "SELECT count(*) FROM history"), 0);
+}
+
+/* Numbers taken in a transaction: each request's from memory, the rows
+ * written once by the commit. A refused request gives its numbers back,
+ * not those of the requests before it; a slot learned in a refused
+ * request goes with its savepoint; a rollback of the whole transaction
+ * gives every number back. */
+static void
+test_sequences_batched(void **state)
+{
+	fixture *f = *state;
+	int64_t  changes;
+
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "alarm"), 1); /* learned: upsert */
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	changes = sqlite3_total_changes64(f->db);
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(next(f, "alarm"), 2);
+	assert_int_equal(next(f, "alarm"), 3);
+	assert_int_equal(kit_store_lazy_end(&f->st), 0);
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(next(f, "alarm"), 4);
+	assert_int_equal(kit_store_lazy_abort(&f->st), 0);
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(next(f, "alarm"), 4); /* given back */
+	assert_int_equal(kit_store_lazy_end(&f->st), 0);
+	/* nothing written for them yet */
+	assert_int_equal(sqlite3_total_changes64(f->db), changes);
+	/* a kind first numbered in a request under a savepoint that is
+	 * rolled back: forgotten, its row's upsert undone */
+	assert_int_equal(kit_store_savepoint(&f->st), 0);
+	assert_int_equal(next(f, "incident"), 1);
+	assert_int_equal(next(f, "alarm"), 5);
+	kit_store_rollback_to(&f->st);
+	assert_int_equal(
+	    int_of(f, "SELECT count(*) FROM seq WHERE kind = 'incident'"), 0);
+	assert_int_equal(kit_store_savepoint(&f->st), 0);
+	assert_int_equal(next(f, "incident"), 1);
+	assert_int_equal(next(f, "alarm"), 5);
+	assert_int_equal(kit_store_release(&f->st), 0);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	assert_int_equal(
+	    int_of(f, "SELECT n FROM seq WHERE kind = 'alarm'"), 5);
+	assert_int_equal(
+	    int_of(f, "SELECT n FROM seq WHERE kind = 'incident'"), 1);
+	/* the whole transaction rolled back: its numbers come again */
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	kit_store_lazy_begin(&f->st);
+	assert_int_equal(next(f, "alarm"), 6);
+	assert_int_equal(kit_store_lazy_end(&f->st), 0);
+	kit_store_rollback(&f->st);
+	assert_int_equal(kit_store_begin(&f->st), 0);
+	assert_int_equal(next(f, "alarm"), 6);
+	assert_int_equal(kit_store_commit(&f->st), 0);
+	/* outside a transaction a number is written at once */
+	assert_int_equal(next(f, "alarm"), 7);
+	assert_int_equal(
+	    int_of(f, "SELECT n FROM seq WHERE kind = 'alarm'"), 7);
 }
 
 /* A read that is not of a kept record writes what is held under a
@@ -756,6 +832,8 @@ main(void)
 		    test_held_writes_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_held_writes_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sequences_batched, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_read_settles, setup, teardown),
 		cmocka_unit_test_setup_teardown(
