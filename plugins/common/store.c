@@ -109,6 +109,11 @@ static const char *const sql[KIT_ST_N] = {
 struct kit_cached {
 	char   *key;
 	json_t *rec;
+	/* or, for a kind kept as text, its JSON text (len bytes and a NUL,
+	 * cap allocated; kept, with the key's block, across a drop of the
+	 * same slot's text for the next) */
+	char  *text;
+	size_t len, cap;
 };
 
 /* The slot of kind and id: FNV-1a of both. */
@@ -130,8 +135,8 @@ cache_drop(struct kit_cached *e)
 {
 	free(e->key);
 	json_decref(e->rec);
-	e->key = NULL;
-	e->rec = NULL;
+	free(e->text);
+	memset(e, 0, sizeof(*e));
 }
 
 /* Forget every kept record (a rollback, a failed statement). */
@@ -202,28 +207,43 @@ seq_slot(kit_store *st, const char *kind)
 	return -1;
 }
 
-/* Whether records of kind are kept. */
+/* Whether records of kind are kept: 0 (no), 1 (decoded), 2 (as text). */
 static int
 cache_kept(kit_store *st, const char *kind)
 {
 	if (st->cache == NULL)
 		return 0;
 	for (int i = 0; i < KIT_CACHE_KINDS && st->cache_kinds[i]; i++)
-		if (strcmp(st->cache_kinds[i], kind) == 0)
-			return 1;
+		if (st->cache_kinds[i] == kind
+		    || strcmp(st->cache_kinds[i], kind) == 0)
+			return st->cache_text[i] ? 2 : 1;
 	return 0;
+}
+
+static int
+cache_kind(kit_store *st, const char *kind, int text)
+{
+	for (int i = 0; i < KIT_CACHE_KINDS; i++) {
+		if (st->cache_kinds[i] == NULL) {
+			st->cache_kinds[i] = kind;
+			st->cache_text[i]  = text;
+		}
+		if (strcmp(st->cache_kinds[i], kind) == 0)
+			return st->cache_text[i] == text ? 0 : -1;
+	}
+	return -1;
 }
 
 int
 kit_store_cache_kind(kit_store *st, const char *kind)
 {
-	for (int i = 0; i < KIT_CACHE_KINDS; i++) {
-		if (st->cache_kinds[i] == NULL)
-			st->cache_kinds[i] = kind;
-		if (strcmp(st->cache_kinds[i], kind) == 0)
-			return 0;
-	}
-	return -1;
+	return cache_kind(st, kind, 0);
+}
+
+int
+kit_store_cache_text(kit_store *st, const char *kind)
+{
+	return cache_kind(st, kind, 1);
 }
 
 /* The slot of kind and id when it holds that record, else NULL. */
@@ -254,7 +274,7 @@ cache_put(kit_store *st, const char *kind, const char *id, json_t *rec)
 	struct kit_cached *e;
 	size_t             nk, ni;
 
-	if (id == NULL || !cache_kept(st, kind))
+	if (id == NULL || cache_kept(st, kind) != 1)
 		return;
 	e = &st->cache[cache_slot(kind, id)];
 	cache_drop(e);
@@ -268,6 +288,45 @@ cache_put(kit_store *st, const char *kind, const char *id, json_t *rec)
 	}
 	memcpy(e->key, kind, nk + 1);
 	memcpy(e->key + nk + 1, id, ni + 1);
+}
+
+/* Keep text (len bytes, NUL-terminated) as the record kind/id of a kind
+ * kept as text (what the database now holds in the open transaction).
+ * Whatever the slot held goes; when the copy cannot be made the slot
+ * stays empty. */
+static void
+cache_put_text(kit_store *st, const char *kind, const char *id,
+    const char *text, size_t len)
+{
+	struct kit_cached *e;
+	size_t             nk, ni;
+
+	if (id == NULL || cache_kept(st, kind) != 2)
+		return;
+	e  = &st->cache[cache_slot(kind, id)];
+	nk = strlen(kind);
+	ni = strlen(id);
+	if (e->key == NULL || e->rec != NULL || e->text == NULL
+	    || memcmp(e->key, kind, nk + 1) != 0
+	    || strcmp(e->key + nk + 1, id) != 0) {
+		cache_drop(e);
+		if ((e->key = malloc(nk + ni + 2)) == NULL)
+			return;
+		memcpy(e->key, kind, nk + 1);
+		memcpy(e->key + nk + 1, id, ni + 1);
+	}
+	if (e->cap < len + 1) {
+		char *t = realloc(e->text, len + 1);
+		if (t == NULL) {
+			cache_drop(e);
+			return;
+		}
+		e->text = t;
+		e->cap  = len + 1;
+	}
+	memcpy(e->text, text, len);
+	e->text[len] = '\0';
+	e->len       = len;
 }
 
 /* The store's file, for messages. */
@@ -982,10 +1041,11 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 		return -1;
 	}
 	if (st->mode == KIT_HOLD_LAZY) {
+		const char *id = json_string_value(json_object_get(rec, "id"));
 		saved_set(st, rec, text, len, 1);
+		cache_put_text(st, kind, id, text, len);
 		hold_record(st, s, insert, kind, rec, text, len);
-		cache_put(st, kind,
-		    json_string_value(json_object_get(rec, "id")), rec);
+		cache_put(st, kind, id, rec);
 		return 0;
 	}
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
@@ -1012,13 +1072,16 @@ kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert)
 		return store_fail(
 		    st, insert ? "insert record" : "update record");
 	}
-	saved_set(st, rec, text, len, 0);
 	if (!insert && sqlite3_changes(st->db) != 1) {
+		saved_set(st, rec, text, len, 0);
 		cache_clear(st);
 		snprintf(st->err, sizeof(st->err), "store: no %s %s to update",
 		    kind, json_string_value(json_object_get(rec, "id")));
 		return -1;
 	}
+	cache_put_text(st, kind, json_string_value(json_object_get(rec, "id")),
+	    text, len);
+	saved_set(st, rec, text, len, 0);
 	cache_put(
 	    st, kind, json_string_value(json_object_get(rec, "id")), rec);
 	return 0;
@@ -1044,17 +1107,26 @@ kit_store_load(kit_store *st, const char *kind, const char *id)
 	struct kit_cached *e;
 
 	st->err[0] = '\0';
-	if ((e = cache_find(st, kind, id)) != NULL
-	    && (rec = json_deep_copy(e->rec)) != NULL)
-		return rec;
+	if ((e = cache_find(st, kind, id)) != NULL) {
+		if (e->text != NULL
+		    && (rec = kit_json_loadb(e->text, e->len, 0, NULL))
+		        != NULL)
+			return rec;
+		if (e->rec != NULL && (rec = json_deep_copy(e->rec)) != NULL)
+			return rec;
+	}
 	if (settle_read(st) != 0)
 		return NULL;
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		rec = column_json(s, 0);
-	else if (rc != SQLITE_DONE)
+		if (rec != NULL)
+			cache_put_text(st, kind, id,
+			    (const char *) sqlite3_column_text(s, 0),
+			    (size_t) sqlite3_column_bytes(s, 0));
+	} else if (rc != SQLITE_DONE)
 		read_fail(st, "load record", rc);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -1069,7 +1141,7 @@ kit_store_peek(kit_store *st, const char *kind, const char *id)
 	struct kit_cached *e;
 
 	st->err[0] = '\0';
-	if ((e = cache_find(st, kind, id)) != NULL)
+	if ((e = cache_find(st, kind, id)) != NULL && e->rec != NULL)
 		return json_incref(e->rec);
 	return kit_store_load(st, kind, id);
 }

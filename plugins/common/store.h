@@ -69,6 +69,8 @@ typedef struct kit_store {
 	 * its records by kit_store_fini). */
 	struct kit_cached *cache;
 	const char        *cache_kinds[KIT_CACHE_KINDS]; /* static texts */
+	int cache_text[KIT_CACHE_KINDS]; /* kept as text (kit_store_cache_text)
+	                                  */
 	/* Each kind's sequence (kind: a static text, NULL for a free slot):
 	 * n, the number it gave last; n_db, the number its row holds in the
 	 * open transaction; n_req, n when the open request began (-1: the
@@ -232,8 +234,17 @@ int kit_store_next_seq(kit_store *st, const char *kind, int64_t *out);
  * what it saves or loads of these kinds; a rollback (of the transaction
  * or of a savepoint), a failed commit and any failed statement forget
  * every kept copy, so a load never returns what the database does not
- * hold. */
+ * hold, as long as the kind's records are written through the store (a
+ * row changed behind it is not seen until the copy goes). */
 int kit_store_cache_kind(kit_store *st, const char *kind);
+
+/* The same for a kind written at most of its steps (a record loaded,
+ * changed and saved again, like an alarm): the store keeps the JSON text
+ * it saved or loaded instead of a decoded copy (copying the text costs
+ * little where a deep copy cost more than the load it saves), so a load
+ * parses it without reading the database. Same limits and forgetting as
+ * kit_store_cache_kind, whose kinds it shares. */
+int kit_store_cache_text(kit_store *st, const char *kind);
 
 /* Insert (insert != 0) or update the record `rec` of `kind`. */
 int kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert);
@@ -246,7 +257,8 @@ int kit_store_save(kit_store *st, const char *kind, json_t *rec, int insert);
  * Load a record. The caller owns the result (json_decref); NULL if absent
  * (st->err empty) or on error (st->err set). A record of a kept kind (see
  * kit_store_cache_kind) that the store saved or loaded lately comes from
- * its copy (copied again: the caller may change the result). */
+ * its copy (copied again: the caller may change the result); one of a
+ * kind kept as text (kit_store_cache_text) is parsed from the text. */
 json_t *kit_store_load(kit_store *st, const char *kind, const char *id);
 /* The same record for reading only: a new reference the caller releases
  * (json_decref) and must not change, since for a kept kind it is the

@@ -247,6 +247,9 @@ prison_init(xz_plugin *self, const xz_host *host, void **state)
 	/* every alarm and record reads its location (and the parents for
 	 * cameras), which change rarely: kept decoded */
 	(void) kit_store_cache_kind(&p->c.store, "location");
+	/* an alarm is loaded again at each step after its raise: its saved
+	 * text is kept (parsed, not read from the database) */
+	(void) kit_store_cache_text(&p->c.store, "alarm");
 	p->ack_sla_s[1]      = opt_i(p, "alarm_ack_sla_s", 15);
 	p->dispatch_sla_s[1] = opt_i(p, "alarm_dispatch_sla_s", 60);
 	p->ack_sla_s[2]      = opt_i(p, "alarm_ack_sla_l2_s", 10);

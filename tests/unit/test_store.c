@@ -6,6 +6,7 @@
  * forgets every kept record, so a load never returns what the database
  * does not hold. Kinds not kept are read from the database each time.
  * A peek (kit_store_peek) shares the kept record instead of copying it.
+ * The same holds for a kind kept as its JSON text (kit_store_cache_text).
  * Sequence numbers (kit_store_next_seq) follow each other per kind, and a
  * rollback gives the numbers it undid again; in a transaction they are
  * taken in memory and their rows written once, by the commit, which
@@ -47,6 +48,23 @@ setup(void **state)
 	assert_int_equal(sqlite3_open(":memory:", &f->db), SQLITE_OK);
 	assert_int_equal(kit_store_init(&f->st, f->db), 0);
 	assert_int_equal(kit_store_cache_kind(&f->st, "location"), 0);
+	*state = f;
+	return 0;
+}
+
+/* The same with the locations kept as their JSON text
+ * (kit_store_cache_text): the kept-record tests run on both. */
+static int
+setup_text(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(sqlite3_open(":memory:", &f->db), SQLITE_OK);
+	assert_int_equal(kit_store_init(&f->st, f->db), 0);
+	assert_int_equal(kit_store_cache_text(&f->st, "location"), 0);
+	/* a kind is kept one way */
+	assert_int_equal(kit_store_cache_kind(&f->st, "location"), -1);
 	*state = f;
 	return 0;
 }
@@ -820,6 +838,21 @@ main(void)
 		    test_failed_statement_forgets, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_cache_kind_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_kept_record_is_a_copy, setup_text, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollback_forgets, setup_text, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_savepoint_rollback_forgets, setup_text, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rollback_behind_the_store_forgets, setup_text,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_statement_forgets, setup_text, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_held_writes_wait, setup_text, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_held_writes_dropped, setup_text, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_sequences, setup, teardown),
 		cmocka_unit_test_setup_teardown(
