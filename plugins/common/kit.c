@@ -205,49 +205,84 @@ kit_spool_size(kit_ctx *c)
 	return n;
 }
 
-/* Write one record, the JSON text data, into the spool (in the open
- * transaction, if any). */
-static int
-spool_add_text(kit_ctx *c, const char *topic, const char *data)
+/* A spooled record's id (rid: 40 bytes): the random half tells this
+ * run's records from any other run's, the counter one record from the
+ * next. */
+static void
+spool_rid(kit_ctx *c, char *rid)
 {
 	uint8_t r[16];
-	char    rid[40];
-	int     rc;
 
-	/* the random half tells this run's records from any other run's,
-	 * the counter one record from the next */
 	memcpy(r, c->rid_base, 8);
 	for (int i = 0; i < 8; i++)
 		r[8 + i] = (uint8_t) (c->rid_next >> (56 - 8 * i));
 	c->rid_next++;
 	memcpy(rid, "sp-", 3);
 	xz_hex_encode(r, sizeof(r), rid + 3);
+}
+
+/* Under group commit with a batch open, a record goes into the batch's
+ * row (written before its commit, spool_flush): its opening, up to its
+ * data, which the caller writes next into c->spool_batch; *at is where
+ * it began. */
+static void
+spool_batch_open(kit_ctx *c, const char *topic, size_t *at)
+{
+	kit_buf *b = &c->spool_batch;
+	char     rid[40];
+
+	spool_rid(c, rid);
+	*at = b->len;
+	if (b->len > 0)
+		kit_buf_put(b, ",", 1);
+	kit_buf_put(b, "{\"id\":", 6);
+	kit_buf_json_str(b, rid);
+	kit_buf_put(b, ",\"topic\":", 9);
+	kit_buf_json_str(b, topic);
+	kit_buf_put(b, ",\"data\":", 8);
+}
+
+/* Close the record spool_batch_open began at `at`: 0, or -1 when its
+ * text could not be written (out of memory, or ok 0: the data was not
+ * built), and nothing of it is left. */
+static int
+spool_batch_close(kit_ctx *c, size_t at, int ok)
+{
+	kit_buf *b = &c->spool_batch;
+
+	kit_buf_put(b, "}", 1);
+	if (b->err || !ok) {
+		b->err = 0;
+		b->len = at;
+		if (b->p != NULL)
+			b->p[at] = '\0';
+		return -1;
+	}
+	c->spool_nrec++;
+	return 0;
+}
+
+/* Write one record, the JSON text data, into the spool (in the open
+ * transaction, if any). */
+static int
+spool_add_text(kit_ctx *c, const char *topic, const char *data)
+{
+	char rid[40];
+	int  rc;
+
 	if (c->group && c->batch_open) {
-		/* the batch's row, written before its commit (spool_flush) */
-		kit_buf *b  = &c->spool_batch;
-		size_t   at = b->len;
-		if (b->len > 0)
-			kit_buf_put(b, ",", 1);
-		kit_buf_put(b, "{\"id\":", 6);
-		kit_buf_json_str(b, rid);
-		kit_buf_put(b, ",\"topic\":", 9);
-		kit_buf_json_str(b, topic);
-		kit_buf_put(b, ",\"data\":", 8);
-		kit_buf_puts(b, data);
-		kit_buf_put(b, "}", 1);
-		if (b->err) {
-			b->err = 0;
-			b->len = at;
-			if (b->p != NULL)
-				b->p[at] = '\0';
+		size_t at;
+		spool_batch_open(c, topic, &at);
+		kit_buf_puts(&c->spool_batch, data);
+		if (spool_batch_close(c, at, 1) != 0) {
 			c->host->log(c->self, XZ_LOG_ERROR,
 			    KT("audit record on %s not spooled: %s"), topic,
 			    KT("out of memory"));
 			return -1;
 		}
-		c->spool_nrec++;
 		return 0;
 	}
+	spool_rid(c, rid);
 	c->spool_known = -1;
 	sqlite3_bind_text(c->spool_ins, 1, rid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(c->spool_ins, 2, topic, -1, SQLITE_STATIC);
@@ -1132,16 +1167,16 @@ kit_emit(kit_ctx *c, const char *topic, json_t *data)
  * then the value, a JSON string, or null for NULL (required: NULL is an
  * error). -1 when it is missing, or the text is not UTF-8 (b->err,
  * kit_buf_json_str). */
-#define audit_field(b, key, v, required)                                      \
-	audit_field_(b, "," key, sizeof(key), v, required)
+#define audit_field(b, at, key, v, required)                                  \
+	audit_field_(b, at, "," key, sizeof(key), v, required)
 static int
-audit_field_(
-    kit_buf *b, const char *key, size_t keylen, const char *v, int required)
+audit_field_(kit_buf *b, size_t at, const char *key, size_t keylen,
+    const char *v, int required)
 {
 	if (v == NULL && required)
 		return -1;
-	/* without the comma after the opening brace */
-	if (b->len > 1)
+	/* without the comma after the opening brace (at `at`) */
+	if (b->len > at + 1)
 		kit_buf_put(b, key, keylen);
 	else
 		kit_buf_put(b, key + 1, keylen - 1);
@@ -1156,27 +1191,25 @@ audit_field_(
  * object its json_pack builds, written directly: no object to build and
  * encode for each change). NULL on a text that is not UTF-8, a missing
  * required field or out of memory; else malloc'd, the caller frees it. */
-static char *
-audit_text(kit_req *r, const char *action, const char *subject_type,
-    const char *subject_id, const char *outcome)
+static int
+audit_text_into(kit_buf *b, kit_req *r, const char *action,
+    const char *subject_type, const char *subject_id, const char *outcome)
 {
-	kit_buf b = { 0 };
-	char    num[32];
+	char   num[32];
+	size_t at = b->len;
 
-	kit_buf_put(&b, "{", 1);
-	if (audit_field(&b, "\"who\":", r->actor.user, 0) != 0
-	    || audit_field(&b, "\"role\":", r->actor.role, 0) != 0
-	    || audit_field(&b, "\"agency\":", r->actor.agency, 0) != 0
-	    || audit_field(&b, "\"action\":", action, 1) != 0
-	    || audit_field(&b, "\"subject_type\":", subject_type, 0) != 0
-	    || audit_field(&b, "\"subject_id\":", subject_id, 0) != 0
-	    || audit_field(&b, "\"purpose\":", r->purpose, 0) != 0
-	    || audit_field(&b, "\"outcome\":", outcome, 0) != 0
-	    || audit_field(&b, "\"service\":", r->c->scenario, 1) != 0
-	    || audit_field(&b, "\"corr\":", r->corr, 1) != 0) {
-		free(b.p);
-		return NULL;
-	}
+	kit_buf_put(b, "{", 1);
+	if (audit_field(b, at, "\"who\":", r->actor.user, 0) != 0
+	    || audit_field(b, at, "\"role\":", r->actor.role, 0) != 0
+	    || audit_field(b, at, "\"agency\":", r->actor.agency, 0) != 0
+	    || audit_field(b, at, "\"action\":", action, 1) != 0
+	    || audit_field(b, at, "\"subject_type\":", subject_type, 0) != 0
+	    || audit_field(b, at, "\"subject_id\":", subject_id, 0) != 0
+	    || audit_field(b, at, "\"purpose\":", r->purpose, 0) != 0
+	    || audit_field(b, at, "\"outcome\":", outcome, 0) != 0
+	    || audit_field(b, at, "\"service\":", r->c->scenario, 1) != 0
+	    || audit_field(b, at, "\"corr\":", r->corr, 1) != 0)
+		return -1;
 	{ /* ,"time":N} */
 		char    *e = num + sizeof(num);
 		uint64_t t = r->now_ms < 0 ? 0 : (uint64_t) r->now_ms;
@@ -1184,10 +1217,22 @@ audit_text(kit_req *r, const char *action, const char *subject_type,
 		do
 			*--e = (char) ('0' + t % 10);
 		while ((t /= 10) != 0);
-		kit_buf_put(&b, ",\"time\":", 8);
-		kit_buf_put(&b, e, (size_t) (num + sizeof(num) - e));
+		kit_buf_put(b, ",\"time\":", 8);
+		kit_buf_put(b, e, (size_t) (num + sizeof(num) - e));
 	}
-	if (b.err) {
+	return b->err ? -1 : 0;
+}
+
+/* The same as a text of its own (malloc'd, the caller frees it), or
+ * NULL. */
+static char *
+audit_text(kit_req *r, const char *action, const char *subject_type,
+    const char *subject_id, const char *outcome)
+{
+	kit_buf b = { 0 };
+
+	if (audit_text_into(&b, r, action, subject_type, subject_id, outcome)
+	    != 0) {
 		free(b.p);
 		return NULL;
 	}
@@ -1214,6 +1259,27 @@ kit_audit_ex(kit_req *r, const char *what, const char *action,
 	     p++)
 		topic[n++] = (char) tolower((unsigned char) *p);
 	topic[n] = '\0';
+	if (json_object_size(extra) == 0 && r->c->group && r->c->batch_open) {
+		/* straight into the batch's spool row */
+		size_t at;
+		json_decref(extra);
+		spool_batch_open(r->c, topic, &at);
+		if (spool_batch_close(r->c, at,
+		        audit_text_into(&r->c->spool_batch, r, action,
+		            subject_type, subject_id, outcome)
+		            == 0)
+		    != 0) {
+			r->c->host->log(r->c->self, XZ_LOG_ERROR,
+			    KT("audit record %s %s:%s not built (a field is "
+			       "not UTF-8, or out of memory)"),
+			    action ? action : "-",
+			    subject_type ? subject_type : "-",
+			    subject_id ? subject_id : "-");
+			goto failed;
+		}
+		drain_kick(r->c);
+		return;
+	}
 	if (json_object_size(extra) == 0) {
 		char *text
 		    = audit_text(r, action, subject_type, subject_id, outcome);
@@ -1495,12 +1561,13 @@ kit_record_write(kit_req *r, const char *kind, json_t *rec, int insert,
 static void
 event_common(json_t *ev, kit_req *r)
 {
-	json_object_set_new(ev, "who", json_string(r->actor.user));
+	json_object_set_new_nocheck(ev, "who", json_string(r->actor.user));
 	if (r->actor.role)
-		json_object_set_new(ev, "role", json_string(r->actor.role));
-	json_object_set_new(ev, "at_ms", json_integer(r->now_ms));
+		json_object_set_new_nocheck(
+		    ev, "role", json_string(r->actor.role));
+	json_object_set_new_nocheck(ev, "at_ms", json_integer(r->now_ms));
 	if (r->why)
-		json_object_set_new(ev, "reason", json_string(r->why));
+		json_object_set_new_nocheck(ev, "reason", json_string(r->why));
 }
 
 json_t *
@@ -1522,7 +1589,7 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 			goto fail;
 		}
 		kstr_seq_id(idbuf, sizeof(idbuf), k->prefix, n);
-		json_object_set_new(fields, "id", json_string(idbuf));
+		json_object_set_new_nocheck(fields, "id", json_string(idbuf));
 		id = kit_str(fields, "id");
 	} else {
 		json_t *old = kit_store_load(&c->store, k->name, id);
@@ -1534,12 +1601,15 @@ kit_create_tx(const kit_kind *k, kit_req *r, json_t *fields,
 		}
 	}
 	if (kit_str(fields, "state") == NULL)
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    fields, "state", json_string(k->fsm->initial));
 	state = kit_str(fields, "state");
-	json_object_set_new(fields, "created_ms", json_integer(r->now_ms));
-	json_object_set_new(fields, "updated_ms", json_integer(r->now_ms));
-	json_object_set_new(fields, "created_by", json_string(r->actor.user));
+	json_object_set_new_nocheck(
+	    fields, "created_ms", json_integer(r->now_ms));
+	json_object_set_new_nocheck(
+	    fields, "updated_ms", json_integer(r->now_ms));
+	json_object_set_new_nocheck(
+	    fields, "created_by", json_string(r->actor.user));
 	if (kit_record_write(r, k->name, fields, 1, "create", NULL, r->why, e)
 	    != 0)
 		goto fail;
@@ -1595,8 +1665,9 @@ apply_tx(const kit_kind *k, kit_req *r, const char *id, json_t *rec,
 		json_decref(rec);
 		return NULL;
 	}
-	json_object_set_new(rec, "state", json_string(t->to));
-	json_object_set_new(rec, "updated_ms", json_integer(r->now_ms));
+	json_object_set_new_nocheck(rec, "state", json_string(t->to));
+	json_object_set_new_nocheck(
+	    rec, "updated_ms", json_integer(r->now_ms));
 	ev = kit_obj_strs(
 	    NULL, "id", id, "action", action, "from", from, "to", t->to, NULL);
 	event_common(ev, r);
@@ -1769,13 +1840,14 @@ get_fn(const kit_kind *k, kit_req *r)
 		return;
 	}
 	if (!json_is_false(json_object_get(r->body, "history")))
-		json_object_set_new(rec, "history",
+		json_object_set_new_nocheck(rec, "history",
 		    kit_store_history(&r->c->store, k->name, id));
 	{
 		char allowed[256];
 		kit_fsm_allowed(
 		    k->fsm, kit_str(rec, "state"), allowed, sizeof(allowed));
-		json_object_set_new(rec, "allowed", json_string(allowed));
+		json_object_set_new_nocheck(
+		    rec, "allowed", json_string(allowed));
 	}
 	if (k->on_get)
 		k->on_get(k, r, rec);
@@ -1899,7 +1971,8 @@ kit_sweep_overdue(kit_ctx *c, const kit_kind *k, const char *state,
 		    || json_object_get(rec, "overdue_ms")
 		    || (skip_field && json_object_get(rec, skip_field)))
 			continue;
-		json_object_set_new(rec, "overdue_ms", json_integer(r.now_ms));
+		json_object_set_new_nocheck(
+		    rec, "overdue_ms", json_integer(r.now_ms));
 		if (kit_record_write(
 		        &r, k->name, rec, 0, "overdue", state, due_field, &e)
 		    != 0) {

@@ -55,14 +55,15 @@ set_due(prison *p, json_t *rec, int64_t now)
 	if (level < 1 || level > 3)
 		level = 1;
 	if (stage == NULL) {
-		json_object_set_new(rec, "due_ms", json_integer(0));
+		json_object_set_new_nocheck(rec, "due_ms", json_integer(0));
 		json_object_del(rec, "sla_stage");
 		return;
 	}
 	s = strcmp(stage, "acknowledge") == 0 ? p->ack_sla_s[level]
 	                                      : p->dispatch_sla_s[level];
-	json_object_set_new(rec, "due_ms", json_integer(now + s * 1000));
-	json_object_set_new(rec, "sla_stage", json_string(stage));
+	json_object_set_new_nocheck(
+	    rec, "due_ms", json_integer(now + s * 1000));
+	json_object_set_new_nocheck(rec, "sla_stage", json_string(stage));
 }
 
 /* The cameras of a location (its record `where`, loaded already, read
@@ -114,13 +115,16 @@ prison_alarm_raise_tx(prison *p, kit_req *r, json_t *fields, kit_err *e)
 		goto fail;
 	}
 	if (kit_str(fields, "source") == NULL)
-		json_object_set_new(fields, "source", json_string("staff"));
-	json_object_set_new(fields, "level", json_integer(level));
-	json_object_set_new(fields, "state", json_string("RAISED"));
-	json_object_set_new(fields, "raised_ms", json_integer(r->now_ms));
-	json_object_set_new(fields, "chain_step", json_integer(0));
-	json_object_set_new(fields, "cameras", cameras_of(p, loc, where));
-	json_object_set_new(fields, "location_name",
+		json_object_set_new_nocheck(
+		    fields, "source", json_string("staff"));
+	json_object_set_new_nocheck(fields, "level", json_integer(level));
+	json_object_set_new_nocheck(fields, "state", json_string("RAISED"));
+	json_object_set_new_nocheck(
+	    fields, "raised_ms", json_integer(r->now_ms));
+	json_object_set_new_nocheck(fields, "chain_step", json_integer(0));
+	json_object_set_new_nocheck(
+	    fields, "cameras", cameras_of(p, loc, where));
+	json_object_set_new_nocheck(fields, "location_name",
 	    json_string(
 	        kit_str(where, "name") ? kit_str(where, "name") : loc));
 	json_decref(where);
@@ -193,17 +197,19 @@ chain_step(prison *p, kit_req *r, json_t *rec, json_t *ev)
 
 	if (step > 3)
 		step = 3;
-	json_object_set_new(rec, "chain_step", json_integer(step));
-	json_object_set_new(ev, "chain_step", json_integer(step));
-	json_object_set_new(ev, "notify", json_string(chain_who[step]));
+	json_object_set_new_nocheck(rec, "chain_step", json_integer(step));
+	json_object_set_new_nocheck(ev, "chain_step", json_integer(step));
+	json_object_set_new_nocheck(
+	    ev, "notify", json_string(chain_who[step]));
 	if (level < 3)
-		json_object_set_new(rec, "level", json_integer(level + 1));
-	json_object_set_new(
+		json_object_set_new_nocheck(
+		    rec, "level", json_integer(level + 1));
+	json_object_set_new_nocheck(
 	    rec, "due_ms", json_integer(r->now_ms + p->chain_s[step] * 1000));
 	if (step == 3) {
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    rec, "bureau_notified_ms", json_integer(r->now_ms));
-		json_object_set_new(rec, "bureau_reports",
+		json_object_set_new_nocheck(rec, "bureau_reports",
 		    json_integer(kit_int(rec, "bureau_reports", 0) + 1));
 		kit_emit(&p->c, "prison.report.upward",
 		    json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:I,s:I,"
@@ -232,10 +238,11 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 
 	if (strcmp(a, "escalate") == 0 && r->msg == NULL) {
 		chain_step(p, r, rec, ev);
-		json_object_set_new(ev, "from_level", json_integer(level));
-		json_object_set_new(ev, "to_level",
+		json_object_set_new_nocheck(
+		    ev, "from_level", json_integer(level));
+		json_object_set_new_nocheck(ev, "to_level",
 		    json_integer(kit_int(rec, "level", level)));
-		json_object_set_new(rec, "escalations",
+		json_object_set_new_nocheck(rec, "escalations",
 		    json_integer(kit_int(rec, "escalations", 0) + 1));
 	} else if (strcmp(a, "escalate") == 0) {
 		int64_t to = kit_int(r->body, "level", level + 1);
@@ -246,39 +253,40 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 			    kit_str(rec, "id"), (long long) level);
 			return -1;
 		}
-		json_object_set_new(rec, "level", json_integer(to));
-		json_object_set_new(ev, "from_level", json_integer(level));
-		json_object_set_new(ev, "to_level", json_integer(to));
-		json_object_set_new(rec, "escalations",
+		json_object_set_new_nocheck(rec, "level", json_integer(to));
+		json_object_set_new_nocheck(
+		    ev, "from_level", json_integer(level));
+		json_object_set_new_nocheck(ev, "to_level", json_integer(to));
+		json_object_set_new_nocheck(rec, "escalations",
 		    json_integer(kit_int(rec, "escalations", 0) + 1));
 		set_due(p, rec, r->now_ms);
 	} else if (strcmp(a, "dispatch") == 0) {
 		const char *unit = kit_str(r->body, "unit");
-		json_object_set_new(rec, "unit", json_string(unit));
-		json_object_set_new(ev, "unit", json_string(unit));
+		json_object_set_new_nocheck(rec, "unit", json_string(unit));
+		json_object_set_new_nocheck(ev, "unit", json_string(unit));
 	} else if (strcmp(a, "attach-evidence") == 0) {
 		json_t *evd = json_object_get(r->body, "evidence");
 		json_t *arr = json_object_get(rec, "evidence");
 		if (!json_is_array(arr)) {
 			arr = json_array();
-			json_object_set_new(rec, "evidence", arr);
+			json_object_set_new_nocheck(rec, "evidence", arr);
 		}
 		json_array_append(arr, evd);
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    ev, "evidence_count", json_integer(json_array_size(arr)));
 	} else if (strcmp(a, "resolve") == 0 || strcmp(a, "dismiss") == 0) {
 		const char *outcome = kit_str(r->body, "outcome");
 		if (outcome)
-			json_object_set_new(
+			json_object_set_new_nocheck(
 			    rec, "outcome", json_string(outcome));
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    rec, "resolved_ms", json_integer(r->now_ms));
 	}
 	if (strcmp(t->from, t->to) != 0)
 		set_due(p, rec, r->now_ms);
-	json_object_set_new(
+	json_object_set_new_nocheck(
 	    ev, "level", json_integer(kit_int(rec, "level", 1)));
-	json_object_set_new(
+	json_object_set_new_nocheck(
 	    ev, "location", json_string(kit_str(rec, "location") ?: ""));
 	if (strcmp(a, "resolve") != 0 || !p->incident_auto_draft)
 		return 0;
@@ -288,14 +296,14 @@ on_action(const kit_kind *k, kit_req *r, const kit_transition *t, json_t *rec,
 		json_t *inc = prison_incident_from_alarm_tx(p, r, rec, e);
 		if (inc == NULL)
 			return -1;
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    rec, "incident_id", json_string(kit_str(inc, "id")));
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    ev, "incident_id", json_string(kit_str(inc, "id")));
 		json_decref(inc);
 		return 0;
 	}
-	json_object_set_new(
+	json_object_set_new_nocheck(
 	    ev, "incident_id", json_string(kit_str(rec, "incident_id")));
 	return prison_incident_alarm_resolved_tx(p, r, rec, e);
 }
@@ -443,7 +451,7 @@ on_timer(void *ud, uint64_t timer_id)
 		    stage, (long long) level,
 		    prison_role_label(chain_who[step]));
 	}
-	json_object_set_new(r.body, "reason", json_string(why));
+	json_object_set_new_nocheck(r.body, "reason", json_string(why));
 	r.why = kit_str(r.body, "reason");
 	json_decref(rec);
 	rec = kit_apply(&p->kinds[PK_ALARM], &r, id, "escalate", &e);

@@ -76,7 +76,7 @@ prison_incident_alarm_resolved_tx(
 	out = json_object_get(inc, "outcomes");
 	if (!json_is_array(out)) {
 		out = json_array();
-		json_object_set_new(inc, "outcomes", out);
+		json_object_set_new_nocheck(inc, "outcomes", out);
 	}
 	if (kit_str(alarm, "outcome"))
 		json_array_append_new(
@@ -87,12 +87,13 @@ prison_incident_alarm_resolved_tx(
 	    kit_str(alarm, "id"), (long long) kit_int(alarm, "level", 1),
 	    kit_str(alarm, "outcome") ? ": " : "",
 	    kit_str(alarm, "outcome") ? kit_str(alarm, "outcome") : "");
-	json_object_set_new(inc, "description", json_string(desc));
-	json_object_set_new(inc, "updated_ms", json_integer(r->now_ms));
+	json_object_set_new_nocheck(inc, "description", json_string(desc));
+	json_object_set_new_nocheck(
+	    inc, "updated_ms", json_integer(r->now_ms));
 	/* a closed report comes back for review; a draft stays a draft */
 	if (strcmp(from, "CLOSED") == 0
 	    || strcmp(from, "AWAITING_REVIEW") == 0)
-		json_object_set_new(inc, "state",
+		json_object_set_new_nocheck(inc, "state",
 		    json_string(strcmp(from, "CLOSED") == 0
 		            ? "REOPENED"
 		            : "NEEDS_UPDATING"));
@@ -143,7 +144,7 @@ prison_incident_draft_fn(const kit_kind *k, kit_req *r)
 		}
 		rec = prison_incident_from_alarm_tx(p, r, alarm, &e);
 		if (rec) {
-			json_object_set_new(alarm, "incident_id",
+			json_object_set_new_nocheck(alarm, "incident_id",
 			    json_string(kit_str(rec, "id")));
 			if (kit_store_save(&p->c.store, "alarm", alarm, 0)
 			    != 0) {
@@ -255,7 +256,7 @@ prison_location_create_fn(const kit_kind *k, kit_req *r)
 	copy_keys(fields, r->body,
 	    (const char *const[]) {
 	        "id", "type", "name", "capacity", "cameras", "zone", NULL });
-	json_object_set_new(fields, "location", json_string(id));
+	json_object_set_new_nocheck(fields, "location", json_string(id));
 	if (dot) {
 		char    parent[256];
 		json_t *pr;
@@ -278,7 +279,8 @@ prison_location_create_fn(const kit_kind *k, kit_req *r)
 			return;
 		}
 		json_decref(pr);
-		json_object_set_new(fields, "parent", json_string(parent));
+		json_object_set_new_nocheck(
+		    fields, "parent", json_string(parent));
 	}
 	kit_create_reply(k, r, fields, json_pack("{s:s}", "type", type));
 }
@@ -287,7 +289,7 @@ static void
 location_on_get(const kit_kind *k, kit_req *r, json_t *rec)
 {
 	(void) r;
-	json_object_set_new(rec, "occupancy",
+	json_object_set_new_nocheck(rec, "occupancy",
 	    json_integer(occupancy(k->ud, kit_str(rec, "id"))));
 }
 
@@ -303,8 +305,10 @@ location_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		json_object_del(rec, "deactivation_reason");
 		return 0;
 	}
-	json_object_set_new(rec, "deactivation_reason", json_string(why));
-	json_object_set_new(ev, "deactivation_reason", json_string(why));
+	json_object_set_new_nocheck(
+	    rec, "deactivation_reason", json_string(why));
+	json_object_set_new_nocheck(
+	    ev, "deactivation_reason", json_string(why));
 	return 0;
 }
 
@@ -440,15 +444,17 @@ prison_prisoner_admit_fn(const kit_kind *k, kit_req *r)
 	    (const char *const[]) { "id", "name", "id_number", "crime",
 	        "sentence_start", "sentence_end", "treatment", "key", "cell",
 	        NULL });
-	json_object_set_new(fields, "sentence_type", json_string(stype));
+	json_object_set_new_nocheck(
+	    fields, "sentence_type", json_string(stype));
 	if (tr == NULL)
-		json_object_set_new(fields, "treatment",
+		json_object_set_new_nocheck(fields, "treatment",
 		    json_string(p->c.host->opt_string(
 		        p->c.self, "treatment_default")));
-	json_object_set_new(fields, "key_prisoner",
+	json_object_set_new_nocheck(fields, "key_prisoner",
 	    json_boolean(json_object_get(r->body, "key") != NULL));
-	json_object_set_new(fields, "location", json_string(cell));
-	json_object_set_new(fields, "admitted_ms", json_integer(r->now_ms));
+	json_object_set_new_nocheck(fields, "location", json_string(cell));
+	json_object_set_new_nocheck(
+	    fields, "admitted_ms", json_integer(r->now_ms));
 	kit_create_reply(k, r, fields, json_pack("{s:s}", "cell", cell));
 }
 
@@ -464,12 +470,13 @@ prisoner_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 	if (strcmp(a, "move") == 0 || strcmp(a, "readmit") == 0) {
 		if (check_cell(p, cell, e) != 0)
 			return -1;
-		json_object_set_new(ev, "from_cell",
+		json_object_set_new_nocheck(ev, "from_cell",
 		    json_string(
 		        kit_str(rec, "cell") ? kit_str(rec, "cell") : ""));
-		json_object_set_new(ev, "cell", json_string(cell));
-		json_object_set_new(rec, "cell", json_string(cell));
-		json_object_set_new(rec, "location", json_string(cell));
+		json_object_set_new_nocheck(ev, "cell", json_string(cell));
+		json_object_set_new_nocheck(rec, "cell", json_string(cell));
+		json_object_set_new_nocheck(
+		    rec, "location", json_string(cell));
 	} else if (strcmp(a, "grade") == 0) {
 		const char *tr = kit_str(r->body, "treatment");
 		if (!treatment_ok(p, tr, list, sizeof(list))) {
@@ -478,42 +485,43 @@ prisoner_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 			    "prison.prisoner.grade", list);
 			return -1;
 		}
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    ev, "from", json_string(kit_str(rec, "treatment") ?: ""));
-		json_object_set_new(ev, "treatment", json_string(tr));
-		json_object_set_new(rec, "treatment", json_string(tr));
+		json_object_set_new_nocheck(ev, "treatment", json_string(tr));
+		json_object_set_new_nocheck(rec, "treatment", json_string(tr));
 	} else if (strcmp(a, "mark-key") == 0) {
 		json_t *key = json_pack("{s:s,s:O,s:s?}", "risk",
 		    kit_str(r->body, "risk"), "reasons",
 		    json_object_get(r->body, "reasons"), "note",
 		    kit_str(r->body, "note"));
-		json_object_set_new(rec, "key", key);
-		json_object_set_new(rec, "key_prisoner", json_true());
-		json_object_set_new(
+		json_object_set_new_nocheck(rec, "key", key);
+		json_object_set_new_nocheck(rec, "key_prisoner", json_true());
+		json_object_set_new_nocheck(
 		    ev, "risk", json_string(kit_str(r->body, "risk")));
 	} else if (strcmp(a, "clear-key") == 0) {
 		json_object_del(rec, "key");
-		json_object_set_new(rec, "key_prisoner", json_false());
+		json_object_set_new_nocheck(rec, "key_prisoner", json_false());
 	} else if (strcmp(a, "parole") == 0) {
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    rec, "ruling", json_string(kit_str(r->body, "ruling")));
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    ev, "ruling", json_string(kit_str(r->body, "ruling")));
 	} else if (strcmp(a, "execute-outside") == 0) {
-		json_object_set_new(rec, "decision",
+		json_object_set_new_nocheck(rec, "decision",
 		    json_string(kit_str(r->body, "decision")));
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    ev, "decision", json_string(kit_str(r->body, "decision")));
 	} else if (strcmp(a, "transfer") == 0) {
-		json_object_set_new(rec, "to_agency",
+		json_object_set_new_nocheck(rec, "to_agency",
 		    json_string(kit_str(r->body, "to_agency")));
-		json_object_set_new(ev, "to_agency",
+		json_object_set_new_nocheck(ev, "to_agency",
 		    json_string(kit_str(r->body, "to_agency")));
 	}
 	/* out of the prison: the cell is free again */
 	if (strcmp(t->to, "SERVING") != 0) {
-		json_object_set_new(rec, "left_ms", json_integer(r->now_ms));
-		json_object_set_new(rec, "location", json_string(""));
+		json_object_set_new_nocheck(
+		    rec, "left_ms", json_integer(r->now_ms));
+		json_object_set_new_nocheck(rec, "location", json_string(""));
 	}
 	return 0;
 }
@@ -574,7 +582,7 @@ prison_visit_request_fn(const kit_kind *k, kit_req *r)
 	copy_keys(fields, r->body,
 	    (const char *const[]) { "prisoner_id", "type", "visitor",
 	        "slot_ms", "legal_aid_id", "letter", NULL });
-	json_object_set_new(fields, "owner", json_string(pid));
+	json_object_set_new_nocheck(fields, "owner", json_string(pid));
 	if (kit_tx_begin(&p->c, &e) != 0) {
 		json_decref(fields);
 		kit_reply_err(r, &e, "visit", NULL);
@@ -752,16 +760,17 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 			return -1;
 		}
 		if (slot != want)
-			json_object_set_new(
+			json_object_set_new_nocheck(
 			    rec, "requested_slot_ms", json_integer(want));
-		json_object_set_new(rec, "slot_ms", json_integer(slot));
-		json_object_set_new(rec, "room", json_string(got));
-		json_object_set_new(ev, "slot_ms", json_integer(slot));
-		json_object_set_new(ev, "room", json_string(got));
+		json_object_set_new_nocheck(
+		    rec, "slot_ms", json_integer(slot));
+		json_object_set_new_nocheck(rec, "room", json_string(got));
+		json_object_set_new_nocheck(ev, "slot_ms", json_integer(slot));
+		json_object_set_new_nocheck(ev, "room", json_string(got));
 	} else if (strcmp(t->action, "complete") == 0) {
 		const char *o = kit_str(r->body, "outcome");
-		json_object_set_new(rec, "outcome", json_string(o));
-		json_object_set_new(ev, "outcome", json_string(o));
+		json_object_set_new_nocheck(rec, "outcome", json_string(o));
+		json_object_set_new_nocheck(ev, "outcome", json_string(o));
 	}
 	/* the prison's own check of a lawyer's visit (legalvisit.c) */
 	if (r->msg == NULL && json_object_get(r->body, "check"))
@@ -769,17 +778,18 @@ visit_on_action(const kit_kind *k, kit_req *r, const kit_transition *t,
 		    rec, "check", json_object_get(r->body, "check"));
 	if (strcmp(t->action, "approve") == 0
 	    || strcmp(t->action, "reject") == 0) {
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    rec, "decided_by", json_string(r->actor.user));
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    rec, "decided_ms", json_integer(r->now_ms));
 	}
 	if (kit_str(rec, "legal_aid_id"))
 		json_object_set(
 		    ev, "legal_aid_id", json_object_get(rec, "legal_aid_id"));
-	json_object_set_new(
+	json_object_set_new_nocheck(
 	    ev, "prisoner_id", json_string(kit_str(rec, "prisoner_id")));
-	json_object_set_new(ev, "type", json_string(kit_str(rec, "type")));
+	json_object_set_new_nocheck(
+	    ev, "type", json_string(kit_str(rec, "type")));
 	return 0;
 }
 
@@ -809,8 +819,8 @@ prison_kiosk_fn(const kit_kind *k, kit_req *r)
 	copy_keys(fields, r->body,
 	    (const char *const[]) {
 	        "prisoner_id", "matter", "language", NULL });
-	json_object_set_new(fields, "owner", json_string(pid));
-	json_object_set_new(fields, "forward_by_ms", json_integer(by));
+	json_object_set_new_nocheck(fields, "owner", json_string(pid));
+	json_object_set_new_nocheck(fields, "forward_by_ms", json_integer(by));
 	kit_create_reply(k, r, fields,
 	    json_pack("{s:s,s:s,s:s,s:I}", "prisoner_id", pid, "matter",
 	        kit_str(r->body, "matter"), "applicant_type", "INMATE",
