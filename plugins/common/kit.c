@@ -44,6 +44,9 @@ static const xz_tr kit_zh[] = {
 	    "变更未执行：其审计记录无法写入（见节点日志）" },
 	{ "the change was not stored: the commit failed",
 	    "变更未保存：提交失败" },
+	{ "the request was refused (%s), but the refusal was not recorded: "
+	  "the commit failed",
+	    "请求已被拒绝（%s），但拒绝未能记录：提交失败" },
 	{ "%s %s already exists", "%s %s 已存在" },
 	{ "no %s with id %s", "%s %s 不存在" },
 	/* the operator's log */
@@ -76,11 +79,13 @@ static const xz_tr kit_zh[] = {
 };
 #define KT(s) XZ_TR(kit_zh, s)
 
-/* A reply held back until the batch's commit. */
+/* A reply held back until the batch's commit: a change's, or (code >= 0)
+ * a refusal's, whose audit record is in the batch too. */
 typedef struct kit_deferred {
 	const xz_msg *msg; /* retained */
-	char         *data; /* malloc'd JSON */
-	size_t        len; /* of data */
+	char  *data; /* malloc'd: the JSON reply, or the refusal's text */
+	size_t len; /* of data */
+	int    code; /* -1, or the refusal's kit_code */
 } kit_deferred;
 
 typedef struct kit_binding {
@@ -993,7 +998,24 @@ defer_reply(kit_ctx *c, const xz_msg *m, char *data, size_t len)
 	c->deferred[c->ndeferred].msg  = c->host->msg_retain(c->self, m);
 	c->deferred[c->ndeferred].data = data;
 	c->deferred[c->ndeferred].len  = len;
+	c->deferred[c->ndeferred].code = -1;
 	c->ndeferred++;
+	return 0;
+}
+
+/* Hold back the refusal of m (code, text) until the batch's commit: its
+ * audit record is in the batch, so the refusal is answered only once
+ * that record is stored. 0, or -1 (out of memory: answer now). */
+static int
+defer_refusal(kit_ctx *c, const xz_msg *m, kit_code code, const char *text)
+{
+	char *t = strdup(text);
+
+	if (t == NULL || defer_reply(c, m, t, strlen(t)) != 0) {
+		free(t);
+		return -1;
+	}
+	c->deferred[c->ndeferred - 1].code = (int) code;
 	return 0;
 }
 
@@ -1068,12 +1090,17 @@ kit_reply_err(kit_req *r, const kit_err *e, const char *subject_type,
 	kit_audit(r, "REFUSE", subject_type ? subject_type : "request",
 	    subject_id ? subject_id : (r->msg ? r->msg->topic : "internal"),
 	    code);
-	if (r->msg && r->msg->kind == XZ_KIND_REQUEST)
-		kit_reply_error(
-		    r->c->host, r->c->self, r->msg, e->code, e->msg);
-	else
+	if (r->msg && r->msg->kind == XZ_KIND_REQUEST) {
+		/* its audit record went into the open batch: answered when
+		 * the batch commits, like the batch's changes */
+		if (!r->c->group || !r->c->batch_open
+		    || defer_refusal(r->c, r->msg, e->code, e->msg) != 0)
+			kit_reply_error(
+			    r->c->host, r->c->self, r->msg, e->code, e->msg);
+	} else {
 		r->c->host->log(
 		    r->c->self, XZ_LOG_WARN, KT("%s: %s"), code, e->msg);
+	}
 }
 
 /* An event of kit_ctx.ev: its topic and JSON text (both malloc'd). */
@@ -1491,13 +1518,27 @@ batch_finish(kit_ctx *c, int ok)
 		events_drop(c, 0);
 	for (size_t i = 0; i < c->ndeferred; i++) {
 		kit_deferred *d = &c->deferred[i];
-		if (ok)
+		if (ok && d->code >= 0) {
+			kit_reply_error(c->host, c->self, d->msg,
+			    (kit_code) d->code, d->data);
+		} else if (ok) {
 			c->host->reply(c->self, d->msg, d->data, d->len);
-		else
+		} else if (d->code >= 0) {
+			/* the refusal stands, its record is lost: not
+			 * answered as if it had been recorded */
+			char text[256];
+			snprintf(text, sizeof(text),
+			    KT("the request was refused (%s), but the refusal "
+			       "was not recorded: the commit failed"),
+			    kit_code_name((kit_code) d->code));
+			kit_reply_error(
+			    c->host, c->self, d->msg, KIT_E_STORE_ERROR, text);
+		} else {
 			kit_reply_error(c->host, c->self, d->msg,
 			    KIT_E_STORE_ERROR,
 			    KT("the change was not stored: the commit "
 			       "failed"));
+		}
 		c->host->msg_release(c->self, d->msg);
 		free(d->data);
 	}

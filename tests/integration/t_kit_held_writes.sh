@@ -15,7 +15,10 @@
 #   was put in behind the store, so the record is written and its history
 #   row is not): the batch is rolled back whole, the raise answered
 #   store_error, the log and the commit_failed counter say so, no alarm
-#   and no audit record of it is left.
+#   and no audit record of it is left;
+# - the batch's spool row is refused: a refusal made inside a change (its
+#   audit record lost with the batch) is answered store_error, not as if
+#   it had been recorded.
 # The chain verifies at the end.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +78,23 @@ check "reads still served" xz call prison.alarm.list "{$A}"
 sq "DELETE FROM history WHERE action = 'planted'"
 assert_eq "with that row gone the next raise takes the id" ALM-00000015 "$(raise | json .id)"
 assert_eq "five alarms in all" 5 "$(alarms)"
+
+# 4. a refusal made inside a change (a raise at a location that is not
+# registered) is answered once its audit record is stored with its batch:
+# with the spool's batch row refused (a trigger put in behind the store),
+# it is answered store_error, saying the refusal was not recorded; without
+# the trigger, bad_request, and its REFUSE record reaches the chain
+bad_raise() { xz call prison.alarm.raise "{$A,\"kind\":\"FIRE\",\"location\":\"9999.99\",\"source\":\"sensor\"}" 2>&1 || true; }
+sq "CREATE TRIGGER no_spool BEFORE INSERT ON audit_spool BEGIN SELECT RAISE(ABORT, 'spool refused'); END"
+OUT=$(bad_raise)
+assert_eq "the refusal is answered store_error" store_error "$(echo "$OUT" | json .error.code)"
+assert_contains "saying it was not recorded" "bad_request), but the refusal was not recorded" "$OUT"
+sq "DROP TRIGGER no_spool"
+OUT=$(bad_raise)
+assert_eq "then it is answered bad_request" bad_request "$(echo "$OUT" | json .error.code)"
+refusals() { sqlite3 -cmd ".timeout 10000" "$DATA/audit.db" "SELECT count(*) FROM audit_log WHERE action = 'REFUSE' AND outcome = 'bad_request'"; }
+wait_until 60 'test "$(refusals)" = 1' ||
+	fail "its REFUSE record reaches the chain, the unrecorded one does not ($(refusals))"
 
 # every stored alarm has its CREATE record in the chain, nothing else does
 wait_until 60 'test "$(sqlite3 -cmd ".timeout 10000" "$DATA/audit.db" "SELECT count(*) FROM audit_log WHERE action = '"'CREATE'"' AND subject_type = '"'alarm'"'")" = 5' ||
