@@ -1286,45 +1286,37 @@ kit_audit_ex(kit_req *r, const char *what, const char *action,
 	     p++)
 		topic[n++] = (char) tolower((unsigned char) *p);
 	topic[n] = '\0';
-	if (json_object_size(extra) == 0 && r->c->group && r->c->batch_open) {
-		/* straight into the batch's spool row */
-		size_t at;
-		json_decref(extra);
-		spool_batch_open(r->c, topic, &at);
-		if (spool_batch_close(r->c, at,
-		        audit_text_into(&r->c->spool_batch, r, action,
-		            subject_type, subject_id, outcome)
-		            == 0)
-		    != 0) {
-			r->c->host->log(r->c->self, XZ_LOG_ERROR,
-			    KT("audit record %s %s:%s not built (a field is "
-			       "not UTF-8, or out of memory)"),
-			    action ? action : "-",
-			    subject_type ? subject_type : "-",
-			    subject_id ? subject_id : "-");
-			goto failed;
-		}
-		drain_kick(r->c);
-		return;
-	}
 	if (json_object_size(extra) == 0) {
-		char *text
-		    = audit_text(r, action, subject_type, subject_id, outcome);
+		int built, spooled;
 		json_decref(extra);
-		if (text == NULL) {
+		if (r->c->group && r->c->batch_open) {
+			/* straight into the batch's spool row */
+			size_t at;
+			spool_batch_open(r->c, topic, &at);
+			built = spooled
+			    = spool_batch_close(r->c, at,
+			          audit_text_into(&r->c->spool_batch, r,
+			              action, subject_type, subject_id,
+			              outcome)
+			              == 0)
+			    == 0;
+		} else {
+			char *text = audit_text(
+			    r, action, subject_type, subject_id, outcome);
+			built = text != NULL;
+			spooled
+			    = built && spool_add_text(r->c, topic, text) == 0;
+			free(text);
+		}
+		if (!built)
 			r->c->host->log(r->c->self, XZ_LOG_ERROR,
 			    KT("audit record %s %s:%s not built (a field is "
 			       "not UTF-8, or out of memory)"),
 			    action ? action : "-",
 			    subject_type ? subject_type : "-",
 			    subject_id ? subject_id : "-");
+		if (!spooled)
 			goto failed;
-		}
-		if (spool_add_text(r->c, topic, text) != 0) {
-			free(text);
-			goto failed;
-		}
-		free(text);
 		drain_kick(r->c);
 		return;
 	}
