@@ -261,14 +261,17 @@ check_obj(const kit_field *fields, const kit_field *common, json_t *obj,
 	const kit_field *f;
 	char             sub[200];
 	char             exp[700];
+	int              unknown = 0; /* a key that is not a field */
 
 	/* types of what is there first: a wrong value is the likelier
 	 * mistake, and it names the field the caller meant */
 	json_object_foreach(obj, key, v)
 	{
 		if ((f = find(fields, key)) == NULL
-		    && (f = find(common, key)) == NULL)
+		    && (f = find(common, key)) == NULL) {
+			unknown = 1;
 			continue;
+		}
 		/* the path is written only for a message or a level down */
 		if (scalar_ok(f, v))
 			continue;
@@ -277,8 +280,12 @@ check_obj(const kit_field *fields, const kit_field *common, json_t *obj,
 		if (check_value(f, v, pre, sub, err, n) != 0)
 			return -1;
 	}
+	/* then a field it does not know (looked for again only when the
+	 * first pass met one) */
 	json_object_foreach(obj, key, v)
 	{
+		if (!unknown)
+			break;
 		if (find(fields, key) || find(common, key))
 			continue;
 		char names[800];
