@@ -33,30 +33,29 @@ static const char *const incident_keys[] = { "type", "location", "occurred_ms",
 json_t *
 prison_incident_from_alarm_tx(prison *p, kit_req *r, json_t *alarm, kit_err *e)
 {
-	char    desc[2300];
-	json_t *fields, *outcomes;
+	char        desc[2300];
+	json_t     *fields, *outcomes, *prisoners;
+	const char *id      = kit_str(alarm, "id");
+	const char *kind    = kit_str(alarm, "kind");
+	const char *outcome = kit_str(alarm, "outcome");
 
 	snprintf(desc, sizeof(desc),
-	    PT("Drafted from alarm %s (%s, level %lld)%s%s"),
-	    kit_str(alarm, "id"), kit_str(alarm, "kind"),
-	    (long long) kit_int(alarm, "level", 1),
-	    kit_str(alarm, "outcome") ? ": " : "",
-	    kit_str(alarm, "outcome") ? kit_str(alarm, "outcome") : "");
-	fields = kit_obj_strs(NULL, "type", kit_str(alarm, "kind"), "location",
-	    kit_str(alarm, "location"), "description", desc, "alarm_id",
-	    kit_str(alarm, "id"), "owner", kit_str(alarm, "id"), NULL);
+	    PT("Drafted from alarm %s (%s, level %lld)%s%s"), id, kind,
+	    (long long) kit_int(alarm, "level", 1), outcome ? ": " : "",
+	    outcome ? outcome : "");
+	fields = kit_obj_strs(NULL, "type", kind, "location",
+	    kit_str(alarm, "location"), "description", desc, "alarm_id", id,
+	    "owner", id, NULL);
 	json_object_set_new_nocheck(fields, "occurred_ms",
 	    json_integer(kit_int(alarm, "raised_ms", 0)));
 	outcomes = json_array();
-	json_array_append_new(outcomes,
-	    kit_str(alarm, "outcome") ? json_string(kit_str(alarm, "outcome"))
-	                              : json_null());
+	json_array_append_new(
+	    outcomes, outcome ? json_string(outcome) : json_null());
 	json_object_set_new_nocheck(fields, "outcomes", outcomes);
-	if (json_object_get(alarm, "prisoners"))
-		json_object_set(
-		    fields, "prisoners", json_object_get(alarm, "prisoners"));
+	if ((prisoners = json_object_get(alarm, "prisoners")) != NULL)
+		json_object_set(fields, "prisoners", prisoners);
 	return kit_create_tx(&p->kinds[PK_INCIDENT], r, fields,
-	    kit_obj_strs(NULL, "alarm_id", kit_str(alarm, "id"), NULL), e);
+	    kit_obj_strs(NULL, "alarm_id", id, NULL), e);
 }
 
 int
