@@ -849,7 +849,13 @@ pending_topic(xz_bus *k, uint64_t key, const uint8_t *internal_id, char *buf,
 	if (pd != NULL
 	    && (internal_id == NULL
 	        || memcmp(pd->internal_id, internal_id, 16) == 0)) {
-		snprintf(buf, cap, "%s", pd->topic);
+		/* a copy, cut to cap as snprintf would (no format to read
+		 * at every reply) */
+		size_t n = strlen(pd->topic);
+		if (n >= cap)
+			n = cap - 1;
+		memcpy(buf, pd->topic, n);
+		buf[n] = '\0';
 		if (timeout_ms != NULL)
 			*timeout_ms = pd->timeout_ms;
 		rc = 0;
