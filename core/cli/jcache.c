@@ -30,7 +30,9 @@
 
 #include "jcache.h"
 
-#if defined(__has_feature)
+#if defined(__SANITIZE_ADDRESS__)
+#define JC_ASAN 1
+#elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define JC_ASAN 1
 #endif
@@ -38,6 +40,15 @@
 #ifndef JC_ASAN
 #define JC_ASAN 0
 #endif
+
+#if JC_ASAN
+/* a sanitizer build: not installed (it would hide a use after free) */
+int
+xz_jcache_install(void)
+{
+	return 0;
+}
+#else
 
 /* glibc's chunks: 16-byte steps from 32, usable size = chunk - 8 */
 #define JC_MIN_CHUNK 32
@@ -151,10 +162,6 @@ xz_jcache_install(void)
 {
 	const char *env = getenv("XZ_JSON_CACHE");
 
-#if defined(__SANITIZE_ADDRESS__) || JC_ASAN
-	(void) env;
-	return 0;
-#else
 	if (jc_on || (env != NULL && strcmp(env, "0") == 0))
 		return jc_on;
 	if (pthread_key_create(&jc_key, jc_thread_end) != 0
@@ -163,5 +170,5 @@ xz_jcache_install(void)
 	json_set_alloc_funcs(jc_malloc, jc_free);
 	jc_on = 1;
 	return 1;
-#endif
 }
+#endif
