@@ -7,7 +7,10 @@
 # user-space instructions hold on a busy machine where times do not; the
 # kernel's work (pwrite, futex) is not in them. Under callgrind the threads
 # take turns, so batches are smaller than in a native run: compare builds
-# with this script, not with the native figures.
+# with this script, not with the native figures. valgrind hides the CPU's
+# SHA extensions, so the audit plugin's SHA-256 (nettle) counts at its
+# generic cost here; natively it runs on SHA-NI where the CPU has it (on
+# this VM: under 2 % of the flow's samples).
 #
 #   bash tests/perf/flow_instructions.sh [BUILD_DIR] [FLOWS]
 #
