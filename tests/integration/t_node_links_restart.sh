@@ -14,8 +14,13 @@ xz_setup
 command -v jq >/dev/null || skip_test "jq is not installed"
 LINK='import = [ "t.>" ]; export = [ "t.>" ];'
 # sub_on_b N MS OUT: a subscriber on b for N events of t.r.> (at most MS
-# ms) into OUT, in the background ($SUB), once a has its interest.
+# ms) into OUT, in the background ($SUB), once a has its interest. The
+# previous subscriber's interest must be gone from a first: else its
+# removal, still on the way, could follow the wait below, and a would
+# drop what it is given meanwhile (seen on a slow sanitizer run).
 sub_on_b() {
+	wait_until 60 "link_field a b '.interest | index(\"t.r.>\") == null' | grep -qx true" ||
+		fail "the previous subscriber's interest does not leave a ($3)"
 	( exec "$XZ_BIN" sub -c "$XZ_T/b.cfg" 't.r.>' -n "$1" -t "$2" >"$3" 2>&1 ) &
 	SUB=$!
 	wait_until 60 "link_field a b '.interest | index(\"t.r.>\") != null' | grep -qx true" ||
