@@ -814,27 +814,41 @@ hist_seq_save(kit_store *st)
 	return step_done(st, KIT_ST_HSEQ_SET);
 }
 
+/* Move kind's seq row from `from` to `to`: 1 when it moved, 0 when it was
+ * not at `from` (changed or removed behind the store), -1 (st->err) when
+ * the write failed. */
+static int
+seq_put(kit_store *st, const char *kind, int64_t to, int64_t from)
+{
+	sqlite3_stmt *u = st->st[KIT_ST_SEQ_SET];
+	int           rc;
+
+	sqlite3_bind_text(u, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(u, 2, to);
+	sqlite3_bind_int64(u, 3, from);
+	rc = sqlite3_step(u);
+	sqlite3_reset(u);
+	sqlite3_clear_bindings(u);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "next sequence number");
+	return sqlite3_changes(st->db) == 1;
+}
+
 /* Write each sequence moved in the open transaction (kit_store_commit):
  * 0, or -1 (st->err) when a write fails or a row is not at the number
  * the store left it at. */
 static int
 seq_flush(kit_store *st)
 {
-	sqlite3_stmt *u = st->st[KIT_ST_SEQ_SET];
-
 	for (int i = 0; i < KIT_SEQ_KINDS; i++) {
 		int rc;
 		if (st->seq[i].kind == NULL || st->seq[i].n == st->seq[i].n_db)
 			continue;
-		sqlite3_bind_text(u, 1, st->seq[i].kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(u, 2, st->seq[i].n);
-		sqlite3_bind_int64(u, 3, st->seq[i].n_db);
-		rc = sqlite3_step(u);
-		sqlite3_reset(u);
-		sqlite3_clear_bindings(u);
-		if (rc != SQLITE_DONE)
-			return store_fail(st, "next sequence number");
-		if (sqlite3_changes(st->db) != 1) {
+		rc = seq_put(
+		    st, st->seq[i].kind, st->seq[i].n, st->seq[i].n_db);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
 			snprintf(st->err, sizeof(st->err),
 			    "store %s: the sequence of %s is not at %lld,"
 			    " where this store left it",
@@ -917,16 +931,10 @@ kit_store_next_seq(kit_store *st, const char *kind, int64_t *out)
 	}
 	if (i >= 0) {
 		/* no transaction: written now, from the number remembered */
-		sqlite3_stmt *u = st->st[KIT_ST_SEQ_SET];
-		sqlite3_bind_text(u, 1, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(u, 2, st->seq[i].n + 1);
-		sqlite3_bind_int64(u, 3, st->seq[i].n);
-		rc = sqlite3_step(u);
-		sqlite3_reset(u);
-		sqlite3_clear_bindings(u);
-		if (rc != SQLITE_DONE)
-			return store_fail(st, "next sequence number");
-		if (sqlite3_changes(st->db) == 1) {
+		if ((rc = seq_put(st, kind, st->seq[i].n + 1, st->seq[i].n))
+		    < 0)
+			return -1;
+		if (rc == 1) {
 			*out = st->seq[i].n_db = ++st->seq[i].n;
 			return 0;
 		}
